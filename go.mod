@@ -1,0 +1,5 @@
+module github.com/kmsmodel/kmsmodel
+
+go 1.26
+
+require github.com/looplab/fsm v1.0.3
