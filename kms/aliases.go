@@ -1,0 +1,245 @@
+package kms
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+)
+
+// aliasID names an alias: aliases are per account and Region.
+type aliasID struct {
+	account, name string
+}
+
+// alias is one alias and the key it points to.
+type alias struct {
+	name             string
+	account          string
+	target           *key
+	created, updated int64
+}
+
+// validateAliasName checks an alias name the way AWS does (D16, D19).
+func validateAliasName(op keystate.Operation, name string) error {
+	if err := checkLength(op, name, "aliasName", 1, 256); err != nil {
+		return err
+	}
+	if !strings.HasPrefix(name, "alias/") {
+		// D19, recorded.
+		return kmsError(keystate.ErrValidation, op, "", keystate.None,
+			`Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html`)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == ':' || c == '/' || c == '_' || c == '-') {
+			return validationError(op, name, "aliasName", "Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$")
+		}
+	}
+	if name == "alias/" {
+		return kmsError(keystate.ErrInvalidAliasName, op, "", keystate.None, "Alias name "+name+" is not valid.")
+	}
+	return nil
+}
+
+// reservedAlias reports whether name is in the alias/aws/ namespace that AWS
+// keeps for AWS managed keys.
+func reservedAlias(name string) bool { return strings.HasPrefix(name, "alias/aws/") }
+
+// CreateAlias creates an alias for a key in the caller's account. The
+// target is named by key ID or key ARN (decision D5).
+//
+// Errors: ValidationException (malformed alias name, D19),
+// InvalidAliasNameException (the reserved alias/aws/ namespace),
+// InvalidArnException, NotFoundException, AccessDeniedException,
+// KMSInvalidStateException (target pending deletion), AlreadyExistsException.
+func (s *Service) CreateAlias(ctx context.Context, in *CreateAliasInput) (*CreateAliasOutput, error) {
+	const op = keystate.CreateAlias
+	now, caller := s.begin(ctx)
+	defer s.mu.Unlock()
+	arn, err := s.createAlias(ctx, in, now, caller)
+	if s.observing() {
+		s.record(now, op, caller, arn, map[string]string{"aliasName": in.AliasName, "targetKeyId": in.TargetKeyId}, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &CreateAliasOutput{}, nil
+}
+
+func (s *Service) createAlias(ctx context.Context, in *CreateAliasInput, now int64, caller string) (string, error) {
+	const op = keystate.CreateAlias
+	if err := validateAliasName(op, in.AliasName); err != nil {
+		return "", err
+	}
+	if reservedAlias(in.AliasName) {
+		return "", kmsError(keystate.ErrInvalidAliasName, op, "", keystate.None,
+			"Alias names that begin with alias/aws/ are reserved for AWS managed keys.")
+	}
+	k, arn, err := s.resolve(ctx, op, caller, in.TargetKeyId, "targetKeyId", idOnly)
+	if err != nil {
+		return "", err
+	}
+	if err := keystate.Check(op, k.state, k.kind, arn); err != nil {
+		return arn, err
+	}
+	id := aliasID{account: caller, name: in.AliasName}
+	if s.aliases[id] != nil {
+		return arn, kmsError(keystate.ErrAlreadyExists, op, arn, k.state,
+			"An alias with the name "+s.aliasARN(caller, in.AliasName)+" already exists")
+	}
+	s.aliases[id] = &alias{name: in.AliasName, account: k.account, target: k, created: now, updated: now}
+	k.aliasCount++
+	return arn, nil
+}
+
+// UpdateAlias points an existing alias at another key. The key the alias
+// points to now is not checked (footnote [10]); the new target must not be
+// pending deletion.
+//
+// Errors: ValidationException, NotFoundException (no such alias or key),
+// InvalidArnException, AccessDeniedException, KMSInvalidStateException.
+func (s *Service) UpdateAlias(ctx context.Context, in *UpdateAliasInput) (*UpdateAliasOutput, error) {
+	const op = keystate.UpdateAlias
+	now, caller := s.begin(ctx)
+	defer s.mu.Unlock()
+	arn, err := s.updateAlias(ctx, in, now, caller)
+	if s.observing() {
+		s.record(now, op, caller, arn, map[string]string{"aliasName": in.AliasName, "targetKeyId": in.TargetKeyId}, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &UpdateAliasOutput{}, nil
+}
+
+func (s *Service) updateAlias(ctx context.Context, in *UpdateAliasInput, now int64, caller string) (string, error) {
+	const op = keystate.UpdateAlias
+	if err := validateAliasName(op, in.AliasName); err != nil {
+		return "", err
+	}
+	if err := checkLength(op, in.TargetKeyId, "targetKeyId", 1, 2048); err != nil {
+		return "", err
+	}
+	a := s.aliases[aliasID{account: caller, name: in.AliasName}]
+	if a == nil {
+		return "", s.notFoundAlias(op, s.aliasARN(caller, in.AliasName))
+	}
+	k, arn, err := s.resolve(ctx, op, caller, in.TargetKeyId, "targetKeyId", idOnly)
+	if err != nil {
+		return "", err
+	}
+	if err := keystate.Check(op, k.state, k.kind, arn); err != nil { // footnote [10]: the destination
+		return arn, err
+	}
+	a.target.aliasCount--
+	a.target, a.updated = k, now
+	k.aliasCount++
+	return arn, nil
+}
+
+// DeleteAlias deletes an alias. The key it points to is unaffected.
+//
+// Errors: ValidationException, NotFoundException, AccessDeniedException.
+func (s *Service) DeleteAlias(ctx context.Context, in *DeleteAliasInput) (*DeleteAliasOutput, error) {
+	const op = keystate.DeleteAlias
+	now, caller := s.begin(ctx)
+	defer s.mu.Unlock()
+	arn, err := s.deleteAlias(ctx, in, caller)
+	if s.observing() {
+		s.record(now, op, caller, arn, map[string]string{"aliasName": in.AliasName}, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &DeleteAliasOutput{}, nil
+}
+
+func (s *Service) deleteAlias(ctx context.Context, in *DeleteAliasInput, caller string) (string, error) {
+	const op = keystate.DeleteAlias
+	if err := validateAliasName(op, in.AliasName); err != nil {
+		return "", err
+	}
+	id := aliasID{account: caller, name: in.AliasName}
+	a := s.aliases[id]
+	if a == nil {
+		return "", s.notFoundAlias(op, s.aliasARN(caller, in.AliasName))
+	}
+	k := a.target
+	arn := s.keyARN(k.account, k.id)
+	if err := s.authorize(ctx, op, caller, k, arn); err != nil {
+		return arn, err
+	}
+	if err := keystate.Check(op, k.state, k.kind, arn); err != nil {
+		return arn, err
+	}
+	delete(s.aliases, id)
+	k.aliasCount--
+	return arn, nil
+}
+
+// ListAliases lists the caller's aliases, sorted by name, Limit (1–100,
+// default 50) at a time; with KeyId (key ID or key ARN), only that key's.
+//
+// Errors: ValidationException, InvalidArnException, NotFoundException,
+// AccessDeniedException, InvalidMarkerException.
+func (s *Service) ListAliases(ctx context.Context, in *ListAliasesInput) (*ListAliasesOutput, error) {
+	const op = keystate.ListAliases
+	if in == nil {
+		in = &ListAliasesInput{}
+	}
+	now, caller := s.begin(ctx)
+	defer s.mu.Unlock()
+	out, arn, err := s.listAliases(ctx, in, caller)
+	if s.observing() {
+		s.record(now, op, caller, arn, map[string]string{"keyId": in.KeyId, "marker": in.Marker}, err)
+	}
+	return out, err
+}
+
+func (s *Service) listAliases(ctx context.Context, in *ListAliasesInput, caller string) (*ListAliasesOutput, string, error) {
+	const op = keystate.ListAliases
+	limit, err := pageLimit(op, in.Limit, 50, 100)
+	if err != nil {
+		return nil, "", err
+	}
+	var (
+		k   *key
+		arn string
+	)
+	if in.KeyId != "" {
+		if k, arn, err = s.resolve(ctx, op, caller, in.KeyId, "keyId", idOnly); err != nil {
+			return nil, "", err
+		}
+	}
+	scope := "aliases"
+	if k != nil {
+		scope += "/" + k.id
+	}
+	var start uint64
+	if in.Marker != "" {
+		if start, err = decodeMarker(op, in.Marker, scope); err != nil {
+			return nil, arn, err
+		}
+	}
+	var list []*alias
+	for id, a := range s.aliases {
+		if id.account == caller && (k == nil || a.target == k) {
+			list = append(list, a)
+		}
+	}
+	slices.SortFunc(list, func(a, b *alias) int { return strings.Compare(a.name, b.name) })
+	out := &ListAliasesOutput{Aliases: []AliasListEntry{}}
+	for pos := start; pos < uint64(len(list)); pos++ {
+		if len(out.Aliases) == limit {
+			out.Truncated, out.NextMarker = true, encodeMarker(scope, pos)
+			break
+		}
+		a := list[pos]
+		created, updated := fromNanos(a.created), fromNanos(a.updated)
+		out.Aliases = append(out.Aliases, AliasListEntry{AliasArn: s.aliasARN(caller, a.name), AliasName: a.name,
+			CreationDate: &created, LastUpdatedDate: &updated, TargetKeyId: a.target.id})
+	}
+	return out, arn, nil
+}

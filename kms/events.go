@@ -1,0 +1,41 @@
+package kms
+
+import "time"
+
+// Event is one record of the service's trail, in the manner of a CloudTrail
+// event: every call (accepted or refused) and every scheduled happening. It
+// never carries key material or other secrets.
+type Event struct {
+	// Time is the simulated instant of the call or of the scheduled event.
+	Time time.Time
+	// Name is the operation name ("RotateKeyOnDemand", …) for calls, and
+	// for scheduled events "RotateKey" (a rotation completed, automatic or
+	// on demand) or "DeleteKey" (a key's waiting period ended).
+	Name string
+	// Scheduled is true for events the service raised on its own schedule.
+	Scheduled bool
+	// Caller is the calling account, empty for scheduled events.
+	Caller string
+	// KeyARN is the key concerned, when one was resolved.
+	KeyARN string
+	// Parameters are the request parameters by AWS field name (and, for
+	// RotateKey, "rotationType"). Secrets are never included.
+	Parameters map[string]string
+	// ErrorCode is the AWS exception name when the call was refused.
+	ErrorCode string
+	// ErrorMessage is the refusal's message.
+	ErrorMessage string
+}
+
+// Observer receives the service's event records, one at a time and in the
+// order they happened. It is called with the service's lock held: it must
+// return quickly and must not call the service.
+type Observer interface {
+	Observe(Event)
+}
+
+// ObserverFunc adapts a function to the Observer interface.
+type ObserverFunc func(Event)
+
+// Observe calls f.
+func (f ObserverFunc) Observe(e Event) { f(e) }

@@ -1,0 +1,140 @@
+package kms
+
+import (
+	"encoding/hex"
+	"io"
+	"strings"
+)
+
+// newKeyID reads 16 random bytes and formats them as a version-4 UUID, or
+// as "mrk-" and 32 hex digits for a multi-Region key.
+func newKeyID(r io.Reader, multiRegion bool) (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return "", err
+	}
+	if multiRegion {
+		return "mrk-" + hex.EncodeToString(b[:]), nil
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:36], b[10:16])
+	return string(s[:]), nil
+}
+
+// isKeyID reports whether s has the shape of a key ID: a UUID (lower or
+// upper case hex) or "mrk-" and 32 hex digits (decision D4).
+func isKeyID(s string) bool {
+	if rest, ok := strings.CutPrefix(s, "mrk-"); ok {
+		return len(rest) == 32 && isHex(rest)
+	}
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return false
+			}
+			continue
+		}
+		if !isHexDigit(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isHexDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isHexDigit(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// arn is a parsed KMS ARN: arn:<partition>:kms:<region>:<account>:<resource>.
+type arn struct {
+	partition, region, account string
+	// keyID is set for key ARNs, alias (with its "alias/" prefix) for
+	// alias ARNs.
+	keyID, alias string
+}
+
+// parseARN parses a KMS key or alias ARN. ok is false when s is not one
+// (decision D4: such a string is an InvalidArnException).
+func parseARN(s string) (a arn, ok bool) {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "kms" {
+		return a, false
+	}
+	switch parts[1] {
+	case "aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc":
+	default:
+		return a, false
+	}
+	a.partition, a.region, a.account = parts[1], parts[3], parts[4]
+	if !validRegion(a.region) || !validAccount(a.account) {
+		return a, false
+	}
+	res := parts[5]
+	switch {
+	case strings.HasPrefix(res, "key/"):
+		a.keyID = res[len("key/"):]
+		return a, a.keyID != ""
+	case strings.HasPrefix(res, "alias/"):
+		a.alias = res
+		return a, len(res) > len("alias/")
+	}
+	return a, false
+}
+
+func validRegion(r string) bool {
+	if r == "" {
+		return false
+	}
+	for i := 0; i < len(r); i++ {
+		c := r[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func validAccount(a string) bool {
+	if len(a) != 12 {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if a[i] < '0' || a[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// keyARN formats the ARN of key id in the service's partition and region.
+func (s *Service) keyARN(account, id string) string {
+	return "arn:" + s.cfg.partition + ":kms:" + s.cfg.region + ":" + account + ":key/" + id
+}
+
+// aliasARN formats the ARN of an alias name (with its "alias/" prefix).
+func (s *Service) aliasARN(account, name string) string {
+	return "arn:" + s.cfg.partition + ":kms:" + s.cfg.region + ":" + account + ":" + name
+}

@@ -1,0 +1,440 @@
+package kms
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"strconv"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+)
+
+var (
+	keySpecNames  = enumNames(keystate.KeySpecs())
+	keyUsageNames = enumNames(keystate.KeyUsages())
+	originNames   = []string{"AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"}
+)
+
+func enumNames[T interface{ String() string }](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.String()
+	}
+	return out
+}
+
+// CreateKey creates a customer managed key in the caller's account. A key
+// with Origin EXTERNAL is born PendingImport, any other Enabled.
+//
+// Errors: ValidationException (description too long, unknown KeySpec,
+// KeyUsage or Origin, KeyUsage missing for a non-symmetric KeySpec, a
+// KeySpec × KeyUsage pair AWS does not allow), TagException,
+// UnsupportedOperationException (custom key store origins, which kmsmodel
+// does not model yet), KMSInternalException (the randomness source failed).
+func (s *Service) CreateKey(ctx context.Context, in *CreateKeyInput) (*CreateKeyOutput, error) {
+	if in == nil {
+		in = &CreateKeyInput{}
+	}
+	now, caller := s.begin(ctx)
+	defer s.mu.Unlock()
+	k, err := s.createKey(in, now, caller)
+	var arn string
+	if k != nil {
+		arn = s.keyARN(k.account, k.id)
+	}
+	if s.observing() {
+		s.record(now, keystate.CreateKey, caller, arn, map[string]string{
+			"keySpec": in.KeySpec, "keyUsage": in.KeyUsage, "origin": in.Origin,
+			"multiRegion": strconv.FormatBool(in.MultiRegion), "description": in.Description}, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &CreateKeyOutput{KeyMetadata: s.metadata(k, now)}, nil
+}
+
+func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key, error) {
+	const op = keystate.CreateKey
+	var kind keystate.Kind
+	if err := checkLength(op, in.Description, "description", 0, 8192); err != nil {
+		return nil, err
+	}
+	if in.KeySpec != "" {
+		if err := checkEnum(op, in.KeySpec, "keySpec", keySpecNames); err != nil {
+			return nil, err
+		}
+		kind.Spec, _ = keystate.ParseKeySpec(in.KeySpec)
+	}
+	switch {
+	case in.KeyUsage != "":
+		if err := checkEnum(op, in.KeyUsage, "keyUsage", keyUsageNames); err != nil {
+			return nil, err
+		}
+		kind.Usage, _ = keystate.ParseKeyUsage(in.KeyUsage)
+	case !kind.Spec.IsSymmetric():
+		// No recording; AWS's documented rule, in its words.
+		return nil, kmsError(keystate.ErrValidation, op, "", keystate.None,
+			"You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.")
+	}
+	if err := keystate.ValidateKeySpecUsage(kind.Spec, kind.Usage); err != nil {
+		return nil, err
+	}
+	if in.Origin != "" {
+		if err := checkEnum(op, in.Origin, "origin", originNames); err != nil {
+			return nil, err
+		}
+		kind.Origin, _ = keystate.ParseOrigin(in.Origin)
+	}
+	if kind.Origin.InCustomKeyStore() {
+		return nil, kmsError(keystate.ErrUnsupportedOperation, op, "", keystate.None,
+			"Origin "+kind.Origin.String()+" needs a custom key store, which this version of kmsmodel does not model.")
+	}
+	if in.MultiRegion {
+		kind.MultiRegion = keystate.Primary
+	}
+	tags, err := mergeTags(op, nil, in.Tags)
+	if err != nil {
+		return nil, err
+	}
+	id, err := newKeyID(s.cfg.random, in.MultiRegion)
+	if err != nil {
+		return nil, &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, Err: err,
+			Message: "the randomness source failed"}
+	}
+	ev := keystate.Create
+	if kind.Origin == keystate.External {
+		ev = keystate.CreateExternal
+	}
+	st, err := keystate.Transition(keystate.None, ev)
+	if err != nil {
+		return nil, err
+	}
+	s.seq++
+	k := &key{id: id, account: s.internAccount(caller), description: in.Description, tags: tags,
+		seq: s.seq, created: now, state: st, kind: kind}
+	s.keys[id] = k
+	s.order = append(s.order, k)
+	return k, nil
+}
+
+// internAccount returns the service's own copy of an account ID string, so
+// that keys of the common account share one string.
+func (s *Service) internAccount(a string) string {
+	if a == s.cfg.account {
+		return s.cfg.account
+	}
+	return a
+}
+
+// DescribeKey returns a key's metadata. KeyId may be a key ID, key ARN,
+// alias name or alias ARN, and may name another account's key by ARN. It
+// works in every key state.
+//
+// Errors: ValidationException, InvalidArnException, NotFoundException,
+// AccessDeniedException.
+func (s *Service) DescribeKey(ctx context.Context, in *DescribeKeyInput) (*DescribeKeyOutput, error) {
+	const op = keystate.DescribeKey
+	now, caller := s.begin(ctx)
+	defer s.mu.Unlock()
+	k, arn, err := s.resolve(ctx, op, caller, in.KeyId, "keyId", allowAlias|crossAccount)
+	if err == nil {
+		err = keystate.Check(op, k.state, k.kind, arn)
+	}
+	if s.observing() {
+		s.record(now, op, caller, arn, map[string]string{"keyId": in.KeyId}, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &DescribeKeyOutput{KeyMetadata: s.metadata(k, now)}, nil
+}
+
+// metadata builds k's KeyMetadata.
+func (s *Service) metadata(k *key, now int64) KeyMetadata {
+	m := KeyMetadata{
+		AWSAccountId:          k.account,
+		Arn:                   s.keyARN(k.account, k.id),
+		CreationDate:          fromNanos(k.created),
+		CustomerMasterKeySpec: k.kind.Spec.String(),
+		Description:           k.description,
+		Enabled:               k.state == keystate.Enabled,
+		KeyId:                 k.id,
+		KeyManager:            k.kind.Manager.String(),
+		KeySpec:               k.kind.Spec.String(),
+		KeyState:              k.state.String(),
+		KeyUsage:              k.kind.Usage.String(),
+		MultiRegion:           k.kind.MultiRegion != keystate.SingleRegion,
+		Origin:                k.kind.Origin.String(),
+	}
+	if k.kind.Spec.IsSymmetric() && k.kind.Origin == keystate.AWSKMS {
+		m.CurrentKeyMaterialId = materialID(k.id, len(k.rotations))
+	}
+	if k.state == keystate.PendingDeletion {
+		d := fromNanos(k.deletion)
+		m.DeletionDate = &d
+	}
+	if k.state == keystate.PendingReplicaDeletion {
+		m.PendingDeletionWindowInDays = Int32(int32(k.window))
+	}
+	algorithms(&m, k.kind)
+	return m
+}
+
+// materialID is the KeyMaterialId of version v of a key's material (0 is
+// the original): 64 hex digits derived from the key ID and the version.
+func materialID(keyID string, v int) string {
+	var buf [64]byte
+	n := copy(buf[:], keyID)
+	binary.BigEndian.PutUint64(buf[n:], uint64(v))
+	sum := sha256.Sum256(buf[:n+8])
+	return hex.EncodeToString(sum[:])
+}
+
+// algorithms fills the algorithm lists of a key of kind k (AWS KeyMetadata).
+func algorithms(m *KeyMetadata, k keystate.Kind) {
+	switch {
+	case k.Spec.IsSymmetric():
+		m.EncryptionAlgorithms = []string{"SYMMETRIC_DEFAULT"}
+	case k.Spec.IsHMAC():
+		m.MacAlgorithms = []string{"HMAC_SHA_" + k.Spec.String()[len("HMAC_"):]}
+	case k.Usage == keystate.EncryptDecrypt && k.Spec == keystate.SM2:
+		m.EncryptionAlgorithms = []string{"SM2PKE"}
+	case k.Usage == keystate.EncryptDecrypt:
+		m.EncryptionAlgorithms = []string{"RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"}
+	case k.Usage == keystate.KeyAgreement:
+		m.KeyAgreementAlgorithms = []string{"ECDH"}
+	case k.Usage == keystate.SignVerify:
+		m.SigningAlgorithms = signingAlgorithms(k.Spec)
+	}
+}
+
+func signingAlgorithms(spec keystate.KeySpec) []string {
+	switch spec {
+	case keystate.RSA2048, keystate.RSA3072, keystate.RSA4096:
+		return []string{"RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384", "RSASSA_PKCS1_V1_5_SHA_512",
+			"RSASSA_PSS_SHA_256", "RSASSA_PSS_SHA_384", "RSASSA_PSS_SHA_512"}
+	case keystate.ECCNISTP256, keystate.ECCSECGP256K1:
+		return []string{"ECDSA_SHA_256"}
+	case keystate.ECCNISTP384:
+		return []string{"ECDSA_SHA_384"}
+	case keystate.ECCNISTP521:
+		return []string{"ECDSA_SHA_512"}
+	case keystate.ECCNISTEdwards25519:
+		return []string{"ED25519_SHA_512", "ED25519_PH_SHA_512"}
+	case keystate.MLDSA44, keystate.MLDSA65, keystate.MLDSA87:
+		return []string{"ML_DSA_SHAKE_256"}
+	case keystate.SM2:
+		return []string{"SM2DSA"}
+	}
+	return nil
+}
+
+// ListKeys lists the caller's keys (including keys pending deletion), in
+// creation order, Limit at a time.
+//
+// Errors: ValidationException (Limit outside 1–1000, Marker too long),
+// InvalidMarkerException.
+func (s *Service) ListKeys(ctx context.Context, in *ListKeysInput) (*ListKeysOutput, error) {
+	const op = keystate.ListKeys
+	if in == nil {
+		in = &ListKeysInput{}
+	}
+	now, caller := s.begin(ctx)
+	defer s.mu.Unlock()
+	out, err := s.listKeys(in, caller)
+	if s.observing() {
+		s.record(now, op, caller, "", map[string]string{"marker": in.Marker}, err)
+	}
+	return out, err
+}
+
+func (s *Service) listKeys(in *ListKeysInput, caller string) (*ListKeysOutput, error) {
+	const op = keystate.ListKeys
+	limit, err := pageLimit(op, in.Limit, 100, 1000)
+	if err != nil {
+		return nil, err
+	}
+	var after uint64
+	if in.Marker != "" {
+		if after, err = decodeMarker(op, in.Marker, "keys"); err != nil {
+			return nil, err
+		}
+	}
+	// order is sorted by seq: find the first key after the marker.
+	lo, hi := 0, len(s.order)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s.order[m].seq <= after {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	out := &ListKeysOutput{Keys: []KeyListEntry{}}
+	for _, k := range s.order[lo:] {
+		if k.state == keystate.Deleted || k.account != caller {
+			continue
+		}
+		if len(out.Keys) == limit {
+			out.Truncated = true
+			out.NextMarker = encodeMarker("keys", after)
+			break
+		}
+		out.Keys = append(out.Keys, KeyListEntry{KeyArn: s.keyARN(k.account, k.id), KeyId: k.id})
+		after = k.seq
+	}
+	return out, nil
+}
+
+// keyCall runs the common part of an operation on one key named by key ID
+// or key ARN: resolve it (D3 steps 1–5), check the key-state table and the
+// key-kind rules (steps 6–7), then run do, record the call and return.
+//
+// invalid is the result of the operation's own input validation, which
+// comes first (D3 step 1); when it is not nil nothing else runs.
+func (s *Service) keyCall(ctx context.Context, op keystate.Operation, keyID string, how lookup, invalid error,
+	params func() map[string]string, do func(k *key, arn string, now int64) error) error {
+	now, caller := s.begin(ctx)
+	defer s.mu.Unlock()
+	var (
+		k   *key
+		arn string
+		err = invalid
+	)
+	if err == nil {
+		k, arn, err = s.resolve(ctx, op, caller, keyID, "keyId", how)
+	}
+	if err == nil {
+		err = keystate.Check(op, k.state, k.kind, arn)
+	}
+	if err == nil {
+		err = do(k, arn, now)
+	}
+	if s.observing() {
+		p := map[string]string{"keyId": keyID}
+		if params != nil {
+			p = params()
+		}
+		s.record(now, op, caller, arn, p, err)
+	}
+	return err
+}
+
+// transition moves k by event e. The key-state table has already been
+// checked, so a refusal here is an internal inconsistency.
+func transition(k *key, e keystate.Event) error {
+	st, err := keystate.Transition(k.state, e)
+	if err != nil {
+		return err
+	}
+	k.state = st
+	return nil
+}
+
+// EnableKey enables a key. A key whose automatic rotation fell due while it
+// was disabled rotates at once and its schedule restarts from now
+// (decision D12).
+//
+// Errors: ValidationException, InvalidArnException, NotFoundException,
+// AccessDeniedException, KMSInvalidStateException (table a.2),
+// UnsupportedOperationException (AWS managed keys, D15).
+func (s *Service) EnableKey(ctx context.Context, in *EnableKeyInput) (*EnableKeyOutput, error) {
+	err := s.keyCall(ctx, keystate.EnableKey, in.KeyId, idOnly, nil, nil, func(k *key, _ string, now int64) error {
+		wasDisabled := k.state == keystate.Disabled
+		if err := transition(k, keystate.Enable); err != nil {
+			return err
+		}
+		if wasDisabled && k.autoEnabled && k.nextRotation <= now {
+			s.rotateAutomatic(k, now) // D12 catch-up
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &EnableKeyOutput{}, nil
+}
+
+// DisableKey disables a key. A Disabled key never rotates (decision D12).
+//
+// Errors: as EnableKey.
+func (s *Service) DisableKey(ctx context.Context, in *DisableKeyInput) (*DisableKeyOutput, error) {
+	err := s.keyCall(ctx, keystate.DisableKey, in.KeyId, idOnly, nil, nil, func(k *key, _ string, _ int64) error {
+		return transition(k, keystate.Disable)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &DisableKeyOutput{}, nil
+}
+
+// ScheduleKeyDeletion schedules a key's deletion PendingWindowInDays (7–30,
+// default 30) from now. At DeletionDate the key, its rotation history and
+// its aliases are removed (decision D7).
+//
+// Errors: ValidationException (PendingWindowInDays outside 7–30, D16),
+// InvalidArnException, NotFoundException, AccessDeniedException,
+// KMSInvalidStateException, UnsupportedOperationException (AWS managed
+// keys, D15).
+func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *ScheduleKeyDeletionInput) (*ScheduleKeyDeletionOutput, error) {
+	const op = keystate.ScheduleKeyDeletion
+	var out *ScheduleKeyDeletionOutput
+	window := int32(30)
+	if in.PendingWindowInDays != nil {
+		window = *in.PendingWindowInDays
+	}
+	params := func() map[string]string {
+		return map[string]string{"keyId": in.KeyId, "pendingWindowInDays": strconv.Itoa(int(window))}
+	}
+	invalid := checkIntRange(op, window, "pendingWindowInDays", 7, 30) // D16
+	err := s.keyCall(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, arn string, now int64) error {
+		if err := transition(k, keystate.ScheduleDeletion); err != nil {
+			return err
+		}
+		k.window = uint8(window)
+		k.deletion = now + days(uint16(window))
+		s.schedule(k.deletion, k, evDeletion)
+		d := fromNanos(k.deletion)
+		out = &ScheduleKeyDeletionOutput{DeletionDate: &d, KeyId: arn, KeyState: k.state.String(), PendingWindowInDays: window}
+		return nil
+	})
+	return out, err
+}
+
+// CancelKeyDeletion cancels a scheduled deletion. The key becomes Disabled
+// (recorded real behaviour) and its automatic rotation setting comes back
+// (decision D12).
+//
+// Errors: ValidationException, InvalidArnException, NotFoundException,
+// AccessDeniedException, KMSInvalidStateException (not pending deletion).
+func (s *Service) CancelKeyDeletion(ctx context.Context, in *CancelKeyDeletionInput) (*CancelKeyDeletionOutput, error) {
+	var out *CancelKeyDeletionOutput
+	err := s.keyCall(ctx, keystate.CancelKeyDeletion, in.KeyId, idOnly, nil, nil, func(k *key, arn string, _ int64) error {
+		if err := transition(k, keystate.CancelDeletion); err != nil {
+			return err
+		}
+		k.deletion, k.window = 0, 0
+		out = &CancelKeyDeletionOutput{KeyId: arn}
+		return nil
+	})
+	return out, err
+}
+
+// UpdateKeyDescription replaces a key's description (0–8192 characters).
+//
+// Errors: ValidationException, InvalidArnException, NotFoundException,
+// AccessDeniedException, KMSInvalidStateException.
+func (s *Service) UpdateKeyDescription(ctx context.Context, in *UpdateKeyDescriptionInput) (*UpdateKeyDescriptionOutput, error) {
+	const op = keystate.UpdateKeyDescription
+	params := func() map[string]string { return map[string]string{"keyId": in.KeyId, "description": in.Description} }
+	invalid := checkLength(op, in.Description, "description", 0, 8192)
+	err := s.keyCall(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, _ string, _ int64) error {
+		k.description = in.Description
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &UpdateKeyDescriptionOutput{}, nil
+}

@@ -1,0 +1,133 @@
+package kms
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"time"
+)
+
+// Option configures a Service built by New.
+type Option func(*config)
+
+type config struct {
+	account          string
+	region           string
+	partition        string
+	clock            Clock
+	random           io.Reader
+	onDemandQuota    int
+	onDemandDuration time.Duration
+	authorizer       Authorizer
+	observer         Observer
+}
+
+func defaultConfig() config {
+	return config{
+		account:       "111122223333",
+		region:        "us-east-1",
+		partition:     "aws",
+		clock:         WallClock{},
+		random:        rand.Reader,
+		onDemandQuota: DefaultOnDemandRotationQuota,
+		authorizer:    SameAccount{},
+	}
+}
+
+// DefaultOnDemandRotationQuota is the number of on-demand rotations a key
+// may have over its life under the 2024 rules (decision D1). Current AWS
+// allows 25; pass WithOnDemandRotationQuota(25) for that.
+const DefaultOnDemandRotationQuota = 10
+
+// WithAccount sets the service's AWS account ID (twelve digits), the account
+// of callers whose context names none. The default is "111122223333".
+func WithAccount(id string) Option { return func(c *config) { c.account = id } }
+
+// WithRegion sets the service's Region. The default is "us-east-1".
+func WithRegion(r string) Option { return func(c *config) { c.region = r } }
+
+// WithClock sets the clock. The default is WallClock; tests and simulators
+// pass a *ManualClock.
+func WithClock(clk Clock) Option { return func(c *config) { c.clock = clk } }
+
+// WithRandom sets the source of randomness for key IDs and key material.
+// The default is crypto/rand.Reader; deterministic tests pass a seeded
+// source such as math/rand/v2.NewChaCha8.
+func WithRandom(r io.Reader) Option { return func(c *config) { c.random = r } }
+
+// WithOnDemandRotationQuota sets how many on-demand rotations each key may
+// have over its life (decision D1; default 10).
+func WithOnDemandRotationQuota(n int) Option { return func(c *config) { c.onDemandQuota = n } }
+
+// WithOnDemandRotationDuration sets how long an on-demand rotation takes in
+// simulated time (decision D10; default 0, it completes at once).
+func WithOnDemandRotationDuration(d time.Duration) Option {
+	return func(c *config) { c.onDemandDuration = d }
+}
+
+// WithAuthorizer sets the authorizer consulted before every operation on a
+// key. The default is SameAccount.
+func WithAuthorizer(a Authorizer) Option { return func(c *config) { c.authorizer = a } }
+
+// WithObserver registers the observer that receives every event record, in
+// order.
+func WithObserver(o Observer) Option { return func(c *config) { c.observer = o } }
+
+// Authorizer decides whether a caller may perform an action on a key, as a
+// key policy does.
+type Authorizer interface {
+	// Authorize returns nil to allow the request. Any error denies it: the
+	// service returns AccessDeniedException wrapping that error. It is
+	// called with the service's lock held and must not call the service.
+	Authorize(ctx context.Context, r AuthRequest) error
+}
+
+// AuthRequest is what an Authorizer decides on.
+type AuthRequest struct {
+	// Caller is the calling account's ID.
+	Caller string
+	// Action is the IAM action name, such as "kms:RotateKeyOnDemand".
+	Action string
+	// KeyARN is the key's ARN.
+	KeyARN string
+	// KeyAccount is the account that owns the key.
+	KeyAccount string
+}
+
+// SameAccount is the default Authorizer: it allows a caller every action on
+// the keys of its own account and nothing on other accounts' keys.
+type SameAccount struct{}
+
+// Authorize allows the request when the caller owns the key.
+func (SameAccount) Authorize(_ context.Context, r AuthRequest) error {
+	if r.Caller == r.KeyAccount {
+		return nil
+	}
+	return errNoPolicy
+}
+
+type denyError string
+
+func (e denyError) Error() string { return string(e) }
+
+const errNoPolicy = denyError("no resource-based policy allows the action")
+
+// AuthorizerFunc adapts a function to the Authorizer interface.
+type AuthorizerFunc func(ctx context.Context, r AuthRequest) error
+
+// Authorize calls f.
+func (f AuthorizerFunc) Authorize(ctx context.Context, r AuthRequest) error { return f(ctx, r) }
+
+type callerKey struct{}
+
+// WithCaller returns a context whose calls run as the given account ID.
+// Calls without one run as the service's own account.
+func WithCaller(ctx context.Context, account string) context.Context {
+	return context.WithValue(ctx, callerKey{}, account)
+}
+
+// Caller returns the account ID that WithCaller put in ctx, or "".
+func Caller(ctx context.Context) string {
+	s, _ := ctx.Value(callerKey{}).(string)
+	return s
+}

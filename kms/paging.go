@@ -1,0 +1,53 @@
+package kms
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+)
+
+// pageLimit validates an optional Limit (1–max) and applies its default.
+func pageLimit(op keystate.Operation, limit *int32, def, max int32) (int, error) {
+	if limit == nil {
+		return int(def), nil
+	}
+	if err := checkIntRange(op, *limit, "limit", 1, max); err != nil {
+		return 0, err
+	}
+	return int(*limit), nil
+}
+
+// Markers are opaque to callers (decision D14): base64 of the listing's
+// scope (which names the key for per-key listings) and a position. A marker
+// from another listing or another key does not decode.
+
+func encodeMarker(scope string, pos uint64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(scope + ":" + strconv.FormatUint(pos, 10)))
+}
+
+// decodeMarker validates a Marker (length 1–1024, characters U+0020–U+00FF)
+// and returns its position, or InvalidMarkerException when it was not
+// issued for this scope.
+func decodeMarker(op keystate.Operation, m, scope string) (uint64, error) {
+	if err := checkLength(op, m, "marker", 1, 1024); err != nil {
+		return 0, err
+	}
+	for _, r := range m {
+		if r < 0x20 || r > 0xff {
+			return 0, validationError(op, m, "marker", `Member must satisfy regular expression pattern: [\u0020-\u00FF]*`)
+		}
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(m)
+	if err == nil {
+		rest, ok := strings.CutPrefix(string(raw), scope+":")
+		if ok {
+			if pos, perr := strconv.ParseUint(rest, 10, 64); perr == nil {
+				return pos, nil
+			}
+		}
+	}
+	// No recording of the message; kmsmodel's wording.
+	return 0, kmsError(keystate.ErrInvalidMarker, op, "", keystate.None, "The marker '"+m+"' is not valid for this request.")
+}

@@ -1,0 +1,115 @@
+package kms
+
+import (
+	"context"
+	"strings"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+)
+
+// lookup says which identifier forms an operation accepts
+// (aws-kms-behaviour.md e.3).
+type lookup uint8
+
+const (
+	idOnly       lookup = 0
+	allowAlias   lookup = 1 << iota // alias names and alias ARNs
+	crossAccount                    // another account's key ARN (or alias ARN)
+)
+
+// resolve finds the key an identifier names, in the order of decision D3:
+// input validation, identifier syntax (D4), lookup (D5, D6, D19), then
+// authorization. It returns the key and its ARN.
+func (s *Service) resolve(ctx context.Context, op keystate.Operation, caller, id, field string, how lookup) (*key, string, error) {
+	if err := checkLength(op, id, field, 1, 2048); err != nil {
+		return nil, "", err
+	}
+	var k *key
+	switch {
+	case strings.HasPrefix(id, "arn:"):
+		a, ok := parseARN(id)
+		if !ok {
+			return nil, "", kmsError(keystate.ErrInvalidArn, op, id, keystate.None, "ARN "+id+" is not a valid KMS key or alias ARN")
+		}
+		if a.alias != "" && how&allowAlias == 0 {
+			// D5: an alias where only a key ID or key ARN is accepted.
+			return nil, "", s.notFoundAlias(op, id)
+		}
+		if a.region != s.cfg.region || a.partition != s.cfg.partition {
+			// D19, recorded: the region named is the ARN's.
+			return nil, "", kmsError(keystate.ErrNotFound, op, id, keystate.None, "Invalid arn "+a.region)
+		}
+		if a.account != caller && how&crossAccount == 0 {
+			// D6: not visible to a call that cannot cross accounts.
+			return nil, "", s.notFoundKey(op, id)
+		}
+		if a.alias != "" {
+			al := s.aliases[aliasID{account: a.account, name: a.alias}]
+			if al == nil {
+				return nil, "", s.notFoundAlias(op, id)
+			}
+			k = al.target
+		} else {
+			k = s.keys[a.keyID]
+			if k == nil || k.account != a.account {
+				return nil, "", s.notFoundKey(op, s.keyARN(a.account, a.keyID))
+			}
+		}
+	case strings.HasPrefix(id, "alias/"):
+		if how&allowAlias == 0 {
+			return nil, "", s.notFoundAlias(op, s.aliasARN(caller, id)) // D5
+		}
+		al := s.aliases[aliasID{account: caller, name: id}]
+		if al == nil {
+			return nil, "", s.notFoundAlias(op, s.aliasARN(caller, id))
+		}
+		k = al.target
+	default:
+		if !isKeyID(id) {
+			// D4, D19: recorded wording.
+			return nil, "", kmsError(keystate.ErrNotFound, op, id, keystate.None, "Invalid keyId '"+id+"'")
+		}
+		k = s.keys[id]
+		if k == nil || k.account != caller {
+			return nil, "", s.notFoundKey(op, s.keyARN(caller, id))
+		}
+	}
+	arn := s.keyARN(k.account, k.id)
+	if err := s.authorize(ctx, op, caller, k, arn); err != nil {
+		return nil, "", err
+	}
+	return k, arn, nil
+}
+
+func (s *Service) notFoundKey(op keystate.Operation, arn string) error {
+	// D19, recorded: "Key '<key ARN>' does not exist".
+	return kmsError(keystate.ErrNotFound, op, arn, keystate.None, "Key '"+arn+"' does not exist")
+}
+
+func (s *Service) notFoundAlias(op keystate.Operation, aliasARN string) error {
+	// No recording; the wording real KMS uses for an unknown alias.
+	return kmsError(keystate.ErrNotFound, op, aliasARN, keystate.None, "Alias "+aliasARN+" is not found.")
+}
+
+// authorize asks the Authorizer (D3 step 5).
+func (s *Service) authorize(ctx context.Context, op keystate.Operation, caller string, k *key, arn string) error {
+	action := actionNames[op]
+	err := s.cfg.authorizer.Authorize(ctx, AuthRequest{Caller: caller, Action: action, KeyARN: arn, KeyAccount: k.account})
+	if err == nil {
+		return nil
+	}
+	return &keystate.Error{Code: keystate.ErrAccessDenied, Op: op, KeyID: arn, State: k.state, Err: err,
+		Message: "User: arn:" + s.cfg.partition + ":iam::" + caller + ":root is not authorized to perform: " + action +
+			" on resource: " + arn + " because no resource-based policy allows the " + action + " action"}
+}
+
+// actionNames holds "kms:<Operation>" for every operation, so that
+// authorization builds no string.
+var actionNames = func() (t [256]string) {
+	for i := range t {
+		if name := keystate.Operation(i).String(); !strings.HasPrefix(name, "Operation(") {
+			t[i] = "kms:" + name
+		}
+	}
+	return t
+}()

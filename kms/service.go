@@ -1,0 +1,261 @@
+package kms
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+)
+
+// Service is a model of AWS KMS in one Region: keys, their lifecycle and
+// rotation, aliases and tags, under an injected clock. It is safe for
+// concurrent use; calls are serialised.
+//
+// Every call reads the clock once and first applies, in time order, every
+// scheduled event due by then (automatic rotations, completions of on-demand
+// rotations, deletions), so the call sees the service as of that instant.
+type Service struct {
+	mu  sync.Mutex
+	cfg config
+
+	keys    map[string]*key // by key ID
+	order   []*key          // creation order, for ListKeys; deleted keys are skipped
+	deleted int             // deleted keys still in order
+	seq     uint64          // creation counter
+	aliases map[aliasID]*alias
+
+	queue eventQueue
+	qseq  uint64
+	last  int64 // the latest instant the service has seen (Unix ns)
+}
+
+// key is one KMS key. It holds only fixed-size fields besides its ID,
+// description, tags and rotation history.
+type key struct {
+	id          string
+	account     string
+	description string
+	tags        []Tag
+	rotations   []rotation // completed rotations, oldest first (D14)
+
+	seq           uint64 // creation order
+	created       int64  // Unix ns
+	nextRotation  int64  // automatic rotation due, while rotationEnabled
+	anchor        int64  // last automatic rotation, or when rotation was enabled (D11)
+	deletion      int64  // DeletionDate, while PendingDeletion
+	onDemandStart int64  // start of the on-demand rotation in progress, or 0
+	onDemandDone  int64  // when it completes
+
+	period      uint16 // rotation period in days
+	onDemand    uint16 // on-demand rotations charged against the quota (D1)
+	window      uint8  // PendingWindowInDays
+	aliasCount  uint16
+	state       keystate.State
+	kind        keystate.Kind
+	autoEnabled bool // automatic rotation enabled (kept while PendingDeletion, D12)
+}
+
+// rotation is one completed rotation.
+type rotation struct {
+	at       int64 // Unix ns
+	onDemand bool
+}
+
+// New returns a Service configured by opts.
+func New(opts ...Option) *Service {
+	s := &Service{
+		cfg:     defaultConfig(),
+		keys:    make(map[string]*key),
+		aliases: make(map[aliasID]*alias),
+	}
+	for _, o := range opts {
+		o(&s.cfg)
+	}
+	return s
+}
+
+// Account returns the service's own account ID.
+func (s *Service) Account() string { return s.cfg.account }
+
+// Region returns the service's Region.
+func (s *Service) Region() string { return s.cfg.region }
+
+// begin locks the service, reads the clock, and applies every scheduled
+// event due by now. It returns now (Unix ns) and the caller's account. The
+// caller must call s.mu.Unlock.
+func (s *Service) begin(ctx context.Context) (int64, string) {
+	s.mu.Lock()
+	now := s.cfg.clock.Now().UnixNano()
+	if now < s.last {
+		now = s.last // the model's time never goes backwards
+	}
+	s.last = now
+	s.runDue(now)
+	caller := Caller(ctx)
+	if caller == "" {
+		caller = s.cfg.account
+	}
+	return now, caller
+}
+
+// Sweep applies every scheduled event due by the clock's current instant,
+// across all keys, in time order, and returns how many it applied. Calls do
+// this on their own; a simulator that advances the clock and wants the
+// events (and their observer records) at once calls Sweep.
+func (s *Service) Sweep() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.clock.Now().UnixNano()
+	if now < s.last {
+		now = s.last
+	}
+	s.last = now
+	return s.runDue(now)
+}
+
+// NextEventTime returns the instant of the earliest scheduled event that may
+// still happen, and false when none is scheduled. Events that have become
+// moot (for example a rotation of a key since disabled) may be reported; a
+// simulator may advance the clock to this instant and Sweep.
+func (s *Service) NextEventTime() (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.queue.len() == 0 {
+		return time.Time{}, false
+	}
+	return fromNanos(s.queue.min().at), true
+}
+
+func fromNanos(ns int64) time.Time { return time.Unix(0, ns).UTC() }
+
+// schedule queues an event of kind what for k at instant at.
+func (s *Service) schedule(at int64, k *key, what eventKind) {
+	s.qseq++
+	s.queue.push(queued{at: at, seq: s.qseq, k: k, what: what})
+}
+
+// runDue applies every queued event due by now, in (instant, queue order).
+func (s *Service) runDue(now int64) int {
+	n := 0
+	for s.queue.len() > 0 && s.queue.min().at <= now {
+		ev := s.queue.pop()
+		if s.apply(ev) {
+			n++
+		}
+	}
+	return n
+}
+
+// apply performs one queued event if it is still current, and reports
+// whether it did. Events are queued lazily: a change of schedule queues a
+// new event and leaves the old one to be recognised here as stale.
+func (s *Service) apply(ev queued) bool {
+	k := ev.k
+	switch ev.what {
+	case evAutoRotation:
+		if k.state != keystate.Enabled || !k.autoEnabled || k.nextRotation != ev.at {
+			return false // D12: no rotation unless Enabled; EnableKey catches up.
+		}
+		s.rotateAutomatic(k, ev.at)
+		return true
+	case evOnDemandDone:
+		if k.state == keystate.Deleted || k.onDemandStart == 0 || k.onDemandDone != ev.at {
+			return false
+		}
+		k.onDemandStart, k.onDemandDone = 0, 0
+		s.addRotation(k, ev.at, true)
+		return true
+	case evDeletion:
+		if k.state != keystate.PendingDeletion || k.deletion != ev.at {
+			return false
+		}
+		s.deleteKey(k, ev.at)
+		return true
+	}
+	return false
+}
+
+// rotateAutomatic records an automatic rotation of k at instant at and
+// schedules the next one a period later (D13).
+func (s *Service) rotateAutomatic(k *key, at int64) {
+	s.addRotation(k, at, false)
+	k.anchor = at
+	k.nextRotation = at + days(k.period)
+	s.schedule(k.nextRotation, k, evAutoRotation)
+}
+
+func (s *Service) addRotation(k *key, at int64, onDemand bool) {
+	k.rotations = append(k.rotations, rotation{at: at, onDemand: onDemand})
+	if s.cfg.observer != nil {
+		typ := "AUTOMATIC"
+		if onDemand {
+			typ = "ON_DEMAND"
+		}
+		s.cfg.observer.Observe(Event{Time: fromNanos(at), Name: "RotateKey", Scheduled: true,
+			KeyARN: s.keyARN(k.account, k.id), Parameters: map[string]string{"rotationType": typ}})
+	}
+}
+
+// deleteKey completes k's deletion (decision D7): the key, its history and
+// its aliases are gone.
+func (s *Service) deleteKey(k *key, at int64) {
+	next, _ := keystate.Transition(k.state, keystate.DeletionDue)
+	k.state = next
+	delete(s.keys, k.id)
+	if k.aliasCount > 0 {
+		for id, a := range s.aliases {
+			if a.target == k {
+				delete(s.aliases, id)
+			}
+		}
+	}
+	k.rotations, k.tags = nil, nil
+	s.deleted++
+	if s.deleted > 1024 && s.deleted > len(s.order)/2 {
+		s.compactOrder()
+	}
+	if s.cfg.observer != nil {
+		s.cfg.observer.Observe(Event{Time: fromNanos(at), Name: "DeleteKey", Scheduled: true,
+			KeyARN: s.keyARN(k.account, k.id)})
+	}
+}
+
+func (s *Service) compactOrder() {
+	live := s.order[:0]
+	for _, k := range s.order {
+		if k.state != keystate.Deleted {
+			live = append(live, k)
+		}
+	}
+	clear(s.order[len(live):])
+	s.order = live
+	s.deleted = 0
+}
+
+const nsPerDay = int64(24 * time.Hour)
+
+func days(n uint16) int64 { return int64(n) * nsPerDay }
+
+// record delivers the event record of a call to the observer, if any.
+func (s *Service) record(now int64, op keystate.Operation, caller, keyARN string, params map[string]string, err error) {
+	if s.cfg.observer == nil {
+		return
+	}
+	e := Event{Time: fromNanos(now), Name: op.String(), Caller: caller, KeyARN: keyARN, Parameters: params}
+	if err != nil {
+		if ke, ok := err.(*keystate.Error); ok {
+			e.ErrorCode, e.ErrorMessage = string(ke.Code), ke.Message
+			if e.KeyARN == "" {
+				e.KeyARN = ke.KeyID
+			}
+		} else {
+			e.ErrorCode, e.ErrorMessage = string(keystate.ErrKMSInternal), err.Error()
+		}
+	}
+	s.cfg.observer.Observe(e)
+}
+
+// observing reports whether event records are wanted, so that callers build
+// parameter maps only then.
+func (s *Service) observing() bool { return s.cfg.observer != nil }

@@ -1,0 +1,294 @@
+package kms
+
+import "time"
+
+// Input and output types use the AWS API's field names. Optional numeric
+// inputs are pointers, as in the AWS SDK for Go, so that an absent value
+// and an invalid zero can be told apart; Int32 makes one.
+
+// Int32 returns a pointer to v, for optional numeric inputs.
+func Int32(v int32) *int32 { return &v }
+
+// Tag is a key tag.
+type Tag struct {
+	TagKey   string
+	TagValue string
+}
+
+// CreateKeyInput is the input of CreateKey.
+type CreateKeyInput struct {
+	// Description, 0–8192 characters.
+	Description string
+	// KeySpec, default SYMMETRIC_DEFAULT.
+	KeySpec string
+	// KeyUsage, default ENCRYPT_DECRYPT; required for HMAC keys.
+	KeyUsage string
+	// Origin, default AWS_KMS.
+	Origin string
+	// MultiRegion creates a multi-Region primary key ("mrk-" ID).
+	MultiRegion bool
+	// Tags to attach.
+	Tags []Tag
+}
+
+// CreateKeyOutput is the output of CreateKey.
+type CreateKeyOutput struct {
+	KeyMetadata KeyMetadata
+}
+
+// KeyMetadata describes a key, with exactly the fields DescribeKey returns
+// for it (decision D19's recording: MultiRegion is always present).
+type KeyMetadata struct {
+	AWSAccountId                string
+	Arn                         string
+	CreationDate                time.Time
+	CurrentKeyMaterialId        string // symmetric keys with AWS_KMS or imported material
+	CustomerMasterKeySpec       string // deprecated mirror of KeySpec
+	DeletionDate                *time.Time
+	Description                 string
+	Enabled                     bool
+	EncryptionAlgorithms        []string
+	KeyAgreementAlgorithms      []string
+	KeyId                       string
+	KeyManager                  string
+	KeySpec                     string
+	KeyState                    string
+	KeyUsage                    string
+	MacAlgorithms               []string
+	MultiRegion                 bool
+	Origin                      string
+	PendingDeletionWindowInDays *int32
+	SigningAlgorithms           []string
+}
+
+// DescribeKeyInput is the input of DescribeKey. KeyId may be a key ID, key
+// ARN, alias name or alias ARN.
+type DescribeKeyInput struct {
+	KeyId string
+}
+
+// DescribeKeyOutput is the output of DescribeKey.
+type DescribeKeyOutput struct {
+	KeyMetadata KeyMetadata
+}
+
+// ListKeysInput is the input of ListKeys.
+type ListKeysInput struct {
+	// Limit, 1–1000, default 100.
+	Limit *int32
+	// Marker from a previous response's NextMarker.
+	Marker string
+}
+
+// KeyListEntry is one key of ListKeys.
+type KeyListEntry struct {
+	KeyArn string
+	KeyId  string
+}
+
+// ListKeysOutput is the output of ListKeys.
+type ListKeysOutput struct {
+	Keys       []KeyListEntry
+	NextMarker string
+	Truncated  bool
+}
+
+// KeyIdInput names one key by key ID or key ARN. It is the input of
+// EnableKey, DisableKey, CancelKeyDeletion, DisableKeyRotation,
+// GetKeyRotationStatus and RotateKeyOnDemand.
+type KeyIdInput struct {
+	KeyId string
+}
+
+// EnableKeyInput is the input of EnableKey.
+type EnableKeyInput = KeyIdInput
+
+// DisableKeyInput is the input of DisableKey.
+type DisableKeyInput = KeyIdInput
+
+// CancelKeyDeletionInput is the input of CancelKeyDeletion.
+type CancelKeyDeletionInput = KeyIdInput
+
+// DisableKeyRotationInput is the input of DisableKeyRotation.
+type DisableKeyRotationInput = KeyIdInput
+
+// GetKeyRotationStatusInput is the input of GetKeyRotationStatus.
+type GetKeyRotationStatusInput = KeyIdInput
+
+// RotateKeyOnDemandInput is the input of RotateKeyOnDemand.
+type RotateKeyOnDemandInput = KeyIdInput
+
+// EnableKeyOutput is the (empty) output of EnableKey.
+type EnableKeyOutput struct{}
+
+// DisableKeyOutput is the (empty) output of DisableKey.
+type DisableKeyOutput struct{}
+
+// ScheduleKeyDeletionInput is the input of ScheduleKeyDeletion.
+type ScheduleKeyDeletionInput struct {
+	KeyId string
+	// PendingWindowInDays, 7–30, default 30.
+	PendingWindowInDays *int32
+}
+
+// ScheduleKeyDeletionOutput is the output of ScheduleKeyDeletion.
+type ScheduleKeyDeletionOutput struct {
+	// DeletionDate is absent for a multi-Region primary with replicas.
+	DeletionDate        *time.Time
+	KeyId               string // the key ARN
+	KeyState            string
+	PendingWindowInDays int32
+}
+
+// CancelKeyDeletionOutput is the output of CancelKeyDeletion.
+type CancelKeyDeletionOutput struct {
+	KeyId string // the key ARN
+}
+
+// UpdateKeyDescriptionInput is the input of UpdateKeyDescription.
+type UpdateKeyDescriptionInput struct {
+	KeyId       string
+	Description string
+}
+
+// UpdateKeyDescriptionOutput is the (empty) output of UpdateKeyDescription.
+type UpdateKeyDescriptionOutput struct{}
+
+// EnableKeyRotationInput is the input of EnableKeyRotation.
+type EnableKeyRotationInput struct {
+	KeyId string
+	// RotationPeriodInDays, 90–2560, default 365 (decision D21).
+	RotationPeriodInDays *int32
+}
+
+// EnableKeyRotationOutput is the (empty) output of EnableKeyRotation.
+type EnableKeyRotationOutput struct{}
+
+// DisableKeyRotationOutput is the (empty) output of DisableKeyRotation.
+type DisableKeyRotationOutput struct{}
+
+// GetKeyRotationStatusOutput is the output of GetKeyRotationStatus, with the
+// fields present as decision D20 says.
+type GetKeyRotationStatusOutput struct {
+	KeyId                     string // the key ARN
+	KeyRotationEnabled        bool
+	NextRotationDate          *time.Time
+	OnDemandRotationStartDate *time.Time
+	RotationPeriodInDays      *int32
+}
+
+// RotateKeyOnDemandOutput is the output of RotateKeyOnDemand.
+type RotateKeyOnDemandOutput struct {
+	KeyId string // the key ARN, even when a key ID was given (recorded)
+}
+
+// ListKeyRotationsInput is the input of ListKeyRotations.
+type ListKeyRotationsInput struct {
+	KeyId string
+	// IncludeKeyMaterial: ROTATIONS_ONLY (default) or ALL_KEY_MATERIAL,
+	// which adds the key's original material as the first entry.
+	IncludeKeyMaterial string
+	// Limit, 1–1000, default 100.
+	Limit  *int32
+	Marker string
+}
+
+// RotationsListEntry is one entry of ListKeyRotations.
+type RotationsListEntry struct {
+	KeyId            string
+	KeyMaterialId    string
+	KeyMaterialState string // CURRENT or NON_CURRENT
+	// RotationDate and RotationType are absent for the original material.
+	RotationDate *time.Time
+	RotationType string // AUTOMATIC or ON_DEMAND
+}
+
+// ListKeyRotationsOutput is the output of ListKeyRotations.
+type ListKeyRotationsOutput struct {
+	NextMarker string
+	Rotations  []RotationsListEntry
+	Truncated  bool
+}
+
+// CreateAliasInput is the input of CreateAlias.
+type CreateAliasInput struct {
+	AliasName   string
+	TargetKeyId string
+}
+
+// CreateAliasOutput is the (empty) output of CreateAlias.
+type CreateAliasOutput struct{}
+
+// UpdateAliasInput is the input of UpdateAlias.
+type UpdateAliasInput struct {
+	AliasName   string
+	TargetKeyId string
+}
+
+// UpdateAliasOutput is the (empty) output of UpdateAlias.
+type UpdateAliasOutput struct{}
+
+// DeleteAliasInput is the input of DeleteAlias.
+type DeleteAliasInput struct {
+	AliasName string
+}
+
+// DeleteAliasOutput is the (empty) output of DeleteAlias.
+type DeleteAliasOutput struct{}
+
+// ListAliasesInput is the input of ListAliases.
+type ListAliasesInput struct {
+	// KeyId, when set, lists only the aliases of that key.
+	KeyId  string
+	Limit  *int32
+	Marker string
+}
+
+// AliasListEntry is one alias of ListAliases.
+type AliasListEntry struct {
+	AliasArn        string
+	AliasName       string
+	CreationDate    *time.Time
+	LastUpdatedDate *time.Time
+	TargetKeyId     string
+}
+
+// ListAliasesOutput is the output of ListAliases.
+type ListAliasesOutput struct {
+	Aliases    []AliasListEntry
+	NextMarker string
+	Truncated  bool
+}
+
+// TagResourceInput is the input of TagResource.
+type TagResourceInput struct {
+	KeyId string
+	Tags  []Tag
+}
+
+// TagResourceOutput is the (empty) output of TagResource.
+type TagResourceOutput struct{}
+
+// UntagResourceInput is the input of UntagResource.
+type UntagResourceInput struct {
+	KeyId   string
+	TagKeys []string
+}
+
+// UntagResourceOutput is the (empty) output of UntagResource.
+type UntagResourceOutput struct{}
+
+// ListResourceTagsInput is the input of ListResourceTags.
+type ListResourceTagsInput struct {
+	KeyId string
+	// Limit, 1–50, default 50.
+	Limit  *int32
+	Marker string
+}
+
+// ListResourceTagsOutput is the output of ListResourceTags.
+type ListResourceTagsOutput struct {
+	NextMarker string
+	Tags       []Tag
+	Truncated  bool
+}
