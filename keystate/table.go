@@ -85,10 +85,10 @@ func column(s State) (int, bool) {
 type verdict uint8
 
 const (
-	allow       verdict = iota // ✓
-	conditional                // ?
-	refuse                     // ✗
-	notApplicable              // N/A
+	allow         verdict = iota // ✓
+	conditional                  // ?
+	refuse                       // ✗
+	notApplicable                // N/A
 )
 
 // cell is a compiled table cell: its verdict and its footnotes as a bit set

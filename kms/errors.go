@@ -3,6 +3,7 @@ package kms
 import (
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
 )
@@ -32,7 +33,10 @@ func checkIntRange(op keystate.Operation, v int32, field string, lo, hi int32) e
 }
 
 func checkLength(op keystate.Operation, v, field string, lo, hi int) error {
-	n := len([]rune(v))
+	n := len(v) // runes ≤ bytes: count runes only when the bytes exceed hi
+	if n > hi {
+		n = utf8.RuneCountInString(v)
+	}
 	switch {
 	case n < lo:
 		return validationError(op, v, field, "Member must have length greater than or equal to "+strconv.Itoa(lo))

@@ -2,7 +2,6 @@ package kms
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"strconv"
@@ -51,7 +50,7 @@ func (s *Service) CreateKey(ctx context.Context, in *CreateKeyInput) (*CreateKey
 	if err != nil {
 		return nil, err
 	}
-	return &CreateKeyOutput{KeyMetadata: s.metadata(k, now)}, nil
+	return &CreateKeyOutput{KeyMetadata: s.metadata(k, arn)}, nil
 }
 
 func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key, error) {
@@ -147,14 +146,14 @@ func (s *Service) DescribeKey(ctx context.Context, in *DescribeKeyInput) (*Descr
 	if err != nil {
 		return nil, err
 	}
-	return &DescribeKeyOutput{KeyMetadata: s.metadata(k, now)}, nil
+	return &DescribeKeyOutput{KeyMetadata: s.metadata(k, arn)}, nil
 }
 
-// metadata builds k's KeyMetadata.
-func (s *Service) metadata(k *key, now int64) KeyMetadata {
+// metadata builds the KeyMetadata of k, whose ARN is arn.
+func (s *Service) metadata(k *key, arn string) KeyMetadata {
 	m := KeyMetadata{
 		AWSAccountId:          k.account,
-		Arn:                   s.keyARN(k.account, k.id),
+		Arn:                   arn,
 		CreationDate:          fromNanos(k.created),
 		CustomerMasterKeySpec: k.kind.Spec.String(),
 		Description:           k.description,
@@ -182,13 +181,27 @@ func (s *Service) metadata(k *key, now int64) KeyMetadata {
 }
 
 // materialID is the KeyMaterialId of version v of a key's material (0 is
-// the original): 64 hex digits derived from the key ID and the version.
+// the original): 64 hex digits derived from the key ID and the version by
+// FNV-1a and SplitMix64. It is stable, distinct per key and version, and
+// costs no storage.
 func materialID(keyID string, v int) string {
-	var buf [64]byte
-	n := copy(buf[:], keyID)
-	binary.BigEndian.PutUint64(buf[n:], uint64(v))
-	sum := sha256.Sum256(buf[:n+8])
-	return hex.EncodeToString(sum[:])
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(keyID); i++ {
+		h ^= uint64(keyID[i])
+		h *= 1099511628211
+	}
+	x := h ^ uint64(v)*0x9e3779b97f4a7c15
+	var raw [32]byte
+	for i := 0; i < 4; i++ {
+		x += 0x9e3779b97f4a7c15
+		z := x
+		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+		z = (z ^ z>>27) * 0x94d049bb133111eb
+		binary.BigEndian.PutUint64(raw[i*8:], z^z>>31)
+	}
+	var out [64]byte
+	hex.Encode(out[:], raw[:])
+	return string(out[:])
 }
 
 // algorithms fills the algorithm lists of a key of kind k (AWS KeyMetadata).

@@ -1,0 +1,133 @@
+package kms_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/kms"
+)
+
+func benchService(opts ...kms.Option) (*kms.Service, *kms.ManualClock) {
+	clock := kms.NewManualClock(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+	opts = append([]kms.Option{kms.WithClock(clock), kms.WithRandom(rand.NewChaCha8([32]byte{7}))}, opts...)
+	return kms.New(opts...), clock
+}
+
+func benchKeys(b *testing.B, svc *kms.Service, n int) []string {
+	b.Helper()
+	ids := make([]string, n)
+	for i := range ids {
+		out, err := svc.CreateKey(context.Background(), &kms.CreateKeyInput{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = out.KeyMetadata.KeyId
+	}
+	return ids
+}
+
+// Target (issue 3): ≤ 500 ns/op.
+func BenchmarkDescribeKey(b *testing.B) {
+	svc, _ := benchService()
+	ids := benchKeys(b, svc, 1000)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := svc.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: ids[i%len(ids)]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Target (issue 3): ≤ 1 µs/op. Each key rotates up to its quota of 10, so
+// the benchmark spreads b.N rotations over b.N/10 keys.
+func BenchmarkRotateKeyOnDemand(b *testing.B) {
+	svc, _ := benchService()
+	ids := benchKeys(b, svc, b.N/10+1)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := svc.RotateKeyOnDemand(ctx, &kms.RotateKeyOnDemandInput{KeyId: ids[i/10]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Target (issue 3): ≤ 2 µs per EnableKey+DisableKey pair.
+func BenchmarkEnableDisableKey(b *testing.B) {
+	svc, _ := benchService()
+	ids := benchKeys(b, svc, 1000)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := ids[i%len(ids)]
+		if _, err := svc.DisableKey(ctx, &kms.DisableKeyInput{KeyId: id}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := svc.EnableKey(ctx, &kms.EnableKeyInput{KeyId: id}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// CreateKey throughput (issue 8: ≥ 1,000,000 calls per 2 s).
+func BenchmarkCreateKey(b *testing.B) {
+	svc, _ := benchService()
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := svc.CreateKey(ctx, &kms.CreateKeyInput{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSweep100kKeys10Years: 100,000 keys with yearly automatic
+// rotation, advanced ten simulated years a day at a time, every rotation
+// recorded. Reports ns per rotation event and resident bytes per key.
+func BenchmarkSweep100kKeys10Years(b *testing.B) {
+	const keys = 100_000
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		svc, clock := benchService()
+		ctx := context.Background()
+		for j := 0; j < keys; j++ {
+			out, err := svc.CreateKey(ctx, &kms.CreateKeyInput{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := svc.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: out.KeyMetadata.KeyId}); err != nil {
+				b.Fatal(err)
+			}
+			if j%1000 == 999 {
+				clock.Advance(time.Hour) // spread the schedule over the first days
+			}
+		}
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		b.StartTimer()
+		events := 0
+		for d := 0; d < 3653; d++ {
+			clock.Advance(24 * time.Hour)
+			events += svc.Sweep()
+		}
+		b.StopTimer()
+		if events != keys*10 {
+			b.Fatalf("%d rotation events, want %d", events, keys*10)
+		}
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(events*(i+1)), "ns/rotation")
+		b.ReportMetric(float64(after.HeapInuse)/keys, "heap-bytes/key")
+		runtime.KeepAlive(svc)
+	}
+}
