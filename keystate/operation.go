@@ -107,7 +107,7 @@ func ParseOperation(s string) (Operation, bool) {
 	return NoOperation, false
 }
 
-// TableOperations returns the 44 operations of the key-state table, in its
+// TableOperations returns the 43 operations of the key-state table, in its
 // order.
 func TableOperations() []Operation {
 	out := make([]Operation, 0, numTableOperations)

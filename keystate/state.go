@@ -193,6 +193,7 @@ func graph() fsm.Events {
 		ev(ImportMaterial, Updating, Updating),
 		ev(MaterialLost, PendingImport, Enabled, Disabled, PendingImport),
 		ev(MaterialLost, PendingDeletion, PendingDeletion),
+		ev(MaterialLost, PendingReplicaDeletion, PendingReplicaDeletion),
 		ev(UpdatePrimaryStart, Updating, Enabled),
 		ev(UpdatePrimaryDone, Enabled, Updating),
 		ev(StoreDisconnect, Unavailable, Enabled, Disabled, Unavailable),
@@ -254,7 +255,7 @@ func compile() (t [numStates][numEvents]State) {
 // Transition returns the state a key in state s moves to when e happens. A
 // refused event returns s unchanged and an *Error with code
 // KMSInvalidStateException; callers that check the operation table first
-// (Rules.Check) never see it.
+// (Check) never see it.
 func Transition(s State, e Event) (State, error) {
 	if s < numStates && e < numEvents {
 		if dst := compiled[s][e]; dst != noEdge {

@@ -175,6 +175,10 @@ func Check(op Operation, s State, k Kind, arn string) error {
 			Message: fmt.Sprintf("unknown operation %d", uint8(op))}
 	}
 	if op <= numTableOperations {
+		if s == None || s == Deleted {
+			// Decision D7: a key that does not exist (yet or any more) is not found.
+			return &Error{Code: ErrNotFound, Op: op, KeyID: arn, State: s, Message: "Key '" + arn + "' does not exist"}
+		}
 		if s >= numStates {
 			return stateError(op, s, arn)
 		}
