@@ -1,0 +1,26 @@
+// Package store defines how kmsmodel persists the state of a kms.Service:
+// the Store interface that the service consumes, its records (Key,
+// Rotation, Alias), the atomic Batch write, the sentinel errors every store
+// returns, and Memory, the in-memory reference implementation.
+//
+// # Model
+//
+// The service keeps its working state in memory and writes each change
+// through the Store: one Apply of one Batch per operation or scheduled event,
+// all of it or none of it. When a service opens over a store it reads every
+// key, rotation and alias back and rebuilds its schedule from the keys'
+// NextRotation, OnDemandDone and DeletionDate fields.
+//
+// # Errors
+//
+// ErrNotFound, ErrExists, ErrConflict, ErrClosed and ErrCorrupt are defined
+// here once. Every Store returns these identities (possibly wrapped with
+// %w), so callers test them with errors.Is whatever the store. Batch.Validate
+// gives implementations the exact rules.
+//
+// # Implementations
+//
+// Memory lives here. The go.etcd.io/bbolt adapter is the subpackage
+// store/boltstore, so that neither this package nor kms links bbolt. The
+// conformance suite every store must pass is store/storetest.
+package store

@@ -1,0 +1,247 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+)
+
+// Memory is the in-memory Store: the reference implementation, and the way
+// to simulate a restart without a disk (open a second service over the same
+// Memory). It is safe for concurrent use.
+type Memory struct {
+	mu        sync.RWMutex
+	closed    bool
+	keys      map[string]*memKey
+	aliases   map[AliasID]Alias
+	sortedIDs []string // key IDs in order; nil when it must be rebuilt
+}
+
+type memKey struct {
+	k         Key
+	rotations []Rotation
+}
+
+var _ Store = (*Memory)(nil)
+
+// NewMemory returns an empty Memory store.
+func NewMemory() *Memory {
+	return &Memory{keys: make(map[string]*memKey), aliases: make(map[AliasID]Alias)}
+}
+
+// Apply writes b atomically: it checks every part against the current state
+// (and the parts before it) first, and writes only if all fit.
+func (m *Memory) Apply(_ context.Context, b *Batch) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	if err := b.Validate(m.lookupKey, m.aliasExists); err != nil {
+		return err
+	}
+	for _, k := range b.PutKeys {
+		k.Tags = slices.Clone(k.Tags)
+		if mk := m.keys[k.ID]; mk != nil {
+			mk.k = k
+		} else {
+			m.keys[k.ID] = &memKey{k: k}
+			m.sortedIDs = nil
+		}
+	}
+	for _, r := range b.AddRotations {
+		mk := m.keys[r.KeyID]
+		mk.rotations = append(mk.rotations, r.Rotation)
+	}
+	for _, a := range b.PutAliases {
+		m.aliases[a.AliasID] = a
+	}
+	for _, id := range b.DeleteAliases {
+		delete(m.aliases, id)
+	}
+	for _, id := range b.DeleteKeys {
+		delete(m.keys, id)
+		m.sortedIDs = nil
+		for aid, a := range m.aliases {
+			if a.KeyID == id {
+				delete(m.aliases, aid)
+			}
+		}
+	}
+	return nil
+}
+
+func (m *Memory) lookupKey(id string) (uint64, bool) {
+	mk := m.keys[id]
+	if mk == nil {
+		return 0, false
+	}
+	return mk.k.Version, true
+}
+
+func (m *Memory) aliasExists(id AliasID) bool {
+	_, ok := m.aliases[id]
+	return ok
+}
+
+// Key returns the key with the given ID.
+func (m *Memory) Key(_ context.Context, id string) (Key, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return Key{}, ErrClosed
+	}
+	mk := m.keys[id]
+	if mk == nil {
+		return Key{}, fmt.Errorf("key %s: %w", id, ErrNotFound)
+	}
+	k := mk.k
+	k.Tags = slices.Clone(k.Tags)
+	return k, nil
+}
+
+// Keys returns up to limit keys whose IDs sort after after, in ID order.
+func (m *Memory) Keys(_ context.Context, after string, limit int) ([]Key, error) {
+	m.mu.Lock() // may rebuild sortedIDs
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	if m.sortedIDs == nil {
+		m.sortedIDs = make([]string, 0, len(m.keys))
+		for id := range m.keys {
+			m.sortedIDs = append(m.sortedIDs, id)
+		}
+		slices.Sort(m.sortedIDs)
+	}
+	i := sort.SearchStrings(m.sortedIDs, after)
+	if i < len(m.sortedIDs) && m.sortedIDs[i] == after {
+		i++
+	}
+	var out []Key
+	for ; i < len(m.sortedIDs) && len(out) < limit; i++ {
+		k := m.keys[m.sortedIDs[i]].k
+		k.Tags = slices.Clone(k.Tags)
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// Rotations returns up to limit rotations of a key from index from.
+func (m *Memory) Rotations(_ context.Context, keyID string, from, limit int) ([]Rotation, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	mk := m.keys[keyID]
+	if mk == nil {
+		return nil, fmt.Errorf("key %s: %w", keyID, ErrNotFound)
+	}
+	if from < 0 || from >= len(mk.rotations) || limit <= 0 {
+		return nil, nil
+	}
+	end := min(len(mk.rotations), from+limit)
+	return slices.Clone(mk.rotations[from:end]), nil
+}
+
+// Aliases returns up to limit aliases after after, by account then name.
+func (m *Memory) Aliases(_ context.Context, after AliasID, limit int) ([]Alias, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	var all []Alias
+	for id, a := range m.aliases {
+		if id.Compare(after) > 0 {
+			all = append(all, a)
+		}
+	}
+	slices.SortFunc(all, func(a, b Alias) int { return a.AliasID.Compare(b.AliasID) })
+	if len(all) > limit {
+		all = all[:limit]
+	}
+	return all, nil
+}
+
+// Close marks the store closed. It is idempotent.
+func (m *Memory) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	return nil
+}
+
+// Compare orders alias IDs by account, then name: it returns -1, 0 or +1 as
+// a sorts before, with or after b.
+func (a AliasID) Compare(b AliasID) int {
+	if c := cmp.Compare(a.Account, b.Account); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Name, b.Name)
+}
+
+// Validate checks b against a store's current state, simulating the batch's
+// own effects in order, and returns the first misfit: ErrExists,
+// ErrConflict or ErrNotFound, wrapped with the record's name. version
+// reports a stored key's Version; aliasExists whether an alias is stored.
+// Store implementations call it, inside their write transaction, before
+// writing anything.
+func (b *Batch) Validate(version func(id string) (uint64, bool), aliasExists func(AliasID) bool) error {
+	if b == nil {
+		return nil
+	}
+	// Effects of the batch so far: key versions put, keys deleted, aliases.
+	put := map[string]uint64{}
+	keyVersion := func(id string) (uint64, bool) {
+		if v, ok := put[id]; ok {
+			return v, v != 0
+		}
+		return version(id)
+	}
+	for _, k := range b.PutKeys {
+		if k.ID == "" {
+			return fmt.Errorf("key with empty ID: %w", ErrNotFound)
+		}
+		old, exists := keyVersion(k.ID)
+		switch {
+		case k.Version == 1 && exists:
+			return fmt.Errorf("key %s: %w", k.ID, ErrExists)
+		case k.Version != 1 && !exists:
+			return fmt.Errorf("key %s (version %d): %w", k.ID, k.Version, ErrNotFound)
+		case k.Version != 1 && k.Version != old+1:
+			return fmt.Errorf("key %s: stored version %d, batch writes %d: %w", k.ID, old, k.Version, ErrConflict)
+		}
+		put[k.ID] = k.Version
+	}
+	for _, r := range b.AddRotations {
+		if _, ok := keyVersion(r.KeyID); !ok {
+			return fmt.Errorf("rotation of key %s: %w", r.KeyID, ErrNotFound)
+		}
+	}
+	aliases := map[AliasID]bool{}
+	for _, a := range b.PutAliases {
+		if _, ok := keyVersion(a.KeyID); !ok {
+			return fmt.Errorf("alias %s of key %s: %w", a.Name, a.KeyID, ErrNotFound)
+		}
+		aliases[a.AliasID] = true
+	}
+	for _, id := range b.DeleteAliases {
+		live, seen := aliases[id]
+		if seen && !live || !seen && !aliasExists(id) {
+			return fmt.Errorf("alias %s: %w", id.Name, ErrNotFound)
+		}
+		aliases[id] = false
+	}
+	for _, id := range b.DeleteKeys {
+		if _, ok := keyVersion(id); !ok {
+			return fmt.Errorf("key %s: %w", id, ErrNotFound)
+		}
+		put[id] = 0
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+)
+
+// The store's sentinel errors. Every Store returns these identities (wrapped
+// at most with fmt.Errorf's %w), never errors of its own for these cases.
+var (
+	// ErrNotFound is returned when a record named by a read or by a batch
+	// does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrExists is returned when a batch creates a key (Version 1) that
+	// already exists.
+	ErrExists = errors.New("store: already exists")
+	// ErrConflict is returned when a batch replaces a key whose stored
+	// Version is not the one before the batch's.
+	ErrConflict = errors.New("store: version conflict")
+	// ErrClosed is returned by every method of a closed Store except Close.
+	ErrClosed = errors.New("store: closed")
+	// ErrCorrupt is returned when persisted data cannot be decoded, or a
+	// file is not a kmsmodel store or has an unknown format version.
+	ErrCorrupt = errors.New("store: corrupt or unknown format")
+)
+
+// Key is the persisted record of one KMS key: everything about it except its
+// rotation history, which is kept as separate Rotation records.
+type Key struct {
+	// ID is the key ID (a UUID, or "mrk-" and 32 hex digits).
+	ID string
+	// Version counts the writes of this record: 1 when created, then +1 per
+	// replacement. It is the basis of optimistic concurrency (ErrConflict).
+	Version uint64
+	// Seq is the key's creation order within its store.
+	Seq uint64
+	// Account owns the key.
+	Account     string
+	Description string
+	State       keystate.State
+	Kind        keystate.Kind
+	Created     time.Time
+	Tags        []Tag
+
+	// Automatic rotation: enabled flag, period, the instant the period
+	// counts from (last automatic rotation or enable date, decision D11),
+	// and the next due instant.
+	AutoRotation       bool
+	RotationPeriodDays uint16
+	RotationAnchor     time.Time
+	NextRotation       time.Time
+
+	// OnDemandRotations is the number charged against the quota (D1).
+	OnDemandRotations uint16
+	// OnDemandStart and OnDemandDone bound the on-demand rotation in
+	// progress; both are zero when none is.
+	OnDemandStart time.Time
+	OnDemandDone  time.Time
+
+	// PendingWindowDays and DeletionDate are set while PendingDeletion.
+	PendingWindowDays uint8
+	DeletionDate      time.Time
+}
+
+// Tag is a key tag.
+type Tag struct {
+	Key, Value string
+}
+
+// Rotation is one completed rotation of a key.
+type Rotation struct {
+	At       time.Time
+	OnDemand bool
+}
+
+// KeyRotation adds a rotation to a key's history.
+type KeyRotation struct {
+	KeyID    string
+	Rotation Rotation
+}
+
+// AliasID names an alias: its account and its name ("alias/…").
+type AliasID struct {
+	Account, Name string
+}
+
+// Alias is the persisted record of an alias.
+type Alias struct {
+	AliasID
+	KeyID   string
+	Created time.Time
+	Updated time.Time
+}
+
+// Batch is one atomic write: all of it is applied, or none of it. Within a
+// batch, key puts apply first, then rotations, then alias puts, then alias
+// deletions, then key deletions.
+type Batch struct {
+	// PutKeys creates (Version 1) or replaces (Version = stored + 1) keys.
+	PutKeys []Key
+	// AddRotations appends to keys' rotation histories; the key must exist
+	// (or be created in this batch).
+	AddRotations []KeyRotation
+	// PutAliases creates or replaces aliases; their key must exist.
+	PutAliases []Alias
+	// DeleteAliases removes aliases; each must exist.
+	DeleteAliases []AliasID
+	// DeleteKeys removes keys with their rotation histories; each must
+	// exist. Aliases that still name a deleted key are removed too.
+	DeleteKeys []string
+}
+
+// Empty reports whether the batch writes nothing.
+func (b *Batch) Empty() bool {
+	return len(b.PutKeys) == 0 && len(b.AddRotations) == 0 && len(b.PutAliases) == 0 &&
+		len(b.DeleteAliases) == 0 && len(b.DeleteKeys) == 0
+}
+
+// Store persists what the kms service knows. The service keeps its working
+// state in memory and writes every change through a Store, one Apply per
+// operation or scheduled event; at start it reads everything back.
+//
+// Implementations are safe for concurrent use. Times round-trip with Equal
+// (monotonic readings are not kept).
+type Store interface {
+	// Apply writes b atomically. It returns ErrExists, ErrConflict or
+	// ErrNotFound (wrapped, naming the record) when any part of b does not
+	// fit the stored state, and then writes nothing. When Apply returns nil
+	// the write is as durable as the store promises.
+	Apply(ctx context.Context, b *Batch) error
+	// Key returns the key with the given ID, or ErrNotFound.
+	Key(ctx context.Context, id string) (Key, error)
+	// Keys returns up to limit keys whose IDs sort after after, in ID order.
+	Keys(ctx context.Context, after string, limit int) ([]Key, error)
+	// Rotations returns up to limit rotations of a key, oldest first,
+	// starting at index from; ErrNotFound if the key does not exist.
+	Rotations(ctx context.Context, keyID string, from, limit int) ([]Rotation, error)
+	// Aliases returns up to limit aliases that sort after after (by
+	// account, then name).
+	Aliases(ctx context.Context, after AliasID, limit int) ([]Alias, error)
+	// Close releases the store. It is idempotent; every other method
+	// returns ErrClosed afterwards.
+	Close() error
+}
