@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/store"
 )
 
 // aliasID names an alias: aliases are per account and Region.
@@ -19,6 +20,11 @@ type alias struct {
 	account          string
 	target           *key
 	created, updated int64
+}
+
+func (a *alias) record() store.Alias {
+	return store.Alias{AliasID: store.AliasID{Account: a.account, Name: a.name}, KeyID: a.target.id,
+		Created: fromNanos(a.created), Updated: fromNanos(a.updated)}
 }
 
 // validateAliasName checks an alias name the way AWS does (D16, D19).
@@ -56,9 +62,12 @@ func reservedAlias(name string) bool { return strings.HasPrefix(name, "alias/aws
 // KMSInvalidStateException (target pending deletion), AlreadyExistsException.
 func (s *Service) CreateAlias(ctx context.Context, in *CreateAliasInput) (*CreateAliasOutput, error) {
 	const op = keystate.CreateAlias
-	now, caller := s.begin(ctx)
+	now, caller, err := s.begin(ctx, op)
 	defer s.mu.Unlock()
-	arn, err := s.createAlias(ctx, in, now, caller)
+	var arn string
+	if err == nil {
+		arn, err = s.createAlias(ctx, in, now, caller)
+	}
 	if s.observing() {
 		s.record(now, op, caller, arn, map[string]string{"aliasName": in.AliasName, "targetKeyId": in.TargetKeyId}, err)
 	}
@@ -89,7 +98,11 @@ func (s *Service) createAlias(ctx context.Context, in *CreateAliasInput, now int
 		return arn, kmsError(keystate.ErrAlreadyExists, op, arn, k.state,
 			"An alias with the name "+s.aliasARN(caller, in.AliasName)+" already exists")
 	}
-	s.aliases[id] = &alias{name: in.AliasName, account: k.account, target: k, created: now, updated: now}
+	a := &alias{name: in.AliasName, account: caller, target: k, created: now, updated: now}
+	if err := s.persist(&store.Batch{PutAliases: []store.Alias{a.record()}}); err != nil {
+		return arn, internalError(op, arn, k.state, err)
+	}
+	s.aliases[id] = a
 	k.aliasCount++
 	return arn, nil
 }
@@ -102,9 +115,12 @@ func (s *Service) createAlias(ctx context.Context, in *CreateAliasInput, now int
 // InvalidArnException, AccessDeniedException, KMSInvalidStateException.
 func (s *Service) UpdateAlias(ctx context.Context, in *UpdateAliasInput) (*UpdateAliasOutput, error) {
 	const op = keystate.UpdateAlias
-	now, caller := s.begin(ctx)
+	now, caller, err := s.begin(ctx, op)
 	defer s.mu.Unlock()
-	arn, err := s.updateAlias(ctx, in, now, caller)
+	var arn string
+	if err == nil {
+		arn, err = s.updateAlias(ctx, in, now, caller)
+	}
 	if s.observing() {
 		s.record(now, op, caller, arn, map[string]string{"aliasName": in.AliasName, "targetKeyId": in.TargetKeyId}, err)
 	}
@@ -133,8 +149,13 @@ func (s *Service) updateAlias(ctx context.Context, in *UpdateAliasInput, now int
 	if err := keystate.Check(op, k.state, k.kind, arn); err != nil { // footnote [10]: the destination
 		return arn, err
 	}
+	na := *a
+	na.target, na.updated = k, now
+	if err := s.persist(&store.Batch{PutAliases: []store.Alias{na.record()}}); err != nil {
+		return arn, internalError(op, arn, k.state, err)
+	}
 	a.target.aliasCount--
-	a.target, a.updated = k, now
+	*a = na
 	k.aliasCount++
 	return arn, nil
 }
@@ -144,9 +165,12 @@ func (s *Service) updateAlias(ctx context.Context, in *UpdateAliasInput, now int
 // Errors: ValidationException, NotFoundException, AccessDeniedException.
 func (s *Service) DeleteAlias(ctx context.Context, in *DeleteAliasInput) (*DeleteAliasOutput, error) {
 	const op = keystate.DeleteAlias
-	now, caller := s.begin(ctx)
+	now, caller, err := s.begin(ctx, op)
 	defer s.mu.Unlock()
-	arn, err := s.deleteAlias(ctx, in, caller)
+	var arn string
+	if err == nil {
+		arn, err = s.deleteAlias(ctx, in, caller)
+	}
 	if s.observing() {
 		s.record(now, op, caller, arn, map[string]string{"aliasName": in.AliasName}, err)
 	}
@@ -174,6 +198,9 @@ func (s *Service) deleteAlias(ctx context.Context, in *DeleteAliasInput, caller 
 	if err := keystate.Check(op, k.state, k.kind, arn); err != nil {
 		return arn, err
 	}
+	if err := s.persist(&store.Batch{DeleteAliases: []store.AliasID{{Account: id.account, Name: id.name}}}); err != nil {
+		return arn, internalError(op, arn, k.state, err)
+	}
 	delete(s.aliases, id)
 	k.aliasCount--
 	return arn, nil
@@ -189,9 +216,15 @@ func (s *Service) ListAliases(ctx context.Context, in *ListAliasesInput) (*ListA
 	if in == nil {
 		in = &ListAliasesInput{}
 	}
-	now, caller := s.begin(ctx)
+	now, caller, err := s.begin(ctx, op)
 	defer s.mu.Unlock()
-	out, arn, err := s.listAliases(ctx, in, caller)
+	var (
+		out *ListAliasesOutput
+		arn string
+	)
+	if err == nil {
+		out, arn, err = s.listAliases(ctx, in, caller)
+	}
 	if s.observing() {
 		s.record(now, op, caller, arn, map[string]string{"keyId": in.KeyId, "marker": in.Marker}, err)
 	}
@@ -201,6 +234,12 @@ func (s *Service) ListAliases(ctx context.Context, in *ListAliasesInput) (*ListA
 func (s *Service) listAliases(ctx context.Context, in *ListAliasesInput, caller string) (*ListAliasesOutput, string, error) {
 	const op = keystate.ListAliases
 	limit, err := pageLimit(op, in.Limit, 50, 100)
+	if err == nil {
+		err = validateMarker(op, in.Marker)
+	}
+	if err == nil && in.KeyId != "" {
+		err = checkLength(op, in.KeyId, "keyId", 1, 2048)
+	}
 	if err != nil {
 		return nil, "", err
 	}

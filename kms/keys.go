@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/store"
 )
 
 var (
@@ -35,9 +36,12 @@ func (s *Service) CreateKey(ctx context.Context, in *CreateKeyInput) (*CreateKey
 	if in == nil {
 		in = &CreateKeyInput{}
 	}
-	now, caller := s.begin(ctx)
+	now, caller, err := s.begin(ctx, keystate.CreateKey)
 	defer s.mu.Unlock()
-	k, err := s.createKey(in, now, caller)
+	var k *key
+	if err == nil {
+		k, err = s.createKey(in, now, caller)
+	}
 	var arn string
 	if k != nil {
 		arn = s.keyARN(k.account, k.id)
@@ -109,9 +113,12 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 	if err != nil {
 		return nil, err
 	}
-	s.seq++
 	k := &key{id: id, account: s.internAccount(caller), description: in.Description, tags: tags,
-		seq: s.seq, created: now, state: st, kind: kind}
+		seq: s.seq + 1, version: 1, created: now, state: st, kind: kind}
+	if err := s.persist(&store.Batch{PutKeys: []store.Key{toRecord(k)}}); err != nil {
+		return nil, internalError(op, s.keyARN(k.account, id), keystate.None, err)
+	}
+	s.seq++
 	s.keys[id] = k
 	s.order = append(s.order, k)
 	return k, nil
@@ -134,9 +141,15 @@ func (s *Service) internAccount(a string) string {
 // AccessDeniedException.
 func (s *Service) DescribeKey(ctx context.Context, in *DescribeKeyInput) (*DescribeKeyOutput, error) {
 	const op = keystate.DescribeKey
-	now, caller := s.begin(ctx)
+	now, caller, err := s.begin(ctx, op)
 	defer s.mu.Unlock()
-	k, arn, err := s.resolve(ctx, op, caller, in.KeyId, "keyId", allowAlias|crossAccount)
+	var (
+		k   *key
+		arn string
+	)
+	if err == nil {
+		k, arn, err = s.resolve(ctx, op, caller, in.KeyId, "keyId", allowAlias|crossAccount)
+	}
 	if err == nil {
 		err = keystate.Check(op, k.state, k.kind, arn)
 	}
@@ -253,9 +266,12 @@ func (s *Service) ListKeys(ctx context.Context, in *ListKeysInput) (*ListKeysOut
 	if in == nil {
 		in = &ListKeysInput{}
 	}
-	now, caller := s.begin(ctx)
+	now, caller, err := s.begin(ctx, op)
 	defer s.mu.Unlock()
-	out, err := s.listKeys(in, caller)
+	var out *ListKeysOutput
+	if err == nil {
+		out, err = s.listKeys(in, caller)
+	}
 	if s.observing() {
 		s.record(now, op, caller, "", map[string]string{"marker": in.Marker}, err)
 	}
@@ -265,6 +281,9 @@ func (s *Service) ListKeys(ctx context.Context, in *ListKeysInput) (*ListKeysOut
 func (s *Service) listKeys(in *ListKeysInput, caller string) (*ListKeysOutput, error) {
 	const op = keystate.ListKeys
 	limit, err := pageLimit(op, in.Limit, 100, 1000)
+	if err == nil {
+		err = validateMarker(op, in.Marker)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -300,20 +319,35 @@ func (s *Service) listKeys(in *ListKeysInput, caller string) (*ListKeysOutput, e
 	return out, nil
 }
 
-// keyCall runs the common part of an operation on one key named by key ID
-// or key ARN: resolve it (D3 steps 1–5), check the key-state table and the
-// key-kind rules (steps 6–7), then run do, record the call and return.
-//
-// invalid is the result of the operation's own input validation, which
-// comes first (D3 step 1); when it is not nil nothing else runs.
-func (s *Service) keyCall(ctx context.Context, op keystate.Operation, keyID string, how lookup, invalid error,
+// keyRead runs an operation that reads one key named by key ID or key ARN:
+// resolve it (D3 steps 1–5), check the key-state table and the key-kind
+// rules (steps 6–7), run do, record the call and return. invalid is the
+// result of the operation's own input validation, which comes first (D3
+// step 1); when it is not nil nothing else runs.
+func (s *Service) keyRead(ctx context.Context, op keystate.Operation, keyID string, how lookup, invalid error,
 	params func() map[string]string, do func(k *key, arn string, now int64) error) error {
-	now, caller := s.begin(ctx)
+	return s.keyCall(ctx, op, keyID, how, invalid, false, params, do)
+}
+
+// keyWrite is keyRead for an operation that changes the key: do changes a
+// copy, which is written to the store (if any) and then installed; a
+// refusal or a failed write leaves the key as it was.
+func (s *Service) keyWrite(ctx context.Context, op keystate.Operation, keyID string, how lookup, invalid error,
+	params func() map[string]string, do func(k *key, arn string, now int64) error) error {
+	return s.keyCall(ctx, op, keyID, how, invalid, true, params, do)
+}
+
+func (s *Service) keyCall(ctx context.Context, op keystate.Operation, keyID string, how lookup, invalid error, write bool,
+	params func() map[string]string, do func(k *key, arn string, now int64) error) error {
+	now, caller, err := s.begin(ctx, op)
 	defer s.mu.Unlock()
-	var (
-		k   *key
-		arn string
+	if err == nil {
 		err = invalid
+	}
+	var (
+		k     *key
+		arn   string
+		added []rotation
 	)
 	if err == nil {
 		k, arn, err = s.resolve(ctx, op, caller, keyID, "keyId", how)
@@ -321,8 +355,16 @@ func (s *Service) keyCall(ctx context.Context, op keystate.Operation, keyID stri
 	if err == nil {
 		err = keystate.Check(op, k.state, k.kind, arn)
 	}
-	if err == nil {
+	if err == nil && !write {
 		err = do(k, arn, now)
+	}
+	if err == nil && write {
+		nk := s.draft(k)
+		if err = do(nk, arn, now); err == nil {
+			if added, err = s.commitKey(k, nk); err != nil {
+				err = internalError(op, arn, k.state, err)
+			}
+		}
 	}
 	if s.observing() {
 		p := map[string]string{"keyId": keyID}
@@ -330,6 +372,9 @@ func (s *Service) keyCall(ctx context.Context, op keystate.Operation, keyID stri
 			p = params()
 		}
 		s.record(now, op, caller, arn, p, err)
+		if err == nil {
+			s.observeRotations(k, added)
+		}
 	}
 	return err
 }
@@ -353,13 +398,13 @@ func transition(k *key, e keystate.Event) error {
 // AccessDeniedException, KMSInvalidStateException (table a.2),
 // UnsupportedOperationException (AWS managed keys, D15).
 func (s *Service) EnableKey(ctx context.Context, in *EnableKeyInput) (*EnableKeyOutput, error) {
-	err := s.keyCall(ctx, keystate.EnableKey, in.KeyId, idOnly, nil, nil, func(k *key, _ string, now int64) error {
+	err := s.keyWrite(ctx, keystate.EnableKey, in.KeyId, idOnly, nil, nil, func(k *key, _ string, now int64) error {
 		wasDisabled := k.state == keystate.Disabled
 		if err := transition(k, keystate.Enable); err != nil {
 			return err
 		}
 		if wasDisabled && k.autoEnabled && k.nextRotation <= now {
-			s.rotateAutomatic(k, now) // D12 catch-up
+			rotateAutomatic(k, now) // D12 catch-up
 		}
 		return nil
 	})
@@ -373,7 +418,7 @@ func (s *Service) EnableKey(ctx context.Context, in *EnableKeyInput) (*EnableKey
 //
 // Errors: as EnableKey.
 func (s *Service) DisableKey(ctx context.Context, in *DisableKeyInput) (*DisableKeyOutput, error) {
-	err := s.keyCall(ctx, keystate.DisableKey, in.KeyId, idOnly, nil, nil, func(k *key, _ string, _ int64) error {
+	err := s.keyWrite(ctx, keystate.DisableKey, in.KeyId, idOnly, nil, nil, func(k *key, _ string, _ int64) error {
 		return transition(k, keystate.Disable)
 	})
 	if err != nil {
@@ -401,13 +446,12 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *ScheduleKeyDeleti
 		return map[string]string{"keyId": in.KeyId, "pendingWindowInDays": strconv.Itoa(int(window))}
 	}
 	invalid := checkIntRange(op, window, "pendingWindowInDays", 7, 30) // D16
-	err := s.keyCall(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, arn string, now int64) error {
+	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, arn string, now int64) error {
 		if err := transition(k, keystate.ScheduleDeletion); err != nil {
 			return err
 		}
 		k.window = uint8(window)
 		k.deletion = now + days(uint16(window))
-		s.schedule(k.deletion, k, evDeletion)
 		d := fromNanos(k.deletion)
 		out = &ScheduleKeyDeletionOutput{DeletionDate: &d, KeyId: arn, KeyState: k.state.String(), PendingWindowInDays: window}
 		return nil
@@ -423,7 +467,7 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *ScheduleKeyDeleti
 // AccessDeniedException, KMSInvalidStateException (not pending deletion).
 func (s *Service) CancelKeyDeletion(ctx context.Context, in *CancelKeyDeletionInput) (*CancelKeyDeletionOutput, error) {
 	var out *CancelKeyDeletionOutput
-	err := s.keyCall(ctx, keystate.CancelKeyDeletion, in.KeyId, idOnly, nil, nil, func(k *key, arn string, _ int64) error {
+	err := s.keyWrite(ctx, keystate.CancelKeyDeletion, in.KeyId, idOnly, nil, nil, func(k *key, arn string, _ int64) error {
 		if err := transition(k, keystate.CancelDeletion); err != nil {
 			return err
 		}
@@ -442,7 +486,7 @@ func (s *Service) UpdateKeyDescription(ctx context.Context, in *UpdateKeyDescrip
 	const op = keystate.UpdateKeyDescription
 	params := func() map[string]string { return map[string]string{"keyId": in.KeyId, "description": in.Description} }
 	invalid := checkLength(op, in.Description, "description", 0, 8192)
-	err := s.keyCall(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, _ string, _ int64) error {
+	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, _ string, _ int64) error {
 		k.description = in.Description
 		return nil
 	})

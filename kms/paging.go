@@ -27,17 +27,28 @@ func encodeMarker(scope string, pos uint64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(scope + ":" + strconv.FormatUint(pos, 10)))
 }
 
-// decodeMarker validates a Marker (length 1–1024, characters U+0020–U+00FF)
-// and returns its position, or InvalidMarkerException when it was not
-// issued for this scope.
-func decodeMarker(op keystate.Operation, m, scope string) (uint64, error) {
+// validateMarker checks a Marker's form (length 1–1024, characters
+// U+0020–U+00FF) as input validation (D3 step 1). An absent marker is valid.
+func validateMarker(op keystate.Operation, m string) error {
+	if m == "" {
+		return nil
+	}
 	if err := checkLength(op, m, "marker", 1, 1024); err != nil {
-		return 0, err
+		return err
 	}
 	for _, r := range m {
 		if r < 0x20 || r > 0xff {
-			return 0, validationError(op, m, "marker", `Member must satisfy regular expression pattern: [\u0020-\u00FF]*`)
+			return validationError(op, m, "marker", `Member must satisfy regular expression pattern: [\u0020-\u00FF]*`)
 		}
+	}
+	return nil
+}
+
+// decodeMarker validates a Marker and returns its position, or
+// InvalidMarkerException when it was not issued for this scope.
+func decodeMarker(op keystate.Operation, m, scope string) (uint64, error) {
+	if err := validateMarker(op, m); err != nil {
+		return 0, err
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(m)
 	if err == nil {

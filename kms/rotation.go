@@ -34,22 +34,20 @@ func (s *Service) EnableKeyRotation(ctx context.Context, in *EnableKeyRotationIn
 	params := func() map[string]string {
 		return map[string]string{"keyId": in.KeyId, "rotationPeriodInDays": strconv.Itoa(int(period))}
 	}
-	err := s.keyCall(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, _ string, now int64) error {
+	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, _ string, now int64) error {
 		p := uint16(period)
 		switch {
 		case !k.autoEnabled:
 			k.autoEnabled, k.period, k.anchor = true, p, now
 			k.nextRotation = now + days(p)
-			s.schedule(k.nextRotation, k, evAutoRotation)
 		case k.period == p:
 			// D21: nothing changes.
 		default:
 			k.period = p
 			if next := k.anchor + days(p); next > now {
 				k.nextRotation = next
-				s.schedule(next, k, evAutoRotation)
 			} else {
-				s.rotateAutomatic(k, now) // D11: overdue under the new period
+				rotateAutomatic(k, now) // D11: overdue under the new period
 			}
 		}
 		return nil
@@ -65,7 +63,7 @@ func (s *Service) EnableKeyRotation(ctx context.Context, in *EnableKeyRotationIn
 //
 // Errors: as EnableKeyRotation.
 func (s *Service) DisableKeyRotation(ctx context.Context, in *DisableKeyRotationInput) (*DisableKeyRotationOutput, error) {
-	err := s.keyCall(ctx, keystate.DisableKeyRotation, in.KeyId, idOnly, nil, nil, func(k *key, _ string, _ int64) error {
+	err := s.keyWrite(ctx, keystate.DisableKeyRotation, in.KeyId, idOnly, nil, nil, func(k *key, _ string, _ int64) error {
 		k.autoEnabled, k.nextRotation = false, 0
 		return nil
 	})
@@ -85,7 +83,7 @@ func (s *Service) DisableKeyRotation(ctx context.Context, in *DisableKeyRotation
 // UnsupportedOperationException (imported material, custom key store).
 func (s *Service) GetKeyRotationStatus(ctx context.Context, in *GetKeyRotationStatusInput) (*GetKeyRotationStatusOutput, error) {
 	var out *GetKeyRotationStatusOutput
-	err := s.keyCall(ctx, keystate.GetKeyRotationStatus, in.KeyId, crossAccount, nil, nil, func(k *key, arn string, _ int64) error {
+	err := s.keyRead(ctx, keystate.GetKeyRotationStatus, in.KeyId, crossAccount, nil, nil, func(k *key, arn string, _ int64) error {
 		out = s.rotationStatus(k, arn)
 		return nil
 	})
@@ -123,7 +121,7 @@ func (s *Service) rotationStatus(k *key, arn string) *GetKeyRotationStatusOutput
 func (s *Service) RotateKeyOnDemand(ctx context.Context, in *RotateKeyOnDemandInput) (*RotateKeyOnDemandOutput, error) {
 	const op = keystate.RotateKeyOnDemand
 	var out *RotateKeyOnDemandOutput
-	err := s.keyCall(ctx, op, in.KeyId, idOnly, nil, nil, func(k *key, arn string, now int64) error {
+	err := s.keyWrite(ctx, op, in.KeyId, idOnly, nil, nil, func(k *key, arn string, now int64) error {
 		if int(k.onDemand) >= s.cfg.onDemandQuota {
 			// D1; D19 recorded wording.
 			return kmsError(keystate.ErrLimitExceeded, op, arn, k.state,
@@ -142,9 +140,8 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, in *RotateKeyOnDemandIn
 		k.onDemand++
 		if d := int64(s.cfg.onDemandDuration); d > 0 {
 			k.onDemandStart, k.onDemandDone = now, now+d
-			s.schedule(k.onDemandDone, k, evOnDemandDone)
 		} else {
-			s.addRotation(k, now, true)
+			k.rotations = append(k.rotations, rotation{at: now, onDemand: true})
 		}
 		out = &RotateKeyOnDemandOutput{KeyId: arn}
 		return nil
@@ -168,8 +165,11 @@ func (s *Service) ListKeyRotations(ctx context.Context, in *ListKeyRotationsInpu
 	if invalid == nil && in.IncludeKeyMaterial != "" {
 		invalid = checkEnum(op, in.IncludeKeyMaterial, "includeKeyMaterial", includeKeyMaterialValues)
 	}
+	if invalid == nil {
+		invalid = validateMarker(op, in.Marker)
+	}
 	var out *ListKeyRotationsOutput
-	err := s.keyCall(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, _ string, _ int64) error {
+	err := s.keyRead(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, _ string, _ int64) error {
 		scope := "rotations/" + k.id
 		var start uint64
 		if in.Marker != "" {

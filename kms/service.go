@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/store"
 )
 
 // Service is a model of AWS KMS in one Region: keys, their lifecycle and
@@ -28,6 +29,18 @@ type Service struct {
 	queue eventQueue
 	qseq  uint64
 	last  int64 // the latest instant the service has seen (Unix ns)
+
+	st     store.Store // nil: no persistence
+	closed bool
+
+	scratch key // the draft of a change (see draft), reused to save allocations
+}
+
+// draft returns a copy of k to change; commitKey installs it. There is one
+// draft at a time, under s.mu.
+func (s *Service) draft(k *key) *key {
+	s.scratch = *k
+	return &s.scratch
 }
 
 // key is one KMS key. It holds only fixed-size fields besides its ID,
@@ -40,6 +53,7 @@ type key struct {
 	rotations   []rotation // completed rotations, oldest first (D14)
 
 	seq           uint64 // creation order
+	version       uint64 // store record version (decision-free bookkeeping)
 	created       int64  // Unix ns
 	nextRotation  int64  // automatic rotation due, while rotationEnabled
 	anchor        int64  // last automatic rotation, or when rotation was enabled (D11)
@@ -82,36 +96,52 @@ func (s *Service) Account() string { return s.cfg.account }
 func (s *Service) Region() string { return s.cfg.region }
 
 // begin locks the service, reads the clock, and applies every scheduled
-// event due by now. It returns now (Unix ns) and the caller's account. The
+// event due by now. It returns now (Unix ns), the caller's account, and an
+// error (KMSInternalException) when the service is closed or a scheduled
+// event could not be written to the store; the call must then fail. The
 // caller must call s.mu.Unlock.
-func (s *Service) begin(ctx context.Context) (int64, string) {
+func (s *Service) begin(ctx context.Context, op keystate.Operation) (int64, string, error) {
 	s.mu.Lock()
 	now := s.cfg.clock.Now().UnixNano()
 	if now < s.last {
 		now = s.last // the model's time never goes backwards
 	}
 	s.last = now
-	s.runDue(now)
 	caller := Caller(ctx)
 	if caller == "" {
 		caller = s.cfg.account
 	}
-	return now, caller
+	if s.closed {
+		return now, caller, &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, Err: store.ErrClosed,
+			Message: "The service is closed."}
+	}
+	if _, err := s.runDue(now); err != nil {
+		return now, caller, internalError(op, "", keystate.None, err)
+	}
+	return now, caller, nil
 }
 
 // Sweep applies every scheduled event due by the clock's current instant,
 // across all keys, in time order, and returns how many it applied. Calls do
 // this on their own; a simulator that advances the clock and wants the
 // events (and their observer records) at once calls Sweep.
+//
+// If the store fails to write an event, Sweep stops there and returns the
+// number applied so far; the event stays due, and the next call retries it
+// (and fails with KMSInternalException if the store still fails).
 func (s *Service) Sweep() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return 0
+	}
 	now := s.cfg.clock.Now().UnixNano()
 	if now < s.last {
 		now = s.last
 	}
 	s.last = now
-	return s.runDue(now)
+	n, _ := s.runDue(now)
+	return n
 }
 
 // NextEventTime returns the instant of the earliest scheduled event that may
@@ -136,63 +166,89 @@ func (s *Service) schedule(at int64, k *key, what eventKind) {
 }
 
 // runDue applies every queued event due by now, in (instant, queue order).
-func (s *Service) runDue(now int64) int {
+// It stops at the first event the store fails to write, leaving it queued.
+func (s *Service) runDue(now int64) (int, error) {
 	n := 0
 	for s.queue.len() > 0 && s.queue.min().at <= now {
 		ev := s.queue.pop()
-		if s.apply(ev) {
+		done, err := s.apply(ev)
+		if err != nil {
+			s.queue.push(ev)
+			return n, err
+		}
+		if done {
 			n++
 		}
 	}
-	return n
+	return n, nil
 }
 
 // apply performs one queued event if it is still current, and reports
 // whether it did. Events are queued lazily: a change of schedule queues a
 // new event and leaves the old one to be recognised here as stale.
-func (s *Service) apply(ev queued) bool {
+func (s *Service) apply(ev queued) (bool, error) {
 	k := ev.k
 	switch ev.what {
 	case evAutoRotation:
 		if k.state != keystate.Enabled || !k.autoEnabled || k.nextRotation != ev.at {
-			return false // D12: no rotation unless Enabled; EnableKey catches up.
+			return false, nil // D12: no rotation unless Enabled; EnableKey catches up.
 		}
-		s.rotateAutomatic(k, ev.at)
-		return true
+		nk := s.draft(k)
+		rotateAutomatic(nk, ev.at)
+		return true, s.commitScheduled(k, nk)
 	case evOnDemandDone:
 		if k.state == keystate.Deleted || k.onDemandStart == 0 || k.onDemandDone != ev.at {
-			return false
+			return false, nil
 		}
-		k.onDemandStart, k.onDemandDone = 0, 0
-		s.addRotation(k, ev.at, true)
-		return true
+		nk := s.draft(k)
+		nk.onDemandStart, nk.onDemandDone = 0, 0
+		nk.rotations = append(nk.rotations, rotation{at: ev.at, onDemand: true})
+		return true, s.commitScheduled(k, nk)
 	case evDeletion:
 		if k.state != keystate.PendingDeletion || k.deletion != ev.at {
-			return false
+			return false, nil
+		}
+		if s.st != nil {
+			if err := s.st.Apply(context.Background(), &store.Batch{DeleteKeys: []string{k.id}}); err != nil {
+				return false, err
+			}
 		}
 		s.deleteKey(k, ev.at)
-		return true
+		return true, nil
 	}
-	return false
+	return false, nil
 }
 
-// rotateAutomatic records an automatic rotation of k at instant at and
-// schedules the next one a period later (D13).
-func (s *Service) rotateAutomatic(k *key, at int64) {
-	s.addRotation(k, at, false)
+// commitScheduled writes and installs a change made by a scheduled event,
+// and reports its rotations to the observer.
+func (s *Service) commitScheduled(k, nk *key) error {
+	added, err := s.commitKey(k, nk)
+	if err != nil {
+		return err
+	}
+	s.observeRotations(k, added)
+	return nil
+}
+
+// rotateAutomatic records on k an automatic rotation at instant at and sets
+// the next one a period later (D13).
+func rotateAutomatic(k *key, at int64) {
+	k.rotations = append(k.rotations, rotation{at: at})
 	k.anchor = at
 	k.nextRotation = at + days(k.period)
-	s.schedule(k.nextRotation, k, evAutoRotation)
 }
 
-func (s *Service) addRotation(k *key, at int64, onDemand bool) {
-	k.rotations = append(k.rotations, rotation{at: at, onDemand: onDemand})
-	if s.cfg.observer != nil {
+// observeRotations reports rotations just added to k (RotateKey records).
+func (s *Service) observeRotations(k *key, added []rotation) {
+	if s.cfg.observer == nil {
+		return
+	}
+	for _, r := range added {
 		typ := "AUTOMATIC"
-		if onDemand {
+		if r.onDemand {
 			typ = "ON_DEMAND"
 		}
-		s.cfg.observer.Observe(Event{Time: fromNanos(at), Name: "RotateKey", Scheduled: true,
+		s.cfg.observer.Observe(Event{Time: fromNanos(r.at), Name: "RotateKey", Scheduled: true,
 			KeyARN: s.keyARN(k.account, k.id), Parameters: map[string]string{"rotationType": typ}})
 	}
 }

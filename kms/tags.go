@@ -69,7 +69,7 @@ func (s *Service) TagResource(ctx context.Context, in *TagResourceInput) (*TagRe
 	if invalid == nil && len(in.Tags) == 0 {
 		invalid = validationError(op, "[]", "tags", "Member must not be null")
 	}
-	err := s.keyCall(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, arn string, _ int64) error {
+	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, arn string, _ int64) error {
 		tags, err := mergeTags(op, k.tags, in.Tags)
 		if err != nil {
 			if e, ok := err.(*keystate.Error); ok {
@@ -99,7 +99,7 @@ func (s *Service) UntagResource(ctx context.Context, in *UntagResourceInput) (*U
 			break
 		}
 	}
-	err := s.keyCall(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, _ string, _ int64) error {
+	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, _ string, _ int64) error {
 		var kept []Tag
 		for _, t := range k.tags {
 			drop := false
@@ -130,8 +130,11 @@ func (s *Service) UntagResource(ctx context.Context, in *UntagResourceInput) (*U
 func (s *Service) ListResourceTags(ctx context.Context, in *ListResourceTagsInput) (*ListResourceTagsOutput, error) {
 	const op = keystate.ListResourceTags
 	limit, invalid := pageLimit(op, in.Limit, 50, 50)
+	if invalid == nil {
+		invalid = validateMarker(op, in.Marker)
+	}
 	var out *ListResourceTagsOutput
-	err := s.keyCall(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, _ string, _ int64) error {
+	err := s.keyRead(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, _ string, _ int64) error {
 		scope := "tags/" + k.id
 		var start uint64
 		if in.Marker != "" {

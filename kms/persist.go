@@ -1,0 +1,234 @@
+package kms
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/store"
+)
+
+// Open returns a Service whose state is persisted in st: it reads every
+// key, rotation and alias from st, rebuilds the schedule (so that rotations,
+// on-demand completions and deletions still fire at their instants), and
+// from then on writes every change through st, one atomic Apply per
+// operation or scheduled event. A change the store refuses is not made: the
+// call fails with KMSInternalException wrapping the store's error.
+//
+// Events whose instants passed while the service was closed are applied,
+// in time order, by the first call (or Sweep).
+func Open(ctx context.Context, st store.Store, opts ...Option) (*Service, error) {
+	s := New(opts...)
+	s.st = st
+	if err := s.load(ctx); err != nil {
+		return nil, fmt.Errorf("kms: loading the store: %w", err)
+	}
+	return s, nil
+}
+
+// Close closes the service's store, if it has one. Afterwards every call
+// fails with KMSInternalException wrapping store.ErrClosed. Close is
+// idempotent.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.st != nil {
+		return s.st.Close()
+	}
+	return nil
+}
+
+const loadPage = 1024
+
+func (s *Service) load(ctx context.Context) error {
+	after := ""
+	for {
+		page, err := s.st.Keys(ctx, after, loadPage)
+		if err != nil {
+			return err
+		}
+		for i := range page {
+			k := fromRecord(&page[i])
+			if err := s.loadRotations(ctx, k); err != nil {
+				return err
+			}
+			s.keys[k.id] = k
+			s.order = append(s.order, k)
+			s.seq = max(s.seq, k.seq)
+			s.requeue(k)
+		}
+		if len(page) < loadPage {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	slices.SortFunc(s.order, func(a, b *key) int { return cmpUint(a.seq, b.seq) })
+	var afterAlias store.AliasID
+	for {
+		page, err := s.st.Aliases(ctx, afterAlias, loadPage)
+		if err != nil {
+			return err
+		}
+		for _, a := range page {
+			k := s.keys[a.KeyID]
+			if k == nil {
+				return fmt.Errorf("alias %s names missing key %s: %w", a.Name, a.KeyID, store.ErrCorrupt)
+			}
+			s.aliases[aliasID{account: a.Account, name: a.Name}] = &alias{name: a.Name, account: a.Account,
+				target: k, created: nanos(a.Created), updated: nanos(a.Updated)}
+			k.aliasCount++
+		}
+		if len(page) < loadPage {
+			break
+		}
+		afterAlias = page[len(page)-1].AliasID
+	}
+	return nil
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (s *Service) loadRotations(ctx context.Context, k *key) error {
+	for from := 0; ; {
+		page, err := s.st.Rotations(ctx, k.id, from, loadPage)
+		if err != nil {
+			return err
+		}
+		for _, r := range page {
+			k.rotations = append(k.rotations, rotation{at: nanos(r.At), onDemand: r.OnDemand})
+		}
+		if len(page) < loadPage {
+			return nil
+		}
+		from += len(page)
+	}
+}
+
+// requeue queues the events a loaded key is waiting for.
+func (s *Service) requeue(k *key) {
+	if k.autoEnabled && k.nextRotation != 0 {
+		s.schedule(k.nextRotation, k, evAutoRotation)
+	}
+	if k.onDemandStart != 0 {
+		s.schedule(k.onDemandDone, k, evOnDemandDone)
+	}
+	if k.state == keystate.PendingDeletion {
+		s.schedule(k.deletion, k, evDeletion)
+	}
+}
+
+// commitKey makes the change from k to nk: it writes nk (and the rotations
+// it added) to the store, if there is one, then installs nk in place of k
+// and queues what the change scheduled. It returns the rotations added. On
+// a store failure nothing changes and the error is returned.
+func (s *Service) commitKey(k, nk *key) ([]rotation, error) {
+	added := nk.rotations[len(k.rotations):]
+	if s.st != nil {
+		nk.version = k.version + 1
+		b := store.Batch{PutKeys: []store.Key{toRecord(nk)}}
+		for _, r := range added {
+			b.AddRotations = append(b.AddRotations, store.KeyRotation{KeyID: nk.id,
+				Rotation: store.Rotation{At: fromNanos(r.at), OnDemand: r.onDemand}})
+		}
+		if err := s.st.Apply(context.Background(), &b); err != nil {
+			return nil, err
+		}
+	}
+	s.install(k, nk)
+	return added, nil
+}
+
+// install copies nk over k and queues the events the change scheduled. The
+// queue holds k itself, so entries stay valid across installs.
+func (s *Service) install(k, nk *key) {
+	if nk.autoEnabled && nk.nextRotation != k.nextRotation {
+		s.schedule(nk.nextRotation, k, evAutoRotation)
+	}
+	if nk.state == keystate.PendingDeletion && nk.deletion != k.deletion {
+		s.schedule(nk.deletion, k, evDeletion)
+	}
+	if nk.onDemandStart != 0 && nk.onDemandDone != k.onDemandDone {
+		s.schedule(nk.onDemandDone, k, evOnDemandDone)
+	}
+	*k = *nk
+}
+
+// persist writes b, if the service has a store.
+func (s *Service) persist(b *store.Batch) error {
+	if s.st == nil {
+		return nil
+	}
+	return s.st.Apply(context.Background(), b)
+}
+
+// internalError is the KMSInternalException for a store failure.
+func internalError(op keystate.Operation, arn string, st keystate.State, err error) error {
+	return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: st, Err: err,
+		Message: "The request failed because of an internal error: " + err.Error()}
+}
+
+// nanos converts a time to Unix nanoseconds, with the zero time as 0.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// optTime converts Unix nanoseconds to a time, with 0 as the zero time.
+func optTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return fromNanos(ns)
+}
+
+func toRecord(k *key) store.Key {
+	r := store.Key{
+		ID: k.id, Version: k.version, Seq: k.seq, Account: k.account, Description: k.description,
+		State: k.state, Kind: k.kind, Created: optTime(k.created),
+		AutoRotation: k.autoEnabled, RotationPeriodDays: k.period,
+		RotationAnchor: optTime(k.anchor), NextRotation: optTime(k.nextRotation),
+		OnDemandRotations: k.onDemand, OnDemandStart: optTime(k.onDemandStart), OnDemandDone: optTime(k.onDemandDone),
+		PendingWindowDays: k.window, DeletionDate: optTime(k.deletion),
+	}
+	if len(k.tags) > 0 {
+		r.Tags = make([]store.Tag, len(k.tags))
+		for i, t := range k.tags {
+			r.Tags[i] = store.Tag{Key: t.TagKey, Value: t.TagValue}
+		}
+	}
+	return r
+}
+
+func fromRecord(r *store.Key) *key {
+	k := &key{
+		id: r.ID, version: r.Version, seq: r.Seq, account: r.Account, description: r.Description,
+		state: r.State, kind: r.Kind, created: nanos(r.Created),
+		autoEnabled: r.AutoRotation, period: r.RotationPeriodDays,
+		anchor: nanos(r.RotationAnchor), nextRotation: nanos(r.NextRotation),
+		onDemand: r.OnDemandRotations, onDemandStart: nanos(r.OnDemandStart), onDemandDone: nanos(r.OnDemandDone),
+		window: r.PendingWindowDays, deletion: nanos(r.DeletionDate),
+	}
+	if len(r.Tags) > 0 {
+		k.tags = make([]Tag, len(r.Tags))
+		for i, t := range r.Tags {
+			k.tags[i] = Tag{TagKey: t.Key, TagValue: t.Value}
+		}
+	}
+	return k
+}
