@@ -113,15 +113,15 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 	if err != nil {
 		return nil, err
 	}
-	k := &key{id: id, account: s.internAccount(caller), description: in.Description, tags: tags,
+	k := key{id: id, account: s.internAccount(caller), description: in.Description, tags: tags,
 		seq: s.seq + 1, version: 1, created: now, state: st, kind: kind}
-	if err := s.persist(&store.Batch{PutKeys: []store.Key{toRecord(k)}}); err != nil {
-		return nil, internalError(op, s.keyARN(k.account, id), keystate.None, err)
+	if s.st != nil {
+		if err := s.persist(&store.Batch{PutKeys: []store.Key{toRecord(&k)}}); err != nil {
+			return nil, internalError(op, s.keyARN(k.account, id), keystate.None, err)
+		}
 	}
 	s.seq++
-	s.keys[id] = k
-	s.order = append(s.order, k)
-	return k, nil
+	return s.addKey(k), nil
 }
 
 // internAccount returns the service's own copy of an account ID string, so
@@ -470,6 +470,15 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, in *CancelKeyDeletionIn
 	err := s.keyWrite(ctx, keystate.CancelKeyDeletion, in.KeyId, idOnly, nil, nil, func(k *key, arn string, _ int64) error {
 		if err := transition(k, keystate.CancelDeletion); err != nil {
 			return err
+		}
+		if k.kind.Origin == keystate.External {
+			// This version imports no key material, so an EXTERNAL key has
+			// none: it returns to PendingImport, not to a usable Disabled
+			// (aws-kms-behaviour.md b leaves this open; a.4: the key is
+			// usable only while its material is present).
+			if err := transition(k, keystate.MaterialLost); err != nil {
+				return err
+			}
 		}
 		k.deletion, k.window = 0, 0
 		out = &CancelKeyDeletionOutput{KeyId: arn}

@@ -55,13 +55,12 @@ func (s *Service) load(ctx context.Context) error {
 		}
 		for i := range page {
 			k := fromRecord(&page[i])
-			if err := s.loadRotations(ctx, k); err != nil {
+			if err := s.loadRotations(ctx, &k); err != nil {
 				return err
 			}
-			s.keys[k.id] = k
-			s.order = append(s.order, k)
+			p := s.addKey(k)
 			s.seq = max(s.seq, k.seq)
-			s.requeue(k)
+			s.requeue(p)
 		}
 		if len(page) < loadPage {
 			break
@@ -109,7 +108,7 @@ func (s *Service) loadRotations(ctx context.Context, k *key) error {
 			return err
 		}
 		for _, r := range page {
-			k.rotations = append(k.rotations, rotation{at: nanos(r.At), onDemand: r.OnDemand})
+			k.rotations = appendRotation(k.rotations, newRotation(nanos(r.At), r.OnDemand))
 		}
 		if len(page) < loadPage {
 			return nil
@@ -142,7 +141,7 @@ func (s *Service) commitKey(k, nk *key) ([]rotation, error) {
 		b := store.Batch{PutKeys: []store.Key{toRecord(nk)}}
 		for _, r := range added {
 			b.AddRotations = append(b.AddRotations, store.KeyRotation{KeyID: nk.id,
-				Rotation: store.Rotation{At: fromNanos(r.at), OnDemand: r.onDemand}})
+				Rotation: store.Rotation{At: fromNanos(r.at()), OnDemand: r.onDemand()}})
 		}
 		if err := s.st.Apply(context.Background(), &b); err != nil {
 			return nil, err
@@ -215,8 +214,8 @@ func toRecord(k *key) store.Key {
 	return r
 }
 
-func fromRecord(r *store.Key) *key {
-	k := &key{
+func fromRecord(r *store.Key) key {
+	k := key{
 		id: r.ID, version: r.Version, seq: r.Seq, account: r.Account, description: r.Description,
 		state: r.State, kind: r.Kind, created: nanos(r.Created),
 		autoEnabled: r.AutoRotation, period: r.RotationPeriodDays,

@@ -1,5 +1,7 @@
 package kms
 
+import "slices"
+
 // eventKind is what a queued event does.
 type eventKind uint8
 
@@ -11,10 +13,12 @@ const (
 
 // queued is one scheduled event. Events are ordered by instant, then by the
 // order in which they were queued.
+// It holds the key's slot number, not a pointer, so that the queue's
+// memory has no pointers for the garbage collector to scan.
 type queued struct {
 	at   int64
 	seq  uint64
-	k    *key
+	slot uint32
 	what eventKind
 }
 
@@ -22,16 +26,142 @@ func (a *queued) before(b *queued) bool {
 	return a.at < b.at || a.at == b.at && a.seq < b.seq
 }
 
-// eventQueue is a binary min-heap of queued events: O(log n) per push and
-// pop, never a scan of the keys.
-type eventQueue struct {
-	h []queued
+func cmpQueued(a, b queued) int {
+	switch {
+	case a.before(&b):
+		return -1
+	case b.before(&a):
+		return 1
+	}
+	return 0
 }
 
-func (q *eventQueue) len() int     { return len(q.h) }
-func (q *eventQueue) min() *queued { return &q.h[0] }
+// eventQueue is a calendar queue: future events wait, unsorted, in one
+// bucket per day; the day holding the earliest events is sorted once into a
+// run that is consumed in order, with a small heap beside it for events
+// queued into that day meanwhile. A push or pop costs O(1) amortised plus
+// the sort of each day's bucket (O(log b) per event for b events a day,
+// nearly free when a day's events were queued in order); finding the next
+// day costs O(log d) over the d days that have events. Nothing scans the
+// keys.
+type eventQueue struct {
+	n int
+
+	// The current day: run[head:] sorted, plus late arrivals in extra. All
+	// events of the current day are here; all others are in buckets. An
+	// event queued for a day before the current one goes to its bucket and
+	// makes min rewind (see rewind).
+	run     []queued
+	head    int
+	extra   eventHeap
+	day     int64
+	started bool
+
+	buckets map[int64][]queued // by day number
+	days    dayHeap            // the day numbers of non-empty buckets
+	spare   [][]queued         // emptied bucket slices, for reuse
+}
+
+const bucketNanos = nsPerDay
+
+func dayOf(at int64) int64 {
+	d := at / bucketNanos
+	if at < 0 && at%bucketNanos != 0 {
+		d--
+	}
+	return d
+}
+
+func (q *eventQueue) len() int { return q.n }
 
 func (q *eventQueue) push(e queued) {
+	q.n++
+	d := dayOf(e.at)
+	if q.started && d == q.day {
+		q.extra.push(e)
+		return
+	}
+	q.toBucket(d, e)
+}
+
+func (q *eventQueue) toBucket(d int64, e queued) {
+	if q.buckets == nil {
+		q.buckets = make(map[int64][]queued)
+	}
+	b, ok := q.buckets[d]
+	if !ok {
+		q.days.push(d)
+		if n := len(q.spare); n > 0 {
+			b, q.spare = q.spare[n-1], q.spare[:n-1]
+		}
+	}
+	q.buckets[d] = append(b, e)
+}
+
+// min returns the earliest event. The queue must not be empty.
+func (q *eventQueue) min() *queued {
+	if q.started && len(q.days) > 0 && q.days[0] < q.day {
+		q.rewind()
+	}
+	for q.head == len(q.run) && q.extra.len() == 0 {
+		q.advanceDay()
+	}
+	switch {
+	case q.head == len(q.run):
+		return q.extra.min()
+	case q.extra.len() == 0 || q.run[q.head].before(q.extra.min()):
+		return &q.run[q.head]
+	}
+	return q.extra.min()
+}
+
+// pop removes and returns the earliest event. The queue must not be empty.
+func (q *eventQueue) pop() queued {
+	m := q.min()
+	q.n--
+	if q.head < len(q.run) && m == &q.run[q.head] {
+		e := *m
+		q.head++
+		return e
+	}
+	return q.extra.pop()
+}
+
+// rewind returns the current day's events to their bucket, because an
+// earlier day has been queued since; the next min starts from that day.
+func (q *eventQueue) rewind() {
+	for _, e := range q.run[q.head:] {
+		q.toBucket(q.day, e)
+	}
+	for q.extra.len() > 0 {
+		q.toBucket(q.day, q.extra.pop())
+	}
+	q.spare = append(q.spare, q.run[:0])
+	q.run, q.head, q.started = nil, 0, false
+}
+
+// advanceDay makes the earliest bucket the current day.
+func (q *eventQueue) advanceDay() {
+	if q.run != nil {
+		q.spare = append(q.spare, q.run[:0])
+	}
+	d := q.days.pop()
+	b := q.buckets[d]
+	delete(q.buckets, d)
+	if !slices.IsSortedFunc(b, cmpQueued) {
+		slices.SortFunc(b, cmpQueued)
+	}
+	q.run, q.head = b, 0
+	q.day, q.started = d, true
+}
+
+// eventHeap is a binary min-heap of events.
+type eventHeap struct{ h []queued }
+
+func (q *eventHeap) len() int      { return len(q.h) }
+func (q *eventHeap) min() *queued { return &q.h[0] }
+
+func (q *eventHeap) push(e queued) {
 	q.h = append(q.h, e)
 	i := len(q.h) - 1
 	for i > 0 {
@@ -44,7 +174,7 @@ func (q *eventQueue) push(e queued) {
 	}
 }
 
-func (q *eventQueue) pop() queued {
+func (q *eventHeap) pop() queued {
 	top := q.h[0]
 	last := len(q.h) - 1
 	q.h[0] = q.h[last]
@@ -66,5 +196,46 @@ func (q *eventQueue) pop() queued {
 		q.h[i], q.h[m] = q.h[m], q.h[i]
 		i = m
 	}
+	return top
+}
+
+// dayHeap is a binary min-heap of day numbers.
+type dayHeap []int64
+
+func (h *dayHeap) push(d int64) {
+	*h = append(*h, d)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if s[p] <= s[i] {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *dayHeap) pop() int64 {
+	s := *h
+	top := s[0]
+	last := len(s) - 1
+	s[0] = s[last]
+	s = s[:last]
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= last {
+			break
+		}
+		m := l
+		if r := l + 1; r < last && s[r] < s[l] {
+			m = r
+		}
+		if s[i] <= s[m] {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
 	return top
 }

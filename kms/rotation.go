@@ -141,7 +141,7 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, in *RotateKeyOnDemandIn
 		if d := int64(s.cfg.onDemandDuration); d > 0 {
 			k.onDemandStart, k.onDemandDone = now, now+d
 		} else {
-			k.rotations = append(k.rotations, rotation{at: now, onDemand: true})
+			k.rotations = appendRotation(k.rotations, newRotation(now, true))
 		}
 		out = &RotateKeyOnDemandOutput{KeyId: arn}
 		return nil
@@ -180,7 +180,7 @@ func (s *Service) ListKeyRotations(ctx context.Context, in *ListKeyRotationsInpu
 		}
 		// The listing is the original material (when asked for) followed by
 		// the rotations; position i of it is material version v.
-		withOriginal := in.IncludeKeyMaterial == "ALL_KEY_MATERIAL" && k.kind.Spec.IsSymmetric()
+		withOriginal := in.IncludeKeyMaterial == "ALL_KEY_MATERIAL" && k.kind.Spec.IsSymmetric() && k.kind.Origin == keystate.AWSKMS
 		total := uint64(len(k.rotations))
 		first := uint64(1) // material version of position 0
 		if withOriginal {
@@ -204,9 +204,9 @@ func (s *Service) ListKeyRotations(ctx context.Context, in *ListKeyRotationsInpu
 			}
 			if v > 0 {
 				r := k.rotations[v-1]
-				at := fromNanos(r.at)
+				at := fromNanos(r.at())
 				e.RotationDate, e.RotationType = &at, "AUTOMATIC"
-				if r.onDemand {
+				if r.onDemand() {
 					e.RotationType = "ON_DEMAND"
 				}
 			}

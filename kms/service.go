@@ -22,6 +22,7 @@ type Service struct {
 
 	keys    map[string]*key // by key ID
 	order   []*key          // creation order, for ListKeys; deleted keys are skipped
+	slab    [][]key         // every key ever created, by slot number, in chunks of slabChunk
 	deleted int             // deleted keys still in order
 	seq     uint64          // creation counter
 	aliases map[aliasID]*alias
@@ -53,6 +54,7 @@ type key struct {
 	rotations   []rotation // completed rotations, oldest first (D14)
 
 	seq           uint64 // creation order
+	slot          uint32 // index in Service.slab
 	version       uint64 // store record version (decision-free bookkeeping)
 	created       int64  // Unix ns
 	nextRotation  int64  // automatic rotation due, while rotationEnabled
@@ -70,11 +72,46 @@ type key struct {
 	autoEnabled bool // automatic rotation enabled (kept while PendingDeletion, D12)
 }
 
-// rotation is one completed rotation.
-type rotation struct {
-	at       int64 // Unix ns
-	onDemand bool
+// rotation is one completed rotation in eight bytes: its instant in
+// nanoseconds from 2000-01-01T00:00:00Z shifted left by one, and in the low
+// bit whether it was on demand. Instants between 1854 and 2146 are kept to
+// the nanosecond; later or earlier ones are clamped to those bounds.
+type rotation int64
+
+// rotationEpoch is 2000-01-01T00:00:00Z in Unix nanoseconds.
+const rotationEpoch = int64(946684800) * int64(time.Second)
+
+func newRotation(at int64, onDemand bool) rotation {
+	const lim = int64(1)<<62 - 1
+	d := at - rotationEpoch
+	if at < rotationEpoch && d > 0 { // overflow below
+		d = -lim
+	}
+	d = max(-lim, min(lim, d))
+	r := rotation(d << 1)
+	if onDemand {
+		r |= 1
+	}
+	return r
 }
+
+// appendRotation appends r to a history, growing it by a quarter at a time
+// rather than doubling: histories are long-lived and many, so slack costs
+// more than the occasional copy.
+func appendRotation(h []rotation, r rotation) []rotation {
+	if len(h) < cap(h) {
+		return append(h, r)
+	}
+	n := make([]rotation, len(h), len(h)+len(h)/4+2)
+	copy(n, h)
+	return append(n, r)
+}
+
+// at returns the rotation's instant in Unix nanoseconds.
+func (r rotation) at() int64 { return int64(r>>1) + rotationEpoch }
+
+// onDemand reports whether it was an on-demand rotation.
+func (r rotation) onDemand() bool { return r&1 != 0 }
 
 // New returns a Service configured by opts.
 func New(opts ...Option) *Service {
@@ -162,7 +199,7 @@ func fromNanos(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 // schedule queues an event of kind what for k at instant at.
 func (s *Service) schedule(at int64, k *key, what eventKind) {
 	s.qseq++
-	s.queue.push(queued{at: at, seq: s.qseq, k: k, what: what})
+	s.queue.push(queued{at: at, seq: s.qseq, slot: k.slot, what: what})
 }
 
 // runDue applies every queued event due by now, in (instant, queue order).
@@ -187,11 +224,17 @@ func (s *Service) runDue(now int64) (int, error) {
 // whether it did. Events are queued lazily: a change of schedule queues a
 // new event and leaves the old one to be recognised here as stale.
 func (s *Service) apply(ev queued) (bool, error) {
-	k := ev.k
+	k := &s.slab[ev.slot/slabChunk][ev.slot%slabChunk]
 	switch ev.what {
 	case evAutoRotation:
 		if k.state != keystate.Enabled || !k.autoEnabled || k.nextRotation != ev.at {
 			return false, nil // D12: no rotation unless Enabled; EnableKey catches up.
+		}
+		if s.st == nil { // nothing to write: change the key in place
+			rotateAutomatic(k, ev.at)
+			s.schedule(k.nextRotation, k, evAutoRotation)
+			s.observeRotations(k, k.rotations[len(k.rotations)-1:])
+			return true, nil
 		}
 		nk := s.draft(k)
 		rotateAutomatic(nk, ev.at)
@@ -202,7 +245,7 @@ func (s *Service) apply(ev queued) (bool, error) {
 		}
 		nk := s.draft(k)
 		nk.onDemandStart, nk.onDemandDone = 0, 0
-		nk.rotations = append(nk.rotations, rotation{at: ev.at, onDemand: true})
+		nk.rotations = appendRotation(nk.rotations, newRotation(ev.at, true))
 		return true, s.commitScheduled(k, nk)
 	case evDeletion:
 		if k.state != keystate.PendingDeletion || k.deletion != ev.at {
@@ -233,7 +276,7 @@ func (s *Service) commitScheduled(k, nk *key) error {
 // rotateAutomatic records on k an automatic rotation at instant at and sets
 // the next one a period later (D13).
 func rotateAutomatic(k *key, at int64) {
-	k.rotations = append(k.rotations, rotation{at: at})
+	k.rotations = appendRotation(k.rotations, newRotation(at, false))
 	k.anchor = at
 	k.nextRotation = at + days(k.period)
 }
@@ -245,10 +288,10 @@ func (s *Service) observeRotations(k *key, added []rotation) {
 	}
 	for _, r := range added {
 		typ := "AUTOMATIC"
-		if r.onDemand {
+		if r.onDemand() {
 			typ = "ON_DEMAND"
 		}
-		s.cfg.observer.Observe(Event{Time: fromNanos(r.at), Name: "RotateKey", Scheduled: true,
+		s.cfg.observer.Observe(Event{Time: fromNanos(r.at()), Name: "RotateKey", Scheduled: true,
 			KeyARN: s.keyARN(k.account, k.id), Parameters: map[string]string{"rotationType": typ}})
 	}
 }
@@ -275,6 +318,29 @@ func (s *Service) deleteKey(k *key, at int64) {
 		s.cfg.observer.Observe(Event{Time: fromNanos(at), Name: "DeleteKey", Scheduled: true,
 			KeyARN: s.keyARN(k.account, k.id)})
 	}
+}
+
+// slabChunk is how many keys one chunk of the slab holds. Keys live in
+// fixed chunks so that their addresses never change and so that a queued
+// event finds its key by slot number without a table of pointers.
+const slabChunk = 4096
+
+// addKey copies k into the slab and makes it part of the service: findable
+// by ID, listed in creation order, and given a slot for its queued events.
+// It returns the key's place in the slab.
+func (s *Service) addKey(k key) *key {
+	n := len(s.slab)
+	if n == 0 || len(s.slab[n-1]) == slabChunk {
+		s.slab = append(s.slab, make([]key, 0, slabChunk))
+		n++
+	}
+	chunk := &s.slab[n-1]
+	k.slot = uint32((n-1)*slabChunk + len(*chunk))
+	*chunk = append(*chunk, k)
+	p := &(*chunk)[len(*chunk)-1]
+	s.keys[p.id] = p
+	s.order = append(s.order, p)
+	return p
 }
 
 func (s *Service) compactOrder() {

@@ -1,0 +1,56 @@
+package kms
+
+import (
+	"slices"
+	"testing"
+
+	"pgregory.net/rapid"
+)
+
+// TestEventQueueOrder: the calendar queue pops exactly what a sorted list
+// would, in (instant, queue order), under random interleavings of pushes
+// and pops, with instants spread over many days, within one day, equal, and
+// before the current day.
+func TestEventQueueOrder(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var q eventQueue
+		var ref []queued
+		seq := uint64(0)
+		last := int64(-5 * nsPerDay)
+		steps := rapid.IntRange(1, 300).Draw(t, "steps")
+		for i := 0; i < steps; i++ {
+			if len(ref) > 0 && rapid.Bool().Draw(t, "pop") {
+				slices.SortFunc(ref, cmpQueued)
+				want := ref[0]
+				ref = ref[1:]
+				if got := q.min(); got.at != want.at || got.seq != want.seq {
+					t.Fatalf("min = (%d,%d), want (%d,%d)", got.at, got.seq, want.at, want.seq)
+				}
+				got := q.pop()
+				if got.at != want.at || got.seq != want.seq {
+					t.Fatalf("pop = (%d,%d), want (%d,%d)", got.at, got.seq, want.at, want.seq)
+				}
+				last = got.at
+				continue
+			}
+			var at int64
+			switch rapid.IntRange(0, 3).Draw(t, "spread") {
+			case 0:
+				at = last + rapid.Int64Range(0, 3000*nsPerDay).Draw(t, "far")
+			case 1:
+				at = last + rapid.Int64Range(0, nsPerDay).Draw(t, "near")
+			case 2:
+				at = last
+			default:
+				at = last - rapid.Int64Range(0, 2*nsPerDay).Draw(t, "past")
+			}
+			seq++
+			e := queued{at: at, seq: seq}
+			q.push(e)
+			ref = append(ref, e)
+			if q.len() != len(ref) {
+				t.Fatalf("len = %d, want %d", q.len(), len(ref))
+			}
+		}
+	})
+}
