@@ -16,7 +16,9 @@ type Event struct {
 	Scheduled bool
 	// Caller is the calling account, empty for scheduled events.
 	Caller string
-	// KeyARN is the key concerned, when one was resolved.
+	// KeyARN is the key concerned: its ARN when the key was found, and
+	// otherwise the identifier the refusal names (as given, or expanded to
+	// an ARN as in the error message).
 	KeyARN string
 	// Parameters are the request parameters by AWS field name (and, for
 	// RotateKey, "rotationType"). Secrets are never included.

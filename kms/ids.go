@@ -92,7 +92,7 @@ func parseARN(s string) (a arn, ok bool) {
 	switch {
 	case strings.HasPrefix(res, "key/"):
 		a.keyID = res[len("key/"):]
-		return a, a.keyID != ""
+		return a, isKeyID(a.keyID) // D4: a key ARN must carry a key ID
 	case strings.HasPrefix(res, "alias/"):
 		a.alias = res
 		return a, len(res) > len("alias/")

@@ -189,6 +189,11 @@ func (s *Service) metadata(k *key, arn string) KeyMetadata {
 	if k.state == keystate.PendingReplicaDeletion {
 		m.PendingDeletionWindowInDays = Int32(int32(k.window))
 	}
+	if k.kind.MultiRegion == keystate.Primary {
+		// Replicas are not modelled yet: a primary has none (recording 8c).
+		m.MultiRegionConfiguration = &MultiRegionConfiguration{MultiRegionKeyType: "PRIMARY",
+			PrimaryKey: MultiRegionKey{Arn: arn, Region: s.cfg.region}, ReplicaKeys: []MultiRegionKey{}}
+	}
 	algorithms(&m, k.kind)
 	return m
 }

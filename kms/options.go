@@ -56,8 +56,11 @@ func WithClock(clk Clock) Option { return func(c *config) { c.clock = clk } }
 func WithRandom(r io.Reader) Option { return func(c *config) { c.random = r } }
 
 // WithOnDemandRotationQuota sets how many on-demand rotations each key may
-// have over its life (decision D1; default 10).
-func WithOnDemandRotationQuota(n int) Option { return func(c *config) { c.onDemandQuota = n } }
+// have over its life (decision D1; default 10). Values are clamped to
+// 0–65535.
+func WithOnDemandRotationQuota(n int) Option {
+	return func(c *config) { c.onDemandQuota = max(0, min(n, 65535)) }
+}
 
 // WithOnDemandRotationDuration sets how long an on-demand rotation takes in
 // simulated time (decision D10; default 0, it completes at once).

@@ -108,7 +108,7 @@ func (s *Service) loadRotations(ctx context.Context, k *key) error {
 			return err
 		}
 		for _, r := range page {
-			k.rotations = appendRotation(k.rotations, newRotation(nanos(r.At), r.OnDemand))
+			k.rotations = appendRotation(k.rotations, newRotation(k.created, nanos(r.At), r.OnDemand))
 		}
 		if len(page) < loadPage {
 			return nil
@@ -141,7 +141,7 @@ func (s *Service) commitKey(k, nk *key) ([]rotation, error) {
 		b := store.Batch{PutKeys: []store.Key{toRecord(nk)}}
 		for _, r := range added {
 			b.AddRotations = append(b.AddRotations, store.KeyRotation{KeyID: nk.id,
-				Rotation: store.Rotation{At: fromNanos(r.at()), OnDemand: r.onDemand()}})
+				Rotation: store.Rotation{At: fromNanos(r.at(nk.created)), OnDemand: r.onDemand()}})
 		}
 		if err := s.st.Apply(context.Background(), &b); err != nil {
 			return nil, err

@@ -141,7 +141,7 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, in *RotateKeyOnDemandIn
 		if d := int64(s.cfg.onDemandDuration); d > 0 {
 			k.onDemandStart, k.onDemandDone = now, now+d
 		} else {
-			k.rotations = appendRotation(k.rotations, newRotation(now, true))
+			k.rotations = appendRotation(k.rotations, newRotation(k.created, now, true))
 		}
 		out = &RotateKeyOnDemandOutput{KeyId: arn}
 		return nil
@@ -170,7 +170,7 @@ func (s *Service) ListKeyRotations(ctx context.Context, in *ListKeyRotationsInpu
 	}
 	var out *ListKeyRotationsOutput
 	err := s.keyRead(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, _ string, _ int64) error {
-		scope := "rotations/" + k.id
+		scope := "rotations/" + k.id + "/" + in.IncludeKeyMaterial
 		var start uint64
 		if in.Marker != "" {
 			var err error
@@ -204,7 +204,7 @@ func (s *Service) ListKeyRotations(ctx context.Context, in *ListKeyRotationsInpu
 			}
 			if v > 0 {
 				r := k.rotations[v-1]
-				at := fromNanos(r.at())
+				at := fromNanos(r.at(k.created))
 				e.RotationDate, e.RotationType = &at, "AUTOMATIC"
 				if r.onDemand() {
 					e.RotationType = "ON_DEMAND"

@@ -72,28 +72,32 @@ type key struct {
 	autoEnabled bool // automatic rotation enabled (kept while PendingDeletion, D12)
 }
 
-// rotation is one completed rotation in eight bytes: its instant in
-// nanoseconds from 2000-01-01T00:00:00Z shifted left by one, and in the low
-// bit whether it was on demand. Instants between 1854 and 2146 are kept to
-// the nanosecond; later or earlier ones are clamped to those bounds.
+// rotation is one completed rotation in eight bytes: the nanoseconds from
+// the key's creation to the rotation, shifted left by one, and in the low
+// bit whether it was on demand. A rotation can be recorded exactly up to
+// 146 years after its key was created (time.Time's nanosecond range ends in
+// 2262 anyway); a later one is recorded at that bound.
 type rotation int64
 
-// rotationEpoch is 2000-01-01T00:00:00Z in Unix nanoseconds.
-const rotationEpoch = int64(946684800) * int64(time.Second)
-
-func newRotation(at int64, onDemand bool) rotation {
+func newRotation(created, at int64, onDemand bool) rotation {
 	const lim = int64(1)<<62 - 1
-	d := at - rotationEpoch
-	if at < rotationEpoch && d > 0 { // overflow below
-		d = -lim
+	d := at - created // ≥ 0: nothing happens to a key before it exists
+	if d < 0 || d > lim {
+		d = lim
 	}
-	d = max(-lim, min(lim, d))
 	r := rotation(d << 1)
 	if onDemand {
 		r |= 1
 	}
 	return r
 }
+
+// at returns the rotation's instant in Unix nanoseconds, given its key's
+// creation instant.
+func (r rotation) at(created int64) int64 { return int64(r>>1) + created }
+
+// onDemand reports whether it was an on-demand rotation.
+func (r rotation) onDemand() bool { return r&1 != 0 }
 
 // appendRotation appends r to a history, growing it by a quarter at a time
 // rather than doubling: histories are long-lived and many, so slack costs
@@ -107,11 +111,7 @@ func appendRotation(h []rotation, r rotation) []rotation {
 	return append(n, r)
 }
 
-// at returns the rotation's instant in Unix nanoseconds.
-func (r rotation) at() int64 { return int64(r>>1) + rotationEpoch }
 
-// onDemand reports whether it was an on-demand rotation.
-func (r rotation) onDemand() bool { return r&1 != 0 }
 
 // New returns a Service configured by opts.
 func New(opts ...Option) *Service {
@@ -245,7 +245,7 @@ func (s *Service) apply(ev queued) (bool, error) {
 		}
 		nk := s.draft(k)
 		nk.onDemandStart, nk.onDemandDone = 0, 0
-		nk.rotations = appendRotation(nk.rotations, newRotation(ev.at, true))
+		nk.rotations = appendRotation(nk.rotations, newRotation(k.created, ev.at, true))
 		return true, s.commitScheduled(k, nk)
 	case evDeletion:
 		if k.state != keystate.PendingDeletion || k.deletion != ev.at {
@@ -276,7 +276,7 @@ func (s *Service) commitScheduled(k, nk *key) error {
 // rotateAutomatic records on k an automatic rotation at instant at and sets
 // the next one a period later (D13).
 func rotateAutomatic(k *key, at int64) {
-	k.rotations = appendRotation(k.rotations, newRotation(at, false))
+	k.rotations = appendRotation(k.rotations, newRotation(k.created, at, false))
 	k.anchor = at
 	k.nextRotation = at + days(k.period)
 }
@@ -291,7 +291,7 @@ func (s *Service) observeRotations(k *key, added []rotation) {
 		if r.onDemand() {
 			typ = "ON_DEMAND"
 		}
-		s.cfg.observer.Observe(Event{Time: fromNanos(r.at()), Name: "RotateKey", Scheduled: true,
+		s.cfg.observer.Observe(Event{Time: fromNanos(r.at(k.created)), Name: "RotateKey", Scheduled: true,
 			KeyARN: s.keyARN(k.account, k.id), Parameters: map[string]string{"rotationType": typ}})
 	}
 }

@@ -39,26 +39,43 @@ type CreateKeyOutput struct {
 // KeyMetadata describes a key, with exactly the fields DescribeKey returns
 // for it (decision D19's recording: MultiRegion is always present).
 type KeyMetadata struct {
-	AWSAccountId                string
-	Arn                         string
-	CreationDate                time.Time
-	CurrentKeyMaterialId        string // symmetric keys with AWS_KMS or imported material
-	CustomerMasterKeySpec       string // deprecated mirror of KeySpec
-	DeletionDate                *time.Time
-	Description                 string
-	Enabled                     bool
-	EncryptionAlgorithms        []string
-	KeyAgreementAlgorithms      []string
-	KeyId                       string
-	KeyManager                  string
-	KeySpec                     string
-	KeyState                    string
-	KeyUsage                    string
-	MacAlgorithms               []string
-	MultiRegion                 bool
+	AWSAccountId           string
+	Arn                    string
+	CreationDate           time.Time
+	CurrentKeyMaterialId   string // symmetric keys with AWS_KMS or imported material
+	CustomerMasterKeySpec  string // deprecated mirror of KeySpec
+	DeletionDate           *time.Time
+	Description            string
+	Enabled                bool
+	EncryptionAlgorithms   []string
+	KeyAgreementAlgorithms []string
+	KeyId                  string
+	KeyManager             string
+	KeySpec                string
+	KeyState               string
+	KeyUsage               string
+	MacAlgorithms          []string
+	MultiRegion            bool
+	// MultiRegionConfiguration is set for multi-Region keys only.
+	MultiRegionConfiguration    *MultiRegionConfiguration
 	Origin                      string
 	PendingDeletionWindowInDays *int32
 	SigningAlgorithms           []string
+}
+
+// MultiRegionConfiguration describes a multi-Region key's role and its
+// related keys.
+type MultiRegionConfiguration struct {
+	// MultiRegionKeyType is PRIMARY or REPLICA.
+	MultiRegionKeyType string
+	PrimaryKey         MultiRegionKey
+	ReplicaKeys        []MultiRegionKey
+}
+
+// MultiRegionKey names a multi-Region key by ARN and Region.
+type MultiRegionKey struct {
+	Arn    string
+	Region string
 }
 
 // DescribeKeyInput is the input of DescribeKey. KeyId may be a key ID, key
