@@ -12,6 +12,7 @@ import (
 
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
+	"github.com/kmsmodel/kmsmodel/store"
 )
 
 // TestModel is a model-based test of key lifecycle and rotation: a random
@@ -22,13 +23,62 @@ import (
 // in the order of decision D3. The "" action checks, after every step, the
 // invariants of D1, D11–D14 and D20 against what the service reports.
 func TestModel(t *testing.T) {
+	mdlRun(t, mdlPlain{})
+}
+
+// TestModelMemoryStore runs the model over a service persisted in a
+// store.Memory, with an extra action that restarts the service (a new
+// service opened over the same store) at random points: the model does not
+// notice restarts, so every invariant must survive them.
+func TestModelMemoryStore(t *testing.T) {
+	mdlRun(t, &mdlMemory{})
+}
+
+// mdlBackend makes the service under test, and remakes it after a restart.
+type mdlBackend interface {
+	// open returns a new service with opts, over fresh storage.
+	open(t *rapid.T, opts []kms.Option) *kms.Service
+	// reopen returns a service over the storage of old, or nil when the
+	// backend cannot restart.
+	reopen(t *rapid.T, old *kms.Service, opts []kms.Option) *kms.Service
+}
+
+// mdlPlain is the service without a store.
+type mdlPlain struct{}
+
+func (mdlPlain) open(_ *rapid.T, opts []kms.Option) *kms.Service { return kms.New(opts...) }
+func (mdlPlain) reopen(*rapid.T, *kms.Service, []kms.Option) *kms.Service {
+	return nil
+}
+
+// mdlMemory is the service over a store.Memory that outlives it.
+type mdlMemory struct{ st *store.Memory }
+
+func (b *mdlMemory) open(t *rapid.T, opts []kms.Option) *kms.Service {
+	b.st = store.NewMemory()
+	svc, err := kms.Open(context.Background(), b.st, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+func (b *mdlMemory) reopen(t *rapid.T, _ *kms.Service, opts []kms.Option) *kms.Service {
+	svc, err := kms.Open(context.Background(), b.st, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+func mdlRun(t *testing.T, backend mdlBackend) {
 	rapid.Check(t, func(t *rapid.T) {
-		m := mdlNew(t)
+		m := mdlNew(t, backend)
 		n := rapid.IntRange(1, 4).Draw(t, "initialKeys")
 		for range n {
 			m.create(t, 7)
 		}
-		t.Repeat(map[string]func(*rapid.T){
+		actions := map[string]func(*rapid.T){
 			"CreateKey":            m.createKey,
 			"EnableKey":            m.enableKey,
 			"DisableKey":           m.disableKey,
@@ -47,8 +97,23 @@ func TestModel(t *testing.T) {
 			"AdvanceClock2":        m.advanceClock,
 			"AdvanceToEdge":        m.advanceToEdge,
 			"":                     m.check,
-		})
+		}
+		if mdlCanReopen(backend) {
+			actions["Restart"] = m.restart
+		}
+		t.Repeat(actions)
 	})
+}
+
+func mdlCanReopen(b mdlBackend) bool {
+	_, plain := b.(mdlPlain)
+	return !plain
+}
+
+// restart replaces the service by one reopened over its storage, with the
+// same options; the clock goes on.
+func (m *mdlModel) restart(t *rapid.T) {
+	m.svc = m.backend.reopen(t, m.svc, m.opts)
 }
 
 // mdlStart is the instant the manual clock starts at; mdlClockCap keeps
@@ -144,6 +209,8 @@ func (k *mdlKey) live() bool { return k != nil && k.state != mdlDeleted }
 
 // mdlModel holds the service under test and the model.
 type mdlModel struct {
+	backend   mdlBackend
+	opts      []kms.Option
 	svc       *kms.Service
 	clock     *kms.ManualClock
 	ctx       context.Context
@@ -155,7 +222,7 @@ type mdlModel struct {
 	checks    int
 }
 
-func mdlNew(t *rapid.T) *mdlModel {
+func mdlNew(t *rapid.T, backend mdlBackend) *mdlModel {
 	quota := rapid.IntRange(1, 12).Draw(t, "quota")
 	var dur time.Duration
 	switch rapid.IntRange(0, 3).Draw(t, "onDemandKind") {
@@ -166,14 +233,15 @@ func mdlNew(t *rapid.T) *mdlModel {
 		dur = time.Duration(rapid.IntRange(1, 4*3600).Draw(t, "onDemandSeconds")) * time.Second
 	}
 	clock := kms.NewManualClock(mdlStart)
-	svc := kms.New(
+	opts := []kms.Option{
 		kms.WithClock(clock),
 		kms.WithRandom(rand.NewChaCha8([32]byte{'k', 'm', 's', 'm', 'o', 'd', 'e', 'l'})),
 		kms.WithOnDemandRotationQuota(quota),
 		kms.WithOnDemandRotationDuration(dur),
-	)
+	}
+	svc := backend.open(t, opts)
 	return &mdlModel{
-		svc: svc, clock: clock, ctx: context.Background(), now: mdlStart,
+		backend: backend, opts: opts, svc: svc, clock: clock, ctx: context.Background(), now: mdlStart,
 		quota: quota, odDur: dur,
 		arnPrefix: "arn:aws:kms:" + svc.Region() + ":" + svc.Account() + ":key/",
 	}
