@@ -40,6 +40,9 @@ func (m *Memory) Apply(_ context.Context, b *Batch) error {
 	if m.closed {
 		return ErrClosed
 	}
+	if b == nil {
+		return nil
+	}
 	if err := b.Validate(m.lookupKey, m.aliasExists); err != nil {
 		return err
 	}
@@ -122,7 +125,7 @@ func (m *Memory) Keys(_ context.Context, after string, limit int) ([]Key, error)
 		i++
 	}
 	var out []Key
-	for ; i < len(m.sortedIDs) && len(out) < limit; i++ {
+	for ; i < len(m.sortedIDs) && len(out) < max(limit, 0); i++ {
 		k := m.keys[m.sortedIDs[i]].k
 		k.Tags = slices.Clone(k.Tags)
 		out = append(out, k)
@@ -144,7 +147,7 @@ func (m *Memory) Rotations(_ context.Context, keyID string, from, limit int) ([]
 	if from < 0 || from >= len(mk.rotations) || limit <= 0 {
 		return nil, nil
 	}
-	end := min(len(mk.rotations), from+limit)
+	end := from + min(limit, len(mk.rotations)-from)
 	return slices.Clone(mk.rotations[from:end]), nil
 }
 
@@ -154,6 +157,9 @@ func (m *Memory) Aliases(_ context.Context, after AliasID, limit int) ([]Alias, 
 	defer m.mu.RUnlock()
 	if m.closed {
 		return nil, ErrClosed
+	}
+	if limit <= 0 {
+		return nil, nil
 	}
 	var all []Alias
 	for id, a := range m.aliases {
@@ -225,6 +231,9 @@ func (b *Batch) Validate(version func(id string) (uint64, bool), aliasExists fun
 	}
 	aliases := map[AliasID]bool{}
 	for _, a := range b.PutAliases {
+		if a.Name == "" { // it would sort before every listing's start
+			return fmt.Errorf("alias with an empty name (account %q): %w", a.Account, ErrNotFound)
+		}
 		if _, ok := keyVersion(a.KeyID); !ok {
 			return fmt.Errorf("alias %s of key %s: %w", a.Name, a.KeyID, ErrNotFound)
 		}

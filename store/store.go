@@ -104,7 +104,8 @@ type Batch struct {
 	// AddRotations appends to keys' rotation histories; the key must exist
 	// (or be created in this batch).
 	AddRotations []KeyRotation
-	// PutAliases creates or replaces aliases; their key must exist.
+	// PutAliases creates or replaces aliases; their key must exist and
+	// their name must not be empty.
 	PutAliases []Alias
 	// DeleteAliases removes aliases; each must exist.
 	DeleteAliases []AliasID
@@ -133,13 +134,18 @@ type Store interface {
 	Apply(ctx context.Context, b *Batch) error
 	// Key returns the key with the given ID, or ErrNotFound.
 	Key(ctx context.Context, id string) (Key, error)
-	// Keys returns up to limit keys whose IDs sort after after, in ID order.
+	// Keys returns the keys whose IDs sort after after, in ID order:
+	// exactly min(limit, how many there are) of them, so that a short page
+	// is the last. A limit ≤ 0 returns none.
 	Keys(ctx context.Context, after string, limit int) ([]Key, error)
-	// Rotations returns up to limit rotations of a key, oldest first,
-	// starting at index from; ErrNotFound if the key does not exist.
+	// Rotations returns a key's rotations, oldest first, from index from:
+	// exactly min(limit, how many there are from there). ErrNotFound if the
+	// key does not exist. A limit ≤ 0 or a from outside the history returns
+	// none.
 	Rotations(ctx context.Context, keyID string, from, limit int) ([]Rotation, error)
-	// Aliases returns up to limit aliases that sort after after (by
-	// account, then name).
+	// Aliases returns the aliases that sort after after (by account, then
+	// name): exactly min(limit, how many there are). A limit ≤ 0 returns
+	// none.
 	Aliases(ctx context.Context, after AliasID, limit int) ([]Alias, error)
 	// Close releases the store. It is idempotent; every other method
 	// returns ErrClosed afterwards.

@@ -1,0 +1,183 @@
+package faultstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/kmsmodel/kmsmodel/store"
+)
+
+// Op names a method of store.Store.
+type Op string
+
+// The Ops, one per method of store.Store.
+const (
+	OpApply     Op = "Apply"
+	OpKey       Op = "Key"
+	OpKeys      Op = "Keys"
+	OpRotations Op = "Rotations"
+	OpAliases   Op = "Aliases"
+	OpClose     Op = "Close"
+)
+
+// ErrInjected is matched (errors.Is) by every error a rule makes a call
+// return, and is that error's cause when the rule was given none.
+var ErrInjected = errors.New("faultstore: injected failure")
+
+// Error is the error of a call a rule failed.
+type Error struct {
+	// Op is the method that failed, and Call its number: 1 for the first
+	// call of Op the Store saw.
+	Op   Op
+	Call int
+	// Err is the error the rule gave (ErrInjected if none).
+	Err error
+}
+
+// Error returns "faultstore: Op call N: " and the rule's error.
+func (e *Error) Error() string {
+	return fmt.Sprintf("faultstore: %s call %d: %v", e.Op, e.Call, e.Err)
+}
+
+// Unwrap returns the error the rule gave.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrInjected.
+func (e *Error) Is(target error) bool { return target == ErrInjected }
+
+// Store is a store.Store that passes calls to another and fails those its
+// rules choose. It is safe for concurrent use.
+type Store struct {
+	inner store.Store
+
+	mu    sync.Mutex
+	calls map[Op]int
+	rules []rule
+}
+
+// rule fails calls number first to last (0: no end) of op.
+type rule struct {
+	op          Op
+	first, last int
+	err         error
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a Store over inner, with no rules.
+func New(inner store.Store) *Store {
+	return &Store{inner: inner, calls: map[Op]int{}}
+}
+
+// Inner returns the wrapped store.
+func (s *Store) Inner() store.Store { return s.inner }
+
+// FailNth makes the n-th call of op from now fail with err (n = 1: the
+// next call). It panics if n < 1.
+func (s *Store) FailNth(op Op, n int, err error) {
+	s.add(op, n, false, err)
+}
+
+// FailFrom makes every call of op from the n-th from now on fail with err
+// (n = 1: from the next call), until Heal. It panics if n < 1.
+func (s *Store) FailFrom(op Op, n int, err error) {
+	s.add(op, n, true, err)
+}
+
+func (s *Store) add(op Op, n int, onwards bool, err error) {
+	if n < 1 {
+		panic(fmt.Sprintf("faultstore: call number %d < 1", n))
+	}
+	if err == nil {
+		err = ErrInjected
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := rule{op: op, first: s.calls[op] + n, err: err}
+	if !onwards {
+		r.last = r.first
+	}
+	s.rules = append(s.rules, r)
+}
+
+// Heal removes every rule: later calls pass through.
+func (s *Store) Heal() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rules = nil
+}
+
+// Calls returns the number of calls of op the Store has seen, failed ones
+// included.
+func (s *Store) Calls(op Op) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[op]
+}
+
+// call counts a call of op and returns the error a rule gives it, if any.
+// When several rules match, the one added first wins.
+func (s *Store) call(op Op) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls[op]++
+	n := s.calls[op]
+	for _, r := range s.rules {
+		if r.op == op && n >= r.first && (r.last == 0 || n <= r.last) {
+			return &Error{Op: op, Call: n, Err: r.err}
+		}
+	}
+	return nil
+}
+
+// Apply passes b to the wrapped store, unless a rule fails the call; then
+// it writes nothing and returns an *Error.
+func (s *Store) Apply(ctx context.Context, b *store.Batch) error {
+	if err := s.call(OpApply); err != nil {
+		return err
+	}
+	return s.inner.Apply(ctx, b)
+}
+
+// Key passes the call to the wrapped store, unless a rule fails it.
+func (s *Store) Key(ctx context.Context, id string) (store.Key, error) {
+	if err := s.call(OpKey); err != nil {
+		return store.Key{}, err
+	}
+	return s.inner.Key(ctx, id)
+}
+
+// Keys passes the call to the wrapped store, unless a rule fails it.
+func (s *Store) Keys(ctx context.Context, after string, limit int) ([]store.Key, error) {
+	if err := s.call(OpKeys); err != nil {
+		return nil, err
+	}
+	return s.inner.Keys(ctx, after, limit)
+}
+
+// Rotations passes the call to the wrapped store, unless a rule fails it.
+func (s *Store) Rotations(ctx context.Context, keyID string, from, limit int) ([]store.Rotation, error) {
+	if err := s.call(OpRotations); err != nil {
+		return nil, err
+	}
+	return s.inner.Rotations(ctx, keyID, from, limit)
+}
+
+// Aliases passes the call to the wrapped store, unless a rule fails it.
+func (s *Store) Aliases(ctx context.Context, after store.AliasID, limit int) ([]store.Alias, error) {
+	if err := s.call(OpAliases); err != nil {
+		return nil, err
+	}
+	return s.inner.Aliases(ctx, after, limit)
+}
+
+// Close closes the wrapped store, unless a rule fails the call; then the
+// wrapped store stays open.
+func (s *Store) Close() error {
+	if err := s.call(OpClose); err != nil {
+		return err
+	}
+	return s.inner.Close()
+}

@@ -1,0 +1,211 @@
+package faultstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/kmsmodel/kmsmodel/internal/faultstore"
+	"github.com/kmsmodel/kmsmodel/store"
+	"github.com/kmsmodel/kmsmodel/store/storetest"
+)
+
+var errBoom = errors.New("boom")
+
+func newKey(id string) store.Key { return store.Key{ID: id, Version: 1} }
+
+func create(s store.Store, id string) error {
+	return s.Apply(context.Background(), &store.Batch{PutKeys: []store.Key{newKey(id)}})
+}
+
+// TestConformanceWithoutRules: with no rules the wrapper is invisible.
+func TestConformanceWithoutRules(t *testing.T) {
+	storetest.RunConformanceTests(t, func(t *testing.T) store.Store {
+		return faultstore.New(store.NewMemory())
+	})
+}
+
+// TestFailNth: only the chosen call fails, with the given error wrapped,
+// and its batch is not written.
+func TestFailNth(t *testing.T) {
+	mem := store.NewMemory()
+	s := faultstore.New(mem)
+	s.FailNth(faultstore.OpApply, 2, errBoom)
+	for i, want := range []error{nil, errBoom, nil, nil} {
+		err := create(s, fmt.Sprint("k", i))
+		if want == nil {
+			if err != nil {
+				t.Fatalf("Apply %d: %v", i+1, err)
+			}
+			continue
+		}
+		if !errors.Is(err, errBoom) || !errors.Is(err, faultstore.ErrInjected) {
+			t.Fatalf("Apply %d: %v; want errBoom and ErrInjected", i+1, err)
+		}
+		var fe *faultstore.Error
+		if !errors.As(err, &fe) || fe.Op != faultstore.OpApply || fe.Call != 2 {
+			t.Fatalf("Apply %d: %#v; want *Error{Apply, 2}", i+1, err)
+		}
+		if _, err := mem.Key(context.Background(), fmt.Sprint("k", i)); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("the failed Apply reached the store: Key: %v", err)
+		}
+	}
+	if n := s.Calls(faultstore.OpApply); n != 4 {
+		t.Fatalf("Calls(Apply) = %d, want 4", n)
+	}
+}
+
+// TestCountFromNow: n counts from when the rule is added.
+func TestCountFromNow(t *testing.T) {
+	s := faultstore.New(store.NewMemory())
+	for i := range 3 {
+		if err := create(s, fmt.Sprint("a", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.FailNth(faultstore.OpApply, 1, nil)
+	err := create(s, "b")
+	var fe *faultstore.Error
+	if !errors.As(err, &fe) || fe.Call != 4 || fe.Err != faultstore.ErrInjected {
+		t.Fatalf("next Apply: %v; want call 4 failed with ErrInjected", err)
+	}
+	if err := create(s, "b"); err != nil {
+		t.Fatalf("Apply after the failed one: %v", err)
+	}
+}
+
+// TestFailFrom: every call from the chosen one fails, on that Op only,
+// until Heal.
+func TestFailFrom(t *testing.T) {
+	ctx := context.Background()
+	s := faultstore.New(store.NewMemory())
+	if err := create(s, "k"); err != nil {
+		t.Fatal(err)
+	}
+	s.FailFrom(faultstore.OpKey, 2, store.ErrCorrupt)
+	if _, err := s.Key(ctx, "k"); err != nil {
+		t.Fatalf("Key 1: %v", err)
+	}
+	for i := range 3 {
+		if _, err := s.Key(ctx, "k"); !errors.Is(err, store.ErrCorrupt) {
+			t.Fatalf("Key %d: %v, want ErrCorrupt", i+2, err)
+		}
+	}
+	if _, err := s.Keys(ctx, "", 10); err != nil {
+		t.Fatalf("Keys, which no rule names: %v", err)
+	}
+	s.Heal()
+	if _, err := s.Key(ctx, "k"); err != nil {
+		t.Fatalf("Key after Heal: %v", err)
+	}
+}
+
+// TestEveryOp: each Op can be failed, and fails only its own method.
+func TestEveryOp(t *testing.T) {
+	ctx := context.Background()
+	calls := map[faultstore.Op]func(s store.Store) error{
+		faultstore.OpApply: func(s store.Store) error { return s.Apply(ctx, &store.Batch{}) },
+		faultstore.OpKey: func(s store.Store) error {
+			_, err := s.Key(ctx, "k")
+			return err
+		},
+		faultstore.OpKeys: func(s store.Store) error {
+			_, err := s.Keys(ctx, "", 1)
+			return err
+		},
+		faultstore.OpRotations: func(s store.Store) error {
+			_, err := s.Rotations(ctx, "k", 0, 1)
+			return err
+		},
+		faultstore.OpAliases: func(s store.Store) error {
+			_, err := s.Aliases(ctx, store.AliasID{}, 1)
+			return err
+		},
+		faultstore.OpClose: func(s store.Store) error { return s.Close() },
+	}
+	for op := range calls {
+		t.Run(string(op), func(t *testing.T) {
+			mem := store.NewMemory()
+			if err := create(mem, "k"); err != nil {
+				t.Fatal(err)
+			}
+			s := faultstore.New(mem)
+			s.FailNth(op, 1, errBoom)
+			for other, call := range calls {
+				if other != op && other != faultstore.OpClose {
+					if err := call(s); err != nil {
+						t.Fatalf("%s: %v", other, err)
+					}
+				}
+			}
+			if err := calls[op](s); !errors.Is(err, errBoom) {
+				t.Fatalf("%s: %v, want errBoom", op, err)
+			}
+			if op == faultstore.OpClose {
+				// The wrapped store is still open.
+				if _, err := mem.Key(ctx, "k"); err != nil {
+					t.Fatalf("after a failed Close: %v", err)
+				}
+			}
+			if err := calls[op](s); err != nil {
+				t.Fatalf("%s again: %v", op, err)
+			}
+		})
+	}
+}
+
+// TestRulesCombine: overlapping rules; the first added wins.
+func TestRulesCombine(t *testing.T) {
+	s := faultstore.New(store.NewMemory())
+	errLater := errors.New("later")
+	s.FailNth(faultstore.OpApply, 1, errBoom)
+	s.FailFrom(faultstore.OpApply, 3, errLater)
+	s.FailNth(faultstore.OpApply, 3, errBoom) // shadowed by FailFrom
+	for i, want := range []error{errBoom, nil, errLater, errLater} {
+		err := create(s, fmt.Sprint("k", i))
+		if want == nil && err != nil || want != nil && !errors.Is(err, want) {
+			t.Fatalf("Apply %d: %v, want %v", i+1, err, want)
+		}
+	}
+}
+
+// TestConcurrent: among concurrent calls exactly the chosen one fails.
+func TestConcurrent(t *testing.T) {
+	s := faultstore.New(store.NewMemory())
+	s.FailNth(faultstore.OpApply, 50, errBoom)
+	var failed atomic.Int32
+	var wg sync.WaitGroup
+	for w := range 10 {
+		wg.Go(func() {
+			for i := range 10 {
+				err := create(s, fmt.Sprint(w, "-", i))
+				switch {
+				case err == nil:
+				case errors.Is(err, errBoom):
+					failed.Add(1)
+				default:
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := failed.Load(); n != 1 {
+		t.Fatalf("%d calls failed, want 1", n)
+	}
+	if n := s.Calls(faultstore.OpApply); n != 100 {
+		t.Fatalf("Calls = %d, want 100", n)
+	}
+}
+
+func TestBadCallNumber(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("FailNth(op, 0, …) did not panic")
+		}
+	}()
+	faultstore.New(store.NewMemory()).FailNth(faultstore.OpApply, 0, nil)
+}

@@ -1,0 +1,473 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/kmsmodel/kmsmodel/store"
+)
+
+// ErrLocked is returned by Open when another Store, in this process or in
+// another one, holds the file and does not release it within
+// Options.Timeout.
+var ErrLocked = errors.New("boltstore: file is locked by another opener")
+
+// DefaultTimeout is how long Open waits for the file lock when
+// Options.Timeout is zero.
+const DefaultTimeout = time.Second
+
+// FileMode is the permission of the files Open creates. Existing files keep
+// theirs.
+const FileMode os.FileMode = 0o600
+
+// maxGroup bounds how many Apply calls share one commit.
+const maxGroup = 1024
+
+// Options configures Open. The zero value, like a nil *Options, is durable
+// and waits DefaultTimeout for the file lock.
+type Options struct {
+	// Timeout bounds how long Open waits for the file lock. Zero or
+	// negative means DefaultTimeout: Open never waits forever.
+	Timeout time.Duration
+	// NoSync skips fsync when committing. A crash of the process loses
+	// nothing, but a crash of the machine may lose acknowledged writes or
+	// damage the file. For tests and benchmarks only.
+	NoSync bool
+}
+
+// Store is a store.Store in one bbolt file. It is safe for concurrent use.
+type Store struct {
+	db   *bolt.DB
+	path string
+
+	// mu is held shared by every call in progress and exclusively by
+	// Close, which therefore waits for the calls in progress.
+	mu     sync.RWMutex
+	closed bool
+
+	reqs    chan *request // to the commit loop; closed by Close
+	stopped chan struct{} // closed when the commit loop returns
+
+	// broken is set by the commit loop when a write transaction found the
+	// file corrupt; every later Apply returns it. Only the loop touches it.
+	broken error
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens the store in the file at path, creating the file (mode
+// FileMode) and its parent's directory entry durably if it does not exist.
+// A zero-length file is treated as new.
+//
+// Open returns an error naming path. It wraps ErrLocked when another Store
+// holds the file for longer than opts.Timeout; store.ErrCorrupt when the
+// file is not a bbolt file, is a bbolt file that is not a kmsmodel store,
+// has a format version this package does not know (a newer one, say), or
+// is damaged in a way Open can see; and the operating system's error
+// otherwise (a missing directory, say).
+func Open(path string, opts *Options) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	_, statErr := os.Stat(path)
+	created := errors.Is(statErr, os.ErrNotExist)
+
+	db, err := openBolt(path, &o)
+	if err != nil {
+		return nil, err
+	}
+	if err := initOrCheck(db, path); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if created && !o.NoSync {
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+		}
+	}
+	s := &Store{
+		db:      db,
+		path:    path,
+		reqs:    make(chan *request, maxGroup),
+		stopped: make(chan struct{}),
+	}
+	go s.commitLoop()
+	return s, nil
+}
+
+// openBolt opens the bbolt file, translating its errors and panics.
+func openBolt(path string, o *Options) (db *bolt.DB, err error) {
+	var file *os.File
+	defer func() {
+		if r := recover(); r != nil {
+			// bbolt panicked after opening (and locking) the file; release
+			// it. The mapping, if any, is lost with the *bolt.DB.
+			if file != nil {
+				_ = file.Close()
+			}
+			db, err = nil, fmt.Errorf("boltstore: open %s: damaged file (%v): %w", path, r, store.ErrCorrupt)
+		}
+	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	db, err = bolt.Open(path, FileMode, &bolt.Options{
+		Timeout:      o.Timeout,
+		NoSync:       o.NoSync,
+		FreelistType: bolt.FreelistMapType,
+		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+			f, err := os.OpenFile(name, flag, perm)
+			file = f
+			return f, err
+		},
+	})
+	switch {
+	case err == nil:
+		return db, nil
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, fmt.Errorf("boltstore: open %s: still locked after %v: %w", path, o.Timeout, ErrLocked)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
+		errors.Is(err, berrors.ErrVersionMismatch):
+		return nil, fmt.Errorf("boltstore: open %s: not a bbolt file (%w): %w", path, err, store.ErrCorrupt)
+	case errors.Is(err, os.ErrNotExist), errors.Is(err, os.ErrPermission):
+		return nil, fmt.Errorf("boltstore: %w", err) // *fs.PathError names the path
+	default:
+		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	}
+}
+
+// initOrCheck writes the meta bucket into a new file, or checks an existing
+// file's magic, format version and buckets.
+func initOrCheck(db *bolt.DB, path string) (err error) {
+	corrupt := func(format string, args ...any) error {
+		return fmt.Errorf("boltstore: open %s: %s: %w", path, fmt.Sprintf(format, args...), store.ErrCorrupt)
+	}
+	fresh := false
+	err = guard(path, "open", func() error {
+		return db.View(func(tx *bolt.Tx) error {
+			if fileSize := fileSize(db); fileSize < tx.Size() {
+				return corrupt("file is truncated (%d bytes, bbolt expects %d)", fileSize, tx.Size())
+			}
+			meta := tx.Bucket(bucketMeta)
+			if meta == nil {
+				empty := true
+				if err := tx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil }); err != nil {
+					return err
+				}
+				if !empty {
+					return corrupt("not a kmsmodel store (a bbolt file without its meta bucket)")
+				}
+				// A new file, or one whose creation was interrupted
+				// before the meta bucket was committed.
+				fresh = true
+				return nil
+			}
+			if m := meta.Get(metaMagic); !bytes.Equal(m, magic) {
+				return corrupt("not a kmsmodel store (magic %q)", m)
+			}
+			f := meta.Get(metaFormat)
+			if len(f) != 4 {
+				return corrupt("format version missing or malformed (%x)", f)
+			}
+			switch v := binary.BigEndian.Uint32(f); {
+			case v > formatVersion:
+				return corrupt("format version %d is newer than this build reads (%d)", v, formatVersion)
+			case v != formatVersion:
+				return corrupt("unknown format version %d", v)
+			}
+			for _, name := range [][]byte{bucketKeys, bucketRotations, bucketAliases, bucketKeyAliases} {
+				if tx.Bucket(name) == nil {
+					return corrupt("bucket %q is missing", name)
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil || !fresh {
+		return err
+	}
+	err = guard(path, "initialise", func() error {
+		return db.Update(func(tx *bolt.Tx) error {
+			meta, err := tx.CreateBucket(bucketMeta)
+			if err != nil {
+				return err
+			}
+			if err := meta.Put(metaMagic, magic); err != nil {
+				return err
+			}
+			if err := meta.Put(metaFormat, binary.BigEndian.AppendUint32(nil, formatVersion)); err != nil {
+				return err
+			}
+			for _, name := range [][]byte{bucketKeys, bucketRotations, bucketAliases, bucketKeyAliases} {
+				if _, err := tx.CreateBucket(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("boltstore: open %s: initialising: %w", path, err)
+	}
+	return nil
+}
+
+func fileSize(db *bolt.DB) int64 {
+	fi, err := os.Stat(db.Path())
+	if err != nil {
+		return 1<<63 - 1 // unknown: let bbolt find out
+	}
+	return fi.Size()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// guard runs f, turning a panic (or a memory fault reading the mapped file)
+// into an error wrapping store.ErrCorrupt that names the file: bbolt panics
+// on some damaged pages.
+func guard(path, what string, f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("boltstore: %s %s: damaged file (bbolt: %v): %w", what, path, r, store.ErrCorrupt)
+		}
+	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	return f()
+}
+
+// begin is the start of every method: it takes the shared lock and checks
+// that the store and the context are live. On success the caller must
+// s.mu.RUnlock.
+func (s *Store) begin(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return store.ErrClosed
+	}
+	return nil
+}
+
+// view runs f in a read transaction, guarded against bbolt panics.
+func (s *Store) view(what string, f func(tx *bolt.Tx) error) error {
+	return guard(s.path, what, func() error { return s.db.View(f) })
+}
+
+// corruptRecord reports a record that does not decode.
+func (s *Store) corruptRecord(kind string, name any, err error) error {
+	return fmt.Errorf("boltstore: %s: %s %q: %w: %w", s.path, kind, name, err, store.ErrCorrupt)
+}
+
+// Apply writes b atomically and durably (unless Options.NoSync): when it
+// returns nil the batch is committed and synced. Concurrent Apply calls
+// share commits: the calls waiting while one commit runs are validated and
+// written in arrival order in the next transaction, each one on the state
+// left by those before it, and a call whose batch does not fit fails alone.
+//
+// Apply returns ErrExists, ErrConflict or ErrNotFound (wrapped, from
+// Batch.Validate) when b does not fit the stored state; ErrClosed after
+// Close; ctx's error if ctx is done before the batch is queued (once it is
+// queued, Apply waits for the outcome so that its answer is true);
+// ErrCorrupt when a record it must read does not decode, or when bbolt
+// panics on a damaged page (every later Apply then fails the same way,
+// rather than write to a damaged file); and bbolt's or
+// the operating system's error when the write itself fails (a key ID
+// longer than bbolt's 32768-byte limit, a full disk). In every error case
+// nothing of b is written. A nil or empty batch writes nothing and returns
+// nil.
+func (s *Store) Apply(ctx context.Context, b *store.Batch) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	if b == nil || b.Empty() {
+		return nil
+	}
+	r := newRequest(b)
+	s.reqs <- r
+	<-r.done
+	return r.err
+}
+
+// Key returns the key with the given ID. It returns ErrNotFound (wrapped)
+// if there is none, ErrClosed after Close, ErrCorrupt if its record does
+// not decode, and ctx's error if ctx is done.
+func (s *Store) Key(ctx context.Context, id string) (store.Key, error) {
+	if err := s.begin(ctx); err != nil {
+		return store.Key{}, err
+	}
+	defer s.mu.RUnlock()
+	var k store.Key
+	err := s.view("read key from", func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketKeys).Get([]byte(id))
+		if v == nil {
+			return fmt.Errorf("key %s: %w", id, store.ErrNotFound)
+		}
+		var err error
+		if k, err = decodeKey([]byte(id), v, ""); err != nil {
+			return s.corruptRecord("key", id, err)
+		}
+		return nil
+	})
+	return k, err
+}
+
+// Keys returns up to limit keys whose IDs sort after after, in ID (byte)
+// order; none if limit <= 0. It returns ErrClosed after Close, ErrCorrupt
+// if a record does not decode, and ctx's error if ctx is done.
+func (s *Store) Keys(ctx context.Context, after string, limit int) ([]store.Key, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	if limit <= 0 {
+		return nil, nil
+	}
+	var out []store.Key
+	err := s.view("list keys in", func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketKeys).Cursor()
+		k, v := c.Seek([]byte(after))
+		if k != nil && string(k) == after {
+			k, v = c.Next()
+		}
+		account := "" // keys of one account share its string
+		for ; k != nil && len(out) < limit; k, v = c.Next() {
+			if out == nil {
+				out = make([]store.Key, 0, min(limit, 1024))
+			}
+			key, err := decodeKey(k, v, account)
+			if err != nil {
+				return s.corruptRecord("key", k, err)
+			}
+			account = key.Account
+			out = append(out, key)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Rotations returns up to limit rotations of a key, oldest first, starting
+// at index from; none if from < 0 or limit <= 0. It returns ErrNotFound
+// (wrapped) if the key does not exist, ErrClosed after Close, ErrCorrupt if
+// a record does not decode, and ctx's error if ctx is done.
+func (s *Store) Rotations(ctx context.Context, keyID string, from, limit int) ([]store.Rotation, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	var out []store.Rotation
+	err := s.view("read rotations from", func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketKeys).Get([]byte(keyID)) == nil {
+			return fmt.Errorf("key %s: %w", keyID, store.ErrNotFound)
+		}
+		if from < 0 || limit <= 0 || int64(from) > math.MaxUint32 {
+			return nil
+		}
+		prefix := keyPrefix(keyID, 4)
+		c := tx.Bucket(bucketRotations).Cursor()
+		for k, v := c.Seek(rotationKey(prefix, uint32(from))); k != nil && len(out) < limit; k, v = c.Next() {
+			if !hasPrefixLen(k, prefix, 4) {
+				break
+			}
+			i := binary.BigEndian.Uint32(k[len(prefix):])
+			if want := uint32(from + len(out)); i != want {
+				return s.corruptRecord("rotation", fmt.Sprintf("%s#%d", keyID, want), errors.New("missing from the history"))
+			}
+			r, err := decodeRotation(k, v)
+			if err != nil {
+				return s.corruptRecord("rotation", fmt.Sprintf("%s#%d", keyID, i), err)
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Aliases returns up to limit aliases that sort after after (by account,
+// then name); none if limit <= 0. It returns ErrClosed after Close,
+// ErrCorrupt if a record does not decode, and ctx's error if ctx is done.
+func (s *Store) Aliases(ctx context.Context, after store.AliasID, limit int) ([]store.Alias, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	if limit <= 0 {
+		return nil, nil
+	}
+	var out []store.Alias
+	err := s.view("list aliases in", func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketAliases).Cursor()
+		start := aliasKey(after)
+		k, v := c.Seek(start)
+		if k != nil && bytes.Equal(k, start) {
+			k, v = c.Next()
+		}
+		account := "" // aliases of one account share its string
+		for ; k != nil && len(out) < limit; k, v = c.Next() {
+			a, err := decodeAlias(k, v, account)
+			if err != nil {
+				return s.corruptRecord("alias", k, err)
+			}
+			account = a.Account
+			out = append(out, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Close waits for the calls in progress, then releases the file. It is
+// idempotent: later calls return nil. Every other method returns ErrClosed
+// afterwards.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	close(s.reqs)
+	<-s.stopped
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("boltstore: close %s: %w", s.path, err)
+	}
+	return nil
+}

@@ -1,0 +1,279 @@
+package boltstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/kmsmodel/kmsmodel/store"
+)
+
+// request is one Apply call waiting for the commit loop. Its records are
+// encoded by the caller, before it queues, so that encoding runs in
+// parallel.
+type request struct {
+	b         *store.Batch
+	keyVals   [][]byte // encoded b.PutKeys
+	aliasKeys [][]byte // aliasKey of b.PutAliases
+	aliasVals [][]byte // encoded b.PutAliases
+	err       error
+	done      chan struct{}
+}
+
+func newRequest(b *store.Batch) *request {
+	r := &request{b: b, done: make(chan struct{})}
+	if len(b.PutKeys) > 0 {
+		r.keyVals = make([][]byte, len(b.PutKeys))
+		for i := range b.PutKeys {
+			r.keyVals[i] = encodeKey(&b.PutKeys[i])
+		}
+	}
+	if len(b.PutAliases) > 0 {
+		r.aliasKeys = make([][]byte, len(b.PutAliases))
+		r.aliasVals = make([][]byte, len(b.PutAliases))
+		for i := range b.PutAliases {
+			r.aliasKeys[i] = aliasKey(b.PutAliases[i].AliasID)
+			r.aliasVals[i] = encodeAlias(r.aliasKeys[i], &b.PutAliases[i])
+		}
+	}
+	return r
+}
+
+// commitLoop is the store's one writer. It takes the first waiting request,
+// then every other one already queued (up to maxGroup), and commits them in
+// one transaction: with n concurrent writers a commit carries about n
+// batches, and one fsync serves them all.
+func (s *Store) commitLoop() {
+	defer close(s.stopped)
+	group := make([]*request, 0, maxGroup)
+	for r := range s.reqs {
+		group = append(group[:0], r)
+	drain:
+		for len(group) < maxGroup {
+			select {
+			case r, ok := <-s.reqs:
+				if !ok {
+					break drain
+				}
+				group = append(group, r)
+			default:
+				break drain
+			}
+		}
+		s.commit(group)
+		for i, r := range group {
+			close(r.done)
+			group[i] = nil
+		}
+	}
+}
+
+// writeError is a failure of one request's writes (as opposed to its batch
+// not fitting): the shared transaction must be rolled back.
+type writeError struct {
+	r   *request
+	err error
+}
+
+func (e *writeError) Error() string { return e.err.Error() }
+
+// commit applies group in one transaction, setting each request's err.
+// A request whose batch does not fit fails alone, having written nothing;
+// one whose writes fail makes the transaction roll back, and then each
+// request is retried in a transaction of its own.
+func (s *Store) commit(group []*request) {
+	if s.broken != nil {
+		for _, r := range group {
+			r.err = s.broken
+		}
+		return
+	}
+	err := guard(s.path, "write to", func() error {
+		return s.db.Update(func(tx *bolt.Tx) error {
+			for _, r := range group {
+				fit, err := s.applyBatch(tx, r)
+				if err != nil {
+					return &writeError{r, err}
+				}
+				r.err = fit
+			}
+			return nil
+		})
+	})
+	var we *writeError
+	switch {
+	case err == nil:
+	case errors.As(err, &we) && len(group) > 1:
+		for _, r := range group {
+			s.commit([]*request{r})
+		}
+	case errors.As(err, &we):
+		we.r.err = we.err
+	default:
+		if errors.Is(err, store.ErrCorrupt) {
+			s.broken = err // bbolt panicked: do not write to this file again
+		} else {
+			err = fmt.Errorf("boltstore: commit to %s: %w", s.path, err)
+		}
+		for _, r := range group {
+			r.err = err
+		}
+	}
+}
+
+// applyBatch validates r's batch against tx (which holds the effects of
+// the batches before it in the group) and writes it. It returns fit, the
+// batch's misfit (ErrExists, ErrConflict, ErrNotFound) with nothing
+// written, or err, a failure to read or write the file after which the
+// transaction must be rolled back.
+func (s *Store) applyBatch(tx *bolt.Tx, r *request) (fit, err error) {
+	b := r.b
+	keys := tx.Bucket(bucketKeys)
+	aliases := tx.Bucket(bucketAliases)
+
+	var readErr error
+	version := func(id string) (uint64, bool) {
+		v := keys.Get([]byte(id))
+		if v == nil {
+			return 0, false
+		}
+		ver, err := decodeKeyVersion([]byte(id), v)
+		if err != nil && readErr == nil {
+			readErr = s.corruptRecord("key", id, err)
+		}
+		return ver, true
+	}
+	aliasExists := func(id store.AliasID) bool { return aliases.Get(aliasKey(id)) != nil }
+	fit = b.Validate(version, aliasExists)
+	if readErr != nil {
+		return nil, readErr
+	}
+	if fit != nil {
+		return fit, nil
+	}
+
+	for i := range b.PutKeys {
+		if err := keys.Put([]byte(b.PutKeys[i].ID), r.keyVals[i]); err != nil {
+			return nil, fmt.Errorf("boltstore: key %.64q: %w", b.PutKeys[i].ID, err)
+		}
+	}
+
+	rotations := tx.Bucket(bucketRotations)
+	for _, kr := range b.AddRotations {
+		prefix := keyPrefix(kr.KeyID, 4)
+		i, err := nextRotationIndex(rotations, prefix)
+		if err != nil {
+			return nil, fmt.Errorf("boltstore: rotation of key %.64q: %w", kr.KeyID, err)
+		}
+		k := rotationKey(prefix, i)
+		if err := rotations.Put(k, encodeRotation(k, kr.Rotation)); err != nil {
+			return nil, fmt.Errorf("boltstore: rotation of key %.64q: %w", kr.KeyID, err)
+		}
+	}
+
+	index := tx.Bucket(bucketKeyAliases)
+	for i := range b.PutAliases {
+		a := &b.PutAliases[i]
+		ak := r.aliasKeys[i]
+		if old := aliases.Get(ak); old != nil {
+			oldKeyID, err := decodeAliasKeyID(ak, old)
+			if err != nil {
+				return nil, s.corruptRecord("alias", a.Name, err)
+			}
+			if oldKeyID != a.KeyID {
+				if err := index.Delete(indexKey(oldKeyID, ak)); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if err := aliases.Put(ak, r.aliasVals[i]); err != nil {
+			return nil, fmt.Errorf("boltstore: alias %.64q: %w", a.Name, err)
+		}
+		if err := index.Put(indexKey(a.KeyID, ak), []byte{}); err != nil {
+			return nil, fmt.Errorf("boltstore: alias %.64q: %w", a.Name, err)
+		}
+	}
+
+	for _, id := range b.DeleteAliases {
+		ak := aliasKey(id)
+		old := aliases.Get(ak)
+		if old == nil {
+			continue // Validate saw it; cannot happen
+		}
+		keyID, err := decodeAliasKeyID(ak, old)
+		if err != nil {
+			return nil, s.corruptRecord("alias", id.Name, err)
+		}
+		if err := index.Delete(indexKey(keyID, ak)); err != nil {
+			return nil, err
+		}
+		if err := aliases.Delete(ak); err != nil {
+			return nil, err
+		}
+	}
+
+	for _, id := range b.DeleteKeys {
+		if err := keys.Delete([]byte(id)); err != nil {
+			return nil, err
+		}
+		prefix := keyPrefix(id, 0)
+		if err := deletePrefix(rotations, prefix, nil); err != nil {
+			return nil, err
+		}
+		err := deletePrefix(index, prefix, func(k []byte) error {
+			return aliases.Delete(k[len(prefix):])
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// indexKey is the keyaliases entry of alias key ak naming keyID.
+func indexKey(keyID string, ak []byte) []byte {
+	return append(keyPrefix(keyID, len(ak)), ak...)
+}
+
+// nextRotationIndex returns the index the next rotation of the key with
+// the given prefix takes: one more than its last, or 0.
+func nextRotationIndex(b *bolt.Bucket, prefix []byte) (uint32, error) {
+	c := b.Cursor()
+	k, _ := c.Seek(rotationKey(prefix, math.MaxUint32))
+	switch {
+	case k != nil && hasPrefixLen(k, prefix, 4):
+		return 0, errors.New("too many rotations")
+	case k == nil:
+		k, _ = c.Last()
+	default:
+		k, _ = c.Prev()
+	}
+	if k != nil && hasPrefixLen(k, prefix, 4) {
+		return binary.BigEndian.Uint32(k[len(prefix):]) + 1, nil
+	}
+	return 0, nil
+}
+
+// deletePrefix deletes every entry of b whose key starts with prefix,
+// calling each (if not nil) with the key first.
+func deletePrefix(b *bolt.Bucket, prefix []byte, each func(k []byte) error) error {
+	var doomed [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && len(k) >= len(prefix) && string(k[:len(prefix)]) == string(prefix); k, _ = c.Next() {
+		doomed = append(doomed, append([]byte(nil), k...))
+	}
+	for _, k := range doomed {
+		if each != nil {
+			if err := each(k); err != nil {
+				return err
+			}
+		}
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,400 @@
+package boltstore_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/kmsmodel/kmsmodel/store"
+	"github.com/kmsmodel/kmsmodel/store/boltstore"
+)
+
+// checkCorrupt fails t unless err wraps store.ErrCorrupt and names path.
+func checkCorrupt(t *testing.T, err error, path string) {
+	t.Helper()
+	if !errors.Is(err, store.ErrCorrupt) {
+		t.Fatalf("got %v, want an error wrapping store.ErrCorrupt", err)
+	}
+	if !strings.Contains(err.Error(), path) {
+		t.Fatalf("error %q does not name %s", err, path)
+	}
+}
+
+// populated writes a store with n keys, each with a rotation and an alias,
+// closes it, and returns its path.
+func populated(t *testing.T, n int) string {
+	t.Helper()
+	path := tempPath(t)
+	s, err := boltstore.Open(path, &boltstore.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b store.Batch
+	for i := range n {
+		id := fmt.Sprintf("%08x-0000-4000-8000-%012x", uint32(uint64(i)*2654435761), i)
+		b.PutKeys = append(b.PutKeys, key(id))
+		b.AddRotations = append(b.AddRotations, store.KeyRotation{KeyID: id, Rotation: store.Rotation{At: time.Unix(int64(i), 0)}})
+		b.PutAliases = append(b.PutAliases, store.Alias{AliasID: store.AliasID{Account: "111122223333", Name: "alias/" + id}, KeyID: id})
+	}
+	apply(t, s, b)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// withBolt runs f on the raw bbolt file at path.
+func withBolt(t *testing.T, path string, f func(tx *bolt.Tx) error) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOpenRejects: files that are not kmsmodel stores, or are stores of a
+// format this build does not read, fail Open with ErrCorrupt naming the
+// file, and are left as they were.
+func TestOpenRejects(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	randomBytes := make([]byte, 64<<10)
+	for i := range randomBytes {
+		randomBytes[i] = byte(rng.Uint32())
+	}
+	setMeta := func(name, value []byte) func(tx *bolt.Tx) error {
+		return func(tx *bolt.Tx) error {
+			if value == nil {
+				return tx.Bucket([]byte("meta")).Delete(name)
+			}
+			return tx.Bucket([]byte("meta")).Put(name, value)
+		}
+	}
+	version := func(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+	for _, tc := range []struct {
+		name    string
+		make    func(t *testing.T, path string) // writes the file at path
+		message string                          // in the error
+	}{
+		{"short text file", writeFile([]byte("hello, world\n")), "not a bbolt file"},
+		{"long text file", writeFile([]byte(strings.Repeat("not a database\n", 5000))), "not a bbolt file"},
+		{"random bytes", writeFile(randomBytes), "not a bbolt file"},
+		{"bbolt file of another program", func(t *testing.T, path string) {
+			withBolt(t, path, func(tx *bolt.Tx) error {
+				_, err := tx.CreateBucket([]byte("someone else's"))
+				return err
+			})
+		}, "not a kmsmodel store"},
+		{"wrong magic", storeThen(setMeta([]byte("magic"), []byte("kmsmodel stor3"))), "not a kmsmodel store"},
+		{"newer format", storeThen(setMeta([]byte("format"), version(2))), "newer"},
+		{"format 0", storeThen(setMeta([]byte("format"), version(0))), "unknown format version 0"},
+		{"format missing", storeThen(setMeta([]byte("format"), nil)), "format version missing"},
+		{"bucket missing", storeThen(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("rotations")) }), "missing"},
+		{"meta pages zeroed", func(t *testing.T, path string) {
+			storeThen(nil)(t, path)
+			f, err := os.OpenFile(path, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := f.WriteAt(make([]byte, 2*4096), 0); err != nil {
+				t.Fatal(err)
+			}
+		}, "not a bbolt file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := tempPath(t)
+			tc.make(t, path)
+			before, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := boltstore.Open(path, &boltstore.Options{Timeout: 100 * time.Millisecond})
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			checkCorrupt(t, err, path)
+			if !strings.Contains(err.Error(), tc.message) {
+				t.Fatalf("error %q does not say %q", err, tc.message)
+			}
+			after, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(before) != string(after) {
+				t.Fatal("the rejected file was modified")
+			}
+			// The failed Open released the file.
+			db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 100 * time.Millisecond})
+			if err == nil {
+				db.Close()
+			} else if errors.Is(err, boltstore.ErrLocked) || strings.Contains(err.Error(), "timeout") {
+				t.Fatalf("file still locked after the failed Open: %v", err)
+			}
+		})
+	}
+}
+
+func writeFile(data []byte) func(t *testing.T, path string) {
+	return func(t *testing.T, path string) {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// storeThen makes a store with one key, then changes it with f (if not
+// nil) through bbolt.
+func storeThen(f func(tx *bolt.Tx) error) func(t *testing.T, path string) {
+	return func(t *testing.T, path string) {
+		s, err := boltstore.Open(path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apply(t, s, store.Batch{PutKeys: []store.Key{key("k")}})
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if f != nil {
+			withBolt(t, path, f)
+		}
+	}
+}
+
+// TestTruncatedFile: a store file cut short (a copy that stopped half way)
+// is refused, not read as a smaller store.
+func TestTruncatedFile(t *testing.T) {
+	path := populated(t, 2000)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, fi.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	s, err := boltstore.Open(path, nil)
+	if err == nil {
+		s.Close()
+		t.Fatal("Open of a truncated file succeeded")
+	}
+	checkCorrupt(t, err, path)
+}
+
+// TestDamagedRecord: a record whose bytes changed under bbolt fails its
+// checksum; every call that reads it says so, and the rest of the store
+// still works.
+func TestDamagedRecord(t *testing.T) {
+	path := tempPath(t)
+	s, err := boltstore.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply(t, s, store.Batch{
+		PutKeys:      []store.Key{key("bad"), key("good")},
+		AddRotations: []store.KeyRotation{{KeyID: "bad"}, {KeyID: "good"}},
+		PutAliases: []store.Alias{{AliasID: store.AliasID{Account: "1", Name: "alias/bad"}, KeyID: "bad"},
+			{AliasID: store.AliasID{Account: "2", Name: "alias/good"}, KeyID: "good"}},
+	})
+	s.Close()
+	flip := func(bucket string, match func(k []byte) bool) func(tx *bolt.Tx) error {
+		return func(tx *bolt.Tx) error {
+			b := tx.Bucket([]byte(bucket))
+			var key, val []byte
+			b.ForEach(func(k, v []byte) error {
+				if match(k) {
+					key, val = append([]byte(nil), k...), append([]byte(nil), v...)
+				}
+				return nil
+			})
+			if key == nil {
+				return fmt.Errorf("no record to damage in %s", bucket)
+			}
+			val[len(val)/2] ^= 0x10
+			return b.Put(key, val)
+		}
+	}
+	withBolt(t, path, flip("keys", func(k []byte) bool { return string(k) == "bad" }))
+	withBolt(t, path, flip("rotations", func(k []byte) bool { return strings.Contains(string(k), "bad") }))
+	withBolt(t, path, flip("aliases", func(k []byte) bool { return strings.Contains(string(k), "alias/bad") }))
+
+	s = openStore(t, path, nil)
+	ctx := context.Background()
+	_, err = s.Key(ctx, "bad")
+	checkCorrupt(t, err, path)
+	_, err = s.Keys(ctx, "", 10)
+	checkCorrupt(t, err, path)
+	_, err = s.Rotations(ctx, "bad", 0, 10)
+	checkCorrupt(t, err, path)
+	_, err = s.Aliases(ctx, store.AliasID{}, 10)
+	checkCorrupt(t, err, path)
+	next := key("bad")
+	next.Version = 2
+	checkCorrupt(t, s.Apply(ctx, &store.Batch{PutKeys: []store.Key{next}}), path)
+
+	// The undamaged records still read and write.
+	if _, err := s.Key(ctx, "good"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Rotations(ctx, "good", 0, 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Aliases(ctx, store.AliasID{Account: "1", Name: "alias/bad"}, 10); err != nil {
+		t.Fatal(err)
+	}
+	good := key("good")
+	good.Version = 2
+	apply(t, s, store.Batch{PutKeys: []store.Key{good}})
+}
+
+// TestDamagedPages: bytes of a store's data pages overwritten at random.
+// Open and every call then either work or return ErrCorrupt naming the
+// file; none panics, and every record read back is one that was written
+// (records are checksummed). bbolt does not checksum its pages, so damage
+// to a page's structure or to a bbolt key can hide records: such losses
+// are counted, not failed.
+func TestDamagedPages(t *testing.T) {
+	orig := populated(t, 300)
+	data, err := os.ReadFile(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openStore(t, orig, nil)
+	wantK, wantR, wantA := readAll(t, s)
+	written := map[string]bool{}
+	for _, k := range wantK {
+		written[fmt.Sprint(k)] = true
+		written[fmt.Sprint(k.ID, wantR[k.ID])] = true
+	}
+	for _, a := range wantA {
+		written[fmt.Sprint(a)] = true
+	}
+	const pageSize = 4096
+	const trials = 60
+	var detected, lost int
+	for trial := range trials {
+		rng := rand.New(rand.NewPCG(uint64(trial), 99))
+		damaged := append([]byte(nil), data...)
+		// Damage a few bytes, or a run of bytes, past the two meta pages.
+		if trial%2 == 0 {
+			for range 1 + rng.IntN(8) {
+				damaged[2*pageSize+rng.IntN(len(data)-2*pageSize)] ^= byte(1 + rng.IntN(255))
+			}
+		} else {
+			start := 2*pageSize + rng.IntN(len(data)-2*pageSize)
+			for i := start; i < min(len(data), start+1+rng.IntN(512)); i++ {
+				damaged[i] = byte(rng.Uint32())
+			}
+		}
+		path := tempPath(t)
+		if err := os.WriteFile(path, damaged, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var gotK []store.Key
+		var gotR map[string][]store.Rotation
+		var gotA []store.Alias
+		err := func() (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("trial %d: panic: %v", trial, r)
+				}
+			}()
+			s, err := boltstore.Open(path, &boltstore.Options{NoSync: true})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if gotK, gotR, gotA, err = tryReadAll(s); err != nil {
+				return err
+			}
+			return s.Apply(context.Background(), &store.Batch{PutKeys: []store.Key{key("new")}})
+		}()
+		switch {
+		case err == nil:
+			for _, k := range gotK {
+				if !written[fmt.Sprint(k)] {
+					t.Errorf("trial %d: read a key never written: %+v", trial, k)
+				}
+				if rs := gotR[k.ID]; len(rs) > 0 && !written[fmt.Sprint(k.ID, rs)] {
+					t.Errorf("trial %d: read rotations never written: %s %+v", trial, k.ID, rs)
+				}
+			}
+			for _, a := range gotA {
+				if !written[fmt.Sprint(a)] {
+					t.Errorf("trial %d: read an alias never written: %+v", trial, a)
+				}
+			}
+			if len(gotK) != len(wantK) || len(gotR) != len(wantR) || len(gotA) != len(wantA) {
+				lost++
+				t.Logf("trial %d: undetected loss: read %d keys, %d histories, %d aliases of %d, %d, %d",
+					trial, len(gotK), len(gotR), len(gotA), len(wantK), len(wantR), len(wantA))
+			}
+		case errors.Is(err, store.ErrCorrupt):
+			detected++
+			if !strings.Contains(err.Error(), path) {
+				t.Errorf("trial %d: error %q does not name the file", trial, err)
+			}
+		default:
+			t.Errorf("trial %d: %v", trial, err)
+		}
+	}
+	t.Logf("%d of %d damaged files reported corrupt, %d lost records silently, the rest were damaged where nothing lived",
+		detected, trials, lost)
+}
+
+func ids(ks []store.Key) []string {
+	out := make([]string, len(ks))
+	for i, k := range ks {
+		out[i] = k.ID
+	}
+	return out
+}
+
+// tryReadAll is readAll returning the first error.
+func tryReadAll(s store.Store) (keys []store.Key, rots map[string][]store.Rotation, aliases []store.Alias, err error) {
+	ctx := context.Background()
+	rots = map[string][]store.Rotation{}
+	for after := ""; ; {
+		page, err := s.Keys(ctx, after, 100)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		keys = append(keys, page...)
+		if len(page) < 100 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	for _, k := range keys {
+		rs, err := s.Rotations(ctx, k.ID, 0, 1<<30)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if len(rs) > 0 {
+			rots[k.ID] = rs
+		}
+	}
+	for after := (store.AliasID{}); ; {
+		page, err := s.Aliases(ctx, after, 100)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		aliases = append(aliases, page...)
+		if len(page) < 100 {
+			break
+		}
+		after = page[len(page)-1].AliasID
+	}
+	return keys, rots, aliases, nil
+}

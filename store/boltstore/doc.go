@@ -1,0 +1,54 @@
+// Package boltstore is a store.Store in one go.etcd.io/bbolt file. It lives
+// apart from package store so that store and kms never link bbolt.
+//
+// # Opening
+//
+// Open(path, opts) opens or creates the file (mode 0600). bbolt locks the
+// file: a second opener, in this process or another, waits at most
+// Options.Timeout (DefaultTimeout when zero, never forever) and then fails
+// with an error naming the file and wrapping ErrLocked. A file that is not
+// a bbolt file, a bbolt file that is not a kmsmodel store, a file of an
+// unknown or newer format version, and damage that Open or a later call can
+// see all give an error wrapping store.ErrCorrupt; bbolt's panics on
+// damaged pages are recovered into such errors too.
+//
+// # Durability and group commit
+//
+// Apply returns nil only after its batch is committed and, unless
+// Options.NoSync, synced to disk. One goroutine, the commit loop, writes:
+// it gathers every Apply waiting when it starts a commit into one bbolt
+// transaction, so that one fsync serves many writers and the size of the
+// group follows the number of writers. Each batch is validated
+// (store.Batch.Validate) against the state the batches before it in the
+// transaction left, and one that does not fit fails alone. If a write fails
+// outright (bbolt refuses a key, say), the transaction rolls back and each
+// batch of the group is committed on its own, so that only the culprit
+// fails.
+//
+// A process killed at any moment leaves a file that opens with every
+// acknowledged batch in it and no batch in part (TestCrashSafety kills a
+// writing child process with SIGKILL to check this).
+//
+// # Format
+//
+// The file records a magic string and a format version (1) in its meta
+// bucket. Keys, rotations, aliases and an index of aliases by key have a
+// bucket each; records use a compact binary encoding, ending with a
+// CRC-32C that catches damage bbolt cannot see (it checksums only its meta
+// pages). encoding.go describes format 1 byte by byte. Times keep their
+// instant to the nanosecond but not their location: they read back in UTC
+// (equal, with time.Time.Equal, to what was written).
+//
+// The checksums make every record read back either the one written or an
+// ErrCorrupt error. They cannot report a record that damage to bbolt's own
+// page structure or to a record's bbolt key hides from view; bbolt has no
+// checksum that would.
+//
+// # Errors
+//
+// The store returns the sentinels of package store (ErrNotFound, ErrExists,
+// ErrConflict, ErrClosed, ErrCorrupt), wrapped with %w. Its only sentinel of
+// its own is ErrLocked, which only Open returns. Unlike store.Memory it
+// honours its context: a call whose context is done before it starts
+// returns the context's error.
+package boltstore

@@ -1,0 +1,448 @@
+package boltstore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/store"
+)
+
+// Format 1 of the file. Every change to a bucket layout or a record
+// encoding below needs a new formatVersion, and Open must keep reading the
+// old one or refuse it with ErrCorrupt.
+//
+// Buckets:
+//
+//	meta        "magic" → magic, "format" → uint32 big-endian formatVersion
+//	keys        key ID → key record
+//	rotations   uvarint(len(key ID)) ‖ key ID ‖ uint32 big-endian index → rotation record
+//	aliases     aliasKey(account, name) → alias record
+//	keyaliases  uvarint(len(key ID)) ‖ key ID ‖ aliasKey(account, name) → empty
+//
+// keyaliases indexes aliases by the key they name, so that deleting a key
+// finds its aliases without scanning all of them.
+//
+// Records are sequences of uvarints, strings (uvarint length, then the
+// bytes), single bytes and times, followed by the CRC-32C (Castagnoli,
+// big-endian) of the bolt key and the record before it: bbolt checksums only
+// its meta pages, so without it a damaged record would be read back silently.
+//
+// A time is uvarint(0) for the zero time, or uvarint(nanosecond+1) followed
+// by the zig-zag varint of its Unix seconds. Location and monotonic reading
+// are not kept; times decode in UTC.
+//
+// A key record is: Version, Seq (uvarints); Account, Description (strings);
+// State, then Kind's Spec, Usage, Origin, Manager and MultiRegion (one byte
+// each, keystate's numeric values, checked by TestEnumCodesOfFormat1);
+// Created; the tag count, then each tag's key and value (strings); a flag
+// byte (bit 0: AutoRotation); RotationPeriodDays (uvarint); RotationAnchor;
+// NextRotation; OnDemandRotations (uvarint); OnDemandStart; OnDemandDone;
+// PendingWindowDays (one byte); DeletionDate.
+//
+// A rotation record is a flag byte (bit 0: OnDemand), then At.
+//
+// An alias record is KeyID (string), Created, Updated. The alias key is the
+// account with each 0x00 byte written as 0x00 0xFF, then 0x00 0x01, then the
+// name: byte order of alias keys is the order of (account, name).
+const formatVersion = 1
+
+var (
+	bucketMeta       = []byte("meta")
+	bucketKeys       = []byte("keys")
+	bucketRotations  = []byte("rotations")
+	bucketAliases    = []byte("aliases")
+	bucketKeyAliases = []byte("keyaliases")
+
+	metaMagic  = []byte("magic")
+	metaFormat = []byte("format")
+	magic      = []byte("kmsmodel store")
+)
+
+// The largest enum values format 1 knows (see TestEnumCodesOfFormat1).
+const (
+	maxState       = keystate.Deleted
+	maxKeySpec     = keystate.SM2
+	maxKeyUsage    = keystate.EncapsulateDecapsulate
+	maxOrigin      = keystate.ExternalKeyStore
+	maxKeyManager  = keystate.AWSManaged
+	maxMultiRegion = keystate.Replica
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// errRecord is the cause of every decoding failure; callers wrap it with
+// the record's name and store.ErrCorrupt.
+var errRecord = errors.New("malformed record")
+
+// encoder appends a record to buf.
+type encoder struct{ buf []byte }
+
+func (e *encoder) uvarint(v uint64) { e.buf = binary.AppendUvarint(e.buf, v) }
+func (e *encoder) byte1(b byte)     { e.buf = append(e.buf, b) }
+
+func (e *encoder) string(s string) {
+	e.uvarint(uint64(len(s)))
+	e.buf = append(e.buf, s...)
+}
+
+func (e *encoder) time(t time.Time) {
+	if t.IsZero() {
+		e.uvarint(0)
+		return
+	}
+	e.uvarint(uint64(t.Nanosecond()) + 1)
+	e.buf = binary.AppendVarint(e.buf, t.Unix())
+}
+
+// seal appends the checksum of key and the record so far.
+func (e *encoder) seal(key []byte) []byte {
+	c := crc32.Update(crc32.Checksum(key, castagnoli), castagnoli, e.buf)
+	e.buf = binary.BigEndian.AppendUint32(e.buf, c)
+	return e.buf
+}
+
+// decoder reads a record. The first failure sticks in err; later reads
+// return zero values.
+type decoder struct {
+	buf []byte
+	err error
+}
+
+// open checks the record's checksum and returns a decoder over its body.
+func open(key, rec []byte) decoder {
+	if len(rec) < 4 {
+		return decoder{err: errRecord}
+	}
+	body := rec[:len(rec)-4]
+	c := crc32.Update(crc32.Checksum(key, castagnoli), castagnoli, body)
+	if c != binary.BigEndian.Uint32(rec[len(rec)-4:]) {
+		return decoder{err: fmt.Errorf("%w: checksum mismatch", errRecord)}
+	}
+	return decoder{buf: body}
+}
+
+func (d *decoder) fail() {
+	if d.err == nil {
+		d.err = errRecord
+	}
+	d.buf = nil
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.buf)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.buf)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+func (d *decoder) uvarintMax(limit uint64) uint64 {
+	v := d.uvarint()
+	if v > limit {
+		d.fail()
+		return 0
+	}
+	return v
+}
+
+func (d *decoder) byte1() byte {
+	if d.err != nil {
+		return 0
+	}
+	if len(d.buf) == 0 {
+		d.fail()
+		return 0
+	}
+	b := d.buf[0]
+	d.buf = d.buf[1:]
+	return b
+}
+
+func (d *decoder) byteMax(limit byte) byte {
+	b := d.byte1()
+	if b > limit {
+		d.fail()
+		return 0
+	}
+	return b
+}
+
+func (d *decoder) string() string {
+	n := d.uvarint()
+	if d.err != nil {
+		return ""
+	}
+	if n > uint64(len(d.buf)) {
+		d.fail()
+		return ""
+	}
+	s := string(d.buf[:n])
+	d.buf = d.buf[n:]
+	return s
+}
+
+// stringLike is string, returning like itself when the bytes are equal.
+func (d *decoder) stringLike(like string) string {
+	n := d.uvarint()
+	if d.err != nil {
+		return ""
+	}
+	if n > uint64(len(d.buf)) {
+		d.fail()
+		return ""
+	}
+	s := like
+	if string(d.buf[:n]) != like {
+		s = string(d.buf[:n])
+	}
+	d.buf = d.buf[n:]
+	return s
+}
+
+func (d *decoder) time() time.Time {
+	tag := d.uvarint()
+	if d.err != nil || tag == 0 {
+		return time.Time{}
+	}
+	if tag > 1e9 {
+		d.fail()
+		return time.Time{}
+	}
+	sec := d.varint()
+	if d.err != nil {
+		return time.Time{}
+	}
+	return time.Unix(sec, int64(tag-1)).UTC()
+}
+
+// end reports the decoding error, if any; bytes left over are one.
+func (d *decoder) end() error {
+	if d.err == nil && len(d.buf) != 0 {
+		d.err = fmt.Errorf("%w: %d trailing bytes", errRecord, len(d.buf))
+	}
+	return d.err
+}
+
+func encodeKey(k *store.Key) []byte {
+	e := encoder{buf: make([]byte, 0, 96+len(k.Account)+len(k.Description)+16*len(k.Tags))}
+	e.uvarint(k.Version)
+	e.uvarint(k.Seq)
+	e.string(k.Account)
+	e.string(k.Description)
+	e.byte1(byte(k.State))
+	e.byte1(byte(k.Kind.Spec))
+	e.byte1(byte(k.Kind.Usage))
+	e.byte1(byte(k.Kind.Origin))
+	e.byte1(byte(k.Kind.Manager))
+	e.byte1(byte(k.Kind.MultiRegion))
+	e.time(k.Created)
+	e.uvarint(uint64(len(k.Tags)))
+	for _, t := range k.Tags {
+		e.string(t.Key)
+		e.string(t.Value)
+	}
+	var flags byte
+	if k.AutoRotation {
+		flags |= 1
+	}
+	e.byte1(flags)
+	e.uvarint(uint64(k.RotationPeriodDays))
+	e.time(k.RotationAnchor)
+	e.time(k.NextRotation)
+	e.uvarint(uint64(k.OnDemandRotations))
+	e.time(k.OnDemandStart)
+	e.time(k.OnDemandDone)
+	e.byte1(k.PendingWindowDays)
+	e.time(k.DeletionDate)
+	return e.seal([]byte(k.ID))
+}
+
+// decodeKey decodes a key record. If its account is account, the key
+// shares that string rather than allocating its own.
+func decodeKey(id, rec []byte, account string) (store.Key, error) {
+	d := open(id, rec)
+	k := store.Key{ID: string(id)}
+	k.Version = d.uvarint()
+	k.Seq = d.uvarint()
+	k.Account = d.stringLike(account)
+	k.Description = d.string()
+	k.State = keystate.State(d.byteMax(byte(maxState)))
+	k.Kind.Spec = keystate.KeySpec(d.byteMax(byte(maxKeySpec)))
+	k.Kind.Usage = keystate.KeyUsage(d.byteMax(byte(maxKeyUsage)))
+	k.Kind.Origin = keystate.Origin(d.byteMax(byte(maxOrigin)))
+	k.Kind.Manager = keystate.KeyManager(d.byteMax(byte(maxKeyManager)))
+	k.Kind.MultiRegion = keystate.MultiRegionRole(d.byteMax(byte(maxMultiRegion)))
+	k.Created = d.time()
+	// Each tag takes at least two bytes, which bounds a corrupt count.
+	if n := d.uvarintMax(uint64(len(d.buf) / 2)); n > 0 {
+		k.Tags = make([]store.Tag, n)
+		for i := range k.Tags {
+			k.Tags[i].Key = d.string()
+			k.Tags[i].Value = d.string()
+		}
+	}
+	flags := d.byteMax(1)
+	k.AutoRotation = flags&1 != 0
+	k.RotationPeriodDays = uint16(d.uvarintMax(math.MaxUint16))
+	k.RotationAnchor = d.time()
+	k.NextRotation = d.time()
+	k.OnDemandRotations = uint16(d.uvarintMax(math.MaxUint16))
+	k.OnDemandStart = d.time()
+	k.OnDemandDone = d.time()
+	k.PendingWindowDays = d.byte1()
+	k.DeletionDate = d.time()
+	if err := d.end(); err != nil {
+		return store.Key{}, err
+	}
+	return k, nil
+}
+
+// decodeKeyVersion returns the Version of a key record without decoding
+// the rest (the checksum is still checked).
+func decodeKeyVersion(id, rec []byte) (uint64, error) {
+	d := open(id, rec)
+	v := d.uvarint()
+	return v, d.err
+}
+
+func encodeRotation(key []byte, r store.Rotation) []byte {
+	e := encoder{buf: make([]byte, 0, 20)}
+	var flags byte
+	if r.OnDemand {
+		flags |= 1
+	}
+	e.byte1(flags)
+	e.time(r.At)
+	return e.seal(key)
+}
+
+func decodeRotation(key, rec []byte) (store.Rotation, error) {
+	d := open(key, rec)
+	var r store.Rotation
+	r.OnDemand = d.byteMax(1) == 1
+	r.At = d.time()
+	if err := d.end(); err != nil {
+		return store.Rotation{}, err
+	}
+	return r, nil
+}
+
+func encodeAlias(key []byte, a *store.Alias) []byte {
+	e := encoder{buf: make([]byte, 0, 32+len(a.KeyID))}
+	e.string(a.KeyID)
+	e.time(a.Created)
+	e.time(a.Updated)
+	return e.seal(key)
+}
+
+// decodeAlias decodes an alias record. If its account is account, the
+// alias shares that string rather than allocating its own.
+func decodeAlias(key, rec []byte, account string) (store.Alias, error) {
+	id, ok := parseAliasKey(key, account)
+	if !ok {
+		return store.Alias{}, fmt.Errorf("%w: bad alias key", errRecord)
+	}
+	d := open(key, rec)
+	a := store.Alias{AliasID: id}
+	a.KeyID = d.string()
+	a.Created = d.time()
+	a.Updated = d.time()
+	if err := d.end(); err != nil {
+		return store.Alias{}, err
+	}
+	return a, nil
+}
+
+// decodeAliasKeyID returns the KeyID of an alias record.
+func decodeAliasKeyID(key, rec []byte) (string, error) {
+	d := open(key, rec)
+	id := d.string()
+	return id, d.err
+}
+
+// keyPrefix is uvarint(len(id)) ‖ id: the prefix of a key's entries in the
+// rotations and keyaliases buckets. The length makes prefixes of different
+// IDs disjoint, so each key's entries are contiguous.
+func keyPrefix(id string, extra int) []byte {
+	p := make([]byte, 0, binary.MaxVarintLen64+len(id)+extra)
+	p = binary.AppendUvarint(p, uint64(len(id)))
+	return append(p, id...)
+}
+
+func rotationKey(prefix []byte, index uint32) []byte {
+	return binary.BigEndian.AppendUint32(prefix[:len(prefix):len(prefix)], index)
+}
+
+// aliasKey encodes an alias ID so that byte order is (account, name) order.
+func aliasKey(id store.AliasID) []byte {
+	k := make([]byte, 0, len(id.Account)+2+len(id.Name)+2)
+	for i := 0; i < len(id.Account); i++ {
+		if c := id.Account[i]; c == 0 {
+			k = append(k, 0, 0xFF)
+		} else {
+			k = append(k, c)
+		}
+	}
+	k = append(k, 0, 1)
+	return append(k, id.Name...)
+}
+
+func parseAliasKey(k []byte, account string) (store.AliasID, bool) {
+	if i := bytes.IndexByte(k, 0); i >= 0 && i+1 < len(k) && k[i+1] == 1 {
+		// No 0x00 in the account: nothing to unescape.
+		id := store.AliasID{Account: account, Name: string(k[i+2:])}
+		if string(k[:i]) != account {
+			id.Account = string(k[:i])
+		}
+		return id, true
+	}
+	var acct []byte
+	for i := 0; i < len(k); i++ {
+		if k[i] != 0 {
+			acct = append(acct, k[i])
+			continue
+		}
+		if i+1 >= len(k) {
+			return store.AliasID{}, false
+		}
+		switch k[i+1] {
+		case 0xFF:
+			acct = append(acct, 0)
+			i++
+		case 1:
+			return store.AliasID{Account: string(acct), Name: string(k[i+2:])}, true
+		default:
+			return store.AliasID{}, false
+		}
+	}
+	return store.AliasID{}, false
+}
+
+// hasPrefixLen reports whether k is prefix followed by exactly n bytes.
+func hasPrefixLen(k, prefix []byte, n int) bool {
+	return len(k) == len(prefix)+n && bytes.HasPrefix(k, prefix)
+}

@@ -1,0 +1,144 @@
+package boltstore_test
+
+import (
+	"encoding/hex"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/store"
+	"github.com/kmsmodel/kmsmodel/store/boltstore"
+)
+
+// TestEnumCodesOfFormat1: format 1 stores keystate's enums as their
+// numeric values. If keystate renumbers them, files written before would
+// read back wrong: this test fails, and the fix is a new format version
+// with a translation, not a new golden table.
+func TestEnumCodesOfFormat1(t *testing.T) {
+	check := func(kind string, names []string, name func(i int) string) {
+		t.Helper()
+		for i, want := range names {
+			if got := name(i); got != want {
+				t.Errorf("%s %d is %q; format 1 stores %q as %d", kind, i, got, want, i)
+			}
+		}
+	}
+	check("State", []string{"", "Creating", "Enabled", "Disabled", "PendingDeletion", "PendingImport",
+		"PendingReplicaDeletion", "Unavailable", "Updating", "Deleted"},
+		func(i int) string { return keystate.State(i).String() })
+	check("KeySpec", []string{"SYMMETRIC_DEFAULT", "HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512",
+		"RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521",
+		"ECC_NIST_EDWARDS25519", "ECC_SECG_P256K1", "ML_DSA_44", "ML_DSA_65", "ML_DSA_87",
+		"ML_KEM_512", "ML_KEM_768", "ML_KEM_1024", "SM2"},
+		func(i int) string { return keystate.KeySpec(i).String() })
+	check("KeyUsage", []string{"ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT",
+		"ENCAPSULATE_DECAPSULATE"}, func(i int) string { return keystate.KeyUsage(i).String() })
+	check("Origin", []string{"AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"},
+		func(i int) string { return keystate.Origin(i).String() })
+	check("KeyManager", []string{"CUSTOMER", "AWS"}, func(i int) string { return keystate.KeyManager(i).String() })
+	check("MultiRegionRole", []string{"", "PRIMARY", "REPLICA"},
+		func(i int) string { return keystate.MultiRegionRole(i).String() })
+	// The store refuses codes past the last one it knows: a value added to
+	// keystate must be added to format 1's table (encoding.go) too.
+	if n := len(keystate.States()); n != 8 {
+		t.Errorf("keystate has %d AWS states; format 1 knows 8", n)
+	}
+	if n := len(keystate.KeySpecs()); n != 20 {
+		t.Errorf("keystate has %d key specs; format 1 knows 20", n)
+	}
+	if n := len(keystate.KeyUsages()); n != 5 {
+		t.Errorf("keystate has %d key usages; format 1 knows 5", n)
+	}
+}
+
+// TestGoldenRecords pins format 1's bytes: a change to the encoding must
+// come with a new format version (and code that reads the old one).
+func TestGoldenRecords(t *testing.T) {
+	path := tempPath(t)
+	s, err := boltstore.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	utc := time.Date(2025, 3, 4, 5, 6, 7, 8, time.UTC)
+	k := store.Key{ID: "1234abcd-12ab-34cd-56ef-1234567890ab", Version: 1, Seq: 300,
+		Account: "111122223333", Description: "d", State: keystate.Enabled,
+		Kind:    keystate.Kind{Spec: keystate.HMAC256, Usage: keystate.GenerateVerifyMAC, Origin: keystate.External},
+		Created: utc, Tags: []store.Tag{{Key: "a", Value: "b"}}, AutoRotation: true, RotationPeriodDays: 365,
+		RotationAnchor: utc, NextRotation: utc.AddDate(1, 0, 0), PendingWindowDays: 30}
+	apply(t, s, store.Batch{
+		PutKeys:      []store.Key{k},
+		AddRotations: []store.KeyRotation{{KeyID: k.ID, Rotation: store.Rotation{At: utc, OnDemand: true}}},
+		PutAliases:   []store.Alias{{AliasID: store.AliasID{Account: "1\x002", Name: "alias/x"}, KeyID: k.ID, Created: utc, Updated: utc}},
+	})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]string{
+		"meta": {
+			hex.EncodeToString([]byte("format")): "00000001",
+			hex.EncodeToString([]byte("magic")):  hex.EncodeToString([]byte("kmsmodel store")),
+		},
+		"keys": {
+			// Version 1, Seq 300, Account, Description, State Enabled,
+			// Kind HMAC_256/GENERATE_VERIFY_MAC/EXTERNAL/CUSTOMER/single,
+			// Created, 1 tag a=b, AutoRotation, 365 days, anchor, next,
+			// 0 on-demand, no on-demand start or end, 30-day window, no
+			// deletion date, CRC.
+			hex.EncodeToString([]byte(k.ID)): "01" + "ac02" + "0c" + hex.EncodeToString([]byte("111122223333")) +
+				"0164" + "02" + "0202010000" + "09fea8b4fc0c" + "01" + "0161" + "0162" + "01" + "ed02" +
+				"09fea8b4fc0c" + "09fef6bd9a0d" + "00" + "00" + "00" + "1e" + "00" + "c65add35",
+		},
+		"rotations": {
+			// uvarint(36) ‖ ID ‖ index 0 → on demand, At, CRC.
+			"24" + hex.EncodeToString([]byte(k.ID)) + "00000000": "01" + "09fea8b4fc0c" + "e7507e1e",
+		},
+		"aliases": {
+			// Account "1\x002" escaped, 00 01, name → KeyID, Created,
+			// Updated, CRC.
+			hex.EncodeToString([]byte("1\x00\xff2\x00\x01alias/x")): "24" + hex.EncodeToString([]byte(k.ID)) +
+				"09fea8b4fc0c" + "09fea8b4fc0c" + "88323496",
+		},
+		"keyaliases": {
+			"24" + hex.EncodeToString([]byte(k.ID)) + hex.EncodeToString([]byte("1\x00\xff2\x00\x01alias/x")): "",
+		},
+	}
+	got := map[string]map[string]string{}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			m := map[string]string{}
+			got[string(name)] = m
+			return b.ForEach(func(k, v []byte) error {
+				m[hex.EncodeToString(k)] = hex.EncodeToString(v)
+				return nil
+			})
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for bucket, records := range want {
+		for k, v := range records {
+			g, ok := got[bucket][k]
+			if !ok {
+				t.Errorf("bucket %s: no record %s", bucket, k)
+				continue
+			}
+			if g != v {
+				t.Errorf("bucket %s, record %s:\n got  %s\n want %s", bucket, k, g, v)
+			}
+		}
+		if len(got[bucket]) != len(records) {
+			t.Errorf("bucket %s has %d records, want %d", bucket, len(got[bucket]), len(records))
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d buckets, want %d", len(got), len(want))
+	}
+}

@@ -1,0 +1,39 @@
+// Package storetest is the conformance suite every store.Store must pass.
+// It is a test-support package: only _test.go files import it.
+//
+// # Use
+//
+// A store's tests call RunConformanceTests with a function that makes a
+// fresh, empty store for one subtest:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.RunConformanceTests(t, func(t *testing.T) store.Store {
+//			return store.NewMemory()
+//		})
+//	}
+//
+// Each subtest gets its own store and closes it when done (Close is
+// idempotent, so the maker may also close it in a t.Cleanup).
+//
+// # What it checks
+//
+//   - Round trips: every field of Key, Rotation and Alias reads back as
+//     written, times compared with time.Time.Equal (non-UTC locations,
+//     nanoseconds, times before 1970 and far in the future, the zero time,
+//     which must read back IsZero), every keystate enum value, and strings
+//     with any bytes. Caller slices are not aliased.
+//   - Sentinels: ErrNotFound, ErrExists, ErrConflict and ErrClosed, tested
+//     with errors.Is, and no other sentinel on the same error.
+//   - Listing: Keys, Rotations and Aliases return records in byte order of
+//     ID (Aliases: account, then name), deterministically; pages are full
+//     (exactly min(limit, remaining) records), since readers stop at a
+//     short page; after may name no record; limit 0 returns nothing.
+//   - Batches: the order and rules documented on store.Batch, including
+//     DeleteKeys removing rotation histories and the aliases that still
+//     name the key, and atomicity: a batch whose last part does not fit
+//     writes nothing.
+//   - Concurrency: concurrent writers (optimistic concurrency with exactly
+//     one winner per version) and readers, meant to run under -race, and
+//     Close while calls are in progress.
+//   - Close: idempotent; every other method returns ErrClosed afterwards.
+package storetest

@@ -1,0 +1,1069 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/store"
+)
+
+// RunConformanceTests runs the conformance suite, one subtest per rule,
+// each on a fresh store from newStore. newStore must return an empty,
+// open store or fail t; the suite closes the store when the subtest ends.
+func RunConformanceTests(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Helper()
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"RoundTripKey", testRoundTripKey},
+		{"RoundTripZeroKey", testRoundTripZeroKey},
+		{"RoundTripEnums", testRoundTripEnums},
+		{"RoundTripRotations", testRoundTripRotations},
+		{"RoundTripAlias", testRoundTripAlias},
+		{"NoAliasing", testNoAliasing},
+		{"NotFound", testNotFound},
+		{"Exists", testExists},
+		{"Conflict", testConflict},
+		{"Atomicity", testAtomicity},
+		{"BatchInOneWrite", testBatchInOneWrite},
+		{"BatchPartsOrder", testBatchPartsOrder},
+		{"DeleteKeys", testDeleteKeys},
+		{"AliasRetarget", testAliasRetarget},
+		{"EmptyBatch", testEmptyBatch},
+		{"EdgeArguments", testEdgeArguments},
+		{"KeysOrderAndPaging", testKeysOrderAndPaging},
+		{"AliasesOrderAndPaging", testAliasesOrderAndPaging},
+		{"RotationsPaging", testRotationsPaging},
+		{"ConcurrentWriters", testConcurrentWriters},
+		{"CloseWhileBusy", testCloseWhileBusy},
+		{"UseAfterClose", testUseAfterClose},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+			tc.fn(t, s)
+		})
+	}
+}
+
+// Zones with odd offsets, so that a store that drops or mangles the
+// location or the instant shows it.
+var (
+	kathmandu = time.FixedZone("NPT", 5*3600+45*60)
+	marquesas = time.FixedZone("MART", -(9*3600 + 30*60))
+)
+
+const account = "111122223333"
+
+// fullKey returns a key with every field set to a value unlike its zero,
+// with non-UTC nanosecond times.
+func fullKey(id string) store.Key {
+	return store.Key{
+		ID:          id,
+		Version:     1,
+		Seq:         math.MaxUint64 - 7,
+		Account:     account,
+		Description: "every field, \x00 bytes, ünïcödé and \xff invalid UTF-8",
+		State:       keystate.PendingDeletion,
+		Kind: keystate.Kind{Spec: keystate.RSA4096, Usage: keystate.SignVerify,
+			Origin: keystate.External, Manager: keystate.AWSManaged, MultiRegion: keystate.Replica},
+		Created: time.Date(2024, 2, 29, 23, 59, 59, 123456789, kathmandu),
+		Tags: []store.Tag{
+			{Key: "Project", Value: "Alpha"},
+			{Key: "empty", Value: ""},
+			{Key: "", Value: "empty key"},
+			{Key: "ключ", Value: strings.Repeat("v", 256)},
+		},
+		AutoRotation:       true,
+		RotationPeriodDays: math.MaxUint16,
+		RotationAnchor:     time.Date(1969, 12, 31, 23, 59, 59, 1, marquesas),
+		NextRotation:       time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		OnDemandRotations:  math.MaxUint16,
+		OnDemandStart:      time.Date(2025, 6, 1, 12, 0, 0, 1, kathmandu),
+		OnDemandDone:       time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
+		PendingWindowDays:  math.MaxUint8,
+		DeletionDate:       time.Date(2030, 1, 2, 3, 4, 5, 999999999, marquesas),
+	}
+}
+
+// newKey returns a minimal new key (Version 1).
+func newKey(id string) store.Key {
+	return store.Key{ID: id, Version: 1, Account: account, State: keystate.Enabled,
+		Created: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+// next returns k as the next version to write.
+func next(k store.Key) store.Key {
+	k.Version++
+	return k
+}
+
+func newAlias(name, keyID string) store.Alias {
+	return store.Alias{AliasID: store.AliasID{Account: account, Name: name}, KeyID: keyID,
+		Created: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Updated: time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC)}
+}
+
+func aliasID(name string) store.AliasID { return store.AliasID{Account: account, Name: name} }
+
+func rotation(i int) store.Rotation {
+	return store.Rotation{At: time.Date(2025, 1, 1, 0, 0, 0, i, kathmandu).AddDate(0, 0, i), OnDemand: i%3 == 0}
+}
+
+// sentinels are the store's error identities; an error must match the one
+// expected and no other.
+var sentinels = []error{store.ErrNotFound, store.ErrExists, store.ErrConflict, store.ErrClosed, store.ErrCorrupt}
+
+func checkErr(t *testing.T, what string, err, want error) {
+	t.Helper()
+	if want == nil {
+		if err != nil {
+			t.Fatalf("%s: %v, want success", what, err)
+		}
+		return
+	}
+	if !errors.Is(err, want) {
+		t.Fatalf("%s: %v, want errors.Is(err, %v)", what, err, want)
+	}
+	for _, s := range sentinels {
+		if s != want && errors.Is(err, s) {
+			t.Fatalf("%s: %v matches %v as well as %v", what, err, s, want)
+		}
+	}
+}
+
+func apply(t *testing.T, s store.Store, b store.Batch) {
+	t.Helper()
+	if err := s.Apply(t.Context(), &b); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+}
+
+func getKey(t *testing.T, s store.Store, id string) store.Key {
+	t.Helper()
+	k, err := s.Key(t.Context(), id)
+	if err != nil {
+		t.Fatalf("Key(%q): %v", id, err)
+	}
+	return k
+}
+
+func checkNoKey(t *testing.T, s store.Store, id string) {
+	t.Helper()
+	_, err := s.Key(t.Context(), id)
+	checkErr(t, fmt.Sprintf("Key(%q)", id), err, store.ErrNotFound)
+	_, err = s.Rotations(t.Context(), id, 0, 10)
+	checkErr(t, fmt.Sprintf("Rotations(%q)", id), err, store.ErrNotFound)
+}
+
+func allRotations(t *testing.T, s store.Store, id string) []store.Rotation {
+	t.Helper()
+	rs, err := s.Rotations(t.Context(), id, 0, math.MaxInt32)
+	if err != nil {
+		t.Fatalf("Rotations(%q): %v", id, err)
+	}
+	return rs
+}
+
+// snapshot is everything a store holds.
+type snapshot struct {
+	Keys      []store.Key
+	Rotations map[string][]store.Rotation
+	Aliases   []store.Alias
+}
+
+// dump reads the whole store, in small pages.
+func dump(t *testing.T, s store.Store) snapshot {
+	t.Helper()
+	const page = 3
+	snap := snapshot{Rotations: map[string][]store.Rotation{}}
+	for after := ""; ; {
+		ks, err := s.Keys(t.Context(), after, page)
+		if err != nil {
+			t.Fatalf("Keys: %v", err)
+		}
+		snap.Keys = append(snap.Keys, ks...)
+		if len(ks) < page {
+			break
+		}
+		after = ks[len(ks)-1].ID
+	}
+	for _, k := range snap.Keys {
+		for from := 0; ; {
+			rs, err := s.Rotations(t.Context(), k.ID, from, page)
+			if err != nil {
+				t.Fatalf("Rotations(%q): %v", k.ID, err)
+			}
+			if len(rs) > 0 {
+				snap.Rotations[k.ID] = append(snap.Rotations[k.ID], rs...)
+			}
+			if len(rs) < page {
+				break
+			}
+			from += len(rs)
+		}
+	}
+	for after := (store.AliasID{}); ; {
+		as, err := s.Aliases(t.Context(), after, page)
+		if err != nil {
+			t.Fatalf("Aliases: %v", err)
+		}
+		snap.Aliases = append(snap.Aliases, as...)
+		if len(as) < page {
+			break
+		}
+		after = as[len(as)-1].AliasID
+	}
+	return snap
+}
+
+// checkSame fails t if got differs from want, comparing times with Equal
+// and treating nil and empty slices alike.
+func checkSame(t *testing.T, what string, got, want any) {
+	t.Helper()
+	if d := diff(reflect.ValueOf(got), reflect.ValueOf(want), what); len(d) > 0 {
+		t.Fatalf("%s differs:\n%s", what, strings.Join(d, "\n"))
+	}
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+func diff(got, want reflect.Value, path string) []string {
+	if got.Type() != want.Type() {
+		return []string{fmt.Sprintf("%s: type %v, want %v", path, got.Type(), want.Type())}
+	}
+	if got.Type() == timeType {
+		g, w := got.Interface().(time.Time), want.Interface().(time.Time)
+		if !g.Equal(w) || g.IsZero() != w.IsZero() {
+			return []string{fmt.Sprintf("%s: %v, want %v", path, g, w)}
+		}
+		return nil
+	}
+	var out []string
+	switch got.Kind() {
+	case reflect.Struct:
+		for i := range got.NumField() {
+			out = append(out, diff(got.Field(i), want.Field(i), path+"."+got.Type().Field(i).Name)...)
+		}
+	case reflect.Slice:
+		if got.Len() != want.Len() {
+			return []string{fmt.Sprintf("%s: %d elements, want %d:\n  got  %v\n  want %v", path, got.Len(), want.Len(), got, want)}
+		}
+		for i := range got.Len() {
+			out = append(out, diff(got.Index(i), want.Index(i), fmt.Sprintf("%s[%d]", path, i))...)
+		}
+	case reflect.Map:
+		if got.Len() != want.Len() {
+			return []string{fmt.Sprintf("%s: %d entries, want %d", path, got.Len(), want.Len())}
+		}
+		iter := want.MapRange()
+		for iter.Next() {
+			g := got.MapIndex(iter.Key())
+			if !g.IsValid() {
+				out = append(out, fmt.Sprintf("%s[%v]: missing", path, iter.Key()))
+				continue
+			}
+			out = append(out, diff(g, iter.Value(), fmt.Sprintf("%s[%v]", path, iter.Key()))...)
+		}
+	default:
+		if !reflect.DeepEqual(got.Interface(), want.Interface()) {
+			out = append(out, fmt.Sprintf("%s: %#v, want %#v", path, got.Interface(), want.Interface()))
+		}
+	}
+	return out
+}
+
+// Round trips.
+
+func testRoundTripKey(t *testing.T, s store.Store) {
+	k := fullKey("1234abcd-12ab-34cd-56ef-1234567890ab")
+	apply(t, s, store.Batch{PutKeys: []store.Key{k}})
+	checkSame(t, "Key after create", getKey(t, s, k.ID), k)
+
+	// A replacement changes every field again (Version + 1).
+	k2 := next(k)
+	k2.Seq = 0
+	k2.Account = "999999999999"
+	k2.Description = ""
+	k2.State = keystate.Enabled
+	k2.Kind = keystate.Kind{}
+	k2.Created = time.Date(2001, 9, 9, 1, 46, 40, 5, marquesas)
+	k2.Tags = nil
+	k2.AutoRotation = false
+	k2.RotationPeriodDays = 90
+	k2.RotationAnchor = time.Time{}
+	k2.NextRotation = time.Time{}
+	k2.OnDemandRotations = 0
+	k2.OnDemandStart = time.Time{}
+	k2.OnDemandDone = time.Time{}
+	k2.PendingWindowDays = 7
+	k2.DeletionDate = time.Time{}
+	apply(t, s, store.Batch{PutKeys: []store.Key{k2}})
+	got := getKey(t, s, k.ID)
+	checkSame(t, "Key after replace", got, k2)
+	if !got.RotationAnchor.IsZero() || !got.DeletionDate.IsZero() {
+		t.Errorf("zero times read back as %v, %v; want IsZero", got.RotationAnchor, got.DeletionDate)
+	}
+	ks, err := s.Keys(t.Context(), "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSame(t, "Keys", ks, []store.Key{k2})
+}
+
+func testRoundTripZeroKey(t *testing.T, s store.Store) {
+	k := store.Key{ID: "k", Version: 1}
+	apply(t, s, store.Batch{PutKeys: []store.Key{k}})
+	got := getKey(t, s, "k")
+	checkSame(t, "Key", got, k)
+	for name, tm := range map[string]time.Time{"Created": got.Created, "RotationAnchor": got.RotationAnchor,
+		"NextRotation": got.NextRotation, "OnDemandStart": got.OnDemandStart, "OnDemandDone": got.OnDemandDone,
+		"DeletionDate": got.DeletionDate} {
+		if !tm.IsZero() {
+			t.Errorf("%s: zero time read back as %v, not IsZero", name, tm)
+		}
+	}
+	if len(got.Tags) != 0 {
+		t.Errorf("Tags: %v, want none", got.Tags)
+	}
+}
+
+func testRoundTripEnums(t *testing.T, s store.Store) {
+	states := append([]keystate.State{keystate.None, keystate.Deleted}, keystate.States()...)
+	specs := keystate.KeySpecs()
+	usages := keystate.KeyUsages()
+	origins := []keystate.Origin{keystate.AWSKMS, keystate.External, keystate.AWSCloudHSM, keystate.ExternalKeyStore}
+	managers := []keystate.KeyManager{keystate.Customer, keystate.AWSManaged}
+	roles := []keystate.MultiRegionRole{keystate.SingleRegion, keystate.Primary, keystate.Replica}
+	n := max(len(states), len(specs), len(usages), len(origins), len(managers), len(roles))
+	var b store.Batch
+	for i := range n {
+		k := newKey(fmt.Sprintf("key-%03d", i))
+		k.State = states[i%len(states)]
+		k.Kind = keystate.Kind{Spec: specs[i%len(specs)], Usage: usages[i%len(usages)],
+			Origin: origins[i%len(origins)], Manager: managers[i%len(managers)], MultiRegion: roles[i%len(roles)]}
+		b.PutKeys = append(b.PutKeys, k)
+	}
+	apply(t, s, b)
+	checkSame(t, "keys", dump(t, s).Keys, b.PutKeys)
+}
+
+func testRoundTripRotations(t *testing.T, s store.Store) {
+	want := []store.Rotation{
+		{At: time.Date(2024, 2, 29, 23, 59, 59, 999999999, kathmandu), OnDemand: true},
+		{At: time.Date(1969, 7, 20, 20, 17, 40, 1, marquesas)},
+		{At: time.Date(1, 1, 1, 0, 0, 0, 0, kathmandu)}, // before the zero time
+		{At: time.Time{}, OnDemand: true},
+		{At: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)},
+	}
+	b := store.Batch{PutKeys: []store.Key{newKey("k")}}
+	for _, r := range want[:2] {
+		b.AddRotations = append(b.AddRotations, store.KeyRotation{KeyID: "k", Rotation: r})
+	}
+	apply(t, s, b)
+	for _, r := range want[2:] {
+		apply(t, s, store.Batch{AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: r}}})
+	}
+	got := allRotations(t, s, "k")
+	checkSame(t, "Rotations", got, want)
+	if !got[3].At.IsZero() {
+		t.Errorf("zero time read back as %v, not IsZero", got[3].At)
+	}
+}
+
+func testRoundTripAlias(t *testing.T, s store.Store) {
+	a := store.Alias{
+		AliasID: store.AliasID{Account: account, Name: "alias/ünïcödé/\x00"},
+		KeyID:   "k",
+		Created: time.Date(2024, 2, 29, 23, 59, 59, 123456789, kathmandu),
+		Updated: time.Date(1969, 12, 31, 23, 59, 59, 1, marquesas),
+	}
+	// Zero times, empty account. (The zero AliasID itself could be
+	// written but never listed, as Aliases lists after an AliasID.)
+	zero := store.Alias{AliasID: store.AliasID{Name: "alias/zero"}, KeyID: "k"}
+	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("k")}, PutAliases: []store.Alias{a, zero}})
+	as, err := s.Aliases(t.Context(), store.AliasID{}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSame(t, "Aliases", as, []store.Alias{zero, a})
+	if !as[0].Created.IsZero() || !as[0].Updated.IsZero() {
+		t.Errorf("zero times read back as %v, %v; want IsZero", as[0].Created, as[0].Updated)
+	}
+}
+
+// testNoAliasing: the store keeps its own copies; callers' slices are
+// theirs.
+func testNoAliasing(t *testing.T, s store.Store) {
+	k := fullKey("k")
+	want := fullKey("k")
+	b := store.Batch{PutKeys: []store.Key{k}}
+	if err := s.Apply(t.Context(), &b); err != nil {
+		t.Fatal(err)
+	}
+	k.Tags[0].Value = "changed after Apply"
+	b.PutKeys[0].Tags[1].Value = "changed after Apply"
+	got := getKey(t, s, "k")
+	checkSame(t, "Key", got, want)
+	got.Tags[0].Value = "changed after Key"
+	checkSame(t, "Key", getKey(t, s, "k"), want)
+	ks, err := s.Keys(t.Context(), "", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks[0].Tags[0].Value = "changed after Keys"
+	checkSame(t, "Key", getKey(t, s, "k"), want)
+}
+
+// Sentinels.
+
+func testNotFound(t *testing.T, s store.Store) {
+	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("k")}, PutAliases: []store.Alias{newAlias("alias/a", "k")}})
+	before := dump(t, s)
+
+	_, err := s.Key(t.Context(), "missing")
+	checkErr(t, "Key(missing)", err, store.ErrNotFound)
+	_, err = s.Rotations(t.Context(), "missing", 0, 10)
+	checkErr(t, "Rotations(missing)", err, store.ErrNotFound)
+
+	missing := next(newKey("missing"))
+	for _, tc := range []struct {
+		name string
+		b    store.Batch
+	}{
+		{"replace a missing key", store.Batch{PutKeys: []store.Key{missing}}},
+		{"key with empty ID", store.Batch{PutKeys: []store.Key{newKey("")}}},
+		{"rotation of a missing key", store.Batch{AddRotations: []store.KeyRotation{{KeyID: "missing", Rotation: rotation(1)}}}},
+		{"alias of a missing key", store.Batch{PutAliases: []store.Alias{newAlias("alias/b", "missing")}}},
+		{"delete a missing alias", store.Batch{DeleteAliases: []store.AliasID{aliasID("alias/missing")}}},
+		{"delete an alias of another account", store.Batch{DeleteAliases: []store.AliasID{{Account: "999999999999", Name: "alias/a"}}}},
+		{"delete a missing key", store.Batch{DeleteKeys: []string{"missing"}}},
+	} {
+		err := s.Apply(t.Context(), &tc.b)
+		checkErr(t, tc.name, err, store.ErrNotFound)
+	}
+	checkSame(t, "store after failed batches", dump(t, s), before)
+}
+
+func testExists(t *testing.T, s store.Store) {
+	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("k")}})
+	before := dump(t, s)
+	err := s.Apply(t.Context(), &store.Batch{PutKeys: []store.Key{newKey("k")}})
+	checkErr(t, "create an existing key", err, store.ErrExists)
+	err = s.Apply(t.Context(), &store.Batch{PutKeys: []store.Key{newKey("n"), newKey("n")}})
+	checkErr(t, "create a key twice in one batch", err, store.ErrExists)
+	checkSame(t, "store after failed batches", dump(t, s), before)
+}
+
+func testConflict(t *testing.T, s store.Store) {
+	k := newKey("k")
+	apply(t, s, store.Batch{PutKeys: []store.Key{k}})
+	k2 := next(k)
+	apply(t, s, store.Batch{PutKeys: []store.Key{k2}})
+	before := dump(t, s)
+	for _, tc := range []struct {
+		name    string
+		version uint64
+	}{
+		{"stale version (lost update)", 2},
+		{"skipped version", 4},
+		{"version 0", 0},
+		{"maximum version", math.MaxUint64},
+	} {
+		k := k2
+		k.Version = tc.version
+		err := s.Apply(t.Context(), &store.Batch{PutKeys: []store.Key{k}})
+		checkErr(t, tc.name, err, store.ErrConflict)
+	}
+	err := s.Apply(t.Context(), &store.Batch{PutKeys: []store.Key{next(k2), next(k2)}})
+	checkErr(t, "same version twice in one batch", err, store.ErrConflict)
+	checkSame(t, "store after failed batches", dump(t, s), before)
+	if got := getKey(t, s, "k").Version; got != 2 {
+		t.Fatalf("Version %d, want 2", got)
+	}
+}
+
+// testAtomicity: a batch that does not fit writes nothing, whichever part
+// fails, even when the parts before it fit.
+func testAtomicity(t *testing.T, s store.Store) {
+	k1, k2 := newKey("k1"), newKey("k2")
+	apply(t, s, store.Batch{
+		PutKeys:      []store.Key{k1, k2},
+		AddRotations: []store.KeyRotation{{KeyID: "k1", Rotation: rotation(0)}},
+		PutAliases:   []store.Alias{newAlias("alias/one", "k1"), newAlias("alias/two", "k2")},
+	})
+	before := dump(t, s)
+	n := newKey("n")
+	good := store.Batch{
+		PutKeys:       []store.Key{n, next(k1)},
+		AddRotations:  []store.KeyRotation{{KeyID: "k1", Rotation: rotation(1)}, {KeyID: "n", Rotation: rotation(2)}},
+		PutAliases:    []store.Alias{newAlias("alias/new", "n"), newAlias("alias/two", "n")},
+		DeleteAliases: []store.AliasID{aliasID("alias/one")},
+		DeleteKeys:    []string{"k2"},
+	}
+	with := func(f func(b *store.Batch)) store.Batch {
+		b := good
+		b.PutKeys = slices.Clone(b.PutKeys)
+		b.AddRotations = slices.Clone(b.AddRotations)
+		b.PutAliases = slices.Clone(b.PutAliases)
+		b.DeleteAliases = slices.Clone(b.DeleteAliases)
+		b.DeleteKeys = slices.Clone(b.DeleteKeys)
+		f(&b)
+		return b
+	}
+	for _, tc := range []struct {
+		name string
+		b    store.Batch
+		want error
+	}{
+		{"last key deletion missing", with(func(b *store.Batch) { b.DeleteKeys = append(b.DeleteKeys, "missing") }), store.ErrNotFound},
+		{"key deleted twice", with(func(b *store.Batch) { b.DeleteKeys = append(b.DeleteKeys, "k2") }), store.ErrNotFound},
+		{"last alias deletion missing", with(func(b *store.Batch) {
+			b.DeleteAliases = append(b.DeleteAliases, aliasID("alias/missing"))
+		}), store.ErrNotFound},
+		{"alias deleted twice", with(func(b *store.Batch) {
+			b.DeleteAliases = append(b.DeleteAliases, aliasID("alias/one"))
+		}), store.ErrNotFound},
+		{"last alias names a missing key", with(func(b *store.Batch) {
+			b.PutAliases = append(b.PutAliases, newAlias("alias/x", "missing"))
+		}), store.ErrNotFound},
+		{"last rotation of a missing key", with(func(b *store.Batch) {
+			b.AddRotations = append(b.AddRotations, store.KeyRotation{KeyID: "missing"})
+		}), store.ErrNotFound},
+		{"last key put conflicts", with(func(b *store.Batch) { b.PutKeys = append(b.PutKeys, k2) }), store.ErrExists},
+		{"last key put stale", with(func(b *store.Batch) { b.PutKeys = append(b.PutKeys, next(k1)) }), store.ErrConflict},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.Apply(t.Context(), &tc.b)
+			checkErr(t, "Apply", err, tc.want)
+			checkSame(t, "store after the failed batch", dump(t, s), before)
+		})
+	}
+	// The batch without its misfit applies in full.
+	apply(t, s, good)
+	after := dump(t, s)
+	wantKeys := []store.Key{next(k1), n}
+	checkSame(t, "keys", after.Keys, wantKeys)
+	checkSame(t, "rotations", after.Rotations, map[string][]store.Rotation{
+		"k1": {rotation(0), rotation(1)}, "n": {rotation(2)}})
+	checkSame(t, "aliases", after.Aliases, []store.Alias{newAlias("alias/new", "n"), newAlias("alias/two", "n")})
+}
+
+// testBatchInOneWrite: parts of one batch see the parts before them: a key
+// created, replaced, rotated and aliased in one batch.
+func testBatchInOneWrite(t *testing.T, s store.Store) {
+	k := newKey("k")
+	k2 := next(k)
+	k2.Description = "second"
+	k3 := next(k2)
+	k3.Description = "third"
+	apply(t, s, store.Batch{
+		PutKeys:      []store.Key{k, k2, k3},
+		AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rotation(0)}, {KeyID: "k", Rotation: rotation(1)}},
+		PutAliases:   []store.Alias{newAlias("alias/a", "k"), newAlias("alias/b", "k")},
+	})
+	checkSame(t, "Key", getKey(t, s, "k"), k3)
+	checkSame(t, "Rotations", allRotations(t, s, "k"), []store.Rotation{rotation(0), rotation(1)})
+	checkSame(t, "Aliases", dump(t, s).Aliases, []store.Alias{newAlias("alias/a", "k"), newAlias("alias/b", "k")})
+
+	// Replacing a key keeps its rotation history; rotations append.
+	apply(t, s, store.Batch{PutKeys: []store.Key{next(k3)}, AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rotation(2)}}})
+	checkSame(t, "Key", getKey(t, s, "k"), next(k3))
+	checkSame(t, "Rotations", allRotations(t, s, "k"), []store.Rotation{rotation(0), rotation(1), rotation(2)})
+}
+
+// testBatchPartsOrder: whatever their order in the struct literal, parts
+// apply as store.Batch says: key puts, rotations, alias puts, alias
+// deletions, key deletions.
+func testBatchPartsOrder(t *testing.T, s store.Store) {
+	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("k")}})
+
+	// An alias put and deleted in one batch is gone.
+	apply(t, s, store.Batch{DeleteAliases: []store.AliasID{aliasID("alias/a")}, PutAliases: []store.Alias{newAlias("alias/a", "k")}})
+	checkSame(t, "Aliases", dump(t, s).Aliases, []store.Alias(nil))
+
+	// A key created, rotated, aliased and deleted in one batch leaves
+	// nothing.
+	apply(t, s, store.Batch{
+		DeleteKeys:   []string{"tmp"},
+		PutAliases:   []store.Alias{newAlias("alias/tmp", "tmp")},
+		AddRotations: []store.KeyRotation{{KeyID: "tmp", Rotation: rotation(0)}},
+		PutKeys:      []store.Key{newKey("tmp")},
+	})
+	checkNoKey(t, s, "tmp")
+	snap := dump(t, s)
+	checkSame(t, "Keys", snap.Keys, []store.Key{newKey("k")})
+	checkSame(t, "Aliases", snap.Aliases, []store.Alias(nil))
+
+	// Deleting an alias that the same batch re-puts is fine only once.
+	apply(t, s, store.Batch{PutAliases: []store.Alias{newAlias("alias/b", "k")}})
+	err := s.Apply(t.Context(), &store.Batch{
+		PutAliases:    []store.Alias{newAlias("alias/b", "k")},
+		DeleteAliases: []store.AliasID{aliasID("alias/b"), aliasID("alias/b")},
+	})
+	checkErr(t, "delete an alias twice after putting it", err, store.ErrNotFound)
+	// An alias deleted and put again in two batches comes back.
+	apply(t, s, store.Batch{DeleteAliases: []store.AliasID{aliasID("alias/b")}})
+	apply(t, s, store.Batch{PutAliases: []store.Alias{newAlias("alias/b", "k")}})
+	checkSame(t, "Aliases", dump(t, s).Aliases, []store.Alias{newAlias("alias/b", "k")})
+}
+
+// testDeleteKeys: deleting a key removes its rotation history and the
+// aliases that name it, and nothing of other keys; a key created again
+// with the same ID starts afresh.
+func testDeleteKeys(t *testing.T, s store.Store) {
+	a, b, c := newKey("a"), newKey("b"), newKey("ab") // "ab" shares a prefix with "a"
+	var rots []store.KeyRotation
+	for i := range 5 {
+		for _, id := range []string{"a", "b", "ab"} {
+			rots = append(rots, store.KeyRotation{KeyID: id, Rotation: rotation(i)})
+		}
+	}
+	apply(t, s, store.Batch{
+		PutKeys:      []store.Key{a, b, c},
+		AddRotations: rots,
+		PutAliases: []store.Alias{newAlias("alias/a1", "a"), newAlias("alias/a2", "a"), newAlias("alias/b", "b"),
+			newAlias("alias/ab", "ab"), {AliasID: store.AliasID{Account: "999999999999", Name: "alias/a1"}, KeyID: "a"}},
+	})
+	apply(t, s, store.Batch{DeleteKeys: []string{"a"}})
+	checkNoKey(t, s, "a")
+	five := []store.Rotation{rotation(0), rotation(1), rotation(2), rotation(3), rotation(4)}
+	snap := dump(t, s)
+	checkSame(t, "keys", snap.Keys, []store.Key{c, b})
+	checkSame(t, "rotations", snap.Rotations, map[string][]store.Rotation{"ab": five, "b": five})
+	checkSame(t, "aliases", snap.Aliases, []store.Alias{newAlias("alias/ab", "ab"), newAlias("alias/b", "b")})
+
+	// The same ID again: a new key with no history and no aliases.
+	apply(t, s, store.Batch{PutKeys: []store.Key{a}})
+	checkSame(t, "Key", getKey(t, s, "a"), a)
+	if rs := allRotations(t, s, "a"); len(rs) != 0 {
+		t.Fatalf("recreated key has rotations %v", rs)
+	}
+	apply(t, s, store.Batch{AddRotations: []store.KeyRotation{{KeyID: "a", Rotation: rotation(9)}}})
+	checkSame(t, "Rotations", allRotations(t, s, "a"), []store.Rotation{rotation(9)})
+
+	// Several keys in one batch, with a replacement of one of them first.
+	apply(t, s, store.Batch{PutKeys: []store.Key{next(b)}, DeleteKeys: []string{"b", "ab", "a"}})
+	snap = dump(t, s)
+	if len(snap.Keys)+len(snap.Rotations)+len(snap.Aliases) != 0 {
+		t.Fatalf("store not empty after deleting every key: %+v", snap)
+	}
+}
+
+// testAliasRetarget: an alias put again names its new key only: deleting
+// its old key leaves it.
+func testAliasRetarget(t *testing.T, s store.Store) {
+	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("k1"), newKey("k2"), newKey("k3")},
+		PutAliases: []store.Alias{newAlias("alias/x", "k1"), newAlias("alias/y", "k1"), newAlias("alias/z", "k1")}})
+	moved := newAlias("alias/x", "k2")
+	moved.Updated = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	apply(t, s, store.Batch{PutAliases: []store.Alias{moved}})
+	apply(t, s, store.Batch{DeleteKeys: []string{"k1"}})
+	// x, moved to k2, survives k1's deletion; y and z, still on k1, go.
+	checkSame(t, "Aliases", dump(t, s).Aliases, []store.Alias{moved})
+
+	apply(t, s, store.Batch{PutAliases: []store.Alias{newAlias("alias/y", "k3")}})
+	// Move y to k2 and delete k3 in one batch: y survives; put w on k3 and
+	// delete k3 in one batch: w goes.
+	apply(t, s, store.Batch{
+		PutAliases: []store.Alias{newAlias("alias/y", "k2"), newAlias("alias/w", "k3")},
+		DeleteKeys: []string{"k3"},
+	})
+	checkSame(t, "Aliases", dump(t, s).Aliases, []store.Alias{moved, newAlias("alias/y", "k2")})
+	apply(t, s, store.Batch{DeleteKeys: []string{"k2"}})
+	checkSame(t, "Aliases", dump(t, s).Aliases, []store.Alias(nil))
+}
+
+func testEmptyBatch(t *testing.T, s store.Store) {
+	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("k")}})
+	before := dump(t, s)
+	apply(t, s, store.Batch{})
+	apply(t, s, store.Batch{PutKeys: []store.Key{}, DeleteKeys: []string{}})
+	checkSame(t, "store after empty batches", dump(t, s), before)
+}
+
+// testEdgeArguments: a nil batch writes nothing; a limit ≤ 0 lists nothing;
+// a limit so large that from+limit overflows lists the rest; an alias with
+// an empty name is refused (it could never be listed).
+func testEdgeArguments(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	k := newKey("k")
+	apply(t, s, store.Batch{PutKeys: []store.Key{k},
+		AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: store.Rotation{At: time.Unix(1, 0)}}, {KeyID: "k", Rotation: store.Rotation{At: time.Unix(2, 0)}}},
+		PutAliases:   []store.Alias{{AliasID: store.AliasID{Account: "1", Name: "alias/x"}, KeyID: "k"}}})
+	before := dump(t, s)
+	if err := s.Apply(ctx, nil); err != nil {
+		t.Fatalf("Apply(nil) = %v, want nil", err)
+	}
+	checkSame(t, "store after a nil batch", dump(t, s), before)
+	if got, err := s.Aliases(ctx, store.AliasID{}, -1); err != nil || len(got) != 0 {
+		t.Errorf("Aliases(limit -1) = %v, %v; want none", got, err)
+	}
+	if got, err := s.Keys(ctx, "", 0); err != nil || len(got) != 0 {
+		t.Errorf("Keys(limit 0) = %v, %v; want none", got, err)
+	}
+	if got, err := s.Rotations(ctx, "k", 1, math.MaxInt); err != nil || len(got) != 1 || !got[0].At.Equal(time.Unix(2, 0)) {
+		t.Errorf("Rotations(from 1, limit MaxInt) = %v, %v; want the second rotation", got, err)
+	}
+	err := s.Apply(ctx, &store.Batch{PutAliases: []store.Alias{{AliasID: store.AliasID{Account: "1"}, KeyID: "k"}}})
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Apply(alias with empty name) = %v, want ErrNotFound", err)
+	}
+}
+
+// Listing.
+
+// keyIDs sort in byte order, which is not the order of their lengths nor
+// of case-folded or Unicode-collated strings.
+var keyIDs = []string{
+	"1234abcd-12ab-34cd-56ef-1234567890ab", "0b3c6f5e-9d1a-4c2b-8e7f-6a5b4c3d2e1f",
+	"ffffffff-ffff-ffff-ffff-ffffffffffff", "mrk-1234abcd12ab34cd56ef1234567890ab",
+	"mrk-0", "mrk", "A", "Z", "a", "aa", "a\x00", "a\x00b", "a\x01", "ab", "b", "é", "e", "\xff", "\x00", "0",
+}
+
+func testKeysOrderAndPaging(t *testing.T, s store.Store) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	ids := slices.Clone(keyIDs)
+	rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+	for _, id := range ids { // one batch each, in shuffled order
+		apply(t, s, store.Batch{PutKeys: []store.Key{newKey(id)}})
+	}
+	want := slices.Sorted(slices.Values(keyIDs))
+	idsOf := func(ks []store.Key) []string {
+		out := make([]string, len(ks))
+		for i, k := range ks {
+			out[i] = k.ID
+		}
+		return out
+	}
+	for _, limit := range []int{1, 2, 3, 7, len(want) - 1, len(want), len(want) + 1, math.MaxInt32} {
+		var got []string
+		for after := ""; ; {
+			ks, err := s.Keys(t.Context(), after, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wantN := min(limit, len(want)-len(got)); len(ks) != wantN {
+				t.Fatalf("Keys(%q, %d) returned %d keys, want %d (a page is full unless it is the last)", after, limit, len(ks), wantN)
+			}
+			got = append(got, idsOf(ks)...)
+			if len(ks) < limit {
+				break
+			}
+			after = ks[len(ks)-1].ID
+		}
+		checkSame(t, fmt.Sprintf("IDs paged by %d", limit), got, want)
+	}
+	for _, tc := range []struct {
+		after string
+		limit int
+		want  []string
+	}{
+		{"a\x00a", 2, []string{"a\x00b", "a\x01"}}, // after names no key
+		{"a\x00", 1, []string{"a\x00b"}},
+		{"", 2, want[:2]},
+		{"\x00", 1, want[1:2]},
+		{"\xff", 5, nil},
+		{"\xff\xff", 5, nil},
+		{"zzz", 1, []string{"é"}},
+		{"", 0, nil},
+		{"a", 0, nil},
+	} {
+		ks, err := s.Keys(t.Context(), tc.after, tc.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkSame(t, fmt.Sprintf("Keys(%q, %d)", tc.after, tc.limit), idsOf(ks), tc.want)
+	}
+	// Deterministic: the same call, the same answer.
+	first, _ := s.Keys(t.Context(), "", 100)
+	again, _ := s.Keys(t.Context(), "", 100)
+	checkSame(t, "Keys again", again, first)
+}
+
+func testAliasesOrderAndPaging(t *testing.T, s store.Store) {
+	// Account then name: ("1", "alias/z") sorts before ("12", "alias/a")
+	// although "1alias/z" > "12alias/a"; accounts may hold any byte.
+	accounts := []string{"111122223333", "1", "12", "", "2", "1\x00", "1\x00\x00", "1\x01", "\xff"}
+	names := []string{"alias/a", "alias/z", "alias/A", "alias/", "alias/a\x00", "alias/aa"}
+	var all []store.Alias
+	for _, acct := range accounts {
+		for _, name := range names {
+			all = append(all, store.Alias{AliasID: store.AliasID{Account: acct, Name: name}, KeyID: "k"})
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	shuffled := slices.Clone(all)
+	rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("k")}, PutAliases: shuffled[:len(shuffled)/2]})
+	apply(t, s, store.Batch{PutAliases: shuffled[len(shuffled)/2:]})
+	want := slices.Clone(all)
+	slices.SortFunc(want, func(a, b store.Alias) int {
+		if c := strings.Compare(a.Account, b.Account); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	for _, limit := range []int{1, 4, 5, len(want), len(want) + 1} {
+		var got []store.Alias
+		for after := (store.AliasID{}); ; {
+			as, err := s.Aliases(t.Context(), after, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wantN := min(limit, len(want)-len(got)); len(as) != wantN {
+				t.Fatalf("Aliases(%q, %d) returned %d aliases, want %d (a page is full unless it is the last)", after, limit, len(as), wantN)
+			}
+			got = append(got, as...)
+			if len(as) < limit {
+				break
+			}
+			after = as[len(as)-1].AliasID
+		}
+		checkSame(t, fmt.Sprintf("aliases paged by %d", limit), got, want)
+	}
+	for _, tc := range []struct {
+		after store.AliasID
+		limit int
+		want  []store.Alias
+	}{
+		{store.AliasID{Account: "1"}, 1, want[len(names)*1 : len(names)*1+1]}, // ("", "") < ("1","") < ("1","alias/")
+		{store.AliasID{Account: "1", Name: "alias/zz"}, 2, want[len(names)*2 : len(names)*2+2]},
+		{store.AliasID{Account: "11"}, 1, want[len(names)*5 : len(names)*5+1]}, // after "1\x01", before "111122223333"
+		{store.AliasID{Account: "\xff", Name: "alias/z"}, 3, nil},
+		{store.AliasID{Account: "\xff\xff"}, 3, nil},
+		{store.AliasID{}, 0, nil},
+	} {
+		as, err := s.Aliases(t.Context(), tc.after, tc.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkSame(t, fmt.Sprintf("Aliases(%q, %d)", tc.after, tc.limit), as, tc.want)
+	}
+}
+
+func testRotationsPaging(t *testing.T, s store.Store) {
+	const n = 10
+	b := store.Batch{PutKeys: []store.Key{newKey("k"), newKey("none"), newKey("k2")}}
+	var want []store.Rotation
+	for i := range n {
+		want = append(want, rotation(i))
+		b.AddRotations = append(b.AddRotations, store.KeyRotation{KeyID: "k", Rotation: rotation(i)},
+			store.KeyRotation{KeyID: "k2", Rotation: rotation(100 + i)})
+	}
+	apply(t, s, b)
+	for _, tc := range []struct {
+		from, limit int
+		want        []store.Rotation
+	}{
+		{0, 3, want[:3]},
+		{3, 3, want[3:6]},
+		{9, 5, want[9:]},
+		{0, n, want},
+		{0, n + 1, want},
+		{3, math.MaxInt32, want[3:]},
+		{n, 1, nil},
+		{n + 5, 1, nil},
+		{0, 0, nil},
+	} {
+		rs, err := s.Rotations(t.Context(), "k", tc.from, tc.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkSame(t, fmt.Sprintf("Rotations(k, %d, %d)", tc.from, tc.limit), rs, tc.want)
+	}
+	rs, err := s.Rotations(t.Context(), "none", 0, 10)
+	if err != nil || len(rs) != 0 {
+		t.Fatalf("Rotations of a key without any: %v, %v; want none, nil", rs, err)
+	}
+}
+
+// Concurrency.
+
+// testConcurrentWriters: writers create their own keys and race to bump a
+// shared one; optimistic concurrency lets exactly one write per version
+// through, so no update is lost. Readers page meanwhile.
+func testConcurrentWriters(t *testing.T, s store.Store) {
+	const writers, perWriter = 8, 10
+	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("shared")}})
+	done := make(chan struct{})
+	errs := make(chan error, writers+2)
+	for w := range writers {
+		go func() {
+			errs <- func() error {
+				for i := range perWriter {
+					id := fmt.Sprintf("w%d-%03d", w, i)
+					err := s.Apply(t.Context(), &store.Batch{
+						PutKeys:      []store.Key{newKey(id)},
+						AddRotations: []store.KeyRotation{{KeyID: id, Rotation: rotation(i)}},
+						PutAliases:   []store.Alias{newAlias("alias/"+id, id)},
+					})
+					if err != nil {
+						return fmt.Errorf("create %s: %w", id, err)
+					}
+					// A misfit among the fits fails alone.
+					err = s.Apply(t.Context(), &store.Batch{PutKeys: []store.Key{newKey(id)}})
+					if !errors.Is(err, store.ErrExists) {
+						return fmt.Errorf("create %s again: %v, want ErrExists", id, err)
+					}
+					for {
+						k, err := s.Key(t.Context(), "shared")
+						if err != nil {
+							return err
+						}
+						err = s.Apply(t.Context(), &store.Batch{PutKeys: []store.Key{next(k)},
+							AddRotations: []store.KeyRotation{{KeyID: "shared", Rotation: rotation(w)}}})
+						if err == nil {
+							break
+						}
+						if !errors.Is(err, store.ErrConflict) {
+							return fmt.Errorf("bump shared from %d: %v, want nil or ErrConflict", k.Version, err)
+						}
+					}
+				}
+				return nil
+			}()
+		}()
+	}
+	for range 2 {
+		go func() {
+			errs <- func() error {
+				for {
+					select {
+					case <-done:
+						return nil
+					default:
+					}
+					ks, err := s.Keys(t.Context(), "", 1000)
+					if err != nil {
+						return err
+					}
+					if !slices.IsSortedFunc(ks, func(a, b store.Key) int { return strings.Compare(a.ID, b.ID) }) {
+						return errors.New("Keys not in order")
+					}
+					if _, err := s.Aliases(t.Context(), store.AliasID{}, 1000); err != nil {
+						return err
+					}
+					if _, err := s.Rotations(t.Context(), "shared", 0, 1000); err != nil {
+						return err
+					}
+				}
+			}()
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	close(done)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	snap := dump(t, s)
+	if len(snap.Keys) != writers*perWriter+1 || len(snap.Aliases) != writers*perWriter {
+		t.Fatalf("%d keys and %d aliases, want %d and %d", len(snap.Keys), len(snap.Aliases), writers*perWriter+1, writers*perWriter)
+	}
+	if v := getKey(t, s, "shared").Version; v != writers*perWriter+1 {
+		t.Fatalf("shared key at Version %d, want %d: updates lost or doubled", v, writers*perWriter+1)
+	}
+	if n := len(snap.Rotations["shared"]); n != writers*perWriter {
+		t.Fatalf("shared key has %d rotations, want %d", n, writers*perWriter)
+	}
+	for _, k := range snap.Keys {
+		if k.ID != "shared" && len(snap.Rotations[k.ID]) != 1 {
+			t.Fatalf("key %s has %d rotations, want 1", k.ID, len(snap.Rotations[k.ID]))
+		}
+	}
+}
+
+// testCloseWhileBusy: calls racing Close either complete or return
+// ErrClosed, and after Close returns every call returns ErrClosed.
+func testCloseWhileBusy(t *testing.T, s store.Store) {
+	const workers = 4
+	started := make(chan struct{}, workers)
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			errs <- func() error {
+				closed := false
+				for i := 0; ; i++ {
+					id := fmt.Sprintf("w%d-%d", w, i)
+					err := s.Apply(t.Context(), &store.Batch{PutKeys: []store.Key{newKey(id)}})
+					if i == 2 {
+						started <- struct{}{}
+					}
+					if err == nil && closed {
+						return fmt.Errorf("Apply succeeded after an earlier call returned ErrClosed")
+					}
+					if err != nil && !errors.Is(err, store.ErrClosed) {
+						return fmt.Errorf("Apply: %v, want nil or ErrClosed", err)
+					}
+					_, kerr := s.Key(t.Context(), id)
+					if err == nil && kerr == nil {
+						continue
+					}
+					if !errors.Is(kerr, store.ErrClosed) {
+						return fmt.Errorf("Key: %v, want ErrClosed (Apply said %v)", kerr, err)
+					}
+					if err != nil {
+						return nil // both closed
+					}
+					closed = true
+				}
+			}()
+		}()
+	}
+	for range workers {
+		<-started
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	_, err := s.Key(t.Context(), "w0-0")
+	checkErr(t, "Key after Close", err, store.ErrClosed)
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func testUseAfterClose(t *testing.T, s store.Store) {
+	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("k")}})
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v, want nil", err)
+	}
+	ctx := t.Context()
+	checkErr(t, "Apply", s.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey("n")}}), store.ErrClosed)
+	checkErr(t, "Apply empty batch", s.Apply(ctx, &store.Batch{}), store.ErrClosed)
+	_, err := s.Key(ctx, "k")
+	checkErr(t, "Key", err, store.ErrClosed)
+	_, err = s.Keys(ctx, "", 10)
+	checkErr(t, "Keys", err, store.ErrClosed)
+	_, err = s.Rotations(ctx, "k", 0, 10)
+	checkErr(t, "Rotations", err, store.ErrClosed)
+	_, err = s.Aliases(ctx, store.AliasID{}, 10)
+	checkErr(t, "Aliases", err, store.ErrClosed)
+}
