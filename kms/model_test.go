@@ -3,7 +3,9 @@ package kms_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/store"
+	"github.com/kmsmodel/kmsmodel/store/boltstore"
 )
 
 // TestModel is a model-based test of key lifecycle and rotation: a random
@@ -32,6 +35,43 @@ func TestModel(t *testing.T) {
 // notice restarts, so every invariant must survive them.
 func TestModelMemoryStore(t *testing.T) {
 	mdlRun(t, &mdlMemory{})
+}
+
+// TestModelBoltStore runs the model over a service persisted in a bbolt
+// file, restarted (closed and reopened over the file) at random points.
+func TestModelBoltStore(t *testing.T) {
+	mdlRun(t, &mdlBolt{dir: t.TempDir()})
+}
+
+// mdlBolt is the service over a boltstore file, one file per check.
+type mdlBolt struct {
+	dir  string
+	n    int
+	path string
+}
+
+func (b *mdlBolt) open(t *rapid.T, opts []kms.Option) *kms.Service {
+	b.n++
+	b.path = filepath.Join(b.dir, fmt.Sprintf("model-%d.db", b.n))
+	return b.reopen(t, nil, opts)
+}
+
+func (b *mdlBolt) reopen(t *rapid.T, old *kms.Service, opts []kms.Option) *kms.Service {
+	if old != nil {
+		if err := old.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := boltstore.Open(b.path, &boltstore.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := kms.Open(context.Background(), st, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	return svc
 }
 
 // mdlBackend makes the service under test, and remakes it after a restart.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/store"
+	"github.com/kmsmodel/kmsmodel/store/boltstore"
 )
 
 // psStart is where the persistence scenarios' clocks start.
@@ -187,7 +189,20 @@ func TestReopenAnswersIdentically(t *testing.T) {
 // service that used it, it returns the store to open the next service on.
 func psStores(t *testing.T) map[string]func(*kms.Service) store.Store {
 	var mem *store.Memory
+	path := filepath.Join(t.TempDir(), "kms.db")
 	return map[string]func(*kms.Service) store.Store{
+		"bolt": func(prev *kms.Service) store.Store {
+			if prev != nil {
+				if err := prev.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st, err := boltstore.Open(path, &boltstore.Options{NoSync: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		},
 		"memory": func(prev *kms.Service) store.Store {
 			if prev == nil {
 				mem = store.NewMemory()

@@ -1,0 +1,98 @@
+// Package kmshttp serves a *kms.Service over HTTP with the AWS KMS wire
+// protocol, so that any AWS SDK or the AWS CLI can drive the model: point
+// the client's endpoint at the handler (or, in Go, give the SDK an
+// http.Client whose Transport is a kmshttp.Transport, with no socket at
+// all).
+//
+// # Protocol
+//
+// Requests are AWS JSON 1.1 (aws-kms-behaviour.md e.1): POST, Content-Type
+// application/x-amz-json-1.1, the operation in the X-Amz-Target header as
+// "TrentService.<Operation>", the input as a JSON object in the body. The
+// operations served are those of package kms (see Operations): CreateKey,
+// DescribeKey, ListKeys, EnableKey, DisableKey, ScheduleKeyDeletion,
+// CancelKeyDeletion, UpdateKeyDescription, EnableKeyRotation,
+// DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand,
+// ListKeyRotations, CreateAlias, UpdateAlias, DeleteAlias, ListAliases,
+// TagResource, UntagResource and ListResourceTags. Request and response
+// members have the AWS names; optional response members are left out when
+// empty; timestamps are epoch seconds as JSON numbers with a millisecond
+// fraction. A successful operation without output answers HTTP 200 with an
+// empty body. Every response carries an X-Amzn-Requestid header. The path
+// and the Content-Type of a request are not checked.
+//
+// Request members are matched by their exact (case-sensitive) names.
+// Unknown members are ignored, as AWS ignores them, but must be well-formed
+// JSON; a null member counts as absent. Members of the AWS request that
+// kmsmodel does not model (Policy, BypassPolicyLockoutSafetyCheck,
+// XksKeyId, GrantTokens) are checked for their JSON type and otherwise
+// ignored; CustomerMasterKeySpec is read as KeySpec; a CustomKeyStoreId is
+// refused with CustomKeyStoreNotFoundException, since the model has no
+// custom key stores.
+//
+// # Errors
+//
+// A refusal has the body {"__type": "<Exception>", "message": "…"} and the
+// same name in the X-Amzn-Errortype header (decision D18), so the AWS SDKs
+// decode it as the typed exception (types.NotFoundException, …) or, for
+// names outside the KMS model such as ValidationException and
+// AccessDeniedException, as a generic API error with that code. The
+// message member is left out when the model's message is empty (D19). HTTP
+// status: 400 for every client error, 500 for KMSInternalException and
+// DependencyTimeoutException (D18). The adapter's own refusals:
+//
+//   - malformed JSON, a wrong JSON type for a known member, invalid UTF-8:
+//     SerializationException (400);
+//   - a required member absent or null: ValidationException (400) worded as
+//     AWS words it ("Value null at 'keyId' failed to satisfy constraint:
+//     Member must not be null");
+//   - an unknown or missing X-Amz-Target, or a method other than POST:
+//     UnknownOperationException, with HTTP 400 per D18 (the CommonErrors
+//     page lists 404; the SDKs choose the error by name, not status);
+//   - a body over the limit (WithMaxBodyBytes, 1 MiB by default):
+//     RequestEntityTooLargeException, HTTP 413 as the CommonErrors page
+//     says;
+//   - authentication problems, below (400).
+//
+// # Callers and Regions
+//
+// The calling account comes from the access key ID in the SigV4
+// Authorization header's credential ("Credential=<key>/<date>/<region>/
+// kms/aws4_request"). By default every access key is the service's own
+// account; WithAccounts maps access keys to accounts, and then an unknown
+// access key is refused with UnrecognizedClientException. The call runs
+// with kms.WithCaller, so the model's cross-account rules and Authorizer
+// apply. A credential scoped to another Region than the service's, or to
+// another service than kms, is refused with InvalidSignatureException
+// ("Credential should be scoped to a valid region, not '<region>'."), which
+// is what AWS answers a request signed for the wrong Region. A header that
+// is not SigV4 (or SigV4a, whose Region set is checked instead) is
+// IncompleteSignatureException. A request with no Authorization header
+// runs as the service's account, so plain curl works.
+//
+// Signatures are NOT verified: the handler trusts the access key ID it is
+// shown. It is a model for tests and simulations, not a security boundary;
+// do not expose it beyond the machines you trust.
+//
+// # Simulated time
+//
+// When the service runs on a *kms.ManualClock and the handler is given it
+// with WithManualClock, two targets outside the AWS API move and read
+// simulated time:
+//
+//   - "KmsModel.AdvanceClock" with {"Seconds": n} advances the clock n
+//     seconds (n ≥ 0, fractions allowed), or with {"To": t} sets it to the
+//     epoch-seconds instant t, which must not be earlier than the clock;
+//   - "KmsModel.Now" with {} reads it.
+//
+// Both apply every scheduled event due (kms.Service.Sweep) and answer
+// {"Now": t, "EventsApplied": n, "NextEventTime": t}, NextEventTime absent
+// when nothing is scheduled. Without a manual clock both are
+// UnknownOperationException.
+//
+// # Performance
+//
+// The request decoder and the response encoder are written for these
+// shapes (no reflection) and reuse pooled buffers; the handler adds a few
+// microseconds to the model's own cost per call.
+package kmshttp

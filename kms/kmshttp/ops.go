@@ -1,0 +1,580 @@
+package kmshttp
+
+import (
+	"context"
+
+	"github.com/kmsmodel/kmsmodel/kms"
+)
+
+// opFunc runs one operation: it decodes body, calls the service and
+// appends the response body to out.
+type opFunc func(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error)
+
+// operation returns the function serving the KMS operation name, or nil.
+func operation(name string) opFunc {
+	switch name {
+	case "CreateKey":
+		return createKey
+	case "DescribeKey":
+		return describeKey
+	case "ListKeys":
+		return listKeys
+	case "EnableKey":
+		return enableKey
+	case "DisableKey":
+		return disableKey
+	case "ScheduleKeyDeletion":
+		return scheduleKeyDeletion
+	case "CancelKeyDeletion":
+		return cancelKeyDeletion
+	case "UpdateKeyDescription":
+		return updateKeyDescription
+	case "EnableKeyRotation":
+		return enableKeyRotation
+	case "DisableKeyRotation":
+		return disableKeyRotation
+	case "GetKeyRotationStatus":
+		return getKeyRotationStatus
+	case "RotateKeyOnDemand":
+		return rotateKeyOnDemand
+	case "ListKeyRotations":
+		return listKeyRotations
+	case "CreateAlias":
+		return createAlias
+	case "UpdateAlias":
+		return updateAlias
+	case "DeleteAlias":
+		return deleteAlias
+	case "ListAliases":
+		return listAliases
+	case "TagResource":
+		return tagResource
+	case "UntagResource":
+		return untagResource
+	case "ListResourceTags":
+		return listResourceTags
+	}
+	return nil
+}
+
+// Operations returns the names of the KMS operations the handler serves
+// (for the target "TrentService.<name>"): the key lifecycle, rotation,
+// alias and tag operations of package kms.
+func Operations() []string {
+	return []string{"CreateKey", "DescribeKey", "ListKeys", "EnableKey", "DisableKey",
+		"ScheduleKeyDeletion", "CancelKeyDeletion", "UpdateKeyDescription",
+		"EnableKeyRotation", "DisableKeyRotation", "GetKeyRotationStatus", "RotateKeyOnDemand",
+		"ListKeyRotations", "CreateAlias", "UpdateAlias", "DeleteAlias", "ListAliases",
+		"TagResource", "UntagResource", "ListResourceTags"}
+}
+
+// fieldKind is the JSON type of a request member.
+type fieldKind uint8
+
+const (
+	kString fieldKind = iota
+	kInt32
+	kBool
+	kStrings
+	kTags
+)
+
+// field describes one request member: its AWS name, its type, where it
+// goes, and whether it was present (not absent, not null).
+type field struct {
+	name    string
+	path    string // AWS camelCase path, for list-member validation messages
+	kind    fieldKind
+	str     *string
+	i32     **int32
+	b       *bool
+	strs    *[]string
+	tags    *[]kms.Tag
+	present bool
+}
+
+func strF(name string, dst *string) field { return field{name: name, kind: kString, str: dst} }
+func i32F(name string, dst **int32) field { return field{name: name, kind: kInt32, i32: dst} }
+func boolF(name string, dst *bool) field  { return field{name: name, kind: kBool, b: dst} }
+func strsF(name, path string, dst *[]string) field {
+	return field{name: name, path: path, kind: kStrings, strs: dst}
+}
+func tagsF(name string, dst *[]kms.Tag) field { return field{name: name, kind: kTags, tags: dst} }
+
+// ignored is a member of the AWS request that kmsmodel accepts, checks for
+// its JSON type, and does not model (Policy, GrantTokens, …).
+func ignored(name string, kind fieldKind) field { return field{name: name, path: name, kind: kind} }
+
+// decodeFields decodes body into fields; members not among them are
+// skipped.
+func decodeFields(body []byte, fields []field) error {
+	return decodeObject(body, func(r *reader, name []byte) error {
+		for i := range fields {
+			f := &fields[i]
+			if f.name != string(name) {
+				continue
+			}
+			var err error
+			switch f.kind {
+			case kString:
+				var s string
+				f.present, err = r.str(f.name, &s)
+				if f.str != nil {
+					*f.str = s // a later duplicate wins; null reads as absent
+				}
+			case kInt32:
+				var n *int32
+				n, err = r.int32(f.name)
+				f.present = n != nil
+				if f.i32 != nil {
+					*f.i32 = n
+				}
+			case kBool:
+				var b, null bool
+				if null, err = r.null(); err == nil && !null {
+					err = r.boolean(f.name, &b)
+					f.present = true
+				}
+				if f.b != nil {
+					*f.b = b
+				}
+			case kStrings:
+				var ss []string
+				ss, f.present, err = r.strList(f.name, f.path)
+				if f.strs != nil {
+					*f.strs = ss
+				}
+			case kTags:
+				var ts []kms.Tag
+				ts, f.present, err = r.tags(f.name)
+				if f.tags != nil {
+					*f.tags = ts
+				}
+			}
+			return err
+		}
+		return r.skip()
+	})
+}
+
+// require returns AWS's ValidationException for the first required member
+// that was absent or null; paths are the AWS camelCase names.
+func require(fields []field, paths ...string) error {
+	for i, p := range paths {
+		if !fields[i].present {
+			return nullValue(p)
+		}
+	}
+	return nil
+}
+
+// keyOnly decodes a request whose only modelled member is KeyId
+// (required).
+func keyOnly(body []byte) (string, error) {
+	var id string
+	f := []field{strF("KeyId", &id)}
+	if err := decodeFields(body, f); err != nil {
+		return "", err
+	}
+	return id, require(f, "keyId")
+}
+
+func createKey(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	var in kms.CreateKeyInput
+	var cmkSpec, customKeyStore string
+	f := []field{
+		strF("Description", &in.Description),
+		strF("KeySpec", &in.KeySpec),
+		strF("KeyUsage", &in.KeyUsage),
+		strF("Origin", &in.Origin),
+		boolF("MultiRegion", &in.MultiRegion),
+		tagsF("Tags", &in.Tags),
+		strF("CustomerMasterKeySpec", &cmkSpec),
+		strF("CustomKeyStoreId", &customKeyStore),
+		ignored("Policy", kString),
+		ignored("BypassPolicyLockoutSafetyCheck", kBool),
+		ignored("XksKeyId", kString),
+	}
+	if err := decodeFields(body, f); err != nil {
+		return out, err
+	}
+	switch {
+	case cmkSpec == "":
+	case in.KeySpec == "":
+		in.KeySpec = cmkSpec // the deprecated name of the same parameter
+	case in.KeySpec != cmkSpec:
+		// No recording; kmsmodel's wording in AWS's style.
+		return out, &wireError{code: "ValidationException", status: 400,
+			msg: "KeySpec and CustomerMasterKeySpec are the same parameter; specify only one of them"}
+	}
+	if customKeyStore != "" {
+		// kmsmodel has no custom key stores, so none by that ID exists.
+		return out, &wireError{code: "CustomKeyStoreNotFoundException", status: 400,
+			msg: "Custom key store " + customKeyStore + " does not exist"}
+	}
+	res, err := svc.CreateKey(ctx, &in)
+	if err != nil {
+		return out, err
+	}
+	w := writer{b: out}
+	w.open()
+	keyMetadata(&w, &res.KeyMetadata)
+	w.close()
+	return w.b, nil
+}
+
+// keyMetadata writes the KeyMetadata member: the fields kms.KeyMetadata
+// carries, optional ones left out when empty. Description, Enabled and
+// MultiRegion are always present (recorded, D19's recordings row 8a).
+func keyMetadata(w *writer, m *kms.KeyMetadata) {
+	w.object("KeyMetadata")
+	w.optStr("AWSAccountId", m.AWSAccountId)
+	w.optStr("Arn", m.Arn)
+	w.time("CreationDate", m.CreationDate)
+	w.optStr("CurrentKeyMaterialId", m.CurrentKeyMaterialId)
+	w.optStr("CustomerMasterKeySpec", m.CustomerMasterKeySpec)
+	w.optTime("DeletionDate", m.DeletionDate)
+	w.str("Description", m.Description)
+	w.boolean("Enabled", m.Enabled)
+	w.strList("EncryptionAlgorithms", m.EncryptionAlgorithms)
+	w.strList("KeyAgreementAlgorithms", m.KeyAgreementAlgorithms)
+	w.str("KeyId", m.KeyId)
+	w.optStr("KeyManager", m.KeyManager)
+	w.optStr("KeySpec", m.KeySpec)
+	w.optStr("KeyState", m.KeyState)
+	w.optStr("KeyUsage", m.KeyUsage)
+	w.strList("MacAlgorithms", m.MacAlgorithms)
+	w.boolean("MultiRegion", m.MultiRegion)
+	w.optStr("Origin", m.Origin)
+	w.optInt32("PendingDeletionWindowInDays", m.PendingDeletionWindowInDays)
+	w.strList("SigningAlgorithms", m.SigningAlgorithms)
+	w.close()
+}
+
+func describeKey(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	var in kms.DescribeKeyInput
+	f := []field{strF("KeyId", &in.KeyId), ignored("GrantTokens", kStrings)}
+	if err := decodeFields(body, f); err != nil {
+		return out, err
+	}
+	if err := require(f, "keyId"); err != nil {
+		return out, err
+	}
+	res, err := svc.DescribeKey(ctx, &in)
+	if err != nil {
+		return out, err
+	}
+	w := writer{b: out}
+	w.open()
+	keyMetadata(&w, &res.KeyMetadata)
+	w.close()
+	return w.b, nil
+}
+
+func listKeys(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	var in kms.ListKeysInput
+	if err := decodeFields(body, []field{i32F("Limit", &in.Limit), strF("Marker", &in.Marker)}); err != nil {
+		return out, err
+	}
+	res, err := svc.ListKeys(ctx, &in)
+	if err != nil {
+		return out, err
+	}
+	w := writer{b: out}
+	w.open()
+	w.list("Keys")
+	for i := range res.Keys {
+		w.open()
+		w.str("KeyArn", res.Keys[i].KeyArn)
+		w.str("KeyId", res.Keys[i].KeyId)
+		w.close()
+	}
+	w.endList()
+	w.optStr("NextMarker", res.NextMarker)
+	w.boolean("Truncated", res.Truncated)
+	w.close()
+	return w.b, nil
+}
+
+func enableKey(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	id, err := keyOnly(body)
+	if err == nil {
+		_, err = svc.EnableKey(ctx, &kms.EnableKeyInput{KeyId: id})
+	}
+	return out, err
+}
+
+func disableKey(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	id, err := keyOnly(body)
+	if err == nil {
+		_, err = svc.DisableKey(ctx, &kms.DisableKeyInput{KeyId: id})
+	}
+	return out, err
+}
+
+func scheduleKeyDeletion(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	var in kms.ScheduleKeyDeletionInput
+	f := []field{strF("KeyId", &in.KeyId), i32F("PendingWindowInDays", &in.PendingWindowInDays)}
+	if err := decodeFields(body, f); err != nil {
+		return out, err
+	}
+	if err := require(f, "keyId"); err != nil {
+		return out, err
+	}
+	res, err := svc.ScheduleKeyDeletion(ctx, &in)
+	if err != nil {
+		return out, err
+	}
+	w := writer{b: out}
+	w.open()
+	w.optTime("DeletionDate", res.DeletionDate)
+	w.str("KeyId", res.KeyId)
+	w.optStr("KeyState", res.KeyState)
+	w.int("PendingWindowInDays", int64(res.PendingWindowInDays))
+	w.close()
+	return w.b, nil
+}
+
+func cancelKeyDeletion(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	id, err := keyOnly(body)
+	if err != nil {
+		return out, err
+	}
+	res, err := svc.CancelKeyDeletion(ctx, &kms.CancelKeyDeletionInput{KeyId: id})
+	if err != nil {
+		return out, err
+	}
+	w := writer{b: out}
+	w.open()
+	w.str("KeyId", res.KeyId)
+	w.close()
+	return w.b, nil
+}
+
+func updateKeyDescription(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	var in kms.UpdateKeyDescriptionInput
+	f := []field{strF("KeyId", &in.KeyId), strF("Description", &in.Description)}
+	if err := decodeFields(body, f); err != nil {
+		return out, err
+	}
+	if err := require(f, "keyId", "description"); err != nil {
+		return out, err
+	}
+	_, err := svc.UpdateKeyDescription(ctx, &in)
+	return out, err
+}
+
+func enableKeyRotation(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	var in kms.EnableKeyRotationInput
+	f := []field{strF("KeyId", &in.KeyId), i32F("RotationPeriodInDays", &in.RotationPeriodInDays)}
+	if err := decodeFields(body, f); err != nil {
+		return out, err
+	}
+	if err := require(f, "keyId"); err != nil {
+		return out, err
+	}
+	_, err := svc.EnableKeyRotation(ctx, &in)
+	return out, err
+}
+
+func disableKeyRotation(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	id, err := keyOnly(body)
+	if err == nil {
+		_, err = svc.DisableKeyRotation(ctx, &kms.DisableKeyRotationInput{KeyId: id})
+	}
+	return out, err
+}
+
+func getKeyRotationStatus(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	id, err := keyOnly(body)
+	if err != nil {
+		return out, err
+	}
+	res, err := svc.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: id})
+	if err != nil {
+		return out, err
+	}
+	w := writer{b: out}
+	w.open()
+	w.str("KeyId", res.KeyId)
+	w.boolean("KeyRotationEnabled", res.KeyRotationEnabled)
+	w.optTime("NextRotationDate", res.NextRotationDate)
+	w.optTime("OnDemandRotationStartDate", res.OnDemandRotationStartDate)
+	w.optInt32("RotationPeriodInDays", res.RotationPeriodInDays)
+	w.close()
+	return w.b, nil
+}
+
+func rotateKeyOnDemand(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	id, err := keyOnly(body)
+	if err != nil {
+		return out, err
+	}
+	res, err := svc.RotateKeyOnDemand(ctx, &kms.RotateKeyOnDemandInput{KeyId: id})
+	if err != nil {
+		return out, err
+	}
+	w := writer{b: out}
+	w.open()
+	w.str("KeyId", res.KeyId)
+	w.close()
+	return w.b, nil
+}
+
+func listKeyRotations(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	var in kms.ListKeyRotationsInput
+	f := []field{strF("KeyId", &in.KeyId), strF("IncludeKeyMaterial", &in.IncludeKeyMaterial),
+		i32F("Limit", &in.Limit), strF("Marker", &in.Marker)}
+	if err := decodeFields(body, f); err != nil {
+		return out, err
+	}
+	if err := require(f, "keyId"); err != nil {
+		return out, err
+	}
+	res, err := svc.ListKeyRotations(ctx, &in)
+	if err != nil {
+		return out, err
+	}
+	w := writer{b: out}
+	w.open()
+	w.optStr("NextMarker", res.NextMarker)
+	w.list("Rotations")
+	for i := range res.Rotations {
+		e := &res.Rotations[i]
+		w.open()
+		w.optStr("KeyId", e.KeyId)
+		w.optStr("KeyMaterialId", e.KeyMaterialId)
+		w.optStr("KeyMaterialState", e.KeyMaterialState)
+		w.optTime("RotationDate", e.RotationDate)
+		w.optStr("RotationType", e.RotationType)
+		w.close()
+	}
+	w.endList()
+	w.boolean("Truncated", res.Truncated)
+	w.close()
+	return w.b, nil
+}
+
+func createAlias(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	var in kms.CreateAliasInput
+	f := []field{strF("AliasName", &in.AliasName), strF("TargetKeyId", &in.TargetKeyId)}
+	if err := decodeFields(body, f); err != nil {
+		return out, err
+	}
+	if err := require(f, "aliasName", "targetKeyId"); err != nil {
+		return out, err
+	}
+	_, err := svc.CreateAlias(ctx, &in)
+	return out, err
+}
+
+func updateAlias(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	var in kms.UpdateAliasInput
+	f := []field{strF("AliasName", &in.AliasName), strF("TargetKeyId", &in.TargetKeyId)}
+	if err := decodeFields(body, f); err != nil {
+		return out, err
+	}
+	if err := require(f, "aliasName", "targetKeyId"); err != nil {
+		return out, err
+	}
+	_, err := svc.UpdateAlias(ctx, &in)
+	return out, err
+}
+
+func deleteAlias(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	var in kms.DeleteAliasInput
+	f := []field{strF("AliasName", &in.AliasName)}
+	if err := decodeFields(body, f); err != nil {
+		return out, err
+	}
+	if err := require(f, "aliasName"); err != nil {
+		return out, err
+	}
+	_, err := svc.DeleteAlias(ctx, &in)
+	return out, err
+}
+
+func listAliases(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	var in kms.ListAliasesInput
+	f := []field{strF("KeyId", &in.KeyId), i32F("Limit", &in.Limit), strF("Marker", &in.Marker)}
+	if err := decodeFields(body, f); err != nil {
+		return out, err
+	}
+	res, err := svc.ListAliases(ctx, &in)
+	if err != nil {
+		return out, err
+	}
+	w := writer{b: out}
+	w.open()
+	w.list("Aliases")
+	for i := range res.Aliases {
+		a := &res.Aliases[i]
+		w.open()
+		w.optStr("AliasArn", a.AliasArn)
+		w.optStr("AliasName", a.AliasName)
+		w.optTime("CreationDate", a.CreationDate)
+		w.optTime("LastUpdatedDate", a.LastUpdatedDate)
+		w.optStr("TargetKeyId", a.TargetKeyId)
+		w.close()
+	}
+	w.endList()
+	w.optStr("NextMarker", res.NextMarker)
+	w.boolean("Truncated", res.Truncated)
+	w.close()
+	return w.b, nil
+}
+
+func tagResource(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	var in kms.TagResourceInput
+	f := []field{strF("KeyId", &in.KeyId), tagsF("Tags", &in.Tags)}
+	if err := decodeFields(body, f); err != nil {
+		return out, err
+	}
+	if err := require(f, "keyId", "tags"); err != nil {
+		return out, err
+	}
+	_, err := svc.TagResource(ctx, &in)
+	return out, err
+}
+
+func untagResource(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	var in kms.UntagResourceInput
+	f := []field{strF("KeyId", &in.KeyId), strsF("TagKeys", "tagKeys", &in.TagKeys)}
+	if err := decodeFields(body, f); err != nil {
+		return out, err
+	}
+	if err := require(f, "keyId", "tagKeys"); err != nil {
+		return out, err
+	}
+	_, err := svc.UntagResource(ctx, &in)
+	return out, err
+}
+
+func listResourceTags(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	var in kms.ListResourceTagsInput
+	f := []field{strF("KeyId", &in.KeyId), i32F("Limit", &in.Limit), strF("Marker", &in.Marker)}
+	if err := decodeFields(body, f); err != nil {
+		return out, err
+	}
+	if err := require(f, "keyId"); err != nil {
+		return out, err
+	}
+	res, err := svc.ListResourceTags(ctx, &in)
+	if err != nil {
+		return out, err
+	}
+	w := writer{b: out}
+	w.open()
+	w.optStr("NextMarker", res.NextMarker)
+	w.list("Tags")
+	for i := range res.Tags {
+		w.open()
+		w.str("TagKey", res.Tags[i].TagKey)
+		w.str("TagValue", res.Tags[i].TagValue)
+		w.close()
+	}
+	w.endList()
+	w.boolean("Truncated", res.Truncated)
+	w.close()
+	return w.b, nil
+}

@@ -1,0 +1,386 @@
+package kmshttp_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/kms"
+	"github.com/kmsmodel/kmsmodel/kms/kmshttp"
+)
+
+const target = "TrentService."
+
+func createKey(t *testing.T, h http.Handler, body string) (id, arn string) {
+	t.Helper()
+	m := postOK(t, h, target+"CreateKey", body)
+	md := m["KeyMetadata"].(map[string]any)
+	return md["KeyId"].(string), md["Arn"].(string)
+}
+
+// TestDescribeKeyShape: DescribeKey of a default symmetric key carries
+// exactly the members recorded against real AWS (real-aws-recordings.md row
+// 8a), and timestamps are epoch seconds with a fraction (e.1).
+func TestDescribeKeyShape(t *testing.T) {
+	f := newFixture(t)
+	f.clock.Set(epoch.Add(1500 * time.Millisecond))
+	id, _ := createKey(t, f.handler, `{"Description":"d"}`)
+	_, _, raw := post(t, f.handler, target+"DescribeKey", `{"KeyId":"`+id+`"}`)
+	var m map[string]map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for k := range m["KeyMetadata"] {
+		got = append(got, k)
+	}
+	slices.Sort(got)
+	want := []string{"AWSAccountId", "Arn", "CreationDate", "CurrentKeyMaterialId", "CustomerMasterKeySpec",
+		"Description", "Enabled", "EncryptionAlgorithms", "KeyId", "KeyManager", "KeySpec", "KeyState",
+		"KeyUsage", "MultiRegion", "Origin"}
+	if !slices.Equal(got, want) {
+		t.Errorf("KeyMetadata members = %v\nwant %v", got, want)
+	}
+	if !bytes.Contains(raw, []byte(`"CreationDate":1704067201.500`)) || !bytes.Contains(raw, []byte(`"MultiRegion":false`)) {
+		t.Errorf("raw body %s: want CreationDate 1704067201.500 and MultiRegion false", raw)
+	}
+	// An empty description is sent as "" (recordings row 8a/8d).
+	id2, _ := createKey(t, f.handler, `{}`)
+	_, _, raw = post(t, f.handler, target+"DescribeKey", `{"KeyId":"`+id2+`"}`)
+	if !bytes.Contains(raw, []byte(`"Description":""`)) {
+		t.Errorf("raw body %s: want an empty Description", raw)
+	}
+}
+
+// TestResponseHeaders: every response has the JSON 1.1 content type, a
+// Content-Length and a unique request ID; an operation without output
+// answers an empty body (e.1).
+func TestResponseHeaders(t *testing.T) {
+	f := newFixture(t)
+	id, _ := createKey(t, f.handler, `{}`)
+	seen := map[string]bool{}
+	for _, tc := range []struct{ target, body string }{
+		{"DisableKey", `{"KeyId":"` + id + `"}`},
+		{"EnableKey", `{"KeyId":"` + id + `"}`},
+		{"EnableKeyRotation", `{"KeyId":"` + id + `"}`},
+		{"DisableKeyRotation", `{"KeyId":"` + id + `"}`},
+		{"UpdateKeyDescription", `{"KeyId":"` + id + `","Description":""}`},
+		{"CreateAlias", `{"AliasName":"alias/a","TargetKeyId":"` + id + `"}`},
+		{"UpdateAlias", `{"AliasName":"alias/a","TargetKeyId":"` + id + `"}`},
+		{"DeleteAlias", `{"AliasName":"alias/a"}`},
+		{"TagResource", `{"KeyId":"` + id + `","Tags":[{"TagKey":"k","TagValue":""}]}`},
+		{"UntagResource", `{"KeyId":"` + id + `","TagKeys":["k"]}`},
+	} {
+		status, hdr, body := post(t, f.handler, target+tc.target, tc.body)
+		if status != 200 || len(body) != 0 {
+			t.Errorf("%s: status %d body %q, want 200 and an empty body", tc.target, status, body)
+		}
+		if hdr.Get("Content-Type") != "application/x-amz-json-1.1" || hdr.Get("Content-Length") != "0" {
+			t.Errorf("%s: headers %v", tc.target, hdr)
+		}
+		rid := hdr.Get("x-amzn-RequestId")
+		if len(rid) != 36 || seen[rid] {
+			t.Errorf("%s: request ID %q empty, malformed or repeated", tc.target, rid)
+		}
+		seen[rid] = true
+	}
+}
+
+// TestErrorShape: the error body is {"__type","message"} and the
+// X-Amzn-ErrorType header carries the same name (D18); an empty message is
+// left out (D19, recording 3a).
+func TestErrorShape(t *testing.T) {
+	f := newFixture(t)
+	status, hdr, body := post(t, f.handler, target+"DescribeKey", `{"KeyId":"nope"}`)
+	if status != 400 || hdr.Get("X-Amzn-ErrorType") != "NotFoundException" ||
+		string(body) != `{"__type":"NotFoundException","message":"Invalid keyId 'nope'"}` {
+		t.Errorf("got %d %v %s", status, hdr, body)
+	}
+	id, _ := createKey(t, f.handler, `{"KeySpec":"RSA_2048","KeyUsage":"SIGN_VERIFY"}`)
+	status, _, body = post(t, f.handler, target+"RotateKeyOnDemand", `{"KeyId":"`+id+`"}`)
+	if status != 400 || string(body) != `{"__type":"UnsupportedOperationException"}` {
+		t.Errorf("RotateKeyOnDemand on RSA: %d %s", status, body)
+	}
+}
+
+// TestWireErrors: the adapter's own refusals, each in AWS's shape.
+func TestWireErrors(t *testing.T) {
+	f := newFixture(t)
+	id, _ := createKey(t, f.handler, `{}`)
+	cases := []struct {
+		name, target, body string
+		status             int
+		code, msg          string
+	}{
+		{"unknown target (400 per D18)", "TrentService.Encrypt", `{}`, 400, "UnknownOperationException", "Unknown operation TrentService.Encrypt"},
+		{"missing target", "", `{}`, 400, "UnknownOperationException", "Missing X-Amz-Target header"},
+		{"other prefix", "DynamoDB_20120810.ListTables", `{}`, 400, "UnknownOperationException", ""},
+		{"syntax error", target + "DescribeKey", `{"KeyId":}`, 400, "SerializationException", ""},
+		{"not an object", target + "DescribeKey", `["KeyId"]`, 400, "SerializationException", ""},
+		{"trailing data", target + "DescribeKey", `{"KeyId":"x"} {}`, 400, "SerializationException", ""},
+		{"truncated", target + "DescribeKey", `{"KeyId":"x"`, 400, "SerializationException", ""},
+		{"wrong type string", target + "DescribeKey", `{"KeyId":12}`, 400, "SerializationException",
+			"Cannot deserialize member KeyId: expected a string, found a number"},
+		{"wrong type int", target + "ListKeys", `{"Limit":"10"}`, 400, "SerializationException",
+			"Cannot deserialize member Limit: expected an integer, found a string"},
+		{"fractional int", target + "ListKeys", `{"Limit":1.5}`, 400, "SerializationException", ""},
+		{"int32 overflow", target + "ListKeys", `{"Limit":2147483648}`, 400, "SerializationException", ""},
+		{"wrong type bool", target + "CreateKey", `{"MultiRegion":"true"}`, 400, "SerializationException", ""},
+		{"wrong type list", target + "UntagResource", `{"KeyId":"` + id + `","TagKeys":"k"}`, 400, "SerializationException", ""},
+		{"wrong type ignored member", target + "CreateKey", `{"Policy":{}}`, 400, "SerializationException", ""},
+		{"invalid UTF-8", target + "DescribeKey", "{\"KeyId\":\"\xff\"}", 400, "SerializationException", ""},
+		{"required absent", target + "DescribeKey", `{}`, 400, "ValidationException",
+			"1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null"},
+		{"required null", target + "CreateAlias", `{"AliasName":"alias/x","TargetKeyId":null}`, 400, "ValidationException",
+			"1 validation error detected: Value null at 'targetKeyId' failed to satisfy constraint: Member must not be null"},
+		{"names are case-sensitive", target + "DescribeKey", `{"keyid":"` + id + `"}`, 400, "ValidationException", ""},
+		{"tag without value", target + "TagResource", `{"KeyId":"` + id + `","Tags":[{"TagKey":"k"}]}`, 400, "ValidationException",
+			"1 validation error detected: Value null at 'tags.1.member.tagValue' failed to satisfy constraint: Member must not be null"},
+		{"null list member", target + "UntagResource", `{"KeyId":"` + id + `","TagKeys":["a",null]}`, 400, "ValidationException",
+			"1 validation error detected: Value null at 'tagKeys.2.member' failed to satisfy constraint: Member must not be null"},
+		{"description required", target + "UpdateKeyDescription", `{"KeyId":"` + id + `"}`, 400, "ValidationException", ""},
+		{"present zero is not absent", target + "ScheduleKeyDeletion", `{"KeyId":"` + id + `","PendingWindowInDays":0}`, 400, "ValidationException",
+			"1 validation error detected: Value '0' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value greater than or equal to 7"},
+		{"both key spec names", target + "CreateKey", `{"KeySpec":"HMAC_256","CustomerMasterKeySpec":"SYMMETRIC_DEFAULT"}`, 400, "ValidationException", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, hdr, body := post(t, f.handler, tc.target, tc.body)
+			var e struct {
+				Type    string `json:"__type"`
+				Message *string
+			}
+			if err := json.Unmarshal(body, &e); err != nil {
+				t.Fatalf("error body is not JSON: %v: %q", err, body)
+			}
+			if status != tc.status || e.Type != tc.code || hdr.Get("X-Amzn-ErrorType") != tc.code {
+				t.Errorf("got %d %s (header %q), want %d %s; body %s", status, e.Type, hdr.Get("X-Amzn-ErrorType"), tc.status, tc.code, body)
+			}
+			if e.Message == nil || *e.Message == "" {
+				t.Errorf("no message: %s", body)
+			} else if tc.msg != "" && *e.Message != tc.msg {
+				t.Errorf("message = %q, want %q", *e.Message, tc.msg)
+			}
+		})
+	}
+}
+
+// TestLenientRequests: what the adapter accepts that a strict reading would
+// not, as AWS does: unknown members (any JSON), an empty body for an
+// operation without required members, escapes in names and values, null as
+// absent, and the deprecated CustomerMasterKeySpec.
+func TestLenientRequests(t *testing.T) {
+	f := newFixture(t)
+	postOK(t, f.handler, target+"ListKeys", ``)
+	m := postOK(t, f.handler, target+"CreateKey",
+		`{"Unknown":{"a":[1,2.5e3,true,null,{"b":"\u00e9"}]},"Description":"caf\u00e9 \ud83d\ude00","Policy":"{}","BypassPolicyLockoutSafetyCheck":false,"MultiRegion":null,"Tags":null,"CustomerMasterKeySpec":"HMAC_256","KeyUsage":"GENERATE_VERIFY_MAC"}`)
+	md := m["KeyMetadata"].(map[string]any)
+	if md["Description"] != "café 😀" || md["KeySpec"] != "HMAC_256" {
+		t.Errorf("CreateKey metadata = %v", md)
+	}
+	id := md["KeyId"].(string)
+	m = postOK(t, f.handler, target+"DescribeKey", `{"\u004beyId":"`+id+`","GrantTokens":["t"]}`)
+	if m["KeyMetadata"].(map[string]any)["KeyId"] != id {
+		t.Errorf("DescribeKey with an escaped member name: %v", m)
+	}
+	// Optional int32 absent: the default applies (PendingWindowInDays 30).
+	m = postOK(t, f.handler, target+"ScheduleKeyDeletion", `{"KeyId":"`+id+`","PendingWindowInDays":null}`)
+	if m["PendingWindowInDays"] != 30.0 {
+		t.Errorf("ScheduleKeyDeletion = %v", m)
+	}
+}
+
+// TestBodyLimit: a body over the limit is RequestEntityTooLargeException
+// with HTTP 413 (CommonErrors page), whether its length is declared or not.
+func TestBodyLimit(t *testing.T) {
+	svc := kms.New(kms.WithClock(kms.NewManualClock(epoch)))
+	h, err := kmshttp.New(svc, kmshttp.WithMaxBodyBytes(64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := `{"Description":"` + strings.Repeat("x", 100) + `"}`
+	for _, chunked := range []bool{false, true} {
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(big))
+		req.Header.Set("X-Amz-Target", target+"CreateKey")
+		if chunked {
+			req.ContentLength = -1
+			req.Body = io.NopCloser(strings.NewReader(big))
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 413 || rec.Header().Get("X-Amzn-ErrorType") != "RequestEntityTooLargeException" ||
+			!strings.Contains(rec.Body.String(), `"__type":"RequestEntityTooLargeException"`) {
+			t.Errorf("chunked=%v: %d %s", chunked, rec.Code, rec.Body)
+		}
+	}
+	if status, _, body := post(t, h, target+"CreateKey", `{"Description":"fits"}`); status != 200 {
+		t.Errorf("small body: %d %s", status, body)
+	}
+}
+
+// TestMethod: only POST is the AWS JSON protocol.
+func TestMethod(t *testing.T) {
+	f := newFixture(t)
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("X-Amz-Target", target+"ListKeys")
+	rec := httptest.NewRecorder()
+	f.handler.ServeHTTP(rec, req)
+	if rec.Code != 400 || rec.Header().Get("X-Amzn-ErrorType") != "UnknownOperationException" {
+		t.Errorf("GET: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestAuthorization: the caller's account comes from the SigV4 credential
+// (signatures are not verified); the Region and service of the credential
+// scope must be the service's.
+func TestAuthorization(t *testing.T) {
+	f := newFixture(t)
+	// Each account sees only its own keys.
+	postOKAs := func(akid, tgt, body string) map[string]any {
+		t.Helper()
+		status, _, b := post(t, f.handler, tgt, body, "Authorization", sigV4(akid, region, "kms"))
+		if status != 200 {
+			t.Fatalf("%s as %s: %d %s", tgt, akid, status, b)
+		}
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		return m
+	}
+	m := postOKAs(otherKey, target+"CreateKey", `{}`)
+	if got := m["KeyMetadata"].(map[string]any)["AWSAccountId"]; got != otherAccount {
+		t.Errorf("key created by %s belongs to %v, want %s", otherKey, got, otherAccount)
+	}
+	if keys := postOKAs(accessKey, target+"ListKeys", `{}`)["Keys"].([]any); len(keys) != 0 {
+		t.Errorf("owner sees %d keys of the other account", len(keys))
+	}
+	// No Authorization header: the service's own account.
+	m = postOK(t, f.handler, target+"CreateKey", `{}`)
+	if got := m["KeyMetadata"].(map[string]any)["AWSAccountId"]; got != account {
+		t.Errorf("unsigned request ran as %v, want %s", got, account)
+	}
+
+	cases := []struct {
+		name, auth, regionSet, code string
+	}{
+		{"another region", sigV4(accessKey, "eu-west-1", "kms"), "", "InvalidSignatureException"},
+		{"another service", sigV4(accessKey, region, "s3"), "", "InvalidSignatureException"},
+		{"unknown access key", sigV4("AKIDNOBODY", region, "kms"), "", "UnrecognizedClientException"},
+		{"not SigV4", "Basic dXNlcjpwYXNz", "", "IncompleteSignatureException"},
+		{"no credential", "AWS4-HMAC-SHA256 SignedHeaders=host, Signature=00", "", "IncompleteSignatureException"},
+		{"short scope", "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1, Signature=00", "", "IncompleteSignatureException"},
+		{"SigV4a other region", "AWS4-ECDSA-P256-SHA256 Credential=" + accessKey + "/20240101/kms/aws4_request, Signature=00", "eu-west-1", "InvalidSignatureException"},
+		{"SigV4a this region", "AWS4-ECDSA-P256-SHA256 Credential=" + accessKey + "/20240101/kms/aws4_request, Signature=00", "eu-west-1, us-east-1", ""},
+		{"SigV4a any region", "AWS4-ECDSA-P256-SHA256 Credential=" + accessKey + "/20240101/kms/aws4_request, Signature=00", "*", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			hdr := []string{"Authorization", tc.auth}
+			if tc.regionSet != "" {
+				hdr = append(hdr, "X-Amz-Region-Set", tc.regionSet)
+			}
+			status, h, body := post(t, f.handler, target+"ListKeys", `{}`, hdr...)
+			if tc.code == "" {
+				if status != 200 {
+					t.Errorf("%d %s, want 200", status, body)
+				}
+				return
+			}
+			if status != 400 || h.Get("X-Amzn-ErrorType") != tc.code {
+				t.Errorf("%d %s, want 400 %s", status, body, tc.code)
+			}
+		})
+	}
+}
+
+// TestSimulatedTime: KmsModel.AdvanceClock and KmsModel.Now move and read
+// the manual clock and apply due events (D13: the rotation happens at its
+// scheduled instant).
+func TestSimulatedTime(t *testing.T) {
+	f := newFixture(t)
+	id, _ := createKey(t, f.handler, `{}`)
+	postOK(t, f.handler, target+"EnableKeyRotation", `{"KeyId":"`+id+`","RotationPeriodInDays":90}`)
+
+	m := postOK(t, f.handler, "KmsModel.Now", `{}`)
+	if m["Now"] != 1704067200.0 || m["EventsApplied"] != 0.0 || m["NextEventTime"] != float64(epoch.AddDate(0, 0, 90).Unix()) {
+		t.Errorf("Now = %v", m)
+	}
+	m = postOK(t, f.handler, "KmsModel.AdvanceClock", `{"Seconds":86400.5}`)
+	if m["Now"] != 1704153600.5 || m["EventsApplied"] != 0.0 {
+		t.Errorf("AdvanceClock Seconds = %v", m)
+	}
+	to := epoch.AddDate(0, 0, 200)
+	m = postOK(t, f.handler, "KmsModel.AdvanceClock", `{"To":`+strconvTime(to)+`}`)
+	if m["Now"] != float64(to.Unix()) || m["EventsApplied"] != 2.0 {
+		t.Errorf("AdvanceClock To = %v (want two automatic rotations applied)", m)
+	}
+	if !f.clock.Now().Equal(to) {
+		t.Errorf("clock = %v, want %v", f.clock.Now(), to)
+	}
+	rot := postOK(t, f.handler, target+"ListKeyRotations", `{"KeyId":"`+id+`"}`)["Rotations"].([]any)
+	if len(rot) != 2 || rot[0].(map[string]any)["RotationDate"] != float64(epoch.AddDate(0, 0, 90).Unix()) {
+		t.Errorf("rotations = %v", rot)
+	}
+
+	for _, body := range []string{`{}`, `{"Seconds":1,"To":1}`, `{"Seconds":-1}`, `{"To":1}`, `{"Seconds":1e300}`, `{"To":1e300}`} {
+		status, h, b := post(t, f.handler, "KmsModel.AdvanceClock", body)
+		if status != 400 || h.Get("X-Amzn-ErrorType") != "ValidationException" {
+			t.Errorf("AdvanceClock %s: %d %s, want ValidationException", body, status, b)
+		}
+	}
+	if status, h, _ := post(t, f.handler, "KmsModel.AdvanceClock", `{"Seconds":"1"}`); status != 400 || h.Get("X-Amzn-ErrorType") != "SerializationException" {
+		t.Errorf("AdvanceClock with a string: %d %s", status, h.Get("X-Amzn-ErrorType"))
+	}
+
+	// Without a manual clock the targets do not exist.
+	plain, err := kmshttp.New(kms.New(kms.WithClock(kms.NewManualClock(epoch))), kmshttp.WithRandom(rand.NewChaCha8([32]byte{})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range []string{"KmsModel.Now", "KmsModel.AdvanceClock"} {
+		if status, h, _ := post(t, plain, tg, `{"Seconds":1}`); status != 400 || h.Get("X-Amzn-ErrorType") != "UnknownOperationException" {
+			t.Errorf("%s without a manual clock: %d %s", tg, status, h.Get("X-Amzn-ErrorType"))
+		}
+	}
+}
+
+func strconvTime(t time.Time) string {
+	b, _ := json.Marshal(float64(t.UnixMilli()) / 1000)
+	return string(b)
+}
+
+// TestNewRejectsBadOptions: New validates what it is given.
+func TestNewRejectsBadOptions(t *testing.T) {
+	svc := kms.New()
+	if _, err := kmshttp.New(svc, kmshttp.WithAccounts(map[string]string{"AKID": "12345"})); err == nil {
+		t.Error("a five-digit account was accepted")
+	}
+	if _, err := kmshttp.New(svc, kmshttp.WithMaxBodyBytes(0)); err == nil {
+		t.Error("a zero body limit was accepted")
+	}
+	if _, err := kmshttp.New(svc, kmshttp.WithRandom(failingReader{})); err == nil {
+		t.Error("a failing randomness source was accepted")
+	}
+}
+
+// TestOperationsServed: every name Operations lists is served (none is
+// UnknownOperationException).
+func TestOperationsServed(t *testing.T) {
+	f := newFixture(t)
+	ops := kmshttp.Operations()
+	if len(ops) != 20 {
+		t.Errorf("%d operations, want the 20 of package kms", len(ops))
+	}
+	for _, op := range ops {
+		_, h, _ := post(t, f.handler, target+op, `{}`)
+		if h.Get("X-Amzn-ErrorType") == "UnknownOperationException" {
+			t.Errorf("%s is not served", op)
+		}
+	}
+}
