@@ -47,6 +47,9 @@ func (s *Service) Close() error {
 const loadPage = 1024
 
 func (s *Service) load(ctx context.Context) error {
+	if err := s.loadRootSecret(ctx); err != nil {
+		return err
+	}
 	after := ""
 	for {
 		page, err := s.st.Keys(ctx, after, loadPage)

@@ -35,6 +35,8 @@ type Service struct {
 	closed bool
 
 	scratch key // the draft of a change (see draft), reused to save allocations
+
+	root []byte // the root secret key material derives from; nil until first needed
 }
 
 // draft returns a copy of k to change; commitKey installs it. There is one

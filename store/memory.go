@@ -18,6 +18,7 @@ type Memory struct {
 	keys      map[string]*memKey
 	aliases   map[AliasID]Alias
 	sortedIDs []string // key IDs in order; nil when it must be rebuilt
+	secret    []byte
 }
 
 type memKey struct {
@@ -45,6 +46,12 @@ func (m *Memory) Apply(_ context.Context, b *Batch) error {
 	}
 	if err := b.Validate(m.lookupKey, m.aliasExists); err != nil {
 		return err
+	}
+	if len(b.PutSecret) > 0 && m.secret != nil {
+		return fmt.Errorf("root secret: %w", ErrExists)
+	}
+	if len(b.PutSecret) > 0 {
+		m.secret = slices.Clone(b.PutSecret)
 	}
 	for _, k := range b.PutKeys {
 		k.Tags = slices.Clone(k.Tags)
@@ -172,6 +179,19 @@ func (m *Memory) Aliases(_ context.Context, after AliasID, limit int) ([]Alias, 
 		all = all[:limit]
 	}
 	return all, nil
+}
+
+// Secret returns the stored root secret, or ErrNotFound.
+func (m *Memory) Secret(context.Context) ([]byte, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	if m.secret == nil {
+		return nil, fmt.Errorf("root secret: %w", ErrNotFound)
+	}
+	return slices.Clone(m.secret), nil
 }
 
 // Close marks the store closed. It is idempotent.

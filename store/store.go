@@ -112,12 +112,17 @@ type Batch struct {
 	// DeleteKeys removes keys with their rotation histories; each must
 	// exist. Aliases that still name a deleted key are removed too.
 	DeleteKeys []string
+	// PutSecret, when not empty, stores the service's root secret, from
+	// which the key material of every AWS_KMS key is derived. A store holds
+	// one secret for its life: putting another when one is stored fails
+	// with ErrExists.
+	PutSecret []byte
 }
 
 // Empty reports whether the batch writes nothing.
 func (b *Batch) Empty() bool {
 	return len(b.PutKeys) == 0 && len(b.AddRotations) == 0 && len(b.PutAliases) == 0 &&
-		len(b.DeleteAliases) == 0 && len(b.DeleteKeys) == 0
+		len(b.DeleteAliases) == 0 && len(b.DeleteKeys) == 0 && len(b.PutSecret) == 0
 }
 
 // Store persists what the kms service knows. The service keeps its working
@@ -147,6 +152,9 @@ type Store interface {
 	// name): exactly min(limit, how many there are). A limit ≤ 0 returns
 	// none.
 	Aliases(ctx context.Context, after AliasID, limit int) ([]Alias, error)
+	// Secret returns the root secret stored by a batch's PutSecret, or
+	// ErrNotFound if none was.
+	Secret(ctx context.Context) ([]byte, error)
 	// Close releases the store. It is idempotent; every other method
 	// returns ErrClosed afterwards.
 	Close() error

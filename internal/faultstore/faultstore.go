@@ -19,6 +19,7 @@ const (
 	OpKeys      Op = "Keys"
 	OpRotations Op = "Rotations"
 	OpAliases   Op = "Aliases"
+	OpSecret    Op = "Secret"
 	OpClose     Op = "Close"
 )
 
@@ -171,6 +172,14 @@ func (s *Store) Aliases(ctx context.Context, after store.AliasID, limit int) ([]
 		return nil, err
 	}
 	return s.inner.Aliases(ctx, after, limit)
+}
+
+// Secret passes the call to the wrapped store, unless a rule fails it.
+func (s *Store) Secret(ctx context.Context) ([]byte, error) {
+	if err := s.call(OpSecret); err != nil {
+		return nil, err
+	}
+	return s.inner.Secret(ctx)
 }
 
 // Close closes the wrapped store, unless a rule fails the call; then the

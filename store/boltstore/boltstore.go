@@ -454,6 +454,25 @@ func (s *Store) Aliases(ctx context.Context, after store.AliasID, limit int) ([]
 	return out, nil
 }
 
+// Secret returns the stored root secret, or ErrNotFound. It returns
+// ErrClosed after Close.
+func (s *Store) Secret(ctx context.Context) ([]byte, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	var out []byte
+	err := s.view("read the root secret from", func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketMeta).Get(metaSecret)
+		if v == nil {
+			return fmt.Errorf("root secret: %w", store.ErrNotFound)
+		}
+		out = bytes.Clone(v)
+		return nil
+	})
+	return out, err
+}
+
 // Close waits for the calls in progress, then releases the file. It is
 // idempotent: later calls return nil. Every other method returns ErrClosed
 // afterwards.

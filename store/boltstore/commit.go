@@ -1,6 +1,7 @@
 package boltstore
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -153,6 +154,15 @@ func (s *Store) applyBatch(tx *bolt.Tx, r *request) (fit, err error) {
 	}
 	if fit != nil {
 		return fit, nil
+	}
+	meta := tx.Bucket(bucketMeta)
+	if len(b.PutSecret) > 0 {
+		if meta.Get(metaSecret) != nil {
+			return fmt.Errorf("root secret: %w", store.ErrExists), nil
+		}
+		if err := meta.Put(metaSecret, bytes.Clone(b.PutSecret)); err != nil {
+			return nil, fmt.Errorf("boltstore: root secret: %w", err)
+		}
 	}
 
 	for i := range b.PutKeys {

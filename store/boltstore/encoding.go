@@ -61,6 +61,7 @@ var (
 
 	metaMagic  = []byte("magic")
 	metaFormat = []byte("format")
+	metaSecret = []byte("secret") // the root secret (Batch.PutSecret)
 	magic      = []byte("kmsmodel store")
 )
 

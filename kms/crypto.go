@@ -1,0 +1,523 @@
+package kms
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+)
+
+// Sensitive holds secret bytes: a plaintext or a data key. It is a []byte
+// (pass it wherever a []byte goes), but fmt never prints its contents: every
+// verb prints "[sensitive N bytes]".
+type Sensitive []byte
+
+// String returns "[sensitive N bytes]".
+func (b Sensitive) String() string { return "[sensitive " + strconv.Itoa(len(b)) + " bytes]" }
+
+// GoString returns the same as String, so that %#v hides the bytes too.
+func (b Sensitive) GoString() string { return b.String() }
+
+// Format writes String for every verb.
+func (b Sensitive) Format(f fmt.State, _ rune) { io.WriteString(f, b.String()) }
+
+// EncryptInput is the input of Encrypt. KeyId may be a key ID, key ARN,
+// alias name or alias ARN, and another account's key or alias ARN.
+type EncryptInput struct {
+	KeyId string
+	// Plaintext, 1–4096 bytes.
+	Plaintext []byte
+	// EncryptionContext is authenticated: Decrypt needs exactly the same.
+	EncryptionContext map[string]string
+	// EncryptionAlgorithm, default SYMMETRIC_DEFAULT (the only one a
+	// symmetric key takes).
+	EncryptionAlgorithm string
+}
+
+// EncryptOutput is the output of Encrypt.
+type EncryptOutput struct {
+	CiphertextBlob      []byte
+	EncryptionAlgorithm string
+	KeyId               string // the key ARN
+}
+
+// DecryptInput is the input of Decrypt.
+type DecryptInput struct {
+	CiphertextBlob    []byte
+	EncryptionContext map[string]string
+	// KeyId, when given, must name the key the ciphertext was made under
+	// (IncorrectKeyException otherwise).
+	KeyId               string
+	EncryptionAlgorithm string
+}
+
+// DecryptOutput is the output of Decrypt.
+type DecryptOutput struct {
+	EncryptionAlgorithm string
+	KeyId               string // the key ARN
+	Plaintext           Sensitive
+}
+
+// ReEncryptInput is the input of ReEncrypt.
+type ReEncryptInput struct {
+	CiphertextBlob                 []byte
+	SourceEncryptionContext        map[string]string
+	SourceKeyId                    string
+	SourceEncryptionAlgorithm      string
+	DestinationKeyId               string
+	DestinationEncryptionContext   map[string]string
+	DestinationEncryptionAlgorithm string
+}
+
+// ReEncryptOutput is the output of ReEncrypt.
+type ReEncryptOutput struct {
+	CiphertextBlob                 []byte
+	DestinationEncryptionAlgorithm string
+	KeyId                          string // the destination key ARN
+	SourceEncryptionAlgorithm      string
+	SourceKeyId                    string // the source key ARN
+}
+
+// GenerateDataKeyInput is the input of GenerateDataKey and
+// GenerateDataKeyWithoutPlaintext. Give exactly one of KeySpec (AES_128 or
+// AES_256) and NumberOfBytes (1–1024).
+type GenerateDataKeyInput struct {
+	KeyId             string
+	KeySpec           string
+	NumberOfBytes     *int32
+	EncryptionContext map[string]string
+}
+
+// GenerateDataKeyWithoutPlaintextInput is the input of
+// GenerateDataKeyWithoutPlaintext.
+type GenerateDataKeyWithoutPlaintextInput = GenerateDataKeyInput
+
+// GenerateDataKeyOutput is the output of GenerateDataKey.
+type GenerateDataKeyOutput struct {
+	CiphertextBlob []byte
+	KeyId          string // the key ARN
+	Plaintext      Sensitive
+}
+
+// GenerateDataKeyWithoutPlaintextOutput is the output of
+// GenerateDataKeyWithoutPlaintext.
+type GenerateDataKeyWithoutPlaintextOutput struct {
+	CiphertextBlob []byte
+	KeyId          string // the key ARN
+}
+
+// GenerateRandomInput is the input of GenerateRandom.
+type GenerateRandomInput struct {
+	// NumberOfBytes, 1–1024.
+	NumberOfBytes *int32
+}
+
+// GenerateRandomOutput is the output of GenerateRandom.
+type GenerateRandomOutput struct {
+	Plaintext Sensitive
+}
+
+var encryptionAlgorithms = []string{"SYMMETRIC_DEFAULT", "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "SM2PKE"}
+
+// validateAlgorithm checks an EncryptionAlgorithm value (D3 step 1).
+func validateAlgorithm(op keystate.Operation, alg, field string) error {
+	if alg == "" {
+		return nil
+	}
+	return checkEnum(op, alg, field, encryptionAlgorithms)
+}
+
+// validateContext refuses an encryption context with an empty key.
+func validateContext(op keystate.Operation, ec map[string]string, field string) error {
+	if _, ok := ec[""]; ok {
+		return validationError(op, "", field, "Member must have keys of length greater than or equal to 1")
+	}
+	return nil
+}
+
+// validatePlaintext checks the plaintext's length (1–4096 bytes) without
+// ever putting the plaintext into the message.
+func validatePlaintext(op keystate.Operation, pt []byte) error {
+	switch {
+	case len(pt) == 0:
+		return validationError(op, "", "plaintext", "Member must have length greater than or equal to 1")
+	case len(pt) > 4096:
+		return validationError(op, "[sensitive]", "plaintext", "Member must have length less than or equal to 4096")
+	}
+	return nil
+}
+
+// usableForSymmetric checks, after the key-state table, that the key and
+// algorithm are ones this version encrypts with: a symmetric key and
+// SYMMETRIC_DEFAULT.
+func usableForSymmetric(op keystate.Operation, k *key, arn, alg string) error {
+	if !k.kind.Spec.IsSymmetric() {
+		if alg == "" || alg == "SYMMETRIC_DEFAULT" {
+			return kmsError(keystate.ErrInvalidKeyUsage, op, arn, k.state,
+				"The encryption algorithm SYMMETRIC_DEFAULT is not valid for "+arn+", whose key spec is "+k.kind.Spec.String()+".")
+		}
+		return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
+			"Asymmetric encryption ("+alg+") is not modelled by this version of kmsmodel.")
+	}
+	if alg != "" && alg != "SYMMETRIC_DEFAULT" {
+		return kmsError(keystate.ErrInvalidKeyUsage, op, arn, k.state,
+			"The encryption algorithm "+alg+" is not valid for "+arn+", a symmetric encryption key.")
+	}
+	return nil
+}
+
+// cryptoCall runs the common part of a cryptographic operation on the key
+// keyID names (key ID, key ARN, alias name or alias ARN, any account):
+// validation (invalid), lookup and authorization, the key-state table and
+// key usage, then do with the root secret.
+func (s *Service) cryptoCall(ctx context.Context, op keystate.Operation, keyID, alg string, invalid error,
+	params func() map[string]string, do func(k *key, arn string, root []byte) error) error {
+	now, caller, err := s.begin(ctx, op)
+	defer s.mu.Unlock()
+	if err == nil {
+		err = invalid
+	}
+	var (
+		k   *key
+		arn string
+	)
+	if err == nil {
+		k, arn, err = s.resolve(ctx, op, caller, keyID, "keyId", allowAlias|crossAccount)
+	}
+	if err == nil {
+		err = keystate.Check(op, k.state, k.kind, arn)
+	}
+	if err == nil {
+		err = usableForSymmetric(op, k, arn, alg)
+	}
+	var root []byte
+	if err == nil {
+		root, err = s.rootSecret(op)
+	}
+	if err == nil {
+		err = do(k, arn, root)
+	}
+	if s.observing() {
+		s.record(now, op, caller, arn, params(), err)
+	}
+	return err
+}
+
+// Encrypt encrypts up to 4,096 bytes under the key's current material
+// (AES-256-GCM), binding the encryption context. The blob names the key and
+// the material version, so Decrypt needs no KeyId and finds the material
+// in O(1) after any number of rotations.
+//
+// Errors: ValidationException, InvalidArnException, NotFoundException,
+// AccessDeniedException, DisabledException, KMSInvalidStateException (table
+// a.2; pending deletion per D17), InvalidKeyUsageException,
+// UnsupportedOperationException (asymmetric encryption, not modelled yet),
+// KMSInternalException.
+func (s *Service) Encrypt(ctx context.Context, in *EncryptInput) (*EncryptOutput, error) {
+	const op = keystate.Encrypt
+	invalid := validatePlaintext(op, in.Plaintext)
+	if invalid == nil {
+		invalid = validateAlgorithm(op, in.EncryptionAlgorithm, "encryptionAlgorithm")
+	}
+	if invalid == nil {
+		invalid = validateContext(op, in.EncryptionContext, "encryptionContext")
+	}
+	var out *EncryptOutput
+	err := s.cryptoCall(ctx, op, in.KeyId, in.EncryptionAlgorithm, invalid, func() map[string]string {
+		return cryptoParams(in.KeyId, in.EncryptionContext)
+	}, func(k *key, arn string, root []byte) error {
+		blob, err := s.seal(root, k.id, uint32(len(k.rotations)), in.Plaintext, in.EncryptionContext)
+		if err != nil {
+			return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err, Message: "The randomness source failed."}
+		}
+		out = &EncryptOutput{CiphertextBlob: blob, EncryptionAlgorithm: "SYMMETRIC_DEFAULT", KeyId: arn}
+		return nil
+	})
+	return out, err
+}
+
+// cryptoParams are the event parameters of a cryptographic call: never a
+// plaintext or a ciphertext.
+func cryptoParams(keyID string, ec map[string]string) map[string]string {
+	p := map[string]string{"keyId": keyID}
+	for k, v := range ec {
+		p["encryptionContext."+k] = v
+	}
+	return p
+}
+
+// decryptBlob resolves the key a ciphertext blob names and decrypts it: the
+// shared core of Decrypt and ReEncrypt. keyID, when not empty, must name
+// the same key. The caller holds s.mu.
+func (s *Service) decryptBlob(ctx context.Context, op keystate.Operation, caller string, ct []byte,
+	ec map[string]string, keyID, alg string) ([]byte, *key, string, error) {
+	b, ok := parseBlob(ct)
+	if !ok {
+		return nil, nil, "", kmsError(keystate.ErrInvalidCiphertext, op, keyID, keystate.None, "")
+	}
+	k := s.keys[b.keyID]
+	if k == nil {
+		return nil, nil, "", s.notFoundKey(op, s.keyARN(caller, b.keyID))
+	}
+	arn := s.keyARN(k.account, k.id)
+	if keyID != "" {
+		named, _, err := s.resolve(ctx, op, caller, keyID, "keyId", allowAlias|crossAccount)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		if named != k {
+			// No recording; AWS's long-standing wording.
+			return nil, nil, "", kmsError(keystate.ErrIncorrectKey, op, arn, k.state,
+				"The key ID in the request does not identify a CMK that can perform this operation.")
+		}
+	}
+	if err := s.authorize(ctx, op, caller, k, arn); err != nil {
+		return nil, nil, "", err
+	}
+	if err := keystate.Check(op, k.state, k.kind, arn); err != nil {
+		return nil, nil, "", err
+	}
+	if err := usableForSymmetric(op, k, arn, alg); err != nil {
+		return nil, nil, "", err
+	}
+	root, err := s.rootSecret(op)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if uint64(b.version) > uint64(len(k.rotations)) {
+		return nil, nil, "", kmsError(keystate.ErrInvalidCiphertext, op, arn, k.state, "")
+	}
+	pt, ok := open(root, b, ec)
+	if !ok {
+		return nil, nil, "", kmsError(keystate.ErrInvalidCiphertext, op, arn, k.state, "")
+	}
+	return pt, k, arn, nil
+}
+
+func validateBlob(op keystate.Operation, ct []byte, field string) error {
+	switch {
+	case len(ct) == 0:
+		return validationError(op, "", field, "Member must have length greater than or equal to 1")
+	case len(ct) > maxCiphertextBlob:
+		return validationError(op, "[blob]", field, "Member must have length less than or equal to 6144")
+	}
+	return nil
+}
+
+// Decrypt decrypts a ciphertext blob made by Encrypt, GenerateDataKey or
+// ReEncrypt, with the material version it names, whatever rotations came
+// since. The encryption context must be exactly the one given then.
+//
+// Errors: ValidationException, InvalidCiphertextException (not a blob,
+// tampered, or another encryption context), IncorrectKeyException (KeyId
+// names another key), NotFoundException (the key no longer exists),
+// InvalidArnException, AccessDeniedException, DisabledException,
+// KMSInvalidStateException, InvalidKeyUsageException, KMSInternalException.
+func (s *Service) Decrypt(ctx context.Context, in *DecryptInput) (*DecryptOutput, error) {
+	const op = keystate.Decrypt
+	invalid := validateBlob(op, in.CiphertextBlob, "ciphertextBlob")
+	if invalid == nil {
+		invalid = validateAlgorithm(op, in.EncryptionAlgorithm, "encryptionAlgorithm")
+	}
+	if invalid == nil && in.KeyId != "" {
+		invalid = checkLength(op, in.KeyId, "keyId", 1, 2048)
+	}
+	now, caller, err := s.begin(ctx, op)
+	defer s.mu.Unlock()
+	if err == nil {
+		err = invalid
+	}
+	var (
+		pt  []byte
+		arn string
+	)
+	if err == nil {
+		pt, _, arn, err = s.decryptBlob(ctx, op, caller, in.CiphertextBlob, in.EncryptionContext, in.KeyId, in.EncryptionAlgorithm)
+	}
+	if s.observing() {
+		s.record(now, op, caller, arn, cryptoParams(in.KeyId, in.EncryptionContext), err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &DecryptOutput{EncryptionAlgorithm: "SYMMETRIC_DEFAULT", KeyId: arn, Plaintext: pt}, nil
+}
+
+// ReEncrypt decrypts a ciphertext blob and encrypts its plaintext under the
+// destination key's current material, without returning the plaintext.
+// The source key is checked as for Decrypt, the destination as for
+// Encrypt.
+//
+// Errors: those of Decrypt and of Encrypt.
+func (s *Service) ReEncrypt(ctx context.Context, in *ReEncryptInput) (*ReEncryptOutput, error) {
+	const op = keystate.ReEncrypt
+	invalid := validateBlob(op, in.CiphertextBlob, "ciphertextBlob")
+	if invalid == nil {
+		invalid = checkLength(op, in.DestinationKeyId, "destinationKeyId", 1, 2048)
+	}
+	if invalid == nil {
+		invalid = validateAlgorithm(op, in.SourceEncryptionAlgorithm, "sourceEncryptionAlgorithm")
+	}
+	if invalid == nil {
+		invalid = validateAlgorithm(op, in.DestinationEncryptionAlgorithm, "destinationEncryptionAlgorithm")
+	}
+	if invalid == nil {
+		invalid = validateContext(op, in.DestinationEncryptionContext, "destinationEncryptionContext")
+	}
+	now, caller, err := s.begin(ctx, op)
+	defer s.mu.Unlock()
+	if err == nil {
+		err = invalid
+	}
+	var (
+		pt           []byte
+		srcARN, dARN string
+		dst          *key
+		blob         []byte
+	)
+	if err == nil {
+		pt, _, srcARN, err = s.decryptBlob(ctx, op, caller, in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm)
+	}
+	if err == nil {
+		dst, dARN, err = s.resolve(ctx, op, caller, in.DestinationKeyId, "destinationKeyId", allowAlias|crossAccount)
+	}
+	if err == nil {
+		err = keystate.Check(op, dst.state, dst.kind, dARN)
+	}
+	if err == nil {
+		err = usableForSymmetric(op, dst, dARN, in.DestinationEncryptionAlgorithm)
+	}
+	if err == nil {
+		blob, err = s.seal(s.root, dst.id, uint32(len(dst.rotations)), pt, in.DestinationEncryptionContext)
+		if err != nil {
+			err = &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: dARN, State: dst.state, Err: err, Message: "The randomness source failed."}
+		}
+	}
+	clear(pt)
+	if s.observing() {
+		p := cryptoParams(in.DestinationKeyId, in.DestinationEncryptionContext)
+		p["sourceKeyId"] = in.SourceKeyId
+		s.record(now, op, caller, dARN, p, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &ReEncryptOutput{CiphertextBlob: blob, DestinationEncryptionAlgorithm: "SYMMETRIC_DEFAULT", KeyId: dARN,
+		SourceEncryptionAlgorithm: "SYMMETRIC_DEFAULT", SourceKeyId: srcARN}, nil
+}
+
+var dataKeySpecs = []string{"AES_256", "AES_128"}
+
+// dataKeySize validates KeySpec / NumberOfBytes: exactly one of them.
+func dataKeySize(op keystate.Operation, in *GenerateDataKeyInput) (int, error) {
+	switch {
+	case in.KeySpec != "" && in.NumberOfBytes != nil, in.KeySpec == "" && in.NumberOfBytes == nil:
+		// No recording; the wording AWS uses.
+		return 0, kmsError(keystate.ErrValidation, op, "", keystate.None, "Please specify either number of bytes or key spec.")
+	case in.NumberOfBytes != nil:
+		return int(*in.NumberOfBytes), checkIntRange(op, *in.NumberOfBytes, "numberOfBytes", 1, 1024)
+	}
+	if err := checkEnum(op, in.KeySpec, "keySpec", dataKeySpecs); err != nil {
+		return 0, err
+	}
+	if in.KeySpec == "AES_128" {
+		return 16, nil
+	}
+	return 32, nil
+}
+
+// generateDataKey is GenerateDataKey with or without the plaintext.
+func (s *Service) generateDataKey(ctx context.Context, op keystate.Operation, in *GenerateDataKeyInput) ([]byte, []byte, string, error) {
+	n, invalid := dataKeySize(op, in)
+	if invalid == nil {
+		invalid = validateContext(op, in.EncryptionContext, "encryptionContext")
+	}
+	var (
+		pt, blob []byte
+		keyARN   string
+	)
+	err := s.cryptoCall(ctx, op, in.KeyId, "", invalid, func() map[string]string {
+		p := cryptoParams(in.KeyId, in.EncryptionContext)
+		if in.KeySpec != "" {
+			p["keySpec"] = in.KeySpec
+		} else if in.NumberOfBytes != nil {
+			p["numberOfBytes"] = strconv.Itoa(int(*in.NumberOfBytes))
+		}
+		return p
+	}, func(k *key, arn string, root []byte) error {
+		pt = make([]byte, n)
+		if _, err := io.ReadFull(s.cfg.random, pt); err != nil {
+			return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err, Message: "The randomness source failed."}
+		}
+		var err error
+		if blob, err = s.seal(root, k.id, uint32(len(k.rotations)), pt, in.EncryptionContext); err != nil {
+			return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err, Message: "The randomness source failed."}
+		}
+		keyARN = arn
+		return nil
+	})
+	return pt, blob, keyARN, err
+}
+
+// GenerateDataKey returns a new data key (KeySpec AES_128/AES_256, or
+// NumberOfBytes 1–1024) in plaintext and encrypted under the key's current
+// material, as Encrypt would.
+//
+// Errors: those of Encrypt, and ValidationException when both or neither
+// of KeySpec and NumberOfBytes are given.
+func (s *Service) GenerateDataKey(ctx context.Context, in *GenerateDataKeyInput) (*GenerateDataKeyOutput, error) {
+	pt, blob, arn, err := s.generateDataKey(ctx, keystate.GenerateDataKey, in)
+	if err != nil {
+		return nil, err
+	}
+	return &GenerateDataKeyOutput{CiphertextBlob: blob, KeyId: arn, Plaintext: pt}, nil
+}
+
+// GenerateDataKeyWithoutPlaintext is GenerateDataKey returning only the
+// encrypted data key.
+//
+// Errors: those of GenerateDataKey.
+func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, in *GenerateDataKeyWithoutPlaintextInput) (*GenerateDataKeyWithoutPlaintextOutput, error) {
+	pt, blob, arn, err := s.generateDataKey(ctx, keystate.GenerateDataKeyWithoutPlaintext, in)
+	clear(pt)
+	if err != nil {
+		return nil, err
+	}
+	return &GenerateDataKeyWithoutPlaintextOutput{CiphertextBlob: blob, KeyId: arn}, nil
+}
+
+// GenerateRandom returns NumberOfBytes (1–1024) bytes from the service's
+// randomness source.
+//
+// Errors: ValidationException, KMSInternalException.
+func (s *Service) GenerateRandom(ctx context.Context, in *GenerateRandomInput) (*GenerateRandomOutput, error) {
+	const op = keystate.GenerateRandom
+	now, caller, err := s.begin(ctx, op)
+	defer s.mu.Unlock()
+	if err == nil && in.NumberOfBytes == nil {
+		err = validationError(op, "null", "numberOfBytes", "Member must not be null")
+	}
+	if err == nil {
+		err = checkIntRange(op, *in.NumberOfBytes, "numberOfBytes", 1, 1024)
+	}
+	var out []byte
+	if err == nil {
+		out = make([]byte, *in.NumberOfBytes)
+		if _, rerr := io.ReadFull(s.cfg.random, out); rerr != nil {
+			err = &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, Err: rerr, Message: "The randomness source failed."}
+		}
+	}
+	if s.observing() {
+		p := map[string]string{}
+		if in.NumberOfBytes != nil {
+			p["numberOfBytes"] = strconv.Itoa(int(*in.NumberOfBytes))
+		}
+		s.record(now, op, caller, "", p, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &GenerateRandomOutput{Plaintext: out}, nil
+}
