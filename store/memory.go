@@ -17,9 +17,15 @@ type Memory struct {
 	closed    bool
 	keys      map[string]*memKey
 	aliases   map[AliasID]Alias
-	sortedIDs []string // key IDs in order; nil when it must be rebuilt
-	secret    []byte
+	sortedIDs []string   // key IDs in order; nil when it must be rebuilt
+	secret    *secretRef // the root secret; nil if none
 }
+
+// secretRef holds the root secret two pointers away from Memory, so that
+// formatting a Memory prints an address rather than the secret: fmt, given
+// a verb that does not fit a pointer (%s, %q), prints what one pointer
+// leads to, but not further.
+type secretRef struct{ b *[]byte }
 
 type memKey struct {
 	k         Key
@@ -51,7 +57,8 @@ func (m *Memory) Apply(_ context.Context, b *Batch) error {
 		return fmt.Errorf("root secret: %w", ErrExists)
 	}
 	if len(b.PutSecret) > 0 {
-		m.secret = slices.Clone(b.PutSecret)
+		secret := slices.Clone(b.PutSecret)
+		m.secret = &secretRef{&secret}
 	}
 	for _, k := range b.PutKeys {
 		k.Tags = slices.Clone(k.Tags)
@@ -191,7 +198,7 @@ func (m *Memory) Secret(context.Context) ([]byte, error) {
 	if m.secret == nil {
 		return nil, fmt.Errorf("root secret: %w", ErrNotFound)
 	}
-	return slices.Clone(m.secret), nil
+	return slices.Clone(*m.secret.b), nil
 }
 
 // Close marks the store closed. It is idempotent.

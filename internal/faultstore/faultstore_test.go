@@ -124,12 +124,16 @@ func TestEveryOp(t *testing.T) {
 			_, err := s.Aliases(ctx, store.AliasID{}, 1)
 			return err
 		},
+		faultstore.OpSecret: func(s store.Store) error {
+			_, err := s.Secret(ctx)
+			return err
+		},
 		faultstore.OpClose: func(s store.Store) error { return s.Close() },
 	}
 	for op := range calls {
 		t.Run(string(op), func(t *testing.T) {
 			mem := store.NewMemory()
-			if err := create(mem, "k"); err != nil {
+			if err := mem.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey("k")}, PutSecret: []byte("root")}); err != nil {
 				t.Fatal(err)
 			}
 			s := faultstore.New(mem)
@@ -208,4 +212,49 @@ func TestBadCallNumber(t *testing.T) {
 		}
 	}()
 	faultstore.New(store.NewMemory()).FailNth(faultstore.OpApply, 0, nil)
+}
+
+// TestFailSecret: OpSecret rules fail Secret, returning no secret and an
+// *Error for the call, without reaching the wrapped store; the secret is
+// back after Heal, and Apply's PutSecret is untouched by OpSecret rules.
+func TestFailSecret(t *testing.T) {
+	ctx := context.Background()
+	mem := store.NewMemory()
+	s := faultstore.New(mem)
+	s.FailFrom(faultstore.OpSecret, 1, store.ErrCorrupt)
+	if err := s.Apply(ctx, &store.Batch{PutSecret: []byte("root")}); err != nil {
+		t.Fatalf("Apply of the secret: %v", err)
+	}
+	if err := mem.Close(); err != nil { // a call reaching mem would say ErrClosed
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		got, err := s.Secret(ctx)
+		var fe *faultstore.Error
+		if got != nil || !errors.Is(err, store.ErrCorrupt) || !errors.Is(err, faultstore.ErrInjected) ||
+			errors.Is(err, store.ErrClosed) || !errors.As(err, &fe) || fe.Op != faultstore.OpSecret || fe.Call != i+1 {
+			t.Fatalf("Secret %d = %q, %v; want nil and an injected ErrCorrupt for call %d", i+1, got, err, i+1)
+		}
+	}
+	s.Heal()
+	if _, err := s.Secret(ctx); !errors.Is(err, store.ErrClosed) {
+		t.Fatalf("Secret after Heal: %v, want the wrapped store's ErrClosed", err)
+	}
+	if n := s.Calls(faultstore.OpSecret); n != 3 {
+		t.Fatalf("Calls(Secret) = %d, want 3", n)
+	}
+
+	// Over an open store, a healed Secret returns the secret.
+	mem = store.NewMemory()
+	s = faultstore.New(mem)
+	if err := s.Apply(ctx, &store.Batch{PutSecret: []byte("root")}); err != nil {
+		t.Fatal(err)
+	}
+	s.FailNth(faultstore.OpSecret, 1, nil)
+	if _, err := s.Secret(ctx); !errors.Is(err, faultstore.ErrInjected) {
+		t.Fatalf("Secret: %v, want ErrInjected", err)
+	}
+	if got, err := s.Secret(ctx); err != nil || string(got) != "root" {
+		t.Fatalf("Secret after the failed call = %q, %v; want the secret", got, err)
+	}
 }

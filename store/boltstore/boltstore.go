@@ -3,6 +3,7 @@ package boltstore
 import (
 	"bytes"
 	"context"
+	"crypto/cipher"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -23,6 +24,13 @@ import (
 // another one, holds the file and does not release it within
 // Options.Timeout.
 var ErrLocked = errors.New("boltstore: file is locked by another opener")
+
+// ErrWrongWrappingKey is returned by Open when Options.WrappingKey does not
+// fit the store: it is not the key the store's secret is encrypted under
+// (or the key the store was first opened with, if it has no secret yet);
+// none is given for a store whose secret is encrypted; or one is given for
+// a store whose secret is in the clear.
+var ErrWrongWrappingKey = errors.New("boltstore: wrong wrapping key")
 
 // DefaultTimeout is how long Open waits for the file lock when
 // Options.Timeout is zero.
@@ -45,12 +53,22 @@ type Options struct {
 	// nothing, but a crash of the machine may lose acknowledged writes or
 	// damage the file. For tests and benchmarks only.
 	NoSync bool
+	// WrappingKey, if not nil, encrypts the root secret (store.Batch's
+	// PutSecret) at rest with AES-256-GCM: it must be an AES-256 key,
+	// WrappingKeySize bytes (a non-nil slice of another length, empty
+	// included, fails Open). Nil stores the secret in the clear.
+	//
+	// A store opened once with a wrapping key must always be opened with
+	// that key, and one whose secret is in the clear without any: Open
+	// checks, and fails with ErrWrongWrappingKey rather than mix. Open
+	// does not keep the slice.
+	WrappingKey []byte
 }
 
 // Store is a store.Store in one bbolt file. It is safe for concurrent use.
 type Store struct {
-	db   *bolt.DB
 	path string
+	h    *handles
 
 	// mu is held shared by every call in progress and exclusively by
 	// Close, which therefore waits for the calls in progress.
@@ -67,6 +85,16 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
+// handles holds what a printout of a Store must not show: the bbolt
+// handle, whose fields include the whole mapped file (root secret and
+// all, when it is in the clear), and the wrapping cipher. It sits two
+// pointers away from Store because fmt, given a verb that does not fit a
+// pointer (%s, %q), prints what one pointer leads to, but not further.
+type handles struct {
+	db   *bolt.DB
+	wrap cipher.AEAD // seals the root secret; nil when it is in the clear
+}
+
 // Open opens the store in the file at path, creating the file (mode
 // FileMode) and its parent's directory entry durably if it does not exist.
 // A zero-length file is treated as new.
@@ -75,8 +103,16 @@ var _ store.Store = (*Store)(nil)
 // holds the file for longer than opts.Timeout; store.ErrCorrupt when the
 // file is not a bbolt file, is a bbolt file that is not a kmsmodel store,
 // has a format version this package does not know (a newer one, say), or
-// is damaged in a way Open can see; and the operating system's error
-// otherwise (a missing directory, say).
+// is damaged in a way Open can see; ErrWrongWrappingKey when
+// opts.WrappingKey does not fit the store (see Options.WrappingKey; the
+// message says which way); a plain error when opts.WrappingKey has the
+// wrong length; and the operating system's error otherwise (a missing
+// directory, say). Open writes nothing to a file it refuses.
+//
+// With a wrapping key, Open checks it by decrypting the store's secret or,
+// if the store has none yet, its key-check record; a store with neither
+// (a new one, say) records the key's check value, so that from then on it
+// opens only with that key.
 func Open(path string, opts *Options) (*Store, error) {
 	var o Options
 	if opts != nil {
@@ -85,6 +121,10 @@ func Open(path string, opts *Options) (*Store, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
+	wrap, err := newWrap(o.WrappingKey)
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	}
 	_, statErr := os.Stat(path)
 	created := errors.Is(statErr, os.ErrNotExist)
 
@@ -92,7 +132,11 @@ func Open(path string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := initOrCheck(db, path); err != nil {
+	if err := initOrCheck(db, path, wrap); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := checkWrapping(db, path, wrap); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -103,8 +147,8 @@ func Open(path string, opts *Options) (*Store, error) {
 		}
 	}
 	s := &Store{
-		db:      db,
 		path:    path,
+		h:       &handles{db: db, wrap: wrap},
 		reqs:    make(chan *request, maxGroup),
 		stopped: make(chan struct{}),
 	}
@@ -151,9 +195,10 @@ func openBolt(path string, o *Options) (db *bolt.DB, err error) {
 	}
 }
 
-// initOrCheck writes the meta bucket into a new file, or checks an existing
-// file's magic, format version and buckets.
-func initOrCheck(db *bolt.DB, path string) (err error) {
+// initOrCheck writes the meta bucket into a new file, with the key-check
+// record of wrap if it is not nil, or checks an existing file's magic,
+// format version and buckets.
+func initOrCheck(db *bolt.DB, path string, wrap cipher.AEAD) (err error) {
 	corrupt := func(format string, args ...any) error {
 		return fmt.Errorf("boltstore: open %s: %s: %w", path, fmt.Sprintf(format, args...), store.ErrCorrupt)
 	}
@@ -212,6 +257,11 @@ func initOrCheck(db *bolt.DB, path string) (err error) {
 			}
 			if err := meta.Put(metaFormat, binary.BigEndian.AppendUint32(nil, formatVersion)); err != nil {
 				return err
+			}
+			if wrap != nil {
+				if err := meta.Put(metaKeyCheck, encodeKeyCheck(wrap)); err != nil {
+					return err
+				}
 			}
 			for _, name := range [][]byte{bucketKeys, bucketRotations, bucketAliases, bucketKeyAliases} {
 				if _, err := tx.CreateBucket(name); err != nil {
@@ -277,7 +327,7 @@ func (s *Store) begin(ctx context.Context) error {
 
 // view runs f in a read transaction, guarded against bbolt panics.
 func (s *Store) view(what string, f func(tx *bolt.Tx) error) error {
-	return guard(s.path, what, func() error { return s.db.View(f) })
+	return guard(s.path, what, func() error { return s.h.db.View(f) })
 }
 
 // corruptRecord reports a record that does not decode.
@@ -292,9 +342,10 @@ func (s *Store) corruptRecord(kind string, name any, err error) error {
 // left by those before it, and a call whose batch does not fit fails alone.
 //
 // Apply returns ErrExists, ErrConflict or ErrNotFound (wrapped, from
-// Batch.Validate) when b does not fit the stored state; ErrClosed after
-// Close; ctx's error if ctx is done before the batch is queued (once it is
-// queued, Apply waits for the outcome so that its answer is true);
+// Batch.Validate) when b does not fit the stored state, and ErrExists when
+// b puts a secret and the store has one; ErrClosed after Close; ctx's
+// error if ctx is done before the batch is queued (once it is queued,
+// Apply waits for the outcome so that its answer is true);
 // ErrCorrupt when a record it must read does not decode, or when bbolt
 // panics on a damaged page (every later Apply then fails the same way,
 // rather than write to a damaged file); and bbolt's or
@@ -310,7 +361,7 @@ func (s *Store) Apply(ctx context.Context, b *store.Batch) error {
 	if b == nil || b.Empty() {
 		return nil
 	}
-	r := newRequest(b)
+	r := newRequest(b, s.h.wrap)
 	s.reqs <- r
 	<-r.done
 	return r.err
@@ -454,8 +505,11 @@ func (s *Store) Aliases(ctx context.Context, after store.AliasID, limit int) ([]
 	return out, nil
 }
 
-// Secret returns the stored root secret, or ErrNotFound. It returns
-// ErrClosed after Close.
+// Secret returns the stored root secret, decrypted if the store has a
+// wrapping key, in a slice of the caller's. It returns ErrNotFound
+// (wrapped) if no batch put one, ErrClosed after Close, ErrCorrupt if its
+// record does not decode (or, with a wrapping key, does not decrypt), and
+// ctx's error if ctx is done.
 func (s *Store) Secret(ctx context.Context) ([]byte, error) {
 	if err := s.begin(ctx); err != nil {
 		return nil, err
@@ -467,10 +521,16 @@ func (s *Store) Secret(ctx context.Context) ([]byte, error) {
 		if v == nil {
 			return fmt.Errorf("root secret: %w", store.ErrNotFound)
 		}
-		out = bytes.Clone(v)
+		var err error
+		if out, err = decodeSecret(s.h.wrap, v); err != nil {
+			return s.corruptRecord("meta record", metaSecret, err)
+		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Close waits for the calls in progress, then releases the file. It is
@@ -485,7 +545,7 @@ func (s *Store) Close() error {
 	s.closed = true
 	close(s.reqs)
 	<-s.stopped
-	if err := s.db.Close(); err != nil {
+	if err := s.h.db.Close(); err != nil {
 		return fmt.Errorf("boltstore: close %s: %w", s.path, err)
 	}
 	return nil

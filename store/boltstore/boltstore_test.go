@@ -38,7 +38,8 @@ func tempPath(t testing.TB) string {
 }
 
 // TestConformance runs the conformance suite, on files synced as in
-// production and on unsynced ones.
+// production and on unsynced ones, and on a store whose secret is
+// encrypted under a wrapping key.
 func TestConformance(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -46,6 +47,7 @@ func TestConformance(t *testing.T) {
 	}{
 		{"Durable", nil},
 		{"NoSync", &boltstore.Options{NoSync: true}},
+		{"WrappingKey", &boltstore.Options{WrappingKey: wrappingKey}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			storetest.RunConformanceTests(t, func(t *testing.T) store.Store {

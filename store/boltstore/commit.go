@@ -1,7 +1,7 @@
 package boltstore
 
 import (
-	"bytes"
+	"crypto/cipher"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -20,12 +20,16 @@ type request struct {
 	keyVals   [][]byte // encoded b.PutKeys
 	aliasKeys [][]byte // aliasKey of b.PutAliases
 	aliasVals [][]byte // encoded b.PutAliases
+	secretVal []byte   // encoded (and sealed, with a wrapping key) b.PutSecret
 	err       error
 	done      chan struct{}
 }
 
-func newRequest(b *store.Batch) *request {
+func newRequest(b *store.Batch, wrap cipher.AEAD) *request {
 	r := &request{b: b, done: make(chan struct{})}
+	if len(b.PutSecret) > 0 {
+		r.secretVal = encodeSecret(wrap, b.PutSecret)
+	}
 	if len(b.PutKeys) > 0 {
 		r.keyVals = make([][]byte, len(b.PutKeys))
 		for i := range b.PutKeys {
@@ -93,7 +97,7 @@ func (s *Store) commit(group []*request) {
 		return
 	}
 	err := guard(s.path, "write to", func() error {
-		return s.db.Update(func(tx *bolt.Tx) error {
+		return s.h.db.Update(func(tx *bolt.Tx) error {
 			for _, r := range group {
 				fit, err := s.applyBatch(tx, r)
 				if err != nil {
@@ -155,12 +159,17 @@ func (s *Store) applyBatch(tx *bolt.Tx, r *request) (fit, err error) {
 	if fit != nil {
 		return fit, nil
 	}
+	// A store holds one secret for its life. The check reads this
+	// transaction, which holds the batches before b in its group, and
+	// comes before any write of b: of batches racing to put the secret,
+	// exactly one does, and the others write nothing.
 	meta := tx.Bucket(bucketMeta)
-	if len(b.PutSecret) > 0 {
-		if meta.Get(metaSecret) != nil {
-			return fmt.Errorf("root secret: %w", store.ErrExists), nil
-		}
-		if err := meta.Put(metaSecret, bytes.Clone(b.PutSecret)); err != nil {
+	if r.secretVal != nil && meta.Get(metaSecret) != nil {
+		return fmt.Errorf("root secret: %w", store.ErrExists), nil
+	}
+
+	if r.secretVal != nil {
+		if err := meta.Put(metaSecret, r.secretVal); err != nil {
 			return nil, fmt.Errorf("boltstore: root secret: %w", err)
 		}
 	}

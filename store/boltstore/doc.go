@@ -12,6 +12,28 @@
 // see all give an error wrapping store.ErrCorrupt; bbolt's panics on
 // damaged pages are recovered into such errors too.
 //
+// # The root secret and its wrapping key
+//
+// The store keeps the service's root secret (store.Batch's PutSecret), from
+// which the key material of every AWS_KMS key is derived, in its meta
+// bucket. Options.WrappingKey, a 32-byte AES-256 key the caller supplies,
+// encrypts it at rest with AES-256-GCM (a random nonce each time it is
+// sealed; the file's magic and format version as additional data); without
+// one the secret is stored in the clear. With a key, neither the secret nor
+// the key is ever written to the file, and no error carries either.
+//
+// Once a store holds a secret in the clear, or has been opened with a key,
+// it stays that way, and Open never lets the two mix: it fails with an error naming the file and wrapping
+// ErrWrongWrappingKey when the key given does not decrypt the store's
+// secret, when a store whose secret is encrypted is opened without a key
+// ("a wrapping key is needed"), or when a store whose secret is in the
+// clear is opened with one ("the store's secret is not encrypted"). A
+// wrong key is detected before the store has a secret, too: the first Open
+// with a key (the one creating the store, usually) records a check value
+// of the key, an empty plaintext sealed under it, and later Opens must
+// give a key that opens it. A key of the wrong length fails Open as well.
+// Secret returns the decrypted secret.
+//
 // # Durability and group commit
 //
 // Apply returns nil only after its batch is committed and, unless
@@ -47,8 +69,8 @@
 // # Errors
 //
 // The store returns the sentinels of package store (ErrNotFound, ErrExists,
-// ErrConflict, ErrClosed, ErrCorrupt), wrapped with %w. Its only sentinel of
-// its own is ErrLocked, which only Open returns. Unlike store.Memory it
+// ErrConflict, ErrClosed, ErrCorrupt), wrapped with %w. Its own sentinels
+// are ErrLocked and ErrWrongWrappingKey, which only Open returns. Unlike store.Memory it
 // honours its context: a call whose context is done before it starts
 // returns the context's error.
 package boltstore

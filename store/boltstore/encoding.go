@@ -19,7 +19,9 @@ import (
 //
 // Buckets:
 //
-//	meta        "magic" → magic, "format" → uint32 big-endian formatVersion
+//	meta        "magic" → magic, "format" → uint32 big-endian formatVersion,
+//	            and, when there are, "secret" → secret record,
+//	            "keycheck" → key-check record
 //	keys        key ID → key record
 //	rotations   uvarint(len(key ID)) ‖ key ID ‖ uint32 big-endian index → rotation record
 //	aliases     aliasKey(account, name) → alias record
@@ -47,6 +49,20 @@ import (
 //
 // A rotation record is a flag byte (bit 0: OnDemand), then At.
 //
+// The secret record holds the root secret (store.Batch.PutSecret). Its
+// first byte is its encoding: 0, the secret in the clear follows; 1, it is
+// sealed under the wrapping key (Options.WrappingKey) with AES-256-GCM, and
+// a random 12-byte nonce, the ciphertext and the 16-byte tag follow. The
+// key-check record, present once a store has been opened with a wrapping
+// key, is encoding 1 with an empty plaintext: it tells a wrong key before
+// the store has a secret. Sealed records authenticate, as additional data,
+// magic ‖ uint32 big-endian formatVersion ‖ the record's name (a string,
+// as in records) ‖ the encoding byte 1, which binds them to a kmsmodel
+// store of this format and to their place in it. Both records end with a
+// CRC-32C like every other, so that damage (ErrCorrupt) is told apart from
+// a wrong key (ErrWrongWrappingKey). Files without these records are format
+// 1 files all the same: builds that do not know them never read them.
+//
 // An alias record is KeyID (string), Created, Updated. The alias key is the
 // account with each 0x00 byte written as 0x00 0xFF, then 0x00 0x01, then the
 // name: byte order of alias keys is the order of (account, name).
@@ -59,10 +75,11 @@ var (
 	bucketAliases    = []byte("aliases")
 	bucketKeyAliases = []byte("keyaliases")
 
-	metaMagic  = []byte("magic")
-	metaFormat = []byte("format")
-	metaSecret = []byte("secret") // the root secret (Batch.PutSecret)
-	magic      = []byte("kmsmodel store")
+	metaMagic    = []byte("magic")
+	metaFormat   = []byte("format")
+	metaSecret   = []byte("secret")   // the root secret (Batch.PutSecret)
+	metaKeyCheck = []byte("keycheck") // the wrapping key's check value
+	magic        = []byte("kmsmodel store")
 )
 
 // The largest enum values format 1 knows (see TestEnumCodesOfFormat1).

@@ -35,5 +35,10 @@
 //   - Concurrency: concurrent writers (optimistic concurrency with exactly
 //     one winner per version) and readers, meant to run under -race, and
 //     Close while calls are in progress.
+//   - The root secret: Secret returns the bytes of the one PutSecret (a
+//     copy, not shared with the caller's slices) or ErrNotFound; a second
+//     PutSecret fails with ErrExists and its batch writes nothing; of
+//     concurrent first PutSecrets exactly one succeeds; formatting the
+//     store with fmt does not print it.
 //   - Close: idempotent; every other method returns ErrClosed afterwards.
 package storetest

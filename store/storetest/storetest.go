@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -8,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,6 +48,11 @@ func RunConformanceTests(t *testing.T, newStore func(t *testing.T) store.Store) 
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"CloseWhileBusy", testCloseWhileBusy},
 		{"UseAfterClose", testUseAfterClose},
+		{"SecretRoundTrip", testSecretRoundTrip},
+		{"SecretNotFound", testSecretNotFound},
+		{"SecretOnce", testSecretOnce},
+		{"SecretConcurrent", testSecretConcurrent},
+		{"SecretNotPrinted", testSecretNotPrinted},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1066,4 +1073,169 @@ func testUseAfterClose(t *testing.T, s store.Store) {
 	checkErr(t, "Rotations", err, store.ErrClosed)
 	_, err = s.Aliases(ctx, store.AliasID{}, 10)
 	checkErr(t, "Aliases", err, store.ErrClosed)
+	_, err = s.Secret(ctx)
+	checkErr(t, "Secret", err, store.ErrClosed)
+	checkErr(t, "Apply PutSecret", s.Apply(ctx, &store.Batch{PutSecret: secret(1)}), store.ErrClosed)
+}
+
+// The root secret.
+
+// secret returns a 32-byte secret, different for each n, with 0x00 and
+// 0xFF bytes in it.
+func secret(n int) []byte {
+	b := make([]byte, 32)
+	for i := range b {
+		b[i] = byte(n*31 + i*i*7)
+	}
+	b[3], b[17] = 0x00, 0xFF
+	return b
+}
+
+func getSecret(t *testing.T, s store.Store) []byte {
+	t.Helper()
+	got, err := s.Secret(t.Context())
+	if err != nil {
+		t.Fatalf("Secret: %v", err)
+	}
+	return got
+}
+
+func checkSecret(t *testing.T, s store.Store, want []byte) {
+	t.Helper()
+	if got := getSecret(t, s); !bytes.Equal(got, want) {
+		t.Fatalf("Secret = %x, want %x", got, want)
+	}
+}
+
+// testSecretRoundTrip: the secret reads back byte for byte, with the rest
+// of its batch; neither the caller's slice nor the returned one aliases
+// the store's copy.
+func testSecretRoundTrip(t *testing.T, s store.Store) {
+	want := secret(1)
+	b := store.Batch{PutSecret: secret(1), PutKeys: []store.Key{newKey("k")}}
+	if err := s.Apply(t.Context(), &b); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	b.PutSecret[0] ^= 0xFF // the caller's slice after Apply
+	checkSecret(t, s, want)
+	checkSame(t, "Key written with the secret", getKey(t, s, "k"), newKey("k"))
+
+	got := getSecret(t, s)
+	for i := range got {
+		got[i] = 0 // the returned slice
+	}
+	checkSecret(t, s, want)
+	// Reads do not share a buffer either.
+	first, second := getSecret(t, s), getSecret(t, s)
+	first[5] ^= 1
+	if !bytes.Equal(second, want) {
+		t.Fatalf("a change to one Secret result showed in another: %x", second)
+	}
+}
+
+// testSecretNotFound: a store without a secret says ErrNotFound, whatever
+// else it holds; an empty PutSecret stores none.
+func testSecretNotFound(t *testing.T, s store.Store) {
+	_, err := s.Secret(t.Context())
+	checkErr(t, "Secret of a new store", err, store.ErrNotFound)
+	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("k")}, PutAliases: []store.Alias{newAlias("alias/a", "k")}})
+	_, err = s.Secret(t.Context())
+	checkErr(t, "Secret of a store with keys", err, store.ErrNotFound)
+	apply(t, s, store.Batch{PutSecret: []byte{}})
+	apply(t, s, store.Batch{PutSecret: []byte{}, PutKeys: []store.Key{newKey("k2")}})
+	_, err = s.Secret(t.Context())
+	checkErr(t, "Secret after empty PutSecrets", err, store.ErrNotFound)
+	// The first real PutSecret is still the first.
+	apply(t, s, store.Batch{PutSecret: secret(2)})
+	checkSecret(t, s, secret(2))
+}
+
+// testSecretOnce: a store holds one secret for its life. A second
+// PutSecret, even of the same bytes, fails with ErrExists, and its whole
+// batch writes nothing; a PutSecret in a batch that does not fit is not
+// stored either.
+func testSecretOnce(t *testing.T, s store.Store) {
+	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("k")}})
+	before := dump(t, s)
+	err := s.Apply(t.Context(), &store.Batch{PutSecret: secret(1), PutKeys: []store.Key{newKey("k")}})
+	checkErr(t, "PutSecret with a key that exists", err, store.ErrExists)
+	err = s.Apply(t.Context(), &store.Batch{PutSecret: secret(1), DeleteKeys: []string{"missing"}})
+	checkErr(t, "PutSecret with a missing key's deletion", err, store.ErrNotFound)
+	_, err = s.Secret(t.Context())
+	checkErr(t, "Secret after failed batches", err, store.ErrNotFound)
+	checkSame(t, "store after failed batches", dump(t, s), before)
+
+	apply(t, s, store.Batch{PutSecret: secret(1)})
+	before = dump(t, s)
+	for _, tc := range []struct {
+		name string
+		b    store.Batch
+	}{
+		{"another secret", store.Batch{PutSecret: secret(2)}},
+		{"the same secret", store.Batch{PutSecret: secret(1)}},
+		{"another secret with keys", store.Batch{PutSecret: secret(2),
+			PutKeys:      []store.Key{newKey("n"), next(newKey("k"))},
+			AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rotation(1)}},
+			PutAliases:   []store.Alias{newAlias("alias/n", "n")}}},
+		{"another secret with a deletion", store.Batch{PutSecret: secret(3), DeleteKeys: []string{"k"}}},
+	} {
+		err := s.Apply(t.Context(), &tc.b)
+		checkErr(t, tc.name, err, store.ErrExists)
+		checkSame(t, "store after "+tc.name, dump(t, s), before)
+		checkSecret(t, s, secret(1))
+	}
+	// The same parts without the secret fit.
+	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("n")}})
+}
+
+// testSecretConcurrent: of many batches racing to put the first secret,
+// exactly one succeeds and the others fail with ErrExists.
+func testSecretConcurrent(t *testing.T, s store.Store) {
+	const writers = 16
+	var wg sync.WaitGroup
+	errs := make([]error, writers)
+	start := make(chan struct{})
+	for w := range writers {
+		wg.Go(func() {
+			<-start
+			errs[w] = s.Apply(t.Context(), &store.Batch{PutSecret: secret(w),
+				PutKeys: []store.Key{newKey(fmt.Sprintf("w%02d", w))}})
+		})
+	}
+	close(start)
+	wg.Wait()
+	winner := -1
+	for w, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Fatalf("writers %d and %d both put a secret", winner, w)
+		case err == nil:
+			winner = w
+		default:
+			checkErr(t, fmt.Sprintf("writer %d", w), err, store.ErrExists)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no writer put a secret")
+	}
+	checkSecret(t, s, secret(winner))
+	checkSame(t, "keys", dump(t, s).Keys, []store.Key{newKey(fmt.Sprintf("w%02d", winner))})
+}
+
+// testSecretNotPrinted: formatting the store, with any verb, does not
+// print the secret it holds, in any of the forms fmt gives bytes.
+func testSecretNotPrinted(t *testing.T, s store.Store) {
+	want := secret(7)
+	apply(t, s, store.Batch{PutSecret: secret(7), PutKeys: []store.Key{newKey("k")}})
+	checkSecret(t, s, want)
+	forms := []string{string(want[8:24]), fmt.Sprintf("%x", want[8:24]), fmt.Sprintf("%X", want[8:24]),
+		strings.Trim(fmt.Sprint(want[8:24]), "[]"), strings.Trim(fmt.Sprintf("%q", want[8:24]), `"`)}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%X", "%d", "%q"} {
+		text := fmt.Sprintf(verb, s)
+		for _, form := range forms {
+			if strings.Contains(text, form) {
+				t.Fatalf("the store formatted with %s holds the secret (as %q)", verb, form)
+			}
+		}
+	}
 }
