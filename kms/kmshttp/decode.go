@@ -1,6 +1,7 @@
 package kmshttp
 
 import (
+	"encoding/base64"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -525,6 +526,51 @@ func (r *reader) tags(member string) ([]kms.Tag, bool, error) {
 		out = []kms.Tag{}
 	}
 	return out, present, err
+}
+
+// blob reads a blob member: a base64 string (standard alphabet, padded), as
+// the AWS JSON protocol sends blobs.
+func (r *reader) blob(member string) ([]byte, bool, error) {
+	var s string
+	present, err := r.str(member, &s)
+	if !present || err != nil {
+		return nil, present, err
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, false, serializationError("Cannot deserialize member " + member + ": not valid base64")
+	}
+	return b, true, nil
+}
+
+// strMap reads a map of strings (an encryption context). A null value is
+// a ValidationException naming the entry, as for null list members.
+func (r *reader) strMap(member, field string) (map[string]string, bool, error) {
+	if null, err := r.null(); null || err != nil {
+		return nil, false, err
+	}
+	if r.b[r.i] != '{' {
+		return nil, false, r.typeError(member, "a map")
+	}
+	out := map[string]string{}
+	err := r.nested(func() error {
+		return r.object(func(r *reader, name []byte) error {
+			var v string
+			ok, err := r.str(member+" value", &v)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return nullValue(field + "." + string(name))
+			}
+			out[string(name)] = v
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return out, true, nil
 }
 
 // nested runs f one level deeper, refusing input nested beyond maxDepth.

@@ -14,12 +14,16 @@
 // CancelKeyDeletion, UpdateKeyDescription, EnableKeyRotation,
 // DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand,
 // ListKeyRotations, CreateAlias, UpdateAlias, DeleteAlias, ListAliases,
-// TagResource, UntagResource and ListResourceTags. Request and response
+// TagResource, UntagResource, ListResourceTags, and the symmetric
+// cryptographic operations Encrypt, Decrypt, ReEncrypt, GenerateDataKey,
+// GenerateDataKeyWithoutPlaintext and GenerateRandom. Request and response
 // members have the AWS names; optional response members are left out when
 // empty; timestamps are epoch seconds as JSON numbers with a millisecond
-// fraction. A successful operation without output answers HTTP 200 with an
-// empty body. Every response carries an X-Amzn-Requestid header. The path
-// and the Content-Type of a request are not checked.
+// fraction; blobs (plaintexts, ciphertexts) are base64 strings; encryption
+// contexts are JSON objects of strings. A successful operation without
+// output answers HTTP 200 with an empty body. Every response carries an
+// X-Amzn-Requestid header. The path and the Content-Type of a request are
+// not checked.
 //
 // Request members are matched by their exact (case-sensitive) names.
 // Unknown members are ignored, as AWS ignores them, but must be well-formed
@@ -28,7 +32,11 @@
 // XksKeyId, GrantTokens) are checked for their JSON type and otherwise
 // ignored; CustomerMasterKeySpec is read as KeySpec; a CustomKeyStoreId is
 // refused with CustomKeyStoreNotFoundException, since the model has no
-// custom key stores.
+// custom key stores. Members that would change what a cryptographic call
+// does and that the model does not implement, DryRun true and Recipient,
+// are refused with UnsupportedOperationException rather than ignored. The
+// buffers that carried a request and its response are wiped before reuse,
+// since they may hold plaintexts.
 //
 // # Errors
 //

@@ -1,6 +1,7 @@
 package kmshttp
 
 import (
+	"encoding/base64"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -76,6 +77,17 @@ func (w *writer) optTime(n string, t *time.Time) {
 	if t != nil {
 		w.time(n, *t)
 	}
+}
+
+// optBlob writes a blob member, base64-encoded, unless it is empty.
+func (w *writer) optBlob(n string, v []byte) {
+	if len(v) == 0 {
+		return
+	}
+	w.name(n)
+	w.b = append(w.b, '"')
+	w.b = base64.StdEncoding.AppendEncode(w.b, v)
+	w.b = append(w.b, '"')
 }
 
 // strList writes a list of strings unless it is nil.

@@ -42,6 +42,9 @@ func FuzzDecodeRequest(f *testing.F) {
 		`{"Tags":[{"TagKey":"a","TagValue":"b"}],"MultiRegion":true}`, `{"TagKeys":["a",null]}`,
 		`{"Seconds":1.5}`, `{"To":1e9}`, `{"KeyId":"\ud800\u00e9\""}`, `{"a":[{"b":[1,-0.5e+3,true,false,null]}]}`,
 		`{"KeyId":1}`, `[`, `{"KeyId":"x"`, "{\"KeyId\":\"\xff\"}",
+		`{"KeyId":"alias/a","Plaintext":"aGVsbG8=","EncryptionContext":{"a":"b","c":null}}`,
+		`{"CiphertextBlob":"!!","Recipient":{"AttestationDocument":"eA=="},"DryRun":true}`,
+		`{"NumberOfBytes":1024,"KeySpec":"AES_256","EncryptionContext":{}}`,
 	} {
 		f.Add(uint8(i), []byte(body))
 	}

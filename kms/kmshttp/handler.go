@@ -184,6 +184,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(status)
 	_, _ = w.Write(out)
 	if cap(body) <= 64<<10 {
+		// Requests and responses may carry plaintexts (Encrypt, Decrypt,
+		// GenerateDataKey): wipe what this request used before reuse.
+		used := len(body) + len(out)
+		if used > cap(body) {
+			used = len(body) // the response grew into a buffer of its own
+		}
+		clear(body[:used])
 		*bp = body[:0]
 		bufPool.Put(bp)
 	}

@@ -53,19 +53,32 @@ func operation(name string) opFunc {
 		return untagResource
 	case "ListResourceTags":
 		return listResourceTags
+	case "Encrypt":
+		return encrypt
+	case "Decrypt":
+		return decrypt
+	case "ReEncrypt":
+		return reEncrypt
+	case "GenerateDataKey":
+		return generateDataKey
+	case "GenerateDataKeyWithoutPlaintext":
+		return generateDataKeyWithoutPlaintext
+	case "GenerateRandom":
+		return generateRandom
 	}
 	return nil
 }
 
 // Operations returns the names of the KMS operations the handler serves
 // (for the target "TrentService.<name>"): the key lifecycle, rotation,
-// alias and tag operations of package kms.
+// alias, tag and symmetric cryptographic operations of package kms.
 func Operations() []string {
 	return []string{"CreateKey", "DescribeKey", "ListKeys", "EnableKey", "DisableKey",
 		"ScheduleKeyDeletion", "CancelKeyDeletion", "UpdateKeyDescription",
 		"EnableKeyRotation", "DisableKeyRotation", "GetKeyRotationStatus", "RotateKeyOnDemand",
 		"ListKeyRotations", "CreateAlias", "UpdateAlias", "DeleteAlias", "ListAliases",
-		"TagResource", "UntagResource", "ListResourceTags"}
+		"TagResource", "UntagResource", "ListResourceTags",
+		"Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateRandom"}
 }
 
 // fieldKind is the JSON type of a request member.
@@ -77,6 +90,8 @@ const (
 	kBool
 	kStrings
 	kTags
+	kBlob
+	kMap
 )
 
 // field describes one request member: its AWS name, its type, where it
@@ -90,6 +105,8 @@ type field struct {
 	b       *bool
 	strs    *[]string
 	tags    *[]kms.Tag
+	blob    *[]byte
+	m       *map[string]string
 	present bool
 }
 
@@ -100,6 +117,10 @@ func strsF(name, path string, dst *[]string) field {
 	return field{name: name, path: path, kind: kStrings, strs: dst}
 }
 func tagsF(name string, dst *[]kms.Tag) field { return field{name: name, kind: kTags, tags: dst} }
+func blobF(name string, dst *[]byte) field    { return field{name: name, kind: kBlob, blob: dst} }
+func mapF(name, path string, dst *map[string]string) field {
+	return field{name: name, path: path, kind: kMap, m: dst}
+}
 
 // ignored is a member of the AWS request that kmsmodel accepts, checks for
 // its JSON type, and does not model (Policy, GrantTokens, …).
@@ -149,6 +170,18 @@ func decodeFields(body []byte, fields []field) error {
 				ts, f.present, err = r.tags(f.name)
 				if f.tags != nil {
 					*f.tags = ts
+				}
+			case kBlob:
+				var b []byte
+				b, f.present, err = r.blob(f.name)
+				if f.blob != nil {
+					*f.blob = b
+				}
+			case kMap:
+				var m map[string]string
+				m, f.present, err = r.strMap(f.name, f.path)
+				if f.m != nil {
+					*f.m = m
 				}
 			}
 			return err

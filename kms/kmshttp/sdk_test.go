@@ -404,6 +404,79 @@ var exceptionCases = []exceptionCase{
 		},
 		check:   as[*types.NotFoundException](),
 		wantMsg: "Key '{arn}' does not exist"},
+	{name: "InvalidCiphertextException not a blob", status: 400,
+		call: func(_ *testing.T, _ *fixture, c, _ *awskms.Client, _ string) error {
+			_, err := c.Decrypt(context.Background(), &awskms.DecryptInput{CiphertextBlob: []byte("not a ciphertext blob")})
+			return err
+		},
+		check: as[*types.InvalidCiphertextException](), wantMsg: ""},
+	{name: "InvalidCiphertextException other encryption context", status: 400,
+		call: func(t *testing.T, _ *fixture, c, _ *awskms.Client, key string) error {
+			ctx := context.Background()
+			enc, err := c.Encrypt(ctx, &awskms.EncryptInput{KeyId: aws.String(key), Plaintext: []byte("secret"),
+				EncryptionContext: map[string]string{"order": "1"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Decrypt(ctx, &awskms.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: map[string]string{"order": "2"}})
+			return err
+		},
+		check: as[*types.InvalidCiphertextException](), wantMsg: ""},
+	{name: "IncorrectKeyException", status: 400,
+		call: func(t *testing.T, _ *fixture, c, _ *awskms.Client, key string) error {
+			ctx := context.Background()
+			enc, err := c.Encrypt(ctx, &awskms.EncryptInput{KeyId: aws.String(key), Plaintext: []byte("secret")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := c.CreateKey(ctx, &awskms.CreateKeyInput{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Decrypt(ctx, &awskms.DecryptInput{CiphertextBlob: enc.CiphertextBlob, KeyId: other.KeyMetadata.KeyId})
+			return err
+		},
+		check:   as[*types.IncorrectKeyException](),
+		wantMsg: "The key ID in the request does not identify a CMK that can perform this operation."},
+	{name: "InvalidKeyUsageException HMAC key", status: 400,
+		call: func(t *testing.T, _ *fixture, c, _ *awskms.Client, _ string) error {
+			hk, err := c.CreateKey(context.Background(), &awskms.CreateKeyInput{KeySpec: types.KeySpecHmac256, KeyUsage: types.KeyUsageTypeGenerateVerifyMac})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Encrypt(context.Background(), &awskms.EncryptInput{KeyId: hk.KeyMetadata.KeyId, Plaintext: []byte("x")})
+			return err
+		},
+		check: as[*types.InvalidKeyUsageException](), anyMsg: true},
+	{name: "KMSInvalidStateException Decrypt pending deletion (D17)", status: 400,
+		call: func(t *testing.T, _ *fixture, c, _ *awskms.Client, key string) error {
+			ctx := context.Background()
+			enc, err := c.Encrypt(ctx, &awskms.EncryptInput{KeyId: aws.String(key), Plaintext: []byte("secret")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.ScheduleKeyDeletion(ctx, &awskms.ScheduleKeyDeletionInput{KeyId: aws.String(key)}); err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Decrypt(ctx, &awskms.DecryptInput{CiphertextBlob: enc.CiphertextBlob})
+			return err
+		},
+		check: as[*types.KMSInvalidStateException](), wantMsg: "{arn} is pending deletion."},
+	{name: "DisabledException GenerateDataKey", status: 400,
+		call: func(t *testing.T, _ *fixture, c, _ *awskms.Client, key string) error {
+			if _, err := c.DisableKey(context.Background(), &awskms.DisableKeyInput{KeyId: aws.String(key)}); err != nil {
+				t.Fatal(err)
+			}
+			_, err := c.GenerateDataKey(context.Background(), &awskms.GenerateDataKeyInput{KeyId: aws.String(key), KeySpec: types.DataKeySpecAes256})
+			return err
+		},
+		check: as[*types.DisabledException](), wantMsg: "{arn} is disabled."},
+	{name: "UnsupportedOperationException DryRun", status: 400,
+		call: func(_ *testing.T, _ *fixture, c, _ *awskms.Client, key string) error {
+			_, err := c.Encrypt(context.Background(), &awskms.EncryptInput{KeyId: aws.String(key), Plaintext: []byte("x"), DryRun: aws.Bool(true)})
+			return err
+		},
+		check: as[*types.UnsupportedOperationException](), wantMsg: "DryRun is not supported by kmsmodel"},
 	{name: "CustomKeyStoreNotFoundException", status: 400,
 		call: func(_ *testing.T, _ *fixture, c, _ *awskms.Client, _ string) error {
 			_, err := c.CreateKey(context.Background(), &awskms.CreateKeyInput{CustomKeyStoreId: aws.String("cks-1234567890abcdef0"), Origin: types.OriginTypeAwsCloudhsm})
@@ -550,5 +623,74 @@ func TestConcurrentClients(t *testing.T) {
 	lk, err := c.ListKeys(ctx, &awskms.ListKeysInput{Limit: aws.Int32(1000)})
 	if err != nil || len(lk.Keys) != 200 {
 		t.Errorf("ListKeys: %d keys, %v; want 200", len(lk.Keys), err)
+	}
+}
+
+// TestSDKCrypto drives the cryptographic operations with the AWS SDK over
+// both transports: blobs travel base64-encoded, encryption contexts as
+// maps, and ciphertexts made before a rotation still decrypt.
+func TestSDKCrypto(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			f := newFixture(t)
+			hc, endpoint := tr.client(t, f)
+			c := sdkClient(hc, endpoint, accessKey, region)
+			ctx := context.Background()
+			ck, err := c.CreateKey(ctx, &awskms.CreateKeyInput{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, arn := ck.KeyMetadata.KeyId, aws.ToString(ck.KeyMetadata.Arn)
+			ec := map[string]string{"order": "42", "note": "caf\u00e9"}
+			plaintext := []byte("attack at dawn \x00\xff")
+			enc, err := c.Encrypt(ctx, &awskms.EncryptInput{KeyId: id, Plaintext: plaintext, EncryptionContext: ec})
+			if err != nil || aws.ToString(enc.KeyId) != arn || enc.EncryptionAlgorithm != types.EncryptionAlgorithmSpecSymmetricDefault || len(enc.CiphertextBlob) == 0 {
+				t.Fatalf("Encrypt = %+v, %v", enc, err)
+			}
+			f.clock.Advance(time.Hour)
+			if _, err := c.RotateKeyOnDemand(ctx, &awskms.RotateKeyOnDemandInput{KeyId: id}); err != nil {
+				t.Fatal(err)
+			}
+			dec, err := c.Decrypt(ctx, &awskms.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ec})
+			if err != nil || string(dec.Plaintext) != string(plaintext) || aws.ToString(dec.KeyId) != arn {
+				t.Fatalf("Decrypt = %+v, %v", dec, err)
+			}
+			other, err := c.CreateKey(ctx, &awskms.CreateKeyInput{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.CreateAlias(ctx, &awskms.CreateAliasInput{AliasName: aws.String("alias/other"), TargetKeyId: other.KeyMetadata.KeyId}); err != nil {
+				t.Fatal(err)
+			}
+			re, err := c.ReEncrypt(ctx, &awskms.ReEncryptInput{CiphertextBlob: enc.CiphertextBlob, SourceEncryptionContext: ec,
+				DestinationKeyId: aws.String("alias/other")})
+			if err != nil || aws.ToString(re.KeyId) != aws.ToString(other.KeyMetadata.Arn) || aws.ToString(re.SourceKeyId) != arn {
+				t.Fatalf("ReEncrypt = %+v, %v", re, err)
+			}
+			dec, err = c.Decrypt(ctx, &awskms.DecryptInput{CiphertextBlob: re.CiphertextBlob})
+			if err != nil || string(dec.Plaintext) != string(plaintext) {
+				t.Fatalf("Decrypt after ReEncrypt = %+v, %v", dec, err)
+			}
+			dk, err := c.GenerateDataKey(ctx, &awskms.GenerateDataKeyInput{KeyId: id, KeySpec: types.DataKeySpecAes128})
+			if err != nil || len(dk.Plaintext) != 16 || aws.ToString(dk.KeyId) != arn {
+				t.Fatalf("GenerateDataKey = %+v, %v", dk, err)
+			}
+			dec, err = c.Decrypt(ctx, &awskms.DecryptInput{CiphertextBlob: dk.CiphertextBlob, KeyId: id})
+			if err != nil || string(dec.Plaintext) != string(dk.Plaintext) {
+				t.Fatalf("Decrypt of the data key = %v", err)
+			}
+			dkw, err := c.GenerateDataKeyWithoutPlaintext(ctx, &awskms.GenerateDataKeyWithoutPlaintextInput{KeyId: id, NumberOfBytes: aws.Int32(64)})
+			if err != nil || len(dkw.CiphertextBlob) == 0 {
+				t.Fatalf("GenerateDataKeyWithoutPlaintext = %+v, %v", dkw, err)
+			}
+			dec, err = c.Decrypt(ctx, &awskms.DecryptInput{CiphertextBlob: dkw.CiphertextBlob})
+			if err != nil || len(dec.Plaintext) != 64 {
+				t.Fatalf("Decrypt of the data key without plaintext = %v", err)
+			}
+			rnd, err := c.GenerateRandom(ctx, &awskms.GenerateRandomInput{NumberOfBytes: aws.Int32(32)})
+			if err != nil || len(rnd.Plaintext) != 32 {
+				t.Fatalf("GenerateRandom = %+v, %v", rnd, err)
+			}
+		})
 	}
 }

@@ -119,7 +119,7 @@ func TestWireErrors(t *testing.T) {
 		status             int
 		code, msg          string
 	}{
-		{"unknown target (400 per D18)", "TrentService.Encrypt", `{}`, 400, "UnknownOperationException", "Unknown operation TrentService.Encrypt"},
+		{"unknown target (400 per D18)", "TrentService.Sign", `{}`, 400, "UnknownOperationException", "Unknown operation TrentService.Sign"},
 		{"missing target", "", `{}`, 400, "UnknownOperationException", "Missing X-Amz-Target header"},
 		{"other prefix", "DynamoDB_20120810.ListTables", `{}`, 400, "UnknownOperationException", ""},
 		{"syntax error", target + "DescribeKey", `{"KeyId":}`, 400, "SerializationException", ""},
@@ -148,6 +148,20 @@ func TestWireErrors(t *testing.T) {
 		{"description required", target + "UpdateKeyDescription", `{"KeyId":"` + id + `"}`, 400, "ValidationException", ""},
 		{"present zero is not absent", target + "ScheduleKeyDeletion", `{"KeyId":"` + id + `","PendingWindowInDays":0}`, 400, "ValidationException",
 			"1 validation error detected: Value '0' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value greater than or equal to 7"},
+		{"bad base64 blob", target + "Encrypt", `{"KeyId":"` + id + `","Plaintext":"!!!"}`, 400, "SerializationException",
+			"Cannot deserialize member Plaintext: not valid base64"},
+		{"map that is a list", target + "Encrypt", `{"KeyId":"` + id + `","Plaintext":"eA==","EncryptionContext":["a"]}`, 400, "SerializationException", ""},
+		{"map with a number", target + "Encrypt", `{"KeyId":"` + id + `","Plaintext":"eA==","EncryptionContext":{"a":1}}`, 400, "SerializationException", ""},
+		{"map with a null value", target + "Encrypt", `{"KeyId":"` + id + `","Plaintext":"eA==","EncryptionContext":{"a":null}}`, 400, "ValidationException",
+			"1 validation error detected: Value null at 'encryptionContext.a' failed to satisfy constraint: Member must not be null"},
+		{"plaintext required", target + "Encrypt", `{"KeyId":"` + id + `"}`, 400, "ValidationException",
+			"1 validation error detected: Value null at 'plaintext' failed to satisfy constraint: Member must not be null"},
+		{"Recipient not modelled", target + "Decrypt", `{"CiphertextBlob":"eA==","Recipient":{"KeyEncryptionAlgorithm":"RSAES_OAEP_SHA_256","AttestationDocument":"eA=="}}`, 400,
+			"UnsupportedOperationException", "Recipient is not supported by kmsmodel"},
+		{"DryRun not modelled", target + "GenerateDataKey", `{"KeyId":"` + id + `","KeySpec":"AES_256","DryRun":true}`, 400,
+			"UnsupportedOperationException", "DryRun is not supported by kmsmodel"},
+		{"custom key store for random bytes", target + "GenerateRandom", `{"NumberOfBytes":8,"CustomKeyStoreId":"cks-1"}`, 400,
+			"CustomKeyStoreNotFoundException", ""},
 		{"both key spec names", target + "CreateKey", `{"KeySpec":"HMAC_256","CustomerMasterKeySpec":"SYMMETRIC_DEFAULT"}`, 400, "ValidationException", ""},
 	}
 	for _, tc := range cases {
@@ -189,6 +203,14 @@ func TestLenientRequests(t *testing.T) {
 	m = postOK(t, f.handler, target+"DescribeKey", `{"\u004beyId":"`+id+`","GrantTokens":["t"]}`)
 	if m["KeyMetadata"].(map[string]any)["KeyId"] != id {
 		t.Errorf("DescribeKey with an escaped member name: %v", m)
+	}
+	// Blobs are base64 both ways; DryRun false is accepted.
+	sym, _ := createKey(t, f.handler, `{}`)
+	m = postOK(t, f.handler, target+"Encrypt", `{"KeyId":"`+sym+`","Plaintext":"aGVsbG8=","DryRun":false,"GrantTokens":[]}`)
+	blob, _ := m["CiphertextBlob"].(string)
+	m = postOK(t, f.handler, target+"Decrypt", `{"CiphertextBlob":"`+blob+`","EncryptionContext":{}}`)
+	if m["Plaintext"] != "aGVsbG8=" {
+		t.Errorf("Decrypt = %v", m)
 	}
 	// Optional int32 absent: the default applies (PendingWindowInDays 30).
 	m = postOK(t, f.handler, target+"ScheduleKeyDeletion", `{"KeyId":"`+id+`","PendingWindowInDays":null}`)
@@ -374,8 +396,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 func TestOperationsServed(t *testing.T) {
 	f := newFixture(t)
 	ops := kmshttp.Operations()
-	if len(ops) != 20 {
-		t.Errorf("%d operations, want the 20 of package kms", len(ops))
+	if len(ops) != 26 {
+		t.Errorf("%d operations, want the 26 of package kms", len(ops))
 	}
 	for _, op := range ops {
 		_, h, _ := post(t, f.handler, target+op, `{}`)

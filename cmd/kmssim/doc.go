@@ -1,0 +1,52 @@
+// Kmssim runs kmsmodel, the model of AWS KMS, as an AWS-compatible service
+// or as a fleet simulation.
+//
+// Usage:
+//
+//	kmssim serve [flags]
+//	kmssim simulate [flags]
+//	kmssim help [command]
+//
+// Every command takes --help. A bad command line exits with status 2 and
+// says what was wrong; a failure while running exits with status 1.
+//
+// # serve
+//
+// Serve serves the AWS KMS API (AWS JSON 1.1) over HTTP with package
+// kms/kmshttp, so that AWS SDKs and the AWS CLI can drive the model:
+//
+//	go run ./cmd/kmssim serve --mem
+//	aws kms create-key --endpoint-url http://127.0.0.1:4599
+//
+// It listens on --addr (127.0.0.1:4599, loopback, by default). State lives
+// in a bbolt file (--db, default kms.db, through store/boltstore and
+// kms.Open) or in memory only (--mem). The clock is the wall clock, or with
+// --clock manual a simulated one starting at --start and moved by clients
+// through the non-AWS targets KmsModel.AdvanceClock and KmsModel.Now (see
+// package kms/kmshttp). The caller's account is the one mapped to the
+// access key of the request's SigV4 credential (--access-key KEY=ACCOUNT;
+// by default every key is --account); signatures are not verified. Logs
+// are structured (log/slog) on stderr; --log-level debug logs every
+// request. SIGINT or SIGTERM shuts the server down gracefully: it stops
+// accepting connections, finishes the requests in flight, then closes the
+// store. A second signal ends the process at once.
+//
+// # simulate
+//
+// Simulate creates --keys keys on a manual clock, enables automatic
+// rotation on a share of them (--auto) with periods drawn from --periods
+// (a list such as 90,180,365,730 or a range such as 90-730), and drives
+// them for --years with random on-demand rotations, disables and enables,
+// and scheduled (sometimes cancelled) deletions at the given yearly rates
+// per key, all drawn from --seed. Time advances month by month: the
+// simulation sets the clock to each planned call and calls the service,
+// and at each month's end sets the clock there and calls Sweep, so every
+// automatic rotation and deletion happens at its own instant (decision
+// D13). An observer (kms.WithObserver) counts rotations by type and month,
+// deletions, and refusals by exception and operation; at the end the keys
+// are counted by state through ListKeys and DescribeKey.
+//
+// The summary goes to stdout; --csv writes the monthly timeline of
+// rotations by type, --svg a stacked bar chart of it. A progress bar is
+// drawn on stderr when stderr is a terminal (--progress).
+package main

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/kms"
+	"github.com/kmsmodel/kmsmodel/kms/kmshttp"
+	"github.com/kmsmodel/kmsmodel/store/boltstore"
+)
+
+const serveHelp = `Usage: kmssim serve [flags]
+
+Serve the AWS KMS API (AWS JSON 1.1, X-Amz-Target TrentService.<Operation>)
+over HTTP, backed by kmsmodel. Point an AWS SDK or the AWS CLI at it:
+
+	aws kms create-key --endpoint-url http://127.0.0.1:4599
+
+State lives in a bbolt file (--db, default kms.db) or only in memory
+(--mem). The caller's account comes from the access key ID of the SigV4
+credential (--access-key maps keys to accounts; by default every key is
+--account); signatures are NOT verified, so serve only on addresses you
+trust (loopback by default).
+
+With --clock manual, simulated time starts at --start and moves only when a
+client calls the non-AWS targets KmsModel.AdvanceClock ({"Seconds": n} or
+{"To": epoch-seconds}) or reads it with KmsModel.Now.
+
+SIGINT or SIGTERM stops the server gracefully: requests in flight finish,
+then the store is closed. A second signal stops it at once.
+`
+
+// serveConfig is the parsed command line of serve.
+type serveConfig struct {
+	addr            string
+	db              string
+	mem             bool
+	clock           string
+	start           time.Time
+	account         string
+	region          string
+	accessKeys      map[string]string
+	quota           int
+	seed            uint64
+	maxBody         int64
+	shutdownTimeout time.Duration
+	logLevel        slog.Level
+	logJSON         bool
+}
+
+func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
+	c := &serveConfig{accessKeys: map[string]string{}}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:4599", "`address` to listen on (host:port; port 0 picks a free one)")
+	fs.StringVar(&c.db, "db", "kms.db", "bbolt `file` holding the service's state (created if missing)")
+	fs.BoolVar(&c.mem, "mem", false, "keep state in memory only (instead of --db)")
+	fs.StringVar(&c.clock, "clock", "wall", "`clock`: wall (real time) or manual (simulated time moved by KmsModel.AdvanceClock)")
+	start := fs.String("start", "2024-01-01T00:00:00Z", "RFC 3339 `instant` the manual clock starts at (--clock manual only)")
+	fs.StringVar(&c.account, "account", "111122223333", "the service's AWS account `ID` (twelve digits)")
+	fs.StringVar(&c.region, "region", "us-east-1", "the service's `Region`; requests signed for another Region are refused")
+	fs.Func("access-key", "map an access key to an account, `KEY=ACCOUNT` (repeatable); then other keys are refused", func(v string) error {
+		k, a, ok := strings.Cut(v, "=")
+		if !ok || k == "" || !validAccount(a) {
+			return errors.New("want ACCESSKEYID=ACCOUNT with a twelve-digit account")
+		}
+		c.accessKeys[k] = a
+		return nil
+	})
+	fs.IntVar(&c.quota, "on-demand-quota", kms.DefaultOnDemandRotationQuota, "on-demand rotations allowed per key (decision D1: 10; AWS today: 25)")
+	fs.Uint64Var(&c.seed, "seed", 0, "make key IDs reproducible from this `seed` (0: cryptographic randomness)")
+	fs.Int64Var(&c.maxBody, "max-body", kmshttp.DefaultMaxBodyBytes, "largest request body in `bytes`")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown waits for requests in flight")
+	level := fs.String("log-level", "info", "log `level`: debug (every request), info, warn or error")
+	format := fs.String("log-format", "text", "log `format`: text or json")
+	if code := parseFlags(fs, serveHelp, args, stdout, stderr); code >= 0 {
+		return nil, code
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	bad := func(msg string) (*serveConfig, int) { return nil, usageError(stderr, "serve", msg) }
+	if c.mem && set["db"] {
+		return bad("--db and --mem are exclusive: state lives in a file or in memory")
+	}
+	switch c.clock {
+	case "wall":
+		if set["start"] {
+			return bad("--start needs --clock manual (the wall clock starts now)")
+		}
+	case "manual":
+		t, err := time.Parse(time.RFC3339, *start)
+		if err != nil {
+			return bad(fmt.Sprintf("--start %q is not an RFC 3339 instant such as 2024-01-01T00:00:00Z", *start))
+		}
+		c.start = t
+	default:
+		return bad(fmt.Sprintf("--clock %q: want wall or manual", c.clock))
+	}
+	if !validAccount(c.account) {
+		return bad(fmt.Sprintf("--account %q is not a twelve-digit account ID", c.account))
+	}
+	if !validRegion(c.region) {
+		return bad(fmt.Sprintf("--region %q is not a Region name such as us-east-1", c.region))
+	}
+	if c.quota < 0 {
+		return bad("--on-demand-quota must not be negative")
+	}
+	if c.maxBody <= 0 {
+		return bad("--max-body must be positive")
+	}
+	if err := c.logLevel.UnmarshalText([]byte(*level)); err != nil {
+		return bad(fmt.Sprintf("--log-level %q: want debug, info, warn or error", *level))
+	}
+	switch *format {
+	case "text":
+	case "json":
+		c.logJSON = true
+	default:
+		return bad(fmt.Sprintf("--log-format %q: want text or json", *format))
+	}
+	if _, _, err := net.SplitHostPort(c.addr); err != nil {
+		return bad(fmt.Sprintf("--addr %q: %v", c.addr, err))
+	}
+	return c, -1
+}
+
+func validAccount(a string) bool {
+	if len(a) != 12 {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if a[i] < '0' || a[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// validRegion accepts names shaped like AWS Regions: lowercase words
+// joined by hyphens, ending in a number (us-east-1, us-gov-west-1).
+func validRegion(r string) bool {
+	parts := strings.Split(r, "-")
+	if len(parts) < 3 {
+		return false
+	}
+	for i, p := range parts {
+		if p == "" {
+			return false
+		}
+		for j := 0; j < len(p); j++ {
+			c := p[j]
+			isDigit := '0' <= c && c <= '9'
+			if i == len(parts)-1 && !isDigit || i < len(parts)-1 && !('a' <= c && c <= 'z') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// serve runs the serve command until ctx is cancelled. ready, if not nil,
+// is called with the listening address once the server accepts
+// connections.
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(net.Addr)) int {
+	c, code := parseServe(args, stdout, stderr)
+	if c == nil {
+		return code
+	}
+	var handler slog.Handler
+	if c.logJSON {
+		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: c.logLevel})
+	} else {
+		handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.logLevel})
+	}
+	log := slog.New(handler)
+	fail := func(msg string, err error) int {
+		log.Error(msg, "err", err)
+		return exitError
+	}
+
+	opts := []kms.Option{kms.WithAccount(c.account), kms.WithRegion(c.region), kms.WithOnDemandRotationQuota(c.quota)}
+	var clock *kms.ManualClock
+	if c.clock == "manual" {
+		clock = kms.NewManualClock(c.start)
+		opts = append(opts, kms.WithClock(clock))
+	}
+	if c.seed != 0 {
+		var seed [32]byte
+		binary.LittleEndian.PutUint64(seed[:], c.seed)
+		opts = append(opts, kms.WithRandom(rand.NewChaCha8(seed)))
+	}
+	var svc *kms.Service
+	storeName := "memory"
+	if c.mem {
+		svc = kms.New(opts...)
+	} else {
+		storeName = c.db
+		st, err := boltstore.Open(c.db, nil)
+		if err != nil {
+			return fail("cannot open the store", err)
+		}
+		if svc, err = kms.Open(ctx, st, opts...); err != nil {
+			_ = st.Close()
+			return fail("cannot load the store", err)
+		}
+	}
+	defer func() {
+		if err := svc.Close(); err != nil {
+			log.Error("closing the store", "err", err)
+		}
+	}()
+
+	hopts := []kmshttp.Option{kmshttp.WithLogger(log), kmshttp.WithMaxBodyBytes(c.maxBody)}
+	if clock != nil {
+		hopts = append(hopts, kmshttp.WithManualClock(clock))
+	}
+	if len(c.accessKeys) > 0 {
+		hopts = append(hopts, kmshttp.WithAccounts(c.accessKeys))
+	}
+	h, err := kmshttp.New(svc, hopts...)
+	if err != nil {
+		return fail("cannot build the handler", err)
+	}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fail("cannot listen", err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
+	}
+	attrs := []any{"addr", ln.Addr().String(), "store", storeName, "clock", c.clock,
+		"account", c.account, "region", c.region, "endpoint", "http://" + ln.Addr().String()}
+	if clock != nil {
+		attrs = append(attrs, "start", c.start.Format(time.RFC3339))
+	}
+	log.Info("kmssim serving the AWS KMS API", attrs...)
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	if err := runServer(ctx, srv, ln, c.shutdownTimeout, log); err != nil {
+		return fail("server failed", err)
+	}
+	return exitOK
+}
+
+// runServer serves on ln until ctx is done, then shuts srv down
+// gracefully: it stops accepting connections and waits up to timeout for
+// the requests in flight to finish.
+func runServer(ctx context.Context, srv *http.Server, ln net.Listener, timeout time.Duration, log *slog.Logger) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

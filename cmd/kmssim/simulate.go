@@ -1,0 +1,582 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/kms"
+)
+
+const simulateHelp = `Usage: kmssim simulate [flags]
+
+Run a fleet of keys through years of simulated time, in process, on a manual
+clock, and print a summary: rotations by type, refusals by exception, keys
+by state.
+
+Every key is created at --start. A share of them (--auto) has automatic
+rotation, each with a period drawn from --periods. Each key then meets
+random events, a Poisson process per key with the given yearly rates:
+on-demand rotations, disables (each followed by an enable after about
+--disabled-days) and deletions (a share --cancel of them cancelled before
+the waiting period ends, the key then enabled again a day later). Calls the
+model refuses are counted by exception: on-demand rotations of disabled keys
+(DisabledException), beyond the quota (LimitExceededException), within 20
+minutes of an automatic rotation (ConflictException), calls on keys pending
+deletion (KMSInvalidStateException).
+
+The same --seed gives the same simulation. --csv writes a monthly timeline
+of rotations by type, --svg a chart of it.
+`
+
+// simConfig is the parsed command line of simulate.
+type simConfig struct {
+	keys         int
+	months       int
+	periods      periodSpec
+	auto         float64
+	onDemand     float64 // per key per year
+	disable      float64
+	deletion     float64
+	disabledDays float64
+	cancel       float64
+	quota        int
+	seed         uint64
+	start        time.Time
+	csv, svg     string
+	progress     string
+}
+
+// periodSpec is the set of rotation periods keys draw from: a list, or an
+// inclusive range.
+type periodSpec struct {
+	list   []int32
+	lo, hi int32 // range, when list is nil
+}
+
+func parsePeriods(s string) (periodSpec, error) {
+	check := func(v string) (int32, error) {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a number of days", v)
+		}
+		if n < 90 || n > 2560 {
+			return 0, fmt.Errorf("%d days is outside 90–2560, the range AWS allows (D16)", n)
+		}
+		return int32(n), nil
+	}
+	if lo, hi, ok := strings.Cut(s, "-"); ok {
+		a, err := check(lo)
+		if err != nil {
+			return periodSpec{}, err
+		}
+		b, err := check(hi)
+		if err != nil {
+			return periodSpec{}, err
+		}
+		if a > b {
+			return periodSpec{}, fmt.Errorf("range %s is empty", s)
+		}
+		return periodSpec{lo: a, hi: b}, nil
+	}
+	var p periodSpec
+	for _, v := range strings.Split(s, ",") {
+		n, err := check(v)
+		if err != nil {
+			return periodSpec{}, err
+		}
+		p.list = append(p.list, n)
+	}
+	return p, nil
+}
+
+func (p periodSpec) draw(r *rand.Rand) int32 {
+	if p.list != nil {
+		return p.list[r.IntN(len(p.list))]
+	}
+	return p.lo + r.Int32N(p.hi-p.lo+1)
+}
+
+func parseSimulate(args []string, stdout, stderr io.Writer) (*simConfig, int) {
+	c := &simConfig{}
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs.IntVar(&c.keys, "keys", 1000, "number of keys in the fleet")
+	years := fs.Float64("years", 10, "simulated `years` (rounded to whole months)")
+	periods := fs.String("periods", "90,180,365,730", "rotation periods in days: a `list` (90,365) or a range (90-730)")
+	fs.Float64Var(&c.auto, "auto", 1, "`share` of keys with automatic rotation enabled (0–1)")
+	fs.Float64Var(&c.onDemand, "on-demand", 0.5, "on-demand rotations per key per year")
+	fs.Float64Var(&c.disable, "disable", 0.2, "disables per key per year (each followed by an enable)")
+	fs.Float64Var(&c.disabledDays, "disabled-days", 30, "mean `days` a disabled key stays disabled")
+	fs.Float64Var(&c.deletion, "delete", 0.02, "scheduled deletions per key per year")
+	fs.Float64Var(&c.cancel, "cancel", 0.1, "`share` of scheduled deletions cancelled (0–1)")
+	fs.IntVar(&c.quota, "on-demand-quota", kms.DefaultOnDemandRotationQuota, "on-demand rotations allowed per key (decision D1)")
+	fs.Uint64Var(&c.seed, "seed", 1, "random `seed`: the same seed gives the same simulation")
+	start := fs.String("start", "2024-01-01T00:00:00Z", "RFC 3339 `instant` the simulation starts at")
+	fs.StringVar(&c.csv, "csv", "", "write the monthly timeline of rotations by type to this CSV `file`")
+	fs.StringVar(&c.svg, "svg", "", "write a chart of rotations over time to this SVG `file`")
+	fs.StringVar(&c.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
+	if code := parseFlags(fs, simulateHelp, args, stdout, stderr); code >= 0 {
+		return nil, code
+	}
+	bad := func(msg string) (*simConfig, int) { return nil, usageError(stderr, "simulate", msg) }
+	var err error
+	if c.periods, err = parsePeriods(*periods); err != nil {
+		return bad("--periods: " + err.Error())
+	}
+	if c.start, err = time.Parse(time.RFC3339, *start); err != nil {
+		return bad(fmt.Sprintf("--start %q is not an RFC 3339 instant such as 2024-01-01T00:00:00Z", *start))
+	}
+	c.months = int(math.Round(*years * 12))
+	switch {
+	case c.keys < 1 || c.keys > 10_000_000:
+		return bad("--keys must be between 1 and 10000000")
+	case !(*years > 0) || c.months < 1 || *years > 200:
+		return bad("--years must be at least one month (1/12) and at most 200")
+	case !share(c.auto):
+		return bad("--auto must be a share between 0 and 1")
+	case !share(c.cancel):
+		return bad("--cancel must be a share between 0 and 1")
+	case !rate(c.onDemand) || !rate(c.disable) || !rate(c.deletion):
+		return bad("--on-demand, --disable and --delete must be rates between 0 and 1000 per key per year")
+	case !(c.disabledDays > 0) || c.disabledDays > 3650:
+		return bad("--disabled-days must be positive and at most 3650")
+	case c.quota < 0:
+		return bad("--on-demand-quota must not be negative")
+	}
+	switch c.progress {
+	case "auto", "always", "never":
+	default:
+		return bad(fmt.Sprintf("--progress %q: want auto, always or never", c.progress))
+	}
+	return c, -1
+}
+
+func share(v float64) bool { return v >= 0 && v <= 1 }
+func rate(v float64) bool  { return v >= 0 && v <= 1000 }
+
+// Actions the simulation plans for its keys.
+const (
+	actRandom uint8 = iota // the key's next random event
+	actEnable              // re-enable a key the simulation disabled
+	actCancel              // cancel a scheduled deletion
+)
+
+// action is one planned call, at instant at (Unix ns).
+type action struct {
+	at   int64
+	seq  uint64 // ties keep planning order
+	key  int32
+	what uint8
+}
+
+// plan is a binary min-heap of actions.
+type plan []action
+
+func (p plan) less(i, j int) bool {
+	return p[i].at < p[j].at || p[i].at == p[j].at && p[i].seq < p[j].seq
+}
+
+func (p *plan) push(a action) {
+	*p = append(*p, a)
+	h := *p
+	for i := len(h) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !h.less(i, parent) {
+			break
+		}
+		h[i], h[parent] = h[parent], h[i]
+		i = parent
+	}
+}
+
+func (p *plan) pop() action {
+	h := *p
+	top := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h = h[:n]
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && h.less(r, l) {
+			m = r
+		}
+		if !h.less(m, i) {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	*p = h
+	return top
+}
+
+// simKey is what the simulation remembers of a key.
+type simKey struct {
+	id       string
+	gone     int64 // DeletionDate of a deletion that will not be cancelled, or 0
+	disabled bool  // disabled by the simulation, an enable is planned
+}
+
+// tally counts what happened, from the service's event records.
+type tally struct {
+	start     time.Time
+	months    int
+	auto      []int // per month
+	onDemand  []int
+	deleted   []int
+	refusals  map[string]map[string]int // exception → operation → count
+	calls     map[string]int
+	rotations [2]int // AUTOMATIC, ON_DEMAND
+	stopped   bool   // the simulation is over: calls are no longer counted
+}
+
+func newTally(start time.Time, months int) *tally {
+	return &tally{start: start, months: months, auto: make([]int, months+1), onDemand: make([]int, months+1),
+		deleted: make([]int, months+1), refusals: map[string]map[string]int{}, calls: map[string]int{}}
+}
+
+// month returns the index of the simulated month holding t.
+func (t *tally) month(at time.Time) int {
+	y1, m1, _ := t.start.Date()
+	y2, m2, _ := at.Date()
+	i := (y2-y1)*12 + int(m2-m1)
+	if at.Before(t.start.AddDate(0, i, 0)) {
+		i-- // the start is not on the first of the month
+	}
+	return min(max(i, 0), t.months)
+}
+
+// Observe counts one event record (kms.Observer).
+func (t *tally) Observe(e kms.Event) {
+	switch {
+	case e.Scheduled && e.Name == "RotateKey":
+		m := t.month(e.Time)
+		if e.Parameters["rotationType"] == "ON_DEMAND" {
+			t.onDemand[m]++
+			t.rotations[1]++
+		} else {
+			t.auto[m]++
+			t.rotations[0]++
+		}
+	case e.Scheduled && e.Name == "DeleteKey":
+		t.deleted[t.month(e.Time)]++
+	case !e.Scheduled && !t.stopped:
+		t.calls[e.Name]++
+		if e.ErrorCode != "" {
+			byOp := t.refusals[e.ErrorCode]
+			if byOp == nil {
+				byOp = map[string]int{}
+				t.refusals[e.ErrorCode] = byOp
+			}
+			byOp[e.Name]++
+		}
+	}
+}
+
+const nsPerYear = 365.2425 * 24 * float64(time.Hour)
+
+// simulate runs the simulate command.
+func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c, code := parseSimulate(args, stdout, stderr)
+	if c == nil {
+		return code
+	}
+	began := time.Now()
+	res, err := runSimulation(ctx, c, newProgress(c.progress, stderr))
+	if err != nil {
+		fmt.Fprintf(stderr, "kmssim simulate: %v\n", err)
+		return exitError
+	}
+	res.print(stdout, c, time.Since(began))
+	if c.csv != "" {
+		if err := writeFile(c.csv, res.tally.writeCSV); err != nil {
+			fmt.Fprintf(stderr, "kmssim simulate: %v\n", err)
+			return exitError
+		}
+	}
+	if c.svg != "" {
+		if err := writeFile(c.svg, res.tally.writeSVG); err != nil {
+			fmt.Fprintf(stderr, "kmssim simulate: %v\n", err)
+			return exitError
+		}
+	}
+	return exitOK
+}
+
+func writeFile(name string, write func(io.Writer) error) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	return f.Close()
+}
+
+// simResult is what a simulation found.
+type simResult struct {
+	tally  *tally
+	end    time.Time
+	states map[string]int
+}
+
+// runSimulation runs c on a fresh service and returns the tallies. It
+// stops early, with ctx's error, when ctx is cancelled.
+func runSimulation(ctx context.Context, c *simConfig, prog *progress) (*simResult, error) {
+	clock := kms.NewManualClock(c.start)
+	t := newTally(c.start, c.months)
+	var seed [32]byte
+	binary.LittleEndian.PutUint64(seed[:], c.seed)
+	svc := kms.New(kms.WithClock(clock), kms.WithRandom(rand.NewChaCha8(seed)),
+		kms.WithOnDemandRotationQuota(c.quota), kms.WithObserver(t))
+	rng := rand.New(rand.NewPCG(c.seed, c.seed^0x9e3779b97f4a7c15))
+
+	keys := make([]simKey, c.keys)
+	var p plan
+	var seq uint64
+	schedule := func(at int64, k int32, what uint8) {
+		seq++
+		p.push(action{at: at, seq: seq, key: k, what: what})
+	}
+	total := c.onDemand + c.disable + c.deletion
+	nextRandom := func(from int64, k int32) {
+		if total > 0 {
+			schedule(from+int64(rng.ExpFloat64()/total*nsPerYear), k, actRandom)
+		}
+	}
+	now := c.start.UnixNano()
+	for i := range keys {
+		out, err := svc.CreateKey(ctx, &kms.CreateKeyInput{})
+		if err != nil {
+			return nil, fmt.Errorf("CreateKey: %w", err)
+		}
+		keys[i].id = out.KeyMetadata.KeyId
+		if rng.Float64() < c.auto {
+			period := c.periods.draw(rng)
+			if _, err := svc.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: keys[i].id, RotationPeriodInDays: &period}); err != nil {
+				return nil, fmt.Errorf("EnableKeyRotation: %w", err)
+			}
+		}
+		nextRandom(now, int32(i))
+	}
+
+	const day = int64(24 * time.Hour)
+	for m := 1; m <= c.months; m++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		monthEnd := c.start.AddDate(0, m, 0).UnixNano()
+		for len(p) > 0 && p[0].at < monthEnd {
+			a := p.pop()
+			k := &keys[a.key]
+			if k.gone != 0 && a.at >= k.gone {
+				continue // the key has been deleted: nobody calls it any more
+			}
+			clock.Set(time.Unix(0, a.at))
+			id := k.id
+			switch a.what {
+			case actEnable:
+				k.disabled = false
+				_, _ = svc.EnableKey(ctx, &kms.EnableKeyInput{KeyId: id})
+			case actCancel:
+				if _, err := svc.CancelKeyDeletion(ctx, &kms.CancelKeyDeletionInput{KeyId: id}); err == nil {
+					// The key comes back Disabled; its owner enables it a day later.
+					k.disabled = true
+					schedule(a.at+day, a.key, actEnable)
+				}
+			case actRandom:
+				nextRandom(a.at, a.key)
+				switch x := rng.Float64() * total; {
+				case x < c.onDemand:
+					_, _ = svc.RotateKeyOnDemand(ctx, &kms.RotateKeyOnDemandInput{KeyId: id})
+				case x < c.onDemand+c.disable:
+					_, err := svc.DisableKey(ctx, &kms.DisableKeyInput{KeyId: id})
+					if err == nil && !k.disabled {
+						k.disabled = true
+						schedule(a.at+int64(rng.ExpFloat64()*c.disabledDays*float64(day)), a.key, actEnable)
+					}
+				default:
+					window := 7 + rng.Int32N(24)
+					out, err := svc.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: &window})
+					if err != nil {
+						break
+					}
+					when := out.DeletionDate.UnixNano()
+					if rng.Float64() < c.cancel {
+						schedule(a.at+rng.Int64N(when-a.at), a.key, actCancel)
+					} else {
+						k.gone = when
+					}
+				}
+			}
+		}
+		clock.Set(time.Unix(0, monthEnd))
+		svc.Sweep()
+		prog.update(m, c.months, clock.Now(), t.rotations[0]+t.rotations[1])
+	}
+	prog.done()
+
+	t.stopped = true
+	states, err := keyStates(ctx, svc)
+	if err != nil {
+		return nil, err
+	}
+	if n := sum(t.deleted); n > 0 {
+		states[keystate.Deleted.String()] = n
+	}
+	return &simResult{tally: t, end: clock.Now(), states: states}, nil
+}
+
+// keyStates counts the service's keys by state, reading them through the
+// API (ListKeys, DescribeKey) as a client would.
+func keyStates(ctx context.Context, svc *kms.Service) (map[string]int, error) {
+	states := map[string]int{}
+	in := &kms.ListKeysInput{Limit: kms.Int32(1000)}
+	for {
+		page, err := svc.ListKeys(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("ListKeys: %w", err)
+		}
+		for _, k := range page.Keys {
+			d, err := svc.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyId})
+			if err != nil {
+				return nil, fmt.Errorf("DescribeKey: %w", err)
+			}
+			states[d.KeyMetadata.KeyState]++
+		}
+		if !page.Truncated {
+			return states, nil
+		}
+		in.Marker = page.NextMarker
+	}
+}
+
+func sum(xs []int) int {
+	n := 0
+	for _, x := range xs {
+		n += x
+	}
+	return n
+}
+
+// print writes the summary.
+func (r *simResult) print(w io.Writer, c *simConfig, elapsed time.Duration) {
+	t := r.tally
+	fmt.Fprintf(w, "kmssim simulate: %d keys, %s to %s (%d months), seed %d\n",
+		c.keys, c.start.Format(time.DateOnly), r.end.Format(time.DateOnly), c.months, c.seed)
+	fmt.Fprintf(w, "\nRotations: %d\n", t.rotations[0]+t.rotations[1])
+	fmt.Fprintf(w, "  %-26s %10d\n", "AUTOMATIC", t.rotations[0])
+	fmt.Fprintf(w, "  %-26s %10d\n", "ON_DEMAND", t.rotations[1])
+
+	var nref int
+	codes := make([]string, 0, len(t.refusals))
+	for code, byOp := range t.refusals {
+		codes = append(codes, code)
+		for _, n := range byOp {
+			nref += n
+		}
+	}
+	slices.Sort(codes)
+	var calls int
+	for _, n := range t.calls {
+		calls += n
+	}
+	fmt.Fprintf(w, "\nRefusals: %d of %d calls\n", nref, calls)
+	for _, code := range codes {
+		byOp := t.refusals[code]
+		ops := make([]string, 0, len(byOp))
+		n := 0
+		for op, k := range byOp {
+			ops = append(ops, op)
+			n += k
+		}
+		slices.Sort(ops)
+		fmt.Fprintf(w, "  %-26s %10d\n", code, n)
+		for _, op := range ops {
+			fmt.Fprintf(w, "    %-24s %10d\n", op, byOp[op])
+		}
+	}
+
+	fmt.Fprintf(w, "\nKeys by state:\n")
+	for _, st := range []string{"Enabled", "Disabled", "PendingDeletion", "Deleted"} {
+		fmt.Fprintf(w, "  %-26s %10d\n", st, r.states[st])
+	}
+	for st, n := range r.states { // any other state, should one appear
+		switch st {
+		case "Enabled", "Disabled", "PendingDeletion", "Deleted":
+		default:
+			fmt.Fprintf(w, "  %-26s %10d\n", st, n)
+		}
+	}
+	fmt.Fprintf(w, "\nSimulated in %.2fs\n", elapsed.Seconds())
+}
+
+// writeCSV writes the monthly timeline: month, rotations by type, total.
+func (t *tally) writeCSV(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString("month,automatic,on_demand,total\n")
+	for m := 0; m < t.months; m++ {
+		fmt.Fprintf(&b, "%s,%d,%d,%d\n", t.start.AddDate(0, m, 0).Format("2006-01"), t.auto[m], t.onDemand[m], t.auto[m]+t.onDemand[m])
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// progress draws a one-line progress bar on a terminal.
+type progress struct {
+	w       io.Writer
+	enabled bool
+	last    int
+}
+
+func newProgress(mode string, stderr io.Writer) *progress {
+	p := &progress{w: stderr}
+	switch mode {
+	case "always":
+		p.enabled = true
+	case "auto":
+		if f, ok := stderr.(*os.File); ok {
+			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+				p.enabled = true
+			}
+		}
+	}
+	return p
+}
+
+func (p *progress) update(done, total int, now time.Time, rotations int) {
+	if !p.enabled {
+		return
+	}
+	const width = 40
+	filled := done * width / total
+	pct := done * 100 / total
+	if pct == p.last && done != total {
+		return
+	}
+	p.last = pct
+	fmt.Fprintf(p.w, "\r[%s%s] %3d%% %s  %d rotations", strings.Repeat("#", filled), strings.Repeat(".", width-filled),
+		pct, now.Format("2006-01"), rotations)
+}
+
+func (p *progress) done() {
+	if p.enabled {
+		fmt.Fprintln(p.w)
+	}
+}
