@@ -61,6 +61,7 @@ func reservedAlias(name string) bool { return strings.HasPrefix(name, "alias/aws
 // InvalidArnException, NotFoundException, AccessDeniedException,
 // KMSInvalidStateException (target pending deletion), AlreadyExistsException.
 func (s *Service) CreateAlias(ctx context.Context, in *CreateAliasInput) (*CreateAliasOutput, error) {
+	in = orEmpty(in)
 	const op = keystate.CreateAlias
 	now, caller, err := s.begin(ctx, op)
 	defer s.mu.Unlock()
@@ -114,6 +115,7 @@ func (s *Service) createAlias(ctx context.Context, in *CreateAliasInput, now int
 // Errors: ValidationException, NotFoundException (no such alias or key),
 // InvalidArnException, AccessDeniedException, KMSInvalidStateException.
 func (s *Service) UpdateAlias(ctx context.Context, in *UpdateAliasInput) (*UpdateAliasOutput, error) {
+	in = orEmpty(in)
 	const op = keystate.UpdateAlias
 	now, caller, err := s.begin(ctx, op)
 	defer s.mu.Unlock()
@@ -164,6 +166,7 @@ func (s *Service) updateAlias(ctx context.Context, in *UpdateAliasInput, now int
 //
 // Errors: ValidationException, NotFoundException, AccessDeniedException.
 func (s *Service) DeleteAlias(ctx context.Context, in *DeleteAliasInput) (*DeleteAliasOutput, error) {
+	in = orEmpty(in)
 	const op = keystate.DeleteAlias
 	now, caller, err := s.begin(ctx, op)
 	defer s.mu.Unlock()

@@ -216,6 +216,7 @@ func (s *Service) cryptoCall(ctx context.Context, op keystate.Operation, keyID, 
 // UnsupportedOperationException (asymmetric encryption, not modelled yet),
 // KMSInternalException.
 func (s *Service) Encrypt(ctx context.Context, in *EncryptInput) (*EncryptOutput, error) {
+	in = orEmpty(in)
 	const op = keystate.Encrypt
 	invalid := validatePlaintext(op, in.Plaintext)
 	if invalid == nil {
@@ -316,6 +317,7 @@ func validateBlob(op keystate.Operation, ct []byte, field string) error {
 // InvalidArnException, AccessDeniedException, DisabledException,
 // KMSInvalidStateException, InvalidKeyUsageException, KMSInternalException.
 func (s *Service) Decrypt(ctx context.Context, in *DecryptInput) (*DecryptOutput, error) {
+	in = orEmpty(in)
 	const op = keystate.Decrypt
 	invalid := validateBlob(op, in.CiphertextBlob, "ciphertextBlob")
 	if invalid == nil {
@@ -352,6 +354,7 @@ func (s *Service) Decrypt(ctx context.Context, in *DecryptInput) (*DecryptOutput
 //
 // Errors: those of Decrypt and of Encrypt.
 func (s *Service) ReEncrypt(ctx context.Context, in *ReEncryptInput) (*ReEncryptOutput, error) {
+	in = orEmpty(in)
 	const op = keystate.ReEncrypt
 	invalid := validateBlob(op, in.CiphertextBlob, "ciphertextBlob")
 	if invalid == nil {
@@ -468,6 +471,7 @@ func (s *Service) generateDataKey(ctx context.Context, op keystate.Operation, in
 // Errors: those of Encrypt, and ValidationException when both or neither
 // of KeySpec and NumberOfBytes are given.
 func (s *Service) GenerateDataKey(ctx context.Context, in *GenerateDataKeyInput) (*GenerateDataKeyOutput, error) {
+	in = orEmpty(in)
 	pt, blob, arn, err := s.generateDataKey(ctx, keystate.GenerateDataKey, in)
 	if err != nil {
 		return nil, err
@@ -480,6 +484,7 @@ func (s *Service) GenerateDataKey(ctx context.Context, in *GenerateDataKeyInput)
 //
 // Errors: those of GenerateDataKey.
 func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, in *GenerateDataKeyWithoutPlaintextInput) (*GenerateDataKeyWithoutPlaintextOutput, error) {
+	in = orEmpty(in)
 	pt, blob, arn, err := s.generateDataKey(ctx, keystate.GenerateDataKeyWithoutPlaintext, in)
 	clear(pt)
 	if err != nil {
@@ -493,6 +498,7 @@ func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, in *Gener
 //
 // Errors: ValidationException, KMSInternalException.
 func (s *Service) GenerateRandom(ctx context.Context, in *GenerateRandomInput) (*GenerateRandomOutput, error) {
+	in = orEmpty(in)
 	const op = keystate.GenerateRandom
 	now, caller, err := s.begin(ctx, op)
 	defer s.mu.Unlock()

@@ -442,4 +442,3 @@ type fxRecorder struct {
 }
 
 func (r *fxRecorder) Observe(e kms.Event) { r.events = append(r.events, e) }
-

@@ -140,6 +140,7 @@ func (s *Service) internAccount(a string) string {
 // Errors: ValidationException, InvalidArnException, NotFoundException,
 // AccessDeniedException.
 func (s *Service) DescribeKey(ctx context.Context, in *DescribeKeyInput) (*DescribeKeyOutput, error) {
+	in = orEmpty(in)
 	const op = keystate.DescribeKey
 	now, caller, err := s.begin(ctx, op)
 	defer s.mu.Unlock()
@@ -403,6 +404,7 @@ func transition(k *key, e keystate.Event) error {
 // AccessDeniedException, KMSInvalidStateException (table a.2),
 // UnsupportedOperationException (AWS managed keys, D15).
 func (s *Service) EnableKey(ctx context.Context, in *EnableKeyInput) (*EnableKeyOutput, error) {
+	in = orEmpty(in)
 	err := s.keyWrite(ctx, keystate.EnableKey, in.KeyId, idOnly, nil, nil, func(k *key, _ string, now int64) error {
 		wasDisabled := k.state == keystate.Disabled
 		if err := transition(k, keystate.Enable); err != nil {
@@ -423,6 +425,7 @@ func (s *Service) EnableKey(ctx context.Context, in *EnableKeyInput) (*EnableKey
 //
 // Errors: as EnableKey.
 func (s *Service) DisableKey(ctx context.Context, in *DisableKeyInput) (*DisableKeyOutput, error) {
+	in = orEmpty(in)
 	err := s.keyWrite(ctx, keystate.DisableKey, in.KeyId, idOnly, nil, nil, func(k *key, _ string, _ int64) error {
 		return transition(k, keystate.Disable)
 	})
@@ -441,6 +444,7 @@ func (s *Service) DisableKey(ctx context.Context, in *DisableKeyInput) (*Disable
 // KMSInvalidStateException, UnsupportedOperationException (AWS managed
 // keys, D15).
 func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *ScheduleKeyDeletionInput) (*ScheduleKeyDeletionOutput, error) {
+	in = orEmpty(in)
 	const op = keystate.ScheduleKeyDeletion
 	var out *ScheduleKeyDeletionOutput
 	window := int32(30)
@@ -471,6 +475,7 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *ScheduleKeyDeleti
 // Errors: ValidationException, InvalidArnException, NotFoundException,
 // AccessDeniedException, KMSInvalidStateException (not pending deletion).
 func (s *Service) CancelKeyDeletion(ctx context.Context, in *CancelKeyDeletionInput) (*CancelKeyDeletionOutput, error) {
+	in = orEmpty(in)
 	var out *CancelKeyDeletionOutput
 	err := s.keyWrite(ctx, keystate.CancelKeyDeletion, in.KeyId, idOnly, nil, nil, func(k *key, arn string, _ int64) error {
 		if err := transition(k, keystate.CancelDeletion); err != nil {
@@ -497,6 +502,7 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, in *CancelKeyDeletionIn
 // Errors: ValidationException, InvalidArnException, NotFoundException,
 // AccessDeniedException, KMSInvalidStateException.
 func (s *Service) UpdateKeyDescription(ctx context.Context, in *UpdateKeyDescriptionInput) (*UpdateKeyDescriptionOutput, error) {
+	in = orEmpty(in)
 	const op = keystate.UpdateKeyDescription
 	params := func() map[string]string { return map[string]string{"keyId": in.KeyId, "description": in.Description} }
 	invalid := checkLength(op, in.Description, "description", 0, 8192)

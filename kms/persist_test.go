@@ -54,7 +54,7 @@ func psBuild(t *testing.T, w psWorld) []string {
 	disabled := create(&kms.CreateKeyInput{Description: "disabled"})
 	deleting := create(&kms.CreateKeyInput{Description: "deleting"})
 	inProgress := create(&kms.CreateKeyInput{MultiRegion: true})
-	create(&kms.CreateKeyInput{Origin: "EXTERNAL"})                                  // PendingImport
+	create(&kms.CreateKeyInput{Origin: "EXTERNAL"})                                   // PendingImport
 	create(&kms.CreateKeyInput{KeySpec: "HMAC_256", KeyUsage: "GENERATE_VERIFY_MAC"}) // no rotation
 	cancelled := create(&kms.CreateKeyInput{})
 

@@ -158,7 +158,7 @@ func (q *eventQueue) advanceDay() {
 // eventHeap is a binary min-heap of events.
 type eventHeap struct{ h []queued }
 
-func (q *eventHeap) len() int      { return len(q.h) }
+func (q *eventHeap) len() int     { return len(q.h) }
 func (q *eventHeap) min() *queued { return &q.h[0] }
 
 func (q *eventHeap) push(e queued) {

@@ -25,6 +25,7 @@ const conflictWindow = int64(20 * time.Minute)
 // HMAC, imported material, custom key store, AWS managed or replica keys;
 // D2a, D8, D15).
 func (s *Service) EnableKeyRotation(ctx context.Context, in *EnableKeyRotationInput) (*EnableKeyRotationOutput, error) {
+	in = orEmpty(in)
 	const op = keystate.EnableKeyRotation
 	period := int32(365)
 	if in.RotationPeriodInDays != nil {
@@ -63,6 +64,7 @@ func (s *Service) EnableKeyRotation(ctx context.Context, in *EnableKeyRotationIn
 //
 // Errors: as EnableKeyRotation.
 func (s *Service) DisableKeyRotation(ctx context.Context, in *DisableKeyRotationInput) (*DisableKeyRotationOutput, error) {
+	in = orEmpty(in)
 	err := s.keyWrite(ctx, keystate.DisableKeyRotation, in.KeyId, idOnly, nil, nil, func(k *key, _ string, _ int64) error {
 		k.autoEnabled, k.nextRotation = false, 0
 		return nil
@@ -82,6 +84,7 @@ func (s *Service) DisableKeyRotation(ctx context.Context, in *DisableKeyRotation
 // AccessDeniedException, KMSInvalidStateException,
 // UnsupportedOperationException (imported material, custom key store).
 func (s *Service) GetKeyRotationStatus(ctx context.Context, in *GetKeyRotationStatusInput) (*GetKeyRotationStatusOutput, error) {
+	in = orEmpty(in)
 	var out *GetKeyRotationStatusOutput
 	err := s.keyRead(ctx, keystate.GetKeyRotationStatus, in.KeyId, crossAccount, nil, nil, func(k *key, arn string, _ int64) error {
 		out = s.rotationStatus(k, arn)
@@ -119,6 +122,7 @@ func (s *Service) rotationStatus(k *key, arn string) *GetKeyRotationStatusOutput
 // custom key store, AWS managed or replica keys; D2, D8, D15),
 // LimitExceededException (D1), ConflictException (D9).
 func (s *Service) RotateKeyOnDemand(ctx context.Context, in *RotateKeyOnDemandInput) (*RotateKeyOnDemandOutput, error) {
+	in = orEmpty(in)
 	const op = keystate.RotateKeyOnDemand
 	var out *RotateKeyOnDemandOutput
 	err := s.keyWrite(ctx, op, in.KeyId, idOnly, nil, nil, func(k *key, arn string, now int64) error {
@@ -160,6 +164,7 @@ var includeKeyMaterialValues = []string{"ALL_KEY_MATERIAL", "ROTATIONS_ONLY"}
 // AccessDeniedException, InvalidMarkerException, KMSInvalidStateException,
 // UnsupportedOperationException (imported material, custom key store).
 func (s *Service) ListKeyRotations(ctx context.Context, in *ListKeyRotationsInput) (*ListKeyRotationsOutput, error) {
+	in = orEmpty(in)
 	const op = keystate.ListKeyRotations
 	limit, invalid := pageLimit(op, in.Limit, 100, 1000)
 	if invalid == nil && in.IncludeKeyMaterial != "" {

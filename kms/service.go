@@ -113,8 +113,6 @@ func appendRotation(h []rotation, r rotation) []rotation {
 	return append(n, r)
 }
 
-
-
 // New returns a Service configured by opts.
 func New(opts ...Option) *Service {
 	s := &Service{

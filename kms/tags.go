@@ -63,6 +63,7 @@ func mergeTags(op keystate.Operation, existing, add []Tag) ([]Tag, error) {
 // Errors: ValidationException, TagException (D19), InvalidArnException,
 // NotFoundException, AccessDeniedException, KMSInvalidStateException.
 func (s *Service) TagResource(ctx context.Context, in *TagResourceInput) (*TagResourceOutput, error) {
+	in = orEmpty(in)
 	const op = keystate.TagResource
 	// Validate the tags on their own first (D3 step 1).
 	_, invalid := mergeTags(op, nil, in.Tags)
@@ -92,6 +93,7 @@ func (s *Service) TagResource(ctx context.Context, in *TagResourceInput) (*TagRe
 // Errors: ValidationException, InvalidArnException, NotFoundException,
 // AccessDeniedException, KMSInvalidStateException.
 func (s *Service) UntagResource(ctx context.Context, in *UntagResourceInput) (*UntagResourceOutput, error) {
+	in = orEmpty(in)
 	const op = keystate.UntagResource
 	var invalid error
 	for i, tk := range in.TagKeys {
@@ -128,6 +130,7 @@ func (s *Service) UntagResource(ctx context.Context, in *UntagResourceInput) (*U
 // Errors: ValidationException, InvalidArnException, NotFoundException,
 // AccessDeniedException, InvalidMarkerException.
 func (s *Service) ListResourceTags(ctx context.Context, in *ListResourceTagsInput) (*ListResourceTagsOutput, error) {
+	in = orEmpty(in)
 	const op = keystate.ListResourceTags
 	limit, invalid := pageLimit(op, in.Limit, 50, 50)
 	if invalid == nil {

@@ -6,6 +6,15 @@ import "time"
 // inputs are pointers, as in the AWS SDK for Go, so that an absent value
 // and an invalid zero can be told apart; Int32 makes one.
 
+// orEmpty lets every operation take a nil input as an empty one (which
+// then fails validation like any missing required field).
+func orEmpty[T any](in *T) *T {
+	if in == nil {
+		return new(T)
+	}
+	return in
+}
+
 // Int32 returns a pointer to v, for optional numeric inputs.
 func Int32(v int32) *int32 { return &v }
 
