@@ -2,12 +2,18 @@ package kms_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
 
+	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
+	"github.com/kmsmodel/kmsmodel/store"
+	"github.com/kmsmodel/kmsmodel/store/boltstore"
 )
 
 // scaleScenario is one fleet for the scale benchmarks (issue 8).
@@ -21,12 +27,18 @@ type scaleScenario struct {
 // at a time with Sweep (timed), and reports seconds, ns per rotation event,
 // resident bytes per key (heap in use after GC ÷ keys, history excluded by
 // measuring before the years run) and bytes per recorded rotation.
-func runScale(b *testing.B, sc scaleScenario, opts ...kms.Option) {
+//
+// open, when not nil, makes the service over a store instead of kms.New.
+func runScale(b *testing.B, sc scaleScenario, open func(opts ...kms.Option) *kms.Service) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 		clock := kms.NewManualClock(start)
-		svc := kms.New(append([]kms.Option{kms.WithClock(clock), kms.WithRandom(rand.NewChaCha8([32]byte{9}))}, opts...)...)
+		opts := []kms.Option{kms.WithClock(clock), kms.WithRandom(rand.NewChaCha8([32]byte{9}))}
+		if open == nil {
+			open = kms.New
+		}
+		svc := open(opts...)
 		ctx := context.Background()
 		r := rand.New(rand.NewPCG(1, 2))
 		ids := make([]string, sc.keys)
@@ -98,9 +110,98 @@ func runScale(b *testing.B, sc scaleScenario, opts ...kms.Option) {
 func BenchmarkSimulate1MKeys10Years(b *testing.B) {
 	mixed := func(r *rand.Rand) int32 { return 90 + r.Int32N(2560-90+1) }
 	yearly := func(*rand.Rand) int32 { return 365 }
-	b.Run("periods=90-2560", func(b *testing.B) { runScale(b, scaleScenario{keys: 1_000_000, periods: mixed}) })
-	b.Run("periods=365", func(b *testing.B) { runScale(b, scaleScenario{keys: 1_000_000, periods: yearly}) })
+	b.Run("periods=90-2560", func(b *testing.B) { runScale(b, scaleScenario{keys: 1_000_000, periods: mixed}, nil) })
+	b.Run("periods=365", func(b *testing.B) { runScale(b, scaleScenario{keys: 1_000_000, periods: yearly}, nil) })
 	b.Run("periods=90-2560,churn", func(b *testing.B) {
-		runScale(b, scaleScenario{keys: 1_000_000, periods: mixed, churn: true})
+		runScale(b, scaleScenario{keys: 1_000_000, periods: mixed, churn: true}, nil)
 	})
+}
+
+// BenchmarkSimulate100kKeys10YearsBolt: the mixed-period scenario for
+// 100,000 keys on the bbolt store, every change written through (NoSync:
+// one fsync per scheduled event would measure the disk, not the model).
+// Reports the file size per key at the end.
+func BenchmarkSimulate100kKeys10YearsBolt(b *testing.B) {
+	mixed := func(r *rand.Rand) int32 { return 90 + r.Int32N(2560-90+1) }
+	for _, churn := range []bool{false, true} {
+		name := "periods=90-2560"
+		if churn {
+			name += ",churn"
+		}
+		b.Run(name, func(b *testing.B) {
+			var path string
+			runScale(b, scaleScenario{keys: 100_000, periods: mixed, churn: churn}, func(opts ...kms.Option) *kms.Service {
+				path = filepath.Join(b.TempDir(), "kms.db")
+				st, err := boltstore.Open(path, &boltstore.Options{NoSync: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				svc, err := kms.Open(context.Background(), st, opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { svc.Close() })
+				return svc
+			})
+			if fi, err := os.Stat(path); err == nil {
+				b.ReportMetric(float64(fi.Size())/100_000, "file-B/key")
+			}
+		})
+	}
+}
+
+// BenchmarkOpen1MKeysBolt: how long kms.Open takes to make a service of
+// 1,000,000 keys (each with one rotation and one alias) ready to serve from
+// a bbolt file (issue 4: ≤ 5 s). The file is written through the store in
+// large batches (untimed). Set KMSMODEL_BIG=1 to run it.
+func BenchmarkOpen1MKeysBolt(b *testing.B) {
+	if os.Getenv("KMSMODEL_BIG") == "" {
+		b.Skip("set KMSMODEL_BIG=1 to build and reopen a store of 1,000,000 keys")
+	}
+	const keys = 1_000_000
+	path := filepath.Join(b.TempDir(), "kms.db")
+	st, err := boltstore.Open(path, &boltstore.Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for base := 0; base < keys; base += 10_000 {
+		var batch store.Batch
+		for j := base; j < base+10_000; j++ {
+			id := fmt.Sprintf("%08x-0000-4000-8000-%012x", j, j)
+			batch.PutKeys = append(batch.PutKeys, store.Key{ID: id, Version: 1, Seq: uint64(j + 1), Account: "111122223333",
+				State: keystate.Enabled, Created: t0, AutoRotation: true, RotationPeriodDays: 365,
+				RotationAnchor: t0.AddDate(1, 0, 0), NextRotation: t0.AddDate(2, 0, 0)})
+			batch.AddRotations = append(batch.AddRotations, store.KeyRotation{KeyID: id, Rotation: store.Rotation{At: t0.AddDate(1, 0, 0)}})
+			batch.PutAliases = append(batch.PutAliases, store.Alias{AliasID: store.AliasID{Account: "111122223333", Name: "alias/k" + id[:8]},
+				KeyID: id, Created: t0, Updated: t0})
+		}
+		if err := st.Apply(ctx, &batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := st.Close(); err != nil {
+		b.Fatal(err)
+	}
+	fi, _ := os.Stat(path)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		st, err := boltstore.Open(path, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		svc, err := kms.Open(ctx, st, kms.WithClock(kms.NewManualClock(t0.AddDate(1, 6, 0))))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		out, err := svc.ListKeys(ctx, &kms.ListKeysInput{Limit: kms.Int32(1)})
+		if err != nil || len(out.Keys) != 1 {
+			b.Fatal(out, err)
+		}
+		svc.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(fi.Size())/keys, "file-B/key")
 }
