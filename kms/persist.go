@@ -57,12 +57,8 @@ func (s *Service) load(ctx context.Context) error {
 			return err
 		}
 		for i := range page {
-			k := fromRecord(&page[i])
-			if err := s.loadRotations(ctx, &k); err != nil {
-				return err
-			}
-			p := s.addKey(k)
-			s.seq = max(s.seq, k.seq)
+			p := s.addKey(fromRecord(&page[i]))
+			s.seq = max(s.seq, p.seq)
 			s.requeue(p)
 		}
 		if len(page) < loadPage {
@@ -71,6 +67,20 @@ func (s *Service) load(ctx context.Context) error {
 		after = page[len(page)-1].ID
 	}
 	slices.SortFunc(s.order, func(a, b *key) int { return cmpUint(a.seq, b.seq) })
+	err := s.st.ScanRotations(ctx, func(id string, rs []store.Rotation) error {
+		k := s.keys[id]
+		if k == nil {
+			return fmt.Errorf("rotations of missing key %s: %w", id, store.ErrCorrupt)
+		}
+		k.rotations = make([]rotation, len(rs))
+		for i, r := range rs {
+			k.rotations[i] = newRotation(k.created, nanos(r.At), r.OnDemand)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	var afterAlias store.AliasID
 	for {
 		page, err := s.st.Aliases(ctx, afterAlias, loadPage)
@@ -102,22 +112,6 @@ func cmpUint(a, b uint64) int {
 		return 1
 	}
 	return 0
-}
-
-func (s *Service) loadRotations(ctx context.Context, k *key) error {
-	for from := 0; ; {
-		page, err := s.st.Rotations(ctx, k.id, from, loadPage)
-		if err != nil {
-			return err
-		}
-		for _, r := range page {
-			k.rotations = appendRotation(k.rotations, newRotation(k.created, nanos(r.At), r.OnDemand))
-		}
-		if len(page) < loadPage {
-			return nil
-		}
-		from += len(page)
-	}
 }
 
 // requeue queues the events a loaded key is waiting for.

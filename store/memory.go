@@ -165,6 +165,28 @@ func (m *Memory) Rotations(_ context.Context, keyID string, from, limit int) ([]
 	return slices.Clone(mk.rotations[from:end]), nil
 }
 
+// ScanRotations calls fn with every key's history, in key ID order.
+func (m *Memory) ScanRotations(_ context.Context, fn func(keyID string, rotations []Rotation) error) error {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return ErrClosed
+	}
+	ids := make([]string, 0, len(m.keys))
+	for id, mk := range m.keys {
+		if len(mk.rotations) > 0 {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if err := fn(id, slices.Clone(m.keys[id].rotations)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Aliases returns up to limit aliases after after, by account then name.
 func (m *Memory) Aliases(_ context.Context, after AliasID, limit int) ([]Alias, error) {
 	m.mu.RLock()

@@ -148,6 +148,12 @@ type Store interface {
 	// key does not exist. A limit ≤ 0 or a from outside the history returns
 	// none.
 	Rotations(ctx context.Context, keyID string, from, limit int) ([]Rotation, error)
+	// ScanRotations calls fn once for every key that has rotations, with
+	// the key's ID and its whole history, oldest first, in one consistent
+	// read: the way to load every history at once. It stops at, and
+	// returns, fn's first error. fn must not keep rotations after it
+	// returns, nor call the store.
+	ScanRotations(ctx context.Context, fn func(keyID string, rotations []Rotation) error) error
 	// Aliases returns the aliases that sort after after (by account, then
 	// name): exactly min(limit, how many there are). A limit ≤ 0 returns
 	// none.

@@ -20,6 +20,7 @@ const (
 	OpRotations Op = "Rotations"
 	OpAliases   Op = "Aliases"
 	OpSecret    Op = "Secret"
+	OpScan      Op = "ScanRotations"
 	OpClose     Op = "Close"
 )
 
@@ -172,6 +173,14 @@ func (s *Store) Aliases(ctx context.Context, after store.AliasID, limit int) ([]
 		return nil, err
 	}
 	return s.inner.Aliases(ctx, after, limit)
+}
+
+// ScanRotations passes the call to the wrapped store, unless a rule fails it.
+func (s *Store) ScanRotations(ctx context.Context, fn func(keyID string, rotations []store.Rotation) error) error {
+	if err := s.call(OpScan); err != nil {
+		return err
+	}
+	return s.inner.ScanRotations(ctx, fn)
 }
 
 // Secret passes the call to the wrapped store, unless a rule fails it.

@@ -469,6 +469,54 @@ func (s *Store) Rotations(ctx context.Context, keyID string, from, limit int) ([
 	return out, nil
 }
 
+// ScanRotations calls fn with each key's whole history, in one read
+// transaction over the rotations bucket (key prefix order). It returns
+// ErrClosed after Close, ErrCorrupt if a record does not decode or a
+// history has a gap, ctx's error if ctx is done, and fn's first error.
+func (s *Store) ScanRotations(ctx context.Context, fn func(keyID string, rotations []store.Rotation) error) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	return s.view("scan rotations in", func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketRotations).Cursor()
+		var (
+			cur  string
+			hist []store.Rotation
+		)
+		flush := func() error {
+			if len(hist) == 0 {
+				return nil
+			}
+			err := fn(cur, hist)
+			hist = hist[:0]
+			return err
+		}
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			n, w := binary.Uvarint(k)
+			if w <= 0 || uint64(len(k)-w) != n+4 {
+				return s.corruptRecord("rotation", k, errors.New("malformed rotation key"))
+			}
+			id := k[w : w+int(n)]
+			if string(id) != cur {
+				if err := flush(); err != nil {
+					return err
+				}
+				cur = string(id)
+			}
+			if idx := binary.BigEndian.Uint32(k[w+int(n):]); int(idx) != len(hist) {
+				return s.corruptRecord("rotation", k, fmt.Errorf("history of key %.64q has a gap at %d", cur, len(hist)))
+			}
+			r, err := decodeRotation(k, v)
+			if err != nil {
+				return s.corruptRecord("rotation", k, err)
+			}
+			hist = append(hist, r)
+		}
+		return flush()
+	})
+}
+
 // Aliases returns up to limit aliases that sort after after (by account,
 // then name); none if limit <= 0. It returns ErrClosed after Close,
 // ErrCorrupt if a record does not decode, and ctx's error if ctx is done.

@@ -42,6 +42,7 @@ func RunConformanceTests(t *testing.T, newStore func(t *testing.T) store.Store) 
 		{"AliasRetarget", testAliasRetarget},
 		{"EmptyBatch", testEmptyBatch},
 		{"EdgeArguments", testEdgeArguments},
+		{"ScanRotations", testScanRotations},
 		{"KeysOrderAndPaging", testKeysOrderAndPaging},
 		{"AliasesOrderAndPaging", testAliasesOrderAndPaging},
 		{"RotationsPaging", testRotationsPaging},
@@ -728,6 +729,62 @@ func testEdgeArguments(t *testing.T, s store.Store) {
 	err := s.Apply(ctx, &store.Batch{PutAliases: []store.Alias{{AliasID: store.AliasID{Account: "1"}, KeyID: "k"}}})
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Apply(alias with empty name) = %v, want ErrNotFound", err)
+	}
+}
+
+// testScanRotations: ScanRotations gives every key that has rotations once,
+// with its whole history in order, equal to what Rotations pages give; it
+// skips keys without rotations and deleted keys; fn's error stops it and is
+// returned.
+func testScanRotations(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	want := map[string][]store.Rotation{}
+	var b store.Batch
+	counts := []int{1, 3, 6, 0, 5}
+	for i, id := range []string{"k1", "k2", "mrk-3", "k4-no-rotations", "k5-deleted"} {
+		b.PutKeys = append(b.PutKeys, newKey(id))
+		for j := 0; j < counts[i]; j++ {
+			r := store.Rotation{At: time.Unix(int64(1000*i+j), int64(j)), OnDemand: j%2 == 1}
+			b.AddRotations = append(b.AddRotations, store.KeyRotation{KeyID: id, Rotation: r})
+			want[id] = append(want[id], r)
+		}
+	}
+	apply(t, s, b)
+	apply(t, s, store.Batch{DeleteKeys: []string{"k5-deleted"}})
+	delete(want, "k5-deleted")
+	delete(want, "k4-no-rotations")
+	got := map[string][]store.Rotation{}
+	err := s.ScanRotations(ctx, func(id string, rs []store.Rotation) error {
+		if _, dup := got[id]; dup {
+			t.Errorf("key %s scanned twice", id)
+		}
+		got[id] = slices.Clone(rs)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("scanned %d keys, want %d", len(got), len(want))
+	}
+	for id, rs := range want {
+		if len(got[id]) != len(rs) {
+			t.Fatalf("key %s: %d rotations, want %d", id, len(got[id]), len(rs))
+		}
+		for i := range rs {
+			if !got[id][i].At.Equal(rs[i].At) || got[id][i].OnDemand != rs[i].OnDemand {
+				t.Errorf("key %s rotation %d = %+v, want %+v", id, i, got[id][i], rs[i])
+			}
+		}
+		paged, err := s.Rotations(ctx, id, 0, 1000)
+		if err != nil || len(paged) != len(rs) {
+			t.Errorf("Rotations(%s) = %d, %v; want %d", id, len(paged), err, len(rs))
+		}
+	}
+	stop := errors.New("stop")
+	calls := 0
+	if err := s.ScanRotations(ctx, func(string, []store.Rotation) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("ScanRotations with a failing fn = %v after %d calls; want fn's error after 1", err, calls)
 	}
 }
 
