@@ -85,7 +85,7 @@ func parseARN(s string) (a arn, ok bool) {
 		return a, false
 	}
 	a.partition, a.region, a.account = parts[1], parts[3], parts[4]
-	if !validRegion(a.region) || !validAccount(a.account) {
+	if !validRegion(a.region) || !ValidAccountID(a.account) {
 		return a, false
 	}
 	res := parts[5]
@@ -113,7 +113,9 @@ func validRegion(r string) bool {
 	return true
 }
 
-func validAccount(a string) bool {
+// ValidAccountID reports whether a is an AWS account ID: twelve decimal
+// digits.
+func ValidAccountID(a string) bool {
 	if len(a) != 12 {
 		return false
 	}

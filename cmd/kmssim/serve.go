@@ -70,7 +70,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	fs.StringVar(&c.region, "region", "us-east-1", "the service's `Region`; requests signed for another Region are refused")
 	fs.Func("access-key", "map an access key to an account, `KEY=ACCOUNT` (repeatable); then other keys are refused", func(v string) error {
 		k, a, ok := strings.Cut(v, "=")
-		if !ok || k == "" || !validAccount(a) {
+		if !ok || k == "" || !kms.ValidAccountID(a) {
 			return errors.New("want ACCESSKEYID=ACCOUNT with a twelve-digit account")
 		}
 		c.accessKeys[k] = a
@@ -105,7 +105,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	default:
 		return bad(fmt.Sprintf("--clock %q: want wall or manual", c.clock))
 	}
-	if !validAccount(c.account) {
+	if !kms.ValidAccountID(c.account) {
 		return bad(fmt.Sprintf("--account %q is not a twelve-digit account ID", c.account))
 	}
 	if !validRegion(c.region) {
@@ -131,18 +131,6 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 		return bad(fmt.Sprintf("--addr %q: %v", c.addr, err))
 	}
 	return c, -1
-}
-
-func validAccount(a string) bool {
-	if len(a) != 12 {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		if a[i] < '0' || a[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // validRegion accepts names shaped like AWS Regions: lowercase words

@@ -95,7 +95,7 @@ func New(svc *kms.Service, opts ...Option) (*Handler, error) {
 		o(&c)
 	}
 	for key, acct := range c.accounts {
-		if !validAccount(acct) {
+		if !kms.ValidAccountID(acct) {
 			return nil, fmt.Errorf("kmshttp: access key %q maps to %q, which is not a twelve-digit account ID", key, acct)
 		}
 	}
@@ -114,18 +114,6 @@ func New(svc *kms.Service, opts ...Option) (*Handler, error) {
 		log:      c.log,
 		idHigh:   binary.BigEndian.Uint64(seed[:]),
 	}, nil
-}
-
-func validAccount(a string) bool {
-	if len(a) != 12 {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		if a[i] < '0' || a[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // wireError is a refusal of the adapter itself (protocol, serialization,
