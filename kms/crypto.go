@@ -27,8 +27,9 @@ func (b Sensitive) Format(f fmt.State, _ rune) { io.WriteString(f, b.String()) }
 // alias name or alias ARN, and another account's key or alias ARN.
 type EncryptInput struct {
 	KeyId string
-	// Plaintext, 1–4096 bytes.
-	Plaintext []byte
+	// Plaintext, 1–4096 bytes. Sensitive, so that printing the input
+	// shows no plaintext; a []byte assigns to it as it is.
+	Plaintext Sensitive
 	// EncryptionContext is authenticated: Decrypt needs exactly the same.
 	EncryptionContext map[string]string
 	// EncryptionAlgorithm, default SYMMETRIC_DEFAULT (the only one a
@@ -140,11 +141,14 @@ func validateContext(op keystate.Operation, ec map[string]string, field string) 
 // validatePlaintext checks the plaintext's length (1–4096 bytes) without
 // ever putting the plaintext into the message.
 func validatePlaintext(op keystate.Operation, pt []byte) error {
+	// AWS leaves the value out of this message (as recorded against the
+	// real service by moto's AWS-verified tests).
+	const prefix = "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: "
 	switch {
 	case len(pt) == 0:
-		return validationError(op, "", "plaintext", "Member must have length greater than or equal to 1")
+		return kmsError(keystate.ErrValidation, op, "", keystate.None, prefix+"Member must have length greater than or equal to 1")
 	case len(pt) > 4096:
-		return validationError(op, "[sensitive]", "plaintext", "Member must have length less than or equal to 4096")
+		return kmsError(keystate.ErrValidation, op, "", keystate.None, prefix+"Member must have length less than or equal to 4096")
 	}
 	return nil
 }

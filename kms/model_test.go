@@ -1,11 +1,14 @@
 package kms_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,7 +27,9 @@ import (
 // automatic rotations (D12, D13), on-demand completions (D10) and deletions
 // (D7) happen as time passes, and predicts the exact exception of every call
 // in the order of decision D3. The "" action checks, after every step, the
-// invariants of D1, D11–D14 and D20 against what the service reports.
+// invariants of D1, D11–D14 and D20 against what the service reports, and
+// (issue 6) that every ciphertext ever produced by a key that still exists
+// decrypts to its plaintext while the key is Enabled.
 func TestModel(t *testing.T) {
 	mdlRun(t, mdlPlain{})
 }
@@ -133,6 +138,9 @@ func mdlRun(t *testing.T, backend mdlBackend) {
 			"ListKeyRotations":     m.listKeyRotations,
 			"ListKeyRotationsBad":  m.listKeyRotationsBad,
 			"DescribeKey":          m.describeKey,
+			"Encrypt":              m.encrypt,
+			"GenerateDataKey":      m.generateDataKey,
+			"Decrypt":              m.decrypt,
 			"AdvanceClock":         m.advanceClock,
 			"AdvanceClock2":        m.advanceClock,
 			"AdvanceToEdge":        m.advanceToEdge,
@@ -260,6 +268,15 @@ type mdlModel struct {
 	keys      []*mdlKey
 	arnPrefix string
 	checks    int
+	cts       []*mdlCiphertext // every ciphertext Encrypt and GenerateDataKey produced
+}
+
+// mdlCiphertext is a ciphertext the service produced, and what it holds.
+type mdlCiphertext struct {
+	k    *mdlKey // its key (deleted keys stay, with state mdlDeleted)
+	pt   []byte
+	ec   map[string]string
+	blob []byte
 }
 
 func mdlNew(t *rapid.T, backend mdlBackend) *mdlModel {
@@ -858,6 +875,174 @@ func (m *mdlModel) describeKey(t *rapid.T) {
 	}
 }
 
+// ---- Cryptographic operations (issue 6) ----
+
+// mdlCryptoErr predicts Encrypt and GenerateDataKey once the input is
+// valid: the identifier (D3 steps 1–3), the key-state table a.2 ([1]; [3]
+// per D17, recorded 6a–6b; [5], recorded 6c), then the key's usage (D3
+// step 7): RSA_2048 SIGN_VERIFY and HMAC keys do not encrypt.
+func mdlCryptoErr(r mdlRef) error {
+	switch {
+	case r.err != nil:
+		return r.err
+	case r.k.state == mdlDisabled:
+		return keystate.ErrDisabled
+	case r.k.state == mdlPendingDeletion, r.k.state == mdlPendingImport:
+		return keystate.ErrKMSInvalidState
+	case r.k.kind == mdlRSA, r.k.kind == mdlHMAC:
+		return keystate.ErrInvalidKeyUsage
+	}
+	return nil
+}
+
+// mdlDrawContext draws a small encryption context, often none.
+func mdlDrawContext(t *rapid.T) map[string]string {
+	return rapid.MapOfN(rapid.SampledFrom([]string{"tenant", "purpose", "ü"}),
+		rapid.SampledFrom([]string{"", "a", "t-42", "ünïcode"}), 0, 2).Draw(t, "encryptionContext")
+}
+
+// mdlOtherContext returns an encryption context that differs from ec: a
+// pair added, dropped or changed.
+func mdlOtherContext(t *rapid.T, ec map[string]string) map[string]string {
+	out := maps.Clone(ec)
+	if out == nil {
+		out = map[string]string{}
+	}
+	keys := slices.Sorted(maps.Keys(ec))
+	switch how := rapid.IntRange(0, 2).Draw(t, "contextChange"); {
+	case len(keys) == 0 || how == 0:
+		out["added"] = "pair"
+	case how == 1:
+		delete(out, keys[rapid.IntRange(0, len(keys)-1).Draw(t, "droppedPair")])
+	default:
+		out[keys[rapid.IntRange(0, len(keys)-1).Draw(t, "changedPair")]] += "!"
+	}
+	return out
+}
+
+func (m *mdlModel) encrypt(t *rapid.T) {
+	r := m.pickWhere(t, mdlIsEnabledSym)
+	pt := rapid.SliceOfN(rapid.Byte(), 1, 64).Draw(t, "plaintext")
+	ec := mdlDrawContext(t)
+	want := mdlCryptoErr(r)
+	out, err := m.svc.Encrypt(m.ctx, &kms.EncryptInput{KeyId: r.id, Plaintext: pt, EncryptionContext: ec})
+	mdlExpect(t, "Encrypt", err, want, r.errID)
+	if want != nil {
+		return
+	}
+	if out == nil || out.KeyId != r.k.arn || out.EncryptionAlgorithm != "SYMMETRIC_DEFAULT" || len(out.CiphertextBlob) <= len(pt) {
+		t.Fatalf("Encrypt(%s): got %+v, want KeyId %s, SYMMETRIC_DEFAULT, a blob longer than the plaintext", r.id, out, r.k.arn)
+	}
+	m.cts = append(m.cts, &mdlCiphertext{k: r.k, pt: pt, ec: ec, blob: out.CiphertextBlob})
+}
+
+func (m *mdlModel) generateDataKey(t *rapid.T) {
+	r := m.pickWhere(t, mdlIsEnabledSym)
+	in := &kms.GenerateDataKeyInput{KeyId: r.id, EncryptionContext: mdlDrawContext(t)}
+	size := 32
+	switch rapid.IntRange(0, 2).Draw(t, "dataKeySpec") {
+	case 0:
+		in.KeySpec = "AES_256"
+	case 1:
+		in.KeySpec, size = "AES_128", 16
+	case 2:
+		size = rapid.IntRange(1, 64).Draw(t, "numberOfBytes")
+		in.NumberOfBytes = kms.Int32(int32(size))
+	}
+	want := mdlCryptoErr(r)
+	out, err := m.svc.GenerateDataKey(m.ctx, in)
+	mdlExpect(t, "GenerateDataKey", err, want, r.errID)
+	if want != nil {
+		return
+	}
+	if out == nil || out.KeyId != r.k.arn || len(out.Plaintext) != size || len(out.CiphertextBlob) == 0 {
+		t.Fatalf("GenerateDataKey(%s, %d bytes): got KeyId %v, %d bytes", r.id, size, out.KeyId, len(out.Plaintext))
+	}
+	m.cts = append(m.cts, &mdlCiphertext{k: r.k, pt: slices.Clone([]byte(out.Plaintext)), ec: in.EncryptionContext, blob: out.CiphertextBlob})
+}
+
+// mdlDecryptErr predicts Decrypt of c, with KeyId naming named (nil when
+// absent) and the right encryption context or not: the blob's key must
+// exist (D7); KeyId, when given, must exist and name that key
+// (IncorrectKeyException); then the key-state table ([1]; [3] per D17);
+// then the blob's authentication (InvalidCiphertextException). The error
+// names the blob's key, or the missing key KeyId names.
+func mdlDecryptErr(c *mdlCiphertext, named *mdlKey, wrongContext bool) (error, string) {
+	k := c.k
+	switch {
+	case !k.live():
+		return keystate.ErrNotFound, k.arn
+	case named != nil && !named.live():
+		return keystate.ErrNotFound, named.arn
+	case named != nil && named != k:
+		return keystate.ErrIncorrectKey, k.arn
+	case k.state == mdlDisabled:
+		return keystate.ErrDisabled, k.arn
+	case k.state == mdlPendingDeletion, k.state == mdlPendingImport:
+		return keystate.ErrKMSInvalidState, k.arn
+	case wrongContext:
+		return keystate.ErrInvalidCiphertext, k.arn
+	}
+	return nil, ""
+}
+
+func (m *mdlModel) decrypt(t *rapid.T) {
+	if len(m.cts) == 0 {
+		t.Skip("no ciphertext yet")
+	}
+	c := m.cts[rapid.IntRange(0, len(m.cts)-1).Draw(t, "ciphertext")]
+	in := &kms.DecryptInput{CiphertextBlob: c.blob, EncryptionContext: c.ec}
+	var named *mdlKey
+	wrongContext := false
+	switch rapid.IntRange(0, 3).Draw(t, "decryptKind") {
+	case 0: // as made
+	case 1:
+		in.EncryptionContext, wrongContext = mdlOtherContext(t, c.ec), true
+	case 2: // KeyId of another key, possibly deleted
+		named = m.keys[rapid.IntRange(0, len(m.keys)-1).Draw(t, "namedKey")]
+	case 3:
+		named = c.k
+	}
+	if named != nil {
+		in.KeyId = named.id
+		if rapid.Bool().Draw(t, "keyIdByARN") {
+			in.KeyId = named.arn
+		}
+	}
+	want, errID := mdlDecryptErr(c, named, wrongContext)
+	out, err := m.svc.Decrypt(m.ctx, in)
+	mdlExpect(t, "Decrypt", err, want, errID)
+	if want == nil && (out == nil || !bytes.Equal(out.Plaintext, c.pt) || out.KeyId != c.k.arn) {
+		t.Fatalf("Decrypt of a ciphertext of %s: got %+v, want %x", c.k.arn, out, c.pt)
+	}
+}
+
+// checkCiphertexts is invariant (f): every recorded ciphertext of a key
+// that still exists decrypts to its plaintext while the key is Enabled;
+// otherwise Decrypt gives the state's exception, NotFoundException once
+// the key is deleted. At most 8 ciphertexts per step, chosen at random.
+func (m *mdlModel) checkCiphertexts(t *rapid.T) {
+	idx := make([]int, 0, 8)
+	if len(m.cts) <= 8 {
+		for i := range m.cts {
+			idx = append(idx, i)
+		}
+	} else {
+		for range 8 {
+			idx = append(idx, rapid.IntRange(0, len(m.cts)-1).Draw(t, "checkCiphertext"))
+		}
+	}
+	for _, i := range idx {
+		c := m.cts[i]
+		want, errID := mdlDecryptErr(c, nil, false)
+		out, err := m.svc.Decrypt(m.ctx, &kms.DecryptInput{CiphertextBlob: c.blob, EncryptionContext: c.ec})
+		mdlExpect(t, fmt.Sprintf("Decrypt of ciphertext %d of %s (%s, check)", i, c.k.id, c.k.state), err, want, errID)
+		if want == nil && (out == nil || !bytes.Equal(out.Plaintext, c.pt) || out.KeyId != c.k.arn) {
+			t.Fatalf("ciphertext %d of %s decrypts to %+v, want %x", i, c.k.arn, out, c.pt)
+		}
+	}
+}
+
 // ---- Time ----
 
 func (m *mdlModel) advanceClock(t *rapid.T) {
@@ -1066,6 +1251,9 @@ func (m *mdlModel) check(t *rapid.T) {
 			m.checkStatus(t, k, st)
 		}
 	}
+
+	// (f) Ciphertexts decrypt while their key is Enabled (issue 6).
+	m.checkCiphertexts(t)
 
 	// Every live key is listed, deleted ones are not (D7).
 	keys, err := m.svc.ListKeys(m.ctx, &kms.ListKeysInput{Limit: kms.Int32(1000)})

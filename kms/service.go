@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -37,6 +38,12 @@ type Service struct {
 	scratch key // the draft of a change (see draft), reused to save allocations
 
 	root []byte // the root secret key material derives from; nil until first needed
+}
+
+// Format prints the service's Region and account, and nothing of its
+// state: fmt must never show the root secret or a key's contents.
+func (s *Service) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "kms.Service(%s %s)", s.cfg.region, s.cfg.account)
 }
 
 // draft returns a copy of k to change; commitKey installs it. There is one

@@ -33,7 +33,7 @@ func refuseUnmodelled(dryRun bool, recipient field) error {
 func encrypt(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.EncryptInput
 	var dryRun bool
-	f := []field{strF("KeyId", &in.KeyId), blobF("Plaintext", &in.Plaintext),
+	f := []field{strF("KeyId", &in.KeyId), blobF("Plaintext", (*[]byte)(&in.Plaintext)),
 		mapF("EncryptionContext", "encryptionContext", &in.EncryptionContext),
 		strF("EncryptionAlgorithm", &in.EncryptionAlgorithm), boolF("DryRun", &dryRun),
 		ignored("GrantTokens", kStrings)}
