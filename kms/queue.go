@@ -43,7 +43,8 @@ func cmpQueued(a, b queued) int {
 // the sort of each day's bucket (O(log b) per event for b events a day,
 // nearly free when a day's events were queued in order); finding the next
 // day costs O(log d) over the d days that have events. Nothing scans the
-// keys.
+// keys. Buckets are chains of fixed-size chunks from a shared free list, so
+// that thousands of future days cost little more than their events.
 type eventQueue struct {
 	n int
 
@@ -57,9 +58,25 @@ type eventQueue struct {
 	day     int64
 	started bool
 
-	buckets map[int64][]queued // by day number
-	days    dayHeap            // the day numbers of non-empty buckets
-	spare   [][]queued         // emptied bucket slices, for reuse
+	buckets map[int64]bucket // by day number
+	days    dayHeap          // the day numbers of non-empty buckets
+	free    []*chunk         // emptied chunks, for reuse
+}
+
+// chunkSize is how many events one chunk of a bucket holds.
+const chunkSize = 128
+
+// chunk is a piece of a bucket: up to chunkSize events.
+type chunk struct {
+	ev   [chunkSize]queued
+	n    int
+	next *chunk
+}
+
+// bucket is one day's events: a chain of chunks, appended at the tail.
+type bucket struct {
+	head, tail *chunk
+	n          int
 }
 
 const bucketNanos = nsPerDay
@@ -86,16 +103,34 @@ func (q *eventQueue) push(e queued) {
 
 func (q *eventQueue) toBucket(d int64, e queued) {
 	if q.buckets == nil {
-		q.buckets = make(map[int64][]queued)
+		q.buckets = make(map[int64]bucket)
 	}
 	b, ok := q.buckets[d]
 	if !ok {
 		q.days.push(d)
-		if n := len(q.spare); n > 0 {
-			b, q.spare = q.spare[n-1], q.spare[:n-1]
-		}
 	}
-	q.buckets[d] = append(b, e)
+	if b.tail == nil || b.tail.n == chunkSize {
+		c := q.newChunk()
+		if b.tail == nil {
+			b.head = c
+		} else {
+			b.tail.next = c
+		}
+		b.tail = c
+	}
+	b.tail.ev[b.tail.n] = e
+	b.tail.n++
+	b.n++
+	q.buckets[d] = b
+}
+
+func (q *eventQueue) newChunk() *chunk {
+	if n := len(q.free); n > 0 {
+		c := q.free[n-1]
+		q.free = q.free[:n-1]
+		return c
+	}
+	return new(chunk)
 }
 
 // min returns the earliest event. The queue must not be empty.
@@ -136,22 +171,28 @@ func (q *eventQueue) rewind() {
 	for q.extra.len() > 0 {
 		q.toBucket(q.day, q.extra.pop())
 	}
-	q.spare = append(q.spare, q.run[:0])
-	q.run, q.head, q.started = nil, 0, false
+	q.run, q.head, q.started = q.run[:0], 0, false
 }
 
-// advanceDay makes the earliest bucket the current day.
+// advanceDay makes the earliest bucket the current day: its events are
+// copied into the run (one buffer, reused from day to day) and its chunks
+// go back to the free list.
 func (q *eventQueue) advanceDay() {
-	if q.run != nil {
-		q.spare = append(q.spare, q.run[:0])
-	}
 	d := q.days.pop()
 	b := q.buckets[d]
 	delete(q.buckets, d)
-	if !slices.IsSortedFunc(b, cmpQueued) {
-		slices.SortFunc(b, cmpQueued)
+	run := slices.Grow(q.run[:0], b.n)
+	for c := b.head; c != nil; {
+		run = append(run, c.ev[:c.n]...)
+		next := c.next
+		c.n, c.next = 0, nil
+		q.free = append(q.free, c)
+		c = next
 	}
-	q.run, q.head = b, 0
+	if !slices.IsSortedFunc(run, cmpQueued) {
+		slices.SortFunc(run, cmpQueued)
+	}
+	q.run, q.head = run, 0
 	q.day, q.started = d, true
 }
 
