@@ -171,7 +171,37 @@ func TestFailedScheduledWriteWaits(t *testing.T) {
 	if reflect.DeepEqual(got, before) {
 		t.Fatal("nothing happened after the store healed")
 	}
-	if want := psRead(t, twin.svc, w.ids); !reflect.DeepEqual(got, want) {
+	want := psRead(t, twin.svc, w.ids)
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("after healing:\n got %+v\nwant %+v", got, want)
+	}
+	// The store holds what the service shows: every rotation listed is
+	// stored (none was kept in memory only when the failed write was
+	// undone) ...
+	for _, id := range w.ids {
+		stored, err := w.mem.Rotations(ctx, id, 0, 1<<20)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // deleted
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed := 0
+		for _, e := range got.Rotations[id] {
+			if e.RotationDate != nil { // not the original material
+				listed++
+			}
+		}
+		if len(stored) != listed {
+			t.Errorf("key %s: %d rotations stored, %d listed", id, len(stored), listed)
+		}
+	}
+	// ... and a service reopened over it answers alike.
+	reopened, err := kms.Open(ctx, w.mem, psOptions(w.clock)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := psRead(t, reopened, w.ids); !reflect.DeepEqual(got, want) {
+		t.Fatalf("reopened over the store after healing:\n got %+v\nwant %+v", got, want)
 	}
 }

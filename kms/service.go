@@ -38,6 +38,8 @@ type Service struct {
 	scratch key // the draft of a change (see draft), reused to save allocations
 
 	root []byte // the root secret key material derives from; nil until first needed
+
+	pend *pending // the unwritten events of the run in progress (runDue), with a store
 }
 
 // Format prints the service's Region and account, and nothing of its
@@ -210,21 +212,106 @@ func (s *Service) schedule(at int64, k *key, what eventKind) {
 }
 
 // runDue applies every queued event due by now, in (instant, queue order).
-// It stops at the first event the store fails to write, leaving it queued.
+// With a store, the events of one run are written together, in one batch
+// per run of rotations (a deletion is written on its own, in order); if
+// the store fails, the events of the failed batch are undone and stay
+// queued, and runDue returns the error.
 func (s *Service) runDue(now int64) (int, error) {
 	n := 0
+	if s.st != nil {
+		s.pend = &pending{undo: map[*key]key{}}
+		defer func() { s.pend = nil }()
+	}
 	for s.queue.len() > 0 && s.queue.min().at <= now {
 		ev := s.queue.pop()
 		done, err := s.apply(ev)
 		if err != nil {
 			s.queue.push(ev)
-			return n, err
+			return n - s.lost(), err
 		}
 		if done {
 			n++
 		}
+		if s.pend != nil && len(s.pend.keys) >= maxPendingKeys {
+			if err := s.flush(); err != nil {
+				return n - s.lost(), err
+			}
+		}
+	}
+	if s.pend != nil {
+		if err := s.flush(); err != nil {
+			return n - s.lost(), err
+		}
 	}
 	return n, nil
+}
+
+// lost is how many applied events the last failed flush undid.
+func (s *Service) lost() int {
+	if s.pend == nil {
+		return 0
+	}
+	return s.pend.lost
+}
+
+// maxPendingKeys bounds how many keys one batch of scheduled events writes.
+const maxPendingKeys = 4096
+
+// pending is the unwritten part of a run of scheduled events: the keys
+// changed in place (with their state before), the events popped, and the
+// event records to deliver once written.
+type pending struct {
+	undo   map[*key]key
+	keys   []*key
+	popped []queued
+	events []Event
+	lost   int // events undone by the last failed flush
+}
+
+// remember records k's state before the run changes it, and ev as popped.
+func (p *pending) remember(k *key, ev queued) {
+	if _, ok := p.undo[k]; !ok {
+		p.undo[k] = *k
+		p.keys = append(p.keys, k)
+	}
+	p.popped = append(p.popped, ev)
+}
+
+// flush writes the pending changes in one batch. On failure it restores
+// every changed key, queues the popped events again and drops their
+// records, and returns the error.
+func (s *Service) flush() error {
+	p := s.pend
+	if len(p.keys) == 0 {
+		return nil
+	}
+	var b store.Batch
+	for _, k := range p.keys {
+		old := p.undo[k]
+		k.version = old.version + 1
+		b.PutKeys = append(b.PutKeys, toRecord(k))
+		for _, r := range k.rotations[len(old.rotations):] {
+			b.AddRotations = append(b.AddRotations, store.KeyRotation{KeyID: k.id,
+				Rotation: store.Rotation{At: fromNanos(r.at(k.created)), OnDemand: r.onDemand()}})
+		}
+	}
+	err := s.st.Apply(context.Background(), &b)
+	if err != nil {
+		p.lost = len(p.popped)
+		for _, k := range p.keys {
+			*k = p.undo[k]
+		}
+		for _, ev := range p.popped {
+			s.queue.push(ev)
+		}
+	} else if s.cfg.observer != nil {
+		for _, e := range p.events {
+			s.cfg.observer.Observe(e)
+		}
+	}
+	clear(p.undo)
+	p.keys, p.popped, p.events = p.keys[:0], p.popped[:0], p.events[:0]
+	return err
 }
 
 // apply performs one queued event if it is still current, and reports
@@ -237,28 +324,34 @@ func (s *Service) apply(ev queued) (bool, error) {
 		if k.state != keystate.Enabled || !k.autoEnabled || k.nextRotation != ev.at {
 			return false, nil // D12: no rotation unless Enabled; EnableKey catches up.
 		}
-		if s.st == nil { // nothing to write: change the key in place
-			rotateAutomatic(k, ev.at)
-			s.schedule(k.nextRotation, k, evAutoRotation)
-			s.observeRotations(k, k.rotations[len(k.rotations)-1:])
-			return true, nil
+		if s.pend != nil {
+			s.pend.remember(k, ev)
 		}
-		nk := s.draft(k)
-		rotateAutomatic(nk, ev.at)
-		return true, s.commitScheduled(k, nk)
+		rotateAutomatic(k, ev.at)
+		s.schedule(k.nextRotation, k, evAutoRotation)
+		s.observeRotations(k, k.rotations[len(k.rotations)-1:])
+		return true, nil
 	case evOnDemandDone:
 		if k.state == keystate.Deleted || k.onDemandStart == 0 || k.onDemandDone != ev.at {
 			return false, nil
 		}
-		nk := s.draft(k)
-		nk.onDemandStart, nk.onDemandDone = 0, 0
-		nk.rotations = appendRotation(nk.rotations, newRotation(k.created, ev.at, true))
-		return true, s.commitScheduled(k, nk)
+		if s.pend != nil {
+			s.pend.remember(k, ev)
+		}
+		k.onDemandStart, k.onDemandDone = 0, 0
+		k.rotations = appendRotation(k.rotations, newRotation(k.created, ev.at, true))
+		s.observeRotations(k, k.rotations[len(k.rotations)-1:])
+		return true, nil
 	case evDeletion:
 		if k.state != keystate.PendingDeletion || k.deletion != ev.at {
 			return false, nil
 		}
 		if s.st != nil {
+			// Write what came before first, so that the store sees the
+			// events in order, then the deletion on its own.
+			if err := s.flush(); err != nil {
+				return false, err
+			}
 			if err := s.st.Apply(context.Background(), &store.Batch{DeleteKeys: []string{k.id}}); err != nil {
 				return false, err
 			}
@@ -269,17 +362,6 @@ func (s *Service) apply(ev queued) (bool, error) {
 	return false, nil
 }
 
-// commitScheduled writes and installs a change made by a scheduled event,
-// and reports its rotations to the observer.
-func (s *Service) commitScheduled(k, nk *key) error {
-	added, err := s.commitKey(k, nk)
-	if err != nil {
-		return err
-	}
-	s.observeRotations(k, added)
-	return nil
-}
-
 // rotateAutomatic records on k an automatic rotation at instant at and sets
 // the next one a period later (D13).
 func rotateAutomatic(k *key, at int64) {
@@ -288,7 +370,8 @@ func rotateAutomatic(k *key, at int64) {
 	k.nextRotation = at + days(k.period)
 }
 
-// observeRotations reports rotations just added to k (RotateKey records).
+// observeRotations reports rotations just added to k (RotateKey records),
+// or keeps the records until a pending run of events is written.
 func (s *Service) observeRotations(k *key, added []rotation) {
 	if s.cfg.observer == nil {
 		return
@@ -298,8 +381,13 @@ func (s *Service) observeRotations(k *key, added []rotation) {
 		if r.onDemand() {
 			typ = "ON_DEMAND"
 		}
-		s.cfg.observer.Observe(Event{Time: fromNanos(r.at(k.created)), Name: "RotateKey", Scheduled: true,
-			KeyARN: s.keyARN(k.account, k.id), Parameters: map[string]string{"rotationType": typ}})
+		e := Event{Time: fromNanos(r.at(k.created)), Name: "RotateKey", Scheduled: true,
+			KeyARN: s.keyARN(k.account, k.id), Parameters: map[string]string{"rotationType": typ}}
+		if s.pend != nil {
+			s.pend.events = append(s.pend.events, e)
+		} else {
+			s.cfg.observer.Observe(e)
+		}
 	}
 }
 
