@@ -3,7 +3,6 @@ package kms
 import (
 	"context"
 	"encoding/binary"
-	"encoding/hex"
 	"strconv"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -200,28 +199,36 @@ func (s *Service) metadata(k *key, arn string) KeyMetadata {
 }
 
 // materialID is the KeyMaterialId of version v of a key's material (0 is
-// the original): 64 hex digits derived from the key ID and the version by
-// FNV-1a and SplitMix64. It is stable, distinct per key and version, and
-// costs no storage.
+// the original): 64 hex digits derived from the key ID and the version (a
+// word-wise multiply-xor hash of the ID, then SplitMix64). It is stable
+// across restarts, distinct per key and version, and costs no storage.
 func materialID(keyID string, v int) string {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(keyID); i++ {
-		h ^= uint64(keyID[i])
-		h *= 1099511628211
+	h := uint64(14695981039346656037) ^ uint64(len(keyID))
+	i := 0
+	for ; i+8 <= len(keyID); i += 8 {
+		h = (h ^ binary.LittleEndian.Uint64([]byte(keyID[i:i+8]))) * 0x100000001b3
+		h ^= h >> 29
+	}
+	for ; i < len(keyID); i++ {
+		h = (h ^ uint64(keyID[i])) * 0x100000001b3
 	}
 	x := h ^ uint64(v)*0x9e3779b97f4a7c15
-	var raw [32]byte
-	for i := 0; i < 4; i++ {
+	var out [64]byte
+	for w := 0; w < 4; w++ {
 		x += 0x9e3779b97f4a7c15
 		z := x
 		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
 		z = (z ^ z>>27) * 0x94d049bb133111eb
-		binary.BigEndian.PutUint64(raw[i*8:], z^z>>31)
+		z ^= z >> 31
+		for j := 15; j >= 0; j-- {
+			out[w*16+j] = hexDigitsLower[z&15]
+			z >>= 4
+		}
 	}
-	var out [64]byte
-	hex.Encode(out[:], raw[:])
 	return string(out[:])
 }
+
+const hexDigitsLower = "0123456789abcdef"
 
 // algorithms fills the algorithm lists of a key of kind k (AWS KeyMetadata).
 func algorithms(m *KeyMetadata, k keystate.Kind) {
