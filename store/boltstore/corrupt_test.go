@@ -353,13 +353,6 @@ func TestDamagedPages(t *testing.T) {
 		detected, trials, lost)
 }
 
-func ids(ks []store.Key) []string {
-	out := make([]string, len(ks))
-	for i, k := range ks {
-		out[i] = k.ID
-	}
-	return out
-}
 
 // tryReadAll is readAll returning the first error.
 func tryReadAll(s store.Store) (keys []store.Key, rots map[string][]store.Rotation, aliases []store.Alias, err error) {
