@@ -53,6 +53,14 @@ func validateAliasName(op keystate.Operation, name string) error {
 // keeps for AWS managed keys.
 func reservedAlias(name string) bool { return strings.HasPrefix(name, "alias/aws/") }
 
+// reservedAliasError refuses to create, retarget or delete an alias in the
+// alias/aws/ namespace: only AWS manages those (no recording; kmsmodel's
+// wording).
+func reservedAliasError(op keystate.Operation) error {
+	return kmsError(keystate.ErrInvalidAliasName, op, "", keystate.None,
+		"Alias names that begin with alias/aws/ are reserved for AWS managed keys.")
+}
+
 // CreateAlias creates an alias for a key in the caller's account. The
 // target is named by key ID or key ARN (decision D5).
 //
@@ -84,8 +92,7 @@ func (s *Service) createAlias(ctx context.Context, in *CreateAliasInput, now int
 		return "", err
 	}
 	if reservedAlias(in.AliasName) {
-		return "", kmsError(keystate.ErrInvalidAliasName, op, "", keystate.None,
-			"Alias names that begin with alias/aws/ are reserved for AWS managed keys.")
+		return "", reservedAliasError(op)
 	}
 	k, arn, err := s.resolve(ctx, op, caller, in.TargetKeyId, "targetKeyId", idOnly)
 	if err != nil {
@@ -137,6 +144,9 @@ func (s *Service) updateAlias(ctx context.Context, in *UpdateAliasInput, now int
 	if err := validateAliasName(op, in.AliasName); err != nil {
 		return "", err
 	}
+	if reservedAlias(in.AliasName) {
+		return "", reservedAliasError(op)
+	}
 	if err := checkLength(op, in.TargetKeyId, "targetKeyId", 1, 2048); err != nil {
 		return "", err
 	}
@@ -187,6 +197,9 @@ func (s *Service) deleteAlias(ctx context.Context, in *DeleteAliasInput, caller 
 	const op = keystate.DeleteAlias
 	if err := validateAliasName(op, in.AliasName); err != nil {
 		return "", err
+	}
+	if reservedAlias(in.AliasName) {
+		return "", reservedAliasError(op)
 	}
 	id := aliasID{account: caller, name: in.AliasName}
 	a := s.aliases[id]

@@ -45,6 +45,12 @@ func (s *Service) resolve(ctx context.Context, op keystate.Operation, caller, id
 		}
 		if a.alias != "" {
 			al := s.aliases[aliasID{account: a.account, name: a.alias}]
+			if al == nil && a.account == caller {
+				var err error
+				if al, err = s.awsManagedAlias(op, caller, a.alias); err != nil {
+					return nil, "", err
+				}
+			}
 			if al == nil {
 				return nil, "", s.notFoundAlias(op, id)
 			}
@@ -60,6 +66,14 @@ func (s *Service) resolve(ctx context.Context, op keystate.Operation, caller, id
 			return nil, "", s.notFoundAlias(op, s.aliasARN(caller, id)) // D5
 		}
 		al := s.aliases[aliasID{account: caller, name: id}]
+		if al == nil {
+			// The first use of an AWS service's alias creates its AWS
+			// managed key, as AWS does.
+			var err error
+			if al, err = s.awsManagedAlias(op, caller, id); err != nil {
+				return nil, "", err
+			}
+		}
 		if al == nil {
 			return nil, "", s.notFoundAlias(op, s.aliasARN(caller, id))
 		}
