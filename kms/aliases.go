@@ -117,9 +117,11 @@ func (s *Service) createAlias(ctx context.Context, in *CreateAliasInput, now int
 
 // UpdateAlias points an existing alias at another key. The key the alias
 // points to now is not checked (footnote [10]); the new target must not be
-// pending deletion.
+// pending deletion, and must be of the same type (symmetric, asymmetric or
+// HMAC) and key usage as the current one.
 //
-// Errors: ValidationException, NotFoundException (no such alias or key),
+// Errors: ValidationException (also for a new target of another type or
+// key usage), NotFoundException (no such alias or key),
 // InvalidArnException, AccessDeniedException, KMSInvalidStateException.
 func (s *Service) UpdateAlias(ctx context.Context, in *UpdateAliasInput) (*UpdateAliasOutput, error) {
 	in = orEmpty(in)
@@ -161,6 +163,14 @@ func (s *Service) updateAlias(ctx context.Context, in *UpdateAliasInput, now int
 	if err := keystate.Check(op, k.state, k.kind, arn); err != nil { // footnote [10]: the destination
 		return arn, err
 	}
+	if cur := a.target.kind; keyClass(cur.Spec) != keyClass(k.kind.Spec) || cur.Usage != k.kind.Usage {
+		// AWS: "The current and new KMS key must be the same type (both
+		// symmetric or both asymmetric or both HMAC), and they must have the
+		// same key usage." The exception is not recorded; kmsmodel answers
+		// ValidationException, in AWS's words.
+		return arn, kmsError(keystate.ErrValidation, op, arn, k.state,
+			"The current and new KMS key must be the same type (both symmetric or both asymmetric or both HMAC), and they must have the same key usage.")
+	}
 	na := *a
 	na.target, na.updated = k, now
 	if err := s.persist(&store.Batch{PutAliases: []store.Alias{na.record()}}); err != nil {
@@ -170,6 +180,17 @@ func (s *Service) updateAlias(ctx context.Context, in *UpdateAliasInput, now int
 	*a = na
 	k.aliasCount++
 	return arn, nil
+}
+
+// keyClass is what UpdateAlias compares: symmetric, HMAC or asymmetric.
+func keyClass(spec keystate.KeySpec) int {
+	switch {
+	case spec.IsSymmetric():
+		return 0
+	case spec.IsHMAC():
+		return 1
+	}
+	return 2
 }
 
 // DeleteAlias deletes an alias. The key it points to is unaffected.

@@ -5,6 +5,7 @@ package kms_test
 // real-aws-recordings.md rows 10a and 10b).
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -353,5 +354,30 @@ func TestAliasesRemovedWithKey(t *testing.T) {
 	e.setClock(del)
 	if got := fxAliasNames(e.aliases("", 0)); strings.Join(got, ",") != "alias/fx-b,alias/fx-moved" {
 		t.Fatalf("aliases after the deletion: %v", got)
+	}
+}
+
+// UpdateAlias keeps an alias on keys of one type and usage: AWS's
+// UpdateAlias page ("The current and new KMS key must be the same type …
+// and they must have the same key usage"). The exception is not recorded;
+// kmsmodel answers ValidationException.
+func TestUpdateAliasSameTypeAndUsage(t *testing.T) {
+	e := fxNew(t)
+	sym, _ := e.symmetric()
+	sym2, _ := e.symmetric()
+	hmacKey, hmacARN := e.kindKey("HMAC_256", "GENERATE_VERIFY_MAC")
+	rsaSign, _ := e.kindKey("RSA_2048", "SIGN_VERIFY")
+	rsaEnc, _ := e.kindKey("RSA_2048", "ENCRYPT_DECRYPT")
+	e.createAlias("alias/app", sym)
+	if _, err := e.s.UpdateAlias(e.ctx, &kms.UpdateAliasInput{AliasName: "alias/app", TargetKeyId: sym2}); err != nil {
+		t.Fatalf("symmetric to symmetric: %v", err)
+	}
+	before := e.snapshot(sym2)
+	_, err := e.s.UpdateAlias(e.ctx, &kms.UpdateAliasInput{AliasName: "alias/app", TargetKeyId: hmacKey})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrValidation, Op: keystate.UpdateAlias, KeyID: hmacARN, State: keystate.Enabled, AnyMsg: true})
+	e.unchanged(sym2, before)
+	e.createAlias("alias/signer", rsaSign)
+	if _, err := e.s.UpdateAlias(e.ctx, &kms.UpdateAliasInput{AliasName: "alias/signer", TargetKeyId: rsaEnc}); !errors.Is(err, keystate.ErrValidation) {
+		t.Fatalf("SIGN_VERIFY to ENCRYPT_DECRYPT: %v, want ValidationException", err)
 	}
 }
