@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -233,14 +234,29 @@ func (s *Service) Encrypt(ctx context.Context, in *EncryptInput) (*EncryptOutput
 	err := s.cryptoCall(ctx, op, in.KeyId, in.EncryptionAlgorithm, invalid, func() map[string]string {
 		return cryptoParams(in.KeyId, in.EncryptionContext)
 	}, func(k *key, arn string, root []byte) error {
-		blob, err := s.seal(root, k.id, uint32(len(k.rotations)), in.Plaintext, in.EncryptionContext)
+		blob, err := s.sealFor(root, k, in.Plaintext, in.EncryptionContext)
 		if err != nil {
-			return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err, Message: "The randomness source failed."}
+			return sealError(op, k, arn, err)
 		}
 		out = &EncryptOutput{CiphertextBlob: blob, EncryptionAlgorithm: "SYMMETRIC_DEFAULT", KeyId: arn}
 		return nil
 	})
 	return out, err
+}
+
+// sealError is the refusal of a cryptographic call whose material could
+// not be used: an EXTERNAL key without imported material (which the
+// key-state table already refuses, footnote [5]) or a sealed material
+// that does not open, or the randomness source failing.
+func sealError(op keystate.Operation, k *key, arn string, err error) error {
+	switch {
+	case errors.Is(err, errNoMaterial):
+		return kmsError(keystate.ErrKMSInvalidState, op, arn, k.state, arn+" is pending import.")
+	case errors.Is(err, errSealedFormat), errors.Is(err, errSealedRefused):
+		return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err,
+			Message: "The key's imported key material cannot be used."}
+	}
+	return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err, Message: "The randomness source failed."}
 }
 
 // cryptoParams are the event parameters of a cryptographic call: never a
@@ -294,7 +310,11 @@ func (s *Service) decryptBlob(ctx context.Context, op keystate.Operation, caller
 	if uint64(b.version) > uint64(len(k.rotations)) {
 		return nil, nil, "", kmsError(keystate.ErrInvalidCiphertext, op, arn, k.state, "")
 	}
-	pt, ok := open(root, b, ec)
+	g, err := s.keyAEAD(root, k, b.version)
+	if err != nil {
+		return nil, nil, "", sealError(op, k, arn, err)
+	}
+	pt, ok := open(g, b, ec)
 	if !ok {
 		return nil, nil, "", kmsError(keystate.ErrInvalidCiphertext, op, arn, k.state, "")
 	}
@@ -397,9 +417,9 @@ func (s *Service) ReEncrypt(ctx context.Context, in *ReEncryptInput) (*ReEncrypt
 		err = usableForSymmetric(op, dst, dARN, in.DestinationEncryptionAlgorithm)
 	}
 	if err == nil {
-		blob, err = s.seal(s.root, dst.id, uint32(len(dst.rotations)), pt, in.DestinationEncryptionContext)
+		blob, err = s.sealFor(s.root, dst, pt, in.DestinationEncryptionContext)
 		if err != nil {
-			err = &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: dARN, State: dst.state, Err: err, Message: "The randomness source failed."}
+			err = sealError(op, dst, dARN, err)
 		}
 	}
 	clear(pt)
@@ -459,8 +479,8 @@ func (s *Service) generateDataKey(ctx context.Context, op keystate.Operation, in
 			return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err, Message: "The randomness source failed."}
 		}
 		var err error
-		if blob, err = s.seal(root, k.id, uint32(len(k.rotations)), pt, in.EncryptionContext); err != nil {
-			return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err, Message: "The randomness source failed."}
+		if blob, err = s.sealFor(root, k, pt, in.EncryptionContext); err != nil {
+			return sealError(op, k, arn, err)
 		}
 		keyARN = arn
 		return nil

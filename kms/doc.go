@@ -39,10 +39,37 @@
 // event produces an Event record, delivered in order: the CloudTrail-like
 // trail of what happened to each key. Records never carry key material.
 //
+// # Imported key material
+//
+// An EXTERNAL key is born PendingImport. GetParametersForImport hands out
+// an RSA wrapping public key and an import token valid 24 hours of
+// simulated time; ImportKeyMaterial unwraps the 256-bit material (real
+// RSA-OAEP, or RSA-OAEP plus AES key wrap with padding) and makes the key
+// usable. Material imported with KEY_MATERIAL_EXPIRES expires at exactly
+// ValidTo, a scheduled event like a rotation: the key goes back to
+// PendingImport (a key pending deletion stays so). Re-importing must bring
+// the same material, and then earlier ciphertexts decrypt again. The
+// material is kept and stored only sealed under a key derived from the
+// root secret; import tokens and wrapping private keys live in memory
+// only, so a restarted service refuses earlier tokens with
+// InvalidImportTokenException. Only SYMMETRIC_DEFAULT keys take imported
+// material in this version: the import calls refuse other key specs with
+// UnsupportedOperationException. Under the 2024 rules (decision D2)
+// RotateKeyOnDemand of an EXTERNAL key is refused.
+//
+// # AWS managed keys
+//
+// The first use of alias/aws/<service> (for the services that create such
+// keys: s3, ebs, lambda, …) by alias name or alias ARN creates that
+// service's AWS managed key in the caller's account: KeyManager AWS,
+// rotating every 365 days from its creation, its rotation, state and
+// deletion not changeable (decision D15). The alias/aws/ namespace is
+// reserved: CreateAlias, UpdateAlias and DeleteAlias refuse it.
+//
 // # Not modelled yet
 //
-// Imported key material operations, multi-Region replicas, custom key
-// stores, AWS managed keys, cryptographic operations and persistence are
-// not part of this version; CreateKey with a custom key store origin is
-// refused with UnsupportedOperationException.
+// Multi-Region replicas, custom key stores, imported
+// material for asymmetric and HMAC keys, and the 2025 multi-material
+// import rules are not part of this version; CreateKey with a custom key
+// store origin is refused with UnsupportedOperationException.
 package kms

@@ -182,6 +182,18 @@ func (s *Service) metadata(k *key, arn string) KeyMetadata {
 	if k.kind.Spec.IsSymmetric() && k.kind.Origin == keystate.AWSKMS {
 		m.CurrentKeyMaterialId = materialID(k.id, len(k.rotations))
 	}
+	if k.kind.Origin == keystate.External && k.imp != nil {
+		// Recording 8b: the ID stays after the material is deleted; the
+		// expiration model and ValidTo only while it is imported.
+		m.CurrentKeyMaterialId = k.imp.id
+		if k.imp.present() {
+			m.ExpirationModel = k.imp.model()
+			if k.imp.expires() {
+				v := fromNanos(k.imp.validTo)
+				m.ValidTo = &v
+			}
+		}
+	}
 	if k.state == keystate.PendingDeletion {
 		d := fromNanos(k.deletion)
 		m.DeletionDate = &d
@@ -477,7 +489,9 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *ScheduleKeyDeleti
 
 // CancelKeyDeletion cancels a scheduled deletion. The key becomes Disabled
 // (recorded real behaviour) and its automatic rotation setting comes back
-// (decision D12).
+// (decision D12). An EXTERNAL key becomes Disabled if its imported
+// material is still there, and PendingImport if the material was deleted
+// or expired (kmsmodel's choice; see below).
 //
 // Errors: ValidationException, InvalidArnException, NotFoundException,
 // AccessDeniedException, KMSInvalidStateException (not pending deletion).
@@ -488,11 +502,12 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, in *CancelKeyDeletionIn
 		if err := transition(k, keystate.CancelDeletion); err != nil {
 			return err
 		}
-		if k.kind.Origin == keystate.External {
-			// This version imports no key material, so an EXTERNAL key has
-			// none: it returns to PendingImport, not to a usable Disabled
-			// (aws-kms-behaviour.md b leaves this open; a.4: the key is
-			// usable only while its material is present).
+		if k.kind.Origin == keystate.External && !k.imp.present() {
+			// aws-kms-behaviour.md b leaves open what an EXTERNAL key
+			// whose material was deleted or expired while it was pending
+			// deletion becomes. kmsmodel's choice: PendingImport, since
+			// the key is usable only while its material is present (a.4);
+			// with its material it becomes Disabled like any other key.
 			if err := transition(k, keystate.MaterialLost); err != nil {
 				return err
 			}

@@ -144,9 +144,10 @@ func parseBlob(b []byte) (blob, bool) {
 	}, true
 }
 
-// seal encrypts plaintext under version v of key id's material, with the
-// nonce drawn from the randomness source, and returns the blob.
-func (s *Service) seal(root []byte, id string, v uint32, plaintext []byte, ec map[string]string) ([]byte, error) {
+// seal encrypts plaintext with g, AES-256-GCM under version v of key id's
+// material (keyAEAD), with the nonce drawn from the randomness source, and
+// returns the blob.
+func (s *Service) seal(g cipher.AEAD, id string, v uint32, plaintext []byte, ec map[string]string) ([]byte, error) {
 	n := len(id)
 	out := make([]byte, 2+n+4+nonceSize, 2+n+4+nonceSize+len(plaintext)+tagSize)
 	out[0], out[1] = blobFormat1, byte(n)
@@ -156,12 +157,22 @@ func (s *Service) seal(root []byte, id string, v uint32, plaintext []byte, ec ma
 	if _, err := io.ReadFull(s.cfg.random, nonce); err != nil {
 		return nil, err
 	}
-	return aead(root, id, v).Seal(out, nonce, plaintext, additionalData(out, ec)), nil
+	return g.Seal(out, nonce, plaintext, additionalData(out, ec)), nil
 }
 
-// open decrypts a parsed blob with its key's material.
-func open(root []byte, b blob, ec map[string]string) ([]byte, bool) {
-	pt, err := aead(root, b.keyID, b.version).Open(nil, b.nonce, b.sealed, additionalData(b.header, ec))
+// sealFor is seal under k's current material.
+func (s *Service) sealFor(root []byte, k *key, plaintext []byte, ec map[string]string) ([]byte, error) {
+	v := uint32(len(k.rotations))
+	g, err := s.keyAEAD(root, k, v)
+	if err != nil {
+		return nil, err
+	}
+	return s.seal(g, k.id, v, plaintext, ec)
+}
+
+// open decrypts a parsed blob with g, the AEAD of the material it names.
+func open(g cipher.AEAD, b blob, ec map[string]string) ([]byte, bool) {
+	pt, err := g.Open(nil, b.nonce, b.sealed, additionalData(b.header, ec))
 	return pt, err == nil
 }
 
@@ -187,3 +198,109 @@ func additionalData(header []byte, ec map[string]string) []byte {
 	}
 	return ad
 }
+
+// Imported key material (Origin EXTERNAL).
+//
+// An imported material is kept, in memory and in the store, only sealed:
+// AES-256-GCM under HMAC-SHA256(root, "kmsmodel imported material seal
+// 1"), with a nonce from the randomness source and the key ID as
+// additional data, so that it is protected at rest exactly as the root
+// secret is (boltstore can encrypt the root secret under a wrapping key)
+// and a sealed material moved to another key does not open. Its
+// KeyMaterialId is HMAC-SHA256(material, "kmsmodel key material id 1") in
+// hex: derived from the material alone, so importing the same material
+// again gives the same ID, and an ID tells nothing of the material.
+
+var (
+	importSealLabel  = []byte("kmsmodel imported material seal 1")
+	materialIDLabel  = []byte("kmsmodel key material id 1")
+	errSealedFormat  = errors.New("kms: a sealed imported material is malformed")
+	errSealedRefused = errors.New("kms: a sealed imported material does not open under the root secret")
+)
+
+// importSealer returns the AEAD that seals imported material, derived from
+// root (once per service). The caller holds s.mu.
+func (s *Service) importSealer(root []byte) cipher.AEAD {
+	if s.imports.sealer != nil {
+		return s.imports.sealer
+	}
+	m := hmac.New(sha256.New, root)
+	m.Write(importSealLabel)
+	k := m.Sum(nil)
+	block, err := aes.NewCipher(k)
+	clear(k)
+	if err != nil {
+		panic("kms: AES-256 refused a 32-byte key: " + err.Error())
+	}
+	g, err := cipher.NewGCM(block)
+	if err != nil {
+		panic("kms: GCM refused AES: " + err.Error())
+	}
+	s.imports.sealer = g
+	return g
+}
+
+// sealMaterial seals an imported material for key id: nonce ‖ ciphertext
+// ‖ tag.
+func (s *Service) sealMaterial(root []byte, id string, m []byte) ([]byte, error) {
+	out := make([]byte, nonceSize, nonceSize+len(m)+tagSize)
+	if _, err := io.ReadFull(s.cfg.random, out); err != nil {
+		return nil, err
+	}
+	return s.importSealer(root).Seal(out, out[:nonceSize], m, []byte(id)), nil
+}
+
+// unsealMaterial opens key id's sealed material. The caller clears the
+// result when done.
+func (s *Service) unsealMaterial(root []byte, id string, sealed []byte) ([]byte, error) {
+	if len(sealed) < nonceSize+tagSize {
+		return nil, errSealedFormat
+	}
+	m, err := s.importSealer(root).Open(nil, sealed[:nonceSize], sealed[nonceSize:], []byte(id))
+	if err != nil {
+		return nil, errSealedRefused
+	}
+	return m, nil
+}
+
+// importedMaterialID is the KeyMaterialId of an imported material.
+func importedMaterialID(m []byte) string {
+	h := hmac.New(sha256.New, m)
+	h.Write(materialIDLabel)
+	var sum [32]byte
+	h.Sum(sum[:0])
+	var out [64]byte
+	for i, b := range sum {
+		out[2*i], out[2*i+1] = hexDigitsLower[b>>4], hexDigitsLower[b&15]
+	}
+	return string(out[:])
+}
+
+// gcmOf returns AES-256-GCM under a 32-byte material.
+func gcmOf(m []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(m)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// keyAEAD returns AES-256-GCM under version v of k's material: derived
+// from the root secret for an AWS_KMS key, the imported material for an
+// EXTERNAL one. The caller holds s.mu.
+func (s *Service) keyAEAD(root []byte, k *key, v uint32) (cipher.AEAD, error) {
+	if k.kind.Origin != keystate.External {
+		return aead(root, k.id, v), nil
+	}
+	if k.imp == nil || k.imp.sealed == nil {
+		return nil, errNoMaterial
+	}
+	m, err := s.unsealMaterial(root, k.id, k.imp.sealed)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(m)
+	return gcmOf(m)
+}
+
+var errNoMaterial = errors.New("kms: the key has no imported material")

@@ -57,6 +57,9 @@ func (s *Service) load(ctx context.Context) error {
 			return err
 		}
 		for i := range page {
+			if err := s.checkImported(&page[i]); err != nil {
+				return err
+			}
 			p := s.addKey(fromRecord(&page[i]))
 			s.seq = max(s.seq, p.seq)
 			s.requeue(p)
@@ -125,6 +128,9 @@ func (s *Service) requeue(k *key) {
 	if k.state == keystate.PendingDeletion {
 		s.schedule(k.deletion, k, evDeletion)
 	}
+	if k.imp.expires() {
+		s.schedule(k.imp.validTo, k, evMaterialExpiry)
+	}
 }
 
 // commitKey makes the change from k to nk: it writes nk (and the rotations
@@ -159,6 +165,9 @@ func (s *Service) install(k, nk *key) {
 	}
 	if nk.onDemandStart != 0 && nk.onDemandDone != k.onDemandDone {
 		s.schedule(nk.onDemandDone, k, evOnDemandDone)
+	}
+	if nk.imp != k.imp && nk.imp.expires() {
+		s.schedule(nk.imp.validTo, k, evMaterialExpiry)
 	}
 	*k = *nk
 }
@@ -208,6 +217,14 @@ func toRecord(k *key) store.Key {
 			r.Tags[i] = store.Tag{Key: t.TagKey, Value: t.TagValue}
 		}
 	}
+	if k.imp != nil {
+		r.KeyMaterialID = k.imp.id
+		if k.imp.sealed != nil {
+			r.ImportedMaterial = k.imp.sealed // sealed; never changed in place
+			r.ExpirationModel = k.imp.model()
+			r.ValidTo = optTime(k.imp.validTo)
+		}
+	}
 	return r
 }
 
@@ -224,6 +241,13 @@ func fromRecord(r *store.Key) key {
 		k.tags = make([]Tag, len(r.Tags))
 		for i, t := range r.Tags {
 			k.tags[i] = Tag{TagKey: t.Key, TagValue: t.Value}
+		}
+	}
+	if r.KeyMaterialID != "" || len(r.ImportedMaterial) > 0 {
+		k.imp = &imported{id: r.KeyMaterialID}
+		if len(r.ImportedMaterial) > 0 {
+			k.imp.sealed = slices.Clone(r.ImportedMaterial)
+			k.imp.validTo = nanos(r.ValidTo)
 		}
 	}
 	return k

@@ -6,9 +6,10 @@ import "slices"
 type eventKind uint8
 
 const (
-	evAutoRotation eventKind = iota + 1 // automatic rotation due (D13)
-	evOnDemandDone                      // an on-demand rotation completes (D10)
-	evDeletion                          // the waiting period ends (D7)
+	evAutoRotation   eventKind = iota + 1 // automatic rotation due (D13)
+	evOnDemandDone                        // an on-demand rotation completes (D10)
+	evDeletion                            // the waiting period ends (D7)
+	evMaterialExpiry                      // imported key material reaches its ValidTo
 )
 
 // queued is one scheduled event. Events are ordered by instant, then by the

@@ -39,6 +39,8 @@ type Service struct {
 
 	root []byte // the root secret key material derives from; nil until first needed
 
+	imports importState // import tokens and wrapping key pairs (memory only)
+
 	pend *pending // the unwritten events of the run in progress (runDue), with a store
 }
 
@@ -73,6 +75,8 @@ type key struct {
 	deletion      int64  // DeletionDate, while PendingDeletion
 	onDemandStart int64  // start of the on-demand rotation in progress, or 0
 	onDemandDone  int64  // when it completes
+
+	imp *imported // imported key material (EXTERNAL keys); never changed in place
 
 	period      uint16 // rotation period in days
 	onDemand    uint16 // on-demand rotations charged against the quota (D1)
@@ -358,8 +362,31 @@ func (s *Service) apply(ev queued) (bool, error) {
 		}
 		s.deleteKey(k, ev.at)
 		return true, nil
+	case evMaterialExpiry:
+		if k.state == keystate.Deleted || !k.imp.expiresAt(ev.at) {
+			return false, nil
+		}
+		if s.pend != nil {
+			s.pend.remember(k, ev)
+		}
+		expireMaterial(k)
+		s.observeScheduled(Event{Time: fromNanos(ev.at), Name: "DeleteExpiredKeyMaterial", Scheduled: true,
+			KeyARN: s.keyARN(k.account, k.id)})
+		return true, nil
 	}
 	return false, nil
+}
+
+// observeScheduled reports the record of a scheduled event, or keeps it
+// until a pending run of events is written.
+func (s *Service) observeScheduled(e Event) {
+	switch {
+	case s.cfg.observer == nil:
+	case s.pend != nil:
+		s.pend.events = append(s.pend.events, e)
+	default:
+		s.cfg.observer.Observe(e)
+	}
 }
 
 // rotateAutomatic records on k an automatic rotation at instant at and sets
@@ -404,7 +431,7 @@ func (s *Service) deleteKey(k *key, at int64) {
 			}
 		}
 	}
-	k.rotations, k.tags = nil, nil
+	k.rotations, k.tags, k.imp = nil, nil, nil
 	s.deleted++
 	if s.deleted > 1024 && s.deleted > len(s.order)/2 {
 		s.compactOrder()

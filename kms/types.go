@@ -48,15 +48,18 @@ type CreateKeyOutput struct {
 // KeyMetadata describes a key, with exactly the fields DescribeKey returns
 // for it (decision D19's recording: MultiRegion is always present).
 type KeyMetadata struct {
-	AWSAccountId           string
-	Arn                    string
-	CreationDate           time.Time
-	CurrentKeyMaterialId   string // symmetric keys with AWS_KMS or imported material
-	CustomerMasterKeySpec  string // deprecated mirror of KeySpec
-	DeletionDate           *time.Time
-	Description            string
-	Enabled                bool
-	EncryptionAlgorithms   []string
+	AWSAccountId          string
+	Arn                   string
+	CreationDate          time.Time
+	CurrentKeyMaterialId  string // symmetric keys with AWS_KMS or imported material
+	CustomerMasterKeySpec string // deprecated mirror of KeySpec
+	DeletionDate          *time.Time
+	Description           string
+	Enabled               bool
+	EncryptionAlgorithms  []string
+	// ExpirationModel is set for an EXTERNAL key while its material is
+	// imported: KEY_MATERIAL_EXPIRES or KEY_MATERIAL_DOES_NOT_EXPIRE.
+	ExpirationModel        string
 	KeyAgreementAlgorithms []string
 	KeyId                  string
 	KeyManager             string
@@ -70,6 +73,9 @@ type KeyMetadata struct {
 	Origin                      string
 	PendingDeletionWindowInDays *int32
 	SigningAlgorithms           []string
+	// ValidTo is when an EXTERNAL key's imported material expires, while
+	// it is imported with KEY_MATERIAL_EXPIRES.
+	ValidTo *time.Time
 }
 
 // MultiRegionConfiguration describes a multi-Region key's role and its
@@ -317,4 +323,56 @@ type ListResourceTagsOutput struct {
 	NextMarker string
 	Tags       []Tag
 	Truncated  bool
+}
+
+// GetParametersForImportInput is the input of GetParametersForImport.
+type GetParametersForImportInput struct {
+	KeyId string
+	// WrappingAlgorithm: RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256,
+	// RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256 (required).
+	WrappingAlgorithm string
+	// WrappingKeySpec: RSA_2048, RSA_3072 or RSA_4096 (required).
+	WrappingKeySpec string
+}
+
+// GetParametersForImportOutput is the output of GetParametersForImport.
+type GetParametersForImportOutput struct {
+	// ImportToken goes with ImportKeyMaterial; Sensitive, so that it is
+	// never printed.
+	ImportToken       Sensitive
+	KeyId             string // the key ARN
+	ParametersValidTo *time.Time
+	// PublicKey is the wrapping key, DER-encoded SubjectPublicKeyInfo.
+	PublicKey []byte
+}
+
+// ImportKeyMaterialInput is the input of ImportKeyMaterial.
+type ImportKeyMaterialInput struct {
+	KeyId string
+	// ImportToken from GetParametersForImport.
+	ImportToken []byte
+	// EncryptedKeyMaterial is the material wrapped under the token's
+	// public key with its wrapping algorithm.
+	EncryptedKeyMaterial []byte
+	// ExpirationModel: KEY_MATERIAL_EXPIRES (default) or
+	// KEY_MATERIAL_DOES_NOT_EXPIRE.
+	ExpirationModel string
+	// ValidTo: required with KEY_MATERIAL_EXPIRES, after now and at most
+	// 365 days ahead; absent otherwise.
+	ValidTo *time.Time
+}
+
+// ImportKeyMaterialOutput is the output of ImportKeyMaterial.
+type ImportKeyMaterialOutput struct {
+	KeyId         string // the key ARN
+	KeyMaterialId string
+}
+
+// DeleteImportedKeyMaterialInput is the input of DeleteImportedKeyMaterial.
+type DeleteImportedKeyMaterialInput = KeyIdInput
+
+// DeleteImportedKeyMaterialOutput is the output of DeleteImportedKeyMaterial.
+type DeleteImportedKeyMaterialOutput struct {
+	KeyId         string // the key ARN
+	KeyMaterialId string // the deleted material's ID; empty if the key never had material
 }

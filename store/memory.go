@@ -61,7 +61,7 @@ func (m *Memory) Apply(_ context.Context, b *Batch) error {
 		m.secret = &secretRef{&secret}
 	}
 	for _, k := range b.PutKeys {
-		k.Tags = slices.Clone(k.Tags)
+		k.Tags, k.ImportedMaterial = slices.Clone(k.Tags), slices.Clone(k.ImportedMaterial)
 		if mk := m.keys[k.ID]; mk != nil {
 			mk.k = k
 		} else {
@@ -116,7 +116,7 @@ func (m *Memory) Key(_ context.Context, id string) (Key, error) {
 		return Key{}, fmt.Errorf("key %s: %w", id, ErrNotFound)
 	}
 	k := mk.k
-	k.Tags = slices.Clone(k.Tags)
+	k.Tags, k.ImportedMaterial = slices.Clone(k.Tags), slices.Clone(k.ImportedMaterial)
 	return k, nil
 }
 
@@ -141,7 +141,7 @@ func (m *Memory) Keys(_ context.Context, after string, limit int) ([]Key, error)
 	var out []Key
 	for ; i < len(m.sortedIDs) && len(out) < max(limit, 0); i++ {
 		k := m.keys[m.sortedIDs[i]].k
-		k.Tags = slices.Clone(k.Tags)
+		k.Tags, k.ImportedMaterial = slices.Clone(k.Tags), slices.Clone(k.ImportedMaterial)
 		out = append(out, k)
 	}
 	return out, nil

@@ -63,6 +63,19 @@ type Key struct {
 	// PendingWindowDays and DeletionDate are set while PendingDeletion.
 	PendingWindowDays uint8
 	DeletionDate      time.Time
+
+	// Imported key material (Origin EXTERNAL keys). ImportedMaterial is
+	// the material as the service sealed it (AES-256-GCM under a key
+	// derived from the root secret), never in the clear; it is empty
+	// while no material is imported. KeyMaterialID is the ID of the
+	// material imported last, kept after that material is deleted or
+	// expires. ExpirationModel (KEY_MATERIAL_EXPIRES or
+	// KEY_MATERIAL_DOES_NOT_EXPIRE) and ValidTo (with KEY_MATERIAL_EXPIRES)
+	// are set while material is imported.
+	ImportedMaterial []byte
+	KeyMaterialID    string
+	ExpirationModel  string
+	ValidTo          time.Time
 }
 
 // Tag is a key tag.

@@ -2,7 +2,9 @@ package kmshttp
 
 import (
 	"encoding/base64"
+	"math"
 	"strconv"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -406,6 +408,21 @@ func (r *reader) float(member string) (*float64, error) {
 		return nil, serializationError("Cannot deserialize member " + member + ": " + string(tok) + " is out of range")
 	}
 	return &v, nil
+}
+
+// timestamp reads a timestamp member: epoch seconds, as the AWS JSON
+// protocol sends them, with up to nanosecond precision.
+func (r *reader) timestamp(member string) (*time.Time, error) {
+	v, err := r.float(member)
+	if v == nil || err != nil {
+		return nil, err
+	}
+	if *v < 0 || *v > 9.2e9 {
+		return nil, serializationError("Cannot deserialize member " + member + ": " + strconv.FormatFloat(*v, 'f', -1, 64) + " is out of range for a timestamp")
+	}
+	sec, frac := math.Modf(*v)
+	t := time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC()
+	return &t, nil
 }
 
 // boolean reads a boolean member.

@@ -16,7 +16,11 @@
 // ListKeyRotations, CreateAlias, UpdateAlias, DeleteAlias, ListAliases,
 // TagResource, UntagResource, ListResourceTags, and the symmetric
 // cryptographic operations Encrypt, Decrypt, ReEncrypt, GenerateDataKey,
-// GenerateDataKeyWithoutPlaintext and GenerateRandom. Request and response
+// GenerateDataKeyWithoutPlaintext and GenerateRandom, and the key-material
+// import operations GetParametersForImport, ImportKeyMaterial and
+// DeleteImportedKeyMaterial (ImportType, KeyMaterialId and
+// KeyMaterialDescription, of the 2025 multi-material rules, are refused
+// with UnsupportedOperationException). Request and response
 // members have the AWS names; optional response members are left out when
 // empty; timestamps are epoch seconds as JSON numbers with a millisecond
 // fraction; blobs (plaintexts, ciphertexts) are base64 strings; encryption

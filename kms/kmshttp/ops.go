@@ -2,6 +2,7 @@ package kmshttp
 
 import (
 	"context"
+	"time"
 
 	"github.com/kmsmodel/kmsmodel/kms"
 )
@@ -65,20 +66,28 @@ func operation(name string) opFunc {
 		return generateDataKeyWithoutPlaintext
 	case "GenerateRandom":
 		return generateRandom
+	case "GetParametersForImport":
+		return getParametersForImport
+	case "ImportKeyMaterial":
+		return importKeyMaterial
+	case "DeleteImportedKeyMaterial":
+		return deleteImportedKeyMaterial
 	}
 	return nil
 }
 
 // Operations returns the names of the KMS operations the handler serves
 // (for the target "TrentService.<name>"): the key lifecycle, rotation,
-// alias, tag and symmetric cryptographic operations of package kms.
+// alias, tag, symmetric cryptographic and key-material import operations
+// of package kms.
 func Operations() []string {
 	return []string{"CreateKey", "DescribeKey", "ListKeys", "EnableKey", "DisableKey",
 		"ScheduleKeyDeletion", "CancelKeyDeletion", "UpdateKeyDescription",
 		"EnableKeyRotation", "DisableKeyRotation", "GetKeyRotationStatus", "RotateKeyOnDemand",
 		"ListKeyRotations", "CreateAlias", "UpdateAlias", "DeleteAlias", "ListAliases",
 		"TagResource", "UntagResource", "ListResourceTags",
-		"Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateRandom"}
+		"Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateRandom",
+		"GetParametersForImport", "ImportKeyMaterial", "DeleteImportedKeyMaterial"}
 }
 
 // fieldKind is the JSON type of a request member.
@@ -92,6 +101,7 @@ const (
 	kTags
 	kBlob
 	kMap
+	kTime
 )
 
 // field describes one request member: its AWS name, its type, where it
@@ -107,6 +117,7 @@ type field struct {
 	tags    *[]kms.Tag
 	blob    *[]byte
 	m       *map[string]string
+	t       **time.Time
 	present bool
 }
 
@@ -116,8 +127,9 @@ func boolF(name string, dst *bool) field  { return field{name: name, kind: kBool
 func strsF(name, path string, dst *[]string) field {
 	return field{name: name, path: path, kind: kStrings, strs: dst}
 }
-func tagsF(name string, dst *[]kms.Tag) field { return field{name: name, kind: kTags, tags: dst} }
-func blobF(name string, dst *[]byte) field    { return field{name: name, kind: kBlob, blob: dst} }
+func tagsF(name string, dst *[]kms.Tag) field  { return field{name: name, kind: kTags, tags: dst} }
+func blobF(name string, dst *[]byte) field     { return field{name: name, kind: kBlob, blob: dst} }
+func timeF(name string, dst **time.Time) field { return field{name: name, kind: kTime, t: dst} }
 func mapF(name, path string, dst *map[string]string) field {
 	return field{name: name, path: path, kind: kMap, m: dst}
 }
@@ -182,6 +194,13 @@ func decodeFields(body []byte, fields []field) error {
 				m, f.present, err = r.strMap(f.name, f.path)
 				if f.m != nil {
 					*f.m = m
+				}
+			case kTime:
+				var t *time.Time
+				t, err = r.timestamp(f.name)
+				f.present = t != nil
+				if f.t != nil {
+					*f.t = t
 				}
 			}
 			return err
@@ -270,6 +289,7 @@ func keyMetadata(w *writer, m *kms.KeyMetadata) {
 	w.str("Description", m.Description)
 	w.boolean("Enabled", m.Enabled)
 	w.strList("EncryptionAlgorithms", m.EncryptionAlgorithms)
+	w.optStr("ExpirationModel", m.ExpirationModel)
 	w.strList("KeyAgreementAlgorithms", m.KeyAgreementAlgorithms)
 	w.str("KeyId", m.KeyId)
 	w.optStr("KeyManager", m.KeyManager)
@@ -281,6 +301,7 @@ func keyMetadata(w *writer, m *kms.KeyMetadata) {
 	w.optStr("Origin", m.Origin)
 	w.optInt32("PendingDeletionWindowInDays", m.PendingDeletionWindowInDays)
 	w.strList("SigningAlgorithms", m.SigningAlgorithms)
+	w.optTime("ValidTo", m.ValidTo)
 	w.close()
 }
 

@@ -145,7 +145,13 @@ func TestSDKOperations(t *testing.T) {
 			if err != nil || aws.ToString(dk.KeyMetadata.KeyId) != id {
 				t.Fatalf("DescribeKey(alias) = %+v, %v", dk, err)
 			}
-			hid := aws.ToString(hk.KeyMetadata.KeyId)
+			// UpdateAlias keeps an alias on keys of one type and usage:
+			// retarget it to another symmetric key.
+			sk, err := c.CreateKey(ctx, &awskms.CreateKeyInput{})
+			if err != nil {
+				t.Fatalf("CreateKey: %v", err)
+			}
+			hid := aws.ToString(sk.KeyMetadata.KeyId)
 			if _, err := c.UpdateAlias(ctx, &awskms.UpdateAliasInput{AliasName: aws.String("alias/orders"), TargetKeyId: aws.String(hid)}); err != nil {
 				t.Fatalf("UpdateAlias: %v", err)
 			}

@@ -202,7 +202,7 @@ func initOrCheck(db *bolt.DB, path string, wrap cipher.AEAD) (err error) {
 	corrupt := func(format string, args ...any) error {
 		return fmt.Errorf("boltstore: open %s: %s: %w", path, fmt.Sprintf(format, args...), store.ErrCorrupt)
 	}
-	fresh := false
+	fresh, upgrade := false, false
 	err = guard(path, "open", func() error {
 		return db.View(func(tx *bolt.Tx) error {
 			if fileSize := fileSize(db); fileSize < tx.Size() {
@@ -232,8 +232,10 @@ func initOrCheck(db *bolt.DB, path string, wrap cipher.AEAD) (err error) {
 			switch v := binary.BigEndian.Uint32(f); {
 			case v > formatVersion:
 				return corrupt("format version %d is newer than this build reads (%d)", v, formatVersion)
-			case v != formatVersion:
+			case v < oldestFormat:
 				return corrupt("unknown format version %d", v)
+			case v != formatVersion:
+				upgrade = true // format 1 reads as format 2 (encoding.go)
 			}
 			for _, name := range [][]byte{bucketKeys, bucketRotations, bucketAliases, bucketKeyAliases} {
 				if tx.Bucket(name) == nil {
@@ -243,6 +245,16 @@ func initOrCheck(db *bolt.DB, path string, wrap cipher.AEAD) (err error) {
 			return nil
 		})
 	})
+	if err == nil && upgrade {
+		err = guard(path, "upgrade", func() error {
+			return db.Update(func(tx *bolt.Tx) error {
+				return tx.Bucket(bucketMeta).Put(metaFormat, binary.BigEndian.AppendUint32(nil, formatVersion))
+			})
+		})
+		if err != nil {
+			return fmt.Errorf("boltstore: open %s: upgrading to format %d: %w", path, formatVersion, err)
+		}
+	}
 	if err != nil || !fresh {
 		return err
 	}

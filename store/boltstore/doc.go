@@ -53,13 +53,20 @@
 //
 // # Format
 //
-// The file records a magic string and a format version (1) in its meta
+// The file records a magic string and a format version (2) in its meta
 // bucket. Keys, rotations, aliases and an index of aliases by key have a
 // bucket each; records use a compact binary encoding, ending with a
 // CRC-32C that catches damage bbolt cannot see (it checksums only its meta
-// pages). encoding.go describes format 1 byte by byte. Times keep their
+// pages). encoding.go describes format 2 byte by byte. Times keep their
 // instant to the nanosecond but not their location: they read back in UTC
 // (equal, with time.Time.Equal, to what was written).
+//
+// Format 2 adds imported key material to key records (sealed by the kms
+// service under a key derived from the root secret, so it is protected at
+// rest as the secret is). Open reads format 1 files and marks them format
+// 2 at once, so that older builds refuse them with a clear ErrCorrupt
+// ("format version 2 is newer than this build reads (1)") instead of
+// misreading them.
 //
 // The checksums make every record read back either the one written or an
 // ErrCorrupt error. They cannot report a record that damage to bbolt's own

@@ -13,9 +13,16 @@ import (
 	"github.com/kmsmodel/kmsmodel/store"
 )
 
-// Format 1 of the file. Every change to a bucket layout or a record
+// Format 2 of the file. Every change to a bucket layout or a record
 // encoding below needs a new formatVersion, and Open must keep reading the
 // old one or refuse it with ErrCorrupt.
+//
+// Format 2 is format 1 with one addition: a key record may end with the
+// imported-material section (below). A format 1 file is a format 2 file
+// without that section, so Open reads it as it is and marks it format 2
+// (in the meta bucket) before the first write: from then on a build that
+// reads only format 1 refuses the file with "format version 2 is newer
+// than this build reads (1)" rather than misreading a key.
 //
 // Buckets:
 //
@@ -45,7 +52,11 @@ import (
 // Created; the tag count, then each tag's key and value (strings); a flag
 // byte (bit 0: AutoRotation); RotationPeriodDays (uvarint); RotationAnchor;
 // NextRotation; OnDemandRotations (uvarint); OnDemandStart; OnDemandDone;
-// PendingWindowDays (one byte); DeletionDate.
+// PendingWindowDays (one byte); DeletionDate; then, only when the key has
+// any of store.Key's imported-material fields set, the imported-material
+// section: the byte 1, KeyMaterialID (string), ExpirationModel (string),
+// ValidTo, ImportedMaterial (a string of bytes: the material as the
+// service sealed it, never in the clear).
 //
 // A rotation record is a flag byte (bit 0: OnDemand), then At.
 //
@@ -66,7 +77,10 @@ import (
 // An alias record is KeyID (string), Created, Updated. The alias key is the
 // account with each 0x00 byte written as 0x00 0xFF, then 0x00 0x01, then the
 // name: byte order of alias keys is the order of (account, name).
-const formatVersion = 1
+const formatVersion = 2
+
+// oldestFormat is the oldest format version Open reads (and upgrades).
+const oldestFormat = 1
 
 var (
 	bucketMeta       = []byte("meta")
@@ -107,6 +121,12 @@ func (e *encoder) byte1(b byte)     { e.buf = append(e.buf, b) }
 func (e *encoder) string(s string) {
 	e.uvarint(uint64(len(s)))
 	e.buf = append(e.buf, s...)
+}
+
+// bytes writes b as a string is written.
+func (e *encoder) bytes(b []byte) {
+	e.uvarint(uint64(len(b)))
+	e.buf = append(e.buf, b...)
 }
 
 func (e *encoder) time(t time.Time) {
@@ -223,6 +243,21 @@ func (d *decoder) string() string {
 	return s
 }
 
+// bytes reads a string's bytes into a slice of their own; nil when empty.
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if d.err != nil || n == 0 {
+		return nil
+	}
+	if n > uint64(len(d.buf)) {
+		d.fail()
+		return nil
+	}
+	b := bytes.Clone(d.buf[:n])
+	d.buf = d.buf[n:]
+	return b
+}
+
 // stringLike is string, returning like itself when the bytes are equal.
 func (d *decoder) stringLike(like string) string {
 	n := d.uvarint()
@@ -265,8 +300,13 @@ func (d *decoder) end() error {
 	return d.err
 }
 
+// sectionImported tags the imported-material section of a key record
+// (format 2).
+const sectionImported = 1
+
 func encodeKey(k *store.Key) []byte {
-	e := encoder{buf: make([]byte, 0, 96+len(k.Account)+len(k.Description)+16*len(k.Tags))}
+	e := encoder{buf: make([]byte, 0, 96+len(k.Account)+len(k.Description)+16*len(k.Tags)+
+		len(k.KeyMaterialID)+len(k.ExpirationModel)+len(k.ImportedMaterial))}
 	e.uvarint(k.Version)
 	e.uvarint(k.Seq)
 	e.string(k.Account)
@@ -296,6 +336,13 @@ func encodeKey(k *store.Key) []byte {
 	e.time(k.OnDemandDone)
 	e.byte1(k.PendingWindowDays)
 	e.time(k.DeletionDate)
+	if len(k.ImportedMaterial) > 0 || k.KeyMaterialID != "" || k.ExpirationModel != "" || !k.ValidTo.IsZero() {
+		e.byte1(sectionImported)
+		e.string(k.KeyMaterialID)
+		e.string(k.ExpirationModel)
+		e.time(k.ValidTo)
+		e.bytes(k.ImportedMaterial)
+	}
 	return e.seal([]byte(k.ID))
 }
 
@@ -333,6 +380,13 @@ func decodeKey(id, rec []byte, account string) (store.Key, error) {
 	k.OnDemandDone = d.time()
 	k.PendingWindowDays = d.byte1()
 	k.DeletionDate = d.time()
+	if d.err == nil && len(d.buf) > 0 { // format 2's imported-material section
+		d.byteMax(sectionImported)
+		k.KeyMaterialID = d.string()
+		k.ExpirationModel = d.string()
+		k.ValidTo = d.time()
+		k.ImportedMaterial = d.bytes()
+	}
 	if err := d.end(); err != nil {
 		return store.Key{}, err
 	}

@@ -53,8 +53,10 @@ func TestEnumCodesOfFormat1(t *testing.T) {
 	}
 }
 
-// TestGoldenRecords pins format 1's bytes: a change to the encoding must
-// come with a new format version (and code that reads the old one).
+// TestGoldenRecords pins format 2's bytes: a change to the encoding must
+// come with a new format version (and code that reads the old one). The
+// first key has no imported material, so its record is exactly format 1's;
+// the second has the imported-material section of format 2.
 func TestGoldenRecords(t *testing.T) {
 	path := tempPath(t)
 	s, err := boltstore.Open(path, nil)
@@ -67,8 +69,11 @@ func TestGoldenRecords(t *testing.T) {
 		Kind:    keystate.Kind{Spec: keystate.HMAC256, Usage: keystate.GenerateVerifyMAC, Origin: keystate.External},
 		Created: utc, Tags: []store.Tag{{Key: "a", Value: "b"}}, AutoRotation: true, RotationPeriodDays: 365,
 		RotationAnchor: utc, NextRotation: utc.AddDate(1, 0, 0), PendingWindowDays: 30}
+	imp := store.Key{ID: "2234abcd-12ab-34cd-56ef-1234567890ab", Version: 1, Seq: 1, Account: "111122223333",
+		State: keystate.Enabled, Kind: keystate.Kind{Origin: keystate.External}, Created: utc,
+		KeyMaterialID: "ab", ExpirationModel: "KEY_MATERIAL_EXPIRES", ValidTo: utc, ImportedMaterial: []byte{0xca, 0xfe}}
 	apply(t, s, store.Batch{
-		PutKeys:      []store.Key{k},
+		PutKeys:      []store.Key{k, imp},
 		AddRotations: []store.KeyRotation{{KeyID: k.ID, Rotation: store.Rotation{At: utc, OnDemand: true}}},
 		PutAliases:   []store.Alias{{AliasID: store.AliasID{Account: "1\x002", Name: "alias/x"}, KeyID: k.ID, Created: utc, Updated: utc}},
 	})
@@ -77,7 +82,7 @@ func TestGoldenRecords(t *testing.T) {
 	}
 	want := map[string]map[string]string{
 		"meta": {
-			hex.EncodeToString([]byte("format")): "00000001",
+			hex.EncodeToString([]byte("format")): "00000002",
 			hex.EncodeToString([]byte("magic")):  hex.EncodeToString([]byte("kmsmodel store")),
 		},
 		"keys": {
@@ -89,6 +94,15 @@ func TestGoldenRecords(t *testing.T) {
 			hex.EncodeToString([]byte(k.ID)): "01" + "ac02" + "0c" + hex.EncodeToString([]byte("111122223333")) +
 				"0164" + "02" + "0202010000" + "09fea8b4fc0c" + "01" + "0161" + "0162" + "01" + "ed02" +
 				"09fea8b4fc0c" + "09fef6bd9a0d" + "00" + "00" + "00" + "1e" + "00" + "c65add35",
+			// Version 1, Seq 1, Account, no description, Enabled,
+			// SYMMETRIC_DEFAULT/ENCRYPT_DECRYPT/EXTERNAL, Created, no tags,
+			// no rotation fields, no window or deletion date; then the
+			// imported-material section: 01, KeyMaterialID "ab",
+			// ExpirationModel, ValidTo, 2 bytes of sealed material; CRC.
+			hex.EncodeToString([]byte(imp.ID)): "01" + "01" + "0c" + hex.EncodeToString([]byte("111122223333")) +
+				"00" + "02" + "0000010000" + "09fea8b4fc0c" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" +
+				"01" + "02" + hex.EncodeToString([]byte("ab")) + "14" + hex.EncodeToString([]byte("KEY_MATERIAL_EXPIRES")) +
+				"09fea8b4fc0c" + "02" + "cafe" + "5c776533",
 		},
 		"rotations": {
 			// uvarint(36) ‖ ID ‖ index 0 → on demand, At, CRC.
@@ -140,5 +154,52 @@ func TestGoldenRecords(t *testing.T) {
 	}
 	if len(got) != len(want) {
 		t.Errorf("%d buckets, want %d", len(got), len(want))
+	}
+}
+
+// TestFormat1Upgrade: a format 1 file (format 2 without imported-material
+// sections) opens, reads back as it was, and is marked format 2 at once,
+// so that a build that reads only format 1 refuses it with a clear error.
+func TestFormat1Upgrade(t *testing.T) {
+	path := tempPath(t)
+	s, err := boltstore.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := store.Key{ID: "1234abcd-12ab-34cd-56ef-1234567890ab", Version: 1, Account: "111122223333",
+		State: keystate.PendingImport, Kind: keystate.Kind{Origin: keystate.External},
+		Created: time.Date(2025, 3, 4, 5, 6, 7, 8, time.UTC)}
+	apply(t, s, store.Batch{PutKeys: []store.Key{k}})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	format := func() string {
+		t.Helper()
+		var v []byte
+		withBolt(t, path, func(tx *bolt.Tx) error {
+			v = append(v, tx.Bucket([]byte("meta")).Get([]byte("format"))...)
+			return nil
+		})
+		return hex.EncodeToString(v)
+	}
+	withBolt(t, path, func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("meta")).Put([]byte("format"), []byte{0, 0, 0, 1})
+	})
+	if got := format(); got != "00000001" {
+		t.Fatalf("format %s after the downgrade", got)
+	}
+	s, err = boltstore.Open(path, nil)
+	if err != nil {
+		t.Fatalf("Open of a format 1 file: %v", err)
+	}
+	got, err := s.Key(t.Context(), k.ID)
+	if err != nil || got.State != k.State || !got.Created.Equal(k.Created) || got.ImportedMaterial != nil {
+		t.Fatalf("Key = %+v, %v", got, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := format(); got != "00000002" {
+		t.Fatalf("format %s after Open, want 00000002", got)
 	}
 }

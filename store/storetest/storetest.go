@@ -105,6 +105,10 @@ func fullKey(id string) store.Key {
 		OnDemandDone:       time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
 		PendingWindowDays:  math.MaxUint8,
 		DeletionDate:       time.Date(2030, 1, 2, 3, 4, 5, 999999999, marquesas),
+		ImportedMaterial:   []byte("\x00sealed material\xff" + strings.Repeat("m", 60)),
+		KeyMaterialID:      strings.Repeat("ab", 32),
+		ExpirationModel:    "KEY_MATERIAL_EXPIRES",
+		ValidTo:            time.Date(2025, 7, 1, 0, 0, 0, 7, kathmandu),
 	}
 }
 
@@ -319,6 +323,10 @@ func testRoundTripKey(t *testing.T, s store.Store) {
 	k2.OnDemandDone = time.Time{}
 	k2.PendingWindowDays = 7
 	k2.DeletionDate = time.Time{}
+	k2.ImportedMaterial = nil
+	k2.KeyMaterialID = "kept after the material is deleted"
+	k2.ExpirationModel = ""
+	k2.ValidTo = time.Time{}
 	apply(t, s, store.Batch{PutKeys: []store.Key{k2}})
 	got := getKey(t, s, k.ID)
 	checkSame(t, "Key after replace", got, k2)
@@ -339,13 +347,16 @@ func testRoundTripZeroKey(t *testing.T, s store.Store) {
 	checkSame(t, "Key", got, k)
 	for name, tm := range map[string]time.Time{"Created": got.Created, "RotationAnchor": got.RotationAnchor,
 		"NextRotation": got.NextRotation, "OnDemandStart": got.OnDemandStart, "OnDemandDone": got.OnDemandDone,
-		"DeletionDate": got.DeletionDate} {
+		"DeletionDate": got.DeletionDate, "ValidTo": got.ValidTo} {
 		if !tm.IsZero() {
 			t.Errorf("%s: zero time read back as %v, not IsZero", name, tm)
 		}
 	}
 	if len(got.Tags) != 0 {
 		t.Errorf("Tags: %v, want none", got.Tags)
+	}
+	if len(got.ImportedMaterial) != 0 {
+		t.Errorf("ImportedMaterial: %d bytes, want none", len(got.ImportedMaterial))
 	}
 }
 
@@ -424,15 +435,18 @@ func testNoAliasing(t *testing.T, s store.Store) {
 	}
 	k.Tags[0].Value = "changed after Apply"
 	b.PutKeys[0].Tags[1].Value = "changed after Apply"
+	k.ImportedMaterial[0] ^= 1
 	got := getKey(t, s, "k")
 	checkSame(t, "Key", got, want)
 	got.Tags[0].Value = "changed after Key"
+	got.ImportedMaterial[0] ^= 2
 	checkSame(t, "Key", getKey(t, s, "k"), want)
 	ks, err := s.Keys(t.Context(), "", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ks[0].Tags[0].Value = "changed after Keys"
+	ks[0].ImportedMaterial[0] ^= 4
 	checkSame(t, "Key", getKey(t, s, "k"), want)
 }
 

@@ -1,0 +1,540 @@
+package kms
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/store"
+)
+
+// Imported key material (Origin EXTERNAL), under the 2024 rules: one
+// material per key, imported with GetParametersForImport and
+// ImportKeyMaterial, removed by DeleteImportedKeyMaterial or when it
+// expires at ValidTo. RotateKeyOnDemand of such a key stays refused
+// (decision D2). Only SYMMETRIC_DEFAULT keys take material in this
+// version; for the other key specs the import calls answer
+// UnsupportedOperationException.
+
+// importTokenLifetime is how long an import token (and its wrapping key)
+// may be used: 24 hours of simulated time.
+const importTokenLifetime = int64(24 * time.Hour)
+
+// maxValidTo is how far ahead ValidTo may be: 365 days.
+const maxValidTo = 365 * nsPerDay
+
+// importedMaterialSize is the size of a SYMMETRIC_DEFAULT key's material.
+const importedMaterialSize = 32
+
+const (
+	expiresModel       = "KEY_MATERIAL_EXPIRES"
+	doesNotExpireModel = "KEY_MATERIAL_DOES_NOT_EXPIRE"
+)
+
+var (
+	wrappingAlgorithms = []string{"RSAES_PKCS1_V1_5", "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256",
+		"RSA_AES_KEY_WRAP_SHA_1", "RSA_AES_KEY_WRAP_SHA_256", "SM2PKE"}
+	wrappingKeySpecs = []string{"RSA_2048", "RSA_3072", "RSA_4096", "SM2"}
+	expirationModels = []string{expiresModel, doesNotExpireModel}
+)
+
+// imported is a key's imported material. It is never changed in place: a
+// change installs a new one, so that drafts and undo copies of a key may
+// share it.
+type imported struct {
+	id      string // KeyMaterialId; kept after the material is deleted or expires (recording 8b)
+	sealed  []byte // the material, sealed (sealMaterial); nil while none is imported
+	validTo int64  // Unix ns of expiry with KEY_MATERIAL_EXPIRES; 0 when it does not expire
+}
+
+// present reports whether material is imported.
+func (m *imported) present() bool { return m != nil && m.sealed != nil }
+
+// expires reports whether imported material is due to expire.
+func (m *imported) expires() bool { return m.present() && m.validTo != 0 }
+
+// expiresAt reports whether imported material expires at instant at.
+func (m *imported) expiresAt(at int64) bool { return m.expires() && m.validTo == at }
+
+// model is the ExpirationModel of imported material.
+func (m *imported) model() string {
+	if m.validTo != 0 {
+		return expiresModel
+	}
+	return doesNotExpireModel
+}
+
+// expireMaterial removes k's imported material (it expired or was
+// deleted), keeping its ID, and moves the key by MaterialLost: to
+// PendingImport, or nowhere while it is pending deletion.
+func expireMaterial(k *key) {
+	k.imp = &imported{id: k.imp.id}
+	if st, err := keystate.Transition(k.state, keystate.MaterialLost); err == nil {
+		k.state = st
+	}
+}
+
+// importState is what GetParametersForImport hands out: import tokens and
+// the wrapping key pairs behind them. It lives in memory only: a restarted
+// service has none, and a token issued before the restart is refused with
+// InvalidImportTokenException.
+type importState struct {
+	tokens   map[string]importToken     // by token bytes
+	wrapping map[string]*rsa.PrivateKey // by wrapping key spec, for the service's life
+	pruneAt  int                        // prune expired tokens when this many are held
+	sealer   cipher.AEAD                // seals imported material (importSealer)
+}
+
+// importToken is one issued import token.
+type importToken struct {
+	keyID     string
+	algorithm string
+	spec      string
+	validTo   int64
+}
+
+// checkImported refuses a loaded key record whose sealed material does not
+// open under the store's root secret.
+func (s *Service) checkImported(r *store.Key) error {
+	if len(r.ImportedMaterial) == 0 {
+		return nil
+	}
+	switch r.ExpirationModel {
+	case expiresModel, doesNotExpireModel:
+	default:
+		return fmt.Errorf("key %s: expiration model %q: %w", r.ID, r.ExpirationModel, store.ErrCorrupt)
+	}
+	if (r.ExpirationModel == expiresModel) == r.ValidTo.IsZero() {
+		return fmt.Errorf("key %s: expiration model %s with ValidTo %v: %w", r.ID, r.ExpirationModel, r.ValidTo, store.ErrCorrupt)
+	}
+	if s.root == nil {
+		return fmt.Errorf("key %s has imported material but the store has no root secret: %w", r.ID, store.ErrCorrupt)
+	}
+	m, err := s.unsealMaterial(s.root, r.ID, r.ImportedMaterial)
+	if err != nil {
+		return fmt.Errorf("key %s: %w: %w", r.ID, err, store.ErrCorrupt)
+	}
+	clear(m)
+	return nil
+}
+
+// importKind refuses, after the key-state table (D3 step 7), a key whose
+// kind this version cannot import material into: only SYMMETRIC_DEFAULT
+// EXTERNAL keys take material (the table has already refused other
+// origins, footnote [9]).
+func importKind(op keystate.Operation, k *key, arn string) error {
+	if k.kind.Spec != keystate.SymmetricDefault {
+		// kmsmodel's wording: AWS imports asymmetric and HMAC material too.
+		return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
+			"Importing key material into a "+k.kind.Spec.String()+" key is not modelled by this version of kmsmodel; only SYMMETRIC_DEFAULT keys take imported material.")
+	}
+	return nil
+}
+
+// GetParametersForImport returns what a client needs to import key
+// material into an EXTERNAL key: a fresh RSA public key (DER
+// SubjectPublicKeyInfo) of WrappingKeySpec (RSA_2048, RSA_3072 or
+// RSA_4096) to wrap the material with WrappingAlgorithm (RSAES_OAEP_SHA_1,
+// RSAES_OAEP_SHA_256, RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256),
+// and an import token; both can be used until ParametersValidTo, 24 hours
+// of simulated time later.
+//
+// The service generates one key pair per WrappingKeySpec, when first asked
+// for, and uses it for its whole life (AWS draws one per call; generating
+// RSA_4096 keys is slow). Tokens and private keys are kept in memory only,
+// never in the store: after a restart (Open) earlier tokens are refused
+// with InvalidImportTokenException. crypto/rsa may ignore the service's
+// randomness source (WithRandom) and use the system's: the key pairs are
+// not reproducible from a seed.
+//
+// Errors: ValidationException (WrappingAlgorithm or WrappingKeySpec missing
+// or not an AWS value), InvalidArnException, NotFoundException,
+// AccessDeniedException, KMSInvalidStateException (table a.2; footnote [8]
+// while pending deletion), UnsupportedOperationException (not an EXTERNAL
+// key, footnote [9]; a key spec other than SYMMETRIC_DEFAULT;
+// RSAES_PKCS1_V1_5, SM2PKE and SM2, which kmsmodel does not model),
+// KMSInternalException.
+func (s *Service) GetParametersForImport(ctx context.Context, in *GetParametersForImportInput) (*GetParametersForImportOutput, error) {
+	in = orEmpty(in)
+	const op = keystate.GetParametersForImport
+	var invalid error
+	switch {
+	case in.WrappingAlgorithm == "":
+		invalid = validationError(op, "null", "wrappingAlgorithm", "Member must not be null")
+	case in.WrappingKeySpec == "":
+		invalid = validationError(op, "null", "wrappingKeySpec", "Member must not be null")
+	default:
+		invalid = checkEnum(op, in.WrappingAlgorithm, "wrappingAlgorithm", wrappingAlgorithms)
+		if invalid == nil {
+			invalid = checkEnum(op, in.WrappingKeySpec, "wrappingKeySpec", wrappingKeySpecs)
+		}
+	}
+	params := func() map[string]string {
+		return map[string]string{"keyId": in.KeyId, "wrappingAlgorithm": in.WrappingAlgorithm, "wrappingKeySpec": in.WrappingKeySpec}
+	}
+	var out *GetParametersForImportOutput
+	err := s.keyRead(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, arn string, now int64) error {
+		if err := importKind(op, k, arn); err != nil {
+			return err
+		}
+		switch in.WrappingAlgorithm {
+		case "RSAES_PKCS1_V1_5", "SM2PKE":
+			// kmsmodel's wording: AWS deprecated the first; SM2 is China-only.
+			return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
+				"The wrapping algorithm "+in.WrappingAlgorithm+" is not modelled by this version of kmsmodel.")
+		}
+		if in.WrappingKeySpec == "SM2" {
+			return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
+				"The wrapping key spec SM2 is not modelled by this version of kmsmodel.")
+		}
+		priv, err := s.wrappingKey(in.WrappingKeySpec)
+		if err != nil {
+			return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err,
+				Message: "The wrapping key could not be generated."}
+		}
+		pub, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+		if err != nil {
+			return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err,
+				Message: "The wrapping key could not be encoded."}
+		}
+		token := make([]byte, 64)
+		token[0] = 1 // format
+		if _, err := io.ReadFull(s.cfg.random, token[1:]); err != nil {
+			return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err,
+				Message: "The randomness source failed."}
+		}
+		validTo := now + importTokenLifetime
+		s.addToken(string(token), importToken{keyID: k.id, algorithm: in.WrappingAlgorithm, spec: in.WrappingKeySpec, validTo: validTo}, now)
+		v := fromNanos(validTo)
+		out = &GetParametersForImportOutput{ImportToken: token, KeyId: arn, ParametersValidTo: &v, PublicKey: pub}
+		return nil
+	})
+	return out, err
+}
+
+// wrappingKey returns the service's RSA key pair of spec, generating it on
+// first use. The caller holds s.mu.
+func (s *Service) wrappingKey(spec string) (*rsa.PrivateKey, error) {
+	if k := s.imports.wrapping[spec]; k != nil {
+		return k, nil
+	}
+	bits := map[string]int{"RSA_2048": 2048, "RSA_3072": 3072, "RSA_4096": 4096}[spec]
+	k, err := rsa.GenerateKey(s.cfg.random, bits)
+	if err != nil {
+		return nil, err
+	}
+	if s.imports.wrapping == nil {
+		s.imports.wrapping = make(map[string]*rsa.PrivateKey)
+	}
+	s.imports.wrapping[spec] = k
+	return k, nil
+}
+
+// addToken records an issued token, first dropping expired ones when many
+// are held, so that the tokens held stay proportional to those still
+// valid.
+func (s *Service) addToken(token string, t importToken, now int64) {
+	if s.imports.tokens == nil {
+		s.imports.tokens = make(map[string]importToken)
+	}
+	if len(s.imports.tokens) >= s.imports.pruneAt {
+		for tok, it := range s.imports.tokens {
+			if it.validTo < now {
+				delete(s.imports.tokens, tok)
+			}
+		}
+		s.imports.pruneAt = max(1024, 2*len(s.imports.tokens))
+	}
+	s.imports.tokens[token] = t
+}
+
+// ImportKeyMaterial imports key material into an EXTERNAL
+// SYMMETRIC_DEFAULT key: EncryptedKeyMaterial is the 256-bit material
+// wrapped under the public key of the GetParametersForImport call that
+// issued ImportToken, with its WrappingAlgorithm. RSAES_OAEP_SHA_* is
+// RSA-OAEP of the material; RSA_AES_KEY_WRAP_SHA_* is RSA-OAEP of an
+// ephemeral AES key followed by the material wrapped under that key with
+// AES key wrap with padding (RFC 5649).
+//
+// ExpirationModel is KEY_MATERIAL_EXPIRES (the default), which needs
+// ValidTo, after now and at most 365 days ahead; the material then expires
+// at exactly ValidTo, a scheduled event that moves the key to
+// PendingImport (a key pending deletion stays so). With
+// KEY_MATERIAL_DOES_NOT_EXPIRE ValidTo must be absent. A key in
+// PendingImport becomes Enabled; a Disabled key stays Disabled. Material
+// may be imported again, to change its expiration, but it must be the
+// material the key had before: its ciphertexts then decrypt again.
+//
+// Errors: ValidationException (a missing or over-long token or material,
+// an unknown ExpirationModel, ValidTo missing, present, past or too far),
+// InvalidArnException, NotFoundException, AccessDeniedException,
+// KMSInvalidStateException (table a.2: pending deletion, creating),
+// UnsupportedOperationException (not an EXTERNAL key, footnote [9]; not
+// SYMMETRIC_DEFAULT), InvalidImportTokenException (a token of another key,
+// or unknown, including one issued before a restart),
+// ExpiredImportTokenException (more than 24 hours old),
+// InvalidCiphertextException (the material does not unwrap),
+// IncorrectKeyMaterialException (not 32 bytes, or not the material
+// imported before), KMSInternalException.
+func (s *Service) ImportKeyMaterial(ctx context.Context, in *ImportKeyMaterialInput) (*ImportKeyMaterialOutput, error) {
+	in = orEmpty(in)
+	const op = keystate.ImportKeyMaterial
+	model := in.ExpirationModel
+	if model == "" {
+		model = expiresModel
+	}
+	invalid := s.validateImport(in, model)
+	now, caller, err := s.begin(ctx, op)
+	defer s.mu.Unlock()
+	if err == nil {
+		err = invalid
+	}
+	if err == nil && in.ValidTo != nil {
+		err = checkValidTo(op, in.ValidTo, now)
+	}
+	var (
+		k, nk *key
+		arn   string
+		out   *ImportKeyMaterialOutput
+	)
+	if err == nil {
+		k, arn, err = s.resolve(ctx, op, caller, in.KeyId, "keyId", idOnly)
+	}
+	if err == nil {
+		err = keystate.Check(op, k.state, k.kind, arn)
+	}
+	if err == nil {
+		err = importKind(op, k, arn)
+	}
+	if err == nil {
+		nk = s.draft(k)
+		err = s.importMaterial(op, nk, arn, in, now)
+	}
+	if err == nil {
+		if _, err = s.commitKey(k, nk); err != nil {
+			err = internalError(op, arn, k.state, err)
+		} else {
+			out = &ImportKeyMaterialOutput{KeyId: arn, KeyMaterialId: k.imp.id}
+		}
+	}
+	if s.observing() {
+		p := map[string]string{"keyId": in.KeyId, "expirationModel": model}
+		if in.ValidTo != nil {
+			p["validTo"] = in.ValidTo.UTC().Format(time.RFC3339Nano)
+		}
+		s.record(now, op, caller, arn, p, err)
+	}
+	return out, err
+}
+
+// validateImport is ImportKeyMaterial's input validation (D3 step 1), but
+// for ValidTo's range, which needs the service's instant.
+func (s *Service) validateImport(in *ImportKeyMaterialInput, model string) error {
+	const op = keystate.ImportKeyMaterial
+	switch {
+	case len(in.ImportToken) == 0:
+		return validationError(op, "null", "importToken", "Member must not be null")
+	case len(in.ImportToken) > maxCiphertextBlob:
+		return validationError(op, "[blob]", "importToken", "Member must have length less than or equal to 6144")
+	case len(in.EncryptedKeyMaterial) == 0:
+		return validationError(op, "null", "encryptedKeyMaterial", "Member must not be null")
+	case len(in.EncryptedKeyMaterial) > maxCiphertextBlob:
+		return validationError(op, "[blob]", "encryptedKeyMaterial", "Member must have length less than or equal to 6144")
+	}
+	if err := checkEnum(op, model, "expirationModel", expirationModels); err != nil {
+		return err
+	}
+	switch {
+	case model == expiresModel && in.ValidTo == nil:
+		// No recording; kmsmodel's wording of AWS's documented rule.
+		return kmsError(keystate.ErrValidation, op, "", keystate.None,
+			"A ValidTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES")
+	case model == doesNotExpireModel && in.ValidTo != nil:
+		return kmsError(keystate.ErrValidation, op, "", keystate.None,
+			"A ValidTo date must not be set if the ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE")
+	}
+	return nil
+}
+
+// checkValidTo refuses a ValidTo that is not after now or more than 365
+// days ahead (no recording; kmsmodel's wording).
+func checkValidTo(op keystate.Operation, v *time.Time, now int64) error {
+	switch t := nanos(*v); {
+	case t <= now:
+		return kmsError(keystate.ErrValidation, op, "", keystate.None,
+			"ValidTo "+v.UTC().Format(time.RFC3339Nano)+" must be in the future")
+	case t-now > maxValidTo:
+		return kmsError(keystate.ErrValidation, op, "", keystate.None,
+			"ValidTo "+v.UTC().Format(time.RFC3339Nano)+" must be at most 365 days in the future")
+	}
+	return nil
+}
+
+// importMaterial checks the token, unwraps and checks the material, and
+// installs it on the draft k (D3 steps 8 and after).
+func (s *Service) importMaterial(op keystate.Operation, k *key, arn string, in *ImportKeyMaterialInput, now int64) error {
+	tok, ok := s.imports.tokens[string(in.ImportToken)]
+	if !ok || tok.keyID != k.id {
+		// No recording; kmsmodel's wording.
+		return kmsError(keystate.ErrInvalidImportToken, op, arn, k.state,
+			"The import token is not valid for "+arn+".")
+	}
+	if now > tok.validTo {
+		return kmsError(keystate.ErrExpiredImportToken, op, arn, k.state,
+			"The import token expired at "+fromNanos(tok.validTo).Format(time.RFC3339Nano)+".")
+	}
+	priv := s.imports.wrapping[tok.spec]
+	m, err := unwrapMaterial(priv, tok.algorithm, in.EncryptedKeyMaterial)
+	if err != nil {
+		return &keystate.Error{Code: keystate.ErrInvalidCiphertext, Op: op, KeyID: arn, State: k.state, Err: err,
+			Message: "The encrypted key material could not be decrypted with the import token's wrapping key and algorithm " + tok.algorithm + "."}
+	}
+	defer clear(m)
+	if len(m) != importedMaterialSize {
+		return kmsError(keystate.ErrIncorrectKeyMaterial, op, arn, k.state,
+			fmt.Sprintf("The key material is %d bytes; a SYMMETRIC_DEFAULT key takes 32 bytes (256 bits).", len(m)))
+	}
+	id := importedMaterialID(m)
+	if k.imp != nil && k.imp.id != id {
+		return kmsError(keystate.ErrIncorrectKeyMaterial, op, arn, k.state,
+			"The key material is not the key material that was previously imported into "+arn+".")
+	}
+	root, err := s.rootSecret(op)
+	if err != nil {
+		return err
+	}
+	sealed, err := s.sealMaterial(root, k.id, m)
+	if err != nil {
+		return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err,
+			Message: "The randomness source failed."}
+	}
+	imp := &imported{id: id, sealed: sealed}
+	if in.ValidTo != nil {
+		imp.validTo = nanos(*in.ValidTo)
+	}
+	k.imp = imp
+	return transition(k, keystate.ImportMaterial)
+}
+
+// DeleteImportedKeyMaterial deletes an EXTERNAL key's imported material.
+// The key becomes PendingImport, or stays PendingDeletion while pending
+// deletion; its KeyMaterialId stays (recording 8b), and importing the same
+// material again makes the key usable, with its old ciphertexts. A key
+// without material is left as it is.
+//
+// Errors: ValidationException, InvalidArnException, NotFoundException,
+// AccessDeniedException, KMSInvalidStateException (table a.2),
+// UnsupportedOperationException (not an EXTERNAL key, footnote [9]),
+// KMSInternalException.
+func (s *Service) DeleteImportedKeyMaterial(ctx context.Context, in *DeleteImportedKeyMaterialInput) (*DeleteImportedKeyMaterialOutput, error) {
+	in = orEmpty(in)
+	var out *DeleteImportedKeyMaterialOutput
+	err := s.keyWrite(ctx, keystate.DeleteImportedKeyMaterial, in.KeyId, idOnly, nil, nil, func(k *key, arn string, _ int64) error {
+		out = &DeleteImportedKeyMaterialOutput{KeyId: arn}
+		if k.imp != nil {
+			out.KeyMaterialId = k.imp.id
+			expireMaterial(k)
+			return nil
+		}
+		return transition(k, keystate.MaterialLost)
+	})
+	return out, err
+}
+
+// unwrapMaterial unwraps EncryptedKeyMaterial with the wrapping private key
+// under algorithm.
+func unwrapMaterial(priv *rsa.PrivateKey, algorithm string, wrapped []byte) ([]byte, error) {
+	if priv == nil {
+		return nil, errors.New("kms: no wrapping key")
+	}
+	var h hash.Hash
+	switch algorithm {
+	case "RSAES_OAEP_SHA_1", "RSA_AES_KEY_WRAP_SHA_1":
+		h = sha1.New()
+	case "RSAES_OAEP_SHA_256", "RSA_AES_KEY_WRAP_SHA_256":
+		h = sha256.New()
+	default:
+		return nil, errors.New("kms: unknown wrapping algorithm " + algorithm)
+	}
+	switch algorithm {
+	case "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256":
+		return rsa.DecryptOAEP(h, nil, priv, wrapped, nil)
+	}
+	n := priv.Size()
+	if len(wrapped) <= n {
+		return nil, errors.New("kms: the wrapped material is too short")
+	}
+	kek, err := rsa.DecryptOAEP(h, nil, priv, wrapped[:n], nil)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(kek)
+	return unwrapKWP(kek, wrapped[n:])
+}
+
+// kwpIV is the alternative initial value of RFC 5649, section 3.
+var kwpIV = [4]byte{0xA6, 0x59, 0x59, 0xA6}
+
+var errKWP = errors.New("kms: AES key wrap with padding: integrity check failed")
+
+// unwrapKWP undoes AES key wrap with padding (RFC 5649) under kek.
+func unwrapKWP(kek, c []byte) ([]byte, error) {
+	block, err := aes.NewCipher(kek)
+	if err != nil {
+		return nil, err
+	}
+	if len(c) < 16 || len(c)%8 != 0 {
+		return nil, errKWP
+	}
+	n := len(c)/8 - 1 // 64-bit blocks of padded plaintext
+	var a [8]byte
+	p := make([]byte, 8*n)
+	if n == 1 {
+		var b [16]byte
+		block.Decrypt(b[:], c)
+		copy(a[:], b[:8])
+		copy(p, b[8:])
+		clear(b[:])
+	} else {
+		// RFC 3394 unwrap (section 2.2.2, index based).
+		copy(a[:], c[:8])
+		copy(p, c[8:])
+		var b [16]byte
+		for j := 5; j >= 0; j-- {
+			for i := n; i >= 1; i-- {
+				t := uint64(n*j + i)
+				binary.BigEndian.PutUint64(b[:8], binary.BigEndian.Uint64(a[:])^t)
+				copy(b[8:], p[8*(i-1):8*i])
+				block.Decrypt(b[:], b[:])
+				copy(a[:], b[:8])
+				copy(p[8*(i-1):], b[8:])
+			}
+		}
+		clear(b[:])
+	}
+	mli := int(binary.BigEndian.Uint32(a[4:]))
+	ok := subtle.ConstantTimeCompare(a[:4], kwpIV[:]) == 1 && mli > 8*(n-1) && mli <= 8*n
+	if ok {
+		for _, x := range p[mli:] {
+			ok = ok && x == 0
+		}
+	}
+	if !ok {
+		clear(p)
+		return nil, errKWP
+	}
+	return slices.Clip(p[:mli]), nil
+}
