@@ -3,6 +3,10 @@ package kms_test
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"maps"
@@ -124,27 +128,30 @@ func mdlRun(t *testing.T, backend mdlBackend) {
 			m.create(t, 7)
 		}
 		actions := map[string]func(*rapid.T){
-			"CreateKey":            m.createKey,
-			"EnableKey":            m.enableKey,
-			"DisableKey":           m.disableKey,
-			"ScheduleKeyDeletion":  m.scheduleKeyDeletion,
-			"CancelKeyDeletion":    m.cancelKeyDeletion,
-			"EnableKeyRotation":    m.enableKeyRotation,
-			"EnableKeyRotation2":   m.enableKeyRotation,
-			"DisableKeyRotation":   m.disableKeyRotation,
-			"RotateKeyOnDemand":    m.rotateKeyOnDemand,
-			"RotateKeyOnDemand2":   m.rotateKeyOnDemand, // twice as likely: quota and conflicts
-			"GetKeyRotationStatus": m.getKeyRotationStatus,
-			"ListKeyRotations":     m.listKeyRotations,
-			"ListKeyRotationsBad":  m.listKeyRotationsBad,
-			"DescribeKey":          m.describeKey,
-			"Encrypt":              m.encrypt,
-			"GenerateDataKey":      m.generateDataKey,
-			"Decrypt":              m.decrypt,
-			"AdvanceClock":         m.advanceClock,
-			"AdvanceClock2":        m.advanceClock,
-			"AdvanceToEdge":        m.advanceToEdge,
-			"":                     m.check,
+			"CreateKey":                 m.createKey,
+			"EnableKey":                 m.enableKey,
+			"DisableKey":                m.disableKey,
+			"ScheduleKeyDeletion":       m.scheduleKeyDeletion,
+			"CancelKeyDeletion":         m.cancelKeyDeletion,
+			"EnableKeyRotation":         m.enableKeyRotation,
+			"EnableKeyRotation2":        m.enableKeyRotation,
+			"DisableKeyRotation":        m.disableKeyRotation,
+			"RotateKeyOnDemand":         m.rotateKeyOnDemand,
+			"RotateKeyOnDemand2":        m.rotateKeyOnDemand, // twice as likely: quota and conflicts
+			"GetKeyRotationStatus":      m.getKeyRotationStatus,
+			"ListKeyRotations":          m.listKeyRotations,
+			"ListKeyRotationsBad":       m.listKeyRotationsBad,
+			"DescribeKey":               m.describeKey,
+			"Encrypt":                   m.encrypt,
+			"GenerateDataKey":           m.generateDataKey,
+			"Decrypt":                   m.decrypt,
+			"AdvanceClock":              m.advanceClock,
+			"AdvanceClock2":             m.advanceClock,
+			"AdvanceToEdge":             m.advanceToEdge,
+			"ImportKeyMaterial":         m.importKeyMaterial,
+			"ImportKeyMaterial2":        m.importKeyMaterial,
+			"DeleteImportedKeyMaterial": m.deleteImportedKeyMaterial,
+			"":                          m.check,
 		}
 		if mdlCanReopen(backend) {
 			actions["Restart"] = m.restart
@@ -251,6 +258,13 @@ type mdlKey struct {
 	enabledAt time.Time
 	// Invariant (c).
 	stretches []mdlStretch
+
+	// Imported key material (EXTERNAL keys): the material (the first one
+	// imported; a re-import must bring the same), whether it is imported
+	// now, and when it expires (zero: it does not).
+	mat      []byte
+	imported bool
+	validTo  time.Time
 }
 
 func (k *mdlKey) live() bool { return k != nil && k.state != mdlDeleted }
@@ -592,11 +606,11 @@ func (m *mdlModel) cancelKeyDeletion(t *rapid.T) {
 		t.Fatalf("CancelKeyDeletion: got %+v, want KeyId %s", out, k.arn)
 	}
 	// Disabled, the rotation setting restored (recorded behaviour, D12). The
-	// stretch out of Enabled goes on until EnableKey. An EXTERNAL key has no
-	// key material in this version, so it goes back to PendingImport
-	// (a.4: usable only while its material is present).
+	// stretch out of Enabled goes on until EnableKey. An EXTERNAL key whose
+	// material is gone goes back to PendingImport (kmsmodel's choice; a.4:
+	// usable only while its material is present).
 	k.state, k.delAt = mdlDisabled, time.Time{}
-	if k.kind == mdlExt {
+	if k.kind == mdlExt && !k.imported {
 		k.state = mdlPendingImport
 	}
 }
@@ -1163,6 +1177,9 @@ func (m *mdlModel) runDue(to time.Time) (n int, ambiguous bool) {
 			if k.state == mdlPendingDeletion {
 				consider(k.delAt)
 			}
+			if k.imported && !k.validTo.IsZero() {
+				consider(k.validTo)
+			}
 		}
 		if !found {
 			return n, ambiguous
@@ -1172,8 +1189,9 @@ func (m *mdlModel) runDue(to time.Time) (n int, ambiguous bool) {
 				continue
 			}
 			od := k.odRun && k.odTo.Equal(at)
+			expiry := k.imported && !k.validTo.IsZero() && k.validTo.Equal(at)
 			if k.state == mdlPendingDeletion && k.delAt.Equal(at) {
-				if od {
+				if od || expiry {
 					ambiguous = true
 				}
 				*k = mdlKey{id: k.id, arn: k.arn, kind: k.kind, state: mdlDeleted}
@@ -1190,7 +1208,114 @@ func (m *mdlModel) runDue(to time.Time) (n int, ambiguous bool) {
 				k.rots = append(k.rots, mdlRotation{at: at, typ: "ON_DEMAND", tie: auto})
 				n++
 			}
+			if expiry {
+				// The material expires at exactly ValidTo: the key is
+				// PendingImport, unless it is pending deletion (a.4, b).
+				m.loseMaterial(k)
+				n++
+			}
 		}
+	}
+}
+
+// loseMaterial is the deletion or expiry of k's imported material.
+func (m *mdlModel) loseMaterial(k *mdlKey) {
+	k.imported, k.validTo = false, time.Time{}
+	switch k.state {
+	case mdlEnabled:
+		m.leaveEnabled(k)
+		k.state = mdlPendingImport
+	case mdlDisabled:
+		k.state = mdlPendingImport
+	}
+}
+
+// mdlImportErr predicts GetParametersForImport and ImportKeyMaterial once
+// the input is valid: the identifier, then the key-state table (footnote
+// [9] for a key that cannot have imported material; [8], and kmsmodel's
+// choice for ImportKeyMaterial's ✗[9], for an EXTERNAL key pending
+// deletion).
+func mdlImportErr(r mdlRef) error {
+	switch {
+	case r.err != nil:
+		return r.err
+	case r.k.kind != mdlExt:
+		return keystate.ErrUnsupportedOperation
+	case r.k.state == mdlPendingDeletion:
+		return keystate.ErrKMSInvalidState
+	}
+	return nil
+}
+
+// importKeyMaterial gets import parameters and imports material: the
+// key's own (or new 32 bytes the first time), or sometimes other material
+// (IncorrectKeyMaterialException), expiring at a random instant up to a
+// year ahead or never.
+func (m *mdlModel) importKeyMaterial(t *rapid.T) {
+	r := m.pickWhere(t, func(k *mdlKey) bool { return k.kind == mdlExt })
+	want := mdlImportErr(r)
+	p, err := m.svc.GetParametersForImport(m.ctx, &kms.GetParametersForImportInput{KeyId: r.id,
+		WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048"})
+	mdlExpect(t, "GetParametersForImport", err, want, r.errID)
+	if want != nil {
+		return
+	}
+	k := r.k
+	mat := k.mat
+	wrong := false
+	if mat == nil {
+		mat = rapid.SliceOfN(rapid.Byte(), 32, 32).Draw(t, "material")
+	} else if rapid.IntRange(0, 4).Draw(t, "otherMaterial") == 0 {
+		mat = slices.Clone(mat)
+		mat[rapid.IntRange(0, 31).Draw(t, "flippedByte")] ^= 0x80
+		wrong = true
+	}
+	pk, err := x509.ParsePKIXPublicKey(p.PublicKey)
+	if err != nil {
+		t.Fatalf("GetParametersForImport: PublicKey: %v", err)
+	}
+	wrapped, err := rsa.EncryptOAEP(sha256.New(), crand.Reader, pk.(*rsa.PublicKey), mat, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &kms.ImportKeyMaterialInput{KeyId: r.id, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapped}
+	var validTo time.Time
+	if rapid.Bool().Draw(t, "expires") {
+		validTo = m.now.Add(time.Duration(rapid.Int64Range(int64(time.Minute), int64(365*mdlDay)).Draw(t, "validFor")))
+		in.ValidTo = &validTo
+	} else {
+		in.ExpirationModel = "KEY_MATERIAL_DOES_NOT_EXPIRE"
+	}
+	if wrong {
+		want = keystate.ErrIncorrectKeyMaterial
+	}
+	_, err = m.svc.ImportKeyMaterial(m.ctx, in)
+	mdlExpect(t, "ImportKeyMaterial", err, want, k.arn)
+	if want != nil {
+		return
+	}
+	k.mat, k.imported, k.validTo = mat, true, validTo
+	if k.state == mdlPendingImport {
+		k.state = mdlEnabled
+		if n := len(k.stretches); n > 0 && !k.stretches[n-1].closed {
+			k.stretches[n-1].end, k.stretches[n-1].closed = m.now, true
+		}
+	}
+}
+
+// deleteImportedKeyMaterial: footnote [9] for keys that cannot have
+// imported material; otherwise the key becomes PendingImport, or stays
+// pending deletion.
+func (m *mdlModel) deleteImportedKeyMaterial(t *rapid.T) {
+	r := m.pickWhere(t, func(k *mdlKey) bool { return k.kind == mdlExt && k.imported })
+	want := r.err
+	if want == nil && r.k.kind != mdlExt {
+		want = keystate.ErrUnsupportedOperation
+	}
+	_, err := m.svc.DeleteImportedKeyMaterial(m.ctx, &kms.DeleteImportedKeyMaterialInput{KeyId: r.id})
+	mdlExpect(t, "DeleteImportedKeyMaterial", err, want, r.errID)
+	if want == nil {
+		m.loseMaterial(r.k)
 	}
 }
 
