@@ -83,6 +83,16 @@ const (
 	// ErrCustomKeyStoreInvalidState is returned when a custom key store's
 	// connection state does not allow the operation.
 	ErrCustomKeyStoreInvalidState Exception = "CustomKeyStoreInvalidStateException"
+	// ErrCustomKeyStoreHasCMKs is returned when DeleteCustomKeyStore names a
+	// custom key store that still holds KMS keys (keys pending deletion
+	// included).
+	ErrCustomKeyStoreHasCMKs Exception = "CustomKeyStoreHasCMKsException"
+	// ErrCustomKeyStoreNameInUse is returned when a custom key store name is
+	// already used by another custom key store of the account.
+	ErrCustomKeyStoreNameInUse Exception = "CustomKeyStoreNameInUseException"
+	// ErrXksKeyAlreadyInUse is returned when CreateKey names an XksKeyId
+	// that another KMS key of the same external key store already uses.
+	ErrXksKeyAlreadyInUse Exception = "XksKeyAlreadyInUseException"
 )
 
 // Error is the error every rejection in kmsmodel returns. It carries the AWS

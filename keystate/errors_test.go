@@ -53,19 +53,24 @@ func TestErrorIdentity(t *testing.T) {
 // (decision D18: the name goes into __type and X-Amzn-ErrorType).
 func TestExceptionNames(t *testing.T) {
 	for x, want := range map[keystate.Exception]string{
-		keystate.ErrNotFound:             "NotFoundException",
-		keystate.ErrDisabled:             "DisabledException",
-		keystate.ErrKMSInvalidState:      "KMSInvalidStateException",
-		keystate.ErrUnsupportedOperation: "UnsupportedOperationException",
-		keystate.ErrLimitExceeded:        "LimitExceededException",
-		keystate.ErrConflict:             "ConflictException",
-		keystate.ErrInvalidArn:           "InvalidArnException",
-		keystate.ErrInvalidMarker:        "InvalidMarkerException",
-		keystate.ErrValidation:           "ValidationException",
-		keystate.ErrAccessDenied:         "AccessDeniedException",
-		keystate.ErrInvalidKeyUsage:      "InvalidKeyUsageException",
-		keystate.ErrKMSInternal:          "KMSInternalException",
-		keystate.ErrDependencyTimeout:    "DependencyTimeoutException",
+		keystate.ErrNotFound:                   "NotFoundException",
+		keystate.ErrDisabled:                   "DisabledException",
+		keystate.ErrKMSInvalidState:            "KMSInvalidStateException",
+		keystate.ErrUnsupportedOperation:       "UnsupportedOperationException",
+		keystate.ErrLimitExceeded:              "LimitExceededException",
+		keystate.ErrConflict:                   "ConflictException",
+		keystate.ErrInvalidArn:                 "InvalidArnException",
+		keystate.ErrInvalidMarker:              "InvalidMarkerException",
+		keystate.ErrValidation:                 "ValidationException",
+		keystate.ErrAccessDenied:               "AccessDeniedException",
+		keystate.ErrInvalidKeyUsage:            "InvalidKeyUsageException",
+		keystate.ErrKMSInternal:                "KMSInternalException",
+		keystate.ErrDependencyTimeout:          "DependencyTimeoutException",
+		keystate.ErrCustomKeyStoreNotFound:     "CustomKeyStoreNotFoundException",
+		keystate.ErrCustomKeyStoreInvalidState: "CustomKeyStoreInvalidStateException",
+		keystate.ErrCustomKeyStoreHasCMKs:      "CustomKeyStoreHasCMKsException",
+		keystate.ErrCustomKeyStoreNameInUse:    "CustomKeyStoreNameInUseException",
+		keystate.ErrXksKeyAlreadyInUse:         "XksKeyAlreadyInUseException",
 	} {
 		if string(x) != want {
 			t.Errorf("%q, want %q", x, want)

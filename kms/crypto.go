@@ -10,9 +10,10 @@ import (
 	"github.com/kmsmodel/kmsmodel/keystate"
 )
 
-// Sensitive holds secret bytes: a plaintext or a data key. It is a []byte
-// (pass it wherever a []byte goes), but fmt never prints its contents: every
-// verb prints "[sensitive N bytes]".
+// Sensitive holds secret bytes: a plaintext, a data key, a key store
+// password or an XKS secret access key. It is a []byte (pass it wherever a
+// []byte goes), but fmt never prints its contents: every verb prints
+// "[sensitive N bytes]".
 type Sensitive []byte
 
 // String returns "[sensitive N bytes]".

@@ -7,7 +7,8 @@
 //
 // New builds a Service from options: account and Region, the Clock, the
 // randomness source for key IDs, the on-demand rotation quota (decision D1,
-// default 10) and duration (D10, default 0), an Authorizer and an Observer.
+// default 10) and duration (D10, default 0), the simulated connect duration
+// of custom key stores (default 0), an Authorizer and an Observer.
 // Each AWS operation is a method of the same name taking a context and an
 // input struct with the AWS field names, and returning an output struct
 // with the AWS field names. A Service is safe for concurrent use.
@@ -66,10 +67,35 @@
 // deletion not changeable (decision D15). The alias/aws/ namespace is
 // reserved: CreateAlias, UpdateAlias and DeleteAlias refuse it.
 //
+// # Custom key stores
+//
+// CreateCustomKeyStore makes a CloudHSM (AWS_CLOUDHSM) or external
+// (EXTERNAL_KEY_STORE) key store, DISCONNECTED; there is no HSM and no
+// proxy behind it. ConnectCustomKeyStore makes it CONNECTED at once, or
+// CONNECTING for the duration WithCustomKeyStoreConnectDuration sets and
+// then CONNECTED (a scheduled event); connecting never fails, so FAILED
+// and DISCONNECTING are not modelled. CreateKey with CustomKeyStoreId (and
+// XksKeyId for an external key store) makes a symmetric single-Region key
+// in a CONNECTED store; its key material is derived from the root secret
+// like an AWS_KMS key's. DisconnectCustomKeyStore makes the store's keys
+// Unavailable, each remembering whether it was Enabled or Disabled, except
+// keys pending deletion, which stay so (footnote [13]) and are deleted at
+// DeletionDate all the same. While Unavailable, cryptographic calls fail
+// with KMSInvalidStateException ("is unavailable.", footnote [11]) and
+// rotation calls with UnsupportedOperationException ([7]); EnableKey and
+// DisableKey succeed and take effect when the store reconnects ([12]).
+// CancelKeyDeletion while the store is not CONNECTED leaves the key
+// Unavailable, to come back Disabled (kmsmodel's choice; AWS is silent).
+// UpdateCustomKeyStore needs a DISCONNECTED store (an external key store
+// may change its name, credential and URI path while connected), and
+// DeleteCustomKeyStore a DISCONNECTED store without keys. A
+// KeyStorePassword or an XKS secret access key is checked for its form and
+// then forgotten: it is never stored, recorded or printed. Stores persist
+// with the keys, each change in one batch with the keys it changes.
+//
 // # Not modelled yet
 //
-// Multi-Region replicas, custom key stores, imported
-// material for asymmetric and HMAC keys, and the 2025 multi-material
-// import rules are not part of this version; CreateKey with a custom key
-// store origin is refused with UnsupportedOperationException.
+// Multi-Region replicas, imported material for asymmetric and HMAC keys,
+// the 2025 multi-material import rules, and GenerateRandom in a CloudHSM
+// key store are not part of this version.
 package kms

@@ -26,11 +26,22 @@ func enumNames[T interface{ String() string }](vs []T) []string {
 // CreateKey creates a customer managed key in the caller's account. A key
 // with Origin EXTERNAL is born PendingImport, any other Enabled.
 //
+// A key with Origin AWS_CLOUDHSM or EXTERNAL_KEY_STORE is created in the
+// custom key store CustomKeyStoreId names, which must be of that type and
+// CONNECTED; it must be SYMMETRIC_DEFAULT and single-Region, and an
+// EXTERNAL_KEY_STORE key needs an XksKeyId. Its key material is derived
+// like an AWS_KMS key's: the HSM or external key manager is simulated.
+//
 // Errors: ValidationException (description too long, unknown KeySpec,
 // KeyUsage or Origin, KeyUsage missing for a non-symmetric KeySpec, a
-// KeySpec × KeyUsage pair AWS does not allow), TagException,
-// UnsupportedOperationException (custom key store origins, which kmsmodel
-// does not model yet), KMSInternalException (the randomness source failed).
+// KeySpec × KeyUsage pair AWS does not allow, CustomKeyStoreId or XksKeyId
+// missing or given where it does not apply), TagException,
+// UnsupportedOperationException (a custom key store key that is not
+// SYMMETRIC_DEFAULT or is multi-Region, or whose Origin does not match its
+// store's type), CustomKeyStoreNotFoundException,
+// CustomKeyStoreInvalidStateException (store not CONNECTED),
+// XksKeyAlreadyInUseException, KMSInternalException (the randomness source
+// failed).
 func (s *Service) CreateKey(ctx context.Context, in *CreateKeyInput) (*CreateKeyOutput, error) {
 	if in == nil {
 		in = &CreateKeyInput{}
@@ -46,9 +57,16 @@ func (s *Service) CreateKey(ctx context.Context, in *CreateKeyInput) (*CreateKey
 		arn = s.keyARN(k.account, k.id)
 	}
 	if s.observing() {
-		s.record(now, keystate.CreateKey, caller, arn, map[string]string{
+		p := map[string]string{
 			"keySpec": in.KeySpec, "keyUsage": in.KeyUsage, "origin": in.Origin,
-			"multiRegion": strconv.FormatBool(in.MultiRegion), "description": in.Description}, err)
+			"multiRegion": strconv.FormatBool(in.MultiRegion), "description": in.Description}
+		if in.CustomKeyStoreId != "" {
+			p["customKeyStoreId"] = in.CustomKeyStoreId
+		}
+		if in.XksKeyId != "" {
+			p["xksKeyId"] = in.XksKeyId
+		}
+		s.record(now, keystate.CreateKey, caller, arn, p, err)
 	}
 	if err != nil {
 		return nil, err
@@ -88,9 +106,8 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 		}
 		kind.Origin, _ = keystate.ParseOrigin(in.Origin)
 	}
-	if kind.Origin.InCustomKeyStore() {
-		return nil, kmsError(keystate.ErrUnsupportedOperation, op, "", keystate.None,
-			"Origin "+kind.Origin.String()+" needs a custom key store, which this version of kmsmodel does not model.")
+	if err := validateCustomKeyStoreKey(in, kind); err != nil {
+		return nil, err
 	}
 	if in.MultiRegion {
 		kind.MultiRegion = keystate.Primary
@@ -98,6 +115,12 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 	tags, err := mergeTags(op, nil, in.Tags)
 	if err != nil {
 		return nil, err
+	}
+	var ck *cksRef
+	if kind.Origin.InCustomKeyStore() {
+		if ck, err = s.createInStore(in, kind, caller); err != nil {
+			return nil, err
+		}
 	}
 	id, err := newKeyID(s.cfg.random, in.MultiRegion)
 	if err != nil {
@@ -113,14 +136,18 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 		return nil, err
 	}
 	k := key{id: id, account: s.internAccount(caller), description: in.Description, tags: tags,
-		seq: s.seq + 1, version: 1, created: now, state: st, kind: kind}
+		seq: s.seq + 1, version: 1, created: now, state: st, kind: kind, ck: ck}
 	if s.st != nil {
 		if err := s.persist(&store.Batch{PutKeys: []store.Key{toRecord(&k)}}); err != nil {
 			return nil, internalError(op, s.keyARN(k.account, id), keystate.None, err)
 		}
 	}
 	s.seq++
-	return s.addKey(k), nil
+	p := s.addKey(k)
+	if ck != nil {
+		ck.store.keys = append(ck.store.keys, p)
+	}
+	return p, nil
 }
 
 // internAccount returns the service's own copy of an account ID string, so
@@ -192,6 +219,15 @@ func (s *Service) metadata(k *key, arn string) KeyMetadata {
 				v := fromNanos(k.imp.validTo)
 				m.ValidTo = &v
 			}
+		}
+	}
+	if k.ck != nil {
+		cs := k.ck.store
+		m.CustomKeyStoreId = cs.id
+		if cs.typ == TypeAWSCloudHSM {
+			m.CloudHsmClusterId = cs.clusterID
+		} else {
+			m.XksKeyConfiguration = &XksKeyConfiguration{Id: k.ck.xksKeyID}
 		}
 	}
 	if k.state == keystate.PendingDeletion {
@@ -417,7 +453,9 @@ func transition(k *key, e keystate.Event) error {
 
 // EnableKey enables a key. A key whose automatic rotation fell due while it
 // was disabled rotates at once and its schedule restarts from now
-// (decision D12).
+// (decision D12). On an Unavailable key (its custom key store is
+// disconnected) the call succeeds and the key becomes Enabled when the
+// store reconnects (footnote [12]); DisableKey likewise.
 //
 // Errors: ValidationException, InvalidArnException, NotFoundException,
 // AccessDeniedException, KMSInvalidStateException (table a.2),
@@ -426,6 +464,9 @@ func (s *Service) EnableKey(ctx context.Context, in *EnableKeyInput) (*EnableKey
 	in = orEmpty(in)
 	err := s.keyWrite(ctx, keystate.EnableKey, in.KeyId, idOnly, nil, nil, func(k *key, _ string, now int64) error {
 		wasDisabled := k.state == keystate.Disabled
+		if k.state == keystate.Unavailable {
+			k.desired = keystate.Enabled // footnote [12]: takes effect on reconnect
+		}
 		if err := transition(k, keystate.Enable); err != nil {
 			return err
 		}
@@ -446,6 +487,9 @@ func (s *Service) EnableKey(ctx context.Context, in *EnableKeyInput) (*EnableKey
 func (s *Service) DisableKey(ctx context.Context, in *DisableKeyInput) (*DisableKeyOutput, error) {
 	in = orEmpty(in)
 	err := s.keyWrite(ctx, keystate.DisableKey, in.KeyId, idOnly, nil, nil, func(k *key, _ string, _ int64) error {
+		if k.state == keystate.Unavailable {
+			k.desired = keystate.Disabled // footnote [12]: takes effect on reconnect
+		}
 		return transition(k, keystate.Disable)
 	})
 	if err != nil {
@@ -491,7 +535,10 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *ScheduleKeyDeleti
 // (recorded real behaviour) and its automatic rotation setting comes back
 // (decision D12). An EXTERNAL key becomes Disabled if its imported
 // material is still there, and PendingImport if the material was deleted
-// or expired (kmsmodel's choice; see below).
+// or expired (kmsmodel's choice; see below). A key in a custom key store
+// that is not CONNECTED becomes Unavailable instead, and Disabled when the
+// store reconnects (kmsmodel's choice; aws-kms-behaviour.md b leaves it
+// open).
 //
 // Errors: ValidationException, InvalidArnException, NotFoundException,
 // AccessDeniedException, KMSInvalidStateException (not pending deletion).
@@ -511,6 +558,18 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, in *CancelKeyDeletionIn
 			if err := transition(k, keystate.MaterialLost); err != nil {
 				return err
 			}
+		}
+		if k.ck != nil && k.ck.store.state != ConnectionConnected {
+			// aws-kms-behaviour.md b leaves open what a custom key store
+			// key whose store is disconnected (or still connecting)
+			// becomes. kmsmodel's choice: Unavailable like the store's
+			// other keys, with Disabled as the state it returns to on
+			// reconnect, as CancelKeyDeletion leaves any other key
+			// Disabled.
+			if err := transition(k, keystate.StoreDisconnect); err != nil {
+				return err
+			}
+			k.desired = keystate.Disabled
 		}
 		k.deletion, k.window = 0, 0
 		out = &CancelKeyDeletionOutput{KeyId: arn}

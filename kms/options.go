@@ -20,6 +20,7 @@ type config struct {
 	onDemandDuration time.Duration
 	authorizer       Authorizer
 	observer         Observer
+	connectDuration  time.Duration
 }
 
 func defaultConfig() config {

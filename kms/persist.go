@@ -50,6 +50,9 @@ func (s *Service) load(ctx context.Context) error {
 	if err := s.loadRootSecret(ctx); err != nil {
 		return err
 	}
+	if err := s.loadStores(ctx); err != nil {
+		return err
+	}
 	after := ""
 	for {
 		page, err := s.st.Keys(ctx, after, loadPage)
@@ -61,6 +64,14 @@ func (s *Service) load(ctx context.Context) error {
 				return err
 			}
 			p := s.addKey(fromRecord(&page[i]))
+			if id := page[i].CustomKeyStoreID; id != "" {
+				cs := s.stores[id]
+				if cs == nil {
+					return fmt.Errorf("key %s names missing custom key store %s: %w", p.id, id, store.ErrCorrupt)
+				}
+				p.ck = &cksRef{store: cs, xksKeyID: page[i].XksKeyID}
+				cs.keys = append(cs.keys, p)
+			}
 			s.seq = max(s.seq, p.seq)
 			s.requeue(p)
 		}
@@ -70,6 +81,9 @@ func (s *Service) load(ctx context.Context) error {
 		after = page[len(page)-1].ID
 	}
 	slices.SortFunc(s.order, func(a, b *key) int { return cmpUint(a.seq, b.seq) })
+	for _, cs := range s.stores {
+		slices.SortFunc(cs.keys, func(a, b *key) int { return cmpUint(a.seq, b.seq) })
+	}
 	err := s.st.ScanRotations(ctx, func(id string, rs []store.Rotation) error {
 		k := s.keys[id]
 		if k == nil {
@@ -210,6 +224,10 @@ func toRecord(k *key) store.Key {
 		RotationAnchor: optTime(k.anchor), NextRotation: optTime(k.nextRotation),
 		OnDemandRotations: k.onDemand, OnDemandStart: optTime(k.onDemandStart), OnDemandDone: optTime(k.onDemandDone),
 		PendingWindowDays: k.window, DeletionDate: optTime(k.deletion),
+		DesiredState: k.desired,
+	}
+	if k.ck != nil {
+		r.CustomKeyStoreID, r.XksKeyID = k.ck.store.id, k.ck.xksKeyID
 	}
 	if len(k.tags) > 0 {
 		r.Tags = make([]store.Tag, len(k.tags))
@@ -236,6 +254,7 @@ func fromRecord(r *store.Key) key {
 		anchor: nanos(r.RotationAnchor), nextRotation: nanos(r.NextRotation),
 		onDemand: r.OnDemandRotations, onDemandStart: nanos(r.OnDemandStart), onDemandDone: nanos(r.OnDemandDone),
 		window: r.PendingWindowDays, deletion: nanos(r.DeletionDate),
+		desired: r.DesiredState,
 	}
 	if len(r.Tags) > 0 {
 		k.tags = make([]Tag, len(r.Tags))

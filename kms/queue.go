@@ -10,6 +10,7 @@ const (
 	evOnDemandDone                        // an on-demand rotation completes (D10)
 	evDeletion                            // the waiting period ends (D7)
 	evMaterialExpiry                      // imported key material reaches its ValidTo
+	evStoreConnected                      // a CONNECTING custom key store becomes CONNECTED (slot: its store slot)
 )
 
 // queued is one scheduled event. Events are ordered by instant, then by the

@@ -42,6 +42,10 @@ type Service struct {
 	imports importState // import tokens and wrapping key pairs (memory only)
 
 	pend *pending // the unwritten events of the run in progress (runDue), with a store
+
+	stores     map[string]*customKeyStore // custom key stores by ID
+	storeSlots []*customKeyStore          // every store ever created, by slot (nil once deleted)
+	storeSeq   uint64                     // custom key store creation counter
 }
 
 // Format prints the service's Region and account, and nothing of its
@@ -77,6 +81,7 @@ type key struct {
 	onDemandDone  int64  // when it completes
 
 	imp *imported // imported key material (EXTERNAL keys); never changed in place
+	ck  *cksRef   // the custom key store (AWS_CLOUDHSM, EXTERNAL_KEY_STORE keys); never changed in place
 
 	period      uint16 // rotation period in days
 	onDemand    uint16 // on-demand rotations charged against the quota (D1)
@@ -85,6 +90,9 @@ type key struct {
 	state       keystate.State
 	kind        keystate.Kind
 	autoEnabled bool // automatic rotation enabled (kept while PendingDeletion, D12)
+	// desired is, while the key is Unavailable, the state it returns to
+	// when its custom key store reconnects (Enabled or Disabled, [12]).
+	desired keystate.State
 }
 
 // rotation is one completed rotation in eight bytes: the nanoseconds from
@@ -132,6 +140,7 @@ func New(opts ...Option) *Service {
 		cfg:     defaultConfig(),
 		keys:    make(map[string]*key),
 		aliases: make(map[aliasID]*alias),
+		stores:  make(map[string]*customKeyStore),
 	}
 	for _, o := range opts {
 		o(&s.cfg)
@@ -322,6 +331,9 @@ func (s *Service) flush() error {
 // whether it did. Events are queued lazily: a change of schedule queues a
 // new event and leaves the old one to be recognised here as stale.
 func (s *Service) apply(ev queued) (bool, error) {
+	if ev.what == evStoreConnected {
+		return s.storeConnected(ev) // ev.slot is a store's slot
+	}
 	k := &s.slab[ev.slot/slabChunk][ev.slot%slabChunk]
 	switch ev.what {
 	case evAutoRotation:
@@ -431,7 +443,8 @@ func (s *Service) deleteKey(k *key, at int64) {
 			}
 		}
 	}
-	k.rotations, k.tags, k.imp = nil, nil, nil
+	removeFromStore(k)
+	k.rotations, k.tags, k.imp, k.ck = nil, nil, nil, nil
 	s.deleted++
 	if s.deleted > 1024 && s.deleted > len(s.order)/2 {
 		s.compactOrder()

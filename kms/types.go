@@ -38,6 +38,13 @@ type CreateKeyInput struct {
 	MultiRegion bool
 	// Tags to attach.
 	Tags []Tag
+	// CustomKeyStoreId creates the key in that custom key store (Origin
+	// AWS_CLOUDHSM or EXTERNAL_KEY_STORE, matching the store's type; the
+	// store must be CONNECTED).
+	CustomKeyStoreId string
+	// XksKeyId names the external key (Origin EXTERNAL_KEY_STORE only,
+	// and required there), 1–128 characters.
+	XksKeyId string
 }
 
 // CreateKeyOutput is the output of CreateKey.
@@ -50,8 +57,10 @@ type CreateKeyOutput struct {
 type KeyMetadata struct {
 	AWSAccountId          string
 	Arn                   string
+	CloudHsmClusterId     string // keys in a CloudHSM key store
 	CreationDate          time.Time
 	CurrentKeyMaterialId  string // symmetric keys with AWS_KMS or imported material
+	CustomKeyStoreId      string // keys in a custom key store
 	CustomerMasterKeySpec string // deprecated mirror of KeySpec
 	DeletionDate          *time.Time
 	Description           string
@@ -76,6 +85,8 @@ type KeyMetadata struct {
 	// ValidTo is when an EXTERNAL key's imported material expires, while
 	// it is imported with KEY_MATERIAL_EXPIRES.
 	ValidTo *time.Time
+	// XksKeyConfiguration is set for keys in an external key store.
+	XksKeyConfiguration *XksKeyConfiguration
 }
 
 // MultiRegionConfiguration describes a multi-Region key's role and its

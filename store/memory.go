@@ -19,6 +19,7 @@ type Memory struct {
 	aliases   map[AliasID]Alias
 	sortedIDs []string   // key IDs in order; nil when it must be rebuilt
 	secret    *secretRef // the root secret; nil if none
+	stores    map[string]CustomKeyStore
 }
 
 // secretRef holds the root secret two pointers away from Memory, so that
@@ -36,7 +37,8 @@ var _ Store = (*Memory)(nil)
 
 // NewMemory returns an empty Memory store.
 func NewMemory() *Memory {
-	return &Memory{keys: make(map[string]*memKey), aliases: make(map[AliasID]Alias)}
+	return &Memory{keys: make(map[string]*memKey), aliases: make(map[AliasID]Alias),
+		stores: make(map[string]CustomKeyStore)}
 }
 
 // Apply writes b atomically: it checks every part against the current state
@@ -53,12 +55,18 @@ func (m *Memory) Apply(_ context.Context, b *Batch) error {
 	if err := b.Validate(m.lookupKey, m.aliasExists); err != nil {
 		return err
 	}
+	if err := b.ValidateCustomKeyStores(func(id string) bool { _, ok := m.stores[id]; return ok }); err != nil {
+		return err
+	}
 	if len(b.PutSecret) > 0 && m.secret != nil {
 		return fmt.Errorf("root secret: %w", ErrExists)
 	}
 	if len(b.PutSecret) > 0 {
 		secret := slices.Clone(b.PutSecret)
 		m.secret = &secretRef{&secret}
+	}
+	for _, c := range b.PutCustomKeyStores {
+		m.stores[c.ID] = c
 	}
 	for _, k := range b.PutKeys {
 		k.Tags, k.ImportedMaterial = slices.Clone(k.Tags), slices.Clone(k.ImportedMaterial)
@@ -87,6 +95,9 @@ func (m *Memory) Apply(_ context.Context, b *Batch) error {
 				delete(m.aliases, aid)
 			}
 		}
+	}
+	for _, id := range b.DeleteCustomKeyStores {
+		delete(m.stores, id)
 	}
 	return nil
 }
@@ -221,6 +232,21 @@ func (m *Memory) Secret(context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("root secret: %w", ErrNotFound)
 	}
 	return slices.Clone(*m.secret.b), nil
+}
+
+// CustomKeyStores returns every custom key store, in ID order.
+func (m *Memory) CustomKeyStores(context.Context) ([]CustomKeyStore, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	var out []CustomKeyStore
+	for _, c := range m.stores {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b CustomKeyStore) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 // Close marks the store closed. It is idempotent.

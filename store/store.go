@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -76,6 +77,50 @@ type Key struct {
 	KeyMaterialID    string
 	ExpirationModel  string
 	ValidTo          time.Time
+
+	// Custom key store keys (Origin AWS_CLOUDHSM or EXTERNAL_KEY_STORE):
+	// the store's ID, the external key's ID (EXTERNAL_KEY_STORE only),
+	// and, while the key is Unavailable, the state it returns to when the
+	// store reconnects (Enabled or Disabled; None otherwise).
+	CustomKeyStoreID string
+	XksKeyID         string
+	DesiredState     keystate.State
+}
+
+// CustomKeyStore is the persisted record of a custom key store. It holds
+// no secret: the service checks a KeyStorePassword or an XKS secret access
+// key and then forgets it.
+type CustomKeyStore struct {
+	// ID is the custom key store ID ("cks-" and 17 hex digits).
+	ID string
+	// Seq is the store's creation order.
+	Seq uint64
+	// Account owns the store.
+	Account string
+	// Name is the CustomKeyStoreName, unique in its account.
+	Name string
+	// Type is AWS_CLOUDHSM or EXTERNAL_KEY_STORE.
+	Type string
+	// ConnectionState is CONNECTED, CONNECTING or DISCONNECTED, and
+	// ConnectionErrorCode the AWS code when there is one.
+	ConnectionState     string
+	ConnectionErrorCode string
+	Created             time.Time
+	// ConnectDone is when a CONNECTING store becomes CONNECTED.
+	ConnectDone time.Time
+
+	// CloudHSM key stores.
+	CloudHsmClusterID      string
+	TrustAnchorCertificate string
+
+	// External key stores: the XksProxy* configuration, with the access
+	// key ID of its credential (never the secret access key).
+	XksProxyURIEndpoint             string
+	XksProxyURIPath                 string
+	XksProxyConnectivity            string
+	XksProxyVpcEndpointServiceName  string
+	XksProxyVpcEndpointServiceOwner string
+	XksProxyAccessKeyID             string
 }
 
 // Tag is a key tag.
@@ -109,9 +154,13 @@ type Alias struct {
 }
 
 // Batch is one atomic write: all of it is applied, or none of it. Within a
-// batch, key puts apply first, then rotations, then alias puts, then alias
-// deletions, then key deletions.
+// batch, custom key store puts apply first, then key puts, then rotations,
+// then alias puts, then alias deletions, then key deletions, then custom
+// key store deletions.
 type Batch struct {
+	// PutCustomKeyStores creates or replaces custom key stores; their ID
+	// must not be empty.
+	PutCustomKeyStores []CustomKeyStore
 	// PutKeys creates (Version 1) or replaces (Version = stored + 1) keys.
 	PutKeys []Key
 	// AddRotations appends to keys' rotation histories; the key must exist
@@ -130,12 +179,41 @@ type Batch struct {
 	// one secret for its life: putting another when one is stored fails
 	// with ErrExists.
 	PutSecret []byte
+	// DeleteCustomKeyStores removes custom key stores; each must exist.
+	// The store does not check that no key names them.
+	DeleteCustomKeyStores []string
 }
 
 // Empty reports whether the batch writes nothing.
 func (b *Batch) Empty() bool {
 	return len(b.PutKeys) == 0 && len(b.AddRotations) == 0 && len(b.PutAliases) == 0 &&
-		len(b.DeleteAliases) == 0 && len(b.DeleteKeys) == 0 && len(b.PutSecret) == 0
+		len(b.DeleteAliases) == 0 && len(b.DeleteKeys) == 0 && len(b.PutSecret) == 0 &&
+		len(b.PutCustomKeyStores) == 0 && len(b.DeleteCustomKeyStores) == 0
+}
+
+// ValidateCustomKeyStores checks b's custom key store parts against a
+// store's current state, as Validate does for the rest: an empty ID or the
+// deletion of a store that does not exist (nor is put earlier in b) is
+// ErrNotFound. exists reports whether a custom key store is stored.
+func (b *Batch) ValidateCustomKeyStores(exists func(id string) bool) error {
+	if b == nil {
+		return nil
+	}
+	put := map[string]bool{}
+	for _, c := range b.PutCustomKeyStores {
+		if c.ID == "" {
+			return fmt.Errorf("custom key store with empty ID: %w", ErrNotFound)
+		}
+		put[c.ID] = true
+	}
+	for _, id := range b.DeleteCustomKeyStores {
+		live, seen := put[id]
+		if seen && !live || !seen && !exists(id) {
+			return fmt.Errorf("custom key store %s: %w", id, ErrNotFound)
+		}
+		put[id] = false
+	}
+	return nil
 }
 
 // Store persists what the kms service knows. The service keeps its working
@@ -174,6 +252,8 @@ type Store interface {
 	// Secret returns the root secret stored by a batch's PutSecret, or
 	// ErrNotFound if none was.
 	Secret(ctx context.Context) ([]byte, error)
+	// CustomKeyStores returns every custom key store, in ID order.
+	CustomKeyStores(ctx context.Context) ([]CustomKeyStore, error)
 	// Close releases the store. It is idempotent; every other method
 	// returns ErrClosed afterwards.
 	Close() error

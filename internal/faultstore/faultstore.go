@@ -21,6 +21,7 @@ const (
 	OpAliases   Op = "Aliases"
 	OpSecret    Op = "Secret"
 	OpScan      Op = "ScanRotations"
+	OpStores    Op = "CustomKeyStores"
 	OpClose     Op = "Close"
 )
 
@@ -189,6 +190,15 @@ func (s *Store) Secret(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	return s.inner.Secret(ctx)
+}
+
+// CustomKeyStores passes the call to the wrapped store, unless a rule
+// fails it.
+func (s *Store) CustomKeyStores(ctx context.Context) ([]store.CustomKeyStore, error) {
+	if err := s.call(OpStores); err != nil {
+		return nil, err
+	}
+	return s.inner.CustomKeyStores(ctx)
 }
 
 // Close closes the wrapped store, unless a rule fails the call; then the

@@ -33,10 +33,12 @@
 // Unknown members are ignored, as AWS ignores them, but must be well-formed
 // JSON; a null member counts as absent. Members of the AWS request that
 // kmsmodel does not model (Policy, BypassPolicyLockoutSafetyCheck,
-// XksKeyId, GrantTokens) are checked for their JSON type and otherwise
-// ignored; CustomerMasterKeySpec is read as KeySpec; a CustomKeyStoreId is
-// refused with CustomKeyStoreNotFoundException, since the model has no
-// custom key stores. Members that would change what a cryptographic call
+// GrantTokens) are checked for their JSON type and otherwise ignored;
+// CustomerMasterKeySpec is read as KeySpec; GenerateRandom's
+// CustomKeyStoreId is refused with CustomKeyStoreNotFoundException.
+// KeyStorePassword and XksProxyAuthenticationCredential's
+// RawSecretAccessKey are passed to the service as kms.Sensitive and never
+// echoed. Members that would change what a cryptographic call
 // does and that the model does not implement, DryRun true and Recipient,
 // are refused with UnsupportedOperationException rather than ignored. The
 // buffers that carried a request and its response are wiped before reuse,

@@ -72,14 +72,26 @@ func operation(name string) opFunc {
 		return importKeyMaterial
 	case "DeleteImportedKeyMaterial":
 		return deleteImportedKeyMaterial
+	case "CreateCustomKeyStore":
+		return createCustomKeyStore
+	case "DescribeCustomKeyStores":
+		return describeCustomKeyStores
+	case "ConnectCustomKeyStore":
+		return connectCustomKeyStore
+	case "DisconnectCustomKeyStore":
+		return disconnectCustomKeyStore
+	case "UpdateCustomKeyStore":
+		return updateCustomKeyStore
+	case "DeleteCustomKeyStore":
+		return deleteCustomKeyStore
 	}
 	return nil
 }
 
 // Operations returns the names of the KMS operations the handler serves
 // (for the target "TrentService.<name>"): the key lifecycle, rotation,
-// alias, tag, symmetric cryptographic and key-material import operations
-// of package kms.
+// alias, tag, symmetric cryptographic, key-material import and custom key
+// store operations of package kms.
 func Operations() []string {
 	return []string{"CreateKey", "DescribeKey", "ListKeys", "EnableKey", "DisableKey",
 		"ScheduleKeyDeletion", "CancelKeyDeletion", "UpdateKeyDescription",
@@ -87,7 +99,9 @@ func Operations() []string {
 		"ListKeyRotations", "CreateAlias", "UpdateAlias", "DeleteAlias", "ListAliases",
 		"TagResource", "UntagResource", "ListResourceTags",
 		"Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateRandom",
-		"GetParametersForImport", "ImportKeyMaterial", "DeleteImportedKeyMaterial"}
+		"GetParametersForImport", "ImportKeyMaterial", "DeleteImportedKeyMaterial",
+		"CreateCustomKeyStore", "DescribeCustomKeyStores", "ConnectCustomKeyStore", "DisconnectCustomKeyStore",
+		"UpdateCustomKeyStore", "DeleteCustomKeyStore"}
 }
 
 // fieldKind is the JSON type of a request member.
@@ -233,7 +247,7 @@ func keyOnly(body []byte) (string, error) {
 
 func createKey(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.CreateKeyInput
-	var cmkSpec, customKeyStore string
+	var cmkSpec string
 	f := []field{
 		strF("Description", &in.Description),
 		strF("KeySpec", &in.KeySpec),
@@ -242,10 +256,10 @@ func createKey(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte,
 		boolF("MultiRegion", &in.MultiRegion),
 		tagsF("Tags", &in.Tags),
 		strF("CustomerMasterKeySpec", &cmkSpec),
-		strF("CustomKeyStoreId", &customKeyStore),
+		strF("CustomKeyStoreId", &in.CustomKeyStoreId),
 		ignored("Policy", kString),
 		ignored("BypassPolicyLockoutSafetyCheck", kBool),
-		ignored("XksKeyId", kString),
+		strF("XksKeyId", &in.XksKeyId),
 	}
 	if err := decodeFields(body, f); err != nil {
 		return out, err
@@ -258,11 +272,6 @@ func createKey(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte,
 		// No recording; kmsmodel's wording in AWS's style.
 		return out, &wireError{code: "ValidationException", status: 400,
 			msg: "KeySpec and CustomerMasterKeySpec are the same parameter; specify only one of them"}
-	}
-	if customKeyStore != "" {
-		// kmsmodel has no custom key stores, so none by that ID exists.
-		return out, &wireError{code: "CustomKeyStoreNotFoundException", status: 400,
-			msg: "Custom key store " + customKeyStore + " does not exist"}
 	}
 	res, err := svc.CreateKey(ctx, &in)
 	if err != nil {
@@ -282,8 +291,10 @@ func keyMetadata(w *writer, m *kms.KeyMetadata) {
 	w.object("KeyMetadata")
 	w.optStr("AWSAccountId", m.AWSAccountId)
 	w.optStr("Arn", m.Arn)
+	w.optStr("CloudHsmClusterId", m.CloudHsmClusterId)
 	w.time("CreationDate", m.CreationDate)
 	w.optStr("CurrentKeyMaterialId", m.CurrentKeyMaterialId)
+	w.optStr("CustomKeyStoreId", m.CustomKeyStoreId)
 	w.optStr("CustomerMasterKeySpec", m.CustomerMasterKeySpec)
 	w.optTime("DeletionDate", m.DeletionDate)
 	w.str("Description", m.Description)
@@ -302,6 +313,11 @@ func keyMetadata(w *writer, m *kms.KeyMetadata) {
 	w.optInt32("PendingDeletionWindowInDays", m.PendingDeletionWindowInDays)
 	w.strList("SigningAlgorithms", m.SigningAlgorithms)
 	w.optTime("ValidTo", m.ValidTo)
+	if m.XksKeyConfiguration != nil {
+		w.object("XksKeyConfiguration")
+		w.optStr("Id", m.XksKeyConfiguration.Id)
+		w.close()
+	}
 	w.close()
 }
 

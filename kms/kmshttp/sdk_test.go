@@ -489,7 +489,39 @@ var exceptionCases = []exceptionCase{
 			return err
 		},
 		check:   as[*types.CustomKeyStoreNotFoundException](),
-		wantMsg: "Custom key store cks-1234567890abcdef0 does not exist"},
+		wantMsg: "Custom key store 'cks-1234567890abcdef0' does not exist in account " + account + "."},
+	{name: "CustomKeyStoreInvalidStateException", status: 400,
+		call: func(t *testing.T, _ *fixture, c, _ *awskms.Client, _ string) error {
+			id := sdkStore(t, c, "disconnected")
+			_, err := c.CreateKey(context.Background(), &awskms.CreateKeyInput{CustomKeyStoreId: aws.String(id), Origin: types.OriginTypeAwsCloudhsm})
+			return err
+		},
+		check: as[*types.CustomKeyStoreInvalidStateException](), anyMsg: true},
+	{name: "CustomKeyStoreHasCMKsException", status: 400,
+		call: func(t *testing.T, _ *fixture, c, _ *awskms.Client, _ string) error {
+			ctx := context.Background()
+			id := sdkStore(t, c, "with keys")
+			if _, err := c.ConnectCustomKeyStore(ctx, &awskms.ConnectCustomKeyStoreInput{CustomKeyStoreId: aws.String(id)}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.CreateKey(ctx, &awskms.CreateKeyInput{CustomKeyStoreId: aws.String(id), Origin: types.OriginTypeAwsCloudhsm}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.DisconnectCustomKeyStore(ctx, &awskms.DisconnectCustomKeyStoreInput{CustomKeyStoreId: aws.String(id)}); err != nil {
+				t.Fatal(err)
+			}
+			_, err := c.DeleteCustomKeyStore(ctx, &awskms.DeleteCustomKeyStoreInput{CustomKeyStoreId: aws.String(id)})
+			return err
+		},
+		check: as[*types.CustomKeyStoreHasCMKsException](), anyMsg: true},
+	{name: "CustomKeyStoreNameInUseException", status: 400,
+		call: func(t *testing.T, _ *fixture, c, _ *awskms.Client, _ string) error {
+			sdkStore(t, c, "twice")
+			_, err := c.CreateCustomKeyStore(context.Background(), sdkStoreInput("twice"))
+			return err
+		},
+		check:   as[*types.CustomKeyStoreNameInUseException](),
+		wantMsg: "The custom key store name 'twice' is already in use in this account."},
 	{name: "UnrecognizedClientException unknown access key", status: 400,
 		call: func(_ *testing.T, _ *fixture, c, _ *awskms.Client, key string) error {
 			_, err := c.ListKeys(context.Background(), &awskms.ListKeysInput{}, func(o *awskms.Options) {
@@ -506,6 +538,121 @@ var exceptionCases = []exceptionCase{
 		},
 		check:   generic("InvalidSignatureException"),
 		wantMsg: "Credential should be scoped to a valid region, not 'us-west-2'."},
+}
+
+// sdkStoreInput is a CloudHSM key store request named name.
+func sdkStoreInput(name string) *awskms.CreateCustomKeyStoreInput {
+	return &awskms.CreateCustomKeyStoreInput{CustomKeyStoreName: aws.String(name),
+		CloudHsmClusterId: aws.String("cluster-1a23b4cdefg"), TrustAnchorCertificate: aws.String("cert"),
+		KeyStorePassword: aws.String("kmsuser-password")}
+}
+
+// sdkStore creates a CloudHSM key store named name and returns its ID.
+func sdkStore(t *testing.T, c *awskms.Client, name string) string {
+	t.Helper()
+	out, err := c.CreateCustomKeyStore(context.Background(), sdkStoreInput(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.CustomKeyStoreId)
+}
+
+// TestSDKCustomKeyStores drives the six custom key store operations and
+// CreateKey in a store with the AWS SDK, over both transports.
+func TestSDKCustomKeyStores(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			f := newFixture(t)
+			hc, endpoint := tr.client(t, f)
+			c := sdkClient(hc, endpoint, accessKey, region)
+			ctx := context.Background()
+			hsm := sdkStore(t, c, "hsm")
+			xks, err := c.CreateCustomKeyStore(ctx, &awskms.CreateCustomKeyStoreInput{CustomKeyStoreName: aws.String("xks"),
+				CustomKeyStoreType: types.CustomKeyStoreTypeExternalKeyStore, XksProxyUriEndpoint: aws.String("https://xks.example.com"),
+				XksProxyUriPath: aws.String("/kms/xks/v1"), XksProxyConnectivity: types.XksProxyConnectivityTypeVpcEndpointService,
+				XksProxyVpcEndpointServiceName: aws.String("com.amazonaws.vpce.us-east-1.vpce-svc-0123"),
+				XksProxyAuthenticationCredential: &types.XksProxyAuthenticationCredentialType{
+					AccessKeyId: aws.String("ABCDEFGHIJKLMNOPQRST"), RawSecretAccessKey: aws.String(strings.Repeat("s", 43))}})
+			if err != nil {
+				t.Fatalf("CreateCustomKeyStore XKS: %v", err)
+			}
+			xksID := aws.ToString(xks.CustomKeyStoreId)
+			for _, id := range []string{hsm, xksID} {
+				if _, err := c.ConnectCustomKeyStore(ctx, &awskms.ConnectCustomKeyStoreInput{CustomKeyStoreId: aws.String(id)}); err != nil {
+					t.Fatalf("ConnectCustomKeyStore: %v", err)
+				}
+			}
+			d, err := c.DescribeCustomKeyStores(ctx, &awskms.DescribeCustomKeyStoresInput{Limit: aws.Int32(1)})
+			if err != nil {
+				t.Fatalf("DescribeCustomKeyStores: %v", err)
+			}
+			if len(d.CustomKeyStores) != 1 || !d.Truncated || aws.ToString(d.NextMarker) == "" {
+				t.Fatalf("first page = %+v", d)
+			}
+			e := d.CustomKeyStores[0]
+			if aws.ToString(e.CustomKeyStoreId) != hsm || e.ConnectionState != types.ConnectionStateTypeConnected ||
+				e.CustomKeyStoreType != types.CustomKeyStoreTypeAwsCloudhsm || aws.ToString(e.CloudHsmClusterId) != "cluster-1a23b4cdefg" ||
+				aws.ToString(e.TrustAnchorCertificate) != "cert" || !e.CreationDate.Equal(epoch) || e.XksProxyConfiguration != nil {
+				t.Fatalf("CloudHSM entry = %+v", e)
+			}
+			d, err = c.DescribeCustomKeyStores(ctx, &awskms.DescribeCustomKeyStoresInput{Marker: d.NextMarker})
+			if err != nil || len(d.CustomKeyStores) != 1 || d.Truncated {
+				t.Fatalf("second page = %+v, %v", d, err)
+			}
+			x := d.CustomKeyStores[0].XksProxyConfiguration
+			if x == nil || aws.ToString(x.AccessKeyId) != "ABCDEFGHIJKLMNOPQRST" || x.Connectivity != types.XksProxyConnectivityTypeVpcEndpointService ||
+				aws.ToString(x.UriEndpoint) != "https://xks.example.com" || aws.ToString(x.UriPath) != "/kms/xks/v1" ||
+				aws.ToString(x.VpcEndpointServiceName) != "com.amazonaws.vpce.us-east-1.vpce-svc-0123" {
+				t.Fatalf("XKS entry = %+v", d.CustomKeyStores[0])
+			}
+
+			hk, err := c.CreateKey(ctx, &awskms.CreateKeyInput{CustomKeyStoreId: aws.String(hsm), Origin: types.OriginTypeAwsCloudhsm})
+			if err != nil {
+				t.Fatalf("CreateKey in a CloudHSM key store: %v", err)
+			}
+			if m := hk.KeyMetadata; aws.ToString(m.CustomKeyStoreId) != hsm || aws.ToString(m.CloudHsmClusterId) != "cluster-1a23b4cdefg" ||
+				m.Origin != types.OriginTypeAwsCloudhsm || m.XksKeyConfiguration != nil {
+				t.Fatalf("CloudHSM key metadata = %+v", *m)
+			}
+			xk, err := c.CreateKey(ctx, &awskms.CreateKeyInput{CustomKeyStoreId: aws.String(xksID), Origin: types.OriginTypeExternalKeyStore,
+				XksKeyId: aws.String("ext-key-1")})
+			if err != nil {
+				t.Fatalf("CreateKey in an external key store: %v", err)
+			}
+			if m := xk.KeyMetadata; m.XksKeyConfiguration == nil || aws.ToString(m.XksKeyConfiguration.Id) != "ext-key-1" {
+				t.Fatalf("XKS key metadata = %+v", *m)
+			}
+
+			// Disconnect: the keys are Unavailable; crypto is refused ([11]).
+			if _, err := c.DisconnectCustomKeyStore(ctx, &awskms.DisconnectCustomKeyStoreInput{CustomKeyStoreId: aws.String(hsm)}); err != nil {
+				t.Fatalf("DisconnectCustomKeyStore: %v", err)
+			}
+			dk, err := c.DescribeKey(ctx, &awskms.DescribeKeyInput{KeyId: hk.KeyMetadata.KeyId})
+			if err != nil || dk.KeyMetadata.KeyState != types.KeyStateUnavailable {
+				t.Fatalf("DescribeKey after disconnect = %+v, %v", dk, err)
+			}
+			_, err = c.Encrypt(ctx, &awskms.EncryptInput{KeyId: hk.KeyMetadata.KeyId, Plaintext: []byte("x")})
+			var ise *types.KMSInvalidStateException
+			if !errors.As(err, &ise) || ise.ErrorMessage() != aws.ToString(hk.KeyMetadata.Arn)+" is unavailable." {
+				t.Fatalf("Encrypt while Unavailable: %v", err)
+			}
+			if _, err := c.UpdateCustomKeyStore(ctx, &awskms.UpdateCustomKeyStoreInput{CustomKeyStoreId: aws.String(hsm),
+				NewCustomKeyStoreName: aws.String("hsm2"), KeyStorePassword: aws.String("new-password")}); err != nil {
+				t.Fatalf("UpdateCustomKeyStore: %v", err)
+			}
+			if _, err := c.ScheduleKeyDeletion(ctx, &awskms.ScheduleKeyDeletionInput{KeyId: hk.KeyMetadata.KeyId, PendingWindowInDays: aws.Int32(7)}); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(7 * 24 * time.Hour)
+			if _, err := c.DeleteCustomKeyStore(ctx, &awskms.DeleteCustomKeyStoreInput{CustomKeyStoreId: aws.String(hsm)}); err != nil {
+				t.Fatalf("DeleteCustomKeyStore: %v", err)
+			}
+			d, err = c.DescribeCustomKeyStores(ctx, &awskms.DescribeCustomKeyStoresInput{CustomKeyStoreName: aws.String("xks")})
+			if err != nil || len(d.CustomKeyStores) != 1 || aws.ToString(d.CustomKeyStores[0].CustomKeyStoreId) != xksID {
+				t.Fatalf("DescribeCustomKeyStores by name = %+v, %v", d, err)
+			}
+		})
+	}
 }
 
 // TestSDKExceptions checks that every exception the service (and the

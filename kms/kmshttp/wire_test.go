@@ -396,8 +396,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 func TestOperationsServed(t *testing.T) {
 	f := newFixture(t)
 	ops := kmshttp.Operations()
-	if len(ops) != 29 {
-		t.Errorf("%d operations, want the 29 of package kms", len(ops))
+	if len(ops) != 35 {
+		t.Errorf("%d operations, want the 35 of package kms", len(ops))
 	}
 	for _, op := range ops {
 		_, h, _ := post(t, f.handler, target+op, `{}`)

@@ -235,9 +235,12 @@ func initOrCheck(db *bolt.DB, path string, wrap cipher.AEAD) (err error) {
 			case v < oldestFormat:
 				return corrupt("unknown format version %d", v)
 			case v != formatVersion:
-				upgrade = true // format 1 reads as format 2 (encoding.go)
+				upgrade = true // formats 1 and 2 read as format 3 (encoding.go)
 			}
-			for _, name := range [][]byte{bucketKeys, bucketRotations, bucketAliases, bucketKeyAliases} {
+			for _, name := range [][]byte{bucketKeys, bucketRotations, bucketAliases, bucketKeyAliases, bucketStores} {
+				if upgrade && bytes.Equal(name, bucketStores) {
+					continue // created by the upgrade
+				}
 				if tx.Bucket(name) == nil {
 					return corrupt("bucket %q is missing", name)
 				}
@@ -248,6 +251,9 @@ func initOrCheck(db *bolt.DB, path string, wrap cipher.AEAD) (err error) {
 	if err == nil && upgrade {
 		err = guard(path, "upgrade", func() error {
 			return db.Update(func(tx *bolt.Tx) error {
+				if _, err := tx.CreateBucketIfNotExists(bucketStores); err != nil {
+					return err
+				}
 				return tx.Bucket(bucketMeta).Put(metaFormat, binary.BigEndian.AppendUint32(nil, formatVersion))
 			})
 		})
@@ -275,7 +281,7 @@ func initOrCheck(db *bolt.DB, path string, wrap cipher.AEAD) (err error) {
 					return err
 				}
 			}
-			for _, name := range [][]byte{bucketKeys, bucketRotations, bucketAliases, bucketKeyAliases} {
+			for _, name := range [][]byte{bucketKeys, bucketRotations, bucketAliases, bucketKeyAliases, bucketStores} {
 				if _, err := tx.CreateBucket(name); err != nil {
 					return err
 				}
@@ -586,6 +592,31 @@ func (s *Store) Secret(ctx context.Context) ([]byte, error) {
 			return s.corruptRecord("meta record", metaSecret, err)
 		}
 		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CustomKeyStores returns every custom key store, in ID (byte) order. It
+// returns ErrClosed after Close, ErrCorrupt if a record does not decode,
+// and ctx's error if ctx is done.
+func (s *Store) CustomKeyStores(ctx context.Context) ([]store.CustomKeyStore, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	var out []store.CustomKeyStore
+	err := s.view("list custom key stores in", func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketStores).ForEach(func(k, v []byte) error {
+			c, err := decodeStore(k, v)
+			if err != nil {
+				return s.corruptRecord("custom key store", k, err)
+			}
+			out = append(out, c)
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err

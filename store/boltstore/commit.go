@@ -153,6 +153,10 @@ func (s *Store) applyBatch(tx *bolt.Tx, r *request) (fit, err error) {
 	}
 	aliasExists := func(id store.AliasID) bool { return aliases.Get(aliasKey(id)) != nil }
 	fit = b.Validate(version, aliasExists)
+	stores := tx.Bucket(bucketStores)
+	if fit == nil {
+		fit = b.ValidateCustomKeyStores(func(id string) bool { return stores.Get([]byte(id)) != nil })
+	}
 	if readErr != nil {
 		return nil, readErr
 	}
@@ -171,6 +175,13 @@ func (s *Store) applyBatch(tx *bolt.Tx, r *request) (fit, err error) {
 	if r.secretVal != nil {
 		if err := meta.Put(metaSecret, r.secretVal); err != nil {
 			return nil, fmt.Errorf("boltstore: root secret: %w", err)
+		}
+	}
+
+	for i := range b.PutCustomKeyStores {
+		c := &b.PutCustomKeyStores[i]
+		if err := stores.Put([]byte(c.ID), encodeStore(c)); err != nil {
+			return nil, fmt.Errorf("boltstore: custom key store %.64q: %w", c.ID, err)
 		}
 	}
 
@@ -246,6 +257,12 @@ func (s *Store) applyBatch(tx *bolt.Tx, r *request) (fit, err error) {
 			return aliases.Delete(k[len(prefix):])
 		})
 		if err != nil {
+			return nil, err
+		}
+	}
+
+	for _, id := range b.DeleteCustomKeyStores {
+		if err := stores.Delete([]byte(id)); err != nil {
 			return nil, err
 		}
 	}

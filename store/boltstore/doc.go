@@ -53,11 +53,11 @@
 //
 // # Format
 //
-// The file records a magic string and a format version (2) in its meta
-// bucket. Keys, rotations, aliases and an index of aliases by key have a
-// bucket each; records use a compact binary encoding, ending with a
+// The file records a magic string and a format version (3) in its meta
+// bucket. Keys, rotations, aliases, an index of aliases by key and custom
+// key stores have a bucket each; records use a compact binary encoding, ending with a
 // CRC-32C that catches damage bbolt cannot see (it checksums only its meta
-// pages). encoding.go describes format 2 byte by byte. Times keep their
+// pages). encoding.go describes format 3 byte by byte. Times keep their
 // instant to the nanosecond but not their location: they read back in UTC
 // (equal, with time.Time.Equal, to what was written).
 //
@@ -66,7 +66,10 @@
 // rest as the secret is). Open reads format 1 files and marks them format
 // 2 at once, so that older builds refuse them with a clear ErrCorrupt
 // ("format version 2 is newer than this build reads (1)") instead of
-// misreading them.
+// misreading them. Format 3 adds the customkeystores bucket and a
+// custom-key-store section to key records (store ID, XksKeyId, the state an
+// Unavailable key returns to); Open reads format 1 and 2 files, creates
+// the bucket and marks them format 3 in the same way.
 //
 // The checksums make every record read back either the one written or an
 // ErrCorrupt error. They cannot report a record that damage to bbolt's own

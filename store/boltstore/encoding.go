@@ -13,7 +13,7 @@ import (
 	"github.com/kmsmodel/kmsmodel/store"
 )
 
-// Format 2 of the file. Every change to a bucket layout or a record
+// Format 3 of the file. Every change to a bucket layout or a record
 // encoding below needs a new formatVersion, and Open must keep reading the
 // old one or refuse it with ErrCorrupt.
 //
@@ -24,6 +24,12 @@ import (
 // reads only format 1 refuses the file with "format version 2 is newer
 // than this build reads (1)" rather than misreading a key.
 //
+// Format 3 is format 2 with two additions: the customkeystores bucket,
+// and a key record may end with the custom-key-store section (below). Open
+// reads a format 1 or 2 file as it is, creates its customkeystores bucket
+// and marks it format 3 before the first write, as format 2 did for
+// format 1.
+//
 // Buckets:
 //
 //	meta        "magic" → magic, "format" → uint32 big-endian formatVersion,
@@ -33,6 +39,7 @@ import (
 //	rotations   uvarint(len(key ID)) ‖ key ID ‖ uint32 big-endian index → rotation record
 //	aliases     aliasKey(account, name) → alias record
 //	keyaliases  uvarint(len(key ID)) ‖ key ID ‖ aliasKey(account, name) → empty
+//	customkeystores  custom key store ID → custom key store record (format 3)
 //
 // keyaliases indexes aliases by the key they name, so that deleting a key
 // finds its aliases without scanning all of them.
@@ -56,7 +63,17 @@ import (
 // any of store.Key's imported-material fields set, the imported-material
 // section: the byte 1, KeyMaterialID (string), ExpirationModel (string),
 // ValidTo, ImportedMaterial (a string of bytes: the material as the
-// service sealed it, never in the clear).
+// service sealed it, never in the clear); then, only when the key has
+// CustomKeyStoreID, XksKeyID or DesiredState set, the custom-key-store
+// section (format 3): the byte 2, CustomKeyStoreID, XksKeyID (strings),
+// DesiredState (one byte).
+//
+// A custom key store record is Seq (uvarint); Account, Name, Type,
+// ConnectionState, ConnectionErrorCode (strings); Created, ConnectDone;
+// CloudHsmClusterID, TrustAnchorCertificate, XksProxyURIEndpoint,
+// XksProxyURIPath, XksProxyConnectivity, XksProxyVpcEndpointServiceName,
+// XksProxyVpcEndpointServiceOwner, XksProxyAccessKeyID (strings). It holds
+// no secret.
 //
 // A rotation record is a flag byte (bit 0: OnDemand), then At.
 //
@@ -77,7 +94,7 @@ import (
 // An alias record is KeyID (string), Created, Updated. The alias key is the
 // account with each 0x00 byte written as 0x00 0xFF, then 0x00 0x01, then the
 // name: byte order of alias keys is the order of (account, name).
-const formatVersion = 2
+const formatVersion = 3
 
 // oldestFormat is the oldest format version Open reads (and upgrades).
 const oldestFormat = 1
@@ -88,6 +105,7 @@ var (
 	bucketRotations  = []byte("rotations")
 	bucketAliases    = []byte("aliases")
 	bucketKeyAliases = []byte("keyaliases")
+	bucketStores     = []byte("customkeystores") // format 3
 
 	metaMagic    = []byte("magic")
 	metaFormat   = []byte("format")
@@ -304,6 +322,10 @@ func (d *decoder) end() error {
 // (format 2).
 const sectionImported = 1
 
+// sectionCustomKeyStore tags the custom-key-store section of a key record
+// (format 3).
+const sectionCustomKeyStore = 2
+
 func encodeKey(k *store.Key) []byte {
 	e := encoder{buf: make([]byte, 0, 96+len(k.Account)+len(k.Description)+16*len(k.Tags)+
 		len(k.KeyMaterialID)+len(k.ExpirationModel)+len(k.ImportedMaterial))}
@@ -343,6 +365,12 @@ func encodeKey(k *store.Key) []byte {
 		e.time(k.ValidTo)
 		e.bytes(k.ImportedMaterial)
 	}
+	if k.CustomKeyStoreID != "" || k.XksKeyID != "" || k.DesiredState != keystate.None {
+		e.byte1(sectionCustomKeyStore)
+		e.string(k.CustomKeyStoreID)
+		e.string(k.XksKeyID)
+		e.byte1(byte(k.DesiredState))
+	}
 	return e.seal([]byte(k.ID))
 }
 
@@ -380,12 +408,23 @@ func decodeKey(id, rec []byte, account string) (store.Key, error) {
 	k.OnDemandDone = d.time()
 	k.PendingWindowDays = d.byte1()
 	k.DeletionDate = d.time()
-	if d.err == nil && len(d.buf) > 0 { // format 2's imported-material section
-		d.byteMax(sectionImported)
-		k.KeyMaterialID = d.string()
-		k.ExpirationModel = d.string()
-		k.ValidTo = d.time()
-		k.ImportedMaterial = d.bytes()
+	next := byte(sectionImported) // sections come in order, each at most once
+	for d.err == nil && len(d.buf) > 0 {
+		sec := d.byte1()
+		switch {
+		case sec == sectionImported && next <= sectionImported: // format 2
+			k.KeyMaterialID = d.string()
+			k.ExpirationModel = d.string()
+			k.ValidTo = d.time()
+			k.ImportedMaterial = d.bytes()
+		case sec == sectionCustomKeyStore && next <= sectionCustomKeyStore: // format 3
+			k.CustomKeyStoreID = d.string()
+			k.XksKeyID = d.string()
+			k.DesiredState = keystate.State(d.byteMax(byte(maxState)))
+		default:
+			d.fail()
+		}
+		next = sec + 1
 	}
 	if err := d.end(); err != nil {
 		return store.Key{}, err
@@ -399,6 +438,42 @@ func decodeKeyVersion(id, rec []byte) (uint64, error) {
 	d := open(id, rec)
 	v := d.uvarint()
 	return v, d.err
+}
+
+func encodeStore(c *store.CustomKeyStore) []byte {
+	e := encoder{buf: make([]byte, 0, 128+len(c.TrustAnchorCertificate))}
+	e.uvarint(c.Seq)
+	for _, v := range []string{c.Account, c.Name, c.Type, c.ConnectionState, c.ConnectionErrorCode} {
+		e.string(v)
+	}
+	e.time(c.Created)
+	e.time(c.ConnectDone)
+	for _, v := range []string{c.CloudHsmClusterID, c.TrustAnchorCertificate, c.XksProxyURIEndpoint,
+		c.XksProxyURIPath, c.XksProxyConnectivity, c.XksProxyVpcEndpointServiceName,
+		c.XksProxyVpcEndpointServiceOwner, c.XksProxyAccessKeyID} {
+		e.string(v)
+	}
+	return e.seal([]byte(c.ID))
+}
+
+func decodeStore(id, rec []byte) (store.CustomKeyStore, error) {
+	d := open(id, rec)
+	c := store.CustomKeyStore{ID: string(id)}
+	c.Seq = d.uvarint()
+	for _, p := range []*string{&c.Account, &c.Name, &c.Type, &c.ConnectionState, &c.ConnectionErrorCode} {
+		*p = d.string()
+	}
+	c.Created = d.time()
+	c.ConnectDone = d.time()
+	for _, p := range []*string{&c.CloudHsmClusterID, &c.TrustAnchorCertificate, &c.XksProxyURIEndpoint,
+		&c.XksProxyURIPath, &c.XksProxyConnectivity, &c.XksProxyVpcEndpointServiceName,
+		&c.XksProxyVpcEndpointServiceOwner, &c.XksProxyAccessKeyID} {
+		*p = d.string()
+	}
+	if err := d.end(); err != nil {
+		return store.CustomKeyStore{}, err
+	}
+	return c, nil
 }
 
 func encodeRotation(key []byte, r store.Rotation) []byte {

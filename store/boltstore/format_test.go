@@ -2,6 +2,7 @@ package boltstore_test
 
 import (
 	"encoding/hex"
+	"fmt"
 	"testing"
 	"time"
 
@@ -53,10 +54,12 @@ func TestEnumCodesOfFormat1(t *testing.T) {
 	}
 }
 
-// TestGoldenRecords pins format 2's bytes: a change to the encoding must
+// TestGoldenRecords pins format 3's bytes: a change to the encoding must
 // come with a new format version (and code that reads the old one). The
 // first key has no imported material, so its record is exactly format 1's;
-// the second has the imported-material section of format 2.
+// the second has the imported-material section of format 2; the third
+// the custom-key-store section of format 3, and its store the
+// customkeystores bucket of format 3.
 func TestGoldenRecords(t *testing.T) {
 	path := tempPath(t)
 	s, err := boltstore.Open(path, nil)
@@ -72,17 +75,23 @@ func TestGoldenRecords(t *testing.T) {
 	imp := store.Key{ID: "2234abcd-12ab-34cd-56ef-1234567890ab", Version: 1, Seq: 1, Account: "111122223333",
 		State: keystate.Enabled, Kind: keystate.Kind{Origin: keystate.External}, Created: utc,
 		KeyMaterialID: "ab", ExpirationModel: "KEY_MATERIAL_EXPIRES", ValidTo: utc, ImportedMaterial: []byte{0xca, 0xfe}}
+	cks := store.Key{ID: "3234abcd-12ab-34cd-56ef-1234567890ab", Version: 1, Seq: 2, Account: "111122223333",
+		State: keystate.Unavailable, Kind: keystate.Kind{Origin: keystate.ExternalKeyStore}, Created: utc,
+		CustomKeyStoreID: "cks-1234567890abcdef0", XksKeyID: "x", DesiredState: keystate.Disabled}
+	cs := store.CustomKeyStore{ID: "cks-1234567890abcdef0", Seq: 1, Account: "1", Name: "n", Type: "t",
+		ConnectionState: "DISCONNECTED", Created: utc, XksProxyAccessKeyID: "a"}
 	apply(t, s, store.Batch{
-		PutKeys:      []store.Key{k, imp},
-		AddRotations: []store.KeyRotation{{KeyID: k.ID, Rotation: store.Rotation{At: utc, OnDemand: true}}},
-		PutAliases:   []store.Alias{{AliasID: store.AliasID{Account: "1\x002", Name: "alias/x"}, KeyID: k.ID, Created: utc, Updated: utc}},
+		PutCustomKeyStores: []store.CustomKeyStore{cs},
+		PutKeys:            []store.Key{k, imp, cks},
+		AddRotations:       []store.KeyRotation{{KeyID: k.ID, Rotation: store.Rotation{At: utc, OnDemand: true}}},
+		PutAliases:         []store.Alias{{AliasID: store.AliasID{Account: "1\x002", Name: "alias/x"}, KeyID: k.ID, Created: utc, Updated: utc}},
 	})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]map[string]string{
 		"meta": {
-			hex.EncodeToString([]byte("format")): "00000002",
+			hex.EncodeToString([]byte("format")): "00000003",
 			hex.EncodeToString([]byte("magic")):  hex.EncodeToString([]byte("kmsmodel store")),
 		},
 		"keys": {
@@ -103,6 +112,19 @@ func TestGoldenRecords(t *testing.T) {
 				"00" + "02" + "0000010000" + "09fea8b4fc0c" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" +
 				"01" + "02" + hex.EncodeToString([]byte("ab")) + "14" + hex.EncodeToString([]byte("KEY_MATERIAL_EXPIRES")) +
 				"09fea8b4fc0c" + "02" + "cafe" + "5c776533",
+			// As imp, Unavailable, EXTERNAL_KEY_STORE, no imported
+			// section; then the custom-key-store section: 02, the store
+			// ID, XksKeyId "x", desired state Disabled; CRC.
+			hex.EncodeToString([]byte(cks.ID)): "01" + "02" + "0c" + hex.EncodeToString([]byte("111122223333")) +
+				"00" + "07" + "0000030000" + "09fea8b4fc0c" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" +
+				"02" + "15" + hex.EncodeToString([]byte(cs.ID)) + "0178" + "03" + "e3899b51",
+		},
+		"customkeystores": {
+			// Seq 1, Account "1", Name "n", Type "t", DISCONNECTED, no
+			// error code, Created, no ConnectDone, empty CloudHSM and XKS
+			// fields but the access key ID "a"; CRC.
+			hex.EncodeToString([]byte(cs.ID)): "01" + "0131" + "016e" + "0174" + "0c" + hex.EncodeToString([]byte("DISCONNECTED")) +
+				"00" + "09fea8b4fc0c" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "0161" + "fa48a30e",
 		},
 		"rotations": {
 			// uvarint(36) ‖ ID ‖ index 0 → on demand, At, CRC.
@@ -157,49 +179,62 @@ func TestGoldenRecords(t *testing.T) {
 	}
 }
 
-// TestFormat1Upgrade: a format 1 file (format 2 without imported-material
-// sections) opens, reads back as it was, and is marked format 2 at once,
-// so that a build that reads only format 1 refuses it with a clear error.
-func TestFormat1Upgrade(t *testing.T) {
-	path := tempPath(t)
-	s, err := boltstore.Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := store.Key{ID: "1234abcd-12ab-34cd-56ef-1234567890ab", Version: 1, Account: "111122223333",
-		State: keystate.PendingImport, Kind: keystate.Kind{Origin: keystate.External},
-		Created: time.Date(2025, 3, 4, 5, 6, 7, 8, time.UTC)}
-	apply(t, s, store.Batch{PutKeys: []store.Key{k}})
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	format := func() string {
-		t.Helper()
-		var v []byte
-		withBolt(t, path, func(tx *bolt.Tx) error {
-			v = append(v, tx.Bucket([]byte("meta")).Get([]byte("format"))...)
-			return nil
+// TestFormatUpgrade: a format 1 file (format 2 without imported-material
+// sections) and a format 2 file (format 3 without the customkeystores
+// bucket and custom-key-store sections) open, read back as they were, and
+// are marked format 3 at once, with the new bucket, so that an older build
+// refuses them with a clear error.
+func TestFormatUpgrade(t *testing.T) {
+	for _, old := range []byte{1, 2} {
+		t.Run(fmt.Sprintf("format%d", old), func(t *testing.T) {
+			path := tempPath(t)
+			s, err := boltstore.Open(path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := store.Key{ID: "1234abcd-12ab-34cd-56ef-1234567890ab", Version: 1, Account: "111122223333",
+				State: keystate.PendingImport, Kind: keystate.Kind{Origin: keystate.External},
+				Created: time.Date(2025, 3, 4, 5, 6, 7, 8, time.UTC)}
+			apply(t, s, store.Batch{PutKeys: []store.Key{k}})
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			format := func() string {
+				t.Helper()
+				var v []byte
+				withBolt(t, path, func(tx *bolt.Tx) error {
+					v = append(v, tx.Bucket([]byte("meta")).Get([]byte("format"))...)
+					return nil
+				})
+				return hex.EncodeToString(v)
+			}
+			withBolt(t, path, func(tx *bolt.Tx) error {
+				if err := tx.DeleteBucket([]byte("customkeystores")); err != nil {
+					return err
+				}
+				return tx.Bucket([]byte("meta")).Put([]byte("format"), []byte{0, 0, 0, old})
+			})
+			if got, want := format(), fmt.Sprintf("%08x", old); got != want {
+				t.Fatalf("format %s after the downgrade", got)
+			}
+			s, err = boltstore.Open(path, nil)
+			if err != nil {
+				t.Fatalf("Open of a format %d file: %v", old, err)
+			}
+			got, err := s.Key(t.Context(), k.ID)
+			if err != nil || got.State != k.State || !got.Created.Equal(k.Created) || got.ImportedMaterial != nil {
+				t.Fatalf("Key = %+v, %v", got, err)
+			}
+			if cs, err := s.CustomKeyStores(t.Context()); err != nil || len(cs) != 0 {
+				t.Fatalf("CustomKeyStores = %v, %v", cs, err)
+			}
+			apply(t, s, store.Batch{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", Name: "n"}}})
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := format(); got != "00000003" {
+				t.Fatalf("format %s after Open, want 00000003", got)
+			}
 		})
-		return hex.EncodeToString(v)
-	}
-	withBolt(t, path, func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte("meta")).Put([]byte("format"), []byte{0, 0, 0, 1})
-	})
-	if got := format(); got != "00000001" {
-		t.Fatalf("format %s after the downgrade", got)
-	}
-	s, err = boltstore.Open(path, nil)
-	if err != nil {
-		t.Fatalf("Open of a format 1 file: %v", err)
-	}
-	got, err := s.Key(t.Context(), k.ID)
-	if err != nil || got.State != k.State || !got.Created.Equal(k.Created) || got.ImportedMaterial != nil {
-		t.Fatalf("Key = %+v, %v", got, err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if got := format(); got != "00000002" {
-		t.Fatalf("format %s after Open, want 00000002", got)
 	}
 }

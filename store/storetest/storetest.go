@@ -54,6 +54,9 @@ func RunConformanceTests(t *testing.T, newStore func(t *testing.T) store.Store) 
 		{"SecretOnce", testSecretOnce},
 		{"SecretConcurrent", testSecretConcurrent},
 		{"SecretNotPrinted", testSecretNotPrinted},
+		{"CustomKeyStoreRoundTrip", testCustomKeyStoreRoundTrip},
+		{"CustomKeyStoreNotFound", testCustomKeyStoreNotFound},
+		{"CustomKeyStoreAtomicWithKeys", testCustomKeyStoreAtomicWithKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,6 +112,9 @@ func fullKey(id string) store.Key {
 		KeyMaterialID:      strings.Repeat("ab", 32),
 		ExpirationModel:    "KEY_MATERIAL_EXPIRES",
 		ValidTo:            time.Date(2025, 7, 1, 0, 0, 0, 7, kathmandu),
+		CustomKeyStoreID:   "cks-1234567890abcdef0",
+		XksKeyID:           "xks \x00 key ✓",
+		DesiredState:       keystate.Disabled,
 	}
 }
 
@@ -327,6 +333,9 @@ func testRoundTripKey(t *testing.T, s store.Store) {
 	k2.KeyMaterialID = "kept after the material is deleted"
 	k2.ExpirationModel = ""
 	k2.ValidTo = time.Time{}
+	k2.CustomKeyStoreID = ""
+	k2.XksKeyID = ""
+	k2.DesiredState = keystate.None
 	apply(t, s, store.Batch{PutKeys: []store.Key{k2}})
 	got := getKey(t, s, k.ID)
 	checkSame(t, "Key after replace", got, k2)
@@ -1147,6 +1156,73 @@ func testUseAfterClose(t *testing.T, s store.Store) {
 	_, err = s.Secret(ctx)
 	checkErr(t, "Secret", err, store.ErrClosed)
 	checkErr(t, "Apply PutSecret", s.Apply(ctx, &store.Batch{PutSecret: secret(1)}), store.ErrClosed)
+	_, err = s.CustomKeyStores(ctx)
+	checkErr(t, "CustomKeyStores", err, store.ErrClosed)
+}
+
+// Custom key stores.
+
+// fullStore returns a custom key store record with every field set.
+func fullStore(id string) store.CustomKeyStore {
+	return store.CustomKeyStore{ID: id, Seq: math.MaxUint64, Account: account, Name: "name \x00 ünï",
+		Type: "EXTERNAL_KEY_STORE", ConnectionState: "CONNECTING", ConnectionErrorCode: "NETWORK_ERRORS",
+		Created: time.Date(2024, 2, 29, 23, 59, 59, 123456789, kathmandu), ConnectDone: time.Date(2024, 3, 1, 0, 0, 0, 1, marquesas),
+		CloudHsmClusterID: "cluster-1234567890a", TrustAnchorCertificate: strings.Repeat("c", 5000),
+		XksProxyURIEndpoint: "https://xks.example.com", XksProxyURIPath: "/kms/xks/v1", XksProxyConnectivity: "VPC_ENDPOINT_SERVICE",
+		XksProxyVpcEndpointServiceName: "com.amazonaws.vpce.us-east-1.vpce-svc-1", XksProxyVpcEndpointServiceOwner: "444455556666",
+		XksProxyAccessKeyID: "ABCDEFGHIJKLMNOPQRST"}
+}
+
+func storesOf(t *testing.T, s store.Store) []store.CustomKeyStore {
+	t.Helper()
+	cs, err := s.CustomKeyStores(t.Context())
+	if err != nil {
+		t.Fatalf("CustomKeyStores: %v", err)
+	}
+	return cs
+}
+
+func testCustomKeyStoreRoundTrip(t *testing.T, s store.Store) {
+	checkSame(t, "no stores", storesOf(t, s), []store.CustomKeyStore(nil))
+	a, b := fullStore("cks-b"), store.CustomKeyStore{ID: "cks-a"}
+	apply(t, s, store.Batch{PutCustomKeyStores: []store.CustomKeyStore{a, b}})
+	checkSame(t, "stores in ID order", storesOf(t, s), []store.CustomKeyStore{b, a})
+	a.ConnectionState, a.ConnectDone, a.Name = "DISCONNECTED", time.Time{}, "renamed"
+	apply(t, s, store.Batch{PutCustomKeyStores: []store.CustomKeyStore{a}, DeleteCustomKeyStores: []string{"cks-a"}})
+	checkSame(t, "after replace and delete", storesOf(t, s), []store.CustomKeyStore{a})
+}
+
+func testCustomKeyStoreNotFound(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	checkErr(t, "delete missing store", s.Apply(ctx, &store.Batch{DeleteCustomKeyStores: []string{"cks-x"}}), store.ErrNotFound)
+	checkErr(t, "put empty ID", s.Apply(ctx, &store.Batch{PutCustomKeyStores: []store.CustomKeyStore{{}}}), store.ErrNotFound)
+	apply(t, s, store.Batch{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-x"}}})
+	checkErr(t, "delete twice in one batch",
+		s.Apply(ctx, &store.Batch{DeleteCustomKeyStores: []string{"cks-x", "cks-x"}}), store.ErrNotFound)
+	checkSame(t, "store after refused batches", storesOf(t, s), []store.CustomKeyStore{{ID: "cks-x"}})
+	// A put and a delete of a new store in one batch fit.
+	apply(t, s, store.Batch{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-y"}}, DeleteCustomKeyStores: []string{"cks-y"}})
+	checkSame(t, "put then delete", storesOf(t, s), []store.CustomKeyStore{{ID: "cks-x"}})
+}
+
+// testCustomKeyStoreAtomicWithKeys: a disconnect writes the store and all
+// its keys in one batch; a batch with a misfit key writes no store.
+func testCustomKeyStoreAtomicWithKeys(t *testing.T, s store.Store) {
+	k := newKey("k")
+	k.CustomKeyStoreID = "cks-1"
+	apply(t, s, store.Batch{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", ConnectionState: "CONNECTED"}},
+		PutKeys: []store.Key{k}})
+	k2 := next(k)
+	k2.State, k2.DesiredState = keystate.Unavailable, keystate.Enabled
+	bad := next(k2) // version 3 where 2 is due
+	checkErr(t, "misfit batch", s.Apply(t.Context(), &store.Batch{
+		PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", ConnectionState: "DISCONNECTED"}},
+		PutKeys:            []store.Key{bad}}), store.ErrConflict)
+	checkSame(t, "store after the refused batch", storesOf(t, s), []store.CustomKeyStore{{ID: "cks-1", ConnectionState: "CONNECTED"}})
+	apply(t, s, store.Batch{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", ConnectionState: "DISCONNECTED"}},
+		PutKeys: []store.Key{k2}})
+	checkSame(t, "key", getKey(t, s, "k"), k2)
+	checkSame(t, "store", storesOf(t, s), []store.CustomKeyStore{{ID: "cks-1", ConnectionState: "DISCONNECTED"}})
 }
 
 // The root secret.
