@@ -1,44 +1,19 @@
 package keystate_test
 
 import (
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/kmsmodel/kmsmodel/internal/depstest"
 )
 
 // TestDependencies: keystate imports only the standard library and
 // github.com/looplab/fsm (STYLE.md, "Dependency direction").
 func TestDependencies(t *testing.T) {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go is not on PATH")
-	}
-	out, err := exec.Command(goTool, "env", "GOMOD").Output()
-	if err != nil {
-		t.Fatalf("go env GOMOD: %v", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == "/dev/null" {
-		t.Skip("not inside a module")
-	}
-	cmd := exec.Command(goTool, "list", "-deps", "./keystate")
-	cmd.Dir = filepath.Dir(gomod)
-	out, err = cmd.Output()
-	if err != nil {
-		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("go list -deps ./keystate: %v\n%s", err, stderr)
-	}
 	const self = "github.com/kmsmodel/kmsmodel/keystate"
 	sawSelf := false
-	for _, pkg := range strings.Fields(string(out)) {
-		first, _, _ := strings.Cut(pkg, "/")
+	for _, pkg := range depstest.Deps(t, "./keystate") {
 		switch {
-		case !strings.Contains(first, "."):
-			// standard library
+		case depstest.IsStandard(pkg):
 		case pkg == self:
 			sawSelf = true
 		case pkg == "github.com/looplab/fsm":
@@ -47,6 +22,6 @@ func TestDependencies(t *testing.T) {
 		}
 	}
 	if !sawSelf {
-		t.Errorf("go list -deps did not list %s itself:\n%s", self, out)
+		t.Errorf("go list -deps did not list %s itself", self)
 	}
 }
