@@ -34,6 +34,17 @@ import (
 // invariants of D1, D11–D14 and D20 against what the service reports, and
 // (issue 6) that every ciphertext ever produced by a key that still exists
 // decrypts to its plaintext while the key is Enabled.
+//
+// Issue 5: the service has one CloudHSM custom key store, connected at
+// setup (at once, or after a drawn connect duration). Keys in it (kind
+// mdlCKS) are created only while it is CONNECTED; DisconnectCustomKeyStore
+// makes its Enabled and Disabled keys Unavailable, each remembering the
+// state it returns to on reconnect, EnableKey and DisableKey on an
+// Unavailable key change only that state (footnote [12]), keys pending
+// deletion stay so and are deleted at DeletionDate ([13], D7), rotation
+// calls on such keys are UnsupportedOperationException unless the state
+// column refuses first ([7], D2a, D3), and cryptographic calls on an
+// Unavailable key KMSInvalidStateException ([11]).
 func TestModel(t *testing.T) {
 	mdlRun(t, mdlPlain{})
 }
@@ -124,8 +135,12 @@ func mdlRun(t *testing.T, backend mdlBackend) {
 	rapid.Check(t, func(t *rapid.T) {
 		m := mdlNew(t, backend)
 		n := rapid.IntRange(1, 4).Draw(t, "initialKeys")
+		initial := 9 // a key in the custom key store too, if it is CONNECTED
+		if m.cksState != kms.ConnectionConnected {
+			initial = 7
+		}
 		for range n {
-			m.create(t, 7)
+			m.create(t, initial)
 		}
 		actions := map[string]func(*rapid.T){
 			"CreateKey":                 m.createKey,
@@ -151,6 +166,9 @@ func mdlRun(t *testing.T, backend mdlBackend) {
 			"ImportKeyMaterial":         m.importKeyMaterial,
 			"ImportKeyMaterial2":        m.importKeyMaterial,
 			"DeleteImportedKeyMaterial": m.deleteImportedKeyMaterial,
+			"DisconnectCustomKeyStore":  m.disconnectStore,
+			"DisconnectCustomKeyStore2": m.disconnectStore, // twice as likely: Unavailable keys
+			"ConnectCustomKeyStore":     m.connectStore,
 			"":                          m.check,
 		}
 		if mdlCanReopen(backend) {
@@ -193,6 +211,7 @@ const (
 	mdlDisabled        = "Disabled"
 	mdlPendingDeletion = "PendingDeletion"
 	mdlPendingImport   = "PendingImport"
+	mdlUnavailable     = "Unavailable"
 	mdlDeleted         = "(deleted)"
 )
 
@@ -204,10 +223,11 @@ const (
 	mdlRSA                 // RSA_2048 SIGN_VERIFY
 	mdlHMAC                // HMAC_256 GENERATE_VERIFY_MAC
 	mdlExt                 // SYMMETRIC_DEFAULT, EXTERNAL (born PendingImport)
+	mdlCKS                 // SYMMETRIC_DEFAULT, AWS_CLOUDHSM, in the model's custom key store
 )
 
 func (k mdlKind) String() string {
-	return [...]string{"SYMMETRIC_DEFAULT", "RSA_2048", "HMAC_256", "EXTERNAL"}[k]
+	return [...]string{"SYMMETRIC_DEFAULT", "RSA_2048", "HMAC_256", "EXTERNAL", "AWS_CLOUDHSM"}[k]
 }
 
 // mdlRotation is one completed rotation the model expects in
@@ -239,6 +259,7 @@ type mdlKey struct {
 	id, arn   string
 	kind      mdlKind
 	state     string
+	desired   string // while Unavailable: Enabled or Disabled, the state on reconnect ([12])
 	material0 string // CurrentKeyMaterialId at creation (symmetric keys)
 
 	autoOn bool
@@ -283,6 +304,13 @@ type mdlModel struct {
 	arnPrefix string
 	checks    int
 	cts       []*mdlCiphertext // every ciphertext Encrypt and GenerateDataKey produced
+
+	// The custom key store (issue 5): its ID, ConnectionState, the
+	// simulated connect duration, and while CONNECTING when it connects.
+	cksID     string
+	cksState  string
+	cksDur    time.Duration
+	connectAt time.Time
 }
 
 // mdlCiphertext is a ciphertext the service produced, and what it holds.
@@ -303,19 +331,33 @@ func mdlNew(t *rapid.T, backend mdlBackend) *mdlModel {
 	case 3:
 		dur = time.Duration(rapid.IntRange(1, 4*3600).Draw(t, "onDemandSeconds")) * time.Second
 	}
+	var cksDur time.Duration // mostly the default: CONNECTED at once
+	if rapid.IntRange(0, 3).Draw(t, "connectKind") == 0 {
+		cksDur = time.Duration(rapid.IntRange(1, 2*3600).Draw(t, "connectSeconds")) * time.Second
+	}
 	clock := kms.NewManualClock(mdlStart)
 	opts := []kms.Option{
 		kms.WithClock(clock),
 		kms.WithRandom(rand.NewChaCha8([32]byte{'k', 'm', 's', 'm', 'o', 'd', 'e', 'l'})),
 		kms.WithOnDemandRotationQuota(quota),
 		kms.WithOnDemandRotationDuration(dur),
+		kms.WithCustomKeyStoreConnectDuration(cksDur),
 	}
 	svc := backend.open(t, opts)
-	return &mdlModel{
+	m := &mdlModel{
 		backend: backend, opts: opts, svc: svc, clock: clock, ctx: context.Background(), now: mdlStart,
-		quota: quota, odDur: dur,
+		quota: quota, odDur: dur, cksDur: cksDur,
 		arnPrefix: "arn:aws:kms:" + svc.Region() + ":" + svc.Account() + ":key/",
 	}
+	out, err := svc.CreateCustomKeyStore(m.ctx, &kms.CreateCustomKeyStoreInput{CustomKeyStoreName: "mdl-hsm",
+		CloudHsmClusterId: "cluster-1a23b4cdefg", TrustAnchorCertificate: "-----BEGIN CERTIFICATE-----",
+		KeyStorePassword: kms.Sensitive("mdl-kmsuser-pw")})
+	if err != nil {
+		t.Fatalf("CreateCustomKeyStore: %v", err)
+	}
+	m.cksID, m.cksState = out.CustomKeyStoreId, kms.ConnectionDisconnected
+	m.connect(t)
+	return m
 }
 
 // mdlRef is the identifier a call passes as KeyId and what D3 steps 1–3
@@ -381,6 +423,12 @@ func (m *mdlModel) pickWhere(t *rapid.T, want func(*mdlKey) bool) mdlRef {
 }
 
 func mdlIsEnabledSym(k *mdlKey) bool { return k.state == mdlEnabled && k.kind == mdlSym }
+
+// mdlIsEnabledEncrypt: an Enabled key that encrypts (symmetric, in AWS KMS
+// or in the custom key store), or an Unavailable one ([11]).
+func mdlIsEnabledEncrypt(k *mdlKey) bool {
+	return k.state == mdlEnabled && (k.kind == mdlSym || k.kind == mdlCKS) || k.state == mdlUnavailable
+}
 
 // badIdentifier returns a KeyId that names no key of the caller's.
 func (m *mdlModel) badIdentifier(t *rapid.T) mdlRef {
@@ -453,11 +501,12 @@ func (m *mdlModel) createKey(t *rapid.T) {
 	if live >= mdlMaxLiveKeys || len(m.keys) >= mdlMaxKeys {
 		t.Skip("enough keys")
 	}
-	m.create(t, 8)
+	m.create(t, 10)
 }
 
-// create creates a key of a random kind, mostly symmetric; choice 8 is
-// refused.
+// create creates a key of a random kind, mostly symmetric; choices 8 and 9
+// are a key in the custom key store (refused unless the store is
+// CONNECTED), choice 10 is refused.
 func (m *mdlModel) create(t *rapid.T, maxChoice int) {
 	choice := rapid.IntRange(0, maxChoice).Draw(t, "keyKind")
 	in := &kms.CreateKeyInput{}
@@ -471,7 +520,17 @@ func (m *mdlModel) create(t *rapid.T, maxChoice int) {
 		kind, in.KeySpec, in.KeyUsage = mdlHMAC, "HMAC_256", "GENERATE_VERIFY_MAC"
 	case 7:
 		kind, in.Origin = mdlExt, "EXTERNAL"
-	case 8:
+	case 8, 9:
+		kind, in.Origin, in.CustomKeyStoreId = mdlCKS, "AWS_CLOUDHSM", m.cksID
+		if m.cksState != kms.ConnectionConnected {
+			out, err := m.svc.CreateKey(m.ctx, in)
+			mdlExpect(t, "CreateKey(AWS_CLOUDHSM, store "+m.cksState+")", err, keystate.ErrCustomKeyStoreInvalidState, "")
+			if out != nil {
+				t.Fatalf("CreateKey refused but returned %+v", out)
+			}
+			return
+		}
+	case 10:
 		// An asymmetric KeySpec without KeyUsage: ValidationException, no key.
 		in.KeySpec = "RSA_2048"
 		out, err := m.svc.CreateKey(m.ctx, in)
@@ -504,7 +563,7 @@ func (m *mdlModel) create(t *rapid.T, maxChoice int) {
 }
 
 func (m *mdlModel) enableKey(t *rapid.T) {
-	m.enable(t, m.pickWhere(t, func(k *mdlKey) bool { return k.state == mdlDisabled }))
+	m.enable(t, m.pickWhere(t, func(k *mdlKey) bool { return k.state == mdlDisabled || k.state == mdlUnavailable }))
 }
 
 func (m *mdlModel) enable(t *rapid.T, r mdlRef) {
@@ -515,6 +574,10 @@ func (m *mdlModel) enable(t *rapid.T, r mdlRef) {
 	_, err := m.svc.EnableKey(m.ctx, &kms.EnableKeyInput{KeyId: r.id})
 	mdlExpect(t, "EnableKey", err, want, r.errID)
 	if want != nil || k.state == mdlEnabled {
+		return
+	}
+	if k.state == mdlUnavailable {
+		k.desired = mdlEnabled // [12]: takes effect on reconnect
 		return
 	}
 	// Disabled → Enabled. D12: one catch-up rotation now if a scheduled
@@ -539,7 +602,7 @@ func (m *mdlModel) leaveEnabled(k *mdlKey) {
 }
 
 func (m *mdlModel) disableKey(t *rapid.T) {
-	r := m.pickWhere(t, func(k *mdlKey) bool { return k.state == mdlEnabled })
+	r := m.pickWhere(t, func(k *mdlKey) bool { return k.state == mdlEnabled || k.state == mdlUnavailable })
 	k, want := r.k, r.err
 	if want == nil && (k.state == mdlPendingDeletion || k.state == mdlPendingImport) {
 		want = keystate.ErrKMSInvalidState // [3], [5]
@@ -549,6 +612,9 @@ func (m *mdlModel) disableKey(t *rapid.T) {
 	if want == nil && k.state == mdlEnabled {
 		m.leaveEnabled(k)
 		k.state = mdlDisabled
+	}
+	if want == nil && k.state == mdlUnavailable {
+		k.desired = mdlDisabled // [12]: takes effect on reconnect
 	}
 }
 
@@ -583,7 +649,7 @@ func (m *mdlModel) scheduleKeyDeletion(t *rapid.T) {
 	if k.state == mdlEnabled {
 		m.leaveEnabled(k)
 	}
-	k.state = mdlPendingDeletion
+	k.state, k.desired = mdlPendingDeletion, "" // also from Unavailable (a.2)
 	k.delAt = m.now.Add(time.Duration(days) * mdlDay)
 	if out == nil || out.DeletionDate == nil || !out.DeletionDate.Equal(k.delAt) || out.KeyId != k.arn ||
 		out.KeyState != mdlPendingDeletion || out.PendingWindowInDays != days {
@@ -613,12 +679,19 @@ func (m *mdlModel) cancelKeyDeletion(t *rapid.T) {
 	if k.kind == mdlExt && !k.imported {
 		k.state = mdlPendingImport
 	}
+	if k.kind == mdlCKS && m.cksState != kms.ConnectionConnected {
+		// kmsmodel's choice (cks.go, doc.go): Unavailable like the store's
+		// other keys, Disabled once the store connects.
+		k.state, k.desired = mdlUnavailable, mdlDisabled
+	}
 }
 
 // rotationConfigErr predicts EnableKeyRotation and DisableKeyRotation once
 // the input is valid: the identifier, then the state column ([1] or [7]
 // and [3] or [7]: the state footnote first; [6] in PendingImport), then
-// the key kind (D2a for EXTERNAL under [7], D8 for asymmetric and HMAC).
+// the key kind (D2a for EXTERNAL and custom key store keys under [7], D8
+// for asymmetric and HMAC). An Unavailable key gets ✗[7]: also
+// UnsupportedOperationException.
 func mdlRotationConfigErr(r mdlRef) error {
 	if r.err != nil {
 		return r.err
@@ -713,7 +786,7 @@ func (m *mdlModel) rotateOnDemand(t *rapid.T, r mdlRef) {
 	case k.state == mdlPendingDeletion, k.state == mdlPendingImport:
 		want = keystate.ErrKMSInvalidState // [3], [5]
 	case k.kind != mdlSym:
-		want = keystate.ErrUnsupportedOperation // D2 (EXTERNAL), D8
+		want = keystate.ErrUnsupportedOperation // D2 (EXTERNAL), D8, [7] (custom key store, also Unavailable)
 	case k.odN >= m.quota:
 		want = keystate.ErrLimitExceeded // D1
 	case k.odRun:
@@ -738,12 +811,13 @@ func (m *mdlModel) rotateOnDemand(t *rapid.T, r mdlRef) {
 }
 
 // statusErr predicts GetKeyRotationStatus: [6] in PendingImport, D2a [7]
-// for EXTERNAL keys elsewhere; asymmetric and HMAC keys answer (D8).
+// for EXTERNAL keys elsewhere and for custom key store keys in every state
+// (?[7], and ✗[7] while Unavailable); asymmetric and HMAC keys answer (D8).
 func mdlStatusErr(r mdlRef) error {
 	switch {
 	case r.err != nil:
 		return r.err
-	case r.k.state == mdlPendingImport, r.k.kind == mdlExt:
+	case r.k.state == mdlPendingImport, r.k.kind == mdlExt, r.k.kind == mdlCKS:
 		return keystate.ErrUnsupportedOperation
 	}
 	return nil
@@ -790,12 +864,13 @@ func (m *mdlModel) checkStatus(t *rapid.T, k *mdlKey, out *kms.GetKeyRotationSta
 }
 
 // listErr predicts ListKeyRotations once the input is valid: ✓ in
-// PendingImport, D2a [7] for EXTERNAL keys elsewhere.
+// PendingImport, D2a [7] for EXTERNAL keys elsewhere and for custom key
+// store keys in every state (?[7], ✗[7] while Unavailable).
 func mdlListErr(r mdlRef) error {
 	switch {
 	case r.err != nil:
 		return r.err
-	case r.k.kind == mdlExt && r.k.state != mdlPendingImport:
+	case r.k.kind == mdlCKS, r.k.kind == mdlExt && r.k.state != mdlPendingImport:
 		return keystate.ErrUnsupportedOperation
 	}
 	return nil
@@ -894,14 +969,15 @@ func (m *mdlModel) describeKey(t *rapid.T) {
 // mdlCryptoErr predicts Encrypt and GenerateDataKey once the input is
 // valid: the identifier (D3 steps 1–3), the key-state table a.2 ([1]; [3]
 // per D17, recorded 6a–6b; [5], recorded 6c), then the key's usage (D3
-// step 7): RSA_2048 SIGN_VERIFY and HMAC keys do not encrypt.
+// step 7): RSA_2048 SIGN_VERIFY and HMAC keys do not encrypt. An
+// Unavailable key: [11].
 func mdlCryptoErr(r mdlRef) error {
 	switch {
 	case r.err != nil:
 		return r.err
 	case r.k.state == mdlDisabled:
 		return keystate.ErrDisabled
-	case r.k.state == mdlPendingDeletion, r.k.state == mdlPendingImport:
+	case r.k.state == mdlPendingDeletion, r.k.state == mdlPendingImport, r.k.state == mdlUnavailable:
 		return keystate.ErrKMSInvalidState
 	case r.k.kind == mdlRSA, r.k.kind == mdlHMAC:
 		return keystate.ErrInvalidKeyUsage
@@ -935,7 +1011,7 @@ func mdlOtherContext(t *rapid.T, ec map[string]string) map[string]string {
 }
 
 func (m *mdlModel) encrypt(t *rapid.T) {
-	r := m.pickWhere(t, mdlIsEnabledSym)
+	r := m.pickWhere(t, mdlIsEnabledEncrypt)
 	pt := rapid.SliceOfN(rapid.Byte(), 1, 64).Draw(t, "plaintext")
 	ec := mdlDrawContext(t)
 	want := mdlCryptoErr(r)
@@ -951,7 +1027,7 @@ func (m *mdlModel) encrypt(t *rapid.T) {
 }
 
 func (m *mdlModel) generateDataKey(t *rapid.T) {
-	r := m.pickWhere(t, mdlIsEnabledSym)
+	r := m.pickWhere(t, mdlIsEnabledEncrypt)
 	in := &kms.GenerateDataKeyInput{KeyId: r.id, EncryptionContext: mdlDrawContext(t)}
 	size := 32
 	switch rapid.IntRange(0, 2).Draw(t, "dataKeySpec") {
@@ -992,8 +1068,8 @@ func mdlDecryptErr(c *mdlCiphertext, named *mdlKey, wrongContext bool) (error, s
 		return keystate.ErrIncorrectKey, k.arn
 	case k.state == mdlDisabled:
 		return keystate.ErrDisabled, k.arn
-	case k.state == mdlPendingDeletion, k.state == mdlPendingImport:
-		return keystate.ErrKMSInvalidState, k.arn
+	case k.state == mdlPendingDeletion, k.state == mdlPendingImport, k.state == mdlUnavailable:
+		return keystate.ErrKMSInvalidState, k.arn // [3], [5], [11]
 	case wrongContext:
 		return keystate.ErrInvalidCiphertext, k.arn
 	}
@@ -1076,7 +1152,14 @@ func (m *mdlModel) advanceClock(t *rapid.T) {
 // expects something at: an automatic rotation (and the edge of D9's window
 // before it), the end of an on-demand rotation, a deletion; then, maybe,
 // rotates that key on demand, enables it or changes its rotation period.
+// While the custom key store is CONNECTING, its connection is such an
+// instant too.
 func (m *mdlModel) advanceToEdge(t *rapid.T) {
+	if m.cksState == kms.ConnectionConnecting && rapid.IntRange(0, 2).Draw(t, "storeEdge") == 0 {
+		off := rapid.SampledFrom([]time.Duration{-time.Nanosecond, 0, 0, time.Nanosecond}).Draw(t, "connectOffset")
+		m.advance(t, m.connectAt.Add(off).Sub(m.now), rapid.Bool().Draw(t, "sweep"))
+		return
+	}
 	var ks []*mdlKey
 	for _, k := range m.keys {
 		if k.live() && (k.autoOn || k.odRun || k.state == mdlPendingDeletion) {
@@ -1164,6 +1247,9 @@ func (m *mdlModel) runDue(to time.Time) (n int, ambiguous bool) {
 				at, found = x, true
 			}
 		}
+		if m.cksState == kms.ConnectionConnecting {
+			consider(m.connectAt)
+		}
 		for _, k := range m.keys {
 			if !k.live() {
 				continue
@@ -1183,6 +1269,16 @@ func (m *mdlModel) runDue(to time.Time) (n int, ambiguous bool) {
 		}
 		if !found {
 			return n, ambiguous
+		}
+		if m.cksState == kms.ConnectionConnecting && m.connectAt.Equal(at) {
+			// The store connects. It touches only Unavailable keys, which
+			// have no other events, so its order among the events of this
+			// instant does not matter.
+			save := m.now
+			m.now = at
+			m.connected()
+			m.now = save
+			n++
 		}
 		for _, k := range m.keys {
 			if !k.live() {
@@ -1309,13 +1405,102 @@ func (m *mdlModel) importKeyMaterial(t *rapid.T) {
 func (m *mdlModel) deleteImportedKeyMaterial(t *rapid.T) {
 	r := m.pickWhere(t, func(k *mdlKey) bool { return k.kind == mdlExt && k.imported })
 	want := r.err
-	if want == nil && r.k.kind != mdlExt {
+	switch {
+	case want != nil:
+	case r.k.state == mdlUnavailable:
+		// N/A in the table: the state's KMSInvalidStateException
+		// (keystate.Check, kmsmodel's reading of N/A).
+		want = keystate.ErrKMSInvalidState
+	case r.k.kind != mdlExt:
 		want = keystate.ErrUnsupportedOperation
 	}
 	_, err := m.svc.DeleteImportedKeyMaterial(m.ctx, &kms.DeleteImportedKeyMaterialInput{KeyId: r.id})
 	mdlExpect(t, "DeleteImportedKeyMaterial", err, want, r.errID)
 	if want == nil {
 		m.loseMaterial(r.k)
+	}
+}
+
+// ---- The custom key store (issue 5) ----
+
+// mdlOtherStoreID is a well-formed custom key store ID that is not the
+// model's store.
+func (m *mdlModel) otherStoreID() string {
+	if id := "cks-0123456789abcdef0"; id != m.cksID {
+		return id
+	}
+	return "cks-fedcba9876543210f"
+}
+
+// connectStore: on a DISCONNECTED store the call succeeds and the store
+// connects (at once, or CONNECTING for the connect duration); on a
+// CONNECTED or CONNECTING store it succeeds and changes nothing. An unknown
+// store: CustomKeyStoreNotFoundException.
+func (m *mdlModel) connectStore(t *rapid.T) {
+	if rapid.IntRange(0, 7).Draw(t, "unknownStore") == 0 {
+		_, err := m.svc.ConnectCustomKeyStore(m.ctx, &kms.ConnectCustomKeyStoreInput{CustomKeyStoreId: m.otherStoreID()})
+		mdlExpect(t, "ConnectCustomKeyStore(unknown store)", err, keystate.ErrCustomKeyStoreNotFound, "")
+		return
+	}
+	m.connect(t)
+}
+
+func (m *mdlModel) connect(t *rapid.T) {
+	_, err := m.svc.ConnectCustomKeyStore(m.ctx, &kms.ConnectCustomKeyStoreInput{CustomKeyStoreId: m.cksID})
+	mdlExpect(t, "ConnectCustomKeyStore ("+m.cksState+")", err, nil, "")
+	if m.cksState != kms.ConnectionDisconnected {
+		return
+	}
+	if m.cksDur > 0 {
+		m.cksState, m.connectAt = kms.ConnectionConnecting, m.now.Add(m.cksDur)
+		return
+	}
+	m.connected()
+}
+
+// connected makes the store CONNECTED: each Unavailable key returns to the
+// state it is meant to be in ([12]); keys pending deletion are untouched.
+func (m *mdlModel) connected() {
+	m.cksState, m.connectAt = kms.ConnectionConnected, time.Time{}
+	for _, k := range m.keys {
+		if k.live() && k.kind == mdlCKS && k.state == mdlUnavailable {
+			k.state, k.desired = k.desired, ""
+			if k.state == mdlEnabled {
+				if n := len(k.stretches); n > 0 && !k.stretches[n-1].closed {
+					k.stretches[n-1].end, k.stretches[n-1].closed = m.now, true
+				}
+			}
+		}
+	}
+}
+
+// disconnectStore: a DISCONNECTED store → CustomKeyStoreInvalidStateException;
+// otherwise (CONNECTED or CONNECTING) the store is DISCONNECTED and each of
+// its Enabled or Disabled keys Unavailable, remembering which; keys pending
+// deletion stay so ([13]).
+func (m *mdlModel) disconnectStore(t *rapid.T) {
+	if rapid.IntRange(0, 7).Draw(t, "unknownStore") == 0 {
+		_, err := m.svc.DisconnectCustomKeyStore(m.ctx, &kms.DisconnectCustomKeyStoreInput{CustomKeyStoreId: m.otherStoreID()})
+		mdlExpect(t, "DisconnectCustomKeyStore(unknown store)", err, keystate.ErrCustomKeyStoreNotFound, "")
+		return
+	}
+	var want error
+	if m.cksState == kms.ConnectionDisconnected {
+		want = keystate.ErrCustomKeyStoreInvalidState
+	}
+	_, err := m.svc.DisconnectCustomKeyStore(m.ctx, &kms.DisconnectCustomKeyStoreInput{CustomKeyStoreId: m.cksID})
+	mdlExpect(t, "DisconnectCustomKeyStore ("+m.cksState+")", err, want, "")
+	if want != nil {
+		return
+	}
+	m.cksState, m.connectAt = kms.ConnectionDisconnected, time.Time{}
+	for _, k := range m.keys {
+		if k.live() && k.kind == mdlCKS && (k.state == mdlEnabled || k.state == mdlDisabled) {
+			if k.state == mdlEnabled {
+				m.leaveEnabled(k)
+			}
+			k.state, k.desired = mdlUnavailable, k.state
+		}
 	}
 }
 
@@ -1337,6 +1522,14 @@ func (m *mdlModel) check(t *rapid.T) {
 	m.checks++
 	live := 0
 	var nextEvent time.Time
+	if m.cksState == kms.ConnectionConnecting {
+		nextEvent = m.connectAt
+	}
+	// The store's ConnectionState is the model's.
+	stores, err := m.svc.DescribeCustomKeyStores(m.ctx, &kms.DescribeCustomKeyStoresInput{CustomKeyStoreId: m.cksID})
+	if err != nil || len(stores.CustomKeyStores) != 1 || stores.CustomKeyStores[0].ConnectionState != m.cksState {
+		t.Fatalf("DescribeCustomKeyStores(%s): %+v, %v; the model's store is %s", m.cksID, stores, err, m.cksState)
+	}
 	for _, k := range m.keys {
 		if !k.live() {
 			_, err := m.svc.DescribeKey(m.ctx, &kms.DescribeKeyInput{KeyId: k.id})
@@ -1569,6 +1762,17 @@ func (m *mdlModel) checkMetadata(t *rapid.T, k *mdlKey, md kms.KeyMetadata, rots
 	if (k.state == mdlPendingDeletion) != (md.DeletionDate != nil) ||
 		md.DeletionDate != nil && !md.DeletionDate.Equal(k.delAt) {
 		t.Fatalf("DescribeKey(%s %s): DeletionDate %v, want %v", k.id, k.state, mdlTime(md.DeletionDate), k.delAt)
+	}
+	wantOrigin, wantStore, wantCluster := "AWS_KMS", "", ""
+	switch k.kind {
+	case mdlExt:
+		wantOrigin = "EXTERNAL"
+	case mdlCKS:
+		wantOrigin, wantStore, wantCluster = "AWS_CLOUDHSM", m.cksID, "cluster-1a23b4cdefg"
+	}
+	if md.Origin != wantOrigin || md.CustomKeyStoreId != wantStore || md.CloudHsmClusterId != wantCluster {
+		t.Fatalf("DescribeKey(%s %s): Origin %q CustomKeyStoreId %q CloudHsmClusterId %q, want %q %q %q",
+			k.id, k.kind, md.Origin, md.CustomKeyStoreId, md.CloudHsmClusterId, wantOrigin, wantStore, wantCluster)
 	}
 	if k.kind == mdlSym && rots != nil {
 		want := k.material0
