@@ -1,6 +1,7 @@
 package main
 
 import (
+	"container/heap"
 	"context"
 	"encoding/binary"
 	"flag"
@@ -179,50 +180,26 @@ type action struct {
 	what uint8
 }
 
-// plan is a binary min-heap of actions.
+// plan is a min-heap of actions (container/heap), earliest first.
 type plan []action
 
-func (p plan) less(i, j int) bool {
+func (p plan) Len() int { return len(p) }
+func (p plan) Less(i, j int) bool {
 	return p[i].at < p[j].at || p[i].at == p[j].at && p[i].seq < p[j].seq
 }
+func (p plan) Swap(i, j int) { p[i], p[j] = p[j], p[i] }
 
-func (p *plan) push(a action) {
-	*p = append(*p, a)
-	h := *p
-	for i := len(h) - 1; i > 0; {
-		parent := (i - 1) / 2
-		if !h.less(i, parent) {
-			break
-		}
-		h[i], h[parent] = h[parent], h[i]
-		i = parent
-	}
+// Push and Pop are for container/heap; use push and pop.
+func (p *plan) Push(x any) { *p = append(*p, x.(action)) }
+func (p *plan) Pop() any {
+	old := *p
+	a := old[len(old)-1]
+	*p = old[:len(old)-1]
+	return a
 }
 
-func (p *plan) pop() action {
-	h := *p
-	top := h[0]
-	n := len(h) - 1
-	h[0] = h[n]
-	h = h[:n]
-	for i := 0; ; {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		m := l
-		if r := l + 1; r < n && h.less(r, l) {
-			m = r
-		}
-		if !h.less(m, i) {
-			break
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
-	}
-	*p = h
-	return top
-}
+func (p *plan) push(a action) { heap.Push(p, a) }
+func (p *plan) pop() action   { return heap.Pop(p).(action) }
 
 // simKey is what the simulation remembers of a key.
 type simKey struct {
