@@ -49,10 +49,7 @@ func createCustomKeyStore(ctx context.Context, svc *kms.Service, body, out []byt
 		strF("XksProxyVpcEndpointServiceOwner", &in.XksProxyVpcEndpointServiceOwner),
 		mapF("XksProxyAuthenticationCredential", "xksProxyAuthenticationCredential", &cred),
 	}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
-	if err := require(f, "customKeyStoreName"); err != nil {
+	if err := decodeRequired(body, f, "customKeyStoreName"); err != nil {
 		return out, err
 	}
 	in.KeyStorePassword = sensitive(password, f[4].present)
@@ -126,10 +123,7 @@ func updateCustomKeyStore(ctx context.Context, svc *kms.Service, body, out []byt
 		strF("XksProxyVpcEndpointServiceName", &in.XksProxyVpcEndpointServiceName),
 		mapF("XksProxyAuthenticationCredential", "xksProxyAuthenticationCredential", &cred),
 	}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
-	if err := require(f, "customKeyStoreId"); err != nil {
+	if err := decodeRequired(body, f, "customKeyStoreId"); err != nil {
 		return out, err
 	}
 	in.KeyStorePassword = sensitive(password, f[2].present)

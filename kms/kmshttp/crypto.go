@@ -67,10 +67,7 @@ func decrypt(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, e
 		mapF("EncryptionContext", "encryptionContext", &in.EncryptionContext),
 		strF("KeyId", &in.KeyId), strF("EncryptionAlgorithm", &in.EncryptionAlgorithm),
 		boolF("DryRun", &dryRun), ignored("Recipient", kMap), ignored("GrantTokens", kStrings)}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
-	if err := require(f, "ciphertextBlob"); err != nil {
+	if err := decodeRequired(body, f, "ciphertextBlob"); err != nil {
 		return out, err
 	}
 	if err := refuseUnmodelled(dryRun, f[5]); err != nil {
@@ -99,10 +96,7 @@ func reEncrypt(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte,
 		mapF("DestinationEncryptionContext", "destinationEncryptionContext", &in.DestinationEncryptionContext),
 		strF("DestinationEncryptionAlgorithm", &in.DestinationEncryptionAlgorithm),
 		boolF("DryRun", &dryRun), ignored("GrantTokens", kStrings)}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
-	if err := require(f, "ciphertextBlob", "destinationKeyId"); err != nil {
+	if err := decodeRequired(body, f, "ciphertextBlob", "destinationKeyId"); err != nil {
 		return out, err
 	}
 	if dryRun {

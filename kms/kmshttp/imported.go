@@ -18,10 +18,7 @@ func getParametersForImport(ctx context.Context, svc *kms.Service, body, out []b
 	var in kms.GetParametersForImportInput
 	f := []field{strF("KeyId", &in.KeyId), strF("WrappingAlgorithm", &in.WrappingAlgorithm),
 		strF("WrappingKeySpec", &in.WrappingKeySpec)}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
-	if err := require(f, "keyId", "wrappingAlgorithm", "wrappingKeySpec"); err != nil {
+	if err := decodeRequired(body, f, "keyId", "wrappingAlgorithm", "wrappingKeySpec"); err != nil {
 		return out, err
 	}
 	res, err := svc.GetParametersForImport(ctx, &in)
@@ -44,10 +41,7 @@ func importKeyMaterial(ctx context.Context, svc *kms.Service, body, out []byte) 
 		blobF("EncryptedKeyMaterial", &in.EncryptedKeyMaterial), strF("ExpirationModel", &in.ExpirationModel),
 		timeF("ValidTo", &in.ValidTo), ignored("ImportType", kString), ignored("KeyMaterialId", kString),
 		ignored("KeyMaterialDescription", kString)}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
-	if err := require(f, "keyId", "importToken", "encryptedKeyMaterial"); err != nil {
+	if err := decodeRequired(body, f, "keyId", "importToken", "encryptedKeyMaterial"); err != nil {
 		return out, err
 	}
 	for _, x := range f[5:] {
@@ -70,10 +64,7 @@ func importKeyMaterial(ctx context.Context, svc *kms.Service, body, out []byte) 
 func deleteImportedKeyMaterial(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.DeleteImportedKeyMaterialInput
 	f := []field{strF("KeyId", &in.KeyId), ignored("KeyMaterialId", kString)}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
-	if err := require(f, "keyId"); err != nil {
+	if err := decodeRequired(body, f, "keyId"); err != nil {
 		return out, err
 	}
 	if f[1].present {

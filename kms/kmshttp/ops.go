@@ -223,6 +223,15 @@ func decodeFields(body []byte, fields []field) error {
 	})
 }
 
+// decodeRequired decodes body into fields and then checks that the
+// members named by paths were present: the common start of an operation.
+func decodeRequired(body []byte, fields []field, paths ...string) error {
+	if err := decodeFields(body, fields); err != nil {
+		return err
+	}
+	return require(fields, paths...)
+}
+
 // require returns AWS's ValidationException for the first required member
 // that was absent or null; paths are the AWS camelCase names.
 func require(fields []field, paths ...string) error {
@@ -324,10 +333,7 @@ func keyMetadata(w *writer, m *kms.KeyMetadata) {
 func describeKey(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.DescribeKeyInput
 	f := []field{strF("KeyId", &in.KeyId), ignored("GrantTokens", kStrings)}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
-	if err := require(f, "keyId"); err != nil {
+	if err := decodeRequired(body, f, "keyId"); err != nil {
 		return out, err
 	}
 	res, err := svc.DescribeKey(ctx, &in)
@@ -385,10 +391,7 @@ func disableKey(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte
 func scheduleKeyDeletion(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.ScheduleKeyDeletionInput
 	f := []field{strF("KeyId", &in.KeyId), i32F("PendingWindowInDays", &in.PendingWindowInDays)}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
-	if err := require(f, "keyId"); err != nil {
+	if err := decodeRequired(body, f, "keyId"); err != nil {
 		return out, err
 	}
 	res, err := svc.ScheduleKeyDeletion(ctx, &in)
@@ -424,10 +427,7 @@ func cancelKeyDeletion(ctx context.Context, svc *kms.Service, body, out []byte) 
 func updateKeyDescription(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.UpdateKeyDescriptionInput
 	f := []field{strF("KeyId", &in.KeyId), strF("Description", &in.Description)}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
-	if err := require(f, "keyId", "description"); err != nil {
+	if err := decodeRequired(body, f, "keyId", "description"); err != nil {
 		return out, err
 	}
 	_, err := svc.UpdateKeyDescription(ctx, &in)
@@ -437,10 +437,7 @@ func updateKeyDescription(ctx context.Context, svc *kms.Service, body, out []byt
 func enableKeyRotation(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.EnableKeyRotationInput
 	f := []field{strF("KeyId", &in.KeyId), i32F("RotationPeriodInDays", &in.RotationPeriodInDays)}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
-	if err := require(f, "keyId"); err != nil {
+	if err := decodeRequired(body, f, "keyId"); err != nil {
 		return out, err
 	}
 	_, err := svc.EnableKeyRotation(ctx, &in)
@@ -495,10 +492,7 @@ func listKeyRotations(ctx context.Context, svc *kms.Service, body, out []byte) (
 	var in kms.ListKeyRotationsInput
 	f := []field{strF("KeyId", &in.KeyId), strF("IncludeKeyMaterial", &in.IncludeKeyMaterial),
 		i32F("Limit", &in.Limit), strF("Marker", &in.Marker)}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
-	if err := require(f, "keyId"); err != nil {
+	if err := decodeRequired(body, f, "keyId"); err != nil {
 		return out, err
 	}
 	res, err := svc.ListKeyRotations(ctx, &in)
@@ -528,10 +522,7 @@ func listKeyRotations(ctx context.Context, svc *kms.Service, body, out []byte) (
 func createAlias(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.CreateAliasInput
 	f := []field{strF("AliasName", &in.AliasName), strF("TargetKeyId", &in.TargetKeyId)}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
-	if err := require(f, "aliasName", "targetKeyId"); err != nil {
+	if err := decodeRequired(body, f, "aliasName", "targetKeyId"); err != nil {
 		return out, err
 	}
 	_, err := svc.CreateAlias(ctx, &in)
@@ -541,10 +532,7 @@ func createAlias(ctx context.Context, svc *kms.Service, body, out []byte) ([]byt
 func updateAlias(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.UpdateAliasInput
 	f := []field{strF("AliasName", &in.AliasName), strF("TargetKeyId", &in.TargetKeyId)}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
-	if err := require(f, "aliasName", "targetKeyId"); err != nil {
+	if err := decodeRequired(body, f, "aliasName", "targetKeyId"); err != nil {
 		return out, err
 	}
 	_, err := svc.UpdateAlias(ctx, &in)
@@ -554,10 +542,7 @@ func updateAlias(ctx context.Context, svc *kms.Service, body, out []byte) ([]byt
 func deleteAlias(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.DeleteAliasInput
 	f := []field{strF("AliasName", &in.AliasName)}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
-	if err := require(f, "aliasName"); err != nil {
+	if err := decodeRequired(body, f, "aliasName"); err != nil {
 		return out, err
 	}
 	_, err := svc.DeleteAlias(ctx, &in)
@@ -597,10 +582,7 @@ func listAliases(ctx context.Context, svc *kms.Service, body, out []byte) ([]byt
 func tagResource(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.TagResourceInput
 	f := []field{strF("KeyId", &in.KeyId), tagsF("Tags", &in.Tags)}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
-	if err := require(f, "keyId", "tags"); err != nil {
+	if err := decodeRequired(body, f, "keyId", "tags"); err != nil {
 		return out, err
 	}
 	_, err := svc.TagResource(ctx, &in)
@@ -610,10 +592,7 @@ func tagResource(ctx context.Context, svc *kms.Service, body, out []byte) ([]byt
 func untagResource(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.UntagResourceInput
 	f := []field{strF("KeyId", &in.KeyId), strsF("TagKeys", "tagKeys", &in.TagKeys)}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
-	if err := require(f, "keyId", "tagKeys"); err != nil {
+	if err := decodeRequired(body, f, "keyId", "tagKeys"); err != nil {
 		return out, err
 	}
 	_, err := svc.UntagResource(ctx, &in)
@@ -623,10 +602,7 @@ func untagResource(ctx context.Context, svc *kms.Service, body, out []byte) ([]b
 func listResourceTags(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.ListResourceTagsInput
 	f := []field{strF("KeyId", &in.KeyId), i32F("Limit", &in.Limit), strF("Marker", &in.Marker)}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
-	if err := require(f, "keyId"); err != nil {
+	if err := decodeRequired(body, f, "keyId"); err != nil {
 		return out, err
 	}
 	res, err := svc.ListResourceTags(ctx, &in)
