@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"io"
@@ -938,7 +939,7 @@ func (s *Service) loadStores(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	slices.SortFunc(recs, func(a, b store.CustomKeyStore) int { return cmpUint(a.Seq, b.Seq) })
+	slices.SortFunc(recs, func(a, b store.CustomKeyStore) int { return cmp.Compare(a.Seq, b.Seq) })
 	for _, r := range recs {
 		cs := &customKeyStore{id: r.ID, account: s.internAccount(r.Account), name: r.Name, typ: r.Type,
 			state: r.ConnectionState, errorCode: r.ConnectionErrorCode, seq: r.Seq, created: nanos(r.Created),

@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -80,9 +81,9 @@ func (s *Service) load(ctx context.Context) error {
 		}
 		after = page[len(page)-1].ID
 	}
-	slices.SortFunc(s.order, func(a, b *key) int { return cmpUint(a.seq, b.seq) })
+	slices.SortFunc(s.order, func(a, b *key) int { return cmp.Compare(a.seq, b.seq) })
 	for _, cs := range s.stores {
-		slices.SortFunc(cs.keys, func(a, b *key) int { return cmpUint(a.seq, b.seq) })
+		slices.SortFunc(cs.keys, func(a, b *key) int { return cmp.Compare(a.seq, b.seq) })
 	}
 	err := s.st.ScanRotations(ctx, func(id string, rs []store.Rotation) error {
 		k := s.keys[id]
@@ -119,16 +120,6 @@ func (s *Service) load(ctx context.Context) error {
 		afterAlias = page[len(page)-1].AliasID
 	}
 	return nil
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // requeue queues the events a loaded key is waiting for.
