@@ -31,8 +31,15 @@ var (
 // Key is the persisted record of one KMS key: everything about it except its
 // rotation history, which is kept as separate Rotation records.
 type Key struct {
-	// ID is the key ID (a UUID, or "mrk-" and 32 hex digits).
+	// ID is the record's identity: the key ID (a UUID, or "mrk-" and 32
+	// hex digits), or, for a multi-Region replica made by ReplicateKey
+	// (which shares its primary's key ID), "<Region>/<key ID>". Rotation
+	// records, aliases and deletions name a key by this ID.
 	ID string
+	// Region is the key's AWS Region. It is empty in records written
+	// before Regions were recorded; the service reads those as its
+	// default Region.
+	Region string
 	// Version counts the writes of this record: 1 when created, then +1 per
 	// replacement. It is the basis of optimistic concurrency (ErrConflict).
 	Version uint64
@@ -85,6 +92,13 @@ type Key struct {
 	CustomKeyStoreID string
 	XksKeyID         string
 	DesiredState     keystate.State
+
+	// Multi-Region keys: the Region of the key's primary (as DescribeKey's
+	// MultiRegionConfiguration shows it; during UpdatePrimaryRegion, the
+	// new primary's), and, while the key is Creating or Updating, the
+	// instant that ends.
+	PrimaryRegion string
+	StateDone     time.Time
 }
 
 // CustomKeyStore is the persisted record of a custom key store. It holds
@@ -93,6 +107,9 @@ type Key struct {
 type CustomKeyStore struct {
 	// ID is the custom key store ID ("cks-" and 17 hex digits).
 	ID string
+	// Region is the store's AWS Region; empty in records written before
+	// Regions were recorded (the service's default Region).
+	Region string
 	// Seq is the store's creation order.
 	Seq uint64
 	// Account owns the store.
@@ -140,9 +157,11 @@ type KeyRotation struct {
 	Rotation Rotation
 }
 
-// AliasID names an alias: its account and its name ("alias/…").
+// AliasID names an alias: its Region, its account and its name
+// ("alias/…"). An empty Region is the service's default Region (records
+// written before Regions were recorded).
 type AliasID struct {
-	Account, Name string
+	Region, Account, Name string
 }
 
 // Alias is the persisted record of an alias.
@@ -245,8 +264,8 @@ type Store interface {
 	// returns, fn's first error. fn must not keep rotations after it
 	// returns, nor call the store.
 	ScanRotations(ctx context.Context, fn func(keyID string, rotations []Rotation) error) error
-	// Aliases returns the aliases that sort after after (by account, then
-	// name): exactly min(limit, how many there are). A limit ≤ 0 returns
+	// Aliases returns the aliases that sort after after (by Region, then
+	// account, then name): exactly min(limit, how many there are). A limit ≤ 0 returns
 	// none.
 	Aliases(ctx context.Context, after AliasID, limit int) ([]Alias, error)
 	// Secret returns the root secret stored by a batch's PutSecret, or
