@@ -20,11 +20,19 @@ type alias struct {
 	account          string
 	target           *key
 	created, updated int64
+	// region is the Region its store record names: its Region's name, or
+	// "" for a record written before Regions were recorded.
+	region string
 }
 
-func (a *alias) record() store.Alias {
-	return store.Alias{AliasID: store.AliasID{Account: a.account, Name: a.name}, KeyID: a.target.id,
+func (s *Service) aliasRecord(a *alias) store.Alias {
+	return store.Alias{AliasID: a.storeID(), KeyID: s.storeID(a.target),
 		Created: fromNanos(a.created), Updated: fromNanos(a.updated)}
+}
+
+// storeID is the alias's identity in the store.
+func (a *alias) storeID() store.AliasID {
+	return store.AliasID{Region: a.region, Account: a.account, Name: a.name}
 }
 
 // validateAliasName checks an alias name the way AWS does (D16, D19).
@@ -102,15 +110,15 @@ func (s *Service) createAlias(ctx context.Context, in *CreateAliasInput, now int
 		return arn, err
 	}
 	id := aliasID{account: caller, name: in.AliasName}
-	if s.aliases[id] != nil {
+	if s.rg.aliases[id] != nil {
 		return arn, kmsError(keystate.ErrAlreadyExists, op, arn, k.state,
 			"An alias with the name "+s.aliasARN(caller, in.AliasName)+" already exists")
 	}
-	a := &alias{name: in.AliasName, account: caller, target: k, created: now, updated: now}
-	if err := s.persist(&store.Batch{PutAliases: []store.Alias{a.record()}}); err != nil {
+	a := &alias{name: in.AliasName, account: caller, target: k, created: now, updated: now, region: s.rg.name}
+	if err := s.persist(&store.Batch{PutAliases: []store.Alias{s.aliasRecord(a)}}); err != nil {
 		return arn, internalError(op, arn, k.state, err)
 	}
-	s.aliases[id] = a
+	s.rg.aliases[id] = a
 	k.aliasCount++
 	return arn, nil
 }
@@ -152,7 +160,7 @@ func (s *Service) updateAlias(ctx context.Context, in *UpdateAliasInput, now int
 	if err := checkLength(op, in.TargetKeyId, "targetKeyId", 1, 2048); err != nil {
 		return "", err
 	}
-	a := s.aliases[aliasID{account: caller, name: in.AliasName}]
+	a := s.rg.aliases[aliasID{account: caller, name: in.AliasName}]
 	if a == nil {
 		return "", s.notFoundAlias(op, s.aliasARN(caller, in.AliasName))
 	}
@@ -173,7 +181,7 @@ func (s *Service) updateAlias(ctx context.Context, in *UpdateAliasInput, now int
 	}
 	na := *a
 	na.target, na.updated = k, now
-	if err := s.persist(&store.Batch{PutAliases: []store.Alias{na.record()}}); err != nil {
+	if err := s.persist(&store.Batch{PutAliases: []store.Alias{s.aliasRecord(&na)}}); err != nil {
 		return arn, internalError(op, arn, k.state, err)
 	}
 	a.target.aliasCount--
@@ -223,22 +231,22 @@ func (s *Service) deleteAlias(ctx context.Context, in *DeleteAliasInput, caller 
 		return "", reservedAliasError(op)
 	}
 	id := aliasID{account: caller, name: in.AliasName}
-	a := s.aliases[id]
+	a := s.rg.aliases[id]
 	if a == nil {
 		return "", s.notFoundAlias(op, s.aliasARN(caller, in.AliasName))
 	}
 	k := a.target
-	arn := s.keyARN(k.account, k.id)
+	arn := s.arnOf(k)
 	if err := s.authorize(ctx, op, caller, k, arn); err != nil {
 		return arn, err
 	}
 	if err := keystate.Check(op, k.state, k.kind, arn); err != nil {
 		return arn, err
 	}
-	if err := s.persist(&store.Batch{DeleteAliases: []store.AliasID{{Account: id.account, Name: id.name}}}); err != nil {
+	if err := s.persist(&store.Batch{DeleteAliases: []store.AliasID{a.storeID()}}); err != nil {
 		return arn, internalError(op, arn, k.state, err)
 	}
-	delete(s.aliases, id)
+	delete(s.rg.aliases, id)
 	k.aliasCount--
 	return arn, nil
 }
@@ -300,7 +308,7 @@ func (s *Service) listAliases(ctx context.Context, in *ListAliasesInput, caller 
 		}
 	}
 	var list []*alias
-	for id, a := range s.aliases {
+	for id, a := range s.rg.aliases {
 		if id.account == caller && (k == nil || a.target == k) {
 			list = append(list, a)
 		}

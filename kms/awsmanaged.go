@@ -69,17 +69,17 @@ func (s *Service) awsManagedAlias(op keystate.Operation, account, name string) (
 		return nil, err
 	}
 	k := key{
-		id: id, account: s.internAccount(account), seq: s.seq + 1, version: 1, created: now, state: st,
+		id: id, account: s.internAccount(account), seq: s.seq + 1, version: 1, created: now, state: st, region: s.rg.index,
 		// The wording is kmsmodel's, in the style of AWS's descriptions.
 		description: "Default key that protects my " + service + " data when no other key is defined",
 		kind:        keystate.Kind{Manager: keystate.AWSManaged},
 		autoEnabled: true, period: awsManagedPeriod, anchor: now, nextRotation: now + days(awsManagedPeriod),
 	}
-	a := &alias{name: name, account: account, created: now, updated: now}
+	a := &alias{name: name, account: account, created: now, updated: now, region: s.rg.name}
 	if s.st != nil {
-		rec := toRecord(&k)
+		rec := s.toRecord(&k)
 		b := store.Batch{PutKeys: []store.Key{rec},
-			PutAliases: []store.Alias{{AliasID: store.AliasID{Account: account, Name: name}, KeyID: id,
+			PutAliases: []store.Alias{{AliasID: a.storeID(), KeyID: id,
 				Created: fromNanos(now), Updated: fromNanos(now)}}}
 		if err := s.st.Apply(context.Background(), &b); err != nil {
 			return nil, internalError(op, s.keyARN(account, id), keystate.None, err)
@@ -89,7 +89,7 @@ func (s *Service) awsManagedAlias(op keystate.Operation, account, name string) (
 	p := s.addKey(k)
 	s.schedule(p.nextRotation, p, evAutoRotation)
 	a.target = p
-	s.aliases[aliasID{account: account, name: name}] = a
+	s.rg.aliases[aliasID{account: account, name: name}] = a
 	p.aliasCount++
 	return a, nil
 }

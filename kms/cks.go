@@ -655,7 +655,7 @@ func (s *Service) changeStore(cs, n *customKeyStore, change func(k *key) (key, b
 		if nk, ok := change(k); ok {
 			nk.version = k.version + 1
 			olds, news = append(olds, k), append(news, nk)
-			b.PutKeys = append(b.PutKeys, toRecord(&nk))
+			b.PutKeys = append(b.PutKeys, s.toRecord(&nk))
 		}
 	}
 	if err := s.persist(&b); err != nil {

@@ -279,11 +279,11 @@ func (s *Service) decryptBlob(ctx context.Context, op keystate.Operation, caller
 	if !ok {
 		return nil, nil, "", kmsError(keystate.ErrInvalidCiphertext, op, keyID, keystate.None, "")
 	}
-	k := s.keys[b.keyID]
+	k := s.rg.keys[b.keyID]
 	if k == nil {
 		return nil, nil, "", s.notFoundKey(op, s.keyARN(caller, b.keyID))
 	}
-	arn := s.keyARN(k.account, k.id)
+	arn := s.arnOf(k)
 	if keyID != "" {
 		named, _, err := s.resolve(ctx, op, caller, keyID, "keyId", allowAlias|crossAccount)
 		if err != nil {

@@ -509,7 +509,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	}
 	secrets := []cxiSecret{cxiForms("the root secret", e.s.root)}
 	materials := 0
-	for id, k := range e.s.keys {
+	for id, k := range e.s.regions[0].keys {
 		if !k.kind.Spec.IsSymmetric() {
 			continue
 		}

@@ -127,12 +127,24 @@ func ValidAccountID(a string) bool {
 	return true
 }
 
-// keyARN formats the ARN of key id in the service's partition and region.
+// keyARN formats the ARN of key id in the service's partition and the
+// Region of the call in progress.
 func (s *Service) keyARN(account, id string) string {
-	return "arn:" + s.cfg.partition + ":kms:" + s.cfg.region + ":" + account + ":key/" + id
+	return s.keyARNIn(s.rg.name, account, id)
 }
 
-// aliasARN formats the ARN of an alias name (with its "alias/" prefix).
+// keyARNIn formats the ARN of key id in a given Region.
+func (s *Service) keyARNIn(region, account, id string) string {
+	return "arn:" + s.cfg.partition + ":kms:" + region + ":" + account + ":key/" + id
+}
+
+// arnOf formats k's ARN, in k's own Region.
+func (s *Service) arnOf(k *key) string {
+	return s.keyARNIn(s.regions[k.region].name, k.account, k.id)
+}
+
+// aliasARN formats the ARN of an alias name (with its "alias/" prefix) in
+// the Region of the call in progress.
 func (s *Service) aliasARN(account, name string) string {
-	return "arn:" + s.cfg.partition + ":kms:" + s.cfg.region + ":" + account + ":" + name
+	return "arn:" + s.cfg.partition + ":kms:" + s.rg.name + ":" + account + ":" + name
 }

@@ -217,7 +217,7 @@ func (s *Service) GetParametersForImport(ctx context.Context, in *GetParametersF
 				Message: "The randomness source failed."}
 		}
 		validTo := now + importTokenLifetime
-		s.addToken(string(token), importToken{keyID: k.id, algorithm: in.WrappingAlgorithm, spec: in.WrappingKeySpec, validTo: validTo}, now)
+		s.addToken(string(token), importToken{keyID: s.storeID(k), algorithm: in.WrappingAlgorithm, spec: in.WrappingKeySpec, validTo: validTo}, now)
 		v := fromNanos(validTo)
 		out = &GetParametersForImportOutput{ImportToken: token, KeyId: arn, ParametersValidTo: &v, PublicKey: pub}
 		return nil
@@ -288,7 +288,8 @@ func (s *Service) addToken(token string, t importToken, now int64) {
 // ExpiredImportTokenException (more than 24 hours old),
 // InvalidCiphertextException (the material does not unwrap),
 // IncorrectKeyMaterialException (not 32 bytes, or not the material
-// imported before), KMSInternalException.
+// imported before into this key or into another key of its multi-Region
+// key), KMSInternalException.
 func (s *Service) ImportKeyMaterial(ctx context.Context, in *ImportKeyMaterialInput) (*ImportKeyMaterialOutput, error) {
 	in = orEmpty(in)
 	const op = keystate.ImportKeyMaterial
@@ -387,7 +388,7 @@ func checkValidTo(op keystate.Operation, v *time.Time, now int64) error {
 // installs it on the draft k (D3 steps 8 and after).
 func (s *Service) importMaterial(op keystate.Operation, k *key, arn string, in *ImportKeyMaterialInput, now int64) error {
 	tok, ok := s.imports.tokens[string(in.ImportToken)]
-	if !ok || tok.keyID != k.id {
+	if !ok || tok.keyID != s.storeID(k) {
 		// No recording; kmsmodel's wording.
 		return kmsError(keystate.ErrInvalidImportToken, op, arn, k.state,
 			"The import token is not valid for "+arn+".")
@@ -411,6 +412,16 @@ func (s *Service) importMaterial(op keystate.Operation, k *key, arn string, in *
 	if k.imp != nil && k.imp.id != id {
 		return kmsError(keystate.ErrIncorrectKeyMaterial, op, arn, k.state,
 			"The key material is not the key material that was previously imported into "+arn+".")
+	}
+	if k.fam != nil {
+		// c.8: every key of a multi-Region key has the same material,
+		// imported into each separately.
+		for _, m := range k.fam.members {
+			if m != k && m.imp != nil && m.imp.id != id {
+				return kmsError(keystate.ErrIncorrectKeyMaterial, op, arn, k.state,
+					"The key material is not the key material of "+s.arnOf(m)+", a related multi-Region key.")
+			}
+		}
 	}
 	root, err := s.rootSecret(op)
 	if err != nil {

@@ -54,7 +54,7 @@ func (s *Service) CreateKey(ctx context.Context, in *CreateKeyInput) (*CreateKey
 	}
 	var arn string
 	if k != nil {
-		arn = s.keyARN(k.account, k.id)
+		arn = s.arnOf(k)
 	}
 	if s.observing() {
 		p := map[string]string{
@@ -136,9 +136,9 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 		return nil, err
 	}
 	k := key{id: id, account: s.internAccount(caller), description: in.Description, tags: tags,
-		seq: s.seq + 1, version: 1, created: now, state: st, kind: kind, ck: ck}
+		seq: s.seq + 1, version: 1, created: now, state: st, kind: kind, ck: ck, region: s.rg.index}
 	if s.st != nil {
-		if err := s.persist(&store.Batch{PutKeys: []store.Key{toRecord(&k)}}); err != nil {
+		if err := s.persist(&store.Batch{PutKeys: []store.Key{s.toRecord(&k)}}); err != nil {
 			return nil, internalError(op, s.keyARN(k.account, id), keystate.None, err)
 		}
 	}
@@ -206,7 +206,9 @@ func (s *Service) metadata(k *key, arn string) KeyMetadata {
 		MultiRegion:           k.kind.MultiRegion != keystate.SingleRegion,
 		Origin:                k.kind.Origin.String(),
 	}
-	if k.kind.Spec.IsSymmetric() && k.kind.Origin == keystate.AWSKMS {
+	if k.kind.Spec.IsSymmetric() && k.kind.Origin == keystate.AWSKMS && k.state != keystate.Creating {
+		// Recording 8d: a replica shows no CurrentKeyMaterialId while
+		// Creating.
 		m.CurrentKeyMaterialId = materialID(k.id, len(k.rotations))
 	}
 	if k.kind.Origin == keystate.External && k.imp != nil {
@@ -237,10 +239,8 @@ func (s *Service) metadata(k *key, arn string) KeyMetadata {
 	if k.state == keystate.PendingReplicaDeletion {
 		m.PendingDeletionWindowInDays = Int32(int32(k.window))
 	}
-	if k.kind.MultiRegion == keystate.Primary {
-		// Replicas are not modelled yet: a primary has none (recording 8c).
-		m.MultiRegionConfiguration = &MultiRegionConfiguration{MultiRegionKeyType: "PRIMARY",
-			PrimaryKey: MultiRegionKey{Arn: arn, Region: s.cfg.region}, ReplicaKeys: []MultiRegionKey{}}
+	if k.kind.MultiRegion != keystate.SingleRegion {
+		m.MultiRegionConfiguration = s.multiRegionConfiguration(k)
 	}
 	algorithms(&m, k.kind)
 	return m
@@ -355,17 +355,17 @@ func (s *Service) listKeys(in *ListKeysInput, caller string) (*ListKeysOutput, e
 		}
 	}
 	// order is sorted by seq: find the first key after the marker.
-	lo, hi := 0, len(s.order)
+	lo, hi := 0, len(s.rg.order)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if s.order[m].seq <= after {
+		if s.rg.order[m].seq <= after {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
 	out := &ListKeysOutput{Keys: []KeyListEntry{}}
-	for _, k := range s.order[lo:] {
+	for _, k := range s.rg.order[lo:] {
 		if k.state == keystate.Deleted || k.account != caller {
 			continue
 		}
@@ -374,7 +374,7 @@ func (s *Service) listKeys(in *ListKeysInput, caller string) (*ListKeysOutput, e
 			out.NextMarker = encodeMarker("keys", after)
 			break
 		}
-		out.Keys = append(out.Keys, KeyListEntry{KeyArn: s.keyARN(k.account, k.id), KeyId: k.id})
+		out.Keys = append(out.Keys, KeyListEntry{KeyArn: s.arnOf(k), KeyId: k.id})
 		after = k.seq
 	}
 	return out, nil
@@ -420,6 +420,7 @@ func (s *Service) keyCall(ctx context.Context, op keystate.Operation, keyID stri
 		err = do(k, arn, now)
 	}
 	if err == nil && write {
+		s.others, s.newPrimary = s.others[:0], nil
 		nk := s.draft(k)
 		if err = do(nk, arn, now); err == nil {
 			if added, err = s.commitKey(k, nk); err != nil {
@@ -470,8 +471,8 @@ func (s *Service) EnableKey(ctx context.Context, in *EnableKeyInput) (*EnableKey
 		if err := transition(k, keystate.Enable); err != nil {
 			return err
 		}
-		if wasDisabled && k.autoEnabled && k.nextRotation <= now {
-			rotateAutomatic(k, now) // D12 catch-up
+		if wasDisabled && k.autoEnabled && k.nextRotation <= now && owns(k) {
+			rotateAutomatic(k, now) // D12 catch-up (a replica rotates with its primary)
 		}
 		return nil
 	})
@@ -519,10 +520,19 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *ScheduleKeyDeleti
 	}
 	invalid := checkIntRange(op, window, "pendingWindowInDays", 7, 30) // D16
 	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, arn string, now int64) error {
+		k.window = uint8(window)
+		if hasReplicas(k) {
+			// Section b: a primary with replicas waits, with no
+			// DeletionDate, until its last replica is deleted.
+			if err := transition(k, keystate.ScheduleDeletionWithReplicas); err != nil {
+				return err
+			}
+			out = &ScheduleKeyDeletionOutput{KeyId: arn, KeyState: k.state.String(), PendingWindowInDays: window}
+			return nil
+		}
 		if err := transition(k, keystate.ScheduleDeletion); err != nil {
 			return err
 		}
-		k.window = uint8(window)
 		k.deletion = now + days(uint16(window))
 		d := fromNanos(k.deletion)
 		out = &ScheduleKeyDeletionOutput{DeletionDate: &d, KeyId: arn, KeyState: k.state.String(), PendingWindowInDays: window}

@@ -21,6 +21,8 @@ type config struct {
 	authorizer       Authorizer
 	observer         Observer
 	connectDuration  time.Duration
+	replicaDuration  time.Duration
+	updateDuration   time.Duration
 }
 
 func defaultConfig() config {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -55,6 +56,7 @@ func (s *Service) load(ctx context.Context) error {
 		return err
 	}
 	after := ""
+	primaries := map[string]string{} // multi-Region key ID → its primary's Region, as recorded
 	for {
 		page, err := s.st.Keys(ctx, after, loadPage)
 		if err != nil {
@@ -64,7 +66,14 @@ func (s *Service) load(ctx context.Context) error {
 			if err := s.checkImported(&page[i]); err != nil {
 				return err
 			}
-			p := s.addKey(fromRecord(&page[i]))
+			k, err := s.fromRecord(&page[i])
+			if err != nil {
+				return err
+			}
+			if s.regions[k.region].keys[k.id] != nil {
+				return fmt.Errorf("key %s appears twice in Region %s: %w", k.id, s.regions[k.region].name, store.ErrCorrupt)
+			}
+			p := s.addKey(k)
 			if id := page[i].CustomKeyStoreID; id != "" {
 				cs := s.stores[id]
 				if cs == nil {
@@ -73,20 +82,32 @@ func (s *Service) load(ctx context.Context) error {
 				p.ck = &cksRef{store: cs, xksKeyID: page[i].XksKeyID}
 				cs.keys = append(cs.keys, p)
 			}
+			if p.kind.MultiRegion != keystate.SingleRegion && page[i].PrimaryRegion == s.regions[p.region].name {
+				primaries[p.id] = page[i].PrimaryRegion
+			}
 			s.seq = max(s.seq, p.seq)
-			s.requeue(p)
 		}
 		if len(page) < loadPage {
 			break
 		}
 		after = page[len(page)-1].ID
 	}
-	slices.SortFunc(s.order, func(a, b *key) int { return cmp.Compare(a.seq, b.seq) })
+	for _, r := range s.regions {
+		slices.SortFunc(r.order, func(a, b *key) int { return cmp.Compare(a.seq, b.seq) })
+	}
 	for _, cs := range s.stores {
 		slices.SortFunc(cs.keys, func(a, b *key) int { return cmp.Compare(a.seq, b.seq) })
 	}
+	if err := s.linkFamilies(primaries); err != nil {
+		return err
+	}
+	for _, chunk := range s.slab {
+		for i := range chunk {
+			s.requeue(&chunk[i])
+		}
+	}
 	err := s.st.ScanRotations(ctx, func(id string, rs []store.Rotation) error {
-		k := s.keys[id]
+		k := s.loadedKey(id)
 		if k == nil {
 			return fmt.Errorf("rotations of missing key %s: %w", id, store.ErrCorrupt)
 		}
@@ -106,12 +127,16 @@ func (s *Service) load(ctx context.Context) error {
 			return err
 		}
 		for _, a := range page {
-			k := s.keys[a.KeyID]
+			k := s.loadedKey(a.KeyID)
 			if k == nil {
 				return fmt.Errorf("alias %s names missing key %s: %w", a.Name, a.KeyID, store.ErrCorrupt)
 			}
-			s.aliases[aliasID{account: a.Account, name: a.Name}] = &alias{name: a.Name, account: a.Account,
-				target: k, created: nanos(a.Created), updated: nanos(a.Updated)}
+			r := s.regions[k.region]
+			if a.Region != "" && a.Region != r.name || a.Region == "" && k.region != 0 {
+				return fmt.Errorf("alias %s in Region %q names key %s of Region %s: %w", a.Name, a.Region, a.KeyID, r.name, store.ErrCorrupt)
+			}
+			r.aliases[aliasID{account: a.Account, name: a.Name}] = &alias{name: a.Name, account: a.Account,
+				target: k, created: nanos(a.Created), updated: nanos(a.Updated), region: a.Region}
 			k.aliasCount++
 		}
 		if len(page) < loadPage {
@@ -122,13 +147,37 @@ func (s *Service) load(ctx context.Context) error {
 	return nil
 }
 
+// loadedKey finds a key by its store ID while loading.
+func (s *Service) loadedKey(storeID string) *key {
+	if i := strings.IndexByte(storeID, '/'); i >= 0 {
+		if r := s.findRegion(storeID[:i]); r != nil {
+			if k := r.keys[storeID[i+1:]]; k != nil && k.replicated {
+				return k
+			}
+		}
+		return nil
+	}
+	for _, r := range s.regions {
+		if k := r.keys[storeID]; k != nil && !k.replicated {
+			return k
+		}
+	}
+	return nil
+}
+
 // requeue queues the events a loaded key is waiting for.
 func (s *Service) requeue(k *key) {
-	if k.autoEnabled && k.nextRotation != 0 {
+	if k.autoEnabled && k.nextRotation != 0 && owns(k) {
 		s.schedule(k.nextRotation, k, evAutoRotation)
 	}
-	if k.onDemandStart != 0 {
+	if k.onDemandStart != 0 && owns(k) {
 		s.schedule(k.onDemandDone, k, evOnDemandDone)
+	}
+	switch {
+	case k.state == keystate.Creating && k.until != 0:
+		s.schedule(k.until, k, evReplicaReady)
+	case k.state == keystate.Updating && k.until != 0:
+		s.schedule(k.until, k, evUpdateDone)
 	}
 	if k.state == keystate.PendingDeletion {
 		s.schedule(k.deletion, k, evDeletion)
@@ -143,36 +192,71 @@ func (s *Service) requeue(k *key) {
 // and queues what the change scheduled. It returns the rotations added. On
 // a store failure nothing changes and the error is returned.
 func (s *Service) commitKey(k, nk *key) ([]rotation, error) {
+	if owns(k) {
+		s.syncDrafts(k, nk)
+	}
+	others := s.others
+	s.others = s.others[:0]
 	added := nk.rotations[len(k.rotations):]
 	if s.st != nil {
 		nk.version = k.version + 1
-		b := store.Batch{PutKeys: []store.Key{toRecord(nk)}}
-		for _, r := range added {
-			b.AddRotations = append(b.AddRotations, store.KeyRotation{KeyID: nk.id,
-				Rotation: store.Rotation{At: fromNanos(r.at(nk.created)), OnDemand: r.onDemand()}})
+		b := store.Batch{PutKeys: []store.Key{s.toRecord(nk)}, AddRotations: s.rotationRecords(nk, added)}
+		for _, o := range others {
+			o.nk.version = o.k.version + 1
+			b.PutKeys = append(b.PutKeys, s.toRecord(o.nk))
+			b.AddRotations = append(b.AddRotations, s.rotationRecords(o.nk, o.nk.rotations[len(o.k.rotations):])...)
+		}
+		if p := s.newPrimary; p != nil {
+			for i := range b.PutKeys {
+				b.PutKeys[i].PrimaryRegion = s.regions[p.region].name
+			}
 		}
 		if err := s.st.Apply(context.Background(), &b); err != nil {
+			s.newPrimary = nil
 			return nil, err
 		}
 	}
 	s.install(k, nk)
+	for _, o := range others {
+		s.install(o.k, o.nk)
+	}
+	if p := s.newPrimary; p != nil {
+		// UpdatePrimaryRegion: the new primary owns the family's rotation
+		// from now on; the old primary's queued rotation events go stale.
+		s.newPrimary = nil
+		p.fam.primary = p
+		if p.autoEnabled {
+			s.schedule(p.nextRotation, p, evAutoRotation)
+		}
+		if p.onDemandStart != 0 {
+			s.schedule(p.onDemandDone, p, evOnDemandDone)
+		}
+	}
 	return added, nil
 }
 
 // install copies nk over k and queues the events the change scheduled. The
 // queue holds k itself, so entries stay valid across installs.
 func (s *Service) install(k, nk *key) {
-	if nk.autoEnabled && nk.nextRotation != k.nextRotation {
+	if nk.autoEnabled && nk.nextRotation != k.nextRotation && owns(k) {
 		s.schedule(nk.nextRotation, k, evAutoRotation)
 	}
 	if nk.state == keystate.PendingDeletion && nk.deletion != k.deletion {
 		s.schedule(nk.deletion, k, evDeletion)
 	}
-	if nk.onDemandStart != 0 && nk.onDemandDone != k.onDemandDone {
+	if nk.onDemandStart != 0 && nk.onDemandDone != k.onDemandDone && owns(k) {
 		s.schedule(nk.onDemandDone, k, evOnDemandDone)
 	}
 	if nk.imp != k.imp && nk.imp.expires() {
 		s.schedule(nk.imp.validTo, k, evMaterialExpiry)
+	}
+	if nk.until != 0 && nk.until != k.until {
+		switch nk.state {
+		case keystate.Creating:
+			s.schedule(nk.until, k, evReplicaReady)
+		case keystate.Updating:
+			s.schedule(nk.until, k, evUpdateDone)
+		}
 	}
 	*k = *nk
 }
@@ -207,9 +291,9 @@ func optTime(ns int64) time.Time {
 	return fromNanos(ns)
 }
 
-func toRecord(k *key) store.Key {
+func (s *Service) toRecord(k *key) store.Key {
 	r := store.Key{
-		ID: k.id, Version: k.version, Seq: k.seq, Account: k.account, Description: k.description,
+		ID: s.storeID(k), Region: s.regions[k.region].name, StateDone: optTime(k.until), Version: k.version, Seq: k.seq, Account: k.account, Description: k.description,
 		State: k.state, Kind: k.kind, Created: optTime(k.created),
 		AutoRotation: k.autoEnabled, RotationPeriodDays: k.period,
 		RotationAnchor: optTime(k.anchor), NextRotation: optTime(k.nextRotation),
@@ -219,6 +303,9 @@ func toRecord(k *key) store.Key {
 	}
 	if k.ck != nil {
 		r.CustomKeyStoreID, r.XksKeyID = k.ck.store.id, k.ck.xksKeyID
+	}
+	if k.kind.MultiRegion != keystate.SingleRegion {
+		r.PrimaryRegion = s.regions[s.primaryOf(k).region].name
 	}
 	if len(k.tags) > 0 {
 		r.Tags = make([]store.Tag, len(k.tags))
@@ -237,9 +324,25 @@ func toRecord(k *key) store.Key {
 	return r
 }
 
-func fromRecord(r *store.Key) key {
+// fromRecord builds a key from its record, in the Region the record names
+// (the default Region when it names none). It fails when the Region is not
+// a Region name, or the record ID does not fit its key.
+func (s *Service) fromRecord(r *store.Key) (key, error) {
+	id, replicated := r.ID, false
+	if i := strings.IndexByte(id, '/'); i >= 0 {
+		if r.Region != id[:i] || !isKeyID(id[i+1:]) {
+			return key{}, fmt.Errorf("key record %s in Region %q: %w", r.ID, r.Region, store.ErrCorrupt)
+		}
+		id, replicated = id[i+1:], true
+	}
+	rg := s.regions[0]
+	if r.Region != "" {
+		if rg = s.regionNamed(r.Region); rg == nil {
+			return key{}, fmt.Errorf("key record %s names Region %q: %w", r.ID, r.Region, store.ErrCorrupt)
+		}
+	}
 	k := key{
-		id: r.ID, version: r.Version, seq: r.Seq, account: r.Account, description: r.Description,
+		id: id, replicated: replicated, region: rg.index, until: nanos(r.StateDone), version: r.Version, seq: r.Seq, account: r.Account, description: r.Description,
 		state: r.State, kind: r.Kind, created: nanos(r.Created),
 		autoEnabled: r.AutoRotation, period: r.RotationPeriodDays,
 		anchor: nanos(r.RotationAnchor), nextRotation: nanos(r.NextRotation),
@@ -260,5 +363,5 @@ func fromRecord(r *store.Key) key {
 			k.imp.validTo = nanos(r.ValidTo)
 		}
 	}
-	return k
+	return k, nil
 }

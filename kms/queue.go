@@ -11,6 +11,8 @@ const (
 	evDeletion                            // the waiting period ends (D7)
 	evMaterialExpiry                      // imported key material reaches its ValidTo
 	evStoreConnected                      // a CONNECTING custom key store becomes CONNECTED (slot: its store slot)
+	evReplicaReady                        // a replica's Creating state ends
+	evUpdateDone                          // a key's Updating state ends (UpdatePrimaryRegion)
 )
 
 // queued is one scheduled event. Events are ordered by instant, then by the

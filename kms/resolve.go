@@ -35,7 +35,7 @@ func (s *Service) resolve(ctx context.Context, op keystate.Operation, caller, id
 			// D5: an alias where only a key ID or key ARN is accepted.
 			return nil, "", s.notFoundAlias(op, id)
 		}
-		if a.region != s.cfg.region || a.partition != s.cfg.partition {
+		if a.region != s.rg.name || a.partition != s.cfg.partition {
 			// D19, recorded: the region named is the ARN's.
 			return nil, "", kmsError(keystate.ErrNotFound, op, id, keystate.None, "Invalid arn "+a.region)
 		}
@@ -44,7 +44,7 @@ func (s *Service) resolve(ctx context.Context, op keystate.Operation, caller, id
 			return nil, "", s.notFoundKey(op, id)
 		}
 		if a.alias != "" {
-			al := s.aliases[aliasID{account: a.account, name: a.alias}]
+			al := s.rg.aliases[aliasID{account: a.account, name: a.alias}]
 			if al == nil && a.account == caller {
 				var err error
 				if al, err = s.awsManagedAlias(op, caller, a.alias); err != nil {
@@ -56,7 +56,7 @@ func (s *Service) resolve(ctx context.Context, op keystate.Operation, caller, id
 			}
 			k = al.target
 		} else {
-			k = s.keys[a.keyID]
+			k = s.rg.keys[a.keyID]
 			if k == nil || k.account != a.account {
 				return nil, "", s.notFoundKey(op, s.keyARN(a.account, a.keyID))
 			}
@@ -65,7 +65,7 @@ func (s *Service) resolve(ctx context.Context, op keystate.Operation, caller, id
 		if how&allowAlias == 0 {
 			return nil, "", s.notFoundAlias(op, s.aliasARN(caller, id)) // D5
 		}
-		al := s.aliases[aliasID{account: caller, name: id}]
+		al := s.rg.aliases[aliasID{account: caller, name: id}]
 		if al == nil {
 			// The first use of an AWS service's alias creates its AWS
 			// managed key, as AWS does.
@@ -83,12 +83,12 @@ func (s *Service) resolve(ctx context.Context, op keystate.Operation, caller, id
 			// D4, D19: recorded wording.
 			return nil, "", kmsError(keystate.ErrNotFound, op, id, keystate.None, "Invalid keyId '"+id+"'")
 		}
-		k = s.keys[id]
+		k = s.rg.keys[id]
 		if k == nil || k.account != caller {
 			return nil, "", s.notFoundKey(op, s.keyARN(caller, id))
 		}
 	}
-	arn := s.keyARN(k.account, k.id)
+	arn := s.arnOf(k)
 	if err := s.authorize(ctx, op, caller, k, arn); err != nil {
 		return nil, "", err
 	}

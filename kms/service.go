@@ -10,9 +10,11 @@ import (
 	"github.com/kmsmodel/kmsmodel/store"
 )
 
-// Service is a model of AWS KMS in one Region: keys, their lifecycle and
-// rotation, aliases and tags, under an injected clock. It is safe for
-// concurrent use; calls are serialised.
+// Service is a model of AWS KMS in one account's view of one or more
+// Regions: keys, their lifecycle and rotation, aliases and tags, multi-Region
+// keys and their replicas, under an injected clock. It is safe for
+// concurrent use; calls are serialised. A call goes to the Region its
+// context names (WithCallerRegion), or to the default Region.
 //
 // Every call reads the clock once and first applies, in time order, every
 // scheduled event due by then (automatic rotations, completions of on-demand
@@ -21,12 +23,10 @@ type Service struct {
 	mu  sync.Mutex
 	cfg config
 
-	keys    map[string]*key // by key ID
-	order   []*key          // creation order, for ListKeys; deleted keys are skipped
-	slab    [][]key         // every key ever created, by slot number, in chunks of slabChunk
-	deleted int             // deleted keys still in order
-	seq     uint64          // creation counter
-	aliases map[aliasID]*alias
+	regions []*region // every Region served; the default Region first
+	rg      *region   // the Region of the call in progress
+	slab    [][]key   // every key ever created, by slot number, in chunks of slabChunk
+	seq     uint64    // creation counter
 
 	queue eventQueue
 	qseq  uint64
@@ -36,6 +36,11 @@ type Service struct {
 	closed bool
 
 	scratch key // the draft of a change (see draft), reused to save allocations
+	// others are drafts of further keys a call changes with its own
+	// (a multi-Region family's members), and newPrimary the key an
+	// UpdatePrimaryRegion call makes primary; commitKey applies both.
+	others     []otherDraft
+	newPrimary *key
 
 	root []byte // the root secret key material derives from; nil until first needed
 
@@ -82,6 +87,11 @@ type key struct {
 
 	imp *imported // imported key material (EXTERNAL keys); never changed in place
 	ck  *cksRef   // the custom key store (AWS_CLOUDHSM, EXTERNAL_KEY_STORE keys); never changed in place
+	fam *family   // the multi-Region key's primary and replicas, once it has replicas
+
+	// until is when the key's Creating (ReplicateKey) or Updating
+	// (UpdatePrimaryRegion) state ends.
+	until int64
 
 	period      uint16 // rotation period in days
 	onDemand    uint16 // on-demand rotations charged against the quota (D1)
@@ -90,9 +100,23 @@ type key struct {
 	state       keystate.State
 	kind        keystate.Kind
 	autoEnabled bool // automatic rotation enabled (kept while PendingDeletion, D12)
+	region      uint8 // index in Service.regions
+	// replicated marks a key made by ReplicateKey, whose store record ID
+	// is qualified by its Region (its primary's record has the bare ID).
+	replicated bool
 	// desired is, while the key is Unavailable, the state it returns to
 	// when its custom key store reconnects (Enabled or Disabled, [12]).
 	desired keystate.State
+}
+
+// storeID is k's identity in the store: its key ID, or for a replica made
+// by ReplicateKey (which shares its primary's key ID) "<Region>/<key ID>".
+// The Region in it is the one the replica was made in; a key never moves.
+func (s *Service) storeID(k *key) string {
+	if k.replicated {
+		return s.regions[k.region].name + "/" + k.id
+	}
+	return k.id
 }
 
 // rotation is one completed rotation in eight bytes: the nanoseconds from
@@ -137,21 +161,23 @@ func appendRotation(h []rotation, r rotation) []rotation {
 // New returns a Service configured by opts.
 func New(opts ...Option) *Service {
 	s := &Service{
-		cfg:     defaultConfig(),
-		keys:    make(map[string]*key),
-		aliases: make(map[aliasID]*alias),
-		stores:  make(map[string]*customKeyStore),
+		cfg:    defaultConfig(),
+		stores: make(map[string]*customKeyStore),
 	}
 	for _, o := range opts {
 		o(&s.cfg)
 	}
+	// The default Region is served even if its name is not of the AWS
+	// form: it is the caller's choice.
+	s.regions = []*region{{name: s.cfg.region, keys: make(map[string]*key), aliases: make(map[aliasID]*alias)}}
+	s.rg = s.regions[0]
 	return s
 }
 
 // Account returns the service's own account ID.
 func (s *Service) Account() string { return s.cfg.account }
 
-// Region returns the service's Region.
+// Region returns the service's default Region.
 func (s *Service) Region() string { return s.cfg.region }
 
 // begin locks the service, reads the clock, and applies every scheduled
@@ -169,6 +195,9 @@ func (s *Service) begin(ctx context.Context, op keystate.Operation) (int64, stri
 	caller := Caller(ctx)
 	if caller == "" {
 		caller = s.cfg.account
+	}
+	if err := s.callRegion(ctx, op); err != nil {
+		return now, caller, err
 	}
 	if s.closed {
 		return now, caller, &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, Err: store.ErrClosed,
@@ -302,9 +331,9 @@ func (s *Service) flush() error {
 	for _, k := range p.keys {
 		old := p.undo[k]
 		k.version = old.version + 1
-		b.PutKeys = append(b.PutKeys, toRecord(k))
+		b.PutKeys = append(b.PutKeys, s.toRecord(k))
 		for _, r := range k.rotations[len(old.rotations):] {
-			b.AddRotations = append(b.AddRotations, store.KeyRotation{KeyID: k.id,
+			b.AddRotations = append(b.AddRotations, store.KeyRotation{KeyID: s.storeID(k),
 				Rotation: store.Rotation{At: fromNanos(r.at(k.created)), OnDemand: r.onDemand()}})
 		}
 	}
@@ -337,18 +366,23 @@ func (s *Service) apply(ev queued) (bool, error) {
 	k := &s.slab[ev.slot/slabChunk][ev.slot%slabChunk]
 	switch ev.what {
 	case evAutoRotation:
-		if k.state != keystate.Enabled || !k.autoEnabled || k.nextRotation != ev.at {
-			return false, nil // D12: no rotation unless Enabled; EnableKey catches up.
+		// D12: no rotation unless Enabled (EnableKey catches up); a
+		// multi-Region key rotates on its primary, which copies the
+		// rotation to its replicas (c.8), also while UpdatePrimaryRegion
+		// runs (crypto keeps working then).
+		if k.state != keystate.Enabled && k.state != keystate.Updating || !k.autoEnabled || k.nextRotation != ev.at || !owns(k) {
+			return false, nil
 		}
 		if s.pend != nil {
 			s.pend.remember(k, ev)
 		}
 		rotateAutomatic(k, ev.at)
+		s.syncInPlace(k, 1, ev)
 		s.schedule(k.nextRotation, k, evAutoRotation)
 		s.observeRotations(k, k.rotations[len(k.rotations)-1:])
 		return true, nil
 	case evOnDemandDone:
-		if k.state == keystate.Deleted || k.onDemandStart == 0 || k.onDemandDone != ev.at {
+		if k.state == keystate.Deleted || k.onDemandStart == 0 || k.onDemandDone != ev.at || !owns(k) {
 			return false, nil
 		}
 		if s.pend != nil {
@@ -356,11 +390,36 @@ func (s *Service) apply(ev queued) (bool, error) {
 		}
 		k.onDemandStart, k.onDemandDone = 0, 0
 		k.rotations = appendRotation(k.rotations, newRotation(k.created, ev.at, true))
+		s.syncInPlace(k, 1, ev)
 		s.observeRotations(k, k.rotations[len(k.rotations)-1:])
 		return true, nil
+	case evReplicaReady:
+		return s.replicaReady(k, ev)
+	case evUpdateDone:
+		return s.updateDone(k, ev)
 	case evDeletion:
 		if k.state != keystate.PendingDeletion || k.deletion != ev.at {
 			return false, nil
+		}
+		// The last replica of a primary waiting in PendingReplicaDeletion
+		// is gone: the primary's waiting period starts now (section b).
+		var p *key
+		if f := k.fam; f != nil && len(f.members) == 2 {
+			if p = f.members[0]; p == k {
+				p = f.members[1]
+			}
+			if p.state != keystate.PendingReplicaDeletion {
+				p = nil
+			}
+		}
+		var np key
+		if p != nil {
+			np = *p
+			if err := transition(&np, keystate.ReplicasDeleted); err != nil {
+				return false, err
+			}
+			np.deletion = ev.at + days(uint16(np.window))
+			np.version++
 		}
 		if s.st != nil {
 			// Write what came before first, so that the store sees the
@@ -368,11 +427,24 @@ func (s *Service) apply(ev queued) (bool, error) {
 			if err := s.flush(); err != nil {
 				return false, err
 			}
-			if err := s.st.Apply(context.Background(), &store.Batch{DeleteKeys: []string{k.id}}); err != nil {
+			b := store.Batch{DeleteKeys: []string{s.storeID(k)}}
+			if p != nil {
+				r := s.toRecord(&np)
+				r.PrimaryRegion = s.regions[np.region].name
+				b.PutKeys = []store.Key{r}
+			}
+			if err := s.st.Apply(context.Background(), &b); err != nil {
 				return false, err
 			}
 		}
+		s.leaveFamily(k)
 		s.deleteKey(k, ev.at)
+		if p != nil {
+			if s.st == nil {
+				np.version = p.version
+			}
+			s.install(p, &np)
+		}
 		return true, nil
 	case evMaterialExpiry:
 		if k.state == keystate.Deleted || !k.imp.expiresAt(ev.at) {
@@ -383,7 +455,7 @@ func (s *Service) apply(ev queued) (bool, error) {
 		}
 		expireMaterial(k)
 		s.observeScheduled(Event{Time: fromNanos(ev.at), Name: "DeleteExpiredKeyMaterial", Scheduled: true,
-			KeyARN: s.keyARN(k.account, k.id)})
+			KeyARN: s.arnOf(k)})
 		return true, nil
 	}
 	return false, nil
@@ -421,7 +493,7 @@ func (s *Service) observeRotations(k *key, added []rotation) {
 			typ = "ON_DEMAND"
 		}
 		e := Event{Time: fromNanos(r.at(k.created)), Name: "RotateKey", Scheduled: true,
-			KeyARN: s.keyARN(k.account, k.id), Parameters: map[string]string{"rotationType": typ}}
+			KeyARN: s.arnOf(k), Parameters: map[string]string{"rotationType": typ}}
 		if s.pend != nil {
 			s.pend.events = append(s.pend.events, e)
 		} else {
@@ -435,23 +507,24 @@ func (s *Service) observeRotations(k *key, added []rotation) {
 func (s *Service) deleteKey(k *key, at int64) {
 	next, _ := keystate.Transition(k.state, keystate.DeletionDue)
 	k.state = next
-	delete(s.keys, k.id)
+	r := s.regionOf(k)
+	delete(r.keys, k.id)
 	if k.aliasCount > 0 {
-		for id, a := range s.aliases {
+		for id, a := range r.aliases {
 			if a.target == k {
-				delete(s.aliases, id)
+				delete(r.aliases, id)
 			}
 		}
 	}
 	removeFromStore(k)
 	k.rotations, k.tags, k.imp, k.ck = nil, nil, nil, nil
-	s.deleted++
-	if s.deleted > 1024 && s.deleted > len(s.order)/2 {
-		s.compactOrder()
+	r.deleted++
+	if r.deleted > 1024 && r.deleted > len(r.order)/2 {
+		r.compactOrder()
 	}
 	if s.cfg.observer != nil {
 		s.cfg.observer.Observe(Event{Time: fromNanos(at), Name: "DeleteKey", Scheduled: true,
-			KeyARN: s.keyARN(k.account, k.id)})
+			KeyARN: s.arnOf(k)})
 	}
 }
 
@@ -460,7 +533,7 @@ func (s *Service) deleteKey(k *key, at int64) {
 // event finds its key by slot number without a table of pointers.
 const slabChunk = 4096
 
-// addKey copies k into the slab and makes it part of the service: findable
+// addKey copies k into the slab and makes it part of its Region: findable
 // by ID, listed in creation order, and given a slot for its queued events.
 // It returns the key's place in the slab.
 func (s *Service) addKey(k key) *key {
@@ -473,21 +546,22 @@ func (s *Service) addKey(k key) *key {
 	k.slot = uint32((n-1)*slabChunk + len(*chunk))
 	*chunk = append(*chunk, k)
 	p := &(*chunk)[len(*chunk)-1]
-	s.keys[p.id] = p
-	s.order = append(s.order, p)
+	r := s.regionOf(p)
+	r.keys[p.id] = p
+	r.order = append(r.order, p)
 	return p
 }
 
-func (s *Service) compactOrder() {
-	live := s.order[:0]
-	for _, k := range s.order {
+func (r *region) compactOrder() {
+	live := r.order[:0]
+	for _, k := range r.order {
 		if k.state != keystate.Deleted {
 			live = append(live, k)
 		}
 	}
-	clear(s.order[len(live):])
-	s.order = live
-	s.deleted = 0
+	clear(r.order[len(live):])
+	r.order = live
+	r.deleted = 0
 }
 
 const nsPerDay = int64(24 * time.Hour)

@@ -387,3 +387,36 @@ type DeleteImportedKeyMaterialOutput struct {
 	KeyId         string // the key ARN
 	KeyMaterialId string // the deleted material's ID; empty if the key never had material
 }
+
+// ReplicateKeyInput is the input of ReplicateKey.
+type ReplicateKeyInput struct {
+	// KeyId names the multi-Region primary key: key ID or key ARN.
+	KeyId string
+	// ReplicaRegion is the Region of the new replica, such as "us-west-2".
+	ReplicaRegion string
+	// Description of the replica, 0–8192 characters. A replica does not
+	// take its primary's description.
+	Description string
+	// Tags of the replica.
+	Tags []Tag
+}
+
+// ReplicateKeyOutput is the output of ReplicateKey. kmsmodel does not model
+// key policies, so it has no ReplicaPolicy.
+type ReplicateKeyOutput struct {
+	// ReplicaKeyMetadata describes the new replica, which is Creating.
+	ReplicaKeyMetadata KeyMetadata
+	// ReplicaTags are the replica's tags.
+	ReplicaTags []Tag
+}
+
+// UpdatePrimaryRegionInput is the input of UpdatePrimaryRegion.
+type UpdatePrimaryRegionInput struct {
+	// KeyId names the current primary key: key ID or key ARN.
+	KeyId string
+	// PrimaryRegion is the Region of the replica that becomes primary.
+	PrimaryRegion string
+}
+
+// UpdatePrimaryRegionOutput is the (empty) output of UpdatePrimaryRegion.
+type UpdatePrimaryRegionOutput struct{}

@@ -1,0 +1,484 @@
+package kms
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/store"
+)
+
+// family links the keys of one multi-Region key: a primary and its
+// replicas, in different Regions, sharing one "mrk-" key ID. A primary gets
+// a family with its first replica; a key alone again loses it.
+//
+// The primary owns the shared rotation properties (aws-kms-behaviour.md
+// c.8): automatic rotation happens, and on-demand rotations complete, on
+// the primary, and every change to them is copied to each replica in the
+// same store batch, so that all members have the same rotation history.
+type family struct {
+	// primary is the primary key; during UpdatePrimaryRegion, the key
+	// becoming primary (both keys then read as replicas, as AWS warns
+	// DescribeKey may show them).
+	primary *key
+	// members are the family's keys, the primary among them, in creation
+	// order.
+	members []*key
+}
+
+// primaryOf returns the primary of k's family: k itself when k has no
+// replicas.
+func (s *Service) primaryOf(k *key) *key {
+	if k.fam == nil {
+		return k
+	}
+	return k.fam.primary
+}
+
+// owns reports whether k performs its own rotations: a key that is not a
+// replica, or the key becoming primary during UpdatePrimaryRegion.
+func owns(k *key) bool { return k.fam == nil || k.fam.primary == k }
+
+// ReplicateKey makes a replica of a multi-Region primary key in another
+// Region of the same account (aws-kms-behaviour.md b). The replica has the
+// primary's key ID, key spec, usage, origin and rotation history and
+// settings, its own description and tags, and is Creating until
+// WithReplicaCreationDuration has passed (default 0: the next call sees it
+// ready). It then becomes Enabled, or PendingImport when the primary's
+// origin is EXTERNAL: a replica of an imported key gets no key material.
+//
+// Errors: ValidationException (ReplicaRegion missing or not a Region name,
+// description too long), TagException, InvalidArnException,
+// NotFoundException, AccessDeniedException, DisabledException and
+// KMSInvalidStateException (the primary's state, table a.2),
+// UnsupportedOperationException (not a multi-Region primary key; recorded
+// wording), AlreadyExistsException (the Region already holds a key with
+// this key ID), KMSInternalException.
+func (s *Service) ReplicateKey(ctx context.Context, in *ReplicateKeyInput) (*ReplicateKeyOutput, error) {
+	in = orEmpty(in)
+	const op = keystate.ReplicateKey
+	now, caller, err := s.begin(ctx, op)
+	defer s.mu.Unlock()
+	var (
+		p, r *key
+		arn  string
+		tags []Tag
+	)
+	if err == nil {
+		tags, err = validateReplicate(op, in)
+	}
+	if err == nil {
+		p, arn, err = s.resolve(ctx, op, caller, in.KeyId, "keyId", idOnly)
+	}
+	if err == nil {
+		err = keystate.Check(op, p.state, p.kind, arn)
+	}
+	if err == nil {
+		r, err = s.replicate(p, arn, in, tags, now)
+	}
+	if s.observing() {
+		s.record(now, op, caller, arn, map[string]string{"keyId": in.KeyId, "replicaRegion": in.ReplicaRegion,
+			"description": in.Description}, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &ReplicateKeyOutput{ReplicaKeyMetadata: s.metadata(r, s.arnOf(r)), ReplicaTags: slices.Clone(r.tags)}, nil
+}
+
+// validateReplicate checks ReplicateKey's own input (D3 step 1).
+func validateReplicate(op keystate.Operation, in *ReplicateKeyInput) ([]Tag, error) {
+	if err := checkRegionName(op, in.ReplicaRegion, "replicaRegion"); err != nil {
+		return nil, err
+	}
+	if err := checkLength(op, in.Description, "description", 0, 8192); err != nil {
+		return nil, err
+	}
+	return mergeTags(op, nil, in.Tags)
+}
+
+// checkRegionName validates a Region name parameter (AWS's constraints for
+// ReplicaRegion and PrimaryRegion: 1–32 characters, ^([a-z]+-){2,3}\d+$).
+func checkRegionName(op keystate.Operation, name, field string) error {
+	if err := checkLength(op, name, field, 1, 32); err != nil {
+		return err
+	}
+	if !validRegionName(name) {
+		return validationError(op, name, field, `Member must satisfy regular expression pattern: ^([a-z]+-){2,3}\d+$`)
+	}
+	return nil
+}
+
+// replicate creates p's replica in in.ReplicaRegion (the checks of the
+// table and the key kind have passed).
+func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Tag, now int64) (*key, error) {
+	const op = keystate.ReplicateKey
+	to := s.regionNamed(in.ReplicaRegion)
+	if to == nil {
+		return nil, kmsError(keystate.ErrLimitExceeded, op, arn, p.state,
+			fmt.Sprintf("kmsmodel serves at most %d Regions.", maxRegions))
+	}
+	if to.keys[p.id] != nil {
+		// AWS: each replica "must be in a different Region"; the
+		// exception is documented, the wording is kmsmodel's.
+		rarn := s.keyARNIn(to.name, p.account, p.id)
+		return nil, kmsError(keystate.ErrAlreadyExists, op, arn, p.state,
+			"A key with the ID "+p.id+" already exists in "+to.name+": "+rarn)
+	}
+	st, err := keystate.Transition(keystate.None, keystate.CreateReplica)
+	if err != nil {
+		return nil, err
+	}
+	kind := p.kind
+	kind.MultiRegion = keystate.Replica
+	r := key{id: p.id, account: p.account, description: in.Description, tags: tags,
+		seq: s.seq + 1, version: 1, created: now, state: st, kind: kind,
+		region: to.index, replicated: true, until: now + int64(s.cfg.replicaDuration)}
+	copyRotationSettings(&r, p)
+	r.rotations = reencode(p.rotations, p.created, r.created)
+	if s.st != nil {
+		b := store.Batch{PutKeys: []store.Key{s.toRecordIn(&r, p)}}
+		b.AddRotations = s.rotationRecords(&r, r.rotations)
+		if err := s.st.Apply(context.Background(), &b); err != nil {
+			return nil, internalError(op, arn, p.state, err)
+		}
+	}
+	s.seq++
+	rk := s.addKey(r)
+	if p.fam == nil {
+		p.fam = &family{primary: p, members: []*key{p}}
+	}
+	rk.fam = p.fam
+	p.fam.members = append(p.fam.members, rk)
+	s.schedule(rk.until, rk, evReplicaReady)
+	return rk, nil
+}
+
+// toRecordIn is toRecord for a key not yet in the service, whose primary
+// is p.
+func (s *Service) toRecordIn(k, p *key) store.Key {
+	r := s.toRecord(k)
+	r.PrimaryRegion = s.regions[p.region].name
+	return r
+}
+
+// rotationRecords returns the store records of rotations rs of k.
+func (s *Service) rotationRecords(k *key, rs []rotation) []store.KeyRotation {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]store.KeyRotation, len(rs))
+	id := s.storeID(k)
+	for i, r := range rs {
+		out[i] = store.KeyRotation{KeyID: id, Rotation: store.Rotation{At: fromNanos(r.at(k.created)), OnDemand: r.onDemand()}}
+	}
+	return out
+}
+
+// reencode returns a copy of rotations rs, recorded relative to a key
+// created at from, as records relative to a key created at to.
+func reencode(rs []rotation, from, to int64) []rotation {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]rotation, len(rs))
+	for i, r := range rs {
+		out[i] = newRotation(to, r.at(from), r.onDemand())
+	}
+	return out
+}
+
+// copyRotationSettings copies the rotation properties a multi-Region
+// family shares (aws-kms-behaviour.md c.8) from src to dst: automatic
+// rotation and its schedule, the on-demand quota charged (D1) and an
+// on-demand rotation in progress.
+func copyRotationSettings(dst, src *key) {
+	dst.autoEnabled, dst.period, dst.anchor, dst.nextRotation = src.autoEnabled, src.period, src.anchor, src.nextRotation
+	dst.onDemand, dst.onDemandStart, dst.onDemandDone = src.onDemand, src.onDemandStart, src.onDemandDone
+}
+
+// syncDrafts copies the rotation properties and the rotations added by a
+// change of k (from k to nk, not yet installed) to drafts of the other
+// members of k's family, which commitKey writes in the same batch.
+func (s *Service) syncDrafts(k, nk *key) {
+	if k.fam == nil || !rotationChanged(k, nk) {
+		return
+	}
+	added := nk.rotations[len(k.rotations):]
+	for _, m := range k.fam.members {
+		if m == k {
+			continue
+		}
+		d := s.draftOther(m)
+		copyRotationSettings(d, nk)
+		if len(d.rotations) != len(m.rotations) {
+			continue // drafted already with these rotations
+		}
+		for _, r := range added {
+			d.rotations = appendRotation(d.rotations, newRotation(d.created, r.at(nk.created), r.onDemand()))
+		}
+	}
+}
+
+// syncInPlace copies k's rotation properties, and its last n rotations, to
+// the other members of its family: for scheduled events, which change keys
+// in place (remembered by the pending run, if any).
+func (s *Service) syncInPlace(k *key, n int, ev queued) {
+	if k.fam == nil {
+		return
+	}
+	added := k.rotations[len(k.rotations)-n:]
+	for _, m := range k.fam.members {
+		if m == k {
+			continue
+		}
+		if s.pend != nil {
+			s.pend.remember(m, ev)
+		}
+		copyRotationSettings(m, k)
+		for _, r := range added {
+			m.rotations = appendRotation(m.rotations, newRotation(m.created, r.at(k.created), r.onDemand()))
+		}
+	}
+}
+
+// rotationChanged reports whether a change from k to nk changes the
+// rotation properties a multi-Region family shares.
+func rotationChanged(k, nk *key) bool {
+	return len(k.rotations) != len(nk.rotations) || k.autoEnabled != nk.autoEnabled || k.period != nk.period ||
+		k.anchor != nk.anchor || k.nextRotation != nk.nextRotation || k.onDemand != nk.onDemand ||
+		k.onDemandStart != nk.onDemandStart || k.onDemandDone != nk.onDemandDone
+}
+
+// draftOther returns a copy of k to change alongside the draft of the call
+// in progress (the same copy if k has one already); commitKey writes and
+// installs it with that draft.
+func (s *Service) draftOther(k *key) *key {
+	for _, o := range s.others {
+		if o.k == k {
+			return o.nk
+		}
+	}
+	d := new(key)
+	*d = *k
+	s.others = append(s.others, otherDraft{k: k, nk: d})
+	return d
+}
+
+// otherDraft is a change to a key other than the one a call names.
+type otherDraft struct{ k, nk *key }
+
+// UpdatePrimaryRegion makes the replica of a multi-Region primary key in
+// PrimaryRegion the primary, and the primary a replica
+// (aws-kms-behaviour.md b). Both keys must be Enabled. Both are Updating
+// until WithPrimaryUpdateDuration has passed (default 0: the next call
+// sees the change done), and read as replicas meanwhile, as AWS warns
+// DescribeKey may show them; then both are Enabled, the new primary
+// PRIMARY. From the call on, the new primary owns the family's rotation.
+//
+// Errors: ValidationException (PrimaryRegion missing or not a Region
+// name, or the key's own Region), InvalidArnException, NotFoundException
+// (no replica in PrimaryRegion), AccessDeniedException, DisabledException
+// and KMSInvalidStateException (the state of either key, table a.2),
+// UnsupportedOperationException (not a multi-Region primary key),
+// KMSInternalException.
+func (s *Service) UpdatePrimaryRegion(ctx context.Context, in *UpdatePrimaryRegionInput) (*UpdatePrimaryRegionOutput, error) {
+	in = orEmpty(in)
+	const op = keystate.UpdatePrimaryRegion
+	invalid := checkRegionName(op, in.PrimaryRegion, "primaryRegion")
+	params := func() map[string]string {
+		return map[string]string{"keyId": in.KeyId, "primaryRegion": in.PrimaryRegion}
+	}
+	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, arn string, now int64) error {
+		var n *key
+		if k.fam != nil {
+			for _, m := range k.fam.members {
+				if s.regions[m.region].name == in.PrimaryRegion {
+					n = m
+				}
+			}
+		}
+		switch {
+		case n == k:
+			// No recording; kmsmodel's wording.
+			return kmsError(keystate.ErrValidation, op, arn, k.state, arn+" is already the primary key in "+in.PrimaryRegion+".")
+		case n == nil:
+			return s.notFoundKey(op, s.keyARNIn(in.PrimaryRegion, k.account, k.id))
+		}
+		narn := s.arnOf(n)
+		// The replica must be in a state the table allows, as the primary.
+		if err := keystate.Check(op, n.state, k.kind, narn); err != nil {
+			return err
+		}
+		nd := s.draftOther(n)
+		until := now + int64(s.cfg.updateDuration)
+		for _, d := range []*key{k, nd} {
+			if err := transition(d, keystate.UpdatePrimaryStart); err != nil {
+				return err
+			}
+			d.kind.MultiRegion = keystate.Replica
+			d.until = until
+		}
+		s.newPrimary = n
+		// Every member's record names the new primary's Region.
+		for _, m := range k.fam.members {
+			if m != k && m != n {
+				s.draftOther(m)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &UpdatePrimaryRegionOutput{}, nil
+}
+
+// updateDone ends k's Updating state: k becomes Enabled, and PRIMARY if
+// its family chose it.
+func (s *Service) updateDone(k *key, ev queued) (bool, error) {
+	if k.state != keystate.Updating || k.until != ev.at {
+		return false, nil
+	}
+	if s.pend != nil {
+		s.pend.remember(k, ev)
+	}
+	if err := transition(k, keystate.UpdatePrimaryDone); err != nil {
+		return false, err
+	}
+	k.until = 0
+	if s.primaryOf(k) == k {
+		k.kind.MultiRegion = keystate.Primary
+	}
+	return true, nil
+}
+
+// replicaReady ends k's Creating state: Enabled, or PendingImport for a
+// replica of an EXTERNAL key, which has no key material yet.
+func (s *Service) replicaReady(k *key, ev queued) (bool, error) {
+	if k.state != keystate.Creating || k.until != ev.at {
+		return false, nil
+	}
+	if s.pend != nil {
+		s.pend.remember(k, ev)
+	}
+	e := keystate.ReplicaReady
+	if k.kind.Origin == keystate.External {
+		e = keystate.ReplicaReadyPendingImport
+	}
+	if err := transition(k, e); err != nil {
+		return false, err
+	}
+	k.until = 0
+	return true, nil
+}
+
+// leaveFamily removes a deleted key from its family. It returns the
+// family's primary when that primary was waiting in PendingReplicaDeletion
+// for this, its last replica.
+func (s *Service) leaveFamily(k *key) *key {
+	f := k.fam
+	if f == nil {
+		return nil
+	}
+	k.fam = nil
+	if i := slices.Index(f.members, k); i >= 0 {
+		f.members = slices.Delete(f.members, i, i+1)
+	}
+	if len(f.members) != 1 {
+		return nil
+	}
+	p := f.members[0]
+	p.fam = nil
+	if p.state == keystate.PendingReplicaDeletion {
+		return p
+	}
+	return nil
+}
+
+// hasReplicas reports whether k is a primary with replicas (live or
+// pending deletion).
+func hasReplicas(k *key) bool { return k.fam != nil && k.fam.primary == k && len(k.fam.members) > 1 }
+
+// linkFamilies builds the families of the multi-Region keys just loaded.
+// primaries maps a key ID to its primary's Region as the records say.
+func (s *Service) linkFamilies(primaries map[string]string) error {
+	groups := map[string][]*key{}
+	for _, r := range s.regions {
+		for _, k := range r.order {
+			if k.kind.MultiRegion != keystate.SingleRegion {
+				groups[k.id] = append(groups[k.id], k)
+			}
+		}
+	}
+	for id, ks := range groups {
+		if len(ks) == 1 {
+			if ks[0].kind.MultiRegion != keystate.Primary && ks[0].state != keystate.Updating {
+				return fmt.Errorf("replica %s in %s has no primary: %w", id, s.regions[ks[0].region].name, store.ErrCorrupt)
+			}
+			continue
+		}
+		slices.SortFunc(ks, func(a, b *key) int { return cmpSeq(a, b) })
+		f := &family{members: ks}
+		for _, k := range ks {
+			if k.kind.MultiRegion == keystate.Primary || k.state == keystate.Updating && primaries[id] == s.regions[k.region].name {
+				if f.primary != nil {
+					return fmt.Errorf("multi-Region key %s has two primaries: %w", id, store.ErrCorrupt)
+				}
+				f.primary = k
+			}
+		}
+		if f.primary == nil {
+			return fmt.Errorf("multi-Region key %s has no primary: %w", id, store.ErrCorrupt)
+		}
+		for _, k := range ks {
+			k.fam = f
+		}
+	}
+	return nil
+}
+
+func cmpSeq(a, b *key) int {
+	switch {
+	case a.seq < b.seq:
+		return -1
+	case a.seq > b.seq:
+		return 1
+	}
+	return 0
+}
+
+// multiRegionConfiguration describes k's family as DescribeKey shows it
+// (recordings 8c, 8d): its role, the primary, and the replicas in creation
+// order.
+func (s *Service) multiRegionConfiguration(k *key) *MultiRegionConfiguration {
+	p := s.primaryOf(k)
+	c := &MultiRegionConfiguration{MultiRegionKeyType: k.kind.MultiRegion.String(),
+		PrimaryKey:  MultiRegionKey{Arn: s.arnOf(p), Region: s.regions[p.region].name},
+		ReplicaKeys: []MultiRegionKey{}}
+	if k.fam != nil {
+		for _, m := range k.fam.members {
+			if m != p {
+				c.ReplicaKeys = append(c.ReplicaKeys, MultiRegionKey{Arn: s.arnOf(m), Region: s.regions[m.region].name})
+			}
+		}
+	}
+	return c
+}
+
+// WithReplicaCreationDuration sets how long a replica made by ReplicateKey
+// stays Creating, in simulated time (AWS: "a few seconds"). The default is
+// 0: the replica is Creating in ReplicateKey's answer and ready for the
+// next call.
+func WithReplicaCreationDuration(d time.Duration) Option {
+	return func(c *config) { c.replicaDuration = max(0, d) }
+}
+
+// WithPrimaryUpdateDuration sets how long UpdatePrimaryRegion keeps both
+// keys Updating, in simulated time (AWS: "a few more seconds"). The default
+// is 0: the change is done for the next call.
+func WithPrimaryUpdateDuration(d time.Duration) Option {
+	return func(c *config) { c.updateDuration = max(0, d) }
+}
