@@ -99,7 +99,7 @@ type key struct {
 	aliasCount  uint16
 	state       keystate.State
 	kind        keystate.Kind
-	autoEnabled bool // automatic rotation enabled (kept while PendingDeletion, D12)
+	autoEnabled bool  // automatic rotation enabled (kept while PendingDeletion, D12)
 	region      uint8 // index in Service.regions
 	// replicated marks a key made by ReplicateKey, whose store record ID
 	// is qualified by its Region (its primary's record has the bare ID).
