@@ -417,7 +417,7 @@ func (s *Service) importMaterial(op keystate.Operation, k *key, arn string, in *
 		// c.8: every key of a multi-Region key has the same material,
 		// imported into each separately.
 		for _, m := range k.fam.members {
-			if m != k && m.imp != nil && m.imp.id != id {
+			if m != s.orig(k) && m.imp != nil && m.imp.id != id {
 				return kmsError(keystate.ErrIncorrectKeyMaterial, op, arn, k.state,
 					"The key material is not the key material of "+s.arnOf(m)+", a related multi-Region key.")
 			}

@@ -471,7 +471,7 @@ func (s *Service) EnableKey(ctx context.Context, in *EnableKeyInput) (*EnableKey
 		if err := transition(k, keystate.Enable); err != nil {
 			return err
 		}
-		if wasDisabled && k.autoEnabled && k.nextRotation <= now && owns(k) {
+		if wasDisabled && k.autoEnabled && k.nextRotation <= now && owns(s.orig(k)) {
 			rotateAutomatic(k, now) // D12 catch-up (a replica rotates with its primary)
 		}
 		return nil
@@ -521,7 +521,7 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *ScheduleKeyDeleti
 	invalid := checkIntRange(op, window, "pendingWindowInDays", 7, 30) // D16
 	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, arn string, now int64) error {
 		k.window = uint8(window)
-		if hasReplicas(k) {
+		if hasReplicas(s.orig(k)) {
 			// Section b: a primary with replicas waits, with no
 			// DeletionDate, until its last replica is deleted.
 			if err := transition(k, keystate.ScheduleDeletionWithReplicas); err != nil {

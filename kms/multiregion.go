@@ -292,6 +292,7 @@ func (s *Service) UpdatePrimaryRegion(ctx context.Context, in *UpdatePrimaryRegi
 		return map[string]string{"keyId": in.KeyId, "primaryRegion": in.PrimaryRegion}
 	}
 	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, arn string, now int64) error {
+		self := s.orig(k) // k is the draft of self
 		var n *key
 		if k.fam != nil {
 			for _, m := range k.fam.members {
@@ -301,7 +302,7 @@ func (s *Service) UpdatePrimaryRegion(ctx context.Context, in *UpdatePrimaryRegi
 			}
 		}
 		switch {
-		case n == k:
+		case n == self:
 			// No recording; kmsmodel's wording.
 			return kmsError(keystate.ErrValidation, op, arn, k.state, arn+" is already the primary key in "+in.PrimaryRegion+".")
 		case n == nil:
@@ -324,7 +325,7 @@ func (s *Service) UpdatePrimaryRegion(ctx context.Context, in *UpdatePrimaryRegi
 		s.newPrimary = n
 		// Every member's record names the new primary's Region.
 		for _, m := range k.fam.members {
-			if m != k && m != n {
+			if m != self && m != n {
 				s.draftOther(m)
 			}
 		}

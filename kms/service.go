@@ -35,7 +35,8 @@ type Service struct {
 	st     store.Store // nil: no persistence
 	closed bool
 
-	scratch key // the draft of a change (see draft), reused to save allocations
+	scratch key  // the draft of a change (see draft), reused to save allocations
+	drafted *key // the key scratch is a draft of
 	// others are drafts of further keys a call changes with its own
 	// (a multi-Region family's members), and newPrimary the key an
 	// UpdatePrimaryRegion call makes primary; commitKey applies both.
@@ -63,7 +64,16 @@ func (s *Service) Format(f fmt.State, _ rune) {
 // draft at a time, under s.mu.
 func (s *Service) draft(k *key) *key {
 	s.scratch = *k
+	s.drafted = k
 	return &s.scratch
+}
+
+// orig returns the key k is the draft of, or k when it is no draft.
+func (s *Service) orig(k *key) *key {
+	if k == &s.scratch {
+		return s.drafted
+	}
+	return k
 }
 
 // key is one KMS key. It holds only fixed-size fields besides its ID,

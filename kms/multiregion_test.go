@@ -1,0 +1,560 @@
+package kms_test
+
+// Multi-Region keys (aws-kms-behaviour.md b, c.8, d.3; recordings 1d, 1d',
+// 3g, 8c, 8d): Regions, ReplicateKey, UpdatePrimaryRegion, the deletion of
+// a primary with replicas, and rotation shared by a primary and its
+// replicas. Names here start with "mr".
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/kms"
+	"github.com/kmsmodel/kmsmodel/store"
+)
+
+const (
+	mrWest = "us-west-2"
+	mrEU   = "eu-west-1"
+)
+
+// mrIn returns a view of e whose calls go to region.
+func (e *fxEnv) mrIn(region string) *fxEnv {
+	w := *e
+	w.ctx = kms.WithCallerRegion(e.ctx, region)
+	return &w
+}
+
+func mrARN(region, id string) string { return "arn:aws:kms:" + region + ":" + fxAccount + ":key/" + id }
+
+// mrPrimary creates a multi-Region primary in the default Region.
+func (e *fxEnv) mrPrimary() (id, arn string) {
+	e.t.Helper()
+	m := e.create(&kms.CreateKeyInput{MultiRegion: true})
+	return m.KeyId, m.Arn
+}
+
+// mrReplicate replicates key id (named in e's Region) into region.
+func (e *fxEnv) mrReplicate(id, region string) kms.KeyMetadata {
+	e.t.Helper()
+	out, err := e.s.ReplicateKey(e.ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: region})
+	if err != nil {
+		e.t.Fatalf("ReplicateKey(%s, %s): %v", id, region, err)
+	}
+	return out.ReplicaKeyMetadata
+}
+
+func mrConfig(typ, primaryRegion, id string, replicas ...string) *kms.MultiRegionConfiguration {
+	c := &kms.MultiRegionConfiguration{MultiRegionKeyType: typ,
+		PrimaryKey: kms.MultiRegionKey{Arn: mrARN(primaryRegion, id), Region: primaryRegion}, ReplicaKeys: []kms.MultiRegionKey{}}
+	for _, r := range replicas {
+		c.ReplicaKeys = append(c.ReplicaKeys, kms.MultiRegionKey{Arn: mrARN(r, id), Region: r})
+	}
+	return c
+}
+
+func mrWantConfig(t *testing.T, m kms.KeyMetadata, want *kms.MultiRegionConfiguration) {
+	t.Helper()
+	got := m.MultiRegionConfiguration
+	if got == nil || got.MultiRegionKeyType != want.MultiRegionKeyType || got.PrimaryKey != want.PrimaryKey ||
+		!slices.Equal(got.ReplicaKeys, want.ReplicaKeys) {
+		t.Fatalf("MultiRegionConfiguration of %s = %+v, want %+v", m.Arn, got, want)
+	}
+}
+
+// Section b: ReplicateKey makes a replica in another Region, Creating and
+// then Enabled; recordings 8c and 8d give what DescribeKey shows of both.
+func TestMultiRegionReplicateKey(t *testing.T) {
+	e := fxNew(t, kms.WithReplicaCreationDuration(5*time.Second))
+	west := e.mrIn(mrWest)
+	id, arn := e.mrPrimary()
+	if want := mrConfig("PRIMARY", fxRegion, id); true {
+		mrWantConfig(t, e.describe(id), want) // 8c: no replicas yet
+	}
+	out, err := e.s.ReplicateKey(e.ctx, &kms.ReplicateKeyInput{KeyId: arn, ReplicaRegion: mrWest,
+		Tags: []kms.Tag{{TagKey: "team", TagValue: "west"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := out.ReplicaKeyMetadata
+	// 8d: the answer shows the replica Creating, disabled, with no
+	// description and no CurrentKeyMaterialId.
+	if r.KeyId != id || r.Arn != mrARN(mrWest, id) || r.KeyState != "Creating" || r.Enabled || r.Description != "" ||
+		r.CurrentKeyMaterialId != "" || !r.MultiRegion || r.KeyManager != "CUSTOMER" || r.Origin != "AWS_KMS" {
+		t.Fatalf("ReplicaKeyMetadata = %+v", r)
+	}
+	if len(out.ReplicaTags) != 1 || out.ReplicaTags[0].TagKey != "team" {
+		t.Fatalf("ReplicaTags = %+v", out.ReplicaTags)
+	}
+	mrWantConfig(t, r, mrConfig("REPLICA", fxRegion, id, mrWest))
+	mrWantConfig(t, e.describe(id), mrConfig("PRIMARY", fxRegion, id, mrWest))
+
+	// [14]: while Creating, the replica refuses what the table refuses.
+	_, err = west.s.Encrypt(west.ctx, &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrKMSInvalidState, Op: keystate.Encrypt, KeyID: r.Arn,
+		State: keystate.Creating, Msg: r.Arn + " is creating."})
+	_, err = west.s.DisableKey(west.ctx, &kms.DisableKeyInput{KeyId: id})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrKMSInvalidState, Op: keystate.DisableKey, KeyID: r.Arn,
+		State: keystate.Creating, Msg: r.Arn + " is creating."})
+
+	e.advance(5*time.Second - 1)
+	if got := west.describe(id).KeyState; got != "Creating" {
+		t.Fatalf("1 ns before the end: %s", got)
+	}
+	e.advance(1)
+	m := west.describe(id)
+	if m.KeyState != "Enabled" || !m.Enabled || m.CreationDate != fxT0 || m.CurrentKeyMaterialId != e.describe(id).CurrentKeyMaterialId {
+		t.Fatalf("replica after creation: %+v", m)
+	}
+	mrWantConfig(t, m, mrConfig("REPLICA", fxRegion, id, mrWest))
+
+	// A second replica; both keys list both replicas, in creation order.
+	e.advance(time.Hour)
+	e.mrReplicate(id, mrEU)
+	e.advance(5 * time.Second)
+	eu := e.mrIn(mrEU)
+	if c := eu.describe(id).CreationDate; !c.Equal(fxT0.Add(time.Hour + 5*time.Second)) {
+		t.Fatalf("the second replica's CreationDate is %v", c)
+	}
+	mrWantConfig(t, west.describe(id), mrConfig("REPLICA", fxRegion, id, mrWest, mrEU))
+	mrWantConfig(t, e.describe(id), mrConfig("PRIMARY", fxRegion, id, mrWest, mrEU))
+
+	// Each Region lists its own keys (ListKeys is per Region).
+	list, err := west.s.ListKeys(west.ctx, nil)
+	if err != nil || len(list.Keys) != 1 || list.Keys[0].KeyArn != mrARN(mrWest, id) {
+		t.Fatalf("ListKeys in %s = %+v, %v", mrWest, list, err)
+	}
+	if got := e.s.Regions(); !slices.Equal(got, []string{fxRegion, mrWest, mrEU}) {
+		t.Fatalf("Regions() = %v", got)
+	}
+}
+
+// The refusals of ReplicateKey, in the order of D3.
+func TestMultiRegionReplicateKeyRefusals(t *testing.T) {
+	e := fxNew(t)
+	west := e.mrIn(mrWest)
+	id, arn := e.mrPrimary()
+	single, singleARN := e.symmetric()
+	e.mrReplicate(id, mrWest)
+	replicaARN := mrARN(mrWest, id)
+
+	cases := []struct {
+		name string
+		ctx  context.Context
+		in   kms.ReplicateKeyInput
+		want fxWant
+	}{
+		{"no Region", e.ctx, kms.ReplicateKeyInput{KeyId: id},
+			fxWant{Code: keystate.ErrValidation, AnyMsg: true}},
+		{"not a Region", e.ctx, kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: "uswest2"},
+			fxWant{Code: keystate.ErrValidation, Msg: fxValidation("uswest2", "replicaRegion", `Member must satisfy regular expression pattern: ^([a-z]+-){2,3}\d+$`)}},
+		// Recording 3g: the only replica error recorded.
+		{"a replica", west.ctx, kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: mrEU},
+			fxWant{Code: keystate.ErrUnsupportedOperation, KeyID: replicaARN, State: keystate.Enabled,
+				Msg: replicaARN + " is not a multi-region primary key."}},
+		{"a single-Region key", e.ctx, kms.ReplicateKeyInput{KeyId: single, ReplicaRegion: mrEU},
+			fxWant{Code: keystate.ErrUnsupportedOperation, KeyID: singleARN, State: keystate.Enabled,
+				Msg: singleARN + " is not a multi-region primary key."}},
+		// Section b: a Region holds one key of a multi-Region key.
+		{"the replica's Region again", e.ctx, kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: mrWest},
+			fxWant{Code: keystate.ErrAlreadyExists, KeyID: arn, State: keystate.Enabled, AnyMsg: true}},
+		{"the primary's own Region", e.ctx, kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: fxRegion},
+			fxWant{Code: keystate.ErrAlreadyExists, KeyID: arn, State: keystate.Enabled, AnyMsg: true}},
+		// Recording 1d': a bare ID resolves in the caller's Region.
+		{"a key of another Region by ID", west.ctx, kms.ReplicateKeyInput{KeyId: single, ReplicaRegion: mrEU},
+			fxWant{Code: keystate.ErrNotFound, KeyID: mrARN(mrWest, single), Msg: fxNotExist(mrARN(mrWest, single))}},
+		// Recording 1d: an ARN of another Region names that Region.
+		{"a key of another Region by ARN", west.ctx, kms.ReplicateKeyInput{KeyId: singleARN, ReplicaRegion: mrEU},
+			fxWant{Code: keystate.ErrNotFound, KeyID: singleARN, Msg: "Invalid arn " + fxRegion}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := e.describe(id)
+			_, err := e.s.ReplicateKey(c.ctx, &c.in)
+			c.want.Op = keystate.ReplicateKey
+			fxCheckErr(t, err, c.want)
+			if after := e.describe(id); !slices.Equal(after.MultiRegionConfiguration.ReplicaKeys, before.MultiRegionConfiguration.ReplicaKeys) {
+				t.Fatalf("replicas changed: %+v", after.MultiRegionConfiguration)
+			}
+		})
+	}
+	if got := e.s.Regions(); slices.Contains(got, mrEU) && len(got) > 3 {
+		t.Fatalf("Regions() = %v", got)
+	}
+
+	// Table a.2, ReplicateKey row: the primary's state.
+	e.disable(id)
+	_, err := e.s.ReplicateKey(e.ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: mrEU})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrDisabled, Op: keystate.ReplicateKey, KeyID: arn,
+		State: keystate.Disabled, Msg: arn + " is disabled."})
+}
+
+// A call's Region comes from its context; one that is not a Region name is
+// refused before anything else.
+func TestMultiRegionCallerRegion(t *testing.T) {
+	e := fxNew(t)
+	bad := kms.WithCallerRegion(e.ctx, "Mars")
+	_, err := e.s.CreateKey(bad, nil)
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrValidation, Op: keystate.CreateKey,
+		Msg: "'Mars' is not a Region this service can serve."})
+	if got := e.s.Regions(); !slices.Equal(got, []string{fxRegion}) {
+		t.Fatalf("Regions() = %v", got)
+	}
+	// Aliases are per Region: the same name may point at different keys.
+	west := e.mrIn(mrWest)
+	a, _ := e.symmetric()
+	b, _ := west.symmetric()
+	e.createAlias("alias/app", a)
+	west.createAlias("alias/app", b)
+	if got := west.describe("alias/app").KeyId; got != b {
+		t.Fatalf("alias/app in %s names %s, want %s", mrWest, got, b)
+	}
+	if got := e.describe("alias/app").KeyId; got != a {
+		t.Fatalf("alias/app in %s names %s, want %s", fxRegion, got, a)
+	}
+	// AWS managed keys are per Region too.
+	ea, wa := e.describe("alias/aws/s3"), west.describe("alias/aws/s3")
+	if ea.KeyId == wa.KeyId || wa.Arn != mrARN(mrWest, wa.KeyId) {
+		t.Fatalf("aws/s3 keys: %s and %s", ea.Arn, wa.Arn)
+	}
+}
+
+// c.8 and D8: rotation is set and performed on the primary, and every
+// replica has the same rotation history; rotation calls on a replica are
+// refused.
+func TestMultiRegionRotationSharedWithReplicas(t *testing.T) {
+	e := fxNew(t)
+	west := e.mrIn(mrWest)
+	id, _ := e.mrPrimary()
+	e.advance(fxDay)
+	e.rotate(id) // before the replica exists: it gets the history (c.8)
+	t1 := e.now()
+	e.mrReplicate(id, mrWest)
+	e.advance(fxDay)
+	west.wantRots(id, fxOnDemand(t1))
+	replicaARN := mrARN(mrWest, id)
+
+	for _, c := range []struct {
+		op   keystate.Operation
+		call func() error
+	}{
+		{keystate.EnableKeyRotation, func() error {
+			_, err := west.s.EnableKeyRotation(west.ctx, &kms.EnableKeyRotationInput{KeyId: id})
+			return err
+		}},
+		{keystate.DisableKeyRotation, func() error {
+			_, err := west.s.DisableKeyRotation(west.ctx, &kms.DisableKeyRotationInput{KeyId: id})
+			return err
+		}},
+		{keystate.RotateKeyOnDemand, func() error {
+			_, err := west.s.RotateKeyOnDemand(west.ctx, &kms.RotateKeyOnDemandInput{KeyId: id})
+			return err
+		}},
+	} {
+		before := west.snapshot(id)
+		fxCheckErr(t, c.call(), fxWant{Code: keystate.ErrUnsupportedOperation, Op: c.op, KeyID: replicaARN,
+			State: keystate.Enabled, Msg: replicaARN + " is not a multi-region primary key."}) // D8
+		west.unchanged(id, before)
+	}
+
+	// The setting is copied to the replica; automatic rotations happen on
+	// the primary at their instants (D13) and reach the replica.
+	e.enableRotation(id, 90)
+	enabledAt := e.now()
+	st := west.status(id)
+	if !st.KeyRotationEnabled || *st.RotationPeriodInDays != 90 || !st.NextRotationDate.Equal(enabledAt.Add(90*fxDay)) {
+		t.Fatalf("replica's status = %+v", st)
+	}
+	west.disable(id) // a Disabled replica still receives its primary's rotations
+	e.setClock(enabledAt.Add(200 * fxDay))
+	e.rotate(id)
+	want := []fxRot{fxOnDemand(t1), fxAuto(enabledAt.Add(90 * fxDay)), fxAuto(enabledAt.Add(180 * fxDay)), fxOnDemand(e.now())}
+	e.wantRots(id, want...)
+	west.wantRots(id, want...)
+	if p, r := e.describe(id).CurrentKeyMaterialId, west.describe(id).CurrentKeyMaterialId; p != r {
+		t.Fatalf("CurrentKeyMaterialId: primary %s, replica %s", p, r)
+	}
+
+	// D1: the quota is the multi-Region key's, not each key's.
+	q := fxNew(t, kms.WithOnDemandRotationQuota(2))
+	qid, qarn := q.mrPrimary()
+	q.rotate(qid)
+	q.mrReplicate(qid, mrWest)
+	q.rotate(qid)
+	_, err := q.s.RotateKeyOnDemand(q.ctx, &kms.RotateKeyOnDemandInput{KeyId: qid})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrLimitExceeded, Op: keystate.RotateKeyOnDemand, KeyID: qarn,
+		State: keystate.Enabled, Msg: fxQuotaMsg(qarn)})
+	if _, err := q.s.UpdatePrimaryRegion(q.ctx, &kms.UpdatePrimaryRegionInput{KeyId: qid, PrimaryRegion: mrWest}); err != nil {
+		t.Fatal(err)
+	}
+	qw := q.mrIn(mrWest)
+	_, err = qw.s.RotateKeyOnDemand(qw.ctx, &kms.RotateKeyOnDemandInput{KeyId: qid})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrLimitExceeded, Op: keystate.RotateKeyOnDemand, KeyID: mrARN(mrWest, qid),
+		State: keystate.Enabled, Msg: fxQuotaMsg(mrARN(mrWest, qid))})
+}
+
+// A multi-Region key's keys share key material: what one Region encrypts,
+// another decrypts, before and after a rotation.
+func TestMultiRegionSharedMaterial(t *testing.T) {
+	e := fxNew(t)
+	west := e.mrIn(mrWest)
+	id, _ := e.mrPrimary()
+	e.mrReplicate(id, mrWest)
+	enc := func(env *fxEnv) []byte {
+		out, err := env.s.Encrypt(env.ctx, &kms.EncryptInput{KeyId: id, Plaintext: []byte("shared")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.CiphertextBlob
+	}
+	dec := func(env *fxEnv, blob []byte) {
+		t.Helper()
+		out, err := env.s.Decrypt(env.ctx, &kms.DecryptInput{CiphertextBlob: blob})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out.Plaintext, []byte("shared")) || out.KeyId != mrARN(kms.CallerRegion(env.ctx)+map[bool]string{true: fxRegion}[kms.CallerRegion(env.ctx) == ""], id) {
+			t.Fatalf("Decrypt = %q by %s", out.Plaintext, out.KeyId)
+		}
+	}
+	old := enc(e)
+	dec(west, old)
+	e.rotate(id)
+	dec(west, old)
+	dec(e, enc(west))
+	dec(west, enc(e))
+}
+
+// Section b: UpdatePrimaryRegion swaps the roles; both keys are Updating
+// meanwhile ([15]) and read as replicas.
+func TestMultiRegionUpdatePrimaryRegion(t *testing.T) {
+	e := fxNew(t, kms.WithPrimaryUpdateDuration(10*time.Second))
+	west := e.mrIn(mrWest)
+	id, arn := e.mrPrimary()
+	e.mrReplicate(id, mrWest)
+	e.mrReplicate(id, mrEU)
+	e.enableRotation(id, 90)
+	next := e.status(id).NextRotationDate
+	westARN := mrARN(mrWest, id)
+
+	// Refusals: not a Region, the key's own Region, a Region without a
+	// replica, a replica as KeyId, a Disabled replica.
+	_, err := e.s.UpdatePrimaryRegion(e.ctx, &kms.UpdatePrimaryRegionInput{KeyId: id, PrimaryRegion: fxRegion})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrValidation, Op: keystate.UpdatePrimaryRegion, KeyID: arn,
+		State: keystate.Enabled, Msg: arn + " is already the primary key in " + fxRegion + "."})
+	_, err = e.s.UpdatePrimaryRegion(e.ctx, &kms.UpdatePrimaryRegionInput{KeyId: id, PrimaryRegion: "ap-south-1"})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrNotFound, Op: keystate.UpdatePrimaryRegion,
+		KeyID: mrARN("ap-south-1", id), Msg: fxNotExist(mrARN("ap-south-1", id))})
+	_, err = west.s.UpdatePrimaryRegion(west.ctx, &kms.UpdatePrimaryRegionInput{KeyId: id, PrimaryRegion: mrEU})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrUnsupportedOperation, Op: keystate.UpdatePrimaryRegion,
+		KeyID: westARN, State: keystate.Enabled, Msg: westARN + " is not a multi-region primary key."})
+	west.disable(id)
+	_, err = e.s.UpdatePrimaryRegion(e.ctx, &kms.UpdatePrimaryRegionInput{KeyId: id, PrimaryRegion: mrWest})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrDisabled, Op: keystate.UpdatePrimaryRegion,
+		KeyID: westARN, State: keystate.Disabled, Msg: westARN + " is disabled."})
+	west.enable(id)
+
+	if _, err := e.s.UpdatePrimaryRegion(e.ctx, &kms.UpdatePrimaryRegionInput{KeyId: arn, PrimaryRegion: mrWest}); err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range []*fxEnv{e, west} {
+		m := env.describe(id)
+		if m.KeyState != "Updating" || m.Enabled || m.MultiRegionConfiguration.MultiRegionKeyType != "REPLICA" ||
+			m.MultiRegionConfiguration.PrimaryKey.Region != mrWest {
+			t.Fatalf("%s while updating: %+v %+v", m.Arn, m, m.MultiRegionConfiguration)
+		}
+	}
+	_, err = west.s.DisableKey(west.ctx, &kms.DisableKeyInput{KeyId: id})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrKMSInvalidState, Op: keystate.DisableKey, KeyID: westARN,
+		State: keystate.Updating, Msg: westARN + " is updating."}) // [15]
+	if _, err := west.s.Encrypt(west.ctx, &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")}); err != nil {
+		t.Fatalf("Encrypt while updating: %v", err) // table a.2: ✓
+	}
+
+	e.advance(10 * time.Second)
+	mrWantConfig(t, west.describe(id), mrConfig("PRIMARY", mrWest, id, fxRegion, mrEU))
+	mrWantConfig(t, e.describe(id), mrConfig("REPLICA", mrWest, id, fxRegion, mrEU))
+	mrWantConfig(t, e.mrIn(mrEU).describe(id), mrConfig("REPLICA", mrWest, id, fxRegion, mrEU))
+	if m := e.describe(id); m.KeyState != "Enabled" {
+		t.Fatalf("old primary: %s", m.KeyState)
+	}
+
+	// The new primary rotates the family on the old schedule; the old
+	// primary is a replica now (D8).
+	_, err = e.s.RotateKeyOnDemand(e.ctx, &kms.RotateKeyOnDemandInput{KeyId: id})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrUnsupportedOperation, Op: keystate.RotateKeyOnDemand, KeyID: arn,
+		State: keystate.Enabled, Msg: arn + " is not a multi-region primary key."})
+	e.setClock(*next)
+	for _, env := range []*fxEnv{e, west, e.mrIn(mrEU)} {
+		env.wantRots(id, fxAuto(*next))
+	}
+}
+
+// Section b and d.2: a primary with replicas waits in
+// PendingReplicaDeletion, without a DeletionDate, until its last replica is
+// deleted; then its waiting period starts.
+func TestMultiRegionDeletePrimaryWithReplicas(t *testing.T) {
+	e := fxNew(t)
+	west, eu := e.mrIn(mrWest), e.mrIn(mrEU)
+	id, arn := e.mrPrimary()
+	e.mrReplicate(id, mrWest)
+	e.mrReplicate(id, mrEU)
+
+	out, err := e.s.ScheduleKeyDeletion(e.ctx, &kms.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: kms.Int32(10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.KeyState != "PendingReplicaDeletion" || out.DeletionDate != nil || out.PendingWindowInDays != 10 || out.KeyId != arn {
+		t.Fatalf("ScheduleKeyDeletion = %+v", out)
+	}
+	m := e.describe(id)
+	if m.KeyState != "PendingReplicaDeletion" || m.DeletionDate != nil || m.PendingDeletionWindowInDays == nil ||
+		*m.PendingDeletionWindowInDays != 10 {
+		t.Fatalf("DescribeKey = %+v", m)
+	}
+	// [3]: the primary cannot be replicated or used meanwhile.
+	_, err = e.s.ReplicateKey(e.ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: "ap-south-1"})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrKMSInvalidState, Op: keystate.ReplicateKey, KeyID: arn,
+		State: keystate.PendingReplicaDeletion, Msg: arn + " is pending deletion."})
+
+	wd := west.scheduleDeletion(id, 7)
+	e.advance(3 * fxDay)
+	ed := eu.scheduleDeletion(id, 7)
+	e.setClock(wd)
+	if _, err := west.s.DescribeKey(west.ctx, &kms.DescribeKeyInput{KeyId: id}); err == nil {
+		t.Fatal("the replica in us-west-2 outlived its DeletionDate")
+	}
+	mrWantConfig(t, e.describe(id), mrConfig("PRIMARY", fxRegion, id, mrEU))
+	if got := e.describe(id).KeyState; got != "PendingReplicaDeletion" {
+		t.Fatalf("with one replica left: %s", got)
+	}
+	e.setClock(ed)
+	m = e.describe(id)
+	if m.KeyState != "PendingDeletion" || m.DeletionDate == nil || !m.DeletionDate.Equal(ed.Add(10*fxDay)) {
+		t.Fatalf("after the last replica: %+v", m)
+	}
+	mrWantConfig(t, m, mrConfig("PRIMARY", fxRegion, id))
+	e.setClock(ed.Add(10 * fxDay))
+	_, err = e.s.DescribeKey(e.ctx, &kms.DescribeKeyInput{KeyId: id})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrNotFound, Op: keystate.DescribeKey, KeyID: arn, Msg: fxNotExist(arn)})
+
+	// CancelKeyDeletion of a primary waiting for its replicas: Disabled.
+	id2, _ := e.mrPrimary()
+	e.mrReplicate(id2, mrWest)
+	if _, err := e.s.ScheduleKeyDeletion(e.ctx, &kms.ScheduleKeyDeletionInput{KeyId: id2}); err != nil {
+		t.Fatal(err)
+	}
+	e.cancelDeletion(id2)
+	if m := e.describe(id2); m.KeyState != "Disabled" || m.PendingDeletionWindowInDays != nil {
+		t.Fatalf("after CancelKeyDeletion: %+v", m)
+	}
+}
+
+// Section b: a replica of an EXTERNAL primary is created without key
+// material (PendingImport); each key imports it separately, and it must be
+// the same material (c.8).
+func TestMultiRegionImportedMaterial(t *testing.T) {
+	e := fxNew(t)
+	west := e.mrIn(mrWest)
+	m := e.create(&kms.CreateKeyInput{MultiRegion: true, Origin: "EXTERNAL"})
+	id := m.KeyId
+	material := bytes.Repeat([]byte{7}, 32)
+	mrImport(t, e, id, material)
+	r := e.mrReplicate(id, mrWest)
+	if r.KeyState != "Creating" {
+		t.Fatalf("replica: %s", r.KeyState)
+	}
+	if got := west.describe(id).KeyState; got != "PendingImport" {
+		t.Fatalf("replica of an EXTERNAL key after creation: %s", got)
+	}
+	other := bytes.Repeat([]byte{8}, 32)
+	err := mrImportErr(t, west, id, other)
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrIncorrectKeyMaterial, Op: keystate.ImportKeyMaterial,
+		KeyID: mrARN(mrWest, id), State: keystate.PendingImport, AnyMsg: true})
+	mrImport(t, west, id, material)
+	if got := west.describe(id).KeyState; got != "Enabled" {
+		t.Fatalf("replica after import: %s", got)
+	}
+	out, err := e.s.Encrypt(e.ctx, &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := west.s.Decrypt(west.ctx, &kms.DecryptInput{CiphertextBlob: out.CiphertextBlob}); err != nil {
+		t.Fatalf("Decrypt in the replica's Region: %v", err)
+	}
+}
+
+// The multi-Region state survives a restart: Regions, replicas, roles,
+// Creating and Updating instants, PendingReplicaDeletion.
+func TestMultiRegionPersists(t *testing.T) {
+	st := store.NewMemory()
+	clk := kms.NewManualClock(fxT0)
+	opts := []kms.Option{kms.WithClock(clk), kms.WithReplicaCreationDuration(time.Minute), kms.WithPrimaryUpdateDuration(time.Minute)}
+	open := func() *fxEnv {
+		t.Helper()
+		s, err := kms.Open(t.Context(), st, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &fxEnv{t: t, s: s, clk: clk, ctx: context.Background()}
+	}
+	e := open()
+	id, _ := e.mrPrimary()
+	e.enableRotation(id, 90)
+	e.mrReplicate(id, mrWest)
+	e.mrReplicate(id, mrEU)
+	e.mrIn(mrWest).createAlias("alias/west", id)
+	e = open() // restart while both replicas are Creating
+	if got := e.mrIn(mrWest).describe(id).KeyState; got != "Creating" {
+		t.Fatalf("after restart: %s", got)
+	}
+	e.advance(time.Minute)
+	if _, err := e.s.UpdatePrimaryRegion(e.ctx, &kms.UpdatePrimaryRegionInput{KeyId: id, PrimaryRegion: mrWest}); err != nil {
+		t.Fatal(err)
+	}
+	e = open() // restart while Updating
+	e.advance(time.Minute)
+	west := e.mrIn(mrWest)
+	mrWantConfig(t, west.describe(id), mrConfig("PRIMARY", mrWest, id, fxRegion, mrEU))
+	if got := west.describe("alias/west").KeyId; got != id {
+		t.Fatalf("alias/west names %s", got)
+	}
+	if _, err := west.s.ScheduleKeyDeletion(west.ctx, &kms.ScheduleKeyDeletionInput{KeyId: id}); err != nil {
+		t.Fatal(err)
+	}
+	e.setClock(fxT0.Add(90 * fxDay))
+	e = open()
+	west = e.mrIn(mrWest)
+	if got := west.describe(id).KeyState; got != "PendingReplicaDeletion" {
+		t.Fatalf("after restart: %s", got)
+	}
+	// No rotation while the primary waits (D12); the replicas have the
+	// history as it was.
+	want := e.rots(id)
+	e.mrIn(mrEU).wantRots(id, want...)
+	west.wantRots(id, want...)
+}
+
+func mrImport(t *testing.T, e *fxEnv, id string, material []byte) {
+	t.Helper()
+	if err := mrImportErr(t, e, id, material); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mrImportErr(t *testing.T, e *fxEnv, id string, material []byte) error {
+	t.Helper()
+	p, err := e.s.GetParametersForImport(e.ctx, &kms.GetParametersForImportInput{KeyId: id,
+		WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.s.ImportKeyMaterial(e.ctx, &kms.ImportKeyMaterialInput{KeyId: id, ImportToken: p.ImportToken,
+		EncryptedKeyMaterial: imWrap(t, p.PublicKey, "RSAES_OAEP_SHA_256", material),
+		ExpirationModel:      "KEY_MATERIAL_DOES_NOT_EXPIRE"})
+	return err
+}
