@@ -113,6 +113,10 @@ type handles struct {
 // if the store has none yet, its key-check record; a store with neither
 // (a new one, say) records the key's check value, so that from then on it
 // opens only with that key.
+//
+// A file of an older format version (see encoding.go) is upgraded to the
+// current one, in one transaction, once Open has checked it and the
+// wrapping key: a build that reads only the older format then refuses it.
 func Open(path string, opts *Options) (*Store, error) {
 	var o Options
 	if opts != nil {
@@ -132,11 +136,17 @@ func Open(path string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := initOrCheck(db, path, wrap); err != nil {
+	format, err := initOrCheck(db, path, wrap)
+	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	if err := checkWrapping(db, path, wrap); err != nil {
+	record, err := checkWrapping(db, path, wrap, format)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := upgrade(db, path, wrap, format, record); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -197,12 +207,14 @@ func openBolt(path string, o *Options) (db *bolt.DB, err error) {
 
 // initOrCheck writes the meta bucket into a new file, with the key-check
 // record of wrap if it is not nil, or checks an existing file's magic,
-// format version and buckets.
-func initOrCheck(db *bolt.DB, path string, wrap cipher.AEAD) (err error) {
-	corrupt := func(format string, args ...any) error {
-		return fmt.Errorf("boltstore: open %s: %s: %w", path, fmt.Sprintf(format, args...), store.ErrCorrupt)
+// format version and buckets. It returns the file's format version
+// (formatVersion for a new file); it does not upgrade an older one (see
+// upgrade).
+func initOrCheck(db *bolt.DB, path string, wrap cipher.AEAD) (format uint32, err error) {
+	corrupt := func(msg string, args ...any) error {
+		return fmt.Errorf("boltstore: open %s: %s: %w", path, fmt.Sprintf(msg, args...), store.ErrCorrupt)
 	}
-	fresh, upgrade := false, false
+	fresh := false
 	err = guard(path, "open", func() error {
 		return db.View(func(tx *bolt.Tx) error {
 			if fileSize := fileSize(db); fileSize < tx.Size() {
@@ -229,17 +241,15 @@ func initOrCheck(db *bolt.DB, path string, wrap cipher.AEAD) (err error) {
 			if len(f) != 4 {
 				return corrupt("format version missing or malformed (%x)", f)
 			}
-			switch v := binary.BigEndian.Uint32(f); {
-			case v > formatVersion:
-				return corrupt("format version %d is newer than this build reads (%d)", v, formatVersion)
-			case v < oldestFormat:
-				return corrupt("unknown format version %d", v)
-			case v != formatVersion:
-				upgrade = true // formats 1 and 2 read as format 3 (encoding.go)
+			switch format = binary.BigEndian.Uint32(f); {
+			case format > formatVersion:
+				return corrupt("format version %d is newer than this build reads (%d)", format, formatVersion)
+			case format < oldestFormat:
+				return corrupt("unknown format version %d", format)
 			}
 			for _, name := range [][]byte{bucketKeys, bucketRotations, bucketAliases, bucketKeyAliases, bucketStores} {
-				if upgrade && bytes.Equal(name, bucketStores) {
-					continue // created by the upgrade
+				if format < 3 && bytes.Equal(name, bucketStores) {
+					continue // created by the upgrade to format 3
 				}
 				if tx.Bucket(name) == nil {
 					return corrupt("bucket %q is missing", name)
@@ -248,21 +258,8 @@ func initOrCheck(db *bolt.DB, path string, wrap cipher.AEAD) (err error) {
 			return nil
 		})
 	})
-	if err == nil && upgrade {
-		err = guard(path, "upgrade", func() error {
-			return db.Update(func(tx *bolt.Tx) error {
-				if _, err := tx.CreateBucketIfNotExists(bucketStores); err != nil {
-					return err
-				}
-				return tx.Bucket(bucketMeta).Put(metaFormat, binary.BigEndian.AppendUint32(nil, formatVersion))
-			})
-		})
-		if err != nil {
-			return fmt.Errorf("boltstore: open %s: upgrading to format %d: %w", path, formatVersion, err)
-		}
-	}
 	if err != nil || !fresh {
-		return err
+		return format, err
 	}
 	err = guard(path, "initialise", func() error {
 		return db.Update(func(tx *bolt.Tx) error {
@@ -290,7 +287,117 @@ func initOrCheck(db *bolt.DB, path string, wrap cipher.AEAD) (err error) {
 		})
 	})
 	if err != nil {
-		return fmt.Errorf("boltstore: open %s: initialising: %w", path, err)
+		return 0, fmt.Errorf("boltstore: open %s: initialising: %w", path, err)
+	}
+	return formatVersion, nil
+}
+
+// upgrade writes, in one transaction, what Open has found the file to
+// need: the upgrade of a file of an older format (from) to formatVersion,
+// and, if record, the key-check record of wrap.
+func upgrade(db *bolt.DB, path string, wrap cipher.AEAD, from uint32, record bool) error {
+	if from == formatVersion && !record {
+		return nil
+	}
+	err := guard(path, "upgrade", func() error {
+		return db.Update(func(tx *bolt.Tx) error {
+			if from != formatVersion {
+				if err := upgradeFormat(tx, wrap, from); err != nil {
+					return err
+				}
+			}
+			if record {
+				return tx.Bucket(bucketMeta).Put(metaKeyCheck, encodeKeyCheck(wrap))
+			}
+			return nil
+		})
+	})
+	switch {
+	case err == nil:
+		return nil
+	case from != formatVersion:
+		return fmt.Errorf("boltstore: open %s: upgrading from format %d to format %d: %w", path, from, formatVersion, err)
+	default:
+		return fmt.Errorf("boltstore: open %s: recording the wrapping key: %w", path, err)
+	}
+}
+
+// upgradeFormat upgrades a file of format from to formatVersion in tx (see
+// encoding.go for what each format adds).
+func upgradeFormat(tx *bolt.Tx, wrap cipher.AEAD, from uint32) error {
+	if from < 3 {
+		if _, err := tx.CreateBucketIfNotExists(bucketStores); err != nil {
+			return err
+		}
+	}
+	if from < 4 {
+		if err := rekeyAliases(tx); err != nil {
+			return err
+		}
+	}
+	if err := reseal(tx, wrap, from); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketMeta).Put(metaFormat, binary.BigEndian.AppendUint32(nil, formatVersion))
+}
+
+// rekeyAliases rewrites the alias keys of formats 1 to 3, in the aliases
+// and keyaliases buckets, as format 4's, with Region "". A record that
+// fails its checksum is moved as it is: it fails under its new key too.
+func rekeyAliases(tx *bolt.Tx) error {
+	aliases, index := tx.Bucket(bucketAliases), tx.Bucket(bucketKeyAliases)
+	type entry struct{ k, v []byte }
+	var recs []entry
+	err := aliases.ForEach(func(k, v []byte) error {
+		recs = append(recs, entry{bytes.Clone(k), bytes.Clone(v)})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var entries [][]byte
+	err = index.ForEach(func(k, _ []byte) error {
+		entries = append(entries, bytes.Clone(k))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if err := aliases.Delete(r.k); err != nil {
+			return err
+		}
+	}
+	for _, k := range entries {
+		if err := index.Delete(k); err != nil {
+			return err
+		}
+	}
+	for _, r := range recs {
+		id, ok := parseAliasKey3(r.k)
+		if !ok {
+			return fmt.Errorf("alias %q: %w: bad format 3 alias key: %w", r.k, errRecord, store.ErrCorrupt)
+		}
+		k, v := aliasKey(id), r.v
+		if a, err := decodeAliasRecord(r.k, r.v); err == nil {
+			v = encodeAlias(k, &a)
+		}
+		if err := aliases.Put(k, v); err != nil {
+			return err
+		}
+	}
+	for _, k := range entries {
+		n, w := binary.Uvarint(k)
+		if w <= 0 || uint64(len(k)-w) < n {
+			return fmt.Errorf("keyaliases entry %q: %w: bad key ID prefix: %w", k, errRecord, store.ErrCorrupt)
+		}
+		id, ok := parseAliasKey3(k[w+int(n):])
+		if !ok {
+			return fmt.Errorf("keyaliases entry %q: %w: bad format 3 alias key: %w", k, errRecord, store.ErrCorrupt)
+		}
+		if err := index.Put(indexKey(string(k[w:w+int(n)]), aliasKey(id)), []byte{}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -400,7 +507,7 @@ func (s *Store) Key(ctx context.Context, id string) (store.Key, error) {
 			return fmt.Errorf("key %s: %w", id, store.ErrNotFound)
 		}
 		var err error
-		if k, err = decodeKey([]byte(id), v, ""); err != nil {
+		if k, err = decodeKey([]byte(id), v, &store.Key{}); err != nil {
 			return s.corruptRecord("key", id, err)
 		}
 		return nil
@@ -426,17 +533,17 @@ func (s *Store) Keys(ctx context.Context, after string, limit int) ([]store.Key,
 		if k != nil && string(k) == after {
 			k, v = c.Next()
 		}
-		account := "" // keys of one account share its string
+		prev := &store.Key{} // keys of one account or Region share its string
 		for ; k != nil && len(out) < limit; k, v = c.Next() {
 			if out == nil {
 				out = make([]store.Key, 0, min(limit, 1024))
 			}
-			key, err := decodeKey(k, v, account)
+			key, err := decodeKey(k, v, prev)
 			if err != nil {
 				return s.corruptRecord("key", k, err)
 			}
-			account = key.Account
 			out = append(out, key)
+			prev = &out[len(out)-1]
 		}
 		return nil
 	})
@@ -535,9 +642,10 @@ func (s *Store) ScanRotations(ctx context.Context, fn func(keyID string, rotatio
 	})
 }
 
-// Aliases returns up to limit aliases that sort after after (by account,
-// then name); none if limit <= 0. It returns ErrClosed after Close,
-// ErrCorrupt if a record does not decode, and ctx's error if ctx is done.
+// Aliases returns up to limit aliases that sort after after (by Region,
+// then account, then name, in byte order); none if limit <= 0. It returns
+// ErrClosed after Close, ErrCorrupt if a record does not decode, and ctx's
+// error if ctx is done.
 func (s *Store) Aliases(ctx context.Context, after store.AliasID, limit int) ([]store.Alias, error) {
 	if err := s.begin(ctx); err != nil {
 		return nil, err
@@ -554,13 +662,13 @@ func (s *Store) Aliases(ctx context.Context, after store.AliasID, limit int) ([]
 		if k != nil && bytes.Equal(k, start) {
 			k, v = c.Next()
 		}
-		account := "" // aliases of one account share its string
+		var prev store.AliasID // aliases of one Region or account share its string
 		for ; k != nil && len(out) < limit; k, v = c.Next() {
-			a, err := decodeAlias(k, v, account)
+			a, err := decodeAlias(k, v, prev)
 			if err != nil {
 				return s.corruptRecord("alias", k, err)
 			}
-			account = a.Account
+			prev = a.AliasID
 			out = append(out, a)
 		}
 		return nil
@@ -588,7 +696,7 @@ func (s *Store) Secret(ctx context.Context) ([]byte, error) {
 			return fmt.Errorf("root secret: %w", store.ErrNotFound)
 		}
 		var err error
-		if out, err = decodeSecret(s.h.wrap, v); err != nil {
+		if out, err = decodeSecret(s.h.wrap, v, formatVersion); err != nil {
 			return s.corruptRecord("meta record", metaSecret, err)
 		}
 		return nil

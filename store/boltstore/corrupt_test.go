@@ -97,7 +97,7 @@ func TestOpenRejects(t *testing.T) {
 			})
 		}, "not a kmsmodel store"},
 		{"wrong magic", storeThen(setMeta([]byte("magic"), []byte("kmsmodel stor3"))), "not a kmsmodel store"},
-		{"newer format", storeThen(setMeta([]byte("format"), version(4))), "newer"},
+		{"newer format", storeThen(setMeta([]byte("format"), version(5))), "newer"},
 		{"format 0", storeThen(setMeta([]byte("format"), version(0))), "unknown format version 0"},
 		{"format missing", storeThen(setMeta([]byte("format"), nil)), "format version missing"},
 		{"bucket missing", storeThen(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("rotations")) }), "missing"},

@@ -53,11 +53,11 @@
 //
 // # Format
 //
-// The file records a magic string and a format version (3) in its meta
+// The file records a magic string and a format version (4) in its meta
 // bucket. Keys, rotations, aliases, an index of aliases by key and custom
 // key stores have a bucket each; records use a compact binary encoding, ending with a
 // CRC-32C that catches damage bbolt cannot see (it checksums only its meta
-// pages). encoding.go describes format 3 byte by byte. Times keep their
+// pages). encoding.go describes format 4 byte by byte. Times keep their
 // instant to the nanosecond but not their location: they read back in UTC
 // (equal, with time.Time.Equal, to what was written).
 //
@@ -69,7 +69,15 @@
 // misreading them. Format 3 adds the customkeystores bucket and a
 // custom-key-store section to key records (store ID, XksKeyId, the state an
 // Unavailable key returns to); Open reads format 1 and 2 files, creates
-// the bucket and marks them format 3 in the same way.
+// the bucket and marks them format 3 in the same way. Format 4 adds
+// Regions: a region section in key records (Region, PrimaryRegion,
+// StateDone), a Region in custom key store records, and alias keys that
+// begin with the alias's Region, so that aliases sort by Region, then
+// account, then name. Open reads format 1 to 3 files as having no Regions
+// (every Region ""), and upgrades them in one transaction, after checking
+// them and the wrapping key: it rewrites their alias keys, re-seals the
+// sealed secret and key-check records (their additional data names the
+// format), and marks them format 4.
 //
 // The checksums make every record read back either the one written or an
 // ErrCorrupt error. They cannot report a record that damage to bbolt's own

@@ -13,7 +13,7 @@ import (
 	"github.com/kmsmodel/kmsmodel/store"
 )
 
-// Format 3 of the file. Every change to a bucket layout or a record
+// Format 4 of the file. Every change to a bucket layout or a record
 // encoding below needs a new formatVersion, and Open must keep reading the
 // old one or refuse it with ErrCorrupt.
 //
@@ -30,6 +30,17 @@ import (
 // and marks it format 3 before the first write, as format 2 did for
 // format 1.
 //
+// Format 4 is format 3 with Regions: a key record may end with the region
+// section, a custom key store record with a Region, and alias keys begin
+// with the alias's Region (format 3's alias keys hold only account and
+// name). Open reads a format 1, 2 or 3 file, and before the first write,
+// in one transaction with the upgrades above, rewrites its alias keys and
+// the keyaliases entries that hold them (Region "": the default Region),
+// re-seals its sealed meta records (below) for format 4, and marks it
+// format 4. An alias record that fails its checksum is moved as it is, so
+// that it still fails under its new key; an alias key that does not parse
+// fails Open with ErrCorrupt.
+//
 // Buckets:
 //
 //	meta        "magic" → magic, "format" → uint32 big-endian formatVersion,
@@ -37,8 +48,8 @@ import (
 //	            "keycheck" → key-check record
 //	keys        key ID → key record
 //	rotations   uvarint(len(key ID)) ‖ key ID ‖ uint32 big-endian index → rotation record
-//	aliases     aliasKey(account, name) → alias record
-//	keyaliases  uvarint(len(key ID)) ‖ key ID ‖ aliasKey(account, name) → empty
+//	aliases     aliasKey(Region, account, name) → alias record
+//	keyaliases  uvarint(len(key ID)) ‖ key ID ‖ aliasKey(Region, account, name) → empty
 //	customkeystores  custom key store ID → custom key store record (format 3)
 //
 // keyaliases indexes aliases by the key they name, so that deleting a key
@@ -66,14 +77,17 @@ import (
 // service sealed it, never in the clear); then, only when the key has
 // CustomKeyStoreID, XksKeyID or DesiredState set, the custom-key-store
 // section (format 3): the byte 2, CustomKeyStoreID, XksKeyID (strings),
-// DesiredState (one byte).
+// DesiredState (one byte); then, only when the key has Region,
+// PrimaryRegion or StateDone set, the region section (format 4): the byte
+// 3, Region, PrimaryRegion (strings), StateDone.
 //
 // A custom key store record is Seq (uvarint); Account, Name, Type,
 // ConnectionState, ConnectionErrorCode (strings); Created, ConnectDone;
 // CloudHsmClusterID, TrustAnchorCertificate, XksProxyURIEndpoint,
 // XksProxyURIPath, XksProxyConnectivity, XksProxyVpcEndpointServiceName,
-// XksProxyVpcEndpointServiceOwner, XksProxyAccessKeyID (strings). It holds
-// no secret.
+// XksProxyVpcEndpointServiceOwner, XksProxyAccessKeyID (strings); then,
+// only when Region is set, the byte 1 and Region (string) (format 4). It
+// holds no secret.
 //
 // A rotation record is a flag byte (bit 0: OnDemand), then At.
 //
@@ -84,17 +98,22 @@ import (
 // key-check record, present once a store has been opened with a wrapping
 // key, is encoding 1 with an empty plaintext: it tells a wrong key before
 // the store has a secret. Sealed records authenticate, as additional data,
-// magic ‖ uint32 big-endian formatVersion ‖ the record's name (a string,
+// magic ‖ uint32 big-endian format version ‖ the record's name (a string,
 // as in records) ‖ the encoding byte 1, which binds them to a kmsmodel
-// store of this format and to their place in it. Both records end with a
-// CRC-32C like every other, so that damage (ErrCorrupt) is told apart from
-// a wrong key (ErrWrongWrappingKey). Files without these records are format
+// store of the file's format and to their place in it: a file of an older
+// format has them sealed for that format, and the upgrade re-seals them.
+// Both records end with a CRC-32C like every other, so that damage
+// (ErrCorrupt) is told apart from a wrong key (ErrWrongWrappingKey). Files without these records are format
 // 1 files all the same: builds that do not know them never read them.
 //
 // An alias record is KeyID (string), Created, Updated. The alias key is the
-// account with each 0x00 byte written as 0x00 0xFF, then 0x00 0x01, then the
-// name: byte order of alias keys is the order of (account, name).
-const formatVersion = 3
+// Region, then the account, each with every 0x00 byte written as 0x00 0xFF
+// and followed by 0x00 0x01, then the name: byte order of alias keys is
+// the order of (Region, account, name), since the terminator 0x00 0x01
+// sorts before every byte that can follow a field's bytes (0x00 0xFF, or a
+// byte other than 0x00). Format 3's alias key is the same without the
+// Region and its terminator.
+const formatVersion = 4
 
 // oldestFormat is the oldest format version Open reads (and upgrades).
 const oldestFormat = 1
@@ -326,9 +345,16 @@ const sectionImported = 1
 // (format 3).
 const sectionCustomKeyStore = 2
 
+// sectionRegion tags the region section of a key record (format 4).
+const sectionRegion = 3
+
+// storeSectionRegion tags the Region of a custom key store record (format
+// 4).
+const storeSectionRegion = 1
+
 func encodeKey(k *store.Key) []byte {
 	e := encoder{buf: make([]byte, 0, 96+len(k.Account)+len(k.Description)+16*len(k.Tags)+
-		len(k.KeyMaterialID)+len(k.ExpirationModel)+len(k.ImportedMaterial))}
+		len(k.KeyMaterialID)+len(k.ExpirationModel)+len(k.ImportedMaterial)+len(k.Region)+len(k.PrimaryRegion))}
 	e.uvarint(k.Version)
 	e.uvarint(k.Seq)
 	e.string(k.Account)
@@ -371,17 +397,23 @@ func encodeKey(k *store.Key) []byte {
 		e.string(k.XksKeyID)
 		e.byte1(byte(k.DesiredState))
 	}
+	if k.Region != "" || k.PrimaryRegion != "" || !k.StateDone.IsZero() {
+		e.byte1(sectionRegion)
+		e.string(k.Region)
+		e.string(k.PrimaryRegion)
+		e.time(k.StateDone)
+	}
 	return e.seal([]byte(k.ID))
 }
 
-// decodeKey decodes a key record. If its account is account, the key
-// shares that string rather than allocating its own.
-func decodeKey(id, rec []byte, account string) (store.Key, error) {
+// decodeKey decodes a key record. If its account, Region or PrimaryRegion
+// is like's, the key shares that string rather than allocating its own.
+func decodeKey(id, rec []byte, like *store.Key) (store.Key, error) {
 	d := open(id, rec)
 	k := store.Key{ID: string(id)}
 	k.Version = d.uvarint()
 	k.Seq = d.uvarint()
-	k.Account = d.stringLike(account)
+	k.Account = d.stringLike(like.Account)
 	k.Description = d.string()
 	k.State = keystate.State(d.byteMax(byte(maxState)))
 	k.Kind.Spec = keystate.KeySpec(d.byteMax(byte(maxKeySpec)))
@@ -421,6 +453,10 @@ func decodeKey(id, rec []byte, account string) (store.Key, error) {
 			k.CustomKeyStoreID = d.string()
 			k.XksKeyID = d.string()
 			k.DesiredState = keystate.State(d.byteMax(byte(maxState)))
+		case sec == sectionRegion && next <= sectionRegion: // format 4
+			k.Region = d.stringLike(like.Region)
+			k.PrimaryRegion = d.stringLike(like.PrimaryRegion)
+			k.StateDone = d.time()
 		default:
 			d.fail()
 		}
@@ -441,7 +477,7 @@ func decodeKeyVersion(id, rec []byte) (uint64, error) {
 }
 
 func encodeStore(c *store.CustomKeyStore) []byte {
-	e := encoder{buf: make([]byte, 0, 128+len(c.TrustAnchorCertificate))}
+	e := encoder{buf: make([]byte, 0, 128+len(c.TrustAnchorCertificate)+len(c.Region))}
 	e.uvarint(c.Seq)
 	for _, v := range []string{c.Account, c.Name, c.Type, c.ConnectionState, c.ConnectionErrorCode} {
 		e.string(v)
@@ -452,6 +488,10 @@ func encodeStore(c *store.CustomKeyStore) []byte {
 		c.XksProxyURIPath, c.XksProxyConnectivity, c.XksProxyVpcEndpointServiceName,
 		c.XksProxyVpcEndpointServiceOwner, c.XksProxyAccessKeyID} {
 		e.string(v)
+	}
+	if c.Region != "" {
+		e.byte1(storeSectionRegion)
+		e.string(c.Region)
 	}
 	return e.seal([]byte(c.ID))
 }
@@ -469,6 +509,12 @@ func decodeStore(id, rec []byte) (store.CustomKeyStore, error) {
 		&c.XksProxyURIPath, &c.XksProxyConnectivity, &c.XksProxyVpcEndpointServiceName,
 		&c.XksProxyVpcEndpointServiceOwner, &c.XksProxyAccessKeyID} {
 		*p = d.string()
+	}
+	if d.err == nil && len(d.buf) > 0 { // format 4
+		if d.byte1() != storeSectionRegion {
+			d.fail()
+		}
+		c.Region = d.string()
 	}
 	if err := d.end(); err != nil {
 		return store.CustomKeyStore{}, err
@@ -506,15 +552,26 @@ func encodeAlias(key []byte, a *store.Alias) []byte {
 	return e.seal(key)
 }
 
-// decodeAlias decodes an alias record. If its account is account, the
-// alias shares that string rather than allocating its own.
-func decodeAlias(key, rec []byte, account string) (store.Alias, error) {
-	id, ok := parseAliasKey(key, account)
+// decodeAlias decodes an alias record. If its Region or account is like's,
+// the alias shares that string rather than allocating its own.
+func decodeAlias(key, rec []byte, like store.AliasID) (store.Alias, error) {
+	id, ok := parseAliasKey(key, like)
 	if !ok {
 		return store.Alias{}, fmt.Errorf("%w: bad alias key", errRecord)
 	}
+	a, err := decodeAliasRecord(key, rec)
+	if err != nil {
+		return store.Alias{}, err
+	}
+	a.AliasID = id
+	return a, nil
+}
+
+// decodeAliasRecord decodes the record of the alias whose bolt key is key,
+// leaving its AliasID empty.
+func decodeAliasRecord(key, rec []byte) (store.Alias, error) {
 	d := open(key, rec)
-	a := store.Alias{AliasID: id}
+	var a store.Alias
 	a.KeyID = d.string()
 	a.Created = d.time()
 	a.Updated = d.time()
@@ -544,49 +601,88 @@ func rotationKey(prefix []byte, index uint32) []byte {
 	return binary.BigEndian.AppendUint32(prefix[:len(prefix):len(prefix)], index)
 }
 
-// aliasKey encodes an alias ID so that byte order is (account, name) order.
+// aliasKey encodes an alias ID so that byte order is (Region, account,
+// name) order.
 func aliasKey(id store.AliasID) []byte {
-	k := make([]byte, 0, len(id.Account)+2+len(id.Name)+2)
-	for i := 0; i < len(id.Account); i++ {
-		if c := id.Account[i]; c == 0 {
+	k := make([]byte, 0, len(id.Region)+2+len(id.Account)+2+len(id.Name)+4)
+	k = appendField(k, id.Region)
+	k = appendField(k, id.Account)
+	return append(k, id.Name...)
+}
+
+// appendField appends s with each 0x00 byte written as 0x00 0xFF, then the
+// terminator 0x00 0x01.
+func appendField(k []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == 0 {
 			k = append(k, 0, 0xFF)
 		} else {
 			k = append(k, c)
 		}
 	}
-	k = append(k, 0, 1)
-	return append(k, id.Name...)
+	return append(k, 0, 1)
 }
 
-func parseAliasKey(k []byte, account string) (store.AliasID, bool) {
-	if i := bytes.IndexByte(k, 0); i >= 0 && i+1 < len(k) && k[i+1] == 1 {
-		// No 0x00 in the account: nothing to unescape.
-		id := store.AliasID{Account: account, Name: string(k[i+2:])}
-		if string(k[:i]) != account {
-			id.Account = string(k[:i])
-		}
-		return id, true
+// cutField reads a field written by appendField from the start of k and
+// returns it (like itself when the bytes are equal) and the bytes after
+// its terminator; ok is false if k does not start with a well-formed
+// field.
+func cutField(k []byte, like string) (field string, rest []byte, ok bool) {
+	i := bytes.IndexByte(k, 0)
+	if i < 0 || i+1 >= len(k) {
+		return "", nil, false
 	}
-	var acct []byte
+	if k[i+1] == 1 { // no 0x00 in the field: nothing to unescape
+		field = like
+		if string(k[:i]) != like {
+			field = string(k[:i])
+		}
+		return field, k[i+2:], true
+	}
+	var b []byte
 	for i := 0; i < len(k); i++ {
 		if k[i] != 0 {
-			acct = append(acct, k[i])
+			b = append(b, k[i])
 			continue
 		}
 		if i+1 >= len(k) {
-			return store.AliasID{}, false
+			return "", nil, false
 		}
 		switch k[i+1] {
 		case 0xFF:
-			acct = append(acct, 0)
+			b = append(b, 0)
 			i++
 		case 1:
-			return store.AliasID{Account: string(acct), Name: string(k[i+2:])}, true
+			return string(b), k[i+2:], true
 		default:
-			return store.AliasID{}, false
+			return "", nil, false
 		}
 	}
-	return store.AliasID{}, false
+	return "", nil, false
+}
+
+// parseAliasKey decodes an alias key. The ID shares like's Region and
+// account strings when its own are equal.
+func parseAliasKey(k []byte, like store.AliasID) (store.AliasID, bool) {
+	region, rest, ok := cutField(k, like.Region)
+	if !ok {
+		return store.AliasID{}, false
+	}
+	account, rest, ok := cutField(rest, like.Account)
+	if !ok {
+		return store.AliasID{}, false
+	}
+	return store.AliasID{Region: region, Account: account, Name: string(rest)}, true
+}
+
+// parseAliasKey3 decodes an alias key of formats 1 to 3, which hold no
+// Region: the ID's Region is "", the default Region.
+func parseAliasKey3(k []byte) (store.AliasID, bool) {
+	account, rest, ok := cutField(k, "")
+	if !ok {
+		return store.AliasID{}, false
+	}
+	return store.AliasID{Account: account, Name: string(rest)}, true
 }
 
 // hasPrefixLen reports whether k is prefix followed by exactly n bytes.

@@ -1,8 +1,15 @@
 package boltstore_test
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,12 +61,14 @@ func TestEnumCodesOfFormat1(t *testing.T) {
 	}
 }
 
-// TestGoldenRecords pins format 3's bytes: a change to the encoding must
+// TestGoldenRecords pins format 4's bytes: a change to the encoding must
 // come with a new format version (and code that reads the old one). The
 // first key has no imported material, so its record is exactly format 1's;
 // the second has the imported-material section of format 2; the third
 // the custom-key-store section of format 3, and its store the
-// customkeystores bucket of format 3.
+// customkeystores bucket of format 3; the fourth the region section of
+// format 4, and the second store a Region, as format 4 adds. Alias keys
+// are format 4's: Region, account, name.
 func TestGoldenRecords(t *testing.T) {
 	path := tempPath(t)
 	s, err := boltstore.Open(path, nil)
@@ -78,20 +87,25 @@ func TestGoldenRecords(t *testing.T) {
 	cks := store.Key{ID: "3234abcd-12ab-34cd-56ef-1234567890ab", Version: 1, Seq: 2, Account: "111122223333",
 		State: keystate.Unavailable, Kind: keystate.Kind{Origin: keystate.ExternalKeyStore}, Created: utc,
 		CustomKeyStoreID: "cks-1234567890abcdef0", XksKeyID: "x", DesiredState: keystate.Disabled}
+	mrk := store.Key{ID: "us-west-2/mrk-0123456789abcdef0123456789abcdef", Region: "us-west-2", Version: 1, Seq: 3,
+		Account: "111122223333", State: keystate.Creating, Kind: keystate.Kind{MultiRegion: keystate.Replica},
+		Created: utc, PrimaryRegion: "us-east-1", StateDone: utc}
 	cs := store.CustomKeyStore{ID: "cks-1234567890abcdef0", Seq: 1, Account: "1", Name: "n", Type: "t",
 		ConnectionState: "DISCONNECTED", Created: utc, XksProxyAccessKeyID: "a"}
+	cs2 := store.CustomKeyStore{ID: "cks-2234567890abcdef0", Region: "eu-west-1", Seq: 2}
 	apply(t, s, store.Batch{
-		PutCustomKeyStores: []store.CustomKeyStore{cs},
-		PutKeys:            []store.Key{k, imp, cks},
+		PutCustomKeyStores: []store.CustomKeyStore{cs, cs2},
+		PutKeys:            []store.Key{k, imp, cks, mrk},
 		AddRotations:       []store.KeyRotation{{KeyID: k.ID, Rotation: store.Rotation{At: utc, OnDemand: true}}},
-		PutAliases:         []store.Alias{{AliasID: store.AliasID{Account: "1\x002", Name: "alias/x"}, KeyID: k.ID, Created: utc, Updated: utc}},
+		PutAliases: []store.Alias{{AliasID: store.AliasID{Account: "1\x002", Name: "alias/x"}, KeyID: k.ID, Created: utc, Updated: utc},
+			{AliasID: store.AliasID{Region: "us-west-2", Account: "1", Name: "alias/x"}, KeyID: mrk.ID}},
 	})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]map[string]string{
 		"meta": {
-			hex.EncodeToString([]byte("format")): "00000003",
+			hex.EncodeToString([]byte("format")): "00000004",
 			hex.EncodeToString([]byte("magic")):  hex.EncodeToString([]byte("kmsmodel store")),
 		},
 		"keys": {
@@ -118,6 +132,14 @@ func TestGoldenRecords(t *testing.T) {
 			hex.EncodeToString([]byte(cks.ID)): "01" + "02" + "0c" + hex.EncodeToString([]byte("111122223333")) +
 				"00" + "07" + "0000030000" + "09fea8b4fc0c" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" +
 				"02" + "15" + hex.EncodeToString([]byte(cs.ID)) + "0178" + "03" + "e3899b51",
+			// Version 1, Seq 3, Account, no description, Creating,
+			// SYMMETRIC_DEFAULT/ENCRYPT_DECRYPT/AWS_KMS/CUSTOMER/REPLICA,
+			// Created, nothing else until the region section: 03, Region
+			// "us-west-2", PrimaryRegion "us-east-1", StateDone; CRC.
+			hex.EncodeToString([]byte(mrk.ID)): "01" + "03" + "0c" + hex.EncodeToString([]byte("111122223333")) +
+				"00" + "01" + "0000000002" + "09fea8b4fc0c" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" +
+				"03" + "09" + hex.EncodeToString([]byte("us-west-2")) + "09" + hex.EncodeToString([]byte("us-east-1")) +
+				"09fea8b4fc0c" + "c98e662c",
 		},
 		"customkeystores": {
 			// Seq 1, Account "1", Name "n", Type "t", DISCONNECTED, no
@@ -125,19 +147,28 @@ func TestGoldenRecords(t *testing.T) {
 			// fields but the access key ID "a"; CRC.
 			hex.EncodeToString([]byte(cs.ID)): "01" + "0131" + "016e" + "0174" + "0c" + hex.EncodeToString([]byte("DISCONNECTED")) +
 				"00" + "09fea8b4fc0c" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "0161" + "fa48a30e",
+			// Seq 2, every string empty and both times zero; then 01 and
+			// the Region "eu-west-1"; CRC.
+			hex.EncodeToString([]byte(cs2.ID)): "02" + "0000000000" + "00" + "00" + "0000000000000000" +
+				"01" + "09" + hex.EncodeToString([]byte("eu-west-1")) + "0f51d2a9",
 		},
 		"rotations": {
 			// uvarint(36) ‖ ID ‖ index 0 → on demand, At, CRC.
 			"24" + hex.EncodeToString([]byte(k.ID)) + "00000000": "01" + "09fea8b4fc0c" + "e7507e1e",
 		},
 		"aliases": {
-			// Account "1\x002" escaped, 00 01, name → KeyID, Created,
-			// Updated, CRC.
-			hex.EncodeToString([]byte("1\x00\xff2\x00\x01alias/x")): "24" + hex.EncodeToString([]byte(k.ID)) +
-				"09fea8b4fc0c" + "09fea8b4fc0c" + "88323496",
+			// Region "" and 00 01, account "1\x002" escaped and 00 01,
+			// name → KeyID, Created, Updated, CRC.
+			hex.EncodeToString([]byte("\x00\x011\x00\xff2\x00\x01alias/x")): "24" + hex.EncodeToString([]byte(k.ID)) +
+				"09fea8b4fc0c" + "09fea8b4fc0c" + "9860ce85",
+			// Region "us-west-2" and 00 01, account "1" and 00 01, name →
+			// KeyID, no Created or Updated, CRC.
+			hex.EncodeToString([]byte("us-west-2\x00\x011\x00\x01alias/x")): "2e" + hex.EncodeToString([]byte(mrk.ID)) +
+				"00" + "00" + "fd3d3ee9",
 		},
 		"keyaliases": {
-			"24" + hex.EncodeToString([]byte(k.ID)) + hex.EncodeToString([]byte("1\x00\xff2\x00\x01alias/x")): "",
+			"24" + hex.EncodeToString([]byte(k.ID)) + hex.EncodeToString([]byte("\x00\x011\x00\xff2\x00\x01alias/x")):   "",
+			"2e" + hex.EncodeToString([]byte(mrk.ID)) + hex.EncodeToString([]byte("us-west-2\x00\x011\x00\x01alias/x")): "",
 		},
 	}
 	got := map[string]map[string]string{}
@@ -179,62 +210,341 @@ func TestGoldenRecords(t *testing.T) {
 	}
 }
 
-// TestFormatUpgrade: a format 1 file (format 2 without imported-material
-// sections) and a format 2 file (format 3 without the customkeystores
-// bucket and custom-key-store sections) open, read back as they were, and
-// are marked format 3 at once, with the new bucket, so that an older build
-// refuses them with a clear error.
+// escapeField writes s as an alias key writes its Region and account:
+// each 0x00 byte as 0x00 0xFF, then the terminator 0x00 0x01.
+func escapeField(s string) string { return strings.ReplaceAll(s, "\x00", "\x00\xff") + "\x00\x01" }
+
+// aliasKey4 is an alias's bolt key in format 4; aliasKey3 in formats 1 to
+// 3, which have no Region.
+func aliasKey4(id store.AliasID) string {
+	return escapeField(id.Region) + escapeField(id.Account) + id.Name
+}
+func aliasKey3(id store.AliasID) string { return escapeField(id.Account) + id.Name }
+
+// indexKey is the keyaliases entry of an alias with bolt key ak.
+func indexKey(keyID, ak string) []byte {
+	return append(binary.AppendUvarint(nil, uint64(len(keyID))), keyID+ak...)
+}
+
+// downgrade turns the store at path, written by this build without
+// Regions, into a file of format old, as a build of that format would have
+// written it: alias keys (in the aliases and keyaliases buckets) as
+// formats 1 to 3 write them, with their records' checksums over the old
+// keys; no customkeystores bucket before format 3; the format version old.
+// aliases are every alias in the store.
+func downgrade(t *testing.T, path string, old uint32, aliases []store.Alias) {
+	t.Helper()
+	withBolt(t, path, func(tx *bolt.Tx) error {
+		recs, index := tx.Bucket([]byte("aliases")), tx.Bucket([]byte("keyaliases"))
+		if n := recs.Stats().KeyN; n != len(aliases) {
+			t.Fatalf("the store has %d aliases; downgrade was given %d", n, len(aliases))
+		}
+		for _, a := range aliases {
+			if a.Region != "" {
+				t.Fatalf("alias %+q has a Region, which format %d cannot hold", a.AliasID, old)
+			}
+			k4, k3 := aliasKey4(a.AliasID), aliasKey3(a.AliasID)
+			v := recs.Get([]byte(k4))
+			if v == nil {
+				t.Fatalf("no record under alias key %q", k4)
+			}
+			body := bytes.Clone(v[:len(v)-4])
+			if err := recs.Delete([]byte(k4)); err != nil {
+				return err
+			}
+			if err := recs.Put([]byte(k3), append(body, crc(k3, body)...)); err != nil {
+				return err
+			}
+			if index.Get(indexKey(a.KeyID, k4)) == nil {
+				t.Fatalf("no keyaliases entry for alias key %q", k4)
+			}
+			if err := index.Delete(indexKey(a.KeyID, k4)); err != nil {
+				return err
+			}
+			if err := index.Put(indexKey(a.KeyID, k3), []byte{}); err != nil {
+				return err
+			}
+		}
+		if old < 3 {
+			if err := tx.DeleteBucket([]byte("customkeystores")); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("format"), binary.BigEndian.AppendUint32(nil, old))
+	})
+}
+
+// rawKeys returns the bolt keys of a bucket of the file at path.
+func rawKeys(t *testing.T, path, bucket string) []string {
+	t.Helper()
+	var out []string
+	withBolt(t, path, func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(bucket)).ForEach(func(k, _ []byte) error {
+			out = append(out, string(k))
+			return nil
+		})
+	})
+	return out
+}
+
+// formatOf returns the format version of the file at path, in hex.
+func formatOf(t *testing.T, path string) string {
+	t.Helper()
+	var v []byte
+	withBolt(t, path, func(tx *bolt.Tx) error {
+		v = append(v, tx.Bucket([]byte("meta")).Get([]byte("format"))...)
+		return nil
+	})
+	return hex.EncodeToString(v)
+}
+
+// TestFormatUpgrade: files of formats 1, 2 and 3 open, read back as they
+// were (no Regions: every Region reads back ""), and are upgraded to
+// format 4 at once: the customkeystores bucket of format 3 where it is
+// missing, alias keys and keyaliases entries rewritten with the default
+// Region, and the format version 4, so that an older build refuses them
+// with a clear error. The upgraded file then works as one made in format
+// 4: deleting a key removes its aliases (through the rewritten index), and
+// an alias of the same account and name in another Region is another
+// alias.
 func TestFormatUpgrade(t *testing.T) {
-	for _, old := range []byte{1, 2} {
+	for _, old := range []uint32{1, 2, 3} {
 		t.Run(fmt.Sprintf("format%d", old), func(t *testing.T) {
 			path := tempPath(t)
 			s, err := boltstore.Open(path, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
+			created := time.Date(2025, 3, 4, 5, 6, 7, 8, time.UTC)
 			k := store.Key{ID: "1234abcd-12ab-34cd-56ef-1234567890ab", Version: 1, Account: "111122223333",
-				State: keystate.PendingImport, Kind: keystate.Kind{Origin: keystate.External},
-				Created: time.Date(2025, 3, 4, 5, 6, 7, 8, time.UTC)}
-			apply(t, s, store.Batch{PutKeys: []store.Key{k}})
+				State: keystate.PendingImport, Kind: keystate.Kind{Origin: keystate.External}, Created: created}
+			k2 := store.Key{ID: "mrk-0123456789abcdef0123456789abcdef", Version: 1, Account: "111122223333",
+				State: keystate.Enabled, Kind: keystate.Kind{MultiRegion: keystate.Primary}, Created: created}
+			aliases := []store.Alias{
+				{AliasID: store.AliasID{Account: "", Name: "alias/empty-account"}, KeyID: k.ID},
+				{AliasID: store.AliasID{Account: "1\x002", Name: "alias/escaped\x00"}, KeyID: k2.ID, Created: created},
+				{AliasID: store.AliasID{Account: "111122223333", Name: "alias/a"}, KeyID: k.ID, Updated: created},
+				{AliasID: store.AliasID{Account: "111122223333", Name: "alias/b"}, KeyID: k2.ID},
+			}
+			b := store.Batch{PutKeys: []store.Key{k, k2}, PutAliases: aliases,
+				AddRotations: []store.KeyRotation{{KeyID: k2.ID, Rotation: store.Rotation{At: created}}}}
+			var stores []store.CustomKeyStore
+			if old >= 3 {
+				stores = []store.CustomKeyStore{{ID: "cks-1234567890abcdef0", Seq: 1, Account: "1", Name: "n",
+					Type: "EXTERNAL_KEY_STORE", ConnectionState: "CONNECTED", Created: created}}
+				b.PutCustomKeyStores = stores
+			}
+			apply(t, s, b)
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
-			format := func() string {
-				t.Helper()
-				var v []byte
-				withBolt(t, path, func(tx *bolt.Tx) error {
-					v = append(v, tx.Bucket([]byte("meta")).Get([]byte("format"))...)
-					return nil
-				})
-				return hex.EncodeToString(v)
-			}
-			withBolt(t, path, func(tx *bolt.Tx) error {
-				if err := tx.DeleteBucket([]byte("customkeystores")); err != nil {
-					return err
-				}
-				return tx.Bucket([]byte("meta")).Put([]byte("format"), []byte{0, 0, 0, old})
-			})
-			if got, want := format(), fmt.Sprintf("%08x", old); got != want {
+			downgrade(t, path, old, aliases)
+			if got, want := formatOf(t, path), fmt.Sprintf("%08x", old); got != want {
 				t.Fatalf("format %s after the downgrade", got)
 			}
+
 			s, err = boltstore.Open(path, nil)
 			if err != nil {
 				t.Fatalf("Open of a format %d file: %v", old, err)
 			}
-			got, err := s.Key(t.Context(), k.ID)
-			if err != nil || got.State != k.State || !got.Created.Equal(k.Created) || got.ImportedMaterial != nil {
-				t.Fatalf("Key = %+v, %v", got, err)
+			keys, rots, got := readAll(t, s)
+			if len(keys) != 2 || keys[0].ID != k.ID || keys[1].ID != k2.ID {
+				t.Fatalf("Keys = %+v", keys)
 			}
-			if cs, err := s.CustomKeyStores(t.Context()); err != nil || len(cs) != 0 {
-				t.Fatalf("CustomKeyStores = %v, %v", cs, err)
+			for i, want := range []store.Key{k, k2} {
+				g := keys[i]
+				if g.State != want.State || g.Kind != want.Kind || !g.Created.Equal(want.Created) || g.ImportedMaterial != nil ||
+					g.Region != "" || g.PrimaryRegion != "" || !g.StateDone.IsZero() {
+					t.Fatalf("Key = %+v, want %+v", g, want)
+				}
 			}
-			apply(t, s, store.Batch{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", Name: "n"}}})
+			if len(rots) != 1 || len(rots[k2.ID]) != 1 || !rots[k2.ID][0].At.Equal(created) {
+				t.Fatalf("rotations = %v", rots)
+			}
+			if len(got) != len(aliases) {
+				t.Fatalf("Aliases = %+v, want %+v", got, aliases)
+			}
+			for i, a := range aliases { // aliases are in (account, name) order
+				g := got[i]
+				if g.AliasID != a.AliasID || g.Region != "" || g.KeyID != a.KeyID ||
+					!g.Created.Equal(a.Created) || !g.Updated.Equal(a.Updated) || g.Created.IsZero() != a.Created.IsZero() {
+					t.Fatalf("alias %d = %+v, want %+v", i, g, a)
+				}
+			}
+			cs, err := s.CustomKeyStores(t.Context())
+			if err != nil || len(cs) != len(stores) || len(cs) > 0 && (cs[0] != stores[0] || cs[0].Region != "") {
+				t.Fatalf("CustomKeyStores = %+v, %v; want %+v", cs, err, stores)
+			}
+			apply(t, s, store.Batch{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-2", Name: "n", Region: "us-west-2"}}})
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if got := format(); got != "00000003" {
-				t.Fatalf("format %s after Open, want 00000003", got)
+			if got := formatOf(t, path); got != "00000004" {
+				t.Fatalf("format %s after Open, want 00000004", got)
+			}
+			var wantKeys, wantIndex []string
+			for _, a := range aliases {
+				wantKeys = append(wantKeys, aliasKey4(a.AliasID))
+				wantIndex = append(wantIndex, string(indexKey(a.KeyID, aliasKey4(a.AliasID))))
+			}
+			slices.Sort(wantKeys)
+			slices.Sort(wantIndex)
+			if got := rawKeys(t, path, "aliases"); !slices.Equal(got, wantKeys) {
+				t.Fatalf("alias keys after the upgrade:\n got  %q\n want %q", got, wantKeys)
+			}
+			if got := rawKeys(t, path, "keyaliases"); !slices.Equal(got, wantIndex) {
+				t.Fatalf("keyaliases entries after the upgrade:\n got  %q\n want %q", got, wantIndex)
+			}
+
+			// The upgraded file, opened again (no second upgrade), works
+			// as a format 4 file.
+			s = openStore(t, path, nil)
+			west := store.Alias{AliasID: store.AliasID{Region: "us-west-2", Account: "111122223333", Name: "alias/a"}, KeyID: k2.ID}
+			apply(t, s, store.Batch{PutAliases: []store.Alias{west}})
+			apply(t, s, store.Batch{DeleteKeys: []string{k.ID}})
+			_, _, got = readAll(t, s)
+			want := []store.Alias{aliases[1], aliases[3], west}
+			if len(got) != len(want) {
+				t.Fatalf("Aliases after deleting %s = %+v, want %+v", k.ID, got, want)
+			}
+			for i := range want {
+				if got[i].AliasID != want[i].AliasID || got[i].KeyID != want[i].KeyID {
+					t.Fatalf("Aliases after deleting %s = %+v, want %+v", k.ID, got, want)
+				}
 			}
 		})
 	}
+}
+
+// TestFormat3FileReadsWithEmptyRegions: a format 3 file, made as format 3
+// builds made them, opens, is upgraded, and reads back exactly what was
+// written, with every Region empty; the upgrade, once done, is not done
+// again.
+func TestFormat3FileReadsWithEmptyRegions(t *testing.T) {
+	path := tempPath(t)
+	s, err := boltstore.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b store.Batch
+	for i := range 40 {
+		id := fmt.Sprintf("%08x-0000-4000-8000-%012x", uint32(uint64(i)*2654435761), i)
+		k := key(id)
+		k.Seq = uint64(i)
+		b.PutKeys = append(b.PutKeys, k)
+		// In UTC, as the store reads times back, so that reflect.DeepEqual
+		// compares them with Memory's.
+		b.AddRotations = append(b.AddRotations, store.KeyRotation{KeyID: id, Rotation: store.Rotation{At: time.Unix(int64(i), 0).UTC()}})
+		for _, acct := range []string{"111122223333", fmt.Sprintf("acct\x00%d", i%3)} {
+			b.PutAliases = append(b.PutAliases, store.Alias{AliasID: store.AliasID{Account: acct, Name: "alias/" + id}, KeyID: id})
+		}
+	}
+	b.PutCustomKeyStores = []store.CustomKeyStore{{ID: "cks-1", Account: "1", Name: "one"}, {ID: "cks-2", Account: "2", Name: "two"}}
+	mem := store.NewMemory()
+	apply(t, s, b)
+	apply(t, mem, b)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	downgrade(t, path, 3, b.PutAliases)
+	for range 2 {
+		s := openStore(t, path, nil)
+		gotK, gotR, gotA := readAll(t, s)
+		wantK, wantR, wantA := readAll(t, mem)
+		if !reflect.DeepEqual(gotK, wantK) {
+			t.Fatalf("keys after the upgrade differ:\n got  %+v\n want %+v", gotK, wantK)
+		}
+		if !reflect.DeepEqual(gotR, wantR) {
+			t.Fatalf("rotations after the upgrade differ:\n got  %+v\n want %+v", gotR, wantR)
+		}
+		if !reflect.DeepEqual(gotA, wantA) {
+			t.Fatalf("aliases after the upgrade differ:\n got  %+v\n want %+v", gotA, wantA)
+		}
+		for _, k := range gotK {
+			if k.Region != "" || k.PrimaryRegion != "" || !k.StateDone.IsZero() {
+				t.Fatalf("key %s has Region %q, PrimaryRegion %q, StateDone %v; want none", k.ID, k.Region, k.PrimaryRegion, k.StateDone)
+			}
+		}
+		for _, a := range gotA {
+			if a.Region != "" {
+				t.Fatalf("alias %+q has a Region", a.AliasID)
+			}
+		}
+		cs, err := s.CustomKeyStores(t.Context())
+		if err != nil || !reflect.DeepEqual(cs, b.PutCustomKeyStores) {
+			t.Fatalf("CustomKeyStores = %+v, %v; want %+v", cs, err, b.PutCustomKeyStores)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := formatOf(t, path); got != "00000004" {
+			t.Fatalf("format %s after Open, want 00000004", got)
+		}
+	}
+}
+
+// TestFormat3UpgradeDamage: an alias record of a format 3 file that fails
+// its checksum still fails it after the upgrade (it is not re-sealed over
+// the damage), and the rest of the store still works; an alias key that
+// is not a format 3 alias key fails Open with ErrCorrupt, and the file is
+// left as it was.
+func TestFormat3UpgradeDamage(t *testing.T) {
+	make3 := func(t *testing.T) (string, []store.Alias) {
+		path := tempPath(t)
+		s, err := boltstore.Open(path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		aliases := []store.Alias{{AliasID: store.AliasID{Account: "1", Name: "alias/a"}, KeyID: "k"},
+			{AliasID: store.AliasID{Account: "1", Name: "alias/b"}, KeyID: "k"}}
+		apply(t, s, store.Batch{PutKeys: []store.Key{key("k")}, PutAliases: aliases})
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		downgrade(t, path, 3, aliases)
+		return path, aliases
+	}
+	t.Run("damaged record", func(t *testing.T) {
+		path, aliases := make3(t)
+		withBolt(t, path, func(tx *bolt.Tx) error {
+			recs := tx.Bucket([]byte("aliases"))
+			k := []byte(aliasKey3(aliases[0].AliasID))
+			v := bytes.Clone(recs.Get(k))
+			v[1] ^= 0x40
+			return recs.Put(k, v)
+		})
+		s := openStore(t, path, nil)
+		if _, err := s.Aliases(t.Context(), store.AliasID{}, 10); !errors.Is(err, store.ErrCorrupt) {
+			t.Fatalf("Aliases over the damaged record = %v, want ErrCorrupt", err)
+		}
+		as, err := s.Aliases(t.Context(), aliases[0].AliasID, 10)
+		if err != nil || len(as) != 1 || as[0].AliasID != aliases[1].AliasID {
+			t.Fatalf("Aliases after the damaged record = %+v, %v; want %+v", as, err, aliases[1])
+		}
+		if _, err := s.Key(t.Context(), "k"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("malformed key", func(t *testing.T) {
+		path, _ := make3(t)
+		withBolt(t, path, func(tx *bolt.Tx) error {
+			return tx.Bucket([]byte("aliases")).Put([]byte("no terminator"), []byte("x"))
+		})
+		before, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := boltstore.Open(path, nil)
+		if err == nil {
+			s.Close()
+			t.Fatal("Open succeeded")
+		}
+		checkCorrupt(t, err, path)
+		if !strings.Contains(err.Error(), "upgrading from format 3 to format 4") {
+			t.Fatalf("error %q does not say it was upgrading", err)
+		}
+		if after, _ := os.ReadFile(path); !bytes.Equal(after, before) {
+			t.Fatal("the refused file was modified")
+		}
+	})
 }

@@ -42,13 +42,14 @@ func newWrap(key []byte) (cipher.AEAD, error) {
 
 // additionalData binds a sealed record to the file's identity (magic and
 // format version) and to its own name: it opens only as that record of a
-// kmsmodel store of this format. (It does not tell one store file from
+// kmsmodel store of that format. (It does not tell one store file from
 // another: a secret record copied between stores sealed under the same key
-// opens in either.)
-func additionalData(name []byte) []byte {
+// opens in either.) Records are sealed for formatVersion; those of an
+// older file, sealed for its format, are re-sealed when Open upgrades it.
+func additionalData(name []byte, format uint32) []byte {
 	e := encoder{buf: make([]byte, 0, len(magic)+4+1+len(name)+1)}
 	e.buf = append(e.buf, magic...)
-	e.buf = binary.BigEndian.AppendUint32(e.buf, formatVersion)
+	e.buf = binary.BigEndian.AppendUint32(e.buf, format)
 	e.string(string(name))
 	e.byte1(encodingSealed)
 	return e.buf
@@ -63,7 +64,7 @@ func encodeSecret(wrap cipher.AEAD, secret []byte) []byte {
 		e.buf = append(e.buf, secret...)
 	} else {
 		e.byte1(encodingSealed)
-		e.buf = wrap.Seal(e.buf, nil, secret, additionalData(metaSecret))
+		e.buf = wrap.Seal(e.buf, nil, secret, additionalData(metaSecret, formatVersion))
 	}
 	return e.seal(metaSecret)
 }
@@ -73,7 +74,7 @@ func encodeSecret(wrap cipher.AEAD, secret []byte) []byte {
 func encodeKeyCheck(wrap cipher.AEAD) []byte {
 	e := encoder{buf: make([]byte, 0, 1+sealOverhead+4)}
 	e.byte1(encodingSealed)
-	e.buf = wrap.Seal(e.buf, nil, nil, additionalData(metaKeyCheck))
+	e.buf = wrap.Seal(e.buf, nil, nil, additionalData(metaKeyCheck, formatVersion))
 	return e.seal(metaKeyCheck)
 }
 
@@ -105,10 +106,10 @@ var (
 	errNoOpen    = errors.New("the secret does not decrypt under the wrapping key")
 )
 
-// decodeSecret returns the root secret of its meta record, a new slice.
-// Its errors (to be wrapped with ErrCorrupt) never include the record's
-// bytes.
-func decodeSecret(wrap cipher.AEAD, rec []byte) ([]byte, error) {
+// decodeSecret returns the root secret of its meta record, sealed (if it
+// is) for format, in a new slice. Its errors (to be wrapped with
+// ErrCorrupt) never include the record's bytes.
+func decodeSecret(wrap cipher.AEAD, rec []byte, format uint32) ([]byte, error) {
 	encoding, body, err := decodeWrapped(metaSecret, rec)
 	switch {
 	case err != nil:
@@ -120,17 +121,43 @@ func decodeSecret(wrap cipher.AEAD, rec []byte) ([]byte, error) {
 	case wrap == nil:
 		return nil, errSealed
 	}
-	secret, err := wrap.Open(nil, nil, body, additionalData(metaSecret))
+	secret, err := wrap.Open(nil, nil, body, additionalData(metaSecret, format))
 	if err != nil {
 		return nil, errNoOpen
 	}
 	return secret, nil
 }
 
+// reseal re-seals, for formatVersion, the sealed meta records of a file of
+// format from, in the upgrade's transaction. Open has checked them with
+// checkWrapping, so wrap is the store's key if there are any.
+func reseal(tx *bolt.Tx, wrap cipher.AEAD, from uint32) error {
+	if wrap == nil {
+		return nil // no sealed records, or checkWrapping refused the file
+	}
+	meta := tx.Bucket(bucketMeta)
+	if rec := meta.Get(metaSecret); len(rec) > 0 && rec[0] == encodingSealed {
+		secret, err := decodeSecret(wrap, rec, from)
+		if err != nil {
+			return fmt.Errorf("meta record %q: %w: %w", metaSecret, err, store.ErrCorrupt)
+		}
+		err = meta.Put(metaSecret, encodeSecret(wrap, secret))
+		clear(secret)
+		if err != nil {
+			return err
+		}
+	}
+	if meta.Get(metaKeyCheck) != nil {
+		return meta.Put(metaKeyCheck, encodeKeyCheck(wrap))
+	}
+	return nil
+}
+
 // checkWrapping checks, at Open, that wrap (nil: no wrapping key) is the
-// store's wrapping key, and records it in a key-check record if the store
-// has neither a secret nor such a record yet. It never writes when it
-// fails.
+// wrapping key of the store, whose file is of format (its sealed records
+// are sealed for it). It writes nothing: record reports that the store has
+// neither a secret nor a key-check record yet, so that Open must record
+// wrap in one.
 //
 // The states a store can be in, and what Open does with and without a key:
 //
@@ -139,15 +166,14 @@ func decodeSecret(wrap cipher.AEAD, rec []byte) ([]byte, error) {
 //	clear secret               without: fine            with: refuse
 //	sealed secret              without: refuse          with: decrypt the secret (and verify the key check)
 //	clear secret and key check corrupt
-func checkWrapping(db *bolt.DB, path string, wrap cipher.AEAD) error {
+func checkWrapping(db *bolt.DB, path string, wrap cipher.AEAD, format uint32) (record bool, err error) {
 	wrongKey := func(why string) error {
 		return fmt.Errorf("boltstore: open %s: %s: %w", path, why, ErrWrongWrappingKey)
 	}
 	corrupt := func(format string, args ...any) error {
 		return fmt.Errorf("boltstore: open %s: %s: %w", path, fmt.Sprintf(format, args...), store.ErrCorrupt)
 	}
-	record := false
-	err := guard(path, "open", func() error {
+	err = guard(path, "open", func() error {
 		return db.View(func(tx *bolt.Tx) error {
 			meta := tx.Bucket(bucketMeta)
 			secretRec, checkRec := meta.Get(metaSecret), meta.Get(metaKeyCheck)
@@ -172,7 +198,7 @@ func checkWrapping(db *bolt.DB, path string, wrap cipher.AEAD) error {
 			sealed := secretRec != nil && secretEnc == encodingSealed
 			clear := secretRec != nil && secretEnc == encodingClear
 			checks := func() bool {
-				_, err := wrap.Open(nil, nil, checkBody, additionalData(metaKeyCheck))
+				_, err := wrap.Open(nil, nil, checkBody, additionalData(metaKeyCheck, format))
 				return err == nil
 			}
 			switch {
@@ -187,7 +213,7 @@ func checkWrapping(db *bolt.DB, path string, wrap cipher.AEAD) error {
 			case clear:
 				return wrongKey("the store's secret is not encrypted, but a wrapping key was given; open it without one")
 			case sealed:
-				if _, err := wrap.Open(nil, nil, secretBody, additionalData(metaSecret)); err != nil {
+				if _, err := wrap.Open(nil, nil, secretBody, additionalData(metaSecret, format)); err != nil {
 					return wrongKey("the store's secret does not decrypt under the key given")
 				}
 				if checkRec != nil && !checks() {
@@ -205,16 +231,5 @@ func checkWrapping(db *bolt.DB, path string, wrap cipher.AEAD) error {
 			}
 		})
 	})
-	if err != nil || !record {
-		return err
-	}
-	err = guard(path, "open", func() error {
-		return db.Update(func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketMeta).Put(metaKeyCheck, encodeKeyCheck(wrap))
-		})
-	})
-	if err != nil {
-		return fmt.Errorf("boltstore: open %s: recording the wrapping key: %w", path, err)
-	}
-	return nil
+	return record && err == nil, err
 }

@@ -3,6 +3,8 @@ package boltstore_test
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -444,5 +446,92 @@ func TestStoreFormatting(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// sealedFor returns the meta record name holding plaintext sealed under
+// key as a store of the given format seals it: encoding 1, nonce,
+// ciphertext and tag, with magic ‖ uint32 format ‖ name ‖ 1 as additional
+// data; then the CRC.
+func sealedFor(t *testing.T, key []byte, format uint32, name string, plaintext []byte) []byte {
+	t.Helper()
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aead, err := cipher.NewGCMWithRandomNonce(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad := binary.BigEndian.AppendUint32([]byte("kmsmodel store"), format)
+	ad = append(binary.AppendUvarint(ad, uint64(len(name))), name...)
+	ad = append(ad, 1)
+	rec := aead.Seal([]byte{1}, nil, plaintext, ad)
+	return append(rec, crc(name, rec)...)
+}
+
+// TestSealedRecordsOfOlderFormats: the sealed secret and key-check records
+// of a format 1, 2 or 3 store (their additional data names the format
+// they were sealed in) open with the right key, are re-sealed for the
+// current format by the upgrade, and open again after it; a wrong key is
+// refused as ErrWrongWrappingKey before anything is written, upgrade
+// included.
+func TestSealedRecordsOfOlderFormats(t *testing.T) {
+	for _, old := range []uint32{1, 2, 3} {
+		for _, withSecret := range []bool{true, false} {
+			t.Run(fmt.Sprintf("format%d/secret=%v", old, withSecret), func(t *testing.T) {
+				var secret []byte
+				if withSecret {
+					secret = rootSecret
+				}
+				path := createStore(t, wrappingKey, secret)
+				withBolt(t, path, func(tx *bolt.Tx) error {
+					meta := tx.Bucket([]byte("meta"))
+					if withSecret {
+						if err := meta.Put([]byte("secret"), sealedFor(t, wrappingKey, old, "secret", rootSecret)); err != nil {
+							return err
+						}
+					}
+					if err := meta.Put([]byte("keycheck"), sealedFor(t, wrappingKey, old, "keycheck", nil)); err != nil {
+						return err
+					}
+					if old < 3 {
+						if err := tx.DeleteBucket([]byte("customkeystores")); err != nil {
+							return err
+						}
+					}
+					return meta.Put([]byte("format"), binary.BigEndian.AppendUint32(nil, old))
+				})
+				before, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s, err := boltstore.Open(path, withKey(otherKey))
+				if !errors.Is(err, boltstore.ErrWrongWrappingKey) {
+					if err == nil {
+						s.Close()
+					}
+					t.Fatalf("Open with another key: %v, want ErrWrongWrappingKey", err)
+				}
+				if after, _ := os.ReadFile(path); !bytes.Equal(after, before) {
+					t.Fatal("Open with the wrong key wrote to the file")
+				}
+				for range 2 { // the upgrade, then a plain reopen
+					s, err := boltstore.Open(path, withKey(wrappingKey))
+					if err != nil {
+						t.Fatalf("Open with the right key: %v", err)
+					}
+					if withSecret {
+						checkStoreSecret(t, s, rootSecret)
+					}
+					if err := s.Close(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if _, err := boltstore.Open(path, withKey(otherKey)); !errors.Is(err, boltstore.ErrWrongWrappingKey) {
+					t.Fatalf("Open of the upgraded store with another key: %v, want ErrWrongWrappingKey", err)
+				}
+			})
+		}
 	}
 }
