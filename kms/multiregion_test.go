@@ -8,6 +8,7 @@ package kms_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -557,4 +558,207 @@ func mrImportErr(t *testing.T, e *fxEnv, id string, material []byte) error {
 		EncryptedKeyMaterial: imWrap(t, p.PublicKey, "RSAES_OAEP_SHA_256", material),
 		ExpirationModel:      "KEY_MATERIAL_DOES_NOT_EXPIRE"})
 	return err
+}
+
+// mrScenario is a multi-Region key brought into one state, seen from the
+// Region of the key under test.
+type mrScenario struct {
+	name  string
+	state keystate.State
+	kind  keystate.Kind
+	build func(t *testing.T) (e *fxEnv, id string)
+}
+
+// mrScenarios brings a replica and a primary into every state they can
+// have (sections a.1, b).
+func mrScenarios() []mrScenario {
+	replica := keystate.Kind{MultiRegion: keystate.Replica}
+	primary := keystate.Kind{MultiRegion: keystate.Primary}
+	extReplica := keystate.Kind{MultiRegion: keystate.Replica, Origin: keystate.External}
+	// pair creates a primary (in the default Region) with an Enabled
+	// replica in us-west-2 and one in eu-west-1.
+	pair := func(t *testing.T, opts ...kms.Option) (*fxEnv, string) {
+		e := fxNew(t, opts...)
+		id, _ := e.mrPrimary()
+		e.mrReplicate(id, mrWest)
+		e.mrReplicate(id, mrEU)
+		e.advance(time.Minute)
+		return e, id
+	}
+	return []mrScenario{
+		{"replica Creating", keystate.Creating, replica, func(t *testing.T) (*fxEnv, string) {
+			e := fxNew(t, kms.WithReplicaCreationDuration(time.Hour))
+			id, _ := e.mrPrimary()
+			e.mrReplicate(id, mrWest)
+			return e.mrIn(mrWest), id
+		}},
+		{"replica Enabled", keystate.Enabled, replica, func(t *testing.T) (*fxEnv, string) {
+			e, id := pair(t)
+			return e.mrIn(mrEU), id
+		}},
+		{"replica Disabled", keystate.Disabled, replica, func(t *testing.T) (*fxEnv, string) {
+			e, id := pair(t)
+			e.mrIn(mrEU).disable(id)
+			return e.mrIn(mrEU), id
+		}},
+		{"replica PendingDeletion", keystate.PendingDeletion, replica, func(t *testing.T) (*fxEnv, string) {
+			e, id := pair(t)
+			e.mrIn(mrEU).scheduleDeletion(id, 7)
+			return e.mrIn(mrEU), id
+		}},
+		{"replica PendingImport", keystate.PendingImport, extReplica, func(t *testing.T) (*fxEnv, string) {
+			e := fxNew(t)
+			id := e.create(&kms.CreateKeyInput{MultiRegion: true, Origin: "EXTERNAL"}).KeyId
+			mrImport(t, e, id, bytes.Repeat([]byte{7}, 32)) // table a.2: ReplicateKey ✗[5] before
+			e.mrReplicate(id, mrWest)
+			return e.mrIn(mrWest), id
+		}},
+		{"new primary Updating", keystate.Updating, replica, func(t *testing.T) (*fxEnv, string) {
+			e, id := pair(t, kms.WithPrimaryUpdateDuration(time.Hour))
+			if _, err := e.s.UpdatePrimaryRegion(e.ctx, &kms.UpdatePrimaryRegionInput{KeyId: id, PrimaryRegion: mrWest}); err != nil {
+				t.Fatal(err)
+			}
+			return e.mrIn(mrWest), id
+		}},
+		{"old primary Updating", keystate.Updating, replica, func(t *testing.T) (*fxEnv, string) {
+			e, id := pair(t, kms.WithPrimaryUpdateDuration(time.Hour))
+			if _, err := e.s.UpdatePrimaryRegion(e.ctx, &kms.UpdatePrimaryRegionInput{KeyId: id, PrimaryRegion: mrWest}); err != nil {
+				t.Fatal(err)
+			}
+			return e, id
+		}},
+		{"primary Enabled", keystate.Enabled, primary, func(t *testing.T) (*fxEnv, string) { return pair(t) }},
+		{"primary Disabled", keystate.Disabled, primary, func(t *testing.T) (*fxEnv, string) {
+			e, id := pair(t)
+			e.disable(id)
+			return e, id
+		}},
+		{"primary PendingReplicaDeletion", keystate.PendingReplicaDeletion, primary, func(t *testing.T) (*fxEnv, string) {
+			e, id := pair(t)
+			if _, err := e.s.ScheduleKeyDeletion(e.ctx, &kms.ScheduleKeyDeletionInput{KeyId: id}); err != nil {
+				t.Fatal(err)
+			}
+			return e, id
+		}},
+		{"primary PendingDeletion", keystate.PendingDeletion, primary, func(t *testing.T) (*fxEnv, string) {
+			e := fxNew(t)
+			id, _ := e.mrPrimary()
+			e.scheduleDeletion(id, 7)
+			return e, id
+		}},
+	}
+}
+
+// mrOps calls each operation that takes a key, with input that is valid
+// whenever the key-state table and the key's kind allow the call.
+var mrOps = []struct {
+	op   keystate.Operation
+	call func(e *fxEnv, id string) error
+}{
+	{keystate.DescribeKey, func(e *fxEnv, id string) error {
+		_, err := e.s.DescribeKey(e.ctx, &kms.DescribeKeyInput{KeyId: id})
+		return err
+	}},
+	{keystate.EnableKey, func(e *fxEnv, id string) error {
+		_, err := e.s.EnableKey(e.ctx, &kms.EnableKeyInput{KeyId: id})
+		return err
+	}},
+	{keystate.DisableKey, func(e *fxEnv, id string) error {
+		_, err := e.s.DisableKey(e.ctx, &kms.DisableKeyInput{KeyId: id})
+		return err
+	}},
+	{keystate.EnableKeyRotation, func(e *fxEnv, id string) error {
+		_, err := e.s.EnableKeyRotation(e.ctx, &kms.EnableKeyRotationInput{KeyId: id})
+		return err
+	}},
+	{keystate.DisableKeyRotation, func(e *fxEnv, id string) error {
+		_, err := e.s.DisableKeyRotation(e.ctx, &kms.DisableKeyRotationInput{KeyId: id})
+		return err
+	}},
+	{keystate.GetKeyRotationStatus, func(e *fxEnv, id string) error {
+		_, err := e.s.GetKeyRotationStatus(e.ctx, &kms.GetKeyRotationStatusInput{KeyId: id})
+		return err
+	}},
+	{keystate.ListKeyRotations, func(e *fxEnv, id string) error {
+		_, err := e.s.ListKeyRotations(e.ctx, &kms.ListKeyRotationsInput{KeyId: id})
+		return err
+	}},
+	{keystate.RotateKeyOnDemand, func(e *fxEnv, id string) error {
+		_, err := e.s.RotateKeyOnDemand(e.ctx, &kms.RotateKeyOnDemandInput{KeyId: id})
+		return err
+	}},
+	{keystate.ScheduleKeyDeletion, func(e *fxEnv, id string) error {
+		_, err := e.s.ScheduleKeyDeletion(e.ctx, &kms.ScheduleKeyDeletionInput{KeyId: id})
+		return err
+	}},
+	{keystate.CancelKeyDeletion, func(e *fxEnv, id string) error {
+		_, err := e.s.CancelKeyDeletion(e.ctx, &kms.CancelKeyDeletionInput{KeyId: id})
+		return err
+	}},
+	{keystate.Encrypt, func(e *fxEnv, id string) error {
+		_, err := e.s.Encrypt(e.ctx, &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")})
+		return err
+	}},
+	{keystate.GenerateDataKey, func(e *fxEnv, id string) error {
+		_, err := e.s.GenerateDataKey(e.ctx, &kms.GenerateDataKeyInput{KeyId: id, NumberOfBytes: kms.Int32(32)})
+		return err
+	}},
+	{keystate.UpdateKeyDescription, func(e *fxEnv, id string) error {
+		_, err := e.s.UpdateKeyDescription(e.ctx, &kms.UpdateKeyDescriptionInput{KeyId: id, Description: "d"})
+		return err
+	}},
+	{keystate.TagResource, func(e *fxEnv, id string) error {
+		_, err := e.s.TagResource(e.ctx, &kms.TagResourceInput{KeyId: id, Tags: []kms.Tag{{TagKey: "k", TagValue: "v"}}})
+		return err
+	}},
+	{keystate.ListResourceTags, func(e *fxEnv, id string) error {
+		_, err := e.s.ListResourceTags(e.ctx, &kms.ListResourceTagsInput{KeyId: id})
+		return err
+	}},
+	{keystate.CreateAlias, func(e *fxEnv, id string) error {
+		_, err := e.s.CreateAlias(e.ctx, &kms.CreateAliasInput{AliasName: "alias/sweep", TargetKeyId: id})
+		return err
+	}},
+	{keystate.ReplicateKey, func(e *fxEnv, id string) error {
+		_, err := e.s.ReplicateKey(e.ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: "ap-south-1"})
+		return err
+	}},
+	{keystate.UpdatePrimaryRegion, func(e *fxEnv, id string) error {
+		to := mrWest
+		if kms.CallerRegion(e.ctx) == mrWest {
+			to = fxRegion
+		}
+		_, err := e.s.UpdatePrimaryRegion(e.ctx, &kms.UpdatePrimaryRegionInput{KeyId: id, PrimaryRegion: to})
+		return err
+	}},
+}
+
+// Every operation on a replica and on a primary in every state it can
+// have: the exact refusal of the key-state table (a.2, a.3) and the kind
+// rules (D8; recording 3g for non-primaries), or success.
+func TestMultiRegionEveryStateEveryOperation(t *testing.T) {
+	for _, sc := range mrScenarios() {
+		for _, o := range mrOps {
+			t.Run(sc.name+"/"+o.op.String(), func(t *testing.T) {
+				e, id := sc.build(t)
+				arn := e.describe(id).Arn
+				if got := e.describe(id).KeyState; got != sc.state.String() {
+					t.Fatalf("scenario left the key %s, want %s", got, sc.state)
+				}
+				err := o.call(e, id)
+				want := keystate.Check(o.op, sc.state, sc.kind, arn)
+				if want == nil {
+					if err != nil {
+						t.Fatalf("%s on %s: %v, want success", o.op, sc.name, err)
+					}
+					return
+				}
+				var we *keystate.Error
+				if !errors.As(want, &we) {
+					t.Fatalf("keystate.Check returned %T", want)
+				}
+				fxCheckErr(t, err, fxWant{Code: we.Code, Op: o.op, KeyID: arn, State: sc.state, Msg: we.Message})
+			})
+		}
+	}
 }
