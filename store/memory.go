@@ -198,7 +198,8 @@ func (m *Memory) ScanRotations(_ context.Context, fn func(keyID string, rotation
 	return nil
 }
 
-// Aliases returns up to limit aliases after after, by account then name.
+// Aliases returns up to limit aliases after after, by Region, then account,
+// then name.
 func (m *Memory) Aliases(_ context.Context, after AliasID, limit int) ([]Alias, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -257,9 +258,13 @@ func (m *Memory) Close() error {
 	return nil
 }
 
-// Compare orders alias IDs by account, then name: it returns -1, 0 or +1 as
-// a sorts before, with or after b.
+// Compare orders alias IDs by Region, then account, then name, each in
+// byte order (the empty Region first): it returns -1, 0 or +1 as a sorts
+// before, with or after b.
 func (a AliasID) Compare(b AliasID) int {
+	if c := cmp.Compare(a.Region, b.Region); c != 0 {
+		return c
+	}
 	if c := cmp.Compare(a.Account, b.Account); c != 0 {
 		return c
 	}
@@ -307,17 +312,17 @@ func (b *Batch) Validate(version func(id string) (uint64, bool), aliasExists fun
 	aliases := map[AliasID]bool{}
 	for _, a := range b.PutAliases {
 		if a.Name == "" { // it would sort before every listing's start
-			return fmt.Errorf("alias with an empty name (account %q): %w", a.Account, ErrNotFound)
+			return fmt.Errorf("alias with an empty name (Region %q, account %q): %w", a.Region, a.Account, ErrNotFound)
 		}
 		if _, ok := keyVersion(a.KeyID); !ok {
-			return fmt.Errorf("alias %s of key %s: %w", a.Name, a.KeyID, ErrNotFound)
+			return fmt.Errorf("alias %s%s of key %s: %w", a.Name, inRegion(a.Region), a.KeyID, ErrNotFound)
 		}
 		aliases[a.AliasID] = true
 	}
 	for _, id := range b.DeleteAliases {
 		live, seen := aliases[id]
 		if seen && !live || !seen && !aliasExists(id) {
-			return fmt.Errorf("alias %s: %w", id.Name, ErrNotFound)
+			return fmt.Errorf("alias %s%s: %w", id.Name, inRegion(id.Region), ErrNotFound)
 		}
 		aliases[id] = false
 	}
@@ -328,4 +333,13 @@ func (b *Batch) Validate(version func(id string) (uint64, bool), aliasExists fun
 		put[id] = 0
 	}
 	return nil
+}
+
+// inRegion is the part of an error message that names an alias's Region:
+// none for the default Region.
+func inRegion(region string) string {
+	if region == "" {
+		return ""
+	}
+	return fmt.Sprintf(" in Region %q", region)
 }

@@ -17,17 +17,22 @@
 //
 // # What it checks
 //
-//   - Round trips: every field of Key, Rotation and Alias reads back as
-//     written, times compared with time.Time.Equal (non-UTC locations,
+//   - Round trips: every field of Key, Rotation, Alias and
+//     CustomKeyStore (their Regions included) reads back as written, times compared with time.Time.Equal (non-UTC locations,
 //     nanoseconds, times before 1970 and far in the future, the zero time,
 //     which must read back IsZero), every keystate enum value, and strings
 //     with any bytes. Caller slices are not aliased.
 //   - Sentinels: ErrNotFound, ErrExists, ErrConflict and ErrClosed, tested
 //     with errors.Is, and no other sentinel on the same error.
 //   - Listing: Keys, Rotations and Aliases return records in byte order of
-//     ID (Aliases: account, then name), deterministically; pages are full
-//     (exactly min(limit, remaining) records), since readers stop at a
-//     short page; after may name no record; limit 0 returns nothing.
+//     ID (Aliases: Region, then account, then name), deterministically;
+//     pages are full (exactly min(limit, remaining) records), since readers
+//     stop at a short page; after may name no record; limit 0 returns
+//     nothing.
+//   - Regions: aliases of one account and name in different Regions are
+//     different records; a replica's key ID "<Region>/<key ID>" is a key ID
+//     like any other (Key, Keys, Rotations, ScanRotations, DeleteKeys,
+//     alias KeyIDs), kept apart from its primary's.
 //   - Batches: the order and rules documented on store.Batch, including
 //     DeleteKeys removing rotation histories and the aliases that still
 //     name the key, and atomicity: a batch whose last part does not fit

@@ -57,6 +57,10 @@ func RunConformanceTests(t *testing.T, newStore func(t *testing.T) store.Store) 
 		{"CustomKeyStoreRoundTrip", testCustomKeyStoreRoundTrip},
 		{"CustomKeyStoreNotFound", testCustomKeyStoreNotFound},
 		{"CustomKeyStoreAtomicWithKeys", testCustomKeyStoreAtomicWithKeys},
+		{"RoundTripRegionFields", testRoundTripRegionFields},
+		{"AliasesInRegions", testAliasesInRegions},
+		{"AliasesRegionOrderAndPaging", testAliasesRegionOrderAndPaging},
+		{"ReplicaKeyIDs", testReplicaKeyIDs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,6 +89,7 @@ const account = "111122223333"
 func fullKey(id string) store.Key {
 	return store.Key{
 		ID:          id,
+		Region:      "ap-southeast-2",
 		Version:     1,
 		Seq:         math.MaxUint64 - 7,
 		Account:     account,
@@ -115,6 +120,8 @@ func fullKey(id string) store.Key {
 		CustomKeyStoreID:   "cks-1234567890abcdef0",
 		XksKeyID:           "xks \x00 key ✓",
 		DesiredState:       keystate.Disabled,
+		PrimaryRegion:      "us-east-1 \x00 \xff",
+		StateDone:          time.Date(2025, 8, 9, 10, 11, 12, 13, marquesas),
 	}
 }
 
@@ -336,6 +343,9 @@ func testRoundTripKey(t *testing.T, s store.Store) {
 	k2.CustomKeyStoreID = ""
 	k2.XksKeyID = ""
 	k2.DesiredState = keystate.None
+	k2.Region = "eu-west-1"
+	k2.PrimaryRegion = ""
+	k2.StateDone = time.Time{}
 	apply(t, s, store.Batch{PutKeys: []store.Key{k2}})
 	got := getKey(t, s, k.ID)
 	checkSame(t, "Key after replace", got, k2)
@@ -356,7 +366,7 @@ func testRoundTripZeroKey(t *testing.T, s store.Store) {
 	checkSame(t, "Key", got, k)
 	for name, tm := range map[string]time.Time{"Created": got.Created, "RotationAnchor": got.RotationAnchor,
 		"NextRotation": got.NextRotation, "OnDemandStart": got.OnDemandStart, "OnDemandDone": got.OnDemandDone,
-		"DeletionDate": got.DeletionDate, "ValidTo": got.ValidTo} {
+		"DeletionDate": got.DeletionDate, "ValidTo": got.ValidTo, "StateDone": got.StateDone} {
 		if !tm.IsZero() {
 			t.Errorf("%s: zero time read back as %v, not IsZero", name, tm)
 		}
@@ -898,12 +908,7 @@ func testAliasesOrderAndPaging(t *testing.T, s store.Store) {
 	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("k")}, PutAliases: shuffled[:len(shuffled)/2]})
 	apply(t, s, store.Batch{PutAliases: shuffled[len(shuffled)/2:]})
 	want := slices.Clone(all)
-	slices.SortFunc(want, func(a, b store.Alias) int {
-		if c := strings.Compare(a.Account, b.Account); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
+	slices.SortFunc(want, compareAliases)
 	for _, limit := range []int{1, 4, 5, len(want), len(want) + 1} {
 		var got []store.Alias
 		for after := (store.AliasID{}); ; {
@@ -940,6 +945,18 @@ func testAliasesOrderAndPaging(t *testing.T, s store.Store) {
 		}
 		checkSame(t, fmt.Sprintf("Aliases(%q, %d)", tc.after, tc.limit), as, tc.want)
 	}
+}
+
+// compareAliases orders aliases as Aliases lists them: by Region, then
+// account, then name, each in byte order.
+func compareAliases(a, b store.Alias) int {
+	if c := strings.Compare(a.Region, b.Region); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Account, b.Account); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Name, b.Name)
 }
 
 func testRotationsPaging(t *testing.T, s store.Store) {
@@ -1164,7 +1181,7 @@ func testUseAfterClose(t *testing.T, s store.Store) {
 
 // fullStore returns a custom key store record with every field set.
 func fullStore(id string) store.CustomKeyStore {
-	return store.CustomKeyStore{ID: id, Seq: math.MaxUint64, Account: account, Name: "name \x00 ünï",
+	return store.CustomKeyStore{ID: id, Region: "eu-central-1", Seq: math.MaxUint64, Account: account, Name: "name \x00 ünï",
 		Type: "EXTERNAL_KEY_STORE", ConnectionState: "CONNECTING", ConnectionErrorCode: "NETWORK_ERRORS",
 		Created: time.Date(2024, 2, 29, 23, 59, 59, 123456789, kathmandu), ConnectDone: time.Date(2024, 3, 1, 0, 0, 0, 1, marquesas),
 		CloudHsmClusterID: "cluster-1234567890a", TrustAnchorCertificate: strings.Repeat("c", 5000),
