@@ -116,3 +116,38 @@ func ExampleService_ListKeyRotations() {
 	// 2025-12-31 AUTOMATIC NON_CURRENT
 	// 2026-12-31 AUTOMATIC CURRENT
 }
+
+// Replicate a multi-Region key into another Region and rotate it on the
+// primary: the replica gets the same rotations and the same key material,
+// and refuses rotation calls of its own (decision D8).
+func ExampleService_ReplicateKey() {
+	svc, clock := exampleService()
+	east := context.Background() // the default Region, us-east-1
+	west := kms.WithCallerRegion(east, "us-west-2")
+
+	key, _ := svc.CreateKey(east, &kms.CreateKeyInput{MultiRegion: true})
+	id := key.KeyMetadata.KeyId
+	out, _ := svc.ReplicateKey(east, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: "us-west-2"})
+	fmt.Println("replica:", out.ReplicaKeyMetadata.KeyState, out.ReplicaKeyMetadata.Arn[:len("arn:aws:kms:us-west-2")])
+
+	svc.EnableKeyRotation(east, &kms.EnableKeyRotationInput{KeyId: id, RotationPeriodInDays: kms.Int32(90)})
+	clock.Advance(100 * 24 * time.Hour)
+	svc.RotateKeyOnDemand(east, &kms.RotateKeyOnDemandInput{KeyId: id})
+
+	rot, _ := svc.ListKeyRotations(west, &kms.ListKeyRotationsInput{KeyId: id})
+	for _, r := range rot.Rotations {
+		fmt.Println("replica rotated:", r.RotationType, r.RotationDate.Format(time.DateOnly))
+	}
+	_, err := svc.RotateKeyOnDemand(west, &kms.RotateKeyOnDemandInput{KeyId: id})
+	fmt.Println("rotate the replica:", errors.Is(err, keystate.ErrUnsupportedOperation))
+
+	ct, _ := svc.Encrypt(east, &kms.EncryptInput{KeyId: id, Plaintext: []byte("hello")})
+	pt, _ := svc.Decrypt(west, &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob})
+	fmt.Printf("decrypted in us-west-2: %s\n", []byte(pt.Plaintext))
+	// Output:
+	// replica: Creating arn:aws:kms:us-west-2
+	// replica rotated: AUTOMATIC 2024-03-31
+	// replica rotated: ON_DEMAND 2024-04-10
+	// rotate the replica: true
+	// decrypted in us-west-2: hello
+}
