@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"slices"
 	"strconv"
@@ -50,6 +51,7 @@ type customKeyStore struct {
 	errorCode              string // ConnectionErrorCode; always empty (connecting never fails)
 	seq                    uint64
 	slot                   uint32 // index in Service.storeSlots, for queued events
+	region                 uint8  // index in Service.regions: a store is visible in its Region only
 	created                int64
 	connectDone            int64 // when CONNECTING ends
 
@@ -217,12 +219,18 @@ func storeError(code keystate.Exception, op keystate.Operation, msg string) erro
 // CustomKeyStoreNotFoundException. Another account's store is not visible.
 func (s *Service) findStore(op keystate.Operation, caller, id string) (*customKeyStore, error) {
 	cs := s.stores[id]
-	if cs == nil || cs.account != caller {
+	if cs == nil || !s.visibleStore(cs, caller) {
 		// No recording of the message; kmsmodel's wording.
 		return nil, storeError(keystate.ErrCustomKeyStoreNotFound, op,
 			"Custom key store '"+id+"' does not exist in account "+caller+".")
 	}
 	return cs, nil
+}
+
+// visibleStore reports whether cs is the caller's, in the Region of the
+// call in progress: custom key stores, like keys, belong to one Region.
+func (s *Service) visibleStore(cs *customKeyStore, caller string) bool {
+	return cs.account == caller && cs.region == s.rg.index
 }
 
 // storeCall runs a custom key store operation: begin, do, record.
@@ -332,7 +340,7 @@ func validateXksProxy(op keystate.Operation, endpoint, path, connectivity, vpcSe
 // nameInUse reports whether the account has another store named name.
 func (s *Service) nameInUse(account, name string, except *customKeyStore) bool {
 	for _, cs := range s.stores {
-		if cs != except && cs.account == account && cs.name == name {
+		if cs != except && s.visibleStore(cs, account) && cs.name == name {
 			return true
 		}
 	}
@@ -371,7 +379,7 @@ func (s *Service) CreateCustomKeyStore(ctx context.Context, in *CreateCustomKeyS
 		}
 		n := 0
 		for _, cs := range s.stores {
-			if cs.account == caller {
+			if s.visibleStore(cs, caller) {
 				n++
 			}
 		}
@@ -387,7 +395,7 @@ func (s *Service) CreateCustomKeyStore(ctx context.Context, in *CreateCustomKeyS
 		if typ == "" {
 			typ = TypeAWSCloudHSM
 		}
-		cs := &customKeyStore{id: id, account: s.internAccount(caller), name: in.CustomKeyStoreName, typ: typ,
+		cs := &customKeyStore{id: id, account: s.internAccount(caller), name: in.CustomKeyStoreName, typ: typ, region: s.rg.index,
 			state: ConnectionDisconnected, seq: s.storeSeq + 1, created: now,
 			clusterID: in.CloudHsmClusterId, trustAnchor: in.TrustAnchorCertificate,
 			xks: xksProxy{endpoint: in.XksProxyUriEndpoint, path: in.XksProxyUriPath, connectivity: in.XksProxyConnectivity,
@@ -395,7 +403,7 @@ func (s *Service) CreateCustomKeyStore(ctx context.Context, in *CreateCustomKeyS
 		if c := in.XksProxyAuthenticationCredential; c != nil {
 			cs.xks.accessKeyID = c.AccessKeyId
 		}
-		if err := s.persist(&store.Batch{PutCustomKeyStores: []store.CustomKeyStore{storeRecord(cs)}}); err != nil {
+		if err := s.persist(&store.Batch{PutCustomKeyStores: []store.CustomKeyStore{s.storeRecord(cs)}}); err != nil {
 			return internalError(op, "", keystate.None, err)
 		}
 		s.storeSeq++
@@ -515,7 +523,7 @@ func (s *Service) DescribeCustomKeyStores(ctx context.Context, in *DescribeCusto
 			all = []*customKeyStore{cs}
 		case in.CustomKeyStoreName != "":
 			for _, cs := range s.storeSlots {
-				if cs != nil && cs.account == caller && cs.name == in.CustomKeyStoreName {
+				if cs != nil && s.visibleStore(cs, caller) && cs.name == in.CustomKeyStoreName {
 					all = []*customKeyStore{cs}
 				}
 			}
@@ -525,7 +533,7 @@ func (s *Service) DescribeCustomKeyStores(ctx context.Context, in *DescribeCusto
 			}
 		default:
 			for _, cs := range s.storeSlots {
-				if cs != nil && cs.account == caller {
+				if cs != nil && s.visibleStore(cs, caller) {
 					all = append(all, cs)
 				}
 			}
@@ -604,7 +612,7 @@ func (s *Service) ConnectCustomKeyStore(ctx context.Context, in *ConnectCustomKe
 		if d := s.cfg.connectDuration; d > 0 {
 			n := *cs
 			n.state, n.connectDone = ConnectionConnecting, now+int64(d)
-			if err := s.persist(&store.Batch{PutCustomKeyStores: []store.CustomKeyStore{storeRecord(&n)}}); err != nil {
+			if err := s.persist(&store.Batch{PutCustomKeyStores: []store.CustomKeyStore{s.storeRecord(&n)}}); err != nil {
 				return internalError(op, "", keystate.None, err)
 			}
 			*cs = n
@@ -648,7 +656,7 @@ func (s *Service) connectNow(cs *customKeyStore) error {
 // changeStore writes n (the new version of cs) and every key of cs that
 // change returns changed, in one batch, then installs them.
 func (s *Service) changeStore(cs, n *customKeyStore, change func(k *key) (key, bool)) error {
-	b := store.Batch{PutCustomKeyStores: []store.CustomKeyStore{storeRecord(n)}}
+	b := store.Batch{PutCustomKeyStores: []store.CustomKeyStore{s.storeRecord(n)}}
 	var olds []*key
 	var news []key
 	for _, k := range cs.keys {
@@ -822,7 +830,7 @@ func (s *Service) UpdateCustomKeyStore(ctx context.Context, in *UpdateCustomKeyS
 		if c := in.XksProxyAuthenticationCredential; c != nil {
 			n.xks.accessKeyID = c.AccessKeyId
 		}
-		if err := s.persist(&store.Batch{PutCustomKeyStores: []store.CustomKeyStore{storeRecord(&n)}}); err != nil {
+		if err := s.persist(&store.Batch{PutCustomKeyStores: []store.CustomKeyStore{s.storeRecord(&n)}}); err != nil {
 			return internalError(op, "", keystate.None, err)
 		}
 		*cs = n
@@ -924,8 +932,8 @@ func (s *Service) storeConnected(ev queued) (bool, error) {
 }
 
 // storeRecord is cs's store record.
-func storeRecord(cs *customKeyStore) store.CustomKeyStore {
-	return store.CustomKeyStore{ID: cs.id, Seq: cs.seq, Account: cs.account, Name: cs.name, Type: cs.typ,
+func (s *Service) storeRecord(cs *customKeyStore) store.CustomKeyStore {
+	return store.CustomKeyStore{ID: cs.id, Region: s.regions[cs.region].name, Seq: cs.seq, Account: cs.account, Name: cs.name, Type: cs.typ,
 		ConnectionState: cs.state, ConnectionErrorCode: cs.errorCode, Created: optTime(cs.created),
 		ConnectDone: optTime(cs.connectDone), CloudHsmClusterID: cs.clusterID, TrustAnchorCertificate: cs.trustAnchor,
 		XksProxyURIEndpoint: cs.xks.endpoint, XksProxyURIPath: cs.xks.path, XksProxyConnectivity: cs.xks.connectivity,
@@ -941,7 +949,13 @@ func (s *Service) loadStores(ctx context.Context) error {
 	}
 	slices.SortFunc(recs, func(a, b store.CustomKeyStore) int { return cmp.Compare(a.Seq, b.Seq) })
 	for _, r := range recs {
-		cs := &customKeyStore{id: r.ID, account: s.internAccount(r.Account), name: r.Name, typ: r.Type,
+		rg := s.regions[0]
+		if r.Region != "" {
+			if rg = s.regionNamed(r.Region); rg == nil {
+				return fmt.Errorf("custom key store %s names Region %q: %w", r.ID, r.Region, store.ErrCorrupt)
+			}
+		}
+		cs := &customKeyStore{id: r.ID, region: rg.index, account: s.internAccount(r.Account), name: r.Name, typ: r.Type,
 			state: r.ConnectionState, errorCode: r.ConnectionErrorCode, seq: r.Seq, created: nanos(r.Created),
 			connectDone: nanos(r.ConnectDone), clusterID: r.CloudHsmClusterID, trustAnchor: r.TrustAnchorCertificate,
 			xks: xksProxy{endpoint: r.XksProxyURIEndpoint, path: r.XksProxyURIPath, connectivity: r.XksProxyConnectivity,

@@ -762,3 +762,34 @@ func TestMultiRegionEveryStateEveryOperation(t *testing.T) {
 		}
 	}
 }
+
+// Custom key stores belong to one Region, like keys: another Region does
+// not see them, and may reuse their names. They persist with their Region.
+func TestMultiRegionCustomKeyStoresPerRegion(t *testing.T) {
+	st := store.NewMemory()
+	clk := kms.NewManualClock(fxT0)
+	s, err := kms.Open(t.Context(), st, kms.WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	west := kms.WithCallerRegion(t.Context(), mrWest)
+	id := ckStore(t, s, ckHSMInput("hsm"))
+	out, err := s.DescribeCustomKeyStores(west, &kms.DescribeCustomKeyStoresInput{})
+	if err != nil || len(out.CustomKeyStores) != 0 {
+		t.Fatalf("DescribeCustomKeyStores in %s = %+v, %v", mrWest, out, err)
+	}
+	_, err = s.DescribeCustomKeyStores(west, &kms.DescribeCustomKeyStoresInput{CustomKeyStoreId: id})
+	ckErr(t, err, keystate.ErrCustomKeyStoreNotFound, "Custom key store '"+id+"' does not exist in account "+fxAccount+".")
+	wid := ckMust(s.CreateCustomKeyStore(west, ckHSMInput("hsm")))(t).CustomKeyStoreId // the name is free there
+	s, err = kms.Open(t.Context(), st, kms.WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = s.DescribeCustomKeyStores(west, &kms.DescribeCustomKeyStoresInput{})
+	if err != nil || len(out.CustomKeyStores) != 1 || out.CustomKeyStores[0].CustomKeyStoreId != wid {
+		t.Fatalf("after reopen, DescribeCustomKeyStores in %s = %+v, %v", mrWest, out, err)
+	}
+	if got := ckDescribeStore(t, s, id); got.CustomKeyStoreId != id {
+		t.Fatalf("after reopen: %+v", got)
+	}
+}
