@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/store"
+	"github.com/kmsmodel/kmsmodel/store/boltstore"
 )
 
 const (
@@ -492,12 +494,36 @@ func TestMultiRegionImportedMaterial(t *testing.T) {
 // The multi-Region state survives a restart: Regions, replicas, roles,
 // Creating and Updating instants, PendingReplicaDeletion.
 func TestMultiRegionPersists(t *testing.T) {
-	st := store.NewMemory()
+	t.Run("memory", func(t *testing.T) {
+		st := store.NewMemory()
+		mrPersists(t, func() store.Store { return st })
+	})
+	t.Run("bolt", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "kms.db")
+		var last *boltstore.Store
+		t.Cleanup(func() { last.Close() })
+		mrPersists(t, func() store.Store {
+			if last != nil {
+				last.Close()
+			}
+			st, err := boltstore.Open(path, &boltstore.Options{NoSync: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			last = st
+			return st
+		})
+	})
+}
+
+// mrPersists runs the restart story over the stores reopen returns, one
+// per restart.
+func mrPersists(t *testing.T, reopen func() store.Store) {
 	clk := kms.NewManualClock(fxT0)
 	opts := []kms.Option{kms.WithClock(clk), kms.WithReplicaCreationDuration(time.Minute), kms.WithPrimaryUpdateDuration(time.Minute)}
 	open := func() *fxEnv {
 		t.Helper()
-		s, err := kms.Open(t.Context(), st, opts...)
+		s, err := kms.Open(t.Context(), reopen(), opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
