@@ -135,7 +135,7 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 	kind.MultiRegion = keystate.Replica
 	r := key{id: p.id, account: p.account, description: in.Description, tags: tags,
 		seq: s.seq + 1, version: 1, created: now, state: st, kind: kind,
-		region: to.index, replicated: true, until: now + int64(s.cfg.replicaDuration)}
+		region: to.index, replicated: true, deletion: now + int64(s.cfg.replicaDuration)}
 	copyRotationSettings(&r, p)
 	r.rotations = reencode(p.rotations, p.created, r.created)
 	if s.st != nil {
@@ -152,7 +152,7 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 	}
 	rk.fam = p.fam
 	p.fam.members = append(p.fam.members, rk)
-	s.schedule(rk.until, rk, evReplicaReady)
+	s.schedule(rk.deletion, rk, evReplicaReady)
 	return rk, nil
 }
 
@@ -320,7 +320,7 @@ func (s *Service) UpdatePrimaryRegion(ctx context.Context, in *UpdatePrimaryRegi
 				return err
 			}
 			d.kind.MultiRegion = keystate.Replica
-			d.until = until
+			d.deletion = until
 		}
 		s.newPrimary = n
 		// Every member's record names the new primary's Region.
@@ -340,7 +340,7 @@ func (s *Service) UpdatePrimaryRegion(ctx context.Context, in *UpdatePrimaryRegi
 // updateDone ends k's Updating state: k becomes Enabled, and PRIMARY if
 // its family chose it.
 func (s *Service) updateDone(k *key, ev queued) (bool, error) {
-	if k.state != keystate.Updating || k.until != ev.at {
+	if k.state != keystate.Updating || k.deletion != ev.at {
 		return false, nil
 	}
 	if s.pend != nil {
@@ -349,7 +349,7 @@ func (s *Service) updateDone(k *key, ev queued) (bool, error) {
 	if err := transition(k, keystate.UpdatePrimaryDone); err != nil {
 		return false, err
 	}
-	k.until = 0
+	k.deletion = 0
 	if s.primaryOf(k) == k {
 		k.kind.MultiRegion = keystate.Primary
 	}
@@ -359,7 +359,7 @@ func (s *Service) updateDone(k *key, ev queued) (bool, error) {
 // replicaReady ends k's Creating state: Enabled, or PendingImport for a
 // replica of an EXTERNAL key, which has no key material yet.
 func (s *Service) replicaReady(k *key, ev queued) (bool, error) {
-	if k.state != keystate.Creating || k.until != ev.at {
+	if k.state != keystate.Creating || k.deletion != ev.at {
 		return false, nil
 	}
 	if s.pend != nil {
@@ -372,7 +372,7 @@ func (s *Service) replicaReady(k *key, ev queued) (bool, error) {
 	if err := transition(k, e); err != nil {
 		return false, err
 	}
-	k.until = 0
+	k.deletion = 0
 	return true, nil
 }
 

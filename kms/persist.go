@@ -174,10 +174,10 @@ func (s *Service) requeue(k *key) {
 		s.schedule(k.onDemandDone, k, evOnDemandDone)
 	}
 	switch {
-	case k.state == keystate.Creating && k.until != 0:
-		s.schedule(k.until, k, evReplicaReady)
-	case k.state == keystate.Updating && k.until != 0:
-		s.schedule(k.until, k, evUpdateDone)
+	case k.state == keystate.Creating && k.deletion != 0:
+		s.schedule(k.deletion, k, evReplicaReady)
+	case k.state == keystate.Updating && k.deletion != 0:
+		s.schedule(k.deletion, k, evUpdateDone)
 	}
 	if k.state == keystate.PendingDeletion {
 		s.schedule(k.deletion, k, evDeletion)
@@ -250,12 +250,12 @@ func (s *Service) install(k, nk *key) {
 	if nk.imp != k.imp && nk.imp.expires() {
 		s.schedule(nk.imp.validTo, k, evMaterialExpiry)
 	}
-	if nk.until != 0 && nk.until != k.until {
+	if nk.deletion != 0 && nk.deletion != k.deletion {
 		switch nk.state {
 		case keystate.Creating:
-			s.schedule(nk.until, k, evReplicaReady)
+			s.schedule(nk.deletion, k, evReplicaReady)
 		case keystate.Updating:
-			s.schedule(nk.until, k, evUpdateDone)
+			s.schedule(nk.deletion, k, evUpdateDone)
 		}
 	}
 	*k = *nk
@@ -293,19 +293,25 @@ func optTime(ns int64) time.Time {
 
 func (s *Service) toRecord(k *key) store.Key {
 	r := store.Key{
-		ID: s.storeID(k), Region: s.regions[k.region].name, StateDone: optTime(k.until), Version: k.version, Seq: k.seq, Account: k.account, Description: k.description,
+		ID: s.storeID(k), Region: s.regions[k.region].name, Version: k.version, Seq: k.seq, Account: k.account, Description: k.description,
 		State: k.state, Kind: k.kind, Created: optTime(k.created),
 		AutoRotation: k.autoEnabled, RotationPeriodDays: k.period,
 		RotationAnchor: optTime(k.anchor), NextRotation: optTime(k.nextRotation),
 		OnDemandRotations: k.onDemand, OnDemandStart: optTime(k.onDemandStart), OnDemandDone: optTime(k.onDemandDone),
-		PendingWindowDays: k.window, DeletionDate: optTime(k.deletion),
-		DesiredState: k.desired,
+		PendingWindowDays: k.window,
+		DesiredState:      k.desired,
 	}
 	if k.ck != nil {
 		r.CustomKeyStoreID, r.XksKeyID = k.ck.store.id, k.ck.xksKeyID
 	}
 	if k.kind.MultiRegion != keystate.SingleRegion {
 		r.PrimaryRegion = s.regions[s.primaryOf(k).region].name
+	}
+	switch k.state {
+	case keystate.PendingDeletion:
+		r.DeletionDate = optTime(k.deletion)
+	case keystate.Creating, keystate.Updating:
+		r.StateDone = optTime(k.deletion)
 	}
 	if len(k.tags) > 0 {
 		r.Tags = make([]store.Tag, len(k.tags))
@@ -342,13 +348,16 @@ func (s *Service) fromRecord(r *store.Key) (key, error) {
 		}
 	}
 	k := key{
-		id: id, replicated: replicated, region: rg.index, until: nanos(r.StateDone), version: r.Version, seq: r.Seq, account: r.Account, description: r.Description,
+		id: id, replicated: replicated, region: rg.index, version: r.Version, seq: r.Seq, account: r.Account, description: r.Description,
 		state: r.State, kind: r.Kind, created: nanos(r.Created),
 		autoEnabled: r.AutoRotation, period: r.RotationPeriodDays,
 		anchor: nanos(r.RotationAnchor), nextRotation: nanos(r.NextRotation),
 		onDemand: r.OnDemandRotations, onDemandStart: nanos(r.OnDemandStart), onDemandDone: nanos(r.OnDemandDone),
 		window: r.PendingWindowDays, deletion: nanos(r.DeletionDate),
 		desired: r.DesiredState,
+	}
+	if k.state == keystate.Creating || k.state == keystate.Updating {
+		k.deletion = nanos(r.StateDone)
 	}
 	if len(r.Tags) > 0 {
 		k.tags = make([]Tag, len(r.Tags))

@@ -85,24 +85,23 @@ type key struct {
 	tags        []Tag
 	rotations   []rotation // completed rotations, oldest first (D14)
 
-	seq           uint64 // creation order
-	slot          uint32 // index in Service.slab
-	version       uint64 // store record version (decision-free bookkeeping)
-	created       int64  // Unix ns
-	nextRotation  int64  // automatic rotation due, while rotationEnabled
-	anchor        int64  // last automatic rotation, or when rotation was enabled (D11)
-	deletion      int64  // DeletionDate, while PendingDeletion
-	onDemandStart int64  // start of the on-demand rotation in progress, or 0
-	onDemandDone  int64  // when it completes
+	seq          uint64 // creation order
+	version      uint64 // store record version (decision-free bookkeeping)
+	created      int64  // Unix ns
+	nextRotation int64  // automatic rotation due, while rotationEnabled
+	anchor       int64  // last automatic rotation, or when rotation was enabled (D11)
+	// deletion is the DeletionDate while PendingDeletion, and while
+	// Creating (ReplicateKey) or Updating (UpdatePrimaryRegion) the
+	// instant that state ends: those states never overlap.
+	deletion      int64
+	onDemandStart int64 // start of the on-demand rotation in progress, or 0
+	onDemandDone  int64 // when it completes
 
 	imp *imported // imported key material (EXTERNAL keys); never changed in place
 	ck  *cksRef   // the custom key store (AWS_CLOUDHSM, EXTERNAL_KEY_STORE keys); never changed in place
 	fam *family   // the multi-Region key's primary and replicas, once it has replicas
 
-	// until is when the key's Creating (ReplicateKey) or Updating
-	// (UpdatePrimaryRegion) state ends.
-	until int64
-
+	slot        uint32 // index in Service.slab
 	period      uint16 // rotation period in days
 	onDemand    uint16 // on-demand rotations charged against the quota (D1)
 	window      uint8  // PendingWindowInDays
