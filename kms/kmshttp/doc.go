@@ -20,8 +20,10 @@
 // import operations GetParametersForImport, ImportKeyMaterial and
 // DeleteImportedKeyMaterial (ImportType, KeyMaterialId and
 // KeyMaterialDescription, of the 2025 multi-material rules, are refused
-// with UnsupportedOperationException). Request and response
-// members have the AWS names; optional response members are left out when
+// with UnsupportedOperationException), the custom key store operations,
+// and the multi-Region key operations ReplicateKey and UpdatePrimaryRegion
+// (ReplicateKey's answer has no ReplicaPolicy: kmsmodel does not model key
+// policies). Request and response members have the AWS names; optional response members are left out when
 // empty; timestamps are epoch seconds as JSON numbers with a millisecond
 // fraction; blobs (plaintexts, ciphertexts) are base64 strings; encryption
 // contexts are JSON objects of strings. A successful operation without
@@ -76,13 +78,23 @@
 // account; WithAccounts maps access keys to accounts, and then an unknown
 // access key is refused with UnrecognizedClientException. The call runs
 // with kms.WithCaller, so the model's cross-account rules and Authorizer
-// apply. A credential scoped to another Region than the service's, or to
-// another service than kms, is refused with InvalidSignatureException
-// ("Credential should be scoped to a valid region, not '<region>'."), which
-// is what AWS answers a request signed for the wrong Region. A header that
-// is not SigV4 (or SigV4a, whose Region set is checked instead) is
+// apply.
+//
+// The credential's Region is the Region of the call: the handler passes
+// it to the service with kms.WithCallerRegion, so one handler serves every
+// Region, as many AWS endpoints would, and SDK clients configured for
+// different Regions see the keys, aliases and multi-Region replicas of
+// their own Region. Any name of the AWS form (^([a-z]+-){2,3}\d+$, such as
+// us-west-2 or us-gov-west-1) is served from its first call, as is the
+// service's own Region (kms.WithRegion) whatever its form. A credential
+// scoped to anything else, or to another service than kms, is refused with
+// InvalidSignatureException ("Credential should be scoped to a valid
+// region, not '<region>'."). A SigV4a credential names no Region: its call
+// goes to the service's Region, which its X-Amz-Region-Set header must
+// include (or be "*"). A header that is not SigV4 or SigV4a is
 // IncompleteSignatureException. A request with no Authorization header
-// runs as the service's account, so plain curl works.
+// runs as the service's account in the service's Region, so plain curl
+// works.
 //
 // Signatures are NOT verified: the handler trusts the access key ID it is
 // shown. It is a model for tests and simulations, not a security boundary;

@@ -157,12 +157,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rerr = &wireError{code: "UnknownOperationException", status: http.StatusBadRequest,
 			msg: "The AWS JSON protocol accepts only POST requests, not " + r.Method}
 	}
+	var callRegion string
 	if rerr == nil {
 		op = r.Header.Get("X-Amz-Target")
-		account, rerr = h.authenticate(r)
+		account, callRegion, rerr = h.authenticate(r)
 	}
 	if rerr == nil {
-		out, rerr = h.dispatch(kms.WithCaller(r.Context(), account), op, body, out)
+		ctx := kms.WithCaller(r.Context(), account)
+		if callRegion != "" {
+			ctx = kms.WithCallerRegion(ctx, callRegion)
+		}
+		out, rerr = h.dispatch(ctx, op, body, out)
 	}
 	if rerr != nil {
 		code, status, out = errorBody(rerr, out[:0])
@@ -282,18 +287,25 @@ func (h *Handler) requestID() string {
 	return string(out[:])
 }
 
-// authenticate finds the calling account from the SigV4 Authorization
-// header. The signature is not verified. A request without an
-// Authorization header runs as the service's own account (useful with
-// curl); a header that is not SigV4 or lacks a credential is refused with
-// IncompleteSignatureException; a credential scoped to another Region or
-// service with InvalidSignatureException; an access key that the account
+// authenticate finds the calling account and Region from the SigV4
+// Authorization header. The signature is not verified. The credential
+// scope's Region is the Region of the call (kms.WithCallerRegion): the
+// service's own Region, or any name of the AWS form ("us-west-2",
+// "us-gov-west-1"), which the service serves from its first call. A
+// request without an Authorization header runs as the service's own
+// account in its default Region (useful with curl), and so does a SigV4a
+// request, whose scope names no Region (its X-Amz-Region-Set must then
+// include the default Region, or be "*"). A header that is not SigV4 or
+// lacks a credential is refused with IncompleteSignatureException; a
+// credential scoped to something that is not a Region name, or to another
+// service, with InvalidSignatureException; an access key that the account
 // map does not know with UnrecognizedClientException. All are HTTP 400
-// (D18; the CommonErrors page lists 403 for some of them).
-func (h *Handler) authenticate(r *http.Request) (string, error) {
+// (D18; the CommonErrors page lists 403 for some of them). The Region
+// returned is "" for the default Region.
+func (h *Handler) authenticate(r *http.Request) (account, region string, err error) {
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
-		return h.svc.Account(), nil
+		return h.svc.Account(), "", nil
 	}
 	alg, rest, _ := strings.Cut(auth, " ")
 	var v4a bool
@@ -302,7 +314,7 @@ func (h *Handler) authenticate(r *http.Request) (string, error) {
 	case "AWS4-ECDSA-P256-SHA256": // SigV4a: no Region in the scope
 		v4a = true
 	default:
-		return "", &wireError{code: "IncompleteSignatureException", status: http.StatusBadRequest,
+		return "", "", &wireError{code: "IncompleteSignatureException", status: http.StatusBadRequest,
 			msg: "Authorization header requires the AWS4-HMAC-SHA256 signing algorithm"}
 	}
 	_, cred, ok := strings.Cut(rest, "Credential=")
@@ -326,31 +338,64 @@ func (h *Handler) authenticate(r *http.Request) (string, error) {
 		want = 4
 	}
 	if n != want || ok || parts[0] == "" || parts[n-1] != "aws4_request" {
-		return "", &wireError{code: "IncompleteSignatureException", status: http.StatusBadRequest,
+		return "", "", &wireError{code: "IncompleteSignatureException", status: http.StatusBadRequest,
 			msg: "Authorization header requires 'Credential' parameter of the form <access key>/<date>/<region>/kms/aws4_request"}
 	}
 	if v4a {
 		if set := r.Header.Get("X-Amz-Region-Set"); set != "" && set != "*" && !containsRegion(set, h.svc.Region()) {
-			return "", &wireError{code: "InvalidSignatureException", status: http.StatusBadRequest,
+			return "", "", &wireError{code: "InvalidSignatureException", status: http.StatusBadRequest,
 				msg: "Credential should be scoped to a valid region, not '" + set + "'."}
 		}
-	} else if region := parts[2]; region != h.svc.Region() {
-		return "", &wireError{code: "InvalidSignatureException", status: http.StatusBadRequest,
-			msg: "Credential should be scoped to a valid region, not '" + region + "'."}
+	} else {
+		region = parts[2]
+		if region != h.svc.Region() && !regionName(region) {
+			return "", "", &wireError{code: "InvalidSignatureException", status: http.StatusBadRequest,
+				msg: "Credential should be scoped to a valid region, not '" + region + "'."}
+		}
 	}
 	if service := parts[n-2]; service != "kms" {
-		return "", &wireError{code: "InvalidSignatureException", status: http.StatusBadRequest,
+		return "", "", &wireError{code: "InvalidSignatureException", status: http.StatusBadRequest,
 			msg: "Credential should be scoped to correct service: 'kms'."}
 	}
 	if h.accounts == nil {
-		return h.svc.Account(), nil
+		return h.svc.Account(), region, nil
 	}
 	acct, ok := h.accounts[parts[0]]
 	if !ok {
-		return "", &wireError{code: "UnrecognizedClientException", status: http.StatusBadRequest,
+		return "", "", &wireError{code: "UnrecognizedClientException", status: http.StatusBadRequest,
 			msg: "The security token included in the request is invalid."}
 	}
-	return acct, nil
+	return acct, region, nil
+}
+
+// regionName reports whether name has the form of an AWS Region name, the
+// pattern AWS gives for ReplicaRegion and that package kms serves:
+// ^([a-z]+-){2,3}\d+$, at most 32 characters.
+func regionName(name string) bool {
+	if len(name) > 32 {
+		return false
+	}
+	words := 0
+	for {
+		i := 0
+		for i < len(name) && 'a' <= name[i] && name[i] <= 'z' {
+			i++
+		}
+		if i == 0 || i == len(name) || name[i] != '-' {
+			break
+		}
+		words++
+		name = name[i+1:]
+	}
+	if words < 2 || words > 3 || name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] < '0' || name[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func containsRegion(set, region string) bool {

@@ -84,6 +84,10 @@ func operation(name string) opFunc {
 		return updateCustomKeyStore
 	case "DeleteCustomKeyStore":
 		return deleteCustomKeyStore
+	case "ReplicateKey":
+		return replicateKey
+	case "UpdatePrimaryRegion":
+		return updatePrimaryRegion
 	}
 	return nil
 }
@@ -91,7 +95,7 @@ func operation(name string) opFunc {
 // Operations returns the names of the KMS operations the handler serves
 // (for the target "TrentService.<name>"): the key lifecycle, rotation,
 // alias, tag, symmetric cryptographic, key-material import and custom key
-// store operations of package kms.
+// store and multi-Region key operations of package kms.
 func Operations() []string {
 	return []string{"CreateKey", "DescribeKey", "ListKeys", "EnableKey", "DisableKey",
 		"ScheduleKeyDeletion", "CancelKeyDeletion", "UpdateKeyDescription",
@@ -101,7 +105,8 @@ func Operations() []string {
 		"Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateRandom",
 		"GetParametersForImport", "ImportKeyMaterial", "DeleteImportedKeyMaterial",
 		"CreateCustomKeyStore", "DescribeCustomKeyStores", "ConnectCustomKeyStore", "DisconnectCustomKeyStore",
-		"UpdateCustomKeyStore", "DeleteCustomKeyStore"}
+		"UpdateCustomKeyStore", "DeleteCustomKeyStore",
+		"ReplicateKey", "UpdatePrimaryRegion"}
 }
 
 // fieldKind is the JSON type of a request member.
@@ -288,16 +293,17 @@ func createKey(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte,
 	}
 	w := writer{b: out}
 	w.open()
-	keyMetadata(&w, &res.KeyMetadata)
+	keyMetadata(&w, "KeyMetadata", &res.KeyMetadata)
 	w.close()
 	return w.b, nil
 }
 
-// keyMetadata writes the KeyMetadata member: the fields kms.KeyMetadata
+// keyMetadata writes a KeyMetadata object as the member name (KeyMetadata,
+// or ReplicateKey's ReplicaKeyMetadata): the fields kms.KeyMetadata
 // carries, optional ones left out when empty. Description, Enabled and
 // MultiRegion are always present (recorded, D19's recordings row 8a).
-func keyMetadata(w *writer, m *kms.KeyMetadata) {
-	w.object("KeyMetadata")
+func keyMetadata(w *writer, name string, m *kms.KeyMetadata) {
+	w.object(name)
 	w.optStr("AWSAccountId", m.AWSAccountId)
 	w.optStr("Arn", m.Arn)
 	w.optStr("CloudHsmClusterId", m.CloudHsmClusterId)
@@ -318,6 +324,23 @@ func keyMetadata(w *writer, m *kms.KeyMetadata) {
 	w.optStr("KeyUsage", m.KeyUsage)
 	w.strList("MacAlgorithms", m.MacAlgorithms)
 	w.boolean("MultiRegion", m.MultiRegion)
+	if c := m.MultiRegionConfiguration; c != nil {
+		// Recordings 8c, 8d: ReplicaKeys is present, [] for a primary
+		// without replicas.
+		w.object("MultiRegionConfiguration")
+		w.optStr("MultiRegionKeyType", c.MultiRegionKeyType)
+		w.object("PrimaryKey")
+		multiRegionKey(w, &c.PrimaryKey)
+		w.close()
+		w.list("ReplicaKeys")
+		for i := range c.ReplicaKeys {
+			w.open()
+			multiRegionKey(w, &c.ReplicaKeys[i])
+			w.close()
+		}
+		w.endList()
+		w.close()
+	}
 	w.optStr("Origin", m.Origin)
 	w.optInt32("PendingDeletionWindowInDays", m.PendingDeletionWindowInDays)
 	w.strList("SigningAlgorithms", m.SigningAlgorithms)
@@ -328,6 +351,12 @@ func keyMetadata(w *writer, m *kms.KeyMetadata) {
 		w.close()
 	}
 	w.close()
+}
+
+// multiRegionKey writes the members of a MultiRegionKey object.
+func multiRegionKey(w *writer, k *kms.MultiRegionKey) {
+	w.optStr("Arn", k.Arn)
+	w.optStr("Region", k.Region)
 }
 
 func describeKey(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
@@ -342,7 +371,7 @@ func describeKey(ctx context.Context, svc *kms.Service, body, out []byte) ([]byt
 	}
 	w := writer{b: out}
 	w.open()
-	keyMetadata(&w, &res.KeyMetadata)
+	keyMetadata(&w, "KeyMetadata", &res.KeyMetadata)
 	w.close()
 	return w.b, nil
 }
@@ -623,4 +652,49 @@ func listResourceTags(ctx context.Context, svc *kms.Service, body, out []byte) (
 	w.boolean("Truncated", res.Truncated)
 	w.close()
 	return w.b, nil
+}
+
+func replicateKey(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	var in kms.ReplicateKeyInput
+	f := []field{
+		strF("KeyId", &in.KeyId),
+		strF("ReplicaRegion", &in.ReplicaRegion),
+		strF("Description", &in.Description),
+		tagsF("Tags", &in.Tags),
+		ignored("Policy", kString),
+		ignored("BypassPolicyLockoutSafetyCheck", kBool),
+	}
+	if err := decodeRequired(body, f, "keyId", "replicaRegion"); err != nil {
+		return out, err
+	}
+	res, err := svc.ReplicateKey(ctx, &in)
+	if err != nil {
+		return out, err
+	}
+	// No ReplicaPolicy: kmsmodel does not model key policies.
+	w := writer{b: out}
+	w.open()
+	keyMetadata(&w, "ReplicaKeyMetadata", &res.ReplicaKeyMetadata)
+	if len(res.ReplicaTags) > 0 {
+		w.list("ReplicaTags")
+		for i := range res.ReplicaTags {
+			w.open()
+			w.str("TagKey", res.ReplicaTags[i].TagKey)
+			w.str("TagValue", res.ReplicaTags[i].TagValue)
+			w.close()
+		}
+		w.endList()
+	}
+	w.close()
+	return w.b, nil
+}
+
+func updatePrimaryRegion(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	var in kms.UpdatePrimaryRegionInput
+	f := []field{strF("KeyId", &in.KeyId), strF("PrimaryRegion", &in.PrimaryRegion)}
+	if err := decodeRequired(body, f, "keyId", "primaryRegion"); err != nil {
+		return out, err
+	}
+	_, err := svc.UpdatePrimaryRegion(ctx, &in)
+	return out, err
 }

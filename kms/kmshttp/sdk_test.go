@@ -227,7 +227,8 @@ type exceptionCase struct {
 	// check inspects the error and returns the exception name and message
 	// it decoded to, or fails.
 	check func(t *testing.T, err error) (code, msg string)
-	// wantMsg is the expected message; "{arn}" stands for the key's ARN.
+	// wantMsg is the expected message; "{arn}" stands for the key's ARN
+	// and "{id}" for its ID.
 	wantMsg string
 	anyMsg  bool // the message is not checked
 	status  int
@@ -531,13 +532,22 @@ var exceptionCases = []exceptionCase{
 		},
 		check:   generic("UnrecognizedClientException"),
 		wantMsg: "The security token included in the request is invalid."},
-	{name: "InvalidSignatureException another Region", status: 400,
+	{name: "NotFoundException bare key ID signed for another Region (recording 1d')", status: 400,
 		call: func(_ *testing.T, _ *fixture, c, _ *awskms.Client, key string) error {
-			_, err := c.ListKeys(context.Background(), &awskms.ListKeysInput{}, func(o *awskms.Options) { o.Region = "us-west-2" })
+			// The credential scope's Region is the Region of the call.
+			_, err := c.DescribeKey(context.Background(), &awskms.DescribeKeyInput{KeyId: aws.String(key)},
+				func(o *awskms.Options) { o.Region = "us-west-2" })
+			return err
+		},
+		check:   as[*types.NotFoundException](),
+		wantMsg: "Key 'arn:aws:kms:us-west-2:111122223333:key/{id}' does not exist"},
+	{name: "InvalidSignatureException scope Region not a Region name", status: 400,
+		call: func(_ *testing.T, _ *fixture, c, _ *awskms.Client, _ string) error {
+			_, err := c.ListKeys(context.Background(), &awskms.ListKeysInput{}, func(o *awskms.Options) { o.Region = "mars" })
 			return err
 		},
 		check:   generic("InvalidSignatureException"),
-		wantMsg: "Credential should be scoped to a valid region, not 'us-west-2'."},
+		wantMsg: "Credential should be scoped to a valid region, not 'mars'."},
 }
 
 // sdkStoreInput is a CloudHSM key store request named name.
@@ -678,7 +688,7 @@ func TestSDKExceptions(t *testing.T) {
 						t.Fatal("call succeeded; want a refusal")
 					}
 					_, msg := tc.check(t, err)
-					if want := strings.ReplaceAll(tc.wantMsg, "{arn}", arn); !tc.anyMsg && msg != want {
+					if want := strings.NewReplacer("{arn}", arn, "{id}", key).Replace(tc.wantMsg); !tc.anyMsg && msg != want {
 						t.Errorf("message = %q, want %q", msg, want)
 					}
 					var re *awshttp.ResponseError

@@ -59,6 +59,79 @@ func TestDescribeKeyShape(t *testing.T) {
 	}
 }
 
+// TestMultiRegionShape: the wire form of multi-Region keys. KeyMetadata
+// carries MultiRegionConfiguration with ReplicaKeys [] for a primary
+// without replicas (recording 8c); ReplicateKey answers ReplicaKeyMetadata
+// (Creating, Enabled false, Description "", no CurrentKeyMaterialId:
+// recording 8d) and ReplicaTags, with no ReplicaPolicy since kmsmodel does
+// not model key policies, and ignores Policy and
+// BypassPolicyLockoutSafetyCheck as CreateKey does; UpdatePrimaryRegion
+// answers an empty body (e.1); ScheduleKeyDeletion of a primary with a
+// replica has no DeletionDate (section b).
+func TestMultiRegionShape(t *testing.T) {
+	f := newFixture(t)
+	m := postOK(t, f.handler, target+"CreateKey", `{"MultiRegion":true}`)
+	md := m["KeyMetadata"].(map[string]any)
+	id, arn := md["KeyId"].(string), md["Arn"].(string)
+	_, _, raw := post(t, f.handler, target+"DescribeKey", `{"KeyId":"`+id+`"}`)
+	want := `"MultiRegion":true,"MultiRegionConfiguration":{"MultiRegionKeyType":"PRIMARY","PrimaryKey":{"Arn":"` + arn +
+		`","Region":"us-east-1"},"ReplicaKeys":[]},"Origin"`
+	if !bytes.Contains(raw, []byte(want)) {
+		t.Errorf("DescribeKey of a primary: %s\nwant it to contain %s", raw, want)
+	}
+
+	m = postOK(t, f.handler, target+"ReplicateKey", `{"KeyId":"`+id+`","ReplicaRegion":"eu-west-1","Policy":"{}","BypassPolicyLockoutSafetyCheck":true,`+
+		`"Tags":[{"TagKey":"k","TagValue":"v"}]}`)
+	var top []string
+	for k := range m {
+		top = append(top, k)
+	}
+	slices.Sort(top)
+	if !slices.Equal(top, []string{"ReplicaKeyMetadata", "ReplicaTags"}) {
+		t.Errorf("ReplicateKey members = %v", top)
+	}
+	rm := m["ReplicaKeyMetadata"].(map[string]any)
+	rarn := strings.Replace(arn, ":us-east-1:", ":eu-west-1:", 1)
+	if rm["KeyState"] != "Creating" || rm["Enabled"] != false || rm["Description"] != "" || rm["KeyId"] != id || rm["Arn"] != rarn {
+		t.Errorf("ReplicaKeyMetadata = %v", rm)
+	}
+	if _, ok := rm["CurrentKeyMaterialId"]; ok {
+		t.Errorf("a Creating replica has a CurrentKeyMaterialId (recording 8d): %v", rm)
+	}
+	mrc := rm["MultiRegionConfiguration"].(map[string]any)
+	if mrc["MultiRegionKeyType"] != "REPLICA" || mrc["PrimaryKey"].(map[string]any)["Region"] != "us-east-1" {
+		t.Errorf("replica MultiRegionConfiguration = %v", mrc)
+	}
+	if tags := m["ReplicaTags"].([]any); len(tags) != 1 || tags[0].(map[string]any)["TagKey"] != "k" || tags[0].(map[string]any)["TagValue"] != "v" {
+		t.Errorf("ReplicaTags = %v", m["ReplicaTags"])
+	}
+	// A replica without tags: ReplicaTags left out.
+	m = postOK(t, f.handler, target+"ReplicateKey", `{"KeyId":"`+arn+`","ReplicaRegion":"ap-southeast-2"}`)
+	if _, ok := m["ReplicaTags"]; ok {
+		t.Errorf("ReplicateKey without tags: %v", m)
+	}
+	_, _, raw = post(t, f.handler, target+"DescribeKey", `{"KeyId":"`+id+`"}`)
+	want = `"ReplicaKeys":[{"Arn":"` + rarn + `","Region":"eu-west-1"},{"Arn":"` +
+		strings.Replace(arn, ":us-east-1:", ":ap-southeast-2:", 1) + `","Region":"ap-southeast-2"}]`
+	if !bytes.Contains(raw, []byte(want)) {
+		t.Errorf("DescribeKey of a primary with replicas: %s\nwant it to contain %s", raw, want)
+	}
+
+	status, hdr, body := post(t, f.handler, target+"UpdatePrimaryRegion", `{"KeyId":"`+id+`","PrimaryRegion":"eu-west-1"}`)
+	if status != 200 || len(body) != 0 || hdr.Get("Content-Length") != "0" {
+		t.Errorf("UpdatePrimaryRegion: %d %q, want 200 and an empty body", status, body)
+	}
+	status, _, body = post(t, f.handler, target+"ScheduleKeyDeletion", `{"KeyId":"`+rarn+`"}`,
+		"Authorization", sigV4(accessKey, "eu-west-1", "kms"))
+	if status != 200 || bytes.Contains(body, []byte("DeletionDate")) || !bytes.Contains(body, []byte(`"KeyState":"PendingReplicaDeletion"`)) {
+		t.Errorf("ScheduleKeyDeletion of a primary with replicas: %d %s", status, body)
+	}
+	_, _, raw = post(t, f.handler, target+"DescribeKey", `{"KeyId":"`+id+`"}`, "Authorization", sigV4(accessKey, "eu-west-1", "kms"))
+	if bytes.Contains(raw, []byte("DeletionDate")) || !bytes.Contains(raw, []byte(`"PendingDeletionWindowInDays":30`)) {
+		t.Errorf("DescribeKey of a primary pending replica deletion: %s", raw)
+	}
+}
+
 // TestResponseHeaders: every response has the JSON 1.1 content type, a
 // Content-Length and a unique request ID; an operation without output
 // answers an empty body (e.1).
@@ -162,6 +235,12 @@ func TestWireErrors(t *testing.T) {
 			"UnsupportedOperationException", "DryRun is not supported by kmsmodel"},
 		{"custom key store for random bytes", target + "GenerateRandom", `{"NumberOfBytes":8,"CustomKeyStoreId":"cks-1"}`, 400,
 			"CustomKeyStoreNotFoundException", ""},
+		{"replica Region required", target + "ReplicateKey", `{"KeyId":"` + id + `"}`, 400, "ValidationException",
+			"1 validation error detected: Value null at 'replicaRegion' failed to satisfy constraint: Member must not be null"},
+		{"wrong type ReplicateKey Policy", target + "ReplicateKey", `{"KeyId":"` + id + `","ReplicaRegion":"us-west-2","Policy":{}}`, 400, "SerializationException", ""},
+		{"wrong type ReplicateKey bypass", target + "ReplicateKey", `{"KeyId":"` + id + `","ReplicaRegion":"us-west-2","BypassPolicyLockoutSafetyCheck":"yes"}`, 400, "SerializationException", ""},
+		{"primary Region required", target + "UpdatePrimaryRegion", `{"KeyId":"` + id + `","PrimaryRegion":null}`, 400, "ValidationException",
+			"1 validation error detected: Value null at 'primaryRegion' failed to satisfy constraint: Member must not be null"},
 		{"both key spec names", target + "CreateKey", `{"KeySpec":"HMAC_256","CustomerMasterKeySpec":"SYMMETRIC_DEFAULT"}`, 400, "ValidationException", ""},
 	}
 	for _, tc := range cases {
@@ -260,8 +339,9 @@ func TestMethod(t *testing.T) {
 }
 
 // TestAuthorization: the caller's account comes from the SigV4 credential
-// (signatures are not verified); the Region and service of the credential
-// scope must be the service's.
+// (signatures are not verified); the credential scope must name a Region
+// (any of the AWS form: it is the Region of the call, see
+// TestCredentialRegion) and the kms service.
 func TestAuthorization(t *testing.T) {
 	f := newFixture(t)
 	// Each account sees only its own keys.
@@ -291,7 +371,15 @@ func TestAuthorization(t *testing.T) {
 	cases := []struct {
 		name, auth, regionSet, code string
 	}{
-		{"another region", sigV4(accessKey, "eu-west-1", "kms"), "", "InvalidSignatureException"},
+		{"another region", sigV4(accessKey, "eu-west-1", "kms"), "", ""},
+		{"three-word region", sigV4(accessKey, "us-gov-west-1", "kms"), "", ""},
+		{"not a region name", sigV4(accessKey, "mars", "kms"), "", "InvalidSignatureException"},
+		{"region with a letter after the number", sigV4(accessKey, "us-east-1a", "kms"), "", "InvalidSignatureException"},
+		{"upper-case region", sigV4(accessKey, "US-EAST-1", "kms"), "", "InvalidSignatureException"},
+		{"four words before the number", sigV4(accessKey, "us-gov-east-west-1", "kms"), "", "InvalidSignatureException"},
+		{"one word before the number", sigV4(accessKey, "local-1", "kms"), "", "InvalidSignatureException"},
+		{"region over 32 characters", sigV4(accessKey, "abcdefghijklmno-pqrstuvwxyz-12345", "kms"), "", "InvalidSignatureException"},
+		{"empty region", sigV4(accessKey, "", "kms"), "", "InvalidSignatureException"},
 		{"another service", sigV4(accessKey, region, "s3"), "", "InvalidSignatureException"},
 		{"unknown access key", sigV4("AKIDNOBODY", region, "kms"), "", "UnrecognizedClientException"},
 		{"not SigV4", "Basic dXNlcjpwYXNz", "", "IncompleteSignatureException"},
@@ -318,6 +406,62 @@ func TestAuthorization(t *testing.T) {
 				t.Errorf("%d %s, want 400 %s", status, body, tc.code)
 			}
 		})
+	}
+}
+
+// TestCredentialRegion: the Region of the credential scope is the Region
+// of the call (kms.WithCallerRegion): a key created with a credential for
+// eu-west-1 has an ARN there and is listed only there; a request without
+// an Authorization header goes to the service's Region, and so does a
+// SigV4a request, whose scope names no Region.
+func TestCredentialRegion(t *testing.T) {
+	f := newFixture(t)
+	in := func(reg, tgt, body string, hdr ...string) map[string]any {
+		t.Helper()
+		hdr = append([]string{"Authorization", sigV4(accessKey, reg, "kms")}, hdr...)
+		status, _, b := post(t, f.handler, tgt, body, hdr...)
+		if status != 200 {
+			t.Fatalf("%s in %s: %d %s", tgt, reg, status, b)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	md := in("eu-west-1", target+"CreateKey", `{}`)["KeyMetadata"].(map[string]any)
+	id := md["KeyId"].(string)
+	if want := "arn:aws:kms:eu-west-1:" + account + ":key/" + id; md["Arn"] != want {
+		t.Errorf("Arn = %v, want %s", md["Arn"], want)
+	}
+	if keys := in("eu-west-1", target+"ListKeys", `{}`)["Keys"].([]any); len(keys) != 1 {
+		t.Errorf("eu-west-1 lists %d keys, want 1", len(keys))
+	}
+	if keys := in(region, target+"ListKeys", `{}`)["Keys"].([]any); len(keys) != 0 {
+		t.Errorf("%s lists %d keys of eu-west-1", region, len(keys))
+	}
+	if keys := postOK(t, f.handler, target+"ListKeys", `{}`)["Keys"].([]any); len(keys) != 0 {
+		t.Errorf("an unsigned request lists %d keys of eu-west-1", len(keys))
+	}
+	status, h, _ := post(t, f.handler, target+"DescribeKey", `{"KeyId":"`+id+`"}`,
+		"Authorization", "AWS4-ECDSA-P256-SHA256 Credential="+accessKey+"/20240101/kms/aws4_request, Signature=00", "X-Amz-Region-Set", "*")
+	if status != 400 || h.Get("X-Amzn-ErrorType") != "NotFoundException" {
+		t.Errorf("SigV4a DescribeKey of an eu-west-1 key: %d %s, want NotFoundException (the call goes to %s)", status, h.Get("X-Amzn-ErrorType"), region)
+	}
+	if got := f.svc.Regions(); !slices.Equal(got, []string{region, "eu-west-1"}) {
+		t.Errorf("Regions() = %v", got)
+	}
+
+	// The service's own Region is accepted whatever its form.
+	clock := kms.NewManualClock(epoch)
+	local, err := kmshttp.New(kms.New(kms.WithClock(clock), kms.WithRegion("local"), kms.WithAccount(account)),
+		kmshttp.WithRandom(rand.NewChaCha8([32]byte{})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _, b := post(t, local, target+"CreateKey", `{}`, "Authorization", sigV4(accessKey, "local", "kms"))
+	if status != 200 || !bytes.Contains(b, []byte(`"Arn":"arn:aws:kms:local:`)) {
+		t.Errorf("CreateKey signed for the service's Region local: %d %s", status, b)
 	}
 }
 
@@ -396,8 +540,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 func TestOperationsServed(t *testing.T) {
 	f := newFixture(t)
 	ops := kmshttp.Operations()
-	if len(ops) != 35 {
-		t.Errorf("%d operations, want the 35 of package kms", len(ops))
+	if len(ops) != 37 {
+		t.Errorf("%d operations, want the 37 of package kms", len(ops))
 	}
 	for _, op := range ops {
 		_, h, _ := post(t, f.handler, target+op, `{}`)
