@@ -5,10 +5,11 @@
 //
 // # The service
 //
-// New builds a Service from options: account and Region, the Clock, the
+// New builds a Service from options: account and default Region, the Clock, the
 // randomness source for key IDs, the on-demand rotation quota (decision D1,
 // default 10) and duration (D10, default 0), the simulated connect duration
-// of custom key stores (default 0), an Authorizer and an Observer.
+// of custom key stores and of replica creation and primary updates
+// (default 0), an Authorizer and an Observer.
 // Each AWS operation is a method of the same name taking a context and an
 // input struct with the AWS field names, and returning an output struct
 // with the AWS field names. A Service is safe for concurrent use.
@@ -93,9 +94,38 @@
 // then forgotten: it is never stored, recorded or printed. Stores persist
 // with the keys, each change in one batch with the keys it changes.
 //
+// # Regions and multi-Region keys
+//
+// One Service serves one account's view of several Regions. A call goes to
+// the Region its context names (WithCallerRegion), or to the default
+// Region (WithRegion); any Region name of the AWS form is served from its
+// first call. Keys, aliases, AWS managed keys and custom key stores belong
+// to one Region: a bare key ID resolves in the caller's Region, and a key
+// ARN of another Region is refused with NotFoundException "Invalid arn
+// <Region>" (recorded). The clock, the schedule, the randomness source and
+// the store are shared.
+//
+// CreateKey with MultiRegion makes a primary ("mrk-" key ID). ReplicateKey
+// makes a replica of it in another Region: the same key ID and key
+// material (so what one Region encrypts, any other decrypts), spec, usage,
+// origin and rotation history; its own state, description, tags and
+// aliases. The replica is Creating for WithReplicaCreationDuration
+// (default 0), then Enabled, or PendingImport for an imported-material
+// key, whose replicas import the same material separately.
+// UpdatePrimaryRegion swaps the primary's role with a replica's: both keys
+// are Updating for WithPrimaryUpdateDuration (default 0) and read as
+// replicas meanwhile, then Enabled. Rotation is the primary's (section c.8
+// of the spec): rotation calls on a replica are refused (decision D8), and
+// every automatic and on-demand rotation of the primary, and every change
+// of its rotation settings, reaches each replica in the same store batch,
+// so that all have the same history and share the on-demand quota.
+// ScheduleKeyDeletion of a primary with replicas makes it
+// PendingReplicaDeletion, without a DeletionDate; its waiting period starts
+// when its last replica is deleted.
+//
 // # Not modelled yet
 //
-// Multi-Region replicas, imported material for asymmetric and HMAC keys,
-// the 2025 multi-material import rules, and GenerateRandom in a CloudHSM
-// key store are not part of this version.
+// Imported material for asymmetric and HMAC keys, the 2025 multi-material
+// import rules, key policies (ReplicateKey takes and returns none), and
+// GenerateRandom in a CloudHSM key store are not part of this version.
 package kms
