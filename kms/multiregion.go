@@ -115,12 +115,7 @@ func checkRegionName(op keystate.Operation, name, field string) error {
 // table and the key kind have passed).
 func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Tag, now int64) (*key, error) {
 	const op = keystate.ReplicateKey
-	to := s.regionNamed(in.ReplicaRegion)
-	if to == nil {
-		return nil, kmsError(keystate.ErrLimitExceeded, op, arn, p.state,
-			fmt.Sprintf("kmsmodel serves at most %d Regions.", maxRegions))
-	}
-	if to.keys[p.id] != nil {
+	if to := s.findRegion(in.ReplicaRegion); to != nil && to.keys[p.id] != nil {
 		// AWS: each replica "must be in a different Region"; the
 		// exception is documented, the wording is kmsmodel's.
 		rarn := s.keyARNIn(to.name, p.account, p.id)
@@ -130,6 +125,13 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 	st, err := keystate.Transition(keystate.None, keystate.CreateReplica)
 	if err != nil {
 		return nil, err
+	}
+	// A Region the service has not served yet is added now; the failures
+	// below leave it served and empty, which no call can tell from unserved.
+	to := s.regionNamed(in.ReplicaRegion)
+	if to == nil {
+		return nil, kmsError(keystate.ErrLimitExceeded, op, arn, p.state,
+			fmt.Sprintf("kmsmodel serves at most %d Regions.", maxRegions))
 	}
 	kind := p.kind
 	kind.MultiRegion = keystate.Replica
