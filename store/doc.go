@@ -9,7 +9,15 @@
 // through the Store: one Apply of one Batch per operation or scheduled event,
 // all of it or none of it. When a service opens over a store it reads every
 // key, rotation and alias back and rebuilds its schedule from the keys'
-// NextRotation, OnDemandDone and DeletionDate fields.
+// NextRotation, OnDemandDone, DeletionDate and StateDone fields.
+//
+// # Regions
+//
+// Keys, aliases and custom key stores carry their Region; an empty Region
+// (records written before Regions were recorded) is the service's default
+// Region. An alias's identity includes its Region. The replicas of a
+// multi-Region key share its key ID, so a replica's record ID is
+// "<Region>/<key ID>"; a store treats IDs as opaque strings.
 //
 // # Errors
 //
