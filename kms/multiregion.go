@@ -227,7 +227,7 @@ func (s *Service) syncDrafts(k, nk *key) {
 // syncInPlace copies k's rotation properties, and its last n rotations, to
 // the other members of its family: for scheduled events, which change keys
 // in place (remembered by the pending run, if any).
-func (s *Service) syncInPlace(k *key, n int, ev queued) {
+func (s *Service) syncInPlace(k *key, n int) {
 	if k.fam == nil {
 		return
 	}
@@ -237,7 +237,7 @@ func (s *Service) syncInPlace(k *key, n int, ev queued) {
 			continue
 		}
 		if s.pend != nil {
-			s.pend.remember(m, ev)
+			s.pend.also(m)
 		}
 		copyRotationSettings(m, k)
 		for _, r := range added {

@@ -321,11 +321,18 @@ type pending struct {
 
 // remember records k's state before the run changes it, and ev as popped.
 func (p *pending) remember(k *key, ev queued) {
+	p.also(k)
+	p.popped = append(p.popped, ev)
+}
+
+// also records k's state before the run changes it, for a change that an
+// event remembered already brings (a replica's copy of its primary's
+// rotation).
+func (p *pending) also(k *key) {
 	if _, ok := p.undo[k]; !ok {
 		p.undo[k] = *k
 		p.keys = append(p.keys, k)
 	}
-	p.popped = append(p.popped, ev)
 }
 
 // flush writes the pending changes in one batch. On failure it restores
@@ -386,7 +393,7 @@ func (s *Service) apply(ev queued) (bool, error) {
 			s.pend.remember(k, ev)
 		}
 		rotateAutomatic(k, ev.at)
-		s.syncInPlace(k, 1, ev)
+		s.syncInPlace(k, 1)
 		s.schedule(k.nextRotation, k, evAutoRotation)
 		s.observeRotations(k, k.rotations[len(k.rotations)-1:])
 		return true, nil
@@ -399,7 +406,7 @@ func (s *Service) apply(ev queued) (bool, error) {
 		}
 		k.onDemandStart, k.onDemandDone = 0, 0
 		k.rotations = appendRotation(k.rotations, newRotation(k.created, ev.at, true))
-		s.syncInPlace(k, 1, ev)
+		s.syncInPlace(k, 1)
 		s.observeRotations(k, k.rotations[len(k.rotations)-1:])
 		return true, nil
 	case evReplicaReady:
