@@ -10,10 +10,12 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/kmsmodel/kmsmodel/internal/faultstore"
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/store"
@@ -818,4 +820,109 @@ func TestMultiRegionCustomKeyStoresPerRegion(t *testing.T) {
 	if got := ckDescribeStore(t, s, id); got.CustomKeyStoreId != id {
 		t.Fatalf("after reopen: %+v", got)
 	}
+}
+
+// A failed store write of a multi-Region change changes nothing, in the
+// service or the store: ReplicateKey, UpdatePrimaryRegion, a rotation that
+// reaches the replicas, and the start of a primary's waiting period when
+// its last replica goes (a scheduled event, retried by the next call).
+func TestMultiRegionFailedWritesChangeNothing(t *testing.T) {
+	mem := store.NewMemory()
+	faults := faultstore.New(mem)
+	clk := kms.NewManualClock(fxT0)
+	s, err := kms.Open(t.Context(), faults, kms.WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &fxEnv{t: t, s: s, clk: clk, ctx: context.Background()}
+	west := e.mrIn(mrWest)
+	id, arn := e.mrPrimary()
+	e.mrReplicate(id, mrWest)
+	e.advance(time.Second)
+
+	type view struct {
+		primary, replica fxSnapshot
+		stored           []store.Key
+		rotations        map[string][]store.Rotation
+	}
+	look := func() view {
+		v := view{primary: e.snapshot(id), replica: west.snapshot(id)} // first: calls apply due events
+		v.stored, v.rotations, _ = fsStored(t, mem)
+		return v
+	}
+	failOnce := func(what string, call func() error) {
+		t.Helper()
+		before := look()
+		faults.FailNth(faultstore.OpApply, 1, errDisk)
+		err := call()
+		fxCheckErr(t, err, fxWant{Code: keystate.ErrKMSInternal, Op: errOp(err), KeyID: errKey(err), State: errState(err), AnyMsg: true})
+		if !errors.Is(err, errDisk) {
+			t.Fatalf("%s: %v does not wrap the store's error", what, err)
+		}
+		if after := look(); !reflect.DeepEqual(before, after) {
+			t.Fatalf("%s changed something:\n before %+v\n after  %+v", what, before, after)
+		}
+	}
+	failOnce("ReplicateKey", func() error {
+		_, err := e.s.ReplicateKey(e.ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: mrEU})
+		return err
+	})
+	if _, err := e.mrIn(mrEU).s.DescribeKey(e.mrIn(mrEU).ctx, &kms.DescribeKeyInput{KeyId: id}); !errors.Is(err, keystate.ErrNotFound) {
+		t.Fatalf("the failed replica exists: %v", err)
+	}
+	failOnce("RotateKeyOnDemand", func() error {
+		_, err := e.s.RotateKeyOnDemand(e.ctx, &kms.RotateKeyOnDemandInput{KeyId: id})
+		return err
+	})
+	failOnce("EnableKeyRotation", func() error {
+		_, err := e.s.EnableKeyRotation(e.ctx, &kms.EnableKeyRotationInput{KeyId: id})
+		return err
+	})
+	failOnce("UpdatePrimaryRegion", func() error {
+		_, err := e.s.UpdatePrimaryRegion(e.ctx, &kms.UpdatePrimaryRegionInput{KeyId: arn, PrimaryRegion: mrWest})
+		return err
+	})
+
+	// The scheduled event: the last replica's deletion and the primary's
+	// waiting period are one write; when it fails, both wait.
+	if _, err := e.s.ScheduleKeyDeletion(e.ctx, &kms.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: kms.Int32(7)}); err != nil {
+		t.Fatal(err)
+	}
+	rd := west.scheduleDeletion(id, 7)
+	clk.Set(rd)
+	faults.FailNth(faultstore.OpApply, 1, errDisk)
+	if _, err := e.s.DescribeKey(e.ctx, &kms.DescribeKeyInput{KeyId: id}); !errors.Is(err, keystate.ErrKMSInternal) {
+		t.Fatalf("DescribeKey with the deletion unwritten: %v", err)
+	}
+	if st := e.describe(id); st.KeyState != "PendingDeletion" || !st.DeletionDate.Equal(rd.Add(7*fxDay)) {
+		t.Fatalf("after the retry: %+v", st)
+	}
+	keys, _, _ := fsStored(t, mem)
+	if len(keys) != 1 || keys[0].State != keystate.PendingDeletion || !keys[0].DeletionDate.Equal(rd.Add(7*fxDay)) {
+		t.Fatalf("stored: %+v", keys)
+	}
+}
+
+func errOp(err error) keystate.Operation {
+	var ke *keystate.Error
+	if errors.As(err, &ke) {
+		return ke.Op
+	}
+	return keystate.NoOperation
+}
+
+func errKey(err error) string {
+	var ke *keystate.Error
+	if errors.As(err, &ke) {
+		return ke.KeyID
+	}
+	return ""
+}
+
+func errState(err error) keystate.State {
+	var ke *keystate.Error
+	if errors.As(err, &ke) {
+		return ke.State
+	}
+	return keystate.None
 }
