@@ -131,3 +131,52 @@ func BenchmarkSweep100kKeys10Years(b *testing.B) {
 		runtime.KeepAlive(svc)
 	}
 }
+
+// ReplicateKey of a fresh primary into another Region (the replica's
+// creation event included: the next call applies it).
+func BenchmarkReplicateKey(b *testing.B) {
+	svc, _ := benchService()
+	ctx := context.Background()
+	ids := make([]string, b.N)
+	for i := range ids {
+		out, err := svc.CreateKey(ctx, &kms.CreateKeyInput{MultiRegion: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = out.KeyMetadata.KeyId
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := svc.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: ids[i], ReplicaRegion: "us-west-2"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// RotateKeyOnDemand of a multi-Region primary with two replicas: the
+// rotation reaches both in the same call.
+func BenchmarkRotateKeyOnDemandTwoReplicas(b *testing.B) {
+	svc, _ := benchService()
+	ctx := context.Background()
+	ids := make([]string, b.N/10+1)
+	for i := range ids {
+		out, err := svc.CreateKey(ctx, &kms.CreateKeyInput{MultiRegion: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = out.KeyMetadata.KeyId
+		for _, r := range []string{"us-west-2", "eu-west-1"} {
+			if _, err := svc.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: ids[i], ReplicaRegion: r}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := svc.RotateKeyOnDemand(ctx, &kms.RotateKeyOnDemandInput{KeyId: ids[i/10]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
