@@ -157,6 +157,9 @@ func mdlRun(t *testing.T, backend mdlBackend) {
 			"ListKeyRotations":          m.listKeyRotations,
 			"ListKeyRotationsBad":       m.listKeyRotationsBad,
 			"DescribeKey":               m.describeKey,
+			"ReplicateKey":              m.replicateKey,
+			"ReplicateKey2":             m.replicateKey, // twice as likely: replicas
+			"UpdatePrimaryRegion":       m.updatePrimaryRegion,
 			"Encrypt":                   m.encrypt,
 			"GenerateDataKey":           m.generateDataKey,
 			"Decrypt":                   m.decrypt,
@@ -212,6 +215,9 @@ const (
 	mdlPendingDeletion = "PendingDeletion"
 	mdlPendingImport   = "PendingImport"
 	mdlUnavailable     = "Unavailable"
+	mdlCreating        = "Creating"
+	mdlUpdating        = "Updating"
+	mdlPendingReplica  = "PendingReplicaDeletion"
 	mdlDeleted         = "(deleted)"
 )
 
@@ -254,56 +260,129 @@ type mdlStretch struct {
 	odEnd time.Time
 }
 
-// mdlKey is the model of one key.
-type mdlKey struct {
-	id, arn   string
-	kind      mdlKind
-	state     string
-	desired   string // while Unavailable: Enabled or Disabled, the state on reconnect ([12])
-	material0 string // CurrentKeyMaterialId at creation (symmetric keys)
-
+// mdlRot is the rotation state of a key. The keys of one multi-Region key
+// share one (aws-kms-behaviour.md c.8): the primary owns the rotation
+// settings and history, and every replica has the same, whatever its own
+// state.
+type mdlRot struct {
 	autoOn bool
 	period int           // days
 	anchor time.Time     // last automatic rotation, or when rotation was enabled (D11)
 	next   time.Time     // next automatic rotation, while autoOn
-	odN    int           // on-demand rotations charged (D1)
+	odN    int           // on-demand rotations charged (D1; per multi-Region key)
 	odRun  bool          // an on-demand rotation is in progress (D10)
 	odFrom time.Time     // its start
 	odTo   time.Time     // its completion
-	delAt  time.Time     // DeletionDate, while PendingDeletion
 	rots   []mdlRotation // expected ListKeyRotations, oldest first (D14)
 
 	// Invariant (b): rotation enabled at enabledAt with period and neither
-	// the key nor its schedule touched since.
+	// the rotating key nor its schedule touched since.
 	pristine  bool
 	enabledAt time.Time
-	// Invariant (c).
+	// Invariant (c): the times the rotating key (the owner, see
+	// mdlModel.owns) spent out of Enabled.
 	stretches []mdlStretch
+}
+
+// mdlKey is the model of one key, in one Region. A replica has its
+// primary's key ID and its own ARN, state, description and deletion.
+type mdlKey struct {
+	id, arn   string
+	region    string
+	kind      mdlKind
+	state     string
+	desired   string // while Unavailable: Enabled or Disabled, the state on reconnect ([12])
+	material0 string // CurrentKeyMaterialId at creation (symmetric keys)
+	desc      string // Description
+	created   time.Time
+	replica   bool // made by ReplicateKey (whatever its role now)
+
+	delAt  time.Time // DeletionDate, while PendingDeletion
+	window int       // PendingWindowInDays, while PendingDeletion or PendingReplicaDeletion
+	until  time.Time // when Creating or Updating ends
+
+	// fam links the keys of a multi-Region key; nil for a single-Region key.
+	fam *mdlFamily
+	*mdlRot
 
 	// Imported key material (EXTERNAL keys): the material (the first one
-	// imported; a re-import must bring the same), whether it is imported
-	// now, and when it expires (zero: it does not).
+	// imported; a re-import must bring the same, and so must every key of a
+	// multi-Region key), whether it is imported now, and when it expires
+	// (zero: it does not).
 	mat      []byte
 	imported bool
 	validTo  time.Time
 }
 
+// mdlFamily is a multi-Region key: its live keys, in creation order, and
+// the one that owns the rotation, the primary (from UpdatePrimaryRegion's
+// call on, the key becoming primary).
+type mdlFamily struct {
+	owner   *mdlKey
+	members []*mdlKey
+}
+
 func (k *mdlKey) live() bool { return k != nil && k.state != mdlDeleted }
+
+// pendingDeletion reports whether k is PendingDeletion or
+// PendingReplicaDeletion (one column of table a.2).
+func (k *mdlKey) pendingDeletion() bool {
+	return k.state == mdlPendingDeletion || k.state == mdlPendingReplica
+}
+
+// role is the MultiRegionKeyType DescribeKey shows: "" for a single-Region
+// key; while UpdatePrimaryRegion runs both its keys read as REPLICA (as AWS
+// warns DescribeKey may show them), and PRIMARY only the owner otherwise.
+func (k *mdlKey) role() string {
+	switch {
+	case k.fam == nil:
+		return ""
+	case k.state != mdlUpdating && k.fam.owner == k:
+		return "PRIMARY"
+	}
+	return "REPLICA"
+}
+
+// owns reports whether k performs its rotations: a single-Region key, or
+// the primary of a multi-Region key (from UpdatePrimaryRegion's call on,
+// the key becoming primary).
+func (k *mdlKey) owns() bool { return k.fam == nil || k.fam.owner == k }
+
+// rotates reports whether k's automatic rotations happen now: k owns them
+// and is Enabled (D12), or Updating. Guess: the table lets rotation and
+// crypto calls run while Updating, so automatic rotation goes on too.
+func (k *mdlKey) rotates() bool {
+	return k.owns() && (k.state == mdlEnabled || k.state == mdlUpdating)
+}
+
+// hasReplicas reports whether k is a primary with replicas (live or
+// pending deletion): ScheduleKeyDeletion makes it PendingReplicaDeletion.
+func (k *mdlKey) hasReplicas() bool {
+	return k.fam != nil && k.fam.owner == k && len(k.fam.members) > 1
+}
 
 // mdlModel holds the service under test and the model.
 type mdlModel struct {
-	backend   mdlBackend
-	opts      []kms.Option
-	svc       *kms.Service
-	clock     *kms.ManualClock
-	ctx       context.Context
-	now       time.Time
-	quota     int
-	odDur     time.Duration
-	keys      []*mdlKey
-	arnPrefix string
-	checks    int
-	cts       []*mdlCiphertext // every ciphertext Encrypt and GenerateDataKey produced
+	backend mdlBackend
+	opts    []kms.Option
+	svc     *kms.Service
+	clock   *kms.ManualClock
+	ctx     context.Context
+	now     time.Time
+	quota   int
+	odDur   time.Duration
+	keys    []*mdlKey
+	checks  int
+	cts     []*mdlCiphertext // every ciphertext Encrypt and GenerateDataKey produced
+
+	// Regions: the service's default Region first. ctxs holds a context
+	// per Region (kms.WithCallerRegion; the default Region's sometimes
+	// names it, sometimes not). replicaDur and updateDur are the drawn
+	// WithReplicaCreationDuration and WithPrimaryUpdateDuration.
+	regions    []string
+	ctxs       map[string]context.Context
+	replicaDur time.Duration
+	updateDur  time.Duration
 
 	// The custom key store (issue 5): its ID, ConnectionState, the
 	// simulated connect duration, and while CONNECTING when it connects.
@@ -314,11 +393,16 @@ type mdlModel struct {
 }
 
 // mdlCiphertext is a ciphertext the service produced, and what it holds.
+// Its blob names a key ID: in a Region, Decrypt uses the key with that ID
+// there, which for a multi-Region key may be another key of it (they share
+// their material, c.8), or a later replica in the same Region.
 type mdlCiphertext struct {
-	k    *mdlKey // its key (deleted keys stay, with state mdlDeleted)
-	pt   []byte
-	ec   map[string]string
-	blob []byte
+	k      *mdlKey // the key that made it (deleted keys stay, with state mdlDeleted)
+	id     string  // its key ID
+	region string  // the Region it was made in
+	pt     []byte
+	ec     map[string]string
+	blob   []byte
 }
 
 func mdlNew(t *rapid.T, backend mdlBackend) *mdlModel {
@@ -335,6 +419,7 @@ func mdlNew(t *rapid.T, backend mdlBackend) *mdlModel {
 	if rapid.IntRange(0, 3).Draw(t, "connectKind") == 0 {
 		cksDur = time.Duration(rapid.IntRange(1, 2*3600).Draw(t, "connectSeconds")) * time.Second
 	}
+	replicaDur, updateDur := mdlDrawStateDuration(t, "replicaCreation"), mdlDrawStateDuration(t, "primaryUpdate")
 	clock := kms.NewManualClock(mdlStart)
 	opts := []kms.Option{
 		kms.WithClock(clock),
@@ -342,12 +427,21 @@ func mdlNew(t *rapid.T, backend mdlBackend) *mdlModel {
 		kms.WithOnDemandRotationQuota(quota),
 		kms.WithOnDemandRotationDuration(dur),
 		kms.WithCustomKeyStoreConnectDuration(cksDur),
+		kms.WithReplicaCreationDuration(replicaDur),
+		kms.WithPrimaryUpdateDuration(updateDur),
 	}
 	svc := backend.open(t, opts)
 	m := &mdlModel{
 		backend: backend, opts: opts, svc: svc, clock: clock, ctx: context.Background(), now: mdlStart,
-		quota: quota, odDur: dur, cksDur: cksDur,
-		arnPrefix: "arn:aws:kms:" + svc.Region() + ":" + svc.Account() + ":key/",
+		quota: quota, odDur: dur, cksDur: cksDur, replicaDur: replicaDur, updateDur: updateDur,
+		regions: []string{svc.Region(), mdlRegion2, mdlRegion3},
+		ctxs:    map[string]context.Context{},
+	}
+	for i, r := range m.regions {
+		m.ctxs[r] = kms.WithCallerRegion(m.ctx, r)
+		if i == 0 && rapid.Bool().Draw(t, "implicitDefaultRegion") {
+			m.ctxs[r] = m.ctx
+		}
 	}
 	out, err := svc.CreateCustomKeyStore(m.ctx, &kms.CreateCustomKeyStoreInput{CustomKeyStoreName: "mdl-hsm",
 		CloudHsmClusterId: "cluster-1a23b4cdefg", TrustAnchorCertificate: "-----BEGIN CERTIFICATE-----",
@@ -360,19 +454,82 @@ func mdlNew(t *rapid.T, backend mdlBackend) *mdlModel {
 	return m
 }
 
-// mdlRef is the identifier a call passes as KeyId and what D3 steps 1–3
-// make of it on their own.
+// mdlRef is the identifier a call passes as KeyId, the Region the call
+// goes to, and what D3 steps 1–3 make of them on their own.
 type mdlRef struct {
-	k     *mdlKey // the model key named (possibly deleted), or nil
-	id    string  // KeyId as passed
-	errID string  // the KeyID an error about this identifier carries
-	err   error   // nil when the identifier names a live key
+	k      *mdlKey // the model key named (possibly deleted), or nil
+	id     string  // KeyId as passed
+	region string  // the Region of the call
+	ctx    context.Context
+	errID  string // the KeyID an error about this identifier carries
+	err    error  // nil when the identifier names a live key
+}
+
+// arnIn is the ARN of key id in a Region.
+func (m *mdlModel) arnIn(region, id string) string {
+	return "arn:aws:kms:" + region + ":" + m.svc.Account() + ":key/" + id
+}
+
+// liveAt returns the live key with key ID id in a Region, or nil.
+func (m *mdlModel) liveAt(region, id string) *mdlKey {
+	for _, k := range m.keys {
+		if k.live() && k.id == id && k.region == region {
+			return k
+		}
+	}
+	return nil
+}
+
+// resolveIn is what a call in a Region makes of KeyId s, a key ID or key
+// ARN of the model's account: a key ARN of another Region is not found
+// (D19, "Invalid arn"); otherwise the live key with that ID in the Region,
+// or NotFoundException naming the key ARN in the Region (D7 for deleted
+// keys).
+func (m *mdlModel) resolveIn(region, s string) mdlRef {
+	r := mdlRef{id: s, region: region, ctx: m.ctxs[region]}
+	id := s
+	if strings.HasPrefix(s, "arn:") {
+		parts := strings.SplitN(s, ":", 6) // arn:aws:kms:<Region>:<account>:key/<id>
+		id = strings.TrimPrefix(parts[5], "key/")
+		if parts[3] != region {
+			r.k, r.errID, r.err = m.named(parts[3], id), s, keystate.ErrNotFound
+			return r
+		}
+	}
+	if k := m.liveAt(region, id); k != nil {
+		r.k, r.errID = k, k.arn
+		return r
+	}
+	r.k, r.errID, r.err = m.named(region, id), m.arnIn(region, id), keystate.ErrNotFound
+	return r
+}
+
+// named returns a model key (live or not) with key ID id in a Region, or
+// nil.
+func (m *mdlModel) named(region, id string) *mdlKey {
+	var found *mdlKey
+	for _, k := range m.keys {
+		if k.id == id && k.region == region && (found == nil || k.live()) {
+			found = k
+		}
+	}
+	return found
+}
+
+// refTo names k in its own Region, by key ID or key ARN.
+func (m *mdlModel) refTo(t *rapid.T, k *mdlKey) mdlRef {
+	id := k.id
+	if rapid.Bool().Draw(t, "byARN") {
+		id = k.arn
+	}
+	return m.resolveIn(k.region, id)
 }
 
 // pick chooses the key a call names: mostly a live key by key ID or key
-// ARN, sometimes any of the model's keys (deleted ones too, D7), now and
-// then a well-formed ID that never existed or a malformed identifier (D4,
-// D5, D6, D19).
+// ARN in its Region, sometimes any of the model's keys (deleted ones too,
+// D7), now and then in another Region (where a bare multi-Region key ID
+// names that Region's key of it), a well-formed ID that never existed or a
+// malformed identifier (D4, D5, D6, D19).
 func (m *mdlModel) pick(t *rapid.T) mdlRef {
 	var live []*mdlKey
 	for _, k := range m.keys {
@@ -383,7 +540,8 @@ func (m *mdlModel) pick(t *rapid.T) mdlRef {
 	var k *mdlKey
 	switch which := rapid.IntRange(0, 15).Draw(t, "which"); {
 	case which == 0:
-		return mdlRef{id: mdlUnknownID, errID: m.arnPrefix + mdlUnknownID, err: keystate.ErrNotFound}
+		region := rapid.SampledFrom(m.regions).Draw(t, "unknownKeyRegion")
+		return mdlRef{id: mdlUnknownID, region: region, ctx: m.ctxs[region], errID: m.arnIn(region, mdlUnknownID), err: keystate.ErrNotFound}
 	case which == 1:
 		return m.badIdentifier(t)
 	case which <= 3 || len(live) == 0:
@@ -391,14 +549,15 @@ func (m *mdlModel) pick(t *rapid.T) mdlRef {
 	default:
 		k = live[rapid.IntRange(0, len(live)-1).Draw(t, "liveKey")]
 	}
-	r := mdlRef{k: k, id: k.id, errID: k.arn}
+	id := k.id
 	if rapid.Bool().Draw(t, "byARN") {
-		r.id = k.arn
+		id = k.arn
 	}
-	if !k.live() {
-		r.err = keystate.ErrNotFound // D7
+	region := k.region
+	if rapid.IntRange(0, 7).Draw(t, "otherRegion") == 0 {
+		region = rapid.SampledFrom(m.regions).Draw(t, "callRegion")
 	}
-	return r
+	return m.resolveIn(region, id)
 }
 
 // pickWhere is pick, but three times in four it names a live key for which
@@ -414,12 +573,7 @@ func (m *mdlModel) pickWhere(t *rapid.T, want func(*mdlKey) bool) mdlRef {
 	if len(fit) == 0 || rapid.IntRange(0, 3).Draw(t, "preferred") == 0 {
 		return m.pick(t)
 	}
-	k := fit[rapid.IntRange(0, len(fit)-1).Draw(t, "fitKey")]
-	r := mdlRef{k: k, id: k.id, errID: k.arn}
-	if rapid.Bool().Draw(t, "byARN") {
-		r.id = k.arn
-	}
-	return r
+	return m.refTo(t, fit[rapid.IntRange(0, len(fit)-1).Draw(t, "fitKey")])
 }
 
 func mdlIsEnabledSym(k *mdlKey) bool { return k.state == mdlEnabled && k.kind == mdlSym }
@@ -434,12 +588,12 @@ func mdlIsEnabledEncrypt(k *mdlKey) bool {
 func (m *mdlModel) badIdentifier(t *rapid.T) mdlRef {
 	b := m.keys[rapid.IntRange(0, len(m.keys)-1).Draw(t, "aboutKey")]
 	account, region := m.svc.Account(), m.svc.Region()
-	var r mdlRef
+	r := mdlRef{region: region, ctx: m.ctxs[region]}
 	switch rapid.IntRange(0, 6).Draw(t, "badIdentifier") {
 	case 0:
-		r = mdlRef{id: "", err: keystate.ErrValidation} // length 1–2048
+		r.id, r.err = "", keystate.ErrValidation // length 1–2048
 	case 1:
-		r = mdlRef{id: strings.Repeat("7", 2049), err: keystate.ErrValidation}
+		r.id, r.err = strings.Repeat("7", 2049), keystate.ErrValidation
 	case 2:
 		r.id = "arn:aws:kms:" + region + ":" + account + ":keys/" + b.id // D4
 		r.errID, r.err = r.id, keystate.ErrInvalidArn
@@ -464,6 +618,10 @@ func (m *mdlModel) badIdentifier(t *rapid.T) mdlRef {
 // key (errID).
 func mdlExpect(t *rapid.T, op string, got, want error, errID string) {
 	t.Helper()
+	suffix := ""
+	if w, ok := want.(mdlMsg); ok {
+		want, suffix = w.code, w.suffix
+	}
 	if want == nil {
 		if got != nil {
 			t.Fatalf("%s: got error %v, want success", op, got)
@@ -487,29 +645,65 @@ func mdlExpect(t *rapid.T, op string, got, want error, errID string) {
 			t.Fatalf("%s: %v names %q, want %q", op, want, ke.KeyID, errID)
 		}
 	}
+	if suffix != "" && ke.Message != errID+suffix {
+		t.Fatalf("%s: message %q, want %q", op, ke.Message, errID+suffix)
+	}
 }
+
+// mdlMsg is a predicted error whose message mdlExpect checks too: the key
+// ARN the error names, then suffix.
+type mdlMsg struct {
+	code   error
+	suffix string
+}
+
+func (e mdlMsg) Error() string { return e.code.Error() + ": <ARN>" + e.suffix }
+
+// The predicted errors of the multi-Region states and roles: footnotes
+// [14] and [15], and the recorded wording for a key that is not a
+// multi-Region primary (D8 for replicas).
+var (
+	mdlErrCreating   error = mdlMsg{keystate.ErrKMSInvalidState, " is creating."}
+	mdlErrUpdating   error = mdlMsg{keystate.ErrKMSInvalidState, " is updating."}
+	mdlErrNotPrimary error = mdlMsg{keystate.ErrUnsupportedOperation, " is not a multi-region primary key."}
+)
 
 // ---- Actions ----
 
 func (m *mdlModel) createKey(t *rapid.T) {
-	live := 0
-	for _, k := range m.keys {
-		if k.live() {
-			live++
-		}
-	}
-	if live >= mdlMaxLiveKeys || len(m.keys) >= mdlMaxKeys {
+	if live := m.liveCount(); live >= mdlMaxLiveKeys || len(m.keys) >= mdlMaxKeys {
 		t.Skip("enough keys")
 	}
 	m.create(t, 10)
 }
 
-// create creates a key of a random kind, mostly symmetric; choices 8 and 9
+// liveCount is the number of live keys, in every Region.
+func (m *mdlModel) liveCount() int {
+	n := 0
+	for _, k := range m.keys {
+		if k.live() {
+			n++
+		}
+	}
+	return n
+}
+
+// create creates a key of a random kind, mostly symmetric, mostly in the
+// default Region, a third of them multi-Region primaries; choices 8 and 9
 // are a key in the custom key store (refused unless the store is
-// CONNECTED), choice 10 is refused.
+// CONNECTED; in the default Region, never multi-Region), choice 10 is
+// refused.
 func (m *mdlModel) create(t *rapid.T, maxChoice int) {
 	choice := rapid.IntRange(0, maxChoice).Draw(t, "keyKind")
 	in := &kms.CreateKeyInput{}
+	region := m.regions[0]
+	if choice < 8 {
+		in.MultiRegion = rapid.IntRange(0, 2).Draw(t, "multiRegion") == 0
+		if rapid.IntRange(0, 3).Draw(t, "createRegion") == 0 {
+			region = rapid.SampledFrom(m.regions).Draw(t, "region")
+		}
+	}
+	ctx := m.ctxs[region]
 	var kind mdlKind
 	switch choice {
 	case 0, 1, 2, 3, 4:
@@ -523,7 +717,7 @@ func (m *mdlModel) create(t *rapid.T, maxChoice int) {
 	case 8, 9:
 		kind, in.Origin, in.CustomKeyStoreId = mdlCKS, "AWS_CLOUDHSM", m.cksID
 		if m.cksState != kms.ConnectionConnected {
-			out, err := m.svc.CreateKey(m.ctx, in)
+			out, err := m.svc.CreateKey(ctx, in)
 			mdlExpect(t, "CreateKey(AWS_CLOUDHSM, store "+m.cksState+")", err, keystate.ErrCustomKeyStoreInvalidState, "")
 			if out != nil {
 				t.Fatalf("CreateKey refused but returned %+v", out)
@@ -533,24 +727,31 @@ func (m *mdlModel) create(t *rapid.T, maxChoice int) {
 	case 10:
 		// An asymmetric KeySpec without KeyUsage: ValidationException, no key.
 		in.KeySpec = "RSA_2048"
-		out, err := m.svc.CreateKey(m.ctx, in)
+		out, err := m.svc.CreateKey(ctx, in)
 		mdlExpect(t, "CreateKey(RSA_2048 without KeyUsage)", err, keystate.ErrValidation, "")
 		if out != nil {
 			t.Fatalf("CreateKey refused but returned %+v", out)
 		}
 		return
 	}
-	out, err := m.svc.CreateKey(m.ctx, in)
-	mdlExpect(t, "CreateKey("+kind.String()+")", err, nil, "")
+	out, err := m.svc.CreateKey(ctx, in)
+	mdlExpect(t, fmt.Sprintf("CreateKey(%s, %s, multi-Region %v)", kind, region, in.MultiRegion), err, nil, "")
 	md := out.KeyMetadata
-	k := &mdlKey{id: md.KeyId, arn: md.Arn, kind: kind, state: mdlEnabled, material0: md.CurrentKeyMaterialId}
+	k := &mdlKey{id: md.KeyId, arn: md.Arn, region: region, kind: kind, state: mdlEnabled, material0: md.CurrentKeyMaterialId,
+		created: m.now, mdlRot: &mdlRot{}}
 	if kind == mdlExt {
 		k.state = mdlPendingImport
 	}
-	if md.Arn != m.arnPrefix+md.KeyId || md.KeyState != k.state || md.Enabled != (k.state == mdlEnabled) ||
-		!md.CreationDate.Equal(m.now) || md.DeletionDate != nil {
-		t.Fatalf("CreateKey(%s): metadata %+v, want state %s created %v", kind, md, k.state, m.now)
+	if in.MultiRegion {
+		k.fam = &mdlFamily{owner: k, members: []*mdlKey{k}}
 	}
+	if md.Arn != m.arnIn(region, md.KeyId) || md.KeyState != k.state || md.Enabled != (k.state == mdlEnabled) ||
+		!md.CreationDate.Equal(m.now) || md.DeletionDate != nil || md.MultiRegion != in.MultiRegion ||
+		strings.HasPrefix(md.KeyId, "mrk-") != in.MultiRegion {
+		t.Fatalf("CreateKey(%s, multi-Region %v): metadata %+v, want state %s created %v in %s",
+			kind, in.MultiRegion, md, k.state, m.now, region)
+	}
+	m.checkMetadata(t, k, md, nil)
 	if kind == mdlSym && len(md.CurrentKeyMaterialId) != 64 {
 		t.Fatalf("CreateKey: CurrentKeyMaterialId %q is not 64 hex digits", md.CurrentKeyMaterialId)
 	}
@@ -566,12 +767,25 @@ func (m *mdlModel) enableKey(t *rapid.T) {
 	m.enable(t, m.pickWhere(t, func(k *mdlKey) bool { return k.state == mdlDisabled || k.state == mdlUnavailable }))
 }
 
-func (m *mdlModel) enable(t *rapid.T, r mdlRef) {
-	k, want := r.k, r.err
-	if want == nil && (k.state == mdlPendingDeletion || k.state == mdlPendingImport) {
-		want = keystate.ErrKMSInvalidState // [3], [5]
+// mdlEnableErr predicts EnableKey and DisableKey: the identifier, then the
+// key-state table ([3], [5], [14], [15]).
+func mdlEnableErr(r mdlRef) error {
+	switch {
+	case r.err != nil:
+		return r.err
+	case r.k.pendingDeletion(), r.k.state == mdlPendingImport:
+		return keystate.ErrKMSInvalidState // [3], [5]
+	case r.k.state == mdlCreating:
+		return mdlErrCreating
+	case r.k.state == mdlUpdating:
+		return mdlErrUpdating
 	}
-	_, err := m.svc.EnableKey(m.ctx, &kms.EnableKeyInput{KeyId: r.id})
+	return nil
+}
+
+func (m *mdlModel) enable(t *rapid.T, r mdlRef) {
+	k, want := r.k, mdlEnableErr(r)
+	_, err := m.svc.EnableKey(r.ctx, &kms.EnableKeyInput{KeyId: r.id})
 	mdlExpect(t, "EnableKey", err, want, r.errID)
 	if want != nil || k.state == mdlEnabled {
 		return
@@ -581,18 +795,32 @@ func (m *mdlModel) enable(t *rapid.T, r mdlRef) {
 		return
 	}
 	// Disabled → Enabled. D12: one catch-up rotation now if a scheduled
-	// date passed meanwhile, else the schedule resumes unchanged.
-	k.state = mdlEnabled
-	if k.autoOn && !k.next.After(m.now) {
+	// date passed meanwhile, else the schedule resumes unchanged. A
+	// replica rotates with its primary, never on its own.
+	m.enterEnabled(k)
+	if k.owns() && k.autoOn && !k.next.After(m.now) {
 		m.rotateAuto(k, m.now, false)
+	}
+}
+
+// enterEnabled makes k Enabled, closing the stretch out of Enabled of the
+// key that owns the rotation.
+func (m *mdlModel) enterEnabled(k *mdlKey) {
+	k.state = mdlEnabled
+	if !k.owns() {
+		return
 	}
 	if n := len(k.stretches); n > 0 && !k.stretches[n-1].closed {
 		k.stretches[n-1].end, k.stretches[n-1].closed = m.now, true
 	}
 }
 
-// leaveEnabled records the start of a stretch out of Enabled.
+// leaveEnabled records the start of a stretch out of Enabled of the key
+// that owns the rotation (a replica's state does not matter to it).
 func (m *mdlModel) leaveEnabled(k *mdlKey) {
+	if !k.owns() {
+		return
+	}
 	k.pristine = false
 	s := mdlStretch{start: m.now, autoOn: k.autoOn, next: k.next}
 	if k.odRun {
@@ -603,11 +831,8 @@ func (m *mdlModel) leaveEnabled(k *mdlKey) {
 
 func (m *mdlModel) disableKey(t *rapid.T) {
 	r := m.pickWhere(t, func(k *mdlKey) bool { return k.state == mdlEnabled || k.state == mdlUnavailable })
-	k, want := r.k, r.err
-	if want == nil && (k.state == mdlPendingDeletion || k.state == mdlPendingImport) {
-		want = keystate.ErrKMSInvalidState // [3], [5]
-	}
-	_, err := m.svc.DisableKey(m.ctx, &kms.DisableKeyInput{KeyId: r.id})
+	k, want := r.k, mdlEnableErr(r)
+	_, err := m.svc.DisableKey(r.ctx, &kms.DisableKeyInput{KeyId: r.id})
 	mdlExpect(t, "DisableKey", err, want, r.errID)
 	if want == nil && k.state == mdlEnabled {
 		m.leaveEnabled(k)
@@ -638,10 +863,12 @@ func (m *mdlModel) scheduleKeyDeletion(t *rapid.T) {
 		want = keystate.ErrValidation // D16, first (D3)
 	case r.err != nil:
 		want = r.err
-	case k.state == mdlPendingDeletion:
+	case k.pendingDeletion():
 		want = keystate.ErrKMSInvalidState // [3]
+	case k.state == mdlUpdating:
+		want = mdlErrUpdating // [15]
 	}
-	out, err := m.svc.ScheduleKeyDeletion(m.ctx, &kms.ScheduleKeyDeletionInput{KeyId: r.id, PendingWindowInDays: window})
+	out, err := m.svc.ScheduleKeyDeletion(r.ctx, &kms.ScheduleKeyDeletionInput{KeyId: r.id, PendingWindowInDays: window})
 	mdlExpect(t, "ScheduleKeyDeletion", err, want, r.errID)
 	if want != nil {
 		return
@@ -649,7 +876,20 @@ func (m *mdlModel) scheduleKeyDeletion(t *rapid.T) {
 	if k.state == mdlEnabled {
 		m.leaveEnabled(k)
 	}
-	k.state, k.desired = mdlPendingDeletion, "" // also from Unavailable (a.2)
+	// Also from Unavailable and Creating (a.2).
+	k.desired, k.until, k.window = "", time.Time{}, int(days)
+	if k.hasReplicas() {
+		// Section b: a primary with replicas (live or pending deletion)
+		// waits, with no DeletionDate, until its last replica is deleted.
+		k.state = mdlPendingReplica
+		if out == nil || out.DeletionDate != nil || out.KeyId != k.arn || out.KeyState != mdlPendingReplica ||
+			out.PendingWindowInDays != days {
+			t.Fatalf("ScheduleKeyDeletion of a primary with replicas: got %+v, want KeyId %s, %s, no DeletionDate, window %d",
+				out, k.arn, mdlPendingReplica, days)
+		}
+		return
+	}
+	k.state = mdlPendingDeletion
 	k.delAt = m.now.Add(time.Duration(days) * mdlDay)
 	if out == nil || out.DeletionDate == nil || !out.DeletionDate.Equal(k.delAt) || out.KeyId != k.arn ||
 		out.KeyState != mdlPendingDeletion || out.PendingWindowInDays != days {
@@ -658,12 +898,12 @@ func (m *mdlModel) scheduleKeyDeletion(t *rapid.T) {
 }
 
 func (m *mdlModel) cancelKeyDeletion(t *rapid.T) {
-	r := m.pickWhere(t, func(k *mdlKey) bool { return k.state == mdlPendingDeletion })
+	r := m.pickWhere(t, (*mdlKey).pendingDeletion)
 	k, want := r.k, r.err
-	if want == nil && k.state != mdlPendingDeletion {
+	if want == nil && !k.pendingDeletion() {
 		want = keystate.ErrKMSInvalidState // [4]
 	}
-	out, err := m.svc.CancelKeyDeletion(m.ctx, &kms.CancelKeyDeletionInput{KeyId: r.id})
+	out, err := m.svc.CancelKeyDeletion(r.ctx, &kms.CancelKeyDeletionInput{KeyId: r.id})
 	mdlExpect(t, "CancelKeyDeletion", err, want, r.errID)
 	if want != nil {
 		return
@@ -671,11 +911,12 @@ func (m *mdlModel) cancelKeyDeletion(t *rapid.T) {
 	if out == nil || out.KeyId != k.arn {
 		t.Fatalf("CancelKeyDeletion: got %+v, want KeyId %s", out, k.arn)
 	}
-	// Disabled, the rotation setting restored (recorded behaviour, D12). The
-	// stretch out of Enabled goes on until EnableKey. An EXTERNAL key whose
-	// material is gone goes back to PendingImport (kmsmodel's choice; a.4:
-	// usable only while its material is present).
-	k.state, k.delAt = mdlDisabled, time.Time{}
+	// Disabled, the rotation setting restored (recorded behaviour, D12;
+	// also from PendingReplicaDeletion, section b). The stretch out of
+	// Enabled goes on until EnableKey. An EXTERNAL key whose material is
+	// gone goes back to PendingImport (kmsmodel's choice; a.4: usable only
+	// while its material is present).
+	k.state, k.delAt, k.window = mdlDisabled, time.Time{}, 0
 	if k.kind == mdlExt && !k.imported {
 		k.state = mdlPendingImport
 	}
@@ -692,6 +933,10 @@ func (m *mdlModel) cancelKeyDeletion(t *rapid.T) {
 // the key kind (D2a for EXTERNAL and custom key store keys under [7], D8
 // for asymmetric and HMAC). An Unavailable key gets ✗[7]: also
 // UnsupportedOperationException.
+//
+// Multi-Region keys: [14] while Creating; ?[7] lets an Updating key
+// through to the kind rules, where it reads as a replica; a replica is
+// UnsupportedOperationException (D8) with the recorded wording.
 func mdlRotationConfigErr(r mdlRef) error {
 	if r.err != nil {
 		return r.err
@@ -699,19 +944,27 @@ func mdlRotationConfigErr(r mdlRef) error {
 	switch r.k.state {
 	case mdlDisabled:
 		return keystate.ErrDisabled
-	case mdlPendingDeletion:
+	case mdlPendingDeletion, mdlPendingReplica:
 		return keystate.ErrKMSInvalidState
 	case mdlPendingImport:
 		return keystate.ErrUnsupportedOperation
+	case mdlCreating:
+		return mdlErrCreating
 	}
-	if r.k.kind != mdlSym {
+	switch {
+	case r.k.kind != mdlSym:
 		return keystate.ErrUnsupportedOperation
+	case r.k.role() == "REPLICA":
+		return mdlErrNotPrimary
 	}
 	return nil
 }
 
+// mdlIsRotatingSym: an Enabled symmetric key that owns its rotation.
+func mdlIsRotatingSym(k *mdlKey) bool { return mdlIsEnabledSym(k) && k.role() != "REPLICA" }
+
 func (m *mdlModel) enableKeyRotation(t *rapid.T) {
-	m.enableRotation(t, m.pickWhere(t, mdlIsEnabledSym))
+	m.enableRotation(t, m.pickWhere(t, mdlIsRotatingSym))
 }
 
 func (m *mdlModel) enableRotation(t *rapid.T, r mdlRef) {
@@ -736,7 +989,7 @@ func (m *mdlModel) enableRotation(t *rapid.T, r mdlRef) {
 	} else {
 		want = mdlRotationConfigErr(r)
 	}
-	_, err := m.svc.EnableKeyRotation(m.ctx, &kms.EnableKeyRotationInput{KeyId: r.id, RotationPeriodInDays: in})
+	_, err := m.svc.EnableKeyRotation(r.ctx, &kms.EnableKeyRotationInput{KeyId: r.id, RotationPeriodInDays: in})
 	mdlExpect(t, "EnableKeyRotation", err, want, r.errID)
 	if want != nil {
 		return
@@ -762,9 +1015,9 @@ func (m *mdlModel) enableRotation(t *rapid.T, r mdlRef) {
 }
 
 func (m *mdlModel) disableKeyRotation(t *rapid.T) {
-	r := m.pickWhere(t, func(k *mdlKey) bool { return k.autoOn })
+	r := m.pickWhere(t, func(k *mdlKey) bool { return k.autoOn && k.role() != "REPLICA" })
 	want := mdlRotationConfigErr(r)
-	_, err := m.svc.DisableKeyRotation(m.ctx, &kms.DisableKeyRotationInput{KeyId: r.id})
+	_, err := m.svc.DisableKeyRotation(r.ctx, &kms.DisableKeyRotationInput{KeyId: r.id})
 	mdlExpect(t, "DisableKeyRotation", err, want, r.errID)
 	if want == nil {
 		r.k.autoOn, r.k.pristine = false, false
@@ -772,9 +1025,13 @@ func (m *mdlModel) disableKeyRotation(t *rapid.T) {
 }
 
 func (m *mdlModel) rotateKeyOnDemand(t *rapid.T) {
-	m.rotateOnDemand(t, m.pickWhere(t, mdlIsEnabledSym))
+	m.rotateOnDemand(t, m.pickWhere(t, mdlIsRotatingSym))
 }
 
+// rotateOnDemand predicts RotateKeyOnDemand: the identifier, the key-state
+// table ([1], [3], [5], [14]; ?[7] while Updating), the kind (D2, D8, [7];
+// a replica, and an Updating key, which reads as one: D8), then the quota
+// of the multi-Region key (D1) and conflicts (D9).
 func (m *mdlModel) rotateOnDemand(t *rapid.T, r mdlRef) {
 	k := r.k
 	var want error
@@ -783,10 +1040,14 @@ func (m *mdlModel) rotateOnDemand(t *rapid.T, r mdlRef) {
 		want = r.err
 	case k.state == mdlDisabled:
 		want = keystate.ErrDisabled // [1]
-	case k.state == mdlPendingDeletion, k.state == mdlPendingImport:
+	case k.pendingDeletion(), k.state == mdlPendingImport:
 		want = keystate.ErrKMSInvalidState // [3], [5]
+	case k.state == mdlCreating:
+		want = mdlErrCreating // [14]
 	case k.kind != mdlSym:
 		want = keystate.ErrUnsupportedOperation // D2 (EXTERNAL), D8, [7] (custom key store, also Unavailable)
+	case k.role() == "REPLICA":
+		want = mdlErrNotPrimary // D8
 	case k.odN >= m.quota:
 		want = keystate.ErrLimitExceeded // D1
 	case k.odRun:
@@ -794,7 +1055,7 @@ func (m *mdlModel) rotateOnDemand(t *rapid.T, r mdlRef) {
 	case k.autoOn && k.next.Sub(m.now) <= mdlConflictWindow:
 		want = keystate.ErrConflict // D9: automatic rotation within 20 minutes
 	}
-	out, err := m.svc.RotateKeyOnDemand(m.ctx, &kms.RotateKeyOnDemandInput{KeyId: r.id})
+	out, err := m.svc.RotateKeyOnDemand(r.ctx, &kms.RotateKeyOnDemandInput{KeyId: r.id})
 	mdlExpect(t, "RotateKeyOnDemand", err, want, r.errID)
 	if want != nil {
 		return
@@ -826,7 +1087,7 @@ func mdlStatusErr(r mdlRef) error {
 func (m *mdlModel) getKeyRotationStatus(t *rapid.T) {
 	r := m.pick(t)
 	want := mdlStatusErr(r)
-	out, err := m.svc.GetKeyRotationStatus(m.ctx, &kms.GetKeyRotationStatusInput{KeyId: r.id})
+	out, err := m.svc.GetKeyRotationStatus(r.ctx, &kms.GetKeyRotationStatusInput{KeyId: r.id})
 	mdlExpect(t, "GetKeyRotationStatus", err, want, r.errID)
 	if want == nil {
 		m.checkStatus(t, r.k, out)
@@ -839,7 +1100,7 @@ func (m *mdlModel) checkStatus(t *rapid.T, k *mdlKey, out *kms.GetKeyRotationSta
 	if out == nil || out.KeyId != k.arn {
 		t.Fatalf("GetKeyRotationStatus(%s): got %+v, want KeyId %s", k.id, out, k.arn)
 	}
-	on := k.autoOn && k.state != mdlPendingDeletion // D12: false while PendingDeletion
+	on := k.autoOn && !k.pendingDeletion() // D12, D20: false while pending deletion
 	if out.KeyRotationEnabled != on {
 		t.Fatalf("GetKeyRotationStatus(%s %s): KeyRotationEnabled %v, want %v", k.kind, k.state, out.KeyRotationEnabled, on)
 	}
@@ -906,7 +1167,7 @@ func (m *mdlModel) listKeyRotations(t *rapid.T) {
 	if valid {
 		want = mdlListErr(r)
 	}
-	got, err := m.listAll(r.k, r.id, limit, include)
+	got, err := m.listAll(r.ctx, r.k, r.id, limit, include)
 	mdlExpect(t, "ListKeyRotations", err, want, r.errID)
 	if want == nil {
 		m.compareRotations(t, r.k, got)
@@ -925,11 +1186,14 @@ func (m *mdlModel) listKeyRotationsBad(t *rapid.T) {
 	case 0:
 		marker = "garbage-marker"
 	case 1:
-		// A marker from another key's listing, if one can be had.
+		// A marker from another key's listing, if one can be had. Not
+		// from another key of the same multi-Region key: its listing is
+		// the same, and kmsmodel takes its markers (guess: harmless, as
+		// the listings are the same; D14 does not single these out).
 		marker = "bm90LWEtbWFya2Vy" // base64 of "not-a-marker"
 		for _, o := range m.keys {
-			if o.live() && o != r.k && len(o.rots) >= 2 && (o.kind != mdlExt || o.state == mdlPendingImport) {
-				out, err := m.svc.ListKeyRotations(m.ctx, &kms.ListKeyRotationsInput{KeyId: o.id, Limit: kms.Int32(1)})
+			if o.live() && (r.k == nil || o.id != r.k.id) && len(o.rots) >= 2 && (o.kind != mdlExt || o.state == mdlPendingImport) {
+				out, err := m.svc.ListKeyRotations(m.ctxs[o.region], &kms.ListKeyRotationsInput{KeyId: o.id, Limit: kms.Int32(1)})
 				if err != nil || !out.Truncated || out.NextMarker == "" {
 					t.Fatalf("ListKeyRotations(%s, Limit 1) of %d rotations: %+v, %v", o.id, len(o.rots), out, err)
 				}
@@ -951,13 +1215,13 @@ func (m *mdlModel) listKeyRotationsBad(t *rapid.T) {
 			want = keystate.ErrInvalidMarker
 		}
 	}
-	_, err := m.svc.ListKeyRotations(m.ctx, &kms.ListKeyRotationsInput{KeyId: r.id, Marker: marker})
+	_, err := m.svc.ListKeyRotations(r.ctx, &kms.ListKeyRotationsInput{KeyId: r.id, Marker: marker})
 	mdlExpect(t, "ListKeyRotations(Marker "+mdlShort(marker)+")", err, want, r.errID)
 }
 
 func (m *mdlModel) describeKey(t *rapid.T) {
 	r := m.pick(t)
-	out, err := m.svc.DescribeKey(m.ctx, &kms.DescribeKeyInput{KeyId: r.id})
+	out, err := m.svc.DescribeKey(r.ctx, &kms.DescribeKeyInput{KeyId: r.id})
 	mdlExpect(t, "DescribeKey", err, r.err, r.errID)
 	if r.err == nil {
 		m.checkMetadata(t, r.k, out.KeyMetadata, nil)
@@ -970,15 +1234,18 @@ func (m *mdlModel) describeKey(t *rapid.T) {
 // valid: the identifier (D3 steps 1–3), the key-state table a.2 ([1]; [3]
 // per D17, recorded 6a–6b; [5], recorded 6c), then the key's usage (D3
 // step 7): RSA_2048 SIGN_VERIFY and HMAC keys do not encrypt. An
-// Unavailable key: [11].
+// Unavailable key: [11]. A replica being created: [14]; UpdatePrimaryRegion
+// does not stop cryptography (✓ while Updating).
 func mdlCryptoErr(r mdlRef) error {
 	switch {
 	case r.err != nil:
 		return r.err
 	case r.k.state == mdlDisabled:
 		return keystate.ErrDisabled
-	case r.k.state == mdlPendingDeletion, r.k.state == mdlPendingImport, r.k.state == mdlUnavailable:
+	case r.k.pendingDeletion(), r.k.state == mdlPendingImport, r.k.state == mdlUnavailable:
 		return keystate.ErrKMSInvalidState
+	case r.k.state == mdlCreating:
+		return mdlErrCreating
 	case r.k.kind == mdlRSA, r.k.kind == mdlHMAC:
 		return keystate.ErrInvalidKeyUsage
 	}
@@ -1015,7 +1282,7 @@ func (m *mdlModel) encrypt(t *rapid.T) {
 	pt := rapid.SliceOfN(rapid.Byte(), 1, 64).Draw(t, "plaintext")
 	ec := mdlDrawContext(t)
 	want := mdlCryptoErr(r)
-	out, err := m.svc.Encrypt(m.ctx, &kms.EncryptInput{KeyId: r.id, Plaintext: pt, EncryptionContext: ec})
+	out, err := m.svc.Encrypt(r.ctx, &kms.EncryptInput{KeyId: r.id, Plaintext: pt, EncryptionContext: ec})
 	mdlExpect(t, "Encrypt", err, want, r.errID)
 	if want != nil {
 		return
@@ -1023,7 +1290,7 @@ func (m *mdlModel) encrypt(t *rapid.T) {
 	if out == nil || out.KeyId != r.k.arn || out.EncryptionAlgorithm != "SYMMETRIC_DEFAULT" || len(out.CiphertextBlob) <= len(pt) {
 		t.Fatalf("Encrypt(%s): got %+v, want KeyId %s, SYMMETRIC_DEFAULT, a blob longer than the plaintext", r.id, out, r.k.arn)
 	}
-	m.cts = append(m.cts, &mdlCiphertext{k: r.k, pt: pt, ec: ec, blob: out.CiphertextBlob})
+	m.cts = append(m.cts, &mdlCiphertext{k: r.k, id: r.k.id, region: r.region, pt: pt, ec: ec, blob: out.CiphertextBlob})
 }
 
 func (m *mdlModel) generateDataKey(t *rapid.T) {
@@ -1040,7 +1307,7 @@ func (m *mdlModel) generateDataKey(t *rapid.T) {
 		in.NumberOfBytes = kms.Int32(int32(size))
 	}
 	want := mdlCryptoErr(r)
-	out, err := m.svc.GenerateDataKey(m.ctx, in)
+	out, err := m.svc.GenerateDataKey(r.ctx, in)
 	mdlExpect(t, "GenerateDataKey", err, want, r.errID)
 	if want != nil {
 		return
@@ -1048,39 +1315,50 @@ func (m *mdlModel) generateDataKey(t *rapid.T) {
 	if out == nil || out.KeyId != r.k.arn || len(out.Plaintext) != size || len(out.CiphertextBlob) == 0 {
 		t.Fatalf("GenerateDataKey(%s, %d bytes): got KeyId %v, %d bytes", r.id, size, out.KeyId, len(out.Plaintext))
 	}
-	m.cts = append(m.cts, &mdlCiphertext{k: r.k, pt: slices.Clone([]byte(out.Plaintext)), ec: in.EncryptionContext, blob: out.CiphertextBlob})
+	m.cts = append(m.cts, &mdlCiphertext{k: r.k, id: r.k.id, region: r.region, pt: slices.Clone([]byte(out.Plaintext)),
+		ec: in.EncryptionContext, blob: out.CiphertextBlob})
 }
 
-// mdlDecryptErr predicts Decrypt of c, with KeyId naming named (nil when
-// absent) and the right encryption context or not: the blob's key must
-// exist (D7); KeyId, when given, must exist and name that key
-// (IncorrectKeyException); then the key-state table ([1]; [3] per D17);
-// then the blob's authentication (InvalidCiphertextException). The error
-// names the blob's key, or the missing key KeyId names.
-func mdlDecryptErr(c *mdlCiphertext, named *mdlKey, wrongContext bool) (error, string) {
-	k := c.k
+// mdlDecryptErr predicts Decrypt in a Region of a ciphertext whose key is
+// named by blob (the ciphertext's key ID in that Region), with KeyId named
+// (nil when absent) and the right encryption context or not: the blob's
+// key must exist there (D7); KeyId, when given, must resolve and name that
+// key (IncorrectKeyException); then the key-state table ([1]; [3] per D17;
+// [5], [11], [14]); then the blob's authentication
+// (InvalidCiphertextException). The error names the blob's key, or the
+// missing key KeyId names.
+func mdlDecryptErr(blob mdlRef, named *mdlRef, wrongContext bool) (error, string) {
+	k := blob.k
 	switch {
-	case !k.live():
-		return keystate.ErrNotFound, k.arn
-	case named != nil && !named.live():
-		return keystate.ErrNotFound, named.arn
-	case named != nil && named != k:
+	case blob.err != nil:
+		return blob.err, blob.errID
+	case named != nil && named.err != nil:
+		return named.err, named.errID
+	case named != nil && named.k != k:
 		return keystate.ErrIncorrectKey, k.arn
 	case k.state == mdlDisabled:
 		return keystate.ErrDisabled, k.arn
-	case k.state == mdlPendingDeletion, k.state == mdlPendingImport, k.state == mdlUnavailable:
+	case k.pendingDeletion(), k.state == mdlPendingImport, k.state == mdlUnavailable:
 		return keystate.ErrKMSInvalidState, k.arn // [3], [5], [11]
+	case k.state == mdlCreating:
+		return mdlErrCreating, k.arn
 	case wrongContext:
 		return keystate.ErrInvalidCiphertext, k.arn
 	}
 	return nil, ""
 }
 
+// decrypt decrypts a ciphertext, mostly in the Region it was made in,
+// sometimes in another (a multi-Region key's other keys decrypt it, c.8).
 func (m *mdlModel) decrypt(t *rapid.T) {
 	if len(m.cts) == 0 {
 		t.Skip("no ciphertext yet")
 	}
 	c := m.cts[rapid.IntRange(0, len(m.cts)-1).Draw(t, "ciphertext")]
+	region := c.region
+	if rapid.IntRange(0, 2).Draw(t, "decryptElsewhere") == 0 {
+		region = rapid.SampledFrom(m.regions).Draw(t, "decryptRegion")
+	}
 	in := &kms.DecryptInput{CiphertextBlob: c.blob, EncryptionContext: c.ec}
 	var named *mdlKey
 	wrongContext := false
@@ -1093,24 +1371,29 @@ func (m *mdlModel) decrypt(t *rapid.T) {
 	case 3:
 		named = c.k
 	}
+	var nref *mdlRef
 	if named != nil {
 		in.KeyId = named.id
 		if rapid.Bool().Draw(t, "keyIdByARN") {
 			in.KeyId = named.arn
 		}
+		r := m.resolveIn(region, in.KeyId)
+		nref = &r
 	}
-	want, errID := mdlDecryptErr(c, named, wrongContext)
-	out, err := m.svc.Decrypt(m.ctx, in)
-	mdlExpect(t, "Decrypt", err, want, errID)
-	if want == nil && (out == nil || !bytes.Equal(out.Plaintext, c.pt) || out.KeyId != c.k.arn) {
-		t.Fatalf("Decrypt of a ciphertext of %s: got %+v, want %x", c.k.arn, out, c.pt)
+	blob := m.resolveIn(region, c.id)
+	want, errID := mdlDecryptErr(blob, nref, wrongContext)
+	out, err := m.svc.Decrypt(m.ctxs[region], in)
+	mdlExpect(t, "Decrypt in "+region, err, want, errID)
+	if want == nil && (out == nil || !bytes.Equal(out.Plaintext, c.pt) || out.KeyId != blob.k.arn) {
+		t.Fatalf("Decrypt in %s of a ciphertext of %s: got %+v, want %x from %s", region, c.k.arn, out, c.pt, blob.k.arn)
 	}
 }
 
-// checkCiphertexts is invariant (f): every recorded ciphertext of a key
-// that still exists decrypts to its plaintext while the key is Enabled;
-// otherwise Decrypt gives the state's exception, NotFoundException once
-// the key is deleted. At most 8 ciphertexts per step, chosen at random.
+// checkCiphertexts is invariant (f): every recorded ciphertext decrypts to
+// its plaintext, in the Region it was made in, while the key with its key
+// ID there is Enabled (or Updating); otherwise Decrypt gives the state's
+// exception, NotFoundException once no key has that ID there. At most 8
+// ciphertexts per step, chosen at random.
 func (m *mdlModel) checkCiphertexts(t *rapid.T) {
 	idx := make([]int, 0, 8)
 	if len(m.cts) <= 8 {
@@ -1124,10 +1407,11 @@ func (m *mdlModel) checkCiphertexts(t *rapid.T) {
 	}
 	for _, i := range idx {
 		c := m.cts[i]
-		want, errID := mdlDecryptErr(c, nil, false)
-		out, err := m.svc.Decrypt(m.ctx, &kms.DecryptInput{CiphertextBlob: c.blob, EncryptionContext: c.ec})
-		mdlExpect(t, fmt.Sprintf("Decrypt of ciphertext %d of %s (%s, check)", i, c.k.id, c.k.state), err, want, errID)
-		if want == nil && (out == nil || !bytes.Equal(out.Plaintext, c.pt) || out.KeyId != c.k.arn) {
+		blob := m.resolveIn(c.region, c.id)
+		want, errID := mdlDecryptErr(blob, nil, false)
+		out, err := m.svc.Decrypt(m.ctxs[c.region], &kms.DecryptInput{CiphertextBlob: c.blob, EncryptionContext: c.ec})
+		mdlExpect(t, fmt.Sprintf("Decrypt of ciphertext %d of %s in %s (%s, check)", i, c.id, c.region, c.k.state), err, want, errID)
+		if want == nil && (out == nil || !bytes.Equal(out.Plaintext, c.pt) || out.KeyId != blob.k.arn) {
 			t.Fatalf("ciphertext %d of %s decrypts to %+v, want %x", i, c.k.arn, out, c.pt)
 		}
 	}
@@ -1162,7 +1446,7 @@ func (m *mdlModel) advanceToEdge(t *rapid.T) {
 	}
 	var ks []*mdlKey
 	for _, k := range m.keys {
-		if k.live() && (k.autoOn || k.odRun || k.state == mdlPendingDeletion) {
+		if k.live() && (k.autoOn || k.odRun || k.state == mdlPendingDeletion || !k.until.IsZero()) {
 			ks = append(ks, k)
 		}
 	}
@@ -1185,6 +1469,9 @@ func (m *mdlModel) advanceToEdge(t *rapid.T) {
 	if k.state == mdlPendingDeletion {
 		targets = append(targets, k.delAt)
 	}
+	if !k.until.IsZero() {
+		targets = append(targets, k.until) // Creating or Updating ends
+	}
 	target := targets[rapid.IntRange(0, len(targets)-1).Draw(t, "target")]
 	var off time.Duration // mostly the instant itself
 	if rapid.IntRange(0, 2).Draw(t, "offsetKind") == 0 {
@@ -1198,10 +1485,7 @@ func (m *mdlModel) advanceToEdge(t *rapid.T) {
 		t.Skip("edge already passed")
 	}
 	m.advance(t, to.Sub(m.now), rapid.Bool().Draw(t, "sweep"))
-	r := mdlRef{k: k, id: k.id, errID: k.arn}
-	if !k.live() {
-		r.err = keystate.ErrNotFound // deleted at the edge (D7)
-	}
+	r := m.resolveIn(k.region, k.arn) // deleted at the edge: NotFoundException (D7)
 	switch rapid.IntRange(0, 3).Draw(t, "then") {
 	case 1: // D9 at the edge of its window; on-demand ending with an automatic rotation
 		m.rotateOnDemand(t, r)
@@ -1234,10 +1518,14 @@ func (m *mdlModel) advance(t *rapid.T, d time.Duration, sweep bool) {
 }
 
 // runDue applies, in time order, every event due by to: automatic rotations
-// at their instants while Enabled (D12, D13), completions of on-demand
-// rotations (D10), deletions at DeletionDate (D7). It returns how many
-// happened, and whether an on-demand completion fell at the instant of its
-// key's deletion (which then may or may not count as applied).
+// at their instants while the rotating key is Enabled or Updating (D12,
+// D13), completions of on-demand rotations (D10), deletions at
+// DeletionDate (D7) and the PendingDeletion of a primary whose last replica
+// that was (section b), the ends of Creating and Updating. A multi-Region
+// key's rotations happen once, on its owner, and every key of it has them
+// (shared mdlRot). It returns how many events happened, and whether an
+// on-demand completion fell at the instant of its key's deletion (which
+// then may or may not count as applied).
 func (m *mdlModel) runDue(to time.Time) (n int, ambiguous bool) {
 	for {
 		var at time.Time
@@ -1254,10 +1542,10 @@ func (m *mdlModel) runDue(to time.Time) (n int, ambiguous bool) {
 			if !k.live() {
 				continue
 			}
-			if k.state == mdlEnabled && k.autoOn {
+			if k.rotates() && k.autoOn {
 				consider(k.next)
 			}
-			if k.odRun {
+			if k.owns() && k.odRun {
 				consider(k.odTo)
 			}
 			if k.state == mdlPendingDeletion {
@@ -1266,35 +1554,37 @@ func (m *mdlModel) runDue(to time.Time) (n int, ambiguous bool) {
 			if k.imported && !k.validTo.IsZero() {
 				consider(k.validTo)
 			}
+			if !k.until.IsZero() {
+				consider(k.until)
+			}
 		}
 		if !found {
 			return n, ambiguous
 		}
+		save := m.now
+		m.now = at
 		if m.cksState == kms.ConnectionConnecting && m.connectAt.Equal(at) {
 			// The store connects. It touches only Unavailable keys, which
 			// have no other events, so its order among the events of this
 			// instant does not matter.
-			save := m.now
-			m.now = at
 			m.connected()
-			m.now = save
 			n++
 		}
 		for _, k := range m.keys {
 			if !k.live() {
 				continue
 			}
-			od := k.odRun && k.odTo.Equal(at)
+			od := k.owns() && k.odRun && k.odTo.Equal(at)
 			expiry := k.imported && !k.validTo.IsZero() && k.validTo.Equal(at)
 			if k.state == mdlPendingDeletion && k.delAt.Equal(at) {
 				if od || expiry {
 					ambiguous = true
 				}
-				*k = mdlKey{id: k.id, arn: k.arn, kind: k.kind, state: mdlDeleted}
+				m.deleteKey(k, at)
 				n++
 				continue
 			}
-			auto := k.state == mdlEnabled && k.autoOn && k.next.Equal(at)
+			auto := k.rotates() && k.autoOn && k.next.Equal(at)
 			if auto {
 				m.rotateAuto(k, at, od)
 				n++
@@ -1310,7 +1600,44 @@ func (m *mdlModel) runDue(to time.Time) (n int, ambiguous bool) {
 				m.loseMaterial(k)
 				n++
 			}
+			if !k.until.IsZero() && k.until.Equal(at) {
+				m.settle(k)
+				n++
+			}
 		}
+		m.now = save
+	}
+}
+
+// deleteKey is the end of k's waiting period (D7). When k was the last
+// replica of a primary in PendingReplicaDeletion, the primary's own
+// waiting period starts now (section b).
+func (m *mdlModel) deleteKey(k *mdlKey, at time.Time) {
+	f := k.fam
+	*k = mdlKey{id: k.id, arn: k.arn, region: k.region, kind: k.kind, state: mdlDeleted, mdlRot: &mdlRot{}}
+	if f == nil {
+		return
+	}
+	f.members = slices.DeleteFunc(f.members, func(o *mdlKey) bool { return o == k })
+	if len(f.members) == 1 && f.members[0].state == mdlPendingReplica {
+		p := f.members[0]
+		p.state, p.delAt = mdlPendingDeletion, at.Add(time.Duration(p.window)*mdlDay)
+	}
+}
+
+// settle ends k's Creating or Updating state. A new replica is Enabled, or
+// PendingImport when its key is EXTERNAL (it has no material yet). After
+// UpdatePrimaryRegion both keys are Enabled (both were Enabled before;
+// aws-kms-behaviour.md b leaves the state open) and the owner is PRIMARY.
+func (m *mdlModel) settle(k *mdlKey) {
+	k.until = time.Time{}
+	switch {
+	case k.kind == mdlExt && !k.imported:
+		// Guess: an EXTERNAL key whose material expired while Updating
+		// ends PendingImport, as any key without its material (a.1).
+		k.state = mdlPendingImport
+	default:
+		k.state = mdlEnabled
 	}
 }
 
@@ -1330,27 +1657,35 @@ func (m *mdlModel) loseMaterial(k *mdlKey) {
 // the input is valid: the identifier, then the key-state table (footnote
 // [9] for a key that cannot have imported material; [8], and kmsmodel's
 // choice for ImportKeyMaterial's ✗[9], for an EXTERNAL key pending
-// deletion).
+// deletion). GetParametersForImport refuses a key being created ([14]) or
+// updated ([15]) whatever its origin.
 func mdlImportErr(r mdlRef) error {
 	switch {
 	case r.err != nil:
 		return r.err
+	case r.k.state == mdlCreating:
+		return mdlErrCreating
+	case r.k.state == mdlUpdating:
+		return mdlErrUpdating
 	case r.k.kind != mdlExt:
 		return keystate.ErrUnsupportedOperation
-	case r.k.state == mdlPendingDeletion:
+	case r.k.pendingDeletion():
 		return keystate.ErrKMSInvalidState
 	}
 	return nil
 }
 
 // importKeyMaterial gets import parameters and imports material: the
-// key's own (or new 32 bytes the first time), or sometimes other material
-// (IncorrectKeyMaterialException), expiring at a random instant up to a
-// year ahead or never.
+// key's own (or new 32 bytes the first time; a replica's is its primary's,
+// c.8), or sometimes other material (IncorrectKeyMaterialException),
+// expiring at a random instant up to a year ahead or never.
 func (m *mdlModel) importKeyMaterial(t *rapid.T) {
 	r := m.pickWhere(t, func(k *mdlKey) bool { return k.kind == mdlExt })
 	want := mdlImportErr(r)
-	p, err := m.svc.GetParametersForImport(m.ctx, &kms.GetParametersForImportInput{KeyId: r.id,
+	if mdlBugReplicaSeal && want == nil && r.k.replica && mdlCanReopen(m.backend) {
+		t.Skip("importing material into a replica breaks reopening the store (kms bug)")
+	}
+	p, err := m.svc.GetParametersForImport(r.ctx, &kms.GetParametersForImportInput{KeyId: r.id,
 		WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048"})
 	mdlExpect(t, "GetParametersForImport", err, want, r.errID)
 	if want != nil {
@@ -1385,17 +1720,14 @@ func (m *mdlModel) importKeyMaterial(t *rapid.T) {
 	if wrong {
 		want = keystate.ErrIncorrectKeyMaterial
 	}
-	_, err = m.svc.ImportKeyMaterial(m.ctx, in)
+	_, err = m.svc.ImportKeyMaterial(r.ctx, in)
 	mdlExpect(t, "ImportKeyMaterial", err, want, k.arn)
 	if want != nil {
 		return
 	}
 	k.mat, k.imported, k.validTo = mat, true, validTo
 	if k.state == mdlPendingImport {
-		k.state = mdlEnabled
-		if n := len(k.stretches); n > 0 && !k.stretches[n-1].closed {
-			k.stretches[n-1].end, k.stretches[n-1].closed = m.now, true
-		}
+		m.enterEnabled(k)
 	}
 }
 
@@ -1407,6 +1739,10 @@ func (m *mdlModel) deleteImportedKeyMaterial(t *rapid.T) {
 	want := r.err
 	switch {
 	case want != nil:
+	case r.k.state == mdlCreating:
+		want = mdlErrCreating
+	case r.k.state == mdlUpdating:
+		want = mdlErrUpdating
 	case r.k.state == mdlUnavailable:
 		// N/A in the table: the state's KMSInvalidStateException
 		// (keystate.Check, kmsmodel's reading of N/A).
@@ -1414,7 +1750,7 @@ func (m *mdlModel) deleteImportedKeyMaterial(t *rapid.T) {
 	case r.k.kind != mdlExt:
 		want = keystate.ErrUnsupportedOperation
 	}
-	_, err := m.svc.DeleteImportedKeyMaterial(m.ctx, &kms.DeleteImportedKeyMaterialInput{KeyId: r.id})
+	_, err := m.svc.DeleteImportedKeyMaterial(r.ctx, &kms.DeleteImportedKeyMaterialInput{KeyId: r.id})
 	mdlExpect(t, "DeleteImportedKeyMaterial", err, want, r.errID)
 	if want == nil {
 		m.loseMaterial(r.k)
@@ -1520,7 +1856,7 @@ func (m *mdlModel) rotateAuto(k *mdlKey, at time.Time, tie bool) {
 // a refused call changed nothing.
 func (m *mdlModel) check(t *rapid.T) {
 	m.checks++
-	live := 0
+	live := map[string]int{}
 	var nextEvent time.Time
 	if m.cksState == kms.ConnectionConnecting {
 		nextEvent = m.connectAt
@@ -1530,17 +1866,22 @@ func (m *mdlModel) check(t *rapid.T) {
 	if err != nil || len(stores.CustomKeyStores) != 1 || stores.CustomKeyStores[0].ConnectionState != m.cksState {
 		t.Fatalf("DescribeCustomKeyStores(%s): %+v, %v; the model's store is %s", m.cksID, stores, err, m.cksState)
 	}
+	seen := make(map[*mdlKey]mdlSeen, len(m.keys))
 	for _, k := range m.keys {
+		ctx := m.ctxs[k.region]
 		if !k.live() {
-			_, err := m.svc.DescribeKey(m.ctx, &kms.DescribeKeyInput{KeyId: k.id})
-			mdlExpect(t, "DescribeKey(deleted key)", err, keystate.ErrNotFound, k.arn)
+			if m.liveAt(k.region, k.id) == nil { // not replicated there again
+				_, err := m.svc.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.id})
+				mdlExpect(t, "DescribeKey(deleted key)", err, keystate.ErrNotFound, k.arn)
+			}
 			continue
 		}
-		live++
+		live[k.region]++
 		for _, x := range []struct {
 			ok bool
 			at time.Time
-		}{{k.state == mdlEnabled && k.autoOn, k.next}, {k.odRun, k.odTo}, {k.state == mdlPendingDeletion, k.delAt}} {
+		}{{k.rotates() && k.autoOn, k.next}, {k.owns() && k.odRun, k.odTo}, {k.state == mdlPendingDeletion, k.delAt},
+			{!k.until.IsZero(), k.until}} {
 			if x.ok && (nextEvent.IsZero() || x.at.Before(nextEvent)) {
 				nextEvent = x.at
 			}
@@ -1551,8 +1892,8 @@ func (m *mdlModel) check(t *rapid.T) {
 		if n := len(k.rots); n > 12 {
 			limit = n/5 + 1
 		}
-		rots, err := m.listAll(k, k.id, kms.Int32(int32(limit)), "")
-		self := mdlRef{k: k, id: k.id, errID: k.arn}
+		rots, err := m.listAll(ctx, k, k.id, kms.Int32(int32(limit)), "")
+		self := mdlRef{k: k, id: k.id, region: k.region, ctx: ctx, errID: k.arn}
 		mdlExpect(t, "ListKeyRotations (check)", err, mdlListErr(self), k.arn)
 		if err == nil {
 			m.compareRotations(t, k, rots)
@@ -1560,23 +1901,34 @@ func (m *mdlModel) check(t *rapid.T) {
 		}
 
 		// (e) DescribeKey and GetKeyRotationStatus.
-		out, err := m.svc.DescribeKey(m.ctx, &kms.DescribeKeyInput{KeyId: k.arn})
+		out, err := m.svc.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.arn})
 		mdlExpect(t, "DescribeKey (check)", err, nil, k.arn)
 		m.checkMetadata(t, k, out.KeyMetadata, rots)
-		st, err := m.svc.GetKeyRotationStatus(m.ctx, &kms.GetKeyRotationStatusInput{KeyId: k.id})
+		st, err := m.svc.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: k.id})
 		mdlExpect(t, "GetKeyRotationStatus (check)", err, mdlStatusErr(self), k.arn)
 		if err == nil {
 			m.checkStatus(t, k, st)
 		}
+		seen[k] = mdlSeen{rots: rots, status: st}
 	}
+
+	// (g) The keys of each multi-Region key agree (c.8, D1, D20).
+	m.checkFamilies(t, seen)
 
 	// (f) Ciphertexts decrypt while their key is Enabled (issue 6).
 	m.checkCiphertexts(t)
 
-	// Every live key is listed, deleted ones are not (D7).
-	keys, err := m.svc.ListKeys(m.ctx, &kms.ListKeysInput{Limit: kms.Int32(1000)})
-	if err != nil || len(keys.Keys) != live {
-		t.Fatalf("ListKeys: %d keys (%v), the model has %d live keys", mdlLen(keys), err, live)
+	// Every live key is listed in its Region, deleted ones are not (D7).
+	for _, region := range m.regions {
+		keys, err := m.svc.ListKeys(m.ctxs[region], &kms.ListKeysInput{Limit: kms.Int32(1000)})
+		if err != nil || len(keys.Keys) != live[region] {
+			t.Fatalf("ListKeys in %s: %d keys (%v), the model has %d live keys there", region, mdlLen(keys), err, live[region])
+		}
+		for _, e := range keys.Keys {
+			if k := m.liveAt(region, e.KeyId); k == nil || e.KeyArn != k.arn {
+				t.Fatalf("ListKeys in %s lists %s (%s), which the model does not have there", region, e.KeyId, e.KeyArn)
+			}
+		}
 	}
 	// The service still has every event the model expects queued.
 	if !nextEvent.IsZero() {
@@ -1590,11 +1942,11 @@ func (m *mdlModel) check(t *rapid.T) {
 // listAll reads a key's whole ListKeyRotations listing page by page and
 // checks the paging itself: Truncated iff NextMarker, full pages while
 // truncated.
-func (m *mdlModel) listAll(k *mdlKey, id string, limit *int32, include string) ([]kms.RotationsListEntry, error) {
+func (m *mdlModel) listAll(ctx context.Context, k *mdlKey, id string, limit *int32, include string) ([]kms.RotationsListEntry, error) {
 	var all []kms.RotationsListEntry
 	marker := ""
 	for page := 0; ; page++ {
-		out, err := m.svc.ListKeyRotations(m.ctx, &kms.ListKeyRotationsInput{
+		out, err := m.svc.ListKeyRotations(ctx, &kms.ListKeyRotationsInput{
 			KeyId: id, Limit: limit, Marker: marker, IncludeKeyMaterial: include})
 		if err != nil {
 			if page > 0 {
@@ -1627,6 +1979,7 @@ func (m *mdlModel) listAll(k *mdlKey, id string, limit *int32, include string) (
 		}
 		all = all[1:]
 	}
+	mdlRepairReplicaHistory(k, all)
 	return all, nil
 }
 
@@ -1761,8 +2114,19 @@ func (m *mdlModel) checkMetadata(t *rapid.T, k *mdlKey, md kms.KeyMetadata, rots
 	}
 	if (k.state == mdlPendingDeletion) != (md.DeletionDate != nil) ||
 		md.DeletionDate != nil && !md.DeletionDate.Equal(k.delAt) {
-		t.Fatalf("DescribeKey(%s %s): DeletionDate %v, want %v", k.id, k.state, mdlTime(md.DeletionDate), k.delAt)
+		t.Fatalf("DescribeKey(%s %s): DeletionDate %v, want %v", k.arn, k.state, mdlTime(md.DeletionDate), k.delAt)
 	}
+	// PendingDeletionWindowInDays: only while PendingReplicaDeletion (the
+	// waiting period has not started).
+	if (k.state == mdlPendingReplica) != (md.PendingDeletionWindowInDays != nil) ||
+		md.PendingDeletionWindowInDays != nil && int(*md.PendingDeletionWindowInDays) != k.window {
+		t.Fatalf("DescribeKey(%s %s): PendingDeletionWindowInDays %v, want %d", k.arn, k.state,
+			mdlI32(md.PendingDeletionWindowInDays), k.window)
+	}
+	if md.Description != k.desc {
+		t.Fatalf("DescribeKey(%s): Description %q, want %q", k.arn, md.Description, k.desc)
+	}
+	m.checkMultiRegion(t, k, md)
 	wantOrigin, wantStore, wantCluster := "AWS_KMS", "", ""
 	switch k.kind {
 	case mdlExt:
@@ -1774,7 +2138,11 @@ func (m *mdlModel) checkMetadata(t *rapid.T, k *mdlKey, md kms.KeyMetadata, rots
 		t.Fatalf("DescribeKey(%s %s): Origin %q CustomKeyStoreId %q CloudHsmClusterId %q, want %q %q %q",
 			k.id, k.kind, md.Origin, md.CustomKeyStoreId, md.CloudHsmClusterId, wantOrigin, wantStore, wantCluster)
 	}
-	if k.kind == mdlSym && rots != nil {
+	if k.kind == mdlSym && k.state == mdlCreating && md.CurrentKeyMaterialId != "" {
+		// Recording 8d.
+		t.Fatalf("DescribeKey(%s Creating): CurrentKeyMaterialId %s, want none", k.arn, md.CurrentKeyMaterialId)
+	}
+	if k.kind == mdlSym && rots != nil && k.state != mdlCreating {
 		want := k.material0
 		if len(rots) > 0 {
 			want = rots[len(rots)-1].KeyMaterialId
