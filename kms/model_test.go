@@ -45,8 +45,23 @@ import (
 // calls on such keys are UnsupportedOperationException unless the state
 // column refuses first ([7], D2a, D3), and cryptographic calls on an
 // Unavailable key KMSInvalidStateException ([11]).
+//
+// Multi-Region keys (mdl_multiregion_test.go): the service serves three
+// Regions; keys are made in any of them, some as multi-Region primaries,
+// which ReplicateKey replicates and UpdatePrimaryRegion moves, with drawn
+// creation and update durations. Every action may name a replica, or call
+// from another Region; invariant (g) checks that the keys of a
+// multi-Region key share one rotation history, on-demand count and status.
 func TestModel(t *testing.T) {
-	mdlRun(t, mdlPlain{})
+	mdlRun(t, mdlPlain{}, false)
+}
+
+// TestModelMultiRegion runs the model with mostly multi-Region keys and
+// mostly the calls that matter to them, without and with a store that
+// restarts.
+func TestModelMultiRegion(t *testing.T) {
+	t.Run("NoStore", func(t *testing.T) { mdlRun(t, mdlPlain{}, true) })
+	t.Run("MemoryStore", func(t *testing.T) { mdlRun(t, &mdlMemory{}, true) })
 }
 
 // TestModelMemoryStore runs the model over a service persisted in a
@@ -54,13 +69,13 @@ func TestModel(t *testing.T) {
 // service opened over the same store) at random points: the model does not
 // notice restarts, so every invariant must survive them.
 func TestModelMemoryStore(t *testing.T) {
-	mdlRun(t, &mdlMemory{})
+	mdlRun(t, &mdlMemory{}, false)
 }
 
 // TestModelBoltStore runs the model over a service persisted in a bbolt
 // file, restarted (closed and reopened over the file) at random points.
 func TestModelBoltStore(t *testing.T) {
-	mdlRun(t, &mdlBolt{dir: t.TempDir()})
+	mdlRun(t, &mdlBolt{dir: t.TempDir()}, false)
 }
 
 // mdlBolt is the service over a boltstore file, one file per check.
@@ -131,9 +146,12 @@ func (b *mdlMemory) reopen(t *rapid.T, _ *kms.Service, opts []kms.Option) *kms.S
 	return svc
 }
 
-func mdlRun(t *testing.T, backend mdlBackend) {
+// mdlRun checks the model over backend. multiRegion runs focus on
+// multi-Region keys: mostly such keys, one replicated at once, and the
+// calls that change or read their shared and own states.
+func mdlRun(t *testing.T, backend mdlBackend, multiRegion bool) {
 	rapid.Check(t, func(t *rapid.T) {
-		m := mdlNew(t, backend)
+		m := mdlNew(t, backend, multiRegion)
 		n := rapid.IntRange(1, 4).Draw(t, "initialKeys")
 		initial := 9 // a key in the custom key store too, if it is CONNECTED
 		if m.cksState != kms.ConnectionConnected {
@@ -141,6 +159,9 @@ func mdlRun(t *testing.T, backend mdlBackend) {
 		}
 		for range n {
 			m.create(t, initial)
+		}
+		if m.mrHeavy {
+			m.replicateKey(t)
 		}
 		actions := map[string]func(*rapid.T){
 			"CreateKey":                 m.createKey,
@@ -160,6 +181,7 @@ func mdlRun(t *testing.T, backend mdlBackend) {
 			"ReplicateKey":              m.replicateKey,
 			"ReplicateKey2":             m.replicateKey, // twice as likely: replicas
 			"UpdatePrimaryRegion":       m.updatePrimaryRegion,
+			"UpdatePrimaryRegion2":      m.updatePrimaryRegion,
 			"Encrypt":                   m.encrypt,
 			"GenerateDataKey":           m.generateDataKey,
 			"Decrypt":                   m.decrypt,
@@ -173,6 +195,9 @@ func mdlRun(t *testing.T, backend mdlBackend) {
 			"DisconnectCustomKeyStore2": m.disconnectStore, // twice as likely: Unavailable keys
 			"ConnectCustomKeyStore":     m.connectStore,
 			"":                          m.check,
+		}
+		if multiRegion {
+			actions = mdlMultiRegionActions(m)
 		}
 		if mdlCanReopen(backend) {
 			actions["Restart"] = m.restart
@@ -203,8 +228,8 @@ var (
 const (
 	mdlDay            = 24 * time.Hour
 	mdlConflictWindow = 20 * time.Minute // decision D9
-	mdlMaxLiveKeys    = 5
-	mdlMaxKeys        = 10
+	mdlMaxLiveKeys    = 6                // replicas count
+	mdlMaxKeys        = 12
 	mdlUnknownID      = "0b7e5c1a-3f2d-4c6e-9a8b-1d2e3f4a5b6c" // well formed, never created
 )
 
@@ -383,6 +408,8 @@ type mdlModel struct {
 	ctxs       map[string]context.Context
 	replicaDur time.Duration
 	updateDur  time.Duration
+	// mrHeavy runs make mostly multi-Region keys, and a replica at once.
+	mrHeavy bool
 
 	// The custom key store (issue 5): its ID, ConnectionState, the
 	// simulated connect duration, and while CONNECTING when it connects.
@@ -405,7 +432,7 @@ type mdlCiphertext struct {
 	blob   []byte
 }
 
-func mdlNew(t *rapid.T, backend mdlBackend) *mdlModel {
+func mdlNew(t *rapid.T, backend mdlBackend, multiRegion bool) *mdlModel {
 	quota := rapid.IntRange(1, 12).Draw(t, "quota")
 	var dur time.Duration
 	switch rapid.IntRange(0, 3).Draw(t, "onDemandKind") {
@@ -434,6 +461,7 @@ func mdlNew(t *rapid.T, backend mdlBackend) *mdlModel {
 	m := &mdlModel{
 		backend: backend, opts: opts, svc: svc, clock: clock, ctx: context.Background(), now: mdlStart,
 		quota: quota, odDur: dur, cksDur: cksDur, replicaDur: replicaDur, updateDur: updateDur,
+		mrHeavy: multiRegion || rapid.Bool().Draw(t, "multiRegionHeavy"),
 		regions: []string{svc.Region(), mdlRegion2, mdlRegion3},
 		ctxs:    map[string]context.Context{},
 	}
@@ -531,14 +559,20 @@ func (m *mdlModel) refTo(t *rapid.T, k *mdlKey) mdlRef {
 // names that Region's key of it), a well-formed ID that never existed or a
 // malformed identifier (D4, D5, D6, D19).
 func (m *mdlModel) pick(t *rapid.T) mdlRef {
-	var live []*mdlKey
+	var live, passing []*mdlKey
 	for _, k := range m.keys {
 		if k.live() {
 			live = append(live, k)
 		}
+		if k.live() && !k.until.IsZero() {
+			passing = append(passing, k)
+		}
 	}
 	var k *mdlKey
-	switch which := rapid.IntRange(0, 15).Draw(t, "which"); {
+	switch which := rapid.IntRange(0, 19).Draw(t, "which"); {
+	case which >= 16 && len(passing) > 0:
+		// A key being created or updated: [14], [15].
+		k = passing[rapid.IntRange(0, len(passing)-1).Draw(t, "passingKey")]
 	case which == 0:
 		region := rapid.SampledFrom(m.regions).Draw(t, "unknownKeyRegion")
 		return mdlRef{id: mdlUnknownID, region: region, ctx: m.ctxs[region], errID: m.arnIn(region, mdlUnknownID), err: keystate.ErrNotFound}
@@ -689,7 +723,8 @@ func (m *mdlModel) liveCount() int {
 }
 
 // create creates a key of a random kind, mostly symmetric, mostly in the
-// default Region, a third of them multi-Region primaries; choices 8 and 9
+// default Region, a quarter of them multi-Region primaries (three quarters
+// in multi-Region heavy runs); choices 8 and 9
 // are a key in the custom key store (refused unless the store is
 // CONNECTED; in the default Region, never multi-Region), choice 10 is
 // refused.
@@ -698,7 +733,11 @@ func (m *mdlModel) create(t *rapid.T, maxChoice int) {
 	in := &kms.CreateKeyInput{}
 	region := m.regions[0]
 	if choice < 8 {
-		in.MultiRegion = rapid.IntRange(0, 2).Draw(t, "multiRegion") == 0
+		if m.mrHeavy {
+			in.MultiRegion = rapid.IntRange(0, 3).Draw(t, "multiRegion") != 0
+		} else {
+			in.MultiRegion = rapid.IntRange(0, 3).Draw(t, "multiRegion") == 0
+		}
 		if rapid.IntRange(0, 3).Draw(t, "createRegion") == 0 {
 			region = rapid.SampledFrom(m.regions).Draw(t, "region")
 		}
@@ -844,7 +883,12 @@ func (m *mdlModel) disableKey(t *rapid.T) {
 }
 
 func (m *mdlModel) scheduleKeyDeletion(t *rapid.T) {
-	r := m.pick(t)
+	// Mostly, if there are any: a primary with replicas, or a replica of
+	// a primary waiting for its replicas' deletion (section b).
+	r := m.pickWhere(t, func(k *mdlKey) bool {
+		return !k.pendingDeletion() && k.state != mdlUpdating &&
+			(k.hasReplicas() || k.fam != nil && k.fam.owner.state == mdlPendingReplica)
+	})
 	k := r.k
 	var window *int32
 	days := int32(30)
@@ -1503,6 +1547,12 @@ func (m *mdlModel) advance(t *rapid.T, d time.Duration, sweep bool) {
 		d = max
 	}
 	to := m.now.Add(d)
+	if mdlBugPrimaryFlush && mdlCanReopen(m.backend) {
+		if at := m.primaryFlushSplit(to); !at.IsZero() {
+			m.advance(t, at.Sub(m.now), true)
+			d = to.Sub(m.now)
+		}
+	}
 	if got := m.clock.Advance(d); !got.Equal(to) {
 		t.Fatalf("ManualClock.Advance(%v) = %v, want %v", d, got, to)
 	}
