@@ -15,6 +15,7 @@ import (
 	"hash"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -123,7 +124,10 @@ func (s *Service) checkImported(r *store.Key) error {
 	if s.root == nil {
 		return fmt.Errorf("key %s has imported material but the store has no root secret: %w", r.ID, store.ErrCorrupt)
 	}
-	m, err := s.unsealMaterial(s.root, r.ID, r.ImportedMaterial)
+	// Material is sealed under the key ID, which a replica's record ID
+	// ("<Region>/<key ID>") ends with.
+	id := r.ID[strings.LastIndexByte(r.ID, '/')+1:]
+	m, err := s.unsealMaterial(s.root, id, r.ImportedMaterial)
 	if err != nil {
 		return fmt.Errorf("key %s: %w: %w", r.ID, err, store.ErrCorrupt)
 	}

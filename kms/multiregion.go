@@ -295,6 +295,10 @@ func (s *Service) UpdatePrimaryRegion(ctx context.Context, in *UpdatePrimaryRegi
 	}
 	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, arn string, now int64) error {
 		self := s.orig(k) // k is the draft of self
+		if s.regions[k.region].name == in.PrimaryRegion {
+			// No recording; kmsmodel's wording.
+			return kmsError(keystate.ErrValidation, op, arn, k.state, arn+" is already the primary key in "+in.PrimaryRegion+".")
+		}
 		var n *key
 		if k.fam != nil {
 			for _, m := range k.fam.members {
@@ -303,11 +307,7 @@ func (s *Service) UpdatePrimaryRegion(ctx context.Context, in *UpdatePrimaryRegi
 				}
 			}
 		}
-		switch {
-		case n == self:
-			// No recording; kmsmodel's wording.
-			return kmsError(keystate.ErrValidation, op, arn, k.state, arn+" is already the primary key in "+in.PrimaryRegion+".")
-		case n == nil:
+		if n == nil || n == self {
 			return s.notFoundKey(op, s.keyARNIn(in.PrimaryRegion, k.account, k.id))
 		}
 		narn := s.arnOf(n)

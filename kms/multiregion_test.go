@@ -926,3 +926,83 @@ func errState(err error) keystate.State {
 	}
 	return keystate.None
 }
+
+// Regressions the model test found.
+func TestMultiRegionRegressions(t *testing.T) {
+	// A replica made after its primary rotated lists those rotations at
+	// their own dates (they precede the replica's creation).
+	t.Run("history older than the replica", func(t *testing.T) {
+		e := fxNew(t)
+		id, _ := e.mrPrimary()
+		e.advance(fxDay)
+		e.rotate(id)
+		t1 := e.now()
+		e.advance(30 * fxDay)
+		e.mrReplicate(id, mrWest)
+		e.mrIn(mrWest).wantRots(id, fxOnDemand(t1))
+		// And a replica of the replica's family made after the primary moved.
+		if _, err := e.s.UpdatePrimaryRegion(e.ctx, &kms.UpdatePrimaryRegionInput{KeyId: id, PrimaryRegion: mrWest}); err != nil {
+			t.Fatal(err)
+		}
+		e.advance(30 * fxDay)
+		west := e.mrIn(mrWest)
+		west.mrReplicate(id, mrEU)
+		e.mrIn(mrEU).wantRots(id, fxOnDemand(t1))
+	})
+	// UpdatePrimaryRegion to the key's own Region is refused the same way
+	// with or without replicas.
+	t.Run("own Region without replicas", func(t *testing.T) {
+		e := fxNew(t)
+		id, arn := e.mrPrimary()
+		_, err := e.s.UpdatePrimaryRegion(e.ctx, &kms.UpdatePrimaryRegionInput{KeyId: id, PrimaryRegion: fxRegion})
+		fxCheckErr(t, err, fxWant{Code: keystate.ErrValidation, Op: keystate.UpdatePrimaryRegion, KeyID: arn,
+			State: keystate.Enabled, Msg: arn + " is already the primary key in " + fxRegion + "."})
+	})
+	// Material imported into a replica reopens (it is sealed under the key
+	// ID, which the replica's record ID ends with).
+	t.Run("imported replica reopens", func(t *testing.T) {
+		st := store.NewMemory()
+		clk := kms.NewManualClock(fxT0)
+		s, err := kms.Open(t.Context(), st, kms.WithClock(clk))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := &fxEnv{t: t, s: s, clk: clk, ctx: context.Background()}
+		id := e.create(&kms.CreateKeyInput{MultiRegion: true, Origin: "EXTERNAL"}).KeyId
+		material := bytes.Repeat([]byte{9}, 32)
+		mrImport(t, e, id, material)
+		e.mrReplicate(id, mrWest)
+		mrImport(t, e.mrIn(mrWest), id, material)
+		if e.s, err = kms.Open(t.Context(), st, kms.WithClock(clk)); err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		if got := e.mrIn(mrWest).describe(id).KeyState; got != "Enabled" {
+			t.Fatalf("replica after reopen: %s", got)
+		}
+	})
+	// One run of due events that changes a primary waiting in
+	// PendingReplicaDeletion (its on-demand rotation completes) and then
+	// deletes its last replica writes both, in order.
+	t.Run("primary changed and last replica deleted in one run", func(t *testing.T) {
+		st := store.NewMemory()
+		clk := kms.NewManualClock(fxT0)
+		s, err := kms.Open(t.Context(), st, kms.WithClock(clk), kms.WithOnDemandRotationDuration(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := &fxEnv{t: t, s: s, clk: clk, ctx: context.Background()}
+		id, _ := e.mrPrimary()
+		e.mrReplicate(id, mrWest)
+		e.rotate(id) // completes in an hour
+		if _, err := e.s.ScheduleKeyDeletion(e.ctx, &kms.ScheduleKeyDeletionInput{KeyId: id}); err != nil {
+			t.Fatal(err)
+		}
+		rd := e.mrIn(mrWest).scheduleDeletion(id, 7)
+		clk.Set(rd)
+		m := e.describe(id)
+		if m.KeyState != "PendingDeletion" || !m.DeletionDate.Equal(rd.Add(30*fxDay)) {
+			t.Fatalf("primary: %+v", m)
+		}
+		e.wantRots(id, fxOnDemand(fxT0.Add(time.Hour)))
+	})
+}

@@ -132,14 +132,20 @@ func (s *Service) storeID(k *key) string {
 // the key's creation to the rotation, shifted left by one, and in the low
 // bit whether it was on demand. A rotation can be recorded exactly up to
 // 146 years after its key was created (time.Time's nanosecond range ends in
-// 2262 anyway); a later one is recorded at that bound.
+// 2262 anyway), or before it for a replica's inherited rotations; a later
+// one is recorded at that bound.
 type rotation int64
 
 func newRotation(created, at int64, onDemand bool) rotation {
 	const lim = int64(1)<<62 - 1
-	d := at - created // ≥ 0: nothing happens to a key before it exists
-	if d < 0 || d > lim {
+	// Negative for a replica, which has the rotations its primary made
+	// before the replica was created (c.8).
+	d := at - created
+	switch {
+	case d > lim:
 		d = lim
+	case d < -lim:
+		d = -lim
 	}
 	r := rotation(d << 1)
 	if onDemand {
@@ -428,6 +434,14 @@ func (s *Service) apply(ev queued) (bool, error) {
 				p = nil
 			}
 		}
+		if s.st != nil {
+			// Write what came before first, so that the store sees the
+			// events in order (and p's record version is the written
+			// one), then the deletion on its own.
+			if err := s.flush(); err != nil {
+				return false, err
+			}
+		}
 		var np key
 		if p != nil {
 			np = *p
@@ -438,11 +452,6 @@ func (s *Service) apply(ev queued) (bool, error) {
 			np.version++
 		}
 		if s.st != nil {
-			// Write what came before first, so that the store sees the
-			// events in order, then the deletion on its own.
-			if err := s.flush(); err != nil {
-				return false, err
-			}
 			b := store.Batch{DeleteKeys: []string{s.storeID(k)}}
 			if p != nil {
 				r := s.toRecord(&np)
