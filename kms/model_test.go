@@ -46,22 +46,29 @@ import (
 // column refuses first ([7], D2a, D3), and cryptographic calls on an
 // Unavailable key KMSInvalidStateException ([11]).
 //
-// Multi-Region keys (mdl_multiregion_test.go): the service serves three
-// Regions; keys are made in any of them, some as multi-Region primaries,
-// which ReplicateKey replicates and UpdatePrimaryRegion moves, with drawn
-// creation and update durations. Every action may name a replica, or call
-// from another Region; invariant (g) checks that the keys of a
-// multi-Region key share one rotation history, on-demand count and status.
+// Multi-Region keys (mdl_multiregion_test.go; aws-kms-behaviour.md a.2, b,
+// c.8): the service serves three Regions; keys are made in any of them,
+// some as multi-Region primaries, which ReplicateKey replicates (Creating
+// for a drawn duration, [14]) and UpdatePrimaryRegion moves (both keys
+// Updating for a drawn duration, [15]). Every action may name a replica, a
+// key being created or updated, or call from another Region. The model
+// shares one rotation state among the keys of a multi-Region key: the
+// primary rotates (D12, D13), its replicas get the same rotations and
+// on-demand count (D1); a replica refuses rotation calls (D8). A primary
+// with replicas is PendingReplicaDeletion until its last replica is
+// deleted, then PendingDeletion for its window. Invariant (g) compares the
+// keys of a multi-Region key with each other, and DescribeKey's
+// MultiRegionConfiguration with the model.
 func TestModel(t *testing.T) {
 	mdlRun(t, mdlPlain{}, false)
 }
 
 // TestModelMultiRegion runs the model with mostly multi-Region keys and
-// mostly the calls that matter to them, without and with a store that
-// restarts.
+// mostly the calls that matter to them, over each backend.
 func TestModelMultiRegion(t *testing.T) {
 	t.Run("NoStore", func(t *testing.T) { mdlRun(t, mdlPlain{}, true) })
 	t.Run("MemoryStore", func(t *testing.T) { mdlRun(t, &mdlMemory{}, true) })
+	t.Run("BoltStore", func(t *testing.T) { mdlRun(t, &mdlBolt{dir: t.TempDir()}, true) })
 }
 
 // TestModelMemoryStore runs the model over a service persisted in a
