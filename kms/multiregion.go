@@ -339,8 +339,9 @@ func (s *Service) UpdatePrimaryRegion(ctx context.Context, in *UpdatePrimaryRegi
 	return &UpdatePrimaryRegionOutput{}, nil
 }
 
-// updateDone ends k's Updating state: k becomes Enabled, and PRIMARY if
-// its family chose it.
+// updateDone ends k's Updating state: k becomes Enabled (PendingImport if
+// its imported material expired meanwhile), and PRIMARY if its family
+// chose it.
 func (s *Service) updateDone(k *key, ev queued) (bool, error) {
 	if k.state != keystate.Updating || k.deletion != ev.at {
 		return false, nil
@@ -350,6 +351,13 @@ func (s *Service) updateDone(k *key, ev queued) (bool, error) {
 	}
 	if err := transition(k, keystate.UpdatePrimaryDone); err != nil {
 		return false, err
+	}
+	if k.kind.Origin == keystate.External && !k.imp.present() {
+		// The imported material expired while the key was Updating: it
+		// ends PendingImport, as any key whose material expires (a.1).
+		if err := transition(k, keystate.MaterialLost); err != nil {
+			return false, err
+		}
 	}
 	k.deletion = 0
 	if s.primaryOf(k) == k {

@@ -1006,3 +1006,37 @@ func TestMultiRegionRegressions(t *testing.T) {
 		e.wantRots(id, fxOnDemand(fxT0.Add(time.Hour)))
 	})
 }
+
+// a.1: a key whose imported material expires while UpdatePrimaryRegion
+// keeps it Updating ends PendingImport, not Enabled.
+func TestMultiRegionMaterialExpiresWhileUpdating(t *testing.T) {
+	e := fxNew(t, kms.WithPrimaryUpdateDuration(time.Hour))
+	west := e.mrIn(mrWest)
+	id := e.create(&kms.CreateKeyInput{MultiRegion: true, Origin: "EXTERNAL"}).KeyId
+	material := bytes.Repeat([]byte{5}, 32)
+	mrImport(t, e, id, material)
+	e.mrReplicate(id, mrWest)
+	// The replica's material expires half an hour into the update.
+	p, err := west.s.GetParametersForImport(west.ctx, &kms.GetParametersForImportInput{KeyId: id,
+		WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	validTo := e.now().Add(30 * time.Minute)
+	if _, err := west.s.ImportKeyMaterial(west.ctx, &kms.ImportKeyMaterialInput{KeyId: id, ImportToken: p.ImportToken,
+		EncryptedKeyMaterial: imWrap(t, p.PublicKey, "RSAES_OAEP_SHA_256", material),
+		ExpirationModel:      "KEY_MATERIAL_EXPIRES", ValidTo: &validTo}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.UpdatePrimaryRegion(e.ctx, &kms.UpdatePrimaryRegionInput{KeyId: id, PrimaryRegion: mrWest}); err != nil {
+		t.Fatal(err)
+	}
+	e.advance(time.Hour)
+	if got := west.describe(id).KeyState; got != "PendingImport" {
+		t.Fatalf("the new primary, its material expired while Updating: %s", got)
+	}
+	if got := e.describe(id).KeyState; got != "Enabled" {
+		t.Fatalf("the old primary: %s", got)
+	}
+	mrWantConfig(t, west.describe(id), mrConfig("PRIMARY", mrWest, id, fxRegion))
+}
