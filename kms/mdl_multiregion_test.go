@@ -103,7 +103,9 @@ func (m *mdlModel) drawRegion(t *rapid.T, k *mdlKey, label string, want func(*md
 // identifier, the key-state table (ReplicateKey row: [1], [3], [5], N/A,
 // [14], [15]), the key's kind (a multi-Region primary; recorded wording),
 // then AlreadyExistsException when the Region already has a key of the
-// multi-Region key (its own Region included).
+// multi-Region key (guess, as kmsmodel documents it: also the primary's
+// own Region; AWS says only that each replica must be in a different
+// Region).
 func (m *mdlModel) replicateErr(r mdlRef, region string) error {
 	k := r.k
 	switch {
@@ -159,7 +161,7 @@ func (m *mdlModel) replicateKey(t *rapid.T) {
 		return
 	}
 	p := r.k
-	n := &mdlKey{id: p.id, arn: m.arnIn(region, p.id), region: region, kind: p.kind, state: mdlCreating, created: m.now, replica: true,
+	n := &mdlKey{id: p.id, arn: m.arnIn(region, p.id), region: region, kind: p.kind, state: mdlCreating, created: m.now,
 		material0: p.material0, desc: desc, until: m.now.Add(m.replicaDur), fam: p.fam, mdlRot: p.mdlRot, mat: p.mat}
 	p.fam.members = append(p.fam.members, n)
 	m.keys = append(m.keys, n)
@@ -202,19 +204,15 @@ func (m *mdlModel) updatePrimaryRegion(t *rapid.T) {
 		want = mdlErrCreating // [14]
 	case k.role() != "PRIMARY":
 		want = mdlErrNotPrimary // also while Updating (✓ in the table): both keys read as replicas
-	case region == k.region && !k.hasReplicas():
-		// kms bug, kept out: UpdatePrimaryRegion documents
-		// ValidationException for the key's own Region, but a primary
-		// without replicas gets NotFoundException "Key '<its own ARN>' does
-		// not exist".
-		t.Skip("UpdatePrimaryRegion to the own Region of a primary without replicas (kms bug)")
 	case region == k.region:
 		// The key's own Region: ValidationException, as UpdatePrimaryRegion's
 		// documentation (multiregion.go) says. AWS is silent.
 		want = keystate.ErrValidation
 	default:
-		// The key that becomes primary must exist, and be Enabled too
-		// (section b), refused as the table refuses it, naming it.
+		// The key that becomes primary must exist (guess: else
+		// NotFoundException naming its would-be ARN, as kmsmodel
+		// documents), and be Enabled too (section b), refused as the table
+		// refuses it, naming it.
 		n = m.liveAt(region, k.id)
 		switch {
 		case n == nil:
@@ -372,55 +370,6 @@ func mdlSameStatus(t *rapid.T, p, r *mdlKey, a, b *kms.GetKeyRotationStatusOutpu
 	}
 }
 
-// mdlBugPrimaryFlush keeps a kms bug out of the model: over a store, when
-// one catch-up run applies both a change of a primary in
-// PendingReplicaDeletion (the completion of its on-demand rotation, or the
-// expiry of its imported material) and, later, the deletion of its last
-// replica, the call that runs it fails with KMSInternalException ("stored
-// version N, batch writes N: store: version conflict"): the primary's new
-// record is drafted before the run's earlier changes are written. While it
-// is true, advance stops the clock at that change and sweeps, so that the
-// two fall in separate runs (see primaryFlushSplit).
-const mdlBugPrimaryFlush = true
-
-// primaryFlushSplit returns the first instant in (now, to) at which a
-// primary in PendingReplicaDeletion changes before its last replica is
-// deleted, by to; zero if there is none.
-func (m *mdlModel) primaryFlushSplit(to time.Time) time.Time {
-	var split time.Time
-	for _, p := range m.keys {
-		if !p.live() || p.state != mdlPendingReplica || !p.owns() {
-			continue
-		}
-		var last time.Time
-		for _, r := range p.fam.members {
-			if r != p && (r.state != mdlPendingDeletion || r.delAt.After(to)) {
-				last = time.Time{}
-				break
-			}
-			if r != p && r.delAt.After(last) {
-				last = r.delAt
-			}
-		}
-		if last.IsZero() {
-			continue
-		}
-		var changes []time.Time
-		if p.odRun {
-			changes = append(changes, p.odTo)
-		}
-		if p.imported && !p.validTo.IsZero() {
-			changes = append(changes, p.validTo)
-		}
-		for _, at := range changes {
-			if at.After(m.now) && at.Before(last) && (split.IsZero() || at.Before(split)) {
-				split = at
-			}
-		}
-	}
-	return split
-}
-
 // mdlBugUpdatingExpiry keeps a kms bug out of the model: when the imported
 // material of a key expires while UpdatePrimaryRegion keeps it Updating,
 // kms leaves the state Updating (keystate has no MaterialLost edge from
@@ -430,38 +379,3 @@ func (m *mdlModel) primaryFlushSplit(to time.Time) time.Time {
 // true, UpdatePrimaryRegion is not called when material would expire during
 // the update.
 const mdlBugUpdatingExpiry = true
-
-// mdlBugReplicaSeal keeps a kms bug out of the model: ImportKeyMaterial
-// into a key made by ReplicateKey seals the material under the key ID,
-// and kms.Open unseals it under the key's store ID ("<Region>/<key ID>"),
-// so a service over a store that holds such a key no longer opens ("a
-// sealed imported material does not open under the root secret"). While it
-// is true, the backends that restart import no material into replicas.
-const mdlBugReplicaSeal = true
-
-// mdlBugReplicaHistory keeps a kms bug out of the model (see
-// mdlRepairReplicaHistory); set it to false once kms is fixed.
-const mdlBugReplicaHistory = true
-
-// mdlRepairReplicaHistory works around a kms bug: a replica lists the
-// rotations its primary made before the replica was created (which c.8 and
-// ReplicateKey's documentation say it gets) dated creation + 2^62-1 ns
-// (year 2170 or so; past 2262 the nanoseconds wrap, to 1680 or so), as
-// kms records a rotation as an unsigned offset from the key's creation and
-// clamps a negative one; a replica of that replica (after
-// UpdatePrimaryRegion) inherits the wrong date. Such entries in a listing
-// got of k, dated outside the instants the model's clock reaches, get the
-// date the model expects, so that every other check still runs; a correct
-// date is taken as it is.
-func mdlRepairReplicaHistory(k *mdlKey, got []kms.RotationsListEntry) {
-	if !mdlBugReplicaHistory || k == nil || !k.live() {
-		return
-	}
-	for i, e := range got {
-		if i < len(k.rots) && k.rots[i].at.Before(k.created) && e.RotationDate != nil &&
-			(e.RotationDate.After(mdlClockCap) || e.RotationDate.Before(mdlStart)) {
-			at := k.rots[i].at
-			got[i].RotationDate = &at
-		}
-	}
-}
