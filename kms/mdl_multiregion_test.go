@@ -225,14 +225,6 @@ func (m *mdlModel) updatePrimaryRegion(t *rapid.T) {
 			want, errID = mdlErrCreating, n.arn
 		}
 	}
-	if mdlBugUpdatingExpiry && want == nil {
-		until := m.now.Add(m.updateDur)
-		for _, x := range []*mdlKey{k, n} {
-			if x.imported && !x.validTo.IsZero() && !x.validTo.After(until) {
-				t.Skip("imported material would expire while Updating (kms bug)")
-			}
-		}
-	}
 	_, err := m.svc.UpdatePrimaryRegion(r.ctx, &kms.UpdatePrimaryRegionInput{KeyId: r.id, PrimaryRegion: region})
 	mdlExpect(t, "UpdatePrimaryRegion to "+mdlShort(region), err, want, errID)
 	if want != nil {
@@ -369,13 +361,3 @@ func mdlSameStatus(t *rapid.T, p, r *mdlKey, a, b *kms.GetKeyRotationStatusOutpu
 			p.arn, p.state, *a, r.arn, r.state, *b)
 	}
 }
-
-// mdlBugUpdatingExpiry keeps a kms bug out of the model: when the imported
-// material of a key expires while UpdatePrimaryRegion keeps it Updating,
-// kms leaves the state Updating (keystate has no MaterialLost edge from
-// Updating) and ends it Enabled, a key without material (Encrypt: "<ARN>
-// is pending import."). The model expects PendingImport then (guess: a.1,
-// any key whose material expires is PendingImport; see settle). While it is
-// true, UpdatePrimaryRegion is not called when material would expire during
-// the update.
-const mdlBugUpdatingExpiry = true

@@ -1298,6 +1298,10 @@ func mdlCryptoErr(r mdlRef) error {
 		return mdlErrCreating
 	case r.k.kind == mdlRSA, r.k.kind == mdlHMAC:
 		return keystate.ErrInvalidKeyUsage
+	case r.k.kind == mdlExt && !r.k.imported:
+		// Only while Updating: the material expired during the update
+		// (kmsmodel's reading: "<ARN> is pending import.").
+		return keystate.ErrKMSInvalidState
 	}
 	return nil
 }
@@ -1392,6 +1396,8 @@ func mdlDecryptErr(blob mdlRef, named *mdlRef, wrongContext bool) (error, string
 		return keystate.ErrKMSInvalidState, k.arn // [3], [5], [11]
 	case k.state == mdlCreating:
 		return mdlErrCreating, k.arn
+	case k.kind == mdlExt && !k.imported:
+		return keystate.ErrKMSInvalidState, k.arn // Updating, its material expired meanwhile
 	case wrongContext:
 		return keystate.ErrInvalidCiphertext, k.arn
 	}
@@ -1484,7 +1490,8 @@ func (m *mdlModel) advanceClock(t *rapid.T) {
 
 // advanceToEdge moves the clock to, or just around, an instant the model
 // expects something at: an automatic rotation (and the edge of D9's window
-// before it), the end of an on-demand rotation, a deletion; then, maybe,
+// before it), the end of an on-demand rotation, a deletion, the end of
+// Creating or Updating, the expiry of imported material; then, maybe,
 // rotates that key on demand, enables it or changes its rotation period.
 // While the custom key store is CONNECTING, its connection is such an
 // instant too.
@@ -1496,7 +1503,8 @@ func (m *mdlModel) advanceToEdge(t *rapid.T) {
 	}
 	var ks []*mdlKey
 	for _, k := range m.keys {
-		if k.live() && (k.autoOn || k.odRun || k.state == mdlPendingDeletion || !k.until.IsZero()) {
+		if k.live() && (k.autoOn || k.odRun || k.state == mdlPendingDeletion || !k.until.IsZero() ||
+			k.imported && !k.validTo.IsZero()) {
 			ks = append(ks, k)
 		}
 	}
@@ -1521,6 +1529,9 @@ func (m *mdlModel) advanceToEdge(t *rapid.T) {
 	}
 	if !k.until.IsZero() {
 		targets = append(targets, k.until) // Creating or Updating ends
+	}
+	if k.imported && !k.validTo.IsZero() {
+		targets = append(targets, k.validTo) // imported material expires
 	}
 	target := targets[rapid.IntRange(0, len(targets)-1).Draw(t, "target")]
 	var off time.Duration // mostly the instant itself
@@ -1683,8 +1694,9 @@ func (m *mdlModel) settle(k *mdlKey) {
 	k.until = time.Time{}
 	switch {
 	case k.kind == mdlExt && !k.imported:
-		// Guess: an EXTERNAL key whose material expired while Updating
-		// ends PendingImport, as any key without its material (a.1).
+		// An EXTERNAL key whose material expired while Updating ends
+		// PendingImport, as any key without its material (a.1; kms
+		// 51c1d23, found by this test).
 		k.state = mdlPendingImport
 	default:
 		k.state = mdlEnabled
