@@ -297,7 +297,7 @@ func (s *Service) listAliases(ctx context.Context, in *ListAliasesInput, caller 
 			return nil, "", err
 		}
 	}
-	scope := "aliases"
+	scope := "aliases/" + s.rg.name // aliases are per Region
 	if k != nil {
 		scope += "/" + k.id
 	}

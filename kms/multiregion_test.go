@@ -1040,3 +1040,31 @@ func TestMultiRegionMaterialExpiresWhileUpdating(t *testing.T) {
 	}
 	mrWantConfig(t, west.describe(id), mrConfig("PRIMARY", mrWest, id, fxRegion))
 }
+
+// D14: a ListKeyRotations marker of the primary's listing is not good for
+// its replica's, nor an alias listing's marker in another Region.
+func TestMultiRegionMarkersAreTheirKeys(t *testing.T) {
+	e := fxNew(t)
+	west := e.mrIn(mrWest)
+	id, _ := e.mrPrimary()
+	e.rotate(id)
+	e.rotate(id)
+	e.mrReplicate(id, mrWest)
+	out, err := e.s.ListKeyRotations(e.ctx, &kms.ListKeyRotationsInput{KeyId: id, Limit: kms.Int32(1)})
+	if err != nil || out.NextMarker == "" {
+		t.Fatalf("first page: %+v, %v", out, err)
+	}
+	_, err = west.s.ListKeyRotations(west.ctx, &kms.ListKeyRotationsInput{KeyId: id, Limit: kms.Int32(1), Marker: out.NextMarker})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrInvalidMarker, Op: keystate.ListKeyRotations, AnyMsg: true})
+
+	e.createAlias("alias/a", id)
+	e.createAlias("alias/b", id)
+	west.createAlias("alias/a", id)
+	west.createAlias("alias/b", id)
+	al, err := e.s.ListAliases(e.ctx, &kms.ListAliasesInput{Limit: kms.Int32(1)})
+	if err != nil || al.NextMarker == "" {
+		t.Fatalf("first page: %+v, %v", al, err)
+	}
+	_, err = west.s.ListAliases(west.ctx, &kms.ListAliasesInput{Limit: kms.Int32(1), Marker: al.NextMarker})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrInvalidMarker, Op: keystate.ListAliases, AnyMsg: true})
+}

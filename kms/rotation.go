@@ -175,7 +175,9 @@ func (s *Service) ListKeyRotations(ctx context.Context, in *ListKeyRotationsInpu
 	}
 	var out *ListKeyRotationsOutput
 	err := s.keyRead(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, _ string, _ int64) error {
-		scope := "rotations/" + k.id + "/" + in.IncludeKeyMaterial
+		// D14: a marker is good for this key's listing only; a replica
+		// is another key than its primary (its store ID names its Region).
+		scope := "rotations/" + s.storeID(k) + "/" + in.IncludeKeyMaterial
 		var start uint64
 		if in.Marker != "" {
 			var err error
