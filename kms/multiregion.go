@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -105,7 +106,7 @@ func checkRegionName(op keystate.Operation, name, field string) error {
 	if err := checkLength(op, name, field, 1, 32); err != nil {
 		return err
 	}
-	if !validRegionName(name) {
+	if !ValidRegion(name) {
 		return validationError(op, name, field, `Member must satisfy regular expression pattern: ^([a-z]+-){2,3}\d+$`)
 	}
 	return nil
@@ -431,7 +432,7 @@ func (s *Service) linkFamilies(primaries map[string]string) error {
 			}
 			continue
 		}
-		slices.SortFunc(ks, func(a, b *key) int { return cmpSeq(a, b) })
+		slices.SortFunc(ks, func(a, b *key) int { return cmp.Compare(a.seq, b.seq) })
 		f := &family{members: ks}
 		for _, k := range ks {
 			if k.kind.MultiRegion == keystate.Primary || k.state == keystate.Updating && primaries[id] == s.regions[k.region].name {
@@ -449,16 +450,6 @@ func (s *Service) linkFamilies(primaries map[string]string) error {
 		}
 	}
 	return nil
-}
-
-func cmpSeq(a, b *key) int {
-	switch {
-	case a.seq < b.seq:
-		return -1
-	case a.seq > b.seq:
-		return 1
-	}
-	return 0
 }
 
 // multiRegionConfiguration describes k's family as DescribeKey shows it

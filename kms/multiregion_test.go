@@ -1068,3 +1068,18 @@ func TestMultiRegionMarkersAreTheirKeys(t *testing.T) {
 	_, err = west.s.ListAliases(west.ctx, &kms.ListAliasesInput{Limit: kms.Int32(1), Marker: al.NextMarker})
 	fxCheckErr(t, err, fxWant{Code: keystate.ErrInvalidMarker, Op: keystate.ListAliases, AnyMsg: true})
 }
+
+// ValidRegion is AWS's ReplicaRegion pattern, ^([a-z]+-){2,3}\d+$, at most
+// 32 characters.
+func TestValidRegion(t *testing.T) {
+	for name, want := range map[string]bool{
+		"us-east-1": true, "us-gov-west-1": true, "ap-southeast-12": true, "eu-central-1": true,
+		"": false, "us-east": false, "us-1": false, "a-b-c-d-1": false, "US-east-1": false, "us-east-1a": false,
+		"us--east-1": false, "-us-east-1": false, "us-east-": false, "uswest2": false, "us_east-1": false,
+		"abcdefghijklmnop-qrstuvwxyzabcd-1": false, // 33 characters
+	} {
+		if got := kms.ValidRegion(name); got != want {
+			t.Errorf("ValidRegion(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

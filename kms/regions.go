@@ -55,12 +55,10 @@ func (s *Service) Regions() []string {
 // not served it yet; nil when name is not a Region name or the service
 // serves as many Regions as it can.
 func (s *Service) regionNamed(name string) *region {
-	for _, r := range s.regions {
-		if r.name == name {
-			return r
-		}
+	if r := s.findRegion(name); r != nil {
+		return r
 	}
-	if !validRegionName(name) || len(s.regions) >= maxRegions {
+	if !ValidRegion(name) || len(s.regions) >= maxRegions {
 		return nil
 	}
 	r := &region{name: name, index: uint8(len(s.regions)), keys: make(map[string]*key), aliases: make(map[aliasID]*alias)}
@@ -104,10 +102,11 @@ func (s *Service) callRegion(ctx context.Context, op keystate.Operation) error {
 	return nil
 }
 
-// validRegionName reports whether name has the form of an AWS Region name,
-// the pattern AWS gives for ReplicaRegion: ^([a-z]+-){2,3}\d+$, at most 32
-// characters.
-func validRegionName(name string) bool {
+// ValidRegion reports whether name has the form of an AWS Region name
+// ("us-east-1", "us-gov-west-1"), the pattern AWS gives for ReplicaRegion:
+// ^([a-z]+-){2,3}\d+$, at most 32 characters. A Service serves every such
+// Region.
+func ValidRegion(name string) bool {
 	if len(name) == 0 || len(name) > 32 {
 		return false
 	}

@@ -112,7 +112,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	if !kms.ValidAccountID(c.account) {
 		return bad(fmt.Sprintf("--account %q is not a twelve-digit account ID", c.account))
 	}
-	if !validRegion(c.region) {
+	if !kms.ValidRegion(c.region) {
 		return bad(fmt.Sprintf("--region %q is not a Region name such as us-east-1", c.region))
 	}
 	if c.quota < 0 {
@@ -135,28 +135,6 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 		return bad(fmt.Sprintf("--addr %q: %v", c.addr, err))
 	}
 	return c, -1
-}
-
-// validRegion accepts names shaped like AWS Regions: lowercase words
-// joined by hyphens, ending in a number (us-east-1, us-gov-west-1).
-func validRegion(r string) bool {
-	parts := strings.Split(r, "-")
-	if len(parts) < 3 {
-		return false
-	}
-	for i, p := range parts {
-		if p == "" {
-			return false
-		}
-		for j := 0; j < len(p); j++ {
-			c := p[j]
-			isDigit := '0' <= c && c <= '9'
-			if i == len(parts)-1 && !isDigit || i < len(parts)-1 && !('a' <= c && c <= 'z') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // serve runs the serve command until ctx is cancelled. ready, if not nil,

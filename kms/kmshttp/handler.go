@@ -348,7 +348,7 @@ func (h *Handler) authenticate(r *http.Request) (account, region string, err err
 		}
 	} else {
 		region = parts[2]
-		if region != h.svc.Region() && !regionName(region) {
+		if region != h.svc.Region() && !kms.ValidRegion(region) {
 			return "", "", &wireError{code: "InvalidSignatureException", status: http.StatusBadRequest,
 				msg: "Credential should be scoped to a valid region, not '" + region + "'."}
 		}
@@ -366,36 +366,6 @@ func (h *Handler) authenticate(r *http.Request) (account, region string, err err
 			msg: "The security token included in the request is invalid."}
 	}
 	return acct, region, nil
-}
-
-// regionName reports whether name has the form of an AWS Region name, the
-// pattern AWS gives for ReplicaRegion and that package kms serves:
-// ^([a-z]+-){2,3}\d+$, at most 32 characters.
-func regionName(name string) bool {
-	if len(name) > 32 {
-		return false
-	}
-	words := 0
-	for {
-		i := 0
-		for i < len(name) && 'a' <= name[i] && name[i] <= 'z' {
-			i++
-		}
-		if i == 0 || i == len(name) || name[i] != '-' {
-			break
-		}
-		words++
-		name = name[i+1:]
-	}
-	if words < 2 || words > 3 || name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		if name[i] < '0' || name[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func containsRegion(set, region string) bool {
