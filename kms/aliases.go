@@ -114,7 +114,7 @@ func (s *Service) createAlias(ctx context.Context, in *CreateAliasInput, now int
 		return arn, kmsError(keystate.ErrAlreadyExists, op, arn, k.state,
 			"An alias with the name "+s.aliasARN(caller, in.AliasName)+" already exists")
 	}
-	a := &alias{name: in.AliasName, account: caller, target: k, created: now, updated: now, region: s.rg.name}
+	a := &alias{name: in.AliasName, account: caller, target: k, created: now, updated: now, region: s.recordRegion(s.rg.index)}
 	if err := s.persist(&store.Batch{PutAliases: []store.Alias{s.aliasRecord(a)}}); err != nil {
 		return arn, internalError(op, arn, k.state, err)
 	}

@@ -75,7 +75,7 @@ func (s *Service) awsManagedAlias(op keystate.Operation, account, name string) (
 		kind:        keystate.Kind{Manager: keystate.AWSManaged},
 		autoEnabled: true, period: awsManagedPeriod, anchor: now, nextRotation: now + days(awsManagedPeriod),
 	}
-	a := &alias{name: name, account: account, created: now, updated: now, region: s.rg.name}
+	a := &alias{name: name, account: account, created: now, updated: now, region: s.recordRegion(s.rg.index)}
 	if s.st != nil {
 		rec := s.toRecord(&k)
 		b := store.Batch{PutKeys: []store.Key{rec},

@@ -933,7 +933,7 @@ func (s *Service) storeConnected(ev queued) (bool, error) {
 
 // storeRecord is cs's store record.
 func (s *Service) storeRecord(cs *customKeyStore) store.CustomKeyStore {
-	return store.CustomKeyStore{ID: cs.id, Region: s.regions[cs.region].name, Seq: cs.seq, Account: cs.account, Name: cs.name, Type: cs.typ,
+	return store.CustomKeyStore{ID: cs.id, Region: s.recordRegion(cs.region), Seq: cs.seq, Account: cs.account, Name: cs.name, Type: cs.typ,
 		ConnectionState: cs.state, ConnectionErrorCode: cs.errorCode, Created: optTime(cs.created),
 		ConnectDone: optTime(cs.connectDone), CloudHsmClusterID: cs.clusterID, TrustAnchorCertificate: cs.trustAnchor,
 		XksProxyURIEndpoint: cs.xks.endpoint, XksProxyURIPath: cs.xks.path, XksProxyConnectivity: cs.xks.connectivity,

@@ -21,6 +21,12 @@ import (
 //
 // Events whose instants passed while the service was closed are applied,
 // in time order, by the first call (or Sweep).
+//
+// Records of the default Region's keys, aliases and custom key stores name
+// no Region (as records written before Regions were recorded), so that a
+// service that uses one Region writes what it always did: opened with
+// another WithRegion, the store's default-Region content is that Region's.
+// Replicas always name their Region.
 func Open(ctx context.Context, st store.Store, opts ...Option) (*Service, error) {
 	s := New(opts...)
 	s.st = st
@@ -293,7 +299,7 @@ func optTime(ns int64) time.Time {
 
 func (s *Service) toRecord(k *key) store.Key {
 	r := store.Key{
-		ID: s.storeID(k), Region: s.regions[k.region].name, Version: k.version, Seq: k.seq, Account: k.account, Description: k.description,
+		ID: s.storeID(k), Region: s.recordRegion(k.region), Version: k.version, Seq: k.seq, Account: k.account, Description: k.description,
 		State: k.state, Kind: k.kind, Created: optTime(k.created),
 		AutoRotation: k.autoEnabled, RotationPeriodDays: k.period,
 		RotationAnchor: optTime(k.anchor), NextRotation: optTime(k.nextRotation),
@@ -303,6 +309,9 @@ func (s *Service) toRecord(k *key) store.Key {
 	}
 	if k.ck != nil {
 		r.CustomKeyStoreID, r.XksKeyID = k.ck.store.id, k.ck.xksKeyID
+	}
+	if k.replicated {
+		r.Region = s.regions[k.region].name // as in its ID, even in the default Region
 	}
 	if k.kind.MultiRegion != keystate.SingleRegion {
 		r.PrimaryRegion = s.regions[s.primaryOf(k).region].name

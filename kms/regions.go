@@ -76,6 +76,18 @@ func (s *Service) findRegion(name string) *region {
 	return nil
 }
 
+// recordRegion is the Region store records name for the Region of index
+// i: "" for the default Region, as records written before Regions were
+// recorded read, so that the records of a service that uses only its
+// default Region stay as they were (and as small); a service opened with
+// another default Region takes them into that one.
+func (s *Service) recordRegion(i uint8) string {
+	if i == 0 {
+		return ""
+	}
+	return s.regions[i].name
+}
+
 // regionOf returns k's Region.
 func (s *Service) regionOf(k *key) *region { return s.regions[k.region] }
 
