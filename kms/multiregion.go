@@ -387,27 +387,30 @@ func (s *Service) replicaReady(k *key, ev queued) (bool, error) {
 	return true, nil
 }
 
-// leaveFamily removes a deleted key from its family. It returns the
-// family's primary when that primary was waiting in PendingReplicaDeletion
-// for this, its last replica.
-func (s *Service) leaveFamily(k *key) *key {
+// waitingPrimary returns the primary of k's family if it waits in
+// PendingReplicaDeletion for k, its last replica; nil otherwise.
+func waitingPrimary(k *key) *key {
+	f := k.fam
+	if f == nil || len(f.members) != 2 || f.primary == k || f.primary.state != keystate.PendingReplicaDeletion {
+		return nil
+	}
+	return f.primary
+}
+
+// leaveFamily removes a deleted key from its family; a key left alone
+// loses its family.
+func leaveFamily(k *key) {
 	f := k.fam
 	if f == nil {
-		return nil
+		return
 	}
 	k.fam = nil
 	if i := slices.Index(f.members, k); i >= 0 {
 		f.members = slices.Delete(f.members, i, i+1)
 	}
-	if len(f.members) != 1 {
-		return nil
+	if len(f.members) == 1 {
+		f.members[0].fam = nil
 	}
-	p := f.members[0]
-	p.fam = nil
-	if p.state == keystate.PendingReplicaDeletion {
-		return p
-	}
-	return nil
 }
 
 // hasReplicas reports whether k is a primary with replicas (live or

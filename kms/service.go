@@ -425,15 +425,7 @@ func (s *Service) apply(ev queued) (bool, error) {
 		}
 		// The last replica of a primary waiting in PendingReplicaDeletion
 		// is gone: the primary's waiting period starts now (section b).
-		var p *key
-		if f := k.fam; f != nil && len(f.members) == 2 {
-			if p = f.members[0]; p == k {
-				p = f.members[1]
-			}
-			if p.state != keystate.PendingReplicaDeletion {
-				p = nil
-			}
-		}
+		p := waitingPrimary(k)
 		if s.st != nil {
 			// Write what came before first, so that the store sees the
 			// events in order (and p's record version is the written
@@ -449,25 +441,20 @@ func (s *Service) apply(ev queued) (bool, error) {
 				return false, err
 			}
 			np.deletion = ev.at + days(uint16(np.window))
-			np.version++
 		}
 		if s.st != nil {
 			b := store.Batch{DeleteKeys: []string{s.storeID(k)}}
 			if p != nil {
-				r := s.toRecord(&np)
-				r.PrimaryRegion = s.regions[np.region].name
-				b.PutKeys = []store.Key{r}
+				np.version++
+				b.PutKeys = []store.Key{s.toRecord(&np)}
 			}
 			if err := s.st.Apply(context.Background(), &b); err != nil {
 				return false, err
 			}
 		}
-		s.leaveFamily(k)
+		leaveFamily(k)
 		s.deleteKey(k, ev.at)
 		if p != nil {
-			if s.st == nil {
-				np.version = p.version
-			}
 			s.install(p, &np)
 		}
 		return true, nil
