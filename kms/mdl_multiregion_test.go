@@ -205,9 +205,10 @@ func (m *mdlModel) updatePrimaryRegion(t *rapid.T) {
 	case k.role() != "PRIMARY":
 		want = mdlErrNotPrimary // also while Updating (✓ in the table): both keys read as replicas
 	case region == k.region:
-		// The key's own Region: ValidationException, as UpdatePrimaryRegion's
-		// documentation (multiregion.go) says. AWS is silent.
-		want = keystate.ErrValidation
+		// The key's own Region: UnsupportedOperationException, the
+		// exception of UpdatePrimaryRegion's documented list (e.2) that
+		// fits; AWS records none for this case.
+		want = keystate.ErrUnsupportedOperation
 	default:
 		// The key that becomes primary must exist (guess: else
 		// NotFoundException naming its would-be ARN, as kmsmodel

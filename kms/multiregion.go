@@ -282,11 +282,11 @@ type otherDraft struct{ k, nk *key }
 // PRIMARY. From the call on, the new primary owns the family's rotation.
 //
 // Errors: ValidationException (PrimaryRegion missing or not a Region
-// name, or the key's own Region), InvalidArnException, NotFoundException
-// (no replica in PrimaryRegion), AccessDeniedException, DisabledException
-// and KMSInvalidStateException (the state of either key, table a.2),
-// UnsupportedOperationException (not a multi-Region primary key),
-// KMSInternalException.
+// name), InvalidArnException, NotFoundException (no replica in
+// PrimaryRegion), AccessDeniedException, DisabledException and
+// KMSInvalidStateException (the state of either key, table a.2),
+// UnsupportedOperationException (not a multi-Region primary key, or
+// PrimaryRegion is the key's own Region), KMSInternalException.
 func (s *Service) UpdatePrimaryRegion(ctx context.Context, in *UpdatePrimaryRegionInput) (*UpdatePrimaryRegionOutput, error) {
 	in = orEmpty(in)
 	const op = keystate.UpdatePrimaryRegion
@@ -297,8 +297,11 @@ func (s *Service) UpdatePrimaryRegion(ctx context.Context, in *UpdatePrimaryRegi
 	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, arn string, now int64) error {
 		self := s.orig(k) // k is the draft of self
 		if s.regions[k.region].name == in.PrimaryRegion {
-			// No recording; kmsmodel's wording.
-			return kmsError(keystate.ErrValidation, op, arn, k.state, arn+" is already the primary key in "+in.PrimaryRegion+".")
+			// No recording. UnsupportedOperationException is the
+			// exception of UpdatePrimaryRegion's documented list
+			// (aws-kms-behaviour.md e.2) that fits; the wording is
+			// kmsmodel's.
+			return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state, arn+" is already the primary key in "+in.PrimaryRegion+".")
 		}
 		var n *key
 		if k.fam != nil {
