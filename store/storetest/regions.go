@@ -151,22 +151,7 @@ func testAliasesRegionOrderAndPaging(t *testing.T, s store.Store) {
 	apply(t, s, store.Batch{PutAliases: shuffled[len(shuffled)/3:]})
 	want := slices.SortedFunc(slices.Values(all), compareAliases)
 	for _, limit := range []int{1, 2, len(names), len(names) * len(accounts), len(want) - 1, len(want), math.MaxInt32} {
-		var got []store.Alias
-		for after := (store.AliasID{}); ; {
-			as, err := s.Aliases(t.Context(), after, limit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if wantN := min(limit, len(want)-len(got)); len(as) != wantN {
-				t.Fatalf("Aliases(%+q, %d) returned %d aliases, want %d (a page is full unless it is the last)", after, limit, len(as), wantN)
-			}
-			got = append(got, as...)
-			if len(as) < limit {
-				break
-			}
-			after = as[len(as)-1].AliasID
-		}
-		checkSame(t, fmt.Sprintf("aliases paged by %d", limit), got, want)
+		checkSame(t, fmt.Sprintf("aliases paged by %d", limit), pageAliases(t, s, limit, len(want)), want)
 	}
 	// index returns the position in want of the first alias of region, or
 	// of (region, account, name).

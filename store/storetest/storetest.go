@@ -255,6 +255,27 @@ func dump(t *testing.T, s store.Store) snapshot {
 	return snap
 }
 
+// pageAliases lists every alias, limit at a time, and fails t unless each
+// page is full but the last, of total aliases in all.
+func pageAliases(t *testing.T, s store.Store, limit, total int) []store.Alias {
+	t.Helper()
+	var got []store.Alias
+	for after := (store.AliasID{}); ; {
+		as, err := s.Aliases(t.Context(), after, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wantN := min(limit, total-len(got)); len(as) != wantN {
+			t.Fatalf("Aliases(%+q, %d) returned %d aliases, want %d (a page is full unless it is the last)", after, limit, len(as), wantN)
+		}
+		got = append(got, as...)
+		if len(as) < limit {
+			return got
+		}
+		after = as[len(as)-1].AliasID
+	}
+}
+
 // checkSame fails t if got differs from want, comparing times with Equal
 // and treating nil and empty slices alike.
 func checkSame(t *testing.T, what string, got, want any) {
@@ -910,22 +931,7 @@ func testAliasesOrderAndPaging(t *testing.T, s store.Store) {
 	want := slices.Clone(all)
 	slices.SortFunc(want, compareAliases)
 	for _, limit := range []int{1, 4, 5, len(want), len(want) + 1} {
-		var got []store.Alias
-		for after := (store.AliasID{}); ; {
-			as, err := s.Aliases(t.Context(), after, limit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if wantN := min(limit, len(want)-len(got)); len(as) != wantN {
-				t.Fatalf("Aliases(%q, %d) returned %d aliases, want %d (a page is full unless it is the last)", after, limit, len(as), wantN)
-			}
-			got = append(got, as...)
-			if len(as) < limit {
-				break
-			}
-			after = as[len(as)-1].AliasID
-		}
-		checkSame(t, fmt.Sprintf("aliases paged by %d", limit), got, want)
+		checkSame(t, fmt.Sprintf("aliases paged by %d", limit), pageAliases(t, s, limit, len(want)), want)
 	}
 	for _, tc := range []struct {
 		after store.AliasID
