@@ -141,30 +141,23 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 		region: to.index, replicated: true, deletion: now + int64(s.cfg.replicaDuration)}
 	copyRotationSettings(&r, p)
 	r.rotations = reencode(p.rotations, p.created, r.created)
+	fam := p.fam
+	if fam == nil {
+		fam = &family{primary: p, members: []*key{p}} // p's, once the write succeeds
+	}
+	r.fam = fam
 	if s.st != nil {
-		b := store.Batch{PutKeys: []store.Key{s.toRecordIn(&r, p)}}
-		b.AddRotations = s.rotationRecords(&r, r.rotations)
+		b := store.Batch{PutKeys: []store.Key{s.toRecord(&r)}, AddRotations: s.rotationRecords(&r, r.rotations)}
 		if err := s.st.Apply(context.Background(), &b); err != nil {
 			return nil, internalError(op, arn, p.state, err)
 		}
 	}
 	s.seq++
 	rk := s.addKey(r)
-	if p.fam == nil {
-		p.fam = &family{primary: p, members: []*key{p}}
-	}
-	rk.fam = p.fam
-	p.fam.members = append(p.fam.members, rk)
+	p.fam = fam
+	fam.members = append(fam.members, rk)
 	s.schedule(rk.deletion, rk, evReplicaReady)
 	return rk, nil
-}
-
-// toRecordIn is toRecord for a key not yet in the service, whose primary
-// is p.
-func (s *Service) toRecordIn(k, p *key) store.Key {
-	r := s.toRecord(k)
-	r.PrimaryRegion = s.regions[p.region].name
-	return r
 }
 
 // rotationRecords returns the store records of rotations rs of k.

@@ -354,10 +354,7 @@ func (s *Service) flush() error {
 		old := p.undo[k]
 		k.version = old.version + 1
 		b.PutKeys = append(b.PutKeys, s.toRecord(k))
-		for _, r := range k.rotations[len(old.rotations):] {
-			b.AddRotations = append(b.AddRotations, store.KeyRotation{KeyID: s.storeID(k),
-				Rotation: store.Rotation{At: fromNanos(r.at(k.created)), OnDemand: r.onDemand()}})
-		}
+		b.AddRotations = append(b.AddRotations, s.rotationRecords(k, k.rotations[len(old.rotations):])...)
 	}
 	err := s.st.Apply(context.Background(), &b)
 	if err != nil {
