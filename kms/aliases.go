@@ -27,7 +27,7 @@ type alias struct {
 
 func (s *Service) aliasRecord(a *alias) store.Alias {
 	return store.Alias{AliasID: a.storeID(), KeyID: s.storeID(a.target),
-		Created: fromNanos(a.created), Updated: fromNanos(a.updated)}
+		Created: fromMicros(a.created), Updated: fromMicros(a.updated)}
 }
 
 // storeID is the alias's identity in the store.
@@ -321,7 +321,7 @@ func (s *Service) listAliases(ctx context.Context, in *ListAliasesInput, caller 
 			break
 		}
 		a := list[pos]
-		created, updated := fromNanos(a.created), fromNanos(a.updated)
+		created, updated := fromMicros(a.created), fromMicros(a.updated)
 		out.Aliases = append(out.Aliases, AliasListEntry{AliasArn: s.aliasARN(caller, a.name), AliasName: a.name,
 			CreationDate: &created, LastUpdatedDate: &updated, TargetKeyId: a.target.id})
 	}

@@ -80,7 +80,7 @@ func (s *Service) awsManagedAlias(op keystate.Operation, account, name string) (
 		rec := s.toRecord(&k)
 		b := store.Batch{PutKeys: []store.Key{rec},
 			PutAliases: []store.Alias{{AliasID: a.storeID(), KeyID: id,
-				Created: fromNanos(now), Updated: fromNanos(now)}}}
+				Created: fromMicros(now), Updated: fromMicros(now)}}}
 		if err := s.st.Apply(context.Background(), &b); err != nil {
 			return nil, internalError(op, s.keyARN(account, id), keystate.None, err)
 		}

@@ -558,7 +558,7 @@ func (s *Service) DescribeCustomKeyStores(ctx context.Context, in *DescribeCusto
 
 func (cs *customKeyStore) entry() CustomKeyStoresListEntry {
 	e := CustomKeyStoresListEntry{ConnectionErrorCode: cs.errorCode, ConnectionState: cs.state,
-		CreationDate: fromNanos(cs.created), CustomKeyStoreId: cs.id, CustomKeyStoreName: cs.name, CustomKeyStoreType: cs.typ}
+		CreationDate: fromMicros(cs.created), CustomKeyStoreId: cs.id, CustomKeyStoreName: cs.name, CustomKeyStoreType: cs.typ}
 	if cs.typ == TypeAWSCloudHSM {
 		e.CloudHsmClusterId, e.TrustAnchorCertificate = cs.clusterID, cs.trustAnchor
 	} else {
@@ -611,7 +611,7 @@ func (s *Service) ConnectCustomKeyStore(ctx context.Context, in *ConnectCustomKe
 		}
 		if d := s.cfg.connectDuration; d > 0 {
 			n := *cs
-			n.state, n.connectDone = ConnectionConnecting, now+int64(d)
+			n.state, n.connectDone = ConnectionConnecting, now+durMicros(d)
 			if err := s.persist(&store.Batch{PutCustomKeyStores: []store.CustomKeyStore{s.storeRecord(&n)}}); err != nil {
 				return internalError(op, "", keystate.None, err)
 			}
@@ -925,7 +925,7 @@ func (s *Service) storeConnected(ev queued) (bool, error) {
 		return false, err
 	}
 	if s.cfg.observer != nil {
-		s.cfg.observer.Observe(Event{Time: fromNanos(ev.at), Name: "ConnectCustomKeyStore", Scheduled: true,
+		s.cfg.observer.Observe(Event{Time: fromMicros(ev.at), Name: "ConnectCustomKeyStore", Scheduled: true,
 			Parameters: map[string]string{"customKeyStoreId": cs.id, "connectionState": ConnectionConnected}})
 	}
 	return true, nil
@@ -956,8 +956,8 @@ func (s *Service) loadStores(ctx context.Context) error {
 			}
 		}
 		cs := &customKeyStore{id: r.ID, region: rg.index, account: s.internAccount(r.Account), name: r.Name, typ: r.Type,
-			state: r.ConnectionState, errorCode: r.ConnectionErrorCode, seq: r.Seq, created: nanos(r.Created),
-			connectDone: nanos(r.ConnectDone), clusterID: r.CloudHsmClusterID, trustAnchor: r.TrustAnchorCertificate,
+			state: r.ConnectionState, errorCode: r.ConnectionErrorCode, seq: r.Seq, created: micros(r.Created),
+			connectDone: micros(r.ConnectDone), clusterID: r.CloudHsmClusterID, trustAnchor: r.TrustAnchorCertificate,
 			xks: xksProxy{endpoint: r.XksProxyURIEndpoint, path: r.XksProxyURIPath, connectivity: r.XksProxyConnectivity,
 				vpcService: r.XksProxyVpcEndpointServiceName, vpcOwner: r.XksProxyVpcEndpointServiceOwner,
 				accessKeyID: r.XksProxyAccessKeyID}}

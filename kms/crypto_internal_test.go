@@ -197,9 +197,9 @@ func TestVersionWhileOnDemandRotationRuns(t *testing.T) {
 	id, _ := e.create(&CreateKeyInput{})
 	e.rotate(id)
 	e.wantVersion("Encrypt while the on-demand rotation runs", e.encrypt(id, []byte("x"), nil), id, 0)
-	e.clk.Advance(time.Hour - time.Nanosecond)
+	e.clk.Advance(time.Hour - time.Microsecond)
 	e.wantVersion("Encrypt 1 ns before it completes", e.encrypt(id, []byte("x"), nil), id, 0)
-	e.clk.Advance(time.Nanosecond)
+	e.clk.Advance(time.Microsecond)
 	e.wantVersion("Encrypt at its completion", e.encrypt(id, []byte("x"), nil), id, 1)
 
 	_, err := e.s.EnableKeyRotation(e.ctx, &EnableKeyRotationInput{KeyId: id, RotationPeriodInDays: Int32(90)})

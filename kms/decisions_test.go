@@ -358,7 +358,7 @@ func TestDecisionD7DeletionAtDeletionDate(t *testing.T) {
 		t.Fatalf("DeletionDate = %v, want %v", del, want)
 	}
 
-	e.setClock(del.Add(-time.Nanosecond))
+	e.setClock(del.Add(-time.Microsecond))
 	m := e.describe(id)
 	if m.KeyState != "PendingDeletion" || m.Enabled {
 		t.Fatalf("one nanosecond before DeletionDate: %s, Enabled %v", m.KeyState, m.Enabled)
@@ -371,7 +371,7 @@ func TestDecisionD7DeletionAtDeletionDate(t *testing.T) {
 		t.Fatalf("Sweep one nanosecond before DeletionDate applied %d events", n)
 	}
 
-	e.advance(time.Nanosecond)
+	e.advance(time.Microsecond)
 	if n := e.s.Sweep(); n != 1 {
 		t.Fatalf("Sweep at DeletionDate applied %d events, want 1", n)
 	}
@@ -430,9 +430,9 @@ func TestDecisionD9ConflictWithAutomaticRotation(t *testing.T) {
 	e.enableRotation(id, 90)
 	due := fxT0.Add(90 * fxDay)
 
-	e.setClock(due.Add(-20*time.Minute - time.Nanosecond))
+	e.setClock(due.Add(-20*time.Minute - time.Microsecond))
 	e.rotate(id)
-	for _, at := range []time.Time{due.Add(-20 * time.Minute), due.Add(-time.Minute), due.Add(-time.Nanosecond)} {
+	for _, at := range []time.Time{due.Add(-20 * time.Minute), due.Add(-time.Minute), due.Add(-time.Microsecond)} {
 		e.setClock(at)
 		before := e.snapshot(id)
 		_, err := e.s.RotateKeyOnDemand(e.ctx, &kms.RotateKeyOnDemandInput{KeyId: id})
@@ -442,7 +442,7 @@ func TestDecisionD9ConflictWithAutomaticRotation(t *testing.T) {
 	}
 	e.setClock(due) // the automatic rotation happens first, then the next is 90 days away
 	e.rotate(id)
-	e.wantRots(id, fxOnDemand(due.Add(-20*time.Minute-time.Nanosecond)), fxAuto(due), fxOnDemand(due))
+	e.wantRots(id, fxOnDemand(due.Add(-20*time.Minute-time.Microsecond)), fxAuto(due), fxOnDemand(due))
 
 	// Three refusals charged nothing: the third rotation is allowed, the
 	// fourth is over the quota of 3.
@@ -462,7 +462,7 @@ func TestDecisionD9ConflictWithOnDemandInProgress(t *testing.T) {
 	e := fxNew(t, kms.WithOnDemandRotationDuration(d), kms.WithOnDemandRotationQuota(2))
 	id, arn := e.symmetric()
 	e.rotate(id)
-	for _, off := range []time.Duration{0, time.Minute, d - time.Nanosecond} {
+	for _, off := range []time.Duration{0, time.Minute, d - time.Microsecond} {
 		e.setClock(fxT0.Add(off))
 		before := e.snapshot(id)
 		_, err := e.s.RotateKeyOnDemand(e.ctx, &kms.RotateKeyOnDemandInput{KeyId: id})
@@ -1013,8 +1013,8 @@ func TestDecisionD20MultiRegionPrimaryMetadata(t *testing.T) {
 
 // Decisions D13, D9 and D10 over many keys: 100 keys with their own periods,
 // on-demand rotations of 90 minutes started at random instants, and a clock
-// that moves by random steps (sub-second to a month, sometimes exactly to
-// NextEventTime) with and without Sweep, for three years. Every key's
+// that moves by random steps (sub-second to a month, in whole microseconds
+// as the service keeps time, sometimes exactly to NextEventTime) with and without Sweep, for three years. Every key's
 // rotations are exactly its automatic dates (enable + k·period) and its
 // on-demand completions (start + duration); every ConflictException has a
 // reason (D9) and every accepted call had none; the trail is in time order.
@@ -1037,7 +1037,7 @@ func fxRandomSteps(t *testing.T, seed1, seed2 uint64) {
 	var keys []*ref
 	for range 100 {
 		id, arn := e.symmetric()
-		e.advance(time.Duration(r.Int64N(int64(2 * fxDay))))
+		e.advance(time.Duration(r.Int64N(int64(2 * fxDay))).Truncate(time.Microsecond))
 		p := 90 + r.IntN(400)
 		e.enableRotation(id, int32(p))
 		keys = append(keys, &ref{id: id, arn: arn, enabled: e.now(), period: time.Duration(p) * fxDay})
@@ -1050,13 +1050,13 @@ func fxRandomSteps(t *testing.T, seed1, seed2 uint64) {
 	for e.now().Before(end) {
 		switch r.IntN(5) {
 		case 0:
-			e.advance(time.Duration(r.Int64N(int64(time.Second))))
+			e.advance(time.Duration(r.Int64N(int64(time.Second))).Truncate(time.Microsecond))
 		case 1:
-			e.advance(time.Duration(r.Int64N(int64(time.Hour))))
+			e.advance(time.Duration(r.Int64N(int64(time.Hour))).Truncate(time.Microsecond))
 		case 2:
-			e.advance(time.Duration(r.Int64N(int64(fxDay))))
+			e.advance(time.Duration(r.Int64N(int64(fxDay))).Truncate(time.Microsecond))
 		case 3:
-			e.advance(time.Duration(r.Int64N(int64(30 * fxDay))))
+			e.advance(time.Duration(r.Int64N(int64(30 * fxDay))).Truncate(time.Microsecond))
 		case 4:
 			if next, ok := e.s.NextEventTime(); ok && next.After(e.now()) {
 				e.setClock(next)

@@ -26,6 +26,19 @@
 // own, so a simulator that advances the clock a year sees each rotation of
 // that year with its own date.
 //
+// The service keeps time as Unix microseconds: it truncates each clock
+// reading toward the past, and every date it reports is a whole
+// microsecond. Time is exact from year 1 to Horizon,
+// 9999-12-31T23:59:59.999999Z, the last instant RFC 3339 and AWS
+// timestamps express; a rotation is dated exactly however long after its
+// key's creation it happens. A ManualClock refuses to move past Horizon
+// (ErrPastHorizon) or backwards (ErrClockBackwards) and then stays where it
+// was; a Clock that reads outside that range makes every call fail with a
+// KMSInternalException wrapping ErrPastHorizon, changing nothing. A
+// schedule may land past Horizon (a rotation due in year 10003): its date
+// is reported exactly and never comes due. Open refuses a clock that reads
+// before the latest instant its store recorded (ErrClockBackwards).
+//
 // # Errors
 //
 // Every refusal is a *keystate.Error: errors.Is matches it against the

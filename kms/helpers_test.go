@@ -79,14 +79,21 @@ func (e *fxEnv) as(account string) context.Context { return kms.WithCaller(e.ctx
 // now is the clock's instant.
 func (e *fxEnv) now() time.Time { return e.clk.Now() }
 
-// advance moves the clock forward by d.
-func (e *fxEnv) advance(d time.Duration) time.Time { return e.clk.Advance(d) }
+// advance moves the clock forward by d, failing the test if it cannot.
+func (e *fxEnv) advance(d time.Duration) time.Time {
+	e.t.Helper()
+	t, err := e.clk.Advance(d)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return t
+}
 
 // setClock moves the clock to t, failing the test if t is in the past.
 func (e *fxEnv) setClock(t time.Time) {
 	e.t.Helper()
-	if !e.clk.Set(t) {
-		e.t.Fatalf("clock cannot go back from %v to %v", e.clk.Now(), t)
+	if err := e.clk.Set(t); err != nil {
+		e.t.Fatal(err)
 	}
 }
 

@@ -219,7 +219,7 @@ func TestImportLifecycle(t *testing.T) {
 	fxCheckErr(t, err, fxWant{Code: keystate.ErrUnsupportedOperation, Op: keystate.RotateKeyOnDemand, KeyID: arn,
 		State: keystate.Enabled, Msg: arn + " origin is EXTERNAL which is not valid for this operation."})
 
-	e.setClock(validTo.Add(-time.Nanosecond))
+	e.setClock(validTo.Add(-time.Microsecond))
 	if st := e.describe(id).KeyState; st != "Enabled" {
 		t.Fatalf("1ns before ValidTo: %s", st)
 	}
@@ -342,7 +342,7 @@ func TestImportRefusals(t *testing.T) {
 			fxWant{Code: keystate.ErrInvalidImportToken, Op: imp, KeyID: arn, State: en,
 				Msg: "The import token is not valid for " + arn + "."}},
 		{"ValidTo more than 365 days ahead", in(func(x *kms.ImportKeyMaterialInput) {
-			x.ValidTo = imTime(e.now().Add(365*fxDay + time.Nanosecond))
+			x.ValidTo = imTime(e.now().Add(365*fxDay + time.Microsecond))
 		}), fxWant{Code: keystate.ErrValidation, Op: imp, AnyMsg: true}},
 		{"ValidTo in the past", in(func(x *kms.ImportKeyMaterialInput) { x.ValidTo = imTime(e.now().Add(-time.Second)) }),
 			fxWant{Code: keystate.ErrValidation, Op: imp, AnyMsg: true}},
@@ -384,7 +384,7 @@ func TestImportRefusals(t *testing.T) {
 	if _, err := e.s.ImportKeyMaterial(ctx, in(nil)); err != nil {
 		t.Fatalf("token at 24h: %v", err)
 	}
-	e.advance(time.Nanosecond)
+	e.advance(time.Microsecond)
 	_, err := e.s.ImportKeyMaterial(ctx, in(nil))
 	fxCheckErr(t, err, fxWant{Code: keystate.ErrExpiredImportToken, Op: imp, KeyID: arn, State: en, AnyMsg: true})
 

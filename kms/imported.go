@@ -32,10 +32,10 @@ import (
 
 // importTokenLifetime is how long an import token (and its wrapping key)
 // may be used: 24 hours of simulated time.
-const importTokenLifetime = int64(24 * time.Hour)
+const importTokenLifetime = usPerDay
 
 // maxValidTo is how far ahead ValidTo may be: 365 days.
-const maxValidTo = 365 * nsPerDay
+const maxValidTo = 365 * usPerDay
 
 // importedMaterialSize is the size of a SYMMETRIC_DEFAULT key's material.
 const importedMaterialSize = 32
@@ -58,7 +58,7 @@ var (
 type imported struct {
 	id      string // KeyMaterialId; kept after the material is deleted or expires (recording 8b)
 	sealed  []byte // the material, sealed (sealMaterial); nil while none is imported
-	validTo int64  // Unix ns of expiry with KEY_MATERIAL_EXPIRES; 0 when it does not expire
+	validTo int64  // Unix µs of expiry with KEY_MATERIAL_EXPIRES; 0 when it does not expire
 }
 
 // present reports whether material is imported.
@@ -222,7 +222,7 @@ func (s *Service) GetParametersForImport(ctx context.Context, in *GetParametersF
 		}
 		validTo := now + importTokenLifetime
 		s.addToken(string(token), importToken{keyID: s.storeID(k), algorithm: in.WrappingAlgorithm, spec: in.WrappingKeySpec, validTo: validTo}, now)
-		v := fromNanos(validTo)
+		v := fromMicros(validTo)
 		out = &GetParametersForImportOutput{ImportToken: token, KeyId: arn, ParametersValidTo: &v, PublicKey: pub}
 		return nil
 	})
@@ -377,7 +377,7 @@ func (s *Service) validateImport(in *ImportKeyMaterialInput, model string) error
 // checkValidTo refuses a ValidTo that is not after now or more than 365
 // days ahead (no recording; kmsmodel's wording).
 func checkValidTo(op keystate.Operation, v *time.Time, now int64) error {
-	switch t := nanos(*v); {
+	switch t := micros(*v); {
 	case t <= now:
 		return kmsError(keystate.ErrValidation, op, "", keystate.None,
 			"ValidTo "+v.UTC().Format(time.RFC3339Nano)+" must be in the future")
@@ -399,7 +399,7 @@ func (s *Service) importMaterial(op keystate.Operation, k *key, arn string, in *
 	}
 	if now > tok.validTo {
 		return kmsError(keystate.ErrExpiredImportToken, op, arn, k.state,
-			"The import token expired at "+fromNanos(tok.validTo).Format(time.RFC3339Nano)+".")
+			"The import token expired at "+fromMicros(tok.validTo).Format(time.RFC3339Nano)+".")
 	}
 	priv := s.imports.wrapping[tok.spec]
 	m, err := unwrapMaterial(priv, tok.algorithm, in.EncryptedKeyMaterial)
@@ -438,7 +438,7 @@ func (s *Service) importMaterial(op keystate.Operation, k *key, arn string, in *
 	}
 	imp := &imported{id: id, sealed: sealed}
 	if in.ValidTo != nil {
-		imp.validTo = nanos(*in.ValidTo)
+		imp.validTo = micros(*in.ValidTo)
 	}
 	k.imp = imp
 	return transition(k, keystate.ImportMaterial)

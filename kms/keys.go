@@ -194,7 +194,7 @@ func (s *Service) metadata(k *key, arn string) KeyMetadata {
 	m := KeyMetadata{
 		AWSAccountId:          k.account,
 		Arn:                   arn,
-		CreationDate:          fromNanos(k.created),
+		CreationDate:          fromMicros(k.created),
 		CustomerMasterKeySpec: k.kind.Spec.String(),
 		Description:           k.description,
 		Enabled:               k.state == keystate.Enabled,
@@ -218,7 +218,7 @@ func (s *Service) metadata(k *key, arn string) KeyMetadata {
 		if k.imp.present() {
 			m.ExpirationModel = k.imp.model()
 			if k.imp.expires() {
-				v := fromNanos(k.imp.validTo)
+				v := fromMicros(k.imp.validTo)
 				m.ValidTo = &v
 			}
 		}
@@ -233,7 +233,7 @@ func (s *Service) metadata(k *key, arn string) KeyMetadata {
 		}
 	}
 	if k.state == keystate.PendingDeletion {
-		d := fromNanos(k.deletion)
+		d := fromMicros(k.deletion)
 		m.DeletionDate = &d
 	}
 	if k.state == keystate.PendingReplicaDeletion {
@@ -534,7 +534,7 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *ScheduleKeyDeleti
 			return err
 		}
 		k.deletion = now + days(uint16(window))
-		d := fromNanos(k.deletion)
+		d := fromMicros(k.deletion)
 		out = &ScheduleKeyDeletionOutput{DeletionDate: &d, KeyId: arn, KeyState: k.state.String(), PendingWindowInDays: window}
 		return nil
 	})

@@ -65,7 +65,7 @@ func mdlDrawStateDuration(t *rapid.T, label string) time.Duration {
 	case 0, 1:
 		return 0
 	case 2:
-		return rapid.SampledFrom([]time.Duration{time.Nanosecond, time.Second, mdlConflictWindow, time.Hour}).Draw(t, label+"Duration")
+		return rapid.SampledFrom([]time.Duration{time.Microsecond, time.Second, mdlConflictWindow, time.Hour}).Draw(t, label+"Duration")
 	}
 	return time.Duration(rapid.IntRange(1, 2*3600).Draw(t, label+"Seconds")) * time.Second
 }

@@ -1495,7 +1495,7 @@ func (m *mdlModel) advanceClock(t *rapid.T) {
 // instant too.
 func (m *mdlModel) advanceToEdge(t *rapid.T) {
 	if m.cksState == kms.ConnectionConnecting && rapid.IntRange(0, 2).Draw(t, "storeEdge") == 0 {
-		off := rapid.SampledFrom([]time.Duration{-time.Nanosecond, 0, 0, time.Nanosecond}).Draw(t, "connectOffset")
+		off := rapid.SampledFrom([]time.Duration{-time.Microsecond, 0, 0, time.Microsecond}).Draw(t, "connectOffset")
 		m.advance(t, m.connectAt.Add(off).Sub(m.now), rapid.Bool().Draw(t, "sweep"))
 		return
 	}
@@ -1535,8 +1535,8 @@ func (m *mdlModel) advanceToEdge(t *rapid.T) {
 	var off time.Duration // mostly the instant itself
 	if rapid.IntRange(0, 2).Draw(t, "offsetKind") == 0 {
 		off = rapid.SampledFrom([]time.Duration{
-			-mdlConflictWindow - time.Nanosecond, -mdlConflictWindow, -mdlConflictWindow + time.Nanosecond,
-			-time.Second, -time.Nanosecond, time.Nanosecond,
+			-mdlConflictWindow - time.Microsecond, -mdlConflictWindow, -mdlConflictWindow + time.Microsecond,
+			-time.Second, -time.Microsecond, time.Microsecond,
 		}).Draw(t, "offset")
 	}
 	to := target.Add(off)
@@ -1562,8 +1562,8 @@ func (m *mdlModel) advance(t *rapid.T, d time.Duration, sweep bool) {
 		d = max
 	}
 	to := m.now.Add(d)
-	if got := m.clock.Advance(d); !got.Equal(to) {
-		t.Fatalf("ManualClock.Advance(%v) = %v, want %v", d, got, to)
+	if got, err := m.clock.Advance(d); err != nil || !got.Equal(to) {
+		t.Fatalf("ManualClock.Advance(%v) = %v, %v; want %v", d, got, err, to)
 	}
 	n, ambiguous := m.runDue(to)
 	m.now = to
@@ -1769,7 +1769,7 @@ func (m *mdlModel) importKeyMaterial(t *rapid.T) {
 	in := &kms.ImportKeyMaterialInput{KeyId: r.id, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapped}
 	var validTo time.Time
 	if rapid.Bool().Draw(t, "expires") {
-		validTo = m.now.Add(time.Duration(rapid.Int64Range(int64(time.Minute), int64(365*mdlDay)).Draw(t, "validFor")))
+		validTo = m.now.Add(time.Duration(rapid.Int64Range(int64(time.Minute), int64(365*mdlDay)).Draw(t, "validFor")).Truncate(time.Microsecond))
 		in.ValidTo = &validTo
 	} else {
 		in.ExpirationModel = "KEY_MATERIAL_DOES_NOT_EXPIRE"

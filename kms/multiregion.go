@@ -138,7 +138,7 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 	kind.MultiRegion = keystate.Replica
 	r := key{id: p.id, account: p.account, description: in.Description, tags: tags,
 		seq: s.seq + 1, version: 1, created: now, state: st, kind: kind,
-		region: to.index, replicated: true, deletion: now + int64(s.cfg.replicaDuration)}
+		region: to.index, replicated: true, deletion: now + durMicros(s.cfg.replicaDuration)}
 	copyRotationSettings(&r, p)
 	r.rotations = reencode(p.rotations, p.created, r.created)
 	fam := p.fam
@@ -168,7 +168,7 @@ func (s *Service) rotationRecords(k *key, rs []rotation) []store.KeyRotation {
 	out := make([]store.KeyRotation, len(rs))
 	id := s.storeID(k)
 	for i, r := range rs {
-		out[i] = store.KeyRotation{KeyID: id, Rotation: store.Rotation{At: fromNanos(r.at(k.created)), OnDemand: r.onDemand()}}
+		out[i] = store.KeyRotation{KeyID: id, Rotation: store.Rotation{At: fromMicros(r.at(k.created)), OnDemand: r.onDemand()}}
 	}
 	return out
 }
@@ -313,7 +313,7 @@ func (s *Service) UpdatePrimaryRegion(ctx context.Context, in *UpdatePrimaryRegi
 			return err
 		}
 		nd := s.draftOther(n)
-		until := now + int64(s.cfg.updateDuration)
+		until := now + durMicros(s.cfg.updateDuration)
 		for _, d := range []*key{k, nd} {
 			if err := transition(d, keystate.UpdatePrimaryStart); err != nil {
 				return err

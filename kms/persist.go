@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/store"
@@ -119,7 +118,7 @@ func (s *Service) load(ctx context.Context) error {
 		}
 		k.rotations = make([]rotation, len(rs))
 		for i, r := range rs {
-			k.rotations[i] = newRotation(k.created, nanos(r.At), r.OnDemand)
+			k.rotations[i] = newRotation(k.created, micros(r.At), r.OnDemand)
 		}
 		return nil
 	})
@@ -142,7 +141,7 @@ func (s *Service) load(ctx context.Context) error {
 				return fmt.Errorf("alias %s in Region %q names key %s of Region %s: %w", a.Name, a.Region, a.KeyID, r.name, store.ErrCorrupt)
 			}
 			r.aliases[aliasID{account: a.Account, name: a.Name}] = &alias{name: a.Name, account: a.Account,
-				target: k, created: nanos(a.Created), updated: nanos(a.Updated), region: a.Region}
+				target: k, created: micros(a.Created), updated: micros(a.Updated), region: a.Region}
 			k.aliasCount++
 		}
 		if len(page) < loadPage {
@@ -281,22 +280,6 @@ func internalError(op keystate.Operation, arn string, st keystate.State, err err
 		Message: "The request failed because of an internal error: " + err.Error()}
 }
 
-// nanos converts a time to Unix nanoseconds, with the zero time as 0.
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-// optTime converts Unix nanoseconds to a time, with 0 as the zero time.
-func optTime(ns int64) time.Time {
-	if ns == 0 {
-		return time.Time{}
-	}
-	return fromNanos(ns)
-}
-
 func (s *Service) toRecord(k *key) store.Key {
 	r := store.Key{
 		ID: s.storeID(k), Region: s.recordRegion(k.region), Version: k.version, Seq: k.seq, Account: k.account, Description: k.description,
@@ -358,15 +341,15 @@ func (s *Service) fromRecord(r *store.Key) (key, error) {
 	}
 	k := key{
 		id: id, replicated: replicated, region: rg.index, version: r.Version, seq: r.Seq, account: r.Account, description: r.Description,
-		state: r.State, kind: r.Kind, created: nanos(r.Created),
+		state: r.State, kind: r.Kind, created: micros(r.Created),
 		autoEnabled: r.AutoRotation, period: r.RotationPeriodDays,
-		anchor: nanos(r.RotationAnchor), nextRotation: nanos(r.NextRotation),
-		onDemand: r.OnDemandRotations, onDemandStart: nanos(r.OnDemandStart), onDemandDone: nanos(r.OnDemandDone),
-		window: r.PendingWindowDays, deletion: nanos(r.DeletionDate),
+		anchor: micros(r.RotationAnchor), nextRotation: micros(r.NextRotation),
+		onDemand: r.OnDemandRotations, onDemandStart: micros(r.OnDemandStart), onDemandDone: micros(r.OnDemandDone),
+		window: r.PendingWindowDays, deletion: micros(r.DeletionDate),
 		desired: r.DesiredState,
 	}
 	if k.state == keystate.Creating || k.state == keystate.Updating {
-		k.deletion = nanos(r.StateDone)
+		k.deletion = micros(r.StateDone)
 	}
 	if len(r.Tags) > 0 {
 		k.tags = make([]Tag, len(r.Tags))
@@ -378,7 +361,7 @@ func (s *Service) fromRecord(r *store.Key) (key, error) {
 		k.imp = &imported{id: r.KeyMaterialID}
 		if len(r.ImportedMaterial) > 0 {
 			k.imp.sealed = slices.Clone(r.ImportedMaterial)
-			k.imp.validTo = nanos(r.ValidTo)
+			k.imp.validTo = micros(r.ValidTo)
 		}
 	}
 	return k, nil

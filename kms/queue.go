@@ -83,7 +83,7 @@ type bucket struct {
 	n          int
 }
 
-const bucketNanos = nsPerDay
+const bucketNanos = usPerDay
 
 func dayOf(at int64) int64 {
 	d := at / bucketNanos

@@ -16,7 +16,7 @@ func TestEventQueueOrder(t *testing.T) {
 		var q eventQueue
 		var ref []queued
 		seq := uint64(0)
-		last := int64(-5 * nsPerDay)
+		last := int64(-5 * usPerDay)
 		steps := rapid.IntRange(1, 300).Draw(t, "steps")
 		for i := 0; i < steps; i++ {
 			if len(ref) > 0 && rapid.Bool().Draw(t, "pop") {
@@ -36,13 +36,13 @@ func TestEventQueueOrder(t *testing.T) {
 			var at int64
 			switch rapid.IntRange(0, 3).Draw(t, "spread") {
 			case 0:
-				at = last + rapid.Int64Range(0, 3000*nsPerDay).Draw(t, "far")
+				at = last + rapid.Int64Range(0, 3000*usPerDay).Draw(t, "far")
 			case 1:
-				at = last + rapid.Int64Range(0, nsPerDay).Draw(t, "near")
+				at = last + rapid.Int64Range(0, usPerDay).Draw(t, "near")
 			case 2:
 				at = last
 			default:
-				at = last - rapid.Int64Range(0, 2*nsPerDay).Draw(t, "past")
+				at = last - rapid.Int64Range(0, 2*usPerDay).Draw(t, "past")
 			}
 			seq++
 			e := queued{at: at, seq: seq}

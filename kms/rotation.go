@@ -10,7 +10,7 @@ import (
 
 // conflictWindow is how close an automatic rotation must be for
 // RotateKeyOnDemand to refuse with ConflictException (decision D9).
-const conflictWindow = int64(20 * time.Minute)
+const conflictWindow = int64(20 * time.Minute / time.Microsecond)
 
 // EnableKeyRotation turns on automatic rotation of a customer managed
 // symmetric key, every RotationPeriodInDays (90–2560; default 365, decision
@@ -99,11 +99,11 @@ func (s *Service) rotationStatus(k *key, arn string) *GetKeyRotationStatusOutput
 	if k.autoEnabled && !pending {
 		out.KeyRotationEnabled = true
 		out.RotationPeriodInDays = Int32(int32(k.period))
-		next := fromNanos(k.nextRotation)
+		next := fromMicros(k.nextRotation)
 		out.NextRotationDate = &next
 	}
 	if k.onDemandStart != 0 {
-		start := fromNanos(k.onDemandStart)
+		start := fromMicros(k.onDemandStart)
 		out.OnDemandRotationStartDate = &start
 	}
 	return out
@@ -142,7 +142,7 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, in *RotateKeyOnDemandIn
 				"An automatic rotation of "+arn+" is currently in progress or scheduled to begin within the next 20 minutes.")
 		}
 		k.onDemand++
-		if d := int64(s.cfg.onDemandDuration); d > 0 {
+		if d := durMicros(s.cfg.onDemandDuration); d > 0 {
 			k.onDemandStart, k.onDemandDone = now, now+d
 		} else {
 			k.rotations = appendRotation(k.rotations, newRotation(k.created, now, true))
@@ -211,7 +211,7 @@ func (s *Service) ListKeyRotations(ctx context.Context, in *ListKeyRotationsInpu
 			}
 			if v > 0 {
 				r := k.rotations[v-1]
-				at := fromNanos(r.at(k.created))
+				at := fromMicros(r.at(k.created))
 				e.RotationDate, e.RotationType = &at, "AUTOMATIC"
 				if r.onDemand() {
 					e.RotationType = "ON_DEMAND"

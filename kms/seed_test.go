@@ -340,12 +340,12 @@ func TestSeedOnDemandRotationInProgress(t *testing.T) {
 		}
 	}
 	check(true)
-	e.advance(d - time.Nanosecond)
+	e.advance(d - time.Microsecond)
 	check(true)
 	if next, ok := e.s.NextEventTime(); !ok || !next.Equal(start.Add(d)) {
 		t.Fatalf("NextEventTime = %v, %v; want %v", next, ok, start.Add(d))
 	}
-	e.advance(time.Nanosecond)
+	e.advance(time.Microsecond)
 	check(false)
 }
 

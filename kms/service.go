@@ -30,7 +30,7 @@ type Service struct {
 
 	queue eventQueue
 	qseq  uint64
-	last  int64 // the latest instant the service has seen (Unix ns)
+	last  int64 // the latest instant the service has seen (Unix µs)
 
 	st     store.Store // nil: no persistence
 	closed bool
@@ -87,7 +87,7 @@ type key struct {
 
 	seq          uint64 // creation order
 	version      uint64 // store record version (decision-free bookkeeping)
-	created      int64  // Unix ns
+	created      int64  // Unix µs, like every instant the service keeps
 	nextRotation int64  // automatic rotation due, while rotationEnabled
 	anchor       int64  // last automatic rotation, or when rotation was enabled (D11)
 	// deletion is the DeletionDate while PendingDeletion, and while
@@ -128,33 +128,25 @@ func (s *Service) storeID(k *key) string {
 	return k.id
 }
 
-// rotation is one completed rotation in eight bytes: the nanoseconds from
+// rotation is one completed rotation in eight bytes: the microseconds from
 // the key's creation to the rotation, shifted left by one, and in the low
-// bit whether it was on demand. A rotation can be recorded exactly up to
-// 146 years after its key was created (time.Time's nanosecond range ends in
-// 2262 anyway), or before it for a replica's inherited rotations; a later
-// one is recorded at that bound.
+// bit whether it was on demand. The offset is negative for a replica's
+// inherited rotations, made before the replica was created (c.8). Every
+// instant the service holds lies between year 1 and Horizon (begin refuses
+// other clock readings), so an offset is less than 2^58 µs in magnitude and
+// always fits: a rotation is recorded exactly, however long after its key's
+// creation it happens.
 type rotation int64
 
 func newRotation(created, at int64, onDemand bool) rotation {
-	const lim = int64(1)<<62 - 1
-	// Negative for a replica, which has the rotations its primary made
-	// before the replica was created (c.8).
-	d := at - created
-	switch {
-	case d > lim:
-		d = lim
-	case d < -lim:
-		d = -lim
-	}
-	r := rotation(d << 1)
+	r := rotation((at - created) << 1)
 	if onDemand {
 		r |= 1
 	}
 	return r
 }
 
-// at returns the rotation's instant in Unix nanoseconds, given its key's
+// at returns the rotation's instant in Unix microseconds, given its key's
 // creation instant.
 func (r rotation) at(created int64) int64 { return int64(r>>1) + created }
 
@@ -178,6 +170,7 @@ func New(opts ...Option) *Service {
 	s := &Service{
 		cfg:    defaultConfig(),
 		stores: make(map[string]*customKeyStore),
+		last:   minInstant, // a clock may read before 1970
 	}
 	for _, o := range opts {
 		o(&s.cfg)
@@ -196,20 +189,20 @@ func (s *Service) Account() string { return s.cfg.account }
 func (s *Service) Region() string { return s.cfg.region }
 
 // begin locks the service, reads the clock, and applies every scheduled
-// event due by now. It returns now (Unix ns), the caller's account, and an
+// event due by now. It returns now (Unix µs), the caller's account, and an
 // error (KMSInternalException) when the service is closed or a scheduled
 // event could not be written to the store; the call must then fail. The
 // caller must call s.mu.Unlock.
 func (s *Service) begin(ctx context.Context, op keystate.Operation) (int64, string, error) {
 	s.mu.Lock()
-	now := s.cfg.clock.Now().UnixNano()
-	if now < s.last {
-		now = s.last // the model's time never goes backwards
-	}
-	s.last = now
 	caller := Caller(ctx)
 	if caller == "" {
 		caller = s.cfg.account
+	}
+	now, err := s.readClock()
+	if err != nil {
+		return now, caller, &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, Err: err,
+			Message: "The request failed because of an internal error: " + err.Error()}
 	}
 	if err := s.callRegion(ctx, op); err != nil {
 		return now, caller, err
@@ -238,13 +231,35 @@ func (s *Service) Sweep() int {
 	if s.closed {
 		return 0
 	}
-	now := s.cfg.clock.Now().UnixNano()
+	now, err := s.readClock()
+	if err != nil {
+		return 0
+	}
+	n, _ := s.runDue(now)
+	return n
+}
+
+// minInstant is the earliest clock reading the service serves,
+// 0001-01-01T00:00:00Z in Unix microseconds.
+const minInstant = int64(-62135596800_000_000)
+
+// readClock reads the clock, in Unix microseconds truncated toward the
+// past, and makes it the service's latest instant. A reading before the
+// latest instant reads as the latest (the model's time never goes
+// backwards). A reading after Horizon, or before year 1, is an error
+// wrapping ErrPastHorizon, and leaves the latest instant as it was, which
+// readClock then returns.
+func (s *Service) readClock() (int64, error) {
+	t := s.cfg.clock.Now()
+	if t.After(Horizon()) || t.Before(fromMicros(minInstant)) {
+		return s.last, &clockError{op: "Now", to: t, err: ErrPastHorizon}
+	}
+	now := t.UnixMicro()
 	if now < s.last {
 		now = s.last
 	}
 	s.last = now
-	n, _ := s.runDue(now)
-	return n
+	return now, nil
 }
 
 // NextEventTime returns the instant of the earliest scheduled event that may
@@ -257,10 +272,8 @@ func (s *Service) NextEventTime() (time.Time, bool) {
 	if s.queue.len() == 0 {
 		return time.Time{}, false
 	}
-	return fromNanos(s.queue.min().at), true
+	return fromMicros(s.queue.min().at), true
 }
-
-func fromNanos(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 
 // schedule queues an event of kind what for k at instant at.
 func (s *Service) schedule(at int64, k *key, what eventKind) {
@@ -463,7 +476,7 @@ func (s *Service) apply(ev queued) (bool, error) {
 			s.pend.remember(k, ev)
 		}
 		expireMaterial(k)
-		s.observeScheduled(Event{Time: fromNanos(ev.at), Name: "DeleteExpiredKeyMaterial", Scheduled: true,
+		s.observeScheduled(Event{Time: fromMicros(ev.at), Name: "DeleteExpiredKeyMaterial", Scheduled: true,
 			KeyARN: s.arnOf(k)})
 		return true, nil
 	}
@@ -501,7 +514,7 @@ func (s *Service) observeRotations(k *key, added []rotation) {
 		if r.onDemand() {
 			typ = "ON_DEMAND"
 		}
-		e := Event{Time: fromNanos(r.at(k.created)), Name: "RotateKey", Scheduled: true,
+		e := Event{Time: fromMicros(r.at(k.created)), Name: "RotateKey", Scheduled: true,
 			KeyARN: s.arnOf(k), Parameters: map[string]string{"rotationType": typ}}
 		if s.pend != nil {
 			s.pend.events = append(s.pend.events, e)
@@ -532,7 +545,7 @@ func (s *Service) deleteKey(k *key, at int64) {
 		r.compactOrder()
 	}
 	if s.cfg.observer != nil {
-		s.cfg.observer.Observe(Event{Time: fromNanos(at), Name: "DeleteKey", Scheduled: true,
+		s.cfg.observer.Observe(Event{Time: fromMicros(at), Name: "DeleteKey", Scheduled: true,
 			KeyARN: s.arnOf(k)})
 	}
 }
@@ -573,16 +586,12 @@ func (r *region) compactOrder() {
 	r.deleted = 0
 }
 
-const nsPerDay = int64(24 * time.Hour)
-
-func days(n uint16) int64 { return int64(n) * nsPerDay }
-
 // record delivers the event record of a call to the observer, if any.
 func (s *Service) record(now int64, op keystate.Operation, caller, keyARN string, params map[string]string, err error) {
 	if s.cfg.observer == nil {
 		return
 	}
-	e := Event{Time: fromNanos(now), Name: op.String(), Caller: caller, KeyARN: keyARN, Parameters: params}
+	e := Event{Time: fromMicros(now), Name: op.String(), Caller: caller, KeyARN: keyARN, Parameters: params}
 	if err != nil {
 		if ke, ok := err.(*keystate.Error); ok {
 			e.ErrorCode, e.ErrorMessage = string(ke.Code), ke.Message

@@ -88,7 +88,7 @@ func TestSDKImportKeyMaterial(t *testing.T) {
 			_, err = c.ImportKeyMaterial(ctx, &awskms.ImportKeyMaterialInput{KeyId: aws.String(id2), ImportToken: p.ImportToken,
 				EncryptedKeyMaterial: wrap(p, material), ExpirationModel: types.ExpirationModelTypeKeyMaterialDoesNotExpire})
 			as[*types.InvalidImportTokenException]()(t, err)
-			f.clock.Advance(24*time.Hour + time.Nanosecond)
+			f.clock.Advance(24*time.Hour + time.Microsecond)
 			_, err = c.ImportKeyMaterial(ctx, &awskms.ImportKeyMaterialInput{KeyId: aws.String(id), ImportToken: p.ImportToken,
 				EncryptedKeyMaterial: wrap(p, material), ExpirationModel: types.ExpirationModelTypeKeyMaterialDoesNotExpire})
 			as[*types.ExpiredImportTokenException]()(t, err)
