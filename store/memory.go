@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 )
 
 // Memory is the in-memory Store: the reference implementation, and the way
@@ -19,6 +20,7 @@ type Memory struct {
 	aliases   map[AliasID]Alias
 	sortedIDs []string   // key IDs in order; nil when it must be rebuilt
 	secret    *secretRef // the root secret; nil if none
+	now       time.Time  // the latest Batch.Now applied
 	stores    map[string]CustomKeyStore
 }
 
@@ -98,6 +100,9 @@ func (m *Memory) Apply(_ context.Context, b *Batch) error {
 	}
 	for _, id := range b.DeleteCustomKeyStores {
 		delete(m.stores, id)
+	}
+	if b.Now.After(m.now) {
+		m.now = b.Now.Round(0)
 	}
 	return nil
 }
@@ -248,6 +253,16 @@ func (m *Memory) CustomKeyStores(context.Context) ([]CustomKeyStore, error) {
 	}
 	slices.SortFunc(out, func(a, b CustomKeyStore) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
+}
+
+// LatestInstant returns the latest Batch.Now applied, or the zero time.
+func (m *Memory) LatestInstant(context.Context) (time.Time, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return time.Time{}, ErrClosed
+	}
+	return m.now, nil
 }
 
 // Close marks the store closed. It is idempotent.

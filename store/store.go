@@ -201,13 +201,19 @@ type Batch struct {
 	// DeleteCustomKeyStores removes custom key stores; each must exist.
 	// The store does not check that no key names them.
 	DeleteCustomKeyStores []string
+	// Now, when not zero, is the service's latest instant when it wrote
+	// the batch: the store keeps the latest Now it has been given (an
+	// earlier one leaves it as it is) and returns it from LatestInstant,
+	// so that a reopened service never runs its clock backwards. It is
+	// written with the rest of the batch, or not at all.
+	Now time.Time
 }
 
 // Empty reports whether the batch writes nothing.
 func (b *Batch) Empty() bool {
 	return len(b.PutKeys) == 0 && len(b.AddRotations) == 0 && len(b.PutAliases) == 0 &&
 		len(b.DeleteAliases) == 0 && len(b.DeleteKeys) == 0 && len(b.PutSecret) == 0 &&
-		len(b.PutCustomKeyStores) == 0 && len(b.DeleteCustomKeyStores) == 0
+		len(b.PutCustomKeyStores) == 0 && len(b.DeleteCustomKeyStores) == 0 && b.Now.IsZero()
 }
 
 // ValidateCustomKeyStores checks b's custom key store parts against a
@@ -273,6 +279,10 @@ type Store interface {
 	Secret(ctx context.Context) ([]byte, error)
 	// CustomKeyStores returns every custom key store, in ID order.
 	CustomKeyStores(ctx context.Context) ([]CustomKeyStore, error)
+	// LatestInstant returns the latest Batch.Now the store has applied,
+	// or the zero time if none has been (a new store, or one written
+	// before instants were recorded).
+	LatestInstant(ctx context.Context) (time.Time, error)
 	// Close releases the store. It is idempotent; every other method
 	// returns ErrClosed afterwards.
 	Close() error
