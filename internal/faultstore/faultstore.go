@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/kmsmodel/kmsmodel/store"
 )
@@ -22,6 +23,7 @@ const (
 	OpSecret    Op = "Secret"
 	OpScan      Op = "ScanRotations"
 	OpStores    Op = "CustomKeyStores"
+	OpInstant   Op = "LatestInstant"
 	OpClose     Op = "Close"
 )
 
@@ -199,6 +201,15 @@ func (s *Store) CustomKeyStores(ctx context.Context) ([]store.CustomKeyStore, er
 		return nil, err
 	}
 	return s.inner.CustomKeyStores(ctx)
+}
+
+// LatestInstant passes the call to the wrapped store, unless a rule fails
+// it.
+func (s *Store) LatestInstant(ctx context.Context) (time.Time, error) {
+	if err := s.call(OpInstant); err != nil {
+		return time.Time{}, err
+	}
+	return s.inner.LatestInstant(ctx)
 }
 
 // Close closes the wrapped store, unless a rule fails the call; then the
