@@ -1,7 +1,6 @@
 package kms
 
 import (
-	"context"
 	"strings"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -81,7 +80,7 @@ func (s *Service) awsManagedAlias(op keystate.Operation, account, name string) (
 		b := store.Batch{PutKeys: []store.Key{rec},
 			PutAliases: []store.Alias{{AliasID: a.storeID(), KeyID: id,
 				Created: fromMicros(now), Updated: fromMicros(now)}}}
-		if err := s.st.Apply(context.Background(), &b); err != nil {
+		if err := s.persist(&b); err != nil {
 			return nil, internalError(op, s.keyARN(account, id), keystate.None, err)
 		}
 	}

@@ -148,7 +148,7 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 	r.fam = fam
 	if s.st != nil {
 		b := store.Batch{PutKeys: []store.Key{s.toRecord(&r)}, AddRotations: s.rotationRecords(&r, r.rotations)}
-		if err := s.st.Apply(context.Background(), &b); err != nil {
+		if err := s.persist(&b); err != nil {
 			return nil, internalError(op, arn, p.state, err)
 		}
 	}

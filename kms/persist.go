@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/store"
@@ -21,6 +22,13 @@ import (
 // Events whose instants passed while the service was closed are applied,
 // in time order, by the first call (or Sweep).
 //
+// Every write records the service's latest instant in the store
+// (store.Batch.Now), and so does a Sweep that moved time on. Open fails
+// with an error wrapping ErrClockBackwards when the clock reads an instant
+// before the latest one st recorded: a service's time never goes
+// backwards, across restarts too. A program with a ManualClock starts it
+// at st.LatestInstant (or later) to resume where the store left off.
+//
 // Records of the default Region's keys, aliases and custom key stores name
 // no Region (as records written before Regions were recorded), so that a
 // service that uses one Region writes what it always did: opened with
@@ -31,6 +39,18 @@ func Open(ctx context.Context, st store.Store, opts ...Option) (*Service, error)
 	s.st = st
 	if err := s.load(ctx); err != nil {
 		return nil, fmt.Errorf("kms: loading the store: %w", err)
+	}
+	latest, err := st.LatestInstant(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("kms: loading the store: %w", err)
+	}
+	if !latest.IsZero() {
+		if now := s.cfg.clock.Now(); now.UnixMicro() < latest.UnixMicro() {
+			return nil, fmt.Errorf("kms: the clock reads %s, before %s, the latest instant the store recorded; "+
+				"start the clock at or after it: %w", now.UTC().Format(time.RFC3339Nano), latest.UTC().Format(time.RFC3339Nano), ErrClockBackwards)
+		}
+		s.last = max(s.last, latest.UnixMicro())
+		s.saved = s.last
 	}
 	return s, nil
 }
@@ -216,7 +236,7 @@ func (s *Service) commitKey(k, nk *key) ([]rotation, error) {
 				b.PutKeys[i].PrimaryRegion = s.regions[p.region].name
 			}
 		}
-		if err := s.st.Apply(context.Background(), &b); err != nil {
+		if err := s.persist(&b); err != nil {
 			s.newPrimary = nil
 			return nil, err
 		}
@@ -266,12 +286,21 @@ func (s *Service) install(k, nk *key) {
 	*k = *nk
 }
 
-// persist writes b, if the service has a store.
+// persist writes b, if the service has a store, with the service's latest
+// instant as its Now, so that the store always knows the latest instant
+// its content was written at (see Open).
 func (s *Service) persist(b *store.Batch) error {
 	if s.st == nil {
 		return nil
 	}
-	return s.st.Apply(context.Background(), b)
+	if s.last > s.saved {
+		b.Now = fromMicros(s.last)
+	}
+	if err := s.st.Apply(context.Background(), b); err != nil {
+		return err
+	}
+	s.saved = max(s.saved, s.last)
+	return nil
 }
 
 // internalError is the KMSInternalException for a store failure.

@@ -31,6 +31,7 @@ type Service struct {
 	queue eventQueue
 	qseq  uint64
 	last  int64 // the latest instant the service has seen (Unix µs)
+	saved int64 // the latest instant written to the store (store.Batch.Now)
 
 	st     store.Store // nil: no persistence
 	closed bool
@@ -222,8 +223,10 @@ func (s *Service) begin(ctx context.Context, op keystate.Operation) (int64, stri
 // this on their own; a simulator that advances the clock and wants the
 // events (and their observer records) at once calls Sweep.
 //
-// If the store fails to write an event, Sweep stops there and returns the
-// number applied so far; the event stays due, and the next call retries it
+// With a store, Sweep also records the service's latest instant in it
+// (store.Batch.Now), so that Open can refuse a clock that would run
+// backwards. If the store fails to write an event, Sweep stops there and
+// returns the number applied so far; the event stays due, and the next call retries it
 // (and fails with KMSInternalException if the store still fails).
 func (s *Service) Sweep() int {
 	s.mu.Lock()
@@ -235,7 +238,12 @@ func (s *Service) Sweep() int {
 	if err != nil {
 		return 0
 	}
-	n, _ := s.runDue(now)
+	n, err := s.runDue(now)
+	if err == nil && s.st != nil && s.last > s.saved {
+		// Record how far time has moved, events or not (Open refuses a
+		// clock behind it). A failure is retried by the next write.
+		_ = s.persist(&store.Batch{})
+	}
 	return n
 }
 
@@ -369,7 +377,7 @@ func (s *Service) flush() error {
 		b.PutKeys = append(b.PutKeys, s.toRecord(k))
 		b.AddRotations = append(b.AddRotations, s.rotationRecords(k, k.rotations[len(old.rotations):])...)
 	}
-	err := s.st.Apply(context.Background(), &b)
+	err := s.persist(&b)
 	if err != nil {
 		p.lost = len(p.popped)
 		for _, k := range p.keys {
@@ -458,7 +466,7 @@ func (s *Service) apply(ev queued) (bool, error) {
 				np.version++
 				b.PutKeys = []store.Key{s.toRecord(&np)}
 			}
-			if err := s.st.Apply(context.Background(), &b); err != nil {
+			if err := s.persist(&b); err != nil {
 				return false, err
 			}
 		}

@@ -38,7 +38,11 @@ Region of unsigned requests.
 
 With --clock manual, simulated time starts at --start and moves only when a
 client calls the non-AWS targets KmsModel.AdvanceClock ({"Seconds": n} or
-{"To": epoch-seconds}) or reads it with KmsModel.Now.
+{"To": epoch-seconds}) or reads it with KmsModel.Now. The store records the
+latest instant it has seen: restarted on the same --db, the manual clock
+resumes from there unless --start is later, and the wall clock must not be
+behind it. Time is kept to the microsecond and ends at kmsmodel's horizon,
+9999-12-31T23:59:59.999999Z; a move past it is refused.
 
 SIGINT or SIGTERM stops the server gracefully: requests in flight finish,
 then the store is closed. A second signal stops it at once.
@@ -104,6 +108,9 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 		t, err := time.Parse(time.RFC3339, *start)
 		if err != nil {
 			return bad(fmt.Sprintf("--start %q is not an RFC 3339 instant such as 2024-01-01T00:00:00Z", *start))
+		}
+		if t.After(kms.Horizon()) {
+			return bad(fmt.Sprintf("--start %q is past kmsmodel's horizon %s", *start, kms.Horizon().Format(time.RFC3339Nano)))
 		}
 		c.start = t
 	default:
@@ -178,6 +185,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		if err != nil {
 			return fail("cannot open the store", err)
 		}
+		if clock != nil {
+			// A manual clock resumes where the store's time left off,
+			// unless --start is later (kms.Open refuses a clock behind it).
+			latest, err := st.LatestInstant(ctx)
+			if err != nil {
+				_ = st.Close()
+				return fail("cannot load the store", err)
+			}
+			if latest.After(c.start) {
+				if err := clock.Set(latest); err != nil {
+					_ = st.Close()
+					return fail("cannot resume the manual clock", err)
+				}
+				log.Info("manual clock resumed from the store's latest instant", "now", latest.Format(time.RFC3339Nano),
+					"start", c.start.Format(time.RFC3339))
+			}
+		}
 		if svc, err = kms.Open(ctx, st, opts...); err != nil {
 			_ = st.Close()
 			return fail("cannot load the store", err)
@@ -212,7 +236,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	attrs := []any{"addr", ln.Addr().String(), "store", storeName, "clock", c.clock,
 		"account", c.account, "region", c.region, "endpoint", "http://" + ln.Addr().String()}
 	if clock != nil {
-		attrs = append(attrs, "start", c.start.Format(time.RFC3339))
+		attrs = append(attrs, "start", c.start.Format(time.RFC3339), "now", clock.Now().Format(time.RFC3339Nano))
 	}
 	log.Info("kmssim serving the AWS KMS API", attrs...)
 	if ready != nil {
