@@ -6,8 +6,10 @@
 //	kmssim serve [flags]
 //	kmssim simulate [flags]
 //	kmssim help [command]
+//	kmssim version
 //
-// Every command takes --help. A bad command line exits with status 2 and
+// Every command takes --help. Version (also --version) prints the module
+// version, VCS revision and Go version recorded in the binary. A bad command line exits with status 2 and
 // says what was wrong; a failure while running exits with status 1.
 //
 // # serve
