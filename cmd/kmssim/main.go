@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -144,13 +145,7 @@ func parseFlags(fs *flag.FlagSet, help string, args []string, stdout, stderr io.
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		fmt.Fprint(stdout, help)
-		n := 0
-		fs.VisitAll(func(*flag.Flag) { n++ })
-		if n > 0 {
-			fmt.Fprintln(stdout, "\nFlags:")
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-		}
+		printFlags(stdout, fs)
 		return exitOK
 	case err != nil:
 		return usageError(stderr, fs.Name(), err.Error())
@@ -158,6 +153,59 @@ func parseFlags(fs *flag.FlagSet, help string, args []string, stdout, stderr io.
 		return usageError(stderr, fs.Name(), "unexpected argument "+strings.Join(fs.Args(), " "))
 	}
 	return -1
+}
+
+// printFlags lists the flags of fs under a "Flags:" heading, as
+// flag.PrintDefaults does but with the double-dash form the README and the
+// help texts use (--mem, not -mem); the flag package accepts both. It
+// prints nothing when fs has no flags.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	var b strings.Builder
+	fs.VisitAll(func(f *flag.Flag) {
+		arg, usage := flag.UnquoteUsage(f)
+		fmt.Fprintf(&b, "  --%s", f.Name)
+		if arg != "" {
+			fmt.Fprintf(&b, " %s", arg)
+		}
+		if len(f.Name) == 1 && arg == "" {
+			b.WriteString("\t") // a one-letter flag fits its usage on its line
+		} else {
+			b.WriteString("\n    \t")
+		}
+		b.WriteString(strings.ReplaceAll(usage, "\n", "\n    \t"))
+		if !isZeroDefault(f) {
+			format := " (default %v)"
+			if g, ok := f.Value.(flag.Getter); ok {
+				if _, isString := g.Get().(string); isString {
+					format = " (default %q)"
+				}
+			}
+			fmt.Fprintf(&b, format, f.DefValue)
+		}
+		b.WriteString("\n")
+	})
+	if b.Len() > 0 {
+		fmt.Fprintf(w, "\nFlags:\n%s", b.String())
+	}
+}
+
+// isZeroDefault reports whether f's default is the zero value of its type
+// (then, as in flag.PrintDefaults, the default is not shown): it compares
+// DefValue with what a zero value of f.Value's type prints.
+func isZeroDefault(f *flag.Flag) (zero bool) {
+	typ := reflect.TypeOf(f.Value)
+	var z reflect.Value
+	if typ.Kind() == reflect.Pointer {
+		z = reflect.New(typ.Elem())
+	} else {
+		z = reflect.Zero(typ)
+	}
+	defer func() {
+		if recover() != nil {
+			zero = f.DefValue == "" // a String method that needs a real value
+		}
+	}()
+	return f.DefValue == z.Interface().(flag.Value).String()
 }
 
 // usageError reports a bad command line and returns exitUsage.
