@@ -52,6 +52,9 @@
 // are counted by state through ListKeys and DescribeKey.
 //
 // The summary goes to stdout; --csv writes the monthly timeline of
-// rotations by type, --svg a stacked bar chart of it. A progress bar is
+// rotations by type, --svg a stacked bar chart of it. Both files are
+// opened before the run, so that a path that cannot be written fails at
+// once; a failed run removes a file it created and leaves an existing one
+// unchanged. A progress bar is
 // drawn on stderr when stderr is a terminal (--progress).
 package main
