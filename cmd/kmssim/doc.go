@@ -55,6 +55,7 @@
 // rotations by type, --svg a stacked bar chart of it. Both files are
 // opened before the run, so that a path that cannot be written fails at
 // once; a failed run removes a file it created and leaves an existing one
-// unchanged. A progress bar is
-// drawn on stderr when stderr is a terminal (--progress).
+// unchanged. Progress bars, one for the creation of the fleet and one
+// for the months, are drawn on stderr when stderr is a terminal
+// (--progress).
 package main

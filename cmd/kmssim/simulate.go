@@ -401,6 +401,8 @@ func runSimulation(ctx context.Context, c *simConfig, prog *progress) (*simResul
 		}
 	}
 	now := c.start.UnixNano()
+	defer prog.done() // end the bar's line when the run fails
+	prog.creating(0, c.keys)
 	for i := range keys {
 		out, err := svc.CreateKey(ctx, &kms.CreateKeyInput{})
 		if err != nil {
@@ -414,6 +416,7 @@ func runSimulation(ctx context.Context, c *simConfig, prog *progress) (*simResul
 			}
 		}
 		nextRandom(now, int32(i))
+		prog.creating(i+1, c.keys)
 	}
 
 	const day = int64(24 * time.Hour)
@@ -578,15 +581,19 @@ func (t *tally) writeCSV(w io.Writer) error {
 	return err
 }
 
-// progress draws a one-line progress bar on a terminal.
+// progress draws progress bars on a terminal, one line per phase of the
+// run: creating the fleet, then simulating the months. What it draws
+// depends only on the counts it is given, never on the wall clock, so it
+// is the same on every run.
 type progress struct {
 	w       io.Writer
 	enabled bool
-	last    int
+	last    int  // the percentage last drawn in this phase, or -1
+	open    bool // a bar is drawn and its line not ended
 }
 
 func newProgress(mode string, stderr io.Writer) *progress {
-	p := &progress{w: stderr}
+	p := &progress{w: stderr, last: -1}
 	switch mode {
 	case "always":
 		p.enabled = true
@@ -600,23 +607,51 @@ func newProgress(mode string, stderr io.Writer) *progress {
 	return p
 }
 
-func (p *progress) update(done, total int, now time.Time, rotations int) {
-	if !p.enabled {
-		return
+// creating draws the bar of the fleet's creation, done of total keys
+// created; the bar's line ends when done reaches total.
+func (p *progress) creating(done, total int) {
+	if p.due(done, total) {
+		p.draw(done, total, fmt.Sprintf("creating keys %d/%d", done, total))
 	}
-	const width = 40
-	filled := done * width / total
-	pct := done * 100 / total
-	if pct == p.last && done != total {
-		return
+	if done == total {
+		p.done()
 	}
-	p.last = pct
-	fmt.Fprintf(p.w, "\r[%s%s] %3d%% %s  %d rotations", strings.Repeat("#", filled), strings.Repeat(".", width-filled),
-		pct, now.Format("2006-01"), rotations)
 }
 
-func (p *progress) done() {
-	if p.enabled {
-		fmt.Fprintln(p.w)
+// update draws the bar of the simulation, done of total months simulated.
+func (p *progress) update(done, total int, now time.Time, rotations int) {
+	if p.due(done, total) {
+		p.draw(done, total, fmt.Sprintf("%s  %d rotations", now.Format("2006-01"), rotations))
 	}
+}
+
+// due reports whether the bar should be drawn again: when it is enabled
+// and the percentage has changed, or at the end.
+func (p *progress) due(done, total int) bool {
+	if !p.enabled {
+		return false
+	}
+	pct := done * 100 / total
+	if pct == p.last && done != total {
+		return false
+	}
+	p.last = pct
+	return true
+}
+
+func (p *progress) draw(done, total int, text string) {
+	const width = 40
+	filled := done * width / total
+	fmt.Fprintf(p.w, "\r[%s%s] %3d%% %s", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done*100/total, text)
+	p.open = true
+}
+
+// done ends the line of the bar drawn, if any; the next bar starts a new
+// phase on a new line.
+func (p *progress) done() {
+	if p.open {
+		fmt.Fprintln(p.w)
+		p.open = false
+	}
+	p.last = -1
 }
