@@ -6,8 +6,10 @@
 //	kmssim serve [flags]
 //	kmssim simulate [flags]
 //	kmssim help [command]
+//	kmssim version
 //
-// Every command takes --help. A bad command line exits with status 2 and
+// Every command takes --help. Version (also --version) prints the module
+// version, VCS revision and Go version recorded in the binary. A bad command line exits with status 2 and
 // says what was wrong; a failure while running exits with status 1.
 //
 // # serve
@@ -50,6 +52,10 @@
 // are counted by state through ListKeys and DescribeKey.
 //
 // The summary goes to stdout; --csv writes the monthly timeline of
-// rotations by type, --svg a stacked bar chart of it. A progress bar is
-// drawn on stderr when stderr is a terminal (--progress).
+// rotations by type, --svg a stacked bar chart of it. Both files are
+// opened before the run, so that a path that cannot be written fails at
+// once; a failed run removes a file it created and leaves an existing one
+// unchanged. Progress bars, one for the creation of the fleet and one
+// for the months, are drawn on stderr when stderr is a terminal
+// (--progress).
 package main

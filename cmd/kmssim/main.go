@@ -8,6 +8,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"reflect"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 )
@@ -29,6 +32,7 @@ Commands:
 
 	serve      serve the AWS KMS API (JSON 1.1) over HTTP, for AWS SDKs and the AWS CLI
 	simulate   run a fleet of keys through years of simulated time and summarise it
+	version    print the version of kmssim (also --version)
 	help       show help for a command
 
 Run 'kmssim <command> --help' for a command's flags.
@@ -55,13 +59,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return serve(ctx, rest, stdout, stderr, nil)
 	case "simulate":
 		return simulate(ctx, rest, stdout, stderr)
+	case "version", "-version", "--version":
+		return version(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(rest) == 0 {
 			fmt.Fprint(stdout, usage)
 			return exitOK
 		}
 		switch rest[0] {
-		case "serve", "simulate":
+		case "serve", "simulate", "version":
 			return run(ctx, []string{rest[0], "--help"}, stdout, stderr)
 		}
 		fmt.Fprintf(stderr, "kmssim help: unknown command %q\n\n%s", rest[0], usage)
@@ -70,6 +76,63 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kmssim: unknown command %q\n\n%s", cmd, usage)
 		return exitUsage
 	}
+}
+
+const versionHelp = `Usage: kmssim version
+
+Print the version of kmssim: the module version, the VCS revision it was
+built from (and whether the working tree was modified) when the build
+recorded them, and the Go version. 'kmssim --version' does the same.
+`
+
+// version runs the version command.
+func version(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	if code := parseFlags(fs, versionHelp, args, stdout, stderr); code >= 0 {
+		return code
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		bi = nil
+	}
+	fmt.Fprint(stdout, versionText(bi))
+	return exitOK
+}
+
+// versionText describes the build bi (nil when the binary holds no build
+// information): the main module's path and version, the VCS revision and
+// whether the working tree was modified when those were stamped, and the
+// Go version.
+func versionText(bi *debug.BuildInfo) string {
+	if bi == nil {
+		return fmt.Sprintf("kmssim (no build information)\ngo       %s\n", runtime.Version())
+	}
+	var b strings.Builder
+	version := bi.Main.Version
+	if version == "" {
+		version = "(unknown)" // a test binary has no main module
+	}
+	fmt.Fprintf(&b, "kmssim %s\n", version)
+	if bi.Main.Path != "" {
+		fmt.Fprintf(&b, "module   %s\n", bi.Main.Path)
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev != "" {
+		if modified == "true" {
+			rev += " (modified)"
+		}
+		fmt.Fprintf(&b, "revision %s\n", rev)
+	}
+	fmt.Fprintf(&b, "go       %s\n", bi.GoVersion)
+	return b.String()
 }
 
 // parseFlags parses args with fs. On --help it prints the command's usage
@@ -82,9 +145,7 @@ func parseFlags(fs *flag.FlagSet, help string, args []string, stdout, stderr io.
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		fmt.Fprint(stdout, help)
-		fmt.Fprintln(stdout, "\nFlags:")
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
+		printFlags(stdout, fs)
 		return exitOK
 	case err != nil:
 		return usageError(stderr, fs.Name(), err.Error())
@@ -92,6 +153,59 @@ func parseFlags(fs *flag.FlagSet, help string, args []string, stdout, stderr io.
 		return usageError(stderr, fs.Name(), "unexpected argument "+strings.Join(fs.Args(), " "))
 	}
 	return -1
+}
+
+// printFlags lists the flags of fs under a "Flags:" heading, as
+// flag.PrintDefaults does but with the double-dash form the README and the
+// help texts use (--mem, not -mem); the flag package accepts both. It
+// prints nothing when fs has no flags.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	var b strings.Builder
+	fs.VisitAll(func(f *flag.Flag) {
+		arg, usage := flag.UnquoteUsage(f)
+		fmt.Fprintf(&b, "  --%s", f.Name)
+		if arg != "" {
+			fmt.Fprintf(&b, " %s", arg)
+		}
+		if len(f.Name) == 1 && arg == "" {
+			b.WriteString("\t") // a one-letter flag fits its usage on its line
+		} else {
+			b.WriteString("\n    \t")
+		}
+		b.WriteString(strings.ReplaceAll(usage, "\n", "\n    \t"))
+		if !isZeroDefault(f) {
+			format := " (default %v)"
+			if g, ok := f.Value.(flag.Getter); ok {
+				if _, isString := g.Get().(string); isString {
+					format = " (default %q)"
+				}
+			}
+			fmt.Fprintf(&b, format, f.DefValue)
+		}
+		b.WriteString("\n")
+	})
+	if b.Len() > 0 {
+		fmt.Fprintf(w, "\nFlags:\n%s", b.String())
+	}
+}
+
+// isZeroDefault reports whether f's default is the zero value of its type
+// (then, as in flag.PrintDefaults, the default is not shown): it compares
+// DefValue with what a zero value of f.Value's type prints.
+func isZeroDefault(f *flag.Flag) (zero bool) {
+	typ := reflect.TypeOf(f.Value)
+	var z reflect.Value
+	if typ.Kind() == reflect.Pointer {
+		z = reflect.New(typ.Elem())
+	} else {
+		z = reflect.Zero(typ)
+	}
+	defer func() {
+		if recover() != nil {
+			zero = f.DefValue == "" // a String method that needs a real value
+		}
+	}()
+	return f.DefValue == z.Interface().(flag.Value).String()
 }
 
 // usageError reports a bad command line and returns exitUsage.

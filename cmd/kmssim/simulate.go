@@ -4,9 +4,11 @@ import (
 	"container/heap"
 	"context"
 	"encoding/binary"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -266,44 +268,105 @@ func (t *tally) Observe(e kms.Event) {
 
 const nsPerYear = 365.2425 * 24 * float64(time.Hour)
 
-// simulate runs the simulate command.
+// simulate runs the simulate command. The --csv and --svg files are
+// opened before the simulation runs, so that a path that cannot be written
+// fails at once rather than after the run (see openOutput).
 func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c, code := parseSimulate(args, stdout, stderr)
 	if c == nil {
 		return code
 	}
-	began := time.Now()
-	res, err := runSimulation(ctx, c, newProgress(c.progress, stderr))
-	if err != nil {
+	fail := func(err error, outs ...*output) int {
+		for _, o := range outs {
+			o.abandon()
+		}
 		fmt.Fprintf(stderr, "kmssim simulate: %v\n", err)
 		return exitError
 	}
-	res.print(stdout, c, time.Since(began))
+	var csvOut, svgOut *output
+	var err error
 	if c.csv != "" {
-		if err := writeFile(c.csv, res.tally.writeCSV); err != nil {
-			fmt.Fprintf(stderr, "kmssim simulate: %v\n", err)
-			return exitError
+		if csvOut, err = openOutput(c.csv); err != nil {
+			return fail(fmt.Errorf("--csv: %w", err))
 		}
 	}
 	if c.svg != "" {
-		if err := writeFile(c.svg, res.tally.writeSVG); err != nil {
-			fmt.Fprintf(stderr, "kmssim simulate: %v\n", err)
-			return exitError
+		if svgOut, err = openOutput(c.svg); err != nil {
+			return fail(fmt.Errorf("--svg: %w", err), csvOut)
 		}
+	}
+	began := time.Now()
+	res, err := runSimulation(ctx, c, newProgress(c.progress, stderr))
+	if err != nil {
+		return fail(err, csvOut, svgOut)
+	}
+	res.print(stdout, c, time.Since(began))
+	if err := csvOut.write(res.tally.writeCSV); err != nil {
+		return fail(err, svgOut)
+	}
+	if err := svgOut.write(res.tally.writeSVG); err != nil {
+		return fail(err)
 	}
 	return exitOK
 }
 
-func writeFile(name string, write func(io.Writer) error) error {
-	f, err := os.Create(name)
-	if err != nil {
-		return err
+// output is a file simulate writes after the run, opened before it.
+type output struct {
+	name    string
+	f       *os.File
+	created bool // openOutput created the file: abandon removes it
+}
+
+// openOutput opens name for writing, creating it if it does not exist
+// but not truncating it, so that a path that cannot be written (a missing
+// or read-only directory, a directory in its place, a read-only file)
+// fails before the simulation runs. If the run then fails, abandon leaves
+// things as they were: a file openOutput created is removed, an existing
+// one is unchanged. Only write replaces the content.
+func openOutput(name string) (*output, error) {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	if err == nil {
+		return &output{name: name, f: f, created: true}, nil
 	}
-	if err := write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", name, err)
+	if !errors.Is(err, fs.ErrExist) {
+		return nil, err
 	}
-	return f.Close()
+	if f, err = os.OpenFile(name, os.O_WRONLY, 0); err != nil {
+		return nil, err
+	}
+	return &output{name: name, f: f}, nil
+}
+
+// write replaces the content of the file (of a regular file; a device
+// such as /dev/stdout is just written to) with what write produces, and
+// closes it. A nil output writes nothing.
+func (o *output) write(write func(io.Writer) error) error {
+	if o == nil {
+		return nil
+	}
+	if fi, err := o.f.Stat(); err == nil && fi.Mode().IsRegular() {
+		if err := o.f.Truncate(0); err != nil {
+			o.f.Close()
+			return fmt.Errorf("writing %s: %w", o.name, err)
+		}
+	}
+	if err := write(o.f); err != nil {
+		o.f.Close()
+		return fmt.Errorf("writing %s: %w", o.name, err)
+	}
+	return o.f.Close()
+}
+
+// abandon closes the file without writing it and removes it if openOutput
+// created it. A nil output is left alone.
+func (o *output) abandon() {
+	if o == nil {
+		return
+	}
+	o.f.Close()
+	if o.created {
+		os.Remove(o.name)
+	}
 }
 
 // simResult is what a simulation found.
@@ -338,6 +401,8 @@ func runSimulation(ctx context.Context, c *simConfig, prog *progress) (*simResul
 		}
 	}
 	now := c.start.UnixNano()
+	defer prog.done() // end the bar's line when the run fails
+	prog.creating(0, c.keys)
 	for i := range keys {
 		out, err := svc.CreateKey(ctx, &kms.CreateKeyInput{})
 		if err != nil {
@@ -351,6 +416,7 @@ func runSimulation(ctx context.Context, c *simConfig, prog *progress) (*simResul
 			}
 		}
 		nextRandom(now, int32(i))
+		prog.creating(i+1, c.keys)
 	}
 
 	const day = int64(24 * time.Hour)
@@ -515,15 +581,19 @@ func (t *tally) writeCSV(w io.Writer) error {
 	return err
 }
 
-// progress draws a one-line progress bar on a terminal.
+// progress draws progress bars on a terminal, one line per phase of the
+// run: creating the fleet, then simulating the months. What it draws
+// depends only on the counts it is given, never on the wall clock, so it
+// is the same on every run.
 type progress struct {
 	w       io.Writer
 	enabled bool
-	last    int
+	last    int  // the percentage last drawn in this phase, or -1
+	open    bool // a bar is drawn and its line not ended
 }
 
 func newProgress(mode string, stderr io.Writer) *progress {
-	p := &progress{w: stderr}
+	p := &progress{w: stderr, last: -1}
 	switch mode {
 	case "always":
 		p.enabled = true
@@ -537,23 +607,51 @@ func newProgress(mode string, stderr io.Writer) *progress {
 	return p
 }
 
-func (p *progress) update(done, total int, now time.Time, rotations int) {
-	if !p.enabled {
-		return
+// creating draws the bar of the fleet's creation, done of total keys
+// created; the bar's line ends when done reaches total.
+func (p *progress) creating(done, total int) {
+	if p.due(done, total) {
+		p.draw(done, total, fmt.Sprintf("creating keys %d/%d", done, total))
 	}
-	const width = 40
-	filled := done * width / total
-	pct := done * 100 / total
-	if pct == p.last && done != total {
-		return
+	if done == total {
+		p.done()
 	}
-	p.last = pct
-	fmt.Fprintf(p.w, "\r[%s%s] %3d%% %s  %d rotations", strings.Repeat("#", filled), strings.Repeat(".", width-filled),
-		pct, now.Format("2006-01"), rotations)
 }
 
-func (p *progress) done() {
-	if p.enabled {
-		fmt.Fprintln(p.w)
+// update draws the bar of the simulation, done of total months simulated.
+func (p *progress) update(done, total int, now time.Time, rotations int) {
+	if p.due(done, total) {
+		p.draw(done, total, fmt.Sprintf("%s  %d rotations", now.Format("2006-01"), rotations))
 	}
+}
+
+// due reports whether the bar should be drawn again: when it is enabled
+// and the percentage has changed, or at the end.
+func (p *progress) due(done, total int) bool {
+	if !p.enabled {
+		return false
+	}
+	pct := done * 100 / total
+	if pct == p.last && done != total {
+		return false
+	}
+	p.last = pct
+	return true
+}
+
+func (p *progress) draw(done, total int, text string) {
+	const width = 40
+	filled := done * width / total
+	fmt.Fprintf(p.w, "\r[%s%s] %3d%% %s", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done*100/total, text)
+	p.open = true
+}
+
+// done ends the line of the bar drawn, if any; the next bar starts a new
+// phase on a new line.
+func (p *progress) done() {
+	if p.open {
+		fmt.Fprintln(p.w)
+		p.open = false
+	}
+	p.last = -1
 }
