@@ -55,3 +55,41 @@ func TestDecisionD22AliasCharacters(t *testing.T) {
 	// The allowed characters still are.
 	e.createAlias("alias/Fx_0/a-b", id)
 }
+
+// Decision D23: TagResource with an empty Tags list is a valid no-op after
+// the usual key checks, as UntagResource with no tag keys is. An unknown
+// key is NotFoundException; a key whose state refuses tagging refuses the
+// empty list the same way it refuses a tag.
+func TestDecisionD23TagResourceEmptyTags(t *testing.T) {
+	e := fxNew(t)
+	m := e.create(&kms.CreateKeyInput{Tags: []kms.Tag{{TagKey: "team", TagValue: "payments"}}})
+	for _, tags := range [][]kms.Tag{{}, nil} {
+		before := e.snapshot(m.KeyId)
+		if _, err := e.s.TagResource(e.ctx, &kms.TagResourceInput{KeyId: m.Arn, Tags: tags}); err != nil {
+			t.Fatalf("TagResource(%v) = %v, want success", tags, err)
+		}
+		e.unchanged(m.KeyId, before)
+	}
+	// The key is still looked up: an unknown one is NotFoundException, not
+	// ValidationException.
+	missing := fxARN(fxMissingID)
+	_, err := e.s.TagResource(e.ctx, &kms.TagResourceInput{KeyId: fxMissingID, Tags: []kms.Tag{}})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrNotFound, Op: keystate.TagResource, KeyID: missing, Msg: fxNotExist(missing)})
+	// Another account's key, by ARN: what a tag gets, the empty list gets.
+	_, want := e.s.TagResource(e.as(fxOther), &kms.TagResourceInput{KeyId: m.Arn, Tags: []kms.Tag{{TagKey: "k"}}})
+	_, err = e.s.TagResource(e.as(fxOther), &kms.TagResourceInput{KeyId: m.Arn, Tags: []kms.Tag{}})
+	if want == nil || err == nil || err.Error() != want.Error() {
+		t.Fatalf("another account, empty Tags: %v; with a tag: %v", err, want)
+	}
+	// A key pending deletion: the same answer as for a tag.
+	id, _ := e.symmetric()
+	e.scheduleDeletion(id, 7)
+	_, want = e.s.TagResource(e.ctx, &kms.TagResourceInput{KeyId: id, Tags: []kms.Tag{{TagKey: "k"}}})
+	_, err = e.s.TagResource(e.ctx, &kms.TagResourceInput{KeyId: id, Tags: []kms.Tag{}})
+	if (err == nil) != (want == nil) || err != nil && err.Error() != want.Error() {
+		t.Fatalf("pending deletion, empty Tags: %v; with a tag: %v", err, want)
+	}
+	// Validation still comes first when there are tags to validate.
+	_, err = e.s.TagResource(e.ctx, &kms.TagResourceInput{KeyId: fxMissingID, Tags: []kms.Tag{{TagKey: ""}}})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrValidation, Op: keystate.TagResource, AnyMsg: true})
+}
