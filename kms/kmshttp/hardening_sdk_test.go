@@ -5,12 +5,16 @@ package kmshttp_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/kmsmodel/kmsmodel/kms"
 )
 
 // Decision D23 through the real AWS SDK: TagResource with Tags: [] is a
@@ -65,4 +69,62 @@ func TestSDKDecisionD23TagResourceEmptyTags(t *testing.T) {
 		}
 	}
 	postOK(t, f.handler, "TrentService.TagResource", `{"KeyId":"`+id+`","Tags":[]}`)
+}
+
+// Issue 12, item 9, over the wire: one caller signs many reads for made-up
+// Regions; another account's CreateKey in a real Region still succeeds.
+// The made-up Regions are refused (InvalidSignatureException, as for a
+// name that is not a Region), a Region named with kms.WithRegions is
+// served, and reads leave Regions without state unserved.
+func TestSDKRegionsMadeUpReads(t *testing.T) {
+	f := newFixture(t, kms.WithRegions("zz-flagged-1"))
+	var answers []string
+	for i := range 300 {
+		name := fmt.Sprintf("zz-made-up-%d", i)
+		status, hdr, b := post(t, f.handler, "TrentService.ListKeys", `{}`, "Authorization", sigV4(otherKey, name, "kms"))
+		answers = append(answers, fmt.Sprintf("%d %s %s", status, hdr.Get("X-Amzn-Errortype"), b))
+	}
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			hc, endpoint := tr.client(t, f)
+			ctx := context.Background()
+			ck, err := sdkClient(hc, endpoint, accessKey, "eu-west-1").CreateKey(ctx, &awskms.CreateKeyInput{})
+			if err != nil {
+				t.Fatalf("CreateKey in eu-west-1 after the made-up reads: %v", err)
+			}
+			if arn := aws.ToString(ck.KeyMetadata.Arn); arn != "arn:aws:kms:eu-west-1:"+account+":key/"+aws.ToString(ck.KeyMetadata.KeyId) {
+				t.Errorf("Arn %s", arn)
+			}
+			_, err = sdkClient(hc, endpoint, otherKey, "zz-made-up-1").ListKeys(ctx, &awskms.ListKeysInput{})
+			if code, msg := generic("InvalidSignatureException")(t, err); msg != "Credential should be scoped to a valid region, not 'zz-made-up-1'." {
+				t.Errorf("ListKeys in zz-made-up-1: %s %q", code, msg)
+			}
+			// Reads in the flagged Region answer as in an empty one.
+			flagged := sdkClient(hc, endpoint, otherKey, "zz-flagged-1")
+			if lk, err := flagged.ListKeys(ctx, &awskms.ListKeysInput{}); err != nil || len(lk.Keys) != 0 {
+				t.Fatalf("ListKeys in zz-flagged-1: %+v, %v", lk, err)
+			}
+			_, err = flagged.DescribeKey(ctx, &awskms.DescribeKeyInput{KeyId: ck.KeyMetadata.KeyId})
+			as[*types.NotFoundException]()(t, err)
+		})
+	}
+	for i, got := range answers {
+		want := fmt.Sprintf(`400 InvalidSignatureException {"__type":"InvalidSignatureException","message":"Credential should be scoped to a valid region, not 'zz-made-up-%d'."}`, i)
+		if got != want {
+			t.Fatalf("ListKeys signed for zz-made-up-%d: %s, want %s", i, got, want)
+		}
+	}
+	if got := f.svc.Regions(); !slices.Equal(got, []string{region, "eu-west-1"}) {
+		t.Fatalf("Regions() = %v", got)
+	}
+	// The flagged Region takes a key.
+	hc, endpoint := transports[0].client(t, f)
+	c := sdkClient(hc, endpoint, otherKey, "zz-flagged-1")
+	ck, err := c.CreateKey(context.Background(), &awskms.CreateKeyInput{})
+	if err != nil {
+		t.Fatalf("CreateKey in zz-flagged-1: %v", err)
+	}
+	if arn := aws.ToString(ck.KeyMetadata.Arn); arn != "arn:aws:kms:zz-flagged-1:"+otherAccount+":key/"+aws.ToString(ck.KeyMetadata.KeyId) {
+		t.Errorf("Arn %s", arn)
+	}
 }
