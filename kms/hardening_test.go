@@ -202,6 +202,20 @@ func TestRegionsReadsDoNotAddRegions(t *testing.T) {
 	}
 }
 
+// Item 9: a name given to WithRegions is taken as given, like WithRegion's,
+// even when it is not of the AWS form.
+func TestRegionsWithRegionsAnyForm(t *testing.T) {
+	e := fxNew(t, kms.WithRegions("local-2"))
+	ctx := kms.WithCallerRegion(e.ctx, "local-2")
+	out, err := e.s.CreateKey(ctx, &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatalf("CreateKey in local-2: %v", err)
+	}
+	if want := "arn:aws:kms:local-2:" + fxAccount + ":key/" + out.KeyMetadata.KeyId; out.KeyMetadata.Arn != want {
+		t.Fatalf("Arn %s, want %s", out.KeyMetadata.Arn, want)
+	}
+}
+
 // Item 9: ReplicaRegion must also be a Region the service serves.
 func TestRegionsReplicaRegionServed(t *testing.T) {
 	e := fxNew(t, kms.WithRegions("zz-flagged-1"))

@@ -93,7 +93,16 @@ func (s *Service) regionNamed(name string) *region {
 	if r := s.findRegion(name); r != nil {
 		return r
 	}
-	if !ValidRegion(name) || len(s.regions) >= maxRegions {
+	if !ValidRegion(name) {
+		return nil
+	}
+	return s.addRegion(name)
+}
+
+// addRegion adds the Region called name, which the service does not serve
+// yet; nil when the service serves as many Regions as it can.
+func (s *Service) addRegion(name string) *region {
+	if len(s.regions) >= maxRegions {
 		return nil
 	}
 	r := &region{name: name, index: uint8(len(s.regions)), keys: make(map[string]*key), aliases: make(map[aliasID]*alias)}
@@ -170,7 +179,7 @@ func (s *Service) serveRegion(op keystate.Operation) error {
 	if s.rg.served() {
 		return nil
 	}
-	r := s.regionNamed(s.rg.name)
+	r := s.addRegion(s.rg.name) // allowed, maybe not of the AWS form (WithRegions)
 	if r == nil {
 		s.rg = s.regions[0]
 		return kmsError(keystate.ErrLimitExceeded, op, "", keystate.None,
