@@ -57,6 +57,22 @@ func validateAliasName(op keystate.Operation, name string) error {
 	return nil
 }
 
+// checkAliasCharacters refuses an alias name that passed the API model's
+// pattern but holds a character the developer guide does not allow after
+// "alias/": only letters, digits, '/', '_' and '-' (decision D22; the
+// pattern also admits ':'). CreateAlias and UpdateAlias apply it after
+// validateAliasName; DeleteAlias does not, so that an alias a store kept
+// from before the rule can still be deleted.
+func checkAliasCharacters(op keystate.Operation, name string) error {
+	for i := len("alias/"); i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '/' || c == '_' || c == '-') {
+			return kmsError(keystate.ErrValidation, op, "", keystate.None, name+" contains invalid characters for an alias")
+		}
+	}
+	return nil
+}
+
 // reservedAlias reports whether name is in the alias/aws/ namespace that AWS
 // keeps for AWS managed keys.
 func reservedAlias(name string) bool { return strings.HasPrefix(name, "alias/aws/") }
@@ -72,7 +88,8 @@ func reservedAliasError(op keystate.Operation) error {
 // CreateAlias creates an alias for a key in the caller's account. The
 // target is named by key ID or key ARN (decision D5).
 //
-// Errors: ValidationException (malformed alias name, D19),
+// Errors: ValidationException (malformed alias name, D19; a character
+// other than letters, digits, '/', '_' and '-' after "alias/", D22),
 // InvalidAliasNameException (the reserved alias/aws/ namespace),
 // InvalidArnException, NotFoundException, AccessDeniedException,
 // KMSInvalidStateException (target pending deletion), AlreadyExistsException.
@@ -97,6 +114,9 @@ func (s *Service) CreateAlias(ctx context.Context, in *CreateAliasInput) (*Creat
 func (s *Service) createAlias(ctx context.Context, in *CreateAliasInput, now int64, caller string) (string, error) {
 	const op = keystate.CreateAlias
 	if err := validateAliasName(op, in.AliasName); err != nil {
+		return "", err
+	}
+	if err := checkAliasCharacters(op, in.AliasName); err != nil {
 		return "", err
 	}
 	if reservedAlias(in.AliasName) {
@@ -129,7 +149,9 @@ func (s *Service) createAlias(ctx context.Context, in *CreateAliasInput, now int
 // HMAC) and key usage as the current one.
 //
 // Errors: ValidationException (also for a new target of another type or
-// key usage), NotFoundException (no such alias or key),
+// key usage, and for an alias name with a character D22 forbids),
+// InvalidAliasNameException (the reserved alias/aws/ namespace),
+// NotFoundException (no such alias or key),
 // InvalidArnException, AccessDeniedException, KMSInvalidStateException.
 func (s *Service) UpdateAlias(ctx context.Context, in *UpdateAliasInput) (*UpdateAliasOutput, error) {
 	in = orEmpty(in)
@@ -152,6 +174,9 @@ func (s *Service) UpdateAlias(ctx context.Context, in *UpdateAliasInput) (*Updat
 func (s *Service) updateAlias(ctx context.Context, in *UpdateAliasInput, now int64, caller string) (string, error) {
 	const op = keystate.UpdateAlias
 	if err := validateAliasName(op, in.AliasName); err != nil {
+		return "", err
+	}
+	if err := checkAliasCharacters(op, in.AliasName); err != nil {
 		return "", err
 	}
 	if reservedAlias(in.AliasName) {

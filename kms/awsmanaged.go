@@ -58,6 +58,9 @@ func (s *Service) awsManagedAlias(op keystate.Operation, account, name string) (
 	if !ok || !strings.HasPrefix(name, "alias/aws/") {
 		return nil, nil
 	}
+	if err := s.serveRegion(op); err != nil {
+		return nil, err
+	}
 	now := s.last
 	id, err := newKeyID(s.cfg.random, false)
 	if err != nil {

@@ -111,8 +111,14 @@
 //
 // One Service serves one account's view of several Regions. A call goes to
 // the Region its context names (WithCallerRegion), or to the default
-// Region (WithRegion); any Region name of the AWS form is served from its
-// first call. Keys, aliases, AWS managed keys and custom key stores belong
+// Region (WithRegion). The Regions served are the default one, the AWS
+// Regions of the partitions the AWS SDK knows (KnownRegion) and those
+// named with WithRegions (AllowsRegion); a call to any other name is
+// refused with ValidationException. A Region takes one of the service's
+// 255 places only when something is created in it (CreateKey,
+// CreateCustomKeyStore, ReplicateKey, the first use of an AWS managed
+// alias): a call that only reads sees a Region without state as empty, and
+// leaves it so. Keys, aliases, AWS managed keys and custom key stores belong
 // to one Region: a bare key ID resolves in the caller's Region, and a key
 // ARN of another Region is refused with NotFoundException "Invalid arn
 // <Region>" (recorded). The clock, the schedule, the randomness source and

@@ -50,8 +50,8 @@ func owns(k *key) bool { return k.fam == nil || k.fam.primary == k }
 // ready). It then becomes Enabled, or PendingImport when the primary's
 // origin is EXTERNAL: a replica of an imported key gets no key material.
 //
-// Errors: ValidationException (ReplicaRegion missing or not a Region name,
-// description too long), TagException, InvalidArnException,
+// Errors: ValidationException (ReplicaRegion missing, not a Region name or
+// not a Region the service serves, description too long), TagException, InvalidArnException,
 // NotFoundException, AccessDeniedException, DisabledException and
 // KMSInvalidStateException (the primary's state, table a.2),
 // UnsupportedOperationException (not a multi-Region primary key; recorded
@@ -69,6 +69,9 @@ func (s *Service) ReplicateKey(ctx context.Context, in *ReplicateKeyInput) (*Rep
 	)
 	if err == nil {
 		tags, err = validateReplicate(op, in)
+	}
+	if err == nil {
+		err = s.allowReplicaRegion(op, in.ReplicaRegion)
 	}
 	if err == nil {
 		p, arn, err = s.resolve(ctx, op, caller, in.KeyId, "keyId", idOnly)

@@ -13,6 +13,7 @@ type Option func(*config)
 type config struct {
 	account          string
 	region           string
+	regions          []string // served besides the known ones (WithRegions)
 	partition        string
 	clock            Clock
 	random           io.Reader
@@ -48,6 +49,17 @@ func WithAccount(id string) Option { return func(c *config) { c.account = id } }
 
 // WithRegion sets the service's Region. The default is "us-east-1".
 func WithRegion(r string) Option { return func(c *config) { c.region = r } }
+
+// WithRegions names Regions the service serves besides its default Region
+// (WithRegion) and the AWS Regions it knows (KnownRegion), such as a Region
+// AWS opened after kmsmodel's table was made, or a made-up one for tests.
+// A call to any other Region is refused with ValidationException (and
+// over HTTP the request with InvalidSignatureException). Like WithRegion,
+// a name is taken as given; as a ReplicaRegion it must also have the AWS
+// form (ValidRegion). Repeated options add up.
+func WithRegions(names ...string) Option {
+	return func(c *config) { c.regions = append(c.regions, names...) }
+}
 
 // WithClock sets the clock. The default is WallClock; tests and simulators
 // pass a *ManualClock.

@@ -2,6 +2,8 @@ package kms
 
 import (
 	"context"
+	"fmt"
+	"slices"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
 )
@@ -19,16 +21,29 @@ type region struct {
 }
 
 // maxRegions is how many Regions one service serves (a key holds its
-// Region's index in a byte). AWS has fewer than half as many.
+// Region's index in a byte). AWS has fewer than a fifth as many.
 const maxRegions = 255
+
+// unservedIndex is the index of a Region that has no state yet: no served
+// Region has it, so nothing of a served Region (a custom key store, say)
+// is taken for the unserved one's.
+const unservedIndex = maxRegions
+
+// served reports whether r is one of the service's Regions, rather than
+// the empty stand-in a call to a Region without state sees (callRegion).
+// The stand-in's maps are nil: reading them finds nothing.
+func (r *region) served() bool { return r.keys != nil }
 
 type regionKey struct{}
 
 // WithCallerRegion returns a context whose calls go to the given Region, as
 // an AWS client configured for that Region does. Calls without one go to
-// the service's default Region (WithRegion). A Region is served from its
-// first call: any name of the AWS form ("us-west-2", "eu-central-1",
-// "us-gov-west-1") is one.
+// the service's default Region (WithRegion). The service serves its
+// default Region, the AWS Regions it knows (KnownRegion) and those named
+// with WithRegions; a call to another name is refused with
+// ValidationException. A Region takes up one of the service's 255 places
+// only when something is created in it: until then every call sees it
+// empty.
 func WithCallerRegion(ctx context.Context, name string) context.Context {
 	return context.WithValue(ctx, regionKey{}, name)
 }
@@ -40,7 +55,8 @@ func CallerRegion(ctx context.Context) string {
 }
 
 // Regions returns the names of the Regions the service has served (its
-// default Region first, then in order of first use).
+// default Region first, then in the order something was first created in
+// them).
 func (s *Service) Regions() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -51,14 +67,42 @@ func (s *Service) Regions() []string {
 	return out
 }
 
+// AllowsRegion reports whether the service serves calls to the Region
+// called name: its default Region (WithRegion), an AWS Region it knows
+// (KnownRegion), one named with WithRegions, or one its store holds state
+// of.
+func (s *Service) AllowsRegion(name string) bool {
+	if name == s.cfg.region || KnownRegion(name) || slices.Contains(s.cfg.regions, name) {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.findRegion(name) != nil
+}
+
+// allowsRegion is AllowsRegion for a caller that holds s.mu.
+func (s *Service) allowsRegion(name string) bool {
+	return name == s.cfg.region || KnownRegion(name) || slices.Contains(s.cfg.regions, name) || s.findRegion(name) != nil
+}
+
 // regionNamed returns the Region called name, adding it if the service has
 // not served it yet; nil when name is not a Region name or the service
-// serves as many Regions as it can.
+// serves as many Regions as it can. Whether the service allows the name
+// is the caller's to check: a store's records bring their Regions in.
 func (s *Service) regionNamed(name string) *region {
 	if r := s.findRegion(name); r != nil {
 		return r
 	}
-	if !ValidRegion(name) || len(s.regions) >= maxRegions {
+	if !ValidRegion(name) {
+		return nil
+	}
+	return s.addRegion(name)
+}
+
+// addRegion adds the Region called name, which the service does not serve
+// yet; nil when the service serves as many Regions as it can.
+func (s *Service) addRegion(name string) *region {
+	if len(s.regions) >= maxRegions {
 		return nil
 	}
 	r := &region{name: name, index: uint8(len(s.regions)), keys: make(map[string]*key), aliases: make(map[aliasID]*alias)}
@@ -93,31 +137,73 @@ func (s *Service) regionOf(k *key) *region { return s.regions[k.region] }
 
 // callRegion selects the Region of a call from ctx (the service's default
 // when ctx names none) and makes it the current one. It fails with
-// ValidationException when ctx names something that is not a Region.
+// ValidationException when ctx names a Region the service does not serve.
+//
+// A Region without state is not added by the calls that only read: they
+// see an empty stand-in (no keys, no aliases, no custom key stores), so
+// that reads in many Regions cannot use up the service's places. CreateKey
+// and CreateCustomKeyStore add their Region here (and fail with
+// LimitExceededException when every place is taken); the first use of an
+// AWS managed alias adds it through serveRegion.
 func (s *Service) callRegion(ctx context.Context, op keystate.Operation) error {
 	name := CallerRegion(ctx)
 	if name == "" {
 		s.rg = s.regions[0]
 		return nil
 	}
-	if s.rg.name == name {
+	if s.rg.name == name && s.rg.served() {
 		return nil
 	}
-	r := s.regionNamed(name)
-	if r == nil {
+	if r := s.findRegion(name); r != nil {
+		s.rg = r
+		return nil
+	}
+	if !s.allowsRegion(name) {
 		s.rg = s.regions[0]
 		// No recording: an SDK cannot reach a Region that does not exist.
 		return kmsError(keystate.ErrValidation, op, "", keystate.None,
 			"'"+name+"' is not a Region this service can serve.")
 	}
+	s.rg = &region{name: name, index: unservedIndex}
+	if op == keystate.CreateKey || op == keystate.CreateCustomKeyStore {
+		return s.serveRegion(op)
+	}
+	return nil
+}
+
+// serveRegion adds the current Region to the service's Regions if it is
+// the stand-in of a Region without state, before something is created in
+// it. It fails with LimitExceededException when the service serves as
+// many Regions as it can (the current Region is then the default one).
+func (s *Service) serveRegion(op keystate.Operation) error {
+	if s.rg.served() {
+		return nil
+	}
+	r := s.addRegion(s.rg.name) // allowed, maybe not of the AWS form (WithRegions)
+	if r == nil {
+		s.rg = s.regions[0]
+		return kmsError(keystate.ErrLimitExceeded, op, "", keystate.None,
+			fmt.Sprintf("kmsmodel serves at most %d Regions.", maxRegions))
+	}
 	s.rg = r
 	return nil
 }
 
+// allowReplicaRegion refuses, with ValidationException, a ReplicaRegion
+// of the AWS form that the service does not serve (as callRegion refuses
+// a call to it).
+func (s *Service) allowReplicaRegion(op keystate.Operation, name string) error {
+	if s.allowsRegion(name) {
+		return nil
+	}
+	return kmsError(keystate.ErrValidation, op, "", keystate.None,
+		"'"+name+"' is not a Region this service can serve.")
+}
+
 // ValidRegion reports whether name has the form of an AWS Region name
 // ("us-east-1", "us-gov-west-1"), the pattern AWS gives for ReplicaRegion:
-// ^([a-z]+-){2,3}\d+$, at most 32 characters. A Service serves every such
-// Region.
+// ^([a-z]+-){2,3}\d+$, at most 32 characters. It checks the form only:
+// which Regions a Service serves, AllowsRegion says.
 func ValidRegion(name string) bool {
 	if len(name) == 0 || len(name) > 32 {
 		return false

@@ -58,18 +58,18 @@ func mergeTags(op keystate.Operation, existing, add []Tag) ([]Tag, error) {
 	return out, nil
 }
 
-// TagResource adds or replaces tags on a key.
+// TagResource adds or replaces tags on a key. An empty (or nil) Tags list
+// changes nothing, but the key is still looked up and checked (D23).
 //
 // Errors: ValidationException, TagException (D19), InvalidArnException,
 // NotFoundException, AccessDeniedException, KMSInvalidStateException.
 func (s *Service) TagResource(ctx context.Context, in *TagResourceInput) (*TagResourceOutput, error) {
 	in = orEmpty(in)
 	const op = keystate.TagResource
-	// Validate the tags on their own first (D3 step 1).
+	// Validate the tags on their own first (D3 step 1). No tags at all is
+	// valid: the API model sets no minimum, and the call is a no-op after
+	// the key checks (D23), as UntagResource with no tag keys is.
 	_, invalid := mergeTags(op, nil, in.Tags)
-	if invalid == nil && len(in.Tags) == 0 {
-		invalid = validationError(op, "[]", "tags", "Member must not be null")
-	}
 	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, arn string, _ int64) error {
 		tags, err := mergeTags(op, k.tags, in.Tags)
 		if err != nil {

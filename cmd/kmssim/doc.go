@@ -29,7 +29,8 @@
 // access key of the request's SigV4 credential (--access-key KEY=ACCOUNT;
 // by default every key is --account); signatures are not verified. The
 // Region of that credential is the Region of the call, so one server
-// serves every Region and its multi-Region keys; --region (us-east-1 by
+// serves every AWS Region the AWS SDK lists (and those named with
+// --allow-region) and its multi-Region keys; --region (us-east-1 by
 // default) is the Region of unsigned requests. Logs
 // are structured (log/slog) on stderr; --log-level debug logs every
 // request. SIGINT or SIGTERM shuts the server down gracefully: it stops

@@ -31,10 +31,10 @@ State lives in a bbolt file (--db, default kms.db) or only in memory
 credential (--access-key maps keys to accounts; by default every key is
 --account); signatures are NOT verified, so serve only on addresses you
 trust (loopback by default). The Region of that credential is the Region
-of the call: one server serves every Region (any name of the AWS form,
-such as us-west-2), so clients configured for different Regions can use
-multi-Region keys (ReplicateKey, UpdatePrimaryRegion). --region is the
-Region of unsigned requests.
+of the call: one server serves every AWS Region (such as us-west-2, plus
+any named with --allow-region), so clients configured for different
+Regions can use multi-Region keys (ReplicateKey, UpdatePrimaryRegion).
+--region is the Region of unsigned requests.
 
 With --clock manual, simulated time starts at --start and moves only when a
 client calls the non-AWS targets KmsModel.AdvanceClock ({"Seconds": n} or
@@ -58,6 +58,7 @@ type serveConfig struct {
 	account         string
 	region          string
 	accessKeys      map[string]string
+	allowRegions    []string
 	quota           int
 	seed            uint64
 	maxBody         int64
@@ -82,6 +83,13 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 			return errors.New("want ACCESSKEYID=ACCOUNT with a twelve-digit account")
 		}
 		c.accessKeys[k] = a
+		return nil
+	})
+	fs.Func("allow-region", "also serve the Region `NAME`, one the AWS SDK does not list (repeatable)", func(v string) error {
+		if !kms.ValidRegion(v) {
+			return errors.New("want a Region name such as us-east-1")
+		}
+		c.allowRegions = append(c.allowRegions, v)
 		return nil
 	})
 	fs.IntVar(&c.quota, "on-demand-quota", kms.DefaultOnDemandRotationQuota, "on-demand rotations allowed per key (decision D1: 10; AWS today: 25)")
@@ -164,7 +172,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		return exitError
 	}
 
-	opts := []kms.Option{kms.WithAccount(c.account), kms.WithRegion(c.region), kms.WithOnDemandRotationQuota(c.quota)}
+	opts := []kms.Option{kms.WithAccount(c.account), kms.WithRegion(c.region), kms.WithOnDemandRotationQuota(c.quota),
+		kms.WithRegions(c.allowRegions...)}
 	var clock *kms.ManualClock
 	if c.clock == "manual" {
 		clock = kms.NewManualClock(c.start)

@@ -84,10 +84,14 @@
 // it to the service with kms.WithCallerRegion, so one handler serves every
 // Region, as many AWS endpoints would, and SDK clients configured for
 // different Regions see the keys, aliases and multi-Region replicas of
-// their own Region. Any name of the AWS form (^([a-z]+-){2,3}\d+$, such as
-// us-west-2 or us-gov-west-1) is served from its first call, as is the
-// service's own Region (kms.WithRegion) whatever its form. A credential
-// scoped to anything else, or to another service than kms, is refused with
+// their own Region. The Regions served are those the service allows
+// (kms.Service.AllowsRegion): the AWS Regions the AWS SDK knows
+// (kms.KnownRegion, such as us-west-2 or us-gov-west-1), the service's own
+// Region (kms.WithRegion) whatever its form, and those named with
+// kms.WithRegions. A Region takes up a place in the service only when
+// something is created in it: a read in a Region without state answers as
+// an empty Region. A credential scoped to anything else, or to another
+// service than kms, is refused with
 // InvalidSignatureException ("Credential should be scoped to a valid
 // region, not '<region>'."). A SigV4a credential names no Region: its call
 // goes to the service's Region, which its X-Amz-Region-Set header must

@@ -289,15 +289,16 @@ func (h *Handler) requestID() string {
 
 // authenticate finds the calling account and Region from the SigV4
 // Authorization header. The signature is not verified. The credential
-// scope's Region is the Region of the call (kms.WithCallerRegion): the
-// service's own Region, or any name of the AWS form ("us-west-2",
-// "us-gov-west-1"), which the service serves from its first call. A
+// scope's Region is the Region of the call (kms.WithCallerRegion): any
+// Region the service allows (kms.Service.AllowsRegion: its own Region, an
+// AWS Region such as "us-west-2" or "us-gov-west-1", or one named with
+// kms.WithRegions). A
 // request without an Authorization header runs as the service's own
 // account in its default Region (useful with curl), and so does a SigV4a
 // request, whose scope names no Region (its X-Amz-Region-Set must then
 // include the default Region, or be "*"). A header that is not SigV4 or
 // lacks a credential is refused with IncompleteSignatureException; a
-// credential scoped to something that is not a Region name, or to another
+// credential scoped to a Region the service does not serve, or to another
 // service, with InvalidSignatureException; an access key that the account
 // map does not know with UnrecognizedClientException. All are HTTP 400
 // (D18; the CommonErrors page lists 403 for some of them). The Region
@@ -348,7 +349,7 @@ func (h *Handler) authenticate(r *http.Request) (account, region string, err err
 		}
 	} else {
 		region = parts[2]
-		if region != h.svc.Region() && !kms.ValidRegion(region) {
+		if !h.svc.AllowsRegion(region) {
 			return "", "", &wireError{code: "InvalidSignatureException", status: http.StatusBadRequest,
 				msg: "Credential should be scoped to a valid region, not '" + region + "'."}
 		}
