@@ -471,13 +471,15 @@ func (s *Store) corruptRecord(kind string, name any, err error) error {
 // b puts a secret and the store has one; ErrClosed after Close; ctx's
 // error if ctx is done before the batch is queued (once it is queued,
 // Apply waits for the outcome so that its answer is true);
-// ErrCorrupt when a record it must read does not decode, or when bbolt
+// ErrCorrupt when a record it must read does not decode (the stored
+// instant among them, when b has a Now), or when bbolt
 // panics on a damaged page (every later Apply then fails the same way,
 // rather than write to a damaged file); and bbolt's or
 // the operating system's error when the write itself fails (a key ID
 // longer than bbolt's 32768-byte limit, a full disk). In every error case
-// nothing of b is written. A nil or empty batch writes nothing and returns
-// nil.
+// nothing of b is written, its Now included. A nil or empty batch
+// (store.Batch.Empty: a batch whose only part is a Now is not empty)
+// writes nothing and returns nil.
 func (s *Store) Apply(ctx context.Context, b *store.Batch) error {
 	if err := s.begin(ctx); err != nil {
 		return err
@@ -728,6 +730,34 @@ func (s *Store) CustomKeyStores(ctx context.Context) ([]store.CustomKeyStore, er
 	})
 	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// LatestInstant returns the latest store.Batch.Now the store has applied,
+// in UTC, or the zero time if it has applied none (a new store, or a file
+// written before the store recorded instants). It returns ErrClosed after
+// Close, ErrCorrupt if the record does not decode, and ctx's error if ctx
+// is done.
+func (s *Store) LatestInstant(ctx context.Context) (time.Time, error) {
+	if err := s.begin(ctx); err != nil {
+		return time.Time{}, err
+	}
+	defer s.mu.RUnlock()
+	var out time.Time
+	err := s.view("read the latest instant from", func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketMeta).Get(metaNow)
+		if v == nil {
+			return nil
+		}
+		var err error
+		if out, err = decodeNow(v); err != nil {
+			return s.corruptRecord("meta record", metaNow, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, err
 	}
 	return out, nil
 }

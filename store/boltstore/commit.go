@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -21,6 +22,7 @@ type request struct {
 	aliasKeys [][]byte // aliasKey of b.PutAliases
 	aliasVals [][]byte // encoded b.PutAliases
 	secretVal []byte   // encoded (and sealed, with a wrapping key) b.PutSecret
+	nowVal    []byte   // encoded b.Now; nil when it is zero
 	err       error
 	done      chan struct{}
 }
@@ -29,6 +31,9 @@ func newRequest(b *store.Batch, wrap cipher.AEAD) *request {
 	r := &request{b: b, done: make(chan struct{})}
 	if len(b.PutSecret) > 0 {
 		r.secretVal = encodeSecret(wrap, b.PutSecret)
+	}
+	if !b.Now.IsZero() {
+		r.nowVal = encodeNow(b.Now)
 	}
 	if len(b.PutKeys) > 0 {
 		r.keyVals = make([][]byte, len(b.PutKeys))
@@ -172,9 +177,27 @@ func (s *Store) applyBatch(tx *bolt.Tx, r *request) (fit, err error) {
 		return fmt.Errorf("root secret: %w", store.ErrExists), nil
 	}
 
+	// The instant is written only when it is later than the stored one
+	// (which the batches before b in the group may have written).
+	putNow := false
+	if r.nowVal != nil {
+		var stored time.Time
+		if v := meta.Get(metaNow); v != nil {
+			if stored, err = decodeNow(v); err != nil {
+				return nil, s.corruptRecord("meta record", metaNow, err)
+			}
+		}
+		putNow = b.Now.After(stored)
+	}
+
 	if r.secretVal != nil {
 		if err := meta.Put(metaSecret, r.secretVal); err != nil {
 			return nil, fmt.Errorf("boltstore: root secret: %w", err)
+		}
+	}
+	if putNow {
+		if err := meta.Put(metaNow, r.nowVal); err != nil {
+			return nil, fmt.Errorf("boltstore: latest instant: %w", err)
 		}
 	}
 

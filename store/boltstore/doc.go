@@ -79,6 +79,14 @@
 // sealed secret and key-check records (their additional data names the
 // format), and marks them format 4.
 //
+// The meta bucket also keeps the service's latest instant, the latest
+// store.Batch.Now applied, which LatestInstant returns: Apply writes it in
+// the transaction of its batch, and only when it is later than the one
+// stored. It is an optional meta record, like the secret, so it needs no
+// format version: a file written before it existed reads as having the
+// zero instant, and older builds, which check only the meta records they
+// know, open files that have it (and leave it as it is).
+//
 // The checksums make every record read back either the one written or an
 // ErrCorrupt error. They cannot report a record that damage to bbolt's own
 // page structure or to a record's bbolt key hides from view; bbolt has no

@@ -45,7 +45,7 @@ import (
 //
 //	meta        "magic" → magic, "format" → uint32 big-endian formatVersion,
 //	            and, when there are, "secret" → secret record,
-//	            "keycheck" → key-check record
+//	            "keycheck" → key-check record, "now" → instant record
 //	keys        key ID → key record
 //	rotations   uvarint(len(key ID)) ‖ key ID ‖ uint32 big-endian index → rotation record
 //	aliases     aliasKey(Region, account, name) → alias record
@@ -106,6 +106,17 @@ import (
 // (ErrCorrupt) is told apart from a wrong key (ErrWrongWrappingKey). Files without these records are format
 // 1 files all the same: builds that do not know them never read them.
 //
+// The instant record holds the latest store.Batch.Now applied (see
+// LatestInstant): a time, never the zero time, then the CRC-32C of "now"
+// and the time. Apply writes it in the transaction of the batch that
+// carries a later Now than the record's. Like the secret and key-check
+// records it needs no format version of its own: a file without it (one
+// written before it existed, or never given a Now) reads as having the
+// zero instant, and builds that do not know it never read it (Open checks
+// only the meta records it needs, so an unknown one is no error). Such a
+// build leaves the record as it is while it writes, so that the instant
+// may then lag the file's last batch; it never runs backwards.
+//
 // An alias record is KeyID (string), Created, Updated. The alias key is the
 // Region, then the account, each with every 0x00 byte written as 0x00 0xFF
 // and followed by 0x00 0x01, then the name: byte order of alias keys is
@@ -130,6 +141,7 @@ var (
 	metaFormat   = []byte("format")
 	metaSecret   = []byte("secret")   // the root secret (Batch.PutSecret)
 	metaKeyCheck = []byte("keycheck") // the wrapping key's check value
+	metaNow      = []byte("now")      // the latest Batch.Now applied
 	magic        = []byte("kmsmodel store")
 )
 
@@ -579,6 +591,26 @@ func decodeAliasRecord(key, rec []byte) (store.Alias, error) {
 		return store.Alias{}, err
 	}
 	return a, nil
+}
+
+// encodeNow returns the instant record of t, which is not the zero time.
+func encodeNow(t time.Time) []byte {
+	e := encoder{buf: make([]byte, 0, 1+2*binary.MaxVarintLen64+4)}
+	e.time(t)
+	return e.seal(metaNow)
+}
+
+// decodeNow decodes the instant record.
+func decodeNow(rec []byte) (time.Time, error) {
+	d := open(metaNow, rec)
+	t := d.time()
+	if d.err == nil && t.IsZero() {
+		d.err = fmt.Errorf("%w: the zero time", errRecord)
+	}
+	if err := d.end(); err != nil {
+		return time.Time{}, err
+	}
+	return t, nil
 }
 
 // decodeAliasKeyID returns the KeyID of an alias record.

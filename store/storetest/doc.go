@@ -45,5 +45,11 @@
 //     PutSecret fails with ErrExists and its batch writes nothing; of
 //     concurrent first PutSecrets exactly one succeeds; formatting the
 //     store with fmt does not print it.
+//   - The latest instant: LatestInstant is the zero time on a new store;
+//     a batch's Now sets it, alone or with other parts; an earlier Now
+//     leaves it; a batch that does not fit leaves it; instants from year 1
+//     to 9999 (before 1970 included) read back time.Time.Equal; of
+//     concurrent batches the latest Now wins. (The suite does not reopen
+//     stores: each store's own tests check that the instant survives it.)
 //   - Close: idempotent; every other method returns ErrClosed afterwards.
 package storetest

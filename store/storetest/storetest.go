@@ -61,6 +61,10 @@ func RunConformanceTests(t *testing.T, newStore func(t *testing.T) store.Store) 
 		{"AliasesInRegions", testAliasesInRegions},
 		{"AliasesRegionOrderAndPaging", testAliasesRegionOrderAndPaging},
 		{"ReplicaKeyIDs", testReplicaKeyIDs},
+		{"LatestInstant", testLatestInstant},
+		{"LatestInstantMisfit", testLatestInstantMisfit},
+		{"LatestInstantRange", testLatestInstantRange},
+		{"LatestInstantConcurrent", testLatestInstantConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1181,6 +1185,9 @@ func testUseAfterClose(t *testing.T, s store.Store) {
 	checkErr(t, "Apply PutSecret", s.Apply(ctx, &store.Batch{PutSecret: secret(1)}), store.ErrClosed)
 	_, err = s.CustomKeyStores(ctx)
 	checkErr(t, "CustomKeyStores", err, store.ErrClosed)
+	_, err = s.LatestInstant(ctx)
+	checkErr(t, "LatestInstant", err, store.ErrClosed)
+	checkErr(t, "Apply with only a Now", s.Apply(ctx, &store.Batch{Now: time.Unix(1, 0)}), store.ErrClosed)
 }
 
 // Custom key stores.
