@@ -74,6 +74,9 @@ func TestOpenClockBehindStore(t *testing.T) {
 			if !errors.Is(err, kms.ErrClockBackwards) {
 				t.Fatalf("Open with the clock at %v behind the store's %v = %v, want ErrClockBackwards", start, later, err)
 			}
+			if err := st.Close(); err != nil { // a failed Open leaves the store to its caller
+				t.Fatal(err)
+			}
 			st = open()
 			if got, _ := st.LatestInstant(ctx); !got.Equal(later) {
 				t.Fatalf("the refused Open changed LatestInstant to %v", got)

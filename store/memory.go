@@ -102,7 +102,7 @@ func (m *Memory) Apply(_ context.Context, b *Batch) error {
 		delete(m.stores, id)
 	}
 	if b.Now.After(m.now) {
-		m.now = b.Now.Round(0)
+		m.now = b.Now.Round(0).UTC()
 	}
 	return nil
 }
