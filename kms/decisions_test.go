@@ -21,11 +21,11 @@ import (
 // fxSwitchAuth is an authorizer that allows everything until deny is set.
 type fxSwitchAuth struct{ deny bool }
 
-var fxErrDenied = errors.New("fx: denied by the test authorizer")
+var errFxDenied = errors.New("fx: denied by the test authorizer")
 
 func (a *fxSwitchAuth) Authorize(context.Context, kms.AuthRequest) error {
 	if a.deny {
-		return fxErrDenied
+		return errFxDenied
 	}
 	return nil
 }
@@ -46,107 +46,107 @@ func TestDecisionD3OrderOfChecks(t *testing.T) {
 		// run prepares keys, calls before with the key the refused call
 		// names (if it exists), then makes the call under test; it returns
 		// the call's error and the refusal it expects.
-		run func(s setup, before func(id string)) (error, fxWant)
+		run func(s setup, before func(id string)) (fxWant, error)
 	}{
-		{"validation before identifier syntax", nil, func(s setup, before func(string)) (error, fxWant) {
+		{"validation before identifier syntax", nil, func(s setup, before func(string)) (fxWant, error) {
 			_, err := s.e.s.EnableKeyRotation(s.e.ctx, &kms.EnableKeyRotationInput{KeyId: "arn:bogus", RotationPeriodInDays: kms.Int32(89)})
-			return err, fxWant{Code: keystate.ErrValidation, Op: keystate.EnableKeyRotation,
-				Msg: fxValidation("89", "rotationPeriodInDays", "Member must have value greater than or equal to 90")}
+			return fxWant{Code: keystate.ErrValidation, Op: keystate.EnableKeyRotation,
+				Msg: fxValidation("89", "rotationPeriodInDays", "Member must have value greater than or equal to 90")}, err
 		}},
-		{"validation before lookup: RotationPeriodInDays", nil, func(s setup, before func(string)) (error, fxWant) {
+		{"validation before lookup: RotationPeriodInDays", nil, func(s setup, before func(string)) (fxWant, error) {
 			_, err := s.e.s.EnableKeyRotation(s.e.ctx, &kms.EnableKeyRotationInput{KeyId: fxMissingID, RotationPeriodInDays: kms.Int32(2561)})
-			return err, fxWant{Code: keystate.ErrValidation, Op: keystate.EnableKeyRotation,
-				Msg: fxValidation("2561", "rotationPeriodInDays", "Member must have value less than or equal to 2560")}
+			return fxWant{Code: keystate.ErrValidation, Op: keystate.EnableKeyRotation,
+				Msg: fxValidation("2561", "rotationPeriodInDays", "Member must have value less than or equal to 2560")}, err
 		}},
-		{"validation before lookup: PendingWindowInDays", nil, func(s setup, before func(string)) (error, fxWant) {
+		{"validation before lookup: PendingWindowInDays", nil, func(s setup, before func(string)) (fxWant, error) {
 			_, err := s.e.s.ScheduleKeyDeletion(s.e.ctx, &kms.ScheduleKeyDeletionInput{KeyId: fxMissingID, PendingWindowInDays: kms.Int32(6)})
-			return err, fxWant{Code: keystate.ErrValidation, Op: keystate.ScheduleKeyDeletion,
-				Msg: fxValidation("6", "pendingWindowInDays", "Member must have value greater than or equal to 7")}
+			return fxWant{Code: keystate.ErrValidation, Op: keystate.ScheduleKeyDeletion,
+				Msg: fxValidation("6", "pendingWindowInDays", "Member must have value greater than or equal to 7")}, err
 		}},
-		{"validation before lookup: Limit", nil, func(s setup, before func(string)) (error, fxWant) {
+		{"validation before lookup: Limit", nil, func(s setup, before func(string)) (fxWant, error) {
 			_, err := s.e.s.ListKeyRotations(s.e.ctx, &kms.ListKeyRotationsInput{KeyId: fxMissingID, Limit: kms.Int32(0)})
-			return err, fxWant{Code: keystate.ErrValidation, Op: keystate.ListKeyRotations,
-				Msg: fxValidation("0", "limit", "Member must have value greater than or equal to 1")}
+			return fxWant{Code: keystate.ErrValidation, Op: keystate.ListKeyRotations,
+				Msg: fxValidation("0", "limit", "Member must have value greater than or equal to 1")}, err
 		}},
-		{"validation before lookup: IncludeKeyMaterial", nil, func(s setup, before func(string)) (error, fxWant) {
+		{"validation before lookup: IncludeKeyMaterial", nil, func(s setup, before func(string)) (fxWant, error) {
 			_, err := s.e.s.ListKeyRotations(s.e.ctx, &kms.ListKeyRotationsInput{KeyId: "arn:bogus", IncludeKeyMaterial: "NONE"})
-			return err, fxWant{Code: keystate.ErrValidation, Op: keystate.ListKeyRotations, AnyMsg: true}
+			return fxWant{Code: keystate.ErrValidation, Op: keystate.ListKeyRotations, AnyMsg: true}, err
 		}},
-		{"validation before lookup: tag length", nil, func(s setup, before func(string)) (error, fxWant) {
+		{"validation before lookup: tag length", nil, func(s setup, before func(string)) (fxWant, error) {
 			k := strings.Repeat("k", 129)
 			_, err := s.e.s.TagResource(s.e.ctx, &kms.TagResourceInput{KeyId: fxMissingID, Tags: []kms.Tag{{TagKey: k}}})
-			return err, fxWant{Code: keystate.ErrValidation, Op: keystate.TagResource,
-				Msg: fxValidation(k, "tags.1.member.tagKey", "Member must have length less than or equal to 128")}
+			return fxWant{Code: keystate.ErrValidation, Op: keystate.TagResource,
+				Msg: fxValidation(k, "tags.1.member.tagKey", "Member must have length less than or equal to 128")}, err
 		}},
-		{"validation: empty KeyId", nil, func(s setup, before func(string)) (error, fxWant) {
+		{"validation: empty KeyId", nil, func(s setup, before func(string)) (fxWant, error) {
 			_, err := s.e.s.RotateKeyOnDemand(s.e.ctx, &kms.RotateKeyOnDemandInput{KeyId: ""})
-			return err, fxWant{Code: keystate.ErrValidation, Op: keystate.RotateKeyOnDemand,
-				Msg: fxValidation("", "keyId", "Member must have length greater than or equal to 1")}
+			return fxWant{Code: keystate.ErrValidation, Op: keystate.RotateKeyOnDemand,
+				Msg: fxValidation("", "keyId", "Member must have length greater than or equal to 1")}, err
 		}},
-		{"identifier syntax before lookup", nil, func(s setup, before func(string)) (error, fxWant) {
+		{"identifier syntax before lookup", nil, func(s setup, before func(string)) (fxWant, error) {
 			in := "arn:aws:kms:us-east-1:111122223333:bogus/x"
 			_, err := s.e.s.RotateKeyOnDemand(s.e.ctx, &kms.RotateKeyOnDemandInput{KeyId: in})
-			return err, fxWant{Code: keystate.ErrInvalidArn, Op: keystate.RotateKeyOnDemand, KeyID: in, AnyMsg: true}
+			return fxWant{Code: keystate.ErrInvalidArn, Op: keystate.RotateKeyOnDemand, KeyID: in, AnyMsg: true}, err
 		}},
-		{"lookup before authorization", nil, func(s setup, before func(string)) (error, fxWant) {
+		{"lookup before authorization", nil, func(s setup, before func(string)) (fxWant, error) {
 			s.auth.deny = true
 			_, err := s.e.s.RotateKeyOnDemand(s.e.ctx, &kms.RotateKeyOnDemandInput{KeyId: fxMissingID})
-			return err, fxWant{Code: keystate.ErrNotFound, Op: keystate.RotateKeyOnDemand, KeyID: missingARN,
-				Msg: fxNotExist(missingARN)}
+			return fxWant{Code: keystate.ErrNotFound, Op: keystate.RotateKeyOnDemand, KeyID: missingARN,
+				Msg: fxNotExist(missingARN)}, err
 		}},
-		{"cross-account rule before authorization", nil, func(s setup, before func(string)) (error, fxWant) {
+		{"cross-account rule before authorization", nil, func(s setup, before func(string)) (fxWant, error) {
 			id, arn := s.e.symmetric() // the authorizer allows everything
 			before(id)
 			_, err := s.e.s.RotateKeyOnDemand(s.e.as(fxOther), &kms.RotateKeyOnDemandInput{KeyId: arn})
-			return err, fxWant{Code: keystate.ErrNotFound, Op: keystate.RotateKeyOnDemand, KeyID: arn, Msg: fxNotExist(arn)}
+			return fxWant{Code: keystate.ErrNotFound, Op: keystate.RotateKeyOnDemand, KeyID: arn, Msg: fxNotExist(arn)}, err
 		}},
-		{"authorization before the key-state table", nil, func(s setup, before func(string)) (error, fxWant) {
+		{"authorization before the key-state table", nil, func(s setup, before func(string)) (fxWant, error) {
 			id, arn := s.e.symmetric()
 			s.e.disable(id)
 			before(id)
 			s.auth.deny = true
 			_, err := s.e.s.RotateKeyOnDemand(s.e.ctx, &kms.RotateKeyOnDemandInput{KeyId: id})
 			s.auth.deny = false // for the snapshot
-			return err, fxWant{Code: keystate.ErrAccessDenied, Op: keystate.RotateKeyOnDemand, KeyID: arn,
-				State: keystate.Disabled, AnyMsg: true}
+			return fxWant{Code: keystate.ErrAccessDenied, Op: keystate.RotateKeyOnDemand, KeyID: arn,
+				State: keystate.Disabled, AnyMsg: true}, err
 		}},
-		{"key-state table before key kind (recording 3c)", nil, func(s setup, before func(string)) (error, fxWant) {
+		{"key-state table before key kind (recording 3c)", nil, func(s setup, before func(string)) (fxWant, error) {
 			id, arn := s.e.kindKey("RSA_4096", "ENCRYPT_DECRYPT")
 			s.e.disable(id)
 			before(id)
 			_, err := s.e.s.RotateKeyOnDemand(s.e.ctx, &kms.RotateKeyOnDemandInput{KeyId: id})
-			return err, fxWant{Code: keystate.ErrDisabled, Op: keystate.RotateKeyOnDemand, KeyID: arn,
-				State: keystate.Disabled, Msg: arn + " is disabled."}
+			return fxWant{Code: keystate.ErrDisabled, Op: keystate.RotateKeyOnDemand, KeyID: arn,
+				State: keystate.Disabled, Msg: arn + " is disabled."}, err
 		}},
-		{"key-state table before key kind: pending deletion", nil, func(s setup, before func(string)) (error, fxWant) {
+		{"key-state table before key kind: pending deletion", nil, func(s setup, before func(string)) (fxWant, error) {
 			id, arn := s.e.kindKey("HMAC_256", "GENERATE_VERIFY_MAC")
 			s.e.scheduleDeletion(id, 7)
 			before(id)
 			_, err := s.e.s.EnableKeyRotation(s.e.ctx, &kms.EnableKeyRotationInput{KeyId: id})
-			return err, fxWant{Code: keystate.ErrKMSInvalidState, Op: keystate.EnableKeyRotation, KeyID: arn,
-				State: keystate.PendingDeletion, Msg: arn + " is pending deletion."}
+			return fxWant{Code: keystate.ErrKMSInvalidState, Op: keystate.EnableKeyRotation, KeyID: arn,
+				State: keystate.PendingDeletion, Msg: arn + " is pending deletion."}, err
 		}},
-		{"key kind before quota", []kms.Option{kms.WithOnDemandRotationQuota(0)}, func(s setup, before func(string)) (error, fxWant) {
+		{"key kind before quota", []kms.Option{kms.WithOnDemandRotationQuota(0)}, func(s setup, before func(string)) (fxWant, error) {
 			id, arn := s.e.kindKey("RSA_2048", "ENCRYPT_DECRYPT")
 			before(id)
 			_, err := s.e.s.RotateKeyOnDemand(s.e.ctx, &kms.RotateKeyOnDemandInput{KeyId: id})
-			return err, fxWant{Code: keystate.ErrUnsupportedOperation, Op: keystate.RotateKeyOnDemand, KeyID: arn,
-				State: keystate.Enabled, Msg: ""}
+			return fxWant{Code: keystate.ErrUnsupportedOperation, Op: keystate.RotateKeyOnDemand, KeyID: arn,
+				State: keystate.Enabled, Msg: ""}, err
 		}},
-		{"key-state table before quota", []kms.Option{kms.WithOnDemandRotationQuota(0)}, func(s setup, before func(string)) (error, fxWant) {
+		{"key-state table before quota", []kms.Option{kms.WithOnDemandRotationQuota(0)}, func(s setup, before func(string)) (fxWant, error) {
 			id, arn := s.e.symmetric()
 			s.e.disable(id)
 			before(id)
 			_, err := s.e.s.RotateKeyOnDemand(s.e.ctx, &kms.RotateKeyOnDemandInput{KeyId: id})
-			return err, fxWant{Code: keystate.ErrDisabled, Op: keystate.RotateKeyOnDemand, KeyID: arn,
-				State: keystate.Disabled, Msg: arn + " is disabled."}
+			return fxWant{Code: keystate.ErrDisabled, Op: keystate.RotateKeyOnDemand, KeyID: arn,
+				State: keystate.Disabled, Msg: arn + " is disabled."}, err
 		}},
-		{"quota", []kms.Option{kms.WithOnDemandRotationQuota(0)}, func(s setup, before func(string)) (error, fxWant) {
+		{"quota", []kms.Option{kms.WithOnDemandRotationQuota(0)}, func(s setup, before func(string)) (fxWant, error) {
 			id, arn := s.e.symmetric()
 			before(id)
 			_, err := s.e.s.RotateKeyOnDemand(s.e.ctx, &kms.RotateKeyOnDemandInput{KeyId: id})
-			return err, fxWant{Code: keystate.ErrLimitExceeded, Op: keystate.RotateKeyOnDemand, KeyID: arn,
-				State: keystate.Enabled, Msg: fxQuotaMsg(arn)}
+			return fxWant{Code: keystate.ErrLimitExceeded, Op: keystate.RotateKeyOnDemand, KeyID: arn,
+				State: keystate.Enabled, Msg: fxQuotaMsg(arn)}, err
 		}},
 	}
 	for _, c := range cases {
@@ -158,7 +158,7 @@ func TestDecisionD3OrderOfChecks(t *testing.T) {
 			byBefore := e.snapshot(by)
 			var id string
 			var before fxSnapshot
-			err, want := c.run(setup{e, auth}, func(k string) { id, before = k, e.snapshot(k) })
+			want, err := c.run(setup{e, auth}, func(k string) { id, before = k, e.snapshot(k) })
 			fxCheckErr(t, err, want)
 			auth.deny = false
 			e.unchanged(by, byBefore)

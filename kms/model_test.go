@@ -1379,27 +1379,27 @@ func (m *mdlModel) generateDataKey(t *rapid.T) {
 // [5], [11], [14]); then the blob's authentication
 // (InvalidCiphertextException). The error names the blob's key, or the
 // missing key KeyId names.
-func mdlDecryptErr(blob mdlRef, named *mdlRef, wrongContext bool) (error, string) {
+func mdlDecryptErr(blob mdlRef, named *mdlRef, wrongContext bool) (string, error) {
 	k := blob.k
 	switch {
 	case blob.err != nil:
-		return blob.err, blob.errID
+		return blob.errID, blob.err
 	case named != nil && named.err != nil:
-		return named.err, named.errID
+		return named.errID, named.err
 	case named != nil && named.k != k:
-		return keystate.ErrIncorrectKey, k.arn
+		return k.arn, keystate.ErrIncorrectKey
 	case k.state == mdlDisabled:
-		return keystate.ErrDisabled, k.arn
+		return k.arn, keystate.ErrDisabled
 	case k.pendingDeletion(), k.state == mdlPendingImport, k.state == mdlUnavailable:
-		return keystate.ErrKMSInvalidState, k.arn // [3], [5], [11]
+		return k.arn, keystate.ErrKMSInvalidState // [3], [5], [11]
 	case k.state == mdlCreating:
-		return mdlErrCreating, k.arn
+		return k.arn, mdlErrCreating
 	case k.kind == mdlExt && !k.imported:
-		return keystate.ErrKMSInvalidState, k.arn // Updating, its material expired meanwhile
+		return k.arn, keystate.ErrKMSInvalidState // Updating, its material expired meanwhile
 	case wrongContext:
-		return keystate.ErrInvalidCiphertext, k.arn
+		return k.arn, keystate.ErrInvalidCiphertext
 	}
-	return nil, ""
+	return "", nil
 }
 
 // decrypt decrypts a ciphertext, mostly in the Region it was made in,
@@ -1435,7 +1435,7 @@ func (m *mdlModel) decrypt(t *rapid.T) {
 		nref = &r
 	}
 	blob := m.resolveIn(region, c.id)
-	want, errID := mdlDecryptErr(blob, nref, wrongContext)
+	errID, want := mdlDecryptErr(blob, nref, wrongContext)
 	out, err := m.svc.Decrypt(m.ctxs[region], in)
 	mdlExpect(t, "Decrypt in "+region, err, want, errID)
 	if want == nil && (out == nil || !bytes.Equal(out.Plaintext, c.pt) || out.KeyId != blob.k.arn) {
@@ -1462,7 +1462,7 @@ func (m *mdlModel) checkCiphertexts(t *rapid.T) {
 	for _, i := range idx {
 		c := m.cts[i]
 		blob := m.resolveIn(c.region, c.id)
-		want, errID := mdlDecryptErr(blob, nil, false)
+		errID, want := mdlDecryptErr(blob, nil, false)
 		out, err := m.svc.Decrypt(m.ctxs[c.region], &kms.DecryptInput{CiphertextBlob: c.blob, EncryptionContext: c.ec})
 		mdlExpect(t, fmt.Sprintf("Decrypt of ciphertext %d of %s in %s (%s, check)", i, c.id, c.region, c.k.state), err, want, errID)
 		if want == nil && (out == nil || !bytes.Equal(out.Plaintext, c.pt) || out.KeyId != blob.k.arn) {

@@ -1066,7 +1066,7 @@ func testConcurrentWriters(t *testing.T, s store.Store) {
 						return err
 					}
 					if !slices.IsSortedFunc(ks, func(a, b store.Key) int { return strings.Compare(a.ID, b.ID) }) {
-						return errors.New("Keys not in order")
+						return errors.New("keys not in order")
 					}
 					if _, err := s.Aliases(t.Context(), store.AliasID{}, 1000); err != nil {
 						return err
@@ -1126,17 +1126,17 @@ func testCloseWhileBusy(t *testing.T, s store.Store) {
 						started <- struct{}{}
 					}
 					if err == nil && closed {
-						return fmt.Errorf("Apply succeeded after an earlier call returned ErrClosed")
+						return errors.New("apply succeeded after an earlier call returned ErrClosed")
 					}
 					if err != nil && !errors.Is(err, store.ErrClosed) {
-						return fmt.Errorf("Apply: %v, want nil or ErrClosed", err)
+						return fmt.Errorf("apply: %v, want nil or ErrClosed", err)
 					}
 					_, kerr := s.Key(t.Context(), id)
 					if err == nil && kerr == nil {
 						continue
 					}
 					if !errors.Is(kerr, store.ErrClosed) {
-						return fmt.Errorf("Key: %v, want ErrClosed (Apply said %v)", kerr, err)
+						return fmt.Errorf("key: %v, want ErrClosed (Apply said %v)", kerr, err)
 					}
 					if err != nil {
 						return nil // both closed
