@@ -25,7 +25,10 @@
 // through the non-AWS targets KmsModel.AdvanceClock and KmsModel.Now (see
 // package kms/kmshttp). The caller's account is the one mapped to the
 // access key of the request's SigV4 credential (--access-key KEY=ACCOUNT;
-// by default every key is --account); signatures are not verified. The
+// by default every key is --account, and so is a request with no
+// Authorization header; once any key is mapped, an unsigned request is
+// refused with MissingAuthenticationTokenException); signatures are not
+// verified. The
 // Region of that credential is the Region of the call, so one server
 // serves every Region and its multi-Region keys; --region (us-east-1 by
 // default) is the Region of unsigned requests. Logs

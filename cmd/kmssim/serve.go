@@ -29,7 +29,10 @@ over HTTP, backed by kmsmodel. Point an AWS SDK or the AWS CLI at it:
 State lives in a bbolt file (--db, default kms.db) or only in memory
 (--mem). The caller's account comes from the access key ID of the SigV4
 credential (--access-key maps keys to accounts; by default every key is
---account); signatures are NOT verified, so serve only on addresses you
+--account). Without --access-key, a request with no Authorization header
+(plain curl) runs as --account; once any access key is mapped, such a
+request is refused with MissingAuthenticationTokenException. Signatures
+are NOT verified, so serve only on addresses you
 trust (loopback by default). The Region of that credential is the Region
 of the call: one server serves every Region (any name of the AWS form,
 such as us-west-2), so clients configured for different Regions can use
@@ -72,7 +75,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	start := fs.String("start", "2024-01-01T00:00:00Z", "RFC 3339 `instant` the manual clock starts at (--clock manual only)")
 	fs.StringVar(&c.account, "account", "111122223333", "the service's AWS account `ID` (twelve digits)")
 	fs.StringVar(&c.region, "region", "us-east-1", "the service's default `Region`, for unsigned requests; a request signed for another Region goes to that Region")
-	fs.Func("access-key", "map an access key to an account, `KEY=ACCOUNT` (repeatable); then other keys are refused", func(v string) error {
+	fs.Func("access-key", "map an access key to an account, `KEY=ACCOUNT` (repeatable); then other keys, and unsigned requests, are refused", func(v string) error {
 		k, a, ok := strings.Cut(v, "=")
 		if !ok || k == "" || !kms.ValidAccountID(a) {
 			return errors.New("want ACCESSKEYID=ACCOUNT with a twelve-digit account")

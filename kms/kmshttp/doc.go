@@ -55,7 +55,11 @@
 // AccessDeniedException, as a generic API error with that code. The
 // message member is left out when the model's message is empty (D19). HTTP
 // status: 400 for every client error, 500 for KMSInternalException and
-// DependencyTimeoutException (D18). The adapter's own refusals:
+// DependencyTimeoutException (D18). A KMSInternalException never carries
+// the failure's own text, which may name the server's files: its message
+// is AWS's generic one with the request ID, and the handler logs the detail
+// under that request ID at slog.LevelError (WithLogger). The adapter's own
+// refusals:
 //
 //   - malformed JSON, a wrong JSON type for a known member, invalid UTF-8:
 //     SerializationException (400);
@@ -92,9 +96,12 @@
 // region, not '<region>'."). A SigV4a credential names no Region: its call
 // goes to the service's Region, which its X-Amz-Region-Set header must
 // include (or be "*"). A header that is not SigV4 or SigV4a is
-// IncompleteSignatureException. A request with no Authorization header
-// runs as the service's account in the service's Region, so plain curl
-// works.
+// IncompleteSignatureException. Without WithAccounts, a request with no
+// Authorization header runs as the service's account in the service's
+// Region, so plain curl works; once WithAccounts maps any access key, such
+// a request is refused with MissingAuthenticationTokenException (400,
+// "Request is missing Authentication Token"), since it would otherwise run
+// as an account no key was given for.
 //
 // Signatures are NOT verified: the handler trusts the access key ID it is
 // shown. It is a model for tests and simulations, not a security boundary;
@@ -114,7 +121,9 @@
 // Both apply every scheduled event due (kms.Service.Sweep) and answer
 // {"Now": t, "EventsApplied": n, "NextEventTime": t}, NextEventTime absent
 // when nothing is scheduled. Without a manual clock both are
-// UnknownOperationException.
+// UnknownOperationException, with a message saying that the server must
+// run with --clock manual (kmssim serve) or the handler be given
+// WithManualClock.
 //
 // # Performance
 //

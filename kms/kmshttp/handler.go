@@ -59,8 +59,10 @@ func WithManualClock(clock *kms.ManualClock) Option {
 // WithAccounts maps access key IDs to account IDs (twelve digits): a
 // request signed with an access key in the map runs as that account, and a
 // request signed with any other access key is refused with
-// UnrecognizedClientException. Without this option every access key runs
-// as the service's own account. The map is copied.
+// UnrecognizedClientException, and a request with no Authorization header
+// at all with MissingAuthenticationTokenException. Without this option
+// every access key, and every unsigned request, runs as the service's own
+// account. The map is copied.
 func WithAccounts(accessKeyToAccount map[string]string) Option {
 	return func(c *config) {
 		c.accounts = make(map[string]string, len(accessKeyToAccount))
@@ -170,8 +172,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out, rerr = h.dispatch(ctx, op, body, out)
 	}
 	if rerr != nil {
-		code, status, out = errorBody(rerr, out[:0])
+		code, status, out = errorBody(rerr, id, out[:0])
 		hdr["X-Amzn-Errortype"] = []string{code}
+		if code == string(keystate.ErrKMSInternal) && h.log != nil {
+			// The client sees a generic message (the detail may name
+			// files of the server); the detail goes to the log under the
+			// request ID. Errors of the model carry no key material.
+			h.log.LogAttrs(r.Context(), slog.LevelError, "internal error",
+				slog.String("requestId", id), slog.String("target", op), slog.String("account", account),
+				slog.String("err", rerr.Error()))
+		}
 	}
 	hdr["Content-Length"] = []string{strconv.Itoa(len(out))}
 	w.WriteHeader(status)
@@ -227,14 +237,25 @@ func (h *Handler) readBody(r *http.Request, buf []byte) ([]byte, error) {
 	}
 }
 
+// internalMessage is the message of every KMSInternalException the
+// handler sends: AWS's generic wording (the CommonErrors page's
+// InternalFailure) and the request ID, under which the handler logs the
+// detail. The detail itself never reaches the client: it may name the
+// server's files (a store's path) or other internals.
+func internalMessage(requestID string) string {
+	return "The request processing has failed because of an unknown error, exception or failure. Request ID: " + requestID
+}
+
 // errorBody renders err in AWS's error shape and returns the exception
-// name, the HTTP status and the body. Decision D18: every client error is
+// name, the HTTP status and the body. A KMSInternalException, or any error
+// that is not a refusal, gets internalMessage(requestID) as its message,
+// not its own. Decision D18: every client error is
 // HTTP 400 (as real AWS sends), KMSInternalException and
 // DependencyTimeoutException are 500; the adapter's own 413 is the only
 // other status. The message member is left out when the message is empty,
 // as real KMS sends UnsupportedOperationException for an asymmetric key's
 // RotateKeyOnDemand (D19).
-func errorBody(err error, b []byte) (code string, status int, body []byte) {
+func errorBody(err error, requestID string, b []byte) (code string, status int, body []byte) {
 	var msg string
 	var we *wireError
 	var ke *keystate.Error
@@ -246,7 +267,10 @@ func errorBody(err error, b []byte) (code string, status int, body []byte) {
 		status = statusOf(ke.Code)
 	default:
 		// Not a refusal of the model: an internal failure (D18: 500).
-		code, status, msg = string(keystate.ErrKMSInternal), http.StatusInternalServerError, err.Error()
+		code, status = string(keystate.ErrKMSInternal), http.StatusInternalServerError
+	}
+	if code == string(keystate.ErrKMSInternal) {
+		msg = internalMessage(requestID)
 	}
 	w := writer{b: b}
 	w.open()
@@ -293,9 +317,12 @@ func (h *Handler) requestID() string {
 // service's own Region, or any name of the AWS form ("us-west-2",
 // "us-gov-west-1"), which the service serves from its first call. A
 // request without an Authorization header runs as the service's own
-// account in its default Region (useful with curl), and so does a SigV4a
+// account in its default Region (useful with curl) unless WithAccounts
+// mapped access keys, and so does a SigV4a
 // request, whose scope names no Region (its X-Amz-Region-Set must then
-// include the default Region, or be "*"). A header that is not SigV4 or
+// include the default Region, or be "*"). When WithAccounts mapped access
+// keys, a request without an Authorization header is refused with
+// MissingAuthenticationTokenException instead. A header that is not SigV4 or
 // lacks a credential is refused with IncompleteSignatureException; a
 // credential scoped to something that is not a Region name, or to another
 // service, with InvalidSignatureException; an access key that the account
@@ -305,6 +332,12 @@ func (h *Handler) requestID() string {
 func (h *Handler) authenticate(r *http.Request) (account, region string, err error) {
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
+		if h.accounts != nil {
+			// Access keys name the accounts: a request that names none
+			// must not run as the service's own account.
+			return "", "", &wireError{code: "MissingAuthenticationTokenException", status: http.StatusBadRequest,
+				msg: "Request is missing Authentication Token"}
+		}
 		return h.svc.Account(), "", nil
 	}
 	alg, rest, _ := strings.Cut(auth, " ")
@@ -385,15 +418,26 @@ func (h *Handler) dispatch(ctx context.Context, target string, body, out []byte)
 		if op := operation(name); op != nil {
 			return op(ctx, h.svc, body, out)
 		}
-	} else if name, ok = strings.CutPrefix(target, "KmsModel."); ok && h.clock != nil {
-		switch name {
-		case "AdvanceClock":
+	} else if name, ok = strings.CutPrefix(target, "KmsModel."); ok {
+		switch {
+		case h.clock == nil && (name == "AdvanceClock" || name == "Now"):
+			return out, noManualClock(target)
+		case name == "AdvanceClock":
 			return h.advanceClock(body, out)
-		case "Now":
+		case name == "Now":
 			return h.now(body, out)
 		}
 	}
 	return out, unknownOperation(target)
+}
+
+// noManualClock is the refusal of a simulated-time target by a handler
+// without a manual clock: UnknownOperationException, as for any target
+// not served, with a message that says how to get one.
+func noManualClock(target string) *wireError {
+	return &wireError{code: "UnknownOperationException", status: http.StatusBadRequest,
+		msg: target + " needs simulated time, but this server runs on the wall clock: " +
+			"start it with --clock manual (kmssim serve), or give the handler kmshttp.WithManualClock"}
 }
 
 // unknownOperation is the refusal of a target the handler does not serve.
