@@ -33,9 +33,14 @@
 // serves every Region and its multi-Region keys; --region (us-east-1 by
 // default) is the Region of unsigned requests. Logs
 // are structured (log/slog) on stderr; --log-level debug logs every
-// request. SIGINT or SIGTERM shuts the server down gracefully: it stops
-// accepting connections, finishes the requests in flight, then closes the
-// store. A second signal ends the process at once.
+// request. Clients are bounded by kmshttp.Server's limits
+// (--read-header-timeout, --read-timeout, --write-timeout, --idle-timeout,
+// --max-header-bytes, --max-conns) and the handler's --body-memory, so the
+// memory held for clients stays under kmshttp.MemoryBound (232 MiB with
+// the defaults). SIGINT or SIGTERM shuts the server down gracefully: it
+// stops accepting connections, cuts clients still sending a request,
+// finishes the requests in flight, then closes the store. A second signal
+// ends the process at once.
 //
 // # simulate
 //

@@ -43,8 +43,21 @@ With --clock manual, simulated time starts at --start and moves only when a
 client calls the non-AWS targets KmsModel.AdvanceClock ({"Seconds": n} or
 {"To": epoch-seconds}) or reads it with KmsModel.Now.
 
+Hostile or broken clients are bounded: a client has --read-header-timeout
+to send its headers and --read-timeout to send its whole request (a body
+still arriving then is refused), --write-timeout to be answered once its
+headers are in, and a keep-alive connection is closed after --idle-timeout
+without a request. Header blocks over --max-header-bytes are refused (HTTP
+431, RequestEntityTooLargeException). At most --max-conns connections are
+open at once; more wait in the kernel's accept queue. Bodies over 16 KiB
+share --body-memory; beyond it requests are refused with
+ThrottlingException. Together these bound the memory held for clients to
+--max-conns x (2 x (--max-header-bytes + 4 KiB) + 96 KiB) + --body-memory:
+232 MiB with the defaults, whatever the clients do.
+
 SIGINT or SIGTERM stops the server gracefully: requests in flight finish,
-then the store is closed. A second signal stops it at once.
+clients still sending a request are cut off, then the store is closed. A
+second signal stops it at once.
 `
 
 // serveConfig is the parsed command line of serve.
@@ -60,6 +73,8 @@ type serveConfig struct {
 	quota           int
 	seed            uint64
 	maxBody         int64
+	bodyMemory      int64
+	limits          kmshttp.Limits
 	shutdownTimeout time.Duration
 	logLevel        slog.Level
 	logJSON         bool
@@ -86,6 +101,14 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	fs.IntVar(&c.quota, "on-demand-quota", kms.DefaultOnDemandRotationQuota, "on-demand rotations allowed per key (decision D1: 10; AWS today: 25)")
 	fs.Uint64Var(&c.seed, "seed", 0, "make key IDs reproducible from this `seed` (0: cryptographic randomness)")
 	fs.Int64Var(&c.maxBody, "max-body", kmshttp.DefaultMaxBodyBytes, "largest request body in `bytes`")
+	fs.Int64Var(&c.bodyMemory, "body-memory", kmshttp.DefaultBodyMemory, "`bytes` of request bodies over 16 KiB buffered at once, over all clients; beyond, ThrottlingException")
+	dl := kmshttp.DefaultLimits()
+	fs.DurationVar(&c.limits.ReadHeaderTimeout, "read-header-timeout", dl.ReadHeaderTimeout, "how long a client has to send a request's headers")
+	fs.DurationVar(&c.limits.ReadTimeout, "read-timeout", dl.ReadTimeout, "how long a client has to send a whole request, headers and body")
+	fs.DurationVar(&c.limits.WriteTimeout, "write-timeout", dl.WriteTimeout, "how long the server has to handle a request and write its response once its headers are read")
+	fs.DurationVar(&c.limits.IdleTimeout, "idle-timeout", dl.IdleTimeout, "how long a keep-alive connection may wait for its next request")
+	fs.IntVar(&c.limits.MaxHeaderBytes, "max-header-bytes", dl.MaxHeaderBytes, "largest request header block in `bytes`")
+	fs.IntVar(&c.limits.MaxConns, "max-conns", dl.MaxConns, "most connections open at once")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown waits for requests in flight")
 	level := fs.String("log-level", "info", "log `level`: debug (every request), info, warn or error")
 	format := fs.String("log-format", "text", "log `format`: text or json")
@@ -123,6 +146,16 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	}
 	if c.maxBody <= 0 {
 		return bad("--max-body must be positive")
+	}
+	if c.bodyMemory <= 0 {
+		return bad("--body-memory must be positive")
+	}
+	l := c.limits
+	if l.ReadHeaderTimeout <= 0 || l.ReadTimeout <= 0 || l.WriteTimeout <= 0 || l.IdleTimeout <= 0 {
+		return bad("--read-header-timeout, --read-timeout, --write-timeout and --idle-timeout must be positive")
+	}
+	if l.MaxHeaderBytes <= 0 || l.MaxConns <= 0 {
+		return bad("--max-header-bytes and --max-conns must be positive")
 	}
 	if err := c.logLevel.UnmarshalText([]byte(*level)); err != nil {
 		return bad(fmt.Sprintf("--log-level %q: want debug, info, warn or error", *level))
@@ -192,7 +225,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		}
 	}()
 
-	hopts := []kmshttp.Option{kmshttp.WithLogger(log), kmshttp.WithMaxBodyBytes(c.maxBody)}
+	hopts := []kmshttp.Option{kmshttp.WithLogger(log), kmshttp.WithMaxBodyBytes(c.maxBody), kmshttp.WithBodyMemory(c.bodyMemory)}
 	if clock != nil {
 		hopts = append(hopts, kmshttp.WithManualClock(clock))
 	}
@@ -207,13 +240,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if err != nil {
 		return fail("cannot listen", err)
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
-	}
+	srv := kmshttp.NewServer(h, c.limits, slog.NewLogLogger(handler, slog.LevelWarn))
 	attrs := []any{"addr", ln.Addr().String(), "store", storeName, "clock", c.clock,
-		"account", c.account, "region", c.region, "endpoint", "http://" + ln.Addr().String()}
+		"account", c.account, "region", c.region, "endpoint", "http://" + ln.Addr().String(),
+		"maxConns", c.limits.MaxConns, "memoryBound", kmshttp.MemoryBound(c.limits, c.bodyMemory)}
 	if clock != nil {
 		attrs = append(attrs, "start", c.start.Format(time.RFC3339))
 	}
@@ -227,10 +257,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	return exitOK
 }
 
+// server is what runServer runs: a *kmshttp.Server or an *http.Server.
+type server interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+}
+
 // runServer serves on ln until ctx is done, then shuts srv down
 // gracefully: it stops accepting connections and waits up to timeout for
 // the requests in flight to finish.
-func runServer(ctx context.Context, srv *http.Server, ln net.Listener, timeout time.Duration, log *slog.Logger) error {
+func runServer(ctx context.Context, srv server, ln net.Listener, timeout time.Duration, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -72,6 +72,9 @@
 //   - a body over the limit (WithMaxBodyBytes, 1 MiB by default):
 //     RequestEntityTooLargeException, HTTP 413 as the CommonErrors page
 //     says;
+//   - a body over SmallBodyBytes when the handler's body memory
+//     (WithBodyMemory) is spent: ThrottlingException (400), which the
+//     SDKs retry;
 //   - authentication problems, below (400).
 //
 // # Callers and Regions
@@ -124,6 +127,22 @@
 // UnknownOperationException, with a message saying that the server must
 // run with --clock manual (kmssim serve) or the handler be given
 // WithManualClock.
+//
+// # Serving on a socket
+//
+// Server runs a Handler on a listener within Limits: a whole-request read
+// deadline, a header deadline, a write deadline, an idle timeout for
+// keep-alive connections, a header-block size and a cap on open
+// connections (beyond it, new connections wait in the accept queue).
+// Bodies over SmallBodyBytes share the handler's WithBodyMemory and are
+// refused with ThrottlingException beyond it. MemoryBound states the most
+// memory the connections can hold (232 MiB with the defaults). The
+// refusals net/http writes itself before a handler runs (431 for a header
+// block over the limit, 400 for a malformed request) are rewritten on the
+// connection into AWS's shape (RequestEntityTooLargeException,
+// BadRequestException), since net/http offers no hook for them.
+// Server.Shutdown waits for requests being handled but cuts clients that
+// are still sending.
 //
 // # Performance
 //

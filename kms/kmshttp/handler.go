@@ -24,6 +24,18 @@ import (
 // operations served.
 const DefaultMaxBodyBytes = 1 << 20
 
+// DefaultBodyMemory is how many bytes of large request bodies (those over
+// SmallBodyBytes) a Handler buffers at once unless WithBodyMemory says
+// otherwise: 64 MiB.
+const DefaultBodyMemory = 64 << 20
+
+// SmallBodyBytes is the size up to which a request body is read without
+// drawing on the handler's body memory (WithBodyMemory): 16 KiB, above
+// every request of the operations served that an AWS SDK sends (the
+// largest, Encrypt or Sign of 4 KiB, is under 6 KiB of JSON). Each
+// connection may thus hold up to about twice this much on its own.
+const SmallBodyBytes = 16 << 10
+
 // Handler serves the AWS KMS API (the AWS JSON 1.1 protocol) over a
 // *kms.Service. It is safe for concurrent use.
 type Handler struct {
@@ -34,6 +46,9 @@ type Handler struct {
 	log      *slog.Logger
 	idHigh   uint64 // random half of every request ID
 	seq      atomic.Uint64
+
+	bodyMemory int64        // bound on bodies.held
+	bodyHeld   atomic.Int64 // bytes of large bodies buffered now
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -45,6 +60,7 @@ type config struct {
 	clock    *kms.ManualClock
 	accounts map[string]string
 	maxBody  int64
+	bodyMem  int64
 	log      *slog.Logger
 	random   io.Reader
 }
@@ -77,6 +93,16 @@ func WithAccounts(accessKeyToAccount map[string]string) Option {
 // RequestEntityTooLargeException and HTTP 413.
 func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBody = n } }
 
+// WithBodyMemory bounds the bytes of request bodies larger than
+// SmallBodyBytes that the handler buffers at once, over all requests
+// (DefaultBodyMemory by default). A request whose body would pass the
+// bound (by its Content-Length, or while a chunked body grows) is refused
+// at once with ThrottlingException (HTTP 400, which the AWS SDKs retry),
+// so that clients sending large bodies slowly cannot make the server hold
+// more than this. The bytes are returned when the response has been
+// written.
+func WithBodyMemory(n int64) Option { return func(c *config) { c.bodyMem = n } }
+
 // WithLogger makes the handler log every request at slog.LevelDebug
 // (operation, account, status, exception, duration, request ID).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
@@ -89,10 +115,10 @@ func WithRandom(r io.Reader) Option { return func(c *config) { c.random = r } }
 // New returns a Handler serving svc.
 //
 // It returns an error when an account ID given to WithAccounts is not
-// twelve digits, when WithMaxBodyBytes is not positive, or when the
-// randomness source fails.
+// twelve digits, when WithMaxBodyBytes or WithBodyMemory is not positive,
+// or when the randomness source fails.
 func New(svc *kms.Service, opts ...Option) (*Handler, error) {
-	c := config{maxBody: DefaultMaxBodyBytes, random: rand.Reader}
+	c := config{maxBody: DefaultMaxBodyBytes, bodyMem: DefaultBodyMemory, random: rand.Reader}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -104,6 +130,9 @@ func New(svc *kms.Service, opts ...Option) (*Handler, error) {
 	if c.maxBody <= 0 {
 		return nil, fmt.Errorf("kmshttp: WithMaxBodyBytes(%d): the limit must be positive", c.maxBody)
 	}
+	if c.bodyMem <= 0 {
+		return nil, fmt.Errorf("kmshttp: WithBodyMemory(%d): the limit must be positive", c.bodyMem)
+	}
 	var seed [8]byte
 	if _, err := io.ReadFull(c.random, seed[:]); err != nil {
 		return nil, fmt.Errorf("kmshttp: reading randomness for request IDs: %w", err)
@@ -114,7 +143,9 @@ func New(svc *kms.Service, opts ...Option) (*Handler, error) {
 		accounts: c.accounts,
 		maxBody:  c.maxBody,
 		log:      c.log,
-		idHigh:   binary.BigEndian.Uint64(seed[:]),
+
+		bodyMemory: c.bodyMem,
+		idHigh:     binary.BigEndian.Uint64(seed[:]),
 	}, nil
 }
 
@@ -153,7 +184,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status  = http.StatusOK
 		code    string
 	)
-	body, rerr := h.readBody(r, out)
+	body, held, rerr := h.readBody(r, out)
+	defer h.bodyHeld.Add(-held)
 	out = body[len(body):] // the response reuses the rest of the buffer
 	if rerr == nil && r.Method != http.MethodPost {
 		rerr = &wireError{code: "UnknownOperationException", status: http.StatusBadRequest,
@@ -206,33 +238,76 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // readBody reads the request body into buf, refusing one larger than the
 // limit with RequestEntityTooLargeException (HTTP 413, the CommonErrors
-// page's status).
-func (h *Handler) readBody(r *http.Request, buf []byte) ([]byte, error) {
+// page's status). A body over SmallBodyBytes draws on the handler's body
+// memory: held is what it drew, to be given back (bodyHeld) once the
+// buffer is no longer used; when the memory is spent the request is
+// refused with ThrottlingException.
+func (h *Handler) readBody(r *http.Request, buf []byte) (body []byte, held int64, err error) {
 	tooLarge := func() error {
 		return &wireError{code: "RequestEntityTooLargeException", status: http.StatusRequestEntityTooLarge,
 			msg: "Request body is larger than the limit of " + strconv.FormatInt(h.maxBody, 10) + " bytes"}
 	}
+	// grow makes room for n bytes in a buffer of its own (the pooled one
+	// is left alone), drawing on the body memory beyond SmallBodyBytes.
+	grow := func(n int64) error {
+		if n > SmallBodyBytes {
+			if !h.drawBodyMemory(n) {
+				return &wireError{code: "ThrottlingException", status: http.StatusBadRequest,
+					msg: "Rate exceeded: the server is buffering its limit of " + strconv.FormatInt(h.bodyMemory, 10) +
+						" bytes of large request bodies; retry later"}
+			}
+			h.bodyHeld.Add(-held)
+			held = n
+		}
+		nb := make([]byte, len(buf), n)
+		copy(nb, buf)
+		clear(buf) // it may hold a plaintext
+		buf = nb
+		return nil
+	}
 	if r.ContentLength > h.maxBody {
-		return buf, tooLarge()
+		return buf, held, tooLarge()
 	}
 	if r.Body == nil || r.Body == http.NoBody {
-		return buf, nil
+		return buf, held, nil
+	}
+	if r.ContentLength >= int64(cap(buf)) {
+		// The whole body and room to see its end, in one allocation.
+		if err := grow(r.ContentLength + 1); err != nil {
+			return buf[:0], held, err
+		}
 	}
 	for {
 		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+			if err := grow(min(max(2*int64(cap(buf)), 1024), h.maxBody+1)); err != nil {
+				return buf[:0], held, err
+			}
 		}
 		n, err := r.Body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) > h.maxBody {
-			return buf[:0], tooLarge()
+			return buf[:0], held, tooLarge()
 		}
 		if err == io.EOF {
-			return buf, nil
+			return buf, held, nil
 		}
 		if err != nil {
-			return buf[:0], &wireError{code: "RequestAbortedException", status: http.StatusBadRequest,
+			return buf[:0], held, &wireError{code: "RequestAbortedException", status: http.StatusBadRequest,
 				msg: "The request body could not be read: " + err.Error()}
+		}
+	}
+}
+
+// drawBodyMemory takes n bytes of the body memory, or reports false when
+// fewer are left.
+func (h *Handler) drawBodyMemory(n int64) bool {
+	for {
+		cur := h.bodyHeld.Load()
+		if cur+n > h.bodyMemory {
+			return false
+		}
+		if h.bodyHeld.CompareAndSwap(cur, cur+n) {
+			return true
 		}
 	}
 }

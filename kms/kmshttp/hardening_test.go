@@ -104,3 +104,31 @@ func TestUnsignedRefusedWithAccessKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestBodyMemory is issue 12 item 5's memory bound for bodies: bodies over
+// SmallBodyBytes share WithBodyMemory; one that would pass it is refused
+// with ThrottlingException, and what a request drew is given back once it
+// is answered.
+func TestBodyMemory(t *testing.T) {
+	f := newFixture(t)
+	h, err := kmshttp.New(f.svc, kmshttp.WithBodyMemory(100<<10), kmshttp.WithRandom(rand.NewChaCha8([32]byte{})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pad := func(n int) string { return `{"Pad":"` + strings.Repeat("p", n) + `"}` }
+	for i := range 3 { // the memory comes back after each request
+		if status, _, b := post(t, h, target+"ListKeys", pad(60<<10)); status != 200 {
+			t.Fatalf("request %d with a 60 KiB body under a 100 KiB bound: %d %s", i, status, b)
+		}
+	}
+	status, hdr, b := post(t, h, target+"ListKeys", pad(200<<10))
+	if status != 400 || hdr.Get("X-Amzn-ErrorType") != "ThrottlingException" {
+		t.Errorf("a 200 KiB body under a 100 KiB bound: %d %s, want ThrottlingException", status, b)
+	}
+	if status, _, b := post(t, h, target+"ListKeys", pad(kmshttp.SmallBodyBytes-20)); status != 200 {
+		t.Errorf("a small body: %d %s", status, b)
+	}
+	if _, err := kmshttp.New(f.svc, kmshttp.WithBodyMemory(0)); err == nil {
+		t.Error("WithBodyMemory(0) accepted")
+	}
+}
