@@ -20,7 +20,13 @@
 //
 // It listens on --addr (127.0.0.1:4599, loopback, by default). State lives
 // in a bbolt file (--db, default kms.db, through store/boltstore and
-// kms.Open) or in memory only (--mem). The clock is the wall clock, or with
+// kms.Open) or in memory only (--mem). The file holds the root secret
+// every key derives from; --wrapping-key-file or the environment variable
+// KMSSIM_WRAPPING_KEY give a 32-byte key (boltstore Options.WrappingKey)
+// that stores it encrypted, and serve warns at start when the file is not
+// wrapped. --seed makes all randomness reproducible, key material
+// included: a second server with the same seed decrypts the first one's
+// ciphertexts (for tests only). The clock is the wall clock, or with
 // --clock manual a simulated one starting at --start and moved by clients
 // through the non-AWS targets KmsModel.AdvanceClock and KmsModel.Now (see
 // package kms/kmshttp). The caller's account is the one mapped to the

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +14,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -38,6 +42,21 @@ of the call: one server serves every Region (any name of the AWS form,
 such as us-west-2), so clients configured for different Regions can use
 multi-Region keys (ReplicateKey, UpdatePrimaryRegion). --region is the
 Region of unsigned requests.
+
+With --db, the file holds the root secret from which every key is
+derived: anyone who can read the file can derive every key. Give a
+32-byte wrapping key (AES-256; raw, 64 hex digits or base64) in a file
+(--wrapping-key-file) or in the environment variable KMSSIM_WRAPPING_KEY
+(hex or base64), never on the command line, and the secret is stored
+encrypted under it; the same key is then needed at every start. Without
+one, serve warns at start that the file is unwrapped.
+
+--seed N makes ALL randomness reproducible from N, not only key IDs: the
+root secret of a new store, key material, data keys, GenerateRandom's
+bytes, import tokens. A second server started with the same seed holds
+the same keys and decrypts the first one's ciphertexts. That is meant for
+reproducible tests and demos; never use --seed for data you want kept
+secret.
 
 With --clock manual, simulated time starts at --start and moves only when a
 client calls the non-AWS targets KmsModel.AdvanceClock ({"Seconds": n} or
@@ -72,6 +91,7 @@ type serveConfig struct {
 	accessKeys      map[string]string
 	quota           int
 	seed            uint64
+	wrappingKey     []byte // nil: the store's secret is not wrapped
 	maxBody         int64
 	bodyMemory      int64
 	limits          kmshttp.Limits
@@ -99,7 +119,8 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 		return nil
 	})
 	fs.IntVar(&c.quota, "on-demand-quota", kms.DefaultOnDemandRotationQuota, "on-demand rotations allowed per key (decision D1: 10; AWS today: 25)")
-	fs.Uint64Var(&c.seed, "seed", 0, "make key IDs reproducible from this `seed` (0: cryptographic randomness)")
+	fs.Uint64Var(&c.seed, "seed", 0, "make ALL randomness (key IDs, key material, data keys, GenerateRandom) reproducible from this `seed`: a server with the same seed decrypts this one's ciphertexts; for tests only (0: cryptographic randomness)")
+	keyFile := fs.String("wrapping-key-file", "", "`file` holding the 32-byte key that wraps the --db file's root secret (raw, hex or base64); or set "+wrappingKeyEnv)
 	fs.Int64Var(&c.maxBody, "max-body", kmshttp.DefaultMaxBodyBytes, "largest request body in `bytes`")
 	fs.Int64Var(&c.bodyMemory, "body-memory", kmshttp.DefaultBodyMemory, "`bytes` of request bodies over 16 KiB buffered at once, over all clients; beyond, ThrottlingException")
 	dl := kmshttp.DefaultLimits()
@@ -170,7 +191,52 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	if _, _, err := net.SplitHostPort(c.addr); err != nil {
 		return bad(fmt.Sprintf("--addr %q: %v", c.addr, err))
 	}
+	env := os.Getenv(wrappingKeyEnv)
+	switch {
+	case *keyFile != "" && c.mem:
+		return bad("--wrapping-key-file needs a --db file (--mem keeps nothing at rest)")
+	case *keyFile != "" && env != "":
+		return bad("--wrapping-key-file and " + wrappingKeyEnv + " are exclusive: give the wrapping key once")
+	case *keyFile != "":
+		b, err := os.ReadFile(*keyFile)
+		if err != nil {
+			return bad(fmt.Sprintf("--wrapping-key-file: %v", err))
+		}
+		if c.wrappingKey, err = parseWrappingKey(b, true); err != nil {
+			return bad(fmt.Sprintf("--wrapping-key-file %s: %v", *keyFile, err))
+		}
+	case env != "" && !c.mem:
+		var err error
+		if c.wrappingKey, err = parseWrappingKey([]byte(env), false); err != nil {
+			return bad(fmt.Sprintf("%s: %v", wrappingKeyEnv, err))
+		}
+	}
 	return c, -1
+}
+
+// wrappingKeyEnv names the environment variable that may hold the
+// wrapping key of the --db file, hex or base64.
+const wrappingKeyEnv = "KMSSIM_WRAPPING_KEY"
+
+// parseWrappingKey reads a boltstore wrapping key: 64 hex digits or the
+// base64 of 32 bytes (surrounding white space ignored), or, if raw is
+// allowed, the 32 bytes themselves. The error never quotes the key.
+func parseWrappingKey(b []byte, raw bool) ([]byte, error) {
+	if raw && len(b) == boltstore.WrappingKeySize {
+		return bytes.Clone(b), nil
+	}
+	t := bytes.TrimSpace(b)
+	if k, err := hex.DecodeString(string(t)); err == nil && len(k) == boltstore.WrappingKeySize {
+		return k, nil
+	}
+	if k, err := base64.StdEncoding.DecodeString(string(t)); err == nil && len(k) == boltstore.WrappingKeySize {
+		return k, nil
+	}
+	want := "64 hex digits or the base64 of 32 bytes"
+	if raw {
+		want = "32 raw bytes, " + want
+	}
+	return nil, fmt.Errorf("a wrapping key is an AES-256 key: want %s", want)
 }
 
 // serve runs the serve command until ctx is cancelled. ready, if not nil,
@@ -200,6 +266,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		opts = append(opts, kms.WithClock(clock))
 	}
 	if c.seed != 0 {
+		log.Warn("--seed: all randomness comes from the seed, key material included; anyone with the seed can decrypt", "seed", c.seed)
 		var seed [32]byte
 		binary.LittleEndian.PutUint64(seed[:], c.seed)
 		opts = append(opts, kms.WithRandom(rand.NewChaCha8(seed)))
@@ -210,13 +277,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		svc = kms.New(opts...)
 	} else {
 		storeName = c.db
-		st, err := boltstore.Open(c.db, nil)
+		st, err := boltstore.Open(c.db, &boltstore.Options{WrappingKey: c.wrappingKey})
+		wrapped := c.wrappingKey != nil
+		clear(c.wrappingKey) // Open does not keep it
 		if err != nil {
 			return fail("cannot open the store", err)
 		}
 		if svc, err = kms.Open(ctx, st, opts...); err != nil {
 			_ = st.Close()
 			return fail("cannot load the store", err)
+		}
+		if !wrapped {
+			log.Warn("the store's root secret is not wrapped: anyone who can read the file can derive every key; "+
+				"give a wrapping key with --wrapping-key-file or "+wrappingKeyEnv, "db", c.db)
 		}
 	}
 	defer func() {
