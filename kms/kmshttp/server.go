@@ -154,7 +154,7 @@ func (s *Server) Limits() Limits { return s.limits }
 // and serves them until Shutdown. It returns http.ErrServerClosed after
 // Shutdown, or the error that stopped it.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.srv.Serve(&limitListener{Listener: ln, s: s})
+	return s.srv.Serve(&limitListener{Listener: ln, s: s, done: make(chan struct{})})
 }
 
 // Shutdown stops the server gracefully: it closes the listener and idle
@@ -219,20 +219,14 @@ type limitListener struct {
 	net.Listener
 	s         *Server
 	closeOnce sync.Once
-	done      chan struct{}
-	initOnce  sync.Once
-}
-
-func (l *limitListener) doneCh() chan struct{} {
-	l.initOnce.Do(func() { l.done = make(chan struct{}) })
-	return l.done
+	done      chan struct{} // closed by Close
 }
 
 // Accept waits for a free connection slot, then for a connection.
 func (l *limitListener) Accept() (net.Conn, error) {
 	select {
 	case l.s.sem <- struct{}{}:
-	case <-l.doneCh():
+	case <-l.done:
 		return nil, net.ErrClosed
 	}
 	nc, err := l.Listener.Accept()
@@ -249,7 +243,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 
 // Close closes the listener and wakes an Accept waiting for a slot.
 func (l *limitListener) Close() error {
-	l.closeOnce.Do(func() { close(l.doneCh()) })
+	l.closeOnce.Do(func() { close(l.done) })
 	return l.Listener.Close()
 }
 
