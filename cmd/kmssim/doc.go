@@ -22,20 +22,34 @@
 //
 // It listens on --addr (127.0.0.1:4599, loopback, by default). State lives
 // in a bbolt file (--db, default kms.db, through store/boltstore and
-// kms.Open) or in memory only (--mem). The clock is the wall clock, or with
+// kms.Open) or in memory only (--mem). The file holds the root secret
+// every key derives from; --wrapping-key-file or the environment variable
+// KMSSIM_WRAPPING_KEY give a 32-byte key (boltstore Options.WrappingKey)
+// that stores it encrypted, and serve warns at start when the file is not
+// wrapped. --seed makes all randomness reproducible, key material
+// included: a second server with the same seed decrypts the first one's
+// ciphertexts (for tests only). The clock is the wall clock, or with
 // --clock manual a simulated one starting at --start and moved by clients
 // through the non-AWS targets KmsModel.AdvanceClock and KmsModel.Now (see
 // package kms/kmshttp). The caller's account is the one mapped to the
 // access key of the request's SigV4 credential (--access-key KEY=ACCOUNT;
-// by default every key is --account); signatures are not verified. The
+// by default every key is --account, and so is a request with no
+// Authorization header; once any key is mapped, an unsigned request is
+// refused with MissingAuthenticationTokenException); signatures are not
+// verified. The
 // Region of that credential is the Region of the call, so one server
 // serves every AWS Region the AWS SDK lists (and those named with
 // --allow-region) and its multi-Region keys; --region (us-east-1 by
 // default) is the Region of unsigned requests. Logs
 // are structured (log/slog) on stderr; --log-level debug logs every
-// request. SIGINT or SIGTERM shuts the server down gracefully: it stops
-// accepting connections, finishes the requests in flight, then closes the
-// store. A second signal ends the process at once.
+// request. Clients are bounded by kmshttp.Server's limits
+// (--read-header-timeout, --read-timeout, --write-timeout, --idle-timeout,
+// --max-header-bytes, --max-conns) and the handler's --body-memory, so the
+// memory held for clients stays under kmshttp.MemoryBound (232 MiB with
+// the defaults). SIGINT or SIGTERM shuts the server down gracefully: it
+// stops accepting connections, cuts clients still sending a request,
+// finishes the requests in flight, then closes the store. A second signal
+// ends the process at once.
 //
 // # simulate
 //

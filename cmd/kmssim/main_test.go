@@ -76,6 +76,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"serve", "--log-format", "xml"}, `--log-format "xml"`},
 		{[]string{"serve", "--addr", "nowhere"}, `--addr "nowhere"`},
 		{[]string{"serve", "--max-body", "0"}, "--max-body must be positive"},
+		{[]string{"serve", "--body-memory", "0"}, "--body-memory must be positive"},
+		{[]string{"serve", "--max-conns", "0"}, "--max-header-bytes and --max-conns must be positive"},
+		{[]string{"serve", "--idle-timeout", "0s"}, "--idle-timeout must be positive"},
 		{[]string{"simulate", "--keys", "0"}, "--keys must be between"},
 		{[]string{"simulate", "--keys", "ten"}, `invalid value "ten" for flag -keys`},
 		{[]string{"simulate", "--years", "0"}, "--years"},
@@ -265,6 +268,8 @@ func TestServeMemManual(t *testing.T) {
 	}
 	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/", strings.NewReader(`{"Seconds":31536000}`))
 	req.Header.Set("X-Amz-Target", "KmsModel.AdvanceClock")
+	// Access keys are mapped, so the call must name one (issue 12 item 8).
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDA/20300601/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=00")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

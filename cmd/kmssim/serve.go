@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +14,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -29,12 +33,30 @@ over HTTP, backed by kmsmodel. Point an AWS SDK or the AWS CLI at it:
 State lives in a bbolt file (--db, default kms.db) or only in memory
 (--mem). The caller's account comes from the access key ID of the SigV4
 credential (--access-key maps keys to accounts; by default every key is
---account); signatures are NOT verified, so serve only on addresses you
+--account). Without --access-key, a request with no Authorization header
+(plain curl) runs as --account; once any access key is mapped, such a
+request is refused with MissingAuthenticationTokenException. Signatures
+are NOT verified, so serve only on addresses you
 trust (loopback by default). The Region of that credential is the Region
 of the call: one server serves every AWS Region (such as us-west-2, plus
 any named with --allow-region), so clients configured for different
 Regions can use multi-Region keys (ReplicateKey, UpdatePrimaryRegion).
 --region is the Region of unsigned requests.
+
+With --db, the file holds the root secret from which every key is
+derived: anyone who can read the file can derive every key. Give a
+32-byte wrapping key (AES-256; raw, 64 hex digits or base64) in a file
+(--wrapping-key-file) or in the environment variable KMSSIM_WRAPPING_KEY
+(hex or base64), never on the command line, and the secret is stored
+encrypted under it; the same key is then needed at every start. Without
+one, serve warns at start that the file is unwrapped.
+
+--seed N makes ALL randomness reproducible from N, not only key IDs: the
+root secret of a new store, key material, data keys, GenerateRandom's
+bytes, import tokens. A second server started with the same seed holds
+the same keys and decrypts the first one's ciphertexts. That is meant for
+reproducible tests and demos; never use --seed for data you want kept
+secret.
 
 With --clock manual, simulated time starts at --start and moves only when a
 client calls the non-AWS targets KmsModel.AdvanceClock ({"Seconds": n} or
@@ -44,8 +66,21 @@ resumes from there unless --start is later, and the wall clock must not be
 behind it. Time is kept to the microsecond and ends at kmsmodel's horizon,
 9999-12-31T23:59:59.999999Z; a move past it is refused.
 
+Hostile or broken clients are bounded: a client has --read-header-timeout
+to send its headers and --read-timeout to send its whole request (a body
+still arriving then is refused), --write-timeout to be answered once its
+headers are in, and a keep-alive connection is closed after --idle-timeout
+without a request. Header blocks over --max-header-bytes are refused (HTTP
+431, RequestEntityTooLargeException). At most --max-conns connections are
+open at once; more wait in the kernel's accept queue. Bodies over 16 KiB
+share --body-memory; beyond it requests are refused with
+ThrottlingException. Together these bound the memory held for clients to
+--max-conns x (2 x (--max-header-bytes + 4 KiB) + 96 KiB) + --body-memory:
+232 MiB with the defaults, whatever the clients do.
+
 SIGINT or SIGTERM stops the server gracefully: requests in flight finish,
-then the store is closed. A second signal stops it at once.
+clients still sending a request are cut off, then the store is closed. A
+second signal stops it at once.
 `
 
 // serveConfig is the parsed command line of serve.
@@ -61,7 +96,10 @@ type serveConfig struct {
 	allowRegions    []string
 	quota           int
 	seed            uint64
+	wrappingKey     []byte // nil: the store's secret is not wrapped
 	maxBody         int64
+	bodyMemory      int64
+	limits          kmshttp.Limits
 	shutdownTimeout time.Duration
 	logLevel        slog.Level
 	logJSON         bool
@@ -77,7 +115,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	start := fs.String("start", "2024-01-01T00:00:00Z", "RFC 3339 `instant` the manual clock starts at (--clock manual only)")
 	fs.StringVar(&c.account, "account", "111122223333", "the service's AWS account `ID` (twelve digits)")
 	fs.StringVar(&c.region, "region", "us-east-1", "the service's default `Region`, for unsigned requests; a request signed for another Region goes to that Region")
-	fs.Func("access-key", "map an access key to an account, `KEY=ACCOUNT` (repeatable); then other keys are refused", func(v string) error {
+	fs.Func("access-key", "map an access key to an account, `KEY=ACCOUNT` (repeatable); then other keys, and unsigned requests, are refused", func(v string) error {
 		k, a, ok := strings.Cut(v, "=")
 		if !ok || k == "" || !kms.ValidAccountID(a) {
 			return errors.New("want ACCESSKEYID=ACCOUNT with a twelve-digit account")
@@ -93,8 +131,17 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 		return nil
 	})
 	fs.IntVar(&c.quota, "on-demand-quota", kms.DefaultOnDemandRotationQuota, "on-demand rotations allowed per key (decision D1: 10; AWS today: 25)")
-	fs.Uint64Var(&c.seed, "seed", 0, "make key IDs reproducible from this `seed` (0: cryptographic randomness)")
+	fs.Uint64Var(&c.seed, "seed", 0, "make ALL randomness (key IDs, key material, data keys, GenerateRandom) reproducible from this `seed`: a server with the same seed decrypts this one's ciphertexts; for tests only (0: cryptographic randomness)")
+	keyFile := fs.String("wrapping-key-file", "", "`file` holding the 32-byte key that wraps the --db file's root secret (raw, hex or base64); or set "+wrappingKeyEnv)
 	fs.Int64Var(&c.maxBody, "max-body", kmshttp.DefaultMaxBodyBytes, "largest request body in `bytes`")
+	fs.Int64Var(&c.bodyMemory, "body-memory", kmshttp.DefaultBodyMemory, "`bytes` of request bodies over 16 KiB buffered at once, over all clients; beyond, ThrottlingException")
+	dl := kmshttp.DefaultLimits()
+	fs.DurationVar(&c.limits.ReadHeaderTimeout, "read-header-timeout", dl.ReadHeaderTimeout, "how long a client has to send a request's headers")
+	fs.DurationVar(&c.limits.ReadTimeout, "read-timeout", dl.ReadTimeout, "how long a client has to send a whole request, headers and body")
+	fs.DurationVar(&c.limits.WriteTimeout, "write-timeout", dl.WriteTimeout, "how long the server has to handle a request and write its response once its headers are read")
+	fs.DurationVar(&c.limits.IdleTimeout, "idle-timeout", dl.IdleTimeout, "how long a keep-alive connection may wait for its next request")
+	fs.IntVar(&c.limits.MaxHeaderBytes, "max-header-bytes", dl.MaxHeaderBytes, "largest request header block in `bytes`")
+	fs.IntVar(&c.limits.MaxConns, "max-conns", dl.MaxConns, "most connections open at once")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown waits for requests in flight")
 	level := fs.String("log-level", "info", "log `level`: debug (every request), info, warn or error")
 	format := fs.String("log-format", "text", "log `format`: text or json")
@@ -136,6 +183,16 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	if c.maxBody <= 0 {
 		return bad("--max-body must be positive")
 	}
+	if c.bodyMemory <= 0 {
+		return bad("--body-memory must be positive")
+	}
+	l := c.limits
+	if l.ReadHeaderTimeout <= 0 || l.ReadTimeout <= 0 || l.WriteTimeout <= 0 || l.IdleTimeout <= 0 {
+		return bad("--read-header-timeout, --read-timeout, --write-timeout and --idle-timeout must be positive")
+	}
+	if l.MaxHeaderBytes <= 0 || l.MaxConns <= 0 {
+		return bad("--max-header-bytes and --max-conns must be positive")
+	}
 	if err := c.logLevel.UnmarshalText([]byte(*level)); err != nil {
 		return bad(fmt.Sprintf("--log-level %q: want debug, info, warn or error", *level))
 	}
@@ -149,7 +206,52 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	if _, _, err := net.SplitHostPort(c.addr); err != nil {
 		return bad(fmt.Sprintf("--addr %q: %v", c.addr, err))
 	}
+	env := os.Getenv(wrappingKeyEnv)
+	switch {
+	case *keyFile != "" && c.mem:
+		return bad("--wrapping-key-file needs a --db file (--mem keeps nothing at rest)")
+	case *keyFile != "" && env != "":
+		return bad("--wrapping-key-file and " + wrappingKeyEnv + " are exclusive: give the wrapping key once")
+	case *keyFile != "":
+		b, err := os.ReadFile(*keyFile)
+		if err != nil {
+			return bad(fmt.Sprintf("--wrapping-key-file: %v", err))
+		}
+		if c.wrappingKey, err = parseWrappingKey(b, true); err != nil {
+			return bad(fmt.Sprintf("--wrapping-key-file %s: %v", *keyFile, err))
+		}
+	case env != "" && !c.mem:
+		var err error
+		if c.wrappingKey, err = parseWrappingKey([]byte(env), false); err != nil {
+			return bad(fmt.Sprintf("%s: %v", wrappingKeyEnv, err))
+		}
+	}
 	return c, -1
+}
+
+// wrappingKeyEnv names the environment variable that may hold the
+// wrapping key of the --db file, hex or base64.
+const wrappingKeyEnv = "KMSSIM_WRAPPING_KEY"
+
+// parseWrappingKey reads a boltstore wrapping key: 64 hex digits or the
+// base64 of 32 bytes (surrounding white space ignored), or, if raw is
+// allowed, the 32 bytes themselves. The error never quotes the key.
+func parseWrappingKey(b []byte, raw bool) ([]byte, error) {
+	if raw && len(b) == boltstore.WrappingKeySize {
+		return bytes.Clone(b), nil
+	}
+	t := bytes.TrimSpace(b)
+	if k, err := hex.DecodeString(string(t)); err == nil && len(k) == boltstore.WrappingKeySize {
+		return k, nil
+	}
+	if k, err := base64.StdEncoding.DecodeString(string(t)); err == nil && len(k) == boltstore.WrappingKeySize {
+		return k, nil
+	}
+	want := "64 hex digits or the base64 of 32 bytes"
+	if raw {
+		want = "32 raw bytes, " + want
+	}
+	return nil, fmt.Errorf("a wrapping key is an AES-256 key: want %s", want)
 }
 
 // serve runs the serve command until ctx is cancelled. ready, if not nil,
@@ -180,6 +282,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		opts = append(opts, kms.WithClock(clock))
 	}
 	if c.seed != 0 {
+		log.Warn("--seed: all randomness comes from the seed, key material included; anyone with the seed can decrypt", "seed", c.seed)
 		var seed [32]byte
 		binary.LittleEndian.PutUint64(seed[:], c.seed)
 		opts = append(opts, kms.WithRandom(rand.NewChaCha8(seed)))
@@ -190,7 +293,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		svc = kms.New(opts...)
 	} else {
 		storeName = c.db
-		st, err := boltstore.Open(c.db, nil)
+		st, err := boltstore.Open(c.db, &boltstore.Options{WrappingKey: c.wrappingKey})
+		wrapped := c.wrappingKey != nil
+		clear(c.wrappingKey) // Open does not keep it
 		if err != nil {
 			return fail("cannot open the store", err)
 		}
@@ -215,6 +320,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 			_ = st.Close()
 			return fail("cannot load the store", err)
 		}
+		if !wrapped {
+			log.Warn("the store's root secret is not wrapped: anyone who can read the file can derive every key; "+
+				"give a wrapping key with --wrapping-key-file or "+wrappingKeyEnv, "db", c.db)
+		}
 	}
 	defer func() {
 		if err := svc.Close(); err != nil {
@@ -222,7 +331,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		}
 	}()
 
-	hopts := []kmshttp.Option{kmshttp.WithLogger(log), kmshttp.WithMaxBodyBytes(c.maxBody)}
+	hopts := []kmshttp.Option{kmshttp.WithLogger(log), kmshttp.WithMaxBodyBytes(c.maxBody), kmshttp.WithBodyMemory(c.bodyMemory)}
 	if clock != nil {
 		hopts = append(hopts, kmshttp.WithManualClock(clock))
 	}
@@ -237,13 +346,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if err != nil {
 		return fail("cannot listen", err)
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
-	}
+	srv := kmshttp.NewServer(h, c.limits, slog.NewLogLogger(handler, slog.LevelWarn))
 	attrs := []any{"addr", ln.Addr().String(), "store", storeName, "clock", c.clock,
-		"account", c.account, "region", c.region, "endpoint", "http://" + ln.Addr().String()}
+		"account", c.account, "region", c.region, "endpoint", "http://" + ln.Addr().String(),
+		"maxConns", c.limits.MaxConns, "memoryBound", kmshttp.MemoryBound(c.limits, c.bodyMemory)}
 	if clock != nil {
 		attrs = append(attrs, "start", c.start.Format(time.RFC3339), "now", clock.Now().Format(time.RFC3339Nano))
 	}
@@ -257,10 +363,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	return exitOK
 }
 
+// server is what runServer runs: a *kmshttp.Server or an *http.Server.
+type server interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+}
+
 // runServer serves on ln until ctx is done, then shuts srv down
 // gracefully: it stops accepting connections and waits up to timeout for
 // the requests in flight to finish.
-func runServer(ctx context.Context, srv *http.Server, ln net.Listener, timeout time.Duration, log *slog.Logger) error {
+func runServer(ctx context.Context, srv server, ln net.Listener, timeout time.Duration, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

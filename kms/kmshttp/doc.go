@@ -55,7 +55,11 @@
 // AccessDeniedException, as a generic API error with that code. The
 // message member is left out when the model's message is empty (D19). HTTP
 // status: 400 for every client error, 500 for KMSInternalException and
-// DependencyTimeoutException (D18). The adapter's own refusals:
+// DependencyTimeoutException (D18). A KMSInternalException never carries
+// the failure's own text, which may name the server's files: its message
+// is AWS's generic one with the request ID, and the handler logs the detail
+// under that request ID at slog.LevelError (WithLogger). The adapter's own
+// refusals:
 //
 //   - malformed JSON, a wrong JSON type for a known member, invalid UTF-8:
 //     SerializationException (400);
@@ -68,6 +72,9 @@
 //   - a body over the limit (WithMaxBodyBytes, 1 MiB by default):
 //     RequestEntityTooLargeException, HTTP 413 as the CommonErrors page
 //     says;
+//   - a body over SmallBodyBytes when the handler's body memory
+//     (WithBodyMemory) is spent: ThrottlingException (400), which the
+//     SDKs retry;
 //   - authentication problems, below (400).
 //
 // # Callers and Regions
@@ -96,9 +103,12 @@
 // region, not '<region>'."). A SigV4a credential names no Region: its call
 // goes to the service's Region, which its X-Amz-Region-Set header must
 // include (or be "*"). A header that is not SigV4 or SigV4a is
-// IncompleteSignatureException. A request with no Authorization header
-// runs as the service's account in the service's Region, so plain curl
-// works.
+// IncompleteSignatureException. Without WithAccounts, a request with no
+// Authorization header runs as the service's account in the service's
+// Region, so plain curl works; once WithAccounts maps any access key, such
+// a request is refused with MissingAuthenticationTokenException (400,
+// "Request is missing Authentication Token"), since it would otherwise run
+// as an account no key was given for.
 //
 // Signatures are NOT verified: the handler trusts the access key ID it is
 // shown. It is a model for tests and simulations, not a security boundary;
@@ -118,7 +128,25 @@
 // Both apply every scheduled event due (kms.Service.Sweep) and answer
 // {"Now": t, "EventsApplied": n, "NextEventTime": t}, NextEventTime absent
 // when nothing is scheduled. Without a manual clock both are
-// UnknownOperationException.
+// UnknownOperationException, with a message saying that the server must
+// run with --clock manual (kmssim serve) or the handler be given
+// WithManualClock.
+//
+// # Serving on a socket
+//
+// Server runs a Handler on a listener within Limits: a whole-request read
+// deadline, a header deadline, a write deadline, an idle timeout for
+// keep-alive connections, a header-block size and a cap on open
+// connections (beyond it, new connections wait in the accept queue).
+// Bodies over SmallBodyBytes share the handler's WithBodyMemory and are
+// refused with ThrottlingException beyond it. MemoryBound states the most
+// memory the connections can hold (232 MiB with the defaults). The
+// refusals net/http writes itself before a handler runs (431 for a header
+// block over the limit, 400 for a malformed request) are rewritten on the
+// connection into AWS's shape (RequestEntityTooLargeException,
+// BadRequestException), since net/http offers no hook for them.
+// Server.Shutdown waits for requests being handled but cuts clients that
+// are still sending.
 //
 // # Performance
 //

@@ -24,6 +24,18 @@ import (
 // operations served.
 const DefaultMaxBodyBytes = 1 << 20
 
+// DefaultBodyMemory is how many bytes of large request bodies (those over
+// SmallBodyBytes) a Handler buffers at once unless WithBodyMemory says
+// otherwise: 64 MiB.
+const DefaultBodyMemory = 64 << 20
+
+// SmallBodyBytes is the size up to which a request body is read without
+// drawing on the handler's body memory (WithBodyMemory): 16 KiB, above
+// every request of the operations served that an AWS SDK sends (the
+// largest, Encrypt or Sign of 4 KiB, is under 6 KiB of JSON). Each
+// connection may thus hold up to about twice this much on its own.
+const SmallBodyBytes = 16 << 10
+
 // Handler serves the AWS KMS API (the AWS JSON 1.1 protocol) over a
 // *kms.Service. It is safe for concurrent use.
 type Handler struct {
@@ -34,6 +46,9 @@ type Handler struct {
 	log      *slog.Logger
 	idHigh   uint64 // random half of every request ID
 	seq      atomic.Uint64
+
+	bodyMemory int64        // bound on bodies.held
+	bodyHeld   atomic.Int64 // bytes of large bodies buffered now
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -45,6 +60,7 @@ type config struct {
 	clock    *kms.ManualClock
 	accounts map[string]string
 	maxBody  int64
+	bodyMem  int64
 	log      *slog.Logger
 	random   io.Reader
 }
@@ -59,8 +75,10 @@ func WithManualClock(clock *kms.ManualClock) Option {
 // WithAccounts maps access key IDs to account IDs (twelve digits): a
 // request signed with an access key in the map runs as that account, and a
 // request signed with any other access key is refused with
-// UnrecognizedClientException. Without this option every access key runs
-// as the service's own account. The map is copied.
+// UnrecognizedClientException, and a request with no Authorization header
+// at all with MissingAuthenticationTokenException. Without this option
+// every access key, and every unsigned request, runs as the service's own
+// account. The map is copied.
 func WithAccounts(accessKeyToAccount map[string]string) Option {
 	return func(c *config) {
 		c.accounts = make(map[string]string, len(accessKeyToAccount))
@@ -75,6 +93,16 @@ func WithAccounts(accessKeyToAccount map[string]string) Option {
 // RequestEntityTooLargeException and HTTP 413.
 func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBody = n } }
 
+// WithBodyMemory bounds the bytes of request bodies larger than
+// SmallBodyBytes that the handler buffers at once, over all requests
+// (DefaultBodyMemory by default). A request whose body would pass the
+// bound (by its Content-Length, or while a chunked body grows) is refused
+// at once with ThrottlingException (HTTP 400, which the AWS SDKs retry),
+// so that clients sending large bodies slowly cannot make the server hold
+// more than this. The bytes are returned when the response has been
+// written.
+func WithBodyMemory(n int64) Option { return func(c *config) { c.bodyMem = n } }
+
 // WithLogger makes the handler log every request at slog.LevelDebug
 // (operation, account, status, exception, duration, request ID).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
@@ -87,10 +115,10 @@ func WithRandom(r io.Reader) Option { return func(c *config) { c.random = r } }
 // New returns a Handler serving svc.
 //
 // It returns an error when an account ID given to WithAccounts is not
-// twelve digits, when WithMaxBodyBytes is not positive, or when the
-// randomness source fails.
+// twelve digits, when WithMaxBodyBytes or WithBodyMemory is not positive,
+// or when the randomness source fails.
 func New(svc *kms.Service, opts ...Option) (*Handler, error) {
-	c := config{maxBody: DefaultMaxBodyBytes, random: rand.Reader}
+	c := config{maxBody: DefaultMaxBodyBytes, bodyMem: DefaultBodyMemory, random: rand.Reader}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -102,6 +130,9 @@ func New(svc *kms.Service, opts ...Option) (*Handler, error) {
 	if c.maxBody <= 0 {
 		return nil, fmt.Errorf("kmshttp: WithMaxBodyBytes(%d): the limit must be positive", c.maxBody)
 	}
+	if c.bodyMem <= 0 {
+		return nil, fmt.Errorf("kmshttp: WithBodyMemory(%d): the limit must be positive", c.bodyMem)
+	}
 	var seed [8]byte
 	if _, err := io.ReadFull(c.random, seed[:]); err != nil {
 		return nil, fmt.Errorf("kmshttp: reading randomness for request IDs: %w", err)
@@ -112,7 +143,9 @@ func New(svc *kms.Service, opts ...Option) (*Handler, error) {
 		accounts: c.accounts,
 		maxBody:  c.maxBody,
 		log:      c.log,
-		idHigh:   binary.BigEndian.Uint64(seed[:]),
+
+		bodyMemory: c.bodyMem,
+		idHigh:     binary.BigEndian.Uint64(seed[:]),
 	}, nil
 }
 
@@ -151,7 +184,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status  = http.StatusOK
 		code    string
 	)
-	body, rerr := h.readBody(r, out)
+	body, held, rerr := h.readBody(r, out)
+	defer h.bodyHeld.Add(-held)
 	out = body[len(body):] // the response reuses the rest of the buffer
 	if rerr == nil && r.Method != http.MethodPost {
 		rerr = &wireError{code: "UnknownOperationException", status: http.StatusBadRequest,
@@ -170,8 +204,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out, rerr = h.dispatch(ctx, op, body, out)
 	}
 	if rerr != nil {
-		code, status, out = errorBody(rerr, out[:0])
+		code, status, out = errorBody(rerr, id, out[:0])
 		hdr["X-Amzn-Errortype"] = []string{code}
+		if code == string(keystate.ErrKMSInternal) && h.log != nil {
+			// The client sees a generic message (the detail may name
+			// files of the server); the detail goes to the log under the
+			// request ID. Errors of the model carry no key material.
+			h.log.LogAttrs(r.Context(), slog.LevelError, "internal error",
+				slog.String("requestId", id), slog.String("target", op), slog.String("account", account),
+				slog.String("err", rerr.Error()))
+		}
 	}
 	hdr["Content-Length"] = []string{strconv.Itoa(len(out))}
 	w.WriteHeader(status)
@@ -196,45 +238,99 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // readBody reads the request body into buf, refusing one larger than the
 // limit with RequestEntityTooLargeException (HTTP 413, the CommonErrors
-// page's status).
-func (h *Handler) readBody(r *http.Request, buf []byte) ([]byte, error) {
+// page's status). A body over SmallBodyBytes draws on the handler's body
+// memory: held is what it drew, to be given back (bodyHeld) once the
+// buffer is no longer used; when the memory is spent the request is
+// refused with ThrottlingException.
+func (h *Handler) readBody(r *http.Request, buf []byte) (body []byte, held int64, err error) {
 	tooLarge := func() error {
 		return &wireError{code: "RequestEntityTooLargeException", status: http.StatusRequestEntityTooLarge,
 			msg: "Request body is larger than the limit of " + strconv.FormatInt(h.maxBody, 10) + " bytes"}
 	}
+	// grow makes room for n bytes in a buffer of its own (the pooled one
+	// is left alone), drawing on the body memory beyond SmallBodyBytes.
+	grow := func(n int64) error {
+		if n > SmallBodyBytes {
+			if !h.drawBodyMemory(n) {
+				return &wireError{code: "ThrottlingException", status: http.StatusBadRequest,
+					msg: "Rate exceeded: the server is buffering its limit of " + strconv.FormatInt(h.bodyMemory, 10) +
+						" bytes of large request bodies; retry later"}
+			}
+			h.bodyHeld.Add(-held)
+			held = n
+		}
+		nb := make([]byte, len(buf), n)
+		copy(nb, buf)
+		clear(buf) // it may hold a plaintext
+		buf = nb
+		return nil
+	}
 	if r.ContentLength > h.maxBody {
-		return buf, tooLarge()
+		return buf, held, tooLarge()
 	}
 	if r.Body == nil || r.Body == http.NoBody {
-		return buf, nil
+		return buf, held, nil
+	}
+	if r.ContentLength >= int64(cap(buf)) {
+		// The whole body and room to see its end, in one allocation.
+		if err := grow(r.ContentLength + 1); err != nil {
+			return buf[:0], held, err
+		}
 	}
 	for {
 		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+			if err := grow(min(max(2*int64(cap(buf)), 1024), h.maxBody+1)); err != nil {
+				return buf[:0], held, err
+			}
 		}
 		n, err := r.Body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) > h.maxBody {
-			return buf[:0], tooLarge()
+			return buf[:0], held, tooLarge()
 		}
 		if err == io.EOF {
-			return buf, nil
+			return buf, held, nil
 		}
 		if err != nil {
-			return buf[:0], &wireError{code: "RequestAbortedException", status: http.StatusBadRequest,
+			return buf[:0], held, &wireError{code: "RequestAbortedException", status: http.StatusBadRequest,
 				msg: "The request body could not be read: " + err.Error()}
 		}
 	}
 }
 
+// drawBodyMemory takes n bytes of the body memory, or reports false when
+// fewer are left.
+func (h *Handler) drawBodyMemory(n int64) bool {
+	for {
+		cur := h.bodyHeld.Load()
+		if cur+n > h.bodyMemory {
+			return false
+		}
+		if h.bodyHeld.CompareAndSwap(cur, cur+n) {
+			return true
+		}
+	}
+}
+
+// internalMessage is the message of every KMSInternalException the
+// handler sends: AWS's generic wording (the CommonErrors page's
+// InternalFailure) and the request ID, under which the handler logs the
+// detail. The detail itself never reaches the client: it may name the
+// server's files (a store's path) or other internals.
+func internalMessage(requestID string) string {
+	return "The request processing has failed because of an unknown error, exception or failure. Request ID: " + requestID
+}
+
 // errorBody renders err in AWS's error shape and returns the exception
-// name, the HTTP status and the body. Decision D18: every client error is
+// name, the HTTP status and the body. A KMSInternalException, or any error
+// that is not a refusal, gets internalMessage(requestID) as its message,
+// not its own. Decision D18: every client error is
 // HTTP 400 (as real AWS sends), KMSInternalException and
 // DependencyTimeoutException are 500; the adapter's own 413 is the only
 // other status. The message member is left out when the message is empty,
 // as real KMS sends UnsupportedOperationException for an asymmetric key's
 // RotateKeyOnDemand (D19).
-func errorBody(err error, b []byte) (code string, status int, body []byte) {
+func errorBody(err error, requestID string, b []byte) (code string, status int, body []byte) {
 	var msg string
 	var we *wireError
 	var ke *keystate.Error
@@ -246,7 +342,10 @@ func errorBody(err error, b []byte) (code string, status int, body []byte) {
 		status = statusOf(ke.Code)
 	default:
 		// Not a refusal of the model: an internal failure (D18: 500).
-		code, status, msg = string(keystate.ErrKMSInternal), http.StatusInternalServerError, err.Error()
+		code, status = string(keystate.ErrKMSInternal), http.StatusInternalServerError
+	}
+	if code == string(keystate.ErrKMSInternal) {
+		msg = internalMessage(requestID)
 	}
 	w := writer{b: b}
 	w.open()
@@ -294,9 +393,12 @@ func (h *Handler) requestID() string {
 // AWS Region such as "us-west-2" or "us-gov-west-1", or one named with
 // kms.WithRegions). A
 // request without an Authorization header runs as the service's own
-// account in its default Region (useful with curl), and so does a SigV4a
+// account in its default Region (useful with curl) unless WithAccounts
+// mapped access keys, and so does a SigV4a
 // request, whose scope names no Region (its X-Amz-Region-Set must then
-// include the default Region, or be "*"). A header that is not SigV4 or
+// include the default Region, or be "*"). When WithAccounts mapped access
+// keys, a request without an Authorization header is refused with
+// MissingAuthenticationTokenException instead. A header that is not SigV4 or
 // lacks a credential is refused with IncompleteSignatureException; a
 // credential scoped to a Region the service does not serve, or to another
 // service, with InvalidSignatureException; an access key that the account
@@ -306,6 +408,12 @@ func (h *Handler) requestID() string {
 func (h *Handler) authenticate(r *http.Request) (account, region string, err error) {
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
+		if h.accounts != nil {
+			// Access keys name the accounts: a request that names none
+			// must not run as the service's own account.
+			return "", "", &wireError{code: "MissingAuthenticationTokenException", status: http.StatusBadRequest,
+				msg: "Request is missing Authentication Token"}
+		}
 		return h.svc.Account(), "", nil
 	}
 	alg, rest, _ := strings.Cut(auth, " ")
@@ -386,15 +494,26 @@ func (h *Handler) dispatch(ctx context.Context, target string, body, out []byte)
 		if op := operation(name); op != nil {
 			return op(ctx, h.svc, body, out)
 		}
-	} else if name, ok = strings.CutPrefix(target, "KmsModel."); ok && h.clock != nil {
-		switch name {
-		case "AdvanceClock":
+	} else if name, ok = strings.CutPrefix(target, "KmsModel."); ok {
+		switch {
+		case h.clock == nil && (name == "AdvanceClock" || name == "Now"):
+			return out, noManualClock(target)
+		case name == "AdvanceClock":
 			return h.advanceClock(body, out)
-		case "Now":
+		case name == "Now":
 			return h.now(body, out)
 		}
 	}
 	return out, unknownOperation(target)
+}
+
+// noManualClock is the refusal of a simulated-time target by a handler
+// without a manual clock: UnknownOperationException, as for any target
+// not served, with a message that says how to get one.
+func noManualClock(target string) *wireError {
+	return &wireError{code: "UnknownOperationException", status: http.StatusBadRequest,
+		msg: target + " needs simulated time, but this server runs on the wall clock: " +
+			"start it with --clock manual (kmssim serve), or give the handler kmshttp.WithManualClock"}
 }
 
 // unknownOperation is the refusal of a target the handler does not serve.

@@ -95,11 +95,13 @@ func sdkClient(hc *http.Client, endpoint, akid, reg string) *awskms.Client {
 }
 
 // post sends one raw request to h in process and returns the status, the
-// headers and the body.
+// headers and the body. The request is signed for accessKey in region
+// unless header names an Authorization (an empty one: unsigned).
 func post(t testing.TB, h http.Handler, target, body string, header ...string) (int, http.Header, []byte) {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader([]byte(body)))
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("Authorization", sigV4(accessKey, region, "kms"))
 	if target != "" {
 		req.Header.Set("X-Amz-Target", target)
 	}

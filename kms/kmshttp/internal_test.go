@@ -21,13 +21,17 @@ func TestStatusOf(t *testing.T) {
 		{keystate.ErrValidation, 400}, {keystate.ErrLimitExceeded, 400}, {keystate.ErrUnsupportedOperation, 400},
 		{keystate.ErrKMSInternal, 500}, {keystate.ErrDependencyTimeout, 500},
 	} {
-		code, status, body := errorBody(&keystate.Error{Code: tc.code, Message: "m"}, nil)
-		if status != tc.want || code != string(tc.code) || string(body) != `{"__type":"`+string(tc.code)+`","message":"m"}` {
+		code, status, body := errorBody(&keystate.Error{Code: tc.code, Message: "m"}, "rid", nil)
+		msg := "m"
+		if tc.code == keystate.ErrKMSInternal {
+			msg = internalMessage("rid")
+		}
+		if status != tc.want || code != string(tc.code) || string(body) != `{"__type":"`+string(tc.code)+`","message":"`+msg+`"}` {
 			t.Errorf("%s: %d %s %s, want %d", tc.code, status, code, body, tc.want)
 		}
 	}
 	// An error that is not the model's refusal is an internal failure.
-	code, status, _ := errorBody(errors.New("disk on fire"), nil)
+	code, status, _ := errorBody(errors.New("disk on fire"), "rid", nil)
 	if code != "KMSInternalException" || status != 500 {
 		t.Errorf("plain error: %s %d", code, status)
 	}

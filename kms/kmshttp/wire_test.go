@@ -362,10 +362,21 @@ func TestAuthorization(t *testing.T) {
 	if keys := postOKAs(accessKey, target+"ListKeys", `{}`)["Keys"].([]any); len(keys) != 0 {
 		t.Errorf("owner sees %d keys of the other account", len(keys))
 	}
-	// No Authorization header: the service's own account.
-	m = postOK(t, f.handler, target+"CreateKey", `{}`)
-	if got := m["KeyMetadata"].(map[string]any)["AWSAccountId"]; got != account {
-		t.Errorf("unsigned request ran as %v, want %s", got, account)
+	// No Authorization header while access keys are mapped: refused
+	// (issue 12 item 8), not run as the service's own account.
+	status, hdr, b := post(t, f.handler, target+"CreateKey", `{}`, "Authorization", "")
+	if status != 400 || hdr.Get("X-Amzn-ErrorType") != "MissingAuthenticationTokenException" ||
+		string(b) != `{"__type":"MissingAuthenticationTokenException","message":"Request is missing Authentication Token"}` {
+		t.Errorf("unsigned request with mapped access keys: %d %s, want 400 MissingAuthenticationTokenException", status, b)
+	}
+	// Without a map, an unsigned request runs as the service's own account.
+	open, err := kmshttp.New(f.svc, kmshttp.WithRandom(rand.NewChaCha8([32]byte{})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _, b = post(t, open, target+"CreateKey", `{}`, "Authorization", "")
+	if status != 200 || !bytes.Contains(b, []byte(`"AWSAccountId":"`+account+`"`)) {
+		t.Errorf("unsigned request without an access-key map: %d %s, want the service's account %s", status, b, account)
 	}
 
 	cases := []struct {
@@ -440,8 +451,12 @@ func TestCredentialRegion(t *testing.T) {
 	if keys := in(region, target+"ListKeys", `{}`)["Keys"].([]any); len(keys) != 0 {
 		t.Errorf("%s lists %d keys of eu-west-1", region, len(keys))
 	}
-	if keys := postOK(t, f.handler, target+"ListKeys", `{}`)["Keys"].([]any); len(keys) != 0 {
-		t.Errorf("an unsigned request lists %d keys of eu-west-1", len(keys))
+	unsigned, err := kmshttp.New(f.svc, kmshttp.WithRandom(rand.NewChaCha8([32]byte{})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, b := post(t, unsigned, target+"ListKeys", `{}`, "Authorization", ""); !bytes.Contains(b, []byte(`"Keys":[]`)) {
+		t.Errorf("an unsigned request lists keys of eu-west-1: %s", b)
 	}
 	status, h, _ := post(t, f.handler, target+"DescribeKey", `{"KeyId":"`+id+`"}`,
 		"Authorization", "AWS4-ECDSA-P256-SHA256 Credential="+accessKey+"/20240101/kms/aws4_request, Signature=00", "X-Amz-Region-Set", "*")
