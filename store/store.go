@@ -85,6 +85,14 @@ type Key struct {
 	ExpirationModel  string
 	ValidTo          time.Time
 
+	// Material is the private key of an asymmetric key, or the key of an
+	// HMAC key, that the service generated (Origin AWS_KMS), sealed as
+	// ImportedMaterial is and never in the clear. It is empty until the
+	// service first needs it: such keys get their material on first use,
+	// so that creating one costs no key generation. A multi-Region key's
+	// primary and replicas hold the same material.
+	Material []byte
+
 	// Custom key store keys (Origin AWS_CLOUDHSM or EXTERNAL_KEY_STORE):
 	// the store's ID, the external key's ID (EXTERNAL_KEY_STORE only),
 	// and, while the key is Unavailable, the state it returns to when the
