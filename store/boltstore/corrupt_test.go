@@ -1,6 +1,7 @@
 package boltstore_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -97,7 +98,7 @@ func TestOpenRejects(t *testing.T) {
 			})
 		}, "not a kmsmodel store"},
 		{"wrong magic", storeThen(setMeta([]byte("magic"), []byte("kmsmodel stor3"))), "not a kmsmodel store"},
-		{"newer format", storeThen(setMeta([]byte("format"), version(5))), "newer"},
+		{"newer format", storeThen(setMeta([]byte("format"), version(6))), "newer"},
 		{"format 0", storeThen(setMeta([]byte("format"), version(0))), "unknown format version 0"},
 		{"format missing", storeThen(setMeta([]byte("format"), nil)), "format version missing"},
 		{"bucket missing", storeThen(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("rotations")) }), "missing"},
@@ -389,4 +390,73 @@ func tryReadAll(s store.Store) (keys []store.Key, rots map[string][]store.Rotati
 		after = page[len(page)-1].AliasID
 	}
 	return keys, rots, aliases, nil
+}
+
+// TestDamagedMaterialSection: a key record whose material section (format
+// 5) is cut short, malformed or out of place reads as ErrCorrupt even
+// when its checksum fits (the damage was checksummed over, as by a build
+// with a bug), and so does one whose material bytes changed under the
+// checksum; the other keys still read.
+func TestDamagedMaterialSection(t *testing.T) {
+	material := []byte("sealed material, forty bytes long.......")
+	if len(material) != 40 {
+		t.Fatalf("material is %d bytes", len(material))
+	}
+	k := key("bad")
+	k.Region = "us-east-1"
+	k.Material = material
+	// The record's body ends with the region section, then 04, the length
+	// 40 (one uvarint byte) and the material.
+	section := append([]byte{4, 40}, material...)
+	for _, tc := range []struct {
+		name   string
+		change func(body []byte) []byte // of the body, before the checksum
+		keep   bool                     // keep the old checksum
+	}{
+		{"material cut short", func(b []byte) []byte { return b[:len(b)-10] }, false},
+		{"material missing", func(b []byte) []byte { return b[:len(b)-len(material)] }, false},
+		{"length missing", func(b []byte) []byte { return b[:len(b)-len(material)-1] }, false},
+		{"length past the end", func(b []byte) []byte { b[len(b)-len(material)-1] = 41; return b }, false},
+		{"length unterminated", func(b []byte) []byte { return append(b[:len(b)-len(material)-1], 0x80) }, false},
+		{"empty material", func(b []byte) []byte { return append(b[:len(b)-len(material)-1], 0) }, false},
+		{"material twice", func(b []byte) []byte { return append(b, 4, 1, 0xff) }, false},
+		{"region section after it", func(b []byte) []byte { return append(b, 3, 0, 0, 0) }, false},
+		{"unknown section after it", func(b []byte) []byte { return append(b, 5, 0) }, false},
+		{"trailing byte", func(b []byte) []byte { return append(b, 0) }, false},
+		{"material byte changed", func(b []byte) []byte { b[len(b)-5] ^= 0x20; return b }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := tempPath(t)
+			s, err := boltstore.Open(path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			apply(t, s, store.Batch{PutKeys: []store.Key{k, key("good")}})
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			withBolt(t, path, func(tx *bolt.Tx) error {
+				keys := tx.Bucket([]byte("keys"))
+				rec := keys.Get([]byte("bad"))
+				body := append([]byte(nil), rec[:len(rec)-4]...)
+				if !bytes.HasSuffix(body, section) {
+					t.Fatalf("record %x does not end with the material section %x", body, section)
+				}
+				sum := rec[len(rec)-4:]
+				body = tc.change(body)
+				if !tc.keep {
+					sum = crc("bad", body)
+				}
+				return keys.Put([]byte("bad"), append(body, sum...))
+			})
+			s = openStore(t, path, nil)
+			_, err = s.Key(t.Context(), "bad")
+			checkCorrupt(t, err, path)
+			_, err = s.Keys(t.Context(), "", 10)
+			checkCorrupt(t, err, path)
+			if _, err := s.Key(t.Context(), "good"); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 }

@@ -53,11 +53,11 @@
 //
 // # Format
 //
-// The file records a magic string and a format version (4) in its meta
+// The file records a magic string and a format version (5) in its meta
 // bucket. Keys, rotations, aliases, an index of aliases by key and custom
 // key stores have a bucket each; records use a compact binary encoding, ending with a
 // CRC-32C that catches damage bbolt cannot see (it checksums only its meta
-// pages). encoding.go describes format 4 byte by byte. Times keep their
+// pages). encoding.go describes format 5 byte by byte. Times keep their
 // instant to the nanosecond but not their location: they read back in UTC
 // (equal, with time.Time.Equal, to what was written).
 //
@@ -77,7 +77,13 @@
 // (every Region ""), and upgrades them in one transaction, after checking
 // them and the wrapping key: it rewrites their alias keys, re-seals the
 // sealed secret and key-check records (their additional data names the
-// format), and marks them format 4.
+// format), and marks them format 4. Format 5 adds a material section to
+// key records: the material the service generated for an asymmetric or
+// HMAC key (store.Key.Material), sealed as imported material is. A key
+// without it encodes as in format 4; Open reads format 1 to 4 files,
+// upgrades them as above in the same transaction (re-sealing the sealed
+// records for format 5) and marks them format 5, so that builds that read
+// only format 4 refuse them.
 //
 // The meta bucket also keeps the service's latest instant, the latest
 // store.Batch.Now applied, which LatestInstant returns: Apply writes it in

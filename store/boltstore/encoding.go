@@ -13,7 +13,7 @@ import (
 	"github.com/kmsmodel/kmsmodel/store"
 )
 
-// Format 4 of the file. Every change to a bucket layout or a record
+// Format 5 of the file. Every change to a bucket layout or a record
 // encoding below needs a new formatVersion, and Open must keep reading the
 // old one or refuse it with ErrCorrupt.
 //
@@ -40,6 +40,15 @@ import (
 // format 4. An alias record that fails its checksum is moved as it is, so
 // that it still fails under its new key; an alias key that does not parse
 // fails Open with ErrCorrupt.
+//
+// Format 5 is format 4 with one addition: a key record may end with the
+// material section (below), which holds store.Key.Material, the sealed
+// material the service generated for an asymmetric or HMAC key. A key
+// without Material encodes exactly as in format 4, so Open reads a format
+// 1 to 4 file as it is and, before the first write, in one transaction
+// with the upgrades above, re-seals its sealed meta records for format 5
+// and marks it format 5: from then on a build that reads only format 4
+// refuses the file rather than reading a key record it cannot decode.
 //
 // Buckets:
 //
@@ -79,7 +88,10 @@ import (
 // section (format 3): the byte 2, CustomKeyStoreID, XksKeyID (strings),
 // DesiredState (one byte); then, only when the key has Region,
 // PrimaryRegion or StateDone set, the region section (format 4): the byte
-// 3, Region, PrimaryRegion (strings), StateDone.
+// 3, Region, PrimaryRegion (strings), StateDone; then, only when the key
+// has Material, the material section (format 5): the byte 4, Material (a
+// string of bytes, never empty: sealed as ImportedMaterial is, never in
+// the clear).
 //
 // A custom key store record is Seq (uvarint); Account, Name, Type,
 // ConnectionState, ConnectionErrorCode (strings); Created, ConnectDone;
@@ -124,7 +136,7 @@ import (
 // sorts before every byte that can follow a field's bytes (0x00 0xFF, or a
 // byte other than 0x00). Format 3's alias key is the same without the
 // Region and its terminator.
-const formatVersion = 4
+const formatVersion = 5
 
 // oldestFormat is the oldest format version Open reads (and upgrades).
 const oldestFormat = 1
@@ -360,13 +372,16 @@ const sectionCustomKeyStore = 2
 // sectionRegion tags the region section of a key record (format 4).
 const sectionRegion = 3
 
+// sectionMaterial tags the material section of a key record (format 5).
+const sectionMaterial = 4
+
 // storeSectionRegion tags the Region of a custom key store record (format
 // 4).
 const storeSectionRegion = 1
 
 func encodeKey(k *store.Key) []byte {
 	e := encoder{buf: make([]byte, 0, 96+len(k.Account)+len(k.Description)+16*len(k.Tags)+
-		len(k.KeyMaterialID)+len(k.ExpirationModel)+len(k.ImportedMaterial)+len(k.Region)+len(k.PrimaryRegion))}
+		len(k.KeyMaterialID)+len(k.ExpirationModel)+len(k.ImportedMaterial)+len(k.Region)+len(k.PrimaryRegion)+len(k.Material))}
 	e.uvarint(k.Version)
 	e.uvarint(k.Seq)
 	e.string(k.Account)
@@ -414,6 +429,10 @@ func encodeKey(k *store.Key) []byte {
 		e.string(k.Region)
 		e.string(k.PrimaryRegion)
 		e.time(k.StateDone)
+	}
+	if len(k.Material) > 0 {
+		e.byte1(sectionMaterial)
+		e.bytes(k.Material)
 	}
 	return e.seal([]byte(k.ID))
 }
@@ -469,6 +488,11 @@ func decodeKey(id, rec []byte, like *store.Key) (store.Key, error) {
 			k.Region = d.stringLike(like.Region)
 			k.PrimaryRegion = d.stringLike(like.PrimaryRegion)
 			k.StateDone = d.time()
+		case sec == sectionMaterial && next <= sectionMaterial: // format 5
+			// The encoder writes the section only for material it has.
+			if k.Material = d.bytes(); k.Material == nil {
+				d.fail()
+			}
 		default:
 			d.fail()
 		}

@@ -61,14 +61,16 @@ func TestEnumCodesOfFormat1(t *testing.T) {
 	}
 }
 
-// TestGoldenRecords pins format 4's bytes: a change to the encoding must
+// TestGoldenRecords pins format 5's bytes: a change to the encoding must
 // come with a new format version (and code that reads the old one). The
 // first key has no imported material, so its record is exactly format 1's;
 // the second has the imported-material section of format 2; the third
 // the custom-key-store section of format 3, and its store the
 // customkeystores bucket of format 3; the fourth the region section of
-// format 4, and the second store a Region, as format 4 adds. Alias keys
-// are format 4's: Region, account, name.
+// format 4, and the second store a Region, as format 4 adds; the fifth
+// the region section and then the material section of format 5. Alias
+// keys are format 4's: Region, account, name. The first four keys have no
+// Material, so their records are format 4's.
 func TestGoldenRecords(t *testing.T) {
 	path := tempPath(t)
 	s, err := boltstore.Open(path, nil)
@@ -90,12 +92,15 @@ func TestGoldenRecords(t *testing.T) {
 	mrk := store.Key{ID: "us-west-2/mrk-0123456789abcdef0123456789abcdef", Region: "us-west-2", Version: 1, Seq: 3,
 		Account: "111122223333", State: keystate.Creating, Kind: keystate.Kind{MultiRegion: keystate.Replica},
 		Created: utc, PrimaryRegion: "us-east-1", StateDone: utc}
+	gen := store.Key{ID: "4234abcd-12ab-34cd-56ef-1234567890ab", Region: "eu-west-1", Version: 1, Seq: 4,
+		Account: "111122223333", State: keystate.Enabled, Kind: keystate.Kind{Spec: keystate.ECCNISTP256, Usage: keystate.SignVerify},
+		Created: utc, Material: []byte{0xde, 0xad, 0xbe, 0xef}}
 	cs := store.CustomKeyStore{ID: "cks-1234567890abcdef0", Seq: 1, Account: "1", Name: "n", Type: "t",
 		ConnectionState: "DISCONNECTED", Created: utc, XksProxyAccessKeyID: "a"}
 	cs2 := store.CustomKeyStore{ID: "cks-2234567890abcdef0", Region: "eu-west-1", Seq: 2}
 	apply(t, s, store.Batch{
 		PutCustomKeyStores: []store.CustomKeyStore{cs, cs2},
-		PutKeys:            []store.Key{k, imp, cks, mrk},
+		PutKeys:            []store.Key{k, imp, cks, mrk, gen},
 		AddRotations:       []store.KeyRotation{{KeyID: k.ID, Rotation: store.Rotation{At: utc, OnDemand: true}}},
 		PutAliases: []store.Alias{{AliasID: store.AliasID{Account: "1\x002", Name: "alias/x"}, KeyID: k.ID, Created: utc, Updated: utc},
 			{AliasID: store.AliasID{Region: "us-west-2", Account: "1", Name: "alias/x"}, KeyID: mrk.ID}},
@@ -105,7 +110,7 @@ func TestGoldenRecords(t *testing.T) {
 	}
 	want := map[string]map[string]string{
 		"meta": {
-			hex.EncodeToString([]byte("format")): "00000004",
+			hex.EncodeToString([]byte("format")): "00000005",
 			hex.EncodeToString([]byte("magic")):  hex.EncodeToString([]byte("kmsmodel store")),
 		},
 		"keys": {
@@ -140,6 +145,15 @@ func TestGoldenRecords(t *testing.T) {
 				"00" + "01" + "0000000002" + "09fea8b4fc0c" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" +
 				"03" + "09" + hex.EncodeToString([]byte("us-west-2")) + "09" + hex.EncodeToString([]byte("us-east-1")) +
 				"09fea8b4fc0c" + "c98e662c",
+			// Version 1, Seq 4, Account, no description, Enabled,
+			// ECC_NIST_P256/SIGN_VERIFY/AWS_KMS/CUSTOMER/single, Created,
+			// nothing else until the region section: 03, Region
+			// "eu-west-1", no PrimaryRegion, no StateDone; then the
+			// material section: 04, 4 bytes of sealed material; CRC.
+			hex.EncodeToString([]byte(gen.ID)): "01" + "04" + "0c" + hex.EncodeToString([]byte("111122223333")) +
+				"00" + "02" + "0801000000" + "09fea8b4fc0c" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" +
+				"03" + "09" + hex.EncodeToString([]byte("eu-west-1")) + "00" + "00" +
+				"04" + "04" + "deadbeef" + "18b60bd5",
 		},
 		"customkeystores": {
 			// Seq 1, Account "1", Name "n", Type "t", DISCONNECTED, no
@@ -227,16 +241,21 @@ func indexKey(keyID, ak string) []byte {
 }
 
 // downgrade turns the store at path, written by this build without
-// Regions, into a file of format old, as a build of that format would have
-// written it: alias keys (in the aliases and keyaliases buckets) as
-// formats 1 to 3 write them, with their records' checksums over the old
-// keys; no customkeystores bucket before format 3; the format version old.
-// aliases are every alias in the store.
+// Material and (before format 4) without Regions, into a file of format
+// old, as a build of that format would have written it: before format 4,
+// alias keys (in the aliases and keyaliases buckets) as formats 1 to 3
+// write them, with their records' checksums over the old keys; no
+// customkeystores bucket before format 3; the format version old. aliases
+// are every alias in the store (ignored for format 4, whose alias keys are
+// this build's). A key without Material is written as format 4 writes it,
+// so keys need no change.
 func downgrade(t *testing.T, path string, old uint32, aliases []store.Alias) {
 	t.Helper()
 	withBolt(t, path, func(tx *bolt.Tx) error {
 		recs, index := tx.Bucket([]byte("aliases")), tx.Bucket([]byte("keyaliases"))
-		if n := recs.Stats().KeyN; n != len(aliases) {
+		if old >= 4 {
+			aliases = nil // their keys are format 4's already
+		} else if n := recs.Stats().KeyN; n != len(aliases) {
 			t.Fatalf("the store has %d aliases; downgrade was given %d", n, len(aliases))
 		}
 		for _, a := range aliases {
@@ -298,17 +317,18 @@ func formatOf(t *testing.T, path string) string {
 	return hex.EncodeToString(v)
 }
 
-// TestFormatUpgrade: files of formats 1, 2 and 3 open, read back as they
-// were (no Regions: every Region reads back ""), and are upgraded to
-// format 4 at once: the customkeystores bucket of format 3 where it is
-// missing, alias keys and keyaliases entries rewritten with the default
-// Region, and the format version 4, so that an older build refuses them
-// with a clear error. The upgraded file then works as one made in format
-// 4: deleting a key removes its aliases (through the rewritten index), and
-// an alias of the same account and name in another Region is another
-// alias.
+// TestFormatUpgrade: files of formats 1 to 4 open, read back as they
+// were (before format 4, no Regions: every Region reads back ""; no
+// Material), and are upgraded to format 5 at once: the customkeystores
+// bucket of format 3 where it is missing, alias keys and keyaliases
+// entries of formats 1 to 3 rewritten with the default Region, and the
+// format version 5, so that an older build refuses them with a clear
+// error. The upgraded file then works as one made in format 5: deleting a
+// key removes its aliases (through the rewritten index), an alias of the
+// same account and name in another Region is another alias, and a key
+// takes Material, which reads back after the store is reopened.
 func TestFormatUpgrade(t *testing.T) {
-	for _, old := range []uint32{1, 2, 3} {
+	for _, old := range []uint32{1, 2, 3, 4} {
 		t.Run(fmt.Sprintf("format%d", old), func(t *testing.T) {
 			path := tempPath(t)
 			s, err := boltstore.Open(path, nil)
@@ -353,7 +373,7 @@ func TestFormatUpgrade(t *testing.T) {
 			}
 			for i, want := range []store.Key{k, k2} {
 				g := keys[i]
-				if g.State != want.State || g.Kind != want.Kind || !g.Created.Equal(want.Created) || g.ImportedMaterial != nil ||
+				if g.State != want.State || g.Kind != want.Kind || !g.Created.Equal(want.Created) || g.ImportedMaterial != nil || g.Material != nil ||
 					g.Region != "" || g.PrimaryRegion != "" || !g.StateDone.IsZero() {
 					t.Fatalf("Key = %+v, want %+v", g, want)
 				}
@@ -379,8 +399,8 @@ func TestFormatUpgrade(t *testing.T) {
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if got := formatOf(t, path); got != "00000004" {
-				t.Fatalf("format %s after Open, want 00000004", got)
+			if got := formatOf(t, path); got != "00000005" {
+				t.Fatalf("format %s after Open, want 00000005", got)
 			}
 			var wantKeys, wantIndex []string
 			for _, a := range aliases {
@@ -397,8 +417,11 @@ func TestFormatUpgrade(t *testing.T) {
 			}
 
 			// The upgraded file, opened again (no second upgrade), works
-			// as a format 4 file.
+			// as a format 5 file.
 			s = openStore(t, path, nil)
+			withMaterial := next(k2)
+			withMaterial.Material = []byte("sealed generated material")
+			apply(t, s, store.Batch{PutKeys: []store.Key{withMaterial}})
 			west := store.Alias{AliasID: store.AliasID{Region: "us-west-2", Account: "111122223333", Name: "alias/a"}, KeyID: k2.ID}
 			apply(t, s, store.Batch{PutAliases: []store.Alias{west}})
 			apply(t, s, store.Batch{DeleteKeys: []string{k.ID}})
@@ -412,8 +435,21 @@ func TestFormatUpgrade(t *testing.T) {
 					t.Fatalf("Aliases after deleting %s = %+v, want %+v", k.ID, got, want)
 				}
 			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s = openStore(t, path, nil)
+			if g, err := s.Key(t.Context(), k2.ID); err != nil || !bytes.Equal(g.Material, withMaterial.Material) || g.Version != 2 {
+				t.Fatalf("Key after reopening = %+v, %v; want Version 2 and Material %q", g, err, withMaterial.Material)
+			}
 		})
 	}
+}
+
+// next returns k as its next Version.
+func next(k store.Key) store.Key {
+	k.Version++
+	return k
 }
 
 // TestFormat3FileReadsWithEmptyRegions: a format 3 file, made as format 3
@@ -477,8 +513,8 @@ func TestFormat3FileReadsWithEmptyRegions(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if got := formatOf(t, path); got != "00000004" {
-			t.Fatalf("format %s after Open, want 00000004", got)
+		if got := formatOf(t, path); got != "00000005" {
+			t.Fatalf("format %s after Open, want 00000005", got)
 		}
 	}
 }
@@ -540,11 +576,135 @@ func TestFormat3UpgradeDamage(t *testing.T) {
 			t.Fatal("Open succeeded")
 		}
 		checkCorrupt(t, err, path)
-		if !strings.Contains(err.Error(), "upgrading from format 3 to format 4") {
+		if !strings.Contains(err.Error(), "upgrading from format 3 to format 5") {
 			t.Fatalf("error %q does not say it was upgrading", err)
 		}
 		if after, _ := os.ReadFile(path); !bytes.Equal(after, before) {
 			t.Fatal("the refused file was modified")
 		}
 	})
+}
+
+// rawRecords returns the records of a bucket of the file at path, by
+// bolt key.
+func rawRecords(t *testing.T, path, bucket string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	withBolt(t, path, func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(bucket)).ForEach(func(k, v []byte) error {
+			out[string(k)] = string(v)
+			return nil
+		})
+	})
+	return out
+}
+
+// TestFormat4FileTakesMaterial: a format 4 file, made as format 4 builds
+// made it (keys with every section format 4 knows, aliases and custom key
+// stores in Regions), opens and reads back exactly what was written; Open
+// upgrades it to format 5 without rewriting a key record (a key without
+// Material is the same bytes in both formats). The upgraded file then
+// takes keys with Material (new ones, and later Versions that add, replace
+// and drop it), which read back, as Memory's do, after it is reopened.
+func TestFormat4FileTakesMaterial(t *testing.T) {
+	path := tempPath(t)
+	s, err := boltstore.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	utc := time.Date(2025, 3, 4, 5, 6, 7, 8, time.UTC)
+	full := store.Key{ID: "1234abcd-12ab-34cd-56ef-1234567890ab", Version: 1, Seq: 1, Account: "111122223333",
+		State: keystate.Enabled, Kind: keystate.Kind{Origin: keystate.External}, Created: utc,
+		Tags: []store.Tag{{Key: "a", Value: "b"}}, KeyMaterialID: "ab", ExpirationModel: "KEY_MATERIAL_EXPIRES",
+		ValidTo: utc, ImportedMaterial: []byte{0xca, 0xfe}, CustomKeyStoreID: "cks-1", XksKeyID: "x",
+		DesiredState: keystate.Disabled, Region: "eu-west-1", PrimaryRegion: "us-east-1", StateDone: utc}
+	hmac := store.Key{ID: "2234abcd-12ab-34cd-56ef-1234567890ab", Version: 1, Seq: 2, Account: "111122223333",
+		State: keystate.Enabled, Kind: keystate.Kind{Spec: keystate.HMAC256, Usage: keystate.GenerateVerifyMAC}, Created: utc}
+	rsa := store.Key{ID: "us-west-2/mrk-0123456789abcdef0123456789abcdef", Region: "us-west-2", Version: 1, Seq: 3,
+		Account: "111122223333", State: keystate.Enabled,
+		Kind: keystate.Kind{Spec: keystate.RSA2048, Usage: keystate.SignVerify, MultiRegion: keystate.Replica}, Created: utc}
+	b := store.Batch{
+		PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", Account: "1", Name: "one", Region: "eu-west-1"}},
+		PutKeys:            []store.Key{full, hmac, rsa},
+		AddRotations:       []store.KeyRotation{{KeyID: full.ID, Rotation: store.Rotation{At: utc}}},
+		PutAliases: []store.Alias{{AliasID: store.AliasID{Region: "us-west-2", Account: "111122223333", Name: "alias/r"}, KeyID: rsa.ID},
+			{AliasID: store.AliasID{Account: "111122223333", Name: "alias/h"}, KeyID: hmac.ID}},
+	}
+	mem := store.NewMemory()
+	apply(t, s, b)
+	apply(t, mem, b)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	downgrade(t, path, 4, nil)
+	if got := formatOf(t, path); got != "00000004" {
+		t.Fatalf("format %s after the downgrade", got)
+	}
+	before := map[string]map[string]string{}
+	for _, bucket := range []string{"keys", "rotations", "aliases", "keyaliases", "customkeystores"} {
+		before[bucket] = rawRecords(t, path, bucket)
+	}
+
+	same := func(t *testing.T, s store.Store) {
+		t.Helper()
+		gotK, gotR, gotA := readAll(t, s)
+		wantK, wantR, wantA := readAll(t, mem)
+		if !reflect.DeepEqual(gotK, wantK) {
+			t.Fatalf("keys differ:\n got  %+v\n want %+v", gotK, wantK)
+		}
+		if !reflect.DeepEqual(gotR, wantR) {
+			t.Fatalf("rotations differ:\n got  %+v\n want %+v", gotR, wantR)
+		}
+		if !reflect.DeepEqual(gotA, wantA) {
+			t.Fatalf("aliases differ:\n got  %+v\n want %+v", gotA, wantA)
+		}
+		gotC, err := s.CustomKeyStores(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantC, _ := mem.CustomKeyStores(t.Context())
+		if !reflect.DeepEqual(gotC, wantC) {
+			t.Fatalf("custom key stores differ:\n got  %+v\n want %+v", gotC, wantC)
+		}
+	}
+	s = openStore(t, path, nil)
+	same(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := formatOf(t, path); got != "00000005" {
+		t.Fatalf("format %s after Open, want 00000005", got)
+	}
+	for bucket, recs := range before {
+		if got := rawRecords(t, path, bucket); !reflect.DeepEqual(got, recs) {
+			t.Fatalf("the upgrade to format 5 rewrote bucket %s:\n got  %q\n want %q", bucket, got, recs)
+		}
+	}
+
+	// Material, in the upgraded file: added by a later Version, on a new
+	// key, replaced, and dropped.
+	s = openStore(t, path, nil)
+	hmac2 := next(hmac)
+	hmac2.Material = []byte("sealed HMAC key")
+	rsa2 := next(rsa)
+	rsa2.Material = bytes.Repeat([]byte{0x00, 0xff}, 700) // a length of two uvarint bytes
+	gen := store.Key{ID: "3234abcd-12ab-34cd-56ef-1234567890ab", Version: 1, Seq: 4, Account: "111122223333",
+		State: keystate.Enabled, Kind: keystate.Kind{Spec: keystate.ECCNISTP256, Usage: keystate.SignVerify},
+		Created: utc, Region: "eu-west-1", Material: []byte{1}}
+	full2 := next(full)
+	full2.Material = []byte("every section, then material")
+	for _, b := range []store.Batch{
+		{PutKeys: []store.Key{hmac2, rsa2, gen, full2}},
+		{PutKeys: []store.Key{func() store.Key { k := next(hmac2); k.Material = []byte("another"); return k }()}},
+		{PutKeys: []store.Key{func() store.Key { k := next(rsa2); k.Material = nil; return k }()}},
+	} {
+		apply(t, s, b)
+		apply(t, mem, b)
+	}
+	same(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openStore(t, path, nil)
+	same(t, s)
 }

@@ -211,9 +211,7 @@ func TestOlderFilesHaveNoInstant(t *testing.T) {
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if old < 4 {
-				downgrade(t, path, old, nil)
-			}
+			downgrade(t, path, old, nil)
 			withBolt(t, path, func(tx *bolt.Tx) error {
 				return tx.Bucket([]byte("meta")).Put([]byte("zz-unknown"), []byte("from a later build"))
 			})
@@ -230,8 +228,8 @@ func TestOlderFilesHaveNoInstant(t *testing.T) {
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if got := formatOf(t, path); got != "00000004" {
-				t.Fatalf("format %s after reopening, want 00000004", got)
+			if got := formatOf(t, path); got != "00000005" {
+				t.Fatalf("format %s after reopening, want 00000005", got)
 			}
 			s = openStore(t, path, nil)
 			if got := latestInstant(t, s); !got.Equal(now) {

@@ -471,13 +471,13 @@ func sealedFor(t *testing.T, key []byte, format uint32, name string, plaintext [
 }
 
 // TestSealedRecordsOfOlderFormats: the sealed secret and key-check records
-// of a format 1, 2 or 3 store (their additional data names the format
+// of a format 1 to 4 store (their additional data names the format
 // they were sealed in) open with the right key, are re-sealed for the
 // current format by the upgrade, and open again after it; a wrong key is
 // refused as ErrWrongWrappingKey before anything is written, upgrade
 // included.
 func TestSealedRecordsOfOlderFormats(t *testing.T) {
-	for _, old := range []uint32{1, 2, 3} {
+	for _, old := range []uint32{1, 2, 3, 4} {
 		for _, withSecret := range []bool{true, false} {
 			t.Run(fmt.Sprintf("format%d/secret=%v", old, withSecret), func(t *testing.T) {
 				var secret []byte
