@@ -22,6 +22,11 @@
 //     nanoseconds, times before 1970 and far in the future, the zero time,
 //     which must read back IsZero), every keystate enum value, and strings
 //     with any bytes. Caller slices are not aliased.
+//   - Material: Key.Material reads back as written, absent or with any
+//     bytes; a later Version adds, replaces or drops it; the store keeps
+//     its own copy (changing the caller's slice after Apply, or the one
+//     Key or Keys returned, changes nothing stored), one per key even when
+//     a primary and its replica were given the same slice.
 //   - Sentinels: ErrNotFound, ErrExists, ErrConflict and ErrClosed, tested
 //     with errors.Is, and no other sentinel on the same error.
 //   - Listing: Keys, Rotations and Aliases return records in byte order of

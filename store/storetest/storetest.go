@@ -58,6 +58,7 @@ func RunConformanceTests(t *testing.T, newStore func(t *testing.T) store.Store) 
 		{"CustomKeyStoreNotFound", testCustomKeyStoreNotFound},
 		{"CustomKeyStoreAtomicWithKeys", testCustomKeyStoreAtomicWithKeys},
 		{"RoundTripRegionFields", testRoundTripRegionFields},
+		{"RoundTripMaterial", testRoundTripMaterial},
 		{"AliasesInRegions", testAliasesInRegions},
 		{"AliasesRegionOrderAndPaging", testAliasesRegionOrderAndPaging},
 		{"ReplicaKeyIDs", testReplicaKeyIDs},
@@ -121,6 +122,7 @@ func fullKey(id string) store.Key {
 		KeyMaterialID:      strings.Repeat("ab", 32),
 		ExpirationModel:    "KEY_MATERIAL_EXPIRES",
 		ValidTo:            time.Date(2025, 7, 1, 0, 0, 0, 7, kathmandu),
+		Material:           []byte("\xffsealed generated material\x00" + strings.Repeat("g", 200)),
 		CustomKeyStoreID:   "cks-1234567890abcdef0",
 		XksKeyID:           "xks \x00 key ✓",
 		DesiredState:       keystate.Disabled,
@@ -362,6 +364,7 @@ func testRoundTripKey(t *testing.T, s store.Store) {
 	k2.PendingWindowDays = 7
 	k2.DeletionDate = time.Time{}
 	k2.ImportedMaterial = nil
+	k2.Material = []byte("replaced")
 	k2.KeyMaterialID = "kept after the material is deleted"
 	k2.ExpirationModel = ""
 	k2.ValidTo = time.Time{}
@@ -401,6 +404,9 @@ func testRoundTripZeroKey(t *testing.T, s store.Store) {
 	}
 	if len(got.ImportedMaterial) != 0 {
 		t.Errorf("ImportedMaterial: %d bytes, want none", len(got.ImportedMaterial))
+	}
+	if len(got.Material) != 0 {
+		t.Errorf("Material: %d bytes, want none", len(got.Material))
 	}
 }
 
@@ -480,10 +486,12 @@ func testNoAliasing(t *testing.T, s store.Store) {
 	k.Tags[0].Value = "changed after Apply"
 	b.PutKeys[0].Tags[1].Value = "changed after Apply"
 	k.ImportedMaterial[0] ^= 1
+	k.Material[0] ^= 1
 	got := getKey(t, s, "k")
 	checkSame(t, "Key", got, want)
 	got.Tags[0].Value = "changed after Key"
 	got.ImportedMaterial[0] ^= 2
+	got.Material[0] ^= 2
 	checkSame(t, "Key", getKey(t, s, "k"), want)
 	ks, err := s.Keys(t.Context(), "", 1)
 	if err != nil {
@@ -491,6 +499,7 @@ func testNoAliasing(t *testing.T, s store.Store) {
 	}
 	ks[0].Tags[0].Value = "changed after Keys"
 	ks[0].ImportedMaterial[0] ^= 4
+	ks[0].Material[0] ^= 4
 	checkSame(t, "Key", getKey(t, s, "k"), want)
 }
 
