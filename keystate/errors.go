@@ -93,6 +93,13 @@ const (
 	// ErrXksKeyAlreadyInUse is returned when CreateKey names an XksKeyId
 	// that another KMS key of the same external key store already uses.
 	ErrXksKeyAlreadyInUse Exception = "XksKeyAlreadyInUseException"
+	// ErrKMSInvalidSignature is returned by Verify when the signature does
+	// not verify: a changed message, another key or algorithm, or bytes
+	// that are no signature at all. AWS sends it with an empty message.
+	ErrKMSInvalidSignature Exception = "KMSInvalidSignatureException"
+	// ErrKMSInvalidMac is returned by VerifyMac when the MAC does not
+	// match. AWS sends it with an empty message.
+	ErrKMSInvalidMac Exception = "KMSInvalidMacException"
 )
 
 // Error is the error every rejection in kmsmodel returns. It carries the AWS

@@ -67,6 +67,10 @@ const (
 	DescribeCustomKeyStores
 	DisconnectCustomKeyStore
 	UpdateCustomKeyStore
+	// GetKeyLastUsage has no row in the key-state table; its error list
+	// (no DisabledException, no KMSInvalidStateException) says it works
+	// in every state.
+	GetKeyLastUsage
 	numOperations
 )
 
@@ -86,7 +90,7 @@ var operationNames = [numOperations]string{
 	"UpdatePrimaryRegion", "Verify", "VerifyMac",
 	"CreateKey", "ListKeys", "GenerateRandom", "CreateCustomKeyStore", "ConnectCustomKeyStore",
 	"DeleteCustomKeyStore", "DescribeCustomKeyStores", "DisconnectCustomKeyStore",
-	"UpdateCustomKeyStore",
+	"UpdateCustomKeyStore", "GetKeyLastUsage",
 }
 
 // String returns the AWS operation name, such as "RotateKeyOnDemand".

@@ -359,13 +359,18 @@ func kindError(op Operation, s State, k Kind, arn string) error {
 		// The replica wording is the one recorded for ReplicateKey on a replica.
 		return newError(ErrUnsupportedOperation, op, s, arn, " is not a multi-region primary key.")
 	case r&needEncryptDecrypt != 0 && k.Usage != EncryptDecrypt,
-		r&needSymmetricEncrypt != 0 && (k.Usage != EncryptDecrypt || !k.Spec.IsSymmetric()),
+		r&needSymmetricEncrypt != 0 && k.Usage != EncryptDecrypt,
 		r&needMAC != 0 && k.Usage != GenerateVerifyMAC,
 		r&needSign != 0 && k.Usage != SignVerify,
 		r&needKeyAgreement != 0 && k.Usage != KeyAgreement:
-		// No message is recorded; kmsmodel's wording.
+		// Recorded (asymmetric-hmac spec §2.5, §6, §7).
 		return newError(ErrInvalidKeyUsage, op, s, arn,
-			" key usage is "+k.Usage.String()+" and key spec is "+k.Spec.String()+", which is not valid for "+op.String()+".")
+			" key usage is "+k.Usage.String()+" which is not valid for "+op.String()+".")
+	case r&needSymmetricEncrypt != 0 && !k.Spec.IsSymmetric():
+		// An asymmetric ENCRYPT_DECRYPT key cannot encrypt data keys. No
+		// message is recorded; kmsmodel's wording, after the usage one.
+		return newError(ErrInvalidKeyUsage, op, s, arn,
+			" key spec is "+k.Spec.String()+" which is not valid for "+op.String()+".")
 	case r&needAsymmetric != 0 && !k.Spec.IsAsymmetric():
 		return newError(ErrUnsupportedOperation, op, s, arn, " key spec is "+k.Spec.String()+", which is not valid for GetPublicKey.")
 	}

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 
+	"github.com/kmsmodel/kmsmodel/internal/keycrypto"
 	"github.com/kmsmodel/kmsmodel/keystate"
 )
 
@@ -155,23 +158,36 @@ func validatePlaintext(op keystate.Operation, pt []byte) error {
 	return nil
 }
 
-// usableForSymmetric checks, after the key-state table, that the key and
-// algorithm are ones this version encrypts with: a symmetric key and
-// SYMMETRIC_DEFAULT.
-func usableForSymmetric(op keystate.Operation, k *key, arn, alg string) error {
-	if !k.kind.Spec.IsSymmetric() {
-		if alg == "" || alg == "SYMMETRIC_DEFAULT" {
-			return kmsError(keystate.ErrInvalidKeyUsage, op, arn, k.state,
-				"The encryption algorithm SYMMETRIC_DEFAULT is not valid for "+arn+", whose key spec is "+k.kind.Spec.String()+".")
-		}
-		return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
-			"Asymmetric encryption ("+alg+") is not modelled by this version of kmsmodel.")
+// encryptionKind checks, after the key-state table and its key-usage rule
+// (D3 step 7: an ENCRYPT_DECRYPT key), that k can encrypt and decrypt with
+// alg ("" is SYMMETRIC_DEFAULT), one its spec supports (recorded wording,
+// spec §4.2: "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec
+// RSA_4096.").
+func encryptionKind(op keystate.Operation, k *key, arn, alg string) error {
+	if alg == "" {
+		alg = "SYMMETRIC_DEFAULT"
 	}
-	if alg != "" && alg != "SYMMETRIC_DEFAULT" {
-		return kmsError(keystate.ErrInvalidKeyUsage, op, arn, k.state,
-			"The encryption algorithm "+alg+" is not valid for "+arn+", a symmetric encryption key.")
+	if k.kind.Spec.IsSymmetric() {
+		if alg != "SYMMETRIC_DEFAULT" {
+			return incompatible(op, k, arn, alg)
+		}
+		return nil
+	}
+	if !slices.Contains(keycrypto.EncryptionAlgorithms(k.kind.Spec), alg) {
+		return incompatible(op, k, arn, alg)
 	}
 	return nil
+}
+
+// asymmetricContext refuses an encryption context with an asymmetric
+// algorithm, which cannot bind one (decision D32: refused rather than
+// ignored, so that nothing a caller believes authenticated is not).
+func asymmetricContext(op keystate.Operation, k *key, arn string, ec map[string]string, field string) error {
+	if len(ec) == 0 || k.kind.Spec.IsSymmetric() {
+		return nil
+	}
+	return kmsError(keystate.ErrValidation, op, arn, k.state,
+		"The "+field+" parameter is valid only with symmetric encryption KMS keys; "+arn+" has key spec "+k.kind.Spec.String()+".")
 }
 
 // cryptoCall runs the common part of a cryptographic operation on the key
@@ -196,7 +212,7 @@ func (s *Service) cryptoCall(ctx context.Context, op keystate.Operation, keyID, 
 		err = keystate.Check(op, k.state, k.kind, arn)
 	}
 	if err == nil {
-		err = usableForSymmetric(op, k, arn, alg)
+		err = encryptionKind(op, k, arn, alg)
 	}
 	var root []byte
 	if err == nil {
@@ -204,6 +220,9 @@ func (s *Service) cryptoCall(ctx context.Context, op keystate.Operation, keyID, 
 	}
 	if err == nil {
 		err = do(k, arn, root)
+	}
+	if err == nil {
+		s.markUsed(ctx, k, op, now)
 	}
 	if s.observing() {
 		s.record(now, op, caller, arn, params(), err)
@@ -216,11 +235,20 @@ func (s *Service) cryptoCall(ctx context.Context, op keystate.Operation, keyID, 
 // the material version, so Decrypt needs no KeyId and finds the material
 // in O(1) after any number of rotations.
 //
-// Errors: ValidationException, InvalidArnException, NotFoundException,
-// AccessDeniedException, DisabledException, KMSInvalidStateException (table
-// a.2; pending deletion per D17), InvalidKeyUsageException,
-// UnsupportedOperationException (asymmetric encryption, not modelled yet),
-// KMSInternalException.
+// With an asymmetric ENCRYPT_DECRYPT key, EncryptionAlgorithm must be one
+// of its spec's (RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256 for RSA keys,
+// SM2PKE for SM2), and the plaintext at most that algorithm's limit (190
+// bytes for RSAES_OAEP_SHA_256 with RSA_2048, and so on). The ciphertext
+// is the algorithm's output alone, with no header: Decrypt then needs the
+// KeyId and the algorithm. An encryption context is refused (D32).
+//
+// Errors: ValidationException (also a plaintext over the algorithm's
+// limit, and an encryption context with an asymmetric key),
+// InvalidArnException, NotFoundException, AccessDeniedException,
+// DisabledException, KMSInvalidStateException (table a.2; pending deletion
+// per D17), InvalidKeyUsageException (not an ENCRYPT_DECRYPT key; an
+// algorithm of another key spec, such as SYMMETRIC_DEFAULT, the default,
+// with an RSA key), KMSInternalException.
 func (s *Service) Encrypt(ctx context.Context, in *EncryptInput) (*EncryptOutput, error) {
 	in = orEmpty(in)
 	const op = keystate.Encrypt
@@ -235,11 +263,14 @@ func (s *Service) Encrypt(ctx context.Context, in *EncryptInput) (*EncryptOutput
 	err := s.cryptoCall(ctx, op, in.KeyId, in.EncryptionAlgorithm, invalid, func() map[string]string {
 		return cryptoParams(in.KeyId, in.EncryptionContext)
 	}, func(k *key, arn string, root []byte) error {
-		blob, err := s.sealFor(root, k, in.Plaintext, in.EncryptionContext)
-		if err != nil {
-			return sealError(op, k, arn, err)
+		if err := asymmetricContext(op, k, arn, in.EncryptionContext, "EncryptionContext"); err != nil {
+			return err
 		}
-		out = &EncryptOutput{CiphertextBlob: blob, EncryptionAlgorithm: "SYMMETRIC_DEFAULT", KeyId: arn}
+		ct, alg, err := s.encryptTo(op, k, arn, in.Plaintext, in.EncryptionContext, in.EncryptionAlgorithm)
+		if err != nil {
+			return err
+		}
+		out = &EncryptOutput{CiphertextBlob: ct, EncryptionAlgorithm: alg, KeyId: arn}
 		return nil
 	})
 	return out, err
@@ -301,7 +332,7 @@ func (s *Service) decryptBlob(ctx context.Context, op keystate.Operation, caller
 	if err := keystate.Check(op, k.state, k.kind, arn); err != nil {
 		return nil, nil, "", err
 	}
-	if err := usableForSymmetric(op, k, arn, alg); err != nil {
+	if err := encryptionKind(op, k, arn, alg); err != nil {
 		return nil, nil, "", err
 	}
 	root, err := s.rootSecret(op)
@@ -336,6 +367,11 @@ func validateBlob(op keystate.Operation, ct []byte, field string) error {
 // ReEncrypt, with the material version it names, whatever rotations came
 // since. The encryption context must be exactly the one given then.
 //
+// A ciphertext of an asymmetric key (made by Encrypt or outside KMS with
+// the key's public key) carries no header: KeyId must name the key and
+// EncryptionAlgorithm the algorithm (without it: InvalidCiphertextException,
+// D33).
+//
 // Errors: ValidationException, InvalidCiphertextException (not a blob,
 // tampered, or another encryption context), IncorrectKeyException (KeyId
 // names another key), NotFoundException (the key no longer exists),
@@ -357,11 +393,15 @@ func (s *Service) Decrypt(ctx context.Context, in *DecryptInput) (*DecryptOutput
 		err = invalid
 	}
 	var (
-		pt  []byte
-		arn string
+		pt       []byte
+		k        *key
+		arn, alg string
 	)
 	if err == nil {
-		pt, _, arn, err = s.decryptBlob(ctx, op, caller, in.CiphertextBlob, in.EncryptionContext, in.KeyId, in.EncryptionAlgorithm)
+		pt, k, arn, alg, err = s.decryptAny(ctx, op, caller, in.CiphertextBlob, in.EncryptionContext, in.KeyId, "keyId", in.EncryptionAlgorithm)
+	}
+	if err == nil {
+		s.markUsed(ctx, k, op, now)
 	}
 	if s.observing() {
 		s.record(now, op, caller, arn, cryptoParams(in.KeyId, in.EncryptionContext), err)
@@ -369,13 +409,95 @@ func (s *Service) Decrypt(ctx context.Context, in *DecryptInput) (*DecryptOutput
 	if err != nil {
 		return nil, err
 	}
-	return &DecryptOutput{EncryptionAlgorithm: "SYMMETRIC_DEFAULT", KeyId: arn, Plaintext: pt}, nil
+	return &DecryptOutput{EncryptionAlgorithm: alg, KeyId: arn, Plaintext: pt}, nil
+}
+
+// decryptAny decrypts ct: as an asymmetric ciphertext when keyID names an
+// asymmetric key (such a ciphertext carries no header naming its key),
+// otherwise as a blob of a symmetric key (decryptBlob). It returns the
+// plaintext, the key, its ARN and the algorithm used. The caller holds
+// s.mu.
+func (s *Service) decryptAny(ctx context.Context, op keystate.Operation, caller string, ct []byte,
+	ec map[string]string, keyID, field, alg string) ([]byte, *key, string, string, error) {
+	if keyID == "" || s.namesBlobKey(ct) || !s.namesAsymmetric(caller, keyID) {
+		pt, k, arn, err := s.decryptBlob(ctx, op, caller, ct, ec, keyID, alg)
+		return pt, k, arn, "SYMMETRIC_DEFAULT", err
+	}
+	k, arn, err := s.resolve(ctx, op, caller, keyID, field, allowAlias|crossAccount)
+	if err == nil {
+		err = keystate.Check(op, k.state, k.kind, arn)
+	}
+	if err == nil && alg == "" {
+		// D33: the ciphertext does not say how it was made (RPT-JS2600,
+		// InvalidCiphertextException with AWS's empty message).
+		err = kmsError(keystate.ErrInvalidCiphertext, op, arn, k.state, "")
+	}
+	if err == nil {
+		err = encryptionKind(op, k, arn, alg)
+	}
+	if err == nil {
+		err = asymmetricContext(op, k, arn, ec, "EncryptionContext")
+	}
+	if err != nil {
+		return nil, nil, arn, "", err
+	}
+	ck, err := s.cryptoKey(op, k, arn)
+	if err != nil {
+		return nil, nil, arn, "", err
+	}
+	pt, err := ck.Decrypt(alg, ct)
+	if err != nil {
+		return nil, nil, arn, "", cryptoError(op, k, arn, err)
+	}
+	return pt, k, arn, alg, nil
+}
+
+// namesBlobKey reports whether ct is a symmetric ciphertext blob, which
+// names its key: then that key must exist (NotFoundException) and KeyId
+// must name it (IncorrectKeyException), whatever else KeyId names. An
+// asymmetric ciphertext is random bytes, which are no blob unless a
+// blob's header, with a well-formed key ID, happens to come out.
+func (s *Service) namesBlobKey(ct []byte) bool {
+	_, ok := parseBlob(ct)
+	return ok
+}
+
+// namesAsymmetric reports whether id names an existing asymmetric key in
+// the caller's Region, as resolve would find it, without resolve's checks
+// or side effects (resolve then makes them).
+func (s *Service) namesAsymmetric(caller, id string) bool {
+	var k *key
+	switch {
+	case strings.HasPrefix(id, "arn:"):
+		a, ok := parseARN(id)
+		if !ok || a.region != s.rg.name {
+			return false
+		}
+		if a.alias != "" {
+			if al := s.rg.aliases[aliasID{account: a.account, name: a.alias}]; al != nil {
+				k = al.target
+			}
+		} else if k = s.rg.keys[a.keyID]; k != nil && k.account != a.account {
+			k = nil
+		}
+	case strings.HasPrefix(id, "alias/"):
+		if al := s.rg.aliases[aliasID{account: caller, name: id}]; al != nil {
+			k = al.target
+		}
+	default:
+		if k = s.rg.keys[id]; k != nil && k.account != caller {
+			k = nil
+		}
+	}
+	return k != nil && k.kind.Spec.IsAsymmetric()
 }
 
 // ReEncrypt decrypts a ciphertext blob and encrypts its plaintext under the
 // destination key's current material, without returning the plaintext.
 // The source key is checked as for Decrypt, the destination as for
-// Encrypt.
+// Encrypt. An asymmetric source needs SourceKeyId and
+// SourceEncryptionAlgorithm; an asymmetric destination needs
+// DestinationEncryptionAlgorithm.
 //
 // Errors: those of Decrypt and of Encrypt.
 func (s *Service) ReEncrypt(ctx context.Context, in *ReEncryptInput) (*ReEncryptOutput, error) {
@@ -400,13 +522,15 @@ func (s *Service) ReEncrypt(ctx context.Context, in *ReEncryptInput) (*ReEncrypt
 		err = invalid
 	}
 	var (
-		pt           []byte
-		srcARN, dARN string
-		dst          *key
-		blob         []byte
+		pt             []byte
+		srcARN, dARN   string
+		src, dst       *key
+		blob           []byte
+		srcAlg, dstAlg string
 	)
 	if err == nil {
-		pt, _, srcARN, err = s.decryptBlob(ctx, op, caller, in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm)
+		pt, src, srcARN, srcAlg, err = s.decryptAny(ctx, op, caller, in.CiphertextBlob, in.SourceEncryptionContext,
+			in.SourceKeyId, "sourceKeyId", in.SourceEncryptionAlgorithm)
 	}
 	if err == nil {
 		dst, dARN, err = s.resolve(ctx, op, caller, in.DestinationKeyId, "destinationKeyId", allowAlias|crossAccount)
@@ -415,15 +539,19 @@ func (s *Service) ReEncrypt(ctx context.Context, in *ReEncryptInput) (*ReEncrypt
 		err = keystate.Check(op, dst.state, dst.kind, dARN)
 	}
 	if err == nil {
-		err = usableForSymmetric(op, dst, dARN, in.DestinationEncryptionAlgorithm)
+		err = encryptionKind(op, dst, dARN, in.DestinationEncryptionAlgorithm)
 	}
 	if err == nil {
-		blob, err = s.sealFor(s.root, dst, pt, in.DestinationEncryptionContext)
-		if err != nil {
-			err = sealError(op, dst, dARN, err)
-		}
+		err = asymmetricContext(op, dst, dARN, in.DestinationEncryptionContext, "DestinationEncryptionContext")
+	}
+	if err == nil {
+		blob, dstAlg, err = s.encryptTo(op, dst, dARN, pt, in.DestinationEncryptionContext, in.DestinationEncryptionAlgorithm)
 	}
 	clear(pt)
+	if err == nil {
+		s.markUsed(ctx, src, op, now)
+		s.markUsed(ctx, dst, op, now)
+	}
 	if s.observing() {
 		p := cryptoParams(in.DestinationKeyId, in.DestinationEncryptionContext)
 		p["sourceKeyId"] = in.SourceKeyId
@@ -432,8 +560,34 @@ func (s *Service) ReEncrypt(ctx context.Context, in *ReEncryptInput) (*ReEncrypt
 	if err != nil {
 		return nil, err
 	}
-	return &ReEncryptOutput{CiphertextBlob: blob, DestinationEncryptionAlgorithm: "SYMMETRIC_DEFAULT", KeyId: dARN,
-		SourceEncryptionAlgorithm: "SYMMETRIC_DEFAULT", SourceKeyId: srcARN}, nil
+	return &ReEncryptOutput{CiphertextBlob: blob, DestinationEncryptionAlgorithm: dstAlg, KeyId: dARN,
+		SourceEncryptionAlgorithm: srcAlg, SourceKeyId: srcARN}, nil
+}
+
+// encryptTo encrypts pt under k (whose kind and algorithm are checked):
+// a symmetric blob, or an asymmetric ciphertext with alg. It returns the
+// ciphertext and the algorithm used. The caller holds s.mu.
+func (s *Service) encryptTo(op keystate.Operation, k *key, arn string, pt []byte, ec map[string]string, alg string) ([]byte, string, error) {
+	if k.kind.Spec.IsSymmetric() {
+		root, err := s.rootSecret(op)
+		if err != nil {
+			return nil, "", err
+		}
+		blob, err := s.sealFor(root, k, pt, ec)
+		if err != nil {
+			return nil, "", sealError(op, k, arn, err)
+		}
+		return blob, "SYMMETRIC_DEFAULT", nil
+	}
+	ck, err := s.cryptoKey(op, k, arn)
+	if err != nil {
+		return nil, "", err
+	}
+	ct, err := ck.Encrypt(alg, pt)
+	if err != nil {
+		return nil, "", cryptoError(op, k, arn, err)
+	}
+	return ct, alg, nil
 }
 
 var dataKeySpecs = []string{"AES_256", "AES_128"}

@@ -405,12 +405,17 @@ func TestImportRefusals(t *testing.T) {
 	fxCheckErr(t, gp(id, "RSAES_OAEP_SHA_256", "RSA_1024"), fxWant{Code: keystate.ErrValidation, Op: gpo, AnyMsg: true})
 	fxCheckErr(t, gp(id, "RSAES_PKCS1_V1_5", "RSA_2048"), fxWant{Code: keystate.ErrUnsupportedOperation, Op: gpo,
 		KeyID: arn, State: en, AnyMsg: true})
+	// Asymmetric and HMAC keys take imported material (issue 13); ML-DSA
+	// keys cannot be EXTERNAL at all.
 	asym := e.create(&kms.CreateKeyInput{Origin: "EXTERNAL", KeySpec: "RSA_2048", KeyUsage: "SIGN_VERIFY"})
-	fxCheckErr(t, gp(asym.KeyId, "RSAES_OAEP_SHA_256", "RSA_2048"), fxWant{Code: keystate.ErrUnsupportedOperation, Op: gpo,
-		KeyID: asym.Arn, State: keystate.PendingImport, AnyMsg: true})
+	if err := gp(asym.KeyId, "RSA_AES_KEY_WRAP_SHA_256", "RSA_2048"); err != nil {
+		t.Fatalf("GetParametersForImport of an EXTERNAL RSA key: %v", err)
+	}
 	_, err = e.s.ImportKeyMaterial(ctx, in(func(x *kms.ImportKeyMaterialInput) { x.KeyId = asym.KeyId }))
-	fxCheckErr(t, err, fxWant{Code: keystate.ErrUnsupportedOperation, Op: imp, KeyID: asym.Arn,
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrInvalidImportToken, Op: imp, KeyID: asym.Arn,
 		State: keystate.PendingImport, AnyMsg: true})
+	_, err = e.s.CreateKey(ctx, &kms.CreateKeyInput{Origin: "EXTERNAL", KeySpec: "ML_DSA_65", KeyUsage: "SIGN_VERIFY"})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrUnsupportedOperation, Op: keystate.CreateKey, AnyMsg: true})
 
 	// Pending deletion: GetParametersForImport [8], ImportKeyMaterial [9]
 	// on a key that can have material: the state's exception.

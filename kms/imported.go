@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kmsmodel/kmsmodel/internal/keycrypto"
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/store"
 )
@@ -52,13 +53,18 @@ var (
 	expirationModels = []string{expiresModel, doesNotExpireModel}
 )
 
-// imported is a key's imported material. It is never changed in place: a
-// change installs a new one, so that drafts and undo copies of a key may
-// share it.
+// imported is a key's imported material, or, for an asymmetric or HMAC
+// key of origin AWS_KMS, the material the service generated for it on its
+// first use (id empty, validTo 0). It is never changed in place, but for
+// parsed: a change installs a new one, so that drafts, undo copies and the
+// keys of a multi-Region key may share it.
 type imported struct {
 	id      string // KeyMaterialId; kept after the material is deleted or expires (recording 8b)
 	sealed  []byte // the material, sealed (sealMaterial); nil while none is imported
 	validTo int64  // Unix µs of expiry with KEY_MATERIAL_EXPIRES; 0 when it does not expire
+	// parsed caches an asymmetric or HMAC material's parsed form, set
+	// under s.mu on first use (it is the same material whoever set it).
+	parsed *keycrypto.Key
 }
 
 // present reports whether material is imported.
@@ -107,9 +113,15 @@ type importToken struct {
 	validTo   int64
 }
 
-// checkImported refuses a loaded key record whose sealed material does not
-// open under the store's root secret.
+// checkImported refuses a loaded key record whose sealed material (imported,
+// or generated for an asymmetric or HMAC key) does not open under the
+// store's root secret.
 func (s *Service) checkImported(r *store.Key) error {
+	if len(r.Material) > 0 {
+		if err := s.checkSealed(r, r.Material); err != nil {
+			return err
+		}
+	}
 	if len(r.ImportedMaterial) == 0 {
 		return nil
 	}
@@ -121,13 +133,19 @@ func (s *Service) checkImported(r *store.Key) error {
 	if (r.ExpirationModel == expiresModel) == r.ValidTo.IsZero() {
 		return fmt.Errorf("key %s: expiration model %s with ValidTo %v: %w", r.ID, r.ExpirationModel, r.ValidTo, store.ErrCorrupt)
 	}
+	return s.checkSealed(r, r.ImportedMaterial)
+}
+
+// checkSealed refuses a loaded key record's sealed material that does not
+// open under the store's root secret.
+func (s *Service) checkSealed(r *store.Key, sealed []byte) error {
 	if s.root == nil {
-		return fmt.Errorf("key %s has imported material but the store has no root secret: %w", r.ID, store.ErrCorrupt)
+		return fmt.Errorf("key %s has key material but the store has no root secret: %w", r.ID, store.ErrCorrupt)
 	}
 	// Material is sealed under the key ID, which a replica's record ID
 	// ("<Region>/<key ID>") ends with.
 	id := r.ID[strings.LastIndexByte(r.ID, '/')+1:]
-	m, err := s.unsealMaterial(s.root, id, r.ImportedMaterial)
+	m, err := s.unsealMaterial(s.root, id, sealed)
 	if err != nil {
 		return fmt.Errorf("key %s: %w: %w", r.ID, err, store.ErrCorrupt)
 	}
@@ -136,14 +154,16 @@ func (s *Service) checkImported(r *store.Key) error {
 }
 
 // importKind refuses, after the key-state table (D3 step 7), a key whose
-// kind this version cannot import material into: only SYMMETRIC_DEFAULT
-// EXTERNAL keys take material (the table has already refused other
-// origins, footnote [9]).
+// kind takes no imported material: ML-DSA and ML-KEM keys (AWS imports
+// neither; CreateKey refuses EXTERNAL ML-DSA keys already). Symmetric,
+// HMAC and the other asymmetric keys take material (the table has already
+// refused other origins, footnote [9]).
 func importKind(op keystate.Operation, k *key, arn string) error {
-	if k.kind.Spec != keystate.SymmetricDefault {
-		// kmsmodel's wording: AWS imports asymmetric and HMAC material too.
+	switch k.kind.Spec {
+	case keystate.MLDSA44, keystate.MLDSA65, keystate.MLDSA87, keystate.MLKEM512, keystate.MLKEM768, keystate.MLKEM1024:
+		// kmsmodel's wording of AWS's rule.
 		return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
-			"Importing key material into a "+k.kind.Spec.String()+" key is not modelled by this version of kmsmodel; only SYMMETRIC_DEFAULT keys take imported material.")
+			"Importing key material into a "+k.kind.Spec.String()+" key is not supported.")
 	}
 	return nil
 }
@@ -168,7 +188,7 @@ func importKind(op keystate.Operation, k *key, arn string) error {
 // or not an AWS value), InvalidArnException, NotFoundException,
 // AccessDeniedException, KMSInvalidStateException (table a.2; footnote [8]
 // while pending deletion), UnsupportedOperationException (not an EXTERNAL
-// key, footnote [9]; a key spec other than SYMMETRIC_DEFAULT;
+// key, footnote [9]; an ML-DSA or ML-KEM key;
 // RSAES_PKCS1_V1_5, SM2PKE and SM2, which kmsmodel does not model),
 // KMSInternalException.
 func (s *Service) GetParametersForImport(ctx context.Context, in *GetParametersForImportInput) (*GetParametersForImportOutput, error) {
@@ -265,9 +285,11 @@ func (s *Service) addToken(token string, t importToken, now int64) {
 	s.imports.tokens[token] = t
 }
 
-// ImportKeyMaterial imports key material into an EXTERNAL
-// SYMMETRIC_DEFAULT key: EncryptedKeyMaterial is the 256-bit material
-// wrapped under the public key of the GetParametersForImport call that
+// ImportKeyMaterial imports key material into an EXTERNAL key:
+// EncryptedKeyMaterial is the material (256 bits for a SYMMETRIC_DEFAULT
+// key; a PKCS#8 private key for an asymmetric key, whose public key
+// GetPublicKey then returns; the raw key for an HMAC key) wrapped under
+// the public key of the GetParametersForImport call that
 // issued ImportToken, with its WrappingAlgorithm. RSAES_OAEP_SHA_* is
 // RSA-OAEP of the material; RSA_AES_KEY_WRAP_SHA_* is RSA-OAEP of an
 // ephemeral AES key followed by the material wrapped under that key with
@@ -286,14 +308,15 @@ func (s *Service) addToken(token string, t importToken, now int64) {
 // an unknown ExpirationModel, ValidTo missing, present, past or too far),
 // InvalidArnException, NotFoundException, AccessDeniedException,
 // KMSInvalidStateException (table a.2: pending deletion, creating),
-// UnsupportedOperationException (not an EXTERNAL key, footnote [9]; not
-// SYMMETRIC_DEFAULT), InvalidImportTokenException (a token of another key,
+// UnsupportedOperationException (not an EXTERNAL key, footnote [9]; an
+// ML-DSA or ML-KEM key), InvalidImportTokenException (a token of another key,
 // or unknown, including one issued before a restart),
 // ExpiredImportTokenException (more than 24 hours old),
 // InvalidCiphertextException (the material does not unwrap),
-// IncorrectKeyMaterialException (not 32 bytes, or not the material
-// imported before into this key or into another key of its multi-Region
-// key), KMSInternalException.
+// IncorrectKeyMaterialException (not 32 bytes for a symmetric key; not a
+// private key of the key's spec, or an HMAC key of the wrong length; or
+// not the material imported before into this key or into another key of
+// its multi-Region key), KMSInternalException.
 func (s *Service) ImportKeyMaterial(ctx context.Context, in *ImportKeyMaterialInput) (*ImportKeyMaterialOutput, error) {
 	in = orEmpty(in)
 	const op = keystate.ImportKeyMaterial
@@ -407,10 +430,24 @@ func (s *Service) importMaterial(op keystate.Operation, k *key, arn string, in *
 		return &keystate.Error{Code: keystate.ErrInvalidCiphertext, Op: op, KeyID: arn, State: k.state, Err: err,
 			Message: "The encrypted key material could not be decrypted with the import token's wrapping key and algorithm " + tok.algorithm + "."}
 	}
-	defer clear(m)
-	if len(m) != importedMaterialSize {
-		return kmsError(keystate.ErrIncorrectKeyMaterial, op, arn, k.state,
-			fmt.Sprintf("The key material is %d bytes; a SYMMETRIC_DEFAULT key takes 32 bytes (256 bits).", len(m)))
+	defer func() { clear(m) }()
+	var parsed *keycrypto.Key
+	if k.kind.Spec.IsSymmetric() {
+		if len(m) != importedMaterialSize {
+			return kmsError(keystate.ErrIncorrectKeyMaterial, op, arn, k.state,
+				fmt.Sprintf("The key material is %d bytes; a SYMMETRIC_DEFAULT key takes 32 bytes (256 bits).", len(m)))
+		}
+	} else {
+		// An asymmetric private key (PKCS#8) or an HMAC key (raw bytes),
+		// checked against the key spec; kept in its canonical form, so
+		// that the same key imported in another encoding is the same
+		// material.
+		if parsed, err = keycrypto.ParseImported(k.kind.Spec, m); err != nil {
+			return &keystate.Error{Code: keystate.ErrIncorrectKeyMaterial, Op: op, KeyID: arn, State: k.state, Err: err,
+				Message: keycrypto.Message(err)}
+		}
+		clear(m)
+		m = parsed.Marshal()
 	}
 	id := importedMaterialID(m)
 	if k.imp != nil && k.imp.id != id {
@@ -436,7 +473,7 @@ func (s *Service) importMaterial(op keystate.Operation, k *key, arn string, in *
 		return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err,
 			Message: "The randomness source failed."}
 	}
-	imp := &imported{id: id, sealed: sealed}
+	imp := &imported{id: id, sealed: sealed, parsed: parsed}
 	if in.ValidTo != nil {
 		imp.validTo = micros(*in.ValidTo)
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/binary"
 	"strconv"
+	"strings"
 
+	"github.com/kmsmodel/kmsmodel/internal/keycrypto"
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/store"
 )
@@ -108,6 +110,16 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 	}
 	if err := validateCustomKeyStoreKey(in, kind); err != nil {
 		return nil, err
+	}
+	switch {
+	case kind.Spec == keystate.SM2 && !strings.HasPrefix(s.rg.name, "cn-"):
+		// Recorded (RPT-FL3026): SM2 is offered in the China Regions only.
+		return nil, kmsError(keystate.ErrUnsupportedOperation, op, "", keystate.None, "KeySpec SM2 is not supported in this Region")
+	case kind.Origin == keystate.External && (kind.Spec == keystate.MLDSA44 || kind.Spec == keystate.MLDSA65 || kind.Spec == keystate.MLDSA87):
+		// AWS: "Importing ML-DSA keys is not supported"; the exception is
+		// kmsmodel's choice.
+		return nil, kmsError(keystate.ErrUnsupportedOperation, op, "", keystate.None,
+			"Importing ML-DSA keys is not supported: KeySpec "+kind.Spec.String()+" takes Origin AWS_KMS only.")
 	}
 	if in.MultiRegion {
 		kind.MultiRegion = keystate.Primary
@@ -213,8 +225,11 @@ func (s *Service) metadata(k *key, arn string) KeyMetadata {
 	}
 	if k.kind.Origin == keystate.External && k.imp != nil {
 		// Recording 8b: the ID stays after the material is deleted; the
-		// expiration model and ValidTo only while it is imported.
-		m.CurrentKeyMaterialId = k.imp.id
+		// expiration model and ValidTo only while it is imported. Only a
+		// symmetric key shows its material's ID (spec §1.1).
+		if k.kind.Spec.IsSymmetric() {
+			m.CurrentKeyMaterialId = k.imp.id
+		}
 		if k.imp.present() {
 			m.ExpirationModel = k.imp.model()
 			if k.imp.expires() {
@@ -278,43 +293,21 @@ func materialID(keyID string, v int) string {
 
 const hexDigitsLower = "0123456789abcdef"
 
-// algorithms fills the algorithm lists of a key of kind k (AWS KeyMetadata).
+// algorithms fills the algorithm list of a key of kind k that matches its
+// usage (AWS KeyMetadata); internal/keycrypto holds the lists.
 func algorithms(m *KeyMetadata, k keystate.Kind) {
 	switch {
 	case k.Spec.IsSymmetric():
 		m.EncryptionAlgorithms = []string{"SYMMETRIC_DEFAULT"}
-	case k.Spec.IsHMAC():
-		m.MacAlgorithms = []string{"HMAC_SHA_" + k.Spec.String()[len("HMAC_"):]}
-	case k.Usage == keystate.EncryptDecrypt && k.Spec == keystate.SM2:
-		m.EncryptionAlgorithms = []string{"SM2PKE"}
 	case k.Usage == keystate.EncryptDecrypt:
-		m.EncryptionAlgorithms = []string{"RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"}
+		m.EncryptionAlgorithms = keycrypto.EncryptionAlgorithms(k.Spec)
+	case k.Usage == keystate.GenerateVerifyMAC:
+		m.MacAlgorithms = keycrypto.MacAlgorithms(k.Spec)
 	case k.Usage == keystate.KeyAgreement:
-		m.KeyAgreementAlgorithms = []string{"ECDH"}
+		m.KeyAgreementAlgorithms = keycrypto.KeyAgreementAlgorithms(k.Spec)
 	case k.Usage == keystate.SignVerify:
-		m.SigningAlgorithms = signingAlgorithms(k.Spec)
+		m.SigningAlgorithms = keycrypto.SigningAlgorithms(k.Spec)
 	}
-}
-
-func signingAlgorithms(spec keystate.KeySpec) []string {
-	switch spec {
-	case keystate.RSA2048, keystate.RSA3072, keystate.RSA4096:
-		return []string{"RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384", "RSASSA_PKCS1_V1_5_SHA_512",
-			"RSASSA_PSS_SHA_256", "RSASSA_PSS_SHA_384", "RSASSA_PSS_SHA_512"}
-	case keystate.ECCNISTP256, keystate.ECCSECGP256K1:
-		return []string{"ECDSA_SHA_256"}
-	case keystate.ECCNISTP384:
-		return []string{"ECDSA_SHA_384"}
-	case keystate.ECCNISTP521:
-		return []string{"ECDSA_SHA_512"}
-	case keystate.ECCNISTEdwards25519:
-		return []string{"ED25519_SHA_512", "ED25519_PH_SHA_512"}
-	case keystate.MLDSA44, keystate.MLDSA65, keystate.MLDSA87:
-		return []string{"ML_DSA_SHAKE_256"}
-	case keystate.SM2:
-		return []string{"SM2DSA"}
-	}
-	return nil
 }
 
 // ListKeys lists the caller's keys (including keys pending deletion), in

@@ -142,6 +142,12 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 	r := key{id: p.id, account: p.account, description: in.Description, tags: tags,
 		seq: s.seq + 1, version: 1, created: now, state: st, kind: kind,
 		region: to.index, replicated: true, deletion: now + durMicros(s.cfg.replicaDuration)}
+	if p.kind.Origin == keystate.AWSKMS && !p.kind.Spec.IsSymmetric() {
+		// An asymmetric or HMAC key's generated material, if it has been
+		// generated yet: replicas share it (what one Region signs, another
+		// verifies).
+		r.imp = p.imp
+	}
 	copyRotationSettings(&r, p)
 	r.rotations = reencode(p.rotations, p.created, r.created)
 	fam := p.fam

@@ -340,7 +340,10 @@ func (s *Service) toRecord(k *key) store.Key {
 			r.Tags[i] = store.Tag{Key: t.TagKey, Value: t.TagValue}
 		}
 	}
-	if k.imp != nil {
+	if k.imp != nil && k.kind.Origin == keystate.AWSKMS {
+		// An asymmetric or HMAC key's generated material.
+		r.Material = k.imp.sealed // sealed; never changed in place
+	} else if k.imp != nil {
 		r.KeyMaterialID = k.imp.id
 		if k.imp.sealed != nil {
 			r.ImportedMaterial = k.imp.sealed // sealed; never changed in place
@@ -385,6 +388,13 @@ func (s *Service) fromRecord(r *store.Key) (key, error) {
 		for i, t := range r.Tags {
 			k.tags[i] = Tag{TagKey: t.Key, TagValue: t.Value}
 		}
+	}
+	if len(r.Material) > 0 {
+		if r.Kind.Origin != keystate.AWSKMS || r.Kind.Spec.IsSymmetric() || len(r.ImportedMaterial) > 0 {
+			return key{}, fmt.Errorf("key record %s has generated material but is a %s key of origin %s: %w",
+				r.ID, r.Kind.Spec, r.Kind.Origin, store.ErrCorrupt)
+		}
+		k.imp = &imported{sealed: slices.Clone(r.Material)}
 	}
 	if r.KeyMaterialID != "" || len(r.ImportedMaterial) > 0 {
 		k.imp = &imported{id: r.KeyMaterialID}

@@ -53,6 +53,11 @@ type Service struct {
 	stores     map[string]*customKeyStore // custom key stores by ID
 	storeSlots []*customKeyStore          // every store ever created, by slot (nil once deleted)
 	storeSeq   uint64                     // custom key store creation counter
+
+	usage      map[uint32]lastUse // each used key's last use, by slot (GetKeyLastUsage)
+	useSeq     uint64             // counts recorded uses, for made-up IDs
+	trackStart int64              // the first instant the service read: when it began tracking usage
+	tracking   bool               // trackStart is set
 }
 
 // Format prints the service's Region and account, and nothing of its
@@ -267,6 +272,9 @@ func (s *Service) readClock() (int64, error) {
 		now = s.last
 	}
 	s.last = now
+	if !s.tracking {
+		s.trackStart, s.tracking = now, true
+	}
 	return now, nil
 }
 
@@ -548,6 +556,7 @@ func (s *Service) deleteKey(k *key, at int64) {
 	}
 	removeFromStore(k)
 	k.rotations, k.tags, k.imp, k.ck = nil, nil, nil, nil
+	delete(s.usage, k.slot)
 	r.deleted++
 	if r.deleted > 1024 && r.deleted > len(r.order)/2 {
 		r.compactOrder()

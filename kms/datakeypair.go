@@ -1,0 +1,150 @@
+package kms
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/kmsmodel/kmsmodel/internal/keycrypto"
+	"github.com/kmsmodel/kmsmodel/keystate"
+)
+
+// GenerateDataKeyPairInput is the input of GenerateDataKeyPair and
+// GenerateDataKeyPairWithoutPlaintext. KeyId names the symmetric
+// encryption key that encrypts the private key (key ID, key ARN, alias
+// name or alias ARN; another account's by ARN); KeyPairSpec is the pair's
+// type (RSA_2048, RSA_3072, RSA_4096, ECC_NIST_P256, ECC_NIST_P384,
+// ECC_NIST_P521, ECC_SECG_P256K1, ECC_NIST_EDWARDS25519, and SM2 in the
+// China Regions); EncryptionContext binds the encrypted private key as
+// Encrypt's does.
+type GenerateDataKeyPairInput struct {
+	KeyId             string
+	KeyPairSpec       string
+	EncryptionContext map[string]string
+}
+
+// GenerateDataKeyPairWithoutPlaintextInput is the input of
+// GenerateDataKeyPairWithoutPlaintext.
+type GenerateDataKeyPairWithoutPlaintextInput = GenerateDataKeyPairInput
+
+// GenerateDataKeyPairOutput is the output of GenerateDataKeyPair: a fresh
+// key pair, its private key in the clear (DER PKCS#8) and encrypted under
+// the KMS key (a ciphertext blob that Decrypt opens), and its public key
+// (DER SubjectPublicKeyInfo).
+type GenerateDataKeyPairOutput struct {
+	KeyId                    string // the ARN of the KMS key that encrypted the private key
+	KeyPairSpec              string
+	PublicKey                []byte
+	PrivateKeyPlaintext      Sensitive
+	PrivateKeyCiphertextBlob []byte
+	// KeyMaterialId is the KMS key's current material, which encrypted
+	// the private key.
+	KeyMaterialId string
+}
+
+// GenerateDataKeyPairWithoutPlaintextOutput is the output of
+// GenerateDataKeyPairWithoutPlaintext: GenerateDataKeyPair's without the
+// private key in the clear.
+type GenerateDataKeyPairWithoutPlaintextOutput struct {
+	KeyId                    string
+	KeyPairSpec              string
+	PublicKey                []byte
+	PrivateKeyCiphertextBlob []byte
+	KeyMaterialId            string
+}
+
+// GenerateDataKeyPair returns a fresh key pair of KeyPairSpec, which has
+// no relation to the KMS key: its private key in the clear and encrypted
+// under the symmetric encryption key KeyId names, and its public key.
+//
+// Errors: ValidationException (KeyPairSpec missing or unknown),
+// InvalidArnException, NotFoundException, AccessDeniedException,
+// DisabledException, KMSInvalidStateException (table a.2),
+// InvalidKeyUsageException (an asymmetric or HMAC KeyId),
+// UnsupportedOperationException (a key in a custom key store, footnote
+// [7]; SM2 outside the China Regions; the ML_KEM_* pairs, not modelled),
+// KMSInternalException.
+func (s *Service) GenerateDataKeyPair(ctx context.Context, in *GenerateDataKeyPairInput) (*GenerateDataKeyPairOutput, error) {
+	in = orEmpty(in)
+	priv, out, err := s.generateDataKeyPair(ctx, keystate.GenerateDataKeyPair, in)
+	if err != nil {
+		return nil, err
+	}
+	return &GenerateDataKeyPairOutput{KeyId: out.KeyId, KeyPairSpec: out.KeyPairSpec, PublicKey: out.PublicKey,
+		PrivateKeyPlaintext: priv, PrivateKeyCiphertextBlob: out.PrivateKeyCiphertextBlob, KeyMaterialId: out.KeyMaterialId}, nil
+}
+
+// GenerateDataKeyPairWithoutPlaintext is GenerateDataKeyPair without the
+// private key in the clear.
+//
+// Errors: those of GenerateDataKeyPair.
+func (s *Service) GenerateDataKeyPairWithoutPlaintext(ctx context.Context, in *GenerateDataKeyPairWithoutPlaintextInput) (*GenerateDataKeyPairWithoutPlaintextOutput, error) {
+	in = orEmpty(in)
+	priv, out, err := s.generateDataKeyPair(ctx, keystate.GenerateDataKeyPairWithoutPlaintext, in)
+	clear(priv)
+	return out, err
+}
+
+func (s *Service) generateDataKeyPair(ctx context.Context, op keystate.Operation, in *GenerateDataKeyPairInput) ([]byte, *GenerateDataKeyPairWithoutPlaintextOutput, error) {
+	var invalid error
+	if in.KeyPairSpec == "" {
+		invalid = required(op, "keyPairSpec")
+	} else {
+		invalid = checkEnum(op, in.KeyPairSpec, "keyPairSpec", dataKeyPairSpecNames)
+	}
+	if invalid == nil {
+		invalid = validateContext(op, in.EncryptionContext, "encryptionContext")
+	}
+	var (
+		priv []byte
+		out  *GenerateDataKeyPairWithoutPlaintextOutput
+	)
+	err := s.cryptoCall(ctx, op, in.KeyId, "", invalid, func() map[string]string {
+		p := cryptoParams(in.KeyId, in.EncryptionContext)
+		p["keyPairSpec"] = in.KeyPairSpec
+		return p
+	}, func(k *key, arn string, root []byte) error {
+		if in.KeyPairSpec == "SM2" && !strings.HasPrefix(s.rg.name, "cn-") {
+			// Recorded for CreateKey (RPT-FL3026); the same rule.
+			return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state, "KeyPairSpec SM2 is not supported in this Region")
+		}
+		var (
+			pub []byte
+			err error
+		)
+		priv, pub, err = keycrypto.GenerateDataKeyPair(in.KeyPairSpec, s.cfg.random)
+		if errors.Is(err, keycrypto.ErrUnsupportedSpec) {
+			return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
+				"KeyPairSpec "+in.KeyPairSpec+" is not modelled by this version of kmsmodel.")
+		}
+		if err != nil {
+			return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err,
+				Message: "The data key pair could not be generated."}
+		}
+		blob, err := s.sealFor(root, k, priv, in.EncryptionContext)
+		if err != nil {
+			return sealError(op, k, arn, err)
+		}
+		out = &GenerateDataKeyPairWithoutPlaintextOutput{KeyId: arn, KeyPairSpec: in.KeyPairSpec, PublicKey: pub,
+			PrivateKeyCiphertextBlob: blob, KeyMaterialId: currentMaterialID(k)}
+		return nil
+	})
+	if err != nil {
+		clear(priv)
+		return nil, nil, err
+	}
+	return priv, out, nil
+}
+
+// currentMaterialID is the KeyMaterialId of a symmetric key's current
+// material: derived for an AWS_KMS key, the imported one's for an
+// EXTERNAL key.
+func currentMaterialID(k *key) string {
+	if k.kind.Origin == keystate.External {
+		if k.imp != nil {
+			return k.imp.id
+		}
+		return ""
+	}
+	return materialID(k.id, len(k.rotations))
+}
