@@ -67,9 +67,9 @@
 // material is kept and stored only sealed under a key derived from the
 // root secret; import tokens and wrapping private keys live in memory
 // only, so a restarted service refuses earlier tokens with
-// InvalidImportTokenException. Only SYMMETRIC_DEFAULT keys take imported
-// material in this version: the import calls refuse other key specs with
-// UnsupportedOperationException. Under the 2024 rules (decision D2)
+// InvalidImportTokenException. Asymmetric and HMAC keys take imported
+// material too (a PKCS#8 private key, or the raw HMAC key; see below), but
+// for ML-DSA and ML-KEM keys. Under the 2024 rules (decision D2)
 // RotateKeyOnDemand of an EXTERNAL key is refused.
 //
 // # AWS managed keys
@@ -142,9 +142,51 @@
 // PendingReplicaDeletion, without a DeletionDate; its waiting period starts
 // when its last replica is deleted.
 //
+// # Asymmetric and HMAC keys
+//
+// RSA, ECC (NIST curves, secp256k1, Ed25519), ML-DSA, SM2 (China Regions
+// only) and HMAC keys sign and verify (Sign, Verify), encrypt and decrypt
+// (RSAES_OAEP_SHA_1/256, SM2PKE), derive ECDH secrets (DeriveSharedSecret)
+// and compute MACs (GenerateMac, VerifyMac); GetPublicKey returns the DER
+// SubjectPublicKeyInfo, and GenerateDataKeyPair(WithoutPlaintext) returns
+// fresh key pairs whose private key is encrypted under a symmetric key.
+// The cryptography is internal/keycrypto's (one file per family); this
+// package applies the key-state table, the key usage and algorithm checks
+// and the AWS limits around it. An AWS_KMS key's material is generated on
+// its first use and stored sealed with the key and every key of its
+// multi-Region key, so that CreateKey of any spec is as cheap as a
+// symmetric one and the public key never changes once seen. Go 1.26's
+// crypto/rsa draws from the system's randomness whatever WithRandom says:
+// RSA key pairs are not reproducible from a seed (other specs are).
+// EXTERNAL asymmetric and HMAC keys take imported material (a PKCS#8
+// private key, or the raw HMAC key). GetKeyLastUsage reports each key's
+// last successful cryptographic call since the service started.
+//
+// Where AWS is silent, kmsmodel decides (numbered after decisions.md's):
+//
+//   - D30: GetPublicKey of a symmetric or HMAC key is
+//     UnsupportedOperationException; of an EXTERNAL key that never had
+//     material, KMSInvalidStateException "<arn> is pending import.".
+//   - D31: GetKeyLastUsage keeps its records in memory; TrackingStartDate is
+//     the service's first clock reading, or the key's creation if later;
+//     KeyId in its answer is the key ARN; failed calls do not count; it
+//     answers in every key state, for the caller's own keys by ID or ARN.
+//   - D32: an encryption context with an asymmetric key (Encrypt, Decrypt,
+//     ReEncrypt's destination) is ValidationException: refused rather than
+//     silently not bound.
+//   - D33: Decrypt of an asymmetric ciphertext without EncryptionAlgorithm,
+//     with another algorithm or under another key is
+//     InvalidCiphertextException with AWS's empty message.
+//   - D34: GenerateMac and VerifyMac take alias names and ARNs, as their
+//     cross-account note says; an empty Message is ValidationException, as
+//     the API model's minimum of 1 says.
+//   - D35: CreateKey of an EXTERNAL ML-DSA key and imports into ML-KEM keys
+//     are UnsupportedOperationException.
+//
 // # Not modelled yet
 //
-// Imported material for asymmetric and HMAC keys, the 2025 multi-material
-// import rules, key policies (ReplicateKey takes and returns none), and
-// GenerateRandom in a CloudHSM key store are not part of this version.
+// The 2025 multi-material import rules, key policies (ReplicateKey takes
+// and returns none), Encapsulate and Decapsulate (ML-KEM), the Recipient
+// parameter (Nitro Enclaves attestation), DryRun, and GenerateRandom in a
+// CloudHSM key store are not part of this version.
 package kms
