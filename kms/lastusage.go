@@ -36,12 +36,13 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
-// lastUse is a key's last successful cryptographic operation.
+// lastUse is a key's last successful cryptographic operation. The IDs it
+// makes up (madeUpID) are made when asked for, not on every call.
 type lastUse struct {
 	op        keystate.Operation
-	at        int64 // Unix µs
-	requestID string
-	eventID   string
+	at        int64  // Unix µs
+	seq       uint64 // the use's number, for made-up IDs
+	requestID string // as given (WithRequestID), or "" for a made-up one
 }
 
 // markUsed records op, at now, as k's last use. The caller holds s.mu.
@@ -50,11 +51,7 @@ func (s *Service) markUsed(ctx context.Context, k *key, op keystate.Operation, n
 		s.usage = make(map[uint32]lastUse)
 	}
 	s.useSeq++
-	id := RequestID(ctx)
-	if id == "" {
-		id = s.madeUpID(now, s.useSeq, 0)
-	}
-	s.usage[k.slot] = lastUse{op: op, at: now, requestID: id, eventID: s.madeUpID(now, s.useSeq, 1)}
+	s.usage[k.slot] = lastUse{op: op, at: now, seq: s.useSeq, requestID: RequestID(ctx)}
 }
 
 // madeUpID is an ID in UUID form made of an instant and a counter, unique
@@ -127,8 +124,12 @@ func (s *Service) GetKeyLastUsage(ctx context.Context, in *GetKeyLastUsageInput)
 			TrackingStartDate: fromMicros(max(s.trackStart, k.created))}
 		if u, ok := s.usage[k.slot]; ok {
 			t := fromMicros(u.at)
+			reqID := u.requestID
+			if reqID == "" {
+				reqID = s.madeUpID(u.at, u.seq, 0)
+			}
 			out.KeyLastUsage = KeyLastUsage{Operation: u.op.String(), Timestamp: &t,
-				CloudTrailEventId: u.eventID, KmsRequestId: u.requestID}
+				CloudTrailEventId: s.madeUpID(u.at, u.seq, 1), KmsRequestId: reqID}
 		}
 		return nil
 	})
