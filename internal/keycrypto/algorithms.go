@@ -68,6 +68,16 @@ func SigningAlgorithms(spec keystate.KeySpec) []string {
 	return nil
 }
 
+// signingAlgorithmOf reports whether alg is a signing algorithm of spec,
+// without copying the RSA table (Sign's budget is a few percent over the
+// bare primitive).
+func signingAlgorithmOf(spec keystate.KeySpec, alg string) bool {
+	if rsaBits(spec) != 0 {
+		return slices.Contains(rsaSigning, alg)
+	}
+	return slices.Contains(SigningAlgorithms(spec), alg)
+}
+
 // EncryptionAlgorithms returns the EncryptionAlgorithms AWS advertises for
 // an asymmetric ENCRYPT_DECRYPT key of spec (spec §1.1, recorded order for
 // RSA). It returns nil for SYMMETRIC_DEFAULT, which this package does not

@@ -66,6 +66,9 @@
 // message, Error() is "keycrypto: " followed by exactly that message, and
 // Message(err) returns it; for the errors AWS answers with an empty message
 // (invalid signature, ciphertext, MAC, public key) Message returns "". The
-// exceptions are I/O errors of the random reader, returned as they are.
+// exceptions are failures of the random reader given to Generate (its I/O
+// error, or a reader that yields no valid private scalar in 64 tries) and
+// failures inside a library primitive that a valid key cannot cause; those
+// are returned as they are.
 // No error text, and no fmt verb applied to a Key, shows key material.
 package keycrypto

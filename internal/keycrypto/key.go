@@ -206,7 +206,7 @@ func (k *Key) Signer() crypto.Signer { return k.impl.signer() }
 // (SIGN_VERIFY) is the caller's to check.
 func (k *Key) Sign(alg, messageType string, message []byte) ([]byte, error) {
 	s, ok := k.impl.(signingImpl)
-	if !ok || !slices.Contains(SigningAlgorithms(k.spec), alg) {
+	if !ok || !signingAlgorithmOf(k.spec, alg) {
 		return nil, errIncompatible(alg, k.spec)
 	}
 	if messageType == "" {
@@ -223,7 +223,7 @@ func (k *Key) Sign(alg, messageType string, message []byte) ([]byte, error) {
 // parsed), ErrIncompatibleAlgorithm, ErrMessageType or ErrDigestLength.
 func (k *Key) Verify(alg, messageType string, message, signature []byte) error {
 	s, ok := k.impl.(signingImpl)
-	if !ok || !slices.Contains(SigningAlgorithms(k.spec), alg) {
+	if !ok || !signingAlgorithmOf(k.spec, alg) {
 		return errIncompatible(alg, k.spec)
 	}
 	if messageType == "" {
