@@ -3,6 +3,7 @@ package kmshttp_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -89,5 +90,45 @@ func BenchmarkSDKInProcessDescribeKey(b *testing.B) {
 		if _, err := c.DescribeKey(ctx, &awskms.DescribeKeyInput{KeyId: aws.String(ids[i%len(ids)])}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// benchAsymKey creates a key of spec and usage.
+func benchAsymKey(b *testing.B, f *fixture, spec, usage string) string {
+	b.Helper()
+	out, err := f.svc.CreateKey(context.Background(), &kms.CreateKeyInput{KeySpec: spec, KeyUsage: usage})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return out.KeyMetadata.KeyId
+}
+
+// BenchmarkHandlerSignECCP256 is Sign (ECDSA_SHA_256 over a 64-byte RAW
+// message) through the handler: decoding, the model and the signature.
+func BenchmarkHandlerSignECCP256(b *testing.B) {
+	f := newFixture(b)
+	id := benchAsymKey(b, f, "ECC_NIST_P256", "SIGN_VERIFY")
+	body := []byte(`{"KeyId":"` + id + `","Message":"` + base64.StdEncoding.EncodeToString(make([]byte, 64)) +
+		`","SigningAlgorithm":"ECDSA_SHA_256","MessageType":"RAW"}`)
+	serveOnce(b, f.handler, "TrentService.Sign", body) // the material, generated on first use
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		serveOnce(b, f.handler, "TrentService.Sign", body)
+	}
+}
+
+// BenchmarkHandlerGenerateMac is GenerateMac (HMAC_SHA_256 over 64 bytes)
+// through the handler.
+func BenchmarkHandlerGenerateMac(b *testing.B) {
+	f := newFixture(b)
+	id := benchAsymKey(b, f, "HMAC_256", "GENERATE_VERIFY_MAC")
+	body := []byte(`{"KeyId":"` + id + `","Message":"` + base64.StdEncoding.EncodeToString(make([]byte, 64)) +
+		`","MacAlgorithm":"HMAC_SHA_256"}`)
+	serveOnce(b, f.handler, "TrentService.GenerateMac", body) // the material, generated on first use
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		serveOnce(b, f.handler, "TrentService.GenerateMac", body)
 	}
 }

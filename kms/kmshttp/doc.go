@@ -23,9 +23,19 @@
 // with UnsupportedOperationException), the custom key store operations,
 // and the multi-Region key operations ReplicateKey and UpdatePrimaryRegion
 // (ReplicateKey's answer has no ReplicaPolicy: kmsmodel does not model key
-// policies). Request and response members have the AWS names; optional response members are left out when
-// empty; timestamps are epoch seconds as JSON numbers with a millisecond
-// fraction; blobs (plaintexts, ciphertexts) are base64 strings; encryption
+// policies), the asymmetric and HMAC operations Sign, Verify,
+// GetPublicKey, GenerateMac, VerifyMac, DeriveSharedSecret,
+// GenerateDataKeyPair and GenerateDataKeyPairWithoutPlaintext (Encrypt,
+// Decrypt and ReEncrypt take and return the EncryptionAlgorithm members
+// for RSA and SM2 keys), and GetKeyLastUsage, whose KmsRequestId is the
+// X-Amzn-Requestid the handler answered the counted call with (it passes
+// every request ID to the service with kms.WithRequestID). Request and
+// response members have the AWS names; optional response members are left
+// out when empty (GetPublicKey sends only the algorithm list of the key's
+// usage), except GetKeyLastUsage's KeyLastUsage, an empty object when the
+// key has no recorded use; timestamps are epoch seconds as JSON numbers
+// with a millisecond fraction; blobs (plaintexts, ciphertexts, messages,
+// signatures, MACs, public and private keys) are base64 strings; encryption
 // contexts are JSON objects of strings. A successful operation without
 // output answers HTTP 200 with an empty body. Every response carries an
 // X-Amzn-Requestid header. The path and the Content-Type of a request are
@@ -53,7 +63,9 @@
 // decode it as the typed exception (types.NotFoundException, …) or, for
 // names outside the KMS model such as ValidationException and
 // AccessDeniedException, as a generic API error with that code. The
-// message member is left out when the model's message is empty (D19). HTTP
+// message member is left out when the model's message is empty (D19), as
+// real AWS sends KMSInvalidSignatureException (Verify),
+// KMSInvalidMacException (VerifyMac) and InvalidCiphertextException. HTTP
 // status: 400 for every client error, 500 for KMSInternalException and
 // DependencyTimeoutException (D18). A KMSInternalException never carries
 // the failure's own text, which may name the server's files: its message

@@ -2,11 +2,16 @@ package kmshttp
 
 import (
 	"bytes"
+	"context"
+	"crypto/ecdh"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +31,8 @@ func fuzzTargets() []string {
 }
 
 // FuzzDecodeRequest feeds arbitrary bodies to every operation through the
-// whole handler. It checks that nothing panics, that every response is
+// whole handler, on a fresh service holding the keys of fuzzKeys (so that
+// signatures, MACs and public keys reach the cryptography). It checks that nothing panics, that every response is
 // either a success with an empty body or a JSON object, or an AWS-shaped
 // error (a JSON object with __type equal to the X-Amzn-ErrorType header, a
 // string message if any, status 400, 413 or 500), and that the decoder
@@ -48,10 +54,37 @@ func FuzzDecodeRequest(f *testing.F) {
 	} {
 		f.Add(uint8(i), []byte(body))
 	}
+	// The asymmetric, HMAC and last-usage targets, on the keys fuzzKeys
+	// makes: structured members (a P-256 SubjectPublicKeyInfo, DER-shaped
+	// signatures, MACs) and base64 edge cases (unpadded, URL alphabet,
+	// whitespace, empty).
+	spki := fuzzPeerKey(f)
+	sig := "MEUCIQD" + strings.Repeat("A", 40) + "AiA" + strings.Repeat("B", 40) + "=="
+	mac := base64.StdEncoding.EncodeToString(make([]byte, 32))
+	for _, seed := range []struct{ op, body string }{
+		{"Sign", `{"KeyId":"alias/sig","Message":"aGVsbG8=","SigningAlgorithm":"ECDSA_SHA_256","MessageType":"RAW"}`},
+		{"Sign", `{"KeyId":"alias/sig","Message":"` + mac + `","SigningAlgorithm":"ECDSA_SHA_256","MessageType":"DIGEST","GrantTokens":["t"]}`},
+		{"Sign", `{"KeyId":"alias/sig","Message":"aGVsbG8","SigningAlgorithm":"ECDSA_SHA_256"}`},
+		{"Verify", `{"KeyId":"alias/sig","Message":"aGVsbG8=","Signature":"` + sig + `","SigningAlgorithm":"ECDSA_SHA_256"}`},
+		{"Verify", `{"KeyId":"alias/sig","Message":"aGVsbG8=","Signature":"-_-_","SigningAlgorithm":"ECDSA_SHA_384","DryRun":false}`},
+		{"GetPublicKey", `{"KeyId":"alias/ecdh","GrantTokens":[]}`},
+		{"GenerateMac", `{"KeyId":"alias/mac","Message":"","MacAlgorithm":"HMAC_SHA_256"}`},
+		{"VerifyMac", `{"KeyId":"alias/mac","Message":"aGVsbG8=","Mac":"` + mac + `","MacAlgorithm":"HMAC_SHA_256"}`},
+		{"VerifyMac", `{"KeyId":"alias/mac","Message":"aGVs\nbG8=","Mac":"AAAA AAAA","MacAlgorithm":"HMAC_SHA_224"}`},
+		{"DeriveSharedSecret", `{"KeyId":"alias/ecdh","KeyAgreementAlgorithm":"ECDH","PublicKey":"` + spki + `"}`},
+		{"DeriveSharedSecret", `{"KeyId":"alias/ecdh","KeyAgreementAlgorithm":"ECDH","PublicKey":"` + spki[:len(spki)-8] + `"}`},
+		{"DeriveSharedSecret", `{"KeyId":"alias/ecdh","KeyAgreementAlgorithm":"ECDH","PublicKey":"MAA=","Recipient":null}`},
+		{"GenerateDataKeyPair", `{"KeyId":"alias/sym","KeyPairSpec":"ECC_NIST_P256","EncryptionContext":{"a":"b"}}`},
+		{"GenerateDataKeyPairWithoutPlaintext", `{"KeyId":"alias/sym","KeyPairSpec":"ECC_NIST_EDWARDS25519","Recipient":{}}`},
+		{"GetKeyLastUsage", `{"KeyId":"arn:aws:kms:us-east-1:111122223333:key/x"}`},
+	} {
+		f.Add(uint8(slices.Index(targets, "TrentService."+seed.op)), []byte(seed.body))
+	}
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
 		target := targets[int(which)%len(targets)]
 		clock := kms.NewManualClock(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
 		svc := kms.New(kms.WithClock(clock), kms.WithRandom(rand.NewChaCha8([32]byte{1})))
+		fuzzKeys(t, svc)
 		h, err := New(svc, WithManualClock(clock), WithRandom(rand.NewChaCha8([32]byte{2})), WithMaxBodyBytes(4096))
 		if err != nil {
 			t.Fatal(err)
@@ -63,6 +96,40 @@ func FuzzDecodeRequest(f *testing.F) {
 		checkResponse(t, rec)
 		checkAgainstEncodingJSON(t, body)
 	})
+}
+
+// fuzzKeys gives svc the keys the seeds name by alias: alias/sig (an
+// ECC_NIST_P256 SIGN_VERIFY key), alias/ecdh (ECC_NIST_P256
+// KEY_AGREEMENT), alias/mac (HMAC_256) and alias/sym (symmetric).
+func fuzzKeys(t *testing.T, svc *kms.Service) {
+	t.Helper()
+	ctx := context.Background()
+	for _, k := range []struct{ alias, spec, usage string }{
+		{"alias/sig", "ECC_NIST_P256", "SIGN_VERIFY"}, {"alias/ecdh", "ECC_NIST_P256", "KEY_AGREEMENT"},
+		{"alias/mac", "HMAC_256", "GENERATE_VERIFY_MAC"}, {"alias/sym", "", ""},
+	} {
+		out, err := svc.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: k.spec, KeyUsage: k.usage})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: k.alias, TargetKeyId: out.KeyMetadata.KeyId}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// fuzzPeerKey is a fixed P-256 public key, a SubjectPublicKeyInfo in
+// base64, for DeriveSharedSecret seeds.
+func fuzzPeerKey(f *testing.F) string {
+	priv, err := ecdh.P256().NewPrivateKey(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		f.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(priv.PublicKey())
+	if err != nil {
+		f.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(der)
 }
 
 // checkResponse fails unless rec is a well-formed AWS JSON 1.1 response.

@@ -197,7 +197,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		account, callRegion, rerr = h.authenticate(r)
 	}
 	if rerr == nil {
-		ctx := kms.WithCaller(r.Context(), account)
+		ctx := kms.WithRequestID(kms.WithCaller(r.Context(), account), id)
 		if callRegion != "" {
 			ctx = kms.WithCallerRegion(ctx, callRegion)
 		}

@@ -88,14 +88,33 @@ func operation(name string) opFunc {
 		return replicateKey
 	case "UpdatePrimaryRegion":
 		return updatePrimaryRegion
+	case "Sign":
+		return sign
+	case "Verify":
+		return verify
+	case "GetPublicKey":
+		return getPublicKey
+	case "GenerateMac":
+		return generateMac
+	case "VerifyMac":
+		return verifyMac
+	case "DeriveSharedSecret":
+		return deriveSharedSecret
+	case "GenerateDataKeyPair":
+		return generateDataKeyPair
+	case "GenerateDataKeyPairWithoutPlaintext":
+		return generateDataKeyPairWithoutPlaintext
+	case "GetKeyLastUsage":
+		return getKeyLastUsage
 	}
 	return nil
 }
 
 // Operations returns the names of the KMS operations the handler serves
 // (for the target "TrentService.<name>"): the key lifecycle, rotation,
-// alias, tag, symmetric cryptographic, key-material import and custom key
-// store and multi-Region key operations of package kms.
+// alias, tag, symmetric cryptographic, key-material import, custom key
+// store and multi-Region key operations of package kms, then its
+// asymmetric and HMAC operations and GetKeyLastUsage.
 func Operations() []string {
 	return []string{"CreateKey", "DescribeKey", "ListKeys", "EnableKey", "DisableKey",
 		"ScheduleKeyDeletion", "CancelKeyDeletion", "UpdateKeyDescription",
@@ -106,7 +125,9 @@ func Operations() []string {
 		"GetParametersForImport", "ImportKeyMaterial", "DeleteImportedKeyMaterial",
 		"CreateCustomKeyStore", "DescribeCustomKeyStores", "ConnectCustomKeyStore", "DisconnectCustomKeyStore",
 		"UpdateCustomKeyStore", "DeleteCustomKeyStore",
-		"ReplicateKey", "UpdatePrimaryRegion"}
+		"ReplicateKey", "UpdatePrimaryRegion",
+		"Sign", "Verify", "GetPublicKey", "GenerateMac", "VerifyMac", "DeriveSharedSecret",
+		"GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GetKeyLastUsage"}
 }
 
 // fieldKind is the JSON type of a request member.

@@ -192,7 +192,7 @@ func TestWireErrors(t *testing.T) {
 		status             int
 		code, msg          string
 	}{
-		{"unknown target (400 per D18)", "TrentService.Sign", `{}`, 400, "UnknownOperationException", "Unknown operation TrentService.Sign"},
+		{"unknown target (400 per D18)", "TrentService.CreateGrant", `{}`, 400, "UnknownOperationException", "Unknown operation TrentService.CreateGrant"},
 		{"missing target", "", `{}`, 400, "UnknownOperationException", "Missing X-Amz-Target header"},
 		{"other prefix", "DynamoDB_20120810.ListTables", `{}`, 400, "UnknownOperationException", ""},
 		{"syntax error", target + "DescribeKey", `{"KeyId":}`, 400, "SerializationException", ""},
@@ -555,8 +555,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 func TestOperationsServed(t *testing.T) {
 	f := newFixture(t)
 	ops := kmshttp.Operations()
-	if len(ops) != 37 {
-		t.Errorf("%d operations, want the 37 of package kms", len(ops))
+	if len(ops) != 46 {
+		t.Errorf("%d operations, want the 46 of package kms", len(ops))
 	}
 	for _, op := range ops {
 		_, h, _ := post(t, f.handler, target+op, `{}`)
