@@ -3,6 +3,7 @@ package kms
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -52,5 +53,5 @@ func checkEnum(op keystate.Operation, v, field string, values []string) error {
 			return nil
 		}
 	}
-	return validationError(op, v, field, fmt.Sprintf("Member must satisfy enum value set: %v", values))
+	return validationError(op, v, field, "Member must satisfy enum value set: ["+strings.Join(values, ", ")+"]")
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
 )
 
@@ -112,4 +113,15 @@ func TestOpenSSLEncryptsServiceDecrypts(t *testing.T) {
 			t.Fatalf("%s: Decrypt of OpenSSL's ciphertext = %+v, %v", alg, out, err)
 		}
 	}
+}
+
+// An enum value outside the set is a ValidationException that lists the
+// set as AWS does, comma-separated (recorded, asymmetric-hmac spec §7).
+func TestEnumMessageAsRecorded(t *testing.T) {
+	e := fxNew(t)
+	md := e.create(&kms.CreateKeyInput{KeySpec: "HMAC_256", KeyUsage: "GENERATE_VERIFY_MAC"})
+	_, err := e.s.GenerateMac(e.ctx, &kms.GenerateMacInput{KeyId: md.KeyId, Message: []byte("m"), MacAlgorithm: "INVALID"})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrValidation, Op: keystate.GenerateMac,
+		Msg: "1 validation error detected: Value 'INVALID' at 'macAlgorithm' failed to satisfy constraint: " +
+			"Member must satisfy enum value set: [HMAC_SHA_384, HMAC_SHA_256, HMAC_SHA_224, HMAC_SHA_512]"})
 }
