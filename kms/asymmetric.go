@@ -35,8 +35,10 @@ var (
 		"RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384", "RSASSA_PKCS1_V1_5_SHA_512",
 		"ECDSA_SHA_256", "ECDSA_SHA_384", "ECDSA_SHA_512", "SM2DSA", "ML_DSA_SHAKE_256",
 		"ED25519_SHA_512", "ED25519_PH_SHA_512"}
-	messageTypeNames     = []string{"RAW", "DIGEST", "EXTERNAL_MU"}
-	macAlgorithmNames    = []string{"HMAC_SHA_224", "HMAC_SHA_256", "HMAC_SHA_384", "HMAC_SHA_512"}
+	messageTypeNames = []string{"RAW", "DIGEST", "EXTERNAL_MU"}
+	// macAlgorithmNames is in the order AWS lists them in its enum
+	// message (recorded, asymmetric-hmac spec §7).
+	macAlgorithmNames    = []string{"HMAC_SHA_384", "HMAC_SHA_256", "HMAC_SHA_224", "HMAC_SHA_512"}
 	keyAgreementNames    = []string{"ECDH"}
 	dataKeyPairSpecNames = []string{"RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384",
 		"ECC_NIST_P521", "ECC_SECG_P256K1", "SM2", "ECC_NIST_EDWARDS25519", "ML_KEM_512", "ML_KEM_768", "ML_KEM_1024"}
