@@ -36,7 +36,8 @@ var (
 		"ECDSA_SHA_256", "ECDSA_SHA_384", "ECDSA_SHA_512", "SM2DSA", "ML_DSA_SHAKE_256",
 		"ED25519_SHA_512", "ED25519_PH_SHA_512"}
 	messageTypeNames = []string{"RAW", "DIGEST", "EXTERNAL_MU"}
-	// In the order AWS's message lists them (recorded, spec §7).
+	// macAlgorithmNames is in the order AWS lists them in its enum
+	// message (recorded, asymmetric-hmac spec §7).
 	macAlgorithmNames    = []string{"HMAC_SHA_384", "HMAC_SHA_256", "HMAC_SHA_224", "HMAC_SHA_512"}
 	keyAgreementNames    = []string{"ECDH"}
 	dataKeyPairSpecNames = []string{"RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384",

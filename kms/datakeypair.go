@@ -104,6 +104,13 @@ func (s *Service) generateDataKeyPair(ctx context.Context, op keystate.Operation
 		p["keyPairSpec"] = in.KeyPairSpec
 		return p
 	}, func(k *key, arn string, root []byte) error {
+		if k.kind.Origin.InCustomKeyStore() {
+			// Spec §5: the KeyId cannot be a key in a custom key store
+			// (footnote [7], UnsupportedOperationException), whatever its
+			// state; worded as kmsmodel words [7] elsewhere.
+			return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
+				arn+" origin is "+k.kind.Origin.String()+" which is not valid for this operation.")
+		}
 		if in.KeyPairSpec == "SM2" && !strings.HasPrefix(s.rg.name, "cn-") {
 			// Recorded for CreateKey (RPT-FL3026); the same rule.
 			return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state, "KeyPairSpec SM2 is not supported in this Region")

@@ -47,6 +47,9 @@ func checkLength(op keystate.Operation, v, field string, lo, hi int) error {
 	return nil
 }
 
+// checkEnum refuses v unless it is one of values, with AWS's recorded
+// wording: the values comma-separated in brackets ("[ECDH]", "[HMAC_SHA_384,
+// HMAC_SHA_256, …]", asymmetric-hmac spec §1.3, §6, §7).
 func checkEnum(op keystate.Operation, v, field string, values []string) error {
 	for _, x := range values {
 		if v == x {
