@@ -415,7 +415,8 @@ var fxAllExceptions = []keystate.Exception{
 	keystate.ErrNotFound, keystate.ErrDisabled, keystate.ErrKMSInvalidState, keystate.ErrUnsupportedOperation,
 	keystate.ErrLimitExceeded, keystate.ErrConflict, keystate.ErrInvalidArn, keystate.ErrInvalidMarker,
 	keystate.ErrValidation, keystate.ErrAccessDenied, keystate.ErrAlreadyExists, keystate.ErrInvalidAliasName,
-	keystate.ErrTag, keystate.ErrKMSInternal,
+	keystate.ErrTag, keystate.ErrKMSInternal, keystate.ErrInvalidKeyUsage, keystate.ErrKMSInvalidSignature,
+	keystate.ErrKMSInvalidMac, keystate.ErrInvalidCiphertext, keystate.ErrIncorrectKey, keystate.ErrIncorrectKeyMaterial,
 }
 
 // fxValidation is the D16 message of a value outside a numeric range or

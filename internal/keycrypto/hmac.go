@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"slices"
+	"sync"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
 )
@@ -21,6 +22,15 @@ const hmacMaxKey = 128
 type hmacKey struct {
 	key []byte
 	h   func() hash.Hash
+	// pool keeps keyed HMAC states to Reset and reuse: hmac.New costs
+	// more than the MAC of a short message (GenerateMac's budget is 2 µs).
+	pool sync.Pool
+}
+
+func newHMACKey(spec keystate.KeySpec, key []byte) *hmacKey {
+	k := &hmacKey{key: key, h: hmacHash(spec)}
+	k.pool.New = func() any { return hmac.New(k.h, k.key) }
+	return k
 }
 
 // hmacSize returns the spec's length in bytes: the hash output length.
@@ -71,7 +81,7 @@ func generateHMAC(spec keystate.KeySpec, rand io.Reader) (keyImpl, error) {
 	if _, err := io.ReadFull(rand, key); err != nil {
 		return nil, err
 	}
-	return &hmacKey{key: key, h: hmacHash(spec)}, nil
+	return newHMACKey(spec, key), nil
 }
 
 // parseHMAC accepts raw key bytes from the spec's length up to 128 bytes
@@ -81,7 +91,7 @@ func parseHMAC(spec keystate.KeySpec, material []byte) (keyImpl, error) {
 		return nil, errInvalidMaterial(spec, "HMAC key material must be %d to %d bytes long, not %d",
 			hmacSize(spec), hmacMaxKey, n)
 	}
-	return &hmacKey{key: slices.Clone(material), h: hmacHash(spec)}, nil
+	return newHMACKey(spec, slices.Clone(material)), nil
 }
 
 func (k *hmacKey) marshal() []byte            { return slices.Clone(k.key) }
@@ -89,9 +99,12 @@ func (k *hmacKey) publicKey() ([]byte, error) { return nil, nil }
 func (k *hmacKey) signer() crypto.Signer      { return nil }
 
 func (k *hmacKey) mac(_ string, message []byte) []byte {
-	m := hmac.New(k.h, k.key)
+	m := k.pool.Get().(hash.Hash)
+	m.Reset()
 	m.Write(message)
-	return m.Sum(nil)
+	out := m.Sum(nil)
+	k.pool.Put(m)
+	return out
 }
 
 // hmacEqual compares two MACs in constant time.
