@@ -17,7 +17,7 @@ func TestDependencies(t *testing.T) {
 		case depstest.IsStandard(pkg):
 		case strings.HasPrefix(pkg, "github.com/kmsmodel/kmsmodel/"):
 		case pkg == "github.com/looplab/fsm": // inside keystate
-		case strings.HasPrefix(pkg, "github.com/cloudflare/circl/"), // ML-DSA
+		case strings.HasPrefix(pkg, "filippo.io/mldsa/"), pkg == "filippo.io/mldsa", // ML-DSA
 			strings.HasPrefix(pkg, "github.com/decred/dcrd/dcrec/secp256k1/"),                           // secp256k1
 			strings.HasPrefix(pkg, "github.com/emmansun/gmsm/"),                                         // SM2, SM3
 			strings.HasPrefix(pkg, "golang.org/x/crypto/"), strings.HasPrefix(pkg, "golang.org/x/sys/"): // theirs
