@@ -3,11 +3,11 @@ module github.com/kmsmodel/kmsmodel
 go 1.26.0
 
 require (
+	filippo.io/mldsa v1.0.0 // ML-DSA: the Go standard library's own implementation, extracted by Filippo Valsorda; becomes a type-alias wrapper of crypto/mldsa in Go 1.27; signs an external μ (EXTERNAL_MU), which circl v1.6.5 cannot; crypto/mldsa is not in Go 1.26
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.0
 	github.com/aws/aws-sdk-go-v2/service/kms v1.62.6
 	github.com/aws/smithy-go v1.28.9
-	github.com/cloudflare/circl v1.6.5 // ML-DSA: maintained by Cloudflare, NIST ACVP-tested, FIPS 204 final; filippo.io/mldsa and trailofbits/ml-dsa are younger and less used; crypto/mldsa is not in Go 1.26
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // secp256k1: small, constant-time, fast; btcec/v2 is a thin wrapper over it and go-ethereum's needs cgo or drags a large module
 	github.com/emmansun/gmsm v0.30.0 // SM2/SM3: actively maintained, follows crypto/ecdsa design, asm-accelerated; tjfoc/gmsm has been unmaintained since 2022
 	github.com/looplab/fsm v1.0.3

@@ -82,3 +82,18 @@ func BenchmarkGenerate(b *testing.B) {
 		})
 	}
 }
+
+// Sign with ML-DSA (RAW, hedged), the whole KMS path over a short message.
+func BenchmarkSignMLDSA(b *testing.B) {
+	for _, spec := range []keystate.KeySpec{keystate.MLDSA44, keystate.MLDSA65} {
+		b.Run(spec.String(), func(b *testing.B) {
+			k := testKey(b, spec)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := k.Sign("ML_DSA_SHAKE_256", "RAW", benchDigest[:]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

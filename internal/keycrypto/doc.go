@@ -16,7 +16,7 @@
 //   - ecc.go: ECC_NIST_P256/P384/P521 — ECDSA and ECDH (crypto/ecdsa, crypto/ecdh)
 //   - secp256k1.go: ECC_SECG_P256K1 — ECDSA (decred secp256k1/v4)
 //   - ed25519.go: ECC_NIST_EDWARDS25519 — Ed25519 and Ed25519ph (crypto/ed25519)
-//   - mldsa.go: ML_DSA_44/65/87 — ML-DSA (cloudflare/circl)
+//   - mldsa.go: ML_DSA_44/65/87 — ML-DSA (filippo.io/mldsa, crypto/mldsa from Go 1.27)
 //   - sm2.go: SM2 — SM2DSA, SM2PKE, ECDH (emmansun/gmsm)
 //   - hmac.go: HMAC_224/256/384/512 (crypto/hmac)
 //
@@ -30,9 +30,12 @@
 // messages are hashed by the algorithm; DIGEST messages must have
 // DigestLength(alg) bytes. ED25519_SHA_512 takes RAW only,
 // ED25519_PH_SHA_512 DIGEST only (64 bytes, prehashed again by SHA-512 as
-// HashEdDSA does, see ed25519.go), ML_DSA_SHAKE_256 RAW only (EXTERNAL_MU is
-// not yet supported, see mldsa.go). Verify accepts RAW where Sign had
-// DIGEST, and the reverse, when the hashing agrees.
+// HashEdDSA does, see ed25519.go), ML_DSA_SHAKE_256 RAW and EXTERNAL_MU
+// (a 64-byte μ, FIPS 204 §6.2). Verify accepts RAW where Sign had DIGEST,
+// and the reverse, when the hashing agrees; it accepts RAW where Sign had
+// EXTERNAL_MU, but not EXTERNAL_MU itself: the ML-DSA library verifies
+// only messages, so a signature over μ is verified with RAW and the
+// message μ was computed from (see mldsa.go).
 //
 // # Encodings
 //

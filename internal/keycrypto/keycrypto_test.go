@@ -217,7 +217,7 @@ func TestMessageTypeRefused(t *testing.T) {
 		{keystate.ECCNISTEdwards25519, "ED25519_PH_SHA_512", "RAW", 64},
 		{keystate.ECCNISTEdwards25519, "ED25519_PH_SHA_512", "", 64},
 		{keystate.MLDSA65, "ML_DSA_SHAKE_256", "DIGEST", 64},
-		{keystate.MLDSA65, "ML_DSA_SHAKE_256", "EXTERNAL_MU", 64}, // not yet supported
+		{keystate.MLDSA65, "ML_DSA_SHAKE_256", "EXTERNAL_MU", 32}, // μ has 64 bytes; Verify takes no μ
 		{keystate.ECCNISTP256, "ECDSA_SHA_256", "EXTERNAL_MU", 32},
 		{keystate.RSA2048, "RSASSA_PSS_SHA_256", "EXTERNAL_MU", 32},
 		{keystate.SM2, "SM2DSA", "EXTERNAL_MU", 32},
