@@ -19,8 +19,12 @@ import (
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha3"
 	"crypto/sha512"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
 	"fmt"
 	"hash"
 	"slices"
@@ -339,8 +343,9 @@ func TestAsymSignRefusals(t *testing.T) {
 			fxWant{Code: keystate.ErrValidation, Op: keystate.Sign, KeyID: edARN, State: en, Msg: "Algorithm ED25519_SHA_512 does not support message type DIGEST."}},
 		{"ED25519_PH_SHA_512 with RAW", sign(ed, "ED25519_PH_SHA_512", "RAW", asMsg),
 			fxWant{Code: keystate.ErrValidation, Op: keystate.Sign, KeyID: edARN, State: en, Msg: "Algorithm ED25519_PH_SHA_512 does not support message type RAW."}},
-		{"ML-DSA with EXTERNAL_MU", sign(ml, "ML_DSA_SHAKE_256", "EXTERNAL_MU", make([]byte, 64)),
-			fxWant{Code: keystate.ErrValidation, Op: keystate.Sign, KeyID: mlARN, State: en, Msg: "Message type EXTERNAL_MU is not yet supported for algorithm ML_DSA_SHAKE_256."}},
+		{"ML-DSA with a μ that is not 64 bytes", sign(ml, "ML_DSA_SHAKE_256", "EXTERNAL_MU", make([]byte, 32)),
+			fxWant{Code: keystate.ErrValidation, Op: keystate.Sign, KeyID: mlARN, State: en,
+				Msg: "Message type EXTERNAL_MU requires a 64-byte message (μ, FIPS 204 §6.2) for algorithm ML_DSA_SHAKE_256."}},
 	} {
 		t.Run(c.name, func(t *testing.T) { fxCheckErr(t, c.err, c.want) })
 	}
@@ -966,6 +971,49 @@ func TestAsymRotationRefused(t *testing.T) {
 		}
 		if !bytes.Equal(before, after) {
 			t.Fatalf("%s: the material changed", k.spec)
+		}
+	}
+}
+
+// Spec §2.2: Sign with EXTERNAL_MU signs μ = SHAKE256(SHAKE256(pk, 64) ‖
+// 0x00 ‖ 0x00 ‖ M, 64), and the result verifies as a RAW signature of M.
+// Verify itself does not take EXTERNAL_MU (documented gap).
+func TestSignExternalMu(t *testing.T) {
+	e := fxNew(t)
+	for _, spec := range []string{"ML_DSA_44", "ML_DSA_65", "ML_DSA_87"} {
+		id, _ := e.kindKey(spec, "SIGN_VERIFY")
+		pk, err := e.s.GetPublicKey(e.ctx, &kms.GetPublicKeyInput{KeyId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var spki struct {
+			Algorithm pkix.AlgorithmIdentifier
+			PublicKey asn1.BitString
+		}
+		if _, err := asn1.Unmarshal(pk.PublicKey, &spki); err != nil {
+			t.Fatal(err)
+		}
+		msg := []byte("a message too long to send, hashed to μ by the caller")
+		tr := make([]byte, 64)
+		h := sha3.NewSHAKE256()
+		h.Write(spki.PublicKey.Bytes)
+		h.Read(tr)
+		h = sha3.NewSHAKE256()
+		h.Write(tr)
+		h.Write([]byte{0, 0})
+		h.Write(msg)
+		mu := make([]byte, 64)
+		h.Read(mu)
+		sig, err := e.s.Sign(e.ctx, &kms.SignInput{KeyId: id, Message: mu, MessageType: "EXTERNAL_MU", SigningAlgorithm: "ML_DSA_SHAKE_256"})
+		if err != nil {
+			t.Fatalf("%s: Sign EXTERNAL_MU: %v", spec, err)
+		}
+		if _, err := e.s.Verify(e.ctx, &kms.VerifyInput{KeyId: id, Message: msg, Signature: sig.Signature, SigningAlgorithm: "ML_DSA_SHAKE_256"}); err != nil {
+			t.Fatalf("%s: Verify RAW of the μ-signed message: %v", spec, err)
+		}
+		_, err = e.s.Verify(e.ctx, &kms.VerifyInput{KeyId: id, Message: mu, MessageType: "EXTERNAL_MU", Signature: sig.Signature, SigningAlgorithm: "ML_DSA_SHAKE_256"})
+		if !errors.Is(err, keystate.ErrValidation) {
+			t.Fatalf("%s: Verify EXTERNAL_MU = %v, want ValidationException (not supported)", spec, err)
 		}
 	}
 }

@@ -188,7 +188,7 @@ func (k *Key) PublicKey() ([]byte, error) {
 // other standard-interface code, or nil for HMAC keys. It is the raw
 // primitive: the digest passed to its Sign method is signed as is, with
 // the conventions of the underlying type (crypto/rsa, crypto/ecdsa,
-// crypto/ed25519, circl's ML-DSA, gmsm's SM2, and an adapter for
+// crypto/ed25519, filippo.io/mldsa's ML-DSA, gmsm's SM2, and an adapter for
 // secp256k1 that returns DER signatures). KMS message types and algorithm
 // names are not involved.
 func (k *Key) Signer() crypto.Signer { return k.impl.signer() }
@@ -199,7 +199,8 @@ func (k *Key) Signer() crypto.Signer { return k.impl.signer() }
 //     the pure EdDSA / ML-DSA construction).
 //   - DIGEST: the message is the hash; it must have DigestLength(alg)
 //     bytes.
-//   - EXTERNAL_MU: not supported (see mldsa.go).
+//   - EXTERNAL_MU: ML_DSA_SHAKE_256 only, a 64-byte μ (FIPS 204 §6.2);
+//     Verify refuses it (see mldsa.go).
 //
 // Errors wrap ErrIncompatibleAlgorithm (alg not of the spec, or the key
 // cannot sign), ErrMessageType, or ErrDigestLength. The usage of the key
