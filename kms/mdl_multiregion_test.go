@@ -49,6 +49,12 @@ func mdlMultiRegionActions(m *mdlModel) map[string]func(*rapid.T) {
 		"Encrypt":              m.encrypt,
 		"Decrypt":              m.decrypt,
 		"ImportKeyMaterial":    m.importKeyMaterial,
+		"Sign":                 m.sign,
+		"Verify":               m.verify,
+		"GetPublicKey":         m.getPublicKey,
+		"GetPublicKey2":        m.getPublicKey,
+		"GenerateMac":          m.generateMac,
+		"VerifyMac":            m.verifyMac,
 		"AdvanceClock":         m.advanceClock,
 		"AdvanceToEdge":        m.advanceToEdge,
 		"AdvanceToEdge2":       m.advanceToEdge,
@@ -162,7 +168,7 @@ func (m *mdlModel) replicateKey(t *rapid.T) {
 	}
 	p := r.k
 	n := &mdlKey{id: p.id, arn: m.arnIn(region, p.id), region: region, kind: p.kind, state: mdlCreating, created: m.now,
-		material0: p.material0, desc: desc, until: m.now.Add(m.replicaDur), fam: p.fam, mdlRot: p.mdlRot, mat: p.mat}
+		material0: p.material0, desc: desc, until: m.now.Add(m.replicaDur), fam: p.fam, mdlRot: p.mdlRot, mat: p.mat, asym: p.asym}
 	p.fam.members = append(p.fam.members, n)
 	m.keys = append(m.keys, n)
 	md := out.ReplicaKeyMetadata

@@ -59,6 +59,20 @@ import (
 // deleted, then PendingDeletion for its window. Invariant (g) compares the
 // keys of a multi-Region key with each other, and DescribeKey's
 // MultiRegionConfiguration with the model.
+//
+// Issue 13: keys are also asymmetric (ECC_NIST_P256/P384 and
+// ECC_NIST_EDWARDS25519, ML_DSA_44, rarely RSA_2048 SIGN_VERIFY;
+// ECC_NIST_P256 KEY_AGREEMENT) and HMAC (HMAC_224 to HMAC_512). Rotation
+// calls on them are UnsupportedOperationException with no message (D8),
+// symmetric cryptography InvalidKeyUsageException with the recorded
+// wording. Sign, Verify, GetPublicKey, GenerateMac and VerifyMac are
+// predicted exactly (asymmetric-hmac spec §2, §3, §7, §11); the model
+// remembers every signature and MAC and the first public key of each
+// (multi-Region) key, and invariant (h) checks that the public key never
+// changes and that what was signed or MACed before still verifies, across
+// restarts, Regions, refused rotation calls and state changes.
+// GetKeyLastUsage is modelled too (D31: in memory only, so a restart
+// forgets it and tracking starts again then).
 func TestModel(t *testing.T) {
 	mdlRun(t, mdlPlain{}, false)
 }
@@ -201,6 +215,12 @@ func mdlRun(t *testing.T, backend mdlBackend, multiRegion bool) {
 			"DisconnectCustomKeyStore":  m.disconnectStore,
 			"DisconnectCustomKeyStore2": m.disconnectStore, // twice as likely: Unavailable keys
 			"ConnectCustomKeyStore":     m.connectStore,
+			"Sign":                      m.sign,
+			"Verify":                    m.verify,
+			"GetPublicKey":              m.getPublicKey,
+			"GenerateMac":               m.generateMac,
+			"VerifyMac":                 m.verifyMac,
+			"GetKeyLastUsage":           m.getKeyLastUsage,
 			"":                          m.check,
 		}
 		if multiRegion {
@@ -222,6 +242,12 @@ func mdlCanReopen(b mdlBackend) bool {
 // same options; the clock goes on.
 func (m *mdlModel) restart(t *rapid.T) {
 	m.svc = m.backend.reopen(t, m.svc, m.opts)
+	// Last usage is kept in memory only (D31): the new service has no
+	// record, and tracks from now on.
+	m.trackStart = m.now
+	for _, k := range m.keys {
+		k.lastOp, k.lastAt = "", time.Time{}
+	}
 }
 
 // mdlStart is the instant the manual clock starts at; mdlClockCap keeps
@@ -258,14 +284,14 @@ type mdlKind uint8
 
 const (
 	mdlSym  mdlKind = iota // SYMMETRIC_DEFAULT, AWS_KMS
-	mdlRSA                 // RSA_2048 SIGN_VERIFY
-	mdlHMAC                // HMAC_256 GENERATE_VERIFY_MAC
+	mdlAsym                // an asymmetric key of origin AWS_KMS (mdlKey.asym: its spec and usage)
+	mdlHMAC                // an HMAC key of origin AWS_KMS (mdlKey.asym: its spec)
 	mdlExt                 // SYMMETRIC_DEFAULT, EXTERNAL (born PendingImport)
 	mdlCKS                 // SYMMETRIC_DEFAULT, AWS_CLOUDHSM, in the model's custom key store
 )
 
 func (k mdlKind) String() string {
-	return [...]string{"SYMMETRIC_DEFAULT", "RSA_2048", "HMAC_256", "EXTERNAL", "AWS_CLOUDHSM"}[k]
+	return [...]string{"SYMMETRIC_DEFAULT", "ASYMMETRIC", "HMAC", "EXTERNAL", "AWS_CLOUDHSM"}[k]
 }
 
 // mdlRotation is one completed rotation the model expects in
@@ -343,6 +369,15 @@ type mdlKey struct {
 	mat      []byte
 	imported bool
 	validTo  time.Time
+
+	// asym is the spec, usage and what the model saw of the material of an
+	// asymmetric or HMAC key, shared by the keys of a multi-Region key
+	// (nil for the other kinds).
+	asym *mdlAsymMat
+	// lastOp and lastAt are the key's last successful counted call since
+	// the service started (GetKeyLastUsage, decision D31); "" when none.
+	lastOp string
+	lastAt time.Time
 }
 
 // mdlFamily is a multi-Region key: its live keys, in creation order, and
@@ -405,6 +440,11 @@ type mdlModel struct {
 	keys    []*mdlKey
 	checks  int
 	cts     []*mdlCiphertext // every ciphertext Encrypt and GenerateDataKey produced
+	sigs    []*mdlSignature  // every signature Sign produced
+	macs    []*mdlMac        // every MAC GenerateMac produced
+	// trackStart is when the service under test started (GetKeyLastUsage's
+	// TrackingStartDate, D31): the start, or the last restart.
+	trackStart time.Time
 
 	// Regions: the service's default Region first. ctxs holds a context
 	// per Region (kms.WithCallerRegion; the default Region's sometimes
@@ -466,7 +506,7 @@ func mdlNew(t *rapid.T, backend mdlBackend, multiRegion bool) *mdlModel {
 	svc := backend.open(t, opts)
 	m := &mdlModel{
 		backend: backend, opts: opts, svc: svc, clock: clock, ctx: context.Background(), now: mdlStart,
-		quota: quota, odDur: dur, cksDur: cksDur, replicaDur: replicaDur, updateDur: updateDur,
+		quota: quota, odDur: dur, trackStart: mdlStart, cksDur: cksDur, replicaDur: replicaDur, updateDur: updateDur,
 		mrHeavy: multiRegion || rapid.Bool().Draw(t, "multiRegionHeavy"),
 		regions: []string{svc.Region(), mdlRegion2, mdlRegion3},
 		ctxs:    map[string]context.Context{},
@@ -658,9 +698,12 @@ func (m *mdlModel) badIdentifier(t *rapid.T) mdlRef {
 // key (errID).
 func mdlExpect(t *rapid.T, op string, got, want error, errID string) {
 	t.Helper()
-	suffix := ""
-	if w, ok := want.(mdlMsg); ok {
+	suffix, exact, hasExact := "", "", false
+	switch w := want.(type) {
+	case mdlMsg:
 		want, suffix = w.code, w.suffix
+	case mdlExact:
+		want, exact, hasExact = w.code, w.msg, true
 	}
 	if want == nil {
 		if got != nil {
@@ -688,6 +731,9 @@ func mdlExpect(t *rapid.T, op string, got, want error, errID string) {
 	if suffix != "" && ke.Message != errID+suffix {
 		t.Fatalf("%s: message %q, want %q", op, ke.Message, errID+suffix)
 	}
+	if hasExact && ke.Message != exact {
+		t.Fatalf("%s: message %q, want %q", op, ke.Message, exact)
+	}
 }
 
 // mdlMsg is a predicted error whose message mdlExpect checks too: the key
@@ -699,6 +745,15 @@ type mdlMsg struct {
 
 func (e mdlMsg) Error() string { return e.code.Error() + ": <ARN>" + e.suffix }
 
+// mdlExact is a predicted error whose whole message mdlExpect checks,
+// possibly empty (AWS sends no message).
+type mdlExact struct {
+	code error
+	msg  string
+}
+
+func (e mdlExact) Error() string { return fmt.Sprintf("%v: %q", e.code, e.msg) }
+
 // The predicted errors of the multi-Region states and roles: footnotes
 // [14] and [15], and the recorded wording for a key that is not a
 // multi-Region primary (D8 for replicas).
@@ -706,6 +761,9 @@ var (
 	mdlErrCreating   error = mdlMsg{keystate.ErrKMSInvalidState, " is creating."}
 	mdlErrUpdating   error = mdlMsg{keystate.ErrKMSInvalidState, " is updating."}
 	mdlErrNotPrimary error = mdlMsg{keystate.ErrUnsupportedOperation, " is not a multi-region primary key."}
+	// D8: rotation calls on an asymmetric or HMAC key; real AWS answers
+	// with no message (real-aws-recordings row 3a, D19).
+	mdlErrNotSymmetric error = mdlExact{keystate.ErrUnsupportedOperation, ""}
 )
 
 // ---- Actions ----
@@ -754,9 +812,11 @@ func (m *mdlModel) create(t *rapid.T, maxChoice int) {
 	case 0, 1, 2, 3, 4:
 		kind = mdlSym
 	case 5:
-		kind, in.KeySpec, in.KeyUsage = mdlRSA, "RSA_2048", "SIGN_VERIFY"
+		a := mdlDrawAsymSpec(t)
+		kind, in.KeySpec, in.KeyUsage = mdlAsym, a.spec, a.usage
 	case 6:
-		kind, in.KeySpec, in.KeyUsage = mdlHMAC, "HMAC_256", "GENERATE_VERIFY_MAC"
+		spec := rapid.SampledFrom([]string{"HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512"}).Draw(t, "hmacSpec")
+		kind, in.KeySpec, in.KeyUsage = mdlHMAC, spec, "GENERATE_VERIFY_MAC"
 	case 7:
 		kind, in.Origin = mdlExt, "EXTERNAL"
 	case 8, 9:
@@ -780,10 +840,13 @@ func (m *mdlModel) create(t *rapid.T, maxChoice int) {
 		return
 	}
 	out, err := m.svc.CreateKey(ctx, in)
-	mdlExpect(t, fmt.Sprintf("CreateKey(%s, %s, multi-Region %v)", kind, region, in.MultiRegion), err, nil, "")
+	mdlExpect(t, fmt.Sprintf("CreateKey(%s %s %s, %s, multi-Region %v)", kind, in.KeySpec, in.KeyUsage, region, in.MultiRegion), err, nil, "")
 	md := out.KeyMetadata
 	k := &mdlKey{id: md.KeyId, arn: md.Arn, region: region, kind: kind, state: mdlEnabled, material0: md.CurrentKeyMaterialId,
 		created: m.now, mdlRot: &mdlRot{}}
+	if kind == mdlAsym || kind == mdlHMAC {
+		k.asym = &mdlAsymMat{spec: in.KeySpec, usage: in.KeyUsage}
+	}
 	if kind == mdlExt {
 		k.state = mdlPendingImport
 	}
@@ -1002,6 +1065,8 @@ func mdlRotationConfigErr(r mdlRef) error {
 		return mdlErrCreating
 	}
 	switch {
+	case r.k.asym != nil:
+		return mdlErrNotSymmetric
 	case r.k.kind != mdlSym:
 		return keystate.ErrUnsupportedOperation
 	case r.k.role() == "REPLICA":
@@ -1094,8 +1159,10 @@ func (m *mdlModel) rotateOnDemand(t *rapid.T, r mdlRef) {
 		want = keystate.ErrKMSInvalidState // [3], [5]
 	case k.state == mdlCreating:
 		want = mdlErrCreating // [14]
+	case k.asym != nil:
+		want = mdlErrNotSymmetric // D8
 	case k.kind != mdlSym:
-		want = keystate.ErrUnsupportedOperation // D2 (EXTERNAL), D8, [7] (custom key store, also Unavailable)
+		want = keystate.ErrUnsupportedOperation // D2 (EXTERNAL), [7] (custom key store, also Unavailable)
 	case k.role() == "REPLICA":
 		want = mdlErrNotPrimary // D8
 	case k.odN >= m.quota:
@@ -1281,21 +1348,16 @@ func (m *mdlModel) describeKey(t *rapid.T) {
 // mdlCryptoErr predicts Encrypt and GenerateDataKey once the input is
 // valid: the identifier (D3 steps 1–3), the key-state table a.2 ([1]; [3]
 // per D17, recorded 6a–6b; [5], recorded 6c), then the key's usage (D3
-// step 7): RSA_2048 SIGN_VERIFY and HMAC keys do not encrypt. An
+// step 7): asymmetric SIGN_VERIFY and KEY_AGREEMENT keys and HMAC keys do
+// not encrypt (recorded wording, asymmetric-hmac spec §2.5). An
 // Unavailable key: [11]. A replica being created: [14]; UpdatePrimaryRegion
-// does not stop cryptography (✓ while Updating).
-func mdlCryptoErr(r mdlRef) error {
+// does not stop cryptography (✓ while Updating). All with their exact
+// messages (mdlUseErr).
+func mdlCryptoErr(r mdlRef, op string) error {
+	if err := mdlUseErr(r, op, "ENCRYPT_DECRYPT"); err != nil {
+		return err
+	}
 	switch {
-	case r.err != nil:
-		return r.err
-	case r.k.state == mdlDisabled:
-		return keystate.ErrDisabled
-	case r.k.pendingDeletion(), r.k.state == mdlPendingImport, r.k.state == mdlUnavailable:
-		return keystate.ErrKMSInvalidState
-	case r.k.state == mdlCreating:
-		return mdlErrCreating
-	case r.k.kind == mdlRSA, r.k.kind == mdlHMAC:
-		return keystate.ErrInvalidKeyUsage
 	case r.k.kind == mdlExt && !r.k.imported:
 		// Only while Updating: the material expired during the update
 		// (kmsmodel's reading: "<ARN> is pending import.").
@@ -1333,7 +1395,7 @@ func (m *mdlModel) encrypt(t *rapid.T) {
 	r := m.pickWhere(t, mdlIsEnabledEncrypt)
 	pt := rapid.SliceOfN(rapid.Byte(), 1, 64).Draw(t, "plaintext")
 	ec := mdlDrawContext(t)
-	want := mdlCryptoErr(r)
+	want := mdlCryptoErr(r, "Encrypt")
 	out, err := m.svc.Encrypt(r.ctx, &kms.EncryptInput{KeyId: r.id, Plaintext: pt, EncryptionContext: ec})
 	mdlExpect(t, "Encrypt", err, want, r.errID)
 	if want != nil {
@@ -1342,6 +1404,7 @@ func (m *mdlModel) encrypt(t *rapid.T) {
 	if out == nil || out.KeyId != r.k.arn || out.EncryptionAlgorithm != "SYMMETRIC_DEFAULT" || len(out.CiphertextBlob) <= len(pt) {
 		t.Fatalf("Encrypt(%s): got %+v, want KeyId %s, SYMMETRIC_DEFAULT, a blob longer than the plaintext", r.id, out, r.k.arn)
 	}
+	m.used(r.k, "Encrypt")
 	m.cts = append(m.cts, &mdlCiphertext{k: r.k, id: r.k.id, region: r.region, pt: pt, ec: ec, blob: out.CiphertextBlob})
 }
 
@@ -1358,7 +1421,7 @@ func (m *mdlModel) generateDataKey(t *rapid.T) {
 		size = rapid.IntRange(1, 64).Draw(t, "numberOfBytes")
 		in.NumberOfBytes = kms.Int32(int32(size))
 	}
-	want := mdlCryptoErr(r)
+	want := mdlCryptoErr(r, "GenerateDataKey")
 	out, err := m.svc.GenerateDataKey(r.ctx, in)
 	mdlExpect(t, "GenerateDataKey", err, want, r.errID)
 	if want != nil {
@@ -1367,6 +1430,7 @@ func (m *mdlModel) generateDataKey(t *rapid.T) {
 	if out == nil || out.KeyId != r.k.arn || len(out.Plaintext) != size || len(out.CiphertextBlob) == 0 {
 		t.Fatalf("GenerateDataKey(%s, %d bytes): got KeyId %v, %d bytes", r.id, size, out.KeyId, len(out.Plaintext))
 	}
+	m.used(r.k, "GenerateDataKey")
 	m.cts = append(m.cts, &mdlCiphertext{k: r.k, id: r.k.id, region: r.region, pt: slices.Clone([]byte(out.Plaintext)),
 		ec: in.EncryptionContext, blob: out.CiphertextBlob})
 }
@@ -1441,6 +1505,9 @@ func (m *mdlModel) decrypt(t *rapid.T) {
 	if want == nil && (out == nil || !bytes.Equal(out.Plaintext, c.pt) || out.KeyId != blob.k.arn) {
 		t.Fatalf("Decrypt in %s of a ciphertext of %s: got %+v, want %x from %s", region, c.k.arn, out, c.pt, blob.k.arn)
 	}
+	if want == nil {
+		m.used(blob.k, "Decrypt")
+	}
 }
 
 // checkCiphertexts is invariant (f): every recorded ciphertext decrypts to
@@ -1467,6 +1534,9 @@ func (m *mdlModel) checkCiphertexts(t *rapid.T) {
 		mdlExpect(t, fmt.Sprintf("Decrypt of ciphertext %d of %s in %s (%s, check)", i, c.id, c.region, c.k.state), err, want, errID)
 		if want == nil && (out == nil || !bytes.Equal(out.Plaintext, c.pt) || out.KeyId != blob.k.arn) {
 			t.Fatalf("ciphertext %d of %s decrypts to %+v, want %x", i, c.k.arn, out, c.pt)
+		}
+		if want == nil {
+			m.used(blob.k, "Decrypt")
 		}
 	}
 }
@@ -1673,7 +1743,7 @@ func (m *mdlModel) runDue(to time.Time) (n int, ambiguous bool) {
 // waiting period starts now (section b).
 func (m *mdlModel) deleteKey(k *mdlKey, at time.Time) {
 	f := k.fam
-	*k = mdlKey{id: k.id, arn: k.arn, region: k.region, kind: k.kind, state: mdlDeleted, mdlRot: &mdlRot{}}
+	*k = mdlKey{id: k.id, arn: k.arn, region: k.region, kind: k.kind, state: mdlDeleted, mdlRot: &mdlRot{}, asym: k.asym}
 	if f == nil {
 		return
 	}
@@ -1975,6 +2045,10 @@ func (m *mdlModel) check(t *rapid.T) {
 	// (f) Ciphertexts decrypt while their key is Enabled (issue 6).
 	m.checkCiphertexts(t)
 
+	// (h) Public keys never change; signatures and MACs still verify
+	// (issue 13).
+	m.checkAsymmetric(t)
+
 	// Every live key is listed in its Region, deleted ones are not (D7).
 	for _, region := range m.regions {
 		keys, err := m.svc.ListKeys(m.ctxs[region], &kms.ListKeysInput{Limit: kms.Int32(1000)})
@@ -2197,6 +2271,27 @@ func (m *mdlModel) checkMetadata(t *rapid.T, k *mdlKey, md kms.KeyMetadata, rots
 		t.Fatalf("DescribeKey(%s %s): Origin %q CustomKeyStoreId %q CloudHsmClusterId %q, want %q %q %q",
 			k.id, k.kind, md.Origin, md.CustomKeyStoreId, md.CloudHsmClusterId, wantOrigin, wantStore, wantCluster)
 	}
+	if md.KeySpec != k.spec() || md.KeyUsage != k.usage() {
+		t.Fatalf("DescribeKey(%s %s): KeySpec %s KeyUsage %s, want %s %s", k.arn, k.kind, md.KeySpec, md.KeyUsage, k.spec(), k.usage())
+	}
+	if k.asym != nil {
+		var sign, mac, agree []string
+		switch k.usage() {
+		case "SIGN_VERIFY":
+			sign = mdlSigningAlgs(k.spec())
+		case "GENERATE_VERIFY_MAC":
+			alg, _ := mdlMacAlg(k.spec())
+			mac = []string{alg}
+		case "KEY_AGREEMENT":
+			agree = []string{"ECDH"}
+		}
+		if !slices.Equal(md.SigningAlgorithms, sign) || !slices.Equal(md.MacAlgorithms, mac) ||
+			!slices.Equal(md.KeyAgreementAlgorithms, agree) || md.EncryptionAlgorithms != nil || md.CurrentKeyMaterialId != "" {
+			t.Fatalf("DescribeKey(%s %s %s): algorithms %v %v %v %v, CurrentKeyMaterialId %q; want %v %v %v, none, none (§1.1)",
+				k.arn, k.spec(), k.usage(), md.SigningAlgorithms, md.MacAlgorithms, md.KeyAgreementAlgorithms,
+				md.EncryptionAlgorithms, md.CurrentKeyMaterialId, sign, mac, agree)
+		}
+	}
 	if k.kind == mdlSym && k.state == mdlCreating && md.CurrentKeyMaterialId != "" {
 		// Recording 8d.
 		t.Fatalf("DescribeKey(%s Creating): CurrentKeyMaterialId %s, want none", k.arn, md.CurrentKeyMaterialId)
@@ -2269,4 +2364,548 @@ func mdlFormatWant(rs []mdlRotation) string {
 		b.WriteString(r.at.Format(time.RFC3339Nano) + " " + r.typ)
 	}
 	return b.String() + "]"
+}
+
+// ---- Asymmetric and HMAC keys (issue 13) ----
+
+// mdlAsymMat is an asymmetric or HMAC key's spec and usage, and what the
+// model saw of its material: the first public key GetPublicKey gave, and
+// the MAC of each message GenerateMac was given. The keys of a
+// multi-Region key share one (they share their material, c.8; the service
+// generates it on first use, for all of them).
+type mdlAsymMat struct {
+	spec, usage string
+	pub         []byte            // nil until GetPublicKey first succeeds
+	macs        map[string][]byte // message → MAC
+}
+
+// mdlSignature is a signature Sign made, and what it signed.
+type mdlSignature struct {
+	k       *mdlKey     // the key that made it (deleted keys stay, with state mdlDeleted)
+	asym    *mdlAsymMat // its material
+	id      string      // its key ID
+	region  string      // the Region it was made in
+	msg     []byte
+	msgType string // MessageType as sent ("" for the default, RAW)
+	alg     string
+	sig     []byte
+}
+
+// mdlMac is a MAC GenerateMac made, and of what.
+type mdlMac struct {
+	k      *mdlKey
+	asym   *mdlAsymMat
+	id     string
+	region string
+	msg    []byte
+	alg    string
+	mac    []byte
+}
+
+// mdlDrawAsymSpec draws the spec and usage of an asymmetric key, among
+// those whose material is cheap to make; RSA_2048 (whose generation takes
+// hundreds of milliseconds) rarely.
+func mdlDrawAsymSpec(t *rapid.T) mdlAsymMat {
+	switch rapid.IntRange(0, 15).Draw(t, "asymSpec") {
+	case 0, 1, 2:
+		return mdlAsymMat{spec: "ECC_NIST_P256", usage: "SIGN_VERIFY"}
+	case 3, 4:
+		return mdlAsymMat{spec: "ECC_NIST_P384", usage: "SIGN_VERIFY"}
+	case 5, 6:
+		return mdlAsymMat{spec: "ECC_NIST_P256", usage: "KEY_AGREEMENT"}
+	case 7, 8, 9:
+		return mdlAsymMat{spec: "ECC_NIST_EDWARDS25519", usage: "SIGN_VERIFY"}
+	case 10, 11, 12, 13:
+		return mdlAsymMat{spec: "ML_DSA_44", usage: "SIGN_VERIFY"}
+	}
+	if rapid.IntRange(0, 1).Draw(t, "rsa") == 0 {
+		return mdlAsymMat{spec: "RSA_2048", usage: "SIGN_VERIFY"}
+	}
+	return mdlAsymMat{spec: "ECC_NIST_P256", usage: "SIGN_VERIFY"}
+}
+
+// mdlSigningAlgs are the SigningAlgorithms of a SIGN_VERIFY key spec
+// (asymmetric-hmac spec §1.1, in its order).
+func mdlSigningAlgs(spec string) []string {
+	switch spec {
+	case "RSA_2048":
+		return []string{"RSASSA_PSS_SHA_256", "RSASSA_PSS_SHA_384", "RSASSA_PSS_SHA_512",
+			"RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384", "RSASSA_PKCS1_V1_5_SHA_512"}
+	case "ECC_NIST_P256":
+		return []string{"ECDSA_SHA_256"}
+	case "ECC_NIST_P384":
+		return []string{"ECDSA_SHA_384"}
+	case "ECC_NIST_EDWARDS25519":
+		return []string{"ED25519_SHA_512", "ED25519_PH_SHA_512"}
+	case "ML_DSA_44":
+		return []string{"ML_DSA_SHAKE_256"}
+	}
+	return nil
+}
+
+// mdlAllSigningAlgs are the signing algorithms the model draws from for a
+// key that is not SIGN_VERIFY, or for an algorithm of another spec.
+var mdlAllSigningAlgs = []string{"RSASSA_PSS_SHA_256", "RSASSA_PKCS1_V1_5_SHA_512", "ECDSA_SHA_256", "ECDSA_SHA_384",
+	"ED25519_SHA_512", "ED25519_PH_SHA_512", "ML_DSA_SHAKE_256"}
+
+// mdlMacAlgs are the MAC algorithms, in the order of the HMAC key specs.
+var mdlMacAlgs = []string{"HMAC_SHA_224", "HMAC_SHA_256", "HMAC_SHA_384", "HMAC_SHA_512"}
+
+// mdlMacAlg is the one MacAlgorithm of an HMAC key spec (§7), and the
+// length of its MACs.
+func mdlMacAlg(spec string) (string, int) {
+	switch spec {
+	case "HMAC_224":
+		return "HMAC_SHA_224", 28
+	case "HMAC_256":
+		return "HMAC_SHA_256", 32
+	case "HMAC_384":
+		return "HMAC_SHA_384", 48
+	case "HMAC_512":
+		return "HMAC_SHA_512", 64
+	}
+	return "", 0
+}
+
+// spec and usage are k's KeySpec and KeyUsage.
+func (k *mdlKey) spec() string {
+	if k.asym != nil {
+		return k.asym.spec
+	}
+	return "SYMMETRIC_DEFAULT"
+}
+
+func (k *mdlKey) usage() string {
+	if k.asym != nil {
+		return k.asym.usage
+	}
+	return "ENCRYPT_DECRYPT"
+}
+
+// mdlUseErr predicts a cryptographic call op that needs a key of usage
+// once its input is valid, with the exact messages: the identifier, the
+// key-state row of the cryptographic operations (table a.2 and §11: [1];
+// [3] per D17; [5]; [11] while Unavailable, or for Sign, Verify,
+// GenerateMac and VerifyMac N/A, which kmsmodel answers the same way;
+// [14]; ✓ while Updating), then the key's usage (D3 step 7; recorded
+// wording, §2.5, §7).
+func mdlUseErr(r mdlRef, op, usage string) error {
+	switch {
+	case r.err != nil:
+		return r.err
+	case r.k.state == mdlDisabled:
+		return mdlMsg{keystate.ErrDisabled, " is disabled."}
+	case r.k.pendingDeletion():
+		return mdlMsg{keystate.ErrKMSInvalidState, " is pending deletion."}
+	case r.k.state == mdlPendingImport:
+		return mdlMsg{keystate.ErrKMSInvalidState, " is pending import."}
+	case r.k.state == mdlUnavailable:
+		return mdlMsg{keystate.ErrKMSInvalidState, " is unavailable."}
+	case r.k.state == mdlCreating:
+		return mdlErrCreating
+	case r.k.usage() != usage:
+		return mdlMsg{keystate.ErrInvalidKeyUsage, " key usage is " + r.k.usage() + " which is not valid for " + op + "."}
+	}
+	return nil
+}
+
+// mdlIncompatible is the refusal of an algorithm the key's spec does not
+// support (recorded wording, §2.5, §7).
+func mdlIncompatible(alg, spec string) error {
+	return mdlExact{keystate.ErrInvalidKeyUsage, "Algorithm " + alg + " is incompatible with key spec " + spec + "."}
+}
+
+// Verify's and VerifyMac's refusals of a signature or MAC that does not
+// match: AWS sends no message (§2.4, §7).
+var (
+	mdlErrBadSignature error = mdlExact{keystate.ErrKMSInvalidSignature, ""}
+	mdlErrBadMac       error = mdlExact{keystate.ErrKMSInvalidMac, ""}
+)
+
+// used records a successful counted call on k (GetKeyLastUsage, D31).
+func (m *mdlModel) used(k *mdlKey, op string) { k.lastOp, k.lastAt = op, m.now }
+
+// mdlIsSigner: an Enabled SIGN_VERIFY key.
+func mdlIsSigner(k *mdlKey) bool { return k.state == mdlEnabled && k.usage() == "SIGN_VERIFY" }
+
+// mdlMessageType is the MessageType and message to sign with alg:
+// ED25519_PH_SHA_512 takes a 64-byte digest (DIGEST), the others the
+// message itself (RAW, or the default).
+func mdlMessageType(t *rapid.T, alg string) (string, []byte) {
+	if alg == "ED25519_PH_SHA_512" {
+		return "DIGEST", rapid.SliceOfN(rapid.Byte(), 64, 64).Draw(t, "digest")
+	}
+	typ := rapid.SampledFrom([]string{"", "RAW"}).Draw(t, "messageType")
+	return typ, rapid.SliceOfN(rapid.Byte(), 1, 64).Draw(t, "message")
+}
+
+// sign signs a message, mostly with an Enabled SIGN_VERIFY key and one of
+// its algorithms; now and then with an empty message or an unknown
+// algorithm (ValidationException, D3 step 1) or an algorithm of another
+// spec. The model remembers every signature.
+func (m *mdlModel) sign(t *rapid.T) {
+	r := m.pickWhere(t, mdlIsSigner)
+	algs := mdlAllSigningAlgs
+	if r.k != nil && r.k.usage() == "SIGN_VERIFY" {
+		algs = mdlSigningAlgs(r.k.spec())
+	}
+	alg := rapid.SampledFrom(algs).Draw(t, "signingAlgorithm")
+	var invalid error
+	switch rapid.IntRange(0, 9).Draw(t, "signKind") {
+	case 0:
+		alg = rapid.SampledFrom(mdlAllSigningAlgs).Draw(t, "anySigningAlgorithm")
+	case 1:
+		alg, invalid = "ECDSA_SHA_224", keystate.ErrValidation
+	}
+	typ, msg := mdlMessageType(t, alg)
+	if invalid == nil && rapid.IntRange(0, 19).Draw(t, "emptyMessage") == 0 {
+		msg, invalid = nil, keystate.ErrValidation
+	}
+	want := invalid
+	if want == nil {
+		want = mdlUseErr(r, "Sign", "SIGN_VERIFY")
+	}
+	if want == nil && !slices.Contains(mdlSigningAlgs(r.k.spec()), alg) {
+		want = mdlIncompatible(alg, r.k.spec())
+	}
+	out, err := m.svc.Sign(r.ctx, &kms.SignInput{KeyId: r.id, Message: msg, MessageType: typ, SigningAlgorithm: alg})
+	mdlExpect(t, "Sign("+alg+")", err, want, r.errID)
+	if want != nil {
+		return
+	}
+	if out == nil || out.KeyId != r.k.arn || out.SigningAlgorithm != alg || len(out.Signature) == 0 {
+		t.Fatalf("Sign(%s, %s): got %+v, want KeyId %s, a signature", r.id, alg, out, r.k.arn)
+	}
+	m.used(r.k, "Sign")
+	m.sigs = append(m.sigs, &mdlSignature{k: r.k, asym: r.k.asym, id: r.k.id, region: r.region, msg: slices.Clone(msg),
+		msgType: typ, alg: alg, sig: out.Signature})
+}
+
+// mdlVerifyErr predicts Verify of signature s, with KeyId naming target,
+// tampered or not: the key-state row and the usage, the algorithm, then
+// whether the named key has the material that signed (every key of a
+// multi-Region key has it, c.8) and the signature is the one made.
+func mdlVerifyErr(s *mdlSignature, target mdlRef, tampered bool) error {
+	if err := mdlUseErr(target, "Verify", "SIGN_VERIFY"); err != nil {
+		return err
+	}
+	if !slices.Contains(mdlSigningAlgs(target.k.spec()), s.alg) {
+		return mdlIncompatible(s.alg, target.k.spec())
+	}
+	if tampered || target.k.asym != s.asym {
+		return mdlErrBadSignature
+	}
+	return nil
+}
+
+// mdlTamper returns b with one bit of one byte flipped.
+func mdlTamper(t *rapid.T, b []byte, label string) []byte {
+	out := slices.Clone(b)
+	out[rapid.IntRange(0, len(out)-1).Draw(t, label+"Byte")] ^= byte(1) << rapid.IntRange(0, 7).Draw(t, label+"Bit")
+	return out
+}
+
+// verify verifies a remembered signature: as made, mostly in the Region it
+// was made in (a multi-Region key's other keys verify it too), or with its
+// signature or message changed (KMSInvalidSignatureException), or with
+// KeyId naming another key.
+func (m *mdlModel) verify(t *rapid.T) {
+	if len(m.sigs) == 0 {
+		t.Skip("no signature yet")
+	}
+	s := m.sigs[rapid.IntRange(0, len(m.sigs)-1).Draw(t, "signature")]
+	region := s.region
+	if rapid.IntRange(0, 2).Draw(t, "verifyElsewhere") == 0 {
+		region = rapid.SampledFrom(m.regions).Draw(t, "verifyRegion")
+	}
+	id, msg, sig, tampered := s.id, s.msg, s.sig, false
+	switch rapid.IntRange(0, 5).Draw(t, "verifyKind") {
+	case 0:
+		sig, tampered = mdlTamper(t, sig, "signature"), true
+	case 1:
+		msg, tampered = mdlTamper(t, msg, "message"), true
+	case 2: // KeyId of another key, possibly deleted
+		o := m.keys[rapid.IntRange(0, len(m.keys)-1).Draw(t, "namedKey")]
+		id = o.id
+		if rapid.Bool().Draw(t, "keyIdByARN") {
+			id = o.arn
+		}
+	}
+	target := m.resolveIn(region, id)
+	want := mdlVerifyErr(s, target, tampered)
+	out, err := m.svc.Verify(m.ctxs[region], &kms.VerifyInput{KeyId: id, Message: msg, MessageType: s.msgType,
+		Signature: sig, SigningAlgorithm: s.alg})
+	mdlExpect(t, fmt.Sprintf("Verify(%s, %s) in %s", s.alg, mdlShort(id), region), err, want, target.errID)
+	if want != nil {
+		return
+	}
+	if out == nil || out.KeyId != target.k.arn || !out.SignatureValid || out.SigningAlgorithm != s.alg {
+		t.Fatalf("Verify(%s) in %s: got %+v, want KeyId %s, valid, %s", id, region, out, target.k.arn, s.alg)
+	}
+	m.used(target.k, "Verify")
+}
+
+// mdlPublicKeyErr predicts GetPublicKey: the identifier, the key-state
+// table (✓ while Disabled or Updating, §11; [3] per D17; [14]; N/A while
+// Unavailable: the state's exception), then the key's kind (decision D30:
+// UnsupportedOperationException for symmetric and HMAC keys, kmsmodel's
+// wording).
+func mdlPublicKeyErr(r mdlRef) error {
+	switch {
+	case r.err != nil:
+		return r.err
+	case r.k.pendingDeletion():
+		return mdlMsg{keystate.ErrKMSInvalidState, " is pending deletion."}
+	case r.k.state == mdlUnavailable:
+		return mdlMsg{keystate.ErrKMSInvalidState, " is unavailable."}
+	case r.k.state == mdlCreating:
+		return mdlErrCreating
+	case r.k.kind != mdlAsym:
+		return mdlMsg{keystate.ErrUnsupportedOperation, " key spec is " + r.k.spec() + ", which is not valid for GetPublicKey."}
+	}
+	return nil
+}
+
+func (m *mdlModel) getPublicKey(t *rapid.T) {
+	r := m.pickWhere(t, func(k *mdlKey) bool { return k.kind == mdlAsym })
+	m.publicKey(t, r, "GetPublicKey")
+}
+
+// publicKey calls GetPublicKey, checks the answer against the key's spec
+// and usage, and that the public key is the one first seen of its
+// (multi-Region) key: it never changes, across restarts, Regions, refused
+// rotation calls, DisableKey and EnableKey.
+func (m *mdlModel) publicKey(t *rapid.T, r mdlRef, op string) {
+	t.Helper()
+	want := mdlPublicKeyErr(r)
+	out, err := m.svc.GetPublicKey(r.ctx, &kms.GetPublicKeyInput{KeyId: r.id})
+	mdlExpect(t, op, err, want, r.errID)
+	if want != nil {
+		return
+	}
+	k := r.k
+	var sign, agree []string
+	switch k.usage() {
+	case "SIGN_VERIFY":
+		sign = mdlSigningAlgs(k.spec())
+	case "KEY_AGREEMENT":
+		agree = []string{"ECDH"}
+	}
+	if out == nil || out.KeyId != k.arn || out.KeySpec != k.spec() || out.CustomerMasterKeySpec != k.spec() ||
+		out.KeyUsage != k.usage() || !slices.Equal(out.SigningAlgorithms, sign) ||
+		!slices.Equal(out.KeyAgreementAlgorithms, agree) || out.EncryptionAlgorithms != nil || len(out.PublicKey) == 0 {
+		t.Fatalf("%s(%s %s %s): got %+v", op, k.arn, k.spec(), k.usage(), out)
+	}
+	if k.asym.pub == nil {
+		if k.spec() != "ML_DSA_44" {
+			if _, err := x509.ParsePKIXPublicKey(out.PublicKey); err != nil {
+				t.Fatalf("%s(%s %s): PublicKey is not a SubjectPublicKeyInfo: %v", op, k.arn, k.spec(), err)
+			}
+		}
+		k.asym.pub = out.PublicKey
+		return
+	}
+	if !bytes.Equal(out.PublicKey, k.asym.pub) {
+		t.Fatalf("%s(%s %s, %s): the public key changed:\n got %x\nwant %x", op, k.arn, k.spec(), k.state, out.PublicKey, k.asym.pub)
+	}
+}
+
+// mdlMacMessages are messages GenerateMac is often given, so that the
+// same message comes back, across restarts and Regions.
+var mdlMacMessages = []string{"m", "the same message", "ünïcode"}
+
+// mdlIsMacKey: an Enabled HMAC key.
+func mdlIsMacKey(k *mdlKey) bool { return k.state == mdlEnabled && k.kind == mdlHMAC }
+
+// generateMac computes a MAC, mostly with an Enabled HMAC key and its
+// algorithm; now and then with an empty message or an unknown algorithm
+// (ValidationException) or another HMAC algorithm. The same message
+// always gives the same MAC with the keys of one (multi-Region) key.
+func (m *mdlModel) generateMac(t *rapid.T) {
+	r := m.pickWhere(t, mdlIsMacKey)
+	alg := rapid.SampledFrom(mdlMacAlgs).Draw(t, "macAlgorithm")
+	if r.k != nil && r.k.kind == mdlHMAC && rapid.IntRange(0, 7).Draw(t, "otherMacAlgorithm") != 0 {
+		alg, _ = mdlMacAlg(r.k.spec())
+	}
+	var msg []byte
+	if rapid.Bool().Draw(t, "knownMessage") {
+		msg = []byte(rapid.SampledFrom(mdlMacMessages).Draw(t, "macMessage"))
+	} else {
+		msg = rapid.SliceOfN(rapid.Byte(), 1, 64).Draw(t, "message")
+	}
+	var want error
+	switch rapid.IntRange(0, 19).Draw(t, "macKind") {
+	case 0:
+		msg, want = nil, keystate.ErrValidation
+	case 1:
+		alg, want = "HMAC_SHA_1", keystate.ErrValidation
+	}
+	if want == nil {
+		want = mdlUseErr(r, "GenerateMac", "GENERATE_VERIFY_MAC")
+	}
+	if want == nil {
+		if own, _ := mdlMacAlg(r.k.spec()); alg != own {
+			want = mdlIncompatible(alg, r.k.spec())
+		}
+	}
+	out, err := m.svc.GenerateMac(r.ctx, &kms.GenerateMacInput{KeyId: r.id, Message: msg, MacAlgorithm: alg})
+	mdlExpect(t, "GenerateMac("+alg+")", err, want, r.errID)
+	if want != nil {
+		return
+	}
+	k := r.k
+	_, n := mdlMacAlg(k.spec())
+	if out == nil || out.KeyId != k.arn || out.MacAlgorithm != alg || len(out.Mac) != n {
+		t.Fatalf("GenerateMac(%s, %s): got %+v, want KeyId %s, a %d-byte MAC", r.id, alg, out, k.arn, n)
+	}
+	if k.asym.macs == nil {
+		k.asym.macs = map[string][]byte{}
+	}
+	if prev, ok := k.asym.macs[string(msg)]; ok && !bytes.Equal(prev, out.Mac) {
+		t.Fatalf("GenerateMac(%s %s, %q): MAC %x, earlier %x: HMAC is deterministic (§7)", k.arn, k.state, msg, out.Mac, prev)
+	}
+	k.asym.macs[string(msg)] = out.Mac
+	m.used(k, "GenerateMac")
+	m.macs = append(m.macs, &mdlMac{k: k, asym: k.asym, id: k.id, region: r.region, msg: slices.Clone(msg), alg: alg, mac: out.Mac})
+}
+
+// mdlVerifyMacErr predicts VerifyMac of MAC c, with KeyId naming target,
+// tampered or not (as mdlVerifyErr).
+func mdlVerifyMacErr(c *mdlMac, target mdlRef, tampered bool) error {
+	if err := mdlUseErr(target, "VerifyMac", "GENERATE_VERIFY_MAC"); err != nil {
+		return err
+	}
+	if own, _ := mdlMacAlg(target.k.spec()); c.alg != own {
+		return mdlIncompatible(c.alg, target.k.spec())
+	}
+	if tampered || target.k.asym != c.asym {
+		return mdlErrBadMac
+	}
+	return nil
+}
+
+// verifyMac verifies a remembered MAC, as verify does a signature.
+func (m *mdlModel) verifyMac(t *rapid.T) {
+	if len(m.macs) == 0 {
+		t.Skip("no MAC yet")
+	}
+	c := m.macs[rapid.IntRange(0, len(m.macs)-1).Draw(t, "mac")]
+	region := c.region
+	if rapid.IntRange(0, 2).Draw(t, "verifyElsewhere") == 0 {
+		region = rapid.SampledFrom(m.regions).Draw(t, "verifyRegion")
+	}
+	id, msg, mac, tampered := c.id, c.msg, c.mac, false
+	switch rapid.IntRange(0, 5).Draw(t, "verifyMacKind") {
+	case 0:
+		mac, tampered = mdlTamper(t, mac, "mac"), true
+	case 1:
+		msg, tampered = mdlTamper(t, msg, "message"), true
+	case 2:
+		o := m.keys[rapid.IntRange(0, len(m.keys)-1).Draw(t, "namedKey")]
+		id = o.id
+		if rapid.Bool().Draw(t, "keyIdByARN") {
+			id = o.arn
+		}
+	}
+	target := m.resolveIn(region, id)
+	want := mdlVerifyMacErr(c, target, tampered)
+	out, err := m.svc.VerifyMac(m.ctxs[region], &kms.VerifyMacInput{KeyId: id, Message: msg, MacAlgorithm: c.alg, Mac: mac})
+	mdlExpect(t, fmt.Sprintf("VerifyMac(%s, %s) in %s", c.alg, mdlShort(id), region), err, want, target.errID)
+	if want != nil {
+		return
+	}
+	if out == nil || out.KeyId != target.k.arn || !out.MacValid || out.MacAlgorithm != c.alg {
+		t.Fatalf("VerifyMac(%s) in %s: got %+v, want KeyId %s, valid, %s", id, region, out, target.k.arn, c.alg)
+	}
+	m.used(target.k, "VerifyMac")
+}
+
+// getKeyLastUsage checks GetKeyLastUsage against the model (decision D31):
+// the key's last successful counted call since the service started, kept
+// in memory only, so that after a restart there is no record and
+// TrackingStartDate is the restart (or the key's creation, if later). It
+// works in every key state.
+func (m *mdlModel) getKeyLastUsage(t *rapid.T) {
+	r := m.pick(t)
+	out, err := m.svc.GetKeyLastUsage(r.ctx, &kms.GetKeyLastUsageInput{KeyId: r.id})
+	mdlExpect(t, "GetKeyLastUsage", err, r.err, r.errID)
+	if r.err != nil {
+		return
+	}
+	k := r.k
+	track := m.trackStart
+	if k.created.After(track) {
+		track = k.created
+	}
+	if out == nil || out.KeyId != k.arn || !out.KeyCreationDate.Equal(k.created) || !out.TrackingStartDate.Equal(track) {
+		t.Fatalf("GetKeyLastUsage(%s): got %+v, want KeyId %s, created %v, tracking since %v", r.id, out, k.arn, k.created, track)
+	}
+	u := out.KeyLastUsage
+	if k.lastOp == "" {
+		if u != (kms.KeyLastUsage{}) {
+			t.Fatalf("GetKeyLastUsage(%s): %+v, want no record since %v", k.arn, u, track)
+		}
+		return
+	}
+	if u.Operation != k.lastOp || u.Timestamp == nil || !u.Timestamp.Equal(k.lastAt) || u.CloudTrailEventId == "" || u.KmsRequestId == "" {
+		t.Fatalf("GetKeyLastUsage(%s): %+v (at %v), want %s at %v", k.arn, u, mdlTime(u.Timestamp), k.lastOp, k.lastAt)
+	}
+}
+
+// checkAsymmetric is invariant (h): the public key of every asymmetric
+// key once seen is unchanged (GetPublicKey, as the table lets it answer),
+// and recorded signatures and MACs (at most 4 of each per step) still
+// verify in the Region they were made in while the key with their key ID
+// there is usable, however many restarts, Regions, refused rotation calls
+// and state changes passed; otherwise Verify and VerifyMac give the
+// state's exception, NotFoundException once no key has that ID there.
+func (m *mdlModel) checkAsymmetric(t *rapid.T) {
+	for _, k := range m.keys {
+		if k.live() && k.asym != nil && k.asym.pub != nil {
+			m.publicKey(t, mdlRef{k: k, id: k.arn, region: k.region, ctx: m.ctxs[k.region], errID: k.arn}, "GetPublicKey (check)")
+		}
+	}
+	for _, i := range mdlSample(t, len(m.sigs), 4, "checkSignature") {
+		s := m.sigs[i]
+		target := m.resolveIn(s.region, s.id)
+		want := mdlVerifyErr(s, target, false)
+		out, err := m.svc.Verify(m.ctxs[s.region], &kms.VerifyInput{KeyId: s.id, Message: s.msg, MessageType: s.msgType,
+			Signature: s.sig, SigningAlgorithm: s.alg})
+		mdlExpect(t, fmt.Sprintf("Verify of signature %d of %s in %s (%s, check)", i, s.id, s.region, s.k.state), err, want, target.errID)
+		if want == nil {
+			if out == nil || !out.SignatureValid || out.KeyId != target.k.arn {
+				t.Fatalf("Verify of signature %d of %s: %+v", i, s.id, out)
+			}
+			m.used(target.k, "Verify")
+		}
+	}
+	for _, i := range mdlSample(t, len(m.macs), 4, "checkMac") {
+		c := m.macs[i]
+		target := m.resolveIn(c.region, c.id)
+		want := mdlVerifyMacErr(c, target, false)
+		out, err := m.svc.VerifyMac(m.ctxs[c.region], &kms.VerifyMacInput{KeyId: c.id, Message: c.msg, MacAlgorithm: c.alg, Mac: c.mac})
+		mdlExpect(t, fmt.Sprintf("VerifyMac of MAC %d of %s in %s (%s, check)", i, c.id, c.region, c.k.state), err, want, target.errID)
+		if want == nil {
+			if out == nil || !out.MacValid || out.KeyId != target.k.arn {
+				t.Fatalf("VerifyMac of MAC %d of %s: %+v", i, c.id, out)
+			}
+			m.used(target.k, "VerifyMac")
+		}
+	}
+}
+
+// mdlSample returns the indexes of all n items if there are at most max,
+// else max drawn at random.
+func mdlSample(t *rapid.T, n, max int, label string) []int {
+	idx := make([]int, 0, max)
+	if n <= max {
+		for i := range n {
+			idx = append(idx, i)
+		}
+		return idx
+	}
+	for range max {
+		idx = append(idx, rapid.IntRange(0, n-1).Draw(t, label))
+	}
+	return idx
 }
