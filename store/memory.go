@@ -71,7 +71,7 @@ func (m *Memory) Apply(_ context.Context, b *Batch) error {
 		m.stores[c.ID] = c
 	}
 	for _, k := range b.PutKeys {
-		k.Tags, k.ImportedMaterial, k.Material = slices.Clone(k.Tags), slices.Clone(k.ImportedMaterial), slices.Clone(k.Material)
+		k.Tags, k.ImportedMaterial, k.Material, k.PublicKey = slices.Clone(k.Tags), slices.Clone(k.ImportedMaterial), slices.Clone(k.Material), slices.Clone(k.PublicKey)
 		if mk := m.keys[k.ID]; mk != nil {
 			mk.k = k
 		} else {
@@ -132,7 +132,7 @@ func (m *Memory) Key(_ context.Context, id string) (Key, error) {
 		return Key{}, fmt.Errorf("key %s: %w", id, ErrNotFound)
 	}
 	k := mk.k
-	k.Tags, k.ImportedMaterial, k.Material = slices.Clone(k.Tags), slices.Clone(k.ImportedMaterial), slices.Clone(k.Material)
+	k.Tags, k.ImportedMaterial, k.Material, k.PublicKey = slices.Clone(k.Tags), slices.Clone(k.ImportedMaterial), slices.Clone(k.Material), slices.Clone(k.PublicKey)
 	return k, nil
 }
 
@@ -157,7 +157,7 @@ func (m *Memory) Keys(_ context.Context, after string, limit int) ([]Key, error)
 	var out []Key
 	for ; i < len(m.sortedIDs) && len(out) < max(limit, 0); i++ {
 		k := m.keys[m.sortedIDs[i]].k
-		k.Tags, k.ImportedMaterial, k.Material = slices.Clone(k.Tags), slices.Clone(k.ImportedMaterial), slices.Clone(k.Material)
+		k.Tags, k.ImportedMaterial, k.Material, k.PublicKey = slices.Clone(k.Tags), slices.Clone(k.ImportedMaterial), slices.Clone(k.Material), slices.Clone(k.PublicKey)
 		out = append(out, k)
 	}
 	return out, nil

@@ -92,6 +92,11 @@ type Key struct {
 	// so that creating one costs no key generation. A multi-Region key's
 	// primary and replicas hold the same material.
 	Material []byte
+	// PublicKey is the public key (DER SubjectPublicKeyInfo) of an
+	// EXTERNAL asymmetric key's imported material. Like KeyMaterialID, it
+	// stays after the material is deleted or expires, so that GetPublicKey
+	// still answers while the key is PendingImport. It is not secret.
+	PublicKey []byte
 
 	// Custom key store keys (Origin AWS_CLOUDHSM or EXTERNAL_KEY_STORE):
 	// the store's ID, the external key's ID (EXTERNAL_KEY_STORE only),
