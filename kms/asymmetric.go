@@ -298,9 +298,10 @@ func (s *Service) generateMaterial(op keystate.Operation, k *key, arn string, ro
 // asymCall runs the common part of an operation on an asymmetric or HMAC
 // key: validation (invalid), lookup and authorization (alias forms and
 // other accounts allowed), the key-state table, check (the key's usage and
-// algorithm), the key's material, then do; and records the call. A call
-// that succeeds is the key's last usage when used is set.
-func (s *Service) asymCall(ctx context.Context, op keystate.Operation, keyID string, invalid error, used bool,
+// algorithm), the key's material (when needKey; do gets nil otherwise),
+// then do; and records the call. A call that succeeds is the key's last
+// usage when used is set.
+func (s *Service) asymCall(ctx context.Context, op keystate.Operation, keyID string, invalid error, used, needKey bool,
 	params func() map[string]string, check func(k *key, arn string) error,
 	do func(k *key, arn string, ck *keycrypto.Key) error) error {
 	now, caller, err := s.begin(ctx, op)
@@ -322,7 +323,7 @@ func (s *Service) asymCall(ctx context.Context, op keystate.Operation, keyID str
 	if err == nil {
 		err = check(k, arn)
 	}
-	if err == nil {
+	if err == nil && needKey {
 		ck, err = s.cryptoKey(op, k, arn)
 	}
 	if err == nil {
@@ -380,7 +381,7 @@ func (s *Service) Sign(ctx context.Context, in *SignInput) (*SignOutput, error) 
 	const op = keystate.Sign
 	invalid := validateSigning(op, in.Message, in.MessageType, in.SigningAlgorithm, nil, false)
 	var out *SignOutput
-	err := s.asymCall(ctx, op, in.KeyId, invalid, true, func() map[string]string {
+	err := s.asymCall(ctx, op, in.KeyId, invalid, true, true, func() map[string]string {
 		return signParams(in.KeyId, in.MessageType, in.SigningAlgorithm)
 	}, func(k *key, arn string) error {
 		return checkAlgorithm(op, k, arn, in.SigningAlgorithm, keycrypto.SigningAlgorithms(k.kind.Spec))
@@ -407,7 +408,7 @@ func (s *Service) Verify(ctx context.Context, in *VerifyInput) (*VerifyOutput, e
 	const op = keystate.Verify
 	invalid := validateSigning(op, in.Message, in.MessageType, in.SigningAlgorithm, in.Signature, true)
 	var out *VerifyOutput
-	err := s.asymCall(ctx, op, in.KeyId, invalid, true, func() map[string]string {
+	err := s.asymCall(ctx, op, in.KeyId, invalid, true, true, func() map[string]string {
 		return signParams(in.KeyId, in.MessageType, in.SigningAlgorithm)
 	}, func(k *key, arn string) error {
 		return checkAlgorithm(op, k, arn, in.SigningAlgorithm, keycrypto.SigningAlgorithms(k.kind.Spec))
@@ -452,21 +453,31 @@ func (s *Service) GetPublicKey(ctx context.Context, in *GetPublicKeyInput) (*Get
 	in = orEmpty(in)
 	const op = keystate.GetPublicKey
 	var out *GetPublicKeyOutput
-	err := s.asymCall(ctx, op, in.KeyId, nil, false, func() map[string]string {
+	err := s.asymCall(ctx, op, in.KeyId, nil, false, false, func() map[string]string {
 		return map[string]string{"keyId": in.KeyId}
 	}, func(k *key, arn string) error {
 		// The key-state table's kind rule has refused symmetric and HMAC
 		// keys (UnsupportedOperationException, D30).
-		if k.kind.Origin == keystate.External && !k.imp.present() {
+		if k.kind.Origin == keystate.External && !k.imp.present() && (k.imp == nil || k.imp.public == nil) {
 			// D30: a PendingImport key that never had material has no
 			// public key yet.
 			return kmsError(keystate.ErrKMSInvalidState, op, arn, k.state, arn+" is pending import.")
 		}
 		return nil
-	}, func(k *key, arn string, ck *keycrypto.Key) error {
-		pub, err := ck.PublicKey()
-		if err != nil {
-			return cryptoError(op, k, arn, err)
+	}, func(k *key, arn string, _ *keycrypto.Key) error {
+		var pub []byte
+		if k.kind.Origin == keystate.External && !k.imp.present() {
+			// PendingImport after the material was deleted or expired:
+			// the public key stays (table a.2: GetPublicKey ✓).
+			pub = slices.Clone(k.imp.public)
+		} else {
+			ck, err := s.cryptoKey(op, k, arn)
+			if err != nil {
+				return err
+			}
+			if pub, err = ck.PublicKey(); err != nil {
+				return cryptoError(op, k, arn, err)
+			}
 		}
 		out = &GetPublicKeyOutput{KeyId: arn, PublicKey: pub, KeySpec: k.kind.Spec.String(),
 			CustomerMasterKeySpec: k.kind.Spec.String(), KeyUsage: k.kind.Usage.String()}
@@ -520,7 +531,7 @@ func (s *Service) GenerateMac(ctx context.Context, in *GenerateMacInput) (*Gener
 	const op = keystate.GenerateMac
 	invalid := validateMac(op, in.Message, in.MacAlgorithm, nil, false)
 	var out *GenerateMacOutput
-	err := s.asymCall(ctx, op, in.KeyId, invalid, true, func() map[string]string {
+	err := s.asymCall(ctx, op, in.KeyId, invalid, true, true, func() map[string]string {
 		return map[string]string{"keyId": in.KeyId, "macAlgorithm": in.MacAlgorithm}
 	}, func(k *key, arn string) error {
 		return checkAlgorithm(op, k, arn, in.MacAlgorithm, keycrypto.MacAlgorithms(k.kind.Spec))
@@ -545,7 +556,7 @@ func (s *Service) VerifyMac(ctx context.Context, in *VerifyMacInput) (*VerifyMac
 	const op = keystate.VerifyMac
 	invalid := validateMac(op, in.Message, in.MacAlgorithm, in.Mac, true)
 	var out *VerifyMacOutput
-	err := s.asymCall(ctx, op, in.KeyId, invalid, true, func() map[string]string {
+	err := s.asymCall(ctx, op, in.KeyId, invalid, true, true, func() map[string]string {
 		return map[string]string{"keyId": in.KeyId, "macAlgorithm": in.MacAlgorithm}
 	}, func(k *key, arn string) error {
 		return checkAlgorithm(op, k, arn, in.MacAlgorithm, keycrypto.MacAlgorithms(k.kind.Spec))
@@ -584,7 +595,7 @@ func (s *Service) DeriveSharedSecret(ctx context.Context, in *DeriveSharedSecret
 		invalid = checkEnum(op, in.KeyAgreementAlgorithm, "keyAgreementAlgorithm", keyAgreementNames)
 	}
 	var out *DeriveSharedSecretOutput
-	err := s.asymCall(ctx, op, in.KeyId, invalid, true, func() map[string]string {
+	err := s.asymCall(ctx, op, in.KeyId, invalid, true, true, func() map[string]string {
 		return map[string]string{"keyId": in.KeyId, "keyAgreementAlgorithm": in.KeyAgreementAlgorithm}
 	}, func(k *key, arn string) error {
 		return checkAlgorithm(op, k, arn, in.KeyAgreementAlgorithm, keycrypto.KeyAgreementAlgorithms(k.kind.Spec))

@@ -813,6 +813,14 @@ func TestAsymImportedMaterial(t *testing.T) {
 			if d.KeyState != "PendingImport" || d.Enabled || d.ExpirationModel != "" || d.CurrentKeyMaterialId != "" {
 				t.Fatalf("after DeleteImportedKeyMaterial: %+v", d)
 			}
+			if c.priv != nil {
+				// §11: GetPublicKey ✓ in PendingImport; the public key of
+				// the deleted material stays.
+				want, _ := x509.MarshalPKIXPublicKey(c.priv.Public())
+				if got := e.asPublic(m.KeyId).PublicKey; !bytes.Equal(got, want) {
+					t.Fatalf("GetPublicKey after DeleteImportedKeyMaterial is not the imported key's")
+				}
+			}
 			err = asImport(t, e, m.KeyId, c.wrap, c.other)
 			fxCheckErr(t, err, fxWant{Code: keystate.ErrIncorrectKeyMaterial, Op: keystate.ImportKeyMaterial, KeyID: m.Arn,
 				State: keystate.PendingImport, AnyMsg: true})

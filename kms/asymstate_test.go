@@ -269,11 +269,12 @@ func astWant(op keystate.Operation, sc astScenario, arn string) (keystate.Except
 	case keystate.PendingDeletion, keystate.PendingReplicaDeletion:
 		return keystate.ErrKMSInvalidState, arn + " is pending deletion." // [3], D17, recorded wording
 	case keystate.PendingImport:
-		// [5] with the recorded wording; for GetPublicKey, D30 for a key
-		// that never had material. A key whose material was deleted is
-		// refused the same way: the table's ✓ would need the public key,
-		// and kmsmodel keeps nothing of deleted material but its ID
-		// (a known gap, not a decision; AWS's answer is UNCONFIRMED).
+		// [5] with the recorded wording. GetPublicKey is ✓ (§11): the
+		// public key of material since deleted stays; a key that never had
+		// material has none yet (D30).
+		if op == keystate.GetPublicKey && sc.imported {
+			return "", ""
+		}
 		return keystate.ErrKMSInvalidState, arn + " is pending import."
 	case keystate.Creating:
 		return keystate.ErrKMSInvalidState, arn + " is creating." // [14]

@@ -65,6 +65,10 @@ type imported struct {
 	// parsed caches an asymmetric or HMAC material's parsed form, set
 	// under s.mu on first use (it is the same material whoever set it).
 	parsed *keycrypto.Key
+	// public is an EXTERNAL asymmetric key's public key (DER
+	// SubjectPublicKeyInfo), kept, like id, after the material is deleted
+	// or expires: GetPublicKey answers in PendingImport (table a.2).
+	public []byte
 }
 
 // present reports whether material is imported.
@@ -88,7 +92,7 @@ func (m *imported) model() string {
 // deleted), keeping its ID, and moves the key by MaterialLost: to
 // PendingImport, or nowhere while it is pending deletion.
 func expireMaterial(k *key) {
-	k.imp = &imported{id: k.imp.id}
+	k.imp = &imported{id: k.imp.id, public: k.imp.public}
 	if st, err := keystate.Transition(k.state, keystate.MaterialLost); err == nil {
 		k.state = st
 	}
@@ -474,6 +478,12 @@ func (s *Service) importMaterial(op keystate.Operation, k *key, arn string, in *
 			Message: "The randomness source failed."}
 	}
 	imp := &imported{id: id, sealed: sealed, parsed: parsed}
+	if k.kind.Spec.IsAsymmetric() {
+		if imp.public, err = parsed.PublicKey(); err != nil {
+			return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err,
+				Message: "The public key of the key material could not be encoded."}
+		}
+	}
 	if in.ValidTo != nil {
 		imp.validTo = micros(*in.ValidTo)
 	}

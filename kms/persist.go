@@ -344,7 +344,7 @@ func (s *Service) toRecord(k *key) store.Key {
 		// An asymmetric or HMAC key's generated material.
 		r.Material = k.imp.sealed // sealed; never changed in place
 	} else if k.imp != nil {
-		r.KeyMaterialID = k.imp.id
+		r.KeyMaterialID, r.PublicKey = k.imp.id, k.imp.public
 		if k.imp.sealed != nil {
 			r.ImportedMaterial = k.imp.sealed // sealed; never changed in place
 			r.ExpirationModel = k.imp.model()
@@ -397,7 +397,7 @@ func (s *Service) fromRecord(r *store.Key) (key, error) {
 		k.imp = &imported{sealed: slices.Clone(r.Material)}
 	}
 	if r.KeyMaterialID != "" || len(r.ImportedMaterial) > 0 {
-		k.imp = &imported{id: r.KeyMaterialID}
+		k.imp = &imported{id: r.KeyMaterialID, public: slices.Clone(r.PublicKey)}
 		if len(r.ImportedMaterial) > 0 {
 			k.imp.sealed = slices.Clone(r.ImportedMaterial)
 			k.imp.validTo = micros(r.ValidTo)
