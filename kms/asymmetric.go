@@ -27,9 +27,6 @@ import (
 // imported into it. Either way the parsed key is kept with the key's
 // material record (imported.parsed), so a key is parsed once per service.
 
-// Messages: 1–4096 bytes, for Sign, Verify, GenerateMac and VerifyMac.
-const maxMessage = 4096
-
 var (
 	signingAlgorithmNames = []string{"RSASSA_PSS_SHA_256", "RSASSA_PSS_SHA_384", "RSASSA_PSS_SHA_512",
 		"RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384", "RSASSA_PKCS1_V1_5_SHA_512",
@@ -171,14 +168,7 @@ func checkAlgorithm(op keystate.Operation, k *key, arn string, alg string, algs 
 // validateMessage checks a Message member (1–4096 bytes) without putting
 // it into the message.
 func validateMessage(op keystate.Operation, m []byte) error {
-	const prefix = "1 validation error detected: Value at 'message' failed to satisfy constraint: "
-	switch {
-	case len(m) == 0:
-		return kmsError(keystate.ErrValidation, op, "", keystate.None, prefix+"Member must have length greater than or equal to 1")
-	case len(m) > maxMessage:
-		return kmsError(keystate.ErrValidation, op, "", keystate.None, prefix+"Member must have length less than or equal to 4096")
-	}
-	return nil
+	return validateSecretLength(op, m, "message")
 }
 
 // required is the ValidationException of a missing required member.

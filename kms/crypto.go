@@ -146,13 +146,19 @@ func validateContext(op keystate.Operation, ec map[string]string, field string) 
 // validatePlaintext checks the plaintext's length (1–4096 bytes) without
 // ever putting the plaintext into the message.
 func validatePlaintext(op keystate.Operation, pt []byte) error {
-	// AWS leaves the value out of this message (as recorded against the
-	// real service by moto's AWS-verified tests).
-	const prefix = "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: "
+	return validateSecretLength(op, pt, "plaintext")
+}
+
+// validateSecretLength checks a sensitive member's length (1–4096 bytes),
+// leaving the value out of the message as AWS does (as recorded against
+// the real service by moto's AWS-verified tests, and for Sign's message,
+// spec §2.5).
+func validateSecretLength(op keystate.Operation, b []byte, field string) error {
+	prefix := "1 validation error detected: Value at '" + field + "' failed to satisfy constraint: "
 	switch {
-	case len(pt) == 0:
+	case len(b) == 0:
 		return kmsError(keystate.ErrValidation, op, "", keystate.None, prefix+"Member must have length greater than or equal to 1")
-	case len(pt) > 4096:
+	case len(b) > 4096:
 		return kmsError(keystate.ErrValidation, op, "", keystate.None, prefix+"Member must have length less than or equal to 4096")
 	}
 	return nil

@@ -20,15 +20,10 @@ func sign(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, erro
 	f := []field{strF("KeyId", &in.KeyId), blobF("Message", (*[]byte)(&in.Message)),
 		strF("SigningAlgorithm", &in.SigningAlgorithm), strF("MessageType", &in.MessageType),
 		boolF("DryRun", &dryRun), ignored("GrantTokens", kStrings)}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
+	err := decodeUnlessDryRun(body, f, &dryRun, "keyId", "message", "signingAlgorithm")
 	defer clear(in.Message)
-	if err := require(f, "keyId", "message", "signingAlgorithm"); err != nil {
+	if err != nil {
 		return out, err
-	}
-	if dryRun {
-		return out, notModelled("DryRun")
 	}
 	res, err := svc.Sign(ctx, &in)
 	if err != nil {
@@ -49,15 +44,10 @@ func verify(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, er
 	f := []field{strF("KeyId", &in.KeyId), blobF("Message", (*[]byte)(&in.Message)),
 		blobF("Signature", &in.Signature), strF("SigningAlgorithm", &in.SigningAlgorithm),
 		strF("MessageType", &in.MessageType), boolF("DryRun", &dryRun), ignored("GrantTokens", kStrings)}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
+	err := decodeUnlessDryRun(body, f, &dryRun, "keyId", "message", "signature", "signingAlgorithm")
 	defer clear(in.Message)
-	if err := require(f, "keyId", "message", "signature", "signingAlgorithm"); err != nil {
+	if err != nil {
 		return out, err
-	}
-	if dryRun {
-		return out, notModelled("DryRun")
 	}
 	res, err := svc.Verify(ctx, &in)
 	if err != nil {
@@ -109,15 +99,10 @@ func generateMac(ctx context.Context, svc *kms.Service, body, out []byte) ([]byt
 	var dryRun bool
 	f := []field{strF("KeyId", &in.KeyId), blobF("Message", (*[]byte)(&in.Message)),
 		strF("MacAlgorithm", &in.MacAlgorithm), boolF("DryRun", &dryRun), ignored("GrantTokens", kStrings)}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
+	err := decodeUnlessDryRun(body, f, &dryRun, "keyId", "message", "macAlgorithm")
 	defer clear(in.Message)
-	if err := require(f, "keyId", "message", "macAlgorithm"); err != nil {
+	if err != nil {
 		return out, err
-	}
-	if dryRun {
-		return out, notModelled("DryRun")
 	}
 	res, err := svc.GenerateMac(ctx, &in)
 	if err != nil {
@@ -138,15 +123,10 @@ func verifyMac(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte,
 	f := []field{strF("KeyId", &in.KeyId), blobF("Message", (*[]byte)(&in.Message)),
 		strF("MacAlgorithm", &in.MacAlgorithm), blobF("Mac", &in.Mac),
 		boolF("DryRun", &dryRun), ignored("GrantTokens", kStrings)}
-	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
+	err := decodeUnlessDryRun(body, f, &dryRun, "keyId", "message", "macAlgorithm", "mac")
 	defer clear(in.Message)
-	if err := require(f, "keyId", "message", "macAlgorithm", "mac"); err != nil {
+	if err != nil {
 		return out, err
-	}
-	if dryRun {
-		return out, notModelled("DryRun")
 	}
 	res, err := svc.VerifyMac(ctx, &in)
 	if err != nil {

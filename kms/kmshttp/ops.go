@@ -258,6 +258,18 @@ func decodeRequired(body []byte, fields []field, paths ...string) error {
 	return require(fields, paths...)
 }
 
+// decodeUnlessDryRun is decodeRequired for an operation that takes DryRun:
+// DryRun true is refused as not modelled, after the required members.
+func decodeUnlessDryRun(body []byte, fields []field, dryRun *bool, paths ...string) error {
+	if err := decodeRequired(body, fields, paths...); err != nil {
+		return err
+	}
+	if *dryRun {
+		return notModelled("DryRun")
+	}
+	return nil
+}
+
 // require returns AWS's ValidationException for the first required member
 // that was absent or null; paths are the AWS camelCase names.
 func require(fields []field, paths ...string) error {
