@@ -106,12 +106,9 @@ func newECCKey(spec keystate.KeySpec, priv *ecdsa.PrivateKey, d []byte) (keyImpl
 // parseECPKCS8 reads an EC PKCS#8 key of any EC spec (NIST, secp256k1,
 // SM2) and hands its scalar to the family's constructor.
 func parseECPKCS8(spec keystate.KeySpec, material []byte, imported bool) (keyImpl, error) {
-	der := material
-	if imported {
-		var err error
-		if der, err = normaliseImported(spec, material); err != nil {
-			return nil, err
-		}
+	der, err := importedDER(spec, material, imported)
+	if err != nil {
+		return nil, err
 	}
 	d, err := parseECPKCS8Scalar(spec, der)
 	if err != nil {

@@ -46,12 +46,9 @@ func newEd25519(priv ed25519.PrivateKey) *ed25519Key {
 
 func parseEd25519(material []byte, imported bool) (keyImpl, error) {
 	spec := keystate.ECCNISTEdwards25519
-	der := material
-	if imported {
-		var err error
-		if der, err = normaliseImported(spec, material); err != nil {
-			return nil, err
-		}
+	der, err := importedDER(spec, material, imported)
+	if err != nil {
+		return nil, err
 	}
 	key, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {

@@ -344,3 +344,12 @@ func normaliseImported(spec keystate.KeySpec, material []byte) ([]byte, error) {
 	}
 	return der, nil
 }
+
+// importedDER returns material as DER: as it is when the service stored it
+// (always DER), normalised from BER when a caller imported it.
+func importedDER(spec keystate.KeySpec, material []byte, imported bool) ([]byte, error) {
+	if !imported {
+		return material, nil
+	}
+	return normaliseImported(spec, material)
+}

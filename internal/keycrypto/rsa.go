@@ -40,12 +40,9 @@ func generateRSA(spec keystate.KeySpec, r io.Reader) (keyImpl, error) {
 // parseRSA reads PKCS#8 (BER or DER when imported) holding an RSA key with
 // exactly two primes and the spec's modulus size (spec §9.1).
 func parseRSA(spec keystate.KeySpec, material []byte, imported bool) (keyImpl, error) {
-	der := material
-	if imported {
-		var err error
-		if der, err = normaliseImported(spec, material); err != nil {
-			return nil, err
-		}
+	der, err := importedDER(spec, material, imported)
+	if err != nil {
+		return nil, err
 	}
 	key, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
