@@ -14,6 +14,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/store"
 	"github.com/kmsmodel/kmsmodel/store/boltstore"
 )
@@ -421,42 +422,98 @@ func TestDamagedMaterialSection(t *testing.T) {
 		{"empty material", func(b []byte) []byte { return append(b[:len(b)-len(material)-1], 0) }, false},
 		{"material twice", func(b []byte) []byte { return append(b, 4, 1, 0xff) }, false},
 		{"region section after it", func(b []byte) []byte { return append(b, 3, 0, 0, 0) }, false},
-		{"unknown section after it", func(b []byte) []byte { return append(b, 5, 0) }, false},
+		{"public-key section before it", func(b []byte) []byte {
+			return append(append(b[:len(b)-len(section)], 5, 1, 0x30), section...)
+		}, false},
+		{"unknown section after it", func(b []byte) []byte { return append(b, 6, 0) }, false},
 		{"trailing byte", func(b []byte) []byte { return append(b, 0) }, false},
 		{"material byte changed", func(b []byte) []byte { b[len(b)-5] ^= 0x20; return b }, true},
 	} {
+		t.Run(tc.name, func(t *testing.T) { checkDamagedKey(t, k, section, tc.change, tc.keep) })
+	}
+}
+
+// TestDamagedPublicKeySection: as TestDamagedMaterialSection, for the
+// public-key section (format 5 too), which follows the material section.
+func TestDamagedPublicKeySection(t *testing.T) {
+	pub := []byte("DER SubjectPublicKeyInfo, 40 bytes long.")
+	if len(pub) != 40 {
+		t.Fatalf("public key is %d bytes", len(pub))
+	}
+	k := key("bad")
+	k.Kind.Origin = keystate.External
+	k.KeyMaterialID = "kept"
+	k.Material = []byte("sealed")
+	k.PublicKey = pub
+	// The record's body ends with the material section (04, the length 6,
+	// the material), then 05, the length 40 (one uvarint byte) and the
+	// public key.
+	material := append([]byte{4, 6}, k.Material...)
+	section := append([]byte{5, 40}, pub...)
+	for _, tc := range []struct {
+		name   string
+		change func(body []byte) []byte // of the body, before the checksum
+		keep   bool                     // keep the old checksum
+	}{
+		{"public key cut short", func(b []byte) []byte { return b[:len(b)-10] }, false},
+		{"public key missing", func(b []byte) []byte { return b[:len(b)-len(pub)] }, false},
+		{"length missing", func(b []byte) []byte { return b[:len(b)-len(pub)-1] }, false},
+		{"length past the end", func(b []byte) []byte { b[len(b)-len(pub)-1] = 41; return b }, false},
+		{"length unterminated", func(b []byte) []byte { return append(b[:len(b)-len(pub)-1], 0x80) }, false},
+		{"empty public key", func(b []byte) []byte { return append(b[:len(b)-len(pub)-1], 0) }, false},
+		{"public key twice", func(b []byte) []byte { return append(b, 5, 1, 0x30) }, false},
+		{"material section after it", func(b []byte) []byte { return append(b, 4, 1, 0xff) }, false},
+		{"material section after it, moved", func(b []byte) []byte {
+			// The two sections swapped: each is well formed, but out of order.
+			b = b[:len(b)-len(section)-len(material)]
+			return append(append(b, section...), material...)
+		}, false},
+		{"imported section after it", func(b []byte) []byte { return append(b, 1, 0, 0, 0, 0) }, false},
+		{"unknown section after it", func(b []byte) []byte { return append(b, 6, 0) }, false},
+		{"trailing byte", func(b []byte) []byte { return append(b, 0) }, false},
+		{"public key byte changed", func(b []byte) []byte { b[len(b)-5] ^= 0x20; return b }, true},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := tempPath(t)
-			s, err := boltstore.Open(path, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			apply(t, s, store.Batch{PutKeys: []store.Key{k, key("good")}})
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
-			withBolt(t, path, func(tx *bolt.Tx) error {
-				keys := tx.Bucket([]byte("keys"))
-				rec := keys.Get([]byte("bad"))
-				body := append([]byte(nil), rec[:len(rec)-4]...)
-				if !bytes.HasSuffix(body, section) {
-					t.Fatalf("record %x does not end with the material section %x", body, section)
-				}
-				sum := rec[len(rec)-4:]
-				body = tc.change(body)
-				if !tc.keep {
-					sum = crc("bad", body)
-				}
-				return keys.Put([]byte("bad"), append(body, sum...))
-			})
-			s = openStore(t, path, nil)
-			_, err = s.Key(t.Context(), "bad")
-			checkCorrupt(t, err, path)
-			_, err = s.Keys(t.Context(), "", 10)
-			checkCorrupt(t, err, path)
-			if _, err := s.Key(t.Context(), "good"); err != nil {
-				t.Fatal(err)
-			}
+			checkDamagedKey(t, k, append(bytes.Clone(material), section...), tc.change, tc.keep)
 		})
+	}
+}
+
+// checkDamagedKey writes k, as "bad", and a good key, then changes bad's
+// record body (which must end with suffix) with change, recomputing the
+// checksum unless keep; bad must then read as ErrCorrupt, through Key and
+// Keys, and the good key still read.
+func checkDamagedKey(t *testing.T, k store.Key, suffix []byte, change func([]byte) []byte, keep bool) {
+	t.Helper()
+	path := tempPath(t)
+	s, err := boltstore.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply(t, s, store.Batch{PutKeys: []store.Key{k, key("good")}})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	withBolt(t, path, func(tx *bolt.Tx) error {
+		keys := tx.Bucket([]byte("keys"))
+		rec := keys.Get([]byte("bad"))
+		body := append([]byte(nil), rec[:len(rec)-4]...)
+		if !bytes.HasSuffix(body, suffix) {
+			t.Fatalf("record %x does not end with the section(s) %x", body, suffix)
+		}
+		sum := bytes.Clone(rec[len(rec)-4:])
+		body = change(body)
+		if !keep {
+			sum = crc("bad", body)
+		}
+		return keys.Put([]byte("bad"), append(body, sum...))
+	})
+	s = openStore(t, path, nil)
+	_, err = s.Key(t.Context(), "bad")
+	checkCorrupt(t, err, path)
+	_, err = s.Keys(t.Context(), "", 10)
+	checkCorrupt(t, err, path)
+	if _, err := s.Key(t.Context(), "good"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -83,7 +83,11 @@
 // without it encodes as in format 4; Open reads format 1 to 4 files,
 // upgrades them as above in the same transaction (re-sealing the sealed
 // records for format 5) and marks them format 5, so that builds that read
-// only format 4 refuse them.
+// only format 4 refuse them. Format 5 also adds a public-key section to
+// key records: the public key of an EXTERNAL asymmetric key's imported
+// material (store.Key.PublicKey), kept in the clear as it is not secret;
+// it came later in the same, unreleased, development cycle, so it shares
+// format 5.
 //
 // The meta bucket also keeps the service's latest instant, the latest
 // store.Batch.Now applied, which LatestInstant returns: Apply writes it in

@@ -50,6 +50,15 @@ import (
 // and marks it format 5: from then on a build that reads only format 4
 // refuses the file rather than reading a key record it cannot decode.
 //
+// Format 5 also has the public-key section (below), which holds
+// store.Key.PublicKey, the public key of an EXTERNAL asymmetric key's
+// imported material. It came after the material section but needs no
+// format of its own: format 5 is not yet released (both sections were
+// added in the same development cycle), so there is no released build
+// that reads format 5 without knowing this section and would refuse it or
+// misread it. A key without PublicKey encodes as it did before the
+// section existed.
+//
 // Buckets:
 //
 //	meta        "magic" → magic, "format" → uint32 big-endian formatVersion,
@@ -91,7 +100,9 @@ import (
 // 3, Region, PrimaryRegion (strings), StateDone; then, only when the key
 // has Material, the material section (format 5): the byte 4, Material (a
 // string of bytes, never empty: sealed as ImportedMaterial is, never in
-// the clear).
+// the clear); then, only when the key has PublicKey, the public-key
+// section (format 5): the byte 5, PublicKey (a string of bytes, never
+// empty: DER, in the clear, as it is not secret).
 //
 // A custom key store record is Seq (uvarint); Account, Name, Type,
 // ConnectionState, ConnectionErrorCode (strings); Created, ConnectDone;
@@ -375,13 +386,17 @@ const sectionRegion = 3
 // sectionMaterial tags the material section of a key record (format 5).
 const sectionMaterial = 4
 
+// sectionPublicKey tags the public-key section of a key record (format 5
+// too: see formatVersion).
+const sectionPublicKey = 5
+
 // storeSectionRegion tags the Region of a custom key store record (format
 // 4).
 const storeSectionRegion = 1
 
 func encodeKey(k *store.Key) []byte {
 	e := encoder{buf: make([]byte, 0, 96+len(k.Account)+len(k.Description)+16*len(k.Tags)+
-		len(k.KeyMaterialID)+len(k.ExpirationModel)+len(k.ImportedMaterial)+len(k.Region)+len(k.PrimaryRegion)+len(k.Material))}
+		len(k.KeyMaterialID)+len(k.ExpirationModel)+len(k.ImportedMaterial)+len(k.Region)+len(k.PrimaryRegion)+len(k.Material)+len(k.PublicKey))}
 	e.uvarint(k.Version)
 	e.uvarint(k.Seq)
 	e.string(k.Account)
@@ -433,6 +448,10 @@ func encodeKey(k *store.Key) []byte {
 	if len(k.Material) > 0 {
 		e.byte1(sectionMaterial)
 		e.bytes(k.Material)
+	}
+	if len(k.PublicKey) > 0 {
+		e.byte1(sectionPublicKey)
+		e.bytes(k.PublicKey)
 	}
 	return e.seal([]byte(k.ID))
 }
@@ -491,6 +510,11 @@ func decodeKey(id, rec []byte, like *store.Key) (store.Key, error) {
 		case sec == sectionMaterial && next <= sectionMaterial: // format 5
 			// The encoder writes the section only for material it has.
 			if k.Material = d.bytes(); k.Material == nil {
+				d.fail()
+			}
+		case sec == sectionPublicKey && next <= sectionPublicKey: // format 5
+			// As for Material: written only for a public key the key has.
+			if k.PublicKey = d.bytes(); k.PublicKey == nil {
 				d.fail()
 			}
 		default:

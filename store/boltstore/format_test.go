@@ -68,9 +68,15 @@ func TestEnumCodesOfFormat1(t *testing.T) {
 // the custom-key-store section of format 3, and its store the
 // customkeystores bucket of format 3; the fourth the region section of
 // format 4, and the second store a Region, as format 4 adds; the fifth
-// the region section and then the material section of format 5. Alias
-// keys are format 4's: Region, account, name. The first four keys have no
-// Material, so their records are format 4's.
+// the region section and then the material section of format 5; the
+// sixth the imported-material section and then the public-key section,
+// also format 5's (see formatVersion); the seventh the material section
+// and then the public-key section (the service writes no such key, but
+// the format orders them so). Alias keys are format 4's: Region, account,
+// name. The first four keys have no Material or PublicKey, so their
+// records are format 4's. The CRCs were computed apart from the store's
+// code (a bitwise CRC-32C, reflected polynomial 0x82F63B78, in Python),
+// which reproduces the older pins too.
 func TestGoldenRecords(t *testing.T) {
 	path := tempPath(t)
 	s, err := boltstore.Open(path, nil)
@@ -95,12 +101,18 @@ func TestGoldenRecords(t *testing.T) {
 	gen := store.Key{ID: "4234abcd-12ab-34cd-56ef-1234567890ab", Region: "eu-west-1", Version: 1, Seq: 4,
 		Account: "111122223333", State: keystate.Enabled, Kind: keystate.Kind{Spec: keystate.ECCNISTP256, Usage: keystate.SignVerify},
 		Created: utc, Material: []byte{0xde, 0xad, 0xbe, 0xef}}
+	pub := store.Key{ID: "5234abcd-12ab-34cd-56ef-1234567890ab", Version: 1, Seq: 5, Account: "111122223333",
+		State: keystate.PendingImport, Kind: keystate.Kind{Spec: keystate.ECCNISTP256, Usage: keystate.SignVerify, Origin: keystate.External},
+		Created: utc, KeyMaterialID: "cd", PublicKey: []byte{0x30, 0x59, 0x30}}
+	both := store.Key{ID: "6234abcd-12ab-34cd-56ef-1234567890ab", Version: 1, Seq: 6, Account: "111122223333",
+		State: keystate.Enabled, Kind: keystate.Kind{Spec: keystate.ECCNISTP256, Usage: keystate.SignVerify},
+		Created: utc, Material: []byte{0xca, 0xfe}, PublicKey: []byte{0x30, 0x59}}
 	cs := store.CustomKeyStore{ID: "cks-1234567890abcdef0", Seq: 1, Account: "1", Name: "n", Type: "t",
 		ConnectionState: "DISCONNECTED", Created: utc, XksProxyAccessKeyID: "a"}
 	cs2 := store.CustomKeyStore{ID: "cks-2234567890abcdef0", Region: "eu-west-1", Seq: 2}
 	apply(t, s, store.Batch{
 		PutCustomKeyStores: []store.CustomKeyStore{cs, cs2},
-		PutKeys:            []store.Key{k, imp, cks, mrk, gen},
+		PutKeys:            []store.Key{k, imp, cks, mrk, gen, pub, both},
 		AddRotations:       []store.KeyRotation{{KeyID: k.ID, Rotation: store.Rotation{At: utc, OnDemand: true}}},
 		PutAliases: []store.Alias{{AliasID: store.AliasID{Account: "1\x002", Name: "alias/x"}, KeyID: k.ID, Created: utc, Updated: utc},
 			{AliasID: store.AliasID{Region: "us-west-2", Account: "1", Name: "alias/x"}, KeyID: mrk.ID}},
@@ -154,6 +166,23 @@ func TestGoldenRecords(t *testing.T) {
 				"00" + "02" + "0801000000" + "09fea8b4fc0c" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" +
 				"03" + "09" + hex.EncodeToString([]byte("eu-west-1")) + "00" + "00" +
 				"04" + "04" + "deadbeef" + "18b60bd5",
+			// Version 1, Seq 5, Account, no description, PendingImport,
+			// ECC_NIST_P256/SIGN_VERIFY/EXTERNAL/CUSTOMER/single, Created,
+			// nothing else until the imported-material section: 01,
+			// KeyMaterialID "cd" (kept after the material was deleted), no
+			// ExpirationModel, ValidTo or material; then the public-key
+			// section: 05, 3 bytes of public key; CRC.
+			hex.EncodeToString([]byte(pub.ID)): "01" + "05" + "0c" + hex.EncodeToString([]byte("111122223333")) +
+				"00" + "05" + "0801010000" + "09fea8b4fc0c" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" +
+				"01" + "02" + hex.EncodeToString([]byte("cd")) + "00" + "00" + "00" +
+				"05" + "03" + "305930" + "9b34a583",
+			// Version 1, Seq 6, Account, no description, Enabled,
+			// ECC_NIST_P256/SIGN_VERIFY/AWS_KMS/CUSTOMER/single, Created,
+			// nothing else until the material section: 04, 2 bytes; then
+			// the public-key section: 05, 2 bytes; CRC.
+			hex.EncodeToString([]byte(both.ID)): "01" + "06" + "0c" + hex.EncodeToString([]byte("111122223333")) +
+				"00" + "02" + "0801000000" + "09fea8b4fc0c" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" +
+				"04" + "02" + "cafe" + "05" + "02" + "3059" + "99e334b2",
 		},
 		"customkeystores": {
 			// Seq 1, Account "1", Name "n", Type "t", DISCONNECTED, no
@@ -605,7 +634,9 @@ func rawRecords(t *testing.T, path, bucket string) map[string]string {
 // upgrades it to format 5 without rewriting a key record (a key without
 // Material is the same bytes in both formats). The upgraded file then
 // takes keys with Material (new ones, and later Versions that add, replace
-// and drop it), which read back, as Memory's do, after it is reopened.
+// and drop it) and with PublicKey (added, then kept by a Version that
+// drops the material), which read back, as Memory's do, after it is
+// reopened.
 func TestFormat4FileTakesMaterial(t *testing.T) {
 	path := tempPath(t)
 	s, err := boltstore.Open(path, nil)
@@ -682,7 +713,8 @@ func TestFormat4FileTakesMaterial(t *testing.T) {
 	}
 
 	// Material, in the upgraded file: added by a later Version, on a new
-	// key, replaced, and dropped.
+	// key, replaced, and dropped; PublicKey added, then kept without the
+	// material.
 	s = openStore(t, path, nil)
 	hmac2 := next(hmac)
 	hmac2.Material = []byte("sealed HMAC key")
@@ -693,10 +725,13 @@ func TestFormat4FileTakesMaterial(t *testing.T) {
 		Created: utc, Region: "eu-west-1", Material: []byte{1}}
 	full2 := next(full)
 	full2.Material = []byte("every section, then material")
+	full2.PublicKey = []byte("and a public key after it")
+	full3 := next(full2)
+	full3.State, full3.ExpirationModel, full3.ValidTo, full3.ImportedMaterial, full3.Material = keystate.PendingImport, "", time.Time{}, nil, nil
 	for _, b := range []store.Batch{
 		{PutKeys: []store.Key{hmac2, rsa2, gen, full2}},
 		{PutKeys: []store.Key{func() store.Key { k := next(hmac2); k.Material = []byte("another"); return k }()}},
-		{PutKeys: []store.Key{func() store.Key { k := next(rsa2); k.Material = nil; return k }()}},
+		{PutKeys: []store.Key{func() store.Key { k := next(rsa2); k.Material = nil; return k }(), full3}},
 	} {
 		apply(t, s, b)
 		apply(t, mem, b)

@@ -27,6 +27,10 @@
 //     its own copy (changing the caller's slice after Apply, or the one
 //     Key or Keys returned, changes nothing stored), one per key even when
 //     a primary and its replica were given the same slice.
+//   - PublicKey: Key.PublicKey reads back as written, absent, alone, with
+//     imported material or Material or neither, with any bytes; a later
+//     Version adds, replaces or drops it, and keeps it while it drops the
+//     material; the store keeps its own copy, as for Material.
 //   - Sentinels: ErrNotFound, ErrExists, ErrConflict and ErrClosed, tested
 //     with errors.Is, and no other sentinel on the same error.
 //   - Listing: Keys, Rotations and Aliases return records in byte order of

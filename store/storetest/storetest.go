@@ -59,6 +59,7 @@ func RunConformanceTests(t *testing.T, newStore func(t *testing.T) store.Store) 
 		{"CustomKeyStoreAtomicWithKeys", testCustomKeyStoreAtomicWithKeys},
 		{"RoundTripRegionFields", testRoundTripRegionFields},
 		{"RoundTripMaterial", testRoundTripMaterial},
+		{"RoundTripPublicKey", testRoundTripPublicKey},
 		{"AliasesInRegions", testAliasesInRegions},
 		{"AliasesRegionOrderAndPaging", testAliasesRegionOrderAndPaging},
 		{"ReplicaKeyIDs", testReplicaKeyIDs},
@@ -123,6 +124,7 @@ func fullKey(id string) store.Key {
 		ExpirationModel:    "KEY_MATERIAL_EXPIRES",
 		ValidTo:            time.Date(2025, 7, 1, 0, 0, 0, 7, kathmandu),
 		Material:           []byte("\xffsealed generated material\x00" + strings.Repeat("g", 200)),
+		PublicKey:          []byte("0\x82\x02\x22 DER public key \x00\xff" + strings.Repeat("p", 150)),
 		CustomKeyStoreID:   "cks-1234567890abcdef0",
 		XksKeyID:           "xks \x00 key ✓",
 		DesiredState:       keystate.Disabled,
@@ -366,6 +368,7 @@ func testRoundTripKey(t *testing.T, s store.Store) {
 	k2.ImportedMaterial = nil
 	k2.Material = []byte("replaced")
 	k2.KeyMaterialID = "kept after the material is deleted"
+	k2.PublicKey = []byte{0x30}
 	k2.ExpirationModel = ""
 	k2.ValidTo = time.Time{}
 	k2.CustomKeyStoreID = ""
@@ -407,6 +410,9 @@ func testRoundTripZeroKey(t *testing.T, s store.Store) {
 	}
 	if len(got.Material) != 0 {
 		t.Errorf("Material: %d bytes, want none", len(got.Material))
+	}
+	if len(got.PublicKey) != 0 {
+		t.Errorf("PublicKey: %d bytes, want none", len(got.PublicKey))
 	}
 }
 
@@ -487,11 +493,13 @@ func testNoAliasing(t *testing.T, s store.Store) {
 	b.PutKeys[0].Tags[1].Value = "changed after Apply"
 	k.ImportedMaterial[0] ^= 1
 	k.Material[0] ^= 1
+	k.PublicKey[0] ^= 1
 	got := getKey(t, s, "k")
 	checkSame(t, "Key", got, want)
 	got.Tags[0].Value = "changed after Key"
 	got.ImportedMaterial[0] ^= 2
 	got.Material[0] ^= 2
+	got.PublicKey[0] ^= 2
 	checkSame(t, "Key", getKey(t, s, "k"), want)
 	ks, err := s.Keys(t.Context(), "", 1)
 	if err != nil {
@@ -500,6 +508,7 @@ func testNoAliasing(t *testing.T, s store.Store) {
 	ks[0].Tags[0].Value = "changed after Keys"
 	ks[0].ImportedMaterial[0] ^= 4
 	ks[0].Material[0] ^= 4
+	ks[0].PublicKey[0] ^= 4
 	checkSame(t, "Key", getKey(t, s, "k"), want)
 }
 
