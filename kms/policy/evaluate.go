@@ -92,38 +92,53 @@ type Decision struct {
 	Effect Effect
 	doc    *Document
 	action string
-	allow  bitset
-	deny   bitset
+	// allow and deny hold the applicable Allow and Deny statements among
+	// the first 64; over holds the rest.
+	allow, deny uint64
+	over        *overflow
 }
 
-// bitset is a set of statement indexes.
-type bitset struct {
-	lo   uint64
-	more []uint64
-}
+// overflow holds the applicable statements from index 64 on.
+type overflow struct{ allow, deny []int }
 
-func (b *bitset) add(i int) {
+func (d *Decision) add(i int, deny bool) {
 	if i < 64 {
-		b.lo |= 1 << i
+		if deny {
+			d.deny |= 1 << i
+		} else {
+			d.allow |= 1 << i
+		}
 		return
 	}
-	w := i/64 - 1
-	for len(b.more) <= w {
-		b.more = append(b.more, 0)
+	if d.over == nil {
+		d.over = &overflow{}
 	}
-	b.more[w] |= 1 << (i % 64)
+	if deny {
+		d.over.deny = append(d.over.deny, i)
+	} else {
+		d.over.allow = append(d.over.allow, i)
+	}
 }
 
-func (b *bitset) list() []int {
-	var out []int
-	for w, word := range append([]uint64{b.lo}, b.more...) {
-		for word != 0 {
-			j := bits.TrailingZeros64(word)
-			out = append(out, w*64+j)
-			word &^= 1 << j
+// indexes lists the statements of one kind.
+func (d *Decision) indexes(deny bool) []int {
+	word, list := d.allow, []int(nil)
+	if deny {
+		word = d.deny
+	}
+	for word != 0 {
+		j := bits.TrailingZeros64(word)
+		list = append(list, j)
+		word &^= 1 << j
+	}
+	if d.over != nil {
+		if deny {
+			list = append(list, d.over.deny...)
+		} else {
+			list = append(list, d.over.allow...)
 		}
 	}
-	return out
+	return list
 }
 
 // Allowed reports whether the effect is Allow.
@@ -141,17 +156,11 @@ type StatementRef struct {
 // applied for ExplicitDeny, the Allow statements that applied for Allow,
 // none for ImplicitDeny.
 func (d Decision) Matched() []StatementRef {
-	var set *bitset
-	switch d.Effect {
-	case Allow:
-		set = &d.allow
-	case ExplicitDeny:
-		set = &d.deny
-	default:
+	if d.Effect == ImplicitDeny {
 		return nil
 	}
 	var out []StatementRef
-	for _, i := range set.list() {
+	for _, i := range d.indexes(d.Effect == ExplicitDeny) {
 		out = append(out, StatementRef{Index: i, Sid: d.doc.statements[i].sid})
 	}
 	return out
@@ -208,11 +217,10 @@ func (d *Document) Evaluate(r *Request) Decision {
 		if !st.applies(r) {
 			continue
 		}
+		dec.add(i, st.deny)
 		if st.deny {
-			dec.deny.add(i)
 			dec.Effect = ExplicitDeny
 		} else {
-			dec.allow.add(i)
 			if dec.Effect == ImplicitDeny {
 				dec.Effect = Allow
 			}
@@ -226,7 +234,7 @@ func (st *statement) applies(r *Request) bool {
 	if st.inert {
 		return false
 	}
-	if st.matchPrincipal(r.Caller) == st.notPrincipal {
+	if st.matchPrincipal(&r.Caller) == st.notPrincipal {
 		return false
 	}
 	if matchAny(st.actions, r.Action) == st.notAction {
@@ -243,9 +251,9 @@ func (st *statement) applies(r *Request) bool {
 	return true
 }
 
-func (st *statement) matchPrincipal(caller Principal) bool {
+func (st *statement) matchPrincipal(caller *Principal) bool {
 	for i := range st.principals {
-		if st.principals[i].Matches(caller) {
+		if st.principals[i].matches(caller) {
 			return true
 		}
 	}

@@ -1,6 +1,8 @@
 package policy_test
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/kmsmodel/kmsmodel/kms/policy"
@@ -337,5 +339,39 @@ func TestAccessDeniedMessage(t *testing.T) {
 	}
 	if got, want := implicit.String(), "ImplicitDeny kms:DescribeKey: no statement allows the request"; got != want {
 		t.Errorf("Decision.String() = %s, want %s", got, want)
+	}
+}
+
+// TestManyStatements: the diagnostic names every applicable statement,
+// beyond the first 64 too.
+func TestManyStatements(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"Statement":[`)
+	for i := range 70 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		effect := "Allow"
+		if i == 66 {
+			effect = "Deny"
+		}
+		b.WriteString(`{"Sid":"s` + strconv.Itoa(i) + `","Effect":"` + effect + `","Principal":"*","Action":"kms:*","Resource":"*"}`)
+	}
+	b.WriteString(`]}`)
+	doc, err := policy.Parse(b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := doc.Evaluate(&policy.Request{Action: "kms:Encrypt", Caller: alice, Resource: keyARN})
+	if m := got.Matched(); got.Effect != policy.ExplicitDeny || len(m) != 1 || m[0].Index != 66 || m[0].Sid != "s66" {
+		t.Errorf("Evaluate = %v, Matched %v", got, m)
+	}
+	doc, err = policy.Parse(strings.Replace(b.String(), `"Effect":"Deny"`, `"Effect":"Allow"`, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = doc.Evaluate(&policy.Request{Action: "kms:Encrypt", Caller: alice, Resource: keyARN})
+	if m := got.Matched(); got.Effect != policy.Allow || len(m) != 70 || m[69].Index != 69 {
+		t.Errorf("Evaluate = %v, %d matched", got.Effect, len(m))
 	}
 }

@@ -165,7 +165,10 @@ func (p Principal) PrincipalARN() string { return p.iamARN }
 //   - a service principal covers the same service principal.
 //
 // Nobody covers no one and is covered by nothing but Everyone.
-func (p Principal) Matches(caller Principal) bool {
+func (p Principal) Matches(caller Principal) bool { return p.matches(&caller) }
+
+// matches is Matches without copying the principals.
+func (p *Principal) matches(caller *Principal) bool {
 	switch p.kind {
 	case Everyone:
 		return caller.kind != Nobody
