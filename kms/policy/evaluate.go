@@ -1,0 +1,288 @@
+package policy
+
+import (
+	"math/bits"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Request is what Evaluate decides on: who asks to do what to which key,
+// and the values of the condition keys. Evaluate only reads it.
+type Request struct {
+	// Action is the IAM action, such as "kms:Encrypt" (spec §4.1). It is
+	// compared without regard to case.
+	Action string
+	// Caller is the principal making the call (D24).
+	Caller Principal
+	// Resource is the ARN of the key the request is on. A statement's
+	// Resource "*" means this key; an ARN pattern is matched against it.
+	Resource string
+	// ResourceAccount is the key's account (aws:ResourceAccount).
+	ResourceAccount string
+	// Time is the request's time, for aws:CurrentTime and aws:EpochTime;
+	// the zero Time leaves both keys absent.
+	Time time.Time
+	// EncryptionContext is the request's encryption context, the source
+	// of kms:EncryptionContext:<key> and kms:EncryptionContextKeys (spec
+	// §5.1). Nil or empty: both keys are absent.
+	EncryptionContext map[string]string
+	// Context holds every other condition key present in the request.
+	Context Context
+}
+
+// Context is a request's condition keys and their values. A key not in
+// the Context is absent, unless the Request implies it (see the package
+// documentation, "Condition keys"). Key names are compared without regard
+// to case. An entry for a key given twice: the first wins.
+type Context []ContextEntry
+
+// ContextEntry is one condition key and its value or values.
+type ContextEntry struct {
+	// Key is the condition key's name, such as "kms:ViaService".
+	Key string
+	// Value is the value of a single-valued key (Multi false).
+	Value string
+	// Values are the values of a multi-valued key (Multi true). An empty
+	// list counts as absent.
+	Values []string
+	// Multi says that the key is multi-valued and Values holds its values.
+	Multi bool
+}
+
+// Single returns the entry of a single-valued key.
+func Single(key, value string) ContextEntry { return ContextEntry{Key: key, Value: value} }
+
+// Multi returns the entry of a multi-valued key such as kms:GrantOperations.
+func Multi(key string, values ...string) ContextEntry {
+	return ContextEntry{Key: key, Values: values, Multi: true}
+}
+
+// Effect is the outcome of an evaluation.
+type Effect uint8
+
+// The outcomes, from the least to the most decisive.
+const (
+	// ImplicitDeny: no statement allows the request (the zero Effect).
+	ImplicitDeny Effect = iota
+	// Allow: a statement allows the request and none denies it.
+	Allow
+	// ExplicitDeny: a Deny statement applies; it wins over every Allow.
+	ExplicitDeny
+)
+
+// String returns "ImplicitDeny", "Allow" or "ExplicitDeny".
+func (e Effect) String() string {
+	switch e {
+	case ImplicitDeny:
+		return "ImplicitDeny"
+	case Allow:
+		return "Allow"
+	case ExplicitDeny:
+		return "ExplicitDeny"
+	}
+	return "Effect(" + strconv.Itoa(int(e)) + ")"
+}
+
+// Decision is the result of Evaluate: the effect and the statements that
+// decided it. Building a Decision allocates nothing for documents of up to
+// 64 statements.
+type Decision struct {
+	// Effect is Allow, ExplicitDeny or ImplicitDeny.
+	Effect Effect
+	doc    *Document
+	action string
+	// allow and deny hold the applicable Allow and Deny statements among
+	// the first 64; over holds the rest.
+	allow, deny uint64
+	over        *overflow
+}
+
+// overflow holds the applicable statements from index 64 on.
+type overflow struct{ allow, deny []int }
+
+func (d *Decision) add(i int, deny bool) {
+	if i < 64 {
+		if deny {
+			d.deny |= 1 << i
+		} else {
+			d.allow |= 1 << i
+		}
+		return
+	}
+	if d.over == nil {
+		d.over = &overflow{}
+	}
+	if deny {
+		d.over.deny = append(d.over.deny, i)
+	} else {
+		d.over.allow = append(d.over.allow, i)
+	}
+}
+
+// indexes lists the statements of one kind.
+func (d *Decision) indexes(deny bool) []int {
+	word, list := d.allow, []int(nil)
+	if deny {
+		word = d.deny
+	}
+	for word != 0 {
+		j := bits.TrailingZeros64(word)
+		list = append(list, j)
+		word &^= 1 << j
+	}
+	if d.over != nil {
+		if deny {
+			list = append(list, d.over.deny...)
+		} else {
+			list = append(list, d.over.allow...)
+		}
+	}
+	return list
+}
+
+// Allowed reports whether the effect is Allow.
+func (d Decision) Allowed() bool { return d.Effect == Allow }
+
+// StatementRef names a statement of a policy.
+type StatementRef struct {
+	// Index is the statement's position in the Statement list, from 0.
+	Index int
+	// Sid is the statement's Sid, or "".
+	Sid string
+}
+
+// Matched returns the statements that decided d: the Deny statements that
+// applied for ExplicitDeny, the Allow statements that applied for Allow,
+// none for ImplicitDeny.
+func (d Decision) Matched() []StatementRef {
+	if d.Effect == ImplicitDeny {
+		return nil
+	}
+	var out []StatementRef
+	for _, i := range d.indexes(d.Effect == ExplicitDeny) {
+		out = append(out, StatementRef{Index: i, Sid: d.doc.statements[i].sid})
+	}
+	return out
+}
+
+// Reason words the decision for an observer record, for example
+// `Allow kms:Encrypt: statement 0 ("Enable IAM User Permissions")`.
+func (d Decision) Reason() string {
+	var b strings.Builder
+	b.WriteString(d.Effect.String())
+	if d.action != "" {
+		b.WriteByte(' ')
+		b.WriteString(d.action)
+	}
+	refs := d.Matched()
+	if len(refs) == 0 {
+		b.WriteString(": no statement allows the request")
+		return b.String()
+	}
+	if len(refs) == 1 {
+		b.WriteString(": statement ")
+	} else {
+		b.WriteString(": statements ")
+	}
+	for i, r := range refs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(r.Index))
+		if r.Sid != "" {
+			b.WriteString(" (")
+			b.WriteString(strconv.Quote(r.Sid))
+			b.WriteByte(')')
+		}
+	}
+	return b.String()
+}
+
+// String returns d.Reason().
+func (d Decision) String() string { return d.Reason() }
+
+// Evaluate decides r against the key policy d (spec §3.2, D24): an
+// applicable Deny statement gives ExplicitDeny; otherwise an applicable
+// Allow statement gives Allow; otherwise ImplicitDeny. Every statement is
+// looked at, so the Decision names all that applied. A statement applies
+// when its Principal (or NotPrincipal), Action (or NotAction), Resource
+// (or NotResource) and every condition match the request. Evaluate is
+// pure, safe for concurrent use, and does not allocate for documents of up
+// to 64 statements.
+func (d *Document) Evaluate(r *Request) Decision {
+	dec := Decision{doc: d, action: r.Action}
+	for i := range d.statements {
+		st := &d.statements[i]
+		if !st.applies(r) {
+			continue
+		}
+		dec.add(i, st.deny)
+		if st.deny {
+			dec.Effect = ExplicitDeny
+		} else {
+			if dec.Effect == ImplicitDeny {
+				dec.Effect = Allow
+			}
+		}
+	}
+	return dec
+}
+
+// applies reports whether the statement covers r.
+func (st *statement) applies(r *Request) bool {
+	if st.inert {
+		return false
+	}
+	if st.matchPrincipal(&r.Caller) == st.notPrincipal {
+		return false
+	}
+	if matchAny(st.actions, r.Action) == st.notAction {
+		return false
+	}
+	if matchAny(st.resources, r.Resource) == st.notResource {
+		return false
+	}
+	for i := range st.conditions {
+		if !st.conditions[i].eval(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func (st *statement) matchPrincipal(caller *Principal) bool {
+	for i := range st.principals {
+		if st.principals[i].matches(caller) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchAny(ps []pattern, s string) bool {
+	for i := range ps {
+		if ps[i].match(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// AccessDeniedMessage words the AccessDeniedException message for a
+// decision that is not Allow (spec §6, D26). callerARN is the caller's
+// ARN (the session ARN for a role), action the IAM action with or without
+// its "kms:" prefix, keyARN the key's ARN:
+//
+//	User: <caller> is not authorized to perform: kms:<Action> on resource: <key ARN> with an explicit deny in a resource-based policy
+//	User: <caller> is not authorized to perform: kms:<Action> on resource: <key ARN> because no resource-based policy allows the kms:<Action> action
+func AccessDeniedMessage(callerARN, action, keyARN string, d Decision) string {
+	if !strings.HasPrefix(action, "kms:") {
+		action = "kms:" + action
+	}
+	head := "User: " + callerARN + " is not authorized to perform: " + action + " on resource: " + keyARN
+	if d.Effect == ExplicitDeny {
+		return head + " with an explicit deny in a resource-based policy"
+	}
+	return head + " because no resource-based policy allows the " + action + " action"
+}
