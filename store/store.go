@@ -92,6 +92,12 @@ type Key struct {
 	// so that creating one costs no key generation. A multi-Region key's
 	// primary and replicas hold the same material.
 	Material []byte
+	// Policy is the key's key policy document as its owner set it (by
+	// CreateKey, ReplicateKey or PutKeyPolicy), or empty for AWS's
+	// default key policy, which the service knows and does not store
+	// per key.
+	Policy string
+
 	// PublicKey is the public key (DER SubjectPublicKeyInfo) of an
 	// EXTERNAL asymmetric key's imported material. Like KeyMaterialID, it
 	// stays after the material is deleted or expires, so that GetPublicKey
