@@ -100,6 +100,10 @@ const (
 	// ErrKMSInvalidMac is returned by VerifyMac when the MAC does not
 	// match. AWS sends it with an empty message.
 	ErrKMSInvalidMac Exception = "KMSInvalidMacException"
+	// ErrMalformedPolicyDocument is returned when a key policy is not a
+	// valid policy document, or would lock the caller out of the key
+	// (AWS's policy lockout safety check).
+	ErrMalformedPolicyDocument Exception = "MalformedPolicyDocumentException"
 )
 
 // Error is the error every rejection in kmsmodel returns. It carries the AWS

@@ -27,6 +27,15 @@ type Event struct {
 	ErrorCode string
 	// ErrorMessage is the refusal's message.
 	ErrorMessage string
+	// Principal is the calling principal's ARN (an account's root for a
+	// call made with WithCaller alone); empty for scheduled events.
+	Principal string
+	// Authorization is the key policy's decision on the call, such as
+	// `Allow kms:Encrypt: statement 0 ("Enable IAM User Permissions")` or
+	// an ExplicitDeny naming the denying statements: why the call was let
+	// in or refused. Empty when no key policy was consulted (no key, or an
+	// Authorizer decided).
+	Authorization string
 }
 
 // Observer receives the service's event records, one at a time and in the

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kmsmodel/kmsmodel/internal/keycrypto"
 	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/kms/policy"
 	"github.com/kmsmodel/kmsmodel/store"
 )
 
@@ -128,6 +129,12 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 	if err != nil {
 		return nil, err
 	}
+	var doc *policy.Document
+	if in.Policy != "" {
+		if doc, err = parsePolicy(op, "", keystate.None, in.Policy); err != nil {
+			return nil, err
+		}
+	}
 	var ck *cksRef
 	if kind.Origin.InCustomKeyStore() {
 		if ck, err = s.createInStore(in, kind, caller); err != nil {
@@ -138,6 +145,11 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 	if err != nil {
 		return nil, &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, Err: err,
 			Message: "the randomness source failed"}
+	}
+	if doc != nil && !in.BypassPolicyLockoutSafetyCheck {
+		if err := s.lockoutCheck(op, doc, s.keyARN(caller, id), caller, keystate.None); err != nil {
+			return nil, err
+		}
 	}
 	ev := keystate.Create
 	if kind.Origin == keystate.External {
@@ -150,12 +162,17 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 	k := key{id: id, account: s.internAccount(caller), description: in.Description, tags: tags,
 		seq: s.seq + 1, version: 1, created: now, state: st, kind: kind, ck: ck, region: s.rg.index}
 	if s.st != nil {
-		if err := s.persist(&store.Batch{PutKeys: []store.Key{s.toRecord(&k)}}); err != nil {
+		r := s.toRecord(&k)
+		if doc != nil && !doc.IsDefault() {
+			r.Policy = doc.Text()
+		}
+		if err := s.persist(&store.Batch{PutKeys: []store.Key{r}}); err != nil {
 			return nil, internalError(op, s.keyARN(k.account, id), keystate.None, err)
 		}
 	}
 	s.seq++
 	p := s.addKey(k)
+	s.setPolicy(p, doc)
 	if ck != nil {
 		ck.store.keys = append(ck.store.keys, p)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/kms/policy"
 	"github.com/kmsmodel/kmsmodel/store"
 )
 
@@ -66,9 +67,16 @@ func (s *Service) ReplicateKey(ctx context.Context, in *ReplicateKeyInput) (*Rep
 		p, r *key
 		arn  string
 		tags []Tag
+		doc  *policy.Document
 	)
 	if err == nil {
 		tags, err = validateReplicate(op, in)
+	}
+	if err == nil && in.Policy != "" {
+		doc, err = parsePolicy(op, "", keystate.None, in.Policy)
+	}
+	if err == nil {
+		s.condition("kms:ReplicaRegion", in.ReplicaRegion)
 	}
 	if err == nil {
 		err = s.allowReplicaRegion(op, in.ReplicaRegion)
@@ -79,8 +87,12 @@ func (s *Service) ReplicateKey(ctx context.Context, in *ReplicateKeyInput) (*Rep
 	if err == nil {
 		err = keystate.Check(op, p.state, p.kind, arn)
 	}
+	if err == nil && doc != nil && !in.BypassPolicyLockoutSafetyCheck {
+		// The replica's ARN: the primary's key ID in the replica's Region.
+		err = s.lockoutCheck(op, doc, s.keyARNIn(in.ReplicaRegion, p.account, p.id), p.account, p.state)
+	}
 	if err == nil {
-		r, err = s.replicate(p, arn, in, tags, now)
+		r, err = s.replicate(p, arn, in, tags, now, doc)
 	}
 	if s.observing() {
 		s.record(now, op, caller, arn, map[string]string{"keyId": in.KeyId, "replicaRegion": in.ReplicaRegion,
@@ -89,7 +101,8 @@ func (s *Service) ReplicateKey(ctx context.Context, in *ReplicateKeyInput) (*Rep
 	if err != nil {
 		return nil, err
 	}
-	return &ReplicateKeyOutput{ReplicaKeyMetadata: s.metadata(r, s.arnOf(r)), ReplicaTags: slices.Clone(r.tags)}, nil
+	return &ReplicateKeyOutput{ReplicaKeyMetadata: s.metadata(r, s.arnOf(r)), ReplicaPolicy: s.keyPolicy(r).Text(),
+		ReplicaTags: slices.Clone(r.tags)}, nil
 }
 
 // validateReplicate checks ReplicateKey's own input (D3 step 1).
@@ -117,7 +130,7 @@ func checkRegionName(op keystate.Operation, name, field string) error {
 
 // replicate creates p's replica in in.ReplicaRegion (the checks of the
 // table and the key kind have passed).
-func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Tag, now int64) (*key, error) {
+func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Tag, now int64, doc *policy.Document) (*key, error) {
 	const op = keystate.ReplicateKey
 	if to := s.findRegion(in.ReplicaRegion); to != nil && to.keys[p.id] != nil {
 		// AWS: each replica "must be in a different Region"; the
@@ -156,13 +169,18 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 	}
 	r.fam = fam
 	if s.st != nil {
-		b := store.Batch{PutKeys: []store.Key{s.toRecord(&r)}, AddRotations: s.rotationRecords(&r, r.rotations)}
+		rec := s.toRecord(&r)
+		if doc != nil && !doc.IsDefault() {
+			rec.Policy = doc.Text()
+		}
+		b := store.Batch{PutKeys: []store.Key{rec}, AddRotations: s.rotationRecords(&r, r.rotations)}
 		if err := s.persist(&b); err != nil {
 			return nil, internalError(op, arn, p.state, err)
 		}
 	}
 	s.seq++
 	rk := s.addKey(r)
+	s.setPolicy(rk, doc)
 	p.fam = fam
 	fam.members = append(fam.members, rk)
 	s.schedule(rk.deletion, rk, evReplicaReady)

@@ -34,7 +34,6 @@ func defaultConfig() config {
 		clock:         WallClock{},
 		random:        rand.Reader,
 		onDemandQuota: DefaultOnDemandRotationQuota,
-		authorizer:    SameAccount{},
 	}
 }
 
@@ -83,8 +82,9 @@ func WithOnDemandRotationDuration(d time.Duration) Option {
 	return func(c *config) { c.onDemandDuration = d }
 }
 
-// WithAuthorizer sets the authorizer consulted before every operation on a
-// key. The default is SameAccount.
+// WithAuthorizer sets an authorizer that decides every operation on a key
+// instead of the keys' key policies. Without one (the default), each key's
+// policy decides (see GetKeyPolicy, PutKeyPolicy).
 func WithAuthorizer(a Authorizer) Option { return func(c *config) { c.authorizer = a } }
 
 // WithObserver registers the observer that receives every event record, in
@@ -112,8 +112,9 @@ type AuthRequest struct {
 	KeyAccount string
 }
 
-// SameAccount is the default Authorizer: it allows a caller every action on
-// the keys of its own account and nothing on other accounts' keys.
+// SameAccount is an Authorizer that allows a caller every action on the
+// keys of its own account and nothing on other accounts' keys: what every
+// key's default key policy decides, without its evaluation.
 type SameAccount struct{}
 
 // Authorize allows the request when the caller owns the key.

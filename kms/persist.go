@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/kms/policy"
 	"github.com/kmsmodel/kmsmodel/store"
 )
 
@@ -99,6 +100,13 @@ func (s *Service) load(ctx context.Context) error {
 				return fmt.Errorf("key %s appears twice in Region %s: %w", k.id, s.regions[k.region].name, store.ErrCorrupt)
 			}
 			p := s.addKey(k)
+			if text := page[i].Policy; text != "" {
+				doc, err := policy.Parse(text)
+				if err != nil {
+					return fmt.Errorf("key %s: its key policy: %w: %w", page[i].ID, err, store.ErrCorrupt)
+				}
+				s.setPolicy(p, doc)
+			}
 			if id := page[i].CustomKeyStoreID; id != "" {
 				cs := s.stores[id]
 				if cs == nil {
@@ -340,6 +348,7 @@ func (s *Service) toRecord(k *key) store.Key {
 			r.Tags[i] = store.Tag{Key: t.TagKey, Value: t.TagValue}
 		}
 	}
+	r.Policy = s.policyText(k)
 	if k.imp != nil && k.kind.Origin == keystate.AWSKMS {
 		// An asymmetric or HMAC key's generated material.
 		r.Material = k.imp.sealed // sealed; never changed in place

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/kms/policy"
 	"github.com/kmsmodel/kmsmodel/store"
 )
 
@@ -53,6 +54,18 @@ type Service struct {
 	stores     map[string]*customKeyStore // custom key stores by ID
 	storeSlots []*customKeyStore          // every store ever created, by slot (nil once deleted)
 	storeSeq   uint64                     // custom key store creation counter
+
+	// The principal of the call in progress, the principals parsed so
+	// far, accounts' root principals, keys' own key policies (by slot;
+	// a key without one has its account's default, made once per
+	// account), and what the call adds to its authorization's condition
+	// keys.
+	principal  policy.Principal
+	principals map[string]policy.Principal
+	roots      map[string]policy.Principal
+	policies   map[uint32]*policy.Document
+	defaults   map[string]*policy.Document
+	call       callConditions
 
 	usage      map[uint32]lastUse // each used key's last use, by slot (GetKeyLastUsage)
 	useSeq     uint64             // counts recorded uses, for made-up IDs
@@ -201,11 +214,16 @@ func (s *Service) Region() string { return s.cfg.region }
 // caller must call s.mu.Unlock.
 func (s *Service) begin(ctx context.Context, op keystate.Operation) (int64, string, error) {
 	s.mu.Lock()
-	caller := Caller(ctx)
+	s.call.reset()
+	p, caller, perr := s.callerPrincipal(ctx, op)
+	s.principal = p
 	if caller == "" {
 		caller = s.cfg.account
 	}
 	now, err := s.readClock()
+	if err == nil && perr != nil {
+		return now, caller, perr
+	}
 	if err != nil {
 		return now, caller, &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, Err: err,
 			Message: "The request failed because of an internal error: " + err.Error()}
@@ -557,6 +575,7 @@ func (s *Service) deleteKey(k *key, at int64) {
 	removeFromStore(k)
 	k.rotations, k.tags, k.imp, k.ck = nil, nil, nil, nil
 	delete(s.usage, k.slot)
+	delete(s.policies, k.slot)
 	r.deleted++
 	if r.deleted > 1024 && r.deleted > len(r.order)/2 {
 		r.compactOrder()
@@ -608,7 +627,8 @@ func (s *Service) record(now int64, op keystate.Operation, caller, keyARN string
 	if s.cfg.observer == nil {
 		return
 	}
-	e := Event{Time: fromMicros(now), Name: op.String(), Caller: caller, KeyARN: keyARN, Parameters: params}
+	e := Event{Time: fromMicros(now), Name: op.String(), Caller: caller, KeyARN: keyARN, Parameters: params,
+		Principal: s.principal.ARN(), Authorization: s.call.dec}
 	if err != nil {
 		if ke, ok := err.(*keystate.Error); ok {
 			e.ErrorCode, e.ErrorMessage = string(ke.Code), ke.Message

@@ -45,6 +45,12 @@ type CreateKeyInput struct {
 	// XksKeyId names the external key (Origin EXTERNAL_KEY_STORE only,
 	// and required there), 1–128 characters.
 	XksKeyId string
+	// Policy is the key's key policy document; empty gives AWS's default
+	// key policy (the account root may do everything, D24). Unless
+	// BypassPolicyLockoutSafetyCheck is set, it must let the caller call
+	// PutKeyPolicy on the key.
+	Policy                         string
+	BypassPolicyLockoutSafetyCheck bool
 }
 
 // CreateKeyOutput is the output of CreateKey.
@@ -399,13 +405,19 @@ type ReplicateKeyInput struct {
 	Description string
 	// Tags of the replica.
 	Tags []Tag
+	// Policy is the replica's key policy; empty gives the default (a
+	// replica does not take its primary's). BypassPolicyLockoutSafetyCheck
+	// as for CreateKey.
+	Policy                         string
+	BypassPolicyLockoutSafetyCheck bool
 }
 
-// ReplicateKeyOutput is the output of ReplicateKey. kmsmodel does not model
-// key policies, so it has no ReplicaPolicy.
+// ReplicateKeyOutput is the output of ReplicateKey.
 type ReplicateKeyOutput struct {
 	// ReplicaKeyMetadata describes the new replica, which is Creating.
 	ReplicaKeyMetadata KeyMetadata
+	// ReplicaPolicy is the replica's key policy, as GetKeyPolicy returns it.
+	ReplicaPolicy string
 	// ReplicaTags are the replica's tags.
 	ReplicaTags []Tag
 }

@@ -1,0 +1,415 @@
+package kms
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/kms/policy"
+	"github.com/kmsmodel/kmsmodel/store"
+)
+
+// Principals and key policies.
+//
+// A call is made by a principal (decision D24): an IAM user, role or
+// assumed-role session, or an account root. WithPrincipal puts one in the
+// context; WithCaller's account means that account's root; a context with
+// neither calls as the service's own account root. Every operation on a
+// key is authorized by the key's policy (kms/policy evaluates it): an
+// explicit Deny wins, then an Allow for the principal (an account root in
+// a policy stands for every principal of that account, D24), else
+// AccessDeniedException worded as D26 says. A key created without a policy
+// has AWS's default key policy, shared by every key of its account. An
+// Authorizer given with WithAuthorizer decides instead of the key policies.
+
+type principalKey struct{}
+
+// WithPrincipal returns a context whose calls are made by the principal
+// with the given ARN: an IAM user ("arn:aws:iam::111122223333:user/alice"),
+// role, assumed-role session ("arn:aws:sts::111122223333:assumed-role/app/s1")
+// or account root ("arn:aws:iam::111122223333:root"). It takes precedence
+// over WithCaller; the caller's account is the principal's. A call with an
+// ARN that is no principal fails with ValidationException.
+func WithPrincipal(ctx context.Context, arn string) context.Context {
+	return context.WithValue(ctx, principalKey{}, arn)
+}
+
+// PrincipalARN returns the principal ARN WithPrincipal put in ctx, or "".
+func PrincipalARN(ctx context.Context) string {
+	s, _ := ctx.Value(principalKey{}).(string)
+	return s
+}
+
+// maxCachedPrincipals bounds the cache of parsed principals.
+const maxCachedPrincipals = 1024
+
+// callerPrincipal returns the principal of a call and its account. The
+// caller holds s.mu.
+func (s *Service) callerPrincipal(ctx context.Context, op keystate.Operation) (policy.Principal, string, error) {
+	arn := PrincipalARN(ctx)
+	if arn == "" {
+		account := Caller(ctx)
+		if account == "" {
+			account = s.cfg.account
+		}
+		return s.rootPrincipal(account), account, nil
+	}
+	if p, ok := s.principals[arn]; ok {
+		return p, p.Account(), nil
+	}
+	p, err := policy.ParsePrincipal(arn)
+	if err != nil || p.Account() == "" || p.Kind() == policy.Everyone {
+		return policy.Principal{}, "", kmsError(keystate.ErrValidation, op, "", keystate.None,
+			"'"+arn+"' is not the ARN of an IAM user, role, assumed-role session or account root.")
+	}
+	if s.principals == nil || len(s.principals) >= maxCachedPrincipals {
+		s.principals = make(map[string]policy.Principal)
+	}
+	s.principals[arn] = p
+	return p, p.Account(), nil
+}
+
+// rootPrincipal returns an account's root principal, made once.
+func (s *Service) rootPrincipal(account string) policy.Principal {
+	if p, ok := s.roots[account]; ok {
+		return p
+	}
+	if s.roots == nil {
+		s.roots = make(map[string]policy.Principal)
+	}
+	p := policy.AccountPrincipal(s.cfg.partition, account)
+	s.roots[account] = p
+	return p
+}
+
+// keyPolicy returns k's key policy: its own, or its account's default.
+func (s *Service) keyPolicy(k *key) *policy.Document {
+	if d := s.policies[k.slot]; d != nil {
+		return d
+	}
+	return s.defaultPolicy(k.account)
+}
+
+// defaultPolicy returns an account's default key policy, made once and
+// shared by every key of the account.
+func (s *Service) defaultPolicy(account string) *policy.Document {
+	if d := s.defaults[account]; d != nil {
+		return d
+	}
+	if s.defaults == nil {
+		s.defaults = make(map[string]*policy.Document)
+	}
+	d := policy.Default(s.cfg.partition, account)
+	s.defaults[account] = d
+	return d
+}
+
+// callConditions is what the call in progress adds to its authorization's
+// condition keys (spec §5.1), set by the operation before it resolves its
+// key. begin clears it.
+type callConditions struct {
+	action string             // overrides the operation's action (ReEncryptFrom, ReEncryptTo)
+	ec     map[string]string  // the encryption context
+	extra  []policy.ContextEntry
+	alias  string             // the alias the request named, if any (kms:RequestAlias)
+	dec    string             // the last decision, for the observer
+}
+
+// reset empties c for a new call, keeping its buffer.
+func (c *callConditions) reset() {
+	*c = callConditions{extra: c.extra[:0]}
+}
+
+// evaluatePolicy decides a call on k by its key policy. It returns nil to
+// allow, else AccessDeniedException.
+func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) error {
+	doc := s.keyPolicy(k)
+	action := actionNames[op]
+	if s.call.action != "" {
+		action = s.call.action
+	}
+	req := policy.Request{Action: action, Caller: s.principal, Resource: arn, ResourceAccount: k.account}
+	if !doc.IsDefault() {
+		// The default policy has no conditions: it needs no context.
+		req.Time = fromMicros(s.last)
+		req.EncryptionContext = s.call.ec
+		req.Context = s.keyConditions(k)
+	}
+	dec := doc.Evaluate(&req)
+	if s.observing() {
+		s.call.dec = dec.String()
+	}
+	if dec.Allowed() {
+		return nil
+	}
+	return &keystate.Error{Code: keystate.ErrAccessDenied, Op: op, KeyID: arn, State: k.state,
+		Message: policy.AccessDeniedMessage(s.principal.ARN(), action, arn, dec)}
+}
+
+// keyConditions is the condition context of a call on k: the call's own
+// keys and the key's properties (spec §5.1).
+func (s *Service) keyConditions(k *key) policy.Context {
+	c := make(policy.Context, 0, len(s.call.extra)+6)
+	c = append(c, s.call.extra...)
+	c = append(c,
+		policy.Single("kms:KeySpec", k.kind.Spec.String()),
+		policy.Single("kms:CustomerMasterKeySpec", k.kind.Spec.String()),
+		policy.Single("kms:KeyUsage", k.kind.Usage.String()),
+		policy.Single("kms:CustomerMasterKeyUsage", k.kind.Usage.String()),
+		policy.Single("kms:KeyOrigin", k.kind.Origin.String()),
+		policy.Single("kms:MultiRegion", strconv.FormatBool(k.kind.MultiRegion != keystate.SingleRegion)))
+	switch k.kind.MultiRegion {
+	case keystate.Primary:
+		c = append(c, policy.Single("kms:MultiRegionKeyType", "PRIMARY"))
+	case keystate.Replica:
+		c = append(c, policy.Single("kms:MultiRegionKeyType", "REPLICA"))
+	}
+	if s.call.alias != "" {
+		c = append(c, policy.Single("kms:RequestAlias", s.call.alias))
+	}
+	return c
+}
+
+// condition adds a request condition key to the call in progress.
+func (s *Service) condition(key, value string) {
+	s.call.extra = append(s.call.extra, policy.Single(key, value))
+}
+
+// parsePolicy validates a policy document (D29; spec §2.1): the
+// ValidationException, LimitExceededException or
+// MalformedPolicyDocumentException AWS answers.
+func parsePolicy(op keystate.Operation, arn string, st keystate.State, text string) (*policy.Document, error) {
+	for _, r := range text {
+		// The API model's pattern: tab, LF, CR, and U+0020–U+00FF.
+		if r != '\t' && r != '\n' && r != '\r' && (r < 0x20 || r > 0xFF) {
+			return nil, validationError(op, "[policy]", "policy",
+				`Member must satisfy regular expression pattern: [\u0009\u000A\u000D\u0020-\u00FF]+`)
+		}
+	}
+	doc, err := policy.Parse(text)
+	switch {
+	case errors.Is(err, policy.ErrTooLong):
+		return nil, validationError(op, "[policy]", "policy", "Member must have length less than or equal to 131072")
+	case errors.Is(err, policy.ErrTooLarge):
+		return nil, kmsError(keystate.ErrLimitExceeded, op, arn, st, policy.Message(err))
+	case err != nil:
+		return nil, &keystate.Error{Code: keystate.ErrMalformedPolicyDocument, Op: op, KeyID: arn, State: st, Err: err,
+			Message: policy.Message(err)}
+	}
+	return doc, nil
+}
+
+// lockoutCheck is AWS's policy lockout safety check (spec §2.3): the new
+// policy must let the calling principal call PutKeyPolicy on the key.
+func (s *Service) lockoutCheck(op keystate.Operation, doc *policy.Document, arn, account string, st keystate.State) error {
+	dec := doc.Evaluate(&policy.Request{Action: "kms:PutKeyPolicy", Caller: s.principal, Resource: arn,
+		ResourceAccount: account, Time: fromMicros(s.last)})
+	if dec.Allowed() {
+		return nil
+	}
+	// Recorded wording (spec §2.2).
+	return kmsError(keystate.ErrMalformedPolicyDocument, op, arn, st,
+		"The new key policy will not allow you to update the key policy in the future.")
+}
+
+// setPolicy installs doc as k's policy (nil or the default: the shared
+// default).
+func (s *Service) setPolicy(k *key, doc *policy.Document) {
+	if doc == nil || doc.IsDefault() {
+		delete(s.policies, k.slot)
+		return
+	}
+	if s.policies == nil {
+		s.policies = make(map[uint32]*policy.Document)
+	}
+	s.policies[k.slot] = doc
+}
+
+// policyText is what a key's store record holds: "" for the default.
+func (s *Service) policyText(k *key) string {
+	if d := s.policies[k.slot]; d != nil {
+		return d.Text()
+	}
+	return ""
+}
+
+// GetKeyPolicyInput is the input of GetKeyPolicy: KeyId a key ID or key
+// ARN of the caller's account; PolicyName "default" (the default) or
+// absent.
+type GetKeyPolicyInput struct {
+	KeyId      string
+	PolicyName string
+}
+
+// GetKeyPolicyOutput is the output of GetKeyPolicy: the policy document,
+// in AWS's layout (the default policy byte for byte as AWS returns it).
+type GetKeyPolicyOutput struct {
+	Policy     string
+	PolicyName string
+}
+
+// PutKeyPolicyInput is the input of PutKeyPolicy.
+type PutKeyPolicyInput struct {
+	KeyId      string
+	Policy     string
+	PolicyName string
+	// BypassPolicyLockoutSafetyCheck skips the check that the new policy
+	// still lets the caller call PutKeyPolicy.
+	BypassPolicyLockoutSafetyCheck bool
+}
+
+// PutKeyPolicyOutput is the (empty) output of PutKeyPolicy.
+type PutKeyPolicyOutput struct{}
+
+// ListKeyPoliciesInput is the input of ListKeyPolicies.
+type ListKeyPoliciesInput struct {
+	KeyId  string
+	Limit  *int32
+	Marker string
+}
+
+// ListKeyPoliciesOutput is the output of ListKeyPolicies: always
+// ["default"].
+type ListKeyPoliciesOutput struct {
+	PolicyNames []string
+	Truncated   bool
+	NextMarker  string
+}
+
+const defaultPolicyName = "default"
+
+// checkPolicyName is D29's rule for PolicyName: "default" or absent.
+func checkPolicyName(op keystate.Operation, name string, put bool) error {
+	if name == "" || name == defaultPolicyName {
+		return nil
+	}
+	if err := checkLength(op, name, "policyName", 1, 128); err != nil {
+		return err
+	}
+	if put {
+		// D29; kmsmodel's wording.
+		return kmsError(keystate.ErrValidation, op, "", keystate.None, "PolicyName must be default; a KMS key has one key policy.")
+	}
+	return nil
+}
+
+// GetKeyPolicy returns a key's key policy. It works in every key state.
+// Only "default" names a policy; any other PolicyName is NotFoundException
+// (D29).
+//
+// Errors: ValidationException, InvalidArnException, NotFoundException,
+// AccessDeniedException.
+func (s *Service) GetKeyPolicy(ctx context.Context, in *GetKeyPolicyInput) (*GetKeyPolicyOutput, error) {
+	in = orEmpty(in)
+	const op = keystate.GetKeyPolicy
+	var out *GetKeyPolicyOutput
+	err := s.keyRead(ctx, op, in.KeyId, idOnly, checkPolicyName(op, in.PolicyName, false), func() map[string]string {
+		return map[string]string{"keyId": in.KeyId, "policyName": in.PolicyName}
+	}, func(k *key, arn string, _ int64) error {
+		if in.PolicyName != "" && in.PolicyName != defaultPolicyName {
+			// D29; kmsmodel's wording.
+			return kmsError(keystate.ErrNotFound, op, arn, k.state, "Policy "+in.PolicyName+" of "+arn+" does not exist.")
+		}
+		out = &GetKeyPolicyOutput{Policy: s.keyPolicy(k).Text(), PolicyName: defaultPolicyName}
+		return nil
+	})
+	return out, err
+}
+
+// PutKeyPolicy replaces a key's key policy. Unless
+// BypassPolicyLockoutSafetyCheck is set, the new policy must still let the
+// caller call PutKeyPolicy (AWS's lockout check). It works in every key
+// state; an AWS managed key's policy cannot be changed (D29).
+//
+// Errors: ValidationException (policy missing, over 131,072 characters or
+// with characters outside the API's pattern; a PolicyName other than
+// "default"), LimitExceededException (over 32 KB),
+// MalformedPolicyDocumentException, InvalidArnException,
+// NotFoundException, AccessDeniedException, UnsupportedOperationException
+// (an AWS managed key), KMSInternalException.
+func (s *Service) PutKeyPolicy(ctx context.Context, in *PutKeyPolicyInput) (*PutKeyPolicyOutput, error) {
+	in = orEmpty(in)
+	const op = keystate.PutKeyPolicy
+	now, caller, err := s.begin(ctx, op)
+	defer s.mu.Unlock()
+	if err == nil {
+		err = checkPolicyName(op, in.PolicyName, true)
+	}
+	if err == nil && in.Policy == "" {
+		err = required(op, "policy")
+	}
+	if err == nil && in.BypassPolicyLockoutSafetyCheck {
+		s.condition("kms:BypassPolicyLockoutSafetyCheck", "true")
+	}
+	var (
+		k   *key
+		arn string
+		doc *policy.Document
+	)
+	if err == nil {
+		k, arn, err = s.resolve(ctx, op, caller, in.KeyId, "keyId", idOnly)
+	}
+	if err == nil {
+		err = keystate.Check(op, k.state, k.kind, arn)
+	}
+	if err == nil && k.kind.Manager == keystate.AWSManaged {
+		// D29 with D15; kmsmodel's wording.
+		err = kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state, arn+" is an AWS managed key whose key policy cannot be changed.")
+	}
+	if err == nil {
+		doc, err = parsePolicy(op, arn, k.state, in.Policy)
+	}
+	if err == nil && !in.BypassPolicyLockoutSafetyCheck {
+		err = s.lockoutCheck(op, doc, arn, k.account, k.state)
+	}
+	if err == nil && s.st != nil {
+		r := s.toRecord(k)
+		r.Version, r.Policy = k.version+1, doc.Text()
+		if doc.IsDefault() {
+			r.Policy = ""
+		}
+		if err = s.persist(&store.Batch{PutKeys: []store.Key{r}}); err != nil {
+			err = internalError(op, arn, k.state, err)
+		} else {
+			k.version++
+		}
+	}
+	if err == nil {
+		s.setPolicy(k, doc)
+	}
+	if s.observing() {
+		s.record(now, op, caller, arn, map[string]string{"keyId": in.KeyId,
+			"bypassPolicyLockoutSafetyCheck": strconv.FormatBool(in.BypassPolicyLockoutSafetyCheck)}, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &PutKeyPolicyOutput{}, nil
+}
+
+// ListKeyPolicies lists the names of a key's key policies: always
+// "default". It works in every key state.
+//
+// Errors: ValidationException (Limit outside 1–1000), InvalidArnException,
+// NotFoundException, AccessDeniedException.
+func (s *Service) ListKeyPolicies(ctx context.Context, in *ListKeyPoliciesInput) (*ListKeyPoliciesOutput, error) {
+	in = orEmpty(in)
+	const op = keystate.ListKeyPolicies
+	var invalid error
+	if in.Limit != nil {
+		invalid = checkIntRange(op, *in.Limit, "limit", 1, 1000)
+	}
+	if invalid == nil {
+		invalid = checkLength(op, in.Marker, "marker", 0, 320)
+	}
+	var out *ListKeyPoliciesOutput
+	err := s.keyRead(ctx, op, in.KeyId, idOnly, invalid, func() map[string]string {
+		return map[string]string{"keyId": in.KeyId}
+	}, func(*key, string, int64) error {
+		out = &ListKeyPoliciesOutput{PolicyNames: []string{defaultPolicyName}}
+		return nil
+	})
+	return out, err
+}
+
