@@ -425,7 +425,7 @@ func TestDamagedMaterialSection(t *testing.T) {
 		{"public-key section before it", func(b []byte) []byte {
 			return append(append(b[:len(b)-len(section)], 5, 1, 0x30), section...)
 		}, false},
-		{"unknown section after it", func(b []byte) []byte { return append(b, 6, 0) }, false},
+		{"unknown section after it", func(b []byte) []byte { return append(b, 7, 1, 0) }, false},
 		{"trailing byte", func(b []byte) []byte { return append(b, 0) }, false},
 		{"material byte changed", func(b []byte) []byte { b[len(b)-5] ^= 0x20; return b }, true},
 	} {
@@ -469,12 +469,64 @@ func TestDamagedPublicKeySection(t *testing.T) {
 			return append(append(b, section...), material...)
 		}, false},
 		{"imported section after it", func(b []byte) []byte { return append(b, 1, 0, 0, 0, 0) }, false},
-		{"unknown section after it", func(b []byte) []byte { return append(b, 6, 0) }, false},
+		{"policy section before it", func(b []byte) []byte {
+			return append(append(b[:len(b)-len(section)], 6, 1, '{'), section...)
+		}, false},
+		{"unknown section after it", func(b []byte) []byte { return append(b, 7, 1, 0) }, false},
 		{"trailing byte", func(b []byte) []byte { return append(b, 0) }, false},
 		{"public key byte changed", func(b []byte) []byte { b[len(b)-5] ^= 0x20; return b }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			checkDamagedKey(t, k, append(bytes.Clone(material), section...), tc.change, tc.keep)
+		})
+	}
+}
+
+// TestDamagedPolicySection: as TestDamagedMaterialSection, for the policy
+// section (format 5 too), which follows the public-key section. The
+// policy is long enough (300 bytes, with non-ASCII UTF-8) that its length
+// takes two uvarint bytes.
+func TestDamagedPolicySection(t *testing.T) {
+	policy := strings.Repeat("ü", 100) + strings.Repeat("p", 100)
+	if len(policy) != 300 {
+		t.Fatalf("policy is %d bytes", len(policy))
+	}
+	k := key("bad")
+	k.Kind.Origin = keystate.External
+	k.PublicKey = []byte("DER")
+	k.Policy = policy
+	// The record's body ends with the public-key section (05, the length
+	// 3, the public key), then 06, the length 300 (ac 02) and the policy.
+	public := append([]byte{5, 3}, k.PublicKey...)
+	section := append([]byte{6, 0xac, 0x02}, policy...)
+	for _, tc := range []struct {
+		name   string
+		change func(body []byte) []byte // of the body, before the checksum
+		keep   bool                     // keep the old checksum
+	}{
+		{"policy cut short", func(b []byte) []byte { return b[:len(b)-10] }, false},
+		{"policy missing", func(b []byte) []byte { return b[:len(b)-len(policy)] }, false},
+		{"length missing", func(b []byte) []byte { return b[:len(b)-len(policy)-2] }, false},
+		{"length cut short", func(b []byte) []byte { return b[:len(b)-len(policy)-1] }, false},
+		{"length past the end", func(b []byte) []byte { b[len(b)-len(policy)-2] = 0xad; return b }, false},
+		{"length unterminated", func(b []byte) []byte { return append(b[:len(b)-len(policy)-2], 0x80) }, false},
+		{"empty policy", func(b []byte) []byte { return append(b[:len(b)-len(policy)-2], 0) }, false},
+		{"empty policy, alone", func(b []byte) []byte { return append(b[:len(b)-len(section)-len(public)], 6, 0) }, false},
+		{"policy twice", func(b []byte) []byte { return append(b, 6, 1, '{') }, false},
+		{"public-key section after it", func(b []byte) []byte { return append(b, 5, 1, 0x30) }, false},
+		{"public-key section after it, moved", func(b []byte) []byte {
+			// The two sections swapped: each is well formed, but out of order.
+			b = b[:len(b)-len(section)-len(public)]
+			return append(append(b, section...), public...)
+		}, false},
+		{"material section after it", func(b []byte) []byte { return append(b, 4, 1, 0xff) }, false},
+		{"imported section after it", func(b []byte) []byte { return append(b, 1, 0, 0, 0, 0) }, false},
+		{"unknown section after it", func(b []byte) []byte { return append(b, 7, 1, 0) }, false},
+		{"trailing byte", func(b []byte) []byte { return append(b, 0) }, false},
+		{"policy byte changed", func(b []byte) []byte { b[len(b)-5] ^= 0x20; return b }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkDamagedKey(t, k, append(bytes.Clone(public), section...), tc.change, tc.keep)
 		})
 	}
 }

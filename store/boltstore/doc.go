@@ -87,7 +87,9 @@
 // key records: the public key of an EXTERNAL asymmetric key's imported
 // material (store.Key.PublicKey), kept in the clear as it is not secret;
 // it came later in the same, unreleased, development cycle, so it shares
-// format 5.
+// format 5. So does the policy section, later still in that cycle: the
+// key policy document a key's owner set (store.Key.Policy), up to 131,072
+// characters; a key with AWS's default policy (Policy empty) has none.
 //
 // The meta bucket also keeps the service's latest instant, the latest
 // store.Batch.Now applied, which LatestInstant returns: Apply writes it in

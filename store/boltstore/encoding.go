@@ -59,6 +59,13 @@ import (
 // misread it. A key without PublicKey encodes as it did before the
 // section existed.
 //
+// Format 5 also has the policy section (below), which holds
+// store.Key.Policy, the key policy document the key's owner set. It came
+// after the public-key section, in the same unreleased development cycle,
+// and needs no format of its own for the same reason. A key without
+// Policy (one with AWS's default key policy) encodes as it did before the
+// section existed.
+//
 // Buckets:
 //
 //	meta        "magic" → magic, "format" → uint32 big-endian formatVersion,
@@ -102,7 +109,11 @@ import (
 // string of bytes, never empty: sealed as ImportedMaterial is, never in
 // the clear); then, only when the key has PublicKey, the public-key
 // section (format 5): the byte 5, PublicKey (a string of bytes, never
-// empty: DER, in the clear, as it is not secret).
+// empty: DER, in the clear, as it is not secret); then, only when the key
+// has Policy, the policy section (format 5): the byte 6, Policy (a
+// string, never empty, as the owner set it: up to 131,072 characters,
+// which may be a few hundred KB of UTF-8; no length limit but the
+// record's).
 //
 // A custom key store record is Seq (uvarint); Account, Name, Type,
 // ConnectionState, ConnectionErrorCode (strings); Created, ConnectDone;
@@ -301,6 +312,8 @@ func (d *decoder) byteMax(limit byte) byte {
 	return b
 }
 
+// string reads a string. Its only length limit is the record's: a key's
+// Policy, up to 131,072 characters, may take a few hundred KB.
 func (d *decoder) string() string {
 	n := d.uvarint()
 	if d.err != nil {
@@ -390,13 +403,17 @@ const sectionMaterial = 4
 // too: see formatVersion).
 const sectionPublicKey = 5
 
+// sectionPolicy tags the policy section of a key record (format 5 too:
+// see formatVersion).
+const sectionPolicy = 6
+
 // storeSectionRegion tags the Region of a custom key store record (format
 // 4).
 const storeSectionRegion = 1
 
 func encodeKey(k *store.Key) []byte {
 	e := encoder{buf: make([]byte, 0, 96+len(k.Account)+len(k.Description)+16*len(k.Tags)+
-		len(k.KeyMaterialID)+len(k.ExpirationModel)+len(k.ImportedMaterial)+len(k.Region)+len(k.PrimaryRegion)+len(k.Material)+len(k.PublicKey))}
+		len(k.KeyMaterialID)+len(k.ExpirationModel)+len(k.ImportedMaterial)+len(k.Region)+len(k.PrimaryRegion)+len(k.Material)+len(k.PublicKey)+len(k.Policy))}
 	e.uvarint(k.Version)
 	e.uvarint(k.Seq)
 	e.string(k.Account)
@@ -452,6 +469,10 @@ func encodeKey(k *store.Key) []byte {
 	if len(k.PublicKey) > 0 {
 		e.byte1(sectionPublicKey)
 		e.bytes(k.PublicKey)
+	}
+	if k.Policy != "" {
+		e.byte1(sectionPolicy)
+		e.string(k.Policy)
 	}
 	return e.seal([]byte(k.ID))
 }
@@ -515,6 +536,12 @@ func decodeKey(id, rec []byte, like *store.Key) (store.Key, error) {
 		case sec == sectionPublicKey && next <= sectionPublicKey: // format 5
 			// As for Material: written only for a public key the key has.
 			if k.PublicKey = d.bytes(); k.PublicKey == nil {
+				d.fail()
+			}
+		case sec == sectionPolicy && next <= sectionPolicy: // format 5
+			// As for Material: written only for a policy the key has (an
+			// empty Policy is AWS's default, which is not stored).
+			if k.Policy = d.string(); k.Policy == "" {
 				d.fail()
 			}
 		default:

@@ -72,9 +72,11 @@ func TestEnumCodesOfFormat1(t *testing.T) {
 // sixth the imported-material section and then the public-key section,
 // also format 5's (see formatVersion); the seventh the material section
 // and then the public-key section (the service writes no such key, but
-// the format orders them so). Alias keys are format 4's: Region, account,
-// name. The first four keys have no Material or PublicKey, so their
-// records are format 4's. The CRCs were computed apart from the store's
+// the format orders them so); the eighth the public-key section and then
+// the policy section, format 5's too, with a policy of non-ASCII UTF-8
+// and a length of two uvarint bytes. Alias keys are format 4's: Region,
+// account, name. The first four keys have no Material, PublicKey or
+// Policy, so their records are format 4's. The CRCs were computed apart from the store's
 // code (a bitwise CRC-32C, reflected polynomial 0x82F63B78, in Python),
 // which reproduces the older pins too.
 func TestGoldenRecords(t *testing.T) {
@@ -107,12 +109,18 @@ func TestGoldenRecords(t *testing.T) {
 	both := store.Key{ID: "6234abcd-12ab-34cd-56ef-1234567890ab", Version: 1, Seq: 6, Account: "111122223333",
 		State: keystate.Enabled, Kind: keystate.Kind{Spec: keystate.ECCNISTP256, Usage: keystate.SignVerify},
 		Created: utc, Material: []byte{0xca, 0xfe}, PublicKey: []byte{0x30, 0x59}}
+	pol := store.Key{ID: "7234abcd-12ab-34cd-56ef-1234567890ab", Version: 1, Seq: 7, Account: "111122223333",
+		State: keystate.Enabled, Kind: keystate.Kind{Spec: keystate.ECCNISTP256, Usage: keystate.SignVerify, Origin: keystate.External},
+		Created: utc, PublicKey: []byte{0x30, 0x59}, Policy: strings.Repeat(" ", 190) + `{"Id":"é"}`}
+	if len(pol.Policy) != 201 {
+		t.Fatalf("the policy is %d bytes", len(pol.Policy))
+	}
 	cs := store.CustomKeyStore{ID: "cks-1234567890abcdef0", Seq: 1, Account: "1", Name: "n", Type: "t",
 		ConnectionState: "DISCONNECTED", Created: utc, XksProxyAccessKeyID: "a"}
 	cs2 := store.CustomKeyStore{ID: "cks-2234567890abcdef0", Region: "eu-west-1", Seq: 2}
 	apply(t, s, store.Batch{
 		PutCustomKeyStores: []store.CustomKeyStore{cs, cs2},
-		PutKeys:            []store.Key{k, imp, cks, mrk, gen, pub, both},
+		PutKeys:            []store.Key{k, imp, cks, mrk, gen, pub, both, pol},
 		AddRotations:       []store.KeyRotation{{KeyID: k.ID, Rotation: store.Rotation{At: utc, OnDemand: true}}},
 		PutAliases: []store.Alias{{AliasID: store.AliasID{Account: "1\x002", Name: "alias/x"}, KeyID: k.ID, Created: utc, Updated: utc},
 			{AliasID: store.AliasID{Region: "us-west-2", Account: "1", Name: "alias/x"}, KeyID: mrk.ID}},
@@ -183,6 +191,14 @@ func TestGoldenRecords(t *testing.T) {
 			hex.EncodeToString([]byte(both.ID)): "01" + "06" + "0c" + hex.EncodeToString([]byte("111122223333")) +
 				"00" + "02" + "0801000000" + "09fea8b4fc0c" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" +
 				"04" + "02" + "cafe" + "05" + "02" + "3059" + "99e334b2",
+			// Version 1, Seq 7, Account, no description, Enabled,
+			// ECC_NIST_P256/SIGN_VERIFY/EXTERNAL/CUSTOMER/single, Created,
+			// nothing else until the public-key section: 05, 2 bytes; then
+			// the policy section: 06, the length 201 (c9 01), 190 spaces
+			// and {"Id":"é"} (é as c3 a9); CRC.
+			hex.EncodeToString([]byte(pol.ID)): "01" + "07" + "0c" + hex.EncodeToString([]byte("111122223333")) +
+				"00" + "02" + "0801010000" + "09fea8b4fc0c" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" +
+				"05" + "02" + "3059" + "06" + "c901" + strings.Repeat("20", 190) + "7b224964223a22c3a9227d" + "3188e412",
 		},
 		"customkeystores": {
 			// Seq 1, Account "1", Name "n", Type "t", DISCONNECTED, no
@@ -634,9 +650,9 @@ func rawRecords(t *testing.T, path, bucket string) map[string]string {
 // upgrades it to format 5 without rewriting a key record (a key without
 // Material is the same bytes in both formats). The upgraded file then
 // takes keys with Material (new ones, and later Versions that add, replace
-// and drop it) and with PublicKey (added, then kept by a Version that
-// drops the material), which read back, as Memory's do, after it is
-// reopened.
+// and drop it), with PublicKey (added, then kept by a Version that
+// drops the material) and with Policy (added with them, then kept), which
+// read back, as Memory's do, after it is reopened.
 func TestFormat4FileTakesMaterial(t *testing.T) {
 	path := tempPath(t)
 	s, err := boltstore.Open(path, nil)
@@ -726,6 +742,7 @@ func TestFormat4FileTakesMaterial(t *testing.T) {
 	full2 := next(full)
 	full2.Material = []byte("every section, then material")
 	full2.PublicKey = []byte("and a public key after it")
+	full2.Policy = `{"Version":"2012-10-17","Statement":[]} and a policy after that`
 	full3 := next(full2)
 	full3.State, full3.ExpirationModel, full3.ValidTo, full3.ImportedMaterial, full3.Material = keystate.PendingImport, "", time.Time{}, nil, nil
 	for _, b := range []store.Batch{

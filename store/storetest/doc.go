@@ -31,6 +31,11 @@
 //     imported material or Material or neither, with any bytes; a later
 //     Version adds, replaces or drops it, and keeps it while it drops the
 //     material; the store keeps its own copy, as for Material.
+//   - Policy: Key.Policy reads back as written, empty (AWS's default
+//     policy), short, or as long as a key policy may be (131,072
+//     characters, non-ASCII ones among them: several hundred KB of
+//     UTF-8), alone or with every other field; a later Version adds,
+//     replaces or drops it, and keeps it while it changes other fields.
 //   - Sentinels: ErrNotFound, ErrExists, ErrConflict and ErrClosed, tested
 //     with errors.Is, and no other sentinel on the same error.
 //   - Listing: Keys, Rotations and Aliases return records in byte order of

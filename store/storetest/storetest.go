@@ -60,6 +60,7 @@ func RunConformanceTests(t *testing.T, newStore func(t *testing.T) store.Store) 
 		{"RoundTripRegionFields", testRoundTripRegionFields},
 		{"RoundTripMaterial", testRoundTripMaterial},
 		{"RoundTripPublicKey", testRoundTripPublicKey},
+		{"RoundTripPolicy", testRoundTripPolicy},
 		{"AliasesInRegions", testAliasesInRegions},
 		{"AliasesRegionOrderAndPaging", testAliasesRegionOrderAndPaging},
 		{"ReplicaKeyIDs", testReplicaKeyIDs},
@@ -125,6 +126,7 @@ func fullKey(id string) store.Key {
 		ValidTo:            time.Date(2025, 7, 1, 0, 0, 0, 7, kathmandu),
 		Material:           []byte("\xffsealed generated material\x00" + strings.Repeat("g", 200)),
 		PublicKey:          []byte("0\x82\x02\x22 DER public key \x00\xff" + strings.Repeat("p", 150)),
+		Policy:             `{"Version":"2012-10-17","Statement":[{"Sid":"Ünïcödé ✓ \u0000","Effect":"Allow"}]}` + strings.Repeat(" ", 200),
 		CustomKeyStoreID:   "cks-1234567890abcdef0",
 		XksKeyID:           "xks \x00 key ✓",
 		DesiredState:       keystate.Disabled,
@@ -369,6 +371,7 @@ func testRoundTripKey(t *testing.T, s store.Store) {
 	k2.Material = []byte("replaced")
 	k2.KeyMaterialID = "kept after the material is deleted"
 	k2.PublicKey = []byte{0x30}
+	k2.Policy = "{}"
 	k2.ExpirationModel = ""
 	k2.ValidTo = time.Time{}
 	k2.CustomKeyStoreID = ""
@@ -413,6 +416,9 @@ func testRoundTripZeroKey(t *testing.T, s store.Store) {
 	}
 	if len(got.PublicKey) != 0 {
 		t.Errorf("PublicKey: %d bytes, want none", len(got.PublicKey))
+	}
+	if got.Policy != "" {
+		t.Errorf("Policy: %d bytes, want none", len(got.Policy))
 	}
 }
 
