@@ -287,17 +287,22 @@ func (s *Service) generateMaterial(op keystate.Operation, k *key, arn string, ro
 
 // asymCall runs the common part of an operation on an asymmetric or HMAC
 // key: validation (invalid), lookup and authorization (alias forms and
-// other accounts allowed), the key-state table, check (the key's usage and
-// algorithm), the key's material (when needKey; do gets nil otherwise),
+// other accounts allowed; conds are the request's condition keys and
+// values, in pairs, for the key policy), the key-state table, check (the
+// key's usage and algorithm), the key's material (when needKey; do gets
+// nil otherwise),
 // then do; and records the call. A call that succeeds is the key's last
 // usage when used is set.
 func (s *Service) asymCall(ctx context.Context, op keystate.Operation, keyID string, invalid error, used, needKey bool,
-	params func() map[string]string, check func(k *key, arn string) error,
+	conds []string, params func() map[string]string, check func(k *key, arn string) error,
 	do func(k *key, arn string, ck *keycrypto.Key) error) error {
 	now, caller, err := s.begin(ctx, op)
 	defer s.mu.Unlock()
 	if err == nil {
 		err = invalid
+	}
+	for i := 0; err == nil && i+1 < len(conds); i += 2 {
+		s.condition(conds[i], conds[i+1])
 	}
 	var (
 		k   *key
@@ -371,7 +376,8 @@ func (s *Service) Sign(ctx context.Context, in *SignInput) (*SignOutput, error) 
 	const op = keystate.Sign
 	invalid := validateSigning(op, in.Message, in.MessageType, in.SigningAlgorithm, nil, false)
 	var out *SignOutput
-	err := s.asymCall(ctx, op, in.KeyId, invalid, true, true, func() map[string]string {
+	err := s.asymCall(ctx, op, in.KeyId, invalid, true, true, []string{"kms:SigningAlgorithm", in.SigningAlgorithm,
+		"kms:MessageType", messageType(in.MessageType)}, func() map[string]string {
 		return signParams(in.KeyId, in.MessageType, in.SigningAlgorithm)
 	}, func(k *key, arn string) error {
 		return checkAlgorithm(op, k, arn, in.SigningAlgorithm, keycrypto.SigningAlgorithms(k.kind.Spec))
@@ -398,7 +404,8 @@ func (s *Service) Verify(ctx context.Context, in *VerifyInput) (*VerifyOutput, e
 	const op = keystate.Verify
 	invalid := validateSigning(op, in.Message, in.MessageType, in.SigningAlgorithm, in.Signature, true)
 	var out *VerifyOutput
-	err := s.asymCall(ctx, op, in.KeyId, invalid, true, true, func() map[string]string {
+	err := s.asymCall(ctx, op, in.KeyId, invalid, true, true, []string{"kms:SigningAlgorithm", in.SigningAlgorithm,
+		"kms:MessageType", messageType(in.MessageType)}, func() map[string]string {
 		return signParams(in.KeyId, in.MessageType, in.SigningAlgorithm)
 	}, func(k *key, arn string) error {
 		return checkAlgorithm(op, k, arn, in.SigningAlgorithm, keycrypto.SigningAlgorithms(k.kind.Spec))
@@ -443,7 +450,7 @@ func (s *Service) GetPublicKey(ctx context.Context, in *GetPublicKeyInput) (*Get
 	in = orEmpty(in)
 	const op = keystate.GetPublicKey
 	var out *GetPublicKeyOutput
-	err := s.asymCall(ctx, op, in.KeyId, nil, false, false, func() map[string]string {
+	err := s.asymCall(ctx, op, in.KeyId, nil, false, false, nil, func() map[string]string {
 		return map[string]string{"keyId": in.KeyId}
 	}, func(k *key, arn string) error {
 		// The key-state table's kind rule has refused symmetric and HMAC
@@ -521,7 +528,7 @@ func (s *Service) GenerateMac(ctx context.Context, in *GenerateMacInput) (*Gener
 	const op = keystate.GenerateMac
 	invalid := validateMac(op, in.Message, in.MacAlgorithm, nil, false)
 	var out *GenerateMacOutput
-	err := s.asymCall(ctx, op, in.KeyId, invalid, true, true, func() map[string]string {
+	err := s.asymCall(ctx, op, in.KeyId, invalid, true, true, []string{"kms:MacAlgorithm", in.MacAlgorithm}, func() map[string]string {
 		return map[string]string{"keyId": in.KeyId, "macAlgorithm": in.MacAlgorithm}
 	}, func(k *key, arn string) error {
 		return checkAlgorithm(op, k, arn, in.MacAlgorithm, keycrypto.MacAlgorithms(k.kind.Spec))
@@ -546,7 +553,7 @@ func (s *Service) VerifyMac(ctx context.Context, in *VerifyMacInput) (*VerifyMac
 	const op = keystate.VerifyMac
 	invalid := validateMac(op, in.Message, in.MacAlgorithm, in.Mac, true)
 	var out *VerifyMacOutput
-	err := s.asymCall(ctx, op, in.KeyId, invalid, true, true, func() map[string]string {
+	err := s.asymCall(ctx, op, in.KeyId, invalid, true, true, []string{"kms:MacAlgorithm", in.MacAlgorithm}, func() map[string]string {
 		return map[string]string{"keyId": in.KeyId, "macAlgorithm": in.MacAlgorithm}
 	}, func(k *key, arn string) error {
 		return checkAlgorithm(op, k, arn, in.MacAlgorithm, keycrypto.MacAlgorithms(k.kind.Spec))
@@ -585,18 +592,19 @@ func (s *Service) DeriveSharedSecret(ctx context.Context, in *DeriveSharedSecret
 		invalid = checkEnum(op, in.KeyAgreementAlgorithm, "keyAgreementAlgorithm", keyAgreementNames)
 	}
 	var out *DeriveSharedSecretOutput
-	err := s.asymCall(ctx, op, in.KeyId, invalid, true, true, func() map[string]string {
-		return map[string]string{"keyId": in.KeyId, "keyAgreementAlgorithm": in.KeyAgreementAlgorithm}
-	}, func(k *key, arn string) error {
-		return checkAlgorithm(op, k, arn, in.KeyAgreementAlgorithm, keycrypto.KeyAgreementAlgorithms(k.kind.Spec))
-	}, func(k *key, arn string, ck *keycrypto.Key) error {
-		secret, err := ck.DeriveSharedSecret(in.KeyAgreementAlgorithm, in.PublicKey)
-		if err != nil {
-			return cryptoError(op, k, arn, err)
-		}
-		out = &DeriveSharedSecretOutput{KeyId: arn, SharedSecret: secret, KeyAgreementAlgorithm: in.KeyAgreementAlgorithm,
-			KeyOrigin: k.kind.Origin.String()}
-		return nil
-	})
+	err := s.asymCall(ctx, op, in.KeyId, invalid, true, true, []string{"kms:KeyAgreementAlgorithm", in.KeyAgreementAlgorithm},
+		func() map[string]string {
+			return map[string]string{"keyId": in.KeyId, "keyAgreementAlgorithm": in.KeyAgreementAlgorithm}
+		}, func(k *key, arn string) error {
+			return checkAlgorithm(op, k, arn, in.KeyAgreementAlgorithm, keycrypto.KeyAgreementAlgorithms(k.kind.Spec))
+		}, func(k *key, arn string, ck *keycrypto.Key) error {
+			secret, err := ck.DeriveSharedSecret(in.KeyAgreementAlgorithm, in.PublicKey)
+			if err != nil {
+				return cryptoError(op, k, arn, err)
+			}
+			out = &DeriveSharedSecretOutput{KeyId: arn, SharedSecret: secret, KeyAgreementAlgorithm: in.KeyAgreementAlgorithm,
+				KeyOrigin: k.kind.Origin.String()}
+			return nil
+		})
 	return out, err
 }

@@ -164,6 +164,17 @@ func validateSecretLength(op keystate.Operation, b []byte, field string) error {
 	return nil
 }
 
+// encryptionConditions sets the condition keys of a call that encrypts or
+// decrypts: its encryption context and kms:EncryptionAlgorithm (present
+// even when the request leaves the algorithm out, spec §5.1).
+func (s *Service) encryptionConditions(ec map[string]string, alg string) {
+	if alg == "" {
+		alg = "SYMMETRIC_DEFAULT"
+	}
+	s.call.ec = ec
+	s.condition("kms:EncryptionAlgorithm", alg)
+}
+
 // encryptionKind checks, after the key-state table and its key-usage rule
 // (D3 step 7: an ENCRYPT_DECRYPT key), that k can encrypt and decrypt with
 // alg ("" is SYMMETRIC_DEFAULT), one its spec supports (recorded wording,
@@ -198,14 +209,22 @@ func asymmetricContext(op keystate.Operation, k *key, arn string, ec map[string]
 
 // cryptoCall runs the common part of a cryptographic operation on the key
 // keyID names (key ID, key ARN, alias name or alias ARN, any account):
-// validation (invalid), lookup and authorization, the key-state table and
+// validation (invalid), lookup and authorization (with the encryption
+// context ec, algorithm alg and conds, key/value pairs, as condition
+// keys), the key-state table and
 // key usage, then do with the root secret.
-func (s *Service) cryptoCall(ctx context.Context, op keystate.Operation, keyID, alg string, invalid error,
-	params func() map[string]string, do func(k *key, arn string, root []byte) error) error {
+func (s *Service) cryptoCall(ctx context.Context, op keystate.Operation, keyID, alg string, ec map[string]string, conds []string,
+	invalid error, params func() map[string]string, do func(k *key, arn string, root []byte) error) error {
 	now, caller, err := s.begin(ctx, op)
 	defer s.mu.Unlock()
 	if err == nil {
 		err = invalid
+	}
+	if err == nil {
+		s.encryptionConditions(ec, alg)
+		for i := 0; i+1 < len(conds); i += 2 {
+			s.condition(conds[i], conds[i+1])
+		}
 	}
 	var (
 		k   *key
@@ -266,7 +285,7 @@ func (s *Service) Encrypt(ctx context.Context, in *EncryptInput) (*EncryptOutput
 		invalid = validateContext(op, in.EncryptionContext, "encryptionContext")
 	}
 	var out *EncryptOutput
-	err := s.cryptoCall(ctx, op, in.KeyId, in.EncryptionAlgorithm, invalid, func() map[string]string {
+	err := s.cryptoCall(ctx, op, in.KeyId, in.EncryptionAlgorithm, in.EncryptionContext, nil, invalid, func() map[string]string {
 		return cryptoParams(in.KeyId, in.EncryptionContext)
 	}, func(k *key, arn string, root []byte) error {
 		if err := asymmetricContext(op, k, arn, in.EncryptionContext, "EncryptionContext"); err != nil {
@@ -404,6 +423,7 @@ func (s *Service) Decrypt(ctx context.Context, in *DecryptInput) (*DecryptOutput
 		arn, alg string
 	)
 	if err == nil {
+		s.encryptionConditions(in.EncryptionContext, in.EncryptionAlgorithm)
 		pt, k, arn, alg, err = s.decryptAny(ctx, op, caller, in.CiphertextBlob, in.EncryptionContext, in.KeyId, "keyId", in.EncryptionAlgorithm)
 	}
 	if err == nil {
@@ -535,10 +555,18 @@ func (s *Service) ReEncrypt(ctx context.Context, in *ReEncryptInput) (*ReEncrypt
 		srcAlg, dstAlg string
 	)
 	if err == nil {
+		// Two authorizations (spec §3.2 rule 7): kms:ReEncryptFrom on the
+		// source key with its context, kms:ReEncryptTo on the destination
+		// with its own.
+		s.call.action = "kms:ReEncryptFrom"
+		s.encryptionConditions(in.SourceEncryptionContext, in.SourceEncryptionAlgorithm)
 		pt, src, srcARN, srcAlg, err = s.decryptAny(ctx, op, caller, in.CiphertextBlob, in.SourceEncryptionContext,
 			in.SourceKeyId, "sourceKeyId", in.SourceEncryptionAlgorithm)
 	}
 	if err == nil {
+		s.call.reset()
+		s.call.action = "kms:ReEncryptTo"
+		s.encryptionConditions(in.DestinationEncryptionContext, in.DestinationEncryptionAlgorithm)
 		dst, dARN, err = s.resolve(ctx, op, caller, in.DestinationKeyId, "destinationKeyId", allowAlias|crossAccount)
 	}
 	if err == nil {
@@ -626,7 +654,7 @@ func (s *Service) generateDataKey(ctx context.Context, op keystate.Operation, in
 		pt, blob []byte
 		keyARN   string
 	)
-	err := s.cryptoCall(ctx, op, in.KeyId, "", invalid, func() map[string]string {
+	err := s.cryptoCall(ctx, op, in.KeyId, "", in.EncryptionContext, nil, invalid, func() map[string]string {
 		p := cryptoParams(in.KeyId, in.EncryptionContext)
 		if in.KeySpec != "" {
 			p["keySpec"] = in.KeySpec

@@ -99,43 +99,44 @@ func (s *Service) generateDataKeyPair(ctx context.Context, op keystate.Operation
 		priv []byte
 		out  *GenerateDataKeyPairWithoutPlaintextOutput
 	)
-	err := s.cryptoCall(ctx, op, in.KeyId, "", invalid, func() map[string]string {
-		p := cryptoParams(in.KeyId, in.EncryptionContext)
-		p["keyPairSpec"] = in.KeyPairSpec
-		return p
-	}, func(k *key, arn string, root []byte) error {
-		if k.kind.Origin.InCustomKeyStore() {
-			// Spec §5: the KeyId cannot be a key in a custom key store
-			// (footnote [7], UnsupportedOperationException), whatever its
-			// state; worded as kmsmodel words [7] elsewhere.
-			return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
-				arn+" origin is "+k.kind.Origin.String()+" which is not valid for this operation.")
-		}
-		if in.KeyPairSpec == "SM2" && !strings.HasPrefix(s.rg.name, "cn-") {
-			// Recorded for CreateKey (RPT-FL3026); the same rule.
-			return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state, "KeyPairSpec SM2 is not supported in this Region")
-		}
-		var (
-			pub []byte
-			err error
-		)
-		priv, pub, err = keycrypto.GenerateDataKeyPair(in.KeyPairSpec, s.cfg.random)
-		if errors.Is(err, keycrypto.ErrUnsupportedSpec) {
-			return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
-				"KeyPairSpec "+in.KeyPairSpec+" is not modelled by this version of kmsmodel.")
-		}
-		if err != nil {
-			return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err,
-				Message: "The data key pair could not be generated."}
-		}
-		blob, err := s.sealFor(root, k, priv, in.EncryptionContext)
-		if err != nil {
-			return sealError(op, k, arn, err)
-		}
-		out = &GenerateDataKeyPairWithoutPlaintextOutput{KeyId: arn, KeyPairSpec: in.KeyPairSpec, PublicKey: pub,
-			PrivateKeyCiphertextBlob: blob, KeyMaterialId: currentMaterialID(k)}
-		return nil
-	})
+	err := s.cryptoCall(ctx, op, in.KeyId, "", in.EncryptionContext, []string{"kms:DataKeyPairSpec", in.KeyPairSpec}, invalid,
+		func() map[string]string {
+			p := cryptoParams(in.KeyId, in.EncryptionContext)
+			p["keyPairSpec"] = in.KeyPairSpec
+			return p
+		}, func(k *key, arn string, root []byte) error {
+			if k.kind.Origin.InCustomKeyStore() {
+				// Spec §5: the KeyId cannot be a key in a custom key store
+				// (footnote [7], UnsupportedOperationException), whatever its
+				// state; worded as kmsmodel words [7] elsewhere.
+				return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
+					arn+" origin is "+k.kind.Origin.String()+" which is not valid for this operation.")
+			}
+			if in.KeyPairSpec == "SM2" && !strings.HasPrefix(s.rg.name, "cn-") {
+				// Recorded for CreateKey (RPT-FL3026); the same rule.
+				return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state, "KeyPairSpec SM2 is not supported in this Region")
+			}
+			var (
+				pub []byte
+				err error
+			)
+			priv, pub, err = keycrypto.GenerateDataKeyPair(in.KeyPairSpec, s.cfg.random)
+			if errors.Is(err, keycrypto.ErrUnsupportedSpec) {
+				return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
+					"KeyPairSpec "+in.KeyPairSpec+" is not modelled by this version of kmsmodel.")
+			}
+			if err != nil {
+				return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err,
+					Message: "The data key pair could not be generated."}
+			}
+			blob, err := s.sealFor(root, k, priv, in.EncryptionContext)
+			if err != nil {
+				return sealError(op, k, arn, err)
+			}
+			out = &GenerateDataKeyPairWithoutPlaintextOutput{KeyId: arn, KeyPairSpec: in.KeyPairSpec, PublicKey: pub,
+				PrivateKeyCiphertextBlob: blob, KeyMaterialId: currentMaterialID(k)}
+			return nil
+		})
 	if err != nil {
 		clear(priv)
 		return nil, nil, err

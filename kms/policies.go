@@ -72,6 +72,9 @@ func (s *Service) callerPrincipal(ctx context.Context, op keystate.Operation) (p
 
 // rootPrincipal returns an account's root principal, made once.
 func (s *Service) rootPrincipal(account string) policy.Principal {
+	if account == s.cfg.account && s.ownRoot.Kind() != policy.Nobody {
+		return s.ownRoot
+	}
 	if p, ok := s.roots[account]; ok {
 		return p
 	}
@@ -80,6 +83,9 @@ func (s *Service) rootPrincipal(account string) policy.Principal {
 	}
 	p := policy.AccountPrincipal(s.cfg.partition, account)
 	s.roots[account] = p
+	if account == s.cfg.account {
+		s.ownRoot = p
+	}
 	return p
 }
 
@@ -87,6 +93,9 @@ func (s *Service) rootPrincipal(account string) policy.Principal {
 func (s *Service) keyPolicy(k *key) *policy.Document {
 	if d := s.policies[k.slot]; d != nil {
 		return d
+	}
+	if k.account == s.cfg.account && s.ownDefault != nil {
+		return s.ownDefault
 	}
 	return s.defaultPolicy(k.account)
 }
@@ -102,6 +111,9 @@ func (s *Service) defaultPolicy(account string) *policy.Document {
 	}
 	d := policy.Default(s.cfg.partition, account)
 	s.defaults[account] = d
+	if account == s.cfg.account {
+		s.ownDefault = d
+	}
 	return d
 }
 
@@ -109,11 +121,11 @@ func (s *Service) defaultPolicy(account string) *policy.Document {
 // condition keys (spec §5.1), set by the operation before it resolves its
 // key. begin clears it.
 type callConditions struct {
-	action string             // overrides the operation's action (ReEncryptFrom, ReEncryptTo)
-	ec     map[string]string  // the encryption context
+	action string            // overrides the operation's action (ReEncryptFrom, ReEncryptTo)
+	ec     map[string]string // the encryption context
 	extra  []policy.ContextEntry
-	alias  string             // the alias the request named, if any (kms:RequestAlias)
-	dec    string             // the last decision, for the observer
+	alias  string // the alias the request named, if any (kms:RequestAlias)
+	dec    string // the last decision, for the observer
 }
 
 // reset empties c for a new call, keeping its buffer.
@@ -125,6 +137,11 @@ func (c *callConditions) reset() {
 // allow, else AccessDeniedException.
 func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) error {
 	doc := s.keyPolicy(k)
+	if doc.IsDefault() && !s.observing() && s.principal.Account() == k.account {
+		// The default policy allows every principal of the key's account
+		// (and no other): its decision, without its evaluation.
+		return nil
+	}
 	action := actionNames[op]
 	if s.call.action != "" {
 		action = s.call.action
@@ -203,13 +220,19 @@ func parsePolicy(op keystate.Operation, arn string, st keystate.State, text stri
 // lockoutCheck is AWS's policy lockout safety check (spec §2.3): the new
 // policy must let the calling principal call PutKeyPolicy on the key.
 func (s *Service) lockoutCheck(op keystate.Operation, doc *policy.Document, arn, account string, st keystate.State) error {
+	return s.lockoutCheckAs(op, doc, arn, account, arn, st)
+}
+
+// lockoutCheckAs is lockoutCheck whose refusal names errID (empty for a
+// key not created yet).
+func (s *Service) lockoutCheckAs(op keystate.Operation, doc *policy.Document, arn, account, errID string, st keystate.State) error {
 	dec := doc.Evaluate(&policy.Request{Action: "kms:PutKeyPolicy", Caller: s.principal, Resource: arn,
 		ResourceAccount: account, Time: fromMicros(s.last)})
 	if dec.Allowed() {
 		return nil
 	}
 	// Recorded wording (spec §2.2).
-	return kmsError(keystate.ErrMalformedPolicyDocument, op, arn, st,
+	return kmsError(keystate.ErrMalformedPolicyDocument, op, errID, st,
 		"The new key policy will not allow you to update the key policy in the future.")
 }
 
@@ -412,4 +435,3 @@ func (s *Service) ListKeyPolicies(ctx context.Context, in *ListKeyPoliciesInput)
 	})
 	return out, err
 }
-

@@ -65,6 +65,8 @@ type Service struct {
 	roots      map[string]policy.Principal
 	policies   map[uint32]*policy.Document
 	defaults   map[string]*policy.Document
+	ownRoot    policy.Principal // the service account's root principal, once made
+	ownDefault *policy.Document // the service account's default key policy, once made
 	call       callConditions
 
 	usage      map[uint32]lastUse // each used key's last use, by slot (GetKeyLastUsage)

@@ -1,0 +1,332 @@
+package kms_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/kms"
+	"github.com/kmsmodel/kmsmodel/store"
+	"github.com/kmsmodel/kmsmodel/store/boltstore"
+)
+
+// Key policies (issue 14; aws-kms-policies-grants.md, decisions D24–D29).
+
+const (
+	pzApp     = "arn:aws:iam::111122223333:role/app"
+	pzSession = "arn:aws:sts::111122223333:assumed-role/app/s1"
+	pzAlice   = "arn:aws:iam::111122223333:user/alice"
+	pzPartner = "arn:aws:iam::444455556666:role/partner"
+	pzRoot    = "arn:aws:iam::111122223333:root"
+)
+
+// pzDefaultText is AWS's default key policy for account 111122223333
+// (spec §1.1), byte for byte.
+const pzDefaultText = `{
+  "Version" : "2012-10-17",
+  "Id" : "key-default-1",
+  "Statement" : [ {
+    "Sid" : "Enable IAM User Permissions",
+    "Effect" : "Allow",
+    "Principal" : {
+      "AWS" : "arn:aws:iam::111122223333:root"
+    },
+    "Action" : "kms:*",
+    "Resource" : "*"
+  } ]
+}`
+
+func (e *fxEnv) as2(principal string) context.Context { return kms.WithPrincipal(e.ctx, principal) }
+
+func pzDenied(t *testing.T, err error, principal, action, arn string, explicit bool) {
+	t.Helper()
+	var ke *keystate.Error
+	if !errors.As(err, &ke) || !errors.Is(err, keystate.ErrAccessDenied) {
+		t.Fatalf("got %v, want AccessDeniedException", err)
+	}
+	want := "User: " + principal + " is not authorized to perform: " + action + " on resource: " + arn
+	if explicit {
+		want += " with an explicit deny in a resource-based policy"
+	} else {
+		want += " because no resource-based policy allows the " + action + " action"
+	}
+	if ke.Message != want {
+		t.Fatalf("message %q, want %q (D26)", ke.Message, want)
+	}
+}
+
+// Spec §1.1, D24: a key created without a policy has AWS's default policy,
+// returned byte for byte; it lets every principal of the key's account in
+// (users, roles, sessions, the root) and no other account.
+func TestPolicyDefault(t *testing.T) {
+	rec := &fxRecorder{}
+	e := fxNew(t, kms.WithObserver(rec))
+	id, arn := e.symmetric()
+	out, err := e.s.GetKeyPolicy(e.ctx, &kms.GetKeyPolicyInput{KeyId: id})
+	if err != nil || out.Policy != pzDefaultText || out.PolicyName != "default" {
+		t.Fatalf("GetKeyPolicy = %q, %v", out, err)
+	}
+	lp, err := e.s.ListKeyPolicies(e.ctx, &kms.ListKeyPoliciesInput{KeyId: id})
+	if err != nil || len(lp.PolicyNames) != 1 || lp.PolicyNames[0] != "default" || lp.Truncated {
+		t.Fatalf("ListKeyPolicies = %+v, %v", lp, err)
+	}
+	_, err = e.s.GetKeyPolicy(e.ctx, &kms.GetKeyPolicyInput{KeyId: id, PolicyName: "other"})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrNotFound, Op: keystate.GetKeyPolicy, KeyID: arn, State: keystate.Enabled, AnyMsg: true})
+	for _, p := range []string{pzApp, pzSession, pzAlice, pzRoot} {
+		if _, err := e.s.Encrypt(e.as2(p), &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")}); err != nil {
+			t.Fatalf("Encrypt as %s: %v", p, err)
+		}
+	}
+	_, err = e.s.Encrypt(e.as2(pzPartner), &kms.EncryptInput{KeyId: arn, Plaintext: []byte("x")})
+	pzDenied(t, err, pzPartner, "kms:Encrypt", arn, false)
+	last := rec.events[len(rec.events)-1]
+	if last.Principal != pzPartner || !strings.HasPrefix(last.Authorization, "ImplicitDeny") {
+		t.Fatalf("event record: principal %q, authorization %q", last.Principal, last.Authorization)
+	}
+	prev := rec.events[len(rec.events)-2]
+	if prev.Principal != pzRoot || !strings.Contains(prev.Authorization, "Enable IAM User Permissions") {
+		t.Fatalf("event record of the root's call: principal %q, authorization %q", prev.Principal, prev.Authorization)
+	}
+}
+
+// A policy that names one role: its sessions are in, the account's other
+// principals are not (the account root is not in the policy); an
+// explicit Deny wins over an Allow (spec §3.2 rule 1).
+func TestPolicyPrincipalsAndDeny(t *testing.T) {
+	e := fxNew(t)
+	doc := `{"Version":"2012-10-17","Statement":[
+	 {"Sid":"app uses","Effect":"Allow","Principal":{"AWS":"` + pzApp + `"},"Action":["kms:Encrypt","kms:Decrypt","kms:PutKeyPolicy","kms:DescribeKey"],"Resource":"*"},
+	 {"Sid":"no decrypt in s1","Effect":"Deny","Principal":{"AWS":"` + pzSession + `"},"Action":"kms:Decrypt","Resource":"*"}]}`
+	out, err := e.s.CreateKey(e.as2(pzApp), &kms.CreateKeyInput{Policy: doc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, arn := out.KeyMetadata.KeyId, out.KeyMetadata.Arn
+	ct, err := e.s.Encrypt(e.as2(pzSession), &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+	if err != nil {
+		t.Fatalf("Encrypt by a session of the named role: %v", err)
+	}
+	if _, err := e.s.Decrypt(e.as2(pzApp), &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob}); err != nil {
+		t.Fatalf("Decrypt by the role: %v", err)
+	}
+	_, err = e.s.Decrypt(e.as2(pzSession), &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob})
+	pzDenied(t, err, pzSession, "kms:Decrypt", arn, true)
+	_, err = e.s.Encrypt(e.as2(pzAlice), &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+	pzDenied(t, err, pzAlice, "kms:Encrypt", arn, false)
+	_, err = e.s.DisableKey(e.ctx, &kms.DisableKeyInput{KeyId: id}) // the root: not in this policy
+	pzDenied(t, err, pzRoot, "kms:DisableKey", arn, false)
+}
+
+// Spec §5.1: kms:EncryptionContext:<key> conditions; the algorithm keys
+// are present even when the request leaves the algorithm out.
+func TestPolicyEncryptionContextCondition(t *testing.T) {
+	e := fxNew(t)
+	doc := `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Principal":{"AWS":"` + pzRoot + `"},"Action":"kms:*","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}},
+	 {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":["kms:Encrypt","kms:Decrypt"],"Resource":"*",
+	  "Condition":{"StringEquals":{"kms:EncryptionContext:purpose":"test","kms:EncryptionAlgorithm":"SYMMETRIC_DEFAULT"}}},
+	 {"Effect":"Allow","Principal":{"AWS":"` + pzRoot + `"},"Action":"kms:PutKeyPolicy","Resource":"*"}]}`
+	out, err := e.s.CreateKey(e.ctx, &kms.CreateKeyInput{Policy: doc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, arn := out.KeyMetadata.KeyId, out.KeyMetadata.Arn
+	ec := map[string]string{"purpose": "test"}
+	ct, err := e.s.Encrypt(e.as2(pzAlice), &kms.EncryptInput{KeyId: id, Plaintext: []byte("x"), EncryptionContext: ec})
+	if err != nil {
+		t.Fatalf("Encrypt with the context: %v", err)
+	}
+	if _, err := e.s.Decrypt(e.as2(pzAlice), &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob, EncryptionContext: ec}); err != nil {
+		t.Fatalf("Decrypt with the context: %v", err)
+	}
+	_, err = e.s.Encrypt(e.as2(pzAlice), &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+	pzDenied(t, err, pzAlice, "kms:Encrypt", arn, false)
+	_, err = e.s.Encrypt(e.as2(pzAlice), &kms.EncryptInput{KeyId: id, Plaintext: []byte("x"), EncryptionContext: map[string]string{"purpose": "prod"}})
+	pzDenied(t, err, pzAlice, "kms:Encrypt", arn, false)
+}
+
+// Spec §2.3: the policy lockout safety check, and its bypass.
+func TestPolicyLockoutCheck(t *testing.T) {
+	e := fxNew(t)
+	id, arn := e.symmetric()
+	noPut := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + pzRoot + `"},"Action":["kms:Encrypt","kms:Decrypt","kms:GetKeyPolicy"],"Resource":"*"}]}`
+	_, err := e.s.PutKeyPolicy(e.ctx, &kms.PutKeyPolicyInput{KeyId: id, Policy: noPut})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrMalformedPolicyDocument, Op: keystate.PutKeyPolicy, KeyID: arn, State: keystate.Enabled,
+		Msg: "The new key policy will not allow you to update the key policy in the future."})
+	if got, _ := e.s.GetKeyPolicy(e.ctx, &kms.GetKeyPolicyInput{KeyId: id}); got.Policy != pzDefaultText {
+		t.Fatalf("the refused PutKeyPolicy changed the policy")
+	}
+	_, err = e.s.CreateKey(e.ctx, &kms.CreateKeyInput{Policy: noPut})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrMalformedPolicyDocument, Op: keystate.CreateKey,
+		Msg: "The new key policy will not allow you to update the key policy in the future."})
+	if _, err := e.s.PutKeyPolicy(e.ctx, &kms.PutKeyPolicyInput{KeyId: id, Policy: noPut, BypassPolicyLockoutSafetyCheck: true}); err != nil {
+		t.Fatalf("PutKeyPolicy with the bypass: %v", err)
+	}
+	_, err = e.s.PutKeyPolicy(e.ctx, &kms.PutKeyPolicyInput{KeyId: id, Policy: noPut, BypassPolicyLockoutSafetyCheck: true})
+	pzDenied(t, err, pzRoot, "kms:PutKeyPolicy", arn, false)
+	_, err = e.s.DescribeKey(e.ctx, &kms.DescribeKeyInput{KeyId: id})
+	pzDenied(t, err, pzRoot, "kms:DescribeKey", arn, false)
+}
+
+// D29: policy documents are validated; a refused one changes nothing.
+func TestPolicyDocumentValidation(t *testing.T) {
+	e := fxNew(t)
+	id, arn := e.symmetric()
+	put := func(doc string) error {
+		_, err := e.s.PutKeyPolicy(e.ctx, &kms.PutKeyPolicyInput{KeyId: id, Policy: doc})
+		return err
+	}
+	fxCheckErr(t, put("not a policy"), fxWant{Code: keystate.ErrMalformedPolicyDocument, Op: keystate.PutKeyPolicy, KeyID: arn,
+		State: keystate.Enabled, Msg: ""})
+	fxCheckErr(t, put(`{"Version":"2012-10-17","Statement":[{"Effect":"Perhaps","Principal":"*","Action":"kms:*","Resource":"*"}]}`),
+		fxWant{Code: keystate.ErrMalformedPolicyDocument, Op: keystate.PutKeyPolicy, KeyID: arn, State: keystate.Enabled, AnyMsg: true})
+	fxCheckErr(t, put(`{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:root"},"Action":"kms:*","Resource":"*"}]}`),
+		fxWant{Code: keystate.ErrMalformedPolicyDocument, Op: keystate.PutKeyPolicy, KeyID: arn, State: keystate.Enabled,
+			Msg: "Policy contains a statement with one or more invalid principals."})
+	big := `{"Version":"2012-10-17","Statement":[{"Sid":"` + strings.Repeat("a", 33000) + `","Effect":"Allow","Principal":{"AWS":"` + pzRoot + `"},"Action":"kms:*","Resource":"*"}]}`
+	fxCheckErr(t, put(big), fxWant{Code: keystate.ErrLimitExceeded, Op: keystate.PutKeyPolicy, KeyID: arn, State: keystate.Enabled, AnyMsg: true})
+	fxCheckErr(t, put("{\u2603}"), fxWant{Code: keystate.ErrValidation, Op: keystate.PutKeyPolicy, AnyMsg: true})
+	fxCheckErr(t, put(""), fxWant{Code: keystate.ErrValidation, Op: keystate.PutKeyPolicy, AnyMsg: true})
+	_, err := e.s.PutKeyPolicy(e.ctx, &kms.PutKeyPolicyInput{KeyId: id, Policy: pzDefaultText, PolicyName: "other"})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrValidation, Op: keystate.PutKeyPolicy, AnyMsg: true})
+	if got, _ := e.s.GetKeyPolicy(e.ctx, &kms.GetKeyPolicyInput{KeyId: id}); got.Policy != pzDefaultText {
+		t.Fatalf("a refused PutKeyPolicy changed the policy")
+	}
+	// An AWS managed key's policy cannot be changed (D29, D15).
+	if _, err := e.s.Encrypt(e.ctx, &kms.EncryptInput{KeyId: "alias/aws/s3", Plaintext: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	d := e.describe("alias/aws/s3")
+	_, err = e.s.PutKeyPolicy(e.ctx, &kms.PutKeyPolicyInput{KeyId: d.KeyId, Policy: pzDefaultText})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrUnsupportedOperation, Op: keystate.PutKeyPolicy, KeyID: d.Arn, State: keystate.Enabled, AnyMsg: true})
+}
+
+// A policy that lets another account's root use the key: the partner
+// encrypts with the key ARN (cross-account use), never with an alias name
+// (aliases are per account); operations without cross-account use stay
+// NotFoundException (D6).
+func TestPolicyCrossAccount(t *testing.T) {
+	e := fxNew(t)
+	doc := `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Principal":{"AWS":"` + pzRoot + `"},"Action":"kms:*","Resource":"*"},
+	 {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":["kms:Encrypt","kms:DescribeKey"],"Resource":"*"}]}`
+	out, err := e.s.CreateKey(e.ctx, &kms.CreateKeyInput{Policy: doc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, arn := out.KeyMetadata.KeyId, out.KeyMetadata.Arn
+	e.createAlias("alias/shared", id)
+	if _, err := e.s.Encrypt(e.as2(pzPartner), &kms.EncryptInput{KeyId: arn, Plaintext: []byte("x")}); err != nil {
+		t.Fatalf("Encrypt by the partner with the key ARN: %v", err)
+	}
+	_, err = e.s.Encrypt(e.as2(pzPartner), &kms.EncryptInput{KeyId: "alias/shared", Plaintext: []byte("x")})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrNotFound, Op: keystate.Encrypt, AnyMsg: true, KeyID: "arn:aws:kms:us-east-1:444455556666:alias/shared"})
+	_, err = e.s.DisableKey(e.as2(pzPartner), &kms.DisableKeyInput{KeyId: arn})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrNotFound, Op: keystate.DisableKey, KeyID: arn, Msg: fxNotExist(arn)})
+	_, err = e.s.GenerateDataKey(e.as2(pzPartner), &kms.GenerateDataKeyInput{KeyId: arn, KeySpec: "AES_256"})
+	pzDenied(t, err, pzPartner, "kms:GenerateDataKey", arn, false)
+}
+
+// ReEncrypt needs kms:ReEncryptFrom on the source and kms:ReEncryptTo on
+// the destination (spec §3.2 rule 7).
+func TestPolicyReEncryptActions(t *testing.T) {
+	e := fxNew(t)
+	fromOnly := `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Principal":{"AWS":"` + pzRoot + `"},"Action":["kms:Encrypt","kms:ReEncryptFrom","kms:PutKeyPolicy"],"Resource":"*"}]}`
+	out, err := e.s.CreateKey(e.ctx, &kms.CreateKeyInput{Policy: fromOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := out.KeyMetadata
+	dst, dstARN := e.symmetric()
+	ct, err := e.s.Encrypt(e.ctx, &kms.EncryptInput{KeyId: src.KeyId, Plaintext: []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.ReEncrypt(e.ctx, &kms.ReEncryptInput{CiphertextBlob: ct.CiphertextBlob, DestinationKeyId: dst}); err != nil {
+		t.Fatalf("ReEncrypt from a key that allows ReEncryptFrom: %v", err)
+	}
+	back, err := e.s.Encrypt(e.ctx, &kms.EncryptInput{KeyId: dst, Plaintext: []byte("y")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.s.ReEncrypt(e.ctx, &kms.ReEncryptInput{CiphertextBlob: back.CiphertextBlob, DestinationKeyId: src.KeyId})
+	pzDenied(t, err, pzRoot, "kms:ReEncryptTo", src.Arn, false)
+	_ = dstARN
+}
+
+// A key's own policy survives a restart (store.Key.Policy) over Memory and
+// boltstore; replicas take their own policy (ReplicaPolicy). The policy
+// names one role, so another principal of the account is refused (an
+// account root in a policy would let every principal of the account in,
+// D24).
+func TestPolicyPersistsAndReplicas(t *testing.T) {
+	doc := `{"Version":"2012-10-17","Statement":[{"Sid":"only app","Effect":"Allow","Principal":{"AWS":"` + pzApp + `"},"Action":"kms:*","Resource":"*"}]}`
+	for _, c := range []struct {
+		name string
+		open func(t *testing.T) func() store.Store
+	}{
+		{"memory", func(t *testing.T) func() store.Store {
+			m := store.NewMemory()
+			return func() store.Store { return csKeepOpen{m} }
+		}},
+		{"bolt", func(t *testing.T) func() store.Store {
+			path := filepath.Join(t.TempDir(), "kms.db")
+			return func() store.Store {
+				st, err := boltstore.Open(path, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return st
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			open := c.open(t)
+			clk := kms.NewManualClock(fxT0)
+			s, err := kms.Open(t.Context(), open(), kms.WithClock(clk))
+			if err != nil {
+				t.Fatal(err)
+			}
+			app := kms.WithPrincipal(t.Context(), pzApp)
+			out, err := s.CreateKey(app, &kms.CreateKeyInput{Policy: doc, MultiRegion: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := out.KeyMetadata.KeyId
+			want, err := s.GetKeyPolicy(app, &kms.GetKeyPolicyInput{KeyId: id})
+			if err != nil || want.Policy == pzDefaultText || !strings.Contains(want.Policy, `"Sid" : "only app"`) {
+				t.Fatalf("GetKeyPolicy = %q, %v", want.Policy, err)
+			}
+			rep, err := s.ReplicateKey(app, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: "us-west-2"})
+			if err != nil || rep.ReplicaPolicy != pzDefaultText {
+				t.Fatalf("ReplicateKey without Policy: ReplicaPolicy %q, %v", rep.ReplicaPolicy, err)
+			}
+			s.Close()
+			s, err = kms.Open(t.Context(), open(), kms.WithClock(clk))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			app = kms.WithPrincipal(t.Context(), pzApp)
+			got, err := s.GetKeyPolicy(app, &kms.GetKeyPolicyInput{KeyId: id})
+			if err != nil || got.Policy != want.Policy {
+				t.Fatalf("after a restart GetKeyPolicy = %q, %v; want %q", got.Policy, err, want.Policy)
+			}
+			_, err = s.Encrypt(kms.WithPrincipal(t.Context(), pzAlice), &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+			if !errors.Is(err, keystate.ErrAccessDenied) {
+				t.Fatalf("after a restart, alice's Encrypt = %v, want AccessDeniedException", err)
+			}
+		})
+	}
+}
+
+// A principal ARN that is no principal is refused.
+func TestPolicyInvalidPrincipal(t *testing.T) {
+	e := fxNew(t)
+	_, err := e.s.ListKeys(kms.WithPrincipal(e.ctx, "arn:aws:s3:::bucket"), &kms.ListKeysInput{})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrValidation, Op: keystate.ListKeys, AnyMsg: true})
+}
