@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -22,6 +23,7 @@ type Memory struct {
 	secret    *secretRef // the root secret; nil if none
 	now       time.Time  // the latest Batch.Now applied
 	stores    map[string]CustomKeyStore
+	grants    map[GrantID]Grant
 }
 
 // secretRef holds the root secret two pointers away from Memory, so that
@@ -60,6 +62,10 @@ func (m *Memory) Apply(_ context.Context, b *Batch) error {
 	if err := b.ValidateCustomKeyStores(func(id string) bool { _, ok := m.stores[id]; return ok }); err != nil {
 		return err
 	}
+	if err := b.ValidateGrants(func(id string) bool { _, ok := m.keys[id]; return ok },
+		func(g GrantID) bool { _, ok := m.grants[g]; return ok }); err != nil {
+		return err
+	}
 	if len(b.PutSecret) > 0 && m.secret != nil {
 		return fmt.Errorf("root secret: %w", ErrExists)
 	}
@@ -89,9 +95,25 @@ func (m *Memory) Apply(_ context.Context, b *Batch) error {
 	for _, id := range b.DeleteAliases {
 		delete(m.aliases, id)
 	}
+	for _, g := range b.PutGrants {
+		if m.grants == nil {
+			m.grants = make(map[GrantID]Grant)
+		}
+		g.Operations = slices.Clone(g.Operations)
+		g.EncryptionContextEquals, g.EncryptionContextSubset = maps.Clone(g.EncryptionContextEquals), maps.Clone(g.EncryptionContextSubset)
+		m.grants[GrantID{g.KeyID, g.GrantID}] = g
+	}
+	for _, id := range b.DeleteGrants {
+		delete(m.grants, id)
+	}
 	for _, id := range b.DeleteKeys {
 		delete(m.keys, id)
 		m.sortedIDs = nil
+		for gid := range m.grants {
+			if gid.KeyID == id {
+				delete(m.grants, gid)
+			}
+		}
 		for aid, a := range m.aliases {
 			if a.KeyID == id {
 				delete(m.aliases, aid)
@@ -253,6 +275,24 @@ func (m *Memory) CustomKeyStores(context.Context) ([]CustomKeyStore, error) {
 	}
 	slices.SortFunc(out, func(a, b CustomKeyStore) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
+}
+
+// Grants calls fn for every grant, by key record ID then grant ID.
+func (m *Memory) Grants(_ context.Context, fn func(Grant) error) error {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return ErrClosed
+	}
+	ids := slices.SortedFunc(maps.Keys(m.grants), func(a, b GrantID) int {
+		return cmp.Or(cmp.Compare(a.KeyID, b.KeyID), cmp.Compare(a.GrantID, b.GrantID))
+	})
+	for _, id := range ids {
+		if err := fn(m.grants[id]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // LatestInstant returns the latest Batch.Now applied, or the zero time.

@@ -191,6 +191,30 @@ type Alias struct {
 	Updated time.Time
 }
 
+// Grant is the persisted record of a grant on a key (CreateGrant).
+type Grant struct {
+	// KeyID is the record ID of the key the grant is on; GrantID the
+	// grant's ID (64 lowercase hex digits).
+	KeyID, GrantID string
+	// Name is the grant's Name, or empty.
+	Name string
+	// GranteePrincipal and RetiringPrincipal (possibly empty) are
+	// principal ARNs; IssuingAccount is the account whose principal
+	// created the grant, as "arn:<partition>:iam::<account>:root".
+	GranteePrincipal, RetiringPrincipal, IssuingAccount string
+	// Operations are the operations the grant allows, as AWS names them.
+	Operations []string
+	// EncryptionContextEquals and EncryptionContextSubset are the grant's
+	// constraints; nil when it has none.
+	EncryptionContextEquals, EncryptionContextSubset map[string]string
+	Created                                          time.Time
+}
+
+// GrantID names a grant: its key's record ID and its grant ID.
+type GrantID struct {
+	KeyID, GrantID string
+}
+
 // Batch is one atomic write: all of it is applied, or none of it. Within a
 // batch, custom key store puts apply first, then key puts, then rotations,
 // then alias puts, then alias deletions, then key deletions, then custom
@@ -220,6 +244,12 @@ type Batch struct {
 	// DeleteCustomKeyStores removes custom key stores; each must exist.
 	// The store does not check that no key names them.
 	DeleteCustomKeyStores []string
+	// PutGrants creates or replaces grants; their key must exist (or be
+	// created in this batch). They apply after key puts.
+	PutGrants []Grant
+	// DeleteGrants removes grants; each must exist. They apply before key
+	// deletions, which remove a deleted key's grants too.
+	DeleteGrants []GrantID
 	// Now, when not zero, is the service's latest instant when it wrote
 	// the batch: the store keeps the latest Now it has been given (an
 	// earlier one leaves it as it is) and returns it from LatestInstant,
@@ -232,7 +262,8 @@ type Batch struct {
 func (b *Batch) Empty() bool {
 	return len(b.PutKeys) == 0 && len(b.AddRotations) == 0 && len(b.PutAliases) == 0 &&
 		len(b.DeleteAliases) == 0 && len(b.DeleteKeys) == 0 && len(b.PutSecret) == 0 &&
-		len(b.PutCustomKeyStores) == 0 && len(b.DeleteCustomKeyStores) == 0 && b.Now.IsZero()
+		len(b.PutCustomKeyStores) == 0 && len(b.DeleteCustomKeyStores) == 0 && b.Now.IsZero() &&
+		len(b.PutGrants) == 0 && len(b.DeleteGrants) == 0
 }
 
 // ValidateCustomKeyStores checks b's custom key store parts against a
@@ -254,6 +285,35 @@ func (b *Batch) ValidateCustomKeyStores(exists func(id string) bool) error {
 		live, seen := put[id]
 		if seen && !live || !seen && !exists(id) {
 			return fmt.Errorf("custom key store %s: %w", id, ErrNotFound)
+		}
+		put[id] = false
+	}
+	return nil
+}
+
+// ValidateGrants checks b's grant parts against a store's current state,
+// as Validate does for the rest: a grant of a key that does not exist
+// (nor is put earlier in b), or with an empty grant ID, and the deletion of
+// a grant that does not exist (nor is put earlier in b), are ErrNotFound.
+func (b *Batch) ValidateGrants(keyExists func(id string) bool, grantExists func(GrantID) bool) error {
+	if b == nil {
+		return nil
+	}
+	putKeys := map[string]bool{}
+	for _, k := range b.PutKeys {
+		putKeys[k.ID] = true
+	}
+	put := map[GrantID]bool{}
+	for _, g := range b.PutGrants {
+		if g.GrantID == "" || !putKeys[g.KeyID] && !keyExists(g.KeyID) {
+			return fmt.Errorf("grant %q of key %s: %w", g.GrantID, g.KeyID, ErrNotFound)
+		}
+		put[GrantID{g.KeyID, g.GrantID}] = true
+	}
+	for _, id := range b.DeleteGrants {
+		live, seen := put[id]
+		if seen && !live || !seen && !grantExists(id) {
+			return fmt.Errorf("grant %s of key %s: %w", id.GrantID, id.KeyID, ErrNotFound)
 		}
 		put[id] = false
 	}
@@ -298,6 +358,11 @@ type Store interface {
 	Secret(ctx context.Context) ([]byte, error)
 	// CustomKeyStores returns every custom key store, in ID order.
 	CustomKeyStores(ctx context.Context) ([]CustomKeyStore, error)
+	// Grants calls fn for every grant, in key record ID order, then grant
+	// ID order, in one consistent read; it stops at, and returns, fn's
+	// first error. fn must not keep the grant's maps or slices after it
+	// returns, nor call the store.
+	Grants(ctx context.Context, fn func(Grant) error) error
 	// LatestInstant returns the latest Batch.Now the store has applied,
 	// or the zero time if none has been (a new store, or one written
 	// before instants were recorded).
