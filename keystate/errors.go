@@ -104,6 +104,12 @@ const (
 	// valid policy document, or would lock the caller out of the key
 	// (AWS's policy lockout safety check).
 	ErrMalformedPolicyDocument Exception = "MalformedPolicyDocumentException"
+	// ErrInvalidGrantToken is returned when a grant token is not one the
+	// service issued, or names a grant that no longer exists (D28).
+	ErrInvalidGrantToken Exception = "InvalidGrantTokenException"
+	// ErrInvalidGrantId is returned when a GrantId names no grant of the
+	// key (D28).
+	ErrInvalidGrantId Exception = "InvalidGrantIdException"
 )
 
 // Error is the error every rejection in kmsmodel returns. It carries the AWS

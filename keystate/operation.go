@@ -71,6 +71,8 @@ const (
 	// (no DisabledException, no KMSInvalidStateException) says it works
 	// in every state.
 	GetKeyLastUsage
+	// ListRetirableGrants takes no key: IAM alone authorizes it.
+	ListRetirableGrants
 	numOperations
 )
 
@@ -90,7 +92,7 @@ var operationNames = [numOperations]string{
 	"UpdatePrimaryRegion", "Verify", "VerifyMac",
 	"CreateKey", "ListKeys", "GenerateRandom", "CreateCustomKeyStore", "ConnectCustomKeyStore",
 	"DeleteCustomKeyStore", "DescribeCustomKeyStores", "DisconnectCustomKeyStore",
-	"UpdateCustomKeyStore", "GetKeyLastUsage",
+	"UpdateCustomKeyStore", "GetKeyLastUsage", "ListRetirableGrants",
 }
 
 // String returns the AWS operation name, such as "RotateKeyOnDemand".

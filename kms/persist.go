@@ -83,6 +83,7 @@ func (s *Service) load(ctx context.Context) error {
 	}
 	after := ""
 	primaries := map[string]string{} // multi-Region key ID → its primary's Region, as recorded
+	byRecord := map[string]*key{}    // every key by its record ID, for its grants
 	for {
 		page, err := s.st.Keys(ctx, after, loadPage)
 		if err != nil {
@@ -100,6 +101,7 @@ func (s *Service) load(ctx context.Context) error {
 				return fmt.Errorf("key %s appears twice in Region %s: %w", k.id, s.regions[k.region].name, store.ErrCorrupt)
 			}
 			p := s.addKey(k)
+			byRecord[page[i].ID] = p
 			if text := page[i].Policy; text != "" {
 				doc, err := policy.Parse(text)
 				if err != nil {
@@ -132,6 +134,9 @@ func (s *Service) load(ctx context.Context) error {
 		slices.SortFunc(cs.keys, func(a, b *key) int { return cmp.Compare(a.seq, b.seq) })
 	}
 	if err := s.linkFamilies(primaries); err != nil {
+		return err
+	}
+	if err := s.loadGrants(ctx, func(id string) *key { return byRecord[id] }); err != nil {
 		return err
 	}
 	for _, chunk := range s.slab {

@@ -160,6 +160,15 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 	if dec.Allowed() {
 		return nil
 	}
+	if dec.Effect != policy.ExplicitDeny {
+		// A grant may allow what the policy does not deny (spec §3.2 4c).
+		if g := s.grantAllows(k, action); g != nil {
+			if s.observing() {
+				s.call.dec = "Allow " + action + ": grant " + g.id
+			}
+			return nil
+		}
+	}
 	return &keystate.Error{Code: keystate.ErrAccessDenied, Op: op, KeyID: arn, State: k.state,
 		Message: policy.AccessDeniedMessage(s.principal.ARN(), action, arn, dec)}
 }

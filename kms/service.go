@@ -68,6 +68,8 @@ type Service struct {
 	ownRoot    policy.Principal // the service account's root principal, once made
 	ownDefault *policy.Document // the service account's default key policy, once made
 	call       callConditions
+	grants     map[uint32][]*grant // each key's grants, oldest first, by slot
+	grantIndex map[string]*grant   // every grant by grant ID
 
 	usage      map[uint32]lastUse // each used key's last use, by slot (GetKeyLastUsage)
 	useSeq     uint64             // counts recorded uses, for made-up IDs
@@ -578,6 +580,7 @@ func (s *Service) deleteKey(k *key, at int64) {
 	k.rotations, k.tags, k.imp, k.ck = nil, nil, nil, nil
 	delete(s.usage, k.slot)
 	delete(s.policies, k.slot)
+	s.dropKeyGrants(k)
 	r.deleted++
 	if r.deleted > 1024 && r.deleted > len(r.order)/2 {
 		r.compactOrder()

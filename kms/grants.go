@@ -1,0 +1,660 @@
+package kms
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/kms/policy"
+	"github.com/kmsmodel/kmsmodel/store"
+)
+
+// Grants (spec §4; decision D28).
+//
+// A grant lets its grantee principal perform some operations on one key,
+// optionally only with an encryption context that equals, or includes, the
+// grant's. After the key policy, a call that the policy does not
+// explicitly deny is allowed when a grant on the key allows it. Grants take
+// effect at once (D28); a grant token is accepted wherever grant tokens
+// are, and names its grant. A key's grants go with the key when it is
+// deleted.
+
+// grantOperations are the operations a grant can allow, as AWS names them.
+var grantOperations = []string{"Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+	"ReEncryptFrom", "ReEncryptTo", "Sign", "Verify", "GetPublicKey", "CreateGrant", "RetireGrant", "DescribeKey",
+	"GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "VerifyMac", "DeriveSharedSecret"}
+
+// maxGrantsPerKey is AWS's grants-per-key quota (spec §4.9, D28).
+const maxGrantsPerKey = 50000
+
+// grant is one grant on a key.
+type grant struct {
+	id, name          string
+	key               *key
+	grantee, retiring policy.Principal
+	issuing           string
+	ops               []string
+	equals, subset    map[string]string
+	created           int64
+}
+
+// allows reports whether g lets caller perform action ("kms:<Op>") with
+// encryption context ec.
+func (g *grant) allows(caller policy.Principal, action string, ec map[string]string) bool {
+	op, ok := strings.CutPrefix(action, "kms:")
+	if !ok || !slices.Contains(g.ops, op) || !g.grantee.Matches(caller) {
+		return false
+	}
+	if g.equals != nil && !maps.Equal(g.equals, ec) {
+		return false
+	}
+	for k, v := range g.subset {
+		if w, ok := ec[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// grantAllows returns the grant on k that allows the call in progress
+// (action), or nil.
+func (s *Service) grantAllows(k *key, action string) *grant {
+	for _, g := range s.grants[k.slot] {
+		if g.allows(s.principal, action, s.call.ec) {
+			return g
+		}
+	}
+	return nil
+}
+
+// GrantConstraints are a grant's encryption-context constraints.
+type GrantConstraints struct {
+	EncryptionContextEquals map[string]string
+	EncryptionContextSubset map[string]string
+}
+
+// CreateGrantInput is the input of CreateGrant. KeyId is a key ID or key
+// ARN (another account's by ARN).
+type CreateGrantInput struct {
+	KeyId             string
+	GranteePrincipal  string
+	RetiringPrincipal string
+	Operations        []string
+	Constraints       *GrantConstraints
+	Name              string
+}
+
+// CreateGrantOutput is the output of CreateGrant.
+type CreateGrantOutput struct {
+	GrantId    string
+	GrantToken string
+}
+
+// GrantListEntry describes a grant, as ListGrants and ListRetirableGrants
+// return it.
+type GrantListEntry struct {
+	KeyId             string // the key ARN
+	GrantId           string
+	Name              string
+	CreationDate      time.Time
+	GranteePrincipal  string
+	RetiringPrincipal string
+	IssuingAccount    string
+	Operations        []string
+	Constraints       *GrantConstraints
+}
+
+// ListGrantsInput is the input of ListGrants: the key's grants, filtered
+// by GrantId or GranteePrincipal when given.
+type ListGrantsInput struct {
+	KeyId            string
+	Limit            *int32
+	Marker           string
+	GrantId          string
+	GranteePrincipal string
+}
+
+// ListGrantsOutput is the output of ListGrants and ListRetirableGrants.
+type ListGrantsOutput struct {
+	Grants     []GrantListEntry
+	NextMarker string
+	Truncated  bool
+}
+
+// ListRetirableGrantsInput is the input of ListRetirableGrants: the grants
+// of the caller's Region whose RetiringPrincipal is the one given.
+type ListRetirableGrantsInput struct {
+	RetiringPrincipal string
+	Limit             *int32
+	Marker            string
+}
+
+// RetireGrantInput is the input of RetireGrant: a GrantToken, or KeyId
+// (key ARN) and GrantId.
+type RetireGrantInput struct {
+	GrantToken string
+	KeyId      string
+	GrantId    string
+}
+
+// RetireGrantOutput is the (empty) output of RetireGrant.
+type RetireGrantOutput struct{}
+
+// RevokeGrantInput is the input of RevokeGrant.
+type RevokeGrantInput struct {
+	KeyId   string
+	GrantId string
+}
+
+// RevokeGrantOutput is the (empty) output of RevokeGrant.
+type RevokeGrantOutput struct{}
+
+// grantPrincipal validates a GranteePrincipal or RetiringPrincipal.
+func grantPrincipal(op keystate.Operation, arn, field string) (policy.Principal, error) {
+	if err := checkLength(op, arn, field, 1, 256); err != nil {
+		return policy.Principal{}, err
+	}
+	p, err := policy.ParsePrincipal(arn)
+	if err != nil || p.Kind() == policy.Everyone {
+		// No recording; kmsmodel's wording (spec §9 P2).
+		return policy.Principal{}, kmsError(keystate.ErrValidation, op, "", keystate.None,
+			"'"+arn+"' at '"+field+"' is not a valid principal ARN.")
+	}
+	return p, nil
+}
+
+// validateCreateGrant is CreateGrant's input validation (D3 step 1).
+func validateCreateGrant(in *CreateGrantInput) (grantee, retiring policy.Principal, err error) {
+	const op = keystate.CreateGrant
+	if in.GranteePrincipal == "" {
+		return grantee, retiring, required(op, "granteePrincipal")
+	}
+	if grantee, err = grantPrincipal(op, in.GranteePrincipal, "granteePrincipal"); err != nil {
+		return
+	}
+	if in.RetiringPrincipal != "" {
+		if retiring, err = grantPrincipal(op, in.RetiringPrincipal, "retiringPrincipal"); err != nil {
+			return
+		}
+	}
+	if len(in.Operations) == 0 {
+		return grantee, retiring, required(op, "operations")
+	}
+	for i, o := range in.Operations {
+		if err = checkEnum(op, o, "operations."+strconv.Itoa(i+1)+".member", grantOperations); err != nil {
+			return
+		}
+	}
+	if in.Name != "" {
+		if err = checkLength(op, in.Name, "name", 1, 256); err != nil {
+			return
+		}
+		for _, r := range in.Name {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(":/_-", r)) {
+				return grantee, retiring, validationError(op, in.Name, "name", "Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$")
+			}
+		}
+	}
+	if c := in.Constraints; c != nil {
+		if err = validateContext(op, c.EncryptionContextEquals, "constraints.encryptionContextEquals"); err == nil {
+			err = validateContext(op, c.EncryptionContextSubset, "constraints.encryptionContextSubset")
+		}
+	}
+	return
+}
+
+// grantKind refuses, after the key-state table (D3 step 7), operations a
+// grant on k cannot allow and constraints k cannot have (spec §9 P18;
+// kmsmodel's wording).
+func grantKind(k *key, arn string, in *CreateGrantInput) error {
+	const op = keystate.CreateGrant
+	for _, o := range in.Operations {
+		var ok bool
+		switch o {
+		case "Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo":
+			ok = k.kind.Usage == keystate.EncryptDecrypt
+		case "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext":
+			ok = k.kind.Usage == keystate.EncryptDecrypt && k.kind.Spec.IsSymmetric()
+		case "Sign", "Verify":
+			ok = k.kind.Usage == keystate.SignVerify
+		case "GenerateMac", "VerifyMac":
+			ok = k.kind.Usage == keystate.GenerateVerifyMAC
+		case "DeriveSharedSecret":
+			ok = k.kind.Usage == keystate.KeyAgreement
+		case "GetPublicKey":
+			ok = k.kind.Spec.IsAsymmetric()
+		default: // CreateGrant, RetireGrant, DescribeKey
+			ok = true
+		}
+		if !ok {
+			return kmsError(keystate.ErrValidation, op, arn, k.state,
+				"Grant operation "+o+" is not valid for "+arn+", whose key usage is "+k.kind.Usage.String()+" and key spec "+k.kind.Spec.String()+".")
+		}
+	}
+	if c := in.Constraints; c != nil && (len(c.EncryptionContextEquals) > 0 || len(c.EncryptionContextSubset) > 0) && !k.kind.Spec.IsSymmetric() {
+		return kmsError(keystate.ErrValidation, op, arn, k.state,
+			"Encryption context constraints are valid only for grants on symmetric encryption KMS keys; "+arn+" has key spec "+k.kind.Spec.String()+".")
+	}
+	return nil
+}
+
+// grantToken makes a token for g: opaque, naming its grant.
+func (s *Service) grantToken(g *grant) (string, error) {
+	b := make([]byte, 1+32+16)
+	b[0] = 1
+	id, _ := hex.DecodeString(g.id)
+	copy(b[1:33], id)
+	if _, err := io.ReadFull(s.cfg.random, b[33:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// tokenGrant returns the grant a token names, or InvalidGrantTokenException.
+func (s *Service) tokenGrant(op keystate.Operation, token string) (*grant, error) {
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err == nil && len(b) == 49 && b[0] == 1 {
+		if g := s.grantIndex[hex.EncodeToString(b[1:33])]; g != nil {
+			return g, nil
+		}
+	}
+	// No recording; kmsmodel's wording.
+	return nil, kmsError(keystate.ErrInvalidGrantToken, op, "", keystate.None, "The grant token is not valid.")
+}
+
+// CreateGrant adds a grant to a key: GranteePrincipal may then perform
+// Operations on it (within Constraints), and RetiringPrincipal may retire
+// it. A grant with the same Name, grantee, operations, constraints and
+// retiring principal as an existing one returns that grant with a new
+// token (D28).
+//
+// Errors: ValidationException, InvalidArnException, NotFoundException,
+// AccessDeniedException, DisabledException, KMSInvalidStateException
+// (table a.2), LimitExceededException (50,000 grants on the key),
+// KMSInternalException.
+func (s *Service) CreateGrant(ctx context.Context, in *CreateGrantInput) (*CreateGrantOutput, error) {
+	in = orEmpty(in)
+	const op = keystate.CreateGrant
+	grantee, retiring, invalid := validateCreateGrant(in)
+	now, caller, err := s.begin(ctx, op)
+	defer s.mu.Unlock()
+	if err == nil {
+		err = invalid
+	}
+	if err == nil {
+		s.call.extra = append(s.call.extra, policy.Multi("kms:GrantOperations", in.Operations...),
+			policy.Single("kms:GranteePrincipal", in.GranteePrincipal), policy.Single("kms:GrantIsForAWSResource", "false"))
+		if in.RetiringPrincipal != "" {
+			s.condition("kms:RetiringPrincipal", in.RetiringPrincipal)
+		}
+		if c := in.Constraints; c != nil {
+			if len(c.EncryptionContextEquals) > 0 {
+				s.condition("kms:GrantConstraintType", "EncryptionContextEquals")
+			} else if len(c.EncryptionContextSubset) > 0 {
+				s.condition("kms:GrantConstraintType", "EncryptionContextSubset")
+			}
+		}
+	}
+	var (
+		k   *key
+		arn string
+		out *CreateGrantOutput
+	)
+	if err == nil {
+		k, arn, err = s.resolve(ctx, op, caller, in.KeyId, "keyId", crossAccount)
+	}
+	if err == nil {
+		err = keystate.Check(op, k.state, k.kind, arn)
+	}
+	if err == nil {
+		err = grantKind(k, arn, in)
+	}
+	var g *grant
+	if err == nil {
+		g = s.sameGrant(k, in)
+		if g == nil && k.kind.Manager != keystate.AWSManaged && len(s.grants[k.slot]) >= maxGrantsPerKey {
+			err = kmsError(keystate.ErrLimitExceeded, op, arn, k.state, "The request would exceed the grants quota of "+arn+".")
+		}
+	}
+	if err == nil && g == nil {
+		g, err = s.addGrant(k, arn, in, grantee, retiring, caller, now)
+	}
+	if err == nil {
+		var token string
+		if token, err = s.grantToken(g); err != nil {
+			err = &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err, Message: "The randomness source failed."}
+		} else {
+			out = &CreateGrantOutput{GrantId: g.id, GrantToken: token}
+		}
+	}
+	if s.observing() {
+		s.record(now, op, caller, arn, map[string]string{"keyId": in.KeyId, "granteePrincipal": in.GranteePrincipal,
+			"operations": strings.Join(in.Operations, ",")}, err)
+	}
+	return out, err
+}
+
+// sameGrant returns k's grant that in would create again (D28), or nil.
+func (s *Service) sameGrant(k *key, in *CreateGrantInput) *grant {
+	if in.Name == "" {
+		return nil
+	}
+	var eq, sub map[string]string
+	if c := in.Constraints; c != nil {
+		eq, sub = c.EncryptionContextEquals, c.EncryptionContextSubset
+	}
+	for _, g := range s.grants[k.slot] {
+		if g.name == in.Name && g.grantee.ARN() == in.GranteePrincipal && g.retiring.ARN() == in.RetiringPrincipal &&
+			slices.Equal(g.ops, in.Operations) && maps.Equal(g.equals, eq) && maps.Equal(g.subset, sub) {
+			return g
+		}
+	}
+	return nil
+}
+
+// addGrant creates a grant on k, writing it to the store first.
+func (s *Service) addGrant(k *key, arn string, in *CreateGrantInput, grantee, retiring policy.Principal, caller string, now int64) (*grant, error) {
+	const op = keystate.CreateGrant
+	raw := make([]byte, 32)
+	if _, err := io.ReadFull(s.cfg.random, raw); err != nil {
+		return nil, &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err, Message: "The randomness source failed."}
+	}
+	g := &grant{id: hex.EncodeToString(raw), name: in.Name, key: k, grantee: grantee, retiring: retiring,
+		issuing: "arn:" + s.cfg.partition + ":iam::" + caller + ":root", ops: slices.Clone(in.Operations), created: now}
+	if c := in.Constraints; c != nil {
+		if len(c.EncryptionContextEquals) > 0 {
+			g.equals = maps.Clone(c.EncryptionContextEquals)
+		}
+		if len(c.EncryptionContextSubset) > 0 {
+			g.subset = maps.Clone(c.EncryptionContextSubset)
+		}
+	}
+	if err := s.persist(&store.Batch{PutGrants: []store.Grant{s.grantRecord(g)}}); err != nil {
+		return nil, internalError(op, arn, k.state, err)
+	}
+	s.installGrant(g)
+	return g, nil
+}
+
+// installGrant adds g to the service's grants.
+func (s *Service) installGrant(g *grant) {
+	if s.grants == nil {
+		s.grants = make(map[uint32][]*grant)
+		s.grantIndex = make(map[string]*grant)
+	}
+	s.grants[g.key.slot] = append(s.grants[g.key.slot], g)
+	s.grantIndex[g.id] = g
+}
+
+// dropGrant removes g from the service's grants.
+func (s *Service) dropGrant(g *grant) {
+	gs := s.grants[g.key.slot]
+	if i := slices.Index(gs, g); i >= 0 {
+		gs = slices.Delete(gs, i, i+1)
+	}
+	if len(gs) == 0 {
+		delete(s.grants, g.key.slot)
+	} else {
+		s.grants[g.key.slot] = gs
+	}
+	delete(s.grantIndex, g.id)
+}
+
+// dropKeyGrants forgets a deleted key's grants (the store deletes them
+// with the key).
+func (s *Service) dropKeyGrants(k *key) {
+	for _, g := range s.grants[k.slot] {
+		delete(s.grantIndex, g.id)
+	}
+	delete(s.grants, k.slot)
+}
+
+func (s *Service) grantRecord(g *grant) store.Grant {
+	return store.Grant{KeyID: s.storeID(g.key), GrantID: g.id, Name: g.name, GranteePrincipal: g.grantee.ARN(),
+		RetiringPrincipal: g.retiring.ARN(), IssuingAccount: g.issuing, Operations: g.ops,
+		EncryptionContextEquals: g.equals, EncryptionContextSubset: g.subset, Created: fromMicros(g.created)}
+}
+
+// loadGrants reads every grant from the store. keys finds a key by its
+// record ID.
+func (s *Service) loadGrants(ctx context.Context, keys func(id string) *key) error {
+	return s.st.Grants(ctx, func(r store.Grant) error {
+		k := keys(r.KeyID)
+		if k == nil {
+			return &corruptGrant{r.KeyID, r.GrantID, "its key does not exist"}
+		}
+		grantee, err := policy.ParsePrincipal(r.GranteePrincipal)
+		if err != nil {
+			return &corruptGrant{r.KeyID, r.GrantID, "its grantee is not a principal"}
+		}
+		var retiring policy.Principal
+		if r.RetiringPrincipal != "" {
+			if retiring, err = policy.ParsePrincipal(r.RetiringPrincipal); err != nil {
+				return &corruptGrant{r.KeyID, r.GrantID, "its retiring principal is not a principal"}
+			}
+		}
+		s.installGrant(&grant{id: r.GrantID, name: r.Name, key: k, grantee: grantee, retiring: retiring,
+			issuing: r.IssuingAccount, ops: slices.Clone(r.Operations), equals: maps.Clone(r.EncryptionContextEquals),
+			subset: maps.Clone(r.EncryptionContextSubset), created: micros(r.Created)})
+		return nil
+	})
+}
+
+type corruptGrant struct{ key, id, why string }
+
+func (e *corruptGrant) Error() string { return "grant " + e.id + " of key " + e.key + ": " + e.why }
+func (e *corruptGrant) Unwrap() error { return store.ErrCorrupt }
+
+// entry describes g.
+func (s *Service) entry(g *grant) GrantListEntry {
+	e := GrantListEntry{KeyId: s.arnOf(g.key), GrantId: g.id, Name: g.name, CreationDate: fromMicros(g.created),
+		GranteePrincipal: g.grantee.ARN(), RetiringPrincipal: g.retiring.ARN(), IssuingAccount: g.issuing,
+		Operations: slices.Clone(g.ops)}
+	if g.equals != nil || g.subset != nil {
+		e.Constraints = &GrantConstraints{EncryptionContextEquals: maps.Clone(g.equals), EncryptionContextSubset: maps.Clone(g.subset)}
+	}
+	return e
+}
+
+// pageGrants pages gs, Limit (1–1000, default 50) at a time.
+func (s *Service) pageGrants(op keystate.Operation, gs []*grant, limit *int32, marker, scope string) (*ListGrantsOutput, error) {
+	n, err := pageLimit(op, limit, 50, 1000)
+	if err != nil {
+		return nil, err
+	}
+	var from uint64
+	if marker != "" {
+		if from, err = decodeMarker(op, marker, scope); err != nil {
+			return nil, err
+		}
+	}
+	out := &ListGrantsOutput{Grants: []GrantListEntry{}}
+	for i := int(min(from, uint64(len(gs)))); i < len(gs); i++ {
+		if len(out.Grants) == n {
+			out.Truncated, out.NextMarker = true, encodeMarker(scope, uint64(i))
+			break
+		}
+		out.Grants = append(out.Grants, s.entry(gs[i]))
+	}
+	return out, nil
+}
+
+// ListGrants lists a key's grants, oldest first, Limit (1–1000, default
+// 50) at a time, filtered by GrantId and GranteePrincipal when given.
+//
+// Errors: ValidationException, InvalidMarkerException, InvalidArnException,
+// NotFoundException, AccessDeniedException, InvalidGrantIdException (a
+// GrantId filter naming no grant of the key).
+func (s *Service) ListGrants(ctx context.Context, in *ListGrantsInput) (*ListGrantsOutput, error) {
+	in = orEmpty(in)
+	const op = keystate.ListGrants
+	invalid := validateMarker(op, in.Marker)
+	var out *ListGrantsOutput
+	err := s.keyRead(ctx, op, in.KeyId, crossAccount, invalid, func() map[string]string {
+		return map[string]string{"keyId": in.KeyId}
+	}, func(k *key, arn string, _ int64) error {
+		var gs []*grant
+		found := in.GrantId == ""
+		for _, g := range s.grants[k.slot] {
+			if in.GrantId != "" && g.id != in.GrantId || in.GranteePrincipal != "" && g.grantee.ARN() != in.GranteePrincipal {
+				found = found || g.id == in.GrantId
+				continue
+			}
+			found = true
+			gs = append(gs, g)
+		}
+		if !found {
+			return kmsError(keystate.ErrInvalidGrantId, op, arn, k.state, "Grant ID "+in.GrantId+" is not valid for "+arn+".")
+		}
+		var err error
+		out, err = s.pageGrants(op, gs, in.Limit, in.Marker, "grants:"+k.id)
+		return err
+	})
+	return out, err
+}
+
+// ListRetirableGrants lists the grants, in the caller's Region, whose
+// RetiringPrincipal is the one given, Limit (1–1000, default 50) at a
+// time. It is authorized by IAM alone (spec §3.2 rule 6), which D24 takes
+// to allow it.
+//
+// Errors: ValidationException, InvalidMarkerException.
+func (s *Service) ListRetirableGrants(ctx context.Context, in *ListRetirableGrantsInput) (*ListGrantsOutput, error) {
+	in = orEmpty(in)
+	const op = keystate.ListRetirableGrants
+	now, caller, err := s.begin(ctx, op)
+	defer s.mu.Unlock()
+	if err == nil && in.RetiringPrincipal == "" {
+		err = required(op, "retiringPrincipal")
+	}
+	if err == nil {
+		err = checkLength(op, in.RetiringPrincipal, "retiringPrincipal", 1, 256)
+	}
+	var out *ListGrantsOutput
+	if err == nil {
+		var gs []*grant
+		for _, k := range s.rg.order {
+			for _, g := range s.grants[k.slot] {
+				if g.retiring.ARN() == in.RetiringPrincipal {
+					gs = append(gs, g)
+				}
+			}
+		}
+		out, err = s.pageGrants(op, gs, in.Limit, in.Marker, "retirable:"+in.RetiringPrincipal)
+	}
+	if s.observing() {
+		s.record(now, op, caller, "", map[string]string{"retiringPrincipal": in.RetiringPrincipal}, err)
+	}
+	return out, err
+}
+
+// RetireGrant deletes a grant, named by its token or by KeyId (key ARN)
+// and GrantId. The key's own account may retire any of its grants; so may
+// the grant's retiring principal, and its grantee when the grant allows
+// RetireGrant (D28).
+//
+// Errors: ValidationException, InvalidGrantTokenException,
+// InvalidGrantIdException, InvalidArnException, NotFoundException,
+// AccessDeniedException, KMSInternalException.
+func (s *Service) RetireGrant(ctx context.Context, in *RetireGrantInput) (*RetireGrantOutput, error) {
+	in = orEmpty(in)
+	const op = keystate.RetireGrant
+	now, caller, err := s.begin(ctx, op)
+	defer s.mu.Unlock()
+	if err == nil && in.GrantToken == "" && (in.KeyId == "" || in.GrantId == "") {
+		// No recording; kmsmodel's wording.
+		err = kmsError(keystate.ErrValidation, op, in.KeyId, keystate.None, "Specify a GrantToken, or a KeyId and a GrantId.")
+	}
+	var (
+		g   *grant
+		arn string
+	)
+	switch {
+	case err != nil:
+	case in.GrantToken != "":
+		g, err = s.tokenGrant(op, in.GrantToken)
+		if err == nil && in.GrantId != "" && in.GrantId != g.id {
+			err = kmsError(keystate.ErrInvalidGrantId, op, "", keystate.None, "Grant ID "+in.GrantId+" is not the grant the token names.")
+		}
+	default:
+		var k *key
+		if k, arn, err = s.resolveKey(ctx, op, caller, in.KeyId); err == nil {
+			if g = s.grantIndex[in.GrantId]; g == nil || g.key != k {
+				g, err = nil, kmsError(keystate.ErrInvalidGrantId, op, arn, k.state, "Grant ID "+in.GrantId+" is not valid for "+arn+".")
+			}
+		}
+	}
+	if err == nil {
+		arn = s.arnOf(g.key)
+		switch {
+		case s.principal.Account() == g.key.account, g.retiring.Kind() != policy.Nobody && g.retiring.Matches(s.principal),
+			slices.Contains(g.ops, "RetireGrant") && g.grantee.Matches(s.principal):
+		default:
+			err = &keystate.Error{Code: keystate.ErrAccessDenied, Op: op, KeyID: arn, State: g.key.state,
+				Message: "User: " + s.principal.ARN() + " is not authorized to perform: kms:RetireGrant on resource: " + arn +
+					" because it is neither the key's account, nor the grant's retiring principal, nor a grantee allowed to retire it"}
+		}
+	}
+	if err == nil {
+		err = s.deleteGrant(op, g, arn)
+	}
+	if s.observing() {
+		s.record(now, op, caller, arn, map[string]string{"keyId": in.KeyId, "grantId": in.GrantId}, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &RetireGrantOutput{}, nil
+}
+
+// resolveKey resolves a key ID or key ARN (another account's by ARN) and
+// authorizes the call, without the key-state table (RetireGrant and
+// RevokeGrant work in every state).
+func (s *Service) resolveKey(ctx context.Context, op keystate.Operation, caller, keyID string) (*key, string, error) {
+	return s.resolve(ctx, op, caller, keyID, "keyId", crossAccount)
+}
+
+// RevokeGrant deletes a grant of a key; the key policy must allow
+// kms:RevokeGrant.
+//
+// Errors: ValidationException, InvalidArnException, NotFoundException,
+// AccessDeniedException, InvalidGrantIdException, KMSInternalException.
+func (s *Service) RevokeGrant(ctx context.Context, in *RevokeGrantInput) (*RevokeGrantOutput, error) {
+	in = orEmpty(in)
+	const op = keystate.RevokeGrant
+	var invalid error
+	if in.GrantId == "" {
+		invalid = required(op, "grantId")
+	} else {
+		invalid = checkLength(op, in.GrantId, "grantId", 1, 128)
+	}
+	err := s.keyRead(ctx, op, in.KeyId, crossAccount, invalid, func() map[string]string {
+		return map[string]string{"keyId": in.KeyId, "grantId": in.GrantId}
+	}, func(k *key, arn string, _ int64) error {
+		g := s.grantIndex[in.GrantId]
+		if g == nil || g.key != k {
+			return kmsError(keystate.ErrInvalidGrantId, op, arn, k.state, "Grant ID "+in.GrantId+" is not valid for "+arn+".")
+		}
+		return s.deleteGrant(op, g, arn)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &RevokeGrantOutput{}, nil
+}
+
+// deleteGrant deletes g, from the store first.
+func (s *Service) deleteGrant(op keystate.Operation, g *grant, arn string) error {
+	if err := s.persist(&store.Batch{DeleteGrants: []store.GrantID{{KeyID: s.storeID(g.key), GrantID: g.id}}}); err != nil {
+		return internalError(op, arn, g.key.state, err)
+	}
+	s.dropGrant(g)
+	return nil
+}

@@ -1,0 +1,176 @@
+package kms_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/kms"
+	"github.com/kmsmodel/kmsmodel/store"
+)
+
+// Grants (issue 14; spec §4, decision D28).
+
+func TestGrantCrossAccountWithConstraints(t *testing.T) {
+	e := fxNew(t)
+	id, arn := e.symmetric()
+	partner := e.as2(pzPartner)
+	ec := map[string]string{"tenant": "t1", "extra": "x"}
+	// Before the grant the default policy keeps the partner out.
+	_, err := e.s.Encrypt(partner, &kms.EncryptInput{KeyId: arn, Plaintext: []byte("p"), EncryptionContext: ec})
+	pzDenied(t, err, pzPartner, "kms:Encrypt", arn, false)
+	g, err := e.s.CreateGrant(e.ctx, &kms.CreateGrantInput{KeyId: id, GranteePrincipal: pzPartner,
+		Operations: []string{"Encrypt", "Decrypt"}, Name: "partner",
+		Constraints: &kms.GrantConstraints{EncryptionContextSubset: map[string]string{"tenant": "t1"}}})
+	if err != nil || len(g.GrantId) != 64 || g.GrantToken == "" {
+		t.Fatalf("CreateGrant = %+v, %v", g, err)
+	}
+	ct, err := e.s.Encrypt(partner, &kms.EncryptInput{KeyId: arn, Plaintext: []byte("p"), EncryptionContext: ec})
+	if err != nil {
+		t.Fatalf("Encrypt by the grantee within the constraint: %v", err)
+	}
+	if _, err := e.s.Decrypt(partner, &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob, EncryptionContext: ec}); err != nil {
+		t.Fatalf("Decrypt by the grantee: %v", err)
+	}
+	_, err = e.s.Encrypt(partner, &kms.EncryptInput{KeyId: arn, Plaintext: []byte("p"), EncryptionContext: map[string]string{"tenant": "t2"}})
+	pzDenied(t, err, pzPartner, "kms:Encrypt", arn, false)
+	_, err = e.s.GenerateDataKey(partner, &kms.GenerateDataKeyInput{KeyId: arn, KeySpec: "AES_256", EncryptionContext: ec})
+	pzDenied(t, err, pzPartner, "kms:GenerateDataKey", arn, false)
+	// D28: the same Name and parameters give the same grant, a new token.
+	again, err := e.s.CreateGrant(e.ctx, &kms.CreateGrantInput{KeyId: id, GranteePrincipal: pzPartner,
+		Operations: []string{"Encrypt", "Decrypt"}, Name: "partner",
+		Constraints: &kms.GrantConstraints{EncryptionContextSubset: map[string]string{"tenant": "t1"}}})
+	if err != nil || again.GrantId != g.GrantId || again.GrantToken == g.GrantToken {
+		t.Fatalf("CreateGrant again = %+v, %v; want grant %s with a new token", again, err, g.GrantId)
+	}
+	list, err := e.s.ListGrants(e.ctx, &kms.ListGrantsInput{KeyId: id})
+	if err != nil || len(list.Grants) != 1 || list.Grants[0].GranteePrincipal != pzPartner || list.Grants[0].KeyId != arn ||
+		list.Grants[0].IssuingAccount != pzRoot || list.Grants[0].Constraints == nil {
+		t.Fatalf("ListGrants = %+v, %v", list, err)
+	}
+	// The grantee lists the key's grants only if allowed: it is not.
+	_, err = e.s.ListGrants(partner, &kms.ListGrantsInput{KeyId: arn})
+	pzDenied(t, err, pzPartner, "kms:ListGrants", arn, false)
+	_, err = e.s.ListGrants(e.ctx, &kms.ListGrantsInput{KeyId: id, GrantId: "00"})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrInvalidGrantId, Op: keystate.ListGrants, KeyID: arn, State: keystate.Enabled, AnyMsg: true})
+	// RevokeGrant by the key's account; then the grantee is out again.
+	if _, err := e.s.RevokeGrant(e.ctx, &kms.RevokeGrantInput{KeyId: id, GrantId: g.GrantId}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.s.Encrypt(partner, &kms.EncryptInput{KeyId: arn, Plaintext: []byte("p"), EncryptionContext: ec})
+	pzDenied(t, err, pzPartner, "kms:Encrypt", arn, false)
+	_, err = e.s.RevokeGrant(e.ctx, &kms.RevokeGrantInput{KeyId: id, GrantId: g.GrantId})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrInvalidGrantId, Op: keystate.RevokeGrant, KeyID: arn, State: keystate.Enabled, AnyMsg: true})
+	_, err = e.s.RetireGrant(e.ctx, &kms.RetireGrantInput{GrantToken: again.GrantToken})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrInvalidGrantToken, Op: keystate.RetireGrant, AnyMsg: true})
+}
+
+// D28: who may retire a grant; an explicit Deny in the policy wins over a
+// grant; ListRetirableGrants.
+func TestGrantRetireAndDeny(t *testing.T) {
+	e := fxNew(t)
+	doc := `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Principal":{"AWS":"` + pzRoot + `"},"Action":"kms:*","Resource":"*"},
+	 {"Effect":"Deny","Principal":{"AWS":"` + pzAlice + `"},"Action":"kms:Decrypt","Resource":"*"}]}`
+	out, err := e.s.CreateKey(e.ctx, &kms.CreateKeyInput{Policy: doc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, arn := out.KeyMetadata.KeyId, out.KeyMetadata.Arn
+	g, err := e.s.CreateGrant(e.ctx, &kms.CreateGrantInput{KeyId: id, GranteePrincipal: pzAlice,
+		RetiringPrincipal: pzApp, Operations: []string{"Decrypt", "Encrypt"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, err := e.s.Encrypt(e.as2(pzAlice), &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.s.Decrypt(e.as2(pzAlice), &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob})
+	pzDenied(t, err, pzAlice, "kms:Decrypt", arn, true)
+	r, err := e.s.ListRetirableGrants(e.ctx, &kms.ListRetirableGrantsInput{RetiringPrincipal: pzApp})
+	if err != nil || len(r.Grants) != 1 || r.Grants[0].GrantId != g.GrantId {
+		t.Fatalf("ListRetirableGrants = %+v, %v", r, err)
+	}
+	// The partner (another account, not the retiring principal) may not.
+	_, err = e.s.RetireGrant(e.as2(pzPartner), &kms.RetireGrantInput{GrantToken: g.GrantToken})
+	if !errors.Is(err, keystate.ErrAccessDenied) {
+		t.Fatalf("RetireGrant by a stranger = %v, want AccessDeniedException", err)
+	}
+	// The retiring principal may.
+	if _, err := e.s.RetireGrant(kms.WithPrincipal(e.ctx, pzSession), &kms.RetireGrantInput{GrantToken: g.GrantToken}); err != nil {
+		t.Fatalf("RetireGrant by a session of the retiring role: %v", err)
+	}
+	if l, _ := e.s.ListGrants(e.ctx, &kms.ListGrantsInput{KeyId: id}); len(l.Grants) != 0 {
+		t.Fatalf("grants after RetireGrant: %+v", l.Grants)
+	}
+}
+
+// Spec §9 P18: operations a key cannot perform, constraints on an
+// asymmetric key; validation of the request.
+func TestGrantRefusals(t *testing.T) {
+	e := fxNew(t)
+	id, arn := e.symmetric()
+	mac, macARN := e.kindKey("HMAC_256", "GENERATE_VERIFY_MAC")
+	for _, c := range []struct {
+		name string
+		in   kms.CreateGrantInput
+		want fxWant
+	}{
+		{"no grantee", kms.CreateGrantInput{KeyId: id, Operations: []string{"Encrypt"}},
+			fxWant{Code: keystate.ErrValidation, Op: keystate.CreateGrant, AnyMsg: true}},
+		{"no operations", kms.CreateGrantInput{KeyId: id, GranteePrincipal: pzApp},
+			fxWant{Code: keystate.ErrValidation, Op: keystate.CreateGrant, AnyMsg: true}},
+		{"unknown operation", kms.CreateGrantInput{KeyId: id, GranteePrincipal: pzApp, Operations: []string{"Rotate"}},
+			fxWant{Code: keystate.ErrValidation, Op: keystate.CreateGrant, AnyMsg: true}},
+		{"bad grantee", kms.CreateGrantInput{KeyId: id, GranteePrincipal: "app", Operations: []string{"Encrypt"}},
+			fxWant{Code: keystate.ErrValidation, Op: keystate.CreateGrant, AnyMsg: true}},
+		{"Sign on a symmetric key", kms.CreateGrantInput{KeyId: id, GranteePrincipal: pzApp, Operations: []string{"Sign"}},
+			fxWant{Code: keystate.ErrValidation, Op: keystate.CreateGrant, KeyID: arn, State: keystate.Enabled, AnyMsg: true}},
+		{"constraints on an HMAC key", kms.CreateGrantInput{KeyId: mac, GranteePrincipal: pzApp, Operations: []string{"GenerateMac"},
+			Constraints: &kms.GrantConstraints{EncryptionContextEquals: map[string]string{"a": "b"}}},
+			fxWant{Code: keystate.ErrValidation, Op: keystate.CreateGrant, KeyID: macARN, State: keystate.Enabled, AnyMsg: true}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := e.s.CreateGrant(e.ctx, &c.in)
+			fxCheckErr(t, err, c.want)
+		})
+	}
+	if l, _ := e.s.ListGrants(e.ctx, &kms.ListGrantsInput{KeyId: id}); len(l.Grants) != 0 {
+		t.Fatalf("refused CreateGrant calls left grants: %+v", l.Grants)
+	}
+}
+
+// Grants survive a restart (store.Grant) and go with their key.
+func TestGrantPersists(t *testing.T) {
+	m := store.NewMemory()
+	clk := kms.NewManualClock(fxT0)
+	s, err := kms.Open(t.Context(), csKeepOpen{m}, kms.WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.CreateKey(t.Context(), &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := out.KeyMetadata.Arn
+	if _, err := s.CreateGrant(t.Context(), &kms.CreateGrantInput{KeyId: arn, GranteePrincipal: pzPartner, Operations: []string{"Encrypt"}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err = kms.Open(t.Context(), csKeepOpen{m}, kms.WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Encrypt(kms.WithPrincipal(t.Context(), pzPartner), &kms.EncryptInput{KeyId: arn, Plaintext: []byte("p")}); err != nil {
+		t.Fatalf("Encrypt by the grantee after a restart: %v", err)
+	}
+	if _, err := s.ScheduleKeyDeletion(t.Context(), &kms.ScheduleKeyDeletionInput{KeyId: arn, PendingWindowInDays: kms.Int32(7)}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(8 * fxDay)
+	s.Sweep()
+	n := 0
+	if err := m.Grants(t.Context(), func(store.Grant) error { n++; return nil }); err != nil || n != 0 {
+		t.Fatalf("grants in the store after the key's deletion: %d, %v", n, err)
+	}
+}
