@@ -110,6 +110,9 @@ const (
 	// ErrInvalidGrantId is returned when a GrantId names no grant of the
 	// key (D28).
 	ErrInvalidGrantId Exception = "InvalidGrantIdException"
+	// ErrDryRunOperation is returned by a call made with DryRun that would
+	// have succeeded (D27).
+	ErrDryRunOperation Exception = "DryRunOperationException"
 )
 
 // Error is the error every rejection in kmsmodel returns. It carries the AWS

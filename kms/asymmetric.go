@@ -321,6 +321,11 @@ func (s *Service) asymCall(ctx context.Context, op keystate.Operation, keyID str
 	if err == nil && needKey {
 		ck, err = s.cryptoKey(op, k, arn)
 	}
+	if err == nil && used {
+		// The operations that count as uses are the ones that take
+		// DryRun (GetPublicKey takes neither).
+		err = dryRun(ctx, op, k, arn)
+	}
 	if err == nil {
 		err = do(k, arn, ck)
 	}

@@ -244,6 +244,9 @@ func (s *Service) cryptoCall(ctx context.Context, op keystate.Operation, keyID, 
 		root, err = s.rootSecret(op)
 	}
 	if err == nil {
+		err = dryRun(ctx, op, k, arn)
+	}
+	if err == nil {
 		err = do(k, arn, root)
 	}
 	if err == nil {
@@ -427,6 +430,11 @@ func (s *Service) Decrypt(ctx context.Context, in *DecryptInput) (*DecryptOutput
 		pt, k, arn, alg, err = s.decryptAny(ctx, op, caller, in.CiphertextBlob, in.EncryptionContext, in.KeyId, "keyId", in.EncryptionAlgorithm)
 	}
 	if err == nil {
+		if err = dryRun(ctx, op, k, arn); err != nil {
+			clear(pt)
+		}
+	}
+	if err == nil {
 		s.markUsed(ctx, k, op, now)
 	}
 	if s.observing() {
@@ -577,6 +585,9 @@ func (s *Service) ReEncrypt(ctx context.Context, in *ReEncryptInput) (*ReEncrypt
 	}
 	if err == nil {
 		err = asymmetricContext(op, dst, dARN, in.DestinationEncryptionContext, "DestinationEncryptionContext")
+	}
+	if err == nil {
+		err = dryRun(ctx, op, dst, dARN)
 	}
 	if err == nil {
 		blob, dstAlg, err = s.encryptTo(op, dst, dARN, pt, in.DestinationEncryptionContext, in.DestinationEncryptionAlgorithm)

@@ -245,6 +245,67 @@ func grantKind(k *key, arn string, in *CreateGrantInput) error {
 	return nil
 }
 
+type grantTokensKey struct{}
+
+// WithGrantTokens returns a context whose calls pass grant tokens, as the
+// GrantTokens parameter of AWS's operations does. Grants take effect at
+// once in kmsmodel (D28), so a token adds nothing to what its grant
+// allows; but every token must be one the service issued for a grant that
+// still exists, or the call fails with InvalidGrantTokenException.
+func WithGrantTokens(ctx context.Context, tokens []string) context.Context {
+	return context.WithValue(ctx, grantTokensKey{}, tokens)
+}
+
+// GrantTokens returns the grant tokens WithGrantTokens put in ctx.
+func GrantTokens(ctx context.Context) []string {
+	t, _ := ctx.Value(grantTokensKey{}).([]string)
+	return t
+}
+
+// checkGrantTokens refuses a call whose grant tokens are not the
+// service's (D28). The caller holds s.mu.
+func (s *Service) checkGrantTokens(ctx context.Context, op keystate.Operation) error {
+	tokens := GrantTokens(ctx)
+	if len(tokens) > 10 {
+		return validationError(op, "[tokens]", "grantTokens", "Member must have length less than or equal to 10")
+	}
+	for _, t := range tokens {
+		if _, err := s.tokenGrant(op, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type dryRunKey struct{}
+
+// WithDryRun returns a context whose calls are dry runs (D27): the
+// operations that take DryRun (CreateGrant, Decrypt, DeriveSharedSecret,
+// Encrypt, GenerateDataKey, GenerateDataKeyPair,
+// GenerateDataKeyPairWithoutPlaintext, GenerateDataKeyWithoutPlaintext,
+// GenerateMac, ReEncrypt, RetireGrant, RevokeGrant, Sign, Verify,
+// VerifyMac) check everything but do nothing, and answer
+// DryRunOperationException "The request would have succeeded, but the
+// DryRun option is set." when the call would have succeeded. Other
+// operations ignore it.
+func WithDryRun(ctx context.Context) context.Context {
+	return context.WithValue(ctx, dryRunKey{}, true)
+}
+
+// dryRun returns the DryRunOperationException of a dry run of op, or nil
+// when ctx is no dry run.
+func dryRun(ctx context.Context, op keystate.Operation, k *key, arn string) error {
+	if on, _ := ctx.Value(dryRunKey{}).(bool); !on {
+		return nil
+	}
+	st := keystate.None
+	if k != nil {
+		st = k.state
+	}
+	// Recorded wording (spec §7).
+	return kmsError(keystate.ErrDryRunOperation, op, arn, st, "The request would have succeeded, but the DryRun option is set.")
+}
+
 // grantToken makes a token for g: opaque, naming its grant.
 func (s *Service) grantToken(g *grant) (string, error) {
 	b := make([]byte, 1+32+16)
@@ -317,6 +378,9 @@ func (s *Service) CreateGrant(ctx context.Context, in *CreateGrantInput) (*Creat
 		err = grantKind(k, arn, in)
 	}
 	var g *grant
+	if err == nil {
+		err = dryRun(ctx, op, k, arn)
+	}
 	if err == nil {
 		g = s.sameGrant(k, in)
 		if g == nil && k.kind.Manager != keystate.AWSManaged && len(s.grants[k.slot]) >= maxGrantsPerKey {
@@ -603,6 +667,9 @@ func (s *Service) RetireGrant(ctx context.Context, in *RetireGrantInput) (*Retir
 		}
 	}
 	if err == nil {
+		err = dryRun(ctx, op, g.key, arn)
+	}
+	if err == nil {
 		err = s.deleteGrant(op, g, arn)
 	}
 	if s.observing() {
@@ -641,6 +708,9 @@ func (s *Service) RevokeGrant(ctx context.Context, in *RevokeGrantInput) (*Revok
 		g := s.grantIndex[in.GrantId]
 		if g == nil || g.key != k {
 			return kmsError(keystate.ErrInvalidGrantId, op, arn, k.state, "Grant ID "+in.GrantId+" is not valid for "+arn+".")
+		}
+		if err := dryRun(ctx, op, k, arn); err != nil {
+			return err
 		}
 		return s.deleteGrant(op, g, arn)
 	})

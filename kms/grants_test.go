@@ -174,3 +174,43 @@ func TestGrantPersists(t *testing.T) {
 		t.Fatalf("grants in the store after the key's deletion: %d, %v", n, err)
 	}
 }
+
+// D27: a dry run checks everything but does nothing; D28: grant tokens
+// must be the service's.
+func TestDryRunAndGrantTokens(t *testing.T) {
+	e := fxNew(t)
+	id, arn := e.symmetric()
+	dry := kms.WithDryRun(e.ctx)
+	_, err := e.s.Encrypt(dry, &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrDryRunOperation, Op: keystate.Encrypt, KeyID: arn, State: keystate.Enabled,
+		Msg: "The request would have succeeded, but the DryRun option is set."})
+	// A dry run that would fail fails as the call would.
+	_, err = e.s.Encrypt(kms.WithPrincipal(dry, pzPartner), &kms.EncryptInput{KeyId: arn, Plaintext: []byte("p")})
+	pzDenied(t, err, pzPartner, "kms:Encrypt", arn, false)
+	e.disable(id)
+	_, err = e.s.Encrypt(dry, &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrDisabled, Op: keystate.Encrypt, KeyID: arn, State: keystate.Disabled, Msg: arn + " is disabled."})
+	e.enable(id)
+	_, err = e.s.CreateGrant(dry, &kms.CreateGrantInput{KeyId: id, GranteePrincipal: pzApp, Operations: []string{"Encrypt"}})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrDryRunOperation, Op: keystate.CreateGrant, KeyID: arn, State: keystate.Enabled, AnyMsg: true})
+	if l, _ := e.s.ListGrants(e.ctx, &kms.ListGrantsInput{KeyId: id}); len(l.Grants) != 0 {
+		t.Fatalf("a dry-run CreateGrant made a grant")
+	}
+	u, _ := e.s.GetKeyLastUsage(e.ctx, &kms.GetKeyLastUsageInput{KeyId: id})
+	if u.KeyLastUsage.Operation != "" {
+		t.Fatalf("a dry run counted as a use: %+v", u.KeyLastUsage)
+	}
+	// DescribeKey takes no DryRun: it answers.
+	if _, err := e.s.DescribeKey(dry, &kms.DescribeKeyInput{KeyId: id}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := e.s.CreateGrant(e.ctx, &kms.CreateGrantInput{KeyId: id, GranteePrincipal: pzApp, Operations: []string{"Encrypt"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.Encrypt(kms.WithGrantTokens(e.as2(pzApp), []string{g.GrantToken}), &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")}); err != nil {
+		t.Fatalf("Encrypt with the grant's token: %v", err)
+	}
+	_, err = e.s.Encrypt(kms.WithGrantTokens(e.ctx, []string{"garbage"}), &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrInvalidGrantToken, Op: keystate.Encrypt, AnyMsg: true})
+}

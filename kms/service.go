@@ -235,6 +235,9 @@ func (s *Service) begin(ctx context.Context, op keystate.Operation) (int64, stri
 	if err := s.callRegion(ctx, op); err != nil {
 		return now, caller, err
 	}
+	if err := s.checkGrantTokens(ctx, op); err != nil {
+		return now, caller, err
+	}
 	if s.closed {
 		return now, caller, &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, Err: store.ErrClosed,
 			Message: "The service is closed."}
