@@ -183,10 +183,42 @@
 //   - D35: CreateKey of an EXTERNAL ML-DSA key and imports into ML-KEM keys
 //     are UnsupportedOperationException.
 //
+// # Principals, key policies and grants
+//
+// A call is made by a principal (D24): WithPrincipal names an IAM user,
+// role, assumed-role session or account root; WithCaller's account means
+// its root; without either, the service's own account root calls. Every
+// operation on a key is decided by the key's policy, evaluated by package
+// kms/policy: an explicit Deny wins; otherwise a statement must allow the
+// action for the principal (an account root in a policy stands for every
+// principal of that account, IAM being taken to allow everything, D24), or
+// a grant on the key must (CreateGrant). A refusal is AccessDeniedException
+// worded as D26 says, and the decision (which statement or grant) is in
+// the call's Event. A key created without a policy has AWS's default key
+// policy, shared by all keys of its account; GetKeyPolicy returns it byte
+// for byte. PutKeyPolicy and CreateKey apply AWS's lockout check unless
+// BypassPolicyLockoutSafetyCheck is set. Grants (CreateGrant, ListGrants,
+// ListRetirableGrants, RetireGrant, RevokeGrant) take effect at once
+// (D28); WithGrantTokens passes grant tokens, which must be the service's.
+// WithDryRun makes the operations that take DryRun check everything and
+// answer DryRunOperationException (D27). An Authorizer given with
+// WithAuthorizer decides instead of key policies and grants.
+//
+// Condition keys filled today: the key's properties (kms:KeySpec,
+// kms:KeyUsage, kms:KeyOrigin, kms:MultiRegion, kms:MultiRegionKeyType),
+// kms:CallerAccount and the principal keys, kms:RequestAlias, the
+// encryption context (kms:EncryptionContext:<key>,
+// kms:EncryptionContextKeys), kms:EncryptionAlgorithm,
+// kms:SigningAlgorithm, kms:MessageType, kms:MacAlgorithm,
+// kms:KeyAgreementAlgorithm, kms:DataKeyPairSpec, kms:ReplicaRegion,
+// kms:BypassPolicyLockoutSafetyCheck and CreateGrant's kms:Grant* keys.
+// The others (kms:RotationPeriodInDays, kms:ScheduleKeyDeletion…,
+// aws:RequestTag, aws:ResourceTag, kms:ViaService …) are absent.
+//
 // # Not modelled yet
 //
-// The 2025 multi-material import rules, key policies (ReplicateKey takes
-// and returns none), Encapsulate and Decapsulate (ML-KEM), the Recipient
-// parameter (Nitro Enclaves attestation), DryRun, and GenerateRandom in a
-// CloudHSM key store are not part of this version.
+// The 2025 multi-material import rules, Encapsulate and Decapsulate
+// (ML-KEM), the Recipient parameter (Nitro Enclaves attestation), grants
+// for AWS services (GranteeServicePrincipal, SourceArn), and GenerateRandom
+// in a CloudHSM key store are not part of this version.
 package kms
