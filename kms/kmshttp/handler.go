@@ -193,6 +193,14 @@ func parseIdentity(v string) (identity, error) {
 	return identity{}, errNotCaller
 }
 
+// ValidCaller reports whether v may be a value of WithAccounts: a
+// twelve-digit account ID, or the ARN of an IAM user, IAM role,
+// assumed-role session or account root.
+func ValidCaller(v string) bool {
+	_, err := parseIdentity(v)
+	return err == nil
+}
+
 // context returns ctx with the caller: its principal, or its account's
 // root.
 func (id identity) context(ctx context.Context) context.Context {

@@ -547,13 +547,13 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	for _, v := range []string{"12345", "", "arn:aws:iam::111122223333:group/admins", "arn:aws:iam::1111:role/app",
 		"arn:aws:iam::111122223333:role/*", "*", "arn:aws:sts::111122223333:federated-user/bob",
 		"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", "role/app"} {
-		if _, err := kmshttp.New(svc, kmshttp.WithAccounts(map[string]string{"AKID": v})); err == nil {
+		if _, err := kmshttp.New(svc, kmshttp.WithAccounts(map[string]string{"AKID": v})); err == nil || kmshttp.ValidCaller(v) {
 			t.Errorf("WithAccounts value %q was accepted", v)
 		}
 	}
 	for _, v := range []string{"111122223333", "arn:aws:iam::111122223333:root", "arn:aws:iam::111122223333:user/alice",
 		"arn:aws:iam::111122223333:role/path/app", "arn:aws:sts::111122223333:assumed-role/app/s1"} {
-		if _, err := kmshttp.New(svc, kmshttp.WithAccounts(map[string]string{"AKID": v})); err != nil {
+		if _, err := kmshttp.New(svc, kmshttp.WithAccounts(map[string]string{"AKID": v})); err != nil || !kmshttp.ValidCaller(v) {
 			t.Errorf("WithAccounts value %q: %v", v, err)
 		}
 	}
