@@ -31,9 +31,11 @@
 // ciphertexts (for tests only). The clock is the wall clock, or with
 // --clock manual a simulated one starting at --start and moved by clients
 // through the non-AWS targets KmsModel.AdvanceClock and KmsModel.Now (see
-// package kms/kmshttp). The caller's account is the one mapped to the
-// access key of the request's SigV4 credential (--access-key KEY=ACCOUNT;
-// by default every key is --account, and so is a request with no
+// package kms/kmshttp). The caller is the one mapped to the access key of
+// the request's SigV4 credential (--access-key KEY=ACCOUNT, that account's
+// root, or --access-key KEY=PRINCIPAL_ARN, an IAM user, role, assumed-role
+// session or account root, whom key policies then allow or refuse; by
+// default every key is --account, and so is a request with no
 // Authorization header; once any key is mapped, an unsigned request is
 // refused with MissingAuthenticationTokenException); signatures are not
 // verified. The

@@ -72,6 +72,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"serve", "--account", "12"}, `--account "12"`},
 		{[]string{"serve", "--region", "mars"}, `--region "mars"`},
 		{[]string{"serve", "--access-key", "AKID"}, "want ACCESSKEYID=ACCOUNT"},
+		{[]string{"serve", "--access-key", "AKID=arn:aws:iam::111122223333:group/admins"}, "or ACCESSKEYID=ARN"},
 		{[]string{"serve", "--log-level", "loud"}, `--log-level "loud"`},
 		{[]string{"serve", "--log-format", "xml"}, `--log-format "xml"`},
 		{[]string{"serve", "--addr", "nowhere"}, `--addr "nowhere"`},

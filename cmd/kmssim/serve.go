@@ -31,17 +31,32 @@ over HTTP, backed by kmsmodel. Point an AWS SDK or the AWS CLI at it:
 	aws kms create-key --endpoint-url http://127.0.0.1:4599
 
 State lives in a bbolt file (--db, default kms.db) or only in memory
-(--mem). The caller's account comes from the access key ID of the SigV4
-credential (--access-key maps keys to accounts; by default every key is
---account). Without --access-key, a request with no Authorization header
-(plain curl) runs as --account; once any access key is mapped, such a
-request is refused with MissingAuthenticationTokenException. Signatures
-are NOT verified, so serve only on addresses you
-trust (loopback by default). The Region of that credential is the Region
-of the call: one server serves every AWS Region (such as us-west-2, plus
-any named with --allow-region), so clients configured for different
-Regions can use multi-Region keys (ReplicateKey, UpdatePrimaryRegion).
---region is the Region of unsigned requests.
+(--mem). The caller comes from the access key ID of the SigV4 credential:
+--access-key maps keys to accounts (their roots) or to principal ARNs; by
+default every key is the root of --account. Without --access-key, a
+request with no Authorization header (plain curl) runs as --account; once
+any access key is mapped, such a request is refused with
+MissingAuthenticationTokenException. Signatures are NOT verified, so serve
+only on addresses you trust (loopback by default).
+
+Every operation on a key is decided by the key's policy for that caller
+(PutKeyPolicy sets it; the default policy lets every principal of the
+key's account in, and no other account). Map access keys to principals to
+try a policy out:
+
+	--access-key AKIDAPP=arn:aws:iam::111122223333:role/app
+	--access-key AKIDALICE=arn:aws:iam::111122223333:user/alice
+	--access-key AKIDS=arn:aws:sts::111122223333:assumed-role/app/session
+	--access-key AKIDPARTNER=444455556666
+
+A session matches its role in policies. A refusal is
+AccessDeniedException naming the caller, the action and the key ARN.
+
+The Region of the credential is the Region of the call: one server
+serves every AWS Region (such as us-west-2, plus any named with
+--allow-region), so clients configured for different Regions can use
+multi-Region keys (ReplicateKey, UpdatePrimaryRegion). --region is the
+Region of unsigned requests.
 
 With --db, the file holds the root secret from which every key is
 derived: anyone who can read the file can derive every key. Give a
@@ -115,10 +130,10 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	start := fs.String("start", "2024-01-01T00:00:00Z", "RFC 3339 `instant` the manual clock starts at (--clock manual only)")
 	fs.StringVar(&c.account, "account", "111122223333", "the service's AWS account `ID` (twelve digits)")
 	fs.StringVar(&c.region, "region", "us-east-1", "the service's default `Region`, for unsigned requests; a request signed for another Region goes to that Region")
-	fs.Func("access-key", "map an access key to an account, `KEY=ACCOUNT` (repeatable); then other keys, and unsigned requests, are refused", func(v string) error {
+	fs.Func("access-key", "map an access key to a caller, `KEY=ACCOUNT|PRINCIPAL_ARN` (repeatable): an account (its root) or the ARN of an IAM user, role, assumed-role session or account root; then other keys, and unsigned requests, are refused", func(v string) error {
 		k, a, ok := strings.Cut(v, "=")
-		if !ok || k == "" || !kms.ValidAccountID(a) {
-			return errors.New("want ACCESSKEYID=ACCOUNT with a twelve-digit account")
+		if !ok || k == "" || !kmshttp.ValidCaller(a) {
+			return errors.New("want ACCESSKEYID=ACCOUNT with a twelve-digit account, or ACCESSKEYID=ARN with the ARN of an IAM user, role, assumed-role session or account root")
 		}
 		c.accessKeys[k] = a
 		return nil

@@ -17,7 +17,7 @@ func TestHelpDoubleDash(t *testing.T) {
 		cmd  string
 		want []string
 	}{
-		{"serve", []string{"  --mem\n", "  --db file\n", "  --addr address\n", "  --clock clock\n", "  --access-key KEY=ACCOUNT\n"}},
+		{"serve", []string{"  --mem\n", "  --db file\n", "  --addr address\n", "  --clock clock\n", "  --access-key KEY=ACCOUNT|PRINCIPAL_ARN\n"}},
 		{"simulate", []string{"  --keys int\n", "  --csv file\n", "  --svg file\n", "  --progress string\n", "  --seed seed\n"}},
 	} {
 		_, out, _ := runCmd(t, tc.cmd, "--help")

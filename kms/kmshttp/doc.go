@@ -21,15 +21,18 @@
 // DeleteImportedKeyMaterial (ImportType, KeyMaterialId and
 // KeyMaterialDescription, of the 2025 multi-material rules, are refused
 // with UnsupportedOperationException), the custom key store operations,
-// and the multi-Region key operations ReplicateKey and UpdatePrimaryRegion
-// (ReplicateKey's answer has no ReplicaPolicy: kmsmodel does not model key
-// policies), the asymmetric and HMAC operations Sign, Verify,
+// and the multi-Region key operations ReplicateKey and UpdatePrimaryRegion,
+// the asymmetric and HMAC operations Sign, Verify,
 // GetPublicKey, GenerateMac, VerifyMac, DeriveSharedSecret,
 // GenerateDataKeyPair and GenerateDataKeyPairWithoutPlaintext (Encrypt,
 // Decrypt and ReEncrypt take and return the EncryptionAlgorithm members
-// for RSA and SM2 keys), and GetKeyLastUsage, whose KmsRequestId is the
+// for RSA and SM2 keys), GetKeyLastUsage, whose KmsRequestId is the
 // X-Amzn-Requestid the handler answered the counted call with (it passes
-// every request ID to the service with kms.WithRequestID). Request and
+// every request ID to the service with kms.WithRequestID), and the key
+// policy operations GetKeyPolicy, PutKeyPolicy and ListKeyPolicies.
+// CreateKey and ReplicateKey take Policy and
+// BypassPolicyLockoutSafetyCheck, and ReplicateKey answers the replica's
+// policy as ReplicaPolicy (see "Principals and key policies"). Request and
 // response members have the AWS names; optional response members are left
 // out when empty (GetPublicKey sends only the algorithm list of the key's
 // usage), except GetKeyLastUsage's KeyLastUsage, an empty object when the
@@ -44,8 +47,8 @@
 // Request members are matched by their exact (case-sensitive) names.
 // Unknown members are ignored, as AWS ignores them, but must be well-formed
 // JSON; a null member counts as absent. Members of the AWS request that
-// kmsmodel does not model (Policy, BypassPolicyLockoutSafetyCheck,
-// GrantTokens) are checked for their JSON type and otherwise ignored;
+// kmsmodel does not model (GrantTokens) are checked for their JSON type
+// and otherwise ignored;
 // CustomerMasterKeySpec is read as KeySpec; GenerateRandom's
 // CustomKeyStoreId is refused with CustomKeyStoreNotFoundException.
 // KeyStorePassword and XksProxyAuthenticationCredential's
@@ -91,13 +94,15 @@
 //
 // # Callers and Regions
 //
-// The calling account comes from the access key ID in the SigV4
-// Authorization header's credential ("Credential=<key>/<date>/<region>/
+// The caller comes from the access key ID in the SigV4 Authorization
+// header's credential ("Credential=<key>/<date>/<region>/
 // kms/aws4_request"). By default every access key is the service's own
-// account; WithAccounts maps access keys to accounts, and then an unknown
-// access key is refused with UnrecognizedClientException. The call runs
-// with kms.WithCaller, so the model's cross-account rules and Authorizer
-// apply.
+// account's root; WithAccounts maps access keys to accounts (their roots)
+// or to principal ARNs (IAM users, roles, assumed-role sessions, account
+// roots; decision D24), and then an unknown access key is refused with
+// UnrecognizedClientException. The call runs with kms.WithCaller (an
+// account) or kms.WithPrincipal (an ARN), so the model's cross-account
+// rules, key policies and Authorizer apply.
 //
 // The credential's Region is the Region of the call: the handler passes
 // it to the service with kms.WithCallerRegion, so one handler serves every
@@ -125,6 +130,29 @@
 // Signatures are NOT verified: the handler trusts the access key ID it is
 // shown. It is a model for tests and simulations, not a security boundary;
 // do not expose it beyond the machines you trust.
+//
+// # Principals and key policies
+//
+// Every operation on a key is decided by the key's policy (package kms;
+// kms/policy evaluates it) for the principal the access key maps to. A
+// key created without a Policy has AWS's default key policy, which lets
+// every principal of the key's account in (IAM identity policies are not
+// modelled: D24) and no other account; GetKeyPolicy returns it byte for
+// byte as AWS does. A refusal is AccessDeniedException (HTTP 400, D18)
+// worded as D26 says: "User: <principal ARN> is not authorized to
+// perform: kms:<Action> on resource: <key ARN> because no resource-based
+// policy allows the kms:<Action> action", or "… with an explicit deny in a
+// resource-based policy". Its body has the lowercase "message" member of
+// every other refusal, although real AWS writes this one exception with a
+// capital "Message" (spec §6): the AWS SDKs read either spelling, so the
+// handler keeps one shape. A policy document that is not valid is
+// MalformedPolicyDocumentException (with no message member for text that
+// is not JSON, as AWS sends it), one over 32 KB LimitExceededException,
+// and a policy that would lock the caller out of PutKeyPolicy
+// MalformedPolicyDocumentException ("The new key policy will not allow you
+// to update the key policy in the future.") unless
+// BypassPolicyLockoutSafetyCheck is set. A Policy member that is present
+// but empty is a ValidationException (the model's length constraint).
 //
 // # Simulated time
 //

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/kms/kmshttp"
@@ -62,4 +63,47 @@ func ExampleTransport() {
 	// AUTOMATIC 2024-09-27
 	// AUTOMATIC 2024-12-26
 	// true
+}
+
+// Map access keys to principals: a role sets a key policy that names only
+// itself, and a user of the same account is then refused.
+func ExampleWithAccounts() {
+	svc := kms.New(kms.WithAccount("111122223333"), kms.WithRandom(rand.NewChaCha8([32]byte{1})))
+	h, err := kmshttp.New(svc, kmshttp.WithAccounts(map[string]string{
+		"AKIDAPP":   "arn:aws:iam::111122223333:role/app",
+		"AKIDALICE": "arn:aws:iam::111122223333:user/alice",
+		"AKIDROOT":  "111122223333", // the account's root
+	}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	client := func(akid string) *awskms.Client {
+		return awskms.New(awskms.Options{
+			Region:       "us-east-1",
+			BaseEndpoint: aws.String("http://kms.local"),
+			Credentials:  credentials.NewStaticCredentialsProvider(akid, "not-checked", ""),
+			HTTPClient:   &http.Client{Transport: kmshttp.Transport{Handler: h}},
+		})
+	}
+	app, alice := client("AKIDAPP"), client("AKIDALICE")
+	ctx := context.Background()
+
+	key, err := app.CreateKey(ctx, &awskms.CreateKeyInput{Policy: aws.String(`{"Version": "2012-10-17",
+	  "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/app"},
+	                 "Action": "kms:*", "Resource": "*"}]}`)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = app.Encrypt(ctx, &awskms.EncryptInput{KeyId: key.KeyMetadata.KeyId, Plaintext: []byte("x")})
+	fmt.Println(err)
+	_, err = alice.Encrypt(ctx, &awskms.EncryptInput{KeyId: key.KeyMetadata.KeyId, Plaintext: []byte("x")})
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		fmt.Println(apiErr.ErrorCode())
+		fmt.Println(apiErr.ErrorMessage())
+	}
+	// Output:
+	// <nil>
+	// AccessDeniedException
+	// User: arn:aws:iam::111122223333:user/alice is not authorized to perform: kms:Encrypt on resource: arn:aws:kms:us-east-1:111122223333:key/6ae6783f-4fbd-491b-aeb8-8b73a48ed247 because no resource-based policy allows the kms:Encrypt action
 }

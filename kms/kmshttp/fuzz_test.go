@@ -77,6 +77,13 @@ func FuzzDecodeRequest(f *testing.F) {
 		{"GenerateDataKeyPair", `{"KeyId":"alias/sym","KeyPairSpec":"ECC_NIST_P256","EncryptionContext":{"a":"b"}}`},
 		{"GenerateDataKeyPairWithoutPlaintext", `{"KeyId":"alias/sym","KeyPairSpec":"ECC_NIST_EDWARDS25519","Recipient":{}}`},
 		{"GetKeyLastUsage", `{"KeyId":"arn:aws:kms:us-east-1:111122223333:key/x"}`},
+		// The key policy targets and CreateKey's Policy: a policy document
+		// is a JSON string holding JSON.
+		{"GetKeyPolicy", `{"KeyId":"alias/sym","PolicyName":"default"}`},
+		{"PutKeyPolicy", `{"KeyId":"1234abcd-12ab-34cd-56ef-1234567890ab","Policy":"{\"Version\":\"2012-10-17\",\"Statement\":[]}","BypassPolicyLockoutSafetyCheck":true,"PolicyName":"default"}`},
+		{"ListKeyPolicies", `{"KeyId":"1234abcd-12ab-34cd-56ef-1234567890ab","Limit":1000,"Marker":""}`},
+		{"CreateKey", `{"Policy":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"*\"},\"Action\":\"kms:*\",\"Resource\":\"*\",\"Condition\":{\"StringEquals\":{\"kms:EncryptionContext:a\":\"b\"}}}]}","BypassPolicyLockoutSafetyCheck":false}`},
+		{"CreateKey", `{"Policy":"","BypassPolicyLockoutSafetyCheck":null}`},
 	} {
 		f.Add(uint8(slices.Index(targets, "TrentService."+seed.op)), []byte(seed.body))
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
+	"github.com/kmsmodel/kmsmodel/kms/policy"
 )
 
 // DefaultMaxBodyBytes is the largest request body a Handler reads unless
@@ -41,7 +42,7 @@ const SmallBodyBytes = 16 << 10
 type Handler struct {
 	svc      *kms.Service
 	clock    *kms.ManualClock
-	accounts map[string]string // access key ID → account; nil: every key is the service's account
+	accounts map[string]identity // access key ID → caller; nil: every key is the service's account
 	maxBody  int64
 	log      *slog.Logger
 	idHigh   uint64 // random half of every request ID
@@ -72,13 +73,21 @@ func WithManualClock(clock *kms.ManualClock) Option {
 	return func(c *config) { c.clock = clock }
 }
 
-// WithAccounts maps access key IDs to account IDs (twelve digits): a
-// request signed with an access key in the map runs as that account, and a
-// request signed with any other access key is refused with
-// UnrecognizedClientException, and a request with no Authorization header
-// at all with MissingAuthenticationTokenException. Without this option
-// every access key, and every unsigned request, runs as the service's own
-// account. The map is copied.
+// WithAccounts maps access key IDs to callers. A value is either an
+// account ID (twelve digits), whose calls are made by that account's root
+// (kms.WithCaller), or the ARN of a principal (decision D24): an IAM user
+// ("arn:aws:iam::111122223333:user/alice"), an IAM role
+// ("arn:aws:iam::111122223333:role/app"), an assumed-role session
+// ("arn:aws:sts::111122223333:assumed-role/app/session1", which key
+// policies match as its role) or an account root
+// ("arn:aws:iam::111122223333:root"), whose calls are made by that
+// principal (kms.WithPrincipal) in its account. A request signed with an
+// access key in the map runs as its caller, and a request signed with any
+// other access key is refused with UnrecognizedClientException, and a
+// request with no Authorization header at all with
+// MissingAuthenticationTokenException. Without this option every access
+// key, and every unsigned request, runs as the service's own account's
+// root. The map is copied.
 func WithAccounts(accessKeyToAccount map[string]string) Option {
 	return func(c *config) {
 		c.accounts = make(map[string]string, len(accessKeyToAccount))
@@ -104,7 +113,8 @@ func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBody = n }
 func WithBodyMemory(n int64) Option { return func(c *config) { c.bodyMem = n } }
 
 // WithLogger makes the handler log every request at slog.LevelDebug
-// (operation, account, status, exception, duration, request ID).
+// (operation, account, principal, status, exception, duration, request
+// ID).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 
 // WithRandom sets the source of randomness for request IDs, read once by
@@ -114,17 +124,24 @@ func WithRandom(r io.Reader) Option { return func(c *config) { c.random = r } }
 
 // New returns a Handler serving svc.
 //
-// It returns an error when an account ID given to WithAccounts is not
-// twelve digits, when WithMaxBodyBytes or WithBodyMemory is not positive,
-// or when the randomness source fails.
+// It returns an error when a value given to WithAccounts is neither a
+// twelve-digit account ID nor the ARN of an IAM user, role, assumed-role
+// session or account root, when WithMaxBodyBytes or WithBodyMemory is not
+// positive, or when the randomness source fails.
 func New(svc *kms.Service, opts ...Option) (*Handler, error) {
 	c := config{maxBody: DefaultMaxBodyBytes, bodyMem: DefaultBodyMemory, random: rand.Reader}
 	for _, o := range opts {
 		o(&c)
 	}
-	for key, acct := range c.accounts {
-		if !kms.ValidAccountID(acct) {
-			return nil, fmt.Errorf("kmshttp: access key %q maps to %q, which is not a twelve-digit account ID", key, acct)
+	var accounts map[string]identity
+	if c.accounts != nil {
+		accounts = make(map[string]identity, len(c.accounts))
+		for key, v := range c.accounts {
+			id, err := parseIdentity(v)
+			if err != nil {
+				return nil, fmt.Errorf("kmshttp: access key %q maps to %q: %w", key, v, err)
+			}
+			accounts[key] = id
 		}
 	}
 	if c.maxBody <= 0 {
@@ -140,13 +157,57 @@ func New(svc *kms.Service, opts ...Option) (*Handler, error) {
 	return &Handler{
 		svc:      svc,
 		clock:    c.clock,
-		accounts: c.accounts,
+		accounts: accounts,
 		maxBody:  c.maxBody,
 		log:      c.log,
 
 		bodyMemory: c.bodyMem,
 		idHigh:     binary.BigEndian.Uint64(seed[:]),
 	}, nil
+}
+
+// identity is the caller an access key stands for: an account's root, or
+// a principal ARN in its account.
+type identity struct {
+	account   string
+	principal string // "": the account's root, by kms.WithCaller
+}
+
+// errNotCaller is parseIdentity's refusal.
+var errNotCaller = errors.New("not a twelve-digit account ID nor the ARN of an IAM user, role, assumed-role session or account root")
+
+// parseIdentity reads a WithAccounts value: an account ID or a principal
+// ARN of the kinds D24 names.
+func parseIdentity(v string) (identity, error) {
+	if kms.ValidAccountID(v) {
+		return identity{account: v}, nil
+	}
+	p, err := policy.ParsePrincipal(v)
+	if err != nil {
+		return identity{}, errNotCaller
+	}
+	switch p.Kind() {
+	case policy.Account, policy.User, policy.Role, policy.AssumedRole:
+		return identity{account: p.Account(), principal: v}, nil
+	}
+	return identity{}, errNotCaller
+}
+
+// ValidCaller reports whether v may be a value of WithAccounts: a
+// twelve-digit account ID, or the ARN of an IAM user, IAM role,
+// assumed-role session or account root.
+func ValidCaller(v string) bool {
+	_, err := parseIdentity(v)
+	return err == nil
+}
+
+// context returns ctx with the caller: its principal, or its account's
+// root.
+func (id identity) context(ctx context.Context) context.Context {
+	if id.principal != "" {
+		return kms.WithPrincipal(ctx, id.principal)
+	}
+	return kms.WithCaller(ctx, id.account)
 }
 
 // wireError is a refusal of the adapter itself (protocol, serialization,
@@ -179,10 +240,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bp := bufPool.Get().(*[]byte)
 	out := (*bp)[:0]
 	var (
-		op      string
-		account string
-		status  = http.StatusOK
-		code    string
+		op     string
+		caller identity
+		status = http.StatusOK
+		code   string
 	)
 	body, held, rerr := h.readBody(r, out)
 	defer h.bodyHeld.Add(-held)
@@ -194,10 +255,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var callRegion string
 	if rerr == nil {
 		op = r.Header.Get("X-Amz-Target")
-		account, callRegion, rerr = h.authenticate(r)
+		caller, callRegion, rerr = h.authenticate(r)
 	}
 	if rerr == nil {
-		ctx := kms.WithRequestID(kms.WithCaller(r.Context(), account), id)
+		ctx := kms.WithRequestID(caller.context(r.Context()), id)
 		if callRegion != "" {
 			ctx = kms.WithCallerRegion(ctx, callRegion)
 		}
@@ -211,8 +272,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// files of the server); the detail goes to the log under the
 			// request ID. Errors of the model carry no key material.
 			h.log.LogAttrs(r.Context(), slog.LevelError, "internal error",
-				slog.String("requestId", id), slog.String("target", op), slog.String("account", account),
-				slog.String("err", rerr.Error()))
+				slog.String("requestId", id), slog.String("target", op), slog.String("account", caller.account),
+				slog.String("principal", caller.principal), slog.String("err", rerr.Error()))
 		}
 	}
 	hdr["Content-Length"] = []string{strconv.Itoa(len(out))}
@@ -231,7 +292,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if logging {
 		h.log.LogAttrs(r.Context(), slog.LevelDebug, "request",
-			slog.String("target", op), slog.String("account", account), slog.Int("status", status),
+			slog.String("target", op), slog.String("account", caller.account), slog.String("principal", caller.principal), slog.Int("status", status),
 			slog.String("error", code), slog.Duration("duration", time.Since(start)), slog.String("requestId", id))
 	}
 }
@@ -386,8 +447,8 @@ func (h *Handler) requestID() string {
 	return string(out[:])
 }
 
-// authenticate finds the calling account and Region from the SigV4
-// Authorization header. The signature is not verified. The credential
+// authenticate finds the caller (an account's root or a principal, by
+// WithAccounts) and the Region from the SigV4 Authorization header. The signature is not verified. The credential
 // scope's Region is the Region of the call (kms.WithCallerRegion): any
 // Region the service allows (kms.Service.AllowsRegion: its own Region, an
 // AWS Region such as "us-west-2" or "us-gov-west-1", or one named with
@@ -405,16 +466,16 @@ func (h *Handler) requestID() string {
 // map does not know with UnrecognizedClientException. All are HTTP 400
 // (D18; the CommonErrors page lists 403 for some of them). The Region
 // returned is "" for the default Region.
-func (h *Handler) authenticate(r *http.Request) (account, region string, err error) {
+func (h *Handler) authenticate(r *http.Request) (caller identity, region string, err error) {
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
 		if h.accounts != nil {
 			// Access keys name the accounts: a request that names none
 			// must not run as the service's own account.
-			return "", "", &wireError{code: "MissingAuthenticationTokenException", status: http.StatusBadRequest,
+			return identity{}, "", &wireError{code: "MissingAuthenticationTokenException", status: http.StatusBadRequest,
 				msg: "Request is missing Authentication Token"}
 		}
-		return h.svc.Account(), "", nil
+		return identity{account: h.svc.Account()}, "", nil
 	}
 	alg, rest, _ := strings.Cut(auth, " ")
 	var v4a bool
@@ -423,7 +484,7 @@ func (h *Handler) authenticate(r *http.Request) (account, region string, err err
 	case "AWS4-ECDSA-P256-SHA256": // SigV4a: no Region in the scope
 		v4a = true
 	default:
-		return "", "", &wireError{code: "IncompleteSignatureException", status: http.StatusBadRequest,
+		return identity{}, "", &wireError{code: "IncompleteSignatureException", status: http.StatusBadRequest,
 			msg: "Authorization header requires the AWS4-HMAC-SHA256 signing algorithm"}
 	}
 	_, cred, ok := strings.Cut(rest, "Credential=")
@@ -447,34 +508,34 @@ func (h *Handler) authenticate(r *http.Request) (account, region string, err err
 		want = 4
 	}
 	if n != want || ok || parts[0] == "" || parts[n-1] != "aws4_request" {
-		return "", "", &wireError{code: "IncompleteSignatureException", status: http.StatusBadRequest,
+		return identity{}, "", &wireError{code: "IncompleteSignatureException", status: http.StatusBadRequest,
 			msg: "Authorization header requires 'Credential' parameter of the form <access key>/<date>/<region>/kms/aws4_request"}
 	}
 	if v4a {
 		if set := r.Header.Get("X-Amz-Region-Set"); set != "" && set != "*" && !containsRegion(set, h.svc.Region()) {
-			return "", "", &wireError{code: "InvalidSignatureException", status: http.StatusBadRequest,
+			return identity{}, "", &wireError{code: "InvalidSignatureException", status: http.StatusBadRequest,
 				msg: "Credential should be scoped to a valid region, not '" + set + "'."}
 		}
 	} else {
 		region = parts[2]
 		if !h.svc.AllowsRegion(region) {
-			return "", "", &wireError{code: "InvalidSignatureException", status: http.StatusBadRequest,
+			return identity{}, "", &wireError{code: "InvalidSignatureException", status: http.StatusBadRequest,
 				msg: "Credential should be scoped to a valid region, not '" + region + "'."}
 		}
 	}
 	if service := parts[n-2]; service != "kms" {
-		return "", "", &wireError{code: "InvalidSignatureException", status: http.StatusBadRequest,
+		return identity{}, "", &wireError{code: "InvalidSignatureException", status: http.StatusBadRequest,
 			msg: "Credential should be scoped to correct service: 'kms'."}
 	}
 	if h.accounts == nil {
-		return h.svc.Account(), region, nil
+		return identity{account: h.svc.Account()}, region, nil
 	}
-	acct, ok := h.accounts[parts[0]]
+	who, ok := h.accounts[parts[0]]
 	if !ok {
-		return "", "", &wireError{code: "UnrecognizedClientException", status: http.StatusBadRequest,
+		return identity{}, "", &wireError{code: "UnrecognizedClientException", status: http.StatusBadRequest,
 			msg: "The security token included in the request is invalid."}
 	}
-	return acct, region, nil
+	return who, region, nil
 }
 
 func containsRegion(set, region string) bool {

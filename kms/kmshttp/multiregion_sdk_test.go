@@ -56,7 +56,7 @@ func TestSDKMultiRegion(t *testing.T) {
 			// ReplicateKey to us-west-2 (recording 8d): the replica is
 			// Creating, has the same mrk- ID and an ARN in us-west-2.
 			rk, err := east.ReplicateKey(ctx, &awskms.ReplicateKeyInput{KeyId: aws.String(id), ReplicaRegion: aws.String(westRegion),
-				Description: aws.String("orders, west"), Policy: aws.String(`{"Version":"2012-10-17"}`), BypassPolicyLockoutSafetyCheck: true,
+				Description: aws.String("orders, west"), Policy: aws.String(rootPolicy(account)), BypassPolicyLockoutSafetyCheck: true,
 				Tags: []types.Tag{{TagKey: aws.String("team"), TagValue: aws.String("payments")}}})
 			if err != nil {
 				t.Fatalf("ReplicateKey: %v", err)
@@ -69,8 +69,9 @@ func TestSDKMultiRegion(t *testing.T) {
 			if len(rk.ReplicaTags) != 1 || aws.ToString(rk.ReplicaTags[0].TagKey) != "team" || aws.ToString(rk.ReplicaTags[0].TagValue) != "payments" {
 				t.Errorf("ReplicaTags = %+v", rk.ReplicaTags)
 			}
-			if rk.ReplicaPolicy != nil {
-				t.Errorf("ReplicaPolicy = %q; kmsmodel does not model key policies", aws.ToString(rk.ReplicaPolicy))
+			gp, err := west.GetKeyPolicy(ctx, &awskms.GetKeyPolicyInput{KeyId: aws.String(id)})
+			if err != nil || aws.ToString(rk.ReplicaPolicy) != aws.ToString(gp.Policy) || !strings.Contains(aws.ToString(gp.Policy), `"Sid" : "root"`) {
+				t.Errorf("ReplicaPolicy = %q, GetKeyPolicy in %s = %+v, %v", aws.ToString(rk.ReplicaPolicy), westRegion, gp, err)
 			}
 
 			// DescribeKey from the us-west-2 client: the replica, Enabled

@@ -106,6 +106,12 @@ func operation(name string) opFunc {
 		return generateDataKeyPairWithoutPlaintext
 	case "GetKeyLastUsage":
 		return getKeyLastUsage
+	case "GetKeyPolicy":
+		return getKeyPolicy
+	case "PutKeyPolicy":
+		return putKeyPolicy
+	case "ListKeyPolicies":
+		return listKeyPolicies
 	}
 	return nil
 }
@@ -114,7 +120,8 @@ func operation(name string) opFunc {
 // (for the target "TrentService.<name>"): the key lifecycle, rotation,
 // alias, tag, symmetric cryptographic, key-material import, custom key
 // store and multi-Region key operations of package kms, then its
-// asymmetric and HMAC operations and GetKeyLastUsage.
+// asymmetric and HMAC operations, GetKeyLastUsage, and the key policy
+// operations.
 func Operations() []string {
 	return []string{"CreateKey", "DescribeKey", "ListKeys", "EnableKey", "DisableKey",
 		"ScheduleKeyDeletion", "CancelKeyDeletion", "UpdateKeyDescription",
@@ -127,7 +134,8 @@ func Operations() []string {
 		"UpdateCustomKeyStore", "DeleteCustomKeyStore",
 		"ReplicateKey", "UpdatePrimaryRegion",
 		"Sign", "Verify", "GetPublicKey", "GenerateMac", "VerifyMac", "DeriveSharedSecret",
-		"GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GetKeyLastUsage"}
+		"GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GetKeyLastUsage",
+		"GetKeyPolicy", "PutKeyPolicy", "ListKeyPolicies"}
 }
 
 // fieldKind is the JSON type of a request member.
@@ -175,7 +183,7 @@ func mapF(name, path string, dst *map[string]string) field {
 }
 
 // ignored is a member of the AWS request that kmsmodel accepts, checks for
-// its JSON type, and does not model (Policy, GrantTokens, …).
+// its JSON type, and does not model (GrantTokens, …).
 func ignored(name string, kind fieldKind) field { return field{name: name, path: name, kind: kind} }
 
 // decodeFields decodes body into fields; members not among them are
@@ -304,11 +312,14 @@ func createKey(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte,
 		tagsF("Tags", &in.Tags),
 		strF("CustomerMasterKeySpec", &cmkSpec),
 		strF("CustomKeyStoreId", &in.CustomKeyStoreId),
-		ignored("Policy", kString),
-		ignored("BypassPolicyLockoutSafetyCheck", kBool),
+		strF("Policy", &in.Policy),
+		boolF("BypassPolicyLockoutSafetyCheck", &in.BypassPolicyLockoutSafetyCheck),
 		strF("XksKeyId", &in.XksKeyId),
 	}
 	if err := decodeFields(body, f); err != nil {
+		return out, err
+	}
+	if err := policyPresent(f[8].present, in.Policy); err != nil {
 		return out, err
 	}
 	switch {
@@ -694,20 +705,23 @@ func replicateKey(ctx context.Context, svc *kms.Service, body, out []byte) ([]by
 		strF("ReplicaRegion", &in.ReplicaRegion),
 		strF("Description", &in.Description),
 		tagsF("Tags", &in.Tags),
-		ignored("Policy", kString),
-		ignored("BypassPolicyLockoutSafetyCheck", kBool),
+		strF("Policy", &in.Policy),
+		boolF("BypassPolicyLockoutSafetyCheck", &in.BypassPolicyLockoutSafetyCheck),
 	}
 	if err := decodeRequired(body, f, "keyId", "replicaRegion"); err != nil {
+		return out, err
+	}
+	if err := policyPresent(f[4].present, in.Policy); err != nil {
 		return out, err
 	}
 	res, err := svc.ReplicateKey(ctx, &in)
 	if err != nil {
 		return out, err
 	}
-	// No ReplicaPolicy: kmsmodel does not model key policies.
 	w := writer{b: out}
 	w.open()
 	keyMetadata(&w, "ReplicaKeyMetadata", &res.ReplicaKeyMetadata)
+	w.optStr("ReplicaPolicy", res.ReplicaPolicy)
 	if len(res.ReplicaTags) > 0 {
 		w.list("ReplicaTags")
 		for i := range res.ReplicaTags {
@@ -730,4 +744,67 @@ func updatePrimaryRegion(ctx context.Context, svc *kms.Service, body, out []byte
 	}
 	_, err := svc.UpdatePrimaryRegion(ctx, &in)
 	return out, err
+}
+
+// policyPresent refuses a Policy member that is present but empty, as
+// the API model's length constraint (1–131072) does; package kms reads an
+// empty policy as absent (the default policy).
+func policyPresent(present bool, policy string) error {
+	if present && policy == "" {
+		return &wireError{code: "ValidationException", status: 400,
+			msg: "1 validation error detected: Value '' at 'policy' failed to satisfy constraint: " +
+				"Member must have length greater than or equal to 1"}
+	}
+	return nil
+}
+
+func getKeyPolicy(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	var in kms.GetKeyPolicyInput
+	f := []field{strF("KeyId", &in.KeyId), strF("PolicyName", &in.PolicyName)}
+	if err := decodeRequired(body, f, "keyId"); err != nil {
+		return out, err
+	}
+	res, err := svc.GetKeyPolicy(ctx, &in)
+	if err != nil {
+		return out, err
+	}
+	w := writer{b: out}
+	w.open()
+	w.str("Policy", res.Policy)
+	w.str("PolicyName", res.PolicyName)
+	w.close()
+	return w.b, nil
+}
+
+func putKeyPolicy(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	var in kms.PutKeyPolicyInput
+	f := []field{strF("KeyId", &in.KeyId), strF("Policy", &in.Policy), strF("PolicyName", &in.PolicyName),
+		boolF("BypassPolicyLockoutSafetyCheck", &in.BypassPolicyLockoutSafetyCheck)}
+	if err := decodeRequired(body, f, "keyId", "policy"); err != nil {
+		return out, err
+	}
+	if err := policyPresent(true, in.Policy); err != nil {
+		return out, err
+	}
+	_, err := svc.PutKeyPolicy(ctx, &in)
+	return out, err
+}
+
+func listKeyPolicies(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	var in kms.ListKeyPoliciesInput
+	f := []field{strF("KeyId", &in.KeyId), i32F("Limit", &in.Limit), strF("Marker", &in.Marker)}
+	if err := decodeRequired(body, f, "keyId"); err != nil {
+		return out, err
+	}
+	res, err := svc.ListKeyPolicies(ctx, &in)
+	if err != nil {
+		return out, err
+	}
+	w := writer{b: out}
+	w.open()
+	w.optStr("NextMarker", res.NextMarker)
+	w.strList("PolicyNames", res.PolicyNames)
+	w.boolean("Truncated", res.Truncated)
+	w.close()
+	return w.b, nil
 }

@@ -63,9 +63,8 @@ func TestDescribeKeyShape(t *testing.T) {
 // carries MultiRegionConfiguration with ReplicaKeys [] for a primary
 // without replicas (recording 8c); ReplicateKey answers ReplicaKeyMetadata
 // (Creating, Enabled false, Description "", no CurrentKeyMaterialId:
-// recording 8d) and ReplicaTags, with no ReplicaPolicy since kmsmodel does
-// not model key policies, and ignores Policy and
-// BypassPolicyLockoutSafetyCheck as CreateKey does; UpdatePrimaryRegion
+// recording 8d), ReplicaPolicy (the policy given, in AWS's layout, or the
+// default) and ReplicaTags; UpdatePrimaryRegion
 // answers an empty body (e.1); ScheduleKeyDeletion of a primary with a
 // replica has no DeletionDate (section b).
 func TestMultiRegionShape(t *testing.T) {
@@ -80,15 +79,18 @@ func TestMultiRegionShape(t *testing.T) {
 		t.Errorf("DescribeKey of a primary: %s\nwant it to contain %s", raw, want)
 	}
 
-	m = postOK(t, f.handler, target+"ReplicateKey", `{"KeyId":"`+id+`","ReplicaRegion":"eu-west-1","Policy":"{}","BypassPolicyLockoutSafetyCheck":true,`+
-		`"Tags":[{"TagKey":"k","TagValue":"v"}]}`)
+	m = postOK(t, f.handler, target+"ReplicateKey", `{"KeyId":"`+id+`","ReplicaRegion":"eu-west-1","Policy":`+jsonString(rootPolicy(account))+
+		`,"BypassPolicyLockoutSafetyCheck":true,"Tags":[{"TagKey":"k","TagValue":"v"}]}`)
 	var top []string
 	for k := range m {
 		top = append(top, k)
 	}
 	slices.Sort(top)
-	if !slices.Equal(top, []string{"ReplicaKeyMetadata", "ReplicaTags"}) {
+	if !slices.Equal(top, []string{"ReplicaKeyMetadata", "ReplicaPolicy", "ReplicaTags"}) {
 		t.Errorf("ReplicateKey members = %v", top)
+	}
+	if p, _ := m["ReplicaPolicy"].(string); !strings.HasPrefix(p, "{\n  \"Version\" : \"2012-10-17\",\n") || !strings.Contains(p, `"Sid" : "root"`) {
+		t.Errorf("ReplicaPolicy = %q, want the policy given in AWS's layout", p)
 	}
 	rm := m["ReplicaKeyMetadata"].(map[string]any)
 	rarn := strings.Replace(arn, ":us-east-1:", ":eu-west-1:", 1)
@@ -109,6 +111,9 @@ func TestMultiRegionShape(t *testing.T) {
 	m = postOK(t, f.handler, target+"ReplicateKey", `{"KeyId":"`+arn+`","ReplicaRegion":"ap-southeast-2"}`)
 	if _, ok := m["ReplicaTags"]; ok {
 		t.Errorf("ReplicateKey without tags: %v", m)
+	}
+	if m["ReplicaPolicy"] != defaultPolicy(account) {
+		t.Errorf("ReplicaPolicy without Policy = %q, want the default", m["ReplicaPolicy"])
 	}
 	_, _, raw = post(t, f.handler, target+"DescribeKey", `{"KeyId":"`+id+`"}`)
 	want = `"ReplicaKeys":[{"Arn":"` + rarn + `","Region":"eu-west-1"},{"Arn":"` +
@@ -273,7 +278,7 @@ func TestLenientRequests(t *testing.T) {
 	f := newFixture(t)
 	postOK(t, f.handler, target+"ListKeys", ``)
 	m := postOK(t, f.handler, target+"CreateKey",
-		`{"Unknown":{"a":[1,2.5e3,true,null,{"b":"\u00e9"}]},"Description":"caf\u00e9 \ud83d\ude00","Policy":"{}","BypassPolicyLockoutSafetyCheck":false,"MultiRegion":null,"Tags":null,"CustomerMasterKeySpec":"HMAC_256","KeyUsage":"GENERATE_VERIFY_MAC"}`)
+		`{"Unknown":{"a":[1,2.5e3,true,null,{"b":"\u00e9"}]},"Description":"caf\u00e9 \ud83d\ude00","Policy":null,"BypassPolicyLockoutSafetyCheck":null,"MultiRegion":null,"Tags":null,"CustomerMasterKeySpec":"HMAC_256","KeyUsage":"GENERATE_VERIFY_MAC"}`)
 	md := m["KeyMetadata"].(map[string]any)
 	if md["Description"] != "café 😀" || md["KeySpec"] != "HMAC_256" {
 		t.Errorf("CreateKey metadata = %v", md)
@@ -539,8 +544,18 @@ func strconvTime(t time.Time) string {
 // TestNewRejectsBadOptions: New validates what it is given.
 func TestNewRejectsBadOptions(t *testing.T) {
 	svc := kms.New()
-	if _, err := kmshttp.New(svc, kmshttp.WithAccounts(map[string]string{"AKID": "12345"})); err == nil {
-		t.Error("a five-digit account was accepted")
+	for _, v := range []string{"12345", "", "arn:aws:iam::111122223333:group/admins", "arn:aws:iam::1111:role/app",
+		"arn:aws:iam::111122223333:role/*", "*", "arn:aws:sts::111122223333:federated-user/bob",
+		"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", "role/app"} {
+		if _, err := kmshttp.New(svc, kmshttp.WithAccounts(map[string]string{"AKID": v})); err == nil || kmshttp.ValidCaller(v) {
+			t.Errorf("WithAccounts value %q was accepted", v)
+		}
+	}
+	for _, v := range []string{"111122223333", "arn:aws:iam::111122223333:root", "arn:aws:iam::111122223333:user/alice",
+		"arn:aws:iam::111122223333:role/path/app", "arn:aws:sts::111122223333:assumed-role/app/s1"} {
+		if _, err := kmshttp.New(svc, kmshttp.WithAccounts(map[string]string{"AKID": v})); err != nil || !kmshttp.ValidCaller(v) {
+			t.Errorf("WithAccounts value %q: %v", v, err)
+		}
 	}
 	if _, err := kmshttp.New(svc, kmshttp.WithMaxBodyBytes(0)); err == nil {
 		t.Error("a zero body limit was accepted")
@@ -555,8 +570,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 func TestOperationsServed(t *testing.T) {
 	f := newFixture(t)
 	ops := kmshttp.Operations()
-	if len(ops) != 46 {
-		t.Errorf("%d operations, want the 46 of package kms", len(ops))
+	if len(ops) != 49 {
+		t.Errorf("%d operations, want the 49 of package kms", len(ops))
 	}
 	for _, op := range ops {
 		_, h, _ := post(t, f.handler, target+op, `{}`)

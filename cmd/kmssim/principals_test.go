@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/smithy-go"
+)
+
+// TestServePrincipals: serve --access-key KEY=ARN makes calls as that
+// principal. A policy set by a role lets the role and its sessions use
+// the key and refuses a user of the same account with
+// AccessDeniedException; KEY=ACCOUNT still means the account's root.
+func TestServePrincipals(t *testing.T) {
+	const (
+		role    = "arn:aws:iam::111122223333:role/app"
+		user    = "arn:aws:iam::111122223333:user/alice"
+		session = "arn:aws:sts::111122223333:assumed-role/app/session"
+	)
+	addr, stop, logs := startServe(t, "--mem", "--access-key", "AKIDAPP="+role, "--access-key", "AKIDALICE="+user,
+		"--access-key", "AKIDS="+session, "--access-key", "AKIDROOT=111122223333")
+	defer stop()
+	ctx := context.Background()
+	app, alice, sess := client(addr, "AKIDAPP"), client(addr, "AKIDALICE"), client(addr, "AKIDS")
+	ck, err := app.CreateKey(ctx, &awskms.CreateKeyInput{})
+	if err != nil {
+		t.Fatalf("CreateKey as %s: %v\n%s", role, err, logs)
+	}
+	arn := aws.ToString(ck.KeyMetadata.Arn)
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + role + `"},"Action":"kms:*","Resource":"*"}]}`
+	if _, err := app.PutKeyPolicy(ctx, &awskms.PutKeyPolicyInput{KeyId: aws.String(arn), Policy: aws.String(doc)}); err != nil {
+		t.Fatalf("PutKeyPolicy as %s: %v", role, err)
+	}
+	for name, c := range map[string]*awskms.Client{"role": app, "session": sess} {
+		if _, err := c.Encrypt(ctx, &awskms.EncryptInput{KeyId: aws.String(arn), Plaintext: []byte("x")}); err != nil {
+			t.Errorf("Encrypt as the %s: %v", name, err)
+		}
+	}
+	_, err = alice.Encrypt(ctx, &awskms.EncryptInput{KeyId: aws.String(arn), Plaintext: []byte("x")})
+	want := "User: " + user + " is not authorized to perform: kms:Encrypt on resource: " + arn +
+		" because no resource-based policy allows the kms:Encrypt action"
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" || ae.ErrorMessage() != want {
+		t.Errorf("Encrypt as %s: %v, want AccessDeniedException %q", user, err, want)
+	}
+	// The account form is the root, which the policy does not name.
+	_, err = client(addr, "AKIDROOT").DescribeKey(ctx, &awskms.DescribeKeyInput{KeyId: aws.String(arn)})
+	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" {
+		t.Errorf("DescribeKey as the account root: %v, want AccessDeniedException", err)
+	}
+}
