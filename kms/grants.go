@@ -156,12 +156,13 @@ type RevokeGrantInput struct {
 // RevokeGrantOutput is the (empty) output of RevokeGrant.
 type RevokeGrantOutput struct{}
 
-// grantPrincipal validates a GranteePrincipal or RetiringPrincipal.
-func grantPrincipal(op keystate.Operation, arn, field string) (policy.Principal, error) {
+// grantPrincipal validates a GranteePrincipal or RetiringPrincipal. The
+// caller holds s.mu.
+func (s *Service) grantPrincipal(op keystate.Operation, arn, field string) (policy.Principal, error) {
 	if err := checkLength(op, arn, field, 1, 256); err != nil {
 		return policy.Principal{}, err
 	}
-	p, err := policy.ParsePrincipal(arn)
+	p, err := s.parsePrincipal(arn)
 	if err != nil || p.Kind() == policy.Everyone {
 		// No recording; kmsmodel's wording (spec §9 P2).
 		return policy.Principal{}, kmsError(keystate.ErrValidation, op, "", keystate.None,
@@ -170,17 +171,18 @@ func grantPrincipal(op keystate.Operation, arn, field string) (policy.Principal,
 	return p, nil
 }
 
-// validateCreateGrant is CreateGrant's input validation (D3 step 1).
-func validateCreateGrant(in *CreateGrantInput) (grantee, retiring policy.Principal, err error) {
+// validateCreateGrant is CreateGrant's input validation (D3 step 1). The
+// caller holds s.mu.
+func (s *Service) validateCreateGrant(in *CreateGrantInput) (grantee, retiring policy.Principal, err error) {
 	const op = keystate.CreateGrant
 	if in.GranteePrincipal == "" {
 		return grantee, retiring, required(op, "granteePrincipal")
 	}
-	if grantee, err = grantPrincipal(op, in.GranteePrincipal, "granteePrincipal"); err != nil {
+	if grantee, err = s.grantPrincipal(op, in.GranteePrincipal, "granteePrincipal"); err != nil {
 		return
 	}
 	if in.RetiringPrincipal != "" {
-		if retiring, err = grantPrincipal(op, in.RetiringPrincipal, "retiringPrincipal"); err != nil {
+		if retiring, err = s.grantPrincipal(op, in.RetiringPrincipal, "retiringPrincipal"); err != nil {
 			return
 		}
 	}
@@ -343,11 +345,11 @@ func (s *Service) tokenGrant(op keystate.Operation, token string) (*grant, error
 func (s *Service) CreateGrant(ctx context.Context, in *CreateGrantInput) (*CreateGrantOutput, error) {
 	in = orEmpty(in)
 	const op = keystate.CreateGrant
-	grantee, retiring, invalid := validateCreateGrant(in)
 	now, caller, err := s.begin(ctx, op)
 	defer s.mu.Unlock()
+	var grantee, retiring policy.Principal
 	if err == nil {
-		err = invalid
+		grantee, retiring, err = s.validateCreateGrant(in)
 	}
 	if err == nil {
 		s.call.extra = append(s.call.extra, policy.Multi("kms:GrantOperations", in.Operations...),
@@ -440,8 +442,10 @@ func (s *Service) addGrant(k *key, arn string, in *CreateGrantInput, grantee, re
 			g.subset = maps.Clone(c.EncryptionContextSubset)
 		}
 	}
-	if err := s.persist(&store.Batch{PutGrants: []store.Grant{s.grantRecord(g)}}); err != nil {
-		return nil, internalError(op, arn, k.state, err)
+	if s.st != nil {
+		if err := s.persist(&store.Batch{PutGrants: []store.Grant{s.grantRecord(g)}}); err != nil {
+			return nil, internalError(op, arn, k.state, err)
+		}
 	}
 	s.installGrant(g)
 	return g, nil
@@ -722,8 +726,10 @@ func (s *Service) RevokeGrant(ctx context.Context, in *RevokeGrantInput) (*Revok
 
 // deleteGrant deletes g, from the store first.
 func (s *Service) deleteGrant(op keystate.Operation, g *grant, arn string) error {
-	if err := s.persist(&store.Batch{DeleteGrants: []store.GrantID{{KeyID: s.storeID(g.key), GrantID: g.id}}}); err != nil {
-		return internalError(op, arn, g.key.state, err)
+	if s.st != nil {
+		if err := s.persist(&store.Batch{DeleteGrants: []store.GrantID{{KeyID: s.storeID(g.key), GrantID: g.id}}}); err != nil {
+			return internalError(op, arn, g.key.state, err)
+		}
 	}
 	s.dropGrant(g)
 	return nil

@@ -147,7 +147,7 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 			Message: "the randomness source failed"}
 	}
 	if doc != nil && !in.BypassPolicyLockoutSafetyCheck {
-		if err := s.lockoutCheckAs(op, doc, s.keyARN(caller, id), caller, "", keystate.None); err != nil {
+		if err := s.lockoutCheckAs(op, doc, s.keyARN(caller, id), caller, "", kind, keystate.None); err != nil {
 			return nil, err
 		}
 	}

@@ -89,7 +89,9 @@ func (s *Service) ReplicateKey(ctx context.Context, in *ReplicateKeyInput) (*Rep
 	}
 	if err == nil && doc != nil && !in.BypassPolicyLockoutSafetyCheck {
 		// The replica's ARN: the primary's key ID in the replica's Region.
-		err = s.lockoutCheckAs(op, doc, s.keyARNIn(in.ReplicaRegion, p.account, p.id), p.account, arn, p.state)
+		kind := p.kind
+		kind.MultiRegion = keystate.Replica
+		err = s.lockoutCheckAs(op, doc, s.keyARNIn(in.ReplicaRegion, p.account, p.id), p.account, arn, kind, p.state)
 	}
 	if err == nil {
 		r, err = s.replicate(p, arn, in, tags, now, doc)

@@ -55,19 +55,30 @@ func (s *Service) callerPrincipal(ctx context.Context, op keystate.Operation) (p
 		}
 		return s.rootPrincipal(account), account, nil
 	}
-	if p, ok := s.principals[arn]; ok {
-		return p, p.Account(), nil
-	}
-	p, err := policy.ParsePrincipal(arn)
+	p, err := s.parsePrincipal(arn)
 	if err != nil || p.Account() == "" || p.Kind() == policy.Everyone {
 		return policy.Principal{}, "", kmsError(keystate.ErrValidation, op, "", keystate.None,
 			"'"+arn+"' is not the ARN of an IAM user, role, assumed-role session or account root.")
+	}
+	return p, p.Account(), nil
+}
+
+// parsePrincipal is policy.ParsePrincipal with a bounded cache: callers
+// and grants name the same few principals over and over. The caller holds
+// s.mu.
+func (s *Service) parsePrincipal(arn string) (policy.Principal, error) {
+	if p, ok := s.principals[arn]; ok {
+		return p, nil
+	}
+	p, err := policy.ParsePrincipal(arn)
+	if err != nil {
+		return p, err
 	}
 	if s.principals == nil || len(s.principals) >= maxCachedPrincipals {
 		s.principals = make(map[string]policy.Principal)
 	}
 	s.principals[arn] = p
-	return p, p.Account(), nil
+	return p, nil
 }
 
 // rootPrincipal returns an account's root principal, made once.
@@ -176,16 +187,20 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 // keyConditions is the condition context of a call on k: the call's own
 // keys and the key's properties (spec §5.1).
 func (s *Service) keyConditions(k *key) policy.Context {
-	c := make(policy.Context, 0, len(s.call.extra)+6)
-	c = append(c, s.call.extra...)
+	return s.kindConditions(k.kind)
+}
+
+// kindConditions is the condition context of a call on a key of kind.
+func (s *Service) kindConditions(kind keystate.Kind) policy.Context {
+	c := append(s.condBuf[:0], s.call.extra...) // reused from call to call, under s.mu
 	c = append(c,
-		policy.Single("kms:KeySpec", k.kind.Spec.String()),
-		policy.Single("kms:CustomerMasterKeySpec", k.kind.Spec.String()),
-		policy.Single("kms:KeyUsage", k.kind.Usage.String()),
-		policy.Single("kms:CustomerMasterKeyUsage", k.kind.Usage.String()),
-		policy.Single("kms:KeyOrigin", k.kind.Origin.String()),
-		policy.Single("kms:MultiRegion", strconv.FormatBool(k.kind.MultiRegion != keystate.SingleRegion)))
-	switch k.kind.MultiRegion {
+		policy.Single("kms:KeySpec", kind.Spec.String()),
+		policy.Single("kms:CustomerMasterKeySpec", kind.Spec.String()),
+		policy.Single("kms:KeyUsage", kind.Usage.String()),
+		policy.Single("kms:CustomerMasterKeyUsage", kind.Usage.String()),
+		policy.Single("kms:KeyOrigin", kind.Origin.String()),
+		policy.Single("kms:MultiRegion", strconv.FormatBool(kind.MultiRegion != keystate.SingleRegion)))
+	switch kind.MultiRegion {
 	case keystate.Primary:
 		c = append(c, policy.Single("kms:MultiRegionKeyType", "PRIMARY"))
 	case keystate.Replica:
@@ -194,6 +209,7 @@ func (s *Service) keyConditions(k *key) policy.Context {
 	if s.call.alias != "" {
 		c = append(c, policy.Single("kms:RequestAlias", s.call.alias))
 	}
+	s.condBuf = c
 	return c
 }
 
@@ -228,15 +244,16 @@ func parsePolicy(op keystate.Operation, arn string, st keystate.State, text stri
 
 // lockoutCheck is AWS's policy lockout safety check (spec §2.3): the new
 // policy must let the calling principal call PutKeyPolicy on the key.
-func (s *Service) lockoutCheck(op keystate.Operation, doc *policy.Document, arn, account string, st keystate.State) error {
-	return s.lockoutCheckAs(op, doc, arn, account, arn, st)
+func (s *Service) lockoutCheck(op keystate.Operation, doc *policy.Document, arn, account string, kind keystate.Kind, st keystate.State) error {
+	return s.lockoutCheckAs(op, doc, arn, account, arn, kind, st)
 }
 
 // lockoutCheckAs is lockoutCheck whose refusal names errID (empty for a
-// key not created yet).
-func (s *Service) lockoutCheckAs(op keystate.Operation, doc *policy.Document, arn, account, errID string, st keystate.State) error {
+// key not created yet). The check evaluates kms:PutKeyPolicy with the
+// key's properties as condition keys.
+func (s *Service) lockoutCheckAs(op keystate.Operation, doc *policy.Document, arn, account, errID string, kind keystate.Kind, st keystate.State) error {
 	dec := doc.Evaluate(&policy.Request{Action: "kms:PutKeyPolicy", Caller: s.principal, Resource: arn,
-		ResourceAccount: account, Time: fromMicros(s.last)})
+		ResourceAccount: account, Time: fromMicros(s.last), Context: s.kindConditions(kind)})
 	if dec.Allowed() {
 		return nil
 	}
@@ -393,7 +410,7 @@ func (s *Service) PutKeyPolicy(ctx context.Context, in *PutKeyPolicyInput) (*Put
 		doc, err = parsePolicy(op, arn, k.state, in.Policy)
 	}
 	if err == nil && !in.BypassPolicyLockoutSafetyCheck {
-		err = s.lockoutCheck(op, doc, arn, k.account, k.state)
+		err = s.lockoutCheck(op, doc, arn, k.account, k.kind, k.state)
 	}
 	if err == nil && s.st != nil {
 		r := s.toRecord(k)

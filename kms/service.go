@@ -68,6 +68,7 @@ type Service struct {
 	ownRoot    policy.Principal // the service account's root principal, once made
 	ownDefault *policy.Document // the service account's default key policy, once made
 	call       callConditions
+	condBuf    policy.Context      // the condition context buffer, reused by keyConditions
 	grants     map[uint32][]*grant // each key's grants, oldest first, by slot
 	grantIndex map[string]*grant   // every grant by grant ID
 
