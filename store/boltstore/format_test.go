@@ -406,8 +406,9 @@ func formatOf(t *testing.T, path string) string {
 // format version 5, so that an older build refuses them with a clear
 // error. The upgraded file then works as one made in format 5: deleting a
 // key removes its aliases (through the rewritten index), an alias of the
-// same account and name in another Region is another alias, and a key
-// takes Material, which reads back after the store is reopened.
+// same account and name in another Region is another alias, a key takes
+// Material, and keys take grants (in the grants bucket of format 5, which
+// the upgrade creates), which read back after the store is reopened.
 func TestFormatUpgrade(t *testing.T) {
 	for _, old := range []uint32{1, 2, 3, 4} {
 		t.Run(fmt.Sprintf("format%d", old), func(t *testing.T) {
@@ -503,6 +504,10 @@ func TestFormatUpgrade(t *testing.T) {
 			withMaterial := next(k2)
 			withMaterial.Material = []byte("sealed generated material")
 			apply(t, s, store.Batch{PutKeys: []store.Key{withMaterial}})
+			gk := store.Grant{KeyID: k.ID, GrantID: "g", GranteePrincipal: "p", Operations: []string{"Decrypt"}}
+			gk2 := store.Grant{KeyID: k2.ID, GrantID: "g", GranteePrincipal: "p", Operations: []string{"Encrypt"},
+				EncryptionContextEquals: map[string]string{"a": "b"}, Created: created}
+			apply(t, s, store.Batch{PutGrants: []store.Grant{gk, gk2}})
 			west := store.Alias{AliasID: store.AliasID{Region: "us-west-2", Account: "111122223333", Name: "alias/a"}, KeyID: k2.ID}
 			apply(t, s, store.Batch{PutAliases: []store.Alias{west}})
 			apply(t, s, store.Batch{DeleteKeys: []string{k.ID}})
@@ -522,6 +527,11 @@ func TestFormatUpgrade(t *testing.T) {
 			s = openStore(t, path, nil)
 			if g, err := s.Key(t.Context(), k2.ID); err != nil || !bytes.Equal(g.Material, withMaterial.Material) || g.Version != 2 {
 				t.Fatalf("Key after reopening = %+v, %v; want Version 2 and Material %q", g, err, withMaterial.Material)
+			}
+			// The grants bucket the upgrade created kept k2's grant and
+			// lost k's with k.
+			if gs := grantsOf(t, s); !reflect.DeepEqual(gs, []store.Grant{gk2}) {
+				t.Fatalf("Grants after reopening = %+v, want %+v", gs, gk2)
 			}
 		})
 	}
