@@ -24,6 +24,7 @@ const (
 	OpScan      Op = "ScanRotations"
 	OpStores    Op = "CustomKeyStores"
 	OpInstant   Op = "LatestInstant"
+	OpGrants    Op = "Grants"
 	OpClose     Op = "Close"
 )
 
@@ -201,6 +202,15 @@ func (s *Store) CustomKeyStores(ctx context.Context) ([]store.CustomKeyStore, er
 		return nil, err
 	}
 	return s.inner.CustomKeyStores(ctx)
+}
+
+// Grants passes the call to the wrapped store, unless a rule fails it;
+// then fn is not called.
+func (s *Store) Grants(ctx context.Context, fn func(store.Grant) error) error {
+	if err := s.call(OpGrants); err != nil {
+		return err
+	}
+	return s.inner.Grants(ctx, fn)
 }
 
 // LatestInstant passes the call to the wrapped store, unless a rule fails

@@ -128,6 +128,9 @@ func TestEveryOp(t *testing.T) {
 			_, err := s.Secret(ctx)
 			return err
 		},
+		faultstore.OpGrants: func(s store.Store) error {
+			return s.Grants(ctx, func(store.Grant) error { return nil })
+		},
 		faultstore.OpClose: func(s store.Store) error { return s.Close() },
 	}
 	for op := range calls {
@@ -256,5 +259,43 @@ func TestFailSecret(t *testing.T) {
 	}
 	if got, err := s.Secret(ctx); err != nil || string(got) != "root" {
 		t.Fatalf("Secret after the failed call = %q, %v; want the secret", got, err)
+	}
+}
+
+// TestFailGrants: OpGrants rules fail Grants without calling fn or
+// reaching the wrapped store; other Ops, and Grants after Heal, pass
+// through, and fn's own error comes back as it is.
+func TestFailGrants(t *testing.T) {
+	ctx := context.Background()
+	mem := store.NewMemory()
+	s := faultstore.New(mem)
+	g := store.Grant{KeyID: "k", GrantID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:root",
+		Operations: []string{"Decrypt"}}
+	if err := s.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey("k")}, PutGrants: []store.Grant{g}}); err != nil {
+		t.Fatal(err)
+	}
+	s.FailNth(faultstore.OpGrants, 1, store.ErrCorrupt)
+	called := 0
+	count := func(store.Grant) error { called++; return nil }
+	err := s.Grants(ctx, count)
+	var fe *faultstore.Error
+	if !errors.Is(err, store.ErrCorrupt) || !errors.Is(err, faultstore.ErrInjected) ||
+		!errors.As(err, &fe) || fe.Op != faultstore.OpGrants || fe.Call != 1 {
+		t.Fatalf("Grants = %v; want an injected ErrCorrupt for call 1", err)
+	}
+	if called != 0 {
+		t.Fatalf("the failed Grants called fn %d times", called)
+	}
+	if _, err := s.Key(ctx, "k"); err != nil {
+		t.Fatalf("Key, which no rule names: %v", err)
+	}
+	if err := s.Grants(ctx, count); err != nil || called != 1 {
+		t.Fatalf("Grants after the failed call: %v, fn called %d times; want nil and 1", err, called)
+	}
+	if err := s.Grants(ctx, func(store.Grant) error { return errBoom }); err != errBoom {
+		t.Fatalf("Grants with a failing fn = %v, want fn's error", err)
+	}
+	if n := s.Calls(faultstore.OpGrants); n != 3 {
+		t.Fatalf("Calls(Grants) = %d, want 3", n)
 	}
 }

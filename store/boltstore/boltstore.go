@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -117,6 +118,8 @@ type handles struct {
 // A file of an older format version (see encoding.go) is upgraded to the
 // current one, in one transaction, once Open has checked it and the
 // wrapping key: a build that reads only the older format then refuses it.
+// A format 5 file without the grants bucket (one written in format 5's
+// development cycle before grants existed) gets the bucket the same way.
 func Open(path string, opts *Options) (*Store, error) {
 	var o Options
 	if opts != nil {
@@ -136,7 +139,7 @@ func Open(path string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	format, err := initOrCheck(db, path, wrap)
+	format, noGrants, err := initOrCheck(db, path, wrap)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -146,7 +149,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	if err := upgrade(db, path, wrap, format, record); err != nil {
+	if err := upgrade(db, path, wrap, format, noGrants, record); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -208,9 +211,10 @@ func openBolt(path string, o *Options) (db *bolt.DB, err error) {
 // initOrCheck writes the meta bucket into a new file, with the key-check
 // record of wrap if it is not nil, or checks an existing file's magic,
 // format version and buckets. It returns the file's format version
-// (formatVersion for a new file); it does not upgrade an older one (see
-// upgrade).
-func initOrCheck(db *bolt.DB, path string, wrap cipher.AEAD) (format uint32, err error) {
+// (formatVersion for a new file), and whether a format 5 file lacks the
+// grants bucket (see formatVersion); it does not upgrade an older file,
+// nor create that bucket (see upgrade).
+func initOrCheck(db *bolt.DB, path string, wrap cipher.AEAD) (format uint32, noGrants bool, err error) {
 	corrupt := func(msg string, args ...any) error {
 		return fmt.Errorf("boltstore: open %s: %s: %w", path, fmt.Sprintf(msg, args...), store.ErrCorrupt)
 	}
@@ -255,11 +259,14 @@ func initOrCheck(db *bolt.DB, path string, wrap cipher.AEAD) (format uint32, err
 					return corrupt("bucket %q is missing", name)
 				}
 			}
+			// Files of formats 1 to 4 get the grants bucket with their
+			// upgrade; format 5 files written before it existed, too.
+			noGrants = format == formatVersion && tx.Bucket(bucketGrants) == nil
 			return nil
 		})
 	})
 	if err != nil || !fresh {
-		return format, err
+		return format, noGrants, err
 	}
 	err = guard(path, "initialise", func() error {
 		return db.Update(func(tx *bolt.Tx) error {
@@ -278,7 +285,7 @@ func initOrCheck(db *bolt.DB, path string, wrap cipher.AEAD) (format uint32, err
 					return err
 				}
 			}
-			for _, name := range [][]byte{bucketKeys, bucketRotations, bucketAliases, bucketKeyAliases, bucketStores} {
+			for _, name := range [][]byte{bucketKeys, bucketRotations, bucketAliases, bucketKeyAliases, bucketStores, bucketGrants} {
 				if _, err := tx.CreateBucket(name); err != nil {
 					return err
 				}
@@ -287,22 +294,28 @@ func initOrCheck(db *bolt.DB, path string, wrap cipher.AEAD) (format uint32, err
 		})
 	})
 	if err != nil {
-		return 0, fmt.Errorf("boltstore: open %s: initialising: %w", path, err)
+		return 0, false, fmt.Errorf("boltstore: open %s: initialising: %w", path, err)
 	}
-	return formatVersion, nil
+	return formatVersion, false, nil
 }
 
 // upgrade writes, in one transaction, what Open has found the file to
-// need: the upgrade of a file of an older format (from) to formatVersion,
-// and, if record, the key-check record of wrap.
-func upgrade(db *bolt.DB, path string, wrap cipher.AEAD, from uint32, record bool) error {
-	if from == formatVersion && !record {
+// need: the upgrade of a file of an older format (from) to formatVersion;
+// if noGrants, the grants bucket that a format 5 file lacks; and, if
+// record, the key-check record of wrap.
+func upgrade(db *bolt.DB, path string, wrap cipher.AEAD, from uint32, noGrants, record bool) error {
+	if from == formatVersion && !noGrants && !record {
 		return nil
 	}
 	err := guard(path, "upgrade", func() error {
 		return db.Update(func(tx *bolt.Tx) error {
 			if from != formatVersion {
 				if err := upgradeFormat(tx, wrap, from); err != nil {
+					return err
+				}
+			}
+			if noGrants {
+				if _, err := tx.CreateBucket(bucketGrants); err != nil {
 					return err
 				}
 			}
@@ -317,6 +330,8 @@ func upgrade(db *bolt.DB, path string, wrap cipher.AEAD, from uint32, record boo
 		return nil
 	case from != formatVersion:
 		return fmt.Errorf("boltstore: open %s: upgrading from format %d to format %d: %w", path, from, formatVersion, err)
+	case noGrants:
+		return fmt.Errorf("boltstore: open %s: creating the grants bucket: %w", path, err)
 	default:
 		return fmt.Errorf("boltstore: open %s: recording the wrapping key: %w", path, err)
 	}
@@ -332,6 +347,11 @@ func upgradeFormat(tx *bolt.Tx, wrap cipher.AEAD, from uint32) error {
 	}
 	if from < 4 {
 		if err := rekeyAliases(tx); err != nil {
+			return err
+		}
+	}
+	if from < 5 {
+		if _, err := tx.CreateBucketIfNotExists(bucketGrants); err != nil {
 			return err
 		}
 	}
@@ -467,7 +487,8 @@ func (s *Store) corruptRecord(kind string, name any, err error) error {
 // left by those before it, and a call whose batch does not fit fails alone.
 //
 // Apply returns ErrExists, ErrConflict or ErrNotFound (wrapped, from
-// Batch.Validate) when b does not fit the stored state, and ErrExists when
+// Batch.Validate, ValidateCustomKeyStores or ValidateGrants) when b does
+// not fit the stored state, and ErrExists when
 // b puts a secret and the store has one; ErrClosed after Close; ctx's
 // error if ctx is done before the batch is queued (once it is queued,
 // Apply waits for the outcome so that its answer is true);
@@ -732,6 +753,68 @@ func (s *Store) CustomKeyStores(ctx context.Context) ([]store.CustomKeyStore, er
 		return nil, err
 	}
 	return out, nil
+}
+
+// Grants calls fn for every grant, in key record ID (byte) order, then
+// grant ID (byte) order, in one read transaction; it stops at, and
+// returns, fn's first error, as it is. fn gets maps and slices of its own,
+// which it may keep or change; it must not call the store (the read
+// transaction is open while it runs). Grants returns ErrClosed after
+// Close, ErrCorrupt (naming the record) if a record does not decode or a
+// bolt key in the grants bucket is not a grant's, and ctx's error if ctx
+// is done. Grants decoded before a damaged one have been given to fn.
+//
+// The grants bucket orders a key's grants by grant ID, but the keys by the
+// length of their IDs first (see encoding.go), and key IDs do differ in
+// length (a replica's "<Region>/<key ID>", say). So Grants first walks
+// the bucket's bolt keys, without decoding their records, to find which
+// keys have grants, sorts those key IDs, and then decodes each key's
+// grants in turn: two passes over the bucket, one seek per key with
+// grants, and memory for the IDs of those keys only.
+func (s *Store) Grants(ctx context.Context, fn func(store.Grant) error) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	return s.view("list grants in", func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketGrants).Cursor()
+		var ids []string // each key ID with grants, once
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			id, _, ok := parseGrantKey(k)
+			if !ok {
+				return s.corruptGrant(k, fmt.Errorf("%w: bad grant key", errRecord))
+			}
+			if len(ids) == 0 || ids[len(ids)-1] != string(id) {
+				ids = append(ids, string(id))
+			}
+		}
+		slices.Sort(ids)
+		prev := &store.Grant{} // grants share their principals' strings
+		for _, id := range ids {
+			prefix := keyPrefix(id, 0)
+			for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+				g, err := decodeGrant(k, v, prev)
+				if err != nil {
+					return s.corruptGrant(k, err)
+				}
+				if err := fn(g); err != nil {
+					return err
+				}
+				prev = &g
+			}
+		}
+		return nil
+	})
+}
+
+// corruptGrant reports a grant record, under bolt key k, that does not
+// decode: by grant ID and key ID when k parses, else by k.
+func (s *Store) corruptGrant(k []byte, err error) error {
+	keyID, grantID, ok := parseGrantKey(k)
+	if !ok {
+		return s.corruptRecord("grants entry", k, err)
+	}
+	return fmt.Errorf("boltstore: %s: grant %q of key %q: %w: %w", s.path, grantID, keyID, err, store.ErrCorrupt)
 }
 
 // LatestInstant returns the latest store.Batch.Now the store has applied,

@@ -21,6 +21,8 @@ type request struct {
 	keyVals   [][]byte // encoded b.PutKeys
 	aliasKeys [][]byte // aliasKey of b.PutAliases
 	aliasVals [][]byte // encoded b.PutAliases
+	grantKeys [][]byte // grantKey of b.PutGrants
+	grantVals [][]byte // encoded b.PutGrants
 	secretVal []byte   // encoded (and sealed, with a wrapping key) b.PutSecret
 	nowVal    []byte   // encoded b.Now; nil when it is zero
 	err       error
@@ -47,6 +49,15 @@ func newRequest(b *store.Batch, wrap cipher.AEAD) *request {
 		for i := range b.PutAliases {
 			r.aliasKeys[i] = aliasKey(b.PutAliases[i].AliasID)
 			r.aliasVals[i] = encodeAlias(r.aliasKeys[i], &b.PutAliases[i])
+		}
+	}
+	if len(b.PutGrants) > 0 {
+		r.grantKeys = make([][]byte, len(b.PutGrants))
+		r.grantVals = make([][]byte, len(b.PutGrants))
+		for i := range b.PutGrants {
+			g := &b.PutGrants[i]
+			r.grantKeys[i] = grantKey(g.KeyID, g.GrantID)
+			r.grantVals[i] = encodeGrant(r.grantKeys[i], g)
 		}
 	}
 	return r
@@ -162,6 +173,11 @@ func (s *Store) applyBatch(tx *bolt.Tx, r *request) (fit, err error) {
 	if fit == nil {
 		fit = b.ValidateCustomKeyStores(func(id string) bool { return stores.Get([]byte(id)) != nil })
 	}
+	grants := tx.Bucket(bucketGrants)
+	if fit == nil {
+		fit = b.ValidateGrants(func(id string) bool { return keys.Get([]byte(id)) != nil },
+			func(id store.GrantID) bool { return grants.Get(grantKey(id.KeyID, id.GrantID)) != nil })
+	}
 	if readErr != nil {
 		return nil, readErr
 	}
@@ -268,12 +284,26 @@ func (s *Store) applyBatch(tx *bolt.Tx, r *request) (fit, err error) {
 		}
 	}
 
+	for i := range b.PutGrants {
+		if err := grants.Put(r.grantKeys[i], r.grantVals[i]); err != nil {
+			return nil, fmt.Errorf("boltstore: grant %.64q of key %.64q: %w", b.PutGrants[i].GrantID, b.PutGrants[i].KeyID, err)
+		}
+	}
+	for _, id := range b.DeleteGrants {
+		if err := grants.Delete(grantKey(id.KeyID, id.GrantID)); err != nil {
+			return nil, err
+		}
+	}
+
 	for _, id := range b.DeleteKeys {
 		if err := keys.Delete([]byte(id)); err != nil {
 			return nil, err
 		}
 		prefix := keyPrefix(id, 0)
 		if err := deletePrefix(rotations, prefix, nil); err != nil {
+			return nil, err
+		}
+		if err := deletePrefix(grants, prefix, nil); err != nil {
 			return nil, err
 		}
 		err := deletePrefix(index, prefix, func(k []byte) error {

@@ -54,8 +54,8 @@
 // # Format
 //
 // The file records a magic string and a format version (5) in its meta
-// bucket. Keys, rotations, aliases, an index of aliases by key and custom
-// key stores have a bucket each; records use a compact binary encoding, ending with a
+// bucket. Keys, rotations, aliases, an index of aliases by key, custom
+// key stores and grants have a bucket each; records use a compact binary encoding, ending with a
 // CRC-32C that catches damage bbolt cannot see (it checksums only its meta
 // pages). encoding.go describes format 5 byte by byte. Times keep their
 // instant to the nanosecond but not their location: they read back in UTC
@@ -90,6 +90,16 @@
 // format 5. So does the policy section, later still in that cycle: the
 // key policy document a key's owner set (store.Key.Policy), up to 131,072
 // characters; a key with AWS's default policy (Policy empty) has none.
+// So does the grants bucket, later again: store.Grant records, keyed by
+// their key's ID and their grant ID so that a key's grants are one range,
+// which deleting the key deletes. Open creates the bucket in new files,
+// in files of formats 1 to 4 with their upgrade, and in format 5 files
+// written in that cycle before grants existed, which lack it (in a
+// transaction of its own when nothing else needs upgrading; such a file
+// has no grants). A grant's nil and empty Operations and encryption
+// context maps are kept apart, so that its constraints mean after a
+// reopen what they meant before. Grants gives grants in key ID order,
+// though the bucket is not in that order (see Store.Grants).
 //
 // The meta bucket also keeps the service's latest instant, the latest
 // store.Batch.Now applied, which LatestInstant returns: Apply writes it in

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"maps"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -66,6 +68,21 @@ import (
 // Policy (one with AWS's default key policy) encodes as it did before the
 // section existed.
 //
+// Format 5 also has the grants bucket (below), which holds store.Grant
+// records. It came after the policy section, in the same unreleased
+// development cycle, and needs no format of its own for the same reason.
+// Open creates the bucket in a new file, and in a file of format 1 to 4
+// in the upgrade transaction. A format 5 file written in this cycle
+// before the bucket existed lacks it: Open creates it in such a file too,
+// in the same transaction as any other upgrade (or in one of its own),
+// before the first write. Such a file holds no grants, so it reads as
+// one with none, and nothing else in it changes. A build of this cycle
+// from before grants opens a file that has the bucket (it checks only
+// the buckets it knows) and ignores it: if such a build deletes a key,
+// that key's grants stay behind. Grants returns them as they are (their
+// key no longer exists); no released build is affected, as format 5 is
+// not released.
+//
 // Buckets:
 //
 //	meta        "magic" → magic, "format" → uint32 big-endian formatVersion,
@@ -76,9 +93,14 @@ import (
 //	aliases     aliasKey(Region, account, name) → alias record
 //	keyaliases  uvarint(len(key ID)) ‖ key ID ‖ aliasKey(Region, account, name) → empty
 //	customkeystores  custom key store ID → custom key store record (format 3)
+//	grants      uvarint(len(key ID)) ‖ key ID ‖ grant ID → grant record (format 5)
 //
 // keyaliases indexes aliases by the key they name, so that deleting a key
-// finds its aliases without scanning all of them.
+// finds its aliases without scanning all of them. The grants of a key, like
+// its rotations, are one prefix range, which deleting the key deletes.
+// Byte order of the rotations, keyaliases and grants buckets is by the
+// length of the key ID first (its uvarint), then the key ID: not key ID
+// order, which Grants restores (see Store.Grants).
 //
 // Records are sequences of uvarints, strings (uvarint length, then the
 // bytes), single bytes and times, followed by the CRC-32C (Castagnoli,
@@ -125,6 +147,18 @@ import (
 //
 // A rotation record is a flag byte (bit 0: OnDemand), then At.
 //
+// A grant record is Name, GranteePrincipal, RetiringPrincipal,
+// IssuingAccount (strings); Operations (a string list);
+// EncryptionContextEquals, EncryptionContextSubset (string maps); Created.
+// Its key ID and grant ID are its bolt key's (the grant ID is never
+// empty). A string list is uvarint(0) for a nil list, or uvarint(n+1)
+// followed by its n strings; a string map is uvarint(0) for a nil map, or
+// uvarint(n+1) followed by its n entries, each key then value (strings),
+// in strictly increasing byte order of key (a decoder refuses any other
+// order, duplicates included). So a nil list or map and an empty one read
+// back as they were written: a grant's constraints mean the same after a
+// reopen (nil: no constraint; empty: a constraint on the empty context).
+//
 // The secret record holds the root secret (store.Batch.PutSecret). Its
 // first byte is its encoding: 0, the secret in the clear follows; 1, it is
 // sealed under the wrapping key (Options.WrappingKey) with AES-256-GCM, and
@@ -170,6 +204,7 @@ var (
 	bucketAliases    = []byte("aliases")
 	bucketKeyAliases = []byte("keyaliases")
 	bucketStores     = []byte("customkeystores") // format 3
+	bucketGrants     = []byte("grants")          // format 5 (see formatVersion)
 
 	metaMagic    = []byte("magic")
 	metaFormat   = []byte("format")
@@ -219,6 +254,33 @@ func (e *encoder) time(t time.Time) {
 	}
 	e.uvarint(uint64(t.Nanosecond()) + 1)
 	e.buf = binary.AppendVarint(e.buf, t.Unix())
+}
+
+// strings writes a string list: uvarint(0) for nil, else uvarint(n+1) and
+// the n strings.
+func (e *encoder) strings(list []string) {
+	if list == nil {
+		e.uvarint(0)
+		return
+	}
+	e.uvarint(uint64(len(list)) + 1)
+	for _, s := range list {
+		e.string(s)
+	}
+}
+
+// stringMap writes a string map: uvarint(0) for nil, else uvarint(n+1) and
+// the n entries, key then value, in byte order of key.
+func (e *encoder) stringMap(m map[string]string) {
+	if m == nil {
+		e.uvarint(0)
+		return
+	}
+	e.uvarint(uint64(len(m)) + 1)
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		e.string(k)
+		e.string(m[k])
+	}
 }
 
 // seal appends the checksum of key and the record so far.
@@ -359,6 +421,47 @@ func (d *decoder) stringLike(like string) string {
 	}
 	d.buf = d.buf[n:]
 	return s
+}
+
+// strings reads a string list written by encoder.strings.
+func (d *decoder) strings() []string {
+	// Each string takes at least one byte, which bounds a corrupt count.
+	n := d.uvarintMax(uint64(len(d.buf)) + 1)
+	if d.err != nil || n == 0 {
+		return nil
+	}
+	list := make([]string, n-1)
+	for i := range list {
+		list[i] = d.string()
+	}
+	if d.err != nil {
+		return nil
+	}
+	return list
+}
+
+// stringMap reads a string map written by encoder.stringMap: keys out of
+// order, or repeated, are a malformed record.
+func (d *decoder) stringMap() map[string]string {
+	// Each entry takes at least two bytes, which bounds a corrupt count.
+	n := d.uvarintMax(uint64(len(d.buf)/2) + 1)
+	if d.err != nil || n == 0 {
+		return nil
+	}
+	m := make(map[string]string, n-1)
+	prev := ""
+	for i := range n - 1 {
+		k, v := d.string(), d.string()
+		if d.err != nil {
+			return nil
+		}
+		if i > 0 && k <= prev {
+			d.fail()
+			return nil
+		}
+		m[k], prev = v, k
+	}
+	return m
 }
 
 func (d *decoder) time() time.Time {
@@ -668,6 +771,67 @@ func decodeAliasRecord(key, rec []byte) (store.Alias, error) {
 	return a, nil
 }
 
+// grantKey is the bolt key of a grant: keyPrefix(keyID) ‖ grantID.
+func grantKey(keyID, grantID string) []byte {
+	return append(keyPrefix(keyID, len(grantID)), grantID...)
+}
+
+// parseGrantKey splits the bolt key of a grant into its key ID and its
+// grant ID, which is not empty; ok is false if k is no such key.
+func parseGrantKey(k []byte) (keyID, grantID []byte, ok bool) {
+	n, w := binary.Uvarint(k)
+	if w <= 0 || uint64(len(k)-w) <= n {
+		return nil, nil, false
+	}
+	return k[w : w+int(n)], k[w+int(n):], true
+}
+
+func encodeGrant(key []byte, g *store.Grant) []byte {
+	size := 32 + len(g.Name) + len(g.GranteePrincipal) + len(g.RetiringPrincipal) + len(g.IssuingAccount)
+	for _, op := range g.Operations {
+		size += 1 + len(op)
+	}
+	for _, m := range []map[string]string{g.EncryptionContextEquals, g.EncryptionContextSubset} {
+		for k, v := range m {
+			size += 2 + len(k) + len(v)
+		}
+	}
+	e := encoder{buf: make([]byte, 0, size)}
+	e.string(g.Name)
+	e.string(g.GranteePrincipal)
+	e.string(g.RetiringPrincipal)
+	e.string(g.IssuingAccount)
+	e.strings(g.Operations)
+	e.stringMap(g.EncryptionContextEquals)
+	e.stringMap(g.EncryptionContextSubset)
+	e.time(g.Created)
+	return e.seal(key)
+}
+
+// decodeGrant decodes the grant record rec under bolt key key. If its
+// principals or account are like's, the grant shares those strings rather
+// than allocating its own.
+func decodeGrant(key, rec []byte, like *store.Grant) (store.Grant, error) {
+	keyID, grantID, ok := parseGrantKey(key)
+	if !ok {
+		return store.Grant{}, fmt.Errorf("%w: bad grant key", errRecord)
+	}
+	d := open(key, rec)
+	g := store.Grant{KeyID: string(keyID), GrantID: string(grantID)}
+	g.Name = d.string()
+	g.GranteePrincipal = d.stringLike(like.GranteePrincipal)
+	g.RetiringPrincipal = d.stringLike(like.RetiringPrincipal)
+	g.IssuingAccount = d.stringLike(like.IssuingAccount)
+	g.Operations = d.strings()
+	g.EncryptionContextEquals = d.stringMap()
+	g.EncryptionContextSubset = d.stringMap()
+	g.Created = d.time()
+	if err := d.end(); err != nil {
+		return store.Grant{}, err
+	}
+	return g, nil
+}
+
 // encodeNow returns the instant record of t, which is not the zero time.
 func encodeNow(t time.Time) []byte {
 	e := encoder{buf: make([]byte, 0, 1+2*binary.MaxVarintLen64+4)}
@@ -696,7 +860,7 @@ func decodeAliasKeyID(key, rec []byte) (string, error) {
 }
 
 // keyPrefix is uvarint(len(id)) ‖ id: the prefix of a key's entries in the
-// rotations and keyaliases buckets. The length makes prefixes of different
+// rotations, keyaliases and grants buckets. The length makes prefixes of different
 // IDs disjoint, so each key's entries are contiguous.
 func keyPrefix(id string, extra int) []byte {
 	p := make([]byte, 0, binary.MaxVarintLen64+len(id)+extra)

@@ -74,7 +74,9 @@ func TestEnumCodesOfFormat1(t *testing.T) {
 // and then the public-key section (the service writes no such key, but
 // the format orders them so); the eighth the public-key section and then
 // the policy section, format 5's too, with a policy of non-ASCII UTF-8
-// and a length of two uvarint bytes. Alias keys are format 4's: Region,
+// and a length of two uvarint bytes. Two grants pin the grants bucket,
+// format 5's too: its keys, and its records' strings, string lists and
+// string maps, nil and empty ones told apart. Alias keys are format 4's: Region,
 // account, name. The first four keys have no Material, PublicKey or
 // Policy, so their records are format 4's. The CRCs were computed apart from the store's
 // code (a bitwise CRC-32C, reflected polynomial 0x82F63B78, in Python),
@@ -115,6 +117,15 @@ func TestGoldenRecords(t *testing.T) {
 	if len(pol.Policy) != 201 {
 		t.Fatalf("the policy is %d bytes", len(pol.Policy))
 	}
+	// Grants (format 5's grants bucket): one with every field but
+	// RetiringPrincipal and EncryptionContextEquals (nil), its Subset map
+	// given out of order; one with empty (not nil) Operations and
+	// EncryptionContextEquals, a nil Subset and a zero Created.
+	grant := store.Grant{KeyID: k.ID, GrantID: strings.Repeat("0123456789abcdef", 4), Name: "n",
+		GranteePrincipal: "g", IssuingAccount: "i", Operations: []string{"Decrypt", "Encrypt"},
+		EncryptionContextSubset: map[string]string{"b": "2", "a": "1"}, Created: utc}
+	bare := store.Grant{KeyID: mrk.ID, GrantID: strings.Repeat("ab", 32), RetiringPrincipal: "r",
+		Operations: []string{}, EncryptionContextEquals: map[string]string{}}
 	cs := store.CustomKeyStore{ID: "cks-1234567890abcdef0", Seq: 1, Account: "1", Name: "n", Type: "t",
 		ConnectionState: "DISCONNECTED", Created: utc, XksProxyAccessKeyID: "a"}
 	cs2 := store.CustomKeyStore{ID: "cks-2234567890abcdef0", Region: "eu-west-1", Seq: 2}
@@ -124,6 +135,7 @@ func TestGoldenRecords(t *testing.T) {
 		AddRotations:       []store.KeyRotation{{KeyID: k.ID, Rotation: store.Rotation{At: utc, OnDemand: true}}},
 		PutAliases: []store.Alias{{AliasID: store.AliasID{Account: "1\x002", Name: "alias/x"}, KeyID: k.ID, Created: utc, Updated: utc},
 			{AliasID: store.AliasID{Region: "us-west-2", Account: "1", Name: "alias/x"}, KeyID: mrk.ID}},
+		PutGrants: []store.Grant{grant, bare},
 	})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -225,6 +237,21 @@ func TestGoldenRecords(t *testing.T) {
 			hex.EncodeToString([]byte("us-west-2\x00\x011\x00\x01alias/x")): "2e" + hex.EncodeToString([]byte(mrk.ID)) +
 				"00" + "00" + "fd3d3ee9",
 		},
+		"grants": {
+			// uvarint(36) ‖ key ID ‖ grant ID → Name "n", GranteePrincipal
+			// "g", no RetiringPrincipal, IssuingAccount "i", Operations
+			// (2+1 = 03) Decrypt and Encrypt in the order given,
+			// EncryptionContextEquals nil (00), EncryptionContextSubset
+			// (2+1 = 03) a=1 and b=2 in key order, Created; CRC.
+			"24" + hex.EncodeToString([]byte(k.ID+grant.GrantID)): "016e" + "0167" + "00" + "0169" +
+				"03" + "07" + hex.EncodeToString([]byte("Decrypt")) + "07" + hex.EncodeToString([]byte("Encrypt")) +
+				"00" + "03" + "0161" + "0131" + "0162" + "0132" + "09fea8b4fc0c" + "ac7ba4fd",
+			// uvarint(46) ‖ replica key ID ‖ grant ID → no Name or
+			// GranteePrincipal, RetiringPrincipal "r", no IssuingAccount,
+			// Operations empty (0+1 = 01), EncryptionContextEquals empty
+			// (01), EncryptionContextSubset nil (00), no Created; CRC.
+			"2e" + hex.EncodeToString([]byte(mrk.ID+bare.GrantID)): "00" + "00" + "0172" + "00" + "01" + "01" + "00" + "00" + "1eef4e5d",
+		},
 		"keyaliases": {
 			"24" + hex.EncodeToString([]byte(k.ID)) + hex.EncodeToString([]byte("\x00\x011\x00\xff2\x00\x01alias/x")):   "",
 			"2e" + hex.EncodeToString([]byte(mrk.ID)) + hex.EncodeToString([]byte("us-west-2\x00\x011\x00\x01alias/x")): "",
@@ -287,10 +314,11 @@ func indexKey(keyID, ak string) []byte {
 
 // downgrade turns the store at path, written by this build without
 // Material and (before format 4) without Regions, into a file of format
-// old, as a build of that format would have written it: before format 4,
-// alias keys (in the aliases and keyaliases buckets) as formats 1 to 3
-// write them, with their records' checksums over the old keys; no
-// customkeystores bucket before format 3; the format version old. aliases
+// old, as a build of that format would have written it: no grants bucket
+// (the store must have no grants); before format 4, alias keys (in the
+// aliases and keyaliases buckets) as formats 1 to 3 write them, with
+// their records' checksums over the old keys; no customkeystores bucket
+// before format 3; the format version old. aliases
 // are every alias in the store (ignored for format 4, whose alias keys are
 // this build's). A key without Material is written as format 4 writes it,
 // so keys need no change.
@@ -334,6 +362,14 @@ func downgrade(t *testing.T, path string, old uint32, aliases []store.Alias) {
 				return err
 			}
 		}
+		if old < 5 {
+			if n := tx.Bucket([]byte("grants")).Stats().KeyN; n != 0 {
+				t.Fatalf("the store has %d grants, which format %d cannot hold", n, old)
+			}
+			if err := tx.DeleteBucket([]byte("grants")); err != nil {
+				return err
+			}
+		}
 		return tx.Bucket([]byte("meta")).Put([]byte("format"), binary.BigEndian.AppendUint32(nil, old))
 	})
 }
@@ -370,8 +406,9 @@ func formatOf(t *testing.T, path string) string {
 // format version 5, so that an older build refuses them with a clear
 // error. The upgraded file then works as one made in format 5: deleting a
 // key removes its aliases (through the rewritten index), an alias of the
-// same account and name in another Region is another alias, and a key
-// takes Material, which reads back after the store is reopened.
+// same account and name in another Region is another alias, a key takes
+// Material, and keys take grants (in the grants bucket of format 5, which
+// the upgrade creates), which read back after the store is reopened.
 func TestFormatUpgrade(t *testing.T) {
 	for _, old := range []uint32{1, 2, 3, 4} {
 		t.Run(fmt.Sprintf("format%d", old), func(t *testing.T) {
@@ -467,6 +504,10 @@ func TestFormatUpgrade(t *testing.T) {
 			withMaterial := next(k2)
 			withMaterial.Material = []byte("sealed generated material")
 			apply(t, s, store.Batch{PutKeys: []store.Key{withMaterial}})
+			gk := store.Grant{KeyID: k.ID, GrantID: "g", GranteePrincipal: "p", Operations: []string{"Decrypt"}}
+			gk2 := store.Grant{KeyID: k2.ID, GrantID: "g", GranteePrincipal: "p", Operations: []string{"Encrypt"},
+				EncryptionContextEquals: map[string]string{"a": "b"}, Created: created}
+			apply(t, s, store.Batch{PutGrants: []store.Grant{gk, gk2}})
 			west := store.Alias{AliasID: store.AliasID{Region: "us-west-2", Account: "111122223333", Name: "alias/a"}, KeyID: k2.ID}
 			apply(t, s, store.Batch{PutAliases: []store.Alias{west}})
 			apply(t, s, store.Batch{DeleteKeys: []string{k.ID}})
@@ -486,6 +527,11 @@ func TestFormatUpgrade(t *testing.T) {
 			s = openStore(t, path, nil)
 			if g, err := s.Key(t.Context(), k2.ID); err != nil || !bytes.Equal(g.Material, withMaterial.Material) || g.Version != 2 {
 				t.Fatalf("Key after reopening = %+v, %v; want Version 2 and Material %q", g, err, withMaterial.Material)
+			}
+			// The grants bucket the upgrade created kept k2's grant and
+			// lost k's with k.
+			if gs := grantsOf(t, s); !reflect.DeepEqual(gs, []store.Grant{gk2}) {
+				t.Fatalf("Grants after reopening = %+v, want %+v", gs, gk2)
 			}
 		})
 	}

@@ -500,6 +500,9 @@ func TestSealedRecordsOfOlderFormats(t *testing.T) {
 							return err
 						}
 					}
+					if err := tx.DeleteBucket([]byte("grants")); err != nil { // format 5's
+						return err
+					}
 					return meta.Put([]byte("format"), binary.BigEndian.AppendUint32(nil, old))
 				})
 				before, err := os.ReadFile(path)

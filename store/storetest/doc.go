@@ -65,5 +65,24 @@
 //     to 9999 (before 1970 included) read back time.Time.Equal; of
 //     concurrent batches the latest Now wins. (The suite does not reopen
 //     stores: each store's own tests check that the instant survives it.)
+//   - Grants: every field of store.Grant reads back as written (any bytes,
+//     times as above, maps of hundreds of entries); nil Operations and
+//     encryption context maps read back nil, and empty non-nil ones empty
+//     and non-nil (the store must keep them apart: a grant's nil
+//     constraint is none, an empty one constrains to the empty context).
+//     Grants gives grants by key record ID, then grant ID, in byte order,
+//     whatever the IDs' lengths (a replica's "<Region>/<key ID>", IDs that
+//     are prefixes of others) and the order they were put in; a put
+//     replaces a grant of the same key and grant ID; DeleteGrants removes
+//     only what it names; a grant put and deleted in one batch is gone;
+//     deleting a key deletes its grants, and a key created again has none;
+//     a grant of a missing key (or with an empty grant or key ID) and the
+//     deletion of a missing grant fail with ErrNotFound and write nothing
+//     of their batch; changing the caller's Operations or maps after
+//     Apply changes nothing stored; Grants stops at fn's first error and
+//     returns it; one Grants call sees one state of the store, under
+//     concurrent writes; Grants returns ErrClosed after Close. The suite
+//     does not change what fn is given while fn runs (the contract only
+//     forbids keeping it; store.Memory hands fn its own maps and slices).
 //   - Close: idempotent; every other method returns ErrClosed afterwards.
 package storetest

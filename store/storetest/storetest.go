@@ -68,6 +68,17 @@ func RunConformanceTests(t *testing.T, newStore func(t *testing.T) store.Store) 
 		{"LatestInstantMisfit", testLatestInstantMisfit},
 		{"LatestInstantRange", testLatestInstantRange},
 		{"LatestInstantConcurrent", testLatestInstantConcurrent},
+		{"GrantsRoundTrip", testGrantsRoundTrip},
+		{"GrantsOrder", testGrantsOrder},
+		{"GrantsReplace", testGrantsReplace},
+		{"GrantsDelete", testGrantsDelete},
+		{"GrantsDeleteKey", testGrantsDeleteKey},
+		{"GrantsNotFound", testGrantsNotFound},
+		{"GrantsNoAliasing", testGrantsNoAliasing},
+		{"GrantsFnError", testGrantsFnError},
+		{"GrantsConsistentRead", testGrantsConsistentRead},
+		{"GrantsClosed", testGrantsClosed},
+		{"GrantsBatchEmpty", testGrantsBatchEmpty},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1211,6 +1222,7 @@ func testUseAfterClose(t *testing.T, s store.Store) {
 	checkErr(t, "CustomKeyStores", err, store.ErrClosed)
 	_, err = s.LatestInstant(ctx)
 	checkErr(t, "LatestInstant", err, store.ErrClosed)
+	checkErr(t, "Grants", s.Grants(ctx, func(store.Grant) error { return nil }), store.ErrClosed)
 	checkErr(t, "Apply with only a Now", s.Apply(ctx, &store.Batch{Now: time.Unix(1, 0)}), store.ErrClosed)
 }
 
