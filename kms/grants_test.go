@@ -2,11 +2,13 @@ package kms_test
 
 import (
 	"errors"
+	"path/filepath"
 	"testing"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/store"
+	"github.com/kmsmodel/kmsmodel/store/boltstore"
 )
 
 // Grants (issue 14; spec §4, decision D28).
@@ -138,6 +140,44 @@ func TestGrantRefusals(t *testing.T) {
 	}
 	if l, _ := e.s.ListGrants(e.ctx, &kms.ListGrantsInput{KeyId: id}); len(l.Grants) != 0 {
 		t.Fatalf("refused CreateGrant calls left grants: %+v", l.Grants)
+	}
+}
+
+// Grants survive a restart over boltstore.
+func TestGrantPersistsBolt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kms.db")
+	clk := kms.NewManualClock(fxT0)
+	open := func() *kms.Service {
+		st, err := boltstore.Open(path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := kms.Open(t.Context(), st, kms.WithClock(clk))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := open()
+	out, err := s.CreateKey(t.Context(), &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := out.KeyMetadata.Arn
+	g, err := s.CreateGrant(t.Context(), &kms.CreateGrantInput{KeyId: arn, GranteePrincipal: pzPartner, Operations: []string{"Encrypt"},
+		Constraints: &kms.GrantConstraints{EncryptionContextEquals: map[string]string{"a": "b"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = open()
+	defer s.Close()
+	if _, err := s.Encrypt(kms.WithPrincipal(t.Context(), pzPartner), &kms.EncryptInput{KeyId: arn, Plaintext: []byte("p"),
+		EncryptionContext: map[string]string{"a": "b"}}); err != nil {
+		t.Fatalf("Encrypt by the grantee after a restart: %v", err)
+	}
+	if _, err := s.RetireGrant(t.Context(), &kms.RetireGrantInput{GrantToken: g.GrantToken}); err != nil {
+		t.Fatalf("RetireGrant with a token issued before the restart: %v", err)
 	}
 }
 

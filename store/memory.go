@@ -288,7 +288,11 @@ func (m *Memory) Grants(_ context.Context, fn func(Grant) error) error {
 		return cmp.Or(cmp.Compare(a.KeyID, b.KeyID), cmp.Compare(a.GrantID, b.GrantID))
 	})
 	for _, id := range ids {
-		if err := fn(m.grants[id]); err != nil {
+		g := m.grants[id]
+		// fn gets its own copies, as from a store on disk.
+		g.Operations = slices.Clone(g.Operations)
+		g.EncryptionContextEquals, g.EncryptionContextSubset = maps.Clone(g.EncryptionContextEquals), maps.Clone(g.EncryptionContextSubset)
+		if err := fn(g); err != nil {
 			return err
 		}
 	}
