@@ -9,23 +9,23 @@ import (
 // The asymmetric and HMAC operations, and GetKeyLastUsage. Blobs (Message,
 // Signature, Mac, PublicKey, private keys, shared secrets) travel as base64
 // strings, timestamps as epoch seconds. As for the symmetric operations,
-// GrantTokens are accepted and ignored, and DryRun true and Recipient (on
-// DeriveSharedSecret and GenerateDataKeyPair) are refused with
-// UnsupportedOperationException. Messages, MACs, private keys and shared
+// DryRun and GrantTokens go to the service in the call's context, and
+// Recipient (on DeriveSharedSecret and GenerateDataKeyPair) is refused
+// with UnsupportedOperationException. Messages, MACs, private keys and shared
 // secrets decoded or written here are wiped once the response is built.
 
 func sign(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.SignInput
-	var dryRun bool
+	var o callOptions
 	f := []field{strF("KeyId", &in.KeyId), blobF("Message", (*[]byte)(&in.Message)),
 		strF("SigningAlgorithm", &in.SigningAlgorithm), strF("MessageType", &in.MessageType),
-		boolF("DryRun", &dryRun), ignored("GrantTokens", kStrings)}
-	err := decodeUnlessDryRun(body, f, &dryRun, "keyId", "message", "signingAlgorithm")
+		o.dryRunF(), o.grantTokensF()}
+	err := decodeRequired(body, f, "keyId", "message", "signingAlgorithm")
 	defer clear(in.Message)
 	if err != nil {
 		return out, err
 	}
-	res, err := svc.Sign(ctx, &in)
+	res, err := svc.Sign(o.context(ctx), &in)
 	if err != nil {
 		return out, err
 	}
@@ -40,16 +40,16 @@ func sign(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, erro
 
 func verify(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.VerifyInput
-	var dryRun bool
+	var o callOptions
 	f := []field{strF("KeyId", &in.KeyId), blobF("Message", (*[]byte)(&in.Message)),
 		blobF("Signature", &in.Signature), strF("SigningAlgorithm", &in.SigningAlgorithm),
-		strF("MessageType", &in.MessageType), boolF("DryRun", &dryRun), ignored("GrantTokens", kStrings)}
-	err := decodeUnlessDryRun(body, f, &dryRun, "keyId", "message", "signature", "signingAlgorithm")
+		strF("MessageType", &in.MessageType), o.dryRunF(), o.grantTokensF()}
+	err := decodeRequired(body, f, "keyId", "message", "signature", "signingAlgorithm")
 	defer clear(in.Message)
 	if err != nil {
 		return out, err
 	}
-	res, err := svc.Verify(ctx, &in)
+	res, err := svc.Verify(o.context(ctx), &in)
 	if err != nil {
 		return out, err
 	}
@@ -64,11 +64,12 @@ func verify(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, er
 
 func getPublicKey(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.GetPublicKeyInput
-	f := []field{strF("KeyId", &in.KeyId), ignored("GrantTokens", kStrings)}
+	var o callOptions
+	f := []field{strF("KeyId", &in.KeyId), o.grantTokensF()}
 	if err := decodeRequired(body, f, "keyId"); err != nil {
 		return out, err
 	}
-	res, err := svc.GetPublicKey(ctx, &in)
+	res, err := svc.GetPublicKey(o.context(ctx), &in)
 	if err != nil {
 		return out, err
 	}
@@ -96,15 +97,15 @@ func optList(w *writer, n string, v []string) {
 
 func generateMac(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.GenerateMacInput
-	var dryRun bool
+	var o callOptions
 	f := []field{strF("KeyId", &in.KeyId), blobF("Message", (*[]byte)(&in.Message)),
-		strF("MacAlgorithm", &in.MacAlgorithm), boolF("DryRun", &dryRun), ignored("GrantTokens", kStrings)}
-	err := decodeUnlessDryRun(body, f, &dryRun, "keyId", "message", "macAlgorithm")
+		strF("MacAlgorithm", &in.MacAlgorithm), o.dryRunF(), o.grantTokensF()}
+	err := decodeRequired(body, f, "keyId", "message", "macAlgorithm")
 	defer clear(in.Message)
 	if err != nil {
 		return out, err
 	}
-	res, err := svc.GenerateMac(ctx, &in)
+	res, err := svc.GenerateMac(o.context(ctx), &in)
 	if err != nil {
 		return out, err
 	}
@@ -119,16 +120,16 @@ func generateMac(ctx context.Context, svc *kms.Service, body, out []byte) ([]byt
 
 func verifyMac(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.VerifyMacInput
-	var dryRun bool
+	var o callOptions
 	f := []field{strF("KeyId", &in.KeyId), blobF("Message", (*[]byte)(&in.Message)),
 		strF("MacAlgorithm", &in.MacAlgorithm), blobF("Mac", &in.Mac),
-		boolF("DryRun", &dryRun), ignored("GrantTokens", kStrings)}
-	err := decodeUnlessDryRun(body, f, &dryRun, "keyId", "message", "macAlgorithm", "mac")
+		o.dryRunF(), o.grantTokensF()}
+	err := decodeRequired(body, f, "keyId", "message", "macAlgorithm", "mac")
 	defer clear(in.Message)
 	if err != nil {
 		return out, err
 	}
-	res, err := svc.VerifyMac(ctx, &in)
+	res, err := svc.VerifyMac(o.context(ctx), &in)
 	if err != nil {
 		return out, err
 	}
@@ -143,17 +144,16 @@ func verifyMac(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte,
 
 func deriveSharedSecret(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.DeriveSharedSecretInput
-	var dryRun bool
+	var o callOptions
 	f := []field{strF("KeyId", &in.KeyId), strF("KeyAgreementAlgorithm", &in.KeyAgreementAlgorithm),
-		blobF("PublicKey", &in.PublicKey), boolF("DryRun", &dryRun), ignored("Recipient", kMap),
-		ignored("GrantTokens", kStrings)}
+		blobF("PublicKey", &in.PublicKey), o.dryRunF(), ignored("Recipient", kMap), o.grantTokensF()}
 	if err := decodeRequired(body, f, "keyId", "keyAgreementAlgorithm", "publicKey"); err != nil {
 		return out, err
 	}
-	if err := refuseUnmodelled(dryRun, f[4]); err != nil {
+	if err := refuseRecipient(f[4]); err != nil {
 		return out, err
 	}
-	res, err := svc.DeriveSharedSecret(ctx, &in)
+	res, err := svc.DeriveSharedSecret(o.context(ctx), &in)
 	if err != nil {
 		return out, err
 	}
@@ -170,31 +170,31 @@ func deriveSharedSecret(ctx context.Context, svc *kms.Service, body, out []byte)
 
 // dataKeyPairInput decodes GenerateDataKeyPair and
 // GenerateDataKeyPairWithoutPlaintext.
-func dataKeyPairInput(body []byte, withPlaintext bool) (*kms.GenerateDataKeyPairInput, error) {
+func dataKeyPairInput(body []byte, withPlaintext bool) (*kms.GenerateDataKeyPairInput, *callOptions, error) {
 	var in kms.GenerateDataKeyPairInput
-	var dryRun bool
+	var o callOptions
 	f := []field{strF("KeyId", &in.KeyId), strF("KeyPairSpec", &in.KeyPairSpec),
 		mapF("EncryptionContext", "encryptionContext", &in.EncryptionContext),
-		boolF("DryRun", &dryRun), ignored("Recipient", kMap), ignored("GrantTokens", kStrings)}
+		o.dryRunF(), ignored("Recipient", kMap), o.grantTokensF()}
 	if err := decodeRequired(body, f, "keyId", "keyPairSpec"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	recipient := f[4]
 	if !withPlaintext {
 		recipient.present = false // not a member of GenerateDataKeyPairWithoutPlaintext
 	}
-	if err := refuseUnmodelled(dryRun, recipient); err != nil {
-		return nil, err
+	if err := refuseRecipient(recipient); err != nil {
+		return nil, nil, err
 	}
-	return &in, nil
+	return &in, &o, nil
 }
 
 func generateDataKeyPair(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
-	in, err := dataKeyPairInput(body, true)
+	in, o, err := dataKeyPairInput(body, true)
 	if err != nil {
 		return out, err
 	}
-	res, err := svc.GenerateDataKeyPair(ctx, in)
+	res, err := svc.GenerateDataKeyPair(o.context(ctx), in)
 	if err != nil {
 		return out, err
 	}
@@ -212,11 +212,11 @@ func generateDataKeyPair(ctx context.Context, svc *kms.Service, body, out []byte
 }
 
 func generateDataKeyPairWithoutPlaintext(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
-	in, err := dataKeyPairInput(body, false)
+	in, o, err := dataKeyPairInput(body, false)
 	if err != nil {
 		return out, err
 	}
-	res, err := svc.GenerateDataKeyPairWithoutPlaintext(ctx, in)
+	res, err := svc.GenerateDataKeyPairWithoutPlaintext(o.context(ctx), in)
 	if err != nil {
 		return out, err
 	}

@@ -86,7 +86,7 @@ func TestSDKSignVerify(t *testing.T) {
 
 			s, err := c.Sign(ctx, &awskms.SignInput{KeyId: aws.String(id), Message: msg,
 				SigningAlgorithm: types.SigningAlgorithmSpecEcdsaSha256, MessageType: types.MessageTypeRaw,
-				GrantTokens: []string{"token"}})
+				GrantTokens: []string{grantToken(t, c, id, "Sign")}})
 			if err != nil || aws.ToString(s.KeyId) != arn || s.SigningAlgorithm != types.SigningAlgorithmSpecEcdsaSha256 || len(s.Signature) == 0 {
 				t.Fatalf("Sign = %+v, %v", s, err)
 			}
@@ -155,7 +155,7 @@ func TestSDKSignVerify(t *testing.T) {
 					"Digest is invalid length for algorithm ECDSA_SHA_256."},
 				{"unknown algorithm", id, "NOPE", "", nil, false, generic("ValidationException"), ""},
 				{"message over 4096 bytes", id, "", "", make([]byte, 4097), false, generic("ValidationException"), ""},
-				{"DryRun not modelled", id, "", "", nil, true, as[*types.UnsupportedOperationException](), ""},
+				{"DryRun (D27)", id, "", "", nil, true, as[*types.DryRunOperationException](), "The request would have succeeded, but the DryRun option is set."},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					alg, m := tc.alg, tc.msg
@@ -196,7 +196,8 @@ func TestSDKGetPublicKey(t *testing.T) {
 	sig, sigArn := k.create(t, types.KeySpecEccNistP384, types.KeyUsageTypeSignVerify)
 	agree, _ := k.create(t, types.KeySpecEccNistP256, types.KeyUsageTypeKeyAgreement)
 
-	pk, err := c.GetPublicKey(ctx, &awskms.GetPublicKeyInput{KeyId: aws.String(sig), GrantTokens: []string{"t"}})
+	pk, err := c.GetPublicKey(ctx, &awskms.GetPublicKeyInput{KeyId: aws.String(sig),
+		GrantTokens: []string{grantToken(t, c, sig, "GetPublicKey")}})
 	if err != nil || aws.ToString(pk.KeyId) != sigArn || pk.KeySpec != types.KeySpecEccNistP384 ||
 		pk.KeyUsage != types.KeyUsageTypeSignVerify ||
 		len(pk.SigningAlgorithms) != 1 || pk.SigningAlgorithms[0] != types.SigningAlgorithmSpecEcdsaSha384 ||
@@ -265,7 +266,7 @@ func TestSDKMac(t *testing.T) {
 	id, arn := k.create(t, types.KeySpecHmac256, types.KeyUsageTypeGenerateVerifyMac)
 	msg := []byte("token:42")
 	g, err := c.GenerateMac(ctx, &awskms.GenerateMacInput{KeyId: aws.String(id), Message: msg, MacAlgorithm: types.MacAlgorithmSpecHmacSha256,
-		GrantTokens: []string{"t"}})
+		GrantTokens: []string{grantToken(t, c, id, "GenerateMac")}})
 	if err != nil || aws.ToString(g.KeyId) != arn || len(g.Mac) != 32 || g.MacAlgorithm != types.MacAlgorithmSpecHmacSha256 {
 		t.Fatalf("GenerateMac = %+v, %v", g, err)
 	}
@@ -304,7 +305,7 @@ func TestSDKMac(t *testing.T) {
 		{"unknown algorithm", id, "INVALID", false, generic("ValidationException"), ""},
 		{"disabled", dis, "", false, as[*types.DisabledException](), ""},
 		{"pending deletion (D17)", pd, "", false, as[*types.KMSInvalidStateException](), ""},
-		{"DryRun not modelled", id, "", true, as[*types.UnsupportedOperationException](), "DryRun is not supported by kmsmodel"},
+		{"DryRun (D27)", id, "", true, as[*types.DryRunOperationException](), "The request would have succeeded, but the DryRun option is set."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			alg := tc.alg
@@ -346,7 +347,8 @@ func TestSDKDeriveSharedSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, err := c.DeriveSharedSecret(ctx, &awskms.DeriveSharedSecretInput{KeyId: aws.String(id),
-		KeyAgreementAlgorithm: types.KeyAgreementAlgorithmSpecEcdh, PublicKey: localSPKI, GrantTokens: []string{"t"}})
+		KeyAgreementAlgorithm: types.KeyAgreementAlgorithmSpecEcdh, PublicKey: localSPKI,
+		GrantTokens: []string{grantToken(t, c, id, "DeriveSharedSecret")}})
 	if err != nil || aws.ToString(d.KeyId) != arn || d.KeyAgreementAlgorithm != types.KeyAgreementAlgorithmSpecEcdh ||
 		d.KeyOrigin != types.OriginTypeAwsKms || len(d.SharedSecret) != 32 || d.CiphertextForRecipient != nil {
 		t.Fatalf("DeriveSharedSecret = %+v, %v", d, err)
@@ -392,8 +394,8 @@ func TestSDKDeriveSharedSecret(t *testing.T) {
 		{"another curve", awskms.DeriveSharedSecretInput{KeyId: aws.String(id), PublicKey: otherCurve}, generic("ValidationException"), ""},
 		{"unknown algorithm", awskms.DeriveSharedSecretInput{KeyId: aws.String(id), KeyAgreementAlgorithm: "INVALID"}, generic("ValidationException"),
 			"1 validation error detected: Value 'INVALID' at 'keyAgreementAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [ECDH]"},
-		{"DryRun not modelled", awskms.DeriveSharedSecretInput{KeyId: aws.String(id), DryRun: aws.Bool(true)},
-			as[*types.UnsupportedOperationException](), "DryRun is not supported by kmsmodel"},
+		{"DryRun (D27)", awskms.DeriveSharedSecretInput{KeyId: aws.String(id), DryRun: aws.Bool(true)},
+			as[*types.DryRunOperationException](), "The request would have succeeded, but the DryRun option is set."},
 		{"Recipient not modelled", awskms.DeriveSharedSecretInput{KeyId: aws.String(id),
 			Recipient: &types.RecipientInfo{AttestationDocument: []byte("doc"), KeyEncryptionAlgorithm: types.KeyEncryptionMechanismRsaesOaepSha256}},
 			as[*types.UnsupportedOperationException](), "Recipient is not supported by kmsmodel"},
@@ -425,7 +427,7 @@ func TestSDKGenerateDataKeyPair(t *testing.T) {
 	id, arn := k.create(t, "", "")
 	ec := map[string]string{"purpose": "tls"}
 	p, err := c.GenerateDataKeyPair(ctx, &awskms.GenerateDataKeyPairInput{KeyId: aws.String(id), KeyPairSpec: types.DataKeyPairSpecEccNistP256,
-		EncryptionContext: ec, GrantTokens: []string{"t"}})
+		EncryptionContext: ec, GrantTokens: []string{grantToken(t, c, id, "GenerateDataKeyPair")}})
 	if err != nil || aws.ToString(p.KeyId) != arn || p.KeyPairSpec != types.DataKeyPairSpecEccNistP256 ||
 		len(aws.ToString(p.KeyMaterialId)) != 64 || p.CiphertextForRecipient != nil {
 		t.Fatalf("GenerateDataKeyPair = %+v, %v", p, err)
@@ -483,7 +485,7 @@ func TestSDKGenerateDataKeyPair(t *testing.T) {
 		{"unknown spec", id, "RSA_1024", false, false, generic("ValidationException")},
 		{"SM2 outside China", id, types.DataKeyPairSpecSm2, false, false, as[*types.UnsupportedOperationException]()},
 		{"ML-KEM not modelled", id, types.DataKeyPairSpecMlKem768, false, false, as[*types.UnsupportedOperationException]()},
-		{"DryRun not modelled", id, "", true, false, as[*types.UnsupportedOperationException]()},
+		{"DryRun (D27)", id, "", true, false, as[*types.DryRunOperationException]()},
 		{"Recipient not modelled", id, "", false, true, as[*types.UnsupportedOperationException]()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,11 +6,11 @@ import (
 	"github.com/kmsmodel/kmsmodel/kms"
 )
 
-// The cryptographic operations. Blobs travel as base64 strings. Members the
-// model does not implement change what the call means, so they are refused
-// rather than ignored: DryRun true and Recipient (Nitro Enclaves
-// attestation) give UnsupportedOperationException; GrantTokens are
-// accepted and ignored, as for DescribeKey.
+// The cryptographic operations. Blobs travel as base64 strings. DryRun
+// and GrantTokens go to the service in the call's context (callOptions).
+// Recipient (Nitro Enclaves attestation), which the model does not
+// implement, would change what the call means, so it is refused rather
+// than ignored, with UnsupportedOperationException.
 
 // notModelled refuses a member that would change the call's meaning.
 // kmsmodel's wording.
@@ -19,11 +19,8 @@ func notModelled(member string) *wireError {
 		msg: member + " is not supported by kmsmodel"}
 }
 
-// refuseUnmodelled checks the DryRun and Recipient members.
-func refuseUnmodelled(dryRun bool, recipient field) error {
-	if dryRun {
-		return notModelled("DryRun")
-	}
+// refuseRecipient refuses a Recipient member.
+func refuseRecipient(recipient field) error {
 	if recipient.present {
 		return notModelled("Recipient")
 	}
@@ -32,11 +29,10 @@ func refuseUnmodelled(dryRun bool, recipient field) error {
 
 func encrypt(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.EncryptInput
-	var dryRun bool
+	var o callOptions
 	f := []field{strF("KeyId", &in.KeyId), blobF("Plaintext", (*[]byte)(&in.Plaintext)),
 		mapF("EncryptionContext", "encryptionContext", &in.EncryptionContext),
-		strF("EncryptionAlgorithm", &in.EncryptionAlgorithm), boolF("DryRun", &dryRun),
-		ignored("GrantTokens", kStrings)}
+		strF("EncryptionAlgorithm", &in.EncryptionAlgorithm), o.dryRunF(), o.grantTokensF()}
 	if err := decodeFields(body, f); err != nil {
 		return out, err
 	}
@@ -44,10 +40,7 @@ func encrypt(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, e
 	if err := require(f, "keyId", "plaintext"); err != nil {
 		return out, err
 	}
-	if dryRun {
-		return out, notModelled("DryRun")
-	}
-	res, err := svc.Encrypt(ctx, &in)
+	res, err := svc.Encrypt(o.context(ctx), &in)
 	if err != nil {
 		return out, err
 	}
@@ -62,18 +55,18 @@ func encrypt(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, e
 
 func decrypt(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.DecryptInput
-	var dryRun bool
+	var o callOptions
 	f := []field{blobF("CiphertextBlob", &in.CiphertextBlob),
 		mapF("EncryptionContext", "encryptionContext", &in.EncryptionContext),
 		strF("KeyId", &in.KeyId), strF("EncryptionAlgorithm", &in.EncryptionAlgorithm),
-		boolF("DryRun", &dryRun), ignored("Recipient", kMap), ignored("GrantTokens", kStrings)}
+		o.dryRunF(), ignored("Recipient", kMap), o.grantTokensF()}
 	if err := decodeRequired(body, f, "ciphertextBlob"); err != nil {
 		return out, err
 	}
-	if err := refuseUnmodelled(dryRun, f[5]); err != nil {
+	if err := refuseRecipient(f[5]); err != nil {
 		return out, err
 	}
-	res, err := svc.Decrypt(ctx, &in)
+	res, err := svc.Decrypt(o.context(ctx), &in)
 	if err != nil {
 		return out, err
 	}
@@ -89,20 +82,17 @@ func decrypt(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, e
 
 func reEncrypt(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.ReEncryptInput
-	var dryRun bool
+	var o callOptions
 	f := []field{blobF("CiphertextBlob", &in.CiphertextBlob), strF("DestinationKeyId", &in.DestinationKeyId),
 		mapF("SourceEncryptionContext", "sourceEncryptionContext", &in.SourceEncryptionContext),
 		strF("SourceKeyId", &in.SourceKeyId), strF("SourceEncryptionAlgorithm", &in.SourceEncryptionAlgorithm),
 		mapF("DestinationEncryptionContext", "destinationEncryptionContext", &in.DestinationEncryptionContext),
 		strF("DestinationEncryptionAlgorithm", &in.DestinationEncryptionAlgorithm),
-		boolF("DryRun", &dryRun), ignored("GrantTokens", kStrings)}
+		o.dryRunF(), o.grantTokensF()}
 	if err := decodeRequired(body, f, "ciphertextBlob", "destinationKeyId"); err != nil {
 		return out, err
 	}
-	if dryRun {
-		return out, notModelled("DryRun")
-	}
-	res, err := svc.ReEncrypt(ctx, &in)
+	res, err := svc.ReEncrypt(o.context(ctx), &in)
 	if err != nil {
 		return out, err
 	}
@@ -118,34 +108,34 @@ func reEncrypt(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte,
 }
 
 // dataKeyInput decodes GenerateDataKey and GenerateDataKeyWithoutPlaintext.
-func dataKeyInput(body []byte, withPlaintext bool) (*kms.GenerateDataKeyInput, error) {
+func dataKeyInput(body []byte, withPlaintext bool) (*kms.GenerateDataKeyInput, *callOptions, error) {
 	var in kms.GenerateDataKeyInput
-	var dryRun bool
+	var o callOptions
 	f := []field{strF("KeyId", &in.KeyId), strF("KeySpec", &in.KeySpec), i32F("NumberOfBytes", &in.NumberOfBytes),
 		mapF("EncryptionContext", "encryptionContext", &in.EncryptionContext),
-		boolF("DryRun", &dryRun), ignored("Recipient", kMap), ignored("GrantTokens", kStrings)}
+		o.dryRunF(), ignored("Recipient", kMap), o.grantTokensF()}
 	if err := decodeFields(body, f); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := require(f, "keyId"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	recipient := f[5]
 	if !withPlaintext {
 		recipient.present = false // not a member of GenerateDataKeyWithoutPlaintext
 	}
-	if err := refuseUnmodelled(dryRun, recipient); err != nil {
-		return nil, err
+	if err := refuseRecipient(recipient); err != nil {
+		return nil, nil, err
 	}
-	return &in, nil
+	return &in, &o, nil
 }
 
 func generateDataKey(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
-	in, err := dataKeyInput(body, true)
+	in, o, err := dataKeyInput(body, true)
 	if err != nil {
 		return out, err
 	}
-	res, err := svc.GenerateDataKey(ctx, in)
+	res, err := svc.GenerateDataKey(o.context(ctx), in)
 	if err != nil {
 		return out, err
 	}
@@ -160,11 +150,11 @@ func generateDataKey(ctx context.Context, svc *kms.Service, body, out []byte) ([
 }
 
 func generateDataKeyWithoutPlaintext(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
-	in, err := dataKeyInput(body, false)
+	in, o, err := dataKeyInput(body, false)
 	if err != nil {
 		return out, err
 	}
-	res, err := svc.GenerateDataKeyWithoutPlaintext(ctx, in)
+	res, err := svc.GenerateDataKeyWithoutPlaintext(o.context(ctx), in)
 	if err != nil {
 		return out, err
 	}
@@ -184,7 +174,7 @@ func generateRandom(ctx context.Context, svc *kms.Service, body, out []byte) ([]
 	if err := decodeFields(body, f); err != nil {
 		return out, err
 	}
-	if err := refuseUnmodelled(false, f[2]); err != nil {
+	if err := refuseRecipient(f[2]); err != nil {
 		return out, err
 	}
 	if customKeyStore != "" {

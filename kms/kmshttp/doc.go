@@ -28,8 +28,10 @@
 // Decrypt and ReEncrypt take and return the EncryptionAlgorithm members
 // for RSA and SM2 keys), GetKeyLastUsage, whose KmsRequestId is the
 // X-Amzn-Requestid the handler answered the counted call with (it passes
-// every request ID to the service with kms.WithRequestID), and the key
-// policy operations GetKeyPolicy, PutKeyPolicy and ListKeyPolicies.
+// every request ID to the service with kms.WithRequestID), the key
+// policy operations GetKeyPolicy, PutKeyPolicy and ListKeyPolicies, and
+// the grant operations CreateGrant, ListGrants, ListRetirableGrants,
+// RetireGrant and RevokeGrant (see "Grants and DryRun").
 // CreateKey and ReplicateKey take Policy and
 // BypassPolicyLockoutSafetyCheck, and ReplicateKey answers the replica's
 // policy as ReplicaPolicy (see "Principals and key policies"). Request and
@@ -46,16 +48,17 @@
 //
 // Request members are matched by their exact (case-sensitive) names.
 // Unknown members are ignored, as AWS ignores them, but must be well-formed
-// JSON; a null member counts as absent. Members of the AWS request that
-// kmsmodel does not model (GrantTokens) are checked for their JSON type
-// and otherwise ignored;
+// JSON; a null member counts as absent. DryRun and GrantTokens go to the
+// service in the call's context (kms.WithDryRun, kms.WithGrantTokens);
 // CustomerMasterKeySpec is read as KeySpec; GenerateRandom's
 // CustomKeyStoreId is refused with CustomKeyStoreNotFoundException.
 // KeyStorePassword and XksProxyAuthenticationCredential's
 // RawSecretAccessKey are passed to the service as kms.Sensitive and never
-// echoed. Members that would change what a cryptographic call
-// does and that the model does not implement, DryRun true and Recipient,
-// are refused with UnsupportedOperationException rather than ignored. The
+// echoed. Members that would change what a call does and that the model
+// does not implement, Recipient and the grant members for AWS service
+// principals (GranteeServicePrincipal, RetiringServicePrincipal,
+// Constraints.SourceArn), are refused with UnsupportedOperationException
+// rather than ignored. The
 // buffers that carried a request and its response are wiped before reuse,
 // since they may hold plaintexts.
 //
@@ -153,6 +156,36 @@
 // to update the key policy in the future.") unless
 // BypassPolicyLockoutSafetyCheck is set. A Policy member that is present
 // but empty is a ValidationException (the model's length constraint).
+//
+// # Grants and DryRun
+//
+// After the key policy, a grant on the key can allow a call (decision
+// D28): CreateGrant gives a GranteePrincipal (of any account: a grant
+// alone lets another account's principal use the key, by its ARN) some
+// Operations, optionally only with an encryption context that equals
+// (Constraints.EncryptionContextEquals) or includes
+// (Constraints.EncryptionContextSubset) the grant's, and answers a GrantId
+// and a GrantToken. Grants take effect at once. The operations that take
+// GrantTokens accept the tokens CreateGrant returned; any other token is
+// InvalidGrantTokenException. ListGrants lists a key's grants (filtered by
+// GrantId or GranteePrincipal, paged by Limit and NextMarker), with
+// CreationDate in epoch seconds and the key ARN as KeyId;
+// ListRetirableGrants lists those whose RetiringPrincipal is the one given.
+// RetireGrant takes a GrantToken, or a KeyId and a GrantId, and is allowed
+// to the key's account, the grant's retiring principal, and its grantee
+// when the grant lists RetireGrant; RevokeGrant is allowed by the key
+// policy. An unknown GrantId is InvalidGrantIdException.
+//
+// An operation that takes DryRun (CreateGrant, Decrypt,
+// DeriveSharedSecret, Encrypt, GenerateDataKey, GenerateDataKeyPair,
+// GenerateDataKeyPairWithoutPlaintext, GenerateDataKeyWithoutPlaintext,
+// GenerateMac, ReEncrypt, RetireGrant, RevokeGrant, Sign, Verify,
+// VerifyMac), sent with DryRun true, makes every check of the call
+// (validation, authorization, key state and usage, the grant's existence)
+// and then answers DryRunOperationException, HTTP 400, "The request would
+// have succeeded, but the DryRun option is set." (D27), or the error the
+// call would have had (AccessDeniedException for a caller the key policy
+// and grants do not allow), doing nothing.
 //
 // # Simulated time
 //

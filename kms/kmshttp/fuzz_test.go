@@ -84,6 +84,20 @@ func FuzzDecodeRequest(f *testing.F) {
 		{"ListKeyPolicies", `{"KeyId":"1234abcd-12ab-34cd-56ef-1234567890ab","Limit":1000,"Marker":""}`},
 		{"CreateKey", `{"Policy":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"*\"},\"Action\":\"kms:*\",\"Resource\":\"*\",\"Condition\":{\"StringEquals\":{\"kms:EncryptionContext:a\":\"b\"}}}]}","BypassPolicyLockoutSafetyCheck":false}`},
 		{"CreateKey", `{"Policy":"","BypassPolicyLockoutSafetyCheck":null}`},
+		// The grant targets: the Constraints object (maps, SourceArn,
+		// unknown members), principals, operation lists, tokens, DryRun.
+		{"CreateGrant", `{"KeyId":"alias/sym","GranteePrincipal":"arn:aws:iam::111122223333:role/app","Operations":["Encrypt","Decrypt"],"Constraints":{"EncryptionContextSubset":{"a":"b"},"EncryptionContextEquals":null,"X":{}},"Name":"n:1/_-","RetiringPrincipal":"arn:aws:iam::444455556666:root","GrantTokens":["AQ"],"DryRun":true}`},
+		{"CreateGrant", `{"KeyId":"1234abcd-12ab-34cd-56ef-1234567890ab","GranteePrincipal":"*","Operations":["CreateGrant",null],"Constraints":{"SourceArn":"arn:aws:s3:::b","EncryptionContextEquals":{"":"\u0000"}}}`},
+		{"CreateGrant", `{"KeyId":"alias/sig","GranteeServicePrincipal":"logs.amazonaws.com","Operations":"Sign","Constraints":[]}`},
+		{"ListGrants", `{"KeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","Limit":1,"Marker":"eA","GrantId":"` + strings.Repeat("0", 64) + `","GranteePrincipal":"arn:aws:iam::111122223333:user/alice"}`},
+		{"ListRetirableGrants", `{"RetiringPrincipal":"arn:aws:iam::111122223333:role/app","Limit":1000,"Marker":null,"RetiringServicePrincipal":null}`},
+		{"RetireGrant", `{"GrantToken":"AQ` + strings.Repeat("A", 63) + `","DryRun":false}`},
+		{"RetireGrant", `{"KeyId":"alias/sym","GrantId":"` + strings.Repeat("f", 64) + `","GrantToken":""}`},
+		{"RevokeGrant", `{"KeyId":"1234abcd-12ab-34cd-56ef-1234567890ab","GrantId":"x","DryRun":true}`},
+		// DryRun and GrantTokens on the operations that take them.
+		{"Encrypt", `{"KeyId":"alias/sym","Plaintext":"aGVsbG8=","DryRun":true,"GrantTokens":["x","y"]}`},
+		{"GenerateMac", `{"KeyId":"alias/mac","Message":"aGVsbG8=","MacAlgorithm":"HMAC_SHA_256","DryRun":true,"GrantTokens":[null]}`},
+		{"DescribeKey", `{"KeyId":"alias/sig","GrantTokens":["` + strings.Repeat("t", 11) + `"]}`},
 	} {
 		f.Add(uint8(slices.Index(targets, "TrentService."+seed.op)), []byte(seed.body))
 	}

@@ -112,6 +112,16 @@ func operation(name string) opFunc {
 		return putKeyPolicy
 	case "ListKeyPolicies":
 		return listKeyPolicies
+	case "CreateGrant":
+		return createGrant
+	case "ListGrants":
+		return listGrants
+	case "ListRetirableGrants":
+		return listRetirableGrants
+	case "RetireGrant":
+		return retireGrant
+	case "RevokeGrant":
+		return revokeGrant
 	}
 	return nil
 }
@@ -120,8 +130,8 @@ func operation(name string) opFunc {
 // (for the target "TrentService.<name>"): the key lifecycle, rotation,
 // alias, tag, symmetric cryptographic, key-material import, custom key
 // store and multi-Region key operations of package kms, then its
-// asymmetric and HMAC operations, GetKeyLastUsage, and the key policy
-// operations.
+// asymmetric and HMAC operations, GetKeyLastUsage, the key policy
+// operations and the grant operations.
 func Operations() []string {
 	return []string{"CreateKey", "DescribeKey", "ListKeys", "EnableKey", "DisableKey",
 		"ScheduleKeyDeletion", "CancelKeyDeletion", "UpdateKeyDescription",
@@ -135,7 +145,8 @@ func Operations() []string {
 		"ReplicateKey", "UpdatePrimaryRegion",
 		"Sign", "Verify", "GetPublicKey", "GenerateMac", "VerifyMac", "DeriveSharedSecret",
 		"GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GetKeyLastUsage",
-		"GetKeyPolicy", "PutKeyPolicy", "ListKeyPolicies"}
+		"GetKeyPolicy", "PutKeyPolicy", "ListKeyPolicies",
+		"CreateGrant", "ListGrants", "ListRetirableGrants", "RetireGrant", "RevokeGrant"}
 }
 
 // fieldKind is the JSON type of a request member.
@@ -150,6 +161,7 @@ const (
 	kBlob
 	kMap
 	kTime
+	kObject
 )
 
 // field describes one request member: its AWS name, its type, where it
@@ -166,6 +178,7 @@ type field struct {
 	blob    *[]byte
 	m       *map[string]string
 	t       **time.Time
+	obj     func(r *reader) error // kObject: reads one member of the object
 	present bool
 }
 
@@ -182,8 +195,15 @@ func mapF(name, path string, dst *map[string]string) field {
 	return field{name: name, path: path, kind: kMap, m: dst}
 }
 
+// objF is a member whose value is an object; member reads each of its
+// members (and must skip those it does not know).
+func objF(name string, member func(r *reader, name []byte) error) field {
+	return field{name: name, kind: kObject, obj: func(r *reader) error { return r.object(member) }}
+}
+
 // ignored is a member of the AWS request that kmsmodel accepts, checks for
-// its JSON type, and does not model (GrantTokens, …).
+// its JSON type, and does not model (ImportType, …), or a member whose
+// presence alone the operation checks (Recipient).
 func ignored(name string, kind fieldKind) field { return field{name: name, path: name, kind: kind} }
 
 // decodeFields decodes body into fields; members not among them are
@@ -250,6 +270,17 @@ func decodeFields(body []byte, fields []field) error {
 				if f.t != nil {
 					*f.t = t
 				}
+			case kObject:
+				var null bool
+				if null, err = r.null(); err != nil || null {
+					break
+				}
+				if r.b[r.i] != '{' {
+					err = r.typeError(f.name, "an object")
+					break
+				}
+				f.present = true
+				err = r.nested(func() error { return f.obj(r) })
 			}
 			return err
 		}
@@ -266,16 +297,32 @@ func decodeRequired(body []byte, fields []field, paths ...string) error {
 	return require(fields, paths...)
 }
 
-// decodeUnlessDryRun is decodeRequired for an operation that takes DryRun:
-// DryRun true is refused as not modelled, after the required members.
-func decodeUnlessDryRun(body []byte, fields []field, dryRun *bool, paths ...string) error {
-	if err := decodeRequired(body, fields, paths...); err != nil {
-		return err
+// callOptions are the request members that say how a call runs rather
+// than what it does: DryRun (D27) and GrantTokens (D28). The handler
+// passes them to the service in the call's context (kms.WithDryRun,
+// kms.WithGrantTokens).
+type callOptions struct {
+	dryRun      bool
+	grantTokens []string
+}
+
+// dryRunF and grantTokensF are the fields of the DryRun and GrantTokens
+// members.
+func (o *callOptions) dryRunF() field { return boolF("DryRun", &o.dryRun) }
+func (o *callOptions) grantTokensF() field {
+	return strsF("GrantTokens", "grantTokens", &o.grantTokens)
+}
+
+// context returns ctx with the options: a dry run when DryRun is true, the
+// grant tokens when any were sent.
+func (o *callOptions) context(ctx context.Context) context.Context {
+	if o.dryRun {
+		ctx = kms.WithDryRun(ctx)
 	}
-	if *dryRun {
-		return notModelled("DryRun")
+	if len(o.grantTokens) > 0 {
+		ctx = kms.WithGrantTokens(ctx, o.grantTokens)
 	}
-	return nil
+	return ctx
 }
 
 // require returns AWS's ValidationException for the first required member
@@ -405,11 +452,12 @@ func multiRegionKey(w *writer, k *kms.MultiRegionKey) {
 
 func describeKey(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.DescribeKeyInput
-	f := []field{strF("KeyId", &in.KeyId), ignored("GrantTokens", kStrings)}
+	var o callOptions
+	f := []field{strF("KeyId", &in.KeyId), o.grantTokensF()}
 	if err := decodeRequired(body, f, "keyId"); err != nil {
 		return out, err
 	}
-	res, err := svc.DescribeKey(ctx, &in)
+	res, err := svc.DescribeKey(o.context(ctx), &in)
 	if err != nil {
 		return out, err
 	}

@@ -478,12 +478,24 @@ var exceptionCases = []exceptionCase{
 			return err
 		},
 		check: as[*types.DisabledException](), wantMsg: "{arn} is disabled."},
-	{name: "UnsupportedOperationException DryRun", status: 400,
+	{name: "DryRunOperationException Encrypt (D27)", status: 400,
 		call: func(_ *testing.T, _ *fixture, c, _ *awskms.Client, key string) error {
 			_, err := c.Encrypt(context.Background(), &awskms.EncryptInput{KeyId: aws.String(key), Plaintext: []byte("x"), DryRun: aws.Bool(true)})
 			return err
 		},
-		check: as[*types.UnsupportedOperationException](), wantMsg: "DryRun is not supported by kmsmodel"},
+		check: as[*types.DryRunOperationException](), wantMsg: "The request would have succeeded, but the DryRun option is set."},
+	{name: "InvalidGrantTokenException (D28)", status: 400,
+		call: func(_ *testing.T, _ *fixture, c, _ *awskms.Client, key string) error {
+			_, err := c.Encrypt(context.Background(), &awskms.EncryptInput{KeyId: aws.String(key), Plaintext: []byte("x"), GrantTokens: []string{"garbage"}})
+			return err
+		},
+		check: as[*types.InvalidGrantTokenException](), wantMsg: "The grant token is not valid."},
+	{name: "InvalidGrantIdException RevokeGrant", status: 400,
+		call: func(_ *testing.T, _ *fixture, c, _ *awskms.Client, key string) error {
+			_, err := c.RevokeGrant(context.Background(), &awskms.RevokeGrantInput{KeyId: aws.String(key), GrantId: aws.String(strings.Repeat("0", 64))})
+			return err
+		},
+		check: as[*types.InvalidGrantIdException](), wantMsg: "Grant ID " + strings.Repeat("0", 64) + " is not valid for {arn}."},
 	{name: "CustomKeyStoreNotFoundException", status: 400,
 		call: func(_ *testing.T, _ *fixture, c, _ *awskms.Client, _ string) error {
 			_, err := c.CreateKey(context.Background(), &awskms.CreateKeyInput{CustomKeyStoreId: aws.String("cks-1234567890abcdef0"), Origin: types.OriginTypeAwsCloudhsm})

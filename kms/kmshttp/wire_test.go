@@ -197,7 +197,7 @@ func TestWireErrors(t *testing.T) {
 		status             int
 		code, msg          string
 	}{
-		{"unknown target (400 per D18)", "TrentService.CreateGrant", `{}`, 400, "UnknownOperationException", "Unknown operation TrentService.CreateGrant"},
+		{"unknown target (400 per D18)", "TrentService.CreateGrants", `{}`, 400, "UnknownOperationException", "Unknown operation TrentService.CreateGrants"},
 		{"missing target", "", `{}`, 400, "UnknownOperationException", "Missing X-Amz-Target header"},
 		{"other prefix", "DynamoDB_20120810.ListTables", `{}`, 400, "UnknownOperationException", ""},
 		{"syntax error", target + "DescribeKey", `{"KeyId":}`, 400, "SerializationException", ""},
@@ -236,8 +236,13 @@ func TestWireErrors(t *testing.T) {
 			"1 validation error detected: Value null at 'plaintext' failed to satisfy constraint: Member must not be null"},
 		{"Recipient not modelled", target + "Decrypt", `{"CiphertextBlob":"eA==","Recipient":{"KeyEncryptionAlgorithm":"RSAES_OAEP_SHA_256","AttestationDocument":"eA=="}}`, 400,
 			"UnsupportedOperationException", "Recipient is not supported by kmsmodel"},
-		{"DryRun not modelled", target + "GenerateDataKey", `{"KeyId":"` + id + `","KeySpec":"AES_256","DryRun":true}`, 400,
-			"UnsupportedOperationException", "DryRun is not supported by kmsmodel"},
+		{"DryRun (D27)", target + "GenerateDataKey", `{"KeyId":"` + id + `","KeySpec":"AES_256","DryRun":true}`, 400,
+			"DryRunOperationException", "The request would have succeeded, but the DryRun option is set."},
+		{"garbage grant token (D28)", target + "GenerateDataKey", `{"KeyId":"` + id + `","KeySpec":"AES_256","GrantTokens":["t"]}`, 400,
+			"InvalidGrantTokenException", "The grant token is not valid."},
+		{"null grant token", target + "Encrypt", `{"KeyId":"` + id + `","Plaintext":"eA==","GrantTokens":[null]}`, 400, "ValidationException",
+			"1 validation error detected: Value null at 'grantTokens.1.member' failed to satisfy constraint: Member must not be null"},
+		{"grant tokens that are not a list", target + "DescribeKey", `{"KeyId":"` + id + `","GrantTokens":"t"}`, 400, "SerializationException", ""},
 		{"custom key store for random bytes", target + "GenerateRandom", `{"NumberOfBytes":8,"CustomKeyStoreId":"cks-1"}`, 400,
 			"CustomKeyStoreNotFoundException", ""},
 		{"replica Region required", target + "ReplicateKey", `{"KeyId":"` + id + `"}`, 400, "ValidationException",
@@ -284,7 +289,7 @@ func TestLenientRequests(t *testing.T) {
 		t.Errorf("CreateKey metadata = %v", md)
 	}
 	id := md["KeyId"].(string)
-	m = postOK(t, f.handler, target+"DescribeKey", `{"\u004beyId":"`+id+`","GrantTokens":["t"]}`)
+	m = postOK(t, f.handler, target+"DescribeKey", `{"\u004beyId":"`+id+`","GrantTokens":null}`)
 	if m["KeyMetadata"].(map[string]any)["KeyId"] != id {
 		t.Errorf("DescribeKey with an escaped member name: %v", m)
 	}
@@ -570,8 +575,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 func TestOperationsServed(t *testing.T) {
 	f := newFixture(t)
 	ops := kmshttp.Operations()
-	if len(ops) != 49 {
-		t.Errorf("%d operations, want the 49 of package kms", len(ops))
+	if len(ops) != 54 {
+		t.Errorf("%d operations, want the 54 of package kms", len(ops))
 	}
 	for _, op := range ops {
 		_, h, _ := post(t, f.handler, target+op, `{}`)
