@@ -685,11 +685,11 @@ func (s *Service) RetireGrant(ctx context.Context, in *RetireGrantInput) (*Retir
 	return &RetireGrantOutput{}, nil
 }
 
-// resolveKey resolves a key ID or key ARN (another account's by ARN) and
-// authorizes the call, without the key-state table (RetireGrant and
-// RevokeGrant work in every state).
+// resolveKey resolves a key ID or key ARN (another account's by ARN)
+// without authorizing the call: RetireGrant is decided by the grant
+// (spec §4.7, D28), not by kms:RetireGrant in the key policy.
 func (s *Service) resolveKey(ctx context.Context, op keystate.Operation, caller, keyID string) (*key, string, error) {
-	return s.resolve(ctx, op, caller, keyID, "keyId", crossAccount)
+	return s.resolve(ctx, op, caller, keyID, "keyId", crossAccount|lookupOnly)
 }
 
 // RevokeGrant deletes a grant of a key; the key policy must allow

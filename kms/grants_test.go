@@ -95,12 +95,13 @@ func TestGrantRetireAndDeny(t *testing.T) {
 		t.Fatalf("ListRetirableGrants = %+v, %v", r, err)
 	}
 	// The partner (another account, not the retiring principal) may not.
-	_, err = e.s.RetireGrant(e.as2(pzPartner), &kms.RetireGrantInput{GrantToken: g.GrantToken})
+	_, err = e.s.RetireGrant(e.as2(pzPartner), &kms.RetireGrantInput{KeyId: arn, GrantId: g.GrantId})
 	if !errors.Is(err, keystate.ErrAccessDenied) {
 		t.Fatalf("RetireGrant by a stranger = %v, want AccessDeniedException", err)
 	}
-	// The retiring principal may.
-	if _, err := e.s.RetireGrant(kms.WithPrincipal(e.ctx, pzSession), &kms.RetireGrantInput{GrantToken: g.GrantToken}); err != nil {
+	// The retiring principal may, by key and grant ID too (the key
+	// policy's kms:RetireGrant does not decide, spec §4.7).
+	if _, err := e.s.RetireGrant(kms.WithPrincipal(e.ctx, pzSession), &kms.RetireGrantInput{KeyId: arn, GrantId: g.GrantId}); err != nil {
 		t.Fatalf("RetireGrant by a session of the retiring role: %v", err)
 	}
 	if l, _ := e.s.ListGrants(e.ctx, &kms.ListGrantsInput{KeyId: id}); len(l.Grants) != 0 {

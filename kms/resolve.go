@@ -15,6 +15,9 @@ const (
 	idOnly       lookup = 0
 	allowAlias   lookup = 1 << iota // alias names and alias ARNs
 	crossAccount                    // another account's key ARN (or alias ARN)
+	// lookupOnly finds the key without authorizing the call: the caller
+	// decides (RetireGrant, which its grant authorizes, spec §4.7).
+	lookupOnly
 )
 
 // resolve finds the key an identifier names, in the order of decision D3:
@@ -91,8 +94,10 @@ func (s *Service) resolve(ctx context.Context, op keystate.Operation, caller, id
 		}
 	}
 	arn := s.arnOf(k)
-	if err := s.authorize(ctx, op, caller, k, arn); err != nil {
-		return nil, "", err
+	if how&lookupOnly == 0 {
+		if err := s.authorize(ctx, op, caller, k, arn); err != nil {
+			return nil, "", err
+		}
 	}
 	return k, arn, nil
 }
