@@ -211,9 +211,14 @@
 // kms:EncryptionContextKeys), kms:EncryptionAlgorithm,
 // kms:SigningAlgorithm, kms:MessageType, kms:MacAlgorithm,
 // kms:KeyAgreementAlgorithm, kms:DataKeyPairSpec, kms:ReplicaRegion,
+// kms:PrimaryRegion, kms:RotationPeriodInDays,
+// kms:ScheduleKeyDeletionPendingWindowInDays, kms:WrappingAlgorithm,
+// kms:WrappingKeySpec, kms:ExpirationModel, kms:ValidTo,
+// kms:ResourceAliases, aws:RequestTag/<key> and aws:TagKeys,
 // kms:BypassPolicyLockoutSafetyCheck and CreateGrant's kms:Grant* keys.
-// The others (kms:RotationPeriodInDays, kms:ScheduleKeyDeletion…,
-// aws:RequestTag, aws:ResourceTag, kms:ViaService …) are absent.
+// Absent: kms:ViaService and the other keys of calls made through AWS
+// services (kmsmodel has none), aws:ResourceTag (IAM policies only),
+// kms:TrailingDaysWithoutKeyUsage.
 //
 // # Not modelled yet
 //

@@ -15,6 +15,7 @@ import (
 	"hash"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -214,6 +215,7 @@ func (s *Service) GetParametersForImport(ctx context.Context, in *GetParametersF
 		return map[string]string{"keyId": in.KeyId, "wrappingAlgorithm": in.WrappingAlgorithm, "wrappingKeySpec": in.WrappingKeySpec}
 	}
 	var out *GetParametersForImportOutput
+	ctx = withConditions(ctx, "kms:WrappingAlgorithm", in.WrappingAlgorithm, "kms:WrappingKeySpec", in.WrappingKeySpec)
 	err := s.keyRead(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, arn string, now int64) error {
 		if err := importKind(op, k, arn); err != nil {
 			return err
@@ -336,6 +338,12 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, in *ImportKeyMaterialIn
 	}
 	if err == nil && in.ValidTo != nil {
 		err = checkValidTo(op, in.ValidTo, now)
+	}
+	if err == nil {
+		s.condition("kms:ExpirationModel", model)
+		if in.ValidTo != nil {
+			s.condition("kms:ValidTo", strconv.FormatInt(in.ValidTo.Unix(), 10))
+		}
 	}
 	var (
 		k, nk *key

@@ -529,6 +529,7 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *ScheduleKeyDeleti
 		return map[string]string{"keyId": in.KeyId, "pendingWindowInDays": strconv.Itoa(int(window))}
 	}
 	invalid := checkIntRange(op, window, "pendingWindowInDays", 7, 30) // D16
+	ctx = withConditions(ctx, "kms:ScheduleKeyDeletionPendingWindowInDays", strconv.Itoa(int(window)))
 	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, arn string, now int64) error {
 		k.window = uint8(window)
 		if hasReplicas(s.orig(k)) {

@@ -316,6 +316,7 @@ func (s *Service) UpdatePrimaryRegion(ctx context.Context, in *UpdatePrimaryRegi
 	params := func() map[string]string {
 		return map[string]string{"keyId": in.KeyId, "primaryRegion": in.PrimaryRegion}
 	}
+	ctx = withConditions(ctx, "kms:PrimaryRegion", in.PrimaryRegion)
 	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, arn string, now int64) error {
 		self := s.orig(k) // k is the draft of self
 		if s.regions[k.region].name == in.PrimaryRegion {

@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -187,7 +188,12 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 // keyConditions is the condition context of a call on k: the call's own
 // keys and the key's properties (spec §5.1).
 func (s *Service) keyConditions(k *key) policy.Context {
-	return s.kindConditions(k.kind)
+	c := s.kindConditions(k.kind)
+	if names := s.keyAliases(k); names != nil {
+		c = append(c, policy.Multi("kms:ResourceAliases", names...))
+		s.condBuf = c
+	}
+	return c
 }
 
 // kindConditions is the condition context of a call on a key of kind.
@@ -211,6 +217,44 @@ func (s *Service) kindConditions(kind keystate.Kind) policy.Context {
 	}
 	s.condBuf = c
 	return c
+}
+
+// keyAliases are the names of k's aliases (kms:ResourceAliases), or nil.
+func (s *Service) keyAliases(k *key) []string {
+	if k.aliasCount == 0 {
+		return nil
+	}
+	var names []string
+	for id, a := range s.regions[k.region].aliases {
+		if a.target == k {
+			names = append(names, id.name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+type conditionsKey struct{}
+
+// withConditions returns a context whose call adds the given condition
+// keys and values (in pairs) to its authorization: the way the
+// operations that run through keyRead and keyWrite pass their request's
+// condition keys (begin takes them).
+func withConditions(ctx context.Context, pairs ...string) context.Context {
+	entries := make([]policy.ContextEntry, 0, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		entries = append(entries, policy.Single(pairs[i], pairs[i+1]))
+	}
+	return withConditionEntries(ctx, entries...)
+}
+
+// withConditionEntries is withConditions with entries, for multi-valued
+// keys.
+func withConditionEntries(ctx context.Context, entries ...policy.ContextEntry) context.Context {
+	if prev, _ := ctx.Value(conditionsKey{}).([]policy.ContextEntry); len(prev) > 0 {
+		entries = append(slices.Clone(prev), entries...)
+	}
+	return context.WithValue(ctx, conditionsKey{}, entries)
 }
 
 // condition adds a request condition key to the call in progress.

@@ -330,3 +330,39 @@ func TestPolicyInvalidPrincipal(t *testing.T) {
 	_, err := e.s.ListKeys(kms.WithPrincipal(e.ctx, "arn:aws:s3:::bucket"), &kms.ListKeysInput{})
 	fxCheckErr(t, err, fxWant{Code: keystate.ErrValidation, Op: keystate.ListKeys, AnyMsg: true})
 }
+
+// Spec §5.1: the request condition keys of management operations reach
+// the key policy: kms:RotationPeriodInDays, aws:RequestTag/<k> and
+// aws:TagKeys, kms:ResourceAliases.
+func TestPolicyManagementConditions(t *testing.T) {
+	e := fxNew(t)
+	doc := `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Principal":{"AWS":"` + pzRoot + `"},"Action":"kms:*","Resource":"*"},
+	 {"Effect":"Deny","Principal":{"AWS":"` + pzRoot + `"},"Action":"kms:EnableKeyRotation","Resource":"*",
+	  "Condition":{"NumericLessThan":{"kms:RotationPeriodInDays":"180"}}},
+	 {"Effect":"Deny","Principal":{"AWS":"` + pzRoot + `"},"Action":"kms:TagResource","Resource":"*",
+	  "Condition":{"StringEquals":{"aws:RequestTag/env":"prod"}}},
+	 {"Effect":"Deny","Principal":{"AWS":"` + pzRoot + `"},"Action":"kms:Encrypt","Resource":"*",
+	  "Condition":{"ForAnyValue:StringEquals":{"kms:ResourceAliases":"alias/frozen"}}}]}`
+	out, err := e.s.CreateKey(e.ctx, &kms.CreateKeyInput{Policy: doc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, arn := out.KeyMetadata.KeyId, out.KeyMetadata.Arn
+	_, err = e.s.EnableKeyRotation(e.ctx, &kms.EnableKeyRotationInput{KeyId: id, RotationPeriodInDays: kms.Int32(90)})
+	pzDenied(t, err, pzRoot, "kms:EnableKeyRotation", arn, true)
+	if _, err := e.s.EnableKeyRotation(e.ctx, &kms.EnableKeyRotationInput{KeyId: id, RotationPeriodInDays: kms.Int32(365)}); err != nil {
+		t.Fatalf("EnableKeyRotation with 365 days: %v", err)
+	}
+	_, err = e.s.TagResource(e.ctx, &kms.TagResourceInput{KeyId: id, Tags: []kms.Tag{{TagKey: "env", TagValue: "prod"}}})
+	pzDenied(t, err, pzRoot, "kms:TagResource", arn, true)
+	if _, err := e.s.TagResource(e.ctx, &kms.TagResourceInput{KeyId: id, Tags: []kms.Tag{{TagKey: "env", TagValue: "dev"}}}); err != nil {
+		t.Fatalf("TagResource env=dev: %v", err)
+	}
+	if _, err := e.s.Encrypt(e.ctx, &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")}); err != nil {
+		t.Fatal(err)
+	}
+	e.createAlias("alias/frozen", id)
+	_, err = e.s.Encrypt(e.ctx, &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")})
+	pzDenied(t, err, pzRoot, "kms:Encrypt", arn, true)
+}

@@ -35,6 +35,7 @@ func (s *Service) EnableKeyRotation(ctx context.Context, in *EnableKeyRotationIn
 	params := func() map[string]string {
 		return map[string]string{"keyId": in.KeyId, "rotationPeriodInDays": strconv.Itoa(int(period))}
 	}
+	ctx = withConditions(ctx, "kms:RotationPeriodInDays", strconv.Itoa(int(period)))
 	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, _ string, now int64) error {
 		p := uint16(period)
 		switch {

@@ -220,6 +220,9 @@ func (s *Service) Region() string { return s.cfg.region }
 func (s *Service) begin(ctx context.Context, op keystate.Operation) (int64, string, error) {
 	s.mu.Lock()
 	s.call.reset()
+	if c, _ := ctx.Value(conditionsKey{}).([]policy.ContextEntry); len(c) > 0 {
+		s.call.extra = append(s.call.extra, c...)
+	}
 	p, caller, perr := s.callerPrincipal(ctx, op)
 	s.principal = p
 	if caller == "" {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/kms/policy"
 )
 
 // maxTags is the number of tags a key may carry (D19: "Too many tags" past 50).
@@ -70,6 +71,7 @@ func (s *Service) TagResource(ctx context.Context, in *TagResourceInput) (*TagRe
 	// valid: the API model sets no minimum, and the call is a no-op after
 	// the key checks (D23), as UntagResource with no tag keys is.
 	_, invalid := mergeTags(op, nil, in.Tags)
+	ctx = tagConditions(ctx, in.Tags, nil)
 	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, arn string, _ int64) error {
 		tags, err := mergeTags(op, k.tags, in.Tags)
 		if err != nil {
@@ -101,6 +103,7 @@ func (s *Service) UntagResource(ctx context.Context, in *UntagResourceInput) (*U
 			break
 		}
 	}
+	ctx = tagConditions(ctx, nil, in.TagKeys)
 	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, _ string, _ int64) error {
 		var kept []Tag
 		for _, t := range k.tags {
@@ -157,4 +160,19 @@ func (s *Service) ListResourceTags(ctx context.Context, in *ListResourceTagsInpu
 		return nil
 	})
 	return out, err
+}
+
+// tagConditions adds the tag condition keys of TagResource (tags) and
+// UntagResource (keys) to ctx: aws:RequestTag/<key> per tag and
+// aws:TagKeys (multi-valued).
+func tagConditions(ctx context.Context, tags []Tag, keys []string) context.Context {
+	var entries []policy.ContextEntry
+	for _, t := range tags {
+		entries = append(entries, policy.Single("aws:RequestTag/"+t.TagKey, t.TagValue))
+		keys = append(keys, t.TagKey)
+	}
+	if len(keys) > 0 {
+		entries = append(entries, policy.Multi("aws:TagKeys", keys...))
+	}
+	return withConditionEntries(ctx, entries...)
 }
