@@ -73,6 +73,14 @@ import (
 // restarts, Regions, refused rotation calls and state changes.
 // GetKeyLastUsage is modelled too (D31: in memory only, so a restart
 // forgets it and tracking starts again then).
+//
+// Issue 14: calls are made by several principals of the account (and, as
+// a grantee, one of another account); keys have one of a few key policy
+// templates (PutKeyPolicy, CreateKey with Policy; the lockout check and
+// its bypass) and grants (CreateGrant, RevokeGrant, RetireGrant), and the
+// model predicts every AccessDeniedException (D26) and that GetKeyPolicy
+// and ListGrants report what it holds, across restarts (see "Principals,
+// key policies and grants" below).
 func TestModel(t *testing.T) {
 	mdlRun(t, mdlPlain{}, false)
 }
@@ -2976,12 +2984,14 @@ func mdlSample(t *rapid.T, n, max int, label string) []int {
 //
 // Calls are made by one of the principals of the service's account: its
 // root (today's caller: no WithPrincipal, or its ARN), the role app, a
-// session of app, and the user alice. Every call on a key draws its
-// principal (mostly the root); the model predicts from the key's policy
-// (one of mdlPolicy's templates, changed by PutKeyPolicy or given to
-// CreateKey) and its grants whether the call is authorized (D24–D26),
+// session of app, and the user alice; a role of another account, partner,
+// calls as a grantee only (useGrant, retireGrant). Every call on a key
+// draws its principal (mostly the root); the model predicts from the key's
+// policy (one of mdlPolicy's templates, changed by PutKeyPolicy or given
+// to CreateKey) and its grants whether the call is authorized (D24–D26),
 // before the key-state table (D3 step 5). The "" check reads each key as a
-// principal its policy allows everything (mdlSteward), and checks that
+// principal its policy allows everything (mdlPolicy.steward), and checks
+// that
 // GetKeyPolicy returns the last accepted policy and ListGrants the model's
 // grants, across restarts for store.Memory. The bolt variant has no grant
 // actions for now (boltstore does not store grants yet).
@@ -2995,7 +3005,13 @@ const (
 	mdlApp                   // arn:aws:iam::<account>:role/app
 	mdlSession               // arn:aws:sts::<account>:assumed-role/app/mdl, a session of app
 	mdlAlice                 // arn:aws:iam::<account>:user/alice
+	// mdlPartner is a role of another account: no key policy of the
+	// model's lets it in, so it calls only as a grantee (useGrant) and
+	// names keys by key ARN (D6).
+	mdlPartner
 )
+
+const mdlPartnerARN = "arn:aws:iam::444455556666:role/partner"
 
 // arnOf is the ARN of principal w.
 func (m *mdlModel) arnOf(w mdlWho) string {
@@ -3007,6 +3023,8 @@ func (m *mdlModel) arnOf(w mdlWho) string {
 		return "arn:aws:sts::" + a + ":assumed-role/app/mdl"
 	case mdlAlice:
 		return "arn:aws:iam::" + a + ":user/alice"
+	case mdlPartner:
+		return mdlPartnerARN
 	}
 	return "arn:aws:iam::" + a + ":root"
 }
@@ -3055,6 +3073,9 @@ const (
 
 // decide is the model of the templates: which principal may do what.
 func (p mdlPolicy) decide(w mdlWho, action string) mdlDecision {
+	if w == mdlPartner {
+		return mdlImplicitDeny // every template names the model's account only
+	}
 	switch p {
 	case mdlPolRootApp:
 		if w == mdlAlice {
@@ -3111,7 +3132,7 @@ type mdlGrant struct {
 	k       *mdlKey
 	id      string
 	token   string
-	grantee mdlWho // mdlApp or mdlAlice
+	grantee mdlWho // mdlApp, mdlAlice or mdlPartner
 	ops     []string
 	created time.Time
 	gone    bool // retired, revoked, or deleted with its key
@@ -3256,12 +3277,12 @@ func mdlGrantOps(k *mdlKey) []string {
 	return []string{"GetPublicKey", "DescribeKey"}
 }
 
-// createGrant gives app or alice a grant of a few operations on a key,
+// createGrant gives app, alice or partner a grant of a few operations on a key,
 // mostly an Enabled one whose policy denies them something.
 func (m *mdlModel) createGrant(t *rapid.T) {
 	r := m.pickWhere(t, func(k *mdlKey) bool { return k.state == mdlEnabled && k.pol != mdlPolDefault })
 	r = m.as(t, r, "kms:CreateGrant")
-	grantee := rapid.SampledFrom([]mdlWho{mdlApp, mdlAlice}).Draw(t, "grantee")
+	grantee := rapid.SampledFrom([]mdlWho{mdlApp, mdlAlice, mdlAlice, mdlPartner}).Draw(t, "grantee")
 	var ops []string
 	var bad string
 	if r.k != nil {
@@ -3347,20 +3368,31 @@ func (m *mdlModel) revokeGrant(t *rapid.T) {
 }
 
 // retireGrant retires a grant by its token, as a principal of the key's
-// account (which may retire any grant of its keys, D28); a grant that is
-// gone has a token that is no longer valid.
+// account (which may retire any grant of its keys, D28), or as partner,
+// which may retire only a grant to it that allows RetireGrant; a grant
+// that is gone has a token that is no longer valid.
 func (m *mdlModel) retireGrant(t *rapid.T) {
 	g := m.drawGrant(t, nil)
 	if g == nil {
 		t.Skip("no grant yet")
 	}
 	w := mdlDrawWho(t)
+	if rapid.IntRange(0, 3).Draw(t, "retireAsPartner") == 0 {
+		w = mdlPartner
+	}
 	var want error
-	if g.gone {
+	errID := ""
+	switch {
+	case g.gone:
 		want = mdlExact{keystate.ErrInvalidGrantToken, "The grant token is not valid."}
+	case w == mdlPartner && (g.grantee != mdlPartner || !slices.Contains(g.ops, "RetireGrant")):
+		// kmsmodel's wording (grants.go).
+		errID = g.k.arn
+		want = mdlExact{keystate.ErrAccessDenied, "User: " + mdlPartnerARN + " is not authorized to perform: kms:RetireGrant on resource: " +
+			g.k.arn + " because it is neither the key's account, nor the grant's retiring principal, nor a grantee allowed to retire it"}
 	}
 	_, err := m.svc.RetireGrant(m.ctxAs(m.ctxs[g.k.region], w), &kms.RetireGrantInput{GrantToken: g.token})
-	mdlExpect(t, "RetireGrant by "+m.arnOf(w), err, want, "")
+	mdlExpect(t, "RetireGrant by "+m.arnOf(w), err, want, errID)
 	if want == nil {
 		m.dropGrant(g)
 	}
@@ -3392,7 +3424,11 @@ func (m *mdlModel) useGrant(t *rapid.T) {
 			op = rapid.SampledFrom(granted).Draw(t, "operation")
 		}
 	}
-	r := m.asWho(m.refTo(t, g.k), w, "kms:"+op)
+	ref := m.refTo(t, g.k)
+	if w == mdlPartner {
+		ref = m.resolveIn(g.k.region, g.k.arn) // another account's key: by key ARN
+	}
+	r := m.asWho(ref, w, "kms:"+op)
 	label := op + " by grantee " + m.arnOf(w)
 	switch op {
 	case "DescribeKey":
