@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -491,9 +492,10 @@ func (s *Service) grantRecord(g *grant) store.Grant {
 }
 
 // loadGrants reads every grant from the store. keys finds a key by its
-// record ID.
+// record ID. The store gives a key's grants in grant ID order; ListGrants
+// lists them oldest first.
 func (s *Service) loadGrants(ctx context.Context, keys func(id string) *key) error {
-	return s.st.Grants(ctx, func(r store.Grant) error {
+	err := s.st.Grants(ctx, func(r store.Grant) error {
 		k := keys(r.KeyID)
 		if k == nil {
 			return &corruptGrant{r.KeyID, r.GrantID, "its key does not exist"}
@@ -513,6 +515,10 @@ func (s *Service) loadGrants(ctx context.Context, keys func(id string) *key) err
 			subset: maps.Clone(r.EncryptionContextSubset), created: micros(r.Created)})
 		return nil
 	})
+	for _, gs := range s.grants {
+		slices.SortStableFunc(gs, func(a, b *grant) int { return cmp.Compare(a.created, b.created) })
+	}
+	return err
 }
 
 type corruptGrant struct{ key, id, why string }

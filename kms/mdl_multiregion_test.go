@@ -148,6 +148,7 @@ func (m *mdlModel) replicateKey(t *rapid.T) {
 		}
 		return slices.ContainsFunc(m.regions, func(region string) bool { return m.liveAt(region, k.id) == nil })
 	})
+	r = m.as(t, r, "kms:ReplicateKey")
 	region, valid := m.drawRegion(t, r.k, "replicaRegion", free)
 	desc := rapid.SampledFrom([]string{"", "replica", "réplique d'une clé multi-Région"}).Draw(t, "replicaDescription")
 	var tags []kms.Tag
@@ -190,6 +191,7 @@ func (m *mdlModel) updatePrimaryRegion(t *rapid.T) {
 	r := m.pickWhere(t, func(k *mdlKey) bool {
 		return k.role() == "PRIMARY" && k.state == mdlEnabled && len(k.fam.members) > 1
 	})
+	r = m.as(t, r, "kms:UpdatePrimaryRegion")
 	k := r.k
 	region, valid := m.drawRegion(t, k, "primaryRegion", func(o *mdlKey) bool { return o != nil && o != k })
 	var (

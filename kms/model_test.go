@@ -73,6 +73,14 @@ import (
 // restarts, Regions, refused rotation calls and state changes.
 // GetKeyLastUsage is modelled too (D31: in memory only, so a restart
 // forgets it and tracking starts again then).
+//
+// Issue 14: calls are made by several principals of the account (and, as
+// a grantee, one of another account); keys have one of a few key policy
+// templates (PutKeyPolicy, CreateKey with Policy; the lockout check and
+// its bypass) and grants (CreateGrant, RevokeGrant, RetireGrant), and the
+// model predicts every AccessDeniedException (D26) and that GetKeyPolicy
+// and ListGrants report what it holds, across restarts (see "Principals,
+// key policies and grants" below).
 func TestModel(t *testing.T) {
 	mdlRun(t, mdlPlain{}, false)
 }
@@ -181,6 +189,7 @@ func mdlRun(t *testing.T, backend mdlBackend, multiRegion bool) {
 		for range n {
 			m.create(t, initial)
 		}
+		m.started = true
 		if m.mrHeavy {
 			m.replicateKey(t)
 		}
@@ -225,6 +234,19 @@ func mdlRun(t *testing.T, backend mdlBackend, multiRegion bool) {
 		}
 		if multiRegion {
 			actions = mdlMultiRegionActions(m)
+		}
+		actions["PutKeyPolicy"] = m.putKeyPolicy
+		actions["PutKeyPolicy2"] = m.putKeyPolicy
+		actions["GetKeyPolicy"] = m.getKeyPolicy
+		if _, bolt := backend.(*mdlBolt); !bolt {
+			// boltstore does not keep grants yet (the store's Grants is
+			// being added): no grant actions over bolt for now.
+			actions["CreateGrant"] = m.createGrant
+			actions["CreateGrant2"] = m.createGrant
+			actions["RevokeGrant"] = m.revokeGrant
+			actions["RetireGrant"] = m.retireGrant
+			actions["UseGrant"] = m.useGrant
+			actions["UseGrant2"] = m.useGrant
 		}
 		if mdlCanReopen(backend) {
 			actions["Restart"] = m.restart
@@ -378,6 +400,12 @@ type mdlKey struct {
 	// the service started (GetKeyLastUsage, decision D31); "" when none.
 	lastOp string
 	lastAt time.Time
+	// pol is the key's policy (a template), polText what GetKeyPolicy
+	// returned right after it was accepted ("" for the default policy of a
+	// new key); grants are the key's grants, oldest first (issue 14).
+	pol     mdlPolicy
+	polText string
+	grants  []*mdlGrant
 }
 
 // mdlFamily is a multi-Region key: its live keys, in creation order, and
@@ -442,6 +470,8 @@ type mdlModel struct {
 	cts     []*mdlCiphertext // every ciphertext Encrypt and GenerateDataKey produced
 	sigs    []*mdlSignature  // every signature Sign produced
 	macs    []*mdlMac        // every MAC GenerateMac produced
+	grants  []*mdlGrant      // every grant CreateGrant made, gone ones too
+	started bool             // the initial keys are made (all with the default policy)
 	// trackStart is when the service under test started (GetKeyLastUsage's
 	// TrackingStartDate, D31): the start, or the last restart.
 	trackStart time.Time
@@ -839,6 +869,21 @@ func (m *mdlModel) create(t *rapid.T, maxChoice int) {
 		}
 		return
 	}
+	// Now and then a key policy of its own (issue 14): the root creates
+	// the key, so a policy only app may change needs the bypass.
+	pol := mdlPolDefault
+	if m.started && rapid.IntRange(0, 5).Draw(t, "createPolicy") == 0 {
+		pol, in.BypassPolicyLockoutSafetyCheck = mdlDrawPolicy(t)
+		in.Policy = m.policyText(pol)
+		if !in.BypassPolicyLockoutSafetyCheck && pol.decide(mdlRoot, "kms:PutKeyPolicy") != mdlAllow {
+			out, err := m.svc.CreateKey(ctx, in)
+			mdlExpect(t, "CreateKey(a policy that locks the root out)", err, mdlErrLockout(), "")
+			if out != nil {
+				t.Fatalf("CreateKey refused but returned %+v", out)
+			}
+			return
+		}
+	}
 	out, err := m.svc.CreateKey(ctx, in)
 	mdlExpect(t, fmt.Sprintf("CreateKey(%s %s %s, %s, multi-Region %v)", kind, in.KeySpec, in.KeyUsage, region, in.MultiRegion), err, nil, "")
 	md := out.KeyMetadata
@@ -869,6 +914,9 @@ func (m *mdlModel) create(t *rapid.T, maxChoice int) {
 		}
 	}
 	m.keys = append(m.keys, k)
+	if in.Policy != "" {
+		m.setPolicy(t, k, pol)
+	}
 }
 
 func (m *mdlModel) enableKey(t *rapid.T) {
@@ -892,6 +940,7 @@ func mdlEnableErr(r mdlRef) error {
 }
 
 func (m *mdlModel) enable(t *rapid.T, r mdlRef) {
+	r = m.as(t, r, "kms:EnableKey")
 	k, want := r.k, mdlEnableErr(r)
 	_, err := m.svc.EnableKey(r.ctx, &kms.EnableKeyInput{KeyId: r.id})
 	mdlExpect(t, "EnableKey", err, want, r.errID)
@@ -939,6 +988,7 @@ func (m *mdlModel) leaveEnabled(k *mdlKey) {
 
 func (m *mdlModel) disableKey(t *rapid.T) {
 	r := m.pickWhere(t, func(k *mdlKey) bool { return k.state == mdlEnabled || k.state == mdlUnavailable })
+	r = m.as(t, r, "kms:DisableKey")
 	k, want := r.k, mdlEnableErr(r)
 	_, err := m.svc.DisableKey(r.ctx, &kms.DisableKeyInput{KeyId: r.id})
 	mdlExpect(t, "DisableKey", err, want, r.errID)
@@ -958,6 +1008,7 @@ func (m *mdlModel) scheduleKeyDeletion(t *rapid.T) {
 		return !k.pendingDeletion() && k.state != mdlUpdating &&
 			(k.hasReplicas() || k.fam != nil && k.fam.owner.state == mdlPendingReplica)
 	})
+	r = m.as(t, r, "kms:ScheduleKeyDeletion")
 	k := r.k
 	var window *int32
 	days := int32(30)
@@ -1011,7 +1062,7 @@ func (m *mdlModel) scheduleKeyDeletion(t *rapid.T) {
 }
 
 func (m *mdlModel) cancelKeyDeletion(t *rapid.T) {
-	r := m.pickWhere(t, (*mdlKey).pendingDeletion)
+	r := m.as(t, m.pickWhere(t, (*mdlKey).pendingDeletion), "kms:CancelKeyDeletion")
 	k, want := r.k, r.err
 	if want == nil && !k.pendingDeletion() {
 		want = keystate.ErrKMSInvalidState // [4]
@@ -1083,6 +1134,7 @@ func (m *mdlModel) enableKeyRotation(t *rapid.T) {
 }
 
 func (m *mdlModel) enableRotation(t *rapid.T, r mdlRef) {
+	r = m.as(t, r, "kms:EnableKeyRotation")
 	k := r.k
 	var in *int32
 	period := int32(365) // D21
@@ -1131,6 +1183,7 @@ func (m *mdlModel) enableRotation(t *rapid.T, r mdlRef) {
 
 func (m *mdlModel) disableKeyRotation(t *rapid.T) {
 	r := m.pickWhere(t, func(k *mdlKey) bool { return k.autoOn && k.role() != "REPLICA" })
+	r = m.as(t, r, "kms:DisableKeyRotation")
 	want := mdlRotationConfigErr(r)
 	_, err := m.svc.DisableKeyRotation(r.ctx, &kms.DisableKeyRotationInput{KeyId: r.id})
 	mdlExpect(t, "DisableKeyRotation", err, want, r.errID)
@@ -1148,6 +1201,7 @@ func (m *mdlModel) rotateKeyOnDemand(t *rapid.T) {
 // a replica, and an Updating key, which reads as one: D8), then the quota
 // of the multi-Region key (D1) and conflicts (D9).
 func (m *mdlModel) rotateOnDemand(t *rapid.T, r mdlRef) {
+	r = m.as(t, r, "kms:RotateKeyOnDemand")
 	k := r.k
 	var want error
 	switch {
@@ -1202,7 +1256,7 @@ func mdlStatusErr(r mdlRef) error {
 }
 
 func (m *mdlModel) getKeyRotationStatus(t *rapid.T) {
-	r := m.pick(t)
+	r := m.as(t, m.pick(t), "kms:GetKeyRotationStatus")
 	want := mdlStatusErr(r)
 	out, err := m.svc.GetKeyRotationStatus(r.ctx, &kms.GetKeyRotationStatusInput{KeyId: r.id})
 	mdlExpect(t, "GetKeyRotationStatus", err, want, r.errID)
@@ -1255,7 +1309,7 @@ func mdlListErr(r mdlRef) error {
 }
 
 func (m *mdlModel) listKeyRotations(t *rapid.T) {
-	r := m.pick(t)
+	r := m.as(t, m.pick(t), "kms:ListKeyRotations")
 	var limit *int32
 	valid := true
 	switch rapid.IntRange(0, 3).Draw(t, "limitKind") {
@@ -1296,7 +1350,7 @@ func (m *mdlModel) listKeyRotations(t *rapid.T) {
 // one that breaks the documented Marker constraints (ValidationException,
 // D16, first in D3 order).
 func (m *mdlModel) listKeyRotationsBad(t *rapid.T) {
-	r := m.pick(t)
+	r := m.as(t, m.pick(t), "kms:ListKeyRotations")
 	var marker string
 	invalid := false
 	switch rapid.IntRange(0, 3).Draw(t, "markerKind") {
@@ -1308,7 +1362,7 @@ func (m *mdlModel) listKeyRotationsBad(t *rapid.T) {
 		marker = "bm90LWEtbWFya2Vy" // base64 of "not-a-marker"
 		for _, o := range m.keys {
 			if o.live() && (r.k == nil || o != r.k) && len(o.rots) >= 2 && (o.kind != mdlExt || o.state == mdlPendingImport) {
-				out, err := m.svc.ListKeyRotations(m.ctxs[o.region], &kms.ListKeyRotationsInput{KeyId: o.id, Limit: kms.Int32(1)})
+				out, err := m.svc.ListKeyRotations(m.stewardCtx(o.region, o), &kms.ListKeyRotationsInput{KeyId: o.id, Limit: kms.Int32(1)})
 				if err != nil || !out.Truncated || out.NextMarker == "" {
 					t.Fatalf("ListKeyRotations(%s, Limit 1) of %d rotations: %+v, %v", o.id, len(o.rots), out, err)
 				}
@@ -1335,7 +1389,7 @@ func (m *mdlModel) listKeyRotationsBad(t *rapid.T) {
 }
 
 func (m *mdlModel) describeKey(t *rapid.T) {
-	r := m.pick(t)
+	r := m.as(t, m.pick(t), "kms:DescribeKey")
 	out, err := m.svc.DescribeKey(r.ctx, &kms.DescribeKeyInput{KeyId: r.id})
 	mdlExpect(t, "DescribeKey", err, r.err, r.errID)
 	if r.err == nil {
@@ -1392,7 +1446,7 @@ func mdlOtherContext(t *rapid.T, ec map[string]string) map[string]string {
 }
 
 func (m *mdlModel) encrypt(t *rapid.T) {
-	r := m.pickWhere(t, mdlIsEnabledEncrypt)
+	r := m.as(t, m.pickWhere(t, mdlIsEnabledEncrypt), "kms:Encrypt")
 	pt := rapid.SliceOfN(rapid.Byte(), 1, 64).Draw(t, "plaintext")
 	ec := mdlDrawContext(t)
 	want := mdlCryptoErr(r, "Encrypt")
@@ -1409,7 +1463,7 @@ func (m *mdlModel) encrypt(t *rapid.T) {
 }
 
 func (m *mdlModel) generateDataKey(t *rapid.T) {
-	r := m.pickWhere(t, mdlIsEnabledEncrypt)
+	r := m.as(t, m.pickWhere(t, mdlIsEnabledEncrypt), "kms:GenerateDataKey")
 	in := &kms.GenerateDataKeyInput{KeyId: r.id, EncryptionContext: mdlDrawContext(t)}
 	size := 32
 	switch rapid.IntRange(0, 2).Draw(t, "dataKeySpec") {
@@ -1443,7 +1497,7 @@ func (m *mdlModel) generateDataKey(t *rapid.T) {
 // [5], [11], [14]); then the blob's authentication
 // (InvalidCiphertextException). The error names the blob's key, or the
 // missing key KeyId names.
-func mdlDecryptErr(blob mdlRef, named *mdlRef, wrongContext bool) (string, error) {
+func mdlDecryptErr(blob mdlRef, named *mdlRef, denied error, wrongContext bool) (string, error) {
 	k := blob.k
 	switch {
 	case blob.err != nil:
@@ -1452,6 +1506,8 @@ func mdlDecryptErr(blob mdlRef, named *mdlRef, wrongContext bool) (string, error
 		return named.errID, named.err
 	case named != nil && named.k != k:
 		return k.arn, keystate.ErrIncorrectKey
+	case denied != nil:
+		return k.arn, denied // the blob's key's policy and grants (issue 14)
 	case k.state == mdlDisabled:
 		return k.arn, keystate.ErrDisabled
 	case k.pendingDeletion(), k.state == mdlPendingImport, k.state == mdlUnavailable:
@@ -1489,18 +1545,24 @@ func (m *mdlModel) decrypt(t *rapid.T) {
 	case 3:
 		named = c.k
 	}
+	w := mdlDrawWho(t)
 	var nref *mdlRef
 	if named != nil {
 		in.KeyId = named.id
 		if rapid.Bool().Draw(t, "keyIdByARN") {
 			in.KeyId = named.arn
 		}
-		r := m.resolveIn(region, in.KeyId)
+		// KeyId is resolved, and authorized, first.
+		r := m.asWho(m.resolveIn(region, in.KeyId), w, "kms:Decrypt")
 		nref = &r
 	}
 	blob := m.resolveIn(region, c.id)
-	errID, want := mdlDecryptErr(blob, nref, wrongContext)
-	out, err := m.svc.Decrypt(m.ctxs[region], in)
+	var denied error
+	if blob.err == nil {
+		denied = m.deny(blob.k, w, "kms:Decrypt")
+	}
+	errID, want := mdlDecryptErr(blob, nref, denied, wrongContext)
+	out, err := m.svc.Decrypt(m.ctxAs(m.ctxs[region], w), in)
 	mdlExpect(t, "Decrypt in "+region, err, want, errID)
 	if want == nil && (out == nil || !bytes.Equal(out.Plaintext, c.pt) || out.KeyId != blob.k.arn) {
 		t.Fatalf("Decrypt in %s of a ciphertext of %s: got %+v, want %x from %s", region, c.k.arn, out, c.pt, blob.k.arn)
@@ -1529,8 +1591,8 @@ func (m *mdlModel) checkCiphertexts(t *rapid.T) {
 	for _, i := range idx {
 		c := m.cts[i]
 		blob := m.resolveIn(c.region, c.id)
-		errID, want := mdlDecryptErr(blob, nil, false)
-		out, err := m.svc.Decrypt(m.ctxs[c.region], &kms.DecryptInput{CiphertextBlob: c.blob, EncryptionContext: c.ec})
+		errID, want := mdlDecryptErr(blob, nil, nil, false)
+		out, err := m.svc.Decrypt(m.stewardCtx(c.region, blob.k), &kms.DecryptInput{CiphertextBlob: c.blob, EncryptionContext: c.ec})
 		mdlExpect(t, fmt.Sprintf("Decrypt of ciphertext %d of %s in %s (%s, check)", i, c.id, c.region, c.k.state), err, want, errID)
 		if want == nil && (out == nil || !bytes.Equal(out.Plaintext, c.pt) || out.KeyId != blob.k.arn) {
 			t.Fatalf("ciphertext %d of %s decrypts to %+v, want %x", i, c.k.arn, out, c.pt)
@@ -1743,6 +1805,9 @@ func (m *mdlModel) runDue(to time.Time) (n int, ambiguous bool) {
 // waiting period starts now (section b).
 func (m *mdlModel) deleteKey(k *mdlKey, at time.Time) {
 	f := k.fam
+	for _, g := range k.grants {
+		g.gone = true // a key's grants go with it
+	}
 	*k = mdlKey{id: k.id, arn: k.arn, region: k.region, kind: k.kind, state: mdlDeleted, mdlRot: &mdlRot{}, asym: k.asym}
 	if f == nil {
 		return
@@ -1810,7 +1875,9 @@ func mdlImportErr(r mdlRef) error {
 // c.8), or sometimes other material (IncorrectKeyMaterialException),
 // expiring at a random instant up to a year ahead or never.
 func (m *mdlModel) importKeyMaterial(t *rapid.T) {
-	r := m.pickWhere(t, func(k *mdlKey) bool { return k.kind == mdlExt })
+	// The templates decide GetParametersForImport and ImportKeyMaterial
+	// alike.
+	r := m.as(t, m.pickWhere(t, func(k *mdlKey) bool { return k.kind == mdlExt }), "kms:GetParametersForImport")
 	want := mdlImportErr(r)
 	p, err := m.svc.GetParametersForImport(r.ctx, &kms.GetParametersForImportInput{KeyId: r.id,
 		WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048"})
@@ -1862,7 +1929,7 @@ func (m *mdlModel) importKeyMaterial(t *rapid.T) {
 // imported material; otherwise the key becomes PendingImport, or stays
 // pending deletion.
 func (m *mdlModel) deleteImportedKeyMaterial(t *rapid.T) {
-	r := m.pickWhere(t, func(k *mdlKey) bool { return k.kind == mdlExt && k.imported })
+	r := m.as(t, m.pickWhere(t, func(k *mdlKey) bool { return k.kind == mdlExt && k.imported }), "kms:DeleteImportedKeyMaterial")
 	want := r.err
 	switch {
 	case want != nil:
@@ -1995,7 +2062,7 @@ func (m *mdlModel) check(t *rapid.T) {
 	}
 	seen := make(map[*mdlKey]mdlSeen, len(m.keys))
 	for _, k := range m.keys {
-		ctx := m.ctxs[k.region]
+		ctx := m.stewardCtx(k.region, k)
 		if !k.live() {
 			if m.liveAt(k.region, k.id) == nil { // not replicated there again
 				_, err := m.svc.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.id})
@@ -2037,6 +2104,9 @@ func (m *mdlModel) check(t *rapid.T) {
 			m.checkStatus(t, k, st)
 		}
 		seen[k] = mdlSeen{rots: rots, status: st}
+
+		// (i) The key policy and grants (issue 14).
+		m.checkPolicyAndGrants(t, k, ctx)
 	}
 
 	// (g) The keys of each multi-Region key agree (c.8, D1, D20).
@@ -2544,7 +2614,7 @@ func mdlMessageType(t *rapid.T, alg string) (string, []byte) {
 // algorithm (ValidationException, D3 step 1) or an algorithm of another
 // spec. The model remembers every signature.
 func (m *mdlModel) sign(t *rapid.T) {
-	r := m.pickWhere(t, mdlIsSigner)
+	r := m.as(t, m.pickWhere(t, mdlIsSigner), "kms:Sign")
 	algs := mdlAllSigningAlgs
 	if r.k != nil && r.k.usage() == "SIGN_VERIFY" {
 		algs = mdlSigningAlgs(r.k.spec())
@@ -2631,9 +2701,9 @@ func (m *mdlModel) verify(t *rapid.T) {
 			id = o.arn
 		}
 	}
-	target := m.resolveIn(region, id)
+	target := m.as(t, m.resolveIn(region, id), "kms:Verify")
 	want := mdlVerifyErr(s, target, tampered)
-	out, err := m.svc.Verify(m.ctxs[region], &kms.VerifyInput{KeyId: id, Message: msg, MessageType: s.msgType,
+	out, err := m.svc.Verify(target.ctx, &kms.VerifyInput{KeyId: id, Message: msg, MessageType: s.msgType,
 		Signature: sig, SigningAlgorithm: s.alg})
 	mdlExpect(t, fmt.Sprintf("Verify(%s, %s) in %s", s.alg, mdlShort(id), region), err, want, target.errID)
 	if want != nil {
@@ -2667,7 +2737,7 @@ func mdlPublicKeyErr(r mdlRef) error {
 }
 
 func (m *mdlModel) getPublicKey(t *rapid.T) {
-	r := m.pickWhere(t, func(k *mdlKey) bool { return k.kind == mdlAsym })
+	r := m.as(t, m.pickWhere(t, func(k *mdlKey) bool { return k.kind == mdlAsym }), "kms:GetPublicKey")
 	m.publicKey(t, r, "GetPublicKey")
 }
 
@@ -2722,7 +2792,7 @@ func mdlIsMacKey(k *mdlKey) bool { return k.state == mdlEnabled && k.kind == mdl
 // (ValidationException) or another HMAC algorithm. The same message
 // always gives the same MAC with the keys of one (multi-Region) key.
 func (m *mdlModel) generateMac(t *rapid.T) {
-	r := m.pickWhere(t, mdlIsMacKey)
+	r := m.as(t, m.pickWhere(t, mdlIsMacKey), "kms:GenerateMac")
 	alg := rapid.SampledFrom(mdlMacAlgs).Draw(t, "macAlgorithm")
 	if r.k != nil && r.k.kind == mdlHMAC && rapid.IntRange(0, 7).Draw(t, "otherMacAlgorithm") != 0 {
 		alg, _ = mdlMacAlg(r.k.spec())
@@ -2807,9 +2877,9 @@ func (m *mdlModel) verifyMac(t *rapid.T) {
 			id = o.arn
 		}
 	}
-	target := m.resolveIn(region, id)
+	target := m.as(t, m.resolveIn(region, id), "kms:VerifyMac")
 	want := mdlVerifyMacErr(c, target, tampered)
-	out, err := m.svc.VerifyMac(m.ctxs[region], &kms.VerifyMacInput{KeyId: id, Message: msg, MacAlgorithm: c.alg, Mac: mac})
+	out, err := m.svc.VerifyMac(target.ctx, &kms.VerifyMacInput{KeyId: id, Message: msg, MacAlgorithm: c.alg, Mac: mac})
 	mdlExpect(t, fmt.Sprintf("VerifyMac(%s, %s) in %s", c.alg, mdlShort(id), region), err, want, target.errID)
 	if want != nil {
 		return
@@ -2826,7 +2896,7 @@ func (m *mdlModel) verifyMac(t *rapid.T) {
 // TrackingStartDate is the restart (or the key's creation, if later). It
 // works in every key state.
 func (m *mdlModel) getKeyLastUsage(t *rapid.T) {
-	r := m.pick(t)
+	r := m.as(t, m.pick(t), "kms:GetKeyLastUsage")
 	out, err := m.svc.GetKeyLastUsage(r.ctx, &kms.GetKeyLastUsageInput{KeyId: r.id})
 	mdlExpect(t, "GetKeyLastUsage", err, r.err, r.errID)
 	if r.err != nil {
@@ -2862,14 +2932,14 @@ func (m *mdlModel) getKeyLastUsage(t *rapid.T) {
 func (m *mdlModel) checkAsymmetric(t *rapid.T) {
 	for _, k := range m.keys {
 		if k.live() && k.asym != nil && k.asym.pub != nil {
-			m.publicKey(t, mdlRef{k: k, id: k.arn, region: k.region, ctx: m.ctxs[k.region], errID: k.arn}, "GetPublicKey (check)")
+			m.publicKey(t, mdlRef{k: k, id: k.arn, region: k.region, ctx: m.stewardCtx(k.region, k), errID: k.arn}, "GetPublicKey (check)")
 		}
 	}
 	for _, i := range mdlSample(t, len(m.sigs), 4, "checkSignature") {
 		s := m.sigs[i]
 		target := m.resolveIn(s.region, s.id)
 		want := mdlVerifyErr(s, target, false)
-		out, err := m.svc.Verify(m.ctxs[s.region], &kms.VerifyInput{KeyId: s.id, Message: s.msg, MessageType: s.msgType,
+		out, err := m.svc.Verify(m.stewardCtx(s.region, target.k), &kms.VerifyInput{KeyId: s.id, Message: s.msg, MessageType: s.msgType,
 			Signature: s.sig, SigningAlgorithm: s.alg})
 		mdlExpect(t, fmt.Sprintf("Verify of signature %d of %s in %s (%s, check)", i, s.id, s.region, s.k.state), err, want, target.errID)
 		if want == nil {
@@ -2883,7 +2953,7 @@ func (m *mdlModel) checkAsymmetric(t *rapid.T) {
 		c := m.macs[i]
 		target := m.resolveIn(c.region, c.id)
 		want := mdlVerifyMacErr(c, target, false)
-		out, err := m.svc.VerifyMac(m.ctxs[c.region], &kms.VerifyMacInput{KeyId: c.id, Message: c.msg, MacAlgorithm: c.alg, Mac: c.mac})
+		out, err := m.svc.VerifyMac(m.stewardCtx(c.region, target.k), &kms.VerifyMacInput{KeyId: c.id, Message: c.msg, MacAlgorithm: c.alg, Mac: c.mac})
 		mdlExpect(t, fmt.Sprintf("VerifyMac of MAC %d of %s in %s (%s, check)", i, c.id, c.region, c.k.state), err, want, target.errID)
 		if want == nil {
 			if out == nil || !out.MacValid || out.KeyId != target.k.arn {
@@ -2908,4 +2978,523 @@ func mdlSample(t *rapid.T, n, max int, label string) []int {
 		idx = append(idx, rapid.IntRange(0, n-1).Draw(t, label))
 	}
 	return idx
+}
+
+// ---- Principals, key policies and grants (issue 14) ----
+//
+// Calls are made by one of the principals of the service's account: its
+// root (today's caller: no WithPrincipal, or its ARN), the role app, a
+// session of app, and the user alice; a role of another account, partner,
+// calls as a grantee only (useGrant, retireGrant). Every call on a key
+// draws its principal (mostly the root); the model predicts from the key's
+// policy (one of mdlPolicy's templates, changed by PutKeyPolicy or given
+// to CreateKey) and its grants whether the call is authorized (D24–D26),
+// before the key-state table (D3 step 5). The "" check reads each key as a
+// principal its policy allows everything (mdlPolicy.steward), and checks
+// that
+// GetKeyPolicy returns the last accepted policy and ListGrants the model's
+// grants, across restarts for store.Memory. The bolt variant has no grant
+// actions for now (boltstore does not store grants yet).
+
+// mdlWho is a principal of the model.
+type mdlWho uint8
+
+const (
+	mdlRoot    mdlWho = iota // the account root, as today's caller (no WithPrincipal)
+	mdlRootARN               // the account root, named by WithPrincipal
+	mdlApp                   // arn:aws:iam::<account>:role/app
+	mdlSession               // arn:aws:sts::<account>:assumed-role/app/mdl, a session of app
+	mdlAlice                 // arn:aws:iam::<account>:user/alice
+	// mdlPartner is a role of another account: no key policy of the
+	// model's lets it in, so it calls only as a grantee (useGrant) and
+	// names keys by key ARN (D6).
+	mdlPartner
+)
+
+const mdlPartnerARN = "arn:aws:iam::444455556666:role/partner"
+
+// arnOf is the ARN of principal w.
+func (m *mdlModel) arnOf(w mdlWho) string {
+	a := m.svc.Account()
+	switch w {
+	case mdlApp:
+		return "arn:aws:iam::" + a + ":role/app"
+	case mdlSession:
+		return "arn:aws:sts::" + a + ":assumed-role/app/mdl"
+	case mdlAlice:
+		return "arn:aws:iam::" + a + ":user/alice"
+	case mdlPartner:
+		return mdlPartnerARN
+	}
+	return "arn:aws:iam::" + a + ":root"
+}
+
+// ctxAs is ctx for calls made by w.
+func (m *mdlModel) ctxAs(ctx context.Context, w mdlWho) context.Context {
+	if w == mdlRoot {
+		return ctx
+	}
+	return kms.WithPrincipal(ctx, m.arnOf(w))
+}
+
+// drawWho draws the principal of a call: mostly the root.
+func mdlDrawWho(t *rapid.T) mdlWho {
+	switch rapid.IntRange(0, 11).Draw(t, "principal") {
+	case 6:
+		return mdlRootARN
+	case 7, 8:
+		return mdlApp
+	case 9:
+		return mdlSession
+	case 10, 11:
+		return mdlAlice
+	}
+	return mdlRoot
+}
+
+// mdlPolicy is a key policy template.
+type mdlPolicy uint8
+
+const (
+	mdlPolDefault   mdlPolicy = iota // AWS's default: the account root, so every principal of the account
+	mdlPolRootApp                    // the root and app (and its sessions) only, by aws:PrincipalArn
+	mdlPolDenyAlice                  // the account, but an explicit Deny of kms:Encrypt and kms:Decrypt for alice
+	mdlPolOnlyApp                    // app (and its sessions) only: locks the root out
+)
+
+// mdlDecision is the model's decision of the key policy alone.
+type mdlDecision uint8
+
+const (
+	mdlAllow mdlDecision = iota
+	mdlImplicitDeny
+	mdlExplicitDeny
+)
+
+// decide is the model of the templates: which principal may do what.
+func (p mdlPolicy) decide(w mdlWho, action string) mdlDecision {
+	if w == mdlPartner {
+		return mdlImplicitDeny // every template names the model's account only
+	}
+	switch p {
+	case mdlPolRootApp:
+		if w == mdlAlice {
+			return mdlImplicitDeny
+		}
+	case mdlPolDenyAlice:
+		if w == mdlAlice && (action == "kms:Encrypt" || action == "kms:Decrypt") {
+			return mdlExplicitDeny
+		}
+	case mdlPolOnlyApp:
+		if w != mdlApp && w != mdlSession {
+			return mdlImplicitDeny
+		}
+	}
+	return mdlAllow
+}
+
+// steward is a principal p lets do everything.
+func (p mdlPolicy) steward() mdlWho {
+	if p == mdlPolOnlyApp {
+		return mdlApp
+	}
+	return mdlRoot
+}
+
+// text is the template's document for the model's account.
+func (m *mdlModel) policyText(p mdlPolicy) string {
+	root, app, alice := m.arnOf(mdlRoot), m.arnOf(mdlApp), m.arnOf(mdlAlice)
+	switch p {
+	case mdlPolRootApp:
+		return `{"Version":"2012-10-17","Id":"mdl-root-app","Statement":[{"Sid":"mdl root and app","Effect":"Allow",` +
+			`"Principal":{"AWS":"` + root + `"},"Action":"kms:*","Resource":"*",` +
+			`"Condition":{"StringEquals":{"aws:PrincipalArn":["` + root + `","` + app + `"]}}}]}`
+	case mdlPolDenyAlice:
+		return `{"Version":"2012-10-17","Id":"mdl-deny-alice","Statement":[` +
+			`{"Sid":"mdl account","Effect":"Allow","Principal":{"AWS":"` + root + `"},"Action":"kms:*","Resource":"*"},` +
+			`{"Sid":"mdl no crypto for alice","Effect":"Deny","Principal":{"AWS":"` + alice + `"},` +
+			`"Action":["kms:Decrypt","kms:Encrypt"],"Resource":"*"}]}`
+	case mdlPolOnlyApp:
+		return `{"Version":"2012-10-17","Id":"mdl-only-app","Statement":[{"Sid":"mdl only app","Effect":"Allow",` +
+			`"Principal":{"AWS":"` + app + `"},"Action":"kms:*","Resource":"*"}]}`
+	}
+	return m.defaultPolicy()
+}
+
+// defaultPolicy is AWS's default key policy for the model's account, byte
+// for byte (spec §1.1).
+func (m *mdlModel) defaultPolicy() string {
+	return strings.ReplaceAll(pzDefaultText, "111122223333", m.svc.Account())
+}
+
+// mdlGrant is a grant the model created.
+type mdlGrant struct {
+	k       *mdlKey
+	id      string
+	token   string
+	grantee mdlWho // mdlApp, mdlAlice or mdlPartner
+	ops     []string
+	created time.Time
+	gone    bool // retired, revoked, or deleted with its key
+}
+
+// matches reports whether g's grantee covers w (a role covers its
+// sessions).
+func (g *mdlGrant) matches(w mdlWho) bool {
+	return g.grantee == w || g.grantee == mdlApp && w == mdlSession
+}
+
+// deny predicts the authorization of w's call of action on k: nil, or
+// AccessDeniedException with D26's message. A grant allows what the key
+// policy does not explicitly deny.
+func (m *mdlModel) deny(k *mdlKey, w mdlWho, action string) error {
+	d := k.pol.decide(w, action)
+	if d == mdlImplicitDeny {
+		op := strings.TrimPrefix(action, "kms:")
+		for _, g := range k.grants {
+			if g.matches(w) && slices.Contains(g.ops, op) {
+				return nil
+			}
+		}
+	}
+	head := "User: " + m.arnOf(w) + " is not authorized to perform: " + action + " on resource: " + k.arn
+	switch d {
+	case mdlImplicitDeny:
+		return mdlExact{keystate.ErrAccessDenied, head + " because no resource-based policy allows the " + action + " action"}
+	case mdlExplicitDeny:
+		return mdlExact{keystate.ErrAccessDenied, head + " with an explicit deny in a resource-based policy"}
+	}
+	return nil
+}
+
+// as makes r a call of action by a drawn principal.
+func (m *mdlModel) as(t *rapid.T, r mdlRef, action string) mdlRef {
+	return m.asWho(r, mdlDrawWho(t), action)
+}
+
+// asWho makes r a call of action by w: when r names a live key, the
+// authorization is the first refusal after the identifier's (D3 step 5).
+func (m *mdlModel) asWho(r mdlRef, w mdlWho, action string) mdlRef {
+	r.ctx = m.ctxAs(r.ctx, w)
+	if r.err == nil && r.k != nil {
+		if err := m.deny(r.k, w, action); err != nil {
+			r.err, r.errID = err, r.k.arn
+		}
+	}
+	return r
+}
+
+// stewardCtx is the context of a call in a Region by a principal k's
+// policy allows everything (the root when k is nil).
+func (m *mdlModel) stewardCtx(region string, k *mdlKey) context.Context {
+	w := mdlRoot
+	if k != nil && k.live() {
+		w = k.pol.steward()
+	}
+	return m.ctxAs(m.ctxs[region], w)
+}
+
+// mdlErrLockout is the lockout check's refusal (spec §2.2, §2.3).
+func mdlErrLockout() error {
+	return mdlExact{keystate.ErrMalformedPolicyDocument, "The new key policy will not allow you to update the key policy in the future."}
+}
+
+// drawPolicy draws a template and whether to bypass the lockout check.
+func mdlDrawPolicy(t *rapid.T) (mdlPolicy, bool) {
+	p := mdlPolicy(rapid.IntRange(0, 3).Draw(t, "policyTemplate"))
+	return p, rapid.IntRange(0, 3).Draw(t, "bypassLockout") == 0
+}
+
+// putKeyPolicy puts a template as a key's policy: by a drawn principal
+// (for a key only app may manage, mostly app), refused when the current
+// policy does not allow it kms:PutKeyPolicy, or, unless the check is
+// bypassed, when the new one would not (the lockout check). GetKeyPolicy
+// then returns the new policy, which the model remembers.
+func (m *mdlModel) putKeyPolicy(t *rapid.T) {
+	r := m.pick(t)
+	w := mdlDrawWho(t)
+	if r.k != nil && r.k.live() && rapid.Bool().Draw(t, "putAsSteward") {
+		w = r.k.pol.steward()
+	}
+	r = m.asWho(r, w, "kms:PutKeyPolicy")
+	p, bypass := mdlDrawPolicy(t)
+	want := r.err
+	if want == nil && !bypass && p.decide(w, "kms:PutKeyPolicy") != mdlAllow {
+		want = mdlErrLockout()
+	}
+	_, err := m.svc.PutKeyPolicy(r.ctx, &kms.PutKeyPolicyInput{KeyId: r.id, Policy: m.policyText(p), BypassPolicyLockoutSafetyCheck: bypass})
+	mdlExpect(t, fmt.Sprintf("PutKeyPolicy(template %d, bypass %v) by %s", p, bypass, m.arnOf(w)), err, want, r.errID)
+	if want == nil {
+		m.setPolicy(t, r.k, p)
+	}
+}
+
+// setPolicy records p as k's policy, and what GetKeyPolicy returns now.
+func (m *mdlModel) setPolicy(t *rapid.T, k *mdlKey, p mdlPolicy) {
+	k.pol = p
+	out, err := m.svc.GetKeyPolicy(m.stewardCtx(k.region, k), &kms.GetKeyPolicyInput{KeyId: k.arn})
+	if err != nil || out.PolicyName != "default" {
+		t.Fatalf("GetKeyPolicy(%s) after its policy became template %d: %+v, %v", k.arn, p, out, err)
+	}
+	switch {
+	case p == mdlPolDefault && out.Policy != m.defaultPolicy():
+		t.Fatalf("GetKeyPolicy(%s) after putting the default policy: %q, want the default byte for byte", k.arn, out.Policy)
+	case p != mdlPolDefault && !strings.Contains(out.Policy, `"mdl-`):
+		t.Fatalf("GetKeyPolicy(%s) after putting template %d: %q", k.arn, p, out.Policy)
+	}
+	k.polText = out.Policy
+}
+
+// getKeyPolicy reads a key's policy as a drawn principal.
+func (m *mdlModel) getKeyPolicy(t *rapid.T) {
+	r := m.as(t, m.pick(t), "kms:GetKeyPolicy")
+	out, err := m.svc.GetKeyPolicy(r.ctx, &kms.GetKeyPolicyInput{KeyId: r.id})
+	mdlExpect(t, "GetKeyPolicy", err, r.err, r.errID)
+	if r.err == nil && (out == nil || out.Policy != m.keyPolicy(r.k)) {
+		t.Fatalf("GetKeyPolicy(%s): %+v, want %q", r.k.arn, out, m.keyPolicy(r.k))
+	}
+}
+
+// keyPolicy is the text GetKeyPolicy returns for k.
+func (m *mdlModel) keyPolicy(k *mdlKey) string {
+	if k.polText == "" {
+		return m.defaultPolicy()
+	}
+	return k.polText
+}
+
+// mdlGrantOps are the operations a grant on k may allow (grants.go's
+// grantKind), among those the model draws.
+func mdlGrantOps(k *mdlKey) []string {
+	switch k.usage() {
+	case "ENCRYPT_DECRYPT":
+		return []string{"Encrypt", "Decrypt", "GenerateDataKey", "DescribeKey", "RetireGrant"}
+	case "SIGN_VERIFY":
+		return []string{"Sign", "Verify", "GetPublicKey", "DescribeKey"}
+	case "GENERATE_VERIFY_MAC":
+		return []string{"GenerateMac", "VerifyMac", "DescribeKey"}
+	}
+	return []string{"GetPublicKey", "DescribeKey"}
+}
+
+// createGrant gives app, alice or partner a grant of a few operations on a key,
+// mostly an Enabled one whose policy denies them something.
+func (m *mdlModel) createGrant(t *rapid.T) {
+	r := m.pickWhere(t, func(k *mdlKey) bool { return k.state == mdlEnabled && k.pol != mdlPolDefault })
+	r = m.as(t, r, "kms:CreateGrant")
+	grantee := rapid.SampledFrom([]mdlWho{mdlApp, mdlAlice, mdlAlice, mdlPartner}).Draw(t, "grantee")
+	var ops []string
+	var bad string
+	if r.k != nil {
+		valid := mdlGrantOps(r.k)
+		mask := rapid.IntRange(1, 1<<len(valid)-1).Draw(t, "grantOps")
+		for i, o := range valid {
+			if mask&(1<<i) != 0 {
+				ops = append(ops, o)
+			}
+		}
+		if rapid.IntRange(0, 9).Draw(t, "invalidGrantOp") == 0 {
+			bad = "Sign"
+			if r.k.usage() != "ENCRYPT_DECRYPT" {
+				bad = "Encrypt"
+			}
+			ops = append(ops, bad)
+		}
+	} else {
+		ops = []string{"DescribeKey"}
+	}
+	want := r.err
+	if want == nil {
+		k := r.k
+		switch {
+		case k.state == mdlDisabled:
+			want = keystate.ErrDisabled // [1]
+		case k.pendingDeletion(), k.state == mdlPendingImport:
+			want = keystate.ErrKMSInvalidState // [2] or [3], [5]
+		case k.state == mdlCreating:
+			want = mdlErrCreating // [14]
+		case bad != "":
+			want = mdlExact{keystate.ErrValidation, "Grant operation " + bad + " is not valid for " + k.arn +
+				", whose key usage is " + k.usage() + " and key spec " + k.spec() + "."}
+		}
+	}
+	out, err := m.svc.CreateGrant(r.ctx, &kms.CreateGrantInput{KeyId: r.id, GranteePrincipal: m.arnOf(grantee), Operations: ops})
+	mdlExpect(t, fmt.Sprintf("CreateGrant(%v to %s)", ops, m.arnOf(grantee)), err, want, r.errID)
+	if want != nil {
+		return
+	}
+	if out == nil || out.GrantId == "" || out.GrantToken == "" {
+		t.Fatalf("CreateGrant(%s): %+v", r.k.arn, out)
+	}
+	for _, g := range m.grants {
+		if g.id == out.GrantId {
+			t.Fatalf("CreateGrant(%s): grant ID %s issued twice", r.k.arn, g.id)
+		}
+	}
+	g := &mdlGrant{k: r.k, id: out.GrantId, token: out.GrantToken, grantee: grantee, ops: ops, created: m.now}
+	r.k.grants = append(r.k.grants, g)
+	m.grants = append(m.grants, g)
+}
+
+// drawGrant draws a grant the model made: mostly one of k's, if any.
+func (m *mdlModel) drawGrant(t *rapid.T, k *mdlKey) *mdlGrant {
+	if k != nil && len(k.grants) > 0 && rapid.IntRange(0, 3).Draw(t, "ownGrant") != 0 {
+		return k.grants[rapid.IntRange(0, len(k.grants)-1).Draw(t, "grant")]
+	}
+	if len(m.grants) == 0 {
+		return nil
+	}
+	return m.grants[rapid.IntRange(0, len(m.grants)-1).Draw(t, "anyGrant")]
+}
+
+// revokeGrant revokes a grant of a key: one of its own, or one that is
+// gone or another key's (InvalidGrantIdException).
+func (m *mdlModel) revokeGrant(t *rapid.T) {
+	r := m.as(t, m.pickWhere(t, func(k *mdlKey) bool { return len(k.grants) > 0 }), "kms:RevokeGrant")
+	g := m.drawGrant(t, r.k)
+	id := strings.Repeat("0", 64)
+	if g != nil {
+		id = g.id
+	}
+	want := r.err
+	if want == nil && (g == nil || g.gone || g.k != r.k) {
+		want = mdlExact{keystate.ErrInvalidGrantId, "Grant ID " + id + " is not valid for " + r.k.arn + "."}
+	}
+	_, err := m.svc.RevokeGrant(r.ctx, &kms.RevokeGrantInput{KeyId: r.id, GrantId: id})
+	mdlExpect(t, "RevokeGrant", err, want, r.errID)
+	if want == nil {
+		m.dropGrant(g)
+	}
+}
+
+// retireGrant retires a grant by its token, as a principal of the key's
+// account (which may retire any grant of its keys, D28), or as partner,
+// which may retire only a grant to it that allows RetireGrant; a grant
+// that is gone has a token that is no longer valid.
+func (m *mdlModel) retireGrant(t *rapid.T) {
+	g := m.drawGrant(t, nil)
+	if g == nil {
+		t.Skip("no grant yet")
+	}
+	w := mdlDrawWho(t)
+	if rapid.IntRange(0, 3).Draw(t, "retireAsPartner") == 0 {
+		w = mdlPartner
+	}
+	var want error
+	errID := ""
+	switch {
+	case g.gone:
+		want = mdlExact{keystate.ErrInvalidGrantToken, "The grant token is not valid."}
+	case w == mdlPartner && (g.grantee != mdlPartner || !slices.Contains(g.ops, "RetireGrant")):
+		// kmsmodel's wording (grants.go).
+		errID = g.k.arn
+		want = mdlExact{keystate.ErrAccessDenied, "User: " + mdlPartnerARN + " is not authorized to perform: kms:RetireGrant on resource: " +
+			g.k.arn + " because it is neither the key's account, nor the grant's retiring principal, nor a grantee allowed to retire it"}
+	}
+	_, err := m.svc.RetireGrant(m.ctxAs(m.ctxs[g.k.region], w), &kms.RetireGrantInput{GrantToken: g.token})
+	mdlExpect(t, "RetireGrant by "+m.arnOf(w), err, want, errID)
+	if want == nil {
+		m.dropGrant(g)
+	}
+}
+
+// useGrant has the grantee of a grant (app through a session, too) call
+// one of the operations the model's grants may allow on its key, mostly one
+// the grant allows: allowed by the key policy or the grant, unless the
+// policy denies it explicitly (alice's Encrypt under mdlPolDenyAlice).
+func (m *mdlModel) useGrant(t *rapid.T) {
+	var live []*mdlGrant
+	for _, g := range m.grants {
+		if !g.gone {
+			live = append(live, g)
+		}
+	}
+	if len(live) == 0 {
+		t.Skip("no grant")
+	}
+	g := live[rapid.IntRange(0, len(live)-1).Draw(t, "usedGrant")]
+	w := g.grantee
+	if w == mdlApp && rapid.Bool().Draw(t, "asSession") {
+		w = mdlSession
+	}
+	ops := []string{"DescribeKey", "Encrypt", "GenerateDataKey", "GetPublicKey"}
+	op := rapid.SampledFrom(ops).Draw(t, "anyOperation")
+	if rapid.IntRange(0, 3).Draw(t, "grantedOperation") != 0 {
+		if granted := slices.DeleteFunc(slices.Clone(ops), func(o string) bool { return !slices.Contains(g.ops, o) }); len(granted) > 0 {
+			op = rapid.SampledFrom(granted).Draw(t, "operation")
+		}
+	}
+	ref := m.refTo(t, g.k)
+	if w == mdlPartner {
+		ref = m.resolveIn(g.k.region, g.k.arn) // another account's key: by key ARN
+	}
+	r := m.asWho(ref, w, "kms:"+op)
+	label := op + " by grantee " + m.arnOf(w)
+	switch op {
+	case "DescribeKey":
+		out, err := m.svc.DescribeKey(r.ctx, &kms.DescribeKeyInput{KeyId: r.id})
+		mdlExpect(t, label, err, r.err, r.errID)
+		if r.err == nil {
+			m.checkMetadata(t, r.k, out.KeyMetadata, nil)
+		}
+	case "Encrypt", "GenerateDataKey":
+		want := mdlCryptoErr(r, op)
+		var blob, pt []byte
+		if op == "Encrypt" {
+			pt = []byte("granted")
+			out, err := m.svc.Encrypt(r.ctx, &kms.EncryptInput{KeyId: r.id, Plaintext: pt})
+			mdlExpect(t, label, err, want, r.errID)
+			if want == nil {
+				blob = out.CiphertextBlob
+			}
+		} else {
+			out, err := m.svc.GenerateDataKey(r.ctx, &kms.GenerateDataKeyInput{KeyId: r.id, KeySpec: "AES_256"})
+			mdlExpect(t, label, err, want, r.errID)
+			if want == nil {
+				blob, pt = out.CiphertextBlob, slices.Clone([]byte(out.Plaintext))
+			}
+		}
+		if want == nil {
+			m.used(r.k, op)
+			m.cts = append(m.cts, &mdlCiphertext{k: r.k, id: r.k.id, region: r.region, pt: pt, blob: blob})
+		}
+	case "GetPublicKey":
+		m.publicKey(t, r, label)
+	}
+}
+
+// dropGrant removes g from its key.
+func (m *mdlModel) dropGrant(g *mdlGrant) {
+	g.gone = true
+	g.k.grants = slices.DeleteFunc(g.k.grants, func(o *mdlGrant) bool { return o == g })
+}
+
+// checkPolicyAndGrants: GetKeyPolicy returns the last accepted policy,
+// ListGrants lists exactly the model's grants of k, oldest first (grants
+// made at one instant in any order: after a restart they come in grant ID
+// order).
+func (m *mdlModel) checkPolicyAndGrants(t *rapid.T, k *mdlKey, ctx context.Context) {
+	t.Helper()
+	p, err := m.svc.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: k.arn})
+	if err != nil || p.Policy != m.keyPolicy(k) {
+		t.Fatalf("GetKeyPolicy(%s) (check): %+v, %v; want %q", k.arn, p, err, m.keyPolicy(k))
+	}
+	gs, err := m.svc.ListGrants(ctx, &kms.ListGrantsInput{KeyId: k.arn})
+	if err != nil || gs.Truncated || len(gs.Grants) != len(k.grants) {
+		t.Fatalf("ListGrants(%s) (check): %+v, %v; the model has %d grants", k.arn, gs, err, len(k.grants))
+	}
+	byID := make(map[string]*mdlGrant, len(k.grants))
+	for _, g := range k.grants {
+		byID[g.id] = g
+	}
+	for i, e := range gs.Grants {
+		g := byID[e.GrantId]
+		delete(byID, e.GrantId)
+		if g == nil || !e.CreationDate.Equal(k.grants[i].created) {
+			t.Fatalf("ListGrants(%s) (check): grant %d is %+v, want one made at %v, among %d", k.arn, i, e, k.grants[i].created, len(k.grants))
+		}
+		if e.KeyId != k.arn || e.GrantId != g.id || e.GranteePrincipal != m.arnOf(g.grantee) || !slices.Equal(e.Operations, g.ops) {
+			t.Fatalf("ListGrants(%s) (check): grant %d is %+v, want %s to %s for %v", k.arn, i, e, g.id, m.arnOf(g.grantee), g.ops)
+		}
+	}
 }

@@ -319,8 +319,16 @@ func (s *Service) setPolicy(k *key, doc *policy.Document) {
 	s.policies[k.slot] = doc
 }
 
-// policyText is what a key's store record holds: "" for the default.
+// policyText is what a key's store record holds: "" for the default. A
+// new key whose record CreateKey or ReplicateKey writes before adding it
+// to the slab has slot 0, another key's: it has no policy yet (its caller
+// adds its own), so only a key whose slot holds it (or a draft of it,
+// which has its seq) has the policy of its slot.
 func (s *Service) policyText(k *key) string {
+	i, j := int(k.slot/slabChunk), int(k.slot%slabChunk)
+	if i >= len(s.slab) || j >= len(s.slab[i]) || s.slab[i][j].seq != k.seq {
+		return ""
+	}
 	if d := s.policies[k.slot]; d != nil {
 		return d.Text()
 	}
