@@ -238,16 +238,12 @@ func mdlRun(t *testing.T, backend mdlBackend, multiRegion bool) {
 		actions["PutKeyPolicy"] = m.putKeyPolicy
 		actions["PutKeyPolicy2"] = m.putKeyPolicy
 		actions["GetKeyPolicy"] = m.getKeyPolicy
-		if _, bolt := backend.(*mdlBolt); !bolt {
-			// boltstore does not keep grants yet (the store's Grants is
-			// being added): no grant actions over bolt for now.
-			actions["CreateGrant"] = m.createGrant
-			actions["CreateGrant2"] = m.createGrant
-			actions["RevokeGrant"] = m.revokeGrant
-			actions["RetireGrant"] = m.retireGrant
-			actions["UseGrant"] = m.useGrant
-			actions["UseGrant2"] = m.useGrant
-		}
+		actions["CreateGrant"] = m.createGrant
+		actions["CreateGrant2"] = m.createGrant
+		actions["RevokeGrant"] = m.revokeGrant
+		actions["RetireGrant"] = m.retireGrant
+		actions["UseGrant"] = m.useGrant
+		actions["UseGrant2"] = m.useGrant
 		if mdlCanReopen(backend) {
 			actions["Restart"] = m.restart
 		}
@@ -2993,8 +2989,7 @@ func mdlSample(t *rapid.T, n, max int, label string) []int {
 // principal its policy allows everything (mdlPolicy.steward), and checks
 // that
 // GetKeyPolicy returns the last accepted policy and ListGrants the model's
-// grants, across restarts for store.Memory. The bolt variant has no grant
-// actions for now (boltstore does not store grants yet).
+// grants, across restarts over store.Memory and boltstore.
 
 // mdlWho is a principal of the model.
 type mdlWho uint8
