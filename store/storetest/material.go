@@ -48,18 +48,7 @@ func testRoundTripMaterial(t *testing.T, s store.Store) {
 	anyBytes.Material[0] ^= 0xff
 	full.Material[len(full.Material)-1] ^= 0xff
 	shared[0] ^= 0xff
-	check := func(what string, want []store.Key) {
-		t.Helper()
-		for _, k := range want {
-			checkSame(t, what+": Key("+k.ID+")", getKey(t, s, k.ID), k)
-		}
-		ks, err := s.Keys(t.Context(), "", len(want)+1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkSame(t, what+": Keys", ks, want)
-	}
-	check("after create", want)
+	checkKeys(t, s, "after create", want)
 	if got := getKey(t, s, none.ID); len(got.Material) != 0 {
 		t.Fatalf("Material of a key without it: %x", got.Material)
 	}
@@ -76,7 +65,7 @@ func testRoundTripMaterial(t *testing.T, s store.Store) {
 			k.Material[0] ^= 0x55
 		}
 	}
-	check("after changing what was read", want)
+	checkKeys(t, s, "after changing what was read", want)
 
 	// Later Versions add, replace and drop Material; the other keys keep
 	// theirs.
@@ -92,7 +81,7 @@ func testRoundTripMaterial(t *testing.T, s store.Store) {
 	want[3] = drop
 	add.Material[0] ^= 0xff // the caller's slice again
 	want[0].Material = []byte("added on first use")
-	check("after the next Versions", want)
+	checkKeys(t, s, "after the next Versions", want)
 	if got := getKey(t, s, drop.ID); len(got.Material) != 0 {
 		t.Fatalf("Material after a Version without it: %x", got.Material)
 	}
@@ -146,18 +135,7 @@ func testRoundTripPublicKey(t *testing.T, s store.Store) {
 	imported.PublicKey[0] ^= 0xff
 	full.PublicKey[len(full.PublicKey)-1] ^= 0xff
 	shared[0] ^= 0xff
-	check := func(what string, want []store.Key) {
-		t.Helper()
-		for _, k := range want {
-			checkSame(t, what+": Key("+k.ID+")", getKey(t, s, k.ID), k)
-		}
-		ks, err := s.Keys(t.Context(), "", len(want)+1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkSame(t, what+": Keys", ks, want)
-	}
-	check("after create", want)
+	checkKeys(t, s, "after create", want)
 	if got := getKey(t, s, none.ID); len(got.PublicKey) != 0 {
 		t.Fatalf("PublicKey of a key without it: %x", got.PublicKey)
 	}
@@ -174,7 +152,7 @@ func testRoundTripPublicKey(t *testing.T, s store.Store) {
 			k.PublicKey[0] ^= 0x55
 		}
 	}
-	check("after changing what was read", want)
+	checkKeys(t, s, "after changing what was read", want)
 
 	// Later Versions add, replace and drop PublicKey (dropping it from a
 	// key with Material and imported material keeps both), and keep it
@@ -194,7 +172,7 @@ func testRoundTripPublicKey(t *testing.T, s store.Store) {
 	want[0], want[1], want[2], want[3], want[4] = add, replace, materialDeleted, materialDropped, drop
 	add.PublicKey[0] ^= 0xff // the caller's slice again
 	want[0].PublicKey = []byte("added with the material")
-	check("after the next Versions", want)
+	checkKeys(t, s, "after the next Versions", want)
 	if got := getKey(t, s, drop.ID); len(got.PublicKey) != 0 {
 		t.Fatalf("PublicKey after a Version without it: %x", got.PublicKey)
 	}
@@ -204,4 +182,17 @@ func testRoundTripPublicKey(t *testing.T, s store.Store) {
 	if got := getKey(t, s, drop.ID); !bytes.Equal(got.Material, full.Material) || !bytes.Equal(got.ImportedMaterial, full.ImportedMaterial) {
 		t.Fatalf("a Version without PublicKey lost the material: Material %x, ImportedMaterial %x", got.Material, got.ImportedMaterial)
 	}
+}
+
+// checkKeys checks that s holds exactly want, read key by key and listed.
+func checkKeys(t *testing.T, s store.Store, what string, want []store.Key) {
+	t.Helper()
+	for _, k := range want {
+		checkSame(t, what+": Key("+k.ID+")", getKey(t, s, k.ID), k)
+	}
+	ks, err := s.Keys(t.Context(), "", len(want)+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSame(t, what+": Keys", ks, want)
 }
