@@ -453,7 +453,11 @@ func (s *Service) Decrypt(ctx context.Context, in *DecryptInput) (*DecryptOutput
 // s.mu.
 func (s *Service) decryptAny(ctx context.Context, op keystate.Operation, caller string, ct []byte,
 	ec map[string]string, keyID, field, alg string) ([]byte, *key, string, string, error) {
-	if keyID == "" || s.namesBlobKey(ct) || !s.namesAsymmetric(caller, keyID) {
+	// A symmetric blob names its key (which must then exist, and be the
+	// one KeyId names: IncorrectKeyException), whatever else KeyId names;
+	// an asymmetric ciphertext is random bytes, no blob unless a header
+	// with a well-formed key ID happens to come out.
+	if _, blob := parseBlob(ct); keyID == "" || blob || !s.namesAsymmetric(caller, keyID) {
 		pt, k, arn, err := s.decryptBlob(ctx, op, caller, ct, ec, keyID, alg)
 		return pt, k, arn, "SYMMETRIC_DEFAULT", err
 	}
@@ -484,16 +488,6 @@ func (s *Service) decryptAny(ctx context.Context, op keystate.Operation, caller 
 		return nil, nil, arn, "", cryptoError(op, k, arn, err)
 	}
 	return pt, k, arn, alg, nil
-}
-
-// namesBlobKey reports whether ct is a symmetric ciphertext blob, which
-// names its key: then that key must exist (NotFoundException) and KeyId
-// must name it (IncorrectKeyException), whatever else KeyId names. An
-// asymmetric ciphertext is random bytes, which are no blob unless a
-// blob's header, with a well-formed key ID, happens to come out.
-func (s *Service) namesBlobKey(ct []byte) bool {
-	_, ok := parseBlob(ct)
-	return ok
 }
 
 // namesAsymmetric reports whether id names an existing asymmetric key in

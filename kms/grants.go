@@ -219,24 +219,15 @@ func (s *Service) validateCreateGrant(in *CreateGrantInput) (grantee, retiring p
 func grantKind(k *key, arn string, in *CreateGrantInput) error {
 	const op = keystate.CreateGrant
 	for _, o := range in.Operations {
-		var ok bool
-		switch o {
-		case "Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo":
-			ok = k.kind.Usage == keystate.EncryptDecrypt
-		case "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext":
-			ok = k.kind.Usage == keystate.EncryptDecrypt && k.kind.Spec.IsSymmetric()
-		case "Sign", "Verify":
-			ok = k.kind.Usage == keystate.SignVerify
-		case "GenerateMac", "VerifyMac":
-			ok = k.kind.Usage == keystate.GenerateVerifyMAC
-		case "DeriveSharedSecret":
-			ok = k.kind.Usage == keystate.KeyAgreement
-		case "GetPublicKey":
-			ok = k.kind.Spec.IsAsymmetric()
-		default: // CreateGrant, RetireGrant, DescribeKey
-			ok = true
+		// The key-state table's kind rules (keystate) say which
+		// operations a key of k's kind can perform; a grant cannot allow
+		// the others. ReEncryptFrom and ReEncryptTo are ReEncrypt's.
+		name := o
+		if o == "ReEncryptFrom" || o == "ReEncryptTo" {
+			name = "ReEncrypt"
 		}
-		if !ok {
+		gop, _ := keystate.ParseOperation(name)
+		if keystate.Check(gop, keystate.Enabled, k.kind, arn) != nil {
 			return kmsError(keystate.ErrValidation, op, arn, k.state,
 				"Grant operation "+o+" is not valid for "+arn+", whose key usage is "+k.kind.Usage.String()+" and key spec "+k.kind.Spec.String()+".")
 		}
@@ -659,7 +650,9 @@ func (s *Service) RetireGrant(ctx context.Context, in *RetireGrantInput) (*Retir
 		}
 	default:
 		var k *key
-		if k, arn, err = s.resolveKey(ctx, op, caller, in.KeyId); err == nil {
+		// The grant decides, not kms:RetireGrant in the key policy (spec
+		// §4.7, D28): find the key without authorizing the call.
+		if k, arn, err = s.resolve(ctx, op, caller, in.KeyId, "keyId", crossAccount|lookupOnly); err == nil {
 			if g = s.grantIndex[in.GrantId]; g == nil || g.key != k {
 				g, err = nil, kmsError(keystate.ErrInvalidGrantId, op, arn, k.state, "Grant ID "+in.GrantId+" is not valid for "+arn+".")
 			}
@@ -689,13 +682,6 @@ func (s *Service) RetireGrant(ctx context.Context, in *RetireGrantInput) (*Retir
 		return nil, err
 	}
 	return &RetireGrantOutput{}, nil
-}
-
-// resolveKey resolves a key ID or key ARN (another account's by ARN)
-// without authorizing the call: RetireGrant is decided by the grant
-// (spec §4.7, D28), not by kms:RetireGrant in the key policy.
-func (s *Service) resolveKey(ctx context.Context, op keystate.Operation, caller, keyID string) (*key, string, error) {
-	return s.resolve(ctx, op, caller, keyID, "keyId", crossAccount|lookupOnly)
 }
 
 // RevokeGrant deletes a grant of a key; the key policy must allow

@@ -147,7 +147,7 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 			Message: "the randomness source failed"}
 	}
 	if doc != nil && !in.BypassPolicyLockoutSafetyCheck {
-		if err := s.lockoutCheckAs(op, doc, s.keyARN(caller, id), caller, "", kind, keystate.None); err != nil {
+		if err := s.lockoutCheck(op, doc, s.keyARN(caller, id), caller, "", kind, keystate.None); err != nil {
 			return nil, err
 		}
 	}
@@ -235,18 +235,15 @@ func (s *Service) metadata(k *key, arn string) KeyMetadata {
 		MultiRegion:           k.kind.MultiRegion != keystate.SingleRegion,
 		Origin:                k.kind.Origin.String(),
 	}
-	if k.kind.Spec.IsSymmetric() && k.kind.Origin == keystate.AWSKMS && k.state != keystate.Creating {
-		// Recording 8d: a replica shows no CurrentKeyMaterialId while
-		// Creating.
-		m.CurrentKeyMaterialId = materialID(k.id, len(k.rotations))
+	if k.kind.Spec.IsSymmetric() && (k.kind.Origin == keystate.AWSKMS && k.state != keystate.Creating || k.kind.Origin == keystate.External) {
+		// Only a symmetric key shows its material's ID (spec §1.1).
+		// Recording 8d: a replica shows none while Creating; recording
+		// 8b: an imported material's ID stays after it is deleted.
+		m.CurrentKeyMaterialId = currentMaterialID(k)
 	}
 	if k.kind.Origin == keystate.External && k.imp != nil {
-		// Recording 8b: the ID stays after the material is deleted; the
-		// expiration model and ValidTo only while it is imported. Only a
-		// symmetric key shows its material's ID (spec §1.1).
-		if k.kind.Spec.IsSymmetric() {
-			m.CurrentKeyMaterialId = k.imp.id
-		}
+		// Recording 8b: the expiration model and ValidTo only while the
+		// material is imported.
 		if k.imp.present() {
 			m.ExpirationModel = k.imp.model()
 			if k.imp.expires() {

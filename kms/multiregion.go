@@ -91,7 +91,7 @@ func (s *Service) ReplicateKey(ctx context.Context, in *ReplicateKeyInput) (*Rep
 		// The replica's ARN: the primary's key ID in the replica's Region.
 		kind := p.kind
 		kind.MultiRegion = keystate.Replica
-		err = s.lockoutCheckAs(op, doc, s.keyARNIn(in.ReplicaRegion, p.account, p.id), p.account, arn, kind, p.state)
+		err = s.lockoutCheck(op, doc, s.keyARNIn(in.ReplicaRegion, p.account, p.id), p.account, arn, kind, p.state)
 	}
 	if err == nil {
 		r, err = s.replicate(p, arn, in, tags, now, doc)

@@ -287,15 +287,10 @@ func parsePolicy(op keystate.Operation, arn string, st keystate.State, text stri
 }
 
 // lockoutCheck is AWS's policy lockout safety check (spec §2.3): the new
-// policy must let the calling principal call PutKeyPolicy on the key.
-func (s *Service) lockoutCheck(op keystate.Operation, doc *policy.Document, arn, account string, kind keystate.Kind, st keystate.State) error {
-	return s.lockoutCheckAs(op, doc, arn, account, arn, kind, st)
-}
-
-// lockoutCheckAs is lockoutCheck whose refusal names errID (empty for a
-// key not created yet). The check evaluates kms:PutKeyPolicy with the
-// key's properties as condition keys.
-func (s *Service) lockoutCheckAs(op keystate.Operation, doc *policy.Document, arn, account, errID string, kind keystate.Kind, st keystate.State) error {
+// policy must let the calling principal call PutKeyPolicy on the key arn
+// (of account and kind; its properties are condition keys). The refusal
+// names errID: the key's ARN, or empty for a key not created yet.
+func (s *Service) lockoutCheck(op keystate.Operation, doc *policy.Document, arn, account, errID string, kind keystate.Kind, st keystate.State) error {
 	dec := doc.Evaluate(&policy.Request{Action: "kms:PutKeyPolicy", Caller: s.principal, Resource: arn,
 		ResourceAccount: account, Time: fromMicros(s.last), Context: s.kindConditions(kind)})
 	if dec.Allowed() {
@@ -462,7 +457,7 @@ func (s *Service) PutKeyPolicy(ctx context.Context, in *PutKeyPolicyInput) (*Put
 		doc, err = parsePolicy(op, arn, k.state, in.Policy)
 	}
 	if err == nil && !in.BypassPolicyLockoutSafetyCheck {
-		err = s.lockoutCheck(op, doc, arn, k.account, k.kind, k.state)
+		err = s.lockoutCheck(op, doc, arn, k.account, arn, k.kind, k.state)
 	}
 	if err == nil && s.st != nil {
 		r := s.toRecord(k)
