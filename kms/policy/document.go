@@ -184,42 +184,12 @@ func compileStatement(st *statement, n *node) error {
 	}
 	st.principals = ps
 
-	if action != nil && notAction != nil {
-		return malformed(msgBothAction)
+	if st.actions, st.notAction, err = compileList(action, notAction, msgBothAction, msgBadAction, validAction, true); err != nil {
+		return err
 	}
-	if notAction != nil {
-		st.notAction, action = true, notAction
-	}
-	if action != nil {
-		list, ok := stringList(action)
-		if !ok {
-			return malformed(msgBadAction)
-		}
-		for _, a := range list {
-			if !validAction(a) {
-				return malformed(msgBadAction)
-			}
-			st.actions = append(st.actions, compilePattern(a, true, true))
-		}
-	}
-
-	if resource != nil && notResource != nil {
-		return malformed(msgBothResource)
-	}
-	if notResource != nil {
-		st.notResource, resource = true, notResource
-	}
-	if resource != nil {
-		list, ok := stringList(resource)
-		if !ok {
-			return malformed(msgBadResource)
-		}
-		for _, r := range list {
-			if r != "*" && !strings.HasPrefix(r, "arn:") {
-				return malformed(msgBadResource)
-			}
-			st.resources = append(st.resources, compilePattern(r, true, false))
-		}
+	validResource := func(r string) bool { return r == "*" || strings.HasPrefix(r, "arn:") }
+	if st.resources, st.notResource, err = compileList(resource, notResource, msgBothResource, msgBadResource, validResource, false); err != nil {
+		return err
 	}
 	st.inert = len(st.actions) == 0 || len(st.resources) == 0
 
@@ -234,6 +204,36 @@ func compileStatement(st *statement, n *node) error {
 }
 
 // stringList reads a string or a list of strings.
+// compileList compiles a statement's Action/NotAction or
+// Resource/NotResource element (at most one of the pair given): its
+// patterns, whether it was the Not form, and the malformed refusals
+// bothMsg (both given) and badMsg (a value that is not a string list or
+// not valid). fold makes the patterns case-insensitive.
+func compileList(v, notV *node, bothMsg, badMsg string, valid func(string) bool, fold bool) ([]pattern, bool, error) {
+	if v != nil && notV != nil {
+		return nil, false, malformed(bothMsg)
+	}
+	not := notV != nil
+	if not {
+		v = notV
+	}
+	if v == nil {
+		return nil, false, nil
+	}
+	list, ok := stringList(v)
+	if !ok {
+		return nil, false, malformed(badMsg)
+	}
+	ps := make([]pattern, 0, len(list))
+	for _, x := range list {
+		if !valid(x) {
+			return nil, false, malformed(badMsg)
+		}
+		ps = append(ps, compilePattern(x, true, fold))
+	}
+	return ps, not, nil
+}
+
 func stringList(n *node) ([]string, bool) {
 	switch n.kind {
 	case kindString:
