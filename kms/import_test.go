@@ -406,7 +406,8 @@ func TestImportRefusals(t *testing.T) {
 	fxCheckErr(t, gp(id, "RSAES_PKCS1_V1_5", "RSA_2048"), fxWant{Code: keystate.ErrUnsupportedOperation, Op: gpo,
 		KeyID: arn, State: en, AnyMsg: true})
 	// Asymmetric and HMAC keys take imported material (issue 13); ML-DSA
-	// keys cannot be EXTERNAL at all.
+	// keys cannot be EXTERNAL at all (D35: AWS does not import ML-DSA,
+	// spec §9.1; the exception is kmsmodel's choice).
 	asym := e.create(&kms.CreateKeyInput{Origin: "EXTERNAL", KeySpec: "RSA_2048", KeyUsage: "SIGN_VERIFY"})
 	if err := gp(asym.KeyId, "RSA_AES_KEY_WRAP_SHA_256", "RSA_2048"); err != nil {
 		t.Fatalf("GetParametersForImport of an EXTERNAL RSA key: %v", err)

@@ -125,3 +125,42 @@ func TestEnumMessageAsRecorded(t *testing.T) {
 		Msg: "1 validation error detected: Value 'INVALID' at 'macAlgorithm' failed to satisfy constraint: " +
 			"Member must satisfy enum value set: [HMAC_SHA_384, HMAC_SHA_256, HMAC_SHA_224, HMAC_SHA_512]"})
 }
+
+// D34: GenerateMac and VerifyMac take alias names and alias ARNs (their
+// cross-account note names alias ARNs, spec §7, §12.18), and an empty
+// Message is ValidationException (the API model's minimum of 1, §12.7).
+func TestDecisionD34MacAliasesAndEmptyMessage(t *testing.T) {
+	e := fxNew(t)
+	md := e.create(&kms.CreateKeyInput{KeySpec: "HMAC_256", KeyUsage: "GENERATE_VERIFY_MAC"})
+	e.createAlias("alias/mac", md.KeyId)
+	byID, err := e.s.GenerateMac(e.ctx, &kms.GenerateMacInput{KeyId: md.KeyId, Message: []byte("m"), MacAlgorithm: "HMAC_SHA_256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"alias/mac", fxAliasARN("alias/mac")} {
+		out, err := e.s.GenerateMac(e.ctx, &kms.GenerateMacInput{KeyId: name, Message: []byte("m"), MacAlgorithm: "HMAC_SHA_256"})
+		if err != nil || !bytes.Equal(out.Mac, byID.Mac) || out.KeyId != md.Arn {
+			t.Fatalf("GenerateMac with %s = %+v, %v", name, out, err)
+		}
+		if _, err := e.s.VerifyMac(e.ctx, &kms.VerifyMacInput{KeyId: name, Message: []byte("m"), MacAlgorithm: "HMAC_SHA_256", Mac: byID.Mac}); err != nil {
+			t.Fatalf("VerifyMac with %s: %v", name, err)
+		}
+	}
+	_, err = e.s.GenerateMac(e.ctx, &kms.GenerateMacInput{KeyId: md.KeyId, MacAlgorithm: "HMAC_SHA_256"})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrValidation, Op: keystate.GenerateMac,
+		Msg: "1 validation error detected: Value at 'message' failed to satisfy constraint: Member must have length greater than or equal to 1"})
+}
+
+// D35: an ML-KEM key takes no imported material (AWS lists no ML-KEM
+// import, spec §1.2, §12.11): the import calls refuse it.
+func TestDecisionD35NoMLKEMImport(t *testing.T) {
+	e := fxNew(t)
+	out, err := e.s.CreateKey(e.ctx, &kms.CreateKeyInput{KeySpec: "ML_KEM_768", KeyUsage: "ENCAPSULATE_DECAPSULATE", Origin: "EXTERNAL"})
+	if err != nil {
+		t.Fatalf("CreateKey of an EXTERNAL ML-KEM key: %v", err)
+	}
+	_, err = e.s.GetParametersForImport(e.ctx, &kms.GetParametersForImportInput{KeyId: out.KeyMetadata.KeyId,
+		WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048"})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrUnsupportedOperation, Op: keystate.GetParametersForImport,
+		KeyID: out.KeyMetadata.Arn, State: keystate.PendingImport, Msg: "Importing key material into a ML_KEM_768 key is not supported."})
+}
