@@ -6,8 +6,11 @@
 // # Model
 //
 // The service keeps its working state in memory and writes each change
-// through the Store: one Apply of one Batch per operation or scheduled event,
-// all of it or none of it. When a service opens over a store it reads every
+// through the Store as one Batch per operation or scheduled event, all of
+// it or none of it. Concurrent changes are written in groups: one Apply of
+// several batches, in the order the service made them, all or none, with
+// one commit (one fsync on disk) for the whole group (see kms.Open for
+// what the service guarantees its callers). When a service opens over a store it reads every
 // key, rotation and alias back and rebuilds its schedule from the keys'
 // NextRotation, OnDemandDone, DeletionDate and StateDone fields.
 //

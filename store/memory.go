@@ -45,17 +45,162 @@ func NewMemory() *Memory {
 		stores: make(map[string]CustomKeyStore)}
 }
 
-// Apply writes b atomically: it checks every part against the current state
-// (and the parts before it) first, and writes only if all fit.
-func (m *Memory) Apply(_ context.Context, b *Batch) error {
+// Apply writes the batches bs as one group: it checks each batch against
+// the current state (and the batches and parts before it) and writes it,
+// and when one does not fit it undoes the group's earlier batches, so that
+// either all of bs is written or none of it.
+func (m *Memory) Apply(_ context.Context, bs ...*Batch) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return ErrClosed
 	}
-	if b == nil {
-		return nil
+	var u *memUndo
+	if len(bs) > 1 {
+		u = &memUndo{now: m.now}
 	}
+	for _, b := range bs {
+		if b == nil {
+			continue
+		}
+		if err := m.apply(b, u); err != nil {
+			if u != nil {
+				m.undo(u)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// memUndo records what a group's batches replaced, so that Apply can put it
+// back when a later batch of the group does not fit. Each entry holds the
+// value before the group's first change of it (later ones are not recorded).
+type memUndo struct {
+	secret    *secretRef
+	secretSet bool
+	now       time.Time
+	keys      map[string]keyBefore
+	aliases   map[AliasID]*Alias
+	grants    map[GrantID]*Grant
+	stores    map[string]*CustomKeyStore
+}
+
+// keyBefore is a key as a group found it: its record (nil: absent), with
+// the record's value and the length of its rotation history then.
+type keyBefore struct {
+	mk   *memKey
+	k    Key
+	nrot int
+}
+
+func (u *memUndo) key(m *Memory, id string) {
+	if u == nil {
+		return
+	}
+	if u.keys == nil {
+		u.keys = map[string]keyBefore{}
+	}
+	if _, ok := u.keys[id]; ok {
+		return
+	}
+	kb := keyBefore{mk: m.keys[id]}
+	if kb.mk != nil {
+		kb.k, kb.nrot = kb.mk.k, len(kb.mk.rotations)
+	}
+	u.keys[id] = kb
+}
+
+func (u *memUndo) alias(m *Memory, id AliasID) {
+	if u == nil {
+		return
+	}
+	if u.aliases == nil {
+		u.aliases = map[AliasID]*Alias{}
+	}
+	if _, ok := u.aliases[id]; !ok {
+		var old *Alias
+		if a, ok := m.aliases[id]; ok {
+			old = &a
+		}
+		u.aliases[id] = old
+	}
+}
+
+func (u *memUndo) grant(m *Memory, id GrantID) {
+	if u == nil {
+		return
+	}
+	if u.grants == nil {
+		u.grants = map[GrantID]*Grant{}
+	}
+	if _, ok := u.grants[id]; !ok {
+		var old *Grant
+		if g, ok := m.grants[id]; ok {
+			old = &g
+		}
+		u.grants[id] = old
+	}
+}
+
+func (u *memUndo) store(m *Memory, id string) {
+	if u == nil {
+		return
+	}
+	if u.stores == nil {
+		u.stores = map[string]*CustomKeyStore{}
+	}
+	if _, ok := u.stores[id]; !ok {
+		var old *CustomKeyStore
+		if c, ok := m.stores[id]; ok {
+			old = &c
+		}
+		u.stores[id] = old
+	}
+}
+
+// undo puts back everything u recorded.
+func (m *Memory) undo(u *memUndo) {
+	if u.secretSet {
+		m.secret = u.secret
+	}
+	m.now = u.now
+	for id, kb := range u.keys {
+		if kb.mk == nil {
+			delete(m.keys, id)
+			continue
+		}
+		kb.mk.k, kb.mk.rotations = kb.k, kb.mk.rotations[:kb.nrot]
+		m.keys[id] = kb.mk
+	}
+	m.sortedIDs = nil
+	for id, a := range u.aliases {
+		if a == nil {
+			delete(m.aliases, id)
+		} else {
+			m.aliases[id] = *a
+		}
+	}
+	for id, g := range u.grants {
+		if g == nil {
+			delete(m.grants, id)
+		} else {
+			m.grants[id] = *g
+		}
+	}
+	for id, c := range u.stores {
+		if c == nil {
+			delete(m.stores, id)
+		} else {
+			m.stores[id] = *c
+		}
+	}
+}
+
+// apply checks b against the current state and writes it, recording in u
+// (when not nil) what it replaces. A batch that does not fit writes
+// nothing.
+func (m *Memory) apply(b *Batch, u *memUndo) error {
 	if err := b.Validate(m.lookupKey, m.aliasExists); err != nil {
 		return err
 	}
@@ -70,13 +215,18 @@ func (m *Memory) Apply(_ context.Context, b *Batch) error {
 		return fmt.Errorf("root secret: %w", ErrExists)
 	}
 	if len(b.PutSecret) > 0 {
+		if u != nil && !u.secretSet {
+			u.secret, u.secretSet = m.secret, true
+		}
 		secret := slices.Clone(b.PutSecret)
 		m.secret = &secretRef{&secret}
 	}
 	for _, c := range b.PutCustomKeyStores {
+		u.store(m, c.ID)
 		m.stores[c.ID] = c
 	}
 	for _, k := range b.PutKeys {
+		u.key(m, k.ID)
 		k.Tags, k.ImportedMaterial, k.Material, k.PublicKey = slices.Clone(k.Tags), slices.Clone(k.ImportedMaterial), slices.Clone(k.Material), slices.Clone(k.PublicKey)
 		if mk := m.keys[k.ID]; mk != nil {
 			mk.k = k
@@ -86,41 +236,51 @@ func (m *Memory) Apply(_ context.Context, b *Batch) error {
 		}
 	}
 	for _, r := range b.AddRotations {
+		u.key(m, r.KeyID)
 		mk := m.keys[r.KeyID]
 		mk.rotations = append(mk.rotations, r.Rotation)
 	}
 	for _, a := range b.PutAliases {
+		u.alias(m, a.AliasID)
 		m.aliases[a.AliasID] = a
 	}
 	for _, id := range b.DeleteAliases {
+		u.alias(m, id)
 		delete(m.aliases, id)
 	}
 	for _, g := range b.PutGrants {
 		if m.grants == nil {
 			m.grants = make(map[GrantID]Grant)
 		}
+		id := GrantID{g.KeyID, g.GrantID}
+		u.grant(m, id)
 		g.Operations = slices.Clone(g.Operations)
 		g.EncryptionContextEquals, g.EncryptionContextSubset = maps.Clone(g.EncryptionContextEquals), maps.Clone(g.EncryptionContextSubset)
-		m.grants[GrantID{g.KeyID, g.GrantID}] = g
+		m.grants[id] = g
 	}
 	for _, id := range b.DeleteGrants {
+		u.grant(m, id)
 		delete(m.grants, id)
 	}
 	for _, id := range b.DeleteKeys {
+		u.key(m, id)
 		delete(m.keys, id)
 		m.sortedIDs = nil
 		for gid := range m.grants {
 			if gid.KeyID == id {
+				u.grant(m, gid)
 				delete(m.grants, gid)
 			}
 		}
 		for aid, a := range m.aliases {
 			if a.KeyID == id {
+				u.alias(m, aid)
 				delete(m.aliases, aid)
 			}
 		}
 	}
 	for _, id := range b.DeleteCustomKeyStores {
+		u.store(m, id)
 		delete(m.stores, id)
 	}
 	if b.Now.After(m.now) {

@@ -327,11 +327,23 @@ func (b *Batch) ValidateGrants(keyExists func(id string) bool, grantExists func(
 // Implementations are safe for concurrent use. Times round-trip with Equal
 // (monotonic readings are not kept).
 type Store interface {
-	// Apply writes b atomically. It returns ErrExists, ErrConflict or
-	// ErrNotFound (wrapped, naming the record) when any part of b does not
-	// fit the stored state, and then writes nothing. When Apply returns nil
-	// the write is as durable as the store promises.
-	Apply(ctx context.Context, b *Batch) error
+	// Apply writes the batches bs, in order, as one atomic write (a
+	// group): each batch is checked against the stored state as the
+	// batches before it in bs leave it, and either every batch is written
+	// or none is. It returns ErrExists, ErrConflict or ErrNotFound
+	// (wrapped, naming the record) when any part of any batch does not
+	// fit, and then writes nothing; nil batches are skipped, and no
+	// batches at all is a no-op. When Apply returns nil the whole group is
+	// as durable as the store promises, made so by one commit (one fsync
+	// for a store on disk): grouping is how a caller with many writers
+	// pays for durability once per group rather than once per write.
+	//
+	// Concurrent Apply calls are independent groups: each is all or
+	// nothing on its own, they are serialised in some order, and a store
+	// may commit several of them together. A caller that needs its groups
+	// written in a given order (package kms does) issues them one at a
+	// time.
+	Apply(ctx context.Context, bs ...*Batch) error
 	// Key returns the key with the given ID, or ErrNotFound.
 	Key(ctx context.Context, id string) (Key, error)
 	// Keys returns the keys whose IDs sort after after, in ID order:

@@ -11,6 +11,15 @@
 // wrapped store open). Without rules, a Store passes every call through
 // unchanged: it passes the store conformance suite.
 //
+// # Holding writes
+//
+// Hold makes Apply calls wait before they reach the wrapped store until
+// the test releases them: a write stays not durable for as long as the
+// test needs to show what other callers see meanwhile (the kms service's
+// group commit makes a call that saw an unwritten change wait for it).
+// Batches counts the batches the Apply calls carried, so that a test can
+// see how writes were grouped.
+//
 // # Errors
 //
 // A failing call returns an *Error naming the Op and the call's number. It

@@ -58,9 +58,11 @@ func (e *Error) Is(target error) bool { return target == ErrInjected }
 type Store struct {
 	inner store.Store
 
-	mu    sync.Mutex
-	calls map[Op]int
-	rules []rule
+	mu      sync.Mutex
+	calls   map[Op]int
+	rules   []rule
+	batches int        // batches seen by Apply
+	gate    *applyGate // set while Hold is in force
 }
 
 // rule fails calls number first to last (0: no end) of op.
@@ -138,13 +140,62 @@ func (s *Store) call(op Op) error {
 	return nil
 }
 
-// Apply passes b to the wrapped store, unless a rule fails the call; then
-// it writes nothing and returns an *Error.
-func (s *Store) Apply(ctx context.Context, b *store.Batch) error {
+// Apply passes the group bs to the wrapped store, unless a rule fails the
+// call; then it writes nothing and returns an *Error. A call counts once,
+// however many batches its group holds (Batches counts those). While Hold
+// is in force, Apply waits before it reaches the wrapped store.
+func (s *Store) Apply(ctx context.Context, bs ...*store.Batch) error {
+	s.mu.Lock()
+	s.batches += len(bs)
+	gate := s.gate
+	s.mu.Unlock()
+	if gate != nil {
+		gate.entered <- struct{}{}
+		<-gate.open
+	}
 	if err := s.call(OpApply); err != nil {
 		return err
 	}
-	return s.inner.Apply(ctx, b)
+	return s.inner.Apply(ctx, bs...)
+}
+
+// Batches returns the number of batches the Apply calls the Store has seen
+// carried, failed ones included: with Calls(OpApply) it gives the size of
+// the groups a writer made.
+func (s *Store) Batches() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.batches
+}
+
+// applyGate holds Apply calls back while Hold is in force.
+type applyGate struct {
+	entered chan struct{}
+	open    chan struct{}
+}
+
+// Hold makes every Apply call from now on wait, before it counts or reaches
+// the wrapped store, until release is called: the way a test keeps a
+// write from becoming durable while it watches what other callers do. Each
+// Apply that starts waiting sends once on entered (which the test must
+// receive from, or the Apply blocks there). release lets the waiting and
+// later calls through; it is idempotent.
+func (s *Store) Hold() (entered <-chan struct{}, release func()) {
+	g := &applyGate{entered: make(chan struct{}), open: make(chan struct{})}
+	s.mu.Lock()
+	s.gate = g
+	s.mu.Unlock()
+	var once sync.Once
+	return g.entered, func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.gate == g {
+				s.gate = nil
+			}
+			s.mu.Unlock()
+			close(g.open)
+		})
+	}
 }
 
 // Key passes the call to the wrapped store, unless a rule fails it.

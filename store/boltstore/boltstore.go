@@ -41,7 +41,8 @@ const DefaultTimeout = time.Second
 // theirs.
 const FileMode os.FileMode = 0o600
 
-// maxGroup bounds how many Apply calls share one commit.
+// maxGroup bounds how many Apply calls share one commit (each may carry
+// several batches).
 const maxGroup = 1024
 
 // Options configures Open. The zero value, like a nil *Options, is durable
@@ -480,36 +481,37 @@ func (s *Store) corruptRecord(kind string, name any, err error) error {
 	return fmt.Errorf("boltstore: %s: %s %q: %w: %w", s.path, kind, name, err, store.ErrCorrupt)
 }
 
-// Apply writes b atomically and durably (unless Options.NoSync): when it
-// returns nil the batch is committed and synced. Concurrent Apply calls
-// share commits: the calls waiting while one commit runs are validated and
-// written in arrival order in the next transaction, each one on the state
-// left by those before it, and a call whose batch does not fit fails alone.
+// Apply writes the group bs atomically and durably (unless
+// Options.NoSync): when it returns nil every batch of bs is committed and
+// synced, by one transaction. Concurrent Apply calls share commits too:
+// the calls waiting while one commit runs are validated and written in
+// arrival order in the next transaction, each one on the state left by
+// those before it, and a call whose group does not fit fails alone.
 //
 // Apply returns ErrExists, ErrConflict or ErrNotFound (wrapped, from
-// Batch.Validate, ValidateCustomKeyStores or ValidateGrants) when b does
-// not fit the stored state, and ErrExists when
-// b puts a secret and the store has one; ErrClosed after Close; ctx's
-// error if ctx is done before the batch is queued (once it is queued,
-// Apply waits for the outcome so that its answer is true);
-// ErrCorrupt when a record it must read does not decode (the stored
-// instant among them, when b has a Now), or when bbolt
+// Batch.Validate, ValidateCustomKeyStores or ValidateGrants) when a batch
+// does not fit the stored state as the batches before it in bs leave it,
+// and ErrExists when a batch puts a secret and the store has one;
+// ErrClosed after Close; ctx's error if ctx is done before the group is
+// queued (once it is queued, Apply waits for the outcome so that its
+// answer is true); ErrCorrupt when a record it must read does not decode
+// (the stored instant among them, when a batch has a Now), or when bbolt
 // panics on a damaged page (every later Apply then fails the same way,
-// rather than write to a damaged file); and bbolt's or
-// the operating system's error when the write itself fails (a key ID
-// longer than bbolt's 32768-byte limit, a full disk). In every error case
-// nothing of b is written, its Now included. A nil or empty batch
-// (store.Batch.Empty: a batch whose only part is a Now is not empty)
+// rather than write to a damaged file); and bbolt's or the operating
+// system's error when the write itself fails (a key ID longer than bbolt's
+// 32768-byte limit, a full disk). In every error case nothing of bs is
+// written, Now included. Nil and empty batches (store.Batch.Empty: a batch
+// whose only part is a Now is not empty) are skipped; a group of none
 // writes nothing and returns nil.
-func (s *Store) Apply(ctx context.Context, b *store.Batch) error {
+func (s *Store) Apply(ctx context.Context, bs ...*store.Batch) error {
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
 	defer s.mu.RUnlock()
-	if b == nil || b.Empty() {
+	r := newRequest(bs, s.h.wrap)
+	if len(r.parts) == 0 {
 		return nil
 	}
-	r := newRequest(b, s.h.wrap)
 	s.reqs <- r
 	<-r.done
 	return r.err

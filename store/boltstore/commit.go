@@ -13,10 +13,17 @@ import (
 	"github.com/kmsmodel/kmsmodel/store"
 )
 
-// request is one Apply call waiting for the commit loop. Its records are
-// encoded by the caller, before it queues, so that encoding runs in
-// parallel.
+// request is one Apply call waiting for the commit loop: its group of
+// batches, each encoded by the caller before it queues, so that encoding
+// runs in parallel.
 type request struct {
+	parts []part
+	err   error
+	done  chan struct{}
+}
+
+// part is one batch of a request with its records encoded.
+type part struct {
 	b         *store.Batch
 	keyVals   [][]byte // encoded b.PutKeys
 	aliasKeys [][]byte // aliasKey of b.PutAliases
@@ -25,42 +32,52 @@ type request struct {
 	grantVals [][]byte // encoded b.PutGrants
 	secretVal []byte   // encoded (and sealed, with a wrapping key) b.PutSecret
 	nowVal    []byte   // encoded b.Now; nil when it is zero
-	err       error
-	done      chan struct{}
 }
 
-func newRequest(b *store.Batch, wrap cipher.AEAD) *request {
-	r := &request{b: b, done: make(chan struct{})}
+// newRequest encodes the batches of bs that write something.
+func newRequest(bs []*store.Batch, wrap cipher.AEAD) *request {
+	r := &request{done: make(chan struct{})}
+	for _, b := range bs {
+		if b == nil || b.Empty() {
+			continue
+		}
+		r.parts = append(r.parts, newPart(b, wrap))
+	}
+	return r
+}
+
+func newPart(b *store.Batch, wrap cipher.AEAD) part {
+	p := part{b: b}
 	if len(b.PutSecret) > 0 {
-		r.secretVal = encodeSecret(wrap, b.PutSecret)
+		p.secretVal = encodeSecret(wrap, b.PutSecret)
 	}
 	if !b.Now.IsZero() {
-		r.nowVal = encodeNow(b.Now)
+		p.nowVal = encodeNow(b.Now)
 	}
 	if len(b.PutKeys) > 0 {
-		r.keyVals = make([][]byte, len(b.PutKeys))
+		p.keyVals = make([][]byte, len(b.PutKeys))
 		for i := range b.PutKeys {
-			r.keyVals[i] = encodeKey(&b.PutKeys[i])
+			p.keyVals[i] = encodeKey(&b.PutKeys[i])
 		}
 	}
 	if len(b.PutAliases) > 0 {
-		r.aliasKeys = make([][]byte, len(b.PutAliases))
-		r.aliasVals = make([][]byte, len(b.PutAliases))
+		p.aliasKeys = make([][]byte, len(b.PutAliases))
+		p.aliasVals = make([][]byte, len(b.PutAliases))
 		for i := range b.PutAliases {
-			r.aliasKeys[i] = aliasKey(b.PutAliases[i].AliasID)
-			r.aliasVals[i] = encodeAlias(r.aliasKeys[i], &b.PutAliases[i])
+			p.aliasKeys[i] = aliasKey(b.PutAliases[i].AliasID)
+			p.aliasVals[i] = encodeAlias(p.aliasKeys[i], &b.PutAliases[i])
 		}
 	}
 	if len(b.PutGrants) > 0 {
-		r.grantKeys = make([][]byte, len(b.PutGrants))
-		r.grantVals = make([][]byte, len(b.PutGrants))
+		p.grantKeys = make([][]byte, len(b.PutGrants))
+		p.grantVals = make([][]byte, len(b.PutGrants))
 		for i := range b.PutGrants {
 			g := &b.PutGrants[i]
-			r.grantKeys[i] = grantKey(g.KeyID, g.GrantID)
-			r.grantVals[i] = encodeGrant(r.grantKeys[i], g)
+			p.grantKeys[i] = grantKey(g.KeyID, g.GrantID)
+			p.grantVals[i] = encodeGrant(p.grantKeys[i], g)
 		}
 	}
-	return r
+	return p
 }
 
 // commitLoop is the store's one writer. It takes the first waiting request,
@@ -102,9 +119,11 @@ type writeError struct {
 func (e *writeError) Error() string { return e.err.Error() }
 
 // commit applies group in one transaction, setting each request's err.
-// A request whose batch does not fit fails alone, having written nothing;
-// one whose writes fail makes the transaction roll back, and then each
-// request is retried in a transaction of its own.
+// A request of one batch that does not fit fails alone, having written
+// nothing. A request whose writes fail, or one of several batches one of
+// which does not fit (its earlier batches are written by then), makes the
+// transaction roll back, and then each request is retried in a
+// transaction of its own.
 func (s *Store) commit(group []*request) {
 	if s.broken != nil {
 		for _, r := range group {
@@ -115,11 +134,18 @@ func (s *Store) commit(group []*request) {
 	err := guard(s.path, "write to", func() error {
 		return s.h.db.Update(func(tx *bolt.Tx) error {
 			for _, r := range group {
-				fit, err := s.applyBatch(tx, r)
-				if err != nil {
-					return &writeError{r, err}
+				for i := range r.parts {
+					fit, err := s.applyBatch(tx, &r.parts[i])
+					if err == nil && fit != nil && len(r.parts) > 1 {
+						err = fit // its earlier batches are written: roll back
+					}
+					if err != nil {
+						return &writeError{r, err}
+					}
+					if r.err = fit; fit != nil {
+						break
+					}
 				}
-				r.err = fit
 			}
 			return nil
 		})
@@ -129,6 +155,7 @@ func (s *Store) commit(group []*request) {
 	case err == nil:
 	case errors.As(err, &we) && len(group) > 1:
 		for _, r := range group {
+			r.err = nil
 			s.commit([]*request{r})
 		}
 	case errors.As(err, &we):
@@ -145,12 +172,12 @@ func (s *Store) commit(group []*request) {
 	}
 }
 
-// applyBatch validates r's batch against tx (which holds the effects of
-// the batches before it in the group) and writes it. It returns fit, the
+// applyBatch validates p's batch against tx (which holds the effects of
+// the batches before it in the transaction) and writes it. It returns fit, the
 // batch's misfit (ErrExists, ErrConflict, ErrNotFound) with nothing
 // written, or err, a failure to read or write the file after which the
 // transaction must be rolled back.
-func (s *Store) applyBatch(tx *bolt.Tx, r *request) (fit, err error) {
+func (s *Store) applyBatch(tx *bolt.Tx, r *part) (fit, err error) {
 	b := r.b
 	keys := tx.Bucket(bucketKeys)
 	aliases := tx.Bucket(bucketAliases)

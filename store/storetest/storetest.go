@@ -79,6 +79,11 @@ func RunConformanceTests(t *testing.T, newStore func(t *testing.T) store.Store) 
 		{"GrantsConsistentRead", testGrantsConsistentRead},
 		{"GrantsClosed", testGrantsClosed},
 		{"GrantsBatchEmpty", testGrantsBatchEmpty},
+		{"GroupInOrder", testGroupInOrder},
+		{"GroupAtomicity", testGroupAtomicity},
+		{"GroupEmpty", testGroupEmpty},
+		{"GroupConcurrent", testGroupConcurrent},
+		{"GroupClosed", testGroupClosed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
