@@ -93,11 +93,15 @@ func reservedAliasError(op keystate.Operation) error {
 // InvalidAliasNameException (the reserved alias/aws/ namespace),
 // InvalidArnException, NotFoundException, AccessDeniedException,
 // KMSInvalidStateException (target pending deletion), AlreadyExistsException.
-func (s *Service) CreateAlias(ctx context.Context, in *CreateAliasInput) (*CreateAliasOutput, error) {
+func (s *Service) CreateAlias(ctx context.Context, in *CreateAliasInput) (res *CreateAliasOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.CreateAlias
 	now, caller, err := s.begin(ctx, op)
-	defer s.mu.Unlock()
+	defer func() {
+		if s.end(op, &err) {
+			res = nil
+		}
+	}()
 	var arn string
 	if err == nil {
 		arn, err = s.createAlias(ctx, in, now, caller)
@@ -153,11 +157,15 @@ func (s *Service) createAlias(ctx context.Context, in *CreateAliasInput, now int
 // InvalidAliasNameException (the reserved alias/aws/ namespace),
 // NotFoundException (no such alias or key),
 // InvalidArnException, AccessDeniedException, KMSInvalidStateException.
-func (s *Service) UpdateAlias(ctx context.Context, in *UpdateAliasInput) (*UpdateAliasOutput, error) {
+func (s *Service) UpdateAlias(ctx context.Context, in *UpdateAliasInput) (res *UpdateAliasOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.UpdateAlias
 	now, caller, err := s.begin(ctx, op)
-	defer s.mu.Unlock()
+	defer func() {
+		if s.end(op, &err) {
+			res = nil
+		}
+	}()
 	var arn string
 	if err == nil {
 		arn, err = s.updateAlias(ctx, in, now, caller)
@@ -229,11 +237,15 @@ func keyClass(spec keystate.KeySpec) int {
 // DeleteAlias deletes an alias. The key it points to is unaffected.
 //
 // Errors: ValidationException, NotFoundException, AccessDeniedException.
-func (s *Service) DeleteAlias(ctx context.Context, in *DeleteAliasInput) (*DeleteAliasOutput, error) {
+func (s *Service) DeleteAlias(ctx context.Context, in *DeleteAliasInput) (res *DeleteAliasOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.DeleteAlias
 	now, caller, err := s.begin(ctx, op)
-	defer s.mu.Unlock()
+	defer func() {
+		if s.end(op, &err) {
+			res = nil
+		}
+	}()
 	var arn string
 	if err == nil {
 		arn, err = s.deleteAlias(ctx, in, caller)
@@ -281,13 +293,17 @@ func (s *Service) deleteAlias(ctx context.Context, in *DeleteAliasInput, caller 
 //
 // Errors: ValidationException, InvalidArnException, NotFoundException,
 // AccessDeniedException, InvalidMarkerException.
-func (s *Service) ListAliases(ctx context.Context, in *ListAliasesInput) (*ListAliasesOutput, error) {
+func (s *Service) ListAliases(ctx context.Context, in *ListAliasesInput) (res *ListAliasesOutput, err error) {
 	const op = keystate.ListAliases
 	if in == nil {
 		in = &ListAliasesInput{}
 	}
 	now, caller, err := s.begin(ctx, op)
-	defer s.mu.Unlock()
+	defer func() {
+		if s.end(op, &err) {
+			res = nil
+		}
+	}()
 	var (
 		out *ListAliasesOutput
 		arn string

@@ -295,9 +295,9 @@ func (s *Service) generateMaterial(op keystate.Operation, k *key, arn string, ro
 // usage when used is set.
 func (s *Service) asymCall(ctx context.Context, op keystate.Operation, keyID string, invalid error, used, needKey bool,
 	conds []string, params func() map[string]string, check func(k *key, arn string) error,
-	do func(k *key, arn string, ck *keycrypto.Key) error) error {
+	do func(k *key, arn string, ck *keycrypto.Key) error) (err error) {
 	now, caller, err := s.begin(ctx, op)
-	defer s.mu.Unlock()
+	defer s.end(op, &err)
 	if err == nil {
 		err = invalid
 	}

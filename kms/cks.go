@@ -235,9 +235,9 @@ func (s *Service) visibleStore(cs *customKeyStore, caller string) bool {
 
 // storeCall runs a custom key store operation: begin, do, record.
 func (s *Service) storeCall(ctx context.Context, op keystate.Operation, params func() map[string]string,
-	do func(now int64, caller string) error) error {
+	do func(now int64, caller string) error) (err error) {
 	now, caller, err := s.begin(ctx, op)
-	defer s.mu.Unlock()
+	defer s.end(op, &err)
 	if err == nil {
 		err = do(now, caller)
 	}

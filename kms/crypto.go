@@ -214,9 +214,9 @@ func asymmetricContext(op keystate.Operation, k *key, arn string, ec map[string]
 // keys), the key-state table and
 // key usage, then do with the root secret.
 func (s *Service) cryptoCall(ctx context.Context, op keystate.Operation, keyID, alg string, ec map[string]string, conds []string,
-	invalid error, params func() map[string]string, do func(k *key, arn string, root []byte) error) error {
+	invalid error, params func() map[string]string, do func(k *key, arn string, root []byte) error) (err error) {
 	now, caller, err := s.begin(ctx, op)
-	defer s.mu.Unlock()
+	defer s.end(op, &err)
 	if err == nil {
 		err = invalid
 	}
@@ -405,7 +405,7 @@ func validateBlob(op keystate.Operation, ct []byte, field string) error {
 // names another key), NotFoundException (the key no longer exists),
 // InvalidArnException, AccessDeniedException, DisabledException,
 // KMSInvalidStateException, InvalidKeyUsageException, KMSInternalException.
-func (s *Service) Decrypt(ctx context.Context, in *DecryptInput) (*DecryptOutput, error) {
+func (s *Service) Decrypt(ctx context.Context, in *DecryptInput) (res *DecryptOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.Decrypt
 	invalid := validateBlob(op, in.CiphertextBlob, "ciphertextBlob")
@@ -416,7 +416,11 @@ func (s *Service) Decrypt(ctx context.Context, in *DecryptInput) (*DecryptOutput
 		invalid = checkLength(op, in.KeyId, "keyId", 1, 2048)
 	}
 	now, caller, err := s.begin(ctx, op)
-	defer s.mu.Unlock()
+	defer func() {
+		if s.end(op, &err) {
+			res = nil
+		}
+	}()
 	if err == nil {
 		err = invalid
 	}
@@ -528,7 +532,7 @@ func (s *Service) namesAsymmetric(caller, id string) bool {
 // DestinationEncryptionAlgorithm.
 //
 // Errors: those of Decrypt and of Encrypt.
-func (s *Service) ReEncrypt(ctx context.Context, in *ReEncryptInput) (*ReEncryptOutput, error) {
+func (s *Service) ReEncrypt(ctx context.Context, in *ReEncryptInput) (res *ReEncryptOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.ReEncrypt
 	invalid := validateBlob(op, in.CiphertextBlob, "ciphertextBlob")
@@ -545,7 +549,11 @@ func (s *Service) ReEncrypt(ctx context.Context, in *ReEncryptInput) (*ReEncrypt
 		invalid = validateContext(op, in.DestinationEncryptionContext, "destinationEncryptionContext")
 	}
 	now, caller, err := s.begin(ctx, op)
-	defer s.mu.Unlock()
+	defer func() {
+		if s.end(op, &err) {
+			res = nil
+		}
+	}()
 	if err == nil {
 		err = invalid
 	}
@@ -715,11 +723,15 @@ func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, in *Gener
 // randomness source.
 //
 // Errors: ValidationException, KMSInternalException.
-func (s *Service) GenerateRandom(ctx context.Context, in *GenerateRandomInput) (*GenerateRandomOutput, error) {
+func (s *Service) GenerateRandom(ctx context.Context, in *GenerateRandomInput) (res *GenerateRandomOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.GenerateRandom
 	now, caller, err := s.begin(ctx, op)
-	defer s.mu.Unlock()
+	defer func() {
+		if s.end(op, &err) {
+			res = nil
+		}
+	}()
 	if err == nil && in.NumberOfBytes == nil {
 		err = validationError(op, "null", "numberOfBytes", "Member must not be null")
 	}

@@ -334,11 +334,15 @@ func (s *Service) tokenGrant(op keystate.Operation, token string) (*grant, error
 // AccessDeniedException, DisabledException, KMSInvalidStateException
 // (table a.2), LimitExceededException (50,000 grants on the key),
 // KMSInternalException.
-func (s *Service) CreateGrant(ctx context.Context, in *CreateGrantInput) (*CreateGrantOutput, error) {
+func (s *Service) CreateGrant(ctx context.Context, in *CreateGrantInput) (res *CreateGrantOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.CreateGrant
 	now, caller, err := s.begin(ctx, op)
-	defer s.mu.Unlock()
+	defer func() {
+		if s.end(op, &err) {
+			res = nil
+		}
+	}()
 	var grantee, retiring policy.Principal
 	if err == nil {
 		grantee, retiring, err = s.validateCreateGrant(in)
@@ -591,11 +595,15 @@ func (s *Service) ListGrants(ctx context.Context, in *ListGrantsInput) (*ListGra
 // to allow it.
 //
 // Errors: ValidationException, InvalidMarkerException.
-func (s *Service) ListRetirableGrants(ctx context.Context, in *ListRetirableGrantsInput) (*ListGrantsOutput, error) {
+func (s *Service) ListRetirableGrants(ctx context.Context, in *ListRetirableGrantsInput) (res *ListGrantsOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.ListRetirableGrants
 	now, caller, err := s.begin(ctx, op)
-	defer s.mu.Unlock()
+	defer func() {
+		if s.end(op, &err) {
+			res = nil
+		}
+	}()
 	if err == nil && in.RetiringPrincipal == "" {
 		err = required(op, "retiringPrincipal")
 	}
@@ -628,11 +636,15 @@ func (s *Service) ListRetirableGrants(ctx context.Context, in *ListRetirableGran
 // Errors: ValidationException, InvalidGrantTokenException,
 // InvalidGrantIdException, InvalidArnException, NotFoundException,
 // AccessDeniedException, KMSInternalException.
-func (s *Service) RetireGrant(ctx context.Context, in *RetireGrantInput) (*RetireGrantOutput, error) {
+func (s *Service) RetireGrant(ctx context.Context, in *RetireGrantInput) (res *RetireGrantOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.RetireGrant
 	now, caller, err := s.begin(ctx, op)
-	defer s.mu.Unlock()
+	defer func() {
+		if s.end(op, &err) {
+			res = nil
+		}
+	}()
 	if err == nil && in.GrantToken == "" && (in.KeyId == "" || in.GrantId == "") {
 		// No recording; kmsmodel's wording.
 		err = kmsError(keystate.ErrValidation, op, in.KeyId, keystate.None, "Specify a GrantToken, or a KeyId and a GrantId.")

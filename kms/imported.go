@@ -323,7 +323,7 @@ func (s *Service) addToken(token string, t importToken, now int64) {
 // private key of the key's spec, or an HMAC key of the wrong length; or
 // not the material imported before into this key or into another key of
 // its multi-Region key), KMSInternalException.
-func (s *Service) ImportKeyMaterial(ctx context.Context, in *ImportKeyMaterialInput) (*ImportKeyMaterialOutput, error) {
+func (s *Service) ImportKeyMaterial(ctx context.Context, in *ImportKeyMaterialInput) (res *ImportKeyMaterialOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.ImportKeyMaterial
 	model := in.ExpirationModel
@@ -332,7 +332,11 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, in *ImportKeyMaterialIn
 	}
 	invalid := s.validateImport(in, model)
 	now, caller, err := s.begin(ctx, op)
-	defer s.mu.Unlock()
+	defer func() {
+		if s.end(op, &err) {
+			res = nil
+		}
+	}()
 	if err == nil {
 		err = invalid
 	}

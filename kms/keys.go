@@ -45,12 +45,16 @@ func enumNames[T interface{ String() string }](vs []T) []string {
 // CustomKeyStoreInvalidStateException (store not CONNECTED),
 // XksKeyAlreadyInUseException, KMSInternalException (the randomness source
 // failed).
-func (s *Service) CreateKey(ctx context.Context, in *CreateKeyInput) (*CreateKeyOutput, error) {
+func (s *Service) CreateKey(ctx context.Context, in *CreateKeyInput) (res *CreateKeyOutput, err error) {
 	if in == nil {
 		in = &CreateKeyInput{}
 	}
 	now, caller, err := s.begin(ctx, keystate.CreateKey)
-	defer s.mu.Unlock()
+	defer func() {
+		if s.end(keystate.CreateKey, &err) {
+			res = nil
+		}
+	}()
 	var k *key
 	if err == nil {
 		k, err = s.createKey(in, now, caller)
@@ -194,11 +198,15 @@ func (s *Service) internAccount(a string) string {
 //
 // Errors: ValidationException, InvalidArnException, NotFoundException,
 // AccessDeniedException.
-func (s *Service) DescribeKey(ctx context.Context, in *DescribeKeyInput) (*DescribeKeyOutput, error) {
+func (s *Service) DescribeKey(ctx context.Context, in *DescribeKeyInput) (res *DescribeKeyOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.DescribeKey
 	now, caller, err := s.begin(ctx, op)
-	defer s.mu.Unlock()
+	defer func() {
+		if s.end(op, &err) {
+			res = nil
+		}
+	}()
 	var (
 		k   *key
 		arn string
@@ -329,13 +337,17 @@ func algorithms(m *KeyMetadata, k keystate.Kind) {
 //
 // Errors: ValidationException (Limit outside 1–1000, Marker too long),
 // InvalidMarkerException.
-func (s *Service) ListKeys(ctx context.Context, in *ListKeysInput) (*ListKeysOutput, error) {
+func (s *Service) ListKeys(ctx context.Context, in *ListKeysInput) (res *ListKeysOutput, err error) {
 	const op = keystate.ListKeys
 	if in == nil {
 		in = &ListKeysInput{}
 	}
 	now, caller, err := s.begin(ctx, op)
-	defer s.mu.Unlock()
+	defer func() {
+		if s.end(op, &err) {
+			res = nil
+		}
+	}()
 	var out *ListKeysOutput
 	if err == nil {
 		out, err = s.listKeys(in, caller)
@@ -406,9 +418,9 @@ func (s *Service) keyWrite(ctx context.Context, op keystate.Operation, keyID str
 }
 
 func (s *Service) keyCall(ctx context.Context, op keystate.Operation, keyID string, how lookup, invalid error, write bool,
-	params func() map[string]string, do func(k *key, arn string, now int64) error) error {
+	params func() map[string]string, do func(k *key, arn string, now int64) error) (err error) {
 	now, caller, err := s.begin(ctx, op)
-	defer s.mu.Unlock()
+	defer s.end(op, &err)
 	if err == nil {
 		err = invalid
 	}

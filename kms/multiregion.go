@@ -58,11 +58,15 @@ func owns(k *key) bool { return k.fam == nil || k.fam.primary == k }
 // UnsupportedOperationException (not a multi-Region primary key; recorded
 // wording), AlreadyExistsException (the Region already holds a key with
 // this key ID), KMSInternalException.
-func (s *Service) ReplicateKey(ctx context.Context, in *ReplicateKeyInput) (*ReplicateKeyOutput, error) {
+func (s *Service) ReplicateKey(ctx context.Context, in *ReplicateKeyInput) (res *ReplicateKeyOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.ReplicateKey
 	now, caller, err := s.begin(ctx, op)
-	defer s.mu.Unlock()
+	defer func() {
+		if s.end(op, &err) {
+			res = nil
+		}
+	}()
 	var (
 		p, r *key
 		arn  string

@@ -61,15 +61,21 @@ func Open(ctx context.Context, st store.Store, opts ...Option) (*Service, error)
 // idempotent.
 func (s *Service) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
-	if s.st != nil {
-		return s.st.Close()
+	s.mu.Unlock()
+	if s.st == nil {
+		return nil
 	}
-	return nil
+	// Write what calls in progress logged (they wait for it), then close
+	// the store while no group is being written.
+	_ = s.sync()
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	return s.st.Close()
 }
 
 const loadPage = 1024
@@ -299,20 +305,27 @@ func (s *Service) install(k, nk *key) {
 	*k = *nk
 }
 
-// persist writes b, if the service has a store, with the service's latest
-// instant as its Now, so that the store always knows the latest instant
-// its content was written at (see Open).
+// persist logs b to be written, if the service has a store, with the
+// service's latest instant as its Now (when it moved since the last
+// batch), so that the store always knows the latest instant its content
+// was written at (see Open). The caller makes b's change in memory and
+// must not change b afterwards; the call waits for b to be durable when it
+// ends (end, group commit), and fails there if b could not be written. It
+// returns an error only when the service is broken (see undoGroups); then
+// the change must not be made.
 func (s *Service) persist(b *store.Batch) error {
 	if s.st == nil {
 		return nil
 	}
+	if s.broken != nil {
+		return s.broken
+	}
 	if s.last > s.saved {
 		b.Now = fromMicros(s.last)
+		s.saved = s.last
 	}
-	if err := s.st.Apply(context.Background(), b); err != nil {
-		return err
-	}
-	s.saved = max(s.saved, s.last)
+	s.log = append(s.log, b)
+	s.logged++
 	return nil
 }
 

@@ -424,11 +424,15 @@ func (s *Service) GetKeyPolicy(ctx context.Context, in *GetKeyPolicyInput) (*Get
 // MalformedPolicyDocumentException, InvalidArnException,
 // NotFoundException, AccessDeniedException, UnsupportedOperationException
 // (an AWS managed key), KMSInternalException.
-func (s *Service) PutKeyPolicy(ctx context.Context, in *PutKeyPolicyInput) (*PutKeyPolicyOutput, error) {
+func (s *Service) PutKeyPolicy(ctx context.Context, in *PutKeyPolicyInput) (res *PutKeyPolicyOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.PutKeyPolicy
 	now, caller, err := s.begin(ctx, op)
-	defer s.mu.Unlock()
+	defer func() {
+		if s.end(op, &err) {
+			res = nil
+		}
+	}()
 	if err == nil {
 		err = checkPolicyName(op, in.PolicyName, true)
 	}

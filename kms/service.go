@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -36,6 +37,22 @@ type Service struct {
 
 	st     store.Store // nil: no persistence
 	closed bool
+
+	// Group commit (commit.go), with a store: the batches applied in
+	// memory and not yet handed to the store, in order; how many were
+	// ever logged, and how many are resolved (written, or failed and
+	// undone); the epoch (how many groups failed) and each failure; the
+	// calls waiting; and, when reloading after a failure failed too, the
+	// error every call returns. cmu is held by the call writing a group.
+	cmu      sync.Mutex
+	log      []*store.Batch
+	spareLog []*store.Batch
+	logged   uint64
+	resolved uint64
+	epoch    uint64
+	failures []commitFailure
+	waiters  atomic.Int32
+	broken   error
 
 	scratch key  // the draft of a change (see draft), reused to save allocations
 	drafted *key // the key scratch is a draft of
@@ -191,13 +208,19 @@ func appendRotation(h []rotation, r rotation) []rotation {
 
 // New returns a Service configured by opts.
 func New(opts ...Option) *Service {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return newService(cfg)
+}
+
+// newService returns a Service with configuration cfg and no state.
+func newService(cfg config) *Service {
 	s := &Service{
-		cfg:    defaultConfig(),
+		cfg:    cfg,
 		stores: make(map[string]*customKeyStore),
 		last:   minInstant, // a clock may read before 1970
-	}
-	for _, o := range opts {
-		o(&s.cfg)
 	}
 	// The default Region is served even if its name is not of the AWS
 	// form: it is the caller's choice.
@@ -246,6 +269,9 @@ func (s *Service) begin(ctx context.Context, op keystate.Operation) (int64, stri
 		return now, caller, &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, Err: store.ErrClosed,
 			Message: "The service is closed."}
 	}
+	if s.broken != nil {
+		return now, caller, internalError(op, "", keystate.None, s.broken)
+	}
 	if _, err := s.runDue(now); err != nil {
 		return now, caller, internalError(op, "", keystate.None, err)
 	}
@@ -264,12 +290,13 @@ func (s *Service) begin(ctx context.Context, op keystate.Operation) (int64, stri
 // (and fails with KMSInternalException if the store still fails).
 func (s *Service) Sweep() int {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed || s.broken != nil {
+		s.mu.Unlock()
 		return 0
 	}
 	now, err := s.readClock()
 	if err != nil {
+		s.mu.Unlock()
 		return 0
 	}
 	n, err := s.runDue(now)
@@ -277,6 +304,9 @@ func (s *Service) Sweep() int {
 		// Record how far time has moved, events or not (Open refuses a
 		// clock behind it). A failure is retried by the next write.
 		_ = s.persist(&store.Batch{})
+	}
+	if s.end(0, &err) {
+		return 0 // undone: the events are due again
 	}
 	return n
 }
@@ -313,11 +343,21 @@ func (s *Service) readClock() (int64, error) {
 // simulator may advance the clock to this instant and Sweep.
 func (s *Service) NextEventTime() (time.Time, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.queue.len() == 0 {
+	var (
+		at  int64
+		ok  = s.queue.len() > 0
+		err error
+	)
+	if ok {
+		at = s.queue.min().at
+	}
+	if s.end(0, &err) {
+		return s.NextEventTime() // the schedule seen was undone: look again
+	}
+	if !ok {
 		return time.Time{}, false
 	}
-	return fromMicros(s.queue.min().at), true
+	return fromMicros(at), true
 }
 
 // schedule queues an event of kind what for k at instant at.

@@ -1,0 +1,162 @@
+package kms
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+)
+
+// Group commit.
+//
+// With a store, a call makes its change in memory and appends the change's
+// batch to s.log under s.mu, in the order the service applies changes;
+// then, with s.mu released, it waits until the batch is durable. The first
+// waiter to take s.cmu (the leader) hands every logged batch to the store
+// in one Apply (one transaction, one fsync) and marks them resolved; the
+// calls that waited meanwhile find their batches resolved, or lead the
+// next group. A call that only read waits too, for every batch logged
+// before it read (etcd's ReadIndex idea): it may have seen their changes,
+// and must not answer with state that a crash would undo.
+//
+// A group the store refuses is undone: the leader fails every logged batch
+// (the group and those logged after it, which were made on top of it),
+// reloads the service's state from the store, and starts a new epoch. A
+// waiter fails when the first failure after it looked came before the
+// batches it waited for, and then its call answers KMSInternalException.
+//
+// Lock order: s.cmu before s.mu. A call holding s.mu never takes s.cmu.
+
+// commitFailure is a group the store refused: durable is the number of
+// batches written before it, err the store's error.
+type commitFailure struct {
+	durable uint64
+	err     error
+}
+
+// end finishes a call begun by begin: it releases s.mu and, if any batch
+// logged so far is not yet durable, waits until it is. It returns true,
+// having set *err to KMSInternalException (unless the call had failed
+// already), when a batch it waited for could not be written: the call's
+// change, or one it saw, was undone, and its output must be dropped.
+func (s *Service) end(op keystate.Operation, err *error) bool {
+	need := s.logged
+	if need <= s.resolved {
+		s.mu.Unlock()
+		return false
+	}
+	epoch := s.epoch
+	s.mu.Unlock()
+	werr := s.await(need, epoch)
+	if werr == nil {
+		return false
+	}
+	if *err == nil {
+		*err = internalError(op, "", keystate.None, werr)
+	}
+	return true
+}
+
+// await waits until every batch up to need is resolved, leading the
+// groups itself when no other call does. It returns the store's error
+// when a batch up to need was undone in the epoch the caller looked in.
+// The caller must not hold s.mu.
+func (s *Service) await(need, epoch uint64) error {
+	s.waiters.Add(1)
+	defer s.waiters.Add(-1)
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		if s.epoch != epoch {
+			if f := s.failures[epoch]; f.durable < need {
+				return f.err
+			}
+			return nil
+		}
+		if s.resolved >= need {
+			return nil
+		}
+		group, last := s.log, s.logged
+		s.log = s.spareLog[:0]
+		s.mu.Unlock()
+		err := s.st.Apply(context.Background(), group...)
+		s.mu.Lock()
+		clear(group)
+		s.spareLog = group[:0]
+		if err == nil {
+			s.resolved = last
+			continue
+		}
+		s.undoGroups(err)
+	}
+}
+
+// undoGroups handles a group the store refused with err: every batch
+// logged so far fails (those after the group were made on top of it), and
+// the service's state is reloaded from the store, which holds exactly the
+// batches written before the group. The caller holds s.cmu and s.mu.
+func (s *Service) undoGroups(err error) {
+	s.failures = append(s.failures, commitFailure{durable: s.resolved, err: err})
+	s.epoch++
+	s.resolved = s.logged
+	clear(s.log)
+	s.log = s.log[:0]
+	if rerr := s.reload(); rerr != nil {
+		s.broken = fmt.Errorf("a write failed (%w), and so did reloading the store after it: %w", err, rerr)
+	}
+}
+
+// sync waits until every batch logged so far is durable, and returns the
+// store's error if one of them could not be written. The caller must not
+// hold s.mu.
+func (s *Service) sync() error {
+	s.mu.Lock()
+	need, epoch := s.logged, s.epoch
+	s.mu.Unlock()
+	return s.await(need, epoch)
+}
+
+// reload replaces the service's state with what its store holds, as Open
+// would build it, keeping what the store does not hold: the clock's
+// latest instant, import tokens and wrapping keys, GetKeyLastUsage's
+// records (moved to the reloaded keys), and the caches of principals and
+// default key policies. The caller holds s.mu (and s.cmu).
+func (s *Service) reload() error {
+	ctx := context.Background()
+	f := newService(s.cfg)
+	f.st = s.st
+	if err := f.load(ctx); err != nil {
+		return err
+	}
+	latest, err := s.st.LatestInstant(ctx)
+	if err != nil {
+		return err
+	}
+	// GetKeyLastUsage's records are by slot: move them to the reloaded
+	// keys' slots (a key the store does not hold loses its record).
+	var usage map[uint32]lastUse
+	for slot, u := range s.usage {
+		k := &s.slab[slot/slabChunk][slot%slabChunk]
+		if nk := f.loadedKey(s.storeID(k)); nk != nil {
+			if usage == nil {
+				usage = make(map[uint32]lastUse, len(s.usage))
+			}
+			usage[nk.slot] = u
+		}
+	}
+	if string(f.root) != string(s.root) {
+		s.imports.sealer = nil // it derives from the root secret
+	}
+	s.regions, s.rg, s.slab, s.seq = f.regions, f.regions[0], f.slab, f.seq
+	s.queue, s.qseq = f.queue, f.qseq
+	s.root = f.root
+	s.stores, s.storeSlots, s.storeSeq = f.stores, f.storeSlots, f.storeSeq
+	s.policies, s.grants, s.grantIndex = f.policies, f.grants, f.grantIndex
+	s.usage = usage
+	s.saved = latest.UnixMicro()
+	s.scratch, s.drafted, s.newPrimary, s.pend = key{}, nil, nil, nil
+	s.others = s.others[:0]
+	return nil
+}
