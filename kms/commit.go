@@ -11,21 +11,20 @@ import (
 //
 // With a store, a call makes its change in memory and appends the change's
 // batch to s.log under s.mu, in the order the service applies changes;
-// then, with s.mu released, it waits until the batch is durable. The first
-// waiter to take s.cmu (the leader) hands every logged batch to the store
-// in one Apply (one transaction, one fsync) and marks them resolved; the
-// calls that waited meanwhile find their batches resolved, or lead the
-// next group. A call that only read waits too, for every batch logged
-// before it read (etcd's ReadIndex idea): it may have seen their changes,
-// and must not answer with state that a crash would undo.
+// then it waits until the batch is durable, s.mu released while the store
+// writes. The first waiter to find no group being written (the leader)
+// hands every logged batch to the store in one Apply (one transaction, one
+// fsync) and marks them resolved; the calls that waited meanwhile find
+// their batches resolved, or lead the next group. A call that only read
+// waits too, for every batch logged before it read (etcd's ReadIndex
+// idea): it may have seen their changes, and must not answer with state
+// that a crash would undo.
 //
 // A group the store refuses is undone: the leader fails every logged batch
 // (the group and those logged after it, which were made on top of it),
 // reloads the service's state from the store, and starts a new epoch. A
 // waiter fails when the first failure after it looked came before the
 // batches it waited for, and then its call answers KMSInternalException.
-//
-// Lock order: s.cmu before s.mu. A call holding s.mu never takes s.cmu.
 
 // commitFailure is a group the store refused: durable is the number of
 // batches written before it, err the store's error.
@@ -58,14 +57,16 @@ func (s *Service) end(op keystate.Operation, err *error) bool {
 }
 
 // await waits until every batch up to need is resolved, leading the
-// groups itself when no other call does. It returns the store's error
-// when a batch up to need was undone in the epoch the caller looked in.
-// The caller must not hold s.mu.
+// groups itself when no other call is writing one. It returns the store's
+// error when a batch up to need was undone in the epoch the caller looked
+// in. The caller must not hold s.mu.
+//
+// Waiters sleep on s.resolvedCond and all wake when a group ends, so that
+// the calls a group resolved return at once and the others' batches, logged
+// meanwhile, make the next group as large as it can be.
 func (s *Service) await(need, epoch uint64) error {
 	s.waiters.Add(1)
 	defer s.waiters.Add(-1)
-	s.cmu.Lock()
-	defer s.cmu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
@@ -78,6 +79,11 @@ func (s *Service) await(need, epoch uint64) error {
 		if s.resolved >= need {
 			return nil
 		}
+		if s.committing {
+			s.resolvedCond.Wait()
+			continue
+		}
+		s.committing = true
 		group, last := s.log, s.logged
 		s.log = s.spareLog[:0]
 		s.mu.Unlock()
@@ -87,16 +93,19 @@ func (s *Service) await(need, epoch uint64) error {
 		s.spareLog = group[:0]
 		if err == nil {
 			s.resolved = last
-			continue
+		} else {
+			s.undoGroups(err)
 		}
-		s.undoGroups(err)
+		s.committing = false
+		s.resolvedCond.Broadcast()
 	}
 }
 
 // undoGroups handles a group the store refused with err: every batch
 // logged so far fails (those after the group were made on top of it), and
 // the service's state is reloaded from the store, which holds exactly the
-// batches written before the group. The caller holds s.cmu and s.mu.
+// batches written before the group. The caller holds s.mu and is the
+// group's leader.
 func (s *Service) undoGroups(err error) {
 	s.failures = append(s.failures, commitFailure{durable: s.resolved, err: err})
 	s.epoch++
@@ -122,7 +131,7 @@ func (s *Service) sync() error {
 // would build it, keeping what the store does not hold: the clock's
 // latest instant, import tokens and wrapping keys, GetKeyLastUsage's
 // records (moved to the reloaded keys), and the caches of principals and
-// default key policies. The caller holds s.mu (and s.cmu).
+// default key policies. The caller holds s.mu and is a group's leader.
 func (s *Service) reload() error {
 	ctx := context.Background()
 	f := newService(s.cfg)

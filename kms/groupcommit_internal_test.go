@@ -342,8 +342,8 @@ func TestGroupCommitConcurrentOrder(t *testing.T) {
 func TestReloadKeepsEveryField(t *testing.T) {
 	reloaded := []string{"regions", "rg", "slab", "seq", "queue", "qseq", "saved", "root", "stores", "storeSlots",
 		"storeSeq", "policies", "grants", "grantIndex", "usage", "scratch", "drafted", "others", "newPrimary", "pend"}
-	kept := []string{"mu", "cfg", "last", "st", "closed", "cmu", "log", "spareLog", "logged", "resolved", "epoch",
-		"failures", "waiters", "broken", "imports", "principal", "principals", "roots", "defaults", "ownRoot",
+	kept := []string{"mu", "cfg", "last", "st", "closed", "log", "spareLog", "logged", "resolved", "epoch",
+		"failures", "waiters", "committing", "resolvedCond", "broken", "imports", "principal", "principals", "roots", "defaults", "ownRoot",
 		"ownDefault", "call", "condBuf", "useSeq", "trackStart", "tracking"}
 	typ := reflect.TypeFor[Service]()
 	for i := range typ.NumField() {

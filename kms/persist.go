@@ -70,11 +70,9 @@ func (s *Service) Close() error {
 	if s.st == nil {
 		return nil
 	}
-	// Write what calls in progress logged (they wait for it), then close
-	// the store while no group is being written.
+	// Write what calls in progress logged (they wait for it): once it is
+	// resolved no group is being written, and no call logs another.
 	_ = s.sync()
-	s.cmu.Lock()
-	defer s.cmu.Unlock()
 	return s.st.Close()
 }
 

@@ -42,17 +42,19 @@ type Service struct {
 	// memory and not yet handed to the store, in order; how many were
 	// ever logged, and how many are resolved (written, or failed and
 	// undone); the epoch (how many groups failed) and each failure; the
-	// calls waiting; and, when reloading after a failure failed too, the
-	// error every call returns. cmu is held by the call writing a group.
-	cmu      sync.Mutex
-	log      []*store.Batch
-	spareLog []*store.Batch
-	logged   uint64
-	resolved uint64
-	epoch    uint64
-	failures []commitFailure
-	waiters  atomic.Int32
-	broken   error
+	// calls waiting; whether a group is being written, and the condition
+	// (on mu) its end signals; and, when reloading after a failure failed
+	// too, the error every call returns.
+	log          []*store.Batch
+	spareLog     []*store.Batch
+	logged       uint64
+	resolved     uint64
+	epoch        uint64
+	failures     []commitFailure
+	waiters      atomic.Int32
+	committing   bool
+	resolvedCond sync.Cond
+	broken       error
 
 	scratch key  // the draft of a change (see draft), reused to save allocations
 	drafted *key // the key scratch is a draft of
@@ -222,6 +224,7 @@ func newService(cfg config) *Service {
 		stores: make(map[string]*customKeyStore),
 		last:   minInstant, // a clock may read before 1970
 	}
+	s.resolvedCond.L = &s.mu
 	// The default Region is served even if its name is not of the AWS
 	// form: it is the caller's choice.
 	s.regions = []*region{{name: s.cfg.region, keys: make(map[string]*key), aliases: make(map[aliasID]*alias)}}
