@@ -68,7 +68,7 @@ func (g *grant) allows(caller policy.Principal, action string, ec map[string]str
 // (action), or nil.
 func (s *Service) grantAllows(k *key, action string) *grant {
 	for _, g := range s.grants[k.slot] {
-		if g.allows(s.principal, action, s.call.ec) {
+		if g.allows(s.principal, action, s.call.ec) && (s.ec == nil || s.ecGrantVisible(g)) {
 			return g
 		}
 	}
@@ -263,9 +263,16 @@ func (s *Service) checkGrantTokens(ctx context.Context, op keystate.Operation) e
 	if len(tokens) > 10 {
 		return validationError(op, "[tokens]", "grantTokens", "Member must have length less than or equal to 10")
 	}
+	if s.ec != nil {
+		s.ec.tokens = s.ec.tokens[:0]
+	}
 	for _, t := range tokens {
-		if _, err := s.tokenGrant(op, t); err != nil {
+		g, err := s.tokenGrant(op, t)
+		if err != nil {
 			return err
+		}
+		if s.ec != nil {
+			s.ec.tokens = append(s.ec.tokens, g) // D42: a token makes its grant usable at once
 		}
 	}
 	return nil
@@ -383,6 +390,9 @@ func (s *Service) CreateGrant(ctx context.Context, in *CreateGrantInput) (*Creat
 	}
 	if err == nil && g == nil {
 		g, err = s.addGrant(k, arn, in, grantee, retiring, caller, now)
+		if err == nil && s.ec != nil {
+			s.ecGrantCreated(g, now)
+		}
 	}
 	if err == nil {
 		var token string
