@@ -59,14 +59,14 @@ type change struct {
 type ecState struct {
 	m       consistency.Model
 	seq     uint64
-	pending []*change             // by full, then id
-	keys    map[uint32][]*change  // chCreate, chKey, chRotation, chPolicy by key slot, oldest first
-	aliases map[*alias][]*change  // chAlias, oldest first
-	grants  map[*grant]*change    // chGrant
-	late    map[uint32]int64      // a key past its DeletionDate: when its deletion fires
-	calls   uint64                // calls so far (PerCall readers)
-	reader  uint64                // the reader of the call in progress
-	tokens  []*grant              // the grants whose tokens the call in progress passes
+	pending []*change            // by full, then id
+	keys    map[uint32][]*change // chCreate, chKey, chRotation, chPolicy by key slot, oldest first
+	aliases map[*alias][]*change // chAlias, oldest first
+	grants  map[*grant]*change   // chGrant
+	late    map[uint32]int64     // a key past its DeletionDate: when its deletion fires
+	calls   uint64               // calls so far (PerCall readers)
+	reader  uint64               // the reader of the call in progress
+	tokens  []*grant             // the grants whose tokens the call in progress passes
 }
 
 // newEC builds the model's state, drawing its seed from random when m has

@@ -279,4 +279,3 @@ func ecDump(t *rapid.T, x *ecSide) string {
 	b.WriteString(strings.Join(lines, "\n"))
 	return b.String()
 }
-
