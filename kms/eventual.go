@@ -84,14 +84,11 @@ func newEC(m consistency.Model, random io.Reader) *ecState {
 		grants: map[*grant]*change{}, late: map[uint32]int64{}}
 }
 
-// due applies every scheduled event due by now, as runDue does, and with
-// the model on also settles the changes fully propagated by then, each at
+// ecDue is runDue with the model on: it applies every scheduled event due
+// by now and also settles the changes fully propagated by then, each at
 // its own instant between the events (so that the observer's records stay
 // in time order).
-func (s *Service) due(now int64) (int, error) {
-	if s.ec == nil {
-		return s.runDue(now)
-	}
+func (s *Service) ecDue(now int64) (int, error) {
 	n := 0
 	for len(s.ec.pending) > 0 && s.ec.pending[0].full <= now {
 		t := s.ec.pending[0].full
@@ -397,7 +394,7 @@ func (s *Service) PropagationStatus() PropagationStatus {
 	st := PropagationStatus{Enabled: true}
 	if !s.closed {
 		if now, err := s.readClock(); err == nil {
-			_, _ = s.due(now)
+			_, _ = s.ecDue(now)
 		}
 	}
 	s.pruneLate()
@@ -433,7 +430,7 @@ func (s *Service) Propagate() int {
 	if err != nil {
 		return 0
 	}
-	if _, err := s.due(now); err != nil {
+	if _, err := s.ecDue(now); err != nil {
 		return 0
 	}
 	n := s.ecSettle(now, true)

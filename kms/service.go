@@ -251,8 +251,14 @@ func (s *Service) begin(ctx context.Context, op keystate.Operation) (int64, stri
 		return now, caller, &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, Err: store.ErrClosed,
 			Message: "The service is closed."}
 	}
-	if _, err := s.due(now); err != nil {
-		return now, caller, internalError(op, "", keystate.None, err)
+	var derr error
+	if s.ec == nil {
+		_, derr = s.runDue(now)
+	} else {
+		_, derr = s.ecDue(now) // eventual consistency settles changes too (eventual.go)
+	}
+	if derr != nil {
+		return now, caller, internalError(op, "", keystate.None, derr)
 	}
 	if s.ec != nil {
 		s.ecCall()
@@ -280,7 +286,12 @@ func (s *Service) Sweep() int {
 	if err != nil {
 		return 0
 	}
-	n, err := s.due(now)
+	var n int
+	if s.ec == nil {
+		n, err = s.runDue(now)
+	} else {
+		n, err = s.ecDue(now)
+	}
 	if err == nil && s.st != nil && s.last > s.saved {
 		// Record how far time has moved, events or not (Open refuses a
 		// clock behind it). A failure is retried by the next write.
