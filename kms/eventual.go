@@ -103,6 +103,24 @@ func (s *Service) ecDue(now int64) (int, error) {
 	return n + m, err
 }
 
+// transientDuration is how long a replica stays Creating (ReplicateKey)
+// or a multi-Region key Updating (UpdatePrimaryRegion), in microseconds:
+// d as WithReplicaCreationDuration or WithPrimaryUpdateDuration set it, or,
+// when that is 0 and the model is on, a propagation delay drawn like a
+// change's (D41; spec (f): Creating lasts "a few seconds", Updating "a few
+// more seconds" and longer than the usual delay, so Typical is added).
+func (s *Service) transientDuration(d time.Duration, updating bool) int64 {
+	if d > 0 || s.ec == nil {
+		return durMicros(d)
+	}
+	s.ec.seq++
+	p := s.ec.m.Propagation(s.ec.seq)
+	if updating {
+		p += s.ec.m.Delay.Typical.Microseconds()
+	}
+	return p
+}
+
 // ecCall starts a call's view: its reader is its principal, or the call
 // itself (consistency.PerCall).
 func (s *Service) ecCall() {

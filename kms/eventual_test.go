@@ -467,3 +467,49 @@ func TestECDistributionBounds(t *testing.T) {
 		t.Fatalf("%d of 300 creations in the tail, want a few (2%%)", tail)
 	}
 }
+
+// TestECReplicaWindows (D41; spec (f): ReplicateKey's Creating lasts "a
+// few seconds", UpdatePrimaryRegion's Updating "a few more seconds"):
+// with the model on and no duration configured, each lasts a drawn
+// propagation delay (Updating: plus Typical); a configured duration still
+// wins.
+func TestECReplicaWindows(t *testing.T) {
+	e := ecNew(t, ecModel(ecWindow))
+	id, _ := e.mrPrimary()
+	e.s.Propagate()
+	west := e.mrIn(mrWest)
+	if m := e.mrReplicate(id, mrWest); m.KeyState != "Creating" {
+		t.Fatalf("replica born %s", m.KeyState)
+	}
+	_, err := west.encrypt(id)
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrKMSInvalidState, Op: keystate.Encrypt, KeyID: mrARN(mrWest, id), State: keystate.Creating, AnyMsg: true})
+	e.advance(ecWindow - time.Microsecond)
+	if got := west.describe(id); got.KeyState != "Creating" {
+		t.Fatalf("a µs before the window's end: %s", got.KeyState)
+	}
+	e.advance(time.Microsecond)
+	if got := west.describe(id); got.KeyState != "Enabled" {
+		t.Fatalf("at the window's end: %s", got.KeyState)
+	}
+	e.s.Propagate()
+	if _, err := e.s.UpdatePrimaryRegion(e.ctx, &kms.UpdatePrimaryRegionInput{KeyId: id, PrimaryRegion: mrWest}); err != nil {
+		t.Fatal(err)
+	}
+	e.advance(2*ecWindow - time.Microsecond) // the drawn 2 s plus Typical, also 2 s
+	if got := west.describe(id); got.KeyState != "Updating" {
+		t.Fatalf("a µs before Updating ends: %s", got.KeyState)
+	}
+	e.advance(time.Microsecond)
+	if got := west.describe(id); got.KeyState != "Enabled" {
+		t.Fatalf("when Updating ends: %s", got.KeyState)
+	}
+
+	e2 := ecNew(t, ecModel(ecWindow), kms.WithReplicaCreationDuration(time.Minute))
+	id2, _ := e2.mrPrimary()
+	e2.s.Propagate()
+	e2.mrReplicate(id2, mrWest)
+	e2.advance(ecWindow)
+	if got := e2.mrIn(mrWest).describe(id2); got.KeyState != "Creating" {
+		t.Fatalf("with a configured minute, after 2 s: %s", got.KeyState)
+	}
+}
