@@ -1,8 +1,10 @@
 package kms_test
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/kms/consistency"
+	"github.com/kmsmodel/kmsmodel/store"
 )
 
 // Tests of the eventual-consistency model (issue 17; spec section (f);
@@ -511,5 +514,57 @@ func TestECReplicaWindows(t *testing.T) {
 	e2.advance(ecWindow)
 	if got := e2.mrIn(mrWest).describe(id2); got.KeyState != "Creating" {
 		t.Fatalf("with a configured minute, after 2 s: %s", got.KeyState)
+	}
+}
+
+// TestECRestart (D45): the model's windows live in memory. A service
+// reopened on its store sees every change as propagated, and a deletion
+// waiting past its DeletionDate fires at the instant the seed gives it,
+// as it would have without the restart.
+func TestECRestart(t *testing.T) {
+	ctx := context.Background()
+	open := func(mem store.Store, clk *kms.ManualClock) *kms.Service {
+		s, err := kms.Open(ctx, mem, kms.WithClock(clk), kms.WithEventualConsistency(ecModel(ecWindow)),
+			kms.WithRandom(rand.NewChaCha8([32]byte{9})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	run := func(restart bool) time.Time {
+		mem, clk := store.NewMemory(), kms.NewManualClock(fxT0)
+		s := open(mem, clk)
+		out, err := s.CreateKey(ctx, &kms.CreateKeyInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := out.KeyMetadata.KeyId
+		if restart {
+			s = open(mem, clk)
+			if st := s.PropagationStatus(); !st.Propagated {
+				t.Fatalf("after a restart: %+v", st)
+			}
+		} else {
+			s.Propagate()
+		}
+		sd, err := s.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: kms.Int32(7)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := clk.Set(*sd.DeletionDate); err != nil {
+			t.Fatal(err)
+		}
+		s.Sweep()
+		if restart {
+			s = open(mem, clk)
+		}
+		st := s.PropagationStatus()
+		if st.Pending != 1 {
+			t.Fatalf("restart %v: status %+v", restart, st)
+		}
+		return st.SettleTime
+	}
+	if a, b := run(false), run(true); !a.Equal(b) {
+		t.Fatalf("the deletion fires at %v, after a restart at %v", a, b)
 	}
 }
