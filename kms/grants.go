@@ -244,8 +244,10 @@ type grantTokensKey struct{}
 // WithGrantTokens returns a context whose calls pass grant tokens, as the
 // GrantTokens parameter of AWS's operations does. Grants take effect at
 // once in kmsmodel (D28), so a token adds nothing to what its grant
-// allows; but every token must be one the service issued for a grant that
-// still exists, or the call fails with InvalidGrantTokenException.
+// allows, except with WithEventualConsistency, where it makes a grant
+// that has not propagated yet usable by the call (D42). Every token must
+// be one the service issued for a grant that still exists, or the call
+// fails with InvalidGrantTokenException.
 func WithGrantTokens(ctx context.Context, tokens []string) context.Context {
 	return context.WithValue(ctx, grantTokensKey{}, tokens)
 }
