@@ -241,8 +241,9 @@
 //     does not exist" [EC: "GetParametersForImport right after CreateKey
 //     can return NotFoundException"].
 //   - EnableKey, DisableKey, ScheduleKeyDeletion, CancelKeyDeletion,
-//     UpdateKeyDescription and any other change of a key's state:
-//     DescribeKey and the key-state check of cryptographic calls see the
+//     UpdateKeyDescription, UpdatePrimaryRegion and
+//     DeleteImportedKeyMaterial (a change of the key's state or
+//     description): DescribeKey and the key-state check of cryptographic calls see the
 //     previous state, so a just-disabled key still encrypts [EC; DEL:
 //     disabling a key takes effect "subject to eventual consistency"].
 //   - CreateAlias and UpdateAlias: the alias is NotFoundException, or
@@ -293,7 +294,9 @@
 //     ListResourceTags) are consistent; DeleteAlias, RetireGrant and RevokeGrant take effect at
 //     once; AWS managed keys (made by the call that first uses their
 //     alias) and replicas (whose window is their Creating state) are
-//     visible at once.
+//     visible at once, and so are ImportKeyMaterial, scheduled state
+//     changes (expiry of imported material, a replica's or update's end)
+//     and custom key store connections.
 //   - D42: a grant's token makes it usable at once for the call that
 //     passes it, and for no other call; a new key policy lags in both
 //     directions (what it newly allows and what it newly refuses).
