@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -566,5 +567,70 @@ func TestECRestart(t *testing.T) {
 	}
 	if a, b := run(false), run(true); !a.Equal(b) {
 		t.Fatalf("the deletion fires at %v, after a restart at %v", a, b)
+	}
+}
+
+// TestECSeedReproducesEveryWindow (D40): a scenario touching every window
+// (creation, state, alias, grant, policy, rotation), observed call by call
+// with per-call readers over the default distribution, gives the same
+// trace for the same seed and another for another seed; once propagated,
+// every call answers as without the model.
+func TestECSeedReproducesEveryWindow(t *testing.T) {
+	trace := func(seed uint64) string {
+		m := consistency.Default()
+		m.Seed, m.Readers = seed, consistency.PerCall
+		e := ecNew(t, m)
+		a, _ := e.symmetric()
+		c, arnC := e.symmetric()
+		e.advance(m.Delay.Max)
+		b, _ := e.symmetric()
+		e.createAlias("alias/x", a)
+		_, err := e.s.CreateGrant(e.ctx, &kms.CreateGrantInput{KeyId: a, GranteePrincipal: ecGrantee, Operations: []string{"DescribeKey"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.disable(a)
+		doc := `{"Version":"2012-10-17","Statement":[` +
+			`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},` +
+			`{"Effect":"Allow","Principal":{"AWS":"` + ecGrantee + `"},"Action":"kms:DescribeKey","Resource":"*"}]}`
+		grantee := kms.WithPrincipal(e.ctx, ecGrantee)
+		var out strings.Builder
+		for step := 0; step < 40; step++ {
+			if step == 1 {
+				if _, err := e.s.PutKeyPolicy(e.ctx, &kms.PutKeyPolicyInput{KeyId: c, Policy: doc}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, errB := e.s.DescribeKey(e.ctx, &kms.DescribeKeyInput{KeyId: b})
+			dA := e.describe(a)
+			al, _ := e.s.DescribeKey(e.ctx, &kms.DescribeKeyInput{KeyId: "alias/x"})
+			_, errG := e.s.DescribeKey(grantee, &kms.DescribeKeyInput{KeyId: fxARN(a)})
+			_, errP := e.s.DescribeKey(grantee, &kms.DescribeKeyInput{KeyId: arnC})
+			fmt.Fprintf(&out, "%d %v %s %v %v %v\n", step, errB == nil, dA.KeyState, al != nil, errG == nil, errP == nil)
+			e.advance(100 * time.Millisecond)
+		}
+		e.advance(m.Delay.Max)
+		if _, err := e.s.DescribeKey(e.ctx, &kms.DescribeKeyInput{KeyId: b}); err != nil {
+			t.Fatalf("after Max: %v", err)
+		}
+		if got := e.describe(a); got.KeyState != "Disabled" {
+			t.Fatalf("after Max: %s", got.KeyState)
+		}
+		for _, id := range []string{fxARN(a), arnC} {
+			if _, err := e.s.DescribeKey(grantee, &kms.DescribeKeyInput{KeyId: id}); err != nil {
+				t.Fatalf("the grantee after Max: %v", err)
+			}
+		}
+		return out.String()
+	}
+	x := trace(11)
+	if y := trace(11); x != y {
+		t.Fatalf("seed 11 gave two traces:\n%s\n%s", x, y)
+	}
+	if z := trace(12); x == z {
+		t.Fatalf("seeds 11 and 12 gave the same trace:\n%s", x)
+	}
+	if !strings.Contains(x, "false") || !strings.Contains(x, "true") {
+		t.Fatalf("the trace shows no window:\n%s", x)
 	}
 }
