@@ -63,7 +63,7 @@ type ecState struct {
 	keys    map[uint32][]*change // chCreate, chKey, chRotation, chPolicy by key slot, oldest first
 	aliases map[*alias][]*change // chAlias, oldest first
 	grants  map[*grant]*change   // chGrant
-	late    map[uint32]int64     // a key past its DeletionDate: when its deletion fires
+	late    map[uint32]lateDeletion // keys past their DeletionDate, by slot
 	calls   uint64               // calls so far (PerCall readers)
 	reader  uint64               // the reader of the call in progress
 	tokens  []*grant             // the grants whose tokens the call in progress passes
@@ -81,8 +81,12 @@ func newEC(m consistency.Model, random io.Reader) *ecState {
 		}
 	}
 	return &ecState{m: m, keys: map[uint32][]*change{}, aliases: map[*alias][]*change{},
-		grants: map[*grant]*change{}, late: map[uint32]int64{}}
+		grants: map[*grant]*change{}, late: map[uint32]lateDeletion{}}
 }
+
+// lateDeletion is a deletion waiting past its DeletionDate (D43): the
+// DeletionDate it is for, and when it fires.
+type lateDeletion struct{ date, fire int64 }
 
 // ecDue is runDue with the model on: it applies every scheduled event due
 // by now and also settles the changes fully propagated by then, each at
@@ -359,21 +363,25 @@ func (s *Service) ecResolve(op keystate.Operation, k *key, a *alias) (*key, erro
 // then.
 func (s *Service) ecDeletionDue(k *key, ev queued) bool {
 	if ev.what == evDeletionLate {
-		return s.ec.late[k.slot] == ev.at
+		// Only the deferral of the key's current DeletionDate: a
+		// deletion cancelled and scheduled again waits anew.
+		l, ok := s.ec.late[k.slot]
+		return ok && l.date == k.deletion && l.fire == ev.at
 	}
 	fire := k.deletion + s.ec.m.DeletionDelay(consistency.Reader(s.storeID(k)), k.deletion)
 	if fire <= ev.at {
 		return true
 	}
-	s.ec.late[k.slot] = fire
+	s.ec.late[k.slot] = lateDeletion{date: k.deletion, fire: fire}
 	s.schedule(fire, k, evDeletionLate)
 	return false
 }
 
-// pruneLate forgets the deferred deletions that fired or were cancelled.
+// pruneLate forgets the deferred deletions that fired or were cancelled
+// (and perhaps scheduled again, for another DeletionDate).
 func (s *Service) pruneLate() {
-	for slot := range s.ec.late {
-		if k := s.keyAt(slot); k.state != keystate.PendingDeletion {
+	for slot, l := range s.ec.late {
+		if k := s.keyAt(slot); k.state != keystate.PendingDeletion || k.deletion != l.date {
 			delete(s.ec.late, slot)
 		}
 	}
@@ -420,8 +428,8 @@ func (s *Service) PropagationStatus() PropagationStatus {
 	for _, c := range s.ec.pending {
 		settle = max(settle, c.full)
 	}
-	for _, f := range s.ec.late {
-		settle = max(settle, f)
+	for _, l := range s.ec.late {
+		settle = max(settle, l.fire)
 	}
 	st.Pending = len(s.ec.pending) + len(s.ec.late)
 	st.Propagated = st.Pending == 0
@@ -459,7 +467,9 @@ func (s *Service) Propagate() int {
 	}
 	slices.Sort(slots) // in creation order, so that a seed gives the same records
 	for _, slot := range slots {
-		s.ec.late[slot] = now
+		l := s.ec.late[slot]
+		l.fire = now
+		s.ec.late[slot] = l
 		s.schedule(now, s.keyAt(slot), evDeletionLate)
 		n++
 	}

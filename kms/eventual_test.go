@@ -634,3 +634,33 @@ func TestECSeedReproducesEveryWindow(t *testing.T) {
 		t.Fatalf("the trace shows no window:\n%s", x)
 	}
 }
+
+// TestECDeletionRescheduled (D43): a deletion cancelled while it waits
+// past its DeletionDate, then scheduled again, waits for its new date: the
+// first deferral's instant deletes nothing.
+func TestECDeletionRescheduled(t *testing.T) {
+	e := ecNew(t, ecModel(ecWindow))
+	id, _ := e.settled()
+	date := e.scheduleDeletion(id, 7)
+	e.setClock(date)
+	e.s.Sweep()
+	first := e.s.PropagationStatus().SettleTime
+	if !first.After(date) {
+		t.Fatalf("the deletion fires at %v, not after %v", first, date)
+	}
+	e.cancelDeletion(id)
+	again := e.scheduleDeletion(id, 7)
+	e.setClock(first)
+	e.s.Sweep()
+	if got := e.describe(id); got.KeyState != "PendingDeletion" || !got.DeletionDate.Equal(again) {
+		t.Fatalf("at the first deferral's instant: %s %v", got.KeyState, got.DeletionDate)
+	}
+	if st := e.s.PropagationStatus(); st.Pending != 0 {
+		t.Fatalf("status %+v: the first deferral still counts", st)
+	}
+	e.setClock(again.Add(24 * time.Hour))
+	e.s.Sweep()
+	if _, err := e.s.DescribeKey(e.ctx, &kms.DescribeKeyInput{KeyId: id}); !errors.Is(err, keystate.ErrNotFound) {
+		t.Fatalf("a day after the new date: %v", err)
+	}
+}
