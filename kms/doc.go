@@ -249,7 +249,10 @@
 //   - CreateAlias and UpdateAlias: the alias is NotFoundException, or
 //     resolves to its previous target [EC].
 //   - CreateGrant: the grant allows nothing (AccessDeniedException) unless
-//     the call passes its grant token [GT].
+//     the call passes its grant token [GT]; RetireGrant and RevokeGrant:
+//     the grant still allows [API RevokeGrant: "When you create, retire,
+//     or revoke a grant, there might be a brief delay, usually less than
+//     five minutes"].
 //   - PutKeyPolicy: the previous key policy decides [EC].
 //   - Rotations (automatic, on demand, EnableKey's catch-up): encryption
 //     uses the previous current material [RK, ROD: "until the new key
@@ -291,15 +294,17 @@
 //     it, and only the creation, alias, grant and policy windows can
 //     refuse it. Lists and reads of settings (ListKeys, ListAliases,
 //     ListGrants, ListKeyRotations, GetKeyPolicy, GetKeyRotationStatus,
-//     ListResourceTags) are consistent; DeleteAlias, RetireGrant and RevokeGrant take effect at
+//     ListResourceTags) are consistent; DeleteAlias takes effect at
 //     once; AWS managed keys (made by the call that first uses their
 //     alias) and replicas (whose window is their Creating state) are
 //     visible at once, and so are ImportKeyMaterial, scheduled state
 //     changes (expiry of imported material, a replica's or update's end)
 //     and custom key store connections.
 //   - D42: a grant's token makes it usable at once for the call that
-//     passes it, and for no other call; a new key policy lags in both
-//     directions (what it newly allows and what it newly refuses).
+//     passes it, and for no other call; a retired or revoked grant keeps
+//     allowing only readers that saw its creation; a new key policy lags
+//     in both directions (what it newly allows and what it newly
+//     refuses).
 //   - D43: a deletion fires at DeletionDate plus a delay uniform in [0,
 //     MaxDeletionDelay], drawn from the seed, the key and its
 //     DeletionDate. Until then the key is PendingDeletion to every call,

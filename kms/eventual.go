@@ -36,6 +36,7 @@ const (
 	chAlias                          // an alias was created or retargeted (prev holds the old target)
 	chGrant                          // a grant was created
 	chPolicy                         // a key policy was replaced (doc holds the old one)
+	chRevoke                         // a grant was retired or revoked
 )
 
 // change is one change still propagating.
@@ -59,14 +60,14 @@ type change struct {
 type ecState struct {
 	m       consistency.Model
 	seq     uint64
-	pending []*change            // by full, then id
-	keys    map[uint32][]*change // chCreate, chKey, chRotation, chPolicy by key slot, oldest first
-	aliases map[*alias][]*change // chAlias, oldest first
-	grants  map[*grant]*change   // chGrant
+	pending []*change               // by full, then id
+	keys    map[uint32][]*change    // chCreate, chKey, chRotation, chPolicy, chRevoke by key slot, oldest first
+	aliases map[*alias][]*change    // chAlias, oldest first
+	grants  map[*grant]*change      // chGrant
 	late    map[uint32]lateDeletion // keys past their DeletionDate, by slot
-	calls   uint64               // calls so far (PerCall readers)
-	reader  uint64               // the reader of the call in progress
-	tokens  []*grant             // the grants whose tokens the call in progress passes
+	calls   uint64                  // calls so far (PerCall readers)
+	reader  uint64                  // the reader of the call in progress
+	tokens  []*grant                // the grants whose tokens the call in progress passes
 }
 
 // newEC builds the model's state, drawing its seed from random when m has
@@ -207,7 +208,7 @@ func (s *Service) ecSettle(upTo int64, forced bool) int {
 			switch c.kind {
 			case chAlias:
 				p["aliasName"] = c.al.name
-			case chGrant:
+			case chGrant, chRevoke:
 				p["grantId"] = c.g.id
 			}
 			s.cfg.observer.Observe(Event{Time: fromMicros(at), Name: "PropagateChange", Scheduled: true,
@@ -259,6 +260,26 @@ func (s *Service) ecAliasChanged(op keystate.Operation, a *alias, prev *key, now
 // ecGrantCreated records a new grant (D42).
 func (s *Service) ecGrantCreated(g *grant, now int64) {
 	s.ecAdd(&change{kind: chGrant, op: "CreateGrant", k: g.key, g: g}, now)
+}
+
+// ecGrantDropped records that grant g was retired or revoked (D42).
+func (s *Service) ecGrantDropped(op keystate.Operation, g *grant) {
+	s.ecAdd(&change{kind: chRevoke, op: op.String(), k: g.key, g: g}, s.last)
+}
+
+// ecRevokedAllows returns a grant on k, retired or revoked, that still
+// allows action for the call in progress because the reader has seen
+// its creation but not its removal (D42), or nil.
+func (s *Service) ecRevokedAllows(k *key, action string) *grant {
+	for _, c := range s.ec.keys[k.slot] {
+		if c.kind != chRevoke || s.sees(c) || !c.g.allows(s.principal, action, s.call.ec) {
+			continue
+		}
+		if cr := s.ec.grants[c.g]; cr == nil || s.sees(cr) {
+			return c.g
+		}
+	}
+	return nil
 }
 
 // ecPolicyChanged records that k's key policy replaced before (D42).

@@ -23,6 +23,7 @@ type ecSide struct {
 	clk *kms.ManualClock
 	ids []string       // keys by creation order
 	tok map[int]string // the latest grant token of each key
+	gid map[int]string // the latest grant ID of each key
 }
 
 // ecWindowErrors are the refusals a propagation window may cause (spec
@@ -63,7 +64,7 @@ func TestECSettlesToTheSameState(t *testing.T) {
 			var seed [32]byte
 			binary.LittleEndian.PutUint64(seed[:], m.Seed)
 			opts = append(opts, kms.WithClock(clk), kms.WithRandom(rand.NewChaCha8(seed)))
-			return &ecSide{s: kms.New(opts...), clk: clk, tok: map[int]string{}}
+			return &ecSide{s: kms.New(opts...), clk: clk, tok: map[int]string{}, gid: map[int]string{}}
 		}
 		ref, ec := side(), side(kms.WithEventualConsistency(m))
 		ctx := context.Background()
@@ -155,8 +156,18 @@ func TestECSettlesToTheSameState(t *testing.T) {
 					g, err := x.s.CreateGrant(ctx, &kms.CreateGrantInput{KeyId: x.ids[i], GranteePrincipal: ecGrantee,
 						Operations: []string{"Encrypt", "DescribeKey"}})
 					if err == nil {
-						x.tok[i] = g.GrantToken
+						x.tok[i], x.gid[i] = g.GrantToken, g.GrantId
 					}
+					return err
+				})
+			},
+			"RevokeGrant": func(t *rapid.T) {
+				i := keyIdx(t)
+				if ref.gid[i] == "" {
+					t.Skip("no grant on the key")
+				}
+				step(fmt.Sprintf("RevokeGrant(key %d)", i), true, func(x *ecSide) error {
+					_, err := x.s.RevokeGrant(ctx, &kms.RevokeGrantInput{KeyId: x.ids[i], GrantId: x.gid[i]})
 					return err
 				})
 			},

@@ -203,6 +203,34 @@ func TestECGrantWindow(t *testing.T) {
 	if _, err := e.s.Encrypt(as, in); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
+
+	// RevokeGrant propagates too (API Reference: "When you create, retire,
+	// or revoke a grant, there might be a brief delay"): the grant still
+	// allows until then.
+	if _, err := e.s.RevokeGrant(e.ctx, &kms.RevokeGrantInput{KeyId: arn, GrantId: g.GrantId}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.Encrypt(as, in); err != nil {
+		t.Fatalf("just revoked: %v", err)
+	}
+	if l, _ := e.s.ListGrants(e.ctx, &kms.ListGrantsInput{KeyId: arn}); len(l.Grants) != 0 {
+		t.Fatalf("ListGrants shows %d grants: it is consistent (D41)", len(l.Grants))
+	}
+	e.advance(ecWindow)
+	_, err = e.s.Encrypt(as, in)
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrAccessDenied, Op: keystate.Encrypt, KeyID: arn, State: keystate.Enabled, AnyMsg: true})
+
+	// A grant created and revoked within its window allows nothing to a
+	// reader that never saw it.
+	g2, err := e.s.CreateGrant(e.ctx, &kms.CreateGrantInput{KeyId: arn, GranteePrincipal: ecGrantee, Operations: []string{"Encrypt"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.RevokeGrant(e.ctx, &kms.RevokeGrantInput{KeyId: arn, GrantId: g2.GrantId}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.s.Encrypt(as, in)
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrAccessDenied, Op: keystate.Encrypt, KeyID: arn, State: keystate.Enabled, AnyMsg: true})
 }
 
 // TestECPolicyWindow (D42): a new key policy decides only once it has

@@ -72,6 +72,9 @@ func (s *Service) grantAllows(k *key, action string) *grant {
 			return g
 		}
 	}
+	if s.ec != nil {
+		return s.ecRevokedAllows(k, action) // D42: a removal propagates too
+	}
 	return nil
 }
 
@@ -736,5 +739,8 @@ func (s *Service) deleteGrant(op keystate.Operation, g *grant, arn string) error
 		}
 	}
 	s.dropGrant(g)
+	if s.ec != nil {
+		s.ecGrantDropped(op, g)
+	}
 	return nil
 }
