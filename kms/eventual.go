@@ -43,15 +43,15 @@ const (
 type change struct {
 	id         uint64 // the change's identity for the model: its sequence number
 	kind       changeKind
-	op         string // the operation that made it, as the observer names it
-	made, full int64  // when it was made, and when every reader sees it
-	k          *key   // the key it concerns
-	before     *key   // chKey: a copy of k before the change
-	rot        int    // chRotation: the material version the rotation made current
-	al         *alias // chAlias
-	prev       *key   // chAlias: the alias's target before, nil for a new alias
-	g          *grant // chGrant
-	doc        *policy.Document
+	op         string           // the operation that made it, as the observer names it
+	made, full int64            // when it was made, and when every reader sees it
+	k          *key             // the key it concerns
+	before     *key             // chKey: a copy of k before the change
+	rot        int              // chRotation: the material version the rotation made current
+	al         *alias           // chAlias
+	prev       *key             // chAlias: the alias's target before, nil for a new alias
+	g          *grant           // chGrant, chRevoke
+	doc        *policy.Document // chPolicy: the key policy before the change
 }
 
 // ecState is the eventual-consistency model's state. It exists only while
