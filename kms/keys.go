@@ -58,6 +58,9 @@ func (s *Service) CreateKey(ctx context.Context, in *CreateKeyInput) (*CreateKey
 	var arn string
 	if k != nil {
 		arn = s.arnOf(k)
+		if s.ec != nil {
+			s.ecCreated(k, now)
+		}
 	}
 	if s.observing() {
 		p := map[string]string{
@@ -205,6 +208,9 @@ func (s *Service) DescribeKey(ctx context.Context, in *DescribeKeyInput) (*Descr
 	)
 	if err == nil {
 		k, arn, err = s.resolve(ctx, op, caller, in.KeyId, "keyId", allowAlias|crossAccount)
+	}
+	if err == nil && s.ec != nil {
+		k = s.ecView(k) // D41: the state the caller's reader sees
 	}
 	if err == nil {
 		err = keystate.Check(op, k.state, k.kind, arn)
@@ -430,8 +436,14 @@ func (s *Service) keyCall(ctx context.Context, op keystate.Operation, keyID stri
 		s.others, s.newPrimary = s.others[:0], nil
 		nk := s.draft(k)
 		if err = do(nk, arn, now); err == nil {
+			var before key
+			if s.ec != nil {
+				before = *k
+			}
 			if added, err = s.commitKey(k, nk); err != nil {
 				err = internalError(op, arn, k.state, err)
+			} else if s.ec != nil {
+				s.ecKeyChanged(op, k, &before, added, now)
 			}
 		}
 	}

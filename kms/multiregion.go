@@ -156,7 +156,7 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 	kind.MultiRegion = keystate.Replica
 	r := key{id: p.id, account: p.account, description: in.Description, tags: tags,
 		seq: s.seq + 1, version: 1, created: now, state: st, kind: kind,
-		region: to.index, replicated: true, deletion: now + durMicros(s.cfg.replicaDuration)}
+		region: to.index, replicated: true, deletion: now + s.transientDuration(s.cfg.replicaDuration, false)}
 	if p.kind.Origin == keystate.AWSKMS && !p.kind.Spec.IsSymmetric() {
 		// An asymmetric or HMAC key's generated material, if it has been
 		// generated yet: replicas share it (what one Region signs, another
@@ -343,7 +343,7 @@ func (s *Service) UpdatePrimaryRegion(ctx context.Context, in *UpdatePrimaryRegi
 			return err
 		}
 		nd := s.draftOther(n)
-		until := now + durMicros(s.cfg.updateDuration)
+		until := now + s.transientDuration(s.cfg.updateDuration, true)
 		for _, d := range []*key{k, nd} {
 			if err := transition(d, keystate.UpdatePrimaryStart); err != nil {
 				return err

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"io"
 	"time"
+
+	"github.com/kmsmodel/kmsmodel/kms/consistency"
 )
 
 // Option configures a Service built by New.
@@ -24,6 +26,7 @@ type config struct {
 	connectDuration  time.Duration
 	replicaDuration  time.Duration
 	updateDuration   time.Duration
+	consistency      *consistency.Model // nil: the model is off
 }
 
 func defaultConfig() config {

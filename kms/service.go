@@ -76,6 +76,8 @@ type Service struct {
 	useSeq     uint64             // counts recorded uses, for made-up IDs
 	trackStart int64              // the first instant the service read: when it began tracking usage
 	tracking   bool               // trackStart is set
+
+	ec *ecState // the eventual-consistency model; nil while it is off (eventual.go)
 }
 
 // Format prints the service's Region and account, and nothing of its
@@ -203,6 +205,9 @@ func New(opts ...Option) *Service {
 	// form: it is the caller's choice.
 	s.regions = []*region{{name: s.cfg.region, keys: make(map[string]*key), aliases: make(map[aliasID]*alias)}}
 	s.rg = s.regions[0]
+	if s.cfg.consistency != nil {
+		s.ec = newEC(*s.cfg.consistency, s.cfg.random)
+	}
 	return s
 }
 
@@ -246,8 +251,17 @@ func (s *Service) begin(ctx context.Context, op keystate.Operation) (int64, stri
 		return now, caller, &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, Err: store.ErrClosed,
 			Message: "The service is closed."}
 	}
-	if _, err := s.runDue(now); err != nil {
-		return now, caller, internalError(op, "", keystate.None, err)
+	var derr error
+	if s.ec == nil {
+		_, derr = s.runDue(now)
+	} else {
+		_, derr = s.ecDue(now) // eventual consistency settles changes too (eventual.go)
+	}
+	if derr != nil {
+		return now, caller, internalError(op, "", keystate.None, derr)
+	}
+	if s.ec != nil {
+		s.ecCall()
 	}
 	return now, caller, nil
 }
@@ -272,7 +286,12 @@ func (s *Service) Sweep() int {
 	if err != nil {
 		return 0
 	}
-	n, err := s.runDue(now)
+	var n int
+	if s.ec == nil {
+		n, err = s.runDue(now)
+	} else {
+		n, err = s.ecDue(now)
+	}
 	if err == nil && s.st != nil && s.last > s.saved {
 		// Record how far time has moved, events or not (Open refuses a
 		// clock behind it). A failure is retried by the next write.
@@ -454,6 +473,9 @@ func (s *Service) apply(ev queued) (bool, error) {
 			s.pend.remember(k, ev)
 		}
 		rotateAutomatic(k, ev.at)
+		if s.ec != nil {
+			s.ecRotated(k, ev.at)
+		}
 		s.syncInPlace(k, 1)
 		s.schedule(k.nextRotation, k, evAutoRotation)
 		s.observeRotations(k, k.rotations[len(k.rotations)-1:])
@@ -467,6 +489,9 @@ func (s *Service) apply(ev queued) (bool, error) {
 		}
 		k.onDemandStart, k.onDemandDone = 0, 0
 		k.rotations = appendRotation(k.rotations, newRotation(k.created, ev.at, true))
+		if s.ec != nil {
+			s.ecRotated(k, ev.at)
+		}
 		s.syncInPlace(k, 1)
 		s.observeRotations(k, k.rotations[len(k.rotations)-1:])
 		return true, nil
@@ -474,8 +499,9 @@ func (s *Service) apply(ev queued) (bool, error) {
 		return s.replicaReady(k, ev)
 	case evUpdateDone:
 		return s.updateDone(k, ev)
-	case evDeletion:
-		if k.state != keystate.PendingDeletion || k.deletion != ev.at {
+	case evDeletion, evDeletionLate:
+		if k.state != keystate.PendingDeletion || ev.what == evDeletion && k.deletion != ev.at ||
+			s.ec != nil && !s.ecDeletionDue(k, ev) { // D43: fires late with the model on
 			return false, nil
 		}
 		// The last replica of a primary waiting in PendingReplicaDeletion

@@ -93,6 +93,15 @@ ThrottlingException. Together these bound the memory held for clients to
 --max-conns x (2 x (--max-header-bytes + 4 KiB) + 96 KiB) + --body-memory:
 232 MiB with the defaults, whatever the clients do.
 
+--eventual-consistency makes the server eventually consistent, as AWS KMS
+is: each change reaches callers only after a propagation delay drawn from
+--propagation-delay, so a key used right after CreateKey may be
+NotFoundException, a new grant AccessDeniedException unless its token is
+passed, a just-disabled key may still encrypt, and deletions fire up to
+--deletion-delay after DeletionDate. KmsModel.GetPropagationStatus ({})
+says whether everything has propagated and KmsModel.Propagate ({}) makes
+it so at once, so tests of retry logic need not sleep.
+
 SIGINT or SIGTERM stops the server gracefully: requests in flight finish,
 clients still sending a request are cut off, then the store is closed. A
 second signal stops it at once.
@@ -118,6 +127,7 @@ type serveConfig struct {
 	shutdownTimeout time.Duration
 	logLevel        slog.Level
 	logJSON         bool
+	ec              []kms.Option // --eventual-consistency
 }
 
 func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
@@ -160,6 +170,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown waits for requests in flight")
 	level := fs.String("log-level", "info", "log `level`: debug (every request), info, warn or error")
 	format := fs.String("log-format", "text", "log `format`: text or json")
+	ecf := addECFlags(fs)
 	if code := parseFlags(fs, serveHelp, args, stdout, stderr); code >= 0 {
 		return nil, code
 	}
@@ -168,6 +179,10 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	bad := func(msg string) (*serveConfig, int) { return nil, usageError(stderr, "serve", msg) }
 	if c.mem && set["db"] {
 		return bad("--db and --mem are exclusive: state lives in a file or in memory")
+	}
+	var err error
+	if c.ec, err = ecf.options(set); err != nil {
+		return bad(err.Error())
 	}
 	switch c.clock {
 	case "wall":
@@ -291,6 +306,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 
 	opts := []kms.Option{kms.WithAccount(c.account), kms.WithRegion(c.region), kms.WithOnDemandRotationQuota(c.quota),
 		kms.WithRegions(c.allowRegions...)}
+	opts = append(opts, c.ec...)
 	var clock *kms.ManualClock
 	if c.clock == "manual" {
 		clock = kms.NewManualClock(c.start)

@@ -40,6 +40,11 @@ deletion (KMSInvalidStateException).
 
 The same --seed gives the same simulation. --csv writes a monthly timeline
 of rotations by type, --svg a chart of it.
+
+--eventual-consistency runs the fleet on an eventually consistent service
+(see kmssim serve --help): calls made within a change's propagation window
+may be refused (counted by exception like any refusal), and deletions fire
+up to --deletion-delay after their DeletionDate.
 `
 
 // simConfig is the parsed command line of simulate.
@@ -58,6 +63,7 @@ type simConfig struct {
 	start        time.Time
 	csv, svg     string
 	progress     string
+	ec           []kms.Option // --eventual-consistency
 }
 
 // periodSpec is the set of rotation periods keys draw from: a list, or an
@@ -128,11 +134,17 @@ func parseSimulate(args []string, stdout, stderr io.Writer) (*simConfig, int) {
 	fs.StringVar(&c.csv, "csv", "", "write the monthly timeline of rotations by type to this CSV `file`")
 	fs.StringVar(&c.svg, "svg", "", "write a chart of rotations over time to this SVG `file`")
 	fs.StringVar(&c.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
+	ecf := addECFlags(fs)
 	if code := parseFlags(fs, simulateHelp, args, stdout, stderr); code >= 0 {
 		return nil, code
 	}
 	bad := func(msg string) (*simConfig, int) { return nil, usageError(stderr, "simulate", msg) }
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var err error
+	if c.ec, err = ecf.options(set); err != nil {
+		return bad(err.Error())
+	}
 	if c.periods, err = parsePeriods(*periods); err != nil {
 		return bad("--periods: " + err.Error())
 	}
@@ -383,8 +395,8 @@ func runSimulation(ctx context.Context, c *simConfig, prog *progress) (*simResul
 	t := newTally(c.start, c.months)
 	var seed [32]byte
 	binary.LittleEndian.PutUint64(seed[:], c.seed)
-	svc := kms.New(kms.WithClock(clock), kms.WithRandom(rand.NewChaCha8(seed)),
-		kms.WithOnDemandRotationQuota(c.quota), kms.WithObserver(t))
+	svc := kms.New(append([]kms.Option{kms.WithClock(clock), kms.WithRandom(rand.NewChaCha8(seed)),
+		kms.WithOnDemandRotationQuota(c.quota), kms.WithObserver(t)}, c.ec...)...)
 	rng := rand.New(rand.NewPCG(c.seed, c.seed^0x9e3779b97f4a7c15))
 
 	keys := make([]simKey, c.keys)
@@ -409,6 +421,12 @@ func runSimulation(ctx context.Context, c *simConfig, prog *progress) (*simResul
 			return nil, fmt.Errorf("CreateKey: %w", err)
 		}
 		keys[i].id = out.KeyMetadata.KeyId
+	}
+	// With --eventual-consistency the keys are NotFoundException until
+	// their creation has propagated: the fleet's owner waits for that
+	// before configuring them (without the model this does nothing).
+	svc.Propagate()
+	for i := range keys {
 		if rng.Float64() < c.auto {
 			period := c.periods.draw(rng)
 			if _, err := svc.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: keys[i].id, RotationPeriodInDays: &period}); err != nil {
