@@ -1232,6 +1232,8 @@ func testUseAfterClose(t *testing.T, s store.Store) {
 	checkErr(t, "CustomKeyStores", err, store.ErrClosed)
 	_, err = s.LatestInstant(ctx)
 	checkErr(t, "LatestInstant", err, store.ErrClosed)
+	_, err = s.RuleProfile(ctx)
+	checkErr(t, "RuleProfile", err, store.ErrClosed)
 	checkErr(t, "Grants", s.Grants(ctx, func(store.Grant) error { return nil }), store.ErrClosed)
 	checkErr(t, "Apply with only a Now", s.Apply(ctx, &store.Batch{Now: time.Unix(1, 0)}), store.ErrClosed)
 }
