@@ -35,6 +35,9 @@ type Service struct {
 	saved int64 // the latest instant written to the store (store.Batch.Now)
 
 	st     store.Store // nil: no persistence
+	// profileSaved is set once the store holds the service's rule
+	// profile; until then every write records it (store.Batch.RuleProfile).
+	profileSaved bool
 	closed bool
 
 	scratch key  // the draft of a change (see draft), reused to save allocations
@@ -198,6 +201,9 @@ func New(opts ...Option) *Service {
 	}
 	for _, o := range opts {
 		o(&s.cfg)
+	}
+	if !s.cfg.quotaSet {
+		s.cfg.onDemandQuota = s.cfg.rules.OnDemandRotationQuota()
 	}
 	// The default Region is served even if its name is not of the AWS
 	// form: it is the caller's choice.
@@ -467,6 +473,9 @@ func (s *Service) apply(ev queued) (bool, error) {
 		}
 		k.onDemandStart, k.onDemandDone = 0, 0
 		k.rotations = appendRotation(k.rotations, newRotation(k.created, ev.at, true))
+		if k.kind.Origin == keystate.External && k.imp != nil && k.imp.more != nil && k.imp.more.pending != nil {
+			rotateMaterial(k, k.imp.more.pending.id)
+		}
 		s.syncInPlace(k, 1)
 		s.observeRotations(k, k.rotations[len(k.rotations)-1:])
 		return true, nil
@@ -520,7 +529,11 @@ func (s *Service) apply(ev queued) (bool, error) {
 		if s.pend != nil {
 			s.pend.remember(k, ev)
 		}
-		expireMaterial(k)
+		if k.imp.more != nil {
+			expireToday(k, ev.at)
+		} else {
+			expireMaterial(k)
+		}
 		s.observeScheduled(Event{Time: fromMicros(ev.at), Name: "DeleteExpiredKeyMaterial", Scheduled: true,
 			KeyARN: s.arnOf(k)})
 		return true, nil
