@@ -45,6 +45,16 @@ import (
 func Open(ctx context.Context, st store.Store, opts ...Option) (*Service, error) {
 	s := New(opts...)
 	s.st = st
+	// The profile first: a store of another profile is not read at all.
+	profile, err := st.RuleProfile(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("kms: loading the store: %w", err)
+	}
+	if profile != "" {
+		if err := s.checkProfile(profile, false); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.load(ctx); err != nil {
 		return nil, fmt.Errorf("kms: loading the store: %w", err)
 	}
@@ -52,12 +62,10 @@ func Open(ctx context.Context, st store.Store, opts ...Option) (*Service, error)
 	if err != nil {
 		return nil, fmt.Errorf("kms: loading the store: %w", err)
 	}
-	profile, err := st.RuleProfile(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("kms: loading the store: %w", err)
-	}
-	if err := s.checkProfile(profile, s.seq == 0 && s.root == nil && latest.IsZero() && len(s.stores) == 0); err != nil {
-		return nil, err
+	if profile == "" {
+		if err := s.checkProfile("", s.seq == 0 && s.root == nil && latest.IsZero() && len(s.stores) == 0); err != nil {
+			return nil, err
+		}
 	}
 	if !latest.IsZero() {
 		if now := s.cfg.clock.Now(); now.UnixMicro() < latest.UnixMicro() {
