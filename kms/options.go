@@ -31,11 +31,11 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		account:       "111122223333",
-		region:        "us-east-1",
-		partition:     "aws",
-		clock:         WallClock{},
-		random:        rand.Reader,
+		account:   "111122223333",
+		region:    "us-east-1",
+		partition: "aws",
+		clock:     WallClock{},
+		random:    rand.Reader,
 	}
 }
 

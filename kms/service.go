@@ -34,11 +34,11 @@ type Service struct {
 	last  int64 // the latest instant the service has seen (Unix µs)
 	saved int64 // the latest instant written to the store (store.Batch.Now)
 
-	st     store.Store // nil: no persistence
+	st store.Store // nil: no persistence
 	// profileSaved is set once the store holds the service's rule
 	// profile; until then every write records it (store.Batch.RuleProfile).
 	profileSaved bool
-	closed bool
+	closed       bool
 
 	scratch key  // the draft of a change (see draft), reused to save allocations
 	drafted *key // the key scratch is a draft of
