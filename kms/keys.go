@@ -569,7 +569,7 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, in *CancelKeyDeletionIn
 		if err := transition(k, keystate.CancelDeletion); err != nil {
 			return err
 		}
-		if k.kind.Origin == keystate.External && !k.imp.present() {
+		if k.kind.Origin == keystate.External && !k.imp.complete() {
 			// aws-kms-behaviour.md b leaves open what an EXTERNAL key
 			// whose material was deleted or expired while it was pending
 			// deletion becomes. kmsmodel's choice: PendingImport, since

@@ -390,7 +390,7 @@ func (s *Service) updateDone(k *key, ev queued) (bool, error) {
 	if err := transition(k, keystate.UpdatePrimaryDone); err != nil {
 		return false, err
 	}
-	if k.kind.Origin == keystate.External && !k.imp.present() {
+	if k.kind.Origin == keystate.External && !k.imp.complete() {
 		// The imported material expired while the key was Updating: it
 		// ends PendingImport, as any key whose material expires (a.1).
 		if err := transition(k, keystate.MaterialLost); err != nil {
