@@ -86,7 +86,9 @@ func ParseRules(name string) (Rules, error) {
 // WithOnDemandRotationQuota is given too, the on-demand rotation quota is
 // the profile's. A store records the profile it is written under: Open
 // refuses a store written under another profile (ErrRulesMismatch) unless
-// WithRulesUpgrade is given.
+// WithRulesUpgrade is given. A value that is neither Rules2024 nor
+// RulesCurrent leaves the profile as it was (an Option cannot fail; use
+// ParseRules to turn a name into a profile with an error).
 func WithRules(r Rules) Option {
 	return func(c *config) {
 		if r < numRules {
