@@ -6,8 +6,9 @@
 // # The service
 //
 // New builds a Service from options: account and default Region, the Clock, the
-// randomness source for key IDs, the on-demand rotation quota (decision D1,
-// default 10) and duration (D10, default 0), the simulated connect duration
+// randomness source for key IDs, the rule profile (WithRules: Rules2024 by
+// default, or RulesCurrent), the on-demand rotation quota (decision D1:
+// the profile's, 10 or 25) and duration (D10, default 0), the simulated connect duration
 // of custom key stores and of replica creation and primary updates
 // (default 0), an Authorizer and an Observer.
 // Each AWS operation is a method of the same name taking a context and an
@@ -71,6 +72,29 @@
 // material too (a PKCS#8 private key, or the raw HMAC key; see below), but
 // for ML-DSA and ML-KEM keys. Under the 2024 rules (decision D2)
 // RotateKeyOnDemand of an EXTERNAL key is refused.
+//
+// # Rule profiles: the 2024 rules and today's
+//
+// A Service follows one rule profile, chosen with WithRules. Rules2024,
+// the default, are the rules kmsmodel was built from (D1, D2, D2a): 10
+// on-demand rotations per key, one imported material per key, which never
+// rotates, and footnote [7] of the key-state table covering keys with
+// imported material. RulesCurrent are today's AWS rules (spec section
+// (g)): 25 on-demand rotations per key, footnote [7] for custom key stores
+// only, and a symmetric EXTERNAL key holds several materials.
+// ImportKeyMaterial's ImportType NEW_KEY_MATERIAL adds a material that
+// waits in PENDING_ROTATION until RotateKeyOnDemand makes it current (a
+// multi-Region primary rotates once every replica has imported it with
+// EXISTING_KEY_MATERIAL); every material has a KeyMaterialId and a
+// KeyMaterialDescription, any one of them may be deleted
+// (DeleteImportedKeyMaterial's KeyMaterialId) or expire, and the key is
+// PendingImport while any permanently associated material is missing.
+// ListKeyRotations with IncludeKeyMaterial ALL_KEY_MATERIAL lists them
+// all. Every ciphertext names the material version it was made under and
+// decrypts while that material is imported. WithOnDemandRotationQuota
+// overrides either profile's quota. The store records the profile it is
+// written under; Open refuses another unless WithRulesUpgrade takes a 2024
+// store to today's rules (D36).
 //
 // # AWS managed keys
 //
@@ -182,6 +206,42 @@
 //     the API model's minimum of 1 says.
 //   - D35: CreateKey of an EXTERNAL ML-DSA key and imports into ML-KEM keys
 //     are UnsupportedOperationException.
+//   - D36: the rule profile is one per service and recorded in its store
+//     with the first write; a store with content but no recorded profile
+//     was written under Rules2024 (before profiles existed). Open of a
+//     store of another profile is ErrRulesMismatch; WithRulesUpgrade allows
+//     2024 → current only, never back (a key may hold several materials).
+//   - D37: ImportKeyMaterial under RulesCurrent: ImportType's default is
+//     the current API reference's (NEW_KEY_MATERIAL until the key had
+//     material, then EXISTING_KEY_MATERIAL); KeyMaterialId with
+//     NEW_KEY_MATERIAL, an unknown ImportType, a malformed KeyMaterialId or
+//     a description over 256 characters is ValidationException;
+//     NEW_KEY_MATERIAL with a material the key already has, EXISTING with
+//     one it does not have, and a KeyMaterialId the material does not match
+//     are IncorrectKeyMaterialException; NEW_KEY_MATERIAL into a replica,
+//     and any of the three members on an asymmetric or HMAC key (which hold
+//     one material), are UnsupportedOperationException; a re-import
+//     without KeyMaterialDescription keeps the material's description.
+//   - D38: a material pending rotation is not permanently associated:
+//     deleting it, or its expiry, removes it from the key and leaves the
+//     key's state alone; once RotateKeyOnDemand has accepted it (a
+//     rotation with a duration, D10) it counts as permanently associated.
+//     DeleteImportedKeyMaterial of a KeyMaterialId the key does not have is
+//     NotFoundException. RotateKeyOnDemand of an EXTERNAL key with no
+//     material pending is KMSInvalidStateException (recording 3f's
+//     wording), and so is a multi-Region primary's whose replicas have not
+//     all imported it; these come after the key-state and key-kind checks
+//     and before the quota and conflicts (D3). A rotation that leaves a
+//     replica without the new material makes it PendingImport.
+//   - D39: ListKeyRotations of an EXTERNAL key under RulesCurrent lists its
+//     materials by version, oldest first, with ALL_KEY_MATERIAL the
+//     original first and the pending one last; an imported material's
+//     entry has ImportState, KeyMaterialDescription and, while imported,
+//     ExpirationModel and ValidTo. GetKeyRotationStatus of an EXTERNAL key
+//     answers KeyRotationEnabled false (PendingImport stays [6]);
+//     Enable/DisableKeyRotation stay UnsupportedOperationException (no
+//     automatic rotation of imported material). On-demand rotations of
+//     imported material count against the quota like any other.
 //
 // # Principals, key policies and grants
 //
@@ -326,7 +386,7 @@
 //
 // # Not modelled yet
 //
-// The 2025 multi-material import rules, Encapsulate and Decapsulate
+// Encapsulate and Decapsulate
 // (ML-KEM), the Recipient parameter (Nitro Enclaves attestation), grants
 // for AWS services (GranteeServicePrincipal, SourceArn), and GenerateRandom
 // in a CloudHSM key store are not part of this version.

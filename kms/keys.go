@@ -252,8 +252,10 @@ func (s *Service) metadata(k *key, arn string) KeyMetadata {
 		// material is imported.
 		if k.imp.present() {
 			m.ExpirationModel = k.imp.model()
-			if k.imp.expires() {
-				v := fromMicros(k.imp.validTo)
+			if at := k.imp.earliestValidTo(); at != 0 {
+				// The earliest expiry of the permanently associated
+				// materials (d.3); with one material, its own.
+				v := fromMicros(at)
 				m.ValidTo = &v
 			}
 		}
@@ -427,7 +429,7 @@ func (s *Service) keyCall(ctx context.Context, op keystate.Operation, keyID stri
 		k, arn, err = s.resolve(ctx, op, caller, keyID, "keyId", how)
 	}
 	if err == nil {
-		err = keystate.Check(op, k.state, k.kind, arn)
+		err = s.checkState(op, k.state, k.kind, arn)
 	}
 	if err == nil && !write {
 		err = do(k, arn, now)
@@ -579,7 +581,7 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, in *CancelKeyDeletionIn
 		if err := transition(k, keystate.CancelDeletion); err != nil {
 			return err
 		}
-		if k.kind.Origin == keystate.External && !k.imp.present() {
+		if k.kind.Origin == keystate.External && !k.imp.complete() {
 			// aws-kms-behaviour.md b leaves open what an EXTERNAL key
 			// whose material was deleted or expired while it was pending
 			// deletion becomes. kmsmodel's choice: PendingImport, since

@@ -295,10 +295,11 @@ func (s *Service) keyAEAD(root []byte, k *key, v uint32) (cipher.AEAD, error) {
 	if k.kind.Origin != keystate.External {
 		return aead(root, k.id, v), nil
 	}
-	if k.imp == nil || k.imp.sealed == nil {
+	sealed := k.imp.versionSealed(v, uint32(len(k.rotations)))
+	if sealed == nil {
 		return nil, errNoMaterial
 	}
-	m, err := s.unsealMaterial(root, k.id, k.imp.sealed)
+	m, err := s.unsealMaterial(root, k.id, sealed)
 	if err != nil {
 		return nil, err
 	}

@@ -163,6 +163,11 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 		// verifies).
 		r.imp = p.imp
 	}
+	if p.kind.Origin == keystate.External && s.materials() && p.kind.Spec.IsSymmetric() {
+		// RulesCurrent: the replica knows its primary's materials by ID
+		// and holds none of them (D37).
+		r.imp = p.imp.skeleton()
+	}
 	copyRotationSettings(&r, p)
 	r.rotations = reencode(p.rotations, p.created, r.created)
 	fam := p.fam
@@ -244,6 +249,9 @@ func (s *Service) syncDrafts(k, nk *key) {
 		for _, r := range added {
 			d.rotations = appendRotation(d.rotations, newRotation(d.created, r.at(nk.created), r.onDemand()))
 		}
+		if len(added) > 0 && nk.imp != nil && nk.imp.more != nil {
+			rotateMaterial(d, nk.imp.id)
+		}
 	}
 }
 
@@ -265,6 +273,9 @@ func (s *Service) syncInPlace(k *key, n int) {
 		copyRotationSettings(m, k)
 		for _, r := range added {
 			m.rotations = appendRotation(m.rotations, newRotation(m.created, r.at(k.created), r.onDemand()))
+		}
+		if k.imp != nil && k.imp.more != nil {
+			rotateMaterial(m, k.imp.id)
 		}
 	}
 }
@@ -379,7 +390,7 @@ func (s *Service) updateDone(k *key, ev queued) (bool, error) {
 	if err := transition(k, keystate.UpdatePrimaryDone); err != nil {
 		return false, err
 	}
-	if k.kind.Origin == keystate.External && !k.imp.present() {
+	if k.kind.Origin == keystate.External && !k.imp.complete() {
 		// The imported material expired while the key was Updating: it
 		// ends PendingImport, as any key whose material expires (a.1).
 		if err := transition(k, keystate.MaterialLost); err != nil {

@@ -34,8 +34,11 @@ type Service struct {
 	last  int64 // the latest instant the service has seen (Unix µs)
 	saved int64 // the latest instant written to the store (store.Batch.Now)
 
-	st     store.Store // nil: no persistence
-	closed bool
+	st store.Store // nil: no persistence
+	// profileSaved is set once the store holds the service's rule
+	// profile; until then every write records it (store.Batch.RuleProfile).
+	profileSaved bool
+	closed       bool
 
 	scratch key  // the draft of a change (see draft), reused to save allocations
 	drafted *key // the key scratch is a draft of
@@ -200,6 +203,9 @@ func New(opts ...Option) *Service {
 	}
 	for _, o := range opts {
 		o(&s.cfg)
+	}
+	if !s.cfg.quotaSet {
+		s.cfg.onDemandQuota = s.cfg.rules.OnDemandRotationQuota()
 	}
 	// The default Region is served even if its name is not of the AWS
 	// form: it is the caller's choice.
@@ -489,6 +495,9 @@ func (s *Service) apply(ev queued) (bool, error) {
 		}
 		k.onDemandStart, k.onDemandDone = 0, 0
 		k.rotations = appendRotation(k.rotations, newRotation(k.created, ev.at, true))
+		if k.kind.Origin == keystate.External && k.imp != nil && k.imp.more != nil && k.imp.more.pending != nil {
+			rotateMaterial(k, k.imp.more.pending.id)
+		}
 		if s.ec != nil {
 			s.ecRotated(k, ev.at)
 		}
@@ -546,7 +555,11 @@ func (s *Service) apply(ev queued) (bool, error) {
 		if s.pend != nil {
 			s.pend.remember(k, ev)
 		}
-		expireMaterial(k)
+		if k.imp.more != nil {
+			expireToday(k, ev.at)
+		} else {
+			expireMaterial(k)
+		}
 		s.observeScheduled(Event{Time: fromMicros(ev.at), Name: "DeleteExpiredKeyMaterial", Scheduled: true,
 			KeyARN: s.arnOf(k)})
 		return true, nil

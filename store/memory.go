@@ -22,6 +22,7 @@ type Memory struct {
 	sortedIDs []string   // key IDs in order; nil when it must be rebuilt
 	secret    *secretRef // the root secret; nil if none
 	now       time.Time  // the latest Batch.Now applied
+	profile   string     // the latest Batch.RuleProfile applied
 	stores    map[string]CustomKeyStore
 	grants    map[GrantID]Grant
 }
@@ -77,7 +78,7 @@ func (m *Memory) Apply(_ context.Context, b *Batch) error {
 		m.stores[c.ID] = c
 	}
 	for _, k := range b.PutKeys {
-		k.Tags, k.ImportedMaterial, k.Material, k.PublicKey = slices.Clone(k.Tags), slices.Clone(k.ImportedMaterial), slices.Clone(k.Material), slices.Clone(k.PublicKey)
+		cloneKey(&k)
 		if mk := m.keys[k.ID]; mk != nil {
 			mk.k = k
 		} else {
@@ -126,7 +127,22 @@ func (m *Memory) Apply(_ context.Context, b *Batch) error {
 	if b.Now.After(m.now) {
 		m.now = b.Now.Round(0).UTC()
 	}
+	if b.RuleProfile != "" {
+		m.profile = b.RuleProfile
+	}
 	return nil
+}
+
+// cloneKey gives k its own copies of its slices, so that the store and its
+// callers never share them.
+func cloneKey(k *Key) {
+	k.Tags, k.ImportedMaterial, k.Material, k.PublicKey = slices.Clone(k.Tags), slices.Clone(k.ImportedMaterial), slices.Clone(k.Material), slices.Clone(k.PublicKey)
+	if k.Materials != nil {
+		k.Materials = slices.Clone(k.Materials)
+		for i := range k.Materials {
+			k.Materials[i].Sealed = slices.Clone(k.Materials[i].Sealed)
+		}
+	}
 }
 
 func (m *Memory) lookupKey(id string) (uint64, bool) {
@@ -154,7 +170,7 @@ func (m *Memory) Key(_ context.Context, id string) (Key, error) {
 		return Key{}, fmt.Errorf("key %s: %w", id, ErrNotFound)
 	}
 	k := mk.k
-	k.Tags, k.ImportedMaterial, k.Material, k.PublicKey = slices.Clone(k.Tags), slices.Clone(k.ImportedMaterial), slices.Clone(k.Material), slices.Clone(k.PublicKey)
+	cloneKey(&k)
 	return k, nil
 }
 
@@ -179,7 +195,7 @@ func (m *Memory) Keys(_ context.Context, after string, limit int) ([]Key, error)
 	var out []Key
 	for ; i < len(m.sortedIDs) && len(out) < max(limit, 0); i++ {
 		k := m.keys[m.sortedIDs[i]].k
-		k.Tags, k.ImportedMaterial, k.Material, k.PublicKey = slices.Clone(k.Tags), slices.Clone(k.ImportedMaterial), slices.Clone(k.Material), slices.Clone(k.PublicKey)
+		cloneKey(&k)
 		out = append(out, k)
 	}
 	return out, nil
@@ -307,6 +323,16 @@ func (m *Memory) LatestInstant(context.Context) (time.Time, error) {
 		return time.Time{}, ErrClosed
 	}
 	return m.now, nil
+}
+
+// RuleProfile returns the latest Batch.RuleProfile applied, or "".
+func (m *Memory) RuleProfile(context.Context) (string, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return "", ErrClosed
+	}
+	return m.profile, nil
 }
 
 // Close marks the store closed. It is idempotent.

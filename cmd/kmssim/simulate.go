@@ -38,6 +38,9 @@ model refuses are counted by exception: on-demand rotations of disabled keys
 minutes of an automatic rotation (ConflictException), calls on keys pending
 deletion (KMSInvalidStateException).
 
+--rules current runs the fleet under today's AWS rules (25 on-demand
+rotations per key) instead of the 2024 rules (10).
+
 The same --seed gives the same simulation. --csv writes a monthly timeline
 of rotations by type, --svg a chart of it.
 
@@ -58,7 +61,8 @@ type simConfig struct {
 	deletion     float64
 	disabledDays float64
 	cancel       float64
-	quota        int
+	quota        int // -1: the --rules profile's
+	rules        kms.Rules
 	seed         uint64
 	start        time.Time
 	csv, svg     string
@@ -128,7 +132,9 @@ func parseSimulate(args []string, stdout, stderr io.Writer) (*simConfig, int) {
 	fs.Float64Var(&c.disabledDays, "disabled-days", 30, "mean `days` a disabled key stays disabled")
 	fs.Float64Var(&c.deletion, "delete", 0.02, "scheduled deletions per key per year")
 	fs.Float64Var(&c.cancel, "cancel", 0.1, "`share` of scheduled deletions cancelled (0–1)")
-	fs.IntVar(&c.quota, "on-demand-quota", kms.DefaultOnDemandRotationQuota, "on-demand rotations allowed per key (decision D1)")
+	c.quota = -1
+	fs.Func("on-demand-quota", "on-demand rotations allowed per key (`n`; default: the --rules profile's, 10 under 2024 (decision D1) and 25 under current)", quotaFlag(&c.quota))
+	rules := fs.String("rules", "2024", "rule `profile`: 2024 (the 2024 rules, decisions D1, D2, D2a) or current (today's AWS, quota 25)")
 	fs.Uint64Var(&c.seed, "seed", 1, "random `seed`: the same seed gives the same simulation")
 	start := fs.String("start", "2024-01-01T00:00:00Z", "RFC 3339 `instant` the simulation starts at")
 	fs.StringVar(&c.csv, "csv", "", "write the monthly timeline of rotations by type to this CSV `file`")
@@ -165,8 +171,9 @@ func parseSimulate(args []string, stdout, stderr io.Writer) (*simConfig, int) {
 		return bad("--on-demand, --disable and --delete must be rates between 0 and 1000 per key per year")
 	case !(c.disabledDays > 0) || c.disabledDays > 3650:
 		return bad("--disabled-days must be positive and at most 3650")
-	case c.quota < 0:
-		return bad("--on-demand-quota must not be negative")
+	}
+	if c.rules, err = kms.ParseRules(*rules); err != nil {
+		return bad(fmt.Sprintf("--rules %q: want 2024 or current", *rules))
 	}
 	switch c.progress {
 	case "auto", "always", "never":
@@ -395,8 +402,11 @@ func runSimulation(ctx context.Context, c *simConfig, prog *progress) (*simResul
 	t := newTally(c.start, c.months)
 	var seed [32]byte
 	binary.LittleEndian.PutUint64(seed[:], c.seed)
-	svc := kms.New(append([]kms.Option{kms.WithClock(clock), kms.WithRandom(rand.NewChaCha8(seed)),
-		kms.WithOnDemandRotationQuota(c.quota), kms.WithObserver(t)}, c.ec...)...)
+	opts := []kms.Option{kms.WithClock(clock), kms.WithRandom(rand.NewChaCha8(seed)), kms.WithRules(c.rules), kms.WithObserver(t)}
+	if c.quota >= 0 {
+		opts = append(opts, kms.WithOnDemandRotationQuota(c.quota))
+	}
+	svc := kms.New(append(opts, c.ec...)...)
 	rng := rand.New(rand.NewPCG(c.seed, c.seed^0x9e3779b97f4a7c15))
 
 	keys := make([]simKey, c.keys)

@@ -19,8 +19,9 @@
 // GenerateDataKeyWithoutPlaintext and GenerateRandom, and the key-material
 // import operations GetParametersForImport, ImportKeyMaterial and
 // DeleteImportedKeyMaterial (ImportType, KeyMaterialId and
-// KeyMaterialDescription, of the 2025 multi-material rules, are refused
-// with UnsupportedOperationException), the custom key store operations,
+// KeyMaterialDescription, of the 2025 multi-material rules, are taken by a
+// service of kms.RulesCurrent and refused with
+// UnsupportedOperationException under kms.Rules2024), the custom key store operations,
 // and the multi-Region key operations ReplicateKey and UpdatePrimaryRegion,
 // the asymmetric and HMAC operations Sign, Verify,
 // GetPublicKey, GenerateMac, VerifyMac, DeriveSharedSecret,
