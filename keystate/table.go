@@ -170,6 +170,19 @@ func parseCell(s string) (cell, error) {
 //   - N/A: such a key cannot be in that state; kmsmodel refuses with the
 //     state's KMSInvalidStateException.
 func Check(op Operation, s State, k Kind, arn string) error {
+	return check(op, s, k, arn, false)
+}
+
+// CheckToday is Check with footnote [7] as today's key-state table reads
+// it: UnsupportedOperationException for a key in a custom key store only,
+// not for a key with imported key material (which decision D2a keeps for
+// the 2024 rules). Every other cell is decided as Check decides it. kms
+// uses it under its current rule profile (kms.RulesCurrent, decision D36).
+func CheckToday(op Operation, s State, k Kind, arn string) error {
+	return check(op, s, k, arn, true)
+}
+
+func check(op Operation, s State, k Kind, arn string, today bool) error {
 	if op == NoOperation || op >= numOperations {
 		return &Error{Code: ErrValidation, Op: op, KeyID: arn, State: s,
 			Message: fmt.Sprintf("unknown operation %d", uint8(op))}
@@ -184,7 +197,7 @@ func Check(op Operation, s State, k Kind, arn string) error {
 		}
 		c := compiledTable[op][s]
 		if c.v != allow || c.notes&kindNotes != 0 {
-			if err := cellError(op, s, k, arn, c); err != nil {
+			if err := cellError(op, s, k, arn, c, today); err != nil {
 				return err
 			}
 		}
@@ -199,13 +212,13 @@ func Check(op Operation, s State, k Kind, arn string) error {
 const kindNotes = 1<<7 | 1<<9
 
 // cellError decides a cell that is not a plain ✓.
-func cellError(op Operation, s State, k Kind, arn string, c cell) error {
+func cellError(op Operation, s State, k Kind, arn string, c cell, today bool) error {
 	switch c.v {
 	case notApplicable:
 		return stateError(op, s, arn)
 	case allow, conditional:
 		switch {
-		case c.has(7) && rotationUnsupportedOrigin(k):
+		case c.has(7) && rotationUnsupportedOrigin(k, today):
 			return originError(op, s, k, arn)
 		case c.has(9) && !k.CanHaveImportedMaterial():
 			return originError(op, s, k, arn)
@@ -245,10 +258,11 @@ func cellError(op Operation, s State, k Kind, arn string, c cell) error {
 	return stateError(op, s, arn)
 }
 
-// rotationUnsupportedOrigin is footnote [7] as the 2024 rules read it
-// (decision D2a): custom key store keys and keys with imported material.
-func rotationUnsupportedOrigin(k Kind) bool {
-	return k.Origin.InCustomKeyStore() || k.Origin == External
+// rotationUnsupportedOrigin is footnote [7]: as the 2024 rules read it
+// (decision D2a), custom key store keys and keys with imported material;
+// as today's table reads it (today), custom key store keys only.
+func rotationUnsupportedOrigin(k Kind, today bool) bool {
+	return k.Origin.InCustomKeyStore() || k.Origin == External && !today
 }
 
 // footnoteError returns the error of footnote n, worded as D19 records it.

@@ -144,6 +144,9 @@ func (s *Service) createAlias(ctx context.Context, in *CreateAliasInput, now int
 	}
 	s.rg.aliases[id] = a
 	k.aliasCount++
+	if s.ec != nil {
+		s.ecAliasChanged(op, a, nil, now)
+	}
 	return arn, nil
 }
 
@@ -217,9 +220,13 @@ func (s *Service) updateAlias(ctx context.Context, in *UpdateAliasInput, now int
 	if err := s.persist(&store.Batch{PutAliases: []store.Alias{s.aliasRecord(&na)}}); err != nil {
 		return arn, internalError(op, arn, k.state, err)
 	}
+	prev := a.target
 	a.target.aliasCount--
 	*a = na
 	k.aliasCount++
+	if s.ec != nil {
+		s.ecAliasChanged(op, a, prev, now)
+	}
 	return arn, nil
 }
 

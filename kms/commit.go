@@ -131,7 +131,8 @@ func (s *Service) sync() error {
 // would build it, keeping what the store does not hold: the clock's
 // latest instant, import tokens and wrapping keys, GetKeyLastUsage's
 // records (moved to the reloaded keys), and the caches of principals and
-// default key policies. The caller holds s.mu and is a group's leader.
+// default key policies. Changes still propagating under the eventual
+// consistency model are settled, as after a restart (D45). The caller holds s.mu and is a group's leader.
 func (s *Service) reload() error {
 	ctx := context.Background()
 	f := newService(s.cfg)
@@ -140,6 +141,10 @@ func (s *Service) reload() error {
 		return err
 	}
 	latest, err := s.st.LatestInstant(ctx)
+	if err != nil {
+		return err
+	}
+	profile, err := s.st.RuleProfile(ctx)
 	if err != nil {
 		return err
 	}
@@ -165,6 +170,8 @@ func (s *Service) reload() error {
 	s.policies, s.grants, s.grantIndex = f.policies, f.grants, f.grantIndex
 	s.usage = usage
 	s.saved = latest.UnixMicro()
+	s.profileSaved = profile == s.cfg.rules.String()
+	s.ec = f.ec
 	s.scratch, s.drafted, s.newPrimary, s.pend = key{}, nil, nil, nil
 	s.others = s.others[:0]
 	return nil

@@ -234,7 +234,11 @@ func (s *Service) cryptoCall(ctx context.Context, op keystate.Operation, keyID, 
 		k, arn, err = s.resolve(ctx, op, caller, keyID, "keyId", allowAlias|crossAccount)
 	}
 	if err == nil {
-		err = keystate.Check(op, k.state, k.kind, arn)
+		st := k.state
+		if s.ec != nil {
+			st = s.ecSeenState(k) // D41: a disabled key may still encrypt for a while
+		}
+		err = keystate.Check(op, st, k.kind, arn)
 	}
 	if err == nil {
 		err = encryptionKind(op, k, arn, alg)
@@ -339,7 +343,7 @@ func (s *Service) decryptBlob(ctx context.Context, op keystate.Operation, caller
 		return nil, nil, "", kmsError(keystate.ErrInvalidCiphertext, op, keyID, keystate.None, "")
 	}
 	k := s.rg.keys[b.keyID]
-	if k == nil {
+	if k == nil || s.ec != nil && s.ecView(k) == nil {
 		return nil, nil, "", s.notFoundKey(op, s.keyARN(caller, b.keyID))
 	}
 	arn := s.arnOf(k)
@@ -357,7 +361,11 @@ func (s *Service) decryptBlob(ctx context.Context, op keystate.Operation, caller
 	if err := s.authorize(ctx, op, caller, k, arn); err != nil {
 		return nil, nil, "", err
 	}
-	if err := keystate.Check(op, k.state, k.kind, arn); err != nil {
+	st := k.state
+	if s.ec != nil {
+		st = s.ecSeenState(k) // D41
+	}
+	if err := keystate.Check(op, st, k.kind, arn); err != nil {
 		return nil, nil, "", err
 	}
 	if err := encryptionKind(op, k, arn, alg); err != nil {

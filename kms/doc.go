@@ -6,8 +6,9 @@
 // # The service
 //
 // New builds a Service from options: account and default Region, the Clock, the
-// randomness source for key IDs, the on-demand rotation quota (decision D1,
-// default 10) and duration (D10, default 0), the simulated connect duration
+// randomness source for key IDs, the rule profile (WithRules: Rules2024 by
+// default, or RulesCurrent), the on-demand rotation quota (decision D1:
+// the profile's, 10 or 25) and duration (D10, default 0), the simulated connect duration
 // of custom key stores and of replica creation and primary updates
 // (default 0), an Authorizer and an Observer.
 // Each AWS operation is a method of the same name taking a context and an
@@ -71,6 +72,29 @@
 // material too (a PKCS#8 private key, or the raw HMAC key; see below), but
 // for ML-DSA and ML-KEM keys. Under the 2024 rules (decision D2)
 // RotateKeyOnDemand of an EXTERNAL key is refused.
+//
+// # Rule profiles: the 2024 rules and today's
+//
+// A Service follows one rule profile, chosen with WithRules. Rules2024,
+// the default, are the rules kmsmodel was built from (D1, D2, D2a): 10
+// on-demand rotations per key, one imported material per key, which never
+// rotates, and footnote [7] of the key-state table covering keys with
+// imported material. RulesCurrent are today's AWS rules (spec section
+// (g)): 25 on-demand rotations per key, footnote [7] for custom key stores
+// only, and a symmetric EXTERNAL key holds several materials.
+// ImportKeyMaterial's ImportType NEW_KEY_MATERIAL adds a material that
+// waits in PENDING_ROTATION until RotateKeyOnDemand makes it current (a
+// multi-Region primary rotates once every replica has imported it with
+// EXISTING_KEY_MATERIAL); every material has a KeyMaterialId and a
+// KeyMaterialDescription, any one of them may be deleted
+// (DeleteImportedKeyMaterial's KeyMaterialId) or expire, and the key is
+// PendingImport while any permanently associated material is missing.
+// ListKeyRotations with IncludeKeyMaterial ALL_KEY_MATERIAL lists them
+// all. Every ciphertext names the material version it was made under and
+// decrypts while that material is imported. WithOnDemandRotationQuota
+// overrides either profile's quota. The store records the profile it is
+// written under; Open refuses another unless WithRulesUpgrade takes a 2024
+// store to today's rules (D36).
 //
 // # AWS managed keys
 //
@@ -182,6 +206,42 @@
 //     the API model's minimum of 1 says.
 //   - D35: CreateKey of an EXTERNAL ML-DSA key and imports into ML-KEM keys
 //     are UnsupportedOperationException.
+//   - D36: the rule profile is one per service and recorded in its store
+//     with the first write; a store with content but no recorded profile
+//     was written under Rules2024 (before profiles existed). Open of a
+//     store of another profile is ErrRulesMismatch; WithRulesUpgrade allows
+//     2024 → current only, never back (a key may hold several materials).
+//   - D37: ImportKeyMaterial under RulesCurrent: ImportType's default is
+//     the current API reference's (NEW_KEY_MATERIAL until the key had
+//     material, then EXISTING_KEY_MATERIAL); KeyMaterialId with
+//     NEW_KEY_MATERIAL, an unknown ImportType, a malformed KeyMaterialId or
+//     a description over 256 characters is ValidationException;
+//     NEW_KEY_MATERIAL with a material the key already has, EXISTING with
+//     one it does not have, and a KeyMaterialId the material does not match
+//     are IncorrectKeyMaterialException; NEW_KEY_MATERIAL into a replica,
+//     and any of the three members on an asymmetric or HMAC key (which hold
+//     one material), are UnsupportedOperationException; a re-import
+//     without KeyMaterialDescription keeps the material's description.
+//   - D38: a material pending rotation is not permanently associated:
+//     deleting it, or its expiry, removes it from the key and leaves the
+//     key's state alone; once RotateKeyOnDemand has accepted it (a
+//     rotation with a duration, D10) it counts as permanently associated.
+//     DeleteImportedKeyMaterial of a KeyMaterialId the key does not have is
+//     NotFoundException. RotateKeyOnDemand of an EXTERNAL key with no
+//     material pending is KMSInvalidStateException (recording 3f's
+//     wording), and so is a multi-Region primary's whose replicas have not
+//     all imported it; these come after the key-state and key-kind checks
+//     and before the quota and conflicts (D3). A rotation that leaves a
+//     replica without the new material makes it PendingImport.
+//   - D39: ListKeyRotations of an EXTERNAL key under RulesCurrent lists its
+//     materials by version, oldest first, with ALL_KEY_MATERIAL the
+//     original first and the pending one last; an imported material's
+//     entry has ImportState, KeyMaterialDescription and, while imported,
+//     ExpirationModel and ValidTo. GetKeyRotationStatus of an EXTERNAL key
+//     answers KeyRotationEnabled false (PendingImport stays [6]);
+//     Enable/DisableKeyRotation stay UnsupportedOperationException (no
+//     automatic rotation of imported material). On-demand rotations of
+//     imported material count against the quota like any other.
 //
 // # Principals, key policies and grants
 //
@@ -199,7 +259,9 @@
 // for byte. PutKeyPolicy and CreateKey apply AWS's lockout check unless
 // BypassPolicyLockoutSafetyCheck is set. Grants (CreateGrant, ListGrants,
 // ListRetirableGrants, RetireGrant, RevokeGrant) take effect at once
-// (D28); WithGrantTokens passes grant tokens, which must be the service's.
+// (D28; with eventual consistency a new grant lags unless its token is
+// passed, D42); WithGrantTokens passes grant tokens, which must be the
+// service's.
 // WithDryRun makes the operations that take DryRun check everything and
 // answer DryRunOperationException (D27). An Authorizer given with
 // WithAuthorizer decides instead of key policies and grants.
@@ -220,9 +282,111 @@
 // services (kmsmodel has none), aws:ResourceTag (IAM policies only),
 // kms:TrailingDaysWithoutKeyUsage.
 //
+// # Eventual consistency
+//
+// The AWS KMS API is eventually consistent (spec section (f); AWS KMS
+// Developer Guide, accessing-kms.html#programming-eventual-consistency):
+// a change may not be visible to the next call. kmsmodel is instantly
+// consistent unless built with WithEventualConsistency; then each change
+// reaches callers only after a propagation delay drawn, under the
+// service's clock, from a seed, so that a seed reproduces every window.
+// Package kms/consistency holds the pure model (delays, and which reader
+// sees which change when); this package records the changes and applies
+// the reader's view at each call. Nothing runs in the background: a
+// window ends when the clock passes it. The windows, and the AWS text
+// each comes from:
+//
+//   - CreateKey: a call naming the new key (by ID, ARN or alias), or
+//     Decrypt of a ciphertext under it, is NotFoundException "Key '<arn>'
+//     does not exist" [EC: "GetParametersForImport right after CreateKey
+//     can return NotFoundException"].
+//   - EnableKey, DisableKey, ScheduleKeyDeletion, CancelKeyDeletion,
+//     UpdateKeyDescription, UpdatePrimaryRegion and
+//     DeleteImportedKeyMaterial (a change of the key's state or
+//     description): DescribeKey and the key-state check of cryptographic calls see the
+//     previous state, so a just-disabled key still encrypts [EC; DEL:
+//     disabling a key takes effect "subject to eventual consistency"].
+//   - CreateAlias and UpdateAlias: the alias is NotFoundException, or
+//     resolves to its previous target [EC].
+//   - CreateGrant: the grant allows nothing (AccessDeniedException) unless
+//     the call passes its grant token [GT]; RetireGrant and RevokeGrant:
+//     the grant still allows [API RevokeGrant: "When you create, retire,
+//     or revoke a grant, there might be a brief delay, usually less than
+//     five minutes"].
+//   - PutKeyPolicy: the previous key policy decides [EC].
+//   - Rotations (automatic, on demand, EnableKey's catch-up): encryption
+//     uses the previous current material [RK, ROD: "until the new key
+//     material is available in all Regions"]; decryption always uses the
+//     material a ciphertext names.
+//   - Deletion fires at a drawn instant up to MaxDeletionDelay (24 hours)
+//     after DeletionDate [DEL: "up to 24 hours after"].
+//   - ReplicateKey's Creating and UpdatePrimaryRegion's Updating last a
+//     drawn delay (Updating: plus the typical delay) when
+//     WithReplicaCreationDuration or WithPrimaryUpdateDuration is 0
+//     [SDK ReplicateKey: "a few seconds"; UpdatePrimaryRegion: "a few more
+//     seconds"].
+//
+// With an Observer, each change is reported when every reader sees it, as
+// a scheduled Event named "PropagateChange" (Parameters "change", the
+// operation, and "changeTime"), in time order with the other records.
+// PropagationStatus says whether everything has propagated and when it
+// will have; Propagate ends every window at once, without moving the
+// clock, so that a test reaches the settled state without sleeping (over
+// HTTP: KmsModel.GetPropagationStatus and KmsModel.Propagate). With the
+// model off, a call pays one nil check per window, a key costs nothing
+// more, and nothing changes; with it on, memory is spent only on changes
+// still propagating.
+//
+// Where AWS is silent, kmsmodel decides (continued):
+//
+//   - D40: a change's full propagation delay d is drawn from the
+//     configured distribution (default: uniform in 500 ms–3 s, and with
+//     probability 2% in 3 s–5 min); between the change and d later the
+//     share of readers that see it grows linearly from 0 to 1, and a
+//     reader sees it when its hashed position (seed, change, reader) lies
+//     below that share. A reader is the calling principal (default: its
+//     view only moves forward) or each call (consistency.PerCall). A
+//     reader sees a key's changes as a prefix: the oldest change it does
+//     not see hides the later ones. The seed, when not given, is read from
+//     the randomness source (WithRandom) by New.
+//   - D41: only what the list above names lags. Changes act on the latest
+//     state: a write (EnableKey after DisableKey, …) is checked against
+//     it, and only the creation, alias, grant and policy windows can
+//     refuse it. Lists and reads of settings (ListKeys, ListAliases,
+//     ListGrants, ListKeyRotations, GetKeyPolicy, GetKeyRotationStatus,
+//     ListResourceTags) are consistent; DeleteAlias takes effect at
+//     once; AWS managed keys (made by the call that first uses their
+//     alias) and replicas (whose window is their Creating state) are
+//     visible at once, and so are ImportKeyMaterial, scheduled state
+//     changes (expiry of imported material, a replica's or update's end)
+//     and custom key store connections.
+//   - D42: a grant's token makes it usable at once for the call that
+//     passes it, and for no other call; a retired or revoked grant keeps
+//     allowing only readers that saw its creation; a new key policy lags
+//     in both directions (what it newly allows and what it newly
+//     refuses).
+//   - D43: a deletion fires at DeletionDate plus a delay uniform in [0,
+//     MaxDeletionDelay], drawn from the seed, the key and its
+//     DeletionDate. Until then the key is PendingDeletion to every call,
+//     and CancelKeyDeletion succeeds; a waiting primary's window
+//     (PendingReplicaDeletion) starts when its last replica's deletion
+//     fires.
+//   - D44: a rotation is a change made at its own instant (an automatic
+//     rotation at its scheduled date, an on-demand one when it
+//     completes); what lags is the material new ciphertexts are made
+//     under (Encrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext,
+//     ReEncrypt's destination). ListKeyRotations and
+//     CurrentKeyMaterialId show it at once, and the replicas' copies of a
+//     primary's rotations take effect in their Regions at once.
+//   - D45: the windows live in memory: a service reopened on its store
+//     sees every change as propagated, and a deletion waiting past its
+//     DeletionDate fires at the instant its seed gives (the same as
+//     without the restart when the seed is set). Propagate settles the
+//     changes at the clock's instant, reporting them with "forced".
+//
 // # Not modelled yet
 //
-// The 2025 multi-material import rules, Encapsulate and Decapsulate
+// Encapsulate and Decapsulate
 // (ML-KEM), the Recipient parameter (Nitro Enclaves attestation), grants
 // for AWS services (GranteeServicePrincipal, SourceArn), and GenerateRandom
 // in a CloudHSM key store are not part of this version.

@@ -68,9 +68,12 @@ func (g *grant) allows(caller policy.Principal, action string, ec map[string]str
 // (action), or nil.
 func (s *Service) grantAllows(k *key, action string) *grant {
 	for _, g := range s.grants[k.slot] {
-		if g.allows(s.principal, action, s.call.ec) {
+		if g.allows(s.principal, action, s.call.ec) && (s.ec == nil || s.ecGrantVisible(g)) {
 			return g
 		}
+	}
+	if s.ec != nil {
+		return s.ecRevokedAllows(k, action) // D42: a removal propagates too
 	}
 	return nil
 }
@@ -244,8 +247,10 @@ type grantTokensKey struct{}
 // WithGrantTokens returns a context whose calls pass grant tokens, as the
 // GrantTokens parameter of AWS's operations does. Grants take effect at
 // once in kmsmodel (D28), so a token adds nothing to what its grant
-// allows; but every token must be one the service issued for a grant that
-// still exists, or the call fails with InvalidGrantTokenException.
+// allows, except with WithEventualConsistency, where it makes a grant
+// that has not propagated yet usable by the call (D42). Every token must
+// be one the service issued for a grant that still exists, or the call
+// fails with InvalidGrantTokenException.
 func WithGrantTokens(ctx context.Context, tokens []string) context.Context {
 	return context.WithValue(ctx, grantTokensKey{}, tokens)
 }
@@ -263,9 +268,16 @@ func (s *Service) checkGrantTokens(ctx context.Context, op keystate.Operation) e
 	if len(tokens) > 10 {
 		return validationError(op, "[tokens]", "grantTokens", "Member must have length less than or equal to 10")
 	}
+	if s.ec != nil {
+		s.ec.tokens = s.ec.tokens[:0]
+	}
 	for _, t := range tokens {
-		if _, err := s.tokenGrant(op, t); err != nil {
+		g, err := s.tokenGrant(op, t)
+		if err != nil {
 			return err
+		}
+		if s.ec != nil {
+			s.ec.tokens = append(s.ec.tokens, g) // D42: a token makes its grant usable at once
 		}
 	}
 	return nil
@@ -387,6 +399,9 @@ func (s *Service) CreateGrant(ctx context.Context, in *CreateGrantInput) (res *C
 	}
 	if err == nil && g == nil {
 		g, err = s.addGrant(k, arn, in, grantee, retiring, caller, now)
+		if err == nil && s.ec != nil {
+			s.ecGrantCreated(g, now)
+		}
 	}
 	if err == nil {
 		var token string
@@ -736,5 +751,8 @@ func (s *Service) deleteGrant(op keystate.Operation, g *grant, arn string) error
 		}
 	}
 	s.dropGrant(g)
+	if s.ec != nil {
+		s.ecGrantDropped(op, g)
+	}
 	return nil
 }

@@ -70,6 +70,10 @@ type imported struct {
 	// SubjectPublicKeyInfo), kept, like id, after the material is deleted
 	// or expires: GetPublicKey answers in PendingImport (table a.2).
 	public []byte
+	// more holds, under RulesCurrent, a symmetric key's other materials
+	// (materials.go); nil under Rules2024 and for other keys, so that a
+	// key without them pays one pointer.
+	more *moreMaterials
 }
 
 // present reports whether material is imported.
@@ -78,8 +82,22 @@ func (m *imported) present() bool { return m != nil && m.sealed != nil }
 // expires reports whether imported material is due to expire.
 func (m *imported) expires() bool { return m.present() && m.validTo != 0 }
 
-// expiresAt reports whether imported material expires at instant at.
-func (m *imported) expiresAt(at int64) bool { return m.expires() && m.validTo == at }
+// expiresAt reports whether any of the key's imported materials expires at
+// instant at.
+func (m *imported) expiresAt(at int64) bool {
+	if m.expires() && m.validTo == at {
+		return true
+	}
+	if m == nil || m.more == nil {
+		return false
+	}
+	for _, o := range m.more.all() {
+		if o.sealed != nil && o.validTo == at {
+			return true
+		}
+	}
+	return false
+}
 
 // model is the ExpirationModel of imported material.
 func (m *imported) model() string {
@@ -93,7 +111,13 @@ func (m *imported) model() string {
 // deleted), keeping its ID, and moves the key by MaterialLost: to
 // PendingImport, or nowhere while it is pending deletion.
 func expireMaterial(k *key) {
-	k.imp = &imported{id: k.imp.id, public: k.imp.public}
+	k.imp = &imported{id: k.imp.id, public: k.imp.public, more: k.imp.more}
+	loseMaterial(k)
+}
+
+// loseMaterial moves k by MaterialLost: to PendingImport, or nowhere while
+// it is pending deletion.
+func loseMaterial(k *key) {
 	if st, err := keystate.Transition(k.state, keystate.MaterialLost); err == nil {
 		k.state = st
 	}
@@ -125,6 +149,13 @@ func (s *Service) checkImported(r *store.Key) error {
 	if len(r.Material) > 0 {
 		if err := s.checkSealed(r, r.Material); err != nil {
 			return err
+		}
+	}
+	for _, m := range r.Materials {
+		if len(m.Sealed) > 0 {
+			if err := s.checkSealed(r, m.Sealed); err != nil {
+				return err
+			}
 		}
 	}
 	if len(r.ImportedMaterial) == 0 {
@@ -310,8 +341,22 @@ func (s *Service) addToken(token string, t importToken, now int64) {
 // may be imported again, to change its expiration, but it must be the
 // material the key had before: its ciphertexts then decrypt again.
 //
+// Under RulesCurrent a symmetric key holds several materials (decision
+// D37): ImportType NEW_KEY_MATERIAL (the default until the key has had
+// material) makes the key's first material current, and after that adds
+// a material in PENDING_ROTATION, which RotateKeyOnDemand makes current;
+// EXISTING_KEY_MATERIAL (the default afterwards) re-imports one of the
+// key's materials (KeyMaterialId, when given, must be its ID), or, into a
+// multi-Region replica, the material pending rotation on its primary.
+// KeyMaterialDescription (up to 256 characters) describes the material;
+// without it a re-imported material keeps its description. The key is
+// usable (PendingImport becomes Enabled) once every permanently associated
+// material is imported.
+//
 // Errors: ValidationException (a missing or over-long token or material,
-// an unknown ExpirationModel, ValidTo missing, present, past or too far),
+// an unknown ExpirationModel, ValidTo missing, present, past or too far;
+// an unknown ImportType, a malformed KeyMaterialId or one with
+// NEW_KEY_MATERIAL, an over-long KeyMaterialDescription),
 // InvalidArnException, NotFoundException, AccessDeniedException,
 // KMSInvalidStateException (table a.2: pending deletion, creating),
 // UnsupportedOperationException (not an EXTERNAL key, footnote [9]; an
@@ -319,6 +364,11 @@ func (s *Service) addToken(token string, t importToken, now int64) {
 // or unknown, including one issued before a restart),
 // ExpiredImportTokenException (more than 24 hours old),
 // InvalidCiphertextException (the material does not unwrap),
+// KMSInvalidStateException (RulesCurrent: NEW_KEY_MATERIAL while another
+// material is pending rotation, recording 3f),
+// UnsupportedOperationException (ImportType, KeyMaterialId or
+// KeyMaterialDescription under Rules2024, or on an asymmetric or HMAC key;
+// NEW_KEY_MATERIAL into a replica),
 // IncorrectKeyMaterialException (not 32 bytes for a symmetric key; not a
 // private key of the key's spec, or an HMAC key of the wrong length; or
 // not the material imported before into this key or into another key of
@@ -331,6 +381,9 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, in *ImportKeyMaterialIn
 		model = expiresModel
 	}
 	invalid := s.validateImport(in, model)
+	if invalid == nil {
+		invalid = s.validateMaterialInput(op, in.ImportType, in.KeyMaterialId, in.KeyMaterialDescription)
+	}
 	now, caller, err := s.begin(ctx, op)
 	defer func() {
 		if s.end(op, &err) {
@@ -358,24 +411,34 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, in *ImportKeyMaterialIn
 		k, arn, err = s.resolve(ctx, op, caller, in.KeyId, "keyId", idOnly)
 	}
 	if err == nil {
-		err = keystate.Check(op, k.state, k.kind, arn)
+		err = s.checkState(op, k.state, k.kind, arn)
 	}
 	if err == nil {
 		err = importKind(op, k, arn)
 	}
 	if err == nil {
+		err = materialKind(op, k, arn, in.ImportType != "" || in.KeyMaterialId != "" || in.KeyMaterialDescription != nil)
+	}
+	var id string
+	if err == nil {
 		nk = s.draft(k)
-		err = s.importMaterial(op, nk, arn, in, now)
+		id, err = s.importMaterial(op, nk, arn, in, now)
 	}
 	if err == nil {
 		if _, err = s.commitKey(k, nk); err != nil {
 			err = internalError(op, arn, k.state, err)
 		} else {
-			out = &ImportKeyMaterialOutput{KeyId: arn, KeyMaterialId: k.imp.id}
+			out = &ImportKeyMaterialOutput{KeyId: arn, KeyMaterialId: id}
 		}
 	}
 	if s.observing() {
 		p := map[string]string{"keyId": in.KeyId, "expirationModel": model}
+		if in.ImportType != "" {
+			p["importType"] = in.ImportType
+		}
+		if in.KeyMaterialId != "" {
+			p["keyMaterialId"] = in.KeyMaterialId
+		}
 		if in.ValidTo != nil {
 			p["validTo"] = in.ValidTo.UTC().Format(time.RFC3339Nano)
 		}
@@ -428,29 +491,45 @@ func checkValidTo(op keystate.Operation, v *time.Time, now int64) error {
 }
 
 // importMaterial checks the token, unwraps and checks the material, and
-// installs it on the draft k (D3 steps 8 and after).
-func (s *Service) importMaterial(op keystate.Operation, k *key, arn string, in *ImportKeyMaterialInput, now int64) error {
+// installs it on the draft k (D3 steps 8 and after). It returns the
+// material's ID.
+func (s *Service) importMaterial(op keystate.Operation, k *key, arn string, in *ImportKeyMaterialInput, now int64) (string, error) {
+	m, parsed, err := s.unwrapImport(op, k, arn, in, now)
+	if err != nil {
+		return "", err
+	}
+	defer func() { clear(m) }()
+	id := importedMaterialID(m)
+	if s.materials() && k.kind.Spec.IsSymmetric() {
+		return id, s.importToday(op, k, arn, in, id, m)
+	}
+	return id, s.importOnly(op, k, arn, in, id, m, parsed)
+}
+
+// unwrapImport checks the token, and unwraps and checks the material. The
+// caller clears the material.
+func (s *Service) unwrapImport(op keystate.Operation, k *key, arn string, in *ImportKeyMaterialInput, now int64) ([]byte, *keycrypto.Key, error) {
 	tok, ok := s.imports.tokens[string(in.ImportToken)]
 	if !ok || tok.keyID != s.storeID(k) {
 		// No recording; kmsmodel's wording.
-		return kmsError(keystate.ErrInvalidImportToken, op, arn, k.state,
+		return nil, nil, kmsError(keystate.ErrInvalidImportToken, op, arn, k.state,
 			"The import token is not valid for "+arn+".")
 	}
 	if now > tok.validTo {
-		return kmsError(keystate.ErrExpiredImportToken, op, arn, k.state,
+		return nil, nil, kmsError(keystate.ErrExpiredImportToken, op, arn, k.state,
 			"The import token expired at "+fromMicros(tok.validTo).Format(time.RFC3339Nano)+".")
 	}
 	priv := s.imports.wrapping[tok.spec]
 	m, err := unwrapMaterial(priv, tok.algorithm, in.EncryptedKeyMaterial)
 	if err != nil {
-		return &keystate.Error{Code: keystate.ErrInvalidCiphertext, Op: op, KeyID: arn, State: k.state, Err: err,
+		return nil, nil, &keystate.Error{Code: keystate.ErrInvalidCiphertext, Op: op, KeyID: arn, State: k.state, Err: err,
 			Message: "The encrypted key material could not be decrypted with the import token's wrapping key and algorithm " + tok.algorithm + "."}
 	}
-	defer func() { clear(m) }()
 	var parsed *keycrypto.Key
 	if k.kind.Spec.IsSymmetric() {
 		if len(m) != importedMaterialSize {
-			return kmsError(keystate.ErrIncorrectKeyMaterial, op, arn, k.state,
+			clear(m)
+			return nil, nil, kmsError(keystate.ErrIncorrectKeyMaterial, op, arn, k.state,
 				fmt.Sprintf("The key material is %d bytes; a SYMMETRIC_DEFAULT key takes 32 bytes (256 bits).", len(m)))
 		}
 	} else {
@@ -458,14 +537,20 @@ func (s *Service) importMaterial(op keystate.Operation, k *key, arn string, in *
 		// checked against the key spec; kept in its canonical form, so
 		// that the same key imported in another encoding is the same
 		// material.
-		if parsed, err = keycrypto.ParseImported(k.kind.Spec, m); err != nil {
-			return &keystate.Error{Code: keystate.ErrIncorrectKeyMaterial, Op: op, KeyID: arn, State: k.state, Err: err,
+		parsed, err = keycrypto.ParseImported(k.kind.Spec, m)
+		clear(m)
+		if err != nil {
+			return nil, nil, &keystate.Error{Code: keystate.ErrIncorrectKeyMaterial, Op: op, KeyID: arn, State: k.state, Err: err,
 				Message: keycrypto.Message(err)}
 		}
-		clear(m)
 		m = parsed.Marshal()
 	}
-	id := importedMaterialID(m)
+	return m, parsed, nil
+}
+
+// importOnly installs material m, of ID id, as the key's one material:
+// the 2024 rules, and every key but a symmetric one under RulesCurrent.
+func (s *Service) importOnly(op keystate.Operation, k *key, arn string, in *ImportKeyMaterialInput, id string, m []byte, parsed *keycrypto.Key) error {
 	if k.imp != nil && k.imp.id != id {
 		return kmsError(keystate.ErrIncorrectKeyMaterial, op, arn, k.state,
 			"The key material is not the key material that was previously imported into "+arn+".")
@@ -509,15 +594,35 @@ func (s *Service) importMaterial(op keystate.Operation, k *key, arn string, in *
 // material again makes the key usable, with its old ciphertexts. A key
 // without material is left as it is.
 //
-// Errors: ValidationException, InvalidArnException, NotFoundException,
+// Under RulesCurrent, KeyMaterialId names the material to delete (default:
+// the current one): deleting any permanently associated material makes
+// the key PendingImport; deleting the material pending rotation removes
+// it and leaves the key as it was (decision D38).
+//
+// Errors: ValidationException, InvalidArnException, NotFoundException
+// (also a KeyMaterialId the key does not have, D38),
 // AccessDeniedException, KMSInvalidStateException (table a.2),
-// UnsupportedOperationException (not an EXTERNAL key, footnote [9]),
-// KMSInternalException.
+// UnsupportedOperationException (not an EXTERNAL key, footnote [9];
+// KeyMaterialId under Rules2024), KMSInternalException.
 func (s *Service) DeleteImportedKeyMaterial(ctx context.Context, in *DeleteImportedKeyMaterialInput) (*DeleteImportedKeyMaterialOutput, error) {
 	in = orEmpty(in)
+	const op = keystate.DeleteImportedKeyMaterial
 	var out *DeleteImportedKeyMaterialOutput
-	err := s.keyWrite(ctx, keystate.DeleteImportedKeyMaterial, in.KeyId, idOnly, nil, nil, func(k *key, arn string, _ int64) error {
+	invalid := s.validateMaterialInput(op, "", in.KeyMaterialId, nil)
+	var params func() map[string]string
+	if in.KeyMaterialId != "" {
+		params = func() map[string]string { return map[string]string{"keyMaterialId": in.KeyMaterialId} }
+	}
+	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, arn string, _ int64) error {
 		out = &DeleteImportedKeyMaterialOutput{KeyId: arn}
+		if s.materials() && k.kind.Spec.IsSymmetric() {
+			id, err := s.deleteToday(op, k, arn, in.KeyMaterialId)
+			out.KeyMaterialId = id
+			return err
+		}
+		if in.KeyMaterialId != "" && (k.imp == nil || k.imp.id != in.KeyMaterialId) {
+			return materialNotFound(op, k, arn, in.KeyMaterialId)
+		}
 		if k.imp != nil {
 			out.KeyMaterialId = k.imp.id
 			expireMaterial(k)

@@ -62,6 +62,9 @@ func (s *Service) CreateKey(ctx context.Context, in *CreateKeyInput) (res *Creat
 	var arn string
 	if k != nil {
 		arn = s.arnOf(k)
+		if s.ec != nil {
+			s.ecCreated(k, now)
+		}
 	}
 	if s.observing() {
 		p := map[string]string{
@@ -214,6 +217,9 @@ func (s *Service) DescribeKey(ctx context.Context, in *DescribeKeyInput) (res *D
 	if err == nil {
 		k, arn, err = s.resolve(ctx, op, caller, in.KeyId, "keyId", allowAlias|crossAccount)
 	}
+	if err == nil && s.ec != nil {
+		k = s.ecView(k) // D41: the state the caller's reader sees
+	}
 	if err == nil {
 		err = keystate.Check(op, k.state, k.kind, arn)
 	}
@@ -254,8 +260,10 @@ func (s *Service) metadata(k *key, arn string) KeyMetadata {
 		// material is imported.
 		if k.imp.present() {
 			m.ExpirationModel = k.imp.model()
-			if k.imp.expires() {
-				v := fromMicros(k.imp.validTo)
+			if at := k.imp.earliestValidTo(); at != 0 {
+				// The earliest expiry of the permanently associated
+				// materials (d.3); with one material, its own.
+				v := fromMicros(at)
 				m.ValidTo = &v
 			}
 		}
@@ -433,7 +441,7 @@ func (s *Service) keyCall(ctx context.Context, op keystate.Operation, keyID stri
 		k, arn, err = s.resolve(ctx, op, caller, keyID, "keyId", how)
 	}
 	if err == nil {
-		err = keystate.Check(op, k.state, k.kind, arn)
+		err = s.checkState(op, k.state, k.kind, arn)
 	}
 	if err == nil && !write {
 		err = do(k, arn, now)
@@ -442,8 +450,14 @@ func (s *Service) keyCall(ctx context.Context, op keystate.Operation, keyID stri
 		s.others, s.newPrimary = s.others[:0], nil
 		nk := s.draft(k)
 		if err = do(nk, arn, now); err == nil {
+			var before key
+			if s.ec != nil {
+				before = *k
+			}
 			if added, err = s.commitKey(k, nk); err != nil {
 				err = internalError(op, arn, k.state, err)
+			} else if s.ec != nil {
+				s.ecKeyChanged(op, k, &before, added, now)
 			}
 		}
 	}
@@ -579,7 +593,7 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, in *CancelKeyDeletionIn
 		if err := transition(k, keystate.CancelDeletion); err != nil {
 			return err
 		}
-		if k.kind.Origin == keystate.External && !k.imp.present() {
+		if k.kind.Origin == keystate.External && !k.imp.complete() {
 			// aws-kms-behaviour.md b leaves open what an EXTERNAL key
 			// whose material was deleted or expired while it was pending
 			// deletion becomes. kmsmodel's choice: PendingImport, since

@@ -163,6 +163,9 @@ func (s *Service) seal(g cipher.AEAD, id string, v uint32, plaintext []byte, ec 
 // sealFor is seal under k's current material.
 func (s *Service) sealFor(root []byte, k *key, plaintext []byte, ec map[string]string) ([]byte, error) {
 	v := uint32(len(k.rotations))
+	if s.ec != nil {
+		v = s.ecVersion(k) // D44: the material current for the caller's reader
+	}
 	g, err := s.keyAEAD(root, k, v)
 	if err != nil {
 		return nil, err
@@ -292,10 +295,11 @@ func (s *Service) keyAEAD(root []byte, k *key, v uint32) (cipher.AEAD, error) {
 	if k.kind.Origin != keystate.External {
 		return aead(root, k.id, v), nil
 	}
-	if k.imp == nil || k.imp.sealed == nil {
+	sealed := k.imp.versionSealed(v, uint32(len(k.rotations)))
+	if sealed == nil {
 		return nil, errNoMaterial
 	}
-	m, err := s.unsealMaterial(root, k.id, k.imp.sealed)
+	m, err := s.unsealMaterial(root, k.id, sealed)
 	if err != nil {
 		return nil, err
 	}

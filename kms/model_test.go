@@ -85,6 +85,24 @@ func TestModel(t *testing.T) {
 	mdlRun(t, mdlPlain{}, false)
 }
 
+// TestModelCurrentRules runs the model under kms.RulesCurrent (issue 16),
+// over a backend drawn per check (with restarts over the stores): the quota is 25 unless a drawn one is given,
+// footnote [7] no longer covers EXTERNAL keys (GetKeyRotationStatus and
+// ListKeyRotations answer for them), and single-Region EXTERNAL keys hold
+// several materials: ImportKeyMaterial imports new ones
+// (NEW_KEY_MATERIAL, PENDING_ROTATION) and re-imports any of them by
+// KeyMaterialId, RotateKeyOnDemand makes the pending one current,
+// DeleteImportedKeyMaterial deletes any of them, and each expires at its
+// own ValidTo. Invariant (j) compares ListKeyRotations with
+// IncludeKeyMaterial ALL_KEY_MATERIAL and DescribeKey with the model's
+// materials; invariant (f) decrypts every ciphertext, made under any
+// material, while the key is Enabled (decisions D36–D39).
+func TestModelCurrentRules(t *testing.T) {
+	// Each check draws its backend (no store, store.Memory, boltstore),
+	// so that the run costs one backend's time.
+	mdlRunRules(t, &mdlDrawn{dir: t.TempDir()}, false, kms.RulesCurrent)
+}
+
 // TestModelMultiRegion runs the model with mostly multi-Region keys and
 // mostly the calls that matter to them, over each backend.
 func TestModelMultiRegion(t *testing.T) {
@@ -179,8 +197,13 @@ func (b *mdlMemory) reopen(t *rapid.T, _ *kms.Service, opts []kms.Option) *kms.S
 // multi-Region keys: mostly such keys, one replicated at once, and the
 // calls that change or read their shared and own states.
 func mdlRun(t *testing.T, backend mdlBackend, multiRegion bool) {
+	mdlRunRules(t, backend, multiRegion, kms.Rules2024)
+}
+
+// mdlRunRules is mdlRun under the rule profile rules.
+func mdlRunRules(t *testing.T, backend mdlBackend, multiRegion bool, rules kms.Rules) {
 	rapid.Check(t, func(t *rapid.T) {
-		m := mdlNew(t, backend, multiRegion)
+		m := mdlNew(t, backend, multiRegion, rules)
 		n := rapid.IntRange(1, 4).Draw(t, "initialKeys")
 		initial := 9 // a key in the custom key store too, if it is CONNECTED
 		if m.cksState != kms.ConnectionConnected {
@@ -188,6 +211,9 @@ func mdlRun(t *testing.T, backend mdlBackend, multiRegion bool) {
 		}
 		for range n {
 			m.create(t, initial)
+		}
+		if m.cur {
+			m.createKind(t, 7) // an EXTERNAL key (issue 16)
 		}
 		m.started = true
 		if m.mrHeavy {
@@ -232,8 +258,11 @@ func mdlRun(t *testing.T, backend mdlBackend, multiRegion bool) {
 			"GetKeyLastUsage":           m.getKeyLastUsage,
 			"":                          m.check,
 		}
-		if multiRegion {
+		switch {
+		case multiRegion:
 			actions = mdlMultiRegionActions(m)
+		case m.cur:
+			actions = mdlCurrentRulesActions(m)
 		}
 		actions["PutKeyPolicy"] = m.putKeyPolicy
 		actions["PutKeyPolicy2"] = m.putKeyPolicy
@@ -252,6 +281,9 @@ func mdlRun(t *testing.T, backend mdlBackend, multiRegion bool) {
 }
 
 func mdlCanReopen(b mdlBackend) bool {
+	if d, ok := b.(*mdlDrawn); ok {
+		b = d.b
+	}
 	_, plain := b.(mdlPlain)
 	return !plain
 }
@@ -383,10 +415,17 @@ type mdlKey struct {
 	// Imported key material (EXTERNAL keys): the material (the first one
 	// imported; a re-import must bring the same, and so must every key of a
 	// multi-Region key), whether it is imported now, and when it expires
-	// (zero: it does not).
+	// (zero: it does not). Under RulesCurrent these are the current
+	// material's, with its KeyMaterialId and description, and a
+	// single-Region key also has the materials of its earlier versions
+	// and one pending rotation (issue 16).
 	mat      []byte
 	imported bool
 	validTo  time.Time
+	matID    string
+	matDesc  string
+	prior    []mdlMat
+	pending  *mdlMat
 
 	// asym is the spec, usage and what the model saw of the material of an
 	// asymmetric or HMAC key, shared by the keys of a multi-Region key
@@ -402,6 +441,33 @@ type mdlKey struct {
 	pol     mdlPolicy
 	polText string
 	grants  []*mdlGrant
+}
+
+// mdlMat is one of an EXTERNAL key's materials besides its current one,
+// under RulesCurrent.
+type mdlMat struct {
+	mat      []byte
+	id       string
+	desc     string
+	imported bool
+	validTo  time.Time
+	rotating bool // pending, and an on-demand rotation in progress will make it current (D38)
+}
+
+// complete reports whether every permanently associated material of k is
+// imported (a.4): its current one, its earlier versions', and a pending
+// one an on-demand rotation in progress makes current (D38). Only then is
+// the key usable.
+func (k *mdlKey) complete() bool {
+	if !k.imported {
+		return false
+	}
+	for _, p := range k.prior {
+		if !p.imported {
+			return false
+		}
+	}
+	return k.pending == nil || !k.pending.rotating || k.pending.imported
 }
 
 // mdlFamily is a multi-Region key: its live keys, in creation order, and
@@ -460,6 +526,8 @@ type mdlModel struct {
 	ctx     context.Context
 	now     time.Time
 	quota   int
+	cur     bool // kms.RulesCurrent (issue 16)
+	matSeq  int  // materials made for NEW_KEY_MATERIAL so far
 	odDur   time.Duration
 	keys    []*mdlKey
 	checks  int
@@ -504,8 +572,13 @@ type mdlCiphertext struct {
 	blob   []byte
 }
 
-func mdlNew(t *rapid.T, backend mdlBackend, multiRegion bool) *mdlModel {
+func mdlNew(t *rapid.T, backend mdlBackend, multiRegion bool, rules kms.Rules) *mdlModel {
+	cur := rules == kms.RulesCurrent
 	quota := rapid.IntRange(1, 12).Draw(t, "quota")
+	profileQuota := cur && rapid.Bool().Draw(t, "profileQuota")
+	if profileQuota {
+		quota = 25 // today's quota (spec section (g))
+	}
 	var dur time.Duration
 	switch rapid.IntRange(0, 3).Draw(t, "onDemandKind") {
 	case 0, 1: // completes at once (the default, D10)
@@ -523,16 +596,19 @@ func mdlNew(t *rapid.T, backend mdlBackend, multiRegion bool) *mdlModel {
 	opts := []kms.Option{
 		kms.WithClock(clock),
 		kms.WithRandom(rand.NewChaCha8([32]byte{'k', 'm', 's', 'm', 'o', 'd', 'e', 'l'})),
-		kms.WithOnDemandRotationQuota(quota),
+		kms.WithRules(rules),
 		kms.WithOnDemandRotationDuration(dur),
 		kms.WithCustomKeyStoreConnectDuration(cksDur),
 		kms.WithReplicaCreationDuration(replicaDur),
 		kms.WithPrimaryUpdateDuration(updateDur),
 	}
+	if !profileQuota {
+		opts = append(opts, kms.WithOnDemandRotationQuota(quota))
+	}
 	svc := backend.open(t, opts)
 	m := &mdlModel{
 		backend: backend, opts: opts, svc: svc, clock: clock, ctx: context.Background(), now: mdlStart,
-		quota: quota, odDur: dur, trackStart: mdlStart, cksDur: cksDur, replicaDur: replicaDur, updateDur: updateDur,
+		quota: quota, cur: cur, odDur: dur, trackStart: mdlStart, cksDur: cksDur, replicaDur: replicaDur, updateDur: updateDur,
 		mrHeavy: multiRegion || rapid.Bool().Draw(t, "multiRegionHeavy"),
 		regions: []string{svc.Region(), mdlRegion2, mdlRegion3},
 		ctxs:    map[string]context.Context{},
@@ -819,7 +895,11 @@ func (m *mdlModel) liveCount() int {
 // CONNECTED; in the default Region, never multi-Region), choice 10 is
 // refused.
 func (m *mdlModel) create(t *rapid.T, maxChoice int) {
-	choice := rapid.IntRange(0, maxChoice).Draw(t, "keyKind")
+	m.createKind(t, rapid.IntRange(0, maxChoice).Draw(t, "keyKind"))
+}
+
+// createKind creates a key of the given choice of create.
+func (m *mdlModel) createKind(t *rapid.T, choice int) {
 	in := &kms.CreateKeyInput{}
 	region := m.regions[0]
 	if choice < 8 {
@@ -1077,7 +1157,7 @@ func (m *mdlModel) cancelKeyDeletion(t *rapid.T) {
 	// gone goes back to PendingImport (kmsmodel's choice; a.4: usable only
 	// while its material is present).
 	k.state, k.delAt, k.window = mdlDisabled, time.Time{}, 0
-	if k.kind == mdlExt && !k.imported {
+	if k.kind == mdlExt && !k.complete() {
 		k.state = mdlPendingImport
 	}
 	if k.kind == mdlCKS && m.cksState != kms.ConnectionConnected {
@@ -1211,10 +1291,13 @@ func (m *mdlModel) rotateOnDemand(t *rapid.T, r mdlRef) {
 		want = mdlErrCreating // [14]
 	case k.asym != nil:
 		want = mdlErrNotSymmetric // D8
-	case k.kind != mdlSym:
+	case k.kind == mdlCKS, k.kind == mdlExt && !m.cur:
 		want = keystate.ErrUnsupportedOperation // D2 (EXTERNAL), [7] (custom key store, also Unavailable)
 	case k.role() == "REPLICA":
 		want = mdlErrNotPrimary // D8
+	case k.kind == mdlExt && (k.pending == nil || !k.pending.imported):
+		// RulesCurrent (under Rules2024 [7] refused it above): recording 3f.
+		want = mdlExact{keystate.ErrKMSInvalidState, "No available key material pending rotation for the key: " + k.arn + "."}
 	case k.odN >= m.quota:
 		want = keystate.ErrLimitExceeded // D1
 	case k.odRun:
@@ -1233,19 +1316,24 @@ func (m *mdlModel) rotateOnDemand(t *rapid.T, r mdlRef) {
 	k.odN++ // D10: charged when accepted
 	if m.odDur == 0 {
 		k.rots = append(k.rots, mdlRotation{at: m.now, typ: "ON_DEMAND"})
+		m.rotateMaterial(k)
 	} else {
 		k.odRun, k.odFrom, k.odTo = true, m.now, m.now.Add(m.odDur)
+		if k.pending != nil {
+			k.pending.rotating = true // D38
+		}
 	}
 }
 
 // statusErr predicts GetKeyRotationStatus: [6] in PendingImport, D2a [7]
 // for EXTERNAL keys elsewhere and for custom key store keys in every state
 // (?[7], and ✗[7] while Unavailable); asymmetric and HMAC keys answer (D8).
-func mdlStatusErr(r mdlRef) error {
+// Under RulesCurrent [7] no longer covers EXTERNAL keys (cur).
+func mdlStatusErr(r mdlRef, cur bool) error {
 	switch {
 	case r.err != nil:
 		return r.err
-	case r.k.state == mdlPendingImport, r.k.kind == mdlExt, r.k.kind == mdlCKS:
+	case r.k.state == mdlPendingImport, r.k.kind == mdlExt && !cur, r.k.kind == mdlCKS:
 		return keystate.ErrUnsupportedOperation
 	}
 	return nil
@@ -1253,7 +1341,7 @@ func mdlStatusErr(r mdlRef) error {
 
 func (m *mdlModel) getKeyRotationStatus(t *rapid.T) {
 	r := m.as(t, m.pick(t), "kms:GetKeyRotationStatus")
-	want := mdlStatusErr(r)
+	want := mdlStatusErr(r, m.cur)
 	out, err := m.svc.GetKeyRotationStatus(r.ctx, &kms.GetKeyRotationStatusInput{KeyId: r.id})
 	mdlExpect(t, "GetKeyRotationStatus", err, want, r.errID)
 	if want == nil {
@@ -1294,11 +1382,12 @@ func (m *mdlModel) checkStatus(t *rapid.T, k *mdlKey, out *kms.GetKeyRotationSta
 // listErr predicts ListKeyRotations once the input is valid: ✓ in
 // PendingImport, D2a [7] for EXTERNAL keys elsewhere and for custom key
 // store keys in every state (?[7], ✗[7] while Unavailable).
-func mdlListErr(r mdlRef) error {
+// Under RulesCurrent [7] no longer covers EXTERNAL keys (cur).
+func mdlListErr(r mdlRef, cur bool) error {
 	switch {
 	case r.err != nil:
 		return r.err
-	case r.k.kind == mdlCKS, r.k.kind == mdlExt && r.k.state != mdlPendingImport:
+	case r.k.kind == mdlCKS, r.k.kind == mdlExt && r.k.state != mdlPendingImport && !cur:
 		return keystate.ErrUnsupportedOperation
 	}
 	return nil
@@ -1332,7 +1421,7 @@ func (m *mdlModel) listKeyRotations(t *rapid.T) {
 	}
 	var want error = keystate.ErrValidation
 	if valid {
-		want = mdlListErr(r)
+		want = mdlListErr(r, m.cur)
 	}
 	got, err := m.listAll(r.ctx, r.k, r.id, limit, include)
 	mdlExpect(t, "ListKeyRotations", err, want, r.errID)
@@ -1376,7 +1465,7 @@ func (m *mdlModel) listKeyRotationsBad(t *rapid.T) {
 	case invalid:
 		want = keystate.ErrValidation
 	default:
-		if want = mdlListErr(r); want == nil {
+		if want = mdlListErr(r, m.cur); want == nil {
 			want = keystate.ErrInvalidMarker
 		}
 	}
@@ -1630,7 +1719,7 @@ func (m *mdlModel) advanceToEdge(t *rapid.T) {
 	var ks []*mdlKey
 	for _, k := range m.keys {
 		if k.live() && (k.autoOn || k.odRun || k.state == mdlPendingDeletion || !k.until.IsZero() ||
-			k.imported && !k.validTo.IsZero()) {
+			len(k.expiries()) > 0) {
 			ks = append(ks, k)
 		}
 	}
@@ -1656,9 +1745,7 @@ func (m *mdlModel) advanceToEdge(t *rapid.T) {
 	if !k.until.IsZero() {
 		targets = append(targets, k.until) // Creating or Updating ends
 	}
-	if k.imported && !k.validTo.IsZero() {
-		targets = append(targets, k.validTo) // imported material expires
-	}
+	targets = append(targets, k.expiries()...) // imported material expires
 	target := targets[rapid.IntRange(0, len(targets)-1).Draw(t, "target")]
 	var off time.Duration // mostly the instant itself
 	if rapid.IntRange(0, 2).Draw(t, "offsetKind") == 0 {
@@ -1738,8 +1825,8 @@ func (m *mdlModel) runDue(to time.Time) (n int, ambiguous bool) {
 			if k.state == mdlPendingDeletion {
 				consider(k.delAt)
 			}
-			if k.imported && !k.validTo.IsZero() {
-				consider(k.validTo)
+			for _, at := range k.expiries() {
+				consider(at)
 			}
 			if !k.until.IsZero() {
 				consider(k.until)
@@ -1762,7 +1849,7 @@ func (m *mdlModel) runDue(to time.Time) (n int, ambiguous bool) {
 				continue
 			}
 			od := k.owns() && k.odRun && k.odTo.Equal(at)
-			expiry := k.imported && !k.validTo.IsZero() && k.validTo.Equal(at)
+			expiry := slices.ContainsFunc(k.expiries(), func(x time.Time) bool { return x.Equal(at) })
 			if k.state == mdlPendingDeletion && k.delAt.Equal(at) {
 				if od || expiry {
 					ambiguous = true
@@ -1779,12 +1866,15 @@ func (m *mdlModel) runDue(to time.Time) (n int, ambiguous bool) {
 			if od {
 				k.odRun = false
 				k.rots = append(k.rots, mdlRotation{at: at, typ: "ON_DEMAND", tie: auto})
+				m.rotateMaterial(k)
 				n++
 			}
 			if expiry {
 				// The material expires at exactly ValidTo: the key is
 				// PendingImport, unless it is pending deletion (a.4, b).
-				m.loseMaterial(k)
+				// Under RulesCurrent each material at its own ValidTo; a
+				// pending one is removed (D38).
+				m.expireMaterials(k, at)
 				n++
 			}
 			if !k.until.IsZero() && k.until.Equal(at) {
@@ -1822,7 +1912,7 @@ func (m *mdlModel) deleteKey(k *mdlKey, at time.Time) {
 func (m *mdlModel) settle(k *mdlKey) {
 	k.until = time.Time{}
 	switch {
-	case k.kind == mdlExt && !k.imported:
+	case k.kind == mdlExt && !k.complete():
 		// An EXTERNAL key whose material expired while Updating ends
 		// PendingImport, as any key without its material (a.1; kms
 		// 51c1d23, found by this test).
@@ -1882,6 +1972,10 @@ func (m *mdlModel) importKeyMaterial(t *rapid.T) {
 		return
 	}
 	k := r.k
+	if m.cur && k.fam == nil {
+		m.importToday(t, r, p)
+		return
+	}
 	mat := k.mat
 	wrong := false
 	if mat == nil {
@@ -1910,12 +2004,12 @@ func (m *mdlModel) importKeyMaterial(t *rapid.T) {
 	if wrong {
 		want = keystate.ErrIncorrectKeyMaterial
 	}
-	_, err = m.svc.ImportKeyMaterial(r.ctx, in)
+	out, err := m.svc.ImportKeyMaterial(r.ctx, in)
 	mdlExpect(t, "ImportKeyMaterial", err, want, k.arn)
 	if want != nil {
 		return
 	}
-	k.mat, k.imported, k.validTo = mat, true, validTo
+	k.mat, k.imported, k.validTo, k.matID = mat, true, validTo, out.KeyMaterialId
 	if k.state == mdlPendingImport {
 		m.enterEnabled(k)
 	}
@@ -1926,6 +2020,10 @@ func (m *mdlModel) importKeyMaterial(t *rapid.T) {
 // pending deletion.
 func (m *mdlModel) deleteImportedKeyMaterial(t *rapid.T) {
 	r := m.as(t, m.pickWhere(t, func(k *mdlKey) bool { return k.kind == mdlExt && k.imported }), "kms:DeleteImportedKeyMaterial")
+	if m.cur && r.err == nil && r.k.kind == mdlExt && r.k.fam == nil && r.k.matID != "" {
+		m.deleteToday(t, r)
+		return
+	}
 	want := r.err
 	switch {
 	case want != nil:
@@ -2084,7 +2182,7 @@ func (m *mdlModel) check(t *rapid.T) {
 		}
 		rots, err := m.listAll(ctx, k, k.id, kms.Int32(int32(limit)), "")
 		self := mdlRef{k: k, id: k.id, region: k.region, ctx: ctx, errID: k.arn}
-		mdlExpect(t, "ListKeyRotations (check)", err, mdlListErr(self), k.arn)
+		mdlExpect(t, "ListKeyRotations (check)", err, mdlListErr(self, m.cur), k.arn)
 		if err == nil {
 			m.compareRotations(t, k, rots)
 			m.checkHistory(t, k, rots)
@@ -2095,7 +2193,7 @@ func (m *mdlModel) check(t *rapid.T) {
 		mdlExpect(t, "DescribeKey (check)", err, nil, k.arn)
 		m.checkMetadata(t, k, out.KeyMetadata, rots)
 		st, err := m.svc.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: k.id})
-		mdlExpect(t, "GetKeyRotationStatus (check)", err, mdlStatusErr(self), k.arn)
+		mdlExpect(t, "GetKeyRotationStatus (check)", err, mdlStatusErr(self, m.cur), k.arn)
 		if err == nil {
 			m.checkStatus(t, k, st)
 		}
@@ -2103,6 +2201,11 @@ func (m *mdlModel) check(t *rapid.T) {
 
 		// (i) The key policy and grants (issue 14).
 		m.checkPolicyAndGrants(t, k, ctx)
+
+		// (j) Today's rules: an EXTERNAL key's materials (issue 16).
+		if m.cur && k.kind == mdlExt && k.fam == nil && k.matID != "" {
+			m.checkMaterials(t, k, ctx, out.KeyMetadata)
+		}
 	}
 
 	// (g) The keys of each multi-Region key agree (c.8, D1, D20).

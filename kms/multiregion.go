@@ -160,12 +160,17 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 	kind.MultiRegion = keystate.Replica
 	r := key{id: p.id, account: p.account, description: in.Description, tags: tags,
 		seq: s.seq + 1, version: 1, created: now, state: st, kind: kind,
-		region: to.index, replicated: true, deletion: now + durMicros(s.cfg.replicaDuration)}
+		region: to.index, replicated: true, deletion: now + s.transientDuration(s.cfg.replicaDuration, false)}
 	if p.kind.Origin == keystate.AWSKMS && !p.kind.Spec.IsSymmetric() {
 		// An asymmetric or HMAC key's generated material, if it has been
 		// generated yet: replicas share it (what one Region signs, another
 		// verifies).
 		r.imp = p.imp
+	}
+	if p.kind.Origin == keystate.External && s.materials() && p.kind.Spec.IsSymmetric() {
+		// RulesCurrent: the replica knows its primary's materials by ID
+		// and holds none of them (D37).
+		r.imp = p.imp.skeleton()
 	}
 	copyRotationSettings(&r, p)
 	r.rotations = reencode(p.rotations, p.created, r.created)
@@ -248,6 +253,9 @@ func (s *Service) syncDrafts(k, nk *key) {
 		for _, r := range added {
 			d.rotations = appendRotation(d.rotations, newRotation(d.created, r.at(nk.created), r.onDemand()))
 		}
+		if len(added) > 0 && nk.imp != nil && nk.imp.more != nil {
+			rotateMaterial(d, nk.imp.id)
+		}
 	}
 }
 
@@ -269,6 +277,9 @@ func (s *Service) syncInPlace(k *key, n int) {
 		copyRotationSettings(m, k)
 		for _, r := range added {
 			m.rotations = appendRotation(m.rotations, newRotation(m.created, r.at(k.created), r.onDemand()))
+		}
+		if k.imp != nil && k.imp.more != nil {
+			rotateMaterial(m, k.imp.id)
 		}
 	}
 }
@@ -347,7 +358,7 @@ func (s *Service) UpdatePrimaryRegion(ctx context.Context, in *UpdatePrimaryRegi
 			return err
 		}
 		nd := s.draftOther(n)
-		until := now + durMicros(s.cfg.updateDuration)
+		until := now + s.transientDuration(s.cfg.updateDuration, true)
 		for _, d := range []*key{k, nd} {
 			if err := transition(d, keystate.UpdatePrimaryStart); err != nil {
 				return err
@@ -383,7 +394,7 @@ func (s *Service) updateDone(k *key, ev queued) (bool, error) {
 	if err := transition(k, keystate.UpdatePrimaryDone); err != nil {
 		return false, err
 	}
-	if k.kind.Origin == keystate.External && !k.imp.present() {
+	if k.kind.Origin == keystate.External && !k.imp.complete() {
 		// The imported material expired while the key was Updating: it
 		// ends PendingImport, as any key whose material expires (a.1).
 		if err := transition(k, keystate.MaterialLost); err != nil {

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"io"
 	"time"
+
+	"github.com/kmsmodel/kmsmodel/kms/consistency"
 )
 
 // Option configures a Service built by New.
@@ -18,28 +20,31 @@ type config struct {
 	clock            Clock
 	random           io.Reader
 	onDemandQuota    int
+	quotaSet         bool // WithOnDemandRotationQuota was given
+	rules            Rules
+	rulesUpgrade     bool
 	onDemandDuration time.Duration
 	authorizer       Authorizer
 	observer         Observer
 	connectDuration  time.Duration
 	replicaDuration  time.Duration
 	updateDuration   time.Duration
+	consistency      *consistency.Model // nil: the model is off
 }
 
 func defaultConfig() config {
 	return config{
-		account:       "111122223333",
-		region:        "us-east-1",
-		partition:     "aws",
-		clock:         WallClock{},
-		random:        rand.Reader,
-		onDemandQuota: DefaultOnDemandRotationQuota,
+		account:   "111122223333",
+		region:    "us-east-1",
+		partition: "aws",
+		clock:     WallClock{},
+		random:    rand.Reader,
 	}
 }
 
 // DefaultOnDemandRotationQuota is the number of on-demand rotations a key
-// may have over its life under the 2024 rules (decision D1). Current AWS
-// allows 25; pass WithOnDemandRotationQuota(25) for that.
+// may have over its life under the 2024 rules (decision D1), the default
+// profile. RulesCurrent allows 25 (Rules.OnDemandRotationQuota).
 const DefaultOnDemandRotationQuota = 10
 
 // WithAccount sets the service's AWS account ID (twelve digits), the account
@@ -70,10 +75,11 @@ func WithClock(clk Clock) Option { return func(c *config) { c.clock = clk } }
 func WithRandom(r io.Reader) Option { return func(c *config) { c.random = r } }
 
 // WithOnDemandRotationQuota sets how many on-demand rotations each key may
-// have over its life (decision D1; default 10). Values are clamped to
-// 0–65535.
+// have over its life (decision D1; default: the rule profile's, 10 under
+// Rules2024 and 25 under RulesCurrent), whatever the profile. Values are
+// clamped to 0–65535.
 func WithOnDemandRotationQuota(n int) Option {
-	return func(c *config) { c.onDemandQuota = max(0, min(n, 65535)) }
+	return func(c *config) { c.onDemandQuota, c.quotaSet = max(0, min(n, 65535)), true }
 }
 
 // WithOnDemandRotationDuration sets how long an on-demand rotation takes in

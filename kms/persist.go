@@ -35,15 +35,37 @@ import (
 // service that uses one Region writes what it always did: opened with
 // another WithRegion, the store's default-Region content is that Region's.
 // Replicas always name their Region.
+//
+// The store records the rule profile (WithRules) it is written under, with
+// the service's first write. Open fails with an error wrapping
+// ErrRulesMismatch when st was written under another profile (a store
+// with content and no recorded profile was written under Rules2024),
+// unless WithRulesUpgrade allows going from Rules2024 to RulesCurrent
+// (decision D36).
 func Open(ctx context.Context, st store.Store, opts ...Option) (*Service, error) {
 	s := New(opts...)
 	s.st = st
+	// The profile first: a store of another profile is not read at all.
+	profile, err := st.RuleProfile(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("kms: loading the store: %w", err)
+	}
+	if profile != "" {
+		if err := s.checkProfile(profile, false); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.load(ctx); err != nil {
 		return nil, fmt.Errorf("kms: loading the store: %w", err)
 	}
 	latest, err := st.LatestInstant(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("kms: loading the store: %w", err)
+	}
+	if profile == "" {
+		if err := s.checkProfile("", s.seq == 0 && s.root == nil && latest.IsZero() && len(s.stores) == 0); err != nil {
+			return nil, err
+		}
 	}
 	if !latest.IsZero() {
 		if now := s.cfg.clock.Now(); now.UnixMicro() < latest.UnixMicro() {
@@ -224,8 +246,22 @@ func (s *Service) requeue(k *key) {
 	if k.state == keystate.PendingDeletion {
 		s.schedule(k.deletion, k, evDeletion)
 	}
-	if k.imp.expires() {
-		s.schedule(k.imp.validTo, k, evMaterialExpiry)
+	s.scheduleExpiries(k, k.imp)
+}
+
+// scheduleExpiries queues the expiry of each of imp's materials, for k.
+// An instant queued twice is applied once (evMaterialExpiry checks what
+// expires).
+func (s *Service) scheduleExpiries(k *key, imp *imported) {
+	if imp.expires() {
+		s.schedule(imp.validTo, k, evMaterialExpiry)
+	}
+	if imp != nil && imp.more != nil {
+		for _, m := range imp.more.all() {
+			if m.sealed != nil && m.validTo != 0 && m.validTo != imp.validTo {
+				s.schedule(m.validTo, k, evMaterialExpiry)
+			}
+		}
 	}
 }
 
@@ -289,8 +325,8 @@ func (s *Service) install(k, nk *key) {
 	if nk.onDemandStart != 0 && nk.onDemandDone != k.onDemandDone && owns(k) {
 		s.schedule(nk.onDemandDone, k, evOnDemandDone)
 	}
-	if nk.imp != k.imp && nk.imp.expires() {
-		s.schedule(nk.imp.validTo, k, evMaterialExpiry)
+	if nk.imp != k.imp {
+		s.scheduleExpiries(k, nk.imp)
 	}
 	if nk.deletion != 0 && nk.deletion != k.deletion {
 		switch nk.state {
@@ -321,6 +357,10 @@ func (s *Service) persist(b *store.Batch) error {
 	if s.last > s.saved {
 		b.Now = fromMicros(s.last)
 		s.saved = s.last
+	}
+	if !s.profileSaved {
+		b.RuleProfile = s.cfg.rules.String()
+		s.profileSaved = true
 	}
 	s.log = append(s.log, b)
 	s.logged++
@@ -375,6 +415,13 @@ func (s *Service) toRecord(k *key) store.Key {
 			r.ExpirationModel = k.imp.model()
 			r.ValidTo = optTime(k.imp.validTo)
 		}
+		if mm := k.imp.more; mm != nil {
+			r.KeyMaterialDescription = mm.desc
+			for _, m := range mm.all() {
+				r.Materials = append(r.Materials, store.KeyMaterial{ID: m.id, Sealed: m.sealed, ValidTo: optTime(m.validTo),
+					Description: m.desc, Pending: m == mm.pending, Rotating: m.rotating})
+			}
+		}
 	}
 	return r
 }
@@ -426,6 +473,28 @@ func (s *Service) fromRecord(r *store.Key) (key, error) {
 		if len(r.ImportedMaterial) > 0 {
 			k.imp.sealed = slices.Clone(r.ImportedMaterial)
 			k.imp.validTo = micros(r.ValidTo)
+		}
+		if r.KeyMaterialDescription != "" || len(r.Materials) > 0 {
+			if !s.materials() || !r.Kind.Spec.IsSymmetric() || r.Kind.Origin != keystate.External {
+				return key{}, fmt.Errorf("key record %s has several key materials but is a %s key of origin %s, under the %s rules: %w",
+					r.ID, r.Kind.Spec, r.Kind.Origin, s.cfg.rules, store.ErrCorrupt)
+			}
+			mm := &moreMaterials{desc: r.KeyMaterialDescription}
+			for i, m := range r.Materials {
+				km := keyMaterial{id: m.ID, sealed: slices.Clone(m.Sealed), validTo: micros(m.ValidTo), desc: m.Description, rotating: m.Rotating}
+				if len(km.sealed) == 0 {
+					km.sealed = nil
+				}
+				switch {
+				case m.Pending && i == len(r.Materials)-1:
+					mm.pending = &km
+				case m.Pending || m.Rotating:
+					return key{}, fmt.Errorf("key record %s has a pending key material before others: %w", r.ID, store.ErrCorrupt)
+				default:
+					mm.prior = append(mm.prior, km)
+				}
+			}
+			k.imp.more = mm
 		}
 	}
 	return k, nil

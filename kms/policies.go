@@ -149,6 +149,9 @@ func (c *callConditions) reset() {
 // allow, else AccessDeniedException.
 func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) error {
 	doc := s.keyPolicy(k)
+	if s.ec != nil {
+		doc = s.ecPolicy(k, doc) // D42: the policy the caller's reader sees
+	}
 	if doc.IsDefault() && !s.observing() && s.principal.Account() == k.account {
 		// The default policy allows every principal of the key's account
 		// (and no other): its decision, without its evaluation.
@@ -476,6 +479,9 @@ func (s *Service) PutKeyPolicy(ctx context.Context, in *PutKeyPolicyInput) (res 
 		}
 	}
 	if err == nil {
+		if s.ec != nil {
+			s.ecPolicyChanged(k, s.keyPolicy(k), now)
+		}
 		s.setPolicy(k, doc)
 	}
 	if s.observing() {

@@ -13,6 +13,7 @@ const (
 	evStoreConnected                      // a CONNECTING custom key store becomes CONNECTED (slot: its store slot)
 	evReplicaReady                        // a replica's Creating state ends
 	evUpdateDone                          // a key's Updating state ends (UpdatePrimaryRegion)
+	evDeletionLate                        // a deletion deferred past DeletionDate fires (eventual consistency, D43)
 )
 
 // queued is one scheduled event. Events are ordered by instant, then by the

@@ -27,7 +27,10 @@ func (s *Service) resolve(ctx context.Context, op keystate.Operation, caller, id
 	if err := checkLength(op, id, field, 1, 2048); err != nil {
 		return nil, "", err
 	}
-	var k *key
+	var (
+		k  *key
+		al *alias
+	)
 	switch {
 	case strings.HasPrefix(id, "arn:"):
 		a, ok := parseARN(id)
@@ -48,7 +51,7 @@ func (s *Service) resolve(ctx context.Context, op keystate.Operation, caller, id
 		}
 		if a.alias != "" {
 			s.call.alias = a.alias
-			al := s.rg.aliases[aliasID{account: a.account, name: a.alias}]
+			al = s.rg.aliases[aliasID{account: a.account, name: a.alias}]
 			if al == nil && a.account == caller {
 				var err error
 				if al, err = s.awsManagedAlias(op, caller, a.alias); err != nil {
@@ -70,7 +73,7 @@ func (s *Service) resolve(ctx context.Context, op keystate.Operation, caller, id
 			return nil, "", s.notFoundAlias(op, s.aliasARN(caller, id)) // D5
 		}
 		s.call.alias = id
-		al := s.rg.aliases[aliasID{account: caller, name: id}]
+		al = s.rg.aliases[aliasID{account: caller, name: id}]
 		if al == nil {
 			// The first use of an AWS service's alias creates its AWS
 			// managed key, as AWS does.
@@ -91,6 +94,14 @@ func (s *Service) resolve(ctx context.Context, op keystate.Operation, caller, id
 		k = s.rg.keys[id]
 		if k == nil || k.account != caller {
 			return nil, "", s.notFoundKey(op, s.keyARN(caller, id))
+		}
+	}
+	if s.ec != nil {
+		// Eventual consistency (D41): the alias's target and the key's
+		// existence as the caller's reader sees them.
+		var err error
+		if k, err = s.ecResolve(op, k, al); err != nil {
+			return nil, "", err
 		}
 	}
 	arn := s.arnOf(k)

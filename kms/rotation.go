@@ -117,16 +117,33 @@ func (s *Service) rotationStatus(k *key, arn string) *GetKeyRotationStatusOutput
 // OnDemandRotationStartDate. Each key may rotate on demand at most the
 // configured quota of times over its life (decision D1; 10 by default).
 //
+// Under RulesCurrent a symmetric EXTERNAL key rotates too: to the
+// material imported with ImportType NEW_KEY_MATERIAL and pending rotation,
+// which becomes the current material (and, for a multi-Region primary, on
+// every replica, each of which must have imported it first). Every
+// ciphertext made under an earlier material still decrypts while that
+// material is imported.
+//
 // Errors: ValidationException, InvalidArnException, NotFoundException,
-// AccessDeniedException, DisabledException, KMSInvalidStateException,
-// UnsupportedOperationException (asymmetric, HMAC, imported material,
-// custom key store, AWS managed or replica keys; D2, D8, D15),
-// LimitExceededException (D1), ConflictException (D9).
+// AccessDeniedException, DisabledException, KMSInvalidStateException
+// (also, under RulesCurrent, an EXTERNAL key with no material pending
+// rotation, recording 3f, or a primary whose replicas have not all
+// imported it, D38), UnsupportedOperationException (asymmetric, HMAC,
+// custom key store, AWS managed or replica keys, and under Rules2024
+// imported material; D2, D2a, D8, D15), LimitExceededException (D1),
+// ConflictException (D9).
 func (s *Service) RotateKeyOnDemand(ctx context.Context, in *RotateKeyOnDemandInput) (*RotateKeyOnDemandOutput, error) {
 	in = orEmpty(in)
 	const op = keystate.RotateKeyOnDemand
 	var out *RotateKeyOnDemandOutput
 	err := s.keyWrite(ctx, op, in.KeyId, idOnly, nil, nil, func(k *key, arn string, now int64) error {
+		external := k.kind.Origin == keystate.External
+		if external {
+			// RulesCurrent (footnote [7] refused it under Rules2024, D2a).
+			if err := s.checkPending(op, k, arn); err != nil {
+				return err
+			}
+		}
 		if int(k.onDemand) >= s.cfg.onDemandQuota {
 			// D1; D19 recorded wording.
 			return kmsError(keystate.ErrLimitExceeded, op, arn, k.state,
@@ -145,8 +162,16 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, in *RotateKeyOnDemandIn
 		k.onDemand++
 		if d := durMicros(s.cfg.onDemandDuration); d > 0 {
 			k.onDemandStart, k.onDemandDone = now, now+d
+			if external {
+				c := k.imp.clone()
+				c.more.pending.rotating = true // D38: permanently associated from now on
+				k.imp = c
+			}
 		} else {
 			k.rotations = appendRotation(k.rotations, newRotation(k.created, now, true))
+			if external {
+				rotateMaterial(k, k.imp.more.pending.id)
+			}
 		}
 		out = &RotateKeyOnDemandOutput{KeyId: arn}
 		return nil
@@ -156,10 +181,32 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, in *RotateKeyOnDemandIn
 
 var includeKeyMaterialValues = []string{"ALL_KEY_MATERIAL", "ROTATIONS_ONLY"}
 
+// importFields sets the fields of an imported material's entry.
+func importFields(e *RotationsListEntry, sealed []byte, validTo int64, desc string) {
+	e.KeyMaterialDescription = desc
+	e.ImportState = "PENDING_IMPORT"
+	if sealed != nil {
+		e.ImportState = "IMPORTED"
+		e.ExpirationModel = doesNotExpireModel
+		if validTo != 0 {
+			e.ExpirationModel = expiresModel
+			v := fromMicros(validTo)
+			e.ValidTo = &v
+		}
+	}
+}
+
 // ListKeyRotations lists a key's completed rotations, oldest first
 // (decision D14), Limit (1–1000, default 100) at a time. With
 // IncludeKeyMaterial ALL_KEY_MATERIAL the key's original material comes
 // first, without RotationDate and RotationType.
+//
+// Under RulesCurrent an EXTERNAL symmetric key lists too: each entry of
+// an imported material has its KeyMaterialId, ImportState,
+// KeyMaterialDescription and, while imported, ExpirationModel and ValidTo;
+// with ALL_KEY_MATERIAL the material pending rotation comes last
+// (PENDING_ROTATION, or PENDING_MULTI_REGION_IMPORT_AND_ROTATION on a
+// primary until every replica has imported it), decision D39.
 //
 // Errors: ValidationException, InvalidArnException, NotFoundException,
 // AccessDeniedException, InvalidMarkerException, KMSInvalidStateException,
@@ -188,12 +235,24 @@ func (s *Service) ListKeyRotations(ctx context.Context, in *ListKeyRotationsInpu
 		}
 		// The listing is the original material (when asked for) followed by
 		// the rotations; position i of it is material version v.
-		withOriginal := in.IncludeKeyMaterial == "ALL_KEY_MATERIAL" && k.kind.Spec.IsSymmetric() && k.kind.Origin == keystate.AWSKMS
+		all := in.IncludeKeyMaterial == "ALL_KEY_MATERIAL"
+		// An EXTERNAL key lists its materials under RulesCurrent (the
+		// table refuses it under Rules2024, D2a), once it has had one.
+		external := k.kind.Origin == keystate.External && k.imp != nil && k.imp.id != ""
+		mm := &moreMaterials{}
+		if external && k.imp.more != nil {
+			mm = k.imp.more
+		}
+		withOriginal := all && k.kind.Spec.IsSymmetric() && (k.kind.Origin == keystate.AWSKMS || external)
+		withPending := all && external && mm.pending != nil
 		total := uint64(len(k.rotations))
 		first := uint64(1) // material version of position 0
 		if withOriginal {
 			total++
 			first = 0
+		}
+		if withPending {
+			total++
 		}
 		out = &ListKeyRotationsOutput{Rotations: []RotationsListEntry{}}
 		if start > total {
@@ -206,7 +265,25 @@ func (s *Service) ListKeyRotations(ctx context.Context, in *ListKeyRotationsInpu
 				break
 			}
 			v := pos + first
-			e := RotationsListEntry{KeyId: k.id, KeyMaterialId: materialID(k.id, int(v)), KeyMaterialState: "NON_CURRENT"}
+			if withPending && pos == total-1 {
+				p := mm.pending
+				e := RotationsListEntry{KeyId: k.id, KeyMaterialId: p.id, KeyMaterialState: s.pendingState(k)}
+				importFields(&e, p.sealed, p.validTo, p.desc)
+				out.Rotations = append(out.Rotations, e)
+				continue
+			}
+			e := RotationsListEntry{KeyId: k.id, KeyMaterialState: "NON_CURRENT"}
+			switch {
+			case external && v == current:
+				e.KeyMaterialId = k.imp.id
+				importFields(&e, k.imp.sealed, k.imp.validTo, mm.desc)
+			case external && v < uint64(len(mm.prior)):
+				m := &mm.prior[v]
+				e.KeyMaterialId = m.id
+				importFields(&e, m.sealed, m.validTo, m.desc)
+			default:
+				e.KeyMaterialId = materialID(k.id, int(v))
+			}
 			if v == current {
 				e.KeyMaterialState = "CURRENT"
 			}

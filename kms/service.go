@@ -35,8 +35,11 @@ type Service struct {
 	last  int64 // the latest instant the service has seen (Unix µs)
 	saved int64 // the latest instant written to the store (store.Batch.Now)
 
-	st     store.Store // nil: no persistence
-	closed bool
+	st store.Store // nil: no persistence
+	// profileSaved is set once the store holds the service's rule
+	// profile; until then every write records it (store.Batch.RuleProfile).
+	profileSaved bool
+	closed       bool
 
 	// Group commit (commit.go), with a store: the batches applied in
 	// memory and not yet handed to the store, in order; how many were
@@ -95,6 +98,8 @@ type Service struct {
 	useSeq     uint64             // counts recorded uses, for made-up IDs
 	trackStart int64              // the first instant the service read: when it began tracking usage
 	tracking   bool               // trackStart is set
+
+	ec *ecState // the eventual-consistency model; nil while it is off (eventual.go)
 }
 
 // Format prints the service's Region and account, and nothing of its
@@ -214,6 +219,9 @@ func New(opts ...Option) *Service {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if !cfg.quotaSet {
+		cfg.onDemandQuota = cfg.rules.OnDemandRotationQuota()
+	}
 	return newService(cfg)
 }
 
@@ -229,6 +237,9 @@ func newService(cfg config) *Service {
 	// form: it is the caller's choice.
 	s.regions = []*region{{name: s.cfg.region, keys: make(map[string]*key), aliases: make(map[aliasID]*alias)}}
 	s.rg = s.regions[0]
+	if s.cfg.consistency != nil {
+		s.ec = newEC(*s.cfg.consistency, s.cfg.random)
+	}
 	return s
 }
 
@@ -275,8 +286,17 @@ func (s *Service) begin(ctx context.Context, op keystate.Operation) (int64, stri
 	if s.broken != nil {
 		return now, caller, internalError(op, "", keystate.None, s.broken)
 	}
-	if _, err := s.runDue(now); err != nil {
-		return now, caller, internalError(op, "", keystate.None, err)
+	var derr error
+	if s.ec == nil {
+		_, derr = s.runDue(now)
+	} else {
+		_, derr = s.ecDue(now) // eventual consistency settles changes too (eventual.go)
+	}
+	if derr != nil {
+		return now, caller, internalError(op, "", keystate.None, derr)
+	}
+	if s.ec != nil {
+		s.ecCall()
 	}
 	return now, caller, nil
 }
@@ -302,7 +322,12 @@ func (s *Service) Sweep() int {
 		s.mu.Unlock()
 		return 0
 	}
-	n, err := s.runDue(now)
+	var n int
+	if s.ec == nil {
+		n, err = s.runDue(now)
+	} else {
+		n, err = s.ecDue(now)
+	}
 	if err == nil && s.st != nil && s.last > s.saved {
 		// Record how far time has moved, events or not (Open refuses a
 		// clock behind it). A failure is retried by the next write.
@@ -497,6 +522,9 @@ func (s *Service) apply(ev queued) (bool, error) {
 			s.pend.remember(k, ev)
 		}
 		rotateAutomatic(k, ev.at)
+		if s.ec != nil {
+			s.ecRotated(k, ev.at)
+		}
 		s.syncInPlace(k, 1)
 		s.schedule(k.nextRotation, k, evAutoRotation)
 		s.observeRotations(k, k.rotations[len(k.rotations)-1:])
@@ -510,6 +538,12 @@ func (s *Service) apply(ev queued) (bool, error) {
 		}
 		k.onDemandStart, k.onDemandDone = 0, 0
 		k.rotations = appendRotation(k.rotations, newRotation(k.created, ev.at, true))
+		if k.kind.Origin == keystate.External && k.imp != nil && k.imp.more != nil && k.imp.more.pending != nil {
+			rotateMaterial(k, k.imp.more.pending.id)
+		}
+		if s.ec != nil {
+			s.ecRotated(k, ev.at)
+		}
 		s.syncInPlace(k, 1)
 		s.observeRotations(k, k.rotations[len(k.rotations)-1:])
 		return true, nil
@@ -517,8 +551,9 @@ func (s *Service) apply(ev queued) (bool, error) {
 		return s.replicaReady(k, ev)
 	case evUpdateDone:
 		return s.updateDone(k, ev)
-	case evDeletion:
-		if k.state != keystate.PendingDeletion || k.deletion != ev.at {
+	case evDeletion, evDeletionLate:
+		if k.state != keystate.PendingDeletion || ev.what == evDeletion && k.deletion != ev.at ||
+			s.ec != nil && !s.ecDeletionDue(k, ev) { // D43: fires late with the model on
 			return false, nil
 		}
 		// The last replica of a primary waiting in PendingReplicaDeletion
@@ -563,7 +598,11 @@ func (s *Service) apply(ev queued) (bool, error) {
 		if s.pend != nil {
 			s.pend.remember(k, ev)
 		}
-		expireMaterial(k)
+		if k.imp.more != nil {
+			expireToday(k, ev.at)
+		} else {
+			expireMaterial(k)
+		}
 		s.observeScheduled(Event{Time: fromMicros(ev.at), Name: "DeleteExpiredKeyMaterial", Scheduled: true,
 			KeyARN: s.arnOf(k)})
 		return true, nil

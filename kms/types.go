@@ -235,7 +235,8 @@ type RotateKeyOnDemandOutput struct {
 type ListKeyRotationsInput struct {
 	KeyId string
 	// IncludeKeyMaterial: ROTATIONS_ONLY (default) or ALL_KEY_MATERIAL,
-	// which adds the key's original material as the first entry.
+	// which adds the key's original material as the first entry and,
+	// under RulesCurrent, the material pending rotation as the last.
 	IncludeKeyMaterial string
 	// Limit, 1–1000, default 100.
 	Limit  *int32
@@ -244,12 +245,22 @@ type ListKeyRotationsInput struct {
 
 // RotationsListEntry is one entry of ListKeyRotations.
 type RotationsListEntry struct {
-	KeyId            string
-	KeyMaterialId    string
-	KeyMaterialState string // CURRENT or NON_CURRENT
-	// RotationDate and RotationType are absent for the original material.
+	KeyId         string
+	KeyMaterialId string
+	// KeyMaterialState is CURRENT, NON_CURRENT, or, under RulesCurrent,
+	// PENDING_ROTATION or PENDING_MULTI_REGION_IMPORT_AND_ROTATION.
+	KeyMaterialState string
+	// RotationDate and RotationType are absent for the original material
+	// and for material pending rotation.
 	RotationDate *time.Time
 	RotationType string // AUTOMATIC or ON_DEMAND
+	// The fields of an EXTERNAL key's entries (RulesCurrent):
+	// ImportState (IMPORTED or PENDING_IMPORT), ExpirationModel and
+	// ValidTo while the material is imported, and KeyMaterialDescription.
+	ImportState            string
+	ExpirationModel        string
+	ValidTo                *time.Time
+	KeyMaterialDescription string
 }
 
 // ListKeyRotationsOutput is the output of ListKeyRotations.
@@ -377,6 +388,17 @@ type ImportKeyMaterialInput struct {
 	// ValidTo: required with KEY_MATERIAL_EXPIRES, after now and at most
 	// 365 days ahead; absent otherwise.
 	ValidTo *time.Time
+	// ImportType (RulesCurrent, symmetric keys only): NEW_KEY_MATERIAL or
+	// EXISTING_KEY_MATERIAL. The default is NEW_KEY_MATERIAL for a key that
+	// never had material, else EXISTING_KEY_MATERIAL.
+	ImportType string
+	// KeyMaterialDescription (RulesCurrent, symmetric keys only), up to
+	// 256 characters; when absent a re-imported material keeps its own.
+	KeyMaterialDescription *string
+	// KeyMaterialId (RulesCurrent, symmetric keys only, not with
+	// NEW_KEY_MATERIAL) names the material being re-imported; the
+	// material must have that ID.
+	KeyMaterialId string
 }
 
 // ImportKeyMaterialOutput is the output of ImportKeyMaterial.
@@ -386,7 +408,12 @@ type ImportKeyMaterialOutput struct {
 }
 
 // DeleteImportedKeyMaterialInput is the input of DeleteImportedKeyMaterial.
-type DeleteImportedKeyMaterialInput = KeyIdInput
+type DeleteImportedKeyMaterialInput struct {
+	KeyId string
+	// KeyMaterialId (RulesCurrent) names the material to delete; the
+	// default is the current one.
+	KeyMaterialId string
+}
 
 // DeleteImportedKeyMaterialOutput is the output of DeleteImportedKeyMaterial.
 type DeleteImportedKeyMaterialOutput struct {

@@ -22,6 +22,7 @@ type Memory struct {
 	sortedIDs []string   // key IDs in order; nil when it must be rebuilt
 	secret    *secretRef // the root secret; nil if none
 	now       time.Time  // the latest Batch.Now applied
+	profile   string     // the latest Batch.RuleProfile applied
 	stores    map[string]CustomKeyStore
 	grants    map[GrantID]Grant
 }
@@ -57,7 +58,7 @@ func (m *Memory) Apply(_ context.Context, bs ...*Batch) error {
 	}
 	var u *memUndo
 	if len(bs) > 1 {
-		u = &memUndo{now: m.now}
+		u = &memUndo{now: m.now, profile: m.profile}
 	}
 	for _, b := range bs {
 		if b == nil {
@@ -80,6 +81,7 @@ type memUndo struct {
 	secret    *secretRef
 	secretSet bool
 	now       time.Time
+	profile   string
 	keys      map[string]keyBefore
 	aliases   map[AliasID]*Alias
 	grants    map[GrantID]*Grant
@@ -164,7 +166,7 @@ func (m *Memory) undo(u *memUndo) {
 	if u.secretSet {
 		m.secret = u.secret
 	}
-	m.now = u.now
+	m.now, m.profile = u.now, u.profile
 	for id, kb := range u.keys {
 		if kb.mk == nil {
 			delete(m.keys, id)
@@ -227,7 +229,7 @@ func (m *Memory) apply(b *Batch, u *memUndo) error {
 	}
 	for _, k := range b.PutKeys {
 		u.key(m, k.ID)
-		k.Tags, k.ImportedMaterial, k.Material, k.PublicKey = slices.Clone(k.Tags), slices.Clone(k.ImportedMaterial), slices.Clone(k.Material), slices.Clone(k.PublicKey)
+		cloneKey(&k)
 		if mk := m.keys[k.ID]; mk != nil {
 			mk.k = k
 		} else {
@@ -286,7 +288,22 @@ func (m *Memory) apply(b *Batch, u *memUndo) error {
 	if b.Now.After(m.now) {
 		m.now = b.Now.Round(0).UTC()
 	}
+	if b.RuleProfile != "" {
+		m.profile = b.RuleProfile
+	}
 	return nil
+}
+
+// cloneKey gives k its own copies of its slices, so that the store and its
+// callers never share them.
+func cloneKey(k *Key) {
+	k.Tags, k.ImportedMaterial, k.Material, k.PublicKey = slices.Clone(k.Tags), slices.Clone(k.ImportedMaterial), slices.Clone(k.Material), slices.Clone(k.PublicKey)
+	if k.Materials != nil {
+		k.Materials = slices.Clone(k.Materials)
+		for i := range k.Materials {
+			k.Materials[i].Sealed = slices.Clone(k.Materials[i].Sealed)
+		}
+	}
 }
 
 func (m *Memory) lookupKey(id string) (uint64, bool) {
@@ -314,7 +331,7 @@ func (m *Memory) Key(_ context.Context, id string) (Key, error) {
 		return Key{}, fmt.Errorf("key %s: %w", id, ErrNotFound)
 	}
 	k := mk.k
-	k.Tags, k.ImportedMaterial, k.Material, k.PublicKey = slices.Clone(k.Tags), slices.Clone(k.ImportedMaterial), slices.Clone(k.Material), slices.Clone(k.PublicKey)
+	cloneKey(&k)
 	return k, nil
 }
 
@@ -339,7 +356,7 @@ func (m *Memory) Keys(_ context.Context, after string, limit int) ([]Key, error)
 	var out []Key
 	for ; i < len(m.sortedIDs) && len(out) < max(limit, 0); i++ {
 		k := m.keys[m.sortedIDs[i]].k
-		k.Tags, k.ImportedMaterial, k.Material, k.PublicKey = slices.Clone(k.Tags), slices.Clone(k.ImportedMaterial), slices.Clone(k.Material), slices.Clone(k.PublicKey)
+		cloneKey(&k)
 		out = append(out, k)
 	}
 	return out, nil
@@ -467,6 +484,16 @@ func (m *Memory) LatestInstant(context.Context) (time.Time, error) {
 		return time.Time{}, ErrClosed
 	}
 	return m.now, nil
+}
+
+// RuleProfile returns the latest Batch.RuleProfile applied, or "".
+func (m *Memory) RuleProfile(context.Context) (string, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return "", ErrClosed
+	}
+	return m.profile, nil
 }
 
 // Close marks the store closed. It is idempotent.

@@ -84,6 +84,18 @@ type Key struct {
 	KeyMaterialID    string
 	ExpirationModel  string
 	ValidTo          time.Time
+	// KeyMaterialDescription is the description of the material
+	// KeyMaterialID names (ImportKeyMaterial's KeyMaterialDescription,
+	// under today's rules, kms.RulesCurrent); empty under the 2024 rules.
+	KeyMaterialDescription string
+	// Materials are, under today's rules (kms.RulesCurrent), a symmetric
+	// EXTERNAL key's imported materials other than the one KeyMaterialID
+	// names: first those of its earlier material versions, in version
+	// order (Materials[i] is the material of version i, which ciphertexts
+	// made before the i+1-th rotation name), then at most one with
+	// Pending set, imported with NEW_KEY_MATERIAL and not yet rotated to.
+	// Empty for every other key.
+	Materials []KeyMaterial
 
 	// Material is the private key of an asymmetric key, or the key of an
 	// HMAC key, that the service generated (Origin AWS_KMS), sealed as
@@ -118,6 +130,28 @@ type Key struct {
 	// instant that ends.
 	PrimaryRegion string
 	StateDone     time.Time
+}
+
+// KeyMaterial is one of a key's imported materials besides its current
+// one (Key.Materials).
+type KeyMaterial struct {
+	// ID is the KeyMaterialId (64 hex digits).
+	ID string
+	// Sealed is the material as the service sealed it (as
+	// Key.ImportedMaterial is), never in the clear; empty while it is
+	// deleted or expired.
+	Sealed []byte
+	// ValidTo is when the material expires (KEY_MATERIAL_EXPIRES), or
+	// zero when it does not expire or is not imported.
+	ValidTo time.Time
+	// Description is its KeyMaterialDescription.
+	Description string
+	// Pending marks the material imported with NEW_KEY_MATERIAL and not
+	// yet made current by a rotation (KeyMaterialState PENDING_ROTATION).
+	Pending bool
+	// Rotating marks a Pending material that an on-demand rotation in
+	// progress (Key.OnDemandStart) will make current.
+	Rotating bool
 }
 
 // CustomKeyStore is the persisted record of a custom key store. It holds
@@ -256,6 +290,12 @@ type Batch struct {
 	// so that a reopened service never runs its clock backwards. It is
 	// written with the rest of the batch, or not at all.
 	Now time.Time
+	// RuleProfile, when not empty, names the rule profile the service
+	// writes under ("2024" or "current", kms.Rules): the store keeps the
+	// latest one given and returns it from RuleProfile, so that a service
+	// opened under another profile can refuse the store. It is written
+	// with the rest of the batch, or not at all.
+	RuleProfile string
 }
 
 // Empty reports whether the batch writes nothing.
@@ -263,7 +303,7 @@ func (b *Batch) Empty() bool {
 	return len(b.PutKeys) == 0 && len(b.AddRotations) == 0 && len(b.PutAliases) == 0 &&
 		len(b.DeleteAliases) == 0 && len(b.DeleteKeys) == 0 && len(b.PutSecret) == 0 &&
 		len(b.PutCustomKeyStores) == 0 && len(b.DeleteCustomKeyStores) == 0 && b.Now.IsZero() &&
-		len(b.PutGrants) == 0 && len(b.DeleteGrants) == 0
+		len(b.PutGrants) == 0 && len(b.DeleteGrants) == 0 && b.RuleProfile == ""
 }
 
 // ValidateCustomKeyStores checks b's custom key store parts against a
@@ -379,6 +419,10 @@ type Store interface {
 	// or the zero time if none has been (a new store, or one written
 	// before instants were recorded).
 	LatestInstant(ctx context.Context) (time.Time, error)
+	// RuleProfile returns the latest Batch.RuleProfile the store has
+	// applied, or "" if none has been (a new store, or one written before
+	// profiles were recorded).
+	RuleProfile(ctx context.Context) (string, error)
 	// Close releases the store. It is idempotent; every other method
 	// returns ErrClosed afterwards.
 	Close() error

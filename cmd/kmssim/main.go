@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -35,7 +36,9 @@ Commands:
 	version    print the version of kmssim (also --version)
 	help       show help for a command
 
-Run 'kmssim <command> --help' for a command's flags.
+Both serve and simulate take --rules 2024 (the default: the 2024 rules) or
+--rules current (today's AWS rules). Run 'kmssim <command> --help' for a
+command's flags.
 `
 
 func main() {
@@ -212,4 +215,16 @@ func isZeroDefault(f *flag.Flag) (zero bool) {
 func usageError(stderr io.Writer, cmd, msg string) int {
 	fmt.Fprintf(stderr, "kmssim %s: %s\nRun 'kmssim %s --help' for usage.\n", cmd, msg, cmd)
 	return exitUsage
+}
+
+// quotaFlag parses --on-demand-quota into dst: a count from 0 to 65535.
+func quotaFlag(dst *int) func(string) error {
+	return func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 65535 {
+			return fmt.Errorf("want a count from 0 to 65535")
+		}
+		*dst = n
+		return nil
+	}
 }

@@ -91,6 +91,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"simulate", "--disabled-days", "0"}, "--disabled-days"},
 		{[]string{"simulate", "--start", "soon"}, `--start "soon"`},
 		{[]string{"simulate", "--progress", "maybe"}, `--progress "maybe"`},
+		{[]string{"simulate", "--rules", "2025"}, `--rules "2025": want 2024 or current`},
+		{[]string{"serve", "--rules", "today"}, `--rules "today": want 2024 or current`},
+		{[]string{"serve", "--on-demand-quota", "-1"}, "want a count from 0 to 65535"},
 	} {
 		code, out, errOut := runCmd(t, tc.args...)
 		if code != exitUsage || !strings.Contains(errOut, tc.want) || out != "" {

@@ -93,6 +93,22 @@ ThrottlingException. Together these bound the memory held for clients to
 --max-conns x (2 x (--max-header-bytes + 4 KiB) + 96 KiB) + --body-memory:
 232 MiB with the defaults, whatever the clients do.
 
+--eventual-consistency makes the server eventually consistent, as AWS KMS
+is: each change reaches callers only after a propagation delay drawn from
+--propagation-delay, so a key used right after CreateKey may be
+NotFoundException, a new grant AccessDeniedException unless its token is
+passed, a just-disabled key may still encrypt, and deletions fire up to
+--deletion-delay after DeletionDate. KmsModel.GetPropagationStatus ({})
+says whether everything has propagated and KmsModel.Propagate ({}) makes
+it so at once, so tests of retry logic need not sleep.
+
+--rules chooses the rule profile: 2024 (the default: at most 10 on-demand
+rotations per key, imported key material never rotates) or current
+(today's AWS: 25, and symmetric keys with imported material rotate on
+demand to new material imported with ImportType NEW_KEY_MATERIAL). A --db
+file records the profile it was written under; serve refuses to open it
+under the other one, unless --rules-upgrade takes a 2024 file to current.
+
 SIGINT or SIGTERM stops the server gracefully: requests in flight finish,
 clients still sending a request are cut off, then the store is closed. A
 second signal stops it at once.
@@ -109,7 +125,9 @@ type serveConfig struct {
 	region          string
 	accessKeys      map[string]string
 	allowRegions    []string
-	quota           int
+	quota           int // -1: the --rules profile's
+	rules           kms.Rules
+	rulesUpgrade    bool
 	seed            uint64
 	wrappingKey     []byte // nil: the store's secret is not wrapped
 	maxBody         int64
@@ -118,6 +136,7 @@ type serveConfig struct {
 	shutdownTimeout time.Duration
 	logLevel        slog.Level
 	logJSON         bool
+	ec              []kms.Option // --eventual-consistency
 }
 
 func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
@@ -145,7 +164,10 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 		c.allowRegions = append(c.allowRegions, v)
 		return nil
 	})
-	fs.IntVar(&c.quota, "on-demand-quota", kms.DefaultOnDemandRotationQuota, "on-demand rotations allowed per key (decision D1: 10; AWS today: 25)")
+	c.quota = -1
+	fs.Func("on-demand-quota", "on-demand rotations allowed per key (`n`; default: the --rules profile's, 10 under 2024 (decision D1) and 25 under current)", quotaFlag(&c.quota))
+	rules := fs.String("rules", "2024", "rule `profile`: 2024 (the 2024 rules, decisions D1, D2, D2a) or current (today's AWS: quota 25, imported material that rotates)")
+	fs.BoolVar(&c.rulesUpgrade, "rules-upgrade", false, "let --rules current open a --db file written under the 2024 rules (decision D36)")
 	fs.Uint64Var(&c.seed, "seed", 0, "make ALL randomness (key IDs, key material, data keys, GenerateRandom) reproducible from this `seed`: a server with the same seed decrypts this one's ciphertexts; for tests only (0: cryptographic randomness)")
 	keyFile := fs.String("wrapping-key-file", "", "`file` holding the 32-byte key that wraps the --db file's root secret (raw, hex or base64); or set "+wrappingKeyEnv)
 	fs.Int64Var(&c.maxBody, "max-body", kmshttp.DefaultMaxBodyBytes, "largest request body in `bytes`")
@@ -160,6 +182,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown waits for requests in flight")
 	level := fs.String("log-level", "info", "log `level`: debug (every request), info, warn or error")
 	format := fs.String("log-format", "text", "log `format`: text or json")
+	ecf := addECFlags(fs)
 	if code := parseFlags(fs, serveHelp, args, stdout, stderr); code >= 0 {
 		return nil, code
 	}
@@ -168,6 +191,10 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	bad := func(msg string) (*serveConfig, int) { return nil, usageError(stderr, "serve", msg) }
 	if c.mem && set["db"] {
 		return bad("--db and --mem are exclusive: state lives in a file or in memory")
+	}
+	var err error
+	if c.ec, err = ecf.options(set); err != nil {
+		return bad(err.Error())
 	}
 	switch c.clock {
 	case "wall":
@@ -192,8 +219,8 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	if !kms.ValidRegion(c.region) {
 		return bad(fmt.Sprintf("--region %q is not a Region name such as us-east-1", c.region))
 	}
-	if c.quota < 0 {
-		return bad("--on-demand-quota must not be negative")
+	if c.rules, err = kms.ParseRules(*rules); err != nil {
+		return bad(fmt.Sprintf("--rules %q: want 2024 or current", *rules))
 	}
 	if c.maxBody <= 0 {
 		return bad("--max-body must be positive")
@@ -289,8 +316,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		return exitError
 	}
 
-	opts := []kms.Option{kms.WithAccount(c.account), kms.WithRegion(c.region), kms.WithOnDemandRotationQuota(c.quota),
+	opts := []kms.Option{kms.WithAccount(c.account), kms.WithRegion(c.region), kms.WithRules(c.rules),
 		kms.WithRegions(c.allowRegions...)}
+	opts = append(opts, c.ec...)
+	if c.quota >= 0 {
+		opts = append(opts, kms.WithOnDemandRotationQuota(c.quota))
+	}
+	if c.rulesUpgrade {
+		opts = append(opts, kms.WithRulesUpgrade())
+	}
 	var clock *kms.ManualClock
 	if c.clock == "manual" {
 		clock = kms.NewManualClock(c.start)

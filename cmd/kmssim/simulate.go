@@ -38,8 +38,16 @@ model refuses are counted by exception: on-demand rotations of disabled keys
 minutes of an automatic rotation (ConflictException), calls on keys pending
 deletion (KMSInvalidStateException).
 
+--rules current runs the fleet under today's AWS rules (25 on-demand
+rotations per key) instead of the 2024 rules (10).
+
 The same --seed gives the same simulation. --csv writes a monthly timeline
 of rotations by type, --svg a chart of it.
+
+--eventual-consistency runs the fleet on an eventually consistent service
+(see kmssim serve --help): calls made within a change's propagation window
+may be refused (counted by exception like any refusal), and deletions fire
+up to --deletion-delay after their DeletionDate.
 `
 
 // simConfig is the parsed command line of simulate.
@@ -53,11 +61,13 @@ type simConfig struct {
 	deletion     float64
 	disabledDays float64
 	cancel       float64
-	quota        int
+	quota        int // -1: the --rules profile's
+	rules        kms.Rules
 	seed         uint64
 	start        time.Time
 	csv, svg     string
 	progress     string
+	ec           []kms.Option // --eventual-consistency
 }
 
 // periodSpec is the set of rotation periods keys draw from: a list, or an
@@ -122,17 +132,25 @@ func parseSimulate(args []string, stdout, stderr io.Writer) (*simConfig, int) {
 	fs.Float64Var(&c.disabledDays, "disabled-days", 30, "mean `days` a disabled key stays disabled")
 	fs.Float64Var(&c.deletion, "delete", 0.02, "scheduled deletions per key per year")
 	fs.Float64Var(&c.cancel, "cancel", 0.1, "`share` of scheduled deletions cancelled (0–1)")
-	fs.IntVar(&c.quota, "on-demand-quota", kms.DefaultOnDemandRotationQuota, "on-demand rotations allowed per key (decision D1)")
+	c.quota = -1
+	fs.Func("on-demand-quota", "on-demand rotations allowed per key (`n`; default: the --rules profile's, 10 under 2024 (decision D1) and 25 under current)", quotaFlag(&c.quota))
+	rules := fs.String("rules", "2024", "rule `profile`: 2024 (the 2024 rules, decisions D1, D2, D2a) or current (today's AWS, quota 25)")
 	fs.Uint64Var(&c.seed, "seed", 1, "random `seed`: the same seed gives the same simulation")
 	start := fs.String("start", "2024-01-01T00:00:00Z", "RFC 3339 `instant` the simulation starts at")
 	fs.StringVar(&c.csv, "csv", "", "write the monthly timeline of rotations by type to this CSV `file`")
 	fs.StringVar(&c.svg, "svg", "", "write a chart of rotations over time to this SVG `file`")
 	fs.StringVar(&c.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
+	ecf := addECFlags(fs)
 	if code := parseFlags(fs, simulateHelp, args, stdout, stderr); code >= 0 {
 		return nil, code
 	}
 	bad := func(msg string) (*simConfig, int) { return nil, usageError(stderr, "simulate", msg) }
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var err error
+	if c.ec, err = ecf.options(set); err != nil {
+		return bad(err.Error())
+	}
 	if c.periods, err = parsePeriods(*periods); err != nil {
 		return bad("--periods: " + err.Error())
 	}
@@ -153,8 +171,9 @@ func parseSimulate(args []string, stdout, stderr io.Writer) (*simConfig, int) {
 		return bad("--on-demand, --disable and --delete must be rates between 0 and 1000 per key per year")
 	case !(c.disabledDays > 0) || c.disabledDays > 3650:
 		return bad("--disabled-days must be positive and at most 3650")
-	case c.quota < 0:
-		return bad("--on-demand-quota must not be negative")
+	}
+	if c.rules, err = kms.ParseRules(*rules); err != nil {
+		return bad(fmt.Sprintf("--rules %q: want 2024 or current", *rules))
 	}
 	switch c.progress {
 	case "auto", "always", "never":
@@ -383,8 +402,11 @@ func runSimulation(ctx context.Context, c *simConfig, prog *progress) (*simResul
 	t := newTally(c.start, c.months)
 	var seed [32]byte
 	binary.LittleEndian.PutUint64(seed[:], c.seed)
-	svc := kms.New(kms.WithClock(clock), kms.WithRandom(rand.NewChaCha8(seed)),
-		kms.WithOnDemandRotationQuota(c.quota), kms.WithObserver(t))
+	opts := []kms.Option{kms.WithClock(clock), kms.WithRandom(rand.NewChaCha8(seed)), kms.WithRules(c.rules), kms.WithObserver(t)}
+	if c.quota >= 0 {
+		opts = append(opts, kms.WithOnDemandRotationQuota(c.quota))
+	}
+	svc := kms.New(append(opts, c.ec...)...)
 	rng := rand.New(rand.NewPCG(c.seed, c.seed^0x9e3779b97f4a7c15))
 
 	keys := make([]simKey, c.keys)
@@ -409,6 +431,12 @@ func runSimulation(ctx context.Context, c *simConfig, prog *progress) (*simResul
 			return nil, fmt.Errorf("CreateKey: %w", err)
 		}
 		keys[i].id = out.KeyMetadata.KeyId
+	}
+	// With --eventual-consistency the keys are NotFoundException until
+	// their creation has propagated: the fleet's owner waits for that
+	// before configuring them (without the model this does nothing).
+	svc.Propagate()
+	for i := range keys {
 		if rng.Float64() < c.auto {
 			period := c.periods.draw(rng)
 			if _, err := svc.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: keys[i].id, RotationPeriodInDays: &period}); err != nil {

@@ -25,6 +25,7 @@ const (
 	OpStores    Op = "CustomKeyStores"
 	OpInstant   Op = "LatestInstant"
 	OpGrants    Op = "Grants"
+	OpProfile   Op = "RuleProfile"
 	OpClose     Op = "Close"
 )
 
@@ -271,6 +272,15 @@ func (s *Store) LatestInstant(ctx context.Context) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return s.inner.LatestInstant(ctx)
+}
+
+// RuleProfile passes the call to the wrapped store, unless a rule fails
+// it.
+func (s *Store) RuleProfile(ctx context.Context) (string, error) {
+	if err := s.call(OpProfile); err != nil {
+		return "", err
+	}
+	return s.inner.RuleProfile(ctx)
 }
 
 // Close closes the wrapped store, unless a rule fails the call; then the

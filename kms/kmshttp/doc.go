@@ -19,8 +19,9 @@
 // GenerateDataKeyWithoutPlaintext and GenerateRandom, and the key-material
 // import operations GetParametersForImport, ImportKeyMaterial and
 // DeleteImportedKeyMaterial (ImportType, KeyMaterialId and
-// KeyMaterialDescription, of the 2025 multi-material rules, are refused
-// with UnsupportedOperationException), the custom key store operations,
+// KeyMaterialDescription, of the 2025 multi-material rules, are taken by a
+// service of kms.RulesCurrent and refused with
+// UnsupportedOperationException under kms.Rules2024), the custom key store operations,
 // and the multi-Region key operations ReplicateKey and UpdatePrimaryRegion,
 // the asymmetric and HMAC operations Sign, Verify,
 // GetPublicKey, GenerateMac, VerifyMac, DeriveSharedSecret,
@@ -204,6 +205,26 @@
 // UnknownOperationException, with a message saying that the server must
 // run with --clock manual (kmssim serve) or the handler be given
 // WithManualClock.
+//
+// # Eventual consistency
+//
+// A service built with kms.WithEventualConsistency (kmssim serve
+// --eventual-consistency) lets each change propagate as AWS KMS does
+// (decisions D40–D45). Two more targets of kmsmodel's own, served with
+// or without a manual clock, let a test in any language leave the
+// inconsistent window without sleeping:
+//
+//   - "KmsModel.GetPropagationStatus" with {} answers {"Enabled": b,
+//     "Propagated": b, "Pending": n, "SettleTime": t}: whether every
+//     change has propagated, how many have not, and when they all will
+//     have (absent when Propagated);
+//   - "KmsModel.Propagate" with {} makes every change visible to every
+//     caller and fires every deletion waiting past its DeletionDate, at
+//     the clock's current instant, and answers the same with "Settled":
+//     how many it settled.
+//
+// Without the model GetPropagationStatus answers Propagated true and
+// Propagate settles nothing.
 //
 // # Serving on a socket
 //

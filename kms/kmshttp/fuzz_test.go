@@ -27,7 +27,7 @@ func fuzzTargets() []string {
 	for _, op := range Operations() {
 		ts = append(ts, "TrentService."+op)
 	}
-	return append(ts, "KmsModel.AdvanceClock", "KmsModel.Now", "TrentService.Nope")
+	return append(ts, "KmsModel.AdvanceClock", "KmsModel.Now", "KmsModel.GetPropagationStatus", "KmsModel.Propagate", "TrentService.Nope")
 }
 
 // FuzzDecodeRequest feeds arbitrary bodies to every operation through the

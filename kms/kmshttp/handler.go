@@ -563,6 +563,10 @@ func (h *Handler) dispatch(ctx context.Context, target string, body, out []byte)
 			return h.advanceClock(body, out)
 		case name == "Now":
 			return h.now(body, out)
+		case name == "GetPropagationStatus":
+			return h.propagationStatus(body, out)
+		case name == "Propagate":
+			return h.propagate(body, out)
 		}
 	}
 	return out, unknownOperation(target)

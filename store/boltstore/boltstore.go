@@ -847,6 +847,34 @@ func (s *Store) LatestInstant(ctx context.Context) (time.Time, error) {
 	return out, nil
 }
 
+// RuleProfile returns the latest store.Batch.RuleProfile the store has
+// applied, or "" if it has applied none (a new store, or a file written
+// before the store recorded profiles). It returns ErrClosed after Close,
+// ErrCorrupt if the record does not decode, and ctx's error if ctx is
+// done.
+func (s *Store) RuleProfile(ctx context.Context) (string, error) {
+	if err := s.begin(ctx); err != nil {
+		return "", err
+	}
+	defer s.mu.RUnlock()
+	var out string
+	err := s.view("read the rule profile from", func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketMeta).Get(metaProfile)
+		if v == nil {
+			return nil
+		}
+		var err error
+		if out, err = decodeProfile(v); err != nil {
+			return s.corruptRecord("meta record", metaProfile, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
 // Close waits for the calls in progress, then releases the file. It is
 // idempotent: later calls return nil. Every other method returns ErrClosed
 // afterwards.

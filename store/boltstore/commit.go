@@ -243,6 +243,11 @@ func (s *Store) applyBatch(tx *bolt.Tx, r *part) (fit, err error) {
 			return nil, fmt.Errorf("boltstore: latest instant: %w", err)
 		}
 	}
+	if b.RuleProfile != "" {
+		if err := meta.Put(metaProfile, encodeProfile(b.RuleProfile)); err != nil {
+			return nil, fmt.Errorf("boltstore: rule profile: %w", err)
+		}
+	}
 
 	for i := range b.PutCustomKeyStores {
 		c := &b.PutCustomKeyStores[i]

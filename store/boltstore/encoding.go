@@ -83,11 +83,21 @@ import (
 // key no longer exists); no released build is affected, as format 5 is
 // not released.
 //
+// Format 5 also has the materials section (below), which holds
+// store.Key.KeyMaterialDescription and store.Key.Materials (a key's
+// further imported materials under today's rules), and the meta record
+// "profile", which holds the latest store.Batch.RuleProfile. Both came
+// after the grants bucket, in the same unreleased development cycle, and
+// need no format of their own for the same reason: a key without those
+// fields encodes as it did before the section existed, and a file
+// without the record reads as one that recorded no profile.
+//
 // Buckets:
 //
 //	meta        "magic" → magic, "format" → uint32 big-endian formatVersion,
 //	            and, when there are, "secret" → secret record,
-//	            "keycheck" → key-check record, "now" → instant record
+//	            "keycheck" → key-check record, "now" → instant record,
+//	            "profile" → profile record
 //	keys        key ID → key record
 //	rotations   uvarint(len(key ID)) ‖ key ID ‖ uint32 big-endian index → rotation record
 //	aliases     aliasKey(Region, account, name) → alias record
@@ -135,7 +145,14 @@ import (
 // has Policy, the policy section (format 5): the byte 6, Policy (a
 // string, never empty, as the owner set it: up to 131,072 characters,
 // which may be a few hundred KB of UTF-8; no length limit but the
-// record's).
+// record's); then, only when the key has KeyMaterialDescription or
+// Materials, the materials section (format 5): the byte 7,
+// KeyMaterialDescription (string), the count of Materials (uvarint), then
+// for each its ID (string), Sealed (a string of bytes: sealed, never in
+// the clear), ValidTo, Description (string) and a flag byte (bit 0:
+// Pending, bit 1: Rotating).
+//
+// The profile record is RuleProfile (a string, never empty).
 //
 // A custom key store record is Seq (uvarint); Account, Name, Type,
 // ConnectionState, ConnectionErrorCode (strings); Created, ConnectDone;
@@ -211,6 +228,7 @@ var (
 	metaSecret   = []byte("secret")   // the root secret (Batch.PutSecret)
 	metaKeyCheck = []byte("keycheck") // the wrapping key's check value
 	metaNow      = []byte("now")      // the latest Batch.Now applied
+	metaProfile  = []byte("profile")  // the latest Batch.RuleProfile applied
 	magic        = []byte("kmsmodel store")
 )
 
@@ -510,6 +528,10 @@ const sectionPublicKey = 5
 // see formatVersion).
 const sectionPolicy = 6
 
+// sectionMaterials tags the materials section of a key record (format 5
+// too: see formatVersion).
+const sectionMaterials = 7
+
 // storeSectionRegion tags the Region of a custom key store record (format
 // 4).
 const storeSectionRegion = 1
@@ -576,6 +598,26 @@ func encodeKey(k *store.Key) []byte {
 	if k.Policy != "" {
 		e.byte1(sectionPolicy)
 		e.string(k.Policy)
+	}
+	if k.KeyMaterialDescription != "" || len(k.Materials) > 0 {
+		e.byte1(sectionMaterials)
+		e.string(k.KeyMaterialDescription)
+		e.uvarint(uint64(len(k.Materials)))
+		for i := range k.Materials {
+			m := &k.Materials[i]
+			e.string(m.ID)
+			e.bytes(m.Sealed)
+			e.time(m.ValidTo)
+			e.string(m.Description)
+			var f byte
+			if m.Pending {
+				f |= 1
+			}
+			if m.Rotating {
+				f |= 2
+			}
+			e.byte1(f)
+		}
 	}
 	return e.seal([]byte(k.ID))
 }
@@ -646,6 +688,22 @@ func decodeKey(id, rec []byte, like *store.Key) (store.Key, error) {
 			// empty Policy is AWS's default, which is not stored).
 			if k.Policy = d.string(); k.Policy == "" {
 				d.fail()
+			}
+		case sec == sectionMaterials && next <= sectionMaterials: // format 5
+			k.KeyMaterialDescription = d.string()
+			// Each material takes at least five bytes, which bounds a
+			// corrupt count.
+			if n := d.uvarintMax(uint64(len(d.buf) / 5)); n > 0 {
+				k.Materials = make([]store.KeyMaterial, n)
+				for i := range k.Materials {
+					m := &k.Materials[i]
+					m.ID = d.string()
+					m.Sealed = d.bytes()
+					m.ValidTo = d.time()
+					m.Description = d.string()
+					f := d.byteMax(3)
+					m.Pending, m.Rotating = f&1 != 0, f&2 != 0
+				}
 			}
 		default:
 			d.fail()
@@ -850,6 +908,26 @@ func decodeNow(rec []byte) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return t, nil
+}
+
+// encodeProfile encodes the profile record.
+func encodeProfile(p string) []byte {
+	e := encoder{buf: make([]byte, 0, 1+len(p)+4)}
+	e.string(p)
+	return e.seal(metaProfile)
+}
+
+// decodeProfile decodes the profile record.
+func decodeProfile(rec []byte) (string, error) {
+	d := open(metaProfile, rec)
+	p := d.string()
+	if d.err == nil && p == "" {
+		d.err = fmt.Errorf("%w: an empty profile", errRecord)
+	}
+	if err := d.end(); err != nil {
+		return "", err
+	}
+	return p, nil
 }
 
 // decodeAliasKeyID returns the KeyID of an alias record.

@@ -84,6 +84,9 @@ func RunConformanceTests(t *testing.T, newStore func(t *testing.T) store.Store) 
 		{"GroupEmpty", testGroupEmpty},
 		{"GroupConcurrent", testGroupConcurrent},
 		{"GroupClosed", testGroupClosed},
+		{"RoundTripMaterials", testRoundTripMaterials},
+		{"RuleProfile", testRuleProfile},
+		{"RuleProfileMisfit", testRuleProfileMisfit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -127,27 +130,34 @@ func fullKey(id string) store.Key {
 			{Key: "", Value: "empty key"},
 			{Key: "ключ", Value: strings.Repeat("v", 256)},
 		},
-		AutoRotation:       true,
-		RotationPeriodDays: math.MaxUint16,
-		RotationAnchor:     time.Date(1969, 12, 31, 23, 59, 59, 1, marquesas),
-		NextRotation:       time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
-		OnDemandRotations:  math.MaxUint16,
-		OnDemandStart:      time.Date(2025, 6, 1, 12, 0, 0, 1, kathmandu),
-		OnDemandDone:       time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
-		PendingWindowDays:  math.MaxUint8,
-		DeletionDate:       time.Date(2030, 1, 2, 3, 4, 5, 999999999, marquesas),
-		ImportedMaterial:   []byte("\x00sealed material\xff" + strings.Repeat("m", 60)),
-		KeyMaterialID:      strings.Repeat("ab", 32),
-		ExpirationModel:    "KEY_MATERIAL_EXPIRES",
-		ValidTo:            time.Date(2025, 7, 1, 0, 0, 0, 7, kathmandu),
-		Material:           []byte("\xffsealed generated material\x00" + strings.Repeat("g", 200)),
-		PublicKey:          []byte("0\x82\x02\x22 DER public key \x00\xff" + strings.Repeat("p", 150)),
-		Policy:             `{"Version":"2012-10-17","Statement":[{"Sid":"Ünïcödé ✓ \u0000","Effect":"Allow"}]}` + strings.Repeat(" ", 200),
-		CustomKeyStoreID:   "cks-1234567890abcdef0",
-		XksKeyID:           "xks \x00 key ✓",
-		DesiredState:       keystate.Disabled,
-		PrimaryRegion:      "us-east-1 \x00 \xff",
-		StateDone:          time.Date(2025, 8, 9, 10, 11, 12, 13, marquesas),
+		AutoRotation:           true,
+		RotationPeriodDays:     math.MaxUint16,
+		RotationAnchor:         time.Date(1969, 12, 31, 23, 59, 59, 1, marquesas),
+		NextRotation:           time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		OnDemandRotations:      math.MaxUint16,
+		OnDemandStart:          time.Date(2025, 6, 1, 12, 0, 0, 1, kathmandu),
+		OnDemandDone:           time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
+		PendingWindowDays:      math.MaxUint8,
+		DeletionDate:           time.Date(2030, 1, 2, 3, 4, 5, 999999999, marquesas),
+		ImportedMaterial:       []byte("\x00sealed material\xff" + strings.Repeat("m", 60)),
+		KeyMaterialID:          strings.Repeat("ab", 32),
+		ExpirationModel:        "KEY_MATERIAL_EXPIRES",
+		ValidTo:                time.Date(2025, 7, 1, 0, 0, 0, 7, kathmandu),
+		Material:               []byte("\xffsealed generated material\x00" + strings.Repeat("g", 200)),
+		PublicKey:              []byte("0\x82\x02\x22 DER public key \x00\xff" + strings.Repeat("p", 150)),
+		Policy:                 `{"Version":"2012-10-17","Statement":[{"Sid":"Ünïcödé ✓ \u0000","Effect":"Allow"}]}` + strings.Repeat(" ", 200),
+		CustomKeyStoreID:       "cks-1234567890abcdef0",
+		XksKeyID:               "xks \x00 key ✓",
+		DesiredState:           keystate.Disabled,
+		PrimaryRegion:          "us-east-1 \x00 \xff",
+		StateDone:              time.Date(2025, 8, 9, 10, 11, 12, 13, marquesas),
+		KeyMaterialDescription: "current \x00 ✓ \xff",
+		Materials: []store.KeyMaterial{
+			{ID: strings.Repeat("01", 32), Sealed: []byte("\x00first\xff"), Description: "first"},
+			{ID: strings.Repeat("02", 32), ValidTo: time.Date(2026, 1, 1, 0, 0, 0, 3, marquesas)},
+			{ID: strings.Repeat("03", 32), Sealed: []byte("pending"), Description: "next",
+				ValidTo: time.Date(2027, 2, 3, 4, 5, 6, 7, kathmandu), Pending: true, Rotating: true},
+		},
 	}
 }
 
@@ -1227,6 +1237,8 @@ func testUseAfterClose(t *testing.T, s store.Store) {
 	checkErr(t, "CustomKeyStores", err, store.ErrClosed)
 	_, err = s.LatestInstant(ctx)
 	checkErr(t, "LatestInstant", err, store.ErrClosed)
+	_, err = s.RuleProfile(ctx)
+	checkErr(t, "RuleProfile", err, store.ErrClosed)
 	checkErr(t, "Grants", s.Grants(ctx, func(store.Grant) error { return nil }), store.ErrClosed)
 	checkErr(t, "Apply with only a Now", s.Apply(ctx, &store.Batch{Now: time.Unix(1, 0)}), store.ErrClosed)
 }
