@@ -55,6 +55,18 @@
 // event produces an Event record, delivered in order: the CloudTrail-like
 // trail of what happened to each key. Records never carry key material.
 //
+// # Persistence
+//
+// Open builds a Service over a store.Store (store.Memory, or
+// store/boltstore's bbolt file) and writes every change through it. Writes
+// of concurrent calls are grouped: each call waits until its change, and
+// every change it saw, is durable, while one waiting call writes the whole
+// group in one store Apply, so that with many writers durability costs one
+// fsync per group rather than per write (Open lists the guarantees). A
+// group the store refuses fails its calls with KMSInternalException and
+// the service returns to what the store holds. An Observer may have
+// received the records of calls whose group then failed.
+//
 // # Imported key material
 //
 // An EXTERNAL key is born PendingImport. GetParametersForImport hands out

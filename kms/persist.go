@@ -16,9 +16,25 @@ import (
 // Open returns a Service whose state is persisted in st: it reads every
 // key, rotation and alias from st, rebuilds the schedule (so that rotations,
 // on-demand completions and deletions still fire at their instants), and
-// from then on writes every change through st, one atomic Apply per
-// operation or scheduled event. A change the store refuses is not made: the
-// call fails with KMSInternalException wrapping the store's error.
+// from then on writes every change through st, one batch per operation or
+// scheduled event.
+//
+// Concurrent calls share store writes (group commit): a call makes its
+// change, queues its batch and waits, without holding the service, while
+// one of the waiting calls writes every queued batch in one store Apply
+// (one fsync for boltstore). What the service guarantees its callers:
+//
+//   - a call returns only once its change is durable;
+//   - a call that saw a change another call made (a read, or a write on
+//     top of it) returns only once that change is durable too, so no
+//     caller acts on state a crash would undo;
+//   - the store receives the changes in the order the service made them;
+//   - a group the store refuses fails every call in it, and every call
+//     that made or saw a change queued after it, with KMSInternalException
+//     wrapping the store's error, and the service's state becomes what the
+//     store holds, as if none of those calls had happened (the service
+//     reloads it from the store; if that fails too, every later call fails
+//     with KMSInternalException).
 //
 // Events whose instants passed while the service was closed are applied,
 // in time order, by the first call (or Sweep).

@@ -15,8 +15,10 @@ import (
 // Service is a model of AWS KMS in one account's view of one or more
 // Regions: keys, their lifecycle and rotation, aliases and tags, multi-Region
 // keys and their replicas, under an injected clock. It is safe for
-// concurrent use; calls are serialised. A call goes to the Region its
-// context names (WithCallerRegion), or to the default Region.
+// concurrent use; calls are serialised, except that with a store they wait
+// for their writes without holding the service (group commit, see Open).
+// A call goes to the Region its context names (WithCallerRegion), or to
+// the default Region.
 //
 // Every call reads the clock once and first applies, in time order, every
 // scheduled event due by then (automatic rotations, completions of on-demand
