@@ -33,7 +33,14 @@ type commitFailure struct {
 	err     error
 }
 
-// end finishes a call begun by begin: it releases s.mu and, if any batch
+// endQuiet is end for a method that reports no error: its changes, and
+// those it saw, are durable when it returns, or undone.
+func (s *Service) endQuiet() {
+	var err error
+	s.end(0, &err)
+}
+
+// end finishes a call begun by begin (or by taking s.mu): it releases s.mu and, if any batch
 // logged so far is not yet durable, waits until it is. It returns true,
 // having set *err to KMSInternalException (unless the call had failed
 // already), when a batch it waited for could not be written: the call's

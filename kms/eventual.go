@@ -434,7 +434,7 @@ type PropagationStatus struct {
 // Propagated.
 func (s *Service) PropagationStatus() PropagationStatus {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.endQuiet()
 	if s.ec == nil {
 		return PropagationStatus{Propagated: true}
 	}
@@ -469,7 +469,7 @@ func (s *Service) PropagationStatus() PropagationStatus {
 // deletions it settled; without the model it does nothing and returns 0.
 func (s *Service) Propagate() int {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.endQuiet()
 	if s.ec == nil || s.closed {
 		return 0
 	}

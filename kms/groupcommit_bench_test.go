@@ -23,7 +23,7 @@ import (
 // mean number of writes per commit, and the process's CPU time per write
 // (user and system, the writers' own share included).
 func BenchmarkDurableWrites(b *testing.B) {
-	for _, writers := range []int{8, 64} {
+	for _, writers := range []int{1, 8, 64} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) { benchDurableWrites(b, writers) })
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/internal/faultstore"
+	"github.com/kmsmodel/kmsmodel/kms/consistency"
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/store"
 )
@@ -350,6 +351,47 @@ func TestReloadKeepsEveryField(t *testing.T) {
 		name := typ.Field(i).Name
 		if !slices.Contains(reloaded, name) && !slices.Contains(kept, name) {
 			t.Errorf("Service.%s: decide whether reload replaces it (from the store) or keeps it, and list it here", name)
+		}
+	}
+}
+
+// TestGroupCommitPropagateDurable: the writes of the methods that report
+// no error (Propagate firing a late deletion, Sweep applying a due event)
+// are durable when they return, like any call's.
+func TestGroupCommitPropagateDurable(t *testing.T) {
+	ctx := context.Background()
+	mem := store.NewMemory()
+	clock := NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	m := consistency.Default()
+	m.Seed = 9
+	svc, err := Open(ctx, mem, WithClock(clock), WithEventualConsistency(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	var ids []string
+	for range 2 {
+		out, err := svc.CreateKey(ctx, &CreateKeyInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, out.KeyMetadata.KeyId)
+		svc.Propagate() // a new key is NotFound to some callers until then
+		if _, err := svc.ScheduleKeyDeletion(ctx, &ScheduleKeyDeletionInput{KeyId: out.KeyMetadata.KeyId, PendingWindowInDays: new(int32(7))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc.Propagate()
+	if _, err := clock.Advance(7*24*time.Hour + time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// Past DeletionDate, within its late window: Propagate fires both.
+	if n := svc.Propagate(); n < 2 {
+		t.Fatalf("Propagate settled %d, want both late deletions", n)
+	}
+	for _, id := range ids {
+		if _, err := mem.Key(ctx, id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("key %s after Propagate deleted it: %v in the store, want ErrNotFound", id, err)
 		}
 	}
 }
