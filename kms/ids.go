@@ -140,7 +140,14 @@ func (s *Service) keyARNIn(region, account, id string) string {
 
 // arnOf formats k's ARN, in k's own Region.
 func (s *Service) arnOf(k *key) string {
-	return s.keyARNIn(s.regions[k.region].name, k.account, k.id)
+	r := s.regions[k.region]
+	if k.account != s.cfg.account {
+		return s.keyARNIn(r.name, k.account, k.id)
+	}
+	if r.arnPrefix == "" {
+		r.arnPrefix = s.keyARNIn(r.name, k.account, "")
+	}
+	return r.arnPrefix + k.id
 }
 
 // aliasARN formats the ARN of an alias name (with its "alias/" prefix) in

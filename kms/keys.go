@@ -441,9 +441,9 @@ func (s *Service) keyCall(ctx context.Context, op keystate.Operation, keyID stri
 			p = params()
 		}
 		s.record(now, op, caller, arn, p, err)
-		if err == nil {
-			s.observeRotations(k, added)
-		}
+	}
+	if err == nil {
+		s.observeRotations(k, added)
 	}
 	return err
 }

@@ -18,6 +18,9 @@ type region struct {
 	order   []*key          // creation order, for ListKeys; deleted keys are skipped
 	deleted int             // deleted keys still in order
 	aliases map[aliasID]*alias
+	// arnPrefix is the ARN of the service account's keys in this Region
+	// without the key ID ("arn:aws:kms:<Region>:<account>:key/"), once made.
+	arnPrefix string
 }
 
 // maxRegions is how many Regions one service serves (a key holds its

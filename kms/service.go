@@ -72,6 +72,10 @@ type Service struct {
 	grants     map[uint32][]*grant // each key's grants, oldest first, by slot
 	grantIndex map[string]*grant   // every grant by grant ID
 
+	// rotationParams are the Parameters of the RotateKey records of a
+	// WithScheduledObserver (AUTOMATIC, ON_DEMAND), shared by all.
+	rotationParams [2]map[string]string
+
 	usage      map[uint32]lastUse // each used key's last use, by slot (GetKeyLastUsage)
 	useSeq     uint64             // counts recorded uses, for made-up IDs
 	trackStart int64              // the first instant the service read: when it began tracking usage
@@ -559,14 +563,34 @@ func (s *Service) observeRotations(k *key, added []rotation) {
 		if r.onDemand() {
 			typ = "ON_DEMAND"
 		}
+		var params map[string]string
+		if s.cfg.scheduledOnly {
+			params = s.sharedRotationParams(r.onDemand())
+		} else {
+			params = map[string]string{"rotationType": typ}
+		}
 		e := Event{Time: fromMicros(r.at(k.created)), Name: "RotateKey", Scheduled: true,
-			KeyARN: s.arnOf(k), Parameters: map[string]string{"rotationType": typ}}
+			KeyARN: s.arnOf(k), Parameters: params}
 		if s.pend != nil {
 			s.pend.events = append(s.pend.events, e)
 		} else {
 			s.cfg.observer.Observe(e)
 		}
 	}
+}
+
+// sharedRotationParams returns the Parameters of RotateKey records for a
+// WithScheduledObserver, which shares them between records rather than
+// make a map for each rotation.
+func (s *Service) sharedRotationParams(onDemand bool) map[string]string {
+	i := 0
+	if onDemand {
+		i = 1
+	}
+	if s.rotationParams[i] == nil {
+		s.rotationParams[i] = map[string]string{"rotationType": [2]string{"AUTOMATIC", "ON_DEMAND"}[i]}
+	}
+	return s.rotationParams[i]
 }
 
 // deleteKey completes k's deletion (decision D7): the key, its history and
@@ -636,7 +660,7 @@ func (r *region) compactOrder() {
 
 // record delivers the event record of a call to the observer, if any.
 func (s *Service) record(now int64, op keystate.Operation, caller, keyARN string, params map[string]string, err error) {
-	if s.cfg.observer == nil {
+	if !s.observing() {
 		return
 	}
 	e := Event{Time: fromMicros(now), Name: op.String(), Caller: caller, KeyARN: keyARN, Parameters: params,
@@ -654,6 +678,7 @@ func (s *Service) record(now int64, op keystate.Operation, caller, keyARN string
 	s.cfg.observer.Observe(e)
 }
 
-// observing reports whether event records are wanted, so that callers build
-// parameter maps only then.
-func (s *Service) observing() bool { return s.cfg.observer != nil }
+// observing reports whether the records of calls are wanted, so that
+// callers build parameter maps only then. (Scheduled events are recorded
+// whenever there is an observer.)
+func (s *Service) observing() bool { return s.cfg.observer != nil && !s.cfg.scheduledOnly }
