@@ -53,9 +53,6 @@
 // With WithObserver, every call (accepted or refused) and every scheduled
 // event produces an Event record, delivered in order: the CloudTrail-like
 // trail of what happened to each key. Records never carry key material.
-// With WithScheduledObserver instead, only scheduled events are recorded
-// (rotations, deletions, expiries), and calls cost what they cost without
-// an observer: a simulator's choice.
 //
 // # Imported key material
 //

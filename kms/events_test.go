@@ -190,44 +190,42 @@ func TestEventsRotationsInsideCalls(t *testing.T) {
 	e.wantRots(id, fxOnDemand(t1), fxAuto(t2), fxAuto(t3))
 }
 
-// WithScheduledObserver delivers the scheduled records of the same life
-// and no call's: the on-demand rotation completed later (D10), one inside a
-// call (duration 0), the automatic rotation (D13) and the deletion (D7).
-func TestEventsScheduledObserver(t *testing.T) {
+// Service.Totals counts the RotateKey records by rotationType and the
+// DeleteKey records of the same life: scheduled rotations (D13), one
+// completed inside its call (D10, duration 0), the catch-up of EnableKey
+// (D12) and a deletion (D7).
+func TestTotalsCountTheRecords(t *testing.T) {
 	rec := &fxRecorder{}
-	const d = 10 * time.Minute
-	e := fxNew(t, kms.WithObserver(&fxRecorder{}), kms.WithScheduledObserver(rec), kms.WithOnDemandRotationDuration(d))
-	id, arn := e.symmetric()
+	e := fxNew(t, kms.WithObserver(rec))
+	if got := e.s.Totals(); got != (kms.Totals{}) {
+		t.Fatalf("a new service's Totals = %+v", got)
+	}
+	id, _ := e.symmetric()
 	e.enableRotation(id, 90)
-	t1 := e.advance(time.Hour)
+	e.advance(fxDay)
 	e.rotate(id)
-	_, err := e.s.RotateKeyOnDemand(e.ctx, &kms.RotateKeyOnDemandInput{KeyId: id})
-	fxCheckErr(t, err, fxWant{Code: keystate.ErrConflict, Op: keystate.RotateKeyOnDemand, KeyID: arn, State: keystate.Enabled, AnyMsg: true})
-	e.advance(100 * fxDay)
-	e.describe(arn)
-	del := e.scheduleDeletion(id, 7)
-	e.setClock(del)
+	e.advance(200 * fxDay)
+	e.s.Sweep() // days 90 and 180
+	e.disable(id)
+	e.advance(100 * fxDay) // day 270 passes while Disabled
+	e.enable(id)           // rotates once (D12)
+	id2, _ := e.symmetric()
+	e.setClock(e.scheduleDeletion(id2, 7))
 	e.s.Sweep()
-	fxCheckTrail(t, rec.events, []fxEv{
-		{Time: t1.Add(d), Name: "RotateKey", Scheduled: true, KeyARN: arn, Rotation: "ON_DEMAND"},
-		{Time: fxT0.Add(90 * fxDay), Name: "RotateKey", Scheduled: true, KeyARN: arn, Rotation: "AUTOMATIC"},
-		{Time: del, Name: "DeleteKey", Scheduled: true, KeyARN: arn},
-	})
-
-	// An on-demand rotation of duration 0 completes inside its call: its
-	// record is a scheduled one, delivered without the call's.
-	rec2 := &fxRecorder{}
-	e2 := fxNew(t, kms.WithScheduledObserver(rec2))
-	id2, arn2 := e2.symmetric()
-	t2 := e2.advance(fxDay)
-	e2.rotate(id2)
-	fxCheckTrail(t, rec2.events, []fxEv{{Time: t2, Name: "RotateKey", Scheduled: true, KeyARN: arn2, Rotation: "ON_DEMAND"}})
-
-	// A later WithObserver wins again: every record.
-	rec3 := &fxRecorder{}
-	e3 := fxNew(t, kms.WithScheduledObserver(&fxRecorder{}), kms.WithObserver(rec3))
-	_, arn3 := e3.symmetric()
-	fxCheckTrail(t, rec3.events, []fxEv{{Time: fxT0, Name: "CreateKey", Caller: fxAccount, KeyARN: arn3}})
+	var want kms.Totals
+	for _, ev := range rec.events {
+		switch {
+		case ev.Name == "RotateKey" && ev.Parameters["rotationType"] == "ON_DEMAND":
+			want.OnDemandRotations++
+		case ev.Name == "RotateKey":
+			want.AutomaticRotations++
+		case ev.Name == "DeleteKey":
+			want.Deletions++
+		}
+	}
+	if got := e.s.Totals(); got != want || want != (kms.Totals{AutomaticRotations: 3, OnDemandRotations: 1, Deletions: 1}) {
+		t.Fatalf("Totals = %+v, the records count %+v, want 3 automatic, 1 on demand, 1 deletion", got, want)
+	}
 }
 
 // Every refused call produces a record with its exception name, including

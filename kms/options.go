@@ -21,7 +21,6 @@ type config struct {
 	onDemandDuration time.Duration
 	authorizer       Authorizer
 	observer         Observer
-	scheduledOnly    bool // observer wants only the records of scheduled events
 	connectDuration  time.Duration
 	replicaDuration  time.Duration
 	updateDuration   time.Duration
@@ -89,23 +88,8 @@ func WithOnDemandRotationDuration(d time.Duration) Option {
 func WithAuthorizer(a Authorizer) Option { return func(c *config) { c.authorizer = a } }
 
 // WithObserver registers the observer that receives every event record, in
-// order. It replaces an observer set by WithScheduledObserver.
-func WithObserver(o Observer) Option {
-	return func(c *config) { c.observer, c.scheduledOnly = o, false }
-}
-
-// WithScheduledObserver registers an observer that receives only the
-// records of scheduled events (Event.Scheduled: rotations completed, keys
-// deleted, material expired, custom key stores connected), in order. Calls
-// then make no records, and save what making them costs (their parameters,
-// and the key policy's evaluation for Event.Authorization): for simulators
-// that count what the schedule did and learn the fate of their own calls
-// from the errors returned. The records it receives share their Parameters
-// maps: it must not change them. It replaces an observer set by
-// WithObserver.
-func WithScheduledObserver(o Observer) Option {
-	return func(c *config) { c.observer, c.scheduledOnly = o, true }
-}
+// order.
+func WithObserver(o Observer) Option { return func(c *config) { c.observer = o } }
 
 // Authorizer decides whether a caller may perform an action on a key, as a
 // key policy does.

@@ -34,6 +34,8 @@ type Service struct {
 	last  int64 // the latest instant the service has seen (Unix µs)
 	saved int64 // the latest instant written to the store (store.Batch.Now)
 
+	totals Totals // see Totals
+
 	st     store.Store // nil: no persistence
 	closed bool
 
@@ -71,10 +73,6 @@ type Service struct {
 	condBuf    policy.Context      // the condition context buffer, reused by keyConditions
 	grants     map[uint32][]*grant // each key's grants, oldest first, by slot
 	grantIndex map[string]*grant   // every grant by grant ID
-
-	// rotationParams are the Parameters of the RotateKey records of a
-	// WithScheduledObserver (AUTOMATIC, ON_DEMAND), shared by all.
-	rotationParams [2]map[string]string
 
 	usage      map[uint32]lastUse // each used key's last use, by slot (GetKeyLastUsage)
 	useSeq     uint64             // counts recorded uses, for made-up IDs
@@ -384,7 +382,8 @@ type pending struct {
 	keys   []*key
 	popped []queued
 	events []Event
-	lost   int // events undone by the last failed flush
+	totals Totals // what the events add to Service.totals once written
+	lost   int    // events undone by the last failed flush
 }
 
 // remember records k's state before the run changes it, and ev as popped.
@@ -427,11 +426,15 @@ func (s *Service) flush() error {
 		for _, ev := range p.popped {
 			s.queue.push(ev)
 		}
-	} else if s.cfg.observer != nil {
-		for _, e := range p.events {
-			s.cfg.observer.Observe(e)
+	} else {
+		s.totals.add(p.totals)
+		if s.cfg.observer != nil {
+			for _, e := range p.events {
+				s.cfg.observer.Observe(e)
+			}
 		}
 	}
+	p.totals = Totals{}
 	clear(p.undo)
 	p.keys, p.popped, p.events = p.keys[:0], p.popped[:0], p.events[:0]
 	return err
@@ -552,9 +555,11 @@ func rotateAutomatic(k *key, at int64) {
 	k.nextRotation = at + days(k.period)
 }
 
-// observeRotations reports rotations just added to k (RotateKey records),
-// or keeps the records until a pending run of events is written.
+// observeRotations counts rotations just added to k (Totals) and reports
+// them (RotateKey records), or keeps both until a pending run of events is
+// written.
 func (s *Service) observeRotations(k *key, added []rotation) {
+	s.countRotations(added)
 	if s.cfg.observer == nil {
 		return
 	}
@@ -563,34 +568,14 @@ func (s *Service) observeRotations(k *key, added []rotation) {
 		if r.onDemand() {
 			typ = "ON_DEMAND"
 		}
-		var params map[string]string
-		if s.cfg.scheduledOnly {
-			params = s.sharedRotationParams(r.onDemand())
-		} else {
-			params = map[string]string{"rotationType": typ}
-		}
 		e := Event{Time: fromMicros(r.at(k.created)), Name: "RotateKey", Scheduled: true,
-			KeyARN: s.arnOf(k), Parameters: params}
+			KeyARN: s.arnOf(k), Parameters: map[string]string{"rotationType": typ}}
 		if s.pend != nil {
 			s.pend.events = append(s.pend.events, e)
 		} else {
 			s.cfg.observer.Observe(e)
 		}
 	}
-}
-
-// sharedRotationParams returns the Parameters of RotateKey records for a
-// WithScheduledObserver, which shares them between records rather than
-// make a map for each rotation.
-func (s *Service) sharedRotationParams(onDemand bool) map[string]string {
-	i := 0
-	if onDemand {
-		i = 1
-	}
-	if s.rotationParams[i] == nil {
-		s.rotationParams[i] = map[string]string{"rotationType": [2]string{"AUTOMATIC", "ON_DEMAND"}[i]}
-	}
-	return s.rotationParams[i]
 }
 
 // deleteKey completes k's deletion (decision D7): the key, its history and
@@ -613,6 +598,7 @@ func (s *Service) deleteKey(k *key, at int64) {
 	delete(s.policies, k.slot)
 	s.dropKeyGrants(k)
 	r.deleted++
+	s.totals.Deletions++
 	if r.deleted > 1024 && r.deleted > len(r.order)/2 {
 		r.compactOrder()
 	}
@@ -660,7 +646,7 @@ func (r *region) compactOrder() {
 
 // record delivers the event record of a call to the observer, if any.
 func (s *Service) record(now int64, op keystate.Operation, caller, keyARN string, params map[string]string, err error) {
-	if !s.observing() {
+	if s.cfg.observer == nil {
 		return
 	}
 	e := Event{Time: fromMicros(now), Name: op.String(), Caller: caller, KeyARN: keyARN, Parameters: params,
@@ -678,7 +664,6 @@ func (s *Service) record(now int64, op keystate.Operation, caller, keyARN string
 	s.cfg.observer.Observe(e)
 }
 
-// observing reports whether the records of calls are wanted, so that
-// callers build parameter maps only then. (Scheduled events are recorded
-// whenever there is an observer.)
-func (s *Service) observing() bool { return s.cfg.observer != nil && !s.cfg.scheduledOnly }
+// observing reports whether event records are wanted, so that callers build
+// parameter maps only then.
+func (s *Service) observing() bool { return s.cfg.observer != nil }

@@ -235,19 +235,20 @@ type simKey struct {
 	disabled bool           // disabled by the simulation, an enable is planned
 }
 
-// tally counts what happened: scheduled events from the service's records
-// (a kms.WithScheduledObserver), calls and refusals from what the calls
-// returned.
+// tally counts what happened: rotations and deletions by month, from the
+// service's running totals (kms.Service.Totals) read at the end of each
+// month; calls and refusals from what the calls returned.
 type tally struct {
 	start     time.Time
 	months    int
 	monthEnds []int64 // Unix ns at which each month ends
-	auto      []int   // per month
+	auto      []int   // per month, and at index months what happened at the very end
 	onDemand  []int
 	deleted   []int
 	refusals  map[string]map[string]int // exception → operation → count
 	calls     map[string]int
-	rotations [2]int // AUTOMATIC, ON_DEMAND
+	rotations [2]int     // AUTOMATIC, ON_DEMAND
+	seen      kms.Totals // the totals already counted
 }
 
 func newTally(start time.Time, months int) *tally {
@@ -260,32 +261,17 @@ func newTally(start time.Time, months int) *tally {
 	return t
 }
 
-// month returns the index of the simulated month holding at: the first
-// month whose end is after it, or months for an instant past the last.
-func (t *tally) month(at time.Time) int {
-	ns := at.UnixNano()
-	i, _ := slices.BinarySearch(t.monthEnds, ns)
-	if i < len(t.monthEnds) && t.monthEnds[i] == ns {
-		i++ // a month's end is the next month's start
-	}
-	return i
-}
-
-// Observe counts one scheduled event record (kms.Observer).
-func (t *tally) Observe(e kms.Event) {
-	switch e.Name {
-	case "RotateKey":
-		m := t.month(e.Time)
-		if e.Parameters["rotationType"] == "ON_DEMAND" {
-			t.onDemand[m]++
-			t.rotations[1]++
-		} else {
-			t.auto[m]++
-			t.rotations[0]++
-		}
-	case "DeleteKey":
-		t.deleted[t.month(e.Time)]++
-	}
+// count credits month m (0-based) with what the service did since the
+// last count.
+func (t *tally) count(m int, now kms.Totals) {
+	auto := int(now.AutomaticRotations - t.seen.AutomaticRotations)
+	onDemand := int(now.OnDemandRotations - t.seen.OnDemandRotations)
+	t.auto[m] += auto
+	t.onDemand[m] += onDemand
+	t.deleted[m] += int(now.Deletions - t.seen.Deletions)
+	t.rotations[0] += auto
+	t.rotations[1] += onDemand
+	t.seen = now
 }
 
 // call counts one call of operation op and, when err is a refusal, its
@@ -427,7 +413,7 @@ func runSimulation(ctx context.Context, c *simConfig, prog *progress) (*simResul
 	var seed [32]byte
 	binary.LittleEndian.PutUint64(seed[:], c.seed)
 	svc := kms.New(kms.WithClock(clock), kms.WithRandom(rand.NewChaCha8(seed)),
-		kms.WithOnDemandRotationQuota(c.quota), kms.WithScheduledObserver(t))
+		kms.WithOnDemandRotationQuota(c.quota))
 	rng := rand.New(rand.NewPCG(c.seed, c.seed^0x9e3779b97f4a7c15))
 
 	keys := make([]simKey, c.keys)
@@ -535,11 +521,17 @@ func runSimulation(ctx context.Context, c *simConfig, prog *progress) (*simResul
 				}
 			}
 		}
-		clock.Set(time.Unix(0, monthEnd))
+		// What is due before the month's end happened in it; what is due
+		// at its very instant belongs to the next month.
+		clock.Set(time.Unix(0, monthEnd-int64(time.Microsecond)))
 		svc.Sweep()
+		t.count(m-1, svc.Totals())
+		clock.Set(time.Unix(0, monthEnd))
 		prog.update(m, c.months, clock.Now(), t.rotations[0]+t.rotations[1])
 	}
 	prog.done()
+	svc.Sweep() // what is due at the end instant itself: counted, but in no month
+	t.count(c.months, svc.Totals())
 
 	states, err := t.states(keys, clock.Now().UnixNano())
 	if err != nil {
