@@ -134,7 +134,7 @@ func checkRegionName(op keystate.Operation, name, field string) error {
 // table and the key kind have passed).
 func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Tag, now int64, doc *policy.Document) (*key, error) {
 	const op = keystate.ReplicateKey
-	if to := s.findRegion(in.ReplicaRegion); to != nil && to.keys[p.id] != nil {
+	if to := s.findRegion(in.ReplicaRegion); to != nil && to.keys.get(p.id) != nil {
 		// AWS: each replica "must be in a different Region"; the
 		// exception is documented, the wording is kmsmodel's.
 		rarn := s.keyARNIn(to.name, p.account, p.id)

@@ -97,7 +97,7 @@ func (s *Service) load(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if s.regions[k.region].keys[k.id] != nil {
+			if s.regions[k.region].keys.get(k.id) != nil {
 				return fmt.Errorf("key %s appears twice in Region %s: %w", k.id, s.regions[k.region].name, store.ErrCorrupt)
 			}
 			p := s.addKey(k)
@@ -189,14 +189,14 @@ func (s *Service) load(ctx context.Context) error {
 func (s *Service) loadedKey(storeID string) *key {
 	if i := strings.IndexByte(storeID, '/'); i >= 0 {
 		if r := s.findRegion(storeID[:i]); r != nil {
-			if k := r.keys[storeID[i+1:]]; k != nil && k.replicated {
+			if k := r.keys.get(storeID[i+1:]); k != nil && k.replicated {
 				return k
 			}
 		}
 		return nil
 	}
 	for _, r := range s.regions {
-		if k := r.keys[storeID]; k != nil && !k.replicated {
+		if k := r.keys.get(storeID); k != nil && !k.replicated {
 			return k
 		}
 	}

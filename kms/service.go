@@ -203,7 +203,7 @@ func New(opts ...Option) *Service {
 	}
 	// The default Region is served even if its name is not of the AWS
 	// form: it is the caller's choice.
-	s.regions = []*region{{name: s.cfg.region, keys: make(map[string]*key), aliases: make(map[aliasID]*alias)}}
+	s.regions = []*region{{name: s.cfg.region, keys: newKeyIndex(&s.slab), aliases: make(map[aliasID]*alias)}}
 	s.rg = s.regions[0]
 	return s
 }
@@ -584,7 +584,7 @@ func (s *Service) deleteKey(k *key, at int64) {
 	next, _ := keystate.Transition(k.state, keystate.DeletionDue)
 	k.state = next
 	r := s.regionOf(k)
-	delete(r.keys, k.id)
+	r.keys.del(k)
 	if k.aliasCount > 0 {
 		for id, a := range r.aliases {
 			if a.target == k {
@@ -627,7 +627,7 @@ func (s *Service) addKey(k key) *key {
 	*chunk = append(*chunk, k)
 	p := &(*chunk)[len(*chunk)-1]
 	r := s.regionOf(p)
-	r.keys[p.id] = p
+	r.keys.put(p)
 	r.order = append(r.order, p)
 	return p
 }
