@@ -15,8 +15,8 @@ type region struct {
 	name    string
 	index   uint8
 	keys    keyIndex // by key ID
-	order   []*key          // creation order, for ListKeys; deleted keys are skipped
-	deleted int             // deleted keys still in order
+	order   []*key   // creation order, for ListKeys; deleted keys are skipped
+	deleted int      // deleted keys still in order
 	aliases map[aliasID]*alias
 	// arnPrefix is the ARN of the service account's keys in this Region
 	// without the key ID ("arn:aws:kms:<Region>:<account>:key/"), once made.
