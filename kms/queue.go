@@ -58,13 +58,14 @@ type eventQueue struct {
 	// makes min rewind (see rewind).
 	run     []queued
 	head    int
+	aheadTo int // the end of the events ahead last returned
 	extra   eventHeap
 	day     int64
 	started bool
 
-	buckets map[int64]bucket // by day number
-	days    dayHeap          // the day numbers of non-empty buckets
-	free    []*chunk         // emptied chunks, for reuse
+	buckets map[int64]*bucket // by day number
+	days    dayHeap           // the day numbers of non-empty buckets
+	free    []*chunk          // emptied chunks, for reuse
 }
 
 // chunkSize is how many events one chunk of a bucket holds.
@@ -107,10 +108,12 @@ func (q *eventQueue) push(e queued) {
 
 func (q *eventQueue) toBucket(d int64, e queued) {
 	if q.buckets == nil {
-		q.buckets = make(map[int64]bucket)
+		q.buckets = make(map[int64]*bucket)
 	}
-	b, ok := q.buckets[d]
-	if !ok {
+	b := q.buckets[d]
+	if b == nil {
+		b = new(bucket)
+		q.buckets[d] = b
 		q.days.push(d)
 	}
 	if b.tail == nil || b.tail.n == chunkSize {
@@ -125,7 +128,6 @@ func (q *eventQueue) toBucket(d int64, e queued) {
 	b.tail.ev[b.tail.n] = e
 	b.tail.n++
 	b.n++
-	q.buckets[d] = b
 }
 
 func (q *eventQueue) newChunk() *chunk {
@@ -166,6 +168,21 @@ func (q *eventQueue) pop() queued {
 	return q.extra.pop()
 }
 
+// touchAhead is how many of the current day's next events ahead returns
+// at once.
+const touchAhead = 32
+
+// ahead returns the next touchAhead events of the current day's sorted run
+// when the previous ones it returned have been popped, and otherwise nil:
+// the events about to be applied, for Service.touch.
+func (q *eventQueue) ahead() []queued {
+	if !q.started || q.head < q.aheadTo || q.head >= len(q.run) {
+		return nil
+	}
+	q.aheadTo = min(q.head+touchAhead, len(q.run))
+	return q.run[q.head:q.aheadTo]
+}
+
 // rewind returns the current day's events to their bucket, because an
 // earlier day has been queued since; the next min starts from that day.
 func (q *eventQueue) rewind() {
@@ -175,7 +192,7 @@ func (q *eventQueue) rewind() {
 	for q.extra.len() > 0 {
 		q.toBucket(q.day, q.extra.pop())
 	}
-	q.run, q.head, q.started = q.run[:0], 0, false
+	q.run, q.head, q.aheadTo, q.started = q.run[:0], 0, 0, false
 }
 
 // advanceDay makes the earliest bucket the current day: its events are
@@ -196,7 +213,7 @@ func (q *eventQueue) advanceDay() {
 	if !slices.IsSortedFunc(run, cmpQueued) {
 		slices.SortFunc(run, cmpQueued)
 	}
-	q.run, q.head = run, 0
+	q.run, q.head, q.aheadTo = run, 0, 0
 	q.day, q.started = d, true
 }
 
