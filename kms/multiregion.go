@@ -104,7 +104,7 @@ func (s *Service) ReplicateKey(ctx context.Context, in *ReplicateKeyInput) (*Rep
 		return nil, err
 	}
 	return &ReplicateKeyOutput{ReplicaKeyMetadata: s.metadata(r, s.arnOf(r)), ReplicaPolicy: s.keyPolicy(r).Text(),
-		ReplicaTags: slices.Clone(r.tags)}, nil
+		ReplicaTags: slices.Clone(r.tags())}, nil
 }
 
 // validateReplicate checks ReplicateKey's own input (D3 step 1).
@@ -154,7 +154,7 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 	}
 	kind := p.kind
 	kind.MultiRegion = keystate.Replica
-	r := key{id: p.id, account: p.account, description: in.Description, tags: tags,
+	r := key{id: p.id, account: p.account, text: newKeyText(in.Description, tags),
 		seq: s.seq + 1, version: 1, created: now, state: st, kind: kind,
 		region: to.index, replicated: true, deletion: now + durMicros(s.cfg.replicaDuration)}
 	if p.kind.Origin == keystate.AWSKMS && !p.kind.Spec.IsSymmetric() {

@@ -119,10 +119,9 @@ type key struct {
 	state        keystate.State
 	autoEnabled  bool // automatic rotation enabled (kept while PendingDeletion, D12)
 
-	id          string
-	account     string
-	description string
-	tags        []Tag
+	id      string
+	account string
+	text    *keyText // description and tags, nil when there are none
 
 	seq     uint64 // creation order
 	version uint64 // store record version (decision-free bookkeeping)
@@ -147,6 +146,39 @@ type key struct {
 	// desired is, while the key is Unavailable, the state it returns to
 	// when its custom key store reconnects (Enabled or Disabled, [12]).
 	desired keystate.State
+}
+
+// keyText is a key's description and tags, which most keys do not have:
+// kept out of the key, so that those keys cost one pointer for them rather
+// than forty bytes. Never changed in place: a draft shares it with its key.
+type keyText struct {
+	description string
+	tags        []Tag
+}
+
+// newKeyText returns the text of a key with that description and tags,
+// nil when both are empty.
+func newKeyText(description string, tags []Tag) *keyText {
+	if description == "" && len(tags) == 0 {
+		return nil
+	}
+	return &keyText{description: description, tags: tags}
+}
+
+// description returns k's description.
+func (k *key) description() string {
+	if k.text == nil {
+		return ""
+	}
+	return k.text.description
+}
+
+// tags returns k's tags, which the caller must not change.
+func (k *key) tags() []Tag {
+	if k.text == nil {
+		return nil
+	}
+	return k.text.tags
 }
 
 // storeID is k's identity in the store: its key ID, or for a replica made
@@ -625,7 +657,7 @@ func (s *Service) deleteKey(k *key, at int64) {
 		}
 	}
 	removeFromStore(k)
-	k.rotations, k.tags, k.imp, k.ck = nil, nil, nil, nil
+	k.rotations, k.text, k.imp, k.ck = nil, nil, nil, nil
 	delete(s.usage, k.slot)
 	delete(s.policies, k.slot)
 	s.dropKeyGrants(k)
