@@ -141,7 +141,7 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 			return nil, err
 		}
 	}
-	id, err := newKeyID(s.cfg.random, in.MultiRegion)
+	id, err := newKeyID(s.cfg.random, in.MultiRegion, &s.ids)
 	if err != nil {
 		return nil, &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, Err: err,
 			Message: "the randomness source failed"}

@@ -34,8 +34,9 @@ type Service struct {
 	last  int64 // the latest instant the service has seen (Unix µs)
 	saved int64 // the latest instant written to the store (store.Batch.Now)
 
-	totals  Totals // see Totals
-	touched int64  // what touch read, kept so that its reads are not optimised away
+	ids     idArena // the bytes of the key IDs made
+	totals  Totals  // see Totals
+	touched int64   // what touch read, kept so that its reads are not optimised away
 
 	st     store.Store // nil: no persistence
 	closed bool
