@@ -92,6 +92,7 @@ func (s *Service) await(need, epoch uint64) error {
 		}
 		s.committing = true
 		group, last := s.log, s.logged
+		totals := s.totals // with the events of every batch logged
 		s.log = s.spareLog[:0]
 		s.mu.Unlock()
 		err := s.st.Apply(context.Background(), group...)
@@ -100,6 +101,7 @@ func (s *Service) await(need, epoch uint64) error {
 		s.spareLog = group[:0]
 		if err == nil {
 			s.resolved = last
+			s.durableTotals = totals
 		} else {
 			s.undoGroups(err)
 		}
@@ -115,6 +117,7 @@ func (s *Service) await(need, epoch uint64) error {
 // group's leader.
 func (s *Service) undoGroups(err error) {
 	s.failures = append(s.failures, commitFailure{durable: s.resolved, err: err})
+	s.totals = s.durableTotals // the undone events are not counted
 	s.epoch++
 	s.resolved = s.logged
 	clear(s.log)
