@@ -80,8 +80,11 @@ type Store struct {
 	reqs    chan *request // to the commit loop; closed by Close
 	stopped chan struct{} // closed when the commit loop returns
 
-	// broken is set by the commit loop when a write transaction found the
-	// file corrupt; every later Apply returns it. Only the loop touches it.
+	// writing is held by whoever commits: the commit loop, or an Apply
+	// committing in its own goroutine while the loop is idle.
+	writing sync.Mutex
+	// broken is set by a commit whose write transaction found the file
+	// corrupt; every later Apply returns it. It is used under writing.
 	broken error
 }
 
@@ -511,6 +514,18 @@ func (s *Store) Apply(ctx context.Context, bs ...*store.Batch) error {
 	r := newRequest(bs, s.h.wrap)
 	if len(r.parts) == 0 {
 		return nil
+	}
+	// With no commit running and none queued (a lone writer, such as a
+	// kms.Service writing its groups one at a time), commit in this
+	// goroutine: handing the request to the commit loop and back would
+	// cost two goroutine switches.
+	if len(s.reqs) == 0 && s.writing.TryLock() {
+		if len(s.reqs) == 0 {
+			s.commit([]*request{r})
+			s.writing.Unlock()
+			return r.err
+		}
+		s.writing.Unlock()
 	}
 	s.reqs <- r
 	<-r.done

@@ -101,7 +101,9 @@ func (s *Store) commitLoop() {
 				break drain
 			}
 		}
+		s.writing.Lock()
 		s.commit(group)
+		s.writing.Unlock()
 		for i, r := range group {
 			close(r.done)
 			group[i] = nil
