@@ -433,11 +433,12 @@ func (s *SharedMemory) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	ws := slices.Collect(maps.Keys(s.watchers))
+	err := s.mem.Close() // under s.mu: no commit or read sees one closed and not the other
 	s.mu.Unlock()
 	for _, w := range ws {
 		w.stop()
 	}
-	return s.mem.Close()
+	return err
 }
 
 // readOnly is a Snapshot's view: a Memory that refuses writes.
