@@ -160,6 +160,7 @@ func (s *Service) reload() error {
 	f.st = s.st
 	rev := int64(0)
 	if s.cl != nil {
+		s.cl.reloads++
 		// A consistent view of the shared store, whose commits are then
 		// watched from its revision.
 		view, r, err := s.cl.shared.Snapshot(ctx)

@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"encoding/binary"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -399,22 +400,24 @@ func (s *Service) listKeys(in *ListKeysInput, caller string) (*ListKeysOutput, e
 	if err != nil {
 		return nil, err
 	}
-	var after uint64
+	var (
+		after   uint64
+		afterID string
+	)
 	if in.Marker != "" {
-		if after, err = decodeMarker(op, in.Marker, "keys"); err != nil {
+		if after, afterID, err = decodeKeysMarker(op, in.Marker); err != nil {
 			return nil, err
 		}
 	}
-	// order is sorted by seq: find the first key after the marker.
-	lo, hi := 0, len(s.rg.order)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if s.rg.order[m].seq <= after {
-			lo = m + 1
-		} else {
-			hi = m
+	// order is sorted by creation (seq, then key ID: in cluster mode two
+	// nodes may give keys the same seq): find the first key after the
+	// marker.
+	lo, _ := slices.BinarySearchFunc(s.rg.order, orderPos{after, afterID}, func(k *key, p orderPos) int {
+		if c := compareOrder(k.seq, k.id, p.seq, p.id); c != 0 {
+			return c
 		}
-	}
+		return -1 // the marker's key itself comes before the page
+	})
 	out := &ListKeysOutput{Keys: []KeyListEntry{}}
 	for _, k := range s.rg.order[lo:] {
 		if k.state == keystate.Deleted || k.account != caller {
@@ -422,11 +425,11 @@ func (s *Service) listKeys(in *ListKeysInput, caller string) (*ListKeysOutput, e
 		}
 		if len(out.Keys) == limit {
 			out.Truncated = true
-			out.NextMarker = encodeMarker("keys", after)
+			out.NextMarker = encodeKeysMarker(after, afterID)
 			break
 		}
 		out.Keys = append(out.Keys, KeyListEntry{KeyArn: s.arnOf(k), KeyId: k.id})
-		after = k.seq
+		after, afterID = k.seq, k.id
 	}
 	return out, nil
 }
