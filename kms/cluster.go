@@ -219,12 +219,12 @@ func (s *Service) applyChange(c store.Change) error {
 	case !s.inPlace(&c.Batch):
 		return s.reload()
 	}
-	// The other node reported its own calls and events: this one applies
-	// the records without records of its own.
-	obs := s.cfg.observer
+	// The other node reported its own calls and events, and counts them in
+	// its Totals: this one applies the records without either.
+	obs, totals := s.cfg.observer, s.totals
 	s.cfg.observer = nil
 	err := s.applyRecords(&c.Batch)
-	s.cfg.observer = obs
+	s.cfg.observer, s.totals = obs, totals // Totals counts what this node applied
 	if err != nil {
 		return s.reload()
 	}

@@ -54,6 +54,8 @@
 // With WithObserver, every call (accepted or refused) and every scheduled
 // event produces an Event record, delivered in order: the CloudTrail-like
 // trail of what happened to each key. Records never carry key material.
+// Service.Totals counts the rotations and deletions without a record of
+// each, for a simulator that needs only the counts.
 //
 // # Persistence
 //

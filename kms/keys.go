@@ -157,7 +157,7 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 			return nil, err
 		}
 	}
-	id, err := newKeyID(s.cfg.random, in.MultiRegion)
+	id, err := newKeyID(s.cfg.random, in.MultiRegion, &s.ids)
 	if err != nil {
 		return nil, &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, Err: err,
 			Message: "the randomness source failed"}
@@ -175,7 +175,7 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 	if err != nil {
 		return nil, err
 	}
-	k := key{id: id, account: s.internAccount(caller), description: in.Description, tags: tags,
+	k := key{id: id, account: s.internAccount(caller), text: newKeyText(in.Description, tags),
 		seq: s.seq + 1, version: 1, created: now, state: st, kind: kind, ck: ck, region: s.rg.index}
 	if s.st != nil {
 		r := s.toRecord(&k)
@@ -256,7 +256,7 @@ func (s *Service) metadata(k *key, arn string) KeyMetadata {
 		Arn:                   arn,
 		CreationDate:          fromMicros(k.created),
 		CustomerMasterKeySpec: k.kind.Spec.String(),
-		Description:           k.description,
+		Description:           k.description(),
 		Enabled:               k.state == keystate.Enabled,
 		KeyId:                 k.id,
 		KeyManager:            k.kind.Manager.String(),
@@ -503,9 +503,9 @@ func (s *Service) keyCallOnce(ctx context.Context, op keystate.Operation, keyID 
 			p = params()
 		}
 		s.record(now, op, caller, arn, p, err)
-		if err == nil {
-			s.observeRotations(k, added)
-		}
+	}
+	if err == nil {
+		s.observeRotations(k, added)
 	}
 	return err
 }
@@ -668,7 +668,7 @@ func (s *Service) UpdateKeyDescription(ctx context.Context, in *UpdateKeyDescrip
 	params := func() map[string]string { return map[string]string{"keyId": in.KeyId, "description": in.Description} }
 	invalid := checkLength(op, in.Description, "description", 0, 8192)
 	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, _ string, _ int64) error {
-		k.description = in.Description
+		k.text = newKeyText(in.Description, k.tags())
 		return nil
 	})
 	if err != nil {
