@@ -346,7 +346,15 @@ func (s *Service) tokenGrant(op keystate.Operation, token string) (*grant, error
 // AccessDeniedException, DisabledException, KMSInvalidStateException
 // (table a.2), LimitExceededException (50,000 grants on the key),
 // KMSInternalException.
-func (s *Service) CreateGrant(ctx context.Context, in *CreateGrantInput) (res *CreateGrantOutput, err error) {
+func (s *Service) CreateGrant(ctx context.Context, in *CreateGrantInput) (*CreateGrantOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*CreateGrantOutput, error) { return s.createGrantOnce(ctx, in) })
+	}
+	return s.createGrantOnce(ctx, in)
+}
+
+// createGrantOnce is one run of CreateGrant (cluster mode may run it again).
+func (s *Service) createGrantOnce(ctx context.Context, in *CreateGrantInput) (res *CreateGrantOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.CreateGrant
 	now, caller, err := s.begin(ctx, op)
@@ -506,29 +514,38 @@ func (s *Service) grantRecord(g *grant) store.Grant {
 // lists them oldest first.
 func (s *Service) loadGrants(ctx context.Context, keys func(id string) *key) error {
 	err := s.st.Grants(ctx, func(r store.Grant) error {
-		k := keys(r.KeyID)
-		if k == nil {
-			return &corruptGrant{r.KeyID, r.GrantID, "its key does not exist"}
-		}
-		grantee, err := policy.ParsePrincipal(r.GranteePrincipal)
+		g, err := grantFromRecord(&r, keys(r.KeyID))
 		if err != nil {
-			return &corruptGrant{r.KeyID, r.GrantID, "its grantee is not a principal"}
+			return err
 		}
-		var retiring policy.Principal
-		if r.RetiringPrincipal != "" {
-			if retiring, err = policy.ParsePrincipal(r.RetiringPrincipal); err != nil {
-				return &corruptGrant{r.KeyID, r.GrantID, "its retiring principal is not a principal"}
-			}
-		}
-		s.installGrant(&grant{id: r.GrantID, name: r.Name, key: k, grantee: grantee, retiring: retiring,
-			issuing: r.IssuingAccount, ops: slices.Clone(r.Operations), equals: maps.Clone(r.EncryptionContextEquals),
-			subset: maps.Clone(r.EncryptionContextSubset), created: micros(r.Created)})
+		s.installGrant(g)
 		return nil
 	})
 	for _, gs := range s.grants {
 		slices.SortStableFunc(gs, func(a, b *grant) int { return cmp.Compare(a.created, b.created) })
 	}
 	return err
+}
+
+// grantFromRecord makes the grant of record r on key k (nil: the key does
+// not exist).
+func grantFromRecord(r *store.Grant, k *key) (*grant, error) {
+	if k == nil {
+		return nil, &corruptGrant{r.KeyID, r.GrantID, "its key does not exist"}
+	}
+	grantee, err := policy.ParsePrincipal(r.GranteePrincipal)
+	if err != nil {
+		return nil, &corruptGrant{r.KeyID, r.GrantID, "its grantee is not a principal"}
+	}
+	var retiring policy.Principal
+	if r.RetiringPrincipal != "" {
+		if retiring, err = policy.ParsePrincipal(r.RetiringPrincipal); err != nil {
+			return nil, &corruptGrant{r.KeyID, r.GrantID, "its retiring principal is not a principal"}
+		}
+	}
+	return &grant{id: r.GrantID, name: r.Name, key: k, grantee: grantee, retiring: retiring,
+		issuing: r.IssuingAccount, ops: slices.Clone(r.Operations), equals: maps.Clone(r.EncryptionContextEquals),
+		subset: maps.Clone(r.EncryptionContextSubset), created: micros(r.Created)}, nil
 }
 
 type corruptGrant struct{ key, id, why string }
@@ -610,7 +627,15 @@ func (s *Service) ListGrants(ctx context.Context, in *ListGrantsInput) (*ListGra
 // to allow it.
 //
 // Errors: ValidationException, InvalidMarkerException.
-func (s *Service) ListRetirableGrants(ctx context.Context, in *ListRetirableGrantsInput) (res *ListGrantsOutput, err error) {
+func (s *Service) ListRetirableGrants(ctx context.Context, in *ListRetirableGrantsInput) (*ListGrantsOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*ListGrantsOutput, error) { return s.listRetirableGrantsOnce(ctx, in) })
+	}
+	return s.listRetirableGrantsOnce(ctx, in)
+}
+
+// listRetirableGrantsOnce is one run of ListRetirableGrants (cluster mode may run it again).
+func (s *Service) listRetirableGrantsOnce(ctx context.Context, in *ListRetirableGrantsInput) (res *ListGrantsOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.ListRetirableGrants
 	now, caller, err := s.begin(ctx, op)
@@ -651,7 +676,15 @@ func (s *Service) ListRetirableGrants(ctx context.Context, in *ListRetirableGran
 // Errors: ValidationException, InvalidGrantTokenException,
 // InvalidGrantIdException, InvalidArnException, NotFoundException,
 // AccessDeniedException, KMSInternalException.
-func (s *Service) RetireGrant(ctx context.Context, in *RetireGrantInput) (res *RetireGrantOutput, err error) {
+func (s *Service) RetireGrant(ctx context.Context, in *RetireGrantInput) (*RetireGrantOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*RetireGrantOutput, error) { return s.retireGrantOnce(ctx, in) })
+	}
+	return s.retireGrantOnce(ctx, in)
+}
+
+// retireGrantOnce is one run of RetireGrant (cluster mode may run it again).
+func (s *Service) retireGrantOnce(ctx context.Context, in *RetireGrantInput) (res *RetireGrantOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.RetireGrant
 	now, caller, err := s.begin(ctx, op)

@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"encoding/binary"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -45,7 +46,15 @@ func enumNames[T interface{ String() string }](vs []T) []string {
 // CustomKeyStoreInvalidStateException (store not CONNECTED),
 // XksKeyAlreadyInUseException, KMSInternalException (the randomness source
 // failed).
-func (s *Service) CreateKey(ctx context.Context, in *CreateKeyInput) (res *CreateKeyOutput, err error) {
+func (s *Service) CreateKey(ctx context.Context, in *CreateKeyInput) (*CreateKeyOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*CreateKeyOutput, error) { return s.createKeyOnce(ctx, in) })
+	}
+	return s.createKeyOnce(ctx, in)
+}
+
+// createKeyOnce is one run of CreateKey (cluster mode may run it again).
+func (s *Service) createKeyOnce(ctx context.Context, in *CreateKeyInput) (res *CreateKeyOutput, err error) {
 	if in == nil {
 		in = &CreateKeyInput{}
 	}
@@ -201,7 +210,15 @@ func (s *Service) internAccount(a string) string {
 //
 // Errors: ValidationException, InvalidArnException, NotFoundException,
 // AccessDeniedException.
-func (s *Service) DescribeKey(ctx context.Context, in *DescribeKeyInput) (res *DescribeKeyOutput, err error) {
+func (s *Service) DescribeKey(ctx context.Context, in *DescribeKeyInput) (*DescribeKeyOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*DescribeKeyOutput, error) { return s.describeKeyOnce(ctx, in) })
+	}
+	return s.describeKeyOnce(ctx, in)
+}
+
+// describeKeyOnce is one run of DescribeKey (cluster mode may run it again).
+func (s *Service) describeKeyOnce(ctx context.Context, in *DescribeKeyInput) (res *DescribeKeyOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.DescribeKey
 	now, caller, err := s.begin(ctx, op)
@@ -345,7 +362,15 @@ func algorithms(m *KeyMetadata, k keystate.Kind) {
 //
 // Errors: ValidationException (Limit outside 1–1000, Marker too long),
 // InvalidMarkerException.
-func (s *Service) ListKeys(ctx context.Context, in *ListKeysInput) (res *ListKeysOutput, err error) {
+func (s *Service) ListKeys(ctx context.Context, in *ListKeysInput) (*ListKeysOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*ListKeysOutput, error) { return s.listKeysOnce(ctx, in) })
+	}
+	return s.listKeysOnce(ctx, in)
+}
+
+// listKeysOnce is one run of ListKeys (cluster mode may run it again).
+func (s *Service) listKeysOnce(ctx context.Context, in *ListKeysInput) (res *ListKeysOutput, err error) {
 	const op = keystate.ListKeys
 	if in == nil {
 		in = &ListKeysInput{}
@@ -375,22 +400,24 @@ func (s *Service) listKeys(in *ListKeysInput, caller string) (*ListKeysOutput, e
 	if err != nil {
 		return nil, err
 	}
-	var after uint64
+	var (
+		after   uint64
+		afterID string
+	)
 	if in.Marker != "" {
-		if after, err = decodeMarker(op, in.Marker, "keys"); err != nil {
+		if after, afterID, err = decodeKeysMarker(op, in.Marker); err != nil {
 			return nil, err
 		}
 	}
-	// order is sorted by seq: find the first key after the marker.
-	lo, hi := 0, len(s.rg.order)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if s.rg.order[m].seq <= after {
-			lo = m + 1
-		} else {
-			hi = m
+	// order is sorted by creation (seq, then key ID: in cluster mode two
+	// nodes may give keys the same seq): find the first key after the
+	// marker.
+	lo, _ := slices.BinarySearchFunc(s.rg.order, orderPos{after, afterID}, func(k *key, p orderPos) int {
+		if c := compareOrder(k.seq, k.id, p.seq, p.id); c != 0 {
+			return c
 		}
-	}
+		return -1 // the marker's key itself comes before the page
+	})
 	out := &ListKeysOutput{Keys: []KeyListEntry{}}
 	for _, k := range s.rg.order[lo:] {
 		if k.state == keystate.Deleted || k.account != caller {
@@ -398,11 +425,11 @@ func (s *Service) listKeys(in *ListKeysInput, caller string) (*ListKeysOutput, e
 		}
 		if len(out.Keys) == limit {
 			out.Truncated = true
-			out.NextMarker = encodeMarker("keys", after)
+			out.NextMarker = encodeKeysMarker(after, afterID)
 			break
 		}
 		out.Keys = append(out.Keys, KeyListEntry{KeyArn: s.arnOf(k), KeyId: k.id})
-		after = k.seq
+		after, afterID = k.seq, k.id
 	}
 	return out, nil
 }
@@ -426,6 +453,15 @@ func (s *Service) keyWrite(ctx context.Context, op keystate.Operation, keyID str
 }
 
 func (s *Service) keyCall(ctx context.Context, op keystate.Operation, keyID string, how lookup, invalid error, write bool,
+	params func() map[string]string, do func(k *key, arn string, now int64) error) error {
+	if s.cl != nil {
+		return retriedErr(s, func() error { return s.keyCallOnce(ctx, op, keyID, how, invalid, write, params, do) })
+	}
+	return s.keyCallOnce(ctx, op, keyID, how, invalid, write, params, do)
+}
+
+// keyCallOnce is one run of keyCall (cluster mode may run it again).
+func (s *Service) keyCallOnce(ctx context.Context, op keystate.Operation, keyID string, how lookup, invalid error, write bool,
 	params func() map[string]string, do func(k *key, arn string, now int64) error) (err error) {
 	now, caller, err := s.begin(ctx, op)
 	defer s.end(op, &err)
