@@ -114,50 +114,47 @@ func (u *memUndo) key(m *Memory, id string) {
 }
 
 func (u *memUndo) alias(m *Memory, id AliasID) {
-	if u == nil {
-		return
-	}
-	if u.aliases == nil {
-		u.aliases = map[AliasID]*Alias{}
-	}
-	if _, ok := u.aliases[id]; !ok {
-		var old *Alias
-		if a, ok := m.aliases[id]; ok {
-			old = &a
-		}
-		u.aliases[id] = old
+	if u != nil {
+		recordBefore(&u.aliases, m.aliases, id)
 	}
 }
 
 func (u *memUndo) grant(m *Memory, id GrantID) {
-	if u == nil {
-		return
-	}
-	if u.grants == nil {
-		u.grants = map[GrantID]*Grant{}
-	}
-	if _, ok := u.grants[id]; !ok {
-		var old *Grant
-		if g, ok := m.grants[id]; ok {
-			old = &g
-		}
-		u.grants[id] = old
+	if u != nil {
+		recordBefore(&u.grants, m.grants, id)
 	}
 }
 
 func (u *memUndo) store(m *Memory, id string) {
-	if u == nil {
+	if u != nil {
+		recordBefore(&u.stores, m.stores, id)
+	}
+}
+
+// recordBefore records in *before the value records[id] has before a
+// group's first change of it (nil: absent), unless one is recorded.
+func recordBefore[K comparable, V any](before *map[K]*V, records map[K]V, id K) {
+	if *before == nil {
+		*before = map[K]*V{}
+	}
+	if _, ok := (*before)[id]; ok {
 		return
 	}
-	if u.stores == nil {
-		u.stores = map[string]*CustomKeyStore{}
+	var old *V
+	if v, ok := records[id]; ok {
+		old = &v
 	}
-	if _, ok := u.stores[id]; !ok {
-		var old *CustomKeyStore
-		if c, ok := m.stores[id]; ok {
-			old = &c
+	(*before)[id] = old
+}
+
+// putBack restores records to what before recorded.
+func putBack[K comparable, V any](records map[K]V, before map[K]*V) {
+	for id, v := range before {
+		if v == nil {
+			delete(records, id)
+		} else {
+			records[id] = *v
 		}
-		u.stores[id] = old
 	}
 }
 
@@ -176,27 +173,9 @@ func (m *Memory) undo(u *memUndo) {
 		m.keys[id] = kb.mk
 	}
 	m.sortedIDs = nil
-	for id, a := range u.aliases {
-		if a == nil {
-			delete(m.aliases, id)
-		} else {
-			m.aliases[id] = *a
-		}
-	}
-	for id, g := range u.grants {
-		if g == nil {
-			delete(m.grants, id)
-		} else {
-			m.grants[id] = *g
-		}
-	}
-	for id, c := range u.stores {
-		if c == nil {
-			delete(m.stores, id)
-		} else {
-			m.stores[id] = *c
-		}
-	}
+	putBack(m.aliases, u.aliases)
+	putBack(m.grants, u.grants)
+	putBack(m.stores, u.stores)
 }
 
 // apply checks b against the current state and writes it, recording in u
