@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"runtime"
 	"fmt"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -91,6 +92,12 @@ func (s *Service) await(need, epoch uint64) error {
 			continue
 		}
 		s.committing = true
+		// Let the goroutines that are ready to run (requests just read,
+		// say) make their calls first, so that their batches join this
+		// group: one yield, no waiting.
+		s.mu.Unlock()
+		runtime.Gosched()
+		s.mu.Lock()
 		group, last := s.log, s.logged
 		totals := s.totals // with the events of every batch logged
 		s.log = s.spareLog[:0]
