@@ -263,6 +263,16 @@ func (s *Service) applyRecords(b *store.Batch) error {
 			return fmt.Errorf("another root secret: %w", store.ErrCorrupt)
 		}
 	}
+	// A key deleted and created again (same ID) goes first (store.Change).
+	if len(b.DeleteKeys) > 0 && len(b.PutKeys) > 0 {
+		for _, id := range b.DeleteKeys {
+			if slices.ContainsFunc(b.PutKeys, func(r store.Key) bool { return r.ID == id }) {
+				if k := s.loadedKey(id); k != nil {
+					s.deleteKey(k, s.last)
+				}
+			}
+		}
+	}
 	for i := range b.PutKeys {
 		r := &b.PutKeys[i]
 		if err := s.checkImported(r); err != nil {

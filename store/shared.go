@@ -66,8 +66,10 @@ type Shared interface {
 // DeleteGrants and DeleteCustomKeyStores the records it removed (a deleted
 // key's aliases and grants may be listed too). Now and RuleProfile are
 // set when the commit moved them, PutSecret when it stored the secret.
-// Applying the records of a Change to the state at the revision before it
-// gives the state at Revision.
+// A key the commit deleted and created again (same ID) is in both
+// DeleteKeys and PutKeys, with only the rotations added after its last
+// deletion: its deletion applies first. Applying the records of a Change
+// to the state at the revision before it gives the state at Revision.
 type Change struct {
 	Revision int64
 	Batch    Batch

@@ -85,7 +85,7 @@ func (s *SharedMemory) commit(_ context.Context, read int64, bs []*Batch) (int64
 		}
 	}
 	if empty {
-		return max(read, s.rev), nil
+		return read, nil // a group of nothing commits nothing
 	}
 	before := s.mem.now
 	beforeProfile := s.mem.profile
@@ -224,6 +224,8 @@ func (s *SharedMemory) touched(bs []*Batch) (refs, named, cascades []recordRef) 
 func (s *SharedMemory) netEffect(c *Batch, bs []*Batch, refs []recordRef, existed map[recordRef]bool) {
 	m := s.mem
 	put := map[string]bool{}
+	deleted := map[string]bool{} // keys the group deleted (and may have created again)
+	var rotations []KeyRotation
 	for _, b := range bs {
 		if b == nil {
 			continue
@@ -231,26 +233,33 @@ func (s *SharedMemory) netEffect(c *Batch, bs []*Batch, refs []recordRef, existe
 		for _, k := range b.PutKeys {
 			put[k.ID] = true
 		}
-		for _, r := range b.AddRotations {
-			if m.keys[r.KeyID] != nil {
-				c.AddRotations = append(c.AddRotations, r)
-			}
+		rotations = append(rotations, b.AddRotations...)
+		for _, id := range b.DeleteKeys {
+			deleted[id] = true
+			put[id] = false // a put after this deletion creates it again
+			// Its history so far went with it.
+			rotations = slices.DeleteFunc(rotations, func(r KeyRotation) bool { return r.KeyID == id })
 		}
 		if len(b.PutSecret) > 0 {
 			c.PutSecret = slices.Clone(b.PutSecret)
+		}
+	}
+	for _, r := range rotations {
+		if m.keys[r.KeyID] != nil {
+			c.AddRotations = append(c.AddRotations, r)
 		}
 	}
 	for _, r := range refs {
 		now := s.exists(r)
 		switch r.kind {
 		case 'k':
-			switch {
-			case now && put[r.a]:
+			if deleted[r.a] && existed[r] {
+				c.DeleteKeys = append(c.DeleteKeys, r.a) // first, then its new record if any
+			}
+			if now && (put[r.a] || deleted[r.a]) {
 				k := m.keys[r.a].k
 				cloneKey(&k)
 				c.PutKeys = append(c.PutKeys, k)
-			case !now && existed[r]:
-				c.DeleteKeys = append(c.DeleteKeys, r.a)
 			}
 		case 'a':
 			switch {

@@ -158,6 +158,16 @@ func (m *model) replay(t *testing.T, c store.Change) {
 	t.Helper()
 	b := &c.Batch
 	seen := map[string]bool{}
+	puts := map[string]bool{}
+	for _, k := range b.PutKeys {
+		puts[k.ID] = true
+	}
+	// A key deleted and created again: its deletion first (store.Change).
+	for _, id := range b.DeleteKeys {
+		if puts[id] {
+			m.deleteKey(id)
+		}
+	}
 	for _, k := range b.PutKeys {
 		if seen[k.ID] {
 			t.Fatalf("revision %d puts key %s twice", c.Revision, k.ID)
@@ -181,20 +191,8 @@ func (m *model) replay(t *testing.T, c store.Change) {
 		delete(m.grants, id)
 	}
 	for _, id := range b.DeleteKeys {
-		if seen[id] {
-			t.Fatalf("revision %d both puts and deletes key %s", c.Revision, id)
-		}
-		delete(m.keys, id)
-		delete(m.rotations, id)
-		for aid, a := range m.aliases {
-			if a.KeyID == id {
-				delete(m.aliases, aid)
-			}
-		}
-		for gid := range m.grants {
-			if gid.KeyID == id {
-				delete(m.grants, gid)
-			}
+		if !seen[id] {
+			m.deleteKey(id)
 		}
 	}
 	for _, cs := range b.PutCustomKeyStores {
@@ -211,6 +209,22 @@ func (m *model) replay(t *testing.T, c store.Change) {
 	}
 	if b.RuleProfile != "" {
 		m.profile = b.RuleProfile
+	}
+}
+
+// deleteKey removes key id with its rotations, aliases and grants.
+func (m *model) deleteKey(id string) {
+	delete(m.keys, id)
+	delete(m.rotations, id)
+	for aid, a := range m.aliases {
+		if a.KeyID == id {
+			delete(m.aliases, aid)
+		}
+	}
+	for gid := range m.grants {
+		if gid.KeyID == id {
+			delete(m.grants, gid)
+		}
 	}
 }
 
@@ -275,6 +289,9 @@ func testSharedWatch(t *testing.T, s store.Shared) {
 		{{DeleteAliases: []store.AliasID{aliasID("alias/k")}}, {PutAliases: []store.Alias{newAlias("alias/k", "full")}}},
 		{{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", Name: "one", Type: "AWS_CLOUDHSM"}}, Now: t1.Add(time.Hour)}},
 		{{DeleteCustomKeyStores: []string{"cks-1"}, DeleteGrants: []store.GrantID{{KeyID: "k", GrantID: grantID(2)}}, RuleProfile: "current"}},
+		// A key deleted and created again in one group, with a new history.
+		{{AddRotations: []store.KeyRotation{{KeyID: "old", Rotation: rotation(7)}}, DeleteKeys: []string{"old"}},
+			{PutKeys: []store.Key{newKey("old")}, AddRotations: []store.KeyRotation{{KeyID: "old", Rotation: rotation(8)}}}},
 	}
 	var revs []int64
 	for i, g := range groups {
@@ -338,17 +355,23 @@ func testSharedApplyAtConflicts(t *testing.T, s store.Shared) {
 			},
 			func(a, b store.Key) store.Batch { return store.Batch{PutKeys: []store.Key{next(b)}} }},
 		{"alias moved",
-			func(a, b store.Key) store.Batch { return store.Batch{PutAliases: []store.Alias{newAlias("alias/a", "b")}} },
+			func(a, b store.Key) store.Batch {
+				return store.Batch{PutAliases: []store.Alias{newAlias("alias/a", "b")}}
+			},
 			func(a, b store.Key) batches {
 				return batches{{DeleteAliases: []store.AliasID{aliasID("alias/a")}}, {PutAliases: []store.Alias{newAlias("alias/a", "a")}}}
 			},
-			func(a, b store.Key) store.Batch { return store.Batch{PutAliases: []store.Alias{newAlias("alias/other", "b")}} }},
+			func(a, b store.Key) store.Batch {
+				return store.Batch{PutAliases: []store.Alias{newAlias("alias/other", "b")}}
+			}},
 		{"grant deleted",
 			func(a, b store.Key) store.Batch {
 				return store.Batch{DeleteGrants: []store.GrantID{{KeyID: "a", GrantID: grantID(1)}}}
 			},
 			func(a, b store.Key) batches { return batches{{PutGrants: []store.Grant{newGrant("a", grantID(1))}}} },
-			func(a, b store.Key) store.Batch { return store.Batch{PutGrants: []store.Grant{newGrant("b", grantID(2))}} }},
+			func(a, b store.Key) store.Batch {
+				return store.Batch{PutGrants: []store.Grant{newGrant("b", grantID(2))}}
+			}},
 		{"custom key store replaced",
 			func(a, b store.Key) store.Batch {
 				return store.Batch{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", Name: "renamed"}}}
