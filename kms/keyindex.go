@@ -9,12 +9,25 @@ import "hash/maphash"
 // and growth that moves plain integers. An entry holds the low 32 bits of
 // the ID's hash above the slot number plus one (so that 0 means empty);
 // the ID itself is compared in the slab.
+//
+// New entries wait in staged until indexStage of them are there, and then
+// go into the table together: each lands on a random place in a table
+// that at millions of keys is far larger than the processor's caches, and
+// written one at a time, amid the work of the CreateKey calls that make
+// them, each waited for its place in turn; written together, they wait at
+// the same time. get looks in staged first, so that a key just made is
+// found without the table.
 type keyIndex struct {
-	slab *[][]key // the service's slab; nil for an unserved Region's stand-in
-	seed maphash.Seed
-	ents []uint64
-	n    int
+	slab   *[][]key // the service's slab; nil for an unserved Region's stand-in
+	seed   maphash.Seed
+	ents   []uint64
+	n      int // entries in ents and staged
+	staged [indexStage]uint64
+	ns     int // entries in staged
 }
+
+// indexStage is how many new entries keyIndex.staged holds.
+const indexStage = 16
 
 func newKeyIndex(slab *[][]key) keyIndex {
 	return keyIndex{slab: slab, seed: maphash.MakeSeed(), ents: make([]uint64, 16)}
@@ -33,6 +46,13 @@ func (x *keyIndex) get(id string) *key {
 		return nil
 	}
 	h := x.hash(id)
+	for _, e := range x.staged[:x.ns] {
+		if uint32(e>>32) == h {
+			if k := x.at(e); k.id == id {
+				return k
+			}
+		}
+	}
 	mask := uint32(len(x.ents) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		e := x.ents[i]
@@ -49,11 +69,23 @@ func (x *keyIndex) get(id string) *key {
 
 // put adds k, whose ID the index does not hold.
 func (x *keyIndex) put(k *key) {
-	if (x.n+1)*4 > len(x.ents)*3 {
+	x.staged[x.ns] = uint64(x.hash(k.id))<<32 | uint64(k.slot+1)
+	x.ns++
+	x.n++
+	if x.ns == indexStage {
+		x.unstage()
+	}
+}
+
+// unstage moves the staged entries into the table.
+func (x *keyIndex) unstage() {
+	for x.n*4 > len(x.ents)*3 {
 		x.grow()
 	}
-	x.insert(uint64(x.hash(k.id))<<32 | uint64(k.slot+1))
-	x.n++
+	for _, e := range x.staged[:x.ns] {
+		x.insert(e)
+	}
+	x.ns = 0
 }
 
 func (x *keyIndex) insert(e uint64) {
@@ -81,8 +113,16 @@ func (x *keyIndex) del(k *key) {
 	if x.n == 0 {
 		return
 	}
-	mask := uint32(len(x.ents) - 1)
 	want := uint64(x.hash(k.id))<<32 | uint64(k.slot+1)
+	for j, e := range x.staged[:x.ns] {
+		if e == want {
+			x.ns--
+			x.staged[j] = x.staged[x.ns]
+			x.n--
+			return
+		}
+	}
+	mask := uint32(len(x.ents) - 1)
 	i := uint32(want>>32) & mask
 	for x.ents[i] != want {
 		if x.ents[i] == 0 {
