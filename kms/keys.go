@@ -414,7 +414,7 @@ func (s *Service) listKeys(in *ListKeysInput, caller string) (*ListKeysOutput, e
 // step 1); when it is not nil nothing else runs.
 func (s *Service) keyRead(ctx context.Context, op keystate.Operation, keyID string, how lookup, invalid error,
 	params func() map[string]string, do func(k *key, arn string, now int64) error) error {
-	return s.keyCall(ctx, op, keyID, how, invalid, false, params, do)
+	return s.keyCall(ctx, op, keyID, how, invalid, false, numCondition{}, params, do)
 }
 
 // keyWrite is keyRead for an operation that changes the key: do changes a
@@ -422,13 +422,16 @@ func (s *Service) keyRead(ctx context.Context, op keystate.Operation, keyID stri
 // refusal or a failed write leaves the key as it was.
 func (s *Service) keyWrite(ctx context.Context, op keystate.Operation, keyID string, how lookup, invalid error,
 	params func() map[string]string, do func(k *key, arn string, now int64) error) error {
-	return s.keyCall(ctx, op, keyID, how, invalid, true, params, do)
+	return s.keyCall(ctx, op, keyID, how, invalid, true, numCondition{}, params, do)
 }
 
+// keyCall is keyRead (write false) or keyWrite (write true); num, when its
+// key is set, is a condition key of the request (see numCondition).
 func (s *Service) keyCall(ctx context.Context, op keystate.Operation, keyID string, how lookup, invalid error, write bool,
-	params func() map[string]string, do func(k *key, arn string, now int64) error) (err error) {
+	num numCondition, params func() map[string]string, do func(k *key, arn string, now int64) error) (err error) {
 	now, caller, err := s.begin(ctx, op)
 	defer s.end(op, &err)
+	s.call.num = num
 	if err == nil {
 		err = invalid
 	}
