@@ -1,6 +1,9 @@
 package kms
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"unsafe"
+)
 
 // keyIndex finds a Region's keys by key ID. It is an open-addressing hash
 // table (linear probing) of slot numbers in the service's slab, eight bytes
@@ -100,6 +103,9 @@ func (x *keyIndex) insert(e uint64) {
 func (x *keyIndex) grow() {
 	old := x.ents
 	x.ents = make([]uint64, 2*len(old))
+	if len(x.ents) >= 1<<18 { // 2 MB and more, read at random: huge pages
+		adviseHuge(unsafe.Pointer(unsafe.SliceData(x.ents)), uintptr(len(x.ents))*8)
+	}
 	for _, e := range old {
 		if e != 0 {
 			x.insert(e)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms/policy"
@@ -770,7 +771,11 @@ const slabChunk = 4096
 func (s *Service) addKey(k key) *key {
 	n := len(s.slab)
 	if n == 0 || len(s.slab[n-1]) == slabChunk {
-		s.slab = append(s.slab, make([]key, 0, slabChunk))
+		c := make([]key, 0, slabChunk)
+		// Rotations read keys at random across the slab: huge pages
+		// keep those reads from walking page tables too.
+		adviseHuge(unsafe.Pointer(unsafe.SliceData(c)), slabChunk*unsafe.Sizeof(key{}))
+		s.slab = append(s.slab, c)
 		n++
 	}
 	chunk := &s.slab[n-1]
