@@ -103,7 +103,7 @@ func (x *keyIndex) insert(e uint64) {
 func (x *keyIndex) grow() {
 	old := x.ents
 	x.ents = make([]uint64, 2*len(old))
-	if len(x.ents) >= 1<<18 { // 2 MB and more, read at random: huge pages
+	if len(x.ents) >= 1<<22 { // 32 MB and more (1.5M keys), read at random: huge pages
 		adviseHuge(unsafe.Pointer(unsafe.SliceData(x.ents)), uintptr(len(x.ents))*8)
 	}
 	for _, e := range old {

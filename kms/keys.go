@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"strconv"
 	"strings"
 
@@ -306,18 +307,17 @@ func materialID(keyID string, v int) string {
 		h = (h ^ uint64(keyID[i])) * 0x100000001b3
 	}
 	x := h ^ uint64(v)*0x9e3779b97f4a7c15
-	var out [64]byte
+	var words [32]byte
 	for w := 0; w < 4; w++ {
 		x += 0x9e3779b97f4a7c15
 		z := x
 		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
 		z = (z ^ z>>27) * 0x94d049bb133111eb
 		z ^= z >> 31
-		for j := 15; j >= 0; j-- {
-			out[w*16+j] = hexDigitsLower[z&15]
-			z >>= 4
-		}
+		binary.BigEndian.PutUint64(words[w*8:], z)
 	}
+	var out [64]byte
+	hex.Encode(out[:], words[:])
 	return string(out[:])
 }
 
