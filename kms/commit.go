@@ -2,8 +2,8 @@ package kms
 
 import (
 	"context"
-	"runtime"
 	"fmt"
+	"runtime"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
 )

@@ -1,6 +1,9 @@
 package kms
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"unsafe"
+)
 
 // keyIndex finds a Region's keys by key ID. It is an open-addressing hash
 // table (linear probing) of slot numbers in the service's slab, eight bytes
@@ -9,12 +12,25 @@ import "hash/maphash"
 // and growth that moves plain integers. An entry holds the low 32 bits of
 // the ID's hash above the slot number plus one (so that 0 means empty);
 // the ID itself is compared in the slab.
+//
+// New entries wait in staged until indexStage of them are there, and then
+// go into the table together: each lands on a random place in a table
+// that at millions of keys is far larger than the processor's caches, and
+// written one at a time, amid the work of the CreateKey calls that make
+// them, each waited for its place in turn; written together, they wait at
+// the same time. get looks in staged first, so that a key just made is
+// found without the table.
 type keyIndex struct {
-	slab *[][]key // the service's slab; nil for an unserved Region's stand-in
-	seed maphash.Seed
-	ents []uint64
-	n    int
+	slab   *[][]key // the service's slab; nil for an unserved Region's stand-in
+	seed   maphash.Seed
+	ents   []uint64
+	n      int // entries in ents and staged
+	staged [indexStage]uint64
+	ns     int // entries in staged
 }
+
+// indexStage is how many new entries keyIndex.staged holds.
+const indexStage = 16
 
 func newKeyIndex(slab *[][]key) keyIndex {
 	return keyIndex{slab: slab, seed: maphash.MakeSeed(), ents: make([]uint64, 16)}
@@ -33,6 +49,13 @@ func (x *keyIndex) get(id string) *key {
 		return nil
 	}
 	h := x.hash(id)
+	for _, e := range x.staged[:x.ns] {
+		if uint32(e>>32) == h {
+			if k := x.at(e); k.id == id {
+				return k
+			}
+		}
+	}
 	mask := uint32(len(x.ents) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		e := x.ents[i]
@@ -49,11 +72,23 @@ func (x *keyIndex) get(id string) *key {
 
 // put adds k, whose ID the index does not hold.
 func (x *keyIndex) put(k *key) {
-	if (x.n+1)*4 > len(x.ents)*3 {
+	x.staged[x.ns] = uint64(x.hash(k.id))<<32 | uint64(k.slot+1)
+	x.ns++
+	x.n++
+	if x.ns == indexStage {
+		x.unstage()
+	}
+}
+
+// unstage moves the staged entries into the table.
+func (x *keyIndex) unstage() {
+	for x.n*4 > len(x.ents)*3 {
 		x.grow()
 	}
-	x.insert(uint64(x.hash(k.id))<<32 | uint64(k.slot+1))
-	x.n++
+	for _, e := range x.staged[:x.ns] {
+		x.insert(e)
+	}
+	x.ns = 0
 }
 
 func (x *keyIndex) insert(e uint64) {
@@ -68,6 +103,9 @@ func (x *keyIndex) insert(e uint64) {
 func (x *keyIndex) grow() {
 	old := x.ents
 	x.ents = make([]uint64, 2*len(old))
+	if len(x.ents) >= 1<<22 { // 32 MB and more (1.5M keys), read at random: huge pages
+		adviseHuge(unsafe.Pointer(unsafe.SliceData(x.ents)), uintptr(len(x.ents))*8)
+	}
 	for _, e := range old {
 		if e != 0 {
 			x.insert(e)
@@ -81,8 +119,16 @@ func (x *keyIndex) del(k *key) {
 	if x.n == 0 {
 		return
 	}
-	mask := uint32(len(x.ents) - 1)
 	want := uint64(x.hash(k.id))<<32 | uint64(k.slot+1)
+	for j, e := range x.staged[:x.ns] {
+		if e == want {
+			x.ns--
+			x.staged[j] = x.staged[x.ns]
+			x.n--
+			return
+		}
+	}
+	mask := uint32(len(x.ents) - 1)
 	i := uint32(want>>32) & mask
 	for x.ents[i] != want {
 		if x.ents[i] == 0 {

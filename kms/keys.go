@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"slices"
 	"strconv"
 	"strings"
@@ -323,18 +324,17 @@ func materialID(keyID string, v int) string {
 		h = (h ^ uint64(keyID[i])) * 0x100000001b3
 	}
 	x := h ^ uint64(v)*0x9e3779b97f4a7c15
-	var out [64]byte
+	var words [32]byte
 	for w := 0; w < 4; w++ {
 		x += 0x9e3779b97f4a7c15
 		z := x
 		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
 		z = (z ^ z>>27) * 0x94d049bb133111eb
 		z ^= z >> 31
-		for j := 15; j >= 0; j-- {
-			out[w*16+j] = hexDigitsLower[z&15]
-			z >>= 4
-		}
+		binary.BigEndian.PutUint64(words[w*8:], z)
 	}
+	var out [64]byte
+	hex.Encode(out[:], words[:])
 	return string(out[:])
 }
 
@@ -441,7 +441,7 @@ func (s *Service) listKeys(in *ListKeysInput, caller string) (*ListKeysOutput, e
 // step 1); when it is not nil nothing else runs.
 func (s *Service) keyRead(ctx context.Context, op keystate.Operation, keyID string, how lookup, invalid error,
 	params func() map[string]string, do func(k *key, arn string, now int64) error) error {
-	return s.keyCall(ctx, op, keyID, how, invalid, false, params, do)
+	return s.keyCall(ctx, op, keyID, how, invalid, false, numCondition{}, params, do)
 }
 
 // keyWrite is keyRead for an operation that changes the key: do changes a
@@ -449,22 +449,25 @@ func (s *Service) keyRead(ctx context.Context, op keystate.Operation, keyID stri
 // refusal or a failed write leaves the key as it was.
 func (s *Service) keyWrite(ctx context.Context, op keystate.Operation, keyID string, how lookup, invalid error,
 	params func() map[string]string, do func(k *key, arn string, now int64) error) error {
-	return s.keyCall(ctx, op, keyID, how, invalid, true, params, do)
+	return s.keyCall(ctx, op, keyID, how, invalid, true, numCondition{}, params, do)
 }
 
+// keyCall is keyRead (write false) or keyWrite (write true); num, when its
+// key is set, is a condition key of the request (see numCondition).
 func (s *Service) keyCall(ctx context.Context, op keystate.Operation, keyID string, how lookup, invalid error, write bool,
-	params func() map[string]string, do func(k *key, arn string, now int64) error) error {
+	num numCondition, params func() map[string]string, do func(k *key, arn string, now int64) error) error {
 	if s.cl != nil {
-		return retriedErr(s, func() error { return s.keyCallOnce(ctx, op, keyID, how, invalid, write, params, do) })
+		return retriedErr(s, func() error { return s.keyCallOnce(ctx, op, keyID, how, invalid, write, num, params, do) })
 	}
-	return s.keyCallOnce(ctx, op, keyID, how, invalid, write, params, do)
+	return s.keyCallOnce(ctx, op, keyID, how, invalid, write, num, params, do)
 }
 
 // keyCallOnce is one run of keyCall (cluster mode may run it again).
 func (s *Service) keyCallOnce(ctx context.Context, op keystate.Operation, keyID string, how lookup, invalid error, write bool,
-	params func() map[string]string, do func(k *key, arn string, now int64) error) (err error) {
+	num numCondition, params func() map[string]string, do func(k *key, arn string, now int64) error) (err error) {
 	now, caller, err := s.begin(ctx, op)
 	defer s.end(op, &err)
+	s.call.num = num
 	if err == nil {
 		err = invalid
 	}

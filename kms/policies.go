@@ -136,8 +136,9 @@ type callConditions struct {
 	action string            // overrides the operation's action (ReEncryptFrom, ReEncryptTo)
 	ec     map[string]string // the encryption context
 	extra  []policy.ContextEntry
-	alias  string // the alias the request named, if any (kms:RequestAlias)
-	dec    string // the last decision, for the observer
+	num    numCondition // after extra, if set
+	alias  string       // the alias the request named, if any (kms:RequestAlias)
+	dec    string       // the last decision, for the observer
 }
 
 // reset empties c for a new call, keeping its buffer.
@@ -202,6 +203,9 @@ func (s *Service) keyConditions(k *key) policy.Context {
 // kindConditions is the condition context of a call on a key of kind.
 func (s *Service) kindConditions(kind keystate.Kind) policy.Context {
 	c := append(s.condBuf[:0], s.call.extra...) // reused from call to call, under s.mu
+	if s.call.num.key != "" {
+		c = append(c, policy.Single(s.call.num.key, strconv.Itoa(int(s.call.num.n))))
+	}
 	c = append(c,
 		policy.Single("kms:KeySpec", kind.Spec.String()),
 		policy.Single("kms:CustomerMasterKeySpec", kind.Spec.String()),
@@ -238,6 +242,15 @@ func (s *Service) keyAliases(k *key) []string {
 }
 
 type conditionsKey struct{}
+
+// numCondition is a request's condition key whose value is a number
+// (kms:RotationPeriodInDays), formatted only when a policy is evaluated
+// with conditions: most calls are decided by the default key policy,
+// which has none, and then it costs nothing.
+type numCondition struct {
+	key string // "" for none
+	n   int32
+}
 
 // withConditions returns a context whose call adds the given condition
 // keys and values (in pairs) to its authorization: the way the

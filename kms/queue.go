@@ -66,28 +66,37 @@ type eventQueue struct {
 
 	// A day's bucket is in near, at the day's number modulo nearDays, if
 	// that place was free when the bucket was made, and otherwise in far.
-	// A push usually finds its bucket with one array read: the days a
-	// fleet's rotations fall on (up to 2560 days ahead, D16) fit in near.
-	near []nearBucket
+	// A push usually finds its bucket with one array read, and then writes
+	// the event into the bucket's last chunk: two cache lines, the second
+	// found from the first, however many keys the service holds. The days
+	// a fleet's rotations fall on (up to 2560 days ahead, D16) fit in near.
+	near []bucket
 	far  map[int64]*bucket // by day number
 	days dayHeap           // the day numbers of non-empty buckets
 	free []*chunk          // emptied chunks, for reuse
+
+	// Events pushed for days after the current one wait in staged, in
+	// push order, until stageSize of them are there or one may be the
+	// earliest event (see min); then they go to their buckets together.
+	// Pushed one at a time amid the work of the calls that queue them (a
+	// fleet's CreateKey and EnableKeyRotation), each found its bucket's
+	// cache lines evicted by that work and waited for them in turn; put
+	// away together, they wait for their lines at the same time.
+	staged    []queued
+	stagedMin int64 // the earliest instant in staged
 }
+
+// stageSize is how many events wait in eventQueue.staged at most.
+const stageSize = 256
 
 // nearDays is the size of eventQueue.near, a power of two.
 const nearDays = 4096
 
-// nearBucket is a place in eventQueue.near: the bucket of day, or none.
-type nearBucket struct {
-	day int64
-	b   *bucket
-}
-
 // bucketOf returns the bucket of day d, or nil.
 func (q *eventQueue) bucketOf(d int64) *bucket {
 	if q.near != nil {
-		if nb := &q.near[uint64(d)%nearDays]; nb.b != nil && nb.day == d {
-			return nb.b
+		if b := &q.near[uint64(d)%nearDays]; b.n > 0 && b.day == d {
+			return b
 		}
 	}
 	return q.far[d]
@@ -96,25 +105,25 @@ func (q *eventQueue) bucketOf(d int64) *bucket {
 // newBucket makes the bucket of day d, which has none.
 func (q *eventQueue) newBucket(d int64) *bucket {
 	if q.near == nil {
-		q.near = make([]nearBucket, nearDays)
+		q.near = make([]bucket, nearDays)
 	}
-	b := new(bucket)
-	if nb := &q.near[uint64(d)%nearDays]; nb.b == nil {
-		nb.day, nb.b = d, b
-	} else {
+	b := &q.near[uint64(d)%nearDays]
+	if b.n > 0 {
 		if q.far == nil {
 			q.far = make(map[int64]*bucket)
 		}
+		b = new(bucket)
 		q.far[d] = b
 	}
+	b.day = d
 	q.days.push(d)
 	return b
 }
 
-// dropBucket forgets the bucket of day d.
-func (q *eventQueue) dropBucket(d int64) {
-	if nb := &q.near[uint64(d)%nearDays]; nb.b != nil && nb.day == d {
-		nb.b = nil
+// dropBucket forgets the bucket of day d, b, whose chunks are taken.
+func (q *eventQueue) dropBucket(d int64, b *bucket) {
+	if b == &q.near[uint64(d)%nearDays] {
+		*b = bucket{}
 		return
 	}
 	delete(q.far, d)
@@ -123,15 +132,18 @@ func (q *eventQueue) dropBucket(d int64) {
 // chunkSize is how many events one chunk of a bucket holds.
 const chunkSize = 128
 
-// chunk is a piece of a bucket: up to chunkSize events.
+// chunk is a piece of a bucket: up to chunkSize events. Its one pointer
+// comes first, so that the collector reads no further.
 type chunk struct {
-	ev   [chunkSize]queued
-	n    int
 	next *chunk
+	ev   [chunkSize]queued
 }
 
 // bucket is one day's events: a chain of chunks, appended at the tail.
+// Every chunk but the tail is full; the tail holds the rest of the n
+// events. A bucket with no events is free (n == 0).
 type bucket struct {
+	day        int64
 	head, tail *chunk
 	n          int
 }
@@ -150,12 +162,30 @@ func (q *eventQueue) len() int { return q.n }
 
 func (q *eventQueue) push(e queued) {
 	q.n++
-	d := dayOf(e.at)
-	if q.started && d == q.day {
+	if q.started && dayOf(e.at) == q.day {
 		q.extra.push(e)
 		return
 	}
-	q.toBucket(d, e)
+	if len(q.staged) == 0 || e.at < q.stagedMin {
+		q.stagedMin = e.at
+	}
+	q.staged = append(q.staged, e)
+	if len(q.staged) == stageSize {
+		q.unstage()
+	}
+}
+
+// unstage puts the staged events where push would have put them had it
+// not staged them.
+func (q *eventQueue) unstage() {
+	for _, e := range q.staged {
+		if d := dayOf(e.at); q.started && d == q.day {
+			q.extra.push(e)
+		} else {
+			q.toBucket(d, e)
+		}
+	}
+	q.staged = q.staged[:0]
 }
 
 func (q *eventQueue) toBucket(d int64, e queued) {
@@ -163,7 +193,8 @@ func (q *eventQueue) toBucket(d int64, e queued) {
 	if b == nil {
 		b = q.newBucket(d)
 	}
-	if b.tail == nil || b.tail.n == chunkSize {
+	i := b.n % chunkSize
+	if i == 0 {
 		c := q.newChunk()
 		if b.tail == nil {
 			b.head = c
@@ -172,8 +203,7 @@ func (q *eventQueue) toBucket(d int64, e queued) {
 		}
 		b.tail = c
 	}
-	b.tail.ev[b.tail.n] = e
-	b.tail.n++
+	b.tail.ev[i] = e
 	b.n++
 }
 
@@ -188,6 +218,14 @@ func (q *eventQueue) newChunk() *chunk {
 
 // min returns the earliest event. The queue must not be empty.
 func (q *eventQueue) min() *queued {
+	if len(q.staged) > 0 && (q.n == len(q.staged) || q.stagedMin <= q.settledMin().at) {
+		q.unstage()
+	}
+	return q.settledMin()
+}
+
+// settledMin is min of the events not staged, of which there must be one.
+func (q *eventQueue) settledMin() *queued {
 	if q.started && len(q.days) > 0 && q.days[0] < q.day {
 		q.rewind()
 	}
@@ -248,15 +286,16 @@ func (q *eventQueue) rewind() {
 func (q *eventQueue) advanceDay() {
 	d := q.days.pop()
 	b := q.bucketOf(d)
-	q.dropBucket(d)
 	run := slices.Grow(q.run[:0], b.n)
-	for c := b.head; c != nil; {
-		run = append(run, c.ev[:c.n]...)
+	for c, left := b.head, b.n; c != nil; {
+		run = append(run, c.ev[:min(left, chunkSize)]...)
+		left -= chunkSize
 		next := c.next
-		c.n, c.next = 0, nil
+		c.next = nil
 		q.free = append(q.free, c)
 		c = next
 	}
+	q.dropBucket(d, b)
 	if !slices.IsSortedFunc(run, cmpQueued) {
 		slices.SortFunc(run, cmpQueued)
 	}

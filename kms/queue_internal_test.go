@@ -58,3 +58,31 @@ func TestEventQueueOrder(t *testing.T) {
 		}
 	})
 }
+
+// TestEventQueueFullChunks: days of several chunks each, pushed
+// interleaved (as a fleet's first rotations are), pop in (instant, queue
+// order), including a day that shares its place in near with another.
+func TestEventQueueFullChunks(t *testing.T) {
+	var q eventQueue
+	var ref []queued
+	days := []int64{3, 1, 2, 1 + nearDays, 7}
+	for i := range 5*chunkSize + 3 {
+		for j, d := range days {
+			if j == 4 && i > chunkSize {
+				continue // a day of exactly chunkSize+1 events
+			}
+			e := queued{at: d*usPerDay + int64(i%5), seq: uint64(len(ref) + 1), slot: uint32(i)}
+			q.push(e)
+			ref = append(ref, e)
+		}
+	}
+	slices.SortFunc(ref, cmpQueued)
+	for i, want := range ref {
+		if got := q.pop(); got != want {
+			t.Fatalf("pop %d = %+v, want %+v", i, got, want)
+		}
+	}
+	if q.len() != 0 {
+		t.Fatalf("len = %d after popping everything", q.len())
+	}
+}

@@ -35,8 +35,8 @@ func (s *Service) EnableKeyRotation(ctx context.Context, in *EnableKeyRotationIn
 	params := func() map[string]string {
 		return map[string]string{"keyId": in.KeyId, "rotationPeriodInDays": strconv.Itoa(int(period))}
 	}
-	ctx = withConditions(ctx, "kms:RotationPeriodInDays", strconv.Itoa(int(period)))
-	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, _ string, now int64) error {
+	num := numCondition{"kms:RotationPeriodInDays", period}
+	err := s.keyCall(ctx, op, in.KeyId, idOnly, invalid, true, num, params, func(k *key, _ string, now int64) error {
 		p := uint16(period)
 		switch {
 		case !k.autoEnabled:

@@ -49,7 +49,7 @@ func runScale(b *testing.B, sc scaleScenario, open func(opts ...kms.Option) *kms
 		ctx := context.Background()
 		r := rand.New(rand.NewPCG(1, 2))
 		ids := make([]string, sc.keys)
-		setupBegan := time.Now()
+		setupBegan, setupCPUBegan := time.Now(), processCPU()
 		for j := range ids {
 			out, err := svc.CreateKey(ctx, &kms.CreateKeyInput{})
 			if err != nil {
@@ -60,7 +60,7 @@ func runScale(b *testing.B, sc scaleScenario, open func(opts ...kms.Option) *kms
 				b.Fatal(err)
 			}
 		}
-		setup := time.Since(setupBegan)
+		setup, setupCPU := time.Since(setupBegan), processCPU()-setupCPUBegan
 		runtime.GC()
 		var base runtime.MemStats
 		runtime.ReadMemStats(&base)
@@ -108,6 +108,7 @@ func runScale(b *testing.B, sc scaleScenario, open func(opts ...kms.Option) *kms
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(events), "cpu-ns/rotation")
 		b.ReportMetric(residentPerKey, "resident-B/key")
 		b.ReportMetric(float64(setup.Nanoseconds())/1000/float64(sc.keys), "setup-µs/key")
+		b.ReportMetric(float64(setupCPU.Nanoseconds())/1000/float64(sc.keys), "setup-cpu-µs/key")
 		if events > 0 {
 			b.ReportMetric(float64(int64(end.HeapInuse)-int64(base.HeapInuse))/float64(events), "B/rotation")
 		}
