@@ -1,0 +1,21 @@
+// Package etcdtest starts embedded etcd clusters for tests: one or three
+// members in-process, on free 127.0.0.1 ports, with their data under a
+// temporary directory, quiet logging, and a large MaxTxnOps. It is a
+// test-support package: only tests (and test binaries) import it.
+//
+// # Use
+//
+//	c := etcdtest.Start(t, etcdtest.Config{Members: 3})
+//	s, err := etcdstore.Open(etcdstore.Options{Endpoints: c.Endpoints(), …})
+//
+// Start waits until the cluster has a leader and serves (the server's
+// ReadyNotify), and t.Cleanup stops it. Stop and Restart take one member
+// down and bring it back, for fault tests.
+//
+// # A member in another process
+//
+// Member runs one member from a MemberConfig; a test binary's child mode
+// (a test that runs only when an environment variable says so) can call it
+// with a configuration its parent passed, and wait on the returned
+// member's Done channel, so that the parent can SIGKILL it.
+package etcdtest
