@@ -93,7 +93,15 @@ func reservedAliasError(op keystate.Operation) error {
 // InvalidAliasNameException (the reserved alias/aws/ namespace),
 // InvalidArnException, NotFoundException, AccessDeniedException,
 // KMSInvalidStateException (target pending deletion), AlreadyExistsException.
-func (s *Service) CreateAlias(ctx context.Context, in *CreateAliasInput) (res *CreateAliasOutput, err error) {
+func (s *Service) CreateAlias(ctx context.Context, in *CreateAliasInput) (*CreateAliasOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*CreateAliasOutput, error) { return s.createAliasOnce(ctx, in) })
+	}
+	return s.createAliasOnce(ctx, in)
+}
+
+// createAliasOnce is one run of CreateAlias (cluster mode may run it again).
+func (s *Service) createAliasOnce(ctx context.Context, in *CreateAliasInput) (res *CreateAliasOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.CreateAlias
 	now, caller, err := s.begin(ctx, op)
@@ -160,7 +168,15 @@ func (s *Service) createAlias(ctx context.Context, in *CreateAliasInput, now int
 // InvalidAliasNameException (the reserved alias/aws/ namespace),
 // NotFoundException (no such alias or key),
 // InvalidArnException, AccessDeniedException, KMSInvalidStateException.
-func (s *Service) UpdateAlias(ctx context.Context, in *UpdateAliasInput) (res *UpdateAliasOutput, err error) {
+func (s *Service) UpdateAlias(ctx context.Context, in *UpdateAliasInput) (*UpdateAliasOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*UpdateAliasOutput, error) { return s.updateAliasOnce(ctx, in) })
+	}
+	return s.updateAliasOnce(ctx, in)
+}
+
+// updateAliasOnce is one run of UpdateAlias (cluster mode may run it again).
+func (s *Service) updateAliasOnce(ctx context.Context, in *UpdateAliasInput) (res *UpdateAliasOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.UpdateAlias
 	now, caller, err := s.begin(ctx, op)
@@ -244,7 +260,15 @@ func keyClass(spec keystate.KeySpec) int {
 // DeleteAlias deletes an alias. The key it points to is unaffected.
 //
 // Errors: ValidationException, NotFoundException, AccessDeniedException.
-func (s *Service) DeleteAlias(ctx context.Context, in *DeleteAliasInput) (res *DeleteAliasOutput, err error) {
+func (s *Service) DeleteAlias(ctx context.Context, in *DeleteAliasInput) (*DeleteAliasOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*DeleteAliasOutput, error) { return s.deleteAliasOnce(ctx, in) })
+	}
+	return s.deleteAliasOnce(ctx, in)
+}
+
+// deleteAliasOnce is one run of DeleteAlias (cluster mode may run it again).
+func (s *Service) deleteAliasOnce(ctx context.Context, in *DeleteAliasInput) (res *DeleteAliasOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.DeleteAlias
 	now, caller, err := s.begin(ctx, op)
@@ -300,7 +324,15 @@ func (s *Service) deleteAlias(ctx context.Context, in *DeleteAliasInput, caller 
 //
 // Errors: ValidationException, InvalidArnException, NotFoundException,
 // AccessDeniedException, InvalidMarkerException.
-func (s *Service) ListAliases(ctx context.Context, in *ListAliasesInput) (res *ListAliasesOutput, err error) {
+func (s *Service) ListAliases(ctx context.Context, in *ListAliasesInput) (*ListAliasesOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*ListAliasesOutput, error) { return s.listAliasesOnce(ctx, in) })
+	}
+	return s.listAliasesOnce(ctx, in)
+}
+
+// listAliasesOnce is one run of ListAliases (cluster mode may run it again).
+func (s *Service) listAliasesOnce(ctx context.Context, in *ListAliasesInput) (res *ListAliasesOutput, err error) {
 	const op = keystate.ListAliases
 	if in == nil {
 		in = &ListAliasesInput{}

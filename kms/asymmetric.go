@@ -295,6 +295,18 @@ func (s *Service) generateMaterial(op keystate.Operation, k *key, arn string, ro
 // usage when used is set.
 func (s *Service) asymCall(ctx context.Context, op keystate.Operation, keyID string, invalid error, used, needKey bool,
 	conds []string, params func() map[string]string, check func(k *key, arn string) error,
+	do func(k *key, arn string, ck *keycrypto.Key) error) error {
+	if s.cl != nil {
+		return retriedErr(s, func() error {
+			return s.asymCallOnce(ctx, op, keyID, invalid, used, needKey, conds, params, check, do)
+		})
+	}
+	return s.asymCallOnce(ctx, op, keyID, invalid, used, needKey, conds, params, check, do)
+}
+
+// asymCallOnce is one run of asymCall (cluster mode may run it again).
+func (s *Service) asymCallOnce(ctx context.Context, op keystate.Operation, keyID string, invalid error, used, needKey bool,
+	conds []string, params func() map[string]string, check func(k *key, arn string) error,
 	do func(k *key, arn string, ck *keycrypto.Key) error) (err error) {
 	now, caller, err := s.begin(ctx, op)
 	defer s.end(op, &err)

@@ -235,6 +235,15 @@ func (s *Service) visibleStore(cs *customKeyStore, caller string) bool {
 
 // storeCall runs a custom key store operation: begin, do, record.
 func (s *Service) storeCall(ctx context.Context, op keystate.Operation, params func() map[string]string,
+	do func(now int64, caller string) error) error {
+	if s.cl != nil {
+		return retriedErr(s, func() error { return s.storeCallOnce(ctx, op, params, do) })
+	}
+	return s.storeCallOnce(ctx, op, params, do)
+}
+
+// storeCallOnce is one run of storeCall (cluster mode may run it again).
+func (s *Service) storeCallOnce(ctx context.Context, op keystate.Operation, params func() map[string]string,
 	do func(now int64, caller string) error) (err error) {
 	now, caller, err := s.begin(ctx, op)
 	defer s.end(op, &err)

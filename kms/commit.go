@@ -93,13 +93,27 @@ func (s *Service) await(need, epoch uint64) error {
 		s.committing = true
 		group, last := s.log, s.logged
 		s.log = s.spareLog[:0]
+		var (
+			read, rev int64
+			err       error
+		)
+		if s.cl != nil {
+			read = s.cl.logRead
+		}
 		s.mu.Unlock()
-		err := s.st.Apply(context.Background(), group...)
+		if s.cl != nil {
+			rev, err = s.cl.shared.ApplyAt(context.Background(), read, group...)
+		} else {
+			err = s.st.Apply(context.Background(), group...)
+		}
 		s.mu.Lock()
 		clear(group)
 		s.spareLog = group[:0]
 		if err == nil {
 			s.resolved = last
+			if s.cl != nil && rev > s.cl.applied {
+				s.committed(read, rev)
+			}
 		} else {
 			s.undoGroups(err)
 		}
@@ -144,16 +158,33 @@ func (s *Service) reload() error {
 	ctx := context.Background()
 	f := newService(s.cfg)
 	f.st = s.st
+	rev := int64(0)
+	if s.cl != nil {
+		// A consistent view of the shared store, whose commits are then
+		// watched from its revision.
+		view, r, err := s.cl.shared.Snapshot(ctx)
+		if err != nil {
+			return err
+		}
+		defer view.Close()
+		f.st, rev = view, r
+	}
 	if err := f.load(ctx); err != nil {
 		return err
 	}
-	latest, err := s.st.LatestInstant(ctx)
+	latest, err := f.st.LatestInstant(ctx)
 	if err != nil {
 		return err
 	}
-	profile, err := s.st.RuleProfile(ctx)
+	profile, err := f.st.RuleProfile(ctx)
 	if err != nil {
 		return err
+	}
+	if s.cl != nil {
+		if err := s.watchFrom(rev); err != nil {
+			return err
+		}
+		s.follow(latest)
 	}
 	// GetKeyLastUsage's records are by slot: move them to the reloaded
 	// keys' slots (a key the store does not hold loses its record).

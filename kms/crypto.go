@@ -214,6 +214,15 @@ func asymmetricContext(op keystate.Operation, k *key, arn string, ec map[string]
 // keys), the key-state table and
 // key usage, then do with the root secret.
 func (s *Service) cryptoCall(ctx context.Context, op keystate.Operation, keyID, alg string, ec map[string]string, conds []string,
+	invalid error, params func() map[string]string, do func(k *key, arn string, root []byte) error) error {
+	if s.cl != nil {
+		return retriedErr(s, func() error { return s.cryptoCallOnce(ctx, op, keyID, alg, ec, conds, invalid, params, do) })
+	}
+	return s.cryptoCallOnce(ctx, op, keyID, alg, ec, conds, invalid, params, do)
+}
+
+// cryptoCallOnce is one run of cryptoCall (cluster mode may run it again).
+func (s *Service) cryptoCallOnce(ctx context.Context, op keystate.Operation, keyID, alg string, ec map[string]string, conds []string,
 	invalid error, params func() map[string]string, do func(k *key, arn string, root []byte) error) (err error) {
 	now, caller, err := s.begin(ctx, op)
 	defer s.end(op, &err)
@@ -413,7 +422,15 @@ func validateBlob(op keystate.Operation, ct []byte, field string) error {
 // names another key), NotFoundException (the key no longer exists),
 // InvalidArnException, AccessDeniedException, DisabledException,
 // KMSInvalidStateException, InvalidKeyUsageException, KMSInternalException.
-func (s *Service) Decrypt(ctx context.Context, in *DecryptInput) (res *DecryptOutput, err error) {
+func (s *Service) Decrypt(ctx context.Context, in *DecryptInput) (*DecryptOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*DecryptOutput, error) { return s.decryptOnce(ctx, in) })
+	}
+	return s.decryptOnce(ctx, in)
+}
+
+// decryptOnce is one run of Decrypt (cluster mode may run it again).
+func (s *Service) decryptOnce(ctx context.Context, in *DecryptInput) (res *DecryptOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.Decrypt
 	invalid := validateBlob(op, in.CiphertextBlob, "ciphertextBlob")
@@ -540,7 +557,15 @@ func (s *Service) namesAsymmetric(caller, id string) bool {
 // DestinationEncryptionAlgorithm.
 //
 // Errors: those of Decrypt and of Encrypt.
-func (s *Service) ReEncrypt(ctx context.Context, in *ReEncryptInput) (res *ReEncryptOutput, err error) {
+func (s *Service) ReEncrypt(ctx context.Context, in *ReEncryptInput) (*ReEncryptOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*ReEncryptOutput, error) { return s.reEncryptOnce(ctx, in) })
+	}
+	return s.reEncryptOnce(ctx, in)
+}
+
+// reEncryptOnce is one run of ReEncrypt (cluster mode may run it again).
+func (s *Service) reEncryptOnce(ctx context.Context, in *ReEncryptInput) (res *ReEncryptOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.ReEncrypt
 	invalid := validateBlob(op, in.CiphertextBlob, "ciphertextBlob")
@@ -731,7 +756,15 @@ func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, in *Gener
 // randomness source.
 //
 // Errors: ValidationException, KMSInternalException.
-func (s *Service) GenerateRandom(ctx context.Context, in *GenerateRandomInput) (res *GenerateRandomOutput, err error) {
+func (s *Service) GenerateRandom(ctx context.Context, in *GenerateRandomInput) (*GenerateRandomOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*GenerateRandomOutput, error) { return s.generateRandomOnce(ctx, in) })
+	}
+	return s.generateRandomOnce(ctx, in)
+}
+
+// generateRandomOnce is one run of GenerateRandom (cluster mode may run it again).
+func (s *Service) generateRandomOnce(ctx context.Context, in *GenerateRandomInput) (res *GenerateRandomOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.GenerateRandom
 	now, caller, err := s.begin(ctx, op)

@@ -346,7 +346,15 @@ func (s *Service) tokenGrant(op keystate.Operation, token string) (*grant, error
 // AccessDeniedException, DisabledException, KMSInvalidStateException
 // (table a.2), LimitExceededException (50,000 grants on the key),
 // KMSInternalException.
-func (s *Service) CreateGrant(ctx context.Context, in *CreateGrantInput) (res *CreateGrantOutput, err error) {
+func (s *Service) CreateGrant(ctx context.Context, in *CreateGrantInput) (*CreateGrantOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*CreateGrantOutput, error) { return s.createGrantOnce(ctx, in) })
+	}
+	return s.createGrantOnce(ctx, in)
+}
+
+// createGrantOnce is one run of CreateGrant (cluster mode may run it again).
+func (s *Service) createGrantOnce(ctx context.Context, in *CreateGrantInput) (res *CreateGrantOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.CreateGrant
 	now, caller, err := s.begin(ctx, op)
@@ -610,7 +618,15 @@ func (s *Service) ListGrants(ctx context.Context, in *ListGrantsInput) (*ListGra
 // to allow it.
 //
 // Errors: ValidationException, InvalidMarkerException.
-func (s *Service) ListRetirableGrants(ctx context.Context, in *ListRetirableGrantsInput) (res *ListGrantsOutput, err error) {
+func (s *Service) ListRetirableGrants(ctx context.Context, in *ListRetirableGrantsInput) (*ListGrantsOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*ListGrantsOutput, error) { return s.listRetirableGrantsOnce(ctx, in) })
+	}
+	return s.listRetirableGrantsOnce(ctx, in)
+}
+
+// listRetirableGrantsOnce is one run of ListRetirableGrants (cluster mode may run it again).
+func (s *Service) listRetirableGrantsOnce(ctx context.Context, in *ListRetirableGrantsInput) (res *ListGrantsOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.ListRetirableGrants
 	now, caller, err := s.begin(ctx, op)
@@ -651,7 +667,15 @@ func (s *Service) ListRetirableGrants(ctx context.Context, in *ListRetirableGran
 // Errors: ValidationException, InvalidGrantTokenException,
 // InvalidGrantIdException, InvalidArnException, NotFoundException,
 // AccessDeniedException, KMSInternalException.
-func (s *Service) RetireGrant(ctx context.Context, in *RetireGrantInput) (res *RetireGrantOutput, err error) {
+func (s *Service) RetireGrant(ctx context.Context, in *RetireGrantInput) (*RetireGrantOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*RetireGrantOutput, error) { return s.retireGrantOnce(ctx, in) })
+	}
+	return s.retireGrantOnce(ctx, in)
+}
+
+// retireGrantOnce is one run of RetireGrant (cluster mode may run it again).
+func (s *Service) retireGrantOnce(ctx context.Context, in *RetireGrantInput) (res *RetireGrantOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.RetireGrant
 	now, caller, err := s.begin(ctx, op)

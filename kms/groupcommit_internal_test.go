@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/internal/faultstore"
-	"github.com/kmsmodel/kmsmodel/kms/consistency"
 	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/kms/consistency"
 	"github.com/kmsmodel/kmsmodel/store"
 )
 
@@ -344,7 +344,7 @@ func TestReloadKeepsEveryField(t *testing.T) {
 	reloaded := []string{"regions", "rg", "slab", "seq", "queue", "qseq", "saved", "root", "stores", "storeSlots",
 		"storeSeq", "policies", "grants", "grantIndex", "usage", "profileSaved", "ec", "scratch", "drafted", "others", "newPrimary", "pend"}
 	kept := []string{"mu", "cfg", "last", "st", "closed", "log", "spareLog", "logged", "resolved", "epoch",
-		"failures", "waiters", "committing", "resolvedCond", "broken", "imports", "principal", "principals", "roots", "defaults", "ownRoot",
+		"failures", "waiters", "committing", "cl", "wmu", "resolvedCond", "broken", "imports", "principal", "principals", "roots", "defaults", "ownRoot",
 		"ownDefault", "call", "condBuf", "useSeq", "trackStart", "tracking"}
 	typ := reflect.TypeFor[Service]()
 	for i := range typ.NumField() {

@@ -373,7 +373,15 @@ func (s *Service) addToken(token string, t importToken, now int64) {
 // private key of the key's spec, or an HMAC key of the wrong length; or
 // not the material imported before into this key or into another key of
 // its multi-Region key), KMSInternalException.
-func (s *Service) ImportKeyMaterial(ctx context.Context, in *ImportKeyMaterialInput) (res *ImportKeyMaterialOutput, err error) {
+func (s *Service) ImportKeyMaterial(ctx context.Context, in *ImportKeyMaterialInput) (*ImportKeyMaterialOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*ImportKeyMaterialOutput, error) { return s.importKeyMaterialOnce(ctx, in) })
+	}
+	return s.importKeyMaterialOnce(ctx, in)
+}
+
+// importKeyMaterialOnce is one run of ImportKeyMaterial (cluster mode may run it again).
+func (s *Service) importKeyMaterialOnce(ctx context.Context, in *ImportKeyMaterialInput) (res *ImportKeyMaterialOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.ImportKeyMaterial
 	model := in.ExpirationModel

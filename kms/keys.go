@@ -45,7 +45,15 @@ func enumNames[T interface{ String() string }](vs []T) []string {
 // CustomKeyStoreInvalidStateException (store not CONNECTED),
 // XksKeyAlreadyInUseException, KMSInternalException (the randomness source
 // failed).
-func (s *Service) CreateKey(ctx context.Context, in *CreateKeyInput) (res *CreateKeyOutput, err error) {
+func (s *Service) CreateKey(ctx context.Context, in *CreateKeyInput) (*CreateKeyOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*CreateKeyOutput, error) { return s.createKeyOnce(ctx, in) })
+	}
+	return s.createKeyOnce(ctx, in)
+}
+
+// createKeyOnce is one run of CreateKey (cluster mode may run it again).
+func (s *Service) createKeyOnce(ctx context.Context, in *CreateKeyInput) (res *CreateKeyOutput, err error) {
 	if in == nil {
 		in = &CreateKeyInput{}
 	}
@@ -201,7 +209,15 @@ func (s *Service) internAccount(a string) string {
 //
 // Errors: ValidationException, InvalidArnException, NotFoundException,
 // AccessDeniedException.
-func (s *Service) DescribeKey(ctx context.Context, in *DescribeKeyInput) (res *DescribeKeyOutput, err error) {
+func (s *Service) DescribeKey(ctx context.Context, in *DescribeKeyInput) (*DescribeKeyOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*DescribeKeyOutput, error) { return s.describeKeyOnce(ctx, in) })
+	}
+	return s.describeKeyOnce(ctx, in)
+}
+
+// describeKeyOnce is one run of DescribeKey (cluster mode may run it again).
+func (s *Service) describeKeyOnce(ctx context.Context, in *DescribeKeyInput) (res *DescribeKeyOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.DescribeKey
 	now, caller, err := s.begin(ctx, op)
@@ -345,7 +361,15 @@ func algorithms(m *KeyMetadata, k keystate.Kind) {
 //
 // Errors: ValidationException (Limit outside 1–1000, Marker too long),
 // InvalidMarkerException.
-func (s *Service) ListKeys(ctx context.Context, in *ListKeysInput) (res *ListKeysOutput, err error) {
+func (s *Service) ListKeys(ctx context.Context, in *ListKeysInput) (*ListKeysOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*ListKeysOutput, error) { return s.listKeysOnce(ctx, in) })
+	}
+	return s.listKeysOnce(ctx, in)
+}
+
+// listKeysOnce is one run of ListKeys (cluster mode may run it again).
+func (s *Service) listKeysOnce(ctx context.Context, in *ListKeysInput) (res *ListKeysOutput, err error) {
 	const op = keystate.ListKeys
 	if in == nil {
 		in = &ListKeysInput{}
@@ -426,6 +450,15 @@ func (s *Service) keyWrite(ctx context.Context, op keystate.Operation, keyID str
 }
 
 func (s *Service) keyCall(ctx context.Context, op keystate.Operation, keyID string, how lookup, invalid error, write bool,
+	params func() map[string]string, do func(k *key, arn string, now int64) error) error {
+	if s.cl != nil {
+		return retriedErr(s, func() error { return s.keyCallOnce(ctx, op, keyID, how, invalid, write, params, do) })
+	}
+	return s.keyCallOnce(ctx, op, keyID, how, invalid, write, params, do)
+}
+
+// keyCallOnce is one run of keyCall (cluster mode may run it again).
+func (s *Service) keyCallOnce(ctx context.Context, op keystate.Operation, keyID string, how lookup, invalid error, write bool,
 	params func() map[string]string, do func(k *key, arn string, now int64) error) (err error) {
 	now, caller, err := s.begin(ctx, op)
 	defer s.end(op, &err)

@@ -58,7 +58,15 @@ func owns(k *key) bool { return k.fam == nil || k.fam.primary == k }
 // UnsupportedOperationException (not a multi-Region primary key; recorded
 // wording), AlreadyExistsException (the Region already holds a key with
 // this key ID), KMSInternalException.
-func (s *Service) ReplicateKey(ctx context.Context, in *ReplicateKeyInput) (res *ReplicateKeyOutput, err error) {
+func (s *Service) ReplicateKey(ctx context.Context, in *ReplicateKeyInput) (*ReplicateKeyOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*ReplicateKeyOutput, error) { return s.replicateKeyOnce(ctx, in) })
+	}
+	return s.replicateKeyOnce(ctx, in)
+}
+
+// replicateKeyOnce is one run of ReplicateKey (cluster mode may run it again).
+func (s *Service) replicateKeyOnce(ctx context.Context, in *ReplicateKeyInput) (res *ReplicateKeyOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.ReplicateKey
 	now, caller, err := s.begin(ctx, op)

@@ -13,6 +13,7 @@ import (
 type Option func(*config)
 
 type config struct {
+	staleReads       bool // WithStaleReads (cluster mode)
 	account          string
 	region           string
 	regions          []string // served besides the known ones (WithRegions)

@@ -71,7 +71,12 @@ func Open(ctx context.Context, st store.Store, opts ...Option) (*Service, error)
 			return nil, err
 		}
 	}
-	if err := s.load(ctx); err != nil {
+	if sh, ok := st.(store.Shared); ok {
+		err = s.openShared(ctx, sh)
+	} else {
+		err = s.load(ctx)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("kms: loading the store: %w", err)
 	}
 	latest, err := st.LatestInstant(ctx)
@@ -84,6 +89,12 @@ func Open(ctx context.Context, st store.Store, opts ...Option) (*Service, error)
 		}
 	}
 	if !latest.IsZero() {
+		if mc, ok := s.cfg.clock.(*ManualClock); ok && s.cl != nil && mc.Now().Before(latest) {
+			// A cluster has one simulated clock: a node follows it.
+			if err := mc.Set(latest); err != nil {
+				return nil, fmt.Errorf("kms: setting the clock to the cluster's: %w", err)
+			}
+		}
 		if now := s.cfg.clock.Now(); now.UnixMicro() < latest.UnixMicro() {
 			return nil, fmt.Errorf("kms: the clock reads %s, before %s, the latest instant the store recorded; "+
 				"start the clock at or after it: %w", now.UTC().Format(time.RFC3339Nano), latest.UTC().Format(time.RFC3339Nano), ErrClockBackwards)
@@ -111,6 +122,9 @@ func (s *Service) Close() error {
 	// Write what calls in progress logged (they wait for it): once it is
 	// resolved no group is being written, and no call logs another.
 	_ = s.sync()
+	if s.cl != nil {
+		s.cl.stop()
+	}
 	return s.st.Close()
 }
 
@@ -373,6 +387,9 @@ func (s *Service) persist(b *store.Batch) error {
 	if s.last > s.saved {
 		b.Now = fromMicros(s.last)
 		s.saved = s.last
+	}
+	if s.cl != nil && len(s.log) == 0 {
+		s.cl.logRead = s.cl.applied
 	}
 	if !s.profileSaved {
 		b.RuleProfile = s.cfg.rules.String()

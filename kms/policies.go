@@ -427,7 +427,15 @@ func (s *Service) GetKeyPolicy(ctx context.Context, in *GetKeyPolicyInput) (*Get
 // MalformedPolicyDocumentException, InvalidArnException,
 // NotFoundException, AccessDeniedException, UnsupportedOperationException
 // (an AWS managed key), KMSInternalException.
-func (s *Service) PutKeyPolicy(ctx context.Context, in *PutKeyPolicyInput) (res *PutKeyPolicyOutput, err error) {
+func (s *Service) PutKeyPolicy(ctx context.Context, in *PutKeyPolicyInput) (*PutKeyPolicyOutput, error) {
+	if s.cl != nil {
+		return retried(s, func() (*PutKeyPolicyOutput, error) { return s.putKeyPolicyOnce(ctx, in) })
+	}
+	return s.putKeyPolicyOnce(ctx, in)
+}
+
+// putKeyPolicyOnce is one run of PutKeyPolicy (cluster mode may run it again).
+func (s *Service) putKeyPolicyOnce(ctx context.Context, in *PutKeyPolicyInput) (res *PutKeyPolicyOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.PutKeyPolicy
 	now, caller, err := s.begin(ctx, op)

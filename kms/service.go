@@ -61,6 +61,11 @@ type Service struct {
 	resolvedCond sync.Cond
 	broken       error
 
+	// Cluster mode (cluster.go): nil unless the store is a store.Shared.
+	// wmu is held by the call applying the other nodes' commits.
+	cl  *clusterState
+	wmu sync.Mutex
+
 	scratch key  // the draft of a change (see draft), reused to save allocations
 	drafted *key // the key scratch is a draft of
 	// others are drafts of further keys a call changes with its own
@@ -257,6 +262,10 @@ func (s *Service) Region() string { return s.cfg.region }
 // event could not be written to the store; the call must then fail. The
 // caller must call s.mu.Unlock.
 func (s *Service) begin(ctx context.Context, op keystate.Operation) (int64, string, error) {
+	var berr error
+	if s.cl != nil {
+		berr = s.barrier(ctx)
+	}
 	s.mu.Lock()
 	s.call.reset()
 	if c, _ := ctx.Value(conditionsKey{}).([]policy.ContextEntry); len(c) > 0 {
@@ -288,6 +297,9 @@ func (s *Service) begin(ctx context.Context, op keystate.Operation) (int64, stri
 	if s.broken != nil {
 		return now, caller, internalError(op, "", keystate.None, s.broken)
 	}
+	if berr != nil {
+		return now, caller, internalError(op, "", keystate.None, fmt.Errorf("catching up with the cluster: %w", berr))
+	}
 	var derr error
 	if s.ec == nil {
 		_, derr = s.runDue(now)
@@ -313,16 +325,33 @@ func (s *Service) begin(ctx context.Context, op keystate.Operation) (int64, stri
 // backwards. If the store fails to write an event, Sweep stops there and
 // returns the number applied so far; the event stays due, and the next call retries it
 // (and fails with KMSInternalException if the store still fails).
+//
+// In cluster mode Sweep first catches up with the other nodes' commits,
+// and applies again what another node's write made it lose.
 func (s *Service) Sweep() int {
+	if s.cl == nil {
+		n, _ := s.sweepOnce()
+		return n
+	}
+	n, _ := retried(s, func() (int, error) {
+		_ = s.barrier(context.Background()) // a failure leaves the events to the next call
+		return s.sweepOnce()
+	})
+	return n
+}
+
+// sweepOnce is one run of Sweep. It returns the failure that undid what
+// it applied, if any.
+func (s *Service) sweepOnce() (int, error) {
 	s.mu.Lock()
 	if s.closed || s.broken != nil {
 		s.mu.Unlock()
-		return 0
+		return 0, nil
 	}
 	now, err := s.readClock()
 	if err != nil {
 		s.mu.Unlock()
-		return 0
+		return 0, nil
 	}
 	var n int
 	if s.ec == nil {
@@ -336,9 +365,9 @@ func (s *Service) Sweep() int {
 		_ = s.persist(&store.Batch{})
 	}
 	if s.end(0, &err) {
-		return 0 // undone: the events are due again
+		return 0, err // undone: the events are due again
 	}
-	return n
+	return n, nil
 }
 
 // minInstant is the earliest clock reading the service serves,
@@ -372,6 +401,9 @@ func (s *Service) readClock() (int64, error) {
 // moot (for example a rotation of a key since disabled) may be reported; a
 // simulator may advance the clock to this instant and Sweep.
 func (s *Service) NextEventTime() (time.Time, bool) {
+	if s.cl != nil {
+		_ = s.barrier(context.Background()) // a failure leaves the schedule as this node knows it
+	}
 	s.mu.Lock()
 	var (
 		at  int64

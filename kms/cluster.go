@@ -1,0 +1,243 @@
+package kms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/store"
+)
+
+// Cluster mode.
+//
+// Open over a store.Shared makes the service one node of a cluster: its
+// in-memory state is the store's at revision s.applied, plus its own
+// changes not yet written (s.log). It follows the other nodes' commits
+// through the store's Watch, without a goroutine of its own: a call first
+// asks the store for its latest revision (store.Shared.Revision, which
+// includes every commit acknowledged anywhere) and applies the watched
+// commits up to it (catchUp), so that it answers as a single service
+// holding every acknowledged change would (a linearizable read, unless
+// WithStaleReads). Its writes go to the store with ApplyAt at the
+// revision the group was computed from: a group whose records another node
+// changed meanwhile is refused (store.ErrConflict), the service reloads
+// its state from a Snapshot, and the calls of the group (and those after
+// it) run again, as a single service would have run them after the other
+// node's change. Scheduled events are applied by whichever node's call
+// finds them due; when two nodes apply one, one of them loses the race and
+// finds it applied: each event happens once.
+
+// maxRetries bounds how many times a call runs again after losing a race
+// to another node's write.
+const maxRetries = 100
+
+// clusterState is the part of a Service that only cluster mode uses.
+type clusterState struct {
+	shared  store.Shared
+	applied int64 // the revision the state reflects (besides s.log)
+	// logRead is the revision the batches in s.log were computed from
+	// (the earliest one's): their group is written with ApplyAt(logRead).
+	logRead int64
+	// own holds the revisions of this node's commits that the watch has
+	// still to bring back (they are in memory already).
+	own     map[int64]bool
+	changes <-chan store.Change
+	stop    context.CancelFunc // ends the watch
+	stale   bool               // WithStaleReads: no catching up before a call
+}
+
+// WithStaleReads makes a service in cluster mode (Open over a
+// store.Shared) answer from its own copy of the state without first
+// catching up with the other nodes' commits: faster, and possibly stale (a
+// change acknowledged by another node may not be seen yet). Writes stay
+// safe: a write computed from stale state loses its race and runs again.
+func WithStaleReads() Option {
+	return func(c *config) { c.staleReads = true }
+}
+
+// openShared loads the service from a snapshot of st and starts following
+// its commits.
+func (s *Service) openShared(ctx context.Context, st store.Shared) error {
+	s.cl = &clusterState{shared: st, own: map[int64]bool{}, stale: s.cfg.staleReads}
+	return s.loadSnapshot(ctx)
+}
+
+// loadSnapshot loads s from a Snapshot of its shared store (the caller
+// holds s.mu, or s is not shared yet) into s, and watches the commits
+// after it.
+func (s *Service) loadSnapshot(ctx context.Context) error {
+	view, rev, err := s.cl.shared.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	defer view.Close()
+	s.st = view
+	err = s.load(ctx)
+	s.st = s.cl.shared
+	if err != nil {
+		return err
+	}
+	return s.watchFrom(rev)
+}
+
+// watchFrom makes rev the applied revision and watches the commits after
+// it, ending the watch before.
+func (s *Service) watchFrom(rev int64) error {
+	if s.cl.stop != nil {
+		s.cl.stop()
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	changes, err := s.cl.shared.Watch(ctx, rev)
+	if err != nil {
+		stop()
+		return err
+	}
+	s.cl.changes, s.cl.stop, s.cl.applied = changes, stop, rev
+	clear(s.cl.own)
+	return nil
+}
+
+// barrier brings the service up to the store's latest revision before a
+// call, unless it reads stale. The caller must not hold s.mu.
+func (s *Service) barrier(ctx context.Context) error {
+	if s.cl == nil {
+		return nil
+	}
+	if s.cl.stale {
+		return s.catchUp(ctx, -1)
+	}
+	rev, err := s.cl.shared.Revision(ctx)
+	if err != nil {
+		return err
+	}
+	return s.catchUp(ctx, rev)
+}
+
+// catchUp applies the watched commits up to revision rev, or with rev < 0
+// those the watch has delivered already, without waiting for more. One
+// caller at a time applies them (s.cl's watch is read under s.wmu),
+// others wait. The caller must not hold s.mu.
+func (s *Service) catchUp(ctx context.Context, rev int64) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	for {
+		s.mu.Lock()
+		// A commit of this node in flight may come back through the watch
+		// before its revision is known: wait until it is.
+		for s.committing {
+			s.resolvedCond.Wait()
+		}
+		done := rev >= 0 && s.cl.applied >= rev || s.broken != nil
+		changes := s.cl.changes
+		s.mu.Unlock()
+		if done {
+			return nil
+		}
+		var (
+			c  store.Change
+			ok bool
+		)
+		if rev < 0 {
+			select {
+			case c, ok = <-changes:
+			default:
+				return nil
+			}
+		} else {
+			select {
+			case c, ok = <-changes:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		s.mu.Lock()
+		for s.committing {
+			s.resolvedCond.Wait()
+		}
+		var err error
+		switch {
+		case changes != s.cl.changes:
+			// A reload started a new watch meanwhile: this one is over.
+		case !ok || c.Err != nil:
+			// The watch ended (compacted, say): start again from a snapshot.
+			err = s.reload()
+		default:
+			err = s.applyChange(c)
+		}
+		if err != nil {
+			s.broken = fmt.Errorf("following the store's commits: %w", err)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// applyChange brings the state up to commit c of another node (a commit of
+// this node is in memory already). The caller holds s.mu.
+func (s *Service) applyChange(c store.Change) error {
+	switch {
+	case c.Revision <= s.cl.applied:
+		return nil
+	case s.cl.own[c.Revision]:
+		delete(s.cl.own, c.Revision)
+		s.cl.applied = c.Revision
+		return nil
+	}
+	return s.reload()
+}
+
+// committed records that this node's group computed from revision read
+// was written at revision rev. The caller holds s.mu.
+func (s *Service) committed(read, rev int64) {
+	cl := s.cl
+	if rev != cl.applied+1 {
+		// Other nodes committed in between: the watch brings their commits,
+		// then this one, which is skipped.
+		cl.own[rev] = true
+		return
+	}
+	cl.applied = rev
+	// The batches logged while the group was written were computed on top
+	// of it and of nothing newer: they are as of rev.
+	if len(s.log) > 0 && cl.logRead == read {
+		cl.logRead = rev
+	}
+}
+
+// lostRace reports whether err is a call's failure because another node's
+// write changed what its group was computed from: the call must run
+// again.
+func (s *Service) lostRace(err error) bool {
+	return s.cl != nil && errors.Is(err, store.ErrConflict) && errors.Is(err, keystate.ErrKMSInternal)
+}
+
+// retried runs a call, and runs it again (after reloading the state)
+// while it loses its races to other nodes' writes.
+func retried[T any](s *Service, call func() (T, error)) (T, error) {
+	for i := 0; ; i++ {
+		out, err := call()
+		if i == maxRetries || !s.lostRace(err) {
+			return out, err
+		}
+	}
+}
+
+// retriedErr is retried for a call that returns only an error.
+func retriedErr(s *Service, call func() error) error {
+	_, err := retried(s, func() (struct{}, error) { return struct{}{}, call() })
+	return err
+}
+
+// follow moves the service's time up to latest, the latest instant another
+// node wrote: a cluster has one simulated clock, which a ManualClock
+// follows forward. The caller holds s.mu.
+func (s *Service) follow(latest time.Time) {
+	if latest.IsZero() {
+		return
+	}
+	if mc, ok := s.cfg.clock.(*ManualClock); ok && mc.Now().Before(latest) {
+		_ = mc.Set(latest) // forward, within the horizon: the store's instant was a clock reading
+	}
+	s.last = max(s.last, latest.UnixMicro())
+}

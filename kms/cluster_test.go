@@ -1,0 +1,279 @@
+package kms_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/kms"
+	"github.com/kmsmodel/kmsmodel/store"
+)
+
+var clStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// clNodes opens n services over one shared store, each with a manual clock
+// of its own (the cluster's clock travels through the store).
+func clNodes(t *testing.T, st store.Shared, n int, opts ...kms.Option) ([]*kms.Service, []*kms.ManualClock) {
+	t.Helper()
+	var nodes []*kms.Service
+	var clocks []*kms.ManualClock
+	for i := range n {
+		c := kms.NewManualClock(clStart)
+		o := append([]kms.Option{kms.WithClock(c), kms.WithRandom(rand.NewChaCha8([32]byte{byte(i + 1)}))}, opts...)
+		svc, err := kms.Open(context.Background(), st, o...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { svc.Close() })
+		nodes = append(nodes, svc)
+		clocks = append(clocks, c)
+	}
+	return nodes, clocks
+}
+
+func clState(t *testing.T, svc *kms.Service, id string) string {
+	t.Helper()
+	out, err := svc.DescribeKey(context.Background(), &kms.DescribeKeyInput{KeyId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.KeyMetadata.KeyState
+}
+
+// TestClusterReadsSeeEveryAcknowledgedWrite: a change acknowledged by one
+// node is seen by the next call on every other node (linearizable reads):
+// a key, its state, an alias and its move.
+func TestClusterReadsSeeEveryAcknowledgedWrite(t *testing.T) {
+	ctx := context.Background()
+	nodes, _ := clNodes(t, store.NewSharedMemory(), 3)
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	out, err := a.CreateKey(ctx, &kms.CreateKeyInput{Description: "made on a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.KeyMetadata.KeyId
+	if got := clState(t, b, id); got != "Enabled" {
+		t.Fatalf("b sees %s", got)
+	}
+	if _, err := b.DisableKey(ctx, &kms.DisableKeyInput{KeyId: id}); err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range nodes {
+		if got := clState(t, n, id); got != "Disabled" {
+			t.Fatalf("node %d sees %s after b disabled the key", i, got)
+		}
+	}
+	out2, err := c.CreateKey(ctx, &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: "alias/x", TargetKeyId: id}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.UpdateAlias(ctx, &kms.UpdateAliasInput{AliasName: "alias/x", TargetKeyId: out2.KeyMetadata.KeyId}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := b.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: "alias/x"})
+	if err != nil || d.KeyMetadata.KeyId != out2.KeyMetadata.KeyId {
+		t.Fatalf("b resolves alias/x to %v, %v; want %s", d, err, out2.KeyMetadata.KeyId)
+	}
+	_, err = b.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: "alias/x", TargetKeyId: id})
+	if !errors.Is(err, keystate.ErrAlreadyExists) {
+		t.Fatalf("b creating alias/x that c created: %v, want AlreadyExistsException", err)
+	}
+}
+
+// TestClusterQuotaAcrossNodes: concurrent RotateKeyOnDemand calls on one
+// key, spread over three nodes, succeed exactly as often as the quota
+// allows, as on a single service; the others are LimitExceededException.
+// Every race a node loses is run again on the state the winner left.
+func TestClusterQuotaAcrossNodes(t *testing.T) {
+	ctx := context.Background()
+	nodes, _ := clNodes(t, store.NewSharedMemory(), 3)
+	out, err := nodes[0].CreateKey(ctx, &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.KeyMetadata.KeyId
+	const calls = 60
+	var ok, limited atomic.Int32
+	var wg sync.WaitGroup
+	errs := make(chan error, calls)
+	for i := range calls {
+		wg.Go(func() {
+			_, err := nodes[i%3].RotateKeyOnDemand(ctx, &kms.RotateKeyOnDemandInput{KeyId: id})
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, keystate.ErrLimitExceeded):
+				limited.Add(1)
+			default:
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if ok.Load() != 10 || limited.Load() != calls-10 {
+		t.Fatalf("%d rotations succeeded and %d hit the quota, want 10 and %d", ok.Load(), limited.Load(), calls-10)
+	}
+	for i, n := range nodes {
+		rs, err := n.ListKeyRotations(ctx, &kms.ListKeyRotationsInput{KeyId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rs.Rotations) != 10 {
+			t.Fatalf("node %d lists %d rotations, want 10", i, len(rs.Rotations))
+		}
+	}
+}
+
+// TestClusterScheduledEventsOnce: an automatic rotation and a deletion fall
+// due while every node sweeps at once; each happens exactly once, at its
+// own instant, and every node sees it. The simulated clock is the
+// cluster's: advanced on one node, the others follow.
+func TestClusterScheduledEventsOnce(t *testing.T) {
+	ctx := context.Background()
+	nodes, clocks := clNodes(t, store.NewSharedMemory(), 3)
+	out, err := nodes[0].CreateKey(ctx, &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.KeyMetadata.KeyId
+	if _, err := nodes[1].EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: id, RotationPeriodInDays: new(int32(90))}); err != nil {
+		t.Fatal(err)
+	}
+	doomed, err := nodes[2].CreateKey(ctx, &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nodes[2].ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: doomed.KeyMetadata.KeyId, PendingWindowInDays: new(int32(7))}); err != nil {
+		t.Fatal(err)
+	}
+	// One node moves the cluster's clock a year on and writes it.
+	if _, err := clocks[0].Advance(365 * 24 * time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	nodes[0].Sweep()
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		wg.Go(func() { n.Sweep() })
+	}
+	wg.Wait()
+	for i, n := range nodes {
+		if got := clocks[i].Now(); !got.Equal(clocks[0].Now()) {
+			t.Errorf("node %d's clock reads %v, the cluster's %v", i, got, clocks[0].Now())
+		}
+		rs, err := n.ListKeyRotations(ctx, &kms.ListKeyRotationsInput{KeyId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rs.Rotations) != 4 {
+			t.Errorf("node %d lists %d rotations after a year at 90 days, want 4", i, len(rs.Rotations))
+		}
+		for j := 1; j < len(rs.Rotations); j++ {
+			if d := rs.Rotations[j].RotationDate.Sub(*rs.Rotations[j-1].RotationDate); d != 90*24*time.Hour {
+				t.Errorf("node %d: rotations %d and %d are %v apart", i, j-1, j, d)
+			}
+		}
+		if _, err := n.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: doomed.KeyMetadata.KeyId}); !errors.Is(err, keystate.ErrNotFound) {
+			t.Errorf("node %d: the deleted key: %v, want NotFoundException", i, err)
+		}
+	}
+}
+
+// TestClusterConcurrentWriters: many goroutines on three nodes write to
+// shared keys and aliases at once; every call succeeds (lost races run
+// again), and every node ends with the same state, that of a service
+// reopened over the store.
+func TestClusterConcurrentWriters(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewSharedMemory()
+	nodes, _ := clNodes(t, st, 3)
+	var ids []string
+	for range 4 {
+		out, err := nodes[0].CreateKey(ctx, &kms.CreateKeyInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, out.KeyMetadata.KeyId)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for g := range 12 {
+		wg.Go(func() {
+			n := nodes[g%3]
+			for i := range 15 {
+				id := ids[(g+i)%len(ids)]
+				var err error
+				switch i % 5 {
+				case 0:
+					_, err = n.UpdateKeyDescription(ctx, &kms.UpdateKeyDescriptionInput{KeyId: id, Description: fmt.Sprint(g, "-", i)})
+				case 1:
+					_, err = n.TagResource(ctx, &kms.TagResourceInput{KeyId: id, Tags: []kms.Tag{{TagKey: fmt.Sprint("g", g), TagValue: fmt.Sprint(i)}}})
+				case 2:
+					_, err = n.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: fmt.Sprintf("alias/g%d-%d", g, i), TargetKeyId: id})
+				case 3:
+					_, err = n.DisableKey(ctx, &kms.DisableKeyInput{KeyId: id})
+				case 4:
+					_, err = n.EnableKey(ctx, &kms.EnableKeyInput{KeyId: id})
+				}
+				if err != nil {
+					errs <- fmt.Errorf("goroutine %d call %d: %w", g, i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	re, err := kms.Open(ctx, st, kms.WithClock(kms.NewManualClock(clStart)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer re.Close()
+	want := clDump(t, re, ids)
+	for i, n := range nodes {
+		if got := clDump(t, n, ids); got != want {
+			t.Errorf("node %d:\n%s\nwant (a fresh node):\n%s", i, got, want)
+		}
+	}
+}
+
+// clDump prints what a node knows of keys ids and of its aliases.
+func clDump(t *testing.T, svc *kms.Service, ids []string) string {
+	t.Helper()
+	ctx := context.Background()
+	s := ""
+	for _, id := range ids {
+		d, err := svc.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tags, err := svc.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s += fmt.Sprintf("%s %s %q %v\n", id, d.KeyMetadata.KeyState, d.KeyMetadata.Description, tags.Tags)
+	}
+	as, err := svc.ListAliases(ctx, &kms.ListAliasesInput{Limit: new(int32(100))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range as.Aliases {
+		s += a.AliasName + " " + a.TargetKeyId + "\n"
+	}
+	return s
+}

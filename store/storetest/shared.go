@@ -1,0 +1,453 @@
+package storetest
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/store"
+)
+
+// RunSharedConformanceTests runs the tests every store.Shared must pass,
+// each on a fresh, empty store from newStore: the Shared methods
+// (Snapshot, Revision, Watch, ApplyAt) with the Store methods they build
+// on. A Shared store must pass RunConformanceTests too.
+func RunSharedConformanceTests(t *testing.T, newStore func(t *testing.T) store.Shared) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Shared)
+	}{
+		{"SnapshotIsolation", testSharedSnapshot},
+		{"RevisionOrder", testSharedRevision},
+		{"WatchReplaysCommits", testSharedWatch},
+		{"ApplyAtConflicts", testSharedApplyAtConflicts},
+		{"ApplyAtConcurrent", testSharedApplyAtConcurrent},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			t.Cleanup(func() { s.Close() })
+			tc.fn(t, s)
+		})
+	}
+}
+
+func revision(t *testing.T, s store.Shared) int64 {
+	t.Helper()
+	r, err := s.Revision(t.Context())
+	if err != nil {
+		t.Fatalf("Revision: %v", err)
+	}
+	return r
+}
+
+func applyAt(t *testing.T, s store.Shared, read int64, bs ...*store.Batch) int64 {
+	t.Helper()
+	r, err := s.ApplyAt(t.Context(), read, bs...)
+	if err != nil {
+		t.Fatalf("ApplyAt(%d): %v", read, err)
+	}
+	return r
+}
+
+// testSharedSnapshot: a Snapshot reads the store as of its revision,
+// whatever is written after, and refuses writes.
+func testSharedSnapshot(t *testing.T, s store.Shared) {
+	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("a")}, PutAliases: []store.Alias{newAlias("alias/a", "a")},
+		PutGrants: []store.Grant{newGrant("a", grantID(1))}, Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+	before := dumpGroup(t, s)
+	view, rev, err := s.Snapshot(t.Context())
+	if err != nil {
+		t.Fatalf("Snapshot: %v", err)
+	}
+	defer view.Close()
+	if now := revision(t, s); now != rev {
+		t.Fatalf("Snapshot at revision %d, Revision %d with no commit between", rev, now)
+	}
+	apply(t, s, store.Batch{PutKeys: []store.Key{next(newKey("a")), newKey("b")}, DeleteAliases: []store.AliasID{aliasID("alias/a")},
+		AddRotations: []store.KeyRotation{{KeyID: "a", Rotation: rotation(1)}}, PutSecret: secret(1),
+		DeleteGrants: []store.GrantID{{KeyID: "a", GrantID: grantID(1)}}, Now: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)})
+	checkSame(t, "the snapshot after a later commit", dumpGroup(t, view), before)
+	checkErr(t, "Apply to a snapshot", view.Apply(t.Context(), &store.Batch{PutKeys: []store.Key{newKey("c")}}), store.ErrReadOnly)
+	if shared, ok := view.(store.Shared); ok {
+		_, err := shared.ApplyAt(t.Context(), rev, &store.Batch{PutKeys: []store.Key{newKey("c")}})
+		checkErr(t, "ApplyAt to a snapshot", err, store.ErrReadOnly)
+	}
+	if after := revision(t, s); after <= rev {
+		t.Fatalf("Revision %d after a commit, not above the snapshot's %d", after, rev)
+	}
+}
+
+// testSharedRevision: every commit, by Apply or ApplyAt, has a revision
+// above the ones before; Revision is at least the latest acknowledged
+// commit's; a group of nothing commits nothing.
+func testSharedRevision(t *testing.T, s store.Shared) {
+	last := revision(t, s)
+	for i := range 5 {
+		var r int64
+		if i%2 == 0 {
+			apply(t, s, store.Batch{PutKeys: []store.Key{newKey(fmt.Sprint("k", i))}})
+			r = revision(t, s)
+		} else {
+			r = applyAt(t, s, last, &store.Batch{PutKeys: []store.Key{newKey(fmt.Sprint("k", i))}})
+			if got := revision(t, s); got < r {
+				t.Fatalf("Revision %d after a commit at %d", got, r)
+			}
+		}
+		if r <= last {
+			t.Fatalf("commit %d at revision %d, not above %d", i, r, last)
+		}
+		last = r
+	}
+	if r := applyAt(t, s, last); r != last {
+		t.Fatalf("ApplyAt of nothing returned %d, want %d", r, last)
+	}
+	if r := revision(t, s); r != last {
+		t.Fatalf("Revision %d after a group of nothing, want %d", r, last)
+	}
+}
+
+// model is a store's content for replaying Changes: keys, rotations,
+// aliases, grants, custom key stores, secret, instant, profile.
+type model struct {
+	keys      map[string]store.Key
+	rotations map[string][]store.Rotation
+	aliases   map[store.AliasID]store.Alias
+	grants    map[store.GrantID]store.Grant
+	stores    map[string]store.CustomKeyStore
+	secret    []byte
+	now       time.Time
+	profile   string
+}
+
+func modelOf(t *testing.T, s store.Store) *model {
+	t.Helper()
+	g := dumpGroup(t, s)
+	m := &model{keys: map[string]store.Key{}, rotations: map[string][]store.Rotation{}, aliases: map[store.AliasID]store.Alias{},
+		grants: map[store.GrantID]store.Grant{}, stores: map[string]store.CustomKeyStore{}, secret: g.Secret, now: g.Now}
+	for _, k := range g.Keys {
+		m.keys[k.ID] = k
+	}
+	for id, rs := range g.Rotations {
+		m.rotations[id] = rs
+	}
+	for _, a := range g.Aliases {
+		m.aliases[a.AliasID] = a
+	}
+	for _, gr := range g.Grants {
+		m.grants[store.GrantID{KeyID: gr.KeyID, GrantID: gr.GrantID}] = gr
+	}
+	for _, c := range g.Stores {
+		m.stores[c.ID] = c
+	}
+	var err error
+	if m.profile, err = s.RuleProfile(t.Context()); err != nil {
+		t.Fatalf("RuleProfile: %v", err)
+	}
+	return m
+}
+
+// replay applies a Change's records to m, failing t where the Change is
+// not in the net-effect form store.Change documents.
+func (m *model) replay(t *testing.T, c store.Change) {
+	t.Helper()
+	b := &c.Batch
+	seen := map[string]bool{}
+	for _, k := range b.PutKeys {
+		if seen[k.ID] {
+			t.Fatalf("revision %d puts key %s twice", c.Revision, k.ID)
+		}
+		seen[k.ID] = true
+		m.keys[k.ID] = k
+	}
+	for _, r := range b.AddRotations {
+		m.rotations[r.KeyID] = append(m.rotations[r.KeyID], r.Rotation)
+	}
+	for _, a := range b.PutAliases {
+		m.aliases[a.AliasID] = a
+	}
+	for _, id := range b.DeleteAliases {
+		delete(m.aliases, id)
+	}
+	for _, g := range b.PutGrants {
+		m.grants[store.GrantID{KeyID: g.KeyID, GrantID: g.GrantID}] = g
+	}
+	for _, id := range b.DeleteGrants {
+		delete(m.grants, id)
+	}
+	for _, id := range b.DeleteKeys {
+		if seen[id] {
+			t.Fatalf("revision %d both puts and deletes key %s", c.Revision, id)
+		}
+		delete(m.keys, id)
+		delete(m.rotations, id)
+		for aid, a := range m.aliases {
+			if a.KeyID == id {
+				delete(m.aliases, aid)
+			}
+		}
+		for gid := range m.grants {
+			if gid.KeyID == id {
+				delete(m.grants, gid)
+			}
+		}
+	}
+	for _, cs := range b.PutCustomKeyStores {
+		m.stores[cs.ID] = cs
+	}
+	for _, id := range b.DeleteCustomKeyStores {
+		delete(m.stores, id)
+	}
+	if len(b.PutSecret) > 0 {
+		m.secret = b.PutSecret
+	}
+	if !b.Now.IsZero() {
+		m.now = b.Now
+	}
+	if b.RuleProfile != "" {
+		m.profile = b.RuleProfile
+	}
+}
+
+// state returns m in dumpGroup's form.
+func (m *model) state() (groupState, string) {
+	var g groupState
+	g.Rotations = map[string][]store.Rotation{}
+	for _, k := range m.keys {
+		g.Keys = append(g.Keys, k)
+		if rs := m.rotations[k.ID]; len(rs) > 0 {
+			g.Rotations[k.ID] = rs
+		}
+	}
+	slices.SortFunc(g.Keys, func(a, b store.Key) int { return cmp.Compare(a.ID, b.ID) })
+	for _, a := range m.aliases {
+		g.Aliases = append(g.Aliases, a)
+	}
+	slices.SortFunc(g.Aliases, func(a, b store.Alias) int {
+		return cmp.Or(cmp.Compare(a.Region, b.Region), cmp.Compare(a.Account, b.Account), cmp.Compare(a.Name, b.Name))
+	})
+	for _, gr := range m.grants {
+		g.Grants = append(g.Grants, gr)
+	}
+	slices.SortFunc(g.Grants, compareGrants)
+	for _, c := range m.stores {
+		g.Stores = append(g.Stores, c)
+	}
+	slices.SortFunc(g.Stores, func(a, b store.CustomKeyStore) int { return cmp.Compare(a.ID, b.ID) })
+	g.Secret, g.Now = m.secret, m.now
+	return g, m.profile
+}
+
+// testSharedWatch: Watch delivers every commit after the revision asked
+// for, in order, at the revisions the commits returned, and replaying the
+// Changes on the state at that revision gives the store's state: keys put,
+// replaced twice in one group, rotated and deleted (their aliases and
+// grants with them), aliases put, moved and deleted, grants, custom key
+// stores, the secret, the instant and the rule profile.
+func testSharedWatch(t *testing.T, s store.Shared) {
+	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("old"), newKey("gone")}, PutAliases: []store.Alias{newAlias("alias/old", "old"),
+		newAlias("alias/gone", "gone")}, PutGrants: []store.Grant{newGrant("gone", grantID(1))}})
+	view, start, err := s.Snapshot(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := modelOf(t, view)
+	view.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	changes, err := s.Watch(ctx, start)
+	if err != nil {
+		t.Fatalf("Watch: %v", err)
+	}
+	k := newKey("k")
+	full := fullKey("full")
+	t1 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	groups := [][]*store.Batch{
+		{{PutKeys: []store.Key{k, full}, AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rotation(0)}}, Now: t1, RuleProfile: "2024"}},
+		{{PutKeys: []store.Key{next(k)}}, {PutKeys: []store.Key{next(next(k))}, AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rotation(1)}, {KeyID: "full", Rotation: rotation(2)}}}},
+		{{PutAliases: []store.Alias{newAlias("alias/old", "k"), newAlias("alias/k", "k")}, PutGrants: []store.Grant{fullGrant("k", grantID(2))}}},
+		{{DeleteKeys: []string{"gone"}, PutSecret: secret(1)}},
+		{{DeleteAliases: []store.AliasID{aliasID("alias/k")}}, {PutAliases: []store.Alias{newAlias("alias/k", "full")}}},
+		{{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", Name: "one", Type: "AWS_CLOUDHSM"}}, Now: t1.Add(time.Hour)}},
+		{{DeleteCustomKeyStores: []string{"cks-1"}, DeleteGrants: []store.GrantID{{KeyID: "k", GrantID: grantID(2)}}, RuleProfile: "current"}},
+	}
+	var revs []int64
+	for i, g := range groups {
+		r, err := s.ApplyAt(t.Context(), revision(t, s), g...)
+		if err != nil {
+			t.Fatalf("group %d: %v", i, err)
+		}
+		revs = append(revs, r)
+	}
+	for i, want := range revs {
+		var c store.Change
+		select {
+		case c = <-changes:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no change %d (revision %d) from Watch in 10 s", i, want)
+		}
+		if c.Err != nil {
+			t.Fatalf("Watch failed: %v", c.Err)
+		}
+		if c.Revision != want {
+			t.Fatalf("change %d at revision %d, want %d (the group's commit)", i, c.Revision, want)
+		}
+		m.replay(t, c)
+	}
+	got, profile := m.state()
+	checkSame(t, "the changes replayed on the snapshot", got, dumpGroup(t, s))
+	if want, _ := s.RuleProfile(t.Context()); profile != want {
+		t.Fatalf("replayed profile %q, store's %q", profile, want)
+	}
+	cancel()
+	for c := range changes { // the channel closes once ctx is done
+		if c.Err == nil && c.Revision != 0 {
+			t.Fatalf("a change at revision %d after the last commit", c.Revision)
+		}
+	}
+}
+
+// testSharedApplyAtConflicts: ApplyAt refuses, writing nothing, a group
+// that writes or names a record changed or deleted after its read
+// revision, and accepts one whose records did not change.
+func testSharedApplyAtConflicts(t *testing.T, s store.Shared) {
+	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("a"), newKey("b")}, PutAliases: []store.Alias{newAlias("alias/a", "a")},
+		PutGrants: []store.Grant{newGrant("a", grantID(1))}, PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", Name: "one"}}})
+	// Each case, given keys a and b as stored: a change by another writer
+	// after read, groups that must conflict with it, and one that must not.
+	type batches = []store.Batch
+	for _, tc := range []struct {
+		name     string
+		other    func(a, b store.Key) store.Batch
+		conflict func(a, b store.Key) batches
+		fine     func(a, b store.Key) store.Batch
+	}{
+		{"key replaced",
+			func(a, b store.Key) store.Batch { return store.Batch{PutKeys: []store.Key{next(a)}} },
+			func(a, b store.Key) batches {
+				return batches{
+					{AddRotations: []store.KeyRotation{{KeyID: "a", Rotation: rotation(1)}}},
+					{PutAliases: []store.Alias{newAlias("alias/new", "a")}},
+					{PutGrants: []store.Grant{newGrant("a", grantID(9))}},
+				}
+			},
+			func(a, b store.Key) store.Batch { return store.Batch{PutKeys: []store.Key{next(b)}} }},
+		{"alias moved",
+			func(a, b store.Key) store.Batch { return store.Batch{PutAliases: []store.Alias{newAlias("alias/a", "b")}} },
+			func(a, b store.Key) batches {
+				return batches{{DeleteAliases: []store.AliasID{aliasID("alias/a")}}, {PutAliases: []store.Alias{newAlias("alias/a", "a")}}}
+			},
+			func(a, b store.Key) store.Batch { return store.Batch{PutAliases: []store.Alias{newAlias("alias/other", "b")}} }},
+		{"grant deleted",
+			func(a, b store.Key) store.Batch {
+				return store.Batch{DeleteGrants: []store.GrantID{{KeyID: "a", GrantID: grantID(1)}}}
+			},
+			func(a, b store.Key) batches { return batches{{PutGrants: []store.Grant{newGrant("a", grantID(1))}}} },
+			func(a, b store.Key) store.Batch { return store.Batch{PutGrants: []store.Grant{newGrant("b", grantID(2))}} }},
+		{"custom key store replaced",
+			func(a, b store.Key) store.Batch {
+				return store.Batch{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", Name: "renamed"}}}
+			},
+			func(a, b store.Key) batches { return batches{{DeleteCustomKeyStores: []string{"cks-1"}}} },
+			func(a, b store.Key) store.Batch {
+				return store.Batch{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-2", Name: "two"}}}
+			}},
+		{"key deleted",
+			func(a, b store.Key) store.Batch { return store.Batch{DeleteKeys: []string{"a"}} },
+			func(a, b store.Key) batches {
+				return batches{{PutKeys: []store.Key{next(a)}}, {PutAliases: []store.Alias{newAlias("alias/z", "a")}}}
+			},
+			func(a, b store.Key) store.Batch { return store.Batch{PutKeys: []store.Key{newKey("c")}} }},
+		{"secret stored",
+			func(a, b store.Key) store.Batch { return store.Batch{PutSecret: secret(1)} },
+			func(a, b store.Key) batches { return batches{{PutSecret: secret(2)}} },
+			func(a, b store.Key) store.Batch { return store.Batch{PutKeys: []store.Key{newKey("d")}} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, _ := s.Key(t.Context(), "a")
+			b, _ := s.Key(t.Context(), "b")
+			read := revision(t, s)
+			other := tc.other(a, b)
+			applyAt(t, s, read, &other)
+			for i, c := range tc.conflict(a, b) {
+				before := dumpGroup(t, s)
+				_, err := s.ApplyAt(t.Context(), read, &c)
+				checkErr(t, fmt.Sprintf("conflicting group %d", i), err, store.ErrConflict)
+				checkSame(t, "store after the refused group", dumpGroup(t, s), before)
+			}
+			fine := tc.fine(a, b)
+			applyAt(t, s, read, &fine)
+		})
+	}
+}
+
+// testSharedApplyAtConcurrent: writers that each read a key's version at a
+// revision and write the next version with ApplyAt never lose an update:
+// the key's final version is one more than the successes, and no two
+// successes share a version or a revision.
+func testSharedApplyAtConcurrent(t *testing.T, s store.Shared) {
+	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("k")}})
+	const writers, tries = 8, 15
+	var (
+		mu        sync.Mutex
+		versions  = map[uint64]bool{}
+		revisions = map[int64]bool{}
+		wg        sync.WaitGroup
+		failure   error
+	)
+	for range writers {
+		wg.Go(func() {
+			for range tries {
+				view, read, err := s.Snapshot(t.Context())
+				if err != nil {
+					mu.Lock()
+					failure = err
+					mu.Unlock()
+					return
+				}
+				k, err := view.Key(t.Context(), "k")
+				view.Close()
+				if err != nil {
+					mu.Lock()
+					failure = err
+					mu.Unlock()
+					return
+				}
+				k.Version++
+				r, err := s.ApplyAt(t.Context(), read, &store.Batch{PutKeys: []store.Key{k},
+					AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rotation(int(k.Version))}}})
+				mu.Lock()
+				switch {
+				case err == nil:
+					if versions[k.Version] || revisions[r] {
+						failure = fmt.Errorf("version %d or revision %d written twice", k.Version, r)
+					}
+					versions[k.Version], revisions[r] = true, true
+				case !errors.Is(err, store.ErrConflict):
+					failure = err
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if failure != nil {
+		t.Fatal(failure)
+	}
+	k, err := s.Key(t.Context(), "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Version != uint64(len(versions))+1 {
+		t.Fatalf("final version %d after %d successful writes, want %d", k.Version, len(versions), len(versions)+1)
+	}
+	rs := allRotations(t, s, "k")
+	if len(rs) != len(versions) {
+		t.Fatalf("%d rotations after %d successful writes", len(rs), len(versions))
+	}
+}
