@@ -69,3 +69,7 @@ func openWith(t testing.TB, opts etcdstore.Options) *etcdstore.Store {
 func TestConformance(t *testing.T) {
 	storetest.RunConformanceTests(t, func(t *testing.T) store.Store { return open(t) })
 }
+
+func TestSharedConformance(t *testing.T) {
+	storetest.RunSharedConformanceTests(t, func(t *testing.T) store.Shared { return open(t) })
+}
