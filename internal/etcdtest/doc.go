@@ -9,8 +9,13 @@
 //	s, err := etcdstore.Open(etcdstore.Options{Endpoints: c.Endpoints(), …})
 //
 // Start waits until the cluster has a leader and serves (the server's
-// ReadyNotify), and t.Cleanup stops it. Stop and Restart take one member
-// down and bring it back, for fault tests.
+// ReadyNotify), and t.Cleanup stops it: about 0.1 s for one member, a
+// second for three (each new member of a multi-member cluster first asks
+// its peers, for a second, whether it joined them before), and a second to
+// stop a member of several (its peers' connections draining). Stop and
+// Restart take one member down, as a crash would, and bring it back with
+// its data, for fault tests; a request in flight when a leader stops may
+// time out, as with any etcd. Members do not fsync unless Config.Fsync.
 //
 // # A member in another process
 //

@@ -59,8 +59,13 @@ type Running struct {
 // Done is closed when the member has stopped (Close, or an error).
 func (r *Running) Done() <-chan struct{} { return r.e.Server.StopNotify() }
 
-// Close stops the member.
-func (r *Running) Close() { r.e.Close() }
+// Close stops the member at once, as a crash would (no leadership
+// transfer, no waiting for requests in flight), and releases its ports
+// and files.
+func (r *Running) Close() {
+	r.e.Server.HardStop()
+	r.e.Close()
+}
 
 // Member starts one member and waits until it is ready (in a cluster with
 // a leader), or fails.
@@ -211,16 +216,19 @@ func (c *Cluster) Restart(i int) error {
 	return nil
 }
 
-// Close stops every member.
+// Close stops every member, at once: one by one, the last ones would
+// wait for a quorum that is gone.
 func (c *Cluster) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var wg sync.WaitGroup
 	for i, m := range c.members {
 		if m != nil {
-			m.Close()
+			wg.Go(m.Close)
 			c.members[i] = nil
 		}
 	}
+	wg.Wait()
 }
 
 // freePorts returns n ports that were free on 127.0.0.1 a moment ago.
