@@ -52,6 +52,7 @@ type wanted struct {
 	stores  map[string]bool
 	secret  bool
 	now     bool
+	profile bool
 }
 
 func want(bs []*store.Batch) wanted {
@@ -91,6 +92,7 @@ func want(bs []*store.Batch) wanted {
 		}
 		w.secret = w.secret || len(b.PutSecret) > 0
 		w.now = w.now || !b.Now.IsZero()
+		w.profile = w.profile || b.RuleProfile != ""
 	}
 	return w
 }
@@ -133,21 +135,24 @@ type storeEntry struct {
 }
 
 type groupState struct {
-	rev        int64 // the revision read
-	keys       map[string]*keyEntry
-	aliases    map[store.AliasID]*aliasEntry
-	grants     map[store.GrantID]*grantEntry
-	stores     map[string]*storeEntry
-	delKeys    []string
-	secretRead bool // the secret was read (the group puts one)
-	secretHas  bool
-	secretRev  int64
-	secretPut  []byte
-	nowRead    bool
-	nowModRev  int64
-	now        time.Time // stored, then the latest
-	nowPut     bool
-	profile    string
+	rev         int64 // the revision read
+	keys        map[string]*keyEntry
+	aliases     map[store.AliasID]*aliasEntry
+	grants      map[store.GrantID]*grantEntry
+	stores      map[string]*storeEntry
+	delKeys     []string
+	secretRead  bool // the secret was read (the group puts one)
+	secretHas   bool
+	secretRev   int64
+	secretPut   []byte
+	nowRead     bool
+	nowModRev   int64
+	now         time.Time // stored, then the latest
+	nowPut      bool
+	profile     string // as stored, then as the group leaves it
+	profileSet  bool   // the group changes it
+	profileRead bool
+	profileRev  int64
 }
 
 func (s *Store) apply(ctx context.Context, at bool, read int64, bs []*store.Batch) (int64, error) {
@@ -292,6 +297,15 @@ func (s *Store) readGroup(ctx context.Context, w wanted) (*groupState, error) {
 				return fmt.Errorf("latest instant: %w: %w", err, store.ErrCorrupt)
 			}
 			st.now, st.nowModRev = t, r.Kvs[0].ModRevision
+			return nil
+		})
+	}
+	if w.profile {
+		st.profileRead = true
+		get(s.l.meta(keyRules), func(r *clientv3.GetResponse) error {
+			if len(r.Kvs) > 0 {
+				st.profile, st.profileRev = string(r.Kvs[0].Value), r.Kvs[0].ModRevision
+			}
 			return nil
 		})
 	}
@@ -529,8 +543,8 @@ func (st *groupState) apply(b *store.Batch) error {
 	if b.Now.After(st.now) {
 		st.now, st.nowPut = b.Now, true
 	}
-	if b.RuleProfile != "" {
-		st.profile = b.RuleProfile
+	if b.RuleProfile != "" && b.RuleProfile != st.profile {
+		st.profile, st.profileSet = b.RuleProfile, true
 	}
 	return nil
 }
@@ -650,8 +664,12 @@ func (s *Store) txnOf(st *groupState) ([]clientv3.Cmp, []clientv3.Op, error) {
 		cmps = append(cmps, same(s.l.meta(keyNow), st.nowModRev != 0, st.nowModRev))
 		ops = append(ops, clientv3.OpPut(s.l.meta(keyNow), string(encodeTime(st.now))))
 	}
-	if st.profile != "" {
+	switch {
+	case st.profileSet:
 		ops = append(ops, clientv3.OpPut(s.l.meta(keyRules), st.profile))
+	case st.profileRead:
+		// Not written because stored already: only while it still is.
+		cmps = append(cmps, same(s.l.meta(keyRules), st.profileRev != 0, st.profileRev))
 	}
 	return cmps, ops, nil
 }

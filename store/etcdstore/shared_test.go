@@ -346,6 +346,8 @@ func TestWatch(t *testing.T) {
 		{{DeleteKeys: []string{"k1"}}, {PutKeys: []store.Key{newKey("k1")}, AddRotations: []store.KeyRotation{{KeyID: "k1", Rotation: rot(9)}},
 			PutGrants: []store.Grant{grant("k1", "g9")}}},
 		{{DeleteKeys: []string{"eu-west-1/k2"}, DeleteCustomKeyStores: []string{"cks-1"}, RuleProfile: "2024"}},
+		// The profile as stored and an earlier instant: not moved.
+		{{AddRotations: []store.KeyRotation{{KeyID: "k1", Rotation: rot(10)}}, RuleProfile: "2024", Now: time.Unix(1, 0)}},
 	}
 	_, rev0, err := s.Snapshot(ctx)
 	must(t, err)
@@ -380,6 +382,10 @@ func TestWatch(t *testing.T) {
 		case 3:
 			if len(c.Batch.PutKeys) != 1 || c.Batch.PutKeys[0].Version != 3 {
 				t.Errorf("a key put twice: PutKeys %+v, want one record at Version 3", c.Batch.PutKeys)
+			}
+		case 7:
+			if c.Batch.RuleProfile != "" || !c.Batch.Now.IsZero() {
+				t.Errorf("a commit that did not move them: RuleProfile %q, Now %v", c.Batch.RuleProfile, c.Batch.Now)
 			}
 		case 5:
 			if !slices.Equal(c.Batch.DeleteKeys, []string{"k1"}) || len(c.Batch.PutKeys) != 1 {
@@ -661,5 +667,37 @@ func TestNewLeavesClientOpen(t *testing.T) {
 	}
 	if _, err := cli.Get(context.Background(), "x"); err != nil {
 		t.Errorf("the client was closed: %v", err)
+	}
+}
+
+// TestCorrupt: a record that does not decode is ErrCorrupt, for reads and
+// for the watch, and names no bytes of it.
+func TestCorrupt(t *testing.T) {
+	opts := options(t)
+	s := openWith(t, opts)
+	ctx := t.Context()
+	must(t, s.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey("k")}}))
+	_, rev, err := s.Snapshot(ctx)
+	must(t, err)
+	ch, err := s.Watch(ctx, rev)
+	must(t, err)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: cluster.Endpoints()})
+	must(t, err)
+	defer cli.Close()
+	_, err = cli.Put(ctx, opts.Prefix+"k/k", "\x01garbage-SECRETISH")
+	must(t, err)
+	_, err = s.Key(ctx, "k")
+	if !errors.Is(err, store.ErrCorrupt) || strings.Contains(err.Error(), "SECRETISH") {
+		t.Errorf("Key of a damaged record = %v, want ErrCorrupt without its bytes", err)
+	}
+	if err := s.Apply(ctx, &store.Batch{PutKeys: []store.Key{next(newKey("k"))}}); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("Apply over a damaged record = %v, want ErrCorrupt", err)
+	}
+	c := <-ch
+	if !errors.Is(c.Err, store.ErrCorrupt) {
+		t.Errorf("Watch of a damaged record: %+v, want ErrCorrupt", c)
+	}
+	if _, ok := <-ch; ok {
+		t.Errorf("the watch goes on after a damaged record")
 	}
 }
