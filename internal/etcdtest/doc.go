@@ -19,8 +19,9 @@
 //
 // # A member in another process
 //
-// Member runs one member from a MemberConfig; a test binary's child mode
-// (a test that runs only when an environment variable says so) can call it
-// with a configuration its parent passed, and wait on the returned
-// member's Done channel, so that the parent can SIGKILL it.
+// StartProcess runs a member (a MemberConfig, from MemberConfigs or a
+// Cluster's Config) in a child process: the test binary itself, started
+// again in its child mode, which its TestMain enters by calling RunChild
+// first. The parent can SIGKILL it to crash the member, and measure its
+// own CPU without the member's.
 package etcdtest

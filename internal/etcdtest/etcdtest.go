@@ -137,29 +137,12 @@ func Start(t testing.TB, c Config) *Cluster {
 // New starts a cluster with its data under dir; the caller Closes it
 // (TestMain, which has no testing.T, uses New rather than Start).
 func New(dir string, c Config) (*Cluster, error) {
-	n := c.Members
-	if n == 0 {
-		n = 1
-	}
-	ports, err := freePorts(2 * n)
+	configs, err := MemberConfigs(dir, c)
 	if err != nil {
 		return nil, err
 	}
-	token := fmt.Sprintf("etcdtest-%d-%d", os.Getpid(), ports[0])
-	cl := &Cluster{configs: make([]MemberConfig, n), members: make([]*Running, n)}
-	var initial []string
-	for i := range n {
-		mc := &cl.configs[i]
-		mc.Name = fmt.Sprintf("m%d", i)
-		mc.Dir = filepath.Join(dir, mc.Name)
-		mc.ClientURL = fmt.Sprintf("http://127.0.0.1:%d", ports[2*i])
-		mc.PeerURL = fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1])
-		mc.Token, mc.MaxTxnOps, mc.Fsync = token, c.MaxTxnOps, c.Fsync
-		initial = append(initial, mc.Name+"="+mc.PeerURL)
-	}
-	for i := range cl.configs {
-		cl.configs[i].InitialCluster = strings.Join(initial, ",")
-	}
+	n := len(configs)
+	cl := &Cluster{configs: configs, members: make([]*Running, n)}
 	// Every member must be up before any is ready (a quorum), so start
 	// them together.
 	errs := make([]error, n)
@@ -173,6 +156,36 @@ func New(dir string, c Config) (*Cluster, error) {
 		return nil, err
 	}
 	return cl, nil
+}
+
+// MemberConfigs returns the configurations of the members of a new
+// cluster as c describes, on free ports, with their data under dir: what
+// New starts in this process, or what StartProcess starts in others.
+func MemberConfigs(dir string, c Config) ([]MemberConfig, error) {
+	n := c.Members
+	if n == 0 {
+		n = 1
+	}
+	ports, err := freePorts(2 * n)
+	if err != nil {
+		return nil, err
+	}
+	token := fmt.Sprintf("etcdtest-%d-%d", os.Getpid(), ports[0])
+	configs := make([]MemberConfig, n)
+	var initial []string
+	for i := range configs {
+		mc := &configs[i]
+		mc.Name = fmt.Sprintf("m%d", i)
+		mc.Dir = filepath.Join(dir, mc.Name)
+		mc.ClientURL = fmt.Sprintf("http://127.0.0.1:%d", ports[2*i])
+		mc.PeerURL = fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1])
+		mc.Token, mc.MaxTxnOps, mc.Fsync = token, c.MaxTxnOps, c.Fsync
+		initial = append(initial, mc.Name+"="+mc.PeerURL)
+	}
+	for i := range configs {
+		configs[i].InitialCluster = strings.Join(initial, ",")
+	}
+	return configs, nil
 }
 
 // Endpoints returns the members' client URLs.

@@ -2,9 +2,7 @@ package etcdtest_test
 
 import (
 	"context"
-	"encoding/json"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -13,25 +11,8 @@ import (
 	"github.com/kmsmodel/kmsmodel/internal/etcdtest"
 )
 
-// childEnv, when set, makes this test binary run one member (the JSON
-// MemberConfig it holds) until killed: TestMemberInChildProcess's child.
-const childEnv = "ETCDTEST_MEMBER"
-
 func TestMain(m *testing.M) {
-	if cfg := os.Getenv(childEnv); cfg != "" {
-		var mc etcdtest.MemberConfig
-		if err := json.Unmarshal([]byte(cfg), &mc); err != nil {
-			os.Exit(2)
-		}
-		r, err := etcdtest.Member(mc)
-		if err != nil {
-			os.Stderr.WriteString(err.Error() + "\n")
-			os.Exit(3)
-		}
-		os.Stdout.WriteString("ready\n")
-		<-r.Done()
-		os.Exit(0)
-	}
+	etcdtest.RunChild()
 	os.Exit(m.Run())
 }
 
@@ -85,25 +66,7 @@ func TestThreeMembers(t *testing.T) {
 	c.Stop(2)
 	mc := c.Config(2)
 	mc.Existing = true
-	cfg, err := json.Marshal(mc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+string(cfg))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make([]byte, 6)
-	if _, err := out.Read(ready); err != nil || string(ready) != "ready\n" {
-		cmd.Process.Kill()
-		t.Fatalf("child: %q, %v", ready, err)
-	}
+	cmd := etcdtest.StartProcess(t, mc)
 	put(t, []string{mc.ClientURL}, "from-child")
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)

@@ -42,18 +42,33 @@ func report(b *testing.B, start time.Time, cpu0 time.Duration) {
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 }
 
+// member returns the endpoints of a one-member cluster for a benchmark:
+// in this process ("embedded": cpu-µs/op counts the member's CPU with the
+// store's), in this process with fsync ("embedded-fsync"), or in a child
+// process ("process": cpu-µs/op is the store's, the client side, alone).
+func member(b *testing.B, where string) []string {
+	switch where {
+	case "embedded-fsync":
+		return etcdtest.Start(b, etcdtest.Config{Fsync: true}).Endpoints()
+	case "process":
+		mcs, err := etcdtest.MemberConfigs(b.TempDir(), etcdtest.Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		etcdtest.StartProcess(b, mcs[0])
+		return []string{mcs[0].ClientURL}
+	}
+	return cluster.Endpoints()
+}
+
 // BenchmarkApply: one CreateKey-like group (a new key and the service's
 // instant) per operation, from 1 or 64 concurrent writers, on a one-member
-// cluster without and with fsync. cpu-µs/op is the whole process's CPU:
-// client and embedded server together.
+// cluster (see member for what cpu-µs/op counts).
 func BenchmarkApply(b *testing.B) {
-	for _, fsync := range []bool{false, true} {
-		endpoints := cluster.Endpoints()
-		if fsync {
-			endpoints = etcdtest.Start(b, etcdtest.Config{Fsync: true}).Endpoints()
-		}
+	for _, where := range []string{"embedded", "embedded-fsync", "process"} {
+		endpoints := member(b, where)
 		for _, writers := range []int{1, 64} {
-			b.Run(fmt.Sprintf("fsync=%v/writers=%d", fsync, writers), func(b *testing.B) {
+			b.Run(fmt.Sprintf("etcd=%s/writers=%d", where, writers), func(b *testing.B) {
 				opts := options(b)
 				opts.Endpoints = endpoints
 				s := openWith(b, opts)
@@ -77,20 +92,25 @@ func BenchmarkApply(b *testing.B) {
 // BenchmarkRevision: Revision from 1 and 8 concurrent callers; etcd-req/op
 // is how many etcd requests a call cost, which sharing brings below one.
 func BenchmarkRevision(b *testing.B) {
-	for _, callers := range []int{1, 8} {
-		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
-			s := open(b)
-			b.ReportAllocs()
-			req0 := etcdstore.RevisionRequests(s)
-			b.ResetTimer()
-			start, cpu0 := time.Now(), cpuTime()
-			parallel(b, callers, func() {
-				if _, err := s.Revision(b.Context()); err != nil {
-					b.Error(err)
-				}
+	for _, where := range []string{"embedded", "process"} {
+		endpoints := member(b, where)
+		for _, callers := range []int{1, 8} {
+			b.Run(fmt.Sprintf("etcd=%s/callers=%d", where, callers), func(b *testing.B) {
+				opts := options(b)
+				opts.Endpoints = endpoints
+				s := openWith(b, opts)
+				b.ReportAllocs()
+				req0 := etcdstore.RevisionRequests(s)
+				b.ResetTimer()
+				start, cpu0 := time.Now(), cpuTime()
+				parallel(b, callers, func() {
+					if _, err := s.Revision(b.Context()); err != nil {
+						b.Error(err)
+					}
+				})
+				report(b, start, cpu0)
+				b.ReportMetric(float64(etcdstore.RevisionRequests(s)-req0)/float64(b.N), "etcd-req/op")
 			})
-			report(b, start, cpu0)
-			b.ReportMetric(float64(etcdstore.RevisionRequests(s)-req0)/float64(b.N), "etcd-req/op")
-		})
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 var cluster *etcdtest.Cluster
 
 func TestMain(m *testing.M) {
+	etcdtest.RunChild() // the etcd member of a benchmark's child process
 	dir, err := os.MkdirTemp("", "etcdstore-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
