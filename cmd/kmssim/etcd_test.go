@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/kmsmodel/kmsmodel/internal/etcdtest"
+)
+
+// TestMain lets a test binary run an etcd member in a child process
+// (etcdtest.StartProcess, the end-to-end fault test).
+func TestMain(m *testing.M) {
+	etcdtest.RunChild()
+	os.Exit(m.Run())
+}
+
+// wrappingKeyFile writes a 32-byte wrapping key (hex) to a file.
+func wrappingKeyFile(t *testing.T) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "wrap.key")
+	if err := os.WriteFile(f, []byte(strings.Repeat("5a", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// httpGet returns the status and body of GET url.
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	r, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	return r.StatusCode, string(b)
+}
+
+// TestServeEtcd: two serve --etcd nodes on one etcd cluster serve one key
+// space (a key and an alias made on one are seen by the next call on the
+// other), answer /healthz and /readyz, and /readyz turns 503 with the
+// reason when etcd is out of reach while /healthz stays 200.
+func TestServeEtcd(t *testing.T) {
+	cl := etcdtest.Start(t, etcdtest.Config{})
+	key := wrappingKeyFile(t)
+	args := []string{"--etcd", strings.Join(cl.Endpoints(), ","), "--etcd-prefix", "t/", "--wrapping-key-file", key,
+		"--ready-timeout", "300ms", "--etcd-dial-timeout", "2s"}
+	addrA, stopA, logsA := startServe(t, args...)
+	addrB, stopB, _ := startServe(t, args...)
+	ctx := context.Background()
+	a, b := client(addrA, "AKID"), client(addrB, "AKID")
+	ck, err := a.CreateKey(ctx, &awskms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := *ck.KeyMetadata.KeyId
+	if _, err := a.CreateAlias(ctx, &awskms.CreateAliasInput{AliasName: new("alias/shared"), TargetKeyId: &id}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := b.DescribeKey(ctx, &awskms.DescribeKeyInput{KeyId: new("alias/shared")})
+	if err != nil || *d.KeyMetadata.KeyId != id {
+		t.Fatalf("b resolves alias/shared to %v, %v; want %s", d, err, id)
+	}
+	if _, err := b.DisableKey(ctx, &awskms.DisableKeyInput{KeyId: &id}); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := a.DescribeKey(ctx, &awskms.DescribeKeyInput{KeyId: &id}); err != nil || d.KeyMetadata.Enabled {
+		t.Fatalf("a after b disabled the key: %v, %v", d, err)
+	}
+	for _, addr := range []string{addrA, addrB} {
+		for _, p := range []string{"/healthz", "/readyz"} {
+			if code, body := httpGet(t, "http://"+addr+p); code != 200 || body != "ok\n" {
+				t.Errorf("%s%s: %d %q", addr, p, code, body)
+			}
+		}
+	}
+	cl.Stop(0)
+	code, body := httpGet(t, "http://"+addrA+"/readyz")
+	if code != 503 || !strings.Contains(body, "not ready") {
+		t.Errorf("readyz with etcd down: %d %q, want 503 with the reason", code, body)
+	}
+	t.Logf("readyz with etcd down: %d %s", code, strings.TrimSpace(body))
+	if code, _ := httpGet(t, "http://"+addrA+"/healthz"); code != 200 {
+		t.Errorf("healthz with etcd down: %d", code)
+	}
+	if err := cl.Restart(0); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := httpGet(t, "http://"+addrA+"/readyz")
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz after etcd came back: %d %q", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code := stopA(); code != exitOK {
+		t.Errorf("node a exit %d: %s", code, logsA)
+	}
+	if code := stopB(); code != exitOK {
+		t.Errorf("node b exit %d", code)
+	}
+	if !strings.Contains(logsA.String(), "store=\"etcd ") {
+		t.Errorf("the log does not name the etcd store: %s", logsA)
+	}
+}
+
+// TestServeEtcdUsage: serve's etcd flags are checked before anything
+// starts, each mistake with its own message.
+func TestServeEtcdUsage(t *testing.T) {
+	key := wrappingKeyFile(t)
+	t.Setenv(wrappingKeyEnv, "")
+	t.Setenv(etcdPasswordEnv, "")
+	ep := "http://127.0.0.1:1"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--etcd", ep, "--mem"}, "--etcd, --db and --mem are exclusive"},
+		{[]string{"--etcd", ep, "--db", "x.db", "--wrapping-key-file", key}, "--etcd, --db and --mem are exclusive"},
+		{[]string{"--etcd", ep}, "--etcd needs a wrapping key"},
+		{[]string{"--etcd-prefix", "x/"}, "--etcd-prefix needs --etcd"},
+		{[]string{"--stale-reads"}, "--stale-reads needs --etcd"},
+		{[]string{"--etcd-user", "u"}, "--etcd-user needs --etcd"},
+		{[]string{"--etcd", ep + ",", "--wrapping-key-file", key}, "want comma-separated client URLs"},
+		{[]string{"--etcd", ep, "--wrapping-key-file", key, "--etcd-password", "p"}, "needs --etcd-user"},
+		{[]string{"--etcd", ep, "--wrapping-key-file", key, "--etcd-cert", "c.pem"}, "--etcd-cert and --etcd-key go together"},
+		{[]string{"--etcd", ep, "--wrapping-key-file", key, "--etcd-ca", "/nonexistent/ca.pem"}, "--etcd-ca:"},
+		{[]string{"--etcd", ep, "--wrapping-key-file", key, "--etcd-ca", key}, "no PEM certificate"},
+		{[]string{"--etcd", ep, "--wrapping-key-file", key, "--etcd-max-txn-ops", "0"}, "--etcd-max-txn-ops must be positive"},
+		{[]string{"--etcd", ep, "--wrapping-key-file", key, "--etcd-dial-timeout", "0s"}, "--etcd-dial-timeout must be positive"},
+		{[]string{"--etcd", ep, "--wrapping-key-file", key, "--etcd-prefix", ""}, "--etcd-prefix must not be empty"},
+		{[]string{"--ready-timeout", "0s"}, "--ready-timeout must be positive"},
+	} {
+		code, out, errOut := runCmd(t, append([]string{"serve"}, tc.args...)...)
+		if code != exitUsage || !strings.Contains(errOut, tc.want) || out != "" {
+			t.Errorf("%v: exit %d, stderr %q (want %q)", tc.args, code, errOut, tc.want)
+		}
+	}
+	// The password may come from the environment, and then needs a user.
+	t.Setenv(etcdPasswordEnv, "secret")
+	if code, _, errOut := runCmd(t, "serve", "--etcd", ep, "--wrapping-key-file", key); code != exitUsage || !strings.Contains(errOut, "needs --etcd-user") || strings.Contains(errOut, "secret") {
+		t.Errorf("password from the environment without a user: exit %d, stderr %q", code, errOut)
+	}
+}
