@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	filippo.io/mldsa v1.0.0 // ML-DSA: the Go standard library's own implementation, extracted by Filippo Valsorda; becomes a type-alias wrapper of crypto/mldsa in Go 1.27; signs an external μ (EXTERNAL_MU), which circl v1.6.5 cannot; crypto/mldsa is not in Go 1.26
+	github.com/anishathalye/porcupine v1.3.1 // tests only: the usual Go linearizability checker (Jepsen's Knossos algorithm, P-compositionality), no dependencies of its own
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.0
 	github.com/aws/aws-sdk-go-v2/service/kms v1.62.6
