@@ -38,7 +38,7 @@ var (
 )
 
 // kmssimBinary builds kmssim once per test binary run.
-func kmssimBinary(t *testing.T) string {
+func kmssimBinary(t testing.TB) string {
 	t.Helper()
 	kmssimBinOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "kmssim-e2e-")
@@ -60,12 +60,12 @@ func kmssimBinary(t *testing.T) string {
 // etcdProcs is a three-member etcd cluster whose members run in child
 // processes.
 type etcdProcs struct {
-	t       *testing.T
+	t       testing.TB
 	configs []etcdtest.MemberConfig
 	cmds    []*exec.Cmd // nil while killed
 }
 
-func startEtcdProcs(t *testing.T) *etcdProcs {
+func startEtcdProcs(t testing.TB) *etcdProcs {
 	t.Helper()
 	configs, err := etcdtest.MemberConfigs(t.TempDir(), etcdtest.Config{Members: 3})
 	if err != nil {
@@ -117,7 +117,7 @@ type node struct {
 
 // startNode starts bin serve with args on addr ("127.0.0.1:0" the first
 // time) and returns once it listens.
-func startNode(t *testing.T, bin, addr string, args []string) *node {
+func startNode(t testing.TB, bin, addr string, args []string) *node {
 	t.Helper()
 	n := &node{args: args, log: &syncBuffer{}}
 	n.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr}, args...)...)
@@ -156,13 +156,13 @@ func (n *node) kill() {
 	n.cmd.Wait()
 }
 
-func (n *node) restart(t *testing.T, bin string) {
+func (n *node) restart(t testing.TB, bin string) {
 	t.Helper()
 	*n = *startNode(t, bin, n.addr, n.args)
 }
 
 // waitReady polls GET /readyz until it answers 200.
-func (n *node) waitReady(t *testing.T, within time.Duration) {
+func (n *node) waitReady(t testing.TB, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -194,7 +194,7 @@ func sdkOver(addr string, rt http.RoundTripper) *awskms.Client {
 }
 
 // startCluster starts three kmssim nodes over e with extra args.
-func startCluster(t *testing.T, bin string, e *etcdProcs, extra ...string) []*node {
+func startCluster(t testing.TB, bin string, e *etcdProcs, extra ...string) []*node {
 	t.Helper()
 	args := append([]string{"--etcd", e.endpoints(), "--wrapping-key-file", wrappingKeyFile(t), "--etcd-dial-timeout", "2s"}, extra...)
 	nodes := make([]*node, 3)

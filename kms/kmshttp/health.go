@@ -14,7 +14,8 @@ import (
 //   - GET (or HEAD) /readyz answers 200 "ok" when the service can answer
 //     calls (kms.Service.Ready, given readyTimeout: a cluster node reaches
 //     its store and catches up with its latest revision), and 503 with the
-//     reason otherwise.
+//     reason otherwise. A cluster node's 200 answer adds its
+//     kms.ClusterStatus: "ok revision=R reloads=N retries=M".
 //
 // Neither needs credentials, and neither changes anything but a cluster
 // node's copy of the cluster's state. readyTimeout must be positive.
@@ -43,6 +44,10 @@ func (h *Handler) health(w http.ResponseWriter, r *http.Request) bool {
 			fmt.Fprintln(w, err)
 			return true
 		}
+	}
+	if cs, ok := h.svc.ClusterStatus(); ok && r.URL.Path == "/readyz" {
+		fmt.Fprintf(w, "ok revision=%d reloads=%d retries=%d\n", cs.Revision, cs.Reloads, cs.Retries)
+		return true
 	}
 	fmt.Fprintln(w, "ok")
 	return true

@@ -34,7 +34,7 @@ func TestHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"/healthz", "/readyz"} {
-		if code, body := get(h, http.MethodGet, p); code != 200 || body != "ok\n" {
+		if code, body := get(h, http.MethodGet, p); code != 200 || !strings.HasPrefix(body, "ok") {
 			t.Errorf("GET %s: %d %q", p, code, body)
 		}
 		if code, _ := get(h, http.MethodHead, p); code != 200 {
@@ -43,6 +43,9 @@ func TestHealth(t *testing.T) {
 		if code, _ := get(h, http.MethodPost, p); code == 200 {
 			t.Errorf("POST %s answered as a check", p)
 		}
+	}
+	if _, body := get(h, http.MethodGet, "/readyz"); !strings.HasPrefix(body, "ok revision=") || !strings.Contains(body, " reloads=0 retries=0") {
+		t.Errorf("a cluster node's readyz: %q, want its ClusterStatus", body)
 	}
 	if code, _ := get(h, http.MethodGet, "/other"); code == 200 {
 		t.Errorf("GET /other: 200")
