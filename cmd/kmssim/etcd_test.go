@@ -114,6 +114,26 @@ func TestServeEtcd(t *testing.T) {
 	if !strings.Contains(logsA.String(), "store=\"etcd ") {
 		t.Errorf("the log does not name the etcd store: %s", logsA)
 	}
+
+	// Another wrapping key, or etcd out of reach: serve exits at start,
+	// saying why.
+	other := filepath.Join(t.TempDir(), "other.key")
+	if err := os.WriteFile(other, []byte(strings.Repeat("a5", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--etcd", strings.Join(cl.Endpoints(), ","), "--etcd-prefix", "t/", "--wrapping-key-file", other}, "wrong or missing wrapping key"},
+		{[]string{"--etcd", "http://127.0.0.1:1", "--wrapping-key-file", key, "--etcd-dial-timeout", "200ms"}, "cannot open the store"},
+	} {
+		var logs syncBuffer
+		code := serve(context.Background(), append([]string{"--addr", "127.0.0.1:0"}, tc.args...), io.Discard, &logs, nil)
+		if code != exitError || !strings.Contains(logs.String(), tc.want) {
+			t.Errorf("%v: exit %d, log %q (want %q)", tc.args, code, logs.String(), tc.want)
+		}
+	}
 }
 
 // TestServeEtcdUsage: serve's etcd flags are checked before anything
