@@ -11,6 +11,8 @@ import (
 	"time"
 
 	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
 	"github.com/kmsmodel/kmsmodel/internal/etcdtest"
 )
@@ -173,4 +175,46 @@ func TestServeEtcdUsage(t *testing.T) {
 	if code, _, errOut := runCmd(t, "serve", "--etcd", ep, "--wrapping-key-file", key); code != exitUsage || !strings.Contains(errOut, "needs --etcd-user") || strings.Contains(errOut, "secret") {
 		t.Errorf("password from the environment without a user: exit %d, stderr %q", code, errOut)
 	}
+}
+
+// TestServeEtcdAuth: against an etcd cluster with authentication on,
+// serve --etcd-user with the password from KMSSIM_ETCD_PASSWORD serves,
+// and a wrong password stops it at start; neither is logged.
+func TestServeEtcdAuth(t *testing.T) {
+	cl := etcdtest.Start(t, etcdtest.Config{})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: cl.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx := context.Background()
+	if _, err := cli.UserAdd(ctx, "root", "s3cret-pw"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.UserGrantRole(ctx, "root", "root"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.AuthEnable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	key := wrappingKeyFile(t)
+	args := []string{"--etcd", strings.Join(cl.Endpoints(), ","), "--wrapping-key-file", key, "--etcd-user", "root", "--etcd-dial-timeout", "2s"}
+	t.Setenv(etcdPasswordEnv, "s3cret-pw")
+	addr, stop, logs := startServe(t, args...)
+	if _, err := client(addr, "AKID").CreateKey(ctx, &awskms.CreateKeyInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if code := stop(); code != exitOK {
+		t.Fatalf("exit %d: %s", code, logs)
+	}
+	if strings.Contains(logs.String(), "s3cret-pw") {
+		t.Errorf("the log shows the password: %s", logs)
+	}
+	t.Setenv(etcdPasswordEnv, "wr0ng-pw")
+	var out syncBuffer
+	if code := serve(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), io.Discard, &out, nil); code != exitError ||
+		!strings.Contains(out.String(), "authentication failed") || strings.Contains(out.String(), "wr0ng-pw") {
+		t.Errorf("wrong password: exit %d, log %s", code, out.String())
+	}
+	t.Logf("wrong password: %s", strings.TrimSpace(out.String()))
 }
