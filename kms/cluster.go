@@ -429,3 +429,46 @@ func (s *Service) follow(latest time.Time) {
 	}
 	s.last = max(s.last, latest.UnixMicro())
 }
+
+// ErrNotReady is matched (errors.Is) by Ready's error when the service
+// cannot answer calls: it is closed, it could not follow its cluster's
+// commits, or it could not reach its store or catch up with it.
+var ErrNotReady = errors.New("kms: service not ready")
+
+// Ready reports whether the service can answer a call now, as a load
+// balancer's readiness check wants to know: nil when it can, and an error
+// matching ErrNotReady that says why when it cannot. A service that is not
+// in cluster mode is ready until it is closed. A cluster node (Open over a
+// store.Shared) does what a call does before it answers, even with
+// WithStaleReads: it asks the store for its latest revision and applies
+// the other nodes' commits up to it, within ctx (give it a short
+// deadline); a store out of reach, or a node that cannot catch up before
+// ctx is done, is not ready. Ready changes nothing but the node's copy of
+// the cluster's state.
+func (s *Service) Ready(ctx context.Context) error {
+	s.mu.Lock()
+	closed, broken, cl := s.closed, s.broken, s.cl
+	s.mu.Unlock()
+	switch {
+	case closed:
+		return fmt.Errorf("%w: closed", ErrNotReady)
+	case broken != nil:
+		return fmt.Errorf("%w: %v", ErrNotReady, broken)
+	case cl == nil:
+		return nil
+	}
+	rev, err := cl.shared.Revision(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: reading the store's revision: %v", ErrNotReady, err)
+	}
+	if err := s.catchUp(ctx, rev); err != nil {
+		return fmt.Errorf("%w: catching up to revision %d: %v", ErrNotReady, rev, err)
+	}
+	s.mu.Lock()
+	broken = s.broken
+	s.mu.Unlock()
+	if broken != nil {
+		return fmt.Errorf("%w: %v", ErrNotReady, broken)
+	}
+	return nil
+}

@@ -63,7 +63,7 @@ func TestServeWrappingKey(t *testing.T) {
 		env  string
 		want string
 	}{
-		{[]string{"--mem", "--wrapping-key-file", keyFile}, "", "needs a --db file"},
+		{[]string{"--mem", "--wrapping-key-file", keyFile}, "", "needs --db or --etcd"},
 		{[]string{"--db", xdb, "--wrapping-key-file", filepath.Join(dir, "missing")}, "", "--wrapping-key-file"},
 		{[]string{"--db", xdb, "--wrapping-key-file", keyFile}, keyHex, "exclusive"},
 		{[]string{"--db", xdb}, "00ff", wrappingKeyEnv + ": a wrapping key is an AES-256 key"},

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -20,7 +22,9 @@ import (
 
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/kms/kmshttp"
+	"github.com/kmsmodel/kmsmodel/store"
 	"github.com/kmsmodel/kmsmodel/store/boltstore"
+	"github.com/kmsmodel/kmsmodel/store/etcdstore"
 )
 
 const serveHelp = `Usage: kmssim serve [flags]
@@ -30,8 +34,9 @@ over HTTP, backed by kmsmodel. Point an AWS SDK or the AWS CLI at it:
 
 	aws kms create-key --endpoint-url http://127.0.0.1:4599
 
-State lives in a bbolt file (--db, default kms.db) or only in memory
-(--mem). The caller comes from the access key ID of the SigV4 credential:
+State lives in a bbolt file (--db, default kms.db), only in memory
+(--mem), or in an etcd cluster shared with other kmssim nodes (--etcd,
+below). The caller comes from the access key ID of the SigV4 credential:
 --access-key maps keys to accounts (their roots) or to principal ARNs; by
 default every key is the root of --account. Without --access-key, a
 request with no Authorization header (plain curl) runs as --account; once
@@ -109,6 +114,31 @@ demand to new material imported with ImportType NEW_KEY_MATERIAL). A --db
 file records the profile it was written under; serve refuses to open it
 under the other one, unless --rules-upgrade takes a 2024 file to current.
 
+--etcd ENDPOINTS (comma-separated client URLs of an etcd v3 cluster)
+makes this server one node of a cluster: every node started with the
+same --etcd and --etcd-prefix serves one key space. Each node keeps a
+full copy in memory, follows the others' commits through an etcd watch,
+and before each call catches up with the cluster's latest revision, so
+a change acknowledged by any node is seen by the next call on every node
+(linearizable reads); --stale-reads skips that wait (faster, and a read
+may miss another node's latest change; writes stay safe). Every write is
+one etcd transaction guarded by the revisions of what it read: a node
+that loses a race runs the call again. The root secret is stored in etcd
+encrypted under the wrapping key, which this mode requires
+(--wrapping-key-file or KMSSIM_WRAPPING_KEY; the same key on every
+node). TLS to etcd takes --etcd-ca, --etcd-cert and --etcd-key (PEM
+files, as etcdctl's --cacert, --cert and --key); authentication takes
+--etcd-user and the password in --etcd-password or the environment
+variable KMSSIM_ETCD_PASSWORD. --etcd-max-txn-ops must not exceed the
+etcd members' --max-txn-ops (128 by default): a write needing more
+operations is refused. With --clock manual the cluster has one clock:
+KmsModel.AdvanceClock on any node moves every node's.
+
+For load balancers, GET /healthz answers 200 while the process serves,
+and GET /readyz answers 200 when the node can answer calls (in cluster
+mode: it reached etcd and caught up with its latest revision within
+--ready-timeout), 503 with the reason otherwise.
+
 SIGINT or SIGTERM stops the server gracefully: requests in flight finish,
 clients still sending a request are cut off, then the store is closed. A
 second signal stops it at once.
@@ -136,7 +166,10 @@ type serveConfig struct {
 	shutdownTimeout time.Duration
 	logLevel        slog.Level
 	logJSON         bool
-	ec              []kms.Option // --eventual-consistency
+	ec              []kms.Option       // --eventual-consistency
+	etcd            *etcdstore.Options // --etcd; nil otherwise
+	staleReads      bool
+	readyTimeout    time.Duration
 }
 
 func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
@@ -183,6 +216,17 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	level := fs.String("log-level", "info", "log `level`: debug (every request), info, warn or error")
 	format := fs.String("log-format", "text", "log `format`: text or json")
 	ecf := addECFlags(fs)
+	etcdEndpoints := fs.String("etcd", "", "serve one key space with the other nodes on the etcd cluster at these client `URLs` (comma-separated; instead of --db)")
+	etcdPrefix := fs.String("etcd-prefix", etcdstore.DefaultPrefix, "etcd key `prefix` of the key space (--etcd)")
+	etcdCA := fs.String("etcd-ca", "", "PEM `file` of the CAs that sign the etcd members' certificates (--etcd over TLS)")
+	etcdCert := fs.String("etcd-cert", "", "PEM `file` of the client certificate presented to etcd (with --etcd-key)")
+	etcdKey := fs.String("etcd-key", "", "PEM `file` of the client certificate's private key (with --etcd-cert)")
+	etcdUser := fs.String("etcd-user", "", "etcd `user` name (with --etcd-password or "+etcdPasswordEnv+")")
+	etcdPassword := fs.String("etcd-password", "", "etcd `password` of --etcd-user (prefer "+etcdPasswordEnv+": command lines are visible to other users)")
+	etcdDial := fs.Duration("etcd-dial-timeout", 5*time.Second, "how long to wait for a connection to etcd at start")
+	etcdMaxOps := fs.Int("etcd-max-txn-ops", etcdstore.DefaultMaxTxnOps, "most operations in one etcd transaction: at most the members' --max-txn-ops")
+	fs.BoolVar(&c.staleReads, "stale-reads", false, "with --etcd, answer from this node's copy without catching up with the cluster first: faster, possibly stale reads")
+	fs.DurationVar(&c.readyTimeout, "ready-timeout", 2*time.Second, "how long GET /readyz may take to reach the store and catch up before answering 503")
 	if code := parseFlags(fs, serveHelp, args, stdout, stderr); code >= 0 {
 		return nil, code
 	}
@@ -191,6 +235,19 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	bad := func(msg string) (*serveConfig, int) { return nil, usageError(stderr, "serve", msg) }
 	if c.mem && set["db"] {
 		return bad("--db and --mem are exclusive: state lives in a file or in memory")
+	}
+	if *etcdEndpoints != "" && (c.mem || set["db"]) {
+		return bad("--etcd, --db and --mem are exclusive: state lives in etcd, a file or memory")
+	}
+	if *etcdEndpoints == "" {
+		for _, f := range []string{"etcd-prefix", "etcd-ca", "etcd-cert", "etcd-key", "etcd-user", "etcd-password", "etcd-dial-timeout", "etcd-max-txn-ops", "stale-reads"} {
+			if set[f] {
+				return bad("--" + f + " needs --etcd")
+			}
+		}
+	}
+	if c.readyTimeout <= 0 {
+		return bad("--ready-timeout must be positive")
 	}
 	var err error
 	if c.ec, err = ecf.options(set); err != nil {
@@ -251,7 +308,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	env := os.Getenv(wrappingKeyEnv)
 	switch {
 	case *keyFile != "" && c.mem:
-		return bad("--wrapping-key-file needs a --db file (--mem keeps nothing at rest)")
+		return bad("--wrapping-key-file needs --db or --etcd (--mem keeps nothing at rest)")
 	case *keyFile != "" && env != "":
 		return bad("--wrapping-key-file and " + wrappingKeyEnv + " are exclusive: give the wrapping key once")
 	case *keyFile != "":
@@ -268,7 +325,77 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 			return bad(fmt.Sprintf("%s: %v", wrappingKeyEnv, err))
 		}
 	}
+	if *etcdEndpoints != "" {
+		o, msg := etcdOptions(*etcdEndpoints, *etcdPrefix, *etcdCA, *etcdCert, *etcdKey, *etcdUser, *etcdPassword, *etcdDial, *etcdMaxOps)
+		if msg != "" {
+			return bad(msg)
+		}
+		if c.wrappingKey == nil {
+			return bad("--etcd needs a wrapping key (the root secret is stored in etcd encrypted under it): give --wrapping-key-file or " + wrappingKeyEnv)
+		}
+		o.WrappingKey = c.wrappingKey
+		c.etcd = o
+	}
 	return c, -1
+}
+
+// etcdPasswordEnv names the environment variable that may hold the etcd
+// password of --etcd-user.
+const etcdPasswordEnv = "KMSSIM_ETCD_PASSWORD"
+
+// etcdOptions checks serve's etcd flags and turns them into the store's
+// options (without the wrapping key), or returns what is wrong with them.
+func etcdOptions(endpoints, prefix, ca, cert, key, user, password string, dial time.Duration, maxOps int) (*etcdstore.Options, string) {
+	o := &etcdstore.Options{Prefix: prefix, DialTimeout: dial, MaxTxnOps: maxOps, Username: user}
+	for _, e := range strings.Split(endpoints, ",") {
+		e = strings.TrimSpace(e)
+		if e == "" {
+			return nil, fmt.Sprintf("--etcd %q: want comma-separated client URLs such as http://127.0.0.1:2379", endpoints)
+		}
+		o.Endpoints = append(o.Endpoints, e)
+	}
+	if dial <= 0 {
+		return nil, "--etcd-dial-timeout must be positive"
+	}
+	if maxOps <= 0 {
+		return nil, "--etcd-max-txn-ops must be positive"
+	}
+	if prefix == "" {
+		return nil, "--etcd-prefix must not be empty"
+	}
+	if password == "" {
+		password = os.Getenv(etcdPasswordEnv)
+	}
+	if password != "" && user == "" {
+		return nil, "--etcd-password (or " + etcdPasswordEnv + ") needs --etcd-user"
+	}
+	o.Password = password
+	if (cert == "") != (key == "") {
+		return nil, "--etcd-cert and --etcd-key go together: a client certificate and its private key"
+	}
+	if ca != "" || cert != "" {
+		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+		if ca != "" {
+			pem, err := os.ReadFile(ca)
+			if err != nil {
+				return nil, fmt.Sprintf("--etcd-ca: %v", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Sprintf("--etcd-ca %s: no PEM certificate in it", ca)
+			}
+			cfg.RootCAs = pool
+		}
+		if cert != "" {
+			pair, err := tls.LoadX509KeyPair(cert, key)
+			if err != nil {
+				return nil, fmt.Sprintf("--etcd-cert/--etcd-key: %v", err)
+			}
+			cfg.Certificates = []tls.Certificate{pair}
+		}
+		o.TLS = cfg
+	}
+	return o, ""
 }
 
 // wrappingKeyEnv names the environment variable that may hold the
@@ -336,14 +463,27 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		binary.LittleEndian.PutUint64(seed[:], c.seed)
 		opts = append(opts, kms.WithRandom(rand.NewChaCha8(seed)))
 	}
+	if c.staleReads {
+		opts = append(opts, kms.WithStaleReads())
+	}
 	var svc *kms.Service
 	storeName := "memory"
 	if c.mem {
 		svc = kms.New(opts...)
 	} else {
-		storeName = c.db
-		st, err := boltstore.Open(c.db, &boltstore.Options{WrappingKey: c.wrappingKey})
+		var st interface {
+			store.Store
+			LatestInstant(context.Context) (time.Time, error)
+		}
+		var err error
 		wrapped := c.wrappingKey != nil
+		if c.etcd != nil {
+			storeName = "etcd " + strings.Join(c.etcd.Endpoints, ",") + " prefix " + c.etcd.Prefix
+			st, err = etcdstore.Open(*c.etcd)
+		} else {
+			storeName = c.db
+			st, err = boltstore.Open(c.db, &boltstore.Options{WrappingKey: c.wrappingKey})
+		}
 		clear(c.wrappingKey) // Open does not keep it
 		if err != nil {
 			return fail("cannot open the store", err)
@@ -380,7 +520,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		}
 	}()
 
-	hopts := []kmshttp.Option{kmshttp.WithLogger(log), kmshttp.WithMaxBodyBytes(c.maxBody), kmshttp.WithBodyMemory(c.bodyMemory)}
+	hopts := []kmshttp.Option{kmshttp.WithHealth(c.readyTimeout), kmshttp.WithLogger(log), kmshttp.WithMaxBodyBytes(c.maxBody), kmshttp.WithBodyMemory(c.bodyMemory)}
 	if clock != nil {
 		hopts = append(hopts, kmshttp.WithManualClock(clock))
 	}

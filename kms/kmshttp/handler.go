@@ -50,6 +50,8 @@ type Handler struct {
 
 	bodyMemory int64        // bound on bodies.held
 	bodyHeld   atomic.Int64 // bytes of large bodies buffered now
+
+	readyTimeout time.Duration // WithHealth; 0: no health endpoints
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -64,6 +66,7 @@ type config struct {
 	bodyMem  int64
 	log      *slog.Logger
 	random   io.Reader
+	ready    time.Duration
 }
 
 // WithManualClock tells the handler that the service runs on clock, which
@@ -150,6 +153,9 @@ func New(svc *kms.Service, opts ...Option) (*Handler, error) {
 	if c.bodyMem <= 0 {
 		return nil, fmt.Errorf("kmshttp: WithBodyMemory(%d): the limit must be positive", c.bodyMem)
 	}
+	if c.ready < 0 {
+		return nil, fmt.Errorf("kmshttp: WithHealth(%v): the timeout must be positive", c.ready)
+	}
 	var seed [8]byte
 	if _, err := io.ReadFull(c.random, seed[:]); err != nil {
 		return nil, fmt.Errorf("kmshttp: reading randomness for request IDs: %w", err)
@@ -161,8 +167,9 @@ func New(svc *kms.Service, opts ...Option) (*Handler, error) {
 		maxBody:  c.maxBody,
 		log:      c.log,
 
-		bodyMemory: c.bodyMem,
-		idHigh:     binary.BigEndian.Uint64(seed[:]),
+		bodyMemory:   c.bodyMem,
+		idHigh:       binary.BigEndian.Uint64(seed[:]),
+		readyTimeout: c.ready,
 	}, nil
 }
 
@@ -227,6 +234,9 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b 
 // "KmsModel.<Operation>" for the simulated-time extensions) and its input as
 // a JSON object in the body.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.readyTimeout > 0 && r.Method != http.MethodPost && h.health(w, r) {
+		return
+	}
 	var start time.Time
 	logging := h.log != nil && h.log.Enabled(r.Context(), slog.LevelDebug)
 	if logging {

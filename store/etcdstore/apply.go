@@ -1,0 +1,693 @@
+package etcdstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/kmsmodel/kmsmodel/store"
+)
+
+// ErrTooManyOps is returned (wrapped, with the numbers) by Apply and
+// ApplyAt when a group needs more operations in one etcd transaction than
+// Options.MaxTxnOps, or than the etcd server allows (its --max-txn-ops
+// flag): the group writes nothing. Raise both to write larger groups.
+var ErrTooManyOps = errors.New("etcdstore: group too large for one etcd transaction (etcd's --max-txn-ops)")
+
+// Apply writes the group bs as one etcd transaction: it reads the records
+// the group names, checks each batch against them as the batches before
+// it leave them (store.Batch.Validate, ValidateCustomKeyStores,
+// ValidateGrants, and the secret's uniqueness), folds the group into its
+// net effect and commits it on the condition that none of the records
+// read has changed since. When another writer changed one in between, it
+// reads them again and retries; it never overwrites a change it did not
+// see. It returns the store sentinels wrapped, ErrTooManyOps, ErrClosed,
+// or etcd's error.
+func (s *Store) Apply(ctx context.Context, bs ...*store.Batch) error {
+	_, err := s.apply(ctx, false, 0, bs)
+	return err
+}
+
+// ApplyAt is Apply for a group computed from the store at revision read
+// (store.Shared): it returns an error wrapping store.ErrConflict, and
+// writes nothing, when a record the group writes or names was changed or
+// deleted by a commit after read. Otherwise it returns the revision of its
+// commit (read for a group that writes nothing).
+func (s *Store) ApplyAt(ctx context.Context, read int64, bs ...*store.Batch) (int64, error) {
+	return s.apply(ctx, true, read, bs)
+}
+
+// wanted lists what a group reads.
+type wanted struct {
+	keys    map[string]bool
+	delKeys map[string]bool
+	aliases map[store.AliasID]bool
+	grants  map[store.GrantID]bool
+	stores  map[string]bool
+	secret  bool
+	now     bool
+	profile bool
+}
+
+func want(bs []*store.Batch) wanted {
+	w := wanted{keys: map[string]bool{}, delKeys: map[string]bool{}, aliases: map[store.AliasID]bool{},
+		grants: map[store.GrantID]bool{}, stores: map[string]bool{}}
+	for _, b := range bs {
+		for _, k := range b.PutKeys {
+			w.keys[k.ID] = true
+		}
+		for _, r := range b.AddRotations {
+			w.keys[r.KeyID] = true
+		}
+		for _, a := range b.PutAliases {
+			w.aliases[a.AliasID] = true
+			w.keys[a.KeyID] = true
+		}
+		for _, id := range b.DeleteAliases {
+			w.aliases[id] = true
+		}
+		for _, id := range b.DeleteKeys {
+			w.keys[id] = true
+			w.delKeys[id] = true
+		}
+		for _, g := range b.PutGrants {
+			w.grants[store.GrantID{KeyID: g.KeyID, GrantID: g.GrantID}] = true
+			w.keys[g.KeyID] = true
+		}
+		for _, id := range b.DeleteGrants {
+			w.grants[id] = true
+			w.keys[id.KeyID] = true
+		}
+		for _, c := range b.PutCustomKeyStores {
+			w.stores[c.ID] = true
+		}
+		for _, id := range b.DeleteCustomKeyStores {
+			w.stores[id] = true
+		}
+		w.secret = w.secret || len(b.PutSecret) > 0
+		w.now = w.now || !b.Now.IsZero()
+		w.profile = w.profile || b.RuleProfile != ""
+	}
+	return w
+}
+
+// The group's working state: every record it names, as read (and at
+// what ModRevision) and as the group's batches so far leave it.
+type keyEntry struct {
+	readExists bool
+	readModRev int64
+	readRots   uint64
+	cur        *store.Key
+	put        bool // the record was put since the key was last created
+	deleted    bool // the group deleted the key as read
+	rots       []store.Rotation
+	touched    bool
+}
+
+type aliasEntry struct {
+	readExists  bool
+	readKeyID   string
+	readModRev  int64 // of the alias record, when read by name
+	indexModRev int64 // of its index entry, when read through a deleted key
+	cur         *store.Alias
+	touched     bool
+}
+
+type grantEntry struct {
+	readExists bool
+	readModRev int64 // when read by name
+	rangeRev   int64 // when read through a deleted key
+	cur        *store.Grant
+	touched    bool
+}
+
+type storeEntry struct {
+	readExists bool
+	readModRev int64
+	cur        *store.CustomKeyStore
+	touched    bool
+}
+
+type groupState struct {
+	rev         int64 // the revision read
+	keys        map[string]*keyEntry
+	aliases     map[store.AliasID]*aliasEntry
+	grants      map[store.GrantID]*grantEntry
+	stores      map[string]*storeEntry
+	delKeys     []string
+	secretRead  bool // the secret was read (the group puts one)
+	secretHas   bool
+	secretRev   int64
+	secretPut   []byte
+	nowRead     bool
+	nowModRev   int64
+	now         time.Time // stored, then the latest
+	nowPut      bool
+	profile     string // as stored, then as the group leaves it
+	profileSet  bool   // the group changes it
+	profileRead bool
+	profileRev  int64
+}
+
+func (s *Store) apply(ctx context.Context, at bool, read int64, bs []*store.Batch) (int64, error) {
+	if s.closed.Load() {
+		return 0, fmt.Errorf("etcdstore: apply: %w", store.ErrClosed)
+	}
+	group := make([]*store.Batch, 0, len(bs))
+	for _, b := range bs {
+		if b != nil && !b.Empty() {
+			group = append(group, b)
+		}
+	}
+	if len(group) == 0 {
+		return read, nil
+	}
+	w := want(group)
+	for {
+		st, err := s.readGroup(ctx, w)
+		if err != nil {
+			return 0, s.fail("apply: read", err)
+		}
+		if at {
+			if err := s.conflicts(ctx, st, read); err != nil {
+				return 0, err
+			}
+		}
+		for _, b := range group {
+			if err := st.apply(b); err != nil {
+				return 0, err
+			}
+		}
+		cmps, ops, err := s.txnOf(st)
+		if err != nil {
+			return 0, err
+		}
+		if len(ops) == 0 {
+			return st.rev, nil
+		}
+		if len(cmps) > s.maxOps || len(ops) > s.maxOps {
+			return 0, fmt.Errorf("etcdstore: the group needs %d comparisons and %d writes in one transaction; Options.MaxTxnOps is %d: %w",
+				len(cmps), len(ops), s.maxOps, ErrTooManyOps)
+		}
+		resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+		if errors.Is(err, rpctypes.ErrTooManyOps) {
+			return 0, fmt.Errorf("etcdstore: the group needs %d comparisons and %d writes in one transaction, more than the server allows: %w", len(cmps), len(ops), ErrTooManyOps)
+		}
+		if err != nil {
+			return 0, s.fail("apply", err)
+		}
+		if resp.Succeeded {
+			return resp.Header.Revision, nil
+		}
+		// Another writer changed a record read: read again.
+	}
+}
+
+// readGroup reads every record w names, at one revision.
+func (s *Store) readGroup(ctx context.Context, w wanted) (*groupState, error) {
+	st := &groupState{keys: map[string]*keyEntry{}, aliases: map[store.AliasID]*aliasEntry{},
+		grants: map[store.GrantID]*grantEntry{}, stores: map[string]*storeEntry{}}
+	var ops []clientv3.Op
+	var handlers []func(*clientv3.GetResponse) error
+	get := func(key string, h func(*clientv3.GetResponse) error, opts ...clientv3.OpOption) {
+		ops = append(ops, clientv3.OpGet(key, opts...))
+		handlers = append(handlers, h)
+	}
+	for _, id := range sortedKeys(w.keys) {
+		e := &keyEntry{}
+		st.keys[id] = e
+		get(s.l.key(id), func(r *clientv3.GetResponse) error {
+			if len(r.Kvs) == 0 {
+				return nil
+			}
+			rec, err := decodeKey(r.Kvs[0].Value)
+			if err != nil {
+				return fmt.Errorf("key %s: %w: %w", id, err, store.ErrCorrupt)
+			}
+			k := rec.key
+			e.readExists, e.readModRev, e.readRots, e.cur = true, r.Kvs[0].ModRevision, rec.rotations, &k
+			return nil
+		})
+	}
+	for _, id := range slices.SortedFunc(maps.Keys(w.aliases), store.AliasID.Compare) {
+		e := &aliasEntry{}
+		st.aliases[id] = e
+		get(s.l.alias(id), func(r *clientv3.GetResponse) error {
+			if len(r.Kvs) == 0 {
+				return nil
+			}
+			a, err := decodeAlias(r.Kvs[0].Value)
+			if err != nil {
+				return fmt.Errorf("alias %s: %w: %w", id.Name, err, store.ErrCorrupt)
+			}
+			e.readExists, e.readModRev, e.readKeyID, e.cur = true, r.Kvs[0].ModRevision, a.KeyID, &a
+			return nil
+		})
+	}
+	for id := range w.grants {
+		e := &grantEntry{}
+		st.grants[id] = e
+		get(s.l.grant(id), func(r *clientv3.GetResponse) error {
+			if len(r.Kvs) == 0 {
+				return nil
+			}
+			e.readExists, e.readModRev = true, r.Kvs[0].ModRevision
+			e.cur = &store.Grant{KeyID: id.KeyID, GrantID: id.GrantID}
+			return nil
+		}, clientv3.WithKeysOnly())
+	}
+	for id := range w.stores {
+		e := &storeEntry{}
+		st.stores[id] = e
+		get(s.l.customKeyStore(id), func(r *clientv3.GetResponse) error {
+			if len(r.Kvs) == 0 {
+				return nil
+			}
+			c, err := decodeCustomKeyStore(r.Kvs[0].Value)
+			if err != nil {
+				return fmt.Errorf("custom key store %s: %w: %w", id, err, store.ErrCorrupt)
+			}
+			e.readExists, e.readModRev, e.cur = true, r.Kvs[0].ModRevision, &c
+			return nil
+		})
+	}
+	if w.secret {
+		st.secretRead = true
+		get(s.l.meta(keySecret), func(r *clientv3.GetResponse) error {
+			if len(r.Kvs) > 0 {
+				st.secretHas, st.secretRev = true, r.Kvs[0].ModRevision
+			}
+			return nil
+		}, clientv3.WithKeysOnly())
+	}
+	if w.now {
+		st.nowRead = true
+		get(s.l.meta(keyNow), func(r *clientv3.GetResponse) error {
+			if len(r.Kvs) == 0 {
+				return nil
+			}
+			t, err := decodeTime(r.Kvs[0].Value)
+			if err != nil {
+				return fmt.Errorf("latest instant: %w: %w", err, store.ErrCorrupt)
+			}
+			st.now, st.nowModRev = t, r.Kvs[0].ModRevision
+			return nil
+		})
+	}
+	if w.profile {
+		st.profileRead = true
+		get(s.l.meta(keyRules), func(r *clientv3.GetResponse) error {
+			if len(r.Kvs) > 0 {
+				st.profile, st.profileRev = string(r.Kvs[0].Value), r.Kvs[0].ModRevision
+			}
+			return nil
+		})
+	}
+	// A deleted key's aliases (through the index) and grants.
+	for _, id := range sortedKeys(w.delKeys) {
+		st.delKeys = append(st.delKeys, id)
+		idx := s.l.indexOf(id)
+		get(idx, func(r *clientv3.GetResponse) error {
+			for _, kv := range r.Kvs {
+				aid, err := parseAliasID(string(kv.Key[len(idx):]))
+				if err != nil {
+					return fmt.Errorf("alias index of key %s: %w: %w", id, err, store.ErrCorrupt)
+				}
+				e := st.aliases[aid]
+				if e == nil {
+					e = &aliasEntry{readExists: true, readKeyID: id, cur: &store.Alias{AliasID: aid, KeyID: id}}
+					st.aliases[aid] = e
+				}
+				e.indexModRev = kv.ModRevision
+			}
+			return nil
+		}, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+		gp := s.l.grantsOf(id)
+		get(gp, func(r *clientv3.GetResponse) error {
+			for _, kv := range r.Kvs {
+				gid := store.GrantID{KeyID: id}
+				var rest string
+				var ok bool
+				if gid.GrantID, rest, ok = cutSeg(string(kv.Key[len(gp):])); !ok || rest != "" {
+					return fmt.Errorf("grant of key %s: %w: %w", id, errRecord, store.ErrCorrupt)
+				}
+				e := st.grants[gid]
+				if e == nil {
+					e = &grantEntry{readExists: true, cur: &store.Grant{KeyID: id, GrantID: gid.GrantID}}
+					st.grants[gid] = e
+				}
+				e.rangeRev = kv.ModRevision
+			}
+			return nil
+		}, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	}
+	// Handlers run after every response of the read: the index handlers
+	// look at entries the by-name handlers filled in, so run those first.
+	var resps []*clientv3.GetResponse
+	for start := 0; start < len(ops); start += s.maxOps {
+		chunk := ops[start:min(start+s.maxOps, len(ops))]
+		if start > 0 {
+			for i := range chunk {
+				chunk[i] = pinned(chunk[i], st.rev)
+			}
+		}
+		resp, err := s.cli.Txn(ctx).Then(chunk...).Commit()
+		if err != nil {
+			return nil, err
+		}
+		if start == 0 {
+			st.rev = resp.Header.Revision
+		}
+		for _, r := range resp.Responses {
+			resps = append(resps, (*clientv3.GetResponse)(r.GetResponseRange()))
+		}
+	}
+	for i, h := range handlers {
+		if err := h(resps[i]); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// pinned returns op, a Get, reading at revision rev.
+func pinned(op clientv3.Op, rev int64) clientv3.Op {
+	opts := []clientv3.OpOption{clientv3.WithRev(rev)}
+	if end := op.RangeBytes(); len(end) > 0 {
+		opts = append(opts, clientv3.WithRange(string(end)))
+	}
+	if op.IsKeysOnly() {
+		opts = append(opts, clientv3.WithKeysOnly())
+	}
+	return clientv3.OpGet(string(op.KeyBytes()), opts...)
+}
+
+// conflicts returns an error wrapping store.ErrConflict when a record the
+// group names changed after revision read (ApplyAt).
+func (s *Store) conflicts(ctx context.Context, st *groupState, read int64) error {
+	conflict := func(what string) error {
+		return fmt.Errorf("etcdstore: %s changed after revision %d: %w", what, read, store.ErrConflict)
+	}
+	var absent []string
+	var names []string
+	for _, id := range sortedKeys(st.keys) {
+		e := st.keys[id]
+		switch {
+		case e.readModRev > read:
+			return conflict("key " + id)
+		case !e.readExists:
+			absent, names = append(absent, s.l.key(id)), append(names, "key "+id)
+		}
+	}
+	for id, e := range st.aliases {
+		name := "alias " + id.Name + inRegion(id.Region)
+		switch {
+		case e.readModRev > read || e.indexModRev > read:
+			return conflict(name)
+		case !e.readExists:
+			absent, names = append(absent, s.l.alias(id)), append(names, name)
+		}
+	}
+	for id, e := range st.grants {
+		name := "grant " + id.GrantID + " of key " + id.KeyID
+		switch {
+		case e.readModRev > read || e.rangeRev > read:
+			return conflict(name)
+		case !e.readExists:
+			absent, names = append(absent, s.l.grant(id)), append(names, name)
+		}
+	}
+	for id, e := range st.stores {
+		switch {
+		case e.readModRev > read:
+			return conflict("custom key store " + id)
+		case !e.readExists:
+			absent, names = append(absent, s.l.customKeyStore(id)), append(names, "custom key store "+id)
+		}
+	}
+	if st.secretRead && st.secretRev > read {
+		return conflict("root secret")
+	}
+	// A record absent now that existed at read was deleted after it.
+	for start := 0; start < len(absent); start += s.maxOps {
+		end := min(start+s.maxOps, len(absent))
+		ops := make([]clientv3.Op, 0, end-start)
+		for _, k := range absent[start:end] {
+			ops = append(ops, clientv3.OpGet(k, clientv3.WithRev(read), clientv3.WithCountOnly()))
+		}
+		resp, err := s.cli.Txn(ctx).Then(ops...).Commit()
+		if errors.Is(err, rpctypes.ErrCompacted) || errors.Is(err, rpctypes.ErrFutureRev) {
+			return fmt.Errorf("etcdstore: revision %d is no longer (or not yet) kept, so changes after it cannot be checked: %w", read, store.ErrConflict)
+		}
+		if err != nil {
+			return s.fail("apply: read", err)
+		}
+		for i, r := range resp.Responses {
+			if r.GetResponseRange().Count > 0 {
+				return conflict(names[start+i] + " (deleted)")
+			}
+		}
+	}
+	return nil
+}
+
+func inRegion(region string) string {
+	if region == "" {
+		return ""
+	}
+	return fmt.Sprintf(" in Region %q", region)
+}
+
+// apply checks b against the group's state and applies it there.
+func (st *groupState) apply(b *store.Batch) error {
+	version := func(id string) (uint64, bool) {
+		e := st.keys[id]
+		if e == nil || e.cur == nil {
+			return 0, false
+		}
+		return e.cur.Version, true
+	}
+	aliasExists := func(id store.AliasID) bool { e := st.aliases[id]; return e != nil && e.cur != nil }
+	if err := b.Validate(version, aliasExists); err != nil {
+		return err
+	}
+	if err := b.ValidateCustomKeyStores(func(id string) bool { e := st.stores[id]; return e != nil && e.cur != nil }); err != nil {
+		return err
+	}
+	keyExists := func(id string) bool { _, ok := version(id); return ok }
+	if err := b.ValidateGrants(keyExists, func(id store.GrantID) bool { e := st.grants[id]; return e != nil && e.cur != nil }); err != nil {
+		return err
+	}
+	if len(b.PutSecret) > 0 {
+		if st.secretHas || st.secretPut != nil {
+			return fmt.Errorf("root secret: %w", store.ErrExists)
+		}
+		st.secretPut = slices.Clone(b.PutSecret)
+	}
+	for _, c := range b.PutCustomKeyStores {
+		e := st.stores[c.ID]
+		e.cur, e.touched = &c, true
+	}
+	for _, k := range b.PutKeys {
+		e := st.keys[k.ID]
+		if e.cur == nil {
+			e.rots = nil
+		}
+		e.cur, e.put, e.touched = &k, true, true
+	}
+	for _, r := range b.AddRotations {
+		e := st.keys[r.KeyID]
+		e.rots, e.touched = append(e.rots, r.Rotation), true
+	}
+	for _, a := range b.PutAliases {
+		e := st.aliases[a.AliasID]
+		e.cur, e.touched = &a, true
+	}
+	for _, id := range b.DeleteAliases {
+		e := st.aliases[id]
+		e.cur, e.touched = nil, true
+	}
+	for _, g := range b.PutGrants {
+		e := st.grants[store.GrantID{KeyID: g.KeyID, GrantID: g.GrantID}]
+		e.cur, e.touched = &g, true
+	}
+	for _, id := range b.DeleteGrants {
+		e := st.grants[id]
+		e.cur, e.touched = nil, true
+	}
+	for _, id := range b.DeleteKeys {
+		e := st.keys[id]
+		e.cur, e.put, e.rots, e.touched = nil, false, nil, true
+		e.deleted = e.deleted || e.readExists
+		for gid, g := range st.grants {
+			if gid.KeyID == id && g.cur != nil {
+				g.cur, g.touched = nil, true
+			}
+		}
+		for _, a := range st.aliases {
+			if a.cur != nil && a.cur.KeyID == id {
+				a.cur, a.touched = nil, true
+			}
+		}
+	}
+	for _, id := range b.DeleteCustomKeyStores {
+		e := st.stores[id]
+		e.cur, e.touched = nil, true
+	}
+	if b.Now.After(st.now) {
+		st.now, st.nowPut = b.Now, true
+	}
+	if b.RuleProfile != "" && b.RuleProfile != st.profile {
+		st.profile, st.profileSet = b.RuleProfile, true
+	}
+	return nil
+}
+
+// same is the comparison that a record read is unchanged.
+func same(key string, exists bool, modRev int64) clientv3.Cmp {
+	if !exists {
+		return clientv3.Compare(clientv3.CreateRevision(key), "=", 0)
+	}
+	return clientv3.Compare(clientv3.ModRevision(key), "=", modRev)
+}
+
+// txnOf returns the transaction of the group's net effect: the
+// comparisons that every record read is unchanged, and the writes.
+func (s *Store) txnOf(st *groupState) ([]clientv3.Cmp, []clientv3.Op, error) {
+	var cmps []clientv3.Cmp
+	var ops []clientv3.Op
+	for _, id := range sortedKeys(st.keys) {
+		e := st.keys[id]
+		k := s.l.key(id)
+		cmps = append(cmps, same(k, e.readExists, e.readModRev))
+		if !e.touched {
+			continue
+		}
+		if e.cur == nil {
+			if e.readExists {
+				ops = append(ops, clientv3.OpDelete(k), clientv3.OpDelete(s.l.rotations(id), clientv3.WithPrefix()))
+			}
+			continue
+		}
+		base := e.readRots
+		if e.deleted || !e.readExists {
+			base = 0
+		}
+		rec := keyRecord{key: *e.cur, rotations: base + uint64(len(e.rots)), put: e.put, recreated: e.deleted}
+		ops = append(ops, clientv3.OpPut(k, string(encodeKey(&rec))))
+		for i, r := range e.rots {
+			ops = append(ops, clientv3.OpPut(s.l.rotation(id, base+uint64(i)), string(encodeRotation(r))))
+		}
+		if e.deleted && e.readRots > rec.rotations {
+			ops = append(ops, clientv3.OpDelete(s.l.rotation(id, rec.rotations),
+				clientv3.WithRange(clientv3.GetPrefixRangeEnd(s.l.rotations(id)))))
+		}
+	}
+	for _, id := range st.delKeys {
+		cmps = append(cmps,
+			clientv3.Compare(clientv3.ModRevision(s.l.indexOf(id)), "<", st.rev+1).WithRange(clientv3.GetPrefixRangeEnd(s.l.indexOf(id))),
+			clientv3.Compare(clientv3.ModRevision(s.l.grantsOf(id)), "<", st.rev+1).WithRange(clientv3.GetPrefixRangeEnd(s.l.grantsOf(id))))
+	}
+	for _, id := range slices.SortedFunc(maps.Keys(st.aliases), store.AliasID.Compare) {
+		e := st.aliases[id]
+		k := s.l.alias(id)
+		if e.readModRev != 0 || !e.readExists {
+			cmps = append(cmps, same(k, e.readExists, e.readModRev))
+		}
+		if e.indexModRev != 0 {
+			cmps = append(cmps, same(s.l.index(e.readKeyID, id), true, e.indexModRev))
+		}
+		if !e.touched {
+			continue
+		}
+		switch {
+		case e.cur == nil && e.readExists:
+			ops = append(ops, clientv3.OpDelete(k), clientv3.OpDelete(s.l.index(e.readKeyID, id)))
+		case e.cur != nil:
+			ops = append(ops, clientv3.OpPut(k, string(encodeAlias(e.cur))))
+			if !e.readExists || e.readKeyID != e.cur.KeyID {
+				ops = append(ops, clientv3.OpPut(s.l.index(e.cur.KeyID, id), ""))
+				if e.readExists {
+					ops = append(ops, clientv3.OpDelete(s.l.index(e.readKeyID, id)))
+				}
+			}
+		}
+	}
+	for _, id := range slices.SortedFunc(maps.Keys(st.grants), compareGrantIDs) {
+		e := st.grants[id]
+		k := s.l.grant(id)
+		if e.readModRev != 0 || !e.readExists {
+			cmps = append(cmps, same(k, e.readExists, e.readModRev))
+		}
+		if e.rangeRev != 0 {
+			cmps = append(cmps, same(k, true, e.rangeRev))
+		}
+		if !e.touched {
+			continue
+		}
+		switch {
+		case e.cur == nil && e.readExists:
+			ops = append(ops, clientv3.OpDelete(k))
+		case e.cur != nil:
+			ops = append(ops, clientv3.OpPut(k, string(encodeGrant(e.cur))))
+		}
+	}
+	for _, id := range sortedKeys(st.stores) {
+		e := st.stores[id]
+		k := s.l.customKeyStore(id)
+		cmps = append(cmps, same(k, e.readExists, e.readModRev))
+		if !e.touched {
+			continue
+		}
+		switch {
+		case e.cur == nil && e.readExists:
+			ops = append(ops, clientv3.OpDelete(k))
+		case e.cur != nil:
+			ops = append(ops, clientv3.OpPut(k, string(encodeCustomKeyStore(e.cur))))
+		}
+	}
+	if st.secretPut != nil {
+		sealed, err := s.seal(keySecret, st.secretPut)
+		if err != nil {
+			return nil, nil, err
+		}
+		cmps = append(cmps, same(s.l.meta(keySecret), false, 0))
+		ops = append(ops, clientv3.OpPut(s.l.meta(keySecret), string(sealed)))
+	}
+	if st.nowPut {
+		cmps = append(cmps, same(s.l.meta(keyNow), st.nowModRev != 0, st.nowModRev))
+		ops = append(ops, clientv3.OpPut(s.l.meta(keyNow), string(encodeTime(st.now))))
+	}
+	switch {
+	case st.profileSet:
+		ops = append(ops, clientv3.OpPut(s.l.meta(keyRules), st.profile))
+	case st.profileRead:
+		// Not written because stored already: only while it still is.
+		cmps = append(cmps, same(s.l.meta(keyRules), st.profileRev != 0, st.profileRev))
+	}
+	return cmps, ops, nil
+}
+
+func compareGrantIDs(a, b store.GrantID) int {
+	if a.KeyID != b.KeyID {
+		if a.KeyID < b.KeyID {
+			return -1
+		}
+		return 1
+	}
+	switch {
+	case a.GrantID < b.GrantID:
+		return -1
+	case a.GrantID > b.GrantID:
+		return 1
+	}
+	return 0
+}
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

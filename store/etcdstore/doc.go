@@ -1,0 +1,56 @@
+// Package etcdstore is a store.Shared over an etcd cluster
+// (go.etcd.io/etcd/client/v3): the store contract, with the revisions,
+// snapshots, watch and optimistic writes that several services writing
+// one key space at once need.
+//
+// Packages store and kms never import it, so that a program that uses
+// only them does not link etcd.
+//
+// # Opening
+//
+// Open connects with Options (endpoints, TLS, user and password as the
+// etcd client takes them); New takes an existing *clientv3.Client.
+// Options.Prefix is the part of the cluster's key space the store uses:
+// stores under different prefixes are independent. Options.WrappingKey,
+// 32 bytes, is required: the root secret is stored sealed under it
+// (AES-256-GCM), and a format record sealed under it lets Open refuse a
+// wrong key (ErrWrongWrappingKey) before any secret is read.
+//
+// # Layout
+//
+// Every record is one etcd key under the prefix: keys ("k/<ID>", with the
+// length of their rotation history), one key per rotation
+// ("r/<key><index>", in order), aliases ("a/<Region><account><name>", in
+// store.Aliases order), an index of each key's aliases ("x/<key><alias>",
+// so that deleting a key deletes its aliases), grants
+// ("g/<key><grant ID>"), custom key stores ("c/<ID>"), and meta records
+// ("m/…": format, sealed secret, latest instant, rule profile). Components
+// are escaped so that keys sort as the records do. Records are encoded by
+// this package (a version byte, then every field; times keep their
+// nanoseconds and zone offset; nil and empty slices and maps stay apart).
+//
+// # Writes
+//
+// Apply and ApplyAt read the records a group names, check every batch as
+// store.Batch.Validate, ValidateCustomKeyStores and ValidateGrants say,
+// fold the group into its net effect (etcd does not let a transaction put
+// one key twice) and commit it as one etcd transaction on the condition
+// that every record read still has the ModRevision it was read at (or is
+// still absent). A concurrent writer makes the condition fail: Apply then
+// reads again and retries, so no update is lost; ApplyAt returns
+// store.ErrConflict when what changed did so after the revision the caller
+// read. A group needs about one comparison per record it names and one
+// write per record it changes (more to delete a key with aliases and
+// grants); Options.MaxTxnOps, at most the cluster's --max-txn-ops (default
+// 128), bounds both, and a larger group fails with ErrTooManyOps.
+//
+// # Reads
+//
+// Reads are etcd's linearizable reads; listings that take several
+// requests (ScanRotations, Grants, CustomKeyStores) read every page at
+// the revision of the first. Snapshot pins every read of its view at one
+// revision. Revision is a linearizable read of the cluster's revision,
+// shared by concurrent callers: however many wait, one request at a time
+// is in flight. Watch turns etcd's watch of the prefix into one
+// store.Change per commit.
+package etcdstore

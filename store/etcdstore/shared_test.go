@@ -1,0 +1,703 @@
+package etcdstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/store"
+	"github.com/kmsmodel/kmsmodel/store/etcdstore"
+)
+
+var npt = time.FixedZone("NPT", 5*3600+45*60)
+
+func newKey(id string) store.Key {
+	return store.Key{ID: id, Version: 1, Account: "111122223333", State: keystate.Enabled,
+		Created: time.Date(2025, 1, 1, 0, 0, 0, 1, npt), Tags: []store.Tag{{Key: "k", Value: id}}}
+}
+
+func next(k store.Key) store.Key {
+	k.Version++
+	k.Description += "+"
+	return k
+}
+
+func alias(name, keyID string) store.Alias {
+	return store.Alias{AliasID: store.AliasID{Region: "eu-west-1", Account: "111122223333", Name: name}, KeyID: keyID,
+		Created: time.Date(2025, 1, 1, 0, 0, 0, 2, npt), Updated: time.Date(2025, 1, 2, 0, 0, 0, 3, npt)}
+}
+
+func aliasID(name string) store.AliasID {
+	return store.AliasID{Region: "eu-west-1", Account: "111122223333", Name: name}
+}
+
+func grant(keyID, id string) store.Grant {
+	return store.Grant{KeyID: keyID, GrantID: id, GranteePrincipal: "arn:aws:iam::111122223333:role/r",
+		Operations: []string{"Decrypt"}, EncryptionContextSubset: map[string]string{},
+		Created: time.Date(2025, 3, 1, 0, 0, 0, 4, npt)}
+}
+
+func rot(i int) store.Rotation {
+	return store.Rotation{At: time.Date(2025, 4, 1, 0, 0, 0, i, npt), OnDemand: i%2 == 0}
+}
+
+func cks(id string) store.CustomKeyStore {
+	return store.CustomKeyStore{ID: id, Account: "111122223333", Name: "store " + id, Type: "EXTERNAL_KEY_STORE",
+		ConnectionState: "DISCONNECTED", Created: time.Date(2025, 5, 1, 0, 0, 0, 5, npt)}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func applyAt(t testing.TB, s store.Shared, bs ...*store.Batch) int64 {
+	t.Helper()
+	rev, err := s.Revision(t.Context())
+	must(t, err)
+	c, err := s.ApplyAt(t.Context(), rev, bs...)
+	if err != nil {
+		t.Fatalf("ApplyAt: %v", err)
+	}
+	return c
+}
+
+// applyLatest is ApplyAt from the latest revision.
+func applyLatest(ctx context.Context, s store.Shared, bs ...*store.Batch) (int64, error) {
+	rev, err := s.Revision(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return s.ApplyAt(ctx, rev, bs...)
+}
+
+// state is the whole content of a store, printed for comparison: both
+// sides of a comparison are decoded by the store, so that equal states
+// print alike (time zones included).
+type state struct {
+	Keys      []store.Key
+	Rotations map[string][]store.Rotation
+	Aliases   []store.Alias
+	Grants    []store.Grant
+	Stores    []store.CustomKeyStore
+	Secret    string
+	Now       time.Time
+	Profile   string
+}
+
+func (s state) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "keys %+v\n", s.Keys)
+	for _, id := range slices.Sorted(maps.Keys(s.Rotations)) {
+		fmt.Fprintf(&b, "rotations %s %+v\n", id, s.Rotations[id])
+	}
+	fmt.Fprintf(&b, "aliases %+v\ngrants %+v\nstores %+v\nsecret %q now %v profile %q\n",
+		s.Aliases, s.Grants, s.Stores, s.Secret, s.Now, s.Profile)
+	return b.String()
+}
+
+func dumpState(t testing.TB, s store.Store) state {
+	t.Helper()
+	ctx := t.Context()
+	st := state{Rotations: map[string][]store.Rotation{}}
+	var err error
+	st.Keys, err = s.Keys(ctx, "", 1<<20)
+	must(t, err)
+	must(t, s.ScanRotations(ctx, func(id string, rs []store.Rotation) error {
+		st.Rotations[id] = slices.Clone(rs)
+		return nil
+	}))
+	st.Aliases, err = s.Aliases(ctx, store.AliasID{}, 1<<20)
+	must(t, err)
+	must(t, s.Grants(ctx, func(g store.Grant) error { st.Grants = append(st.Grants, g); return nil }))
+	st.Stores, err = s.CustomKeyStores(ctx)
+	must(t, err)
+	secret, err := s.Secret(ctx)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		t.Fatal(err)
+	}
+	st.Secret = string(secret)
+	st.Now, err = s.LatestInstant(ctx)
+	must(t, err)
+	st.Profile, err = s.RuleProfile(ctx)
+	must(t, err)
+	return st
+}
+
+// replica is what a watcher rebuilds from Changes, as store.Change says.
+type replica struct {
+	keys    map[string]store.Key
+	rots    map[string][]store.Rotation
+	aliases map[store.AliasID]store.Alias
+	grants  map[store.GrantID]store.Grant
+	stores  map[string]store.CustomKeyStore
+	secret  string
+	now     time.Time
+	profile string
+}
+
+func newReplica() *replica {
+	return &replica{keys: map[string]store.Key{}, rots: map[string][]store.Rotation{},
+		aliases: map[store.AliasID]store.Alias{}, grants: map[store.GrantID]store.Grant{}, stores: map[string]store.CustomKeyStore{}}
+}
+
+func (r *replica) apply(b store.Batch) {
+	for _, id := range b.DeleteKeys { // first: a key deleted and created again is in PutKeys too
+		delete(r.keys, id)
+		delete(r.rots, id)
+		for aid, a := range r.aliases {
+			if a.KeyID == id {
+				delete(r.aliases, aid)
+			}
+		}
+		for gid := range r.grants {
+			if gid.KeyID == id {
+				delete(r.grants, gid)
+			}
+		}
+	}
+	for _, c := range b.PutCustomKeyStores {
+		r.stores[c.ID] = c
+	}
+	for _, k := range b.PutKeys {
+		r.keys[k.ID] = k
+	}
+	for _, kr := range b.AddRotations {
+		r.rots[kr.KeyID] = append(r.rots[kr.KeyID], kr.Rotation)
+	}
+	for _, a := range b.PutAliases {
+		r.aliases[a.AliasID] = a
+	}
+	for _, id := range b.DeleteAliases {
+		delete(r.aliases, id)
+	}
+	for _, g := range b.PutGrants {
+		r.grants[store.GrantID{KeyID: g.KeyID, GrantID: g.GrantID}] = g
+	}
+	for _, id := range b.DeleteGrants {
+		delete(r.grants, id)
+	}
+	for _, id := range b.DeleteCustomKeyStores {
+		delete(r.stores, id)
+	}
+	if len(b.PutSecret) > 0 {
+		r.secret = string(b.PutSecret)
+	}
+	if !b.Now.IsZero() {
+		r.now = b.Now
+	}
+	if b.RuleProfile != "" {
+		r.profile = b.RuleProfile
+	}
+}
+
+func (r *replica) state() state {
+	st := state{Rotations: map[string][]store.Rotation{}, Secret: r.secret, Now: r.now, Profile: r.profile}
+	for _, id := range slices.Sorted(maps.Keys(r.keys)) {
+		st.Keys = append(st.Keys, r.keys[id])
+		if rs := r.rots[id]; len(rs) > 0 {
+			st.Rotations[id] = rs
+		}
+	}
+	for _, id := range slices.SortedFunc(maps.Keys(r.aliases), store.AliasID.Compare) {
+		st.Aliases = append(st.Aliases, r.aliases[id])
+	}
+	for _, id := range slices.SortedFunc(maps.Keys(r.grants), func(a, b store.GrantID) int {
+		return strings.Compare(a.KeyID+"\x00"+a.GrantID, b.KeyID+"\x00"+b.GrantID)
+	}) {
+		st.Grants = append(st.Grants, r.grants[id])
+	}
+	for _, id := range slices.Sorted(maps.Keys(r.stores)) {
+		st.Stores = append(st.Stores, r.stores[id])
+	}
+	return st
+}
+
+// TestSnapshotIsolation: a Snapshot's view reads its revision whatever is
+// written after it, refuses writes (ErrReadOnly), and is closed on its own.
+func TestSnapshotIsolation(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	k := newKey("k1")
+	must(t, s.Apply(ctx, &store.Batch{PutKeys: []store.Key{k}, AddRotations: []store.KeyRotation{{KeyID: "k1", Rotation: rot(1)}},
+		PutAliases: []store.Alias{alias("alias/a", "k1")}, PutGrants: []store.Grant{grant("k1", "g1")}, RuleProfile: "current"}))
+	view, rev, err := s.Snapshot(ctx)
+	must(t, err)
+	before := dumpState(t, view)
+	must(t, s.Apply(ctx, &store.Batch{PutKeys: []store.Key{next(k), newKey("k2")},
+		AddRotations: []store.KeyRotation{{KeyID: "k1", Rotation: rot(2)}}, DeleteAliases: []store.AliasID{aliasID("alias/a")},
+		DeleteGrants: []store.GrantID{{KeyID: "k1", GrantID: "g1"}}, PutSecret: []byte("s"), Now: time.Unix(5, 0), RuleProfile: "2024"}))
+	if got := dumpState(t, view); got.String() != before.String() {
+		t.Errorf("snapshot at %d changed after a write:\n%v\nwant\n%v", rev, got, before)
+	}
+	if after := dumpState(t, s); after.String() == before.String() {
+		t.Errorf("the store did not change")
+	}
+	if err := view.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey("k3")}}); !errors.Is(err, store.ErrReadOnly) {
+		t.Errorf("view.Apply = %v, want ErrReadOnly", err)
+	}
+	must(t, view.Close())
+	if _, err := view.Key(ctx, "k1"); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("Key on a closed view = %v, want ErrClosed", err)
+	}
+	if _, err := s.Key(ctx, "k1"); err != nil {
+		t.Errorf("closing the view closed the store: %v", err)
+	}
+}
+
+// TestRevisionLinearizable: Revision never goes back, and is at least the
+// revision of every commit acknowledged before it was called, whichever
+// client made the commit.
+func TestRevisionLinearizable(t *testing.T) {
+	opts := options(t)
+	a, b := openWith(t, opts), openWith(t, opts)
+	ctx := t.Context()
+	must(t, a.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey("k")}}))
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for w := range 4 {
+		wg.Go(func() {
+			writer, reader := a, b
+			if w%2 == 1 {
+				writer, reader = b, a
+			}
+			var last int64
+			for i := range 10 {
+				c, err := applyLatest(ctx, writer, &store.Batch{PutKeys: []store.Key{newKey(fmt.Sprintf("w%d-%d", w, i))}})
+				if err != nil {
+					errs <- err
+					return
+				}
+				r, err := reader.Revision(ctx)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if r < c {
+					errs <- fmt.Errorf("Revision %d after a commit at %d was acknowledged", r, c)
+				}
+				if r < last {
+					errs <- fmt.Errorf("Revision went back from %d to %d", last, r)
+				}
+				last = r
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestRevisionShared: callers arriving together share etcd requests.
+func TestRevisionShared(t *testing.T) {
+	s := open(t)
+	const callers = 32
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	before := etcdstore.RevisionRequests(s)
+	for range callers {
+		wg.Go(func() {
+			<-start
+			if _, err := s.Revision(t.Context()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if n := etcdstore.RevisionRequests(s) - before; n >= callers {
+		t.Errorf("%d callers sent %d requests, want fewer", callers, n)
+	}
+}
+
+// TestWatch: a watcher replaying the Changes from a snapshot's revision
+// rebuilds, after each, exactly the store's state at that revision; the
+// Changes come in revision order, one per commit, with the net effect of
+// each group.
+func TestWatch(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	k1, k2 := newKey("k1"), newKey("eu-west-1/k2")
+	groups := [][]*store.Batch{
+		{{PutSecret: []byte("root secret"), RuleProfile: "current", Now: time.Unix(100, 1).In(npt)}},
+		{{PutCustomKeyStores: []store.CustomKeyStore{cks("cks-1")}, PutKeys: []store.Key{k1, k2},
+			AddRotations: []store.KeyRotation{{KeyID: "k1", Rotation: rot(1)}, {KeyID: "k1", Rotation: rot(2)}},
+			PutAliases:   []store.Alias{alias("alias/a", "k1"), alias("alias/b", "k1")},
+			PutGrants:    []store.Grant{grant("k1", "g1"), grant("k1", "g2"), grant("eu-west-1/k2", "g1")}}},
+		// Rotations only: no PutKeys in the Change.
+		{{AddRotations: []store.KeyRotation{{KeyID: "k1", Rotation: rot(3)}}}},
+		// A key changed twice in one group: one final record.
+		{{PutKeys: []store.Key{next(k1)}}, {PutKeys: []store.Key{next(next(k1))}, Now: time.Unix(200, 0)}},
+		{{PutAliases: []store.Alias{alias("alias/a", "eu-west-1/k2")}, DeleteGrants: []store.GrantID{{KeyID: "k1", GrantID: "g2"}}}},
+		// A key deleted and created again in one group.
+		{{DeleteKeys: []string{"k1"}}, {PutKeys: []store.Key{newKey("k1")}, AddRotations: []store.KeyRotation{{KeyID: "k1", Rotation: rot(9)}},
+			PutGrants: []store.Grant{grant("k1", "g9")}}},
+		{{DeleteKeys: []string{"eu-west-1/k2"}, DeleteCustomKeyStores: []string{"cks-1"}, RuleProfile: "2024"}},
+		// The profile as stored and an earlier instant: not moved.
+		{{AddRotations: []store.KeyRotation{{KeyID: "k1", Rotation: rot(10)}}, RuleProfile: "2024", Now: time.Unix(1, 0)}},
+	}
+	_, rev0, err := s.Snapshot(ctx)
+	must(t, err)
+	ch, err := s.Watch(ctx, rev0)
+	must(t, err)
+	var revs []int64
+	var states []state
+	for _, g := range groups {
+		c, err := applyLatest(ctx, s, g...)
+		if err != nil {
+			t.Fatalf("ApplyAt: %v", err)
+		}
+		revs = append(revs, c)
+		states = append(states, dumpState(t, s))
+	}
+	r := newReplica()
+	for i := range groups {
+		var c store.Change
+		select {
+		case c = <-ch:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no Change %d", i)
+		}
+		if c.Err != nil || c.Revision != revs[i] {
+			t.Fatalf("Change %d: revision %d, err %v; want revision %d", i, c.Revision, c.Err, revs[i])
+		}
+		switch i {
+		case 2:
+			if len(c.Batch.PutKeys) != 0 || len(c.Batch.AddRotations) != 1 {
+				t.Errorf("rotation-only Change: %d PutKeys, %d AddRotations; want 0, 1", len(c.Batch.PutKeys), len(c.Batch.AddRotations))
+			}
+		case 3:
+			if len(c.Batch.PutKeys) != 1 || c.Batch.PutKeys[0].Version != 3 {
+				t.Errorf("a key put twice: PutKeys %+v, want one record at Version 3", c.Batch.PutKeys)
+			}
+		case 7:
+			if c.Batch.RuleProfile != "" || !c.Batch.Now.IsZero() {
+				t.Errorf("a commit that did not move them: RuleProfile %q, Now %v", c.Batch.RuleProfile, c.Batch.Now)
+			}
+		case 5:
+			if !slices.Equal(c.Batch.DeleteKeys, []string{"k1"}) || len(c.Batch.PutKeys) != 1 {
+				t.Errorf("a key deleted and created again: DeleteKeys %v, %d PutKeys", c.Batch.DeleteKeys, len(c.Batch.PutKeys))
+			}
+		}
+		r.apply(c.Batch)
+		if got, want := r.state().String(), states[i].String(); got != want {
+			t.Fatalf("after Change %d (revision %d), the replica is\n%s\nwant\n%s", i, c.Revision, got, want)
+		}
+	}
+	select {
+	case c := <-ch:
+		t.Errorf("unexpected Change %+v", c)
+	default:
+	}
+}
+
+// TestWatchCompacted: watching from a compacted revision ends with a
+// Change whose Err is ErrCompacted, then the channel closes.
+func TestWatchCompacted(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	first := applyAt(t, s, &store.Batch{PutKeys: []store.Key{newKey("a")}})
+	last := applyAt(t, s, &store.Batch{PutKeys: []store.Key{newKey("b")}})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: cluster.Endpoints()})
+	must(t, err)
+	defer cli.Close()
+	_, err = cli.Compact(ctx, last, clientv3.WithCompactPhysical())
+	must(t, err)
+	ch, err := s.Watch(ctx, first-1)
+	must(t, err)
+	var errs []error
+	for c := range ch {
+		errs = append(errs, c.Err)
+	}
+	if len(errs) != 1 || !errors.Is(errs[0], store.ErrCompacted) {
+		t.Errorf("Changes' errors %v, want one ErrCompacted", errs)
+	}
+	view, _, err := s.Snapshot(ctx)
+	must(t, err)
+	defer view.Close()
+	if _, err := s.ApplyAt(ctx, first-1, &store.Batch{PutKeys: []store.Key{newKey("c")}}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("ApplyAt a compacted revision naming an absent key = %v, want ErrConflict", err)
+	}
+}
+
+// TestApplyAtConflicts: ApplyAt refuses, with ErrConflict and writing
+// nothing, a group naming a record that another writer changed or deleted
+// after the revision read, for every kind of record; a change to a record
+// the group does not name does not stop it.
+func TestApplyAtConflicts(t *testing.T) {
+	k := newKey("k")
+	base := []*store.Batch{{PutKeys: []store.Key{k, newKey("other")}, PutAliases: []store.Alias{alias("alias/a", "k")},
+		PutGrants: []store.Grant{grant("k", "g")}, PutCustomKeyStores: []store.CustomKeyStore{cks("cks-1")}}}
+	tests := []struct {
+		name   string
+		other  []*store.Batch // written after the read
+		group  *store.Batch
+		refuse bool
+	}{
+		{"key replaced", []*store.Batch{{PutKeys: []store.Key{next(k)}}}, &store.Batch{PutKeys: []store.Key{next(k)}}, true},
+		{"rotation of a changed key", []*store.Batch{{AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rot(1)}}}},
+			&store.Batch{AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rot(2)}}}, true},
+		{"key deleted then created again (same version)", []*store.Batch{{DeleteKeys: []string{"k"}}, {PutKeys: []store.Key{k}}},
+			&store.Batch{PutKeys: []store.Key{next(k)}}, true},
+		{"deletion after read, creation by the group", []*store.Batch{{DeleteKeys: []string{"other"}}},
+			&store.Batch{PutKeys: []store.Key{newKey("other")}}, true},
+		{"alias changed", []*store.Batch{{PutAliases: []store.Alias{alias("alias/a", "other")}}},
+			&store.Batch{PutAliases: []store.Alias{alias("alias/a", "k")}}, true},
+		{"alias deleted after read, put by the group", []*store.Batch{{DeleteAliases: []store.AliasID{aliasID("alias/a")}}},
+			&store.Batch{PutAliases: []store.Alias{alias("alias/a", "other")}}, true},
+		{"alias's key changed", []*store.Batch{{PutKeys: []store.Key{next(k)}}},
+			&store.Batch{PutAliases: []store.Alias{alias("alias/b", "k")}}, true},
+		{"alias added to a deleted key", []*store.Batch{{PutAliases: []store.Alias{alias("alias/c", "k")}}},
+			&store.Batch{DeleteKeys: []string{"k"}}, true},
+		{"grant changed", []*store.Batch{{PutGrants: []store.Grant{grant("k", "g")}}},
+			&store.Batch{DeleteGrants: []store.GrantID{{KeyID: "k", GrantID: "g"}}}, true},
+		{"grant's key changed", []*store.Batch{{PutKeys: []store.Key{next(k)}}},
+			&store.Batch{PutGrants: []store.Grant{grant("k", "g2")}}, true},
+		{"grant deleted after read, put by the group", []*store.Batch{{DeleteGrants: []store.GrantID{{KeyID: "k", GrantID: "g"}}}},
+			&store.Batch{PutGrants: []store.Grant{grant("k", "g")}}, true},
+		{"custom key store changed", []*store.Batch{{PutCustomKeyStores: []store.CustomKeyStore{cks("cks-1")}}},
+			&store.Batch{DeleteCustomKeyStores: []string{"cks-1"}}, true},
+		{"custom key store deleted after read, put by the group", []*store.Batch{{DeleteCustomKeyStores: []string{"cks-1"}}},
+			&store.Batch{PutCustomKeyStores: []store.CustomKeyStore{cks("cks-1")}}, true},
+		{"secret", []*store.Batch{{PutSecret: []byte("one")}}, &store.Batch{PutSecret: []byte("two")}, true},
+		{"unrelated key", []*store.Batch{{PutKeys: []store.Key{next(newKey("other"))}}},
+			&store.Batch{PutKeys: []store.Key{next(k)}, AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rot(1)}}}, false},
+		{"latest instant and profile are not records", []*store.Batch{{Now: time.Unix(50, 0), RuleProfile: "2024"}},
+			&store.Batch{PutKeys: []store.Key{next(k)}, Now: time.Unix(40, 0)}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			ctx := t.Context()
+			if _, err := applyLatest(ctx, s, base...); err != nil {
+				t.Fatal(err)
+			}
+			read, err := s.Revision(ctx)
+			must(t, err)
+			for _, b := range tc.other {
+				must(t, s.Apply(ctx, b))
+			}
+			before := dumpState(t, s)
+			c, err := s.ApplyAt(ctx, read, tc.group)
+			if !tc.refuse {
+				if err != nil || c <= read {
+					t.Fatalf("ApplyAt = %d, %v; want a commit after %d", c, err, read)
+				}
+				return
+			}
+			if !errors.Is(err, store.ErrConflict) {
+				t.Fatalf("ApplyAt = %d, %v; want ErrConflict", c, err)
+			}
+			if after := dumpState(t, s); after.String() != before.String() {
+				t.Errorf("a refused ApplyAt wrote:\n%v\nwas\n%v", after, before)
+			}
+		})
+	}
+}
+
+// TestApplyAtOneKeyConcurrently: writers on two clients replace one key
+// with ApplyAt from what they read; every success is a distinct version,
+// and the key ends with as many versions and rotations as successes.
+func TestApplyAtOneKeyConcurrently(t *testing.T) {
+	opts := options(t)
+	stores := []*etcdstore.Store{openWith(t, opts), openWith(t, opts)}
+	ctx := t.Context()
+	must(t, stores[0].Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey("k")}}))
+	const writers, tries = 8, 15
+	var mu sync.Mutex
+	won := map[uint64]int64{}
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			s := stores[w%2]
+			for range tries {
+				view, read, err := s.Snapshot(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				k, err := view.Key(ctx, "k")
+				view.Close()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				k = next(k)
+				c, err := s.ApplyAt(ctx, read, &store.Batch{PutKeys: []store.Key{k},
+					AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rot(w)}}})
+				switch {
+				case errors.Is(err, store.ErrConflict):
+				case err != nil:
+					t.Error(err)
+					return
+				default:
+					mu.Lock()
+					if _, dup := won[k.Version]; dup {
+						t.Errorf("version %d written twice", k.Version)
+					}
+					won[k.Version] = c
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	k, err := stores[1].Key(ctx, "k")
+	must(t, err)
+	rs, err := stores[1].Rotations(ctx, "k", 0, 1<<20)
+	must(t, err)
+	if len(won) == 0 || k.Version != uint64(len(won))+1 || len(rs) != len(won) {
+		t.Errorf("%d successes; the key is at version %d with %d rotations", len(won), k.Version, len(rs))
+	}
+}
+
+// TestApplyRetriesNoLostUpdate: Apply groups racing on one key's rotation
+// history from two clients are retried, not lost.
+func TestApplyRetriesNoLostUpdate(t *testing.T) {
+	opts := options(t)
+	stores := []*etcdstore.Store{openWith(t, opts), openWith(t, opts)}
+	ctx := t.Context()
+	must(t, stores[0].Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey("k")}}))
+	const writers, each = 6, 10
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				err := stores[w%2].Apply(ctx, &store.Batch{AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rot(i)}},
+					PutAliases: []store.Alias{alias(fmt.Sprintf("alias/%d-%d", w, i), "k")}, Now: time.Unix(int64(w*each+i), 0)})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	st := dumpState(t, stores[0])
+	if n := len(st.Rotations["k"]); n != writers*each || len(st.Aliases) != writers*each {
+		t.Errorf("%d rotations and %d aliases, want %d", n, len(st.Aliases), writers*each)
+	}
+	if !st.Now.Equal(time.Unix(writers*each-1, 0)) {
+		t.Errorf("latest instant %v, want the latest given", st.Now)
+	}
+	// Deleting the key deletes every alias, found through the index.
+	must(t, stores[1].Apply(ctx, &store.Batch{DeleteKeys: []string{"k"}}))
+	if st := dumpState(t, stores[0]); len(st.Aliases) != 0 || len(st.Rotations) != 0 {
+		t.Errorf("after DeleteKeys: %d aliases, %d histories", len(st.Aliases), len(st.Rotations))
+	}
+}
+
+// TestTooManyOps: a group larger than MaxTxnOps fails clearly and writes
+// nothing.
+func TestTooManyOps(t *testing.T) {
+	opts := options(t)
+	opts.MaxTxnOps = 8
+	s := openWith(t, opts)
+	var b store.Batch
+	for i := range 10 {
+		b.PutKeys = append(b.PutKeys, newKey(fmt.Sprint(i)))
+	}
+	err := s.Apply(t.Context(), &b)
+	if !errors.Is(err, etcdstore.ErrTooManyOps) || !strings.Contains(err.Error(), "--max-txn-ops") {
+		t.Errorf("Apply = %v, want ErrTooManyOps naming --max-txn-ops", err)
+	}
+	if ks, _ := s.Keys(t.Context(), "", 100); len(ks) != 0 {
+		t.Errorf("%d keys written", len(ks))
+	}
+}
+
+// TestWrappingKey: the secret is not stored in the clear; a store opened
+// with another key, or none, is refused.
+func TestWrappingKey(t *testing.T) {
+	opts := options(t)
+	s := openWith(t, opts)
+	secret := []byte("the root secret, 32 bytes long!!")
+	must(t, s.Apply(t.Context(), &store.Batch{PutSecret: secret}))
+	cli, err := clientv3.New(clientv3.Config{Endpoints: cluster.Endpoints()})
+	must(t, err)
+	defer cli.Close()
+	resp, err := cli.Get(t.Context(), opts.Prefix, clientv3.WithPrefix())
+	must(t, err)
+	for _, kv := range resp.Kvs {
+		if strings.Contains(string(kv.Value), string(secret)) {
+			t.Errorf("%q holds the secret in the clear", kv.Key)
+		}
+	}
+	wrong := opts
+	wrong.WrappingKey = make([]byte, 32)
+	if _, err := etcdstore.Open(wrong); !errors.Is(err, etcdstore.ErrWrongWrappingKey) {
+		t.Errorf("Open with another key = %v, want ErrWrongWrappingKey", err)
+	}
+	wrong.WrappingKey = nil
+	if _, err := etcdstore.Open(wrong); !errors.Is(err, etcdstore.ErrWrongWrappingKey) || !strings.Contains(err.Error(), "WrappingKey") {
+		t.Errorf("Open without a key = %v, want ErrWrongWrappingKey naming Options.WrappingKey", err)
+	}
+	again := openWith(t, opts)
+	got, err := again.Secret(t.Context())
+	if err != nil || string(got) != string(secret) {
+		t.Errorf("Secret after reopening = %q, %v", got, err)
+	}
+}
+
+// TestNewLeavesClientOpen: a store made by New over a caller's client
+// leaves it open at Close.
+func TestNewLeavesClientOpen(t *testing.T) {
+	cli, err := clientv3.New(clientv3.Config{Endpoints: cluster.Endpoints()})
+	must(t, err)
+	defer cli.Close()
+	s, err := etcdstore.New(cli, options(t))
+	must(t, err)
+	must(t, s.Apply(t.Context(), &store.Batch{PutKeys: []store.Key{newKey("k")}}))
+	must(t, s.Close())
+	if _, err := s.Key(t.Context(), "k"); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("Key after Close = %v, want ErrClosed", err)
+	}
+	if _, err := cli.Get(context.Background(), "x"); err != nil {
+		t.Errorf("the client was closed: %v", err)
+	}
+}
+
+// TestCorrupt: a record that does not decode is ErrCorrupt, for reads and
+// for the watch, and names no bytes of it.
+func TestCorrupt(t *testing.T) {
+	opts := options(t)
+	s := openWith(t, opts)
+	ctx := t.Context()
+	must(t, s.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey("k")}}))
+	_, rev, err := s.Snapshot(ctx)
+	must(t, err)
+	ch, err := s.Watch(ctx, rev)
+	must(t, err)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: cluster.Endpoints()})
+	must(t, err)
+	defer cli.Close()
+	_, err = cli.Put(ctx, opts.Prefix+"k/k", "\x01garbage-SECRETISH")
+	must(t, err)
+	_, err = s.Key(ctx, "k")
+	if !errors.Is(err, store.ErrCorrupt) || strings.Contains(err.Error(), "SECRETISH") {
+		t.Errorf("Key of a damaged record = %v, want ErrCorrupt without its bytes", err)
+	}
+	if err := s.Apply(ctx, &store.Batch{PutKeys: []store.Key{next(newKey("k"))}}); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("Apply over a damaged record = %v, want ErrCorrupt", err)
+	}
+	c := <-ch
+	if !errors.Is(c.Err, store.ErrCorrupt) {
+		t.Errorf("Watch of a damaged record: %+v, want ErrCorrupt", c)
+	}
+	if _, ok := <-ch; ok {
+		t.Errorf("the watch goes on after a damaged record")
+	}
+}

@@ -1,0 +1,175 @@
+package etcdstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/kmsmodel/kmsmodel/store"
+)
+
+// watchBuffer is how many Changes Watch holds for a slow receiver before
+// it stops reading etcd's watch stream.
+const watchBuffer = 64
+
+// Watch delivers every commit after revision after, one store.Change
+// each, in revision order (store.Shared). A Change's Batch is the
+// commit's net effect: PutKeys the keys it put (created or replaced),
+// AddRotations the rotations it added, in order, DeleteKeys the keys it
+// deleted; a key that the commit deleted and created again is in both
+// DeleteKeys and PutKeys, and its AddRotations are its whole new history:
+// apply the deletion first. When etcd no longer keeps the revisions after
+// after, the last Change has Err wrapping store.ErrCompacted; when the
+// store is closed, store.ErrClosed. The channel closes after the last
+// Change, or when ctx is done.
+func (s *Store) Watch(ctx context.Context, after int64) (<-chan store.Change, error) {
+	if s.closed.Load() {
+		return nil, fmt.Errorf("etcdstore: watch: %w", store.ErrClosed)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	wch := s.cli.Watch(clientv3.WithRequireLeader(ctx), s.l.prefix, clientv3.WithPrefix(), clientv3.WithRev(after+1))
+	out := make(chan store.Change, watchBuffer)
+	go func() {
+		defer cancel()
+		defer close(out)
+		send := func(c store.Change) bool {
+			select {
+			case out <- c:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		for resp := range wch {
+			if resp.CompactRevision != 0 {
+				send(store.Change{Err: fmt.Errorf("etcdstore: watch after revision %d: etcd compacted up to revision %d: %w",
+					after, resp.CompactRevision, store.ErrCompacted)})
+				return
+			}
+			if err := resp.Err(); err != nil {
+				send(store.Change{Err: s.fail("watch", err)})
+				return
+			}
+			evs := resp.Events
+			for len(evs) > 0 {
+				rev := evs[0].Kv.ModRevision
+				n := 1
+				for n < len(evs) && evs[n].Kv.ModRevision == rev {
+					n++
+				}
+				c, err := s.change(rev, evs[:n])
+				if err != nil {
+					send(store.Change{Revision: rev, Err: err})
+					return
+				}
+				evs = evs[n:]
+				if c.Batch.Empty() { // the format record
+					continue
+				}
+				if !send(c) {
+					return
+				}
+			}
+		}
+		if ctx.Err() == nil {
+			err := fmt.Errorf("etcdstore: watch ended: %w", store.ErrClosed)
+			if !s.closed.Load() {
+				err = fmt.Errorf("etcdstore: watch ended by etcd")
+			}
+			send(store.Change{Err: err})
+		}
+	}()
+	return out, nil
+}
+
+// change decodes the events of one revision.
+func (s *Store) change(rev int64, evs []*clientv3.Event) (store.Change, error) {
+	c := store.Change{Revision: rev}
+	b := &c.Batch
+	p := s.l.prefix
+	for _, ev := range evs {
+		name := string(ev.Kv.Key[len(p):])
+		put := ev.Type == mvccpb.PUT
+		ns, rest, _ := strings.Cut(name, "/")
+		var err error
+		switch ns + "/" {
+		case nsKey:
+			if !put {
+				b.DeleteKeys = append(b.DeleteKeys, rest)
+				break
+			}
+			var rec keyRecord
+			if rec, err = decodeKey(ev.Kv.Value); err != nil {
+				break
+			}
+			if rec.recreated {
+				b.DeleteKeys = append(b.DeleteKeys, rec.key.ID)
+			}
+			if rec.put {
+				b.PutKeys = append(b.PutKeys, rec.key)
+			}
+		case nsRot:
+			if !put {
+				break
+			}
+			var r store.KeyRotation
+			if r.KeyID, _, err = parseRotationKey(rest); err != nil {
+				break
+			}
+			if r.Rotation, err = decodeRotation(ev.Kv.Value); err == nil {
+				b.AddRotations = append(b.AddRotations, r)
+			}
+		case nsAlias:
+			if put {
+				var a store.Alias
+				if a, err = decodeAlias(ev.Kv.Value); err == nil {
+					b.PutAliases = append(b.PutAliases, a)
+				}
+				break
+			}
+			var id store.AliasID
+			if id, err = parseAliasID(rest); err == nil {
+				b.DeleteAliases = append(b.DeleteAliases, id)
+			}
+		case nsGrant:
+			if put {
+				var g store.Grant
+				if g, err = decodeGrant(ev.Kv.Value); err == nil {
+					b.PutGrants = append(b.PutGrants, g)
+				}
+				break
+			}
+			var id store.GrantID
+			if id, err = parseGrantID(rest); err == nil {
+				b.DeleteGrants = append(b.DeleteGrants, id)
+			}
+		case nsStore:
+			if !put {
+				b.DeleteCustomKeyStores = append(b.DeleteCustomKeyStores, rest)
+				break
+			}
+			var cks store.CustomKeyStore
+			if cks, err = decodeCustomKeyStore(ev.Kv.Value); err == nil {
+				b.PutCustomKeyStores = append(b.PutCustomKeyStores, cks)
+			}
+		default:
+			switch name {
+			case keySecret:
+				if b.PutSecret, err = s.unseal(keySecret, ev.Kv.Value); err != nil {
+					b.PutSecret = nil
+				}
+			case keyNow:
+				b.Now, err = decodeTime(ev.Kv.Value)
+			case keyRules:
+				b.RuleProfile = string(ev.Kv.Value)
+			}
+		}
+		if err != nil {
+			return c, fmt.Errorf("etcdstore: watch: revision %d: %s: %w: %w", rev, strings.ToValidUTF8(name, "?"), err, store.ErrCorrupt)
+		}
+	}
+	return c, nil
+}
