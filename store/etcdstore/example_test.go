@@ -17,9 +17,9 @@ import (
 func ExampleStore_ApplyAt() {
 	ctx := context.Background()
 	opts := etcdstore.Options{
-		Endpoints:   cluster.Endpoints(), // a test cluster; "127.0.0.1:2379" for a local etcd
+		Endpoints:   cluster.Endpoints(),                         // a test cluster; "127.0.0.1:2379" for a local etcd
 		Prefix:      fmt.Sprintf("example-%d/", prefixes.Add(1)), // a fresh part of the key space
-		WrappingKey: make([]byte, 32), // keep the real one secret
+		WrappingKey: make([]byte, 32),                            // keep the real one secret
 	}
 	a, err := etcdstore.Open(opts)
 	if err != nil {

@@ -701,3 +701,33 @@ func TestCorrupt(t *testing.T) {
 		t.Errorf("the watch goes on after a damaged record")
 	}
 }
+
+// TestChunkedReads: a group whose reads take more than MaxTxnOps is read
+// in several transactions at one revision (ApplyAt's look at its read
+// revision included), and checked as one.
+func TestChunkedReads(t *testing.T) {
+	opts := options(t)
+	opts.MaxTxnOps = 10
+	s := openWith(t, opts)
+	ctx := t.Context()
+	must(t, s.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey("k")}, PutAliases: []store.Alias{alias("alias/4", "k")}}))
+	group := func() *store.Batch {
+		var b store.Batch
+		for i := range 5 {
+			b.PutAliases = append(b.PutAliases, alias(fmt.Sprintf("alias/%d", i), "k"))
+		}
+		return &b
+	}
+	read, err := s.Revision(ctx)
+	must(t, err)
+	must(t, s.Apply(ctx, &store.Batch{DeleteAliases: []store.AliasID{aliasID("alias/4")}}))
+	if _, err := s.ApplyAt(ctx, read, group()); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("ApplyAt over an alias deleted after read = %v, want ErrConflict", err)
+	}
+	if _, err := applyLatest(ctx, s, group()); err != nil {
+		t.Fatal(err)
+	}
+	if as, err := s.Aliases(ctx, store.AliasID{}, 100); err != nil || len(as) != 5 {
+		t.Fatalf("Aliases = %d, %v; want 5", len(as), err)
+	}
+}
