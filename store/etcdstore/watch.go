@@ -30,7 +30,12 @@ func (s *Store) Watch(ctx context.Context, after int64) (<-chan store.Change, er
 		return nil, fmt.Errorf("etcdstore: watch: %w", store.ErrClosed)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	wch := s.cli.Watch(clientv3.WithRequireLeader(ctx), s.l.prefix, clientv3.WithPrefix(), clientv3.WithRev(after+1))
+	// Not WithRequireLeader: that would end the watch whenever its member
+	// is between leaders (a leader's crash); the client resumes the watch
+	// on another member from where it was instead. A member cut off from
+	// the quorum may keep a watch silent; Revision, a linearizable read,
+	// then tells the watcher how far behind it is.
+	wch := s.cli.Watch(ctx, s.l.prefix, clientv3.WithPrefix(), clientv3.WithRev(after+1))
 	out := make(chan store.Change, watchBuffer)
 	go func() {
 		defer cancel()
