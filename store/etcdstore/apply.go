@@ -195,9 +195,10 @@ func (s *Store) apply(ctx context.Context, at bool, read int64, bs []*store.Batc
 		if err != nil {
 			return 0, err
 		}
-		if len(ops) == 0 {
-			return st.rev, nil
-		}
+		// Every commit writes the store's revision record, even one whose
+		// batches leave every record as it was: it is a commit all the
+		// same, with a revision of its own (and an empty Change).
+		ops = append(ops, clientv3.OpPut(s.l.meta(keyRev), ""))
 		if len(cmps) > s.maxOps || len(ops) > s.maxOps {
 			return 0, fmt.Errorf("etcdstore: the group needs %d comparisons and %d writes in one transaction; Options.MaxTxnOps is %d: %w",
 				len(cmps), len(ops), s.maxOps, ErrTooManyOps)

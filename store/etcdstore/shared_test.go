@@ -710,24 +710,77 @@ func TestChunkedReads(t *testing.T) {
 	opts.MaxTxnOps = 10
 	s := openWith(t, opts)
 	ctx := t.Context()
-	must(t, s.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey("k")}, PutAliases: []store.Alias{alias("alias/4", "k")}}))
+	must(t, s.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey("k"), newKey("k2")}, PutAliases: []store.Alias{alias("alias/3", "k")}}))
+	// 12 reads (two keys, four aliases, each now and at read), 6
+	// comparisons, 9 writes: alias/3 is read in the second transaction.
 	group := func() *store.Batch {
 		var b store.Batch
-		for i := range 5 {
-			b.PutAliases = append(b.PutAliases, alias(fmt.Sprintf("alias/%d", i), "k"))
+		for i := range 4 {
+			b.PutAliases = append(b.PutAliases, alias(fmt.Sprintf("alias/%d", i), []string{"k", "k2"}[i%2]))
 		}
 		return &b
 	}
 	read, err := s.Revision(ctx)
 	must(t, err)
-	must(t, s.Apply(ctx, &store.Batch{DeleteAliases: []store.AliasID{aliasID("alias/4")}}))
+	must(t, s.Apply(ctx, &store.Batch{DeleteAliases: []store.AliasID{aliasID("alias/3")}}))
 	if _, err := s.ApplyAt(ctx, read, group()); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("ApplyAt over an alias deleted after read = %v, want ErrConflict", err)
 	}
 	if _, err := applyLatest(ctx, s, group()); err != nil {
 		t.Fatal(err)
 	}
-	if as, err := s.Aliases(ctx, store.AliasID{}, 100); err != nil || len(as) != 5 {
-		t.Fatalf("Aliases = %d, %v; want 5", len(as), err)
+	if as, err := s.Aliases(ctx, store.AliasID{}, 100); err != nil || len(as) != 4 {
+		t.Fatalf("Aliases = %d, %v; want 4", len(as), err)
+	}
+}
+
+// TestRevisionIsTheStores: writes elsewhere in the cluster (another
+// prefix) do not move a store's Revision; a watch from an idle store's
+// revision works after etcd compacted past it; a group that leaves every
+// record as it was is a commit all the same, with its own revision and an
+// empty Change.
+func TestRevisionIsTheStores(t *testing.T) {
+	s, other := open(t), open(t)
+	ctx := t.Context()
+	rev := applyAt(t, s, &store.Batch{PutKeys: []store.Key{newKey("k")}, Now: time.Unix(100, 0)})
+	for i := range 3 {
+		must(t, other.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey(fmt.Sprint(i))}}))
+	}
+	if got, err := s.Revision(ctx); err != nil || got != rev {
+		t.Fatalf("Revision = %d, %v after writes to another prefix; want %d", got, err, rev)
+	}
+	view, snap, err := s.Snapshot(ctx)
+	must(t, err)
+	view.Close()
+	if snap != rev {
+		t.Fatalf("Snapshot at %d, want %d", snap, rev)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: cluster.Endpoints()})
+	must(t, err)
+	defer cli.Close()
+	resp, err := cli.Get(ctx, "x")
+	must(t, err)
+	_, err = cli.Compact(ctx, resp.Header.Revision)
+	must(t, err)
+	ch, err := s.Watch(ctx, rev)
+	must(t, err)
+	view, _, err = s.Snapshot(ctx)
+	must(t, err)
+	if _, err := view.Key(ctx, "k"); err != nil {
+		t.Errorf("reading a snapshot of an idle store after a compaction: %v", err)
+	}
+	view.Close()
+	// Nothing to write (an earlier instant): a commit still.
+	c, err := s.ApplyAt(ctx, rev, &store.Batch{Now: time.Unix(50, 0)})
+	if err != nil || c <= rev {
+		t.Fatalf("ApplyAt of a group that changes nothing = %d, %v; want a revision after %d", c, err, rev)
+	}
+	select {
+	case ch := <-ch:
+		if ch.Err != nil || ch.Revision != c || !ch.Batch.Empty() {
+			t.Errorf("Change %+v, want an empty one at %d", ch, c)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no Change")
 	}
 }
