@@ -333,7 +333,9 @@ func (r reader) Rotations(ctx context.Context, keyID string, from, limit int) ([
 		return nil, nil
 	}
 	at := r
-	at.rev = rev
+	if at.rev == 0 { // the store's reader: read the history at the key's revision
+		at.rev = rev
+	}
 	n := min(uint64(limit), rec.rotations-uint64(from))
 	resp, err := at.get(ctx, "rotations of key "+keyID, r.s.l.rotation(keyID, uint64(from)),
 		clientv3.WithRange(clientv3.GetPrefixRangeEnd(r.s.l.rotations(keyID))), clientv3.WithLimit(int64(n)))

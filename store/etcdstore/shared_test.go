@@ -247,11 +247,15 @@ func TestSnapshotIsolation(t *testing.T) {
 	if err := view.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey("k3")}}); !errors.Is(err, store.ErrReadOnly) {
 		t.Errorf("view.Apply = %v, want ErrReadOnly", err)
 	}
+	must(t, s.Apply(ctx, &store.Batch{DeleteKeys: []string{"k1"}}))
+	if rs, err := view.Rotations(ctx, "k1", 0, 10); err != nil || len(rs) != 1 {
+		t.Errorf("the snapshot's Rotations after the key's deletion = %v, %v; want the one rotation before it", rs, err)
+	}
 	must(t, view.Close())
 	if _, err := view.Key(ctx, "k1"); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Key on a closed view = %v, want ErrClosed", err)
 	}
-	if _, err := s.Key(ctx, "k1"); err != nil {
+	if _, err := s.Key(ctx, "k2"); err != nil {
 		t.Errorf("closing the view closed the store: %v", err)
 	}
 }
