@@ -53,7 +53,10 @@ func TestAgainstMemory(t *testing.T) {
 	}
 	existingGrant := func() store.GrantID {
 		var ids []store.GrantID
-		mem.Grants(ctx, func(g store.Grant) error { ids = append(ids, store.GrantID{KeyID: g.KeyID, GrantID: g.GrantID}); return nil })
+		mem.Grants(ctx, func(g store.Grant) error {
+			ids = append(ids, store.GrantID{KeyID: g.KeyID, GrantID: g.GrantID})
+			return nil
+		})
 		if len(ids) == 0 || rng.IntN(5) == 0 {
 			return store.GrantID{KeyID: pick("k", 5), GrantID: pick("g", 3)}
 		}
