@@ -62,7 +62,7 @@ func (s *Service) awsManagedAlias(op keystate.Operation, account, name string) (
 		return nil, err
 	}
 	now := s.last
-	id, err := newKeyID(s.cfg.random, false)
+	id, err := newKeyID(s.cfg.random, false, &s.ids)
 	if err != nil {
 		return nil, &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, Err: err, Message: "The randomness source failed."}
 	}
@@ -73,7 +73,7 @@ func (s *Service) awsManagedAlias(op keystate.Operation, account, name string) (
 	k := key{
 		id: id, account: s.internAccount(account), seq: s.seq + 1, version: 1, created: now, state: st, region: s.rg.index,
 		// The wording is kmsmodel's, in the style of AWS's descriptions.
-		description: "Default key that protects my " + service + " data when no other key is defined",
+		text:        newKeyText("Default key that protects my "+service+" data when no other key is defined", nil),
 		kind:        keystate.Kind{Manager: keystate.AWSManaged},
 		autoEnabled: true, period: awsManagedPeriod, anchor: now, nextRotation: now + days(awsManagedPeriod),
 	}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/kms/policy"
 	"github.com/kmsmodel/kmsmodel/store"
 )
 
@@ -46,6 +49,33 @@ type clusterState struct {
 	changes <-chan store.Change
 	stop    context.CancelFunc // ends the watch
 	stale   bool               // WithStaleReads: no catching up before a call
+	reloads int                // reloads from a snapshot (ClusterStatus)
+	retries int                // calls run again (ClusterStatus)
+}
+
+// ClusterStatus is what a cluster node (a service opened over a
+// store.Shared) reports of its place in the cluster.
+type ClusterStatus struct {
+	// Revision is the store revision the node's state reflects (besides
+	// its own writes in progress).
+	Revision int64
+	// Reloads counts the node's reloads of the whole state from a
+	// snapshot: after a lost race, a commit it could not apply in place
+	// (multi-Region keys, custom key stores), or a watch that ended.
+	Reloads int
+	// Retries counts the calls it ran again after losing a race.
+	Retries int
+}
+
+// ClusterStatus reports the node's place in its cluster, and false when
+// the service is not in cluster mode.
+func (s *Service) ClusterStatus() (ClusterStatus, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cl == nil {
+		return ClusterStatus{}, false
+	}
+	return ClusterStatus{Revision: s.cl.applied, Reloads: s.cl.reloads, Retries: s.cl.retries}, true
 }
 
 // WithStaleReads makes a service in cluster mode (Open over a
@@ -174,7 +204,10 @@ func (s *Service) catchUp(ctx context.Context, rev int64) error {
 }
 
 // applyChange brings the state up to commit c of another node (a commit of
-// this node is in memory already). The caller holds s.mu.
+// this node is in memory already). It applies the commit's records in
+// place when they are of single-Region keys outside custom key stores (and
+// their aliases and grants), and otherwise, or when a record does not fit,
+// reloads the whole state from a snapshot. The caller holds s.mu.
 func (s *Service) applyChange(c store.Change) error {
 	switch {
 	case c.Revision <= s.cl.applied:
@@ -183,8 +216,150 @@ func (s *Service) applyChange(c store.Change) error {
 		delete(s.cl.own, c.Revision)
 		s.cl.applied = c.Revision
 		return nil
+	case !s.inPlace(&c.Batch):
+		return s.reload()
 	}
-	return s.reload()
+	// The other node reported its own calls and events, and counts them in
+	// its Totals: this one applies the records without either.
+	obs, totals := s.cfg.observer, s.totals
+	s.cfg.observer = nil
+	err := s.applyRecords(&c.Batch)
+	s.cfg.observer, s.totals = obs, totals // Totals counts what this node applied
+	if err != nil {
+		return s.reload()
+	}
+	s.cl.applied = c.Revision
+	return nil
+}
+
+// inPlace reports whether applyRecords can apply b.
+func (s *Service) inPlace(b *store.Batch) bool {
+	if len(b.PutCustomKeyStores) > 0 || len(b.DeleteCustomKeyStores) > 0 {
+		return false
+	}
+	for i := range b.PutKeys {
+		r := &b.PutKeys[i]
+		if r.Kind.MultiRegion != keystate.SingleRegion || r.CustomKeyStoreID != "" || strings.IndexByte(r.ID, '/') >= 0 {
+			return false
+		}
+	}
+	for _, id := range b.DeleteKeys {
+		if k := s.loadedKey(id); k != nil && (k.fam != nil || k.ck != nil) {
+			return false
+		}
+	}
+	return true
+}
+
+// applyRecords applies the records of another node's commit: keys created
+// or replaced (with their key policies), rotations, aliases, grants, key
+// deletions, the root secret and the latest instant. The caller holds s.mu.
+func (s *Service) applyRecords(b *store.Batch) error {
+	if len(b.PutSecret) > 0 {
+		switch {
+		case s.root == nil:
+			s.root = slices.Clone(b.PutSecret)
+		case string(s.root) != string(b.PutSecret):
+			return fmt.Errorf("another root secret: %w", store.ErrCorrupt)
+		}
+	}
+	for i := range b.PutKeys {
+		r := &b.PutKeys[i]
+		if err := s.checkImported(r); err != nil {
+			return err
+		}
+		nk, err := s.fromRecord(r)
+		if err != nil {
+			return err
+		}
+		var doc *policy.Document
+		if r.Policy != "" {
+			if doc, err = policy.Parse(r.Policy); err != nil {
+				return fmt.Errorf("key %s: its key policy: %w: %w", r.ID, err, store.ErrCorrupt)
+			}
+		}
+		if k := s.loadedKey(r.ID); k != nil {
+			nk.slot, nk.rotations, nk.aliasCount = k.slot, k.rotations, k.aliasCount
+			s.install(k, &nk)
+			s.setPolicy(k, doc)
+			continue
+		}
+		p := s.addKey(nk)
+		s.placeInOrder(p)
+		s.setPolicy(p, doc)
+		s.requeue(p)
+		s.seq = max(s.seq, p.seq)
+	}
+	for _, rr := range b.AddRotations {
+		k := s.loadedKey(rr.KeyID)
+		if k == nil {
+			return fmt.Errorf("rotation of missing key %s: %w", rr.KeyID, store.ErrCorrupt)
+		}
+		k.rotations = appendRotation(k.rotations, newRotation(k.created, micros(rr.Rotation.At), rr.Rotation.OnDemand))
+	}
+	for _, a := range b.PutAliases {
+		k := s.loadedKey(a.KeyID)
+		if k == nil {
+			return fmt.Errorf("alias %s names missing key %s: %w", a.Name, a.KeyID, store.ErrCorrupt)
+		}
+		r := s.regions[k.region]
+		id := aliasID{account: a.Account, name: a.Name}
+		if old := r.aliases[id]; old != nil {
+			old.target.aliasCount--
+		}
+		r.aliases[id] = &alias{name: a.Name, account: a.Account, target: k, created: micros(a.Created),
+			updated: micros(a.Updated), region: a.Region}
+		k.aliasCount++
+	}
+	for _, id := range b.DeleteAliases {
+		r := s.regions[0]
+		if id.Region != "" {
+			if r = s.findRegion(id.Region); r == nil {
+				continue
+			}
+		}
+		aid := aliasID{account: id.Account, name: id.Name}
+		if a := r.aliases[aid]; a != nil {
+			a.target.aliasCount--
+			delete(r.aliases, aid)
+		}
+	}
+	for i := range b.PutGrants {
+		r := &b.PutGrants[i]
+		g, err := grantFromRecord(r, s.loadedKey(r.KeyID))
+		if err != nil {
+			return err
+		}
+		if old := s.grantIndex[r.GrantID]; old != nil {
+			s.dropGrant(old)
+		}
+		s.installGrant(g)
+	}
+	for _, id := range b.DeleteGrants {
+		if g := s.grantIndex[id.GrantID]; g != nil {
+			s.dropGrant(g)
+		}
+	}
+	for _, id := range b.DeleteKeys {
+		if k := s.loadedKey(id); k != nil {
+			s.deleteKey(k, s.last)
+		}
+	}
+	s.follow(b.Now)
+	return nil
+}
+
+// placeInOrder moves k, just added at the end of its Region's creation
+// order, to its place in it: another node may have created it before keys
+// this node knows.
+func (s *Service) placeInOrder(k *key) {
+	o := s.regions[k.region].order
+	n := len(o) - 1
+	i, _ := slices.BinarySearchFunc(o[:n], k, func(a, b *key) int { return compareOrder(a.seq, a.id, b.seq, b.id) })
+	if i < n {
+		copy(o[i+1:], o[i:n])
+		o[i] = k
+	}
 }
 
 // committed records that this node's group computed from revision read
@@ -220,6 +395,9 @@ func retried[T any](s *Service, call func() (T, error)) (T, error) {
 		if i == maxRetries || !s.lostRace(err) {
 			return out, err
 		}
+		s.mu.Lock()
+		s.cl.retries++
+		s.mu.Unlock()
 	}
 }
 

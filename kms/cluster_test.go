@@ -277,3 +277,80 @@ func clDump(t *testing.T, svc *kms.Service, ids []string) string {
 	}
 	return s
 }
+
+// TestClusterAppliesCommitsInPlace: a node follows another's changes of
+// single-Region keys (creation, state, description, tags, key policy,
+// rotations, aliases, grants, deletion) in place, without reloading its
+// whole state, and ends where a fresh node over the store starts.
+func TestClusterAppliesCommitsInPlace(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewSharedMemory()
+	nodes, clocks := clNodes(t, st, 2)
+	a, b := nodes[0], nodes[1]
+	var ids []string
+	for i := range 3 {
+		out, err := a.CreateKey(ctx, &kms.CreateKeyInput{Description: fmt.Sprint("key ", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, out.KeyMetadata.KeyId)
+	}
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(a.DisableKey(ctx, &kms.DisableKeyInput{KeyId: ids[0]}))
+	must(a.TagResource(ctx, &kms.TagResourceInput{KeyId: ids[1], Tags: []kms.Tag{{TagKey: "team", TagValue: "blue"}}}))
+	must(a.RotateKeyOnDemand(ctx, &kms.RotateKeyOnDemandInput{KeyId: ids[1]}))
+	must(a.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: "alias/one", TargetKeyId: ids[1]}))
+	must(a.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: "alias/two", TargetKeyId: ids[2]}))
+	must(a.UpdateAlias(ctx, &kms.UpdateAliasInput{AliasName: "alias/one", TargetKeyId: ids[2]}))
+	must(a.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: "alias/two"}))
+	must(a.CreateGrant(ctx, &kms.CreateGrantInput{KeyId: ids[1], GranteePrincipal: "arn:aws:iam::111122223333:role/r",
+		Operations: []string{"Decrypt"}}))
+	must(a.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: ids[2], PolicyName: "default",
+		Policy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}`}))
+	must(a.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: ids[0], PendingWindowInDays: new(int32(7))}))
+	if _, err := clocks[0].Advance(8 * 24 * time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	a.Sweep()
+	fresh, err := kms.Open(ctx, st, kms.WithClock(kms.NewManualClock(clStart)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	live := ids[1:]
+	if got, want := clDump(t, b, live), clDump(t, fresh, live); got != want {
+		t.Errorf("b:\n%s\nwant (a fresh node):\n%s", got, want)
+	}
+	if _, err := b.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: ids[0]}); !errors.Is(err, keystate.ErrNotFound) {
+		t.Errorf("b: the key a's sweep deleted: %v", err)
+	}
+	for _, id := range live {
+		var seen []string
+		for _, n := range []*kms.Service{b, fresh} {
+			gs, err := n.ListGrants(ctx, &kms.ListGrantsInput{KeyId: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs, err := n.ListKeyRotations(ctx, &kms.ListKeyRotationsInput{KeyId: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := n.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen = append(seen, fmt.Sprintf("%d grants, rotations %v, policy %q", len(gs.Grants), rs.Rotations, p.Policy))
+		}
+		if seen[0] != seen[1] {
+			t.Errorf("key %s: b has %s; a fresh node %s", id, seen[0], seen[1])
+		}
+	}
+	if st, _ := b.ClusterStatus(); st.Reloads != 0 {
+		t.Errorf("b reloaded its state %d times, want 0 (every commit applied in place)", st.Reloads)
+	}
+}

@@ -92,6 +92,7 @@ func (s *Service) await(need, epoch uint64) error {
 		}
 		s.committing = true
 		group, last := s.log, s.logged
+		totals := s.totals // with the events of every batch logged
 		s.log = s.spareLog[:0]
 		var (
 			read, rev int64
@@ -111,6 +112,7 @@ func (s *Service) await(need, epoch uint64) error {
 		s.spareLog = group[:0]
 		if err == nil {
 			s.resolved = last
+			s.durableTotals = totals
 			if s.cl != nil && rev > s.cl.applied {
 				s.committed(read, rev)
 			}
@@ -129,6 +131,7 @@ func (s *Service) await(need, epoch uint64) error {
 // group's leader.
 func (s *Service) undoGroups(err error) {
 	s.failures = append(s.failures, commitFailure{durable: s.resolved, err: err})
+	s.totals = s.durableTotals // the undone events are not counted
 	s.epoch++
 	s.resolved = s.logged
 	clear(s.log)
@@ -160,6 +163,7 @@ func (s *Service) reload() error {
 	f.st = s.st
 	rev := int64(0)
 	if s.cl != nil {
+		s.cl.reloads++
 		// A consistent view of the shared store, whose commits are then
 		// watched from its revision.
 		view, r, err := s.cl.shared.Snapshot(ctx)

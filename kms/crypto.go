@@ -351,7 +351,7 @@ func (s *Service) decryptBlob(ctx context.Context, op keystate.Operation, caller
 	if !ok {
 		return nil, nil, "", kmsError(keystate.ErrInvalidCiphertext, op, keyID, keystate.None, "")
 	}
-	k := s.rg.keys[b.keyID]
+	k := s.rg.keys.get(b.keyID)
 	if k == nil || s.ec != nil && s.ecView(k) == nil {
 		return nil, nil, "", s.notFoundKey(op, s.keyARN(caller, b.keyID))
 	}
@@ -534,7 +534,7 @@ func (s *Service) namesAsymmetric(caller, id string) bool {
 			if al := s.rg.aliases[aliasID{account: a.account, name: a.alias}]; al != nil {
 				k = al.target
 			}
-		} else if k = s.rg.keys[a.keyID]; k != nil && k.account != a.account {
+		} else if k = s.rg.keys.get(a.keyID); k != nil && k.account != a.account {
 			k = nil
 		}
 	case strings.HasPrefix(id, "alias/"):
@@ -542,7 +542,7 @@ func (s *Service) namesAsymmetric(caller, id string) bool {
 			k = al.target
 		}
 	default:
-		if k = s.rg.keys[id]; k != nil && k.account != caller {
+		if k = s.rg.keys.get(id); k != nil && k.account != caller {
 			k = nil
 		}
 	}

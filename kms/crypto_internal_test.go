@@ -509,8 +509,9 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	}
 	secrets := []cxiSecret{cxiForms("the root secret", e.s.root)}
 	materials := 0
-	for id, k := range e.s.regions[0].keys {
-		if !k.kind.Spec.IsSymmetric() {
+	for _, k := range e.s.regions[0].order {
+		id := k.id
+		if k.state == keystate.Deleted || !k.kind.Spec.IsSymmetric() {
 			continue
 		}
 		for v := uint32(0); v <= uint32(len(k.rotations)); v++ {

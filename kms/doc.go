@@ -54,6 +54,8 @@
 // With WithObserver, every call (accepted or refused) and every scheduled
 // event produces an Event record, delivered in order: the CloudTrail-like
 // trail of what happened to each key. Records never carry key material.
+// Service.Totals counts the rotations and deletions without a record of
+// each, for a simulator that needs only the counts.
 //
 // # Persistence
 //
@@ -66,6 +68,28 @@
 // group the store refuses fails its calls with KMSInternalException and
 // the service returns to what the store holds. An Observer may have
 // received the records of calls whose group then failed.
+//
+// # Cluster mode
+//
+// Open over a store.Shared (store.SharedMemory in one process, or
+// store/etcdstore's etcd key space) makes the service one node of a
+// cluster: several services, each with the whole state in memory, share
+// one key space. Before each call a node asks the store for its latest
+// revision and applies the other nodes' commits up to it, so that every
+// call sees every change acknowledged anywhere before it began
+// (linearizable; WithStaleReads answers from the node's own copy
+// instead). Writes are optimistic: a group of writes is stored only if
+// none of its records changed since the revision it was computed from
+// (store.Shared.ApplyAt); a call that loses such a race runs again on the
+// new state and is then accepted or refused exactly as a single service
+// would have decided (the on-demand quota holds across nodes). Scheduled
+// events are applied by whichever node's call finds them due, and happen
+// once. A cluster's ManualClocks follow the latest instant any node
+// wrote. Other nodes' commits of single-Region keys are applied in place;
+// those of multi-Region keys and custom key stores make the node reload
+// its state from a snapshot. ClusterStatus reports a node's revision and
+// how often it reloaded and retried. An Observer sees a retried call once
+// per run.
 //
 // # Imported key material
 //

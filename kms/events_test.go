@@ -190,6 +190,44 @@ func TestEventsRotationsInsideCalls(t *testing.T) {
 	e.wantRots(id, fxOnDemand(t1), fxAuto(t2), fxAuto(t3))
 }
 
+// Service.Totals counts the RotateKey records by rotationType and the
+// DeleteKey records of the same life: scheduled rotations (D13), one
+// completed inside its call (D10, duration 0), the catch-up of EnableKey
+// (D12) and a deletion (D7).
+func TestTotalsCountTheRecords(t *testing.T) {
+	rec := &fxRecorder{}
+	e := fxNew(t, kms.WithObserver(rec))
+	if got := e.s.Totals(); got != (kms.Totals{}) {
+		t.Fatalf("a new service's Totals = %+v", got)
+	}
+	id, _ := e.symmetric()
+	e.enableRotation(id, 90)
+	e.advance(fxDay)
+	e.rotate(id)
+	e.advance(200 * fxDay)
+	e.s.Sweep() // days 90 and 180
+	e.disable(id)
+	e.advance(100 * fxDay) // day 270 passes while Disabled
+	e.enable(id)           // rotates once (D12)
+	id2, _ := e.symmetric()
+	e.setClock(e.scheduleDeletion(id2, 7))
+	e.s.Sweep()
+	var want kms.Totals
+	for _, ev := range rec.events {
+		switch {
+		case ev.Name == "RotateKey" && ev.Parameters["rotationType"] == "ON_DEMAND":
+			want.OnDemandRotations++
+		case ev.Name == "RotateKey":
+			want.AutomaticRotations++
+		case ev.Name == "DeleteKey":
+			want.Deletions++
+		}
+	}
+	if got := e.s.Totals(); got != want || want != (kms.Totals{AutomaticRotations: 3, OnDemandRotations: 1, Deletions: 1}) {
+		t.Fatalf("Totals = %+v, the records count %+v, want 3 automatic, 1 on demand, 1 deletion", got, want)
+	}
+}
+
 // Every refused call produces a record with its exception name, including
 // refusals before any key is resolved (validation, identifier syntax).
 func TestEventsRefusedCalls(t *testing.T) {

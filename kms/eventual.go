@@ -237,7 +237,7 @@ func (s *Service) ecCreated(k *key, now int64) {
 // was before: a change of state or description is a chKey change (D41),
 // and each rotation it added a chRotation change (D44).
 func (s *Service) ecKeyChanged(op keystate.Operation, k, before *key, added []rotation, now int64) {
-	if k.state != before.state || k.description != before.description {
+	if k.state != before.state || k.description() != before.description() {
 		b := *before
 		s.ecAdd(&change{kind: chKey, op: op.String(), k: k, before: &b}, now)
 	}

@@ -155,6 +155,7 @@ func TestFailedScheduledWriteWaits(t *testing.T) {
 	psBuild(t, twin)
 
 	before := psRead(t, w.svc, w.ids)
+	totals := w.svc.Totals()
 	w.faults.FailFrom(faultstore.OpApply, 1, errDisk)
 	// Past the on-demand completion, the deletion and several rotations.
 	w.clock.Advance(400 * 24 * time.Hour)
@@ -166,12 +167,18 @@ func TestFailedScheduledWriteWaits(t *testing.T) {
 	if !errors.Is(err, keystate.ErrKMSInternal) || !errors.Is(err, errDisk) {
 		t.Fatalf("DescribeKey while a due event cannot be written: %v; want KMSInternalException", err)
 	}
+	if got := w.svc.Totals(); got != totals {
+		t.Fatalf("Totals %+v after failed writes, want %+v: events undone are not counted", got, totals)
+	}
 	w.faults.Heal()
 	got := psRead(t, w.svc, w.ids)
 	if reflect.DeepEqual(got, before) {
 		t.Fatal("nothing happened after the store healed")
 	}
 	want := psRead(t, twin.svc, w.ids)
+	if w.svc.Totals() != twin.svc.Totals() {
+		t.Fatalf("Totals %+v, twin's %+v", w.svc.Totals(), twin.svc.Totals())
+	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("after healing:\n got %+v\nwant %+v", got, want)
 	}

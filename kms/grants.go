@@ -514,29 +514,38 @@ func (s *Service) grantRecord(g *grant) store.Grant {
 // lists them oldest first.
 func (s *Service) loadGrants(ctx context.Context, keys func(id string) *key) error {
 	err := s.st.Grants(ctx, func(r store.Grant) error {
-		k := keys(r.KeyID)
-		if k == nil {
-			return &corruptGrant{r.KeyID, r.GrantID, "its key does not exist"}
-		}
-		grantee, err := policy.ParsePrincipal(r.GranteePrincipal)
+		g, err := grantFromRecord(&r, keys(r.KeyID))
 		if err != nil {
-			return &corruptGrant{r.KeyID, r.GrantID, "its grantee is not a principal"}
+			return err
 		}
-		var retiring policy.Principal
-		if r.RetiringPrincipal != "" {
-			if retiring, err = policy.ParsePrincipal(r.RetiringPrincipal); err != nil {
-				return &corruptGrant{r.KeyID, r.GrantID, "its retiring principal is not a principal"}
-			}
-		}
-		s.installGrant(&grant{id: r.GrantID, name: r.Name, key: k, grantee: grantee, retiring: retiring,
-			issuing: r.IssuingAccount, ops: slices.Clone(r.Operations), equals: maps.Clone(r.EncryptionContextEquals),
-			subset: maps.Clone(r.EncryptionContextSubset), created: micros(r.Created)})
+		s.installGrant(g)
 		return nil
 	})
 	for _, gs := range s.grants {
 		slices.SortStableFunc(gs, func(a, b *grant) int { return cmp.Compare(a.created, b.created) })
 	}
 	return err
+}
+
+// grantFromRecord makes the grant of record r on key k (nil: the key does
+// not exist).
+func grantFromRecord(r *store.Grant, k *key) (*grant, error) {
+	if k == nil {
+		return nil, &corruptGrant{r.KeyID, r.GrantID, "its key does not exist"}
+	}
+	grantee, err := policy.ParsePrincipal(r.GranteePrincipal)
+	if err != nil {
+		return nil, &corruptGrant{r.KeyID, r.GrantID, "its grantee is not a principal"}
+	}
+	var retiring policy.Principal
+	if r.RetiringPrincipal != "" {
+		if retiring, err = policy.ParsePrincipal(r.RetiringPrincipal); err != nil {
+			return nil, &corruptGrant{r.KeyID, r.GrantID, "its retiring principal is not a principal"}
+		}
+	}
+	return &grant{id: r.GrantID, name: r.Name, key: k, grantee: grantee, retiring: retiring,
+		issuing: r.IssuingAccount, ops: slices.Clone(r.Operations), equals: maps.Clone(r.EncryptionContextEquals),
+		subset: maps.Clone(r.EncryptionContextSubset), created: micros(r.Created)}, nil
 }
 
 type corruptGrant struct{ key, id, why string }

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,15 +25,6 @@ func BenchmarkDurableWrites(b *testing.B) {
 	for _, writers := range []int{1, 8, 64} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) { benchDurableWrites(b, writers) })
 	}
-}
-
-// processCPU returns the CPU time (user and system) the process has used.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func benchDurableWrites(b *testing.B, writers int) {
@@ -62,7 +52,7 @@ func benchDurableWrites(b *testing.B, writers int) {
 	var wg sync.WaitGroup
 	var failed atomic.Pointer[error]
 	b.ResetTimer()
-	cpu := processCPU(b)
+	cpu := processCPU()
 	began := time.Now()
 	for w := range writers {
 		wg.Go(func() {
@@ -85,7 +75,7 @@ func benchDurableWrites(b *testing.B, writers int) {
 	}
 	wg.Wait()
 	elapsed := time.Since(began)
-	cpu = processCPU(b) - cpu
+	cpu = processCPU() - cpu
 	b.StopTimer()
 	if err := failed.Load(); err != nil {
 		b.Fatal(*err)

@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"encoding/binary"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -156,7 +157,7 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 			return nil, err
 		}
 	}
-	id, err := newKeyID(s.cfg.random, in.MultiRegion)
+	id, err := newKeyID(s.cfg.random, in.MultiRegion, &s.ids)
 	if err != nil {
 		return nil, &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, Err: err,
 			Message: "the randomness source failed"}
@@ -174,7 +175,7 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 	if err != nil {
 		return nil, err
 	}
-	k := key{id: id, account: s.internAccount(caller), description: in.Description, tags: tags,
+	k := key{id: id, account: s.internAccount(caller), text: newKeyText(in.Description, tags),
 		seq: s.seq + 1, version: 1, created: now, state: st, kind: kind, ck: ck, region: s.rg.index}
 	if s.st != nil {
 		r := s.toRecord(&k)
@@ -255,7 +256,7 @@ func (s *Service) metadata(k *key, arn string) KeyMetadata {
 		Arn:                   arn,
 		CreationDate:          fromMicros(k.created),
 		CustomerMasterKeySpec: k.kind.Spec.String(),
-		Description:           k.description,
+		Description:           k.description(),
 		Enabled:               k.state == keystate.Enabled,
 		KeyId:                 k.id,
 		KeyManager:            k.kind.Manager.String(),
@@ -399,22 +400,24 @@ func (s *Service) listKeys(in *ListKeysInput, caller string) (*ListKeysOutput, e
 	if err != nil {
 		return nil, err
 	}
-	var after uint64
+	var (
+		after   uint64
+		afterID string
+	)
 	if in.Marker != "" {
-		if after, err = decodeMarker(op, in.Marker, "keys"); err != nil {
+		if after, afterID, err = decodeKeysMarker(op, in.Marker); err != nil {
 			return nil, err
 		}
 	}
-	// order is sorted by seq: find the first key after the marker.
-	lo, hi := 0, len(s.rg.order)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if s.rg.order[m].seq <= after {
-			lo = m + 1
-		} else {
-			hi = m
+	// order is sorted by creation (seq, then key ID: in cluster mode two
+	// nodes may give keys the same seq): find the first key after the
+	// marker.
+	lo, _ := slices.BinarySearchFunc(s.rg.order, orderPos{after, afterID}, func(k *key, p orderPos) int {
+		if c := compareOrder(k.seq, k.id, p.seq, p.id); c != 0 {
+			return c
 		}
-	}
+		return -1 // the marker's key itself comes before the page
+	})
 	out := &ListKeysOutput{Keys: []KeyListEntry{}}
 	for _, k := range s.rg.order[lo:] {
 		if k.state == keystate.Deleted || k.account != caller {
@@ -422,11 +425,11 @@ func (s *Service) listKeys(in *ListKeysInput, caller string) (*ListKeysOutput, e
 		}
 		if len(out.Keys) == limit {
 			out.Truncated = true
-			out.NextMarker = encodeMarker("keys", after)
+			out.NextMarker = encodeKeysMarker(after, afterID)
 			break
 		}
 		out.Keys = append(out.Keys, KeyListEntry{KeyArn: s.arnOf(k), KeyId: k.id})
-		after = k.seq
+		after, afterID = k.seq, k.id
 	}
 	return out, nil
 }
@@ -500,9 +503,9 @@ func (s *Service) keyCallOnce(ctx context.Context, op keystate.Operation, keyID 
 			p = params()
 		}
 		s.record(now, op, caller, arn, p, err)
-		if err == nil {
-			s.observeRotations(k, added)
-		}
+	}
+	if err == nil {
+		s.observeRotations(k, added)
 	}
 	return err
 }
@@ -665,7 +668,7 @@ func (s *Service) UpdateKeyDescription(ctx context.Context, in *UpdateKeyDescrip
 	params := func() map[string]string { return map[string]string{"keyId": in.KeyId, "description": in.Description} }
 	invalid := checkLength(op, in.Description, "description", 0, 8192)
 	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, _ string, _ int64) error {
-		k.description = in.Description
+		k.text = newKeyText(in.Description, k.tags())
 		return nil
 	})
 	if err != nil {

@@ -116,7 +116,7 @@ func (s *Service) replicateKeyOnce(ctx context.Context, in *ReplicateKeyInput) (
 		return nil, err
 	}
 	return &ReplicateKeyOutput{ReplicaKeyMetadata: s.metadata(r, s.arnOf(r)), ReplicaPolicy: s.keyPolicy(r).Text(),
-		ReplicaTags: slices.Clone(r.tags)}, nil
+		ReplicaTags: slices.Clone(r.tags())}, nil
 }
 
 // validateReplicate checks ReplicateKey's own input (D3 step 1).
@@ -146,7 +146,7 @@ func checkRegionName(op keystate.Operation, name, field string) error {
 // table and the key kind have passed).
 func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Tag, now int64, doc *policy.Document) (*key, error) {
 	const op = keystate.ReplicateKey
-	if to := s.findRegion(in.ReplicaRegion); to != nil && to.keys[p.id] != nil {
+	if to := s.findRegion(in.ReplicaRegion); to != nil && to.keys.get(p.id) != nil {
 		// AWS: each replica "must be in a different Region"; the
 		// exception is documented, the wording is kmsmodel's.
 		rarn := s.keyARNIn(to.name, p.account, p.id)
@@ -166,7 +166,7 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 	}
 	kind := p.kind
 	kind.MultiRegion = keystate.Replica
-	r := key{id: p.id, account: p.account, description: in.Description, tags: tags,
+	r := key{id: p.id, account: p.account, text: newKeyText(in.Description, tags),
 		seq: s.seq + 1, version: 1, created: now, state: st, kind: kind,
 		region: to.index, replicated: true, deletion: now + s.transientDuration(s.cfg.replicaDuration, false)}
 	if p.kind.Origin == keystate.AWSKMS && !p.kind.Spec.IsSymmetric() {

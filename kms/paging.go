@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"cmp"
 	"encoding/base64"
 	"strconv"
 	"strings"
@@ -61,4 +62,38 @@ func decodeMarker(op keystate.Operation, m, scope string) (uint64, error) {
 	}
 	// No recording of the message; kmsmodel's wording.
 	return 0, kmsError(keystate.ErrInvalidMarker, op, "", keystate.None, "The marker '"+m+"' is not valid for this request.")
+}
+
+// orderPos is a place in a Region's creation order: a key's seq and ID.
+type orderPos struct {
+	seq uint64
+	id  string
+}
+
+// compareOrder orders keys by creation: seq, then key ID (two nodes of a
+// cluster may give keys created at once the same seq).
+func compareOrder(seq uint64, id string, seq2 uint64, id2 string) int {
+	if c := cmp.Compare(seq, seq2); c != 0 {
+		return c
+	}
+	return strings.Compare(id, id2)
+}
+
+// encodeKeysMarker is ListKeys' marker after the key (seq, id).
+func encodeKeysMarker(seq uint64, id string) string {
+	return encodeMarker("keys", seq) + "." + base64.RawURLEncoding.EncodeToString([]byte(id))
+}
+
+// decodeKeysMarker returns the key (seq, id) a ListKeys marker is after.
+func decodeKeysMarker(op keystate.Operation, m string) (uint64, string, error) {
+	pos, idPart, _ := strings.Cut(m, ".")
+	seq, err := decodeMarker(op, pos, "keys")
+	if err != nil {
+		return 0, "", kmsError(keystate.ErrInvalidMarker, op, "", keystate.None, "The marker '"+m+"' is not valid for this request.")
+	}
+	id, derr := base64.RawURLEncoding.DecodeString(idPart)
+	if derr != nil {
+		return 0, "", kmsError(keystate.ErrInvalidMarker, op, "", keystate.None, "The marker '"+m+"' is not valid for this request.")
+	}
+	return seq, string(id), nil
 }

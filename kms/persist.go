@@ -153,7 +153,7 @@ func (s *Service) load(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if s.regions[k.region].keys[k.id] != nil {
+			if s.regions[k.region].keys.get(k.id) != nil {
 				return fmt.Errorf("key %s appears twice in Region %s: %w", k.id, s.regions[k.region].name, store.ErrCorrupt)
 			}
 			p := s.addKey(k)
@@ -184,7 +184,7 @@ func (s *Service) load(ctx context.Context) error {
 		after = page[len(page)-1].ID
 	}
 	for _, r := range s.regions {
-		slices.SortFunc(r.order, func(a, b *key) int { return cmp.Compare(a.seq, b.seq) })
+		slices.SortFunc(r.order, func(a, b *key) int { return compareOrder(a.seq, a.id, b.seq, b.id) })
 	}
 	for _, cs := range s.stores {
 		slices.SortFunc(cs.keys, func(a, b *key) int { return cmp.Compare(a.seq, b.seq) })
@@ -245,14 +245,14 @@ func (s *Service) load(ctx context.Context) error {
 func (s *Service) loadedKey(storeID string) *key {
 	if i := strings.IndexByte(storeID, '/'); i >= 0 {
 		if r := s.findRegion(storeID[:i]); r != nil {
-			if k := r.keys[storeID[i+1:]]; k != nil && k.replicated {
+			if k := r.keys.get(storeID[i+1:]); k != nil && k.replicated {
 				return k
 			}
 		}
 		return nil
 	}
 	for _, r := range s.regions {
-		if k := r.keys[storeID]; k != nil && !k.replicated {
+		if k := r.keys.get(storeID); k != nil && !k.replicated {
 			return k
 		}
 	}
@@ -408,7 +408,7 @@ func internalError(op keystate.Operation, arn string, st keystate.State, err err
 
 func (s *Service) toRecord(k *key) store.Key {
 	r := store.Key{
-		ID: s.storeID(k), Region: s.recordRegion(k.region), Version: k.version, Seq: k.seq, Account: k.account, Description: k.description,
+		ID: s.storeID(k), Region: s.recordRegion(k.region), Version: k.version, Seq: k.seq, Account: k.account, Description: k.description(),
 		State: k.state, Kind: k.kind, Created: optTime(k.created),
 		AutoRotation: k.autoEnabled, RotationPeriodDays: k.period,
 		RotationAnchor: optTime(k.anchor), NextRotation: optTime(k.nextRotation),
@@ -431,9 +431,9 @@ func (s *Service) toRecord(k *key) store.Key {
 	case keystate.Creating, keystate.Updating:
 		r.StateDone = optTime(k.deletion)
 	}
-	if len(k.tags) > 0 {
-		r.Tags = make([]store.Tag, len(k.tags))
-		for i, t := range k.tags {
+	if tags := k.tags(); len(tags) > 0 {
+		r.Tags = make([]store.Tag, len(tags))
+		for i, t := range tags {
 			r.Tags[i] = store.Tag{Key: t.TagKey, Value: t.TagValue}
 		}
 	}
@@ -477,7 +477,7 @@ func (s *Service) fromRecord(r *store.Key) (key, error) {
 		}
 	}
 	k := key{
-		id: id, replicated: replicated, region: rg.index, version: r.Version, seq: r.Seq, account: r.Account, description: r.Description,
+		id: id, replicated: replicated, region: rg.index, version: r.Version, seq: r.Seq, account: r.Account,
 		state: r.State, kind: r.Kind, created: micros(r.Created),
 		autoEnabled: r.AutoRotation, period: r.RotationPeriodDays,
 		anchor: micros(r.RotationAnchor), nextRotation: micros(r.NextRotation),
@@ -488,12 +488,14 @@ func (s *Service) fromRecord(r *store.Key) (key, error) {
 	if k.state == keystate.Creating || k.state == keystate.Updating {
 		k.deletion = micros(r.StateDone)
 	}
+	var tags []Tag
 	if len(r.Tags) > 0 {
-		k.tags = make([]Tag, len(r.Tags))
+		tags = make([]Tag, len(r.Tags))
 		for i, t := range r.Tags {
-			k.tags[i] = Tag{TagKey: t.Key, TagValue: t.Value}
+			tags[i] = Tag{TagKey: t.Key, TagValue: t.Value}
 		}
 	}
+	k.text = newKeyText(r.Description, tags)
 	if len(r.Material) > 0 {
 		if r.Kind.Origin != keystate.AWSKMS || r.Kind.Spec.IsSymmetric() || len(r.ImportedMaterial) > 0 {
 			return key{}, fmt.Errorf("key record %s has generated material but is a %s key of origin %s: %w",

@@ -59,13 +59,65 @@ type eventQueue struct {
 	// makes min rewind (see rewind).
 	run     []queued
 	head    int
+	aheadTo int // the end of the events ahead last returned
 	extra   eventHeap
 	day     int64
 	started bool
 
-	buckets map[int64]bucket // by day number
-	days    dayHeap          // the day numbers of non-empty buckets
-	free    []*chunk         // emptied chunks, for reuse
+	// A day's bucket is in near, at the day's number modulo nearDays, if
+	// that place was free when the bucket was made, and otherwise in far.
+	// A push usually finds its bucket with one array read: the days a
+	// fleet's rotations fall on (up to 2560 days ahead, D16) fit in near.
+	near []nearBucket
+	far  map[int64]*bucket // by day number
+	days dayHeap           // the day numbers of non-empty buckets
+	free []*chunk          // emptied chunks, for reuse
+}
+
+// nearDays is the size of eventQueue.near, a power of two.
+const nearDays = 4096
+
+// nearBucket is a place in eventQueue.near: the bucket of day, or none.
+type nearBucket struct {
+	day int64
+	b   *bucket
+}
+
+// bucketOf returns the bucket of day d, or nil.
+func (q *eventQueue) bucketOf(d int64) *bucket {
+	if q.near != nil {
+		if nb := &q.near[uint64(d)%nearDays]; nb.b != nil && nb.day == d {
+			return nb.b
+		}
+	}
+	return q.far[d]
+}
+
+// newBucket makes the bucket of day d, which has none.
+func (q *eventQueue) newBucket(d int64) *bucket {
+	if q.near == nil {
+		q.near = make([]nearBucket, nearDays)
+	}
+	b := new(bucket)
+	if nb := &q.near[uint64(d)%nearDays]; nb.b == nil {
+		nb.day, nb.b = d, b
+	} else {
+		if q.far == nil {
+			q.far = make(map[int64]*bucket)
+		}
+		q.far[d] = b
+	}
+	q.days.push(d)
+	return b
+}
+
+// dropBucket forgets the bucket of day d.
+func (q *eventQueue) dropBucket(d int64) {
+	if nb := &q.near[uint64(d)%nearDays]; nb.b != nil && nb.day == d {
+		nb.b = nil
+		return
+	}
+	delete(q.far, d)
 }
 
 // chunkSize is how many events one chunk of a bucket holds.
@@ -107,12 +159,9 @@ func (q *eventQueue) push(e queued) {
 }
 
 func (q *eventQueue) toBucket(d int64, e queued) {
-	if q.buckets == nil {
-		q.buckets = make(map[int64]bucket)
-	}
-	b, ok := q.buckets[d]
-	if !ok {
-		q.days.push(d)
+	b := q.bucketOf(d)
+	if b == nil {
+		b = q.newBucket(d)
 	}
 	if b.tail == nil || b.tail.n == chunkSize {
 		c := q.newChunk()
@@ -126,7 +175,6 @@ func (q *eventQueue) toBucket(d int64, e queued) {
 	b.tail.ev[b.tail.n] = e
 	b.tail.n++
 	b.n++
-	q.buckets[d] = b
 }
 
 func (q *eventQueue) newChunk() *chunk {
@@ -167,6 +215,21 @@ func (q *eventQueue) pop() queued {
 	return q.extra.pop()
 }
 
+// touchAhead is how many of the current day's next events ahead returns
+// at once.
+const touchAhead = 32
+
+// ahead returns the next touchAhead events of the current day's sorted run
+// when the previous ones it returned have been popped, and otherwise nil:
+// the events about to be applied, for Service.touch.
+func (q *eventQueue) ahead() []queued {
+	if !q.started || q.head < q.aheadTo || q.head >= len(q.run) {
+		return nil
+	}
+	q.aheadTo = min(q.head+touchAhead, len(q.run))
+	return q.run[q.head:q.aheadTo]
+}
+
 // rewind returns the current day's events to their bucket, because an
 // earlier day has been queued since; the next min starts from that day.
 func (q *eventQueue) rewind() {
@@ -176,7 +239,7 @@ func (q *eventQueue) rewind() {
 	for q.extra.len() > 0 {
 		q.toBucket(q.day, q.extra.pop())
 	}
-	q.run, q.head, q.started = q.run[:0], 0, false
+	q.run, q.head, q.aheadTo, q.started = q.run[:0], 0, 0, false
 }
 
 // advanceDay makes the earliest bucket the current day: its events are
@@ -184,8 +247,8 @@ func (q *eventQueue) rewind() {
 // go back to the free list.
 func (q *eventQueue) advanceDay() {
 	d := q.days.pop()
-	b := q.buckets[d]
-	delete(q.buckets, d)
+	b := q.bucketOf(d)
+	q.dropBucket(d)
 	run := slices.Grow(q.run[:0], b.n)
 	for c := b.head; c != nil; {
 		run = append(run, c.ev[:c.n]...)
@@ -197,7 +260,7 @@ func (q *eventQueue) advanceDay() {
 	if !slices.IsSortedFunc(run, cmpQueued) {
 		slices.SortFunc(run, cmpQueued)
 	}
-	q.run, q.head = run, 0
+	q.run, q.head, q.aheadTo = run, 0, 0
 	q.day, q.started = d, true
 }
 

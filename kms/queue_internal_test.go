@@ -9,8 +9,8 @@ import (
 
 // TestEventQueueOrder: the calendar queue pops exactly what a sorted list
 // would, in (instant, queue order), under random interleavings of pushes
-// and pops, with instants spread over many days, within one day, equal, and
-// before the current day.
+// and pops, with instants spread over many days, within one day, equal,
+// before the current day, and on days that share a place in near.
 func TestEventQueueOrder(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		var q eventQueue
@@ -34,9 +34,13 @@ func TestEventQueueOrder(t *testing.T) {
 				continue
 			}
 			var at int64
-			switch rapid.IntRange(0, 3).Draw(t, "spread") {
+			switch rapid.IntRange(0, 4).Draw(t, "spread") {
 			case 0:
 				at = last + rapid.Int64Range(0, 3000*usPerDay).Draw(t, "far")
+			case 4:
+				// Days a multiple of nearDays apart share a place in
+				// near: the later ones go to far.
+				at = last + rapid.Int64Range(1, 3).Draw(t, "laps")*nearDays*usPerDay + rapid.Int64Range(-2, 2).Draw(t, "off")*usPerDay
 			case 1:
 				at = last + rapid.Int64Range(0, usPerDay).Draw(t, "near")
 			case 2:

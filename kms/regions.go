@@ -14,10 +14,13 @@ import (
 type region struct {
 	name    string
 	index   uint8
-	keys    map[string]*key // by key ID
-	order   []*key          // creation order, for ListKeys; deleted keys are skipped
-	deleted int             // deleted keys still in order
+	keys    keyIndex // by key ID
+	order   []*key   // creation order, for ListKeys; deleted keys are skipped
+	deleted int      // deleted keys still in order
 	aliases map[aliasID]*alias
+	// arnPrefix is the ARN of the service account's keys in this Region
+	// without the key ID ("arn:aws:kms:<Region>:<account>:key/"), once made.
+	arnPrefix string
 }
 
 // maxRegions is how many Regions one service serves (a key holds its
@@ -32,7 +35,7 @@ const unservedIndex = maxRegions
 // served reports whether r is one of the service's Regions, rather than
 // the empty stand-in a call to a Region without state sees (callRegion).
 // The stand-in's maps are nil: reading them finds nothing.
-func (r *region) served() bool { return r.keys != nil }
+func (r *region) served() bool { return r.keys.slab != nil }
 
 type regionKey struct{}
 
@@ -105,7 +108,7 @@ func (s *Service) addRegion(name string) *region {
 	if len(s.regions) >= maxRegions {
 		return nil
 	}
-	r := &region{name: name, index: uint8(len(s.regions)), keys: make(map[string]*key), aliases: make(map[aliasID]*alias)}
+	r := &region{name: name, index: uint8(len(s.regions)), keys: newKeyIndex(&s.slab), aliases: make(map[aliasID]*alias)}
 	s.regions = append(s.regions, r)
 	return r
 }

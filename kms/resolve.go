@@ -63,7 +63,7 @@ func (s *Service) resolve(ctx context.Context, op keystate.Operation, caller, id
 			}
 			k = al.target
 		} else {
-			k = s.rg.keys[a.keyID]
+			k = s.rg.keys.get(a.keyID)
 			if k == nil || k.account != a.account {
 				return nil, "", s.notFoundKey(op, s.keyARN(a.account, a.keyID))
 			}
@@ -91,7 +91,7 @@ func (s *Service) resolve(ctx context.Context, op keystate.Operation, caller, id
 			// D4, D19: recorded wording.
 			return nil, "", kmsError(keystate.ErrNotFound, op, id, keystate.None, "Invalid keyId '"+id+"'")
 		}
-		k = s.rg.keys[id]
+		k = s.rg.keys.get(id)
 		if k == nil || k.account != caller {
 			return nil, "", s.notFoundKey(op, s.keyARN(caller, id))
 		}

@@ -37,6 +37,12 @@ type Service struct {
 	last  int64 // the latest instant the service has seen (Unix µs)
 	saved int64 // the latest instant written to the store (store.Batch.Now)
 
+	ids    idArena // the bytes of the key IDs made
+	totals Totals  // see Totals
+	// durableTotals are the totals of the events written (group commit).
+	durableTotals Totals
+	touched       int64 // what touch read, kept so that its reads are not optimised away
+
 	st store.Store // nil: no persistence
 	// profileSaved is set once the store holds the service's rule
 	// profile; until then every write records it (store.Batch.RuleProfile).
@@ -134,17 +140,25 @@ func (s *Service) orig(k *key) *key {
 // key is one KMS key. It holds only fixed-size fields besides its ID,
 // description, tags and rotation history.
 type key struct {
-	id          string
-	account     string
-	description string
-	tags        []Tag
-	rotations   []rotation // completed rotations, oldest first (D14)
+	// What a scheduled rotation reads and writes comes first, within 64
+	// bytes: a key far from the last one costs as few cache lines as
+	// possible (see Service.touch).
+	rotations    []rotation // completed rotations, oldest first (D14)
+	created      int64      // Unix µs, like every instant the service keeps
+	nextRotation int64      // automatic rotation due, while rotationEnabled
+	anchor       int64      // last automatic rotation, or when rotation was enabled (D11)
+	fam          *family    // the multi-Region key's primary and replicas, once it has replicas
+	slot         uint32     // index in Service.slab
+	period       uint16     // rotation period in days
+	state        keystate.State
+	autoEnabled  bool // automatic rotation enabled (kept while PendingDeletion, D12)
 
-	seq          uint64 // creation order
-	version      uint64 // store record version (decision-free bookkeeping)
-	created      int64  // Unix µs, like every instant the service keeps
-	nextRotation int64  // automatic rotation due, while rotationEnabled
-	anchor       int64  // last automatic rotation, or when rotation was enabled (D11)
+	id      string
+	account string
+	text    *keyText // description and tags, nil when there are none
+
+	seq     uint64 // creation order
+	version uint64 // store record version (decision-free bookkeeping)
 	// deletion is the DeletionDate while PendingDeletion, and while
 	// Creating (ReplicateKey) or Updating (UpdatePrimaryRegion) the
 	// instant that state ends: those states never overlap.
@@ -154,23 +168,51 @@ type key struct {
 
 	imp *imported // imported key material (EXTERNAL keys); never changed in place
 	ck  *cksRef   // the custom key store (AWS_CLOUDHSM, EXTERNAL_KEY_STORE keys); never changed in place
-	fam *family   // the multi-Region key's primary and replicas, once it has replicas
 
-	slot        uint32 // index in Service.slab
-	period      uint16 // rotation period in days
-	onDemand    uint16 // on-demand rotations charged against the quota (D1)
-	window      uint8  // PendingWindowInDays
-	aliasCount  uint16
-	state       keystate.State
-	kind        keystate.Kind
-	autoEnabled bool  // automatic rotation enabled (kept while PendingDeletion, D12)
-	region      uint8 // index in Service.regions
+	onDemand   uint16 // on-demand rotations charged against the quota (D1)
+	window     uint8  // PendingWindowInDays
+	aliasCount uint16
+	kind       keystate.Kind
+	region     uint8 // index in Service.regions
 	// replicated marks a key made by ReplicateKey, whose store record ID
 	// is qualified by its Region (its primary's record has the bare ID).
 	replicated bool
 	// desired is, while the key is Unavailable, the state it returns to
 	// when its custom key store reconnects (Enabled or Disabled, [12]).
 	desired keystate.State
+}
+
+// keyText is a key's description and tags, which most keys do not have:
+// kept out of the key, so that those keys cost one pointer for them rather
+// than forty bytes. Never changed in place: a draft shares it with its key.
+type keyText struct {
+	description string
+	tags        []Tag
+}
+
+// newKeyText returns the text of a key with that description and tags,
+// nil when both are empty.
+func newKeyText(description string, tags []Tag) *keyText {
+	if description == "" && len(tags) == 0 {
+		return nil
+	}
+	return &keyText{description: description, tags: tags}
+}
+
+// description returns k's description.
+func (k *key) description() string {
+	if k.text == nil {
+		return ""
+	}
+	return k.text.description
+}
+
+// tags returns k's tags, which the caller must not change.
+func (k *key) tags() []Tag {
+	if k.text == nil {
+		return nil
+	}
+	return k.text.tags
 }
 
 // storeID is k's identity in the store: its key ID, or for a replica made
@@ -242,7 +284,7 @@ func newService(cfg config) *Service {
 	s.resolvedCond.L = &s.mu
 	// The default Region is served even if its name is not of the AWS
 	// form: it is the caller's choice.
-	s.regions = []*region{{name: s.cfg.region, keys: make(map[string]*key), aliases: make(map[aliasID]*alias)}}
+	s.regions = []*region{{name: s.cfg.region, keys: newKeyIndex(&s.slab), aliases: make(map[aliasID]*alias)}}
 	s.rg = s.regions[0]
 	if s.cfg.consistency != nil {
 		s.ec = newEC(*s.cfg.consistency, s.cfg.random)
@@ -440,6 +482,9 @@ func (s *Service) runDue(now int64) (int, error) {
 		defer func() { s.pend = nil }()
 	}
 	for s.queue.len() > 0 && s.queue.min().at <= now {
+		if ahead := s.queue.ahead(); ahead != nil {
+			s.touch(ahead)
+		}
 		ev := s.queue.pop()
 		done, err := s.apply(ev)
 		if err != nil {
@@ -463,6 +508,30 @@ func (s *Service) runDue(now int64) (int, error) {
 	return n, nil
 }
 
+// touch reads, for each of the events about to be applied, the key it
+// concerns and the end of the key's history, without using what it reads.
+// The loads are independent of one another, so the processor has them all
+// in flight at once, where applying the events one by one would wait for
+// each key in turn: at millions of keys a day's events touch keys far
+// apart in memory, and those waits were most of the cost of a rotation.
+func (s *Service) touch(evs []queued) {
+	var sum int64
+	for i := range evs {
+		if evs[i].what != evStoreConnected {
+			k := &s.slab[evs[i].slot/slabChunk][evs[i].slot%slabChunk]
+			sum += k.created + int64(k.state) // the first and the last of the hot fields' cache lines
+		}
+	}
+	for i := range evs {
+		if evs[i].what != evStoreConnected {
+			if h := s.slab[evs[i].slot/slabChunk][evs[i].slot%slabChunk].rotations; len(h) > 0 {
+				sum += int64(h[len(h)-1])
+			}
+		}
+	}
+	s.touched += sum
+}
+
 // lost is how many applied events the last failed flush undid.
 func (s *Service) lost() int {
 	if s.pend == nil {
@@ -482,7 +551,8 @@ type pending struct {
 	keys   []*key
 	popped []queued
 	events []Event
-	lost   int // events undone by the last failed flush
+	totals Totals // what the events add to Service.totals once written
+	lost   int    // events undone by the last failed flush
 }
 
 // remember records k's state before the run changes it, and ev as popped.
@@ -525,11 +595,15 @@ func (s *Service) flush() error {
 		for _, ev := range p.popped {
 			s.queue.push(ev)
 		}
-	} else if s.cfg.observer != nil {
-		for _, e := range p.events {
-			s.cfg.observer.Observe(e)
+	} else {
+		s.totals.add(p.totals)
+		if s.cfg.observer != nil {
+			for _, e := range p.events {
+				s.cfg.observer.Observe(e)
+			}
 		}
 	}
+	p.totals = Totals{}
 	clear(p.undo)
 	p.keys, p.popped, p.events = p.keys[:0], p.popped[:0], p.events[:0]
 	return err
@@ -664,9 +738,11 @@ func rotateAutomatic(k *key, at int64) {
 	k.nextRotation = at + days(k.period)
 }
 
-// observeRotations reports rotations just added to k (RotateKey records),
-// or keeps the records until a pending run of events is written.
+// observeRotations counts rotations just added to k (Totals) and reports
+// them (RotateKey records), or keeps both until a pending run of events is
+// written.
 func (s *Service) observeRotations(k *key, added []rotation) {
+	s.countRotations(added)
 	if s.cfg.observer == nil {
 		return
 	}
@@ -691,7 +767,7 @@ func (s *Service) deleteKey(k *key, at int64) {
 	next, _ := keystate.Transition(k.state, keystate.DeletionDue)
 	k.state = next
 	r := s.regionOf(k)
-	delete(r.keys, k.id)
+	r.keys.del(k)
 	if k.aliasCount > 0 {
 		for id, a := range r.aliases {
 			if a.target == k {
@@ -700,11 +776,12 @@ func (s *Service) deleteKey(k *key, at int64) {
 		}
 	}
 	removeFromStore(k)
-	k.rotations, k.tags, k.imp, k.ck = nil, nil, nil, nil
+	k.rotations, k.text, k.imp, k.ck = nil, nil, nil, nil
 	delete(s.usage, k.slot)
 	delete(s.policies, k.slot)
 	s.dropKeyGrants(k)
 	r.deleted++
+	s.totals.Deletions++
 	if r.deleted > 1024 && r.deleted > len(r.order)/2 {
 		r.compactOrder()
 	}
@@ -733,7 +810,7 @@ func (s *Service) addKey(k key) *key {
 	*chunk = append(*chunk, k)
 	p := &(*chunk)[len(*chunk)-1]
 	r := s.regionOf(p)
-	r.keys[p.id] = p
+	r.keys.put(p)
 	r.order = append(r.order, p)
 	return p
 }

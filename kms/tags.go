@@ -73,14 +73,14 @@ func (s *Service) TagResource(ctx context.Context, in *TagResourceInput) (*TagRe
 	_, invalid := mergeTags(op, nil, in.Tags)
 	ctx = tagConditions(ctx, in.Tags, nil)
 	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, arn string, _ int64) error {
-		tags, err := mergeTags(op, k.tags, in.Tags)
+		tags, err := mergeTags(op, k.tags(), in.Tags)
 		if err != nil {
 			if e, ok := err.(*keystate.Error); ok {
 				e.KeyID, e.State = arn, k.state
 			}
 			return err
 		}
-		k.tags = tags
+		k.text = newKeyText(k.description(), tags)
 		return nil
 	})
 	if err != nil {
@@ -106,7 +106,7 @@ func (s *Service) UntagResource(ctx context.Context, in *UntagResourceInput) (*U
 	ctx = tagConditions(ctx, nil, in.TagKeys)
 	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, _ string, _ int64) error {
 		var kept []Tag
-		for _, t := range k.tags {
+		for _, t := range k.tags() {
 			drop := false
 			for _, tk := range in.TagKeys {
 				if t.TagKey == tk {
@@ -118,7 +118,7 @@ func (s *Service) UntagResource(ctx context.Context, in *UntagResourceInput) (*U
 				kept = append(kept, t)
 			}
 		}
-		k.tags = kept
+		k.text = newKeyText(k.description(), kept)
 		return nil
 	})
 	if err != nil {
@@ -150,12 +150,12 @@ func (s *Service) ListResourceTags(ctx context.Context, in *ListResourceTagsInpu
 			}
 		}
 		out = &ListResourceTagsOutput{Tags: []Tag{}}
-		for pos := start; pos < uint64(len(k.tags)); pos++ {
+		for pos := start; pos < uint64(len(k.tags())); pos++ {
 			if len(out.Tags) == limit {
 				out.Truncated, out.NextMarker = true, encodeMarker(scope, pos)
 				break
 			}
-			out.Tags = append(out.Tags, k.tags[pos])
+			out.Tags = append(out.Tags, k.tags()[pos])
 		}
 		return nil
 	})

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"container/heap"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -12,6 +11,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -201,88 +201,117 @@ type action struct {
 	what uint8
 }
 
-// plan is a min-heap of actions (container/heap), earliest first.
+func (a *action) before(b *action) bool {
+	return a.at < b.at || a.at == b.at && a.seq < b.seq
+}
+
+// plan is a binary min-heap of actions, earliest first. It holds the
+// actions by value, without the boxing of container/heap, so that a push
+// allocates nothing and the heap has no pointers for the collector to scan.
 type plan []action
 
-func (p plan) Len() int { return len(p) }
-func (p plan) Less(i, j int) bool {
-	return p[i].at < p[j].at || p[i].at == p[j].at && p[i].seq < p[j].seq
-}
-func (p plan) Swap(i, j int) { p[i], p[j] = p[j], p[i] }
-
-// Push and Pop are for container/heap; use push and pop.
-func (p *plan) Push(x any) { *p = append(*p, x.(action)) }
-func (p *plan) Pop() any {
-	old := *p
-	a := old[len(old)-1]
-	*p = old[:len(old)-1]
-	return a
+func (p *plan) push(a action) {
+	*p = append(*p, a)
+	h := *p
+	for i := len(h) - 1; i > 0; {
+		up := (i - 1) / 2
+		if !h[i].before(&h[up]) {
+			break
+		}
+		h[i], h[up] = h[up], h[i]
+		i = up
+	}
 }
 
-func (p *plan) push(a action) { heap.Push(p, a) }
-func (p *plan) pop() action   { return heap.Pop(p).(action) }
+func (p *plan) pop() action {
+	h := *p
+	top := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h = h[:n]
+	for i := 0; ; {
+		m := 2*i + 1
+		if m >= n {
+			break
+		}
+		if r := m + 1; r < n && h[r].before(&h[m]) {
+			m = r
+		}
+		if !h[m].before(&h[i]) {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	*p = h
+	return top
+}
 
 // simKey is what the simulation remembers of a key.
 type simKey struct {
 	id       string
-	gone     int64 // DeletionDate of a deletion that will not be cancelled, or 0
-	disabled bool  // disabled by the simulation, an enable is planned
+	gone     int64          // DeletionDate of a deletion that will not be cancelled, or 0
+	state    keystate.State // as the accepted calls left it (see states)
+	disabled bool           // disabled by the simulation, an enable is planned
 }
 
-// tally counts what happened, from the service's event records.
+// tally counts what happened: rotations and deletions by month, from the
+// service's running totals (kms.Service.Totals) read at the end of each
+// month; calls and refusals from what the calls returned.
 type tally struct {
 	start     time.Time
 	months    int
-	auto      []int // per month
+	monthEnds []int64 // Unix ns at which each month ends
+	auto      []int   // per month, and at index months what happened at the very end
 	onDemand  []int
 	deleted   []int
 	refusals  map[string]map[string]int // exception → operation → count
 	calls     map[string]int
-	rotations [2]int // AUTOMATIC, ON_DEMAND
-	stopped   bool   // the simulation is over: calls are no longer counted
+	rotations [2]int     // AUTOMATIC, ON_DEMAND
+	seen      kms.Totals // the totals already counted
 }
 
 func newTally(start time.Time, months int) *tally {
-	return &tally{start: start, months: months, auto: make([]int, months+1), onDemand: make([]int, months+1),
+	t := &tally{start: start, months: months, auto: make([]int, months+1), onDemand: make([]int, months+1),
 		deleted: make([]int, months+1), refusals: map[string]map[string]int{}, calls: map[string]int{}}
+	t.monthEnds = make([]int64, months)
+	for m := range t.monthEnds {
+		t.monthEnds[m] = start.AddDate(0, m+1, 0).UnixNano()
+	}
+	return t
 }
 
-// month returns the index of the simulated month holding t.
-func (t *tally) month(at time.Time) int {
-	y1, m1, _ := t.start.Date()
-	y2, m2, _ := at.Date()
-	i := (y2-y1)*12 + int(m2-m1)
-	if at.Before(t.start.AddDate(0, i, 0)) {
-		i-- // the start is not on the first of the month
-	}
-	return min(max(i, 0), t.months)
+// count credits month m (0-based) with what the service did since the
+// last count.
+func (t *tally) count(m int, now kms.Totals) {
+	auto := int(now.AutomaticRotations - t.seen.AutomaticRotations)
+	onDemand := int(now.OnDemandRotations - t.seen.OnDemandRotations)
+	t.auto[m] += auto
+	t.onDemand[m] += onDemand
+	t.deleted[m] += int(now.Deletions - t.seen.Deletions)
+	t.rotations[0] += auto
+	t.rotations[1] += onDemand
+	t.seen = now
 }
 
-// Observe counts one event record (kms.Observer).
-func (t *tally) Observe(e kms.Event) {
-	switch {
-	case e.Scheduled && e.Name == "RotateKey":
-		m := t.month(e.Time)
-		if e.Parameters["rotationType"] == "ON_DEMAND" {
-			t.onDemand[m]++
-			t.rotations[1]++
-		} else {
-			t.auto[m]++
-			t.rotations[0]++
-		}
-	case e.Scheduled && e.Name == "DeleteKey":
-		t.deleted[t.month(e.Time)]++
-	case !e.Scheduled && !t.stopped:
-		t.calls[e.Name]++
-		if e.ErrorCode != "" {
-			byOp := t.refusals[e.ErrorCode]
-			if byOp == nil {
-				byOp = map[string]int{}
-				t.refusals[e.ErrorCode] = byOp
-			}
-			byOp[e.Name]++
-		}
+// call counts one call of operation op and, when err is a refusal, its
+// exception.
+func (t *tally) call(op string, err error) {
+	t.calls[op]++
+	if err == nil {
+		return
 	}
+	code := string(keystate.ErrKMSInternal)
+	var ke *keystate.Error
+	if errors.As(err, &ke) {
+		code = string(ke.Code)
+	}
+	byOp := t.refusals[code]
+	if byOp == nil {
+		byOp = map[string]int{}
+		t.refusals[code] = byOp
+	}
+	byOp[op]++
 }
 
 const nsPerYear = 365.2425 * 24 * float64(time.Hour)
@@ -393,6 +422,7 @@ type simResult struct {
 	tally  *tally
 	end    time.Time
 	states map[string]int
+	svc    *kms.Service // the service simulated, as the run left it
 }
 
 // runSimulation runs c on a fresh service and returns the tallies. It
@@ -402,7 +432,7 @@ func runSimulation(ctx context.Context, c *simConfig, prog *progress) (*simResul
 	t := newTally(c.start, c.months)
 	var seed [32]byte
 	binary.LittleEndian.PutUint64(seed[:], c.seed)
-	opts := []kms.Option{kms.WithClock(clock), kms.WithRandom(rand.NewChaCha8(seed)), kms.WithRules(c.rules), kms.WithObserver(t)}
+	opts := []kms.Option{kms.WithClock(clock), kms.WithRandom(rand.NewChaCha8(seed)), kms.WithRules(c.rules)}
 	if c.quota >= 0 {
 		opts = append(opts, kms.WithOnDemandRotationQuota(c.quota))
 	}
@@ -412,14 +442,21 @@ func runSimulation(ctx context.Context, c *simConfig, prog *progress) (*simResul
 	keys := make([]simKey, c.keys)
 	var p plan
 	var seq uint64
-	schedule := func(at int64, k int32, what uint8) {
+	end := c.start.AddDate(0, c.months, 0).UnixNano()
+	// schedule plans an action after a wait of ns nanoseconds (a float,
+	// which a small rate makes larger than any int64). An action at or
+	// after the end would never run: it is not planned.
+	schedule := func(from int64, wait float64, k int32, what uint8) {
+		if !(wait < float64(end-from)) {
+			return
+		}
 		seq++
-		p.push(action{at: at, seq: seq, key: k, what: what})
+		p.push(action{at: from + int64(wait), seq: seq, key: k, what: what})
 	}
 	total := c.onDemand + c.disable + c.deletion
 	nextRandom := func(from int64, k int32) {
 		if total > 0 {
-			schedule(from+int64(rng.ExpFloat64()/total*nsPerYear), k, actRandom)
+			schedule(from, rng.ExpFloat64()/total*nsPerYear, k, actRandom)
 		}
 	}
 	now := c.start.UnixNano()
@@ -427,10 +464,11 @@ func runSimulation(ctx context.Context, c *simConfig, prog *progress) (*simResul
 	prog.creating(0, c.keys)
 	for i := range keys {
 		out, err := svc.CreateKey(ctx, &kms.CreateKeyInput{})
+		t.call("CreateKey", err)
 		if err != nil {
 			return nil, fmt.Errorf("CreateKey: %w", err)
 		}
-		keys[i].id = out.KeyMetadata.KeyId
+		keys[i].id, keys[i].state = out.KeyMetadata.KeyId, keystate.Enabled
 	}
 	// With --eventual-consistency the keys are NotFoundException until
 	// their creation has propagated: the fleet's owner waits for that
@@ -439,7 +477,9 @@ func runSimulation(ctx context.Context, c *simConfig, prog *progress) (*simResul
 	for i := range keys {
 		if rng.Float64() < c.auto {
 			period := c.periods.draw(rng)
-			if _, err := svc.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: keys[i].id, RotationPeriodInDays: &period}); err != nil {
+			_, err := svc.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: keys[i].id, RotationPeriodInDays: &period})
+			t.call("EnableKeyRotation", err)
+			if err != nil {
 				return nil, fmt.Errorf("EnableKeyRotation: %w", err)
 			}
 		}
@@ -447,12 +487,18 @@ func runSimulation(ctx context.Context, c *simConfig, prog *progress) (*simResul
 		prog.creating(i+1, c.keys)
 	}
 
-	const day = int64(24 * time.Hour)
+	// The fleet is made: collect the garbage its creation left (every
+	// call's output), so that the collector paces the run from the fleet's
+	// real size rather than from a point part way through its creation,
+	// which let the heap grow to nearly twice the fleet during the run.
+	runtime.GC()
+
+	const day = float64(24 * time.Hour)
 	for m := 1; m <= c.months; m++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		monthEnd := c.start.AddDate(0, m, 0).UnixNano()
+		monthEnd := t.monthEnds[m-1]
 		for len(p) > 0 && p[0].at < monthEnd {
 			a := p.pop()
 			k := &keys[a.key]
@@ -464,78 +510,104 @@ func runSimulation(ctx context.Context, c *simConfig, prog *progress) (*simResul
 			switch a.what {
 			case actEnable:
 				k.disabled = false
-				_, _ = svc.EnableKey(ctx, &kms.EnableKeyInput{KeyId: id})
+				_, err := svc.EnableKey(ctx, &kms.EnableKeyInput{KeyId: id})
+				t.call("EnableKey", err)
+				if err == nil {
+					k.state = keystate.Enabled
+				}
 			case actCancel:
-				if _, err := svc.CancelKeyDeletion(ctx, &kms.CancelKeyDeletionInput{KeyId: id}); err == nil {
+				_, err := svc.CancelKeyDeletion(ctx, &kms.CancelKeyDeletionInput{KeyId: id})
+				t.call("CancelKeyDeletion", err)
+				if err == nil {
 					// The key comes back Disabled; its owner enables it a day later.
-					k.disabled = true
-					schedule(a.at+day, a.key, actEnable)
+					k.state, k.disabled = keystate.Disabled, true
+					schedule(a.at, day, a.key, actEnable)
 				}
 			case actRandom:
 				nextRandom(a.at, a.key)
 				switch x := rng.Float64() * total; {
 				case x < c.onDemand:
-					_, _ = svc.RotateKeyOnDemand(ctx, &kms.RotateKeyOnDemandInput{KeyId: id})
+					_, err := svc.RotateKeyOnDemand(ctx, &kms.RotateKeyOnDemandInput{KeyId: id})
+					t.call("RotateKeyOnDemand", err)
 				case x < c.onDemand+c.disable:
 					_, err := svc.DisableKey(ctx, &kms.DisableKeyInput{KeyId: id})
+					t.call("DisableKey", err)
+					if err == nil {
+						k.state = keystate.Disabled
+					}
 					if err == nil && !k.disabled {
 						k.disabled = true
-						schedule(a.at+int64(rng.ExpFloat64()*c.disabledDays*float64(day)), a.key, actEnable)
+						schedule(a.at, rng.ExpFloat64()*c.disabledDays*day, a.key, actEnable)
 					}
 				default:
 					window := 7 + rng.Int32N(24)
 					out, err := svc.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: &window})
+					t.call("ScheduleKeyDeletion", err)
 					if err != nil {
 						break
 					}
+					k.state = keystate.PendingDeletion
 					when := out.DeletionDate.UnixNano()
 					if rng.Float64() < c.cancel {
-						schedule(a.at+rng.Int64N(when-a.at), a.key, actCancel)
+						schedule(a.at, float64(rng.Int64N(when-a.at)), a.key, actCancel)
 					} else {
 						k.gone = when
 					}
 				}
 			}
 		}
-		clock.Set(time.Unix(0, monthEnd))
+		// What is due before the month's end happened in it; what is due
+		// at its very instant belongs to the next month.
+		clock.Set(time.Unix(0, monthEnd-int64(time.Microsecond)))
 		svc.Sweep()
+		t.count(m-1, svc.Totals())
+		clock.Set(time.Unix(0, monthEnd))
 		prog.update(m, c.months, clock.Now(), t.rotations[0]+t.rotations[1])
 	}
 	prog.done()
+	svc.Sweep() // what is due at the end instant itself: counted, but in no month
+	t.count(c.months, svc.Totals())
 
-	t.stopped = true
-	states, err := keyStates(ctx, svc)
+	states, err := t.states(keys, clock.Now().UnixNano())
 	if err != nil {
 		return nil, err
 	}
-	if n := sum(t.deleted); n > 0 {
-		states[keystate.Deleted.String()] = n
-	}
-	return &simResult{tally: t, end: clock.Now(), states: states}, nil
+	return &simResult{tally: t, end: clock.Now(), states: states, svc: svc}, nil
 }
 
-// keyStates counts the service's keys by state, reading them through the
-// API (ListKeys, DescribeKey) as a client would.
-func keyStates(ctx context.Context, svc *kms.Service) (map[string]int, error) {
+// states counts the keys by state at instant end, as the simulation's
+// accepted calls left them: a call the service accepted moves a key as
+// the key-state table says (CreateKey, EnableKey: Enabled; DisableKey,
+// CancelKeyDeletion: Disabled; ScheduleKeyDeletion: PendingDeletion), and
+// a key whose DeletionDate has come is Deleted. Nothing else moves these
+// keys, so this is the service's own count (a test checks it against
+// DescribeKey) without reading a million keys back. The Deleted keys must
+// be those the service's DeleteKey records counted; if they are not, the
+// simulation and the model disagree, and states says so.
+func (t *tally) states(keys []simKey, end int64) (map[string]int, error) {
 	states := map[string]int{}
-	in := &kms.ListKeysInput{Limit: kms.Int32(1000)}
-	for {
-		page, err := svc.ListKeys(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("ListKeys: %w", err)
+	var n [keystate.Deleted + 1]int
+	gone := 0
+	for i := range keys {
+		k := &keys[i]
+		if k.state == keystate.PendingDeletion && k.gone != 0 && k.gone <= end {
+			gone++
+			continue
 		}
-		for _, k := range page.Keys {
-			d, err := svc.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyId})
-			if err != nil {
-				return nil, fmt.Errorf("DescribeKey: %w", err)
-			}
-			states[d.KeyMetadata.KeyState]++
-		}
-		if !page.Truncated {
-			return states, nil
-		}
-		in.Marker = page.NextMarker
+		n[k.state]++
 	}
+	if recorded := sum(t.deleted); recorded != gone {
+		return nil, fmt.Errorf("the service recorded %d deletions, the simulation expected %d", recorded, gone)
+	}
+	for st, c := range n {
+		if c > 0 {
+			states[keystate.State(st).String()] = c
+		}
+	}
+	if gone > 0 {
+		states[keystate.Deleted.String()] = gone
+	}
+	return states, nil
 }
 
 func sum(xs []int) int {
