@@ -10,6 +10,8 @@ import (
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/kmsmodel/kmsmodel/store"
 )
@@ -204,6 +206,9 @@ func (s *Store) apply(ctx context.Context, at bool, read int64, bs []*store.Batc
 				len(cmps), len(ops), s.maxOps, ErrTooManyOps)
 		}
 		resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+		if errors.Is(err, rpctypes.ErrRequestTooLarge) || status.Code(err) == codes.ResourceExhausted {
+			return 0, fmt.Errorf("etcdstore: the group's transaction is larger than etcd takes in one request (the server's --max-request-bytes, 1.5 MiB by default): %w", err)
+		}
 		if errors.Is(err, rpctypes.ErrTooManyOps) {
 			return 0, fmt.Errorf("etcdstore: the group needs %d comparisons and %d writes in one transaction, more than the server allows: %w", len(cmps), len(ops), ErrTooManyOps)
 		}

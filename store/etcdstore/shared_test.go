@@ -788,3 +788,22 @@ func TestRevisionIsTheStores(t *testing.T) {
 		t.Fatal("no Change")
 	}
 }
+
+// TestRequestTooLarge: a group larger than etcd takes in one request
+// fails clearly (naming --max-request-bytes) and writes nothing.
+func TestRequestTooLarge(t *testing.T) {
+	s := open(t)
+	var b store.Batch
+	for i := range 4 {
+		k := newKey(fmt.Sprint(i))
+		k.Policy = strings.Repeat("ü", 200_000) // 400 KB of UTF-8
+		b.PutKeys = append(b.PutKeys, k)
+	}
+	err := s.Apply(t.Context(), &b)
+	if err == nil || !strings.Contains(err.Error(), "--max-request-bytes") {
+		t.Errorf("Apply of 1.6 MB = %v, want an error naming --max-request-bytes", err)
+	}
+	if ks, _ := s.Keys(t.Context(), "", 100); len(ks) != 0 {
+		t.Errorf("%d keys written", len(ks))
+	}
+}
