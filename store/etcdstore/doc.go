@@ -42,7 +42,10 @@
 // read. A group needs about one comparison per record it names and one
 // write per record it changes (more to delete a key with aliases and
 // grants); Options.MaxTxnOps, at most the cluster's --max-txn-ops (default
-// 128), bounds both, and a larger group fails with ErrTooManyOps.
+// 128), bounds both, and a larger group fails with ErrTooManyOps. A
+// transaction is also at most one etcd request (the server's
+// --max-request-bytes, 1.5 MiB by default: a few keys with the largest
+// key policies); a larger group fails with an error that says so.
 //
 // # Revisions
 //
