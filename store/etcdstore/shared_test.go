@@ -807,3 +807,30 @@ func TestRequestTooLarge(t *testing.T) {
 		t.Errorf("%d keys written", len(ks))
 	}
 }
+
+// TestWatchEndsAtClose: closing the store ends its watches with a last
+// Change whose Err is ErrClosed; Revision and Watch then fail with it.
+func TestWatchEndsAtClose(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	rev, err := s.Revision(ctx)
+	must(t, err)
+	ch, err := s.Watch(ctx, rev)
+	must(t, err)
+	must(t, s.Close())
+	var last store.Change
+	n := 0
+	for c := range ch {
+		last = c
+		n++
+	}
+	if n != 1 || !errors.Is(last.Err, store.ErrClosed) {
+		t.Errorf("after Close: %d Changes, the last %+v; want one with ErrClosed", n, last)
+	}
+	if _, err := s.Revision(ctx); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("Revision after Close = %v", err)
+	}
+	if _, err := s.Watch(ctx, rev); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("Watch after Close = %v", err)
+	}
+}
