@@ -17,6 +17,7 @@ require (
 	go.etcd.io/etcd/client/v3 v3.7.3 // store/etcdstore: the official etcd client (txn with compares, watch, linearizable reads); only that adapter links it
 	go.etcd.io/etcd/server/v3 v3.7.3 // internal/etcdtest only: embedded etcd members for tests, so that tests need no etcd binary
 	go.uber.org/zap v1.27.1 // etcd's logger type: etcdstore and etcdtest pass zap.NewNop() to keep the client and members quiet
+	google.golang.org/grpc v1.83.2 // the etcd client's transport: etcdstore reads its status codes (a request too large)
 	pgregory.net/rapid v1.3.0
 )
 
@@ -76,7 +77,6 @@ require (
 	golang.org/x/tools v0.51.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20260803160001-6ac0973c030d // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260803160001-6ac0973c030d // indirect
-	google.golang.org/grpc v1.83.2 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
 	gopkg.in/natefinch/lumberjack.v2 v2.2.1 // indirect
 	honnef.co/go/tools v0.8.2 // indirect

@@ -15,7 +15,10 @@
 // stop a member of several (its peers' connections draining). Stop and
 // Restart take one member down, as a crash would, and bring it back with
 // its data, for fault tests; a request in flight when a leader stops may
-// time out, as with any etcd. Members do not fsync unless Config.Fsync.
+// time out, as with any etcd. A member with open watch streams takes up
+// to five seconds more to stop (etcd's graceful stop waits for them):
+// crash a member that serves watches with StartProcess and SIGKILL
+// instead. Members do not fsync unless Config.Fsync.
 //
 // # A member in another process
 //

@@ -10,6 +10,8 @@ import (
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/kmsmodel/kmsmodel/store"
 )
@@ -101,6 +103,7 @@ func want(bs []*store.Batch) wanted {
 // what ModRevision) and as the group's batches so far leave it.
 type keyEntry struct {
 	readExists bool
+	atRead     bool // it existed at ApplyAt's revision
 	readModRev int64
 	readRots   uint64
 	cur        *store.Key
@@ -112,6 +115,7 @@ type keyEntry struct {
 
 type aliasEntry struct {
 	readExists  bool
+	atRead      bool
 	readKeyID   string
 	readModRev  int64 // of the alias record, when read by name
 	indexModRev int64 // of its index entry, when read through a deleted key
@@ -121,6 +125,7 @@ type aliasEntry struct {
 
 type grantEntry struct {
 	readExists bool
+	atRead     bool
 	readModRev int64 // when read by name
 	rangeRev   int64 // when read through a deleted key
 	cur        *store.Grant
@@ -129,6 +134,7 @@ type grantEntry struct {
 
 type storeEntry struct {
 	readExists bool
+	atRead     bool
 	readModRev int64
 	cur        *store.CustomKeyStore
 	touched    bool
@@ -170,12 +176,15 @@ func (s *Store) apply(ctx context.Context, at bool, read int64, bs []*store.Batc
 	}
 	w := want(group)
 	for {
-		st, err := s.readGroup(ctx, w)
+		st, err := s.readGroup(ctx, w, at, read)
+		if at && (errors.Is(err, rpctypes.ErrCompacted) || errors.Is(err, rpctypes.ErrFutureRev)) {
+			return 0, fmt.Errorf("etcdstore: revision %d is no longer (or not yet) kept, so changes after it cannot be checked: %w", read, store.ErrConflict)
+		}
 		if err != nil {
 			return 0, s.fail("apply: read", err)
 		}
 		if at {
-			if err := s.conflicts(ctx, st, read); err != nil {
+			if err := st.conflicts(read); err != nil {
 				return 0, err
 			}
 		}
@@ -188,14 +197,18 @@ func (s *Store) apply(ctx context.Context, at bool, read int64, bs []*store.Batc
 		if err != nil {
 			return 0, err
 		}
-		if len(ops) == 0 {
-			return st.rev, nil
-		}
+		// Every commit writes the store's revision record, even one whose
+		// batches leave every record as it was: it is a commit all the
+		// same, with a revision of its own (and an empty Change).
+		ops = append(ops, clientv3.OpPut(s.l.meta(keyRev), ""))
 		if len(cmps) > s.maxOps || len(ops) > s.maxOps {
 			return 0, fmt.Errorf("etcdstore: the group needs %d comparisons and %d writes in one transaction; Options.MaxTxnOps is %d: %w",
 				len(cmps), len(ops), s.maxOps, ErrTooManyOps)
 		}
 		resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+		if errors.Is(err, rpctypes.ErrRequestTooLarge) || status.Code(err) == codes.ResourceExhausted {
+			return 0, fmt.Errorf("etcdstore: the group's transaction is larger than etcd takes in one request (the server's --max-request-bytes, 1.5 MiB by default): %w", err)
+		}
 		if errors.Is(err, rpctypes.ErrTooManyOps) {
 			return 0, fmt.Errorf("etcdstore: the group needs %d comparisons and %d writes in one transaction, more than the server allows: %w", len(cmps), len(ops), ErrTooManyOps)
 		}
@@ -209,8 +222,9 @@ func (s *Store) apply(ctx context.Context, at bool, read int64, bs []*store.Batc
 	}
 }
 
-// readGroup reads every record w names, at one revision.
-func (s *Store) readGroup(ctx context.Context, w wanted) (*groupState, error) {
+// readGroup reads every record w names, at one revision; for ApplyAt (at),
+// it reads too whether those absent now existed at revision read.
+func (s *Store) readGroup(ctx context.Context, w wanted, at bool, read int64) (*groupState, error) {
 	st := &groupState{keys: map[string]*keyEntry{}, aliases: map[store.AliasID]*aliasEntry{},
 		grants: map[store.GrantID]*grantEntry{}, stores: map[string]*storeEntry{}}
 	var ops []clientv3.Op
@@ -219,9 +233,16 @@ func (s *Store) readGroup(ctx context.Context, w wanted) (*groupState, error) {
 		ops = append(ops, clientv3.OpGet(key, opts...))
 		handlers = append(handlers, h)
 	}
+	existed := func(key string, flag *bool) {
+		if at {
+			get(key, func(r *clientv3.GetResponse) error { *flag = r.Count > 0; return nil },
+				clientv3.WithRev(read), clientv3.WithCountOnly())
+		}
+	}
 	for _, id := range sortedKeys(w.keys) {
 		e := &keyEntry{}
 		st.keys[id] = e
+		existed(s.l.key(id), &e.atRead)
 		get(s.l.key(id), func(r *clientv3.GetResponse) error {
 			if len(r.Kvs) == 0 {
 				return nil
@@ -238,6 +259,7 @@ func (s *Store) readGroup(ctx context.Context, w wanted) (*groupState, error) {
 	for _, id := range slices.SortedFunc(maps.Keys(w.aliases), store.AliasID.Compare) {
 		e := &aliasEntry{}
 		st.aliases[id] = e
+		existed(s.l.alias(id), &e.atRead)
 		get(s.l.alias(id), func(r *clientv3.GetResponse) error {
 			if len(r.Kvs) == 0 {
 				return nil
@@ -253,6 +275,7 @@ func (s *Store) readGroup(ctx context.Context, w wanted) (*groupState, error) {
 	for id := range w.grants {
 		e := &grantEntry{}
 		st.grants[id] = e
+		existed(s.l.grant(id), &e.atRead)
 		get(s.l.grant(id), func(r *clientv3.GetResponse) error {
 			if len(r.Kvs) == 0 {
 				return nil
@@ -265,6 +288,7 @@ func (s *Store) readGroup(ctx context.Context, w wanted) (*groupState, error) {
 	for id := range w.stores {
 		e := &storeEntry{}
 		st.stores[id] = e
+		existed(s.l.customKeyStore(id), &e.atRead)
 		get(s.l.customKeyStore(id), func(r *clientv3.GetResponse) error {
 			if len(r.Kvs) == 0 {
 				return nil
@@ -376,8 +400,12 @@ func (s *Store) readGroup(ctx context.Context, w wanted) (*groupState, error) {
 	return st, nil
 }
 
-// pinned returns op, a Get, reading at revision rev.
+// pinned returns op, a Get, reading at revision rev unless it reads at a
+// revision of its own.
 func pinned(op clientv3.Op, rev int64) clientv3.Op {
+	if op.Rev() != 0 {
+		return op
+	}
 	opts := []clientv3.OpOption{clientv3.WithRev(rev)}
 	if end := op.RangeBytes(); len(end) > 0 {
 		opts = append(opts, clientv3.WithRange(string(end)))
@@ -385,24 +413,28 @@ func pinned(op clientv3.Op, rev int64) clientv3.Op {
 	if op.IsKeysOnly() {
 		opts = append(opts, clientv3.WithKeysOnly())
 	}
+	if op.IsCountOnly() {
+		opts = append(opts, clientv3.WithCountOnly())
+	}
 	return clientv3.OpGet(string(op.KeyBytes()), opts...)
 }
 
 // conflicts returns an error wrapping store.ErrConflict when a record the
-// group names changed after revision read (ApplyAt).
-func (s *Store) conflicts(ctx context.Context, st *groupState, read int64) error {
+// group names changed after revision read (ApplyAt): it was written after
+// read, or it existed at read and is gone.
+func (st *groupState) conflicts(read int64) error {
 	conflict := func(what string) error {
 		return fmt.Errorf("etcdstore: %s changed after revision %d: %w", what, read, store.ErrConflict)
 	}
-	var absent []string
-	var names []string
+	deleted := func(what string) error {
+		return fmt.Errorf("etcdstore: %s deleted after revision %d: %w", what, read, store.ErrConflict)
+	}
 	for _, id := range sortedKeys(st.keys) {
-		e := st.keys[id]
-		switch {
+		switch e := st.keys[id]; {
 		case e.readModRev > read:
 			return conflict("key " + id)
-		case !e.readExists:
-			absent, names = append(absent, s.l.key(id)), append(names, "key "+id)
+		case !e.readExists && e.atRead:
+			return deleted("key " + id)
 		}
 	}
 	for id, e := range st.aliases {
@@ -410,8 +442,8 @@ func (s *Store) conflicts(ctx context.Context, st *groupState, read int64) error
 		switch {
 		case e.readModRev > read || e.indexModRev > read:
 			return conflict(name)
-		case !e.readExists:
-			absent, names = append(absent, s.l.alias(id)), append(names, name)
+		case !e.readExists && e.atRead:
+			return deleted(name)
 		}
 	}
 	for id, e := range st.grants {
@@ -419,40 +451,20 @@ func (s *Store) conflicts(ctx context.Context, st *groupState, read int64) error
 		switch {
 		case e.readModRev > read || e.rangeRev > read:
 			return conflict(name)
-		case !e.readExists:
-			absent, names = append(absent, s.l.grant(id)), append(names, name)
+		case !e.readExists && e.atRead:
+			return deleted(name)
 		}
 	}
 	for id, e := range st.stores {
 		switch {
 		case e.readModRev > read:
 			return conflict("custom key store " + id)
-		case !e.readExists:
-			absent, names = append(absent, s.l.customKeyStore(id)), append(names, "custom key store "+id)
+		case !e.readExists && e.atRead:
+			return deleted("custom key store " + id)
 		}
 	}
 	if st.secretRead && st.secretRev > read {
 		return conflict("root secret")
-	}
-	// A record absent now that existed at read was deleted after it.
-	for start := 0; start < len(absent); start += s.maxOps {
-		end := min(start+s.maxOps, len(absent))
-		ops := make([]clientv3.Op, 0, end-start)
-		for _, k := range absent[start:end] {
-			ops = append(ops, clientv3.OpGet(k, clientv3.WithRev(read), clientv3.WithCountOnly()))
-		}
-		resp, err := s.cli.Txn(ctx).Then(ops...).Commit()
-		if errors.Is(err, rpctypes.ErrCompacted) || errors.Is(err, rpctypes.ErrFutureRev) {
-			return fmt.Errorf("etcdstore: revision %d is no longer (or not yet) kept, so changes after it cannot be checked: %w", read, store.ErrConflict)
-		}
-		if err != nil {
-			return s.fail("apply: read", err)
-		}
-		for i, r := range resp.Responses {
-			if r.GetResponseRange().Count > 0 {
-				return conflict(names[start+i] + " (deleted)")
-			}
-		}
 	}
 	return nil
 }

@@ -62,29 +62,44 @@ func member(b *testing.B, where string) []string {
 }
 
 // BenchmarkApply: one CreateKey-like group (a new key and the service's
-// instant) per operation, from 1 or 64 concurrent writers, on a one-member
-// cluster (see member for what cpu-µs/op counts).
+// instant) per operation, written with Apply or with ApplyAt (from one
+// revision read before: new keys do not conflict), from 1 or 64
+// concurrent writers, on a one-member cluster (see member for what
+// cpu-µs/op counts).
 func BenchmarkApply(b *testing.B) {
 	for _, where := range []string{"embedded", "embedded-fsync", "process"} {
 		endpoints := member(b, where)
-		for _, writers := range []int{1, 64} {
-			b.Run(fmt.Sprintf("etcd=%s/writers=%d", where, writers), func(b *testing.B) {
-				opts := options(b)
-				opts.Endpoints = endpoints
-				s := openWith(b, opts)
-				var n atomic.Int64
-				b.ReportAllocs()
-				b.ResetTimer()
-				start, cpu0 := time.Now(), cpuTime()
-				parallel(b, writers, func() {
-					i := n.Add(1)
-					k := newKey(fmt.Sprintf("%08d-0000-4000-8000-000000000000", i))
-					if err := s.Apply(b.Context(), &store.Batch{PutKeys: []store.Key{k}, Now: time.Unix(i, 0)}); err != nil {
-						b.Error(err)
+		for _, op := range []string{"Apply", "ApplyAt"} {
+			for _, writers := range []int{1, 64} {
+				b.Run(fmt.Sprintf("etcd=%s/op=%s/writers=%d", where, op, writers), func(b *testing.B) {
+					opts := options(b)
+					opts.Endpoints = endpoints
+					s := openWith(b, opts)
+					read, err := s.Revision(b.Context())
+					if err != nil {
+						b.Fatal(err)
 					}
+					var n atomic.Int64
+					b.ReportAllocs()
+					b.ResetTimer()
+					start, cpu0 := time.Now(), cpuTime()
+					parallel(b, writers, func() {
+						i := n.Add(1)
+						k := newKey(fmt.Sprintf("%08d-0000-4000-8000-000000000000", i))
+						batch := &store.Batch{PutKeys: []store.Key{k}, Now: time.Unix(i, 0)}
+						var err error
+						if op == "Apply" {
+							err = s.Apply(b.Context(), batch)
+						} else {
+							_, err = s.ApplyAt(b.Context(), read, batch)
+						}
+						if err != nil {
+							b.Error(err)
+						}
+					})
+					report(b, start, cpu0)
 				})
-				report(b, start, cpu0)
-			})
+			}
 		}
 	}
 }

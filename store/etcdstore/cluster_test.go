@@ -3,6 +3,7 @@ package etcdstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -11,15 +12,22 @@ import (
 
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
+	"github.com/kmsmodel/kmsmodel/store"
 )
 
 // TestKMSNodesOverEtcd: three kms services, each over a store of its own
 // (its own etcd client) on one prefix, see each other's acknowledged
 // writes, and concurrent RotateKeyOnDemand calls spread over them succeed
 // exactly as often as the quota allows (kms's cluster mode over this
-// adapter, end to end).
+// adapter, end to end), while another store writes elsewhere in the
+// cluster (which moves etcd's revision, not the store's).
 func TestKMSNodesOverEtcd(t *testing.T) {
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	elsewhere := open(t)
+	for i := range 3 {
+		must(t, elsewhere.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey(fmt.Sprint(i))}}))
+	}
 	opts := options(t)
 	var nodes []*kms.Service
 	for i := range 3 {
@@ -37,9 +45,11 @@ func TestKMSNodesOverEtcd(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := out.KeyMetadata.KeyId
+	must(t, elsewhere.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey("after")}}))
 	if _, err := nodes[1].DisableKey(ctx, &kms.DisableKeyInput{KeyId: id}); err != nil {
 		t.Fatal(err)
 	}
+	must(t, elsewhere.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey("after disable")}}))
 	d, err := nodes[2].DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: id})
 	if err != nil || d.KeyMetadata.KeyState != "Disabled" {
 		t.Fatalf("node 2 describes %v, %v; want Disabled", d, err)

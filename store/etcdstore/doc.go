@@ -24,7 +24,7 @@
 // store.Aliases order), an index of each key's aliases ("x/<key><alias>",
 // so that deleting a key deletes its aliases), grants
 // ("g/<key><grant ID>"), custom key stores ("c/<ID>"), and meta records
-// ("m/…": format, sealed secret, latest instant, rule profile). Components
+// ("m/…": format, sealed secret, latest instant, rule profile, revision). Components
 // are escaped so that keys sort as the records do. Records are encoded by
 // this package (a version byte, then every field; times keep their
 // nanoseconds and zone offset; nil and empty slices and maps stay apart).
@@ -42,15 +42,29 @@
 // read. A group needs about one comparison per record it names and one
 // write per record it changes (more to delete a key with aliases and
 // grants); Options.MaxTxnOps, at most the cluster's --max-txn-ops (default
-// 128), bounds both, and a larger group fails with ErrTooManyOps.
+// 128), bounds both, and a larger group fails with ErrTooManyOps. A
+// transaction is also at most one etcd request (the server's
+// --max-request-bytes, 1.5 MiB by default: a few keys with the largest
+// key policies); a larger group fails with an error that says so.
+//
+// # Revisions
+//
+// A store's revisions are etcd's, but only those of its own commits: every
+// commit also writes the store's revision record ("m/revision"), and
+// Revision returns the revision of that record's last write, so that
+// writes elsewhere in the cluster (other prefixes, other programs) do not
+// make a watcher wait for commits that are not the store's. A group that
+// leaves every record as it was is a commit too, with a revision and an
+// empty Change.
 //
 // # Reads
 //
 // Reads are etcd's linearizable reads; listings that take several
 // requests (ScanRotations, Grants, CustomKeyStores) read every page at
 // the revision of the first. Snapshot pins every read of its view at one
-// revision. Revision is a linearizable read of the cluster's revision,
-// shared by concurrent callers: however many wait, one request at a time
-// is in flight. Watch turns etcd's watch of the prefix into one
-// store.Change per commit.
+// revision. Revision is a linearizable read, shared by concurrent
+// callers: however many wait, one request at a time is in flight. Watch
+// turns etcd's watch of the prefix into one store.Change per commit; from
+// the revision of a store idle since, it starts at the cluster's revision,
+// so that etcd's compaction of other prefixes' writes does not end it.
 package etcdstore

@@ -170,7 +170,7 @@ func (s *Store) checkFormat(timeout time.Duration) error {
 		return err
 	}
 	resp, err := s.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0)).
-		Then(clientv3.OpPut(k, string(sealed))).Else(clientv3.OpGet(k)).Commit()
+		Then(clientv3.OpPut(k, string(sealed)), clientv3.OpPut(s.l.meta(keyRev), "")).Else(clientv3.OpGet(k)).Commit()
 	if err != nil {
 		return fmt.Errorf("etcdstore: open %q: %w", s.l.prefix, err)
 	}
@@ -333,7 +333,9 @@ func (r reader) Rotations(ctx context.Context, keyID string, from, limit int) ([
 		return nil, nil
 	}
 	at := r
-	at.rev = rev
+	if at.rev == 0 { // the store's reader: read the history at the key's revision
+		at.rev = rev
+	}
 	n := min(uint64(limit), rec.rotations-uint64(from))
 	resp, err := at.get(ctx, "rotations of key "+keyID, r.s.l.rotation(keyID, uint64(from)),
 		clientv3.WithRange(clientv3.GetPrefixRangeEnd(r.s.l.rotations(keyID))), clientv3.WithLimit(int64(n)))
@@ -534,15 +536,18 @@ type view struct {
 }
 
 // Snapshot returns a read-only view of the store at its latest revision
-// (a linearizable read of it), and that revision. The view's reads return
+// (Revision), and that revision. The view's reads return
 // store.ErrCompacted once etcd has compacted that revision away.
 func (s *Store) Snapshot(ctx context.Context) (store.Store, int64, error) {
-	rev, err := s.Revision(ctx)
+	rev, at, err := s.revision(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
+	// The view reads at the cluster's revision, which holds the store as
+	// of rev, and which etcd's compaction reaches later than rev when the
+	// store has been idle.
 	v := &view{}
-	v.reader = reader{s: s, rev: rev, closed: &v.closedFlag}
+	v.reader = reader{s: s, rev: at, closed: &v.closedFlag}
 	return v, rev, nil
 }
 
@@ -566,19 +571,30 @@ func (v *view) Close() error {
 // Revision call that waits for it.
 type revCall struct {
 	done chan struct{}
-	rev  int64
+	rev  int64 // the store's: its latest commit's
+	at   int64 // the cluster's, when rev was read
 	err  error
 }
 
-// Revision returns the cluster's latest revision, by a linearizable read
-// (etcd's ReadIndex): at least the revision of every commit acknowledged
-// before the call. Concurrent calls share reads: a call that arrives
-// while a read is in flight waits for the next one, which starts when
-// that one ends, so that however many callers wait, one read at a time
-// serves them all.
+// Revision returns the store's latest revision: that of the latest
+// commit under its prefix (every commit writes the prefix's revision
+// record, so that writes elsewhere in the cluster, which move etcd's own
+// revision, do not move the store's), by a linearizable read (etcd's
+// ReadIndex): at least the revision of every commit acknowledged before
+// the call. Concurrent calls share reads: a call that arrives while a
+// read is in flight waits for the next one, which starts when that one
+// ends, so that however many callers wait, one read at a time serves them
+// all.
 func (s *Store) Revision(ctx context.Context) (int64, error) {
+	rev, _, err := s.revision(ctx)
+	return rev, err
+}
+
+// revision returns the store's latest revision and the cluster's
+// revision when it was read: the store reads the same at both.
+func (s *Store) revision(ctx context.Context) (rev, at int64, err error) {
 	if s.closed.Load() {
-		return 0, fmt.Errorf("etcdstore: revision: %w", store.ErrClosed)
+		return 0, 0, fmt.Errorf("etcdstore: revision: %w", store.ErrClosed)
 	}
 	s.revMu.Lock()
 	var c *revCall
@@ -596,9 +612,9 @@ func (s *Store) Revision(ctx context.Context) (int64, error) {
 	s.revMu.Unlock()
 	select {
 	case <-c.done:
-		return c.rev, c.err
+		return c.rev, c.at, c.err
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return 0, 0, ctx.Err()
 	}
 }
 
@@ -608,12 +624,15 @@ func (s *Store) readRevision(c *revCall) {
 		s.revRequests.Add(1)
 		// Not the callers' context: the read serves every one of them.
 		ctx, cancel := context.WithTimeout(context.Background(), revisionTimeout)
-		resp, err := s.cli.Get(ctx, s.l.meta(keyRev), clientv3.WithCountOnly())
+		resp, err := s.cli.Get(ctx, s.l.meta(keyRev), clientv3.WithKeysOnly())
 		cancel()
-		if err != nil {
+		switch {
+		case err != nil:
 			c.err = s.fail("revision", err)
-		} else {
-			c.rev = resp.Header.Revision
+		case len(resp.Kvs) == 0:
+			c.err = fmt.Errorf("etcdstore: revision: the store's revision record is missing: %w", store.ErrCorrupt)
+		default:
+			c.rev, c.at = resp.Kvs[0].ModRevision, resp.Header.Revision
 		}
 		s.revMu.Lock()
 		next := s.revNext

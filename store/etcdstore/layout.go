@@ -20,6 +20,7 @@ import (
 //	P m/secret                                      root secret, sealed
 //	P m/now                                         latest instant
 //	P m/profile                                     rule profile
+//	P m/revision                                    written by every commit (empty)
 //
 // seg escapes a component so that concatenations sort as the tuples do and
 // no encoded component is a prefix of another: every 0x00 byte becomes
@@ -35,7 +36,7 @@ const (
 	keySecret = "m/secret"
 	keyNow    = "m/now"
 	keyRules  = "m/profile"
-	keyRev    = "m/revision" // never written: Revision reads it
+	keyRev    = "m/revision" // written by every commit: its ModRevision is the store's revision
 )
 
 func appendSeg(b []byte, s string) []byte {

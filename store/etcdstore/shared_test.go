@@ -247,11 +247,15 @@ func TestSnapshotIsolation(t *testing.T) {
 	if err := view.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey("k3")}}); !errors.Is(err, store.ErrReadOnly) {
 		t.Errorf("view.Apply = %v, want ErrReadOnly", err)
 	}
+	must(t, s.Apply(ctx, &store.Batch{DeleteKeys: []string{"k1"}}))
+	if rs, err := view.Rotations(ctx, "k1", 0, 10); err != nil || len(rs) != 1 {
+		t.Errorf("the snapshot's Rotations after the key's deletion = %v, %v; want the one rotation before it", rs, err)
+	}
 	must(t, view.Close())
 	if _, err := view.Key(ctx, "k1"); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Key on a closed view = %v, want ErrClosed", err)
 	}
-	if _, err := s.Key(ctx, "k1"); err != nil {
+	if _, err := s.Key(ctx, "k2"); err != nil {
 		t.Errorf("closing the view closed the store: %v", err)
 	}
 }
@@ -699,5 +703,134 @@ func TestCorrupt(t *testing.T) {
 	}
 	if _, ok := <-ch; ok {
 		t.Errorf("the watch goes on after a damaged record")
+	}
+}
+
+// TestChunkedReads: a group whose reads take more than MaxTxnOps is read
+// in several transactions at one revision (ApplyAt's look at its read
+// revision included), and checked as one.
+func TestChunkedReads(t *testing.T) {
+	opts := options(t)
+	opts.MaxTxnOps = 10
+	s := openWith(t, opts)
+	ctx := t.Context()
+	must(t, s.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey("k"), newKey("k2")}, PutAliases: []store.Alias{alias("alias/3", "k")}}))
+	// 12 reads (two keys, four aliases, each now and at read), 6
+	// comparisons, 9 writes: alias/3 is read in the second transaction.
+	group := func() *store.Batch {
+		var b store.Batch
+		for i := range 4 {
+			b.PutAliases = append(b.PutAliases, alias(fmt.Sprintf("alias/%d", i), []string{"k", "k2"}[i%2]))
+		}
+		return &b
+	}
+	read, err := s.Revision(ctx)
+	must(t, err)
+	must(t, s.Apply(ctx, &store.Batch{DeleteAliases: []store.AliasID{aliasID("alias/3")}}))
+	if _, err := s.ApplyAt(ctx, read, group()); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("ApplyAt over an alias deleted after read = %v, want ErrConflict", err)
+	}
+	if _, err := applyLatest(ctx, s, group()); err != nil {
+		t.Fatal(err)
+	}
+	if as, err := s.Aliases(ctx, store.AliasID{}, 100); err != nil || len(as) != 4 {
+		t.Fatalf("Aliases = %d, %v; want 4", len(as), err)
+	}
+}
+
+// TestRevisionIsTheStores: writes elsewhere in the cluster (another
+// prefix) do not move a store's Revision; a watch from an idle store's
+// revision works after etcd compacted past it; a group that leaves every
+// record as it was is a commit all the same, with its own revision and an
+// empty Change.
+func TestRevisionIsTheStores(t *testing.T) {
+	s, other := open(t), open(t)
+	ctx := t.Context()
+	rev := applyAt(t, s, &store.Batch{PutKeys: []store.Key{newKey("k")}, Now: time.Unix(100, 0)})
+	for i := range 3 {
+		must(t, other.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey(fmt.Sprint(i))}}))
+	}
+	if got, err := s.Revision(ctx); err != nil || got != rev {
+		t.Fatalf("Revision = %d, %v after writes to another prefix; want %d", got, err, rev)
+	}
+	view, snap, err := s.Snapshot(ctx)
+	must(t, err)
+	view.Close()
+	if snap != rev {
+		t.Fatalf("Snapshot at %d, want %d", snap, rev)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: cluster.Endpoints()})
+	must(t, err)
+	defer cli.Close()
+	resp, err := cli.Get(ctx, "x")
+	must(t, err)
+	_, err = cli.Compact(ctx, resp.Header.Revision)
+	must(t, err)
+	ch, err := s.Watch(ctx, rev)
+	must(t, err)
+	view, _, err = s.Snapshot(ctx)
+	must(t, err)
+	if _, err := view.Key(ctx, "k"); err != nil {
+		t.Errorf("reading a snapshot of an idle store after a compaction: %v", err)
+	}
+	view.Close()
+	// Nothing to write (an earlier instant): a commit still.
+	c, err := s.ApplyAt(ctx, rev, &store.Batch{Now: time.Unix(50, 0)})
+	if err != nil || c <= rev {
+		t.Fatalf("ApplyAt of a group that changes nothing = %d, %v; want a revision after %d", c, err, rev)
+	}
+	select {
+	case ch := <-ch:
+		if ch.Err != nil || ch.Revision != c || !ch.Batch.Empty() {
+			t.Errorf("Change %+v, want an empty one at %d", ch, c)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no Change")
+	}
+}
+
+// TestRequestTooLarge: a group larger than etcd takes in one request
+// fails clearly (naming --max-request-bytes) and writes nothing.
+func TestRequestTooLarge(t *testing.T) {
+	s := open(t)
+	var b store.Batch
+	for i := range 4 {
+		k := newKey(fmt.Sprint(i))
+		k.Policy = strings.Repeat("ü", 200_000) // 400 KB of UTF-8
+		b.PutKeys = append(b.PutKeys, k)
+	}
+	err := s.Apply(t.Context(), &b)
+	if err == nil || !strings.Contains(err.Error(), "--max-request-bytes") {
+		t.Errorf("Apply of 1.6 MB = %v, want an error naming --max-request-bytes", err)
+	}
+	if ks, _ := s.Keys(t.Context(), "", 100); len(ks) != 0 {
+		t.Errorf("%d keys written", len(ks))
+	}
+}
+
+// TestWatchEndsAtClose: closing the store ends its watches with a last
+// Change whose Err is ErrClosed; Revision and Watch then fail with it.
+func TestWatchEndsAtClose(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	rev, err := s.Revision(ctx)
+	must(t, err)
+	ch, err := s.Watch(ctx, rev)
+	must(t, err)
+	must(t, s.Close())
+	var last store.Change
+	n := 0
+	for c := range ch {
+		last = c
+		n++
+	}
+	if n != 1 || !errors.Is(last.Err, store.ErrClosed) {
+		t.Errorf("after Close: %d Changes, the last %+v; want one with ErrClosed", n, last)
+	}
+	if _, err := s.Revision(ctx); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("Revision after Close = %v", err)
+	}
+	if _, err := s.Watch(ctx, rev); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("Watch after Close = %v", err)
 	}
 }

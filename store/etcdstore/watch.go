@@ -29,8 +29,24 @@ func (s *Store) Watch(ctx context.Context, after int64) (<-chan store.Change, er
 	if s.closed.Load() {
 		return nil, fmt.Errorf("etcdstore: watch: %w", store.ErrClosed)
 	}
+	// When the store has no commit after after, the watch starts at the
+	// cluster's revision instead: what lies between is other prefixes'
+	// writes, and etcd may have compacted it already.
+	from := after + 1
+	rev, at, err := s.revision(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if rev <= after {
+		from = max(after, at) + 1
+	}
 	ctx, cancel := context.WithCancel(ctx)
-	wch := s.cli.Watch(clientv3.WithRequireLeader(ctx), s.l.prefix, clientv3.WithPrefix(), clientv3.WithRev(after+1))
+	// Not WithRequireLeader: that would end the watch whenever its member
+	// is between leaders (a leader's crash); the client resumes the watch
+	// on another member from where it was instead. A member cut off from
+	// the quorum may keep a watch silent; Revision, a linearizable read,
+	// then tells the watcher how far behind it is.
+	wch := s.cli.Watch(ctx, s.l.prefix, clientv3.WithPrefix(), clientv3.WithRev(from))
 	out := make(chan store.Change, watchBuffer)
 	go func() {
 		defer cancel()
@@ -60,13 +76,13 @@ func (s *Store) Watch(ctx context.Context, after int64) (<-chan store.Change, er
 				for n < len(evs) && evs[n].Kv.ModRevision == rev {
 					n++
 				}
-				c, err := s.change(rev, evs[:n])
+				c, commit, err := s.change(rev, evs[:n])
 				if err != nil {
 					send(store.Change{Revision: rev, Err: err})
 					return
 				}
 				evs = evs[n:]
-				if c.Batch.Empty() { // the format record
+				if !commit && c.Batch.Empty() { // not the store's writes
 					continue
 				}
 				if !send(c) {
@@ -85,16 +101,16 @@ func (s *Store) Watch(ctx context.Context, after int64) (<-chan store.Change, er
 	return out, nil
 }
 
-// change decodes the events of one revision.
-func (s *Store) change(rev int64, evs []*clientv3.Event) (store.Change, error) {
-	c := store.Change{Revision: rev}
+// change decodes the events of one revision; commit reports whether the
+// store's revision record is among them (a commit of the store's).
+func (s *Store) change(rev int64, evs []*clientv3.Event) (c store.Change, commit bool, err error) {
+	c = store.Change{Revision: rev}
 	b := &c.Batch
 	p := s.l.prefix
 	for _, ev := range evs {
 		name := string(ev.Kv.Key[len(p):])
 		put := ev.Type == mvccpb.PUT
 		ns, rest, _ := strings.Cut(name, "/")
-		var err error
 		switch ns + "/" {
 		case nsKey:
 			if !put {
@@ -165,11 +181,13 @@ func (s *Store) change(rev int64, evs []*clientv3.Event) (store.Change, error) {
 				b.Now, err = decodeTime(ev.Kv.Value)
 			case keyRules:
 				b.RuleProfile = string(ev.Kv.Value)
+			case keyRev:
+				commit = true
 			}
 		}
 		if err != nil {
-			return c, fmt.Errorf("etcdstore: watch: revision %d: %s: %w: %w", rev, strings.ToValidUTF8(name, "?"), err, store.ErrCorrupt)
+			return c, false, fmt.Errorf("etcdstore: watch: revision %d: %s: %w: %w", rev, strings.ToValidUTF8(name, "?"), err, store.ErrCorrupt)
 		}
 	}
-	return c, nil
+	return c, commit, nil
 }
