@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
-	"github.com/kmsmodel/kmsmodel/kms/policy"
 	"github.com/kmsmodel/kmsmodel/store"
 )
 
@@ -219,13 +218,7 @@ func (s *Service) applyChange(c store.Change) error {
 	case !s.inPlace(&c.Batch):
 		return s.reload()
 	}
-	// The other node reported its own calls and events, and counts them in
-	// its Totals: this one applies the records without either.
-	obs, totals := s.cfg.observer, s.totals
-	s.cfg.observer = nil
-	err := s.applyRecords(&c.Batch)
-	s.cfg.observer, s.totals = obs, totals // Totals counts what this node applied
-	if err != nil {
+	if err := s.applyRecords(&c.Batch); err != nil {
 		return s.reload()
 	}
 	s.cl.applied = c.Revision
@@ -253,7 +246,9 @@ func (s *Service) inPlace(b *store.Batch) bool {
 
 // applyRecords applies the records of another node's commit: keys created
 // or replaced (with their key policies), rotations, aliases, grants, key
-// deletions, the root secret and the latest instant. The caller holds s.mu.
+// deletions, the root secret and the latest instant. The other node
+// reported its calls and events and counts them in its Totals: this one
+// does neither. The caller holds s.mu.
 func (s *Service) applyRecords(b *store.Batch) error {
 	if len(b.PutSecret) > 0 {
 		switch {
@@ -268,25 +263,16 @@ func (s *Service) applyRecords(b *store.Batch) error {
 		for _, id := range b.DeleteKeys {
 			if slices.ContainsFunc(b.PutKeys, func(r store.Key) bool { return r.ID == id }) {
 				if k := s.loadedKey(id); k != nil {
-					s.deleteKey(k, s.last)
+					s.removeKey(k)
 				}
 			}
 		}
 	}
 	for i := range b.PutKeys {
 		r := &b.PutKeys[i]
-		if err := s.checkImported(r); err != nil {
-			return err
-		}
-		nk, err := s.fromRecord(r)
+		nk, doc, err := s.keyFromRecord(r)
 		if err != nil {
 			return err
-		}
-		var doc *policy.Document
-		if r.Policy != "" {
-			if doc, err = policy.Parse(r.Policy); err != nil {
-				return fmt.Errorf("key %s: its key policy: %w: %w", r.ID, err, store.ErrCorrupt)
-			}
 		}
 		if k := s.loadedKey(r.ID); k != nil {
 			nk.slot, nk.rotations, nk.aliasCount = k.slot, k.rotations, k.aliasCount
@@ -307,19 +293,10 @@ func (s *Service) applyRecords(b *store.Batch) error {
 		}
 		k.rotations = appendRotation(k.rotations, newRotation(k.created, micros(rr.Rotation.At), rr.Rotation.OnDemand))
 	}
-	for _, a := range b.PutAliases {
-		k := s.loadedKey(a.KeyID)
-		if k == nil {
-			return fmt.Errorf("alias %s names missing key %s: %w", a.Name, a.KeyID, store.ErrCorrupt)
+	for i := range b.PutAliases {
+		if err := s.aliasFromRecord(&b.PutAliases[i]); err != nil {
+			return err
 		}
-		r := s.regions[k.region]
-		id := aliasID{account: a.Account, name: a.Name}
-		if old := r.aliases[id]; old != nil {
-			old.target.aliasCount--
-		}
-		r.aliases[id] = &alias{name: a.Name, account: a.Account, target: k, created: micros(a.Created),
-			updated: micros(a.Updated), region: a.Region}
-		k.aliasCount++
 	}
 	for _, id := range b.DeleteAliases {
 		r := s.regions[0]
@@ -352,7 +329,7 @@ func (s *Service) applyRecords(b *store.Batch) error {
 	}
 	for _, id := range b.DeleteKeys {
 		if k := s.loadedKey(id); k != nil {
-			s.deleteKey(k, s.last)
+			s.removeKey(k)
 		}
 	}
 	s.follow(b.Now)

@@ -350,6 +350,10 @@ func TestClusterAppliesCommitsInPlace(t *testing.T) {
 			t.Errorf("key %s: b has %s; a fresh node %s", id, seen[0], seen[1])
 		}
 	}
+	// The deletion is a's to count and report, not b's.
+	if a.Totals().Deletions != 1 || b.Totals().Deletions != 0 {
+		t.Errorf("deletions counted: a %d, b %d; want 1 and 0", a.Totals().Deletions, b.Totals().Deletions)
+	}
 	if st, _ := b.ClusterStatus(); st.Reloads != 0 {
 		t.Errorf("b reloaded its state %d times, want 0 (every commit applied in place)", st.Reloads)
 	}

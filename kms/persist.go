@@ -89,11 +89,8 @@ func Open(ctx context.Context, st store.Store, opts ...Option) (*Service, error)
 		}
 	}
 	if !latest.IsZero() {
-		if mc, ok := s.cfg.clock.(*ManualClock); ok && s.cl != nil && mc.Now().Before(latest) {
-			// A cluster has one simulated clock: a node follows it.
-			if err := mc.Set(latest); err != nil {
-				return nil, fmt.Errorf("kms: setting the clock to the cluster's: %w", err)
-			}
+		if s.cl != nil {
+			s.follow(latest) // a cluster has one simulated clock
 		}
 		if now := s.cfg.clock.Now(); now.UnixMicro() < latest.UnixMicro() {
 			return nil, fmt.Errorf("kms: the clock reads %s, before %s, the latest instant the store recorded; "+
@@ -146,10 +143,7 @@ func (s *Service) load(ctx context.Context) error {
 			return err
 		}
 		for i := range page {
-			if err := s.checkImported(&page[i]); err != nil {
-				return err
-			}
-			k, err := s.fromRecord(&page[i])
+			k, doc, err := s.keyFromRecord(&page[i])
 			if err != nil {
 				return err
 			}
@@ -158,13 +152,7 @@ func (s *Service) load(ctx context.Context) error {
 			}
 			p := s.addKey(k)
 			byRecord[page[i].ID] = p
-			if text := page[i].Policy; text != "" {
-				doc, err := policy.Parse(text)
-				if err != nil {
-					return fmt.Errorf("key %s: its key policy: %w: %w", page[i].ID, err, store.ErrCorrupt)
-				}
-				s.setPolicy(p, doc)
-			}
+			s.setPolicy(p, doc)
 			if id := page[i].CustomKeyStoreID; id != "" {
 				cs := s.stores[id]
 				if cs == nil {
@@ -220,24 +208,56 @@ func (s *Service) load(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		for _, a := range page {
-			k := s.loadedKey(a.KeyID)
-			if k == nil {
-				return fmt.Errorf("alias %s names missing key %s: %w", a.Name, a.KeyID, store.ErrCorrupt)
+		for i := range page {
+			if err := s.aliasFromRecord(&page[i]); err != nil {
+				return err
 			}
-			r := s.regions[k.region]
-			if a.Region != "" && a.Region != r.name || a.Region == "" && k.region != 0 {
-				return fmt.Errorf("alias %s in Region %q names key %s of Region %s: %w", a.Name, a.Region, a.KeyID, r.name, store.ErrCorrupt)
-			}
-			r.aliases[aliasID{account: a.Account, name: a.Name}] = &alias{name: a.Name, account: a.Account,
-				target: k, created: micros(a.Created), updated: micros(a.Updated), region: a.Region}
-			k.aliasCount++
 		}
 		if len(page) < loadPage {
 			break
 		}
 		afterAlias = page[len(page)-1].AliasID
 	}
+	return nil
+}
+
+// keyFromRecord checks key record r's sealed material and makes the key
+// and its key policy (nil: the default) from it.
+func (s *Service) keyFromRecord(r *store.Key) (key, *policy.Document, error) {
+	if err := s.checkImported(r); err != nil {
+		return key{}, nil, err
+	}
+	k, err := s.fromRecord(r)
+	if err != nil {
+		return key{}, nil, err
+	}
+	var doc *policy.Document
+	if r.Policy != "" {
+		if doc, err = policy.Parse(r.Policy); err != nil {
+			return key{}, nil, fmt.Errorf("key %s: its key policy: %w: %w", r.ID, err, store.ErrCorrupt)
+		}
+	}
+	return k, doc, nil
+}
+
+// aliasFromRecord installs alias record a, in place of the alias of that
+// name if there is one.
+func (s *Service) aliasFromRecord(a *store.Alias) error {
+	k := s.loadedKey(a.KeyID)
+	if k == nil {
+		return fmt.Errorf("alias %s names missing key %s: %w", a.Name, a.KeyID, store.ErrCorrupt)
+	}
+	r := s.regions[k.region]
+	if a.Region != "" && a.Region != r.name || a.Region == "" && k.region != 0 {
+		return fmt.Errorf("alias %s in Region %q names key %s of Region %s: %w", a.Name, a.Region, a.KeyID, r.name, store.ErrCorrupt)
+	}
+	id := aliasID{account: a.Account, name: a.Name}
+	if old := r.aliases[id]; old != nil {
+		old.target.aliasCount--
+	}
+	r.aliases[id] = &alias{name: a.Name, account: a.Account, target: k, created: micros(a.Created),
+		updated: micros(a.Updated), region: a.Region}
+	k.aliasCount++
 	return nil
 }
 

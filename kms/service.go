@@ -765,6 +765,18 @@ func (s *Service) observeRotations(k *key, added []rotation) {
 // deleteKey completes k's deletion (decision D7): the key, its history and
 // its aliases are gone.
 func (s *Service) deleteKey(k *key, at int64) {
+	s.removeKey(k)
+	s.totals.Deletions++
+	if s.cfg.observer != nil {
+		s.cfg.observer.Observe(Event{Time: fromMicros(at), Name: "DeleteKey", Scheduled: true,
+			KeyARN: s.arnOf(k)})
+	}
+}
+
+// removeKey is deleteKey without its report (Totals and the observer's
+// record): a cluster node applying another node's deletion, which that
+// node reported, uses it.
+func (s *Service) removeKey(k *key) {
 	next, _ := keystate.Transition(k.state, keystate.DeletionDue)
 	k.state = next
 	r := s.regionOf(k)
@@ -782,13 +794,8 @@ func (s *Service) deleteKey(k *key, at int64) {
 	delete(s.policies, k.slot)
 	s.dropKeyGrants(k)
 	r.deleted++
-	s.totals.Deletions++
 	if r.deleted > 1024 && r.deleted > len(r.order)/2 {
 		r.compactOrder()
-	}
-	if s.cfg.observer != nil {
-		s.cfg.observer.Observe(Event{Time: fromMicros(at), Name: "DeleteKey", Scheduled: true,
-			KeyARN: s.arnOf(k)})
 	}
 }
 
