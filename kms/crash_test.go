@@ -1,10 +1,7 @@
 package kms_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -14,10 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/kmsmodel/kmsmodel/internal/crashtest"
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/store/boltstore"
 )
@@ -172,50 +169,15 @@ func gcCrashOnce(t *testing.T, rng *rand.Rand, trial, writers int, path string) 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestGroupCommitCrashChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), gcChildPath+"="+path, gcChildTrial+"="+strconv.Itoa(trial),
 		gcChildWriters+"="+strconv.Itoa(writers))
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	first := make(chan struct{})
-	done := make(chan struct{})
 	var lines []gcLine
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			f := strings.Fields(sc.Text())
-			if len(f) != 3 || !strings.Contains(" create alias disable saw ", " "+f[0]+" ") {
-				continue // the test framework's own output
-			}
-			if len(lines) == 0 {
-				close(first)
-			}
-			lines = append(lines, gcLine{f[0], f[1], f[2]})
+	crashtest.Kill(t, cmd, crashtest.AfterFirst, time.Duration(rng.IntN(40_000))*time.Microsecond, func(line string) bool {
+		f := strings.Fields(line)
+		if len(f) != 3 || !strings.Contains(" create alias disable saw ", " "+f[0]+" ") {
+			return false // the test framework's own output
 		}
-	}()
-	select {
-	case <-first:
-	case <-done:
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("trial %d: no acknowledgement from the child in 30s", trial)
-	}
-	// Sleeping is the point here: the child must run for a random while.
-	time.Sleep(time.Duration(rng.IntN(40_000)) * time.Microsecond)
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		t.Fatal(err)
-	}
-	<-done
-	err = cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		t.Fatalf("trial %d: child ended with %v, not by SIGKILL; stderr:\n%s", trial, err, stderr.String())
-	}
+		lines = append(lines, gcLine{f[0], f[1], f[2]})
+		return true
+	})
 	return lines
 }
 

@@ -13,10 +13,10 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/kmsmodel/kmsmodel/internal/crashtest"
 	"github.com/kmsmodel/kmsmodel/store"
 	"github.com/kmsmodel/kmsmodel/store/boltstore"
 )
@@ -175,56 +175,18 @@ type ack struct{ w, i int }
 // moment after its start (often while it opens the file), otherwise a
 // random moment after its first acknowledgement.
 func crashOnce(t *testing.T, rng *rand.Rand, trial int, path string) (acks []ack) {
-	cmd := childCommand(t, "crash", path)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	first := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			var a ack
-			if _, err := fmt.Sscanf(sc.Text(), "ack %d %d", &a.w, &a.i); err != nil {
-				continue // the test framework's own output
-			}
-			if len(acks) == 0 {
-				close(first)
-			}
-			acks = append(acks, a)
-		}
-		// Each line is one write(2) of fewer than PIPE_BUF bytes, so the
-		// kill cannot cut one short.
-	}()
-	// Sleeping is the point here: the child must run for a random while.
+	when, delay := crashtest.AfterFirst, time.Duration(rng.IntN(20_000))*time.Microsecond
 	if trial%3 == 0 {
-		time.Sleep(time.Duration(rng.IntN(10_000)) * time.Microsecond)
-	} else {
-		select {
-		case <-first:
-		case <-done:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			t.Fatalf("trial %d: no acknowledgement from the child in 30s", trial)
+		when, delay = crashtest.Anytime, time.Duration(rng.IntN(10_000))*time.Microsecond
+	}
+	crashtest.Kill(t, childCommand(t, "crash", path), when, delay, func(line string) bool {
+		var a ack
+		if _, err := fmt.Sscanf(line, "ack %d %d", &a.w, &a.i); err != nil {
+			return false // the test framework's own output
 		}
-		time.Sleep(time.Duration(rng.IntN(20_000)) * time.Microsecond)
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		t.Fatal(err)
-	}
-	<-done
-	err = cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		t.Fatalf("trial %d: child ended with %v, not by SIGKILL; stderr:\n%s", trial, err, stderr.String())
-	}
+		acks = append(acks, a)
+		return true
+	})
 	return acks
 }
 
