@@ -358,3 +358,65 @@ func TestClusterAppliesCommitsInPlace(t *testing.T) {
 		t.Errorf("b reloaded its state %d times, want 0 (every commit applied in place)", st.Reloads)
 	}
 }
+
+// TestClusterListKeysOrder: keys created at once on nodes that read stale
+// (so that two nodes give keys the same creation number) are listed by
+// every node in one order, creation then key ID, and paging through them
+// with any Limit lists each exactly once (D46).
+func TestClusterListKeysOrder(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewSharedMemory()
+	writers, _ := clNodes(t, st, 3, kms.WithStaleReads())
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	made := map[string]bool{}
+	for g := range 12 {
+		wg.Go(func() {
+			for range 5 {
+				out, err := writers[g%3].CreateKey(ctx, &kms.CreateKeyInput{})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				made[out.KeyMetadata.KeyId] = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	readers, _ := clNodes(t, st, 2)
+	var first []string
+	for i, n := range readers {
+		for _, limit := range []int32{1, 2, 7, 1000} {
+			var got []string
+			seen := map[string]bool{}
+			marker := ""
+			for {
+				out, err := n.ListKeys(ctx, &kms.ListKeysInput{Limit: new(limit), Marker: marker})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, k := range out.Keys {
+					if seen[k.KeyId] {
+						t.Fatalf("reader %d, Limit %d: key %s listed twice", i, limit, k.KeyId)
+					}
+					seen[k.KeyId] = true
+					got = append(got, k.KeyId)
+				}
+				if !out.Truncated {
+					break
+				}
+				marker = out.NextMarker
+			}
+			if len(got) != len(made) {
+				t.Fatalf("reader %d, Limit %d: %d keys listed, %d made", i, limit, len(got), len(made))
+			}
+			if first == nil {
+				first = got
+			} else if fmt.Sprint(got) != fmt.Sprint(first) {
+				t.Fatalf("reader %d, Limit %d lists another order", i, limit)
+			}
+		}
+	}
+}

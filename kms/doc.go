@@ -91,6 +91,13 @@
 // how often it reloaded and retried. An Observer sees a retried call once
 // per run.
 //
+// Where AWS is silent, kmsmodel decides:
+//
+//   - D46: ListKeys lists keys in creation order, and keys two nodes
+//     created at once (with the same creation number) in key ID order;
+//     its marker names the last key listed, so that every node pages
+//     through the same list and no key is skipped or listed twice.
+//
 // # Imported key material
 //
 // An EXTERNAL key is born PendingImport. GetParametersForImport hands out
