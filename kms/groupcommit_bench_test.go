@@ -3,6 +3,7 @@ package kms_test
 import (
 	"context"
 	"fmt"
+	"github.com/kmsmodel/kmsmodel/internal/proctest"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -52,7 +53,7 @@ func benchDurableWrites(b *testing.B, writers int) {
 	var wg sync.WaitGroup
 	var failed atomic.Pointer[error]
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := proctest.Self()
 	began := time.Now()
 	for w := range writers {
 		wg.Go(func() {
@@ -75,7 +76,7 @@ func benchDurableWrites(b *testing.B, writers int) {
 	}
 	wg.Wait()
 	elapsed := time.Since(began)
-	cpu = processCPU() - cpu
+	cpu = proctest.Self() - cpu
 	b.StopTimer()
 	if err := failed.Load(); err != nil {
 		b.Fatal(*err)

@@ -3,11 +3,11 @@ package kms_test
 import (
 	"context"
 	"fmt"
+	"github.com/kmsmodel/kmsmodel/internal/proctest"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
@@ -49,7 +49,7 @@ func runScale(b *testing.B, sc scaleScenario, open func(opts ...kms.Option) *kms
 		ctx := context.Background()
 		r := rand.New(rand.NewPCG(1, 2))
 		ids := make([]string, sc.keys)
-		setupBegan, setupCPUBegan := time.Now(), processCPU()
+		setupBegan, setupCPUBegan := time.Now(), proctest.Self()
 		for j := range ids {
 			out, err := svc.CreateKey(ctx, &kms.CreateKeyInput{})
 			if err != nil {
@@ -60,14 +60,14 @@ func runScale(b *testing.B, sc scaleScenario, open func(opts ...kms.Option) *kms
 				b.Fatal(err)
 			}
 		}
-		setup, setupCPU := time.Since(setupBegan), processCPU()-setupCPUBegan
+		setup, setupCPU := time.Since(setupBegan), proctest.Self()-setupCPUBegan
 		runtime.GC()
 		var base runtime.MemStats
 		runtime.ReadMemStats(&base)
 		residentPerKey := float64(base.HeapInuse) / float64(sc.keys)
 
 		b.StartTimer()
-		began, cpuBegan := time.Now(), processCPU()
+		began, cpuBegan := time.Now(), proctest.Self()
 		events := 0
 		var disabled []string
 		for d := 1; d <= 3653; d++ {
@@ -91,7 +91,7 @@ func runScale(b *testing.B, sc scaleScenario, open func(opts ...kms.Option) *kms
 			}
 			events += svc.Sweep()
 		}
-		elapsed, cpu := time.Since(began), processCPU()-cpuBegan
+		elapsed, cpu := time.Since(began), proctest.Self()-cpuBegan
 		b.StopTimer()
 		runtime.GC()
 		var end runtime.MemStats
@@ -127,15 +127,6 @@ type scaleResult struct {
 	cpuPerRotation float64       // the process's CPU time, which other programs on the machine disturb less
 	setupPerKey    time.Duration // CreateKey plus EnableKeyRotation, per key
 	residentPerKey float64
-}
-
-// processCPU returns the CPU time (user and system) the process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkSimulate1MKeys10Years: issue 8. Targets: ≤ 2 s per ten years, ≤

@@ -3,10 +3,9 @@ package main
 import (
 	"context"
 	"flag"
+	"github.com/kmsmodel/kmsmodel/internal/proctest"
 	"net/http"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,41 +14,18 @@ import (
 	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
 )
 
-// procCPU returns the user plus system CPU time process pid has used, from
-// /proc/<pid>/stat (in USER_HZ ticks of 10 ms).
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	k, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(u+k) * 10 * time.Millisecond
-}
-
-// procRSS returns the resident memory of process pid, from
-// /proc/<pid>/status.
-func procRSS(pid int) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
+// rss is proctest.RSS, 0 where it cannot be read.
+func rss(pid int) int64 {
+	n, _ := proctest.RSS(pid)
+	return n
 }
 
 // cpuOf sums the CPU time of the processes.
 func cpuOf(pids []int) time.Duration {
 	var d time.Duration
 	for _, p := range pids {
-		d += procCPU(p)
+		c, _ := proctest.CPU(p)
+		d += c
 	}
 	return d
 }
@@ -149,7 +125,7 @@ func BenchmarkClusterCost(b *testing.B) {
 	}
 	b.ResetTimer()
 	memIDs, clIDs := make([]string, keys), make([]string, keys)
-	rssMem0, rssNode0 := procRSS(mem.cmd.Process.Pid), procRSS(cluster[0].cmd.Process.Pid)
+	rssMem0, rssNode0 := rss(mem.cmd.Process.Pid), rss(cluster[0].cmd.Process.Pid)
 	memWrite := drive(b, clients, keys, create(func(int) *awskms.Client { return memC }, memIDs), pid(mem))[0]
 	dbWrite := drive(b, clients, keys, create(func(int) *awskms.Client { return dbC }, make([]string, keys)), pid(db))[0]
 	clWrite := drive(b, clients, keys, create(func(i int) *awskms.Client { return nodeC[i%3] }, clIDs), nodePIDs, etcdPIDs)
@@ -161,7 +137,7 @@ func BenchmarkClusterCost(b *testing.B) {
 		_, st := httpGet(b, "http://"+n.addr+"/readyz")
 		b.Logf("node %s after the writes: %s", n.addr, strings.TrimSpace(st))
 	}
-	rssMem, rssNode := procRSS(mem.cmd.Process.Pid)-rssMem0, procRSS(cluster[0].cmd.Process.Pid)-rssNode0
+	rssMem, rssNode := rss(mem.cmd.Process.Pid)-rssMem0, rss(cluster[0].cmd.Process.Pid)-rssNode0
 
 	describe := func(c func(i int) *awskms.Client, ids []string) func(i int) error {
 		return func(i int) error {

@@ -4,12 +4,11 @@ import (
 	"bufio"
 	"context"
 	"flag"
+	"github.com/kmsmodel/kmsmodel/internal/proctest"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,31 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
 )
-
-// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat
-// (100 on Linux whatever the kernel's HZ).
-const clockTicks = 100
-
-// processCPU returns the user plus system CPU time the process pid has
-// used, from /proc/<pid>/stat.
-func processCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) may hold spaces; fields resume after ')'.
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	utime, err := strconv.ParseInt(fields[11], 10, 64) // field 14
-	if err != nil {
-		return 0, err
-	}
-	stime, err := strconv.ParseInt(fields[12], 10, 64) // field 15
-	if err != nil {
-		return 0, err
-	}
-	return time.Duration(utime+stime) * time.Second / clockTicks, nil
-}
 
 // BenchmarkLoopbackServerCPU measures the server side of real traffic:
 // kmssim serve --mem runs as a child process, 8 goroutines drive it over
@@ -72,7 +46,7 @@ func BenchmarkLoopbackServerCPU(b *testing.B) {
 	}
 
 	b.ResetTimer()
-	before, _ := processCPU(srv.pid)
+	before, _ := proctest.CPU(srv.pid)
 	began := time.Now()
 	var wg sync.WaitGroup
 	var next, failed int64
@@ -99,7 +73,7 @@ func BenchmarkLoopbackServerCPU(b *testing.B) {
 	}
 	wg.Wait()
 	elapsed := time.Since(began)
-	after, _ := processCPU(srv.pid)
+	after, _ := proctest.CPU(srv.pid)
 	b.StopTimer()
 	if failed > 0 {
 		b.Fatalf("%d requests failed", failed)
@@ -164,7 +138,7 @@ func startKmssim(b *testing.B, bin string, args ...string) kmssimProcess {
 		for sc.Scan() { // keep draining the log
 		}
 	}()
-	if _, err := processCPU(cmd.Process.Pid); err != nil {
+	if _, err := proctest.CPU(cmd.Process.Pid); err != nil {
 		b.Skipf("no /proc CPU accounting: %v", err)
 	}
 	return kmssimProcess{addr: addr, pid: cmd.Process.Pid}
@@ -174,7 +148,7 @@ func startKmssim(b *testing.B, bin string, args ...string) kmssimProcess {
 // in all, and returns the calls per second and the server's CPU time per
 // call.
 func loopbackRun(b *testing.B, srv kmssimProcess, clients, n int, call func(i int) error) (perSec float64, cpuPerCall time.Duration) {
-	before, _ := processCPU(srv.pid)
+	before, _ := proctest.CPU(srv.pid)
 	began := time.Now()
 	var (
 		wg     sync.WaitGroup
@@ -203,7 +177,7 @@ func loopbackRun(b *testing.B, srv kmssimProcess, clients, n int, call func(i in
 	}
 	wg.Wait()
 	elapsed := time.Since(began)
-	after, _ := processCPU(srv.pid)
+	after, _ := proctest.CPU(srv.pid)
 	if failed != nil {
 		b.Fatal(failed)
 	}

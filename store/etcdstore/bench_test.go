@@ -2,9 +2,9 @@ package etcdstore_test
 
 import (
 	"fmt"
+	"github.com/kmsmodel/kmsmodel/internal/proctest"
 	"runtime"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -12,17 +12,6 @@ import (
 	"github.com/kmsmodel/kmsmodel/store"
 	"github.com/kmsmodel/kmsmodel/store/etcdstore"
 )
-
-// cpuTime is the process's user and system CPU time so far. The etcd
-// members run in the benchmark's process, so it counts the server's work
-// with the client's.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // parallel runs fn on about n goroutines (b.RunParallel, which starts
 // GOMAXPROCS × parallelism of them).
@@ -39,7 +28,7 @@ func parallel(b *testing.B, n int, fn func()) {
 func report(b *testing.B, start time.Time, cpu0 time.Duration) {
 	elapsed := time.Since(start)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64((proctest.Self()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 }
 
 // member returns the endpoints of a one-member cluster for a benchmark:
@@ -82,7 +71,7 @@ func BenchmarkApply(b *testing.B) {
 					var n atomic.Int64
 					b.ReportAllocs()
 					b.ResetTimer()
-					start, cpu0 := time.Now(), cpuTime()
+					start, cpu0 := time.Now(), proctest.Self()
 					parallel(b, writers, func() {
 						i := n.Add(1)
 						k := newKey(fmt.Sprintf("%08d-0000-4000-8000-000000000000", i))
@@ -117,7 +106,7 @@ func BenchmarkRevision(b *testing.B) {
 				b.ReportAllocs()
 				req0 := etcdstore.RevisionRequests(s)
 				b.ResetTimer()
-				start, cpu0 := time.Now(), cpuTime()
+				start, cpu0 := time.Now(), proctest.Self()
 				parallel(b, callers, func() {
 					if _, err := s.Revision(b.Context()); err != nil {
 						b.Error(err)

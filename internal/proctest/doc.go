@@ -1,0 +1,7 @@
+// Package proctest measures what a process costs, for the benchmarks that
+// compare kmsmodel's servers and libraries as ratios: the CPU time (user
+// plus system) of this process or of another one by its ID, and another
+// process's resident memory. Reading another process uses Linux's /proc;
+// where that is missing the functions return an error, and a benchmark
+// skips.
+package proctest
