@@ -97,6 +97,12 @@
 //     created at once (with the same creation number) in key ID order;
 //     its marker names the last key listed, so that every node pages
 //     through the same list and no key is skipped or listed twice.
+//   - D53: in a cluster, a write that creates a key (CreateKey, a
+//     replica) conflicts with another node's write only when the key
+//     exists as it commits: store.Shared.ApplyAt checks a created key for
+//     its absence then, not at the revision the node read (a node creates
+//     only keys absent there), so that the store can write such a group
+//     in one round trip (store.CreatedKeys).
 //
 // # Imported key material
 //

@@ -51,8 +51,52 @@ type Shared interface {
 	// deletes and the keys these name, the custom key stores it puts or
 	// deletes, and the secret when it puts one. Otherwise it writes
 	// nothing and returns an error wrapping ErrConflict (a deletion after
-	// read counts as a change). A group of nothing returns read.
+	// read counts as a change). A key the group creates (CreatedKeys) is
+	// checked only for its absence when the group commits: a group
+	// computed from revision read creates only keys absent there, so that
+	// a key created after read conflicts, and one created and deleted
+	// again since does not; the store need not look back at read for it
+	// (store/etcdstore writes a group that only creates keys in one round
+	// trip). A group of nothing returns read.
 	ApplyAt(ctx context.Context, read int64, bs ...*Batch) (int64, error)
+}
+
+// CreatedKeys returns the IDs of the keys the group bs creates: those
+// that the first batch naming them (putting, rotating or deleting them,
+// or an alias or grant of theirs) puts with Version 1. ApplyAt checks
+// these only for their absence when the group commits (see Shared).
+func CreatedKeys(bs []*Batch) map[string]bool {
+	created := map[string]bool{}
+	named := map[string]bool{}
+	for _, b := range bs {
+		if b == nil {
+			continue
+		}
+		for i := range b.PutKeys {
+			if k := &b.PutKeys[i]; !named[k.ID] && k.Version == 1 {
+				created[k.ID] = true
+			}
+		}
+		for i := range b.PutKeys {
+			named[b.PutKeys[i].ID] = true
+		}
+		for _, r := range b.AddRotations {
+			named[r.KeyID] = true
+		}
+		for _, a := range b.PutAliases {
+			named[a.KeyID] = true
+		}
+		for _, id := range b.DeleteKeys {
+			named[id] = true
+		}
+		for _, g := range b.PutGrants {
+			named[g.KeyID] = true
+		}
+		for _, id := range b.DeleteGrants {
+			named[id.KeyID] = true
+		}
+	}
+	return created
 }
 
 // Change is one commit of a Shared store, as Watch delivers it: its net

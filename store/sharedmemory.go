@@ -72,7 +72,11 @@ func (s *SharedMemory) commit(_ context.Context, read int64, bs []*Batch) (int64
 	}
 	refs, named, cascades := s.touched(bs)
 	if read >= 0 {
+		created := CreatedKeys(bs)
 		for _, r := range append(slices.Clip(refs), named...) {
+			if r.kind == 'k' && created[r.a] && !s.exists(r) {
+				continue // checked for its absence only (Shared.ApplyAt)
+			}
 			if s.mods[r] > read {
 				return 0, fmt.Errorf("%s changed at revision %d, after %d: %w", r, s.mods[r], read, ErrConflict)
 			}

@@ -39,8 +39,9 @@ func (s *Store) Apply(ctx context.Context, bs ...*store.Batch) error {
 // ApplyAt is Apply for a group computed from the store at revision read
 // (store.Shared): it returns an error wrapping store.ErrConflict, and
 // writes nothing, when a record the group writes or names was changed or
-// deleted by a commit after read. Otherwise it returns the revision of its
-// commit (read for a group that writes nothing).
+// deleted by a commit after read, except a key the group creates, which
+// need only be absent (store.CreatedKeys). Otherwise it returns the
+// revision of its commit (read for a group that writes nothing).
 func (s *Store) ApplyAt(ctx context.Context, read int64, bs ...*store.Batch) (int64, error) {
 	return s.apply(ctx, true, read, bs)
 }
@@ -159,6 +160,13 @@ type groupState struct {
 	profileSet  bool   // the group changes it
 	profileRead bool
 	profileRev  int64
+	// created holds the keys the group creates (store.CreatedKeys),
+	// which ApplyAt checks only for their absence now.
+	created map[string]bool
+	// blind: the state was not read but assumed (applyBlind): the latest
+	// instant and the rule profile are written under comparisons of
+	// their values instead.
+	blind bool
 }
 
 func (s *Store) apply(ctx context.Context, at bool, read int64, bs []*store.Batch) (int64, error) {
@@ -174,6 +182,9 @@ func (s *Store) apply(ctx context.Context, at bool, read int64, bs []*store.Batc
 	if len(group) == 0 {
 		return read, nil
 	}
+	if rev, ok, err := s.applyBlind(ctx, group); ok || err != nil {
+		return rev, err
+	}
 	w := want(group)
 	for {
 		st, err := s.readGroup(ctx, w, at, read)
@@ -184,6 +195,7 @@ func (s *Store) apply(ctx context.Context, at bool, read int64, bs []*store.Batc
 			return 0, s.fail("apply: read", err)
 		}
 		if at {
+			st.created = store.CreatedKeys(group)
 			if err := st.conflicts(read); err != nil {
 				return 0, err
 			}
@@ -205,6 +217,7 @@ func (s *Store) apply(ctx context.Context, at bool, read int64, bs []*store.Batc
 			return 0, fmt.Errorf("etcdstore: the group needs %d comparisons and %d writes in one transaction; Options.MaxTxnOps is %d: %w",
 				len(cmps), len(ops), s.maxOps, ErrTooManyOps)
 		}
+		s.applyRequests.Add(1)
 		resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
 		if errors.Is(err, rpctypes.ErrRequestTooLarge) || status.Code(err) == codes.ResourceExhausted {
 			return 0, fmt.Errorf("etcdstore: the group's transaction is larger than etcd takes in one request (the server's --max-request-bytes, 1.5 MiB by default): %w", err)
@@ -220,6 +233,68 @@ func (s *Store) apply(ctx context.Context, at bool, read int64, bs []*store.Batc
 		}
 		// Another writer changed a record read: read again.
 	}
+}
+
+// applyBlind writes, in one round trip, a group that only creates keys
+// (and rotates, replaces or tags them after creating them), stores the
+// secret, or moves the latest instant or the rule profile: the state such
+// a group is valid against is known without reading it (its keys and the
+// secret absent), so the transaction is computed from that assumption and
+// commits on the condition that it holds. ok reports whether the group was
+// written; it is false, with a nil error, when the group is not of that
+// kind, does not fit the assumed state, or the condition failed (a key or
+// the secret exists): apply then reads the records and reports what is
+// wrong, or writes the group, as for any group.
+//
+// For ApplyAt this checks that the keys are absent now, not that they
+// were absent at read: a group computed from revision read creates a key
+// (Version 1) only when it was absent there (store.Shared.ApplyAt).
+func (s *Store) applyBlind(ctx context.Context, group []*store.Batch) (rev int64, ok bool, err error) {
+	created := store.CreatedKeys(group)
+	for _, b := range group {
+		if len(b.DeleteKeys) > 0 || len(b.PutAliases) > 0 || len(b.DeleteAliases) > 0 || len(b.PutGrants) > 0 ||
+			len(b.DeleteGrants) > 0 || len(b.PutCustomKeyStores) > 0 || len(b.DeleteCustomKeyStores) > 0 {
+			return 0, false, nil
+		}
+		for i := range b.PutKeys {
+			if !created[b.PutKeys[i].ID] {
+				return 0, false, nil
+			}
+		}
+		for _, r := range b.AddRotations {
+			if !created[r.KeyID] {
+				return 0, false, nil
+			}
+		}
+	}
+	st := &groupState{keys: map[string]*keyEntry{}, created: created, blind: true}
+	for id := range created {
+		st.keys[id] = &keyEntry{}
+	}
+	for _, b := range group {
+		if st.apply(b) != nil {
+			return 0, false, nil
+		}
+	}
+	cmps, ops, err := s.txnOf(st)
+	if err != nil {
+		return 0, false, err
+	}
+	ops = append(ops, clientv3.OpPut(s.l.meta(keyRev), ""))
+	if len(cmps) > s.maxOps || len(ops) > s.maxOps {
+		return 0, false, nil // apply reports it
+	}
+	s.applyRequests.Add(1)
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+	switch {
+	case errors.Is(err, rpctypes.ErrRequestTooLarge) || status.Code(err) == codes.ResourceExhausted || errors.Is(err, rpctypes.ErrTooManyOps):
+		return 0, false, nil // apply reports it
+	case err != nil:
+		return 0, false, s.fail("apply", err)
+	case !resp.Succeeded:
+		return 0, false, nil
+	}
+	return resp.Header.Revision, true, nil
 }
 
 // readGroup reads every record w names, at one revision; for ApplyAt (at),
@@ -381,6 +456,7 @@ func (s *Store) readGroup(ctx context.Context, w wanted, at bool, read int64) (*
 				chunk[i] = pinned(chunk[i], st.rev)
 			}
 		}
+		s.applyRequests.Add(1)
 		resp, err := s.cli.Txn(ctx).Then(chunk...).Commit()
 		if err != nil {
 			return nil, err
@@ -433,7 +509,7 @@ func (st *groupState) conflicts(read int64) error {
 		switch e := st.keys[id]; {
 		case e.readModRev > read:
 			return conflict("key " + id)
-		case !e.readExists && e.atRead:
+		case !e.readExists && e.atRead && !st.created[id]: // a key the group creates need only be absent now
 			return deleted("key " + id)
 		}
 	}
@@ -672,9 +748,28 @@ func (s *Store) txnOf(st *groupState) ([]clientv3.Cmp, []clientv3.Op, error) {
 		cmps = append(cmps, same(s.l.meta(keySecret), false, 0))
 		ops = append(ops, clientv3.OpPut(s.l.meta(keySecret), string(sealed)))
 	}
+	if st.blind {
+		// The stored instant was not read: write the group's when it is
+		// later (encodeTime of an instant in UTC sorts as the instant
+		// does), or when none is stored (a comparison of a missing key's
+		// value fails); the profile when it differs.
+		if st.nowPut {
+			k, v := s.l.meta(keyNow), string(encodeTime(st.now.UTC()))
+			ops = append(ops, clientv3.OpTxn(
+				[]clientv3.Cmp{clientv3.Compare(clientv3.Value(k), "<", v)},
+				[]clientv3.Op{clientv3.OpPut(k, v)},
+				[]clientv3.Op{clientv3.OpTxn([]clientv3.Cmp{same(k, false, 0)}, []clientv3.Op{clientv3.OpPut(k, v)}, nil)}))
+		}
+		if st.profileSet {
+			k := s.l.meta(keyRules)
+			ops = append(ops, clientv3.OpTxn([]clientv3.Cmp{clientv3.Compare(clientv3.Value(k), "=", st.profile)},
+				nil, []clientv3.Op{clientv3.OpPut(k, st.profile)}))
+		}
+		return cmps, ops, nil
+	}
 	if st.nowPut {
 		cmps = append(cmps, same(s.l.meta(keyNow), st.nowModRev != 0, st.nowModRev))
-		ops = append(ops, clientv3.OpPut(s.l.meta(keyNow), string(encodeTime(st.now))))
+		ops = append(ops, clientv3.OpPut(s.l.meta(keyNow), string(encodeTime(st.now.UTC()))))
 	}
 	switch {
 	case st.profileSet:

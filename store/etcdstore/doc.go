@@ -39,7 +39,13 @@
 // still absent). A concurrent writer makes the condition fail: Apply then
 // reads again and retries, so no update is lost; ApplyAt returns
 // store.ErrConflict when what changed did so after the revision the caller
-// read. A group needs about one comparison per record it names and one
+// read. A group that only creates keys (with their rotations, the secret,
+// the latest instant and the rule profile: a CreateKey) skips the read:
+// its state is known (those keys and the secret absent), so it is one
+// transaction on the condition that they are, which writes the latest
+// instant and the profile under comparisons of their stored values; when
+// the condition fails, the group goes the way of any other.
+// A group needs about one comparison per record it names and one
 // write per record it changes (more to delete a key with aliases and
 // grants); Options.MaxTxnOps, at most the cluster's --max-txn-ops (default
 // 128), bounds both, and a larger group fails with ErrTooManyOps. A

@@ -77,6 +77,8 @@ type Store struct {
 	revInflight *revCall
 	revNext     *revCall
 	revRequests atomic.Int64
+	// applyRequests counts the etcd transactions of Apply and ApplyAt.
+	applyRequests atomic.Int64
 }
 
 var (

@@ -432,8 +432,14 @@ func TestWatchCompacted(t *testing.T) {
 	view, _, err := s.Snapshot(ctx)
 	must(t, err)
 	defer view.Close()
-	if _, err := s.ApplyAt(ctx, first-1, &store.Batch{PutKeys: []store.Key{newKey("c")}}); !errors.Is(err, store.ErrConflict) {
-		t.Errorf("ApplyAt a compacted revision naming an absent key = %v, want ErrConflict", err)
+	a, err := s.Key(ctx, "a")
+	must(t, err)
+	if _, err := s.ApplyAt(ctx, first-1, &store.Batch{PutKeys: []store.Key{next(a)}}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("ApplyAt a compacted revision naming a key = %v, want ErrConflict", err)
+	}
+	// D53: a group that only creates keys does not look back at read.
+	if _, err := s.ApplyAt(ctx, first-1, &store.Batch{PutKeys: []store.Key{newKey("c")}}); err != nil {
+		t.Errorf("ApplyAt a compacted revision creating a key = %v, want a commit", err)
 	}
 }
 
@@ -456,8 +462,13 @@ func TestApplyAtConflicts(t *testing.T) {
 			&store.Batch{AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rot(2)}}}, true},
 		{"key deleted then created again (same version)", []*store.Batch{{DeleteKeys: []string{"k"}}, {PutKeys: []store.Key{k}}},
 			&store.Batch{PutKeys: []store.Key{next(k)}}, true},
+		// D53: a key the group creates need only be absent when it commits.
 		{"deletion after read, creation by the group", []*store.Batch{{DeleteKeys: []string{"other"}}},
-			&store.Batch{PutKeys: []store.Key{newKey("other")}}, true},
+			&store.Batch{PutKeys: []store.Key{newKey("other")}}, false},
+		{"deletion after read, creation and alias by the group", []*store.Batch{{DeleteKeys: []string{"other"}}},
+			&store.Batch{PutKeys: []store.Key{newKey("other")}, PutAliases: []store.Alias{alias("alias/o", "other")}}, false},
+		{"creation after read, creation by the group", []*store.Batch{{PutKeys: []store.Key{newKey("new")}}},
+			&store.Batch{PutKeys: []store.Key{newKey("new")}}, true},
 		{"alias changed", []*store.Batch{{PutAliases: []store.Alias{alias("alias/a", "other")}}},
 			&store.Batch{PutAliases: []store.Alias{alias("alias/a", "k")}}, true},
 		{"alias deleted after read, put by the group", []*store.Batch{{DeleteAliases: []store.AliasID{aliasID("alias/a")}}},
@@ -832,5 +843,76 @@ func TestWatchEndsAtClose(t *testing.T) {
 	}
 	if _, err := s.Watch(ctx, rev); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Watch after Close = %v", err)
+	}
+}
+
+// TestCreationInOneTransaction: a group that only creates keys (with
+// their rotations), stores the secret and moves the latest instant and the
+// rule profile is one etcd transaction (D53: its keys need only be absent
+// when it commits); the latest instant stays the latest given, whichever
+// path wrote it and in whatever zone, and a Change carries it and the
+// profile only when they moved. A creation that does not fit (the key
+// exists) is refused as before.
+func TestCreationInOneTransaction(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	from, err := s.Revision(ctx)
+	must(t, err)
+	changes, err := s.Watch(ctx, from)
+	must(t, err)
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	oneTxn := func(what string, bs ...*store.Batch) {
+		t.Helper()
+		n := etcdstore.ApplyRequests(s)
+		applyAt(t, s, bs...)
+		if d := etcdstore.ApplyRequests(s) - n; d != 1 {
+			t.Errorf("%s: %d etcd transactions, want 1", what, d)
+		}
+	}
+	latest := func(want time.Time) {
+		t.Helper()
+		got, err := s.LatestInstant(ctx)
+		must(t, err)
+		if !got.Equal(want) {
+			t.Errorf("LatestInstant = %v, want %v", got, want)
+		}
+	}
+	k := newKey("k1")
+	oneTxn("create with secret, instant and profile", &store.Batch{PutKeys: []store.Key{k}, PutSecret: []byte("s3cr3t"),
+		Now: t0, RuleProfile: "2024"}, &store.Batch{PutKeys: []store.Key{next(k)}, AddRotations: []store.KeyRotation{{KeyID: "k1", Rotation: rot(1)}}})
+	latest(t0)
+	oneTxn("create with an earlier instant, same profile", &store.Batch{PutKeys: []store.Key{newKey("k2")}, Now: t0.Add(-time.Second), RuleProfile: "2024"})
+	latest(t0)
+	// The read path (a replacement) writes an instant given in another zone.
+	applyAt(t, s, &store.Batch{PutKeys: []store.Key{next(next(k))}, Now: t0.Add(time.Hour).In(npt)})
+	latest(t0.Add(time.Hour))
+	oneTxn("create with an earlier instant", &store.Batch{PutKeys: []store.Key{newKey("k3")}, Now: t0.Add(time.Hour - time.Microsecond)})
+	latest(t0.Add(time.Hour))
+	oneTxn("create with a later instant, another profile", &store.Batch{PutKeys: []store.Key{newKey("k4")}, Now: t0.Add(2 * time.Hour), RuleProfile: "current"})
+	latest(t0.Add(2 * time.Hour))
+	oneTxn("instant alone", &store.Batch{Now: t0.Add(3 * time.Hour)})
+	latest(t0.Add(3 * time.Hour))
+	if rots, err := s.Rotations(ctx, "k1", 0, 10); err != nil || len(rots) != 1 {
+		t.Errorf("rotations of k1 = %v, %v; want one", rots, err)
+	}
+	if _, err := s.ApplyAt(ctx, from, &store.Batch{PutKeys: []store.Key{newKey("k2")}}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("creating a key created after read = %v, want ErrConflict", err)
+	}
+	if err := s.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey("k2")}}); !errors.Is(err, store.ErrExists) {
+		t.Errorf("Apply creating an existing key = %v, want ErrExists", err)
+	}
+	type moved struct {
+		now     time.Time
+		profile string
+		keys    int
+	}
+	want := []moved{{t0, "2024", 1}, {time.Time{}, "", 1}, {t0.Add(time.Hour), "", 1}, {time.Time{}, "", 1},
+		{t0.Add(2 * time.Hour), "current", 1}, {t0.Add(3 * time.Hour), "", 0}}
+	for i, w := range want {
+		c := <-changes
+		must(t, c.Err)
+		if !c.Batch.Now.Equal(w.now) || c.Batch.RuleProfile != w.profile || len(c.Batch.PutKeys) != w.keys {
+			t.Errorf("change %d: Now %v, profile %q, %d keys; want %v, %q, %d", i, c.Batch.Now, c.Batch.RuleProfile, len(c.Batch.PutKeys), w.now, w.profile, w.keys)
+		}
 	}
 }

@@ -27,6 +27,7 @@ func RunSharedConformanceTests(t *testing.T, newStore func(t *testing.T) store.S
 		{"WatchReplaysCommits", testSharedWatch},
 		{"ApplyAtConflicts", testSharedApplyAtConflicts},
 		{"ApplyAtConcurrent", testSharedApplyAtConcurrent},
+		{"ApplyAtCreatedKeys", testSharedApplyAtCreated},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -406,6 +407,36 @@ func testSharedApplyAtConflicts(t *testing.T, s store.Shared) {
 			fine := tc.fine(a, b)
 			applyAt(t, s, read, &fine)
 		})
+	}
+}
+
+// testSharedApplyAtCreated: a key the group creates (store.CreatedKeys)
+// need only be absent when the group commits (decision D53): a key
+// deleted after read may be created again by a group computed from read,
+// also with an alias, while a key created after read conflicts and so does
+// an alias changed after read beside the creation.
+func testSharedApplyAtCreated(t *testing.T, s store.Shared) {
+	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("a"), newKey("b")}, PutAliases: []store.Alias{newAlias("alias/b", "b")}})
+	read := revision(t, s)
+	// Another writer's changes after read.
+	apply(t, s, store.Batch{DeleteKeys: []string{"a"}})
+	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("c")}})
+	apply(t, s, store.Batch{PutAliases: []store.Alias{newAlias("alias/b", "c")}})
+	for i, g := range []store.Batch{
+		{PutKeys: []store.Key{newKey("c")}},
+		{PutKeys: []store.Key{newKey("d")}, PutAliases: []store.Alias{newAlias("alias/b", "d")}},
+	} {
+		before := dumpGroup(t, s)
+		_, err := s.ApplyAt(t.Context(), read, &g)
+		checkErr(t, fmt.Sprintf("conflicting group %d", i), err, store.ErrConflict)
+		checkSame(t, "store after the refused group", dumpGroup(t, s), before)
+	}
+	applyAt(t, s, read, &store.Batch{PutKeys: []store.Key{newKey("a")}, PutAliases: []store.Alias{newAlias("alias/a", "a")}})
+	if k, err := s.Key(t.Context(), "a"); err != nil || k.Version != 1 {
+		t.Errorf("key a created again = %+v, %v; want version 1", k, err)
+	}
+	if got := store.CreatedKeys([]*store.Batch{{DeleteKeys: []string{"x"}}, {PutKeys: []store.Key{newKey("x"), newKey("y"), next(newKey("z"))}}}); len(got) != 1 || !got["y"] {
+		t.Errorf("CreatedKeys = %v, want y alone (x was deleted first, z is replaced)", got)
 	}
 }
 
