@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -39,6 +40,10 @@ const maxRetries = 100
 type clusterState struct {
 	shared  store.Shared
 	applied int64 // the revision the state reflects (besides s.log)
+	// appliedNow is applied, set with it (under s.mu), for the barrier's
+	// look without s.mu: a call that finds it at the store's revision
+	// already has nothing to catch up.
+	appliedNow atomic.Int64
 	// logRead is the revision the batches in s.log were computed from
 	// (the earliest one's): their group is written with ApplyAt(logRead).
 	logRead int64
@@ -123,7 +128,8 @@ func (s *Service) watchFrom(rev int64) error {
 		stop()
 		return err
 	}
-	s.cl.changes, s.cl.stop, s.cl.applied = changes, stop, rev
+	s.cl.changes, s.cl.stop = changes, stop
+	s.cl.setApplied(rev)
 	clear(s.cl.own)
 	return nil
 }
@@ -144,11 +150,24 @@ func (s *Service) barrier(ctx context.Context) error {
 	return s.catchUp(ctx, rev)
 }
 
+// setApplied records that the state reflects the store at revision rev.
+// The caller holds s.mu.
+func (cl *clusterState) setApplied(rev int64) {
+	cl.applied = rev
+	cl.appliedNow.Store(rev)
+}
+
 // catchUp applies the watched commits up to revision rev, or with rev < 0
 // those the watch has delivered already, without waiting for more. One
 // caller at a time applies them (s.cl's watch is read under s.wmu),
 // others wait. The caller must not hold s.mu.
 func (s *Service) catchUp(ctx context.Context, rev int64) error {
+	if rev >= 0 && s.cl.appliedNow.Load() >= rev {
+		// Up to date already (as most concurrent reads find, one of them
+		// having caught up): no lock to take. The caller's s.mu.Lock
+		// then waits for the one who set it, which held s.mu.
+		return nil
+	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	for {
@@ -213,7 +232,7 @@ func (s *Service) applyChange(c store.Change) error {
 		return nil
 	case s.cl.own[c.Revision]:
 		delete(s.cl.own, c.Revision)
-		s.cl.applied = c.Revision
+		s.cl.setApplied(c.Revision)
 		return nil
 	case !s.inPlace(&c.Batch):
 		return s.reload()
@@ -221,7 +240,7 @@ func (s *Service) applyChange(c store.Change) error {
 	if err := s.applyRecords(&c.Batch); err != nil {
 		return s.reload()
 	}
-	s.cl.applied = c.Revision
+	s.cl.setApplied(c.Revision)
 	return nil
 }
 
@@ -359,7 +378,7 @@ func (s *Service) committed(read, rev int64) {
 		cl.own[rev] = true
 		return
 	}
-	cl.applied = rev
+	cl.setApplied(rev)
 	// The batches logged while the group was written were computed on top
 	// of it and of nothing newer: they are as of rev.
 	if len(s.log) > 0 && cl.logRead == read {

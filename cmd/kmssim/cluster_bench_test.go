@@ -6,6 +6,7 @@ import (
 	"github.com/kmsmodel/kmsmodel/internal/proctest"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +29,32 @@ func cpuOf(pids []int) time.Duration {
 		d += c
 	}
 	return d
+}
+
+// etcdRequests sums, over the members of e, the gRPC requests of method
+// (Range, Txn) that they have answered, from their /metrics.
+func etcdRequests(b *testing.B, e *etcdProcs, method string) int64 {
+	var n int64
+	found := false
+	prefix := `grpc_server_handled_total{grpc_code="OK",grpc_method="` + method + `"`
+	for _, mc := range e.configs {
+		_, body := httpGet(b, mc.ClientURL+"/metrics")
+		for line := range strings.Lines(body) {
+			if rest, ok := strings.CutPrefix(line, prefix); ok {
+				_, count, _ := strings.Cut(strings.TrimSpace(rest), " ")
+				v, err := strconv.ParseFloat(count, 64)
+				if err != nil {
+					b.Fatalf("etcd metrics: %q: %v", line, err)
+				}
+				n += int64(v)
+				found = true
+			}
+		}
+	}
+	if !found {
+		b.Fatalf("etcd's /metrics count no %s requests", method)
+	}
+	return n
 }
 
 // drive makes n calls of call(i) from clients goroutines and returns the
@@ -81,7 +108,10 @@ func drive(b *testing.B, clients, n int, call func(i int) error, groups ...[]int
 // with 24 clients spread over the three nodes, CreateKey over the nodes
 // (all three nodes' CPU, as each applies every write) against --db
 // (target ≤ 2), memory per key of a node against --mem (target ≤ 1.2),
-// and the etcd members' CPU per call beside them. b.N is the number of
+// and the etcd members' CPU per call beside them, with the etcd requests
+// per call that their /metrics count (reads: the revision reads the
+// nodes share, and the reads of groups that are not only creations;
+// transactions: the writes). b.N is the number of
 // reads; b.N/2 keys are created on each server. It runs only when named in
 // -bench:
 //
@@ -128,7 +158,9 @@ func BenchmarkClusterCost(b *testing.B) {
 	rssMem0, rssNode0 := rss(mem.cmd.Process.Pid), rss(cluster[0].cmd.Process.Pid)
 	memWrite := drive(b, clients, keys, create(func(int) *awskms.Client { return memC }, memIDs), pid(mem))[0]
 	dbWrite := drive(b, clients, keys, create(func(int) *awskms.Client { return dbC }, make([]string, keys)), pid(db))[0]
+	ranges0, txns0 := etcdRequests(b, e, "Range"), etcdRequests(b, e, "Txn")
 	clWrite := drive(b, clients, keys, create(func(i int) *awskms.Client { return nodeC[i%3] }, clIDs), nodePIDs, etcdPIDs)
+	writeRanges, writeTxns := etcdRequests(b, e, "Range")-ranges0, etcdRequests(b, e, "Txn")-txns0
 	// Each node has applied every key once the next read has caught up.
 	if _, err := nodeC[0].DescribeKey(ctx, &awskms.DescribeKeyInput{KeyId: &clIDs[keys-1]}); err != nil {
 		b.Fatal(err)
@@ -155,7 +187,9 @@ func BenchmarkClusterCost(b *testing.B) {
 	one := func(int) *awskms.Client { return nodeC[0] }
 	spread := func(i int) *awskms.Client { return nodeC[i%3] }
 	memDescribe := drive(b, clients, b.N, describe(func(int) *awskms.Client { return memC }, memIDs), pid(mem))[0]
+	ranges0 = etcdRequests(b, e, "Range")
 	clDescribe := drive(b, clients, b.N, describe(one, clIDs), pid(cluster[0]), etcdPIDs)
+	readRanges := etcdRequests(b, e, "Range") - ranges0
 	clDescribe3 := drive(b, 3*clients, b.N, describe(spread, clIDs), nodePIDs, etcdPIDs)
 	memEncrypt := drive(b, clients, b.N, encrypt(func(int) *awskms.Client { return memC }, memIDs), pid(mem))[0]
 	clEncrypt := drive(b, clients, b.N, encrypt(one, clIDs), pid(cluster[0]), etcdPIDs)
@@ -177,6 +211,9 @@ func BenchmarkClusterCost(b *testing.B) {
 	b.ReportMetric(us(dbWrite), "db-µs/CreateKey")
 	b.ReportMetric(us(clWrite[0]), "3nodes-µs/CreateKey")
 	b.ReportMetric(us(clWrite[1]), "etcd-µs/CreateKey")
+	b.ReportMetric(float64(readRanges)/float64(b.N), "etcd-reads/DescribeKey")
+	b.ReportMetric(float64(writeRanges)/float64(keys), "etcd-reads/CreateKey")
+	b.ReportMetric(float64(writeTxns)/float64(keys), "etcd-txns/CreateKey")
 	b.ReportMetric(float64(rssMem)/float64(keys), "mem-bytes/key")
 	b.ReportMetric(float64(rssNode)/float64(keys), "node-bytes/key")
 }
