@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
 )
 
@@ -107,7 +108,9 @@ func drive(b *testing.B, clients, n int, call func(i int) error, groups ...[]int
 // Encrypt at 8 clients on one node against --mem (target ≤ 1.5), the same
 // with 24 clients spread over the three nodes, CreateKey over the nodes
 // (all three nodes' CPU, as each applies every write) against --db
-// (target ≤ 2), memory per key of a node against --mem (target ≤ 1.2),
+// (target ≤ 2), UpdateKeyDescription of each key on another node than
+// the one that created it against --db, memory per key of a node against
+// --mem (target ≤ 1.2),
 // and the etcd members' CPU per call beside them, with the etcd requests
 // per call that their /metrics count (reads: the revision reads the
 // nodes share, and the reads of groups that are not only creations;
@@ -157,7 +160,8 @@ func BenchmarkClusterCost(b *testing.B) {
 	memIDs, clIDs := make([]string, keys), make([]string, keys)
 	rssMem0, rssNode0 := rss(mem.cmd.Process.Pid), rss(cluster[0].cmd.Process.Pid)
 	memWrite := drive(b, clients, keys, create(func(int) *awskms.Client { return memC }, memIDs), pid(mem))[0]
-	dbWrite := drive(b, clients, keys, create(func(int) *awskms.Client { return dbC }, make([]string, keys)), pid(db))[0]
+	dbIDs := make([]string, keys)
+	dbWrite := drive(b, clients, keys, create(func(int) *awskms.Client { return dbC }, dbIDs), pid(db))[0]
 	ranges0, txns0 := etcdRequests(b, e, "Range"), etcdRequests(b, e, "Txn")
 	clWrite := drive(b, clients, keys, create(func(i int) *awskms.Client { return nodeC[i%3] }, clIDs), nodePIDs, etcdPIDs)
 	writeRanges, writeTxns := etcdRequests(b, e, "Range")-ranges0, etcdRequests(b, e, "Txn")-txns0
@@ -170,6 +174,19 @@ func BenchmarkClusterCost(b *testing.B) {
 		b.Logf("node %s after the writes: %s", n.addr, strings.TrimSpace(st))
 	}
 	rssMem, rssNode := rss(mem.cmd.Process.Pid)-rssMem0, rss(cluster[0].cmd.Process.Pid)-rssNode0
+
+	// Each key's description changed once, on another node than the one
+	// that created it.
+	update := func(c func(i int) *awskms.Client, ids []string) func(i int) error {
+		return func(i int) error {
+			_, err := c(i).UpdateKeyDescription(ctx, &awskms.UpdateKeyDescriptionInput{KeyId: &ids[i], Description: aws.String(strconv.Itoa(i))})
+			return err
+		}
+	}
+	dbUpdate := drive(b, clients, keys, update(func(int) *awskms.Client { return dbC }, dbIDs), pid(db))[0]
+	ranges0, txns0 = etcdRequests(b, e, "Range"), etcdRequests(b, e, "Txn")
+	clUpdate := drive(b, clients, keys, update(func(i int) *awskms.Client { return nodeC[(i+1)%3] }, clIDs), nodePIDs, etcdPIDs)
+	updateRanges, updateTxns := etcdRequests(b, e, "Range")-ranges0, etcdRequests(b, e, "Txn")-txns0
 
 	describe := func(c func(i int) *awskms.Client, ids []string) func(i int) error {
 		return func(i int) error {
@@ -200,6 +217,7 @@ func BenchmarkClusterCost(b *testing.B) {
 	b.ReportMetric(float64(clDescribe3[0])/float64(memDescribe), "3nodes/mem-DescribeKey")
 	b.ReportMetric(float64(clEncrypt[0])/float64(memEncrypt), "node/mem-Encrypt")
 	b.ReportMetric(float64(clWrite[0])/float64(dbWrite), "3nodes/db-CreateKey")
+	b.ReportMetric(float64(clUpdate[0])/float64(dbUpdate), "3nodes/db-UpdateKeyDescription")
 	b.ReportMetric(float64(rssNode)/float64(rssMem), "node/mem-bytes/key")
 	b.ReportMetric(us(memDescribe), "mem-µs/DescribeKey")
 	b.ReportMetric(us(clDescribe[0]), "node-µs/DescribeKey")
@@ -214,6 +232,11 @@ func BenchmarkClusterCost(b *testing.B) {
 	b.ReportMetric(float64(readRanges)/float64(b.N), "etcd-reads/DescribeKey")
 	b.ReportMetric(float64(writeRanges)/float64(keys), "etcd-reads/CreateKey")
 	b.ReportMetric(float64(writeTxns)/float64(keys), "etcd-txns/CreateKey")
+	b.ReportMetric(us(dbUpdate), "db-µs/UpdateKeyDescription")
+	b.ReportMetric(us(clUpdate[0]), "3nodes-µs/UpdateKeyDescription")
+	b.ReportMetric(us(clUpdate[1]), "etcd-µs/UpdateKeyDescription")
+	b.ReportMetric(float64(updateRanges)/float64(keys), "etcd-reads/UpdateKeyDescription")
+	b.ReportMetric(float64(updateTxns)/float64(keys), "etcd-txns/UpdateKeyDescription")
 	b.ReportMetric(float64(rssMem)/float64(keys), "mem-bytes/key")
 	b.ReportMetric(float64(rssNode)/float64(keys), "node-bytes/key")
 }

@@ -163,6 +163,10 @@ type groupState struct {
 	// created holds the keys the group creates (store.CreatedKeys),
 	// which ApplyAt checks only for their absence now.
 	created map[string]bool
+	// written and dropped are the keys whose records the transaction puts
+	// (with what keyMetas keeps of them) and deletes (txnOf).
+	written map[string]keyMeta
+	dropped []string
 	// blind: the state was not read but assumed (applyBlind): the latest
 	// instant and the rule profile are written under comparisons of
 	// their values instead.
@@ -182,7 +186,7 @@ func (s *Store) apply(ctx context.Context, at bool, read int64, bs []*store.Batc
 	if len(group) == 0 {
 		return read, nil
 	}
-	if rev, ok, err := s.applyBlind(ctx, group); ok || err != nil {
+	if rev, ok, err := s.applyBlind(ctx, group, at, read); ok || err != nil {
 		return rev, err
 	}
 	w := want(group)
@@ -229,51 +233,77 @@ func (s *Store) apply(ctx context.Context, at bool, read int64, bs []*store.Batc
 			return 0, s.fail("apply", err)
 		}
 		if resp.Succeeded {
+			s.committed(st, resp.Header.Revision)
 			return resp.Header.Revision, nil
 		}
 		// Another writer changed a record read: read again.
 	}
 }
 
-// applyBlind writes, in one round trip, a group that only creates keys
-// (and rotates, replaces or tags them after creating them), stores the
-// secret, or moves the latest instant or the rule profile: the state such
-// a group is valid against is known without reading it (its keys and the
-// secret absent), so the transaction is computed from that assumption and
-// commits on the condition that it holds. ok reports whether the group was
-// written; it is false, with a nil error, when the group is not of that
-// kind, does not fit the assumed state, or the condition failed (a key or
-// the secret exists): apply then reads the records and reports what is
-// wrong, or writes the group, as for any group.
+// applyBlind writes, in one round trip, a group that only puts and
+// rotates keys, stores the secret, or moves the latest instant or the rule
+// profile, when the state it is valid against is known without reading it:
+// the keys it creates absent (store.CreatedKeys), those it replaces as
+// keyMetas last saw them (for ApplyAt, at revision read or before), the
+// secret absent. The transaction is computed from that assumption and
+// commits on the condition that it holds (the keys absent, or at the
+// ModRevision seen). ok reports whether the group was written; it is
+// false, with a nil error, when the group is not of that kind, names a key
+// whose record is not known (or rotates one it does not put), does not
+// fit the assumed state, or the condition failed: apply then reads the
+// records and reports what is wrong, or writes the group, as for any
+// group.
 //
-// For ApplyAt this checks that the keys are absent now, not that they
-// were absent at read: a group computed from revision read creates a key
-// (Version 1) only when it was absent there (store.Shared.ApplyAt).
-func (s *Store) applyBlind(ctx context.Context, group []*store.Batch) (rev int64, ok bool, err error) {
+// For ApplyAt this checks that the keys created are absent now, not that
+// they were absent at read: a group computed from revision read creates a
+// key (Version 1) only when it was absent there (store.Shared.ApplyAt).
+// A key replaced at the ModRevision seen, no later than read, has not
+// changed since read.
+func (s *Store) applyBlind(ctx context.Context, group []*store.Batch, at bool, read int64) (rev int64, ok bool, err error) {
 	created := store.CreatedKeys(group)
+	st := &groupState{keys: map[string]*keyEntry{}, created: created, blind: true}
+	// name assumes the stored state of a key the group names: absent when
+	// the group creates it, else as keyMetas last saw it.
+	name := func(id string) bool {
+		if st.keys[id] != nil {
+			return true
+		}
+		if created[id] {
+			st.keys[id] = &keyEntry{}
+			return true
+		}
+		km, ok := s.keyMetas.get(id)
+		if !ok || at && km.modRev > read {
+			return false // unknown, or changed after read: the read path says how
+		}
+		st.keys[id] = &keyEntry{readExists: true, readModRev: km.modRev, readRots: km.rotations,
+			cur: &store.Key{ID: id, Version: km.version}}
+		return true
+	}
 	for _, b := range group {
 		if len(b.DeleteKeys) > 0 || len(b.PutAliases) > 0 || len(b.DeleteAliases) > 0 || len(b.PutGrants) > 0 ||
 			len(b.DeleteGrants) > 0 || len(b.PutCustomKeyStores) > 0 || len(b.DeleteCustomKeyStores) > 0 {
 			return 0, false, nil
 		}
 		for i := range b.PutKeys {
-			if !created[b.PutKeys[i].ID] {
+			if !name(b.PutKeys[i].ID) {
 				return 0, false, nil
 			}
 		}
 		for _, r := range b.AddRotations {
-			if !created[r.KeyID] {
+			if !name(r.KeyID) {
 				return 0, false, nil
 			}
 		}
 	}
-	st := &groupState{keys: map[string]*keyEntry{}, created: created, blind: true}
-	for id := range created {
-		st.keys[id] = &keyEntry{}
-	}
 	for _, b := range group {
 		if st.apply(b) != nil {
 			return 0, false, nil
+		}
+	}
+	for _, e := range st.keys {
+		if e.readExists && !e.put {
+			return 0, false, nil // rotated but not put: the record's other fields are not known
 		}
 	}
 	cmps, ops, err := s.txnOf(st)
@@ -294,7 +324,20 @@ func (s *Store) applyBlind(ctx context.Context, group []*store.Batch) (rev int64
 	case !resp.Succeeded:
 		return 0, false, nil
 	}
+	s.committed(st, resp.Header.Revision)
 	return resp.Header.Revision, true, nil
+}
+
+// committed records in keyMetas the keys that st's transaction, committed
+// at revision rev, put and deleted.
+func (s *Store) committed(st *groupState, rev int64) {
+	for id, km := range st.written {
+		km.modRev = rev
+		s.keyMetas.put(id, km)
+	}
+	for _, id := range st.dropped {
+		s.keyMetas.drop(id, rev)
+	}
 }
 
 // readGroup reads every record w names, at one revision; for ApplyAt (at),
@@ -650,6 +693,7 @@ func same(key string, exists bool, modRev int64) clientv3.Cmp {
 func (s *Store) txnOf(st *groupState) ([]clientv3.Cmp, []clientv3.Op, error) {
 	var cmps []clientv3.Cmp
 	var ops []clientv3.Op
+	st.written, st.dropped = make(map[string]keyMeta, len(st.keys)), nil
 	for _, id := range sortedKeys(st.keys) {
 		e := st.keys[id]
 		k := s.l.key(id)
@@ -660,6 +704,7 @@ func (s *Store) txnOf(st *groupState) ([]clientv3.Cmp, []clientv3.Op, error) {
 		if e.cur == nil {
 			if e.readExists {
 				ops = append(ops, clientv3.OpDelete(k), clientv3.OpDelete(s.l.rotations(id), clientv3.WithPrefix()))
+				st.dropped = append(st.dropped, id)
 			}
 			continue
 		}
@@ -669,6 +714,7 @@ func (s *Store) txnOf(st *groupState) ([]clientv3.Cmp, []clientv3.Op, error) {
 		}
 		rec := keyRecord{key: *e.cur, rotations: base + uint64(len(e.rots)), put: e.put, recreated: e.deleted}
 		ops = append(ops, clientv3.OpPut(k, string(encodeKey(&rec))))
+		st.written[id] = keyMeta{version: rec.key.Version, rotations: rec.rotations}
 		for i, r := range e.rots {
 			ops = append(ops, clientv3.OpPut(s.l.rotation(id, base+uint64(i)), string(encodeRotation(r))))
 		}

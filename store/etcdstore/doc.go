@@ -39,12 +39,16 @@
 // still absent). A concurrent writer makes the condition fail: Apply then
 // reads again and retries, so no update is lost; ApplyAt returns
 // store.ErrConflict when what changed did so after the revision the caller
-// read. A group that only creates keys (with their rotations, the secret,
-// the latest instant and the rule profile: a CreateKey) skips the read:
-// its state is known (those keys and the secret absent), so it is one
-// transaction on the condition that they are, which writes the latest
-// instant and the profile under comparisons of their stored values; when
-// the condition fails, the group goes the way of any other.
+// read. A group that only puts and rotates keys (with the secret, the
+// latest instant and the rule profile: a CreateKey, a replacement of a
+// key's record) skips the read when its state is known: the keys it
+// creates absent, those it replaces as the store last saw them (its own
+// commits and its Watch's Changes tell it their ModRevision, version and
+// rotation count; it keeps this for the last few thousand keys). It is
+// then one transaction, on the condition that the keys are still absent
+// or at the ModRevision seen, which writes the latest instant and the
+// profile under comparisons of their stored values; when the condition
+// fails, the group goes the way of any other.
 // A group needs about one comparison per record it names and one
 // write per record it changes (more to delete a key with aliases and
 // grants); Options.MaxTxnOps, at most the cluster's --max-txn-ops (default

@@ -79,6 +79,9 @@ type Store struct {
 	revRequests atomic.Int64
 	// applyRequests counts the etcd transactions of Apply and ApplyAt.
 	applyRequests atomic.Int64
+	// keyMetas is what the store last saw of keys' records, so that a
+	// group replacing them may skip reading them (applyBlind).
+	keyMetas keyMetas
 }
 
 var (

@@ -916,3 +916,95 @@ func TestCreationInOneTransaction(t *testing.T) {
 		}
 	}
 }
+
+// TestReplacementInOneTransaction: a group that replaces (and rotates)
+// keys whose records the store saw last, written by its own commits or
+// delivered by its Watch, is one etcd transaction, conditioned on the
+// records being those; when another client changed one meanwhile, the
+// group is read and written (Apply) or refused (ApplyAt) as before, and a
+// rotation alone, whose key record is not known, reads first.
+func TestReplacementInOneTransaction(t *testing.T) {
+	opts := options(t)
+	s, o := openWith(t, opts), openWith(t, opts)
+	ctx := t.Context()
+	txns := func(what string, want int64, f func()) {
+		t.Helper()
+		n := etcdstore.ApplyRequests(s)
+		f()
+		if d := etcdstore.ApplyRequests(s) - n; d != want {
+			t.Errorf("%s: %d etcd transactions, want %d", what, d, want)
+		}
+	}
+	check := func(version uint64, rotations int) {
+		t.Helper()
+		k, err := s.Key(ctx, "k")
+		must(t, err)
+		rots, err := s.Rotations(ctx, "k", 0, 100)
+		must(t, err)
+		if k.Version != version || len(rots) != rotations {
+			t.Errorf("key k: version %d with %d rotations, want %d with %d", k.Version, len(rots), version, rotations)
+		}
+		for i, r := range rots {
+			if !r.At.Equal(rot(i).At) {
+				t.Errorf("rotation %d at %v, want %v", i, r.At, rot(i).At)
+			}
+		}
+	}
+	k := newKey("k")
+	txns("creation", 1, func() { applyAt(t, s, &store.Batch{PutKeys: []store.Key{k}}) })
+	for i := range 2 {
+		k = next(k)
+		txns("replacement and rotation", 1, func() {
+			applyAt(t, s, &store.Batch{PutKeys: []store.Key{k}, AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rot(i)}}})
+		})
+	}
+	check(3, 2)
+	txns("rotation alone", 2, func() { applyAt(t, s, &store.Batch{AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rot(2)}}}) })
+	check(3, 3)
+	k = next(k)
+	txns("replacement after a rotation alone", 1, func() { applyAt(t, s, &store.Batch{PutKeys: []store.Key{k}}) })
+
+	// Another client replaces k: s's guess is stale.
+	read, err := s.Revision(ctx)
+	must(t, err)
+	mine := k
+	k = next(k)
+	must(t, o.Apply(ctx, &store.Batch{PutKeys: []store.Key{k}}))
+	txns("ApplyAt from before the other client's write", 2, func() {
+		if _, err := s.ApplyAt(ctx, read, &store.Batch{PutKeys: []store.Key{next(mine)}}); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("ApplyAt = %v, want ErrConflict", err)
+		}
+	})
+	txns("Apply of the version after the one s saw", 2, func() {
+		if err := s.Apply(ctx, &store.Batch{PutKeys: []store.Key{next(mine)}}); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("Apply = %v, want ErrConflict", err)
+		}
+	})
+	k = next(k)
+	txns("Apply of the version after the other client's", 2, func() { must(t, s.Apply(ctx, &store.Batch{PutKeys: []store.Key{k}})) })
+	check(6, 3)
+	k = next(k)
+	txns("replacement after that", 1, func() { applyAt(t, s, &store.Batch{PutKeys: []store.Key{k}}) })
+
+	// With a watch, s learns of the other client's writes.
+	from, err := s.Revision(ctx)
+	must(t, err)
+	changes, err := s.Watch(ctx, from)
+	must(t, err)
+	k = next(k)
+	must(t, o.Apply(ctx, &store.Batch{PutKeys: []store.Key{k}, AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rot(3)}}}))
+	if c := <-changes; c.Err != nil || len(c.Batch.PutKeys) != 1 {
+		t.Fatalf("change %+v, want the other client's replacement", c)
+	}
+	k = next(k)
+	txns("replacement after the watched write", 1, func() {
+		applyAt(t, s, &store.Batch{PutKeys: []store.Key{k}, AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rot(4)}}})
+	})
+	check(9, 5)
+	// A version that does not follow the stored one is refused as before.
+	txns("wrong version", 1, func() {
+		if err := s.Apply(ctx, &store.Batch{PutKeys: []store.Key{next(next(k))}}); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("Apply of version %d over %d = %v, want ErrConflict", k.Version+2, k.Version, err)
+		}
+	})
+}

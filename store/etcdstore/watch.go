@@ -115,12 +115,14 @@ func (s *Store) change(rev int64, evs []*clientv3.Event) (c store.Change, commit
 		case nsKey:
 			if !put {
 				b.DeleteKeys = append(b.DeleteKeys, rest)
+				s.keyMetas.drop(rest, rev)
 				break
 			}
 			var rec keyRecord
 			if rec, err = decodeKey(ev.Kv.Value); err != nil {
 				break
 			}
+			s.keyMetas.put(rec.key.ID, keyMeta{modRev: ev.Kv.ModRevision, version: rec.key.Version, rotations: rec.rotations})
 			if rec.recreated {
 				b.DeleteKeys = append(b.DeleteKeys, rec.key.ID)
 			}
