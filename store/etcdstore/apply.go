@@ -54,8 +54,6 @@ type wanted struct {
 	grants  map[store.GrantID]bool
 	stores  map[string]bool
 	secret  bool
-	now     bool
-	profile bool
 }
 
 func want(bs []*store.Batch) wanted {
@@ -94,8 +92,6 @@ func want(bs []*store.Batch) wanted {
 			w.stores[id] = true
 		}
 		w.secret = w.secret || len(b.PutSecret) > 0
-		w.now = w.now || !b.Now.IsZero()
-		w.profile = w.profile || b.RuleProfile != ""
 	}
 	return w
 }
@@ -142,24 +138,23 @@ type storeEntry struct {
 }
 
 type groupState struct {
-	rev         int64 // the revision read
-	keys        map[string]*keyEntry
-	aliases     map[store.AliasID]*aliasEntry
-	grants      map[store.GrantID]*grantEntry
-	stores      map[string]*storeEntry
-	delKeys     []string
-	secretRead  bool // the secret was read (the group puts one)
-	secretHas   bool
-	secretRev   int64
-	secretPut   []byte
-	nowRead     bool
-	nowModRev   int64
-	now         time.Time // stored, then the latest
-	nowPut      bool
-	profile     string // as stored, then as the group leaves it
-	profileSet  bool   // the group changes it
-	profileRead bool
-	profileRev  int64
+	rev        int64 // the revision read
+	keys       map[string]*keyEntry
+	aliases    map[store.AliasID]*aliasEntry
+	grants     map[store.GrantID]*grantEntry
+	stores     map[string]*storeEntry
+	delKeys    []string
+	secretRead bool // the secret was read (the group puts one)
+	secretHas  bool
+	secretRev  int64
+	secretPut  []byte
+	// The latest instant and the rule profile are not read: the group's
+	// latest instant and last profile, written under comparisons of the
+	// stored values (txnOf).
+	now        time.Time
+	nowPut     bool
+	profile    string
+	profileSet bool
 	// created holds the keys the group creates (store.CreatedKeys),
 	// which ApplyAt checks only for their absence now.
 	created map[string]bool
@@ -167,10 +162,6 @@ type groupState struct {
 	// (with what keyMetas keeps of them) and deletes (txnOf).
 	written map[string]keyMeta
 	dropped []string
-	// blind: the state was not read but assumed (applyBlind): the latest
-	// instant and the rule profile are written under comparisons of
-	// their values instead.
-	blind bool
 }
 
 func (s *Store) apply(ctx context.Context, at bool, read int64, bs []*store.Batch) (int64, error) {
@@ -261,7 +252,7 @@ func (s *Store) apply(ctx context.Context, at bool, read int64, bs []*store.Batc
 // changed since read.
 func (s *Store) applyBlind(ctx context.Context, group []*store.Batch, at bool, read int64) (rev int64, ok bool, err error) {
 	created := store.CreatedKeys(group)
-	st := &groupState{keys: map[string]*keyEntry{}, created: created, blind: true}
+	st := &groupState{keys: map[string]*keyEntry{}, created: created}
 	// name assumes the stored state of a key the group names: absent when
 	// the group creates it, else as keyMetas last saw it.
 	name := func(id string) bool {
@@ -427,29 +418,6 @@ func (s *Store) readGroup(ctx context.Context, w wanted, at bool, read int64) (*
 			}
 			return nil
 		}, clientv3.WithKeysOnly())
-	}
-	if w.now {
-		st.nowRead = true
-		get(s.l.meta(keyNow), func(r *clientv3.GetResponse) error {
-			if len(r.Kvs) == 0 {
-				return nil
-			}
-			t, err := decodeTime(r.Kvs[0].Value)
-			if err != nil {
-				return fmt.Errorf("latest instant: %w: %w", err, store.ErrCorrupt)
-			}
-			st.now, st.nowModRev = t, r.Kvs[0].ModRevision
-			return nil
-		})
-	}
-	if w.profile {
-		st.profileRead = true
-		get(s.l.meta(keyRules), func(r *clientv3.GetResponse) error {
-			if len(r.Kvs) > 0 {
-				st.profile, st.profileRev = string(r.Kvs[0].Value), r.Kvs[0].ModRevision
-			}
-			return nil
-		})
 	}
 	// A deleted key's aliases (through the index) and grants.
 	for _, id := range sortedKeys(w.delKeys) {
@@ -794,35 +762,22 @@ func (s *Store) txnOf(st *groupState) ([]clientv3.Cmp, []clientv3.Op, error) {
 		cmps = append(cmps, same(s.l.meta(keySecret), false, 0))
 		ops = append(ops, clientv3.OpPut(s.l.meta(keySecret), string(sealed)))
 	}
-	if st.blind {
-		// The stored instant was not read: write the group's when it is
-		// later (encodeTime of an instant in UTC sorts as the instant
-		// does), or when none is stored (a comparison of a missing key's
-		// value fails); the profile when it differs.
-		if st.nowPut {
-			k, v := s.l.meta(keyNow), string(encodeTime(st.now.UTC()))
-			ops = append(ops, clientv3.OpTxn(
-				[]clientv3.Cmp{clientv3.Compare(clientv3.Value(k), "<", v)},
-				[]clientv3.Op{clientv3.OpPut(k, v)},
-				[]clientv3.Op{clientv3.OpTxn([]clientv3.Cmp{same(k, false, 0)}, []clientv3.Op{clientv3.OpPut(k, v)}, nil)}))
-		}
-		if st.profileSet {
-			k := s.l.meta(keyRules)
-			ops = append(ops, clientv3.OpTxn([]clientv3.Cmp{clientv3.Compare(clientv3.Value(k), "=", st.profile)},
-				nil, []clientv3.Op{clientv3.OpPut(k, st.profile)}))
-		}
-		return cmps, ops, nil
-	}
+	// The stored instant is not read: the group's is written when it is
+	// later (encodeTime of an instant in UTC sorts as the instant does),
+	// or when none is stored (a comparison of a missing key's value
+	// fails); the profile when it differs. Concurrent writers do not
+	// conflict over them.
 	if st.nowPut {
-		cmps = append(cmps, same(s.l.meta(keyNow), st.nowModRev != 0, st.nowModRev))
-		ops = append(ops, clientv3.OpPut(s.l.meta(keyNow), string(encodeTime(st.now.UTC()))))
+		k, v := s.l.meta(keyNow), string(encodeTime(st.now.UTC()))
+		ops = append(ops, clientv3.OpTxn(
+			[]clientv3.Cmp{clientv3.Compare(clientv3.Value(k), "<", v)},
+			[]clientv3.Op{clientv3.OpPut(k, v)},
+			[]clientv3.Op{clientv3.OpTxn([]clientv3.Cmp{same(k, false, 0)}, []clientv3.Op{clientv3.OpPut(k, v)}, nil)}))
 	}
-	switch {
-	case st.profileSet:
-		ops = append(ops, clientv3.OpPut(s.l.meta(keyRules), st.profile))
-	case st.profileRead:
-		// Not written because stored already: only while it still is.
-		cmps = append(cmps, same(s.l.meta(keyRules), st.profileRev != 0, st.profileRev))
+	if st.profileSet {
+		k := s.l.meta(keyRules)
+		ops = append(ops, clientv3.OpTxn([]clientv3.Cmp{clientv3.Compare(clientv3.Value(k), "=", st.profile)},
+			nil, []clientv3.Op{clientv3.OpPut(k, st.profile)}))
 	}
 	return cmps, ops, nil
 }
