@@ -289,3 +289,48 @@ func TestIdentifiersIDAndARNEquivalent(t *testing.T) {
 		t.Fatalf("%d rotations, want 2", n)
 	}
 }
+
+// Each CreateKey and DescribeKey output is the caller's own: changing its
+// algorithm list changes no other output, and its CurrentKeyMaterialId is
+// the one ListKeyRotations calls CURRENT, before and after a rotation
+// (the outputs share one allocation with those strings and lists).
+func TestIdentifiersMetadataOutputsAreIndependent(t *testing.T) {
+	e := fxNew(t)
+	created, err := e.s.CreateKey(e.ctx, &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := created.KeyMetadata.KeyId
+	described := e.describe(id)
+	created.KeyMetadata.EncryptionAlgorithms[0] = "CHANGED"
+	other := e.create(&kms.CreateKeyInput{})
+	for _, m := range []kms.KeyMetadata{described, e.describe(id), other, e.describe(other.KeyId)} {
+		if len(m.EncryptionAlgorithms) != 1 || m.EncryptionAlgorithms[0] != "SYMMETRIC_DEFAULT" {
+			t.Fatalf("EncryptionAlgorithms of %s = %q", m.KeyId, m.EncryptionAlgorithms)
+		}
+	}
+	current := func() string {
+		t.Helper()
+		all, err := fxAllRotations(e.ctx, e.s, id, "ALL_KEY_MATERIAL", 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range all {
+			if r.KeyMaterialState == "CURRENT" {
+				return r.KeyMaterialId
+			}
+		}
+		t.Fatal("no CURRENT material")
+		return ""
+	}
+	hex64 := regexp.MustCompile(`^[0-9a-f]{64}$`)
+	first := e.describe(id).CurrentKeyMaterialId
+	if !hex64.MatchString(first) || first != described.CurrentKeyMaterialId || first != current() || first == other.CurrentKeyMaterialId {
+		t.Fatalf("material IDs: created %q, described %q, listed %q, other key %q", created.KeyMetadata.CurrentKeyMaterialId, first, current(), other.CurrentKeyMaterialId)
+	}
+	e.rotate(id)
+	second := e.describe(id).CurrentKeyMaterialId
+	if !hex64.MatchString(second) || second == first || second != current() || described.CurrentKeyMaterialId != first {
+		t.Fatalf("after a rotation: described %q (before %q), listed %q", second, first, current())
+	}
+}

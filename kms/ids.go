@@ -9,9 +9,10 @@ import (
 
 // newKeyID reads 16 random bytes and formats them as a version-4 UUID, or
 // as "mrk-" and 32 hex digits for a multi-Region key. The ID's bytes come
-// from ids.
+// from ids, and so does the buffer the random bytes are read into (a local
+// one, handed to an io.Reader, would be allocated on the heap each time).
 func newKeyID(r io.Reader, multiRegion bool, ids *idArena) (string, error) {
-	var b [16]byte
+	b := &ids.random
 	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return "", err
 	}
@@ -41,7 +42,10 @@ func newKeyID(r io.Reader, multiRegion bool, ids *idArena) (string, error) {
 // instead of 48, and one object for the collector to mark instead of
 // thousands. Bytes given out are never written again, which is what
 // unsafe.String asks; a block lives as long as any of its IDs.
-type idArena struct{ buf []byte }
+type idArena struct {
+	buf    []byte
+	random [16]byte // newKeyID's buffer
+}
 
 // idBlock is the size of one block of an idArena.
 const idBlock = 64 << 10

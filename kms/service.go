@@ -833,6 +833,15 @@ func (s *Service) addKey(k key) *key {
 	p := &(*chunk)[len(*chunk)-1]
 	r := s.regionOf(p)
 	r.keys.put(p)
+	if n := len(r.order); n == cap(r.order) && n >= 1<<16 {
+		// Double a long list rather than let append grow it by a
+		// quarter: each growth copies the list into memory the process
+		// has never touched, and at millions of keys faulting that in
+		// costs more than the copy (fewer, larger growths touch less).
+		o := make([]*key, n, 2*n)
+		copy(o, r.order)
+		r.order = o
+	}
 	r.order = append(r.order, p)
 	return p
 }
