@@ -526,7 +526,11 @@ func (s *Service) touch(evs []queued) {
 	for i := range evs {
 		if evs[i].what != evStoreConnected {
 			k := &s.slab[evs[i].slot/slabChunk][evs[i].slot%slabChunk]
-			sum += k.created + int64(k.state) // the first and the last of the hot fields' cache lines
+			// The hot fields' first word and their last byte: whatever
+			// the key's place in its cache lines, both lines the 64 bytes
+			// may span (k.created, at byte 24, shares the second line
+			// with k.state when the key starts 48 bytes into a line).
+			sum += int64(len(k.rotations)) + int64(k.state)
 		}
 	}
 	for i := range evs {
