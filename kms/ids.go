@@ -42,8 +42,11 @@ func newKeyID(r io.Reader, multiRegion bool, ids *idArena, arnPrefix string) (st
 // idArena holds the bytes of the key IDs a service makes, many to a block:
 // one allocation per 1,800 keys instead of one per key, 36 bytes an ID
 // instead of 48, and one object for the collector to mark instead of
-// thousands. Bytes given out are never written again, which is what
-// unsafe.String asks; a block lives as long as any of its IDs.
+// thousands. Before the ID of a key of the service's own account come the
+// bytes of its ARN without the ID (75 bytes in all for a key of
+// us-east-1), so that its ARN is a string of the arena too. Bytes given
+// out are never written again, which is what unsafe.String asks; a block
+// lives as long as any of its IDs.
 type idArena struct {
 	buf    []byte
 	random [16]byte // newKeyID's buffer
@@ -183,8 +186,8 @@ func (s *Service) keyARNIn(region, account, id string) string {
 
 // arnOf formats k's ARN, in k's own Region. A key CreateKey made for the
 // service's account has its ARN in the ID arena already, k.arnLen bytes
-// of it before the ID's (decision-free: every call on a key names its
-// ARN, and formatting it each time was an allocation a call).
+// of it before the ID's: every call on a key names its ARN, and
+// formatting it each time was an allocation a call.
 func (s *Service) arnOf(k *key) string {
 	if k.arnLen > 0 {
 		return before(k.id, int(k.arnLen))
