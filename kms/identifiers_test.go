@@ -4,6 +4,7 @@ package kms_test
 // and D19, and real-aws-recordings.md rows 1a–1d'.
 
 import (
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -287,5 +288,108 @@ func TestIdentifiersIDAndARNEquivalent(t *testing.T) {
 	}
 	if n := len(e.rotations(arn)); n != 2 {
 		t.Fatalf("%d rotations, want 2", n)
+	}
+}
+
+// Each CreateKey and DescribeKey output is the caller's own: changing its
+// algorithm list changes no other output, and its CurrentKeyMaterialId is
+// the one ListKeyRotations calls CURRENT, before and after a rotation
+// (the outputs share one allocation with those strings and lists).
+func TestIdentifiersMetadataOutputsAreIndependent(t *testing.T) {
+	e := fxNew(t)
+	created, err := e.s.CreateKey(e.ctx, &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := created.KeyMetadata.KeyId
+	described := e.describe(id)
+	created.KeyMetadata.EncryptionAlgorithms[0] = "CHANGED"
+	other := e.create(&kms.CreateKeyInput{})
+	for _, m := range []kms.KeyMetadata{described, e.describe(id), other, e.describe(other.KeyId)} {
+		if len(m.EncryptionAlgorithms) != 1 || m.EncryptionAlgorithms[0] != "SYMMETRIC_DEFAULT" {
+			t.Fatalf("EncryptionAlgorithms of %s = %q", m.KeyId, m.EncryptionAlgorithms)
+		}
+	}
+	current := func() string {
+		t.Helper()
+		all, err := fxAllRotations(e.ctx, e.s, id, "ALL_KEY_MATERIAL", 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range all {
+			if r.KeyMaterialState == "CURRENT" {
+				return r.KeyMaterialId
+			}
+		}
+		t.Fatal("no CURRENT material")
+		return ""
+	}
+	hex64 := regexp.MustCompile(`^[0-9a-f]{64}$`)
+	first := e.describe(id).CurrentKeyMaterialId
+	if !hex64.MatchString(first) || first != described.CurrentKeyMaterialId || first != current() || first == other.CurrentKeyMaterialId {
+		t.Fatalf("material IDs: created %q, described %q, listed %q, other key %q", created.KeyMetadata.CurrentKeyMaterialId, first, current(), other.CurrentKeyMaterialId)
+	}
+	e.rotate(id)
+	second := e.describe(id).CurrentKeyMaterialId
+	if !hex64.MatchString(second) || second == first || second != current() || described.CurrentKeyMaterialId != first {
+		t.Fatalf("after a rotation: described %q (before %q), listed %q", second, first, current())
+	}
+}
+
+// A key's ARN names its own account and Region, whichever account and
+// Region created it, whether or not the key is multi-Region, and a replica
+// names its Region, not its primary's: in CreateKey's and DescribeKey's
+// output, in ListKeys, and in the errors naming the key. (The service
+// keeps its own account's ARNs beside their key IDs; the others it formats.)
+func TestIdentifiersARNsNameTheKeysAccountAndRegion(t *testing.T) {
+	e := fxNew(t, kms.WithRegions("eu-west-1"))
+	const other = "444455556666"
+	for _, account := range []string{fxAccount, other} {
+		for _, region := range []string{fxRegion, "eu-west-1"} {
+			for _, multi := range []bool{false, true} {
+				ctx := kms.WithCallerRegion(kms.WithCaller(e.ctx, account), region)
+				out, err := e.s.CreateKey(ctx, &kms.CreateKeyInput{MultiRegion: multi})
+				if err != nil {
+					t.Fatal(err)
+				}
+				id := out.KeyMetadata.KeyId
+				want := "arn:aws:kms:" + region + ":" + account + ":key/" + id
+				if out.KeyMetadata.Arn != want {
+					t.Fatalf("CreateKey in %s for %s: Arn %q, want %q", region, account, out.KeyMetadata.Arn, want)
+				}
+				d, err := e.s.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: id})
+				if err != nil || d.KeyMetadata.Arn != want {
+					t.Fatalf("DescribeKey in %s for %s: %+v, %v; want Arn %q", region, account, d, err, want)
+				}
+				list, err := e.s.ListKeys(ctx, &kms.ListKeysInput{Limit: kms.Int32(1000)})
+				if err != nil || list.Keys[len(list.Keys)-1] != (kms.KeyListEntry{KeyArn: want, KeyId: id}) {
+					t.Fatalf("ListKeys in %s for %s: %+v, %v; want last %q", region, account, list, err, want)
+				}
+				if _, err := e.s.DisableKey(ctx, &kms.DisableKeyInput{KeyId: id}); err != nil {
+					t.Fatal(err)
+				}
+				var ke *keystate.Error
+				if _, err := e.s.RotateKeyOnDemand(ctx, &kms.RotateKeyOnDemandInput{KeyId: id}); !errors.As(err, &ke) || ke.KeyID != want {
+					t.Fatalf("RotateKeyOnDemand of a disabled key in %s for %s: %v, want an error naming %q", region, account, err, want)
+				}
+				if multi && region == fxRegion {
+					if _, err := e.s.EnableKey(ctx, &kms.EnableKeyInput{KeyId: id}); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := e.s.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: "eu-west-1"}); err != nil {
+						t.Fatal(err)
+					}
+					rctx := kms.WithCallerRegion(kms.WithCaller(e.ctx, account), "eu-west-1")
+					r, err := e.s.DescribeKey(rctx, &kms.DescribeKeyInput{KeyId: id})
+					if replica := "arn:aws:kms:eu-west-1:" + account + ":key/" + id; err != nil || r.KeyMetadata.Arn != replica {
+						t.Fatalf("replica in eu-west-1: %+v, %v; want Arn %q", r, err, replica)
+					}
+					p, err := e.s.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: id})
+					if err != nil || p.KeyMetadata.Arn != want {
+						t.Fatalf("primary after ReplicateKey: %+v, %v; want Arn %q", p, err, want)
+					}
+				}
+			}
+		}
 	}
 }

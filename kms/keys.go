@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/kmsmodel/kmsmodel/internal/keycrypto"
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -91,7 +92,12 @@ func (s *Service) createKeyOnce(ctx context.Context, in *CreateKeyInput) (res *C
 	if err != nil {
 		return nil, err
 	}
-	return &CreateKeyOutput{KeyMetadata: s.metadata(k, arn)}, nil
+	box := new(struct {
+		out  CreateKeyOutput
+		room metadataRoom
+	})
+	s.fillMetadata(&box.out.KeyMetadata, k, arn, &box.room)
+	return &box.out, nil
 }
 
 func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key, error) {
@@ -158,7 +164,14 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 			return nil, err
 		}
 	}
-	id, err := newKeyID(s.cfg.random, in.MultiRegion, &s.ids)
+	account := s.internAccount(caller)
+	var arnPrefix string
+	if account == s.cfg.account {
+		if p := s.ownARNPrefix(s.rg); len(p) <= maxARNLen {
+			arnPrefix = p
+		}
+	}
+	id, err := newKeyID(s.cfg.random, in.MultiRegion, &s.ids, arnPrefix)
 	if err != nil {
 		return nil, &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, Err: err,
 			Message: "the randomness source failed"}
@@ -176,7 +189,7 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 	if err != nil {
 		return nil, err
 	}
-	k := key{id: id, account: s.internAccount(caller), text: newKeyText(in.Description, tags),
+	k := key{id: id, arnLen: uint8(len(arnPrefix)), account: account, text: newKeyText(in.Description, tags),
 		seq: s.seq + 1, version: 1, created: now, state: st, kind: kind, ck: ck, region: s.rg.index}
 	if s.st != nil {
 		r := s.toRecord(&k)
@@ -247,12 +260,37 @@ func (s *Service) describeKeyOnce(ctx context.Context, in *DescribeKeyInput) (re
 	if err != nil {
 		return nil, err
 	}
-	return &DescribeKeyOutput{KeyMetadata: s.metadata(k, arn)}, nil
+	box := new(struct {
+		out  DescribeKeyOutput
+		room metadataRoom
+	})
+	s.fillMetadata(&box.out.KeyMetadata, k, arn, &box.room)
+	return &box.out, nil
 }
 
 // metadata builds the KeyMetadata of k, whose ARN is arn.
 func (s *Service) metadata(k *key, arn string) KeyMetadata {
-	m := KeyMetadata{
+	var m KeyMetadata
+	s.fillMetadata(&m, k, arn, new(metadataRoom))
+	return m
+}
+
+// metadataRoom is where fillMetadata puts the bytes of a KeyMetadata's
+// CurrentKeyMaterialId and the array of a symmetric key's one-element
+// EncryptionAlgorithms. CreateKey and DescribeKey allocate it with their
+// output, in one object: a key's metadata costs one allocation instead of
+// three. The strings made over material are never written again; each
+// output has its own room, so that a caller changing its algorithm list
+// changes no other output's.
+type metadataRoom struct {
+	material   [64]byte
+	algorithms [1]string
+}
+
+// fillMetadata sets *m to the KeyMetadata of k, whose ARN is arn, with
+// room's memory for its material ID and algorithm list.
+func (s *Service) fillMetadata(m *KeyMetadata, k *key, arn string, room *metadataRoom) {
+	*m = KeyMetadata{
 		AWSAccountId:          k.account,
 		Arn:                   arn,
 		CreationDate:          fromMicros(k.created),
@@ -271,7 +309,11 @@ func (s *Service) metadata(k *key, arn string) KeyMetadata {
 		// Only a symmetric key shows its material's ID (spec §1.1).
 		// Recording 8d: a replica shows none while Creating; recording
 		// 8b: an imported material's ID stays after it is deleted.
-		m.CurrentKeyMaterialId = currentMaterialID(k)
+		if k.kind.Origin == keystate.External {
+			m.CurrentKeyMaterialId = currentMaterialID(k)
+		} else {
+			m.CurrentKeyMaterialId = materialIDIn(&room.material, k.id, len(k.rotations))
+		}
 	}
 	if k.kind.Origin == keystate.External && k.imp != nil {
 		// Recording 8b: the expiration model and ValidTo only while the
@@ -305,8 +347,7 @@ func (s *Service) metadata(k *key, arn string) KeyMetadata {
 	if k.kind.MultiRegion != keystate.SingleRegion {
 		m.MultiRegionConfiguration = s.multiRegionConfiguration(k)
 	}
-	algorithms(&m, k.kind)
-	return m
+	algorithms(m, k.kind, &room.algorithms)
 }
 
 // materialID is the KeyMaterialId of version v of a key's material (0 is
@@ -314,6 +355,12 @@ func (s *Service) metadata(k *key, arn string) KeyMetadata {
 // word-wise multiply-xor hash of the ID, then SplitMix64). It is stable
 // across restarts, distinct per key and version, and costs no storage.
 func materialID(keyID string, v int) string {
+	return materialIDIn(new([64]byte), keyID, v)
+}
+
+// materialIDIn is materialID written into out, which the string it returns
+// shares: out must not be written again.
+func materialIDIn(out *[64]byte, keyID string, v int) string {
 	h := uint64(14695981039346656037) ^ uint64(len(keyID))
 	i := 0
 	for ; i+8 <= len(keyID); i += 8 {
@@ -333,19 +380,20 @@ func materialID(keyID string, v int) string {
 		z ^= z >> 31
 		binary.BigEndian.PutUint64(words[w*8:], z)
 	}
-	var out [64]byte
 	hex.Encode(out[:], words[:])
-	return string(out[:])
+	return unsafe.String(&out[0], len(out))
 }
 
 const hexDigitsLower = "0123456789abcdef"
 
 // algorithms fills the algorithm list of a key of kind k that matches its
-// usage (AWS KeyMetadata); internal/keycrypto holds the lists.
-func algorithms(m *KeyMetadata, k keystate.Kind) {
+// usage (AWS KeyMetadata); internal/keycrypto holds the lists. A symmetric
+// key's one algorithm goes into sym.
+func algorithms(m *KeyMetadata, k keystate.Kind, sym *[1]string) {
 	switch {
 	case k.Spec.IsSymmetric():
-		m.EncryptionAlgorithms = []string{"SYMMETRIC_DEFAULT"}
+		sym[0] = "SYMMETRIC_DEFAULT"
+		m.EncryptionAlgorithms = sym[:]
 	case k.Usage == keystate.EncryptDecrypt:
 		m.EncryptionAlgorithms = keycrypto.EncryptionAlgorithms(k.Spec)
 	case k.Usage == keystate.GenerateVerifyMAC:

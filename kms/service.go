@@ -181,7 +181,13 @@ type key struct {
 	// desired is, while the key is Unavailable, the state it returns to
 	// when its custom key store reconnects (Enabled or Disabled, [12]).
 	desired keystate.State
+	// arnLen is, when not 0, the length of the key's ARN without its ID,
+	// which the ID arena holds right before the ID (see Service.arnOf).
+	arnLen uint8
 }
+
+// maxARNLen is the longest ARN prefix a key's arnLen holds.
+const maxARNLen = 255
 
 // keyText is a key's description and tags, which most keys do not have:
 // kept out of the key, so that those keys cost one pointer for them rather
@@ -520,7 +526,11 @@ func (s *Service) touch(evs []queued) {
 	for i := range evs {
 		if evs[i].what != evStoreConnected {
 			k := &s.slab[evs[i].slot/slabChunk][evs[i].slot%slabChunk]
-			sum += k.created + int64(k.state) // the first and the last of the hot fields' cache lines
+			// The hot fields' first word and their last byte: whatever
+			// the key's place in its cache lines, both lines the 64 bytes
+			// may span (k.created, at byte 24, shares the second line
+			// with k.state when the key starts 48 bytes into a line).
+			sum += int64(len(k.rotations)) + int64(k.state)
 		}
 	}
 	for i := range evs {
@@ -833,6 +843,15 @@ func (s *Service) addKey(k key) *key {
 	p := &(*chunk)[len(*chunk)-1]
 	r := s.regionOf(p)
 	r.keys.put(p)
+	if n := len(r.order); n == cap(r.order) && n >= 1<<16 {
+		// Double a long list rather than let append grow it by a
+		// quarter: each growth copies the list into memory the process
+		// has never touched, and at millions of keys faulting that in
+		// costs more than the copy (fewer, larger growths touch less).
+		o := make([]*key, n, 2*n)
+		copy(o, r.order)
+		r.order = o
+	}
 	r.order = append(r.order, p)
 	return p
 }
