@@ -232,7 +232,7 @@ func (w *walLog) sync() error {
 	if w.noSync {
 		return nil
 	}
-	return w.f.Sync()
+	return datasync(w.f)
 }
 
 // append writes payload as the next record and syncs it. On an error the
