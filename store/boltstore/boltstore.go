@@ -127,8 +127,10 @@ type handles struct {
 // wrong length; and the operating system's error otherwise (a missing
 // directory, say). Open writes nothing to a file it refuses, except
 // that it first applies the write-ahead log a crash left (writes Apply
-// had acknowledged; see the package documentation), and fails with
-// ErrCorrupt when a record of the log does not decode.
+// had acknowledged; see the package documentation). It fails with
+// ErrCorrupt when a record of the log does not decode, and when the file
+// is missing or empty but its log holds writes (the file was removed
+// without it), creating nothing then.
 //
 // With a wrapping key, Open checks it by decrypting the store's secret or,
 // if the store has none yet, its key-check record; a store with neither
@@ -152,8 +154,13 @@ func Open(path string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
-	_, statErr := os.Stat(path)
+	fi, statErr := os.Stat(path)
 	created := errors.Is(statErr, os.ErrNotExist)
+	if created || statErr == nil && fi.Size() == 0 {
+		if err := orphanWAL(path); err != nil {
+			return nil, err
+		}
+	}
 
 	db, err := openBolt(path, &o)
 	if err != nil {

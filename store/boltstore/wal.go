@@ -153,6 +153,37 @@ func recoverWAL(db *bolt.DB, path string, o *Options, format uint32, noGrants bo
 	return w, nil
 }
 
+// orphanWAL returns an error wrapping store.ErrCorrupt if a log with
+// records lies where the store at path, which does not exist or is
+// empty, would keep its log: the file was removed without it, and
+// applying it to a new store would bring back some of the old one's
+// writes (its root secret, perhaps).
+func orphanWAL(path string) error {
+	name := path + WALSuffix
+	f, err := os.Open(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("boltstore: open %s: %w", name, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("boltstore: open %s: %w", name, err)
+	}
+	w := &walLog{f: f, path: name, size: fi.Size()}
+	recs, err := w.read()
+	if err != nil {
+		return fmt.Errorf("boltstore: open %s: %w", name, err)
+	}
+	if len(recs) > 0 {
+		return fmt.Errorf("boltstore: open %s: the file is missing or empty, yet its log %s holds writes to it: "+
+			"restore the file, or remove the log to start a new store: %w", path, name, store.ErrCorrupt)
+	}
+	return nil
+}
+
 // read reads the header and the records, and leaves w positioned after
 // the last one. A header that is missing or does not check (a log never
 // written, or one whose header a crash tore while the log was starting

@@ -233,3 +233,39 @@ func TestWALBadRecord(t *testing.T) {
 		t.Fatalf("Open removed the log it could not apply: %v", err)
 	}
 }
+
+// TestWALOrphan: a log with records whose file was removed (or emptied)
+// is not applied to a new store: Open fails with ErrCorrupt and creates
+// nothing. A log without records does not stand in the way.
+func TestWALOrphan(t *testing.T) {
+	path := tempPath(t)
+	s := openStore(t, path, nil)
+	putKeys(t, s, "a")
+	image := crashImage(t, path)
+	for _, empty := range []bool{false, true} {
+		if empty {
+			if err := os.WriteFile(image, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := os.Remove(image); err != nil {
+			t.Fatal(err)
+		}
+		r, err := boltstore.Open(image, nil)
+		if err == nil {
+			r.Close()
+			t.Fatalf("empty file %v: Open applied a log to a new store", empty)
+		}
+		if !errors.Is(err, store.ErrCorrupt) {
+			t.Fatalf("empty file %v: Open: %v, want ErrCorrupt", empty, err)
+		}
+		if fi, err := os.Stat(image); empty != (err == nil) || empty && fi.Size() != 0 {
+			t.Fatalf("empty file %v: Open wrote the file (%v)", empty, err)
+		}
+	}
+	if err := os.Truncate(image+boltstore.WALSuffix, walHeader); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := keyIDs(t, openStore(t, image, nil)); len(ids) != 0 {
+		t.Fatalf("a new store over a log without records holds %v", ids)
+	}
+}
