@@ -198,10 +198,15 @@ func (s *Store) commit(group []*request) {
 	}
 }
 
-// log appends the group's writes (s.h.wal.ops), made in s.h.wtx, to the log, and
-// checkpoints when the log is long enough. When the log cannot be written
-// the store is broken: the record may be in the file in part, or whole.
+// log appends the group's writes (s.h.wal.ops), made in s.h.wtx, to the
+// log, and checkpoints when the log is long enough. When the log has no
+// room and cannot grow (a full disk), the group fails and the log is as
+// it was. When the record cannot be written the store is broken: it may
+// be in the file in part, or whole.
 func (s *Store) log() error {
+	if err := s.h.wal.reserve(len(s.h.wal.ops)); err != nil {
+		return fmt.Errorf("%s: %w", s.h.wal.path, err)
+	}
 	if err := s.h.wal.append(s.h.wal.ops); err != nil {
 		err = fmt.Errorf("boltstore: write to %s: %w", s.h.wal.path, err)
 		s.h.wal.unwrite()

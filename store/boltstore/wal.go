@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -266,16 +267,26 @@ func (w *walLog) sync() error {
 	return datasync(w.f)
 }
 
-// append writes payload as the next record and syncs it. On an error the
-// record may be in the file in part; the log must not be written again.
-func (w *walLog) append(payload []byte) error {
-	n := int64(walRecordHead + len(payload))
-	if w.off+n+walRecordHead > w.size {
-		// Room for the record and a zero length after it.
-		if err := w.grow(w.size + max(walGrow, n+walRecordHead)); err != nil {
+// reserve makes room for a record of a payload of n bytes (and a zero
+// length after it), zeroing more of the file if need be. It writes no
+// record: after an error the log is as it was.
+func (w *walLog) reserve(n int) error {
+	if n > math.MaxUint32 {
+		return fmt.Errorf("a group of %d bytes of writes is too large for the log", n)
+	}
+	if need := w.off + int64(walRecordHead+n+walRecordHead); need > w.size {
+		if err := w.grow(max(w.size+walGrow, need)); err != nil {
 			return fmt.Errorf("grow the log: %w", err)
 		}
 	}
+	return nil
+}
+
+// append writes payload as the next record, for which reserve made room,
+// and syncs it. On an error the record may be in the file in part, or
+// whole; the log must not be written again.
+func (w *walLog) append(payload []byte) error {
+	n := int64(walRecordHead + len(payload))
 	buf := append(w.buf[:0], make([]byte, walRecordHead)...)
 	buf = append(buf, payload...)
 	binary.BigEndian.PutUint32(buf, uint32(len(payload)))
