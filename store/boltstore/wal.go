@@ -67,8 +67,8 @@ const (
 // checkpoints (the crash tests lower it). Longer logs save little: bbolt
 // splits the nodes a transaction changes only when it commits, so
 // inserting into a node that grew between checkpoints moves more of it
-// (BenchmarkApply, 8 writers: 39 µs of CPU per write at 256 KiB and at
-// 1 MiB, 43 at 4 MiB).
+// (8 writers of new keys, as in BenchmarkApply: 39 µs of CPU per write
+// at 256 KiB and at 1 MiB, 43 at 4 MiB).
 var walCheckpoint int64 = 1 << 20
 
 // walBuckets are the buckets a log operation names, by index.
