@@ -9,7 +9,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/kmsmodel/kmsmodel/store"
 	"github.com/kmsmodel/kmsmodel/store/boltstore"
@@ -267,5 +270,28 @@ func TestWALOrphan(t *testing.T) {
 	}
 	if ids, _ := keyIDs(t, openStore(t, image, nil)); len(ids) != 0 {
 		t.Fatalf("a new store over a log without records holds %v", ids)
+	}
+}
+
+// TestWALUndoKeepsLoggedGroups: a group bbolt refuses after others were
+// logged since the last checkpoint is undone alone (the open transaction
+// is rolled back and made again from the log's records): the groups
+// before and after it are in the store, live and after a crash, and it
+// is in neither.
+func TestWALUndoKeepsLoggedGroups(t *testing.T) {
+	path := tempPath(t)
+	s := openStore(t, path, nil)
+	putKeys(t, s, "a", "b")
+	bad := store.Batch{PutKeys: []store.Key{key("c"), key(strings.Repeat("h", bolt.MaxKeySize+1))}}
+	if err := s.Apply(context.Background(), &bad); err == nil {
+		t.Fatal("a batch with a too-long key ID succeeded")
+	}
+	putKeys(t, s, "d")
+	image := crashImage(t, path)
+	if ids, _ := keyIDs(t, s); fmt.Sprint(ids) != "[a b d]" {
+		t.Fatalf("live: keys %v, want [a b d]", ids)
+	}
+	if ids, _ := keyIDs(t, openStore(t, image, nil)); fmt.Sprint(ids) != "[a b d]" {
+		t.Fatalf("after a crash: keys %v, want [a b d]", ids)
 	}
 }
