@@ -546,12 +546,13 @@ func (s *Store) corruptRecord(kind string, name any, err error) error {
 // panics on a damaged page (every later Apply then fails the same way,
 // rather than write to a damaged file); and bbolt's or the operating
 // system's error when the write itself fails (a key ID longer than bbolt's
-// 32768-byte limit, a full disk; when the log cannot be written, every
-// later Apply fails the same way). In every error case nothing of bs is
-// written, Now included (but a log write that fails may leave its record
-// whole, as a failed fsync leaves any write in doubt). Nil and empty batches (store.Batch.Empty: a batch
-// whose only part is a Now is not empty) are skipped; a group of none
-// writes nothing and returns nil.
+// 32768-byte limit, a full disk when the log must grow; when a record
+// cannot be written to the log, every later Apply fails the same way). In
+// every error case nothing of bs is written, Now included (but a record
+// whose write or sync failed may be whole in the log, as a failed fsync
+// leaves any write in doubt). Nil and empty batches (store.Batch.Empty: a
+// batch whose only part is a Now is not empty) are skipped; a group of
+// none writes nothing and returns nil.
 func (s *Store) Apply(ctx context.Context, bs ...*store.Batch) error {
 	if err := s.begin(ctx); err != nil {
 		return err
