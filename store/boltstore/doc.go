@@ -54,7 +54,7 @@
 // the puts and deletes they are, in one record appended to the log and
 // synced once. A bbolt commit would write every page the group dirtied
 // and sync the file twice; the open transaction is committed (a
-// checkpoint) only when the log passes 1 MiB, before any read (so that
+// checkpoint) only when the log passes 256 KiB, before any read (so that
 // reads see every acknowledged write), and at Close, which then removes
 // the log. Open applies the log's records to the file in one synced
 // transaction before anything else reads it, and starts the log over.
