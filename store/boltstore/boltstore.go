@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -84,8 +85,13 @@ type Store struct {
 	// committing in its own goroutine while the loop is idle.
 	writing sync.Mutex
 	// broken is set by a commit whose write transaction found the file
-	// corrupt; every later Apply returns it. It is used under writing.
+	// corrupt, or that could not write the log; every later Apply returns
+	// it. It is used under writing.
 	broken error
+
+	// dirty is set while the file lacks groups the write-ahead log
+	// (wal.go) holds; it is set under writing and read by any call.
+	dirty atomic.Bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -98,6 +104,13 @@ var _ store.Store = (*Store)(nil)
 type handles struct {
 	db   *bolt.DB
 	wrap cipher.AEAD // seals the root secret; nil when it is in the clear
+
+	// The write-ahead log (wal.go), used under Store.writing, whose
+	// buffers hold records (the secret among them); and the write
+	// transaction holding every group logged since the last checkpoint
+	// (nil when there is none).
+	wal *walLog
+	wtx *bolt.Tx
 }
 
 // Open opens the store in the file at path, creating the file (mode
@@ -112,7 +125,12 @@ type handles struct {
 // opts.WrappingKey does not fit the store (see Options.WrappingKey; the
 // message says which way); a plain error when opts.WrappingKey has the
 // wrong length; and the operating system's error otherwise (a missing
-// directory, say). Open writes nothing to a file it refuses.
+// directory, say). Open writes nothing to a file it refuses, except
+// that it first applies the write-ahead log a crash left (writes Apply
+// had acknowledged; see the package documentation). It fails with
+// ErrCorrupt when a record of the log does not decode, and when the file
+// is missing or empty but its log holds writes (the file was removed
+// without it), creating nothing then.
 //
 // With a wrapping key, Open checks it by decrypting the store's secret or,
 // if the store has none yet, its key-check record; a store with neither
@@ -136,8 +154,13 @@ func Open(path string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
-	_, statErr := os.Stat(path)
+	fi, statErr := os.Stat(path)
 	created := errors.Is(statErr, os.ErrNotExist)
+	if created || statErr == nil && fi.Size() == 0 {
+		if err := orphanWAL(path); err != nil {
+			return nil, err
+		}
+	}
 
 	db, err := openBolt(path, &o)
 	if err != nil {
@@ -148,24 +171,31 @@ func Open(path string, opts *Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	record, err := checkWrapping(db, path, wrap, format)
+	wal, err := recoverWAL(db, path, &o, format, noGrants)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	if err := upgrade(db, path, wrap, format, noGrants, record); err != nil {
+	fail := func(err error) (*Store, error) {
+		_ = wal.close(true) // it holds no record
 		_ = db.Close()
 		return nil, err
 	}
+	record, err := checkWrapping(db, path, wrap, format)
+	if err != nil {
+		return fail(err)
+	}
+	if err := upgrade(db, path, wrap, format, noGrants, record); err != nil {
+		return fail(err)
+	}
 	if created && !o.NoSync {
 		if err := syncDir(filepath.Dir(path)); err != nil {
-			_ = db.Close()
-			return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+			return fail(fmt.Errorf("boltstore: open %s: %w", path, err))
 		}
 	}
 	s := &Store{
 		path:    path,
-		h:       &handles{db: db, wrap: wrap},
+		h:       &handles{db: db, wrap: wrap, wal: wal},
 		reqs:    make(chan *request, maxGroup),
 		stopped: make(chan struct{}),
 	}
@@ -474,8 +504,21 @@ func (s *Store) begin(ctx context.Context) error {
 	return nil
 }
 
-// view runs f in a read transaction, guarded against bbolt panics.
+// view runs f in a read transaction, guarded against bbolt panics, after
+// committing the groups only the log holds (checkpoint), so that f sees
+// every acknowledged write.
 func (s *Store) view(what string, f func(tx *bolt.Tx) error) error {
+	if s.dirty.Load() {
+		var err error
+		s.writing.Lock()
+		if s.dirty.Load() {
+			err = s.checkpoint()
+		}
+		s.writing.Unlock()
+		if err != nil {
+			return err
+		}
+	}
 	return guard(s.path, what, func() error { return s.h.db.View(f) })
 }
 
@@ -485,11 +528,12 @@ func (s *Store) corruptRecord(kind string, name any, err error) error {
 }
 
 // Apply writes the group bs atomically and durably (unless
-// Options.NoSync): when it returns nil every batch of bs is committed and
-// synced, by one transaction. Concurrent Apply calls share commits too:
-// the calls waiting while one commit runs are validated and written in
-// arrival order in the next transaction, each one on the state left by
-// those before it, and a call whose group does not fit fails alone.
+// Options.NoSync): when it returns nil every batch of bs is in the
+// write-ahead log, synced, by one record (see the package documentation).
+// Concurrent Apply calls share records too: the calls waiting while one
+// commit runs are validated and written in arrival order in the next
+// record, each one on the state left by those before it, and a call whose
+// group does not fit fails alone.
 //
 // Apply returns ErrExists, ErrConflict or ErrNotFound (wrapped, from
 // Batch.Validate, ValidateCustomKeyStores or ValidateGrants) when a batch
@@ -502,10 +546,13 @@ func (s *Store) corruptRecord(kind string, name any, err error) error {
 // panics on a damaged page (every later Apply then fails the same way,
 // rather than write to a damaged file); and bbolt's or the operating
 // system's error when the write itself fails (a key ID longer than bbolt's
-// 32768-byte limit, a full disk). In every error case nothing of bs is
-// written, Now included. Nil and empty batches (store.Batch.Empty: a batch
-// whose only part is a Now is not empty) are skipped; a group of none
-// writes nothing and returns nil.
+// 32768-byte limit, a full disk when the log must grow; when a record
+// cannot be written to the log, every later Apply fails the same way). In
+// every error case nothing of bs is written, Now included (but a record
+// whose write or sync failed may be whole in the log, as a failed fsync
+// leaves any write in doubt). Nil and empty batches (store.Batch.Empty: a
+// batch whose only part is a Now is not empty) are skipped; a group of
+// none writes nothing and returns nil.
 func (s *Store) Apply(ctx context.Context, bs ...*store.Batch) error {
 	if err := s.begin(ctx); err != nil {
 		return err
@@ -890,9 +937,11 @@ func (s *Store) RuleProfile(ctx context.Context) (string, error) {
 	return out, nil
 }
 
-// Close waits for the calls in progress, then releases the file. It is
-// idempotent: later calls return nil. Every other method returns ErrClosed
-// afterwards.
+// Close waits for the calls in progress, commits the writes only the
+// write-ahead log holds, removes the log, then releases the file. If the
+// commit fails, Close returns its error and keeps the log, which the next
+// Open applies. It is idempotent: later calls return nil. Every other
+// method returns ErrClosed afterwards.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -902,8 +951,20 @@ func (s *Store) Close() error {
 	s.closed = true
 	close(s.reqs)
 	<-s.stopped
-	if err := s.h.db.Close(); err != nil {
-		return fmt.Errorf("boltstore: close %s: %w", s.path, err)
+	s.writing.Lock()
+	defer s.writing.Unlock()
+	err := s.checkpoint()
+	if !s.dirty.Load() {
+		err = nil // a store broken with nothing left to write closes cleanly
 	}
-	return nil
+	s.fail(store.ErrClosed) // rolls back a transaction restore began
+	// The log is removed once the file holds everything; otherwise the
+	// next Open applies it.
+	if werr := s.h.wal.close(!s.dirty.Load()); werr != nil && err == nil {
+		err = fmt.Errorf("boltstore: close %s: %w", s.h.wal.path, werr)
+	}
+	if cerr := s.h.db.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("boltstore: close %s: %w", s.path, cerr)
+	}
+	return err
 }

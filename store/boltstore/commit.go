@@ -82,7 +82,7 @@ func newPart(b *store.Batch, wrap cipher.AEAD) part {
 
 // commitLoop is the store's one writer. It takes the first waiting request,
 // then every other one already queued (up to maxGroup), and commits them in
-// one transaction: with n concurrent writers a commit carries about n
+// one log record: with n concurrent writers a commit carries about n
 // batches, and one fsync serves them all.
 func (s *Store) commitLoop() {
 	defer close(s.stopped)
@@ -120,12 +120,13 @@ type writeError struct {
 
 func (e *writeError) Error() string { return e.err.Error() }
 
-// commit applies group in one transaction, setting each request's err.
-// A request of one batch that does not fit fails alone, having written
-// nothing. A request whose writes fail, or one of several batches one of
-// which does not fit (its earlier batches are written by then), makes the
-// transaction roll back, and then each request is retried in a
-// transaction of its own.
+// commit applies group in the open write transaction (beginning one if
+// there is none) and appends its writes to the log as one record, synced,
+// setting each request's err. A request of one batch that does not fit
+// fails alone, having written nothing. A request whose writes fail, or one
+// of several batches one of which does not fit (its earlier batches are
+// written by then), makes the group's writes be undone (restore), and
+// then each request is retried on its own. The caller holds s.writing.
 func (s *Store) commit(group []*request) {
 	if s.broken != nil {
 		for _, r := range group {
@@ -133,44 +134,173 @@ func (s *Store) commit(group []*request) {
 		}
 		return
 	}
+	s.h.wal.ops = s.h.wal.ops[:0]
 	err := guard(s.path, "write to", func() error {
-		return s.h.db.Update(func(tx *bolt.Tx) error {
-			for _, r := range group {
-				for i := range r.parts {
-					fit, err := s.applyBatch(tx, &r.parts[i])
-					if err == nil && fit != nil && len(r.parts) > 1 {
-						err = fit // its earlier batches are written: roll back
-					}
-					if err != nil {
-						return &writeError{r, err}
-					}
-					if r.err = fit; fit != nil {
-						break
-					}
+		if s.h.wtx == nil {
+			tx, err := s.h.db.Begin(true)
+			if err != nil {
+				return err
+			}
+			s.h.wtx = tx
+		}
+		for _, r := range group {
+			for i := range r.parts {
+				fit, err := s.applyBatch(s.h.wtx, &r.parts[i])
+				if err == nil && fit != nil && len(r.parts) > 1 {
+					err = fit // its earlier batches are written: undo
+				}
+				if err != nil {
+					return &writeError{r, err}
+				}
+				if r.err = fit; fit != nil {
+					break
 				}
 			}
-			return nil
-		})
+		}
+		return nil
 	})
+	if err == nil && len(s.h.wal.ops) > 0 {
+		err = s.log()
+	}
 	var we *writeError
 	switch {
 	case err == nil:
-	case errors.As(err, &we) && len(group) > 1:
+	case errors.As(err, &we):
+		if rerr := s.restore(); rerr != nil {
+			s.fail(rerr)
+			for _, r := range group {
+				r.err = rerr
+			}
+			return
+		}
+		if len(group) == 1 {
+			we.r.err = we.err
+			return
+		}
 		for _, r := range group {
 			r.err = nil
 			s.commit([]*request{r})
 		}
-	case errors.As(err, &we):
-		we.r.err = we.err
 	default:
-		if errors.Is(err, store.ErrCorrupt) {
-			s.broken = err // bbolt panicked: do not write to this file again
-		} else {
+		switch {
+		case s.broken != nil: // the log could not be written
+		case errors.Is(err, store.ErrCorrupt):
+			s.fail(err) // bbolt panicked: do not write to this file again
+		default:
 			err = fmt.Errorf("boltstore: commit to %s: %w", s.path, err)
+			if rerr := s.restore(); rerr != nil {
+				s.fail(rerr)
+			}
 		}
 		for _, r := range group {
 			r.err = err
 		}
+	}
+}
+
+// log appends the group's writes (s.h.wal.ops), made in s.h.wtx, to the
+// log, and checkpoints when the log is long enough. When the log has no
+// room and cannot grow (a full disk), the group fails and the log is as
+// it was. When the record cannot be written the store is broken: it may
+// be in the file in part, or whole.
+func (s *Store) log() error {
+	if err := s.h.wal.reserve(len(s.h.wal.ops)); err != nil {
+		return fmt.Errorf("%s: %w", s.h.wal.path, err)
+	}
+	if err := s.h.wal.append(s.h.wal.ops); err != nil {
+		err = fmt.Errorf("boltstore: write to %s: %w", s.h.wal.path, err)
+		s.h.wal.unwrite()
+		s.fail(err)
+		return err
+	}
+	s.h.wal.pending = append(s.h.wal.pending, append([]byte(nil), s.h.wal.ops...))
+	s.dirty.Store(true)
+	if s.h.wal.off >= walCheckpoint {
+		// The group is durable in the log: a failed checkpoint does not
+		// fail it (the next one tries again).
+		_ = s.checkpoint()
+	}
+	return nil
+}
+
+// checkpoint commits the open write transaction, which holds every group
+// logged since the last checkpoint, and starts the log over. If bbolt
+// fails to commit, the transaction is made again from the log's records
+// (restore). It returns the store's error if it is broken. The caller
+// holds s.writing.
+func (s *Store) checkpoint() error {
+	if s.broken != nil {
+		return s.broken
+	}
+	if s.h.wtx == nil {
+		return nil
+	}
+	tx := s.h.wtx
+	s.h.wtx = nil
+	if err := guard(s.path, "write to", tx.Commit); err != nil {
+		if errors.Is(err, store.ErrCorrupt) {
+			s.h.wtx = tx // for fail to roll back
+			s.fail(err)
+			return err
+		}
+		err = fmt.Errorf("boltstore: commit to %s: %w", s.path, err)
+		if rerr := s.restore(); rerr != nil {
+			s.fail(rerr)
+			return rerr
+		}
+		return err
+	}
+	clear(s.h.wal.pending)
+	s.h.wal.pending = s.h.wal.pending[:0]
+	s.dirty.Store(false)
+	if err := s.h.wal.reset(s.h.wal.next); err != nil {
+		err = fmt.Errorf("boltstore: write to %s: %w", s.h.wal.path, err)
+		s.fail(err)
+		return err
+	}
+	return nil
+}
+
+// restore rolls the open write transaction back and, if groups were
+// logged since the last checkpoint, begins another with their writes
+// (from s.h.wal.pending): it undoes the writes of a group that failed. The
+// caller holds s.writing.
+func (s *Store) restore() error {
+	return guard(s.path, "write to", func() error {
+		if s.h.wtx != nil {
+			tx := s.h.wtx
+			s.h.wtx = nil
+			if err := tx.Rollback(); err != nil {
+				return err
+			}
+		}
+		if len(s.h.wal.pending) == 0 {
+			return nil
+		}
+		tx, err := s.h.db.Begin(true)
+		if err != nil {
+			return err
+		}
+		for _, p := range s.h.wal.pending {
+			if err := replay(tx, p); err != nil {
+				_ = tx.Rollback()
+				return err
+			}
+		}
+		s.h.wtx = tx
+		return nil
+	})
+}
+
+// fail breaks the store with err: every later Apply returns it, and so
+// does every read while groups are logged that the file does not hold
+// (the next Open applies them). The open write transaction is rolled
+// back. The caller holds s.writing.
+func (s *Store) fail(err error) {
+	s.broken = err
+	if tx := s.h.wtx; tx != nil {
+		s.h.wtx = nil
+		_ = guard(s.path, "write to", tx.Rollback)
 	}
 }
 
@@ -181,8 +311,8 @@ func (s *Store) commit(group []*request) {
 // transaction must be rolled back.
 func (s *Store) applyBatch(tx *bolt.Tx, r *part) (fit, err error) {
 	b := r.b
-	keys := tx.Bucket(bucketKeys)
-	aliases := tx.Bucket(bucketAliases)
+	keys := bucket(tx, walKeys, &s.h.wal.ops)
+	aliases := bucket(tx, walAliases, &s.h.wal.ops)
 
 	var readErr error
 	version := func(id string) (uint64, bool) {
@@ -198,11 +328,11 @@ func (s *Store) applyBatch(tx *bolt.Tx, r *part) (fit, err error) {
 	}
 	aliasExists := func(id store.AliasID) bool { return aliases.Get(aliasKey(id)) != nil }
 	fit = b.Validate(version, aliasExists)
-	stores := tx.Bucket(bucketStores)
+	stores := bucket(tx, walStores, &s.h.wal.ops)
 	if fit == nil {
 		fit = b.ValidateCustomKeyStores(func(id string) bool { return stores.Get([]byte(id)) != nil })
 	}
-	grants := tx.Bucket(bucketGrants)
+	grants := bucket(tx, walGrants, &s.h.wal.ops)
 	if fit == nil {
 		fit = b.ValidateGrants(func(id string) bool { return keys.Get([]byte(id)) != nil },
 			func(id store.GrantID) bool { return grants.Get(grantKey(id.KeyID, id.GrantID)) != nil })
@@ -217,7 +347,7 @@ func (s *Store) applyBatch(tx *bolt.Tx, r *part) (fit, err error) {
 	// transaction, which holds the batches before b in its group, and
 	// comes before any write of b: of batches racing to put the secret,
 	// exactly one does, and the others write nothing.
-	meta := tx.Bucket(bucketMeta)
+	meta := bucket(tx, walMeta, &s.h.wal.ops)
 	if r.secretVal != nil && meta.Get(metaSecret) != nil {
 		return fmt.Errorf("root secret: %w", store.ErrExists), nil
 	}
@@ -264,10 +394,10 @@ func (s *Store) applyBatch(tx *bolt.Tx, r *part) (fit, err error) {
 		}
 	}
 
-	rotations := tx.Bucket(bucketRotations)
+	rotations := bucket(tx, walRotations, &s.h.wal.ops)
 	for _, kr := range b.AddRotations {
 		prefix := keyPrefix(kr.KeyID, 4)
-		i, err := nextRotationIndex(rotations, prefix)
+		i, err := nextRotationIndex(rotations.Bucket, prefix)
 		if err != nil {
 			return nil, fmt.Errorf("boltstore: rotation of key %.64q: %w", kr.KeyID, err)
 		}
@@ -277,7 +407,7 @@ func (s *Store) applyBatch(tx *bolt.Tx, r *part) (fit, err error) {
 		}
 	}
 
-	index := tx.Bucket(bucketKeyAliases)
+	index := bucket(tx, walKeyAliases, &s.h.wal.ops)
 	for i := range b.PutAliases {
 		a := &b.PutAliases[i]
 		ak := r.aliasKeys[i]
@@ -382,7 +512,7 @@ func nextRotationIndex(b *bolt.Bucket, prefix []byte) (uint32, error) {
 
 // deletePrefix deletes every entry of b whose key starts with prefix,
 // calling each (if not nil) with the key first.
-func deletePrefix(b *bolt.Bucket, prefix []byte, each func(k []byte) error) error {
+func deletePrefix(b walBucket, prefix []byte, each func(k []byte) error) error {
 	var doomed [][]byte
 	c := b.Cursor()
 	for k, _ := c.Seek(prefix); k != nil && len(k) >= len(prefix) && string(k[:len(prefix)]) == string(prefix); k, _ = c.Next() {

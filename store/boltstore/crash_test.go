@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -30,6 +31,9 @@ var (
 const (
 	childEnv = "KMSMODEL_BOLTSTORE_CHILD" // "crash" or "hold"
 	pathEnv  = "KMSMODEL_BOLTSTORE_PATH"
+	// walEnv, if set, is the log length past which the crash child's
+	// commits checkpoint (see SetWALCheckpoint).
+	walEnv = "KMSMODEL_BOLTSTORE_WALCHECKPOINT"
 )
 
 const crashWriters = 4
@@ -59,6 +63,13 @@ func die(format string, args ...any) {
 // printing "ack W I" after Apply returns, until it is killed (or a safety
 // limit passes).
 func crashChild(path string) {
+	if v := os.Getenv(walEnv); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			die("%s: %v", walEnv, err)
+		}
+		boltstore.SetWALCheckpoint(n)
+	}
 	s, err := boltstore.Open(path, &boltstore.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		die("open: %v", err)
@@ -138,7 +149,10 @@ func childCommand(t *testing.T, role, path string) *exec.Cmd {
 
 // TestCrashSafety kills a process writing to a store with SIGKILL at
 // random moments, reopens the file and checks that every batch the child
-// saw acknowledged is there and that no batch is there in part.
+// saw acknowledged is there and that no batch is there in part. In every
+// other trial the child checkpoints its write-ahead log every few groups
+// (kills then land during checkpoints, and while the log starts over on
+// top of older records), in the others never (the log holds every group).
 // -crash.trials sets the number of kills, -crash.seed replays a timing.
 func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
@@ -179,7 +193,11 @@ func crashOnce(t *testing.T, rng *rand.Rand, trial int, path string) (acks []ack
 	if trial%3 == 0 {
 		when, delay = crashtest.Anytime, time.Duration(rng.IntN(10_000))*time.Microsecond
 	}
-	crashtest.Kill(t, childCommand(t, "crash", path), when, delay, func(line string) bool {
+	cmd := childCommand(t, "crash", path)
+	if trial%2 == 1 {
+		cmd.Env = append(cmd.Env, walEnv+"=4096")
+	}
+	crashtest.Kill(t, cmd, when, delay, func(line string) bool {
 		var a ack
 		if _, err := fmt.Sscanf(line, "ack %d %d", &a.w, &a.i); err != nil {
 			return false // the test framework's own output

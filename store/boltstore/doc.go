@@ -36,20 +36,43 @@
 //
 // # Durability and group commit
 //
-// Apply returns nil only after its batch is committed and, unless
+// Apply returns nil only after its batch is durable: unless
 // Options.NoSync, synced to disk. One goroutine, the commit loop, writes:
-// it gathers every Apply waiting when it starts a commit into one bbolt
-// transaction, so that one fsync serves many writers and the size of the
-// group follows the number of writers. Each batch is validated
-// (store.Batch.Validate) against the state the batches before it in the
-// transaction left, and one that does not fit fails alone. If a write fails
-// outright (bbolt refuses a key, say), the transaction rolls back and each
-// batch of the group is committed on its own, so that only the culprit
-// fails.
+// it gathers every Apply waiting when it starts a commit into one group,
+// so that one fsync serves many writers and the size of the group follows
+// the number of writers. Each batch is validated (store.Batch.Validate)
+// against the state the batches before it left, and one that does not fit
+// fails alone. If a write fails outright (bbolt refuses a key, say), the
+// group's writes are undone and each batch of the group is committed on
+// its own, so that only the culprit fails.
 //
-// A process killed at any moment leaves a file that opens with every
-// acknowledged batch in it and no batch in part (TestCrashSafety kills a
-// writing child process with SIGKILL to check this).
+// # Write-ahead log
+//
+// A group is made durable by a write-ahead log beside the file (its path
+// with WALSuffix, ".wal", appended): the group's writes go into a bbolt
+// write transaction that stays open across groups, and are recorded, as
+// the puts and deletes they are, in one record appended to the log and
+// synced once. A bbolt commit would write every page the group dirtied
+// and sync the file twice; the open transaction is committed (a
+// checkpoint) only when the log passes 256 KiB, before any read (so that
+// reads see every acknowledged write), and at Close, which then removes
+// the log. Open applies the log's records to the file in one synced
+// transaction before anything else reads it, and starts the log over.
+// Records carry a CRC-32C and consecutive sequence numbers: the log ends
+// at the first record that is cut short, damaged or left from an earlier
+// round, so that a record a crash tore is dropped whole (its group was not
+// acknowledged). A record whose checksum holds but whose operations do not
+// decode fails Open with ErrCorrupt. The log is zeroed ahead of its
+// records, so that syncing a record does not change the file's size.
+// When the log cannot be written, the store is broken: every later Apply
+// fails, and so do reads while the file lacks logged groups (the next
+// Open applies them). wal.go describes the log byte by byte.
+//
+// A process killed at any moment leaves files that open with every
+// acknowledged batch in them and no batch in part (TestCrashSafety kills a
+// writing child process with SIGKILL to check this, half of the time with
+// a checkpoint every few groups; the TestWAL tests tear and damage the
+// log's last record).
 //
 // # Format
 //
