@@ -62,7 +62,7 @@ func (s *Service) awsManagedAlias(op keystate.Operation, account, name string) (
 		return nil, err
 	}
 	now := s.last
-	id, err := newKeyID(s.cfg.random, false, &s.ids, "")
+	id, err := newKeyID(s.cfg.random, false, &s.ids)
 	if err != nil {
 		return nil, &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, Err: err, Message: "The randomness source failed."}
 	}

@@ -339,8 +339,7 @@ func TestIdentifiersMetadataOutputsAreIndependent(t *testing.T) {
 // A key's ARN names its own account and Region, whichever account and
 // Region created it, whether or not the key is multi-Region, and a replica
 // names its Region, not its primary's: in CreateKey's and DescribeKey's
-// output, in ListKeys, and in the errors naming the key. (The service
-// keeps its own account's ARNs beside their key IDs; the others it formats.)
+// output, in ListKeys, and in the errors naming the key.
 func TestIdentifiersARNsNameTheKeysAccountAndRegion(t *testing.T) {
 	e := fxNew(t, kms.WithRegions("eu-west-1"))
 	const other = "444455556666"

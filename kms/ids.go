@@ -9,11 +9,9 @@ import (
 
 // newKeyID reads 16 random bytes and formats them as a version-4 UUID, or
 // as "mrk-" and 32 hex digits for a multi-Region key. The ID's bytes come
-// from ids, right after arnPrefix's (the key's ARN without its ID, or ""),
-// so that the key's ARN is those bytes too (see Service.arnOf). The buffer
-// the random bytes are read into is ids' too (a local one, handed to an
-// io.Reader, would be allocated on the heap each time).
-func newKeyID(r io.Reader, multiRegion bool, ids *idArena, arnPrefix string) (string, error) {
+// from ids, and so does the buffer the random bytes are read into (a local
+// one, handed to an io.Reader, would be allocated on the heap each time).
+func newKeyID(r io.Reader, multiRegion bool, ids *idArena) (string, error) {
 	b := &ids.random
 	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return "", err
@@ -22,7 +20,7 @@ func newKeyID(r io.Reader, multiRegion bool, ids *idArena, arnPrefix string) (st
 		var s [36]byte
 		copy(s[:], "mrk-")
 		hex.Encode(s[4:], b[:])
-		return ids.withPrefix(arnPrefix, s[:]), nil
+		return ids.string(s[:]), nil
 	}
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
@@ -36,7 +34,7 @@ func newKeyID(r io.Reader, multiRegion bool, ids *idArena, arnPrefix string) (st
 	hex.Encode(s[19:23], b[8:10])
 	s[23] = '-'
 	hex.Encode(s[24:36], b[10:16])
-	return ids.withPrefix(arnPrefix, s[:]), nil
+	return ids.string(s[:]), nil
 }
 
 // idArena holds the bytes of the key IDs a service makes, many to a block:
@@ -55,26 +53,17 @@ type idArena struct {
 // idBlock is the size of one block of an idArena.
 const idBlock = 64 << 10
 
-// withPrefix copies prefix and then b into the arena, in one block, and
-// returns a string of b's bytes there: the bytes of prefix come right
-// before them (see before).
-func (a *idArena) withPrefix(prefix string, b []byte) string {
+// string returns a string of b's bytes, copied into the arena.
+func (a *idArena) string(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	if n := len(prefix) + len(b); len(a.buf)+n > cap(a.buf) {
-		a.buf = make([]byte, 0, max(idBlock, n))
+	if len(a.buf)+len(b) > cap(a.buf) {
+		a.buf = make([]byte, 0, max(idBlock, len(b)))
 	}
-	a.buf = append(a.buf, prefix...)
 	start := len(a.buf)
 	a.buf = append(a.buf, b...)
 	return unsafe.String(&a.buf[start], len(b))
-}
-
-// before returns the string of the n bytes before s and s's own: s must be
-// a string withPrefix returned with a prefix of n bytes or more.
-func before(s string, n int) string {
-	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(s)), -n)), n+len(s))
 }
 
 // isKeyID reports whether s has the shape of a key ID: a UUID (lower or
@@ -184,28 +173,16 @@ func (s *Service) keyARNIn(region, account, id string) string {
 	return "arn:" + s.cfg.partition + ":kms:" + region + ":" + account + ":key/" + id
 }
 
-// arnOf formats k's ARN, in k's own Region. A key CreateKey made for the
-// service's account has its ARN in the ID arena already, k.arnLen bytes
-// of it before the ID's: every call on a key names its ARN, and
-// formatting it each time was an allocation a call.
+// arnOf formats k's ARN, in k's own Region.
 func (s *Service) arnOf(k *key) string {
-	if k.arnLen > 0 {
-		return before(k.id, int(k.arnLen))
-	}
 	r := s.regions[k.region]
 	if k.account != s.cfg.account {
 		return s.keyARNIn(r.name, k.account, k.id)
 	}
-	return s.ownARNPrefix(r) + k.id
-}
-
-// ownARNPrefix returns the ARN of the service account's keys in Region r
-// without the key ID.
-func (s *Service) ownARNPrefix(r *region) string {
 	if r.arnPrefix == "" {
-		r.arnPrefix = s.keyARNIn(r.name, s.cfg.account, "")
+		r.arnPrefix = s.keyARNIn(r.name, k.account, "")
 	}
-	return r.arnPrefix
+	return r.arnPrefix + k.id
 }
 
 // aliasARN formats the ARN of an alias name (with its "alias/" prefix) in

@@ -164,14 +164,7 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 			return nil, err
 		}
 	}
-	account := s.internAccount(caller)
-	var arnPrefix string
-	if account == s.cfg.account {
-		if p := s.ownARNPrefix(s.rg); len(p) <= maxARNLen {
-			arnPrefix = p
-		}
-	}
-	id, err := newKeyID(s.cfg.random, in.MultiRegion, &s.ids, arnPrefix)
+	id, err := newKeyID(s.cfg.random, in.MultiRegion, &s.ids)
 	if err != nil {
 		return nil, &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, Err: err,
 			Message: "the randomness source failed"}
@@ -189,7 +182,7 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 	if err != nil {
 		return nil, err
 	}
-	k := key{id: id, arnLen: uint8(len(arnPrefix)), account: account, text: newKeyText(in.Description, tags),
+	k := key{id: id, account: s.internAccount(caller), text: newKeyText(in.Description, tags),
 		seq: s.seq + 1, version: 1, created: now, state: st, kind: kind, ck: ck, region: s.rg.index}
 	if s.st != nil {
 		r := s.toRecord(&k)

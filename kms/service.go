@@ -181,13 +181,7 @@ type key struct {
 	// desired is, while the key is Unavailable, the state it returns to
 	// when its custom key store reconnects (Enabled or Disabled, [12]).
 	desired keystate.State
-	// arnLen is, when not 0, the length of the key's ARN without its ID,
-	// which the ID arena holds right before the ID (see Service.arnOf).
-	arnLen uint8
 }
-
-// maxARNLen is the longest ARN prefix a key's arnLen holds.
-const maxARNLen = 255
 
 // keyText is a key's description and tags, which most keys do not have:
 // kept out of the key, so that those keys cost one pointer for them rather
