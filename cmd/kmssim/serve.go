@@ -34,8 +34,9 @@ over HTTP, backed by kmsmodel. Point an AWS SDK or the AWS CLI at it:
 
 	aws kms create-key --endpoint-url http://127.0.0.1:4599
 
-State lives in a bbolt file (--db, default kms.db), only in memory
-(--mem), or in an etcd cluster shared with other kmssim nodes (--etcd,
+State lives in a bbolt file (--db, default kms.db, with its write-ahead
+log beside it as kms.db.wal while serve runs or after a crash: keep the
+two together), only in memory (--mem), or in an etcd cluster shared with other kmssim nodes (--etcd,
 below). The caller comes from the access key ID of the SigV4 credential:
 --access-key maps keys to accounts (their roots) or to principal ARNs; by
 default every key is the root of --account. Without --access-key, a
