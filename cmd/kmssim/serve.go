@@ -36,8 +36,8 @@ over HTTP, backed by kmsmodel. Point an AWS SDK or the AWS CLI at it:
 
 State lives in a bbolt file (--db, default kms.db, with its write-ahead
 log beside it as kms.db.wal while serve runs or after a crash: keep the
-two together), only in memory (--mem), or in an etcd cluster shared with other kmssim nodes (--etcd,
-below). The caller comes from the access key ID of the SigV4 credential:
+two together), only in memory (--mem), or in an etcd cluster shared with
+other kmssim nodes (--etcd, below). The caller comes from the access key ID of the SigV4 credential:
 --access-key maps keys to accounts (their roots) or to principal ARNs; by
 default every key is the root of --account. Without --access-key, a
 request with no Authorization header (plain curl) runs as --account; once
