@@ -242,7 +242,7 @@ func (w *walLog) reset(next uint64) error {
 	copy(h, walMagic)
 	binary.BigEndian.PutUint64(h[len(walMagic):], next)
 	binary.BigEndian.PutUint32(h[len(walMagic)+8:], crc32.Checksum(h[:len(walMagic)+8], castagnoli))
-	if _, err := w.f.WriteAt(h, 0); err != nil {
+	if _, err := walWriteAt(w.f, h, 0); err != nil {
 		return err
 	}
 	if err := w.sync(); err != nil {
@@ -257,7 +257,7 @@ func (w *walLog) grow(size int64) error {
 	zero := make([]byte, 64<<10)
 	for off := w.size; off < size; off += int64(len(zero)) {
 		n := min(int64(len(zero)), size-off)
-		if _, err := w.f.WriteAt(zero[:n], off); err != nil {
+		if _, err := walWriteAt(w.f, zero[:n], off); err != nil {
 			return err
 		}
 	}
@@ -272,8 +272,16 @@ func (w *walLog) sync() error {
 	if w.noSync {
 		return nil
 	}
-	return datasync(w.f)
+	return walSync(w.f)
 }
+
+// walWriteAt and walSync are how the log writes and syncs its file: the
+// tests replace them to make a write or a sync fail (a full disk, an I/O
+// error).
+var (
+	walWriteAt = (*os.File).WriteAt
+	walSync    = datasync
+)
 
 // reserve makes room for a record of a payload of n bytes (and a zero
 // length after it), zeroing more of the file if need be. It writes no
@@ -301,7 +309,7 @@ func (w *walLog) append(payload []byte) error {
 	binary.BigEndian.PutUint64(buf[8:], w.next)
 	binary.BigEndian.PutUint32(buf[4:], crc32.Checksum(buf[8:], castagnoli))
 	w.buf = buf
-	if _, err := w.f.WriteAt(buf, w.off); err != nil {
+	if _, err := walWriteAt(w.f, buf, w.off); err != nil {
 		return err
 	}
 	if err := w.sync(); err != nil {
@@ -315,7 +323,7 @@ func (w *walLog) append(payload []byte) error {
 // unwrite zeroes, as well as it can, the start of a record whose append
 // failed, so that a later Open is less likely to find it whole.
 func (w *walLog) unwrite() {
-	if _, err := w.f.WriteAt(make([]byte, walRecordHead), w.off); err == nil {
+	if _, err := walWriteAt(w.f, make([]byte, walRecordHead), w.off); err == nil {
 		_ = w.sync()
 	}
 }
