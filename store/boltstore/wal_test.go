@@ -38,6 +38,15 @@ func crashImage(t *testing.T, path string) string {
 	return dst
 }
 
+// crashedWith opens a new store, writes keys ids (a group each) and
+// returns the path of its crashImage.
+func crashedWith(t *testing.T, ids ...string) string {
+	t.Helper()
+	path := tempPath(t)
+	putKeys(t, openStore(t, path, nil), ids...)
+	return crashImage(t, path)
+}
+
 func copyFile(t *testing.T, from, to string) {
 	t.Helper()
 	in, err := os.Open(from)
@@ -209,10 +218,7 @@ func TestWALStaleRecords(t *testing.T) {
 // TestWALBadRecord: a record whose checksum holds but whose operations do
 // not decode is damage, not a torn write: Open fails with ErrCorrupt.
 func TestWALBadRecord(t *testing.T) {
-	path := tempPath(t)
-	s := openStore(t, path, nil)
-	putKeys(t, s, "a")
-	image := crashImage(t, path)
+	image := crashedWith(t, "a")
 	log, err := os.ReadFile(image + boltstore.WALSuffix)
 	if err != nil {
 		t.Fatal(err)
@@ -241,10 +247,7 @@ func TestWALBadRecord(t *testing.T) {
 // is not applied to a new store: Open fails with ErrCorrupt and creates
 // nothing. A log without records does not stand in the way.
 func TestWALOrphan(t *testing.T) {
-	path := tempPath(t)
-	s := openStore(t, path, nil)
-	putKeys(t, s, "a")
-	image := crashImage(t, path)
+	image := crashedWith(t, "a")
 	for _, empty := range []bool{false, true} {
 		if empty {
 			if err := os.WriteFile(image, nil, 0o600); err != nil {
