@@ -177,80 +177,96 @@ func (s *Store) apply(ctx context.Context, at bool, read int64, bs []*store.Batc
 	if len(group) == 0 {
 		return read, nil
 	}
-	if rev, ok, err := s.applyBlind(ctx, group, at, read); ok || err != nil {
-		return rev, err
-	}
-	w := want(group)
+	// The group's state is assumed when it can be (one round trip), and
+	// read otherwise, and again each time another writer changed a record
+	// it was computed from.
+	st := s.assume(group, at, read)
+	var w *wanted // what to read, once a read is needed
 	for {
-		st, err := s.readGroup(ctx, w, at, read)
-		if at && (errors.Is(err, rpctypes.ErrCompacted) || errors.Is(err, rpctypes.ErrFutureRev)) {
-			return 0, fmt.Errorf("etcdstore: revision %d is no longer (or not yet) kept, so changes after it cannot be checked: %w", read, store.ErrConflict)
-		}
-		if err != nil {
-			return 0, s.fail("apply: read", err)
-		}
-		if at {
-			st.created = store.CreatedKeys(group)
-			if err := st.conflicts(read); err != nil {
-				return 0, err
+		if st == nil {
+			if w == nil {
+				ww := want(group)
+				w = &ww
+			}
+			var err error
+			st, err = s.readGroup(ctx, *w, at, read)
+			if at && (errors.Is(err, rpctypes.ErrCompacted) || errors.Is(err, rpctypes.ErrFutureRev)) {
+				return 0, fmt.Errorf("etcdstore: revision %d is no longer (or not yet) kept, so changes after it cannot be checked: %w", read, store.ErrConflict)
+			}
+			if err != nil {
+				return 0, s.fail("apply: read", err)
+			}
+			if at {
+				st.created = store.CreatedKeys(group)
+				if err := st.conflicts(read); err != nil {
+					return 0, err
+				}
+			}
+			for _, b := range group {
+				if err := st.apply(b); err != nil {
+					return 0, err
+				}
 			}
 		}
-		for _, b := range group {
-			if err := st.apply(b); err != nil {
-				return 0, err
-			}
+		rev, ok, err := s.commit(ctx, st)
+		if err != nil || ok {
+			return rev, err
 		}
-		cmps, ops, err := s.txnOf(st)
-		if err != nil {
-			return 0, err
-		}
-		// Every commit writes the store's revision record, even one whose
-		// batches leave every record as it was: it is a commit all the
-		// same, with a revision of its own (and an empty Change).
-		ops = append(ops, clientv3.OpPut(s.l.meta(keyRev), ""))
-		if len(cmps) > s.maxOps || len(ops) > s.maxOps {
-			return 0, fmt.Errorf("etcdstore: the group needs %d comparisons and %d writes in one transaction; Options.MaxTxnOps is %d: %w",
-				len(cmps), len(ops), s.maxOps, ErrTooManyOps)
-		}
-		s.applyRequests.Add(1)
-		resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
-		if errors.Is(err, rpctypes.ErrRequestTooLarge) || status.Code(err) == codes.ResourceExhausted {
-			return 0, fmt.Errorf("etcdstore: the group's transaction is larger than etcd takes in one request (the server's --max-request-bytes, 1.5 MiB by default): %w", err)
-		}
-		if errors.Is(err, rpctypes.ErrTooManyOps) {
-			return 0, fmt.Errorf("etcdstore: the group needs %d comparisons and %d writes in one transaction, more than the server allows: %w", len(cmps), len(ops), ErrTooManyOps)
-		}
-		if err != nil {
-			return 0, s.fail("apply", err)
-		}
-		if resp.Succeeded {
-			s.committed(st, resp.Header.Revision)
-			return resp.Header.Revision, nil
-		}
-		// Another writer changed a record read: read again.
+		st = nil // another writer changed a record read or assumed: read again
 	}
 }
 
-// applyBlind writes, in one round trip, a group that only puts and
-// rotates keys, stores the secret, or moves the latest instant or the rule
-// profile, when the state it is valid against is known without reading it:
-// the keys it creates absent (store.CreatedKeys), those it replaces as
+// commit writes the transaction of st (txnOf, and the store's revision
+// record) on the condition that the records it was computed from are as
+// st has them, and records in keyMetas the keys it wrote. ok is false,
+// with a nil error, when that condition failed.
+func (s *Store) commit(ctx context.Context, st *groupState) (rev int64, ok bool, err error) {
+	cmps, ops, err := s.txnOf(st)
+	if err != nil {
+		return 0, false, err
+	}
+	// Every commit writes the store's revision record, even one whose
+	// batches leave every record as it was: it is a commit all the
+	// same, with a revision of its own (and an empty Change).
+	ops = append(ops, clientv3.OpPut(s.l.meta(keyRev), ""))
+	if len(cmps) > s.maxOps || len(ops) > s.maxOps {
+		return 0, false, fmt.Errorf("etcdstore: the group needs %d comparisons and %d writes in one transaction; Options.MaxTxnOps is %d: %w",
+			len(cmps), len(ops), s.maxOps, ErrTooManyOps)
+	}
+	s.applyRequests.Add(1)
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+	switch {
+	case errors.Is(err, rpctypes.ErrRequestTooLarge) || status.Code(err) == codes.ResourceExhausted:
+		return 0, false, fmt.Errorf("etcdstore: the group's transaction is larger than etcd takes in one request (the server's --max-request-bytes, 1.5 MiB by default): %w", err)
+	case errors.Is(err, rpctypes.ErrTooManyOps):
+		return 0, false, fmt.Errorf("etcdstore: the group needs %d comparisons and %d writes in one transaction, more than the server allows: %w", len(cmps), len(ops), ErrTooManyOps)
+	case err != nil:
+		return 0, false, s.fail("apply", err)
+	case !resp.Succeeded:
+		return 0, false, nil
+	}
+	s.committed(st, resp.Header.Revision)
+	return resp.Header.Revision, true, nil
+}
+
+// assume returns the state of a group that only puts and rotates keys,
+// stores the secret, or moves the latest instant or the rule profile, with
+// its batches applied, when that state is known without reading it: the
+// keys it creates absent (store.CreatedKeys), those it replaces as
 // keyMetas last saw them (for ApplyAt, at revision read or before), the
-// secret absent. The transaction is computed from that assumption and
-// commits on the condition that it holds (the keys absent, or at the
-// ModRevision seen). ok reports whether the group was written; it is
-// false, with a nil error, when the group is not of that kind, names a key
-// whose record is not known (or rotates one it does not put), does not
-// fit the assumed state, or the condition failed: apply then reads the
-// records and reports what is wrong, or writes the group, as for any
-// group.
+// secret absent. Its transaction commits on the condition that this holds
+// (the keys absent, or at the ModRevision seen), so that such a group is
+// written in one round trip. assume returns nil when the group is not of
+// that kind, names a key whose record is not known (or rotates one it does
+// not put), or does not fit the assumed state: apply then reads the
+// records, and reports what is wrong or writes the group.
 //
 // For ApplyAt this checks that the keys created are absent now, not that
 // they were absent at read: a group computed from revision read creates a
 // key (Version 1) only when it was absent there (store.Shared.ApplyAt).
 // A key replaced at the ModRevision seen, no later than read, has not
 // changed since read.
-func (s *Store) applyBlind(ctx context.Context, group []*store.Batch, at bool, read int64) (rev int64, ok bool, err error) {
+func (s *Store) assume(group []*store.Batch, at bool, read int64) *groupState {
 	created := store.CreatedKeys(group)
 	st := &groupState{keys: map[string]*keyEntry{}, created: created}
 	// name assumes the stored state of a key the group names: absent when
@@ -274,49 +290,30 @@ func (s *Store) applyBlind(ctx context.Context, group []*store.Batch, at bool, r
 	for _, b := range group {
 		if len(b.DeleteKeys) > 0 || len(b.PutAliases) > 0 || len(b.DeleteAliases) > 0 || len(b.PutGrants) > 0 ||
 			len(b.DeleteGrants) > 0 || len(b.PutCustomKeyStores) > 0 || len(b.DeleteCustomKeyStores) > 0 {
-			return 0, false, nil
+			return nil
 		}
 		for i := range b.PutKeys {
 			if !name(b.PutKeys[i].ID) {
-				return 0, false, nil
+				return nil
 			}
 		}
 		for _, r := range b.AddRotations {
 			if !name(r.KeyID) {
-				return 0, false, nil
+				return nil
 			}
 		}
 	}
 	for _, b := range group {
 		if st.apply(b) != nil {
-			return 0, false, nil
+			return nil
 		}
 	}
 	for _, e := range st.keys {
 		if e.readExists && !e.put {
-			return 0, false, nil // rotated but not put: the record's other fields are not known
+			return nil // rotated but not put: the record's other fields are not known
 		}
 	}
-	cmps, ops, err := s.txnOf(st)
-	if err != nil {
-		return 0, false, err
-	}
-	ops = append(ops, clientv3.OpPut(s.l.meta(keyRev), ""))
-	if len(cmps) > s.maxOps || len(ops) > s.maxOps {
-		return 0, false, nil // apply reports it
-	}
-	s.applyRequests.Add(1)
-	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
-	switch {
-	case errors.Is(err, rpctypes.ErrRequestTooLarge) || status.Code(err) == codes.ResourceExhausted || errors.Is(err, rpctypes.ErrTooManyOps):
-		return 0, false, nil // apply reports it
-	case err != nil:
-		return 0, false, s.fail("apply", err)
-	case !resp.Succeeded:
-		return 0, false, nil
-	}
-	s.committed(st, resp.Header.Revision)
-	return resp.Header.Revision, true, nil
+	return st
 }
 
 // committed records in keyMetas the keys that st's transaction, committed

@@ -80,7 +80,7 @@ type Store struct {
 	// applyRequests counts the etcd transactions of Apply and ApplyAt.
 	applyRequests atomic.Int64
 	// keyMetas is what the store last saw of keys' records, so that a
-	// group replacing them may skip reading them (applyBlind).
+	// group replacing them may skip reading them (assume).
 	keyMetas keyMetas
 }
 
