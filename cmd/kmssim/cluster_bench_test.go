@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -65,32 +64,8 @@ func drive(b *testing.B, clients, n int, call func(i int) error, groups ...[]int
 	for i, g := range groups {
 		before[i] = cpuOf(g)
 	}
-	var mu sync.Mutex
-	var next int
-	var failed error
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Go(func() {
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= n || failed != nil {
-					return
-				}
-				if err := call(i); err != nil {
-					mu.Lock()
-					failed = err
-					mu.Unlock()
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if failed != nil {
-		b.Fatal(failed)
+	if err := proctest.Drive(clients, n, call); err != nil {
+		b.Fatal(err)
 	}
 	out := make([]time.Duration, len(groups))
 	for i, g := range groups {

@@ -3,5 +3,6 @@
 // plus system) of this process or of another one by its ID, and another
 // process's resident memory. Reading another process uses Linux's /proc;
 // where that is missing the functions return an error, and a benchmark
-// skips.
+// skips. Drive loads a server as a fixed number of clients do: each makes
+// its next call when its call before returns.
 package proctest

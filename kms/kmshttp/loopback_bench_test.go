@@ -150,36 +150,11 @@ func startKmssim(b *testing.B, bin string, args ...string) kmssimProcess {
 func loopbackRun(b *testing.B, srv kmssimProcess, clients, n int, call func(i int) error) (perSec float64, cpuPerCall time.Duration) {
 	before, _ := proctest.CPU(srv.pid)
 	began := time.Now()
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		next   int
-		failed error
-	)
-	for range clients {
-		wg.Go(func() {
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= n {
-					return
-				}
-				if err := call(i); err != nil {
-					mu.Lock()
-					failed = err
-					mu.Unlock()
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	err := proctest.Drive(clients, n, call)
 	elapsed := time.Since(began)
 	after, _ := proctest.CPU(srv.pid)
-	if failed != nil {
-		b.Fatal(failed)
+	if err != nil {
+		b.Fatal(err)
 	}
 	return float64(n) / elapsed.Seconds(), (after - before) / time.Duration(n)
 }
