@@ -213,7 +213,6 @@ func (s *Store) log() error {
 		s.fail(err)
 		return err
 	}
-	s.h.wal.pending = append(s.h.wal.pending, append([]byte(nil), s.h.wal.ops...))
 	s.dirty.Store(true)
 	if s.h.wal.off >= walCheckpoint {
 		// The group is durable in the log: a failed checkpoint does not
@@ -250,8 +249,6 @@ func (s *Store) checkpoint() error {
 		}
 		return err
 	}
-	clear(s.h.wal.pending)
-	s.h.wal.pending = s.h.wal.pending[:0]
 	s.dirty.Store(false)
 	if err := s.h.wal.reset(s.h.wal.next); err != nil {
 		err = fmt.Errorf("boltstore: write to %s: %w", s.h.wal.path, err)
@@ -263,7 +260,7 @@ func (s *Store) checkpoint() error {
 
 // restore rolls the open write transaction back and, if groups were
 // logged since the last checkpoint, begins another with their writes
-// (from s.h.wal.pending): it undoes the writes of a group that failed. The
+// (read back from the log): it undoes the writes of a group that failed. The
 // caller holds s.writing.
 func (s *Store) restore() error {
 	return guard(s.path, "write to", func() error {
@@ -274,14 +271,15 @@ func (s *Store) restore() error {
 				return err
 			}
 		}
-		if len(s.h.wal.pending) == 0 {
-			return nil
+		logged, err := s.h.wal.logged()
+		if err != nil || len(logged) == 0 {
+			return err
 		}
 		tx, err := s.h.db.Begin(true)
 		if err != nil {
 			return err
 		}
-		for _, p := range s.h.wal.pending {
+		for _, p := range logged {
 			if err := replay(tx, p); err != nil {
 				_ = tx.Rollback()
 				return err

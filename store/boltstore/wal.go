@@ -88,11 +88,8 @@ type walLog struct {
 	size   int64  // the file's length, zeroed beyond off
 	buf    []byte // the record being appended
 
-	// The operations of the group being written, and those of the groups
-	// logged since the last checkpoint (restore makes the write
-	// transaction again from them).
-	ops     []byte
-	pending [][]byte
+	// The operations of the group being written.
+	ops []byte
 }
 
 // openWAL opens the log of the store at path, creating it if need be,
@@ -191,6 +188,29 @@ func orphanWAL(path string) error {
 			"restore the file, or remove the log to start a new store: %w", path, name, store.ErrCorrupt)
 	}
 	return nil
+}
+
+// logged reads back the payloads of the records appended since the log
+// last started over (restore makes the write transaction again from
+// them): those between the header and off, each written whole and synced.
+func (w *walLog) logged() ([][]byte, error) {
+	data := make([]byte, w.off-walHeader)
+	if _, err := w.f.ReadAt(data, walHeader); err != nil {
+		return nil, err
+	}
+	var recs [][]byte
+	for off := 0; off < len(data); {
+		if off+walRecordHead > len(data) {
+			return nil, fmt.Errorf("%w: a record of the log ends past its end", store.ErrCorrupt)
+		}
+		end := off + walRecordHead + int(binary.BigEndian.Uint32(data[off:]))
+		if end > len(data) {
+			return nil, fmt.Errorf("%w: a record of the log ends past its end", store.ErrCorrupt)
+		}
+		recs = append(recs, data[off+walRecordHead:end])
+		off = end
+	}
+	return recs, nil
 }
 
 // read reads the header and the records, and leaves w positioned after
