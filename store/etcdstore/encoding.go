@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -67,9 +69,9 @@ func (e *encoder) stringMap(m map[string]string) {
 		return
 	}
 	e.uint(uint64(len(m)) + 1)
-	for k, v := range m {
+	for _, k := range slices.Sorted(maps.Keys(m)) { // the same map, the same bytes
 		e.string(k)
-		e.string(v)
+		e.string(m[k])
 	}
 }
 
