@@ -63,7 +63,10 @@
 // round, so that a record a crash tore is dropped whole (its group was not
 // acknowledged). A record whose checksum holds but whose operations do not
 // decode fails Open with ErrCorrupt. The log is zeroed ahead of its
-// records, so that syncing a record does not change the file's size.
+// records, so that syncing a record does not change the file's size. On
+// Linux, when the file system allows it and syncs are on, records are
+// written directly (O_DIRECT, whole 4 KB blocks), so that the sync has no
+// page of the cache to write back first.
 // When the log cannot be written, the store is broken: every later Apply
 // fails, and so do reads while the file lacks logged groups (the next
 // Open applies them). wal.go describes the log byte by byte.

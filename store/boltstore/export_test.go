@@ -34,3 +34,12 @@ func FailWAL(write func(off int64, n int) error, sync func() error) (restore fun
 	}
 	return func() { walWriteAt, walSync = oldWrite, oldSync }
 }
+
+// DirectWAL sets whether logs opened from now on write their records
+// through a direct descriptor where the file system allows it, and returns
+// a function restoring the setting.
+func DirectWAL(on bool) (restore func()) {
+	old := directWAL
+	directWAL = on
+	return func() { directWAL = old }
+}

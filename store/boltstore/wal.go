@@ -9,6 +9,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"syscall"
+	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -61,6 +63,11 @@ const (
 
 	walPut    = 1 << 4
 	walDelete = 2 << 4
+
+	// walAlign is the block size of direct writes: the offset, length
+	// and memory address of each are multiples of it. 4096 satisfies
+	// every logical block size Linux supports for O_DIRECT.
+	walAlign = 4096
 )
 
 // walCheckpoint is the length of the log past which a group's commit
@@ -85,8 +92,21 @@ type walLog struct {
 	noSync bool
 	next   uint64 // the sequence number of the next record
 	off    int64  // where the next record goes
-	size   int64  // the file's length, zeroed beyond off
+	size   int64  // the file's length (a multiple of walAlign), zeroed beyond off
 	buf    []byte // the record being appended
+
+	// d, when not nil, is the file opened again for direct writes
+	// (O_DIRECT, Linux), through which append writes its records: the
+	// sync that follows then has no page of the cache to write back
+	// first, which on Linux's ext4 was two thirds of its CPU time (about
+	// 15 µs of 55–75 a sync, measured with perf). A direct write covers
+	// whole walAlign blocks, so append rewrites the start of the block
+	// where its record begins, whose bytes tail holds: those between the
+	// block's start and off. Everything else (reads, the header, zeroing)
+	// goes through f; Linux keeps the two coherent.
+	d     *os.File
+	tail  []byte
+	block []byte // walAlign-aligned memory for direct writes
 
 	// The operations of the group being written.
 	ops []byte
@@ -114,6 +134,10 @@ func openWAL(path string, noSync bool) (w *walLog, recs [][]byte, created bool, 
 	if err != nil {
 		_ = f.Close()
 		return nil, nil, false, err
+	}
+	if !noSync && directWAL {
+		// Without syncs the page cache is the cheaper way.
+		w.d = openDirect(name)
 	}
 	return w, recs, created, nil
 }
@@ -268,7 +292,7 @@ func (w *walLog) reset(next uint64) error {
 	if err := w.sync(); err != nil {
 		return err
 	}
-	w.next, w.off = next, walHeader
+	w.next, w.off, w.tail = next, walHeader, w.tail[:0]
 	return nil
 }
 
@@ -303,6 +327,11 @@ var (
 	walSync    = datasync
 )
 
+// directWAL is whether a log opened with syncs writes its records through
+// a direct descriptor when the file system allows it (walLog.d); the tests
+// turn it off to cover the other path.
+var directWAL = true
+
 // reserve makes room for a record of a payload of n bytes (and a zero
 // length after it), zeroing more of the file if need be. It writes no
 // record: after an error the log is as it was.
@@ -311,6 +340,7 @@ func (w *walLog) reserve(n int) error {
 		return fmt.Errorf("a group of %d bytes of writes is too large for the log", n)
 	}
 	if need := w.off + int64(walRecordHead+n+walRecordHead); need > w.size {
+		need = (need + walAlign - 1) &^ (walAlign - 1) // room for a direct write's last block
 		if err := w.grow(max(w.size+walGrow, need)); err != nil {
 			return fmt.Errorf("grow the log: %w", err)
 		}
@@ -329,14 +359,51 @@ func (w *walLog) append(payload []byte) error {
 	binary.BigEndian.PutUint64(buf[8:], w.next)
 	binary.BigEndian.PutUint32(buf[4:], crc32.Checksum(buf[8:], castagnoli))
 	w.buf = buf
-	if _, err := walWriteAt(w.f, buf, w.off); err != nil {
-		return err
+	if w.d != nil {
+		err := w.appendDirect(buf)
+		if errors.Is(err, syscall.EINVAL) {
+			// The file system opened the file for direct writes but
+			// refuses them (wrote nothing): use the page cache.
+			_ = w.d.Close()
+			w.d = nil
+		} else if err != nil {
+			return err
+		}
+	}
+	if w.d == nil {
+		if _, err := walWriteAt(w.f, buf, w.off); err != nil {
+			return err
+		}
 	}
 	if err := w.sync(); err != nil {
 		return err
 	}
 	w.off += n
 	w.next++
+	return nil
+}
+
+// appendDirect writes rec at off through d: the blocks from the one where
+// rec begins to the one where it ends, that first block's bytes before
+// off (tail) and zeros after rec (as the file holds there) around it. It
+// keeps, in tail, the bytes of the block where the next record begins.
+func (w *walLog) appendDirect(rec []byte) error {
+	start := w.off - int64(len(w.tail))
+	n := len(w.tail) + len(rec)
+	padded := (n + walAlign - 1) &^ (walAlign - 1)
+	if cap(w.block) < padded {
+		m := make([]byte, padded+walAlign)
+		skip := int(-uintptr(unsafe.Pointer(unsafe.SliceData(m)))) & (walAlign - 1)
+		w.block = m[skip : skip+padded]
+	}
+	b := w.block[:padded]
+	copy(b, w.tail)
+	copy(b[len(w.tail):], rec)
+	clear(b[n:])
+	if _, err := walWriteAt(w.d, b, start); err != nil {
+		return err
+	}
+	w.tail = append(w.tail[:0], b[n&^(walAlign-1):n]...)
 	return nil
 }
 
@@ -350,6 +417,9 @@ func (w *walLog) unwrite() {
 
 // close closes the file and, if remove, deletes it.
 func (w *walLog) close(remove bool) error {
+	if w.d != nil {
+		_ = w.d.Close() // it wrote nothing that f's syncs did not make durable
+	}
 	err := w.f.Close()
 	if remove && err == nil {
 		err = os.Remove(w.path)

@@ -128,3 +128,31 @@ func TestWALSyncFails(t *testing.T) {
 		t.Fatalf("after a reopen: %v, want [a b] or [a b c d]", ids)
 	}
 }
+
+// TestWALDirectRefused: a file system that opens the log for direct writes
+// but refuses them (EINVAL, having written nothing) gets the record through
+// the page cache instead, and every later one: nothing fails, nothing is
+// lost.
+func TestWALDirectRefused(t *testing.T) {
+	var refused atomic.Int32
+	defer boltstore.FailWAL(func(off int64, n int) error {
+		// The first record's direct write, its block whole: the
+		// header's block (0) and zeroing (64 KB at a time from 0) are
+		// not.
+		if off == 4096 && n == 4096 && refused.Load() == 0 {
+			refused.Add(1)
+			return syscall.EINVAL
+		}
+		return nil
+	}, nil)()
+	defer boltstore.DirectWAL(true)()
+	path := tempPath(t)
+	s := openStore(t, path, nil)
+	putKeys(t, s, "a", "b", "c")
+	if refused.Load() != 1 {
+		t.Skip("the log is not written directly on this file system")
+	}
+	if ids, _ := keyIDs(t, openStore(t, crashImage(t, path), nil)); fmt.Sprint(ids) != "[a b c]" {
+		t.Fatalf("after a crash: keys %v, want [a b c]", ids)
+	}
+}
