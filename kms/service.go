@@ -31,9 +31,6 @@ type Service struct {
 	regions []*region // every Region served; the default Region first
 	rg      *region   // the Region of the call in progress
 	slab    [][]key   // every key ever created, by slot number, in chunks of slabChunk
-	// spareChunk is the slab's next chunk, allocated ahead and faulted in
-	// while the last one fills (nil while the slab is small).
-	spareChunk []key
 	seq     uint64    // creation counter
 
 	queue eventQueue
@@ -117,6 +114,11 @@ type Service struct {
 	tracking   bool               // trackStart is set
 
 	ec *ecState // the eventual-consistency model; nil while it is off (eventual.go)
+
+	// spareChunk is the slab's next chunk, allocated ahead and faulted in
+	// while the last one fills (nil while the slab is small). Last, so
+	// that the fields every call uses keep their places in memory.
+	spareChunk []key
 }
 
 // Format prints the service's Region and account, and nothing of its
