@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -18,22 +17,6 @@ var simFleets = [][]string{
 	{"--periods", "90-2560", "--on-demand", "0", "--disable", "0", "--delete", "0"},
 	{"--periods", "365", "--on-demand", "0", "--disable", "0", "--delete", "0"},
 	{"--periods", "90-2560", "--on-demand", "0", "--disable", "0.001", "--delete", "0.001", "--cancel", "0"},
-}
-
-// childCost runs cmd to completion and returns its CPU time (user plus
-// system) and its peak resident memory, from the rusage of the waited
-// child.
-func childCost(b *testing.B, cmd *exec.Cmd) (cpu time.Duration, maxRSS int64) {
-	b.Helper()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("%s: %v\n%s", cmd, err, out)
-	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		b.Skip("no rusage for child processes here")
-	}
-	cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return cpu, ru.Maxrss * 1024 // Linux reports kilobytes
 }
 
 // BenchmarkSimulateCost is issue 15's comparison of `kmssim simulate`

@@ -5,22 +5,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
 // clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat
 // (100 on Linux whatever the kernel's HZ).
 const clockTicks = 100
-
-// Self returns the CPU time (user plus system) this process has used.
-func Self() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // CPU returns the CPU time (user plus system) process pid has used, from
 // /proc/<pid>/stat, in steps of 10 ms.

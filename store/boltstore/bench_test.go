@@ -6,7 +6,6 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -143,8 +142,8 @@ func reportDisk(b *testing.B, path string, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		b.ReportMetric(float64(st.Blocks*512)/float64(n), "disk-bytes/key")
+	if blocks, ok := allocated(fi); ok {
+		b.ReportMetric(float64(blocks)/float64(n), "disk-bytes/key")
 	}
 	b.ReportMetric(float64(fi.Size())/float64(n), "file-bytes/key")
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, PreLoadFreelist: true, Timeout: time.Second})

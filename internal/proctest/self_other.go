@@ -1,0 +1,9 @@
+//go:build !unix
+
+package proctest
+
+import "time"
+
+// Self returns 0: this system has no getrusage, so the benchmarks that
+// report CPU time report none (see self_unix.go).
+func Self() time.Duration { return 0 }
