@@ -218,8 +218,6 @@ func (s *Store) fail(what string, err error) error {
 		return fmt.Errorf("etcdstore: %s: %w", what, store.ErrClosed)
 	case errors.Is(err, rpctypes.ErrCompacted):
 		return fmt.Errorf("etcdstore: %s: %w", what, store.ErrCompacted)
-	case errors.Is(err, store.ErrCorrupt):
-		return fmt.Errorf("etcdstore: %s: %w", what, err)
 	}
 	return fmt.Errorf("etcdstore: %s: %w", what, err)
 }
