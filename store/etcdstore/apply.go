@@ -1,6 +1,7 @@
 package etcdstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -779,20 +780,9 @@ func (s *Store) txnOf(st *groupState) ([]clientv3.Cmp, []clientv3.Op, error) {
 	return cmps, ops, nil
 }
 
+// compareGrantIDs orders grant IDs by key ID, then grant ID.
 func compareGrantIDs(a, b store.GrantID) int {
-	if a.KeyID != b.KeyID {
-		if a.KeyID < b.KeyID {
-			return -1
-		}
-		return 1
-	}
-	switch {
-	case a.GrantID < b.GrantID:
-		return -1
-	case a.GrantID > b.GrantID:
-		return 1
-	}
-	return 0
+	return cmp.Or(cmp.Compare(a.KeyID, b.KeyID), cmp.Compare(a.GrantID, b.GrantID))
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
