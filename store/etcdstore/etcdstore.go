@@ -299,29 +299,36 @@ func (r reader) Key(ctx context.Context, id string) (store.Key, error) {
 	return rec.key, err
 }
 
-// Keys returns up to limit keys whose IDs sort after after, in ID order.
-func (r reader) Keys(ctx context.Context, after string, limit int) ([]store.Key, error) {
+// page reads up to limit records of prefix whose etcd keys sort after
+// after (a record's etcd key), in key order.
+func (r reader) page(ctx context.Context, what, prefix, after string, limit int) ([]*mvccpb.KeyValue, error) {
 	if r.isClosed() {
-		return nil, fmt.Errorf("etcdstore: keys: %w", store.ErrClosed)
+		return nil, fmt.Errorf("etcdstore: %s: %w", what, store.ErrClosed)
 	}
 	if limit <= 0 {
 		return nil, nil
 	}
-	resp, err := r.get(ctx, "keys", r.s.l.key(after)+"\x00",
-		clientv3.WithRange(clientv3.GetPrefixRangeEnd(r.s.l.keys())), clientv3.WithLimit(int64(limit)))
+	resp, err := r.get(ctx, what, after+"\x00",
+		clientv3.WithRange(clientv3.GetPrefixRangeEnd(prefix)), clientv3.WithLimit(int64(limit)))
 	if err != nil {
 		return nil, err
 	}
-	out := make([]store.Key, 0, len(resp.Kvs))
-	for _, kv := range resp.Kvs {
+	return resp.Kvs, nil
+}
+
+// Keys returns up to limit keys whose IDs sort after after, in ID order.
+func (r reader) Keys(ctx context.Context, after string, limit int) ([]store.Key, error) {
+	kvs, err := r.page(ctx, "keys", r.s.l.keys(), r.s.l.key(after), limit)
+	if err != nil || len(kvs) == 0 {
+		return nil, err
+	}
+	out := make([]store.Key, 0, len(kvs))
+	for _, kv := range kvs {
 		rec, err := decodeKey(kv.Value)
 		if err != nil {
 			return nil, corrupt("key "+string(kv.Key[len(r.s.l.keys()):]), err)
 		}
 		out = append(out, rec.key)
-	}
-	if len(out) == 0 {
-		return nil, nil
 	}
 	return out, nil
 }
@@ -396,19 +403,12 @@ func (r reader) ScanRotations(ctx context.Context, fn func(keyID string, rotatio
 // Aliases returns up to limit aliases after after, by Region, then
 // account, then name.
 func (r reader) Aliases(ctx context.Context, after store.AliasID, limit int) ([]store.Alias, error) {
-	if r.isClosed() {
-		return nil, fmt.Errorf("etcdstore: aliases: %w", store.ErrClosed)
-	}
-	if limit <= 0 {
-		return nil, nil
-	}
-	resp, err := r.get(ctx, "aliases", r.s.l.alias(after)+"\x00",
-		clientv3.WithRange(clientv3.GetPrefixRangeEnd(r.s.l.aliases())), clientv3.WithLimit(int64(limit)))
+	kvs, err := r.page(ctx, "aliases", r.s.l.aliases(), r.s.l.alias(after), limit)
 	if err != nil {
 		return nil, err
 	}
 	var out []store.Alias
-	for _, kv := range resp.Kvs {
+	for _, kv := range kvs {
 		a, err := decodeAlias(kv.Value)
 		if err != nil {
 			return nil, corrupt("alias", err)
