@@ -350,34 +350,17 @@ func (s *Store) readGroup(ctx context.Context, w wanted, at bool, read int64) (*
 		e := &keyEntry{}
 		st.keys[id] = e
 		existed(s.l.key(id), &e.atRead)
-		get(s.l.key(id), func(r *clientv3.GetResponse) error {
-			if len(r.Kvs) == 0 {
-				return nil
-			}
-			rec, err := decodeKey(r.Kvs[0].Value)
-			if err != nil {
-				return fmt.Errorf("key %s: %w: %w", id, err, store.ErrCorrupt)
-			}
-			k := rec.key
-			e.readExists, e.readModRev, e.readRots, e.cur = true, r.Kvs[0].ModRevision, rec.rotations, &k
-			return nil
-		})
+		get(s.l.key(id), record("key", id, decodeKey, func(rec keyRecord, modRev int64) {
+			e.readExists, e.readModRev, e.readRots, e.cur = true, modRev, rec.rotations, &rec.key
+		}))
 	}
 	for _, id := range slices.SortedFunc(maps.Keys(w.aliases), store.AliasID.Compare) {
 		e := &aliasEntry{}
 		st.aliases[id] = e
 		existed(s.l.alias(id), &e.atRead)
-		get(s.l.alias(id), func(r *clientv3.GetResponse) error {
-			if len(r.Kvs) == 0 {
-				return nil
-			}
-			a, err := decodeAlias(r.Kvs[0].Value)
-			if err != nil {
-				return fmt.Errorf("alias %s: %w: %w", id.Name, err, store.ErrCorrupt)
-			}
-			e.readExists, e.readModRev, e.readKeyID, e.cur = true, r.Kvs[0].ModRevision, a.KeyID, &a
-			return nil
-		})
+		get(s.l.alias(id), record("alias", id.Name, decodeAlias, func(a store.Alias, modRev int64) {
+			e.readExists, e.readModRev, e.readKeyID, e.cur = true, modRev, a.KeyID, &a
+		}))
 	}
 	for id := range w.grants {
 		e := &grantEntry{}
@@ -396,17 +379,9 @@ func (s *Store) readGroup(ctx context.Context, w wanted, at bool, read int64) (*
 		e := &storeEntry{}
 		st.stores[id] = e
 		existed(s.l.customKeyStore(id), &e.atRead)
-		get(s.l.customKeyStore(id), func(r *clientv3.GetResponse) error {
-			if len(r.Kvs) == 0 {
-				return nil
-			}
-			c, err := decodeCustomKeyStore(r.Kvs[0].Value)
-			if err != nil {
-				return fmt.Errorf("custom key store %s: %w: %w", id, err, store.ErrCorrupt)
-			}
-			e.readExists, e.readModRev, e.cur = true, r.Kvs[0].ModRevision, &c
-			return nil
-		})
+		get(s.l.customKeyStore(id), record("custom key store", id, decodeCustomKeyStore, func(c store.CustomKeyStore, modRev int64) {
+			e.readExists, e.readModRev, e.cur = true, modRev, &c
+		}))
 	}
 	if w.secret {
 		st.secretRead = true
@@ -483,6 +458,23 @@ func (s *Store) readGroup(ctx context.Context, w wanted, at bool, read int64) (*
 		}
 	}
 	return st, nil
+}
+
+// record returns readGroup's handler of a Get of one record, the kind
+// record named name: when the record exists, it decodes it with decode and
+// passes it to found with its ModRevision.
+func record[T any](kind, name string, decode func([]byte) (T, error), found func(v T, modRev int64)) func(*clientv3.GetResponse) error {
+	return func(r *clientv3.GetResponse) error {
+		if len(r.Kvs) == 0 {
+			return nil
+		}
+		v, err := decode(r.Kvs[0].Value)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w: %w", kind, name, err, store.ErrCorrupt)
+		}
+		found(v, r.Kvs[0].ModRevision)
+		return nil
+	}
 }
 
 // pinned returns op, a Get, reading at revision rev unless it reads at a
