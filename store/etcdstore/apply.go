@@ -393,6 +393,7 @@ func (s *Store) readGroup(ctx context.Context, w wanted, at bool, read int64) (*
 		}, clientv3.WithKeysOnly())
 	}
 	// A deleted key's aliases (through the index) and grants.
+	grants := s.l.grants()
 	for _, id := range sortedKeys(w.delKeys) {
 		st.delKeys = append(st.delKeys, id)
 		idx := s.l.indexOf(id)
@@ -411,14 +412,11 @@ func (s *Store) readGroup(ctx context.Context, w wanted, at bool, read int64) (*
 			}
 			return nil
 		}, clientv3.WithPrefix(), clientv3.WithKeysOnly())
-		gp := s.l.grantsOf(id)
-		get(gp, func(r *clientv3.GetResponse) error {
+		get(s.l.grantsOf(id), func(r *clientv3.GetResponse) error {
 			for _, kv := range r.Kvs {
-				gid := store.GrantID{KeyID: id}
-				var rest string
-				var ok bool
-				if gid.GrantID, rest, ok = cutSeg(string(kv.Key[len(gp):])); !ok || rest != "" {
-					return fmt.Errorf("grant of key %s: %w: %w", id, errRecord, store.ErrCorrupt)
+				gid, err := parseGrantID(string(kv.Key[len(grants):]))
+				if err != nil {
+					return fmt.Errorf("grant of key %s: %w: %w", id, err, store.ErrCorrupt)
 				}
 				e := st.grants[gid]
 				if e == nil {
