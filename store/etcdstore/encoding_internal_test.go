@@ -2,9 +2,12 @@ package etcdstore
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"testing"
+	"time"
 
+	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/store"
 )
 
@@ -29,5 +32,44 @@ func TestEncodeGrantDeterministic(t *testing.T) {
 	}
 	if len(back.EncryptionContextSubset) != len(ctx) || back.EncryptionContextSubset["k07"] != "v7" {
 		t.Fatalf("decoded context %v, want %v", back.EncryptionContextSubset, ctx)
+	}
+}
+
+// TestRecordEncodingGolden: the record encoding (format 1, formatMark)
+// stays byte for byte what stores already hold: nil and empty slices and
+// maps apart, times with their zone offset. A change here needs a new
+// format.
+func TestRecordEncodingGolden(t *testing.T) {
+	at := time.Date(2026, 3, 4, 5, 6, 7, 8, time.FixedZone("", 3600))
+	k := keyRecord{rotations: 2, put: true, key: store.Key{
+		ID: "k1", Region: "eu-west-1", Version: 3, Seq: 7, Account: "111122223333", Description: "d",
+		State: keystate.Enabled, Created: at, Tags: []store.Tag{}, RotationPeriodDays: 365, NextRotation: at,
+		Materials: []store.KeyMaterial{{ID: "m", Sealed: []byte{}, ValidTo: at, Pending: true}},
+		Material:  []byte{1, 2}, Policy: "{}",
+	}}
+	g := store.Grant{KeyID: "k1", GrantID: "g1", Operations: []string{}, EncryptionContextEquals: map[string]string{"b": "2", "a": "1"}, Created: at}
+	a := store.Alias{AliasID: store.AliasID{Region: "r", Account: "a", Name: "alias/x"}, KeyID: "k1", Created: at, Updated: at}
+	c := store.CustomKeyStore{ID: "cks-1", Seq: 1, Name: "n", Type: "AWS_CLOUDHSM", Created: at}
+	for _, tc := range []struct {
+		name string
+		got  []byte
+		want string
+	}{
+		{"key", encodeKey(&k),
+			"01020100026b310965752d776573742d3103070c31313131323232323333333301640200000000000f010000000ee139a6af00000008003c0100ed020f01000000000000000000000000ffff0f010000000ee139a6af00000008003c000f01000000000000000000000000ffff0f01000000000000000000000000ffff000f01000000000000000000000000ffff0000000f01000000000000000000000000ffff0002016d010f010000000ee139a6af00000008003c000100030102027b7d00000000000f01000000000000000000000000ffff"},
+		{"rotation", encodeRotation(store.Rotation{At: at, OnDemand: true}),
+			"010f010000000ee139a6af00000008003c01"},
+		{"alias", encodeAlias(&a),
+			"010172016107616c6961732f78026b310f010000000ee139a6af00000008003c0f010000000ee139a6af00000008003c"},
+		{"grant", encodeGrant(&g),
+			"01026b310267310000000001030161013101620132000f010000000ee139a6af00000008003c"},
+		{"custom key store", encodeCustomKeyStore(&c),
+			"0105636b732d31000100016e0c4157535f434c4f554448534d00000f010000000ee139a6af00000008003c0f01000000000000000000000000ffff0000000000000000"},
+		{"time", encodeTime(at),
+			"010f010000000ee139a6af00000008003c"},
+	} {
+		if got := hex.EncodeToString(tc.got); got != tc.want {
+			t.Errorf("%s record:\n got %s\nwant %s", tc.name, got, tc.want)
+		}
 	}
 }
