@@ -35,12 +35,18 @@ func (e *encoder) bool(v bool) {
 }
 func (e *encoder) string(s string) { e.uint(uint64(len(s))); e.b = append(e.b, s...) }
 func (e *encoder) bytes(p []byte) {
-	if p == nil {
+	e.count(len(p), p == nil)
+	e.b = append(e.b, p...)
+}
+
+// count writes the length of a byte slice, slice or map plus one, or 0
+// for a nil one (decoder.count).
+func (e *encoder) count(n int, isNil bool) {
+	if isNil {
 		e.uint(0)
 		return
 	}
-	e.uint(uint64(len(p)) + 1)
-	e.b = append(e.b, p...)
+	e.uint(uint64(n) + 1)
 }
 func (e *encoder) time(t time.Time) {
 	n := len(e.b)
@@ -54,21 +60,13 @@ func (e *encoder) time(t time.Time) {
 	e.b[n] = byte(len(e.b) - n - 1)
 }
 func (e *encoder) strings(ss []string) {
-	if ss == nil {
-		e.uint(0)
-		return
-	}
-	e.uint(uint64(len(ss)) + 1)
+	e.count(len(ss), ss == nil)
 	for _, s := range ss {
 		e.string(s)
 	}
 }
 func (e *encoder) stringMap(m map[string]string) {
-	if m == nil {
-		e.uint(0)
-		return
-	}
-	e.uint(uint64(len(m)) + 1)
+	e.count(len(m), m == nil)
 	for _, k := range slices.Sorted(maps.Keys(m)) { // the same map, the same bytes
 		e.string(k)
 		e.string(m[k])
@@ -223,14 +221,10 @@ func encodeKey(r *keyRecord) []byte {
 	e.uint(uint64(k.Kind.Manager))
 	e.uint(uint64(k.Kind.MultiRegion))
 	e.time(k.Created)
-	if k.Tags == nil {
-		e.uint(0)
-	} else {
-		e.uint(uint64(len(k.Tags)) + 1)
-		for _, t := range k.Tags {
-			e.string(t.Key)
-			e.string(t.Value)
-		}
+	e.count(len(k.Tags), k.Tags == nil)
+	for _, t := range k.Tags {
+		e.string(t.Key)
+		e.string(t.Value)
 	}
 	e.bool(k.AutoRotation)
 	e.uint(uint64(k.RotationPeriodDays))
@@ -246,18 +240,14 @@ func encodeKey(r *keyRecord) []byte {
 	e.string(k.ExpirationModel)
 	e.time(k.ValidTo)
 	e.string(k.KeyMaterialDescription)
-	if k.Materials == nil {
-		e.uint(0)
-	} else {
-		e.uint(uint64(len(k.Materials)) + 1)
-		for _, m := range k.Materials {
-			e.string(m.ID)
-			e.bytes(m.Sealed)
-			e.time(m.ValidTo)
-			e.string(m.Description)
-			e.bool(m.Pending)
-			e.bool(m.Rotating)
-		}
+	e.count(len(k.Materials), k.Materials == nil)
+	for _, m := range k.Materials {
+		e.string(m.ID)
+		e.bytes(m.Sealed)
+		e.time(m.ValidTo)
+		e.string(m.Description)
+		e.bool(m.Pending)
+		e.bool(m.Rotating)
 	}
 	e.bytes(k.Material)
 	e.string(k.Policy)
