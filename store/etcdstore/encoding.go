@@ -25,6 +25,10 @@ var errRecord = errors.New("malformed record")
 
 type encoder struct{ b []byte }
 
+// newEncoder returns an encoder of a record of about size bytes, with the
+// version byte written.
+func newEncoder(size int) encoder { return encoder{b: append(make([]byte, 0, size), recordVersion)} }
+
 func (e *encoder) uint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
 func (e *encoder) bool(v bool) {
 	if v {
@@ -175,12 +179,16 @@ func (d *decoder) stringMap() map[string]string {
 	}
 	return m
 }
-func (d *decoder) version() {
-	if len(d.b) == 0 || d.b[0] != recordVersion {
+
+// newDecoder returns a decoder of record p, past its version byte.
+func newDecoder(p []byte) decoder {
+	d := decoder{b: p}
+	if len(p) == 0 || p[0] != recordVersion {
 		d.fail("unknown record version")
-		return
+		return d
 	}
-	d.b = d.b[1:]
+	d.b = p[1:]
+	return d
 }
 func (d *decoder) end() error {
 	if d.err == nil && len(d.b) != 0 {
@@ -203,8 +211,7 @@ type keyRecord struct {
 
 func encodeKey(r *keyRecord) []byte {
 	k := &r.key
-	e := encoder{b: make([]byte, 0, 256+len(k.Policy)+len(k.Material)+len(k.ImportedMaterial))}
-	e.b = append(e.b, recordVersion)
+	e := newEncoder(256 + len(k.Policy) + len(k.Material) + len(k.ImportedMaterial))
 	e.uint(r.rotations)
 	e.bool(r.put)
 	e.bool(r.recreated)
@@ -261,10 +268,9 @@ func encodeKey(r *keyRecord) []byte {
 }
 
 func decodeKey(p []byte) (keyRecord, error) {
-	d := decoder{b: p}
+	d := newDecoder(p)
 	var r keyRecord
 	k := &r.key
-	d.version()
 	r.rotations = d.uint()
 	r.put = d.bool()
 	r.recreated = d.bool()
@@ -326,16 +332,14 @@ func decodeKey(p []byte) (keyRecord, error) {
 }
 
 func encodeRotation(r store.Rotation) []byte {
-	e := encoder{b: make([]byte, 0, 20)}
-	e.b = append(e.b, recordVersion)
+	e := newEncoder(20)
 	e.time(r.At)
 	e.bool(r.OnDemand)
 	return e.b
 }
 
 func decodeRotation(p []byte) (store.Rotation, error) {
-	d := decoder{b: p}
-	d.version()
+	d := newDecoder(p)
 	var r store.Rotation
 	r.At = d.time()
 	r.OnDemand = d.bool()
@@ -343,8 +347,7 @@ func decodeRotation(p []byte) (store.Rotation, error) {
 }
 
 func encodeAlias(a *store.Alias) []byte {
-	e := encoder{b: make([]byte, 0, 64+len(a.Name)+len(a.KeyID))}
-	e.b = append(e.b, recordVersion)
+	e := newEncoder(64 + len(a.Name) + len(a.KeyID))
 	e.string(a.Region)
 	e.string(a.Account)
 	e.string(a.Name)
@@ -355,8 +358,7 @@ func encodeAlias(a *store.Alias) []byte {
 }
 
 func decodeAlias(p []byte) (store.Alias, error) {
-	d := decoder{b: p}
-	d.version()
+	d := newDecoder(p)
 	var a store.Alias
 	a.Region = d.string()
 	a.Account = d.string()
@@ -368,8 +370,7 @@ func decodeAlias(p []byte) (store.Alias, error) {
 }
 
 func encodeGrant(g *store.Grant) []byte {
-	e := encoder{b: make([]byte, 0, 256)}
-	e.b = append(e.b, recordVersion)
+	e := newEncoder(256)
 	e.string(g.KeyID)
 	e.string(g.GrantID)
 	e.string(g.Name)
@@ -384,8 +385,7 @@ func encodeGrant(g *store.Grant) []byte {
 }
 
 func decodeGrant(p []byte) (store.Grant, error) {
-	d := decoder{b: p}
-	d.version()
+	d := newDecoder(p)
 	var g store.Grant
 	g.KeyID = d.string()
 	g.GrantID = d.string()
@@ -401,8 +401,7 @@ func decodeGrant(p []byte) (store.Grant, error) {
 }
 
 func encodeCustomKeyStore(c *store.CustomKeyStore) []byte {
-	e := encoder{b: make([]byte, 0, 256)}
-	e.b = append(e.b, recordVersion)
+	e := newEncoder(256)
 	e.string(c.ID)
 	e.string(c.Region)
 	e.uint(c.Seq)
@@ -425,8 +424,7 @@ func encodeCustomKeyStore(c *store.CustomKeyStore) []byte {
 }
 
 func decodeCustomKeyStore(p []byte) (store.CustomKeyStore, error) {
-	d := decoder{b: p}
-	d.version()
+	d := newDecoder(p)
 	var c store.CustomKeyStore
 	c.ID = d.string()
 	c.Region = d.string()
@@ -450,14 +448,13 @@ func decodeCustomKeyStore(p []byte) (store.CustomKeyStore, error) {
 }
 
 func encodeTime(t time.Time) []byte {
-	e := encoder{b: []byte{recordVersion}}
+	e := newEncoder(20)
 	e.time(t)
 	return e.b
 }
 
 func decodeTime(p []byte) (time.Time, error) {
-	d := decoder{b: p}
-	d.version()
+	d := newDecoder(p)
 	t := d.time()
 	return t, d.end()
 }
