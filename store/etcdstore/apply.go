@@ -181,7 +181,8 @@ func (s *Store) apply(ctx context.Context, at bool, read int64, bs []*store.Batc
 	// The group's state is assumed when it can be (one round trip), and
 	// read otherwise, and again each time another writer changed a record
 	// it was computed from.
-	st := s.assume(group, at, read)
+	created := store.CreatedKeys(group)
+	st := s.assume(group, created, at, read)
 	var w *wanted // what to read, once a read is needed
 	for {
 		if st == nil {
@@ -198,7 +199,7 @@ func (s *Store) apply(ctx context.Context, at bool, read int64, bs []*store.Batc
 				return 0, s.fail("apply: read", err)
 			}
 			if at {
-				st.created = store.CreatedKeys(group)
+				st.created = created
 				if err := st.conflicts(read); err != nil {
 					return 0, err
 				}
@@ -253,7 +254,7 @@ func (s *Store) commit(ctx context.Context, st *groupState) (rev int64, ok bool,
 // assume returns the state of a group that only puts and rotates keys,
 // stores the secret, or moves the latest instant or the rule profile, with
 // its batches applied, when that state is known without reading it: the
-// keys it creates absent (store.CreatedKeys), those it replaces as
+// keys it creates (created, store.CreatedKeys) absent, those it replaces as
 // keyMetas last saw them (for ApplyAt, at revision read or before), the
 // secret absent. Its transaction commits on the condition that this holds
 // (the keys absent, or at the ModRevision seen), so that such a group is
@@ -267,8 +268,7 @@ func (s *Store) commit(ctx context.Context, st *groupState) (rev int64, ok bool,
 // key (Version 1) only when it was absent there (store.Shared.ApplyAt).
 // A key replaced at the ModRevision seen, no later than read, has not
 // changed since read.
-func (s *Store) assume(group []*store.Batch, at bool, read int64) *groupState {
-	created := store.CreatedKeys(group)
+func (s *Store) assume(group []*store.Batch, created map[string]bool, at bool, read int64) *groupState {
 	st := &groupState{keys: map[string]*keyEntry{}, created: created}
 	// name assumes the stored state of a key the group names: absent when
 	// the group creates it, else as keyMetas last saw it.
