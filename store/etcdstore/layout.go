@@ -85,10 +85,14 @@ func (l layout) rotation(keyID string, i uint64) string {
 }
 func (l layout) allRotations() string { return l.prefix + nsRot }
 
+// appendAliasID appends an alias ID's segments, as parseAliasID reads
+// them.
+func appendAliasID(b []byte, id store.AliasID) []byte {
+	return appendSeg(appendSeg(appendSeg(b, id.Region), id.Account), id.Name)
+}
+
 func (l layout) alias(id store.AliasID) string {
-	b := appendSeg([]byte(l.prefix+nsAlias), id.Region)
-	b = appendSeg(b, id.Account)
-	return string(appendSeg(b, id.Name))
+	return string(appendAliasID([]byte(l.prefix+nsAlias), id))
 }
 func (l layout) aliases() string { return l.prefix + nsAlias }
 
@@ -96,10 +100,7 @@ func (l layout) indexOf(keyID string) string {
 	return string(appendSeg([]byte(l.prefix+nsIndex), keyID))
 }
 func (l layout) index(keyID string, id store.AliasID) string {
-	b := appendSeg([]byte(l.prefix+nsIndex), keyID)
-	b = appendSeg(b, id.Region)
-	b = appendSeg(b, id.Account)
-	return string(appendSeg(b, id.Name))
+	return string(appendAliasID(appendSeg([]byte(l.prefix+nsIndex), keyID), id))
 }
 
 func (l layout) grantsOf(keyID string) string {
