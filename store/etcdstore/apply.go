@@ -498,48 +498,43 @@ func pinned(op clientv3.Op, rev int64) clientv3.Op {
 // group names changed after revision read (ApplyAt): it was written after
 // read, or it existed at read and is gone.
 func (st *groupState) conflicts(read int64) error {
-	conflict := func(what string) error {
-		return fmt.Errorf("etcdstore: %s changed after revision %d: %w", what, read, store.ErrConflict)
-	}
-	deleted := func(what string) error {
-		return fmt.Errorf("etcdstore: %s deleted after revision %d: %w", what, read, store.ErrConflict)
-	}
 	for _, id := range sortedKeys(st.keys) {
-		switch e := st.keys[id]; {
-		case e.readModRev > read:
-			return conflict("key " + id)
-		case !e.readExists && e.atRead && !st.created[id]: // a key the group creates need only be absent now
-			return deleted("key " + id)
+		e := st.keys[id]
+		// A key the group creates need only be absent now.
+		if err := conflict(read, e.readModRev, !e.readExists && e.atRead && !st.created[id], "key", id); err != nil {
+			return err
 		}
 	}
 	for id, e := range st.aliases {
-		name := "alias " + id.Name + inRegion(id.Region)
-		switch {
-		case e.readModRev > read || e.indexModRev > read:
-			return conflict(name)
-		case !e.readExists && e.atRead:
-			return deleted(name)
+		if err := conflict(read, max(e.readModRev, e.indexModRev), !e.readExists && e.atRead, "alias", id.Name+inRegion(id.Region)); err != nil {
+			return err
 		}
 	}
 	for id, e := range st.grants {
-		name := "grant " + id.GrantID + " of key " + id.KeyID
-		switch {
-		case e.readModRev > read || e.rangeRev > read:
-			return conflict(name)
-		case !e.readExists && e.atRead:
-			return deleted(name)
+		if err := conflict(read, max(e.readModRev, e.rangeRev), !e.readExists && e.atRead, "grant", id.GrantID+" of key "+id.KeyID); err != nil {
+			return err
 		}
 	}
 	for id, e := range st.stores {
-		switch {
-		case e.readModRev > read:
-			return conflict("custom key store " + id)
-		case !e.readExists && e.atRead:
-			return deleted("custom key store " + id)
+		if err := conflict(read, e.readModRev, !e.readExists && e.atRead, "custom key store", id); err != nil {
+			return err
 		}
 	}
-	if st.secretRead && st.secretRev > read {
-		return conflict("root secret")
+	if st.secretRead {
+		return conflict(read, st.secretRev, false, "root", "secret")
+	}
+	return nil
+}
+
+// conflict returns an error wrapping store.ErrConflict when the record
+// (kind and name) was written at modRev, after revision read, or when it
+// is gone since read.
+func conflict(read, modRev int64, gone bool, kind, name string) error {
+	switch {
+	case modRev > read:
+		return fmt.Errorf("etcdstore: %s %s changed after revision %d: %w", kind, name, read, store.ErrConflict)
+	case gone:
+		return fmt.Errorf("etcdstore: %s %s deleted after revision %d: %w", kind, name, read, store.ErrConflict)
 	}
 	return nil
 }
