@@ -276,8 +276,7 @@ func (s *SharedMemory) netEffect(c *Batch, bs []*Batch, refs []recordRef, existe
 			switch {
 			case now:
 				g := m.grants[r.grantID()]
-				g.Operations = slices.Clone(g.Operations)
-				g.EncryptionContextEquals, g.EncryptionContextSubset = maps.Clone(g.EncryptionContextEquals), maps.Clone(g.EncryptionContextSubset)
+				cloneGrant(&g)
 				c.PutGrants = append(c.PutGrants, g)
 			case existed[r]:
 				c.DeleteGrants = append(c.DeleteGrants, r.grantID())
@@ -475,8 +474,7 @@ func (m *Memory) clone() *Memory {
 	if m.grants != nil {
 		c.grants = make(map[GrantID]Grant, len(m.grants))
 		for id, g := range m.grants {
-			g.Operations = slices.Clone(g.Operations)
-			g.EncryptionContextEquals, g.EncryptionContextSubset = maps.Clone(g.EncryptionContextEquals), maps.Clone(g.EncryptionContextSubset)
+			cloneGrant(&g)
 			c.grants[id] = g
 		}
 	}
