@@ -82,19 +82,14 @@ func (s *SharedMemory) commit(_ context.Context, read int64, bs []*Batch) (int64
 			}
 		}
 	}
-	empty := true
-	for _, b := range bs {
-		if b != nil && !b.Empty() {
-			empty = false
-		}
-	}
-	if empty {
+	if !slices.ContainsFunc(bs, func(b *Batch) bool { return b != nil && !b.Empty() }) {
 		return read, nil // a group of nothing commits nothing
 	}
 	before := s.mem.now
 	beforeProfile := s.mem.profile
-	existed := map[recordRef]bool{}
-	for _, r := range append(refs, cascades...) {
+	written := append(refs, cascades...)
+	existed := make(map[recordRef]bool, len(written))
+	for _, r := range written {
 		existed[r] = s.exists(r)
 	}
 	if err := s.mem.Apply(context.Background(), bs...); err != nil {
@@ -102,14 +97,14 @@ func (s *SharedMemory) commit(_ context.Context, read int64, bs []*Batch) (int64
 	}
 	s.rev++
 	c := Change{Revision: s.rev}
-	s.netEffect(&c.Batch, bs, append(refs, cascades...), existed)
+	s.netEffect(&c.Batch, bs, written, existed)
 	if s.mem.now.After(before) {
 		c.Batch.Now = s.mem.now
 	}
 	if s.mem.profile != beforeProfile {
 		c.Batch.RuleProfile = s.mem.profile
 	}
-	for _, r := range append(refs, cascades...) {
+	for _, r := range written {
 		s.mods[r] = s.rev
 	}
 	s.log = append(s.log, c)
