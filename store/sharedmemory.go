@@ -22,7 +22,7 @@ type SharedMemory struct {
 	mem      *Memory
 	rev      int64
 	mods     map[recordRef]int64 // the revision each record last changed at (puts and deletions)
-	log      []Change            // the latest commits, oldest first
+	log      []Change            // the latest commits, a ring: revision r at (r-1) % SharedMemoryLog
 	watchers map[*memWatcher]struct{}
 	closed   bool
 }
@@ -107,9 +107,10 @@ func (s *SharedMemory) commit(_ context.Context, read int64, bs []*Batch) (int64
 	for _, r := range written {
 		s.mods[r] = s.rev
 	}
-	s.log = append(s.log, c)
-	if len(s.log) > SharedMemoryLog {
-		s.log = slices.Delete(s.log, 0, len(s.log)-SharedMemoryLog)
+	if len(s.log) < SharedMemoryLog {
+		s.log = append(s.log, c)
+	} else {
+		s.log[(s.rev-1)%SharedMemoryLog] = c // over the oldest
 	}
 	for w := range s.watchers {
 		w.push(c)
@@ -315,19 +316,14 @@ func (s *SharedMemory) Watch(ctx context.Context, after int64) (<-chan Change, e
 	if s.closed {
 		return nil, ErrClosed
 	}
-	first := s.rev + 1
-	if len(s.log) > 0 {
-		first = s.log[0].Revision
-	}
+	first := s.rev - int64(len(s.log)) + 1 // the oldest commit kept
 	if after+1 < first || after > s.rev {
 		return nil, fmt.Errorf("watch after revision %d, commits kept from %d to %d: %w", after, first, s.rev, ErrCompacted)
 	}
 	w := &memWatcher{ch: make(chan Change)}
 	w.cond.L = &w.mu
-	for _, c := range s.log {
-		if c.Revision > after {
-			w.queue = append(w.queue, c)
-		}
+	for r := after + 1; r <= s.rev; r++ {
+		w.queue = append(w.queue, s.log[(r-1)%SharedMemoryLog])
 	}
 	s.watchers[w] = struct{}{}
 	go w.pump(ctx, func() {
