@@ -18,6 +18,7 @@ import (
 // (Snapshot, Revision, Watch, ApplyAt) with the Store methods they build
 // on. A Shared store must pass RunConformanceTests too.
 func RunSharedConformanceTests(t *testing.T, newStore func(t *testing.T) store.Shared) {
+	t.Helper()
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s store.Shared)
@@ -29,13 +30,7 @@ func RunSharedConformanceTests(t *testing.T, newStore func(t *testing.T) store.S
 		{"ApplyAtConcurrent", testSharedApplyAtConcurrent},
 		{"ApplyAtCreatedKeys", testSharedApplyAtCreated},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t)
-			t.Cleanup(func() { s.Close() })
-			tc.fn(t, s)
-		})
-	}
+	run(t, newStore, tests)
 }
 
 func revision(t *testing.T, s store.Shared) int64 {

@@ -88,6 +88,16 @@ func RunConformanceTests(t *testing.T, newStore func(t *testing.T) store.Store) 
 		{"RuleProfile", testRuleProfile},
 		{"RuleProfileMisfit", testRuleProfileMisfit},
 	}
+	run(t, newStore, tests)
+}
+
+// run runs each test as a subtest on a fresh store from newStore, which it
+// closes when the subtest ends.
+func run[S store.Store](t *testing.T, newStore func(t *testing.T) S, tests []struct {
+	name string
+	fn   func(t *testing.T, s S)
+}) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
