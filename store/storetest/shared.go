@@ -1,11 +1,9 @@
 package storetest
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -108,151 +106,6 @@ func testSharedRevision(t *testing.T, s store.Shared) {
 	}
 }
 
-// model is a store's content for replaying Changes: keys, rotations,
-// aliases, grants, custom key stores, secret, instant, profile.
-type model struct {
-	keys      map[string]store.Key
-	rotations map[string][]store.Rotation
-	aliases   map[store.AliasID]store.Alias
-	grants    map[store.GrantID]store.Grant
-	stores    map[string]store.CustomKeyStore
-	secret    []byte
-	now       time.Time
-	profile   string
-}
-
-func modelOf(t *testing.T, s store.Store) *model {
-	t.Helper()
-	g := dumpGroup(t, s)
-	m := &model{keys: map[string]store.Key{}, rotations: map[string][]store.Rotation{}, aliases: map[store.AliasID]store.Alias{},
-		grants: map[store.GrantID]store.Grant{}, stores: map[string]store.CustomKeyStore{}, secret: g.Secret, now: g.Now}
-	for _, k := range g.Keys {
-		m.keys[k.ID] = k
-	}
-	for id, rs := range g.Rotations {
-		m.rotations[id] = rs
-	}
-	for _, a := range g.Aliases {
-		m.aliases[a.AliasID] = a
-	}
-	for _, gr := range g.Grants {
-		m.grants[store.GrantID{KeyID: gr.KeyID, GrantID: gr.GrantID}] = gr
-	}
-	for _, c := range g.Stores {
-		m.stores[c.ID] = c
-	}
-	var err error
-	if m.profile, err = s.RuleProfile(t.Context()); err != nil {
-		t.Fatalf("RuleProfile: %v", err)
-	}
-	return m
-}
-
-// replay applies a Change's records to m, failing t where the Change is
-// not in the net-effect form store.Change documents.
-func (m *model) replay(t *testing.T, c store.Change) {
-	t.Helper()
-	b := &c.Batch
-	seen := map[string]bool{}
-	puts := map[string]bool{}
-	for _, k := range b.PutKeys {
-		puts[k.ID] = true
-	}
-	// A key deleted and created again: its deletion first (store.Change).
-	for _, id := range b.DeleteKeys {
-		if puts[id] {
-			m.deleteKey(id)
-		}
-	}
-	for _, k := range b.PutKeys {
-		if seen[k.ID] {
-			t.Fatalf("revision %d puts key %s twice", c.Revision, k.ID)
-		}
-		seen[k.ID] = true
-		m.keys[k.ID] = k
-	}
-	for _, r := range b.AddRotations {
-		m.rotations[r.KeyID] = append(m.rotations[r.KeyID], r.Rotation)
-	}
-	for _, a := range b.PutAliases {
-		m.aliases[a.AliasID] = a
-	}
-	for _, id := range b.DeleteAliases {
-		delete(m.aliases, id)
-	}
-	for _, g := range b.PutGrants {
-		m.grants[store.GrantID{KeyID: g.KeyID, GrantID: g.GrantID}] = g
-	}
-	for _, id := range b.DeleteGrants {
-		delete(m.grants, id)
-	}
-	for _, id := range b.DeleteKeys {
-		if !seen[id] {
-			m.deleteKey(id)
-		}
-	}
-	for _, cs := range b.PutCustomKeyStores {
-		m.stores[cs.ID] = cs
-	}
-	for _, id := range b.DeleteCustomKeyStores {
-		delete(m.stores, id)
-	}
-	if len(b.PutSecret) > 0 {
-		m.secret = b.PutSecret
-	}
-	if !b.Now.IsZero() {
-		m.now = b.Now
-	}
-	if b.RuleProfile != "" {
-		m.profile = b.RuleProfile
-	}
-}
-
-// deleteKey removes key id with its rotations, aliases and grants.
-func (m *model) deleteKey(id string) {
-	delete(m.keys, id)
-	delete(m.rotations, id)
-	for aid, a := range m.aliases {
-		if a.KeyID == id {
-			delete(m.aliases, aid)
-		}
-	}
-	for gid := range m.grants {
-		if gid.KeyID == id {
-			delete(m.grants, gid)
-		}
-	}
-}
-
-// state returns m in dumpGroup's form.
-func (m *model) state() (groupState, string) {
-	var g groupState
-	g.Rotations = map[string][]store.Rotation{}
-	for _, k := range m.keys {
-		g.Keys = append(g.Keys, k)
-		if rs := m.rotations[k.ID]; len(rs) > 0 {
-			g.Rotations[k.ID] = rs
-		}
-	}
-	slices.SortFunc(g.Keys, func(a, b store.Key) int { return cmp.Compare(a.ID, b.ID) })
-	for _, a := range m.aliases {
-		g.Aliases = append(g.Aliases, a)
-	}
-	slices.SortFunc(g.Aliases, func(a, b store.Alias) int {
-		return cmp.Or(cmp.Compare(a.Region, b.Region), cmp.Compare(a.Account, b.Account), cmp.Compare(a.Name, b.Name))
-	})
-	for _, gr := range m.grants {
-		g.Grants = append(g.Grants, gr)
-	}
-	slices.SortFunc(g.Grants, compareGrants)
-	for _, c := range m.stores {
-		g.Stores = append(g.Stores, c)
-	}
-	slices.SortFunc(g.Stores, func(a, b store.CustomKeyStore) int { return cmp.Compare(a.ID, b.ID) })
-	g.Secret, g.Now = m.secret, m.now
-	return g, m.profile
-}
-
 // testSharedWatch: Watch delivers every commit after the revision asked
 // for, in order, at the revisions the commits returned, and replaying the
 // Changes on the state at that revision gives the store's state: keys put,
@@ -266,7 +119,7 @@ func testSharedWatch(t *testing.T, s store.Shared) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := modelOf(t, view)
+	r := NewReplica(t, view)
 	view.Close()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -304,19 +157,12 @@ func testSharedWatch(t *testing.T, s store.Shared) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("no change %d (revision %d) from Watch in 10 s", i, want)
 		}
-		if c.Err != nil {
-			t.Fatalf("Watch failed: %v", c.Err)
-		}
-		if c.Revision != want {
+		if c.Err == nil && c.Revision != want {
 			t.Fatalf("change %d at revision %d, want %d (the group's commit)", i, c.Revision, want)
 		}
-		m.replay(t, c)
+		r.Replay(t, c)
 	}
-	got, profile := m.state()
-	checkSame(t, "the changes replayed on the snapshot", got, dumpGroup(t, s))
-	if want, _ := s.RuleProfile(t.Context()); profile != want {
-		t.Fatalf("replayed profile %q, store's %q", profile, want)
-	}
+	r.Check(t, "the changes replayed on the snapshot", s)
 	cancel()
 	for c := range changes { // the channel closes once ctx is done
 		if c.Err == nil && c.Revision != 0 {
