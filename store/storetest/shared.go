@@ -110,8 +110,9 @@ func testSharedRevision(t *testing.T, s store.Shared) {
 // for, in order, at the revisions the commits returned, and replaying the
 // Changes on the state at that revision gives the store's state: keys put,
 // replaced twice in one group, rotated and deleted (their aliases and
-// grants with them), aliases put, moved and deleted, grants, custom key
-// stores, the secret, the instant and the rule profile.
+// grants with them), aliases put, moved and deleted (alone or with their
+// key), grants, custom key stores, the secret, the instant and the rule
+// profile.
 func testSharedWatch(t *testing.T, s store.Shared) {
 	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("old"), newKey("gone")}, PutAliases: []store.Alias{newAlias("alias/old", "old"),
 		newAlias("alias/gone", "gone")}, PutGrants: []store.Grant{newGrant("gone", grantID(1))}})
@@ -138,6 +139,8 @@ func testSharedWatch(t *testing.T, s store.Shared) {
 		{{DeleteAliases: []store.AliasID{aliasID("alias/k")}}, {PutAliases: []store.Alias{newAlias("alias/k", "full")}}},
 		{{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", Name: "one", Type: "AWS_CLOUDHSM"}}, Now: t1.Add(time.Hour)}},
 		{{DeleteCustomKeyStores: []string{"cks-1"}, DeleteGrants: []store.GrantID{{KeyID: "k", GrantID: grantID(2)}}, RuleProfile: "current"}},
+		// An alias deleted while its key stays.
+		{{DeleteAliases: []store.AliasID{aliasID("alias/old")}}},
 		// A key deleted and created again in one group, with a new history.
 		{{AddRotations: []store.KeyRotation{{KeyID: "old", Rotation: rotation(7)}}, DeleteKeys: []string{"old"}},
 			{PutKeys: []store.Key{newKey("old")}, AddRotations: []store.KeyRotation{{KeyID: "old", Rotation: rotation(8)}}}},
