@@ -609,7 +609,7 @@ func TestCorrupt(t *testing.T) {
 	s := openWith(t, opts)
 	ctx := t.Context()
 	must(t, s.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey("k")}}))
-	_, rev, err := s.Snapshot(ctx)
+	rev, err := s.Revision(ctx)
 	must(t, err)
 	ch, err := s.Watch(ctx, rev)
 	must(t, err)
