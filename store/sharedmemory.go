@@ -73,7 +73,7 @@ func (s *SharedMemory) commit(_ context.Context, read int64, bs []*Batch) (int64
 	refs, named, cascades := s.touched(bs)
 	if read >= 0 {
 		created := CreatedKeys(bs)
-		for _, r := range append(slices.Clip(refs), named...) {
+		for _, r := range slices.Concat(refs, cascades, named) {
 			if r.kind == 'k' && created[r.a] && !s.exists(r) {
 				continue // checked for its absence only (Shared.ApplyAt)
 			}
@@ -160,7 +160,8 @@ func (s *SharedMemory) exists(r recordRef) bool {
 
 // touched returns the records the group writes, in first-touch order, the
 // keys it only names (by aliases and grants), and the aliases and grants
-// its key deletions remove with the keys.
+// its key deletions remove with the keys (as they are now: ApplyAt refuses
+// the group when one of them was put after read).
 func (s *SharedMemory) touched(bs []*Batch) (refs, named, cascades []recordRef) {
 	seen := map[recordRef]bool{}
 	add := func(list *[]recordRef, r recordRef) {

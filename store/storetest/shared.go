@@ -24,11 +24,18 @@ func RunSharedConformanceTests(t *testing.T, newStore func(t *testing.T) store.S
 		{"SnapshotIsolation", testSharedSnapshot},
 		{"RevisionOrder", testSharedRevision},
 		{"WatchReplaysCommits", testSharedWatch},
-		{"ApplyAtConflicts", testSharedApplyAtConflicts},
 		{"ApplyAtConcurrent", testSharedApplyAtConcurrent},
 		{"ApplyAtCreatedKeys", testSharedApplyAtCreated},
 	}
 	run(t, newStore, tests)
+	conflicts := make([]struct {
+		name string
+		fn   func(t *testing.T, s store.Shared)
+	}, len(sharedConflicts))
+	for i, tc := range sharedConflicts {
+		conflicts[i].name, conflicts[i].fn = tc.name, testSharedApplyAtConflict(i)
+	}
+	t.Run("ApplyAtConflicts", func(t *testing.T) { run(t, newStore, conflicts) })
 }
 
 func revision(t *testing.T, s store.Shared) int64 {
@@ -174,83 +181,86 @@ func testSharedWatch(t *testing.T, s store.Shared) {
 	}
 }
 
-// testSharedApplyAtConflicts: ApplyAt refuses, writing nothing, a group
-// that writes or names a record changed or deleted after its read
-// revision, and accepts one whose records did not change.
-func testSharedApplyAtConflicts(t *testing.T, s store.Shared) {
-	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("a"), newKey("b")}, PutAliases: []store.Alias{newAlias("alias/a", "a")},
-		PutGrants: []store.Grant{newGrant("a", grantID(1))}, PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", Name: "one"}}})
-	// Each case, given keys a and b as stored: a change by another writer
-	// after read, groups that must conflict with it, and one that must not.
-	type batches = []store.Batch
-	for _, tc := range []struct {
-		name     string
-		other    func(a, b store.Key) store.Batch
-		conflict func(a, b store.Key) batches
-		fine     func(a, b store.Key) store.Batch
-	}{
-		{"key replaced",
-			func(a, b store.Key) store.Batch { return store.Batch{PutKeys: []store.Key{next(a)}} },
-			func(a, b store.Key) batches {
-				return batches{
-					{AddRotations: []store.KeyRotation{{KeyID: "a", Rotation: rotation(1)}}},
-					{PutAliases: []store.Alias{newAlias("alias/new", "a")}},
-					{PutGrants: []store.Grant{newGrant("a", grantID(9))}},
-				}
-			},
-			func(a, b store.Key) store.Batch { return store.Batch{PutKeys: []store.Key{next(b)}} }},
-		{"alias moved",
-			func(a, b store.Key) store.Batch {
-				return store.Batch{PutAliases: []store.Alias{newAlias("alias/a", "b")}}
-			},
-			func(a, b store.Key) batches {
-				return batches{{DeleteAliases: []store.AliasID{aliasID("alias/a")}}, {PutAliases: []store.Alias{newAlias("alias/a", "a")}}}
-			},
-			func(a, b store.Key) store.Batch {
-				return store.Batch{PutAliases: []store.Alias{newAlias("alias/other", "b")}}
-			}},
-		{"grant deleted",
-			func(a, b store.Key) store.Batch {
-				return store.Batch{DeleteGrants: []store.GrantID{{KeyID: "a", GrantID: grantID(1)}}}
-			},
-			func(a, b store.Key) batches { return batches{{PutGrants: []store.Grant{newGrant("a", grantID(1))}}} },
-			func(a, b store.Key) store.Batch {
-				return store.Batch{PutGrants: []store.Grant{newGrant("b", grantID(2))}}
-			}},
-		{"custom key store replaced",
-			func(a, b store.Key) store.Batch {
-				return store.Batch{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", Name: "renamed"}}}
-			},
-			func(a, b store.Key) batches { return batches{{DeleteCustomKeyStores: []string{"cks-1"}}} },
-			func(a, b store.Key) store.Batch {
-				return store.Batch{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-2", Name: "two"}}}
-			}},
-		{"key deleted",
-			func(a, b store.Key) store.Batch { return store.Batch{DeleteKeys: []string{"a"}} },
-			func(a, b store.Key) batches {
-				return batches{{PutKeys: []store.Key{next(a)}}, {PutAliases: []store.Alias{newAlias("alias/z", "a")}}}
-			},
-			func(a, b store.Key) store.Batch { return store.Batch{PutKeys: []store.Key{newKey("c")}} }},
-		{"secret stored",
-			func(a, b store.Key) store.Batch { return store.Batch{PutSecret: secret(1)} },
-			func(a, b store.Key) batches { return batches{{PutSecret: secret(2)}} },
-			func(a, b store.Key) store.Batch { return store.Batch{PutKeys: []store.Key{newKey("d")}} }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			a, _ := s.Key(t.Context(), "a")
-			b, _ := s.Key(t.Context(), "b")
-			read := revision(t, s)
-			other := tc.other(a, b)
-			applyAt(t, s, read, &other)
-			for i, c := range tc.conflict(a, b) {
-				before := dumpGroup(t, s)
-				_, err := s.ApplyAt(t.Context(), read, &c)
-				checkErr(t, fmt.Sprintf("conflicting group %d", i), err, store.ErrConflict)
-				checkSame(t, "store after the refused group", dumpGroup(t, s), before)
-			}
-			fine := tc.fine(a, b)
-			applyAt(t, s, read, &fine)
-		})
+// sharedConflicts are the cases of ApplyAtConflicts, each run on a fresh
+// store (testSharedApplyAtConflict).
+var sharedConflicts = []struct {
+	name     string
+	other    []store.Batch // another writer's commits after read
+	conflict []store.Batch // groups computed from read, each refused
+	fine     store.Batch   // one computed from read that commits
+}{
+	{"key replaced", []store.Batch{{PutKeys: []store.Key{next(newKey("a"))}}},
+		[]store.Batch{{PutKeys: []store.Key{next(newKey("a"))}}, {AddRotations: []store.KeyRotation{{KeyID: "a", Rotation: rotation(1)}}},
+			{PutAliases: []store.Alias{newAlias("alias/new", "a")}}, {PutGrants: []store.Grant{newGrant("a", grantID(9))}}},
+		store.Batch{PutKeys: []store.Key{next(newKey("b"))}, AddRotations: []store.KeyRotation{{KeyID: "b", Rotation: rotation(1)}}}},
+	{"key rotated", []store.Batch{{AddRotations: []store.KeyRotation{{KeyID: "a", Rotation: rotation(1)}}}},
+		[]store.Batch{{AddRotations: []store.KeyRotation{{KeyID: "a", Rotation: rotation(2)}}}, {PutKeys: []store.Key{next(newKey("a"))}}},
+		store.Batch{AddRotations: []store.KeyRotation{{KeyID: "b", Rotation: rotation(2)}}}},
+	// The key is at the version read again: only its revision tells.
+	{"key deleted and created again", []store.Batch{{DeleteKeys: []string{"a"}}, {PutKeys: []store.Key{newKey("a")}}},
+		[]store.Batch{{PutKeys: []store.Key{next(newKey("a"))}}},
+		store.Batch{PutKeys: []store.Key{next(newKey("b"))}}},
+	{"key deleted", []store.Batch{{DeleteKeys: []string{"a"}}},
+		[]store.Batch{{PutKeys: []store.Key{next(newKey("a"))}}, {PutAliases: []store.Alias{newAlias("alias/z", "a")}}},
+		store.Batch{PutKeys: []store.Key{newKey("c")}}},
+	{"alias moved", []store.Batch{{PutAliases: []store.Alias{newAlias("alias/a", "b")}}},
+		[]store.Batch{{DeleteAliases: []store.AliasID{aliasID("alias/a")}}, {PutAliases: []store.Alias{newAlias("alias/a", "a")}}},
+		store.Batch{PutAliases: []store.Alias{newAlias("alias/other", "b")}}},
+	{"alias deleted", []store.Batch{{DeleteAliases: []store.AliasID{aliasID("alias/a")}}},
+		[]store.Batch{{PutAliases: []store.Alias{newAlias("alias/a", "b")}}},
+		store.Batch{PutAliases: []store.Alias{newAlias("alias/other", "b")}}},
+	// Deleting a key deletes its aliases and grants: one put after read
+	// is a record changed.
+	{"alias added to a key the group deletes", []store.Batch{{PutAliases: []store.Alias{newAlias("alias/c", "a")}}},
+		[]store.Batch{{DeleteKeys: []string{"a"}}},
+		store.Batch{DeleteKeys: []string{"b"}}},
+	{"grant added to a key the group deletes", []store.Batch{{PutGrants: []store.Grant{newGrant("a", grantID(2))}}},
+		[]store.Batch{{DeleteKeys: []string{"a"}}},
+		store.Batch{DeleteKeys: []string{"b"}}},
+	{"grant put again", []store.Batch{{PutGrants: []store.Grant{newGrant("a", grantID(1))}}},
+		[]store.Batch{{DeleteGrants: []store.GrantID{{KeyID: "a", GrantID: grantID(1)}}}},
+		store.Batch{PutGrants: []store.Grant{newGrant("b", grantID(2))}}},
+	{"grant deleted", []store.Batch{{DeleteGrants: []store.GrantID{{KeyID: "a", GrantID: grantID(1)}}}},
+		[]store.Batch{{PutGrants: []store.Grant{newGrant("a", grantID(1))}}},
+		store.Batch{PutGrants: []store.Grant{newGrant("b", grantID(2))}}},
+	{"custom key store replaced", []store.Batch{{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", Name: "renamed"}}}},
+		[]store.Batch{{DeleteCustomKeyStores: []string{"cks-1"}}},
+		store.Batch{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-2", Name: "two"}}}},
+	{"custom key store deleted", []store.Batch{{DeleteCustomKeyStores: []string{"cks-1"}}},
+		[]store.Batch{{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", Name: "one"}}}},
+		store.Batch{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-2", Name: "two"}}}},
+	{"secret stored", []store.Batch{{PutSecret: secret(1)}},
+		[]store.Batch{{PutSecret: secret(2)}},
+		store.Batch{PutKeys: []store.Key{newKey("d")}}},
+	// The latest instant and the rule profile are not records.
+	{"latest instant and rule profile moved", []store.Batch{{Now: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), RuleProfile: "2024"}},
+		nil,
+		store.Batch{PutKeys: []store.Key{next(newKey("a"))}, Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}},
+}
+
+// testSharedApplyAtConflict runs sharedConflicts[i] on s holding keys a
+// and b, alias alias/a of a, grant 1 of a and custom key store cks-1:
+// ApplyAt refuses, writing nothing, a group that writes or names a record
+// changed or deleted after its read revision, and commits one whose
+// records did not change, at a revision after read.
+func testSharedApplyAtConflict(i int) func(t *testing.T, s store.Shared) {
+	return func(t *testing.T, s store.Shared) {
+		tc := sharedConflicts[i]
+		apply(t, s, store.Batch{PutKeys: []store.Key{newKey("a"), newKey("b")}, PutAliases: []store.Alias{newAlias("alias/a", "a")},
+			PutGrants: []store.Grant{newGrant("a", grantID(1))}, PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", Name: "one"}}})
+		read := revision(t, s)
+		for _, b := range tc.other {
+			apply(t, s, b)
+		}
+		for j, c := range tc.conflict {
+			before := dumpGroup(t, s)
+			_, err := s.ApplyAt(t.Context(), read, &c)
+			checkErr(t, fmt.Sprintf("conflicting group %d", j), err, store.ErrConflict)
+			checkSame(t, "store after the refused group", dumpGroup(t, s), before)
+		}
+		if r := applyAt(t, s, read, &tc.fine); r <= read {
+			t.Fatalf("ApplyAt committed at revision %d, not after the read %d", r, read)
+		}
 	}
 }
 
