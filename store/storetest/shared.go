@@ -267,13 +267,14 @@ func testSharedApplyAtConflict(i int) func(t *testing.T, s store.Shared) {
 // testSharedApplyAtCreated: a key the group creates (store.CreatedKeys)
 // need only be absent when the group commits (decision D53): a key
 // deleted after read may be created again by a group computed from read,
-// also with an alias, while a key created after read conflicts and so does
+// alone or with an alias, while a key created after read conflicts and so does
 // an alias changed after read beside the creation.
 func testSharedApplyAtCreated(t *testing.T, s store.Shared) {
-	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("a"), newKey("b")}, PutAliases: []store.Alias{newAlias("alias/b", "b")}})
+	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("a"), newKey("b"), newKey("e")}, PutAliases: []store.Alias{newAlias("alias/b", "b")}})
 	read := revision(t, s)
 	// Another writer's changes after read.
 	apply(t, s, store.Batch{DeleteKeys: []string{"a"}})
+	apply(t, s, store.Batch{DeleteKeys: []string{"e"}})
 	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("c")}})
 	apply(t, s, store.Batch{PutAliases: []store.Alias{newAlias("alias/b", "c")}})
 	for i, g := range []store.Batch{
@@ -285,6 +286,7 @@ func testSharedApplyAtCreated(t *testing.T, s store.Shared) {
 		checkErr(t, fmt.Sprintf("conflicting group %d", i), err, store.ErrConflict)
 		checkSame(t, "store after the refused group", dumpGroup(t, s), before)
 	}
+	applyAt(t, s, read, &store.Batch{PutKeys: []store.Key{newKey("e")}}) // only a creation (one round trip in etcdstore)
 	applyAt(t, s, read, &store.Batch{PutKeys: []store.Key{newKey("a")}, PutAliases: []store.Alias{newAlias("alias/a", "a")}})
 	if k, err := s.Key(t.Context(), "a"); err != nil || k.Version != 1 {
 		t.Errorf("key a created again = %+v, %v; want version 1", k, err)
