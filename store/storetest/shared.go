@@ -17,10 +17,7 @@ import (
 // on. A Shared store must pass RunConformanceTests too.
 func RunSharedConformanceTests(t *testing.T, newStore func(t *testing.T) store.Shared) {
 	t.Helper()
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s store.Shared)
-	}{
+	tests := []subtest[store.Shared]{
 		{"SnapshotIsolation", testSharedSnapshot},
 		{"RevisionOrder", testSharedRevision},
 		{"WatchReplaysCommits", testSharedWatch},
@@ -28,12 +25,9 @@ func RunSharedConformanceTests(t *testing.T, newStore func(t *testing.T) store.S
 		{"ApplyAtCreatedKeys", testSharedApplyAtCreated},
 	}
 	run(t, newStore, tests)
-	conflicts := make([]struct {
-		name string
-		fn   func(t *testing.T, s store.Shared)
-	}, len(sharedConflicts))
+	var conflicts []subtest[store.Shared]
 	for i, tc := range sharedConflicts {
-		conflicts[i].name, conflicts[i].fn = tc.name, testSharedApplyAtConflict(i)
+		conflicts = append(conflicts, subtest[store.Shared]{tc.name, testSharedApplyAtConflict(i)})
 	}
 	t.Run("ApplyAtConflicts", func(t *testing.T) { run(t, newStore, conflicts) })
 }
