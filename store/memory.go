@@ -235,8 +235,7 @@ func (m *Memory) apply(b *Batch, u *memUndo) error {
 		}
 		id := GrantID{g.KeyID, g.GrantID}
 		u.grant(m, id)
-		g.Operations = slices.Clone(g.Operations)
-		g.EncryptionContextEquals, g.EncryptionContextSubset = maps.Clone(g.EncryptionContextEquals), maps.Clone(g.EncryptionContextSubset)
+		cloneGrant(&g)
 		m.grants[id] = g
 	}
 	for _, id := range b.DeleteGrants {
@@ -283,6 +282,13 @@ func cloneKey(k *Key) {
 			k.Materials[i].Sealed = slices.Clone(k.Materials[i].Sealed)
 		}
 	}
+}
+
+// cloneGrant gives g its own copies of its slice and maps, so that the
+// store and its callers never share them.
+func cloneGrant(g *Grant) {
+	g.Operations = slices.Clone(g.Operations)
+	g.EncryptionContextEquals, g.EncryptionContextSubset = maps.Clone(g.EncryptionContextEquals), maps.Clone(g.EncryptionContextSubset)
 }
 
 func (m *Memory) lookupKey(id string) (uint64, bool) {
@@ -445,9 +451,7 @@ func (m *Memory) Grants(_ context.Context, fn func(Grant) error) error {
 	})
 	for _, id := range ids {
 		g := m.grants[id]
-		// fn gets its own copies, as from a store on disk.
-		g.Operations = slices.Clone(g.Operations)
-		g.EncryptionContextEquals, g.EncryptionContextSubset = maps.Clone(g.EncryptionContextEquals), maps.Clone(g.EncryptionContextSubset)
+		cloneGrant(&g) // fn gets its own copies, as from a store on disk
 		if err := fn(g); err != nil {
 			return err
 		}

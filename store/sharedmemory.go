@@ -22,7 +22,7 @@ type SharedMemory struct {
 	mem      *Memory
 	rev      int64
 	mods     map[recordRef]int64 // the revision each record last changed at (puts and deletions)
-	log      []Change            // the latest commits, oldest first
+	log      []Change            // the latest commits, a ring: revision r at (r-1) % SharedMemoryLog
 	watchers map[*memWatcher]struct{}
 	closed   bool
 }
@@ -73,7 +73,7 @@ func (s *SharedMemory) commit(_ context.Context, read int64, bs []*Batch) (int64
 	refs, named, cascades := s.touched(bs)
 	if read >= 0 {
 		created := CreatedKeys(bs)
-		for _, r := range append(slices.Clip(refs), named...) {
+		for _, r := range slices.Concat(refs, cascades, named) {
 			if r.kind == 'k' && created[r.a] && !s.exists(r) {
 				continue // checked for its absence only (Shared.ApplyAt)
 			}
@@ -82,19 +82,14 @@ func (s *SharedMemory) commit(_ context.Context, read int64, bs []*Batch) (int64
 			}
 		}
 	}
-	empty := true
-	for _, b := range bs {
-		if b != nil && !b.Empty() {
-			empty = false
-		}
-	}
-	if empty {
+	if !slices.ContainsFunc(bs, func(b *Batch) bool { return b != nil && !b.Empty() }) {
 		return read, nil // a group of nothing commits nothing
 	}
 	before := s.mem.now
 	beforeProfile := s.mem.profile
-	existed := map[recordRef]bool{}
-	for _, r := range append(refs, cascades...) {
+	written := append(refs, cascades...)
+	existed := make(map[recordRef]bool, len(written))
+	for _, r := range written {
 		existed[r] = s.exists(r)
 	}
 	if err := s.mem.Apply(context.Background(), bs...); err != nil {
@@ -102,19 +97,20 @@ func (s *SharedMemory) commit(_ context.Context, read int64, bs []*Batch) (int64
 	}
 	s.rev++
 	c := Change{Revision: s.rev}
-	s.netEffect(&c.Batch, bs, append(refs, cascades...), existed)
+	s.netEffect(&c.Batch, bs, written, existed)
 	if s.mem.now.After(before) {
 		c.Batch.Now = s.mem.now
 	}
 	if s.mem.profile != beforeProfile {
 		c.Batch.RuleProfile = s.mem.profile
 	}
-	for _, r := range append(refs, cascades...) {
+	for _, r := range written {
 		s.mods[r] = s.rev
 	}
-	s.log = append(s.log, c)
-	if len(s.log) > SharedMemoryLog {
-		s.log = slices.Delete(s.log, 0, len(s.log)-SharedMemoryLog)
+	if len(s.log) < SharedMemoryLog {
+		s.log = append(s.log, c)
+	} else {
+		s.log[(s.rev-1)%SharedMemoryLog] = c // over the oldest
 	}
 	for w := range s.watchers {
 		w.push(c)
@@ -164,7 +160,8 @@ func (s *SharedMemory) exists(r recordRef) bool {
 
 // touched returns the records the group writes, in first-touch order, the
 // keys it only names (by aliases and grants), and the aliases and grants
-// its key deletions remove with the keys.
+// its key deletions remove with the keys (as they are now: ApplyAt refuses
+// the group when one of them was put after read).
 func (s *SharedMemory) touched(bs []*Batch) (refs, named, cascades []recordRef) {
 	seen := map[recordRef]bool{}
 	add := func(list *[]recordRef, r recordRef) {
@@ -276,8 +273,7 @@ func (s *SharedMemory) netEffect(c *Batch, bs []*Batch, refs []recordRef, existe
 			switch {
 			case now:
 				g := m.grants[r.grantID()]
-				g.Operations = slices.Clone(g.Operations)
-				g.EncryptionContextEquals, g.EncryptionContextSubset = maps.Clone(g.EncryptionContextEquals), maps.Clone(g.EncryptionContextSubset)
+				cloneGrant(&g)
 				c.PutGrants = append(c.PutGrants, g)
 			case existed[r]:
 				c.DeleteGrants = append(c.DeleteGrants, r.grantID())
@@ -321,19 +317,14 @@ func (s *SharedMemory) Watch(ctx context.Context, after int64) (<-chan Change, e
 	if s.closed {
 		return nil, ErrClosed
 	}
-	first := s.rev + 1
-	if len(s.log) > 0 {
-		first = s.log[0].Revision
-	}
+	first := s.rev - int64(len(s.log)) + 1 // the oldest commit kept
 	if after+1 < first || after > s.rev {
 		return nil, fmt.Errorf("watch after revision %d, commits kept from %d to %d: %w", after, first, s.rev, ErrCompacted)
 	}
 	w := &memWatcher{ch: make(chan Change)}
 	w.cond.L = &w.mu
-	for _, c := range s.log {
-		if c.Revision > after {
-			w.queue = append(w.queue, c)
-		}
+	for r := after + 1; r <= s.rev; r++ {
+		w.queue = append(w.queue, s.log[(r-1)%SharedMemoryLog])
 	}
 	s.watchers[w] = struct{}{}
 	go w.pump(ctx, func() {
@@ -475,8 +466,7 @@ func (m *Memory) clone() *Memory {
 	if m.grants != nil {
 		c.grants = make(map[GrantID]Grant, len(m.grants))
 		for id, g := range m.grants {
-			g.Operations = slices.Clone(g.Operations)
-			g.EncryptionContextEquals, g.EncryptionContextSubset = maps.Clone(g.EncryptionContextEquals), maps.Clone(g.EncryptionContextSubset)
+			cloneGrant(&g)
 			c.grants[id] = g
 		}
 	}

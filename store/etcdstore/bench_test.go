@@ -2,13 +2,13 @@ package etcdstore_test
 
 import (
 	"fmt"
-	"github.com/kmsmodel/kmsmodel/internal/proctest"
 	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/internal/etcdtest"
+	"github.com/kmsmodel/kmsmodel/internal/proctest"
 	"github.com/kmsmodel/kmsmodel/store"
 	"github.com/kmsmodel/kmsmodel/store/etcdstore"
 )

@@ -51,7 +51,7 @@ func TestLeaderStopped(t *testing.T) {
 		}
 	}
 	watcher := openWith(t, wopts)
-	_, rev, err := s.Snapshot(ctx)
+	rev, err := s.Revision(ctx)
 	must(t, err)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()

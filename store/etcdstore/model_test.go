@@ -9,6 +9,7 @@ import (
 
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/store"
+	"github.com/kmsmodel/kmsmodel/store/storetest"
 )
 
 // TestAgainstMemory: random groups of random batches (keys put, replaced,
@@ -22,8 +23,10 @@ func TestAgainstMemory(t *testing.T) {
 	mem := store.NewMemory()
 	s := open(t)
 	ctx := t.Context()
-	_, rev, err := s.Snapshot(ctx)
+	view, rev, err := s.Snapshot(ctx)
 	must(t, err)
+	r := storetest.NewReplica(t, view)
+	view.Close()
 	changes, err := s.Watch(ctx, rev)
 	must(t, err)
 	at := func(i int) time.Time { return time.Date(2026, 1, 1, 0, 0, 0, i, time.UTC) }
@@ -113,7 +116,6 @@ func TestAgainstMemory(t *testing.T) {
 		}
 		return err
 	}
-	r := newReplica()
 	applied := 0
 	for step := range 150 {
 		var group []*store.Batch
@@ -139,16 +141,11 @@ func TestAgainstMemory(t *testing.T) {
 		applied++
 		select {
 		case ch := <-changes:
-			if ch.Err != nil {
-				t.Fatalf("step %d: Change at %d: %v", step, ch.Revision, ch.Err)
-			}
-			r.apply(ch.Batch)
+			r.Replay(t, ch)
 		case <-time.After(10 * time.Second):
 			t.Fatalf("step %d: no Change", step)
 		}
-		if got := r.state(); got.String() != want.String() {
-			t.Fatalf("step %d: the watcher's replica holds\n%v\nwant\n%v", step, got, want)
-		}
+		r.Check(t, fmt.Sprintf("step %d: the watcher's replica", step), mem)
 	}
 	if applied < 30 {
 		t.Errorf("only %d of 150 groups applied: the generator is off", applied)

@@ -16,6 +16,7 @@ import (
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/store"
 	"github.com/kmsmodel/kmsmodel/store/etcdstore"
+	"github.com/kmsmodel/kmsmodel/store/storetest"
 )
 
 var npt = time.FixedZone("NPT", 5*3600+45*60)
@@ -132,95 +133,6 @@ func dumpState(t testing.TB, s store.Store) state {
 	must(t, err)
 	st.Profile, err = s.RuleProfile(ctx)
 	must(t, err)
-	return st
-}
-
-// replica is what a watcher rebuilds from Changes, as store.Change says.
-type replica struct {
-	keys    map[string]store.Key
-	rots    map[string][]store.Rotation
-	aliases map[store.AliasID]store.Alias
-	grants  map[store.GrantID]store.Grant
-	stores  map[string]store.CustomKeyStore
-	secret  string
-	now     time.Time
-	profile string
-}
-
-func newReplica() *replica {
-	return &replica{keys: map[string]store.Key{}, rots: map[string][]store.Rotation{},
-		aliases: map[store.AliasID]store.Alias{}, grants: map[store.GrantID]store.Grant{}, stores: map[string]store.CustomKeyStore{}}
-}
-
-func (r *replica) apply(b store.Batch) {
-	for _, id := range b.DeleteKeys { // first: a key deleted and created again is in PutKeys too
-		delete(r.keys, id)
-		delete(r.rots, id)
-		for aid, a := range r.aliases {
-			if a.KeyID == id {
-				delete(r.aliases, aid)
-			}
-		}
-		for gid := range r.grants {
-			if gid.KeyID == id {
-				delete(r.grants, gid)
-			}
-		}
-	}
-	for _, c := range b.PutCustomKeyStores {
-		r.stores[c.ID] = c
-	}
-	for _, k := range b.PutKeys {
-		r.keys[k.ID] = k
-	}
-	for _, kr := range b.AddRotations {
-		r.rots[kr.KeyID] = append(r.rots[kr.KeyID], kr.Rotation)
-	}
-	for _, a := range b.PutAliases {
-		r.aliases[a.AliasID] = a
-	}
-	for _, id := range b.DeleteAliases {
-		delete(r.aliases, id)
-	}
-	for _, g := range b.PutGrants {
-		r.grants[store.GrantID{KeyID: g.KeyID, GrantID: g.GrantID}] = g
-	}
-	for _, id := range b.DeleteGrants {
-		delete(r.grants, id)
-	}
-	for _, id := range b.DeleteCustomKeyStores {
-		delete(r.stores, id)
-	}
-	if len(b.PutSecret) > 0 {
-		r.secret = string(b.PutSecret)
-	}
-	if !b.Now.IsZero() {
-		r.now = b.Now
-	}
-	if b.RuleProfile != "" {
-		r.profile = b.RuleProfile
-	}
-}
-
-func (r *replica) state() state {
-	st := state{Rotations: map[string][]store.Rotation{}, Secret: r.secret, Now: r.now, Profile: r.profile}
-	for _, id := range slices.Sorted(maps.Keys(r.keys)) {
-		st.Keys = append(st.Keys, r.keys[id])
-		if rs := r.rots[id]; len(rs) > 0 {
-			st.Rotations[id] = rs
-		}
-	}
-	for _, id := range slices.SortedFunc(maps.Keys(r.aliases), store.AliasID.Compare) {
-		st.Aliases = append(st.Aliases, r.aliases[id])
-	}
-	for _, id := range slices.SortedFunc(maps.Keys(r.grants), func(a, b store.GrantID) int {
-		return strings.Compare(a.KeyID+"\x00"+a.GrantID, b.KeyID+"\x00"+b.GrantID)
-	}) {
-		st.Grants = append(st.Grants, r.grants[id])
-	}
-	for _, id := range slices.Sorted(maps.Keys(r.stores)) {
-		st.Stores = append(st.Stores, r.stores[id])
-	}
 	return st
 }
 
@@ -353,21 +265,28 @@ func TestWatch(t *testing.T) {
 		// The profile as stored and an earlier instant: not moved.
 		{{AddRotations: []store.KeyRotation{{KeyID: "k1", Rotation: rot(10)}}, RuleProfile: "2024", Now: time.Unix(1, 0)}},
 	}
-	_, rev0, err := s.Snapshot(ctx)
+	view, rev0, err := s.Snapshot(ctx)
 	must(t, err)
+	r := storetest.NewReplica(t, view)
+	view.Close()
 	ch, err := s.Watch(ctx, rev0)
 	must(t, err)
 	var revs []int64
-	var states []state
+	var views []store.Store // the store at each commit
 	for _, g := range groups {
 		c, err := applyLatest(ctx, s, g...)
 		if err != nil {
 			t.Fatalf("ApplyAt: %v", err)
 		}
+		view, at, err := s.Snapshot(ctx)
+		must(t, err)
+		defer view.Close()
+		if at != c {
+			t.Fatalf("Snapshot at %d right after the commit at %d", at, c)
+		}
 		revs = append(revs, c)
-		states = append(states, dumpState(t, s))
+		views = append(views, view)
 	}
-	r := newReplica()
 	for i := range groups {
 		var c store.Change
 		select {
@@ -396,10 +315,8 @@ func TestWatch(t *testing.T) {
 				t.Errorf("a key deleted and created again: DeleteKeys %v, %d PutKeys", c.Batch.DeleteKeys, len(c.Batch.PutKeys))
 			}
 		}
-		r.apply(c.Batch)
-		if got, want := r.state().String(), states[i].String(); got != want {
-			t.Fatalf("after Change %d (revision %d), the replica is\n%s\nwant\n%s", i, c.Revision, got, want)
-		}
+		r.Replay(t, c)
+		r.Check(t, fmt.Sprintf("the replica after Change %d (revision %d)", i, c.Revision), views[i])
 	}
 	select {
 	case c := <-ch:
@@ -440,86 +357,6 @@ func TestWatchCompacted(t *testing.T) {
 	// D53: a group that only creates keys does not look back at read.
 	if _, err := s.ApplyAt(ctx, first-1, &store.Batch{PutKeys: []store.Key{newKey("c")}}); err != nil {
 		t.Errorf("ApplyAt a compacted revision creating a key = %v, want a commit", err)
-	}
-}
-
-// TestApplyAtConflicts: ApplyAt refuses, with ErrConflict and writing
-// nothing, a group naming a record that another writer changed or deleted
-// after the revision read, for every kind of record; a change to a record
-// the group does not name does not stop it.
-func TestApplyAtConflicts(t *testing.T) {
-	k := newKey("k")
-	base := []*store.Batch{{PutKeys: []store.Key{k, newKey("other")}, PutAliases: []store.Alias{alias("alias/a", "k")},
-		PutGrants: []store.Grant{grant("k", "g")}, PutCustomKeyStores: []store.CustomKeyStore{cks("cks-1")}}}
-	tests := []struct {
-		name   string
-		other  []*store.Batch // written after the read
-		group  *store.Batch
-		refuse bool
-	}{
-		{"key replaced", []*store.Batch{{PutKeys: []store.Key{next(k)}}}, &store.Batch{PutKeys: []store.Key{next(k)}}, true},
-		{"rotation of a changed key", []*store.Batch{{AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rot(1)}}}},
-			&store.Batch{AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rot(2)}}}, true},
-		{"key deleted then created again (same version)", []*store.Batch{{DeleteKeys: []string{"k"}}, {PutKeys: []store.Key{k}}},
-			&store.Batch{PutKeys: []store.Key{next(k)}}, true},
-		// D53: a key the group creates need only be absent when it commits.
-		{"deletion after read, creation by the group", []*store.Batch{{DeleteKeys: []string{"other"}}},
-			&store.Batch{PutKeys: []store.Key{newKey("other")}}, false},
-		{"deletion after read, creation and alias by the group", []*store.Batch{{DeleteKeys: []string{"other"}}},
-			&store.Batch{PutKeys: []store.Key{newKey("other")}, PutAliases: []store.Alias{alias("alias/o", "other")}}, false},
-		{"creation after read, creation by the group", []*store.Batch{{PutKeys: []store.Key{newKey("new")}}},
-			&store.Batch{PutKeys: []store.Key{newKey("new")}}, true},
-		{"alias changed", []*store.Batch{{PutAliases: []store.Alias{alias("alias/a", "other")}}},
-			&store.Batch{PutAliases: []store.Alias{alias("alias/a", "k")}}, true},
-		{"alias deleted after read, put by the group", []*store.Batch{{DeleteAliases: []store.AliasID{aliasID("alias/a")}}},
-			&store.Batch{PutAliases: []store.Alias{alias("alias/a", "other")}}, true},
-		{"alias's key changed", []*store.Batch{{PutKeys: []store.Key{next(k)}}},
-			&store.Batch{PutAliases: []store.Alias{alias("alias/b", "k")}}, true},
-		{"alias added to a deleted key", []*store.Batch{{PutAliases: []store.Alias{alias("alias/c", "k")}}},
-			&store.Batch{DeleteKeys: []string{"k"}}, true},
-		{"grant changed", []*store.Batch{{PutGrants: []store.Grant{grant("k", "g")}}},
-			&store.Batch{DeleteGrants: []store.GrantID{{KeyID: "k", GrantID: "g"}}}, true},
-		{"grant's key changed", []*store.Batch{{PutKeys: []store.Key{next(k)}}},
-			&store.Batch{PutGrants: []store.Grant{grant("k", "g2")}}, true},
-		{"grant deleted after read, put by the group", []*store.Batch{{DeleteGrants: []store.GrantID{{KeyID: "k", GrantID: "g"}}}},
-			&store.Batch{PutGrants: []store.Grant{grant("k", "g")}}, true},
-		{"custom key store changed", []*store.Batch{{PutCustomKeyStores: []store.CustomKeyStore{cks("cks-1")}}},
-			&store.Batch{DeleteCustomKeyStores: []string{"cks-1"}}, true},
-		{"custom key store deleted after read, put by the group", []*store.Batch{{DeleteCustomKeyStores: []string{"cks-1"}}},
-			&store.Batch{PutCustomKeyStores: []store.CustomKeyStore{cks("cks-1")}}, true},
-		{"secret", []*store.Batch{{PutSecret: []byte("one")}}, &store.Batch{PutSecret: []byte("two")}, true},
-		{"unrelated key", []*store.Batch{{PutKeys: []store.Key{next(newKey("other"))}}},
-			&store.Batch{PutKeys: []store.Key{next(k)}, AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rot(1)}}}, false},
-		{"latest instant and profile are not records", []*store.Batch{{Now: time.Unix(50, 0), RuleProfile: "2024"}},
-			&store.Batch{PutKeys: []store.Key{next(k)}, Now: time.Unix(40, 0)}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := open(t)
-			ctx := t.Context()
-			if _, err := applyLatest(ctx, s, base...); err != nil {
-				t.Fatal(err)
-			}
-			read, err := s.Revision(ctx)
-			must(t, err)
-			for _, b := range tc.other {
-				must(t, s.Apply(ctx, b))
-			}
-			before := dumpState(t, s)
-			c, err := s.ApplyAt(ctx, read, tc.group)
-			if !tc.refuse {
-				if err != nil || c <= read {
-					t.Fatalf("ApplyAt = %d, %v; want a commit after %d", c, err, read)
-				}
-				return
-			}
-			if !errors.Is(err, store.ErrConflict) {
-				t.Fatalf("ApplyAt = %d, %v; want ErrConflict", c, err)
-			}
-			if after := dumpState(t, s); after.String() != before.String() {
-				t.Errorf("a refused ApplyAt wrote:\n%v\nwas\n%v", after, before)
-			}
-		})
 	}
 }
 
@@ -692,7 +529,7 @@ func TestCorrupt(t *testing.T) {
 	s := openWith(t, opts)
 	ctx := t.Context()
 	must(t, s.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey("k")}}))
-	_, rev, err := s.Snapshot(ctx)
+	rev, err := s.Revision(ctx)
 	must(t, err)
 	ch, err := s.Watch(ctx, rev)
 	must(t, err)

@@ -15,6 +15,10 @@
 // Each subtest gets its own store and closes it when done (Close is
 // idempotent, so the maker may also close it in a t.Cleanup).
 //
+// A store.Shared runs RunSharedConformanceTests too. Its own tests may
+// follow its Watch with a Replica, which rebuilds the store's content from
+// the Changes and checks it against the store.
+//
 // # What it checks
 //
 //   - Round trips: every field of Key, Rotation, Alias and

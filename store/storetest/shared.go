@@ -1,11 +1,9 @@
 package storetest
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -18,24 +16,20 @@ import (
 // (Snapshot, Revision, Watch, ApplyAt) with the Store methods they build
 // on. A Shared store must pass RunConformanceTests too.
 func RunSharedConformanceTests(t *testing.T, newStore func(t *testing.T) store.Shared) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s store.Shared)
-	}{
+	t.Helper()
+	tests := []subtest[store.Shared]{
 		{"SnapshotIsolation", testSharedSnapshot},
 		{"RevisionOrder", testSharedRevision},
 		{"WatchReplaysCommits", testSharedWatch},
-		{"ApplyAtConflicts", testSharedApplyAtConflicts},
 		{"ApplyAtConcurrent", testSharedApplyAtConcurrent},
 		{"ApplyAtCreatedKeys", testSharedApplyAtCreated},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t)
-			t.Cleanup(func() { s.Close() })
-			tc.fn(t, s)
-		})
+	run(t, newStore, tests)
+	var conflicts []subtest[store.Shared]
+	for i, tc := range sharedConflicts {
+		conflicts = append(conflicts, subtest[store.Shared]{tc.name, testSharedApplyAtConflict(i)})
 	}
+	t.Run("ApplyAtConflicts", func(t *testing.T) { run(t, newStore, conflicts) })
 }
 
 func revision(t *testing.T, s store.Shared) int64 {
@@ -113,157 +107,13 @@ func testSharedRevision(t *testing.T, s store.Shared) {
 	}
 }
 
-// model is a store's content for replaying Changes: keys, rotations,
-// aliases, grants, custom key stores, secret, instant, profile.
-type model struct {
-	keys      map[string]store.Key
-	rotations map[string][]store.Rotation
-	aliases   map[store.AliasID]store.Alias
-	grants    map[store.GrantID]store.Grant
-	stores    map[string]store.CustomKeyStore
-	secret    []byte
-	now       time.Time
-	profile   string
-}
-
-func modelOf(t *testing.T, s store.Store) *model {
-	t.Helper()
-	g := dumpGroup(t, s)
-	m := &model{keys: map[string]store.Key{}, rotations: map[string][]store.Rotation{}, aliases: map[store.AliasID]store.Alias{},
-		grants: map[store.GrantID]store.Grant{}, stores: map[string]store.CustomKeyStore{}, secret: g.Secret, now: g.Now}
-	for _, k := range g.Keys {
-		m.keys[k.ID] = k
-	}
-	for id, rs := range g.Rotations {
-		m.rotations[id] = rs
-	}
-	for _, a := range g.Aliases {
-		m.aliases[a.AliasID] = a
-	}
-	for _, gr := range g.Grants {
-		m.grants[store.GrantID{KeyID: gr.KeyID, GrantID: gr.GrantID}] = gr
-	}
-	for _, c := range g.Stores {
-		m.stores[c.ID] = c
-	}
-	var err error
-	if m.profile, err = s.RuleProfile(t.Context()); err != nil {
-		t.Fatalf("RuleProfile: %v", err)
-	}
-	return m
-}
-
-// replay applies a Change's records to m, failing t where the Change is
-// not in the net-effect form store.Change documents.
-func (m *model) replay(t *testing.T, c store.Change) {
-	t.Helper()
-	b := &c.Batch
-	seen := map[string]bool{}
-	puts := map[string]bool{}
-	for _, k := range b.PutKeys {
-		puts[k.ID] = true
-	}
-	// A key deleted and created again: its deletion first (store.Change).
-	for _, id := range b.DeleteKeys {
-		if puts[id] {
-			m.deleteKey(id)
-		}
-	}
-	for _, k := range b.PutKeys {
-		if seen[k.ID] {
-			t.Fatalf("revision %d puts key %s twice", c.Revision, k.ID)
-		}
-		seen[k.ID] = true
-		m.keys[k.ID] = k
-	}
-	for _, r := range b.AddRotations {
-		m.rotations[r.KeyID] = append(m.rotations[r.KeyID], r.Rotation)
-	}
-	for _, a := range b.PutAliases {
-		m.aliases[a.AliasID] = a
-	}
-	for _, id := range b.DeleteAliases {
-		delete(m.aliases, id)
-	}
-	for _, g := range b.PutGrants {
-		m.grants[store.GrantID{KeyID: g.KeyID, GrantID: g.GrantID}] = g
-	}
-	for _, id := range b.DeleteGrants {
-		delete(m.grants, id)
-	}
-	for _, id := range b.DeleteKeys {
-		if !seen[id] {
-			m.deleteKey(id)
-		}
-	}
-	for _, cs := range b.PutCustomKeyStores {
-		m.stores[cs.ID] = cs
-	}
-	for _, id := range b.DeleteCustomKeyStores {
-		delete(m.stores, id)
-	}
-	if len(b.PutSecret) > 0 {
-		m.secret = b.PutSecret
-	}
-	if !b.Now.IsZero() {
-		m.now = b.Now
-	}
-	if b.RuleProfile != "" {
-		m.profile = b.RuleProfile
-	}
-}
-
-// deleteKey removes key id with its rotations, aliases and grants.
-func (m *model) deleteKey(id string) {
-	delete(m.keys, id)
-	delete(m.rotations, id)
-	for aid, a := range m.aliases {
-		if a.KeyID == id {
-			delete(m.aliases, aid)
-		}
-	}
-	for gid := range m.grants {
-		if gid.KeyID == id {
-			delete(m.grants, gid)
-		}
-	}
-}
-
-// state returns m in dumpGroup's form.
-func (m *model) state() (groupState, string) {
-	var g groupState
-	g.Rotations = map[string][]store.Rotation{}
-	for _, k := range m.keys {
-		g.Keys = append(g.Keys, k)
-		if rs := m.rotations[k.ID]; len(rs) > 0 {
-			g.Rotations[k.ID] = rs
-		}
-	}
-	slices.SortFunc(g.Keys, func(a, b store.Key) int { return cmp.Compare(a.ID, b.ID) })
-	for _, a := range m.aliases {
-		g.Aliases = append(g.Aliases, a)
-	}
-	slices.SortFunc(g.Aliases, func(a, b store.Alias) int {
-		return cmp.Or(cmp.Compare(a.Region, b.Region), cmp.Compare(a.Account, b.Account), cmp.Compare(a.Name, b.Name))
-	})
-	for _, gr := range m.grants {
-		g.Grants = append(g.Grants, gr)
-	}
-	slices.SortFunc(g.Grants, compareGrants)
-	for _, c := range m.stores {
-		g.Stores = append(g.Stores, c)
-	}
-	slices.SortFunc(g.Stores, func(a, b store.CustomKeyStore) int { return cmp.Compare(a.ID, b.ID) })
-	g.Secret, g.Now = m.secret, m.now
-	return g, m.profile
-}
-
 // testSharedWatch: Watch delivers every commit after the revision asked
 // for, in order, at the revisions the commits returned, and replaying the
 // Changes on the state at that revision gives the store's state: keys put,
 // replaced twice in one group, rotated and deleted (their aliases and
-// grants with them), aliases put, moved and deleted, grants, custom key
-// stores, the secret, the instant and the rule profile.
+// grants with them), aliases put, moved and deleted (alone or with their
+// key), grants, custom key stores, the secret, the instant and the rule
+// profile.
 func testSharedWatch(t *testing.T, s store.Shared) {
 	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("old"), newKey("gone")}, PutAliases: []store.Alias{newAlias("alias/old", "old"),
 		newAlias("alias/gone", "gone")}, PutGrants: []store.Grant{newGrant("gone", grantID(1))}})
@@ -271,7 +121,7 @@ func testSharedWatch(t *testing.T, s store.Shared) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := modelOf(t, view)
+	r := NewReplica(t, view)
 	view.Close()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -290,6 +140,8 @@ func testSharedWatch(t *testing.T, s store.Shared) {
 		{{DeleteAliases: []store.AliasID{aliasID("alias/k")}}, {PutAliases: []store.Alias{newAlias("alias/k", "full")}}},
 		{{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", Name: "one", Type: "AWS_CLOUDHSM"}}, Now: t1.Add(time.Hour)}},
 		{{DeleteCustomKeyStores: []string{"cks-1"}, DeleteGrants: []store.GrantID{{KeyID: "k", GrantID: grantID(2)}}, RuleProfile: "current"}},
+		// An alias deleted while its key stays.
+		{{DeleteAliases: []store.AliasID{aliasID("alias/old")}}},
 		// A key deleted and created again in one group, with a new history.
 		{{AddRotations: []store.KeyRotation{{KeyID: "old", Rotation: rotation(7)}}, DeleteKeys: []string{"old"}},
 			{PutKeys: []store.Key{newKey("old")}, AddRotations: []store.KeyRotation{{KeyID: "old", Rotation: rotation(8)}}}},
@@ -309,19 +161,12 @@ func testSharedWatch(t *testing.T, s store.Shared) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("no change %d (revision %d) from Watch in 10 s", i, want)
 		}
-		if c.Err != nil {
-			t.Fatalf("Watch failed: %v", c.Err)
-		}
-		if c.Revision != want {
+		if c.Err == nil && c.Revision != want {
 			t.Fatalf("change %d at revision %d, want %d (the group's commit)", i, c.Revision, want)
 		}
-		m.replay(t, c)
+		r.Replay(t, c)
 	}
-	got, profile := m.state()
-	checkSame(t, "the changes replayed on the snapshot", got, dumpGroup(t, s))
-	if want, _ := s.RuleProfile(t.Context()); profile != want {
-		t.Fatalf("replayed profile %q, store's %q", profile, want)
-	}
+	r.Check(t, "the changes replayed on the snapshot", s)
 	cancel()
 	for c := range changes { // the channel closes once ctx is done
 		if c.Err == nil && c.Revision != 0 {
@@ -330,96 +175,100 @@ func testSharedWatch(t *testing.T, s store.Shared) {
 	}
 }
 
-// testSharedApplyAtConflicts: ApplyAt refuses, writing nothing, a group
-// that writes or names a record changed or deleted after its read
-// revision, and accepts one whose records did not change.
-func testSharedApplyAtConflicts(t *testing.T, s store.Shared) {
-	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("a"), newKey("b")}, PutAliases: []store.Alias{newAlias("alias/a", "a")},
-		PutGrants: []store.Grant{newGrant("a", grantID(1))}, PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", Name: "one"}}})
-	// Each case, given keys a and b as stored: a change by another writer
-	// after read, groups that must conflict with it, and one that must not.
-	type batches = []store.Batch
-	for _, tc := range []struct {
-		name     string
-		other    func(a, b store.Key) store.Batch
-		conflict func(a, b store.Key) batches
-		fine     func(a, b store.Key) store.Batch
-	}{
-		{"key replaced",
-			func(a, b store.Key) store.Batch { return store.Batch{PutKeys: []store.Key{next(a)}} },
-			func(a, b store.Key) batches {
-				return batches{
-					{AddRotations: []store.KeyRotation{{KeyID: "a", Rotation: rotation(1)}}},
-					{PutAliases: []store.Alias{newAlias("alias/new", "a")}},
-					{PutGrants: []store.Grant{newGrant("a", grantID(9))}},
-				}
-			},
-			func(a, b store.Key) store.Batch { return store.Batch{PutKeys: []store.Key{next(b)}} }},
-		{"alias moved",
-			func(a, b store.Key) store.Batch {
-				return store.Batch{PutAliases: []store.Alias{newAlias("alias/a", "b")}}
-			},
-			func(a, b store.Key) batches {
-				return batches{{DeleteAliases: []store.AliasID{aliasID("alias/a")}}, {PutAliases: []store.Alias{newAlias("alias/a", "a")}}}
-			},
-			func(a, b store.Key) store.Batch {
-				return store.Batch{PutAliases: []store.Alias{newAlias("alias/other", "b")}}
-			}},
-		{"grant deleted",
-			func(a, b store.Key) store.Batch {
-				return store.Batch{DeleteGrants: []store.GrantID{{KeyID: "a", GrantID: grantID(1)}}}
-			},
-			func(a, b store.Key) batches { return batches{{PutGrants: []store.Grant{newGrant("a", grantID(1))}}} },
-			func(a, b store.Key) store.Batch {
-				return store.Batch{PutGrants: []store.Grant{newGrant("b", grantID(2))}}
-			}},
-		{"custom key store replaced",
-			func(a, b store.Key) store.Batch {
-				return store.Batch{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", Name: "renamed"}}}
-			},
-			func(a, b store.Key) batches { return batches{{DeleteCustomKeyStores: []string{"cks-1"}}} },
-			func(a, b store.Key) store.Batch {
-				return store.Batch{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-2", Name: "two"}}}
-			}},
-		{"key deleted",
-			func(a, b store.Key) store.Batch { return store.Batch{DeleteKeys: []string{"a"}} },
-			func(a, b store.Key) batches {
-				return batches{{PutKeys: []store.Key{next(a)}}, {PutAliases: []store.Alias{newAlias("alias/z", "a")}}}
-			},
-			func(a, b store.Key) store.Batch { return store.Batch{PutKeys: []store.Key{newKey("c")}} }},
-		{"secret stored",
-			func(a, b store.Key) store.Batch { return store.Batch{PutSecret: secret(1)} },
-			func(a, b store.Key) batches { return batches{{PutSecret: secret(2)}} },
-			func(a, b store.Key) store.Batch { return store.Batch{PutKeys: []store.Key{newKey("d")}} }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			a, _ := s.Key(t.Context(), "a")
-			b, _ := s.Key(t.Context(), "b")
-			read := revision(t, s)
-			other := tc.other(a, b)
-			applyAt(t, s, read, &other)
-			for i, c := range tc.conflict(a, b) {
-				before := dumpGroup(t, s)
-				_, err := s.ApplyAt(t.Context(), read, &c)
-				checkErr(t, fmt.Sprintf("conflicting group %d", i), err, store.ErrConflict)
-				checkSame(t, "store after the refused group", dumpGroup(t, s), before)
-			}
-			fine := tc.fine(a, b)
-			applyAt(t, s, read, &fine)
-		})
+// sharedConflicts are the cases of ApplyAtConflicts, each run on a fresh
+// store (testSharedApplyAtConflict).
+var sharedConflicts = []struct {
+	name     string
+	other    []store.Batch // another writer's commits after read
+	conflict []store.Batch // groups computed from read, each refused
+	fine     store.Batch   // one computed from read that commits
+}{
+	{"key replaced", []store.Batch{{PutKeys: []store.Key{next(newKey("a"))}}},
+		[]store.Batch{{PutKeys: []store.Key{next(newKey("a"))}}, {AddRotations: []store.KeyRotation{{KeyID: "a", Rotation: rotation(1)}}},
+			{PutAliases: []store.Alias{newAlias("alias/new", "a")}}, {PutGrants: []store.Grant{newGrant("a", grantID(9))}}},
+		store.Batch{PutKeys: []store.Key{next(newKey("b"))}, AddRotations: []store.KeyRotation{{KeyID: "b", Rotation: rotation(1)}}}},
+	{"key rotated", []store.Batch{{AddRotations: []store.KeyRotation{{KeyID: "a", Rotation: rotation(1)}}}},
+		[]store.Batch{{AddRotations: []store.KeyRotation{{KeyID: "a", Rotation: rotation(2)}}}, {PutKeys: []store.Key{next(newKey("a"))}}},
+		store.Batch{AddRotations: []store.KeyRotation{{KeyID: "b", Rotation: rotation(2)}}}},
+	// The key is at the version read again: only its revision tells.
+	{"key deleted and created again", []store.Batch{{DeleteKeys: []string{"a"}}, {PutKeys: []store.Key{newKey("a")}}},
+		[]store.Batch{{PutKeys: []store.Key{next(newKey("a"))}}},
+		store.Batch{PutKeys: []store.Key{next(newKey("b"))}}},
+	{"key deleted", []store.Batch{{DeleteKeys: []string{"a"}}},
+		[]store.Batch{{PutKeys: []store.Key{next(newKey("a"))}}, {PutAliases: []store.Alias{newAlias("alias/z", "a")}}},
+		store.Batch{PutKeys: []store.Key{newKey("c")}}},
+	{"alias moved", []store.Batch{{PutAliases: []store.Alias{newAlias("alias/a", "b")}}},
+		[]store.Batch{{DeleteAliases: []store.AliasID{aliasID("alias/a")}}, {PutAliases: []store.Alias{newAlias("alias/a", "a")}}},
+		store.Batch{PutAliases: []store.Alias{newAlias("alias/other", "b")}}},
+	{"alias deleted", []store.Batch{{DeleteAliases: []store.AliasID{aliasID("alias/a")}}},
+		[]store.Batch{{PutAliases: []store.Alias{newAlias("alias/a", "b")}}},
+		store.Batch{PutAliases: []store.Alias{newAlias("alias/other", "b")}}},
+	// Deleting a key deletes its aliases and grants: one put after read
+	// is a record changed.
+	{"alias added to a key the group deletes", []store.Batch{{PutAliases: []store.Alias{newAlias("alias/c", "a")}}},
+		[]store.Batch{{DeleteKeys: []string{"a"}}},
+		store.Batch{DeleteKeys: []string{"b"}}},
+	{"grant added to a key the group deletes", []store.Batch{{PutGrants: []store.Grant{newGrant("a", grantID(2))}}},
+		[]store.Batch{{DeleteKeys: []string{"a"}}},
+		store.Batch{DeleteKeys: []string{"b"}}},
+	{"grant put again", []store.Batch{{PutGrants: []store.Grant{newGrant("a", grantID(1))}}},
+		[]store.Batch{{DeleteGrants: []store.GrantID{{KeyID: "a", GrantID: grantID(1)}}}},
+		store.Batch{PutGrants: []store.Grant{newGrant("b", grantID(2))}}},
+	{"grant deleted", []store.Batch{{DeleteGrants: []store.GrantID{{KeyID: "a", GrantID: grantID(1)}}}},
+		[]store.Batch{{PutGrants: []store.Grant{newGrant("a", grantID(1))}}},
+		store.Batch{PutGrants: []store.Grant{newGrant("b", grantID(2))}}},
+	{"custom key store replaced", []store.Batch{{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", Name: "renamed"}}}},
+		[]store.Batch{{DeleteCustomKeyStores: []string{"cks-1"}}},
+		store.Batch{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-2", Name: "two"}}}},
+	{"custom key store deleted", []store.Batch{{DeleteCustomKeyStores: []string{"cks-1"}}},
+		[]store.Batch{{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", Name: "one"}}}},
+		store.Batch{PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-2", Name: "two"}}}},
+	{"secret stored", []store.Batch{{PutSecret: secret(1)}},
+		[]store.Batch{{PutSecret: secret(2)}},
+		store.Batch{PutKeys: []store.Key{newKey("d")}}},
+	// The latest instant and the rule profile are not records.
+	{"latest instant and rule profile moved", []store.Batch{{Now: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), RuleProfile: "2024"}},
+		nil,
+		store.Batch{PutKeys: []store.Key{next(newKey("a"))}, Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}},
+}
+
+// testSharedApplyAtConflict runs sharedConflicts[i] on s holding keys a
+// and b, alias alias/a of a, grant 1 of a and custom key store cks-1:
+// ApplyAt refuses, writing nothing, a group that writes or names a record
+// changed or deleted after its read revision, and commits one whose
+// records did not change, at a revision after read.
+func testSharedApplyAtConflict(i int) func(t *testing.T, s store.Shared) {
+	return func(t *testing.T, s store.Shared) {
+		tc := sharedConflicts[i]
+		apply(t, s, store.Batch{PutKeys: []store.Key{newKey("a"), newKey("b")}, PutAliases: []store.Alias{newAlias("alias/a", "a")},
+			PutGrants: []store.Grant{newGrant("a", grantID(1))}, PutCustomKeyStores: []store.CustomKeyStore{{ID: "cks-1", Name: "one"}}})
+		read := revision(t, s)
+		for _, b := range tc.other {
+			apply(t, s, b)
+		}
+		for j, c := range tc.conflict {
+			before := dumpGroup(t, s)
+			_, err := s.ApplyAt(t.Context(), read, &c)
+			checkErr(t, fmt.Sprintf("conflicting group %d", j), err, store.ErrConflict)
+			checkSame(t, "store after the refused group", dumpGroup(t, s), before)
+		}
+		if r := applyAt(t, s, read, &tc.fine); r <= read {
+			t.Fatalf("ApplyAt committed at revision %d, not after the read %d", r, read)
+		}
 	}
 }
 
 // testSharedApplyAtCreated: a key the group creates (store.CreatedKeys)
 // need only be absent when the group commits (decision D53): a key
 // deleted after read may be created again by a group computed from read,
-// also with an alias, while a key created after read conflicts and so does
+// alone or with an alias, while a key created after read conflicts and so does
 // an alias changed after read beside the creation.
 func testSharedApplyAtCreated(t *testing.T, s store.Shared) {
-	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("a"), newKey("b")}, PutAliases: []store.Alias{newAlias("alias/b", "b")}})
+	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("a"), newKey("b"), newKey("e")}, PutAliases: []store.Alias{newAlias("alias/b", "b")}})
 	read := revision(t, s)
 	// Another writer's changes after read.
 	apply(t, s, store.Batch{DeleteKeys: []string{"a"}})
+	apply(t, s, store.Batch{DeleteKeys: []string{"e"}})
 	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("c")}})
 	apply(t, s, store.Batch{PutAliases: []store.Alias{newAlias("alias/b", "c")}})
 	for i, g := range []store.Batch{
@@ -431,6 +280,7 @@ func testSharedApplyAtCreated(t *testing.T, s store.Shared) {
 		checkErr(t, fmt.Sprintf("conflicting group %d", i), err, store.ErrConflict)
 		checkSame(t, "store after the refused group", dumpGroup(t, s), before)
 	}
+	applyAt(t, s, read, &store.Batch{PutKeys: []store.Key{newKey("e")}}) // only a creation (one round trip in etcdstore)
 	applyAt(t, s, read, &store.Batch{PutKeys: []store.Key{newKey("a")}, PutAliases: []store.Alias{newAlias("alias/a", "a")}})
 	if k, err := s.Key(t.Context(), "a"); err != nil || k.Version != 1 {
 		t.Errorf("key a created again = %+v, %v; want version 1", k, err)

@@ -22,10 +22,7 @@ import (
 // open store or fail t; the suite closes the store when the subtest ends.
 func RunConformanceTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Helper()
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s store.Store)
-	}{
+	tests := []subtest[store.Store]{
 		{"RoundTripKey", testRoundTripKey},
 		{"RoundTripZeroKey", testRoundTripZeroKey},
 		{"RoundTripEnums", testRoundTripEnums},
@@ -88,6 +85,19 @@ func RunConformanceTests(t *testing.T, newStore func(t *testing.T) store.Store) 
 		{"RuleProfile", testRuleProfile},
 		{"RuleProfileMisfit", testRuleProfileMisfit},
 	}
+	run(t, newStore, tests)
+}
+
+// subtest is one test of a suite, run on a fresh store.
+type subtest[S store.Store] struct {
+	name string
+	fn   func(t *testing.T, s S)
+}
+
+// run runs each test as a subtest on a fresh store from newStore, which it
+// closes when the subtest ends.
+func run[S store.Store](t *testing.T, newStore func(t *testing.T) S, tests []subtest[S]) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
