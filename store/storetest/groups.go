@@ -37,6 +37,17 @@ func dumpGroup(t *testing.T, s store.Store) groupState {
 	return g
 }
 
+// checkSameZones is checkSame, and also requires the times of got and want
+// to be in the same locations (checkSame compares instants only): a store
+// that refused a group must not have changed even a time's zone.
+func checkSameZones(t *testing.T, what string, got, want groupState) {
+	t.Helper()
+	checkSame(t, what, got, want)
+	if g, w := fmt.Sprintf("%+v", got), fmt.Sprintf("%+v", want); g != w {
+		t.Fatalf("%s differs in its times' locations:\n%s\nwant\n%s", what, g, w)
+	}
+}
+
 // testGroupInOrder: a group's batches apply in order, each seeing the ones
 // before it: a key created by the first is replaced, rotated, aliased and
 // granted by the next ones, another key is deleted, and the latest instant

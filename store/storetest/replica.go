@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -138,11 +137,7 @@ func (r *Replica) deleteKey(id string) {
 // (a Change's records are those the store reads).
 func (r *Replica) Check(t *testing.T, what string, s store.Store) {
 	t.Helper()
-	got, want := r.state(), dumpGroup(t, s)
-	checkSame(t, what, got, want)
-	if g, w := fmt.Sprintf("%+v", got), fmt.Sprintf("%+v", want); g != w {
-		t.Fatalf("%s differs in its times' locations:\n%s\nwant\n%s", what, g, w)
-	}
+	checkSameZones(t, what, r.state(), dumpGroup(t, s))
 	if profile, err := s.RuleProfile(t.Context()); err != nil || r.profile != profile {
 		t.Fatalf("%s: rule profile %q, want %q (%v)", what, r.profile, profile, err)
 	}
