@@ -472,10 +472,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if c.mem {
 		svc = kms.New(opts...)
 	} else {
-		var st interface {
-			store.Store
-			LatestInstant(context.Context) (time.Time, error)
-		}
+		var st store.Store
 		var err error
 		wrapped := c.wrappingKey != nil
 		if c.etcd != nil {
