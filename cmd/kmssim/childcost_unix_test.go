@@ -4,6 +4,7 @@ package main
 
 import (
 	"os/exec"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -22,5 +23,8 @@ func childCost(b *testing.B, cmd *exec.Cmd) (cpu time.Duration, maxRSS int64) {
 		b.Skip("no rusage for child processes here")
 	}
 	cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return cpu, ru.Maxrss * 1024 // Linux reports kilobytes
+	if runtime.GOOS == "darwin" {
+		return cpu, ru.Maxrss // macOS reports bytes
+	}
+	return cpu, ru.Maxrss * 1024 // Linux and the BSDs report kilobytes
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"github.com/kmsmodel/kmsmodel/internal/proctest"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/kmsmodel/kmsmodel/internal/proctest"
 )
 
 // rss is proctest.RSS, 0 where it cannot be read.

@@ -38,7 +38,8 @@ var (
 	kmssimBinErr  error
 )
 
-// kmssimBinary builds kmssim once per test binary run.
+// kmssimBinary builds kmssim once per test binary run, in a directory
+// TestMain removes.
 func kmssimBinary(t testing.TB) string {
 	t.Helper()
 	kmssimBinOnce.Do(func() {

@@ -18,10 +18,15 @@ import (
 )
 
 // TestMain lets a test binary run an etcd member in a child process
-// (etcdtest.StartProcess, the end-to-end fault test).
+// (etcdtest.StartProcess, the end-to-end fault test), and removes the
+// kmssim binary the tests built (kmssimBinary).
 func TestMain(m *testing.M) {
 	etcdtest.RunChild()
-	os.Exit(m.Run())
+	code := m.Run()
+	if kmssimBinPath != "" {
+		_ = os.RemoveAll(filepath.Dir(kmssimBinPath))
+	}
+	os.Exit(code)
 }
 
 // wrappingKeyFile writes a 32-byte wrapping key (hex) to a file.

@@ -8,11 +8,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"fmt"
 	"io"
 	"math/big"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,8 +18,8 @@ import (
 	"time"
 
 	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
-	"go.etcd.io/etcd/server/v3/embed"
-	"go.uber.org/zap"
+
+	"github.com/kmsmodel/kmsmodel/internal/etcdtest"
 )
 
 // writePEM writes one PEM block to dir/name and returns its path.
@@ -77,33 +75,20 @@ func testPKI(t *testing.T) (ca, cert, key string) {
 // start.
 func TestServeEtcdTLS(t *testing.T) {
 	ca, cert, key := testPKI(t)
-	ports, err := freeTCPPorts(2)
+	configs, err := etcdtest.MemberConfigs(t.TempDir(), etcdtest.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := embed.NewConfig()
-	cfg.Name, cfg.Dir = "tls", t.TempDir()
-	cu, _ := url.Parse(fmt.Sprintf("https://127.0.0.1:%d", ports[0]))
-	pu, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", ports[1]))
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*pu}, []url.URL{*pu}
-	cfg.InitialCluster = "tls=" + pu.String()
-	cfg.ClientTLSInfo.CertFile, cfg.ClientTLSInfo.KeyFile, cfg.ClientTLSInfo.TrustedCAFile = cert, key, ca
-	cfg.ClientTLSInfo.ClientCertAuth = true
-	cfg.UnsafeNoFsync = true
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	e, err := embed.StartEtcd(cfg)
+	mc := configs[0]
+	mc.ClientURL = "https" + strings.TrimPrefix(mc.ClientURL, "http")
+	mc.CertFile, mc.KeyFile, mc.CAFile = cert, key, ca
+	m, err := etcdtest.Member(mc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(e.Close)
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(20 * time.Second):
-		t.Fatal("the TLS member is not ready")
-	}
+	t.Cleanup(m.Close)
 	wk := wrappingKeyFile(t)
-	base := []string{"--etcd", cu.String(), "--wrapping-key-file", wk, "--etcd-dial-timeout", "1s"}
+	base := []string{"--etcd", mc.ClientURL, "--wrapping-key-file", wk, "--etcd-dial-timeout", "1s"}
 	addr, stop, logs := startServe(t, append(base, "--etcd-ca", ca, "--etcd-cert", cert, "--etcd-key", key)...)
 	if _, err := client(addr, "AKID").CreateKey(context.Background(), &awskms.CreateKeyInput{}); err != nil {
 		t.Fatal(err)
@@ -121,18 +106,4 @@ func TestServeEtcdTLS(t *testing.T) {
 			t.Errorf("%s: exit %d, log %s", name, code, out.String())
 		}
 	}
-}
-
-// freeTCPPorts returns n ports that were free on 127.0.0.1 a moment ago.
-func freeTCPPorts(n int) ([]int, error) {
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }

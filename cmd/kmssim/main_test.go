@@ -394,11 +394,7 @@ func TestServeBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the command")
 	}
-	bin := filepath.Join(t.TempDir(), "kmssim")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Skipf("cannot build kmssim: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "serve", "--mem", "--addr", "127.0.0.1:0")
+	cmd := exec.Command(kmssimBinary(t), "serve", "--mem", "--addr", "127.0.0.1:0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

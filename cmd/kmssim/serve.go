@@ -37,13 +37,14 @@ over HTTP, backed by kmsmodel. Point an AWS SDK or the AWS CLI at it:
 State lives in a bbolt file (--db, default kms.db, with its write-ahead
 log beside it as kms.db.wal while serve runs or after a crash: keep the
 two together), only in memory (--mem), or in an etcd cluster shared with
-other kmssim nodes (--etcd, below). The caller comes from the access key ID of the SigV4 credential:
---access-key maps keys to accounts (their roots) or to principal ARNs; by
-default every key is the root of --account. Without --access-key, a
-request with no Authorization header (plain curl) runs as --account; once
-any access key is mapped, such a request is refused with
-MissingAuthenticationTokenException. Signatures are NOT verified, so serve
-only on addresses you trust (loopback by default).
+other kmssim nodes (--etcd, below). The caller comes from the access key
+ID of the SigV4 credential: --access-key maps keys to accounts (their
+roots) or to principal ARNs; by default every key is the root of
+--account. Without --access-key, a request with no Authorization header
+(plain curl) runs as --account; once any access key is mapped, such a
+request is refused with MissingAuthenticationTokenException. Signatures
+are NOT verified, so serve only on addresses you trust (loopback by
+default).
 
 Every operation on a key is decided by the key's policy for that caller
 (PutKeyPolicy sets it; the default policy lets every principal of the
@@ -472,10 +473,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if c.mem {
 		svc = kms.New(opts...)
 	} else {
-		var st interface {
-			store.Store
-			LatestInstant(context.Context) (time.Time, error)
-		}
+		var st store.Store
 		var err error
 		wrapped := c.wrappingKey != nil
 		if c.etcd != nil {

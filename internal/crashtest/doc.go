@@ -5,9 +5,12 @@
 //
 // # Use
 //
-//	lines := crashtest.Kill(t, cmd, crashtest.AfterFirst, delay, parse)
+//	crashtest.Kill(t, cmd, crashtest.AfterFirst, delay, func(line string) bool {
+//		… // keep the line if it is the child's; report whether it was
+//	})
 //
-// Kill starts cmd, hands each line of its standard output to parse, kills
-// it delay after it started (Anytime) or after its first parsed line
-// (AfterFirst), and fails t unless SIGKILL is what ended it.
+// Kill starts cmd, hands each line of its standard output to parse (its
+// last argument), kills it delay after it started (Anytime) or after its
+// first parsed line (AfterFirst), and fails t unless SIGKILL is what ended
+// it. It returns nothing: parse keeps what the test needs of the lines.
 package crashtest

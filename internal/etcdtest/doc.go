@@ -18,7 +18,9 @@
 // time out, as with any etcd. A member with open watch streams takes up
 // to five seconds more to stop (etcd's graceful stop waits for them):
 // crash a member that serves watches with StartProcess and SIGKILL
-// instead. Members do not fsync unless Config.Fsync.
+// instead. Members do not fsync unless Config.Fsync. A member started
+// with Member from a MemberConfig whose CertFile is set serves its
+// clients over TLS.
 //
 // # A member in another process
 //

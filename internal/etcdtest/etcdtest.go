@@ -49,6 +49,10 @@ type MemberConfig struct {
 	Existing  bool
 	MaxTxnOps uint
 	Fsync     bool
+	// CertFile and KeyFile (PEM), when set, make the member serve its
+	// clients over TLS (ClientURL then starts with https://) and, with
+	// CAFile, require a client certificate that CA signed.
+	CertFile, KeyFile, CAFile string
 }
 
 // Running is a started member.
@@ -94,6 +98,11 @@ func Member(mc MemberConfig) (*Running, error) {
 		cfg.MaxTxnOps = DefaultMaxTxnOps
 	}
 	cfg.UnsafeNoFsync = !mc.Fsync
+	if mc.CertFile != "" {
+		tls := &cfg.ClientTLSInfo
+		tls.CertFile, tls.KeyFile, tls.TrustedCAFile = mc.CertFile, mc.KeyFile, mc.CAFile
+		tls.ClientCertAuth = mc.CAFile != ""
+	}
 	// Short ticks: a member elects itself, or a new leader, in a tenth of a
 	// second rather than a second or two.
 	cfg.TickMs, cfg.ElectionMs = 10, 100

@@ -191,24 +191,14 @@ func recoverWAL(db *bolt.DB, path string, o *Options, format uint32, noGrants bo
 // writes (its root secret, perhaps).
 func orphanWAL(path string) error {
 	name := path + WALSuffix
-	f, err := os.Open(name)
+	data, err := os.ReadFile(name)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("boltstore: open %s: %w", name, err)
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("boltstore: open %s: %w", name, err)
-	}
-	w := &walLog{f: f, path: name, size: fi.Size()}
-	recs, err := w.read()
-	if err != nil {
-		return fmt.Errorf("boltstore: open %s: %w", name, err)
-	}
-	if len(recs) > 0 {
+	if recs, _, _ := parseWAL(data); len(recs) > 0 {
 		return fmt.Errorf("boltstore: open %s: the file is missing or empty, yet its log %s holds writes to it: "+
 			"restore the file, or remove the log to start a new store: %w", path, name, store.ErrCorrupt)
 	}
@@ -219,60 +209,59 @@ func orphanWAL(path string) error {
 // last started over (restore makes the write transaction again from
 // them): those between the header and off, each written whole and synced.
 func (w *walLog) logged() ([][]byte, error) {
-	data := make([]byte, w.off-walHeader)
-	if _, err := w.f.ReadAt(data, walHeader); err != nil {
+	data := make([]byte, w.off)
+	if _, err := w.f.ReadAt(data, 0); err != nil {
 		return nil, err
 	}
-	var recs [][]byte
-	for off := 0; off < len(data); {
-		if off+walRecordHead > len(data) {
-			return nil, fmt.Errorf("%w: a record of the log ends past its end", store.ErrCorrupt)
-		}
-		end := off + walRecordHead + int(binary.BigEndian.Uint32(data[off:]))
-		if end > len(data) {
-			return nil, fmt.Errorf("%w: a record of the log ends past its end", store.ErrCorrupt)
-		}
-		recs = append(recs, data[off+walRecordHead:end])
-		off = end
+	recs, end, _ := parseWAL(data)
+	if end != w.off {
+		return nil, fmt.Errorf("%w: the log's records end at %d, not at %d", store.ErrCorrupt, end, w.off)
 	}
 	return recs, nil
 }
 
-// read reads the header and the records, and leaves w positioned after
-// the last one. A header that is missing or does not check (a log never
-// written, or one whose header a crash tore while the log was starting
-// over after a checkpoint, when every record was in the file already)
-// holds no records.
+// read reads the file's records (parseWAL) and leaves w positioned after
+// the last one.
 func (w *walLog) read() ([][]byte, error) {
 	data := make([]byte, w.size)
 	if _, err := w.f.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
-	w.off, w.next = walHeader, 1
+	var recs [][]byte
+	recs, w.off, w.next = parseWAL(data)
+	return recs, nil
+}
+
+// parseWAL returns the payloads of the records of the log whose contents
+// are data, where the last one ends, and the sequence number of the next.
+// A header that is missing or does not check (a log never written, or one
+// whose header a crash tore while the log was starting over after a
+// checkpoint, when every record was in the file already) holds no records.
+func parseWAL(data []byte) (recs [][]byte, end int64, next uint64) {
+	end, next = walHeader, 1
 	if len(data) < walHeader || string(data[:len(walMagic)]) != walMagic {
-		return nil, nil
+		return nil, end, next
 	}
 	h := data[:len(walMagic)+12]
 	if crc32.Checksum(h[:len(walMagic)+8], castagnoli) != binary.BigEndian.Uint32(h[len(walMagic)+8:]) {
-		return nil, nil
+		return nil, end, next
 	}
-	w.next = binary.BigEndian.Uint64(h[len(walMagic):])
-	var recs [][]byte
-	for off := int64(walHeader); off+walRecordHead <= int64(len(data)); {
+	next = binary.BigEndian.Uint64(h[len(walMagic):])
+	for off := end; off+walRecordHead <= int64(len(data)); {
 		n := int64(binary.BigEndian.Uint32(data[off:]))
 		sum := binary.BigEndian.Uint32(data[off+4:])
 		seq := binary.BigEndian.Uint64(data[off+8:])
-		end := off + walRecordHead + n
-		if n == 0 || end > int64(len(data)) || seq != w.next ||
-			crc32.Checksum(data[off+8:end], castagnoli) != sum {
+		recEnd := off + walRecordHead + n
+		if n == 0 || recEnd > int64(len(data)) || seq != next ||
+			crc32.Checksum(data[off+8:recEnd], castagnoli) != sum {
 			break
 		}
-		recs = append(recs, data[off+walRecordHead:end])
-		w.next++
-		off = end
-		w.off = off
+		recs = append(recs, data[off+walRecordHead:recEnd])
+		next++
+		off = recEnd
+		end = off
 	}
-	return recs, nil
+	return recs, end, next
 }
 
 // reset starts the log over with records from sequence number next on:
