@@ -37,6 +37,16 @@ func clNodes(t *testing.T, st store.Shared, n int, opts ...kms.Option) ([]*kms.S
 	return nodes, clocks
 }
 
+// clCreate creates a key on svc and returns its ID.
+func clCreate(t *testing.T, svc *kms.Service, in *kms.CreateKeyInput) string {
+	t.Helper()
+	out, err := svc.CreateKey(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.KeyMetadata.KeyId
+}
+
 func clState(t *testing.T, svc *kms.Service, id string) string {
 	t.Helper()
 	out, err := svc.DescribeKey(context.Background(), &kms.DescribeKeyInput{KeyId: id})
@@ -53,11 +63,7 @@ func TestClusterReadsSeeEveryAcknowledgedWrite(t *testing.T) {
 	ctx := context.Background()
 	nodes, _ := clNodes(t, store.NewSharedMemory(), 3)
 	a, b, c := nodes[0], nodes[1], nodes[2]
-	out, err := a.CreateKey(ctx, &kms.CreateKeyInput{Description: "made on a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := out.KeyMetadata.KeyId
+	id := clCreate(t, a, &kms.CreateKeyInput{Description: "made on a"})
 	if got := clState(t, b, id); got != "Enabled" {
 		t.Fatalf("b sees %s", got)
 	}
@@ -69,19 +75,16 @@ func TestClusterReadsSeeEveryAcknowledgedWrite(t *testing.T) {
 			t.Fatalf("node %d sees %s after b disabled the key", i, got)
 		}
 	}
-	out2, err := c.CreateKey(ctx, &kms.CreateKeyInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id2 := clCreate(t, c, &kms.CreateKeyInput{})
 	if _, err := c.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: "alias/x", TargetKeyId: id}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.UpdateAlias(ctx, &kms.UpdateAliasInput{AliasName: "alias/x", TargetKeyId: out2.KeyMetadata.KeyId}); err != nil {
+	if _, err := a.UpdateAlias(ctx, &kms.UpdateAliasInput{AliasName: "alias/x", TargetKeyId: id2}); err != nil {
 		t.Fatal(err)
 	}
 	d, err := b.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: "alias/x"})
-	if err != nil || d.KeyMetadata.KeyId != out2.KeyMetadata.KeyId {
-		t.Fatalf("b resolves alias/x to %v, %v; want %s", d, err, out2.KeyMetadata.KeyId)
+	if err != nil || d.KeyMetadata.KeyId != id2 {
+		t.Fatalf("b resolves alias/x to %v, %v; want %s", d, err, id2)
 	}
 	_, err = b.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: "alias/x", TargetKeyId: id})
 	if !errors.Is(err, keystate.ErrAlreadyExists) {
@@ -96,11 +99,7 @@ func TestClusterReadsSeeEveryAcknowledgedWrite(t *testing.T) {
 func TestClusterQuotaAcrossNodes(t *testing.T) {
 	ctx := context.Background()
 	nodes, _ := clNodes(t, store.NewSharedMemory(), 3)
-	out, err := nodes[0].CreateKey(ctx, &kms.CreateKeyInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := out.KeyMetadata.KeyId
+	id := clCreate(t, nodes[0], &kms.CreateKeyInput{})
 	const calls = 60
 	var ok, limited atomic.Int32
 	var wg sync.WaitGroup
@@ -144,19 +143,12 @@ func TestClusterQuotaAcrossNodes(t *testing.T) {
 func TestClusterScheduledEventsOnce(t *testing.T) {
 	ctx := context.Background()
 	nodes, clocks := clNodes(t, store.NewSharedMemory(), 3)
-	out, err := nodes[0].CreateKey(ctx, &kms.CreateKeyInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := out.KeyMetadata.KeyId
+	id := clCreate(t, nodes[0], &kms.CreateKeyInput{})
 	if _, err := nodes[1].EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: id, RotationPeriodInDays: new(int32(90))}); err != nil {
 		t.Fatal(err)
 	}
-	doomed, err := nodes[2].CreateKey(ctx, &kms.CreateKeyInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := nodes[2].ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: doomed.KeyMetadata.KeyId, PendingWindowInDays: new(int32(7))}); err != nil {
+	doomed := clCreate(t, nodes[2], &kms.CreateKeyInput{})
+	if _, err := nodes[2].ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: doomed, PendingWindowInDays: new(int32(7))}); err != nil {
 		t.Fatal(err)
 	}
 	// One node moves the cluster's clock a year on and writes it.
@@ -185,7 +177,7 @@ func TestClusterScheduledEventsOnce(t *testing.T) {
 				t.Errorf("node %d: rotations %d and %d are %v apart", i, j-1, j, d)
 			}
 		}
-		if _, err := n.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: doomed.KeyMetadata.KeyId}); !errors.Is(err, keystate.ErrNotFound) {
+		if _, err := n.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: doomed}); !errors.Is(err, keystate.ErrNotFound) {
 			t.Errorf("node %d: the deleted key: %v, want NotFoundException", i, err)
 		}
 	}
@@ -201,11 +193,7 @@ func TestClusterConcurrentWriters(t *testing.T) {
 	nodes, _ := clNodes(t, st, 3)
 	var ids []string
 	for range 4 {
-		out, err := nodes[0].CreateKey(ctx, &kms.CreateKeyInput{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, out.KeyMetadata.KeyId)
+		ids = append(ids, clCreate(t, nodes[0], &kms.CreateKeyInput{}))
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 100)
@@ -289,11 +277,7 @@ func TestClusterAppliesCommitsInPlace(t *testing.T) {
 	a, b := nodes[0], nodes[1]
 	var ids []string
 	for i := range 3 {
-		out, err := a.CreateKey(ctx, &kms.CreateKeyInput{Description: fmt.Sprint("key ", i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, out.KeyMetadata.KeyId)
+		ids = append(ids, clCreate(t, a, &kms.CreateKeyInput{Description: fmt.Sprint("key ", i)}))
 	}
 	must := func(_ any, err error) {
 		t.Helper()

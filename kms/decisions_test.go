@@ -1173,3 +1173,89 @@ func TestDecisionD14MarkerFromAnotherListingMode(t *testing.T) {
 	fxCheckErr(t, err, fxWant{Code: keystate.ErrInvalidMarker, Op: keystate.ListKeyRotations, AnyMsg: true})
 	e.unchanged(id, before)
 }
+
+// Decision D46 (AWS documents no order for ListKeys): a service lists its
+// caller's keys in creation order, and a page's marker names the last key
+// listed, so that paging with any Limit lists each key once: a key
+// created while paging comes last, and a key deleted after a page (the
+// marker's own key here) skips nothing. D14: a marker ListKeys did not
+// issue is InvalidMarkerException, and changes nothing.
+func TestDecisionD46ListKeysCreationOrder(t *testing.T) {
+	e := fxNew(t)
+	var made []string
+	for i := range 7 {
+		made = append(made, e.create(&kms.CreateKeyInput{MultiRegion: i%3 == 1}).KeyId)
+		if i == 3 { // another account's key lists only for that account
+			if _, err := e.s.CreateKey(kms.WithCaller(e.ctx, fxOther), &kms.CreateKeyInput{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	list := func(limit int32, between func()) []string {
+		t.Helper()
+		var got []string
+		marker := ""
+		for {
+			out, err := e.s.ListKeys(e.ctx, &kms.ListKeysInput{Limit: kms.Int32(limit), Marker: marker})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range out.Keys {
+				got = append(got, k.KeyId)
+			}
+			if !out.Truncated {
+				return got
+			}
+			if len(got) > len(made)+1 {
+				t.Fatalf("Limit %d: %d keys listed and more to come, %d made", limit, len(got), len(made))
+			}
+			if marker == "" && between != nil {
+				between()
+			}
+			marker = out.NextMarker
+		}
+	}
+	for _, limit := range []int32{1, 2, 3, 1000} {
+		if got := list(limit, nil); fmt.Sprint(got) != fmt.Sprint(made) {
+			t.Fatalf("Limit %d: %v, want creation order %v", limit, got, made)
+		}
+	}
+	// After the first page of three, a key is made and the third deleted.
+	got := list(3, func() {
+		made = append(made, e.create(&kms.CreateKeyInput{}).KeyId)
+		if _, err := e.s.ScheduleKeyDeletion(e.ctx, &kms.ScheduleKeyDeletionInput{KeyId: made[2], PendingWindowInDays: kms.Int32(7)}); err != nil {
+			t.Fatal(err)
+		}
+		e.advance(8 * fxDay)
+		e.s.Sweep()
+	})
+	if fmt.Sprint(got) != fmt.Sprint(made) {
+		t.Fatalf("paging while keys come and go: %v, want %v", got, made)
+	}
+
+	e.createAlias("alias/one", made[0])
+	e.createAlias("alias/two", made[1])
+	aliases, err := e.s.ListAliases(e.ctx, &kms.ListAliasesInput{Limit: kms.Int32(1)})
+	if err != nil || !aliases.Truncated {
+		t.Fatalf("ListAliases: %+v, %v", aliases, err)
+	}
+	keys, err := e.s.ListKeys(e.ctx, &kms.ListKeysInput{Limit: kms.Int32(1)})
+	if err != nil || !keys.Truncated {
+		t.Fatalf("ListKeys: %+v, %v", keys, err)
+	}
+	pos, _, _ := strings.Cut(keys.NextMarker, ".")
+	before := e.snapshot(made[0])
+	for name, m := range map[string]string{
+		"garbage":                      "not-a-marker",
+		"a ListAliases marker":         aliases.NextMarker,
+		"a marker, edited":             keys.NextMarker + "A",
+		"a marker whose ID is garbled": pos + ".!",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := e.s.ListKeys(e.ctx, &kms.ListKeysInput{Marker: m})
+			fxCheckErr(t, err, fxWant{Code: keystate.ErrInvalidMarker, Op: keystate.ListKeys,
+				Msg: "The marker '" + m + "' is not valid for this request."})
+		})
+	}
+	e.unchanged(made[0], before)
+}

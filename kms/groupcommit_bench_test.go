@@ -3,7 +3,6 @@ package kms_test
 import (
 	"context"
 	"fmt"
-	"github.com/kmsmodel/kmsmodel/internal/proctest"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/internal/faultstore"
+	"github.com/kmsmodel/kmsmodel/internal/proctest"
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/store/boltstore"
 )

@@ -17,8 +17,12 @@ func adviseHuge(p unsafe.Pointer, n uintptr) {
 	const huge = 2 << 20
 	start := uintptr(p) &^ (huge - 1)
 	end := (uintptr(p) + n + huge - 1) &^ (huge - 1)
-	syscall.Syscall(syscall.SYS_MADVISE, start, end-start, 14) // MADV_HUGEPAGE
+	syscall.Syscall(syscall.SYS_MADVISE, start, end-start, syscall.MADV_HUGEPAGE)
 }
+
+// madvPopulateWrite is MADV_POPULATE_WRITE (Linux 5.14), which package
+// syscall does not name.
+const madvPopulateWrite = 23
 
 // prefault has the kernel fault in the memory of c (madvise
 // MADV_POPULATE_WRITE, Linux 5.14 and later) in a goroutine of its own,
@@ -35,7 +39,7 @@ func prefault[T any](c []T) {
 	go func() {
 		var zero T
 		syscall.Syscall(syscall.SYS_MADVISE, uintptr(unsafe.Pointer(unsafe.SliceData(c))),
-			uintptr(len(c))*unsafe.Sizeof(zero), 23) // MADV_POPULATE_WRITE
+			uintptr(len(c))*unsafe.Sizeof(zero), madvPopulateWrite)
 		runtime.KeepAlive(c)
 	}()
 }

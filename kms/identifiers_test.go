@@ -292,9 +292,11 @@ func TestIdentifiersIDAndARNEquivalent(t *testing.T) {
 }
 
 // Each CreateKey and DescribeKey output is the caller's own: changing its
-// algorithm list changes no other output, and its CurrentKeyMaterialId is
-// the one ListKeyRotations calls CURRENT, before and after a rotation
-// (the outputs share one allocation with those strings and lists).
+// algorithm list changes no other output (the outputs share one
+// allocation with those strings and lists). Its CurrentKeyMaterialId
+// (d.3: a symmetric key's; c.5: 64 hex characters) is the one
+// ListKeyRotations calls CURRENT, and changes when a rotation completes
+// (recording row 3j).
 func TestIdentifiersMetadataOutputsAreIndependent(t *testing.T) {
 	e := fxNew(t)
 	created, err := e.s.CreateKey(e.ctx, &kms.CreateKeyInput{})
@@ -336,10 +338,12 @@ func TestIdentifiersMetadataOutputsAreIndependent(t *testing.T) {
 	}
 }
 
-// A key's ARN names its own account and Region, whichever account and
-// Region created it, whether or not the key is multi-Region, and a replica
-// names its Region, not its primary's: in CreateKey's and DescribeKey's
-// output, in ListKeys, and in the errors naming the key.
+// e.3: a key's ARN is arn:aws:kms:<region>:<account>:key/<id> and names
+// its own account and Region, whichever account and Region created it,
+// whether or not the key is multi-Region, and a replica names its Region,
+// not its primary's (d.3 MultiRegionConfiguration): in CreateKey's and
+// DescribeKey's output, in ListKeys, and in the errors naming the key
+// (D19, recording row 3c: "<key ARN> is disabled.").
 func TestIdentifiersARNsNameTheKeysAccountAndRegion(t *testing.T) {
 	e := fxNew(t, kms.WithRegions("eu-west-1"))
 	const other = "444455556666"
@@ -368,8 +372,9 @@ func TestIdentifiersARNsNameTheKeysAccountAndRegion(t *testing.T) {
 					t.Fatal(err)
 				}
 				var ke *keystate.Error
-				if _, err := e.s.RotateKeyOnDemand(ctx, &kms.RotateKeyOnDemandInput{KeyId: id}); !errors.As(err, &ke) || ke.KeyID != want {
-					t.Fatalf("RotateKeyOnDemand of a disabled key in %s for %s: %v, want an error naming %q", region, account, err, want)
+				if _, err := e.s.RotateKeyOnDemand(ctx, &kms.RotateKeyOnDemandInput{KeyId: id}); !errors.As(err, &ke) || ke.KeyID != want ||
+					!errors.Is(err, keystate.ErrDisabled) || ke.Message != want+" is disabled." {
+					t.Fatalf("RotateKeyOnDemand of a disabled key in %s for %s: %v, want DisabledException %q", region, account, err, want+" is disabled.")
 				}
 				if multi && region == fxRegion {
 					if _, err := e.s.EnableKey(ctx, &kms.EnableKeyInput{KeyId: id}); err != nil {

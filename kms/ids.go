@@ -40,11 +40,8 @@ func newKeyID(r io.Reader, multiRegion bool, ids *idArena) (string, error) {
 // idArena holds the bytes of the key IDs a service makes, many to a block:
 // one allocation per 1,800 keys instead of one per key, 36 bytes an ID
 // instead of 48, and one object for the collector to mark instead of
-// thousands. Before the ID of a key of the service's own account come the
-// bytes of its ARN without the ID (75 bytes in all for a key of
-// us-east-1), so that its ARN is a string of the arena too. Bytes given
-// out are never written again, which is what unsafe.String asks; a block
-// lives as long as any of its IDs.
+// thousands. Bytes given out are never written again, which is what
+// unsafe.String asks; a block lives as long as any of its IDs.
 type idArena struct {
 	buf    []byte
 	random [16]byte // newKeyID's buffer

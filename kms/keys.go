@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
-	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -451,16 +451,12 @@ func (s *Service) listKeys(in *ListKeysInput, caller string) (*ListKeysOutput, e
 		}
 	}
 	// order is sorted by creation (seq, then key ID: in cluster mode two
-	// nodes may give keys the same seq): find the first key after the
-	// marker.
-	lo, _ := slices.BinarySearchFunc(s.rg.order, orderPos{after, afterID}, func(k *key, p orderPos) int {
-		if c := compareOrder(k.seq, k.id, p.seq, p.id); c != 0 {
-			return c
-		}
-		return -1 // the marker's key itself comes before the page
-	})
+	// nodes may give keys the same seq, D46): find the first key after the
+	// marker's.
+	order := s.rg.order
+	lo := sort.Search(len(order), func(i int) bool { return compareOrder(order[i].seq, order[i].id, after, afterID) > 0 })
 	out := &ListKeysOutput{Keys: []KeyListEntry{}}
-	for _, k := range s.rg.order[lo:] {
+	for _, k := range order[lo:] {
 		if k.state == keystate.Deleted || k.account != caller {
 			continue
 		}

@@ -60,18 +60,17 @@ func decodeMarker(op keystate.Operation, m, scope string) (uint64, error) {
 			}
 		}
 	}
-	// No recording of the message; kmsmodel's wording.
-	return 0, kmsError(keystate.ErrInvalidMarker, op, "", keystate.None, "The marker '"+m+"' is not valid for this request.")
+	return 0, invalidMarker(op, m)
 }
 
-// orderPos is a place in a Region's creation order: a key's seq and ID.
-type orderPos struct {
-	seq uint64
-	id  string
+// invalidMarker is the InvalidMarkerException for a marker m that this
+// listing did not issue. No recording of the message; kmsmodel's wording.
+func invalidMarker(op keystate.Operation, m string) error {
+	return kmsError(keystate.ErrInvalidMarker, op, "", keystate.None, "The marker '"+m+"' is not valid for this request.")
 }
 
 // compareOrder orders keys by creation: seq, then key ID (two nodes of a
-// cluster may give keys created at once the same seq).
+// cluster may give keys created at once the same seq; decision D46).
 func compareOrder(seq uint64, id string, seq2 uint64, id2 string) int {
 	if c := cmp.Compare(seq, seq2); c != 0 {
 		return c
@@ -89,11 +88,11 @@ func decodeKeysMarker(op keystate.Operation, m string) (uint64, string, error) {
 	pos, idPart, _ := strings.Cut(m, ".")
 	seq, err := decodeMarker(op, pos, "keys")
 	if err != nil {
-		return 0, "", kmsError(keystate.ErrInvalidMarker, op, "", keystate.None, "The marker '"+m+"' is not valid for this request.")
+		return 0, "", invalidMarker(op, m)
 	}
-	id, derr := base64.RawURLEncoding.DecodeString(idPart)
-	if derr != nil {
-		return 0, "", kmsError(keystate.ErrInvalidMarker, op, "", keystate.None, "The marker '"+m+"' is not valid for this request.")
+	id, err := base64.RawURLEncoding.DecodeString(idPart)
+	if err != nil {
+		return 0, "", invalidMarker(op, m)
 	}
 	return seq, string(id), nil
 }

@@ -256,7 +256,7 @@ func (s *Service) ListKeyRotations(ctx context.Context, in *ListKeyRotationsInpu
 		}
 		out = &ListKeyRotationsOutput{Rotations: []RotationsListEntry{}}
 		if start > total {
-			return kmsError(keystate.ErrInvalidMarker, op, "", keystate.None, "The marker '"+in.Marker+"' is not valid for this request.")
+			return invalidMarker(op, in.Marker)
 		}
 		current := uint64(len(k.rotations))
 		for pos := start; pos < total; pos++ {

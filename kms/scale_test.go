@@ -3,7 +3,6 @@ package kms_test
 import (
 	"context"
 	"fmt"
-	"github.com/kmsmodel/kmsmodel/internal/proctest"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kmsmodel/kmsmodel/internal/proctest"
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/store"

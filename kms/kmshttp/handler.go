@@ -66,7 +66,8 @@ type config struct {
 	bodyMem  int64
 	log      *slog.Logger
 	random   io.Reader
-	ready    time.Duration
+	health   bool          // WithHealth was given
+	ready    time.Duration // its timeout
 }
 
 // WithManualClock tells the handler that the service runs on clock, which
@@ -153,7 +154,7 @@ func New(svc *kms.Service, opts ...Option) (*Handler, error) {
 	if c.bodyMem <= 0 {
 		return nil, fmt.Errorf("kmshttp: WithBodyMemory(%d): the limit must be positive", c.bodyMem)
 	}
-	if c.ready < 0 {
+	if c.health && c.ready <= 0 {
 		return nil, fmt.Errorf("kmshttp: WithHealth(%v): the timeout must be positive", c.ready)
 	}
 	var seed [8]byte

@@ -20,12 +20,7 @@ import (
 // Neither needs credentials, and neither changes anything but a cluster
 // node's copy of the cluster's state. readyTimeout must be positive.
 func WithHealth(readyTimeout time.Duration) Option {
-	return func(c *config) {
-		c.ready = readyTimeout
-		if readyTimeout <= 0 {
-			c.ready = -1
-		}
-	}
+	return func(c *config) { c.health, c.ready = true, readyTimeout }
 }
 
 // health answers r when it is a health check, and reports whether it was.
@@ -44,10 +39,10 @@ func (h *Handler) health(w http.ResponseWriter, r *http.Request) bool {
 			fmt.Fprintln(w, err)
 			return true
 		}
-	}
-	if cs, ok := h.svc.ClusterStatus(); ok && r.URL.Path == "/readyz" {
-		fmt.Fprintf(w, "ok revision=%d reloads=%d retries=%d\n", cs.Revision, cs.Reloads, cs.Retries)
-		return true
+		if cs, ok := h.svc.ClusterStatus(); ok {
+			fmt.Fprintf(w, "ok revision=%d reloads=%d retries=%d\n", cs.Revision, cs.Reloads, cs.Retries)
+			return true
+		}
 	}
 	fmt.Fprintln(w, "ok")
 	return true

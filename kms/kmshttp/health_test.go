@@ -64,7 +64,9 @@ func TestHealth(t *testing.T) {
 	if code, body := get(plain, http.MethodGet, "/readyz"); code == 200 || body == "ok\n" {
 		t.Errorf("without WithHealth, GET /readyz: %d %q", code, body)
 	}
-	if _, err := kmshttp.New(kms.New(), kmshttp.WithHealth(0)); err == nil {
-		t.Error("WithHealth(0) accepted")
+	for _, d := range []time.Duration{0, -time.Second} {
+		if _, err := kmshttp.New(kms.New(), kmshttp.WithHealth(d)); err == nil || !strings.Contains(err.Error(), "WithHealth("+d.String()+")") {
+			t.Errorf("WithHealth(%v): %v, want an error naming the timeout given", d, err)
+		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"flag"
-	"github.com/kmsmodel/kmsmodel/internal/proctest"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/kmsmodel/kmsmodel/internal/proctest"
 )
 
 // BenchmarkLoopbackServerCPU measures the server side of real traffic:
