@@ -1,7 +1,6 @@
 package kms
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -56,41 +55,5 @@ func TestKeyIndexAgainstMap(t *testing.T) {
 	var stand keyIndex // an unserved Region's: finds nothing
 	if stand.get("anything") != nil {
 		t.Fatal("the empty index found a key")
-	}
-}
-
-// TestSlabSpareChunk: past prefaultSlabChunks chunks, the slab's next
-// chunk is made ahead (and faulted in on another core); the keys that
-// fill it take the slots that follow, and every key stays findable at its
-// slot.
-func TestSlabSpareChunk(t *testing.T) {
-	s := New(WithRandom(rand.NewChaCha8([32]byte{3})))
-	ctx := context.Background()
-	n := (prefaultSlabChunks+1)*slabChunk + 7
-	ids := make([]string, n)
-	for i := range ids {
-		out, err := s.CreateKey(ctx, &CreateKeyInput{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[i] = out.KeyMetadata.KeyId
-		switch {
-		case i < (prefaultSlabChunks-1)*slabChunk && s.spareChunk != nil:
-			t.Fatalf("key %d: a spare chunk while the slab has fewer than %d chunks", i, prefaultSlabChunks)
-		case i >= (prefaultSlabChunks-1)*slabChunk && s.spareChunk == nil:
-			t.Fatalf("key %d: no spare chunk once the slab has %d chunks", i, prefaultSlabChunks)
-		}
-	}
-	if len(s.slab) != prefaultSlabChunks+2 {
-		t.Fatalf("%d chunks, want %d", len(s.slab), prefaultSlabChunks+2)
-	}
-	if s.spareChunk == nil || len(s.spareChunk) != 0 || cap(s.spareChunk) != slabChunk {
-		t.Fatalf("spare chunk: len %d cap %d, want an empty chunk", len(s.spareChunk), cap(s.spareChunk))
-	}
-	for i, id := range ids {
-		k := s.rg.keys.get(id)
-		if k == nil || k.slot != uint32(i) || k != &s.slab[i/slabChunk][i%slabChunk] {
-			t.Fatalf("key %d (%s): not found at its slot", i, id)
-		}
 	}
 }

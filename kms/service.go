@@ -114,11 +114,6 @@ type Service struct {
 	tracking   bool               // trackStart is set
 
 	ec *ecState // the eventual-consistency model; nil while it is off (eventual.go)
-
-	// spareChunk is the slab's next chunk, allocated ahead and faulted in
-	// while the last one fills (nil while the slab is small). Last, so
-	// that the fields every call uses keep their places in memory.
-	spareChunk []key
 }
 
 // Format prints the service's Region and account, and nothing of its
@@ -820,41 +815,18 @@ const slabChunk = 4096
 // 512 pages, 2 ms for the first touch).
 const hugeSlabChunks = 256
 
-// prefaultSlabChunks is the number of chunks of the slab (65,536 keys)
-// from which each chunk's successor is allocated ahead and faulted in
-// on another core (see Service.addKey). Below it a spare chunk would
-// only cost a service of a few keys 720 KB.
-const prefaultSlabChunks = 16
-
-// newSlabChunk returns an empty chunk of the slab for chunk number n.
-func newSlabChunk(n int) []key {
-	c := make([]key, 0, slabChunk)
-	if n >= hugeSlabChunks {
-		// Rotations read keys at random across the slab: past a
-		// million keys, huge pages keep those reads from walking
-		// page tables too (see adviseHuge).
-		adviseHuge(unsafe.Pointer(unsafe.SliceData(c)), slabChunk*unsafe.Sizeof(key{}))
-	}
-	return c
-}
-
 // addKey copies k into the slab and makes it part of its Region: findable
 // by ID, listed in creation order, and given a slot for its queued events.
 // It returns the key's place in the slab.
 func (s *Service) addKey(k key) *key {
 	n := len(s.slab)
 	if n == 0 || len(s.slab[n-1]) == slabChunk {
-		c := s.spareChunk
-		if c == nil {
-			c = newSlabChunk(n)
-		}
-		s.spareChunk = nil
-		if n+1 >= prefaultSlabChunks {
-			// A large fleet is being made: the next chunk's memory is
-			// faulted in now, on another core, rather than key by key
-			// when the chunk fills (see prefault).
-			s.spareChunk = newSlabChunk(n + 1)
-			prefault(s.spareChunk[:slabChunk])
+		c := make([]key, 0, slabChunk)
+		if n >= hugeSlabChunks {
+			// Rotations read keys at random across the slab: past a
+			// million keys, huge pages keep those reads from walking
+			// page tables too (see adviseHuge).
+			adviseHuge(unsafe.Pointer(unsafe.SliceData(c)), slabChunk*unsafe.Sizeof(key{}))
 		}
 		s.slab = append(s.slab, c)
 		n++
