@@ -361,10 +361,13 @@ func (s *Service) applyRecords(b *store.Batch) error {
 func (s *Service) placeInOrder(k *key) {
 	o := s.regions[k.region].order
 	n := len(o) - 1
-	i, _ := slices.BinarySearchFunc(o[:n], k, func(a, b *key) int { return compareOrder(a.seq, a.id, b.seq, b.id) })
+	i, _ := slices.BinarySearchFunc(o[:n], k, func(slot uint32, k *key) int {
+		a := s.keyAt(slot)
+		return compareOrder(a.seq, a.id, k.seq, k.id)
+	})
 	if i < n {
 		copy(o[i+1:], o[i:n])
-		o[i] = k
+		o[i] = k.slot
 	}
 }
 

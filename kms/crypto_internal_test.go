@@ -509,7 +509,8 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	}
 	secrets := []cxiSecret{cxiForms("the root secret", e.s.root)}
 	materials := 0
-	for _, k := range e.s.regions[0].order {
+	for _, slot := range e.s.regions[0].order {
+		k := e.s.keyAt(slot)
 		id := k.id
 		if k.state == keystate.Deleted || !k.kind.Spec.IsSymmetric() {
 			continue

@@ -1259,3 +1259,46 @@ func TestDecisionD46ListKeysCreationOrder(t *testing.T) {
 	}
 	e.unchanged(made[0], before)
 }
+
+// TestDecisionD46ListKeysAfterManyDeletions: once more than half of a
+// Region's keys (and over 1,024) are deleted, its creation order drops
+// them; ListKeys still lists exactly the live keys, in creation order,
+// across pages, and keys made afterwards come last.
+func TestDecisionD46ListKeysAfterManyDeletions(t *testing.T) {
+	e := fxNew(t)
+	var made []string
+	for range 2100 {
+		made = append(made, e.create(&kms.CreateKeyInput{}).KeyId)
+	}
+	var live []string
+	for i, id := range made {
+		if i%4 == 0 {
+			live = append(live, id)
+			continue
+		}
+		if _, err := e.s.ScheduleKeyDeletion(e.ctx, &kms.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: kms.Int32(7)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.advance(8 * fxDay)
+	e.s.Sweep()
+	live = append(live, e.create(&kms.CreateKeyInput{}).KeyId)
+	var got []string
+	marker := ""
+	for {
+		out, err := e.s.ListKeys(e.ctx, &kms.ListKeysInput{Limit: kms.Int32(100), Marker: marker})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range out.Keys {
+			got = append(got, k.KeyId)
+		}
+		if !out.Truncated {
+			break
+		}
+		marker = out.NextMarker
+	}
+	if fmt.Sprint(got) != fmt.Sprint(live) {
+		t.Fatalf("ListKeys after 1,575 of 2,100 keys were deleted: %d keys, want the %d live ones in creation order", len(got), len(live))
+	}
+}

@@ -408,9 +408,6 @@ func (s *Service) pruneLate() {
 	}
 }
 
-// keyAt returns the key in slot.
-func (s *Service) keyAt(slot uint32) *key { return &s.slab[slot/slabChunk][slot%slabChunk] }
-
 // PropagationStatus describes the changes still propagating.
 type PropagationStatus struct {
 	// Enabled is true when the service runs the eventual-consistency model

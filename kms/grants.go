@@ -653,8 +653,8 @@ func (s *Service) listRetirableGrantsOnce(ctx context.Context, in *ListRetirable
 	var out *ListGrantsOutput
 	if err == nil {
 		var gs []*grant
-		for _, k := range s.rg.order {
-			for _, g := range s.grants[k.slot] {
+		for _, slot := range s.rg.order {
+			for _, g := range s.grants[slot] {
 				if g.retiring.ARN() == in.RetiringPrincipal {
 					gs = append(gs, g)
 				}

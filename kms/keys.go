@@ -454,9 +454,13 @@ func (s *Service) listKeys(in *ListKeysInput, caller string) (*ListKeysOutput, e
 	// nodes may give keys the same seq, D46): find the first key after the
 	// marker's.
 	order := s.rg.order
-	lo := sort.Search(len(order), func(i int) bool { return compareOrder(order[i].seq, order[i].id, after, afterID) > 0 })
+	lo := sort.Search(len(order), func(i int) bool {
+		k := s.keyAt(order[i])
+		return compareOrder(k.seq, k.id, after, afterID) > 0
+	})
 	out := &ListKeysOutput{Keys: []KeyListEntry{}}
-	for _, k := range order[lo:] {
+	for _, slot := range order[lo:] {
+		k := s.keyAt(slot)
 		if k.state == keystate.Deleted || k.account != caller {
 			continue
 		}

@@ -471,8 +471,8 @@ func hasReplicas(k *key) bool { return k.fam != nil && k.fam.primary == k && len
 func (s *Service) linkFamilies(primaries map[string]string) error {
 	groups := map[string][]*key{}
 	for _, r := range s.regions {
-		for _, k := range r.order {
-			if k.kind.MultiRegion != keystate.SingleRegion {
+		for _, slot := range r.order {
+			if k := s.keyAt(slot); k.kind.MultiRegion != keystate.SingleRegion {
 				groups[k.id] = append(groups[k.id], k)
 			}
 		}

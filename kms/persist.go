@@ -172,7 +172,10 @@ func (s *Service) load(ctx context.Context) error {
 		after = page[len(page)-1].ID
 	}
 	for _, r := range s.regions {
-		slices.SortFunc(r.order, func(a, b *key) int { return compareOrder(a.seq, a.id, b.seq, b.id) })
+		slices.SortFunc(r.order, func(i, j uint32) int {
+			a, b := s.keyAt(i), s.keyAt(j)
+			return compareOrder(a.seq, a.id, b.seq, b.id)
+		})
 	}
 	for _, cs := range s.stores {
 		slices.SortFunc(cs.keys, func(a, b *key) int { return cmp.Compare(a.seq, b.seq) })

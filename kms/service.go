@@ -799,7 +799,7 @@ func (s *Service) removeKey(k *key) {
 	s.dropKeyGrants(k)
 	r.deleted++
 	if r.deleted > 1024 && r.deleted > len(r.order)/2 {
-		r.compactOrder()
+		r.compactOrder(s)
 	}
 }
 
@@ -807,6 +807,9 @@ func (s *Service) removeKey(k *key) {
 // fixed chunks so that their addresses never change and so that a queued
 // event finds its key by slot number without a table of pointers.
 const slabChunk = 4096
+
+// keyAt returns the key in slot.
+func (s *Service) keyAt(slot uint32) *key { return &s.slab[slot/slabChunk][slot%slabChunk] }
 
 // hugeSlabChunks is how many chunks of the slab (1,048,576 keys, 180 MB)
 // come before those advised to use huge pages. Below it the page tables
@@ -842,22 +845,23 @@ func (s *Service) addKey(k key) *key {
 		// quarter: each growth copies the list into memory the process
 		// has never touched, and at millions of keys faulting that in
 		// costs more than the copy (fewer, larger growths touch less).
-		o := make([]*key, n, 2*n)
+		o := make([]uint32, n, 2*n)
 		copy(o, r.order)
 		r.order = o
 	}
-	r.order = append(r.order, p)
+	r.order = append(r.order, p.slot)
 	return p
 }
 
-func (r *region) compactOrder() {
+// compactOrder drops deleted keys from r's creation order; s is the
+// service whose slab the slots index.
+func (r *region) compactOrder(s *Service) {
 	live := r.order[:0]
-	for _, k := range r.order {
-		if k.state != keystate.Deleted {
-			live = append(live, k)
+	for _, slot := range r.order {
+		if s.keyAt(slot).state != keystate.Deleted {
+			live = append(live, slot)
 		}
 	}
-	clear(r.order[len(live):])
 	r.order = live
 	r.deleted = 0
 }
