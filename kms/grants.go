@@ -600,7 +600,8 @@ func (s *Service) ListGrants(ctx context.Context, in *ListGrantsInput) (*ListGra
 	var out *ListGrantsOutput
 	err := s.keyRead(ctx, op, in.KeyId, crossAccount, invalid, func() map[string]string {
 		return map[string]string{"keyId": in.KeyId}
-	}, func(k *key, arn string, _ int64) error {
+	}, func(k *key, _ int64) error {
+		arn := s.arnOf(k)
 		var gs []*grant
 		found := in.GrantId == ""
 		for _, g := range s.grants[k.slot] {
@@ -760,7 +761,8 @@ func (s *Service) RevokeGrant(ctx context.Context, in *RevokeGrantInput) (*Revok
 	}
 	err := s.keyRead(ctx, op, in.KeyId, crossAccount, invalid, func() map[string]string {
 		return map[string]string{"keyId": in.KeyId, "grantId": in.GrantId}
-	}, func(k *key, arn string, _ int64) error {
+	}, func(k *key, _ int64) error {
+		arn := s.arnOf(k)
 		g := s.grantIndex[in.GrantId]
 		if g == nil || g.key != k {
 			return kmsError(keystate.ErrInvalidGrantId, op, arn, k.state, "Grant ID "+in.GrantId+" is not valid for "+arn+".")

@@ -247,7 +247,8 @@ func (s *Service) GetParametersForImport(ctx context.Context, in *GetParametersF
 	}
 	var out *GetParametersForImportOutput
 	ctx = withConditions(ctx, "kms:WrappingAlgorithm", in.WrappingAlgorithm, "kms:WrappingKeySpec", in.WrappingKeySpec)
-	err := s.keyRead(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, arn string, now int64) error {
+	err := s.keyRead(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, now int64) error {
+		arn := s.arnOf(k)
 		if err := importKind(op, k, arn); err != nil {
 			return err
 		}
@@ -621,7 +622,8 @@ func (s *Service) DeleteImportedKeyMaterial(ctx context.Context, in *DeleteImpor
 	if in.KeyMaterialId != "" {
 		params = func() map[string]string { return map[string]string{"keyMaterialId": in.KeyMaterialId} }
 	}
-	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, arn string, _ int64) error {
+	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, _ int64) error {
+		arn := s.arnOf(k)
 		out = &DeleteImportedKeyMaterialOutput{KeyId: arn}
 		if s.materials() && k.kind.Spec.IsSymmetric() {
 			id, err := s.deleteToday(op, k, arn, in.KeyMaterialId)

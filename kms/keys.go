@@ -481,7 +481,7 @@ func (s *Service) listKeys(in *ListKeysInput, caller string) (*ListKeysOutput, e
 // result of the operation's own input validation, which comes first (D3
 // step 1); when it is not nil nothing else runs.
 func (s *Service) keyRead(ctx context.Context, op keystate.Operation, keyID string, how lookup, invalid error,
-	params func() map[string]string, do func(k *key, arn string, now int64) error) error {
+	params func() map[string]string, do func(k *key, now int64) error) error {
 	return s.keyCall(ctx, op, keyID, how, invalid, false, numCondition{}, params, do)
 }
 
@@ -489,14 +489,14 @@ func (s *Service) keyRead(ctx context.Context, op keystate.Operation, keyID stri
 // copy, which is written to the store (if any) and then installed; a
 // refusal or a failed write leaves the key as it was.
 func (s *Service) keyWrite(ctx context.Context, op keystate.Operation, keyID string, how lookup, invalid error,
-	params func() map[string]string, do func(k *key, arn string, now int64) error) error {
+	params func() map[string]string, do func(k *key, now int64) error) error {
 	return s.keyCall(ctx, op, keyID, how, invalid, true, numCondition{}, params, do)
 }
 
 // keyCall is keyRead (write false) or keyWrite (write true); num, when its
 // key is set, is a condition key of the request (see numCondition).
 func (s *Service) keyCall(ctx context.Context, op keystate.Operation, keyID string, how lookup, invalid error, write bool,
-	num numCondition, params func() map[string]string, do func(k *key, arn string, now int64) error) error {
+	num numCondition, params func() map[string]string, do func(k *key, now int64) error) error {
 	if s.cl != nil {
 		return retriedErr(s, func() error { return s.keyCallOnce(ctx, op, keyID, how, invalid, write, num, params, do) })
 	}
@@ -505,7 +505,7 @@ func (s *Service) keyCall(ctx context.Context, op keystate.Operation, keyID stri
 
 // keyCallOnce is one run of keyCall (cluster mode may run it again).
 func (s *Service) keyCallOnce(ctx context.Context, op keystate.Operation, keyID string, how lookup, invalid error, write bool,
-	num numCondition, params func() map[string]string, do func(k *key, arn string, now int64) error) (err error) {
+	num numCondition, params func() map[string]string, do func(k *key, now int64) error) (err error) {
 	now, caller, err := s.begin(ctx, op)
 	defer s.end(op, &err)
 	s.call.num = num
@@ -514,28 +514,33 @@ func (s *Service) keyCallOnce(ctx context.Context, op keystate.Operation, keyID 
 	}
 	var (
 		k     *key
-		arn   string
 		added []rotation
 	)
 	if err == nil {
-		k, arn, err = s.resolve(ctx, op, caller, keyID, "keyId", how)
+		// The key's ARN is made only where it is used (an output, an
+		// error, the observer's record): for most calls that change a
+		// key, building it would be their only allocation.
+		k, err = s.resolveKey(ctx, op, caller, keyID, "keyId", how)
 	}
 	if err == nil {
-		err = s.checkState(op, k.state, k.kind, arn)
+		// Only a refusal names the ARN.
+		if err = s.checkState(op, k.state, k.kind, ""); err != nil {
+			err = s.checkState(op, k.state, k.kind, s.arnOf(k))
+		}
 	}
 	if err == nil && !write {
-		err = do(k, arn, now)
+		err = do(k, now)
 	}
 	if err == nil && write {
 		s.others, s.newPrimary = s.others[:0], nil
 		nk := s.draft(k)
-		if err = do(nk, arn, now); err == nil {
+		if err = do(nk, now); err == nil {
 			var before key
 			if s.ec != nil {
 				before = *k
 			}
 			if added, err = s.commitKey(k, nk); err != nil {
-				err = internalError(op, arn, k.state, err)
+				err = internalError(op, s.arnOf(k), k.state, err)
 			} else if s.ec != nil {
 				s.ecKeyChanged(op, k, &before, added, now)
 			}
@@ -545,6 +550,10 @@ func (s *Service) keyCallOnce(ctx context.Context, op keystate.Operation, keyID 
 		p := map[string]string{"keyId": keyID}
 		if params != nil {
 			p = params()
+		}
+		arn := ""
+		if k != nil {
+			arn = s.arnOf(k)
 		}
 		s.record(now, op, caller, arn, p, err)
 	}
@@ -576,7 +585,7 @@ func transition(k *key, e keystate.Event) error {
 // UnsupportedOperationException (AWS managed keys, D15).
 func (s *Service) EnableKey(ctx context.Context, in *EnableKeyInput) (*EnableKeyOutput, error) {
 	in = orEmpty(in)
-	err := s.keyWrite(ctx, keystate.EnableKey, in.KeyId, idOnly, nil, nil, func(k *key, _ string, now int64) error {
+	err := s.keyWrite(ctx, keystate.EnableKey, in.KeyId, idOnly, nil, nil, func(k *key, now int64) error {
 		wasDisabled := k.state == keystate.Disabled
 		if k.state == keystate.Unavailable {
 			k.desired = keystate.Enabled // footnote [12]: takes effect on reconnect
@@ -600,7 +609,7 @@ func (s *Service) EnableKey(ctx context.Context, in *EnableKeyInput) (*EnableKey
 // Errors: as EnableKey.
 func (s *Service) DisableKey(ctx context.Context, in *DisableKeyInput) (*DisableKeyOutput, error) {
 	in = orEmpty(in)
-	err := s.keyWrite(ctx, keystate.DisableKey, in.KeyId, idOnly, nil, nil, func(k *key, _ string, _ int64) error {
+	err := s.keyWrite(ctx, keystate.DisableKey, in.KeyId, idOnly, nil, nil, func(k *key, _ int64) error {
 		if k.state == keystate.Unavailable {
 			k.desired = keystate.Disabled // footnote [12]: takes effect on reconnect
 		}
@@ -633,7 +642,8 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *ScheduleKeyDeleti
 	}
 	invalid := checkIntRange(op, window, "pendingWindowInDays", 7, 30) // D16
 	ctx = withConditions(ctx, "kms:ScheduleKeyDeletionPendingWindowInDays", strconv.Itoa(int(window)))
-	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, arn string, now int64) error {
+	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, now int64) error {
+		arn := s.arnOf(k)
 		k.window = uint8(window)
 		if hasReplicas(s.orig(k)) {
 			// Section b: a primary with replicas waits, with no
@@ -669,7 +679,8 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *ScheduleKeyDeleti
 func (s *Service) CancelKeyDeletion(ctx context.Context, in *CancelKeyDeletionInput) (*CancelKeyDeletionOutput, error) {
 	in = orEmpty(in)
 	var out *CancelKeyDeletionOutput
-	err := s.keyWrite(ctx, keystate.CancelKeyDeletion, in.KeyId, idOnly, nil, nil, func(k *key, arn string, _ int64) error {
+	err := s.keyWrite(ctx, keystate.CancelKeyDeletion, in.KeyId, idOnly, nil, nil, func(k *key, _ int64) error {
+		arn := s.arnOf(k)
 		if err := transition(k, keystate.CancelDeletion); err != nil {
 			return err
 		}
@@ -711,7 +722,7 @@ func (s *Service) UpdateKeyDescription(ctx context.Context, in *UpdateKeyDescrip
 	const op = keystate.UpdateKeyDescription
 	params := func() map[string]string { return map[string]string{"keyId": in.KeyId, "description": in.Description} }
 	invalid := checkLength(op, in.Description, "description", 0, 8192)
-	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, _ string, _ int64) error {
+	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, _ int64) error {
 		k.text = newKeyText(in.Description, k.tags())
 		return nil
 	})

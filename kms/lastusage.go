@@ -119,7 +119,8 @@ func (s *Service) GetKeyLastUsage(ctx context.Context, in *GetKeyLastUsageInput)
 	var out *GetKeyLastUsageOutput
 	err := s.keyRead(ctx, keystate.GetKeyLastUsage, in.KeyId, idOnly, nil, func() map[string]string {
 		return map[string]string{"keyId": in.KeyId}
-	}, func(k *key, arn string, _ int64) error {
+	}, func(k *key, _ int64) error {
+		arn := s.arnOf(k)
 		out = &GetKeyLastUsageOutput{KeyId: arn, KeyCreationDate: fromMicros(k.created),
 			TrackingStartDate: fromMicros(max(s.trackStart, k.created))}
 		if u, ok := s.usage[k.slot]; ok {

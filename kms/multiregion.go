@@ -340,7 +340,8 @@ func (s *Service) UpdatePrimaryRegion(ctx context.Context, in *UpdatePrimaryRegi
 		return map[string]string{"keyId": in.KeyId, "primaryRegion": in.PrimaryRegion}
 	}
 	ctx = withConditions(ctx, "kms:PrimaryRegion", in.PrimaryRegion)
-	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, arn string, now int64) error {
+	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, params, func(k *key, now int64) error {
+		arn := s.arnOf(k)
 		self := s.orig(k) // k is the draft of self
 		if s.regions[k.region].name == in.PrimaryRegion {
 			// No recording. UnsupportedOperationException is the

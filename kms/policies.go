@@ -147,7 +147,8 @@ func (c *callConditions) reset() {
 }
 
 // evaluatePolicy decides a call on k by its key policy. It returns nil to
-// allow, else AccessDeniedException.
+// allow, else AccessDeniedException. arn is k's ARN, or "" to have it
+// made only when the default policy's shortcut does not decide.
 func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) error {
 	doc := s.keyPolicy(k)
 	if s.ec != nil {
@@ -157,6 +158,9 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 		// The default policy allows every principal of the key's account
 		// (and no other): its decision, without its evaluation.
 		return nil
+	}
+	if arn == "" {
+		arn = s.arnOf(k)
 	}
 	action := actionNames[op]
 	if s.call.action != "" {
@@ -418,7 +422,8 @@ func (s *Service) GetKeyPolicy(ctx context.Context, in *GetKeyPolicyInput) (*Get
 	var out *GetKeyPolicyOutput
 	err := s.keyRead(ctx, op, in.KeyId, idOnly, checkPolicyName(op, in.PolicyName, false), func() map[string]string {
 		return map[string]string{"keyId": in.KeyId, "policyName": in.PolicyName}
-	}, func(k *key, arn string, _ int64) error {
+	}, func(k *key, _ int64) error {
+		arn := s.arnOf(k)
 		if in.PolicyName != "" && in.PolicyName != defaultPolicyName {
 			// D29; kmsmodel's wording.
 			return kmsError(keystate.ErrNotFound, op, arn, k.state, "Policy "+in.PolicyName+" of "+arn+" does not exist.")
@@ -533,7 +538,7 @@ func (s *Service) ListKeyPolicies(ctx context.Context, in *ListKeyPoliciesInput)
 	var out *ListKeyPoliciesOutput
 	err := s.keyRead(ctx, op, in.KeyId, idOnly, invalid, func() map[string]string {
 		return map[string]string{"keyId": in.KeyId}
-	}, func(*key, string, int64) error {
+	}, func(*key, int64) error {
 		out = &ListKeyPoliciesOutput{PolicyNames: []string{defaultPolicyName}}
 		return nil
 	})

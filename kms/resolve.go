@@ -24,8 +24,19 @@ const (
 // input validation, identifier syntax (D4), lookup (D5, D6, D19), then
 // authorization. It returns the key and its ARN.
 func (s *Service) resolve(ctx context.Context, op keystate.Operation, caller, id, field string, how lookup) (*key, string, error) {
-	if err := checkLength(op, id, field, 1, 2048); err != nil {
+	k, err := s.resolveKey(ctx, op, caller, id, field, how)
+	if err != nil {
 		return nil, "", err
+	}
+	return k, s.arnOf(k), nil
+}
+
+// resolveKey is resolve without the key's ARN, for a call that may not
+// need it: building it is an allocation, the only one EnableKey and
+// DisableKey would make.
+func (s *Service) resolveKey(ctx context.Context, op keystate.Operation, caller, id, field string, how lookup) (*key, error) {
+	if err := checkLength(op, id, field, 1, 2048); err != nil {
+		return nil, err
 	}
 	var (
 		k  *key
@@ -35,19 +46,19 @@ func (s *Service) resolve(ctx context.Context, op keystate.Operation, caller, id
 	case strings.HasPrefix(id, "arn:"):
 		a, ok := parseARN(id)
 		if !ok {
-			return nil, "", kmsError(keystate.ErrInvalidArn, op, id, keystate.None, "ARN "+id+" is not a valid KMS key or alias ARN")
+			return nil, kmsError(keystate.ErrInvalidArn, op, id, keystate.None, "ARN "+id+" is not a valid KMS key or alias ARN")
 		}
 		if a.alias != "" && how&allowAlias == 0 {
 			// D5: an alias where only a key ID or key ARN is accepted.
-			return nil, "", s.notFoundAlias(op, id)
+			return nil, s.notFoundAlias(op, id)
 		}
 		if a.region != s.rg.name || a.partition != s.cfg.partition {
 			// D19, recorded: the region named is the ARN's.
-			return nil, "", kmsError(keystate.ErrNotFound, op, id, keystate.None, "Invalid arn "+a.region)
+			return nil, kmsError(keystate.ErrNotFound, op, id, keystate.None, "Invalid arn "+a.region)
 		}
 		if a.account != caller && how&crossAccount == 0 {
 			// D6: not visible to a call that cannot cross accounts.
-			return nil, "", s.notFoundKey(op, id)
+			return nil, s.notFoundKey(op, id)
 		}
 		if a.alias != "" {
 			s.call.alias = a.alias
@@ -55,22 +66,22 @@ func (s *Service) resolve(ctx context.Context, op keystate.Operation, caller, id
 			if al == nil && a.account == caller {
 				var err error
 				if al, err = s.awsManagedAlias(op, caller, a.alias); err != nil {
-					return nil, "", err
+					return nil, err
 				}
 			}
 			if al == nil {
-				return nil, "", s.notFoundAlias(op, id)
+				return nil, s.notFoundAlias(op, id)
 			}
 			k = al.target
 		} else {
 			k = s.rg.keys.get(a.keyID)
 			if k == nil || k.account != a.account {
-				return nil, "", s.notFoundKey(op, s.keyARN(a.account, a.keyID))
+				return nil, s.notFoundKey(op, s.keyARN(a.account, a.keyID))
 			}
 		}
 	case strings.HasPrefix(id, "alias/"):
 		if how&allowAlias == 0 {
-			return nil, "", s.notFoundAlias(op, s.aliasARN(caller, id)) // D5
+			return nil, s.notFoundAlias(op, s.aliasARN(caller, id)) // D5
 		}
 		s.call.alias = id
 		al = s.rg.aliases[aliasID{account: caller, name: id}]
@@ -79,21 +90,21 @@ func (s *Service) resolve(ctx context.Context, op keystate.Operation, caller, id
 			// managed key, as AWS does.
 			var err error
 			if al, err = s.awsManagedAlias(op, caller, id); err != nil {
-				return nil, "", err
+				return nil, err
 			}
 		}
 		if al == nil {
-			return nil, "", s.notFoundAlias(op, s.aliasARN(caller, id))
+			return nil, s.notFoundAlias(op, s.aliasARN(caller, id))
 		}
 		k = al.target
 	default:
 		if !isKeyID(id) {
 			// D4, D19: recorded wording.
-			return nil, "", kmsError(keystate.ErrNotFound, op, id, keystate.None, "Invalid keyId '"+id+"'")
+			return nil, kmsError(keystate.ErrNotFound, op, id, keystate.None, "Invalid keyId '"+id+"'")
 		}
 		k = s.rg.keys.get(id)
 		if k == nil || k.account != caller {
-			return nil, "", s.notFoundKey(op, s.keyARN(caller, id))
+			return nil, s.notFoundKey(op, s.keyARN(caller, id))
 		}
 	}
 	if s.ec != nil {
@@ -101,16 +112,15 @@ func (s *Service) resolve(ctx context.Context, op keystate.Operation, caller, id
 		// existence as the caller's reader sees them.
 		var err error
 		if k, err = s.ecResolve(op, k, al); err != nil {
-			return nil, "", err
+			return nil, err
 		}
 	}
-	arn := s.arnOf(k)
 	if how&lookupOnly == 0 {
-		if err := s.authorize(ctx, op, caller, k, arn); err != nil {
-			return nil, "", err
+		if err := s.authorize(ctx, op, caller, k, ""); err != nil {
+			return nil, err
 		}
 	}
-	return k, arn, nil
+	return k, nil
 }
 
 func (s *Service) notFoundKey(op keystate.Operation, arn string) error {
@@ -123,10 +133,14 @@ func (s *Service) notFoundAlias(op keystate.Operation, aliasARN string) error {
 	return kmsError(keystate.ErrNotFound, op, aliasARN, keystate.None, "Alias "+aliasARN+" is not found.")
 }
 
-// authorize asks the Authorizer (D3 step 5).
+// authorize asks the Authorizer (D3 step 5). arn is k's ARN, or "" to
+// have it made only if the decision needs it.
 func (s *Service) authorize(ctx context.Context, op keystate.Operation, caller string, k *key, arn string) error {
 	if s.cfg.authorizer == nil {
 		return s.evaluatePolicy(op, k, arn)
+	}
+	if arn == "" {
+		arn = s.arnOf(k)
 	}
 	action := actionNames[op]
 	err := s.cfg.authorizer.Authorize(ctx, AuthRequest{Caller: caller, Action: action, KeyARN: arn, KeyAccount: k.account})

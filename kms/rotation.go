@@ -36,7 +36,7 @@ func (s *Service) EnableKeyRotation(ctx context.Context, in *EnableKeyRotationIn
 		return map[string]string{"keyId": in.KeyId, "rotationPeriodInDays": strconv.Itoa(int(period))}
 	}
 	num := numCondition{"kms:RotationPeriodInDays", period}
-	err := s.keyCall(ctx, op, in.KeyId, idOnly, invalid, true, num, params, func(k *key, _ string, now int64) error {
+	err := s.keyCall(ctx, op, in.KeyId, idOnly, invalid, true, num, params, func(k *key, now int64) error {
 		p := uint16(period)
 		switch {
 		case !k.autoEnabled:
@@ -66,7 +66,7 @@ func (s *Service) EnableKeyRotation(ctx context.Context, in *EnableKeyRotationIn
 // Errors: as EnableKeyRotation.
 func (s *Service) DisableKeyRotation(ctx context.Context, in *DisableKeyRotationInput) (*DisableKeyRotationOutput, error) {
 	in = orEmpty(in)
-	err := s.keyWrite(ctx, keystate.DisableKeyRotation, in.KeyId, idOnly, nil, nil, func(k *key, _ string, _ int64) error {
+	err := s.keyWrite(ctx, keystate.DisableKeyRotation, in.KeyId, idOnly, nil, nil, func(k *key, _ int64) error {
 		k.autoEnabled, k.nextRotation = false, 0
 		return nil
 	})
@@ -87,7 +87,8 @@ func (s *Service) DisableKeyRotation(ctx context.Context, in *DisableKeyRotation
 func (s *Service) GetKeyRotationStatus(ctx context.Context, in *GetKeyRotationStatusInput) (*GetKeyRotationStatusOutput, error) {
 	in = orEmpty(in)
 	var out *GetKeyRotationStatusOutput
-	err := s.keyRead(ctx, keystate.GetKeyRotationStatus, in.KeyId, crossAccount, nil, nil, func(k *key, arn string, _ int64) error {
+	err := s.keyRead(ctx, keystate.GetKeyRotationStatus, in.KeyId, crossAccount, nil, nil, func(k *key, _ int64) error {
+		arn := s.arnOf(k)
 		out = s.rotationStatus(k, arn)
 		return nil
 	})
@@ -136,7 +137,8 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, in *RotateKeyOnDemandIn
 	in = orEmpty(in)
 	const op = keystate.RotateKeyOnDemand
 	var out *RotateKeyOnDemandOutput
-	err := s.keyWrite(ctx, op, in.KeyId, idOnly, nil, nil, func(k *key, arn string, now int64) error {
+	err := s.keyWrite(ctx, op, in.KeyId, idOnly, nil, nil, func(k *key, now int64) error {
+		arn := s.arnOf(k)
 		external := k.kind.Origin == keystate.External
 		if external {
 			// RulesCurrent (footnote [7] refused it under Rules2024, D2a).
@@ -222,7 +224,7 @@ func (s *Service) ListKeyRotations(ctx context.Context, in *ListKeyRotationsInpu
 		invalid = validateMarker(op, in.Marker)
 	}
 	var out *ListKeyRotationsOutput
-	err := s.keyRead(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, _ string, _ int64) error {
+	err := s.keyRead(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, _ int64) error {
 		// D14: a marker is good for this key's listing only; a replica
 		// is another key than its primary (its store ID names its Region).
 		scope := "rotations/" + s.storeID(k) + "/" + in.IncludeKeyMaterial

@@ -72,7 +72,8 @@ func (s *Service) TagResource(ctx context.Context, in *TagResourceInput) (*TagRe
 	// the key checks (D23), as UntagResource with no tag keys is.
 	_, invalid := mergeTags(op, nil, in.Tags)
 	ctx = tagConditions(ctx, in.Tags, nil)
-	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, arn string, _ int64) error {
+	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, _ int64) error {
+		arn := s.arnOf(k)
 		tags, err := mergeTags(op, k.tags(), in.Tags)
 		if err != nil {
 			if e, ok := err.(*keystate.Error); ok {
@@ -104,7 +105,7 @@ func (s *Service) UntagResource(ctx context.Context, in *UntagResourceInput) (*U
 		}
 	}
 	ctx = tagConditions(ctx, nil, in.TagKeys)
-	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, _ string, _ int64) error {
+	err := s.keyWrite(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, _ int64) error {
 		var kept []Tag
 		for _, t := range k.tags() {
 			drop := false
@@ -140,7 +141,7 @@ func (s *Service) ListResourceTags(ctx context.Context, in *ListResourceTagsInpu
 		invalid = validateMarker(op, in.Marker)
 	}
 	var out *ListResourceTagsOutput
-	err := s.keyRead(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, _ string, _ int64) error {
+	err := s.keyRead(ctx, op, in.KeyId, idOnly, invalid, nil, func(k *key, _ int64) error {
 		scope := "tags/" + k.id
 		var start uint64
 		if in.Marker != "" {
