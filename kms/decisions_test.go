@@ -1244,6 +1244,23 @@ func TestDecisionD46ListKeysCreationOrder(t *testing.T) {
 		t.Fatalf("ListKeys: %+v, %v", keys, err)
 	}
 	pos, _, _ := strings.Cut(keys.NextMarker, ".")
+	// A marker of the form before D46 (its creation number only) resumes
+	// after the key it was made after, without listing it again.
+	if len(keys.Keys) != 1 || keys.Keys[0].KeyId != made[0] {
+		t.Fatalf("first page: %+v, want %s", keys.Keys, made[0])
+	}
+	rest, err := e.s.ListKeys(e.ctx, &kms.ListKeysInput{Marker: pos})
+	if err != nil {
+		t.Fatalf("ListKeys with a marker of the form before D46: %v", err)
+	}
+	var resumed []string
+	for _, k := range rest.Keys {
+		resumed = append(resumed, k.KeyId)
+	}
+	// made[2] was deleted above.
+	if want := append([]string{made[1]}, made[3:]...); fmt.Sprint(resumed) != fmt.Sprint(want) {
+		t.Fatalf("ListKeys with a marker of the form before D46: %v, want %v", resumed, want)
+	}
 	before := e.snapshot(made[0])
 	for name, m := range map[string]string{
 		"garbage":                      "not-a-marker",

@@ -78,17 +78,25 @@ func compareOrder(seq uint64, id string, seq2 uint64, id2 string) int {
 	return strings.Compare(id, id2)
 }
 
+// afterEveryID sorts after every key ID (hex digits, '-' and "mrk-").
+const afterEveryID = "\x7f"
+
 // encodeKeysMarker is ListKeys' marker after the key (seq, id).
 func encodeKeysMarker(seq uint64, id string) string {
 	return encodeMarker("keys", seq) + "." + base64.RawURLEncoding.EncodeToString([]byte(id))
 }
 
 // decodeKeysMarker returns the key (seq, id) a ListKeys marker is after.
+// A marker of the form before D46 (a seq without an ID) is after every
+// key of its seq: seq was unique then, and its key was the last listed.
 func decodeKeysMarker(op keystate.Operation, m string) (uint64, string, error) {
-	pos, idPart, _ := strings.Cut(m, ".")
+	pos, idPart, withID := strings.Cut(m, ".")
 	seq, err := decodeMarker(op, pos, "keys")
 	if err != nil {
 		return 0, "", invalidMarker(op, m)
+	}
+	if !withID {
+		return seq, afterEveryID, nil
 	}
 	id, err := base64.RawURLEncoding.DecodeString(idPart)
 	if err != nil {
