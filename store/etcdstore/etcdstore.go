@@ -328,6 +328,9 @@ func (r reader) Keys(ctx context.Context, after string, limit int) ([]store.Key,
 		if err != nil {
 			return nil, corrupt("key "+string(kv.Key[len(r.s.l.keys()):]), err)
 		}
+		// A node loads every key through here: known, a key's first
+		// replacement needs no read (keyMetas).
+		r.s.keyMetas.put(rec.key.ID, keyMeta{modRev: kv.ModRevision, version: rec.key.Version, rotations: rec.rotations})
 		out = append(out, rec.key)
 	}
 	return out, nil

@@ -1,10 +1,10 @@
 package etcdstore
 
-import "sync"
-
-// keyMetaCacheSize bounds how many keys' metadata a Store keeps for
-// replacing them in one round trip (keyMetas): about 100 bytes each.
-const keyMetaCacheSize = 4096
+import (
+	"encoding/hex"
+	"strings"
+	"sync"
+)
 
 // keyMeta is what a group that replaces a key needs to know of the key's
 // stored record, besides the key itself, to write it without reading it:
@@ -16,21 +16,74 @@ type keyMeta struct {
 	rotations uint64
 }
 
-// keyMetas holds the keyMeta of keys whose records the store saw lately:
-// written by its own commits or delivered by its Watch. An entry is only
+// keyMetas holds the keyMeta of every key whose record the store saw
+// since it opened: read by Keys (a node loads every key so), written by
+// its own commits or delivered by its Watch (a node sees every commit),
+// until the key is deleted. An entry is only
 // a guess: a group written from it commits on the condition that the
 // key's ModRevision is still the entry's, when the record is the one the
-// entry was taken from. When full, an arbitrary entry makes room.
+// entry was taken from.
+//
+// Entries are kept by the 16 bytes a key ID spells (a UUID, or "mrk-"
+// and 32 hex digits), without the ID's string: about 45 bytes a key, so
+// that a node can know every key (an entry by string, with its ID, took
+// about 100, and was capped at 4,096 keys, which made most replacements
+// of a large key space read first). Other IDs (a replica's
+// "<Region>/<key ID>", IDs in upper case) are kept by string.
 type keyMetas struct {
-	mu sync.Mutex
-	m  map[string]keyMeta
+	mu     sync.Mutex
+	uuids  map[[16]byte]keyMeta
+	mrks   map[[16]byte]keyMeta
+	others map[string]keyMeta
+}
+
+// slot returns the map that keeps id's entry and, unless that is others,
+// the entry's key there.
+func (c *keyMetas) slot(id string) (m map[[16]byte]keyMeta, b [16]byte) {
+	hexID, ok := strings.CutPrefix(id, "mrk-")
+	switch {
+	case ok && len(hexID) == 32 && lowerHex(hexID):
+		hex.Decode(b[:], []byte(hexID))
+		if c.mrks == nil {
+			c.mrks = make(map[[16]byte]keyMeta)
+		}
+		return c.mrks, b
+	case !ok && len(id) == 36 && id[8] == '-' && id[13] == '-' && id[18] == '-' && id[23] == '-' &&
+		lowerHex(id[:8]) && lowerHex(id[9:13]) && lowerHex(id[14:18]) && lowerHex(id[19:23]) && lowerHex(id[24:]):
+		hex.Decode(b[0:4], []byte(id[:8]))
+		hex.Decode(b[4:6], []byte(id[9:13]))
+		hex.Decode(b[6:8], []byte(id[14:18]))
+		hex.Decode(b[8:10], []byte(id[19:23]))
+		hex.Decode(b[10:16], []byte(id[24:]))
+		if c.uuids == nil {
+			c.uuids = make(map[[16]byte]keyMeta)
+		}
+		return c.uuids, b
+	}
+	return nil, b
+}
+
+// lowerHex reports whether s is lower-case hex digits only: the form in
+// which an ID's bytes spell it back exactly.
+func lowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // get returns the entry of key id.
 func (c *keyMetas) get(id string) (keyMeta, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	km, ok := c.m[id]
+	m, b := c.slot(id)
+	if m == nil {
+		km, ok := c.others[id]
+		return km, ok
+	}
+	km, ok := m[b]
 	return km, ok
 }
 
@@ -38,19 +91,21 @@ func (c *keyMetas) get(id string) (keyMeta, bool) {
 func (c *keyMetas) put(id string, km keyMeta) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	old, ok := c.m[id]
-	switch {
-	case ok && old.modRev >= km.modRev:
-		return
-	case c.m == nil:
-		c.m = make(map[string]keyMeta)
-	case !ok && len(c.m) >= keyMetaCacheSize:
-		for k := range c.m {
-			delete(c.m, k)
-			break
+	m, b := c.slot(id)
+	if m == nil {
+		if old, ok := c.others[id]; ok && old.modRev >= km.modRev {
+			return
 		}
+		if c.others == nil {
+			c.others = make(map[string]keyMeta)
+		}
+		c.others[id] = km
+		return
 	}
-	c.m[id] = km
+	if old, ok := m[b]; ok && old.modRev >= km.modRev {
+		return
+	}
+	m[b] = km
 }
 
 // drop forgets key id, deleted at revision rev, unless its entry is of a
@@ -58,7 +113,14 @@ func (c *keyMetas) put(id string, km keyMeta) {
 func (c *keyMetas) drop(id string, rev int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old, ok := c.m[id]; ok && old.modRev < rev {
-		delete(c.m, id)
+	m, b := c.slot(id)
+	if m == nil {
+		if old, ok := c.others[id]; ok && old.modRev < rev {
+			delete(c.others, id)
+		}
+		return
+	}
+	if old, ok := m[b]; ok && old.modRev < rev {
+		delete(m, b)
 	}
 }

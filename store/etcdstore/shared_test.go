@@ -844,4 +844,18 @@ func TestReplacementInOneTransaction(t *testing.T) {
 			t.Errorf("Apply of version %d over %d = %v, want ErrConflict", k.Version+2, k.Version, err)
 		}
 	})
+
+	// A store that read k only through Keys, as a node loads its key
+	// space, replaces it in one transaction too.
+	f := openWith(t, opts)
+	if keys, err := f.Keys(ctx, "", 10); err != nil || len(keys) != 1 {
+		t.Fatalf("Keys = %d keys, %v; want k", len(keys), err)
+	}
+	k = next(k)
+	n := etcdstore.ApplyRequests(f)
+	applyAt(t, f, &store.Batch{PutKeys: []store.Key{k}, AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rot(5)}}})
+	if d := etcdstore.ApplyRequests(f) - n; d != 1 {
+		t.Errorf("replacement by a store that listed k: %d etcd transactions, want 1", d)
+	}
+	check(10, 6)
 }

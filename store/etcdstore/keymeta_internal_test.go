@@ -1,0 +1,71 @@
+package etcdstore
+
+import "testing"
+
+// TestKeyMetas: entries are found by the ID they were put under and no
+// other (a UUID and an "mrk-" ID spelling the same bytes, a replica's
+// "<Region>/<key ID>", an upper-case ID), a later record's entry is not
+// replaced by an earlier one's, a deletion drops only an earlier entry,
+// and the cache is not bounded.
+func TestKeyMetas(t *testing.T) {
+	const (
+		uuid    = "0f1e2d3c-4b5a-4697-8877-66554433aa21"
+		mrk     = "mrk-0f1e2d3c4b5a469788776655443322ff"
+		replica = "eu-west-1/" + uuid
+		upper   = "0F1E2D3C-4B5A-4697-8877-66554433AA21"
+		// uuid's 16 bytes as a multi-Region key's ID: another key.
+		mrkOfUUID = "mrk-0f1e2d3c4b5a4697887766554433aa21"
+	)
+	var c keyMetas
+	ids := []string{uuid, mrk, replica, upper}
+	for i, id := range ids {
+		c.put(id, keyMeta{modRev: int64(10 + i), version: uint64(i + 1), rotations: uint64(i)})
+	}
+	for i, id := range ids {
+		km, ok := c.get(id)
+		if !ok || km.modRev != int64(10+i) || km.version != uint64(i+1) || km.rotations != uint64(i) {
+			t.Errorf("%q: %+v, %v; want the entry put under it", id, km, ok)
+		}
+	}
+	if km, ok := c.get(mrkOfUUID); ok {
+		t.Errorf("%q finds %+v, the entry of %q", mrkOfUUID, km, uuid)
+	}
+
+	c.put(uuid, keyMeta{modRev: 5, version: 99})
+	if km, _ := c.get(uuid); km.modRev != 10 {
+		t.Errorf("an earlier record's entry replaced a later one's: %+v", km)
+	}
+	c.put(uuid, keyMeta{modRev: 20, version: 7})
+	if km, _ := c.get(uuid); km.modRev != 20 || km.version != 7 {
+		t.Errorf("a later record's entry did not replace an earlier one's: %+v", km)
+	}
+	c.drop(uuid, 15)
+	if _, ok := c.get(uuid); !ok {
+		t.Error("a deletion before the entry's record dropped it")
+	}
+	for _, id := range []string{uuid, replica, mrk} {
+		c.drop(id, 100)
+		if _, ok := c.get(id); ok {
+			t.Errorf("%q: kept after its deletion", id)
+		}
+	}
+
+	// No bound: 100,000 keys are all kept.
+	var big keyMetas
+	id := []byte("00000000-0000-4000-8000-000000000000")
+	const hexDigits = "0123456789abcdef"
+	name := func(n int) string {
+		for j := 0; j < 8; j++ {
+			id[7-j] = hexDigits[n>>(4*j)&15]
+		}
+		return string(id)
+	}
+	for n := range 100_000 {
+		big.put(name(n), keyMeta{modRev: int64(n + 1)})
+	}
+	for n := range 100_000 {
+		if km, ok := big.get(name(n)); !ok || km.modRev != int64(n+1) {
+			t.Fatalf("key %d of 100,000: %+v, %v", n, km, ok)
+		}
+	}
+}
