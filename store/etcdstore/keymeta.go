@@ -2,6 +2,7 @@ package etcdstore
 
 import (
 	"encoding/hex"
+	"math"
 	"strings"
 	"sync"
 )
@@ -25,27 +26,35 @@ type keyMeta struct {
 // entry was taken from.
 //
 // Entries are kept by the 16 bytes a key ID spells (a UUID, or "mrk-"
-// and 32 hex digits), without the ID's string: about 45 bytes a key, so
-// that a node can know every key (an entry by string, with its ID, took
-// about 100, and was capped at 4,096 keys, which made most replacements
-// of a large key space read first). Other IDs (a replica's
-// "<Region>/<key ID>", IDs in upper case) are kept by string.
+// and 32 hex digits), without the ID's string, and with 32-bit counts:
+// 50–85 bytes a key, measured at 0.1–1.5M keys as the maps grow, so
+// that a node can know every key (an entry by string, with its ID, took about 100,
+// and was capped at 4,096 keys, which made most replacements of a large
+// key space read first). Other IDs (a replica's "<Region>/<key ID>", IDs
+// in upper case) are kept by string. A record whose version or history
+// does not fit 32 bits is not kept: its key is read.
 type keyMetas struct {
 	mu     sync.Mutex
-	uuids  map[[16]byte]keyMeta
-	mrks   map[[16]byte]keyMeta
-	others map[string]keyMeta
+	uuids  map[[16]byte]metaEntry
+	mrks   map[[16]byte]metaEntry
+	others map[string]metaEntry
+}
+
+// metaEntry is a keyMeta as keyMetas keeps it.
+type metaEntry struct {
+	modRev             int64
+	version, rotations uint32
 }
 
 // slot returns the map that keeps id's entry and, unless that is others,
 // the entry's key there.
-func (c *keyMetas) slot(id string) (m map[[16]byte]keyMeta, b [16]byte) {
+func (c *keyMetas) slot(id string) (m map[[16]byte]metaEntry, b [16]byte) {
 	hexID, ok := strings.CutPrefix(id, "mrk-")
 	switch {
 	case ok && len(hexID) == 32 && lowerHex(hexID):
 		hex.Decode(b[:], []byte(hexID))
 		if c.mrks == nil {
-			c.mrks = make(map[[16]byte]keyMeta)
+			c.mrks = make(map[[16]byte]metaEntry)
 		}
 		return c.mrks, b
 	case !ok && len(id) == 36 && id[8] == '-' && id[13] == '-' && id[18] == '-' && id[23] == '-' &&
@@ -56,7 +65,7 @@ func (c *keyMetas) slot(id string) (m map[[16]byte]keyMeta, b [16]byte) {
 		hex.Decode(b[8:10], []byte(id[19:23]))
 		hex.Decode(b[10:16], []byte(id[24:]))
 		if c.uuids == nil {
-			c.uuids = make(map[[16]byte]keyMeta)
+			c.uuids = make(map[[16]byte]metaEntry)
 		}
 		return c.uuids, b
 	}
@@ -79,16 +88,25 @@ func (c *keyMetas) get(id string) (keyMeta, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m, b := c.slot(id)
+	var (
+		e  metaEntry
+		ok bool
+	)
 	if m == nil {
-		km, ok := c.others[id]
-		return km, ok
+		e, ok = c.others[id]
+	} else {
+		e, ok = m[b]
 	}
-	km, ok := m[b]
-	return km, ok
+	return keyMeta{modRev: e.modRev, version: uint64(e.version), rotations: uint64(e.rotations)}, ok
 }
 
 // put records km for key id, unless a later record's entry is there.
 func (c *keyMetas) put(id string, km keyMeta) {
+	if km.version > math.MaxUint32 || km.rotations > math.MaxUint32 {
+		c.drop(id, km.modRev+1) // not kept, nor an earlier record's entry
+		return
+	}
+	e := metaEntry{modRev: km.modRev, version: uint32(km.version), rotations: uint32(km.rotations)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m, b := c.slot(id)
@@ -97,15 +115,15 @@ func (c *keyMetas) put(id string, km keyMeta) {
 			return
 		}
 		if c.others == nil {
-			c.others = make(map[string]keyMeta)
+			c.others = make(map[string]metaEntry)
 		}
-		c.others[id] = km
+		c.others[id] = e
 		return
 	}
 	if old, ok := m[b]; ok && old.modRev >= km.modRev {
 		return
 	}
-	m[b] = km
+	m[b] = e
 }
 
 // drop forgets key id, deleted at revision rev, unless its entry is of a

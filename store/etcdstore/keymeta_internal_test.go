@@ -6,7 +6,7 @@ import "testing"
 // other (a UUID and an "mrk-" ID spelling the same bytes, a replica's
 // "<Region>/<key ID>", an upper-case ID), a later record's entry is not
 // replaced by an earlier one's, a deletion drops only an earlier entry,
-// and the cache is not bounded.
+// counts past 32 bits are not kept, and the cache is not bounded.
 func TestKeyMetas(t *testing.T) {
 	const (
 		uuid    = "0f1e2d3c-4b5a-4697-8877-66554433aa21"
@@ -48,6 +48,18 @@ func TestKeyMetas(t *testing.T) {
 		if _, ok := c.get(id); ok {
 			t.Errorf("%q: kept after its deletion", id)
 		}
+	}
+
+	// A record whose version or history does not fit 32 bits is not
+	// kept, and its earlier record's entry goes.
+	c.put(mrk, keyMeta{modRev: 200, version: 3})
+	c.put(mrk, keyMeta{modRev: 201, version: 1 << 32})
+	if km, ok := c.get(mrk); ok {
+		t.Errorf("version 1<<32: %+v kept", km)
+	}
+	c.put(upper, keyMeta{modRev: 202, rotations: 1 << 32})
+	if km, ok := c.get(upper); ok {
+		t.Errorf("1<<32 rotations: %+v kept", km)
 	}
 
 	// No bound: 100,000 keys are all kept.
