@@ -42,9 +42,9 @@
 // read. A group that only puts and rotates keys (with the secret, the
 // latest instant and the rule profile: a CreateKey, a replacement of a
 // key's record) skips the read when its state is known: the keys it
-// creates absent, those it replaces as the store last saw them (its own
-// commits and its Watch's Changes tell it their ModRevision, version and
-// rotation count; it keeps this for the last few thousand keys). It is
+// creates absent, those it replaces as the store last saw them (Keys, its
+// own commits and its Watch's Changes tell it their ModRevision, version
+// and rotation count, which it keeps for every key, 50–85 bytes each). It is
 // then one transaction, on the condition that the keys are still absent
 // or at the ModRevision seen, which writes the latest instant and the
 // profile under comparisons of their stored values; when the condition
