@@ -17,24 +17,31 @@ type keyMeta struct {
 	rotations uint64
 }
 
-// keyMetas holds the keyMeta of every key whose record the store saw
-// since it opened: read by Keys (a node loads every key so), written by
-// its own commits or delivered by its Watch (a node sees every commit),
-// until the key is deleted. An entry is only
+// keyMetaCacheSize bounds how many keys' metadata a Store keeps for
+// replacing them in one round trip (keyMetas): 50–85 bytes each, about
+// half a megabyte. Knowing every key would cost a node that much per key,
+// a fifth more than its service holds for one (at 100,000 keys, 304
+// bytes a key of live heap against 246 for a single service): past the
+// 1.2× a node may hold beside a single service.
+const keyMetaCacheSize = 8192
+
+// keyMetas holds the keyMeta of keys whose records the store saw lately:
+// read by Keys (a node loads every key so), written by its own commits
+// or delivered by its Watch, until the key is deleted. An entry is only
 // a guess: a group written from it commits on the condition that the
 // key's ModRevision is still the entry's, when the record is the one the
-// entry was taken from.
+// entry was taken from. When full, an arbitrary entry makes room.
 //
 // Entries are kept by the 16 bytes a key ID spells (a UUID, or "mrk-"
 // and 32 hex digits), without the ID's string, and with 32-bit counts:
-// 50–85 bytes a key, measured at 0.1–1.5M keys as the maps grow, so
-// that a node can know every key (an entry by string, with its ID, took about 100,
-// and was capped at 4,096 keys, which made most replacements of a large
-// key space read first). Other IDs (a replica's "<Region>/<key ID>", IDs
+// half the bytes of an entry by string with 64-bit counts, so twice the
+// keys for the memory. Other IDs (a replica's "<Region>/<key ID>", IDs
 // in upper case) are kept by string. A record whose version or history
 // does not fit 32 bits is not kept: its key is read.
 type keyMetas struct {
 	mu     sync.Mutex
+	n      int // entries in the three maps
+	max    int // keyMetaCacheSize, or another bound for tests
 	uuids  map[[16]byte]metaEntry
 	mrks   map[[16]byte]metaEntry
 	others map[string]metaEntry
@@ -111,19 +118,52 @@ func (c *keyMetas) put(id string, km keyMeta) {
 	defer c.mu.Unlock()
 	m, b := c.slot(id)
 	if m == nil {
-		if old, ok := c.others[id]; ok && old.modRev >= km.modRev {
+		old, ok := c.others[id]
+		if ok && old.modRev >= km.modRev {
 			return
 		}
 		if c.others == nil {
 			c.others = make(map[string]metaEntry)
 		}
+		if !ok {
+			c.makeRoom()
+		}
 		c.others[id] = e
 		return
 	}
-	if old, ok := m[b]; ok && old.modRev >= km.modRev {
+	old, ok := m[b]
+	if ok && old.modRev >= km.modRev {
 		return
 	}
+	if !ok {
+		c.makeRoom()
+	}
 	m[b] = e
+}
+
+// makeRoom drops an arbitrary entry when the maps are full, and counts
+// the entry about to be added. The caller holds c.mu.
+func (c *keyMetas) makeRoom() {
+	limit := c.max
+	if limit == 0 {
+		limit = keyMetaCacheSize
+	}
+	if c.n < limit {
+		c.n++
+		return
+	}
+	for k := range c.uuids {
+		delete(c.uuids, k)
+		return
+	}
+	for k := range c.mrks {
+		delete(c.mrks, k)
+		return
+	}
+	for k := range c.others {
+		delete(c.others, k)
+		return
+	}
 }
 
 // drop forgets key id, deleted at revision rev, unless its entry is of a
@@ -135,10 +175,12 @@ func (c *keyMetas) drop(id string, rev int64) {
 	if m == nil {
 		if old, ok := c.others[id]; ok && old.modRev < rev {
 			delete(c.others, id)
+			c.n--
 		}
 		return
 	}
 	if old, ok := m[b]; ok && old.modRev < rev {
 		delete(m, b)
+		c.n--
 	}
 }

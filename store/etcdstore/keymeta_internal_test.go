@@ -6,7 +6,7 @@ import "testing"
 // other (a UUID and an "mrk-" ID spelling the same bytes, a replica's
 // "<Region>/<key ID>", an upper-case ID), a later record's entry is not
 // replaced by an earlier one's, a deletion drops only an earlier entry,
-// counts past 32 bits are not kept, and the cache is not bounded.
+// counts past 32 bits are not kept, and the cache keeps at most its bound.
 func TestKeyMetas(t *testing.T) {
 	const (
 		uuid    = "0f1e2d3c-4b5a-4697-8877-66554433aa21"
@@ -62,8 +62,9 @@ func TestKeyMetas(t *testing.T) {
 		t.Errorf("1<<32 rotations: %+v kept", km)
 	}
 
-	// No bound: 100,000 keys are all kept.
-	var big keyMetas
+	// A bound: 1,500 keys in a cache of 1,000 keep 1,000 of them, the
+	// last one put among them; a deletion makes room again.
+	big := keyMetas{max: 1000}
 	id := []byte("00000000-0000-4000-8000-000000000000")
 	const hexDigits = "0123456789abcdef"
 	name := func(n int) string {
@@ -72,12 +73,27 @@ func TestKeyMetas(t *testing.T) {
 		}
 		return string(id)
 	}
-	for n := range 100_000 {
-		big.put(name(n), keyMeta{modRev: int64(n + 1)})
-	}
-	for n := range 100_000 {
-		if km, ok := big.get(name(n)); !ok || km.modRev != int64(n+1) {
-			t.Fatalf("key %d of 100,000: %+v, %v", n, km, ok)
+	kept := func() (n int) {
+		for i := range 1500 {
+			if _, ok := big.get(name(i)); ok {
+				n++
+			}
 		}
+		return n
+	}
+	for i := range 1500 {
+		big.put(name(i), keyMeta{modRev: int64(i + 1)})
+	}
+	if n := kept(); n != 1000 {
+		t.Errorf("%d of 1,500 keys kept, want 1,000", n)
+	}
+	if km, ok := big.get(name(1499)); !ok || km.modRev != 1500 {
+		t.Errorf("the last key put: %+v, %v", km, ok)
+	}
+	big.drop(name(1499), 2000)
+	big.put(name(1499), keyMeta{modRev: 2001})
+	big.put("eu-west-1/"+name(1), keyMeta{modRev: 2002})
+	if n := kept(); n != 999 {
+		t.Errorf("after a deletion and two puts, %d of the 1,500 keys kept, want 999", n)
 	}
 }
