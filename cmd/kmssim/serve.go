@@ -119,8 +119,9 @@ under the other one, unless --rules-upgrade takes a 2024 file to current.
 --etcd ENDPOINTS (comma-separated client URLs of an etcd v3 cluster)
 makes this server one node of a cluster: every node started with the
 same --etcd and --etcd-prefix serves one key space. Each node keeps a
-full copy in memory, follows the others' commits through an etcd watch,
-and before each call catches up with the cluster's latest revision, so
+full copy in memory, follows the others' commits through an etcd watch
+(and catches up every second when it answers no call), and before each
+call catches up with the cluster's latest revision, so
 a change acknowledged by any node is seen by the next call on every node
 (linearizable reads); --stale-reads skips that wait (faster, and a read
 may miss another node's latest change; writes stay safe). Every write is
@@ -518,6 +519,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 			log.Error("closing the store", "err", err)
 		}
 	}()
+	if c.etcd != nil {
+		// Runs before svc.Close (defers run last first).
+		t := time.NewTicker(followEvery)
+		defer t.Stop()
+		defer follow(svc, t.C, c.readyTimeout)()
+	}
 
 	hopts := []kmshttp.Option{kmshttp.WithHealth(c.readyTimeout), kmshttp.WithLogger(log), kmshttp.WithMaxBodyBytes(c.maxBody), kmshttp.WithBodyMemory(c.bodyMemory)}
 	if clock != nil {
@@ -549,6 +556,39 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		return fail("server failed", err)
 	}
 	return exitOK
+}
+
+// followEvery is how often a cluster node that answers no call catches
+// up with the other nodes' commits (follow).
+const followEvery = time.Second
+
+// follow catches svc up with its cluster at each tick (svc.Ready, each
+// within timeout) until the function it returns is called, which waits
+// for the last catch-up to end. A node catches up before each call, but
+// one that answers none (a load balancer sends it nothing, and checks
+// nothing) would otherwise leave the other nodes' commits queued in its
+// etcd client, without bound, and take them all at its next call. kms
+// starts no goroutine; the command that serves it does.
+func follow(svc *kms.Service, tick <-chan time.Time, timeout time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick:
+				rctx, rcancel := context.WithTimeout(ctx, timeout)
+				_ = svc.Ready(rctx) // what is wrong, /readyz reports
+				rcancel()
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // server is what runServer runs: a *kmshttp.Server or an *http.Server.
