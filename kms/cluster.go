@@ -233,7 +233,13 @@ func (s *Service) takeWatched(ctx context.Context, rev int64) error {
 			ok bool
 		)
 		if rev < 0 {
-			if taken == maxTake {
+			// Taking is optional now: not while a group of this node is
+			// being written (its commit would be waited for), nor past
+			// maxTake.
+			s.mu.Lock()
+			busy := s.committing
+			s.mu.Unlock()
+			if busy || taken == maxTake {
 				return nil
 			}
 			taken++
