@@ -58,7 +58,7 @@ type clusterState struct {
 	stale      bool               // WithStaleReads: no catching up before a call
 	reloads    int                // reloads from a snapshot (ClusterStatus)
 	retries    int                // calls run again (ClusterStatus)
-	watched    int64              // the latest commit taken from the watch (ClusterStatus)
+	watched    atomic.Int64       // the latest commit taken from the watch (ClusterStatus)
 }
 
 // ClusterStatus is what a cluster node (a service opened over a
@@ -88,7 +88,7 @@ func (s *Service) ClusterStatus() (ClusterStatus, bool) {
 	if s.cl == nil {
 		return ClusterStatus{}, false
 	}
-	return ClusterStatus{Revision: s.cl.applied, Reloads: s.cl.reloads, Retries: s.cl.retries, Watched: s.cl.watched}, true
+	return ClusterStatus{Revision: s.cl.applied, Reloads: s.cl.reloads, Retries: s.cl.retries, Watched: s.cl.watched.Load()}, true
 }
 
 // WithStaleReads makes a service in cluster mode (Open over a
@@ -139,7 +139,7 @@ func (s *Service) watchFrom(rev int64) error {
 	}
 	s.cl.changes, s.cl.stop = changes, stop
 	s.cl.changesNow.Store(&changes)
-	s.cl.watched = rev
+	s.cl.watched.Store(rev)
 	s.cl.setApplied(rev)
 	clear(s.cl.own)
 	return nil
@@ -203,6 +203,14 @@ func (s *Service) catchUp(ctx context.Context, rev int64) error {
 // needs, so that other nodes' steady writes do not keep it.
 const maxTake = 256
 
+// took records that the watch delivered the commit at revision rev. The
+// caller holds s.wmu.
+func (cl *clusterState) took(rev int64) {
+	if rev > cl.watched.Load() {
+		cl.watched.Store(rev)
+	}
+}
+
 // takeWatched is catchUp with s.wmu held.
 func (s *Service) takeWatched(ctx context.Context, rev int64) error {
 	taken := 0
@@ -233,13 +241,7 @@ func (s *Service) takeWatched(ctx context.Context, rev int64) error {
 			ok bool
 		)
 		if rev < 0 {
-			// Taking is optional now: not while a group of this node is
-			// being written (its commit would be waited for), nor past
-			// maxTake.
-			s.mu.Lock()
-			busy := s.committing
-			s.mu.Unlock()
-			if busy || taken == maxTake {
+			if taken == maxTake {
 				return nil
 			}
 			taken++
@@ -247,6 +249,12 @@ func (s *Service) takeWatched(ctx context.Context, rev int64) error {
 			case c, ok = <-changes:
 			default:
 				return nil
+			}
+			if ok && c.Err == nil && c.Revision <= s.cl.appliedNow.Load() {
+				// Applied already (this node's own commit, come back):
+				// nothing to wait for, even while the node writes.
+				s.cl.took(c.Revision)
+				continue
 			}
 		} else {
 			select {
@@ -268,7 +276,7 @@ func (s *Service) takeWatched(ctx context.Context, rev int64) error {
 			// The watch ended (compacted, say): start again from a snapshot.
 			err = s.reload()
 		default:
-			s.cl.watched = max(s.cl.watched, c.Revision)
+			s.cl.took(c.Revision)
 			err = s.applyChange(c)
 		}
 		if err != nil {

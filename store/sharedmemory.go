@@ -321,7 +321,7 @@ func (s *SharedMemory) Watch(ctx context.Context, after int64) (<-chan Change, e
 	if after+1 < first || after > s.rev {
 		return nil, fmt.Errorf("watch after revision %d, commits kept from %d to %d: %w", after, first, s.rev, ErrCompacted)
 	}
-	w := &memWatcher{ch: make(chan Change)}
+	w := &memWatcher{ch: make(chan Change, memWatchBuffer)}
 	w.cond.L = &w.mu
 	for r := after + 1; r <= s.rev; r++ {
 		w.queue = append(w.queue, s.log[(r-1)%SharedMemoryLog])
@@ -334,6 +334,11 @@ func (s *SharedMemory) Watch(ctx context.Context, after int64) (<-chan Change, e
 	})
 	return w.ch, nil
 }
+
+// memWatchBuffer is how many Changes a watcher's channel holds, as
+// etcdstore's does: a receiver that takes what was delivered without
+// waiting finds them there, not one at a time.
+const memWatchBuffer = 64
 
 // memWatcher queues a watcher's Changes and hands them over in order.
 type memWatcher struct {
