@@ -222,12 +222,12 @@ func (s *Service) takeWatched(ctx context.Context, rev int64) error {
 			for s.committing {
 				s.resolvedCond.Wait()
 			}
-			broken := s.broken != nil
+			over := s.broken != nil || s.closed
 			if s.cl.applied >= rev {
 				rev = -1 // caught up: take what was delivered, without waiting
 			}
 			s.mu.Unlock()
-			if broken {
+			if over {
 				return nil
 			}
 		}
@@ -269,7 +269,9 @@ func (s *Service) takeWatched(ctx context.Context, rev int64) error {
 		}
 		var err error
 		switch {
-		case s.broken != nil:
+		case s.broken != nil || s.closed:
+			// Close ended the watch: nothing to reload, nor to watch anew
+			// (Close has stopped the watch it knew of).
 		case changes != s.cl.changes:
 			// A reload started a new watch meanwhile: this one is over.
 		case !ok || c.Err != nil:
@@ -282,9 +284,9 @@ func (s *Service) takeWatched(ctx context.Context, rev int64) error {
 		if err != nil {
 			s.broken = fmt.Errorf("following the store's commits: %w", err)
 		}
-		broken := s.broken != nil
+		over := s.broken != nil || s.closed
 		s.mu.Unlock()
-		if broken {
+		if over {
 			return nil
 		}
 	}

@@ -433,3 +433,66 @@ func TestClusterTakesOwnCommitsFromTheWatch(t *testing.T) {
 		}
 	}
 }
+
+// nodeHandle is a node's own handle on a shared store, as an etcd
+// client is: closing it leaves the store open to the other nodes. Its
+// watches have ended when Close returns.
+type nodeHandle struct {
+	*store.SharedMemory
+	watches sync.WaitGroup
+}
+
+func (h *nodeHandle) Watch(ctx context.Context, after int64) (<-chan store.Change, error) {
+	in, err := h.SharedMemory.Watch(ctx, after)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan store.Change)
+	h.watches.Go(func() {
+		defer close(out)
+		for {
+			select {
+			case c, ok := <-in:
+				if !ok {
+					return
+				}
+				select {
+				case out <- c:
+				case <-ctx.Done():
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
+	return out, nil
+}
+
+func (h *nodeHandle) Close() error {
+	h.watches.Wait()
+	return nil
+}
+
+// TestClusterClosedNodeDoesNotReload: a call on a node closed meanwhile
+// (its watch ended by Close, its store still answering) is refused
+// without reloading the node's state from a snapshot and watching the
+// store anew, which nothing would then stop.
+func TestClusterClosedNodeDoesNotReload(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewSharedMemory()
+	t.Cleanup(func() { st.Close() })
+	nodes, _ := clNodes(t, &nodeHandle{SharedMemory: st}, 1)
+	n := nodes[0]
+	id := clCreate(t, n, &kms.CreateKeyInput{})
+	before, _ := n.ClusterStatus()
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: id}); !errors.Is(err, keystate.ErrKMSInternal) {
+		t.Fatalf("DescribeKey on a closed node = %v, want KMSInternalException", err)
+	}
+	if after, _ := n.ClusterStatus(); after.Reloads != before.Reloads {
+		t.Errorf("a call on the closed node reloaded it: %d reloads, %d before", after.Reloads, before.Reloads)
+	}
+}

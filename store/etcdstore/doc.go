@@ -44,7 +44,8 @@
 // key's record) skips the read when its state is known: the keys it
 // creates absent, those it replaces as the store last saw them (Keys, its
 // own commits and its Watch's Changes tell it their ModRevision, version
-// and rotation count, which it keeps for every key, 50–85 bytes each). It is
+// and rotation count, which it keeps for up to 8,192 keys, 50–85 bytes
+// each, an arbitrary one making room; a key it does not know is read). It is
 // then one transaction, on the condition that the keys are still absent
 // or at the ModRevision seen, which writes the latest instant and the
 // profile under comparisons of their stored values; when the condition
