@@ -700,11 +700,7 @@ func TestCreationInOneTransaction(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	oneTxn := func(what string, bs ...*store.Batch) {
 		t.Helper()
-		n := etcdstore.ApplyRequests(s)
-		applyAt(t, s, bs...)
-		if d := etcdstore.ApplyRequests(s) - n; d != 1 {
-			t.Errorf("%s: %d etcd transactions, want 1", what, d)
-		}
+		countTxns(t, s, what, 1, func() { applyAt(t, s, bs...) })
 	}
 	latest := func(want time.Time) {
 		t.Helper()
@@ -754,6 +750,17 @@ func TestCreationInOneTransaction(t *testing.T) {
 	}
 }
 
+// countTxns checks that f makes want etcd transactions (reads and writes of
+// Apply and ApplyAt) through s.
+func countTxns(t *testing.T, s *etcdstore.Store, what string, want int64, f func()) {
+	t.Helper()
+	n := etcdstore.ApplyRequests(s)
+	f()
+	if d := etcdstore.ApplyRequests(s) - n; d != want {
+		t.Errorf("%s: %d etcd transactions, want %d", what, d, want)
+	}
+}
+
 // TestReplacementInOneTransaction: a group that replaces (and rotates)
 // keys whose records the store saw last, written by its own commits or
 // delivered by its Watch, is one etcd transaction, conditioned on the
@@ -766,11 +773,7 @@ func TestReplacementInOneTransaction(t *testing.T) {
 	ctx := t.Context()
 	txns := func(what string, want int64, f func()) {
 		t.Helper()
-		n := etcdstore.ApplyRequests(s)
-		f()
-		if d := etcdstore.ApplyRequests(s) - n; d != want {
-			t.Errorf("%s: %d etcd transactions, want %d", what, d, want)
-		}
+		countTxns(t, s, what, want, f)
 	}
 	check := func(version uint64, rotations int) {
 		t.Helper()
@@ -852,10 +855,8 @@ func TestReplacementInOneTransaction(t *testing.T) {
 		t.Fatalf("Keys = %d keys, %v; want k", len(keys), err)
 	}
 	k = next(k)
-	n := etcdstore.ApplyRequests(f)
-	applyAt(t, f, &store.Batch{PutKeys: []store.Key{k}, AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rot(5)}}})
-	if d := etcdstore.ApplyRequests(f) - n; d != 1 {
-		t.Errorf("replacement by a store that listed k: %d etcd transactions, want 1", d)
-	}
+	countTxns(t, f, "replacement by a store that listed k", 1, func() {
+		applyAt(t, f, &store.Batch{PutKeys: []store.Key{k}, AddRotations: []store.KeyRotation{{KeyID: "k", Rotation: rot(5)}}})
+	})
 	check(10, 6)
 }
