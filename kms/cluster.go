@@ -49,16 +49,16 @@ type clusterState struct {
 	logRead int64
 	// own holds the revisions of this node's commits that the watch has
 	// still to bring back (they are in memory already).
-	own     map[int64]bool
-	changes <-chan store.Change
-	// changesNow is changes, set with it (under s.mu), for the barrier's
-	// look without s.mu at whether the watch has delivered commits.
-	changesNow atomic.Pointer[<-chan store.Change]
-	stop       context.CancelFunc // ends the watch
-	stale      bool               // WithStaleReads: no catching up before a call
-	reloads    int                // reloads from a snapshot (ClusterStatus)
-	retries    int                // calls run again (ClusterStatus)
-	watched    atomic.Int64       // the latest commit taken from the watch (ClusterStatus)
+	own map[int64]bool
+	// changes is the watch's channel, set under s.mu and read without it
+	// (a call up to date takes what the watch delivered); a new watch
+	// stores a new pointer.
+	changes atomic.Pointer[<-chan store.Change]
+	stop    context.CancelFunc // ends the watch
+	stale   bool               // WithStaleReads: no catching up before a call
+	reloads int                // reloads from a snapshot (ClusterStatus)
+	retries int                // calls run again (ClusterStatus)
+	watched atomic.Int64       // the latest commit taken from the watch (ClusterStatus)
 }
 
 // ClusterStatus is what a cluster node (a service opened over a
@@ -137,8 +137,8 @@ func (s *Service) watchFrom(rev int64) error {
 		stop()
 		return err
 	}
-	s.cl.changes, s.cl.stop = changes, stop
-	s.cl.changesNow.Store(&changes)
+	s.cl.changes.Store(&changes)
+	s.cl.stop = stop
 	s.cl.watched.Store(rev)
 	s.cl.setApplied(rev)
 	clear(s.cl.own)
@@ -231,7 +231,7 @@ func (s *Service) takeWatched(ctx context.Context, rev int64) error {
 				return nil
 			}
 		}
-		p := s.cl.changesNow.Load()
+		p := s.cl.changes.Load()
 		if p == nil {
 			return nil
 		}
@@ -272,7 +272,7 @@ func (s *Service) takeWatched(ctx context.Context, rev int64) error {
 		case s.broken != nil || s.closed:
 			// Close ended the watch: nothing to reload, nor to watch anew
 			// (Close has stopped the watch it knew of).
-		case changes != s.cl.changes:
+		case p != s.cl.changes.Load():
 			// A reload started a new watch meanwhile: this one is over.
 		case !ok || c.Err != nil:
 			// The watch ended (compacted, say): start again from a snapshot.
