@@ -120,7 +120,7 @@ func (s *Service) await(need, epoch uint64) error {
 		if err == nil {
 			s.resolved = last
 			s.durableTotals = totals
-			if s.cl != nil && rev > s.cl.applied {
+			if s.cl != nil && rev > s.cl.applied.Load() {
 				s.committed(read, rev)
 			}
 		} else {

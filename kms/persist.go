@@ -412,7 +412,7 @@ func (s *Service) persist(b *store.Batch) error {
 		s.saved = s.last
 	}
 	if s.cl != nil && len(s.log) == 0 {
-		s.cl.logRead = s.cl.applied
+		s.cl.logRead = s.cl.applied.Load()
 	}
 	if !s.profileSaved {
 		b.RuleProfile = s.cfg.rules.String()
