@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -108,9 +109,13 @@ type kmssimProcess struct {
 
 // startKmssim starts bin serve with args on a free loopback port, waits
 // until it listens, and stops it when b ends. It skips b where /proc CPU
-// accounting is not available.
+// accounting is not available. KMSMODEL_SERVER_GOMAXPROCS, when set, is
+// the server's GOMAXPROCS (the clients keep the test's).
 func startKmssim(b *testing.B, bin string, args ...string) kmssimProcess {
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "info"}, args...)...)
+	if procs := os.Getenv("KMSMODEL_SERVER_GOMAXPROCS"); procs != "" {
+		cmd.Env = append(os.Environ(), "GOMAXPROCS="+procs)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		b.Fatal(err)
