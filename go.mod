@@ -10,7 +10,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/kms v1.62.6
 	github.com/aws/smithy-go v1.28.9
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // secp256k1: small, constant-time, fast; btcec/v2 is a thin wrapper over it and go-ethereum's needs cgo or drags a large module
-	github.com/emmansun/gmsm v0.30.0 // SM2/SM3: actively maintained, follows crypto/ecdsa design, asm-accelerated; tjfoc/gmsm has been unmaintained since 2022
+	github.com/emmansun/gmsm v0.44.1 // SM2/SM3: actively maintained, follows crypto/ecdsa design, asm-accelerated; tjfoc/gmsm has been unmaintained since 2022
 	github.com/looplab/fsm v1.0.3
 	go.etcd.io/bbolt v1.5.0 // v1.5.0 rather than v1.4.3: etcd server v3.7.3 requires it; boltstore's file format and API use are unchanged
 	go.etcd.io/etcd/api/v3 v3.7.3 // etcd's error codes (rpctypes) and event types, with the client

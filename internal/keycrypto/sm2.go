@@ -1,8 +1,10 @@
 package keycrypto
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
+	"errors"
 	"io"
 
 	gmecdh "github.com/emmansun/gmsm/ecdh"
@@ -106,8 +108,30 @@ func (k *sm2Key) verify(alg, messageType string, message, signature []byte) erro
 	return nil
 }
 
+// sm2CheckBelow is the plaintext length under which encrypt decrypts its
+// ciphertext again before returning it. When the KDF output t for the first
+// random k is all zero (probability 2^-8n for an n-byte plaintext, 1 in
+// 256 for one byte), gmsm's Encrypt (v0.44.1) tries again with a point it
+// has overwritten, and returns a ciphertext that no key decrypts; the
+// check finds such a ciphertext, and the plaintext is encrypted anew. For
+// 16 bytes and more the chance is 2^-128 or less.
+const sm2CheckBelow = 16
+
+// sm2EncryptTries bounds encrypt's attempts: eight failures in a row, each
+// at most 1 in 256, would take a broken library, not chance.
+const sm2EncryptTries = 8
+
 func (k *sm2Key) encrypt(_ string, plaintext []byte) ([]byte, error) {
-	return sm2.EncryptASN1(rand.Reader, &k.priv.PublicKey, plaintext)
+	for range sm2EncryptTries {
+		ct, err := sm2.EncryptASN1(rand.Reader, &k.priv.PublicKey, plaintext)
+		if err != nil || len(plaintext) >= sm2CheckBelow {
+			return ct, err
+		}
+		if pt, err := k.decrypt(SM2PKE, ct); err == nil && bytes.Equal(pt, plaintext) {
+			return ct, nil
+		}
+	}
+	return nil, errors.New("keycrypto: SM2 encryption made no decryptable ciphertext")
 }
 
 func (k *sm2Key) decrypt(_ string, ciphertext []byte) ([]byte, error) {
