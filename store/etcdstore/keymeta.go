@@ -40,7 +40,6 @@ const keyMetaCacheSize = 8192
 // does not fit 32 bits is not kept: its key is read.
 type keyMetas struct {
 	mu     sync.Mutex
-	n      int // entries in the three maps
 	max    int // keyMetaCacheSize, or another bound for tests
 	uuids  map[[16]byte]metaEntry
 	mrks   map[[16]byte]metaEntry
@@ -53,16 +52,13 @@ type metaEntry struct {
 	version, rotations uint32
 }
 
-// slot returns the map that keeps id's entry and, unless that is others,
-// the entry's key there.
+// slot returns the map that keeps id's entry and, unless that is others
+// (then nil), the entry's key there. The caller holds c.mu.
 func (c *keyMetas) slot(id string) (m map[[16]byte]metaEntry, b [16]byte) {
 	hexID, ok := strings.CutPrefix(id, "mrk-")
 	switch {
 	case ok && len(hexID) == 32 && lowerHex(hexID):
 		hex.Decode(b[:], []byte(hexID))
-		if c.mrks == nil {
-			c.mrks = make(map[[16]byte]metaEntry)
-		}
 		return c.mrks, b
 	case !ok && len(id) == 36 && id[8] == '-' && id[13] == '-' && id[18] == '-' && id[23] == '-' &&
 		lowerHex(id[:8]) && lowerHex(id[9:13]) && lowerHex(id[14:18]) && lowerHex(id[19:23]) && lowerHex(id[24:]):
@@ -71,9 +67,6 @@ func (c *keyMetas) slot(id string) (m map[[16]byte]metaEntry, b [16]byte) {
 		hex.Decode(b[6:8], []byte(id[14:18]))
 		hex.Decode(b[8:10], []byte(id[19:23]))
 		hex.Decode(b[10:16], []byte(id[24:]))
-		if c.uuids == nil {
-			c.uuids = make(map[[16]byte]metaEntry)
-		}
 		return c.uuids, b
 	}
 	return nil, b
@@ -94,15 +87,14 @@ func lowerHex(s string) bool {
 func (c *keyMetas) get(id string) (keyMeta, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	m, b := c.slot(id)
 	var (
 		e  metaEntry
 		ok bool
 	)
-	if m == nil {
-		e, ok = c.others[id]
-	} else {
+	if m, b := c.slot(id); m != nil {
 		e, ok = m[b]
+	} else {
+		e, ok = c.others[id]
 	}
 	return keyMeta{modRev: e.modRev, version: uint64(e.version), rotations: uint64(e.rotations)}, ok
 }
@@ -116,40 +108,37 @@ func (c *keyMetas) put(id string, km keyMeta) {
 	e := metaEntry{modRev: km.modRev, version: uint32(km.version), rotations: uint32(km.rotations)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	m, b := c.slot(id)
-	if m == nil {
-		old, ok := c.others[id]
-		if ok && old.modRev >= km.modRev {
-			return
-		}
-		if c.others == nil {
-			c.others = make(map[string]metaEntry)
-		}
-		if !ok {
-			c.makeRoom()
-		}
-		c.others[id] = e
-		return
+	if c.others == nil {
+		c.uuids, c.mrks, c.others = make(map[[16]byte]metaEntry), make(map[[16]byte]metaEntry), make(map[string]metaEntry)
 	}
-	old, ok := m[b]
-	if ok && old.modRev >= km.modRev {
+	if m, b := c.slot(id); m != nil {
+		putEntry(c, m, b, e)
+	} else {
+		putEntry(c, c.others, id, e)
+	}
+}
+
+// putEntry is put's work on the map m that keeps k's entry. The caller
+// holds c.mu.
+func putEntry[K comparable](c *keyMetas, m map[K]metaEntry, k K, e metaEntry) {
+	old, ok := m[k]
+	if ok && old.modRev >= e.modRev {
 		return
 	}
 	if !ok {
 		c.makeRoom()
 	}
-	m[b] = e
+	m[k] = e
 }
 
-// makeRoom drops an arbitrary entry when the maps are full, and counts
-// the entry about to be added. The caller holds c.mu.
+// makeRoom drops an arbitrary entry when the maps are full. The caller
+// holds c.mu.
 func (c *keyMetas) makeRoom() {
 	limit := c.max
 	if limit == 0 {
 		limit = keyMetaCacheSize
 	}
-	if c.n < limit {
-		c.n++
+	if len(c.uuids)+len(c.mrks)+len(c.others) < limit {
 		return
 	}
 	for k := range c.uuids {
@@ -171,16 +160,16 @@ func (c *keyMetas) makeRoom() {
 func (c *keyMetas) drop(id string, rev int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	m, b := c.slot(id)
-	if m == nil {
-		if old, ok := c.others[id]; ok && old.modRev < rev {
-			delete(c.others, id)
-			c.n--
-		}
-		return
+	if m, b := c.slot(id); m != nil {
+		dropEntry(m, b, rev)
+	} else {
+		dropEntry(c.others, id, rev)
 	}
-	if old, ok := m[b]; ok && old.modRev < rev {
-		delete(m, b)
-		c.n--
+}
+
+// dropEntry is drop's work on the map m that keeps k's entry.
+func dropEntry[K comparable](m map[K]metaEntry, k K, rev int64) {
+	if old, ok := m[k]; ok && old.modRev < rev {
+		delete(m, k)
 	}
 }
