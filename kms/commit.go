@@ -201,7 +201,7 @@ func (s *Service) reload() error {
 	// keys' slots (a key the store does not hold loses its record).
 	var usage map[uint32]lastUse
 	for slot, u := range s.usage {
-		k := &s.slab[slot/slabChunk][slot%slabChunk]
+		k := s.keyAt(slot)
 		if nk := f.loadedKey(s.storeID(k)); nk != nil {
 			if usage == nil {
 				usage = make(map[uint32]lastUse, len(s.usage))

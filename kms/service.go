@@ -519,7 +519,7 @@ func (s *Service) touch(evs []queued) {
 	var sum int64
 	for i := range evs {
 		if evs[i].what != evStoreConnected {
-			k := &s.slab[evs[i].slot/slabChunk][evs[i].slot%slabChunk]
+			k := s.keyAt(evs[i].slot)
 			// The hot fields' first word and their last byte: whatever
 			// the key's place in its cache lines, both lines the 64 bytes
 			// may span (k.created, at byte 24, shares the second line
@@ -529,7 +529,7 @@ func (s *Service) touch(evs []queued) {
 	}
 	for i := range evs {
 		if evs[i].what != evStoreConnected {
-			if h := s.slab[evs[i].slot/slabChunk][evs[i].slot%slabChunk].rotations; len(h) > 0 {
+			if h := s.keyAt(evs[i].slot).rotations; len(h) > 0 {
 				sum += int64(h[len(h)-1])
 			}
 		}
@@ -621,7 +621,7 @@ func (s *Service) apply(ev queued) (bool, error) {
 	if ev.what == evStoreConnected {
 		return s.storeConnected(ev) // ev.slot is a store's slot
 	}
-	k := &s.slab[ev.slot/slabChunk][ev.slot%slabChunk]
+	k := s.keyAt(ev.slot)
 	switch ev.what {
 	case evAutoRotation:
 		// D12: no rotation unless Enabled (EnableKey catches up); a
