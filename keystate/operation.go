@@ -73,6 +73,12 @@ const (
 	GetKeyLastUsage
 	// ListRetirableGrants takes no key: IAM alone authorizes it.
 	ListRetirableGrants
+	// Encapsulate and Decapsulate (ML-KEM) have no row in the key-state
+	// table either; Check decides them by DeriveSharedSecret's row, the
+	// other operation of a key that establishes a shared secret (decision
+	// D54).
+	Encapsulate
+	Decapsulate
 	numOperations
 )
 
@@ -92,7 +98,7 @@ var operationNames = [numOperations]string{
 	"UpdatePrimaryRegion", "Verify", "VerifyMac",
 	"CreateKey", "ListKeys", "GenerateRandom", "CreateCustomKeyStore", "ConnectCustomKeyStore",
 	"DeleteCustomKeyStore", "DescribeCustomKeyStores", "DisconnectCustomKeyStore",
-	"UpdateCustomKeyStore", "GetKeyLastUsage", "ListRetirableGrants",
+	"UpdateCustomKeyStore", "GetKeyLastUsage", "ListRetirableGrants", "Encapsulate", "Decapsulate",
 }
 
 // String returns the AWS operation name, such as "RotateKeyOnDemand".

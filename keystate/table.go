@@ -154,7 +154,9 @@ func parseCell(s string) (cell, error) {
 // message, naming arn. Checks run in the order of decision D3: first the
 // key-state table (with its conditional footnotes decided for k), then the
 // key-kind rules (decisions D8, D15, key usage). Operations that take no
-// existing key (CreateKey, ListKeys, …) are always allowed.
+// existing key (CreateKey, ListKeys, …) are always allowed. Encapsulate
+// and Decapsulate, which the published table has no rows for, are decided
+// by DeriveSharedSecret's row (D54).
 //
 // Conditional cells are decided as follows:
 //   - "[1] or [7]", "[3] or [7]": the state footnote wins (D3, and the real
@@ -187,7 +189,7 @@ func check(op Operation, s State, k Kind, arn string, today bool) error {
 		return &Error{Code: ErrValidation, Op: op, KeyID: arn, State: s,
 			Message: fmt.Sprintf("unknown operation %d", uint8(op))}
 	}
-	if op <= numTableOperations {
+	if row := tableRow(op); row != NoOperation {
 		if s == None || s == Deleted {
 			// Decision D7: a key that does not exist (yet or any more) is not found.
 			return &Error{Code: ErrNotFound, Op: op, KeyID: arn, State: s, Message: "Key '" + arn + "' does not exist"}
@@ -195,7 +197,7 @@ func check(op Operation, s State, k Kind, arn string, today bool) error {
 		if s >= numStates {
 			return stateError(op, s, arn)
 		}
-		c := compiledTable[op][s]
+		c := compiledTable[row][s]
 		if c.v != allow || c.notes&kindNotes != 0 {
 			if err := cellError(op, s, k, arn, c, today); err != nil {
 				return err
@@ -206,6 +208,19 @@ func check(op Operation, s State, k Kind, arn string, today bool) error {
 		return kindError(op, s, k, arn)
 	}
 	return nil
+}
+
+// tableRow returns the row of the key-state table that decides op:
+// its own, DeriveSharedSecret's for Encapsulate and Decapsulate (D54), or
+// NoOperation for an operation that the table leaves out.
+func tableRow(op Operation) Operation {
+	switch {
+	case op <= numTableOperations:
+		return op
+	case op == Encapsulate || op == Decapsulate:
+		return DeriveSharedSecret
+	}
+	return NoOperation
 }
 
 // kindNotes are the footnotes whose outcome depends on the key's kind.
@@ -330,6 +345,7 @@ const (
 	needKeyAgreement                  // KEY_AGREEMENT
 	needAsymmetric                    // GetPublicKey
 	needPrimary                       // multi-Region primary
+	needEncapsulate                   // ENCAPSULATE_DECAPSULATE
 )
 
 var kindRules = [numOperations]uint16{
@@ -351,6 +367,8 @@ var kindRules = [numOperations]uint16{
 	Sign:                                needSign,
 	Verify:                              needSign,
 	DeriveSharedSecret:                  needKeyAgreement,
+	Encapsulate:                         needEncapsulate,
+	Decapsulate:                         needEncapsulate,
 	GetPublicKey:                        needAsymmetric,
 	ReplicateKey:                        needPrimary,
 	UpdatePrimaryRegion:                 needPrimary,
@@ -376,7 +394,8 @@ func kindError(op Operation, s State, k Kind, arn string) error {
 		r&needSymmetricEncrypt != 0 && k.Usage != EncryptDecrypt,
 		r&needMAC != 0 && k.Usage != GenerateVerifyMAC,
 		r&needSign != 0 && k.Usage != SignVerify,
-		r&needKeyAgreement != 0 && k.Usage != KeyAgreement:
+		r&needKeyAgreement != 0 && k.Usage != KeyAgreement,
+		r&needEncapsulate != 0 && k.Usage != EncapsulateDecapsulate:
 		// Recorded (asymmetric-hmac spec §2.5, §6, §7).
 		return newError(ErrInvalidKeyUsage, op, s, arn,
 			" key usage is "+k.Usage.String()+" which is not valid for "+op.String()+".")
