@@ -9,6 +9,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.0
 	github.com/aws/aws-sdk-go-v2/service/kms v1.62.6
 	github.com/aws/smithy-go v1.28.9
+	github.com/cloudflare/circl v1.6.5 // ML-KEM (kem/mlkem): crypto/mlkem has no ML-KEM-512, and its Encapsulate takes no caller randomness (a seeded service must reproduce); maintained by Cloudflare, widely depended upon
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // secp256k1: small, constant-time, fast; btcec/v2 is a thin wrapper over it and go-ethereum's needs cgo or drags a large module
 	github.com/emmansun/gmsm v0.44.1 // SM2/SM3: actively maintained, follows crypto/ecdsa design, asm-accelerated; tjfoc/gmsm has been unmaintained since 2022
 	github.com/looplab/fsm v1.0.3

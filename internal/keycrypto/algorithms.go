@@ -32,6 +32,7 @@ const (
 	HMACSHA384            = "HMAC_SHA_384"
 	HMACSHA512            = "HMAC_SHA_512"
 	ECDH                  = "ECDH"
+	MLKEM                 = "ML_KEM"
 	MessageTypeRaw        = "RAW"
 	MessageTypeDigest     = "DIGEST"
 	MessageTypeExternalMu = "EXTERNAL_MU"
@@ -115,6 +116,15 @@ func KeyAgreementAlgorithms(spec keystate.KeySpec) []string {
 	switch spec {
 	case keystate.ECCNISTP256, keystate.ECCNISTP384, keystate.ECCNISTP521, keystate.SM2:
 		return []string{ECDH}
+	}
+	return nil
+}
+
+// EncapsulationAlgorithms returns [ML_KEM] for the ML-KEM specs
+// (ML_KEM_512/768/1024, spec §1.1), else nil.
+func EncapsulationAlgorithms(spec keystate.KeySpec) []string {
+	if isMLKEM(spec) {
+		return []string{MLKEM}
 	}
 	return nil
 }

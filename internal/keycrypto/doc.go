@@ -1,7 +1,8 @@
 // Package keycrypto turns a key spec and key material into the
 // cryptographic primitives AWS KMS offers for asymmetric and HMAC keys:
 // Sign/Verify, Encrypt/Decrypt (RSA, SM2), DeriveSharedSecret (ECDH),
-// GenerateMac/VerifyMac, GetPublicKey and GenerateDataKeyPair.
+// Encapsulate/Decapsulate (ML-KEM), GenerateMac/VerifyMac, GetPublicKey
+// and GenerateDataKeyPair.
 //
 // It knows nothing of key states, stores, clocks or AWS exceptions. Key
 // usage (SIGN_VERIFY, ENCRYPT_DECRYPT, …) is the caller's to check;
@@ -18,6 +19,7 @@
 //   - ed25519.go: ECC_NIST_EDWARDS25519 — Ed25519 and Ed25519ph (crypto/ed25519)
 //   - mldsa.go: ML_DSA_44/65/87 — ML-DSA (filippo.io/mldsa, crypto/mldsa from Go 1.27)
 //   - sm2.go: SM2 — SM2DSA, SM2PKE, ECDH (emmansun/gmsm)
+//   - mlkem.go: ML_KEM_512/768/1024 — ML-KEM (cloudflare/circl's kem/mlkem)
 //   - hmac.go: HMAC_224/256/384/512 (crypto/hmac)
 //
 // algorithms.go holds the algorithm tables and limits, key.go the Key type
@@ -43,12 +45,14 @@
 // an uncompressed point. ECDSA and SM2DSA signatures are DER
 // SEQUENCE{r, s}; Ed25519 signatures are 64 bytes R ‖ S; ML-DSA signatures
 // are FIPS 204 encoded. RSA ciphertext is the bare OAEP output, SM2
-// ciphertext the ASN.1 C1C3C2 form.
+// ciphertext the ASN.1 C1C3C2 form, an ML-KEM encapsulation the FIPS 203
+// ciphertext.
 //
 // # Storage form
 //
 // Marshal returns PKCS#8 DER for asymmetric keys (ML-DSA: the 32-byte seed
-// in PKCS#8, as the IETF ML-DSA certificates draft allows) and raw bytes
+// in PKCS#8, as the IETF ML-DSA certificates draft allows; ML-KEM: the
+// 64-byte seed d ‖ z, as the ML-KEM draft allows) and raw bytes
 // for HMAC keys; Parse reads it back. ParseImported applies AWS's import
 // rules (§9.1) instead.
 //
@@ -60,7 +64,8 @@
 // encryptions are randomized like AWS's, with the system CSPRNG (Go 1.26
 // crypto ignores caller readers); secp256k1 signatures are RFC 6979
 // deterministic, which is equally valid ECDSA; Ed25519 is deterministic by
-// design.
+// design. Encapsulate reads its 32 random bytes from the reader it is
+// given, so a seeded reader reproduces the encapsulation too.
 //
 // # Errors
 //

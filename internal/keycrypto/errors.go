@@ -45,8 +45,8 @@ var (
 	// The message never holds key bytes.
 	ErrInvalidMaterial = errors.New("keycrypto: invalid key material")
 	// ErrUnsupportedSpec is returned for a key spec (or data key pair spec)
-	// this package does not implement: SYMMETRIC_DEFAULT, ML_KEM_*, and
-	// specs unknown to it.
+	// this package does not implement: SYMMETRIC_DEFAULT, and specs
+	// unknown to it.
 	ErrUnsupportedSpec = errors.New("keycrypto: unsupported key spec")
 )
 

@@ -28,6 +28,7 @@ var keySpecs = []keystate.KeySpec{
 	keystate.ECCNISTP256, keystate.ECCNISTP384, keystate.ECCNISTP521,
 	keystate.ECCNISTEdwards25519, keystate.ECCSECGP256K1,
 	keystate.MLDSA44, keystate.MLDSA65, keystate.MLDSA87, keystate.SM2,
+	keystate.MLKEM512, keystate.MLKEM768, keystate.MLKEM1024,
 }
 
 var (

@@ -46,6 +46,10 @@ type (
 	agreeingImpl interface {
 		deriveSharedSecret(peerPublicKey []byte) ([]byte, error)
 	}
+	kemImpl interface {
+		encapsulate(rand io.Reader) (secret, ciphertext []byte, err error)
+		decapsulate(ciphertext []byte) ([]byte, error)
+	}
 	macImpl interface {
 		mac(alg string, message []byte) []byte
 	}
@@ -71,8 +75,7 @@ func newKey(spec keystate.KeySpec, impl keyImpl) (*Key, error) {
 // minimum and what AWS's import docs call the spec length).
 //
 // Generate returns an error wrapping ErrUnsupportedSpec for
-// SYMMETRIC_DEFAULT, ML_KEM_* and unknown specs, and rand's error if it
-// fails.
+// SYMMETRIC_DEFAULT and unknown specs, and rand's error if it fails.
 func Generate(spec keystate.KeySpec, rand io.Reader) (*Key, error) {
 	var impl keyImpl
 	var err error
@@ -91,6 +94,8 @@ func Generate(spec keystate.KeySpec, rand io.Reader) (*Key, error) {
 		impl, err = generateMLDSA(spec, rand)
 	case spec == keystate.SM2:
 		impl, err = generateSM2(rand)
+	case isMLKEM(spec):
+		impl, err = generateMLKEM(spec, rand)
 	default:
 		return nil, errUnsupportedSpec(spec.String())
 	}
@@ -102,19 +107,26 @@ func Generate(spec keystate.KeySpec, rand io.Reader) (*Key, error) {
 
 // Parse reads a key of spec from its storage form, the bytes Marshal
 // returned. It is stricter than ParseImported only where Marshal's form
-// is narrower (ML-DSA is accepted here, in the seed form Marshal writes).
+// is narrower (ML-DSA and ML-KEM are accepted here, in the seed forms
+// Marshal writes).
 //
 // Parse returns an error wrapping ErrInvalidMaterial when material is not
 // a key of spec, or ErrUnsupportedSpec for specs Generate refuses.
 func Parse(spec keystate.KeySpec, material []byte) (*Key, error) {
-	if spec >= keystate.MLDSA44 && spec <= keystate.MLDSA87 {
-		impl, err := parseMLDSA(spec, material)
-		if err != nil {
-			return nil, err
-		}
-		return newKey(spec, impl)
+	var parseSeed func(keystate.KeySpec, []byte) (keyImpl, error)
+	switch {
+	case spec >= keystate.MLDSA44 && spec <= keystate.MLDSA87:
+		parseSeed = parseMLDSA
+	case isMLKEM(spec):
+		parseSeed = parseMLKEM
+	default:
+		return parse(spec, material, false)
 	}
-	return parse(spec, material, false)
+	impl, err := parseSeed(spec, material)
+	if err != nil {
+		return nil, err
+	}
+	return newKey(spec, impl)
 }
 
 // ParseImported reads key material imported with ImportKeyMaterial,
@@ -131,6 +143,7 @@ func Parse(spec keystate.KeySpec, material []byte) (*Key, error) {
 //   - ECC_NIST_EDWARDS25519: PKCS#8 (RFC 8410).
 //   - ML_DSA_*: refused, as AWS does ("Importing ML-DSA keys is not
 //     supported").
+//   - ML_KEM_*: ErrUnsupportedSpec (kms refuses such imports before, D35).
 //
 // Errors wrap ErrInvalidMaterial (with a message that holds no key bytes)
 // or ErrUnsupportedSpec.
@@ -164,8 +177,9 @@ func parse(spec keystate.KeySpec, material []byte, imported bool) (*Key, error) 
 }
 
 // Marshal returns the storage form of the key: PKCS#8 DER for asymmetric
-// keys (for ML-DSA the seed-only form of the IETF ML-DSA certificates
-// draft, see mldsa.go), the raw key bytes for HMAC. Each call returns a
+// keys (for ML-DSA and ML-KEM the seed-only forms of the IETF ML-DSA and
+// ML-KEM certificates drafts, see mldsa.go and mlkem.go), the raw key
+// bytes for HMAC. Each call returns a
 // new slice; the caller seals it and should clear it after use.
 func (k *Key) Marshal() []byte { return k.impl.marshal() }
 
@@ -280,6 +294,35 @@ func (k *Key) DeriveSharedSecret(alg string, peerPublicKey []byte) ([]byte, erro
 		return nil, errIncompatible(alg, k.spec)
 	}
 	return a.deriveSharedSecret(peerPublicKey)
+}
+
+// Encapsulate makes a fresh 32-byte shared secret and its encapsulation
+// under the key's ML-KEM public key (FIPS 203 ML-KEM.Encaps), reading the
+// 32 random bytes it needs from rand. alg must be ML_KEM (spec §1.4).
+//
+// Errors wrap ErrIncompatibleAlgorithm (alg is not ML_KEM, or the key is
+// not an ML-KEM key), or rand's error.
+func (k *Key) Encapsulate(alg string, rand io.Reader) (secret, ciphertext []byte, err error) {
+	e, ok := k.impl.(kemImpl)
+	if !ok || !slices.Contains(EncapsulationAlgorithms(k.spec), alg) {
+		return nil, nil, errIncompatible(alg, k.spec)
+	}
+	return e.encapsulate(rand)
+}
+
+// Decapsulate recovers the 32-byte shared secret of ciphertext (FIPS 203
+// ML-KEM.Decaps). A ciphertext of the right length that was altered, or
+// made for another key, gives a pseudo-random secret and no error
+// (implicit rejection, spec §1.4).
+//
+// Errors wrap ErrIncompatibleAlgorithm, or ErrInvalidCiphertext for a
+// ciphertext whose length is not the spec's (768, 1088, 1568 bytes).
+func (k *Key) Decapsulate(alg string, ciphertext []byte) ([]byte, error) {
+	e, ok := k.impl.(kemImpl)
+	if !ok || !slices.Contains(EncapsulationAlgorithms(k.spec), alg) {
+		return nil, errIncompatible(alg, k.spec)
+	}
+	return e.decapsulate(ciphertext)
 }
 
 // GenerateMac returns the HMAC (RFC 2104) of message with alg, the
