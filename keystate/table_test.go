@@ -476,6 +476,45 @@ func TestCheckOperationsWithoutKey(t *testing.T) {
 	}
 }
 
+// TestDecisionD54EncapsulationRow: Encapsulate and Decapsulate, which the
+// published table has no rows for, are decided in every state as
+// DeriveSharedSecret is for a key of their usage (the same exception and
+// message, naming the operation), and a key of another usage is
+// InvalidKeyUsageException.
+func TestDecisionD54EncapsulationRow(t *testing.T) {
+	kem := keystate.Kind{Spec: keystate.MLKEM768, Usage: keystate.EncapsulateDecapsulate}
+	agree := keystate.Kind{Spec: keystate.ECCNISTP256, Usage: keystate.KeyAgreement}
+	for _, name := range []string{"Encapsulate", "Decapsulate"} {
+		op, ok := keystate.ParseOperation(name)
+		if !ok || op.String() != name {
+			t.Fatalf("ParseOperation(%q) = %v, %v", name, op, ok)
+		}
+		for _, s := range append(keystate.States(), keystate.None, keystate.Deleted) {
+			got := keystate.Check(op, s, kem, testARN)
+			want := keystate.Check(keystate.DeriveSharedSecret, s, agree, testARN)
+			if (got == nil) != (want == nil) {
+				t.Fatalf("%s in %v: %v, DeriveSharedSecret %v", name, s, got, want)
+			}
+			if got == nil {
+				continue
+			}
+			var g, w *keystate.Error
+			if !errors.As(got, &g) || !errors.As(want, &w) || g.Code != w.Code || g.Op != op ||
+				g.Message != strings.ReplaceAll(w.Message, "DeriveSharedSecret", name) {
+				t.Errorf("%s in %v: %v; DeriveSharedSecret: %v", name, s, got, want)
+			}
+		}
+		err := keystate.Check(op, keystate.Enabled, agree, testARN)
+		if !errors.Is(err, keystate.ErrInvalidKeyUsage) || err.Error() == "" ||
+			!strings.Contains(err.Error(), "key usage is KEY_AGREEMENT which is not valid for "+name+".") {
+			t.Errorf("%s on a KEY_AGREEMENT key: %v", name, err)
+		}
+	}
+	if err := keystate.Check(keystate.Encapsulate, keystate.Disabled, kem, testARN); !errors.Is(err, keystate.ErrDisabled) {
+		t.Errorf("Encapsulate on a Disabled key: %v, want DisabledException", err)
+	}
+}
+
 // TestCheckUnknownOperation: an operation that is not an AWS operation is an
 // input error (decision D3 step 1, ValidationException).
 func TestCheckUnknownOperation(t *testing.T) {

@@ -37,6 +37,7 @@ var (
 	// message (recorded, asymmetric-hmac spec §7).
 	macAlgorithmNames    = []string{"HMAC_SHA_384", "HMAC_SHA_256", "HMAC_SHA_224", "HMAC_SHA_512"}
 	keyAgreementNames    = []string{"ECDH"}
+	encapsulationNames   = []string{"ML_KEM"}
 	dataKeyPairSpecNames = []string{"RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384",
 		"ECC_NIST_P521", "ECC_SECG_P256K1", "SM2", "ECC_NIST_EDWARDS25519", "ML_KEM_512", "ML_KEM_768", "ML_KEM_1024"}
 )
@@ -97,6 +98,8 @@ type GetPublicKeyOutput struct {
 	EncryptionAlgorithms   []string
 	SigningAlgorithms      []string
 	KeyAgreementAlgorithms []string
+	// EncapsulationAlgorithms is [ML_KEM] for an ML-KEM key.
+	EncapsulationAlgorithms []string
 }
 
 // GenerateMacInput is the input of GenerateMac.
@@ -502,6 +505,8 @@ func (s *Service) GetPublicKey(ctx context.Context, in *GetPublicKeyInput) (*Get
 			out.SigningAlgorithms = keycrypto.SigningAlgorithms(k.kind.Spec)
 		case keystate.KeyAgreement:
 			out.KeyAgreementAlgorithms = keycrypto.KeyAgreementAlgorithms(k.kind.Spec)
+		case keystate.EncapsulateDecapsulate:
+			out.EncapsulationAlgorithms = keycrypto.EncapsulationAlgorithms(k.kind.Spec)
 		}
 		return nil
 	})

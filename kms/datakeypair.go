@@ -62,7 +62,7 @@ type GenerateDataKeyPairWithoutPlaintextOutput struct {
 // DisabledException, KMSInvalidStateException (table a.2),
 // InvalidKeyUsageException (an asymmetric or HMAC KeyId),
 // UnsupportedOperationException (a key in a custom key store, footnote
-// [7]; SM2 outside the China Regions; the ML_KEM_* pairs, not modelled),
+// [7]; SM2 outside the China Regions, ML_KEM_* in them),
 // KMSInternalException.
 func (s *Service) GenerateDataKeyPair(ctx context.Context, in *GenerateDataKeyPairInput) (*GenerateDataKeyPairOutput, error) {
 	in = orEmpty(in)
@@ -115,6 +115,10 @@ func (s *Service) generateDataKeyPair(ctx context.Context, op keystate.Operation
 			if in.KeyPairSpec == "SM2" && !strings.HasPrefix(s.rg.name, "cn-") {
 				// Recorded for CreateKey (RPT-FL3026); the same rule.
 				return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state, "KeyPairSpec SM2 is not supported in this Region")
+			}
+			if spec, _ := keystate.ParseKeySpec(in.KeyPairSpec); isMLKEM(spec) && strings.HasPrefix(s.rg.name, "cn-") {
+				// ML-KEM is not offered in the China Regions (spec §1.2, D54).
+				return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state, "KeyPairSpec "+in.KeyPairSpec+" is not supported in this Region")
 			}
 			var (
 				pub []byte

@@ -220,7 +220,8 @@
 // RSA, ECC (NIST curves, secp256k1, Ed25519), ML-DSA, SM2 (China Regions
 // only) and HMAC keys sign and verify (Sign, Verify), encrypt and decrypt
 // (RSAES_OAEP_SHA_1/256, SM2PKE), derive ECDH secrets (DeriveSharedSecret)
-// and compute MACs (GenerateMac, VerifyMac); GetPublicKey returns the DER
+// and compute MACs (GenerateMac, VerifyMac), and ML-KEM keys encapsulate
+// secrets (Encapsulate, Decapsulate; see ML-KEM below); GetPublicKey returns the DER
 // SubjectPublicKeyInfo, and GenerateDataKeyPair(WithoutPlaintext) returns
 // fresh key pairs whose private key is encrypted under a symmetric key.
 // The cryptography is internal/keycrypto's (one file per family); this
@@ -291,6 +292,36 @@
 //     Enable/DisableKeyRotation stay UnsupportedOperationException (no
 //     automatic rotation of imported material). On-demand rotations of
 //     imported material count against the quota like any other.
+//
+// # ML-KEM
+//
+// ML_KEM_512, ML_KEM_768 and ML_KEM_1024 keys (KeyUsage
+// ENCAPSULATE_DECAPSULATE, algorithm ML_KEM) establish shared secrets:
+// Encapsulate returns a fresh 32-byte secret and its encapsulation under
+// the key's public key, which Decapsulate turns back into the secret;
+// anyone holding the public key (GetPublicKey) can encapsulate too.
+// Decapsulate of a ciphertext of another length is
+// InvalidCiphertextException, and of any other wrong ciphertext a
+// pseudo-random secret without an error, as AWS documents (implicit
+// rejection). GenerateDataKeyPair(WithoutPlaintext) makes ML-KEM key
+// pairs. Encapsulation draws its randomness from WithRandom's source. Where
+// AWS is silent:
+//   - D54: Encapsulate and Decapsulate, which the key-state table has no
+//     rows for, are decided by DeriveSharedSecret's row (the other
+//     operation that establishes a shared secret): Disabled is
+//     DisabledException, PendingDeletion KMSInvalidStateException. A key
+//     of another usage is InvalidKeyUsageException with the usage message;
+//     a ciphertext of the wrong length is refused before a dry run answers
+//     (D27). ML-KEM keys and data key pairs are refused in the China
+//     Regions with UnsupportedOperationException and SM2's recorded
+//     wording for the other Regions ("KeySpec ML_KEM_768 is not supported
+//     in this Region"). Multi-Region ML-KEM keys are allowed, their
+//     replicas sharing the key pair, as for the other asymmetric keys.
+//     The private key (stored, and a data key pair's) is PKCS#8 holding
+//     the 64-byte seed d ‖ z, the public key a SubjectPublicKeyInfo with
+//     the id-alg-ml-kem OIDs: the forms of the IETF LAMPS ML-KEM draft,
+//     AWS's exact encoding being unconfirmed. No condition key names the
+//     encapsulation algorithm.
 //
 // # Principals, key policies and grants
 //
@@ -435,8 +466,7 @@
 //
 // # Not modelled yet
 //
-// Encapsulate and Decapsulate
-// (ML-KEM), the Recipient parameter (Nitro Enclaves attestation), grants
+// The Recipient parameter (Nitro Enclaves attestation), grants
 // for AWS services (GranteeServicePrincipal, SourceArn), and GenerateRandom
 // in a CloudHSM key store are not part of this version.
 package kms

@@ -56,3 +56,45 @@ func ExampleService_Sign() {
 	// Verify: true <nil>
 	// another message: true
 }
+
+// An ML_KEM_768 key: Encapsulate gives the caller a fresh shared secret
+// and its encapsulation, which the key's holder turns back into the same
+// secret with Decapsulate. A ciphertext of the wrong length is
+// InvalidCiphertextException; an altered one gives another secret, with
+// no error (ML-KEM's implicit rejection), so the parties must confirm they
+// hold the same secret.
+func ExampleService_Encapsulate() {
+	ctx := context.Background()
+	s := kms.New(kms.WithClock(kms.NewManualClock(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))))
+	key, err := s.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: "ML_KEM_768", KeyUsage: "ENCAPSULATE_DECAPSULATE"})
+	if err != nil {
+		panic(err)
+	}
+	id := key.KeyMetadata.KeyId
+	fmt.Println("algorithms:", key.KeyMetadata.EncapsulationAlgorithms)
+
+	enc, err := s.Encapsulate(ctx, &kms.EncapsulateInput{KeyId: id, EncapsulationAlgorithm: "ML_KEM"})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("secret:", len(enc.SharedSecret), "bytes, ciphertext:", len(enc.SharedSecretCiphertextBlob), "bytes")
+
+	dec, err := s.Decapsulate(ctx, &kms.DecapsulateInput{KeyId: id, EncapsulationAlgorithm: "ML_KEM",
+		SharedSecretCiphertextBlob: enc.SharedSecretCiphertextBlob})
+	fmt.Println("same secret:", err == nil && string(dec.SharedSecret) == string(enc.SharedSecret))
+
+	altered := append([]byte(nil), enc.SharedSecretCiphertextBlob...)
+	altered[0] ^= 1
+	dec, err = s.Decapsulate(ctx, &kms.DecapsulateInput{KeyId: id, EncapsulationAlgorithm: "ML_KEM", SharedSecretCiphertextBlob: altered})
+	fmt.Println("altered: error", err, "- same secret:", string(dec.SharedSecret) == string(enc.SharedSecret))
+
+	_, err = s.Decapsulate(ctx, &kms.DecapsulateInput{KeyId: id, EncapsulationAlgorithm: "ML_KEM",
+		SharedSecretCiphertextBlob: enc.SharedSecretCiphertextBlob[:100]})
+	fmt.Println("truncated:", errors.Is(err, keystate.ErrInvalidCiphertext))
+	// Output:
+	// algorithms: [ML_KEM]
+	// secret: 32 bytes, ciphertext: 1088 bytes
+	// same secret: true
+	// altered: error <nil> - same secret: false
+	// truncated: true
+}

@@ -30,7 +30,8 @@ import (
 // grantOperations are the operations a grant can allow, as AWS names them.
 var grantOperations = []string{"Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
 	"ReEncryptFrom", "ReEncryptTo", "Sign", "Verify", "GetPublicKey", "CreateGrant", "RetireGrant", "DescribeKey",
-	"GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "VerifyMac", "DeriveSharedSecret"}
+	"GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "VerifyMac", "DeriveSharedSecret",
+	"Encapsulate", "Decapsulate"}
 
 // maxGrantsPerKey is AWS's grants-per-key quota (spec §4.9, D28).
 const maxGrantsPerKey = 50000
@@ -286,8 +287,9 @@ func (s *Service) checkGrantTokens(ctx context.Context, op keystate.Operation) e
 type dryRunKey struct{}
 
 // WithDryRun returns a context whose calls are dry runs (D27): the
-// operations that take DryRun (CreateGrant, Decrypt, DeriveSharedSecret,
-// Encrypt, GenerateDataKey, GenerateDataKeyPair,
+// operations that take DryRun (CreateGrant, Decapsulate, Decrypt,
+// DeriveSharedSecret, Encapsulate, Encrypt, GenerateDataKey,
+// GenerateDataKeyPair,
 // GenerateDataKeyPairWithoutPlaintext, GenerateDataKeyWithoutPlaintext,
 // GenerateMac, ReEncrypt, RetireGrant, RevokeGrant, Sign, Verify,
 // VerifyMac) check everything but do nothing, and answer

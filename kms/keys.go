@@ -139,6 +139,10 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 	case kind.Spec == keystate.SM2 && !strings.HasPrefix(s.rg.name, "cn-"):
 		// Recorded (RPT-FL3026): SM2 is offered in the China Regions only.
 		return nil, kmsError(keystate.ErrUnsupportedOperation, op, "", keystate.None, "KeySpec SM2 is not supported in this Region")
+	case isMLKEM(kind.Spec) && strings.HasPrefix(s.rg.name, "cn-"):
+		// ML-KEM is not offered in the China Regions (spec §1.2); the
+		// wording is SM2's recorded one (D54).
+		return nil, kmsError(keystate.ErrUnsupportedOperation, op, "", keystate.None, "KeySpec "+kind.Spec.String()+" is not supported in this Region")
 	case kind.Origin == keystate.External && (kind.Spec == keystate.MLDSA44 || kind.Spec == keystate.MLDSA65 || kind.Spec == keystate.MLDSA87):
 		// AWS: "Importing ML-DSA keys is not supported"; the exception is
 		// kmsmodel's choice.
@@ -395,7 +399,14 @@ func algorithms(m *KeyMetadata, k keystate.Kind, sym *[1]string) {
 		m.KeyAgreementAlgorithms = keycrypto.KeyAgreementAlgorithms(k.Spec)
 	case k.Usage == keystate.SignVerify:
 		m.SigningAlgorithms = keycrypto.SigningAlgorithms(k.Spec)
+	case k.Usage == keystate.EncapsulateDecapsulate:
+		m.EncapsulationAlgorithms = keycrypto.EncapsulationAlgorithms(k.Spec)
 	}
+}
+
+// isMLKEM reports whether spec is ML_KEM_512, ML_KEM_768 or ML_KEM_1024.
+func isMLKEM(spec keystate.KeySpec) bool {
+	return spec >= keystate.MLKEM512 && spec <= keystate.MLKEM1024
 }
 
 // ListKeys lists the caller's keys (including keys pending deletion), in

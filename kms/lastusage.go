@@ -88,8 +88,8 @@ type GetKeyLastUsageInput struct {
 // member is empty when there is none since TrackingStartDate (AWS answers
 // an empty object).
 type KeyLastUsage struct {
-	// Operation is one of Decrypt, DeriveSharedSecret, Encrypt,
-	// GenerateDataKey, GenerateDataKeyPair,
+	// Operation is one of Decapsulate, Decrypt, DeriveSharedSecret,
+	// Encapsulate, Encrypt, GenerateDataKey, GenerateDataKeyPair,
 	// GenerateDataKeyPairWithoutPlaintext, GenerateDataKeyWithoutPlaintext,
 	// GenerateMac, ReEncrypt, Sign, Verify and VerifyMac.
 	Operation         string

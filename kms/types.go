@@ -71,7 +71,9 @@ type KeyMetadata struct {
 	DeletionDate          *time.Time
 	Description           string
 	Enabled               bool
-	EncryptionAlgorithms  []string
+	// EncapsulationAlgorithms is [ML_KEM] for ML-KEM keys.
+	EncapsulationAlgorithms []string
+	EncryptionAlgorithms    []string
 	// ExpirationModel is set for an EXTERNAL key while its material is
 	// imported: KEY_MATERIAL_EXPIRES or KEY_MATERIAL_DOES_NOT_EXPIRE.
 	ExpirationModel        string

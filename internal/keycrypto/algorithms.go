@@ -129,6 +129,16 @@ func EncapsulationAlgorithms(spec keystate.KeySpec) []string {
 	return nil
 }
 
+// EncapsulationSize returns the length of an ML-KEM ciphertext of spec
+// (FIPS 203: 768, 1088 and 1568 bytes for ML_KEM_512, ML_KEM_768 and
+// ML_KEM_1024), or 0 for other specs.
+func EncapsulationSize(spec keystate.KeySpec) int {
+	if !isMLKEM(spec) {
+		return 0
+	}
+	return mlkemScheme(spec).CiphertextSize()
+}
+
 // MaxPlaintext returns the largest plaintext Encrypt accepts for spec and
 // alg (spec §4.1: RSA k/8 − 2·hLen − 2; SM2PKE 1024), and false when alg is
 // not an encryption algorithm of spec.
