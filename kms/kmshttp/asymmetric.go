@@ -6,7 +6,8 @@ import (
 	"github.com/kmsmodel/kmsmodel/kms"
 )
 
-// The asymmetric and HMAC operations, and GetKeyLastUsage. Blobs (Message,
+// The asymmetric and HMAC operations, Encapsulate and Decapsulate
+// (ML-KEM), and GetKeyLastUsage. Blobs (Message,
 // Signature, Mac, PublicKey, private keys, shared secrets) travel as base64
 // strings, timestamps as epoch seconds. As for the symmetric operations,
 // DryRun and GrantTokens go to the service in the call's context, and
@@ -77,6 +78,7 @@ func getPublicKey(ctx context.Context, svc *kms.Service, body, out []byte) ([]by
 	w := writer{b: out}
 	w.open()
 	w.optStr("CustomerMasterKeySpec", res.CustomerMasterKeySpec)
+	optList(&w, "EncapsulationAlgorithms", res.EncapsulationAlgorithms)
 	optList(&w, "EncryptionAlgorithms", res.EncryptionAlgorithms)
 	optList(&w, "KeyAgreementAlgorithms", res.KeyAgreementAlgorithms)
 	w.optStr("KeyId", res.KeyId)
@@ -163,6 +165,51 @@ func deriveSharedSecret(ctx context.Context, svc *kms.Service, body, out []byte)
 	w.optStr("KeyAgreementAlgorithm", res.KeyAgreementAlgorithm)
 	w.optStr("KeyId", res.KeyId)
 	w.optStr("KeyOrigin", res.KeyOrigin)
+	w.optBlob("SharedSecret", res.SharedSecret)
+	w.close()
+	return w.b, nil
+}
+
+func encapsulate(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	var in kms.EncapsulateInput
+	var o callOptions
+	f := []field{strF("KeyId", &in.KeyId), strF("EncapsulationAlgorithm", &in.EncapsulationAlgorithm),
+		o.dryRunF(), o.grantTokensF()}
+	if err := decodeRequired(body, f, "keyId", "encapsulationAlgorithm"); err != nil {
+		return out, err
+	}
+	res, err := svc.Encapsulate(o.context(ctx), &in)
+	if err != nil {
+		return out, err
+	}
+	defer clear(res.SharedSecret)
+	w := writer{b: out}
+	w.open()
+	w.optStr("EncapsulationAlgorithm", res.EncapsulationAlgorithm)
+	w.optStr("KeyId", res.KeyId)
+	w.optBlob("SharedSecret", res.SharedSecret)
+	w.optBlob("SharedSecretCiphertextBlob", res.SharedSecretCiphertextBlob)
+	w.close()
+	return w.b, nil
+}
+
+func decapsulate(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
+	var in kms.DecapsulateInput
+	var o callOptions
+	f := []field{strF("KeyId", &in.KeyId), strF("EncapsulationAlgorithm", &in.EncapsulationAlgorithm),
+		blobF("SharedSecretCiphertextBlob", &in.SharedSecretCiphertextBlob), o.dryRunF(), o.grantTokensF()}
+	if err := decodeRequired(body, f, "keyId", "encapsulationAlgorithm", "sharedSecretCiphertextBlob"); err != nil {
+		return out, err
+	}
+	res, err := svc.Decapsulate(o.context(ctx), &in)
+	if err != nil {
+		return out, err
+	}
+	defer clear(res.SharedSecret)
+	w := writer{b: out}
+	w.open()
+	w.optStr("EncapsulationAlgorithm", res.EncapsulationAlgorithm)
+	w.optStr("KeyId", res.KeyId)
 	w.optBlob("SharedSecret", res.SharedSecret)
 	w.close()
 	return w.b, nil

@@ -484,7 +484,6 @@ func TestSDKGenerateDataKeyPair(t *testing.T) {
 		{"pending deletion (D17)", pd, "", false, false, as[*types.KMSInvalidStateException]()},
 		{"unknown spec", id, "RSA_1024", false, false, generic("ValidationException")},
 		{"SM2 outside China", id, types.DataKeyPairSpecSm2, false, false, as[*types.UnsupportedOperationException]()},
-		{"ML-KEM not modelled", id, types.DataKeyPairSpecMlKem768, false, false, as[*types.UnsupportedOperationException]()},
 		{"DryRun (D27)", id, "", true, false, as[*types.DryRunOperationException]()},
 		{"Recipient not modelled", id, "", false, true, as[*types.UnsupportedOperationException]()},
 	} {

@@ -32,7 +32,9 @@
 // every request ID to the service with kms.WithRequestID), the key
 // policy operations GetKeyPolicy, PutKeyPolicy and ListKeyPolicies, and
 // the grant operations CreateGrant, ListGrants, ListRetirableGrants,
-// RetireGrant and RevokeGrant (see "Grants and DryRun").
+// RetireGrant and RevokeGrant (see "Grants and DryRun"), and the ML-KEM
+// operations Encapsulate and Decapsulate: every operation of the AWS SDK
+// for Go v2 KMS client v1.62.6.
 // CreateKey and ReplicateKey take Policy and
 // BypassPolicyLockoutSafetyCheck, and ReplicateKey answers the replica's
 // policy as ReplicaPolicy (see "Principals and key policies"). Request and
@@ -177,8 +179,8 @@
 // when the grant lists RetireGrant; RevokeGrant is allowed by the key
 // policy. An unknown GrantId is InvalidGrantIdException.
 //
-// An operation that takes DryRun (CreateGrant, Decrypt,
-// DeriveSharedSecret, Encrypt, GenerateDataKey, GenerateDataKeyPair,
+// An operation that takes DryRun (CreateGrant, Decapsulate, Decrypt,
+// DeriveSharedSecret, Encapsulate, Encrypt, GenerateDataKey, GenerateDataKeyPair,
 // GenerateDataKeyPairWithoutPlaintext, GenerateDataKeyWithoutPlaintext,
 // GenerateMac, ReEncrypt, RetireGrant, RevokeGrant, Sign, Verify,
 // VerifyMac), sent with DryRun true, makes every check of the call

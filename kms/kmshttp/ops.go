@@ -100,6 +100,10 @@ func operation(name string) opFunc {
 		return verifyMac
 	case "DeriveSharedSecret":
 		return deriveSharedSecret
+	case "Encapsulate":
+		return encapsulate
+	case "Decapsulate":
+		return decapsulate
 	case "GenerateDataKeyPair":
 		return generateDataKeyPair
 	case "GenerateDataKeyPairWithoutPlaintext":
@@ -131,7 +135,7 @@ func operation(name string) opFunc {
 // alias, tag, symmetric cryptographic, key-material import, custom key
 // store and multi-Region key operations of package kms, then its
 // asymmetric and HMAC operations, GetKeyLastUsage, the key policy
-// operations and the grant operations.
+// operations, the grant operations and the ML-KEM operations.
 func Operations() []string {
 	return []string{"CreateKey", "DescribeKey", "ListKeys", "EnableKey", "DisableKey",
 		"ScheduleKeyDeletion", "CancelKeyDeletion", "UpdateKeyDescription",
@@ -146,7 +150,8 @@ func Operations() []string {
 		"Sign", "Verify", "GetPublicKey", "GenerateMac", "VerifyMac", "DeriveSharedSecret",
 		"GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GetKeyLastUsage",
 		"GetKeyPolicy", "PutKeyPolicy", "ListKeyPolicies",
-		"CreateGrant", "ListGrants", "ListRetirableGrants", "RetireGrant", "RevokeGrant"}
+		"CreateGrant", "ListGrants", "ListRetirableGrants", "RetireGrant", "RevokeGrant",
+		"Encapsulate", "Decapsulate"}
 }
 
 // fieldKind is the JSON type of a request member.
@@ -405,6 +410,7 @@ func keyMetadata(w *writer, name string, m *kms.KeyMetadata) {
 	w.optTime("DeletionDate", m.DeletionDate)
 	w.str("Description", m.Description)
 	w.boolean("Enabled", m.Enabled)
+	w.strList("EncapsulationAlgorithms", m.EncapsulationAlgorithms)
 	w.strList("EncryptionAlgorithms", m.EncryptionAlgorithms)
 	w.optStr("ExpirationModel", m.ExpirationModel)
 	w.strList("KeyAgreementAlgorithms", m.KeyAgreementAlgorithms)
