@@ -271,3 +271,41 @@ func TestKemDeterministicAndPersistent(t *testing.T) {
 		})
 	}
 }
+
+// Spec §1.4, policies §3: Encapsulate and Decapsulate are authorized as
+// kms:Encapsulate and kms:Decapsulate, separately (the key policy below
+// lets the app encapsulate, not decapsulate, and gives alice nothing); a
+// grant for Decapsulate lets alice decapsulate.
+func TestKemPolicyAndGrant(t *testing.T) {
+	e := fxNew(t)
+	doc := `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Principal":{"AWS":"` + pzApp + `"},"Action":["kms:Encapsulate","kms:PutKeyPolicy","kms:CreateGrant"],"Resource":"*"}]}`
+	out, err := e.s.CreateKey(e.as2(pzApp), &kms.CreateKeyInput{KeySpec: "ML_KEM_512", KeyUsage: "ENCAPSULATE_DECAPSULATE", Policy: doc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, arn := out.KeyMetadata.KeyId, out.KeyMetadata.Arn
+	enc, err := e.s.Encapsulate(e.as2(pzApp), &kms.EncapsulateInput{KeyId: id, EncapsulationAlgorithm: "ML_KEM"})
+	if err != nil {
+		t.Fatalf("Encapsulate by the app: %v", err)
+	}
+	in := &kms.DecapsulateInput{KeyId: id, EncapsulationAlgorithm: "ML_KEM", SharedSecretCiphertextBlob: enc.SharedSecretCiphertextBlob}
+	_, err = e.s.Decapsulate(e.as2(pzApp), in)
+	pzDenied(t, err, pzApp, "kms:Decapsulate", arn, false)
+	_, err = e.s.Encapsulate(e.as2(pzAlice), &kms.EncapsulateInput{KeyId: id, EncapsulationAlgorithm: "ML_KEM"})
+	pzDenied(t, err, pzAlice, "kms:Encapsulate", arn, false)
+	if _, err := e.s.CreateGrant(e.as2(pzApp), &kms.CreateGrantInput{KeyId: id, GranteePrincipal: pzAlice, Operations: []string{"Decapsulate"}}); err != nil {
+		t.Fatal(err)
+	}
+	dec, err := e.s.Decapsulate(e.as2(pzAlice), in)
+	if err != nil || !bytes.Equal(dec.SharedSecret, enc.SharedSecret) {
+		t.Fatalf("Decapsulate under the grant: %v", err)
+	}
+	_, err = e.s.Encapsulate(e.as2(pzAlice), &kms.EncapsulateInput{KeyId: id, EncapsulationAlgorithm: "ML_KEM"})
+	pzDenied(t, err, pzAlice, "kms:Encapsulate", arn, false)
+	// A grant on a symmetric key cannot allow them.
+	symID, symARN := e.symmetric()
+	_, err = e.s.CreateGrant(e.ctx, &kms.CreateGrantInput{KeyId: symID, GranteePrincipal: pzApp, Operations: []string{"Encapsulate"}})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrValidation, Op: keystate.CreateGrant, KeyID: symARN, State: keystate.Enabled,
+		Msg: "Grant operation Encapsulate is not valid for " + symARN + ", whose key usage is ENCRYPT_DECRYPT and key spec SYMMETRIC_DEFAULT."})
+}
