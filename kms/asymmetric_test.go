@@ -33,6 +33,7 @@ import (
 
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
+	"github.com/kmsmodel/kmsmodel/store"
 )
 
 // asChina is a China Region, the only kind that offers SM2 (§1.2).
@@ -890,6 +891,19 @@ func TestAsymMultiRegionSharedMaterial(t *testing.T) {
 	}
 }
 
+// asReopener returns a function that opens a service on reopen's store
+// (closing prev's first, as reopen does), with one manual clock for all.
+func asReopener(t *testing.T, reopen func(*kms.Service) store.Store) func(prev *kms.Service) *fxEnv {
+	clock := kms.NewManualClock(fxT0)
+	return func(prev *kms.Service) *fxEnv {
+		s, err := kms.Open(context.Background(), reopen(prev), kms.WithClock(clock))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &fxEnv{t: t, s: s, clk: clock, ctx: context.Background()}
+	}
+}
+
 // The public key a caller first sees never changes: over store.Memory and
 // boltstore, the public keys, a MAC and the signatures made before a
 // restart are the same after it, for single- and multi-Region keys, used
@@ -897,14 +911,7 @@ func TestAsymMultiRegionSharedMaterial(t *testing.T) {
 func TestAsymMaterialPersists(t *testing.T) {
 	for name, reopen := range psStores(t) {
 		t.Run(name, func(t *testing.T) {
-			clock := kms.NewManualClock(fxT0)
-			open := func(prev *kms.Service) *fxEnv {
-				s, err := kms.Open(context.Background(), reopen(prev), kms.WithClock(clock))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return &fxEnv{t: t, s: s, clk: clock, ctx: context.Background()}
-			}
+			open := asReopener(t, reopen)
 			e := open(nil)
 			ecID, _ := e.kindKey("ECC_NIST_P384", "SIGN_VERIFY")
 			mlID, _ := e.kindKey("ML_DSA_44", "SIGN_VERIFY")

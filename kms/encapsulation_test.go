@@ -246,14 +246,7 @@ func TestKemDeterministicAndPersistent(t *testing.T) {
 	}
 	for name, reopen := range psStores(t) {
 		t.Run(name, func(t *testing.T) {
-			clock := kms.NewManualClock(fxT0)
-			open := func(prev *kms.Service) *fxEnv {
-				s, err := kms.Open(context.Background(), reopen(prev), kms.WithClock(clock))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return &fxEnv{t: t, s: s, clk: clock, ctx: context.Background()}
-			}
+			open := asReopener(t, reopen)
 			e := open(nil)
 			id, _ := e.kindKey("ML_KEM_768", "ENCAPSULATE_DECAPSULATE")
 			out := e.kemEncapsulate(id)

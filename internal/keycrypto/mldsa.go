@@ -2,7 +2,6 @@ package keycrypto
 
 import (
 	"crypto"
-	"crypto/x509/pkix"
 	"encoding/asn1"
 	"io"
 
@@ -116,41 +115,24 @@ func newMLDSA(spec keystate.KeySpec, seed *[mldsaSeedSize]byte) *mldsaKey {
 
 // parseMLDSA reads the seed-only PKCS#8 form Marshal writes.
 func parseMLDSA(spec keystate.KeySpec, material []byte) (keyImpl, error) {
-	var p pkcs8
-	rest, err := asn1.Unmarshal(material, &p)
-	if err != nil || len(rest) != 0 {
-		return nil, errInvalidMaterial(spec, "not a DER PKCS#8 PrivateKeyInfo")
-	}
-	if !p.Algo.Algorithm.Equal(mldsaOID(spec)) || len(p.Algo.Parameters.FullBytes) != 0 {
-		return nil, errInvalidMaterial(spec, "the PKCS#8 algorithm is not %v without parameters", mldsaOID(spec))
-	}
-	if len(p.PrivateKey) != 2+mldsaSeedSize || p.PrivateKey[0] != 0x80 || p.PrivateKey[1] != mldsaSeedSize {
-		return nil, errInvalidMaterial(spec, "only the 32-byte seed form of ML-DSA-PrivateKey is supported")
+	s, err := parseSeedPKCS8(spec, material, mldsaOID(spec), mldsaSeedSize, "ML-DSA")
+	if err != nil {
+		return nil, err
 	}
 	var seed [mldsaSeedSize]byte
-	copy(seed[:], p.PrivateKey[2:])
-	clear(p.PrivateKey)
+	copy(seed[:], s)
+	clear(s)
 	defer clear(seed[:])
 	return newMLDSA(spec, &seed), nil
 }
 
 func (k *mldsaKey) marshal() []byte {
 	seed := k.sk.Bytes()
-	inner := append([]byte{0x80, mldsaSeedSize}, seed...)
-	clear(seed)
-	defer clear(inner)
-	der, err := asn1.Marshal(pkcs8{Algo: pkix.AlgorithmIdentifier{Algorithm: mldsaOID(k.spec)}, PrivateKey: inner})
-	if err != nil {
-		panic("keycrypto: marshal ML-DSA key: " + err.Error())
-	}
-	return der
+	defer clear(seed)
+	return marshalSeedPKCS8(mldsaOID(k.spec), seed)
 }
 
-func (k *mldsaKey) publicKey() ([]byte, error) {
-	pub := k.pk.Bytes()
-	return asn1.Marshal(spki{Algo: pkix.AlgorithmIdentifier{Algorithm: mldsaOID(k.spec)},
-		PublicKey: asn1.BitString{Bytes: pub, BitLength: 8 * len(pub)}})
-}
+func (k *mldsaKey) publicKey() ([]byte, error) { return rawSPKI(mldsaOID(k.spec), k.pk.Bytes()) }
 
 func (k *mldsaKey) signer() crypto.Signer { return k.sk }
 

@@ -2,7 +2,6 @@ package keycrypto
 
 import (
 	"crypto"
-	"crypto/x509/pkix"
 	"encoding/asn1"
 	"io"
 
@@ -98,41 +97,25 @@ func newMLKEM(spec keystate.KeySpec, seed *[mlkemSeedSize]byte) *mlkemKey {
 
 // parseMLKEM reads the seed-only PKCS#8 form marshal writes.
 func parseMLKEM(spec keystate.KeySpec, material []byte) (keyImpl, error) {
-	var p pkcs8
-	rest, err := asn1.Unmarshal(material, &p)
-	if err != nil || len(rest) != 0 {
-		return nil, errInvalidMaterial(spec, "not a DER PKCS#8 PrivateKeyInfo")
-	}
-	if !p.Algo.Algorithm.Equal(mlkemOID(spec)) || len(p.Algo.Parameters.FullBytes) != 0 {
-		return nil, errInvalidMaterial(spec, "the PKCS#8 algorithm is not %v without parameters", mlkemOID(spec))
-	}
-	defer clear(p.PrivateKey)
-	if len(p.PrivateKey) != 2+mlkemSeedSize || p.PrivateKey[0] != 0x80 || p.PrivateKey[1] != mlkemSeedSize {
-		return nil, errInvalidMaterial(spec, "only the 64-byte seed form of ML-KEM-PrivateKey is supported")
+	s, err := parseSeedPKCS8(spec, material, mlkemOID(spec), mlkemSeedSize, "ML-KEM")
+	if err != nil {
+		return nil, err
 	}
 	var seed [mlkemSeedSize]byte
-	copy(seed[:], p.PrivateKey[2:])
+	copy(seed[:], s)
+	clear(s)
 	defer clear(seed[:])
 	return newMLKEM(spec, &seed), nil
 }
 
-func (k *mlkemKey) marshal() []byte {
-	inner := append([]byte{0x80, mlkemSeedSize}, k.seed[:]...)
-	defer clear(inner)
-	der, err := asn1.Marshal(pkcs8{Algo: pkix.AlgorithmIdentifier{Algorithm: mlkemOID(k.spec)}, PrivateKey: inner})
-	if err != nil {
-		panic("keycrypto: marshal ML-KEM key: " + err.Error())
-	}
-	return der
-}
+func (k *mlkemKey) marshal() []byte { return marshalSeedPKCS8(mlkemOID(k.spec), k.seed[:]) }
 
 func (k *mlkemKey) publicKey() ([]byte, error) {
 	pub, err := k.pk.MarshalBinary()
 	if err != nil {
 		return nil, err
 	}
-	return asn1.Marshal(spki{Algo: pkix.AlgorithmIdentifier{Algorithm: mlkemOID(k.spec)},
-		PublicKey: asn1.BitString{Bytes: pub, BitLength: 8 * len(pub)}})
+	return rawSPKI(mlkemOID(k.spec), pub)
 }
 
 // signer is nil: an ML-KEM key cannot sign.
