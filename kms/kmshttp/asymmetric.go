@@ -182,15 +182,21 @@ func encapsulate(ctx context.Context, svc *kms.Service, body, out []byte) ([]byt
 	if err != nil {
 		return out, err
 	}
-	defer clear(res.SharedSecret)
+	return sharedSecretAnswer(out, res.EncapsulationAlgorithm, res.KeyId, res.SharedSecret, res.SharedSecretCiphertextBlob), nil
+}
+
+// sharedSecretAnswer writes Encapsulate's answer, or Decapsulate's (which
+// has no ciphertext), and wipes the secret.
+func sharedSecretAnswer(out []byte, alg, keyID string, secret, ciphertext []byte) []byte {
+	defer clear(secret)
 	w := writer{b: out}
 	w.open()
-	w.optStr("EncapsulationAlgorithm", res.EncapsulationAlgorithm)
-	w.optStr("KeyId", res.KeyId)
-	w.optBlob("SharedSecret", res.SharedSecret)
-	w.optBlob("SharedSecretCiphertextBlob", res.SharedSecretCiphertextBlob)
+	w.optStr("EncapsulationAlgorithm", alg)
+	w.optStr("KeyId", keyID)
+	w.optBlob("SharedSecret", secret)
+	w.optBlob("SharedSecretCiphertextBlob", ciphertext)
 	w.close()
-	return w.b, nil
+	return w.b
 }
 
 func decapsulate(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
@@ -205,14 +211,7 @@ func decapsulate(ctx context.Context, svc *kms.Service, body, out []byte) ([]byt
 	if err != nil {
 		return out, err
 	}
-	defer clear(res.SharedSecret)
-	w := writer{b: out}
-	w.open()
-	w.optStr("EncapsulationAlgorithm", res.EncapsulationAlgorithm)
-	w.optStr("KeyId", res.KeyId)
-	w.optBlob("SharedSecret", res.SharedSecret)
-	w.close()
-	return w.b, nil
+	return sharedSecretAnswer(out, res.EncapsulationAlgorithm, res.KeyId, res.SharedSecret, nil), nil
 }
 
 // dataKeyPairInput decodes GenerateDataKeyPair and
