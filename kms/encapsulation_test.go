@@ -15,6 +15,7 @@ import (
 
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
+	"github.com/kmsmodel/kmsmodel/store"
 )
 
 // kemCiphertextSize is FIPS 203's ciphertext length of each spec.
@@ -301,4 +302,27 @@ func TestKemPolicyAndGrant(t *testing.T) {
 	_, err = e.s.CreateGrant(e.ctx, &kms.CreateGrantInput{KeyId: symID, GranteePrincipal: pzApp, Operations: []string{"Encapsulate"}})
 	fxCheckErr(t, err, fxWant{Code: keystate.ErrValidation, Op: keystate.CreateGrant, KeyID: symARN, State: keystate.Enabled,
 		Msg: "Grant operation Encapsulate is not valid for " + symARN + ", whose key usage is ENCRYPT_DECRYPT and key spec SYMMETRIC_DEFAULT."})
+}
+
+// In a cluster, an ML-KEM key pair made on one node's first use is the
+// pair every node uses: node b decapsulates what node a encapsulated, and
+// both see one public key.
+func TestKemCluster(t *testing.T) {
+	ctx := context.Background()
+	nodes, _ := clNodes(t, store.NewSharedMemory(), 2)
+	a, b := nodes[0], nodes[1]
+	id := clCreate(t, a, &kms.CreateKeyInput{KeySpec: "ML_KEM_1024", KeyUsage: "ENCAPSULATE_DECAPSULATE"})
+	enc, err := a.Encapsulate(ctx, &kms.EncapsulateInput{KeyId: id, EncapsulationAlgorithm: "ML_KEM"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := b.Decapsulate(ctx, &kms.DecapsulateInput{KeyId: id, EncapsulationAlgorithm: "ML_KEM", SharedSecretCiphertextBlob: enc.SharedSecretCiphertextBlob})
+	if err != nil || !bytes.Equal(dec.SharedSecret, enc.SharedSecret) {
+		t.Fatalf("node b's Decapsulate of node a's encapsulation: %v", err)
+	}
+	pa, errA := a.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: id})
+	pb, errB := b.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: id})
+	if errA != nil || errB != nil || !bytes.Equal(pa.PublicKey, pb.PublicKey) {
+		t.Fatalf("the nodes' public keys differ (%v, %v)", errA, errB)
+	}
 }
