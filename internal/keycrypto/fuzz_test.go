@@ -101,3 +101,27 @@ func FuzzParseImported(f *testing.F) {
 		}
 	})
 }
+
+// Arbitrary ciphertext bytes never panic (circl's Decapsulate panics on a
+// ciphertext of the wrong length: Decapsulate must refuse it first); a
+// ciphertext of the spec's length gives a 32-byte secret (implicit
+// rejection), any other length ErrInvalidCiphertext (spec §1.4).
+func FuzzDecapsulate(f *testing.F) {
+	for i, spec := range mlkemSpecs {
+		f.Add(uint8(i), make([]byte, keycrypto.EncapsulationSize(spec)))
+		f.Add(uint8(i), make([]byte, keycrypto.EncapsulationSize(spec)-1))
+	}
+	f.Add(uint8(0), []byte{})
+	f.Fuzz(func(t *testing.T, specIdx uint8, ct []byte) {
+		spec := mlkemSpecs[int(specIdx)%len(mlkemSpecs)]
+		secret, err := testKey(t, spec).Decapsulate(keycrypto.MLKEM, ct)
+		switch {
+		case len(ct) == keycrypto.EncapsulationSize(spec):
+			if err != nil || len(secret) != 32 {
+				t.Fatalf("%s, %d-byte ciphertext: %v, %d-byte secret", spec, len(ct), err, len(secret))
+			}
+		case !errors.Is(err, keycrypto.ErrInvalidCiphertext):
+			t.Fatalf("%s, %d-byte ciphertext: %v, want ErrInvalidCiphertext", spec, len(ct), err)
+		}
+	})
+}
