@@ -233,8 +233,10 @@ type Grant struct {
 	// Name is the grant's Name, or empty.
 	Name string
 	// GranteePrincipal and RetiringPrincipal (possibly empty) are
-	// principal ARNs; IssuingAccount is the account whose principal
-	// created the grant, as "arn:<partition>:iam::<account>:root".
+	// principal ARNs, or service principals' names (such as
+	// "logs.us-east-1.amazonaws.com": GranteeServicePrincipal,
+	// RetiringServicePrincipal); IssuingAccount is the account whose
+	// principal created the grant, as "arn:<partition>:iam::<account>:root".
 	GranteePrincipal, RetiringPrincipal, IssuingAccount string
 	// Operations are the operations the grant allows, as AWS names them.
 	Operations []string
@@ -242,6 +244,8 @@ type Grant struct {
 	// constraints; nil when it has none.
 	EncryptionContextEquals, EncryptionContextSubset map[string]string
 	Created                                          time.Time
+	// SourceArn is the grant's SourceArn constraint, or empty.
+	SourceArn string
 }
 
 // GrantID names a grant: its key's record ID and its grant ID.

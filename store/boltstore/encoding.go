@@ -166,7 +166,9 @@ import (
 //
 // A grant record is Name, GranteePrincipal, RetiringPrincipal,
 // IssuingAccount (strings); Operations (a string list);
-// EncryptionContextEquals, EncryptionContextSubset (string maps); Created.
+// EncryptionContextEquals, EncryptionContextSubset (string maps); Created;
+// then, only when SourceArn is set, the byte 1 and SourceArn (string)
+// (format 5 too: see formatVersion).
 // Its key ID and grant ID are its bolt key's (the grant ID is never
 // empty). A string list is uvarint(0) for a nil list, or uvarint(n+1)
 // followed by its n strings; a string map is uvarint(0) for a nil map, or
@@ -845,7 +847,7 @@ func parseGrantKey(k []byte) (keyID, grantID []byte, ok bool) {
 }
 
 func encodeGrant(key []byte, g *store.Grant) []byte {
-	size := 32 + len(g.Name) + len(g.GranteePrincipal) + len(g.RetiringPrincipal) + len(g.IssuingAccount)
+	size := 32 + len(g.Name) + len(g.GranteePrincipal) + len(g.RetiringPrincipal) + len(g.IssuingAccount) + len(g.SourceArn)
 	for _, op := range g.Operations {
 		size += 1 + len(op)
 	}
@@ -863,8 +865,16 @@ func encodeGrant(key []byte, g *store.Grant) []byte {
 	e.stringMap(g.EncryptionContextEquals)
 	e.stringMap(g.EncryptionContextSubset)
 	e.time(g.Created)
+	if g.SourceArn != "" {
+		e.byte1(grantSectionSourceArn)
+		e.string(g.SourceArn)
+	}
 	return e.seal(key)
 }
+
+// grantSectionSourceArn tags the SourceArn of a grant record (format 5
+// too: see formatVersion).
+const grantSectionSourceArn = 1
 
 // decodeGrant decodes the grant record rec under bolt key key. If its
 // principals or account are like's, the grant shares those strings rather
@@ -884,6 +894,14 @@ func decodeGrant(key, rec []byte, like *store.Grant) (store.Grant, error) {
 	g.EncryptionContextEquals = d.stringMap()
 	g.EncryptionContextSubset = d.stringMap()
 	g.Created = d.time()
+	if d.err == nil && len(d.buf) > 0 {
+		if d.byte1() != grantSectionSourceArn {
+			d.fail()
+		}
+		if g.SourceArn = d.string(); g.SourceArn == "" {
+			d.fail()
+		}
+	}
 	if err := d.end(); err != nil {
 		return store.Grant{}, err
 	}

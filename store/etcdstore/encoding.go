@@ -381,6 +381,11 @@ func encodeGrant(g *store.Grant) []byte {
 	e.stringMap(g.EncryptionContextEquals)
 	e.stringMap(g.EncryptionContextSubset)
 	e.time(g.Created)
+	if g.SourceArn != "" {
+		// Only when set, so that a record written before SourceArn
+		// existed reads back.
+		e.string(g.SourceArn)
+	}
 	return e.b
 }
 
@@ -397,6 +402,11 @@ func decodeGrant(p []byte) (store.Grant, error) {
 	g.EncryptionContextEquals = d.stringMap()
 	g.EncryptionContextSubset = d.stringMap()
 	g.Created = d.time()
+	if d.err == nil && len(d.b) > 0 {
+		if g.SourceArn = d.string(); g.SourceArn == "" {
+			d.fail("an empty SourceArn")
+		}
+	}
 	return g, d.end()
 }
 

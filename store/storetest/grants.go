@@ -49,7 +49,18 @@ func fullGrant(keyID, id string) store.Grant {
 		EncryptionContextEquals: map[string]string{"Department": "IT", "a\x00b": "c\xffd"},
 		EncryptionContextSubset: subset,
 		Created:                 time.Date(2024, 2, 29, 23, 59, 59, 123456789, kathmandu),
+		SourceArn:               "arn:aws:logs:us-east-1:111122223333:log-group:ünï \x00",
 	}
+}
+
+// serviceGrant returns a grant of keyID to a service principal, retired
+// by another (GranteeServicePrincipal, RetiringServicePrincipal), with a
+// SourceArn constraint.
+func serviceGrant(keyID, id string) store.Grant {
+	g := newGrant(keyID, id)
+	g.GranteePrincipal, g.RetiringPrincipal = "logs.us-east-1.amazonaws.com", "cloudtrail.amazonaws.com"
+	g.SourceArn = "arn:aws:logs:us-east-1:111122223333:log-group:app"
+	return g
 }
 
 // grantsOf returns every grant, in the order Grants gives them.
@@ -111,7 +122,8 @@ func dumpAll(t *testing.T, s store.Store) everything {
 	return everything{dump(t, s), grantsOf(t, s)}
 }
 
-// testGrantsRoundTrip: every field of a grant reads back as written;
+// testGrantsRoundTrip: every field of a grant reads back as written (a
+// service principal's name as grantee or retiring principal too);
 // a grant with only its IDs reads back with nothing else; nil Operations
 // and maps read back nil, and empty non-nil ones empty and non-nil, so
 // that a grant's constraints mean the same after a round trip (nil: no
@@ -128,9 +140,10 @@ func testGrantsRoundTrip(t *testing.T, s store.Store) {
 	odd := newGrant("\x00key ✓\xff", "\x00grant\xff")
 	odd.Operations = nil
 	odd.EncryptionContextSubset = map[string]string{"only": "one"}
+	service := serviceGrant("k", grantID(5))
 	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("k"), newKey("\x00key ✓\xff")},
-		PutGrants: []store.Grant{mixed, empty, full, odd, zero}})
-	checkGrants(t, "Grants", s, []store.Grant{odd, full, zero, empty, mixed})
+		PutGrants: []store.Grant{mixed, service, empty, full, odd, zero}})
+	checkGrants(t, "Grants", s, []store.Grant{odd, full, zero, empty, mixed, service})
 	for _, g := range grantsOf(t, s) {
 		if wantZero := g.GrantID == grantID(2) || g.GrantID == grantID(3); g.Created.IsZero() != wantZero {
 			t.Fatalf("grant %q: Created %v; IsZero %v, want %v", g.GrantID, g.Created, g.Created.IsZero(), wantZero)
