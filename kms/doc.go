@@ -345,6 +345,20 @@
 // WithDryRun makes the operations that take DryRun check everything and
 // answer DryRunOperationException (D27). An Authorizer given with
 // WithAuthorizer decides instead of key policies and grants.
+//   - D55: grants to and from AWS service principals
+//     (GranteeServicePrincipal, RetiringServicePrincipal) and the
+//     SourceArn constraint are taken, stored, listed (ListGrants'
+//     GranteeServicePrincipal filter, ListRetirableGrants'
+//     RetiringServicePrincipal) and revoked or retired as any grant, under
+//     the SDK's rules (exactly one grantee; a service grantee needs a
+//     SourceArn and a retiring principal; at most one retiring principal),
+//     with kmsmodel's wording. A service principal is 1–256 lowercase
+//     letters, digits, dots and hyphens ending in .amazonaws.com or
+//     .amazonaws.com.cn; a SourceArn is an ARN of at most 2,048
+//     characters with a service and a resource. No call of this model is
+//     made by an AWS service, or on behalf of an AWS resource: a grant
+//     with a SourceArn allows nothing, whoever its grantee (a direct call
+//     carries no aws:SourceArn), and a service principal never calls.
 //
 // Condition keys filled today: the key's properties (kms:KeySpec,
 // kms:KeyUsage, kms:KeyOrigin, kms:MultiRegion, kms:MultiRegionKeyType),
@@ -466,7 +480,7 @@
 //
 // # Not modelled yet
 //
-// The Recipient parameter (Nitro Enclaves attestation), grants
-// for AWS services (GranteeServicePrincipal, SourceArn), and GenerateRandom
-// in a CloudHSM key store are not part of this version.
+// The Recipient parameter (Nitro Enclaves attestation), calls made by AWS
+// services (service principals as callers, aws:SourceArn, kms:ViaService),
+// and GenerateRandom in a CloudHSM key store are not part of this version.
 package kms

@@ -44,6 +44,7 @@ type grant struct {
 	issuing           string
 	ops               []string
 	equals, subset    map[string]string
+	sourceArn         string // the SourceArn constraint, or ""
 	created           int64
 }
 
@@ -52,6 +53,11 @@ type grant struct {
 func (g *grant) allows(caller policy.Principal, action string, ec map[string]string) bool {
 	op, ok := strings.CutPrefix(action, "kms:")
 	if !ok || !slices.Contains(g.ops, op) || !g.grantee.Matches(caller) {
+		return false
+	}
+	if g.sourceArn != "" {
+		// D55: a call on behalf of an AWS resource (aws:SourceArn) is
+		// one an AWS service makes, and no service calls this model.
 		return false
 	}
 	if g.equals != nil && !maps.Equal(g.equals, ec) {
@@ -79,21 +85,30 @@ func (s *Service) grantAllows(k *key, action string) *grant {
 	return nil
 }
 
-// GrantConstraints are a grant's encryption-context constraints.
+// GrantConstraints are a grant's constraints: encryption-context pairs,
+// and SourceArn, the AWS resource on whose behalf a call must be made
+// (which no call in this model is: such a grant never allows one, D55).
 type GrantConstraints struct {
 	EncryptionContextEquals map[string]string
 	EncryptionContextSubset map[string]string
+	SourceArn               string
 }
 
 // CreateGrantInput is the input of CreateGrant. KeyId is a key ID or key
-// ARN (another account's by ARN).
+// ARN (another account's by ARN). The grantee is GranteePrincipal (an IAM
+// principal's ARN) or GranteeServicePrincipal (an AWS service principal,
+// such as "logs.us-east-1.amazonaws.com", which also needs a SourceArn
+// constraint and a retiring principal); the retiring principal, if any,
+// RetiringPrincipal or RetiringServicePrincipal.
 type CreateGrantInput struct {
-	KeyId             string
-	GranteePrincipal  string
-	RetiringPrincipal string
-	Operations        []string
-	Constraints       *GrantConstraints
-	Name              string
+	KeyId                    string
+	GranteePrincipal         string
+	GranteeServicePrincipal  string
+	RetiringPrincipal        string
+	RetiringServicePrincipal string
+	Operations               []string
+	Constraints              *GrantConstraints
+	Name                     string
 }
 
 // CreateGrantOutput is the output of CreateGrant.
@@ -105,25 +120,28 @@ type CreateGrantOutput struct {
 // GrantListEntry describes a grant, as ListGrants and ListRetirableGrants
 // return it.
 type GrantListEntry struct {
-	KeyId             string // the key ARN
-	GrantId           string
-	Name              string
-	CreationDate      time.Time
-	GranteePrincipal  string
-	RetiringPrincipal string
-	IssuingAccount    string
-	Operations        []string
-	Constraints       *GrantConstraints
+	KeyId                    string // the key ARN
+	GrantId                  string
+	Name                     string
+	CreationDate             time.Time
+	GranteePrincipal         string // empty for a grant to a service principal
+	GranteeServicePrincipal  string
+	RetiringPrincipal        string
+	RetiringServicePrincipal string
+	IssuingAccount           string
+	Operations               []string
+	Constraints              *GrantConstraints
 }
 
 // ListGrantsInput is the input of ListGrants: the key's grants, filtered
-// by GrantId or GranteePrincipal when given.
+// by GrantId, GranteePrincipal or GranteeServicePrincipal when given.
 type ListGrantsInput struct {
-	KeyId            string
-	Limit            *int32
-	Marker           string
-	GrantId          string
-	GranteePrincipal string
+	KeyId                   string
+	Limit                   *int32
+	Marker                  string
+	GrantId                 string
+	GranteePrincipal        string
+	GranteeServicePrincipal string
 }
 
 // ListGrantsOutput is the output of ListGrants and ListRetirableGrants.
@@ -134,11 +152,13 @@ type ListGrantsOutput struct {
 }
 
 // ListRetirableGrantsInput is the input of ListRetirableGrants: the grants
-// of the caller's Region whose RetiringPrincipal is the one given.
+// of the caller's Region whose retiring principal is the one given, as
+// RetiringPrincipal or as RetiringServicePrincipal (one of the two).
 type ListRetirableGrantsInput struct {
-	RetiringPrincipal string
-	Limit             *int32
-	Marker            string
+	RetiringPrincipal        string
+	RetiringServicePrincipal string
+	Limit                    *int32
+	Marker                   string
 }
 
 // RetireGrantInput is the input of RetireGrant: a GrantToken, or KeyId
@@ -176,19 +196,86 @@ func (s *Service) grantPrincipal(op keystate.Operation, arn, field string) (poli
 	return p, nil
 }
 
+// servicePrincipal validates a GranteeServicePrincipal or
+// RetiringServicePrincipal (D55): 1–256 characters, lowercase letters,
+// digits, dots and hyphens, ending in .amazonaws.com (or
+// .amazonaws.com.cn), as service principals are named.
+func servicePrincipal(op keystate.Operation, name, field string) (policy.Principal, error) {
+	if err := checkLength(op, name, field, 1, 256); err != nil {
+		return policy.Principal{}, err
+	}
+	base, ok := strings.CutSuffix(name, ".amazonaws.com")
+	if !ok {
+		base, ok = strings.CutSuffix(name, ".amazonaws.com.cn")
+	}
+	if !ok || base == "" || strings.Trim(base, "abcdefghijklmnopqrstuvwxyz0123456789.-") != "" ||
+		base[0] == '.' || base[0] == '-' || strings.HasSuffix(base, ".") || strings.Contains(base, "..") {
+		return policy.Principal{}, kmsError(keystate.ErrValidation, op, "", keystate.None,
+			"'"+name+"' at '"+field+"' is not a valid service principal.")
+	}
+	return policy.ServicePrincipal(name), nil
+}
+
+// validateSourceArn validates a SourceArn constraint (D55): an ARN of 1–
+// 2048 characters, arn:<partition>:<service>:<region>:<account>:<resource>
+// with a service and a resource.
+func validateSourceArn(op keystate.Operation, arn string) error {
+	if err := checkLength(op, arn, "constraints.sourceArn", 1, 2048); err != nil {
+		return err
+	}
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] == "" || parts[5] == "" {
+		return kmsError(keystate.ErrValidation, op, "", keystate.None, "'"+arn+"' at 'constraints.sourceArn' is not a valid ARN.")
+	}
+	return nil
+}
+
 // validateCreateGrant is CreateGrant's input validation (D3 step 1). The
 // caller holds s.mu.
 func (s *Service) validateCreateGrant(in *CreateGrantInput) (grantee, retiring policy.Principal, err error) {
 	const op = keystate.CreateGrant
-	if in.GranteePrincipal == "" {
+	// The SDK's rules (spec §4.3); the wording is kmsmodel's (D55).
+	switch {
+	case in.GranteePrincipal != "" && in.GranteeServicePrincipal != "":
+		return grantee, retiring, kmsError(keystate.ErrValidation, op, "", keystate.None,
+			"Specify either GranteePrincipal or GranteeServicePrincipal, but not both.")
+	case in.GranteeServicePrincipal != "":
+		if grantee, err = servicePrincipal(op, in.GranteeServicePrincipal, "granteeServicePrincipal"); err != nil {
+			return
+		}
+	case in.GranteePrincipal == "":
 		return grantee, retiring, required(op, "granteePrincipal")
+	default:
+		if grantee, err = s.grantPrincipal(op, in.GranteePrincipal, "granteePrincipal"); err != nil {
+			return
+		}
 	}
-	if grantee, err = s.grantPrincipal(op, in.GranteePrincipal, "granteePrincipal"); err != nil {
-		return
-	}
-	if in.RetiringPrincipal != "" {
+	switch {
+	case in.RetiringPrincipal != "" && in.RetiringServicePrincipal != "":
+		return grantee, retiring, kmsError(keystate.ErrValidation, op, "", keystate.None,
+			"Specify either RetiringPrincipal or RetiringServicePrincipal, but not both.")
+	case in.RetiringServicePrincipal != "":
+		if retiring, err = servicePrincipal(op, in.RetiringServicePrincipal, "retiringServicePrincipal"); err != nil {
+			return
+		}
+	case in.RetiringPrincipal != "":
 		if retiring, err = s.grantPrincipal(op, in.RetiringPrincipal, "retiringPrincipal"); err != nil {
 			return
+		}
+	}
+	if c := in.Constraints; c != nil && c.SourceArn != "" {
+		if err = validateSourceArn(op, c.SourceArn); err != nil {
+			return
+		}
+	}
+	if in.GranteeServicePrincipal != "" {
+		switch {
+		case in.Constraints == nil || in.Constraints.SourceArn == "":
+			return grantee, retiring, kmsError(keystate.ErrValidation, op, "", keystate.None,
+				"A grant to a service principal (GranteeServicePrincipal) requires a SourceArn constraint.")
+		case retiring.Kind() == policy.Nobody:
+			return grantee, retiring, kmsError(keystate.ErrValidation, op, "", keystate.None,
+				"A grant to a service principal (GranteeServicePrincipal) requires a RetiringPrincipal or a RetiringServicePrincipal.")
 		}
 	}
 	if len(in.Operations) == 0 {
@@ -371,15 +458,22 @@ func (s *Service) createGrantOnce(ctx context.Context, in *CreateGrantInput) (re
 	}
 	if err == nil {
 		s.call.extra = append(s.call.extra, policy.Multi("kms:GrantOperations", in.Operations...),
-			policy.Single("kms:GranteePrincipal", in.GranteePrincipal), policy.Single("kms:GrantIsForAWSResource", "false"))
-		if in.RetiringPrincipal != "" {
-			s.condition("kms:RetiringPrincipal", in.RetiringPrincipal)
+			policy.Single("kms:GrantIsForAWSResource", "false"))
+		for _, c := range [][2]string{{"kms:GranteePrincipal", in.GranteePrincipal},
+			{"kms:GranteeServicePrincipal", in.GranteeServicePrincipal}, {"kms:RetiringPrincipal", in.RetiringPrincipal},
+			{"kms:RetiringServicePrincipal", in.RetiringServicePrincipal}} {
+			if c[1] != "" {
+				s.condition(c[0], c[1])
+			}
 		}
 		if c := in.Constraints; c != nil {
 			if len(c.EncryptionContextEquals) > 0 {
 				s.condition("kms:GrantConstraintType", "EncryptionContextEquals")
 			} else if len(c.EncryptionContextSubset) > 0 {
 				s.condition("kms:GrantConstraintType", "EncryptionContextSubset")
+			}
+			if c.SourceArn != "" {
+				s.condition("kms:GrantConstraintSourceArn", c.SourceArn)
 			}
 		}
 	}
@@ -422,7 +516,7 @@ func (s *Service) createGrantOnce(ctx context.Context, in *CreateGrantInput) (re
 		}
 	}
 	if s.observing() {
-		s.record(now, op, caller, arn, map[string]string{"keyId": in.KeyId, "granteePrincipal": in.GranteePrincipal,
+		s.record(now, op, caller, arn, map[string]string{"keyId": in.KeyId, "granteePrincipal": cmp.Or(in.GranteePrincipal, in.GranteeServicePrincipal),
 			"operations": strings.Join(in.Operations, ",")}, err)
 	}
 	return out, err
@@ -434,11 +528,13 @@ func (s *Service) sameGrant(k *key, in *CreateGrantInput) *grant {
 		return nil
 	}
 	var eq, sub map[string]string
+	var source string
 	if c := in.Constraints; c != nil {
-		eq, sub = c.EncryptionContextEquals, c.EncryptionContextSubset
+		eq, sub, source = c.EncryptionContextEquals, c.EncryptionContextSubset, c.SourceArn
 	}
+	grantee, retiring := cmp.Or(in.GranteePrincipal, in.GranteeServicePrincipal), cmp.Or(in.RetiringPrincipal, in.RetiringServicePrincipal)
 	for _, g := range s.grants[k.slot] {
-		if g.name == in.Name && g.grantee.ARN() == in.GranteePrincipal && g.retiring.ARN() == in.RetiringPrincipal &&
+		if g.name == in.Name && g.grantee.ARN() == grantee && g.retiring.ARN() == retiring && g.sourceArn == source &&
 			slices.Equal(g.ops, in.Operations) && maps.Equal(g.equals, eq) && maps.Equal(g.subset, sub) {
 			return g
 		}
@@ -462,6 +558,7 @@ func (s *Service) addGrant(k *key, arn string, in *CreateGrantInput, grantee, re
 		if len(c.EncryptionContextSubset) > 0 {
 			g.subset = maps.Clone(c.EncryptionContextSubset)
 		}
+		g.sourceArn = c.SourceArn
 	}
 	if s.st != nil {
 		if err := s.persist(&store.Batch{PutGrants: []store.Grant{s.grantRecord(g)}}); err != nil {
@@ -508,7 +605,7 @@ func (s *Service) dropKeyGrants(k *key) {
 func (s *Service) grantRecord(g *grant) store.Grant {
 	return store.Grant{KeyID: s.storeID(g.key), GrantID: g.id, Name: g.name, GranteePrincipal: g.grantee.ARN(),
 		RetiringPrincipal: g.retiring.ARN(), IssuingAccount: g.issuing, Operations: g.ops,
-		EncryptionContextEquals: g.equals, EncryptionContextSubset: g.subset, Created: fromMicros(g.created)}
+		EncryptionContextEquals: g.equals, EncryptionContextSubset: g.subset, Created: fromMicros(g.created), SourceArn: g.sourceArn}
 }
 
 // loadGrants reads every grant from the store. keys finds a key by its
@@ -535,19 +632,31 @@ func grantFromRecord(r *store.Grant, k *key) (*grant, error) {
 	if k == nil {
 		return nil, &corruptGrant{r.KeyID, r.GrantID, "its key does not exist"}
 	}
-	grantee, err := policy.ParsePrincipal(r.GranteePrincipal)
+	grantee, err := recordPrincipal(r.GranteePrincipal)
 	if err != nil {
 		return nil, &corruptGrant{r.KeyID, r.GrantID, "its grantee is not a principal"}
 	}
 	var retiring policy.Principal
 	if r.RetiringPrincipal != "" {
-		if retiring, err = policy.ParsePrincipal(r.RetiringPrincipal); err != nil {
+		if retiring, err = recordPrincipal(r.RetiringPrincipal); err != nil {
 			return nil, &corruptGrant{r.KeyID, r.GrantID, "its retiring principal is not a principal"}
 		}
 	}
 	return &grant{id: r.GrantID, name: r.Name, key: k, grantee: grantee, retiring: retiring,
 		issuing: r.IssuingAccount, ops: slices.Clone(r.Operations), equals: maps.Clone(r.EncryptionContextEquals),
-		subset: maps.Clone(r.EncryptionContextSubset), created: micros(r.Created)}, nil
+		subset: maps.Clone(r.EncryptionContextSubset), sourceArn: r.SourceArn, created: micros(r.Created)}, nil
+}
+
+// recordPrincipal reads a grant record's principal: an IAM principal's
+// ARN, or a service principal's name (store.Grant).
+func recordPrincipal(s string) (policy.Principal, error) {
+	if strings.HasPrefix(s, "arn:") {
+		return policy.ParsePrincipal(s)
+	}
+	if _, err := servicePrincipal(keystate.CreateGrant, s, "principal"); err != nil {
+		return policy.Principal{}, err
+	}
+	return policy.ServicePrincipal(s), nil
 }
 
 type corruptGrant struct{ key, id, why string }
@@ -558,10 +667,20 @@ func (e *corruptGrant) Unwrap() error { return store.ErrCorrupt }
 // entry describes g.
 func (s *Service) entry(g *grant) GrantListEntry {
 	e := GrantListEntry{KeyId: s.arnOf(g.key), GrantId: g.id, Name: g.name, CreationDate: fromMicros(g.created),
-		GranteePrincipal: g.grantee.ARN(), RetiringPrincipal: g.retiring.ARN(), IssuingAccount: g.issuing,
-		Operations: slices.Clone(g.ops)}
-	if g.equals != nil || g.subset != nil {
-		e.Constraints = &GrantConstraints{EncryptionContextEquals: maps.Clone(g.equals), EncryptionContextSubset: maps.Clone(g.subset)}
+		IssuingAccount: g.issuing, Operations: slices.Clone(g.ops)}
+	if g.grantee.Kind() == policy.Service {
+		e.GranteeServicePrincipal = g.grantee.ARN()
+	} else {
+		e.GranteePrincipal = g.grantee.ARN()
+	}
+	if g.retiring.Kind() == policy.Service {
+		e.RetiringServicePrincipal = g.retiring.ARN()
+	} else {
+		e.RetiringPrincipal = g.retiring.ARN()
+	}
+	if g.equals != nil || g.subset != nil || g.sourceArn != "" {
+		e.Constraints = &GrantConstraints{EncryptionContextEquals: maps.Clone(g.equals), EncryptionContextSubset: maps.Clone(g.subset),
+			SourceArn: g.sourceArn}
 	}
 	return e
 }
@@ -607,7 +726,8 @@ func (s *Service) ListGrants(ctx context.Context, in *ListGrantsInput) (*ListGra
 		var gs []*grant
 		found := in.GrantId == ""
 		for _, g := range s.grants[k.slot] {
-			if in.GrantId != "" && g.id != in.GrantId || in.GranteePrincipal != "" && g.grantee.ARN() != in.GranteePrincipal {
+			if in.GrantId != "" && g.id != in.GrantId || in.GranteePrincipal != "" && g.grantee.ARN() != in.GranteePrincipal ||
+				in.GranteeServicePrincipal != "" && g.grantee.ARN() != in.GranteeServicePrincipal {
 				found = found || g.id == in.GrantId
 				continue
 			}
@@ -647,26 +767,33 @@ func (s *Service) listRetirableGrantsOnce(ctx context.Context, in *ListRetirable
 			res = nil
 		}
 	}()
-	if err == nil && in.RetiringPrincipal == "" {
-		err = required(op, "retiringPrincipal")
+	retiring, field := in.RetiringPrincipal, "retiringPrincipal"
+	if in.RetiringServicePrincipal != "" {
+		retiring, field = in.RetiringServicePrincipal, "retiringServicePrincipal"
 	}
-	if err == nil {
-		err = checkLength(op, in.RetiringPrincipal, "retiringPrincipal", 1, 256)
+	switch {
+	case err != nil:
+	case in.RetiringPrincipal != "" && in.RetiringServicePrincipal != "":
+		err = kmsError(keystate.ErrValidation, op, "", keystate.None, "Specify either RetiringPrincipal or RetiringServicePrincipal, but not both.")
+	case retiring == "":
+		err = required(op, "retiringPrincipal")
+	default:
+		err = checkLength(op, retiring, field, 1, 256)
 	}
 	var out *ListGrantsOutput
 	if err == nil {
 		var gs []*grant
 		for _, slot := range s.rg.order {
 			for _, g := range s.grants[slot] {
-				if g.retiring.ARN() == in.RetiringPrincipal {
+				if g.retiring.ARN() == retiring {
 					gs = append(gs, g)
 				}
 			}
 		}
-		out, err = s.pageGrants(op, gs, in.Limit, in.Marker, "retirable:"+in.RetiringPrincipal)
+		out, err = s.pageGrants(op, gs, in.Limit, in.Marker, "retirable:"+retiring)
 	}
 	if s.observing() {
-		s.record(now, op, caller, "", map[string]string{"retiringPrincipal": in.RetiringPrincipal}, err)
+		s.record(now, op, caller, "", map[string]string{field: retiring}, err)
 	}
 	return out, err
 }
