@@ -57,11 +57,9 @@
 // CustomKeyStoreId is refused with CustomKeyStoreNotFoundException.
 // KeyStorePassword and XksProxyAuthenticationCredential's
 // RawSecretAccessKey are passed to the service as kms.Sensitive and never
-// echoed. Members that would change what a call does and that the model
-// does not implement, Recipient and the grant members for AWS service
-// principals (GranteeServicePrincipal, RetiringServicePrincipal,
-// Constraints.SourceArn), are refused with UnsupportedOperationException
-// rather than ignored. The
+// echoed. A member that would change what a call does and that the model
+// does not implement, Recipient, is refused with
+// UnsupportedOperationException rather than ignored. The
 // buffers that carried a request and its response are wiped before reuse,
 // since they may hold plaintexts.
 //

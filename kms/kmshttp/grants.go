@@ -11,13 +11,11 @@ import (
 // The grant operations (spec §4; D28): CreateGrant, ListGrants,
 // ListRetirableGrants, RetireGrant and RevokeGrant, with AWS's members.
 // CreateGrant takes DryRun and GrantTokens, RetireGrant and RevokeGrant
-// DryRun, as the cryptographic operations do. The members for AWS service
-// principals (GranteeServicePrincipal, RetiringServicePrincipal) and the
-// SourceArn constraint, which the model does not implement, are refused
-// with UnsupportedOperationException.
+// DryRun, as the cryptographic operations do. Grants to and from AWS
+// service principals (GranteeServicePrincipal, RetiringServicePrincipal)
+// and the SourceArn constraint are taken and listed (D55).
 
-// grantConstraints decodes a Constraints object into *dst; SourceArn, not
-// modelled, is refused.
+// grantConstraints decodes a Constraints object into *dst.
 func grantConstraints(dst **kms.GrantConstraints) field {
 	return objF("Constraints", func(r *reader, name []byte) error {
 		if *dst == nil {
@@ -31,27 +29,12 @@ func grantConstraints(dst **kms.GrantConstraints) field {
 		case "EncryptionContextSubset":
 			c.EncryptionContextSubset, _, err = r.strMap("EncryptionContextSubset", "constraints.encryptionContextSubset")
 		case "SourceArn":
-			var arn string
-			var present bool
-			if present, err = r.str("SourceArn", &arn); err == nil && present {
-				err = notModelled("Constraints.SourceArn")
-			}
+			_, err = r.str("SourceArn", &c.SourceArn)
 		default:
 			err = r.skip()
 		}
 		return err
 	})
-}
-
-// refusePresent refuses the first of fields that was present, as not
-// modelled.
-func refusePresent(fields ...field) error {
-	for _, f := range fields {
-		if f.present {
-			return notModelled(f.name)
-		}
-	}
-	return nil
 }
 
 func createGrant(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
@@ -60,11 +43,8 @@ func createGrant(ctx context.Context, svc *kms.Service, body, out []byte) ([]byt
 	f := []field{strF("KeyId", &in.KeyId), strsF("Operations", "operations", &in.Operations),
 		strF("GranteePrincipal", &in.GranteePrincipal), strF("RetiringPrincipal", &in.RetiringPrincipal),
 		grantConstraints(&in.Constraints), strF("Name", &in.Name), o.dryRunF(), o.grantTokensF(),
-		ignored("GranteeServicePrincipal", kString), ignored("RetiringServicePrincipal", kString)}
+		strF("GranteeServicePrincipal", &in.GranteeServicePrincipal), strF("RetiringServicePrincipal", &in.RetiringServicePrincipal)}
 	if err := decodeRequired(body, f, "keyId", "operations"); err != nil {
-		return out, err
-	}
-	if err := refusePresent(f[8], f[9]); err != nil {
 		return out, err
 	}
 	res, err := svc.CreateGrant(o.context(ctx), &in)
@@ -91,16 +71,19 @@ func grantList(out []byte, res *kms.ListGrantsOutput) []byte {
 			w.object("Constraints")
 			strMap(&w, "EncryptionContextEquals", c.EncryptionContextEquals)
 			strMap(&w, "EncryptionContextSubset", c.EncryptionContextSubset)
+			w.optStr("SourceArn", c.SourceArn)
 			w.close()
 		}
 		w.time("CreationDate", g.CreationDate)
 		w.optStr("GrantId", g.GrantId)
 		w.optStr("GranteePrincipal", g.GranteePrincipal)
+		w.optStr("GranteeServicePrincipal", g.GranteeServicePrincipal)
 		w.optStr("IssuingAccount", g.IssuingAccount)
 		w.optStr("KeyId", g.KeyId)
 		w.optStr("Name", g.Name)
 		w.strList("Operations", g.Operations)
 		w.optStr("RetiringPrincipal", g.RetiringPrincipal)
+		w.optStr("RetiringServicePrincipal", g.RetiringServicePrincipal)
 		w.close()
 	}
 	w.endList()
@@ -126,11 +109,8 @@ func listGrants(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte
 	var in kms.ListGrantsInput
 	f := []field{strF("KeyId", &in.KeyId), i32F("Limit", &in.Limit), strF("Marker", &in.Marker),
 		strF("GrantId", &in.GrantId), strF("GranteePrincipal", &in.GranteePrincipal),
-		ignored("GranteeServicePrincipal", kString)}
+		strF("GranteeServicePrincipal", &in.GranteeServicePrincipal)}
 	if err := decodeRequired(body, f, "keyId"); err != nil {
-		return out, err
-	}
-	if err := refusePresent(f[5]); err != nil {
 		return out, err
 	}
 	res, err := svc.ListGrants(ctx, &in)
@@ -143,11 +123,8 @@ func listGrants(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte
 func listRetirableGrants(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.ListRetirableGrantsInput
 	f := []field{strF("RetiringPrincipal", &in.RetiringPrincipal), i32F("Limit", &in.Limit), strF("Marker", &in.Marker),
-		ignored("RetiringServicePrincipal", kString)}
+		strF("RetiringServicePrincipal", &in.RetiringServicePrincipal)}
 	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
-	if err := refusePresent(f[3]); err != nil {
 		return out, err
 	}
 	res, err := svc.ListRetirableGrants(ctx, &in)

@@ -392,26 +392,55 @@ func TestSDKGrants(t *testing.T) {
 				must(t, "Encrypt DryRun false", err)
 			})
 
-			// (h) The members the model does not implement.
-			t.Run("not modelled", func(t *testing.T) {
+			// (h) Grants to and from AWS service principals, and the
+			// SourceArn constraint (D55): taken, listed, refused when
+			// malformed; a SourceArn grant allows no direct call.
+			t.Run("service principals", func(t *testing.T) {
 				key := newKey(t, p.app, nil)
+				source := "arn:aws:logs:us-east-1:111122223333:log-group:x"
+				sp, err := p.app.CreateGrant(ctx, &awskms.CreateGrantInput{KeyId: aws.String(key), GranteeServicePrincipal: aws.String("logs.us-east-1.amazonaws.com"),
+					RetiringPrincipal: aws.String(appRole), Operations: encryptOps, Constraints: &types.GrantConstraints{SourceArn: aws.String(source)}})
+				must(t, "CreateGrant to a service principal", err)
+				_, err = p.app.CreateGrant(ctx, &awskms.CreateGrantInput{KeyId: aws.String(key), GranteePrincipal: aws.String(partnerRole),
+					RetiringServicePrincipal: aws.String("cloudtrail.amazonaws.com"), Operations: encryptOps,
+					Constraints: &types.GrantConstraints{SourceArn: aws.String(source)}})
+				must(t, "CreateGrant retired by a service principal", err)
+				l, err := p.app.ListGrants(ctx, &awskms.ListGrantsInput{KeyId: aws.String(key), GranteeServicePrincipal: aws.String("logs.us-east-1.amazonaws.com")})
+				must(t, "ListGrants by GranteeServicePrincipal", err)
+				if len(l.Grants) != 1 || aws.ToString(l.Grants[0].GrantId) != aws.ToString(sp.GrantId) || l.Grants[0].GranteePrincipal != nil ||
+					aws.ToString(l.Grants[0].GranteeServicePrincipal) != "logs.us-east-1.amazonaws.com" ||
+					aws.ToString(l.Grants[0].RetiringPrincipal) != appRole || l.Grants[0].Constraints == nil ||
+					aws.ToString(l.Grants[0].Constraints.SourceArn) != source {
+					t.Fatalf("ListGrants = %+v", l.Grants)
+				}
+				r, err := p.app.ListRetirableGrants(ctx, &awskms.ListRetirableGrantsInput{RetiringServicePrincipal: aws.String("cloudtrail.amazonaws.com")})
+				must(t, "ListRetirableGrants by RetiringServicePrincipal", err)
+				if len(r.Grants) != 1 || aws.ToString(r.Grants[0].RetiringServicePrincipal) != "cloudtrail.amazonaws.com" ||
+					aws.ToString(r.Grants[0].GranteePrincipal) != partnerRole {
+					t.Fatalf("ListRetirableGrants = %+v", r.Grants)
+				}
+				// The partner's grant has a SourceArn: a direct call is not
+				// made on behalf of that resource.
+				_, err = p.partner.Encrypt(ctx, &awskms.EncryptInput{KeyId: aws.String(key), Plaintext: []byte("x")})
+				denied(t, err, partnerRole, "Encrypt", key, false)
 				for name, in := range map[string]*awskms.CreateGrantInput{
-					"GranteeServicePrincipal": {KeyId: aws.String(key), GranteeServicePrincipal: aws.String("logs.amazonaws.com"),
+					"no SourceArn": {KeyId: aws.String(key), GranteeServicePrincipal: aws.String("logs.amazonaws.com"),
 						RetiringPrincipal: aws.String(appRole), Operations: encryptOps},
-					"RetiringServicePrincipal": {KeyId: aws.String(key), GranteePrincipal: aws.String(partnerRole),
-						RetiringServicePrincipal: aws.String("logs.amazonaws.com"), Operations: encryptOps},
-					"Constraints.SourceArn": {KeyId: aws.String(key), GranteePrincipal: aws.String(partnerRole), Operations: encryptOps,
-						Constraints: &types.GrantConstraints{SourceArn: aws.String("arn:aws:logs:us-east-1:111122223333:log-group:x")}},
+					"no retiring principal": {KeyId: aws.String(key), GranteeServicePrincipal: aws.String("logs.amazonaws.com"),
+						Operations: encryptOps, Constraints: &types.GrantConstraints{SourceArn: aws.String(source)}},
+					"both grantees": {KeyId: aws.String(key), GranteePrincipal: aws.String(partnerRole),
+						GranteeServicePrincipal: aws.String("logs.amazonaws.com"), Operations: encryptOps},
+					"not a service principal": {KeyId: aws.String(key), GranteeServicePrincipal: aws.String(partnerRole),
+						RetiringPrincipal: aws.String(appRole), Operations: encryptOps, Constraints: &types.GrantConstraints{SourceArn: aws.String(source)}},
+					"not an ARN": {KeyId: aws.String(key), GranteePrincipal: aws.String(partnerRole), Operations: encryptOps,
+						Constraints: &types.GrantConstraints{SourceArn: aws.String("log-group:x")}},
 				} {
 					_, err := p.app.CreateGrant(ctx, in)
-					if _, msg := as[*types.UnsupportedOperationException]()(t, err); msg != name+" is not supported by kmsmodel" {
-						t.Errorf("CreateGrant with %s: message %q", name, msg)
+					if err == nil {
+						t.Fatalf("CreateGrant (%s) succeeded", name)
 					}
+					generic("ValidationException")(t, err)
 				}
-				_, err := p.app.ListGrants(ctx, &awskms.ListGrantsInput{KeyId: aws.String(key), GranteeServicePrincipal: aws.String("logs.amazonaws.com")})
-				as[*types.UnsupportedOperationException]()(t, err)
-				_, err = p.app.ListRetirableGrants(ctx, &awskms.ListRetirableGrantsInput{RetiringServicePrincipal: aws.String("logs.amazonaws.com")})
-				as[*types.UnsupportedOperationException]()(t, err)
 			})
 		})
 	}
@@ -485,15 +514,19 @@ func TestGrantWire(t *testing.T) {
 		{"CreateGrant", `{"KeyId":"` + key + `","GranteePrincipal":"` + aliceUser + `","Operations":["Encrypt"],"Constraints":[]}`, "SerializationException", ""},
 		{"CreateGrant", `{"KeyId":"` + key + `","GranteePrincipal":"` + aliceUser + `","Operations":["Encrypt"],"Constraints":{"EncryptionContextSubset":"a"}}`,
 			"SerializationException", ""},
-		{"CreateGrant", `{"KeyId":"` + key + `","GranteePrincipal":"` + aliceUser + `","Operations":["Encrypt"],"Constraints":{"SourceArn":"arn:aws:s3:::b"}}`,
-			"UnsupportedOperationException", "Constraints.SourceArn is not supported by kmsmodel"},
+		{"CreateGrant", `{"KeyId":"` + key + `","GranteePrincipal":"` + aliceUser + `","Operations":["Encrypt"],"Constraints":{"SourceArn":"b"}}`,
+			"ValidationException", "'b' at 'constraints.sourceArn' is not a valid ARN."},
+		{"CreateGrant", `{"KeyId":"` + key + `","GranteePrincipal":"` + aliceUser + `","Operations":["Encrypt"],"Constraints":{"SourceArn":1}}`,
+			"SerializationException", ""},
+		{"CreateGrant", `{"KeyId":"` + key + `","GranteeServicePrincipal":"logs.amazonaws.com","Operations":["Encrypt"],"RetiringPrincipal":"` + aliceUser + `"}`,
+			"ValidationException", "A grant to a service principal (GranteeServicePrincipal) requires a SourceArn constraint."},
 		{"CreateGrant", `{"KeyId":"` + key + `","GranteePrincipal":"` + aliceUser + `","Operations":["Encrypt"],"DryRun":"yes"}`, "SerializationException", ""},
 		{"RevokeGrant", `{"KeyId":"` + key + `"}`, "ValidationException",
 			"1 validation error detected: Value null at 'grantId' failed to satisfy constraint: Member must not be null"},
 		{"ListGrants", `{"Limit":1}`, "ValidationException",
 			"1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null"},
-		{"ListGrants", `{"KeyId":"` + key + `","GranteeServicePrincipal":"logs.amazonaws.com"}`, "UnsupportedOperationException",
-			"GranteeServicePrincipal is not supported by kmsmodel"},
+		{"ListRetirableGrants", `{"RetiringPrincipal":"` + aliceUser + `","RetiringServicePrincipal":"logs.amazonaws.com"}`, "ValidationException",
+			"Specify either RetiringPrincipal or RetiringServicePrincipal, but not both."},
 		{"RetireGrant", `{"GrantToken":"garbage","DryRun":true}`, "InvalidGrantTokenException", "The grant token is not valid."},
 	} {
 		status, body := send(akApp, tc.op, tc.body)
