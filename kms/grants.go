@@ -230,38 +230,36 @@ func validateSourceArn(op keystate.Operation, arn string) error {
 	return nil
 }
 
+// grantParty validates a grant's grantee or retiring principal (role
+// "grantee" or "retiring"), given as an IAM principal's ARN
+// (<Role>Principal) or as a service principal (<Role>ServicePrincipal),
+// not both; need says one of them is required. The caller holds s.mu.
+func (s *Service) grantParty(op keystate.Operation, arn, service, role string, need bool) (policy.Principal, error) {
+	member := strings.ToUpper(role[:1]) + role[1:]
+	switch {
+	case arn != "" && service != "":
+		return policy.Principal{}, kmsError(keystate.ErrValidation, op, "", keystate.None,
+			"Specify either "+member+"Principal or "+member+"ServicePrincipal, but not both.")
+	case service != "":
+		return servicePrincipal(op, service, role+"ServicePrincipal")
+	case arn != "":
+		return s.grantPrincipal(op, arn, role+"Principal")
+	case need:
+		return policy.Principal{}, required(op, role+"Principal")
+	}
+	return policy.Principal{}, nil
+}
+
 // validateCreateGrant is CreateGrant's input validation (D3 step 1). The
 // caller holds s.mu.
 func (s *Service) validateCreateGrant(in *CreateGrantInput) (grantee, retiring policy.Principal, err error) {
 	const op = keystate.CreateGrant
 	// The SDK's rules (spec §4.3); the wording is kmsmodel's (D55).
-	switch {
-	case in.GranteePrincipal != "" && in.GranteeServicePrincipal != "":
-		return grantee, retiring, kmsError(keystate.ErrValidation, op, "", keystate.None,
-			"Specify either GranteePrincipal or GranteeServicePrincipal, but not both.")
-	case in.GranteeServicePrincipal != "":
-		if grantee, err = servicePrincipal(op, in.GranteeServicePrincipal, "granteeServicePrincipal"); err != nil {
-			return
-		}
-	case in.GranteePrincipal == "":
-		return grantee, retiring, required(op, "granteePrincipal")
-	default:
-		if grantee, err = s.grantPrincipal(op, in.GranteePrincipal, "granteePrincipal"); err != nil {
-			return
-		}
+	if grantee, err = s.grantParty(op, in.GranteePrincipal, in.GranteeServicePrincipal, "grantee", true); err != nil {
+		return
 	}
-	switch {
-	case in.RetiringPrincipal != "" && in.RetiringServicePrincipal != "":
-		return grantee, retiring, kmsError(keystate.ErrValidation, op, "", keystate.None,
-			"Specify either RetiringPrincipal or RetiringServicePrincipal, but not both.")
-	case in.RetiringServicePrincipal != "":
-		if retiring, err = servicePrincipal(op, in.RetiringServicePrincipal, "retiringServicePrincipal"); err != nil {
-			return
-		}
-	case in.RetiringPrincipal != "":
-		if retiring, err = s.grantPrincipal(op, in.RetiringPrincipal, "retiringPrincipal"); err != nil {
-			return
-		}
+	if retiring, err = s.grantParty(op, in.RetiringPrincipal, in.RetiringServicePrincipal, "retiring", false); err != nil {
+		return
 	}
 	if c := in.Constraints; c != nil && c.SourceArn != "" {
 		if err = validateSourceArn(op, c.SourceArn); err != nil {
