@@ -317,11 +317,12 @@
 //     wording for the other Regions ("KeySpec ML_KEM_768 is not supported
 //     in this Region"). Multi-Region ML-KEM keys are allowed, their
 //     replicas sharing the key pair, as for the other asymmetric keys.
-//     The private key (stored, and a data key pair's) is PKCS#8 holding
-//     the 64-byte seed d ‖ z, the public key a SubjectPublicKeyInfo with
-//     the id-alg-ml-kem OIDs: the forms of the IETF LAMPS ML-KEM draft,
-//     AWS's exact encoding being unconfirmed. No condition key names the
-//     encapsulation algorithm.
+//     A data key pair's private key is PKCS#8 holding the 64-byte seed
+//     d ‖ z, as the spec says (§5: the same length for all three specs);
+//     the stored private key takes the same form, and the public key is a
+//     SubjectPublicKeyInfo with the id-alg-ml-kem OIDs (the IETF LAMPS
+//     ML-KEM draft's forms; AWS's exact SPKI bytes are unrecorded). No
+//     condition key names the encapsulation algorithm.
 //
 // # Principals, key policies and grants
 //

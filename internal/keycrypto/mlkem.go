@@ -25,8 +25,8 @@ import (
 // (PrivateKeyInfo{0, {id-alg-ml-kem-NNN}, OCTET STRING{[0] IMPLICIT OCTET
 // STRING (64)}}); the keys are derived again (ML-KEM.KeyGen_internal) on
 // Parse, which accepts only this form. The same form is a data key pair's
-// private key (GenerateDataKeyPair; AWS's exact form is unconfirmed,
-// decision D54). The public key is SubjectPublicKeyInfo with the
+// private key (GenerateDataKeyPair), as spec §5 says AWS's is. The public
+// key is SubjectPublicKeyInfo with the
 // id-alg-ml-kem-NNN OID (no parameters) and the FIPS 203 encapsulation
 // key: 800, 1184 or 1568 bytes.
 //
