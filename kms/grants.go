@@ -645,16 +645,14 @@ func grantFromRecord(r *store.Grant, k *key) (*grant, error) {
 		subset: maps.Clone(r.EncryptionContextSubset), sourceArn: r.SourceArn, created: micros(r.Created)}, nil
 }
 
-// recordPrincipal reads a grant record's principal: an IAM principal's
-// ARN, or a service principal's name (store.Grant).
+// recordPrincipal reads a grant record's principal: an IAM principal (an
+// ARN, or a bare account ID, as CreateGrant takes them), or a service
+// principal's name (store.Grant).
 func recordPrincipal(s string) (policy.Principal, error) {
-	if strings.HasPrefix(s, "arn:") {
-		return policy.ParsePrincipal(s)
+	if p, err := policy.ParsePrincipal(s); err == nil {
+		return p, nil
 	}
-	if _, err := servicePrincipal(keystate.CreateGrant, s, "principal"); err != nil {
-		return policy.Principal{}, err
-	}
-	return policy.ServicePrincipal(s), nil
+	return servicePrincipal(keystate.CreateGrant, s, "principal")
 }
 
 type corruptGrant struct{ key, id, why string }

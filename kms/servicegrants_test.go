@@ -180,3 +180,36 @@ func TestServiceGrantConditionKeys(t *testing.T) {
 	pzDenied(t, grant(app, sgTrail, sgSource), pzApp, "kms:CreateGrant", arn, false)
 	pzDenied(t, grant(app, sgLogs, sgSource+"-other"), pzApp, "kms:CreateGrant", arn, false)
 }
+
+// A grant to a bare account ID (which CreateGrant takes, as a principal)
+// beside one to a service principal reads back after a restart: a
+// record's principal is an IAM principal when it parses as one.
+func TestServiceGrantRecordsReadBack(t *testing.T) {
+	for name, reopen := range psStores(t) {
+		t.Run(name, func(t *testing.T) {
+			open := asReopener(t, reopen)
+			e := open(nil)
+			id, _ := e.symmetric()
+			for _, in := range []*kms.CreateGrantInput{
+				{KeyId: id, GranteePrincipal: "444455556666", RetiringPrincipal: "111122223333", Operations: []string{"Encrypt"}},
+				{KeyId: id, GranteeServicePrincipal: sgLogs, RetiringPrincipal: "111122223333", Operations: []string{"Encrypt"},
+					Constraints: &kms.GrantConstraints{SourceArn: sgSource}},
+			} {
+				if _, err := e.s.CreateGrant(e.ctx, in); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e = open(e.s)
+			l, err := e.s.ListGrants(e.ctx, &kms.ListGrantsInput{KeyId: id, GranteePrincipal: "444455556666"})
+			if err != nil || len(l.Grants) != 1 || l.Grants[0].RetiringPrincipal != "111122223333" {
+				t.Fatalf("the account grant after a restart: %+v, %v", l, err)
+			}
+			if _, err := e.s.Encrypt(e.as2("arn:aws:iam::444455556666:role/r"), &kms.EncryptInput{KeyId: l.Grants[0].KeyId, Plaintext: []byte("p")}); err != nil {
+				t.Fatalf("Encrypt under the account grant after a restart: %v", err)
+			}
+			if err := e.s.Close(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
