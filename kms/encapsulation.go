@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"errors"
 
 	"github.com/kmsmodel/kmsmodel/internal/keycrypto"
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -85,6 +86,11 @@ func (s *Service) Encapsulate(ctx context.Context, in *EncapsulateInput) (*Encap
 	}, func(k *key, arn string, ck *keycrypto.Key) error {
 		secret, ct, err := ck.Encapsulate(in.EncapsulationAlgorithm, s.cfg.random)
 		if err != nil {
+			if _, ok := errors.AsType[*keycrypto.Error](err); !ok {
+				// Not a refusal of keycrypto's: the randomness source failed.
+				return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err,
+					Message: "The randomness source failed."}
+			}
 			return cryptoError(op, k, arn, err)
 		}
 		out = &EncapsulateOutput{KeyId: arn, EncapsulationAlgorithm: in.EncapsulationAlgorithm,

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/mlkem"
 	"encoding/asn1"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -324,5 +325,35 @@ func TestKemCluster(t *testing.T) {
 	pb, errB := b.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: id})
 	if errA != nil || errB != nil || !bytes.Equal(pa.PublicKey, pb.PublicKey) {
 		t.Fatalf("the nodes' public keys differ (%v, %v)", errA, errB)
+	}
+}
+
+// kemSwitchReader reads from r until fail is set, then fails.
+type kemSwitchReader struct {
+	r    *rand.ChaCha8
+	fail bool
+}
+
+func (s *kemSwitchReader) Read(p []byte) (int, error) {
+	if s.fail {
+		return 0, errors.New("randomness source gone")
+	}
+	return s.r.Read(p)
+}
+
+// Encapsulate whose randomness source fails is KMSInternalException
+// saying so, and nothing changes: the key still decapsulates what it
+// encapsulated before.
+func TestKemRandomnessFailure(t *testing.T) {
+	src := &kemSwitchReader{r: rand.NewChaCha8([32]byte{7})}
+	e := fxNew(t, kms.WithRandom(src))
+	id, arn := e.kindKey("ML_KEM_768", "ENCAPSULATE_DECAPSULATE")
+	out := e.kemEncapsulate(id)
+	src.fail = true
+	_, err := e.s.Encapsulate(e.ctx, &kms.EncapsulateInput{KeyId: id, EncapsulationAlgorithm: "ML_KEM"})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrKMSInternal, Op: keystate.Encapsulate, KeyID: arn, State: keystate.Enabled,
+		Msg: "The randomness source failed."})
+	if got, err := e.kemDecapsulate(id, out.SharedSecretCiphertextBlob); err != nil || !bytes.Equal(got.SharedSecret, out.SharedSecret) {
+		t.Fatalf("Decapsulate after the failure: %v", err)
 	}
 }
