@@ -681,6 +681,14 @@ func (s *Service) entry(g *grant) GrantListEntry {
 	return e
 }
 
+// principalIs reports whether p is the principal a filter names: name
+// empty (no filter), or p's ARN or service name, p being a service
+// principal exactly when service is set (ListGrants' GranteePrincipal
+// filter lists no service grantee, and GranteeServicePrincipal no IAM one).
+func principalIs(p policy.Principal, name string, service bool) bool {
+	return name == "" || p.ARN() == name && (p.Kind() == policy.Service) == service
+}
+
 // pageGrants pages gs, Limit (1–1000, default 50) at a time.
 func (s *Service) pageGrants(op keystate.Operation, gs []*grant, limit *int32, marker, scope string) (*ListGrantsOutput, error) {
 	n, err := pageLimit(op, limit, 50, 1000)
@@ -722,8 +730,8 @@ func (s *Service) ListGrants(ctx context.Context, in *ListGrantsInput) (*ListGra
 		var gs []*grant
 		found := in.GrantId == ""
 		for _, g := range s.grants[k.slot] {
-			if in.GrantId != "" && g.id != in.GrantId || in.GranteePrincipal != "" && g.grantee.ARN() != in.GranteePrincipal ||
-				in.GranteeServicePrincipal != "" && g.grantee.ARN() != in.GranteeServicePrincipal {
+			if in.GrantId != "" && g.id != in.GrantId || !principalIs(g.grantee, in.GranteePrincipal, false) ||
+				!principalIs(g.grantee, in.GranteeServicePrincipal, true) {
 				found = found || g.id == in.GrantId
 				continue
 			}
@@ -763,9 +771,9 @@ func (s *Service) listRetirableGrantsOnce(ctx context.Context, in *ListRetirable
 			res = nil
 		}
 	}()
-	retiring, field := in.RetiringPrincipal, "retiringPrincipal"
+	retiring, field, service := in.RetiringPrincipal, "retiringPrincipal", false
 	if in.RetiringServicePrincipal != "" {
-		retiring, field = in.RetiringServicePrincipal, "retiringServicePrincipal"
+		retiring, field, service = in.RetiringServicePrincipal, "retiringServicePrincipal", true
 	}
 	switch {
 	case err != nil:
@@ -781,7 +789,7 @@ func (s *Service) listRetirableGrantsOnce(ctx context.Context, in *ListRetirable
 		var gs []*grant
 		for _, slot := range s.rg.order {
 			for _, g := range s.grants[slot] {
-				if g.retiring.ARN() == retiring {
+				if g.retiring.Kind() != policy.Nobody && principalIs(g.retiring, retiring, service) {
 					gs = append(gs, g)
 				}
 			}

@@ -65,6 +65,15 @@ func TestServiceGrantLifecycle(t *testing.T) {
 				l.Grants[0].RetiringPrincipal != pzAlice || l.Grants[0].Constraints != nil {
 				t.Fatalf("ListGrants by GranteePrincipal: %+v, %v", l, err)
 			}
+			// Each filter names its own kind of principal.
+			for _, in := range []*kms.ListGrantsInput{{KeyId: id, GranteePrincipal: sgLogs}, {KeyId: id, GranteeServicePrincipal: pzApp}} {
+				if l, err := e.s.ListGrants(e.ctx, in); err != nil || len(l.Grants) != 0 {
+					t.Fatalf("ListGrants %+v: %+v, %v; want none", in, l, err)
+				}
+			}
+			if r, err := e.s.ListRetirableGrants(e.ctx, &kms.ListRetirableGrantsInput{RetiringPrincipal: sgTrail}); err != nil || len(r.Grants) != 0 {
+				t.Fatalf("ListRetirableGrants with a service name as RetiringPrincipal: %+v, %v; want none", r, err)
+			}
 			r, err := e.s.ListRetirableGrants(e.ctx, &kms.ListRetirableGrantsInput{RetiringServicePrincipal: sgTrail})
 			if err != nil || len(r.Grants) != 2 {
 				t.Fatalf("ListRetirableGrants by RetiringServicePrincipal: %+v, %v", r, err)
