@@ -118,6 +118,10 @@ type GenerateDataKeyWithoutPlaintextOutput struct {
 type GenerateRandomInput struct {
 	// NumberOfBytes, 1–1024.
 	NumberOfBytes *int32
+	// CustomKeyStoreId, when set, names one of the caller's CloudHSM key
+	// stores (in the call's Region) to generate the bytes in, which must
+	// be CONNECTED.
+	CustomKeyStoreId string
 }
 
 // GenerateRandomOutput is the output of GenerateRandom.
@@ -753,14 +757,40 @@ func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, in *Gener
 }
 
 // GenerateRandom returns NumberOfBytes (1–1024) bytes from the service's
-// randomness source.
+// randomness source. With CustomKeyStoreId they come from that CloudHSM
+// key store's cluster, simulated: the same source, once the store is
+// found, of type AWS_CLOUDHSM and CONNECTED (D56).
 //
-// Errors: ValidationException, KMSInternalException.
+// Errors: ValidationException, CustomKeyStoreNotFoundException (no such
+// store of the caller's in the Region), UnsupportedOperationException (an
+// external key store, as the API reference says),
+// CustomKeyStoreInvalidStateException (a store not CONNECTED),
+// KMSInternalException.
 func (s *Service) GenerateRandom(ctx context.Context, in *GenerateRandomInput) (*GenerateRandomOutput, error) {
 	if s.cl != nil {
 		return retried(s, func() (*GenerateRandomOutput, error) { return s.generateRandomOnce(ctx, in) })
 	}
 	return s.generateRandomOnce(ctx, in)
+}
+
+// randomStore checks the custom key store GenerateRandom is to draw from
+// (D56). The caller holds s.mu.
+func (s *Service) randomStore(op keystate.Operation, caller, id string) error {
+	if err := checkLength(op, id, "customKeyStoreId", 1, 64); err != nil {
+		return err
+	}
+	cs, err := s.findStore(op, caller, id)
+	switch {
+	case err != nil:
+		return err
+	case cs.typ != TypeAWSCloudHSM:
+		// The API reference's exception; the wording is kmsmodel's.
+		return storeError(keystate.ErrUnsupportedOperation, op,
+			"Custom key store '"+id+"' is an external key store; GenerateRandom takes a CloudHSM key store only.")
+	case cs.state != ConnectionConnected:
+		return invalidStoreState(op, cs, ConnectionConnected)
+	}
+	return nil
 }
 
 // generateRandomOnce is one run of GenerateRandom (cluster mode may run it again).
@@ -779,6 +809,9 @@ func (s *Service) generateRandomOnce(ctx context.Context, in *GenerateRandomInpu
 	if err == nil {
 		err = checkIntRange(op, *in.NumberOfBytes, "numberOfBytes", 1, 1024)
 	}
+	if err == nil && in.CustomKeyStoreId != "" {
+		err = s.randomStore(op, caller, in.CustomKeyStoreId)
+	}
 	var out []byte
 	if err == nil {
 		out = make([]byte, *in.NumberOfBytes)
@@ -790,6 +823,9 @@ func (s *Service) generateRandomOnce(ctx context.Context, in *GenerateRandomInpu
 		p := map[string]string{}
 		if in.NumberOfBytes != nil {
 			p["numberOfBytes"] = strconv.Itoa(int(*in.NumberOfBytes))
+		}
+		if in.CustomKeyStoreId != "" {
+			p["customKeyStoreId"] = in.CustomKeyStoreId
 		}
 		s.record(now, op, caller, "", p, err)
 	}

@@ -179,6 +179,14 @@
 // KeyStorePassword or an XKS secret access key is checked for its form and
 // then forgotten: it is never stored, recorded or printed. Stores persist
 // with the keys, each change in one batch with the keys it changes.
+//   - D56: GenerateRandom with CustomKeyStoreId draws its bytes from the
+//     service's randomness source (there is no cluster) once the store is
+//     found among the caller's in the call's Region
+//     (CustomKeyStoreNotFoundException otherwise), is of type
+//     AWS_CLOUDHSM (UnsupportedOperationException for an external key
+//     store, as the API reference says) and is CONNECTED
+//     (CustomKeyStoreInvalidStateException otherwise); the messages are
+//     kmsmodel's.
 //
 // # Regions and multi-Region keys
 //
@@ -481,7 +489,7 @@
 //
 // # Not modelled yet
 //
-// The Recipient parameter (Nitro Enclaves attestation), calls made by AWS
-// services (service principals as callers, aws:SourceArn, kms:ViaService),
-// and GenerateRandom in a CloudHSM key store are not part of this version.
+// The Recipient parameter (Nitro Enclaves attestation), and calls made by
+// AWS services (service principals as callers, aws:SourceArn,
+// kms:ViaService) are not part of this version.
 package kms

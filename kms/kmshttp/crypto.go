@@ -168,18 +168,13 @@ func generateDataKeyWithoutPlaintext(ctx context.Context, svc *kms.Service, body
 
 func generateRandom(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.GenerateRandomInput
-	var customKeyStore string
-	f := []field{i32F("NumberOfBytes", &in.NumberOfBytes), strF("CustomKeyStoreId", &customKeyStore),
+	f := []field{i32F("NumberOfBytes", &in.NumberOfBytes), strF("CustomKeyStoreId", &in.CustomKeyStoreId),
 		ignored("Recipient", kMap)}
 	if err := decodeFields(body, f); err != nil {
 		return out, err
 	}
 	if err := refuseRecipient(f[2]); err != nil {
 		return out, err
-	}
-	if customKeyStore != "" {
-		return out, &wireError{code: "CustomKeyStoreNotFoundException", status: 400,
-			msg: "Custom key store " + customKeyStore + " does not exist"}
 	}
 	res, err := svc.GenerateRandom(ctx, &in)
 	if err != nil {

@@ -53,8 +53,7 @@
 // Unknown members are ignored, as AWS ignores them, but must be well-formed
 // JSON; a null member counts as absent. DryRun and GrantTokens go to the
 // service in the call's context (kms.WithDryRun, kms.WithGrantTokens);
-// CustomerMasterKeySpec is read as KeySpec; GenerateRandom's
-// CustomKeyStoreId is refused with CustomKeyStoreNotFoundException.
+// CustomerMasterKeySpec is read as KeySpec.
 // KeyStorePassword and XksProxyAuthenticationCredential's
 // RawSecretAccessKey are passed to the service as kms.Sensitive and never
 // echoed. A member that would change what a call does and that the model
