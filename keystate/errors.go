@@ -93,6 +93,20 @@ const (
 	// ErrXksKeyAlreadyInUse is returned when CreateKey names an XksKeyId
 	// that another KMS key of the same external key store already uses.
 	ErrXksKeyAlreadyInUse Exception = "XksKeyAlreadyInUseException"
+	// ErrCloudHsmClusterInUse is returned when a CloudHSM key store would
+	// use a CloudHSM cluster another CloudHSM key store of the account
+	// uses.
+	ErrCloudHsmClusterInUse Exception = "CloudHsmClusterInUseException"
+	// ErrXksProxyUriInUse is returned when an external key store would use
+	// the proxy URI endpoint and path another one of the account uses.
+	ErrXksProxyUriInUse Exception = "XksProxyUriInUseException"
+	// ErrXksProxyUriEndpointInUse is returned when an external key store
+	// with VPC_ENDPOINT_SERVICE connectivity would use the proxy URI
+	// endpoint (its private DNS name) another such store uses.
+	ErrXksProxyUriEndpointInUse Exception = "XksProxyUriEndpointInUseException"
+	// ErrXksProxyVpcEndpointServiceInUse is returned when an external key
+	// store would use the VPC endpoint service another one uses.
+	ErrXksProxyVpcEndpointServiceInUse Exception = "XksProxyVpcEndpointServiceInUseException"
 	// ErrKMSInvalidSignature is returned by Verify when the signature does
 	// not verify: a changed message, another key or algorithm, or bytes
 	// that are no signature at all. AWS sends it with an empty message.

@@ -356,6 +356,40 @@ func (s *Service) nameInUse(account, name string, except *customKeyStore) bool {
 	return false
 }
 
+// settingsInUse refuses the settings of n, a custom key store being
+// created or updated, that another store of its account in its Region
+// already uses (D57): a CloudHSM key store's cluster; an external key
+// store's proxy URI endpoint and path together; and, with
+// VPC_ENDPOINT_SERVICE connectivity, its endpoint (the private DNS name)
+// and its VPC endpoint service. cluster, uri and vpc say which of these a
+// call sets (all, for a new store): an update checks those alone. The
+// caller holds s.mu.
+func (s *Service) settingsInUse(op keystate.Operation, n, except *customKeyStore, cluster, uri, vpc bool) error {
+	for _, o := range s.stores {
+		if o == except || o.account != n.account || o.region != n.region || o.typ != n.typ {
+			continue
+		}
+		// No recording of the messages; kmsmodel's wording.
+		switch {
+		case cluster && n.typ == TypeAWSCloudHSM && o.clusterID == n.clusterID:
+			return storeError(keystate.ErrCloudHsmClusterInUse, op,
+				"The CloudHSM cluster '"+n.clusterID+"' is already associated with custom key store '"+o.id+"'.")
+		case n.typ != TypeExternalKeyStore:
+		case uri && o.xks.endpoint == n.xks.endpoint && o.xks.path == n.xks.path:
+			return storeError(keystate.ErrXksProxyUriInUse, op,
+				"The proxy URI "+n.xks.endpoint+n.xks.path+" is already associated with external key store '"+o.id+"'.")
+		case n.xks.connectivity != "VPC_ENDPOINT_SERVICE" || o.xks.connectivity != "VPC_ENDPOINT_SERVICE":
+		case uri && o.xks.endpoint == n.xks.endpoint:
+			return storeError(keystate.ErrXksProxyUriEndpointInUse, op,
+				"The proxy URI endpoint "+n.xks.endpoint+" is already the private DNS name of external key store '"+o.id+"'.")
+		case vpc && o.xks.vpcService == n.xks.vpcService:
+			return storeError(keystate.ErrXksProxyVpcEndpointServiceInUse, op,
+				"The VPC endpoint service "+n.xks.vpcService+" is already associated with external key store '"+o.id+"'.")
+		}
+	}
+	return nil
+}
+
 func nameInUseError(op keystate.Operation, name string) error {
 	// No recording of the message; kmsmodel's wording.
 	return storeError(keystate.ErrCustomKeyStoreNameInUse, op, "The custom key store name '"+name+"' is already in use in this account.")
@@ -366,7 +400,11 @@ func nameInUseError(op keystate.Operation, name string) error {
 //
 // Errors: ValidationException (a member missing, too long or too short,
 // or of the other store type), CustomKeyStoreNameInUseException,
-// LimitExceededException (CustomKeyStoresPerAccount), KMSInternalException.
+// CloudHsmClusterInUseException, XksProxyUriInUseException,
+// XksProxyUriEndpointInUseException,
+// XksProxyVpcEndpointServiceInUseException (settings another store of the
+// account uses in the Region, D57), LimitExceededException
+// (CustomKeyStoresPerAccount), KMSInternalException.
 func (s *Service) CreateCustomKeyStore(ctx context.Context, in *CreateCustomKeyStoreInput) (*CreateCustomKeyStoreOutput, error) {
 	in = orEmpty(in)
 	const op = keystate.CreateCustomKeyStore
@@ -411,6 +449,9 @@ func (s *Service) CreateCustomKeyStore(ctx context.Context, in *CreateCustomKeyS
 				vpcService: in.XksProxyVpcEndpointServiceName, vpcOwner: in.XksProxyVpcEndpointServiceOwner}}
 		if c := in.XksProxyAuthenticationCredential; c != nil {
 			cs.xks.accessKeyID = c.AccessKeyId
+		}
+		if err := s.settingsInUse(op, cs, nil, true, true, true); err != nil {
+			return err
 		}
 		if err := s.persist(&store.Batch{PutCustomKeyStores: []store.CustomKeyStore{s.storeRecord(cs)}}); err != nil {
 			return internalError(op, "", keystate.None, err)
@@ -767,7 +808,8 @@ func (s *Service) DeleteCustomKeyStore(ctx context.Context, in *DeleteCustomKeyS
 // Errors: ValidationException (a member too long or too short, or for the
 // other store type), CustomKeyStoreNotFoundException,
 // CustomKeyStoreNameInUseException, CustomKeyStoreInvalidStateException,
-// KMSInternalException.
+// the in-use exceptions of CreateCustomKeyStore for the settings it
+// changes (D57), KMSInternalException.
 func (s *Service) UpdateCustomKeyStore(ctx context.Context, in *UpdateCustomKeyStoreInput) (*UpdateCustomKeyStoreOutput, error) {
 	in = orEmpty(in)
 	const op = keystate.UpdateCustomKeyStore
@@ -838,6 +880,11 @@ func (s *Service) UpdateCustomKeyStore(ctx context.Context, in *UpdateCustomKeyS
 		}
 		if c := in.XksProxyAuthenticationCredential; c != nil {
 			n.xks.accessKeyID = c.AccessKeyId
+		}
+		if err := s.settingsInUse(op, &n, cs, in.CloudHsmClusterId != "",
+			in.XksProxyUriEndpoint != "" || in.XksProxyUriPath != "" || in.XksProxyConnectivity != "",
+			in.XksProxyVpcEndpointServiceName != "" || in.XksProxyConnectivity != ""); err != nil {
+			return err
 		}
 		if err := s.persist(&store.Batch{PutCustomKeyStores: []store.CustomKeyStore{s.storeRecord(&n)}}); err != nil {
 			return internalError(op, "", keystate.None, err)

@@ -4,6 +4,8 @@ package kms_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -26,8 +28,18 @@ const ckSecretAccessKey = "0123456789abcdef0123456789abcdef0123456789abcdef"
 
 // ckHSMInput is a valid CloudHSM key store input named name.
 func ckHSMInput(name string) *kms.CreateCustomKeyStoreInput {
-	return &kms.CreateCustomKeyStoreInput{CustomKeyStoreName: name, CloudHsmClusterId: "cluster-1a23b4cdefg",
+	return &kms.CreateCustomKeyStoreInput{CustomKeyStoreName: name, CloudHsmClusterId: ckCluster(name),
 		TrustAnchorCertificate: "-----BEGIN CERTIFICATE-----", KeyStorePassword: kms.Sensitive(ckPassword)}
+}
+
+// ckCluster is the CloudHSM cluster ID of the store named name: one
+// cluster per store (D57), cluster-1a23b4cdefg for "hsm".
+func ckCluster(name string) string {
+	if name == "hsm" {
+		return "cluster-1a23b4cdefg"
+	}
+	sum := sha256.Sum256([]byte(name))
+	return "cluster-" + hex.EncodeToString(sum[:])[:11]
 }
 
 // ckXKSInput is a valid external key store input named name.

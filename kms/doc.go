@@ -187,6 +187,18 @@
 //     store, as the API reference says) and is CONNECTED
 //     (CustomKeyStoreInvalidStateException otherwise); the messages are
 //     kmsmodel's.
+//   - D57: the API reference's uniqueness rules hold among the stores of
+//     one account in one Region (another account or Region may reuse the
+//     settings): a CloudHSM cluster serves one CloudHSM key store
+//     (CloudHsmClusterInUseException); an external key store's proxy URI,
+//     endpoint and path together, is its own (XksProxyUriInUseException);
+//     with VPC_ENDPOINT_SERVICE connectivity, so are its endpoint, the
+//     private DNS name (XksProxyUriEndpointInUseException), and its VPC
+//     endpoint service (XksProxyVpcEndpointServiceInUseException).
+//     CreateCustomKeyStore checks them all, UpdateCustomKeyStore those it
+//     changes, after the name's; the messages are kmsmodel's. That a
+//     cluster "shares a backup history" with another (same cluster
+//     certificate) is not modelled: only equal IDs are the same cluster.
 //
 // # Regions and multi-Region keys
 //
