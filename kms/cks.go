@@ -18,17 +18,19 @@ import (
 // Custom key stores.
 //
 // A custom key store is simulated: there is no CloudHSM cluster and no
-// external key store proxy. Connecting always succeeds (after the
-// configured simulated duration, WithCustomKeyStoreConnectDuration), the
+// external key store proxy. Connecting succeeds (after the configured
+// simulated duration, WithCustomKeyStoreConnectDuration) unless
+// WithCustomKeyStoreConnectFailure says it fails, the
 // key material of a key in a store is derived from the root secret like
 // an AWS_KMS key's (material.go), and a KeyStorePassword or an XKS secret
 // access key is checked for its form and then forgotten: nothing uses it,
 // so nothing keeps it.
 //
 // The connection states modelled are DISCONNECTED (a new store), CONNECTING
-// (only with a connect duration above zero) and CONNECTED. DISCONNECTING
-// and FAILED are not: disconnecting takes no time and connecting never
-// fails.
+// (only with a connect duration above zero), CONNECTED and FAILED (a
+// connection attempt that WithCustomKeyStoreConnectFailure failed, with
+// its ConnectionErrorCode). DISCONNECTING is not: disconnecting takes no
+// time.
 
 // The custom key store types and connection states, as AWS names them.
 const (
@@ -38,7 +40,19 @@ const (
 	ConnectionConnected    = "CONNECTED"
 	ConnectionConnecting   = "CONNECTING"
 	ConnectionDisconnected = "DISCONNECTED"
+	ConnectionFailed       = "FAILED"
 )
+
+// connectionErrorCodes are AWS's ConnectionErrorCode values.
+var connectionErrorCodes = []string{"INVALID_CREDENTIALS", "CLUSTER_NOT_FOUND", "NETWORK_ERRORS", "INTERNAL_ERROR",
+	"INSUFFICIENT_CLOUDHSM_HSMS", "USER_LOCKED_OUT", "USER_NOT_FOUND", "USER_LOGGED_IN", "SUBNET_NOT_FOUND",
+	"INSUFFICIENT_FREE_ADDRESSES_IN_SUBNET", "XKS_PROXY_ACCESS_DENIED", "XKS_PROXY_NOT_REACHABLE",
+	"XKS_VPC_ENDPOINT_SERVICE_NOT_FOUND", "XKS_PROXY_INVALID_RESPONSE", "XKS_PROXY_INVALID_CONFIGURATION",
+	"XKS_VPC_ENDPOINT_SERVICE_INVALID_CONFIGURATION", "XKS_PROXY_TIMED_OUT", "XKS_PROXY_INVALID_TLS_CONFIGURATION"}
+
+// ConnectionErrorCodes returns AWS's ConnectionErrorCode values (the AWS
+// SDK for Go v2's ConnectionErrorCodeType), which a FAILED store reports.
+func ConnectionErrorCodes() []string { return slices.Clone(connectionErrorCodes) }
 
 // CustomKeyStoresPerAccount is how many custom key stores an account may
 // have in a Region (the AWS quota).
@@ -48,7 +62,7 @@ const CustomKeyStoresPerAccount = 10
 type customKeyStore struct {
 	id, account, name, typ string
 	state                  string // ConnectionState
-	errorCode              string // ConnectionErrorCode; always empty (connecting never fails)
+	errorCode              string // ConnectionErrorCode, while FAILED
 	seq                    uint64
 	slot                   uint32 // index in Service.storeSlots, for queued events
 	region                 uint8  // index in Service.regions: a store is visible in its Region only
@@ -206,8 +220,49 @@ type XksKeyConfiguration struct {
 // WithCustomKeyStoreConnectDuration sets how long ConnectCustomKeyStore
 // takes in simulated time: the store is CONNECTING for that long, then
 // CONNECTED (a scheduled event). The default is 0: it connects at once.
+//
+// WithCustomKeyStoreConnectFailure, to make attempts fail, is its
+// companion.
 func WithCustomKeyStoreConnectDuration(d time.Duration) Option {
 	return func(c *config) { c.connectDuration = max(d, 0) }
+}
+
+// WithCustomKeyStoreConnectFailure makes connection attempts fail, for
+// testing what a program does with a custom key store that cannot connect
+// (D58). When an attempt ends (at once, or when CONNECTING ends), fail is
+// given the store's ID and returns "" to let it connect, or a
+// ConnectionErrorCode (one of ConnectionErrorCodes, such as
+// "NETWORK_ERRORS"; any other string counts as "INTERNAL_ERROR") to make
+// the store FAILED with that code, its keys staying Unavailable. A FAILED
+// store must be disconnected (DisconnectCustomKeyStore) before it is
+// connected again, as in AWS. fail runs under the service's lock and must
+// not call the service. Without the option connecting never fails.
+func WithCustomKeyStoreConnectFailure(fail func(customKeyStoreID string) string) Option {
+	return func(c *config) { c.connectFailure = fail }
+}
+
+// attemptFails returns the ConnectionErrorCode with which a connection
+// attempt of cs fails, or "" (WithCustomKeyStoreConnectFailure).
+func (s *Service) attemptFails(cs *customKeyStore) string {
+	if s.cfg.connectFailure == nil {
+		return ""
+	}
+	code := s.cfg.connectFailure(cs.id)
+	if code != "" && !slices.Contains(connectionErrorCodes, code) {
+		code = "INTERNAL_ERROR"
+	}
+	return code
+}
+
+// endAttempt ends a connection attempt of cs: CONNECTED, or FAILED when
+// WithCustomKeyStoreConnectFailure says so. It returns the state reached.
+func (s *Service) endAttempt(cs *customKeyStore) (string, error) {
+	if code := s.attemptFails(cs); code != "" {
+		n := *cs
+		n.state, n.connectDone, n.errorCode = ConnectionFailed, 0, code
+		return ConnectionFailed, s.changeStore(cs, &n, func(*key) (key, bool) { return key{}, false })
+	}
+	return ConnectionConnected, s.connectNow(cs)
 }
 
 // storeError is an error about a custom key store (no key involved).
@@ -648,14 +703,20 @@ func invalidStoreState(op keystate.Operation, cs *customKeyStore, want string) e
 // is meant to be in: Enabled or Disabled as it was when the store was
 // disconnected, or as an EnableKey or DisableKey while it was Unavailable
 // asked (footnote [12]). On a CONNECTED or CONNECTING store the call
-// succeeds and changes nothing.
+// succeeds and changes nothing. An attempt that
+// WithCustomKeyStoreConnectFailure fails leaves the store FAILED, which
+// must be disconnected before it is connected again (D58).
 //
 // Errors: ValidationException, CustomKeyStoreNotFoundException,
-// KMSInternalException.
+// CustomKeyStoreInvalidStateException (a FAILED store), KMSInternalException.
 func (s *Service) ConnectCustomKeyStore(ctx context.Context, in *ConnectCustomKeyStoreInput) (*ConnectCustomKeyStoreOutput, error) {
 	in = orEmpty(in)
 	const op = keystate.ConnectCustomKeyStore
 	err := s.storeOp(ctx, op, in.CustomKeyStoreId, map[string]string{}, func(cs *customKeyStore, now int64) error {
+		if cs.state == ConnectionFailed {
+			// The API reference: disconnect a FAILED store, then connect it.
+			return invalidStoreState(op, cs, "a store that is not FAILED (disconnect it first)")
+		}
 		if cs.state != ConnectionDisconnected {
 			return nil
 		}
@@ -670,7 +731,7 @@ func (s *Service) ConnectCustomKeyStore(ctx context.Context, in *ConnectCustomKe
 			s.queue.push(queued{at: cs.connectDone, seq: s.qseq, slot: cs.slot, what: evStoreConnected})
 			return nil
 		}
-		if err := s.connectNow(cs); err != nil {
+		if _, err := s.endAttempt(cs); err != nil {
 			return internalError(op, "", keystate.None, err)
 		}
 		return nil
@@ -726,7 +787,8 @@ func (s *Service) changeStore(cs, n *customKeyStore, change func(k *key) (key, b
 	return nil
 }
 
-// DisconnectCustomKeyStore disconnects a custom key store. Its keys
+// DisconnectCustomKeyStore disconnects a custom key store (a FAILED one
+// too, clearing its ConnectionErrorCode). Its keys
 // become Unavailable, each remembering whether it was Enabled or Disabled;
 // keys pending deletion stay PendingDeletion (footnote [13]) and their
 // deletion still completes at DeletionDate. The store and all its changed
@@ -743,7 +805,7 @@ func (s *Service) DisconnectCustomKeyStore(ctx context.Context, in *DisconnectCu
 			return invalidStoreState(op, cs, "a store that is not DISCONNECTED")
 		}
 		n := *cs
-		n.state, n.connectDone = ConnectionDisconnected, 0
+		n.state, n.connectDone, n.errorCode = ConnectionDisconnected, 0, ""
 		err := s.changeStore(cs, &n, func(k *key) (key, bool) {
 			if k.state != keystate.Enabled && k.state != keystate.Disabled {
 				return key{}, false // PendingDeletion stays ([13]); Unavailable already (CONNECTING)
@@ -977,12 +1039,16 @@ func (s *Service) storeConnected(ev queued) (bool, error) {
 			return false, err
 		}
 	}
-	if err := s.connectNow(cs); err != nil {
+	state, err := s.endAttempt(cs)
+	if err != nil {
 		return false, err
 	}
 	if s.cfg.observer != nil {
-		s.cfg.observer.Observe(Event{Time: fromMicros(ev.at), Name: "ConnectCustomKeyStore", Scheduled: true,
-			Parameters: map[string]string{"customKeyStoreId": cs.id, "connectionState": ConnectionConnected}})
+		p := map[string]string{"customKeyStoreId": cs.id, "connectionState": state}
+		if cs.errorCode != "" {
+			p["connectionErrorCode"] = cs.errorCode
+		}
+		s.cfg.observer.Observe(Event{Time: fromMicros(ev.at), Name: "ConnectCustomKeyStore", Scheduled: true, Parameters: p})
 	}
 	return true, nil
 }

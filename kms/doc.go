@@ -160,8 +160,9 @@
 // (EXTERNAL_KEY_STORE) key store, DISCONNECTED; there is no HSM and no
 // proxy behind it. ConnectCustomKeyStore makes it CONNECTED at once, or
 // CONNECTING for the duration WithCustomKeyStoreConnectDuration sets and
-// then CONNECTED (a scheduled event); connecting never fails, so FAILED
-// and DISCONNECTING are not modelled. CreateKey with CustomKeyStoreId (and
+// then CONNECTED (a scheduled event); an attempt fails only when
+// WithCustomKeyStoreConnectFailure says so (D58), and disconnecting takes
+// no time, so DISCONNECTING is not modelled. CreateKey with CustomKeyStoreId (and
 // XksKeyId for an external key store) makes a symmetric single-Region key
 // in a CONNECTED store; its key material is derived from the root secret
 // like an AWS_KMS key's. DisconnectCustomKeyStore makes the store's keys
@@ -199,6 +200,14 @@
 //     changes, after the name's; the messages are kmsmodel's. That a
 //     cluster "shares a backup history" with another (same cluster
 //     certificate) is not modelled: only equal IDs are the same cluster.
+//   - D58: a connection attempt that WithCustomKeyStoreConnectFailure
+//     fails (its function returns a ConnectionErrorCode for the store's
+//     ID when the attempt ends) leaves the store FAILED with that code
+//     (INTERNAL_ERROR for a code that is not AWS's) and its keys
+//     Unavailable. ConnectCustomKeyStore of a FAILED store is
+//     CustomKeyStoreInvalidStateException, as the API reference says;
+//     DisconnectCustomKeyStore makes it DISCONNECTED and clears the code;
+//     like every state, FAILED persists with the store.
 //
 // # Regions and multi-Region keys
 //

@@ -28,6 +28,7 @@ type config struct {
 	authorizer       Authorizer
 	observer         Observer
 	connectDuration  time.Duration
+	connectFailure   func(customKeyStoreID string) string
 	replicaDuration  time.Duration
 	updateDuration   time.Duration
 	consistency      *consistency.Model // nil: the model is off
