@@ -75,6 +75,9 @@ func (k KeySpec) IsSymmetric() bool { return k == SymmetricDefault }
 // IsHMAC reports whether k is one of the HMAC_* specs.
 func (k KeySpec) IsHMAC() bool { return k >= HMAC224 && k <= HMAC512 }
 
+// IsMLKEM reports whether k is one of the ML_KEM_* specs.
+func (k KeySpec) IsMLKEM() bool { return k >= MLKEM512 && k <= MLKEM1024 }
+
 // IsAsymmetric reports whether k is an asymmetric spec (RSA, ECC, ML-DSA,
 // ML-KEM or SM2).
 func (k KeySpec) IsAsymmetric() bool { return k >= RSA2048 && k < numKeySpecs }
@@ -138,7 +141,7 @@ func ValidKeyUsage(k KeySpec, u KeyUsage) bool {
 		return u == SignVerify || u == KeyAgreement
 	case k == ECCNISTEdwards25519, k == ECCSECGP256K1, k >= MLDSA44 && k <= MLDSA87:
 		return u == SignVerify
-	case k >= MLKEM512 && k <= MLKEM1024:
+	case k.IsMLKEM():
 		return u == EncapsulateDecapsulate
 	case k == SM2:
 		return u == EncryptDecrypt || u == SignVerify || u == KeyAgreement

@@ -119,15 +119,17 @@ func TestValidKeyUsage(t *testing.T) {
 	}
 }
 
-// TestKeySpecFamilies checks IsSymmetric, IsHMAC and IsAsymmetric against the
-// families of d.1.
+// TestKeySpecFamilies checks IsSymmetric, IsHMAC, IsMLKEM and IsAsymmetric
+// against the families of d.1.
 func TestKeySpecFamilies(t *testing.T) {
 	for _, name := range keySpecNames {
 		spec, _ := keystate.ParseKeySpec(name)
 		sym := name == "SYMMETRIC_DEFAULT"
 		hmac := strings.HasPrefix(name, "HMAC_")
-		if spec.IsSymmetric() != sym || spec.IsHMAC() != hmac || spec.IsAsymmetric() != (!sym && !hmac) {
-			t.Errorf("%s: IsSymmetric=%v IsHMAC=%v IsAsymmetric=%v", name, spec.IsSymmetric(), spec.IsHMAC(), spec.IsAsymmetric())
+		if spec.IsSymmetric() != sym || spec.IsHMAC() != hmac || spec.IsAsymmetric() != (!sym && !hmac) ||
+			spec.IsMLKEM() != strings.HasPrefix(name, "ML_KEM_") {
+			t.Errorf("%s: IsSymmetric=%v IsHMAC=%v IsAsymmetric=%v IsMLKEM=%v", name, spec.IsSymmetric(), spec.IsHMAC(),
+				spec.IsAsymmetric(), spec.IsMLKEM())
 		}
 	}
 	var zero keystate.KeySpec

@@ -3,7 +3,6 @@ package kms
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/kmsmodel/kmsmodel/internal/keycrypto"
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -112,12 +111,8 @@ func (s *Service) generateDataKeyPair(ctx context.Context, op keystate.Operation
 				return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
 					arn+" origin is "+k.kind.Origin.String()+" which is not valid for this operation.")
 			}
-			if in.KeyPairSpec == "SM2" && !strings.HasPrefix(s.rg.name, "cn-") {
-				// Recorded for CreateKey (RPT-FL3026); the same rule.
-				return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state, "KeyPairSpec SM2 is not supported in this Region")
-			}
-			if spec, _ := keystate.ParseKeySpec(in.KeyPairSpec); isMLKEM(spec) && strings.HasPrefix(s.rg.name, "cn-") {
-				// ML-KEM is not offered in the China Regions (spec §1.2, D54).
+			if spec, _ := keystate.ParseKeySpec(in.KeyPairSpec); !s.regionOffers(spec) {
+				// CreateKey's rule and recorded wording (RPT-FL3026).
 				return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state, "KeyPairSpec "+in.KeyPairSpec+" is not supported in this Region")
 			}
 			var (

@@ -136,12 +136,7 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 		return nil, err
 	}
 	switch {
-	case kind.Spec == keystate.SM2 && !strings.HasPrefix(s.rg.name, "cn-"):
-		// Recorded (RPT-FL3026): SM2 is offered in the China Regions only.
-		return nil, kmsError(keystate.ErrUnsupportedOperation, op, "", keystate.None, "KeySpec SM2 is not supported in this Region")
-	case isMLKEM(kind.Spec) && strings.HasPrefix(s.rg.name, "cn-"):
-		// ML-KEM is not offered in the China Regions (spec §1.2); the
-		// wording is SM2's recorded one (D54).
+	case !s.regionOffers(kind.Spec):
 		return nil, kmsError(keystate.ErrUnsupportedOperation, op, "", keystate.None, "KeySpec "+kind.Spec.String()+" is not supported in this Region")
 	case kind.Origin == keystate.External && (kind.Spec == keystate.MLDSA44 || kind.Spec == keystate.MLDSA65 || kind.Spec == keystate.MLDSA87):
 		// AWS: "Importing ML-DSA keys is not supported"; the exception is
@@ -404,9 +399,19 @@ func algorithms(m *KeyMetadata, k keystate.Kind, sym *[1]string) {
 	}
 }
 
-// isMLKEM reports whether spec is ML_KEM_512, ML_KEM_768 or ML_KEM_1024.
-func isMLKEM(spec keystate.KeySpec) bool {
-	return spec >= keystate.MLKEM512 && spec <= keystate.MLKEM1024
+// regionOffers reports whether the Region of the call in progress offers
+// keys (and data key pairs) of spec: SM2 only in the China Regions, ML-KEM
+// everywhere else (spec §1.2). Refusals are worded as the one recorded for
+// SM2 (RPT-FL3026), "KeySpec SM2 is not supported in this Region" (D54).
+func (s *Service) regionOffers(spec keystate.KeySpec) bool {
+	china := strings.HasPrefix(s.rg.name, "cn-")
+	switch {
+	case spec == keystate.SM2:
+		return china
+	case spec.IsMLKEM():
+		return !china
+	}
+	return true
 }
 
 // ListKeys lists the caller's keys (including keys pending deletion), in

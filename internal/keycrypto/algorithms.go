@@ -123,7 +123,7 @@ func KeyAgreementAlgorithms(spec keystate.KeySpec) []string {
 // EncapsulationAlgorithms returns [ML_KEM] for the ML-KEM specs
 // (ML_KEM_512/768/1024, spec §1.1), else nil.
 func EncapsulationAlgorithms(spec keystate.KeySpec) []string {
-	if isMLKEM(spec) {
+	if spec.IsMLKEM() {
 		return []string{MLKEM}
 	}
 	return nil
@@ -133,7 +133,7 @@ func EncapsulationAlgorithms(spec keystate.KeySpec) []string {
 // (FIPS 203: 768, 1088 and 1568 bytes for ML_KEM_512, ML_KEM_768 and
 // ML_KEM_1024), or 0 for other specs.
 func EncapsulationSize(spec keystate.KeySpec) int {
-	if !isMLKEM(spec) {
+	if !spec.IsMLKEM() {
 		return 0
 	}
 	return mlkemScheme(spec).CiphertextSize()

@@ -94,7 +94,7 @@ func Generate(spec keystate.KeySpec, rand io.Reader) (*Key, error) {
 		impl, err = generateMLDSA(spec, rand)
 	case spec == keystate.SM2:
 		impl, err = generateSM2(rand)
-	case isMLKEM(spec):
+	case spec.IsMLKEM():
 		impl, err = generateMLKEM(spec, rand)
 	default:
 		return nil, errUnsupportedSpec(spec.String())
@@ -117,7 +117,7 @@ func Parse(spec keystate.KeySpec, material []byte) (*Key, error) {
 	switch {
 	case spec >= keystate.MLDSA44 && spec <= keystate.MLDSA87:
 		parseSeed = parseMLDSA
-	case isMLKEM(spec):
+	case spec.IsMLKEM():
 		parseSeed = parseMLKEM
 	default:
 		return parse(spec, material, false)

@@ -53,11 +53,6 @@ type mlkemKey struct {
 	sk     kem.PrivateKey
 }
 
-// isMLKEM reports whether spec is one of the ML-KEM specs.
-func isMLKEM(spec keystate.KeySpec) bool {
-	return spec >= keystate.MLKEM512 && spec <= keystate.MLKEM1024
-}
-
 func mlkemOID(spec keystate.KeySpec) asn1.ObjectIdentifier {
 	switch spec {
 	case keystate.MLKEM512:
