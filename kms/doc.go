@@ -382,7 +382,12 @@
 //     RetiringServicePrincipal) and revoked or retired as any grant, under
 //     the SDK's rules (exactly one grantee; a service grantee needs a
 //     SourceArn and a retiring principal; at most one retiring principal),
-//     with kmsmodel's wording. A service principal is 1–256 lowercase
+//     with kmsmodel's wording. A grant to a service principal is listed
+//     with GranteeServicePrincipal and no GranteePrincipal (likewise for
+//     the retiring principal), and each filter (GranteePrincipal,
+//     GranteeServicePrincipal, RetiringPrincipal,
+//     RetiringServicePrincipal) matches only principals of its own kind.
+//     A service principal is 1–256 lowercase
 //     letters, digits, dots and hyphens ending in .amazonaws.com or
 //     .amazonaws.com.cn; a SourceArn is an ARN of at most 2,048
 //     characters with a service and a resource. No call of this model is

@@ -235,11 +235,9 @@ func validateSourceArn(op keystate.Operation, arn string) error {
 // (<Role>Principal) or as a service principal (<Role>ServicePrincipal),
 // not both; need says one of them is required. The caller holds s.mu.
 func (s *Service) grantParty(op keystate.Operation, arn, service, role string, need bool) (policy.Principal, error) {
-	member := strings.ToUpper(role[:1]) + role[1:]
 	switch {
 	case arn != "" && service != "":
-		return policy.Principal{}, kmsError(keystate.ErrValidation, op, "", keystate.None,
-			"Specify either "+member+"Principal or "+member+"ServicePrincipal, but not both.")
+		return policy.Principal{}, notBoth(op, strings.ToUpper(role[:1])+role[1:])
 	case service != "":
 		return servicePrincipal(op, service, role+"ServicePrincipal")
 	case arn != "":
@@ -248,6 +246,13 @@ func (s *Service) grantParty(op keystate.Operation, arn, service, role string, n
 		return policy.Principal{}, required(op, role+"Principal")
 	}
 	return policy.Principal{}, nil
+}
+
+// notBoth refuses a request that names a principal both ways,
+// <member>Principal and <member>ServicePrincipal (D55's wording).
+func notBoth(op keystate.Operation, member string) error {
+	return kmsError(keystate.ErrValidation, op, "", keystate.None,
+		"Specify either "+member+"Principal or "+member+"ServicePrincipal, but not both.")
 }
 
 // validateCreateGrant is CreateGrant's input validation (D3 step 1). The
@@ -664,21 +669,23 @@ func (e *corruptGrant) Unwrap() error { return store.ErrCorrupt }
 func (s *Service) entry(g *grant) GrantListEntry {
 	e := GrantListEntry{KeyId: s.arnOf(g.key), GrantId: g.id, Name: g.name, CreationDate: fromMicros(g.created),
 		IssuingAccount: g.issuing, Operations: slices.Clone(g.ops)}
-	if g.grantee.Kind() == policy.Service {
-		e.GranteeServicePrincipal = g.grantee.ARN()
-	} else {
-		e.GranteePrincipal = g.grantee.ARN()
-	}
-	if g.retiring.Kind() == policy.Service {
-		e.RetiringServicePrincipal = g.retiring.ARN()
-	} else {
-		e.RetiringPrincipal = g.retiring.ARN()
-	}
+	e.GranteePrincipal, e.GranteeServicePrincipal = principalMembers(g.grantee)
+	e.RetiringPrincipal, e.RetiringServicePrincipal = principalMembers(g.retiring)
 	if g.equals != nil || g.subset != nil || g.sourceArn != "" {
 		e.Constraints = &GrantConstraints{EncryptionContextEquals: maps.Clone(g.equals), EncryptionContextSubset: maps.Clone(g.subset),
 			SourceArn: g.sourceArn}
 	}
 	return e
+}
+
+// principalMembers returns p as a GrantListEntry's <Role>Principal (an
+// IAM principal) or <Role>ServicePrincipal (a service principal), the
+// other empty.
+func principalMembers(p policy.Principal) (iam, service string) {
+	if p.Kind() == policy.Service {
+		return "", p.ARN()
+	}
+	return p.ARN(), ""
 }
 
 // principalIs reports whether p is the principal a filter names: name
@@ -778,7 +785,7 @@ func (s *Service) listRetirableGrantsOnce(ctx context.Context, in *ListRetirable
 	switch {
 	case err != nil:
 	case in.RetiringPrincipal != "" && in.RetiringServicePrincipal != "":
-		err = kmsError(keystate.ErrValidation, op, "", keystate.None, "Specify either RetiringPrincipal or RetiringServicePrincipal, but not both.")
+		err = notBoth(op, "Retiring")
 	case retiring == "":
 		err = required(op, "retiringPrincipal")
 	default:
@@ -789,7 +796,7 @@ func (s *Service) listRetirableGrantsOnce(ctx context.Context, in *ListRetirable
 		var gs []*grant
 		for _, slot := range s.rg.order {
 			for _, g := range s.grants[slot] {
-				if g.retiring.Kind() != policy.Nobody && principalIs(g.retiring, retiring, service) {
+				if principalIs(g.retiring, retiring, service) {
 					gs = append(gs, g)
 				}
 			}

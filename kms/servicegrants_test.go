@@ -65,7 +65,7 @@ func TestServiceGrantLifecycle(t *testing.T) {
 				l.Grants[0].RetiringPrincipal != pzAlice || l.Grants[0].Constraints != nil {
 				t.Fatalf("ListGrants by GranteePrincipal: %+v, %v", l, err)
 			}
-			// Each filter names its own kind of principal.
+			// D55: each filter names its own kind of principal.
 			for _, in := range []*kms.ListGrantsInput{{KeyId: id, GranteePrincipal: sgLogs}, {KeyId: id, GranteeServicePrincipal: pzApp}} {
 				if l, err := e.s.ListGrants(e.ctx, in); err != nil || len(l.Grants) != 0 {
 					t.Fatalf("ListGrants %+v: %+v, %v; want none", in, l, err)
