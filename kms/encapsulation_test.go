@@ -198,11 +198,18 @@ func TestKemRegions(t *testing.T) {
 	}
 }
 
-// §5: ML-KEM data key pairs: the private key is the PKCS#8 seed form
-// (D54), from which crypto/mlkem derives the public key returned with it.
+// §5: ML-KEM data key pairs: the private key is the PKCS#8 seed form, as
+// the spec says AWS's is ("the same length for all three ML-KEM specs"),
+// from which crypto/mlkem derives the public key returned with it.
 func TestKemDataKeyPair(t *testing.T) {
 	e := fxNew(t)
 	symID, _ := e.symmetric()
+	for _, spec := range []string{"ML_KEM_512", "ML_KEM_1024"} {
+		other, err := e.s.GenerateDataKeyPair(e.ctx, &kms.GenerateDataKeyPairInput{KeyId: symID, KeyPairSpec: spec})
+		if err != nil || len(other.PrivateKeyPlaintext) != 86 {
+			t.Fatalf("%s: a %d-byte private key (%v); want the 86 bytes of every ML-KEM spec's seed form", spec, len(other.PrivateKeyPlaintext), err)
+		}
+	}
 	out, err := e.s.GenerateDataKeyPair(e.ctx, &kms.GenerateDataKeyPairInput{KeyId: symID, KeyPairSpec: "ML_KEM_768"})
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +219,7 @@ func TestKemDataKeyPair(t *testing.T) {
 		Algo       struct{ Algorithm asn1.ObjectIdentifier }
 		PrivateKey []byte
 	}
-	if _, err := asn1.Unmarshal(out.PrivateKeyPlaintext, &p); err != nil || len(p.PrivateKey) != 66 {
+	if _, err := asn1.Unmarshal(out.PrivateKeyPlaintext, &p); err != nil || len(p.PrivateKey) != 66 || len(out.PrivateKeyPlaintext) != 86 {
 		t.Fatalf("private key: %v, %d key bytes", err, len(p.PrivateKey))
 	}
 	dk, err := mlkem.NewDecapsulationKey768(p.PrivateKey[2:])

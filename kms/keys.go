@@ -404,14 +404,13 @@ func algorithms(m *KeyMetadata, k keystate.Kind, sym *[1]string) {
 // everywhere else (spec §1.2). Refusals are worded as the one recorded for
 // SM2 (RPT-FL3026), "KeySpec SM2 is not supported in this Region" (D54).
 func (s *Service) regionOffers(spec keystate.KeySpec) bool {
-	china := strings.HasPrefix(s.rg.name, "cn-")
 	switch {
 	case spec == keystate.SM2:
-		return china
+		return strings.HasPrefix(s.rg.name, "cn-")
 	case spec.IsMLKEM():
-		return !china
+		return !strings.HasPrefix(s.rg.name, "cn-")
 	}
-	return true
+	return true // without looking at the Region: CreateKey is a hot path
 }
 
 // ListKeys lists the caller's keys (including keys pending deletion), in
