@@ -93,10 +93,13 @@
 //   - every condition holds.
 //
 // Principal matching follows §8, D24 and D28. "*" matches every caller.
-// An account principal matches every principal of its account: the
-// account's IAM policies, which this model does not keep, are taken to
-// allow every kms action (D24). That makes §3.2 rule 4b and rule 5
-// collapse to "the key policy names the caller's account". A role matches
+// An account principal matches every principal of its account; the
+// Decision's Direct then tells whether some Allow covered the caller
+// itself or only its account, which delegates to the account's IAM
+// policies (§3.2 rule 3). Package kms combines the two (D59) when it keeps
+// identity-based policies, and otherwise takes IAM to allow every kms
+// action (D24), so that rules 4b and 5 collapse to "the key policy names
+// the caller's account". A role matches
 // its sessions (by role name: a session ARN carries no path); a session,
 // user or federated user only itself; a service principal the same
 // service. NotPrincipal uses the same matching.
@@ -104,6 +107,19 @@
 // This package does not know which operations may be called across
 // accounts (§3.2 rule 5) nor that kms:RetireGrant in a key policy has no
 // effect (§4.7); kms applies those rules.
+//
+// # Identity-based policies
+//
+// ParseIdentity parses an IAM identity-based policy (§3.1, D59): the
+// grammar above, except that a statement names no Principal or
+// NotPrincipal ("Policy document should not specify a principal.") and
+// must have an Action or NotAction ("Policy statement must contain
+// actions.") and a Resource or NotResource ("Policy statement must
+// contain resources."), IAM's wordings. Its statements apply to any
+// Request.Caller: whoever evaluates it decides whom it is attached to. A
+// Resource "*" matches any Request.Resource; an ARN pattern matches only
+// a resource it fits, so that an operation on no resource (Resource "*"
+// in the request: CreateKey, ListKeys, …) is allowed only by "*".
 //
 // # Conditions
 //
@@ -165,5 +181,6 @@
 // AccessDeniedMessage words the AccessDeniedException message of D26:
 // "… with an explicit deny in a resource-based policy" for ExplicitDeny,
 // "… because no resource-based policy allows the kms:<Action> action"
-// otherwise.
+// otherwise. IdentityDeniedMessage words the identity-based forms of P7
+// (D59).
 package policy

@@ -11,6 +11,7 @@ type Document struct {
 	text       string
 	statements []statement
 	isDefault  bool
+	identity   bool // an identity-based policy (ParseIdentity)
 }
 
 // statement is one compiled policy statement.
@@ -19,7 +20,10 @@ type statement struct {
 	deny bool
 	// inert is true when the statement lacks Action/NotAction or
 	// Resource/NotResource: AWS accepts it and it has no effect (§2.1).
-	inert        bool
+	inert bool
+	// anyPrincipal is true in an identity-based policy, whose statements
+	// name no principal: they apply to whoever the policy is attached to.
+	anyPrincipal bool
 	notPrincipal bool
 	principals   []Principal
 	notAction    bool
@@ -48,7 +52,19 @@ const (
 //
 // Message(err) gives the AWS message. Parse keeps member and list order
 // for Text.
-func Parse(text string) (*Document, error) {
+func Parse(text string) (*Document, error) { return parse(text, false) }
+
+// ParseIdentity validates text as an IAM identity-based policy, the kind
+// attached to a user or role (spec §3.1, D59), and compiles it for
+// Evaluate. It checks what Parse checks, with IAM's rules for the
+// statements: a statement names no Principal or NotPrincipal, and has an
+// Action (or NotAction) and a Resource (or NotResource). Its statements
+// apply to every caller: the policy's owner decides whom it is evaluated
+// for.
+func ParseIdentity(text string) (*Document, error) { return parse(text, true) }
+
+// parse is Parse, or ParseIdentity when identity is set.
+func parse(text string, identity bool) (*Document, error) {
 	if len(text) > MaxCharacters && utf8.RuneCountInString(text) > MaxCharacters {
 		return nil, &Error{Err: ErrTooLong, Message: msgTooLong}
 	}
@@ -62,7 +78,7 @@ func Parse(text string) (*Document, error) {
 		}
 		return nil, &Error{Err: ErrMalformed}
 	}
-	d, err := compile(root)
+	d, err := compile(root, identity)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +86,7 @@ func Parse(text string) (*Document, error) {
 	b.Grow(len(text) + len(text)/4)
 	writeText(&b, root, 0)
 	d.text = b.String()
-	if len(d.statements) == 1 {
+	if !identity && len(d.statements) == 1 {
 		st := &d.statements[0]
 		if len(st.principals) == 1 && st.principals[0].kind == Account && st.principals[0].partition != "" {
 			p := st.principals[0]
@@ -87,11 +103,11 @@ func quote(s string) string {
 }
 
 // compile checks the grammar of a policy and compiles its statements.
-func compile(root *node) (*Document, error) {
+func compile(root *node, identity bool) (*Document, error) {
 	if root.kind != kindObject {
 		return nil, malformed(msgNotObject)
 	}
-	d := &Document{}
+	d := &Document{identity: identity}
 	var stmts *node
 	for _, m := range root.members {
 		switch m.name {
@@ -121,14 +137,14 @@ func compile(root *node) (*Document, error) {
 	}
 	d.statements = make([]statement, len(elems))
 	for i, e := range elems {
-		if err := compileStatement(&d.statements[i], e); err != nil {
+		if err := compileStatement(&d.statements[i], e, identity); err != nil {
 			return nil, err
 		}
 	}
 	return d, nil
 }
 
-func compileStatement(st *statement, n *node) error {
+func compileStatement(st *statement, n *node, identity bool) error {
 	if n.kind != kindObject {
 		return malformed(msgBadStatement)
 	}
@@ -171,6 +187,14 @@ func compileStatement(st *statement, n *node) error {
 	}
 
 	switch {
+	case identity && (principal != nil || notPrincipal != nil):
+		return malformed(msgIdentityPrincipal)
+	case identity && action == nil && notAction == nil:
+		return malformed(msgIdentityNoAction)
+	case identity && resource == nil && notResource == nil:
+		return malformed(msgIdentityNoResource)
+	case identity:
+		st.anyPrincipal = true
 	case principal != nil && notPrincipal != nil:
 		return malformed(msgBothPrincipal)
 	case principal == nil && notPrincipal == nil:
@@ -178,11 +202,12 @@ func compileStatement(st *statement, n *node) error {
 	case notPrincipal != nil:
 		st.notPrincipal, principal = true, notPrincipal
 	}
-	ps, err := compilePrincipals(principal)
-	if err != nil {
-		return err
+	var err error
+	if !identity {
+		if st.principals, err = compilePrincipals(principal); err != nil {
+			return err
+		}
 	}
-	st.principals = ps
 
 	if st.actions, st.notAction, err = compileList(action, notAction, msgBothAction, msgBadAction, validAction, true); err != nil {
 		return err
@@ -330,6 +355,10 @@ func compilePrincipals(n *node) ([]Principal, error) {
 // member and list order as given, no trailing newline. Parse(d.Text())
 // gives a document with the same Text.
 func (d *Document) Text() string { return d.text }
+
+// IsIdentity reports whether d is an identity-based policy
+// (ParseIdentity).
+func (d *Document) IsIdentity() bool { return d.identity }
 
 // IsDefault reports whether d is the default key policy of an account
 // (spec §1.1): a Document made by Default, or one parsed from the exact

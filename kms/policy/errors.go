@@ -58,6 +58,11 @@ const (
 	msgBadSid           = "Policy contains a statement with an invalid Sid."
 	msgBadID            = "Policy has an invalid Id."
 	msgDuplicateElement = "Policy contains a duplicate element "
+
+	// IAM's wording for identity-based policies (ParseIdentity).
+	msgIdentityPrincipal  = "Policy document should not specify a principal."
+	msgIdentityNoAction   = "Policy statement must contain actions."
+	msgIdentityNoResource = "Policy statement must contain resources."
 )
 
 // Error is the error Parse returns: the category (one of ErrTooLong,

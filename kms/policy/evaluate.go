@@ -96,6 +96,9 @@ type Decision struct {
 	// the first 64; over holds the rest.
 	allow, deny uint64
 	over        *overflow
+	// direct: an applicable Allow statement covers the caller other than
+	// through its account principal (see Direct).
+	direct bool
 }
 
 // overflow holds the applicable statements from index 64 on.
@@ -143,6 +146,15 @@ func (d *Decision) indexes(deny bool) []int {
 
 // Allowed reports whether the effect is Allow.
 func (d Decision) Allowed() bool { return d.Effect == Allow }
+
+// Direct reports whether an Allow statement that applied covers the
+// caller itself: it names the caller's user, role, session or federated
+// user, or "*", or leaves the caller out of its NotPrincipal; every
+// statement of an identity-based policy covers its caller. An Allow that
+// applied only through the caller's account principal delegates to that
+// account's identity-based policies (spec §3.2 rule 3): it allows the
+// caller only together with one of them (D59).
+func (d Decision) Direct() bool { return d.Effect == Allow && d.direct }
 
 // StatementRef names a statement of a policy.
 type StatementRef struct {
@@ -214,13 +226,15 @@ func (d *Document) Evaluate(r *Request) Decision {
 	dec := Decision{doc: d, action: r.Action}
 	for i := range d.statements {
 		st := &d.statements[i]
-		if !st.applies(r) {
+		ok, direct := st.applies(r)
+		if !ok {
 			continue
 		}
 		dec.add(i, st.deny)
 		if st.deny {
 			dec.Effect = ExplicitDeny
 		} else {
+			dec.direct = dec.direct || direct
 			if dec.Effect == ImplicitDeny {
 				dec.Effect = Allow
 			}
@@ -229,35 +243,47 @@ func (d *Document) Evaluate(r *Request) Decision {
 	return dec
 }
 
-// applies reports whether the statement covers r.
-func (st *statement) applies(r *Request) bool {
+// applies reports whether the statement covers r, and whether it covers
+// r's caller other than through an account principal.
+func (st *statement) applies(r *Request) (ok, direct bool) {
 	if st.inert {
-		return false
+		return false, false
 	}
-	if st.matchPrincipal(&r.Caller) == st.notPrincipal {
-		return false
+	direct = true
+	if !st.anyPrincipal {
+		var matched bool
+		matched, direct = st.matchPrincipal(&r.Caller)
+		if matched == st.notPrincipal {
+			return false, false
+		}
+		direct = direct || st.notPrincipal
 	}
 	if matchAny(st.actions, r.Action) == st.notAction {
-		return false
+		return false, false
 	}
 	if matchAny(st.resources, r.Resource) == st.notResource {
-		return false
+		return false, false
 	}
 	for i := range st.conditions {
 		if !st.conditions[i].eval(r) {
-			return false
+			return false, false
 		}
 	}
-	return true
+	return true, direct
 }
 
-func (st *statement) matchPrincipal(caller *Principal) bool {
+// matchPrincipal reports whether a principal of the statement covers
+// caller, and whether one that covers it is not an account principal.
+func (st *statement) matchPrincipal(caller *Principal) (matched, direct bool) {
 	for i := range st.principals {
 		if st.principals[i].matches(caller) {
-			return true
+			matched = true
+			if st.principals[i].kind != Account {
+				return true, true
+			}
 		}
 	}
-	return false
+	return matched, false
 }
 
 func matchAny(ps []pattern, s string) bool {
@@ -277,12 +303,29 @@ func matchAny(ps []pattern, s string) bool {
 //	User: <caller> is not authorized to perform: kms:<Action> on resource: <key ARN> with an explicit deny in a resource-based policy
 //	User: <caller> is not authorized to perform: kms:<Action> on resource: <key ARN> because no resource-based policy allows the kms:<Action> action
 func AccessDeniedMessage(callerARN, action, keyARN string, d Decision) string {
+	return deniedMessage(callerARN, action, keyARN, "a resource-based", d.Effect == ExplicitDeny)
+}
+
+// IdentityDeniedMessage words the AccessDeniedException message for a
+// request that the caller's identity-based policies do not allow (spec §6,
+// P7, D59): explicit reports an explicit Deny. resource is the key's ARN,
+// the alias's, or "*" for an operation on no resource:
+//
+//	User: <caller> is not authorized to perform: kms:<Action> on resource: <resource> with an explicit deny in an identity-based policy
+//	User: <caller> is not authorized to perform: kms:<Action> on resource: <resource> because no identity-based policy allows the kms:<Action> action
+func IdentityDeniedMessage(callerARN, action, resource string, explicit bool) string {
+	return deniedMessage(callerARN, action, resource, "an identity-based", explicit)
+}
+
+// deniedMessage words an AccessDeniedException message; kind is "a
+// resource-based" or "an identity-based".
+func deniedMessage(callerARN, action, resource, kind string, explicit bool) string {
 	if !strings.HasPrefix(action, "kms:") {
 		action = "kms:" + action
 	}
-	head := "User: " + callerARN + " is not authorized to perform: " + action + " on resource: " + keyARN
-	if d.Effect == ExplicitDeny {
-		return head + " with an explicit deny in a resource-based policy"
+	head := "User: " + callerARN + " is not authorized to perform: " + action + " on resource: " + resource
+	if explicit {
+		return head + " with an explicit deny in " + kind + " policy"
 	}
-	return head + " because no resource-based policy allows the " + action + " action"
+	return head + " because no " + kind[strings.IndexByte(kind, ' ')+1:] + " policy allows the " + action + " action"
 }

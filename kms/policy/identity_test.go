@@ -1,0 +1,127 @@
+package policy_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/kmsmodel/kmsmodel/kms/policy"
+)
+
+// TestParseIdentity: an identity-based policy follows IAM's statement
+// rules (D59): no Principal or NotPrincipal, an Action and a Resource
+// required; everything else as Parse checks it.
+func TestParseIdentity(t *testing.T) {
+	bad := []struct{ name, text, msg string }{
+		{"Principal", stmt(okMembers), "Policy document should not specify a principal."},
+		{"NotPrincipal", stmt(`"Effect":"Deny","NotPrincipal":"*","Action":"kms:*","Resource":"*"`), "Policy document should not specify a principal."},
+		{"no Action", stmt(`"Effect":"Allow","Resource":"*"`), "Policy statement must contain actions."},
+		{"no Resource", stmt(`"Effect":"Allow","Action":"kms:*"`), "Policy statement must contain resources."},
+		{"grammar as Parse", stmt(`"Effect":"allow","Action":"kms:*","Resource":"*"`), "Policy contains a statement with an invalid Effect. Effect must be Allow or Deny."},
+		{"not JSON", `{`, ""},
+	}
+	for _, c := range bad {
+		_, err := policy.ParseIdentity(c.text)
+		if !errors.Is(err, policy.ErrMalformed) || policy.Message(err) != c.msg {
+			t.Errorf("%s: %v, want ErrMalformed %q", c.name, err, c.msg)
+		}
+	}
+	d, err := policy.ParseIdentity(stmt(`"Effect":"Allow","NotAction":"kms:Delete*","NotResource":"arn:aws:kms:*:444455556666:key/*"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.IsIdentity() || d.IsDefault() {
+		t.Errorf("IsIdentity %v, IsDefault %v", d.IsIdentity(), d.IsDefault())
+	}
+	if k, _ := policy.Parse(stmt(okMembers)); k.IsIdentity() {
+		t.Error("a key policy reports IsIdentity")
+	}
+}
+
+// TestIdentityEvaluate: an identity-based policy's statements apply to
+// any caller (the policy's owner is chosen by whoever evaluates it), and
+// its Allow is direct.
+func TestIdentityEvaluate(t *testing.T) {
+	d, err := policy.ParseIdentity(`{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":["kms:Encrypt","kms:Decrypt"],"Resource":"arn:aws:kms:*:111122223333:key/*"},
+		{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*","Condition":{"StringNotEquals":{"kms:EncryptionContext:app":"web"}}}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	other := "arn:aws:kms:us-east-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	alice := policy.MustParsePrincipal("arn:aws:iam::111122223333:user/alice")
+	stranger := policy.MustParsePrincipal("arn:aws:iam::999999999999:role/x")
+	cases := []struct {
+		name   string
+		req    policy.Request
+		effect policy.Effect
+	}{
+		{"allowed action on the account's key", policy.Request{Action: "kms:Encrypt", Caller: alice, Resource: key}, policy.Allow},
+		{"any caller: the statement has no principal", policy.Request{Action: "kms:Encrypt", Caller: stranger, Resource: key}, policy.Allow},
+		{"another account's key", policy.Request{Action: "kms:Encrypt", Caller: alice, Resource: other}, policy.ImplicitDeny},
+		{"an action not listed", policy.Request{Action: "kms:DescribeKey", Caller: alice, Resource: key}, policy.ImplicitDeny},
+		{"Deny by condition", policy.Request{Action: "kms:Decrypt", Caller: alice, Resource: key}, policy.ExplicitDeny},
+		{"condition met", policy.Request{Action: "kms:Decrypt", Caller: alice, Resource: key, EncryptionContext: map[string]string{"app": "web"}}, policy.Allow},
+		{"Resource * is not a key ARN pattern", policy.Request{Action: "kms:Encrypt", Caller: alice, Resource: "*"}, policy.ImplicitDeny},
+	}
+	for _, c := range cases {
+		dec := d.Evaluate(&c.req)
+		if dec.Effect != c.effect {
+			t.Errorf("%s: %v, want %v", c.name, dec, c.effect)
+		}
+		if dec.Direct() != (c.effect == policy.Allow) {
+			t.Errorf("%s: Direct %v", c.name, dec.Direct())
+		}
+	}
+}
+
+// TestDirect: spec §3.2 rule 3 and D59. A key policy's Allow through the
+// caller's account principal delegates to IAM (Direct false); one that
+// names the caller, its role, "*", or leaves it out of NotPrincipal is
+// direct.
+func TestDirect(t *testing.T) {
+	session := policy.MustParsePrincipal("arn:aws:sts::111122223333:assumed-role/app/s1")
+	cases := []struct {
+		name, principal string
+		direct          bool
+	}{
+		{"account root", `{"AWS":"arn:aws:iam::111122223333:root"}`, false},
+		{"bare account ID", `{"AWS":"111122223333"}`, false},
+		{"the session's role", `{"AWS":"arn:aws:iam::111122223333:role/app"}`, true},
+		{"the session", `{"AWS":"arn:aws:sts::111122223333:assumed-role/app/s1"}`, true},
+		{"everyone", `"*"`, true},
+		{"account and role", `{"AWS":["arn:aws:iam::111122223333:root","arn:aws:iam::111122223333:role/app"]}`, true},
+	}
+	for _, c := range cases {
+		d, err := policy.Parse(stmt(`"Effect":"Allow","Principal":` + c.principal + `,"Action":"kms:*","Resource":"*"`))
+		if err != nil {
+			t.Fatal(c.name, err)
+		}
+		dec := d.Evaluate(&policy.Request{Action: "kms:Encrypt", Caller: session, Resource: "arn:aws:kms:us-east-1:111122223333:key/k"})
+		if !dec.Allowed() || dec.Direct() != c.direct {
+			t.Errorf("%s: %v, Direct %v, want Allow, %v", c.name, dec, dec.Direct(), c.direct)
+		}
+	}
+	d, _ := policy.Parse(stmt(`"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:user/bob"},"Action":"kms:*","Resource":"*"`))
+	if dec := d.Evaluate(&policy.Request{Action: "kms:Encrypt", Caller: session, Resource: "k"}); !dec.Direct() {
+		t.Errorf("NotPrincipal: %v not direct", dec)
+	}
+	d, _ = policy.Parse(stmt(`"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*"`))
+	if dec := d.Evaluate(&policy.Request{Action: "kms:Encrypt", Caller: session, Resource: "k"}); dec.Direct() {
+		t.Errorf("a Deny is direct: %v", dec)
+	}
+}
+
+// TestIdentityDeniedMessage: P7's identity-based wordings (D59), the
+// second as recorded for CreateKey on resource "*".
+func TestIdentityDeniedMessage(t *testing.T) {
+	user := "arn:aws:iam::515586596370:user/ausg-jun"
+	if got, want := policy.IdentityDeniedMessage(user, "CreateKey", "*", false),
+		"User: arn:aws:iam::515586596370:user/ausg-jun is not authorized to perform: kms:CreateKey on resource: * because no identity-based policy allows the kms:CreateKey action"; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if got, want := policy.IdentityDeniedMessage(user, "kms:Decrypt", "arn:aws:kms:us-east-1:515586596370:key/k", true),
+		"User: arn:aws:iam::515586596370:user/ausg-jun is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:515586596370:key/k with an explicit deny in an identity-based policy"; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
