@@ -134,6 +134,9 @@ func (s *Service) createAlias(ctx context.Context, in *CreateAliasInput, now int
 	if reservedAlias(in.AliasName) {
 		return "", reservedAliasError(op)
 	}
+	if err := s.authorizeIAM(op, "", s.aliasARN(caller, in.AliasName), nil); err != nil { // spec §3.2 rule 7
+		return "", err
+	}
 	k, arn, err := s.resolve(ctx, op, caller, in.TargetKeyId, "targetKeyId", idOnly)
 	if err != nil {
 		return "", err
@@ -215,6 +218,9 @@ func (s *Service) updateAlias(ctx context.Context, in *UpdateAliasInput, now int
 	a := s.rg.aliases[aliasID{account: caller, name: in.AliasName}]
 	if a == nil {
 		return "", s.notFoundAlias(op, s.aliasARN(caller, in.AliasName))
+	}
+	if err := s.authorizeIAM(op, "", s.aliasARN(caller, in.AliasName), nil); err != nil { // spec §3.2 rule 7
+		return "", err
 	}
 	k, arn, err := s.resolve(ctx, op, caller, in.TargetKeyId, "targetKeyId", idOnly)
 	if err != nil {
@@ -303,6 +309,9 @@ func (s *Service) deleteAlias(ctx context.Context, in *DeleteAliasInput, caller 
 	if a == nil {
 		return "", s.notFoundAlias(op, s.aliasARN(caller, in.AliasName))
 	}
+	if err := s.authorizeIAM(op, "", s.aliasARN(caller, in.AliasName), nil); err != nil { // spec §3.2 rule 7
+		return "", err
+	}
 	k := a.target
 	arn := s.arnOf(k)
 	if err := s.authorize(ctx, op, caller, k, arn); err != nil {
@@ -364,6 +373,9 @@ func (s *Service) listAliases(ctx context.Context, in *ListAliasesInput, caller 
 	}
 	if err == nil && in.KeyId != "" {
 		err = checkLength(op, in.KeyId, "keyId", 1, 2048)
+	}
+	if err == nil {
+		err = s.authorizeIAM(op, "", "*", s.call.extra)
 	}
 	if err != nil {
 		return nil, "", err

@@ -476,6 +476,9 @@ func (s *Service) CreateCustomKeyStore(ctx context.Context, in *CreateCustomKeyS
 		if invalid != nil {
 			return invalid
 		}
+		if err := s.authorizeIAM(op, "", "*", s.call.extra); err != nil {
+			return err
+		}
 		if s.nameInUse(caller, in.CustomKeyStoreName, nil) {
 			return nameInUseError(op, in.CustomKeyStoreName)
 		}
@@ -609,6 +612,9 @@ func (s *Service) DescribeCustomKeyStores(ctx context.Context, in *DescribeCusto
 				checkAbsent(op, in.CustomKeyStoreId != "" && in.CustomKeyStoreName != "", "CustomKeyStoreName",
 					"together with CustomKeyStoreId"))
 		}
+		if err == nil {
+			err = s.authorizeIAM(op, "", "*", s.call.extra)
+		}
 		if err != nil {
 			return err
 		}
@@ -680,6 +686,9 @@ func (s *Service) storeOp(ctx context.Context, op keystate.Operation, id string,
 	params["customKeyStoreId"] = id
 	return s.storeCall(ctx, op, storeParams(params), func(now int64, caller string) error {
 		if err := checkLength(op, id, "customKeyStoreId", 1, 64); err != nil {
+			return err
+		}
+		if err := s.authorizeIAM(op, "", "*", s.call.extra); err != nil {
 			return err
 		}
 		cs, err := s.findStore(op, caller, id)

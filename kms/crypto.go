@@ -809,6 +809,9 @@ func (s *Service) generateRandomOnce(ctx context.Context, in *GenerateRandomInpu
 	if err == nil {
 		err = checkIntRange(op, *in.NumberOfBytes, "numberOfBytes", 1, 1024)
 	}
+	if err == nil {
+		err = s.authorizeIAM(op, "", "*", s.call.extra)
+	}
 	if err == nil && in.CustomKeyStoreId != "" {
 		err = s.randomStore(op, caller, in.CustomKeyStoreId)
 	}

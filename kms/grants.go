@@ -791,6 +791,9 @@ func (s *Service) listRetirableGrantsOnce(ctx context.Context, in *ListRetirable
 	default:
 		err = checkLength(op, retiring, field, 1, 256)
 	}
+	if err == nil {
+		err = s.authorizeIAM(op, "", "*", s.call.extra)
+	}
 	var out *ListGrantsOutput
 	if err == nil {
 		var gs []*grant
@@ -861,8 +864,13 @@ func (s *Service) retireGrantOnce(ctx context.Context, in *RetireGrantInput) (re
 	}
 	if err == nil {
 		arn = s.arnOf(g.key)
+		iam := s.retireByIAM(g, arn) // D59: what the caller's identity-based policies say
 		switch {
-		case s.principal.Account() == g.key.account, g.retiring.Kind() != policy.Nobody && g.retiring.Matches(s.principal),
+		case iam == policy.ExplicitDeny:
+			err = &keystate.Error{Code: keystate.ErrAccessDenied, Op: op, KeyID: arn, State: g.key.state,
+				Message: policy.IdentityDeniedMessage(s.principal.ARN(), "kms:RetireGrant", arn, true)}
+		case s.principal.Account() == g.key.account && iam == policy.Allow,
+			g.retiring.Kind() != policy.Nobody && g.retiring.Matches(s.principal) && (g.retiring.Kind() != policy.Account || iam == policy.Allow),
 			slices.Contains(g.ops, "RetireGrant") && g.grantee.Matches(s.principal):
 		default:
 			err = &keystate.Error{Code: keystate.ErrAccessDenied, Op: op, KeyID: arn, State: g.key.state,

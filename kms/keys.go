@@ -151,6 +151,11 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 	if err != nil {
 		return nil, err
 	}
+	if s.iamGoverns() {
+		if err := s.authorizeCreateKey(in, kind); err != nil {
+			return nil, err
+		}
+	}
 	var doc *policy.Document
 	if in.Policy != "" {
 		if doc, err = parsePolicy(op, "", keystate.None, in.Policy); err != nil {
@@ -452,6 +457,9 @@ func (s *Service) listKeys(in *ListKeysInput, caller string) (*ListKeysOutput, e
 	limit, err := pageLimit(op, in.Limit, 100, 1000)
 	if err == nil {
 		err = validateMarker(op, in.Marker)
+	}
+	if err == nil {
+		err = s.authorizeIAM(op, "", "*", s.call.extra)
 	}
 	if err != nil {
 		return nil, err

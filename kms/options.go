@@ -26,6 +26,7 @@ type config struct {
 	rulesUpgrade     bool
 	onDemandDuration time.Duration
 	authorizer       Authorizer
+	identities       *IdentityPolicies // nil: IAM allows every kms action (D24)
 	observer         Observer
 	connectDuration  time.Duration
 	connectFailure   func(customKeyStoreID string) string

@@ -154,7 +154,8 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 	if s.ec != nil {
 		doc = s.ecPolicy(k, doc) // D42: the policy the caller's reader sees
 	}
-	if doc.IsDefault() && !s.observing() && s.principal.Account() == k.account {
+	iam := s.iamGoverns()
+	if doc.IsDefault() && !s.observing() && s.principal.Account() == k.account && !iam {
 		// The default policy allows every principal of the key's account
 		// (and no other): its decision, without its evaluation.
 		return nil
@@ -167,7 +168,7 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 		action = s.call.action
 	}
 	req := policy.Request{Action: action, Caller: s.principal, Resource: arn, ResourceAccount: k.account}
-	if !doc.IsDefault() {
+	if !doc.IsDefault() || iam {
 		// The default policy has no conditions: it needs no context.
 		req.Time = fromMicros(s.last)
 		req.EncryptionContext = s.call.ec
@@ -176,6 +177,9 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 	dec := doc.Evaluate(&req)
 	if s.observing() {
 		s.call.dec = dec.String()
+	}
+	if iam {
+		return s.decideWithIdentity(op, k, arn, &req, dec)
 	}
 	if dec.Allowed() {
 		return nil
@@ -191,6 +195,46 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 	}
 	return &keystate.Error{Code: keystate.ErrAccessDenied, Op: op, KeyID: arn, State: k.state,
 		Message: policy.AccessDeniedMessage(s.principal.ARN(), action, arn, dec)}
+}
+
+// decideWithIdentity completes evaluatePolicy when identity-based
+// policies govern the call (D59): the key policy decided dec on req.
+func (s *Service) decideWithIdentity(op keystate.Operation, k *key, arn string, req *policy.Request, dec policy.Decision) error {
+	idr := *req
+	idr.Context = resourceTags(req.Context, k)
+	s.condBuf = idr.Context
+	id := s.cfg.identities.evaluate(&idr)
+	if s.observing() {
+		s.call.dec = dec.String() + "; " + id.reason()
+	}
+	var msg string
+	switch {
+	case dec.Effect == policy.ExplicitDeny:
+		msg = policy.AccessDeniedMessage(s.principal.ARN(), req.Action, arn, dec)
+	case id.effect == policy.ExplicitDeny:
+		msg = policy.IdentityDeniedMessage(s.principal.ARN(), req.Action, arn, true)
+	case dec.Allowed() && (id.effect == policy.Allow || dec.Direct() && s.principal.Account() == k.account):
+		// Spec §3.2 4a (the key policy names the caller, in its own
+		// account) or 4b and 5 (and an identity-based policy allows).
+		return nil
+	default:
+		if g := s.grantAllows(k, req.Action); g != nil {
+			// Spec §3.2 4c; a grant alone suffices, across accounts too (P9).
+			if s.observing() {
+				s.call.dec = "Allow " + req.Action + ": grant " + g.id
+			}
+			return nil
+		}
+		if dec.Allowed() {
+			// The key policy delegates to the caller's account (or
+			// allows a caller of another account), whose identity-based
+			// policies do not allow (P7).
+			msg = policy.IdentityDeniedMessage(s.principal.ARN(), req.Action, arn, false)
+		} else {
+			msg = policy.AccessDeniedMessage(s.principal.ARN(), req.Action, arn, dec)
+		}
+	}
+	return &keystate.Error{Code: keystate.ErrAccessDenied, Op: op, KeyID: arn, State: k.state, Message: msg}
 }
 
 // keyConditions is the condition context of a call on k: the call's own
@@ -308,12 +352,17 @@ func parsePolicy(op keystate.Operation, arn string, st keystate.State, text stri
 
 // lockoutCheck is AWS's policy lockout safety check (spec §2.3): the new
 // policy must let the calling principal call PutKeyPolicy on the key arn
-// (of account and kind; its properties are condition keys). The refusal
+// (of account and kind; its properties are condition keys), with the
+// caller's identity-based policies where the service keeps them (D59). The refusal
 // names errID: the key's ARN, or empty for a key not created yet.
 func (s *Service) lockoutCheck(op keystate.Operation, doc *policy.Document, arn, account, errID string, kind keystate.Kind, st keystate.State) error {
-	dec := doc.Evaluate(&policy.Request{Action: "kms:PutKeyPolicy", Caller: s.principal, Resource: arn,
-		ResourceAccount: account, Time: fromMicros(s.last), Context: s.kindConditions(kind)})
-	if dec.Allowed() {
+	req := policy.Request{Action: "kms:PutKeyPolicy", Caller: s.principal, Resource: arn,
+		ResourceAccount: account, Time: fromMicros(s.last), Context: s.kindConditions(kind)}
+	dec := doc.Evaluate(&req)
+	if dec.Allowed() && (!s.iamGoverns() || dec.Direct() && s.principal.Account() == account ||
+		s.cfg.identities.evaluate(&req).effect == policy.Allow) {
+		// With identity-based policies, an Allow that only delegates to
+		// the caller's account needs theirs too (D59).
 		return nil
 	}
 	// Recorded wording (spec §2.2).

@@ -1,0 +1,338 @@
+package kms
+
+import (
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/kms/policy"
+)
+
+// Identity-based policies (decision D59).
+//
+// Without WithIdentityPolicies, IAM is taken to allow every kms action
+// (D24). With it, the IAM side of spec §3.2 is enforced for every caller
+// but an account root (whose IAM allows everything): an explicit Deny in
+// an identity-based policy denies, whatever allows; a key-policy Allow
+// that names the caller's account only (its account principal) needs an
+// identity-based Allow too, as does every call across accounts; a grant
+// alone suffices (P9); and the operations on no key are allowed by
+// identity-based policies alone.
+
+// IdentityPolicies holds the IAM identity-based policies attached to IAM
+// users, roles and federated users, for a Service built with
+// WithIdentityPolicies (D59). It is safe for concurrent use, and a change
+// decides the next call of every service that holds it. The zero value is
+// not usable: make one with NewIdentityPolicies.
+//
+// A policy attached to a role applies to each of its assumed-role
+// sessions. Users and roles are named by ARN, with or without a path: IAM
+// keeps their names unique within an account, and a session's ARN carries
+// no path, so that a principal is known by its kind, partition, account
+// and name. Account roots take no policies: they are allowed every action
+// by IAM. IAM groups, permissions boundaries, session policies and
+// service control policies are not modelled.
+type IdentityPolicies struct {
+	mu sync.RWMutex
+	m  map[identityOwner][]namedPolicy
+}
+
+// identityOwner is the principal a policy is attached to.
+type identityOwner struct {
+	kind                     policy.PrincipalKind // User, Role or FederatedUser
+	partition, account, name string
+}
+
+// namedPolicy is one attached policy.
+type namedPolicy struct {
+	name string
+	doc  *policy.Document
+}
+
+// NewIdentityPolicies returns an empty set of identity-based policies:
+// every caller but an account root is allowed nothing by IAM until a
+// policy is put.
+func NewIdentityPolicies() *IdentityPolicies {
+	return &IdentityPolicies{m: make(map[identityOwner][]namedPolicy)}
+}
+
+// WithIdentityPolicies makes the service enforce the identity-based
+// policies in ip besides the key policies and grants (D59). Without it,
+// IAM is taken to allow every kms action (D24). It has no effect on a
+// service with an Authorizer (WithAuthorizer).
+func WithIdentityPolicies(ip *IdentityPolicies) Option {
+	return func(c *config) { c.identities = ip }
+}
+
+// owner returns the principal that the policies of p are attached to: p
+// itself, or the role of an assumed-role session.
+func owner(p policy.Principal) (identityOwner, bool) {
+	kind := p.Kind()
+	switch kind {
+	case policy.User, policy.Role, policy.FederatedUser:
+	case policy.AssumedRole:
+		kind = policy.Role
+	default:
+		return identityOwner{}, false
+	}
+	arn := p.PrincipalARN() // the role's ARN for a session
+	name := arn[strings.LastIndexByte(arn, '/')+1:]
+	return identityOwner{kind: kind, partition: p.Partition(), account: p.Account(), name: name}, true
+}
+
+// identityError is the refusal of a change to IdentityPolicies.
+func identityError(code keystate.Exception, msg string) error {
+	return &keystate.Error{Code: code, Op: keystate.NoOperation, Message: msg}
+}
+
+// parseOwner reads the ARN of the user, role or federated user a policy is
+// attached to.
+func parseOwner(principalARN string) (identityOwner, error) {
+	p, err := policy.ParsePrincipal(principalARN)
+	if err == nil && p.Kind() != policy.AssumedRole {
+		if o, ok := owner(p); ok {
+			return o, nil
+		}
+	}
+	// kmsmodel's wording.
+	return identityOwner{}, identityError(keystate.ErrValidation,
+		"'"+principalARN+"' is not the ARN of an IAM user, role or federated user: identity-based policies attach to those (a session takes its role's).")
+}
+
+// checkPolicyNameIAM is IAM's rule for a policy name: 1–128 characters of
+// letters, digits and +=,.@_-.
+func checkPolicyNameIAM(name string) error {
+	ok := len(name) >= 1 && len(name) <= 128
+	for i := 0; ok && i < len(name); i++ {
+		c := name[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("+=,.@_-", c) >= 0
+	}
+	if !ok {
+		// kmsmodel's wording, after IAM's constraint.
+		return identityError(keystate.ErrValidation,
+			"Policy name '"+name+"' must be 1 to 128 letters, digits or characters of +=,.@_-.")
+	}
+	return nil
+}
+
+// Put attaches the identity-based policy document under name to the IAM
+// user, role or federated user principalARN, replacing the policy of that
+// name if it has one. A bad document is MalformedPolicyDocumentException
+// with IAM's or kmsmodel's message (policy.ParseIdentity); a bad ARN or
+// name is ValidationException. A refused Put changes nothing.
+func (ip *IdentityPolicies) Put(principalARN, name, document string) error {
+	o, err := parseOwner(principalARN)
+	if err != nil {
+		return err
+	}
+	if err := checkPolicyNameIAM(name); err != nil {
+		return err
+	}
+	doc, err := policy.ParseIdentity(document)
+	if err != nil {
+		return &keystate.Error{Code: keystate.ErrMalformedPolicyDocument, Op: keystate.NoOperation, Err: err,
+			Message: policy.Message(err)}
+	}
+	ip.mu.Lock()
+	defer ip.mu.Unlock()
+	list := ip.m[o]
+	if i := slices.IndexFunc(list, func(p namedPolicy) bool { return p.name == name }); i >= 0 {
+		list = slices.Clone(list) // evaluations in progress keep the old list
+		list[i].doc = doc
+	} else {
+		list = append(slices.Clip(list), namedPolicy{name: name, doc: doc})
+	}
+	ip.m[o] = list
+	return nil
+}
+
+// Delete detaches the policy name from principalARN. A name the principal
+// has no policy of is NotFoundException.
+func (ip *IdentityPolicies) Delete(principalARN, name string) error {
+	o, err := parseOwner(principalARN)
+	if err != nil {
+		return err
+	}
+	ip.mu.Lock()
+	defer ip.mu.Unlock()
+	list := ip.m[o]
+	i := slices.IndexFunc(list, func(p namedPolicy) bool { return p.name == name })
+	if i < 0 {
+		// kmsmodel's wording.
+		return identityError(keystate.ErrNotFound, "The principal "+principalARN+" has no policy named "+name+".")
+	}
+	if len(list) == 1 {
+		delete(ip.m, o)
+	} else {
+		ip.m[o] = slices.Delete(slices.Clone(list), i, i+1)
+	}
+	return nil
+}
+
+// Policy returns the text of the policy name of principalARN, as Put was
+// given it (re-serialised in GetKeyPolicy's layout).
+func (ip *IdentityPolicies) Policy(principalARN, name string) (string, error) {
+	o, err := parseOwner(principalARN)
+	if err != nil {
+		return "", err
+	}
+	ip.mu.RLock()
+	defer ip.mu.RUnlock()
+	for _, p := range ip.m[o] {
+		if p.name == name {
+			return p.doc.Text(), nil
+		}
+	}
+	return "", identityError(keystate.ErrNotFound, "The principal "+principalARN+" has no policy named "+name+".")
+}
+
+// Names lists the names of principalARN's policies, in the order they
+// were first put.
+func (ip *IdentityPolicies) Names(principalARN string) ([]string, error) {
+	o, err := parseOwner(principalARN)
+	if err != nil {
+		return nil, err
+	}
+	ip.mu.RLock()
+	defer ip.mu.RUnlock()
+	var names []string
+	for _, p := range ip.m[o] {
+		names = append(names, p.name)
+	}
+	return names, nil
+}
+
+// identityDecision is what a caller's identity-based policies decide.
+type identityDecision struct {
+	effect policy.Effect
+	name   string          // the policy that decided, if any
+	dec    policy.Decision // its decision
+}
+
+// reason words d for an event record.
+func (d identityDecision) reason() string {
+	if d.name == "" {
+		return "identity-based policies: " + d.effect.String()
+	}
+	return "identity-based policy " + d.name + ": " + d.dec.String()
+}
+
+// evaluate decides r by the policies of r.Caller: ExplicitDeny when one
+// of them denies, Allow when one allows and none denies, else
+// ImplicitDeny. An account root is allowed.
+func (ip *IdentityPolicies) evaluate(r *policy.Request) identityDecision {
+	if r.Caller.Kind() == policy.Account {
+		return identityDecision{effect: policy.Allow}
+	}
+	o, ok := owner(r.Caller)
+	if !ok {
+		return identityDecision{}
+	}
+	ip.mu.RLock()
+	list := ip.m[o]
+	ip.mu.RUnlock()
+	var out identityDecision
+	for _, p := range list {
+		switch dec := p.doc.Evaluate(r); dec.Effect {
+		case policy.ExplicitDeny:
+			return identityDecision{effect: policy.ExplicitDeny, name: p.name, dec: dec}
+		case policy.Allow:
+			if out.effect == policy.ImplicitDeny {
+				out = identityDecision{effect: policy.Allow, name: p.name, dec: dec}
+			}
+		}
+	}
+	return out
+}
+
+// iamGoverns reports whether the call in progress is decided with
+// identity-based policies: the service keeps them, decides by key
+// policies (no Authorizer), and the caller is not an account root.
+func (s *Service) iamGoverns() bool {
+	return s.cfg.identities != nil && s.cfg.authorizer == nil && s.principal.Kind() != policy.Account
+}
+
+// authorizeIAM decides the call in progress by the caller's identity-based
+// policies alone (spec §3.2 rules 6 and 7): an operation on no key, with
+// resource "*", or on an alias, with the alias's ARN. It allows every call
+// that iamGoverns does not cover. action is "" for the operation's own.
+func (s *Service) authorizeIAM(op keystate.Operation, action, resource string, c policy.Context) error {
+	if !s.iamGoverns() {
+		return nil
+	}
+	if action == "" {
+		action = actionNames[op]
+	}
+	req := policy.Request{Action: action, Caller: s.principal, Resource: resource,
+		ResourceAccount: s.principal.Account(), Time: fromMicros(s.last), Context: c}
+	d := s.cfg.identities.evaluate(&req)
+	if s.observing() {
+		s.call.dec = d.reason()
+	}
+	if d.effect == policy.Allow {
+		return nil
+	}
+	keyID := ""
+	if resource != "*" {
+		keyID = resource
+	}
+	return &keystate.Error{Code: keystate.ErrAccessDenied, Op: op, KeyID: keyID,
+		Message: policy.IdentityDeniedMessage(s.principal.ARN(), action, resource, d.effect == policy.ExplicitDeny)}
+}
+
+// resourceTags appends aws:ResourceTag/<key> for each of k's tags to c:
+// the condition keys identity-based policies see (spec §5.2: IAM
+// policies only).
+func resourceTags(c policy.Context, k *key) policy.Context {
+	if k.text == nil {
+		return c
+	}
+	for _, t := range k.text.tags {
+		c = append(c, policy.Single("aws:ResourceTag/"+t.TagKey, t.TagValue))
+	}
+	return c
+}
+
+// authorizeCreateKey decides CreateKey by the caller's identity-based
+// policies (spec §3.2 rules 6 and 7): kms:CreateKey with the request's
+// kms:KeySpec, kms:KeyUsage, kms:KeyOrigin and kms:MultiRegion, and with
+// Tags kms:TagResource too, each with aws:RequestTag/<key> and
+// aws:TagKeys.
+func (s *Service) authorizeCreateKey(in *CreateKeyInput, kind keystate.Kind) error {
+	c := s.kindConditions(kind)
+	var keys []string
+	for _, t := range in.Tags {
+		c = append(c, policy.Single("aws:RequestTag/"+t.TagKey, t.TagValue))
+		keys = append(keys, t.TagKey)
+	}
+	if len(keys) > 0 {
+		c = append(c, policy.Multi("aws:TagKeys", keys...))
+	}
+	if in.BypassPolicyLockoutSafetyCheck {
+		c = append(c, policy.Single("kms:BypassPolicyLockoutSafetyCheck", "true"))
+	}
+	s.condBuf = c
+	if err := s.authorizeIAM(keystate.CreateKey, "", "*", c); err != nil {
+		return err
+	}
+	if len(in.Tags) > 0 {
+		return s.authorizeIAM(keystate.CreateKey, actionNames[keystate.TagResource], "*", c)
+	}
+	return nil
+}
+
+// retireByIAM is what the caller's identity-based policies decide on
+// kms:RetireGrant for g, on the key arn: Allow when the service keeps
+// none, or the caller is an account root. P11 (D59): a principal retires
+// as "the account in which the grant was created", or as a principal of an
+// account-root retiring principal, only when they allow it.
+func (s *Service) retireByIAM(g *grant, arn string) policy.Effect {
+	if !s.iamGoverns() {
+		return policy.Allow
+	}
+	req := policy.Request{Action: "kms:RetireGrant", Caller: s.principal, Resource: arn, ResourceAccount: g.key.account,
+		Time: fromMicros(s.last), Context: resourceTags(s.keyConditions(g.key), g.key)}
+	s.condBuf = req.Context
+	return s.cfg.identities.evaluate(&req).effect
+}
