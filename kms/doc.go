@@ -361,8 +361,9 @@
 // operation on a key is decided by the key's policy, evaluated by package
 // kms/policy: an explicit Deny wins; otherwise a statement must allow the
 // action for the principal (an account root in a policy stands for every
-// principal of that account, IAM being taken to allow everything, D24), or
-// a grant on the key must (CreateGrant). A refusal is AccessDeniedException
+// principal of that account, IAM being taken to allow everything, D24,
+// unless WithIdentityPolicies says otherwise, D59), or a grant on the key
+// must (CreateGrant). A refusal is AccessDeniedException
 // worded as D26 says, and the decision (which statement or grant) is in
 // the call's Event. A key created without a policy has AWS's default key
 // policy, shared by all keys of its account; GetKeyPolicy returns it byte
@@ -394,6 +395,44 @@
 //     made by an AWS service, or on behalf of an AWS resource: a grant
 //     with a SourceArn allows nothing, whoever its grantee (a direct call
 //     carries no aws:SourceArn), and a service principal never calls.
+//   - D59: identity-based policies. WithIdentityPolicies gives the service
+//     the IAM policies of users, roles and federated users
+//     (IdentityPolicies: a role's apply to its sessions; account roots are
+//     allowed everything by IAM and take none). Without it, D24 holds.
+//     With it, for every caller but an account root (spec §3.2): an
+//     explicit Deny in the key policy or in an identity-based policy
+//     denies, whatever allows, grants included; a key-policy Allow that
+//     covers the caller itself (its user, role, session, federated user,
+//     "*", or a NotPrincipal leaving it out; policy.Decision.Direct)
+//     allows in the key's account by itself (rule 4a), and one that covers
+//     only the caller's account principal needs an identity-based Allow
+//     (rules 3, 4b), as does every Allow across accounts (rule 5); a grant
+//     allows by itself, across accounts too (P9); the operations on no key
+//     (CreateKey, ListKeys, ListAliases, GenerateRandom,
+//     ListRetirableGrants, the six custom key store operations) are
+//     decided by identity-based policies alone on resource "*" (rule 6),
+//     after validation (D3), CreateKey with its request's kms:KeySpec,
+//     kms:KeyUsage, kms:KeyOrigin, kms:MultiRegion and, with Tags,
+//     kms:TagResource too (rule 7); CreateAlias, UpdateAlias and
+//     DeleteAlias also need their action on the alias ARN (rule 7); the
+//     lockout check counts identity-based policies when the new key
+//     policy only delegates; a principal of the key's account, or of an
+//     account-root retiring principal, retires a grant only when its
+//     identity-based policies allow kms:RetireGrant (P11). Refusals are
+//     worded as P7 proposes, with "on resource: *" for an operation on no
+//     key as recorded for CreateKey. Identity-based policies see every
+//     condition key a key policy sees, and aws:ResourceTag/<key>. Their
+//     changes take effect at the next call, eventual consistency or not,
+//     and they are the program's configuration, not the store's: a
+//     service opened again, or a cluster's other nodes, need them given
+//     again. IAM groups, permissions boundaries, session policies, SCPs,
+//     ReplicateKey's kms:CreateKey in the replica Region and the
+//     principal existence check (P2) are not modelled. "*" in a key
+//     policy allows a caller of the key's account by itself (the AWS KMS
+//     Developer Guide, determining-access-key-policy: "*" gives every
+//     identity access, other accounts' users needing permissions in their
+//     own account), where spec §3.2 4b lists it beside the account
+//     principal.
 //
 // Condition keys filled today: the key's properties (kms:KeySpec,
 // kms:KeyUsage, kms:KeyOrigin, kms:MultiRegion, kms:MultiRegionKeyType),
@@ -408,8 +447,8 @@
 // kms:ResourceAliases, aws:RequestTag/<key> and aws:TagKeys,
 // kms:BypassPolicyLockoutSafetyCheck and CreateGrant's kms:Grant* keys.
 // Absent: kms:ViaService and the other keys of calls made through AWS
-// services (kmsmodel has none), aws:ResourceTag (IAM policies only),
-// kms:TrailingDaysWithoutKeyUsage.
+// services (kmsmodel has none), aws:ResourceTag (but in identity-based
+// policies, D59), kms:TrailingDaysWithoutKeyUsage.
 //
 // # Eventual consistency
 //

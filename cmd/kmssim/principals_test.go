@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -50,5 +53,51 @@ func TestServePrincipals(t *testing.T) {
 	_, err = client(addr, "AKIDROOT").DescribeKey(ctx, &awskms.DescribeKeyInput{KeyId: aws.String(arn)})
 	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" {
 		t.Errorf("DescribeKey as the account root: %v, want AccessDeniedException", err)
+	}
+}
+
+// TestServeIdentityPolicy: serve --identity-policy ARN=FILE attaches an
+// identity-based policy (D59): the role may encrypt under the default key
+// policy, which delegates to its account, and nothing else; a bad
+// document is refused when serve starts.
+func TestServeIdentityPolicy(t *testing.T) {
+	const role = "arn:aws:iam::111122223333:role/app"
+	file := filepath.Join(t.TempDir(), "app-policy.json")
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"arn:aws:kms:*:111122223333:key/*"}]}`
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr, stop, logs := startServe(t, "--mem", "--access-key", "AKIDAPP="+role, "--access-key", "AKIDROOT=111122223333",
+		"--identity-policy", role+"="+file)
+	defer stop()
+	ctx := context.Background()
+	app, root := client(addr, "AKIDAPP"), client(addr, "AKIDROOT")
+	ck, err := root.CreateKey(ctx, &awskms.CreateKeyInput{})
+	if err != nil {
+		t.Fatalf("CreateKey as the root: %v\n%s", err, logs)
+	}
+	arn := aws.ToString(ck.KeyMetadata.Arn)
+	if _, err := app.Encrypt(ctx, &awskms.EncryptInput{KeyId: aws.String(arn), Plaintext: []byte("x")}); err != nil {
+		t.Fatalf("Encrypt as the role: %v", err)
+	}
+	var ae smithy.APIError
+	_, err = app.CreateKey(ctx, &awskms.CreateKeyInput{})
+	want := "User: " + role + " is not authorized to perform: kms:CreateKey on resource: * because no identity-based policy allows the kms:CreateKey action"
+	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" || ae.ErrorMessage() != want {
+		t.Errorf("CreateKey as the role: %v, want AccessDeniedException %q", err, want)
+	}
+	_, err = app.DescribeKey(ctx, &awskms.DescribeKeyInput{KeyId: aws.String(arn)})
+	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" {
+		t.Errorf("DescribeKey as the role: %v, want AccessDeniedException", err)
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errs strings.Builder
+	if _, code := parseServe([]string{"--identity-policy", role + "=" + bad}, &out, &errs); code != 2 ||
+		!strings.Contains(errs.String(), "Policy document should not specify a principal.") {
+		t.Errorf("a document with a Principal: code %d, %q", code, errs.String())
 	}
 }

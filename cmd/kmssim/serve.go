@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -58,6 +59,14 @@ try a policy out:
 
 A session matches its role in policies. A refusal is
 AccessDeniedException naming the caller, the action and the key ARN.
+
+IAM identity-based policies are taken to allow every kms action, unless
+--identity-policy attaches some: then each IAM user and role is allowed
+only what they allow together with the key policies, as in AWS (a key
+policy naming the account delegates to them; operations on no key, such
+as CreateKey and ListKeys, need them alone):
+
+	--identity-policy arn:aws:iam::111122223333:role/app=app-policy.json
 
 The Region of the credential is the Region of the call: one server
 serves every AWS Region (such as us-west-2, plus any named with
@@ -157,6 +166,7 @@ type serveConfig struct {
 	account         string
 	region          string
 	accessKeys      map[string]string
+	identities      *kms.IdentityPolicies // --identity-policy; nil: IAM allows every kms action (D24)
 	allowRegions    []string
 	quota           int // -1: the --rules profile's
 	rules           kms.Rules
@@ -192,6 +202,21 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 		}
 		c.accessKeys[k] = a
 		return nil
+	})
+	fs.Func("identity-policy", "attach the IAM identity-based policy in `PRINCIPAL_ARN=FILE` (repeatable; named after the file, without its extension) to an IAM user or role; with any, every user and role is allowed only what these policies and the key policies allow together (decision D59)", func(v string) error {
+		arn, file, ok := strings.Cut(v, "=")
+		if !ok || arn == "" || file == "" {
+			return errors.New("want PRINCIPAL_ARN=FILE")
+		}
+		text, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		if c.identities == nil {
+			c.identities = kms.NewIdentityPolicies()
+		}
+		name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+		return c.identities.Put(arn, name, string(text))
 	})
 	fs.Func("allow-region", "also serve the Region `NAME`, one the AWS SDK does not list (repeatable)", func(v string) error {
 		if !kms.ValidRegion(v) {
@@ -449,6 +474,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	opts := []kms.Option{kms.WithAccount(c.account), kms.WithRegion(c.region), kms.WithRules(c.rules),
 		kms.WithRegions(c.allowRegions...)}
 	opts = append(opts, c.ec...)
+	if c.identities != nil {
+		opts = append(opts, kms.WithIdentityPolicies(c.identities))
+	}
 	if c.quota >= 0 {
 		opts = append(opts, kms.WithOnDemandRotationQuota(c.quota))
 	}

@@ -1,0 +1,41 @@
+package kms_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/kms"
+)
+
+// Give a role an identity-based policy: under the default key policy,
+// which delegates to the account, the role may do what its policy allows
+// and nothing else (decision D59).
+func ExampleWithIdentityPolicies() {
+	iam := kms.NewIdentityPolicies()
+	const role = "arn:aws:iam::111122223333:role/app"
+	err := iam.Put(role, "app-policy", `{"Version": "2012-10-17", "Statement": [
+	  {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt"], "Resource": "arn:aws:kms:*:111122223333:key/*"}]}`)
+	if err != nil {
+		panic(err)
+	}
+	svc := kms.New(kms.WithIdentityPolicies(iam), kms.WithRandom(rand.NewChaCha8([32]byte{1})))
+	ctx := context.Background()
+	key, err := svc.CreateKey(ctx, &kms.CreateKeyInput{}) // the account root: allowed by IAM
+	if err != nil {
+		panic(err)
+	}
+	app := kms.WithPrincipal(ctx, "arn:aws:sts::111122223333:assumed-role/app/build-42")
+	_, err = svc.Encrypt(app, &kms.EncryptInput{KeyId: key.KeyMetadata.KeyId, Plaintext: []byte("secret")})
+	fmt.Println("Encrypt:", err)
+	_, err = svc.ScheduleKeyDeletion(app, &kms.ScheduleKeyDeletionInput{KeyId: key.KeyMetadata.KeyId})
+	fmt.Println(errors.Is(err, keystate.ErrAccessDenied))
+	_, err = svc.CreateKey(app, &kms.CreateKeyInput{})
+	fmt.Println(err)
+	// Output:
+	// Encrypt: <nil>
+	// true
+	// AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/app/build-42 is not authorized to perform: kms:CreateKey on resource: * because no identity-based policy allows the kms:CreateKey action
+}
