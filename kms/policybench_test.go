@@ -73,3 +73,40 @@ func BenchmarkCreateGrant(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDescribeKeyIdentity: DescribeKey by a role's session under the
+// default key policy, which delegates to the account, with identity-based
+// policies (D59): the role has three policies of which the last allows,
+// with a condition on aws:ResourceTag. Compare with BenchmarkDescribeKey
+// for the cost of the identity-based evaluation.
+func BenchmarkDescribeKeyIdentity(b *testing.B) {
+	iam := kms.NewIdentityPolicies()
+	const role = "arn:aws:iam::111122223333:role/app"
+	for i, doc := range []string{
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"arn:aws:kms:*:111122223333:key/*"}]}`,
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`,
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["kms:Describe*","kms:List*"],"Resource":"arn:aws:kms:us-east-1:111122223333:key/*",` +
+			`"Condition":{"StringEquals":{"aws:ResourceTag/team":"blue"}}}]}`,
+	} {
+		if err := iam.Put(role, fmt.Sprintf("p%d", i), doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+	svc, _ := benchService(kms.WithIdentityPolicies(iam))
+	ids := make([]string, 1000)
+	for i := range ids {
+		out, err := svc.CreateKey(context.Background(), &kms.CreateKeyInput{Tags: []kms.Tag{{TagKey: "team", TagValue: "blue"}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = out.KeyMetadata.KeyId
+	}
+	ctx := kms.WithPrincipal(context.Background(), "arn:aws:sts::111122223333:assumed-role/app/s1")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := svc.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: ids[i%len(ids)]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
