@@ -413,7 +413,8 @@
 //     decided by identity-based policies alone on resource "*" (rule 6),
 //     after validation (D3), CreateKey with its request's kms:KeySpec,
 //     kms:KeyUsage, kms:KeyOrigin, kms:MultiRegion and, with Tags,
-//     kms:TagResource too (rule 7); CreateAlias, UpdateAlias and
+//     kms:TagResource too (rule 7), as ReplicateKey does besides
+//     kms:ReplicateKey on the primary; CreateAlias, UpdateAlias and
 //     DeleteAlias also need their action on the alias ARN (rule 7); the
 //     lockout check counts identity-based policies when the new key
 //     policy only delegates; a principal of the key's account, or of an
@@ -425,9 +426,8 @@
 //     changes take effect at the next call, eventual consistency or not,
 //     and they are the program's configuration, not the store's: a
 //     service opened again, or a cluster's other nodes, need them given
-//     again. IAM groups, permissions boundaries, session policies, SCPs,
-//     ReplicateKey's kms:CreateKey in the replica Region and the
-//     principal existence check (P2) are not modelled. "*" in a key
+//     again. IAM groups, permissions boundaries, session policies, SCPs
+//     and the principal existence check (P2) are not modelled. "*" in a key
 //     policy allows a caller of the key's account by itself (the AWS KMS
 //     Developer Guide, determining-access-key-policy: "*" gives every
 //     identity access, other accounts' users needing permissions in their

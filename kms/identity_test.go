@@ -487,3 +487,17 @@ func TestPropertyIdentityAllowAllIsD24(t *testing.T) {
 		}
 	})
 }
+
+// Spec §3.2 rule 7 (D59): ReplicateKey needs kms:ReplicateKey on the
+// primary key and kms:CreateKey by identity-based policies.
+func TestIdentityReplicateKey(t *testing.T) {
+	e, ip := idEnv(t)
+	m := e.create(&kms.CreateKeyInput{MultiRegion: true})
+	idPut(t, ip, pzAlice, "replicate", idAllow(m.Arn, "kms:ReplicateKey"))
+	_, err := e.s.ReplicateKey(e.as2(pzAlice), &kms.ReplicateKeyInput{KeyId: m.KeyId, ReplicaRegion: "us-west-2"})
+	idDenied(t, err, pzAlice, "kms:CreateKey", "*", false)
+	idPut(t, ip, pzAlice, "create", idAllow("*", "kms:CreateKey"))
+	if _, err := e.s.ReplicateKey(e.as2(pzAlice), &kms.ReplicateKeyInput{KeyId: m.KeyId, ReplicaRegion: "us-west-2"}); err != nil {
+		t.Fatalf("with kms:CreateKey: %v", err)
+	}
+}

@@ -99,6 +99,14 @@ func (s *Service) replicateKeyOnce(ctx context.Context, in *ReplicateKeyInput) (
 	if err == nil {
 		err = keystate.Check(op, p.state, p.kind, arn)
 	}
+	if err == nil && s.iamGoverns() {
+		// Spec §3.2 rule 7 (D59): kms:CreateKey, and with Tags
+		// kms:TagResource, by identity-based policies in the replica's
+		// Region.
+		kind := p.kind
+		kind.MultiRegion = keystate.Replica
+		err = s.authorizeCreateKey(&CreateKeyInput{Tags: in.Tags, BypassPolicyLockoutSafetyCheck: in.BypassPolicyLockoutSafetyCheck}, kind)
+	}
 	if err == nil && doc != nil && !in.BypassPolicyLockoutSafetyCheck {
 		// The replica's ARN: the primary's key ID in the replica's Region.
 		kind := p.kind
