@@ -38,7 +38,11 @@
 // default every key is --account, and so is a request with no
 // Authorization header; once any key is mapped, an unsigned request is
 // refused with MissingAuthenticationTokenException); signatures are not
-// verified. The
+// verified. --identity-policy PRINCIPAL_ARN=FILE attaches an IAM
+// identity-based policy to a user or role; with any, users and roles are
+// allowed only what those policies and the key policies allow together
+// (decision D59 of package kms), and otherwise IAM is taken to allow every
+// kms action. The
 // Region of that credential is the Region of the call, so one server
 // serves every AWS Region the AWS SDK lists (and those named with
 // --allow-region) and its multi-Region keys; --region (us-east-1 by
