@@ -433,6 +433,17 @@
 //     identity access, other accounts' users needing permissions in their
 //     own account), where spec §3.2 4b lists it beside the account
 //     principal.
+//   - D60: WithViaService makes a call one that an AWS service makes on
+//     behalf of its caller (with the caller's credentials, as S3 or
+//     Secrets Manager call KMS): its condition keys include kms:ViaService
+//     (the service's endpoint name in a Region,
+//     <service>.<region>.amazonaws.com or .amazonaws.com.cn, else
+//     ValidationException in kmsmodel's wording) and aws:ViaAWSService
+//     "true". The caller stays the principal. Calls made by a service
+//     principal itself, on behalf of a resource (aws:SourceArn,
+//     aws:SourceAccount), are not modelled (D55), and AWS managed keys keep
+//     the default key policy (D15) rather than their service's, which
+//     allows use only via the service.
 //
 // Condition keys filled today: the key's properties (kms:KeySpec,
 // kms:KeyUsage, kms:KeyOrigin, kms:MultiRegion, kms:MultiRegionKeyType),
@@ -446,9 +457,10 @@
 // kms:WrappingKeySpec, kms:ExpirationModel, kms:ValidTo,
 // kms:ResourceAliases, aws:RequestTag/<key> and aws:TagKeys,
 // kms:BypassPolicyLockoutSafetyCheck and CreateGrant's kms:Grant* keys.
-// Absent: kms:ViaService and the other keys of calls made through AWS
-// services (kmsmodel has none), aws:ResourceTag (but in identity-based
-// policies, D59), kms:TrailingDaysWithoutKeyUsage.
+// kms:ViaService and aws:ViaAWSService for a call WithViaService makes
+// (D60). Absent: the other keys of calls made by AWS services
+// (aws:SourceArn, aws:SourceAccount, aws:CalledVia), aws:ResourceTag (but
+// in identity-based policies, D59), kms:TrailingDaysWithoutKeyUsage.
 //
 // # Eventual consistency
 //

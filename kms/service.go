@@ -311,10 +311,15 @@ func (s *Service) begin(ctx context.Context, op keystate.Operation) (int64, stri
 	}
 	s.mu.Lock()
 	s.call.reset()
+	var verr error
 	if c, _ := ctx.Value(conditionsKey{}).([]policy.ContextEntry); len(c) > 0 {
 		s.call.extra = append(s.call.extra, c...)
+		verr = checkViaService(op, c)
 	}
 	p, caller, perr := s.callerPrincipal(ctx, op)
+	if perr == nil {
+		perr = verr
+	}
 	s.principal = p
 	if caller == "" {
 		caller = s.cfg.account
