@@ -43,18 +43,25 @@ func (e *fxEnv) as2(principal string) context.Context { return kms.WithPrincipal
 
 func pzDenied(t *testing.T, err error, principal, action, arn string, explicit bool) {
 	t.Helper()
+	accessDenied(t, err, principal, action, arn, "a", "resource-based", explicit)
+}
+
+// accessDenied checks an AccessDeniedException worded as D26 and P7 say:
+// kind is "resource-based" (article "a") or "identity-based" ("an").
+func accessDenied(t *testing.T, err error, principal, action, resource, article, kind string, explicit bool) {
+	t.Helper()
 	var ke *keystate.Error
 	if !errors.As(err, &ke) || !errors.Is(err, keystate.ErrAccessDenied) {
 		t.Fatalf("got %v, want AccessDeniedException", err)
 	}
-	want := "User: " + principal + " is not authorized to perform: " + action + " on resource: " + arn
+	want := "User: " + principal + " is not authorized to perform: " + action + " on resource: " + resource
 	if explicit {
-		want += " with an explicit deny in a resource-based policy"
+		want += " with an explicit deny in " + article + " " + kind + " policy"
 	} else {
-		want += " because no resource-based policy allows the " + action + " action"
+		want += " because no " + kind + " policy allows the " + action + " action"
 	}
 	if ke.Message != want {
-		t.Fatalf("message %q, want %q (D26)", ke.Message, want)
+		t.Fatalf("message %q, want %q (D26, P7)", ke.Message, want)
 	}
 }
 

@@ -13,17 +13,11 @@ import (
 func TestViaService(t *testing.T) {
 	e, ip := idEnv(t)
 	const sm = "secretsmanager.us-east-1.amazonaws.com"
-	doc := `{"Version":"2012-10-17","Statement":[
-	 {"Effect":"Allow","Principal":{"AWS":"` + pzRoot + `"},"Action":"kms:*","Resource":"*"},
-	 {"Effect":"Allow","Principal":{"AWS":"` + pzApp + `"},"Action":["kms:Decrypt","kms:Encrypt"],"Resource":"*",
-	  "Condition":{"StringEquals":{"kms:ViaService":"` + sm + `"}}}]}`
-	out, err := e.s.CreateKey(e.ctx, &kms.CreateKeyInput{Policy: doc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, arn := out.KeyMetadata.KeyId, out.KeyMetadata.Arn
+	doc := idRootAnd(`{"Effect":"Allow","Principal":{"AWS":"` + pzApp + `"},"Action":["kms:Decrypt","kms:Encrypt"],"Resource":"*",
+	  "Condition":{"StringEquals":{"kms:ViaService":"` + sm + `"}}}`)
+	id, arn := idKey(t, e, doc)
 	plain := &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")}
-	_, err = e.s.Encrypt(e.as2(pzSession), plain)
+	_, err := e.s.Encrypt(e.as2(pzSession), plain)
 	idDenied(t, err, pzSession, "kms:Encrypt", arn, false) // the key policy delegates; no identity-based policy
 	if _, err := e.s.Encrypt(kms.WithViaService(e.as2(pzSession), sm), plain); err != nil {
 		t.Fatalf("via Secrets Manager: %v", err)
