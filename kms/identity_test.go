@@ -488,3 +488,32 @@ func TestIdentityReplicateKey(t *testing.T) {
 		t.Fatalf("with kms:CreateKey: %v", err)
 	}
 }
+
+// IdentityPolicies may change while services use it (run with -race).
+func TestIdentityPoliciesConcurrent(t *testing.T) {
+	e, ip := idEnv(t)
+	id, _ := e.symmetric()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			var err error
+			if i%2 == 0 {
+				err = errors.Join(ip.Put(pzApp, "use", idAllow("*", "kms:Encrypt")), ip.Put(pzApp, "other", idAllow("*", "kms:Decrypt")))
+			} else {
+				err = ip.Delete(pzApp, "use")
+			}
+			if err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for range 200 {
+		_, err := e.s.Encrypt(e.as2(pzSession), &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+		if err != nil && !errors.Is(err, keystate.ErrAccessDenied) {
+			t.Fatal(err)
+		}
+	}
+	<-done
+}
