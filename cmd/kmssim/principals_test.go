@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -99,5 +102,37 @@ func TestServeIdentityPolicy(t *testing.T) {
 	if _, code := parseServe([]string{"--identity-policy", role + "=" + bad}, &out, &errs); code != 2 ||
 		!strings.Contains(errs.String(), "Policy document should not specify a principal.") {
 		t.Errorf("a document with a Principal: code %d, %q", code, errs.String())
+	}
+}
+
+// TestServeIdentityPolicies: serve --identity-policies keeps identity-based
+// policies, none at first, and KmsModel.PutIdentityPolicy attaches one
+// while it runs (D59).
+func TestServeIdentityPolicies(t *testing.T) {
+	const role = "arn:aws:iam::111122223333:role/app"
+	addr, stop, logs := startServe(t, "--mem", "--access-key", "AKIDAPP="+role, "--identity-policies")
+	defer stop()
+	ctx := context.Background()
+	app := client(addr, "AKIDAPP")
+	var ae smithy.APIError
+	if _, err := app.ListKeys(ctx, &awskms.ListKeysInput{}); !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" {
+		t.Fatalf("ListKeys with no identity-based policy: %v\n%s", err, logs)
+	}
+	body := `{"PrincipalArn":"` + role + `","PolicyName":"list","PolicyDocument":` +
+		strconv.Quote(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:ListKeys","Resource":"*"}]}`) + `}`
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/", strings.NewReader(body))
+	req.Header.Set("X-Amz-Target", "KmsModel.PutIdentityPolicy")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDAPP/20240101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=00")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("PutIdentityPolicy: %d %s", res.StatusCode, b)
+	}
+	if _, err := app.ListKeys(ctx, &awskms.ListKeysInput{}); err != nil {
+		t.Fatalf("ListKeys once allowed: %v", err)
 	}
 }

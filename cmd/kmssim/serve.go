@@ -68,6 +68,11 @@ as CreateKey and ListKeys, need them alone):
 
 	--identity-policy arn:aws:iam::111122223333:role/app=app-policy.json
 
+--identity-policies keeps them with none at first. Either way, the
+KmsModel.PutIdentityPolicy, KmsModel.GetIdentityPolicy and
+KmsModel.DeleteIdentityPolicy targets change and read them while serve
+runs (package kms/kmshttp).
+
 The Region of the credential is the Region of the call: one server
 serves every AWS Region (such as us-west-2, plus any named with
 --allow-region), so clients configured for different Regions can use
@@ -217,6 +222,12 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 		}
 		name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 		return c.identities.Put(arn, name, string(text))
+	})
+	fs.BoolFunc("identity-policies", "keep IAM identity-based policies, none at first: every IAM user and role is allowed only what they and the key policies allow together (decision D59); the KmsModel.PutIdentityPolicy target changes them while serve runs", func(string) error {
+		if c.identities == nil {
+			c.identities = kms.NewIdentityPolicies()
+		}
+		return nil
 	})
 	fs.Func("allow-region", "also serve the Region `NAME`, one the AWS SDK does not list (repeatable)", func(v string) error {
 		if !kms.ValidRegion(v) {
@@ -557,6 +568,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	hopts := []kmshttp.Option{kmshttp.WithHealth(c.readyTimeout), kmshttp.WithLogger(log), kmshttp.WithMaxBodyBytes(c.maxBody), kmshttp.WithBodyMemory(c.bodyMemory)}
 	if clock != nil {
 		hopts = append(hopts, kmshttp.WithManualClock(clock))
+	}
+	if c.identities != nil {
+		hopts = append(hopts, kmshttp.WithIdentityPolicies(c.identities))
 	}
 	if len(c.accessKeys) > 0 {
 		hopts = append(hopts, kmshttp.WithAccounts(c.accessKeys))

@@ -225,6 +225,31 @@
 // Without the model GetPropagationStatus answers Propagated true and
 // Propagate settles nothing.
 //
+// # Identity-based policies
+//
+// A service built with kms.WithIdentityPolicies (kmssim serve
+// --identity-policies or --identity-policy) decides calls with IAM
+// identity-based policies too (decision D59 of package kms). Given the same
+// kms.IdentityPolicies with WithIdentityPolicies, the handler serves three
+// targets of kmsmodel's own that change and read them while it runs, the
+// next call seeing the change:
+//
+//   - "KmsModel.PutIdentityPolicy" with {"PrincipalArn": a, "PolicyName":
+//     n, "PolicyDocument": d} attaches d to the IAM user or role a (its
+//     sessions included) under the name n, replacing n's, and answers {};
+//   - "KmsModel.GetIdentityPolicy" with {"PrincipalArn": a, "PolicyName":
+//     n} answers {"PolicyDocument": d}, and without PolicyName
+//     {"PolicyNames": [...]};
+//   - "KmsModel.DeleteIdentityPolicy" with {"PrincipalArn": a,
+//     "PolicyName": n} detaches it and answers {}.
+//
+// They refuse with ValidationException (an ARN that is no user or role, a
+// bad name), MalformedPolicyDocumentException and NotFoundException, and
+// without identity-based policies answer UnknownOperationException. Any
+// caller may use them, whatever its own permissions: like the clock
+// targets, they are for the tests that drive the server, not part of what
+// the policies govern.
+//
 // # Serving on a socket
 //
 // Server runs a Handler on a listener within Limits: a whole-request read

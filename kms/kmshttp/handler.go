@@ -42,7 +42,8 @@ const SmallBodyBytes = 16 << 10
 type Handler struct {
 	svc      *kms.Service
 	clock    *kms.ManualClock
-	accounts map[string]identity // access key ID → caller; nil: every key is the service's account
+	iam      *kms.IdentityPolicies // WithIdentityPolicies; nil: its targets are not served
+	accounts map[string]identity   // access key ID → caller; nil: every key is the service's account
 	maxBody  int64
 	log      *slog.Logger
 	idHigh   uint64 // random half of every request ID
@@ -61,6 +62,7 @@ type Option func(*config)
 
 type config struct {
 	clock    *kms.ManualClock
+	iam      *kms.IdentityPolicies
 	accounts map[string]string
 	maxBody  int64
 	bodyMem  int64
@@ -75,6 +77,14 @@ type config struct {
 // clock that the service was given with kms.WithClock.
 func WithManualClock(clock *kms.ManualClock) Option {
 	return func(c *config) { c.clock = clock }
+}
+
+// WithIdentityPolicies tells the handler the identity-based policies the
+// service was given with kms.WithIdentityPolicies (decision D59), which
+// enables the KmsModel.PutIdentityPolicy, KmsModel.GetIdentityPolicy and
+// KmsModel.DeleteIdentityPolicy targets. Pass the same value.
+func WithIdentityPolicies(ip *kms.IdentityPolicies) Option {
+	return func(c *config) { c.iam = ip }
 }
 
 // WithAccounts maps access key IDs to callers. A value is either an
@@ -164,6 +174,7 @@ func New(svc *kms.Service, opts ...Option) (*Handler, error) {
 	return &Handler{
 		svc:      svc,
 		clock:    c.clock,
+		iam:      c.iam,
 		accounts: accounts,
 		maxBody:  c.maxBody,
 		log:      c.log,
@@ -574,6 +585,8 @@ func (h *Handler) dispatch(ctx context.Context, target string, body, out []byte)
 			return h.advanceClock(body, out)
 		case name == "Now":
 			return h.now(body, out)
+		case name == "PutIdentityPolicy" || name == "DeleteIdentityPolicy" || name == "GetIdentityPolicy":
+			return h.identityPolicy(name, body, out)
 		case name == "GetPropagationStatus":
 			return h.propagationStatus(body, out)
 		case name == "Propagate":

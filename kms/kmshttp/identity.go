@@ -1,0 +1,72 @@
+package kmshttp
+
+import "net/http"
+
+// identityPolicy serves the identity-based policy targets, kmsmodel's own
+// (decision D59 of package kms), which change or read the
+// kms.IdentityPolicies the handler was given (WithIdentityPolicies); a
+// change decides the next call:
+//
+//   - KmsModel.PutIdentityPolicy with {"PrincipalArn": a, "PolicyName": n,
+//     "PolicyDocument": d} attaches d to the IAM user or role a under n
+//     (kms.IdentityPolicies.Put) and answers {};
+//   - KmsModel.GetIdentityPolicy with {"PrincipalArn": a, "PolicyName": n}
+//     answers {"PolicyDocument": d}; with no PolicyName,
+//     {"PolicyNames": [...]};
+//   - KmsModel.DeleteIdentityPolicy with {"PrincipalArn": a, "PolicyName":
+//     n} detaches it and answers {}.
+//
+// Refusals are those of kms.IdentityPolicies (ValidationException,
+// MalformedPolicyDocumentException, NotFoundException). Without
+// identity-based policies, each target is UnknownOperationException
+// saying how to get them.
+func (h *Handler) identityPolicy(name string, body, out []byte) ([]byte, error) {
+	if h.iam == nil {
+		return out, &wireError{code: "UnknownOperationException", status: http.StatusBadRequest,
+			msg: "KmsModel." + name + " needs identity-based policies, which this server does not keep: " +
+				"start it with --identity-policies or --identity-policy (kmssim serve), or give the handler kmshttp.WithIdentityPolicies"}
+	}
+	var principal, policyName, document string
+	err := decodeObject(body, func(r *reader, member []byte) error {
+		var err error
+		switch string(member) {
+		case "PrincipalArn":
+			_, err = r.str("PrincipalArn", &principal)
+		case "PolicyName":
+			_, err = r.str("PolicyName", &policyName)
+		case "PolicyDocument":
+			_, err = r.str("PolicyDocument", &document)
+		default:
+			err = r.skip()
+		}
+		return err
+	})
+	if err != nil {
+		return out, err
+	}
+	w := writer{b: out}
+	w.open()
+	switch name {
+	case "PutIdentityPolicy":
+		err = h.iam.Put(principal, policyName, document)
+	case "DeleteIdentityPolicy":
+		err = h.iam.Delete(principal, policyName)
+	case "GetIdentityPolicy":
+		if policyName == "" {
+			var names []string
+			if names, err = h.iam.Names(principal); err == nil {
+				w.strList("PolicyNames", append([]string{}, names...)) // [] rather than absent
+			}
+			break
+		}
+		var text string
+		if text, err = h.iam.Policy(principal, policyName); err == nil {
+			w.str("PolicyDocument", text)
+		}
+	}
+	if err != nil {
+		return out, err
+	}
+	w.close()
+	return w.b, nil
+}
