@@ -392,10 +392,10 @@
 //     A service principal is 1–256 lowercase
 //     letters, digits, dots and hyphens ending in .amazonaws.com or
 //     .amazonaws.com.cn; a SourceArn is an ARN of at most 2,048
-//     characters with a service and a resource. No call of this model is
-//     made by an AWS service, or on behalf of an AWS resource: a grant
-//     with a SourceArn allows nothing, whoever its grantee (a direct call
-//     carries no aws:SourceArn), and a service principal never calls.
+//     characters with a service and a resource. A grant with a SourceArn
+//     allows only a call made on behalf of that resource, which only a
+//     service principal makes (WithServicePrincipal, D61): a direct call
+//     carries no aws:SourceArn.
 //   - D59: identity-based policies. WithIdentityPolicies gives the service
 //     the IAM policies of users, roles and federated users
 //     (IdentityPolicies: a role's apply to its sessions; account roots are
@@ -440,11 +440,26 @@
 //     (the service's endpoint name in a Region,
 //     <service>.<region>.amazonaws.com or .amazonaws.com.cn, else
 //     ValidationException in kmsmodel's wording) and aws:ViaAWSService
-//     "true". The caller stays the principal. Calls made by a service
-//     principal itself, on behalf of a resource (aws:SourceArn,
-//     aws:SourceAccount), are not modelled (D55), and AWS managed keys keep
-//     the default key policy (D15) rather than their service's, which
-//     allows use only via the service.
+//     "true". The caller stays the principal. AWS managed keys keep the
+//     default key policy (D15) rather than their service's, which allows
+//     use only via the service.
+//   - D61: WithServicePrincipal makes a call one that an AWS service
+//     principal makes itself, on behalf of one of its customers'
+//     resources (CloudWatch Logs for a log group, CloudTrail for a trail).
+//     The caller is the service principal: key policy statements naming
+//     it match, no account principal does, identity-based policies do not
+//     apply (D59), a grant to it (GranteeServicePrincipal) allows it when
+//     the grant's SourceArn constraint, if any, is the call's resource,
+//     and it retires grants whose retiring service principal it is. Its
+//     condition keys include aws:SourceArn, aws:SourceAccount,
+//     aws:PrincipalServiceName and aws:PrincipalIsAWSService "true", and
+//     not kms:CallerAccount, since it belongs to no account; identifiers
+//     without an account are looked up in the source account.
+//     AccessDeniedException names the service principal where it names a
+//     user ("User: logs.us-east-1.amazonaws.com is not authorized …",
+//     kmsmodel's choice: no refusal of a service principal is recorded).
+//     Malformed arguments, or a context that also names a principal, are
+//     ValidationException in kmsmodel's wording.
 //
 // Condition keys filled today: the key's properties (kms:KeySpec,
 // kms:KeyUsage, kms:KeyOrigin, kms:MultiRegion, kms:MultiRegionKeyType),
@@ -459,9 +474,11 @@
 // kms:ResourceAliases, aws:RequestTag/<key> and aws:TagKeys,
 // kms:BypassPolicyLockoutSafetyCheck and CreateGrant's kms:Grant* keys.
 // kms:ViaService and aws:ViaAWSService for a call WithViaService makes
-// (D60). Absent: the other keys of calls made by AWS services
-// (aws:SourceArn, aws:SourceAccount, aws:CalledVia), aws:ResourceTag (but
-// in identity-based policies, D59), kms:TrailingDaysWithoutKeyUsage.
+// (D60); aws:SourceArn, aws:SourceAccount, aws:PrincipalServiceName and
+// aws:PrincipalIsAWSService for one WithServicePrincipal makes (D61).
+// Absent: aws:CalledVia and the other keys of service chains,
+// aws:ResourceTag (but in identity-based policies, D59),
+// kms:TrailingDaysWithoutKeyUsage.
 //
 // # Eventual consistency
 //

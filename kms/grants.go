@@ -49,15 +49,16 @@ type grant struct {
 }
 
 // allows reports whether g lets caller perform action ("kms:<Op>") with
-// encryption context ec.
-func (g *grant) allows(caller policy.Principal, action string, ec map[string]string) bool {
+// encryption context ec, on behalf of the AWS resource sourceArn ("" for a
+// call made on behalf of none).
+func (g *grant) allows(caller policy.Principal, action string, ec map[string]string, sourceArn string) bool {
 	op, ok := strings.CutPrefix(action, "kms:")
 	if !ok || !slices.Contains(g.ops, op) || !g.grantee.Matches(caller) {
 		return false
 	}
-	if g.sourceArn != "" {
-		// D55: a call on behalf of an AWS resource (aws:SourceArn) is
-		// one an AWS service makes, and no service calls this model.
+	if g.sourceArn != "" && g.sourceArn != sourceArn {
+		// D55, D61: only a call an AWS service makes on behalf of that
+		// resource (aws:SourceArn, WithServicePrincipal).
 		return false
 	}
 	if g.equals != nil && !maps.Equal(g.equals, ec) {
@@ -75,7 +76,7 @@ func (g *grant) allows(caller policy.Principal, action string, ec map[string]str
 // (action), or nil.
 func (s *Service) grantAllows(k *key, action string) *grant {
 	for _, g := range s.grants[k.slot] {
-		if g.allows(s.principal, action, s.call.ec) && (s.ec == nil || s.ecGrantVisible(g)) {
+		if g.allows(s.principal, action, s.call.ec, s.call.sourceArn) && (s.ec == nil || s.ecGrantVisible(g)) {
 			return g
 		}
 	}
@@ -87,7 +88,7 @@ func (s *Service) grantAllows(k *key, action string) *grant {
 
 // GrantConstraints are a grant's constraints: encryption-context pairs,
 // and SourceArn, the AWS resource on whose behalf a call must be made
-// (which no call in this model is: such a grant never allows one, D55).
+// (a call WithServicePrincipal makes for that resource, D55, D61).
 type GrantConstraints struct {
 	EncryptionContextEquals map[string]string
 	EncryptionContextSubset map[string]string
@@ -219,13 +220,13 @@ func servicePrincipal(op keystate.Operation, name, field string) (policy.Princip
 // validateSourceArn validates a SourceArn constraint (D55): an ARN of 1–
 // 2048 characters, arn:<partition>:<service>:<region>:<account>:<resource>
 // with a service and a resource.
-func validateSourceArn(op keystate.Operation, arn string) error {
-	if err := checkLength(op, arn, "constraints.sourceArn", 1, 2048); err != nil {
+func validateSourceArn(op keystate.Operation, arn, field string) error {
+	if err := checkLength(op, arn, field, 1, 2048); err != nil {
 		return err
 	}
 	parts := strings.SplitN(arn, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] == "" || parts[5] == "" {
-		return kmsError(keystate.ErrValidation, op, "", keystate.None, "'"+arn+"' at 'constraints.sourceArn' is not a valid ARN.")
+		return kmsError(keystate.ErrValidation, op, "", keystate.None, "'"+arn+"' at '"+field+"' is not a valid ARN.")
 	}
 	return nil
 }
@@ -267,7 +268,7 @@ func (s *Service) validateCreateGrant(in *CreateGrantInput) (grantee, retiring p
 		return
 	}
 	if c := in.Constraints; c != nil && c.SourceArn != "" {
-		if err = validateSourceArn(op, c.SourceArn); err != nil {
+		if err = validateSourceArn(op, c.SourceArn, "constraints.sourceArn"); err != nil {
 			return
 		}
 	}

@@ -248,9 +248,11 @@ func (ip *IdentityPolicies) evaluate(r *policy.Request) identityDecision {
 
 // iamGoverns reports whether the call in progress is decided with
 // identity-based policies: the service keeps them, decides by key
-// policies (no Authorizer), and the caller is not an account root.
+// policies (no Authorizer), and the caller is neither an account root nor
+// a service principal (which have none, D61).
 func (s *Service) iamGoverns() bool {
-	return s.cfg.identities != nil && s.cfg.authorizer == nil && s.principal.Kind() != policy.Account
+	return s.cfg.identities != nil && s.cfg.authorizer == nil &&
+		s.principal.Kind() != policy.Account && s.principal.Kind() != policy.Service
 }
 
 // authorizeIAM decides the call in progress by the caller's identity-based

@@ -49,6 +49,9 @@ const maxCachedPrincipals = 1024
 // caller holds s.mu.
 func (s *Service) callerPrincipal(ctx context.Context, op keystate.Operation) (policy.Principal, string, error) {
 	arn := PrincipalARN(ctx)
+	if sp, ok := ctx.Value(servicePrincipalKey{}).(*serviceCall); ok {
+		return s.serviceCaller(op, sp, arn != "")
+	}
 	if arn == "" {
 		account := Caller(ctx)
 		if account == "" {
@@ -138,7 +141,10 @@ type callConditions struct {
 	extra  []policy.ContextEntry
 	num    numCondition // after extra, if set
 	alias  string       // the alias the request named, if any (kms:RequestAlias)
-	dec    string       // the last decision, for the observer
+	// sourceArn is the AWS resource on whose behalf a service principal
+	// calls (WithServicePrincipal, D61), or "".
+	sourceArn string
+	dec       string // the last decision, for the observer
 }
 
 // reset empties c for a new call, keeping its buffer.

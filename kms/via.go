@@ -61,3 +61,55 @@ func validViaService(s string) bool {
 	}
 	return true
 }
+
+type servicePrincipalKey struct{}
+
+// serviceCall is what WithServicePrincipal puts in a context.
+type serviceCall struct{ service, sourceArn, sourceAccount string }
+
+// WithServicePrincipal returns a context whose calls are made by the AWS
+// service principal service (such as "logs.us-east-1.amazonaws.com" or
+// "cloudtrail.amazonaws.com") on behalf of the AWS resource sourceArn (a
+// log group, a trail, a bucket) of the account sourceAccount, as such
+// services call AWS KMS for their customers' resources (decision D61).
+//
+// Key policy statements whose Principal names the service match the call;
+// no account principal does, and identity-based policies do not apply
+// (service principals have none), so the default key policy refuses it.
+// The call's condition keys include aws:SourceArn, aws:SourceAccount,
+// aws:PrincipalServiceName and aws:PrincipalIsAWSService ("true"); and a
+// grant to the service principal (GranteeServicePrincipal) with a
+// SourceArn constraint allows it when sourceArn is that ARN. A key ID or
+// alias name is looked up in sourceAccount. A service principal that is
+// not <name>.amazonaws.com (or .amazonaws.com.cn), a sourceArn that is
+// not an ARN, a sourceAccount that is not twelve digits, or a context that
+// also names a principal (WithPrincipal) makes the call fail with
+// ValidationException.
+func WithServicePrincipal(ctx context.Context, service, sourceArn, sourceAccount string) context.Context {
+	return context.WithValue(ctx, servicePrincipalKey{}, &serviceCall{service, sourceArn, sourceAccount})
+}
+
+// serviceCaller is callerPrincipal for a call WithServicePrincipal made;
+// named says the context also names a principal. The caller holds s.mu.
+func (s *Service) serviceCaller(op keystate.Operation, sc *serviceCall, named bool) (policy.Principal, string, error) {
+	if named {
+		// kmsmodel's wording (D61).
+		return policy.Principal{}, "", kmsError(keystate.ErrValidation, op, "", keystate.None,
+			"A call is made either by a service principal (WithServicePrincipal) or by an IAM principal (WithPrincipal), not both.")
+	}
+	p, err := servicePrincipal(op, sc.service, "servicePrincipal")
+	if err == nil {
+		err = validateSourceArn(op, sc.sourceArn, "sourceArn")
+	}
+	if err == nil && !ValidAccountID(sc.sourceAccount) {
+		err = kmsError(keystate.ErrValidation, op, "", keystate.None, "'"+sc.sourceAccount+"' at 'sourceAccount' is not a 12-digit account ID.")
+	}
+	if err != nil {
+		return policy.Principal{}, "", err
+	}
+	s.call.sourceArn = sc.sourceArn
+	s.call.extra = append(s.call.extra,
+		policy.Single("aws:SourceArn", sc.sourceArn), policy.Single("aws:SourceAccount", sc.sourceAccount),
+		policy.Single("aws:PrincipalServiceName", sc.service), policy.Single("aws:PrincipalIsAWSService", "true"))
+	return p, sc.sourceAccount, nil
+}
