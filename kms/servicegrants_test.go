@@ -95,9 +95,10 @@ func TestServiceGrantLifecycle(t *testing.T) {
 	}
 }
 
-// D55: no call of this model is made on behalf of an AWS resource, so a
-// grant with a SourceArn constraint allows nothing, even to an IAM
-// grantee it names; the same grant without the constraint allows.
+// D55, D61: only a service principal calls on behalf of an AWS resource
+// (WithServicePrincipal), so a grant with a SourceArn constraint allows no
+// direct call, even of an IAM grantee it names; the same grant without
+// the constraint allows.
 func TestServiceGrantSourceArnAllowsNoDirectCall(t *testing.T) {
 	e := fxNew(t)
 	id, arn := e.symmetric()
