@@ -39,3 +39,30 @@ func ExampleWithIdentityPolicies() {
 	// true
 	// AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/app/build-42 is not authorized to perform: kms:CreateKey on resource: * because no identity-based policy allows the kms:CreateKey action
 }
+
+// A key policy that lets CloudWatch Logs use the key for the account's log
+// groups only, as AWS recommends (decision D61).
+func ExampleWithServicePrincipal() {
+	svc := kms.New(kms.WithRandom(rand.NewChaCha8([32]byte{1})))
+	ctx := context.Background()
+	key, err := svc.CreateKey(ctx, &kms.CreateKeyInput{Policy: `{"Version": "2012-10-17", "Statement": [
+	  {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"},
+	  {"Effect": "Allow", "Principal": {"Service": "logs.us-east-1.amazonaws.com"},
+	   "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*", "kms:Describe*"], "Resource": "*",
+	   "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:logs:us-east-1:111122223333:log-group:*"}}}]}`})
+	if err != nil {
+		panic(err)
+	}
+	id := key.KeyMetadata.KeyId
+	logs := kms.WithServicePrincipal(ctx, "logs.us-east-1.amazonaws.com",
+		"arn:aws:logs:us-east-1:111122223333:log-group:orders", "111122223333")
+	_, err = svc.GenerateDataKey(logs, &kms.GenerateDataKeyInput{KeyId: id, KeySpec: "AES_256"})
+	fmt.Println("for a log group:", err)
+	sns := kms.WithServicePrincipal(ctx, "logs.us-east-1.amazonaws.com",
+		"arn:aws:sns:us-east-1:111122223333:alerts", "111122223333")
+	_, err = svc.GenerateDataKey(sns, &kms.GenerateDataKeyInput{KeyId: id, KeySpec: "AES_256"})
+	fmt.Println("for a topic:", errors.Is(err, keystate.ErrAccessDenied))
+	// Output:
+	// for a log group: <nil>
+	// for a topic: true
+}
