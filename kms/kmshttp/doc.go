@@ -107,6 +107,15 @@
 // account) or kms.WithPrincipal (an ARN), so the model's cross-account
 // rules, key policies and Authorizer apply.
 //
+// Headers of kmsmodel's own make a request one an AWS service makes:
+// "X-Kmsmodel-Via-Service: s3.us-east-1.amazonaws.com", a call that
+// service makes for the caller (kms.WithViaService, decision D60);
+// "X-Kmsmodel-Service-Principal: logs.us-east-1.amazonaws.com" with
+// "X-Kmsmodel-Source-Arn" and "X-Kmsmodel-Source-Account", a call that
+// service principal makes on behalf of that resource, instead of the
+// access key's caller (kms.WithServicePrincipal, D61). Malformed values
+// are ValidationException.
+//
 // The credential's Region is the Region of the call: the handler passes
 // it to the service with kms.WithCallerRegion, so one handler serves every
 // Region, as many AWS endpoints would, and SDK clients configured for

@@ -280,7 +280,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		caller, callRegion, rerr = h.authenticate(r)
 	}
 	if rerr == nil {
-		ctx := kms.WithRequestID(caller.context(r.Context()), id)
+		ctx := kms.WithRequestID(callContext(r, caller), id)
 		if callRegion != "" {
 			ctx = kms.WithCallerRegion(ctx, callRegion)
 		}

@@ -1,6 +1,11 @@
 package kmshttp
 
-import "net/http"
+import (
+	"context"
+	"net/http"
+
+	"github.com/kmsmodel/kmsmodel/kms"
+)
 
 // identityPolicy serves the identity-based policy targets, kmsmodel's own
 // (decision D59 of package kms), which change or read the
@@ -69,4 +74,40 @@ func (h *Handler) identityPolicy(name string, body, out []byte) ([]byte, error) 
 	}
 	w.close()
 	return w.b, nil
+}
+
+// The headers of kmsmodel's own that make a request one an AWS service
+// makes (decisions D60 and D61 of package kms).
+const (
+	headerViaService       = "X-Kmsmodel-Via-Service"
+	headerServicePrincipal = "X-Kmsmodel-Service-Principal"
+	headerSourceArn        = "X-Kmsmodel-Source-Arn"
+	headerSourceAccount    = "X-Kmsmodel-Source-Account"
+)
+
+// callContext returns the context of r's call by caller, as r's kmsmodel
+// headers say: with X-Kmsmodel-Service-Principal, a call of that service
+// principal on behalf of the resource X-Kmsmodel-Source-Arn of the account
+// X-Kmsmodel-Source-Account instead of the caller's
+// (kms.WithServicePrincipal); with X-Kmsmodel-Via-Service, a call made
+// through that service (kms.WithViaService).
+func callContext(r *http.Request, caller identity) context.Context {
+	h := r.Header
+	var ctx context.Context
+	if v := h[headerServicePrincipal]; len(v) > 0 {
+		ctx = kms.WithServicePrincipal(r.Context(), v[0], first(h[headerSourceArn]), first(h[headerSourceAccount]))
+	} else {
+		ctx = caller.context(r.Context())
+	}
+	if v := h[headerViaService]; len(v) > 0 {
+		ctx = kms.WithViaService(ctx, v[0])
+	}
+	return ctx
+}
+
+func first(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
 }

@@ -1,6 +1,7 @@
 package kmshttp_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -84,4 +85,51 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// kmsmodel's headers make a request one an AWS service makes: through a
+// service for its caller (X-Kmsmodel-Via-Service, D60), or by a service
+// principal for a resource (X-Kmsmodel-Service-Principal with
+// X-Kmsmodel-Source-Arn and X-Kmsmodel-Source-Account, D61).
+func TestServiceHeaders(t *testing.T) {
+	svc := kms.New()
+	h, err := kmshttp.New(svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		logs  = "logs.us-east-1.amazonaws.com"
+		group = "arn:aws:logs:us-east-1:111122223333:log-group:app"
+	)
+	doc := `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*","Condition":{"StringEquals":{"kms:ViaService":"s3.us-east-1.amazonaws.com"}}},
+	 {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:PutKeyPolicy","Resource":"*"},
+	 {"Effect":"Allow","Principal":{"Service":"` + logs + `"},"Action":"kms:Encrypt","Resource":"*","Condition":{"ArnEquals":{"aws:SourceArn":"` + group + `"}}}]}`
+	out, err := svc.CreateKey(context.Background(), &kms.CreateKeyInput{Policy: doc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	encrypt := `{"KeyId":"` + out.KeyMetadata.KeyId + `","Plaintext":"eA=="}`
+	cases := []struct {
+		name   string
+		header []string
+		status int
+	}{
+		{"direct", nil, http.StatusBadRequest},
+		{"via S3", []string{"X-Kmsmodel-Via-Service", "s3.us-east-1.amazonaws.com"}, http.StatusOK},
+		{"via SNS", []string{"X-Kmsmodel-Via-Service", "sns.us-east-1.amazonaws.com"}, http.StatusBadRequest},
+		{"logs for its group", []string{"X-Kmsmodel-Service-Principal", logs, "X-Kmsmodel-Source-Arn", group, "X-Kmsmodel-Source-Account", "111122223333"}, http.StatusOK},
+		{"logs for another group", []string{"X-Kmsmodel-Service-Principal", logs, "X-Kmsmodel-Source-Arn", group + "2", "X-Kmsmodel-Source-Account", "111122223333"}, http.StatusBadRequest},
+		{"logs without a source", []string{"X-Kmsmodel-Service-Principal", logs}, http.StatusBadRequest},
+	}
+	for _, c := range cases {
+		status, _, b := post(t, h, "TrentService.Encrypt", encrypt, c.header...)
+		if status != c.status {
+			t.Errorf("%s: %d %s, want %d", c.name, status, b, c.status)
+		}
+	}
+	_, _, b := post(t, h, "TrentService.Encrypt", encrypt, "X-Kmsmodel-Service-Principal", logs)
+	if !strings.Contains(string(b), "ValidationException") {
+		t.Errorf("a service principal without a source ARN: %s", b)
+	}
 }
