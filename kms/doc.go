@@ -450,7 +450,9 @@
 //     it match, no account principal does, identity-based policies do not
 //     apply (D59), a grant to it (GranteeServicePrincipal) allows it when
 //     the grant's SourceArn constraint, if any, is the call's resource,
-//     and it retires grants whose retiring service principal it is. Its
+//     and it retires grants whose retiring service principal it is; the
+//     operations on no key, and alias resources, which identity-based
+//     policies alone allow (spec §3.2 rules 6, 7), are refused to it. Its
 //     condition keys include aws:SourceArn, aws:SourceAccount,
 //     aws:PrincipalServiceName and aws:PrincipalIsAWSService "true", and
 //     not kms:CallerAccount, since it belongs to no account; identifiers

@@ -255,16 +255,29 @@ func (s *Service) iamGoverns() bool {
 		s.principal.Kind() != policy.Account && s.principal.Kind() != policy.Service
 }
 
+// iamDecides reports whether operations on no key are refused to the
+// call in progress unless identity-based policies allow them: iamGoverns,
+// or a service principal, which has none (D61).
+func (s *Service) iamDecides() bool {
+	return s.iamGoverns() || s.principal.Kind() == policy.Service
+}
+
 // authorizeIAM decides the call in progress by the caller's identity-based
 // policies alone (spec §3.2 rules 6 and 7): an operation on no key, with
 // resource "*", or on an alias, with the alias's ARN. It allows every call
-// that iamGoverns does not cover. action is "" for the operation's own.
+// that iamGoverns does not cover but a service principal's, which has no
+// identity-based policies to allow it (D61). action is "" for the
+// operation's own.
 func (s *Service) authorizeIAM(op keystate.Operation, action, resource string, c policy.Context) error {
-	if !s.iamGoverns() {
-		return nil
-	}
 	if action == "" {
 		action = actionNames[op]
+	}
+	if s.principal.Kind() == policy.Service {
+		return &keystate.Error{Code: keystate.ErrAccessDenied, Op: op,
+			Message: policy.IdentityDeniedMessage(s.principal.ARN(), action, resource, false)}
+	}
+	if !s.iamGoverns() {
+		return nil
 	}
 	req := policy.Request{Action: action, Caller: s.principal, Resource: resource,
 		ResourceAccount: s.principal.Account(), Time: fromMicros(s.last), Context: c}

@@ -151,7 +151,7 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 	if err != nil {
 		return nil, err
 	}
-	if s.iamGoverns() {
+	if s.iamDecides() {
 		if err := s.authorizeCreateKey(in, kind); err != nil {
 			return nil, err
 		}

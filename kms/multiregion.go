@@ -99,7 +99,7 @@ func (s *Service) replicateKeyOnce(ctx context.Context, in *ReplicateKeyInput) (
 	if err == nil {
 		err = keystate.Check(op, p.state, p.kind, arn)
 	}
-	if err == nil && s.iamGoverns() {
+	if err == nil && s.iamDecides() {
 		// Spec §3.2 rule 7 (D59): kms:CreateKey, and with Tags
 		// kms:TagResource, by identity-based policies in the replica's
 		// Region.

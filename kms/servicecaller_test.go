@@ -92,3 +92,17 @@ func TestServicePrincipalValidation(t *testing.T) {
 	fxCheckErr(t, err, fxWant{Code: keystate.ErrValidation, Op: keystate.Encrypt,
 		Msg: "A call is made either by a service principal (WithServicePrincipal) or by an IAM principal (WithPrincipal), not both."})
 }
+
+// D61: a service principal has no identity-based policies, so the
+// operations on no key, which they alone allow (spec §3.2 rule 6), are
+// refused to it.
+func TestServicePrincipalNoKeyOperations(t *testing.T) {
+	e := fxNew(t)
+	logs := kms.WithServicePrincipal(e.ctx, scLogs, scLogGroup, "111122223333")
+	_, err := e.s.CreateKey(logs, &kms.CreateKeyInput{})
+	idDenied(t, err, scLogs, "kms:CreateKey", "*", false)
+	_, err = e.s.ListKeys(logs, &kms.ListKeysInput{})
+	idDenied(t, err, scLogs, "kms:ListKeys", "*", false)
+	_, err = e.s.CreateAlias(logs, &kms.CreateAliasInput{AliasName: "alias/x", TargetKeyId: "1234abcd-12ab-34cd-56ef-1234567890ab"})
+	idDenied(t, err, scLogs, "kms:CreateAlias", "arn:aws:kms:us-east-1:111122223333:alias/x", false)
+}
