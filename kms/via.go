@@ -75,7 +75,9 @@ type serviceCall struct{ service, sourceArn, sourceAccount string }
 //
 // Key policy statements whose Principal names the service match the call;
 // no account principal does, and identity-based policies do not apply
-// (service principals have none), so the default key policy refuses it.
+// (service principals have none), so the default key policy refuses it,
+// and so are the operations on no key (CreateKey, ListKeys, …) and on
+// aliases.
 // The call's condition keys include aws:SourceArn, aws:SourceAccount,
 // aws:PrincipalServiceName and aws:PrincipalIsAWSService ("true"); and a
 // grant to the service principal (GranteeServicePrincipal) with a
