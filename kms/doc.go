@@ -460,8 +460,9 @@
 //     AccessDeniedException names the service principal where it names a
 //     user ("User: logs.us-east-1.amazonaws.com is not authorized …",
 //     kmsmodel's choice: no refusal of a service principal is recorded).
-//     Malformed arguments, or a context that also names a principal, are
-//     ValidationException in kmsmodel's wording.
+//     Malformed arguments are ValidationException in kmsmodel's wording;
+//     of WithPrincipal and WithServicePrincipal, the one given last
+//     decides who calls.
 //
 // Condition keys filled today: the key's properties (kms:KeySpec,
 // kms:KeyUsage, kms:KeyOrigin, kms:MultiRegion, kms:MultiRegionKeyType),

@@ -48,10 +48,11 @@ const maxCachedPrincipals = 1024
 // callerPrincipal returns the principal of a call and its account. The
 // caller holds s.mu.
 func (s *Service) callerPrincipal(ctx context.Context, op keystate.Operation) (policy.Principal, string, error) {
-	arn := PrincipalARN(ctx)
-	if sp, ok := ctx.Value(servicePrincipalKey{}).(*serviceCall); ok {
-		return s.serviceCaller(op, sp, arn != "")
+	v := ctx.Value(principalKey{})
+	if sc, ok := v.(*serviceCall); ok {
+		return s.serviceCaller(op, sc)
 	}
+	arn, _ := v.(string)
 	if arn == "" {
 		account := Caller(ctx)
 		if account == "" {

@@ -1,6 +1,7 @@
 package kms_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -87,10 +88,18 @@ func TestServicePrincipalValidation(t *testing.T) {
 		_, err := e.s.Encrypt(kms.WithServicePrincipal(e.ctx, c.service, c.source, c.account), &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
 		fxCheckErr(t, err, fxWant{Code: keystate.ErrValidation, Op: keystate.Encrypt, AnyMsg: true})
 	}
-	both := kms.WithServicePrincipal(e.as2(pzApp), scLogs, scLogGroup, "111122223333")
-	_, err := e.s.Encrypt(both, &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
-	fxCheckErr(t, err, fxWant{Code: keystate.ErrValidation, Op: keystate.Encrypt,
-		Msg: "A call is made either by a service principal (WithServicePrincipal) or by an IAM principal (WithPrincipal), not both."})
+	// The principal given last makes the call.
+	rec := &fxRecorder{}
+	e = fxNew(t, kms.WithObserver(rec))
+	id, _ = e.symmetric()
+	_, err := e.s.Encrypt(kms.WithServicePrincipal(e.as2(pzApp), scLogs, scLogGroup, "111122223333"), &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+	if !errors.Is(err, keystate.ErrAccessDenied) || rec.events[len(rec.events)-1].Principal != scLogs {
+		t.Fatalf("WithServicePrincipal after WithPrincipal: %v, principal %q", err, rec.events[len(rec.events)-1].Principal)
+	}
+	if _, err := e.s.Encrypt(kms.WithPrincipal(kms.WithServicePrincipal(e.ctx, scLogs, scLogGroup, "111122223333"), pzApp),
+		&kms.EncryptInput{KeyId: id, Plaintext: []byte("x")}); err != nil {
+		t.Fatalf("WithPrincipal after WithServicePrincipal: %v", err)
+	}
 }
 
 // D61: a service principal has no identity-based policies, so the

@@ -62,8 +62,6 @@ func validViaService(s string) bool {
 	return true
 }
 
-type servicePrincipalKey struct{}
-
 // serviceCall is what WithServicePrincipal puts in a context.
 type serviceCall struct{ service, sourceArn, sourceAccount string }
 
@@ -84,21 +82,17 @@ type serviceCall struct{ service, sourceArn, sourceAccount string }
 // SourceArn constraint allows it when sourceArn is that ARN. A key ID or
 // alias name is looked up in sourceAccount. A service principal that is
 // not <name>.amazonaws.com (or .amazonaws.com.cn), a sourceArn that is
-// not an ARN, a sourceAccount that is not twelve digits, or a context that
-// also names a principal (WithPrincipal) makes the call fail with
-// ValidationException.
+// not an ARN, or a sourceAccount that is not twelve digits makes the call
+// fail with ValidationException. Like WithPrincipal, it takes precedence
+// over a principal given before it (WithPrincipal, WithCaller), and one
+// given after it takes precedence over it.
 func WithServicePrincipal(ctx context.Context, service, sourceArn, sourceAccount string) context.Context {
-	return context.WithValue(ctx, servicePrincipalKey{}, &serviceCall{service, sourceArn, sourceAccount})
+	return context.WithValue(ctx, principalKey{}, &serviceCall{service, sourceArn, sourceAccount})
 }
 
-// serviceCaller is callerPrincipal for a call WithServicePrincipal made;
-// named says the context also names a principal. The caller holds s.mu.
-func (s *Service) serviceCaller(op keystate.Operation, sc *serviceCall, named bool) (policy.Principal, string, error) {
-	if named {
-		// kmsmodel's wording (D61).
-		return policy.Principal{}, "", kmsError(keystate.ErrValidation, op, "", keystate.None,
-			"A call is made either by a service principal (WithServicePrincipal) or by an IAM principal (WithPrincipal), not both.")
-	}
+// serviceCaller is callerPrincipal for a call WithServicePrincipal made.
+// The caller holds s.mu.
+func (s *Service) serviceCaller(op keystate.Operation, sc *serviceCall) (policy.Principal, string, error) {
 	p, err := servicePrincipal(op, sc.service, "servicePrincipal")
 	if err == nil {
 		err = validateSourceArn(op, sc.sourceArn, "sourceArn")

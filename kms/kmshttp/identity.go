@@ -93,11 +93,9 @@ const (
 // through that service (kms.WithViaService).
 func callContext(r *http.Request, caller identity) context.Context {
 	h := r.Header
-	var ctx context.Context
+	ctx := caller.context(r.Context())
 	if v := h[headerServicePrincipal]; len(v) > 0 {
-		ctx = kms.WithServicePrincipal(r.Context(), v[0], first(h[headerSourceArn]), first(h[headerSourceAccount]))
-	} else {
-		ctx = caller.context(r.Context())
+		ctx = kms.WithServicePrincipal(ctx, v[0], first(h[headerSourceArn]), first(h[headerSourceAccount]))
 	}
 	if v := h[headerViaService]; len(v) > 0 {
 		ctx = kms.WithViaService(ctx, v[0])
