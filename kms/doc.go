@@ -397,9 +397,9 @@
 //     service principal makes (WithServicePrincipal, D61): a direct call
 //     carries no aws:SourceArn.
 //   - D59: identity-based policies. WithIdentityPolicies gives the service
-//     the IAM policies of users, roles and federated users
-//     (IdentityPolicies: a role's apply to its sessions; account roots are
-//     allowed everything by IAM and take none). Without it, D24 holds.
+//     the IAM policies of users, groups, roles and federated users
+//     (IdentityPolicies: a role's apply to its sessions, a group's to its
+//     users; account roots are allowed everything by IAM and take none). Without it, D24 holds.
 //     With it, for every caller but an account root (spec §3.2): an
 //     explicit Deny in the key policy or in an identity-based policy
 //     denies, whatever allows, grants included; a key-policy Allow that
@@ -427,8 +427,8 @@
 //     changes take effect at the next call, eventual consistency or not,
 //     and they are the program's configuration, not the store's: a
 //     service opened again, or a cluster's other nodes, need them given
-//     again. IAM groups, permissions boundaries, session policies, SCPs
-//     and the principal existence check (P2) are not modelled. "*" in a key
+//     again. Permissions boundaries, session policies, SCPs and the
+//     principal existence check (P2) are not modelled. "*" in a key
 //     policy allows a caller of the key's account by itself (the AWS KMS
 //     Developer Guide, determining-access-key-policy: "*" gives every
 //     identity access, other accounts' users needing permissions in their

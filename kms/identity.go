@@ -21,26 +21,29 @@ import (
 // identity-based policies alone.
 
 // IdentityPolicies holds the IAM identity-based policies attached to IAM
-// users, roles and federated users, for a Service built with
+// users, groups, roles and federated users, for a Service built with
 // WithIdentityPolicies (D59). It is safe for concurrent use, and a change
 // decides the next call of every service that holds it. The zero value is
 // not usable: make one with NewIdentityPolicies.
 //
 // A policy attached to a role applies to each of its assumed-role
-// sessions. Users and roles are named by ARN, with or without a path: IAM
-// keeps their names unique within an account, and a session's ARN carries
-// no path, so that a principal is known by its kind, partition, account
-// and name. Account roots take no policies: they are allowed every action
-// by IAM. IAM groups, permissions boundaries, session policies and
-// service control policies are not modelled.
+// sessions; one attached to a group, to each user in the group
+// (AddUserToGroup). Users, groups and roles are named by ARN, with or
+// without a path: IAM keeps their names unique within an account, and a
+// session's ARN carries no path, so that a principal is known by its
+// kind, partition, account and name. Account roots take no policies: they
+// are allowed every action by IAM. Permissions boundaries, session
+// policies and service control policies are not modelled.
 type IdentityPolicies struct {
-	mu sync.RWMutex
-	m  map[identityOwner][]namedPolicy
+	mu     sync.RWMutex
+	m      map[identityOwner][]namedPolicy
+	groups map[identityOwner][]identityOwner // a user's groups, in the order added
 }
 
 // identityOwner is the principal a policy is attached to.
 type identityOwner struct {
 	kind                     policy.PrincipalKind // User, Role or FederatedUser
+	group                    bool                 // an IAM group (kind User)
 	partition, account, name string
 }
 
@@ -54,7 +57,7 @@ type namedPolicy struct {
 // every caller but an account root is allowed nothing by IAM until a
 // policy is put.
 func NewIdentityPolicies() *IdentityPolicies {
-	return &IdentityPolicies{m: make(map[identityOwner][]namedPolicy)}
+	return &IdentityPolicies{m: make(map[identityOwner][]namedPolicy), groups: make(map[identityOwner][]identityOwner)}
 }
 
 // WithIdentityPolicies makes the service enforce the identity-based
@@ -86,9 +89,12 @@ func identityError(code keystate.Exception, msg string) error {
 	return &keystate.Error{Code: code, Op: keystate.NoOperation, Message: msg}
 }
 
-// parseOwner reads the ARN of the user, role or federated user a policy is
-// attached to.
+// parseOwner reads the ARN of the user, group, role or federated user a
+// policy is attached to.
 func parseOwner(principalARN string) (identityOwner, error) {
+	if o, ok := parseGroup(principalARN); ok {
+		return o, nil
+	}
 	p, err := policy.ParsePrincipal(principalARN)
 	if err == nil && p.Kind() != policy.AssumedRole {
 		if o, ok := owner(p); ok {
@@ -97,7 +103,80 @@ func parseOwner(principalARN string) (identityOwner, error) {
 	}
 	// kmsmodel's wording.
 	return identityOwner{}, identityError(keystate.ErrValidation,
-		"'"+principalARN+"' is not the ARN of an IAM user, role or federated user: identity-based policies attach to those (a session takes its role's).")
+		"'"+principalARN+"' is not the ARN of an IAM user, group, role or federated user: identity-based policies attach to those (a session takes its role's).")
+}
+
+// parseGroup reads an IAM group's ARN, arn:<partition>:iam::<account>:
+// group/<path/>name, whose form is a user's but for its resource type.
+func parseGroup(arn string) (identityOwner, bool) {
+	i := strings.Index(arn, ":group/")
+	if i < 0 || !strings.Contains(arn[:i], ":iam::") {
+		return identityOwner{}, false
+	}
+	p, err := policy.ParsePrincipal(arn[:i] + ":user/" + arn[i+len(":group/"):])
+	if err != nil || p.Kind() != policy.User {
+		return identityOwner{}, false
+	}
+	o, _ := owner(p)
+	o.group = true
+	return o, true
+}
+
+// membership reads the ARNs of a group and of a user of its account.
+func membership(groupARN, userARN string) (group, user identityOwner, err error) {
+	group, ok := parseGroup(groupARN)
+	if !ok {
+		return group, user, identityError(keystate.ErrValidation, "'"+groupARN+"' is not the ARN of an IAM group.")
+	}
+	p, err := policy.ParsePrincipal(userARN)
+	if err != nil || p.Kind() != policy.User {
+		return group, user, identityError(keystate.ErrValidation, "'"+userARN+"' is not the ARN of an IAM user.")
+	}
+	user, _ = owner(p)
+	if user.account != group.account || user.partition != group.partition {
+		// kmsmodel's wording: IAM groups hold users of their own account.
+		return group, user, identityError(keystate.ErrValidation, "User "+userARN+" is not of group "+groupARN+"'s account.")
+	}
+	return group, user, nil
+}
+
+// AddUserToGroup adds the IAM user userARN to the IAM group groupARN (of
+// its account): the group's policies then apply to the user. Adding a
+// member again changes nothing. Bad ARNs are ValidationException.
+func (ip *IdentityPolicies) AddUserToGroup(groupARN, userARN string) error {
+	group, user, err := membership(groupARN, userARN)
+	if err != nil {
+		return err
+	}
+	ip.mu.Lock()
+	defer ip.mu.Unlock()
+	if list := ip.groups[user]; !slices.Contains(list, group) {
+		ip.groups[user] = append(slices.Clip(list), group)
+	}
+	return nil
+}
+
+// RemoveUserFromGroup removes userARN from groupARN. A user not in the
+// group is NotFoundException.
+func (ip *IdentityPolicies) RemoveUserFromGroup(groupARN, userARN string) error {
+	group, user, err := membership(groupARN, userARN)
+	if err != nil {
+		return err
+	}
+	ip.mu.Lock()
+	defer ip.mu.Unlock()
+	list := ip.groups[user]
+	i := slices.Index(list, group)
+	if i < 0 {
+		// kmsmodel's wording.
+		return identityError(keystate.ErrNotFound, "User "+userARN+" is not in group "+groupARN+".")
+	}
+	if len(list) == 1 {
+		delete(ip.groups, user)
+	} else {
+		ip.groups[user] = slices.Delete(slices.Clone(list), i, i+1)
+	}
+	return nil
 }
 
 // checkPolicyNameIAM is IAM's rule for a policy name: 1–128 characters of
@@ -231,15 +310,25 @@ func (ip *IdentityPolicies) evaluate(r *policy.Request) identityDecision {
 	}
 	ip.mu.RLock()
 	list := ip.m[o]
+	groups := ip.groups[o]
+	var groupLists [][]namedPolicy
+	for _, g := range groups {
+		groupLists = append(groupLists, ip.m[g])
+	}
 	ip.mu.RUnlock()
 	var out identityDecision
-	for _, p := range list {
-		switch dec := p.doc.Evaluate(r); dec.Effect {
-		case policy.ExplicitDeny:
-			return identityDecision{effect: policy.ExplicitDeny, name: p.name, dec: dec}
-		case policy.Allow:
-			if out.effect == policy.ImplicitDeny {
-				out = identityDecision{effect: policy.Allow, name: p.name, dec: dec}
+	for i := -1; i < len(groupLists); i++ {
+		if i >= 0 {
+			list = groupLists[i]
+		}
+		for _, p := range list {
+			switch dec := p.doc.Evaluate(r); dec.Effect {
+			case policy.ExplicitDeny:
+				return identityDecision{effect: policy.ExplicitDeny, name: p.name, dec: dec}
+			case policy.Allow:
+				if out.effect == policy.ImplicitDeny {
+					out = identityDecision{effect: policy.Allow, name: p.name, dec: dec}
+				}
 			}
 		}
 	}

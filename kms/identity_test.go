@@ -517,3 +517,57 @@ func TestIdentityPoliciesConcurrent(t *testing.T) {
 	}
 	<-done
 }
+
+// IAM groups (D59): a group's policies apply to its users, an explicit
+// Deny in one of them too, until the user leaves the group.
+func TestIdentityGroups(t *testing.T) {
+	e, ip := idEnv(t)
+	id, arn := e.symmetric()
+	const (
+		devs = "arn:aws:iam::111122223333:group/teams/devs"
+		ops  = "arn:aws:iam::111122223333:group/ops"
+	)
+	idPut(t, ip, devs, "use", idAllow("*", "kms:Encrypt", "kms:Decrypt"))
+	idPut(t, ip, ops, "no-decrypt", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*"}]}`)
+	plain := &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")}
+	_, err := e.s.Encrypt(e.as2(pzAlice), plain)
+	idDenied(t, err, pzAlice, "kms:Encrypt", arn, false)
+	if err := ip.AddUserToGroup(devs, "arn:aws:iam::111122223333:user/staff/alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ip.AddUserToGroup(devs, pzAlice); err != nil { // again: no change
+		t.Fatal(err)
+	}
+	ct, err := e.s.Encrypt(e.as2(pzAlice), plain)
+	if err != nil {
+		t.Fatalf("a member of devs: %v", err)
+	}
+	if err := ip.AddUserToGroup(ops, pzAlice); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.s.Decrypt(e.as2(pzAlice), &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob})
+	idDenied(t, err, pzAlice, "kms:Decrypt", arn, true)
+	if err := ip.RemoveUserFromGroup(ops, pzAlice); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.Decrypt(e.as2(pzAlice), &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob}); err != nil {
+		t.Fatalf("out of ops: %v", err)
+	}
+	if err := ip.RemoveUserFromGroup(ops, pzAlice); !errors.Is(err, keystate.ErrNotFound) {
+		t.Fatalf("removing a non-member: %v", err)
+	}
+	for _, c := range []struct{ group, user string }{
+		{"arn:aws:iam::444455556666:group/devs", pzAlice}, // another account's group
+		{devs, pzApp},      // a role is no group member
+		{pzAlice, pzAlice}, // a user is no group
+		{"arn:aws:iam::111122223333:group/a b", pzAlice},
+	} {
+		if err := ip.AddUserToGroup(c.group, c.user); !errors.Is(err, keystate.ErrValidation) {
+			t.Errorf("AddUserToGroup(%s, %s): %v, want ValidationException", c.group, c.user, err)
+		}
+	}
+	// A group's policy does not apply to a role or to the group's name as
+	// a user.
+	_, err = e.s.Encrypt(e.as2("arn:aws:iam::111122223333:user/devs"), plain)
+	idDenied(t, err, "arn:aws:iam::111122223333:user/devs", "kms:Encrypt", arn, false)
+}

@@ -239,7 +239,7 @@
 // A service built with kms.WithIdentityPolicies (kmssim serve
 // --identity-policies or --identity-policy) decides calls with IAM
 // identity-based policies too (decision D59 of package kms). Given the same
-// kms.IdentityPolicies with WithIdentityPolicies, the handler serves three
+// kms.IdentityPolicies with WithIdentityPolicies, the handler serves five
 // targets of kmsmodel's own that change and read them while it runs, the
 // next call seeing the change:
 //
@@ -250,7 +250,10 @@
 //     n} answers {"PolicyDocument": d}, and without PolicyName
 //     {"PolicyNames": [...]};
 //   - "KmsModel.DeleteIdentityPolicy" with {"PrincipalArn": a,
-//     "PolicyName": n} detaches it and answers {}.
+//     "PolicyName": n} detaches it and answers {};
+//   - "KmsModel.AddUserToGroup" and "KmsModel.RemoveUserFromGroup" with
+//     {"GroupArn": g, "UserArn": u} change an IAM group's members, to whom
+//     the group's policies apply, and answer {}.
 //
 // They refuse with ValidationException (an ARN that is no user or role, a
 // bad name), MalformedPolicyDocumentException and NotFoundException, and

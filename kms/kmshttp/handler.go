@@ -585,7 +585,8 @@ func (h *Handler) dispatch(ctx context.Context, target string, body, out []byte)
 			return h.advanceClock(body, out)
 		case name == "Now":
 			return h.now(body, out)
-		case name == "PutIdentityPolicy" || name == "DeleteIdentityPolicy" || name == "GetIdentityPolicy":
+		case name == "PutIdentityPolicy" || name == "DeleteIdentityPolicy" || name == "GetIdentityPolicy" ||
+			name == "AddUserToGroup" || name == "RemoveUserFromGroup":
 			return h.identityPolicy(name, body, out)
 		case name == "GetPropagationStatus":
 			return h.propagationStatus(body, out)

@@ -19,7 +19,10 @@ import (
 //     answers {"PolicyDocument": d}; with no PolicyName,
 //     {"PolicyNames": [...]};
 //   - KmsModel.DeleteIdentityPolicy with {"PrincipalArn": a, "PolicyName":
-//     n} detaches it and answers {}.
+//     n} detaches it and answers {};
+//   - KmsModel.AddUserToGroup and KmsModel.RemoveUserFromGroup with
+//     {"GroupArn": g, "UserArn": u} change the groups' members and answer
+//     {}.
 //
 // Refusals are those of kms.IdentityPolicies (ValidationException,
 // MalformedPolicyDocumentException, NotFoundException). Without
@@ -31,7 +34,7 @@ func (h *Handler) identityPolicy(name string, body, out []byte) ([]byte, error) 
 			msg: "KmsModel." + name + " needs identity-based policies, which this server does not keep: " +
 				"start it with --identity-policies or --identity-policy (kmssim serve), or give the handler kmshttp.WithIdentityPolicies"}
 	}
-	var principal, policyName, document string
+	var principal, policyName, document, group, user string
 	err := decodeObject(body, func(r *reader, member []byte) error {
 		var err error
 		switch string(member) {
@@ -41,6 +44,10 @@ func (h *Handler) identityPolicy(name string, body, out []byte) ([]byte, error) 
 			_, err = r.str("PolicyName", &policyName)
 		case "PolicyDocument":
 			_, err = r.str("PolicyDocument", &document)
+		case "GroupArn":
+			_, err = r.str("GroupArn", &group)
+		case "UserArn":
+			_, err = r.str("UserArn", &user)
 		default:
 			err = r.skip()
 		}
@@ -56,6 +63,10 @@ func (h *Handler) identityPolicy(name string, body, out []byte) ([]byte, error) 
 		err = h.iam.Put(principal, policyName, document)
 	case "DeleteIdentityPolicy":
 		err = h.iam.Delete(principal, policyName)
+	case "AddUserToGroup":
+		err = h.iam.AddUserToGroup(group, user)
+	case "RemoveUserFromGroup":
+		err = h.iam.RemoveUserFromGroup(group, user)
 	case "GetIdentityPolicy":
 		if policyName == "" {
 			var names []string

@@ -51,7 +51,31 @@ func TestIdentityPolicyTargets(t *testing.T) {
 		t.Fatalf("no policies: %v, want an empty PolicyNames", got)
 	}
 
+	// A group's policy applies to its members.
+	const group = "arn:aws:iam::111122223333:group/devs"
+	const user = "arn:aws:iam::111122223333:user/alice"
+	h2, err := kmshttp.New(svc, kmshttp.WithIdentityPolicies(iam), kmshttp.WithAccounts(map[string]string{accessKey: "111122223333", "AKIDALICE": user}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	asAlice := []string{"Authorization", sigV4("AKIDALICE", region, "kms")}
+	in, _ = json.Marshal(map[string]string{"PrincipalArn": group, "PolicyName": "list", "PolicyDocument": doc})
+	postOK(t, h2, "KmsModel.PutIdentityPolicy", string(in))
+	if status, _, _ := post(t, h2, "TrentService.ListKeys", `{}`, asAlice...); status != http.StatusBadRequest {
+		t.Fatalf("ListKeys by a user out of the group: %d", status)
+	}
+	postOK(t, h2, "KmsModel.AddUserToGroup", `{"GroupArn":"`+group+`","UserArn":"`+user+`"}`)
+	if status, _, b := post(t, h2, "TrentService.ListKeys", `{}`, asAlice...); status != http.StatusOK {
+		t.Fatalf("ListKeys by a member: %d %s", status, b)
+	}
+	postOK(t, h2, "KmsModel.RemoveUserFromGroup", `{"GroupArn":"`+group+`","UserArn":"`+user+`"}`)
+	if status, _, _ := post(t, h2, "TrentService.ListKeys", `{}`, asAlice...); status != http.StatusBadRequest {
+		t.Fatalf("ListKeys by a former member: %d", status)
+	}
+
 	refusals := []struct{ target, body, code string }{
+		{"KmsModel.RemoveUserFromGroup", `{"GroupArn":"` + group + `","UserArn":"` + user + `"}`, "NotFoundException"},
+		{"KmsModel.AddUserToGroup", `{"GroupArn":"` + user + `","UserArn":"` + user + `"}`, "ValidationException"},
 		{"KmsModel.PutIdentityPolicy", `{"PrincipalArn":"` + role + `","PolicyName":"p","PolicyDocument":"{}"}`, "MalformedPolicyDocumentException"},
 		{"KmsModel.PutIdentityPolicy", `{"PrincipalArn":"arn:aws:iam::111122223333:root","PolicyName":"p","PolicyDocument":` + string(mustJSON(t, doc)) + `}`, "ValidationException"},
 		{"KmsModel.DeleteIdentityPolicy", `{"PrincipalArn":"` + role + `","PolicyName":"none"}`, "NotFoundException"},
