@@ -208,7 +208,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 		c.accessKeys[k] = a
 		return nil
 	})
-	fs.Func("identity-policy", "attach the IAM identity-based policy in `PRINCIPAL_ARN=FILE` (repeatable; named after the file, without its extension) to an IAM user or role; with any, every user and role is allowed only what these policies and the key policies allow together (decision D59)", func(v string) error {
+	fs.Func("identity-policy", "attach the IAM identity-based policy in `PRINCIPAL_ARN=FILE` (repeatable; named after the file, without its extension) to an IAM user, group or role; with any, every user and role is allowed only what these policies and the key policies allow together (decision D59)", func(v string) error {
 		arn, file, ok := strings.Cut(v, "=")
 		if !ok || arn == "" || file == "" {
 			return errors.New("want PRINCIPAL_ARN=FILE")

@@ -244,8 +244,9 @@
 // next call seeing the change:
 //
 //   - "KmsModel.PutIdentityPolicy" with {"PrincipalArn": a, "PolicyName":
-//     n, "PolicyDocument": d} attaches d to the IAM user or role a (its
-//     sessions included) under the name n, replacing n's, and answers {};
+//     n, "PolicyDocument": d} attaches d to the IAM user, group or role a
+//     (a role's sessions included) under the name n, replacing n's, and
+//     answers {};
 //   - "KmsModel.GetIdentityPolicy" with {"PrincipalArn": a, "PolicyName":
 //     n} answers {"PolicyDocument": d}, and without PolicyName
 //     {"PolicyNames": [...]};

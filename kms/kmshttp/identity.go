@@ -13,8 +13,8 @@ import (
 // change decides the next call:
 //
 //   - KmsModel.PutIdentityPolicy with {"PrincipalArn": a, "PolicyName": n,
-//     "PolicyDocument": d} attaches d to the IAM user or role a under n
-//     (kms.IdentityPolicies.Put) and answers {};
+//     "PolicyDocument": d} attaches d to the IAM user, group or role a
+//     under n (kms.IdentityPolicies.Put) and answers {};
 //   - KmsModel.GetIdentityPolicy with {"PrincipalArn": a, "PolicyName": n}
 //     answers {"PolicyDocument": d}; with no PolicyName,
 //     {"PolicyNames": [...]};
