@@ -171,12 +171,18 @@ func (ip *IdentityPolicies) RemoveUserFromGroup(groupARN, userARN string) error 
 		// kmsmodel's wording.
 		return identityError(keystate.ErrNotFound, "User "+userARN+" is not in group "+groupARN+".")
 	}
-	if len(list) == 1 {
-		delete(ip.groups, user)
-	} else {
-		ip.groups[user] = slices.Delete(slices.Clone(list), i, i+1)
-	}
+	removeAt(ip.groups, user, i)
 	return nil
+}
+
+// removeAt removes the element i of m[k], copying the list (calls in
+// progress may hold the old one), and k when its list becomes empty.
+func removeAt[K comparable, V any](m map[K][]V, k K, i int) {
+	if list := m[k]; len(list) == 1 {
+		delete(m, k)
+	} else {
+		m[k] = slices.Delete(slices.Clone(list), i, i+1)
+	}
 }
 
 // checkPolicyNameIAM is IAM's rule for a policy name: 1–128 characters of
@@ -241,11 +247,7 @@ func (ip *IdentityPolicies) Delete(principalARN, name string) error {
 		// kmsmodel's wording.
 		return identityError(keystate.ErrNotFound, "The principal "+principalARN+" has no policy named "+name+".")
 	}
-	if len(list) == 1 {
-		delete(ip.m, o)
-	} else {
-		ip.m[o] = slices.Delete(slices.Clone(list), i, i+1)
-	}
+	removeAt(ip.m, o, i)
 	return nil
 }
 
