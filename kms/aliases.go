@@ -162,9 +162,10 @@ func (s *Service) createAlias(ctx context.Context, in *CreateAliasInput, now int
 }
 
 // UpdateAlias points an existing alias at another key. The key the alias
-// points to now is not checked (footnote [10]); the new target must not be
-// pending deletion, and must be of the same type (symmetric, asymmetric or
-// HMAC) and key usage as the current one.
+// points to now is not checked for its state (footnote [10]), but the
+// caller needs kms:UpdateAlias on it as on the new one (spec §3.2 rule 7);
+// the new target must not be pending deletion, and must be of the same
+// type (symmetric, asymmetric or HMAC) and key usage as the current one.
 //
 // Errors: ValidationException (also for a new target of another type or
 // key usage, and for an alias name with a character D22 forbids),
@@ -225,6 +226,12 @@ func (s *Service) updateAlias(ctx context.Context, in *UpdateAliasInput, now int
 	k, arn, err := s.resolve(ctx, op, caller, in.TargetKeyId, "targetKeyId", idOnly)
 	if err != nil {
 		return "", err
+	}
+	if a.target != k {
+		// Spec §3.2 rule 7: kms:UpdateAlias on the current key too.
+		if err := s.authorize(ctx, op, caller, a.target, ""); err != nil {
+			return arn, err
+		}
 	}
 	if err := keystate.Check(op, k.state, k.kind, arn); err != nil { // footnote [10]: the destination
 		return arn, err

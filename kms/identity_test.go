@@ -571,3 +571,20 @@ func TestIdentityGroups(t *testing.T) {
 	_, err = e.s.Encrypt(e.as2("arn:aws:iam::111122223333:user/devs"), plain)
 	idDenied(t, err, "arn:aws:iam::111122223333:user/devs", "kms:Encrypt", arn, false)
 }
+
+// Spec §3.2 rule 7: UpdateAlias needs kms:UpdateAlias on the key the alias
+// points to as well as on the new one.
+func TestUpdateAliasCurrentKey(t *testing.T) {
+	e := fxNew(t)
+	doc := idRootAnd(`{"Effect":"Deny","Principal":{"AWS":"` + pzAlice + `"},"Action":"kms:UpdateAlias","Resource":"*"}`)
+	cur, curARN := idKey(t, e, doc)
+	next, _ := e.symmetric()
+	if _, err := e.s.CreateAlias(e.ctx, &kms.CreateAliasInput{AliasName: "alias/app", TargetKeyId: cur}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.s.UpdateAlias(e.as2(pzAlice), &kms.UpdateAliasInput{AliasName: "alias/app", TargetKeyId: next})
+	pzDenied(t, err, pzAlice, "kms:UpdateAlias", curARN, true)
+	if _, err := e.s.UpdateAlias(e.as2(pzApp), &kms.UpdateAliasInput{AliasName: "alias/app", TargetKeyId: next}); err != nil {
+		t.Fatalf("a caller both keys allow: %v", err)
+	}
+}
