@@ -364,11 +364,8 @@ func validateSigning(op keystate.Operation, message []byte, messageType, alg str
 		}
 	}
 	if verify {
-		switch {
-		case len(sig) == 0:
-			return required(op, "signature")
-		case len(sig) > maxCiphertextBlob:
-			return validationError(op, "[blob]", "signature", "Member must have length less than or equal to 6144")
+		if err := requiredBlob(op, sig, "signature"); err != nil {
+			return err
 		}
 	}
 	if alg == "" {
@@ -525,12 +522,7 @@ func validateMac(op keystate.Operation, message []byte, alg string, mac []byte, 
 		return err
 	}
 	if verify {
-		switch {
-		case len(mac) == 0:
-			return required(op, "mac")
-		case len(mac) > maxCiphertextBlob:
-			return validationError(op, "[blob]", "mac", "Member must have length less than or equal to 6144")
-		}
+		return requiredBlob(op, mac, "mac")
 	}
 	return nil
 }

@@ -402,6 +402,18 @@ func (s *Service) decryptBlob(ctx context.Context, op keystate.Operation, caller
 	return pt, k, arn, nil
 }
 
+// requiredBlob is the ValidationException of a required binary member
+// (1–6144 bytes) that is missing or too long, or nil.
+func requiredBlob(op keystate.Operation, b []byte, field string) error {
+	switch {
+	case len(b) == 0:
+		return required(op, field)
+	case len(b) > maxCiphertextBlob:
+		return validationError(op, "[blob]", field, "Member must have length less than or equal to 6144")
+	}
+	return nil
+}
+
 func validateBlob(op keystate.Operation, ct []byte, field string) error {
 	switch {
 	case len(ct) == 0:

@@ -48,11 +48,8 @@ type DecapsulateOutput struct {
 // validation (D3 step 1).
 func validateEncapsulation(op keystate.Operation, alg string, blob []byte, decapsulate bool) error {
 	if decapsulate {
-		switch {
-		case len(blob) == 0:
-			return required(op, "sharedSecretCiphertextBlob")
-		case len(blob) > maxCiphertextBlob:
-			return validationError(op, "[blob]", "sharedSecretCiphertextBlob", "Member must have length less than or equal to 6144")
+		if err := requiredBlob(op, blob, "sharedSecretCiphertextBlob"); err != nil {
+			return err
 		}
 	}
 	if alg == "" {

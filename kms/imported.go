@@ -460,15 +460,11 @@ func (s *Service) importKeyMaterialOnce(ctx context.Context, in *ImportKeyMateri
 // for ValidTo's range, which needs the service's instant.
 func (s *Service) validateImport(in *ImportKeyMaterialInput, model string) error {
 	const op = keystate.ImportKeyMaterial
-	switch {
-	case len(in.ImportToken) == 0:
-		return validationError(op, "null", "importToken", "Member must not be null")
-	case len(in.ImportToken) > maxCiphertextBlob:
-		return validationError(op, "[blob]", "importToken", "Member must have length less than or equal to 6144")
-	case len(in.EncryptedKeyMaterial) == 0:
-		return validationError(op, "null", "encryptedKeyMaterial", "Member must not be null")
-	case len(in.EncryptedKeyMaterial) > maxCiphertextBlob:
-		return validationError(op, "[blob]", "encryptedKeyMaterial", "Member must have length less than or equal to 6144")
+	if err := requiredBlob(op, in.ImportToken, "importToken"); err != nil {
+		return err
+	}
+	if err := requiredBlob(op, in.EncryptedKeyMaterial, "encryptedKeyMaterial"); err != nil {
+		return err
 	}
 	if err := checkEnum(op, model, "expirationModel", expirationModels); err != nil {
 		return err
