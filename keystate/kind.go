@@ -75,6 +75,9 @@ func (k KeySpec) IsSymmetric() bool { return k == SymmetricDefault }
 // IsHMAC reports whether k is one of the HMAC_* specs.
 func (k KeySpec) IsHMAC() bool { return k >= HMAC224 && k <= HMAC512 }
 
+// IsMLDSA reports whether k is one of the ML_DSA_* specs.
+func (k KeySpec) IsMLDSA() bool { return k >= MLDSA44 && k <= MLDSA87 }
+
 // IsMLKEM reports whether k is one of the ML_KEM_* specs.
 func (k KeySpec) IsMLKEM() bool { return k >= MLKEM512 && k <= MLKEM1024 }
 
@@ -139,7 +142,7 @@ func ValidKeyUsage(k KeySpec, u KeyUsage) bool {
 		return u == EncryptDecrypt || u == SignVerify
 	case k >= ECCNISTP256 && k <= ECCNISTP521:
 		return u == SignVerify || u == KeyAgreement
-	case k == ECCNISTEdwards25519, k == ECCSECGP256K1, k >= MLDSA44 && k <= MLDSA87:
+	case k == ECCNISTEdwards25519, k == ECCSECGP256K1, k.IsMLDSA():
 		return u == SignVerify
 	case k.IsMLKEM():
 		return u == EncapsulateDecapsulate

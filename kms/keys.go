@@ -138,7 +138,7 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 	switch {
 	case !s.regionOffers(kind.Spec):
 		return nil, kmsError(keystate.ErrUnsupportedOperation, op, "", keystate.None, "KeySpec "+kind.Spec.String()+" is not supported in this Region")
-	case kind.Origin == keystate.External && (kind.Spec == keystate.MLDSA44 || kind.Spec == keystate.MLDSA65 || kind.Spec == keystate.MLDSA87):
+	case kind.Origin == keystate.External && kind.Spec.IsMLDSA():
 		// AWS: "Importing ML-DSA keys is not supported"; the exception is
 		// kmsmodel's choice.
 		return nil, kmsError(keystate.ErrUnsupportedOperation, op, "", keystate.None,

@@ -17,7 +17,7 @@ import (
 // Every other string returns an error wrapping ErrUnsupportedSpec.
 func GenerateDataKeyPair(keyPairSpec string, rand io.Reader) (privateKeyPKCS8, publicKeySPKI []byte, err error) {
 	spec, ok := keystate.ParseKeySpec(keyPairSpec)
-	if !ok || spec.IsHMAC() || spec.IsSymmetric() || (spec >= keystate.MLDSA44 && spec <= keystate.MLDSA87) {
+	if !ok || spec.IsHMAC() || spec.IsSymmetric() || spec.IsMLDSA() {
 		return nil, nil, errUnsupportedSpec(keyPairSpec)
 	}
 	k, err := Generate(spec, rand)

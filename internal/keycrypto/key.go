@@ -90,7 +90,7 @@ func Generate(spec keystate.KeySpec, rand io.Reader) (*Key, error) {
 		impl, err = generateSecp256k1(rand)
 	case spec == keystate.ECCNISTEdwards25519:
 		impl, err = generateEd25519(rand)
-	case spec == keystate.MLDSA44 || spec == keystate.MLDSA65 || spec == keystate.MLDSA87:
+	case spec.IsMLDSA():
 		impl, err = generateMLDSA(spec, rand)
 	case spec == keystate.SM2:
 		impl, err = generateSM2(rand)
@@ -115,7 +115,7 @@ func Generate(spec keystate.KeySpec, rand io.Reader) (*Key, error) {
 func Parse(spec keystate.KeySpec, material []byte) (*Key, error) {
 	var parseSeed func(keystate.KeySpec, []byte) (keyImpl, error)
 	switch {
-	case spec >= keystate.MLDSA44 && spec <= keystate.MLDSA87:
+	case spec.IsMLDSA():
 		parseSeed = parseMLDSA
 	case spec.IsMLKEM():
 		parseSeed = parseMLKEM
@@ -148,7 +148,7 @@ func Parse(spec keystate.KeySpec, material []byte) (*Key, error) {
 // Errors wrap ErrInvalidMaterial (with a message that holds no key bytes)
 // or ErrUnsupportedSpec.
 func ParseImported(spec keystate.KeySpec, material []byte) (*Key, error) {
-	if spec >= keystate.MLDSA44 && spec <= keystate.MLDSA87 {
+	if spec.IsMLDSA() {
 		return nil, errInvalidMaterial(spec, "importing ML-DSA keys is not supported")
 	}
 	return parse(spec, material, true)
