@@ -205,16 +205,28 @@ func servicePrincipal(op keystate.Operation, name, field string) (policy.Princip
 	if err := checkLength(op, name, field, 1, 256); err != nil {
 		return policy.Principal{}, err
 	}
+	if _, ok := serviceHost(name); !ok {
+		return policy.Principal{}, kmsError(keystate.ErrValidation, op, "", keystate.None,
+			"'"+name+"' at '"+field+"' is not a valid service principal.")
+	}
+	return policy.ServicePrincipal(name), nil
+}
+
+// serviceHost returns the part of name before .amazonaws.com (or
+// .amazonaws.com.cn), and whether name has that form with dot-separated
+// labels of lowercase letters, digits and hyphens that start with neither
+// a dot nor a hyphen: how AWS service principals and service endpoints are
+// named.
+func serviceHost(name string) (string, bool) {
 	base, ok := strings.CutSuffix(name, ".amazonaws.com")
 	if !ok {
 		base, ok = strings.CutSuffix(name, ".amazonaws.com.cn")
 	}
 	if !ok || base == "" || strings.Trim(base, "abcdefghijklmnopqrstuvwxyz0123456789.-") != "" ||
 		base[0] == '.' || base[0] == '-' || strings.HasSuffix(base, ".") || strings.Contains(base, "..") {
-		return policy.Principal{}, kmsError(keystate.ErrValidation, op, "", keystate.None,
-			"'"+name+"' at '"+field+"' is not a valid service principal.")
+		return "", false
 	}
-	return policy.ServicePrincipal(name), nil
+	return base, true
 }
 
 // validateSourceArn validates a SourceArn constraint (D55): an ARN of 1–

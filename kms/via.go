@@ -41,25 +41,13 @@ func checkViaService(op keystate.Operation, entries []policy.ContextEntry) error
 }
 
 // validViaService reports whether s is <service>.<region>.amazonaws.com
-// or <service>.<region>.amazonaws.com.cn with a lowercase service name
-// and a Region of the AWS form.
+// or <service>.<region>.amazonaws.com.cn: a service principal's form
+// (serviceHost) whose last label before the suffix is a Region of the AWS
+// form.
 func validViaService(s string) bool {
-	rest, ok := strings.CutSuffix(s, ".amazonaws.com")
-	if !ok {
-		if rest, ok = strings.CutSuffix(s, ".amazonaws.com.cn"); !ok {
-			return false
-		}
-	}
-	i := strings.LastIndexByte(rest, '.')
-	if i <= 0 || !ValidRegion(rest[i+1:]) {
-		return false
-	}
-	for _, c := range rest[:i] {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
+	base, ok := serviceHost(s)
+	i := strings.LastIndexByte(base, '.')
+	return ok && i > 0 && ValidRegion(base[i+1:])
 }
 
 // serviceCall is what WithServicePrincipal puts in a context.
