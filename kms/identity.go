@@ -150,8 +150,8 @@ func (ip *IdentityPolicies) AddUserToGroup(groupARN, userARN string) error {
 	}
 	ip.mu.Lock()
 	defer ip.mu.Unlock()
-	if list := ip.groups[user]; !slices.Contains(list, group) {
-		ip.groups[user] = append(slices.Clip(list), group)
+	if !slices.Contains(ip.groups[user], group) {
+		ip.groups[user] = append(ip.groups[user], group)
 	}
 	return nil
 }
@@ -175,13 +175,13 @@ func (ip *IdentityPolicies) RemoveUserFromGroup(groupARN, userARN string) error 
 	return nil
 }
 
-// removeAt removes the element i of m[k], copying the list (calls in
-// progress may hold the old one), and k when its list becomes empty.
+// removeAt removes the element i of m[k], and k when its list becomes
+// empty.
 func removeAt[K comparable, V any](m map[K][]V, k K, i int) {
 	if list := m[k]; len(list) == 1 {
 		delete(m, k)
 	} else {
-		m[k] = slices.Delete(slices.Clone(list), i, i+1)
+		m[k] = slices.Delete(list, i, i+1)
 	}
 }
 
@@ -223,12 +223,10 @@ func (ip *IdentityPolicies) Put(principalARN, name, document string) error {
 	defer ip.mu.Unlock()
 	list := ip.m[o]
 	if i := slices.IndexFunc(list, func(p namedPolicy) bool { return p.name == name }); i >= 0 {
-		list = slices.Clone(list) // evaluations in progress keep the old list
 		list[i].doc = doc
 	} else {
-		list = append(slices.Clip(list), namedPolicy{name: name, doc: doc})
+		ip.m[o] = append(list, namedPolicy{name: name, doc: doc})
 	}
-	ip.m[o] = list
 	return nil
 }
 
@@ -311,30 +309,35 @@ func (ip *IdentityPolicies) evaluate(r *policy.Request) identityDecision {
 		return identityDecision{}
 	}
 	ip.mu.RLock()
-	list := ip.m[o]
-	groups := ip.groups[o]
-	var groupLists [][]namedPolicy
-	for _, g := range groups {
-		groupLists = append(groupLists, ip.m[g])
-	}
-	ip.mu.RUnlock()
+	defer ip.mu.RUnlock()
 	var out identityDecision
-	for i := -1; i < len(groupLists); i++ {
-		if i >= 0 {
-			list = groupLists[i]
-		}
-		for _, p := range list {
-			switch dec := p.doc.Evaluate(r); dec.Effect {
-			case policy.ExplicitDeny:
-				return identityDecision{effect: policy.ExplicitDeny, name: p.name, dec: dec}
-			case policy.Allow:
-				if out.effect == policy.ImplicitDeny {
-					out = identityDecision{effect: policy.Allow, name: p.name, dec: dec}
-				}
-			}
+	if decide(ip.m[o], r, &out) {
+		return out
+	}
+	for _, g := range ip.groups[o] {
+		if decide(ip.m[g], r, &out) {
+			break
 		}
 	}
 	return out
+}
+
+// decide evaluates r by the policies in list: it reports an explicit Deny
+// (and makes *out that decision), and otherwise records the first Allow
+// in *out unless it holds one already.
+func decide(list []namedPolicy, r *policy.Request, out *identityDecision) bool {
+	for _, p := range list {
+		switch dec := p.doc.Evaluate(r); dec.Effect {
+		case policy.ExplicitDeny:
+			*out = identityDecision{effect: policy.ExplicitDeny, name: p.name, dec: dec}
+			return true
+		case policy.Allow:
+			if out.effect == policy.ImplicitDeny {
+				*out = identityDecision{effect: policy.Allow, name: p.name, dec: dec}
+			}
+		}
+	}
+	return false
 }
 
 // iamGoverns reports whether the call in progress is decided with
