@@ -97,7 +97,11 @@ func TestIdentityDelegation(t *testing.T) {
 
 // D59 with spec §3.2 rule 4a: a key-policy statement that names the caller
 // (its role, or "*") allows it in its own account without any
-// identity-based policy.
+// identity-based policy. For "*" this departs from §3.2 4b, which lists it
+// beside the account principal: D59 follows the AWS KMS Developer Guide
+// (determining-access-key-policy), where "*" gives every identity of the
+// key's account access and other accounts' users need permissions in
+// their own account (rule 5, checked last here).
 func TestIdentityDirectKeyPolicy(t *testing.T) {
 	e, _ := idEnv(t)
 	doc := idRootAnd(`{"Effect":"Allow","Principal":{"AWS":"`+pzApp+`"},"Action":"kms:Encrypt","Resource":"*"}`,
