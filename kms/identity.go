@@ -409,15 +409,7 @@ func resourceTags(c policy.Context, k *key) policy.Context {
 // Tags kms:TagResource too, each with aws:RequestTag/<key> and
 // aws:TagKeys.
 func (s *Service) authorizeCreateKey(in *CreateKeyInput, kind keystate.Kind) error {
-	c := s.kindConditions(kind)
-	var keys []string
-	for _, t := range in.Tags {
-		c = append(c, policy.Single("aws:RequestTag/"+t.TagKey, t.TagValue))
-		keys = append(keys, t.TagKey)
-	}
-	if len(keys) > 0 {
-		c = append(c, policy.Multi("aws:TagKeys", keys...))
-	}
+	c := appendTagConditions(s.kindConditions(kind), in.Tags, nil)
 	if in.BypassPolicyLockoutSafetyCheck {
 		c = append(c, policy.Single("kms:BypassPolicyLockoutSafetyCheck", "true"))
 	}

@@ -167,13 +167,18 @@ func (s *Service) ListResourceTags(ctx context.Context, in *ListResourceTagsInpu
 // UntagResource (keys) to ctx: aws:RequestTag/<key> per tag and
 // aws:TagKeys (multi-valued).
 func tagConditions(ctx context.Context, tags []Tag, keys []string) context.Context {
-	var entries []policy.ContextEntry
+	return withConditionEntries(ctx, appendTagConditions(nil, tags, keys)...)
+}
+
+// appendTagConditions appends to c aws:RequestTag/<key> for each of tags
+// and aws:TagKeys with their keys and keys.
+func appendTagConditions(c policy.Context, tags []Tag, keys []string) policy.Context {
 	for _, t := range tags {
-		entries = append(entries, policy.Single("aws:RequestTag/"+t.TagKey, t.TagValue))
+		c = append(c, policy.Single("aws:RequestTag/"+t.TagKey, t.TagValue))
 		keys = append(keys, t.TagKey)
 	}
 	if len(keys) > 0 {
-		entries = append(entries, policy.Multi("aws:TagKeys", keys...))
+		c = append(c, policy.Multi("aws:TagKeys", keys...))
 	}
-	return withConditionEntries(ctx, entries...)
+	return c
 }
