@@ -877,13 +877,12 @@ func (s *Service) retireGrantOnce(ctx context.Context, in *RetireGrantInput) (re
 	}
 	if err == nil {
 		arn = s.arnOf(g.key)
-		iam := s.retireByIAM(g, arn) // D59: what the caller's identity-based policies say
+		final, iam := s.retireByIAM(g, arn) // D59, D62: what IAM says
 		switch {
-		case iam == policy.ExplicitDeny:
-			err = &keystate.Error{Code: keystate.ErrAccessDenied, Op: op, KeyID: arn, State: g.key.state,
-				Message: policy.IdentityDeniedMessage(s.principal.ARN(), "kms:RetireGrant", arn, true)}
-		case s.principal.Account() == g.key.account && iam == policy.Allow,
-			g.retiring.Kind() != policy.Nobody && g.retiring.Matches(s.principal) && (g.retiring.Kind() != policy.Account || iam == policy.Allow),
+		case final != nil:
+			err = s.deniedBy(op, *final, "kms:RetireGrant", arn, g.key)
+		case s.principal.Account() == g.key.account && iam,
+			g.retiring.Kind() != policy.Nobody && g.retiring.Matches(s.principal) && (g.retiring.Kind() != policy.Account || iam),
 			slices.Contains(g.ops, "RetireGrant") && g.grantee.Matches(s.principal):
 		default:
 			err = &keystate.Error{Code: keystate.ErrAccessDenied, Op: op, KeyID: arn, State: g.key.state,

@@ -32,12 +32,23 @@ import (
 // without a path: IAM keeps their names unique within an account, and a
 // session's ARN carries no path, so that a principal is known by its
 // kind, partition, account and name. Account roots take no policies: they
-// are allowed every action by IAM. Permissions boundaries, session
-// policies and service control policies are not modelled.
+// are allowed every action by IAM.
+//
+// It also holds IAM's guard rails (D62), which allow nothing by themselves
+// and bound what the other policies allow: permissions boundaries of users
+// and roles (PutPermissionsBoundary), session policies of sessions
+// (PutSessionPolicy), and service control policies of accounts and of the
+// organization roots and organizational units they are placed under
+// (PutServiceControlPolicy, PlaceAccount), which bound account roots too.
 type IdentityPolicies struct {
 	mu     sync.RWMutex
 	m      map[identityOwner][]namedPolicy
 	groups map[identityOwner][]identityOwner // a user's groups, in the order added
+	// The guard rails (guardrails.go).
+	boundaries map[identityOwner]*policy.Document // of users and roles
+	sessions   map[string]*policy.Document        // by session ARN
+	scps       map[string][]namedPolicy           // by target: account, OU or root ID
+	parents    map[string][]string                // an account's root and OUs, from the root down
 }
 
 // identityOwner is the principal a policy is attached to.
@@ -57,7 +68,9 @@ type namedPolicy struct {
 // every caller but an account root is allowed nothing by IAM until a
 // policy is put.
 func NewIdentityPolicies() *IdentityPolicies {
-	return &IdentityPolicies{m: make(map[identityOwner][]namedPolicy), groups: make(map[identityOwner][]identityOwner)}
+	return &IdentityPolicies{m: make(map[identityOwner][]namedPolicy), groups: make(map[identityOwner][]identityOwner),
+		boundaries: make(map[identityOwner]*policy.Document), sessions: make(map[string]*policy.Document),
+		scps: make(map[string][]namedPolicy), parents: make(map[string][]string)}
 }
 
 // WithIdentityPolicies makes the service enforce the identity-based
@@ -297,9 +310,10 @@ func (d identityDecision) reason() string {
 	return "identity-based policy " + d.name + ": " + d.dec.String()
 }
 
-// evaluate decides r by the policies of r.Caller: ExplicitDeny when one
-// of them denies, Allow when one allows and none denies, else
-// ImplicitDeny. An account root is allowed.
+// evaluate decides r by the identity-based policies of r.Caller:
+// ExplicitDeny when one of them denies, Allow when one allows and none
+// denies, else ImplicitDeny. An account root is allowed. The caller holds
+// ip.mu (judge decides with the guard rails too).
 func (ip *IdentityPolicies) evaluate(r *policy.Request) identityDecision {
 	if r.Caller.Kind() == policy.Account {
 		return identityDecision{effect: policy.Allow}
@@ -308,8 +322,6 @@ func (ip *IdentityPolicies) evaluate(r *policy.Request) identityDecision {
 	if !ok {
 		return identityDecision{}
 	}
-	ip.mu.RLock()
-	defer ip.mu.RUnlock()
 	var out identityDecision
 	if decide(ip.m[o], r, &out) {
 		return out
@@ -340,13 +352,24 @@ func decide(list []namedPolicy, r *policy.Request, out *identityDecision) bool {
 	return false
 }
 
-// iamGoverns reports whether the call in progress is decided with
-// identity-based policies: the service keeps them, decides by key
-// policies (no Authorizer), and the caller is neither an account root nor
-// a service principal (which have none, D61).
+// iamGoverns reports whether the call in progress is decided with IAM's
+// policies: the service keeps identity-based policies, decides by key
+// policies (no Authorizer), and the caller is not a service principal,
+// which has none (D61). An account root, which IAM allows everything, is
+// governed only when service control policies are kept, since they bound
+// it too (D62).
 func (s *Service) iamGoverns() bool {
-	return s.cfg.identities != nil && s.cfg.authorizer == nil &&
-		s.principal.Kind() != policy.Account && s.principal.Kind() != policy.Service
+	ip := s.cfg.identities
+	if ip == nil || s.cfg.authorizer != nil {
+		return false
+	}
+	switch s.principal.Kind() {
+	case policy.Service:
+		return false
+	case policy.Account:
+		return ip.governsRoot()
+	}
+	return true
 }
 
 // iamDecides reports whether operations on no key are refused to the
@@ -356,38 +379,47 @@ func (s *Service) iamDecides() bool {
 	return s.iamGoverns() || s.principal.Kind() == policy.Service
 }
 
+// deniedBy is the AccessDeniedException of the call in progress for the
+// refusal d of action on resource (a key's, an alias's ARN, or "*"); k is
+// the key, if any.
+func (s *Service) deniedBy(op keystate.Operation, d denial, action, resource string, k *key) error {
+	e := &keystate.Error{Code: keystate.ErrAccessDenied, Op: op,
+		Message: policy.DeniedMessage(d.by, s.principal.ARN(), action, resource, d.explicit)}
+	if resource != "*" {
+		e.KeyID = resource
+	}
+	if k != nil {
+		e.State = k.state
+	}
+	return e
+}
+
 // authorizeIAM decides the call in progress by the caller's identity-based
-// policies alone (spec §3.2 rules 6 and 7): an operation on no key, with
-// resource "*", or on an alias, with the alias's ARN. It allows every call
-// that iamGoverns does not cover but a service principal's, which has no
-// identity-based policies to allow it (D61). action is "" for the
-// operation's own.
+// policies and IAM's guard rails alone (spec §3.2 rules 6 and 7, D62): an
+// operation on no key, with resource "*", or on an alias, with the
+// alias's ARN. It allows every call that iamGoverns does not cover but a
+// service principal's, which has no identity-based policies to allow it
+// (D61). action is "" for the operation's own.
 func (s *Service) authorizeIAM(op keystate.Operation, action, resource string, c policy.Context) error {
 	if action == "" {
 		action = actionNames[op]
 	}
 	if s.principal.Kind() == policy.Service {
-		return &keystate.Error{Code: keystate.ErrAccessDenied, Op: op,
-			Message: policy.IdentityDeniedMessage(s.principal.ARN(), action, resource, false)}
+		return s.deniedBy(op, denial{by: policy.IdentityBased}, action, resource, nil)
 	}
 	if !s.iamGoverns() {
 		return nil
 	}
 	req := policy.Request{Action: action, Caller: s.principal, Resource: resource,
 		ResourceAccount: s.principal.Account(), Time: fromMicros(s.last), Context: c}
-	d := s.cfg.identities.evaluate(&req)
+	v := s.cfg.identities.judge(&req)
 	if s.observing() {
-		s.call.dec = d.reason()
+		s.call.dec = v.reason()
 	}
-	if d.effect == policy.Allow {
-		return nil
+	if d := v.onlyIAM(); d != nil {
+		return s.deniedBy(op, *d, action, resource, nil)
 	}
-	keyID := ""
-	if resource != "*" {
-		keyID = resource
-	}
-	return &keystate.Error{Code: keystate.ErrAccessDenied, Op: op, KeyID: keyID,
-		Message: policy.IdentityDeniedMessage(s.principal.ARN(), action, resource, d.effect == policy.ExplicitDeny)}
+	return nil
 }
 
 // resourceTags appends aws:ResourceTag/<key> for each of k's tags to c:
@@ -423,17 +455,24 @@ func (s *Service) authorizeCreateKey(in *CreateKeyInput, kind keystate.Kind) err
 	return nil
 }
 
-// retireByIAM is what the caller's identity-based policies decide on
-// kms:RetireGrant for g, on the key arn: Allow when the service keeps
-// none, or the caller is an account root. P11 (D59): a principal retires
-// as "the account in which the grant was created", or as a principal of an
-// account-root retiring principal, only when they allow it.
-func (s *Service) retireByIAM(g *grant, arn string) policy.Effect {
+// retireByIAM is what IAM decides of kms:RetireGrant for g, on the key
+// arn: final, a refusal that nothing overrides (a Deny, or the service
+// control policies, D62); allow, whether the caller's identity-based
+// policies allow it within the caller's bounds. Without IAM, or for an
+// account root, it allows. P11 (D59): a principal retires as "the account
+// in which the grant was created", or as a principal of an account-root
+// retiring principal, only when they allow it.
+func (s *Service) retireByIAM(g *grant, arn string) (final *denial, allow bool) {
 	if !s.iamGoverns() {
-		return policy.Allow
+		return nil, true
 	}
 	req := policy.Request{Action: "kms:RetireGrant", Caller: s.principal, Resource: arn, ResourceAccount: g.key.account,
 		Time: fromMicros(s.last), Context: resourceTags(s.keyConditions(g.key), g.key)}
 	s.condBuf = req.Context
-	return s.cfg.identities.evaluate(&req).effect
+	v := s.cfg.identities.judge(&req)
+	if d, ok := v.firstDeny(false); ok {
+		return &d, false
+	}
+	_, capped := v.capped()
+	return nil, v.id.effect == policy.Allow && !capped
 }

@@ -181,6 +181,9 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 		req.EncryptionContext = s.call.ec
 		req.Context = s.keyConditions(k)
 	}
+	if iam {
+		req.Bounded = s.cfg.identities.bounded(s.principal)
+	}
 	dec := doc.Evaluate(&req)
 	if s.observing() {
 		s.call.dec = dec.String()
@@ -204,44 +207,32 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 		Message: policy.AccessDeniedMessage(s.principal.ARN(), action, arn, dec)}
 }
 
-// decideWithIdentity completes evaluatePolicy when identity-based
-// policies govern the call (D59): the key policy decided dec on req.
+// decideWithIdentity completes evaluatePolicy when IAM governs the call
+// (D59, D62): the key policy decided dec on req.
 func (s *Service) decideWithIdentity(op keystate.Operation, k *key, arn string, req *policy.Request, dec policy.Decision) error {
 	idr := *req
 	idr.Context = resourceTags(req.Context, k)
 	s.condBuf = idr.Context
-	id := s.cfg.identities.evaluate(&idr)
+	v := s.cfg.identities.judge(&idr)
 	if s.observing() {
-		s.call.dec = dec.String() + "; " + id.reason()
+		s.call.dec = dec.String() + "; " + v.reason()
 	}
-	var msg string
-	switch {
-	case dec.Effect == policy.ExplicitDeny:
-		msg = policy.AccessDeniedMessage(s.principal.ARN(), req.Action, arn, dec)
-	case id.effect == policy.ExplicitDeny:
-		msg = policy.IdentityDeniedMessage(s.principal.ARN(), req.Action, arn, true)
-	case dec.Allowed() && (id.effect == policy.Allow || dec.Direct() && s.principal.Account() == k.account):
-		// Spec §3.2 4a (the key policy names the caller, in its own
-		// account) or 4b and 5 (and an identity-based policy allows).
+	d, grantMay := v.withKeyPolicy(dec, s.principal, k.account)
+	if d == nil {
 		return nil
-	default:
+	}
+	if grantMay {
 		if g := s.grantAllows(k, req.Action); g != nil {
-			// Spec §3.2 4c; a grant alone suffices, across accounts too (P9).
+			// Spec §3.2 4c; a grant alone suffices, across accounts too
+			// (P9), and is bounded by neither a permissions boundary nor
+			// a session policy (D62).
 			if s.observing() {
 				s.call.dec = "Allow " + req.Action + ": grant " + g.id
 			}
 			return nil
 		}
-		if dec.Allowed() {
-			// The key policy delegates to the caller's account (or
-			// allows a caller of another account), whose identity-based
-			// policies do not allow (P7).
-			msg = policy.IdentityDeniedMessage(s.principal.ARN(), req.Action, arn, false)
-		} else {
-			msg = policy.AccessDeniedMessage(s.principal.ARN(), req.Action, arn, dec)
-		}
 	}
-	return &keystate.Error{Code: keystate.ErrAccessDenied, Op: op, KeyID: arn, State: k.state, Message: msg}
+	return s.deniedBy(op, *d, req.Action, arn, k)
 }
 
 // keyConditions is the condition context of a call on k: the call's own
@@ -365,12 +356,22 @@ func parsePolicy(op keystate.Operation, arn string, st keystate.State, text stri
 func (s *Service) lockoutCheck(op keystate.Operation, doc *policy.Document, arn, account, errID string, kind keystate.Kind, st keystate.State) error {
 	req := policy.Request{Action: "kms:PutKeyPolicy", Caller: s.principal, Resource: arn,
 		ResourceAccount: account, Time: fromMicros(s.last), Context: s.kindConditions(kind)}
+	iam := s.iamGoverns()
+	if iam {
+		req.Bounded = s.cfg.identities.bounded(s.principal)
+	}
 	dec := doc.Evaluate(&req)
-	if dec.Allowed() && (!s.iamGoverns() || dec.Direct() && s.principal.Account() == account ||
-		s.cfg.identities.evaluate(&req).effect == policy.Allow) {
-		// With identity-based policies, an Allow that only delegates to
-		// the caller's account needs theirs too (D59).
+	if !iam && dec.Allowed() {
 		return nil
+	}
+	if iam {
+		// With IAM, an Allow that only delegates to the caller's account
+		// needs its identity-based policies too (D59), within the caller's
+		// bounds (D62).
+		v := s.cfg.identities.judge(&req)
+		if d, _ := v.withKeyPolicy(dec, s.principal, account); d == nil {
+			return nil
+		}
 	}
 	// Recorded wording (spec §2.2).
 	return kmsError(keystate.ErrMalformedPolicyDocument, op, errID, st,

@@ -29,6 +29,11 @@ type Request struct {
 	EncryptionContext map[string]string
 	// Context holds every other condition key present in the request.
 	Context Context
+	// Bounded says that the caller has a permissions boundary. IAM then
+	// applies a Deny statement with NotPrincipal to it whatever the
+	// NotPrincipal element names (IAM User Guide, "Permissions boundaries
+	// for IAM entities"; decision D62).
+	Bounded bool
 }
 
 // Context is a request's condition keys and their values. A key not in
@@ -97,8 +102,9 @@ type Decision struct {
 	allow, deny uint64
 	over        *overflow
 	// direct: an applicable Allow statement covers the caller other than
-	// through its account principal (see Direct).
-	direct bool
+	// through its account principal (see Direct); exact: one names the
+	// caller itself (see Exact).
+	direct, exact bool
 }
 
 // overflow holds the applicable statements from index 64 on.
@@ -155,6 +161,13 @@ func (d Decision) Allowed() bool { return d.Effect == Allow }
 // account's identity-based policies (spec §3.2 rule 3): it allows the
 // caller only together with one of them (D59).
 func (d Decision) Direct() bool { return d.Effect == Allow && d.direct }
+
+// Exact reports whether d is an Allow by a statement that names the
+// caller by its own ARN: the user, role, federated user or assumed-role
+// session itself, not its account, the role of a session, "*" or a
+// NotPrincipal. Permissions boundaries and session policies do not limit
+// such an Allow for a role's session (decision D62).
+func (d Decision) Exact() bool { return d.Effect == Allow && d.exact }
 
 // StatementRef names a statement of a policy.
 type StatementRef struct {
@@ -226,7 +239,7 @@ func (d *Document) Evaluate(r *Request) Decision {
 	dec := Decision{doc: d, action: r.Action}
 	for i := range d.statements {
 		st := &d.statements[i]
-		ok, direct := st.applies(r)
+		ok, direct, exact := st.applies(r)
 		if !ok {
 			continue
 		}
@@ -235,6 +248,7 @@ func (d *Document) Evaluate(r *Request) Decision {
 			dec.Effect = ExplicitDeny
 		} else {
 			dec.direct = dec.direct || direct
+			dec.exact = dec.exact || exact
 			if dec.Effect == ImplicitDeny {
 				dec.Effect = Allow
 			}
@@ -243,47 +257,57 @@ func (d *Document) Evaluate(r *Request) Decision {
 	return dec
 }
 
-// applies reports whether the statement covers r, and whether it covers
-// r's caller other than through an account principal.
-func (st *statement) applies(r *Request) (ok, direct bool) {
+// applies reports whether the statement covers r, whether it covers r's
+// caller other than through an account principal, and whether it names
+// the caller by its own ARN.
+func (st *statement) applies(r *Request) (ok, direct, exact bool) {
 	if st.inert {
-		return false, false
+		return false, false, false
 	}
 	direct = true
 	if !st.anyPrincipal {
 		var matched bool
-		matched, direct = st.matchPrincipal(&r.Caller)
+		matched, direct, exact = st.matchPrincipal(&r.Caller)
+		if st.notPrincipal && st.deny && r.Bounded {
+			matched = false // D62: IAM's rule for bounded callers
+		}
 		if matched == st.notPrincipal {
-			return false, false
+			return false, false, false
 		}
 		direct = direct || st.notPrincipal
+		exact = exact && !st.notPrincipal
 	}
 	if matchAny(st.actions, r.Action) == st.notAction {
-		return false, false
+		return false, false, false
 	}
 	if matchAny(st.resources, r.Resource) == st.notResource {
-		return false, false
+		return false, false, false
 	}
 	for i := range st.conditions {
 		if !st.conditions[i].eval(r) {
-			return false, false
+			return false, false, false
 		}
 	}
-	return true, direct
+	return true, direct, exact
 }
 
 // matchPrincipal reports whether a principal of the statement covers
-// caller, and whether one that covers it is not an account principal.
-func (st *statement) matchPrincipal(caller *Principal) (matched, direct bool) {
+// caller, whether one that covers it is not an account principal, and
+// whether one is the caller itself (of its kind).
+func (st *statement) matchPrincipal(caller *Principal) (matched, direct, exact bool) {
 	for i := range st.principals {
-		if st.principals[i].matches(caller) {
+		p := &st.principals[i]
+		if p.matches(caller) {
 			matched = true
-			if st.principals[i].kind != Account {
-				return true, true
+			if p.kind != Account {
+				direct = true
+				if p.kind == caller.kind {
+					return true, true, true
+				}
 			}
 		}
 	}
-	return matched, false
+	return matched, direct, false
 }
 
 func matchAny(ps []pattern, s string) bool {
@@ -295,6 +319,36 @@ func matchAny(ps []pattern, s string) bool {
 	return false
 }
 
+// PolicyType is a kind of policy that an AccessDeniedException message
+// names as the one that denied.
+type PolicyType int
+
+// The policy types of AccessDeniedException messages, in IAM's words.
+const (
+	// ResourceBased: the key policy.
+	ResourceBased PolicyType = iota
+	// IdentityBased: the caller's identity-based (IAM) policies.
+	IdentityBased
+	// ServiceControl: the service control policies (SCPs) of the
+	// caller's account's organization.
+	ServiceControl
+	// PermissionsBoundary: the caller's permissions boundary.
+	PermissionsBoundary
+	// SessionPolicy: the policies passed when the caller's session was
+	// made.
+	SessionPolicy
+)
+
+// policyPhrases are each type's words after "explicit deny in" and
+// "because no".
+var policyPhrases = [...]struct{ explicit, none string }{
+	ResourceBased:       {"a resource-based policy", "resource-based policy"},
+	IdentityBased:       {"an identity-based policy", "identity-based policy"},
+	ServiceControl:      {"a service control policy", "service control policy"},
+	PermissionsBoundary: {"a permissions boundary", "permissions boundary"},
+	SessionPolicy:       {"a session policy", "session policy"},
+}
+
 // AccessDeniedMessage words the AccessDeniedException message for a
 // decision that is not Allow (spec §6, D26). callerARN is the caller's
 // ARN (the session ARN for a role), action the IAM action with or without
@@ -303,7 +357,7 @@ func matchAny(ps []pattern, s string) bool {
 //	User: <caller> is not authorized to perform: kms:<Action> on resource: <key ARN> with an explicit deny in a resource-based policy
 //	User: <caller> is not authorized to perform: kms:<Action> on resource: <key ARN> because no resource-based policy allows the kms:<Action> action
 func AccessDeniedMessage(callerARN, action, keyARN string, d Decision) string {
-	return deniedMessage(callerARN, action, keyARN, "a resource-based", d.Effect == ExplicitDeny)
+	return DeniedMessage(ResourceBased, callerARN, action, keyARN, d.Effect == ExplicitDeny)
 }
 
 // IdentityDeniedMessage words the AccessDeniedException message for a
@@ -314,18 +368,23 @@ func AccessDeniedMessage(callerARN, action, keyARN string, d Decision) string {
 //	User: <caller> is not authorized to perform: kms:<Action> on resource: <resource> with an explicit deny in an identity-based policy
 //	User: <caller> is not authorized to perform: kms:<Action> on resource: <resource> because no identity-based policy allows the kms:<Action> action
 func IdentityDeniedMessage(callerARN, action, resource string, explicit bool) string {
-	return deniedMessage(callerARN, action, resource, "an identity-based", explicit)
+	return DeniedMessage(IdentityBased, callerARN, action, resource, explicit)
 }
 
-// deniedMessage words an AccessDeniedException message; kind is "a
-// resource-based" or "an identity-based".
-func deniedMessage(callerARN, action, resource, kind string, explicit bool) string {
+// DeniedMessage words the AccessDeniedException message for a request
+// that policies of type t deny (explicit: by a Deny statement) or do not
+// allow, as IAM words them (D62), for example:
+//
+//	User: <caller> is not authorized to perform: kms:<Action> on resource: <resource> with an explicit deny in a service control policy
+//	User: <caller> is not authorized to perform: kms:<Action> on resource: <resource> because no permissions boundary allows the kms:<Action> action
+//	User: <caller> is not authorized to perform: kms:<Action> on resource: <resource> because no session policy allows the kms:<Action> action
+func DeniedMessage(t PolicyType, callerARN, action, resource string, explicit bool) string {
 	if !strings.HasPrefix(action, "kms:") {
 		action = "kms:" + action
 	}
 	head := "User: " + callerARN + " is not authorized to perform: " + action + " on resource: " + resource
 	if explicit {
-		return head + " with an explicit deny in " + kind + " policy"
+		return head + " with an explicit deny in " + policyPhrases[t].explicit
 	}
-	return head + " because no " + kind[strings.IndexByte(kind, ' ')+1:] + " policy allows the " + action + " action"
+	return head + " because no " + policyPhrases[t].none + " allows the " + action + " action"
 }

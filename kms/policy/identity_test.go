@@ -75,22 +75,24 @@ func TestIdentityEvaluate(t *testing.T) {
 	}
 }
 
-// TestDirect: spec §3.2 rule 3 and D59. A key policy's Allow through the
-// caller's account principal delegates to IAM (Direct false); one that
-// names the caller, its role, "*", or leaves it out of NotPrincipal is
-// direct.
+// TestDirect: spec §3.2 rule 3, D59 and D62. A key policy's Allow
+// through the caller's account principal delegates to IAM (Direct false);
+// one that names the caller, its role, "*", or leaves it out of
+// NotPrincipal is direct; only one that names the session itself is
+// Exact.
 func TestDirect(t *testing.T) {
 	session := policy.MustParsePrincipal("arn:aws:sts::111122223333:assumed-role/app/s1")
 	cases := []struct {
 		name, principal string
-		direct          bool
+		direct, exact   bool
 	}{
-		{"account root", `{"AWS":"arn:aws:iam::111122223333:root"}`, false},
-		{"bare account ID", `{"AWS":"111122223333"}`, false},
-		{"the session's role", `{"AWS":"arn:aws:iam::111122223333:role/app"}`, true},
-		{"the session", `{"AWS":"arn:aws:sts::111122223333:assumed-role/app/s1"}`, true},
-		{"everyone", `"*"`, true},
-		{"account and role", `{"AWS":["arn:aws:iam::111122223333:root","arn:aws:iam::111122223333:role/app"]}`, true},
+		{"account root", `{"AWS":"arn:aws:iam::111122223333:root"}`, false, false},
+		{"bare account ID", `{"AWS":"111122223333"}`, false, false},
+		{"the session's role", `{"AWS":"arn:aws:iam::111122223333:role/app"}`, true, false},
+		{"the session", `{"AWS":"arn:aws:sts::111122223333:assumed-role/app/s1"}`, true, true},
+		{"everyone", `"*"`, true, false},
+		{"account and role", `{"AWS":["arn:aws:iam::111122223333:root","arn:aws:iam::111122223333:role/app"]}`, true, false},
+		{"role, then the session", `{"AWS":["arn:aws:iam::111122223333:role/app","arn:aws:sts::111122223333:assumed-role/app/s1"]}`, true, true},
 	}
 	for _, c := range cases {
 		d, err := policy.Parse(stmt(`"Effect":"Allow","Principal":` + c.principal + `,"Action":"kms:*","Resource":"*"`))
@@ -98,13 +100,13 @@ func TestDirect(t *testing.T) {
 			t.Fatal(c.name, err)
 		}
 		dec := d.Evaluate(&policy.Request{Action: "kms:Encrypt", Caller: session, Resource: "arn:aws:kms:us-east-1:111122223333:key/k"})
-		if !dec.Allowed() || dec.Direct() != c.direct {
-			t.Errorf("%s: %v, Direct %v, want Allow, %v", c.name, dec, dec.Direct(), c.direct)
+		if !dec.Allowed() || dec.Direct() != c.direct || dec.Exact() != c.exact {
+			t.Errorf("%s: %v, Direct %v, Exact %v, want Allow, %v, %v", c.name, dec, dec.Direct(), dec.Exact(), c.direct, c.exact)
 		}
 	}
 	d, _ := policy.Parse(stmt(`"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:user/bob"},"Action":"kms:*","Resource":"*"`))
-	if dec := d.Evaluate(&policy.Request{Action: "kms:Encrypt", Caller: session, Resource: "k"}); !dec.Direct() {
-		t.Errorf("NotPrincipal: %v not direct", dec)
+	if dec := d.Evaluate(&policy.Request{Action: "kms:Encrypt", Caller: session, Resource: "k"}); !dec.Direct() || dec.Exact() {
+		t.Errorf("NotPrincipal: %v, Direct %v, Exact %v", dec, dec.Direct(), dec.Exact())
 	}
 	d, _ = policy.Parse(stmt(`"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*"`))
 	if dec := d.Evaluate(&policy.Request{Action: "kms:Encrypt", Caller: session, Resource: "k"}); dec.Direct() {
@@ -123,5 +125,60 @@ func TestIdentityDeniedMessage(t *testing.T) {
 	if got, want := policy.IdentityDeniedMessage(user, "kms:Decrypt", "arn:aws:kms:us-east-1:515586596370:key/k", true),
 		"User: arn:aws:iam::515586596370:user/ausg-jun is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:515586596370:key/k with an explicit deny in an identity-based policy"; got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+// TestBoundedNotPrincipal: D62, after the IAM User Guide ("Permissions
+// boundaries for IAM entities"): a Deny statement with NotPrincipal
+// applies to a caller with a permissions boundary whatever NotPrincipal
+// names; an Allow with NotPrincipal does not change.
+func TestBoundedNotPrincipal(t *testing.T) {
+	alice := policy.MustParsePrincipal("arn:aws:iam::111122223333:user/alice")
+	d, err := policy.Parse(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"},
+		{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"kms:Decrypt","Resource":"*"}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		action  string
+		bounded bool
+		effect  policy.Effect
+	}{
+		{"kms:Decrypt", false, policy.Allow},
+		{"kms:Decrypt", true, policy.ExplicitDeny},
+		{"kms:Encrypt", true, policy.Allow},
+	} {
+		if got := d.Evaluate(&policy.Request{Action: c.action, Caller: alice, Resource: "k", Bounded: c.bounded}).Effect; got != c.effect {
+			t.Errorf("%s, bounded %v: %v, want %v", c.action, c.bounded, got, c.effect)
+		}
+	}
+	allow, _ := policy.Parse(stmt(`"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:user/bob"},"Action":"kms:*","Resource":"*"`))
+	if dec := allow.Evaluate(&policy.Request{Action: "kms:Encrypt", Caller: alice, Resource: "k", Bounded: true}); !dec.Allowed() {
+		t.Errorf("an Allow with NotPrincipal, bounded: %v", dec)
+	}
+}
+
+// TestDeniedMessage: IAM's wordings for each policy type (D62), as AWS
+// services' AccessDenied messages carry them: a permissions boundary is
+// "a permissions boundary", not "… policy".
+func TestDeniedMessage(t *testing.T) {
+	const head = "User: arn:aws:iam::111122223333:user/alice is not authorized to perform: kms:Encrypt on resource: * "
+	for _, c := range []struct {
+		t        policy.PolicyType
+		explicit bool
+		tail     string
+	}{
+		{policy.ResourceBased, true, "with an explicit deny in a resource-based policy"},
+		{policy.IdentityBased, false, "because no identity-based policy allows the kms:Encrypt action"},
+		{policy.ServiceControl, true, "with an explicit deny in a service control policy"},
+		{policy.ServiceControl, false, "because no service control policy allows the kms:Encrypt action"},
+		{policy.PermissionsBoundary, true, "with an explicit deny in a permissions boundary"},
+		{policy.PermissionsBoundary, false, "because no permissions boundary allows the kms:Encrypt action"},
+		{policy.SessionPolicy, true, "with an explicit deny in a session policy"},
+		{policy.SessionPolicy, false, "because no session policy allows the kms:Encrypt action"},
+	} {
+		if got := policy.DeniedMessage(c.t, "arn:aws:iam::111122223333:user/alice", "Encrypt", "*", c.explicit); got != head+c.tail {
+			t.Errorf("got  %q\nwant %q", got, head+c.tail)
+		}
 	}
 }
