@@ -427,8 +427,8 @@
 //     changes take effect at the next call, eventual consistency or not,
 //     and they are the program's configuration, not the store's: a
 //     service opened again, or a cluster's other nodes, need them given
-//     again. Permissions boundaries, session policies, SCPs and the
-//     principal existence check (P2) are not modelled. "*" in a key
+//     again. IAM's guard rails are D62; the principal existence check
+//     (P2) is not modelled. "*" in a key
 //     policy allows a caller of the key's account by itself (the AWS KMS
 //     Developer Guide, determining-access-key-policy: "*" gives every
 //     identity access, other accounts' users needing permissions in their
@@ -463,6 +463,40 @@
 //     Malformed arguments are ValidationException in kmsmodel's wording;
 //     of WithPrincipal and WithServicePrincipal, the one given last
 //     decides who calls.
+//   - D62: IAM's guard rails, kept by IdentityPolicies beside the
+//     identity-based policies (spec §3.1: "optional guard-rail policies
+//     … which can only restrict"): permissions boundaries of users and
+//     roles, session policies of assumed-role sessions and federated
+//     users, and service control policies attached to accounts,
+//     organizational units and organization roots (PlaceAccount puts an
+//     account under a root and its units). They allow nothing. A Deny in
+//     any of them denies, whatever allows; the refusal names the first of
+//     SCPs, the key policy, identity-based policies, the boundary, the
+//     session policy that denied, in IAM's words ("… with an explicit deny
+//     in a service control policy", "… in a permissions boundary", "… in a
+//     session policy"). SCPs bind every principal of an account they
+//     reach, its root included, but service-linked roles (roles named
+//     AWSServiceRoleFor…) and service principals: each level with policies
+//     must allow ("… because no service control policy allows …"), a
+//     level without any allowing everything as AWS's FullAWSAccess does;
+//     nothing else, grants included, allows past them. A boundary (the
+//     user's or the session's role's) and a session policy bound the
+//     identity-based policies: an identity-based Allow counts only where
+//     each allows too ("… because no permissions boundary allows …", "…
+//     no session policy allows …"). They also bound a key-policy Allow
+//     that covers a session through its role, "*" or a NotPrincipal, but
+//     not one that names an IAM user or the session itself
+//     (policy.Decision.Exact), after the IAM User Guide ("Permissions
+//     boundaries for IAM entities": within an account, an implicit deny in
+//     a boundary does not limit what a resource-based policy grants an IAM
+//     user or role session, and does limit what it grants the role's ARN).
+//     Grants are bounded by neither: they are KMS's own, neither
+//     identity-based nor resource-based policies, and AWS is silent. A key
+//     policy's Deny with NotPrincipal applies to every caller with a
+//     boundary, whatever NotPrincipal names (the same guide). The lockout
+//     check and RetireGrant (P11) count the guard rails too.
+//     AccessDeniedException does not carry the denying SCP's ARN, which AWS
+//     adds in some messages.
 //
 // Condition keys filled today: the key's properties (kms:KeySpec,
 // kms:KeyUsage, kms:KeyOrigin, kms:MultiRegion, kms:MultiRegionKeyType),

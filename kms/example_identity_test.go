@@ -66,3 +66,40 @@ func ExampleWithServicePrincipal() {
 	// for a log group: <nil>
 	// for a topic: true
 }
+
+// Guard rails: an organization's service control policy forbids deleting
+// keys in the account, even to its root, and a permissions boundary keeps
+// a role to encryption whatever its own policy allows (decision D62).
+func ExampleIdentityPolicies_PutServiceControlPolicy() {
+	iam := kms.NewIdentityPolicies()
+	const role = "arn:aws:iam::111122223333:role/app"
+	must := func(err error) {
+		if err != nil {
+			panic(err)
+		}
+	}
+	must(iam.PutServiceControlPolicy("r-ab12", "keep-keys", `{"Version": "2012-10-17", "Statement": [
+	  {"Effect": "Allow", "Action": "*", "Resource": "*"},
+	  {"Effect": "Deny", "Action": "kms:ScheduleKeyDeletion", "Resource": "*"}]}`))
+	must(iam.PlaceAccount("111122223333", "r-ab12"))
+	must(iam.Put(role, "everything", `{"Version": "2012-10-17", "Statement": [
+	  {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]}`))
+	must(iam.PutPermissionsBoundary(role, `{"Version": "2012-10-17", "Statement": [
+	  {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:GenerateDataKey"], "Resource": "*"}]}`))
+	svc := kms.New(kms.WithIdentityPolicies(iam), kms.WithRandom(rand.NewChaCha8([32]byte{1})))
+	ctx := context.Background()
+	key, err := svc.CreateKey(ctx, &kms.CreateKeyInput{})
+	must(err)
+	id := key.KeyMetadata.KeyId
+	_, err = svc.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: id})
+	fmt.Println(err)
+	app := kms.WithPrincipal(ctx, "arn:aws:sts::111122223333:assumed-role/app/build-42")
+	_, err = svc.Encrypt(app, &kms.EncryptInput{KeyId: id, Plaintext: []byte("secret")})
+	fmt.Println("Encrypt:", err)
+	_, err = svc.DisableKey(app, &kms.DisableKeyInput{KeyId: id})
+	fmt.Println(err)
+	// Output:
+	// AccessDeniedException: User: arn:aws:iam::111122223333:root is not authorized to perform: kms:ScheduleKeyDeletion on resource: arn:aws:kms:us-east-1:111122223333:key/6ae6783f-4fbd-491b-aeb8-8b73a48ed247 with an explicit deny in a service control policy
+	// Encrypt: <nil>
+	// AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/app/build-42 is not authorized to perform: kms:DisableKey on resource: arn:aws:kms:us-east-1:111122223333:key/6ae6783f-4fbd-491b-aeb8-8b73a48ed247 because no permissions boundary allows the kms:DisableKey action
+}

@@ -73,6 +73,15 @@ KmsModel.PutIdentityPolicy, KmsModel.GetIdentityPolicy and
 KmsModel.DeleteIdentityPolicy targets change and read them while serve
 runs (package kms/kmshttp).
 
+IAM's guard rails bound what those policies and the key policies allow:
+a user's or role's permissions boundary, a session's session policy, and
+an organization's service control policies, which bound account roots
+too (each turns identity-based policies on):
+
+	--permissions-boundary arn:aws:iam::111122223333:role/app=boundary.json
+	--session-policy arn:aws:sts::111122223333:assumed-role/app/ci=session.json
+	--scp r-ab12=keep-keys.json --place-account 111122223333=r-ab12
+
 The Region of the credential is the Region of the call: one server
 serves every AWS Region (such as us-west-2, plus any named with
 --allow-region), so clients configured for different Regions can use
@@ -208,20 +217,42 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 		c.accessKeys[k] = a
 		return nil
 	})
-	fs.Func("identity-policy", "attach the IAM identity-based policy in `PRINCIPAL_ARN=FILE` (repeatable; named after the file, without its extension) to an IAM user, group or role; with any, every user and role is allowed only what these policies and the key policies allow together (decision D59)", func(v string) error {
-		arn, file, ok := strings.Cut(v, "=")
-		if !ok || arn == "" || file == "" {
-			return errors.New("want PRINCIPAL_ARN=FILE")
-		}
-		text, err := os.ReadFile(file)
-		if err != nil {
-			return err
+	// policyFlag is a flag whose value is WHO=FILE: put calls put with
+	// WHO, the file's name without its extension, and its text, on the
+	// identity-based policies (made at the first such flag).
+	policyFlag := func(name, want, usage string, put func(ip *kms.IdentityPolicies, who, name, text string) error) {
+		fs.Func(name, usage, func(v string) error {
+			who, file, ok := strings.Cut(v, "=")
+			if !ok || who == "" || file == "" {
+				return errors.New("want " + want + "=FILE")
+			}
+			text, err := os.ReadFile(file)
+			if err != nil {
+				return err
+			}
+			if c.identities == nil {
+				c.identities = kms.NewIdentityPolicies()
+			}
+			return put(c.identities, who, strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)), string(text))
+		})
+	}
+	policyFlag("identity-policy", "PRINCIPAL_ARN", "attach the IAM identity-based policy in `PRINCIPAL_ARN=FILE` (repeatable; named after the file, without its extension) to an IAM user, group or role; with any, every user and role is allowed only what these policies and the key policies allow together (decision D59)",
+		func(ip *kms.IdentityPolicies, who, name, text string) error { return ip.Put(who, name, text) })
+	policyFlag("permissions-boundary", "PRINCIPAL_ARN", "set the permissions boundary of an IAM user or role to the policy in `PRINCIPAL_ARN=FILE` (repeatable; turns on identity-based policies, decision D62)",
+		func(ip *kms.IdentityPolicies, who, _, text string) error { return ip.PutPermissionsBoundary(who, text) })
+	policyFlag("session-policy", "SESSION_ARN", "set the session policy of an assumed-role session or federated user to the policy in `SESSION_ARN=FILE` (repeatable; turns on identity-based policies, decision D62)",
+		func(ip *kms.IdentityPolicies, who, _, text string) error { return ip.PutSessionPolicy(who, text) })
+	policyFlag("scp", "TARGET", "attach the service control policy in `TARGET=FILE` (repeatable; named after the file) to an account ID, an organizational unit ou-… or an organization root r-…, which bounds every principal of the accounts it reaches, roots included (turns on identity-based policies, decision D62)",
+		func(ip *kms.IdentityPolicies, who, name, text string) error { return ip.PutServiceControlPolicy(who, name, text) })
+	fs.Func("place-account", "place an account in an organization, `ACCOUNT=ROOT[/OU...]`: its organization root r-… and organizational units ou-… from the root down, whose --scp policies then bound it (repeatable)", func(v string) error {
+		account, path, ok := strings.Cut(v, "=")
+		if !ok || path == "" {
+			return errors.New("want ACCOUNT=ROOT[/OU...], such as 111122223333=r-ab12/ou-ab12-cd34ef56")
 		}
 		if c.identities == nil {
 			c.identities = kms.NewIdentityPolicies()
 		}
-		name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-		return c.identities.Put(arn, name, string(text))
+		return c.identities.PlaceAccount(account, strings.Split(path, "/")...)
 	})
 	fs.BoolFunc("identity-policies", "keep IAM identity-based policies, none at first: every IAM user and role is allowed only what they and the key policies allow together (decision D59); the KmsModel.PutIdentityPolicy target changes them while serve runs", func(string) error {
 		if c.identities == nil {

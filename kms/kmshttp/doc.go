@@ -239,7 +239,7 @@
 // A service built with kms.WithIdentityPolicies (kmssim serve
 // --identity-policies or --identity-policy) decides calls with IAM
 // identity-based policies too (decision D59 of package kms). Given the same
-// kms.IdentityPolicies with WithIdentityPolicies, the handler serves five
+// kms.IdentityPolicies with WithIdentityPolicies, the handler serves
 // targets of kmsmodel's own that change and read them while it runs, the
 // next call seeing the change:
 //
@@ -254,7 +254,21 @@
 //     "PolicyName": n} detaches it and answers {};
 //   - "KmsModel.AddUserToGroup" and "KmsModel.RemoveUserFromGroup" with
 //     {"GroupArn": g, "UserArn": u} change an IAM group's members, to whom
-//     the group's policies apply, and answer {}.
+//     the group's policies apply, and answer {};
+//   - IAM's guard rails (decision D62), which bound what the policies
+//     above and the key policies allow: "KmsModel.PutPermissionsBoundary"
+//     with {"PrincipalArn": a, "PolicyDocument": d} sets the boundary of
+//     the IAM user or role a; "KmsModel.PutSessionPolicy" with
+//     {"SessionArn": s, "PolicyDocument": d} the session policy of the
+//     assumed-role session or federated user s;
+//     "KmsModel.PutServiceControlPolicy" with {"Target": t, "PolicyName":
+//     n, "PolicyDocument": d} attaches a service control policy to an
+//     account ID, an organizational unit (ou-…) or an organization root
+//     (r-…); "KmsModel.PlaceAccount" with {"AccountId": a, "Parents":
+//     [root, OUs...]} puts an account under a root and its units (no
+//     Parents takes it out). Each Put has a Get (answering
+//     {"PolicyDocument": d}) and a Delete with the same members but the
+//     document.
 //
 // They refuse with ValidationException (an ARN that is no user or role, a
 // bad name), MalformedPolicyDocumentException and NotFoundException, and

@@ -82,7 +82,8 @@ func WithManualClock(clock *kms.ManualClock) Option {
 // WithIdentityPolicies tells the handler the identity-based policies the
 // service was given with kms.WithIdentityPolicies (decision D59), which
 // enables the KmsModel.PutIdentityPolicy, KmsModel.GetIdentityPolicy and
-// KmsModel.DeleteIdentityPolicy targets. Pass the same value.
+// KmsModel.DeleteIdentityPolicy targets, and those of IAM's guard rails
+// (D62; package documentation). Pass the same value.
 func WithIdentityPolicies(ip *kms.IdentityPolicies) Option {
 	return func(c *config) { c.iam = ip }
 }
@@ -585,8 +586,7 @@ func (h *Handler) dispatch(ctx context.Context, target string, body, out []byte)
 			return h.advanceClock(body, out)
 		case name == "Now":
 			return h.now(body, out)
-		case name == "PutIdentityPolicy" || name == "DeleteIdentityPolicy" || name == "GetIdentityPolicy" ||
-			name == "AddUserToGroup" || name == "RemoveUserFromGroup":
+		case identityTargets[name]:
 			return h.identityPolicy(name, body, out)
 		case name == "GetPropagationStatus":
 			return h.propagationStatus(body, out)
@@ -595,6 +595,17 @@ func (h *Handler) dispatch(ctx context.Context, target string, body, out []byte)
 		}
 	}
 	return out, unknownOperation(target)
+}
+
+// identityTargets are the KmsModel targets that change and read the
+// identity-based policies and IAM's guard rails (identityPolicy).
+var identityTargets = map[string]bool{
+	"PutIdentityPolicy": true, "DeleteIdentityPolicy": true, "GetIdentityPolicy": true,
+	"AddUserToGroup": true, "RemoveUserFromGroup": true,
+	"PutPermissionsBoundary": true, "GetPermissionsBoundary": true, "DeletePermissionsBoundary": true,
+	"PutSessionPolicy": true, "GetSessionPolicy": true, "DeleteSessionPolicy": true,
+	"PutServiceControlPolicy": true, "GetServiceControlPolicy": true, "DeleteServiceControlPolicy": true,
+	"PlaceAccount": true,
 }
 
 // noManualClock is the refusal of a simulated-time target by a handler

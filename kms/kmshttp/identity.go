@@ -22,6 +22,16 @@ import (
 //     n} detaches it and answers {};
 //   - KmsModel.AddUserToGroup and KmsModel.RemoveUserFromGroup with
 //     {"GroupArn": g, "UserArn": u} change the groups' members and answer
+//     {};
+//   - IAM's guard rails (decision D62): KmsModel.PutPermissionsBoundary,
+//     KmsModel.GetPermissionsBoundary and KmsModel.DeletePermissionsBoundary
+//     with {"PrincipalArn": a} (and "PolicyDocument" to put);
+//     KmsModel.PutSessionPolicy, KmsModel.GetSessionPolicy and
+//     KmsModel.DeleteSessionPolicy with {"SessionArn": s};
+//     KmsModel.PutServiceControlPolicy, KmsModel.GetServiceControlPolicy and
+//     KmsModel.DeleteServiceControlPolicy with {"Target": t, "PolicyName":
+//     n}; KmsModel.PlaceAccount with {"AccountId": a, "Parents": [root,
+//     OUs...]}. The Get targets answer {"PolicyDocument": d}, the others
 //     {}.
 //
 // Refusals are those of kms.IdentityPolicies (ValidationException,
@@ -34,12 +44,21 @@ func (h *Handler) identityPolicy(name string, body, out []byte) ([]byte, error) 
 			msg: "KmsModel." + name + " needs identity-based policies, which this server does not keep: " +
 				"start it with --identity-policies or --identity-policy (kmssim serve), or give the handler kmshttp.WithIdentityPolicies"}
 	}
-	var principal, policyName, document, group, user string
+	var principal, policyName, document, group, user, session, target, account string
+	var parents []string
 	err := decodeObject(body, func(r *reader, member []byte) error {
 		var err error
 		switch string(member) {
 		case "PrincipalArn":
 			_, err = r.str("PrincipalArn", &principal)
+		case "SessionArn":
+			_, err = r.str("SessionArn", &session)
+		case "Target":
+			_, err = r.str("Target", &target)
+		case "AccountId":
+			_, err = r.str("AccountId", &account)
+		case "Parents":
+			parents, _, err = r.strList("Parents", "parents")
 		case "PolicyName":
 			_, err = r.str("PolicyName", &policyName)
 		case "PolicyDocument":
@@ -67,6 +86,33 @@ func (h *Handler) identityPolicy(name string, body, out []byte) ([]byte, error) 
 		err = h.iam.AddUserToGroup(group, user)
 	case "RemoveUserFromGroup":
 		err = h.iam.RemoveUserFromGroup(group, user)
+	case "PutPermissionsBoundary":
+		err = h.iam.PutPermissionsBoundary(principal, document)
+	case "DeletePermissionsBoundary":
+		err = h.iam.DeletePermissionsBoundary(principal)
+	case "PutSessionPolicy":
+		err = h.iam.PutSessionPolicy(session, document)
+	case "DeleteSessionPolicy":
+		err = h.iam.DeleteSessionPolicy(session)
+	case "PutServiceControlPolicy":
+		err = h.iam.PutServiceControlPolicy(target, policyName, document)
+	case "DeleteServiceControlPolicy":
+		err = h.iam.DeleteServiceControlPolicy(target, policyName)
+	case "PlaceAccount":
+		err = h.iam.PlaceAccount(account, parents...)
+	case "GetPermissionsBoundary", "GetSessionPolicy", "GetServiceControlPolicy":
+		var text string
+		switch name {
+		case "GetPermissionsBoundary":
+			text, err = h.iam.PermissionsBoundary(principal)
+		case "GetSessionPolicy":
+			text, err = h.iam.SessionPolicy(session)
+		default:
+			text, err = h.iam.ServiceControlPolicy(target, policyName)
+		}
+		if err == nil {
+			w.str("PolicyDocument", text)
+		}
 	case "GetIdentityPolicy":
 		if policyName == "" {
 			var names []string

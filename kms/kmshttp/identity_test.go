@@ -82,14 +82,7 @@ func TestIdentityPolicyTargets(t *testing.T) {
 		{"KmsModel.PutIdentityPolicy", `{"PrincipalArn":1}`, "SerializationException"},
 	}
 	for _, r := range refusals {
-		status, _, b := post(t, h, r.target, r.body)
-		var e struct {
-			Type string `json:"__type"`
-		}
-		json.Unmarshal(b, &e)
-		if status != http.StatusBadRequest || e.Type != r.code {
-			t.Errorf("%s %s: %d %s, want %s", r.target, r.body, status, b, r.code)
-		}
+		refused(t, h, r.target, r.body, r.code)
 	}
 
 	plain, err := kmshttp.New(kms.New())
@@ -99,6 +92,82 @@ func TestIdentityPolicyTargets(t *testing.T) {
 	status, _, b = post(t, plain, "KmsModel.PutIdentityPolicy", string(in))
 	if status != http.StatusBadRequest || !strings.Contains(string(b), "UnknownOperationException") || !strings.Contains(string(b), "--identity-policies") {
 		t.Fatalf("without identity-based policies: %d %s", status, b)
+	}
+}
+
+// The guard-rail targets (decision D62): a service control policy, a
+// permissions boundary and a session policy set while the server runs
+// decide the next call, and each reads back and goes away.
+func TestGuardRailTargets(t *testing.T) {
+	const role = "arn:aws:iam::111122223333:role/app"
+	const session = "arn:aws:sts::111122223333:assumed-role/app/s1"
+	iam := kms.NewIdentityPolicies()
+	if err := iam.Put(role, "all", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}`); err != nil {
+		t.Fatal(err)
+	}
+	svc := kms.New(kms.WithIdentityPolicies(iam))
+	h, err := kmshttp.New(svc, kmshttp.WithIdentityPolicies(iam),
+		kmshttp.WithAccounts(map[string]string{accessKey: "111122223333", "AKIDAPP": session}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	asApp := []string{"Authorization", sigV4("AKIDAPP", region, "kms")}
+	listKeys := func(want int, because string) {
+		t.Helper()
+		status, _, b := post(t, h, "TrentService.ListKeys", `{}`, asApp...)
+		if status != want || !strings.Contains(string(b), because) {
+			t.Fatalf("ListKeys: %d %s, want %d %q", status, b, want, because)
+		}
+	}
+	body := func(m map[string]any) string { return string(mustJSON(t, m)) }
+	onlyEncrypt := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"}]}`
+	listKeys(http.StatusOK, "")
+
+	postOK(t, h, "KmsModel.PutPermissionsBoundary", body(map[string]any{"PrincipalArn": role, "PolicyDocument": onlyEncrypt}))
+	listKeys(http.StatusBadRequest, "because no permissions boundary allows the kms:ListKeys action")
+	if got := postOK(t, h, "KmsModel.GetPermissionsBoundary", body(map[string]any{"PrincipalArn": role})); !strings.Contains(got["PolicyDocument"].(string), "kms:Encrypt") {
+		t.Fatalf("GetPermissionsBoundary: %v", got)
+	}
+	postOK(t, h, "KmsModel.DeletePermissionsBoundary", body(map[string]any{"PrincipalArn": role}))
+	listKeys(http.StatusOK, "")
+
+	postOK(t, h, "KmsModel.PutSessionPolicy", body(map[string]any{"SessionArn": session, "PolicyDocument": onlyEncrypt}))
+	listKeys(http.StatusBadRequest, "because no session policy allows the kms:ListKeys action")
+	postOK(t, h, "KmsModel.GetSessionPolicy", body(map[string]any{"SessionArn": session}))
+	postOK(t, h, "KmsModel.DeleteSessionPolicy", body(map[string]any{"SessionArn": session}))
+	listKeys(http.StatusOK, "")
+
+	postOK(t, h, "KmsModel.PutServiceControlPolicy", body(map[string]any{"Target": "ou-ab12-cd34ef56", "PolicyName": "encrypt only", "PolicyDocument": onlyEncrypt}))
+	listKeys(http.StatusOK, "")
+	postOK(t, h, "KmsModel.PlaceAccount", body(map[string]any{"AccountId": "111122223333", "Parents": []string{"r-ab12", "ou-ab12-cd34ef56"}}))
+	listKeys(http.StatusBadRequest, "because no service control policy allows the kms:ListKeys action")
+	postOK(t, h, "KmsModel.GetServiceControlPolicy", body(map[string]any{"Target": "ou-ab12-cd34ef56", "PolicyName": "encrypt only"}))
+	postOK(t, h, "KmsModel.PlaceAccount", body(map[string]any{"AccountId": "111122223333"}))
+	listKeys(http.StatusOK, "")
+	postOK(t, h, "KmsModel.DeleteServiceControlPolicy", body(map[string]any{"Target": "ou-ab12-cd34ef56", "PolicyName": "encrypt only"}))
+
+	for _, r := range []struct{ target, body, code string }{
+		{"KmsModel.PutServiceControlPolicy", body(map[string]any{"Target": "ou-x", "PolicyName": "p", "PolicyDocument": onlyEncrypt}), "ValidationException"},
+		{"KmsModel.PlaceAccount", body(map[string]any{"AccountId": "111122223333", "Parents": []any{"r-ab12", nil}}), "ValidationException"},
+		{"KmsModel.PutSessionPolicy", body(map[string]any{"SessionArn": role, "PolicyDocument": onlyEncrypt}), "ValidationException"},
+		{"KmsModel.GetSessionPolicy", body(map[string]any{"SessionArn": session}), "NotFoundException"},
+		{"KmsModel.PutPermissionsBoundary", body(map[string]any{"PrincipalArn": role, "PolicyDocument": "{"}), "MalformedPolicyDocumentException"},
+	} {
+		refused(t, h, r.target, r.body, r.code)
+	}
+}
+
+// refused checks that h answers target with body by the exception code,
+// HTTP 400.
+func refused(t *testing.T, h http.Handler, target, body, code string) {
+	t.Helper()
+	status, _, b := post(t, h, target, body)
+	var e struct {
+		Type string `json:"__type"`
+	}
+	json.Unmarshal(b, &e)
+	if status != http.StatusBadRequest || e.Type != code {
+		t.Errorf("%s %s: %d %s, want %s", target, body, status, b, code)
 	}
 }
 
