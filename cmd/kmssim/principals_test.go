@@ -136,3 +136,72 @@ func TestServeIdentityPolicies(t *testing.T) {
 		t.Fatalf("ListKeys once allowed: %v", err)
 	}
 }
+
+// TestServeGuardRails: serve --scp, --place-account, --permissions-boundary
+// and --session-policy set IAM's guard rails when serve starts (D62): the
+// organization's SCP refuses the account root, the role's boundary caps
+// its identity-based policy, and a session policy caps one session; bad
+// values are refused at start.
+func TestServeGuardRails(t *testing.T) {
+	const role = "arn:aws:iam::111122223333:role/app"
+	const session = "arn:aws:sts::111122223333:assumed-role/app/ci"
+	dir := t.TempDir()
+	write := func(name, doc string) string {
+		f := filepath.Join(dir, name)
+		if err := os.WriteFile(f, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	all := write("all.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}`)
+	keep := write("keep-keys.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
+		{"Effect":"Deny","Action":"kms:ScheduleKeyDeletion","Resource":"*"}]}`)
+	boundary := write("boundary.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["kms:Encrypt","kms:Decrypt"],"Resource":"*"}]}`)
+	sessionDoc := write("session.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"}]}`)
+	addr, stop, logs := startServe(t, "--mem", "--access-key", "AKIDAPP="+role, "--access-key", "AKIDCI="+session,
+		"--access-key", "AKIDROOT=111122223333", "--identity-policy", role+"="+all,
+		"--scp", "r-ab12="+keep, "--place-account", "111122223333=r-ab12",
+		"--permissions-boundary", role+"="+boundary, "--session-policy", session+"="+sessionDoc)
+	defer stop()
+	ctx := context.Background()
+	app, ci, root := client(addr, "AKIDAPP"), client(addr, "AKIDCI"), client(addr, "AKIDROOT")
+	ck, err := root.CreateKey(ctx, &awskms.CreateKeyInput{})
+	if err != nil {
+		t.Fatalf("CreateKey as the root: %v\n%s", err, logs)
+	}
+	arn := aws.ToString(ck.KeyMetadata.Arn)
+	refused := func(err error, who, action, tail string) {
+		t.Helper()
+		var ae smithy.APIError
+		want := "User: " + who + " is not authorized to perform: " + action + " on resource: " + arn + " " + tail
+		if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" || ae.ErrorMessage() != want {
+			t.Errorf("%v, want AccessDeniedException %q", err, want)
+		}
+	}
+	_, err = root.ScheduleKeyDeletion(ctx, &awskms.ScheduleKeyDeletionInput{KeyId: aws.String(arn)})
+	refused(err, "arn:aws:iam::111122223333:root", "kms:ScheduleKeyDeletion", "with an explicit deny in a service control policy")
+	ct, err := app.Encrypt(ctx, &awskms.EncryptInput{KeyId: aws.String(arn), Plaintext: []byte("x")})
+	if err != nil {
+		t.Fatalf("Encrypt as the role: %v", err)
+	}
+	_, err = app.DisableKey(ctx, &awskms.DisableKeyInput{KeyId: aws.String(arn)})
+	refused(err, role, "kms:DisableKey", "because no permissions boundary allows the kms:DisableKey action")
+	if _, err := app.Decrypt(ctx, &awskms.DecryptInput{CiphertextBlob: ct.CiphertextBlob}); err != nil {
+		t.Fatalf("Decrypt as the role: %v", err)
+	}
+	_, err = ci.Decrypt(ctx, &awskms.DecryptInput{CiphertextBlob: ct.CiphertextBlob})
+	refused(err, session, "kms:Decrypt", "because no session policy allows the kms:Decrypt action")
+
+	for _, args := range [][]string{
+		{"--place-account", "111122223333=ou-ab12-cd34ef56"},
+		{"--place-account", "111122223333"},
+		{"--scp", "ou-x=" + keep},
+		{"--session-policy", role + "=" + sessionDoc},
+		{"--permissions-boundary", role + "=" + filepath.Join(dir, "missing.json")},
+	} {
+		var out, errs strings.Builder
+		if _, code := parseServe(args, &out, &errs); code != 2 {
+			t.Errorf("%q: code %d, %q", args, code, errs.String())
+		}
+	}
+}
