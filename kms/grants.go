@@ -877,10 +877,10 @@ func (s *Service) retireGrantOnce(ctx context.Context, in *RetireGrantInput) (re
 	}
 	if err == nil {
 		arn = s.arnOf(g.key)
-		final, iam := s.retireByIAM(g, arn) // D59, D62: what IAM says
+		final, refused, iam := s.retireByIAM(g, arn) // D59, D62: what IAM says
 		switch {
-		case final != nil:
-			err = s.deniedBy(op, *final, "kms:RetireGrant", arn, g.key)
+		case refused:
+			err = s.deniedBy(op, final, "kms:RetireGrant", arn, g.key)
 		case s.principal.Account() == g.key.account && iam,
 			g.retiring.Kind() != policy.Nobody && g.retiring.Matches(s.principal) && (g.retiring.Kind() != policy.Account || iam),
 			slices.Contains(g.ops, "RetireGrant") && g.grantee.Matches(s.principal):

@@ -347,18 +347,18 @@ type iamCall struct {
 // rails.
 func (ip *IdentityPolicies) judge(r *policy.Request) iamCall {
 	var out iamCall
+	o, isOwner := owner(r.Caller)
 	ip.mu.RLock()
 	defer ip.mu.RUnlock()
-	out.id = ip.evaluate(r)
-	o, isOwner := owner(r.Caller)
-	if isOwner {
+	out.id = ip.evaluate(r, o, isOwner)
+	if isOwner && len(ip.boundaries) > 0 {
 		if d := ip.boundaries[o]; d != nil {
 			out.boundary = layer{on: true, effect: d.Evaluate(r).Effect}
 		}
-		if k := r.Caller.Kind(); k == policy.AssumedRole || k == policy.FederatedUser {
-			if d := ip.sessions[r.Caller.ARN()]; d != nil {
-				out.session = layer{on: true, effect: d.Evaluate(r).Effect}
-			}
+	}
+	if k := r.Caller.Kind(); len(ip.sessions) > 0 && (k == policy.AssumedRole || k == policy.FederatedUser) {
+		if d := ip.sessions[r.Caller.ARN()]; d != nil {
+			out.session = layer{on: true, effect: d.Evaluate(r).Effect}
 		}
 	}
 	if len(ip.scps) > 0 && !(isOwner && o.kind == policy.Role && strings.HasPrefix(o.name, "AWSServiceRoleFor")) {
@@ -397,13 +397,13 @@ func (ip *IdentityPolicies) scpLayer(r *policy.Request) layer {
 // bounded reports whether p has a permissions boundary (policy.Request's
 // Bounded).
 func (ip *IdentityPolicies) bounded(p policy.Principal) bool {
-	o, ok := owner(p)
-	if !ok {
-		return false
-	}
 	ip.mu.RLock()
 	defer ip.mu.RUnlock()
-	return ip.boundaries[o] != nil
+	if len(ip.boundaries) == 0 {
+		return false
+	}
+	o, ok := owner(p)
+	return ok && ip.boundaries[o] != nil
 }
 
 // governsRoot reports whether an account root's calls are decided with
@@ -456,47 +456,43 @@ func (c *iamCall) capped() (denial, bool) {
 }
 
 // onlyIAM decides a request that IAM alone decides (an operation on no
-// key, an alias): nil to allow.
-func (c *iamCall) onlyIAM() *denial {
+// key, an alias): denied reports a refusal, d says which.
+func (c *iamCall) onlyIAM() (d denial, denied bool) {
 	if d, ok := c.firstDeny(false); ok {
-		return &d
+		return d, true
 	}
 	if c.id.effect != policy.Allow {
-		return &denial{policy.IdentityBased, false}
+		return denial{policy.IdentityBased, false}, true
 	}
-	if d, ok := c.capped(); ok {
-		return &d
-	}
-	return nil
+	return c.capped()
 }
 
 // withKeyPolicy decides a request on a key of account whose key policy
-// decided dec (spec §3.2 rules 1–5, D59, D62): nil to allow; otherwise
-// the refusal, and whether a grant may still allow (not after a Deny or
-// the service control policies). caller is the request's caller.
-func (c *iamCall) withKeyPolicy(dec policy.Decision, caller policy.Principal, account string) (d *denial, grantMay bool) {
+// decided dec (spec §3.2 rules 1–5, D59, D62): denied reports a refusal,
+// d says which, and grantMay whether a grant may still allow (not after a
+// Deny or the service control policies). caller is the request's caller.
+// (Denials are values: a pointer to one would be allocated on every call.)
+func (c *iamCall) withKeyPolicy(dec policy.Decision, caller policy.Principal, account string) (d denial, denied, grantMay bool) {
 	if d, ok := c.firstDeny(dec.Effect == policy.ExplicitDeny); ok {
-		return &d, false
+		return d, true, false
 	}
 	if !dec.Allowed() {
-		return &denial{policy.ResourceBased, false}, true
+		return denial{policy.ResourceBased, false}, true, true
 	}
 	// Rule 4a: the key policy names the caller, in its own account. An
 	// IAM user so named, or a session named by its own ARN, is not bounded
 	// (D62).
 	direct := dec.Direct() && caller.Account() == account
 	if direct && (caller.Kind() == policy.User || dec.Exact()) {
-		return nil, true
+		return denial{}, false, true
 	}
 	if !direct && c.id.effect != policy.Allow {
 		// Rules 4b and 5: the key policy delegates to the caller's
 		// account, whose identity-based policies do not allow (P7).
-		return &denial{policy.IdentityBased, false}, true
+		return denial{policy.IdentityBased, false}, true, true
 	}
-	if d, ok := c.capped(); ok {
-		return &d, true
-	}
-	return nil, true
+	d, denied = c.capped()
+	return d, denied, true
 }
 
 // reason words c for an event record.

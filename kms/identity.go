@@ -310,15 +310,15 @@ func (d identityDecision) reason() string {
 	return "identity-based policy " + d.name + ": " + d.dec.String()
 }
 
-// evaluate decides r by the identity-based policies of r.Caller:
-// ExplicitDeny when one of them denies, Allow when one allows and none
-// denies, else ImplicitDeny. An account root is allowed. The caller holds
-// ip.mu (judge decides with the guard rails too).
-func (ip *IdentityPolicies) evaluate(r *policy.Request) identityDecision {
+// evaluate decides r by the identity-based policies of r.Caller, whose
+// owner is o (ok false: it has none): ExplicitDeny when one of them
+// denies, Allow when one allows and none denies, else ImplicitDeny. An
+// account root is allowed. The caller holds ip.mu (judge decides with the
+// guard rails too).
+func (ip *IdentityPolicies) evaluate(r *policy.Request, o identityOwner, ok bool) identityDecision {
 	if r.Caller.Kind() == policy.Account {
 		return identityDecision{effect: policy.Allow}
 	}
-	o, ok := owner(r.Caller)
 	if !ok {
 		return identityDecision{}
 	}
@@ -416,8 +416,8 @@ func (s *Service) authorizeIAM(op keystate.Operation, action, resource string, c
 	if s.observing() {
 		s.call.dec = v.reason()
 	}
-	if d := v.onlyIAM(); d != nil {
-		return s.deniedBy(op, *d, action, resource, nil)
+	if d, denied := v.onlyIAM(); denied {
+		return s.deniedBy(op, d, action, resource, nil)
 	}
 	return nil
 }
@@ -456,23 +456,23 @@ func (s *Service) authorizeCreateKey(in *CreateKeyInput, kind keystate.Kind) err
 }
 
 // retireByIAM is what IAM decides of kms:RetireGrant for g, on the key
-// arn: final, a refusal that nothing overrides (a Deny, or the service
-// control policies, D62); allow, whether the caller's identity-based
-// policies allow it within the caller's bounds. Without IAM, or for an
-// account root, it allows. P11 (D59): a principal retires as "the account
-// in which the grant was created", or as a principal of an account-root
-// retiring principal, only when they allow it.
-func (s *Service) retireByIAM(g *grant, arn string) (final *denial, allow bool) {
+// arn: refused, with final, a refusal that nothing overrides (a Deny, or
+// the service control policies, D62); allow, whether the caller's
+// identity-based policies allow it within the caller's bounds. Without
+// IAM, or for an account root, it allows. P11 (D59): a principal retires
+// as "the account in which the grant was created", or as a principal of
+// an account-root retiring principal, only when they allow it.
+func (s *Service) retireByIAM(g *grant, arn string) (final denial, refused, allow bool) {
 	if !s.iamGoverns() {
-		return nil, true
+		return denial{}, false, true
 	}
 	req := policy.Request{Action: "kms:RetireGrant", Caller: s.principal, Resource: arn, ResourceAccount: g.key.account,
 		Time: fromMicros(s.last), Context: resourceTags(s.keyConditions(g.key), g.key)}
 	s.condBuf = req.Context
 	v := s.cfg.identities.judge(&req)
 	if d, ok := v.firstDeny(false); ok {
-		return &d, false
+		return d, true, false
 	}
 	_, capped := v.capped()
-	return nil, v.id.effect == policy.Allow && !capped
+	return denial{}, false, v.id.effect == policy.Allow && !capped
 }

@@ -217,8 +217,8 @@ func (s *Service) decideWithIdentity(op keystate.Operation, k *key, arn string, 
 	if s.observing() {
 		s.call.dec = dec.String() + "; " + v.reason()
 	}
-	d, grantMay := v.withKeyPolicy(dec, s.principal, k.account)
-	if d == nil {
+	d, denied, grantMay := v.withKeyPolicy(dec, s.principal, k.account)
+	if !denied {
 		return nil
 	}
 	if grantMay {
@@ -232,7 +232,7 @@ func (s *Service) decideWithIdentity(op keystate.Operation, k *key, arn string, 
 			return nil
 		}
 	}
-	return s.deniedBy(op, *d, req.Action, arn, k)
+	return s.deniedBy(op, d, req.Action, arn, k)
 }
 
 // keyConditions is the condition context of a call on k: the call's own
@@ -369,7 +369,7 @@ func (s *Service) lockoutCheck(op keystate.Operation, doc *policy.Document, arn,
 		// needs its identity-based policies too (D59), within the caller's
 		// bounds (D62).
 		v := s.cfg.identities.judge(&req)
-		if d, _ := v.withKeyPolicy(dec, s.principal, account); d == nil {
+		if _, denied, _ := v.withKeyPolicy(dec, s.principal, account); !denied {
 			return nil
 		}
 	}

@@ -79,9 +79,18 @@ func BenchmarkCreateGrant(b *testing.B) {
 // policies (D59): the role has three policies of which the last allows,
 // with a condition on aws:ResourceTag. Compare with BenchmarkDescribeKey
 // for the cost of the identity-based evaluation.
-func BenchmarkDescribeKeyIdentity(b *testing.B) {
+func BenchmarkDescribeKeyIdentity(b *testing.B) { benchDescribeKeyIAM(b, false) }
+
+// BenchmarkDescribeKeyGuardRails is BenchmarkDescribeKeyIdentity with
+// IAM's guard rails too (D62): the role's permissions boundary, the
+// session's session policy, and service control policies on the
+// organization root and the account.
+func BenchmarkDescribeKeyGuardRails(b *testing.B) { benchDescribeKeyIAM(b, true) }
+
+func benchDescribeKeyIAM(b *testing.B, guards bool) {
 	iam := kms.NewIdentityPolicies()
 	const role = "arn:aws:iam::111122223333:role/app"
+	const session = "arn:aws:sts::111122223333:assumed-role/app/s1"
 	for i, doc := range []string{
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"arn:aws:kms:*:111122223333:key/*"}]}`,
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`,
@@ -90,6 +99,21 @@ func BenchmarkDescribeKeyIdentity(b *testing.B) {
 	} {
 		if err := iam.Put(role, fmt.Sprintf("p%d", i), doc); err != nil {
 			b.Fatal(err)
+		}
+	}
+	if guards {
+		allow := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["kms:Describe*","kms:Encrypt"],"Resource":"*"}]}`
+		deny := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"kms:ScheduleKeyDeletion","Resource":"*"}]}`
+		for _, err := range []error{
+			iam.PutPermissionsBoundary(role, allow),
+			iam.PutSessionPolicy(session, allow),
+			iam.PutServiceControlPolicy("r-ab12", "keep-keys", deny),
+			iam.PutServiceControlPolicy("111122223333", "kms", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}`),
+			iam.PlaceAccount("111122223333", "r-ab12"),
+		} {
+			if err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 	svc, _ := benchService(kms.WithIdentityPolicies(iam))
@@ -101,7 +125,7 @@ func BenchmarkDescribeKeyIdentity(b *testing.B) {
 		}
 		ids[i] = out.KeyMetadata.KeyId
 	}
-	ctx := kms.WithPrincipal(context.Background(), "arn:aws:sts::111122223333:assumed-role/app/s1")
+	ctx := kms.WithPrincipal(context.Background(), session)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
