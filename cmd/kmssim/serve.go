@@ -243,7 +243,9 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	policyFlag("session-policy", "SESSION_ARN", "set the session policy of an assumed-role session or federated user to the policy in `SESSION_ARN=FILE` (repeatable; turns on identity-based policies, decision D62)",
 		func(ip *kms.IdentityPolicies, who, _, text string) error { return ip.PutSessionPolicy(who, text) })
 	policyFlag("scp", "TARGET", "attach the service control policy in `TARGET=FILE` (repeatable; named after the file) to an account ID, an organizational unit ou-… or an organization root r-…, which bounds every principal of the accounts it reaches, roots included (turns on identity-based policies, decision D62)",
-		func(ip *kms.IdentityPolicies, who, name, text string) error { return ip.PutServiceControlPolicy(who, name, text) })
+		func(ip *kms.IdentityPolicies, who, name, text string) error {
+			return ip.PutServiceControlPolicy(who, name, text)
+		})
 	fs.Func("place-account", "place an account in an organization, `ACCOUNT=ROOT[/OU...]`: its organization root r-… and organizational units ou-… from the root down, whose --scp policies then bound it (repeatable)", func(v string) error {
 		account, path, ok := strings.Cut(v, "=")
 		if !ok || path == "" {
