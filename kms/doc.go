@@ -463,40 +463,57 @@
 //     Malformed arguments are ValidationException in kmsmodel's wording;
 //     of WithPrincipal and WithServicePrincipal, the one given last
 //     decides who calls.
-//   - D62: IAM's guard rails, kept by IdentityPolicies beside the
-//     identity-based policies (spec §3.1: "optional guard-rail policies
-//     … which can only restrict"): permissions boundaries of users and
-//     roles, session policies of assumed-role sessions and federated
-//     users, and service control policies attached to accounts,
+//   - D62: IAM's guard rails (spec §3.1: "optional guard-rail policies …
+//     which can only restrict"): permissions boundaries of users and
+//     roles and session policies of assumed-role sessions and federated
+//     users, kept by IdentityPolicies, and service control policies, kept
+//     by Organizations (WithOrganizations) and attached to accounts,
 //     organizational units and organization roots (PlaceAccount puts an
-//     account under a root and its units). They allow nothing. A Deny in
+//     account at its organization path). They allow nothing. A Deny in
 //     any of them denies, whatever allows; the refusal names the first of
-//     SCPs, the key policy, identity-based policies, the boundary, the
-//     session policy that denied, in IAM's words ("… with an explicit deny
-//     in a service control policy", "… in a permissions boundary", "… in a
-//     session policy"). SCPs bind every principal of an account they
-//     reach, its root included, but service-linked roles (roles named
-//     AWSServiceRoleFor…) and service principals: each level with policies
-//     must allow ("… because no service control policy allows …"), a
-//     level without any allowing everything as AWS's FullAWSAccess does;
-//     nothing else, grants included, allows past them. A boundary (the
-//     user's or the session's role's) and a session policy bound the
-//     identity-based policies: an identity-based Allow counts only where
-//     each allows too ("… because no permissions boundary allows …", "…
-//     no session policy allows …"). They also bound a key-policy Allow
-//     that covers a session through its role, "*" or a NotPrincipal, but
-//     not one that names an IAM user or the session itself
-//     (policy.Decision.Exact), after the IAM User Guide ("Permissions
-//     boundaries for IAM entities": within an account, an implicit deny in
-//     a boundary does not limit what a resource-based policy grants an IAM
-//     user or role session, and does limit what it grants the role's ARN).
-//     Grants are bounded by neither: they are KMS's own, neither
-//     identity-based nor resource-based policies, and AWS is silent. A key
-//     policy's Deny with NotPrincipal applies to every caller with a
-//     boundary, whatever NotPrincipal names (the same guide). The lockout
-//     check and RetireGrant (P11) count the guard rails too.
-//     AccessDeniedException does not carry the denying SCP's ARN, which AWS
-//     adds in some messages.
+//     a resource control policy (D63), SCPs, the key policy,
+//     identity-based policies, the boundary, the session policy that
+//     denied, in IAM's words ("… with an explicit deny in a service
+//     control policy", "… in a permissions boundary", "… in a session
+//     policy"). SCPs bind every principal of an account they reach, its
+//     root included, with identity-based policies or without them (D24
+//     then allowing the rest), but service-linked roles (roles named
+//     AWSServiceRoleFor…), service principals and the management account
+//     (SetManagementAccount): each level with policies must allow ("…
+//     because no service control policy allows …"), a level without any
+//     allowing everything as AWS's FullAWSAccess does; nothing else,
+//     grants included, allows past them. A boundary (the user's or the
+//     session's role's) and a session policy bound the identity-based
+//     policies: an identity-based Allow counts only where each allows too
+//     ("… because no permissions boundary allows …", "… no session policy
+//     allows …"). They also bound a key-policy Allow that covers a session
+//     through its role, "*" or a NotPrincipal, but not one that names an
+//     IAM user or the session itself (policy.Decision.Exact), after the
+//     IAM User Guide ("Permissions boundaries for IAM entities": within an
+//     account, an implicit deny in a boundary does not limit what a
+//     resource-based policy grants an IAM user or role session, and does
+//     limit what it grants the role's ARN). Grants are bounded by neither:
+//     they are KMS's own, neither identity-based nor resource-based
+//     policies, and AWS is silent. A key policy's Deny with NotPrincipal
+//     applies to every caller with a boundary, whatever NotPrincipal names
+//     (the same guide). The lockout check and RetireGrant (P11) count the
+//     guard rails too. AccessDeniedException does not carry the denying
+//     SCP's ARN, which AWS adds in some messages. Malformed SCPs and RCPs
+//     are MalformedPolicyDocumentException with AWS Organizations' one
+//     message ("The provided policy document does not meet the
+//     requirements of the specified policy type."), the reason wrapped.
+//   - D63: resource control policies (Organizations.PutResourceControlPolicy)
+//     bound every call on the customer managed keys of the accounts they
+//     reach, whoever calls (other accounts, service principals, roots) and
+//     whatever allows, grants included; they are checked before the key
+//     policy. Their grammar is AWS's (policy.ParseResourceControl): Deny
+//     statements with Principal "*", AWS's RCPFullAWSAccess being implied.
+//     As the AWS KMS Developer Guide says, they do not bound AWS managed
+//     keys or RetireGrant; nor, as for SCPs, the management account's keys.
+//     A placed account's principals carry aws:PrincipalOrgID and
+//     aws:PrincipalOrgPaths, its keys aws:ResourceOrgID and
+//     aws:ResourceOrgPaths, in every policy; aws:PrincipalIsAWSService is
+//     "false" for every caller but a service principal (it was absent).
 //
 // Condition keys filled today: the key's properties (kms:KeySpec,
 // kms:KeyUsage, kms:KeyOrigin, kms:MultiRegion, kms:MultiRegionKeyType),
@@ -512,9 +529,12 @@
 // kms:BypassPolicyLockoutSafetyCheck and CreateGrant's kms:Grant* keys.
 // kms:ViaService and aws:ViaAWSService for a call WithViaService makes
 // (D60); aws:SourceArn, aws:SourceAccount, aws:PrincipalServiceName and
-// aws:PrincipalIsAWSService for one WithServicePrincipal makes (D61).
-// Absent: aws:CalledVia and the other keys of service chains,
-// aws:ResourceTag (but in identity-based policies, D59),
+// aws:PrincipalIsAWSService for one WithServicePrincipal makes (D61), and
+// "false" for every other; aws:PrincipalOrgID, aws:PrincipalOrgPaths,
+// aws:ResourceOrgID and aws:ResourceOrgPaths for accounts placed in an
+// organization (WithOrganizations, D63). Absent: aws:CalledVia and the
+// other keys of service chains, aws:ResourceTag (but in identity-based
+// policies, D59, and resource control policies, D63),
 // kms:TrailingDaysWithoutKeyUsage.
 //
 // # Eventual consistency

@@ -70,23 +70,23 @@ func ExampleWithServicePrincipal() {
 // Guard rails: an organization's service control policy forbids deleting
 // keys in the account, even to its root, and a permissions boundary keeps
 // a role to encryption whatever its own policy allows (decision D62).
-func ExampleIdentityPolicies_PutServiceControlPolicy() {
-	iam := kms.NewIdentityPolicies()
+func ExampleOrganizations_PutServiceControlPolicy() {
+	iam, orgs := kms.NewIdentityPolicies(), kms.NewOrganizations()
 	const role = "arn:aws:iam::111122223333:role/app"
 	must := func(err error) {
 		if err != nil {
 			panic(err)
 		}
 	}
-	must(iam.PutServiceControlPolicy("r-ab12", "keep-keys", `{"Version": "2012-10-17", "Statement": [
+	must(orgs.PutServiceControlPolicy("r-ab12", "keep-keys", `{"Version": "2012-10-17", "Statement": [
 	  {"Effect": "Allow", "Action": "*", "Resource": "*"},
 	  {"Effect": "Deny", "Action": "kms:ScheduleKeyDeletion", "Resource": "*"}]}`))
-	must(iam.PlaceAccount("111122223333", "r-ab12"))
+	must(orgs.PlaceAccount("111122223333", "o-a1b2c3d4e5/r-ab12/"))
 	must(iam.Put(role, "everything", `{"Version": "2012-10-17", "Statement": [
 	  {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]}`))
 	must(iam.PutPermissionsBoundary(role, `{"Version": "2012-10-17", "Statement": [
 	  {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:GenerateDataKey"], "Resource": "*"}]}`))
-	svc := kms.New(kms.WithIdentityPolicies(iam), kms.WithRandom(rand.NewChaCha8([32]byte{1})))
+	svc := kms.New(kms.WithIdentityPolicies(iam), kms.WithOrganizations(orgs), kms.WithRandom(rand.NewChaCha8([32]byte{1})))
 	ctx := context.Background()
 	key, err := svc.CreateKey(ctx, &kms.CreateKeyInput{})
 	must(err)

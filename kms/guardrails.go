@@ -1,8 +1,6 @@
 package kms
 
 import (
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -28,63 +26,8 @@ import (
 //     besides, grants included.
 //   - A Deny in any of them denies.
 
-// scpTarget is the form of a service control policy's target: an account
-// ID, an organizational unit ID or an organization root ID.
-type scpTarget int
-
-const (
-	badTarget scpTarget = iota
-	accountTarget
-	ouTarget
-	rootTarget
-)
-
-// targetKind reads an SCP target: 12 digits, ou-<4–32 of [0-9a-z]>-<8–32
-// of [0-9a-z]>, or r-<4–32 of [0-9a-z]> (AWS Organizations' patterns).
-func targetKind(t string) scpTarget {
-	lowerAlnum := func(s string, min, max int) bool {
-		if len(s) < min || len(s) > max {
-			return false
-		}
-		for i := 0; i < len(s); i++ {
-			if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z') {
-				return false
-			}
-		}
-		return true
-	}
-	switch {
-	case ValidAccountID(t):
-		return accountTarget
-	case strings.HasPrefix(t, "ou-"):
-		a, b, ok := strings.Cut(t[len("ou-"):], "-")
-		if ok && lowerAlnum(a, 4, 32) && lowerAlnum(b, 8, 32) {
-			return ouTarget
-		}
-	case strings.HasPrefix(t, "r-") && lowerAlnum(t[len("r-"):], 4, 32):
-		return rootTarget
-	}
-	return badTarget
-}
-
-// checkSCPName is AWS Organizations' rule for a policy name: 1–128
-// characters, none of them a control character.
-func checkSCPName(name string) error {
-	ok := len(name) >= 1 && len(name) <= 128
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f {
-			ok = false
-		}
-	}
-	if !ok {
-		// kmsmodel's wording.
-		return identityError(keystate.ErrValidation, "Policy name '"+name+"' must be 1 to 128 characters, none of them a control character.")
-	}
-	return nil
-}
-
-// parseGuard parses the document of a permissions boundary, session
-// policy or service control policy: IAM's identity-based grammar.
+// parseGuard parses the document of a permissions boundary or session
+// policy: IAM's identity-based grammar.
 func parseGuard(document string) (*policy.Document, error) {
 	doc, err := policy.ParseIdentity(document)
 	if err != nil {
@@ -92,112 +35,6 @@ func parseGuard(document string) (*policy.Document, error) {
 			Message: policy.Message(err)}
 	}
 	return doc, nil
-}
-
-// PutServiceControlPolicy attaches the service control policy document
-// under name to target: an account ID, an organizational unit
-// ("ou-…") or an organization root ("r-…"), replacing the policy of that
-// name if the target has one (D62). A policy on an organizational unit or
-// root bounds the accounts placed under it (PlaceAccount). A level with no
-// policy bounds nothing, as AWS's FullAWSAccess would. A bad target or
-// name is ValidationException, a bad document
-// MalformedPolicyDocumentException (IAM's identity-based grammar: no
-// Principal); a refused call changes nothing.
-func (ip *IdentityPolicies) PutServiceControlPolicy(target, name, document string) error {
-	if err := checkTarget(target); err != nil {
-		return err
-	}
-	if err := checkSCPName(name); err != nil {
-		return err
-	}
-	doc, err := parseGuard(document)
-	if err != nil {
-		return err
-	}
-	ip.mu.Lock()
-	defer ip.mu.Unlock()
-	list := ip.scps[target]
-	if i := slices.IndexFunc(list, func(p namedPolicy) bool { return p.name == name }); i >= 0 {
-		list[i].doc = doc
-	} else {
-		ip.scps[target] = append(list, namedPolicy{name: name, doc: doc})
-	}
-	return nil
-}
-
-// checkTarget refuses what is not an SCP target.
-func checkTarget(target string) error {
-	if targetKind(target) == badTarget {
-		// kmsmodel's wording.
-		return identityError(keystate.ErrValidation, "'"+target+
-			"' is not an account ID, an organizational unit ID (ou-…) or an organization root ID (r-…).")
-	}
-	return nil
-}
-
-// DeleteServiceControlPolicy detaches the service control policy name
-// from target. A name the target has no policy of is NotFoundException.
-func (ip *IdentityPolicies) DeleteServiceControlPolicy(target, name string) error {
-	if err := checkTarget(target); err != nil {
-		return err
-	}
-	ip.mu.Lock()
-	defer ip.mu.Unlock()
-	i := slices.IndexFunc(ip.scps[target], func(p namedPolicy) bool { return p.name == name })
-	if i < 0 {
-		// kmsmodel's wording.
-		return identityError(keystate.ErrNotFound, "The target "+target+" has no service control policy named "+name+".")
-	}
-	removeAt(ip.scps, target, i)
-	return nil
-}
-
-// ServiceControlPolicy returns the text of target's service control
-// policy name.
-func (ip *IdentityPolicies) ServiceControlPolicy(target, name string) (string, error) {
-	if err := checkTarget(target); err != nil {
-		return "", err
-	}
-	ip.mu.RLock()
-	defer ip.mu.RUnlock()
-	for _, p := range ip.scps[target] {
-		if p.name == name {
-			return p.doc.Text(), nil
-		}
-	}
-	return "", identityError(keystate.ErrNotFound, "The target "+target+" has no service control policy named "+name+".")
-}
-
-// PlaceAccount places account in an organization: parents are the
-// organization's root ("r-…") and then each organizational unit
-// ("ou-…") from the root down to the account's own. The service control
-// policies of each then bound the account's principals besides the
-// account's own (D62). No parents takes the account out of the
-// organization; its own policies still bound it. A bad account ID or
-// parent list is ValidationException and changes nothing.
-func (ip *IdentityPolicies) PlaceAccount(account string, parents ...string) error {
-	if !ValidAccountID(account) {
-		return identityError(keystate.ErrValidation, "'"+account+"' is not an account ID (12 digits).")
-	}
-	for i, p := range parents {
-		want := ouTarget
-		if i == 0 {
-			want = rootTarget
-		}
-		if targetKind(p) != want {
-			// kmsmodel's wording.
-			return identityError(keystate.ErrValidation, "An account's parents are an organization root ID (r-…) and then organizational unit IDs (ou-…), from the root down: '"+
-				p+"' cannot be parent "+strconv.Itoa(i+1)+".")
-		}
-	}
-	ip.mu.Lock()
-	defer ip.mu.Unlock()
-	if len(parents) == 0 {
-		delete(ip.parents, account)
-	} else {
-		ip.parents[account] = slices.Clone(parents)
-	}
-	return nil
 }
 
 // PutPermissionsBoundary sets the permissions boundary of the IAM user or
@@ -361,37 +198,33 @@ func (ip *IdentityPolicies) judge(r *policy.Request) iamCall {
 			out.session = layer{on: true, effect: d.Evaluate(r).Effect}
 		}
 	}
-	if len(ip.scps) > 0 && !(isOwner && o.kind == policy.Role && strings.HasPrefix(o.name, "AWSServiceRoleFor")) {
-		out.scp = ip.scpLayer(r)
-	}
 	return out
 }
 
-// scpLayer decides r by the service control policies of the caller's
-// account: every level with policies must allow, and a Deny at any level
-// denies. The caller holds ip.mu.
-func (ip *IdentityPolicies) scpLayer(r *policy.Request) layer {
-	account := r.Caller.Account()
-	out := layer{effect: policy.Allow}
-	level := func(list []namedPolicy) {
-		if len(list) == 0 {
-			return
-		}
-		out.on = true
-		var d identityDecision
-		decide(list, r, &d)
-		switch {
-		case d.effect == policy.ExplicitDeny:
-			out.effect = policy.ExplicitDeny
-		case d.effect != policy.Allow && out.effect == policy.Allow:
-			out.effect = policy.ImplicitDeny
+// judge decides r by IAM for the call in progress: the caller's
+// identity-based policies (all allowing, D24, when the service keeps
+// none), permissions boundary and session policy, and the service
+// control policies of its account's organization (but for service-linked
+// roles, roles named AWSServiceRoleFor…).
+func (s *Service) judge(r *policy.Request) iamCall {
+	var c iamCall
+	if ip := s.cfg.identities; ip != nil {
+		c = ip.judge(r)
+	} else {
+		c.id.effect = policy.Allow
+	}
+	if orgs := s.cfg.orgs; orgs != nil {
+		if o, ok := owner(r.Caller); !ok || o.kind != policy.Role || !strings.HasPrefix(o.name, "AWSServiceRoleFor") {
+			c.scp = orgs.scpLayer(r)
 		}
 	}
-	for _, p := range ip.parents[account] {
-		level(ip.scps[p])
-	}
-	level(ip.scps[account])
-	return out
+	return c
+}
+
+// bounded reports whether the caller of the call in progress has a
+// permissions boundary (policy.Request's Bounded).
+func (s *Service) bounded() bool {
+	return s.cfg.identities != nil && s.cfg.identities.bounded(s.principal)
 }
 
 // bounded reports whether p has a permissions boundary (policy.Request's
@@ -404,14 +237,6 @@ func (ip *IdentityPolicies) bounded(p policy.Principal) bool {
 	}
 	o, ok := owner(p)
 	return ok && ip.boundaries[o] != nil
-}
-
-// governsRoot reports whether an account root's calls are decided with
-// IAM: when service control policies are kept, which bound roots too.
-func (ip *IdentityPolicies) governsRoot() bool {
-	ip.mu.RLock()
-	defer ip.mu.RUnlock()
-	return len(ip.scps) > 0
 }
 
 // denial is a refusal by IAM or a key policy: the policy type the

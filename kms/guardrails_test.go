@@ -37,6 +37,12 @@ func grMust(t *testing.T, err error) {
 	}
 }
 
+// grEnv is a service with identity-based policies and organizations.
+func grEnv(t *testing.T) (*fxEnv, *kms.IdentityPolicies, *kms.Organizations) {
+	ip, orgs := kms.NewIdentityPolicies(), kms.NewOrganizations()
+	return fxNew(t, kms.WithIdentityPolicies(ip), kms.WithOrganizations(orgs)), ip, orgs
+}
+
 // idDeny is a policy that allows everything but denies actions.
 func idDeny(actions ...string) string {
 	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
@@ -151,7 +157,7 @@ func TestGuardSessionPolicy(t *testing.T) {
 // policy, but a Deny in either denies, and service control policies bound
 // them too.
 func TestGuardGrants(t *testing.T) {
-	e, ip := idEnv(t)
+	e, ip, orgs := grEnv(t)
 	id, arn := e.symmetric()
 	if _, err := e.s.CreateGrant(e.ctx, &kms.CreateGrantInput{KeyId: id, GranteePrincipal: pzApp, Operations: []string{"DescribeKey", "Encrypt"}}); err != nil {
 		t.Fatal(err)
@@ -164,69 +170,15 @@ func TestGuardGrants(t *testing.T) {
 	grMust(t, ip.PutSessionPolicy(pzSession, idDeny("kms:DescribeKey")))
 	_, err := e.s.DescribeKey(e.as2(pzSession), &kms.DescribeKeyInput{KeyId: id})
 	grDenied(t, err, pzSession, "kms:DescribeKey", arn, "with an explicit deny in a session policy")
-	grMust(t, ip.PutServiceControlPolicy("111122223333", "describe-only", idAllow("*", "kms:DescribeKey")))
+	grMust(t, orgs.PutServiceControlPolicy("111122223333", "describe-only", idAllow("*", "kms:DescribeKey")))
 	_, err = e.s.Encrypt(e.as2(pzSession), &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
 	grDenied(t, err, pzSession, "kms:Encrypt", arn, "because no service control policy allows the kms:Encrypt action")
-}
-
-// D62: service control policies bound every principal of the accounts
-// they reach, the account root included, at every level of the
-// organization; service-linked roles and other accounts are not bound.
-func TestGuardServiceControlPolicies(t *testing.T) {
-	e, ip := idEnv(t)
-	id, arn := e.symmetric()
-	_, shared := idKey(t, e, idRootAnd(`{"Effect":"Allow","Principal":{"AWS":"444455556666"},"Action":"kms:Encrypt","Resource":"*"}`))
-	const acct, root, ou = "111122223333", "r-ab12", "ou-ab12-cd34ef56"
-	grMust(t, ip.PutServiceControlPolicy(acct, "no-deletion", idDeny("kms:ScheduleKeyDeletion")))
-	_, err := e.s.ScheduleKeyDeletion(e.ctx, &kms.ScheduleKeyDeletionInput{KeyId: id})
-	grDenied(t, err, pzRoot, "kms:ScheduleKeyDeletion", arn, "with an explicit deny in a service control policy")
-	if _, err := e.s.DescribeKey(e.ctx, &kms.DescribeKeyInput{KeyId: id}); err != nil {
-		t.Fatalf("the root, for what the SCP allows: %v", err)
-	}
-
-	// An organization root's policy reaches the accounts placed under it,
-	// and each level must allow.
-	grMust(t, ip.PutServiceControlPolicy(root, "full", idAllow("*", "*")))
-	grMust(t, ip.PutServiceControlPolicy(ou, "kms-read", idAllow("*", "kms:Describe*", "kms:List*")))
-	if _, err := e.s.CreateKey(e.ctx, &kms.CreateKeyInput{}); err != nil {
-		t.Fatalf("not placed yet: %v", err)
-	}
-	grMust(t, ip.PlaceAccount(acct, root, ou))
-	_, err = e.s.CreateKey(e.ctx, &kms.CreateKeyInput{})
-	grDenied(t, err, pzRoot, "kms:CreateKey", "*", "because no service control policy allows the kms:CreateKey action")
-	if _, err := e.s.ListKeys(e.ctx, &kms.ListKeysInput{}); err != nil {
-		t.Fatalf("allowed at every level: %v", err)
-	}
-	idPut(t, ip, pzAlice, "all", idAllow("*", "kms:*"))
-	_, err = e.s.Encrypt(e.as2(pzAlice), &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
-	grDenied(t, err, pzAlice, "kms:Encrypt", arn, "because no service control policy allows the kms:Encrypt action")
-
-	slr := "arn:aws:sts::111122223333:assumed-role/AWSServiceRoleForKeyManagementServiceMultiRegionKeys/s"
-	idPut(t, ip, "arn:aws:iam::111122223333:role/aws-service-role/mrk.kms.amazonaws.com/AWSServiceRoleForKeyManagementServiceMultiRegionKeys", "all", idAllow("*", "kms:*"))
-	if _, err := e.s.Encrypt(e.as2(slr), &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")}); err != nil {
-		t.Fatalf("a service-linked role: %v", err)
-	}
-	// Another account, not placed, is not bound by this organization.
-	idPut(t, ip, pzPartner, "all", idAllow("*", "kms:*"))
-	if _, err := e.s.Encrypt(e.as2(pzPartner), &kms.EncryptInput{KeyId: shared, Plaintext: []byte("x")}); err != nil {
-		t.Fatalf("another account's role: %v", err)
-	}
-
-	// Taking the account out leaves only its own policies.
-	grMust(t, ip.PlaceAccount(acct))
-	if _, err := e.s.CreateKey(e.ctx, &kms.CreateKeyInput{}); err != nil {
-		t.Fatalf("out of the organization: %v", err)
-	}
-	grMust(t, ip.DeleteServiceControlPolicy(acct, "no-deletion"))
-	if _, err := e.s.ScheduleKeyDeletion(e.ctx, &kms.ScheduleKeyDeletionInput{KeyId: id}); err != nil {
-		t.Fatalf("no SCP left: %v", err)
-	}
 }
 
 // D62 with spec §2.3: the lockout check counts the caller's bounds, and
 // RetireGrant is refused by a service control policy's Deny.
 func TestGuardLockoutAndRetire(t *testing.T) {
-	e, ip := idEnv(t)
+	e, ip, orgs := grEnv(t)
 	named := idRootAnd(`{"Effect":"Allow","Principal":{"AWS":"` + pzAlice + `"},"Action":"kms:PutKeyPolicy","Resource":"*"}`)
 	id, arn := idKey(t, e, named)
 	idPut(t, ip, pzAlice, "all", idAllow("*", "kms:*"))
@@ -245,10 +197,10 @@ func TestGuardLockoutAndRetire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	grMust(t, ip.PutServiceControlPolicy("111122223333", "no-retire", idDeny("kms:RetireGrant")))
+	grMust(t, orgs.PutServiceControlPolicy("111122223333", "no-retire", idDeny("kms:RetireGrant")))
 	_, err = e.s.RetireGrant(e.as2(pzSession), &kms.RetireGrantInput{KeyId: arn, GrantId: g.GrantId})
 	grDenied(t, err, pzSession, "kms:RetireGrant", arn, "with an explicit deny in a service control policy")
-	grMust(t, ip.DeleteServiceControlPolicy("111122223333", "no-retire"))
+	grMust(t, orgs.DeleteServiceControlPolicy("111122223333", "no-retire"))
 	if _, err := e.s.RetireGrant(e.as2(pzSession), &kms.RetireGrantInput{KeyId: arn, GrantId: g.GrantId}); err != nil {
 		t.Fatalf("the retiring principal, without the SCP: %v", err)
 	}
@@ -259,19 +211,11 @@ func TestGuardLockoutAndRetire(t *testing.T) {
 func TestGuardRegistry(t *testing.T) {
 	ip := kms.NewIdentityPolicies()
 	doc := idAllow("*", "kms:Encrypt")
-	withPrincipal := `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}]}`
 	for _, c := range []struct {
 		name string
 		err  error
 		code error
 	}{
-		{"SCP on a bad target", ip.PutServiceControlPolicy("ou-x", "p", doc), keystate.ErrValidation},
-		{"SCP name empty", ip.PutServiceControlPolicy("111122223333", "", doc), keystate.ErrValidation},
-		{"SCP with a principal", ip.PutServiceControlPolicy("r-ab12", "p", withPrincipal), keystate.ErrMalformedPolicyDocument},
-		{"SCP deleted twice", ip.DeleteServiceControlPolicy("111122223333", "p"), keystate.ErrNotFound},
-		{"place under an OU first", ip.PlaceAccount("111122223333", "ou-ab12-cd34ef56"), keystate.ErrValidation},
-		{"place under two roots", ip.PlaceAccount("111122223333", "r-ab12", "r-cd34"), keystate.ErrValidation},
-		{"place a bad account", ip.PlaceAccount("1111", "r-ab12"), keystate.ErrValidation},
 		{"boundary on a group", ip.PutPermissionsBoundary("arn:aws:iam::111122223333:group/dev", doc), keystate.ErrValidation},
 		{"boundary on a session", ip.PutPermissionsBoundary(pzSession, doc), keystate.ErrValidation},
 		{"boundary not JSON", ip.PutPermissionsBoundary(pzAlice, "{"), keystate.ErrMalformedPolicyDocument},
@@ -283,14 +227,9 @@ func TestGuardRegistry(t *testing.T) {
 			t.Errorf("%s: %v, want %v", c.name, c.err, c.code)
 		}
 	}
-	if _, err := ip.ServiceControlPolicy("r-ab12", "p"); !errors.Is(err, keystate.ErrNotFound) {
-		t.Fatalf("a refused SCP was kept: %v", err)
-	}
-	grMust(t, ip.PutServiceControlPolicy("r-ab12", "Deny key deletion", doc))
 	grMust(t, ip.PutPermissionsBoundary("arn:aws:iam::111122223333:role/team/app", doc))
 	grMust(t, ip.PutSessionPolicy("arn:aws:sts::111122223333:federated-user/carol", doc))
 	for _, read := range []func() (string, error){
-		func() (string, error) { return ip.ServiceControlPolicy("r-ab12", "Deny key deletion") },
 		func() (string, error) { return ip.PermissionsBoundary(pzApp) }, // the same role, without its path
 		func() (string, error) { return ip.SessionPolicy("arn:aws:sts::111122223333:federated-user/carol") },
 	} {
@@ -309,7 +248,7 @@ func TestGuardRegistry(t *testing.T) {
 func TestPropertyGuardsIntersect(t *testing.T) {
 	actions := []string{"kms:Encrypt", "kms:DescribeKey", "kms:GetKeyPolicy", "kms:ListResourceTags"}
 	rapid.Check(t, func(rt *rapid.T) {
-		e, ip := idEnv(t)
+		e, ip, orgs := grEnv(t)
 		id, arn := e.symmetric()
 		subset := func(label string) []string {
 			return rapid.SliceOfDistinct(rapid.SampledFrom(actions), func(a string) string { return a }).Draw(rt, label)
@@ -345,7 +284,7 @@ func TestPropertyGuardsIntersect(t *testing.T) {
 		}
 		limit("boundary", func(d string) error { return ip.PutPermissionsBoundary(pzApp, d) })
 		limit("session", func(d string) error { return ip.PutSessionPolicy(pzSession, d) })
-		limit("scp", func(d string) error { return ip.PutServiceControlPolicy("111122223333", "scp", d) })
+		limit("scp", func(d string) error { return orgs.PutServiceControlPolicy("111122223333", "scp", d) })
 		ctx := e.as2(pzSession)
 		for _, a := range actions {
 			var err error

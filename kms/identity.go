@@ -34,12 +34,11 @@ import (
 // kind, partition, account and name. Account roots take no policies: they
 // are allowed every action by IAM.
 //
-// It also holds IAM's guard rails (D62), which allow nothing by themselves
-// and bound what the other policies allow: permissions boundaries of users
-// and roles (PutPermissionsBoundary), session policies of sessions
-// (PutSessionPolicy), and service control policies of accounts and of the
-// organization roots and organizational units they are placed under
-// (PutServiceControlPolicy, PlaceAccount), which bound account roots too.
+// It also holds two of IAM's guard rails (D62), which allow nothing by
+// themselves and bound what the other policies allow: permissions
+// boundaries of users and roles (PutPermissionsBoundary) and session
+// policies of sessions (PutSessionPolicy). Service control policies are
+// AWS Organizations' (Organizations).
 type IdentityPolicies struct {
 	mu     sync.RWMutex
 	m      map[identityOwner][]namedPolicy
@@ -47,8 +46,6 @@ type IdentityPolicies struct {
 	// The guard rails (guardrails.go).
 	boundaries map[identityOwner]*policy.Document // of users and roles
 	sessions   map[string]*policy.Document        // by session ARN
-	scps       map[string][]namedPolicy           // by target: account, OU or root ID
-	parents    map[string][]string                // an account's root and OUs, from the root down
 }
 
 // identityOwner is the principal a policy is attached to.
@@ -69,8 +66,7 @@ type namedPolicy struct {
 // policy is put.
 func NewIdentityPolicies() *IdentityPolicies {
 	return &IdentityPolicies{m: make(map[identityOwner][]namedPolicy), groups: make(map[identityOwner][]identityOwner),
-		boundaries: make(map[identityOwner]*policy.Document), sessions: make(map[string]*policy.Document),
-		scps: make(map[string][]namedPolicy), parents: make(map[string][]string)}
+		boundaries: make(map[identityOwner]*policy.Document), sessions: make(map[string]*policy.Document)}
 }
 
 // WithIdentityPolicies makes the service enforce the identity-based
@@ -353,21 +349,19 @@ func decide(list []namedPolicy, r *policy.Request, out *identityDecision) bool {
 }
 
 // iamGoverns reports whether the call in progress is decided with IAM's
-// policies: the service keeps identity-based policies, decides by key
-// policies (no Authorizer), and the caller is not a service principal,
-// which has none (D61). An account root, which IAM allows everything, is
-// governed only when service control policies are kept, since they bound
-// it too (D62).
+// policies: the service decides by key policies (no Authorizer), the
+// caller is not a service principal, which has none (D61), and the service
+// keeps identity-based policies or service control policies (D62). An
+// account root, which IAM allows everything, is governed only by service
+// control policies, as is every caller when the service keeps no
+// identity-based policies (D24).
 func (s *Service) iamGoverns() bool {
-	ip := s.cfg.identities
-	if ip == nil || s.cfg.authorizer != nil {
+	if s.cfg.authorizer != nil || s.principal.Kind() == policy.Service {
 		return false
 	}
-	switch s.principal.Kind() {
-	case policy.Service:
-		return false
-	case policy.Account:
-		return ip.governsRoot()
+	scps := s.cfg.orgs != nil && s.cfg.orgs.restricts()
+	if s.cfg.identities == nil || s.principal.Kind() == policy.Account {
+		return scps
 	}
 	return true
 }
@@ -412,7 +406,7 @@ func (s *Service) authorizeIAM(op keystate.Operation, action, resource string, c
 	}
 	req := policy.Request{Action: action, Caller: s.principal, Resource: resource,
 		ResourceAccount: s.principal.Account(), Time: fromMicros(s.last), Context: c}
-	v := s.cfg.identities.judge(&req)
+	v := s.judge(&req)
 	if s.observing() {
 		s.call.dec = v.reason()
 	}
@@ -469,7 +463,7 @@ func (s *Service) retireByIAM(g *grant, arn string) (final denial, refused, allo
 	req := policy.Request{Action: "kms:RetireGrant", Caller: s.principal, Resource: arn, ResourceAccount: g.key.account,
 		Time: fromMicros(s.last), Context: resourceTags(s.keyConditions(g.key), g.key)}
 	s.condBuf = req.Context
-	v := s.cfg.identities.judge(&req)
+	v := s.judge(&req)
 	if d, ok := v.firstDeny(false); ok {
 		return d, true, false
 	}

@@ -27,6 +27,7 @@ type config struct {
 	onDemandDuration time.Duration
 	authorizer       Authorizer
 	identities       *IdentityPolicies // nil: IAM allows every kms action (D24)
+	orgs             *Organizations    // nil: no account is in an organization
 	observer         Observer
 	connectDuration  time.Duration
 	connectFailure   func(customKeyStoreID string) string

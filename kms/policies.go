@@ -162,7 +162,8 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 		doc = s.ecPolicy(k, doc) // D42: the policy the caller's reader sees
 	}
 	iam := s.iamGoverns()
-	if doc.IsDefault() && !s.observing() && s.principal.Account() == k.account && !iam {
+	rcp := s.rcpBounds(k)
+	if doc.IsDefault() && !s.observing() && s.principal.Account() == k.account && !iam && !rcp {
 		// The default policy allows every principal of the key's account
 		// (and no other): its decision, without its evaluation.
 		return nil
@@ -175,14 +176,26 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 		action = s.call.action
 	}
 	req := policy.Request{Action: action, Caller: s.principal, Resource: arn, ResourceAccount: k.account}
-	if !doc.IsDefault() || iam {
+	if !doc.IsDefault() || iam || rcp {
 		// The default policy has no conditions: it needs no context.
 		req.Time = fromMicros(s.last)
 		req.EncryptionContext = s.call.ec
 		req.Context = s.keyConditions(k)
 	}
+	if rcp {
+		// D63: a resource control policy's Deny refuses first.
+		rr := req
+		rr.Context = resourceTags(req.Context, k)
+		s.condBuf = rr.Context
+		if s.cfg.orgs.rcpDenies(&rr, k.account) {
+			if s.observing() {
+				s.call.dec = "ExplicitDeny " + action + ": resource control policy"
+			}
+			return s.deniedBy(op, denial{by: policy.ResourceControl, explicit: true}, action, arn, k)
+		}
+	}
 	if iam {
-		req.Bounded = s.cfg.identities.bounded(s.principal)
+		req.Bounded = s.bounded()
 	}
 	dec := doc.Evaluate(&req)
 	if s.observing() {
@@ -207,13 +220,21 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 		Message: policy.AccessDeniedMessage(s.principal.ARN(), action, arn, dec)}
 }
 
+// rcpBounds reports whether resource control policies may refuse the
+// call in progress on k (D63): the service decides by key policies, keeps
+// organizations with RCPs, and k is a customer managed key. (RetireGrant,
+// which RCPs do not cover, is not authorized by evaluatePolicy.)
+func (s *Service) rcpBounds(k *key) bool {
+	return s.cfg.orgs != nil && s.cfg.authorizer == nil && k.kind.Manager != keystate.AWSManaged && s.cfg.orgs.hasRCPs()
+}
+
 // decideWithIdentity completes evaluatePolicy when IAM governs the call
 // (D59, D62): the key policy decided dec on req.
 func (s *Service) decideWithIdentity(op keystate.Operation, k *key, arn string, req *policy.Request, dec policy.Decision) error {
 	idr := *req
 	idr.Context = resourceTags(req.Context, k)
 	s.condBuf = idr.Context
-	v := s.cfg.identities.judge(&idr)
+	v := s.judge(&idr)
 	if s.observing() {
 		s.call.dec = dec.String() + "; " + v.reason()
 	}
@@ -239,6 +260,10 @@ func (s *Service) decideWithIdentity(op keystate.Operation, k *key, arn string, 
 // keys and the key's properties (spec §5.1).
 func (s *Service) keyConditions(k *key) policy.Context {
 	c := s.kindConditions(k.kind)
+	if s.cfg.orgs != nil {
+		c = s.cfg.orgs.appendOrgKeys(c, "Resource", k.account)
+		s.condBuf = c
+	}
 	if names := s.keyAliases(k); names != nil {
 		c = append(c, policy.Multi("kms:ResourceAliases", names...))
 		s.condBuf = c
@@ -267,6 +292,9 @@ func (s *Service) kindConditions(kind keystate.Kind) policy.Context {
 	}
 	if s.call.alias != "" {
 		c = append(c, policy.Single("kms:RequestAlias", s.call.alias))
+	}
+	if s.cfg.orgs != nil {
+		c = s.cfg.orgs.appendOrgKeys(c, "Principal", s.principal.Account())
 	}
 	s.condBuf = c
 	return c
@@ -358,7 +386,7 @@ func (s *Service) lockoutCheck(op keystate.Operation, doc *policy.Document, arn,
 		ResourceAccount: account, Time: fromMicros(s.last), Context: s.kindConditions(kind)}
 	iam := s.iamGoverns()
 	if iam {
-		req.Bounded = s.cfg.identities.bounded(s.principal)
+		req.Bounded = s.bounded()
 	}
 	dec := doc.Evaluate(&req)
 	if !iam && dec.Allowed() {
@@ -368,7 +396,7 @@ func (s *Service) lockoutCheck(op keystate.Operation, doc *policy.Document, arn,
 		// With IAM, an Allow that only delegates to the caller's account
 		// needs its identity-based policies too (D59), within the caller's
 		// bounds (D62).
-		v := s.cfg.identities.judge(&req)
+		v := s.judge(&req)
 		if _, denied, _ := v.withKeyPolicy(dec, s.principal, account); !denied {
 			return nil
 		}

@@ -88,7 +88,7 @@ func BenchmarkDescribeKeyIdentity(b *testing.B) { benchDescribeKeyIAM(b, false) 
 func BenchmarkDescribeKeyGuardRails(b *testing.B) { benchDescribeKeyIAM(b, true) }
 
 func benchDescribeKeyIAM(b *testing.B, guards bool) {
-	iam := kms.NewIdentityPolicies()
+	iam, orgs := kms.NewIdentityPolicies(), kms.NewOrganizations()
 	const role = "arn:aws:iam::111122223333:role/app"
 	const session = "arn:aws:sts::111122223333:assumed-role/app/s1"
 	for i, doc := range []string{
@@ -107,16 +107,16 @@ func benchDescribeKeyIAM(b *testing.B, guards bool) {
 		for _, err := range []error{
 			iam.PutPermissionsBoundary(role, allow),
 			iam.PutSessionPolicy(session, allow),
-			iam.PutServiceControlPolicy("r-ab12", "keep-keys", deny),
-			iam.PutServiceControlPolicy("111122223333", "kms", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}`),
-			iam.PlaceAccount("111122223333", "r-ab12"),
+			orgs.PutServiceControlPolicy("r-ab12", "keep-keys", deny),
+			orgs.PutServiceControlPolicy("111122223333", "kms", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}`),
+			orgs.PlaceAccount("111122223333", "o-a1b2c3d4e5/r-ab12/"),
 		} {
 			if err != nil {
 				b.Fatal(err)
 			}
 		}
 	}
-	svc, _ := benchService(kms.WithIdentityPolicies(iam))
+	svc, _ := benchService(kms.WithIdentityPolicies(iam), kms.WithOrganizations(orgs))
 	ids := make([]string, 1000)
 	for i := range ids {
 		out, err := svc.CreateKey(context.Background(), &kms.CreateKeyInput{Tags: []kms.Tag{{TagKey: "team", TagValue: "blue"}}})

@@ -42,10 +42,13 @@
 // identity-based policy to a user or role; with any, users and roles are
 // allowed only what those policies and the key policies allow together
 // (decision D59 of package kms), and otherwise IAM is taken to allow every
-// kms action. --permissions-boundary PRINCIPAL_ARN=FILE, --session-policy
-// SESSION_ARN=FILE, --scp TARGET=FILE and --place-account
-// ACCOUNT=ROOT[/OU...] add IAM's guard rails, which bound what those
-// policies and the key policies allow (D62). The
+// kms action. --permissions-boundary PRINCIPAL_ARN=FILE and
+// --session-policy SESSION_ARN=FILE add IAM's guard rails, which bound
+// what those policies and the key policies allow (D62); --scp TARGET=FILE,
+// --rcp TARGET=FILE, --place-account ACCOUNT=ORG_PATH and
+// --management-account ACCOUNT add AWS Organizations' service control and
+// resource control policies and the organization condition keys (D62,
+// D63). The
 // Region of that credential is the Region of the call, so one server
 // serves every AWS Region the AWS SDK lists (and those named with
 // --allow-region) and its multi-Region keys; --region (us-east-1 by

@@ -141,7 +141,7 @@ func TestServeIdentityPolicies(t *testing.T) {
 // and --session-policy set IAM's guard rails when serve starts (D62): the
 // organization's SCP refuses the account root, the role's boundary caps
 // its identity-based policy, and a session policy caps one session; bad
-// values are refused at start.
+// values (an RCP with an Allow among them) are refused at start.
 func TestServeGuardRails(t *testing.T) {
 	const role = "arn:aws:iam::111122223333:role/app"
 	const session = "arn:aws:sts::111122223333:assumed-role/app/ci"
@@ -158,9 +158,10 @@ func TestServeGuardRails(t *testing.T) {
 		{"Effect":"Deny","Action":"kms:ScheduleKeyDeletion","Resource":"*"}]}`)
 	boundary := write("boundary.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["kms:Encrypt","kms:Decrypt"],"Resource":"*"}]}`)
 	sessionDoc := write("session.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"}]}`)
+	rcp := write("no-rotation-off.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"kms:DisableKeyRotation","Resource":"*"}]}`)
 	addr, stop, logs := startServe(t, "--mem", "--access-key", "AKIDAPP="+role, "--access-key", "AKIDCI="+session,
 		"--access-key", "AKIDROOT=111122223333", "--identity-policy", role+"="+all,
-		"--scp", "r-ab12="+keep, "--place-account", "111122223333=r-ab12",
+		"--scp", "r-ab12="+keep, "--rcp", "r-ab12="+rcp, "--place-account", "111122223333=o-a1b2c3d4e5/r-ab12/",
 		"--permissions-boundary", role+"="+boundary, "--session-policy", session+"="+sessionDoc)
 	defer stop()
 	ctx := context.Background()
@@ -180,6 +181,8 @@ func TestServeGuardRails(t *testing.T) {
 	}
 	_, err = root.ScheduleKeyDeletion(ctx, &awskms.ScheduleKeyDeletionInput{KeyId: aws.String(arn)})
 	refused(err, "arn:aws:iam::111122223333:root", "kms:ScheduleKeyDeletion", "with an explicit deny in a service control policy")
+	_, err = root.DisableKeyRotation(ctx, &awskms.DisableKeyRotationInput{KeyId: aws.String(arn)})
+	refused(err, "arn:aws:iam::111122223333:root", "kms:DisableKeyRotation", "with an explicit deny in a resource control policy")
 	ct, err := app.Encrypt(ctx, &awskms.EncryptInput{KeyId: aws.String(arn), Plaintext: []byte("x")})
 	if err != nil {
 		t.Fatalf("Encrypt as the role: %v", err)
@@ -193,7 +196,9 @@ func TestServeGuardRails(t *testing.T) {
 	refused(err, session, "kms:Decrypt", "because no session policy allows the kms:Decrypt action")
 
 	for _, args := range [][]string{
-		{"--place-account", "111122223333=ou-ab12-cd34ef56"},
+		{"--place-account", "111122223333=o-a1b2c3d4e5/ou-ab12-cd34ef56/"},
+		{"--rcp", "r-ab12=" + keep},
+		{"--management-account", "1111"},
 		{"--place-account", "111122223333"},
 		{"--scp", "ou-x=" + keep},
 		{"--session-policy", role + "=" + sessionDoc},

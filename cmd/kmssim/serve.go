@@ -74,13 +74,19 @@ KmsModel.DeleteIdentityPolicy targets change and read them while serve
 runs (package kms/kmshttp).
 
 IAM's guard rails bound what those policies and the key policies allow:
-a user's or role's permissions boundary, a session's session policy, and
-an organization's service control policies, which bound account roots
-too (each turns identity-based policies on):
+a user's or role's permissions boundary and a session's session policy
+(each turns identity-based policies on),
 
 	--permissions-boundary arn:aws:iam::111122223333:role/app=boundary.json
 	--session-policy arn:aws:sts::111122223333:assumed-role/app/ci=session.json
-	--scp r-ab12=keep-keys.json --place-account 111122223333=r-ab12
+
+and AWS Organizations: service control policies bound every principal
+of an organization's accounts, roots included, resource control
+policies bound every call on their customer managed keys, and placed
+accounts carry aws:PrincipalOrgID and aws:ResourceOrgID:
+
+	--scp r-ab12=keep-keys.json --rcp r-ab12=perimeter.json
+	--place-account 111122223333=o-a1b2c3d4e5/r-ab12/
 
 The Region of the credential is the Region of the call: one server
 serves every AWS Region (such as us-west-2, plus any named with
@@ -181,6 +187,7 @@ type serveConfig struct {
 	region          string
 	accessKeys      map[string]string
 	identities      *kms.IdentityPolicies // --identity-policy; nil: IAM allows every kms action (D24)
+	orgs            *kms.Organizations    // --scp, --rcp, --place-account; nil: no organizations
 	allowRegions    []string
 	quota           int // -1: the --rules profile's
 	rules           kms.Rules
@@ -197,6 +204,24 @@ type serveConfig struct {
 	etcd            *etcdstore.Options // --etcd; nil otherwise
 	staleReads      bool
 	readyTimeout    time.Duration
+}
+
+// identityPolicies returns the identity-based policies, made at the first
+// flag that needs them.
+func (c *serveConfig) identityPolicies() *kms.IdentityPolicies {
+	if c.identities == nil {
+		c.identities = kms.NewIdentityPolicies()
+	}
+	return c.identities
+}
+
+// organizations returns the organizations, made at the first flag that
+// needs them.
+func (c *serveConfig) organizations() *kms.Organizations {
+	if c.orgs == nil {
+		c.orgs = kms.NewOrganizations()
+	}
+	return c.orgs
 }
 
 func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
@@ -217,10 +242,9 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 		c.accessKeys[k] = a
 		return nil
 	})
-	// policyFlag is a flag whose value is WHO=FILE: put calls put with
-	// WHO, the file's name without its extension, and its text, on the
-	// identity-based policies (made at the first such flag).
-	policyFlag := func(name, want, usage string, put func(ip *kms.IdentityPolicies, who, name, text string) error) {
+	// policyFlag is a flag whose value is WHO=FILE: it calls put with WHO,
+	// the file's name without its extension, and its text.
+	policyFlag := func(name, want, usage string, put func(who, name, text string) error) {
 		fs.Func(name, usage, func(v string) error {
 			who, file, ok := strings.Cut(v, "=")
 			if !ok || who == "" || file == "" {
@@ -230,36 +254,35 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 			if err != nil {
 				return err
 			}
-			if c.identities == nil {
-				c.identities = kms.NewIdentityPolicies()
-			}
-			return put(c.identities, who, strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)), string(text))
+			return put(who, strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)), string(text))
 		})
 	}
 	policyFlag("identity-policy", "PRINCIPAL_ARN", "attach the IAM identity-based policy in `PRINCIPAL_ARN=FILE` (repeatable; named after the file, without its extension) to an IAM user, group or role; with any, every user and role is allowed only what these policies and the key policies allow together (decision D59)",
-		func(ip *kms.IdentityPolicies, who, name, text string) error { return ip.Put(who, name, text) })
+		func(who, name, text string) error { return c.identityPolicies().Put(who, name, text) })
 	policyFlag("permissions-boundary", "PRINCIPAL_ARN", "set the permissions boundary of an IAM user or role to the policy in `PRINCIPAL_ARN=FILE` (repeatable; turns on identity-based policies, decision D62)",
-		func(ip *kms.IdentityPolicies, who, _, text string) error { return ip.PutPermissionsBoundary(who, text) })
+		func(who, _, text string) error { return c.identityPolicies().PutPermissionsBoundary(who, text) })
 	policyFlag("session-policy", "SESSION_ARN", "set the session policy of an assumed-role session or federated user to the policy in `SESSION_ARN=FILE` (repeatable; turns on identity-based policies, decision D62)",
-		func(ip *kms.IdentityPolicies, who, _, text string) error { return ip.PutSessionPolicy(who, text) })
-	policyFlag("scp", "TARGET", "attach the service control policy in `TARGET=FILE` (repeatable; named after the file) to an account ID, an organizational unit ou-… or an organization root r-…, which bounds every principal of the accounts it reaches, roots included (turns on identity-based policies, decision D62)",
-		func(ip *kms.IdentityPolicies, who, name, text string) error {
-			return ip.PutServiceControlPolicy(who, name, text)
-		})
-	fs.Func("place-account", "place an account in an organization, `ACCOUNT=ROOT[/OU...]`: its organization root r-… and organizational units ou-… from the root down, whose --scp policies then bound it (repeatable)", func(v string) error {
+		func(who, _, text string) error { return c.identityPolicies().PutSessionPolicy(who, text) })
+	policyFlag("scp", "TARGET", "attach the service control policy in `TARGET=FILE` (repeatable; named after the file) to an account ID, an organizational unit ou-… or an organization root r-…: it bounds every principal of the accounts it reaches, roots included (decision D62)",
+		func(who, name, text string) error { return c.organizations().PutServiceControlPolicy(who, name, text) })
+	policyFlag("rcp", "TARGET", "attach the resource control policy in `TARGET=FILE` (repeatable; named after the file) to an account ID, an organizational unit or an organization root: its Deny statements bound every call on the customer managed keys of the accounts it reaches (decision D63)",
+		func(who, name, text string) error { return c.organizations().PutResourceControlPolicy(who, name, text) })
+	fs.Func("place-account", "place an account in an organization, `ACCOUNT=o-…/r-…/ou-…/`: its organization, root and organizational units from the root down, whose --scp and --rcp policies then bound it, and which the condition keys aws:PrincipalOrgID and aws:ResourceOrgID (and their OrgPaths) give (repeatable)", func(v string) error {
 		account, path, ok := strings.Cut(v, "=")
 		if !ok || path == "" {
-			return errors.New("want ACCOUNT=ROOT[/OU...], such as 111122223333=r-ab12/ou-ab12-cd34ef56")
+			return errors.New("want ACCOUNT=ORG_PATH, such as 111122223333=o-a1b2c3d4e5/r-ab12/ou-ab12-cd34ef56/")
 		}
-		if c.identities == nil {
-			c.identities = kms.NewIdentityPolicies()
-		}
-		return c.identities.PlaceAccount(account, strings.Split(path, "/")...)
+		return c.organizations().PlaceAccount(account, path)
+	})
+	fs.Func("management-account", "make `ACCOUNT` its organization's management account, which no SCP or RCP bounds", func(v string) error {
+		return c.organizations().SetManagementAccount(v)
+	})
+	fs.BoolFunc("organizations", "keep AWS Organizations, none at first; the KmsModel.PutServiceControlPolicy, KmsModel.PutResourceControlPolicy and KmsModel.PlaceAccount targets change them while serve runs", func(string) error {
+		c.organizations()
+		return nil
 	})
 	fs.BoolFunc("identity-policies", "keep IAM identity-based policies, none at first: every IAM user and role is allowed only what they and the key policies allow together (decision D59); the KmsModel.PutIdentityPolicy target changes them while serve runs", func(string) error {
-		if c.identities == nil {
-			c.identities = kms.NewIdentityPolicies()
-		}
+		c.identityPolicies()
 		return nil
 	})
 	fs.Func("allow-region", "also serve the Region `NAME`, one the AWS SDK does not list (repeatable)", func(v string) error {
@@ -521,6 +544,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if c.identities != nil {
 		opts = append(opts, kms.WithIdentityPolicies(c.identities))
 	}
+	if c.orgs != nil {
+		opts = append(opts, kms.WithOrganizations(c.orgs))
+	}
 	if c.quota >= 0 {
 		opts = append(opts, kms.WithOnDemandRotationQuota(c.quota))
 	}
@@ -604,6 +630,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	}
 	if c.identities != nil {
 		hopts = append(hopts, kmshttp.WithIdentityPolicies(c.identities))
+	}
+	if c.orgs != nil {
+		hopts = append(hopts, kmshttp.WithOrganizations(c.orgs))
 	}
 	if len(c.accessKeys) > 0 {
 		hopts = append(hopts, kmshttp.WithAccounts(c.accessKeys))

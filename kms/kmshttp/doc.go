@@ -260,19 +260,26 @@
 //     with {"PrincipalArn": a, "PolicyDocument": d} sets the boundary of
 //     the IAM user or role a; "KmsModel.PutSessionPolicy" with
 //     {"SessionArn": s, "PolicyDocument": d} the session policy of the
-//     assumed-role session or federated user s;
-//     "KmsModel.PutServiceControlPolicy" with {"Target": t, "PolicyName":
-//     n, "PolicyDocument": d} attaches a service control policy to an
-//     account ID, an organizational unit (ou-…) or an organization root
-//     (r-…); "KmsModel.PlaceAccount" with {"AccountId": a, "Parents":
-//     [root, OUs...]} puts an account under a root and its units (no
-//     Parents takes it out). Each Put has a Get (answering
+//     assumed-role session or federated user s. Each has a Get (answering
 //     {"PolicyDocument": d}) and a Delete with the same members but the
 //     document.
 //
+// A service built with kms.WithOrganizations (kmssim serve --organizations,
+// --scp, --rcp or --place-account) sees AWS Organizations (D62, D63).
+// Given the same kms.Organizations with WithOrganizations, the handler
+// serves their targets: "KmsModel.PutServiceControlPolicy" and
+// "KmsModel.PutResourceControlPolicy" with {"Target": t, "PolicyName": n,
+// "PolicyDocument": d} attach a policy to an account ID, an organizational
+// unit (ou-…) or an organization root (r-…), each with a Get and a Delete;
+// "KmsModel.PlaceAccount" with {"AccountId": a, "OrgPath":
+// "o-…/r-…/ou-…/"} places an account (an empty OrgPath takes it out);
+// "KmsModel.SetManagementAccount" with {"AccountId": a} exempts the
+// organization's management account.
+//
 // They refuse with ValidationException (an ARN that is no user or role, a
-// bad name), MalformedPolicyDocumentException and NotFoundException, and
-// without identity-based policies answer UnknownOperationException. Any
+// bad name or target), MalformedPolicyDocumentException and
+// NotFoundException, and without identity-based policies (or
+// organizations) answer UnknownOperationException. Any
 // caller may use them, whatever its own permissions: like the clock
 // targets, they are for the tests that drive the server, not part of what
 // the policies govern.

@@ -43,6 +43,7 @@ type Handler struct {
 	svc      *kms.Service
 	clock    *kms.ManualClock
 	iam      *kms.IdentityPolicies // WithIdentityPolicies; nil: its targets are not served
+	orgs     *kms.Organizations    // WithOrganizations; nil: its targets are not served
 	accounts map[string]identity   // access key ID → caller; nil: every key is the service's account
 	maxBody  int64
 	log      *slog.Logger
@@ -63,6 +64,7 @@ type Option func(*config)
 type config struct {
 	clock    *kms.ManualClock
 	iam      *kms.IdentityPolicies
+	orgs     *kms.Organizations
 	accounts map[string]string
 	maxBody  int64
 	bodyMem  int64
@@ -86,6 +88,14 @@ func WithManualClock(clock *kms.ManualClock) Option {
 // (D62; package documentation). Pass the same value.
 func WithIdentityPolicies(ip *kms.IdentityPolicies) Option {
 	return func(c *config) { c.iam = ip }
+}
+
+// WithOrganizations tells the handler the organizations the service was
+// given with kms.WithOrganizations (decisions D62, D63), which enables the
+// KmsModel targets of service control policies, resource control policies
+// and accounts' places (package documentation). Pass the same value.
+func WithOrganizations(o *kms.Organizations) Option {
+	return func(c *config) { c.orgs = o }
 }
 
 // WithAccounts maps access key IDs to callers. A value is either an
@@ -176,6 +186,7 @@ func New(svc *kms.Service, opts ...Option) (*Handler, error) {
 		svc:      svc,
 		clock:    c.clock,
 		iam:      c.iam,
+		orgs:     c.orgs,
 		accounts: accounts,
 		maxBody:  c.maxBody,
 		log:      c.log,
@@ -588,6 +599,8 @@ func (h *Handler) dispatch(ctx context.Context, target string, body, out []byte)
 			return h.now(body, out)
 		case identityTargets[name]:
 			return h.identityPolicy(name, body, out)
+		case orgTargets[name]:
+			return h.organizations(name, body, out)
 		case name == "GetPropagationStatus":
 			return h.propagationStatus(body, out)
 		case name == "Propagate":
@@ -604,8 +617,13 @@ var identityTargets = map[string]bool{
 	"AddUserToGroup": true, "RemoveUserFromGroup": true,
 	"PutPermissionsBoundary": true, "GetPermissionsBoundary": true, "DeletePermissionsBoundary": true,
 	"PutSessionPolicy": true, "GetSessionPolicy": true, "DeleteSessionPolicy": true,
+}
+
+// orgTargets are the KmsModel targets of AWS Organizations (organizations).
+var orgTargets = map[string]bool{
 	"PutServiceControlPolicy": true, "GetServiceControlPolicy": true, "DeleteServiceControlPolicy": true,
-	"PlaceAccount": true,
+	"PutResourceControlPolicy": true, "GetResourceControlPolicy": true, "DeleteResourceControlPolicy": true,
+	"PlaceAccount": true, "SetManagementAccount": true,
 }
 
 // noManualClock is the refusal of a simulated-time target by a handler

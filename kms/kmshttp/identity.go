@@ -27,12 +27,8 @@ import (
 //     KmsModel.GetPermissionsBoundary and KmsModel.DeletePermissionsBoundary
 //     with {"PrincipalArn": a} (and "PolicyDocument" to put);
 //     KmsModel.PutSessionPolicy, KmsModel.GetSessionPolicy and
-//     KmsModel.DeleteSessionPolicy with {"SessionArn": s};
-//     KmsModel.PutServiceControlPolicy, KmsModel.GetServiceControlPolicy and
-//     KmsModel.DeleteServiceControlPolicy with {"Target": t, "PolicyName":
-//     n}; KmsModel.PlaceAccount with {"AccountId": a, "Parents": [root,
-//     OUs...]}. The Get targets answer {"PolicyDocument": d}, the others
-//     {}.
+//     KmsModel.DeleteSessionPolicy with {"SessionArn": s}. The Get targets
+//     answer {"PolicyDocument": d}, the others {}.
 //
 // Refusals are those of kms.IdentityPolicies (ValidationException,
 // MalformedPolicyDocumentException, NotFoundException). Without
@@ -44,8 +40,7 @@ func (h *Handler) identityPolicy(name string, body, out []byte) ([]byte, error) 
 			msg: "KmsModel." + name + " needs identity-based policies, which this server does not keep: " +
 				"start it with --identity-policies or --identity-policy (kmssim serve), or give the handler kmshttp.WithIdentityPolicies"}
 	}
-	var principal, policyName, document, group, user, session, target, account string
-	var parents []string
+	var principal, policyName, document, group, user, session string
 	err := decodeObject(body, func(r *reader, member []byte) error {
 		var err error
 		switch string(member) {
@@ -53,12 +48,6 @@ func (h *Handler) identityPolicy(name string, body, out []byte) ([]byte, error) 
 			_, err = r.str("PrincipalArn", &principal)
 		case "SessionArn":
 			_, err = r.str("SessionArn", &session)
-		case "Target":
-			_, err = r.str("Target", &target)
-		case "AccountId":
-			_, err = r.str("AccountId", &account)
-		case "Parents":
-			parents, _, err = r.strList("Parents", "parents")
 		case "PolicyName":
 			_, err = r.str("PolicyName", &policyName)
 		case "PolicyDocument":
@@ -94,21 +83,12 @@ func (h *Handler) identityPolicy(name string, body, out []byte) ([]byte, error) 
 		err = h.iam.PutSessionPolicy(session, document)
 	case "DeleteSessionPolicy":
 		err = h.iam.DeleteSessionPolicy(session)
-	case "PutServiceControlPolicy":
-		err = h.iam.PutServiceControlPolicy(target, policyName, document)
-	case "DeleteServiceControlPolicy":
-		err = h.iam.DeleteServiceControlPolicy(target, policyName)
-	case "PlaceAccount":
-		err = h.iam.PlaceAccount(account, parents...)
-	case "GetPermissionsBoundary", "GetSessionPolicy", "GetServiceControlPolicy":
+	case "GetPermissionsBoundary", "GetSessionPolicy":
 		var text string
-		switch name {
-		case "GetPermissionsBoundary":
+		if name == "GetPermissionsBoundary" {
 			text, err = h.iam.PermissionsBoundary(principal)
-		case "GetSessionPolicy":
+		} else {
 			text, err = h.iam.SessionPolicy(session)
-		default:
-			text, err = h.iam.ServiceControlPolicy(target, policyName)
 		}
 		if err == nil {
 			w.str("PolicyDocument", text)
@@ -128,6 +108,84 @@ func (h *Handler) identityPolicy(name string, body, out []byte) ([]byte, error) 
 	}
 	if err != nil {
 		return out, err
+	}
+	w.close()
+	return w.b, nil
+}
+
+// organizations serves the targets of AWS Organizations, kmsmodel's own
+// (decisions D62 and D63 of package kms), which change or read the
+// kms.Organizations the handler was given (WithOrganizations); a change
+// decides the next call:
+//
+//   - KmsModel.PutServiceControlPolicy and KmsModel.PutResourceControlPolicy
+//     with {"Target": t, "PolicyName": n, "PolicyDocument": d} attach d to
+//     the account, organizational unit or organization root t under n;
+//     their Get forms with {"Target": t, "PolicyName": n} answer
+//     {"PolicyDocument": d}, their Delete forms detach it;
+//   - KmsModel.PlaceAccount with {"AccountId": a, "OrgPath": p} places the
+//     account a at the organization path p ("o-…/r-…/ou-…/"; empty: out
+//     of its organization);
+//   - KmsModel.SetManagementAccount with {"AccountId": a} makes a its
+//     organization's management account.
+//
+// Without organizations, each target is UnknownOperationException saying
+// how to get them.
+func (h *Handler) organizations(name string, body, out []byte) ([]byte, error) {
+	if h.orgs == nil {
+		return out, &wireError{code: "UnknownOperationException", status: http.StatusBadRequest,
+			msg: "KmsModel." + name + " needs AWS Organizations, which this server does not keep: " +
+				"start it with --organizations, --scp, --rcp or --place-account (kmssim serve), or give the handler kmshttp.WithOrganizations"}
+	}
+	var target, policyName, document, account, path string
+	err := decodeObject(body, func(r *reader, member []byte) error {
+		var err error
+		switch string(member) {
+		case "Target":
+			_, err = r.str("Target", &target)
+		case "PolicyName":
+			_, err = r.str("PolicyName", &policyName)
+		case "PolicyDocument":
+			_, err = r.str("PolicyDocument", &document)
+		case "AccountId":
+			_, err = r.str("AccountId", &account)
+		case "OrgPath":
+			_, err = r.str("OrgPath", &path)
+		default:
+			err = r.skip()
+		}
+		return err
+	})
+	if err != nil {
+		return out, err
+	}
+	w := writer{b: out}
+	w.open()
+	o := h.orgs
+	var text string
+	switch name {
+	case "PutServiceControlPolicy":
+		err = o.PutServiceControlPolicy(target, policyName, document)
+	case "DeleteServiceControlPolicy":
+		err = o.DeleteServiceControlPolicy(target, policyName)
+	case "GetServiceControlPolicy":
+		text, err = o.ServiceControlPolicy(target, policyName)
+	case "PutResourceControlPolicy":
+		err = o.PutResourceControlPolicy(target, policyName, document)
+	case "DeleteResourceControlPolicy":
+		err = o.DeleteResourceControlPolicy(target, policyName)
+	case "GetResourceControlPolicy":
+		text, err = o.ResourceControlPolicy(target, policyName)
+	case "PlaceAccount":
+		err = o.PlaceAccount(account, path)
+	case "SetManagementAccount":
+		err = o.SetManagementAccount(account)
+	}
+	if err != nil {
+		return out, err
+	}
+	if text != "" {
+		w.str("PolicyDocument", text)
 	}
 	w.close()
 	return w.b, nil

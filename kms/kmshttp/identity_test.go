@@ -137,23 +137,93 @@ func TestGuardRailTargets(t *testing.T) {
 	postOK(t, h, "KmsModel.DeleteSessionPolicy", body(map[string]any{"SessionArn": session}))
 	listKeys(http.StatusOK, "")
 
-	postOK(t, h, "KmsModel.PutServiceControlPolicy", body(map[string]any{"Target": "ou-ab12-cd34ef56", "PolicyName": "encrypt only", "PolicyDocument": onlyEncrypt}))
-	listKeys(http.StatusOK, "")
-	postOK(t, h, "KmsModel.PlaceAccount", body(map[string]any{"AccountId": "111122223333", "Parents": []string{"r-ab12", "ou-ab12-cd34ef56"}}))
-	listKeys(http.StatusBadRequest, "because no service control policy allows the kms:ListKeys action")
-	postOK(t, h, "KmsModel.GetServiceControlPolicy", body(map[string]any{"Target": "ou-ab12-cd34ef56", "PolicyName": "encrypt only"}))
-	postOK(t, h, "KmsModel.PlaceAccount", body(map[string]any{"AccountId": "111122223333"}))
-	listKeys(http.StatusOK, "")
-	postOK(t, h, "KmsModel.DeleteServiceControlPolicy", body(map[string]any{"Target": "ou-ab12-cd34ef56", "PolicyName": "encrypt only"}))
-
 	for _, r := range []struct{ target, body, code string }{
-		{"KmsModel.PutServiceControlPolicy", body(map[string]any{"Target": "ou-x", "PolicyName": "p", "PolicyDocument": onlyEncrypt}), "ValidationException"},
-		{"KmsModel.PlaceAccount", body(map[string]any{"AccountId": "111122223333", "Parents": []any{"r-ab12", nil}}), "ValidationException"},
 		{"KmsModel.PutSessionPolicy", body(map[string]any{"SessionArn": role, "PolicyDocument": onlyEncrypt}), "ValidationException"},
 		{"KmsModel.GetSessionPolicy", body(map[string]any{"SessionArn": session}), "NotFoundException"},
 		{"KmsModel.PutPermissionsBoundary", body(map[string]any{"PrincipalArn": role, "PolicyDocument": "{"}), "MalformedPolicyDocumentException"},
 	} {
 		refused(t, h, r.target, r.body, r.code)
+	}
+}
+
+// The AWS Organizations targets (decisions D62, D63): a service control
+// policy and a resource control policy set while the server runs decide
+// the next call once the account is placed, and each reads back and goes
+// away.
+func TestOrganizationTargets(t *testing.T) {
+	orgs := kms.NewOrganizations()
+	svc := kms.New(kms.WithOrganizations(orgs))
+	h, err := kmshttp.New(svc, kmshttp.WithOrganizations(orgs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := func(m map[string]any) string { return string(mustJSON(t, m)) }
+	listKeys := func(want int, because string) {
+		t.Helper()
+		status, _, b := post(t, h, "TrentService.ListKeys", `{}`)
+		if status != want || !strings.Contains(string(b), because) {
+			t.Fatalf("ListKeys: %d %s, want %d %q", status, b, want, because)
+		}
+	}
+	onlyEncrypt := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"}]}`
+	postOK(t, h, "KmsModel.PutServiceControlPolicy", body(map[string]any{"Target": "ou-ab12-cd34ef56", "PolicyName": "encrypt only", "PolicyDocument": onlyEncrypt}))
+	listKeys(http.StatusOK, "")
+	postOK(t, h, "KmsModel.PlaceAccount", body(map[string]any{"AccountId": "111122223333", "OrgPath": "o-a1b2c3d4e5/r-ab12/ou-ab12-cd34ef56/"}))
+	listKeys(http.StatusBadRequest, "because no service control policy allows the kms:ListKeys action")
+	if got := postOK(t, h, "KmsModel.GetServiceControlPolicy", body(map[string]any{"Target": "ou-ab12-cd34ef56", "PolicyName": "encrypt only"})); !strings.Contains(got["PolicyDocument"].(string), "kms:Encrypt") {
+		t.Fatalf("GetServiceControlPolicy: %v", got)
+	}
+	postOK(t, h, "KmsModel.SetManagementAccount", body(map[string]any{"AccountId": "111122223333"}))
+	listKeys(http.StatusOK, "")
+
+	out, err := svc.CreateKey(context.Background(), &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcp := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"kms:DescribeKey","Resource":"*"}]}`
+	postOK(t, h, "KmsModel.PutResourceControlPolicy", body(map[string]any{"Target": "444455556666", "PolicyName": "no-describe", "PolicyDocument": rcp}))
+	postOK(t, h, "KmsModel.GetResourceControlPolicy", body(map[string]any{"Target": "444455556666", "PolicyName": "no-describe"}))
+	postOK(t, h, "KmsModel.PutResourceControlPolicy", body(map[string]any{"Target": "111122223333", "PolicyName": "no-describe", "PolicyDocument": rcp}))
+	describe := `{"KeyId":"` + out.KeyMetadata.KeyId + `"}`
+	if status, _, b := post(t, h, "TrentService.DescribeKey", describe); status != http.StatusOK {
+		t.Fatalf("DescribeKey of the management account's key: %d %s", status, b)
+	}
+	// A server whose account is not the management account.
+	kmsOrgs := kms.NewOrganizations()
+	svc2 := kms.New(kms.WithOrganizations(kmsOrgs))
+	h2, err := kmshttp.New(svc2, kmshttp.WithOrganizations(kmsOrgs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = svc2.CreateKey(context.Background(), &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	postOK(t, h2, "KmsModel.PutResourceControlPolicy", body(map[string]any{"Target": "111122223333", "PolicyName": "no-describe", "PolicyDocument": rcp}))
+	status, _, b := post(t, h2, "TrentService.DescribeKey", `{"KeyId":"`+out.KeyMetadata.KeyId+`"}`)
+	if status != http.StatusBadRequest || !strings.Contains(string(b), "with an explicit deny in a resource control policy") {
+		t.Fatalf("DescribeKey under the RCP: %d %s", status, b)
+	}
+	postOK(t, h2, "KmsModel.DeleteResourceControlPolicy", body(map[string]any{"Target": "111122223333", "PolicyName": "no-describe"}))
+	if status, _, b := post(t, h2, "TrentService.DescribeKey", `{"KeyId":"`+out.KeyMetadata.KeyId+`"}`); status != http.StatusOK {
+		t.Fatalf("DescribeKey after the RCP's deletion: %d %s", status, b)
+	}
+
+	for _, r := range []struct{ target, body, code string }{
+		{"KmsModel.PutServiceControlPolicy", body(map[string]any{"Target": "ou-x", "PolicyName": "p", "PolicyDocument": onlyEncrypt}), "ValidationException"},
+		{"KmsModel.PutResourceControlPolicy", body(map[string]any{"Target": "r-ab12", "PolicyName": "p", "PolicyDocument": onlyEncrypt}), "MalformedPolicyDocumentException"},
+		{"KmsModel.PlaceAccount", body(map[string]any{"AccountId": "111122223333", "OrgPath": "r-ab12/"}), "ValidationException"},
+		{"KmsModel.DeleteServiceControlPolicy", body(map[string]any{"Target": "r-ab12", "PolicyName": "none"}), "NotFoundException"},
+	} {
+		refused(t, h, r.target, r.body, r.code)
+	}
+	plain, err := kmshttp.New(kms.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _, b = post(t, plain, "KmsModel.PlaceAccount", body(map[string]any{"AccountId": "111122223333", "OrgPath": ""}))
+	if status != http.StatusBadRequest || !strings.Contains(string(b), "--organizations") {
+		t.Fatalf("without organizations: %d %s", status, b)
 	}
 }
 

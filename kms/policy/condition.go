@@ -93,6 +93,7 @@ const (
 	srcEpochTime                        // aws:EpochTime
 	srcECPair                           // kms:EncryptionContext:<key>
 	srcECKeys                           // kms:EncryptionContextKeys
+	srcIsService                        // aws:PrincipalIsAWSService
 )
 
 // condition is one compiled (operator, key, values) triple.
@@ -192,6 +193,8 @@ func sourceOf(lower, key string) (keySource, string) {
 		return srcEpochTime, ""
 	case "kms:encryptioncontextkeys":
 		return srcECKeys, ""
+	case "aws:principalisawsservice":
+		return srcIsService, ""
 	}
 	if strings.HasPrefix(lower, "kms:encryptioncontext:") {
 		return srcECPair, key[len("kms:encryptioncontext:"):]
@@ -382,6 +385,12 @@ func (c *condition) lookup(r *Request) reqValues {
 	case srcResourceAccount:
 		if r.ResourceAccount != "" {
 			return reqValues{shape: valOne, one: r.ResourceAccount}
+		}
+	case srcIsService:
+		// Present in every signed request (IAM User Guide): "true" for an
+		// AWS service principal, "false" otherwise.
+		if r.Caller.kind != Nobody {
+			return reqValues{shape: valOne, one: strconv.FormatBool(r.Caller.kind == Service)}
 		}
 	case srcCurrentTime, srcEpochTime:
 		if !r.Time.IsZero() {

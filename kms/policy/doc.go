@@ -158,6 +158,9 @@
 //   - kms:CallerAccount, aws:PrincipalAccount: the caller's account;
 //   - aws:PrincipalArn: the caller's ARN, the role ARN for a session;
 //   - aws:ResourceAccount: Request.ResourceAccount when set;
+//   - aws:PrincipalIsAWSService: "true" for a service principal, "false"
+//     for any other caller (IAM User Guide: present in every signed
+//     request);
 //   - aws:CurrentTime, aws:EpochTime: Request.Time when not zero;
 //   - kms:EncryptionContext:<key>: the value of <key> in
 //     Request.EncryptionContext (exact key first, then without regard to

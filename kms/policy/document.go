@@ -11,7 +11,8 @@ type Document struct {
 	text       string
 	statements []statement
 	isDefault  bool
-	identity   bool // an identity-based policy (ParseIdentity)
+	identity   bool   // an identity-based policy (ParseIdentity)
+	version    string // the Version element, or ""
 }
 
 // statement is one compiled policy statement.
@@ -62,6 +63,37 @@ func Parse(text string) (*Document, error) { return parse(text, false) }
 // apply to every caller: the policy's owner decides whom it is evaluated
 // for.
 func ParseIdentity(text string) (*Document, error) { return parse(text, true) }
+
+// ParseResourceControl parses a resource control policy (RCP) of AWS
+// Organizations: a resource-based policy in which, as the RCP grammar
+// says, Version is 2012-10-17 and every statement is a Deny with
+// Principal "*", an Action (not NotAction), and a Resource or
+// NotResource (the Allow of AWS's RCPFullAWSAccess is implied wherever
+// RCPs apply). Errors are those of Parse, or ErrMalformed with the
+// reason.
+func ParseResourceControl(text string) (*Document, error) {
+	d, err := parse(text, false)
+	if err != nil {
+		return nil, err
+	}
+	if d.version != Version2012 {
+		return nil, malformed("A resource control policy's Version must be " + Version2012 + ".")
+	}
+	for i := range d.statements {
+		st := &d.statements[i]
+		switch {
+		case !st.deny:
+			return nil, malformed("A resource control policy's statements must be Deny statements.")
+		case st.notPrincipal || len(st.principals) != 1 || st.principals[0].kind != Everyone:
+			return nil, malformed(`A resource control policy's statements must have Principal "*".`)
+		case st.notAction:
+			return nil, malformed("A resource control policy's statements must have Action, not NotAction.")
+		case st.inert:
+			return nil, malformed("A resource control policy's statements must have Action and Resource or NotResource.")
+		}
+	}
+	return d, nil
+}
 
 // parse is Parse, or ParseIdentity when identity is set.
 func parse(text string, identity bool) (*Document, error) {
@@ -115,6 +147,7 @@ func compile(root *node, identity bool) (*Document, error) {
 			if m.value.kind != kindString || m.value.str != Version2012 && m.value.str != Version2008 {
 				return nil, malformed("Policy has an invalid Version. Version must be " + Version2012 + " or " + Version2008 + ".")
 			}
+			d.version = m.value.str
 		case "Id":
 			if m.value.kind != kindString {
 				return nil, malformed(msgBadID)

@@ -337,6 +337,9 @@ const (
 	// SessionPolicy: the policies passed when the caller's session was
 	// made.
 	SessionPolicy
+	// ResourceControl: the resource control policies (RCPs) of the
+	// organization of the resource's account.
+	ResourceControl
 )
 
 // policyPhrases are each type's words after "explicit deny in" and
@@ -347,6 +350,7 @@ var policyPhrases = [...]struct{ explicit, none string }{
 	ServiceControl:      {"a service control policy", "service control policy"},
 	PermissionsBoundary: {"a permissions boundary", "permissions boundary"},
 	SessionPolicy:       {"a session policy", "session policy"},
+	ResourceControl:     {"a resource control policy", "resource control policy"},
 }
 
 // AccessDeniedMessage words the AccessDeniedException message for a

@@ -182,3 +182,54 @@ func TestDeniedMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestParseResourceControl: the RCP grammar of AWS Organizations (D63):
+// Version 2012-10-17, Deny statements with Principal "*", Action and
+// Resource or NotResource.
+func TestParseResourceControl(t *testing.T) {
+	const ok = `"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*"`
+	rcp := func(members string) string { return `{"Version":"2012-10-17","Statement":[{` + members + `}]}` }
+	if _, err := policy.ParseResourceControl(rcp(ok)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := policy.ParseResourceControl(rcp(`"Effect":"Deny","Principal":{"AWS":"*"},"Action":"kms:Decrypt","NotResource":"arn:aws:kms:*:111122223333:key/*"`)); err != nil {
+		t.Fatalf(`{"AWS":"*"}: %v`, err)
+	}
+	for name, text := range map[string]string{
+		"no Version":    `{"Statement":[{` + ok + `}]}`,
+		"old Version":   `{"Version":"2008-10-17","Statement":[{` + ok + `}]}`,
+		"an Allow":      rcp(`"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"`),
+		"a named role":  rcp(`"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:role/app"},"Action":"kms:*","Resource":"*"`),
+		"NotPrincipal":  rcp(`"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"`),
+		"NotAction":     rcp(`"Effect":"Deny","Principal":"*","NotAction":"kms:Describe*","Resource":"*"`),
+		"no Resource":   rcp(`"Effect":"Deny","Principal":"*","Action":"kms:*"`),
+		"not a policy":  `{`,
+		"no statements": `{"Version":"2012-10-17","Statement":[]}`,
+	} {
+		if _, err := policy.ParseResourceControl(text); !errors.Is(err, policy.ErrMalformed) {
+			t.Errorf("%s: %v, want ErrMalformed", name, err)
+		}
+	}
+}
+
+// TestPrincipalIsAWSService: aws:PrincipalIsAWSService is in every
+// request, "false" but for a service principal (IAM User Guide).
+func TestPrincipalIsAWSService(t *testing.T) {
+	d, err := policy.Parse(stmt(`"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*","Condition":{"Bool":{"aws:PrincipalIsAWSService":"false"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for arn, want := range map[string]bool{
+		"arn:aws:iam::111122223333:user/alice":        true,
+		"arn:aws:iam::111122223333:root":              true,
+		"arn:aws:sts::111122223333:assumed-role/a/s1": true,
+	} {
+		if got := d.Evaluate(&policy.Request{Action: "kms:Encrypt", Caller: policy.MustParsePrincipal(arn), Resource: "k"}).Allowed(); got != want {
+			t.Errorf("%s: allowed %v, want %v", arn, got, want)
+		}
+	}
+	svc := policy.ServicePrincipal("logs.us-east-1.amazonaws.com")
+	if d.Evaluate(&policy.Request{Action: "kms:Encrypt", Caller: svc, Resource: "k"}).Allowed() {
+		t.Error("a service principal matched aws:PrincipalIsAWSService false")
+	}
+}
