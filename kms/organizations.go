@@ -37,7 +37,7 @@ type Organizations struct {
 // placement is where an account sits in its organization.
 type placement struct {
 	org    string   // o-…
-	path   string   // o-…/r-…/ou-…/…/, as aws:PrincipalOrgPaths has it
+	paths  []string // the one path o-…/r-…/ou-…/…/, as aws:PrincipalOrgPaths has it
 	levels []string // the root, then each organizational unit down to the account's own
 }
 
@@ -275,7 +275,7 @@ func (o *Organizations) PlaceAccount(account, path string) error {
 			return identityError(keystate.ErrValidation, "'"+path+
 				"' is not an organization path: an organization ID (o-…), its root ID (r-…) and organizational unit IDs (ou-…), from the root down, each followed by a slash.")
 		}
-		p = placement{org: parts[0], path: strings.Join(parts, "/") + "/", levels: parts[1:]}
+		p = placement{org: parts[0], paths: []string{strings.Join(parts, "/") + "/"}, levels: parts[1:]}
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -374,16 +374,21 @@ func (o *Organizations) hasRCPs() bool {
 	return len(o.rcps) > 0
 }
 
-// appendOrgKeys appends to c the organization condition keys of account:
-// aws:PrincipalOrgID and aws:PrincipalOrgPaths with prefix "Principal",
-// aws:ResourceOrgID and aws:ResourceOrgPaths with "Resource", when the
-// account is placed.
-func (o *Organizations) appendOrgKeys(c policy.Context, prefix, account string) policy.Context {
+// appendOrgKeys appends to c the organization condition keys of account,
+// when it is placed: aws:ResourceOrgID and aws:ResourceOrgPaths for the
+// resource's account (resource), aws:PrincipalOrgID and
+// aws:PrincipalOrgPaths for the caller's. The entries share the
+// placement's strings: a call allocates nothing for them.
+func (o *Organizations) appendOrgKeys(c policy.Context, resource bool, account string) policy.Context {
 	o.mu.RLock()
 	p, ok := o.placed[account]
 	o.mu.RUnlock()
 	if !ok {
 		return c
 	}
-	return append(c, policy.Single("aws:"+prefix+"OrgID", p.org), policy.Multi("aws:"+prefix+"OrgPaths", p.path))
+	id, paths := "aws:PrincipalOrgID", "aws:PrincipalOrgPaths"
+	if resource {
+		id, paths = "aws:ResourceOrgID", "aws:ResourceOrgPaths"
+	}
+	return append(c, policy.ContextEntry{Key: id, Value: p.org}, policy.ContextEntry{Key: paths, Values: p.paths, Multi: true})
 }

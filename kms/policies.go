@@ -182,11 +182,18 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 		req.EncryptionContext = s.call.ec
 		req.Context = s.keyConditions(k)
 	}
+	// The context with aws:ResourceTag/<key>, which resource control
+	// policies and identity-based policies see and key policies do not:
+	// it extends req.Context's buffer, past req.Context's length.
+	var tagged policy.Context
+	if iam || rcp {
+		tagged = resourceTags(req.Context, k)
+		s.condBuf = tagged
+	}
 	if rcp {
 		// D63: a resource control policy's Deny refuses first.
 		rr := req
-		rr.Context = resourceTags(req.Context, k)
-		s.condBuf = rr.Context
+		rr.Context = tagged
 		if s.cfg.orgs.rcpDenies(&rr, k.account) {
 			if s.observing() {
 				s.call.dec = "ExplicitDeny " + action + ": resource control policy"
@@ -202,7 +209,7 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 		s.call.dec = dec.String()
 	}
 	if iam {
-		return s.decideWithIdentity(op, k, arn, &req, dec)
+		return s.decideWithIdentity(op, k, arn, &req, tagged, dec)
 	}
 	if dec.Allowed() {
 		return nil
@@ -229,11 +236,11 @@ func (s *Service) rcpBounds(k *key) bool {
 }
 
 // decideWithIdentity completes evaluatePolicy when IAM governs the call
-// (D59, D62): the key policy decided dec on req.
-func (s *Service) decideWithIdentity(op keystate.Operation, k *key, arn string, req *policy.Request, dec policy.Decision) error {
+// (D59, D62): the key policy decided dec on req; tagged is req's context
+// with k's aws:ResourceTag keys.
+func (s *Service) decideWithIdentity(op keystate.Operation, k *key, arn string, req *policy.Request, tagged policy.Context, dec policy.Decision) error {
 	idr := *req
-	idr.Context = resourceTags(req.Context, k)
-	s.condBuf = idr.Context
+	idr.Context = tagged
 	v := s.judge(&idr)
 	if s.observing() {
 		s.call.dec = dec.String() + "; " + v.reason()
@@ -261,7 +268,7 @@ func (s *Service) decideWithIdentity(op keystate.Operation, k *key, arn string, 
 func (s *Service) keyConditions(k *key) policy.Context {
 	c := s.kindConditions(k.kind)
 	if s.cfg.orgs != nil {
-		c = s.cfg.orgs.appendOrgKeys(c, "Resource", k.account)
+		c = s.cfg.orgs.appendOrgKeys(c, true, k.account)
 		s.condBuf = c
 	}
 	if names := s.keyAliases(k); names != nil {
@@ -294,7 +301,7 @@ func (s *Service) kindConditions(kind keystate.Kind) policy.Context {
 		c = append(c, policy.Single("kms:RequestAlias", s.call.alias))
 	}
 	if s.cfg.orgs != nil {
-		c = s.cfg.orgs.appendOrgKeys(c, "Principal", s.principal.Account())
+		c = s.cfg.orgs.appendOrgKeys(c, false, s.principal.Account())
 	}
 	s.condBuf = c
 	return c

@@ -82,9 +82,10 @@ func BenchmarkCreateGrant(b *testing.B) {
 func BenchmarkDescribeKeyIdentity(b *testing.B) { benchDescribeKeyIAM(b, false) }
 
 // BenchmarkDescribeKeyGuardRails is BenchmarkDescribeKeyIdentity with
-// IAM's guard rails too (D62): the role's permissions boundary, the
-// session's session policy, and service control policies on the
-// organization root and the account.
+// IAM's guard rails and AWS Organizations too (D62, D63): the role's
+// permissions boundary, the session's session policy, service control
+// policies on the organization root and the account, and a resource
+// control policy on the root (the AWS KMS Developer Guide's perimeter).
 func BenchmarkDescribeKeyGuardRails(b *testing.B) { benchDescribeKeyIAM(b, true) }
 
 func benchDescribeKeyIAM(b *testing.B, guards bool) {
@@ -109,6 +110,8 @@ func benchDescribeKeyIAM(b *testing.B, guards bool) {
 			iam.PutSessionPolicy(session, allow),
 			orgs.PutServiceControlPolicy("r-ab12", "keep-keys", deny),
 			orgs.PutServiceControlPolicy("111122223333", "kms", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}`),
+			orgs.PutResourceControlPolicy("r-ab12", "perimeter", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*",`+
+				`"Condition":{"StringNotEqualsIfExists":{"aws:PrincipalOrgID":"o-a1b2c3d4e5"},"Bool":{"aws:PrincipalIsAWSService":"false"}}}]}`),
 			orgs.PlaceAccount("111122223333", "o-a1b2c3d4e5/r-ab12/"),
 		} {
 			if err != nil {
