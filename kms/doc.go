@@ -514,6 +514,8 @@
 //     aws:PrincipalOrgPaths, its keys aws:ResourceOrgID and
 //     aws:ResourceOrgPaths, in every policy; aws:PrincipalIsAWSService is
 //     "false" for every caller but a service principal (it was absent).
+//     Like identity-based policies (D59), organizations are the program's
+//     configuration, not the store's, and take effect at the next call.
 //
 // Condition keys filled today: the key's properties (kms:KeySpec,
 // kms:KeyUsage, kms:KeyOrigin, kms:MultiRegion, kms:MultiRegionKeyType),
