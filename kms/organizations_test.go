@@ -6,6 +6,7 @@ import (
 
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
+	"pgregory.net/rapid"
 )
 
 // AWS Organizations: service control policies (D62), resource control
@@ -225,4 +226,87 @@ func TestOrganizationsRegistry(t *testing.T) {
 	if text, err := orgs.ResourceControlPolicy(orgUnit, "perimeter"); err != nil || text == "" {
 		t.Fatalf("read back %q, %v", text, err)
 	}
+}
+
+// D62, D63 as a property: organizations only take away. With service
+// control policies that allow everything and a resource control policy
+// that denies nothing, every call is decided as without organizations
+// (same error text); with restrictive ones, nothing is allowed that was
+// not allowed without them.
+func TestPropertyOrganizationsOnlyRestrict(t *testing.T) {
+	principals := []string{pzRoot, pzApp, pzSession, pzAlice, pzPartner, "arn:aws:iam::444455556666:root"}
+	keyPolicies := []string{
+		"",
+		idRootAnd(`{"Effect":"Allow","Principal":{"AWS":"444455556666"},"Action":["kms:Encrypt","kms:DescribeKey"],"Resource":"*"}`),
+		idRootAnd(`{"Effect":"Deny","Principal":{"AWS":"` + pzSession + `"},"Action":"kms:Encrypt","Resource":"*"}`),
+	}
+	scps := []string{
+		idAllow("*", "*"),
+		idAllow("*", "kms:Describe*", "kms:List*"),
+		idDeny("kms:Encrypt"),
+	}
+	rcps := []string{
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalAccount":"999999999999"}}}]}`,
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*","Condition":{"StringNotEqualsIfExists":{"aws:PrincipalOrgID":"o-a1b2c3d4e5"}}}]}`,
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"kms:DescribeKey","Resource":"*"}]}`,
+	}
+	rapid.Check(t, func(rt *rapid.T) {
+		plain := fxNew(t)
+		orgs := kms.NewOrganizations()
+		withOrgs := fxNew(t, kms.WithOrganizations(orgs))
+		scp := rapid.IntRange(0, len(scps)-1).Draw(rt, "scp")
+		rcp := rapid.IntRange(0, len(rcps)-1).Draw(rt, "rcp")
+		for _, err := range []error{
+			orgs.PutServiceControlPolicy(orgRoot, "scp", scps[scp]),
+			orgs.PutResourceControlPolicy(orgUnit, "rcp", rcps[rcp]),
+			orgs.PlaceAccount("111122223333", orgPath),
+		} {
+			if err != nil {
+				rt.Fatal(err)
+			}
+		}
+		if rapid.Bool().Draw(rt, "partner placed") {
+			if err := orgs.PlaceAccount(orgPartner, "o-a1b2c3d4e5/r-ab12/"); err != nil {
+				rt.Fatal(err)
+			}
+		}
+		neutral := scp == 0 && rcp == 0
+		doc := rapid.SampledFrom(keyPolicies).Draw(rt, "keyPolicy")
+		var arns [2]string
+		for i, e := range []*fxEnv{plain, withOrgs} {
+			out, err := e.s.CreateKey(e.ctx, &kms.CreateKeyInput{Policy: doc, BypassPolicyLockoutSafetyCheck: true})
+			if err != nil && i == 1 && !neutral {
+				return // the SCP refuses the root's CreateKey
+			}
+			if err != nil {
+				rt.Fatal(err)
+			}
+			arns[i] = out.KeyMetadata.Arn
+		}
+		for range rapid.IntRange(1, 8).Draw(rt, "calls") {
+			who := rapid.SampledFrom(principals).Draw(rt, "principal")
+			op := rapid.SampledFrom([]string{"Encrypt", "DescribeKey", "ListKeys"}).Draw(rt, "op")
+			var errs [2]error
+			for i, e := range []*fxEnv{plain, withOrgs} {
+				ctx := e.as2(who)
+				switch op {
+				case "Encrypt":
+					_, errs[i] = e.s.Encrypt(ctx, &kms.EncryptInput{KeyId: arns[i], Plaintext: []byte("x")})
+				case "DescribeKey":
+					_, errs[i] = e.s.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: arns[i]})
+				case "ListKeys":
+					_, errs[i] = e.s.ListKeys(ctx, &kms.ListKeysInput{})
+				}
+			}
+			if errs[0] != nil && errs[1] == nil {
+				rt.Fatalf("%s by %s allowed with organizations (SCP %d, RCP %d), refused without: %v", op, who, scp, rcp, errs[0])
+			}
+			if neutral && (errs[0] == nil) != (errs[1] == nil) || neutral && errs[0] != nil && errs[0].Error() != errs[1].Error() {
+				rt.Fatalf("%s by %s: without organizations %v, with neutral ones %v", op, who, errs[0], errs[1])
+			}
+			if errs[1] != nil && errs[0] == nil && !errors.Is(errs[1], keystate.ErrAccessDenied) {
+				rt.Fatalf("%s by %s: refused by organizations with %v, want AccessDeniedException", op, who, errs[1])
+			}
+		}
+	})
 }
