@@ -47,14 +47,7 @@ func (ip *IdentityPolicies) PutPermissionsBoundary(principalARN, document string
 	if err != nil {
 		return err
 	}
-	doc, err := parseGuard(document)
-	if err != nil {
-		return err
-	}
-	ip.mu.Lock()
-	defer ip.mu.Unlock()
-	ip.boundaries[o] = doc
-	return nil
+	return setDoc(ip, ip.boundaries, o, document)
 }
 
 // boundaryOwner reads the ARN of a user or role, which take a permissions
@@ -76,13 +69,7 @@ func (ip *IdentityPolicies) DeletePermissionsBoundary(principalARN string) error
 	if err != nil {
 		return err
 	}
-	ip.mu.Lock()
-	defer ip.mu.Unlock()
-	if ip.boundaries[o] == nil {
-		return identityError(keystate.ErrNotFound, "The principal "+principalARN+" has no permissions boundary.")
-	}
-	delete(ip.boundaries, o)
-	return nil
+	return dropDoc(ip, ip.boundaries, o, "The principal "+principalARN+" has no permissions boundary.")
 }
 
 // PermissionsBoundary returns the text of principalARN's permissions
@@ -92,12 +79,40 @@ func (ip *IdentityPolicies) PermissionsBoundary(principalARN string) (string, er
 	if err != nil {
 		return "", err
 	}
+	return docText(ip, ip.boundaries, o, "The principal "+principalARN+" has no permissions boundary.")
+}
+
+// setDoc parses document as a guard rail and makes it m[k].
+func setDoc[K comparable](ip *IdentityPolicies, m map[K]*policy.Document, k K, document string) error {
+	doc, err := parseGuard(document)
+	if err != nil {
+		return err
+	}
+	ip.mu.Lock()
+	defer ip.mu.Unlock()
+	m[k] = doc
+	return nil
+}
+
+// dropDoc deletes m[k], or says missing (NotFoundException).
+func dropDoc[K comparable](ip *IdentityPolicies, m map[K]*policy.Document, k K, missing string) error {
+	ip.mu.Lock()
+	defer ip.mu.Unlock()
+	if m[k] == nil {
+		return identityError(keystate.ErrNotFound, missing)
+	}
+	delete(m, k)
+	return nil
+}
+
+// docText returns the text of m[k], or says missing (NotFoundException).
+func docText[K comparable](ip *IdentityPolicies, m map[K]*policy.Document, k K, missing string) (string, error) {
 	ip.mu.RLock()
 	defer ip.mu.RUnlock()
-	if d := ip.boundaries[o]; d != nil {
+	if d := m[k]; d != nil {
 		return d.Text(), nil
 	}
-	return "", identityError(keystate.ErrNotFound, "The principal "+principalARN+" has no permissions boundary.")
+	return "", identityError(keystate.ErrNotFound, missing)
 }
 
 // sessionOf reads the ARN of an assumed-role session or federated user,
@@ -123,14 +138,7 @@ func (ip *IdentityPolicies) PutSessionPolicy(sessionARN, document string) error 
 	if err != nil {
 		return err
 	}
-	doc, err := parseGuard(document)
-	if err != nil {
-		return err
-	}
-	ip.mu.Lock()
-	defer ip.mu.Unlock()
-	ip.sessions[key] = doc
-	return nil
+	return setDoc(ip, ip.sessions, key, document)
 }
 
 // DeleteSessionPolicy removes the session policy of sessionARN. One
@@ -140,13 +148,7 @@ func (ip *IdentityPolicies) DeleteSessionPolicy(sessionARN string) error {
 	if err != nil {
 		return err
 	}
-	ip.mu.Lock()
-	defer ip.mu.Unlock()
-	if ip.sessions[key] == nil {
-		return identityError(keystate.ErrNotFound, "The session "+sessionARN+" has no session policy.")
-	}
-	delete(ip.sessions, key)
-	return nil
+	return dropDoc(ip, ip.sessions, key, "The session "+sessionARN+" has no session policy.")
 }
 
 // SessionPolicy returns the text of sessionARN's session policy.
@@ -155,12 +157,7 @@ func (ip *IdentityPolicies) SessionPolicy(sessionARN string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ip.mu.RLock()
-	defer ip.mu.RUnlock()
-	if d := ip.sessions[key]; d != nil {
-		return d.Text(), nil
-	}
-	return "", identityError(keystate.ErrNotFound, "The session "+sessionARN+" has no session policy.")
+	return docText(ip, ip.sessions, key, "The session "+sessionARN+" has no session policy.")
 }
 
 // layer is what one guard rail decides of a request: on when it applies

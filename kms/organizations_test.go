@@ -288,15 +288,7 @@ func TestPropertyOrganizationsOnlyRestrict(t *testing.T) {
 			op := rapid.SampledFrom([]string{"Encrypt", "DescribeKey", "ListKeys"}).Draw(rt, "op")
 			var errs [2]error
 			for i, e := range []*fxEnv{plain, withOrgs} {
-				ctx := e.as2(who)
-				switch op {
-				case "Encrypt":
-					_, errs[i] = e.s.Encrypt(ctx, &kms.EncryptInput{KeyId: arns[i], Plaintext: []byte("x")})
-				case "DescribeKey":
-					_, errs[i] = e.s.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: arns[i]})
-				case "ListKeys":
-					_, errs[i] = e.s.ListKeys(ctx, &kms.ListKeysInput{})
-				}
+				errs[i] = e.call(who, op, arns[i])
 			}
 			if errs[0] != nil && errs[1] == nil {
 				rt.Fatalf("%s by %s allowed with organizations (SCP %d, RCP %d), refused without: %v", op, who, scp, rcp, errs[0])

@@ -41,26 +41,8 @@ func (h *Handler) identityPolicy(name string, body, out []byte) ([]byte, error) 
 				"start it with --identity-policies or --identity-policy (kmssim serve), or give the handler kmshttp.WithIdentityPolicies"}
 	}
 	var principal, policyName, document, group, user, session string
-	err := decodeObject(body, func(r *reader, member []byte) error {
-		var err error
-		switch string(member) {
-		case "PrincipalArn":
-			_, err = r.str("PrincipalArn", &principal)
-		case "SessionArn":
-			_, err = r.str("SessionArn", &session)
-		case "PolicyName":
-			_, err = r.str("PolicyName", &policyName)
-		case "PolicyDocument":
-			_, err = r.str("PolicyDocument", &document)
-		case "GroupArn":
-			_, err = r.str("GroupArn", &group)
-		case "UserArn":
-			_, err = r.str("UserArn", &user)
-		default:
-			err = r.skip()
-		}
-		return err
-	})
+	err := strMembers(body, map[string]*string{"PrincipalArn": &principal, "PolicyName": &policyName,
+		"PolicyDocument": &document, "GroupArn": &group, "UserArn": &user, "SessionArn": &session})
 	if err != nil {
 		return out, err
 	}
@@ -138,24 +120,8 @@ func (h *Handler) organizations(name string, body, out []byte) ([]byte, error) {
 				"start it with --organizations, --scp, --rcp or --place-account (kmssim serve), or give the handler kmshttp.WithOrganizations"}
 	}
 	var target, policyName, document, account, path string
-	err := decodeObject(body, func(r *reader, member []byte) error {
-		var err error
-		switch string(member) {
-		case "Target":
-			_, err = r.str("Target", &target)
-		case "PolicyName":
-			_, err = r.str("PolicyName", &policyName)
-		case "PolicyDocument":
-			_, err = r.str("PolicyDocument", &document)
-		case "AccountId":
-			_, err = r.str("AccountId", &account)
-		case "OrgPath":
-			_, err = r.str("OrgPath", &path)
-		default:
-			err = r.skip()
-		}
-		return err
-	})
+	err := strMembers(body, map[string]*string{"Target": &target, "PolicyName": &policyName,
+		"PolicyDocument": &document, "AccountId": &account, "OrgPath": &path})
 	if err != nil {
 		return out, err
 	}
@@ -189,6 +155,18 @@ func (h *Handler) organizations(name string, body, out []byte) ([]byte, error) {
 	}
 	w.close()
 	return w.b, nil
+}
+
+// strMembers decodes the string members of the JSON object body that dst
+// names into the strings it points to, skipping the others.
+func strMembers(body []byte, dst map[string]*string) error {
+	return decodeObject(body, func(r *reader, member []byte) error {
+		if p, ok := dst[string(member)]; ok {
+			_, err := r.str(string(member), p)
+			return err
+		}
+		return r.skip()
+	})
 }
 
 // The headers of kmsmodel's own that make a request one an AWS service
