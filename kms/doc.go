@@ -516,6 +516,24 @@
 //     "false" for every caller but a service principal (it was absent).
 //     Like identity-based policies (D59), organizations are the program's
 //     configuration, not the store's, and take effect at the next call.
+//   - D64: where a call comes from. WithSourceIP gives it aws:SourceIp
+//     (kms/kmshttp: the connection's address); a call through an
+//     interface VPC endpoint (WithVPCEndpoint, NewVPCEndpoint) carries
+//     aws:SourceVpce, aws:SourceVpc and aws:VpcSourceIp instead, as AWS
+//     leaves aws:SourceIp out of those, and one an AWS service makes for
+//     its caller (WithViaService, WithServicePrincipal) carries no address
+//     (AWS gives the service's own). The endpoint's policy (a
+//     resource-based policy; AWS's full-access default unless set) bounds
+//     every call through it, operations on no key and alias operations
+//     included, after resource control policies and before the rest: a
+//     Deny, or no Allow, is AccessDeniedException "… with an explicit deny
+//     in a VPC endpoint policy" or "… because no VPC endpoint policy
+//     allows …". Every call also carries aws:RequestedRegion (its Region),
+//     aws:PrincipalType (Account, User, FederatedUser or AssumedRole),
+//     aws:username for an IAM user, and aws:SecureTransport "true": AWS KMS
+//     endpoints take HTTPS only, and kmsmodel stands for them even over
+//     plain HTTP. aws:userid (IAM's unique IDs) and aws:PrincipalTag are
+//     not modelled.
 //
 // Condition keys filled today: the key's properties (kms:KeySpec,
 // kms:KeyUsage, kms:KeyOrigin, kms:MultiRegion, kms:MultiRegionKeyType),
@@ -534,7 +552,9 @@
 // aws:PrincipalIsAWSService for one WithServicePrincipal makes (D61), and
 // "false" for every other; aws:PrincipalOrgID, aws:PrincipalOrgPaths,
 // aws:ResourceOrgID and aws:ResourceOrgPaths for accounts placed in an
-// organization (WithOrganizations, D63). Absent: aws:CalledVia and the
+// organization (WithOrganizations, D63); aws:SourceIp, aws:SourceVpce,
+// aws:SourceVpc, aws:VpcSourceIp, aws:RequestedRegion,
+// aws:SecureTransport, aws:PrincipalType and aws:username (D64). Absent: aws:CalledVia and the
 // other keys of service chains, aws:ResourceTag (but in identity-based
 // policies, D59, and resource control policies, D63),
 // kms:TrailingDaysWithoutKeyUsage.

@@ -366,11 +366,12 @@ func (s *Service) iamGoverns() bool {
 	return true
 }
 
-// iamDecides reports whether operations on no key are refused to the
-// call in progress unless identity-based policies allow them: iamGoverns,
-// or a service principal, which has none (D61).
+// iamDecides reports whether operations on no key are decided by policy
+// for the call in progress: iamGoverns, a service principal, which has no
+// identity-based policies to allow them (D61), or a call through a VPC
+// endpoint, whose policy bounds them (D64).
 func (s *Service) iamDecides() bool {
-	return s.iamGoverns() || s.principal.Kind() == policy.Service
+	return s.iamGoverns() || s.principal.Kind() == policy.Service || s.call.vpce != nil
 }
 
 // deniedBy is the AccessDeniedException of the call in progress for the
@@ -389,11 +390,13 @@ func (s *Service) deniedBy(op keystate.Operation, d denial, action, resource str
 }
 
 // authorizeIAM decides the call in progress by the caller's identity-based
-// policies and IAM's guard rails alone (spec §3.2 rules 6 and 7, D62): an
+// policies and IAM's guard rails alone (spec §3.2 rules 6 and 7, D62),
+// within the policy of the VPC endpoint it came through (D64): an
 // operation on no key, with resource "*", or on an alias, with the
-// alias's ARN. It allows every call that iamGoverns does not cover but a
-// service principal's, which has no identity-based policies to allow it
-// (D61). action is "" for the operation's own.
+// alias's ARN. It allows every call that iamGoverns does not cover and
+// its endpoint allows, but a service principal's, which has no
+// identity-based policies to allow it (D61). action is "" for the
+// operation's own.
 func (s *Service) authorizeIAM(op keystate.Operation, action, resource string, c policy.Context) error {
 	if action == "" {
 		action = actionNames[op]
@@ -401,11 +404,18 @@ func (s *Service) authorizeIAM(op keystate.Operation, action, resource string, c
 	if s.principal.Kind() == policy.Service {
 		return s.deniedBy(op, denial{by: policy.IdentityBased}, action, resource, nil)
 	}
-	if !s.iamGoverns() {
+	iam := s.iamGoverns()
+	if !iam && s.call.vpce == nil {
 		return nil
 	}
 	req := policy.Request{Action: action, Caller: s.principal, Resource: resource,
-		ResourceAccount: s.principal.Account(), Time: fromMicros(s.last), Context: c}
+		ResourceAccount: s.principal.Account(), Time: fromMicros(s.last), Context: c, Region: s.rg.name}
+	if d, denied := s.endpointDenies(&req); denied {
+		return s.deniedBy(op, d, action, resource, nil) // D64
+	}
+	if !iam {
+		return nil
+	}
 	v := s.judge(&req)
 	if s.observing() {
 		s.call.dec = v.reason()
@@ -461,7 +471,7 @@ func (s *Service) retireByIAM(g *grant, arn string) (final denial, refused, allo
 		return denial{}, false, true
 	}
 	req := policy.Request{Action: "kms:RetireGrant", Caller: s.principal, Resource: arn, ResourceAccount: g.key.account,
-		Time: fromMicros(s.last), Context: resourceTags(s.keyConditions(g.key), g.key)}
+		Time: fromMicros(s.last), Context: resourceTags(s.keyConditions(g.key), g.key), Region: s.rg.name}
 	s.condBuf = req.Context
 	v := s.judge(&req)
 	if d, ok := v.firstDeny(false); ok {

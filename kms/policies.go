@@ -145,7 +145,8 @@ type callConditions struct {
 	// sourceArn is the AWS resource on whose behalf a service principal
 	// calls (WithServicePrincipal, D61), or "".
 	sourceArn string
-	dec       string // the last decision, for the observer
+	vpce      *VPCEndpoint // the VPC endpoint the call came through (WithVPCEndpoint, D64), or nil
+	dec       string       // the last decision, for the observer
 }
 
 // reset empties c for a new call, keeping its buffer.
@@ -163,7 +164,8 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 	}
 	iam := s.iamGoverns()
 	rcp := s.rcpBounds(k)
-	if doc.IsDefault() && !s.observing() && s.principal.Account() == k.account && !iam && !rcp {
+	guarded := rcp || s.call.vpce != nil // bounded besides the key policy and IAM (D63, D64)
+	if doc.IsDefault() && !s.observing() && s.principal.Account() == k.account && !iam && !guarded {
 		// The default policy allows every principal of the key's account
 		// (and no other): its decision, without its evaluation.
 		return nil
@@ -176,11 +178,12 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 		action = s.call.action
 	}
 	req := policy.Request{Action: action, Caller: s.principal, Resource: arn, ResourceAccount: k.account}
-	if !doc.IsDefault() || iam || rcp {
+	if !doc.IsDefault() || iam || guarded {
 		// The default policy has no conditions: it needs no context.
 		req.Time = fromMicros(s.last)
 		req.EncryptionContext = s.call.ec
 		req.Context = s.keyConditions(k)
+		req.Region = s.rg.name
 	}
 	// The context with aws:ResourceTag/<key>, which resource control
 	// policies and identity-based policies see and key policies do not:
@@ -200,6 +203,10 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 			}
 			return s.deniedBy(op, denial{by: policy.ResourceControl, explicit: true}, action, arn, k)
 		}
+	}
+	if d, denied := s.endpointDenies(&req); denied {
+		// D64: the VPC endpoint's policy bounds every call through it.
+		return s.deniedBy(op, d, action, arn, k)
 	}
 	if iam {
 		req.Bounded = s.bounded()
@@ -390,7 +397,7 @@ func parsePolicy(op keystate.Operation, arn string, st keystate.State, text stri
 // names errID: the key's ARN, or empty for a key not created yet.
 func (s *Service) lockoutCheck(op keystate.Operation, doc *policy.Document, arn, account, errID string, kind keystate.Kind, st keystate.State) error {
 	req := policy.Request{Action: "kms:PutKeyPolicy", Caller: s.principal, Resource: arn,
-		ResourceAccount: account, Time: fromMicros(s.last), Context: s.kindConditions(kind)}
+		ResourceAccount: account, Time: fromMicros(s.last), Context: s.kindConditions(kind), Region: s.rg.name}
 	iam := s.iamGoverns()
 	if iam {
 		req.Bounded = s.bounded()

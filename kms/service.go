@@ -321,6 +321,7 @@ func (s *Service) begin(ctx context.Context, op keystate.Operation) (int64, stri
 		perr = verr
 	}
 	s.principal = p
+	s.callNetwork(ctx)
 	if caller == "" {
 		caller = s.cfg.account
 	}

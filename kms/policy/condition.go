@@ -94,7 +94,14 @@ const (
 	srcECPair                           // kms:EncryptionContext:<key>
 	srcECKeys                           // kms:EncryptionContextKeys
 	srcIsService                        // aws:PrincipalIsAWSService
+	srcPrincipalType                    // aws:PrincipalType
+	srcUsername                         // aws:username
+	srcRegion                           // aws:RequestedRegion
+	srcSecureTransport                  // aws:SecureTransport
 )
+
+// principalTypes are the values of aws:PrincipalType (IAM User Guide).
+var principalTypes = [...]string{Account: "Account", User: "User", FederatedUser: "FederatedUser", AssumedRole: "AssumedRole"}
 
 // condition is one compiled (operator, key, values) triple.
 type condition struct {
@@ -195,6 +202,14 @@ func sourceOf(lower, key string) (keySource, string) {
 		return srcECKeys, ""
 	case "aws:principalisawsservice":
 		return srcIsService, ""
+	case "aws:principaltype":
+		return srcPrincipalType, ""
+	case "aws:username":
+		return srcUsername, ""
+	case "aws:requestedregion":
+		return srcRegion, ""
+	case "aws:securetransport":
+		return srcSecureTransport, ""
 	}
 	if strings.HasPrefix(lower, "kms:encryptioncontext:") {
 		return srcECPair, key[len("kms:encryptioncontext:"):]
@@ -391,6 +406,23 @@ func (c *condition) lookup(r *Request) reqValues {
 		// AWS service principal, "false" otherwise.
 		if r.Caller.kind != Nobody {
 			return reqValues{shape: valOne, one: strconv.FormatBool(r.Caller.kind == Service)}
+		}
+	case srcPrincipalType:
+		if k := int(r.Caller.kind); k < len(principalTypes) && principalTypes[k] != "" {
+			return reqValues{shape: valOne, one: principalTypes[k]}
+		}
+	case srcUsername:
+		if r.Caller.kind == User {
+			return reqValues{shape: valOne, one: roleName(r.Caller.name)}
+		}
+	case srcRegion:
+		if r.Region != "" {
+			return reqValues{shape: valOne, one: r.Region}
+		}
+	case srcSecureTransport:
+		// AWS KMS endpoints take HTTPS only (D64).
+		if r.Caller.kind != Nobody {
+			return reqValues{shape: valOne, one: "true"}
 		}
 	case srcCurrentTime, srcEpochTime:
 		if !r.Time.IsZero() {

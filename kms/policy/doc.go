@@ -161,6 +161,11 @@
 //   - aws:PrincipalIsAWSService: "true" for a service principal, "false"
 //     for any other caller (IAM User Guide: present in every signed
 //     request);
+//   - aws:PrincipalType: Account, User, FederatedUser or AssumedRole;
+//   - aws:username: an IAM user's name, for an IAM user only;
+//   - aws:RequestedRegion: Request.Region when set;
+//   - aws:SecureTransport: "true" for every caller, since AWS KMS
+//     endpoints take HTTPS only (decision D64 of package kms);
 //   - aws:CurrentTime, aws:EpochTime: Request.Time when not zero;
 //   - kms:EncryptionContext:<key>: the value of <key> in
 //     Request.EncryptionContext (exact key first, then without regard to

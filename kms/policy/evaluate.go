@@ -29,6 +29,9 @@ type Request struct {
 	EncryptionContext map[string]string
 	// Context holds every other condition key present in the request.
 	Context Context
+	// Region is the Region the request is sent to (aws:RequestedRegion);
+	// "" leaves the key absent.
+	Region string
 	// Bounded says that the caller has a permissions boundary. IAM then
 	// applies a Deny statement with NotPrincipal to it whatever the
 	// NotPrincipal element names (IAM User Guide, "Permissions boundaries
@@ -340,6 +343,9 @@ const (
 	// ResourceControl: the resource control policies (RCPs) of the
 	// organization of the resource's account.
 	ResourceControl
+	// VPCEndpoint: the policy of the VPC endpoint the request came
+	// through.
+	VPCEndpoint
 )
 
 // policyPhrases are each type's words after "explicit deny in" and
@@ -351,6 +357,7 @@ var policyPhrases = [...]struct{ explicit, none string }{
 	PermissionsBoundary: {"a permissions boundary", "permissions boundary"},
 	SessionPolicy:       {"a session policy", "session policy"},
 	ResourceControl:     {"a resource control policy", "resource control policy"},
+	VPCEndpoint:         {"a VPC endpoint policy", "VPC endpoint policy"},
 }
 
 // AccessDeniedMessage words the AccessDeniedException message for a
