@@ -48,7 +48,9 @@
 // --rcp TARGET=FILE, --place-account ACCOUNT=ORG_PATH and
 // --management-account ACCOUNT add AWS Organizations' service control and
 // resource control policies and the organization condition keys (D62,
-// D63). The
+// D63); --vpc-endpoint VPCE_ID=VPC_ID and --vpc-endpoint-policy
+// VPCE_ID=FILE add VPC endpoints, which requests name with the header
+// X-Kmsmodel-Vpc-Endpoint (D64). The
 // Region of that credential is the Region of the call, so one server
 // serves every AWS Region the AWS SDK lists (and those named with
 // --allow-region) and its multi-Region keys; --region (us-east-1 by

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -208,5 +209,51 @@ func TestServeGuardRails(t *testing.T) {
 		if _, code := parseServe(args, &out, &errs); code != 2 {
 			t.Errorf("%q: code %d, %q", args, code, errs.String())
 		}
+	}
+}
+
+// TestServeVPCEndpoint: serve --vpc-endpoint and --vpc-endpoint-policy
+// (D64): with the header X-Kmsmodel-Vpc-Endpoint, a request comes through
+// the endpoint, whose policy refuses what it does not allow; a policy for
+// an endpoint not given first is refused at start.
+func TestServeVPCEndpoint(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "endpoint-policy.json")
+	if err := os.WriteFile(file, []byte(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":["kms:Encrypt","kms:CreateKey"],"Resource":"*"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const vpce = "vpce-0123456789abcdef0"
+	addr, stop, logs := startServe(t, "--mem", "--vpc-endpoint", vpce+"=vpc-0abc1234", "--vpc-endpoint-policy", vpce+"="+file)
+	defer stop()
+	post := func(target, body string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/", strings.NewReader(body))
+		req.Header.Set("X-Amz-Target", target)
+		req.Header.Set("X-Kmsmodel-Vpc-Endpoint", vpce)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	status, body := post("TrentService.CreateKey", `{}`)
+	if status != 200 {
+		t.Fatalf("CreateKey through the endpoint: %d %s\n%s", status, body, logs)
+	}
+	var out struct{ KeyMetadata struct{ KeyId string } }
+	if err := json.Unmarshal([]byte(body), &out); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := post("TrentService.DescribeKey", `{"KeyId":"`+out.KeyMetadata.KeyId+`"}`); status != 400 ||
+		!strings.Contains(body, "because no VPC endpoint policy allows the kms:DescribeKey action") {
+		t.Fatalf("DescribeKey through the endpoint: %d %s", status, body)
+	}
+	var o, e strings.Builder
+	if _, code := parseServe([]string{"--vpc-endpoint-policy", vpce + "=" + file}, &o, &e); code != 2 {
+		t.Errorf("a policy before its endpoint: code %d %q", code, e.String())
+	}
+	if _, code := parseServe([]string{"--vpc-endpoint", "vpce-1=vpc-0abc1234"}, &o, &e); code != 2 {
+		t.Errorf("a bad endpoint ID: code %d", code)
 	}
 }

@@ -88,6 +88,13 @@ accounts carry aws:PrincipalOrgID and aws:ResourceOrgID:
 	--scp r-ab12=keep-keys.json --rcp r-ab12=perimeter.json
 	--place-account 111122223333=o-a1b2c3d4e5/r-ab12/
 
+A request's aws:SourceIp is its connection's address, or the header
+X-Kmsmodel-Source-Ip; with the header X-Kmsmodel-Vpc-Endpoint it comes
+through a VPC endpoint, whose policy bounds it:
+
+	--vpc-endpoint vpce-0123456789abcdef0=vpc-0abc1234
+	--vpc-endpoint-policy vpce-0123456789abcdef0=endpoint-policy.json
+
 The Region of the credential is the Region of the call: one server
 serves every AWS Region (such as us-west-2, plus any named with
 --allow-region), so clients configured for different Regions can use
@@ -186,8 +193,9 @@ type serveConfig struct {
 	account         string
 	region          string
 	accessKeys      map[string]string
-	identities      *kms.IdentityPolicies // --identity-policy; nil: IAM allows every kms action (D24)
-	orgs            *kms.Organizations    // --scp, --rcp, --place-account; nil: no organizations
+	identities      *kms.IdentityPolicies       // --identity-policy; nil: IAM allows every kms action (D24)
+	orgs            *kms.Organizations          // --scp, --rcp, --place-account; nil: no organizations
+	vpces           map[string]*kms.VPCEndpoint // --vpc-endpoint, by ID
 	allowRegions    []string
 	quota           int // -1: the --rules profile's
 	rules           kms.Rules
@@ -225,7 +233,7 @@ func (c *serveConfig) organizations() *kms.Organizations {
 }
 
 func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
-	c := &serveConfig{accessKeys: map[string]string{}}
+	c := &serveConfig{accessKeys: map[string]string{}, vpces: map[string]*kms.VPCEndpoint{}}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:4599", "`address` to listen on (host:port; port 0 picks a free one)")
 	fs.StringVar(&c.db, "db", "kms.db", "bbolt `file` holding the service's state (created if missing)")
@@ -274,6 +282,26 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 		}
 		return c.organizations().PlaceAccount(account, path)
 	})
+	fs.Func("vpc-endpoint", "serve calls through the interface VPC endpoint `VPCE_ID=VPC_ID` (repeatable), with AWS's full-access endpoint policy: a request with the header X-Kmsmodel-Vpc-Endpoint naming it comes through it (decision D64)", func(v string) error {
+		id, vpc, _ := strings.Cut(v, "=")
+		ep, err := kms.NewVPCEndpoint(id, vpc)
+		if err != nil {
+			return err
+		}
+		if c.vpces[id] != nil {
+			return errors.New("endpoint " + id + " given twice")
+		}
+		c.vpces[id] = ep
+		return nil
+	})
+	policyFlag("vpc-endpoint-policy", "VPCE_ID", "set the policy of a --vpc-endpoint to the policy in `VPCE_ID=FILE` (repeatable; after its --vpc-endpoint)",
+		func(id, _, text string) error {
+			ep := c.vpces[id]
+			if ep == nil {
+				return errors.New("no --vpc-endpoint " + id + " before it")
+			}
+			return ep.SetPolicy(text)
+		})
 	fs.Func("management-account", "make `ACCOUNT` its organization's management account, which no SCP or RCP bounds", func(v string) error {
 		return c.organizations().SetManagementAccount(v)
 	})
@@ -633,6 +661,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	}
 	if c.orgs != nil {
 		hopts = append(hopts, kmshttp.WithOrganizations(c.orgs))
+	}
+	for _, ep := range c.vpces {
+		hopts = append(hopts, kmshttp.WithVPCEndpoints(ep))
 	}
 	if len(c.accessKeys) > 0 {
 		hopts = append(hopts, kmshttp.WithAccounts(c.accessKeys))

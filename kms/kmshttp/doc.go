@@ -113,7 +113,15 @@
 // "X-Kmsmodel-Service-Principal: logs.us-east-1.amazonaws.com" with
 // "X-Kmsmodel-Source-Arn" and "X-Kmsmodel-Source-Account", a call that
 // service principal makes on behalf of that resource, instead of the
-// access key's caller (kms.WithServicePrincipal, D61). Malformed values
+// access key's caller (kms.WithServicePrincipal, D61). Every request
+// comes from its connection's address (kms.WithSourceIP: aws:SourceIp),
+// or from "X-Kmsmodel-Source-Ip: 203.0.113.7"; with
+// "X-Kmsmodel-Vpc-Endpoint: vpce-…" it comes through that VPC endpoint,
+// one given with WithVPCEndpoints, whose policy bounds it
+// (kms.WithVPCEndpoint, D64). "KmsModel.SetVPCEndpointPolicy" with
+// {"VpcEndpointId": id, "PolicyDocument": d} changes an endpoint's policy
+// (no document: AWS's full-access default), "KmsModel.GetVPCEndpointPolicy"
+// reads it. Malformed values, and endpoints the handler was not given,
 // are ValidationException.
 //
 // The credential's Region is the Region of the call: the handler passes

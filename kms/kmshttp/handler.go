@@ -42,9 +42,10 @@ const SmallBodyBytes = 16 << 10
 type Handler struct {
 	svc      *kms.Service
 	clock    *kms.ManualClock
-	iam      *kms.IdentityPolicies // WithIdentityPolicies; nil: its targets are not served
-	orgs     *kms.Organizations    // WithOrganizations; nil: its targets are not served
-	accounts map[string]identity   // access key ID → caller; nil: every key is the service's account
+	iam      *kms.IdentityPolicies       // WithIdentityPolicies; nil: its targets are not served
+	orgs     *kms.Organizations          // WithOrganizations; nil: its targets are not served
+	vpces    map[string]*kms.VPCEndpoint // WithVPCEndpoints, by ID
+	accounts map[string]identity         // access key ID → caller; nil: every key is the service's account
 	maxBody  int64
 	log      *slog.Logger
 	idHigh   uint64 // random half of every request ID
@@ -65,6 +66,7 @@ type config struct {
 	clock    *kms.ManualClock
 	iam      *kms.IdentityPolicies
 	orgs     *kms.Organizations
+	vpces    []*kms.VPCEndpoint
 	accounts map[string]string
 	maxBody  int64
 	bodyMem  int64
@@ -88,6 +90,15 @@ func WithManualClock(clock *kms.ManualClock) Option {
 // (D62; package documentation). Pass the same value.
 func WithIdentityPolicies(ip *kms.IdentityPolicies) Option {
 	return func(c *config) { c.iam = ip }
+}
+
+// WithVPCEndpoints lets requests come through the VPC endpoints eps
+// (decision D64 of package kms): a request with the header
+// X-Kmsmodel-Vpc-Endpoint naming one of them is a call through it
+// (kms.WithVPCEndpoint), and the KmsModel.SetVPCEndpointPolicy and
+// KmsModel.GetVPCEndpointPolicy targets change and read their policies.
+func WithVPCEndpoints(eps ...*kms.VPCEndpoint) Option {
+	return func(c *config) { c.vpces = append(c.vpces, eps...) }
 }
 
 // WithOrganizations tells the handler the organizations the service was
@@ -169,6 +180,16 @@ func New(svc *kms.Service, opts ...Option) (*Handler, error) {
 			accounts[key] = id
 		}
 	}
+	var vpces map[string]*kms.VPCEndpoint
+	for _, ep := range c.vpces {
+		if vpces == nil {
+			vpces = make(map[string]*kms.VPCEndpoint)
+		}
+		if ep == nil || vpces[ep.ID()] != nil {
+			return nil, fmt.Errorf("kmshttp: WithVPCEndpoints: a nil or repeated endpoint")
+		}
+		vpces[ep.ID()] = ep
+	}
 	if c.maxBody <= 0 {
 		return nil, fmt.Errorf("kmshttp: WithMaxBodyBytes(%d): the limit must be positive", c.maxBody)
 	}
@@ -187,6 +208,7 @@ func New(svc *kms.Service, opts ...Option) (*Handler, error) {
 		clock:    c.clock,
 		iam:      c.iam,
 		orgs:     c.orgs,
+		vpces:    vpces,
 		accounts: accounts,
 		maxBody:  c.maxBody,
 		log:      c.log,
@@ -292,11 +314,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		caller, callRegion, rerr = h.authenticate(r)
 	}
 	if rerr == nil {
-		ctx := kms.WithRequestID(callContext(r, caller), id)
-		if callRegion != "" {
-			ctx = kms.WithCallerRegion(ctx, callRegion)
+		var ctx context.Context
+		ctx, rerr = h.callContext(r, caller)
+		if rerr == nil {
+			ctx = kms.WithRequestID(ctx, id)
+			if callRegion != "" {
+				ctx = kms.WithCallerRegion(ctx, callRegion)
+			}
+			out, rerr = h.dispatch(ctx, op, body, out)
 		}
-		out, rerr = h.dispatch(ctx, op, body, out)
 	}
 	if rerr != nil {
 		code, status, out = errorBody(rerr, id, out[:0])
@@ -601,6 +627,8 @@ func (h *Handler) dispatch(ctx context.Context, target string, body, out []byte)
 			return h.identityPolicy(name, body, out)
 		case orgTargets[name]:
 			return h.organizations(name, body, out)
+		case name == "SetVPCEndpointPolicy" || name == "GetVPCEndpointPolicy":
+			return h.endpointPolicy(name, body, out)
 		case name == "GetPropagationStatus":
 			return h.propagationStatus(body, out)
 		case name == "Propagate":

@@ -3,6 +3,7 @@ package kmshttp
 import (
 	"context"
 	"net/http"
+	"net/netip"
 
 	"github.com/kmsmodel/kmsmodel/kms"
 )
@@ -170,12 +171,15 @@ func strMembers(body []byte, dst map[string]*string) error {
 }
 
 // The headers of kmsmodel's own that make a request one an AWS service
-// makes (decisions D60 and D61 of package kms).
+// makes (decisions D60 and D61 of package kms), or say where it comes from
+// (D64).
 const (
 	headerViaService       = "X-Kmsmodel-Via-Service"
 	headerServicePrincipal = "X-Kmsmodel-Service-Principal"
 	headerSourceArn        = "X-Kmsmodel-Source-Arn"
 	headerSourceAccount    = "X-Kmsmodel-Source-Account"
+	headerSourceIP         = "X-Kmsmodel-Source-Ip"
+	headerVPCEndpoint      = "X-Kmsmodel-Vpc-Endpoint"
 )
 
 // callContext returns the context of r's call by caller, as r's kmsmodel
@@ -183,17 +187,67 @@ const (
 // principal on behalf of the resource X-Kmsmodel-Source-Arn of the account
 // X-Kmsmodel-Source-Account instead of the caller's
 // (kms.WithServicePrincipal); with X-Kmsmodel-Via-Service, a call made
-// through that service (kms.WithViaService).
-func callContext(r *http.Request, caller identity) context.Context {
-	h := r.Header
+// through that service (kms.WithViaService); from the address
+// X-Kmsmodel-Source-Ip, or else the connection's (kms.WithSourceIP);
+// through the VPC endpoint X-Kmsmodel-Vpc-Endpoint, one of those given
+// with WithVPCEndpoints (kms.WithVPCEndpoint). A bad address or unknown
+// endpoint is ValidationException.
+func (h *Handler) callContext(r *http.Request, caller identity) (context.Context, error) {
+	hdr := r.Header
 	ctx := caller.context(r.Context())
-	if v := h[headerServicePrincipal]; len(v) > 0 {
-		ctx = kms.WithServicePrincipal(ctx, v[0], first(h[headerSourceArn]), first(h[headerSourceAccount]))
+	if v := hdr[headerServicePrincipal]; len(v) > 0 {
+		ctx = kms.WithServicePrincipal(ctx, v[0], first(hdr[headerSourceArn]), first(hdr[headerSourceAccount]))
 	}
-	if v := h[headerViaService]; len(v) > 0 {
+	if v := hdr[headerViaService]; len(v) > 0 {
 		ctx = kms.WithViaService(ctx, v[0])
 	}
-	return ctx
+	if v := hdr[headerSourceIP]; len(v) > 0 {
+		ip, err := netip.ParseAddr(v[0])
+		if err != nil {
+			return nil, &wireError{code: "ValidationException", status: http.StatusBadRequest,
+				msg: headerSourceIP + ": '" + v[0] + "' is not an IP address"}
+		}
+		ctx = kms.WithSourceIP(ctx, ip)
+	} else if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		ctx = kms.WithSourceIP(ctx, ap.Addr())
+	}
+	if v := hdr[headerVPCEndpoint]; len(v) > 0 {
+		ep := h.vpces[v[0]]
+		if ep == nil {
+			return nil, &wireError{code: "ValidationException", status: http.StatusBadRequest,
+				msg: headerVPCEndpoint + ": '" + v[0] + "' is not a VPC endpoint of this server (kmssim serve --vpc-endpoint)"}
+		}
+		ctx = kms.WithVPCEndpoint(ctx, ep)
+	}
+	return ctx, nil
+}
+
+// endpointPolicy serves KmsModel.SetVPCEndpointPolicy, with
+// {"VpcEndpointId": id, "PolicyDocument": d} (an empty or absent document
+// restores AWS's full-access default), and KmsModel.GetVPCEndpointPolicy,
+// with {"VpcEndpointId": id}, which answers {"PolicyDocument": d} (D64). An
+// endpoint not given with WithVPCEndpoints is NotFoundException.
+func (h *Handler) endpointPolicy(name string, body, out []byte) ([]byte, error) {
+	var id, document string
+	if err := strMembers(body, map[string]*string{"VpcEndpointId": &id, "PolicyDocument": &document}); err != nil {
+		return out, err
+	}
+	ep := h.vpces[id]
+	if ep == nil {
+		return out, &wireError{code: "NotFoundException", status: http.StatusBadRequest,
+			msg: "'" + id + "' is not a VPC endpoint of this server (kmssim serve --vpc-endpoint)"}
+	}
+	w := writer{b: out}
+	w.open()
+	if name == "SetVPCEndpointPolicy" {
+		if err := ep.SetPolicy(document); err != nil {
+			return out, err
+		}
+	} else {
+		w.str("PolicyDocument", ep.Policy())
+	}
+	w.close()
+	return w.b, nil
 }
 
 func first(v []string) string {

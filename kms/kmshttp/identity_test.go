@@ -227,6 +227,70 @@ func TestOrganizationTargets(t *testing.T) {
 	}
 }
 
+// Where a request comes from (decision D64): its connection's address is
+// aws:SourceIp unless X-Kmsmodel-Source-Ip says otherwise, and
+// X-Kmsmodel-Vpc-Endpoint makes it come through one of the server's VPC
+// endpoints, whose policy the KmsModel targets change.
+func TestNetworkHeaders(t *testing.T) {
+	svc := kms.New()
+	ep, err := kms.NewVPCEndpoint("vpce-0123456789abcdef0", "vpc-0abc1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := kmshttp.New(svc, kmshttp.WithVPCEndpoints(ep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := svc.CreateKey(context.Background(), &kms.CreateKeyInput{Policy: `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+	 {"Effect":"Deny","Principal":"*","Action":"kms:Encrypt","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"192.0.2.0/24"}}},
+	 {"Effect":"Deny","Principal":"*","Action":"kms:GenerateDataKey","Resource":"*","Condition":{"StringNotEquals":{"aws:SourceVpce":"vpce-0123456789abcdef0"}}}]}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.KeyMetadata.KeyId
+	encrypt := `{"KeyId":"` + id + `","Plaintext":"eA=="}`
+	// httptest's requests come from 192.0.2.1.
+	if status, _, b := post(t, h, "TrentService.Encrypt", encrypt); status != http.StatusOK {
+		t.Fatalf("from the connection's address: %d %s", status, b)
+	}
+	if status, _, _ := post(t, h, "TrentService.Encrypt", encrypt, "X-Kmsmodel-Source-Ip", "198.51.100.7"); status != http.StatusBadRequest {
+		t.Fatalf("from 198.51.100.7: %d", status)
+	}
+	generate := `{"KeyId":"` + id + `","NumberOfBytes":32}`
+	if status, _, _ := post(t, h, "TrentService.GenerateDataKey", generate); status != http.StatusBadRequest {
+		t.Fatalf("GenerateDataKey not through the endpoint: %d", status)
+	}
+	if status, _, b := post(t, h, "TrentService.GenerateDataKey", generate, "X-Kmsmodel-Vpc-Endpoint", "vpce-0123456789abcdef0"); status != http.StatusOK {
+		t.Fatalf("GenerateDataKey through the endpoint: %d %s", status, b)
+	}
+	postOK(t, h, "KmsModel.SetVPCEndpointPolicy", `{"VpcEndpointId":"vpce-0123456789abcdef0","PolicyDocument":`+
+		string(mustJSON(t, `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:Encrypt","Resource":"*"}]}`))+`}`)
+	status, _, b := post(t, h, "TrentService.GenerateDataKey", generate, "X-Kmsmodel-Vpc-Endpoint", "vpce-0123456789abcdef0")
+	if status != http.StatusBadRequest || !strings.Contains(string(b), "because no VPC endpoint policy allows the kms:GenerateDataKey action") {
+		t.Fatalf("GenerateDataKey under the new endpoint policy: %d %s", status, b)
+	}
+	got := postOK(t, h, "KmsModel.GetVPCEndpointPolicy", `{"VpcEndpointId":"vpce-0123456789abcdef0"}`)
+	if text, _ := got["PolicyDocument"].(string); !strings.Contains(text, "kms:Encrypt") {
+		t.Fatalf("GetVPCEndpointPolicy: %v", got)
+	}
+	postOK(t, h, "KmsModel.SetVPCEndpointPolicy", `{"VpcEndpointId":"vpce-0123456789abcdef0"}`)
+	if status, _, b := post(t, h, "TrentService.GenerateDataKey", generate, "X-Kmsmodel-Vpc-Endpoint", "vpce-0123456789abcdef0"); status != http.StatusOK {
+		t.Fatalf("back to the default endpoint policy: %d %s", status, b)
+	}
+	for _, c := range []struct{ header, value string }{
+		{"X-Kmsmodel-Source-Ip", "not an address"},
+		{"X-Kmsmodel-Vpc-Endpoint", "vpce-00000000"},
+	} {
+		status, _, b := post(t, h, "TrentService.Encrypt", encrypt, c.header, c.value)
+		if status != http.StatusBadRequest || !strings.Contains(string(b), "ValidationException") {
+			t.Errorf("%s: %s: %d %s", c.header, c.value, status, b)
+		}
+	}
+	refused(t, h, "KmsModel.SetVPCEndpointPolicy", `{"VpcEndpointId":"vpce-00000000"}`, "NotFoundException")
+	refused(t, h, "KmsModel.SetVPCEndpointPolicy", `{"VpcEndpointId":"vpce-0123456789abcdef0","PolicyDocument":"{"}`, "MalformedPolicyDocumentException")
+}
+
 // refused checks that h answers target with body by the exception code,
 // HTTP 400.
 func refused(t *testing.T, h http.Handler, target, body, code string) {
