@@ -532,8 +532,12 @@
 //     aws:PrincipalType (Account, User, FederatedUser or AssumedRole),
 //     aws:username for an IAM user, and aws:SecureTransport "true": AWS KMS
 //     endpoints take HTTPS only, and kmsmodel stands for them even over
-//     plain HTTP. aws:userid (IAM's unique IDs) and aws:PrincipalTag are
-//     not modelled.
+//     plain HTTP. A chain of services that called KMS with the caller's
+//     credentials (WithCalledVia; WithViaService through Athena,
+//     CloudFormation, DynamoDB or KMS, the services AWS lists, names that
+//     service) is aws:CalledVia, with aws:CalledViaFirst and
+//     aws:CalledViaLast. aws:userid (IAM's unique IDs) and aws:PrincipalTag
+//     are not modelled.
 //
 // Condition keys filled today: the key's properties (kms:KeySpec,
 // kms:KeyUsage, kms:KeyOrigin, kms:MultiRegion, kms:MultiRegionKeyType),
@@ -554,10 +558,10 @@
 // aws:ResourceOrgID and aws:ResourceOrgPaths for accounts placed in an
 // organization (WithOrganizations, D63); aws:SourceIp, aws:SourceVpce,
 // aws:SourceVpc, aws:VpcSourceIp, aws:RequestedRegion,
-// aws:SecureTransport, aws:PrincipalType and aws:username (D64). Absent: aws:CalledVia and the
-// other keys of service chains, aws:ResourceTag (but in identity-based
-// policies, D59, and resource control policies, D63),
-// kms:TrailingDaysWithoutKeyUsage.
+// aws:SecureTransport, aws:PrincipalType, aws:username, aws:CalledVia,
+// aws:CalledViaFirst and aws:CalledViaLast (D64). Absent: aws:ResourceTag
+// (but in identity-based policies, D59, and resource control policies,
+// D63), aws:userid, aws:PrincipalTag, kms:TrailingDaysWithoutKeyUsage.
 //
 // # Eventual consistency
 //

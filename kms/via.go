@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -20,22 +21,84 @@ import (
 // whom AccessDeniedException names. A name that is not of that form makes
 // the call fail with ValidationException.
 func WithViaService(ctx context.Context, service string) context.Context {
-	return withConditionEntries(ctx, policy.Single(viaServiceKey, service), policy.Single("aws:ViaAWSService", "true"))
+	ctx = withConditionEntries(ctx, policy.Single(viaServiceKey, service), policy.Single("aws:ViaAWSService", "true"))
+	if name, _, ok := strings.Cut(service, "."); ok && calledViaServices[name] && !hasCondition(ctx, calledViaKey) {
+		ctx = withCalledVia(ctx, name+".amazonaws.com")
+	}
+	return ctx
 }
 
-const viaServiceKey = "kms:ViaService"
+const (
+	viaServiceKey = "kms:ViaService"
+	calledViaKey  = "aws:CalledVia"
+)
+
+// calledViaServices are the services that name themselves in aws:CalledVia
+// when they call another with their caller's credentials (IAM User Guide,
+// aws:CalledVia).
+var calledViaServices = map[string]bool{"athena": true, "cloudformation": true, "dynamodb": true, "kms": true}
+
+// WithCalledVia returns a context whose calls reach AWS KMS through a chain
+// of AWS services, each calling the next with the principal's credentials
+// (D64): services are their service principals in order, such as
+// "athena.amazonaws.com" (Athena, which called S3, which calls KMS). The
+// calls' condition keys include aws:CalledVia (the chain),
+// aws:CalledViaFirst, aws:CalledViaLast and aws:ViaAWSService "true".
+// WithViaService names the service that calls KMS (kms:ViaService), and,
+// when that service is Athena, CloudFormation, DynamoDB or KMS (the
+// services AWS lists for aws:CalledVia) and no chain was given, makes it
+// the chain. A chain given here replaces one given before. A name that is
+// not <service>.amazonaws.com makes the call fail with
+// ValidationException.
+func WithCalledVia(ctx context.Context, services ...string) context.Context {
+	return withCalledVia(ctx, services...)
+}
+
+func withCalledVia(ctx context.Context, services ...string) context.Context {
+	if len(services) == 0 {
+		return ctx
+	}
+	var keep []policy.ContextEntry
+	if prev, _ := ctx.Value(conditionsKey{}).([]policy.ContextEntry); len(prev) > 0 {
+		for _, e := range prev {
+			if e.Key != calledViaKey && e.Key != "aws:CalledViaFirst" && e.Key != "aws:CalledViaLast" {
+				keep = append(keep, e)
+			}
+		}
+	}
+	keep = append(keep, policy.Multi(calledViaKey, slices.Clone(services)...), policy.Single("aws:CalledViaFirst", services[0]),
+		policy.Single("aws:CalledViaLast", services[len(services)-1]))
+	if !slices.ContainsFunc(keep, func(e policy.ContextEntry) bool { return e.Key == "aws:ViaAWSService" }) {
+		keep = append(keep, policy.Single("aws:ViaAWSService", "true"))
+	}
+	return context.WithValue(ctx, conditionsKey{}, keep)
+}
+
+// hasCondition reports whether ctx's condition entries hold key.
+func hasCondition(ctx context.Context, key string) bool {
+	prev, _ := ctx.Value(conditionsKey{}).([]policy.ContextEntry)
+	return slices.ContainsFunc(prev, func(e policy.ContextEntry) bool { return e.Key == key })
+}
 
 // checkViaService refuses a call whose context names a service that is
 // not <service>.<region>.amazonaws.com (or .amazonaws.com.cn in the China
 // Regions): the form kms:ViaService takes (spec §5.1).
 func checkViaService(op keystate.Operation, entries []policy.ContextEntry) error {
 	for _, e := range entries {
-		if e.Key != viaServiceKey || validViaService(e.Value) {
-			continue
+		switch {
+		case e.Key == viaServiceKey && !validViaService(e.Value):
+			// kmsmodel's wording (D60).
+			return kmsError(keystate.ErrValidation, op, "", keystate.None,
+				"'"+e.Value+"' is not the name of an AWS service endpoint in a Region, such as s3.us-east-1.amazonaws.com.")
+		case e.Key == calledViaKey:
+			for _, v := range e.Values {
+				if base, ok := serviceHost(v); !ok || strings.Contains(base, ".") {
+					// kmsmodel's wording (D64).
+					return kmsError(keystate.ErrValidation, op, "", keystate.None,
+						"'"+v+"' is not the service principal of an AWS service, such as athena.amazonaws.com.")
+				}
+			}
 		}
-		// kmsmodel's wording (D60).
-		return kmsError(keystate.ErrValidation, op, "", keystate.None,
-			"'"+e.Value+"' is not the name of an AWS service endpoint in a Region, such as s3.us-east-1.amazonaws.com.")
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package kms_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -41,5 +42,37 @@ func TestViaService(t *testing.T) {
 	}
 	if _, err := e.s.Encrypt(kms.WithViaService(e.ctx, "s3.cn-north-1.amazonaws.com.cn"), plain); err != nil {
 		t.Fatalf("a China Region name: %v", err)
+	}
+}
+
+// D64: a chain of services that called KMS with the caller's credentials is
+// aws:CalledVia (with aws:CalledViaFirst and aws:CalledViaLast); a call
+// WithViaService makes through Athena, CloudFormation, DynamoDB or KMS
+// names that service in it, other services do not.
+func TestCalledVia(t *testing.T) {
+	e := fxNew(t)
+	allow := func(action, cond string) string {
+		return `{"Effect":"Allow","Principal":{"AWS":"` + pzAlice + `"},"Action":"` + action + `","Resource":"*","Condition":` + cond + `}`
+	}
+	id, arn := idKey(t, e, `{"Version":"2012-10-17","Statement":[`+
+		`{"Effect":"Allow","Principal":{"AWS":"`+pzRoot+`"},"Action":"kms:*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalType":"Account"}}},`+
+		allow("kms:Encrypt", `{"ForAnyValue:StringEquals":{"aws:CalledVia":"dynamodb.amazonaws.com"}}`)+`,`+
+		allow("kms:DescribeKey", `{"StringEquals":{"aws:CalledViaFirst":"athena.amazonaws.com","kms:ViaService":"s3.us-east-1.amazonaws.com"}}`)+`]}`)
+	alice := e.as2(pzAlice)
+	encrypt := &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")}
+	if _, err := e.s.Encrypt(kms.WithViaService(alice, "dynamodb.us-east-1.amazonaws.com"), encrypt); err != nil {
+		t.Fatalf("through DynamoDB: %v", err)
+	}
+	_, err := e.s.Encrypt(kms.WithViaService(alice, "s3.us-east-1.amazonaws.com"), encrypt)
+	pzDenied(t, err, pzAlice, "kms:Encrypt", arn, false)
+	athena := kms.WithViaService(kms.WithCalledVia(alice, "athena.amazonaws.com"), "s3.us-east-1.amazonaws.com")
+	if _, err := e.s.DescribeKey(athena, &kms.DescribeKeyInput{KeyId: id}); err != nil {
+		t.Fatalf("Athena, then S3: %v", err)
+	}
+	_, err = e.s.DescribeKey(kms.WithCalledVia(athena, "cloudformation.amazonaws.com"), &kms.DescribeKeyInput{KeyId: id})
+	pzDenied(t, err, pzAlice, "kms:DescribeKey", arn, false) // a chain given later replaces the first
+	_, err = e.s.DescribeKey(kms.WithCalledVia(alice, "athena.us-east-1.amazonaws.com"), &kms.DescribeKeyInput{KeyId: id})
+	if !errors.Is(err, keystate.ErrValidation) {
+		t.Fatalf("a service endpoint where a service principal belongs: %v", err)
 	}
 }

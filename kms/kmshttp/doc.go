@@ -113,7 +113,10 @@
 // "X-Kmsmodel-Service-Principal: logs.us-east-1.amazonaws.com" with
 // "X-Kmsmodel-Source-Arn" and "X-Kmsmodel-Source-Account", a call that
 // service principal makes on behalf of that resource, instead of the
-// access key's caller (kms.WithServicePrincipal, D61). Every request
+// access key's caller (kms.WithServicePrincipal, D61);
+// "X-Kmsmodel-Called-Via: athena.amazonaws.com", a comma-separated chain
+// of services that called KMS for the caller (kms.WithCalledVia, D64).
+// Every request
 // comes from its connection's address (kms.WithSourceIP: aws:SourceIp),
 // or from "X-Kmsmodel-Source-Ip: 203.0.113.7"; with
 // "X-Kmsmodel-Vpc-Endpoint: vpce-…" it comes through that VPC endpoint,

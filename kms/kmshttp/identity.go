@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
+	"strings"
 
 	"github.com/kmsmodel/kmsmodel/kms"
 )
@@ -178,6 +179,7 @@ const (
 	headerServicePrincipal = "X-Kmsmodel-Service-Principal"
 	headerSourceArn        = "X-Kmsmodel-Source-Arn"
 	headerSourceAccount    = "X-Kmsmodel-Source-Account"
+	headerCalledVia        = "X-Kmsmodel-Called-Via"
 	headerSourceIP         = "X-Kmsmodel-Source-Ip"
 	headerVPCEndpoint      = "X-Kmsmodel-Vpc-Endpoint"
 )
@@ -187,7 +189,9 @@ const (
 // principal on behalf of the resource X-Kmsmodel-Source-Arn of the account
 // X-Kmsmodel-Source-Account instead of the caller's
 // (kms.WithServicePrincipal); with X-Kmsmodel-Via-Service, a call made
-// through that service (kms.WithViaService); from the address
+// through that service (kms.WithViaService), after the comma-separated
+// chain of services X-Kmsmodel-Called-Via (kms.WithCalledVia); from the
+// address
 // X-Kmsmodel-Source-Ip, or else the connection's (kms.WithSourceIP);
 // through the VPC endpoint X-Kmsmodel-Vpc-Endpoint, one of those given
 // with WithVPCEndpoints (kms.WithVPCEndpoint). A bad address or unknown
@@ -197,6 +201,13 @@ func (h *Handler) callContext(r *http.Request, caller identity) (context.Context
 	ctx := caller.context(r.Context())
 	if v := hdr[headerServicePrincipal]; len(v) > 0 {
 		ctx = kms.WithServicePrincipal(ctx, v[0], first(hdr[headerSourceArn]), first(hdr[headerSourceAccount]))
+	}
+	if v := hdr[headerCalledVia]; len(v) > 0 {
+		chain := strings.Split(v[0], ",")
+		for i := range chain {
+			chain[i] = strings.TrimSpace(chain[i])
+		}
+		ctx = kms.WithCalledVia(ctx, chain...)
 	}
 	if v := hdr[headerViaService]; len(v) > 0 {
 		ctx = kms.WithViaService(ctx, v[0])

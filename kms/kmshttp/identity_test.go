@@ -287,6 +287,20 @@ func TestNetworkHeaders(t *testing.T) {
 			t.Errorf("%s: %s: %d %s", c.header, c.value, status, b)
 		}
 	}
+	// X-Kmsmodel-Called-Via: a chain of services (D64).
+	out, err = svc.CreateKey(context.Background(), &kms.CreateKeyInput{Policy: `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+	 {"Effect":"Deny","Principal":"*","Action":"kms:Encrypt","Resource":"*","Condition":{"StringNotEqualsIfExists":{"aws:CalledViaLast":"athena.amazonaws.com"}}}]}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	encrypt = `{"KeyId":"` + out.KeyMetadata.KeyId + `","Plaintext":"eA=="}`
+	if status, _, b := post(t, h, "TrentService.Encrypt", encrypt, "X-Kmsmodel-Called-Via", "cloudformation.amazonaws.com, athena.amazonaws.com"); status != http.StatusOK {
+		t.Fatalf("called via CloudFormation and Athena: %d %s", status, b)
+	}
+	if status, _, _ := post(t, h, "TrentService.Encrypt", encrypt, "X-Kmsmodel-Called-Via", "athena.amazonaws.com, cloudformation.amazonaws.com"); status != http.StatusBadRequest {
+		t.Fatalf("called via Athena, then CloudFormation: %d", status)
+	}
 	refused(t, h, "KmsModel.SetVPCEndpointPolicy", `{"VpcEndpointId":"vpce-00000000"}`, "NotFoundException")
 	refused(t, h, "KmsModel.SetVPCEndpointPolicy", `{"VpcEndpointId":"vpce-0123456789abcdef0","PolicyDocument":"{"}`, "MalformedPolicyDocumentException")
 }
