@@ -536,8 +536,18 @@
 //     credentials (WithCalledVia; WithViaService through Athena,
 //     CloudFormation, DynamoDB or KMS, the services AWS lists, names that
 //     service) is aws:CalledVia, with aws:CalledViaFirst and
-//     aws:CalledViaLast. aws:userid (IAM's unique IDs) and aws:PrincipalTag
-//     are not modelled.
+//     aws:CalledViaLast. aws:userid (IAM's unique IDs) is not modelled.
+//   - D65: policy variables and principal tags. In a 2012-10-17 policy
+//     (key, identity-based, guard rail, endpoint), ${key} in a Resource or
+//     a condition value is the request's value of that condition key,
+//     ${key, 'default'} its default when absent (package kms/policy);
+//     before, policies compared "${…}" as literal text. WithPrincipalTags
+//     gives the caller's tags (its IAM tags and session tags, resolved as
+//     AWS resolves them) as aws:PrincipalTag/<key>, so that
+//     attribute-based access control compares them with aws:ResourceTag
+//     through ${aws:PrincipalTag/<key>}. Principal tags are per call, not
+//     kept by IdentityPolicies: kmsmodel models no IAM users or roles
+//     beyond their policies.
 //
 // Condition keys filled today: the key's properties (kms:KeySpec,
 // kms:KeyUsage, kms:KeyOrigin, kms:MultiRegion, kms:MultiRegionKeyType),
@@ -561,7 +571,8 @@
 // aws:SecureTransport, aws:PrincipalType, aws:username, aws:CalledVia,
 // aws:CalledViaFirst and aws:CalledViaLast (D64). Absent: aws:ResourceTag
 // (but in identity-based policies, D59, and resource control policies,
-// D63), aws:userid, aws:PrincipalTag, kms:TrailingDaysWithoutKeyUsage.
+// D63), aws:userid, kms:TrailingDaysWithoutKeyUsage. aws:PrincipalTag/<key>
+// with WithPrincipalTags (D65).
 //
 // # Eventual consistency
 //

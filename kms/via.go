@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 
@@ -32,6 +33,29 @@ const (
 	viaServiceKey = "kms:ViaService"
 	calledViaKey  = "aws:CalledVia"
 )
+
+// WithPrincipalTags returns a context whose caller carries the principal
+// tags tags (D65): the IAM tags of its user or role and the session tags
+// of its session, as AWS resolves them. The calls' condition keys include
+// aws:PrincipalTag/<key> for each, which policies compare directly or
+// through the policy variable ${aws:PrincipalTag/<key>} (attribute-based
+// access control). Tags given again replace those given before.
+func WithPrincipalTags(ctx context.Context, tags map[string]string) context.Context {
+	var keep []policy.ContextEntry
+	if prev, _ := ctx.Value(conditionsKey{}).([]policy.ContextEntry); len(prev) > 0 {
+		for _, e := range prev {
+			if !strings.HasPrefix(e.Key, principalTagPrefix) {
+				keep = append(keep, e)
+			}
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		keep = append(keep, policy.Single(principalTagPrefix+k, tags[k]))
+	}
+	return context.WithValue(ctx, conditionsKey{}, keep)
+}
+
+const principalTagPrefix = "aws:PrincipalTag/"
 
 // calledViaServices are the services that name themselves in aws:CalledVia
 // when they call another with their caller's credentials (IAM User Guide,

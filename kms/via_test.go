@@ -76,3 +76,27 @@ func TestCalledVia(t *testing.T) {
 		t.Fatalf("a service endpoint where a service principal belongs: %v", err)
 	}
 }
+
+// D65: the caller's principal tags are aws:PrincipalTag/<key>, which an
+// identity-based policy compares with the key's tags through a policy
+// variable (attribute-based access control, the AWS KMS Developer Guide's
+// ABAC pattern).
+func TestPrincipalTagsABAC(t *testing.T) {
+	e, ip := idEnv(t)
+	idPut(t, ip, pzApp, "abac", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["kms:Encrypt","kms:DescribeKey"],
+	  "Resource":"arn:aws:kms:*:${aws:PrincipalAccount}:key/*","Condition":{"StringEquals":{"aws:ResourceTag/team":"${aws:PrincipalTag/team}"}}}]}`)
+	out, err := e.s.CreateKey(e.ctx, &kms.CreateKeyInput{Tags: []kms.Tag{{TagKey: "team", TagValue: "blue"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, arn := out.KeyMetadata.KeyId, out.KeyMetadata.Arn
+	blue := kms.WithPrincipalTags(e.as2(pzSession), map[string]string{"team": "blue"})
+	if _, err := e.s.Encrypt(blue, &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")}); err != nil {
+		t.Fatalf("a blue session on a blue key: %v", err)
+	}
+	red := kms.WithPrincipalTags(blue, map[string]string{"team": "red"})
+	_, err = e.s.Encrypt(red, &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+	idDenied(t, err, pzSession, "kms:Encrypt", arn, false)
+	_, err = e.s.Encrypt(e.as2(pzSession), &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+	idDenied(t, err, pzSession, "kms:Encrypt", arn, false)
+}

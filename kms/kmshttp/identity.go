@@ -180,6 +180,7 @@ const (
 	headerSourceArn        = "X-Kmsmodel-Source-Arn"
 	headerSourceAccount    = "X-Kmsmodel-Source-Account"
 	headerCalledVia        = "X-Kmsmodel-Called-Via"
+	headerPrincipalTags    = "X-Kmsmodel-Principal-Tags"
 	headerSourceIP         = "X-Kmsmodel-Source-Ip"
 	headerVPCEndpoint      = "X-Kmsmodel-Vpc-Endpoint"
 )
@@ -190,8 +191,9 @@ const (
 // X-Kmsmodel-Source-Account instead of the caller's
 // (kms.WithServicePrincipal); with X-Kmsmodel-Via-Service, a call made
 // through that service (kms.WithViaService), after the comma-separated
-// chain of services X-Kmsmodel-Called-Via (kms.WithCalledVia); from the
-// address
+// chain of services X-Kmsmodel-Called-Via (kms.WithCalledVia); by a
+// caller with the principal tags X-Kmsmodel-Principal-Tags
+// ("team=blue,env=prod", kms.WithPrincipalTags); from the address
 // X-Kmsmodel-Source-Ip, or else the connection's (kms.WithSourceIP);
 // through the VPC endpoint X-Kmsmodel-Vpc-Endpoint, one of those given
 // with WithVPCEndpoints (kms.WithVPCEndpoint). A bad address or unknown
@@ -211,6 +213,18 @@ func (h *Handler) callContext(r *http.Request, caller identity) (context.Context
 	}
 	if v := hdr[headerViaService]; len(v) > 0 {
 		ctx = kms.WithViaService(ctx, v[0])
+	}
+	if v := hdr[headerPrincipalTags]; len(v) > 0 {
+		tags := map[string]string{}
+		for _, pair := range strings.Split(v[0], ",") {
+			k, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			if !ok || k == "" {
+				return nil, &wireError{code: "ValidationException", status: http.StatusBadRequest,
+					msg: headerPrincipalTags + ": '" + pair + "' is not KEY=VALUE"}
+			}
+			tags[k] = val
+		}
+		ctx = kms.WithPrincipalTags(ctx, tags)
 	}
 	if v := hdr[headerSourceIP]; len(v) > 0 {
 		ip, err := netip.ParseAddr(v[0])

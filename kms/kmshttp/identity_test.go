@@ -301,6 +301,23 @@ func TestNetworkHeaders(t *testing.T) {
 	if status, _, _ := post(t, h, "TrentService.Encrypt", encrypt, "X-Kmsmodel-Called-Via", "athena.amazonaws.com, cloudformation.amazonaws.com"); status != http.StatusBadRequest {
 		t.Fatalf("called via Athena, then CloudFormation: %d", status)
 	}
+	// X-Kmsmodel-Principal-Tags: the caller's tags (D65).
+	out, err = svc.CreateKey(context.Background(), &kms.CreateKeyInput{Policy: `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+	 {"Effect":"Deny","Principal":"*","Action":"kms:Encrypt","Resource":"*","Condition":{"StringNotEquals":{"aws:PrincipalTag/team":"blue"}}}]}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	encrypt = `{"KeyId":"` + out.KeyMetadata.KeyId + `","Plaintext":"eA=="}`
+	if status, _, b := post(t, h, "TrentService.Encrypt", encrypt, "X-Kmsmodel-Principal-Tags", "env=prod, team=blue"); status != http.StatusOK {
+		t.Fatalf("a blue caller: %d %s", status, b)
+	}
+	if status, _, _ := post(t, h, "TrentService.Encrypt", encrypt, "X-Kmsmodel-Principal-Tags", "team=red"); status != http.StatusBadRequest {
+		t.Fatalf("a red caller: %d", status)
+	}
+	if status, _, b := post(t, h, "TrentService.Encrypt", encrypt, "X-Kmsmodel-Principal-Tags", "team"); status != http.StatusBadRequest || !strings.Contains(string(b), "ValidationException") {
+		t.Fatalf("a tag without a value: %d %s", status, b)
+	}
 	refused(t, h, "KmsModel.SetVPCEndpointPolicy", `{"VpcEndpointId":"vpce-00000000"}`, "NotFoundException")
 	refused(t, h, "KmsModel.SetVPCEndpointPolicy", `{"VpcEndpointId":"vpce-0123456789abcdef0","PolicyDocument":"{"}`, "MalformedPolicyDocumentException")
 }

@@ -113,6 +113,9 @@ type condition struct {
 	src      keySource
 	ecKey    string // the <key> of kms:EncryptionContext:<key>
 	values   []cvalue
+	// tmpls holds, beside values, the policy variables of each value, or
+	// is nil when no value has any (variables.go).
+	tmpls []*template
 }
 
 // cvalue is one policy value of a condition, parsed for its operator.
@@ -126,8 +129,9 @@ type cvalue struct {
 	arn []pattern // the six fields of an ARN, for Arn*
 }
 
-// compileCondition compiles a statement's Condition block.
-func compileCondition(n *node) ([]condition, error) {
+// compileCondition compiles a statement's Condition block; vars says
+// that values may hold policy variables (a 2012-10-17 policy).
+func compileCondition(n *node, vars bool) ([]condition, error) {
 	if n.kind != kindObject {
 		return nil, malformed(msgBadCondition)
 	}
@@ -173,12 +177,22 @@ func compileCondition(n *node) ([]condition, error) {
 			if err != nil {
 				return nil, err
 			}
-			for _, v := range vals {
+			for i, v := range vals {
+				var t *template
+				if vars {
+					t = parseTemplate(v)
+				}
 				cv, ok := compileValue(info.kind, v)
-				if !ok {
+				if !ok && t == nil {
 					return nil, malformed("Policy contains a statement with an invalid value " + strconv.Quote(v) + " for condition operator " + m.name + ".")
 				}
 				c.values = append(c.values, cv)
+				if t != nil {
+					if c.tmpls == nil {
+						c.tmpls = make([]*template, len(vals))
+					}
+					c.tmpls[i] = t
+				}
 			}
 			out = append(out, c)
 		}
@@ -447,6 +461,9 @@ func (c *condition) lookup(r *Request) reqValues {
 
 // eval reports whether the condition holds for r (spec §5.3).
 func (c *condition) eval(r *Request) bool {
+	if c.tmpls != nil {
+		c = c.expanded(r)
+	}
 	v := c.lookup(r)
 	n := v.count()
 	if c.op == opNull {

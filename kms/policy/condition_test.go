@@ -75,7 +75,8 @@ func TestConditions(t *testing.T) {
 			map[string]string{"appname": "x"}, nil, false},
 		{"EncryptionContext value StringEqualsIgnoreCase", `{"StringEqualsIgnoreCase":{"kms:encryptioncontext:APPNAME":"EXAMPLE"}}`,
 			map[string]string{"AppName": "example"}, nil, true},
-		{"policy variables are literal text", `{"StringEquals":{"k":"${aws:username}"}}`, nil, ctx(one("k", "Alice")), false},
+		{"a policy variable is the request's value", `{"StringEquals":{"k":"${aws:username}"}}`, nil, ctx(one("k", "Alice")), true},
+		{"a policy variable of another value", `{"StringEquals":{"k":"${aws:username}"}}`, nil, ctx(one("k", "Bob")), false},
 	}
 	for _, c := range cases {
 		doc, err := policy.Parse(stmt(okMembers + `,"Condition":` + c.cond))

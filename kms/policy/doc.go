@@ -146,8 +146,18 @@
 //   - a request value that the operator cannot read (not a number, not a
 //     date, not an IP address, not an ARN) matches no policy value.
 //
-// Policy variables (${aws:username} and the like) are not supported: they
-// are compared as literal text. This is a known difference from AWS.
+// Policy variables (decision D65 of package kms): in a policy whose
+// Version is 2012-10-17, ${key} in a Resource or in a condition value
+// stands for the request's value of the condition key (any key the
+// request carries or implies, such as aws:username,
+// aws:PrincipalAccount or aws:PrincipalTag/<tag>), ${key, 'default'} for
+// it or the default when the request has none, and ${*}, ${?} and ${$}
+// for those characters. A value whose variable has no value and no
+// default (or a multi-valued key) matches nothing. In a policy of another
+// Version, or none, "${…}" is literal text, as IAM reads it. Unlike AWS,
+// where ${*} and ${?} are literal characters even in StringLike and
+// Resource patterns, kmsmodel reads the characters they stand for as
+// wildcards there.
 //
 // # Condition keys
 //

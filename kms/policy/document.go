@@ -170,14 +170,16 @@ func compile(root *node, identity bool) (*Document, error) {
 	}
 	d.statements = make([]statement, len(elems))
 	for i, e := range elems {
-		if err := compileStatement(&d.statements[i], e, identity); err != nil {
+		if err := compileStatement(&d.statements[i], e, identity, d.version == Version2012); err != nil {
 			return nil, err
 		}
 	}
 	return d, nil
 }
 
-func compileStatement(st *statement, n *node, identity bool) error {
+// compileStatement compiles one statement; vars says that its Resource
+// and condition values may hold policy variables (a 2012-10-17 policy).
+func compileStatement(st *statement, n *node, identity, vars bool) error {
 	if n.kind != kindObject {
 		return malformed(msgBadStatement)
 	}
@@ -249,10 +251,20 @@ func compileStatement(st *statement, n *node, identity bool) error {
 	if st.resources, st.notResource, err = compileList(resource, notResource, msgBothResource, msgBadResource, validResource, false); err != nil {
 		return err
 	}
+	if rn := resource; vars && len(st.resources) > 0 {
+		if rn == nil {
+			rn = notResource
+		}
+		if raw, ok := stringList(rn); ok && len(raw) == len(st.resources) {
+			for i, x := range raw {
+				st.resources[i].tmpl = parseTemplate(x)
+			}
+		}
+	}
 	st.inert = len(st.actions) == 0 || len(st.resources) == 0
 
 	if cond != nil {
-		cs, err := compileCondition(cond)
+		cs, err := compileCondition(cond, vars)
 		if err != nil {
 			return err
 		}

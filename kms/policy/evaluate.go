@@ -283,7 +283,7 @@ func (st *statement) applies(r *Request) (ok, direct, exact bool) {
 	if matchAny(st.actions, r.Action) == st.notAction {
 		return false, false, false
 	}
-	if matchAny(st.resources, r.Resource) == st.notResource {
+	if matchResource(st.resources, r) == st.notResource {
 		return false, false, false
 	}
 	for i := range st.conditions {

@@ -18,6 +18,9 @@ type pattern struct {
 	kind patKind
 	fold bool   // compare ASCII letters case-insensitively
 	text string // the pattern; for patPrefix without the trailing "*"
+	// tmpl holds the policy variables of a Resource pattern, or nil: the
+	// pattern is then text with them expanded (variables.go).
+	tmpl *template
 }
 
 // compilePattern compiles p. With wild false, "*" and "?" are literal.

@@ -233,3 +233,44 @@ func TestPrincipalIsAWSService(t *testing.T) {
 		t.Error("a service principal matched aws:PrincipalIsAWSService false")
 	}
 }
+
+// TestPolicyVariables: D65, after the IAM User Guide ("IAM policy
+// elements: Variables and tags"): in a 2012-10-17 policy, ${key} in a
+// Resource or condition value is the request's value, ${key, 'default'}
+// falls back to the default, a missing one matches nothing, ${$} is a
+// dollar sign; without that Version "${…}" is literal text.
+func TestPolicyVariables(t *testing.T) {
+	alice := policy.MustParsePrincipal("arn:aws:iam::111122223333:user/alice")
+	own := "arn:aws:kms:us-east-1:111122223333:key/k1"
+	other := "arn:aws:kms:us-east-1:444455556666:key/k2"
+	blue := policy.Context{policy.Single("aws:PrincipalTag/team", "blue"), policy.Single("aws:ResourceTag/team", "blue")}
+	red := policy.Context{policy.Single("aws:PrincipalTag/team", "blue"), policy.Single("aws:ResourceTag/team", "red")}
+	untagged := policy.Context{policy.Single("aws:ResourceTag/team", "none")}
+	cases := []struct {
+		name, doc, resource string
+		ctx                 policy.Context
+		want                bool
+	}{
+		{"Resource in the caller's account", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:*:${aws:PrincipalAccount}:key/*"}]}`, own, nil, true},
+		{"Resource in another account", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:*:${aws:PrincipalAccount}:key/*"}]}`, other, nil, false},
+		{"ABAC: tags equal", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"${aws:PrincipalTag/team}"}}}]}`, own, blue, true},
+		{"ABAC: tags differ", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"${aws:PrincipalTag/team}"}}}]}`, own, red, false},
+		{"no value, no default", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"${aws:PrincipalTag/team}"}}}]}`, own, untagged, false},
+		{"the default", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"${aws:PrincipalTag/team, 'none'}"}}}]}`, own, untagged, true},
+		{"a variable among values", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*","Condition":{"StringLike":{"aws:ResourceTag/team":["${aws:PrincipalTag/team}","r*"]}}}]}`, own, red, true},
+		{"${$}", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"${$}blue"}}}]}`, own,
+			policy.Context{policy.Single("aws:ResourceTag/team", "$blue")}, true},
+		{"no Version: literal", `{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"${aws:PrincipalTag/team}"}}}]}`, own,
+			policy.Context{policy.Single("aws:PrincipalTag/team", "blue"), policy.Single("aws:ResourceTag/team", "${aws:PrincipalTag/team}")}, true},
+	}
+	for _, c := range cases {
+		d, err := policy.ParseIdentity(c.doc)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		got := d.Evaluate(&policy.Request{Action: "kms:Encrypt", Caller: alice, Resource: c.resource, Context: c.ctx}).Allowed()
+		if got != c.want {
+			t.Errorf("%s: allowed %v, want %v", c.name, got, c.want)
+		}
+	}
+}
