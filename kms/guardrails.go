@@ -2,6 +2,7 @@ package kms
 
 import (
 	"strings"
+	"sync/atomic"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms/policy"
@@ -47,7 +48,7 @@ func (ip *IdentityPolicies) PutPermissionsBoundary(principalARN, document string
 	if err != nil {
 		return err
 	}
-	return setDoc(ip, ip.boundaries, o, document)
+	return setDoc(ip, ip.boundaries, o, document, &ip.nBounds)
 }
 
 // boundaryOwner reads the ARN of a user or role, which take a permissions
@@ -69,7 +70,7 @@ func (ip *IdentityPolicies) DeletePermissionsBoundary(principalARN string) error
 	if err != nil {
 		return err
 	}
-	return dropDoc(ip, ip.boundaries, o, "The principal "+principalARN+" has no permissions boundary.")
+	return dropDoc(ip, ip.boundaries, o, "The principal "+principalARN+" has no permissions boundary.", &ip.nBounds)
 }
 
 // PermissionsBoundary returns the text of principalARN's permissions
@@ -82,26 +83,34 @@ func (ip *IdentityPolicies) PermissionsBoundary(principalARN string) (string, er
 	return docText(ip, ip.boundaries, o, "The principal "+principalARN+" has no permissions boundary.")
 }
 
-// setDoc parses document as a guard rail and makes it m[k].
-func setDoc[K comparable](ip *IdentityPolicies, m map[K]*policy.Document, k K, document string) error {
+// setDoc parses document as a guard rail and makes it m[k]; count, if
+// not nil, follows len(m).
+func setDoc[K comparable](ip *IdentityPolicies, m map[K]*policy.Document, k K, document string, count *atomic.Int64) error {
 	doc, err := parseGuard(document)
 	if err != nil {
 		return err
 	}
 	ip.mu.Lock()
 	defer ip.mu.Unlock()
+	if m[k] == nil && count != nil {
+		count.Add(1)
+	}
 	m[k] = doc
 	return nil
 }
 
-// dropDoc deletes m[k], or says missing (NotFoundException).
-func dropDoc[K comparable](ip *IdentityPolicies, m map[K]*policy.Document, k K, missing string) error {
+// dropDoc deletes m[k], or says missing (NotFoundException); count, if
+// not nil, follows len(m).
+func dropDoc[K comparable](ip *IdentityPolicies, m map[K]*policy.Document, k K, missing string, count *atomic.Int64) error {
 	ip.mu.Lock()
 	defer ip.mu.Unlock()
 	if m[k] == nil {
 		return identityError(keystate.ErrNotFound, missing)
 	}
 	delete(m, k)
+	if count != nil {
+		count.Add(-1)
+	}
 	return nil
 }
 
@@ -138,7 +147,7 @@ func (ip *IdentityPolicies) PutSessionPolicy(sessionARN, document string) error 
 	if err != nil {
 		return err
 	}
-	return setDoc(ip, ip.sessions, key, document)
+	return setDoc(ip, ip.sessions, key, document, nil)
 }
 
 // DeleteSessionPolicy removes the session policy of sessionARN. One
@@ -148,7 +157,7 @@ func (ip *IdentityPolicies) DeleteSessionPolicy(sessionARN string) error {
 	if err != nil {
 		return err
 	}
-	return dropDoc(ip, ip.sessions, key, "The session "+sessionARN+" has no session policy.")
+	return dropDoc(ip, ip.sessions, key, "The session "+sessionARN+" has no session policy.", nil)
 }
 
 // SessionPolicy returns the text of sessionARN's session policy.
@@ -227,13 +236,16 @@ func (s *Service) bounded() bool {
 // bounded reports whether p has a permissions boundary (policy.Request's
 // Bounded).
 func (ip *IdentityPolicies) bounded(p policy.Principal) bool {
-	ip.mu.RLock()
-	defer ip.mu.RUnlock()
-	if len(ip.boundaries) == 0 {
-		return false
+	if ip.nBounds.Load() == 0 {
+		return false // no boundary: no lock to take
 	}
 	o, ok := owner(p)
-	return ok && ip.boundaries[o] != nil
+	if !ok {
+		return false
+	}
+	ip.mu.RLock()
+	defer ip.mu.RUnlock()
+	return ip.boundaries[o] != nil
 }
 
 // denial is a refusal by IAM or a key policy: the policy type the

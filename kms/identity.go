@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms/policy"
@@ -45,6 +46,7 @@ type IdentityPolicies struct {
 	groups map[identityOwner][]identityOwner // a user's groups, in the order added
 	// The guard rails (guardrails.go).
 	boundaries map[identityOwner]*policy.Document // of users and roles
+	nBounds    atomic.Int64                       // len(boundaries), read without mu
 	sessions   map[string]*policy.Document        // by session ARN
 }
 

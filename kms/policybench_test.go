@@ -119,7 +119,11 @@ func benchDescribeKeyIAM(b *testing.B, guards bool) {
 			}
 		}
 	}
-	svc, _ := benchService(kms.WithIdentityPolicies(iam), kms.WithOrganizations(orgs))
+	opts := []kms.Option{kms.WithIdentityPolicies(iam)}
+	if guards {
+		opts = append(opts, kms.WithOrganizations(orgs))
+	}
+	svc, _ := benchService(opts...)
 	ids := make([]string, 1000)
 	for i := range ids {
 		out, err := svc.CreateKey(context.Background(), &kms.CreateKeyInput{Tags: []kms.Tag{{TagKey: "team", TagValue: "blue"}}})
