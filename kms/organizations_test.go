@@ -302,3 +302,48 @@ func TestPropertyOrganizationsOnlyRestrict(t *testing.T) {
 		}
 	})
 }
+
+// D62–D64 under -race: SCPs, RCPs, placements, a boundary, a session
+// policy and an endpoint policy change while calls read them; each call
+// is allowed or refused with AccessDeniedException.
+func TestGuardRailsConcurrent(t *testing.T) {
+	e, ip, orgs := grEnv(t)
+	id, _ := e.symmetric()
+	ep, err := kms.NewVPCEndpoint("vpce-0123456789abcdef0", "vpc-0abc1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idPut(t, ip, pzApp, "all", idAllow("*", "kms:*"))
+	rcp := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"kms:Decrypt","Resource":"*"}]}`
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			var err error
+			if i%2 == 0 {
+				err = errors.Join(orgs.PutServiceControlPolicy(orgRoot, "scp", idAllow("*", "kms:Encrypt")),
+					orgs.PutResourceControlPolicy(orgUnit, "rcp", rcp), orgs.PlaceAccount("111122223333", orgPath),
+					ip.PutPermissionsBoundary(pzApp, idAllow("*", "kms:*")), ip.PutSessionPolicy(pzSession, idAllow("*", "kms:Encrypt")),
+					ep.SetPolicy(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:Encrypt","Resource":"*"}]}`))
+			} else {
+				err = errors.Join(orgs.DeleteServiceControlPolicy(orgRoot, "scp"), orgs.DeleteResourceControlPolicy(orgUnit, "rcp"),
+					orgs.PlaceAccount("111122223333", ""), ip.DeletePermissionsBoundary(pzApp), ip.DeleteSessionPolicy(pzSession), ep.SetPolicy(""))
+			}
+			if err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	ctx := kms.WithVPCEndpoint(e.as2(pzSession), ep)
+	for range 200 {
+		_, err := e.s.Encrypt(ctx, &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+		if err != nil && !errors.Is(err, keystate.ErrAccessDenied) {
+			t.Fatal(err)
+		}
+		if _, err := e.s.ListKeys(e.ctx, &kms.ListKeysInput{}); err != nil && !errors.Is(err, keystate.ErrAccessDenied) {
+			t.Fatal(err)
+		}
+	}
+	<-done
+}
