@@ -134,7 +134,7 @@ func (s *Service) createAlias(ctx context.Context, in *CreateAliasInput, now int
 	if reservedAlias(in.AliasName) {
 		return "", reservedAliasError(op)
 	}
-	if err := s.authorizeIAM(op, "", s.aliasARN(caller, in.AliasName), nil); err != nil { // spec §3.2 rule 7
+	if err := s.authorizeIAM(op, "", s.aliasARN(caller, in.AliasName), s.iamContext(true)); err != nil { // spec §3.2 rule 7
 		return "", err
 	}
 	k, arn, err := s.resolve(ctx, op, caller, in.TargetKeyId, "targetKeyId", idOnly)
@@ -220,7 +220,7 @@ func (s *Service) updateAlias(ctx context.Context, in *UpdateAliasInput, now int
 	if a == nil {
 		return "", s.notFoundAlias(op, s.aliasARN(caller, in.AliasName))
 	}
-	if err := s.authorizeIAM(op, "", s.aliasARN(caller, in.AliasName), nil); err != nil { // spec §3.2 rule 7
+	if err := s.authorizeIAM(op, "", s.aliasARN(caller, in.AliasName), s.iamContext(true)); err != nil { // spec §3.2 rule 7
 		return "", err
 	}
 	k, arn, err := s.resolve(ctx, op, caller, in.TargetKeyId, "targetKeyId", idOnly)
@@ -316,7 +316,7 @@ func (s *Service) deleteAlias(ctx context.Context, in *DeleteAliasInput, caller 
 	if a == nil {
 		return "", s.notFoundAlias(op, s.aliasARN(caller, in.AliasName))
 	}
-	if err := s.authorizeIAM(op, "", s.aliasARN(caller, in.AliasName), nil); err != nil { // spec §3.2 rule 7
+	if err := s.authorizeIAM(op, "", s.aliasARN(caller, in.AliasName), s.iamContext(true)); err != nil { // spec §3.2 rule 7
 		return "", err
 	}
 	k := a.target
@@ -382,7 +382,7 @@ func (s *Service) listAliases(ctx context.Context, in *ListAliasesInput, caller 
 		err = checkLength(op, in.KeyId, "keyId", 1, 2048)
 	}
 	if err == nil {
-		err = s.authorizeIAM(op, "", "*", s.call.extra)
+		err = s.authorizeIAM(op, "", "*", s.iamContext(false))
 	}
 	if err != nil {
 		return nil, "", err

@@ -476,7 +476,7 @@ func (s *Service) CreateCustomKeyStore(ctx context.Context, in *CreateCustomKeyS
 		if invalid != nil {
 			return invalid
 		}
-		if err := s.authorizeIAM(op, "", "*", s.call.extra); err != nil {
+		if err := s.authorizeIAM(op, "", "*", s.iamContext(false)); err != nil {
 			return err
 		}
 		if s.nameInUse(caller, in.CustomKeyStoreName, nil) {
@@ -613,7 +613,7 @@ func (s *Service) DescribeCustomKeyStores(ctx context.Context, in *DescribeCusto
 					"together with CustomKeyStoreId"))
 		}
 		if err == nil {
-			err = s.authorizeIAM(op, "", "*", s.call.extra)
+			err = s.authorizeIAM(op, "", "*", s.iamContext(false))
 		}
 		if err != nil {
 			return err
@@ -688,7 +688,7 @@ func (s *Service) storeOp(ctx context.Context, op keystate.Operation, id string,
 		if err := checkLength(op, id, "customKeyStoreId", 1, 64); err != nil {
 			return err
 		}
-		if err := s.authorizeIAM(op, "", "*", s.call.extra); err != nil {
+		if err := s.authorizeIAM(op, "", "*", s.iamContext(false)); err != nil {
 			return err
 		}
 		cs, err := s.findStore(op, caller, id)

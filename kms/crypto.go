@@ -822,7 +822,7 @@ func (s *Service) generateRandomOnce(ctx context.Context, in *GenerateRandomInpu
 		err = checkIntRange(op, *in.NumberOfBytes, "numberOfBytes", 1, 1024)
 	}
 	if err == nil {
-		err = s.authorizeIAM(op, "", "*", s.call.extra)
+		err = s.authorizeIAM(op, "", "*", s.iamContext(false))
 	}
 	if err == nil && in.CustomKeyStoreId != "" {
 		err = s.randomStore(op, caller, in.CustomKeyStoreId)

@@ -805,7 +805,7 @@ func (s *Service) listRetirableGrantsOnce(ctx context.Context, in *ListRetirable
 		err = checkLength(op, retiring, field, 1, 256)
 	}
 	if err == nil {
-		err = s.authorizeIAM(op, "", "*", s.call.extra)
+		err = s.authorizeIAM(op, "", "*", s.iamContext(false))
 	}
 	var out *ListGrantsOutput
 	if err == nil {

@@ -15,16 +15,20 @@ import (
 //   - A permissions boundary of a user or role, and a session policy of an
 //     assumed-role session or federated user, bound the identity-based
 //     policies: an identity-based Allow counts only where they allow too.
-//     They bound a key-policy Allow that names the caller's role, "*" or a
-//     NotPrincipal for a session; not one that names an IAM user directly
-//     or the session itself (IAM User Guide, "Permissions boundaries for
-//     IAM entities"). Grants are bounded by neither.
-//   - Service control policies bound every principal of an account that
-//     an organization holds, its root included, but service-linked roles
-//     (roles named AWSServiceRoleFor…) and service principals: each level
-//     (the organization root, each organizational unit down to the
-//     account, the account) that has policies must allow, whatever allows
-//     besides, grants included.
+//     For a session they bound a key-policy Allow that covers it through
+//     its role, "*" or a NotPrincipal, not one that names the session
+//     itself; for an IAM user, no key-policy Allow that covers the user
+//     other than through its account (IAM User Guide, "Permissions
+//     boundaries for IAM entities": an implicit deny in a boundary does
+//     not limit what a resource-based policy grants an IAM user). Grants
+//     are bounded by neither.
+//   - Service control policies (Organizations, organizations.go) bound
+//     every principal of an account that an organization holds, its root
+//     included, but service-linked roles (roles named AWSServiceRoleFor…),
+//     service principals and the management account: each level (the
+//     organization root, each organizational unit down to the account, the
+//     account) that has policies must allow, whatever allows besides,
+//     grants included.
 //   - A Deny in any of them denies.
 
 // parseGuard parses the document of a permissions boundary or session

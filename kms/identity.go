@@ -376,6 +376,28 @@ func (s *Service) iamDecides() bool {
 	return s.iamGoverns() || s.principal.Kind() == policy.Service || s.call.vpce != nil
 }
 
+// iamContext is the condition context of a decision on no key or on an
+// alias: the call's own keys (of its origin, its chain of services, its
+// principal tags) and the caller's organization keys (D63), without the
+// kms: keys when forAlias (AWS KMS has no condition keys for alias
+// resources; spec §3.2 rule 7).
+func (s *Service) iamContext(forAlias bool) policy.Context {
+	if s.cfg.orgs == nil && !forAlias {
+		return s.call.extra
+	}
+	c := s.condBuf[:0]
+	for _, e := range s.call.extra {
+		if !forAlias || !strings.HasPrefix(e.Key, "kms:") {
+			c = append(c, e)
+		}
+	}
+	if s.cfg.orgs != nil {
+		c = s.cfg.orgs.appendOrgKeys(c, false, s.principal.Account())
+	}
+	s.condBuf = c
+	return c
+}
+
 // deniedBy is the AccessDeniedException of the call in progress for the
 // refusal d of action on resource (a key's, an alias's ARN, or "*"); k is
 // the key, if any.
@@ -465,16 +487,24 @@ func (s *Service) authorizeCreateKey(in *CreateKeyInput, kind keystate.Kind) err
 // arn: refused, with final, a refusal that nothing overrides (a Deny, or
 // the service control policies, D62); allow, whether the caller's
 // identity-based policies allow it within the caller's bounds. Without
-// IAM, or for an account root, it allows. P11 (D59): a principal retires
+// IAM, or for an account root, it allows, within the policy of the VPC
+// endpoint the call came through (D64). P11 (D59): a principal retires
 // as "the account in which the grant was created", or as a principal of
 // an account-root retiring principal, only when they allow it.
 func (s *Service) retireByIAM(g *grant, arn string) (final denial, refused, allow bool) {
-	if !s.iamGoverns() {
+	iam := s.iamGoverns()
+	if !iam && s.call.vpce == nil {
 		return denial{}, false, true
 	}
 	req := policy.Request{Action: "kms:RetireGrant", Caller: s.principal, Resource: arn, ResourceAccount: g.key.account,
 		Time: fromMicros(s.last), Context: resourceTags(s.keyConditions(g.key), g.key), Region: s.rg.name}
 	s.condBuf = req.Context
+	if d, denied := s.endpointDenies(&req); denied {
+		return d, true, false // D64: the endpoint's policy bounds RetireGrant too
+	}
+	if !iam {
+		return denial{}, false, true
+	}
 	v := s.judge(&req)
 	if d, ok := v.firstDeny(false); ok {
 		return d, true, false

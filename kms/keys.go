@@ -459,7 +459,7 @@ func (s *Service) listKeys(in *ListKeysInput, caller string) (*ListKeysOutput, e
 		err = validateMarker(op, in.Marker)
 	}
 	if err == nil {
-		err = s.authorizeIAM(op, "", "*", s.call.extra)
+		err = s.authorizeIAM(op, "", "*", s.iamContext(false))
 	}
 	if err != nil {
 		return nil, err

@@ -41,13 +41,14 @@ func withNetwork(ctx context.Context, change func(n *network)) context.Context {
 // address, not the caller's. kms/kmshttp gives every request its
 // connection's address.
 func WithSourceIP(ctx context.Context, ip netip.Addr) context.Context {
-	return withNetwork(ctx, func(n *network) { n.ip = ip.Unmap() })
+	return withNetwork(ctx, func(n *network) { n.ip = ip.Unmap().WithZone("") })
 }
 
 // VPCEndpoint is an interface VPC endpoint for AWS KMS, through which calls
 // may come (WithVPCEndpoint): its ID, its VPC's ID and its endpoint
 // policy, which bounds every call through it (D64). It is safe for
-// concurrent use; a new policy decides the next call.
+// concurrent use; a new policy decides the next call. Make one with
+// NewVPCEndpoint: the zero value has no IDs (and the default policy).
 type VPCEndpoint struct {
 	id, vpc string
 	mu      sync.RWMutex
@@ -125,13 +126,20 @@ func (e *VPCEndpoint) SetPolicy(document string) error {
 func (e *VPCEndpoint) Policy() string {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
+	if e.doc == nil {
+		return DefaultEndpointPolicy
+	}
 	return e.doc.Text()
 }
 
-// evaluate decides r by the endpoint policy.
+// evaluate decides r by the endpoint policy (the default one for a zero
+// VPCEndpoint).
 func (e *VPCEndpoint) evaluate(r *policy.Request) policy.Effect {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
+	if e.doc == nil {
+		return policy.Allow
+	}
 	return e.doc.Evaluate(r).Effect
 }
 
@@ -160,8 +168,8 @@ func (s *Service) callNetwork(ctx context.Context) {
 		return
 	}
 	for _, e := range s.call.extra {
-		if e.Key == viaServiceKey {
-			return
+		if e.Key == viaServiceKey || e.Key == calledViaKey {
+			return // a service's call, from the service's address
 		}
 	}
 	key := "aws:SourceIp"

@@ -148,3 +148,65 @@ func TestVPCEndpointRegistry(t *testing.T) {
 		t.Fatalf("after a refused SetPolicy: %q %s %s", ep.Policy(), ep.ID(), ep.VPC())
 	}
 }
+
+// D64: the endpoint policy bounds RetireGrant, alias operations and calls
+// an Authorizer decides too, and the decisions on no key or on an alias
+// see the call's global keys (aws:SourceVpce, aws:SourceIp,
+// aws:PrincipalOrgID).
+func TestVPCEndpointEverywhere(t *testing.T) {
+	e := fxNew(t)
+	ep, err := kms.NewVPCEndpoint("vpce-0123456789abcdef0", "vpc-0abc1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, arn := e.symmetric()
+	via := kms.WithVPCEndpoint(e.ctx, ep)
+	g, err := e.s.CreateGrant(e.ctx, &kms.CreateGrantInput{KeyId: id, GranteePrincipal: pzApp, Operations: []string{"Encrypt"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grMust(t, ep.SetPolicy(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:SourceVpce":"vpce-0123456789abcdef0"}}},
+	 {"Effect":"Deny","Principal":"*","Action":"kms:RetireGrant","Resource":"*"}]}`))
+	_, err = e.s.RetireGrant(via, &kms.RetireGrantInput{GrantToken: g.GrantToken})
+	grDenied(t, err, pzRoot, "kms:RetireGrant", arn, "with an explicit deny in a VPC endpoint policy")
+	if _, err := e.s.CreateAlias(via, &kms.CreateAliasInput{AliasName: "alias/through", TargetKeyId: id}); err != nil {
+		t.Fatalf("CreateAlias, allowed on aws:SourceVpce: %v", err)
+	}
+	if _, err := e.s.ListKeys(via, &kms.ListKeysInput{}); err != nil {
+		t.Fatalf("ListKeys, allowed on aws:SourceVpce: %v", err)
+	}
+
+	// An Authorizer decides instead of key policies, within the endpoint.
+	allowAll := kms.AuthorizerFunc(func(context.Context, kms.AuthRequest) error { return nil })
+	e2 := fxNew(t, kms.WithAuthorizer(allowAll))
+	id2, arn2 := e2.symmetric()
+	grMust(t, ep.SetPolicy(`{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}`))
+	_, err = e2.s.DescribeKey(kms.WithVPCEndpoint(e2.ctx, ep), &kms.DescribeKeyInput{KeyId: id2})
+	grDenied(t, err, pzRoot, "kms:DescribeKey", arn2, "with an explicit deny in a VPC endpoint policy")
+
+	// A zero VPCEndpoint has the default policy.
+	if _, err := e.s.DescribeKey(kms.WithVPCEndpoint(e.ctx, &kms.VPCEndpoint{}), &kms.DescribeKeyInput{KeyId: id}); err != nil {
+		t.Fatalf("a zero VPCEndpoint: %v", err)
+	}
+}
+
+// D63, D64: identity-based policies on an alias, and the organization
+// keys on operations on no key.
+func TestIAMContextOnNoKey(t *testing.T) {
+	ip, orgs := kms.NewIdentityPolicies(), kms.NewOrganizations()
+	e := fxNew(t, kms.WithIdentityPolicies(ip), kms.WithOrganizations(orgs))
+	id, _ := e.symmetric()
+	idPut(t, ip, pzAlice, "office", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*",
+	  "Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"},"StringEquals":{"aws:PrincipalOrgID":"o-a1b2c3d4e5"}}}]}`)
+	grMust(t, orgs.PlaceAccount("111122223333", orgPath))
+	alice := kms.WithSourceIP(e.as2(pzAlice), netip.MustParseAddr("203.0.113.7"))
+	if _, err := e.s.CreateAlias(alice, &kms.CreateAliasInput{AliasName: "alias/office", TargetKeyId: id}); err != nil {
+		t.Fatalf("CreateAlias from the office: %v", err)
+	}
+	if _, err := e.s.GenerateRandom(alice, &kms.GenerateRandomInput{NumberOfBytes: kms.Int32(8)}); err != nil {
+		t.Fatalf("GenerateRandom from the office, in the organization: %v", err)
+	}
+	if _, err := e.s.ListKeys(kms.WithSourceIP(e.as2(pzAlice), netip.MustParseAddr("198.51.100.1")), &kms.ListKeysInput{}); !errors.Is(err, keystate.ErrAccessDenied) {
+		t.Fatalf("ListKeys from elsewhere: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/kms/policy"
 )
 
 // lookup says which identifier forms an operation accepts
@@ -133,8 +134,9 @@ func (s *Service) notFoundAlias(op keystate.Operation, aliasARN string) error {
 	return kmsError(keystate.ErrNotFound, op, aliasARN, keystate.None, "Alias "+aliasARN+" is not found.")
 }
 
-// authorize asks the Authorizer (D3 step 5). arn is k's ARN, or "" to
-// have it made only if the decision needs it.
+// authorize asks the Authorizer (D3 step 5), within the policy of the VPC
+// endpoint the call came through (D64), or else the key policy. arn is
+// k's ARN, or "" to have it made only if the decision needs it.
 func (s *Service) authorize(ctx context.Context, op keystate.Operation, caller string, k *key, arn string) error {
 	if s.cfg.authorizer == nil {
 		return s.evaluatePolicy(op, k, arn)
@@ -143,6 +145,14 @@ func (s *Service) authorize(ctx context.Context, op keystate.Operation, caller s
 		arn = s.arnOf(k)
 	}
 	action := actionNames[op]
+	if s.call.vpce != nil {
+		// D64: the VPC endpoint's policy bounds the call whoever decides it.
+		req := policy.Request{Action: action, Caller: s.principal, Resource: arn, ResourceAccount: k.account,
+			Time: fromMicros(s.last), EncryptionContext: s.call.ec, Context: s.keyConditions(k), Region: s.rg.name}
+		if d, denied := s.endpointDenies(&req); denied {
+			return s.deniedBy(op, d, action, arn, k)
+		}
+	}
 	err := s.cfg.authorizer.Authorize(ctx, AuthRequest{Caller: caller, Action: action, KeyARN: arn, KeyAccount: k.account})
 	if err == nil {
 		return nil

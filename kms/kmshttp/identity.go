@@ -214,10 +214,11 @@ func (h *Handler) callContext(r *http.Request, caller identity) (context.Context
 	if v := hdr[headerViaService]; len(v) > 0 {
 		ctx = kms.WithViaService(ctx, v[0])
 	}
-	if v := hdr[headerPrincipalTags]; len(v) > 0 {
+	if v := hdr[headerPrincipalTags]; len(v) > 0 && strings.TrimSpace(v[0]) != "" {
 		tags := map[string]string{}
 		for _, pair := range strings.Split(v[0], ",") {
-			k, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			k, val, ok := strings.Cut(pair, "=")
+			k, val = strings.TrimSpace(k), strings.TrimSpace(val)
 			if !ok || k == "" {
 				return nil, &wireError{code: "ValidationException", status: http.StatusBadRequest,
 					msg: headerPrincipalTags + ": '" + pair + "' is not KEY=VALUE"}

@@ -154,10 +154,9 @@
 // it or the default when the request has none, and ${*}, ${?} and ${$}
 // for those characters. A value whose variable has no value and no
 // default (or a multi-valued key) matches nothing. In a policy of another
-// Version, or none, "${…}" is literal text, as IAM reads it. Unlike AWS,
-// where ${*} and ${?} are literal characters even in StringLike and
-// Resource patterns, kmsmodel reads the characters they stand for as
-// wildcards there.
+// Version, or none, "${…}" is literal text, as IAM reads it. A
+// variable's value, and ${*} and ${?}, are literal characters even where
+// the text around them may have wildcards (StringLike, Arn*, Resource).
 //
 // # Condition keys
 //

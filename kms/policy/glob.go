@@ -21,7 +21,14 @@ type pattern struct {
 	// tmpl holds the policy variables of a Resource pattern, or nil: the
 	// pattern is then text with them expanded (variables.go).
 	tmpl *template
+	// esc: in text, escByte makes the next byte literal (a pattern made
+	// from a template, whose variables' values and ${*} and ${?} are
+	// literal characters).
+	esc bool
 }
+
+// escByte, in an escaped pattern, makes the next byte literal.
+const escByte = 0
 
 // compilePattern compiles p. With wild false, "*" and "?" are literal.
 func compilePattern(p string, wild, fold bool) pattern {
@@ -34,6 +41,15 @@ func compilePattern(p string, wild, fold bool) pattern {
 		return pattern{kind: patPrefix, fold: fold, text: p[:len(p)-1]}
 	}
 	return pattern{kind: patGlob, fold: fold, text: p}
+}
+
+// compileEscaped compiles p, in which escByte makes the next byte
+// literal.
+func compileEscaped(p string, fold bool) pattern {
+	if strings.IndexByte(p, escByte) < 0 {
+		return compilePattern(p, true, fold)
+	}
+	return pattern{kind: patGlob, fold: fold, text: p, esc: true}
 }
 
 // match reports whether s matches the pattern.
@@ -55,19 +71,26 @@ func (p *pattern) match(s string) bool {
 		}
 		return p.text == s[:len(p.text)]
 	}
-	return glob(p.text, s, p.fold)
+	return glob(p.text, s, p.fold, p.esc)
 }
 
 // glob matches s against pattern, where "*" matches any run of bytes
-// (including none) and "?" any one character. It backtracks only to the
-// last "*", so it runs in O(len(pattern)·len(s)) and does not allocate.
-func glob(pattern, s string, fold bool) bool {
+// (including none) and "?" any one character; with esc, escByte makes the
+// byte after it literal. It backtracks only to the last "*", so it runs
+// in O(len(pattern)·len(s)) and does not allocate.
+func glob(pattern, s string, fold, esc bool) bool {
 	px, sx := 0, 0
 	starP, starS := -1, 0
 	for sx < len(s) {
 		if px < len(pattern) {
 			c := pattern[px]
 			switch {
+			case esc && c == escByte && px+1 < len(pattern):
+				if d := pattern[px+1]; d == s[sx] || fold && lower(d) == lower(s[sx]) {
+					px += 2
+					sx++
+					continue
+				}
 			case c == '*':
 				starP, starS = px, sx
 				px++

@@ -10,7 +10,9 @@ import (
 // condition value of a policy whose Version is 2012-10-17 stands for the
 // request's value of the condition key; ${*}, ${?} and ${$} stand for
 // those characters (IAM User Guide, "IAM policy elements: Variables and
-// tags"). In a policy of another Version, or none, "${" is literal text.
+// tags"). The values and those characters are literal where the text
+// around them may have wildcards. In a policy of another Version, or none,
+// "${" is literal text.
 
 // template is a Resource or condition value with policy variables.
 type template struct {
@@ -19,7 +21,8 @@ type template struct {
 
 // tseg is a run of literal text, or a variable.
 type tseg struct {
-	lit    string // literal text (variable false)
+	lit     string // literal text (variable false)
+	escaped bool   // lit is ${*}, ${?} or ${$}'s character
 	key    string // the condition key (variable true)
 	def    string // the default value
 	hasDef bool
@@ -49,7 +52,7 @@ func parseTemplate(s string) *template {
 		body := strings.TrimSpace(s[i+2 : i+j])
 		switch body {
 		case "*", "?", "$":
-			t.segs = append(t.segs, tseg{lit: body})
+			t.segs = append(t.segs, tseg{lit: body, escaped: true})
 		default:
 			seg := tseg{key: body, isVar: true}
 			if k, d, ok := strings.Cut(body, ","); ok {
@@ -70,22 +73,40 @@ func parseTemplate(s string) *template {
 
 // expand returns the template with each variable replaced by the
 // request's single value of its key, or its default; ok is false when a
-// variable has neither (the value then matches nothing).
-func (t *template) expand(r *Request) (string, bool) {
+// variable has neither (the value then matches nothing). With escape, the
+// result is a pattern (compileEscaped) in which the template's own text
+// keeps its wildcards and the variables' values and ${*} and ${?} are
+// literal.
+func (t *template) expand(r *Request, escape bool) (string, bool) {
 	var b strings.Builder
-	for _, sg := range t.segs {
-		if !sg.isVar {
-			b.WriteString(sg.lit)
-			continue
+	literal := func(v string) {
+		if !escape {
+			b.WriteString(v)
+			return
 		}
-		v, ok := variableValue(sg.key, r)
-		if !ok {
-			if !sg.hasDef {
-				return "", false
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c == '*' || c == '?' || c == escByte {
+				b.WriteByte(escByte)
 			}
-			v = sg.def
+			b.WriteByte(v[i])
 		}
-		b.WriteString(v)
+	}
+	for _, sg := range t.segs {
+		switch {
+		case sg.escaped:
+			literal(sg.lit)
+		case !sg.isVar:
+			b.WriteString(sg.lit)
+		default:
+			v, ok := variableValue(sg.key, r)
+			if !ok {
+				if !sg.hasDef {
+					return "", false
+				}
+				v = sg.def
+			}
+			literal(v)
+		}
 	}
 	return b.String(), true
 }
@@ -118,8 +139,8 @@ func matchResource(ps []pattern, r *Request) bool {
 			}
 			continue
 		}
-		if text, ok := p.tmpl.expand(r); ok {
-			q := compilePattern(text, true, p.fold)
+		if text, ok := p.tmpl.expand(r, true); ok {
+			q := compileEscaped(text, p.fold)
 			if q.match(r.Resource) {
 				return true
 			}
@@ -140,12 +161,30 @@ func (c *condition) expanded(r *Request) *condition {
 			cc.values = append(cc.values, c.values[i])
 			continue
 		}
-		text, ok := t.expand(r)
-		if !ok {
-			continue
-		}
-		if v, ok := compileValue(c.op, text); ok {
+		switch c.op {
+		case opStringLike:
+			if text, ok := t.expand(r, true); ok {
+				cc.values = append(cc.values, cvalue{s: text, pat: compileEscaped(text, false)})
+			}
+		case opArnEquals, opArnLike:
+			text, ok := t.expand(r, true)
+			if !ok {
+				continue
+			}
+			v := cvalue{s: text}
+			if fields, ok := splitARN(text); ok {
+				v.arn = make([]pattern, len(fields))
+				for i, f := range fields {
+					v.arn[i] = compileEscaped(f, false)
+				}
+			}
 			cc.values = append(cc.values, v)
+		default:
+			if text, ok := t.expand(r, false); ok {
+				if v, ok := compileValue(c.op, text); ok {
+					cc.values = append(cc.values, v)
+				}
+			}
 		}
 	}
 	return &cc
