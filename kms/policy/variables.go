@@ -23,10 +23,10 @@ type template struct {
 type tseg struct {
 	lit     string // literal text (variable false)
 	escaped bool   // lit is ${*}, ${?} or ${$}'s character
-	key    string // the condition key (variable true)
-	def    string // the default value
-	hasDef bool
-	isVar  bool
+	key     string // the condition key (variable true)
+	def     string // the default value
+	hasDef  bool
+	isVar   bool
 }
 
 // parseTemplate reads s's policy variables; it returns nil when s has
