@@ -3,6 +3,7 @@ package policy_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/kmsmodel/kmsmodel/kms/policy"
@@ -189,6 +190,38 @@ func TestPropertyDefault(t *testing.T) {
 		}
 		if got.Effect != want {
 			t.Fatalf("%s %s: %v, want %v", caller, r.Action, got, want)
+		}
+	})
+}
+
+// TestPropertyVariableIsLiteral: D65. A policy variable's value is
+// literal in StringLike, wildcards and all: ${aws:PrincipalTag/x} matches
+// a request value exactly when the two are equal, and a trailing "*" of
+// the policy's own text still matches any suffix.
+func TestPropertyVariableIsLiteral(t *testing.T) {
+	alice := policy.MustParsePrincipal("arn:aws:iam::111122223333:user/alice")
+	exact, err := policy.Parse(stmt(`"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*","Condition":{"StringLike":{"k":"${aws:PrincipalTag/x}"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix, err := policy.Parse(stmt(`"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*","Condition":{"StringLike":{"k":"${aws:PrincipalTag/x}*"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rapid.Check(t, func(rt *rapid.T) {
+		chars := rapid.SampledFrom([]rune{'a', 'b', '*', '?', 0, '$', '{', '}'})
+		tag := string(rapid.SliceOfN(chars, 0, 6).Draw(rt, "tag"))
+		value := string(rapid.SliceOfN(chars, 0, 6).Draw(rt, "value"))
+		if rapid.Bool().Draw(rt, "same") {
+			value = tag
+		}
+		r := &policy.Request{Action: "kms:Encrypt", Caller: alice, Resource: "k",
+			Context: policy.Context{policy.Single("aws:PrincipalTag/x", tag), policy.Single("k", value)}}
+		if got := exact.Evaluate(r).Allowed(); got != (value == tag) {
+			rt.Fatalf("tag %q, value %q: matched %v", tag, value, got)
+		}
+		if got := prefix.Evaluate(r).Allowed(); got != strings.HasPrefix(value, tag) {
+			rt.Fatalf("tag %q, value %q: prefix matched %v", tag, value, got)
 		}
 	})
 }
