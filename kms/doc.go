@@ -10,8 +10,12 @@
 // default, or RulesCurrent), the on-demand rotation quota (decision D1:
 // the profile's, 10 or 25) and duration (D10, default 0), the simulated connect duration
 // of custom key stores and of replica creation and primary updates
-// (default 0), identity-based policies (WithIdentityPolicies, D59), an
-// Authorizer and an Observer.
+// (default 0), identity-based policies and IAM's guard rails
+// (WithIdentityPolicies, D59, D62), AWS Organizations (WithOrganizations,
+// D62, D63), an Authorizer and an Observer. A call's context says who
+// makes it and from where (WithPrincipal, WithServicePrincipal,
+// WithViaService, WithCalledVia, WithSourceIP, WithVPCEndpoint,
+// WithPrincipalTags; D24, D60, D61, D64, D65).
 // Each AWS operation is a method of the same name taking a context and an
 // input struct with the AWS field names, and returning an output struct
 // with the AWS field names. A Service is safe for concurrent use.
