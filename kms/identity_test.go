@@ -505,26 +505,34 @@ func TestIdentityReplicateKey(t *testing.T) {
 	}
 }
 
-// IdentityPolicies may change while services use it (run with -race).
-func TestIdentityPoliciesConcurrent(t *testing.T) {
-	e, ip := idEnv(t)
-	id, _ := e.symmetric()
+// churn calls put and then undo, 100 times each, in a goroutine, while a
+// test's calls read what they change; it closes the channel it returns
+// when done, and reports their errors.
+func churn(t *testing.T, put, undo func() error) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for i := range 200 {
-			var err error
-			if i%2 == 0 {
-				err = errors.Join(ip.Put(pzApp, "use", idAllow("*", "kms:Encrypt")), ip.Put(pzApp, "other", idAllow("*", "kms:Decrypt")))
-			} else {
-				err = ip.Delete(pzApp, "use")
+			change := put
+			if i%2 == 1 {
+				change = undo
 			}
-			if err != nil {
+			if err := change(); err != nil {
 				t.Error(err)
 				return
 			}
 		}
 	}()
+	return done
+}
+
+// IdentityPolicies may change while services use it (run with -race).
+func TestIdentityPoliciesConcurrent(t *testing.T) {
+	e, ip := idEnv(t)
+	id, _ := e.symmetric()
+	done := churn(t, func() error {
+		return errors.Join(ip.Put(pzApp, "use", idAllow("*", "kms:Encrypt")), ip.Put(pzApp, "other", idAllow("*", "kms:Decrypt")))
+	}, func() error { return ip.Delete(pzApp, "use") })
 	for range 200 {
 		_, err := e.s.Encrypt(e.as2(pzSession), &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
 		if err != nil && !errors.Is(err, keystate.ErrAccessDenied) {

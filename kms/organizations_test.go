@@ -315,26 +315,15 @@ func TestGuardRailsConcurrent(t *testing.T) {
 	}
 	idPut(t, ip, pzApp, "all", idAllow("*", "kms:*"))
 	rcp := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"kms:Decrypt","Resource":"*"}]}`
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for i := range 200 {
-			var err error
-			if i%2 == 0 {
-				err = errors.Join(orgs.PutServiceControlPolicy(orgRoot, "scp", idAllow("*", "kms:Encrypt")),
-					orgs.PutResourceControlPolicy(orgUnit, "rcp", rcp), orgs.PlaceAccount("111122223333", orgPath),
-					ip.PutPermissionsBoundary(pzApp, idAllow("*", "kms:*")), ip.PutSessionPolicy(pzSession, idAllow("*", "kms:Encrypt")),
-					ep.SetPolicy(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:Encrypt","Resource":"*"}]}`))
-			} else {
-				err = errors.Join(orgs.DeleteServiceControlPolicy(orgRoot, "scp"), orgs.DeleteResourceControlPolicy(orgUnit, "rcp"),
-					orgs.PlaceAccount("111122223333", ""), ip.DeletePermissionsBoundary(pzApp), ip.DeleteSessionPolicy(pzSession), ep.SetPolicy(""))
-			}
-			if err != nil {
-				t.Error(err)
-				return
-			}
-		}
-	}()
+	done := churn(t, func() error {
+		return errors.Join(orgs.PutServiceControlPolicy(orgRoot, "scp", idAllow("*", "kms:Encrypt")),
+			orgs.PutResourceControlPolicy(orgUnit, "rcp", rcp), orgs.PlaceAccount("111122223333", orgPath),
+			ip.PutPermissionsBoundary(pzApp, idAllow("*", "kms:*")), ip.PutSessionPolicy(pzSession, idAllow("*", "kms:Encrypt")),
+			ep.SetPolicy(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:Encrypt","Resource":"*"}]}`))
+	}, func() error {
+		return errors.Join(orgs.DeleteServiceControlPolicy(orgRoot, "scp"), orgs.DeleteResourceControlPolicy(orgUnit, "rcp"),
+			orgs.PlaceAccount("111122223333", ""), ip.DeletePermissionsBoundary(pzApp), ip.DeleteSessionPolicy(pzSession), ep.SetPolicy(""))
+	})
 	ctx := kms.WithVPCEndpoint(e.as2(pzSession), ep)
 	for range 200 {
 		_, err := e.s.Encrypt(ctx, &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
