@@ -432,7 +432,7 @@
 //     and they are the program's configuration, not the store's: a
 //     service opened again, or a cluster's other nodes, need them given
 //     again. IAM's guard rails are D62; the principal existence check
-//     (P2) is not modelled. "*" in a key
+//     (P2) is D66. "*" in a key
 //     policy allows a caller of the key's account by itself (the AWS KMS
 //     Developer Guide, determining-access-key-policy: "*" gives every
 //     identity access, other accounts' users needing permissions in their
@@ -551,7 +551,20 @@
 //     attribute-based access control compares them with aws:ResourceTag
 //     through ${aws:PrincipalTag/<key>}. Principal tags are per call, not
 //     kept by IdentityPolicies: kmsmodel models no IAM users or roles
-//     beyond their policies.
+//     beyond their policies and D66.
+//   - D66: the principal existence check (spec P2). AWS refuses a key
+//     policy naming an IAM user or role that does not exist ("Policy
+//     contains a statement with one or more invalid principals.",
+//     recorded). kmsmodel checks once the program says which exist:
+//     from the first IdentityPolicies.CreatePrincipal on, a user, role or
+//     role session named in CreateKey's, PutKeyPolicy's or ReplicateKey's
+//     policy, or as CreateGrant's grantee or retiring principal, must be
+//     created (and not deleted since) or hold an identity-based policy or
+//     a permissions boundary; accounts, "*", service principals and
+//     federated users are not checked. A grant to an unknown principal is
+//     ValidationException "The principal <ARN> does not exist."
+//     (kmsmodel's wording: no AWS answer is recorded). Before any
+//     CreatePrincipal, every principal is taken to exist, as before.
 //
 // Condition keys filled today: the key's properties (kms:KeySpec,
 // kms:KeyUsage, kms:KeyOrigin, kms:MultiRegion, kms:MultiRegionKeyType),

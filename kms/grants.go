@@ -507,6 +507,9 @@ func (s *Service) createGrantOnce(ctx context.Context, in *CreateGrantInput) (re
 	if err == nil {
 		err = grantKind(k, arn, in)
 	}
+	if err == nil {
+		err = s.checkGrantPrincipals(op, arn, k.state, grantee, retiring) // D66
+	}
 	var g *grant
 	if err == nil {
 		err = dryRun(ctx, op, k, arn)

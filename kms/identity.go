@@ -48,6 +48,10 @@ type IdentityPolicies struct {
 	boundaries map[identityOwner]*policy.Document // of users and roles
 	nBounds    atomic.Int64                       // len(boundaries), read without mu
 	sessions   map[string]*policy.Document        // by session ARN
+	// The users and roles created (CreatePrincipal, D66), and whether
+	// any ever was: then policies and grants may name only existing ones.
+	created  map[identityOwner]bool
+	checking bool
 }
 
 // identityOwner is the principal a policy is attached to.
@@ -68,7 +72,8 @@ type namedPolicy struct {
 // policy is put.
 func NewIdentityPolicies() *IdentityPolicies {
 	return &IdentityPolicies{m: make(map[identityOwner][]namedPolicy), groups: make(map[identityOwner][]identityOwner),
-		boundaries: make(map[identityOwner]*policy.Document), sessions: make(map[string]*policy.Document)}
+		boundaries: make(map[identityOwner]*policy.Document), sessions: make(map[string]*policy.Document),
+		created: make(map[identityOwner]bool)}
 }
 
 // WithIdentityPolicies makes the service enforce the identity-based

@@ -161,6 +161,9 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 		if doc, err = parsePolicy(op, "", keystate.None, in.Policy); err != nil {
 			return nil, err
 		}
+		if err := s.checkPolicyPrincipals(op, doc, "", keystate.None); err != nil {
+			return nil, err
+		}
 	}
 	var ck *cksRef
 	if kind.Origin.InCustomKeyStore() {

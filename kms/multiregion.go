@@ -88,6 +88,9 @@ func (s *Service) replicateKeyOnce(ctx context.Context, in *ReplicateKeyInput) (
 		doc, err = parsePolicy(op, "", keystate.None, in.Policy)
 	}
 	if err == nil {
+		err = s.checkPolicyPrincipals(op, doc, "", keystate.None) // D66
+	}
+	if err == nil {
 		s.condition("kms:ReplicaRegion", in.ReplicaRegion)
 	}
 	if err == nil {

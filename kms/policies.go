@@ -588,6 +588,9 @@ func (s *Service) putKeyPolicyOnce(ctx context.Context, in *PutKeyPolicyInput) (
 	if err == nil {
 		doc, err = parsePolicy(op, arn, k.state, in.Policy)
 	}
+	if err == nil {
+		err = s.checkPolicyPrincipals(op, doc, arn, k.state) // D66
+	}
 	if err == nil && !in.BypassPolicyLockoutSafetyCheck {
 		err = s.lockoutCheck(op, doc, arn, k.account, arn, k.kind, k.state)
 	}

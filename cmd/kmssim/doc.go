@@ -44,7 +44,9 @@
 // (decision D59 of package kms), and otherwise IAM is taken to allow every
 // kms action. --permissions-boundary PRINCIPAL_ARN=FILE and
 // --session-policy SESSION_ARN=FILE add IAM's guard rails, which bound
-// what those policies and the key policies allow (D62); --scp TARGET=FILE,
+// what those policies and the key policies allow (D62); --principal ARN
+// records an existing user or role, after which key policies and grants
+// may name no unknown one (D66); --scp TARGET=FILE,
 // --rcp TARGET=FILE, --place-account ACCOUNT=ORG_PATH and
 // --management-account ACCOUNT add AWS Organizations' service control and
 // resource control policies and the organization condition keys (D62,

@@ -257,3 +257,31 @@ func TestServeVPCEndpoint(t *testing.T) {
 		t.Errorf("a bad endpoint ID: code %d", code)
 	}
 }
+
+// TestServePrincipal: serve --principal ARN records an existing role
+// (D66): CreateKey with a key policy naming it succeeds, one naming
+// another role is MalformedPolicyDocumentException.
+func TestServePrincipal(t *testing.T) {
+	const role = "arn:aws:iam::111122223333:role/app"
+	addr, stop, logs := startServe(t, "--mem", "--principal", role)
+	defer stop()
+	ctx := context.Background()
+	root := client(addr, "AKIDROOT")
+	doc := func(r string) *string {
+		return aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},` +
+			`{"Effect":"Allow","Principal":{"AWS":"` + r + `"},"Action":"kms:Encrypt","Resource":"*"}]}`)
+	}
+	if _, err := root.CreateKey(ctx, &awskms.CreateKeyInput{Policy: doc(role)}); err != nil {
+		t.Fatalf("a policy naming the recorded role: %v\n%s", err, logs)
+	}
+	var ae smithy.APIError
+	_, err := root.CreateKey(ctx, &awskms.CreateKeyInput{Policy: doc("arn:aws:iam::111122223333:role/ghost")})
+	if !errors.As(err, &ae) || ae.ErrorCode() != "MalformedPolicyDocumentException" ||
+		ae.ErrorMessage() != "Policy contains a statement with one or more invalid principals." {
+		t.Fatalf("a policy naming an unknown role: %v", err)
+	}
+	var o, e strings.Builder
+	if _, code := parseServe([]string{"--principal", "arn:aws:iam::111122223333:group/dev"}, &o, &e); code != 2 {
+		t.Errorf("a group: code %d", code)
+	}
+}

@@ -267,6 +267,9 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	}
 	policyFlag("identity-policy", "PRINCIPAL_ARN", "attach the IAM identity-based policy in `PRINCIPAL_ARN=FILE` (repeatable; named after the file, without its extension) to an IAM user, group or role; with any, every user and role is allowed only what these policies and the key policies allow together (decision D59)",
 		func(who, name, text string) error { return c.identityPolicies().Put(who, name, text) })
+	fs.Func("principal", "record that the IAM user or role `ARN` exists (repeatable): then key policies and grants may name only the users and roles so recorded or given policies, as AWS refuses unknown ones (decision D66)", func(v string) error {
+		return c.identityPolicies().CreatePrincipal(v)
+	})
 	policyFlag("permissions-boundary", "PRINCIPAL_ARN", "set the permissions boundary of an IAM user or role to the policy in `PRINCIPAL_ARN=FILE` (repeatable; turns on identity-based policies, decision D62)",
 		func(who, _, text string) error { return c.identityPolicies().PutPermissionsBoundary(who, text) })
 	policyFlag("session-policy", "SESSION_ARN", "set the session policy of an assumed-role session or federated user to the policy in `SESSION_ARN=FILE` (repeatable; turns on identity-based policies, decision D62)",

@@ -273,7 +273,10 @@
 //     {"SessionArn": s, "PolicyDocument": d} the session policy of the
 //     assumed-role session or federated user s. Each has a Get (answering
 //     {"PolicyDocument": d}) and a Delete with the same members but the
-//     document.
+//     document;
+//   - "KmsModel.CreatePrincipal" and "KmsModel.DeletePrincipal" with
+//     {"PrincipalArn": a} record which IAM users and roles exist: from the
+//     first, key policies and grants may name only those (D66).
 //
 // A service built with kms.WithOrganizations (kmssim serve --organizations,
 // --scp, --rcp or --place-account) sees AWS Organizations (D62, D63).

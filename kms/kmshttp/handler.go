@@ -645,6 +645,7 @@ var identityTargets = map[string]bool{
 	"AddUserToGroup": true, "RemoveUserFromGroup": true,
 	"PutPermissionsBoundary": true, "GetPermissionsBoundary": true, "DeletePermissionsBoundary": true,
 	"PutSessionPolicy": true, "GetSessionPolicy": true, "DeleteSessionPolicy": true,
+	"CreatePrincipal": true, "DeletePrincipal": true,
 }
 
 // orgTargets are the KmsModel targets of AWS Organizations (organizations).

@@ -30,7 +30,10 @@ import (
 //     with {"PrincipalArn": a} (and "PolicyDocument" to put);
 //     KmsModel.PutSessionPolicy, KmsModel.GetSessionPolicy and
 //     KmsModel.DeleteSessionPolicy with {"SessionArn": s}. The Get targets
-//     answer {"PolicyDocument": d}, the others {}.
+//     answer {"PolicyDocument": d}, the others {};
+//   - KmsModel.CreatePrincipal and KmsModel.DeletePrincipal with
+//     {"PrincipalArn": a} record which IAM users and roles exist (D66) and
+//     answer {}.
 //
 // Refusals are those of kms.IdentityPolicies (ValidationException,
 // MalformedPolicyDocumentException, NotFoundException). Without
@@ -67,6 +70,10 @@ func (h *Handler) identityPolicy(name string, body, out []byte) ([]byte, error) 
 		err = h.iam.PutSessionPolicy(session, document)
 	case "DeleteSessionPolicy":
 		err = h.iam.DeleteSessionPolicy(session)
+	case "CreatePrincipal":
+		err = h.iam.CreatePrincipal(principal)
+	case "DeletePrincipal":
+		err = h.iam.DeletePrincipal(principal)
 	case "GetPermissionsBoundary", "GetSessionPolicy":
 		var text string
 		if name == "GetPermissionsBoundary" {

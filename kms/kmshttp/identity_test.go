@@ -391,3 +391,24 @@ func TestServiceHeaders(t *testing.T) {
 		t.Errorf("a service principal without a source ARN: %s", b)
 	}
 }
+
+// KmsModel.CreatePrincipal and KmsModel.DeletePrincipal (D66): once a
+// principal is created, a key policy naming one that was not is refused.
+func TestPrincipalTargets(t *testing.T) {
+	iam := kms.NewIdentityPolicies()
+	svc := kms.New(kms.WithIdentityPolicies(iam))
+	h, err := kmshttp.New(svc, kmshttp.WithIdentityPolicies(iam))
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := func(role string) string {
+		return string(mustJSON(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},`+
+			`{"Effect":"Allow","Principal":{"AWS":"`+role+`"},"Action":"kms:Encrypt","Resource":"*"}]}`))
+	}
+	postOK(t, h, "KmsModel.CreatePrincipal", `{"PrincipalArn":"arn:aws:iam::111122223333:role/app"}`)
+	postOK(t, h, "TrentService.CreateKey", `{"Policy":`+policy("arn:aws:iam::111122223333:role/app")+`}`)
+	refused(t, h, "TrentService.CreateKey", `{"Policy":`+policy("arn:aws:iam::111122223333:role/ghost")+`}`, "MalformedPolicyDocumentException")
+	postOK(t, h, "KmsModel.DeletePrincipal", `{"PrincipalArn":"arn:aws:iam::111122223333:role/app"}`)
+	refused(t, h, "TrentService.CreateKey", `{"Policy":`+policy("arn:aws:iam::111122223333:role/app")+`}`, "MalformedPolicyDocumentException")
+	refused(t, h, "KmsModel.DeletePrincipal", `{"PrincipalArn":"arn:aws:iam::111122223333:role/app"}`, "NotFoundException")
+}

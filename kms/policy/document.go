@@ -95,6 +95,17 @@ func ParseResourceControl(text string) (*Document, error) {
 	return d, nil
 }
 
+// Principals returns the principals the policy's statements name in
+// their Principal and NotPrincipal elements, in order, repeats included
+// ("*" as Everyone).
+func (d *Document) Principals() []Principal {
+	var out []Principal
+	for i := range d.statements {
+		out = append(out, d.statements[i].principals...)
+	}
+	return out
+}
+
 // parse is Parse, or ParseIdentity when identity is set.
 func parse(text string, identity bool) (*Document, error) {
 	if len(text) > MaxCharacters && utf8.RuneCountInString(text) > MaxCharacters {
