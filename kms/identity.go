@@ -437,8 +437,7 @@ func (s *Service) authorizeIAM(op keystate.Operation, action, resource string, c
 	if !iam && s.call.vpce == nil {
 		return nil
 	}
-	req := policy.Request{Action: action, Caller: s.principal, Resource: resource,
-		ResourceAccount: s.principal.Account(), Time: fromMicros(s.last), Context: c, Region: s.rg.name}
+	req := s.request(action, resource, s.principal.Account(), c)
 	if d, denied := s.endpointDenies(&req); denied {
 		return s.deniedBy(op, d, action, resource, nil) // D64
 	}
@@ -501,8 +500,7 @@ func (s *Service) retireByIAM(g *grant, arn string) (final denial, refused, allo
 	if !iam && s.call.vpce == nil {
 		return denial{}, false, true
 	}
-	req := policy.Request{Action: "kms:RetireGrant", Caller: s.principal, Resource: arn, ResourceAccount: g.key.account,
-		Time: fromMicros(s.last), Context: resourceTags(s.keyConditions(g.key), g.key), Region: s.rg.name}
+	req := s.request("kms:RetireGrant", arn, g.key.account, resourceTags(s.keyConditions(g.key), g.key))
 	s.condBuf = req.Context
 	if d, denied := s.endpointDenies(&req); denied {
 		return d, true, false // D64: the endpoint's policy bounds RetireGrant too

@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 
@@ -167,10 +168,8 @@ func (s *Service) callNetwork(ctx context.Context) {
 	if !n.ip.IsValid() || s.principal.Kind() == policy.Service {
 		return
 	}
-	for _, e := range s.call.extra {
-		if e.Key == viaServiceKey || e.Key == calledViaKey {
-			return // a service's call, from the service's address
-		}
+	if slices.ContainsFunc(s.call.extra, func(e policy.ContextEntry) bool { return e.Key == viaServiceKey || e.Key == calledViaKey }) {
+		return // a service's call, from the service's address
 	}
 	key := "aws:SourceIp"
 	if n.ep != nil {

@@ -358,11 +358,8 @@ func (o *Organizations) rcpDenies(r *policy.Request, account string) bool {
 	}
 	denied := false
 	o.levels(o.rcps, account, func(list []namedPolicy) {
-		for _, p := range list {
-			if !denied && p.doc.Evaluate(r).Effect == policy.ExplicitDeny {
-				denied = true
-			}
-		}
+		var d identityDecision
+		denied = denied || decide(list, r, &d)
 	})
 	return denied
 }

@@ -180,10 +180,8 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 	req := policy.Request{Action: action, Caller: s.principal, Resource: arn, ResourceAccount: k.account}
 	if !doc.IsDefault() || iam || guarded {
 		// The default policy has no conditions: it needs no context.
-		req.Time = fromMicros(s.last)
+		req = s.request(action, arn, k.account, s.keyConditions(k))
 		req.EncryptionContext = s.call.ec
-		req.Context = s.keyConditions(k)
-		req.Region = s.rg.name
 	}
 	// The context with aws:ResourceTag/<key>, which resource control
 	// policies and identity-based policies see and key policies do not:
@@ -232,6 +230,14 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 	}
 	return &keystate.Error{Code: keystate.ErrAccessDenied, Op: op, KeyID: arn, State: k.state,
 		Message: policy.AccessDeniedMessage(s.principal.ARN(), action, arn, dec)}
+}
+
+// request is the policy.Request of the call in progress for action on
+// resource (of account), with the condition keys c: its caller, its
+// instant and its Region.
+func (s *Service) request(action, resource, account string, c policy.Context) policy.Request {
+	return policy.Request{Action: action, Caller: s.principal, Resource: resource, ResourceAccount: account,
+		Time: fromMicros(s.last), Context: c, Region: s.rg.name}
 }
 
 // rcpBounds reports whether resource control policies may refuse the
@@ -355,8 +361,21 @@ func withConditions(ctx context.Context, pairs ...string) context.Context {
 // withConditionEntries is withConditions with entries, for multi-valued
 // keys.
 func withConditionEntries(ctx context.Context, entries ...policy.ContextEntry) context.Context {
+	return replaceConditions(ctx, nil, entries...)
+}
+
+// replaceConditions returns ctx with entries added to its condition keys,
+// after those for whose key drop reports true (nil drops none): the way a
+// context option given again replaces what it gave before.
+func replaceConditions(ctx context.Context, drop func(key string) bool, entries ...policy.ContextEntry) context.Context {
 	if prev, _ := ctx.Value(conditionsKey{}).([]policy.ContextEntry); len(prev) > 0 {
-		entries = append(slices.Clone(prev), entries...)
+		kept := make([]policy.ContextEntry, 0, len(prev)+len(entries))
+		for _, e := range prev {
+			if drop == nil || !drop(e.Key) {
+				kept = append(kept, e)
+			}
+		}
+		entries = append(kept, entries...)
 	}
 	return context.WithValue(ctx, conditionsKey{}, entries)
 }
@@ -396,8 +415,7 @@ func parsePolicy(op keystate.Operation, arn string, st keystate.State, text stri
 // caller's identity-based policies where the service keeps them (D59). The refusal
 // names errID: the key's ARN, or empty for a key not created yet.
 func (s *Service) lockoutCheck(op keystate.Operation, doc *policy.Document, arn, account, errID string, kind keystate.Kind, st keystate.State) error {
-	req := policy.Request{Action: "kms:PutKeyPolicy", Caller: s.principal, Resource: arn,
-		ResourceAccount: account, Time: fromMicros(s.last), Context: s.kindConditions(kind), Region: s.rg.name}
+	req := s.request("kms:PutKeyPolicy", arn, account, s.kindConditions(kind))
 	iam := s.iamGoverns()
 	if iam {
 		req.Bounded = s.bounded()

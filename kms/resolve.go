@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
-	"github.com/kmsmodel/kmsmodel/kms/policy"
 )
 
 // lookup says which identifier forms an operation accepts
@@ -147,8 +146,8 @@ func (s *Service) authorize(ctx context.Context, op keystate.Operation, caller s
 	action := actionNames[op]
 	if s.call.vpce != nil {
 		// D64: the VPC endpoint's policy bounds the call whoever decides it.
-		req := policy.Request{Action: action, Caller: s.principal, Resource: arn, ResourceAccount: k.account,
-			Time: fromMicros(s.last), EncryptionContext: s.call.ec, Context: s.keyConditions(k), Region: s.rg.name}
+		req := s.request(action, arn, k.account, s.keyConditions(k))
+		req.EncryptionContext = s.call.ec
 		if d, denied := s.endpointDenies(&req); denied {
 			return s.deniedBy(op, d, action, arn, k)
 		}

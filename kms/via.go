@@ -41,18 +41,11 @@ const (
 // through the policy variable ${aws:PrincipalTag/<key>} (attribute-based
 // access control). Tags given again replace those given before.
 func WithPrincipalTags(ctx context.Context, tags map[string]string) context.Context {
-	var keep []policy.ContextEntry
-	if prev, _ := ctx.Value(conditionsKey{}).([]policy.ContextEntry); len(prev) > 0 {
-		for _, e := range prev {
-			if !strings.HasPrefix(e.Key, principalTagPrefix) {
-				keep = append(keep, e)
-			}
-		}
-	}
+	entries := make([]policy.ContextEntry, 0, len(tags))
 	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		keep = append(keep, policy.Single(principalTagPrefix+k, tags[k]))
+		entries = append(entries, policy.Single(principalTagPrefix+k, tags[k]))
 	}
-	return context.WithValue(ctx, conditionsKey{}, keep)
+	return replaceConditions(ctx, func(key string) bool { return strings.HasPrefix(key, principalTagPrefix) }, entries...)
 }
 
 const principalTagPrefix = "aws:PrincipalTag/"
@@ -82,20 +75,10 @@ func withCalledVia(ctx context.Context, services ...string) context.Context {
 	if len(services) == 0 {
 		return ctx
 	}
-	var keep []policy.ContextEntry
-	if prev, _ := ctx.Value(conditionsKey{}).([]policy.ContextEntry); len(prev) > 0 {
-		for _, e := range prev {
-			if e.Key != calledViaKey && e.Key != "aws:CalledViaFirst" && e.Key != "aws:CalledViaLast" {
-				keep = append(keep, e)
-			}
-		}
-	}
-	keep = append(keep, policy.Multi(calledViaKey, slices.Clone(services)...), policy.Single("aws:CalledViaFirst", services[0]),
-		policy.Single("aws:CalledViaLast", services[len(services)-1]))
-	if !slices.ContainsFunc(keep, func(e policy.ContextEntry) bool { return e.Key == "aws:ViaAWSService" }) {
-		keep = append(keep, policy.Single("aws:ViaAWSService", "true"))
-	}
-	return context.WithValue(ctx, conditionsKey{}, keep)
+	return replaceConditions(ctx, func(key string) bool {
+		return key == calledViaKey || key == "aws:CalledViaFirst" || key == "aws:CalledViaLast" || key == "aws:ViaAWSService"
+	}, policy.Multi(calledViaKey, slices.Clone(services)...), policy.Single("aws:CalledViaFirst", services[0]),
+		policy.Single("aws:CalledViaLast", services[len(services)-1]), policy.Single("aws:ViaAWSService", "true"))
 }
 
 // hasCondition reports whether ctx's condition entries hold key.
