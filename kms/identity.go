@@ -509,9 +509,9 @@ func (s *Service) retireByIAM(g *grant, arn string) (final denial, refused, allo
 		return denial{}, false, true
 	}
 	v := s.judge(&req)
-	if d, ok := v.firstDeny(false); ok {
-		return d, true, false
+	d, denied := v.onlyIAM()
+	if denied && (d.explicit || d.by == policy.ServiceControl) {
+		return d, true, false // what no retiring principal or grant overrides
 	}
-	_, capped := v.capped()
-	return denial{}, false, v.id.effect == policy.Allow && !capped
+	return denial{}, false, !denied
 }

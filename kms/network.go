@@ -179,7 +179,7 @@ func (s *Service) callNetwork(ctx context.Context) {
 }
 
 // endpointDenies decides req by the endpoint policy of the call's VPC
-// endpoint, if any: the refusal, or ok false to go on.
+// endpoint, if any: denied reports a refusal, d says which.
 func (s *Service) endpointDenies(req *policy.Request) (d denial, denied bool) {
 	if s.call.vpce == nil {
 		return denial{}, false
