@@ -47,9 +47,11 @@ func TestSourceIP(t *testing.T) {
 	}
 }
 
-// D64: a VPC endpoint's policy bounds every call through it, operations on
-// no key included, for every caller; key policies see aws:SourceVpce and
-// aws:SourceVpc.
+// D64 with spec §3.1 (VPC endpoint policies, guard rails that "can only
+// restrict") and §5.2 (aws:SourceVpc and aws:SourceVpce, "present only for
+// VPC-endpoint calls"): a VPC endpoint's policy bounds every call through
+// it, operations on no key included, for every caller; key policies see
+// aws:SourceVpce and aws:SourceVpc.
 func TestVPCEndpointPolicy(t *testing.T) {
 	e := fxNew(t)
 	ep, err := kms.NewVPCEndpoint("vpce-0123456789abcdef0", "vpc-0abc1234")

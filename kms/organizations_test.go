@@ -228,7 +228,8 @@ func TestOrganizationsRegistry(t *testing.T) {
 	}
 }
 
-// D62, D63 as a property: organizations only take away. With service
+// D62, D63 as a property, after spec §3.1 (guard-rail policies "can only
+// restrict"): organizations only take away. With service
 // control policies that allow everything and a resource control policy
 // that denies nothing, every call is decided as without organizations
 // (same error text); with restrictive ones, nothing is allowed that was

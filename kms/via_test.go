@@ -45,8 +45,9 @@ func TestViaService(t *testing.T) {
 	}
 }
 
-// D64: a chain of services that called KMS with the caller's credentials is
-// aws:CalledVia (with aws:CalledViaFirst and aws:CalledViaLast); a call
+// D64 with spec §5.2 (aws:CalledVia, "set when a service calls KMS with the
+// principal's credentials"): a chain of services that called KMS with the
+// caller's credentials is aws:CalledVia (with aws:CalledViaFirst and aws:CalledViaLast); a call
 // WithViaService makes through Athena, CloudFormation, DynamoDB or KMS
 // names that service in it, other services do not.
 func TestCalledVia(t *testing.T) {

@@ -234,8 +234,10 @@ func TestPrincipalIsAWSService(t *testing.T) {
 	}
 }
 
-// TestPolicyVariables: D65, after the IAM User Guide ("IAM policy
-// elements: Variables and tags"): in a 2012-10-17 policy, ${key} in a
+// TestPolicyVariables: D65, spec §5.3 ("Policy variables are allowed")
+// and §5.2 (aws:username, aws:PrincipalTag/<k> … "usable as ${…} policy
+// variables"), after the IAM User Guide ("IAM policy elements: Variables
+// and tags"): in a 2012-10-17 policy, ${key} in a
 // Resource or condition value is the request's value, ${key, 'default'}
 // falls back to the default, a missing one matches nothing, ${$} is a
 // dollar sign; without that Version "${…}" is literal text.
