@@ -368,10 +368,7 @@ func validateSigning(op keystate.Operation, message []byte, messageType, alg str
 			return err
 		}
 	}
-	if alg == "" {
-		return required(op, "signingAlgorithm")
-	}
-	return checkEnum(op, alg, "signingAlgorithm", signingAlgorithmNames)
+	return requiredEnum(op, alg, "signingAlgorithm", signingAlgorithmNames)
 }
 
 // Sign signs a message, or its digest, with an asymmetric SIGN_VERIFY
@@ -515,10 +512,7 @@ func validateMac(op keystate.Operation, message []byte, alg string, mac []byte, 
 	if err := validateMessage(op, message); err != nil {
 		return err
 	}
-	if alg == "" {
-		return required(op, "macAlgorithm")
-	}
-	if err := checkEnum(op, alg, "macAlgorithm", macAlgorithmNames); err != nil {
+	if err := requiredEnum(op, alg, "macAlgorithm", macAlgorithmNames); err != nil {
 		return err
 	}
 	if verify {

@@ -52,10 +52,7 @@ func validateEncapsulation(op keystate.Operation, alg string, blob []byte, decap
 			return err
 		}
 	}
-	if alg == "" {
-		return required(op, "encapsulationAlgorithm")
-	}
-	return checkEnum(op, alg, "encapsulationAlgorithm", encapsulationNames)
+	return requiredEnum(op, alg, "encapsulationAlgorithm", encapsulationNames)
 }
 
 // Encapsulate makes a fresh 32-byte shared secret and encapsulates it

@@ -58,3 +58,12 @@ func checkEnum(op keystate.Operation, v, field string, values []string) error {
 	}
 	return validationError(op, v, field, "Member must satisfy enum value set: ["+strings.Join(values, ", ")+"]")
 }
+
+// requiredEnum is checkEnum for a required member: an empty v is the
+// required member's refusal.
+func requiredEnum(op keystate.Operation, v, field string, values []string) error {
+	if v == "" {
+		return required(op, field)
+	}
+	return checkEnum(op, v, field, values)
+}
