@@ -154,7 +154,9 @@ func WithVPCEndpoint(ctx context.Context, ep *VPCEndpoint) context.Context {
 }
 
 // callNetwork records where the call in progress comes from: its VPC
-// endpoint (s.call.vpce) and the condition keys of its origin. A call an
+// endpoint (s.call.vpce), its address (aws:SourceIp or aws:VpcSourceIp,
+// which Service.request gives the policy.Request as an address, so that no
+// call formats it) and its endpoint's condition keys. A call an
 // AWS service makes carries no source address. The caller holds s.mu.
 func (s *Service) callNetwork(ctx context.Context) {
 	n, ok := ctx.Value(networkKey{}).(*network)
@@ -171,11 +173,11 @@ func (s *Service) callNetwork(ctx context.Context) {
 	if slices.ContainsFunc(s.call.extra, func(e policy.ContextEntry) bool { return e.Key == viaServiceKey || e.Key == calledViaKey }) {
 		return // a service's call, from the service's address
 	}
-	key := "aws:SourceIp"
 	if n.ep != nil {
-		key = "aws:VpcSourceIp"
+		s.call.vpcSourceIP = n.ip
+	} else {
+		s.call.sourceIP = n.ip
 	}
-	s.call.extra = append(s.call.extra, policy.Single(key, n.ip.String()))
 }
 
 // endpointDenies decides req by the endpoint policy of the call's VPC

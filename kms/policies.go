@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"slices"
 	"strconv"
 
@@ -146,7 +147,10 @@ type callConditions struct {
 	// calls (WithServicePrincipal, D61), or "".
 	sourceArn string
 	vpce      *VPCEndpoint // the VPC endpoint the call came through (WithVPCEndpoint, D64), or nil
-	dec       string       // the last decision, for the observer
+	// sourceIP and vpcSourceIP are the call's aws:SourceIp and
+	// aws:VpcSourceIp (D64), or the zero Addr.
+	sourceIP, vpcSourceIP netip.Addr
+	dec                   string // the last decision, for the observer
 }
 
 // reset empties c for a new call, keeping its buffer.
@@ -237,7 +241,7 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 // instant and its Region.
 func (s *Service) request(action, resource, account string, c policy.Context) policy.Request {
 	return policy.Request{Action: action, Caller: s.principal, Resource: resource, ResourceAccount: account,
-		Time: fromMicros(s.last), Context: c, Region: s.rg.name}
+		Time: fromMicros(s.last), Context: c, Region: s.rg.name, SourceIP: s.call.sourceIP, VPCSourceIP: s.call.vpcSourceIP}
 }
 
 // rcpBounds reports whether resource control policies may refuse the

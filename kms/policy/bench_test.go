@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/kmsmodel/kmsmodel/kms/policy"
@@ -72,5 +73,38 @@ func BenchmarkParse(b *testing.B) {
 		if _, err := policy.Parse(tenStatements); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkEvaluateSourceIP: a network perimeter statement (Deny unless
+// aws:SourceIp is in one of three ranges) decided on an address given as
+// Request.SourceIP, and on the same address as text in Request.Context,
+// which each evaluation parses.
+func BenchmarkEvaluateSourceIP(b *testing.B) {
+	d, err := policy.Parse(`{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + keyAcct + `:root"},"Action":"kms:*","Resource":"*"},
+	 {"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*",
+	  "Condition":{"NotIpAddress":{"aws:SourceIp":["192.0.2.0/24","198.51.100.0/24","2001:db8::/32"]}}}]}`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := netip.MustParseAddr("198.51.100.7")
+	for _, r := range []struct {
+		name string
+		req  *policy.Request
+	}{
+		{"address", &policy.Request{Action: "kms:Encrypt", Caller: userSession, Resource: keyARN, ResourceAccount: keyAcct, SourceIP: addr}},
+		{"text", &policy.Request{Action: "kms:Encrypt", Caller: userSession, Resource: keyARN, ResourceAccount: keyAcct,
+			Context: policy.Context{policy.Single("aws:SourceIp", addr.String())}}},
+	} {
+		b.Run(r.name, func(b *testing.B) {
+			if got := d.Evaluate(r.req); !got.Allowed() {
+				b.Fatalf("setup: %v", got)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = d.Evaluate(r.req)
+			}
+		})
 	}
 }

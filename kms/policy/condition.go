@@ -98,6 +98,8 @@ const (
 	srcUsername                         // aws:username
 	srcRegion                           // aws:RequestedRegion
 	srcSecureTransport                  // aws:SecureTransport
+	srcSourceIP                         // aws:SourceIp
+	srcVPCSourceIP                      // aws:VpcSourceIp
 )
 
 // principalTypes are the values of aws:PrincipalType (IAM User Guide).
@@ -224,6 +226,10 @@ func sourceOf(lower, key string) (keySource, string) {
 		return srcRegion, ""
 	case "aws:securetransport":
 		return srcSecureTransport, ""
+	case "aws:sourceip":
+		return srcSourceIP, ""
+	case "aws:vpcsourceip":
+		return srcVPCSourceIP, ""
 	}
 	if strings.HasPrefix(lower, "kms:encryptioncontext:") {
 		return srcECPair, key[len("kms:encryptioncontext:"):]
@@ -358,11 +364,12 @@ func splitARN(s string) ([6]string, bool) {
 	return f, f[0] == "arn"
 }
 
-// reqValues are a condition key's values in a request, in one of four
+// reqValues are a condition key's values in a request, in one of five
 // shapes so that finding them allocates nothing.
 type reqValues struct {
-	shape  uint8 // valNone, valOne, valList, valMapKeys, valTime
+	shape  uint8 // valNone, valOne, valList, valMapKeys, valTime, valAddr
 	one    string
+	addr   netip.Addr
 	list   []string
 	m      map[string]string
 	t      time.Time
@@ -375,12 +382,13 @@ const (
 	valList
 	valMapKeys
 	valTime
+	valAddr
 )
 
 // count returns how many values there are.
 func (v *reqValues) count() int {
 	switch v.shape {
-	case valOne, valTime:
+	case valOne, valTime, valAddr:
 		return 1
 	case valList:
 		return len(v.list)
@@ -437,6 +445,14 @@ func (c *condition) lookup(r *Request) reqValues {
 		// AWS KMS endpoints take HTTPS only (D64).
 		if r.Caller.kind != Nobody {
 			return reqValues{shape: valOne, one: "true"}
+		}
+	case srcSourceIP:
+		if r.SourceIP.IsValid() {
+			return reqValues{shape: valAddr, addr: r.SourceIP}
+		}
+	case srcVPCSourceIP:
+		if r.VPCSourceIP.IsValid() {
+			return reqValues{shape: valAddr, addr: r.VPCSourceIP}
 		}
 	case srcCurrentTime, srcEpochTime:
 		if !r.Time.IsZero() {
@@ -496,6 +512,10 @@ func (c *condition) eval(r *Request) bool {
 		if c.matchTime(v.t, v.epochT) {
 			k = 1
 		}
+	case valAddr:
+		if c.matchAddr(v.addr) {
+			k = 1
+		}
 	case valList:
 		for _, s := range v.list {
 			if c.matchString(s) {
@@ -525,6 +545,21 @@ func (c *condition) eval(r *Request) bool {
 		return k == 0
 	}
 	return k > 0
+}
+
+// matchAddr is matchString for an address the request implies: an IP
+// address condition compares it as it is, any other its text.
+func (c *condition) matchAddr(a netip.Addr) bool {
+	if c.op != opIPAddress {
+		return c.matchString(a.String())
+	}
+	a = a.Unmap()
+	for i := range c.values {
+		if c.values[i].ip.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // matchString reports whether the request value s matches one of the
@@ -577,12 +612,7 @@ func (c *condition) matchString(s string) bool {
 		if err != nil {
 			return false
 		}
-		a = a.Unmap()
-		for i := range c.values {
-			if c.values[i].ip.Contains(a) {
-				return true
-			}
-		}
+		return c.matchAddr(a)
 	case opArnEquals, opArnLike:
 		f, ok := splitARN(s)
 		if !ok {

@@ -1,8 +1,11 @@
 package policy_test
 
 import (
+	"net/netip"
 	"testing"
 	"time"
+
+	"pgregory.net/rapid"
 
 	"github.com/kmsmodel/kmsmodel/kms/policy"
 )
@@ -121,4 +124,70 @@ func TestNotElements(t *testing.T) {
 			t.Errorf("%s: %v, want %v", c.spec, got.Effect, c.want)
 		}
 	}
+}
+
+// TestSourceIPImplied: aws:SourceIp and aws:VpcSourceIp from
+// Request.SourceIP and Request.VPCSourceIP (§5.2), which an IP address
+// condition compares without formatting them, decide as the same address
+// given as text in Request.Context does.
+func TestSourceIPImplied(t *testing.T) {
+	v4 := netip.MustParseAddr("192.0.2.7")
+	cases := []struct {
+		spec, cond string
+		src, vpc   netip.Addr
+		ctx        policy.Context
+		want       bool
+	}{
+		{"IpAddress CIDR", `{"IpAddress":{"aws:SourceIp":"192.0.2.0/24"}}`, v4, netip.Addr{}, nil, true},
+		{"IpAddress outside", `{"IpAddress":{"aws:SourceIp":"198.51.100.0/24"}}`, v4, netip.Addr{}, nil, false},
+		{"IpAddress one address", `{"IpAddress":{"aws:SourceIp":"192.0.2.7"}}`, v4, netip.Addr{}, nil, true},
+		{"IPv4-mapped IPv6 is IPv4", `{"IpAddress":{"aws:SourceIp":"192.0.2.0/24"}}`, netip.MustParseAddr("::ffff:192.0.2.7"), netip.Addr{}, nil, true},
+		{"IPv6", `{"NotIpAddress":{"aws:SourceIp":["192.0.2.0/24","2001:db8::/32"]}}`, netip.MustParseAddr("2001:db8::1"), netip.Addr{}, nil, false},
+		{"key names are case-insensitive", `{"IpAddress":{"AWS:SOURCEIP":"192.0.2.0/24"}}`, v4, netip.Addr{}, nil, true},
+		{"StringEquals compares the text", `{"StringEquals":{"aws:SourceIp":"192.0.2.7"}}`, v4, netip.Addr{}, nil, true},
+		{"StringLike on the text", `{"StringLike":{"aws:SourceIp":"192.0.3.*"}}`, v4, netip.Addr{}, nil, false},
+		{"absent: IpAddress false", `{"IpAddress":{"aws:SourceIp":"0.0.0.0/0"}}`, netip.Addr{}, netip.Addr{}, nil, false},
+		{"absent: IfExists true", `{"IpAddressIfExists":{"aws:SourceIp":"192.0.2.0/24"}}`, netip.Addr{}, netip.Addr{}, nil, true},
+		{"Null: present", `{"Null":{"aws:SourceIp":"false"}}`, v4, netip.Addr{}, nil, true},
+		{"aws:VpcSourceIp is its own key", `{"Null":{"aws:VpcSourceIp":"true"}}`, v4, netip.Addr{}, nil, true},
+		{"aws:VpcSourceIp", `{"IpAddress":{"aws:VpcSourceIp":"10.0.0.0/8"}}`, netip.Addr{}, netip.MustParseAddr("10.1.2.3"), nil, true},
+		{"Context wins", `{"IpAddress":{"aws:SourceIp":"192.0.2.0/24"}}`, v4, netip.Addr{}, policy.Context{policy.Single("aws:SourceIp", "198.51.100.1")}, false},
+		{"a policy variable", `{"StringEquals":{"k":"${aws:SourceIp}"}}`, v4, netip.Addr{}, policy.Context{policy.Single("k", "192.0.2.7")}, true},
+	}
+	for _, c := range cases {
+		doc, err := policy.Parse(stmt(okMembers + `,"Condition":` + c.cond))
+		if err != nil {
+			t.Fatalf("%s: Parse: %v", c.spec, err)
+		}
+		r := &policy.Request{Action: "kms:Encrypt", Caller: alice, Resource: keyARN, ResourceAccount: keyAcct,
+			SourceIP: c.src, VPCSourceIP: c.vpc, Context: c.ctx}
+		if got := doc.Evaluate(r).Allowed(); got != c.want {
+			t.Errorf("§5.2 %s: %s = %v, want %v", c.spec, c.cond, got, c.want)
+		}
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		addr := func(label string) netip.Addr {
+			if rapid.Bool().Draw(t, label+"-v6") {
+				return netip.AddrFrom16([16]byte(rapid.SliceOfN(rapid.Byte(), 16, 16).Draw(t, label)))
+			}
+			return netip.AddrFrom4([4]byte(rapid.SliceOfN(rapid.Byte(), 4, 4).Draw(t, label)))
+		}
+		a, p := addr("addr"), addr("prefix")
+		bits := rapid.IntRange(0, p.BitLen()).Draw(t, "bits")
+		op := rapid.SampledFrom([]string{"IpAddress", "NotIpAddress", "StringEquals", "StringNotLike"}).Draw(t, "op")
+		val := netip.PrefixFrom(p, bits).Masked().String()
+		if op == "StringNotLike" {
+			val = p.String()
+		}
+		doc, err := policy.Parse(stmt(okMembers + `,"Condition":{"` + op + `":{"aws:SourceIp":"` + val + `"}}`))
+		if err != nil {
+			t.Fatalf("Parse: %v", err)
+		}
+		implied := &policy.Request{Action: "kms:Encrypt", Caller: alice, Resource: keyARN, ResourceAccount: keyAcct, SourceIP: a}
+		text := &policy.Request{Action: "kms:Encrypt", Caller: alice, Resource: keyARN, ResourceAccount: keyAcct,
+			Context: policy.Context{policy.Single("aws:SourceIp", a.String())}}
+		if got, want := doc.Evaluate(implied).Allowed(), doc.Evaluate(text).Allowed(); got != want {
+			t.Fatalf("%s %s for %s: implied %v, as text %v", op, val, a, got, want)
+		}
+	})
 }

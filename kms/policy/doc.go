@@ -175,6 +175,8 @@
 //   - aws:RequestedRegion: Request.Region when set;
 //   - aws:SecureTransport: "true" for every caller, since AWS KMS
 //     endpoints take HTTPS only (decision D64 of package kms);
+//   - aws:SourceIp, aws:VpcSourceIp: Request.SourceIP, Request.VPCSourceIP
+//     when valid;
 //   - aws:CurrentTime, aws:EpochTime: Request.Time when not zero;
 //   - kms:EncryptionContext:<key>: the value of <key> in
 //     Request.EncryptionContext (exact key first, then without regard to

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"math/bits"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,11 @@ type Request struct {
 	// Region is the Region the request is sent to (aws:RequestedRegion);
 	// "" leaves the key absent.
 	Region string
+	// SourceIP is the address the request comes from (aws:SourceIp), and
+	// VPCSourceIP the address of a request through a VPC endpoint
+	// (aws:VpcSourceIp); the zero Addr leaves the key absent. An IP
+	// address condition compares them without formatting them.
+	SourceIP, VPCSourceIP netip.Addr
 	// Bounded says that the caller has a permissions boundary. IAM then
 	// applies a Deny statement with NotPrincipal to it whatever the
 	// NotPrincipal element names (IAM User Guide, "Permissions boundaries

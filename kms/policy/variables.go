@@ -119,6 +119,8 @@ func variableValue(key string, r *Request) (string, bool) {
 	switch v := c.lookup(r); v.shape {
 	case valOne:
 		return v.one, true
+	case valAddr:
+		return v.addr.String(), true
 	case valTime:
 		if v.epochT {
 			return strconv.FormatInt(v.t.Unix(), 10), true
