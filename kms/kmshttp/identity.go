@@ -241,6 +241,8 @@ func (h *Handler) callContext(r *http.Request, caller identity) (context.Context
 				msg: headerSourceIP + ": '" + v[0] + "' is not an IP address"}
 		}
 		ctx = kms.WithSourceIP(ctx, ip)
+	} else if sourcedBy(r) {
+		// A Server's connection gave it already.
 	} else if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		ctx = kms.WithSourceIP(ctx, ap.Addr())
 	}

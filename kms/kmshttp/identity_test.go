@@ -3,8 +3,11 @@ package kmshttp_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/kmsmodel/kmsmodel/kms"
@@ -411,4 +414,78 @@ func TestPrincipalTargets(t *testing.T) {
 	postOK(t, h, "KmsModel.DeletePrincipal", `{"PrincipalArn":"arn:aws:iam::111122223333:role/app"}`)
 	refused(t, h, "TrentService.CreateKey", `{"Policy":`+policy("arn:aws:iam::111122223333:role/app")+`}`, "MalformedPolicyDocumentException")
 	refused(t, h, "KmsModel.DeletePrincipal", `{"PrincipalArn":"arn:aws:iam::111122223333:role/app"}`, "NotFoundException")
+}
+
+// TestServerSourceIP: behind a Server, a request's aws:SourceIp is its
+// connection's address, given once per connection (D64), unless
+// X-Kmsmodel-Source-Ip says otherwise or a handler in front of the
+// Handler rewrote the request's RemoteAddr.
+func TestServerSourceIP(t *testing.T) {
+	svc := kms.New()
+	h, err := kmshttp.New(svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(deny string) string {
+		out, err := svc.CreateKey(context.Background(), &kms.CreateKeyInput{Policy: `{"Version":"2012-10-17","Statement":[
+		 {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+		 {"Effect":"Deny","Principal":"*","Action":"kms:Encrypt","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"` + deny + `"}}}]}`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return `{"KeyId":"` + out.KeyMetadata.KeyId + `","Plaintext":"eA=="}`
+	}
+	fromLoopback, fromElsewhere := key("127.0.0.0/8"), key("198.51.100.0/24")
+	var rewrite atomic.Bool
+	front := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rewrite.Load() {
+			r.RemoteAddr = "198.51.100.9:4444"
+		}
+		h.ServeHTTP(w, r)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := kmshttp.NewServer(front, kmshttp.Limits{}, nil)
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	send := func(body string, header ...string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		req.Header.Set("Authorization", sigV4(accessKey, region, "kms"))
+		req.Header.Set("X-Amz-Target", "TrentService.Encrypt")
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for range 2 { // the second time on the kept-alive connection
+		if got := send(fromLoopback); got != http.StatusBadRequest {
+			t.Fatalf("denied from 127.0.0.0/8, sent from 127.0.0.1: %d", got)
+		}
+		if got := send(fromElsewhere); got != http.StatusOK {
+			t.Fatalf("denied from 198.51.100.0/24, sent from 127.0.0.1: %d", got)
+		}
+	}
+	if got := send(fromLoopback, "X-Kmsmodel-Source-Ip", "203.0.113.5"); got != http.StatusOK {
+		t.Fatalf("denied from 127.0.0.0/8, from 203.0.113.5 by the header: %d", got)
+	}
+	rewrite.Store(true)
+	if got := send(fromElsewhere); got != http.StatusBadRequest {
+		t.Fatalf("denied from 198.51.100.0/24, RemoteAddr rewritten to 198.51.100.9: %d", got)
+	}
+	if got := send(fromLoopback); got != http.StatusOK {
+		t.Fatalf("denied from 127.0.0.0/8, RemoteAddr rewritten to 198.51.100.9: %d", got)
+	}
 }

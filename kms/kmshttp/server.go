@@ -7,10 +7,13 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/kmsmodel/kmsmodel/kms"
 )
 
 // Limits bound what one client can hold of a Server: time to send a
@@ -138,8 +141,17 @@ func NewServer(h http.Handler, limits Limits, errorLog *log.Logger) *Server {
 		ErrorLog:          errorLog,
 		ConnState:         s.connState,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			if cc, ok := c.(*conn); ok {
-				return context.WithValue(ctx, connKey{}, cc)
+			cc, ok := c.(*conn)
+			if !ok {
+				return ctx
+			}
+			ctx = context.WithValue(ctx, connKey{}, cc)
+			// The connection's address is its requests' aws:SourceIp
+			// (D64): given once, for all of them.
+			cc.remote = c.RemoteAddr().String()
+			if ap, err := netip.ParseAddrPort(cc.remote); err == nil {
+				cc.sourced = true
+				ctx = kms.WithSourceIP(ctx, ap.Addr())
 			}
 			return ctx
 		},
@@ -258,6 +270,19 @@ type conn struct {
 	mu      sync.Mutex
 	state   http.ConnState
 	reading bool // a handler is reading the request body
+
+	// remote is the client's address, and sourced says that the
+	// connection's context gives it to its requests as their source
+	// address (kms.WithSourceIP). Both are set before the first request.
+	remote  string
+	sourced bool
+}
+
+// sourcedBy reports whether r's context gives it its connection's
+// address as its source address, which r.RemoteAddr still is.
+func sourcedBy(r *http.Request) bool {
+	c, _ := r.Context().Value(connKey{}).(*conn)
+	return c != nil && c.sourced && c.remote == r.RemoteAddr
 }
 
 // Close closes the connection and frees its slot.
