@@ -25,12 +25,14 @@ import (
 // holding every acknowledged change would (a linearizable read, unless
 // WithStaleReads). Its writes go to the store with ApplyAt at the
 // revision the group was computed from: a group whose records another node
-// changed meanwhile is refused (store.ErrConflict), the service reloads
-// its state from a Snapshot, and the calls of the group (and those after
-// it) run again, as a single service would have run them after the other
-// node's change. Scheduled events are applied by whichever node's call
-// finds them due; when two nodes apply one, one of them loses the race and
-// finds it applied: each event happens once.
+// changed meanwhile is refused (store.ErrConflict), the service undoes it
+// (and the batches logged after it) by reloading the keys they wrote from
+// a Snapshot (undoInPlace) or, when it cannot, its whole state, and the
+// calls of the group (and those after it) run again, as a single service
+// would have run them after the other node's change. Scheduled events are
+// applied by whichever node's call finds them due; when two nodes apply
+// one, one of them loses the race and finds it applied: each event
+// happens once.
 
 // maxRetries bounds how many times a call runs again after losing a race
 // to another node's write.
@@ -56,6 +58,7 @@ type clusterState struct {
 	stop    context.CancelFunc // ends the watch
 	stale   bool               // WithStaleReads: no catching up before a call
 	reloads int                // reloads from a snapshot (ClusterStatus)
+	undone  int                // lost races undone in place (ClusterStatus)
 	retries int                // calls run again (ClusterStatus)
 	watched atomic.Int64       // the latest commit taken from the watch (ClusterStatus)
 }
@@ -67,11 +70,18 @@ type ClusterStatus struct {
 	// its own writes in progress).
 	Revision int64
 	// Reloads counts the node's reloads of the whole state from a
-	// snapshot: after a lost race, a commit it could not apply in place
-	// (multi-Region keys, custom key stores), or a watch that ended.
+	// snapshot: after a lost race it could not undo in place
+	// (UndoneInPlace), a commit it could not apply in place (multi-Region
+	// keys, custom key stores), or a watch that ended.
 	Reloads int
 	// Retries counts the calls it ran again after losing a race.
 	Retries int
+	// UndoneInPlace counts the lost races whose failed writes the node
+	// undid by reloading from a snapshot only the keys they wrote, after
+	// applying the other nodes' commits up to it, instead of its whole
+	// state. A race lost on writes of aliases, grants, custom key stores,
+	// key deletions or multi-Region keys counts as a reload.
+	UndoneInPlace int
 	// Watched is the revision of the latest commit the node took from
 	// its store's watch: its own commits come back that way too, after
 	// the node applied them. Commits after Watched wait in the watch; a
@@ -87,7 +97,8 @@ func (s *Service) ClusterStatus() (ClusterStatus, bool) {
 	if s.cl == nil {
 		return ClusterStatus{}, false
 	}
-	return ClusterStatus{Revision: s.cl.applied.Load(), Reloads: s.cl.reloads, Retries: s.cl.retries, Watched: s.cl.watched.Load()}, true
+	return ClusterStatus{Revision: s.cl.applied.Load(), Reloads: s.cl.reloads, Retries: s.cl.retries,
+		UndoneInPlace: s.cl.undone, Watched: s.cl.watched.Load()}, true
 }
 
 // WithStaleReads makes a service in cluster mode (Open over a
@@ -419,6 +430,156 @@ func (s *Service) applyRecords(b *store.Batch) error {
 		}
 	}
 	s.follow(b.Now)
+	return nil
+}
+
+// undoInPlace undoes, on a cluster node whose group lost a race (the
+// store refused it with ErrConflict), the failed batches (group, and
+// those logged after it) without reloading the whole state, which costs
+// a node seconds at a hundred thousand keys: it takes a snapshot of the
+// store, applies the other nodes' commits up to the snapshot's revision
+// from the watch (the one it lost to among them), and then reloads from
+// the snapshot only the keys the failed batches wrote, with their
+// rotations. The state is then the store's at that revision, as a full
+// reload would leave it. It reports false, for the caller to reload the
+// whole state, when a failed batch writes more than single-Region keys
+// outside custom key stores and their rotations, under the eventual
+// consistency model, or when a step fails.
+//
+// It releases s.mu to take s.wmu (which is taken before s.mu), with
+// s.undoing set: no group is written meanwhile, and a call that reads the
+// state then waits for the failed batches (their count is in s.logged)
+// and fails with them. The caller holds s.mu and leads the group.
+func (s *Service) undoInPlace(group []*store.Batch) bool {
+	if s.cl == nil || s.ec != nil || !s.undoable(group) || !s.undoable(s.log) {
+		return false
+	}
+	reloads := s.cl.reloads
+	s.committing, s.undoing = false, true
+	s.resolvedCond.Broadcast() // calls taking the watch's commits go on
+	s.mu.Unlock()
+	s.wmu.Lock()
+	s.mu.Lock()
+	defer s.wmu.Unlock()
+	s.committing, s.undoing = true, false
+	switch {
+	case s.broken != nil || s.closed:
+		return true // nothing to undo for
+	case s.cl.reloads != reloads:
+		return true // a commit another node made reloaded the state meanwhile
+	case !s.undoable(s.log):
+		return false // a batch logged meanwhile writes more
+	}
+	ctx := context.Background()
+	view, v, err := s.cl.shared.Snapshot(ctx)
+	if err != nil {
+		return false
+	}
+	defer view.Close()
+	for s.cl.applied.Load() < v {
+		c, ok := <-*s.cl.changes.Load()
+		if !ok || c.Err != nil {
+			return false
+		}
+		s.cl.took(c.Revision)
+		if err := s.applyChange(c); err != nil {
+			return false
+		}
+		if s.cl.reloads != reloads {
+			return true
+		}
+	}
+	ids := map[string]bool{}
+	for _, bs := range [][]*store.Batch{group, s.log} {
+		for _, b := range bs {
+			for i := range b.PutKeys {
+				ids[b.PutKeys[i].ID] = true
+			}
+			for _, rr := range b.AddRotations {
+				ids[rr.KeyID] = true
+			}
+		}
+	}
+	for id := range ids {
+		if err := s.reloadKey(ctx, view, id); err != nil {
+			return false
+		}
+	}
+	latest, err := view.LatestInstant(ctx)
+	if err != nil {
+		return false
+	}
+	profile, err := view.RuleProfile(ctx)
+	if err != nil {
+		return false
+	}
+	s.saved = latest.UnixMicro()
+	s.profileSaved = profile == s.cfg.rules.String()
+	s.scratch, s.drafted, s.newPrimary, s.pend = key{}, nil, nil, nil
+	s.others = s.others[:0]
+	s.cl.undone++
+	return true
+}
+
+// undoable reports whether undoInPlace can undo the batches bs: they
+// write single-Region keys outside custom key stores, their rotations,
+// the latest instant and the rule profile, and nothing else.
+func (s *Service) undoable(bs []*store.Batch) bool {
+	for _, b := range bs {
+		if len(b.PutAliases) > 0 || len(b.DeleteAliases) > 0 || len(b.DeleteKeys) > 0 || len(b.PutGrants) > 0 ||
+			len(b.DeleteGrants) > 0 || len(b.PutSecret) > 0 || !s.inPlace(b) {
+			return false
+		}
+		for _, rr := range b.AddRotations {
+			if k := s.loadedKey(rr.KeyID); k == nil || k.fam != nil || k.ck != nil || k.replicated {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// reloadKey replaces the key id (a single-Region key outside custom key
+// stores) with its record and rotations in view, or removes it when view
+// has none, and queues its events anew (an event queued twice happens
+// once). The caller holds s.mu.
+func (s *Service) reloadKey(ctx context.Context, view store.Store, id string) error {
+	r, err := view.Key(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		if k := s.loadedKey(id); k != nil {
+			// Created by a failed batch, in whatever state: never was.
+			k.state = keystate.Deleted
+			s.removeKey(k)
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	b := store.Batch{PutKeys: []store.Key{r}}
+	if !s.inPlace(&b) {
+		return fmt.Errorf("key %s is no longer single-Region", id)
+	}
+	if err := s.applyRecords(&b); err != nil {
+		return err
+	}
+	k := s.loadedKey(id)
+	var rs []rotation
+	for from := 0; ; {
+		page, err := view.Rotations(ctx, id, from, loadPage)
+		if err != nil {
+			return err
+		}
+		for _, rr := range page {
+			rs = append(rs, newRotation(k.created, micros(rr.At), rr.OnDemand))
+		}
+		if len(page) < loadPage {
+			break
+		}
+		from += len(page)
+	}
+	k.rotations = rs
+	s.requeue(k)
 	return nil
 }
 

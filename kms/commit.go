@@ -2,10 +2,12 @@ package kms
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/store"
 )
 
 // Group commit.
@@ -87,7 +89,7 @@ func (s *Service) await(need, epoch uint64) error {
 		if s.resolved >= need {
 			return nil
 		}
-		if s.committing {
+		if s.committing || s.undoing {
 			s.resolvedCond.Wait()
 			continue
 		}
@@ -115,8 +117,6 @@ func (s *Service) await(need, epoch uint64) error {
 			err = s.st.Apply(context.Background(), group...)
 		}
 		s.mu.Lock()
-		clear(group)
-		s.spareLog = group[:0]
 		if err == nil {
 			s.resolved = last
 			s.durableTotals = totals
@@ -124,25 +124,32 @@ func (s *Service) await(need, epoch uint64) error {
 				s.committed(read, rev)
 			}
 		} else {
-			s.undoGroups(err)
+			s.undoGroups(err, group)
 		}
+		clear(group)
+		s.spareLog = group[:0]
 		s.committing = false
 		s.resolvedCond.Broadcast()
 	}
 }
 
-// undoGroups handles a group the store refused with err: every batch
+// undoGroups handles group, which the store refused with err: every batch
 // logged so far fails (those after the group were made on top of it), and
 // the service's state is reloaded from the store, which holds exactly the
-// batches written before the group. The caller holds s.mu and is the
-// group's leader.
-func (s *Service) undoGroups(err error) {
+// batches written before the group; a cluster node that lost a race
+// reloads only what the failed batches wrote when it can (undoInPlace).
+// The caller holds s.mu and is the group's leader.
+func (s *Service) undoGroups(err error, group []*store.Batch) {
+	undone := errors.Is(err, store.ErrConflict) && s.undoInPlace(group)
 	s.failures = append(s.failures, commitFailure{durable: s.resolved, err: err})
 	s.totals = s.durableTotals // the undone events are not counted
 	s.epoch++
 	s.resolved = s.logged
 	clear(s.log)
 	s.log = s.log[:0]
+	if undone {
+		return
+	}
 	if rerr := s.reload(); rerr != nil {
 		s.broken = fmt.Errorf("a write failed (%w), and so did reloading the store after it: %w", err, rerr)
 	}

@@ -87,13 +87,17 @@
 // none of its records changed since the revision it was computed from
 // (store.Shared.ApplyAt); a call that loses such a race runs again on the
 // new state and is then accepted or refused exactly as a single service
-// would have decided (the on-demand quota holds across nodes). Scheduled
-// events are applied by whichever node's call finds them due, and happen
-// once. A cluster's ManualClocks follow the latest instant any node
+// would have decided (the on-demand quota holds across nodes). The node
+// first undoes the writes that lost: by reloading from a snapshot only the
+// keys they wrote, when they wrote nothing but single-Region keys outside
+// custom key stores and their rotations (a few milliseconds whatever the
+// size of the key space), and otherwise by reloading its whole state.
+// Scheduled events are applied by whichever node's call finds them due, and
+// happen once. A cluster's ManualClocks follow the latest instant any node
 // wrote. Other nodes' commits of single-Region keys are applied in place;
 // those of multi-Region keys and custom key stores make the node reload
 // its state from a snapshot. ClusterStatus reports a node's revision and
-// how often it reloaded and retried. An Observer sees a retried call once
+// how often it reloaded, undid a lost race in place and retried. An Observer sees a retried call once
 // per run.
 //
 // Where AWS is silent, kmsmodel decides:

@@ -344,7 +344,7 @@ func TestReloadKeepsEveryField(t *testing.T) {
 	reloaded := []string{"regions", "rg", "slab", "seq", "queue", "qseq", "saved", "root", "stores", "storeSlots",
 		"storeSeq", "policies", "grants", "grantIndex", "usage", "profileSaved", "ec", "scratch", "drafted", "others", "newPrimary", "pend"}
 	kept := []string{"mu", "cfg", "last", "st", "closed", "log", "spareLog", "logged", "resolved", "epoch",
-		"failures", "waiters", "committing", "cl", "wmu", "ids", "totals", "durableTotals", "touched", "resolvedCond", "broken",
+		"failures", "waiters", "committing", "undoing", "cl", "wmu", "ids", "totals", "durableTotals", "touched", "resolvedCond", "broken",
 		"imports", "principal", "principals", "roots", "defaults", "ownRoot",
 		"ownDefault", "call", "condBuf", "useSeq", "trackStart", "tracking"}
 	typ := reflect.TypeFor[Service]()

@@ -65,6 +65,7 @@ type Service struct {
 	failures     []commitFailure
 	waiters      atomic.Int32
 	committing   bool
+	undoing      bool // a leader undoes a lost race in place, s.mu released at times (undoInPlace)
 	resolvedCond sync.Cond
 	broken       error
 

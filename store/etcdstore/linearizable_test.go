@@ -229,7 +229,13 @@ func TestLinearizable(t *testing.T) {
 		}
 		ops += len(history)
 	}
-	t.Logf("%d histories, %d operations, all linearizable; slowest check %v", linHistories, ops, slowest)
+	var undone, reloads int
+	for _, n := range nodes {
+		s, _ := n.ClusterStatus()
+		undone, reloads = undone+s.UndoneInPlace, reloads+s.Reloads
+	}
+	t.Logf("%d histories, %d operations, all linearizable; slowest check %v; lost races undone in place %d, reloads %d",
+		linHistories, ops, slowest, undone, reloads)
 }
 
 // linCall makes the call in asks of svc and returns its answer; an error

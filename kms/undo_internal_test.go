@@ -1,0 +1,169 @@
+package kms
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/store"
+)
+
+// raceHook is a node's handle on a shared store that runs hook before the
+// node's next ApplyAt.
+type raceHook struct {
+	store.Shared
+	hook atomic.Pointer[func()]
+}
+
+func (r *raceHook) ApplyAt(ctx context.Context, read int64, bs ...*store.Batch) (int64, error) {
+	if f := r.hook.Swap(nil); f != nil {
+		(*f)()
+	}
+	return r.Shared.ApplyAt(ctx, read, bs...)
+}
+
+// digest prints the keys of s's first Region in creation order, with what
+// their store records and rotations hold, for comparing a node's state
+// with a state loaded from the store. The caller holds s.mu, or s is not
+// shared.
+func digest(s *Service) string {
+	out := ""
+	for _, slot := range s.regions[0].order {
+		k := s.keyAt(slot)
+		if k.state.String() == "Deleted" {
+			continue
+		}
+		last := int64(0)
+		if len(k.rotations) > 0 {
+			last = k.rotations[len(k.rotations)-1].at(k.created)
+		}
+		out += fmt.Sprintf("%s v%d %s %q %v next %d auto %v rotations %d last %d policy %v\n", k.id, k.version, k.state,
+			k.description(), k.tags(), k.nextRotation, k.autoEnabled, len(k.rotations), last, s.policies[k.slot] != nil)
+	}
+	return out
+}
+
+// TestUndoInPlaceOfAGroup: a group that loses its race, with batches
+// logged after it by other calls (a creation, changes of other keys), is
+// undone in place: the key made by a failed batch is gone, the other keys
+// are as the store holds them, versions included, and after the calls run
+// again the node's state is exactly the one loaded from the store.
+func TestUndoInPlaceOfAGroup(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewSharedMemory()
+	hooked := &raceHook{Shared: st}
+	clock := NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	a, err := Open(ctx, hooked, WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, st, WithClock(NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var ids []string
+	for i := range 20 {
+		out, err := a.CreateKey(ctx, &CreateKeyInput{Description: fmt.Sprint("key ", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, out.KeyMetadata.KeyId)
+	}
+	hot, other := ids[3], ids[4]
+	if _, err := b.DescribeKey(ctx, &DescribeKeyInput{KeyId: hot}); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	base := a.logged
+	a.mu.Unlock()
+	var wg sync.WaitGroup
+	f := func() {
+		// The group in flight is the first call's batch: wait until the
+		// other three calls have logged theirs after it, then win the
+		// race on hot through b.
+		for {
+			a.mu.Lock()
+			n := a.logged
+			a.mu.Unlock()
+			if n >= base+4 {
+				break
+			}
+			runtime.Gosched()
+		}
+		if _, err := b.UpdateKeyDescription(ctx, &UpdateKeyDescriptionInput{KeyId: hot, Description: "b"}); err != nil {
+			t.Error(err)
+		}
+	}
+	hooked.hook.Store(&f)
+	started := make(chan struct{})
+	wg.Go(func() {
+		close(started)
+		if _, err := a.UpdateKeyDescription(ctx, &UpdateKeyDescriptionInput{KeyId: hot, Description: "a"}); err != nil {
+			t.Error(err)
+		}
+	})
+	<-started
+	// Wait until the first call leads its group, then make the others.
+	for {
+		a.mu.Lock()
+		leading := a.committing
+		a.mu.Unlock()
+		if leading {
+			break
+		}
+		runtime.Gosched()
+	}
+	var created atomic.Pointer[string]
+	wg.Go(func() {
+		out, err := a.CreateKey(ctx, &CreateKeyInput{Description: "made in a failed batch, then again"})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		created.Store(&out.KeyMetadata.KeyId)
+	})
+	wg.Go(func() {
+		if _, err := a.TagResource(ctx, &TagResourceInput{KeyId: other, Tags: []Tag{{TagKey: "team", TagValue: "blue"}}}); err != nil {
+			t.Error(err)
+		}
+	})
+	wg.Go(func() {
+		if _, err := a.RotateKeyOnDemand(ctx, &RotateKeyOnDemandInput{KeyId: ids[5]}); err != nil {
+			t.Error(err)
+		}
+	})
+	wg.Wait()
+	s, _ := a.ClusterStatus()
+	if s.UndoneInPlace != 1 || s.Reloads != 0 || s.Retries < 4 {
+		t.Errorf("a's status %+v: want one race undone in place, no reload, the four calls run again", s)
+	}
+	// Loaded from the store, as a new node starts.
+	f2 := newService(a.cfg)
+	view, _, err := st.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer view.Close()
+	f2.st = view
+	if err := f2.load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	got := digest(a)
+	a.mu.Unlock()
+	if want := digest(f2); got != want {
+		t.Errorf("a after the race:\n%s\nwant (loaded from the store):\n%s", got, want)
+	}
+	if p := created.Load(); p == nil || f2.loadedKey(*p) == nil {
+		t.Errorf("the key CreateKey returned is not in the store")
+	}
+	if n := len(f2.regions[0].order); n != 21 {
+		t.Errorf("the store holds %d keys, want 21 (the 20, and the one CreateKey made)", n)
+	}
+}
