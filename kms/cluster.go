@@ -26,13 +26,13 @@ import (
 // WithStaleReads). Its writes go to the store with ApplyAt at the
 // revision the group was computed from: a group whose records another node
 // changed meanwhile is refused (store.ErrConflict), the service undoes it
-// (and the batches logged after it) by reloading the keys they wrote from
-// a Snapshot (undoInPlace) or, when it cannot, its whole state, and the
-// calls of the group (and those after it) run again, as a single service
-// would have run them after the other node's change. Scheduled events are
-// applied by whichever node's call finds them due; when two nodes apply
-// one, one of them loses the race and finds it applied: each event
-// happens once.
+// (and the batches logged after it) by reloading the records they wrote
+// from a Snapshot (undoInPlace) or, when it cannot, its whole state, and
+// the calls of the group (and those after it) run again, as a single
+// service would have run them after the other node's change.
+// Scheduled events are applied by whichever node's call finds them due;
+// when two nodes apply one, one of them loses the race and finds it
+// applied: each event happens once.
 
 // maxRetries bounds how many times a call runs again after losing a race
 // to another node's write.
@@ -77,10 +77,10 @@ type ClusterStatus struct {
 	// Retries counts the calls it ran again after losing a race.
 	Retries int
 	// UndoneInPlace counts the lost races whose failed writes the node
-	// undid by reloading from a snapshot only the keys they wrote, after
-	// applying the other nodes' commits up to it, instead of its whole
-	// state. A race lost on writes of aliases, grants, custom key stores,
-	// key deletions or multi-Region keys counts as a reload.
+	// undid by reloading from a snapshot only the keys, aliases and
+	// grants they wrote, after applying the other nodes' commits up to
+	// it, instead of its whole state. A race lost on writes of custom key
+	// stores, key deletions or multi-Region keys counts as a reload.
 	UndoneInPlace int
 	// Watched is the revision of the latest commit the node took from
 	// its store's watch: its own commits come back that way too, after
@@ -439,12 +439,13 @@ func (s *Service) applyRecords(b *store.Batch) error {
 // a node seconds at a hundred thousand keys: it takes a snapshot of the
 // store, applies the other nodes' commits up to the snapshot's revision
 // from the watch (the one it lost to among them), and then reloads from
-// the snapshot only the keys the failed batches wrote, with their
-// rotations. The state is then the store's at that revision, as a full
-// reload would leave it. It reports false, for the caller to reload the
-// whole state, when a failed batch writes more than single-Region keys
-// outside custom key stores and their rotations, under the eventual
-// consistency model, or when a step fails.
+// the snapshot only the keys (with their rotations), aliases and grants
+// the failed batches wrote. The state is then the store's at that
+// revision, as a full reload would leave it. It reports false, for the
+// caller to reload the whole state, when a failed batch writes more than
+// single-Region keys outside custom key stores, their rotations, aliases
+// and grants (custom key stores, key deletions, the secret), under the
+// eventual consistency model, or when a step fails.
 //
 // It releases s.mu to take s.wmu (which is taken before s.mu), with
 // s.undoing set: no group is written meanwhile, and a call that reads the
@@ -489,21 +490,8 @@ func (s *Service) undoInPlace(group []*store.Batch) bool {
 			return true
 		}
 	}
-	ids := map[string]bool{}
-	for _, bs := range [][]*store.Batch{group, s.log} {
-		for _, b := range bs {
-			for i := range b.PutKeys {
-				ids[b.PutKeys[i].ID] = true
-			}
-			for _, rr := range b.AddRotations {
-				ids[rr.KeyID] = true
-			}
-		}
-	}
-	for id := range ids {
-		if err := s.reloadKey(ctx, view, id); err != nil {
-			return false
-		}
+	if err := s.reloadRecords(ctx, view, group, s.log); err != nil {
+		return false
 	}
 	latest, err := view.LatestInstant(ctx)
 	if err != nil {
@@ -523,11 +511,11 @@ func (s *Service) undoInPlace(group []*store.Batch) bool {
 
 // undoable reports whether undoInPlace can undo the batches bs: they
 // write single-Region keys outside custom key stores, their rotations,
-// the latest instant and the rule profile, and nothing else.
+// aliases and grants, the latest instant and the rule profile, and
+// nothing else (no key deletion, no secret, no custom key store).
 func (s *Service) undoable(bs []*store.Batch) bool {
 	for _, b := range bs {
-		if len(b.PutAliases) > 0 || len(b.DeleteAliases) > 0 || len(b.DeleteKeys) > 0 || len(b.PutGrants) > 0 ||
-			len(b.DeleteGrants) > 0 || len(b.PutSecret) > 0 || !s.inPlace(b) {
+		if len(b.DeleteKeys) > 0 || len(b.PutSecret) > 0 || !s.inPlace(b) {
 			return false
 		}
 		for _, rr := range b.AddRotations {
@@ -539,48 +527,130 @@ func (s *Service) undoable(bs []*store.Batch) bool {
 	return true
 }
 
-// reloadKey replaces the key id (a single-Region key outside custom key
-// stores) with its record and rotations in view, or removes it when view
-// has none, and queues its events anew (an event queued twice happens
-// once). The caller holds s.mu.
-func (s *Service) reloadKey(ctx context.Context, view store.Store, id string) error {
-	r, err := view.Key(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		if k := s.loadedKey(id); k != nil {
-			// Created by a failed batch, in whatever state: never was.
-			k.state = keystate.Deleted
-			s.removeKey(k)
+// reloadRecords replaces the keys, aliases and grants the batches of
+// groups write with their records in view (keys with their rotations),
+// removes those view does not hold, and queues the keys' events anew (an
+// event queued twice happens once). The caller holds s.mu, and s's other
+// records are as in view.
+func (s *Service) reloadRecords(ctx context.Context, view store.Store, groups ...[]*store.Batch) error {
+	keys, aliases, grants := map[string]bool{}, map[store.AliasID]bool{}, map[store.GrantID]bool{}
+	for _, bs := range groups {
+		for _, b := range bs {
+			for i := range b.PutKeys {
+				keys[b.PutKeys[i].ID] = true
+			}
+			for _, rr := range b.AddRotations {
+				keys[rr.KeyID] = true
+			}
+			for i := range b.PutAliases {
+				aliases[b.PutAliases[i].AliasID] = true
+			}
+			for _, id := range b.DeleteAliases {
+				aliases[id] = true
+			}
+			for i := range b.PutGrants {
+				grants[store.GrantID{KeyID: b.PutGrants[i].KeyID, GrantID: b.PutGrants[i].GrantID}] = true
+			}
+			for _, id := range b.DeleteGrants {
+				grants[id] = true
+			}
 		}
-		return nil
 	}
-	if err != nil {
-		return err
+	var fix store.Batch
+	for id := range keys {
+		r, err := view.Key(ctx, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			if k := s.loadedKey(id); k != nil {
+				// Created by a failed batch, in whatever state: never was.
+				k.state = keystate.Deleted
+				s.removeKey(k)
+			}
+		case err != nil:
+			return err
+		default:
+			fix.PutKeys = append(fix.PutKeys, r)
+		}
 	}
-	b := store.Batch{PutKeys: []store.Key{r}}
-	if !s.inPlace(&b) {
-		return fmt.Errorf("key %s is no longer single-Region", id)
+	for id := range aliases {
+		a, found, err := aliasIn(ctx, view, id)
+		switch {
+		case err != nil:
+			return err
+		case found:
+			fix.PutAliases = append(fix.PutAliases, a)
+		default:
+			fix.DeleteAliases = append(fix.DeleteAliases, id)
+		}
 	}
-	if err := s.applyRecords(&b); err != nil {
-		return err
-	}
-	k := s.loadedKey(id)
-	var rs []rotation
-	for from := 0; ; {
-		page, err := view.Rotations(ctx, id, from, loadPage)
+	if len(grants) > 0 {
+		// The store reads grants all at once: fewer than keys, as a rule.
+		err := view.Grants(ctx, func(g store.Grant) error {
+			id := store.GrantID{KeyID: g.KeyID, GrantID: g.GrantID}
+			if grants[id] {
+				fix.PutGrants = append(fix.PutGrants, g)
+				delete(grants, id)
+			}
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		for _, rr := range page {
-			rs = append(rs, newRotation(k.created, micros(rr.At), rr.OnDemand))
+		for id := range grants {
+			fix.DeleteGrants = append(fix.DeleteGrants, id)
 		}
-		if len(page) < loadPage {
-			break
-		}
-		from += len(page)
 	}
-	k.rotations = rs
-	s.requeue(k)
+	if !s.inPlace(&fix) {
+		return errors.New("a key written is no longer single-Region")
+	}
+	if err := s.applyRecords(&fix); err != nil {
+		return err
+	}
+	for i := range fix.PutKeys {
+		k := s.loadedKey(fix.PutKeys[i].ID)
+		var rs []rotation
+		for from := 0; ; {
+			page, err := view.Rotations(ctx, k.id, from, loadPage)
+			if err != nil {
+				return err
+			}
+			for _, rr := range page {
+				rs = append(rs, newRotation(k.created, micros(rr.At), rr.OnDemand))
+			}
+			if len(page) < loadPage {
+				break
+			}
+			from += len(page)
+		}
+		k.rotations = rs
+		s.requeue(k)
+	}
 	return nil
+}
+
+// aliasIn reads alias id in view, which lists aliases in order after a
+// given one: it asks for those after the greatest name below id's that
+// no alias can have ('~' is in none), which come from id on.
+func aliasIn(ctx context.Context, view store.Store, id store.AliasID) (store.Alias, bool, error) {
+	if id.Name == "" {
+		return store.Alias{}, false, nil
+	}
+	after := id
+	n := len(id.Name)
+	after.Name = id.Name[:n-1] + string([]byte{id.Name[n-1] - 1}) + "~"
+	page, err := view.Aliases(ctx, after, 4)
+	if err != nil {
+		return store.Alias{}, false, err
+	}
+	for _, a := range page {
+		switch a.AliasID.Compare(id) {
+		case 0:
+			return a, true, nil
+		case 1:
+			return store.Alias{}, false, nil
+		}
+	}
+	return store.Alias{}, false, nil
 }
 
 // placeInOrder moves k, just added at the end of its Region's creation

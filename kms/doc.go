@@ -89,9 +89,10 @@
 // new state and is then accepted or refused exactly as a single service
 // would have decided (the on-demand quota holds across nodes). The node
 // first undoes the writes that lost: by reloading from a snapshot only the
-// keys they wrote, when they wrote nothing but single-Region keys outside
-// custom key stores and their rotations (a few milliseconds whatever the
-// size of the key space), and otherwise by reloading its whole state.
+// records they wrote, when they wrote nothing but single-Region keys
+// outside custom key stores, their rotations, aliases and grants (a few
+// milliseconds whatever the size of the key space), and otherwise (custom
+// key stores, key deletions) by reloading its whole state.
 // Scheduled events are applied by whichever node's call finds them due, and
 // happen once. A cluster's ManualClocks follow the latest instant any node
 // wrote. Other nodes' commits of single-Region keys are applied in place;

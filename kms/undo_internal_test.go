@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -41,17 +43,27 @@ func digest(s *Service) string {
 		if len(k.rotations) > 0 {
 			last = k.rotations[len(k.rotations)-1].at(k.created)
 		}
-		out += fmt.Sprintf("%s v%d %s %q %v next %d auto %v rotations %d last %d policy %v\n", k.id, k.version, k.state,
-			k.description(), k.tags(), k.nextRotation, k.autoEnabled, len(k.rotations), last, s.policies[k.slot] != nil)
+		out += fmt.Sprintf("%s v%d %s %q %v next %d auto %v rotations %d last %d policy %v aliases %d\n", k.id, k.version, k.state,
+			k.description(), k.tags(), k.nextRotation, k.autoEnabled, len(k.rotations), last, s.policies[k.slot] != nil, k.aliasCount)
 	}
-	return out
+	var more []string
+	for id, a := range s.regions[0].aliases {
+		more = append(more, fmt.Sprintf("%s %s -> %s\n", id.account, id.name, a.target.id))
+	}
+	for id, g := range s.grantIndex {
+		more = append(more, fmt.Sprintf("grant %s on %s %v\n", id, g.key.id, g.ops))
+	}
+	slices.Sort(more)
+	return out + strings.Join(more, "")
 }
 
 // TestUndoInPlaceOfAGroup: a group that loses its race, with batches
-// logged after it by other calls (a creation, changes of other keys), is
-// undone in place: the key made by a failed batch is gone, the other keys
-// are as the store holds them, versions included, and after the calls run
-// again the node's state is exactly the one loaded from the store.
+// logged after it by other calls (a creation, changes of other keys,
+// aliases made, moved and deleted, a grant made and one revoked), is
+// undone in place: the key made by a failed batch is gone, the other keys,
+// the aliases and the grants are as the store holds them, versions
+// included, and after the calls run again the node's state is exactly the
+// one loaded from the store.
 func TestUndoInPlaceOfAGroup(t *testing.T) {
 	ctx := context.Background()
 	st := store.NewSharedMemory()
@@ -76,6 +88,16 @@ func TestUndoInPlaceOfAGroup(t *testing.T) {
 		ids = append(ids, out.KeyMetadata.KeyId)
 	}
 	hot, other := ids[3], ids[4]
+	grant, err := a.CreateGrant(ctx, &CreateGrantInput{KeyId: ids[12], GranteePrincipal: "arn:aws:iam::111122223333:role/r",
+		Operations: []string{"Decrypt"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, id := range map[string]string{"alias/x": ids[6], "alias/y": ids[7]} {
+		if _, err := a.CreateAlias(ctx, &CreateAliasInput{AliasName: name, TargetKeyId: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, err := b.DescribeKey(ctx, &DescribeKeyInput{KeyId: hot}); err != nil {
 		t.Fatal(err)
 	}
@@ -85,13 +107,13 @@ func TestUndoInPlaceOfAGroup(t *testing.T) {
 	var wg sync.WaitGroup
 	f := func() {
 		// The group in flight is the first call's batch: wait until the
-		// other three calls have logged theirs after it, then win the
+		// other eight calls have logged theirs after it, then win the
 		// race on hot through b.
 		for {
 			a.mu.Lock()
 			n := a.logged
 			a.mu.Unlock()
-			if n >= base+4 {
+			if n >= base+9 {
 				break
 			}
 			runtime.Gosched()
@@ -138,10 +160,36 @@ func TestUndoInPlaceOfAGroup(t *testing.T) {
 			t.Error(err)
 		}
 	})
+	wg.Go(func() {
+		if _, err := a.UpdateAlias(ctx, &UpdateAliasInput{AliasName: "alias/x", TargetKeyId: ids[9]}); err != nil {
+			t.Error(err)
+		}
+	})
+	wg.Go(func() {
+		if _, err := a.CreateAlias(ctx, &CreateAliasInput{AliasName: "alias/new", TargetKeyId: ids[10]}); err != nil {
+			t.Error(err)
+		}
+	})
+	wg.Go(func() {
+		if _, err := a.DeleteAlias(ctx, &DeleteAliasInput{AliasName: "alias/y"}); err != nil {
+			t.Error(err)
+		}
+	})
+	wg.Go(func() {
+		if _, err := a.CreateGrant(ctx, &CreateGrantInput{KeyId: ids[11], GranteePrincipal: "arn:aws:iam::111122223333:role/r",
+			Operations: []string{"Encrypt"}}); err != nil {
+			t.Error(err)
+		}
+	})
+	wg.Go(func() {
+		if _, err := a.RevokeGrant(ctx, &RevokeGrantInput{KeyId: ids[12], GrantId: grant.GrantId}); err != nil {
+			t.Error(err)
+		}
+	})
 	wg.Wait()
 	s, _ := a.ClusterStatus()
-	if s.UndoneInPlace != 1 || s.Reloads != 0 || s.Retries < 4 {
-		t.Errorf("a's status %+v: want one race undone in place, no reload, the four calls run again", s)
+	if s.UndoneInPlace != 1 || s.Reloads != 0 || s.Retries < 9 {
+		t.Errorf("a's status %+v: want one race undone in place, no reload, the nine calls run again", s)
 	}
 	// Loaded from the store, as a new node starts.
 	f2 := newService(a.cfg)
@@ -165,5 +213,38 @@ func TestUndoInPlaceOfAGroup(t *testing.T) {
 	}
 	if n := len(f2.regions[0].order); n != 21 {
 		t.Errorf("the store holds %d keys, want 21 (the 20, and the one CreateKey made)", n)
+	}
+}
+
+// TestAliasIn: aliasIn finds each alias, among names that share
+// prefixes, and none of the names beside them.
+func TestAliasIn(t *testing.T) {
+	ctx := context.Background()
+	svc, err := Open(ctx, store.NewMemory(), WithClock(NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	out, err := svc.CreateKey(ctx, &CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"alias/a", "alias/ab", "alias/ab-", "alias/ab/c", "alias/ab_", "alias/aba", "alias/abz", "alias/b", "alias/B0"}
+	for _, n := range names {
+		if _, err := svc.CreateAlias(ctx, &CreateAliasInput{AliasName: n, TargetKeyId: out.KeyMetadata.KeyId}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	absent := []string{"alias/", "alias/aa", "alias/ab-a", "alias/ab0", "alias/abb", "alias/c", "alias/A", "alias/ab/"}
+	for _, n := range append(slices.Clone(names), absent...) {
+		id := store.AliasID{Account: svc.cfg.account, Name: n}
+		a, found, err := aliasIn(ctx, svc.st, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := slices.Contains(names, n)
+		if found != want || found && a.AliasID != id {
+			t.Errorf("aliasIn(%s) = %v, %v; want found %v", n, a.AliasID, found, want)
+		}
 	}
 }

@@ -2,13 +2,11 @@ package kms_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/store"
 )
@@ -68,6 +66,13 @@ func TestClusterUndoesLostRaceInPlace(t *testing.T) {
 			n.Sweep()
 			return nil
 		}, 91 * 24 * time.Hour},
+		{"alias move", func(n *kms.Service, id string) error {
+			_, err := n.UpdateAlias(ctx, &kms.UpdateAliasInput{AliasName: "alias/app", TargetKeyId: id})
+			return err
+		}, func(n *kms.Service, id string) error {
+			_, err := n.UpdateAlias(ctx, &kms.UpdateAliasInput{AliasName: "alias/app", TargetKeyId: id})
+			return err
+		}, 0},
 		{"two keys rotated in one write, one of them raced", func(n *kms.Service, id string) error {
 			_, err := n.UpdateKeyDescription(ctx, &kms.UpdateKeyDescriptionInput{KeyId: id, Description: "b"})
 			return err
@@ -96,6 +101,9 @@ func TestClusterUndoesLostRaceInPlace(t *testing.T) {
 				ids = append(ids, clCreate(t, a, &kms.CreateKeyInput{Description: fmt.Sprint("key ", i)}))
 			}
 			hot, other := ids[7], ids[8]
+			if _, err := a.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: "alias/app", TargetKeyId: ids[0]}); err != nil {
+				t.Fatal(err)
+			}
 			for _, id := range []string{hot, other} {
 				if _, err := a.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: id, RotationPeriodInDays: kms.Int32(90)}); err != nil {
 					t.Fatal(err)
@@ -161,43 +169,56 @@ func clRotations(t *testing.T, n *kms.Service, id string) string {
 	return s
 }
 
-// TestClusterLostRaceOfAliasReloads: a lost race on a write that undoing
-// in place does not cover (here an alias's) still reloads the node's
-// whole state, and the call runs again.
-func TestClusterLostRaceOfAliasReloads(t *testing.T) {
+// TestClusterLostRaceOfDeletionReloads: a lost race on a write that
+// undoing in place does not cover (here a key's deletion, which
+// CancelKeyDeletion on another node beat) still reloads the node's whole
+// state, and the call runs again: the key lives.
+func TestClusterLostRaceOfDeletionReloads(t *testing.T) {
 	ctx := context.Background()
 	st := store.NewSharedMemory()
 	ra := &racer{Shared: st}
-	a, err := kms.Open(ctx, ra, kms.WithClock(kms.NewManualClock(clStart)))
+	ca, cb := kms.NewManualClock(clStart), kms.NewManualClock(clStart)
+	a, err := kms.Open(ctx, ra, kms.WithClock(ca))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	b, err := kms.Open(ctx, st, kms.WithClock(kms.NewManualClock(clStart)))
+	b, err := kms.Open(ctx, st, kms.WithClock(cb))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	k1, k2 := clCreate(t, a, &kms.CreateKeyInput{}), clCreate(t, a, &kms.CreateKeyInput{})
+	id := clCreate(t, a, &kms.CreateKeyInput{})
+	if _, err := a.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: kms.Int32(7)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: id}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ca.Advance(8 * 24 * time.Hour); err != nil {
+		t.Fatal(err)
+	}
 	ra.armed(func() {
-		if _, err := b.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: "alias/app", TargetKeyId: k1}); err != nil {
+		if _, err := b.CancelKeyDeletion(ctx, &kms.CancelKeyDeletionInput{KeyId: id}); err != nil {
 			t.Error(err)
 		}
 	})
-	_, err = a.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: "alias/app", TargetKeyId: k2})
-	if !errors.Is(err, keystate.ErrAlreadyExists) {
-		t.Fatalf("CreateAlias on a after b made the alias = %v, want AlreadyExistsException", err)
+	if n := a.Sweep(); n != 0 {
+		t.Errorf("a's sweep applied %d events after b cancelled the deletion, want 0", n)
 	}
-	if s, _ := a.ClusterStatus(); s.Reloads != 1 || s.UndoneInPlace != 0 {
-		t.Errorf("a's status %+v: want one reload and no race undone in place", s)
+	if got := clState(t, a, id); got != "Disabled" {
+		t.Errorf("the key on a is %s, want Disabled (its deletion cancelled)", got)
+	}
+	if s, _ := a.ClusterStatus(); s.Reloads != 1 || s.UndoneInPlace != 0 || s.Retries != 1 {
+		t.Errorf("a's status %+v: want one reload, no race undone in place, one retry", s)
 	}
 }
 
 // BenchmarkClusterLostRace: what a lost race costs the node that lost it,
-// at 100,000 keys over store.SharedMemory: a key's description (undone in
-// place: the key reloaded) and an alias's target (the whole state
-// reloaded). Each iteration is one call of a that loses its race to b and
-// runs again.
+// at 100,000 keys over store.SharedMemory (whose Snapshot copies the
+// whole store): a key's description (undone in place: the key reloaded)
+// and a grant (its key's grants read again). Each iteration is one call
+// of a that loses its race to b and runs again.
 func BenchmarkClusterLostRace(b *testing.B) {
 	ctx := context.Background()
 	st := store.NewSharedMemory()
@@ -220,9 +241,6 @@ func BenchmarkClusterLostRace(b *testing.B) {
 		}
 		ids = append(ids, out.KeyMetadata.KeyId)
 	}
-	if _, err := a.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: "alias/app", TargetKeyId: ids[0]}); err != nil {
-		b.Fatal(err)
-	}
 	if _, err := other.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: ids[0]}); err != nil {
 		b.Fatal(err)
 	}
@@ -237,11 +255,12 @@ func BenchmarkClusterLostRace(b *testing.B) {
 			_, err := a.UpdateKeyDescription(ctx, &kms.UpdateKeyDescriptionInput{KeyId: ids[1], Description: fmt.Sprint("a", i)})
 			return err
 		}},
-		{"write=alias", func(i int) error {
-			_, err := other.UpdateAlias(ctx, &kms.UpdateAliasInput{AliasName: "alias/app", TargetKeyId: ids[2+i%2]})
+		{"write=grant", func(i int) error {
+			_, err := other.UpdateKeyDescription(ctx, &kms.UpdateKeyDescriptionInput{KeyId: ids[2], Description: fmt.Sprint("b", i)})
 			return err
 		}, func(i int) error {
-			_, err := a.UpdateAlias(ctx, &kms.UpdateAliasInput{AliasName: "alias/app", TargetKeyId: ids[4+i%2]})
+			_, err := a.CreateGrant(ctx, &kms.CreateGrantInput{KeyId: ids[2], GranteePrincipal: "arn:aws:iam::111122223333:role/r",
+				Operations: []string{"Decrypt"}})
 			return err
 		}},
 	}

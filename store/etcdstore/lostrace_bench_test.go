@@ -28,9 +28,10 @@ func (r *racer) ApplyAt(ctx context.Context, read int64, bs ...*store.Batch) (in
 
 // BenchmarkClusterLostRace: what a lost race costs the node that lost it
 // (wall time of the call, run again), with 20,000 keys on the embedded
-// one-member cluster: a key's description, undone in place (the key
-// reloaded, issue 18), and an alias's target, for which the node reloads
-// its whole state.
+// one-member cluster: a key's description, an alias's target and a grant,
+// undone in place (the key, the alias, the grants reloaded; issue 18), and
+// a multi-Region key's description, for which the node reloads its whole
+// state.
 func BenchmarkClusterLostRace(b *testing.B) {
 	ctx := context.Background()
 	opts := options(b)
@@ -69,6 +70,10 @@ func BenchmarkClusterLostRace(b *testing.B) {
 	if _, err := a.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: "alias/app", TargetKeyId: ids[0]}); err != nil {
 		b.Fatal(err)
 	}
+	mrk, err := a.CreateKey(ctx, &kms.CreateKeyInput{MultiRegion: true})
+	if err != nil {
+		b.Fatal(err)
+	}
 	if _, err := other.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: ids[0]}); err != nil {
 		b.Fatal(err)
 	}
@@ -88,6 +93,21 @@ func BenchmarkClusterLostRace(b *testing.B) {
 			return err
 		}, func(i int) error {
 			_, err := a.UpdateAlias(ctx, &kms.UpdateAliasInput{AliasName: "alias/app", TargetKeyId: ids[4+i%2]})
+			return err
+		}},
+		{"write=grant", func(i int) error {
+			_, err := other.UpdateKeyDescription(ctx, &kms.UpdateKeyDescriptionInput{KeyId: ids[6], Description: fmt.Sprint("b", i)})
+			return err
+		}, func(i int) error {
+			_, err := a.CreateGrant(ctx, &kms.CreateGrantInput{KeyId: ids[6], GranteePrincipal: "arn:aws:iam::111122223333:role/r",
+				Operations: []string{"Decrypt"}})
+			return err
+		}},
+		{"write=multi-Region-description", func(i int) error {
+			_, err := other.UpdateKeyDescription(ctx, &kms.UpdateKeyDescriptionInput{KeyId: mrk.KeyMetadata.KeyId, Description: fmt.Sprint("b", i)})
+			return err
+		}, func(i int) error {
+			_, err := a.UpdateKeyDescription(ctx, &kms.UpdateKeyDescriptionInput{KeyId: mrk.KeyMetadata.KeyId, Description: fmt.Sprint("a", i)})
 			return err
 		}},
 	}
