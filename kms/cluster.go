@@ -1,11 +1,11 @@
 package kms
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -71,8 +71,8 @@ type ClusterStatus struct {
 	Revision int64
 	// Reloads counts the node's reloads of the whole state from a
 	// snapshot: after a lost race it could not undo in place
-	// (UndoneInPlace), a commit it could not apply in place (multi-Region
-	// keys, custom key stores), or a watch that ended.
+	// (UndoneInPlace), a commit it could not apply in place (one of
+	// custom key stores or of their keys), or a watch that ended.
 	Reloads int
 	// Retries counts the calls it ran again after losing a race.
 	Retries int
@@ -80,7 +80,7 @@ type ClusterStatus struct {
 	// undid by reloading from a snapshot only the keys, aliases and
 	// grants they wrote, after applying the other nodes' commits up to
 	// it, instead of its whole state. A race lost on writes of custom key
-	// stores, key deletions or multi-Region keys counts as a reload.
+	// stores, their keys or key deletions counts as a reload.
 	UndoneInPlace int
 	// Watched is the revision of the latest commit the node took from
 	// its store's watch: its own commits come back that way too, after
@@ -301,8 +301,8 @@ func (s *Service) takeWatched(ctx context.Context, rev int64) error {
 
 // applyChange brings the state up to commit c of another node (a commit of
 // this node is in memory already). It applies the commit's records in
-// place when they are of single-Region keys outside custom key stores (and
-// their aliases and grants), and otherwise, or when a record does not fit,
+// place when they are of keys outside custom key stores (and their
+// aliases and grants), and otherwise, or when a record does not fit,
 // reloads the whole state from a snapshot. The caller holds s.mu.
 func (s *Service) applyChange(c store.Change) error {
 	switch {
@@ -322,19 +322,19 @@ func (s *Service) applyChange(c store.Change) error {
 	return nil
 }
 
-// inPlace reports whether applyRecords can apply b.
+// inPlace reports whether applyRecords can apply b: it writes no custom
+// key store, nor a key in one.
 func (s *Service) inPlace(b *store.Batch) bool {
 	if len(b.PutCustomKeyStores) > 0 || len(b.DeleteCustomKeyStores) > 0 {
 		return false
 	}
 	for i := range b.PutKeys {
-		r := &b.PutKeys[i]
-		if r.Kind.MultiRegion != keystate.SingleRegion || r.CustomKeyStoreID != "" || strings.IndexByte(r.ID, '/') >= 0 {
+		if b.PutKeys[i].CustomKeyStoreID != "" {
 			return false
 		}
 	}
 	for _, id := range b.DeleteKeys {
-		if k := s.loadedKey(id); k != nil && (k.fam != nil || k.ck != nil) {
+		if k := s.loadedKey(id); k != nil && k.ck != nil {
 			return false
 		}
 	}
@@ -343,10 +343,22 @@ func (s *Service) inPlace(b *store.Batch) bool {
 
 // applyRecords applies the records of another node's commit: keys created
 // or replaced (with their key policies), rotations, aliases, grants, key
-// deletions, the root secret and the latest instant. The other node
-// reported its calls and events and counts them in its Totals: this one
-// does neither. The caller holds s.mu.
+// deletions, the root secret and the latest instant. The families of the
+// multi-Region keys it writes are linked anew. The other node reported
+// its calls and events and counts them in its Totals: this one does
+// neither. The caller holds s.mu.
 func (s *Service) applyRecords(b *store.Batch) error {
+	// The multi-Region keys written, by key ID, with their primary's
+	// Region as the records say ("" when none does).
+	families := map[string]string{}
+	leave := func(k *key) {
+		if k.kind.MultiRegion != keystate.SingleRegion {
+			if _, ok := families[k.id]; !ok {
+				families[k.id] = ""
+			}
+			leaveFamily(k)
+		}
+	}
 	if len(b.PutSecret) > 0 {
 		switch {
 		case s.root == nil:
@@ -360,6 +372,7 @@ func (s *Service) applyRecords(b *store.Batch) error {
 		for _, id := range b.DeleteKeys {
 			if slices.ContainsFunc(b.PutKeys, func(r store.Key) bool { return r.ID == id }) {
 				if k := s.loadedKey(id); k != nil {
+					leave(k)
 					s.removeKey(k)
 				}
 			}
@@ -371,8 +384,11 @@ func (s *Service) applyRecords(b *store.Batch) error {
 		if err != nil {
 			return err
 		}
+		if nk.kind.MultiRegion != keystate.SingleRegion && (families[nk.id] == "" || r.PrimaryRegion != "") {
+			families[nk.id] = r.PrimaryRegion
+		}
 		if k := s.loadedKey(r.ID); k != nil {
-			nk.slot, nk.rotations, nk.aliasCount = k.slot, k.rotations, k.aliasCount
+			nk.slot, nk.rotations, nk.aliasCount, nk.fam = k.slot, k.rotations, k.aliasCount, k.fam
 			s.install(k, &nk)
 			s.setPolicy(k, doc)
 			continue
@@ -426,10 +442,60 @@ func (s *Service) applyRecords(b *store.Batch) error {
 	}
 	for _, id := range b.DeleteKeys {
 		if k := s.loadedKey(id); k != nil {
+			leave(k)
 			s.removeKey(k)
 		}
 	}
+	for id, primaryRegion := range families {
+		if err := s.relinkFamily(id, primaryRegion); err != nil {
+			return err
+		}
+	}
 	s.follow(b.Now)
+	return nil
+}
+
+// relinkFamily links the multi-Region keys with key ID id, one per
+// Region, into their family as load does (linkFamilies): in creation
+// order, the primary the key of kind Primary or, during
+// UpdatePrimaryRegion (when both keys read as replicas), the one in
+// primaryRegion (or, when that is "", in the Region of the family's
+// primary so far); a key alone has none. It queues the members' events
+// anew, which depend on which member is the primary. The caller holds
+// s.mu.
+func (s *Service) relinkFamily(id, primaryRegion string) error {
+	var ks []*key
+	for _, r := range s.regions {
+		if k := r.keys.get(id); k != nil && k.kind.MultiRegion != keystate.SingleRegion {
+			if primaryRegion == "" && k.fam != nil && k.fam.primary != nil {
+				primaryRegion = s.regions[k.fam.primary.region].name
+			}
+			ks = append(ks, k)
+		}
+	}
+	for _, k := range ks {
+		k.fam = nil
+	}
+	if len(ks) < 2 {
+		return nil
+	}
+	slices.SortFunc(ks, func(a, b *key) int { return cmp.Compare(a.seq, b.seq) })
+	f := &family{members: ks}
+	for _, k := range ks {
+		if k.kind.MultiRegion == keystate.Primary || k.state == keystate.Updating && s.regions[k.region].name == primaryRegion {
+			if f.primary != nil {
+				return fmt.Errorf("multi-Region key %s has two primaries: %w", id, store.ErrCorrupt)
+			}
+			f.primary = k
+		}
+	}
+	if f.primary == nil {
+		return fmt.Errorf("multi-Region key %s has no primary: %w", id, store.ErrCorrupt)
+	}
+	for _, k := range ks {
+		k.fam = f
+		s.requeue(k)
+	}
 	return nil
 }
 
@@ -443,9 +509,9 @@ func (s *Service) applyRecords(b *store.Batch) error {
 // the failed batches wrote. The state is then the store's at that
 // revision, as a full reload would leave it. It reports false, for the
 // caller to reload the whole state, when a failed batch writes more than
-// single-Region keys outside custom key stores, their rotations, aliases
-// and grants (custom key stores, key deletions, the secret), under the
-// eventual consistency model, or when a step fails.
+// keys outside custom key stores, their rotations, aliases and grants
+// (custom key stores, key deletions, the secret), under the eventual
+// consistency model, or when a step fails.
 //
 // It releases s.mu to take s.wmu (which is taken before s.mu), with
 // s.undoing set: no group is written meanwhile, and a call that reads the
@@ -510,16 +576,16 @@ func (s *Service) undoInPlace(group []*store.Batch) bool {
 }
 
 // undoable reports whether undoInPlace can undo the batches bs: they
-// write single-Region keys outside custom key stores, their rotations,
-// aliases and grants, the latest instant and the rule profile, and
-// nothing else (no key deletion, no secret, no custom key store).
+// write keys outside custom key stores, their rotations, aliases and
+// grants, the latest instant and the rule profile, and nothing else (no
+// key deletion, no secret, no custom key store).
 func (s *Service) undoable(bs []*store.Batch) bool {
 	for _, b := range bs {
 		if len(b.DeleteKeys) > 0 || len(b.PutSecret) > 0 || !s.inPlace(b) {
 			return false
 		}
 		for _, rr := range b.AddRotations {
-			if k := s.loadedKey(rr.KeyID); k == nil || k.fam != nil || k.ck != nil || k.replicated {
+			if k := s.loadedKey(rr.KeyID); k == nil || k.ck != nil {
 				return false
 			}
 		}
@@ -563,6 +629,7 @@ func (s *Service) reloadRecords(ctx context.Context, view store.Store, groups ..
 		case errors.Is(err, store.ErrNotFound):
 			if k := s.loadedKey(id); k != nil {
 				// Created by a failed batch, in whatever state: never was.
+				leaveFamily(k)
 				k.state = keystate.Deleted
 				s.removeKey(k)
 			}
@@ -601,16 +668,17 @@ func (s *Service) reloadRecords(ctx context.Context, view store.Store, groups ..
 		}
 	}
 	if !s.inPlace(&fix) {
-		return errors.New("a key written is no longer single-Region")
+		return errors.New("a key written is now in a custom key store")
 	}
 	if err := s.applyRecords(&fix); err != nil {
 		return err
 	}
 	for i := range fix.PutKeys {
-		k := s.loadedKey(fix.PutKeys[i].ID)
+		id := fix.PutKeys[i].ID
+		k := s.loadedKey(id)
 		var rs []rotation
 		for from := 0; ; {
-			page, err := view.Rotations(ctx, k.id, from, loadPage)
+			page, err := view.Rotations(ctx, id, from, loadPage)
 			if err != nil {
 				return err
 			}

@@ -89,17 +89,17 @@
 // new state and is then accepted or refused exactly as a single service
 // would have decided (the on-demand quota holds across nodes). The node
 // first undoes the writes that lost: by reloading from a snapshot only the
-// records they wrote, when they wrote nothing but single-Region keys
-// outside custom key stores, their rotations, aliases and grants (a few
-// milliseconds whatever the size of the key space), and otherwise (custom
-// key stores, key deletions) by reloading its whole state.
-// Scheduled events are applied by whichever node's call finds them due, and
-// happen once. A cluster's ManualClocks follow the latest instant any node
-// wrote. Other nodes' commits of single-Region keys are applied in place;
-// those of multi-Region keys and custom key stores make the node reload
-// its state from a snapshot. ClusterStatus reports a node's revision and
-// how often it reloaded, undid a lost race in place and retried. An Observer sees a retried call once
-// per run.
+// records they wrote, when they wrote nothing but keys outside custom key
+// stores (multi-Region families included), their rotations, aliases and
+// grants (a few milliseconds whatever the size of the key space), and
+// otherwise (custom key stores, key deletions) by reloading its whole
+// state. Scheduled events are applied by whichever node's call finds them
+// due, and happen once. A cluster's ManualClocks follow the latest instant
+// any node wrote. Other nodes' commits are applied in place, but for those
+// of custom key stores and their keys, which make the node reload its
+// state from a snapshot. ClusterStatus reports a node's revision and how
+// often it reloaded, undid a lost race in place and retried. An Observer
+// sees a retried call once per run.
 //
 // Where AWS is silent, kmsmodel decides:
 //

@@ -28,10 +28,10 @@ func (r *racer) ApplyAt(ctx context.Context, read int64, bs ...*store.Batch) (in
 
 // BenchmarkClusterLostRace: what a lost race costs the node that lost it
 // (wall time of the call, run again), with 20,000 keys on the embedded
-// one-member cluster: a key's description, an alias's target and a grant,
-// undone in place (the key, the alias, the grants reloaded; issue 18), and
-// a multi-Region key's description, for which the node reloads its whole
-// state.
+// one-member cluster: a key's description, an alias's target, a grant and
+// a multi-Region key's description, undone in place (the key, the alias,
+// the grants reloaded; issue 18), and the description of a key in a
+// custom key store, for which the node reloads its whole state.
 func BenchmarkClusterLostRace(b *testing.B) {
 	ctx := context.Background()
 	opts := options(b)
@@ -74,6 +74,22 @@ func BenchmarkClusterLostRace(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if _, err := a.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: mrk.KeyMetadata.KeyId, ReplicaRegion: "us-west-2"}); err != nil {
+		b.Fatal(err)
+	}
+	cks, err := a.CreateCustomKeyStore(ctx, &kms.CreateCustomKeyStoreInput{CustomKeyStoreName: "hsm",
+		CloudHsmClusterId: "cluster-1a23b4cdefg", TrustAnchorCertificate: "-----BEGIN CERTIFICATE-----",
+		KeyStorePassword: kms.Sensitive("kmsuser-secret-pw")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := a.ConnectCustomKeyStore(ctx, &kms.ConnectCustomKeyStoreInput{CustomKeyStoreId: cks.CustomKeyStoreId}); err != nil {
+		b.Fatal(err)
+	}
+	hsmKey, err := a.CreateKey(ctx, &kms.CreateKeyInput{Origin: "AWS_CLOUDHSM", CustomKeyStoreId: cks.CustomKeyStoreId})
+	if err != nil {
+		b.Fatal(err)
+	}
 	if _, err := other.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: ids[0]}); err != nil {
 		b.Fatal(err)
 	}
@@ -108,6 +124,13 @@ func BenchmarkClusterLostRace(b *testing.B) {
 			return err
 		}, func(i int) error {
 			_, err := a.UpdateKeyDescription(ctx, &kms.UpdateKeyDescriptionInput{KeyId: mrk.KeyMetadata.KeyId, Description: fmt.Sprint("a", i)})
+			return err
+		}},
+		{"write=custom-key-store-key-description", func(i int) error {
+			_, err := other.UpdateKeyDescription(ctx, &kms.UpdateKeyDescriptionInput{KeyId: hsmKey.KeyMetadata.KeyId, Description: fmt.Sprint("b", i)})
+			return err
+		}, func(i int) error {
+			_, err := a.UpdateKeyDescription(ctx, &kms.UpdateKeyDescriptionInput{KeyId: hsmKey.KeyMetadata.KeyId, Description: fmt.Sprint("a", i)})
 			return err
 		}},
 	}

@@ -1,0 +1,198 @@
+package kms_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/kms"
+	"github.com/kmsmodel/kmsmodel/store"
+)
+
+// mrkDump prints what node n shows of multi-Region key id in each of
+// regions: state, description, tags, family and rotations.
+func mrkDump(t *testing.T, n *kms.Service, id string, regions ...string) string {
+	t.Helper()
+	s := ""
+	for _, r := range regions {
+		ctx := kms.WithCallerRegion(context.Background(), r)
+		d, err := n.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: id})
+		if err != nil {
+			s += r + ": " + err.Error() + "\n"
+			continue
+		}
+		m := d.KeyMetadata
+		tags, err := n.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := n.ListKeyRotations(ctx, &kms.ListKeyRotationsInput{KeyId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s += fmt.Sprintf("%s: %s %q %v rotations %d", r, m.KeyState, m.Description, tags.Tags, len(rs.Rotations))
+		if c := m.MultiRegionConfiguration; c != nil {
+			s += fmt.Sprintf(" %s primary %s replicas %v", c.MultiRegionKeyType, c.PrimaryKey.Region, c.ReplicaKeys)
+		}
+		s += "\n"
+	}
+	return s
+}
+
+// TestClusterAppliesMultiRegionCommitsInPlace: a node follows another's
+// changes of a multi-Region key's family (replication, descriptions,
+// tags, rotations shared with the replicas, UpdatePrimaryRegion, a
+// replica's deletion) in place, without reloading its whole state, and
+// ends where a fresh node over the store starts after each step.
+func TestClusterAppliesMultiRegionCommitsInPlace(t *testing.T) {
+	const west, eu = "us-west-2", "eu-west-1"
+	regions := []string{"us-east-1", west, eu}
+	st := store.NewSharedMemory()
+	nodes, clocks := clNodes(t, st, 2, kms.WithPrimaryUpdateDuration(time.Hour))
+	a, b := nodes[0], nodes[1]
+	ctx := context.Background()
+	in := func(r string) context.Context { return kms.WithCallerRegion(ctx, r) }
+	out, err := a.CreateKey(ctx, &kms.CreateKeyInput{MultiRegion: true, Description: "primary"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.KeyMetadata.KeyId
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"replicate to us-west-2", func() error {
+			_, err := a.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: west, Description: "west"})
+			return err
+		}},
+		{"describe the replica", func() error {
+			_, err := a.UpdateKeyDescription(in(west), &kms.UpdateKeyDescriptionInput{KeyId: id, Description: "west replica"})
+			return err
+		}},
+		{"tag the replica", func() error {
+			_, err := a.TagResource(in(west), &kms.TagResourceInput{KeyId: id, Tags: []kms.Tag{{TagKey: "team", TagValue: "blue"}}})
+			return err
+		}},
+		{"rotate the family", func() error {
+			_, err := a.RotateKeyOnDemand(ctx, &kms.RotateKeyOnDemandInput{KeyId: id})
+			return err
+		}},
+		{"replicate to eu-west-1", func() error {
+			_, err := a.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: eu})
+			return err
+		}},
+		{"make us-west-2 primary", func() error {
+			_, err := a.UpdatePrimaryRegion(ctx, &kms.UpdatePrimaryRegionInput{KeyId: id, PrimaryRegion: west})
+			return err
+		}},
+		{"the update completes", func() error {
+			if _, err := clocks[0].Advance(2 * time.Hour); err != nil {
+				return err
+			}
+			a.Sweep()
+			return nil
+		}},
+		{"schedule the eu-west-1 replica's deletion", func() error {
+			_, err := a.ScheduleKeyDeletion(in(eu), &kms.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: kms.Int32(7)})
+			return err
+		}},
+		{"the replica is deleted", func() error {
+			if _, err := clocks[0].Advance(8 * 24 * time.Hour); err != nil {
+				return err
+			}
+			a.Sweep()
+			return nil
+		}},
+	}
+	for _, step := range steps {
+		if err := step.do(); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		fresh, err := kms.Open(ctx, &nodeHandle{SharedMemory: st}, kms.WithClock(kms.NewManualClock(clStart)), kms.WithPrimaryUpdateDuration(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := mrkDump(t, fresh, id, regions...)
+		fresh.Close()
+		if got := mrkDump(t, b, id, regions...); got != want {
+			t.Fatalf("after %s, b shows:\n%s\nwant (a fresh node):\n%s", step.name, got, want)
+		}
+	}
+	if s, _ := b.ClusterStatus(); s.Reloads != 0 {
+		t.Errorf("b reloaded its state %d times, want 0 (every commit applied in place)", s.Reloads)
+	}
+}
+
+// TestClusterUndoesMultiRegionLostRaceInPlace: a lost race on a
+// multi-Region key's family (a replica's description, a rotation the
+// primary shares with its replicas) is undone in place too.
+func TestClusterUndoesMultiRegionLostRaceInPlace(t *testing.T) {
+	const west = "us-west-2"
+	regions := []string{"us-east-1", west}
+	ctx := context.Background()
+	inWest := kms.WithCallerRegion(ctx, west)
+	for _, c := range []struct {
+		name string
+		call func(n *kms.Service, id, by string) error
+	}{
+		{"replica description", func(n *kms.Service, id, by string) error {
+			_, err := n.UpdateKeyDescription(inWest, &kms.UpdateKeyDescriptionInput{KeyId: id, Description: by})
+			return err
+		}},
+		{"family rotation", func(n *kms.Service, id, by string) error {
+			_, err := n.RotateKeyOnDemand(ctx, &kms.RotateKeyOnDemandInput{KeyId: id})
+			return err
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st := store.NewSharedMemory()
+			ra := &racer{Shared: st}
+			a, err := kms.Open(ctx, ra, kms.WithClock(kms.NewManualClock(clStart)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			b, err := kms.Open(ctx, &nodeHandle{SharedMemory: st}, kms.WithClock(kms.NewManualClock(clStart)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			out, err := a.CreateKey(ctx, &kms.CreateKeyInput{MultiRegion: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := out.KeyMetadata.KeyId
+			if _, err := a.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: west}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.DescribeKey(inWest, &kms.DescribeKeyInput{KeyId: id}); err != nil {
+				t.Fatal(err)
+			}
+			before, _ := a.ClusterStatus()
+			ra.armed(func() {
+				if err := c.call(b, id, "b"); err != nil {
+					t.Error(err)
+				}
+			})
+			if err := c.call(a, id, "a"); err != nil {
+				t.Fatal(err)
+			}
+			after, _ := a.ClusterStatus()
+			if after.UndoneInPlace != before.UndoneInPlace+1 || after.Reloads != before.Reloads {
+				t.Errorf("a's status %+v after %+v: want one race undone in place, no reload", after, before)
+			}
+			fresh, err := kms.Open(ctx, &nodeHandle{SharedMemory: st}, kms.WithClock(kms.NewManualClock(clStart)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fresh.Close()
+			want := mrkDump(t, fresh, id, regions...)
+			for name, n := range map[string]*kms.Service{"a": a, "b": b} {
+				if got := mrkDump(t, n, id, regions...); got != want {
+					t.Errorf("%s:\n%s\nwant (a fresh node):\n%s", name, got, want)
+				}
+			}
+		})
+	}
+}
