@@ -220,6 +220,11 @@ func (s *Service) reload() error {
 		s.imports.sealer = nil // it derives from the root secret
 	}
 	s.regions, s.rg, s.slab, s.seq = f.regions, f.regions[0], f.slab, f.seq
+	for _, r := range s.regions {
+		if r.served() {
+			r.keys.slab = &s.slab // not f's, which s's next chunks would miss
+		}
+	}
 	s.queue, s.qseq = f.queue, f.qseq
 	s.root = f.root
 	s.stores, s.storeSlots, s.storeSeq = f.stores, f.storeSlots, f.storeSeq

@@ -396,3 +396,21 @@ func TestGroupCommitPropagateDurable(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadKeepsTheKeyIndexOnTheSlab: after a failed group reloads the
+// service, keys made past the reloaded slab's last chunk are found by ID
+// (the index followed the reloading service's slab, and DescribeKey of
+// the 4,097th key panicked).
+func TestReloadKeepsTheKeyIndexOnTheSlab(t *testing.T) {
+	w := gcNew(t)
+	w.faults.FailNth(faultstore.OpApply, 1, errGCDisk)
+	if _, err := w.svc.CreateKey(context.Background(), &CreateKeyInput{}); !errors.Is(err, errGCDisk) {
+		t.Fatalf("CreateKey with the write failing = %v, want the store's error", err)
+	}
+	for i := range slabChunk + 1 {
+		id := w.create(t, fmt.Sprint(i))
+		if got := w.state(t, id); got != "Enabled" {
+			t.Fatalf("key %d after the reload: %s", i, got)
+		}
+	}
+}
