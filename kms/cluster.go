@@ -521,22 +521,26 @@ func (s *Service) undoInPlace(group []*store.Batch) bool {
 	if s.cl == nil || s.ec != nil || !s.undoable(group) || !s.undoable(s.log) {
 		return false
 	}
-	reloads := s.cl.reloads
 	s.committing, s.undoing = false, true
 	s.resolvedCond.Broadcast() // calls taking the watch's commits go on
 	s.mu.Unlock()
+	if undoWindow != nil {
+		undoWindow(s)
+	}
 	s.wmu.Lock()
 	s.mu.Lock()
 	defer s.wmu.Unlock()
 	s.committing, s.undoing = true, false
+	// Meanwhile calls may have logged batches (on top of the failed ones:
+	// they fail too), and applied other nodes' commits, or reloaded the
+	// state for one, which then holds the batches logged since.
 	switch {
 	case s.broken != nil || s.closed:
 		return true // nothing to undo for
-	case s.cl.reloads != reloads:
-		return true // a commit another node made reloaded the state meanwhile
 	case !s.undoable(s.log):
 		return false // a batch logged meanwhile writes more
 	}
+	reloads := s.cl.reloads
 	ctx := context.Background()
 	view, v, err := s.cl.shared.Snapshot(ctx)
 	if err != nil {
@@ -553,6 +557,8 @@ func (s *Service) undoInPlace(group []*store.Batch) bool {
 			return false
 		}
 		if s.cl.reloads != reloads {
+			// The state is now the store's, at a revision past v (that
+			// of the reload's snapshot), and holds no failed batch.
 			return true
 		}
 	}
@@ -574,6 +580,10 @@ func (s *Service) undoInPlace(group []*store.Batch) bool {
 	s.cl.undone++
 	return true
 }
+
+// undoWindow, when not nil, runs while undoInPlace has released s.mu, for
+// tests that make calls then.
+var undoWindow func(*Service)
 
 // undoable reports whether undoInPlace can undo the batches bs: they
 // write keys outside custom key stores, their rotations, aliases and

@@ -248,3 +248,100 @@ func TestAliasIn(t *testing.T) {
 		}
 	}
 }
+
+// TestUndoInPlaceAfterAReloadMeanwhile: while a node undoes a lost race,
+// another call on it applies another node's commit that makes it reload
+// its whole state (a key in a custom key store), and then logs a batch
+// on top (a key it creates): that batch fails with the group, and its key
+// is gone from the node too, which ends with the store's state once the
+// calls have run again.
+func TestUndoInPlaceAfterAReloadMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewSharedMemory()
+	hooked := &raceHook{Shared: st}
+	a, err := Open(ctx, hooked, WithClock(NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, st, WithClock(NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	cks, err := b.CreateCustomKeyStore(ctx, &CreateCustomKeyStoreInput{CustomKeyStoreName: "hsm", CloudHsmClusterId: "cluster-1a23b4cdefg",
+		TrustAnchorCertificate: "-----BEGIN CERTIFICATE-----", KeyStorePassword: Sensitive("kmsuser-secret-pw")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.ConnectCustomKeyStore(ctx, &ConnectCustomKeyStoreInput{CustomKeyStoreId: cks.CustomKeyStoreId}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := a.CreateKey(ctx, &CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hot := out.KeyMetadata.KeyId
+	f := func() {
+		if _, err := b.UpdateKeyDescription(ctx, &UpdateKeyDescriptionInput{KeyId: hot, Description: "b"}); err != nil {
+			t.Error(err)
+		}
+		if _, err := b.CreateKey(ctx, &CreateKeyInput{Origin: "AWS_CLOUDHSM", CustomKeyStoreId: cks.CustomKeyStoreId}); err != nil {
+			t.Error(err)
+		}
+	}
+	hooked.hook.Store(&f)
+	var wg sync.WaitGroup
+	var once sync.Once
+	undoWindow = func(s *Service) {
+		if s != a {
+			return
+		}
+		once.Do(func() {
+			s.mu.Lock()
+			base, reloads := s.logged, s.cl.reloads
+			s.mu.Unlock()
+			wg.Go(func() {
+				if _, err := a.CreateKey(ctx, &CreateKeyInput{Description: "made in the window"}); err != nil {
+					t.Error(err)
+				}
+			})
+			for {
+				s.mu.Lock()
+				logged, reloaded := s.logged > base, s.cl.reloads > reloads
+				s.mu.Unlock()
+				if logged {
+					if !reloaded {
+						t.Error("the call in the window logged its batch without reloading the state first")
+					}
+					return
+				}
+				runtime.Gosched()
+			}
+		})
+	}
+	defer func() { undoWindow = nil }()
+	if _, err := a.UpdateKeyDescription(ctx, &UpdateKeyDescriptionInput{KeyId: hot, Description: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if s, _ := a.ClusterStatus(); s.UndoneInPlace != 1 {
+		t.Errorf("a's status %+v: want one race undone in place", s)
+	}
+	f2 := newService(a.cfg)
+	view, _, err := st.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer view.Close()
+	f2.st = view
+	if err := f2.load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	got := digest(a)
+	a.mu.Unlock()
+	if want := digest(f2); got != want {
+		t.Errorf("a after the race:\n%s\nwant (loaded from the store):\n%s", got, want)
+	}
+}
