@@ -1,7 +1,6 @@
 package kms
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -456,11 +455,9 @@ func (s *Service) applyRecords(b *store.Batch) error {
 }
 
 // relinkFamily links the multi-Region keys with key ID id, one per
-// Region, into their family as load does (linkFamilies): in creation
-// order, the primary the key of kind Primary or, during
-// UpdatePrimaryRegion (when both keys read as replicas), the one in
-// primaryRegion (or, when that is "", in the Region of the family's
-// primary so far); a key alone has none. It queues the members' events
+// Region, into their family as load does (link), the primary during
+// UpdatePrimaryRegion the one in primaryRegion or, when that is "", in the
+// Region of the family's primary so far; a key alone has none. It queues the members' events
 // anew, which depend on which member is the primary. The caller holds
 // s.mu.
 func (s *Service) relinkFamily(id, primaryRegion string) error {
@@ -479,21 +476,10 @@ func (s *Service) relinkFamily(id, primaryRegion string) error {
 	if len(ks) < 2 {
 		return nil
 	}
-	slices.SortFunc(ks, func(a, b *key) int { return cmp.Compare(a.seq, b.seq) })
-	f := &family{members: ks}
-	for _, k := range ks {
-		if k.kind.MultiRegion == keystate.Primary || k.state == keystate.Updating && s.regions[k.region].name == primaryRegion {
-			if f.primary != nil {
-				return fmt.Errorf("multi-Region key %s has two primaries: %w", id, store.ErrCorrupt)
-			}
-			f.primary = k
-		}
-	}
-	if f.primary == nil {
-		return fmt.Errorf("multi-Region key %s has no primary: %w", id, store.ErrCorrupt)
+	if err := s.link(id, ks, primaryRegion); err != nil {
+		return err
 	}
 	for _, k := range ks {
-		k.fam = f
 		s.requeue(k)
 	}
 	return nil
@@ -524,9 +510,6 @@ func (s *Service) undoInPlace(group []*store.Batch) bool {
 	s.committing, s.undoing = false, true
 	s.resolvedCond.Broadcast() // calls taking the watch's commits go on
 	s.mu.Unlock()
-	if undoWindow != nil {
-		undoWindow(s)
-	}
 	s.wmu.Lock()
 	s.mu.Lock()
 	defer s.wmu.Unlock()
@@ -580,10 +563,6 @@ func (s *Service) undoInPlace(group []*store.Batch) bool {
 	s.cl.undone++
 	return true
 }
-
-// undoWindow, when not nil, runs while undoInPlace has released s.mu, for
-// tests that make calls then.
-var undoWindow func(*Service)
 
 // undoable reports whether undoInPlace can undo the batches bs: they
 // write keys outside custom key stores, their rotations, aliases and

@@ -147,17 +147,7 @@ func TestClusterUndoesMultiRegionLostRaceInPlace(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			st := store.NewSharedMemory()
-			ra := &racer{Shared: st}
-			a, err := kms.Open(ctx, ra, kms.WithClock(kms.NewManualClock(clStart)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer a.Close()
-			b, err := kms.Open(ctx, &nodeHandle{SharedMemory: st}, kms.WithClock(kms.NewManualClock(clStart)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Close()
+			ra, a, b, _, _ := clRacing(t, st)
 			out, err := a.CreateKey(ctx, &kms.CreateKeyInput{MultiRegion: true})
 			if err != nil {
 				t.Fatal(err)
@@ -170,7 +160,7 @@ func TestClusterUndoesMultiRegionLostRaceInPlace(t *testing.T) {
 				t.Fatal(err)
 			}
 			before, _ := a.ClusterStatus()
-			ra.armed(func() {
+			ra.Before(func() {
 				if err := c.call(b, id, "b"); err != nil {
 					t.Error(err)
 				}

@@ -496,22 +496,33 @@ func (s *Service) linkFamilies(primaries map[string]string) error {
 			}
 			continue
 		}
-		slices.SortFunc(ks, func(a, b *key) int { return cmp.Compare(a.seq, b.seq) })
-		f := &family{members: ks}
-		for _, k := range ks {
-			if k.kind.MultiRegion == keystate.Primary || k.state == keystate.Updating && primaries[id] == s.regions[k.region].name {
-				if f.primary != nil {
-					return fmt.Errorf("multi-Region key %s has two primaries: %w", id, store.ErrCorrupt)
-				}
-				f.primary = k
+		if err := s.link(id, ks, primaries[id]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// link makes ks, the multi-Region keys with key ID id (one per Region,
+// at least two), a family: in creation order, the primary the key of kind
+// Primary or, during UpdatePrimaryRegion (when both keys read as
+// replicas), the one in primaryRegion.
+func (s *Service) link(id string, ks []*key, primaryRegion string) error {
+	slices.SortFunc(ks, func(a, b *key) int { return cmp.Compare(a.seq, b.seq) })
+	f := &family{members: ks}
+	for _, k := range ks {
+		if k.kind.MultiRegion == keystate.Primary || k.state == keystate.Updating && s.regions[k.region].name == primaryRegion {
+			if f.primary != nil {
+				return fmt.Errorf("multi-Region key %s has two primaries: %w", id, store.ErrCorrupt)
 			}
+			f.primary = k
 		}
-		if f.primary == nil {
-			return fmt.Errorf("multi-Region key %s has no primary: %w", id, store.ErrCorrupt)
-		}
-		for _, k := range ks {
-			k.fam = f
-		}
+	}
+	if f.primary == nil {
+		return fmt.Errorf("multi-Region key %s has no primary: %w", id, store.ErrCorrupt)
+	}
+	for _, k := range ks {
+		k.fam = f
 	}
 	return nil
 }

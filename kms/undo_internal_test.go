@@ -11,21 +11,63 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kmsmodel/kmsmodel/internal/racetest"
 	"github.com/kmsmodel/kmsmodel/store"
 )
 
-// raceHook is a node's handle on a shared store that runs hook before the
-// node's next ApplyAt.
-type raceHook struct {
-	store.Shared
-	hook atomic.Pointer[func()]
+// undoNodes opens two nodes over a shared store: a, whose writes lose
+// their races to the function hooked runs first, and b.
+func undoNodes(t *testing.T) (st *store.SharedMemory, hooked *racetest.Store, a, b *Service) {
+	t.Helper()
+	st = store.NewSharedMemory()
+	hooked = racetest.New(st)
+	open := func(s store.Store) *Service {
+		svc, err := Open(context.Background(), s, WithClock(NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { svc.Close() })
+		return svc
+	}
+	return st, hooked, open(hooked), open(st)
 }
 
-func (r *raceHook) ApplyAt(ctx context.Context, read int64, bs ...*store.Batch) (int64, error) {
-	if f := r.hook.Swap(nil); f != nil {
-		(*f)()
+// until yields until cond, read under a.mu, holds (no sleeping: the
+// goroutines it waits for are runnable).
+func until(a *Service, cond func() bool) {
+	for {
+		a.mu.Lock()
+		ok := cond()
+		a.mu.Unlock()
+		if ok {
+			return
+		}
+		runtime.Gosched()
 	}
-	return r.Shared.ApplyAt(ctx, read, bs...)
+}
+
+// matchesStore fails t unless a's state is the one a service loads from
+// st, as a new node starts; it returns that service.
+func matchesStore(t *testing.T, a *Service, st store.Shared) *Service {
+	t.Helper()
+	ctx := context.Background()
+	f := newService(a.cfg)
+	view, _, err := st.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer view.Close()
+	f.st = view
+	if err := f.load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	got := digest(a)
+	a.mu.Unlock()
+	if want := digest(f); got != want {
+		t.Errorf("the node's state:\n%s\nwant (loaded from the store):\n%s", got, want)
+	}
+	return f
 }
 
 // digest prints the keys of s's first Region in creation order, with what
@@ -66,19 +108,7 @@ func digest(s *Service) string {
 // one loaded from the store.
 func TestUndoInPlaceOfAGroup(t *testing.T) {
 	ctx := context.Background()
-	st := store.NewSharedMemory()
-	hooked := &raceHook{Shared: st}
-	clock := NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	a, err := Open(ctx, hooked, WithClock(clock))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := Open(ctx, st, WithClock(NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	st, hooked, a, b := undoNodes(t)
 	var ids []string
 	for i := range 20 {
 		out, err := a.CreateKey(ctx, &CreateKeyInput{Description: fmt.Sprint("key ", i)})
@@ -105,24 +135,16 @@ func TestUndoInPlaceOfAGroup(t *testing.T) {
 	base := a.logged
 	a.mu.Unlock()
 	var wg sync.WaitGroup
-	f := func() {
+	race := func() {
 		// The group in flight is the first call's batch: wait until the
 		// other eight calls have logged theirs after it, then win the
 		// race on hot through b.
-		for {
-			a.mu.Lock()
-			n := a.logged
-			a.mu.Unlock()
-			if n >= base+9 {
-				break
-			}
-			runtime.Gosched()
-		}
+		until(a, func() bool { return a.logged >= base+9 })
 		if _, err := b.UpdateKeyDescription(ctx, &UpdateKeyDescriptionInput{KeyId: hot, Description: "b"}); err != nil {
 			t.Error(err)
 		}
 	}
-	hooked.hook.Store(&f)
+	hooked.Before(race)
 	started := make(chan struct{})
 	wg.Go(func() {
 		close(started)
@@ -132,15 +154,7 @@ func TestUndoInPlaceOfAGroup(t *testing.T) {
 	})
 	<-started
 	// Wait until the first call leads its group, then make the others.
-	for {
-		a.mu.Lock()
-		leading := a.committing
-		a.mu.Unlock()
-		if leading {
-			break
-		}
-		runtime.Gosched()
-	}
+	until(a, func() bool { return a.committing })
 	var created atomic.Pointer[string]
 	wg.Go(func() {
 		out, err := a.CreateKey(ctx, &CreateKeyInput{Description: "made in a failed batch, then again"})
@@ -191,23 +205,7 @@ func TestUndoInPlaceOfAGroup(t *testing.T) {
 	if s.UndoneInPlace != 1 || s.Reloads != 0 || s.Retries < 9 {
 		t.Errorf("a's status %+v: want one race undone in place, no reload, the nine calls run again", s)
 	}
-	// Loaded from the store, as a new node starts.
-	f2 := newService(a.cfg)
-	view, _, err := st.Snapshot(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer view.Close()
-	f2.st = view
-	if err := f2.load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	a.mu.Lock()
-	got := digest(a)
-	a.mu.Unlock()
-	if want := digest(f2); got != want {
-		t.Errorf("a after the race:\n%s\nwant (loaded from the store):\n%s", got, want)
-	}
+	f2 := matchesStore(t, a, st)
 	if p := created.Load(); p == nil || f2.loadedKey(*p) == nil {
 		t.Errorf("the key CreateKey returned is not in the store")
 	}
@@ -257,18 +255,7 @@ func TestAliasIn(t *testing.T) {
 // calls have run again.
 func TestUndoInPlaceAfterAReloadMeanwhile(t *testing.T) {
 	ctx := context.Background()
-	st := store.NewSharedMemory()
-	hooked := &raceHook{Shared: st}
-	a, err := Open(ctx, hooked, WithClock(NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := Open(ctx, st, WithClock(NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	st, hooked, a, b := undoNodes(t)
 	cks, err := b.CreateCustomKeyStore(ctx, &CreateCustomKeyStoreInput{CustomKeyStoreName: "hsm", CloudHsmClusterId: "cluster-1a23b4cdefg",
 		TrustAnchorCertificate: "-----BEGIN CERTIFICATE-----", KeyStorePassword: Sensitive("kmsuser-secret-pw")})
 	if err != nil {
@@ -282,7 +269,7 @@ func TestUndoInPlaceAfterAReloadMeanwhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	hot := out.KeyMetadata.KeyId
-	f := func() {
+	race := func() {
 		if _, err := b.UpdateKeyDescription(ctx, &UpdateKeyDescriptionInput{KeyId: hot, Description: "b"}); err != nil {
 			t.Error(err)
 		}
@@ -290,58 +277,42 @@ func TestUndoInPlaceAfterAReloadMeanwhile(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	hooked.hook.Store(&f)
+	hooked.Before(race)
+	// Hold s.wmu, which undoInPlace takes after releasing s.mu: while the
+	// leader waits for it, apply b's commits (the custom key store's key
+	// makes a reload) and have a call log a batch on top.
+	a.wmu.Lock()
 	var wg sync.WaitGroup
-	var once sync.Once
-	undoWindow = func(s *Service) {
-		if s != a {
-			return
+	wg.Go(func() {
+		if _, err := a.UpdateKeyDescription(ctx, &UpdateKeyDescriptionInput{KeyId: hot, Description: "a"}); err != nil {
+			t.Error(err)
 		}
-		once.Do(func() {
-			s.mu.Lock()
-			base, reloads := s.logged, s.cl.reloads
-			s.mu.Unlock()
-			wg.Go(func() {
-				if _, err := a.CreateKey(ctx, &CreateKeyInput{Description: "made in the window"}); err != nil {
-					t.Error(err)
-				}
-			})
-			for {
-				s.mu.Lock()
-				logged, reloaded := s.logged > base, s.cl.reloads > reloads
-				s.mu.Unlock()
-				if logged {
-					if !reloaded {
-						t.Error("the call in the window logged its batch without reloading the state first")
-					}
-					return
-				}
-				runtime.Gosched()
-			}
-		})
-	}
-	defer func() { undoWindow = nil }()
-	if _, err := a.UpdateKeyDescription(ctx, &UpdateKeyDescriptionInput{KeyId: hot, Description: "a"}); err != nil {
+	})
+	until(a, func() bool { return a.undoing })
+	rev, err := st.Revision(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
+	a.mu.Lock()
+	base, reloads := a.logged, a.cl.reloads
+	a.mu.Unlock()
+	if err := a.takeWatched(ctx, rev); err != nil {
+		t.Fatal(err)
+	}
+	wg.Go(func() {
+		if _, err := a.CreateKey(ctx, &CreateKeyInput{Description: "made while the leader waits"}); err != nil {
+			t.Error(err)
+		}
+	})
+	until(a, func() bool { return a.logged > base })
+	if a.mu.Lock(); a.cl.reloads == reloads {
+		t.Error("b's commits did not reload a's state")
+	}
+	a.mu.Unlock()
+	a.wmu.Unlock()
 	wg.Wait()
 	if s, _ := a.ClusterStatus(); s.UndoneInPlace != 1 {
 		t.Errorf("a's status %+v: want one race undone in place", s)
 	}
-	f2 := newService(a.cfg)
-	view, _, err := st.Snapshot(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer view.Close()
-	f2.st = view
-	if err := f2.load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	a.mu.Lock()
-	got := digest(a)
-	a.mu.Unlock()
-	if want := digest(f2); got != want {
-		t.Errorf("a after the race:\n%s\nwant (loaded from the store):\n%s", got, want)
-	}
+	matchesStore(t, a, st)
 }

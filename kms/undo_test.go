@@ -3,30 +3,33 @@ package kms_test
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/kmsmodel/kmsmodel/internal/racetest"
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/store"
 )
 
-// racer is a node's handle on a shared store that, before the node's next
-// ApplyAt, runs another node's write: the node loses that race.
-type racer struct {
-	store.Shared
-	race atomic.Pointer[func()]
-}
-
-func (r *racer) ApplyAt(ctx context.Context, read int64, bs ...*store.Batch) (int64, error) {
-	if f := r.race.Swap(nil); f != nil {
-		(*f)()
+// clRacing opens two nodes over st: a, whose writes lose their races to
+// the function ra runs first (racetest), and b; each with its own clock.
+func clRacing(t *testing.T, st *store.SharedMemory) (ra *racetest.Store, a, b *kms.Service, ca, cb *kms.ManualClock) {
+	t.Helper()
+	ctx := context.Background()
+	ra = racetest.New(st)
+	ca, cb = kms.NewManualClock(clStart), kms.NewManualClock(clStart)
+	a, err := kms.Open(ctx, ra, kms.WithClock(ca))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return r.Shared.ApplyAt(ctx, read, bs...)
+	t.Cleanup(func() { a.Close() })
+	b, err = kms.Open(ctx, &nodeHandle{SharedMemory: st}, kms.WithClock(cb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return ra, a, b, ca, cb
 }
-
-// armed makes r run f before the next ApplyAt.
-func (r *racer) armed(f func()) { r.race.Store(&f) }
 
 // TestClusterUndoesLostRaceInPlace: issue 18 ("a write that loses a
 // revision race reloads the records and is retried"). A node whose write
@@ -84,18 +87,7 @@ func TestClusterUndoesLostRaceInPlace(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			st := store.NewSharedMemory()
-			ra := &racer{Shared: st}
-			ca, cb := kms.NewManualClock(clStart), kms.NewManualClock(clStart)
-			a, err := kms.Open(ctx, ra, kms.WithClock(ca))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer a.Close()
-			b, err := kms.Open(ctx, st, kms.WithClock(cb))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Close()
+			ra, a, b, ca, cb := clRacing(t, st)
 			var ids []string
 			for i := range 50 {
 				ids = append(ids, clCreate(t, a, &kms.CreateKeyInput{Description: fmt.Sprint("key ", i)}))
@@ -117,7 +109,7 @@ func TestClusterUndoesLostRaceInPlace(t *testing.T) {
 			}
 			before, _ := a.ClusterStatus()
 			raced := false
-			ra.armed(func() {
+			ra.Before(func() {
 				raced = true
 				if _, err := cb.Advance(c.advance); err != nil {
 					t.Error(err)
@@ -136,7 +128,7 @@ func TestClusterUndoesLostRaceInPlace(t *testing.T) {
 			if after.Retries != before.Retries+1 || after.UndoneInPlace != before.UndoneInPlace+1 || after.Reloads != before.Reloads {
 				t.Errorf("a's status %+v after %+v: want one retry, one race undone in place, no reload", after, before)
 			}
-			fresh, err := kms.Open(ctx, st, kms.WithClock(kms.NewManualClock(clStart)))
+			fresh, err := kms.Open(ctx, &nodeHandle{SharedMemory: st}, kms.WithClock(kms.NewManualClock(clStart)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -175,19 +167,7 @@ func clRotations(t *testing.T, n *kms.Service, id string) string {
 // state, and the call runs again: the key lives.
 func TestClusterLostRaceOfDeletionReloads(t *testing.T) {
 	ctx := context.Background()
-	st := store.NewSharedMemory()
-	ra := &racer{Shared: st}
-	ca, cb := kms.NewManualClock(clStart), kms.NewManualClock(clStart)
-	a, err := kms.Open(ctx, ra, kms.WithClock(ca))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := kms.Open(ctx, st, kms.WithClock(cb))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	ra, a, b, ca, _ := clRacing(t, store.NewSharedMemory())
 	id := clCreate(t, a, &kms.CreateKeyInput{})
 	if _, err := a.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: kms.Int32(7)}); err != nil {
 		t.Fatal(err)
@@ -198,7 +178,7 @@ func TestClusterLostRaceOfDeletionReloads(t *testing.T) {
 	if _, err := ca.Advance(8 * 24 * time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	ra.armed(func() {
+	ra.Before(func() {
 		if _, err := b.CancelKeyDeletion(ctx, &kms.CancelKeyDeletionInput{KeyId: id}); err != nil {
 			t.Error(err)
 		}
@@ -211,75 +191,5 @@ func TestClusterLostRaceOfDeletionReloads(t *testing.T) {
 	}
 	if s, _ := a.ClusterStatus(); s.Reloads != 1 || s.UndoneInPlace != 0 || s.Retries != 1 {
 		t.Errorf("a's status %+v: want one reload, no race undone in place, one retry", s)
-	}
-}
-
-// BenchmarkClusterLostRace: what a lost race costs the node that lost it,
-// at 100,000 keys over store.SharedMemory (whose Snapshot copies the
-// whole store): a key's description (undone in place: the key reloaded)
-// and a grant (its key's grants read again). Each iteration is one call
-// of a that loses its race to b and runs again.
-func BenchmarkClusterLostRace(b *testing.B) {
-	ctx := context.Background()
-	st := store.NewSharedMemory()
-	ra := &racer{Shared: st}
-	a, err := kms.Open(ctx, ra, kms.WithClock(kms.NewManualClock(clStart)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer a.Close()
-	other, err := kms.Open(ctx, st, kms.WithClock(kms.NewManualClock(clStart)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer other.Close()
-	var ids []string
-	for range 100_000 {
-		out, err := a.CreateKey(ctx, &kms.CreateKeyInput{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ids = append(ids, out.KeyMetadata.KeyId)
-	}
-	if _, err := other.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: ids[0]}); err != nil {
-		b.Fatal(err)
-	}
-	cases := []struct {
-		name        string
-		race, write func(i int) error
-	}{
-		{"write=description", func(i int) error {
-			_, err := other.UpdateKeyDescription(ctx, &kms.UpdateKeyDescriptionInput{KeyId: ids[1], Description: fmt.Sprint("b", i)})
-			return err
-		}, func(i int) error {
-			_, err := a.UpdateKeyDescription(ctx, &kms.UpdateKeyDescriptionInput{KeyId: ids[1], Description: fmt.Sprint("a", i)})
-			return err
-		}},
-		{"write=grant", func(i int) error {
-			_, err := other.UpdateKeyDescription(ctx, &kms.UpdateKeyDescriptionInput{KeyId: ids[2], Description: fmt.Sprint("b", i)})
-			return err
-		}, func(i int) error {
-			_, err := a.CreateGrant(ctx, &kms.CreateGrantInput{KeyId: ids[2], GranteePrincipal: "arn:aws:iam::111122223333:role/r",
-				Operations: []string{"Decrypt"}})
-			return err
-		}},
-	}
-	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			before, _ := a.ClusterStatus()
-			for i := 0; b.Loop(); i++ {
-				ra.armed(func() {
-					if err := c.race(i); err != nil {
-						b.Error(err)
-					}
-				})
-				if err := c.write(i); err != nil {
-					b.Fatal(err)
-				}
-			}
-			after, _ := a.ClusterStatus()
-			b.ReportMetric(float64(after.UndoneInPlace-before.UndoneInPlace)/float64(b.N), "undone-in-place/op")
-			b.ReportMetric(float64(after.Reloads-before.Reloads)/float64(b.N), "reloads/op")
-		})
 	}
 }

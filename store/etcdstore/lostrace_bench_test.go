@@ -8,23 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kmsmodel/kmsmodel/internal/racetest"
 	"github.com/kmsmodel/kmsmodel/kms"
-	"github.com/kmsmodel/kmsmodel/store"
 )
-
-// racer is a node's store that runs another node's write before the
-// node's next ApplyAt, which then loses its race.
-type racer struct {
-	store.Shared
-	race atomic.Pointer[func()]
-}
-
-func (r *racer) ApplyAt(ctx context.Context, read int64, bs ...*store.Batch) (int64, error) {
-	if f := r.race.Swap(nil); f != nil {
-		(*f)()
-	}
-	return r.Shared.ApplyAt(ctx, read, bs...)
-}
 
 // BenchmarkClusterLostRace: what a lost race costs the node that lost it
 // (wall time of the call, run again), with 20,000 keys on the embedded
@@ -35,7 +21,7 @@ func (r *racer) ApplyAt(ctx context.Context, read int64, bs ...*store.Batch) (in
 func BenchmarkClusterLostRace(b *testing.B) {
 	ctx := context.Background()
 	opts := options(b)
-	ra := &racer{Shared: openWith(b, opts)}
+	ra := racetest.New(openWith(b, opts))
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	a, err := kms.Open(ctx, ra, kms.WithClock(kms.NewManualClock(start)))
 	if err != nil {
@@ -143,7 +129,7 @@ func BenchmarkClusterLostRace(b *testing.B) {
 						b.Error(err)
 					}
 				}
-				ra.race.Store(&f)
+				ra.Before(f)
 				if err := c.write(i); err != nil {
 					b.Fatal(err)
 				}
