@@ -45,9 +45,10 @@ func (s *Service) endQuiet() {
 
 // end finishes a call begun by begin (or by taking s.mu): it releases s.mu and, if any batch
 // logged so far is not yet durable, waits until it is. It returns true,
-// having set *err to KMSInternalException (unless the call had failed
-// already), when a batch it waited for could not be written: the call's
-// change, or one it saw, was undone, and its output must be dropped.
+// having set *err to KMSInternalException, when a batch it waited for
+// could not be written: the call's change, or one it saw, was undone, and
+// its output must be dropped, its refusal too (LimitExceededException
+// counted an undone rotation, say); a cluster node runs it again.
 func (s *Service) end(op keystate.Operation, err *error) bool {
 	need := s.logged
 	if need <= s.resolved {
@@ -60,9 +61,7 @@ func (s *Service) end(op keystate.Operation, err *error) bool {
 	if werr == nil {
 		return false
 	}
-	if *err == nil {
-		*err = internalError(op, "", keystate.None, werr)
-	}
+	*err = internalError(op, "", keystate.None, werr)
 	return true
 }
 

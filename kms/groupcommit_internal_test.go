@@ -414,3 +414,49 @@ func TestReloadKeepsTheKeyIndexOnTheSlab(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusalOnUndoneStateFails: a call refused because of a change it saw
+// (LimitExceededException, counting a rotation not yet durable) fails with
+// KMSInternalException when that change is undone (its write failed): the
+// refusal was of a state that never was. It answered the refusal before.
+func TestRefusalOnUndoneStateFails(t *testing.T) {
+	ctx := context.Background()
+	mem := store.NewMemory()
+	faults := faultstore.New(mem)
+	svc, err := Open(ctx, faults, WithClock(NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))),
+		WithOnDemandRotationQuota(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	out, err := svc.CreateKey(ctx, &CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.KeyMetadata.KeyId
+	faults.FailNth(faultstore.OpApply, 1, errGCDisk)
+	entered, release := faults.Hold()
+	first := make(chan error, 1)
+	go func() {
+		_, err := svc.RotateKeyOnDemand(ctx, &RotateKeyOnDemandInput{KeyId: id})
+		first <- err
+	}()
+	<-entered // the rotation is in memory, its write held
+	second := make(chan error, 1)
+	go func() {
+		_, err := svc.RotateKeyOnDemand(ctx, &RotateKeyOnDemandInput{KeyId: id})
+		second <- err
+	}()
+	until(svc, func() bool { return svc.waiters.Load() == 2 }) // the second saw the first's rotation and waits for it
+	release()
+	if err := <-first; !errors.Is(err, errGCDisk) {
+		t.Fatalf("the rotation whose write failed: %v, want the store's error", err)
+	}
+	err = <-second
+	if errors.Is(err, keystate.ErrLimitExceeded) || !errors.Is(err, keystate.ErrKMSInternal) {
+		t.Fatalf("the rotation refused on the undone one = %v, want KMSInternalException", err)
+	}
+	if _, err := svc.RotateKeyOnDemand(ctx, &RotateKeyOnDemandInput{KeyId: id}); err != nil {
+		t.Fatalf("a rotation after both: %v (the quota of 1 is unused)", err)
+	}
+}
