@@ -490,9 +490,10 @@ func (s *Service) relinkFamily(id, primaryRegion string) error {
 // those logged after it) without reloading the whole state, which costs
 // a node seconds at a hundred thousand keys: it takes a snapshot of the
 // store, applies the other nodes' commits up to the snapshot's revision
-// from the watch (the one it lost to among them), and then reloads from
-// the snapshot only the keys (with their rotations), aliases and grants
-// the failed batches wrote. The state is then the store's at that
+// from the watch (the one it lost to among them; those it has delivered
+// already, or it gives up), and then reloads from the snapshot only the
+// keys (with their rotations), aliases and grants the failed batches
+// wrote. The state is then the store's at that
 // revision, as a full reload would leave it. It reports false, for the
 // caller to reload the whole state, when a failed batch writes more than
 // keys outside custom key stores, their rotations, aliases and grants
@@ -519,7 +520,9 @@ func (s *Service) undoInPlace(group []*store.Batch) bool {
 	// state for one, which then holds the batches logged since.
 	switch {
 	case s.broken != nil || s.closed:
-		return true // nothing to undo for
+		// Nothing to undo for: such a service refuses every call, and a
+		// reload would watch its store anew.
+		return true
 	case !s.undoable(s.log):
 		return false // a batch logged meanwhile writes more
 	}
@@ -531,7 +534,19 @@ func (s *Service) undoInPlace(group []*store.Batch) bool {
 	}
 	defer view.Close()
 	for s.cl.applied.Load() < v {
-		c, ok := <-*s.cl.changes.Load()
+		// Only what the watch has delivered: waiting here, s.mu held,
+		// for a watch gone silent (an etcd member cut off) would stop
+		// the node, Ready and Close included. A full reload needs no
+		// watch.
+		var (
+			c  store.Change
+			ok bool
+		)
+		select {
+		case c, ok = <-*s.cl.changes.Load():
+		default:
+			return false
+		}
 		if !ok || c.Err != nil {
 			return false
 		}

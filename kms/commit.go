@@ -140,12 +140,7 @@ func (s *Service) await(need, epoch uint64) error {
 // The caller holds s.mu and is the group's leader.
 func (s *Service) undoGroups(err error, group []*store.Batch) {
 	undone := errors.Is(err, store.ErrConflict) && s.undoInPlace(group)
-	s.failures = append(s.failures, commitFailure{durable: s.resolved, err: err})
-	s.totals = s.durableTotals // the undone events are not counted
-	s.epoch++
-	s.resolved = s.logged
-	clear(s.log)
-	s.log = s.log[:0]
+	s.failLogged(err)
 	if undone {
 		return
 	}
@@ -153,6 +148,24 @@ func (s *Service) undoGroups(err error, group []*store.Batch) {
 		s.broken = fmt.Errorf("a write failed (%w), and so did reloading the store after it: %w", err, rerr)
 	}
 }
+
+// failLogged fails every batch logged and not yet resolved with err: the
+// calls waiting for them answer KMSInternalException (a cluster node runs
+// them again, err wrapping store.ErrConflict), and their events are not
+// counted. The caller holds s.mu, and no group is being written (or the
+// caller leads the one that failed).
+func (s *Service) failLogged(err error) {
+	s.failures = append(s.failures, commitFailure{durable: s.resolved, err: err})
+	s.totals = s.durableTotals // the undone events are not counted
+	s.epoch++
+	s.resolved = s.logged
+	clear(s.log)
+	s.log = s.log[:0]
+}
+
+// errReloaded fails the batches logged on a state that a reload then
+// replaced (see reload).
+var errReloaded = fmt.Errorf("kms: the state was reloaded before a write made on it was durable: %w", store.ErrConflict)
 
 // sync waits until every batch logged so far is durable, and returns the
 // store's error if one of them could not be written. The caller must not
@@ -169,8 +182,15 @@ func (s *Service) sync() error {
 // latest instant, import tokens and wrapping keys, GetKeyLastUsage's
 // records (moved to the reloaded keys), and the caches of principals and
 // default key policies. Changes still propagating under the eventual
-// consistency model are settled, as after a restart (D45). The caller holds s.mu and is a group's leader.
+// consistency model are settled, as after a restart (D45). Batches logged
+// and not yet written were made on the state it replaces: they fail
+// (errReloaded), and a cluster node runs their calls again; written, they
+// would be in the store and not in memory. The caller holds s.mu, and no
+// group is being written (or it leads the one that failed).
 func (s *Service) reload() error {
+	if len(s.log) > 0 {
+		s.failLogged(errReloaded)
+	}
 	ctx := context.Background()
 	f := newService(s.cfg)
 	f.st = s.st

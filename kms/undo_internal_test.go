@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -315,4 +316,35 @@ func TestUndoInPlaceAfterAReloadMeanwhile(t *testing.T) {
 		t.Errorf("a's status %+v: want one race undone in place", s)
 	}
 	matchesStore(t, a, st)
+}
+
+// TestReloadFailsLoggedBatches: a batch logged and not yet written when
+// the state is reloaded (a watch that ended, another node's commit not
+// applied in place) fails, with a conflict (a cluster node runs its call
+// again): written after the reload, it would be in the store and not in
+// the node's memory, which would show the state before it.
+func TestReloadFailsLoggedBatches(t *testing.T) {
+	ctx := context.Background()
+	_, _, a, _ := undoNodes(t)
+	if _, err := a.CreateKey(ctx, &CreateKeyInput{}); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	// A call's batch, logged: what end leaves between its Unlock and
+	// await's Lock.
+	a.log = append(a.log, &store.Batch{})
+	a.logged++
+	need, epoch := a.logged, a.epoch
+	if err := a.reload(); err != nil {
+		a.mu.Unlock()
+		t.Fatal(err)
+	}
+	left := len(a.log)
+	a.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d batches left to write after the reload", left)
+	}
+	if err := a.await(need, epoch); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("the batch logged before the reload: %v, want a conflict", err)
+	}
 }

@@ -3,6 +3,7 @@ package kms_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -191,5 +192,90 @@ func TestClusterLostRaceOfDeletionReloads(t *testing.T) {
 	}
 	if s, _ := a.ClusterStatus(); s.Reloads != 1 || s.UndoneInPlace != 0 || s.Retries != 1 {
 		t.Errorf("a's status %+v: want one reload, no race undone in place, one retry", s)
+	}
+}
+
+// silentWatch is a node's handle whose watch delivers nothing while its
+// gate is shut, as a watch on an etcd member cut off from the quorum.
+type silentWatch struct {
+	store.Shared
+	gate atomic.Pointer[chan struct{}] // closed: open
+}
+
+func newSilentWatch(s store.Shared) *silentWatch {
+	w := &silentWatch{Shared: s}
+	open := make(chan struct{})
+	close(open)
+	w.gate.Store(&open)
+	return w
+}
+
+func (w *silentWatch) shut() { c := make(chan struct{}); w.gate.Store(&c) }
+func (w *silentWatch) open() { close(*w.gate.Load()) }
+
+func (w *silentWatch) Watch(ctx context.Context, after int64) (<-chan store.Change, error) {
+	in, err := w.Shared.Watch(ctx, after)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan store.Change)
+	go func() {
+		defer close(out)
+		for c := range in {
+			select {
+			case <-*w.gate.Load():
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case out <- c:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// TestClusterLostRaceWithSilentWatchReloads: a node that loses a race
+// while its watch has not delivered the other node's commit does not wait
+// for the watch (gone silent here, s.mu held, it would stop the node): it
+// reloads its whole state from a snapshot, which needs no watch, and the
+// call runs again and succeeds.
+func TestClusterLostRaceWithSilentWatchReloads(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewSharedMemory()
+	ra := racetest.New(st)
+	sw := newSilentWatch(ra)
+	a, err := kms.Open(ctx, sw, kms.WithClock(kms.NewManualClock(clStart)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := kms.Open(ctx, &nodeHandle{SharedMemory: st}, kms.WithClock(kms.NewManualClock(clStart)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	id := clCreate(t, a, &kms.CreateKeyInput{})
+	if _, err := b.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: id}); err != nil {
+		t.Fatal(err)
+	}
+	ra.Before(func() {
+		sw.shut()
+		if _, err := b.UpdateKeyDescription(ctx, &kms.UpdateKeyDescriptionInput{KeyId: id, Description: "b"}); err != nil {
+			t.Error(err)
+		}
+	})
+	defer sw.open()
+	if _, err := a.UpdateKeyDescription(ctx, &kms.UpdateKeyDescriptionInput{KeyId: id, Description: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := a.ClusterStatus(); s.Reloads != 1 || s.UndoneInPlace != 0 || s.Retries != 1 {
+		t.Errorf("a's status %+v: want one reload, no race undone in place, one retry", s)
+	}
+	d, err := a.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: id})
+	if err != nil || d.KeyMetadata.Description != "a" {
+		t.Fatalf("DescribeKey on a = %v, %v; want the description a", d, err)
 	}
 }

@@ -342,15 +342,27 @@ const memWatchBuffer = 64
 
 // memWatcher queues a watcher's Changes and hands them over in order.
 type memWatcher struct {
-	ch     chan Change
-	mu     sync.Mutex
-	cond   sync.Cond
-	queue  []Change
-	closed bool
+	ch      chan Change
+	mu      sync.Mutex
+	cond    sync.Cond
+	queue   []Change
+	sending bool // pump holds a Change taken from queue, not yet in ch
+	closed  bool
 }
 
+// push hands c over: into ch at once when nothing is ahead of it and ch
+// has room (so that a commit is in its watchers' channels when ApplyAt
+// returns), else through the queue.
 func (w *memWatcher) push(c Change) {
 	w.mu.Lock()
+	if len(w.queue) == 0 && !w.sending && !w.closed {
+		select {
+		case w.ch <- c:
+			w.mu.Unlock()
+			return
+		default:
+		}
+	}
 	w.queue = append(w.queue, c)
 	w.mu.Unlock()
 	w.cond.Signal()
@@ -380,12 +392,16 @@ func (w *memWatcher) pump(ctx context.Context, done func()) {
 		}
 		c := w.queue[0]
 		w.queue = w.queue[1:]
+		w.sending = true
 		w.mu.Unlock()
 		select {
 		case w.ch <- c:
 		case <-ctx.Done():
 			return
 		}
+		w.mu.Lock()
+		w.sending = false
+		w.mu.Unlock()
 	}
 }
 

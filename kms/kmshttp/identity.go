@@ -241,10 +241,15 @@ func (h *Handler) callContext(r *http.Request, caller identity) (context.Context
 				msg: headerSourceIP + ": '" + v[0] + "' is not an IP address"}
 		}
 		ctx = kms.WithSourceIP(ctx, ip)
-	} else if sourcedBy(r) {
-		// A Server's connection gave it already.
-	} else if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		ctx = kms.WithSourceIP(ctx, ap.Addr())
+	} else if !sourcedBy(r) {
+		// Not as a Server's connection gave it: from RemoteAddr (an
+		// address and a port, or, as proxy middleware writes it, an
+		// address alone), or none, which also drops the connection's.
+		ip, _ := netip.ParseAddr(r.RemoteAddr)
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+			ip = ap.Addr()
+		}
+		ctx = kms.WithSourceIP(ctx, ip)
 	}
 	if v := hdr[headerVPCEndpoint]; len(v) > 0 {
 		ep := h.vpces[v[0]]

@@ -419,7 +419,8 @@ func TestPrincipalTargets(t *testing.T) {
 // TestServerSourceIP: behind a Server, a request's aws:SourceIp is its
 // connection's address, given once per connection (D64), unless
 // X-Kmsmodel-Source-Ip says otherwise or a handler in front of the
-// Handler rewrote the request's RemoteAddr.
+// Handler rewrote the request's RemoteAddr (with a port or without; to no
+// address, the key is absent).
 func TestServerSourceIP(t *testing.T) {
 	svc := kms.New()
 	h, err := kmshttp.New(svc)
@@ -436,10 +437,10 @@ func TestServerSourceIP(t *testing.T) {
 		return `{"KeyId":"` + out.KeyMetadata.KeyId + `","Plaintext":"eA=="}`
 	}
 	fromLoopback, fromElsewhere := key("127.0.0.0/8"), key("198.51.100.0/24")
-	var rewrite atomic.Bool
+	var rewrite atomic.Value // the RemoteAddr a front handler writes, if any
 	front := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rewrite.Load() {
-			r.RemoteAddr = "198.51.100.9:4444"
+		if a, ok := rewrite.Load().(string); ok {
+			r.RemoteAddr = a
 		}
 		h.ServeHTTP(w, r)
 	})
@@ -481,11 +482,26 @@ func TestServerSourceIP(t *testing.T) {
 	if got := send(fromLoopback, "X-Kmsmodel-Source-Ip", "203.0.113.5"); got != http.StatusOK {
 		t.Fatalf("denied from 127.0.0.0/8, from 203.0.113.5 by the header: %d", got)
 	}
-	rewrite.Store(true)
+	rewrite.Store("198.51.100.9:4444")
 	if got := send(fromElsewhere); got != http.StatusBadRequest {
 		t.Fatalf("denied from 198.51.100.0/24, RemoteAddr rewritten to 198.51.100.9: %d", got)
 	}
 	if got := send(fromLoopback); got != http.StatusOK {
 		t.Fatalf("denied from 127.0.0.0/8, RemoteAddr rewritten to 198.51.100.9: %d", got)
+	}
+	// Proxy middleware (chi's RealIP, gorilla's ProxyHeaders) writes the
+	// client's address without a port.
+	rewrite.Store("198.51.100.10")
+	if got := send(fromElsewhere); got != http.StatusBadRequest {
+		t.Fatalf("denied from 198.51.100.0/24, RemoteAddr rewritten to 198.51.100.10 (no port): %d", got)
+	}
+	if got := send(fromLoopback); got != http.StatusOK {
+		t.Fatalf("denied from 127.0.0.0/8, RemoteAddr rewritten to 198.51.100.10 (no port): %d", got)
+	}
+	// Rewritten to no address at all: aws:SourceIp is absent, not the
+	// connection's.
+	rewrite.Store("unix-socket")
+	if got := send(fromLoopback); got != http.StatusOK {
+		t.Fatalf("denied from 127.0.0.0/8, RemoteAddr rewritten to no address: %d", got)
 	}
 }
