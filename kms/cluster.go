@@ -350,13 +350,11 @@ func (s *Service) applyRecords(b *store.Batch) error {
 	// The multi-Region keys written, by key ID, with their primary's
 	// Region as the records say ("" when none does).
 	families := map[string]string{}
-	leave := func(k *key) {
-		if k.kind.MultiRegion != keystate.SingleRegion {
-			if _, ok := families[k.id]; !ok {
-				families[k.id] = ""
-			}
-			leaveFamily(k)
+	remove := func(k *key) {
+		if _, ok := families[k.id]; !ok && k.kind.MultiRegion != keystate.SingleRegion {
+			families[k.id] = ""
 		}
+		s.removeKey(k)
 	}
 	if len(b.PutSecret) > 0 {
 		switch {
@@ -371,8 +369,7 @@ func (s *Service) applyRecords(b *store.Batch) error {
 		for _, id := range b.DeleteKeys {
 			if slices.ContainsFunc(b.PutKeys, func(r store.Key) bool { return r.ID == id }) {
 				if k := s.loadedKey(id); k != nil {
-					leave(k)
-					s.removeKey(k)
+					remove(k)
 				}
 			}
 		}
@@ -441,8 +438,7 @@ func (s *Service) applyRecords(b *store.Batch) error {
 	}
 	for _, id := range b.DeleteKeys {
 		if k := s.loadedKey(id); k != nil {
-			leave(k)
-			s.removeKey(k)
+			remove(k)
 		}
 	}
 	for id, primaryRegion := range families {
@@ -573,8 +569,7 @@ func (s *Service) undoInPlace(group []*store.Batch) bool {
 	}
 	s.saved = latest.UnixMicro()
 	s.profileSaved = profile == s.cfg.rules.String()
-	s.scratch, s.drafted, s.newPrimary, s.pend = key{}, nil, nil, nil
-	s.others = s.others[:0]
+	s.dropDrafts()
 	s.cl.undone++
 	return true
 }
@@ -632,10 +627,7 @@ func (s *Service) reloadRecords(ctx context.Context, view store.Store, groups ..
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			if k := s.loadedKey(id); k != nil {
-				// Created by a failed batch, in whatever state: never was.
-				leaveFamily(k)
-				k.state = keystate.Deleted
-				s.removeKey(k)
+				s.removeKey(k) // made by a failed batch: never was
 			}
 		case err != nil:
 			return err
@@ -679,22 +671,20 @@ func (s *Service) reloadRecords(ctx context.Context, view store.Store, groups ..
 	}
 	for i := range fix.PutKeys {
 		id := fix.PutKeys[i].ID
-		k := s.loadedKey(id)
-		var rs []rotation
+		var rs []store.Rotation
 		for from := 0; ; {
 			page, err := view.Rotations(ctx, id, from, loadPage)
 			if err != nil {
 				return err
 			}
-			for _, rr := range page {
-				rs = append(rs, newRotation(k.created, micros(rr.At), rr.OnDemand))
-			}
+			rs = append(rs, page...)
 			if len(page) < loadPage {
 				break
 			}
 			from += len(page)
 		}
-		k.rotations = rs
+		k := s.loadedKey(id)
+		k.rotations = rotationsOf(k, rs)
 		s.requeue(k)
 	}
 	return nil

@@ -252,7 +252,13 @@ func (s *Service) reload() error {
 	s.saved = latest.UnixMicro()
 	s.profileSaved = profile == s.cfg.rules.String()
 	s.ec = f.ec
+	s.dropDrafts()
+	return nil
+}
+
+// dropDrafts forgets the drafts of the call whose changes a reload (or an
+// undo in place) replaced.
+func (s *Service) dropDrafts() {
 	s.scratch, s.drafted, s.newPrimary, s.pend = key{}, nil, nil, nil
 	s.others = s.others[:0]
-	return nil
 }

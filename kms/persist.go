@@ -196,10 +196,7 @@ func (s *Service) load(ctx context.Context) error {
 		if k == nil {
 			return fmt.Errorf("rotations of missing key %s: %w", id, store.ErrCorrupt)
 		}
-		k.rotations = make([]rotation, len(rs))
-		for i, r := range rs {
-			k.rotations[i] = newRotation(k.created, micros(r.At), r.OnDemand)
-		}
+		k.rotations = rotationsOf(k, rs)
 		return nil
 	})
 	if err != nil {
@@ -262,6 +259,15 @@ func (s *Service) aliasFromRecord(a *store.Alias) error {
 		updated: micros(a.Updated), region: a.Region}
 	k.aliasCount++
 	return nil
+}
+
+// rotationsOf is k's rotation history from its stored rotations.
+func rotationsOf(k *key, rs []store.Rotation) []rotation {
+	out := make([]rotation, len(rs))
+	for i, r := range rs {
+		out[i] = newRotation(k.created, micros(r.At), r.OnDemand)
+	}
+	return out
 }
 
 // loadedKey finds a key by its store ID while loading.

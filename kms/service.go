@@ -705,7 +705,6 @@ func (s *Service) apply(ev queued) (bool, error) {
 				return false, err
 			}
 		}
-		leaveFamily(k)
 		s.deleteKey(k, ev.at)
 		if p != nil {
 			s.install(p, &np)
@@ -786,10 +785,13 @@ func (s *Service) deleteKey(k *key, at int64) {
 
 // removeKey is deleteKey without its report (Totals and the observer's
 // record): a cluster node applying another node's deletion, which that
-// node reported, uses it.
+// node reported, uses it, and one undoing a key that only a failed write
+// made. The key is Deleted whatever its state was (a deletion falls due
+// in PendingDeletion only: the others are never stored), and leaves its
+// multi-Region family.
 func (s *Service) removeKey(k *key) {
-	next, _ := keystate.Transition(k.state, keystate.DeletionDue)
-	k.state = next
+	k.state = keystate.Deleted
+	leaveFamily(k)
 	r := s.regionOf(k)
 	r.keys.del(k)
 	if k.aliasCount > 0 {
