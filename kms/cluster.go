@@ -570,8 +570,30 @@ func (s *Service) undoInPlace(group []*store.Batch) bool {
 	s.saved = latest.UnixMicro()
 	s.profileSaved = profile == s.cfg.rules.String()
 	s.dropDrafts()
+	s.dropEmptyRegions()
 	s.cl.undone++
 	return true
+}
+
+// dropEmptyRegions gives back the places of the Regions last added that
+// now hold nothing (no key, alias or custom key store): an undone
+// CreateKey or ReplicateKey added them, and a node loaded from the store
+// would not serve them. Only the last ones: keys name their Region by
+// index. The default Region stays. The caller holds s.mu.
+func (s *Service) dropEmptyRegions() {
+	for n := len(s.regions); n > 1; n-- {
+		r := s.regions[n-1]
+		if r.keys.len() > 0 || len(r.aliases) > 0 || slices.ContainsFunc(s.storeSlots, func(cs *customKeyStore) bool {
+			return cs != nil && cs.region == r.index
+		}) {
+			return
+		}
+		s.regions[n-1] = nil
+		s.regions = s.regions[:n-1]
+		if s.rg == r {
+			s.rg = s.regions[0]
+		}
+	}
 }
 
 // undoable reports whether undoInPlace can undo the batches bs: they

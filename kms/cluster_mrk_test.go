@@ -186,3 +186,134 @@ func TestClusterUndoesMultiRegionLostRaceInPlace(t *testing.T) {
 		})
 	}
 }
+
+// TestClusterReplicationRacesFamilyWrites: a ReplicateKey and a write of
+// the family's shared rotations on another node (RotateKeyOnDemand of the
+// primary) never both commit on what they read: whichever commits second
+// loses its race and runs again, so that the replica holds every rotation
+// of its primary, in either order. (Before, ReplicateKey wrote only the
+// replica, and neither write conflicted with the other: a replica made
+// beside the rotation missed it, and so could not decrypt what its
+// primary encrypted since.)
+func TestClusterReplicationRacesFamilyWrites(t *testing.T) {
+	const west = "us-west-2"
+	ctx := context.Background()
+	rotations := func(t *testing.T, n *kms.Service, id, region string) int {
+		t.Helper()
+		rs, err := n.ListKeyRotations(kms.WithCallerRegion(ctx, region), &kms.ListKeyRotationsInput{KeyId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rs.Rotations)
+	}
+	for _, tc := range []struct {
+		name string
+		// race is b's write, which commits first; call is a's, which
+		// loses its race.
+		race, call func(a, b *kms.Service, id string) error
+	}{
+		{"replication loses to a rotation",
+			func(_, b *kms.Service, id string) error {
+				_, err := b.RotateKeyOnDemand(ctx, &kms.RotateKeyOnDemandInput{KeyId: id})
+				return err
+			},
+			func(a, _ *kms.Service, id string) error {
+				_, err := a.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: west})
+				return err
+			}},
+		{"rotation loses to a replication",
+			func(_, b *kms.Service, id string) error {
+				_, err := b.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: west})
+				return err
+			},
+			func(a, _ *kms.Service, id string) error {
+				_, err := a.RotateKeyOnDemand(ctx, &kms.RotateKeyOnDemandInput{KeyId: id})
+				return err
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := store.NewSharedMemory()
+			ra, a, b, ca, cb := clRacing(t, st)
+			id := clCreate(t, a, &kms.CreateKeyInput{MultiRegion: true})
+			if _, err := b.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: id}); err != nil {
+				t.Fatal(err)
+			}
+			ra.Before(func() {
+				if err := tc.race(a, b, id); err != nil {
+					t.Error(err)
+				}
+			})
+			if err := tc.call(a, b, id); err != nil {
+				t.Fatal(err)
+			}
+			if s, _ := a.ClusterStatus(); s.Retries != 1 {
+				t.Errorf("a's status %+v: want its call run again once, having lost its race", s)
+			}
+			// The on-demand rotation completes later (D13's schedule).
+			for _, c := range []*kms.ManualClock{ca, cb} {
+				if _, err := c.Advance(24 * time.Hour); err != nil {
+					t.Fatal(err)
+				}
+			}
+			fresh, err := kms.Open(ctx, &nodeHandle{SharedMemory: st}, kms.WithClock(kms.NewManualClock(clStart.Add(24*time.Hour))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fresh.Close()
+			for _, n := range []*kms.Service{a, b, fresh} {
+				p, r := rotations(t, n, id, "us-east-1"), rotations(t, n, id, west)
+				if p != 1 || r != 1 {
+					t.Errorf("the primary has %d rotations and its replica %d, want 1 and 1", p, r)
+				}
+			}
+		})
+	}
+}
+
+// TestClusterPrimaryDeletionRacesReplicaDeletion: a node that schedules a
+// multi-Region primary's deletion while its replica's deletion completes
+// on another node (whose clock is ahead) loses its race, and runs again
+// on the family without the replica: the primary's waiting period starts
+// at once (PendingDeletion), instead of the primary waiting, in
+// PendingReplicaDeletion, for a replica that is gone.
+func TestClusterPrimaryDeletionRacesReplicaDeletion(t *testing.T) {
+	const west = "us-west-2"
+	ctx := context.Background()
+	st := store.NewSharedMemory()
+	ra, a, b, _, cb := clRacing(t, st)
+	id := clCreate(t, a, &kms.CreateKeyInput{MultiRegion: true})
+	if _, err := a.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: west}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ScheduleKeyDeletion(kms.WithCallerRegion(ctx, west), &kms.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: kms.Int32(7)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: id}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cb.Advance(8 * 24 * time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	ra.Before(func() {
+		if n := b.Sweep(); n != 1 {
+			t.Errorf("b's sweep applied %d events, want 1 (the replica's deletion)", n)
+		}
+	})
+	out, err := a.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: kms.Int32(7)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.KeyState != "PendingDeletion" || out.DeletionDate == nil {
+		t.Errorf("ScheduleKeyDeletion of the primary: state %s, deletion date %v; want PendingDeletion with a date (its replica is gone)", out.KeyState, out.DeletionDate)
+	}
+	fresh, err := kms.Open(ctx, &nodeHandle{SharedMemory: st}, kms.WithClock(kms.NewManualClock(clStart.Add(8*24*time.Hour))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	for _, n := range []*kms.Service{a, b, fresh} {
+		if got := clState(t, n, id); got != "PendingDeletion" {
+			t.Errorf("the primary is %s, want PendingDeletion", got)
+		}
+	}
+}

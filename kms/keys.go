@@ -196,7 +196,17 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 		if doc != nil && !doc.IsDefault() {
 			r.Policy = doc.Text()
 		}
-		if err := s.persist(&store.Batch{PutKeys: []store.Key{r}}); err != nil {
+		b := store.Batch{PutKeys: []store.Key{r}}
+		if ck != nil {
+			// The custom key store's record is written too, as it is:
+			// the key was made because the store is CONNECTED, which a
+			// cluster node's DisconnectCustomKeyStore or
+			// DeleteCustomKeyStore changes. The two writes then
+			// conflict instead of both committing, which would leave an
+			// Enabled key in a DISCONNECTED or deleted store.
+			b.PutCustomKeyStores = []store.CustomKeyStore{s.storeRecord(ck.store)}
+		}
+		if err := s.persist(&b); err != nil {
 			return nil, internalError(op, s.keyARN(k.account, id), keystate.None, err)
 		}
 	}

@@ -203,10 +203,20 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 		if doc != nil && !doc.IsDefault() {
 			rec.Policy = doc.Text()
 		}
-		b := store.Batch{PutKeys: []store.Key{rec}, AddRotations: s.rotationRecords(&r, r.rotations)}
+		// The primary's record is written too (its version alone
+		// changes): the replica copies the family's rotations and
+		// settings, which a write of the family then changes through the
+		// primary. In a cluster the two writes then conflict (the primary
+		// changed since it was read), whichever commits first, instead of
+		// a replica missing a rotation, or a replica made beside a primary
+		// another node scheduled for deletion.
+		prec := s.toRecord(p)
+		prec.Version++
+		b := store.Batch{PutKeys: []store.Key{rec, prec}, AddRotations: s.rotationRecords(&r, r.rotations)}
 		if err := s.persist(&b); err != nil {
 			return nil, internalError(op, arn, p.state, err)
 		}
+		p.version++
 	}
 	s.seq++
 	rk := s.addKey(r)

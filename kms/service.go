@@ -695,14 +695,32 @@ func (s *Service) apply(ev queued) (bool, error) {
 			}
 			np.deletion = ev.at + days(uint16(np.window))
 		}
+		// A replica's deletion writes its primary's record too (only its
+		// version changes unless p waits for it): the family loses a
+		// member, which a cluster node's ScheduleKeyDeletion of the
+		// primary decides on (PendingReplicaDeletion while replicas
+		// remain). The two writes then conflict instead of both
+		// committing, which would leave the primary waiting for no replica.
+		var primary *key
+		if f := k.fam; f != nil && f.primary != k && p == nil {
+			primary = f.primary
+		}
 		if s.st != nil {
 			b := store.Batch{DeleteKeys: []string{s.storeID(k)}}
-			if p != nil {
+			switch {
+			case p != nil:
 				np.version++
 				b.PutKeys = []store.Key{s.toRecord(&np)}
+			case primary != nil:
+				rec := s.toRecord(primary)
+				rec.Version++
+				b.PutKeys = []store.Key{rec}
 			}
 			if err := s.persist(&b); err != nil {
 				return false, err
+			}
+			if primary != nil {
+				primary.version++
 			}
 		}
 		s.deleteKey(k, ev.at)

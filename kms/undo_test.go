@@ -2,12 +2,15 @@ package kms_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/internal/racetest"
+	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/store"
 )
@@ -195,6 +198,43 @@ func TestClusterLostRaceOfDeletionReloads(t *testing.T) {
 	}
 }
 
+// TestClusterUndoneReplicationLeavesNoRegion: a ReplicateKey into a
+// Region the node never served, which loses its race to the primary's
+// deletion on another node, is undone in place and then refused
+// (KMSInvalidStateException: the primary is pending deletion); the Region
+// it added holds nothing and is given back, so that the node serves the
+// Regions a node loaded from the store serves.
+func TestClusterUndoneReplicationLeavesNoRegion(t *testing.T) {
+	const west = "us-west-2"
+	ctx := context.Background()
+	ra, a, b, _, _ := clRacing(t, store.NewSharedMemory())
+	id := clCreate(t, a, &kms.CreateKeyInput{MultiRegion: true})
+	if _, err := b.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: id}); err != nil {
+		t.Fatal(err)
+	}
+	ra.Before(func() {
+		if _, err := b.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: kms.Int32(7)}); err != nil {
+			t.Error(err)
+		}
+	})
+	_, err := a.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: west})
+	if !errors.Is(err, keystate.ErrKMSInvalidState) {
+		s, _ := a.ClusterStatus()
+		t.Fatalf("ReplicateKey of a primary another node scheduled for deletion: %v, want KMSInvalidStateException (%+v)", err, s)
+	}
+	if s, _ := a.ClusterStatus(); s.UndoneInPlace != 1 || s.Reloads != 0 || s.Retries != 1 {
+		t.Errorf("a's status %+v: want one race undone in place, no reload, one retry", s)
+	}
+	fresh, err := kms.Open(ctx, &nodeHandle{SharedMemory: ra.Shared.(*store.SharedMemory)}, kms.WithClock(kms.NewManualClock(clStart)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	if got, want := a.Regions(), fresh.Regions(); !slices.Equal(got, want) {
+		t.Errorf("a serves the Regions %q, want %q (those of a node loaded from the store)", got, want)
+	}
+}
+
 // silentWatch is a node's handle whose watch delivers nothing while its
 // gate is shut, as a watch on an etcd member cut off from the quorum.
 type silentWatch struct {
@@ -277,5 +317,40 @@ func TestClusterLostRaceWithSilentWatchReloads(t *testing.T) {
 	d, err := a.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: id})
 	if err != nil || d.KeyMetadata.Description != "a" {
 		t.Fatalf("DescribeKey on a = %v, %v; want the description a", d, err)
+	}
+}
+
+// TestClusterKeyCreationRacesStoreDisconnection: a CreateKey in a custom
+// key store that loses its race to the store's disconnection on another
+// node runs again and is refused (CustomKeyStoreInvalidStateException),
+// instead of both writes committing and leaving an Enabled key in a
+// DISCONNECTED store.
+func TestClusterKeyCreationRacesStoreDisconnection(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewSharedMemory()
+	ra, a, b, _, _ := clRacing(t, st)
+	cks := ckStore(t, a, ckHSMInput("hsm"))
+	ckConnect(t, a, cks)
+	if got := ckDescribeStore(t, b, cks).ConnectionState; got != "CONNECTED" {
+		t.Fatalf("the store is %s on b, want CONNECTED", got)
+	}
+	ra.Before(func() { ckDisconnect(t, b, cks) })
+	out, err := a.CreateKey(ctx, &kms.CreateKeyInput{Origin: "AWS_CLOUDHSM", CustomKeyStoreId: cks})
+	if !errors.Is(err, keystate.ErrCustomKeyStoreInvalidState) {
+		var state string
+		if err == nil {
+			state = ckState(t, a, out.KeyMetadata.KeyId)
+		}
+		t.Fatalf("CreateKey in a store another node disconnected meanwhile: %v (key state %q), want CustomKeyStoreInvalidStateException", err, state)
+	}
+	if s, _ := a.ClusterStatus(); s.Retries != 1 {
+		t.Errorf("a's status %+v: want its call run again once, having lost its race", s)
+	}
+	keys, err := st.Keys(ctx, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 0 {
+		t.Errorf("the store holds %d keys, want none", len(keys))
 	}
 }
