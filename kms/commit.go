@@ -236,7 +236,7 @@ func (s *Service) reload() error {
 		}
 	}
 	if string(f.root) != string(s.root) {
-		s.imports.sealer = nil // it derives from the root secret
+		s.imports.sealer, s.imports.tokenSealer = nil, nil // they derive from the root secret
 	}
 	s.regions, s.rg, s.slab, s.seq = f.regions, f.regions[0], f.slab, f.seq
 	for _, r := range s.regions {

@@ -113,6 +113,18 @@
 //     its absence then, not at the revision the node read (a node creates
 //     only keys absent there), so that the store can write such a group
 //     in one round trip (store.CreatedKeys).
+//   - D67: an import token that one node issued is taken by every node of
+//     the cluster (a node started later included) until it expires, as a
+//     load balancer may send GetParametersForImport and ImportKeyMaterial
+//     to different nodes. A node's token carries its key, wrapping
+//     algorithm and key spec, expiry and wrapping private key, sealed
+//     (AES-256-GCM) under a key derived from the cluster's root secret:
+//     about 1.3 KB with RSA_2048 and 2.5 KB with RSA_4096, within AWS's
+//     6,144-byte ImportToken. A single service keeps its tokens in memory,
+//     and refuses them after a restart, as before.
+//
+// A node keeps GetKeyLastUsage's records (D31) for the calls it answered:
+// each node reports the last use it saw.
 //
 // # Imported key material
 //
@@ -127,7 +139,8 @@
 // material is kept and stored only sealed under a key derived from the
 // root secret; import tokens and wrapping private keys live in memory
 // only, so a restarted service refuses earlier tokens with
-// InvalidImportTokenException. Asymmetric and HMAC keys take imported
+// InvalidImportTokenException (a cluster node's tokens are sealed and
+// valid on every node instead, D67). Asymmetric and HMAC keys take imported
 // material too (a PKCS#8 private key, or the raw HMAC key; see below), but
 // for ML-DSA and ML-KEM keys. Under the 2024 rules (decision D2)
 // RotateKeyOnDemand of an EXTERNAL key is refused.

@@ -126,12 +126,18 @@ func loseMaterial(k *key) {
 // importState is what GetParametersForImport hands out: import tokens and
 // the wrapping key pairs behind them. It lives in memory only: a restarted
 // service has none, and a token issued before the restart is refused with
-// InvalidImportTokenException.
+// InvalidImportTokenException. A cluster node's tokens carry what they
+// need, sealed (importtoken.go, D67).
 type importState struct {
 	tokens   map[string]importToken     // by token bytes
 	wrapping map[string]*rsa.PrivateKey // by wrapping key spec, for the service's life
 	pruneAt  int                        // prune expired tokens when this many are held
 	sealer   cipher.AEAD                // seals imported material (importSealer)
+
+	// A cluster node's tokens are sealed instead (importtoken.go).
+	tokenSealer cipher.AEAD                // seals them (tokenSealer)
+	wrappingDER map[string][]byte          // the node's wrapping private keys, PKCS#8, by spec
+	parsed      map[string]*rsa.PrivateKey // wrapping keys read from tokens, by PKCS#8 DER
 }
 
 // importToken is one issued import token.
@@ -216,7 +222,9 @@ func importKind(op keystate.Operation, k *key, arn string) error {
 // for, and uses it for its whole life (AWS draws one per call; generating
 // RSA_4096 keys is slow). Tokens and private keys are kept in memory only,
 // never in the store: after a restart (Open) earlier tokens are refused
-// with InvalidImportTokenException. crypto/rsa may ignore the service's
+// with InvalidImportTokenException. A cluster node's token instead carries
+// the wrapping private key sealed under the cluster's root secret, so that
+// any node takes it (D67). crypto/rsa may ignore the service's
 // randomness source (WithRandom) and use the system's: the key pairs are
 // not reproducible from a seed.
 //
@@ -272,14 +280,28 @@ func (s *Service) GetParametersForImport(ctx context.Context, in *GetParametersF
 			return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err,
 				Message: "The wrapping key could not be encoded."}
 		}
-		token := make([]byte, 64)
-		token[0] = 1 // format
-		if _, err := io.ReadFull(s.cfg.random, token[1:]); err != nil {
-			return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err,
-				Message: "The randomness source failed."}
-		}
 		validTo := now + importTokenLifetime
-		s.addToken(string(token), importToken{keyID: s.storeID(k), algorithm: in.WrappingAlgorithm, spec: in.WrappingKeySpec, validTo: validTo}, now)
+		t := importToken{keyID: s.storeID(k), algorithm: in.WrappingAlgorithm, spec: in.WrappingKeySpec, validTo: validTo}
+		var token []byte
+		if s.cl != nil {
+			// Any node of the cluster takes it (D67).
+			root, err := s.rootSecret(op)
+			if err != nil {
+				return err
+			}
+			if token, err = s.sealToken(root, t, priv); err != nil {
+				return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err,
+					Message: "The import token could not be sealed."}
+			}
+		} else {
+			token = make([]byte, 64)
+			token[0] = tokenMemory
+			if _, err := io.ReadFull(s.cfg.random, token[1:]); err != nil {
+				return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err,
+					Message: "The randomness source failed."}
+			}
+			s.addToken(string(token), t, now)
+		}
 		v := fromMicros(validTo)
 		out = &GetParametersForImportOutput{ImportToken: token, KeyId: arn, ParametersValidTo: &v, PublicKey: pub}
 		return nil
@@ -515,6 +537,12 @@ func (s *Service) importMaterial(op keystate.Operation, k *key, arn string, in *
 // caller clears the material.
 func (s *Service) unwrapImport(op keystate.Operation, k *key, arn string, in *ImportKeyMaterialInput, now int64) ([]byte, *keycrypto.Key, error) {
 	tok, ok := s.imports.tokens[string(in.ImportToken)]
+	priv := s.imports.wrapping[tok.spec]
+	if s.cl != nil {
+		var err error
+		tok, priv, err = s.openToken(in.ImportToken)
+		ok = err == nil
+	}
 	if !ok || tok.keyID != s.storeID(k) {
 		// No recording; kmsmodel's wording.
 		return nil, nil, kmsError(keystate.ErrInvalidImportToken, op, arn, k.state,
@@ -524,7 +552,6 @@ func (s *Service) unwrapImport(op keystate.Operation, k *key, arn string, in *Im
 		return nil, nil, kmsError(keystate.ErrExpiredImportToken, op, arn, k.state,
 			"The import token expired at "+fromMicros(tok.validTo).Format(time.RFC3339Nano)+".")
 	}
-	priv := s.imports.wrapping[tok.spec]
 	m, err := unwrapMaterial(priv, tok.algorithm, in.EncryptedKeyMaterial)
 	if err != nil {
 		return nil, nil, &keystate.Error{Code: keystate.ErrInvalidCiphertext, Op: op, KeyID: arn, State: k.state, Err: err,
