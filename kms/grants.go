@@ -580,8 +580,23 @@ func (s *Service) addGrant(k *key, arn string, in *CreateGrantInput, grantee, re
 		g.sourceArn = c.SourceArn
 	}
 	if s.st != nil {
-		if err := s.persist(&store.Batch{PutGrants: []store.Grant{s.grantRecord(g)}}); err != nil {
+		b := store.Batch{PutGrants: []store.Grant{s.grantRecord(g)}}
+		if s.cl != nil {
+			// A cluster node writes the key's record too (its version
+			// alone changes): the grant was made on the key's grants as
+			// the node saw them (the quota, and D28's same grant, which
+			// a client's retry on another node asks for), and another
+			// node's CreateGrant on the key must then lose its race and
+			// run again on them, not commit beside it.
+			rec := s.toRecord(k)
+			rec.Version++
+			b.PutKeys = []store.Key{rec}
+		}
+		if err := s.persist(&b); err != nil {
 			return nil, internalError(op, arn, k.state, err)
+		}
+		if s.cl != nil {
+			k.version++
 		}
 	}
 	s.installGrant(g)

@@ -354,3 +354,45 @@ func TestClusterKeyCreationRacesStoreDisconnection(t *testing.T) {
 		t.Errorf("the store holds %d keys, want none", len(keys))
 	}
 }
+
+// TestClusterSameGrantOnTwoNodes: D28 across nodes. The same named
+// CreateGrant on two nodes at once (a client's retry sent to another node,
+// say) makes one grant: the node that loses the race runs the call again
+// and returns the other's grant, as a single service returns the grant it
+// made before.
+func TestClusterSameGrantOnTwoNodes(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewSharedMemory()
+	ra, a, b, _, _ := clRacing(t, st)
+	id := clCreate(t, a, &kms.CreateKeyInput{})
+	in := &kms.CreateGrantInput{KeyId: id, Name: "reader", GranteePrincipal: "arn:aws:iam::111122223333:role/r",
+		Operations: []string{"Decrypt"}}
+	var first string
+	ra.Before(func() {
+		out, err := b.CreateGrant(ctx, in)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		first = out.GrantId
+	})
+	out, err := a.CreateGrant(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.GrantId != first {
+		t.Errorf("a's CreateGrant made grant %s beside b's %s, want b's (D28)", out.GrantId, first)
+	}
+	for _, n := range []*kms.Service{a, b} {
+		gs, err := n.ListGrants(ctx, &kms.ListGrantsInput{KeyId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(gs.Grants) != 1 {
+			t.Errorf("the key has %d grants, want 1", len(gs.Grants))
+		}
+	}
+	if s, _ := a.ClusterStatus(); s.Retries != 1 || s.UndoneInPlace != 1 {
+		t.Errorf("a's status %+v: want its call undone in place and run again once", s)
+	}
+}
