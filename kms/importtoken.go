@@ -2,9 +2,7 @@ package kms
 
 import (
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
 	"errors"
@@ -49,19 +47,10 @@ var (
 // derived from root, the root secret (once per root secret). The caller
 // holds s.mu.
 func (s *Service) tokenSealer(root []byte) cipher.AEAD {
-	if s.imports.tokenSealer != nil {
-		return s.imports.tokenSealer
+	if s.imports.tokenSealer == nil {
+		s.imports.tokenSealer = labelledGCM(root, tokenLabel)
 	}
-	m := hmac.New(sha256.New, root)
-	m.Write(tokenLabel)
-	k := m.Sum(nil)
-	g, err := gcmOf(k)
-	clear(k)
-	if err != nil {
-		panic("kms: AES-256-GCM refused a 32-byte key: " + err.Error())
-	}
-	s.imports.tokenSealer = g
-	return g
+	return s.imports.tokenSealer
 }
 
 // sealToken returns a sealed import token for t, whose wrapping private

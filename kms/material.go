@@ -224,22 +224,23 @@ var (
 // importSealer returns the AEAD that seals imported material, derived from
 // root (once per service). The caller holds s.mu.
 func (s *Service) importSealer(root []byte) cipher.AEAD {
-	if s.imports.sealer != nil {
-		return s.imports.sealer
+	if s.imports.sealer == nil {
+		s.imports.sealer = labelledGCM(root, importSealLabel)
 	}
+	return s.imports.sealer
+}
+
+// labelledGCM returns AES-256-GCM under HMAC-SHA256(root, label): a key
+// of its own for each use of the root secret.
+func labelledGCM(root, label []byte) cipher.AEAD {
 	m := hmac.New(sha256.New, root)
-	m.Write(importSealLabel)
+	m.Write(label)
 	k := m.Sum(nil)
-	block, err := aes.NewCipher(k)
+	g, err := gcmOf(k)
 	clear(k)
 	if err != nil {
-		panic("kms: AES-256 refused a 32-byte key: " + err.Error())
+		panic("kms: AES-256-GCM refused a 32-byte key: " + err.Error())
 	}
-	g, err := cipher.NewGCM(block)
-	if err != nil {
-		panic("kms: GCM refused AES: " + err.Error())
-	}
-	s.imports.sealer = g
 	return g
 }
 
