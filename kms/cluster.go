@@ -385,8 +385,17 @@ func (s *Service) applyRecords(b *store.Batch) error {
 		}
 		if k := s.loadedKey(r.ID); k != nil {
 			nk.slot, nk.rotations, nk.aliasCount, nk.fam = k.slot, k.rotations, k.aliasCount, k.fam
+			moved := nk.seq != k.seq
 			s.install(k, &nk)
 			s.setPolicy(k, doc)
+			if moved {
+				// Another node's creation of the key ID, where this node
+				// holds its own (made by a write that lost its race, not
+				// yet undone): the key takes the other's place in the
+				// creation order.
+				s.reorder(k)
+				s.seq = max(s.seq, k.seq)
+			}
 			continue
 		}
 		p := s.addKey(nk)
@@ -750,6 +759,16 @@ func (s *Service) placeInOrder(k *key) {
 	if i < n {
 		copy(o[i+1:], o[i:n])
 		o[i] = k.slot
+	}
+}
+
+// reorder moves k, whose creation number changed, to its place in its
+// Region's creation order.
+func (s *Service) reorder(k *key) {
+	r := s.regions[k.region]
+	if i := slices.Index(r.order, k.slot); i >= 0 {
+		r.order = append(slices.Delete(r.order, i, i+1), k.slot)
+		s.placeInOrder(k)
 	}
 }
 

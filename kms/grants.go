@@ -603,8 +603,33 @@ func (s *Service) addGrant(k *key, arn string, in *CreateGrantInput, grantee, re
 	return g, nil
 }
 
-// installGrant adds g to the service's grants.
+// grantOrder is the order of a key's grants, the one ListGrants lists
+// them in and its markers count in: oldest first, and grants made at one
+// instant (by two nodes of a cluster, say) by grant ID. Every node, and
+// a service loaded from the store, holds them in this order.
+func grantOrder(a, b *grant) int {
+	return cmp.Or(cmp.Compare(a.created, b.created), strings.Compare(a.id, b.id))
+}
+
+// installGrant adds g to the service's grants, in its place among its
+// key's (grantOrder): last, unless another node made a grant later.
 func (s *Service) installGrant(g *grant) {
+	gs := s.grants[g.key.slot]
+	i := len(gs)
+	for i > 0 && grantOrder(gs[i-1], g) > 0 {
+		i--
+	}
+	if i == len(gs) {
+		s.appendGrant(g)
+		return
+	}
+	s.grants[g.key.slot] = slices.Insert(gs, i, g)
+	s.grantIndex[g.id] = g
+}
+
+// appendGrant adds g to the service's grants, last among its key's (the
+// caller sorts them if need be).
+func (s *Service) appendGrant(g *grant) {
 	if s.grants == nil {
 		s.grants = make(map[uint32][]*grant)
 		s.grantIndex = make(map[string]*grant)
@@ -651,11 +676,11 @@ func (s *Service) loadGrants(ctx context.Context, keys func(id string) *key) err
 		if err != nil {
 			return err
 		}
-		s.installGrant(g)
+		s.appendGrant(g)
 		return nil
 	})
 	for _, gs := range s.grants {
-		slices.SortStableFunc(gs, func(a, b *grant) int { return cmp.Compare(a.created, b.created) })
+		slices.SortFunc(gs, grantOrder)
 	}
 	return err
 }

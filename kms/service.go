@@ -725,6 +725,7 @@ func (s *Service) apply(ev queued) (bool, error) {
 		}
 		s.deleteKey(k, ev.at)
 		if p != nil {
+			np.fam = p.fam // none: k's deletion left p alone (leaveFamily)
 			s.install(p, &np)
 		}
 		return true, nil
