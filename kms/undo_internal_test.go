@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"runtime"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/internal/racetest"
+	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/store"
 )
 
@@ -71,33 +73,102 @@ func matchesStore(t *testing.T, a *Service, st store.Shared) *Service {
 	return f
 }
 
-// digest prints the keys of s's first Region in creation order, with what
-// their store records and rotations hold, for comparing a node's state
-// with a state loaded from the store. The caller holds s.mu, or s is not
-// shared.
+// digest prints s's state as it would load from the store, for comparing
+// a node's state with one loaded from the store: for each Region that
+// holds a key or an alias (by name: the order Regions were added in is
+// not the store's), its keys in creation order, each as the store record
+// toRecord makes of it (state, description, tags, rotation settings,
+// pending deletion date, key policy text, the family's primary Region…)
+// with its rotations (dates and kinds), alias count, multi-Region family
+// (the primary's Region and the members' Regions) and grants (in
+// ListGrants order, every field); then the Region's aliases with their
+// targets and dates. It ends with what does not fit the keys: grants
+// indexed but not listed on their key, or listed but not indexed, the
+// custom key stores (records and keys), and the root secret's
+// fingerprint. The caller holds s.mu, or s is not shared.
 func digest(s *Service) string {
-	out := ""
-	for _, slot := range s.regions[0].order {
-		k := s.keyAt(slot)
-		if k.state.String() == "Deleted" {
+	var out strings.Builder
+	regions := slices.Clone(s.regions)
+	slices.SortFunc(regions, func(a, b *region) int { return strings.Compare(a.name, b.name) })
+	listed := map[*grant]bool{}
+	for _, r := range regions {
+		var keys, aliases []string
+		for _, slot := range r.order {
+			k := s.keyAt(slot)
+			if k.state == keystate.Deleted {
+				continue
+			}
+			keys = append(keys, digestKey(s, k))
+			for _, g := range s.grants[k.slot] {
+				listed[g] = true
+				if g.key != k {
+					keys = append(keys, fmt.Sprintf("  grant %s listed on key %s, made for %s\n", g.id, s.storeID(k), s.storeID(g.key)))
+				}
+				keys = append(keys, fmt.Sprintf("  grant %+v\n", s.grantRecord(g)))
+			}
+		}
+		for id, a := range r.aliases {
+			aliases = append(aliases, fmt.Sprintf("  alias %s %s -> %s created %d updated %d record Region %q\n",
+				id.account, id.name, s.storeID(a.target), a.created, a.updated, a.region))
+		}
+		if len(keys)+len(aliases) == 0 {
 			continue
 		}
-		last := int64(0)
-		if len(k.rotations) > 0 {
-			last = k.rotations[len(k.rotations)-1].at(k.created)
-		}
-		out += fmt.Sprintf("%s v%d %s %q %v next %d auto %v rotations %d last %d policy %v aliases %d\n", k.id, k.version, k.state,
-			k.description(), k.tags(), k.nextRotation, k.autoEnabled, len(k.rotations), last, s.policies[k.slot] != nil, k.aliasCount)
+		slices.Sort(aliases)
+		fmt.Fprintf(&out, "Region %s\n%s%s", r.name, strings.Join(keys, ""), strings.Join(aliases, ""))
 	}
 	var more []string
-	for id, a := range s.regions[0].aliases {
-		more = append(more, fmt.Sprintf("%s %s -> %s\n", id.account, id.name, a.target.id))
-	}
 	for id, g := range s.grantIndex {
-		more = append(more, fmt.Sprintf("grant %s on %s %v\n", id, g.key.id, g.ops))
+		if g.id != id || !listed[g] {
+			more = append(more, fmt.Sprintf("grant %s indexed, not listed on its key %s\n", id, s.storeID(g.key)))
+		}
+	}
+	for g := range listed {
+		if s.grantIndex[g.id] != g {
+			more = append(more, fmt.Sprintf("grant %s listed on key %s, not indexed\n", g.id, s.storeID(g.key)))
+		}
+	}
+	for id, cs := range s.stores {
+		var keys []string
+		for _, k := range cs.keys {
+			keys = append(keys, s.storeID(k))
+		}
+		more = append(more, fmt.Sprintf("custom key store %s in %s: %+v keys %v\n", id, s.regions[cs.region].name, s.storeRecord(cs), keys))
 	}
 	slices.Sort(more)
-	return out + strings.Join(more, "")
+	if s.root != nil {
+		more = append(more, fmt.Sprintf("root secret %x\n", sha256.Sum256(s.root)))
+	}
+	return out.String() + strings.Join(more, "")
+}
+
+// digestKey prints key k for digest: its store record (material by
+// fingerprint), rotations, alias count and multi-Region family.
+func digestKey(s *Service, k *key) string {
+	r := s.toRecord(k)
+	material := sha256.Sum256(r.Material)
+	r.Material = nil
+	var rotations []string
+	for _, rot := range k.rotations {
+		kind := "auto"
+		if rot.onDemand() {
+			kind = "on-demand"
+		}
+		rotations = append(rotations, fmt.Sprintf("%d %s", rot.at(k.created), kind))
+	}
+	fam := "none"
+	if k.fam != nil {
+		var members []string
+		for _, m := range k.fam.members {
+			members = append(members, s.regions[m.region].name)
+		}
+		primary := "none"
+		if k.fam.primary != nil {
+			primary = s.regions[k.fam.primary.region].name
+		}
+		fam = fmt.Sprintf("primary %s members %v member %v", primary, members, slices.Contains(k.fam.members, k))
+	}
+	return fmt.Sprintf("  key %+v material %x\n    rotations %v aliases %d family %s\n", r, material[:4], rotations, k.aliasCount, fam)
 }
 
 // TestUndoInPlaceOfAGroup: a group that loses its race, with batches
