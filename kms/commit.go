@@ -248,6 +248,7 @@ func (s *Service) reload() error {
 	s.root = f.root
 	s.stores, s.storeSlots, s.storeSeq = f.stores, f.storeSlots, f.storeSeq
 	s.policies, s.grants, s.grantIndex = f.policies, f.grants, f.grantIndex
+	s.grantSeq = max(s.grantSeq, f.grantSeq) // never back: a number an undone grant took is not given again
 	s.usage = usage
 	s.saved = latest.UnixMicro()
 	s.profileSaved = profile == s.cfg.rules.String()

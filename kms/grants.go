@@ -46,6 +46,7 @@ type grant struct {
 	equals, subset    map[string]string
 	sourceArn         string // the SourceArn constraint, or ""
 	created           int64
+	seq               uint64 // creation number (0: made before grants had one)
 }
 
 // allows reports whether g lets caller perform action ("kms:<Op>") with
@@ -569,7 +570,8 @@ func (s *Service) addGrant(k *key, arn string, in *CreateGrantInput, grantee, re
 		return nil, &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err, Message: "The randomness source failed."}
 	}
 	g := &grant{id: hex.EncodeToString(raw), name: in.Name, key: k, grantee: grantee, retiring: retiring,
-		issuing: "arn:" + s.cfg.partition + ":iam::" + caller + ":root", ops: slices.Clone(in.Operations), created: now}
+		issuing: "arn:" + s.cfg.partition + ":iam::" + caller + ":root", ops: slices.Clone(in.Operations), created: now,
+		seq: s.grantSeq + 1}
 	if c := in.Constraints; c != nil {
 		if len(c.EncryptionContextEquals) > 0 {
 			g.equals = maps.Clone(c.EncryptionContextEquals)
@@ -604,16 +606,19 @@ func (s *Service) addGrant(k *key, arn string, in *CreateGrantInput, grantee, re
 }
 
 // grantOrder is the order of a key's grants, the one ListGrants lists
-// them in and its markers count in: oldest first, and grants made at one
-// instant (by two nodes of a cluster, say) by grant ID. Every node, and
-// a service loaded from the store, holds them in this order.
+// them in and its markers count in: oldest first; grants made at one
+// instant in the order they were made (their creation numbers); and those
+// with one creation number (made by two nodes of a cluster at once) by
+// grant ID. Every node, and a service loaded from the store, holds them in
+// this order.
 func grantOrder(a, b *grant) int {
-	return cmp.Or(cmp.Compare(a.created, b.created), strings.Compare(a.id, b.id))
+	return cmp.Or(cmp.Compare(a.created, b.created), cmp.Compare(a.seq, b.seq), strings.Compare(a.id, b.id))
 }
 
 // installGrant adds g to the service's grants, in its place among its
 // key's (grantOrder): last, unless another node made a grant later.
 func (s *Service) installGrant(g *grant) {
+	s.grantSeq = max(s.grantSeq, g.seq)
 	gs := s.grants[g.key.slot]
 	i := len(gs)
 	for i > 0 && grantOrder(gs[i-1], g) > 0 {
@@ -630,6 +635,7 @@ func (s *Service) installGrant(g *grant) {
 // appendGrant adds g to the service's grants, last among its key's (the
 // caller sorts them if need be).
 func (s *Service) appendGrant(g *grant) {
+	s.grantSeq = max(s.grantSeq, g.seq)
 	if s.grants == nil {
 		s.grants = make(map[uint32][]*grant)
 		s.grantIndex = make(map[string]*grant)
@@ -664,7 +670,7 @@ func (s *Service) dropKeyGrants(k *key) {
 func (s *Service) grantRecord(g *grant) store.Grant {
 	return store.Grant{KeyID: s.storeID(g.key), GrantID: g.id, Name: g.name, GranteePrincipal: g.grantee.ARN(),
 		RetiringPrincipal: g.retiring.ARN(), IssuingAccount: g.issuing, Operations: g.ops,
-		EncryptionContextEquals: g.equals, EncryptionContextSubset: g.subset, Created: fromMicros(g.created), SourceArn: g.sourceArn}
+		EncryptionContextEquals: g.equals, EncryptionContextSubset: g.subset, Created: fromMicros(g.created), SourceArn: g.sourceArn, Seq: g.seq}
 }
 
 // loadGrants reads every grant from the store. keys finds a key by its
@@ -703,7 +709,7 @@ func grantFromRecord(r *store.Grant, k *key) (*grant, error) {
 	}
 	return &grant{id: r.GrantID, name: r.Name, key: k, grantee: grantee, retiring: retiring,
 		issuing: r.IssuingAccount, ops: slices.Clone(r.Operations), equals: maps.Clone(r.EncryptionContextEquals),
-		subset: maps.Clone(r.EncryptionContextSubset), sourceArn: r.SourceArn, created: micros(r.Created)}, nil
+		subset: maps.Clone(r.EncryptionContextSubset), sourceArn: r.SourceArn, created: micros(r.Created), seq: r.Seq}, nil
 }
 
 // recordPrincipal reads a grant record's principal: an IAM principal (an

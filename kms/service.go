@@ -108,6 +108,7 @@ type Service struct {
 	condBuf    policy.Context      // the condition context buffer, reused by keyConditions
 	grants     map[uint32][]*grant // each key's grants, oldest first, by slot
 	grantIndex map[string]*grant   // every grant by grant ID
+	grantSeq   uint64              // the latest grant's creation number (grantOrder)
 
 	usage      map[uint32]lastUse // each used key's last use, by slot (GetKeyLastUsage)
 	useSeq     uint64             // counts recorded uses, for made-up IDs

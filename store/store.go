@@ -246,6 +246,10 @@ type Grant struct {
 	Created                                          time.Time
 	// SourceArn is the grant's SourceArn constraint, or empty.
 	SourceArn string
+	// Seq is the grant's creation number among its service's grants, or
+	// 0 in a record that has none: ListGrants lists a key's grants made at
+	// one instant in this order.
+	Seq uint64
 }
 
 // GrantID names a grant: its key's record ID and its grant ID.

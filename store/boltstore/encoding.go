@@ -92,6 +92,11 @@ import (
 // fields encodes as it did before the section existed, and a file
 // without the record reads as one that recorded no profile.
 //
+// Format 5 also has the grant's creation-number section (below), which
+// holds store.Grant.Seq, in the same unreleased development cycle and
+// for the same reason: a grant without Seq encodes as it did before the
+// section existed, and one read from such a record has Seq 0.
+//
 // Buckets:
 //
 //	meta        "magic" → magic, "format" → uint32 big-endian formatVersion,
@@ -167,8 +172,9 @@ import (
 // A grant record is Name, GranteePrincipal, RetiringPrincipal,
 // IssuingAccount (strings); Operations (a string list);
 // EncryptionContextEquals, EncryptionContextSubset (string maps); Created;
-// then, only when SourceArn is set, the byte 1 and SourceArn (string)
-// (format 5 too: see formatVersion).
+// then, only when SourceArn is set, the byte 1 and SourceArn (string),
+// and only when Seq is not 0, the byte 2 and Seq (uvarint) (format 5 too:
+// see formatVersion).
 // Its key ID and grant ID are its bolt key's (the grant ID is never
 // empty). A string list is uvarint(0) for a nil list, or uvarint(n+1)
 // followed by its n strings; a string map is uvarint(0) for a nil map, or
@@ -869,12 +875,19 @@ func encodeGrant(key []byte, g *store.Grant) []byte {
 		e.byte1(grantSectionSourceArn)
 		e.string(g.SourceArn)
 	}
+	if g.Seq != 0 {
+		e.byte1(grantSectionSeq)
+		e.uvarint(g.Seq)
+	}
 	return e.seal(key)
 }
 
-// grantSectionSourceArn tags the SourceArn of a grant record (format 5
-// too: see formatVersion).
-const grantSectionSourceArn = 1
+// grantSectionSourceArn tags the SourceArn of a grant record, and
+// grantSectionSeq its creation number (format 5 too: see formatVersion).
+const (
+	grantSectionSourceArn = 1
+	grantSectionSeq       = 2
+)
 
 // decodeGrant decodes the grant record rec under bolt key key. If its
 // principals or account are like's, the grant shares those strings rather
@@ -894,11 +907,25 @@ func decodeGrant(key, rec []byte, like *store.Grant) (store.Grant, error) {
 	g.EncryptionContextEquals = d.stringMap()
 	g.EncryptionContextSubset = d.stringMap()
 	g.Created = d.time()
-	if d.err == nil && len(d.buf) > 0 {
-		if d.byte1() != grantSectionSourceArn {
+	// The sections, each at most once, in increasing tag order.
+	last := byte(0)
+	for d.err == nil && len(d.buf) > 0 {
+		tag := d.byte1()
+		if tag <= last {
 			d.fail()
+			break
 		}
-		if g.SourceArn = d.string(); g.SourceArn == "" {
+		last = tag
+		switch tag {
+		case grantSectionSourceArn:
+			if g.SourceArn = d.string(); g.SourceArn == "" {
+				d.fail()
+			}
+		case grantSectionSeq:
+			if g.Seq = d.uvarint(); g.Seq == 0 {
+				d.fail()
+			}
+		default:
 			d.fail()
 		}
 	}

@@ -381,10 +381,14 @@ func encodeGrant(g *store.Grant) []byte {
 	e.stringMap(g.EncryptionContextEquals)
 	e.stringMap(g.EncryptionContextSubset)
 	e.time(g.Created)
-	if g.SourceArn != "" {
+	if g.SourceArn != "" || g.Seq != 0 {
 		// Only when set, so that a record written before SourceArn
-		// existed reads back.
+		// (or Seq) existed reads back: SourceArn, possibly empty when
+		// Seq follows, then Seq when not 0.
 		e.string(g.SourceArn)
+	}
+	if g.Seq != 0 {
+		e.uint(g.Seq)
 	}
 	return e.b
 }
@@ -403,7 +407,12 @@ func decodeGrant(p []byte) (store.Grant, error) {
 	g.EncryptionContextSubset = d.stringMap()
 	g.Created = d.time()
 	if d.err == nil && len(d.b) > 0 {
-		if g.SourceArn = d.string(); g.SourceArn == "" {
+		g.SourceArn = d.string()
+		if d.err == nil && len(d.b) > 0 {
+			if g.Seq = d.uint(); g.Seq == 0 {
+				d.fail("a grant creation number of 0")
+			}
+		} else if g.SourceArn == "" {
 			d.fail("an empty SourceArn")
 		}
 	}

@@ -50,6 +50,7 @@ func fullGrant(keyID, id string) store.Grant {
 		EncryptionContextSubset: subset,
 		Created:                 time.Date(2024, 2, 29, 23, 59, 59, 123456789, kathmandu),
 		SourceArn:               "arn:aws:logs:us-east-1:111122223333:log-group:ünï \x00",
+		Seq:                     1<<63 + 12345,
 	}
 }
 
@@ -137,6 +138,7 @@ func testGrantsRoundTrip(t *testing.T, s store.Store) {
 	mixed := newGrant("k", grantID(4))
 	mixed.EncryptionContextEquals = map[string]string{}
 	mixed.Created = time.Date(1969, 12, 31, 23, 59, 59, 1, marquesas)
+	mixed.Seq = 7 // without a SourceArn
 	odd := newGrant("\x00key ✓\xff", "\x00grant\xff")
 	odd.Operations = nil
 	odd.EncryptionContextSubset = map[string]string{"only": "one"}
