@@ -673,63 +673,7 @@ func (s *Service) apply(ev queued) (bool, error) {
 	case evUpdateDone:
 		return s.updateDone(k, ev)
 	case evDeletion, evDeletionLate:
-		if k.state != keystate.PendingDeletion || ev.what == evDeletion && k.deletion != ev.at ||
-			s.ec != nil && !s.ecDeletionDue(k, ev) { // D43: fires late with the model on
-			return false, nil
-		}
-		// The last replica of a primary waiting in PendingReplicaDeletion
-		// is gone: the primary's waiting period starts now (section b).
-		p := waitingPrimary(k)
-		if s.st != nil {
-			// Write what came before first, so that the store sees the
-			// events in order (and p's record version is the written
-			// one), then the deletion on its own.
-			if err := s.flush(); err != nil {
-				return false, err
-			}
-		}
-		var np key
-		if p != nil {
-			np = *p
-			if err := transition(&np, keystate.ReplicasDeleted); err != nil {
-				return false, err
-			}
-			np.deletion = ev.at + days(uint16(np.window))
-		}
-		// A replica's deletion writes its primary's record too (only its
-		// version changes unless p waits for it): the family loses a
-		// member, which a cluster node's ScheduleKeyDeletion of the
-		// primary decides on (PendingReplicaDeletion while replicas
-		// remain). The two writes then conflict instead of both
-		// committing, which would leave the primary waiting for no replica.
-		var primary *key
-		if f := k.fam; f != nil && f.primary != k && p == nil {
-			primary = f.primary
-		}
-		if s.st != nil {
-			b := store.Batch{DeleteKeys: []string{s.storeID(k)}}
-			switch {
-			case p != nil:
-				np.version++
-				b.PutKeys = []store.Key{s.toRecord(&np)}
-			case primary != nil:
-				rec := s.toRecord(primary)
-				rec.Version++
-				b.PutKeys = []store.Key{rec}
-			}
-			if err := s.persist(&b); err != nil {
-				return false, err
-			}
-			if primary != nil {
-				primary.version++
-			}
-		}
-		s.deleteKey(k, ev.at)
-		if p != nil {
-			np.fam = p.fam // none: k's deletion left p alone (leaveFamily)
-			s.install(p, &np)
-		}
-		return true, nil
+		return s.completeDeletion(k, ev)
 	case evMaterialExpiry:
 		if k.state == keystate.Deleted || !k.imp.expiresAt(ev.at) {
 			return false, nil
@@ -747,6 +691,70 @@ func (s *Service) apply(ev queued) (bool, error) {
 		return true, nil
 	}
 	return false, nil
+}
+
+// completeDeletion applies event ev, the end of k's waiting period: it
+// deletes k, unless the event is stale. It is a method of its own, not a
+// case of apply: the records it builds would grow apply's stack frame,
+// which every event pays for.
+func (s *Service) completeDeletion(k *key, ev queued) (bool, error) {
+	if k.state != keystate.PendingDeletion || ev.what == evDeletion && k.deletion != ev.at ||
+		s.ec != nil && !s.ecDeletionDue(k, ev) { // D43: fires late with the model on
+		return false, nil
+	}
+	// The last replica of a primary waiting in PendingReplicaDeletion
+	// is gone: the primary's waiting period starts now (section b).
+	p := waitingPrimary(k)
+	if s.st != nil {
+		// Write what came before first, so that the store sees the
+		// events in order (and p's record version is the written
+		// one), then the deletion on its own.
+		if err := s.flush(); err != nil {
+			return false, err
+		}
+	}
+	var np key
+	if p != nil {
+		np = *p
+		if err := transition(&np, keystate.ReplicasDeleted); err != nil {
+			return false, err
+		}
+		np.deletion = ev.at + days(uint16(np.window))
+	}
+	// A replica's deletion writes its primary's record too (only its
+	// version changes unless p waits for it): the family loses a
+	// member, which a cluster node's ScheduleKeyDeletion of the
+	// primary decides on (PendingReplicaDeletion while replicas
+	// remain). The two writes then conflict instead of both
+	// committing, which would leave the primary waiting for no replica.
+	var primary *key
+	if f := k.fam; f != nil && f.primary != k && p == nil {
+		primary = f.primary
+	}
+	if s.st != nil {
+		b := store.Batch{DeleteKeys: []string{s.storeID(k)}}
+		switch {
+		case p != nil:
+			np.version++
+			b.PutKeys = []store.Key{s.toRecord(&np)}
+		case primary != nil:
+			rec := s.toRecord(primary)
+			rec.Version++
+			b.PutKeys = []store.Key{rec}
+		}
+		if err := s.persist(&b); err != nil {
+			return false, err
+		}
+		if primary != nil {
+			primary.version++
+		}
+	}
+	s.deleteKey(k, ev.at)
+	if p != nil {
+		np.fam = p.fam // none: k's deletion left p alone (leaveFamily)
+		s.install(p, &np)
+	}
+	return true, nil
 }
 
 // observeScheduled reports the record of a scheduled event, or keeps it
