@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -322,13 +323,17 @@ func (s *Service) applyChange(c store.Change) error {
 }
 
 // inPlace reports whether applyRecords can apply b: it writes no custom
-// key store, nor a key in one.
+// key store, nor a key in one but for its version alone (onlyVersion).
 func (s *Service) inPlace(b *store.Batch) bool {
 	if len(b.PutCustomKeyStores) > 0 || len(b.DeleteCustomKeyStores) > 0 {
 		return false
 	}
 	for i := range b.PutKeys {
-		if b.PutKeys[i].CustomKeyStoreID != "" {
+		r := &b.PutKeys[i]
+		if r.CustomKeyStoreID == "" {
+			continue
+		}
+		if k := s.loadedKey(r.ID); k == nil || !s.onlyVersion(k, r) {
 			return false
 		}
 	}
@@ -376,11 +381,18 @@ func (s *Service) applyRecords(b *store.Batch) error {
 	}
 	for i := range b.PutKeys {
 		r := &b.PutKeys[i]
+		if k := s.loadedKey(r.ID); k != nil && s.onlyVersion(k, r) {
+			// A write that guards the key (a grant of it, a replica of
+			// it made or deleted) and changes nothing else.
+			k.version = r.Version
+			continue
+		}
 		nk, doc, err := s.keyFromRecord(r)
 		if err != nil {
 			return err
 		}
-		if nk.kind.MultiRegion != keystate.SingleRegion && (families[nk.id] == "" || r.PrimaryRegion != "") {
+		if nk.kind.MultiRegion != keystate.SingleRegion && (families[nk.id] == "" || r.PrimaryRegion != "") &&
+			s.relinks(r) {
 			families[nk.id] = r.PrimaryRegion
 		}
 		if k := s.loadedKey(r.ID); k != nil {
@@ -457,6 +469,24 @@ func (s *Service) applyRecords(b *store.Batch) error {
 	}
 	s.follow(b.Now)
 	return nil
+}
+
+// onlyVersion reports whether record r of key k differs from k's record
+// in its version alone. The caller holds s.mu.
+func (s *Service) onlyVersion(k *key, r *store.Key) bool {
+	rec := s.toRecord(k)
+	rec.Version = r.Version
+	return reflect.DeepEqual(&rec, r)
+}
+
+// relinks reports whether applying record r, of a multi-Region key, may
+// change the key's family: the key is new, or alone, or r names another
+// primary than its family's. (Relinking queues the members' events anew,
+// which a write of the key's description, say, must not do at each.) The
+// caller holds s.mu.
+func (s *Service) relinks(r *store.Key) bool {
+	k := s.loadedKey(r.ID)
+	return k == nil || k.fam == nil || r.PrimaryRegion != s.regions[s.primaryOf(k).region].name
 }
 
 // relinkFamily links the multi-Region keys with key ID id, one per
@@ -606,13 +636,25 @@ func (s *Service) dropEmptyRegions() {
 }
 
 // undoable reports whether undoInPlace can undo the batches bs: they
-// write keys outside custom key stores, their rotations, aliases and
-// grants, the latest instant and the rule profile, and nothing else (no
-// key deletion, no secret, no custom key store).
+// write keys (in a custom key store, only one the node holds there),
+// rotations of keys outside custom key stores, aliases and grants, the
+// latest instant and the rule profile, and nothing else (no key deletion,
+// no secret, no custom key store).
 func (s *Service) undoable(bs []*store.Batch) bool {
 	for _, b := range bs {
-		if len(b.DeleteKeys) > 0 || len(b.PutSecret) > 0 || !s.inPlace(b) {
+		if len(b.DeleteKeys) > 0 || len(b.PutSecret) > 0 || len(b.PutCustomKeyStores) > 0 || len(b.DeleteCustomKeyStores) > 0 {
 			return false
+		}
+		for i := range b.PutKeys {
+			// A key in a custom key store only if the node holds it there
+			// (a grant's write of it, say): reloadRecords then applies
+			// its stored record in place when that differs in version
+			// alone (inPlace), and otherwise the undo reloads everything.
+			if r := &b.PutKeys[i]; r.CustomKeyStoreID != "" {
+				if k := s.loadedKey(r.ID); k == nil || k.ck == nil || k.ck.store.id != r.CustomKeyStoreID {
+					return false
+				}
+			}
 		}
 		for _, rr := range b.AddRotations {
 			if k := s.loadedKey(rr.KeyID); k == nil || k.ck != nil {

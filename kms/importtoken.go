@@ -2,6 +2,7 @@ package kms
 
 import (
 	"crypto/cipher"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/binary"
@@ -77,7 +78,10 @@ func (s *Service) sealToken(root []byte, t importToken, priv *rsa.PrivateKey) ([
 	g := s.tokenSealer(root)
 	out := make([]byte, 1+g.NonceSize(), 1+g.NonceSize()+len(fields)+g.Overhead())
 	out[0] = tokenSealed
-	if _, err := io.ReadFull(s.cfg.random, out[1:]); err != nil {
+	// The nonce comes from the system, not the service's randomness
+	// source: every node seals under one key, and nodes given one seed
+	// (WithRandom) would draw the same nonces.
+	if _, err := io.ReadFull(rand.Reader, out[1:]); err != nil {
 		return nil, err
 	}
 	out = g.Seal(out, out[1:1+g.NonceSize()], fields, tokenLabel)

@@ -312,16 +312,35 @@ func (s *Service) requeue(k *key) {
 // An instant queued twice is applied once (evMaterialExpiry checks what
 // expires).
 func (s *Service) scheduleExpiries(k *key, imp *imported) {
+	expiries(imp, func(at int64) { s.schedule(at, k, evMaterialExpiry) })
+}
+
+// expiries calls f with each instant at which one of imp's materials
+// expires (what scheduleExpiries queues).
+func expiries(imp *imported, f func(at int64)) {
 	if imp.expires() {
-		s.schedule(imp.validTo, k, evMaterialExpiry)
+		f(imp.validTo)
 	}
 	if imp != nil && imp.more != nil {
 		for _, m := range imp.more.all() {
 			if m.sealed != nil && m.validTo != 0 && m.validTo != imp.validTo {
-				s.schedule(m.validTo, k, evMaterialExpiry)
+				f(m.validTo)
 			}
 		}
 	}
+}
+
+// newExpiries reports whether imp's materials expire at an instant at
+// which old's do not: the events queued for old serve every other (an
+// expiry event looks at the key's materials when it fires).
+func newExpiries(old, imp *imported) bool {
+	found := true
+	expiries(imp, func(at int64) {
+		had := false
+		expiries(old, func(o int64) { had = had || o == at })
+		found = found && had
+	})
+	return !found
 }
 
 // commitKey makes the change from k to nk: it writes nk (and the rotations
@@ -384,7 +403,10 @@ func (s *Service) install(k, nk *key) {
 	if nk.onDemandStart != 0 && nk.onDemandDone != k.onDemandDone && owns(k) {
 		s.schedule(nk.onDemandDone, k, evOnDemandDone)
 	}
-	if nk.imp != k.imp {
+	if nk.imp != k.imp && newExpiries(k.imp, nk.imp) {
+		// Only new instants: another node's write of the key's record
+		// (its description, say) brings the same materials anew, and
+		// queueing their expiries again at each would grow the queue.
 		s.scheduleExpiries(k, nk.imp)
 	}
 	if nk.deletion != 0 && nk.deletion != k.deletion {
