@@ -778,18 +778,7 @@ func answer(t *rapid.T, out any, err error) string {
 // loadedDigest is the digest of a service with configuration cfg loaded
 // from a snapshot of st, as a node that starts loads it.
 func loadedDigest(t interface{ Fatal(...any) }, cfg config, st store.Shared) string {
-	ctx := context.Background()
-	f := newService(cfg)
-	view, _, err := st.Snapshot(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer view.Close()
-	f.st = view
-	if err := f.load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return digest(f)
+	return digest(loadedService(t, cfg, st))
 }
 
 // lineDiff prints the lines of got and want that differ, position by

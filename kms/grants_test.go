@@ -3,7 +3,6 @@ package kms_test
 import (
 	"errors"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -255,54 +254,4 @@ func TestDryRunAndGrantTokens(t *testing.T) {
 	}
 	_, err = e.s.Encrypt(kms.WithGrantTokens(e.ctx, []string{"garbage"}), &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")})
 	fxCheckErr(t, err, fxWant{Code: keystate.ErrInvalidGrantToken, Op: keystate.Encrypt, AnyMsg: true})
-}
-
-// TestGrantOrderAtOneInstant: grants made at one instant (a ManualClock
-// that does not move) are listed in the order they were made, and still
-// so after a restart over the same store (their creation numbers are
-// stored: store.Grant.Seq).
-func TestGrantOrderAtOneInstant(t *testing.T) {
-	for name, reopen := range psStores(t) {
-		t.Run(name, func(t *testing.T) {
-			ctx := t.Context()
-			clock := kms.NewManualClock(clStart)
-			open := func(prev *kms.Service) *kms.Service {
-				s, err := kms.Open(ctx, reopen(prev), kms.WithClock(clock))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return s
-			}
-			s := open(nil)
-			id := clCreate(t, s, &kms.CreateKeyInput{})
-			var made []string
-			for i := range 8 {
-				out, err := s.CreateGrant(ctx, &kms.CreateGrantInput{KeyId: id, Operations: []string{"Decrypt"},
-					GranteePrincipal: "arn:aws:iam::111122223333:role/r" + string(rune('a'+i))})
-				if err != nil {
-					t.Fatal(err)
-				}
-				made = append(made, out.GrantId)
-			}
-			listed := func(s *kms.Service) []string {
-				out, err := s.ListGrants(ctx, &kms.ListGrantsInput{KeyId: id})
-				if err != nil {
-					t.Fatal(err)
-				}
-				var ids []string
-				for _, g := range out.Grants {
-					ids = append(ids, g.GrantId)
-				}
-				return ids
-			}
-			if got := listed(s); !slices.Equal(got, made) {
-				t.Errorf("ListGrants: %v, want the order they were made in: %v", got, made)
-			}
-			s = open(s)
-			defer s.Close()
-			if got := listed(s); !slices.Equal(got, made) {
-				t.Errorf("ListGrants after a restart: %v, want the order they were made in: %v", got, made)
-			}
-		})
-	}
 }

@@ -49,12 +49,12 @@ func until(a *Service, cond func() bool) {
 	}
 }
 
-// matchesStore fails t unless a's state is the one a service loads from
-// st, as a new node starts; it returns that service.
-func matchesStore(t *testing.T, a *Service, st store.Shared) *Service {
-	t.Helper()
+// loadedService is a service with configuration cfg loaded from a
+// snapshot of st, as a node that starts loads it (no calls: its view is
+// closed).
+func loadedService(t interface{ Fatal(...any) }, cfg config, st store.Shared) *Service {
 	ctx := context.Background()
-	f := newService(a.cfg)
+	f := newService(cfg)
 	view, _, err := st.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +64,14 @@ func matchesStore(t *testing.T, a *Service, st store.Shared) *Service {
 	if err := f.load(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return f
+}
+
+// matchesStore fails t unless a's state is the one a service loads from
+// st, as a new node starts; it returns that service.
+func matchesStore(t *testing.T, a *Service, st store.Shared) *Service {
+	t.Helper()
+	f := loadedService(t, a.cfg, st)
 	a.mu.Lock()
 	got := digest(a)
 	a.mu.Unlock()
