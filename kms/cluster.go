@@ -480,13 +480,14 @@ func (s *Service) onlyVersion(k *key, r *store.Key) bool {
 }
 
 // relinks reports whether applying record r, of a multi-Region key, may
-// change the key's family: the key is new, or alone, or r names another
-// primary than its family's. (Relinking queues the members' events anew,
-// which a write of the key's description, say, must not do at each.) The
-// caller holds s.mu.
+// change the key's family: the key is new, or alone, or another creation
+// of it (its place among the members, memberOrder, follows its creation
+// number), or r names another primary than its family's. (Relinking
+// queues the members' events anew, which a write of the key's
+// description, say, must not do at each.) The caller holds s.mu.
 func (s *Service) relinks(r *store.Key) bool {
 	k := s.loadedKey(r.ID)
-	return k == nil || k.fam == nil || r.PrimaryRegion != s.regions[s.primaryOf(k).region].name
+	return k == nil || k.fam == nil || k.seq != r.Seq || r.PrimaryRegion != s.regions[s.primaryOf(k).region].name
 }
 
 // relinkFamily links the multi-Region keys with key ID id, one per

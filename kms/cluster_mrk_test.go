@@ -2,10 +2,12 @@ package kms_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/store"
 )
@@ -314,6 +316,47 @@ func TestClusterPrimaryDeletionRacesReplicaDeletion(t *testing.T) {
 	for _, n := range []*kms.Service{a, b, fresh} {
 		if got := clState(t, n, id); got != "PendingDeletion" {
 			t.Errorf("the primary is %s, want PendingDeletion", got)
+		}
+	}
+}
+
+// TestClusterReplicasListAlikeAfterALostReplication: a node's replication
+// into us-west-2 loses its race to another node's replications into
+// eu-west-1 and then us-west-2 (it is then refused: AlreadyExists). While
+// undoing it, the node holds its own replica beside the other node's
+// eu-west-1 replica, both with one creation number, and then takes the
+// other's us-west-2 replica in place of its own: every node (and one
+// loaded from the store) must still list the replicas alike, in creation
+// order (memberOrder). Found by TestClusterModel: the node kept the order
+// of the tie, its replica's new creation number notwithstanding.
+func TestClusterReplicasListAlikeAfterALostReplication(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewSharedMemory()
+	ra, a, b, _, _ := clRacing(t, st)
+	id := clCreate(t, a, &kms.CreateKeyInput{MultiRegion: true})
+	if _, err := b.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: id}); err != nil {
+		t.Fatal(err)
+	}
+	ra.Before(func() {
+		for _, r := range []string{"eu-west-1", "us-west-2"} {
+			if _, err := b.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: r}); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	if _, err := a.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: "us-west-2"}); !errors.Is(err, keystate.ErrAlreadyExists) {
+		t.Fatalf("a's replication into us-west-2, after b's: %v, want AlreadyExistsException", err)
+	}
+	fresh, err := kms.Open(ctx, &nodeHandle{SharedMemory: st}, kms.WithClock(kms.NewManualClock(clStart)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	regions := []string{"us-east-1", "eu-west-1", "us-west-2"}
+	want := mrkDump(t, fresh, id, regions...)
+	for name, n := range map[string]*kms.Service{"a": a, "b": b} {
+		if got := mrkDump(t, n, id, regions...); got != want {
+			t.Errorf("node %s shows the family as\n%s\nwant (a node loaded from the store):\n%s", name, got, want)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -222,7 +223,9 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 	rk := s.addKey(r)
 	s.setPolicy(rk, doc)
 	p.fam = fam
-	fam.members = append(fam.members, rk)
+	// Last, unless another node made a member with this creation number.
+	i, _ := slices.BinarySearchFunc(fam.members, rk, s.memberOrder)
+	fam.members = slices.Insert(fam.members, i, rk)
 	s.schedule(rk.deletion, rk, evReplicaReady)
 	return rk, nil
 }
@@ -518,7 +521,7 @@ func (s *Service) linkFamilies(primaries map[string]string) error {
 // Primary or, during UpdatePrimaryRegion (when both keys read as
 // replicas), the one in primaryRegion.
 func (s *Service) link(id string, ks []*key, primaryRegion string) error {
-	slices.SortFunc(ks, func(a, b *key) int { return cmp.Compare(a.seq, b.seq) })
+	slices.SortFunc(ks, s.memberOrder)
 	f := &family{members: ks}
 	for _, k := range ks {
 		if k.kind.MultiRegion == keystate.Primary || k.state == keystate.Updating && s.regions[k.region].name == primaryRegion {
@@ -535,6 +538,14 @@ func (s *Service) link(id string, ks []*key, primaryRegion string) error {
 		k.fam = f
 	}
 	return nil
+}
+
+// memberOrder is the order of a family's members, the one DescribeKey
+// lists replicas in: creation order, and members two nodes of a cluster
+// made at once (one creation number) by Region name, as every node and a
+// service loaded from the store hold them.
+func (s *Service) memberOrder(a, b *key) int {
+	return cmp.Or(cmp.Compare(a.seq, b.seq), strings.Compare(s.regions[a.region].name, s.regions[b.region].name))
 }
 
 // multiRegionConfiguration describes k's family as DescribeKey shows it
