@@ -1,12 +1,23 @@
 package kms
 
 import (
+	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	crand "crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -26,7 +37,8 @@ import (
 // they collide, and now and then a node's write loses its race to writes
 // the other node makes just before it reaches the store. After every step
 // each node, caught up, must hold exactly the state a node loaded from
-// the store holds (digest), and both must answer the same reads alike.
+// the store holds (digest), and both must answer the same reads alike and
+// use the same keys alike.
 
 // cmRegions are the Regions the model's keys live in: the default Region
 // first.
@@ -96,6 +108,92 @@ type clusterModel struct {
 	extraErrs   chan error     // their errors that they should not have returned
 
 	outcomes map[string]int // the steps' calls by operation and outcome ("ok", or the exception)
+
+	// Imported key material and the keys' use: the fixtures (wrapping
+	// key pairs, materials), the run's rule profile, each key's kind by
+	// key ID (a replica has its primary's; under mu), the keys a step used
+	// (UseKey, under mu), the last import parameters drawn for each key,
+	// and what keys made (ciphertexts, MACs, signatures, under mu) that
+	// the check has both nodes take again.
+	fx      *cmFixtures
+	rules   Rules
+	kinds   map[string]cmKind
+	used    map[string]bool
+	params  map[cmKey]cmParams
+	samples map[cmKey][][]byte
+
+	// The nodes' event queues, as the check finds them: the most events
+	// queued on a node, on a node loaded from the store, and the most
+	// copies of one event (key, kind, instant) on a node.
+	maxQueued, maxLoadedQueued, maxCopies int
+}
+
+// cmKind is the kind of a key the model made: its key spec (cmSymmetric,
+// cmHMAC or cmECC) and whether its origin is EXTERNAL.
+type cmKind struct {
+	spec     string
+	external bool
+}
+
+// The key specs of the model's keys.
+const (
+	cmSymmetric = "SYMMETRIC_DEFAULT"
+	cmHMAC      = "HMAC_256"
+	cmECC       = "ECC_NIST_P256"
+)
+
+// cmSpec is the key spec of CreateKey's KeySpec spec.
+func cmSpec(spec string) string {
+	if spec == "" {
+		return cmSymmetric
+	}
+	return spec
+}
+
+// cmParams is an answer of GetParametersForImport, with the wrapping
+// algorithm it was asked for.
+type cmParams struct {
+	out       *GetParametersForImportOutput
+	algorithm string
+}
+
+// cmFixtures are what a model's imports need, made once per test: a
+// wrapping key pair for each node (RSA_2048, put in place of the one the
+// node would generate at every run) and, by key spec, the materials
+// imported (the first of each is imported most).
+type cmFixtures struct {
+	wrapping  [2]*rsa.PrivateKey
+	materials map[string][][]byte
+}
+
+// newCMFixtures makes the fixtures: RSA key pairs from the system's
+// randomness (crypto/rsa may ignore another source), fixed materials.
+func newCMFixtures(t cmTB) *cmFixtures {
+	t.Helper()
+	fx := &cmFixtures{materials: map[string][][]byte{}}
+	for i := range fx.wrapping {
+		k, err := rsa.GenerateKey(crand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fx.wrapping[i] = k
+	}
+	for _, b := range []byte{0x5a, 0xa5, 0x3c} {
+		fx.materials[cmSymmetric] = append(fx.materials[cmSymmetric], bytes.Repeat([]byte{b}, 32))
+	}
+	fx.materials[cmHMAC] = [][]byte{bytes.Repeat([]byte{0x11}, 32), bytes.Repeat([]byte{0x22}, 48)}
+	for _, b := range []byte{0x01, 0x02} {
+		priv, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), bytes.Repeat([]byte{b}, 32))
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fx.materials[cmECC] = append(fx.materials[cmECC], der)
+	}
+	return fx
 }
 
 // full reports whether the pool has all the keys it may have.
@@ -112,9 +210,16 @@ func (m *clusterModel) addKey(k cmKey) {
 	m.keys = append(m.keys, k)
 }
 
-// newClusterModel opens the two nodes, with options drawn for the run.
-func newClusterModel(t *rapid.T) *clusterModel {
+// newClusterModel opens the two nodes, with options drawn for the run
+// (among them the rule profile: today's rules a third of the time), and
+// gives each its wrapping key pair from fx.
+func newClusterModel(t *rapid.T, fx *cmFixtures) *clusterModel {
 	var opts []Option
+	rules := Rules2024
+	if rapid.IntRange(0, 2).Draw(t, "rulesCurrent") == 0 {
+		rules = RulesCurrent
+		opts = append(opts, WithRules(rules))
+	}
 	durations := []time.Duration{0, time.Hour}
 	if d := rapid.SampledFrom(durations).Draw(t, "onDemandDuration"); d > 0 {
 		opts = append(opts, WithOnDemandRotationDuration(d))
@@ -128,8 +233,15 @@ func newClusterModel(t *rapid.T) *clusterModel {
 	if rapid.Bool().Draw(t, "smallQuota") {
 		opts = append(opts, WithOnDemandRotationQuota(2))
 	}
-	m := &clusterModel{ctx: context.Background(), extraErrs: make(chan error, 8), outcomes: map[string]int{}}
+	m := &clusterModel{ctx: context.Background(), extraErrs: make(chan error, 8), outcomes: map[string]int{},
+		fx: fx, rules: rules, kinds: map[string]cmKind{}, used: map[string]bool{}, params: map[cmKey]cmParams{},
+		samples: map[cmKey][][]byte{}}
 	m.st, m.hooks, m.nodes, m.clock = cmOpen(t, opts...)
+	for i, n := range m.nodes {
+		n.mu.Lock()
+		n.imports.wrapping = map[string]*rsa.PrivateKey{"RSA_2048": fx.wrapping[i]}
+		n.mu.Unlock()
+	}
 	return m
 }
 
@@ -221,29 +333,45 @@ func (m *clusterModel) ops() map[string]cmOp {
 		"AdvanceClock2":        (*clusterModel).advanceClock,
 		"Sweep":                (*clusterModel).sweep,
 		"CustomKeyStore":       (*clusterModel).customKeyStore,
+
+		"ImportKeyMaterial":         (*clusterModel).importKeyMaterial,
+		"ImportKeyMaterial2":        (*clusterModel).importKeyMaterial,
+		"DeleteImportedKeyMaterial": (*clusterModel).deleteImportedKeyMaterial,
+		"UseKey":                    (*clusterModel).useKey,
 	}
 }
 
 // createKey makes a key in a drawn Region: mostly symmetric, a third of
 // them multi-Region, some HMAC or elliptic-curve signing keys, some in a
 // custom key store (a commit another node applies by reloading its whole
-// state, and a lost race it undoes that way).
+// state, and a lost race it undoes that way), and some of origin
+// EXTERNAL, symmetric, HMAC or signing keys, waiting for imported key
+// material.
 func (m *clusterModel) createKey(t *rapid.T, n int, _ cmKey) cmCall {
 	in := &CreateKeyInput{
 		MultiRegion: rapid.IntRange(0, 2).Draw(t, "multiRegion") == 0,
 		Description: rapid.SampledFrom([]string{"", "one"}).Draw(t, "createDescription"),
 	}
 	region := rapid.SampledFrom(cmRegions).Draw(t, "createRegion")
-	switch rapid.IntRange(0, 7).Draw(t, "keyKind") {
+	kind := rapid.IntRange(0, 12).Draw(t, "keyKind")
+	if kind >= 3 && kind <= 7 {
+		in.Origin = "EXTERNAL"
+	}
+	switch kind {
 	case 0:
-		in.KeySpec, in.KeyUsage = "HMAC_256", "GENERATE_VERIFY_MAC"
+		in.KeySpec, in.KeyUsage = cmHMAC, "GENERATE_VERIFY_MAC"
 	case 1:
-		in.KeySpec, in.KeyUsage = "ECC_NIST_P256", "SIGN_VERIFY"
+		in.KeySpec, in.KeyUsage = cmECC, "SIGN_VERIFY"
 	case 2:
 		if len(m.stores) > 0 {
 			in.MultiRegion, in.Origin = false, "AWS_CLOUDHSM"
 			in.CustomKeyStoreId = rapid.SampledFrom(m.stores).Draw(t, "customKeyStore")
 			region = cmRegions[0]
+		}
+	case 5:
+		in.KeySpec, in.KeyUsage = cmHMAC, "GENERATE_VERIFY_MAC"
+		if rapid.Bool().Draw(t, "externalSigning") {
+			in.KeySpec, in.KeyUsage = cmECC, "SIGN_VERIFY"
 		}
 	}
 	if rapid.Bool().Draw(t, "createTags") {
@@ -255,6 +383,9 @@ func (m *clusterModel) createKey(t *rapid.T, n int, _ cmKey) cmCall {
 		}
 		out, err := m.nodes[n].CreateKey(m.in(region), in)
 		if err == nil {
+			m.mu.Lock()
+			m.kinds[out.KeyMetadata.KeyId] = cmKind{spec: cmSpec(in.KeySpec), external: in.Origin == "EXTERNAL"}
+			m.mu.Unlock()
 			m.addKey(cmKey{out.KeyMetadata.KeyId, region})
 		}
 		return err
@@ -490,6 +621,278 @@ func (m *clusterModel) putKeyPolicy(t *rapid.T, n int, k cmKey) cmCall {
 	}
 }
 
+// cmWrappingAlgorithms are the wrapping algorithms the model imports
+// with (those kmsmodel models).
+var cmWrappingAlgorithms = []string{"RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "RSA_AES_KEY_WRAP_SHA_1", "RSA_AES_KEY_WRAP_SHA_256"}
+
+// cmValidities are how long imported material that expires is valid
+// for: hours and days, which advanceClock's steps reach exactly or pass.
+var cmValidities = []time.Duration{time.Hour, 3 * time.Hour, 2 * 24 * time.Hour, 8 * 24 * time.Hour, 60 * 24 * time.Hour}
+
+// kindOf is the kind of the key with ID id (symmetric, of origin AWS_KMS,
+// for a key the model did not make).
+func (m *clusterModel) kindOf(id string) cmKind {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c, ok := m.kinds[id]; ok {
+		return c
+	}
+	return cmKind{spec: cmSymmetric}
+}
+
+// drawExternal draws a key of origin EXTERNAL of the pool in place of k
+// (but now and then), when there is one and k is not one.
+func (m *clusterModel) drawExternal(t *rapid.T, k cmKey) cmKey {
+	if m.kindOf(k.id).external {
+		return k
+	}
+	var ext []cmKey
+	for _, c := range m.keys {
+		if m.kindOf(c.id).external {
+			ext = append(ext, c)
+		}
+	}
+	if len(ext) == 0 || rapid.IntRange(0, 7).Draw(t, "externalNot") == 0 {
+		return k
+	}
+	return rapid.SampledFrom(ext).Draw(t, "externalKey")
+}
+
+// drawMaterial draws a material for a key of spec spec: mostly its first,
+// now and then another, or a symmetric key's (for an HMAC key another
+// material that fits, for a signing key one that does not).
+func (m *clusterModel) drawMaterial(t *rapid.T, spec string) []byte {
+	mats := m.fx.materials[spec]
+	switch i := rapid.IntRange(0, 9).Draw(t, "material"); {
+	case i == 0:
+		mats = m.fx.materials[cmSymmetric]
+		return mats[len(mats)-1]
+	case i <= 2:
+		return mats[i%len(mats)]
+	case i == 3:
+		return mats[len(mats)-1]
+	}
+	return mats[0]
+}
+
+// importKeyMaterial imports a drawn material into k (an EXTERNAL key of
+// the pool, mostly): with the parameters of a GetParametersForImport
+// call made now on a drawn node (D67: any node takes the token), or,
+// now and then, parameters drawn earlier for k (perhaps expired) or for
+// another key; wrapped as an AWS client wraps it, with a drawn
+// algorithm; expiring a drawn time after the call (a scheduled event) or
+// not. Under today's rules it draws ImportType, KeyMaterialId and
+// KeyMaterialDescription too.
+func (m *clusterModel) importKeyMaterial(t *rapid.T, n int, k cmKey) cmCall {
+	k = m.drawExternal(t, k)
+	spec := m.kindOf(k.id).spec
+	material := m.drawMaterial(t, spec)
+	alg := rapid.SampledFrom(cmWrappingAlgorithms).Draw(t, "wrappingAlgorithm")
+	var p cmParams
+	switch rapid.IntRange(0, 9).Draw(t, "token") {
+	case 0:
+		p = m.params[k]
+	case 1:
+		p = m.params[m.drawKey(t, "tokenKey")]
+	}
+	if p.out == nil {
+		node := rapid.IntRange(0, 1).Draw(t, "paramsNode")
+		out, err := m.nodes[node].GetParametersForImport(m.in(k.region), &GetParametersForImportInput{KeyId: k.id,
+			WrappingAlgorithm: alg, WrappingKeySpec: "RSA_2048"})
+		m.note(t, node, "GetParametersForImport", err)
+		if err == nil {
+			p = cmParams{out, alg}
+			m.params[k] = p
+		}
+	}
+	in := &ImportKeyMaterialInput{KeyId: k.id, ExpirationModel: doesNotExpireModel,
+		ImportToken: []byte("not a token"), EncryptedKeyMaterial: []byte("not wrapped")}
+	if p.out != nil {
+		in.ImportToken, in.EncryptedKeyMaterial = p.out.ImportToken, cmWrap(t, p.out.PublicKey, p.algorithm, material)
+	}
+	var validFor time.Duration
+	if rapid.IntRange(0, 2).Draw(t, "expires") != 0 {
+		in.ExpirationModel = expiresModel
+		validFor = rapid.SampledFrom(cmValidities).Draw(t, "validFor")
+	}
+	if m.rules == RulesCurrent && spec == cmSymmetric {
+		in.ImportType = rapid.SampledFrom([]string{"", "", "NEW_KEY_MATERIAL", "EXISTING_KEY_MATERIAL"}).Draw(t, "importType")
+		if in.ImportType != "NEW_KEY_MATERIAL" && rapid.Bool().Draw(t, "importMaterialId") {
+			in.KeyMaterialId = importedMaterialID(material)
+		}
+		if rapid.IntRange(0, 3).Draw(t, "materialDescription") == 0 {
+			d := "material"
+			in.KeyMaterialDescription = &d
+		}
+	}
+	return func() error {
+		if validFor > 0 {
+			v := m.clock.Now().Add(validFor)
+			in.ValidTo = &v
+		}
+		_, err := m.nodes[n].ImportKeyMaterial(m.in(k.region), in)
+		return err
+	}
+}
+
+// deleteImportedKeyMaterial deletes k's imported material (an EXTERNAL
+// key of the pool, mostly); under today's rules now and then a drawn
+// material of a symmetric key by its ID.
+func (m *clusterModel) deleteImportedKeyMaterial(t *rapid.T, n int, k cmKey) cmCall {
+	k = m.drawExternal(t, k)
+	in := &DeleteImportedKeyMaterialInput{KeyId: k.id}
+	if spec := m.kindOf(k.id).spec; m.rules == RulesCurrent && spec == cmSymmetric && rapid.IntRange(0, 2).Draw(t, "deleteById") == 0 {
+		in.KeyMaterialId = importedMaterialID(m.drawMaterial(t, spec))
+	}
+	return func() error {
+		_, err := m.nodes[n].DeleteImportedKeyMaterial(m.in(k.region), in)
+		return err
+	}
+}
+
+// useKey uses k on node n as its kind allows (Encrypt, GenerateMac or
+// Sign), which an asymmetric or HMAC key of origin AWS_KMS needs once
+// to have its material made and written (a write that may lose its race,
+// as a symmetric key's first use draws the root secret); the check uses
+// the key from then on, and takes what it made again.
+func (m *clusterModel) useKey(_ *rapid.T, n int, k cmKey) cmCall {
+	return func() error {
+		made, err := m.use(n, k)
+		if err == nil {
+			m.mu.Lock()
+			m.used[k.id] = true
+			m.keepSample(k, made)
+			m.mu.Unlock()
+		}
+		return err
+	}
+}
+
+// keepSample keeps what key k made, for the check to take again: the
+// first two things, the second replaced by each newer one. The caller
+// holds m.mu.
+func (m *clusterModel) keepSample(k cmKey, made []byte) {
+	if s := m.samples[k]; len(s) < 2 {
+		m.samples[k] = append(s, made)
+	} else {
+		s[1] = made
+	}
+}
+
+// cmMessage is what the model encrypts, MACs and signs.
+var cmMessage = []byte("cluster model")
+
+// use has node n use key k as its kind allows, and returns what it made:
+// a ciphertext (Encrypt), a MAC (GenerateMac) or a signature (Sign).
+func (m *clusterModel) use(n int, k cmKey) ([]byte, error) {
+	ctx, node := m.in(k.region), m.nodes[n]
+	switch m.kindOf(k.id).spec {
+	case cmHMAC:
+		out, err := node.GenerateMac(ctx, &GenerateMacInput{KeyId: k.id, Message: cmMessage, MacAlgorithm: "HMAC_SHA_256"})
+		if err != nil {
+			return nil, err
+		}
+		return out.Mac, nil
+	case cmECC:
+		out, err := node.Sign(ctx, &SignInput{KeyId: k.id, Message: cmMessage, SigningAlgorithm: "ECDSA_SHA_256"})
+		if err != nil {
+			return nil, err
+		}
+		return out.Signature, nil
+	}
+	out, err := node.Encrypt(ctx, &EncryptInput{KeyId: k.id, Plaintext: cmMessage})
+	if err != nil {
+		return nil, err
+	}
+	return out.CiphertextBlob, nil
+}
+
+// errWrongPlaintext is what take returns for a ciphertext that decrypts
+// to another plaintext than the one encrypted.
+var errWrongPlaintext = errors.New("Decrypt returned another plaintext than the one encrypted")
+
+// take has node n take again what key k made (use): decrypt the
+// ciphertext (to cmMessage, or it fails with errWrongPlaintext), verify
+// the MAC or the signature.
+func (m *clusterModel) take(n int, k cmKey, made []byte) error {
+	ctx, node := m.in(k.region), m.nodes[n]
+	var err error
+	switch m.kindOf(k.id).spec {
+	case cmHMAC:
+		_, err = node.VerifyMac(ctx, &VerifyMacInput{KeyId: k.id, Message: cmMessage, MacAlgorithm: "HMAC_SHA_256", Mac: made})
+	case cmECC:
+		_, err = node.Verify(ctx, &VerifyInput{KeyId: k.id, Message: cmMessage, SigningAlgorithm: "ECDSA_SHA_256", Signature: made})
+	default:
+		var out *DecryptOutput
+		out, err = node.Decrypt(ctx, &DecryptInput{KeyId: k.id, CiphertextBlob: made})
+		if err == nil && !bytes.Equal(out.Plaintext, cmMessage) {
+			err = errWrongPlaintext
+		}
+	}
+	return err
+}
+
+// cmWrap wraps material under the DER public key with algorithm, as an
+// AWS client does: RSA-OAEP of the material, or RSA-OAEP of a fresh AES
+// key followed by the material under AES key wrap with padding (RFC
+// 5649).
+func cmWrap(t cmTB, der []byte, algorithm string, material []byte) []byte {
+	pk, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, ok := pk.(*rsa.PublicKey)
+	if !ok {
+		t.Fatal(fmt.Sprintf("the wrapping public key is a %T", pk))
+	}
+	h := sha256.New
+	if strings.HasSuffix(algorithm, "SHA_1") {
+		h = sha1.New
+	}
+	if strings.HasPrefix(algorithm, "RSAES_OAEP") {
+		out, err := rsa.EncryptOAEP(h(), crand.Reader, pub, material, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	kek := make([]byte, 32)
+	crand.Read(kek)
+	out, err := rsa.EncryptOAEP(h(), crand.Reader, pub, kek, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := aes.NewCipher(kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// RFC 5649: the padded material in n 64-bit blocks after an
+	// integrity check value of the alternative IV and the length, then
+	// RFC 3394's wrap (or one AES block when n is 1).
+	nb := (len(material) + 7) / 8
+	r := make([]byte, 8*nb)
+	copy(r, material)
+	var a [8]byte
+	copy(a[:], []byte{0xA6, 0x59, 0x59, 0xA6})
+	binary.BigEndian.PutUint32(a[4:], uint32(len(material)))
+	if nb == 1 {
+		b := make([]byte, 16)
+		block.Encrypt(b, append(a[:], r...))
+		return append(out, b...)
+	}
+	var b [16]byte
+	for j := range 6 {
+		for i := 1; i <= nb; i++ {
+			copy(b[:8], a[:])
+			copy(b[8:], r[8*(i-1):8*i])
+			block.Encrypt(b[:], b[:])
+			binary.BigEndian.PutUint64(a[:], binary.BigEndian.Uint64(b[:8])^uint64(nb*j+i))
+			copy(r[8*(i-1):], b[8:])
+		}
+	}
+	return append(append(out, a[:]...), r...)
+}
+
 // advanceClock moves the cluster's clock on, by a drawn time that ends
 // on-demand rotations, Creating and Updating states, pending deletions or
 // rotation periods, and then, half the time, has node n apply the events
@@ -548,12 +951,17 @@ func (m *clusterModel) sweep(_ *rapid.T, n int, _ cmKey) cmCall {
 	}
 }
 
-// step returns the action of operation op: on a drawn node and key, with,
-// a third of the time, a race armed first (see drawRace).
+// step returns the action of operation op: on a drawn node and key (for
+// the import operations, mostly one of origin EXTERNAL, which the race
+// then writes too), with, a third of the time, a race armed first (see
+// drawRace).
 func (m *clusterModel) step(name string, op cmOp, names []string, ops map[string]cmOp) func(*rapid.T) {
 	return func(t *rapid.T) {
 		n := rapid.IntRange(0, 1).Draw(t, "node")
 		k := m.drawKey(t, "key")
+		if strings.Contains(name, "ImportedKeyMaterial") || strings.HasPrefix(name, "ImportKeyMaterial") {
+			k = m.drawExternal(t, k)
+		}
 		call := op(m, t, n, k)
 		if rapid.IntRange(0, 2).Draw(t, "race") == 0 {
 			m.drawRace(t, n, name, k, names, ops)
@@ -592,6 +1000,12 @@ func (m *clusterModel) run(t *rapid.T, n int, op string, call cmCall) {
 	if m.raceErr != nil {
 		t.Fatalf("the race's call: %v", m.raceErr)
 	}
+	m.note(t, n, op, err)
+}
+
+// note counts the outcome err of op's call on node n, and fails t if it
+// is KMSInternalException.
+func (m *clusterModel) note(t *rapid.T, n int, op string, err error) {
 	if isInternal(err) {
 		t.Fatalf("%s on node %d: %v", op, n, err)
 	}
@@ -600,6 +1014,9 @@ func (m *clusterModel) run(t *rapid.T, n int, op string, call cmCall) {
 		outcome = string(e.Code)
 	}
 	m.outcomes[strings.TrimRight(op, "0123456789")+" "+outcome]++
+	if os.Getenv("CMDEBUG") != "" {
+		t.Logf("DEBUG %s on node %d: %v", op, n, err)
+	}
 }
 
 // drawRace arms a race for node n's next write (op's, about key k): the
@@ -702,7 +1119,8 @@ func (m *clusterModel) check(t *rapid.T) {
 		if err := n.Ready(m.ctx); err != nil {
 			t.Fatalf("node %d: %v", i, err)
 		}
-		want := loadedDigest(t, n.cfg, m.st)
+		loaded := loadedService(t, n.cfg, m.st)
+		want := digest(loaded)
 		n.mu.Lock()
 		got := digest(n)
 		n.mu.Unlock()
@@ -716,7 +1134,153 @@ func (m *clusterModel) check(t *rapid.T) {
 		if s, _ := n.ClusterStatus(); s.Revision != rev {
 			t.Fatalf("node %d, caught up, is at revision %d; the store at %d", i, s.Revision, rev)
 		}
+		m.countQueued(t, n, loaded)
 	}
+	m.checkUse(t)
+}
+
+// checkUse has each node use every key of origin EXTERNAL and every key a
+// step used (Encrypt, GenerateMac or Sign), and take what the other made
+// (Decrypt, VerifyMac or Verify), and what the key made before (after
+// its material was deleted, expired, imported again, rotated): both
+// nodes must answer alike, and a node takes what the other made when it
+// could make it.
+func (m *clusterModel) checkUse(t *rapid.T) {
+	for _, k := range m.keys {
+		if !m.kindOf(k.id).external && !m.used[k.id] {
+			continue
+		}
+		var made [2][]byte
+		var outcome [2]string
+		for n := range made {
+			var err error
+			made[n], err = m.use(n, k)
+			outcome[n] = useOutcome(t, err)
+		}
+		if outcome[0] != outcome[1] {
+			t.Fatalf("key %s in %s used on node 0: %s; on node 1: %s", k.id, k.region, outcome[0], outcome[1])
+		}
+		if made[0] != nil {
+			for n := range made {
+				if err := m.take(1-n, k, made[n]); err != nil {
+					t.Fatalf("key %s in %s: node %d does not take what node %d made: %v", k.id, k.region, 1-n, n, err)
+				}
+			}
+			if m.mu.Lock(); len(m.samples[k]) == 0 {
+				m.keepSample(k, made[0])
+			}
+			m.mu.Unlock()
+		}
+		for i, sample := range m.samples[k] {
+			for n := range outcome {
+				outcome[n] = useOutcome(t, m.take(n, k, sample))
+			}
+			if outcome[0] != outcome[1] {
+				t.Fatalf("key %s in %s: what it made (sample %d) taken on node 0: %s; on node 1: %s", k.id, k.region, i, outcome[0], outcome[1])
+			}
+		}
+	}
+}
+
+// useOutcome prints the outcome of a use of a key: ok, or the error's
+// exception and key state.
+func useOutcome(t *rapid.T, err error) string {
+	if err == nil {
+		return "ok"
+	}
+	var e *keystate.Error
+	if !errors.As(err, &e) || e.Code == keystate.ErrKMSInternal {
+		t.Fatalf("a use of a key failed: %v", err)
+	}
+	return fmt.Sprintf("%s (%s)", e.Code, e.State)
+}
+
+// countQueued checks that node n's event queue holds the events it
+// counts, and records its length and the most copies it holds of one
+// event, beside the length of the queue of loaded, a service loaded from
+// the store: events are queued lazily, and a queue that holds ever more
+// copies of one event (a key's record written again and again, say)
+// grows without bound.
+func (m *clusterModel) countQueued(t *rapid.T, n, loaded *Service) {
+	n.mu.Lock()
+	evs, want := queuedEvents(&n.queue), n.queue.len()
+	n.mu.Unlock()
+	if len(evs) != want {
+		t.Fatalf("the event queue holds %d events, and counts %d", len(evs), want)
+	}
+	copies := map[queued]int{}
+	for _, ev := range evs {
+		ev.seq = 0
+		copies[ev]++
+		m.maxCopies = max(m.maxCopies, copies[ev])
+	}
+	m.maxQueued = max(m.maxQueued, len(evs))
+	m.maxLoadedQueued = max(m.maxLoadedQueued, loaded.queue.len())
+}
+
+// queuedEvents lists the events q holds, in no order.
+func queuedEvents(q *eventQueue) []queued {
+	evs := slices.Clone(q.staged)
+	evs = append(evs, q.run[q.head:]...)
+	evs = append(evs, q.extra.h...)
+	bucket := func(b *bucket) {
+		left := b.n
+		for c := b.head; c != nil && left > 0; c = c.next {
+			evs = append(evs, c.ev[:min(left, chunkSize)]...)
+			left -= chunkSize
+		}
+	}
+	for i := range q.near {
+		if q.near[i].n > 0 {
+			bucket(&q.near[i])
+		}
+	}
+	for _, b := range q.far {
+		bucket(b)
+	}
+	return evs
+}
+
+// cmEventNames name the kinds of queued events.
+var cmEventNames = map[eventKind]string{evAutoRotation: "automatic rotation", evOnDemandDone: "on-demand rotation's end",
+	evDeletion: "deletion", evMaterialExpiry: "material expiry", evReplicaReady: "replica's creation", evUpdateDone: "primary update"}
+
+// digestWaits prints, for digest, key k's imported material (its ID,
+// whether it is present, its expiry and expiration model, and the
+// materials besides it under today's rules) and the events k waits for
+// after the instant the service's clock reads: those a service loading k
+// from the store queues for it (requeue), each with whether s has it
+// queued (evs holds the events s queued for k). Events that have gone
+// stale are left out: a queue may hold them (apply drops them).
+func digestWaits(s *Service, k *key, evs []queued) string {
+	var out strings.Builder
+	if imp := k.imp; imp != nil && k.kind.Origin == keystate.External {
+		fmt.Fprintf(&out, "    material %s present %v validTo %d", imp.id, imp.present(), imp.validTo)
+		if imp.present() {
+			fmt.Fprintf(&out, " model %s", imp.model())
+		}
+		if imp.more != nil {
+			for _, mm := range imp.more.all() {
+				fmt.Fprintf(&out, " [%s present %v validTo %d pending %v]", mm.id, mm.sealed != nil, mm.validTo, mm == imp.more.pending)
+			}
+		}
+		out.WriteString("\n")
+	}
+	now := micros(s.cfg.clock.Now())
+	wait := func(what eventKind, at int64, waits bool) {
+		if !waits || at <= now {
+			return
+		}
+		found := slices.ContainsFunc(evs, func(ev queued) bool { return ev.what == what && ev.at == at })
+		fmt.Fprintf(&out, "    waits for %s at %d: queued %v\n", cmEventNames[what], at, found)
+	}
+	wait(evAutoRotation, k.nextRotation, k.autoEnabled && k.nextRotation != 0 && owns(k))
+	wait(evOnDemandDone, k.onDemandDone, k.onDemandStart != 0 && owns(k))
+	wait(evReplicaReady, k.deletion, k.state == keystate.Creating && k.deletion != 0)
+	wait(evUpdateDone, k.deletion, k.state == keystate.Updating && k.deletion != 0)
+	wait(evDeletion, k.deletion, k.state == keystate.PendingDeletion)
+	expiries(k.imp, func(at int64) { wait(evMaterialExpiry, at, true) })
+	return out.String()
 }
 
 // view prints node n's answers to the reads of every key of the pool in
@@ -775,12 +1339,6 @@ func answer(t *rapid.T, out any, err error) string {
 	return string(b)
 }
 
-// loadedDigest is the digest of a service with configuration cfg loaded
-// from a snapshot of st, as a node that starts loads it.
-func loadedDigest(t interface{ Fatal(...any) }, cfg config, st store.Shared) string {
-	return digest(loadedService(t, cfg, st))
-}
-
 // lineDiff prints the lines of got and want that differ, position by
 // position (enough for digests and views, whose lines rarely shift).
 func lineDiff(got, want string) string {
@@ -806,22 +1364,30 @@ func lineDiff(got, want string) string {
 // descriptions, tags, states, rotation settings and on-demand rotations,
 // deletions scheduled and cancelled, aliases, grants, replication and
 // primary updates of multi-Region keys, key policies, custom key store
-// connections, and the shared clock moved on so that scheduled events
-// fall due) on a small pool of keys, aliases and grants. A third of the
-// steps lose their race to one or two writes the other node makes just
-// before theirs reaches the store, some with calls on the same node
-// logged behind the racing group (which fail with it); bursts of calls
-// leave the other node several commits to apply at once. After every
-// step both nodes answer the same reads alike, and each, caught up,
-// holds exactly the state a node loaded from the store holds: applying
-// the other node's commits in place, undoing a lost race in place or by
-// a reload, and running the calls again leave no trace. Lost races must
-// be undone in place over the run, or the test does not test that.
+// connections, key material imported into EXTERNAL keys (with a token
+// one node or the other issued, expiring or not), imported again and
+// deleted, keys' first use (which makes an HMAC or signing key's
+// material), and the shared clock moved on so that scheduled events,
+// material expiries among them, fall due) on a small pool of keys,
+// aliases and grants, under the 2024 rules or, a third of the runs,
+// today's. A third of the steps lose their race to one or two writes the
+// other node makes just before theirs reaches the store, some with calls
+// on the same node logged behind the racing group (which fail with it);
+// bursts of calls leave the other node several commits to apply at once.
+// After every step both nodes answer the same reads alike, each uses the
+// keys with material as the other does and takes what the other made
+// with them (checkUse), and each, caught up, holds exactly the state a
+// node loaded from the store holds, the events it waits for included:
+// applying the other node's commits in place, undoing a lost race in
+// place or by a reload, and running the calls again leave no trace. Lost
+// races must be undone in place over the run, or the test does not test
+// that.
 func TestClusterModel(t *testing.T) {
-	var undone, reloads, retries, races, behind int
+	var undone, reloads, retries, races, behind, maxQueued, maxLoadedQueued, maxCopies int
 	outcomes := map[string]int{}
+	fx := newCMFixtures(t)
 	rapid.Check(t, func(t *rapid.T) {
-		m := newClusterModel(t)
+		m := newClusterModel(t, fx)
 		ops := m.ops()
 		var names []string
 		for name := range ops {
@@ -847,6 +1413,7 @@ func TestClusterModel(t *testing.T) {
 		}
 		races += m.races
 		behind += m.behind
+		maxQueued, maxLoadedQueued, maxCopies = max(maxQueued, m.maxQueued), max(maxLoadedQueued, m.maxLoadedQueued), max(maxCopies, m.maxCopies)
 		for k, v := range m.outcomes {
 			outcomes[k] += v
 		}
@@ -858,6 +1425,8 @@ func TestClusterModel(t *testing.T) {
 	}
 	t.Logf("races %d (calls made behind the racing group %d); lost races undone in place %d, reloads %d, calls run again %d",
 		races, behind, undone, reloads, retries)
+	t.Logf("events queued on a node: at most %d (on a node loaded from the store %d), at most %d copies of one",
+		maxQueued, maxLoadedQueued, maxCopies)
 	if undone == 0 && !t.Failed() {
 		t.Error("no lost race was undone in place: the test does not exercise undoInPlace")
 	}
@@ -1071,5 +1640,128 @@ func TestClusterModelRegressionReplicaOrder(t *testing.T) {
 	}
 	if len(paged) != 2 {
 		t.Errorf("a lists %d replica(s) in %s one page at a time, want 2", len(paged), eu)
+	}
+}
+
+// TestClusterModelRegressionLateEnableLosesRotation: found by
+// TestClusterModel. Node b enables a disabled key whose automatic
+// rotation is a year ahead; while b's write is on its way to the store,
+// the cluster's clock passes that date and node a applies the events due:
+// the key is still Disabled for a, which drops the rotation's event as
+// stale (D12: a disabled key does not rotate). b's write then lands (the
+// key's record had not changed: no lost race), with the key Enabled and
+// its rotation date, now past, unchanged. Applying it, a queues nothing
+// (install queues a rotation only when its date changes), so a never
+// rotates the key: its Sweep applies nothing, and it lists no rotation,
+// where b (whose event is still queued) and a node loaded from the store
+// (requeue) rotate it at its date.
+func TestClusterModelRegressionLateEnableLosesRotation(t *testing.T) {
+	ctx := context.Background()
+	st, hooks, nodes, clock := cmOpen(t)
+	a, b := nodes[0], nodes[1]
+	out, err := a.CreateKey(ctx, &CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.KeyMetadata.KeyId
+	if _, err := a.EnableKeyRotation(ctx, &EnableKeyRotationInput{KeyId: id}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.DisableKey(ctx, &DisableKeyInput{KeyId: id}); err != nil {
+		t.Fatal(err)
+	}
+	hooks[1].Before(func() {
+		// While b writes the key Enabled: the clock passes the rotation
+		// date, and a applies the events due.
+		if _, err := clock.Advance(400 * 24 * time.Hour); err != nil {
+			t.Error(err)
+		}
+		a.Sweep()
+	})
+	if _, err := b.EnableKey(ctx, &EnableKeyInput{KeyId: id}); err != nil {
+		t.Fatal(err)
+	}
+	rotations := func(n *Service) int {
+		out, err := n.ListKeyRotations(ctx, &ListKeyRotationsInput{KeyId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(out.Rotations)
+	}
+	fresh := loadedService(t, a.cfg, st)
+	fresh.mu.Lock()
+	queued := fresh.queue.len()
+	fresh.mu.Unlock()
+	applied := a.Sweep()
+	if n := rotations(a); n != 1 || applied != 1 {
+		t.Errorf("a's Sweep applies %d event(s), and a lists %d rotation(s) of the Enabled key whose rotation date passed; want the rotation at that date (a node loaded from the store queues %d event(s) for it)",
+			applied, n, queued)
+	}
+	if n := rotations(b); n != 1 {
+		t.Errorf("b lists %d rotation(s), want 1", n)
+	}
+}
+
+// cmImport imports material into key id (in the Region of ctx) through
+// node n, with a token node p issues, expiring at validTo (or not, when
+// it is zero); it returns ImportKeyMaterial's error.
+func cmImport(t cmTB, ctx context.Context, p, n *Service, id string, material []byte, validTo time.Time) error {
+	t.Helper()
+	const alg = "RSA_AES_KEY_WRAP_SHA_256"
+	params, err := p.GetParametersForImport(ctx, &GetParametersForImportInput{KeyId: id, WrappingAlgorithm: alg, WrappingKeySpec: "RSA_2048"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &ImportKeyMaterialInput{KeyId: id, ImportToken: params.ImportToken, EncryptedKeyMaterial: cmWrap(t, params.PublicKey, alg, material),
+		ExpirationModel: doesNotExpireModel}
+	if !validTo.IsZero() {
+		in.ExpirationModel, in.ValidTo = expiresModel, &validTo
+	}
+	_, err = n.ImportKeyMaterial(ctx, in)
+	return err
+}
+
+// TestClusterModelRegressionUndoRequeues: found by TestClusterModel
+// (its count of the events queued). A node that undoes a lost race in
+// place queues the events of each key the failed writes wrote anew
+// (reloadRecords calls requeue), beside those it holds already: every
+// race a key's write loses adds a copy of each of the key's events (its
+// automatic rotation, its material's expiry), which stay queued until
+// their date, up to a year ahead. A node whose writes of a hot key keep
+// losing to another node's holds ever more copies, where a node loaded
+// from the store holds one of each: the queue should stay bounded by
+// the events the keys wait for.
+func TestClusterModelRegressionUndoRequeues(t *testing.T) {
+	ctx := context.Background()
+	st, hooks, nodes, clock := cmOpen(t)
+	a, b := nodes[0], nodes[1]
+	out, err := a.CreateKey(ctx, &CreateKeyInput{Origin: "EXTERNAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.KeyMetadata.KeyId
+	if err := cmImport(t, ctx, b, a, id, bytes.Repeat([]byte{0x5a}, 32), clock.Now().Add(300*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	const races = 50
+	for i := range races {
+		hooks[0].Before(func() {
+			if _, err := b.TagResource(ctx, &TagResourceInput{KeyId: id, Tags: []Tag{{TagKey: "k", TagValue: fmt.Sprint(i)}}}); err != nil {
+				t.Error(err)
+			}
+		})
+		if _, err := a.UpdateKeyDescription(ctx, &UpdateKeyDescriptionInput{KeyId: id, Description: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s, _ := a.ClusterStatus(); s.UndoneInPlace != races {
+		t.Fatalf("a's status %+v: want %d lost races undone in place", s, races)
+	}
+	fresh := loadedService(t, a.cfg, st)
+	a.mu.Lock()
+	queued := a.queue.len()
+	a.mu.Unlock()
+	if want := fresh.queue.len(); queued > 2*want {
+		t.Errorf("after %d lost races of writes of one key, a holds %d queued events; a node loaded from the store holds %d", races, queued, want)
 	}
 }

@@ -88,7 +88,8 @@ func matchesStore(t *testing.T, a *Service, st store.Shared) *Service {
 // toRecord makes of it (state, description, tags, rotation settings,
 // pending deletion date, key policy text, the family's primary Region…)
 // with its rotations (dates and kinds), alias count, multi-Region family
-// (the primary's Region and the members' Regions) and grants (in
+// (the primary's Region and the members' Regions), imported material and
+// the events it waits for, queued or not (digestWaits), and grants (in
 // ListGrants order, every field); then the Region's aliases with their
 // targets and dates. It ends with what does not fit the keys: grants
 // indexed but not listed on their key, or listed but not indexed, the
@@ -99,6 +100,12 @@ func digest(s *Service) string {
 	regions := slices.Clone(s.regions)
 	slices.SortFunc(regions, func(a, b *region) int { return strings.Compare(a.name, b.name) })
 	listed := map[*grant]bool{}
+	bySlot := map[uint32][]queued{}
+	for _, ev := range queuedEvents(&s.queue) {
+		if ev.what != evStoreConnected {
+			bySlot[ev.slot] = append(bySlot[ev.slot], ev)
+		}
+	}
 	for _, r := range regions {
 		var keys, aliases []string
 		for _, slot := range r.order {
@@ -106,7 +113,7 @@ func digest(s *Service) string {
 			if k.state == keystate.Deleted {
 				continue
 			}
-			keys = append(keys, digestKey(s, k))
+			keys = append(keys, digestKey(s, k), digestWaits(s, k, bySlot[k.slot]))
 			for _, g := range s.grants[k.slot] {
 				listed[g] = true
 				if g.key != k {
