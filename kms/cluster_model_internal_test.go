@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -1014,9 +1013,6 @@ func (m *clusterModel) note(t *rapid.T, n int, op string, err error) {
 		outcome = string(e.Code)
 	}
 	m.outcomes[strings.TrimRight(op, "0123456789")+" "+outcome]++
-	if os.Getenv("CMDEBUG") != "" {
-		t.Logf("DEBUG %s on node %d: %v", op, n, err)
-	}
 }
 
 // drawRace arms a race for node n's next write (op's, about key k): the
