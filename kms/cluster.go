@@ -398,17 +398,8 @@ func (s *Service) applyRecords(b *store.Batch) error {
 		if k := s.loadedKey(r.ID); k != nil {
 			nk.slot, nk.rotations, nk.aliasCount, nk.fam = k.slot, k.rotations, k.aliasCount, k.fam
 			moved := nk.seq != k.seq
-			changed := nk.state != k.state
 			s.install(k, &nk)
 			s.setPolicy(k, doc)
-			if changed {
-				// Queued anew, as a node loading the record would: an
-				// event this node dropped as stale while the key was in
-				// its old state (an automatic rotation of a disabled key,
-				// D12) may be due in the new one, at the same date, which
-				// install does not queue again.
-				s.requeue(k)
-			}
 			if moved {
 				// Another node's creation of the key ID, where this node
 				// holds its own (made by a write that lost its race, not
@@ -483,6 +474,9 @@ func (s *Service) applyRecords(b *store.Batch) error {
 // onlyVersion reports whether record r of key k differs from k's record
 // in its version alone. The caller holds s.mu.
 func (s *Service) onlyVersion(k *key, r *store.Key) bool {
+	if r.State != k.state || r.Seq != k.seq || r.Description != k.description() {
+		return false // most writes: no record to build
+	}
 	rec := s.toRecord(k)
 	rec.Version = r.Version
 	return reflect.DeepEqual(&rec, r)
@@ -704,15 +698,6 @@ func (s *Service) reloadRecords(ctx context.Context, view store.Store, groups ..
 			}
 		}
 	}
-	// What the keys' queued events rest on, before: a key whose schedule
-	// reloading changes is queued anew, and only such a key (queueing
-	// every key reloaded, at each lost race, would pile up duplicates).
-	before := make(map[string]schedule, len(keys))
-	for id := range keys {
-		if k := s.loadedKey(id); k != nil {
-			before[id] = scheduleOf(k)
-		}
-	}
 	var fix store.Batch
 	for id := range keys {
 		r, err := view.Key(ctx, id)
@@ -777,29 +762,11 @@ func (s *Service) reloadRecords(ctx context.Context, view store.Store, groups ..
 		}
 		k := s.loadedKey(id)
 		k.rotations = rotationsOf(k, rs)
-		if was, ok := before[id]; !ok || was != scheduleOf(k) {
-			s.requeue(k)
-		}
+		// Its events: install (applyRecords) queued what the reload
+		// changed, as from the failed batches' state, which holds those
+		// of the events they consumed; a key made anew was queued whole.
 	}
 	return nil
-}
-
-// schedule is what a key's queued events rest on (requeue).
-type schedule struct {
-	state                                     keystate.State
-	auto                                      bool
-	next, onDemandStart, onDemandDone, ending int64
-	rotations                                 int
-	expiring                                  int   // materials that expire
-	expiries                                  int64 // the sum of their instants
-}
-
-// scheduleOf returns k's schedule.
-func scheduleOf(k *key) schedule {
-	sc := schedule{state: k.state, auto: k.autoEnabled, next: k.nextRotation, onDemandStart: k.onDemandStart,
-		onDemandDone: k.onDemandDone, ending: k.deletion, rotations: len(k.rotations)}
-	expiries(k.imp, func(at int64) { sc.expiring, sc.expiries = sc.expiring+1, sc.expiries+at })
-	return sc
 }
 
 // aliasIn reads alias id in view, which lists aliases in order after a

@@ -327,7 +327,7 @@ func TestClusterPrimaryDeletionRacesReplicaDeletion(t *testing.T) {
 // eu-west-1 replica, both with one creation number, and then takes the
 // other's us-west-2 replica in place of its own: every node (and one
 // loaded from the store) must still list the replicas alike, in creation
-// order (memberOrder). Found by TestClusterModel: the node kept the order
+// order (D68, memberOrder). Found by TestClusterModel: the node kept the order
 // of the tie, its replica's new creation number notwithstanding.
 func TestClusterReplicasListAlikeAfterALostReplication(t *testing.T) {
 	ctx := context.Background()

@@ -122,6 +122,13 @@
 //     about 1.3 KB with RSA_2048 and 2.5 KB with RSA_4096, within AWS's
 //     6,144-byte ImportToken. A single service keeps its tokens in memory,
 //     and refuses them after a restart, as before.
+//   - D68: list orders where AWS says none. ListGrants lists a key's
+//     grants oldest first, those made at one instant in the order they
+//     were made (a creation number the store keeps), and those two nodes
+//     made at once by grant ID; DescribeKey's ReplicaKeys lists replicas
+//     in creation order, and two nodes' replicas made at once by Region
+//     name. Every node, and a service after a restart, lists them alike,
+//     so that a marker from one node pages on another.
 //
 // A node keeps GetKeyLastUsage's records (D31) for the calls it answered:
 // each node reports the last use it saw.

@@ -605,8 +605,8 @@ func (s *Service) addGrant(k *key, arn string, in *CreateGrantInput, grantee, re
 	return g, nil
 }
 
-// grantOrder is the order of a key's grants, the one ListGrants lists
-// them in and its markers count in: oldest first; grants made at one
+// grantOrder is the order of a key's grants (D68), the one ListGrants
+// lists them in and its markers count in: oldest first; grants made at one
 // instant in the order they were made (their creation numbers); and those
 // with one creation number (made by two nodes of a cluster at once) by
 // grant ID. Every node, and a service loaded from the store, holds them in

@@ -135,9 +135,9 @@ type importState struct {
 	sealer   cipher.AEAD                // seals imported material (importSealer)
 
 	// A cluster node's tokens are sealed instead (importtoken.go).
-	tokenSealer cipher.AEAD                // seals them (tokenSealer)
-	wrappingDER map[string][]byte          // the node's wrapping private keys, PKCS#8, by spec
-	parsed      map[string]*rsa.PrivateKey // wrapping keys read from tokens, by PKCS#8 DER
+	tokenSealer cipher.AEAD                  // seals them (tokenSealer)
+	wrappingDER map[string][]byte            // the node's wrapping private keys, PKCS#8, by spec
+	parsed      map[[32]byte]*rsa.PrivateKey // wrapping keys read from tokens, by SHA-256 of their PKCS#8 DER
 }
 
 // importToken is one issued import token.

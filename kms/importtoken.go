@@ -4,6 +4,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
 	"errors"
@@ -127,7 +128,8 @@ func (s *Service) openToken(token []byte) (importToken, *rsa.PrivateKey, error) 
 // parsedWrapping returns the RSA private key of PKCS#8 DER der, parsing it
 // once per node (a few milliseconds for RSA_4096). The caller holds s.mu.
 func (s *Service) parsedWrapping(der []byte) (*rsa.PrivateKey, error) {
-	if k := s.imports.parsed[string(der)]; k != nil {
+	id := sha256.Sum256(der) // not the DER itself: no copy of a private key kept as a map key
+	if k := s.imports.parsed[id]; k != nil {
 		return k, nil
 	}
 	p, err := x509.ParsePKCS8PrivateKey(der)
@@ -139,8 +141,8 @@ func (s *Service) parsedWrapping(der []byte) (*rsa.PrivateKey, error) {
 		return nil, errTokenFormat
 	}
 	if s.imports.parsed == nil || len(s.imports.parsed) >= maxParsedWrapping {
-		s.imports.parsed = make(map[string]*rsa.PrivateKey)
+		s.imports.parsed = make(map[[32]byte]*rsa.PrivateKey)
 	}
-	s.imports.parsed[string(der)] = k
+	s.imports.parsed[id] = k
 	return k, nil
 }

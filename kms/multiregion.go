@@ -540,7 +540,7 @@ func (s *Service) link(id string, ks []*key, primaryRegion string) error {
 	return nil
 }
 
-// memberOrder is the order of a family's members, the one DescribeKey
+// memberOrder is the order of a family's members (D68), the one DescribeKey
 // lists replicas in: creation order, and members two nodes of a cluster
 // made at once (one creation number) by Region name, as every node and a
 // service loaded from the store hold them.

@@ -394,7 +394,10 @@ func (s *Service) commitKey(k, nk *key) ([]rotation, error) {
 // install copies nk over k and queues the events the change scheduled. The
 // queue holds k itself, so entries stay valid across installs.
 func (s *Service) install(k, nk *key) {
-	if nk.autoEnabled && nk.nextRotation != k.nextRotation && owns(k) {
+	if nk.autoEnabled && owns(k) && (nk.nextRotation != k.nextRotation || rotates(nk) && !rotates(k)) {
+		// Also when the key comes back to a state that rotates: the
+		// event may have fired, and been dropped, in the other (D12;
+		// another node's EnableKey made before the date, say).
 		s.schedule(nk.nextRotation, k, evAutoRotation)
 	}
 	if nk.state == keystate.PendingDeletion && nk.deletion != k.deletion {
@@ -419,6 +422,10 @@ func (s *Service) install(k, nk *key) {
 	}
 	*k = *nk
 }
+
+// rotates reports whether k's state lets automatic rotation happen (D12):
+// Enabled, or Updating (UpdatePrimaryRegion keeps crypto working).
+func rotates(k *key) bool { return k.state == keystate.Enabled || k.state == keystate.Updating }
 
 // persist logs b to be written, if the service has a store, with the
 // service's latest instant as its Now (when it moved since the last

@@ -75,7 +75,7 @@ func TestRegressNewKeyPolicyAfterRestart(t *testing.T) {
 	}
 }
 
-// ListGrants lists a key's grants oldest first, and those made at one
+// D68: ListGrants lists a key's grants oldest first, and those made at one
 // instant in the order they were made (their creation numbers,
 // store.Grant.Seq), also after a restart (the store gives them in grant ID
 // order).

@@ -636,7 +636,7 @@ func (s *Service) apply(ev queued) (bool, error) {
 		// multi-Region key rotates on its primary, which copies the
 		// rotation to its replicas (c.8), also while UpdatePrimaryRegion
 		// runs (crypto keeps working then).
-		if k.state != keystate.Enabled && k.state != keystate.Updating || !k.autoEnabled || k.nextRotation != ev.at || !owns(k) {
+		if !rotates(k) || !k.autoEnabled || k.nextRotation != ev.at || !owns(k) {
 			return false, nil
 		}
 		if s.pend != nil {
