@@ -18,13 +18,16 @@ import (
 // SharedMemoryLog commits for Watch (older ones are compacted). It is
 // safe for concurrent use.
 type SharedMemory struct {
-	mu       sync.Mutex // serialises commits; guards the fields below
-	mem      *Memory
-	rev      int64
-	mods     map[recordRef]int64 // the revision each record last changed at (puts and deletions)
-	log      []Change            // the latest commits, a ring: revision r at (r-1) % SharedMemoryLog
-	watchers map[*memWatcher]struct{}
-	closed   bool
+	mu   sync.Mutex // serialises commits; guards the fields below
+	mem  *Memory
+	rev  int64
+	mods map[recordRef]int64 // the revision each record last changed at (puts and deletions)
+	// storesPut is the revision of the latest commit that put a custom
+	// key store (Batch.GuardCustomKeyStores).
+	storesPut int64
+	log       []Change // the latest commits, a ring: revision r at (r-1) % SharedMemoryLog
+	watchers  map[*memWatcher]struct{}
+	closed    bool
 }
 
 // SharedMemoryLog is how many commits a SharedMemory keeps for Watch.
@@ -81,6 +84,9 @@ func (s *SharedMemory) commit(_ context.Context, read int64, bs []*Batch) (int64
 				return 0, fmt.Errorf("%s changed at revision %d, after %d: %w", r, s.mods[r], read, ErrConflict)
 			}
 		}
+		if s.storesPut > read && slices.ContainsFunc(bs, func(b *Batch) bool { return b != nil && b.GuardCustomKeyStores }) {
+			return 0, fmt.Errorf("a custom key store was put at revision %d, after %d: %w", s.storesPut, read, ErrConflict)
+		}
 	}
 	if !slices.ContainsFunc(bs, func(b *Batch) bool { return b != nil && !b.Empty() }) {
 		return read, nil // a group of nothing commits nothing
@@ -106,6 +112,9 @@ func (s *SharedMemory) commit(_ context.Context, read int64, bs []*Batch) (int64
 	}
 	for _, r := range written {
 		s.mods[r] = s.rev
+	}
+	if slices.ContainsFunc(bs, func(b *Batch) bool { return b != nil && len(b.PutCustomKeyStores) > 0 }) {
+		s.storesPut = s.rev
 	}
 	if len(s.log) < SharedMemoryLog {
 		s.log = append(s.log, c)

@@ -298,6 +298,15 @@ type Batch struct {
 	// so that a reopened service never runs its clock backwards. It is
 	// written with the rest of the batch, or not at all.
 	Now time.Time
+	// GuardCustomKeyStores marks a batch computed from every custom key
+	// store (the creation of one, whose name, settings and creation number
+	// must be unique in its account and Region; a renaming): a Shared
+	// store's ApplyAt then refuses the group when any custom key store was
+	// created or replaced after its read revision, not only one the group
+	// writes. A deletion after read does not count: it only frees a name,
+	// settings and a place under the quota. Apply ignores it, and it
+	// writes nothing: a batch of it alone is Empty.
+	GuardCustomKeyStores bool
 	// RuleProfile, when not empty, names the rule profile the service
 	// writes under ("2024" or "current", kms.Rules): the store keeps the
 	// latest one given and returns it from RuleProfile, so that a service

@@ -55,6 +55,9 @@ type wanted struct {
 	grants  map[store.GrantID]bool
 	stores  map[string]bool
 	secret  bool
+	// guard: every custom key store's ModRevision is read too
+	// (store.Batch.GuardCustomKeyStores).
+	guard bool
 }
 
 func want(bs []*store.Batch) wanted {
@@ -93,6 +96,7 @@ func want(bs []*store.Batch) wanted {
 			w.stores[id] = true
 		}
 		w.secret = w.secret || len(b.PutSecret) > 0
+		w.guard = w.guard || b.GuardCustomKeyStores
 	}
 	return w
 }
@@ -149,6 +153,10 @@ type groupState struct {
 	secretHas  bool
 	secretRev  int64
 	secretPut  []byte
+	// guarded: the group guards the custom key stores, the latest of
+	// which was written at storesRev (readGroup, ApplyAt only).
+	guarded   bool
+	storesRev int64
 	// The latest instant and the rule profile are not read: the group's
 	// latest instant and last profile, written under comparisons of the
 	// stored values (txnOf).
@@ -290,7 +298,7 @@ func (s *Store) assume(group []*store.Batch, created map[string]bool, at bool, r
 	}
 	for _, b := range group {
 		if len(b.DeleteKeys) > 0 || len(b.PutAliases) > 0 || len(b.DeleteAliases) > 0 || len(b.PutGrants) > 0 ||
-			len(b.DeleteGrants) > 0 || len(b.PutCustomKeyStores) > 0 || len(b.DeleteCustomKeyStores) > 0 {
+			len(b.DeleteGrants) > 0 || len(b.PutCustomKeyStores) > 0 || len(b.DeleteCustomKeyStores) > 0 || b.GuardCustomKeyStores {
 			return nil
 		}
 		for i := range b.PutKeys {
@@ -382,6 +390,15 @@ func (s *Store) readGroup(ctx context.Context, w wanted, at bool, read int64) (*
 		get(s.l.customKeyStore(id), record("custom key store", id, decodeCustomKeyStore, func(c store.CustomKeyStore, modRev int64) {
 			e.readExists, e.readModRev, e.cur = true, modRev, &c
 		}))
+	}
+	if w.guard && at {
+		st.guarded = true
+		get(s.l.customKeyStores(), func(r *clientv3.GetResponse) error {
+			for _, kv := range r.Kvs {
+				st.storesRev = max(st.storesRev, kv.ModRevision)
+			}
+			return nil
+		}, clientv3.WithPrefix(), clientv3.WithKeysOnly())
 	}
 	if w.secret {
 		st.secretRead = true
@@ -517,6 +534,11 @@ func (st *groupState) conflicts(read int64) error {
 	}
 	for id, e := range st.stores {
 		if err := conflict(read, e.readModRev, !e.readExists && e.atRead, "custom key store", id); err != nil {
+			return err
+		}
+	}
+	if st.guarded {
+		if err := conflict(read, st.storesRev, false, "custom key store", "(one of them)"); err != nil {
 			return err
 		}
 	}
@@ -736,6 +758,12 @@ func (s *Store) txnOf(st *groupState) ([]clientv3.Cmp, []clientv3.Op, error) {
 		case e.cur != nil:
 			ops = append(ops, clientv3.OpPut(k, string(encodeCustomKeyStore(e.cur))))
 		}
+	}
+	if st.guarded {
+		// No custom key store written since the read (a deletion is not
+		// seen, and need not be: store.Batch.GuardCustomKeyStores).
+		p := s.l.customKeyStores()
+		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(p), "<", st.rev+1).WithRange(clientv3.GetPrefixRangeEnd(p)))
 	}
 	if st.secretPut != nil {
 		sealed, err := s.seal(keySecret, st.secretPut)

@@ -39,7 +39,10 @@
 // still absent). A concurrent writer makes the condition fail: Apply then
 // reads again and retries, so no update is lost; ApplyAt returns
 // store.ErrConflict when what changed did so after the revision the caller
-// read. A group that only puts and rotates keys (with the secret, the
+// read. A group that guards the custom key stores
+// (store.Batch.GuardCustomKeyStores) also reads the ModRevisions of all of
+// them, and its transaction compares the whole "c/" range: no custom key
+// store written since the read. A group that only puts and rotates keys (with the secret, the
 // latest instant and the rule profile: a CreateKey, a replacement of a
 // key's record) skips the read when its state is known: the keys it
 // creates absent, those it replaces as the store last saw them (Keys, its
