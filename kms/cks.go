@@ -511,7 +511,11 @@ func (s *Service) CreateCustomKeyStore(ctx context.Context, in *CreateCustomKeyS
 		if err := s.settingsInUse(op, cs, nil, true, true, true); err != nil {
 			return err
 		}
-		if err := s.persist(&store.Batch{PutCustomKeyStores: []store.CustomKeyStore{s.storeRecord(cs)}}); err != nil {
+		// Decided on every store of the account (name, settings, quota)
+		// and on the creation numbers: in a cluster, another node's
+		// concurrent creation or change of any store makes this write
+		// lose its race and run again (D69).
+		if err := s.persist(&store.Batch{PutCustomKeyStores: []store.CustomKeyStore{s.storeRecord(cs)}, GuardCustomKeyStores: true}); err != nil {
 			return internalError(op, "", keystate.None, err)
 		}
 		s.storeSeq++
@@ -649,6 +653,9 @@ func (s *Service) DescribeCustomKeyStores(ctx context.Context, in *DescribeCusto
 				}
 			}
 		}
+		// In creation order, which the slots need not follow in a cluster
+		// (a store a lost race deleted, undone, takes a new slot).
+		slices.SortFunc(all, func(a, b *customKeyStore) int { return cmp.Or(cmp.Compare(a.seq, b.seq), cmp.Compare(a.id, b.id)) })
 		out = &DescribeCustomKeyStoresOutput{CustomKeyStores: []CustomKeyStoresListEntry{}}
 		for _, cs := range all {
 			if cs.seq <= after {
@@ -860,8 +867,7 @@ func (s *Service) DeleteCustomKeyStore(ctx context.Context, in *DeleteCustomKeyS
 		if err := s.persist(&store.Batch{DeleteCustomKeyStores: []string{cs.id}}); err != nil {
 			return internalError(op, "", keystate.None, err)
 		}
-		delete(s.stores, cs.id)
-		s.storeSlots[cs.slot] = nil
+		s.dropStore(cs)
 		return nil
 	})
 	if err != nil {
@@ -957,7 +963,10 @@ func (s *Service) UpdateCustomKeyStore(ctx context.Context, in *UpdateCustomKeyS
 			in.XksProxyVpcEndpointServiceName != "" || in.XksProxyConnectivity != ""); err != nil {
 			return err
 		}
-		if err := s.persist(&store.Batch{PutCustomKeyStores: []store.CustomKeyStore{s.storeRecord(&n)}}); err != nil {
+		// Decided on every store of the account (names, settings): in a
+		// cluster, another node's concurrent creation or change of any
+		// store makes this write lose its race and run again (D69).
+		if err := s.persist(&store.Batch{PutCustomKeyStores: []store.CustomKeyStore{s.storeRecord(&n)}, GuardCustomKeyStores: true}); err != nil {
 			return internalError(op, "", keystate.None, err)
 		}
 		*cs = n
@@ -1078,28 +1087,78 @@ func (s *Service) loadStores(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	slices.SortFunc(recs, func(a, b store.CustomKeyStore) int { return cmp.Compare(a.Seq, b.Seq) })
-	for _, r := range recs {
-		rg := s.regions[0]
-		if r.Region != "" {
-			if rg = s.regionNamed(r.Region); rg == nil {
-				return fmt.Errorf("custom key store %s names Region %q: %w", r.ID, r.Region, store.ErrCorrupt)
-			}
+	slices.SortStableFunc(recs, func(a, b store.CustomKeyStore) int { return cmp.Compare(a.Seq, b.Seq) })
+	for i := range recs {
+		cs, err := s.storeFromRecord(&recs[i])
+		if err != nil {
+			return err
 		}
-		cs := &customKeyStore{id: r.ID, region: rg.index, account: s.internAccount(r.Account), name: r.Name, typ: r.Type,
-			state: r.ConnectionState, errorCode: r.ConnectionErrorCode, seq: r.Seq, created: micros(r.Created),
-			connectDone: micros(r.ConnectDone), clusterID: r.CloudHsmClusterID, trustAnchor: r.TrustAnchorCertificate,
-			xks: xksProxy{endpoint: r.XksProxyURIEndpoint, path: r.XksProxyURIPath, connectivity: r.XksProxyConnectivity,
-				vpcService: r.XksProxyVpcEndpointServiceName, vpcOwner: r.XksProxyVpcEndpointServiceOwner,
-				accessKeyID: r.XksProxyAccessKeyID}}
 		s.addStore(cs)
 		s.storeSeq = max(s.storeSeq, cs.seq)
-		if cs.state == ConnectionConnecting {
-			s.qseq++
-			s.queue.push(queued{at: cs.connectDone, seq: s.qseq, slot: cs.slot, what: evStoreConnected})
-		}
+		s.queueConnection(cs)
 	}
 	return nil
+}
+
+// storeFromRecord is the custom key store of record r, not yet part of
+// the service.
+func (s *Service) storeFromRecord(r *store.CustomKeyStore) (*customKeyStore, error) {
+	rg := s.regions[0]
+	if r.Region != "" {
+		if rg = s.regionNamed(r.Region); rg == nil {
+			return nil, fmt.Errorf("custom key store %s names Region %q: %w", r.ID, r.Region, store.ErrCorrupt)
+		}
+	}
+	return &customKeyStore{id: r.ID, region: rg.index, account: s.internAccount(r.Account), name: r.Name, typ: r.Type,
+		state: r.ConnectionState, errorCode: r.ConnectionErrorCode, seq: r.Seq, created: micros(r.Created),
+		connectDone: micros(r.ConnectDone), clusterID: r.CloudHsmClusterID, trustAnchor: r.TrustAnchorCertificate,
+		xks: xksProxy{endpoint: r.XksProxyURIEndpoint, path: r.XksProxyURIPath, connectivity: r.XksProxyConnectivity,
+			vpcService: r.XksProxyVpcEndpointServiceName, vpcOwner: r.XksProxyVpcEndpointServiceOwner,
+			accessKeyID: r.XksProxyAccessKeyID}}, nil
+}
+
+// queueConnection queues the end of cs's connection attempt, when cs is
+// CONNECTING.
+func (s *Service) queueConnection(cs *customKeyStore) {
+	if cs.state == ConnectionConnecting {
+		s.qseq++
+		s.queue.push(queued{at: cs.connectDone, seq: s.qseq, slot: cs.slot, what: evStoreConnected})
+	}
+}
+
+// applyStoreRecord applies another node's record r of a custom key store
+// (cluster mode): a new store joins the service, a known one takes the
+// record's settings and state, keeping its keys. A record that moves a
+// store to another account, Region, type or creation number is an error
+// (the caller then reloads everything). The caller holds s.mu.
+func (s *Service) applyStoreRecord(r *store.CustomKeyStore) error {
+	n, err := s.storeFromRecord(r)
+	if err != nil {
+		return err
+	}
+	cs := s.stores[r.ID]
+	if cs == nil {
+		s.addStore(n)
+		s.storeSeq = max(s.storeSeq, n.seq)
+		s.queueConnection(n)
+		return nil
+	}
+	if n.account != cs.account || n.region != cs.region || n.typ != cs.typ || n.seq != cs.seq || n.created != cs.created {
+		return fmt.Errorf("custom key store %s changed its account, Region, type or creation: %w", r.ID, store.ErrCorrupt)
+	}
+	requeue := n.state == ConnectionConnecting && (cs.state != ConnectionConnecting || cs.connectDone != n.connectDone)
+	n.slot, n.keys = cs.slot, cs.keys
+	*cs = *n
+	if requeue {
+		s.queueConnection(cs)
+	}
+	return nil
+}
+
+// dropStore removes a custom key store that holds no keys.
+func (s *Service) dropStore(cs *customKeyStore) {
+	delete(s.stores, cs.id)
+	s.storeSlots[cs.slot] = nil
 }
 
 // removeFromStore drops a deleted key from its store's list.

@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -301,9 +302,8 @@ func (s *Service) takeWatched(ctx context.Context, rev int64) error {
 
 // applyChange brings the state up to commit c of another node (a commit of
 // this node is in memory already). It applies the commit's records in
-// place when they are of keys outside custom key stores (and their
-// aliases and grants), and otherwise, or when a record does not fit,
-// reloads the whole state from a snapshot. The caller holds s.mu.
+// place, and when a record does not fit, reloads the whole state from a
+// snapshot. The caller holds s.mu.
 func (s *Service) applyChange(c store.Change) error {
 	switch {
 	case c.Revision <= s.cl.applied.Load():
@@ -312,37 +312,12 @@ func (s *Service) applyChange(c store.Change) error {
 		delete(s.cl.own, c.Revision)
 		s.cl.setApplied(c.Revision)
 		return nil
-	case !s.inPlace(&c.Batch):
-		return s.reload()
 	}
 	if err := s.applyRecords(&c.Batch); err != nil {
 		return s.reload()
 	}
 	s.cl.setApplied(c.Revision)
 	return nil
-}
-
-// inPlace reports whether applyRecords can apply b: it writes no custom
-// key store, nor a key in one but for its version alone (onlyVersion).
-func (s *Service) inPlace(b *store.Batch) bool {
-	if len(b.PutCustomKeyStores) > 0 || len(b.DeleteCustomKeyStores) > 0 {
-		return false
-	}
-	for i := range b.PutKeys {
-		r := &b.PutKeys[i]
-		if r.CustomKeyStoreID == "" {
-			continue
-		}
-		if k := s.loadedKey(r.ID); k == nil || !s.onlyVersion(k, r) {
-			return false
-		}
-	}
-	for _, id := range b.DeleteKeys {
-		if k := s.loadedKey(id); k != nil && k.ck != nil {
-			return false
-		}
-	}
-	return true
 }
 
 // applyRecords applies the records of another node's commit: keys created
@@ -369,6 +344,11 @@ func (s *Service) applyRecords(b *store.Batch) error {
 			return fmt.Errorf("another root secret: %w", store.ErrCorrupt)
 		}
 	}
+	for i := range b.PutCustomKeyStores {
+		if err := s.applyStoreRecord(&b.PutCustomKeyStores[i]); err != nil {
+			return err
+		}
+	}
 	// A key deleted and created again (same ID) goes first (store.Change).
 	if len(b.DeleteKeys) > 0 && len(b.PutKeys) > 0 {
 		for _, id := range b.DeleteKeys {
@@ -391,6 +371,9 @@ func (s *Service) applyRecords(b *store.Batch) error {
 		if err != nil {
 			return err
 		}
+		if nk.ck, err = s.storeOfRecord(r, s.loadedKey(r.ID)); err != nil {
+			return err
+		}
 		if nk.kind.MultiRegion != keystate.SingleRegion && (families[nk.id] == "" || r.PrimaryRegion != "") &&
 			s.relinks(r) {
 			families[nk.id] = r.PrimaryRegion
@@ -407,11 +390,19 @@ func (s *Service) applyRecords(b *store.Batch) error {
 				// creation order.
 				s.reorder(k)
 				s.seq = max(s.seq, k.seq)
+				if k.ck != nil {
+					slices.SortStableFunc(k.ck.store.keys, func(a, b *key) int { return cmp.Compare(a.seq, b.seq) })
+				}
 			}
 			continue
 		}
 		p := s.addKey(nk)
 		s.placeInOrder(p)
+		if p.ck != nil {
+			cs := p.ck.store
+			i, _ := slices.BinarySearchFunc(cs.keys, p.seq+1, func(k *key, seq uint64) int { return cmp.Compare(k.seq, seq) })
+			cs.keys = slices.Insert(cs.keys, i, p)
+		}
 		s.setPolicy(p, doc)
 		s.requeue(p)
 		s.seq = max(s.seq, p.seq)
@@ -462,6 +453,16 @@ func (s *Service) applyRecords(b *store.Batch) error {
 			remove(k)
 		}
 	}
+	for _, id := range b.DeleteCustomKeyStores {
+		cs := s.stores[id]
+		if cs == nil {
+			continue
+		}
+		if len(cs.keys) > 0 {
+			return fmt.Errorf("custom key store %s deleted with %d keys: %w", id, len(cs.keys), store.ErrCorrupt)
+		}
+		s.dropStore(cs)
+	}
 	for id, primaryRegion := range families {
 		if err := s.relinkFamily(id, primaryRegion); err != nil {
 			return err
@@ -469,6 +470,27 @@ func (s *Service) applyRecords(b *store.Batch) error {
 	}
 	s.follow(b.Now)
 	return nil
+}
+
+// storeOfRecord is the custom key store reference of key record r, whose
+// key the node holds as k (nil when it does not): k's own when r names the
+// same store and external key, a new one to the store r names otherwise.
+// A key never changes its store, so a record that names another store
+// than k's, or none where k has one, is an error. The caller holds s.mu.
+func (s *Service) storeOfRecord(r *store.Key, k *key) (*cksRef, error) {
+	switch {
+	case k != nil && k.ck != nil && k.ck.store.id == r.CustomKeyStoreID && k.ck.xksKeyID == r.XksKeyID:
+		return k.ck, nil
+	case k != nil && (k.ck != nil || r.CustomKeyStoreID != ""):
+		return nil, fmt.Errorf("key %s changed its custom key store: %w", r.ID, store.ErrCorrupt)
+	case r.CustomKeyStoreID == "":
+		return nil, nil
+	}
+	cs := s.stores[r.CustomKeyStoreID]
+	if cs == nil {
+		return nil, fmt.Errorf("key %s names missing custom key store %s: %w", r.ID, r.CustomKeyStoreID, store.ErrCorrupt)
+	}
+	return &cksRef{store: cs, xksKeyID: r.XksKeyID}, nil
 }
 
 // onlyVersion reports whether record r of key k differs from k's record
@@ -641,19 +663,19 @@ func (s *Service) dropEmptyRegions() {
 
 // undoable reports whether undoInPlace can undo the batches bs: they
 // write keys (in a custom key store, only one the node holds there),
-// rotations of keys outside custom key stores, aliases and grants, the
-// latest instant and the rule profile, and nothing else (no key deletion,
-// no secret, no custom key store).
+// rotations of keys outside custom key stores, aliases, grants, custom key
+// stores, the latest instant and the rule profile, and nothing else (no
+// key deletion, no secret).
 func (s *Service) undoable(bs []*store.Batch) bool {
 	for _, b := range bs {
-		if len(b.DeleteKeys) > 0 || len(b.PutSecret) > 0 || len(b.PutCustomKeyStores) > 0 || len(b.DeleteCustomKeyStores) > 0 {
+		if len(b.DeleteKeys) > 0 || len(b.PutSecret) > 0 {
 			return false
 		}
 		for i := range b.PutKeys {
 			// A key in a custom key store only if the node holds it there
 			// (a grant's write of it, say): reloadRecords then applies
-			// its stored record in place when that differs in version
-			// alone (inPlace), and otherwise the undo reloads everything.
+			// its stored record in place (applyRecords), and one that
+			// moved the key to another store reloads everything.
 			if r := &b.PutKeys[i]; r.CustomKeyStoreID != "" {
 				if k := s.loadedKey(r.ID); k == nil || k.ck == nil || k.ck.store.id != r.CustomKeyStoreID {
 					return false
@@ -669,15 +691,23 @@ func (s *Service) undoable(bs []*store.Batch) bool {
 	return true
 }
 
-// reloadRecords replaces the keys, aliases and grants the batches of
-// groups write with their records in view (keys with their rotations),
+// reloadRecords replaces the keys, aliases, grants and custom key stores
+// the batches of groups write with their records in view (keys with their
+// rotations),
 // removes those view does not hold, and queues the keys' events anew (an
 // event queued twice happens once). The caller holds s.mu, and s's other
 // records are as in view.
 func (s *Service) reloadRecords(ctx context.Context, view store.Store, groups ...[]*store.Batch) error {
 	keys, aliases, grants := map[string]bool{}, map[store.AliasID]bool{}, map[store.GrantID]bool{}
+	stores := map[string]bool{}
 	for _, bs := range groups {
 		for _, b := range bs {
+			for i := range b.PutCustomKeyStores {
+				stores[b.PutCustomKeyStores[i].ID] = true
+			}
+			for _, id := range b.DeleteCustomKeyStores {
+				stores[id] = true
+			}
 			for i := range b.PutKeys {
 				keys[b.PutKeys[i].ID] = true
 			}
@@ -699,6 +729,26 @@ func (s *Service) reloadRecords(ctx context.Context, view store.Store, groups ..
 		}
 	}
 	var fix store.Batch
+	if len(stores) > 0 {
+		// Custom key stores are few: read them all. Those the view does
+		// not hold, a failed batch made; their keys, made by failed
+		// batches too, go first (below, and in applyRecords).
+		recs, err := view.CustomKeyStores(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if stores[r.ID] {
+				fix.PutCustomKeyStores = append(fix.PutCustomKeyStores, r)
+				delete(stores, r.ID)
+			}
+		}
+		for id := range stores {
+			if s.stores[id] != nil {
+				fix.DeleteCustomKeyStores = append(fix.DeleteCustomKeyStores, id)
+			}
+		}
+	}
 	for id := range keys {
 		r, err := view.Key(ctx, id)
 		switch {
@@ -739,9 +789,6 @@ func (s *Service) reloadRecords(ctx context.Context, view store.Store, groups ..
 		for id := range grants {
 			fix.DeleteGrants = append(fix.DeleteGrants, id)
 		}
-	}
-	if !s.inPlace(&fix) {
-		return errors.New("a key written is now in a custom key store")
 	}
 	if err := s.applyRecords(&fix); err != nil {
 		return err

@@ -910,14 +910,17 @@ func (m *clusterModel) advanceClock(t *rapid.T, n int, _ cmKey) cmCall {
 	}
 }
 
-// customKeyStore makes the run's custom key store (a CloudHSM key store
-// in the default Region) and connects it, or, once there is one, connects
-// or disconnects it (its keys are then Unavailable).
+// customKeyStore makes the run's first custom key store (a CloudHSM key
+// store in the default Region) and connects it, or, once there is one,
+// connects or disconnects one, makes another (of a name that may be
+// taken: D69), renames one or deletes one (refused while it is connected
+// or holds keys). Its keys are Unavailable while it is disconnected.
 func (m *clusterModel) customKeyStore(t *rapid.T, n int, _ cmKey) cmCall {
 	node := m.nodes[n]
-	if len(m.stores) == 0 {
+	create := func(name string) cmCall {
+		cluster := map[string]string{"hsm": "cluster-1a23b4cdefg", "two": "cluster-2b34c5defgh"}[name]
 		return func() error {
-			out, err := node.CreateCustomKeyStore(m.ctx, &CreateCustomKeyStoreInput{CustomKeyStoreName: "hsm", CloudHsmClusterId: "cluster-1a23b4cdefg",
+			out, err := node.CreateCustomKeyStore(m.ctx, &CreateCustomKeyStoreInput{CustomKeyStoreName: name, CloudHsmClusterId: cluster,
 				TrustAnchorCertificate: "-----BEGIN CERTIFICATE-----", KeyStorePassword: Sensitive("kmsuser-secret-pw")})
 			if err != nil {
 				return err
@@ -929,10 +932,27 @@ func (m *clusterModel) customKeyStore(t *rapid.T, n int, _ cmKey) cmCall {
 			return err
 		}
 	}
+	if len(m.stores) == 0 {
+		return create("hsm")
+	}
 	id := rapid.SampledFrom(m.stores).Draw(t, "customKeyStore")
-	if rapid.IntRange(0, 2).Draw(t, "disconnect") == 0 {
+	switch rapid.IntRange(0, 5).Draw(t, "storeOp") {
+	case 0:
 		return func() error {
 			_, err := node.DisconnectCustomKeyStore(m.ctx, &DisconnectCustomKeyStoreInput{CustomKeyStoreId: id})
+			return err
+		}
+	case 1:
+		return create(rapid.SampledFrom([]string{"hsm", "two"}).Draw(t, "storeName"))
+	case 2:
+		name := rapid.SampledFrom([]string{"hsm", "two", "three"}).Draw(t, "newStoreName")
+		return func() error {
+			_, err := node.UpdateCustomKeyStore(m.ctx, &UpdateCustomKeyStoreInput{CustomKeyStoreId: id, NewCustomKeyStoreName: name})
+			return err
+		}
+	case 3:
+		return func() error {
+			_, err := node.DeleteCustomKeyStore(m.ctx, &DeleteCustomKeyStoreInput{CustomKeyStoreId: id})
 			return err
 		}
 	}
@@ -1470,11 +1490,13 @@ func TestClusterModelRegressionGrantOrder(t *testing.T) {
 		return s
 	}
 	before := ids(list(b, n, "").Grants)
-	// b's commit of a custom key store: a applies it by reloading.
-	if _, err := b.CreateCustomKeyStore(ctx, &CreateCustomKeyStoreInput{CustomKeyStoreName: "hsm", CloudHsmClusterId: "cluster-1a23b4cdefg",
-		TrustAnchorCertificate: "-----BEGIN CERTIFICATE-----", KeyStorePassword: Sensitive("kmsuser-secret-pw")}); err != nil {
+	// a reloads (as a commit that does not fit, or a compacted watch,
+	// makes a node do).
+	a.mu.Lock()
+	if err := a.reload(); err != nil {
 		t.Fatal(err)
 	}
+	a.mu.Unlock()
 	onA, onB := ids(list(a, n, "").Grants), ids(list(b, n, "").Grants)
 	if s, _ := a.ClusterStatus(); s.Reloads != 1 {
 		t.Fatalf("a's status %+v: want one reload", s)

@@ -129,6 +129,17 @@
 //     in creation order, and two nodes' replicas made at once by Region
 //     name. Every node, and a service after a restart, lists them alike,
 //     so that a marker from one node pages on another.
+//   - D69: in a cluster, CreateCustomKeyStore and UpdateCustomKeyStore
+//     decide on every custom key store (a name unique in the account and
+//     Region, D57's settings, the quota, the creation number that
+//     DescribeCustomKeyStores pages by), so their write loses its race,
+//     and runs again, when any custom key store was created or replaced
+//     on another node after the node read (store.Batch.
+//     GuardCustomKeyStores), not only the stores it writes. Two nodes
+//     that create a store of one name at once make one store; the other
+//     call answers CustomKeyStoreNameInUseException. Concurrent changes
+//     of different stores (a connection, a key created in one) are
+//     serialised too: custom key store writes are few.
 //
 // A node keeps GetKeyLastUsage's records (D31) for the calls it answered:
 // each node reports the last use it saw.

@@ -366,8 +366,8 @@ func TestUndoInPlaceAfterAReloadMeanwhile(t *testing.T) {
 	}
 	hooked.Before(race)
 	// Hold s.wmu, which undoInPlace takes after releasing s.mu: while the
-	// leader waits for it, apply b's commits (the custom key store's key
-	// makes a reload) and have a call log a batch on top.
+	// leader waits for it, apply b's commits, reload, and have a call log
+	// a batch on top.
 	a.wmu.Lock()
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -386,6 +386,14 @@ func TestUndoInPlaceAfterAReloadMeanwhile(t *testing.T) {
 	if err := a.takeWatched(ctx, rev); err != nil {
 		t.Fatal(err)
 	}
+	// Other nodes' commits apply in place, custom key stores included:
+	// reload as a commit that does not fit (or a compacted watch) makes
+	// a node do.
+	a.mu.Lock()
+	if err := a.reload(); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Unlock()
 	wg.Go(func() {
 		if _, err := a.CreateKey(ctx, &CreateKeyInput{Description: "made while the leader waits"}); err != nil {
 			t.Error(err)

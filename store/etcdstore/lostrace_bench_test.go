@@ -14,10 +14,10 @@ import (
 
 // BenchmarkClusterLostRace: what a lost race costs the node that lost it
 // (wall time of the call, run again), with 20,000 keys on the embedded
-// one-member cluster: a key's description, an alias's target, a grant and
-// a multi-Region key's description, undone in place (the key, the alias,
-// the grants reloaded; issue 18), and the description of a key in a
-// custom key store, for which the node reloads its whole state.
+// one-member cluster: a key's description, an alias's target, a grant, a
+// multi-Region key's description, the description of a key in a custom key
+// store and a key's creation in one, undone in place (the key, the alias,
+// the grants, the store reloaded; issue 18).
 func BenchmarkClusterLostRace(b *testing.B) {
 	ctx := context.Background()
 	opts := options(b)
@@ -117,6 +117,13 @@ func BenchmarkClusterLostRace(b *testing.B) {
 			return err
 		}, func(i int) error {
 			_, err := a.UpdateKeyDescription(ctx, &kms.UpdateKeyDescriptionInput{KeyId: hsmKey.KeyMetadata.KeyId, Description: fmt.Sprint("a", i)})
+			return err
+		}},
+		{"write=custom-key-store-key-creation", func(i int) error {
+			_, err := other.CreateKey(ctx, &kms.CreateKeyInput{Origin: "AWS_CLOUDHSM", CustomKeyStoreId: hsmKey.KeyMetadata.CustomKeyStoreId})
+			return err
+		}, func(i int) error {
+			_, err := a.CreateKey(ctx, &kms.CreateKeyInput{Origin: "AWS_CLOUDHSM", CustomKeyStoreId: hsmKey.KeyMetadata.CustomKeyStoreId})
 			return err
 		}},
 	}
