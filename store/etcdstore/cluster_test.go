@@ -84,3 +84,91 @@ func TestKMSNodesOverEtcd(t *testing.T) {
 		}
 	}
 }
+
+// TestKMSNodesShareCustomKeyStoresOverEtcd: custom key stores in kms's
+// cluster mode over this adapter, end to end. A node applies another's
+// store and key commits in place (no reload), knows the keys each store
+// holds, and of eight concurrent CreateCustomKeyStore calls of one name
+// spread over the nodes exactly one succeeds, the others answering
+// CustomKeyStoreNameInUseException, while six of six names make six
+// stores with six creation numbers, which both nodes page through alike
+// (kms decision D69, store.Batch.GuardCustomKeyStores).
+func TestKMSNodesShareCustomKeyStoresOverEtcd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	opts := options(t)
+	var nodes []*kms.Service
+	for i := range 2 {
+		svc, err := kms.Open(ctx, openWith(t, opts), kms.WithClock(kms.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))),
+			kms.WithRandom(rand.NewChaCha8([32]byte{byte(i + 1)})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { svc.Close() })
+		nodes = append(nodes, svc)
+	}
+	a, b := nodes[0], nodes[1]
+	hsm := func(name string, n int) *kms.CreateCustomKeyStoreInput {
+		return &kms.CreateCustomKeyStoreInput{CustomKeyStoreName: name, CloudHsmClusterId: fmt.Sprintf("cluster-%013d", n),
+			TrustAnchorCertificate: "-----BEGIN CERTIFICATE-----", KeyStorePassword: kms.Sensitive("kmsuser-secret-pw")}
+	}
+	cs, err := a.CreateCustomKeyStore(ctx, hsm("hsm", 0))
+	must(t, err)
+	_, err = a.ConnectCustomKeyStore(ctx, &kms.ConnectCustomKeyStoreInput{CustomKeyStoreId: cs.CustomKeyStoreId})
+	must(t, err)
+	before, _ := a.ClusterStatus()
+	_, err = b.CreateKey(ctx, &kms.CreateKeyInput{Origin: "AWS_CLOUDHSM", CustomKeyStoreId: cs.CustomKeyStoreId})
+	must(t, err)
+	_, err = a.DisconnectCustomKeyStore(ctx, &kms.DisconnectCustomKeyStoreInput{CustomKeyStoreId: cs.CustomKeyStoreId})
+	must(t, err)
+	if _, err := a.DeleteCustomKeyStore(ctx, &kms.DeleteCustomKeyStoreInput{CustomKeyStoreId: cs.CustomKeyStoreId}); !errors.Is(err, keystate.ErrCustomKeyStoreHasCMKs) {
+		t.Errorf("a: DeleteCustomKeyStore of the store holding b's key: %v, want CustomKeyStoreHasCMKsException", err)
+	}
+	if after, _ := a.ClusterStatus(); after.Reloads != before.Reloads {
+		t.Errorf("a reloaded its whole state %d times for b's key in a custom key store, want 0", after.Reloads-before.Reloads)
+	}
+
+	var made, taken atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			_, err := nodes[i%2].CreateCustomKeyStore(ctx, hsm("same", 1))
+			switch {
+			case err == nil:
+				made.Add(1)
+			case errors.Is(err, keystate.ErrCustomKeyStoreNameInUse):
+				taken.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	for i := range 6 {
+		wg.Go(func() {
+			if _, err := nodes[i%2].CreateCustomKeyStore(ctx, hsm(fmt.Sprint("store ", i), 2+i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if made.Load() != 1 || taken.Load() != 7 {
+		t.Errorf("of 8 stores named alike, %d were made and %d refused as taken; want 1 and 7", made.Load(), taken.Load())
+	}
+	var lists [2][]string
+	for i, n := range nodes {
+		marker := ""
+		for range 10 {
+			out, err := n.DescribeCustomKeyStores(ctx, &kms.DescribeCustomKeyStoresInput{Limit: new(int32(1)), Marker: marker})
+			must(t, err)
+			for _, e := range out.CustomKeyStores {
+				lists[i] = append(lists[i], e.CustomKeyStoreName)
+			}
+			if marker = out.NextMarker; !out.Truncated {
+				break
+			}
+		}
+	}
+	if len(lists[0]) != 8 || fmt.Sprint(lists[0]) != fmt.Sprint(lists[1]) {
+		t.Errorf("paged one store at a time, a lists %q and b %q; want the same 8 stores", lists[0], lists[1])
+	}
+}
