@@ -94,7 +94,8 @@ type clusterModel struct {
 	mu     sync.Mutex
 	keys   []cmKey
 	grants []cmGrant
-	stores []string // custom key stores made (in the default Region)
+	stores []string        // custom key stores made (in the default Region)
+	xks    map[string]bool // those of them that are external key stores
 
 	// armed is the number of the race armed and not yet run (0: none);
 	// arms counts the races armed. A race armed for a call that wrote
@@ -232,7 +233,7 @@ func newClusterModel(t *rapid.T, fx *cmFixtures) *clusterModel {
 	if rapid.Bool().Draw(t, "smallQuota") {
 		opts = append(opts, WithOnDemandRotationQuota(2))
 	}
-	m := &clusterModel{ctx: context.Background(), extraErrs: make(chan error, 8), outcomes: map[string]int{},
+	m := &clusterModel{ctx: context.Background(), extraErrs: make(chan error, 8), outcomes: map[string]int{}, xks: map[string]bool{},
 		fx: fx, rules: rules, kinds: map[string]cmKind{}, used: map[string]bool{}, params: map[cmKey]cmParams{},
 		samples: map[cmKey][][]byte{}}
 	m.st, m.hooks, m.nodes, m.clock = cmOpen(t, opts...)
@@ -342,8 +343,8 @@ func (m *clusterModel) ops() map[string]cmOp {
 
 // createKey makes a key in a drawn Region: mostly symmetric, a third of
 // them multi-Region, some HMAC or elliptic-curve signing keys, some in a
-// custom key store (a commit another node applies by reloading its whole
-// state, and a lost race it undoes that way), and some of origin
+// custom key store (a CloudHSM or an external key store: then with one of
+// two external key IDs, which a store's keys may not share), and some of origin
 // EXTERNAL, symmetric, HMAC or signing keys, waiting for imported key
 // material.
 func (m *clusterModel) createKey(t *rapid.T, n int, _ cmKey) cmCall {
@@ -361,11 +362,14 @@ func (m *clusterModel) createKey(t *rapid.T, n int, _ cmKey) cmCall {
 		in.KeySpec, in.KeyUsage = cmHMAC, "GENERATE_VERIFY_MAC"
 	case 1:
 		in.KeySpec, in.KeyUsage = cmECC, "SIGN_VERIFY"
-	case 2:
+	case 2, 8:
 		if len(m.stores) > 0 {
 			in.MultiRegion, in.Origin = false, "AWS_CLOUDHSM"
 			in.CustomKeyStoreId = rapid.SampledFrom(m.stores).Draw(t, "customKeyStore")
 			region = cmRegions[0]
+			if m.xks[in.CustomKeyStoreId] {
+				in.Origin, in.XksKeyId = "EXTERNAL_KEY_STORE", rapid.SampledFrom([]string{"ext-1", "ext-2"}).Draw(t, "xksKeyId")
+			}
 		}
 	case 5:
 		in.KeySpec, in.KeyUsage = cmHMAC, "GENERATE_VERIFY_MAC"
@@ -381,6 +385,11 @@ func (m *clusterModel) createKey(t *rapid.T, n int, _ cmKey) cmCall {
 			return nil
 		}
 		out, err := m.nodes[n].CreateKey(m.in(region), in)
+		if in.XksKeyId != "" {
+			m.mu.Lock()
+			m.outcomes["CreateKey (external key store) "+outcomeOf(err)]++
+			m.mu.Unlock()
+		}
 		if err == nil {
 			m.mu.Lock()
 			m.kinds[out.KeyMetadata.KeyId] = cmKind{spec: cmSpec(in.KeySpec), external: in.Origin == "EXTERNAL"}
@@ -910,30 +919,43 @@ func (m *clusterModel) advanceClock(t *rapid.T, n int, _ cmKey) cmCall {
 	}
 }
 
-// customKeyStore makes the run's first custom key store (a CloudHSM key
-// store in the default Region) and connects it, or, once there is one,
-// connects or disconnects one, makes another (of a name that may be
-// taken: D69), renames one or deletes one (refused while it is connected
+// customKeyStore makes the run's first custom key store (a CloudHSM or an
+// external key store in the default Region) and connects it, or, once there is one,
+// connects or disconnects one, makes another (a CloudHSM or an external
+// key store, of a name that may be taken: D69), renames one (a connected
+// external key store too) or deletes one (refused while it is connected
 // or holds keys). Its keys are Unavailable while it is disconnected.
 func (m *clusterModel) customKeyStore(t *rapid.T, n int, _ cmKey) cmCall {
 	node := m.nodes[n]
 	create := func(name string) cmCall {
-		cluster := map[string]string{"hsm": "cluster-1a23b4cdefg", "two": "cluster-2b34c5defgh"}[name]
+		in := &CreateCustomKeyStoreInput{CustomKeyStoreName: name, CloudHsmClusterId: "cluster-1a23b4cdefg",
+			TrustAnchorCertificate: "-----BEGIN CERTIFICATE-----", KeyStorePassword: Sensitive("kmsuser-secret-pw")}
+		switch name {
+		case "two":
+			in.CloudHsmClusterId = "cluster-2b34c5defgh"
+		case "xks":
+			in = &CreateCustomKeyStoreInput{CustomKeyStoreName: name, CustomKeyStoreType: TypeExternalKeyStore,
+				XksProxyUriEndpoint: "https://xks.example.com", XksProxyUriPath: "/example/kms/xks/v1", XksProxyConnectivity: "PUBLIC_ENDPOINT",
+				XksProxyAuthenticationCredential: &XksProxyAuthenticationCredential{AccessKeyId: "ABCDEFGHIJKLMNOPQRST",
+					RawSecretAccessKey: Sensitive("0123456789abcdef0123456789abcdef0123456789abcdef")}}
+		}
 		return func() error {
-			out, err := node.CreateCustomKeyStore(m.ctx, &CreateCustomKeyStoreInput{CustomKeyStoreName: name, CloudHsmClusterId: cluster,
-				TrustAnchorCertificate: "-----BEGIN CERTIFICATE-----", KeyStorePassword: Sensitive("kmsuser-secret-pw")})
+			out, err := node.CreateCustomKeyStore(m.ctx, in)
 			if err != nil {
 				return err
 			}
 			m.mu.Lock()
 			m.stores = append(m.stores, out.CustomKeyStoreId)
+			if name == "xks" {
+				m.xks[out.CustomKeyStoreId] = true
+			}
 			m.mu.Unlock()
 			_, err = node.ConnectCustomKeyStore(m.ctx, &ConnectCustomKeyStoreInput{CustomKeyStoreId: out.CustomKeyStoreId})
 			return err
 		}
 	}
 	if len(m.stores) == 0 {
-		return create("hsm")
+		return create(rapid.SampledFrom([]string{"hsm", "xks"}).Draw(t, "firstStore"))
 	}
 	id := rapid.SampledFrom(m.stores).Draw(t, "customKeyStore")
 	switch rapid.IntRange(0, 5).Draw(t, "storeOp") {
@@ -943,7 +965,7 @@ func (m *clusterModel) customKeyStore(t *rapid.T, n int, _ cmKey) cmCall {
 			return err
 		}
 	case 1:
-		return create(rapid.SampledFrom([]string{"hsm", "two"}).Draw(t, "storeName"))
+		return create(rapid.SampledFrom([]string{"hsm", "two", "xks"}).Draw(t, "storeName"))
 	case 2:
 		name := rapid.SampledFrom([]string{"hsm", "two", "three"}).Draw(t, "newStoreName")
 		return func() error {
@@ -1028,11 +1050,15 @@ func (m *clusterModel) note(t *rapid.T, n int, op string, err error) {
 	if isInternal(err) {
 		t.Fatalf("%s on node %d: %v", op, n, err)
 	}
-	outcome := "ok"
+	m.outcomes[strings.TrimRight(op, "0123456789")+" "+outcomeOf(err)]++
+}
+
+// outcomeOf is "ok", or the AWS exception name of err.
+func outcomeOf(err error) string {
 	if e := (*keystate.Error)(nil); errors.As(err, &e) {
-		outcome = string(e.Code)
+		return string(e.Code)
 	}
-	m.outcomes[strings.TrimRight(op, "0123456789")+" "+outcome]++
+	return "ok"
 }
 
 // drawRace arms a race for node n's next write (op's, about key k): the
