@@ -1,6 +1,9 @@
 package kms
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // awsRegions are the AWS Regions a Service serves without being told
 // (KnownRegion), sorted: those of the partitions aws, aws-cn, aws-us-gov,
@@ -60,6 +63,27 @@ var awsRegions = []string{
 	"us-isof-south-1", // aws-iso-f
 	"us-west-1",       // aws
 	"us-west-2",       // aws
+}
+
+// PartitionOf is the AWS partition of the Region called name, which the
+// ARNs of the Region's keys, aliases and account principals name (D70):
+// aws-cn for cn-*, aws-us-gov for us-gov-*, aws-iso for us-iso-*,
+// aws-iso-b for us-isob-*, aws-iso-e for eu-isoe-*, aws-iso-f for
+// us-isof-*, aws-eusc for eusc-* (the prefixes of the partitions'
+// Regions in KnownRegion's table), and aws for the rest, a Region named
+// with WithRegions included.
+func PartitionOf(name string) string {
+	for _, p := range partitionPrefixes {
+		if strings.HasPrefix(name, p.prefix) {
+			return p.partition
+		}
+	}
+	return "aws"
+}
+
+var partitionPrefixes = []struct{ prefix, partition string }{
+	{"cn-", "aws-cn"}, {"us-gov-", "aws-us-gov"}, {"us-iso-", "aws-iso"}, {"us-isob-", "aws-iso-b"},
+	{"eu-isoe-", "aws-iso-e"}, {"us-isof-", "aws-iso-f"}, {"eusc-", "aws-eusc"},
 }
 
 // KnownRegion reports whether name is an AWS Region of the table above:

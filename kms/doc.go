@@ -267,6 +267,16 @@
 // <Region>" (recorded). The clock, the schedule, the randomness source and
 // the store are shared.
 //
+// D70: the ARNs of a Region's keys and aliases, and of the account
+// principals its calls and default key policies name, are in the Region's
+// partition (PartitionOf): arn:aws-cn: in cn-north-1 and cn-northwest-1,
+// arn:aws-us-gov: in GovCloud, arn:aws-iso…: and arn:aws-eusc: in theirs,
+// arn:aws: elsewhere, as AWS's are; an ARN of another partition names no
+// key (NotFoundException, as another Region's). ReplicateKey refuses a
+// ReplicaRegion of another partition than the primary's with
+// ValidationException (AWS: "a different Region of the same AWS
+// partition"; its exception is not documented).
+//
 // CreateKey with MultiRegion makes a primary ("mrk-" key ID). ReplicateKey
 // makes a replica of it in another Region: the same key ID and key
 // material (so what one Region encrypts, any other decrypts), spec, usage,

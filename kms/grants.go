@@ -570,7 +570,7 @@ func (s *Service) addGrant(k *key, arn string, in *CreateGrantInput, grantee, re
 		return nil, &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err, Message: "The randomness source failed."}
 	}
 	g := &grant{id: hex.EncodeToString(raw), name: in.Name, key: k, grantee: grantee, retiring: retiring,
-		issuing: "arn:" + s.cfg.partition + ":iam::" + caller + ":root", ops: slices.Clone(in.Operations), created: now,
+		issuing: "arn:" + s.rg.partition + ":iam::" + caller + ":root", ops: slices.Clone(in.Operations), created: now,
 		seq: s.grantSeq + 1}
 	if c := in.Constraints; c != nil {
 		if len(c.EncryptionContextEquals) > 0 {

@@ -143,13 +143,13 @@ func TestRegionsReadsDoNotAddRegions(t *testing.T) {
 	// Every read, in every allowed Region without state: empty answers.
 	for _, region := range append(slices.Clone(extra), "eu-west-1", "cn-north-1", "us-gov-east-1", "us-isob-east-1", "eusc-de-east-1") {
 		r := in(region)
-		arn := "arn:aws:kms:" + region + ":" + fxOther + ":key/" + id
+		arn := "arn:" + kms.PartitionOf(region) + ":kms:" + region + ":" + fxOther + ":key/" + id
 		_, err := r.s.DescribeKey(r.ctx, &kms.DescribeKeyInput{KeyId: id})
 		fxCheckErr(t, err, fxWant{Code: keystate.ErrNotFound, Op: keystate.DescribeKey, KeyID: arn, Msg: fxNotExist(arn)})
 		_, err = r.s.GetKeyRotationStatus(r.ctx, &kms.GetKeyRotationStatusInput{KeyId: id})
 		fxCheckErr(t, err, fxWant{Code: keystate.ErrNotFound, Op: keystate.GetKeyRotationStatus, KeyID: arn, Msg: fxNotExist(arn)})
 		_, err = r.s.DescribeKey(r.ctx, &kms.DescribeKeyInput{KeyId: "alias/mine"})
-		fxCheckErr(t, err, fxWant{Code: keystate.ErrNotFound, Op: keystate.DescribeKey, KeyID: "arn:aws:kms:" + region + ":" + fxOther + ":alias/mine", AnyMsg: true})
+		fxCheckErr(t, err, fxWant{Code: keystate.ErrNotFound, Op: keystate.DescribeKey, KeyID: "arn:" + kms.PartitionOf(region) + ":kms:" + region + ":" + fxOther + ":alias/mine", AnyMsg: true})
 		if out, err := r.s.ListKeys(r.ctx, &kms.ListKeysInput{}); err != nil || len(out.Keys) != 0 {
 			t.Fatalf("ListKeys in %s: %+v, %v", region, out, err)
 		}

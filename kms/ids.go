@@ -167,7 +167,7 @@ func (s *Service) keyARN(account, id string) string {
 
 // keyARNIn formats the ARN of key id in a given Region.
 func (s *Service) keyARNIn(region, account, id string) string {
-	return "arn:" + s.cfg.partition + ":kms:" + region + ":" + account + ":key/" + id
+	return "arn:" + PartitionOf(region) + ":kms:" + region + ":" + account + ":key/" + id
 }
 
 // arnOf formats k's ARN, in k's own Region.
@@ -185,5 +185,5 @@ func (s *Service) arnOf(k *key) string {
 // aliasARN formats the ARN of an alias name (with its "alias/" prefix) in
 // the Region of the call in progress.
 func (s *Service) aliasARN(account, name string) string {
-	return "arn:" + s.cfg.partition + ":kms:" + s.rg.name + ":" + account + ":" + name
+	return "arn:" + s.rg.partition + ":kms:" + s.rg.name + ":" + account + ":" + name
 }

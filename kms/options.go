@@ -17,7 +17,6 @@ type config struct {
 	account          string
 	region           string
 	regions          []string // served besides the known ones (WithRegions)
-	partition        string
 	clock            Clock
 	random           io.Reader
 	onDemandQuota    int
@@ -38,11 +37,10 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		account:   "111122223333",
-		region:    "us-east-1",
-		partition: "aws",
-		clock:     WallClock{},
-		random:    rand.Reader,
+		account: "111122223333",
+		region:  "us-east-1",
+		clock:   WallClock{},
+		random:  rand.Reader,
 	}
 }
 

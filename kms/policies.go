@@ -87,19 +87,17 @@ func (s *Service) parsePrincipal(arn string) (policy.Principal, error) {
 	return p, nil
 }
 
-// rootPrincipal returns an account's root principal, made once.
+// rootPrincipal returns the root principal of an account in the
+// partition of the call's Region (D70), made once.
 func (s *Service) rootPrincipal(account string) policy.Principal {
+	partition := s.rg.partition
+	if partition != "aws" {
+		return cached(&s.roots, partition+":"+account, func() policy.Principal { return policy.AccountPrincipal(partition, account) })
+	}
 	if account == s.cfg.account && s.ownRoot.Kind() != policy.Nobody {
 		return s.ownRoot
 	}
-	if p, ok := s.roots[account]; ok {
-		return p
-	}
-	if s.roots == nil {
-		s.roots = make(map[string]policy.Principal)
-	}
-	p := policy.AccountPrincipal(s.cfg.partition, account)
-	s.roots[account] = p
+	p := cached(&s.roots, account, func() policy.Principal { return policy.AccountPrincipal(partition, account) })
 	if account == s.cfg.account {
 		s.ownRoot = p
 	}
@@ -111,27 +109,37 @@ func (s *Service) keyPolicy(k *key) *policy.Document {
 	if d := s.policies[k.slot]; d != nil {
 		return d
 	}
-	if k.account == s.cfg.account && s.ownDefault != nil {
+	if k.account == s.cfg.account && s.ownDefault != nil && s.regions[k.region].partition == "aws" {
 		return s.ownDefault
 	}
-	return s.defaultPolicy(k.account)
+	return s.defaultPolicy(s.regions[k.region].partition, k.account)
 }
 
-// defaultPolicy returns an account's default key policy, made once and
-// shared by every key of the account.
-func (s *Service) defaultPolicy(account string) *policy.Document {
-	if d := s.defaults[account]; d != nil {
-		return d
+// defaultPolicy returns an account's default key policy in a partition
+// (its principal is arn:<partition>:iam::<account>:root, D70), made once
+// and shared by every key of the account in the partition.
+func (s *Service) defaultPolicy(partition, account string) *policy.Document {
+	if partition != "aws" {
+		return cached(&s.defaults, partition+":"+account, func() *policy.Document { return policy.Default(partition, account) })
 	}
-	if s.defaults == nil {
-		s.defaults = make(map[string]*policy.Document)
-	}
-	d := policy.Default(s.cfg.partition, account)
-	s.defaults[account] = d
+	d := cached(&s.defaults, account, func() *policy.Document { return policy.Default(partition, account) })
 	if account == s.cfg.account {
 		s.ownDefault = d
 	}
 	return d
+}
+
+// cached returns (*m)[k], made with make (and *m with it) when missing.
+func cached[V any](m *map[string]V, k string, make func() V) V {
+	if v, ok := (*m)[k]; ok {
+		return v
+	}
+	if *m == nil {
+		*m = map[string]V{}
+	}
+	v := make()
+	(*m)[k] = v
+	return v
 }
 
 // callConditions is what the call in progress adds to its authorization's

@@ -12,9 +12,10 @@ import (
 // and its aliases. Keys of every Region share the service's slab, event
 // queue, clock and store; a key names its Region by index.
 type region struct {
-	name  string
-	index uint8
-	keys  keyIndex // by key ID
+	name      string
+	partition string // PartitionOf(name)
+	index     uint8
+	keys      keyIndex // by key ID
 	// order is the keys' slots in creation order, for ListKeys; deleted
 	// keys are skipped. Slots, not pointers: nothing for the garbage
 	// collector to scan at every cycle (80 MB of pointers at 10M keys).
@@ -22,7 +23,7 @@ type region struct {
 	deleted int // deleted keys still in order
 	aliases map[aliasID]*alias
 	// arnPrefix is the ARN of the service account's keys in this Region
-	// without the key ID ("arn:aws:kms:<Region>:<account>:key/"), once made.
+	// without the key ID ("arn:<partition>:kms:<Region>:<account>:key/"), once made.
 	arnPrefix string
 }
 
@@ -111,7 +112,8 @@ func (s *Service) addRegion(name string) *region {
 	if len(s.regions) >= maxRegions {
 		return nil
 	}
-	r := &region{name: name, index: uint8(len(s.regions)), keys: newKeyIndex(&s.slab), aliases: make(map[aliasID]*alias)}
+	r := &region{name: name, partition: PartitionOf(name), index: uint8(len(s.regions)), keys: newKeyIndex(&s.slab),
+		aliases: make(map[aliasID]*alias)}
 	s.regions = append(s.regions, r)
 	return r
 }
@@ -170,7 +172,7 @@ func (s *Service) callRegion(ctx context.Context, op keystate.Operation) error {
 		return kmsError(keystate.ErrValidation, op, "", keystate.None,
 			"'"+name+"' is not a Region this service can serve.")
 	}
-	s.rg = &region{name: name, index: unservedIndex}
+	s.rg = &region{name: name, partition: PartitionOf(name), index: unservedIndex}
 	if op == keystate.CreateKey || op == keystate.CreateCustomKeyStore {
 		return s.serveRegion(op)
 	}
@@ -197,13 +199,20 @@ func (s *Service) serveRegion(op keystate.Operation) error {
 
 // allowReplicaRegion refuses, with ValidationException, a ReplicaRegion
 // of the AWS form that the service does not serve (as callRegion refuses
-// a call to it).
+// a call to it), or one of another partition than the call's Region (D70).
 func (s *Service) allowReplicaRegion(op keystate.Operation, name string) error {
-	if s.allowsRegion(name) {
-		return nil
+	if !s.allowsRegion(name) {
+		return kmsError(keystate.ErrValidation, op, "", keystate.None,
+			"'"+name+"' is not a Region this service can serve.")
 	}
-	return kmsError(keystate.ErrValidation, op, "", keystate.None,
-		"'"+name+"' is not a Region this service can serve.")
+	if p := PartitionOf(name); p != s.rg.partition {
+		// D70: a multi-Region key's replicas are in its partition. No
+		// recording of the message; kmsmodel's wording.
+		return kmsError(keystate.ErrValidation, op, "", keystate.None,
+			"ReplicaRegion '"+name+"' is in partition "+p+"; the primary key's Region "+s.rg.name+" is in partition "+
+				s.rg.partition+". A multi-Region key can be replicated only within its partition.")
+	}
+	return nil
 }
 
 // ValidRegion reports whether name has the form of an AWS Region name

@@ -52,7 +52,7 @@ func (s *Service) resolveKey(ctx context.Context, op keystate.Operation, caller,
 			// D5: an alias where only a key ID or key ARN is accepted.
 			return nil, s.notFoundAlias(op, id)
 		}
-		if a.region != s.rg.name || a.partition != s.cfg.partition {
+		if a.region != s.rg.name || a.partition != s.rg.partition {
 			// D19, recorded: the region named is the ARN's.
 			return nil, kmsError(keystate.ErrNotFound, op, id, keystate.None, "Invalid arn "+a.region)
 		}
@@ -157,7 +157,7 @@ func (s *Service) authorize(ctx context.Context, op keystate.Operation, caller s
 		return nil
 	}
 	return &keystate.Error{Code: keystate.ErrAccessDenied, Op: op, KeyID: arn, State: k.state, Err: err,
-		Message: "User: arn:" + s.cfg.partition + ":iam::" + caller + ":root is not authorized to perform: " + action +
+		Message: "User: arn:" + s.rg.partition + ":iam::" + caller + ":root is not authorized to perform: " + action +
 			" on resource: " + arn + " because no resource-based policy allows the " + action + " action"}
 }
 

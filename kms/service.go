@@ -287,7 +287,7 @@ func newService(cfg config) *Service {
 	s.resolvedCond.L = &s.mu
 	// The default Region is served even if its name is not of the AWS
 	// form: it is the caller's choice.
-	s.regions = []*region{{name: s.cfg.region, keys: newKeyIndex(&s.slab), aliases: make(map[aliasID]*alias)}}
+	s.regions = []*region{{name: s.cfg.region, partition: PartitionOf(s.cfg.region), keys: newKeyIndex(&s.slab), aliases: make(map[aliasID]*alias)}}
 	s.rg = s.regions[0]
 	if s.cfg.consistency != nil {
 		s.ec = newEC(*s.cfg.consistency, s.cfg.random)

@@ -285,7 +285,7 @@ func TestConcurrentRegions(t *testing.T) {
 					errs <- err
 					return
 				}
-				if arn := aws.ToString(ck.KeyMetadata.Arn); !strings.HasPrefix(arn, "arn:aws:kms:"+reg+":") {
+				if arn := aws.ToString(ck.KeyMetadata.Arn); !strings.HasPrefix(arn, "arn:"+kms.PartitionOf(reg)+":kms:"+reg+":") {
 					errs <- fmt.Errorf("key created by a %s client has ARN %s", reg, arn)
 					return
 				}

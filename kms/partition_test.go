@@ -1,0 +1,88 @@
+package kms_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/kms"
+)
+
+// TestPartitionARNs: D70. Keys, aliases and principals of a Region name
+// its partition in their ARNs, as AWS's do: arn:aws-cn: in the China
+// Regions, arn:aws-us-gov: in GovCloud, arn:aws: elsewhere (before, every
+// Region's ARNs said arn:aws:). The default key policy, a grant's issuing
+// account and the key ARN a call names follow; an ARN of the wrong
+// partition names no key; a multi-Region key replicates only within its
+// partition.
+func TestPartitionARNs(t *testing.T) {
+	svc := kms.New(kms.WithClock(kms.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))))
+	ctx := context.Background()
+	cn := kms.WithCallerRegion(ctx, "cn-north-1")
+	out, err := svc.CreateKey(cn, &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, arn := out.KeyMetadata.KeyId, out.KeyMetadata.Arn
+	if want := "arn:aws-cn:kms:cn-north-1:111122223333:key/" + id; arn != want {
+		t.Errorf("Arn %s, want %s", arn, want)
+	}
+	if _, err := svc.CreateAlias(cn, &kms.CreateAliasInput{AliasName: "alias/app", TargetKeyId: id}); err != nil {
+		t.Fatal(err)
+	}
+	as, err := svc.ListAliases(cn, &kms.ListAliasesInput{KeyId: id})
+	if err != nil || len(as.Aliases) != 1 || as.Aliases[0].AliasArn != "arn:aws-cn:kms:cn-north-1:111122223333:alias/app" {
+		t.Errorf("ListAliases = %+v, %v; want alias/app with an arn:aws-cn: ARN", as, err)
+	}
+	p, err := svc.GetKeyPolicy(cn, &kms.GetKeyPolicyInput{KeyId: id})
+	if err != nil || !strings.Contains(p.Policy, `"arn:aws-cn:iam::111122223333:root"`) || strings.Contains(p.Policy, "arn:aws:") {
+		t.Errorf("the default key policy in cn-north-1 = %v, %v; want it to name arn:aws-cn:iam::111122223333:root", p, err)
+	}
+	if _, err := svc.Encrypt(cn, &kms.EncryptInput{KeyId: arn, Plaintext: []byte("x")}); err != nil {
+		t.Errorf("Encrypt by the key's ARN: %v", err)
+	}
+	_, err = svc.Encrypt(cn, &kms.EncryptInput{KeyId: "arn:aws:kms:cn-north-1:111122223333:key/" + id, Plaintext: []byte("x")})
+	if !errors.Is(err, keystate.ErrNotFound) {
+		t.Errorf("Encrypt by an arn:aws: ARN in cn-north-1: %v, want NotFoundException", err)
+	}
+	if _, err := svc.CreateGrant(cn, &kms.CreateGrantInput{KeyId: id, GranteePrincipal: "arn:aws-cn:iam::111122223333:role/r",
+		Operations: []string{"Decrypt"}}); err != nil {
+		t.Fatal(err)
+	}
+	gs, err := svc.ListGrants(cn, &kms.ListGrantsInput{KeyId: id})
+	if err != nil || len(gs.Grants) != 1 || gs.Grants[0].IssuingAccount != "arn:aws-cn:iam::111122223333:root" || gs.Grants[0].KeyId != arn {
+		t.Errorf("ListGrants = %+v, %v; want one grant issued by arn:aws-cn:iam::111122223333:root on %s", gs, err, arn)
+	}
+
+	gov := kms.WithCallerRegion(ctx, "us-gov-west-1")
+	mrk, err := svc.CreateKey(gov, &kms.CreateKeyInput{MultiRegion: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := svc.ReplicateKey(gov, &kms.ReplicateKeyInput{KeyId: mrk.KeyMetadata.KeyId, ReplicaRegion: "us-gov-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "arn:aws-us-gov:kms:us-gov-east-1:111122223333:key/" + mrk.KeyMetadata.KeyId; r.ReplicaKeyMetadata.Arn != want {
+		t.Errorf("replica Arn %s, want %s", r.ReplicaKeyMetadata.Arn, want)
+	}
+	_, err = svc.ReplicateKey(gov, &kms.ReplicateKeyInput{KeyId: mrk.KeyMetadata.KeyId, ReplicaRegion: "us-east-1"})
+	var e *keystate.Error
+	if !errors.As(err, &e) || e.Code != keystate.ErrValidation || !strings.Contains(e.Message, "partition aws") {
+		t.Errorf("ReplicateKey from us-gov-west-1 to us-east-1: %v, want ValidationException naming the partitions", err)
+	}
+	home, err := svc.CreateKey(ctx, &kms.CreateKeyInput{})
+	if err != nil || !strings.HasPrefix(home.KeyMetadata.Arn, "arn:aws:kms:us-east-1:") {
+		t.Errorf("a key of the default Region: %v, %v; want an arn:aws: ARN", home, err)
+	}
+	for region, want := range map[string]string{"cn-northwest-1": "aws-cn", "us-gov-east-1": "aws-us-gov", "us-iso-east-1": "aws-iso",
+		"us-isob-east-1": "aws-iso-b", "eu-isoe-west-1": "aws-iso-e", "us-isof-south-1": "aws-iso-f", "eusc-de-east-1": "aws-eusc",
+		"eu-west-1": "aws", "zz-made-up-1": "aws"} {
+		if got := kms.PartitionOf(region); got != want {
+			t.Errorf("PartitionOf(%s) = %s, want %s", region, got, want)
+		}
+	}
+}
