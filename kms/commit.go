@@ -48,8 +48,17 @@ func (s *Service) endQuiet() {
 // having set *err to KMSInternalException, when a batch it waited for
 // could not be written: the call's change, or one it saw, was undone, and
 // its output must be dropped, its refusal too (LimitExceededException
-// counted an undone rotation, say); a cluster node runs it again.
+// counted an undone rotation, say); a cluster node runs it again. A call
+// that failed first gives back the Regions it added and left empty
+// (dropAdded).
 func (s *Service) end(op keystate.Operation, err *error) bool {
+	if len(s.added) > 0 {
+		if *err != nil {
+			s.dropAdded()
+		}
+		clear(s.added)
+		s.added = s.added[:0]
+	}
 	need := s.logged
 	if need <= s.resolved {
 		s.mu.Unlock()
@@ -262,4 +271,6 @@ func (s *Service) reload() error {
 func (s *Service) dropDrafts() {
 	s.scratch, s.drafted, s.newPrimary, s.pend = key{}, nil, nil, nil
 	s.others = s.others[:0]
+	clear(s.added) // Regions of the state replaced
+	s.added = s.added[:0]
 }

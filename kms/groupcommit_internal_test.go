@@ -342,7 +342,7 @@ func TestGroupCommitConcurrentOrder(t *testing.T) {
 // classified by whoever adds it.
 func TestReloadKeepsEveryField(t *testing.T) {
 	reloaded := []string{"regions", "rg", "slab", "seq", "queue", "qseq", "saved", "root", "stores", "storeSlots",
-		"storeSeq", "policies", "grants", "grantIndex", "grantSeq", "usage", "profileSaved", "ec", "scratch", "drafted", "others", "newPrimary", "pend"}
+		"storeSeq", "policies", "grants", "grantIndex", "grantSeq", "usage", "profileSaved", "ec", "scratch", "drafted", "others", "newPrimary", "pend", "added"}
 	kept := []string{"mu", "cfg", "last", "st", "closed", "log", "spareLog", "logged", "resolved", "epoch",
 		"failures", "waiters", "committing", "undoing", "cl", "wmu", "ids", "totals", "durableTotals", "touched", "resolvedCond", "broken",
 		"imports", "principal", "principals", "roots", "defaults", "ownRoot",

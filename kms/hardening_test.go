@@ -5,8 +5,10 @@ package kms_test
 // service serves.
 
 import (
+	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -199,6 +201,37 @@ func TestRegionsReadsDoNotAddRegions(t *testing.T) {
 	}
 	if _, err := e.s.CreateKey(e.ctx, &kms.CreateKeyInput{}); err != nil {
 		t.Fatalf("CreateKey in the default Region with every place taken: %v", err)
+	}
+}
+
+// TestRegionsRefusedCreationGivesBackItsRegion: a CreateKey or
+// CreateCustomKeyStore refused in a Region without state (bad input, a
+// denied call) gives back the place it took for its Region, as a service
+// loaded from its store would not serve that Region either; one that
+// succeeds keeps it. Before, the Region stayed served and empty, in
+// Regions() and against the 255 places.
+func TestRegionsRefusedCreationGivesBackItsRegion(t *testing.T) {
+	e := fxNew(t)
+	in := func(region string) context.Context { return kms.WithCallerRegion(e.ctx, region) }
+	_, err := e.s.CreateKey(in("eu-west-3"), &kms.CreateKeyInput{KeySpec: "NOT_A_SPEC"})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrValidation, Op: keystate.CreateKey, AnyMsg: true})
+	_, err = e.s.CreateCustomKeyStore(in("ap-south-2"), &kms.CreateCustomKeyStoreInput{CustomKeyStoreName: "hsm"})
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrValidation, Op: keystate.CreateCustomKeyStore, AnyMsg: true})
+	if got := e.s.Regions(); !slices.Equal(got, []string{fxRegion}) {
+		t.Fatalf("Regions() after refused creations = %v, want only %s", got, fxRegion)
+	}
+	if _, err := e.s.ListKeys(in("eu-west-3"), &kms.ListKeysInput{}); err != nil {
+		t.Fatalf("ListKeys in eu-west-3 after the refusal: %v", err)
+	}
+	out, err := e.s.CreateKey(in("eu-west-3"), &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatalf("CreateKey in eu-west-3 after the refusal: %v", err)
+	}
+	if !strings.HasPrefix(out.KeyMetadata.Arn, "arn:aws:kms:eu-west-3:") {
+		t.Errorf("Arn %s", out.KeyMetadata.Arn)
+	}
+	if got := e.s.Regions(); !slices.Equal(got, []string{fxRegion, "eu-west-3"}) {
+		t.Fatalf("Regions() = %v, want %s and eu-west-3", got, fxRegion)
 	}
 }
 

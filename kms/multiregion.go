@@ -169,9 +169,13 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 	if err != nil {
 		return nil, err
 	}
-	// A Region the service has not served yet is added now; the failures
-	// below leave it served and empty, which no call can tell from unserved.
+	// A Region the service has not served yet is added now; a failure
+	// below gives it back (dropAdded).
+	n := len(s.regions)
 	to := s.regionNamed(in.ReplicaRegion)
+	if len(s.regions) > n {
+		s.added = append(s.added, to)
+	}
 	if to == nil {
 		return nil, kmsError(keystate.ErrLimitExceeded, op, arn, p.state,
 			fmt.Sprintf("kmsmodel serves at most %d Regions.", maxRegions))

@@ -194,7 +194,26 @@ func (s *Service) serveRegion(op keystate.Operation) error {
 			fmt.Sprintf("kmsmodel serves at most %d Regions.", maxRegions))
 	}
 	s.rg = r
+	s.added = append(s.added, r)
 	return nil
+}
+
+// dropAdded gives back the Regions that the call in progress added (added)
+// and that still hold nothing, last first: the call failed, and a service
+// loaded from its store would not serve them. The caller holds s.mu.
+func (s *Service) dropAdded() {
+	for i := len(s.added) - 1; i >= 0; i-- {
+		r, n := s.added[i], len(s.regions)
+		if s.regions[n-1] != r || r.keys.len() > 0 || len(r.order) > 0 || len(r.aliases) > 0 ||
+			slices.ContainsFunc(s.storeSlots, func(cs *customKeyStore) bool { return cs != nil && cs.region == r.index }) {
+			return
+		}
+		s.regions[n-1] = nil
+		s.regions = s.regions[:n-1]
+		if s.rg == r {
+			s.rg = s.regions[0]
+		}
+	}
 }
 
 // allowReplicaRegion refuses, with ValidationException, a ReplicaRegion

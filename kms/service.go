@@ -104,6 +104,10 @@ type Service struct {
 	defaults   map[string]*policy.Document
 	ownRoot    policy.Principal // the service account's root principal, once made
 	ownDefault *policy.Document // the service account's default key policy, once made
+	// added holds the Regions the call in progress added to create
+	// something in them: end gives them back if the call fails and they
+	// still hold nothing (dropAdded).
+	added      []*region
 	call       callConditions
 	condBuf    policy.Context      // the condition context buffer, reused by keyConditions
 	grants     map[uint32][]*grant // each key's grants, oldest first, by slot
