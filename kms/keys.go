@@ -193,7 +193,7 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 		seq: s.seq + 1, version: 1, created: now, state: st, kind: kind, ck: ck, region: s.rg.index}
 	if s.st != nil {
 		r := s.toRecord(&k)
-		if doc != nil && !doc.IsDefault() {
+		if doc != nil && !doc.IsDefaultFor(s.rg.partition, k.account) {
 			r.Policy = doc.Text()
 		}
 		b := store.Batch{PutKeys: []store.Key{r}}

@@ -205,7 +205,7 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 	r.fam = fam
 	if s.st != nil {
 		rec := s.toRecord(&r)
-		if doc != nil && !doc.IsDefault() {
+		if doc != nil && !doc.IsDefaultFor(to.partition, r.account) {
 			rec.Policy = doc.Text()
 		}
 		// The primary's record is written too (its version alone

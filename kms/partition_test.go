@@ -86,3 +86,81 @@ func TestPartitionARNs(t *testing.T) {
 		}
 	}
 }
+
+// TestPartitionOfTheCallersRoot: D70. A call made without a principal is
+// made by its account's root in the partition of the call's own Region,
+// whatever Region the call before it named (found in review: the root was
+// made before the call's Region was, in the previous call's partition, so
+// that a policy naming arn:aws-cn:iam::…:root refused its own account
+// after a us-east-1 call, and CreateKey with it failed the lockout check).
+func TestPartitionOfTheCallersRoot(t *testing.T) {
+	svc := kms.New(kms.WithClock(kms.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))))
+	ctx := context.Background()
+	cn := kms.WithCallerRegion(ctx, "cn-north-1")
+	pol := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws-cn:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}`
+	k, err := svc.CreateKey(cn, &kms.CreateKeyInput{Policy: pol})
+	if err != nil {
+		t.Fatalf("CreateKey in cn-north-1 with a policy for arn:aws-cn:iam::111122223333:root, first call: %v", err)
+	}
+	if _, err := svc.ListKeys(ctx, &kms.ListKeysInput{}); err != nil { // a call in us-east-1
+		t.Fatal(err)
+	}
+	if _, err := svc.Encrypt(cn, &kms.EncryptInput{KeyId: k.KeyMetadata.KeyId, Plaintext: []byte("x")}); err != nil {
+		t.Errorf("Encrypt in cn-north-1 after a us-east-1 call: %v", err)
+	}
+	if _, err := svc.Encrypt(cn, &kms.EncryptInput{KeyId: k.KeyMetadata.KeyId, Plaintext: []byte("x")}); err != nil {
+		t.Errorf("Encrypt in cn-north-1 after a cn-north-1 call: %v", err)
+	}
+	home, err := svc.CreateKey(ctx, &kms.CreateKeyInput{Policy: strings.ReplaceAll(pol, "aws-cn", "aws")})
+	if err != nil {
+		t.Fatalf("CreateKey in us-east-1 with a policy for arn:aws:iam::111122223333:root after a cn-north-1 call: %v", err)
+	}
+	_, err = svc.Encrypt(cn, &kms.EncryptInput{KeyId: k.KeyMetadata.KeyId, Plaintext: []byte("x")})
+	if _, err2 := svc.Encrypt(ctx, &kms.EncryptInput{KeyId: home.KeyMetadata.KeyId, Plaintext: []byte("x")}); err != nil || err2 != nil {
+		t.Errorf("Encrypt in cn-north-1, then in us-east-1: %v, %v", err, err2)
+	}
+}
+
+// TestPartitionOtherDefaultPolicyIsAPolicy: D70. The default key policy
+// of another partition (or account), put on a key, is that key's policy,
+// kept and evaluated as written, not taken for the key's own default
+// (found in review: PutKeyPolicy of the us-east-1 default on a cn-north-1
+// key stored nothing, and GetKeyPolicy answered the aws-cn default).
+func TestPartitionOtherDefaultPolicyIsAPolicy(t *testing.T) {
+	svc := kms.New(kms.WithClock(kms.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))))
+	ctx := context.Background()
+	cn := kms.WithCallerRegion(ctx, "cn-north-1")
+	home, err := svc.CreateKey(ctx, &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	awsDefault, err := svc.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: home.KeyMetadata.KeyId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := svc.CreateKey(cn, &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := k.KeyMetadata.KeyId
+	if _, err := svc.PutKeyPolicy(cn, &kms.PutKeyPolicyInput{KeyId: id, Policy: awsDefault.Policy, BypassPolicyLockoutSafetyCheck: true}); err != nil {
+		t.Fatal(err)
+	}
+	// Its own account's root, in aws-cn, is no longer allowed: the policy
+	// names arn:aws:iam::111122223333:root alone.
+	_, err = svc.GetKeyPolicy(cn, &kms.GetKeyPolicyInput{KeyId: id})
+	if !errors.Is(err, keystate.ErrAccessDenied) {
+		t.Errorf("GetKeyPolicy in cn-north-1 under a policy naming arn:aws:iam::111122223333:root: %v, want AccessDeniedException", err)
+	}
+	_, err = svc.Encrypt(cn, &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+	if !errors.Is(err, keystate.ErrAccessDenied) {
+		t.Errorf("Encrypt in cn-north-1 under a policy naming arn:aws:iam::111122223333:root: %v, want AccessDeniedException", err)
+	}
+	// The same text as a us-east-1 key's policy is that key's default.
+	if _, err := svc.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: home.KeyMetadata.KeyId, Policy: awsDefault.Policy}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Encrypt(ctx, &kms.EncryptInput{KeyId: home.KeyMetadata.KeyId, Plaintext: []byte("x")}); err != nil {
+		t.Errorf("Encrypt under the key's own default policy: %v", err)
+	}
+}

@@ -59,7 +59,13 @@ func (s *Service) callerPrincipal(ctx context.Context, op keystate.Operation) (p
 		if account == "" {
 			account = s.cfg.account
 		}
-		return s.rootPrincipal(account), account, nil
+		// The partition of the call's Region, which callRegion has not
+		// made current yet (D70).
+		region := CallerRegion(ctx)
+		if region == "" {
+			region = s.cfg.region
+		}
+		return s.rootPrincipal(PartitionOf(region), account), account, nil
 	}
 	p, err := s.parsePrincipal(arn)
 	if err != nil || p.Account() == "" || p.Kind() == policy.Everyone {
@@ -87,10 +93,9 @@ func (s *Service) parsePrincipal(arn string) (policy.Principal, error) {
 	return p, nil
 }
 
-// rootPrincipal returns the root principal of an account in the
-// partition of the call's Region (D70), made once.
-func (s *Service) rootPrincipal(account string) policy.Principal {
-	partition := s.rg.partition
+// rootPrincipal returns the root principal of an account in a partition
+// (D70), made once.
+func (s *Service) rootPrincipal(partition, account string) policy.Principal {
 	if partition != "aws" {
 		return cached(&s.roots, partition+":"+account, func() policy.Principal { return policy.AccountPrincipal(partition, account) })
 	}
@@ -177,7 +182,8 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 	iam := s.iamGoverns()
 	rcp := s.rcpBounds(k)
 	guarded := rcp || s.call.vpce != nil // bounded besides the key policy and IAM (D63, D64)
-	if doc.IsDefault() && !s.observing() && s.principal.Account() == k.account && !iam && !guarded {
+	def := s.isKeyDefault(k, doc)
+	if def && !s.observing() && s.principal.Account() == k.account && !iam && !guarded {
 		// The default policy allows every principal of the key's account
 		// (and no other): its decision, without its evaluation.
 		return nil
@@ -190,7 +196,7 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 		action = s.call.action
 	}
 	req := policy.Request{Action: action, Caller: s.principal, Resource: arn, ResourceAccount: k.account}
-	if !doc.IsDefault() || iam || guarded {
+	if !def || iam || guarded {
 		// The default policy has no conditions: it needs no context.
 		req = s.request(action, arn, k.account, s.keyConditions(k))
 		req.EncryptionContext = s.call.ec
@@ -450,10 +456,17 @@ func (s *Service) lockoutCheck(op keystate.Operation, doc *policy.Document, arn,
 		"The new key policy will not allow you to update the key policy in the future.")
 }
 
-// setPolicy installs doc as k's policy (nil or the default: the shared
+// isKeyDefault reports whether doc is k's default key policy: that of
+// k's account in the partition of k's Region. Another account's or
+// partition's default is a policy like any other for k (D70).
+func (s *Service) isKeyDefault(k *key, doc *policy.Document) bool {
+	return doc.IsDefaultFor(s.regions[k.region].partition, k.account)
+}
+
+// setPolicy installs doc as k's policy (nil or k's default: the shared
 // default).
 func (s *Service) setPolicy(k *key, doc *policy.Document) {
-	if doc == nil || doc.IsDefault() {
+	if doc == nil || s.isKeyDefault(k, doc) {
 		delete(s.policies, k.slot)
 		return
 	}
@@ -627,7 +640,7 @@ func (s *Service) putKeyPolicyOnce(ctx context.Context, in *PutKeyPolicyInput) (
 	if err == nil && s.st != nil {
 		r := s.toRecord(k)
 		r.Version, r.Policy = k.version+1, doc.Text()
-		if doc.IsDefault() {
+		if s.isKeyDefault(k, doc) {
 			r.Policy = ""
 		}
 		if err = s.persist(&store.Batch{PutKeys: []store.Key{r}}); err != nil {

@@ -11,8 +11,9 @@ type Document struct {
 	text       string
 	statements []statement
 	isDefault  bool
-	identity   bool   // an identity-based policy (ParseIdentity)
-	version    string // the Version element, or ""
+	defaultOf  Principal // the account root whose default policy it is, when isDefault
+	identity   bool      // an identity-based policy (ParseIdentity)
+	version    string    // the Version element, or ""
 }
 
 // statement is one compiled policy statement.
@@ -134,6 +135,9 @@ func parse(text string, identity bool) (*Document, error) {
 		if len(st.principals) == 1 && st.principals[0].kind == Account && st.principals[0].partition != "" {
 			p := st.principals[0]
 			d.isDefault = d.text == defaultText(p.partition, p.account)
+			if d.isDefault {
+				d.defaultOf = p
+			}
 		}
 	}
 	return d, nil
@@ -421,6 +425,13 @@ func (d *Document) IsIdentity() bool { return d.identity }
 // text of one.
 func (d *Document) IsDefault() bool { return d.isDefault }
 
+// IsDefaultFor reports whether d is the default key policy of account in
+// partition: IsDefault, of that account root. The default policy of
+// another account or partition is a policy like any other for a key.
+func (d *Document) IsDefaultFor(partition, account string) bool {
+	return d.isDefault && d.defaultOf.partition == partition && d.defaultOf.account == account
+}
+
 // Len returns the number of statements.
 func (d *Document) Len() int { return len(d.statements) }
 
@@ -462,6 +473,7 @@ func Default(partition, account string) *Document {
 	return &Document{
 		text:      defaultText(partition, account),
 		isDefault: true,
+		defaultOf: root,
 		statements: []statement{{
 			sid:        DefaultSid,
 			principals: []Principal{root},
