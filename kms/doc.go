@@ -277,6 +277,12 @@
 // ValidationException (AWS: "a different Region of the same AWS
 // partition"; its exception is not documented).
 //
+// D71: GetParametersForImport refuses the RSA_AES_KEY_WRAP_SHA_1 and
+// RSA_AES_KEY_WRAP_SHA_256 wrapping algorithms in the China Regions,
+// where AWS does not offer them, with UnsupportedOperationException
+// "WrappingAlgorithm <name> is not supported in this Region", as the
+// recorded refusal of KeySpec SM2 outside them reads.
+//
 // CreateKey with MultiRegion makes a primary ("mrk-" key ID). ReplicateKey
 // makes a replica of it in another Region: the same key ID and key
 // material (so what one Region encrypts, any other decrypts), spec, usage,

@@ -265,6 +265,13 @@ func (s *Service) GetParametersForImport(ctx context.Context, in *GetParametersF
 			// kmsmodel's wording: AWS deprecated the first; SM2 is China-only.
 			return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
 				"The wrapping algorithm "+in.WrappingAlgorithm+" is not modelled by this version of kmsmodel.")
+		case "RSA_AES_KEY_WRAP_SHA_1", "RSA_AES_KEY_WRAP_SHA_256":
+			if s.rg.partition == "aws-cn" {
+				// D71: not offered in the China Regions (spec §9.2); the
+				// exception and wording of SM2 outside them (recorded).
+				return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
+					"WrappingAlgorithm "+in.WrappingAlgorithm+" is not supported in this Region")
+			}
 		}
 		if in.WrappingKeySpec == "SM2" {
 			return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,

@@ -164,3 +164,32 @@ func TestPartitionOtherDefaultPolicyIsAPolicy(t *testing.T) {
 		t.Errorf("Encrypt under the key's own default policy: %v", err)
 	}
 }
+
+// TestChinaRegionsOfferNoRSAAESKeyWrap: D71. GetParametersForImport in a
+// China Region refuses the RSA_AES_KEY_WRAP_* wrapping algorithms, which
+// AWS does not offer there, and gives RSAES_OAEP_SHA_256; elsewhere both
+// are given.
+func TestChinaRegionsOfferNoRSAAESKeyWrap(t *testing.T) {
+	svc := kms.New(kms.WithClock(kms.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))))
+	ctx := context.Background()
+	for _, region := range []string{"cn-northwest-1", "us-east-1"} {
+		in := kms.WithCallerRegion(ctx, region)
+		k, err := svc.CreateKey(in, &kms.CreateKeyInput{Origin: "EXTERNAL"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, alg := range []string{"RSA_AES_KEY_WRAP_SHA_256", "RSA_AES_KEY_WRAP_SHA_1", "RSAES_OAEP_SHA_256"} {
+			_, err := svc.GetParametersForImport(in, &kms.GetParametersForImportInput{KeyId: k.KeyMetadata.KeyId,
+				WrappingAlgorithm: alg, WrappingKeySpec: "RSA_2048"})
+			var e *keystate.Error
+			switch {
+			case region == "cn-northwest-1" && alg != "RSAES_OAEP_SHA_256":
+				if !errors.As(err, &e) || e.Code != keystate.ErrUnsupportedOperation || e.Message != "WrappingAlgorithm "+alg+" is not supported in this Region" {
+					t.Errorf("%s in %s: %v, want UnsupportedOperationException", alg, region, err)
+				}
+			case err != nil:
+				t.Errorf("%s in %s: %v", alg, region, err)
+			}
+		}
+	}
+}
