@@ -40,8 +40,9 @@ import (
 // use the same keys alike.
 
 // cmRegions are the Regions the model's keys live in: the default Region
-// first.
-var cmRegions = []string{"us-east-1", "us-west-2", "eu-west-1"}
+// first, and one of another partition (D70: its ARNs and default policies
+// name aws-cn, and multi-Region keys do not replicate to or from it).
+var cmRegions = []string{"us-east-1", "us-west-2", "eu-west-1", "cn-north-1"}
 
 // cmMaxKeys bounds the keys (replicas included) a run makes, so that calls
 // keep colliding on the same ones.
