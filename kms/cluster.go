@@ -361,7 +361,8 @@ func (s *Service) applyRecords(b *store.Batch) error {
 	}
 	for i := range b.PutKeys {
 		r := &b.PutKeys[i]
-		if k := s.loadedKey(r.ID); k != nil && s.onlyVersion(k, r) {
+		k := s.loadedKey(r.ID)
+		if k != nil && s.onlyVersion(k, r) {
 			// A write that guards the key (a grant of it, a replica of
 			// it made or deleted) and changes nothing else.
 			k.version = r.Version
@@ -371,14 +372,14 @@ func (s *Service) applyRecords(b *store.Batch) error {
 		if err != nil {
 			return err
 		}
-		if nk.ck, err = s.storeOfRecord(r, s.loadedKey(r.ID)); err != nil {
+		if nk.ck, err = s.storeOfRecord(r, k); err != nil {
 			return err
 		}
 		if nk.kind.MultiRegion != keystate.SingleRegion && (families[nk.id] == "" || r.PrimaryRegion != "") &&
-			s.relinks(r) {
+			s.relinks(r, k) {
 			families[nk.id] = r.PrimaryRegion
 		}
-		if k := s.loadedKey(r.ID); k != nil {
+		if k != nil {
 			nk.slot, nk.rotations, nk.aliasCount, nk.fam = k.slot, k.rotations, k.aliasCount, k.fam
 			moved := nk.seq != k.seq
 			s.install(k, &nk)
@@ -504,14 +505,14 @@ func (s *Service) onlyVersion(k *key, r *store.Key) bool {
 	return reflect.DeepEqual(&rec, r)
 }
 
-// relinks reports whether applying record r, of a multi-Region key, may
-// change the key's family: the key is new, or alone, or another creation
+// relinks reports whether applying record r, of a multi-Region key the
+// node holds as k (nil when it does not), may change the key's family:
+// the key is new, or alone, or another creation
 // of it (its place among the members, memberOrder, follows its creation
 // number), or r names another primary than its family's. (Relinking
 // queues the members' events anew, which a write of the key's
 // description, say, must not do at each.) The caller holds s.mu.
-func (s *Service) relinks(r *store.Key) bool {
-	k := s.loadedKey(r.ID)
+func (s *Service) relinks(r *store.Key, k *key) bool {
 	return k == nil || k.fam == nil || k.seq != r.Seq || r.PrimaryRegion != s.regions[s.primaryOf(k).region].name
 }
 
@@ -566,7 +567,7 @@ func (s *Service) relinkFamily(id, primaryRegion string) error {
 // state then waits for the failed batches (their count is in s.logged)
 // and fails with them. The caller holds s.mu and leads the group.
 func (s *Service) undoInPlace(group []*store.Batch) bool {
-	if s.cl == nil || s.ec != nil || !s.undoable(group) || !s.undoable(s.log) {
+	if s.cl == nil || s.ec != nil || !undoable(group) || !undoable(s.log) {
 		return false
 	}
 	s.committing, s.undoing = false, true
@@ -584,7 +585,7 @@ func (s *Service) undoInPlace(group []*store.Batch) bool {
 		// Nothing to undo for: such a service refuses every call, and a
 		// reload would watch its store anew.
 		return true
-	case !s.undoable(s.log):
+	case !undoable(s.log):
 		return false // a batch logged meanwhile writes more
 	}
 	reloads := s.cl.reloads
@@ -643,49 +644,21 @@ func (s *Service) undoInPlace(group []*store.Batch) bool {
 // dropEmptyRegions gives back the places of the Regions last added that
 // now hold nothing (no key, alias or custom key store): an undone
 // CreateKey or ReplicateKey added them, and a node loaded from the store
-// would not serve them. Only the last ones: keys name their Region by
-// index. The default Region stays. The caller holds s.mu.
+// would not serve them. Only the last ones (dropIfLastAndEmpty). The
+// caller holds s.mu.
 func (s *Service) dropEmptyRegions() {
-	for n := len(s.regions); n > 1; n-- {
-		r := s.regions[n-1]
-		if r.keys.len() > 0 || len(r.aliases) > 0 || slices.ContainsFunc(s.storeSlots, func(cs *customKeyStore) bool {
-			return cs != nil && cs.region == r.index
-		}) {
-			return
-		}
-		s.regions[n-1] = nil
-		s.regions = s.regions[:n-1]
-		if s.rg == r {
-			s.rg = s.regions[0]
-		}
+	for s.dropIfLastAndEmpty(s.regions[len(s.regions)-1]) {
 	}
 }
 
 // undoable reports whether undoInPlace can undo the batches bs: they
-// write keys (in a custom key store, only one the node holds there),
-// rotations of keys outside custom key stores, aliases, grants, custom key
-// stores, the latest instant and the rule profile, and nothing else (no
-// key deletion, no secret).
-func (s *Service) undoable(bs []*store.Batch) bool {
+// delete no key and store no secret. (A record reloadRecords cannot apply
+// in place, a key's in another custom key store than the node holds it
+// in, say, makes applyRecords fail, and the undo reloads everything.)
+func undoable(bs []*store.Batch) bool {
 	for _, b := range bs {
 		if len(b.DeleteKeys) > 0 || len(b.PutSecret) > 0 {
 			return false
-		}
-		for i := range b.PutKeys {
-			// A key in a custom key store only if the node holds it there
-			// (a grant's write of it, say): reloadRecords then applies
-			// its stored record in place (applyRecords), and one that
-			// moved the key to another store reloads everything.
-			if r := &b.PutKeys[i]; r.CustomKeyStoreID != "" {
-				if k := s.loadedKey(r.ID); k == nil || k.ck == nil || k.ck.store.id != r.CustomKeyStoreID {
-					return false
-				}
-			}
-		}
-		for _, rr := range b.AddRotations {
-			if k := s.loadedKey(rr.KeyID); k == nil || k.ck != nil {
-				return false
-			}
 		}
 	}
 	return true

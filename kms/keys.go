@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"sort"
 	"strconv"
-	"strings"
 	"unsafe"
 
 	"github.com/kmsmodel/kmsmodel/internal/keycrypto"
@@ -424,9 +423,9 @@ func algorithms(m *KeyMetadata, k keystate.Kind, sym *[1]string) {
 func (s *Service) regionOffers(spec keystate.KeySpec) bool {
 	switch {
 	case spec == keystate.SM2:
-		return strings.HasPrefix(s.rg.name, "cn-")
+		return s.rg.partition == "aws-cn"
 	case spec.IsMLKEM():
-		return !strings.HasPrefix(s.rg.name, "cn-")
+		return s.rg.partition != "aws-cn"
 	}
 	return true // without looking at the Region: CreateKey is a hot path
 }

@@ -14,7 +14,10 @@ import (
 // TestPartitionARNs: D70. Keys, aliases and principals of a Region name
 // its partition in their ARNs, as AWS's do: arn:aws-cn: in the China
 // Regions, arn:aws-us-gov: in GovCloud, arn:aws: elsewhere (before, every
-// Region's ARNs said arn:aws:). The default key policy, a grant's issuing
+// Region's ARNs said arn:aws:). aws-kms-policies-grants.md §1.1: "The
+// partition in the principal ARN follows the key's partition" (recorded
+// as arn:<partition>:iam::<acct>:root); AWS's ReplicateKey reference: a
+// replica is "in a different Region of the same AWS partition". The default key policy, a grant's issuing
 // account and the key ARN a call names follow; an ARN of the wrong
 // partition names no key; a multi-Region key replicates only within its
 // partition.
@@ -167,7 +170,8 @@ func TestPartitionOtherDefaultPolicyIsAPolicy(t *testing.T) {
 
 // TestChinaRegionsOfferNoRSAAESKeyWrap: D71. GetParametersForImport in a
 // China Region refuses the RSA_AES_KEY_WRAP_* wrapping algorithms, which
-// AWS does not offer there, and gives RSAES_OAEP_SHA_256; elsewhere both
+// AWS does not offer there (aws-kms-asymmetric-hmac.md §9.2:
+// "RSA_AES_KEY_WRAP_* is not available in China Regions"), and gives RSAES_OAEP_SHA_256; elsewhere both
 // are given.
 func TestChinaRegionsOfferNoRSAAESKeyWrap(t *testing.T) {
 	svc := kms.New(kms.WithClock(kms.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))))

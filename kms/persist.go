@@ -334,12 +334,10 @@ func expiries(imp *imported, f func(at int64)) {
 // which old's do not: the events queued for old serve every other (an
 // expiry event looks at the key's materials when it fires).
 func newExpiries(old, imp *imported) bool {
+	var had []int64
+	expiries(old, func(at int64) { had = append(had, at) })
 	found := true
-	expiries(imp, func(at int64) {
-		had := false
-		expiries(old, func(o int64) { had = had || o == at })
-		found = found && had
-	})
+	expiries(imp, func(at int64) { found = found && slices.Contains(had, at) })
 	return !found
 }
 

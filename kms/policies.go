@@ -96,14 +96,12 @@ func (s *Service) parsePrincipal(arn string) (policy.Principal, error) {
 // rootPrincipal returns the root principal of an account in a partition
 // (D70), made once.
 func (s *Service) rootPrincipal(partition, account string) policy.Principal {
-	if partition != "aws" {
-		return cached(&s.roots, partition+":"+account, func() policy.Principal { return policy.AccountPrincipal(partition, account) })
-	}
-	if account == s.cfg.account && s.ownRoot.Kind() != policy.Nobody {
+	own := account == s.cfg.account && partition == s.regions[0].partition
+	if own && s.ownRoot.Kind() != policy.Nobody {
 		return s.ownRoot
 	}
-	p := cached(&s.roots, account, func() policy.Principal { return policy.AccountPrincipal(partition, account) })
-	if account == s.cfg.account {
+	p := cached(&s.roots, partitionAccount{partition, account}, func() policy.Principal { return policy.AccountPrincipal(partition, account) })
+	if own {
 		s.ownRoot = p
 	}
 	return p
@@ -114,33 +112,35 @@ func (s *Service) keyPolicy(k *key) *policy.Document {
 	if d := s.policies[k.slot]; d != nil {
 		return d
 	}
-	if k.account == s.cfg.account && s.ownDefault != nil && s.regions[k.region].partition == "aws" {
+	partition := s.regions[k.region].partition
+	if k.account == s.cfg.account && s.ownDefault != nil && partition == s.regions[0].partition {
 		return s.ownDefault
 	}
-	return s.defaultPolicy(s.regions[k.region].partition, k.account)
+	return s.defaultPolicy(partition, k.account)
 }
 
 // defaultPolicy returns an account's default key policy in a partition
 // (its principal is arn:<partition>:iam::<account>:root, D70), made once
 // and shared by every key of the account in the partition.
 func (s *Service) defaultPolicy(partition, account string) *policy.Document {
-	if partition != "aws" {
-		return cached(&s.defaults, partition+":"+account, func() *policy.Document { return policy.Default(partition, account) })
-	}
-	d := cached(&s.defaults, account, func() *policy.Document { return policy.Default(partition, account) })
-	if account == s.cfg.account {
+	d := cached(&s.defaults, partitionAccount{partition, account}, func() *policy.Document { return policy.Default(partition, account) })
+	if account == s.cfg.account && partition == s.regions[0].partition {
 		s.ownDefault = d
 	}
 	return d
 }
 
+// partitionAccount keys the caches of account principals and default key
+// policies.
+type partitionAccount struct{ partition, account string }
+
 // cached returns (*m)[k], made with make (and *m with it) when missing.
-func cached[V any](m *map[string]V, k string, make func() V) V {
+func cached[K comparable, V any](m *map[K]V, k K, make func() V) V {
 	if v, ok := (*m)[k]; ok {
 		return v
 	}
 	if *m == nil {
-		*m = map[string]V{}
+		*m = map[K]V{}
 	}
 	v := make()
 	(*m)[k] = v

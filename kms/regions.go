@@ -202,18 +202,26 @@ func (s *Service) serveRegion(op keystate.Operation) error {
 // and that still hold nothing, last first: the call failed, and a service
 // loaded from its store would not serve them. The caller holds s.mu.
 func (s *Service) dropAdded() {
-	for i := len(s.added) - 1; i >= 0; i-- {
-		r, n := s.added[i], len(s.regions)
-		if s.regions[n-1] != r || r.keys.len() > 0 || len(r.order) > 0 || len(r.aliases) > 0 ||
-			slices.ContainsFunc(s.storeSlots, func(cs *customKeyStore) bool { return cs != nil && cs.region == r.index }) {
-			return
-		}
-		s.regions[n-1] = nil
-		s.regions = s.regions[:n-1]
-		if s.rg == r {
-			s.rg = s.regions[0]
-		}
+	for i := len(s.added) - 1; i >= 0 && s.dropIfLastAndEmpty(s.added[i]); i-- {
 	}
+}
+
+// dropIfLastAndEmpty removes Region r if it is the last of several (keys
+// name their Region by index) and holds no key, alias or custom key store,
+// and reports whether it did. The default Region stays. The caller holds
+// s.mu.
+func (s *Service) dropIfLastAndEmpty(r *region) bool {
+	n := len(s.regions)
+	if n == 1 || s.regions[n-1] != r || r.keys.len() > 0 || len(r.aliases) > 0 ||
+		slices.ContainsFunc(s.storeSlots, func(cs *customKeyStore) bool { return cs != nil && cs.region == r.index }) {
+		return false
+	}
+	s.regions[n-1] = nil
+	s.regions = s.regions[:n-1]
+	if s.rg == r {
+		s.rg = s.regions[0]
+	}
+	return true
 }
 
 // allowReplicaRegion refuses, with ValidationException, a ReplicaRegion

@@ -99,11 +99,11 @@ type Service struct {
 	// keys.
 	principal  policy.Principal
 	principals map[string]policy.Principal
-	roots      map[string]policy.Principal
+	roots      map[partitionAccount]policy.Principal
 	policies   map[uint32]*policy.Document
-	defaults   map[string]*policy.Document
-	ownRoot    policy.Principal // the service account's root principal, once made
-	ownDefault *policy.Document // the service account's default key policy, once made
+	defaults   map[partitionAccount]*policy.Document
+	ownRoot    policy.Principal // the service account's root principal in its default Region's partition, once made
+	ownDefault *policy.Document // the service account's default key policy there, once made
 	// added holds the Regions the call in progress added to create
 	// something in them: end gives them back if the call fails and they
 	// still hold nothing (dropAdded).
