@@ -61,11 +61,11 @@ func (s *Service) callerPrincipal(ctx context.Context, op keystate.Operation) (p
 		}
 		// The partition of the call's Region, which callRegion has not
 		// made current yet (D70).
-		region := CallerRegion(ctx)
-		if region == "" {
-			region = s.cfg.region
+		partition := s.regions[0].partition
+		if region := CallerRegion(ctx); region != "" && region != s.regions[0].name {
+			partition = PartitionOf(region)
 		}
-		return s.rootPrincipal(PartitionOf(region), account), account, nil
+		return s.rootPrincipal(partition, account), account, nil
 	}
 	p, err := s.parsePrincipal(arn)
 	if err != nil || p.Account() == "" || p.Kind() == policy.Everyone {
