@@ -220,7 +220,7 @@ func (s *syncBuffer) String() string {
 // startServe runs serve in process on a free loopback port and returns
 // its address, a function that stops it and returns the exit code, and
 // its log.
-func startServe(t *testing.T, args ...string) (string, func() int, *syncBuffer) {
+func startServe(t testing.TB, args ...string) (string, func() int, *syncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan net.Addr, 1)

@@ -8,7 +8,7 @@ import (
 )
 
 // raiseFileLimit makes room for n open files in this process, or skips.
-func raiseFileLimit(t *testing.T, n uint64) {
+func raiseFileLimit(t testing.TB, n uint64) {
 	var rl syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
 		t.Skipf("getrlimit: %v", err)
