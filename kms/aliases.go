@@ -406,23 +406,40 @@ func (s *Service) listAliases(ctx context.Context, in *ListAliasesInput, caller 
 			return nil, arn, err
 		}
 	}
-	var list []*alias
+	// Each entry is an alias, or (a nil) a predefined alias/aws/ name
+	// AWS has not associated with a key yet (D72).
+	type entry struct {
+		name string
+		a    *alias
+	}
+	var list []entry
 	for id, a := range s.rg.aliases {
 		if id.account == caller && (k == nil || a.target == k) {
-			list = append(list, a)
+			list = append(list, entry{a.name, a})
 		}
 	}
-	slices.SortFunc(list, func(a, b *alias) int { return strings.Compare(a.name, b.name) })
+	if k == nil && !s.cfg.noPredefinedAliases {
+		for _, name := range predefinedAliases {
+			if _, ok := s.rg.aliases[aliasID{caller, name}]; !ok {
+				list = append(list, entry{name: name})
+			}
+		}
+	}
+	slices.SortFunc(list, func(a, b entry) int { return strings.Compare(a.name, b.name) })
 	out := &ListAliasesOutput{Aliases: []AliasListEntry{}}
 	for pos := start; pos < uint64(len(list)); pos++ {
 		if len(out.Aliases) == limit {
 			out.Truncated, out.NextMarker = true, encodeMarker(scope, pos)
 			break
 		}
-		a := list[pos]
-		created, updated := fromMicros(a.created), fromMicros(a.updated)
-		out.Aliases = append(out.Aliases, AliasListEntry{AliasArn: s.aliasARN(caller, a.name), AliasName: a.name,
-			CreationDate: &created, LastUpdatedDate: &updated, TargetKeyId: a.target.id})
+		e := list[pos]
+		if e.a == nil {
+			out.Aliases = append(out.Aliases, AliasListEntry{AliasArn: s.aliasARN(caller, e.name), AliasName: e.name})
+			continue
+		}
+		created, updated := fromMicros(e.a.created), fromMicros(e.a.updated)
+		out.Aliases = append(out.Aliases, AliasListEntry{AliasArn: s.aliasARN(caller, e.name), AliasName: e.name,
+			CreationDate: &created, LastUpdatedDate: &updated, TargetKeyId: e.a.target.id})
 	}
 	return out, arn, nil
 }

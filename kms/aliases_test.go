@@ -7,6 +7,7 @@ package kms_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,8 +16,34 @@ import (
 	"github.com/kmsmodel/kmsmodel/kms"
 )
 
-// fxAliases lists every alias of the caller (all pages), optionally of one key.
+// fxAliases lists every alias of the caller (all pages), optionally of one
+// key, leaving out the predefined aliases of D72 (see allAliases).
 func (e *fxEnv) aliases(keyID string, limit int32) []kms.AliasListEntry {
+	e.t.Helper()
+	return fxOwnAliases(e.allAliases(keyID, limit))
+}
+
+// fxOwnAliases returns the entries of as that are not predefined aliases.
+func fxOwnAliases(as []kms.AliasListEntry) []kms.AliasListEntry {
+	var own []kms.AliasListEntry
+	for _, a := range as {
+		if !fxPredefined(a) {
+			own = append(own, a)
+		}
+	}
+	return own
+}
+
+// fxPredefined reports whether a is a predefined alias without a target
+// (D72): an alias/aws/ name with an ARN and nothing else.
+func fxPredefined(a kms.AliasListEntry) bool {
+	return strings.HasPrefix(a.AliasName, "alias/aws/") && a.TargetKeyId == "" &&
+		a.CreationDate == nil && a.LastUpdatedDate == nil && a.AliasArn != ""
+}
+
+// allAliases lists every alias of the caller (all pages), optionally of
+// one key, as ListAliases does: predefined aliases included.
+func (e *fxEnv) allAliases(keyID string, limit int32) []kms.AliasListEntry {
 	e.t.Helper()
 	var all []kms.AliasListEntry
 	marker := ""
@@ -234,9 +261,12 @@ func TestAliasesAlreadyExists(t *testing.T) {
 		t.Fatalf("another account's alias/fx: %v", err)
 	}
 	theirs, err := e.s.ListAliases(other, nil)
-	if err != nil || len(theirs.Aliases) != 1 || theirs.Aliases[0].TargetKeyId != out.KeyMetadata.KeyId ||
-		theirs.Aliases[0].AliasArn != "arn:aws:kms:us-east-1:"+fxOther+":alias/fx" {
-		t.Fatalf("their aliases: %+v, %v", theirs, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if own := fxOwnAliases(theirs.Aliases); len(own) != 1 || own[0].TargetKeyId != out.KeyMetadata.KeyId ||
+		own[0].AliasArn != "arn:aws:kms:us-east-1:"+fxOther+":alias/fx" {
+		t.Fatalf("their aliases: %+v", theirs)
 	}
 	if m := e.describe("alias/fx"); m.KeyId != a {
 		t.Fatalf("our alias/fx → %s, want %s", m.KeyId, a)
@@ -379,5 +409,96 @@ func TestUpdateAliasSameTypeAndUsage(t *testing.T) {
 	e.createAlias("alias/signer", rsaSign)
 	if _, err := e.s.UpdateAlias(e.ctx, &kms.UpdateAliasInput{AliasName: "alias/signer", TargetKeyId: rsaEnc}); !errors.Is(err, keystate.ErrValidation) {
 		t.Fatalf("SIGN_VERIFY to ENCRYPT_DECRYPT: %v, want ValidationException", err)
+	}
+}
+
+// D72: ListAliases without a KeyId lists, besides the caller's aliases,
+// AWS's predefined alias/aws/ names whose AWS managed key does not exist
+// yet in the account and Region ("The response might also include aliases
+// that have no TargetKeyId field. These are predefined aliases that AWS
+// has created but has not yet associated with a KMS key." — the
+// ListAliases API reference), each with its name and ARN only, in name
+// order among the others; once used, the name is an ordinary alias of its
+// AWS managed key. kms.WithoutPredefinedAliases leaves them out.
+func TestDecisionD72PredefinedAliases(t *testing.T) {
+	e := fxNew(t)
+	predefined := e.allAliases("", 0)
+	if len(predefined) == 0 {
+		t.Fatal("a new account lists no predefined aliases")
+	}
+	var names []string
+	for _, a := range predefined {
+		if !fxPredefined(a) || a.AliasArn != fxAliasARN(a.AliasName) {
+			t.Fatalf("entry of a new account: %+v, want an alias/aws/ name with its ARN only", a)
+		}
+		names = append(names, a.AliasName)
+	}
+	if !slices.IsSorted(names) || !slices.Contains(names, "alias/aws/s3") || !slices.Contains(names, "alias/aws/ebs") {
+		t.Fatalf("predefined aliases %v, want alias/aws/s3 and alias/aws/ebs among them, in name order", names)
+	}
+	// Each is an AWS managed key's alias once used (aws-kms-behaviour.md d.1).
+	for _, name := range names {
+		if m := e.describe(name); m.KeyManager != "AWS" {
+			t.Fatalf("DescribeKey %s: %+v, want an AWS managed key", name, m)
+		}
+	}
+	if own := e.aliases("", 0); len(own) != len(names) {
+		t.Fatalf("after their first use, %d of %d predefined aliases have a target", len(own), len(names))
+	}
+
+	// In a fresh service: merged with the caller's own in name order,
+	// through pages of any size; never with a KeyId.
+	e = fxNew(t)
+	k, _ := e.symmetric()
+	e.createAlias("alias/app", k)  // before every alias/aws/ name
+	e.createAlias("alias/aws0", k) // after them: '0' sorts after '/'
+	e.createAlias("alias/zzz", k)
+	s3 := e.describe("alias/aws/s3")
+	want := append(append([]string{"alias/app"}, names...), "alias/aws0", "alias/zzz")
+	for _, lim := range []int32{0, 1, 7, 100} {
+		all := e.allAliases("", lim)
+		if got := fxAliasNames(all); !slices.Equal(got, want) {
+			t.Fatalf("Limit %d: %v\nwant %v", lim, got, want)
+		}
+		for _, a := range all {
+			if own := !fxPredefined(a); own != (a.AliasName == "alias/aws/s3" || !strings.HasPrefix(a.AliasName, "alias/aws/")) {
+				t.Fatalf("Limit %d: entry %+v", lim, a)
+			}
+			if a.AliasName == "alias/aws/s3" && a.TargetKeyId != s3.KeyId {
+				t.Fatalf("alias/aws/s3 after its first use: %+v, want target %s", a, s3.KeyId)
+			}
+		}
+	}
+	if got := fxAliasNames(e.allAliases(k, 0)); !slices.Equal(got, []string{"alias/app", "alias/aws0", "alias/zzz"}) {
+		t.Fatalf("ListAliases of one key: %v", got)
+	}
+
+	// Per account and Region: another account's, another partition's.
+	var theirs []kms.AliasListEntry // entries that are not their predefined aliases
+	out, err := e.s.ListAliases(e.as(fxOther), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range out.Aliases {
+		if !fxPredefined(a) || a.AliasArn != "arn:aws:kms:us-east-1:"+fxOther+":"+a.AliasName {
+			theirs = append(theirs, a)
+		}
+	}
+	if len(theirs) != 0 || len(out.Aliases) != len(names) {
+		t.Fatalf("another account's aliases: %+v", out.Aliases)
+	}
+	out, err = e.s.ListAliases(kms.WithCallerRegion(e.ctx, "cn-north-1"), nil)
+	if err != nil || len(out.Aliases) != len(names) || out.Aliases[0].AliasArn != "arn:aws-cn:kms:cn-north-1:"+fxAccount+":"+names[0] {
+		t.Fatalf("aliases in cn-north-1: %+v, %v", out, err)
+	}
+
+	// Without them.
+	e = fxNew(t, kms.WithoutPredefinedAliases())
+	if got := e.allAliases("", 0); len(got) != 0 {
+		t.Fatalf("WithoutPredefinedAliases, a new account: %+v", got)
+	}
+	e.describe("alias/aws/s3")
+	if got := fxAliasNames(e.allAliases("", 0)); !slices.Equal(got, []string{"alias/aws/s3"}) {
+		t.Fatalf("WithoutPredefinedAliases, after alias/aws/s3's first use: %v", got)
 	}
 }

@@ -1,6 +1,8 @@
 package kms
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -45,6 +47,11 @@ var awsServiceAliases = map[string]string{
 	"alias/aws/timestream":        "Timestream",
 	"alias/aws/xray":              "X-Ray",
 }
+
+// predefinedAliases are the names of awsServiceAliases in order: the
+// predefined aliases ListAliases lists without a target until their AWS
+// managed key exists (D72).
+var predefinedAliases = slices.Sorted(maps.Keys(awsServiceAliases))
 
 // awsManagedPeriod is the rotation period of AWS managed keys (D15).
 const awsManagedPeriod = 365

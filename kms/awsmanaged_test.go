@@ -138,7 +138,7 @@ func TestAWSManagedAliasesAreReserved(t *testing.T) {
 		}
 	}
 	aliases, _ := e.s.ListAliases(e.ctx, &kms.ListAliasesInput{})
-	if len(aliases.Aliases) != 1 || aliases.Aliases[0].AliasName != "alias/aws/s3" {
+	if own := fxOwnAliases(aliases.Aliases); len(own) != 1 || own[0].AliasName != "alias/aws/s3" || own[0].TargetKeyId == "" {
 		t.Fatalf("aliases: %+v", aliases.Aliases)
 	}
 }

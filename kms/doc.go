@@ -283,6 +283,18 @@
 // "WrappingAlgorithm <name> is not supported in this Region", as the
 // recorded refusal of KeySpec SM2 outside them reads.
 //
+// D72: ListAliases without a KeyId lists, besides the caller's aliases in
+// the Region, each predefined alias/aws/<service> name whose AWS managed
+// key does not exist yet, with its AliasName and AliasArn and no
+// TargetKeyId, CreationDate or LastUpdatedDate, in name order among the
+// others, as AWS documents ("aliases that have no TargetKeyId field …
+// predefined aliases that AWS has created but has not yet associated with
+// a KMS key"). Which names a real account holds varies with its Region and
+// its age; kmsmodel lists the names whose first use creates an AWS managed
+// key, so that each one listed also resolves. Listing them adds no Region.
+// WithoutPredefinedAliases (kmssim serve --no-predefined-aliases) leaves
+// them out.
+//
 // CreateKey with MultiRegion makes a primary ("mrk-" key ID). ReplicateKey
 // makes a replica of it in another Region: the same key ID and key
 // material (so what one Region encrypts, any other decrypts), spec, usage,

@@ -33,6 +33,8 @@ type config struct {
 	replicaDuration  time.Duration
 	updateDuration   time.Duration
 	consistency      *consistency.Model // nil: the model is off
+
+	noPredefinedAliases bool // WithoutPredefinedAliases
 }
 
 func defaultConfig() config {
@@ -52,6 +54,16 @@ const DefaultOnDemandRotationQuota = 10
 // WithAccount sets the service's AWS account ID (twelve digits), the account
 // of callers whose context names none. The default is "111122223333".
 func WithAccount(id string) Option { return func(c *config) { c.account = id } }
+
+// WithoutPredefinedAliases leaves AWS's predefined aliases out of
+// ListAliases. By default, as in a real account, ListAliases without a
+// KeyId lists, besides the caller's aliases, each predefined
+// alias/aws/<service> name whose AWS managed key does not exist yet in the
+// account and Region, with its name and ARN and no TargetKeyId or dates
+// (decision D72). Tests that expect ListAliases to list only the aliases
+// they made can use this option; code that reads TargetKeyId of every
+// alias should be tested without it.
+func WithoutPredefinedAliases() Option { return func(c *config) { c.noPredefinedAliases = true } }
 
 // WithRegion sets the service's Region. The default is "us-east-1".
 func WithRegion(r string) Option { return func(c *config) { c.region = r } }

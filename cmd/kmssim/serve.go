@@ -212,6 +212,7 @@ type serveConfig struct {
 	etcd            *etcdstore.Options // --etcd; nil otherwise
 	staleReads      bool
 	readyTimeout    time.Duration
+	noPredefined    bool // --no-predefined-aliases
 }
 
 // identityPolicies returns the identity-based policies, made at the first
@@ -352,6 +353,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	etcdDial := fs.Duration("etcd-dial-timeout", 5*time.Second, "how long to wait for a connection to etcd at start")
 	etcdMaxOps := fs.Int("etcd-max-txn-ops", etcdstore.DefaultMaxTxnOps, "most operations in one etcd transaction: at most the members' --max-txn-ops")
 	fs.BoolVar(&c.staleReads, "stale-reads", false, "with --etcd, answer from this node's copy without catching up with the cluster first: faster, possibly stale reads")
+	fs.BoolVar(&c.noPredefined, "no-predefined-aliases", false, "leave AWS's predefined alias/aws/ names without a target out of ListAliases (decision D72)")
 	fs.DurationVar(&c.readyTimeout, "ready-timeout", 2*time.Second, "how long GET /readyz may take to reach the store and catch up before answering 503")
 	if code := parseFlags(fs, serveHelp, args, stdout, stderr); code >= 0 {
 		return nil, code
@@ -597,6 +599,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	}
 	if c.staleReads {
 		opts = append(opts, kms.WithStaleReads())
+	}
+	if c.noPredefined {
+		opts = append(opts, kms.WithoutPredefinedAliases())
 	}
 	var svc *kms.Service
 	storeName := "memory"
