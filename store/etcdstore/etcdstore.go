@@ -77,6 +77,9 @@ type Store struct {
 	revInflight *revCall
 	revNext     *revCall
 	revRequests atomic.Int64
+	// rr, when not nil, makes the revision reads over a connection of
+	// its own (rangeconn.go).
+	rr *rangeReader
 	// applyRequests counts the etcd transactions of Apply and ApplyAt.
 	applyRequests atomic.Int64
 	// keyMetas is what the store last saw of keys' records, so that a
@@ -114,6 +117,7 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.owned = true
+	s.rr = newRangeReader(opts)
 	return s, nil
 }
 
@@ -201,6 +205,9 @@ func (s *Store) checkFormat(timeout time.Duration) error {
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
+	}
+	if s.rr != nil {
+		s.rr.close()
 	}
 	if s.owned {
 		if err := s.cli.Close(); err != nil && !errors.Is(err, context.Canceled) {
@@ -628,17 +635,21 @@ func (s *Store) revision(ctx context.Context) (rev, at int64, err error) {
 func (s *Store) readRevision(c *revCall) {
 	for c != nil {
 		s.revRequests.Add(1)
-		// Not the callers' context: the read serves every one of them.
-		ctx, cancel := context.WithTimeout(context.Background(), revisionTimeout)
-		resp, err := s.cli.Get(ctx, s.l.meta(keyRev), clientv3.WithKeysOnly())
-		cancel()
-		switch {
-		case err != nil:
-			c.err = s.fail("revision", err)
-		case len(resp.Kvs) == 0:
-			c.err = fmt.Errorf("etcdstore: revision: the store's revision record is missing: %w", store.ErrCorrupt)
-		default:
-			c.rev, c.at = resp.Kvs[0].ModRevision, resp.Header.Revision
+		if rev, at, ok := s.rr.revision(s.l.meta(keyRev)); ok {
+			c.rev, c.at = rev, at
+		} else {
+			// Not the callers' context: the read serves every one of them.
+			ctx, cancel := context.WithTimeout(context.Background(), revisionTimeout)
+			resp, err := s.cli.Get(ctx, s.l.meta(keyRev), clientv3.WithKeysOnly())
+			cancel()
+			switch {
+			case err != nil:
+				c.err = s.fail("revision", err)
+			case len(resp.Kvs) == 0:
+				c.err = fmt.Errorf("etcdstore: revision: the store's revision record is missing: %w", store.ErrCorrupt)
+			default:
+				c.rev, c.at = resp.Kvs[0].ModRevision, resp.Header.Revision
+			}
 		}
 		s.revMu.Lock()
 		next := s.revNext
