@@ -18,7 +18,9 @@ require (
 	go.etcd.io/etcd/client/v3 v3.7.3 // store/etcdstore: the official etcd client (txn with compares, watch, linearizable reads); only that adapter links it
 	go.etcd.io/etcd/server/v3 v3.7.3 // internal/etcdtest only: embedded etcd members for tests, so that tests need no etcd binary
 	go.uber.org/zap v1.27.1 // etcd's logger type: etcdstore and etcdtest pass zap.NewNop() to keep the client and members quiet
+	golang.org/x/net v0.61.0 // already the etcd client's (through grpc): etcdstore frames its revision reads with http2.Framer and hpack
 	google.golang.org/grpc v1.83.2 // the etcd client's transport: etcdstore reads its status codes (a request too large)
+	google.golang.org/protobuf v1.36.11 // already the etcd client's: etcdstore encodes its revision reads' RangeRequest and decodes the RangeResponse
 	pgregory.net/rapid v1.3.0
 )
 
@@ -70,7 +72,6 @@ require (
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/exp/typeparams v0.0.0-20231108232855-2478ac86f678 // indirect
 	golang.org/x/mod v0.41.0 // indirect
-	golang.org/x/net v0.61.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
@@ -78,7 +79,6 @@ require (
 	golang.org/x/tools v0.51.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20260803160001-6ac0973c030d // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260803160001-6ac0973c030d // indirect
-	google.golang.org/protobuf v1.36.11 // indirect
 	gopkg.in/natefinch/lumberjack.v2 v2.2.1 // indirect
 	honnef.co/go/tools v0.8.2 // indirect
 	k8s.io/utils v0.0.0-20260108192941-914a6e750570 // indirect
