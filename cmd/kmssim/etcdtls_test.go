@@ -16,21 +16,9 @@ import (
 // them; without the client certificate, or without the CA, serve stops at
 // start.
 func TestServeEtcdTLS(t *testing.T) {
-	ca, cert, key := etcdtest.PKI(t)
-	configs, err := etcdtest.MemberConfigs(t.TempDir(), etcdtest.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mc := configs[0]
-	mc.ClientURL = "https" + strings.TrimPrefix(mc.ClientURL, "http")
-	mc.CertFile, mc.KeyFile, mc.CAFile = cert, key, ca
-	m, err := etcdtest.Member(mc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Close)
+	url, ca, cert, key := etcdtest.TLSMember(t)
 	wk := wrappingKeyFile(t)
-	base := []string{"--etcd", mc.ClientURL, "--wrapping-key-file", wk, "--etcd-dial-timeout", "1s"}
+	base := []string{"--etcd", url, "--wrapping-key-file", wk, "--etcd-dial-timeout", "1s"}
 	addr, stop, logs := startServe(t, append(base, "--etcd-ca", ca, "--etcd-cert", cert, "--etcd-key", key)...)
 	if _, err := client(addr, "AKID").CreateKey(context.Background(), &awskms.CreateKeyInput{}); err != nil {
 		t.Fatal(err)

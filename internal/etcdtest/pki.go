@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -63,4 +64,25 @@ func PKI(t testing.TB) (ca, cert, key string) {
 		t.Fatal(err)
 	}
 	return write("ca.pem", "CERTIFICATE", caDER), write("cert.pem", "CERTIFICATE", der), write("key.pem", "EC PRIVATE KEY", kder)
+}
+
+// TLSMember starts a one-member cluster, stopped when t ends, that serves
+// its clients over TLS and requires a client certificate: PKI's. It
+// returns the member's client URL (https://…) and PKI's files.
+func TLSMember(t testing.TB) (url, ca, cert, key string) {
+	t.Helper()
+	ca, cert, key = PKI(t)
+	configs, err := MemberConfigs(t.TempDir(), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc := configs[0]
+	mc.ClientURL = "https" + strings.TrimPrefix(mc.ClientURL, "http")
+	mc.CertFile, mc.KeyFile, mc.CAFile = cert, key, ca
+	m, err := Member(mc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	return mc.ClientURL, ca, cert, key
 }

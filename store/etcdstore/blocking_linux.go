@@ -90,31 +90,15 @@ func (c *blockingConn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	for waits := time.Duration(0); ; {
-		var n int
-		var err error
-		if waits == 0 {
-			r, _, errno := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-			n = int(r)
-			if errno != 0 {
-				err = errno
-			}
-		} else {
-			n, err = syscall.Read(fd, p)
-		}
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN && waits < c.timeout:
-			waits += quickWait
-			continue
-		case err != nil:
-			return 0, err
-		case n == 0:
-			return 0, errConnClosed // the peer closed, or shutdown
-		}
-		return n, nil
+	var waits time.Duration
+	n, err := c.transfer(fd, syscall.SYS_READ, p, syscall.Read, &waits)
+	switch {
+	case err != nil:
+		return 0, err
+	case n == 0:
+		return 0, errConnClosed // the peer closed, or shutdown
 	}
+	return n, nil
 }
 
 // Write writes all of p, the first attempt keeping its P as Read's
@@ -126,34 +110,51 @@ func (c *blockingConn) Write(p []byte) (int, error) {
 	if fd < 0 {
 		return 0, errConnClosed
 	}
+	var waits time.Duration
 	w := 0
-	for waits := time.Duration(0); w < len(p); {
+	for w < len(p) {
+		n, err := c.transfer(fd, syscall.SYS_WRITE, p[w:], syscall.Write, &waits)
+		if err != nil {
+			return w, err
+		}
+		w += n
+		if w < len(p) {
+			waits += quickWait // the socket's timeout cut the write short
+		}
+	}
+	return w, nil
+}
+
+// transfer makes the read or write system call trap on p until it does
+// not fail with EINTR, nor with EAGAIN (the socket's timeout, quickWait)
+// while *waits, the time waited so far, is under the connection's
+// timeout. While *waits is 0 it keeps the thread's P (RawSyscall); after,
+// it gives it up (slow: syscall.Read or syscall.Write).
+func (c *blockingConn) transfer(fd int, trap uintptr, p []byte, slow func(int, []byte) (int, error), waits *time.Duration) (int, error) {
+	for {
 		var n int
 		var err error
-		if waits == 0 {
-			r, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[w])), uintptr(len(p)-w))
-			n = int(r)
+		if *waits == 0 {
+			r, _, errno := syscall.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
 			if errno != 0 {
-				n, err = 0, errno
+				err = errno
+			} else {
+				n = int(r)
 			}
 		} else {
-			n, err = syscall.Write(fd, p[w:])
+			n, err = slow(fd, p)
 		}
 		switch {
 		case err == syscall.EINTR:
 			continue
-		case err == syscall.EAGAIN && waits < c.timeout:
-			waits += quickWait
+		case err == syscall.EAGAIN && *waits < c.timeout:
+			*waits += quickWait
 			continue
 		case err != nil:
-			return w, err
+			return 0, err
 		}
-		w += max(n, 0)
-		if n > 0 && w < len(p) {
-			waits += quickWait // a write the timeout cut short
-		}
+		return n, nil
 	}
-	return w, nil
 }
 
 // shutdown ends the connection both ways without closing the descriptor:

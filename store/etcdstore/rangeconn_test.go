@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -137,19 +136,7 @@ func TestRangeConnNotWithNew(t *testing.T) {
 // TestRangeConnOverTLS: against a member that serves its clients over TLS
 // and requires their certificates, the connection is TLS too.
 func TestRangeConnOverTLS(t *testing.T) {
-	ca, cert, key := etcdtest.PKI(t)
-	configs, err := etcdtest.MemberConfigs(t.TempDir(), etcdtest.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mc := configs[0]
-	mc.ClientURL = "https" + strings.TrimPrefix(mc.ClientURL, "http")
-	mc.CertFile, mc.KeyFile, mc.CAFile = cert, key, ca
-	m, err := etcdtest.Member(mc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Close)
+	url, ca, cert, key := etcdtest.TLSMember(t)
 	pair, err := tls.LoadX509KeyPair(cert, key)
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +148,7 @@ func TestRangeConnOverTLS(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
 	opts := options(t)
-	opts.Endpoints = []string{mc.ClientURL}
+	opts.Endpoints = []string{url}
 	opts.TLS = &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}}
 	s := openWith(t, opts)
 	ctx := context.Background()
