@@ -61,9 +61,10 @@ type rangeReader struct {
 	skip      int // reads to leave to the client before connecting again
 	conn      *rangeConn
 
-	// mu guards conn against close, which may run concurrently.
+	// mu guards conn and busy against close, which may run concurrently.
 	mu     sync.Mutex
 	closed atomic.Bool
+	busy   bool // a read is under way on conn
 
 	reads, failures atomic.Int64 // revision reads made over the connection, and failed
 }
@@ -138,7 +139,17 @@ func (r *rangeReader) revision(key string) (rev, at int64, ok bool) {
 		r.conn = c
 		r.mu.Unlock()
 	}
+	r.mu.Lock()
+	r.busy = true
+	r.mu.Unlock()
 	rev, at, err := r.conn.rangeRevision(key)
+	r.mu.Lock()
+	r.busy = false
+	if r.closed.Load() { // close waited for this read to end the connection
+		r.conn.close()
+		r.conn = nil
+	}
+	r.mu.Unlock()
 	if err != nil {
 		r.failed()
 		return 0, 0, false
@@ -166,8 +177,13 @@ func (r *rangeReader) close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.closed.Store(true)
-	if r.conn != nil {
-		r.conn.sock.shutdown()
+	switch {
+	case r.conn == nil:
+	case r.busy:
+		r.conn.sock.shutdown() // the reader closes it once the read returns
+	default:
+		r.conn.close()
+		r.conn = nil
 	}
 }
 

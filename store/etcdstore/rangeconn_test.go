@@ -164,3 +164,36 @@ func TestRangeConnOverTLS(t *testing.T) {
 		t.Fatalf("%d revision reads over the TLS connection, %d failed; want 2, none failed", reads, failures)
 	}
 }
+
+// TestRangeConnClosedWithStore: Close closes the revision connection
+// (its descriptor too), whether a read is under way on it or not.
+func TestRangeConnClosedWithStore(t *testing.T) {
+	fds := func() int {
+		es, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skipf("cannot count open descriptors: %v", err)
+		}
+		return len(es)
+	}
+	// A first store: whatever the client opens once per process (its
+	// resolver, say) is open before the count.
+	s := open(t)
+	wantRevisions(t, s, 1)
+	must(t, s.Close())
+	// The client closes some of its descriptors in the background, so
+	// the count moves by one or two either way; a connection left open by
+	// each store would add 20.
+	const stores = 20
+	before := fds()
+	for range stores {
+		s := open(t)
+		wantRevisions(t, s, 2)
+		if reads, _ := etcdstore.RangeConnReads(s); reads < 2 {
+			t.Fatalf("%d reads over the connection", reads)
+		}
+		must(t, s.Close())
+	}
+	if after := fds(); after > before+stores/5 {
+		t.Fatalf("%d descriptors open after %d stores opened and closed, %d before", after, stores, before)
+	}
+}
