@@ -637,6 +637,9 @@ func (s *Store) readRevision(c *revCall) {
 		s.revRequests.Add(1)
 		if rev, at, ok := s.rr.revision(s.l.meta(keyRev)); ok {
 			c.rev, c.at = rev, at
+		} else if s.closed.Load() {
+			// Not the closed client, whose Get would wait out its retries.
+			c.err = fmt.Errorf("etcdstore: revision: %w", store.ErrClosed)
 		} else {
 			// Not the callers' context: the read serves every one of them.
 			ctx, cancel := context.WithTimeout(context.Background(), revisionTimeout)

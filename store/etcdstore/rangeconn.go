@@ -42,8 +42,8 @@ import (
 // URLs, or that New made over a caller's client, read through the client
 // only.
 
-// rangeConnTimeout bounds connecting to an endpoint and each system call
-// on the connection (SO_RCVTIMEO and SO_SNDTIMEO): a read that takes
+// rangeConnTimeout bounds connecting to an endpoint and each read and
+// write on the connection (blockingConn): a revision read that takes
 // longer goes through the client, which waits up to revisionTimeout.
 const rangeConnTimeout = 2 * time.Second
 
@@ -140,12 +140,17 @@ func (r *rangeReader) revision(key string) (rev, at int64, ok bool) {
 		r.mu.Unlock()
 	}
 	r.mu.Lock()
+	c := r.conn
+	if r.closed.Load() || c == nil { // close came first
+		r.mu.Unlock()
+		return 0, 0, false
+	}
 	r.busy = true
 	r.mu.Unlock()
-	rev, at, err := r.conn.rangeRevision(key)
+	rev, at, err := c.rangeRevision(key)
 	r.mu.Lock()
 	r.busy = false
-	if r.closed.Load() { // close waited for this read to end the connection
+	if r.closed.Load() && r.conn != nil { // close left this read to end the connection
 		r.conn.close()
 		r.conn = nil
 	}

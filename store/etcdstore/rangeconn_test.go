@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -195,5 +196,32 @@ func TestRangeConnClosedWithStore(t *testing.T) {
 	}
 	if after := fds(); after > before+stores/5 {
 		t.Fatalf("%d descriptors open after %d stores opened and closed, %d before", after, stores, before)
+	}
+}
+
+// TestRangeConnCloseDuringReads: Close while revision reads go on ends
+// them with ErrClosed or a revision, nothing else, and leaves no read
+// waiting.
+func TestRangeConnCloseDuringReads(t *testing.T) {
+	for range 20 {
+		s := open(t)
+		errs := make(chan error, 4)
+		for range 4 {
+			go func() {
+				for {
+					if _, err := s.Revision(context.Background()); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wantRevisions(t, s, 1)
+		must(t, s.Close())
+		for range 4 {
+			if err := <-errs; !errors.Is(err, store.ErrClosed) {
+				t.Fatalf("a revision read as the store closed: %v, want ErrClosed", err)
+			}
+		}
 	}
 }
