@@ -313,7 +313,7 @@ func (w *walLog) sync() error {
 // tests replace them to make a write or a sync fail (a full disk, an I/O
 // error).
 var (
-	walWriteAt = logWriteAt
+	walWriteAt = (*os.File).WriteAt
 	walSync    = datasync
 )
 
