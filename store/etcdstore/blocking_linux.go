@@ -3,7 +3,9 @@ package etcdstore
 import (
 	"errors"
 	"net"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -59,6 +61,9 @@ func dialBlocking(host string, timeout time.Duration) (*blockingConn, error) {
 	return &blockingConn{fd: fd, local: nc.LocalAddr(), remote: nc.RemoteAddr(), timeout: timeout}, nil
 }
 
+// keptP counts the system calls made keeping their P (for tests).
+var keptP atomic.Int64
+
 // errConnClosed is the error of a read or write on a closed blockingConn.
 var errConnClosed = errors.New("etcdstore: connection closed")
 
@@ -80,8 +85,10 @@ const quickWait = 2 * time.Millisecond
 // the runtime's monitor hand the P to another thread and poll every 20
 // µs meanwhile, which cost a cluster node a tenth of its CPU. So Read
 // first waits up to quickWait keeping its P (syscall.RawSyscall, a wait
-// short enough not to hold up the collector), then the usual way, a
-// quickWait at a time, until the connection's timeout.
+// short enough not to hold up the collector long: the runtime's
+// preemption signal ends it with EINTR), then the usual way, a quickWait
+// at a time, until the connection's timeout. A process with one P always
+// waits the usual way: keeping its only P would stop every goroutine.
 func (c *blockingConn) Read(p []byte) (int, error) {
 	fd := c.descriptor()
 	if fd < 0 {
@@ -128,13 +135,16 @@ func (c *blockingConn) Write(p []byte) (int, error) {
 // transfer makes the read or write system call trap on p until it does
 // not fail with EINTR, nor with EAGAIN (the socket's timeout, quickWait)
 // while *waits, the time waited so far, is under the connection's
-// timeout. While *waits is 0 it keeps the thread's P (RawSyscall); after,
-// it gives it up (slow: syscall.Read or syscall.Write).
+// timeout. While *waits is 0, and the process has another P to run
+// goroutines on meanwhile, it keeps the thread's P (RawSyscall); else it
+// gives it up (slow: syscall.Read or syscall.Write).
 func (c *blockingConn) transfer(fd int, trap uintptr, p []byte, slow func(int, []byte) (int, error), waits *time.Duration) (int, error) {
+	keep := runtime.GOMAXPROCS(0) > 1
 	for {
 		var n int
 		var err error
-		if *waits == 0 {
+		if *waits == 0 && keep {
+			keptP.Add(1)
 			r, _, errno := syscall.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
 			if errno != 0 {
 				err = errno

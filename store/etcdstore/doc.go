@@ -79,8 +79,8 @@
 // revision. Revision is a linearizable read, shared by concurrent
 // callers: however many wait, one request at a time is in flight. A store
 // that Open made makes these reads (etcd's Range, as the client would)
-// over a connection of its own to one endpoint, with TLS when Options.TLS
-// is set, framed by the store and read by the reading goroutine itself in
+// over a connection of its own to one endpoint, with TLS when the
+// etcd client would use it, framed by the store and read by the reading goroutine itself in
 // blocking system calls: Revision costs 70 µs of CPU where the client's
 // goroutines and the network poller made it 205 (see rangeconn.go). A
 // failure sends the read, and the next 64, through the client, then the

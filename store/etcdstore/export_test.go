@@ -33,3 +33,7 @@ func BreakRangeConn(s *Store) {
 
 // RangeConnBackoff is rangeConnBackoff.
 const RangeConnBackoff = rangeConnBackoff
+
+// KeptP returns how many system calls the revision connections made
+// keeping their P.
+func KeptP() int64 { return keptP.Load() }

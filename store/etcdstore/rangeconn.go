@@ -34,7 +34,9 @@ import (
 // revision reads as gRPC calls over HTTP/2 that it frames itself
 // (golang.org/x/net/http2) on such a connection to one endpoint: the same
 // linearizable Range request (etcd's ReadIndex) the client would send,
-// with TLS when Options.TLS is set. Any failure (an endpoint down, a
+// with TLS when the client would use it
+// (the first endpoint's scheme decides, as it does for the client; without
+// one, Options.TLS). Any failure (an endpoint down, a
 // timeout, a GOAWAY, an error status) closes the connection, and the read
 // and the next rangeConnBackoff ones go through the client, which knows
 // how to fail over; then the next endpoint is tried. Stores whose client
@@ -75,9 +77,20 @@ func newRangeReader(opts Options) *rangeReader {
 	if opts.Username != "" || len(opts.Endpoints) == 0 || !blockingSockets {
 		return nil
 	}
-	r := &rangeReader{tls: opts.TLS}
+	r := &rangeReader{}
+	// TLS or not for every endpoint, as the client decides it: from the
+	// first endpoint's scheme, and without one from Options.TLS.
+	switch first := opts.Endpoints[0]; {
+	case strings.HasPrefix(first, "https://"):
+		r.tls = opts.TLS
+		if r.tls == nil {
+			r.tls = &tls.Config{} // the system's roots, as the client's
+		}
+	case !strings.Contains(first, "://"):
+		r.tls = opts.TLS
+	}
 	for _, ep := range opts.Endpoints {
-		host, ok := endpointHost(ep, opts.TLS != nil)
+		host, ok := endpointHost(ep)
 		if !ok {
 			return nil
 		}
@@ -87,24 +100,15 @@ func newRangeReader(opts Options) *rangeReader {
 }
 
 // endpointHost returns the host:port of an etcd client endpoint, and
-// whether the reader can use it: "host:port", "http://host:port" or, with
-// TLS, "https://host:port".
-func endpointHost(ep string, withTLS bool) (string, bool) {
+// whether the reader can use it: "host:port", "http://host:port" or
+// "https://host:port".
+func endpointHost(ep string) (string, bool) {
 	if !strings.Contains(ep, "://") {
 		_, _, err := net.SplitHostPort(ep)
 		return ep, err == nil
 	}
 	u, err := url.Parse(ep)
-	if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") {
-		return "", false
-	}
-	switch u.Scheme {
-	case "http":
-	case "https":
-		if !withTLS {
-			return "", false
-		}
-	default:
+	if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || (u.Scheme != "http" && u.Scheme != "https") {
 		return "", false
 	}
 	_, _, err = net.SplitHostPort(u.Host)
@@ -122,7 +126,10 @@ func (r *rangeReader) revision(key string) (rev, at int64, ok bool) {
 		r.skip--
 		return 0, 0, false
 	}
-	if r.conn == nil {
+	r.mu.Lock()
+	c := r.conn
+	r.mu.Unlock()
+	if c == nil {
 		host := r.endpoints[r.next%len(r.endpoints)]
 		r.next++
 		c, err := dialRange(host, r.tls)
@@ -140,7 +147,7 @@ func (r *rangeReader) revision(key string) (rev, at int64, ok bool) {
 		r.mu.Unlock()
 	}
 	r.mu.Lock()
-	c := r.conn
+	c = r.conn
 	if r.closed.Load() || c == nil { // close came first
 		r.mu.Unlock()
 		return 0, 0, false

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -223,5 +224,42 @@ func TestRangeConnCloseDuringReads(t *testing.T) {
 				t.Fatalf("a revision read as the store closed: %v, want ErrClosed", err)
 			}
 		}
+	}
+}
+
+// TestRangeConnPlainWithTLSOptions: with an http:// first endpoint the
+// etcd client speaks plain gRPC whatever Options.TLS says, and so does the
+// revision connection.
+func TestRangeConnPlainWithTLSOptions(t *testing.T) {
+	opts := options(t)
+	opts.TLS = &tls.Config{}
+	s := openWith(t, opts)
+	wantRevisions(t, s, 4)
+	if reads, failures := etcdstore.RangeConnReads(s); reads < 8 || failures != 0 {
+		t.Fatalf("%d revision reads over the connection, %d failed; want at least 8, none failed", reads, failures)
+	}
+}
+
+// TestRangeConnOneP: in a process with one P the connection's reads give
+// it up while they wait (else a member in the same process could not
+// answer before the wait timed out), and still read right.
+func TestRangeConnOneP(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("blocking connections are Linux's")
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	s := open(t)
+	kept := etcdstore.KeptP()
+	wantRevisions(t, s, 8)
+	if reads, failures := etcdstore.RangeConnReads(s); reads < 16 || failures != 0 {
+		t.Fatalf("%d revision reads over the connection, %d failed; want at least 16, none failed", reads, failures)
+	}
+	if n := etcdstore.KeptP() - kept; n != 0 {
+		t.Fatalf("%d system calls kept the only P", n)
+	}
+	runtime.GOMAXPROCS(2)
+	wantRevisions(t, s, 1)
+	if etcdstore.KeptP() == kept {
+		t.Fatal("with two Ps no system call kept its P")
 	}
 }
