@@ -40,13 +40,20 @@ func dialBlocking(host string, timeout time.Duration) (*blockingConn, error) {
 	}
 	fd := -1
 	var dupErr error
+	// Under ForkLock, so that no program started meanwhile inherits the
+	// copy before it is marked close-on-exec.
+	syscall.ForkLock.RLock()
 	if err := raw.Control(func(s uintptr) { fd, dupErr = syscall.Dup(int(s)) }); err != nil {
+		syscall.ForkLock.RUnlock()
 		return nil, err
 	}
+	if dupErr == nil {
+		syscall.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
 	if dupErr != nil {
 		return nil, dupErr
 	}
-	syscall.CloseOnExec(fd)
 	tv := syscall.NsecToTimeval(quickWait.Nanoseconds())
 	for _, err := range []error{
 		syscall.SetNonblock(fd, false),

@@ -79,13 +79,14 @@
 // revision. Revision is a linearizable read, shared by concurrent
 // callers: however many wait, one request at a time is in flight. A store
 // that Open made makes these reads (etcd's Range, as the client would)
-// over a connection of its own to one endpoint, with TLS when the
-// etcd client would use it, framed by the store and read by the reading goroutine itself in
-// blocking system calls: Revision costs 70 µs of CPU where the client's
-// goroutines and the network poller made it 205 (see rangeconn.go). A
-// failure sends the read, and the next 64, through the client, then the
-// next endpoint is tried. A store whose client authenticates
-// (Options.Username), or that New made, reads through the client. Watch
+// over a connection of its own to one endpoint, with TLS when the etcd
+// client would use it, framed by the store and read by the reading
+// goroutine itself in blocking system calls: Revision costs 70 µs of CPU
+// where the client's goroutines and the network poller made it 205 (see
+// rangeconn.go). A failure sends the read, and the next 64, through the
+// client, then the next endpoint is tried. A store whose client
+// authenticates (Options.Username), or that New made, reads through the
+// client. Watch
 // turns etcd's watch of the prefix into one store.Change per commit; from
 // the revision of a store idle since, it starts at the cluster's revision,
 // so that etcd's compaction of other prefixes' writes does not end it.
