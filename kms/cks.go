@@ -1161,6 +1161,20 @@ func (s *Service) dropStore(cs *customKeyStore) {
 	s.storeSlots[cs.slot] = nil
 }
 
+// placeInStore puts k in its custom key store's list of keys (if it has a
+// store) at its place in creation order, as a node loading the store
+// holds them (compareOrder): another node's key, or one whose creation
+// number another node's creation of its ID changed.
+func placeInStore(k *key) {
+	if k.ck == nil {
+		return
+	}
+	removeFromStore(k)
+	cs := k.ck.store
+	i, _ := slices.BinarySearchFunc(cs.keys, k, func(a, k *key) int { return compareOrder(a.seq, a.id, k.seq, k.id) })
+	cs.keys = slices.Insert(cs.keys, i, k)
+}
+
 // removeFromStore drops a deleted key from its store's list.
 func removeFromStore(k *key) {
 	if k.ck == nil {

@@ -1,7 +1,6 @@
 package kms
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -390,20 +389,14 @@ func (s *Service) applyRecords(b *store.Batch) error {
 				// yet undone): the key takes the other's place in the
 				// creation order.
 				s.reorder(k)
+				placeInStore(k)
 				s.seq = max(s.seq, k.seq)
-				if k.ck != nil {
-					slices.SortStableFunc(k.ck.store.keys, func(a, b *key) int { return cmp.Compare(a.seq, b.seq) })
-				}
 			}
 			continue
 		}
 		p := s.addKey(nk)
 		s.placeInOrder(p)
-		if p.ck != nil {
-			cs := p.ck.store
-			i, _ := slices.BinarySearchFunc(cs.keys, p.seq+1, func(k *key, seq uint64) int { return cmp.Compare(k.seq, seq) })
-			cs.keys = slices.Insert(cs.keys, i, p)
-		}
+		placeInStore(p)
 		s.setPolicy(p, doc)
 		s.requeue(p)
 		s.seq = max(s.seq, p.seq)

@@ -159,25 +159,34 @@ func ValidAccountID(a string) bool {
 	return true
 }
 
-// keyARN formats the ARN of key id in the service's partition and the
-// Region of the call in progress.
+// keyARN formats the ARN of key id in the Region of the call in progress
+// (and its partition).
 func (s *Service) keyARN(account, id string) string {
-	return s.keyARNIn(s.rg.name, account, id)
+	return s.rg.keyARN(account, id)
 }
 
-// keyARNIn formats the ARN of key id in a given Region.
+// keyARNIn formats the ARN of key id in the Region called region, which
+// the service need not serve.
 func (s *Service) keyARNIn(region, account, id string) string {
-	return "arn:" + PartitionOf(region) + ":kms:" + region + ":" + account + ":key/" + id
+	return keyARN(PartitionOf(region), region, account, id)
+}
+
+// keyARN formats the ARN of key id in r.
+func (r *region) keyARN(account, id string) string { return keyARN(r.partition, r.name, account, id) }
+
+// keyARN formats the ARN of key id.
+func keyARN(partition, region, account, id string) string {
+	return "arn:" + partition + ":kms:" + region + ":" + account + ":key/" + id
 }
 
 // arnOf formats k's ARN, in k's own Region.
 func (s *Service) arnOf(k *key) string {
 	r := s.regions[k.region]
 	if k.account != s.cfg.account {
-		return s.keyARNIn(r.name, k.account, k.id)
+		return r.keyARN(k.account, k.id)
 	}
 	if r.arnPrefix == "" {
-		r.arnPrefix = s.keyARNIn(r.name, k.account, "")
+		r.arnPrefix = r.keyARN(k.account, "")
 	}
 	return r.arnPrefix + k.id
 }

@@ -161,7 +161,7 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 	if to := s.findRegion(in.ReplicaRegion); to != nil && to.keys.get(p.id) != nil {
 		// AWS: each replica "must be in a different Region"; the
 		// exception is documented, the wording is kmsmodel's.
-		rarn := s.keyARNIn(to.name, p.account, p.id)
+		rarn := to.keyARN(p.account, p.id)
 		return nil, kmsError(keystate.ErrAlreadyExists, op, arn, p.state,
 			"A key with the ID "+p.id+" already exists in "+to.name+": "+rarn)
 	}
@@ -170,11 +170,10 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 		return nil, err
 	}
 	// A Region the service has not served yet is added now; a failure
-	// below gives it back (dropAdded).
-	n := len(s.regions)
-	to := s.regionNamed(in.ReplicaRegion)
-	if len(s.regions) > n {
-		s.added = append(s.added, to)
+	// below gives it back. (Its name has the AWS form: checkRegionName.)
+	to := s.findRegion(in.ReplicaRegion)
+	if to == nil {
+		to = s.addCallRegion(in.ReplicaRegion)
 	}
 	if to == nil {
 		return nil, kmsError(keystate.ErrLimitExceeded, op, arn, p.state,

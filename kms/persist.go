@@ -1,7 +1,6 @@
 package kms
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -178,7 +177,7 @@ func (s *Service) load(ctx context.Context) error {
 		})
 	}
 	for _, cs := range s.stores {
-		slices.SortFunc(cs.keys, func(a, b *key) int { return cmp.Compare(a.seq, b.seq) })
+		slices.SortFunc(cs.keys, func(a, b *key) int { return compareOrder(a.seq, a.id, b.seq, b.id) })
 	}
 	if err := s.linkFamilies(primaries); err != nil {
 		return err

@@ -187,15 +187,26 @@ func (s *Service) serveRegion(op keystate.Operation) error {
 	if s.rg.served() {
 		return nil
 	}
-	r := s.addRegion(s.rg.name) // allowed, maybe not of the AWS form (WithRegions)
+	r := s.addCallRegion(s.rg.name) // allowed, maybe not of the AWS form (WithRegions)
 	if r == nil {
 		s.rg = s.regions[0]
 		return kmsError(keystate.ErrLimitExceeded, op, "", keystate.None,
 			fmt.Sprintf("kmsmodel serves at most %d Regions.", maxRegions))
 	}
 	s.rg = r
-	s.added = append(s.added, r)
 	return nil
+}
+
+// addCallRegion adds the Region called name, which the service does not
+// serve yet, for the call in progress to create something in: a failure
+// of the call gives it back (dropAdded). nil when the service serves as
+// many Regions as it can. The caller holds s.mu.
+func (s *Service) addCallRegion(name string) *region {
+	r := s.addRegion(name)
+	if r != nil {
+		s.added = append(s.added, r)
+	}
+	return r
 }
 
 // dropAdded gives back the Regions that the call in progress added (added)

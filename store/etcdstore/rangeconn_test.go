@@ -29,6 +29,11 @@ var rangeConnKeys atomic.Int64
 func wantRevisions(t *testing.T, s *etcdstore.Store, n int) {
 	t.Helper()
 	ctx := context.Background()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: cluster.Endpoints(), DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
 	for i := range n {
 		if i%8 == 0 {
 			id := fmt.Sprintf("%08d-0000-4000-8000-000000000000", rangeConnKeys.Add(1))
@@ -38,12 +43,7 @@ func wantRevisions(t *testing.T, s *etcdstore.Store, n int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cli, err := clientv3.New(clientv3.Config{Endpoints: cluster.Endpoints(), DialTimeout: 5 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
 		resp, err := cli.Get(ctx, "\x00") // any key: the header's revision is the cluster's
-		cli.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
