@@ -851,6 +851,53 @@ func (s *Service) committed(read, rev int64) {
 	}
 }
 
+// authReads are the records a call's authorization read, in cluster
+// mode: the keys whose key policies decided it, and the grant that allowed
+// it. persist names them in the call's batches (store.Batch.ReadKeys,
+// ReadGrants), so that a write authorized by a grant that another node
+// revoked meanwhile, or by a key policy it changed, loses its race and
+// runs again, as a single service would have refused it after the other
+// node's change. The store compares the records the batch writes anyway.
+type authReads struct {
+	keys   []string
+	grants []store.GrantID
+}
+
+func (r *authReads) reset() {
+	r.keys, r.grants = r.keys[:0], r.grants[:0]
+}
+
+// readKey records that the call's authorization read k's key policy.
+// The caller holds s.mu.
+func (s *Service) readKey(k *key) {
+	if s.cl != nil {
+		s.reads.keys = append(s.reads.keys, s.storeID(k))
+	}
+}
+
+// readGrant records that grant g of k authorized the call. The caller
+// holds s.mu.
+func (s *Service) readGrant(k *key, g *grant) {
+	if s.cl != nil {
+		s.reads.grants = append(s.reads.grants, store.GrantID{KeyID: s.storeID(k), GrantID: g.id})
+	}
+}
+
+// nameReads names in b the records the call's authorization read that b
+// does not write (persist). The caller holds s.mu.
+func (s *Service) nameReads(b *store.Batch) {
+	for _, id := range s.reads.keys {
+		if !slices.ContainsFunc(b.PutKeys, func(k store.Key) bool { return k.ID == id }) && !slices.Contains(b.ReadKeys, id) {
+			b.ReadKeys = append(b.ReadKeys, id)
+		}
+	}
+	for _, id := range s.reads.grants {
+		if !slices.Contains(b.ReadGrants, id) {
+			b.ReadGrants = append(b.ReadGrants, id)
+		}
+	}
+}
+
 // lostRace reports whether err is a call's failure because another node's
 // write changed what its group was computed from: the call must run
 // again.

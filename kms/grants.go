@@ -78,6 +78,7 @@ func (g *grant) allows(caller policy.Principal, action string, ec map[string]str
 func (s *Service) grantAllows(k *key, action string) *grant {
 	for _, g := range s.grants[k.slot] {
 		if g.allows(s.principal, action, s.call.ec, s.call.sourceArn) && (s.ec == nil || s.ecGrantVisible(g)) {
+			s.readGrant(k, g)
 			return g
 		}
 	}

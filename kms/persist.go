@@ -443,8 +443,11 @@ func (s *Service) persist(b *store.Batch) error {
 		b.Now = fromMicros(s.last)
 		s.saved = s.last
 	}
-	if s.cl != nil && len(s.log) == 0 {
-		s.cl.logRead = s.cl.applied.Load()
+	if s.cl != nil {
+		if len(s.log) == 0 {
+			s.cl.logRead = s.cl.applied.Load()
+		}
+		s.nameReads(b)
 	}
 	if !s.profileSaved {
 		b.RuleProfile = s.cfg.rules.String()

@@ -175,6 +175,7 @@ func (c *callConditions) reset() {
 // allow, else AccessDeniedException. arn is k's ARN, or "" to have it
 // made only when the default policy's shortcut does not decide.
 func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) error {
+	s.readKey(k)
 	doc := s.keyPolicy(k)
 	if s.ec != nil {
 		doc = s.ecPolicy(k, doc) // D42: the policy the caller's reader sees

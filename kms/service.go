@@ -71,8 +71,11 @@ type Service struct {
 
 	// Cluster mode (cluster.go): nil unless the store is a store.Shared.
 	// wmu is held by the call applying the other nodes' commits.
-	cl  *clusterState
-	wmu sync.Mutex
+	cl *clusterState
+	// reads are the records the call in progress read to authorize itself
+	// (cluster mode only, see authReads).
+	reads authReads
+	wmu   sync.Mutex
 
 	scratch key  // the draft of a change (see draft), reused to save allocations
 	drafted *key // the key scratch is a draft of
@@ -317,6 +320,7 @@ func (s *Service) begin(ctx context.Context, op keystate.Operation) (int64, stri
 	}
 	s.mu.Lock()
 	s.call.reset()
+	s.reads.reset()
 	var verr error
 	if c, _ := ctx.Value(conditionsKey{}).([]policy.ContextEntry); len(c) > 0 {
 		s.call.extra = append(s.call.extra, c...)
@@ -399,6 +403,7 @@ func (s *Service) Sweep() int {
 // it applied, if any.
 func (s *Service) sweepOnce() (int, error) {
 	s.mu.Lock()
+	s.reads.reset() // the events' batches read nothing to authorize
 	if s.closed || s.broken != nil {
 		s.mu.Unlock()
 		return 0, nil

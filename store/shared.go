@@ -51,8 +51,9 @@ type Shared interface {
 	// deletes and the keys these name, the aliases and grants its key
 	// deletions remove with the keys (one put after read conflicts), the
 	// custom key stores it puts or deletes (any custom key store created
-	// or replaced after read, when a batch sets GuardCustomKeyStores), and
-	// the secret when it puts one. Otherwise it writes
+	// or replaced after read, when a batch sets GuardCustomKeyStores), the
+	// keys and grants a batch read (Batch.ReadKeys, ReadGrants), and the
+	// secret when it puts one. Otherwise it writes
 	// nothing and returns an error wrapping ErrConflict (a deletion after
 	// read counts as a change). A key the group creates (CreatedKeys) is
 	// checked only for its absence when the group commits: a group

@@ -206,6 +206,12 @@ func (s *SharedMemory) touched(bs []*Batch) (refs, named, cascades []recordRef) 
 		for _, id := range b.DeleteGrants {
 			add(&refs, grantRef(id))
 		}
+		for _, id := range b.ReadKeys {
+			named = append(named, keyRef(id))
+		}
+		for _, id := range b.ReadGrants {
+			named = append(named, grantRef(id))
+		}
 		for _, id := range b.DeleteKeys {
 			add(&refs, keyRef(id))
 			for aid, a := range s.mem.aliases {

@@ -307,6 +307,15 @@ type Batch struct {
 	// settings and a place under the quota. Apply ignores it, and it
 	// writes nothing: a batch of it alone is Empty.
 	GuardCustomKeyStores bool
+	// ReadKeys and ReadGrants name records (by record ID) that the
+	// batch's call read to decide, without writing them: the keys whose
+	// key policies, and the grants that, authorized it. A Shared store's
+	// ApplyAt refuses the group when one of them was changed or deleted
+	// after its read revision, as it does for a record the group writes.
+	// Apply ignores them, and they write nothing: a batch of them alone is
+	// Empty.
+	ReadKeys   []string
+	ReadGrants []GrantID
 	// RuleProfile, when not empty, names the rule profile the service
 	// writes under ("2024" or "current", kms.Rules): the store keeps the
 	// latest one given and returns it from RuleProfile, so that a service

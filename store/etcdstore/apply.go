@@ -60,7 +60,7 @@ type wanted struct {
 	guard bool
 }
 
-func want(bs []*store.Batch) wanted {
+func want(bs []*store.Batch, at bool) wanted {
 	w := wanted{keys: map[string]bool{}, delKeys: map[string]bool{}, aliases: map[store.AliasID]bool{},
 		grants: map[store.GrantID]bool{}, stores: map[string]bool{}}
 	for _, b := range bs {
@@ -88,6 +88,16 @@ func want(bs []*store.Batch) wanted {
 		for _, id := range b.DeleteGrants {
 			w.grants[id] = true
 			w.keys[id.KeyID] = true
+		}
+		if at {
+			// What the batch's call read to decide is compared as read
+			// too (store.Batch.ReadKeys, ReadGrants); Apply ignores it.
+			for _, id := range b.ReadKeys {
+				w.keys[id] = true
+			}
+			for _, id := range b.ReadGrants {
+				w.grants[id] = true
+			}
 		}
 		for _, c := range b.PutCustomKeyStores {
 			w.stores[c.ID] = true
@@ -195,7 +205,7 @@ func (s *Store) apply(ctx context.Context, at bool, read int64, bs []*store.Batc
 	for {
 		if st == nil {
 			if w == nil {
-				ww := want(group)
+				ww := want(group, at)
 				w = &ww
 			}
 			var err error
@@ -259,8 +269,9 @@ func (s *Store) commit(ctx context.Context, st *groupState) (rev int64, ok bool,
 	return resp.Header.Revision, true, nil
 }
 
-// assume returns the state of a group that only puts and rotates keys,
-// stores the secret, or moves the latest instant or the rule profile, with
+// assume returns the state of a group that only puts and rotates keys
+// (and for ApplyAt reads keys, store.Batch.ReadKeys), stores the secret,
+// or moves the latest instant or the rule profile, with
 // its batches applied, when that state is known without reading it: the
 // keys it creates (created, store.CreatedKeys) absent, those it replaces as
 // keyMetas last saw them (for ApplyAt, at revision read or before), the
@@ -298,8 +309,16 @@ func (s *Store) assume(group []*store.Batch, created map[string]bool, at bool, r
 	}
 	for _, b := range group {
 		if len(b.DeleteKeys) > 0 || len(b.PutAliases) > 0 || len(b.DeleteAliases) > 0 || len(b.PutGrants) > 0 ||
-			len(b.DeleteGrants) > 0 || len(b.PutCustomKeyStores) > 0 || len(b.DeleteCustomKeyStores) > 0 || b.GuardCustomKeyStores {
+			len(b.DeleteGrants) > 0 || len(b.PutCustomKeyStores) > 0 || len(b.DeleteCustomKeyStores) > 0 || b.GuardCustomKeyStores ||
+			at && len(b.ReadGrants) > 0 {
 			return nil
+		}
+		if at {
+			for _, id := range b.ReadKeys {
+				if !name(id) {
+					return nil
+				}
+			}
 		}
 		for i := range b.PutKeys {
 			if !name(b.PutKeys[i].ID) {
@@ -318,7 +337,7 @@ func (s *Store) assume(group []*store.Batch, created map[string]bool, at bool, r
 		}
 	}
 	for _, e := range st.keys {
-		if e.readExists && !e.put {
+		if e.readExists && !e.put && e.touched {
 			return nil // rotated but not put: the record's other fields are not known
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kmsmodel/kmsmodel/internal/racetest"
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/store"
@@ -170,5 +171,51 @@ func TestKMSNodesShareCustomKeyStoresOverEtcd(t *testing.T) {
 	}
 	if len(lists[0]) != 8 || fmt.Sprint(lists[0]) != fmt.Sprint(lists[1]) {
 		t.Errorf("paged one store at a time, a lists %q and b %q; want the same 8 stores", lists[0], lists[1])
+	}
+}
+
+// TestKMSWriteAllowedByRevokedGrantRefusedOverEtcd: kms's cluster mode
+// over this adapter compares what a write's authorization read
+// (store.Batch.ReadGrants): a CreateGrant that a grant allowed, when
+// another node revokes that grant before it commits, loses its race and
+// runs again, which the revocation refuses. Without the comparison, it
+// committed.
+func TestKMSWriteAllowedByRevokedGrantRefusedOverEtcd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	opts := options(t)
+	ra := racetest.New(openWith(t, opts))
+	var nodes []*kms.Service
+	for i, st := range []store.Shared{ra, openWith(t, opts)} {
+		svc, err := kms.Open(ctx, st, kms.WithClock(kms.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))),
+			kms.WithRandom(rand.NewChaCha8([32]byte{byte(i + 1)})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { svc.Close() })
+		nodes = append(nodes, svc)
+	}
+	a, b := nodes[0], nodes[1]
+	out, err := a.CreateKey(ctx, &kms.CreateKeyInput{})
+	must(t, err)
+	arn := out.KeyMetadata.Arn
+	const partner = "arn:aws:iam::444455556666:role/partner"
+	g, err := a.CreateGrant(ctx, &kms.CreateGrantInput{KeyId: arn, GranteePrincipal: partner, Operations: []string{"CreateGrant"}})
+	must(t, err)
+	ra.Before(func() {
+		if _, err := b.RevokeGrant(ctx, &kms.RevokeGrantInput{KeyId: arn, GrantId: g.GrantId}); err != nil {
+			t.Errorf("RevokeGrant on b: %v", err)
+		}
+	})
+	_, err = a.CreateGrant(kms.WithPrincipal(ctx, partner), &kms.CreateGrantInput{KeyId: arn, GranteePrincipal: partner, Operations: []string{"Encrypt"}})
+	if !errors.Is(err, keystate.ErrAccessDenied) {
+		t.Fatalf("CreateGrant allowed by a grant another node revoked meanwhile: %v, want AccessDeniedException", err)
+	}
+	for _, n := range nodes {
+		l, err := n.ListGrants(ctx, &kms.ListGrantsInput{KeyId: arn})
+		must(t, err)
+		if len(l.Grants) != 0 {
+			t.Errorf("%d grants listed, want none", len(l.Grants))
+		}
 	}
 }
