@@ -171,7 +171,12 @@ files, as etcdctl's --cacert, --cert and --key); authentication takes
 variable KMSSIM_ETCD_PASSWORD. --etcd-max-txn-ops must not exceed the
 etcd members' --max-txn-ops (128 by default): a write needing more
 operations is refused. With --clock manual the cluster has one clock:
-KmsModel.AdvanceClock on any node moves every node's.
+KmsModel.AdvanceClock on any node moves every node's. What stands for
+services other than KMS is each node's own, not the cluster's: IAM
+(identity-based policies, permissions boundaries, session policies,
+principals), AWS Organizations and VPC endpoints. Give every node the
+same flags for them; the KmsModel targets that change them while serve
+runs change only the node that answers.
 
 For load balancers, GET /healthz answers 200 while the process serves,
 and GET /readyz answers 200 when the node can answer calls (in cluster
