@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/kmsmodel/kmsmodel/internal/racetest"
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/store"
@@ -22,12 +23,7 @@ import (
 
 func TestClusterWriteAllowedByRevokedGrantRefused(t *testing.T) {
 	ctx := context.Background()
-	st := store.NewSharedMemory()
-	ra, a, b, _, _ := clRacing(t, st)
-	out, err := a.CreateKey(ctx, &kms.CreateKeyInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ra, a, b, out := clRacingKey(t)
 	arn := out.KeyMetadata.Arn
 	g, err := a.CreateGrant(ctx, &kms.CreateGrantInput{KeyId: arn, GranteePrincipal: pzPartner, Operations: []string{"CreateGrant", "Encrypt"}})
 	if err != nil {
@@ -44,12 +40,7 @@ func TestClusterWriteAllowedByRevokedGrantRefused(t *testing.T) {
 		}
 	})
 	_, err = a.CreateGrant(partner, &kms.CreateGrantInput{KeyId: arn, GranteePrincipal: pzPartner, Operations: []string{"Decrypt"}, Name: "late"})
-	if !errors.Is(err, keystate.ErrAccessDenied) {
-		t.Fatalf("CreateGrant allowed by a grant another node revoked meanwhile: %v, want AccessDeniedException", err)
-	}
-	if s, _ := a.ClusterStatus(); s.Retries != 1 {
-		t.Errorf("a's status %+v: want its call run again once, having lost its race", s)
-	}
+	wantRefusedAfterRace(t, a, "CreateGrant allowed by a grant another node revoked meanwhile", err)
 	for _, n := range []*kms.Service{a, b} {
 		l, err := n.ListGrants(ctx, &kms.ListGrantsInput{KeyId: arn})
 		if err != nil {
@@ -68,12 +59,7 @@ func TestClusterWriteAllowedByRevokedGrantRefused(t *testing.T) {
 
 func TestClusterWriteAllowedByChangedKeyPolicyRefused(t *testing.T) {
 	ctx := context.Background()
-	st := store.NewSharedMemory()
-	ra, a, b, _, _ := clRacing(t, st)
-	out, err := a.CreateKey(ctx, &kms.CreateKeyInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ra, a, b, out := clRacingKey(t)
 	id := out.KeyMetadata.KeyId
 	session := kms.WithPrincipal(ctx, pzSession)
 	for _, name := range []string{"alias/one", "alias/two"} {
@@ -93,13 +79,8 @@ func TestClusterWriteAllowedByChangedKeyPolicyRefused(t *testing.T) {
 			t.Errorf("PutKeyPolicy on b: %v", err)
 		}
 	})
-	_, err = a.DeleteAlias(session, &kms.DeleteAliasInput{AliasName: "alias/two"})
-	if !errors.Is(err, keystate.ErrAccessDenied) {
-		t.Fatalf("DeleteAlias allowed by a key policy another node changed to deny it meanwhile: %v, want AccessDeniedException", err)
-	}
-	if s, _ := a.ClusterStatus(); s.Retries != 1 {
-		t.Errorf("a's status %+v: want its call run again once, having lost its race", s)
-	}
+	_, err := a.DeleteAlias(session, &kms.DeleteAliasInput{AliasName: "alias/two"})
+	wantRefusedAfterRace(t, a, "DeleteAlias allowed by a key policy another node changed to deny it meanwhile", err)
 	for _, n := range []*kms.Service{a, b} {
 		l, err := n.ListAliases(ctx, &kms.ListAliasesInput{KeyId: id})
 		if err != nil {
@@ -109,4 +90,28 @@ func TestClusterWriteAllowedByChangedKeyPolicyRefused(t *testing.T) {
 			t.Errorf("the key's aliases %+v, want alias/two alone", l.Aliases)
 		}
 	}
+}
+
+// wantRefusedAfterRace checks that node a's call (what) lost its race,
+// ran again once, and was then refused with AccessDeniedException (err).
+func wantRefusedAfterRace(t *testing.T, a *kms.Service, what string, err error) {
+	t.Helper()
+	if !errors.Is(err, keystate.ErrAccessDenied) {
+		t.Fatalf("%s: %v, want AccessDeniedException", what, err)
+	}
+	if s, _ := a.ClusterStatus(); s.Retries != 1 {
+		t.Errorf("a's status %+v: want its call run again once, having lost its race", s)
+	}
+}
+
+// clRacingKey opens two nodes over a SharedMemory (clRacing) and creates a
+// key on a.
+func clRacingKey(t *testing.T) (ra *racetest.Store, a, b *kms.Service, out *kms.CreateKeyOutput) {
+	t.Helper()
+	ra, a, b, _, _ = clRacing(t, store.NewSharedMemory())
+	out, err := a.CreateKey(t.Context(), &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ra, a, b, out
 }

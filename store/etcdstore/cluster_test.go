@@ -30,17 +30,7 @@ func TestKMSNodesOverEtcd(t *testing.T) {
 		must(t, elsewhere.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey(fmt.Sprint(i))}}))
 	}
 	opts := options(t)
-	var nodes []*kms.Service
-	for i := range 3 {
-		st := openWith(t, opts)
-		svc, err := kms.Open(ctx, st, kms.WithClock(kms.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))),
-			kms.WithRandom(rand.NewChaCha8([32]byte{byte(i + 1)})))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { svc.Close() })
-		nodes = append(nodes, svc)
-	}
+	nodes := kmsNodes(ctx, t, openWith(t, opts), openWith(t, opts), openWith(t, opts))
 	out, err := nodes[0].CreateKey(ctx, &kms.CreateKeyInput{Description: "made on node 0"})
 	if err != nil {
 		t.Fatal(err)
@@ -98,16 +88,7 @@ func TestKMSNodesShareCustomKeyStoresOverEtcd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	opts := options(t)
-	var nodes []*kms.Service
-	for i := range 2 {
-		svc, err := kms.Open(ctx, openWith(t, opts), kms.WithClock(kms.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))),
-			kms.WithRandom(rand.NewChaCha8([32]byte{byte(i + 1)})))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { svc.Close() })
-		nodes = append(nodes, svc)
-	}
+	nodes := kmsNodes(ctx, t, openWith(t, opts), openWith(t, opts))
 	a, b := nodes[0], nodes[1]
 	hsm := func(name string, n int) *kms.CreateCustomKeyStoreInput {
 		return &kms.CreateCustomKeyStoreInput{CustomKeyStoreName: name, CloudHsmClusterId: fmt.Sprintf("cluster-%013d", n),
@@ -185,16 +166,7 @@ func TestKMSWriteAllowedByRevokedGrantRefusedOverEtcd(t *testing.T) {
 	defer cancel()
 	opts := options(t)
 	ra := racetest.New(openWith(t, opts))
-	var nodes []*kms.Service
-	for i, st := range []store.Shared{ra, openWith(t, opts)} {
-		svc, err := kms.Open(ctx, st, kms.WithClock(kms.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))),
-			kms.WithRandom(rand.NewChaCha8([32]byte{byte(i + 1)})))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { svc.Close() })
-		nodes = append(nodes, svc)
-	}
+	nodes := kmsNodes(ctx, t, ra, openWith(t, opts))
 	a, b := nodes[0], nodes[1]
 	out, err := a.CreateKey(ctx, &kms.CreateKeyInput{})
 	must(t, err)
@@ -218,4 +190,22 @@ func TestKMSWriteAllowedByRevokedGrantRefusedOverEtcd(t *testing.T) {
 			t.Errorf("%d grants listed, want none", len(l.Grants))
 		}
 	}
+}
+
+// kmsNodes opens a kms service over each store, as cluster nodes with
+// manual clocks at 2026-01-01 and deterministic randomness, closed when
+// the test ends.
+func kmsNodes(ctx context.Context, t *testing.T, stores ...store.Shared) []*kms.Service {
+	t.Helper()
+	var nodes []*kms.Service
+	for i, st := range stores {
+		svc, err := kms.Open(ctx, st, kms.WithClock(kms.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))),
+			kms.WithRandom(rand.NewChaCha8([32]byte{byte(i + 1)})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { svc.Close() })
+		nodes = append(nodes, svc)
+	}
+	return nodes
 }
