@@ -467,6 +467,7 @@ func (s *Service) PropagationStatus() PropagationStatus {
 func (s *Service) Propagate() int {
 	s.mu.Lock()
 	defer s.endQuiet()
+	s.reads.reset() // what it writes was authorized by no call
 	if s.ec == nil || s.closed {
 		return 0
 	}
