@@ -852,19 +852,23 @@ func (s *Service) committed(read, rev int64) {
 }
 
 // authReads are the records a call's authorization read, in cluster
-// mode: the keys whose key policies decided it, and the grant that allowed
-// it. persist names them in the call's batches (store.Batch.ReadKeys,
-// ReadGrants), so that a write authorized by a grant that another node
+// mode: the keys whose key policies decided it, the grant that allowed
+// it, and the keys whose aliases a policy's condition may have tested.
+// persist names them in the call's batches (store.Batch.ReadKeys,
+// ReadGrants, ReadKeyAliases), so that a write authorized by a grant that another node
 // revoked meanwhile, or by a key policy it changed, loses its race and
 // runs again, as a single service would have refused it after the other
 // node's change. The store compares the records the batch writes anyway.
 type authReads struct {
 	keys   []string
 	grants []store.GrantID
+	// aliasSets are the keys whose aliases a policy may have tested
+	// (kms:ResourceAliases).
+	aliasSets []string
 }
 
 func (r *authReads) reset() {
-	r.keys, r.grants = r.keys[:0], r.grants[:0]
+	r.keys, r.grants, r.aliasSets = r.keys[:0], r.grants[:0], r.aliasSets[:0]
 }
 
 // readKey records that the call's authorization read k's key policy.
@@ -883,6 +887,14 @@ func (s *Service) readGrant(k *key, g *grant) {
 	}
 }
 
+// readKeyAliases records that the call's authorization may have read
+// k's aliases (a policy's kms:ResourceAliases). The caller holds s.mu.
+func (s *Service) readKeyAliases(k *key) {
+	if s.cl != nil {
+		s.reads.aliasSets = append(s.reads.aliasSets, s.storeID(k))
+	}
+}
+
 // nameReads names in b the records the call's authorization read that b
 // does not write (persist). The caller holds s.mu.
 func (s *Service) nameReads(b *store.Batch) {
@@ -894,6 +906,11 @@ func (s *Service) nameReads(b *store.Batch) {
 	for _, id := range s.reads.grants {
 		if !slices.Contains(b.ReadGrants, id) {
 			b.ReadGrants = append(b.ReadGrants, id)
+		}
+	}
+	for _, id := range s.reads.aliasSets {
+		if !slices.Contains(b.ReadKeyAliases, id) {
+			b.ReadKeyAliases = append(b.ReadKeyAliases, id)
 		}
 	}
 }

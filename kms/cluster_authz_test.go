@@ -3,11 +3,14 @@ package kms_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/kmsmodel/kmsmodel/internal/racetest"
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
+	"github.com/kmsmodel/kmsmodel/kms/consistency"
 	"github.com/kmsmodel/kmsmodel/store"
 )
 
@@ -114,4 +117,139 @@ func clRacingKey(t *testing.T) (ra *racetest.Store, a, b *kms.Service, out *kms.
 		t.Fatal(err)
 	}
 	return ra, a, b, out
+}
+
+// recordingStore records the batches a node writes with ApplyAt.
+type recordingStore struct {
+	store.Shared
+	mu      sync.Mutex
+	batches []store.Batch
+}
+
+func (r *recordingStore) ApplyAt(ctx context.Context, read int64, bs ...*store.Batch) (int64, error) {
+	r.mu.Lock()
+	for _, b := range bs {
+		r.batches = append(r.batches, *b)
+	}
+	r.mu.Unlock()
+	return r.Shared.ApplyAt(ctx, read, bs...)
+}
+
+// take returns the batches recorded so far and forgets them.
+func (r *recordingStore) take() []store.Batch {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	bs := r.batches
+	r.batches = nil
+	return bs
+}
+
+// TestClusterEventBatchesNameNoCallsReads: the batches of scheduled events
+// (a rotation here) name no call's authorization reads, whichever method
+// runs the events after a call that read a grant: Sweep, and with the
+// eventual consistency model PropagationStatus (which named the previous
+// call's grant, so that another node's revocation of it would have
+// refused the rotation, until the review of this change).
+func TestClusterEventBatchesNameNoCallsReads(t *testing.T) {
+	ctx := context.Background()
+	for _, ec := range []bool{false, true} {
+		rec := &recordingStore{Shared: store.NewSharedMemory()}
+		clk := kms.NewManualClock(clStart)
+		opts := []kms.Option{kms.WithClock(clk)}
+		if ec {
+			m := consistency.Default()
+			m.Seed, m.Delay = 1, consistency.Fixed(time.Second)
+			opts = append(opts, kms.WithEventualConsistency(m))
+		}
+		a, err := kms.Open(ctx, rec, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { a.Close() })
+		out, err := a.CreateKey(ctx, &kms.CreateKeyInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		arn := out.KeyMetadata.Arn
+		a.Propagate()
+		if _, err := a.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: arn, RotationPeriodInDays: kms.Int32(90)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.CreateGrant(ctx, &kms.CreateGrantInput{KeyId: arn, GranteePrincipal: pzPartner, Operations: []string{"CreateGrant"}}); err != nil {
+			t.Fatal(err)
+		}
+		a.Propagate()
+		if _, err := a.CreateGrant(kms.WithPrincipal(ctx, pzPartner), &kms.CreateGrantInput{KeyId: arn, GranteePrincipal: pzPartner, Operations: []string{"Encrypt"}}); err != nil {
+			t.Fatalf("CreateGrant by the grantee: %v", err)
+		}
+		if bs := rec.take(); len(bs) == 0 || len(bs[len(bs)-1].ReadGrants) != 1 {
+			t.Fatalf("the grantee's CreateGrant wrote %+v, want a batch naming the grant that allowed it", bs)
+		}
+		clk.Advance(91 * 24 * time.Hour)
+		if ec {
+			a.PropagationStatus()
+		} else {
+			a.Sweep()
+		}
+		bs := rec.take()
+		if len(bs) == 0 {
+			t.Fatalf("eventual consistency %v: the rotation wrote nothing", ec)
+		}
+		for _, b := range bs {
+			if len(b.ReadGrants) > 0 || len(b.ReadKeys) > 0 {
+				t.Errorf("eventual consistency %v: an event's batch names the previous call's reads: ReadKeys %q, ReadGrants %v", ec, b.ReadKeys, b.ReadGrants)
+			}
+		}
+	}
+}
+
+// TestClusterWriteAllowedByChangedAliasesRefused: a key policy may decide
+// by the key's aliases (kms:ResourceAliases). Under one that lets an alias
+// of a key be deleted only while the key has both alias/a and alias/b, a
+// single service deletes one and refuses the other; two nodes deleting
+// one each at once did both, until a write named the key's aliases as
+// read (store.Batch.ReadKeyAliases): now the one that loses its race runs
+// again and is refused.
+func TestClusterWriteAllowedByChangedAliasesRefused(t *testing.T) {
+	ctx := context.Background()
+	both := `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Principal":{"AWS":"` + pzRoot + `"},"Action":"kms:*","Resource":"*"},
+	 {"Effect":"Deny","Principal":{"AWS":"` + pzRoot + `"},"Action":"kms:DeleteAlias","Resource":"*",
+	  "Condition":{"ForAllValues:StringNotEquals":{"kms:ResourceAliases":"alias/a"}}},
+	 {"Effect":"Deny","Principal":{"AWS":"` + pzRoot + `"},"Action":"kms:DeleteAlias","Resource":"*",
+	  "Condition":{"ForAllValues:StringNotEquals":{"kms:ResourceAliases":"alias/b"}}}]}`
+	for _, race := range []bool{false, true} {
+		ra, a, b, _ := clRacingKey(t)
+		out, err := a.CreateKey(ctx, &kms.CreateKeyInput{Policy: both})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"alias/a", "alias/b"} {
+			if _, err := a.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: name, TargetKeyId: out.KeyMetadata.KeyId}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		deleteB := func() {
+			if _, err := b.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: "alias/b"}); err != nil {
+				t.Errorf("DeleteAlias alias/b on b: %v", err)
+			}
+		}
+		if race {
+			ra.Before(deleteB)
+		} else {
+			deleteB()
+		}
+		_, err = a.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: "alias/a"})
+		if !race {
+			if !errors.Is(err, keystate.ErrAccessDenied) {
+				t.Fatalf("DeleteAlias of alias/a after alias/b's: %v, want AccessDeniedException", err)
+			}
+			continue
+		}
+		wantRefusedAfterRace(t, a, "DeleteAlias allowed by an alias another node deleted meanwhile", err)
+		l, err := b.ListAliases(ctx, &kms.ListAliasesInput{KeyId: out.KeyMetadata.KeyId})
+		if err != nil || len(l.Aliases) != 1 || l.Aliases[0].AliasName != "alias/a" {
+			t.Errorf("the key's aliases %+v, %v; want alias/a alone", l, err)
+		}
+	}
 }

@@ -85,8 +85,9 @@
 // (linearizable; WithStaleReads answers from the node's own copy
 // instead). Writes are optimistic: a group of writes is stored only if
 // none of its records changed since the revision it was computed from
-// (store.Shared.ApplyAt), nor the key policies and grants that authorized
-// it (store.Batch.ReadKeys, ReadGrants); a call that loses such a race runs again on the
+// (store.Shared.ApplyAt), nor the key policies, grants and key aliases
+// that authorized it (store.Batch.ReadKeys, ReadGrants, ReadKeyAliases); a
+// call that loses such a race runs again on the
 // new state and is then accepted or refused exactly as a single service
 // would have decided (the on-demand quota holds across nodes). The node
 // first undoes the writes that lost: by reloading from a snapshot only the

@@ -94,6 +94,7 @@ type lateDeletion struct{ date, fire int64 }
 // its own instant between the events (so that the observer's records stay
 // in time order).
 func (s *Service) ecDue(now int64) (int, error) {
+	s.reads.reset() // events and settled changes were authorized by no call
 	n := 0
 	for len(s.ec.pending) > 0 && s.ec.pending[0].full <= now {
 		t := s.ec.pending[0].full
@@ -467,7 +468,6 @@ func (s *Service) PropagationStatus() PropagationStatus {
 func (s *Service) Propagate() int {
 	s.mu.Lock()
 	defer s.endQuiet()
-	s.reads.reset() // what it writes was authorized by no call
 	if s.ec == nil || s.closed {
 		return 0
 	}

@@ -201,6 +201,9 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 		// The default policy has no conditions: it needs no context.
 		req = s.request(action, arn, k.account, s.keyConditions(k))
 		req.EncryptionContext = s.call.ec
+		if s.cl != nil && (iam || guarded || doc.UsesConditionKey("kms:ResourceAliases")) {
+			s.readKeyAliases(k) // the context holds them (keyConditions)
+		}
 	}
 	// The context with aws:ResourceTag/<key>, which resource control
 	// policies and identity-based policies see and key policies do not:

@@ -148,6 +148,7 @@ func (s *Service) authorize(ctx context.Context, op keystate.Operation, caller s
 		// D64: the VPC endpoint's policy bounds the call whoever decides it.
 		req := s.request(action, arn, k.account, s.keyConditions(k))
 		req.EncryptionContext = s.call.ec
+		s.readKeyAliases(k) // the endpoint's policy may test them
 		if d, denied := s.endpointDenies(&req); denied {
 			return s.deniedBy(op, d, action, arn, k)
 		}

@@ -403,7 +403,6 @@ func (s *Service) Sweep() int {
 // it applied, if any.
 func (s *Service) sweepOnce() (int, error) {
 	s.mu.Lock()
-	s.reads.reset() // the events' batches read nothing to authorize
 	if s.closed || s.broken != nil {
 		s.mu.Unlock()
 		return 0, nil
@@ -494,6 +493,10 @@ func (s *Service) schedule(at int64, k *key, what eventKind) {
 // the store fails, the events of the failed batch are undone and stay
 // queued, and runDue returns the error.
 func (s *Service) runDue(now int64) (int, error) {
+	// The events' batches name no call's authorization reads (persist):
+	// every caller runs them before a call authorizes itself, or outside
+	// any call (Sweep, Propagate, PropagationStatus).
+	s.reads.reset()
 	n := 0
 	if s.st != nil {
 		s.pend = &pending{undo: map[*key]key{}}

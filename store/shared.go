@@ -52,8 +52,9 @@ type Shared interface {
 	// deletions remove with the keys (one put after read conflicts), the
 	// custom key stores it puts or deletes (any custom key store created
 	// or replaced after read, when a batch sets GuardCustomKeyStores), the
-	// keys and grants a batch read (Batch.ReadKeys, ReadGrants), and the
-	// secret when it puts one. Otherwise it writes
+	// keys and grants a batch read and the keys whose aliases it read
+	// (Batch.ReadKeys, ReadGrants, ReadKeyAliases), and the secret when it
+	// puts one. Otherwise it writes
 	// nothing and returns an error wrapping ErrConflict (a deletion after
 	// read counts as a change). A key the group creates (CreatedKeys) is
 	// checked only for its absence when the group commits: a group

@@ -33,9 +33,10 @@ type SharedMemory struct {
 // SharedMemoryLog is how many commits a SharedMemory keeps for Watch.
 const SharedMemoryLog = 1 << 16
 
-// recordRef names a record for ApplyAt's conflict check.
+// recordRef names a record for ApplyAt's conflict check, or the set of a
+// key's aliases (Batch.ReadKeyAliases).
 type recordRef struct {
-	kind    byte // 'k' key, 'a' alias, 'g' grant, 'c' custom key store, 's' secret
+	kind    byte // 'k' key, 'a' alias, 'g' grant, 'c' custom key store, 's' secret, 'A' a key's aliases
 	a, b, c string
 }
 
@@ -73,7 +74,7 @@ func (s *SharedMemory) commit(_ context.Context, read int64, bs []*Batch) (int64
 	if s.closed {
 		return 0, ErrClosed
 	}
-	refs, named, cascades := s.touched(bs)
+	refs, named, cascades, sets := s.touched(bs)
 	if read >= 0 {
 		created := CreatedKeys(bs)
 		for _, r := range slices.Concat(refs, cascades, named) {
@@ -110,7 +111,7 @@ func (s *SharedMemory) commit(_ context.Context, read int64, bs []*Batch) (int64
 	if s.mem.profile != beforeProfile {
 		c.Batch.RuleProfile = s.mem.profile
 	}
-	for _, r := range written {
+	for _, r := range slices.Concat(written, sets) {
 		s.mods[r] = s.rev
 	}
 	if slices.ContainsFunc(bs, func(b *Batch) bool { return b != nil && len(b.PutCustomKeyStores) > 0 }) {
@@ -137,6 +138,8 @@ func (r recordRef) String() string {
 		return fmt.Sprintf("grant %s of key %s", r.b, r.a)
 	case 'c':
 		return "custom key store " + r.a
+	case 'A':
+		return "the aliases of key " + r.a
 	}
 	return "the root secret"
 }
@@ -145,10 +148,11 @@ func keyRef(id string) recordRef { return recordRef{kind: 'k', a: id} }
 func aliasRef(id AliasID) recordRef {
 	return recordRef{kind: 'a', a: id.Region, b: id.Account, c: id.Name}
 }
-func grantRef(id GrantID) recordRef  { return recordRef{kind: 'g', a: id.KeyID, b: id.GrantID} }
-func storeRef(id string) recordRef   { return recordRef{kind: 'c', a: id} }
-func (r recordRef) aliasID() AliasID { return AliasID{Region: r.a, Account: r.b, Name: r.c} }
-func (r recordRef) grantID() GrantID { return GrantID{KeyID: r.a, GrantID: r.b} }
+func grantRef(id GrantID) recordRef   { return recordRef{kind: 'g', a: id.KeyID, b: id.GrantID} }
+func storeRef(id string) recordRef    { return recordRef{kind: 'c', a: id} }
+func aliasSetRef(id string) recordRef { return recordRef{kind: 'A', a: id} }
+func (r recordRef) aliasID() AliasID  { return AliasID{Region: r.a, Account: r.b, Name: r.c} }
+func (r recordRef) grantID() GrantID  { return GrantID{KeyID: r.a, GrantID: r.b} }
 func (s *SharedMemory) exists(r recordRef) bool {
 	m := s.mem
 	switch r.kind {
@@ -168,10 +172,12 @@ func (s *SharedMemory) exists(r recordRef) bool {
 }
 
 // touched returns the records the group writes, in first-touch order, the
-// keys it only names (by aliases and grants), and the aliases and grants
-// its key deletions remove with the keys (as they are now: ApplyAt refuses
-// the group when one of them was put after read).
-func (s *SharedMemory) touched(bs []*Batch) (refs, named, cascades []recordRef) {
+// records it only names (the keys of its aliases and grants, and what its
+// calls read: Batch.ReadKeys, ReadGrants, ReadKeyAliases), the aliases and
+// grants its key deletions remove with the keys (as they are now: ApplyAt
+// refuses the group when one of them was put after read), and the keys
+// whose sets of aliases it changes.
+func (s *SharedMemory) touched(bs []*Batch) (refs, named, cascades, sets []recordRef) {
 	seen := map[recordRef]bool{}
 	add := func(list *[]recordRef, r recordRef) {
 		if !seen[r] {
@@ -180,8 +186,8 @@ func (s *SharedMemory) touched(bs []*Batch) (refs, named, cascades []recordRef) 
 		}
 	}
 	for _, b := range bs {
-		if b == nil {
-			continue
+		if b == nil || b.Empty() {
+			continue // names nothing: its reads alone are ignored (Batch.ReadKeys)
 		}
 		for _, c := range b.PutCustomKeyStores {
 			add(&refs, storeRef(c.ID))
@@ -195,9 +201,16 @@ func (s *SharedMemory) touched(bs []*Batch) (refs, named, cascades []recordRef) 
 		for _, a := range b.PutAliases {
 			add(&refs, aliasRef(a.AliasID))
 			named = append(named, keyRef(a.KeyID))
+			add(&sets, aliasSetRef(a.KeyID))
+			if old, ok := s.mem.aliases[a.AliasID]; ok {
+				add(&sets, aliasSetRef(old.KeyID))
+			}
 		}
 		for _, id := range b.DeleteAliases {
 			add(&refs, aliasRef(id))
+			if old, ok := s.mem.aliases[id]; ok {
+				add(&sets, aliasSetRef(old.KeyID))
+			}
 		}
 		for _, g := range b.PutGrants {
 			add(&refs, grantRef(GrantID{g.KeyID, g.GrantID}))
@@ -212,8 +225,12 @@ func (s *SharedMemory) touched(bs []*Batch) (refs, named, cascades []recordRef) 
 		for _, id := range b.ReadGrants {
 			named = append(named, grantRef(id))
 		}
+		for _, id := range b.ReadKeyAliases {
+			named = append(named, aliasSetRef(id))
+		}
 		for _, id := range b.DeleteKeys {
 			add(&refs, keyRef(id))
+			add(&sets, aliasSetRef(id))
 			for aid, a := range s.mem.aliases {
 				if a.KeyID == id {
 					add(&cascades, aliasRef(aid))
@@ -232,7 +249,7 @@ func (s *SharedMemory) touched(bs []*Batch) (refs, named, cascades []recordRef) 
 			add(&refs, recordRef{kind: 's'})
 		}
 	}
-	return refs, named, cascades
+	return refs, named, cascades, sets
 }
 
 // netEffect fills c with the final state of every record in refs, after

@@ -316,6 +316,12 @@ type Batch struct {
 	// Empty.
 	ReadKeys   []string
 	ReadGrants []GrantID
+	// ReadKeyAliases names keys (by record ID) whose set of aliases the
+	// batch's call read to decide (a policy's kms:ResourceAliases): ApplyAt
+	// refuses the group when an alias was put on, moved to or from, or
+	// deleted from one of them after its read revision. Like ReadKeys, it
+	// writes nothing.
+	ReadKeyAliases []string
 	// RuleProfile, when not empty, names the rule profile the service
 	// writes under ("2024" or "current", kms.Rules): the store keeps the
 	// latest one given and returns it from RuleProfile, so that a service

@@ -58,11 +58,15 @@ type wanted struct {
 	// guard: every custom key store's ModRevision is read too
 	// (store.Batch.GuardCustomKeyStores).
 	guard bool
+	// aliasSets: the keys whose aliases a call read (ApplyAt only,
+	// store.Batch.ReadKeyAliases), read through their alias index now
+	// and at revision read.
+	aliasSets map[string]bool
 }
 
 func want(bs []*store.Batch, at bool) wanted {
 	w := wanted{keys: map[string]bool{}, delKeys: map[string]bool{}, aliases: map[store.AliasID]bool{},
-		grants: map[store.GrantID]bool{}, stores: map[string]bool{}}
+		grants: map[store.GrantID]bool{}, stores: map[string]bool{}, aliasSets: map[string]bool{}}
 	for _, b := range bs {
 		for _, k := range b.PutKeys {
 			w.keys[k.ID] = true
@@ -97,6 +101,9 @@ func want(bs []*store.Batch, at bool) wanted {
 			}
 			for _, id := range b.ReadGrants {
 				w.grants[id] = true
+			}
+			for _, id := range b.ReadKeyAliases {
+				w.aliasSets[id] = true
 			}
 		}
 		for _, c := range b.PutCustomKeyStores {
@@ -167,6 +174,11 @@ type groupState struct {
 	// which was written at storesRev (readGroup, ApplyAt only).
 	guarded   bool
 	storesRev int64
+	// aliasSets are the keys whose sets of aliases the group read
+	// (wanted.aliasSets), and aliasesAtRead what each was at revision
+	// read: their aliases now are in aliases, with indexModRev set.
+	aliasSets     []string
+	aliasesAtRead map[string][]store.AliasID
 	// The latest instant and the rule profile are not read: the group's
 	// latest instant and last profile, written under comparisons of the
 	// stored values (txnOf).
@@ -310,7 +322,7 @@ func (s *Store) assume(group []*store.Batch, created map[string]bool, at bool, r
 	for _, b := range group {
 		if len(b.DeleteKeys) > 0 || len(b.PutAliases) > 0 || len(b.DeleteAliases) > 0 || len(b.PutGrants) > 0 ||
 			len(b.DeleteGrants) > 0 || len(b.PutCustomKeyStores) > 0 || len(b.DeleteCustomKeyStores) > 0 || b.GuardCustomKeyStores ||
-			at && len(b.ReadGrants) > 0 {
+			at && (len(b.ReadGrants) > 0 || len(b.ReadKeyAliases) > 0) {
 			return nil
 		}
 		if at {
@@ -428,10 +440,9 @@ func (s *Store) readGroup(ctx context.Context, w wanted, at bool, read int64) (*
 			return nil
 		}, clientv3.WithKeysOnly())
 	}
-	// A deleted key's aliases (through the index) and grants.
-	grants := s.l.grants()
-	for _, id := range sortedKeys(w.delKeys) {
-		st.delKeys = append(st.delKeys, id)
+	// A key's aliases, through its alias index: those of a deleted key,
+	// and those of a key whose aliases a call read (now, and at read).
+	eachAlias := func(id string, f func(store.AliasID, int64), opts ...clientv3.OpOption) {
 		idx := s.l.indexOf(id)
 		get(idx, func(r *clientv3.GetResponse) error {
 			for _, kv := range r.Kvs {
@@ -439,15 +450,39 @@ func (s *Store) readGroup(ctx context.Context, w wanted, at bool, read int64) (*
 				if err != nil {
 					return fmt.Errorf("alias index of key %s: %w: %w", id, err, store.ErrCorrupt)
 				}
-				e := st.aliases[aid]
-				if e == nil {
-					e = &aliasEntry{readExists: true, readKeyID: id, cur: &store.Alias{AliasID: aid, KeyID: id}}
-					st.aliases[aid] = e
-				}
-				e.indexModRev = kv.ModRevision
+				f(aid, kv.ModRevision)
 			}
 			return nil
-		}, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+		}, append(opts, clientv3.WithPrefix(), clientv3.WithKeysOnly())...)
+	}
+	index := func(id string) {
+		eachAlias(id, func(aid store.AliasID, modRev int64) {
+			e := st.aliases[aid]
+			if e == nil {
+				e = &aliasEntry{readExists: true, readKeyID: id, cur: &store.Alias{AliasID: aid, KeyID: id}}
+				st.aliases[aid] = e
+			}
+			e.indexModRev = modRev
+		})
+	}
+	for _, id := range sortedKeys(w.aliasSets) {
+		if !at {
+			break
+		}
+		st.aliasSets = append(st.aliasSets, id)
+		if st.aliasesAtRead == nil {
+			st.aliasesAtRead = map[string][]store.AliasID{}
+		}
+		index(id)
+		eachAlias(id, func(aid store.AliasID, _ int64) { st.aliasesAtRead[id] = append(st.aliasesAtRead[id], aid) }, clientv3.WithRev(read))
+	}
+	// A deleted key's aliases (through the index) and grants.
+	grants := s.l.grants()
+	for _, id := range sortedKeys(w.delKeys) {
+		st.delKeys = append(st.delKeys, id)
+		if !w.aliasSets[id] || !at {
+			index(id)
+		}
 		get(s.l.grantsOf(id), func(r *clientv3.GetResponse) error {
 			for _, kv := range r.Kvs {
 				gid, err := parseGrantID(string(kv.Key[len(grants):]))
@@ -559,6 +594,16 @@ func (st *groupState) conflicts(read int64) error {
 	if st.guarded {
 		if err := conflict(read, st.storesRev, false, "custom key store", "(one of them)"); err != nil {
 			return err
+		}
+	}
+	// An alias that a key whose aliases were read had at read, and has
+	// not now, was moved or deleted since (one put since is newer than
+	// read: above).
+	for _, id := range st.aliasSets {
+		for _, aid := range st.aliasesAtRead[id] {
+			if e := st.aliases[aid]; e == nil || e.indexModRev == 0 || e.readKeyID != id {
+				return fmt.Errorf("etcdstore: alias %s left key %s after revision %d: %w", aid.Name+inRegion(aid.Region), id, read, store.ErrConflict)
+			}
 		}
 	}
 	if st.secretRead {
@@ -719,6 +764,13 @@ func (s *Store) txnOf(st *groupState) ([]clientv3.Cmp, []clientv3.Op, error) {
 		cmps = append(cmps,
 			clientv3.Compare(clientv3.ModRevision(s.l.indexOf(id)), "<", st.rev+1).WithRange(clientv3.GetPrefixRangeEnd(s.l.indexOf(id))),
 			clientv3.Compare(clientv3.ModRevision(s.l.grantsOf(id)), "<", st.rev+1).WithRange(clientv3.GetPrefixRangeEnd(s.l.grantsOf(id))))
+	}
+	for _, id := range st.aliasSets {
+		// No alias put on the key since the group's read (each alias it
+		// had then is compared below, through its index entry).
+		if !slices.Contains(st.delKeys, id) {
+			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(s.l.indexOf(id)), "<", st.rev+1).WithRange(clientv3.GetPrefixRangeEnd(s.l.indexOf(id))))
+		}
 	}
 	for _, id := range slices.SortedFunc(maps.Keys(st.aliases), store.AliasID.Compare) {
 		e := st.aliases[id]

@@ -164,9 +164,7 @@ func TestKMSNodesShareCustomKeyStoresOverEtcd(t *testing.T) {
 func TestKMSWriteAllowedByRevokedGrantRefusedOverEtcd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	opts := options(t)
-	ra := racetest.New(openWith(t, opts))
-	nodes := kmsNodes(ctx, t, ra, openWith(t, opts))
+	ra, nodes := racingNodes(ctx, t)
 	a, b := nodes[0], nodes[1]
 	out, err := a.CreateKey(ctx, &kms.CreateKeyInput{})
 	must(t, err)
@@ -190,6 +188,55 @@ func TestKMSWriteAllowedByRevokedGrantRefusedOverEtcd(t *testing.T) {
 			t.Errorf("%d grants listed, want none", len(l.Grants))
 		}
 	}
+}
+
+// TestKMSWriteAllowedByChangedAliasesRefusedOverEtcd: the same over this
+// adapter for a key policy that decides by the key's aliases
+// (store.Batch.ReadKeyAliases): of two DeleteAlias calls on two nodes,
+// each allowed only while the key has both its aliases, the one that
+// loses its race runs again and is refused.
+func TestKMSWriteAllowedByChangedAliasesRefusedOverEtcd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ra, nodes := racingNodes(ctx, t)
+	a, b := nodes[0], nodes[1]
+	const root = "arn:aws:iam::111122223333:root"
+	both := `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Principal":{"AWS":"` + root + `"},"Action":"kms:*","Resource":"*"},
+	 {"Effect":"Deny","Principal":{"AWS":"` + root + `"},"Action":"kms:DeleteAlias","Resource":"*",
+	  "Condition":{"ForAllValues:StringNotEquals":{"kms:ResourceAliases":"alias/a"}}},
+	 {"Effect":"Deny","Principal":{"AWS":"` + root + `"},"Action":"kms:DeleteAlias","Resource":"*",
+	  "Condition":{"ForAllValues:StringNotEquals":{"kms:ResourceAliases":"alias/b"}}}]}`
+	out, err := a.CreateKey(ctx, &kms.CreateKeyInput{Policy: both})
+	must(t, err)
+	for _, name := range []string{"alias/a", "alias/b"} {
+		_, err := a.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: name, TargetKeyId: out.KeyMetadata.KeyId})
+		must(t, err)
+	}
+	ra.Before(func() {
+		if _, err := b.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: "alias/b"}); err != nil {
+			t.Errorf("DeleteAlias alias/b on b: %v", err)
+		}
+	})
+	if _, err := a.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: "alias/a"}); !errors.Is(err, keystate.ErrAccessDenied) {
+		t.Fatalf("DeleteAlias allowed by an alias another node deleted meanwhile: %v, want AccessDeniedException", err)
+	}
+	for _, n := range nodes {
+		l, err := n.ListAliases(ctx, &kms.ListAliasesInput{KeyId: out.KeyMetadata.KeyId})
+		must(t, err)
+		if len(l.Aliases) != 1 || l.Aliases[0].AliasName != "alias/a" {
+			t.Errorf("the key's aliases %+v, want alias/a alone", l.Aliases)
+		}
+	}
+}
+
+// racingNodes opens two kms nodes over etcd stores: the first one's writes
+// lose their races to what ra runs first (racetest).
+func racingNodes(ctx context.Context, t *testing.T) (*racetest.Store, []*kms.Service) {
+	t.Helper()
+	opts := options(t)
+	ra := racetest.New(openWith(t, opts))
+	return ra, kmsNodes(ctx, t, ra, openWith(t, opts))
 }
 
 // kmsNodes opens a kms service over each store, as cluster nodes with

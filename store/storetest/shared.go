@@ -23,6 +23,7 @@ func RunSharedConformanceTests(t *testing.T, newStore func(t *testing.T) store.S
 		{"WatchReplaysCommits", testSharedWatch},
 		{"ApplyAtConcurrent", testSharedApplyAtConcurrent},
 		{"ApplyAtCreatedKeys", testSharedApplyAtCreated},
+		{"ApplyAtReadsAloneIgnored", testSharedApplyAtReadsAlone},
 	}
 	run(t, newStore, tests)
 	var conflicts []subtest[store.Shared]
@@ -208,6 +209,19 @@ var sharedConflicts = []struct {
 		[]store.Batch{{PutGrants: []store.Grant{newGrant("a", grantID(3))}, ReadGrants: []store.GrantID{{KeyID: "a", GrantID: grantID(1)}}},
 			{PutKeys: []store.Key{next(newKey("b"))}, ReadGrants: []store.GrantID{{KeyID: "a", GrantID: grantID(1)}}}},
 		store.Batch{PutGrants: []store.Grant{newGrant("a", grantID(3))}, ReadKeys: []string{"a"}}},
+	// ReadKeyAliases: a key whose set of aliases a call read (a policy's
+	// kms:ResourceAliases) conflicts when an alias joins it, leaves it or
+	// is deleted from it after read.
+	{"alias added to a key whose aliases were read", []store.Batch{{PutAliases: []store.Alias{newAlias("alias/new", "a")}}},
+		[]store.Batch{{PutKeys: []store.Key{next(newKey("b"))}, ReadKeyAliases: []string{"a"}}},
+		store.Batch{PutKeys: []store.Key{next(newKey("b"))}, ReadKeyAliases: []string{"b"}}},
+	{"alias deleted from a key whose aliases were read", []store.Batch{{DeleteAliases: []store.AliasID{aliasID("alias/a")}}},
+		[]store.Batch{{PutKeys: []store.Key{next(newKey("b"))}, ReadKeyAliases: []string{"a"}}},
+		store.Batch{PutKeys: []store.Key{next(newKey("b"))}, ReadKeyAliases: []string{"b"}}},
+	{"alias moved between keys whose aliases were read", []store.Batch{{PutAliases: []store.Alias{newAlias("alias/a", "b")}}},
+		[]store.Batch{{PutKeys: []store.Key{next(newKey("b"))}, ReadKeyAliases: []string{"a"}},
+			{PutKeys: []store.Key{newKey("c")}, ReadKeyAliases: []string{"b"}}},
+		store.Batch{PutKeys: []store.Key{newKey("c")}, ReadKeyAliases: []string{"c"}}},
 	{"grant read to authorize put again", []store.Batch{{PutGrants: []store.Grant{newGrant("a", grantID(1))}}},
 		[]store.Batch{{PutKeys: []store.Key{next(newKey("b"))}, ReadGrants: []store.GrantID{{KeyID: "a", GrantID: grantID(1)}}}},
 		store.Batch{PutKeys: []store.Key{next(newKey("b"))}, ReadKeys: []string{"a"}}},
@@ -315,6 +329,23 @@ func testSharedApplyAtCreated(t *testing.T, s store.Shared) {
 	if got := store.CreatedKeys([]*store.Batch{{DeleteKeys: []string{"x"}}, {PutKeys: []store.Key{newKey("x"), newKey("y"), next(newKey("z"))}}}); len(got) != 1 || !got["y"] {
 		t.Errorf("CreatedKeys = %v, want y alone (x was deleted first, z is replaced)", got)
 	}
+}
+
+// testSharedApplyAtReadsAlone: a batch of reads alone (Batch.ReadKeys,
+// ReadGrants) is Empty, and ApplyAt ignores it as it ignores any empty
+// batch: it refuses nothing, even beside a batch that writes.
+func testSharedApplyAtReadsAlone(t *testing.T, s store.Shared) {
+	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("a"), newKey("b")}, PutGrants: []store.Grant{newGrant("a", grantID(1))}})
+	read := revision(t, s)
+	apply(t, s, store.Batch{PutKeys: []store.Key{next(newKey("a"))}, DeleteGrants: []store.GrantID{{KeyID: "a", GrantID: grantID(1)}}})
+	reads := store.Batch{ReadKeys: []string{"a"}, ReadGrants: []store.GrantID{{KeyID: "a", GrantID: grantID(1)}}}
+	if !reads.Empty() {
+		t.Fatal("a batch of reads alone is not Empty")
+	}
+	if r := applyAt(t, s, read, &reads); r != read {
+		t.Errorf("ApplyAt of a batch of reads alone returned revision %d, want the read revision %d", r, read)
+	}
+	applyAt(t, s, read, &reads, &store.Batch{PutKeys: []store.Key{next(newKey("b"))}})
 }
 
 // testSharedApplyAtConcurrent: writers that each read a key's version at a
