@@ -54,14 +54,15 @@ func httpGet(t testing.TB, url string) (int, string) {
 // TestServeEtcd: two serve --etcd nodes on one etcd cluster serve one key
 // space (a key and an alias made on one are seen by the next call on the
 // other), answer /healthz and /readyz, and /readyz turns 503 with the
-// reason when etcd is out of reach while /healthz stays 200.
+// reason when etcd is out of reach while /healthz stays 200. A node that
+// keeps IAM policies warns at start that they are its own.
 func TestServeEtcd(t *testing.T) {
 	cl := etcdtest.Start(t, etcdtest.Config{})
 	key := wrappingKeyFile(t)
 	args := []string{"--etcd", strings.Join(cl.Endpoints(), ","), "--etcd-prefix", "t/", "--wrapping-key-file", key,
 		"--ready-timeout", "300ms", "--etcd-dial-timeout", "2s"}
 	addrA, stopA, logsA := startServe(t, args...)
-	addrB, stopB, _ := startServe(t, args...)
+	addrB, stopB, logsB := startServe(t, append(args, "--identity-policies")...)
 	ctx := context.Background()
 	a, b := client(addrA, "AKID"), client(addrB, "AKID")
 	ck, err := a.CreateKey(ctx, &awskms.CreateKeyInput{})
@@ -120,6 +121,11 @@ func TestServeEtcd(t *testing.T) {
 	}
 	if !strings.Contains(logsA.String(), "store=\"etcd ") {
 		t.Errorf("the log does not name the etcd store: %s", logsA)
+	}
+	// IAM kept by a node is its own: serve says so at start.
+	const own = "this node's own"
+	if strings.Contains(logsA.String(), own) || !strings.Contains(logsB.String(), "level=WARN") || !strings.Contains(logsB.String(), own) {
+		t.Errorf("the warning that IAM is each node's own: node a (none) %q, node b (--identity-policies) %q", logsA, logsB)
 	}
 
 	// Another wrapping key, or etcd out of reach: serve exits at start,

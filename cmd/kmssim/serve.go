@@ -697,6 +697,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		attrs = append(attrs, "start", c.start.Format(time.RFC3339), "now", clock.Now().Format(time.RFC3339Nano))
 	}
 	log.Info("kmssim serving the AWS KMS API", attrs...)
+	if c.etcd != nil && (c.identities != nil || c.orgs != nil || len(c.vpces) > 0) {
+		log.Warn("IAM, Organizations and VPC endpoints are this node's own, not the cluster's: give every node the same flags for them; the KmsModel targets that change them change this node only")
+	}
 	if ready != nil {
 		ready(ln.Addr())
 	}
