@@ -42,7 +42,12 @@
 // read. A group that guards the custom key stores
 // (store.Batch.GuardCustomKeyStores) also reads the ModRevisions of all of
 // them, and its transaction compares the whole "c/" range: no custom key
-// store written since the read. A group that only puts and rotates keys (with the secret, the
+// store written since the read. For ApplyAt, the records a batch's call
+// read to decide (store.Batch.ReadKeys, ReadGrants) are read and compared
+// as the records it writes; a key whose aliases it read
+// (store.Batch.ReadKeyAliases) has its alias index read at the caller's
+// revision and now, each entry compared, and its range compared for puts
+// since the read. A group that only puts and rotates keys (with the secret, the
 // latest instant and the rule profile: a CreateKey, a replacement of a
 // key's record) skips the read when its state is known: the keys it
 // creates absent, those it replaces as the store last saw them (Keys, its
