@@ -855,10 +855,11 @@ func (s *Service) committed(read, rev int64) {
 // mode: the keys whose key policies decided it, the grant that allowed
 // it, and the keys whose aliases a policy's condition may have tested.
 // persist names them in the call's batches (store.Batch.ReadKeys,
-// ReadGrants, ReadKeyAliases), so that a write authorized by a grant that another node
-// revoked meanwhile, or by a key policy it changed, loses its race and
-// runs again, as a single service would have refused it after the other
-// node's change. The store compares the records the batch writes anyway.
+// ReadGrants, ReadKeyAliases), so that a write authorized by a grant that
+// another node revoked meanwhile, by a key policy it changed or by aliases
+// it moved, loses its race and runs again, as a single service would have
+// refused it after the other node's change. The store compares the
+// records the batch writes anyway.
 type authReads struct {
 	keys   []string
 	grants []store.GrantID

@@ -95,7 +95,8 @@ func want(bs []*store.Batch, at bool) wanted {
 		}
 		if at {
 			// What the batch's call read to decide is compared as read
-			// too (store.Batch.ReadKeys, ReadGrants); Apply ignores it.
+			// too (store.Batch.ReadKeys, ReadGrants, ReadKeyAliases);
+			// Apply ignores it.
 			for _, id := range b.ReadKeys {
 				w.keys[id] = true
 			}
