@@ -67,12 +67,18 @@ func (s *SharedMemory) ApplyAt(ctx context.Context, read int64, bs ...*Batch) (i
 	return s.commit(ctx, read, bs)
 }
 
-// commit applies bs; read < 0 skips the conflict check.
+// commit applies bs; read < 0 skips the conflict check. Empty batches
+// are left out first, as store/etcdstore leaves them out: they write
+// nothing, and what they name or guard is not checked either.
 func (s *SharedMemory) commit(_ context.Context, read int64, bs []*Batch) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return 0, ErrClosed
+	}
+	bs = slices.DeleteFunc(slices.Clone(bs), func(b *Batch) bool { return b == nil || b.Empty() })
+	if len(bs) == 0 {
+		return read, nil // a group of nothing commits nothing
 	}
 	refs, named, cascades, sets := s.touched(bs)
 	if read >= 0 {
@@ -85,12 +91,9 @@ func (s *SharedMemory) commit(_ context.Context, read int64, bs []*Batch) (int64
 				return 0, fmt.Errorf("%s changed at revision %d, after %d: %w", r, s.mods[r], read, ErrConflict)
 			}
 		}
-		if s.storesPut > read && slices.ContainsFunc(bs, func(b *Batch) bool { return b != nil && b.GuardCustomKeyStores }) {
+		if s.storesPut > read && slices.ContainsFunc(bs, func(b *Batch) bool { return b.GuardCustomKeyStores }) {
 			return 0, fmt.Errorf("a custom key store was put at revision %d, after %d: %w", s.storesPut, read, ErrConflict)
 		}
-	}
-	if !slices.ContainsFunc(bs, func(b *Batch) bool { return b != nil && !b.Empty() }) {
-		return read, nil // a group of nothing commits nothing
 	}
 	before := s.mem.now
 	beforeProfile := s.mem.profile
@@ -114,7 +117,7 @@ func (s *SharedMemory) commit(_ context.Context, read int64, bs []*Batch) (int64
 	for _, r := range slices.Concat(written, sets) {
 		s.mods[r] = s.rev
 	}
-	if slices.ContainsFunc(bs, func(b *Batch) bool { return b != nil && len(b.PutCustomKeyStores) > 0 }) {
+	if slices.ContainsFunc(bs, func(b *Batch) bool { return len(b.PutCustomKeyStores) > 0 }) {
 		s.storesPut = s.rev
 	}
 	if len(s.log) < SharedMemoryLog {
@@ -186,9 +189,6 @@ func (s *SharedMemory) touched(bs []*Batch) (refs, named, cascades, sets []recor
 		}
 	}
 	for _, b := range bs {
-		if b == nil || b.Empty() {
-			continue // names nothing: its reads alone are ignored (Batch.ReadKeys)
-		}
 		for _, c := range b.PutCustomKeyStores {
 			add(&refs, storeRef(c.ID))
 		}
@@ -260,9 +260,6 @@ func (s *SharedMemory) netEffect(c *Batch, bs []*Batch, refs []recordRef, existe
 	deleted := map[string]bool{} // keys the group deleted (and may have created again)
 	var rotations []KeyRotation
 	for _, b := range bs {
-		if b == nil {
-			continue
-		}
 		for _, k := range b.PutKeys {
 			put[k.ID] = true
 		}
