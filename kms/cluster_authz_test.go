@@ -203,53 +203,82 @@ func TestClusterEventBatchesNameNoCallsReads(t *testing.T) {
 	}
 }
 
-// TestClusterWriteAllowedByChangedAliasesRefused: a key policy may decide
-// by the key's aliases (kms:ResourceAliases). Under one that lets an alias
-// of a key be deleted only while the key has both alias/a and alias/b, a
-// single service deletes one and refuses the other; two nodes deleting
-// one each at once did both, until a write named the key's aliases as
-// read (store.Batch.ReadKeyAliases): now the one that loses its race runs
+// TestClusterWriteAllowedByChangedAliasesRefused: a policy may decide by
+// the key's aliases (kms:ResourceAliases, which AWS honours in IAM
+// policies only: spec aws-kms-policies-grants.md §5.1). Under an
+// identity-based policy that lets a role delete an alias of a key only
+// while the key has both alias/a and alias/b (and, as kmsmodel honours
+// the key in key policies too, under such a key policy), a single service
+// deletes one and refuses the other; two nodes deleting one each at once did
+// both, until a write named the key's aliases as read
+// (store.Batch.ReadKeyAliases): now the one that loses its race runs
 // again and is refused.
 func TestClusterWriteAllowedByChangedAliasesRefused(t *testing.T) {
+	const role = "arn:aws:iam::111122223333:role/app"
+	iam := kms.NewIdentityPolicies()
+	if err := iam.Put(role, "aliases", bothAliasesPolicy); err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
-	both := `{"Version":"2012-10-17","Statement":[
+	// kmsmodel honours the key in key policies too (TestPolicyManagementConditions):
+	// the same rule there, for the account root.
+	keyPolicy := `{"Version":"2012-10-17","Statement":[
 	 {"Effect":"Allow","Principal":{"AWS":"` + pzRoot + `"},"Action":"kms:*","Resource":"*"},
 	 {"Effect":"Deny","Principal":{"AWS":"` + pzRoot + `"},"Action":"kms:DeleteAlias","Resource":"*",
 	  "Condition":{"ForAllValues:StringNotEquals":{"kms:ResourceAliases":"alias/a"}}},
 	 {"Effect":"Deny","Principal":{"AWS":"` + pzRoot + `"},"Action":"kms:DeleteAlias","Resource":"*",
 	  "Condition":{"ForAllValues:StringNotEquals":{"kms:ResourceAliases":"alias/b"}}}]}`
-	for _, race := range []bool{false, true} {
-		ra, a, b, _ := clRacingKey(t)
-		out, err := a.CreateKey(ctx, &kms.CreateKeyInput{Policy: both})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, name := range []string{"alias/a", "alias/b"} {
-			if _, err := a.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: name, TargetKeyId: out.KeyMetadata.KeyId}); err != nil {
+	for _, tc := range []struct {
+		name, policy string
+		caller       context.Context
+		opts         []kms.Option
+	}{
+		{"identity-based policy", "", kms.WithPrincipal(ctx, role), []kms.Option{kms.WithIdentityPolicies(iam)}},
+		{"key policy", keyPolicy, ctx, nil},
+	} {
+		for _, race := range []bool{false, true} {
+			ra, a, b, _, _ := clRacing(t, store.NewSharedMemory(), tc.opts...)
+			out, err := a.CreateKey(ctx, &kms.CreateKeyInput{Policy: tc.policy})
+			if err != nil {
 				t.Fatal(err)
 			}
-		}
-		deleteB := func() {
-			if _, err := b.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: "alias/b"}); err != nil {
-				t.Errorf("DeleteAlias alias/b on b: %v", err)
+			for _, name := range []string{"alias/a", "alias/b"} {
+				if _, err := a.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: name, TargetKeyId: out.KeyMetadata.KeyId}); err != nil {
+					t.Fatal(err)
+				}
 			}
-		}
-		if race {
-			ra.Before(deleteB)
-		} else {
-			deleteB()
-		}
-		_, err = a.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: "alias/a"})
-		if !race {
-			if !errors.Is(err, keystate.ErrAccessDenied) {
-				t.Fatalf("DeleteAlias of alias/a after alias/b's: %v, want AccessDeniedException", err)
+			deleteB := func() {
+				if _, err := b.DeleteAlias(tc.caller, &kms.DeleteAliasInput{AliasName: "alias/b"}); err != nil {
+					t.Errorf("%s: DeleteAlias alias/b on b: %v", tc.name, err)
+				}
 			}
-			continue
-		}
-		wantRefusedAfterRace(t, a, "DeleteAlias allowed by an alias another node deleted meanwhile", err)
-		l, err := b.ListAliases(ctx, &kms.ListAliasesInput{KeyId: out.KeyMetadata.KeyId})
-		if err != nil || len(l.Aliases) != 1 || l.Aliases[0].AliasName != "alias/a" {
-			t.Errorf("the key's aliases %+v, %v; want alias/a alone", l, err)
+			if race {
+				ra.Before(deleteB)
+			} else {
+				deleteB()
+			}
+			_, err = a.DeleteAlias(tc.caller, &kms.DeleteAliasInput{AliasName: "alias/a"})
+			if !race {
+				if !errors.Is(err, keystate.ErrAccessDenied) {
+					t.Fatalf("%s: DeleteAlias of alias/a after alias/b's: %v, want AccessDeniedException", tc.name, err)
+				}
+				continue
+			}
+			wantRefusedAfterRace(t, a, tc.name+": DeleteAlias allowed by an alias another node deleted meanwhile", err)
+			l, err := b.ListAliases(ctx, &kms.ListAliasesInput{KeyId: out.KeyMetadata.KeyId})
+			if err != nil || len(l.Aliases) != 1 || l.Aliases[0].AliasName != "alias/a" {
+				t.Errorf("%s: the key's aliases %+v, %v; want alias/a alone", tc.name, l, err)
+			}
 		}
 	}
 }
+
+// bothAliasesPolicy is an identity-based policy that lets its holder
+// delete an alias of a key only while the key has both alias/a and
+// alias/b (kms:ResourceAliases on the key's resource).
+const bothAliasesPolicy = `{"Version":"2012-10-17","Statement":[
+ {"Effect":"Allow","Action":"kms:DeleteAlias","Resource":"*"},
+ {"Effect":"Deny","Action":"kms:DeleteAlias","Resource":"arn:aws:kms:*:111122223333:key/*",
+  "Condition":{"ForAllValues:StringNotEquals":{"kms:ResourceAliases":"alias/a"}}},
+ {"Effect":"Deny","Action":"kms:DeleteAlias","Resource":"arn:aws:kms:*:111122223333:key/*",
+  "Condition":{"ForAllValues:StringNotEquals":{"kms:ResourceAliases":"alias/b"}}}]}`

@@ -15,19 +15,20 @@ import (
 	"github.com/kmsmodel/kmsmodel/store"
 )
 
-// clRacing opens two nodes over st: a, whose writes lose their races to
-// the function ra runs first (racetest), and b; each with its own clock.
-func clRacing(t *testing.T, st *store.SharedMemory) (ra *racetest.Store, a, b *kms.Service, ca, cb *kms.ManualClock) {
+// clRacing opens two nodes over st, with opts besides: a, whose writes
+// lose their races to the function ra runs first (racetest), and b; each
+// with its own clock.
+func clRacing(t *testing.T, st *store.SharedMemory, opts ...kms.Option) (ra *racetest.Store, a, b *kms.Service, ca, cb *kms.ManualClock) {
 	t.Helper()
 	ctx := context.Background()
 	ra = racetest.New(st)
 	ca, cb = kms.NewManualClock(clStart), kms.NewManualClock(clStart)
-	a, err := kms.Open(ctx, ra, kms.WithClock(ca))
+	a, err := kms.Open(ctx, ra, append(opts, kms.WithClock(ca))...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	b, err = kms.Open(ctx, &nodeHandle{SharedMemory: st}, kms.WithClock(cb))
+	b, err = kms.Open(ctx, &nodeHandle{SharedMemory: st}, append(opts, kms.WithClock(cb))...)
 	if err != nil {
 		t.Fatal(err)
 	}

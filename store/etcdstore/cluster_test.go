@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -30,7 +31,7 @@ func TestKMSNodesOverEtcd(t *testing.T) {
 		must(t, elsewhere.Apply(ctx, &store.Batch{PutKeys: []store.Key{newKey(fmt.Sprint(i))}}))
 	}
 	opts := options(t)
-	nodes := kmsNodes(ctx, t, openWith(t, opts), openWith(t, opts), openWith(t, opts))
+	nodes := kmsNodes(ctx, t, nil, openWith(t, opts), openWith(t, opts), openWith(t, opts))
 	out, err := nodes[0].CreateKey(ctx, &kms.CreateKeyInput{Description: "made on node 0"})
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +89,7 @@ func TestKMSNodesShareCustomKeyStoresOverEtcd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	opts := options(t)
-	nodes := kmsNodes(ctx, t, openWith(t, opts), openWith(t, opts))
+	nodes := kmsNodes(ctx, t, nil, openWith(t, opts), openWith(t, opts))
 	a, b := nodes[0], nodes[1]
 	hsm := func(name string, n int) *kms.CreateCustomKeyStoreInput {
 		return &kms.CreateCustomKeyStoreInput{CustomKeyStoreName: name, CloudHsmClusterId: fmt.Sprintf("cluster-%013d", n),
@@ -191,34 +192,38 @@ func TestKMSWriteAllowedByRevokedGrantRefusedOverEtcd(t *testing.T) {
 }
 
 // TestKMSWriteAllowedByChangedAliasesRefusedOverEtcd: the same over this
-// adapter for a key policy that decides by the key's aliases
-// (store.Batch.ReadKeyAliases): of two DeleteAlias calls on two nodes,
-// each allowed only while the key has both its aliases, the one that
-// loses its race runs again and is refused.
+// adapter for a policy that decides by the key's aliases
+// (store.Batch.ReadKeyAliases; kms:ResourceAliases, which AWS honours in
+// IAM policies only: spec aws-kms-policies-grants.md §5.1): of two
+// DeleteAlias calls on two nodes, each allowed by the role's
+// identity-based policy only while the key has both its aliases, the one
+// that loses its race runs again and is refused.
 func TestKMSWriteAllowedByChangedAliasesRefusedOverEtcd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ra, nodes := racingNodes(ctx, t)
-	a, b := nodes[0], nodes[1]
-	const root = "arn:aws:iam::111122223333:root"
-	both := `{"Version":"2012-10-17","Statement":[
-	 {"Effect":"Allow","Principal":{"AWS":"` + root + `"},"Action":"kms:*","Resource":"*"},
-	 {"Effect":"Deny","Principal":{"AWS":"` + root + `"},"Action":"kms:DeleteAlias","Resource":"*",
+	const role = "arn:aws:iam::111122223333:role/app"
+	iam := kms.NewIdentityPolicies()
+	must(t, iam.Put(role, "aliases", `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Action":"kms:DeleteAlias","Resource":"*"},
+	 {"Effect":"Deny","Action":"kms:DeleteAlias","Resource":"arn:aws:kms:*:111122223333:key/*",
 	  "Condition":{"ForAllValues:StringNotEquals":{"kms:ResourceAliases":"alias/a"}}},
-	 {"Effect":"Deny","Principal":{"AWS":"` + root + `"},"Action":"kms:DeleteAlias","Resource":"*",
-	  "Condition":{"ForAllValues:StringNotEquals":{"kms:ResourceAliases":"alias/b"}}}]}`
-	out, err := a.CreateKey(ctx, &kms.CreateKeyInput{Policy: both})
+	 {"Effect":"Deny","Action":"kms:DeleteAlias","Resource":"arn:aws:kms:*:111122223333:key/*",
+	  "Condition":{"ForAllValues:StringNotEquals":{"kms:ResourceAliases":"alias/b"}}}]}`))
+	ra, nodes := racingNodes(ctx, t, kms.WithIdentityPolicies(iam))
+	a, b := nodes[0], nodes[1]
+	app := kms.WithPrincipal(ctx, role)
+	out, err := a.CreateKey(ctx, &kms.CreateKeyInput{})
 	must(t, err)
 	for _, name := range []string{"alias/a", "alias/b"} {
 		_, err := a.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: name, TargetKeyId: out.KeyMetadata.KeyId})
 		must(t, err)
 	}
 	ra.Before(func() {
-		if _, err := b.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: "alias/b"}); err != nil {
+		if _, err := b.DeleteAlias(app, &kms.DeleteAliasInput{AliasName: "alias/b"}); err != nil {
 			t.Errorf("DeleteAlias alias/b on b: %v", err)
 		}
 	})
-	if _, err := a.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: "alias/a"}); !errors.Is(err, keystate.ErrAccessDenied) {
+	if _, err := a.DeleteAlias(app, &kms.DeleteAliasInput{AliasName: "alias/a"}); !errors.Is(err, keystate.ErrAccessDenied) {
 		t.Fatalf("DeleteAlias allowed by an alias another node deleted meanwhile: %v, want AccessDeniedException", err)
 	}
 	for _, n := range nodes {
@@ -230,24 +235,25 @@ func TestKMSWriteAllowedByChangedAliasesRefusedOverEtcd(t *testing.T) {
 	}
 }
 
-// racingNodes opens two kms nodes over etcd stores: the first one's writes
-// lose their races to what ra runs first (racetest).
-func racingNodes(ctx context.Context, t *testing.T) (*racetest.Store, []*kms.Service) {
+// racingNodes opens two kms nodes over etcd stores, with options kopts
+// besides: the first one's writes lose their races to what ra runs first
+// (racetest).
+func racingNodes(ctx context.Context, t *testing.T, kopts ...kms.Option) (*racetest.Store, []*kms.Service) {
 	t.Helper()
 	opts := options(t)
 	ra := racetest.New(openWith(t, opts))
-	return ra, kmsNodes(ctx, t, ra, openWith(t, opts))
+	return ra, kmsNodes(ctx, t, kopts, ra, openWith(t, opts))
 }
 
-// kmsNodes opens a kms service over each store, as cluster nodes with
-// manual clocks at 2026-01-01 and deterministic randomness, closed when
-// the test ends.
-func kmsNodes(ctx context.Context, t *testing.T, stores ...store.Shared) []*kms.Service {
+// kmsNodes opens a kms service over each store, with opts besides, as
+// cluster nodes with manual clocks at 2026-01-01 and deterministic
+// randomness, closed when the test ends.
+func kmsNodes(ctx context.Context, t *testing.T, opts []kms.Option, stores ...store.Shared) []*kms.Service {
 	t.Helper()
 	var nodes []*kms.Service
 	for i, st := range stores {
-		svc, err := kms.Open(ctx, st, kms.WithClock(kms.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))),
-			kms.WithRandom(rand.NewChaCha8([32]byte{byte(i + 1)})))
+		svc, err := kms.Open(ctx, st, append(slices.Clone(opts), kms.WithClock(kms.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))),
+			kms.WithRandom(rand.NewChaCha8([32]byte{byte(i + 1)})))...)
 		if err != nil {
 			t.Fatal(err)
 		}
