@@ -3,6 +3,7 @@ package kms_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -205,14 +206,13 @@ func TestClusterEventBatchesNameNoCallsReads(t *testing.T) {
 
 // TestClusterWriteAllowedByChangedAliasesRefused: a policy may decide by
 // the key's aliases (kms:ResourceAliases, which AWS honours in IAM
-// policies only: spec aws-kms-policies-grants.md §5.1). Under an
+// policies only: spec aws-kms-policies-grants.md §5.1, D73). Under an
 // identity-based policy that lets a role delete an alias of a key only
-// while the key has both alias/a and alias/b (and, as kmsmodel honours
-// the key in key policies too, under such a key policy), a single service
-// deletes one and refuses the other; two nodes deleting one each at once did
-// both, until a write named the key's aliases as read
-// (store.Batch.ReadKeyAliases): now the one that loses its race runs
-// again and is refused.
+// while the key has both alias/a and alias/b (and under such a VPC
+// endpoint policy), a single service deletes one and refuses the other;
+// two nodes deleting one each at once did both, until a write named the
+// key's aliases as read (store.Batch.ReadKeyAliases): now the one that
+// loses its race runs again and is refused.
 func TestClusterWriteAllowedByChangedAliasesRefused(t *testing.T) {
 	const role = "arn:aws:iam::111122223333:role/app"
 	iam := kms.NewIdentityPolicies()
@@ -220,25 +220,24 @@ func TestClusterWriteAllowedByChangedAliasesRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	// kmsmodel honours the key in key policies too (TestPolicyManagementConditions):
-	// the same rule there, for the account root.
-	keyPolicy := `{"Version":"2012-10-17","Statement":[
-	 {"Effect":"Allow","Principal":{"AWS":"` + pzRoot + `"},"Action":"kms:*","Resource":"*"},
-	 {"Effect":"Deny","Principal":{"AWS":"` + pzRoot + `"},"Action":"kms:DeleteAlias","Resource":"*",
-	  "Condition":{"ForAllValues:StringNotEquals":{"kms:ResourceAliases":"alias/a"}}},
-	 {"Effect":"Deny","Principal":{"AWS":"` + pzRoot + `"},"Action":"kms:DeleteAlias","Resource":"*",
-	  "Condition":{"ForAllValues:StringNotEquals":{"kms:ResourceAliases":"alias/b"}}}]}`
+	ep, err := kms.NewVPCEndpoint("vpce-0123456789abcdef0", "vpc-0abc1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ep.SetPolicy(strings.ReplaceAll(bothAliasesPolicy, `"Effect":`, `"Principal":"*","Effect":`)); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
-		name, policy string
-		caller       context.Context
-		opts         []kms.Option
+		name   string
+		caller context.Context
+		opts   []kms.Option
 	}{
-		{"identity-based policy", "", kms.WithPrincipal(ctx, role), []kms.Option{kms.WithIdentityPolicies(iam)}},
-		{"key policy", keyPolicy, ctx, nil},
+		{"identity-based policy", kms.WithPrincipal(ctx, role), []kms.Option{kms.WithIdentityPolicies(iam)}},
+		{"VPC endpoint policy", kms.WithVPCEndpoint(ctx, ep), nil},
 	} {
 		for _, race := range []bool{false, true} {
 			ra, a, b, _, _ := clRacing(t, store.NewSharedMemory(), tc.opts...)
-			out, err := a.CreateKey(ctx, &kms.CreateKeyInput{Policy: tc.policy})
+			out, err := a.CreateKey(ctx, &kms.CreateKeyInput{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -297,6 +297,16 @@
 // WithoutPredefinedAliases (kmssim serve --no-predefined-aliases) leaves
 // them out.
 //
+// D73: kms:ResourceAliases, the names of the aliases of the key a call
+// acts on, is valid in IAM policies only (spec §5.1, after the AWS KMS
+// Developer Guide's condition key table). kmsmodel gives it to
+// identity-based policies, IAM's guard rails, resource control policies
+// and VPC endpoint policies, and leaves it out of the key policy's
+// context: there a condition on it is one on an absent key
+// (ForAnyValue:… never holds, ForAllValues:… always does, …IfExists
+// holds). PutKeyPolicy accepts such a policy, as IAM accepts a condition
+// key that a call never carries. Before D73 key policies saw it too.
+//
 // CreateKey with MultiRegion makes a primary ("mrk-" key ID). ReplicateKey
 // makes a replica of it in another Region: the same key ID and key
 // material (so what one Region encrypts, any other decrypts), spec, usage,
@@ -642,8 +652,9 @@
 // kms:PrimaryRegion, kms:RotationPeriodInDays,
 // kms:ScheduleKeyDeletionPendingWindowInDays, kms:WrappingAlgorithm,
 // kms:WrappingKeySpec, kms:ExpirationModel, kms:ValidTo,
-// kms:ResourceAliases, aws:RequestTag/<key> and aws:TagKeys,
-// kms:BypassPolicyLockoutSafetyCheck and CreateGrant's kms:Grant* keys.
+// kms:ResourceAliases (but not in key policies, D73), aws:RequestTag/<key>
+// and aws:TagKeys, kms:BypassPolicyLockoutSafetyCheck and CreateGrant's
+// kms:Grant* keys.
 // kms:ViaService and aws:ViaAWSService for a call WithViaService makes
 // (D60); aws:SourceArn, aws:SourceAccount, aws:PrincipalServiceName and
 // aws:PrincipalIsAWSService for one WithServicePrincipal makes (D61), and

@@ -500,7 +500,7 @@ func (s *Service) retireByIAM(g *grant, arn string) (final denial, refused, allo
 	if !iam && s.call.vpce == nil {
 		return denial{}, false, true
 	}
-	req := s.request("kms:RetireGrant", arn, g.key.account, resourceTags(s.keyConditions(g.key), g.key))
+	req := s.request("kms:RetireGrant", arn, g.key.account, resourceTags(s.withKeyAliases(s.keyConditions(g.key), g.key), g.key))
 	s.condBuf = req.Context
 	if d, denied := s.endpointDenies(&req); denied {
 		return d, true, false // D64: the endpoint's policy bounds RetireGrant too

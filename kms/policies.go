@@ -197,20 +197,22 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 		action = s.call.action
 	}
 	req := policy.Request{Action: action, Caller: s.principal, Resource: arn, ResourceAccount: k.account}
+	// The contexts below share one buffer, each extending the one before
+	// past its length: req.Context, which the key policy sees; aliased,
+	// with kms:ResourceAliases, which the key policy does not see (spec
+	// §5.1: IAM only; D73); tagged, with aws:ResourceTag/<key> too, which
+	// identity-based and resource control policies see (spec §5.2).
+	var aliased, tagged policy.Context
 	if !def || iam || guarded {
 		// The default policy has no conditions: it needs no context.
 		req = s.request(action, arn, k.account, s.keyConditions(k))
 		req.EncryptionContext = s.call.ec
-		if s.cl != nil && (iam || guarded || doc.UsesConditionKey("kms:ResourceAliases")) {
-			s.readKeyAliases(k) // the context holds them (keyConditions)
+		if iam || guarded {
+			aliased = s.withKeyAliases(req.Context, k)
 		}
 	}
-	// The context with aws:ResourceTag/<key>, which resource control
-	// policies and identity-based policies see and key policies do not:
-	// it extends req.Context's buffer, past req.Context's length.
-	var tagged policy.Context
 	if iam || rcp {
-		tagged = resourceTags(req.Context, k)
+		tagged = resourceTags(aliased, k)
 		s.condBuf = tagged
 	}
 	if rcp {
@@ -224,9 +226,13 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 			return s.deniedBy(op, denial{by: policy.ResourceControl, explicit: true}, action, arn, k)
 		}
 	}
-	if d, denied := s.endpointDenies(&req); denied {
-		// D64: the VPC endpoint's policy bounds every call through it.
-		return s.deniedBy(op, d, action, arn, k)
+	if s.call.vpce != nil {
+		er := req
+		er.Context = aliased
+		if d, denied := s.endpointDenies(&er); denied {
+			// D64: the VPC endpoint's policy bounds every call through it.
+			return s.deniedBy(op, d, action, arn, k)
+		}
 	}
 	if iam {
 		req.Bounded = s.bounded()
@@ -298,14 +304,23 @@ func (s *Service) decideWithIdentity(op keystate.Operation, k *key, arn string, 
 	return s.deniedBy(op, d, req.Action, arn, k)
 }
 
-// keyConditions is the condition context of a call on k: the call's own
-// keys and the key's properties (spec §5.1).
+// keyConditions is the condition context of a call on k that its key
+// policy sees: the call's own keys and the key's properties (spec §5.1).
 func (s *Service) keyConditions(k *key) policy.Context {
 	c := s.kindConditions(k.kind)
 	if s.cfg.orgs != nil {
 		c = s.cfg.orgs.appendOrgKeys(c, true, k.account)
 		s.condBuf = c
 	}
+	return c
+}
+
+// withKeyAliases appends kms:ResourceAliases, k's aliases, to c: a
+// condition key of every policy but the key policy (spec §5.1: IAM only;
+// D73). In a cluster, the call's write is then compared against k's
+// alias set.
+func (s *Service) withKeyAliases(c policy.Context, k *key) policy.Context {
+	s.readKeyAliases(k)
 	if names := s.keyAliases(k); names != nil {
 		c = append(c, policy.Multi("kms:ResourceAliases", names...))
 		s.condBuf = c

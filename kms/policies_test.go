@@ -340,7 +340,8 @@ func TestPolicyInvalidPrincipal(t *testing.T) {
 
 // Spec §5.1: the request condition keys of management operations reach
 // the key policy: kms:RotationPeriodInDays, aws:RequestTag/<k> and
-// aws:TagKeys, kms:ResourceAliases.
+// aws:TagKeys; kms:ResourceAliases, valid in IAM policies only, does not
+// (D73: TestDecisionD73ResourceAliasesIAMOnly).
 func TestPolicyManagementConditions(t *testing.T) {
 	e := fxNew(t)
 	doc := `{"Version":"2012-10-17","Statement":[
@@ -370,6 +371,60 @@ func TestPolicyManagementConditions(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.createAlias("alias/frozen", id)
-	_, err = e.s.Encrypt(e.ctx, &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")})
-	pzDenied(t, err, pzRoot, "kms:Encrypt", arn, true)
+	if _, err := e.s.Encrypt(e.ctx, &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")}); err != nil {
+		t.Fatalf("Encrypt under a key policy that tests kms:ResourceAliases (D73: absent there): %v", err)
+	}
+}
+
+// D73 (spec §5.1: kms:ResourceAliases is valid in IAM policies only): a
+// key policy does not see the key's aliases, so that a condition on
+// kms:ResourceAliases there is one on an absent key; identity-based
+// policies, and the policy of the VPC endpoint a call comes through, see
+// them.
+func TestDecisionD73ResourceAliasesIAMOnly(t *testing.T) {
+	const role = "arn:aws:iam::111122223333:role/app"
+	frozen := `{"Effect":"Deny","Principal":"*","Action":"kms:Encrypt","Resource":"*",
+	  "Condition":{"ForAnyValue:StringEquals":{"kms:ResourceAliases":"alias/frozen"}}}`
+	// ForAllValues holds for an absent key: this Deny applies to every
+	// Encrypt if the key policy does not see the aliases.
+	onlyFrozen := `{"Effect":"Deny","Principal":"*","Action":"kms:Decrypt","Resource":"*",
+	  "Condition":{"ForAllValues:StringEquals":{"kms:ResourceAliases":"alias/frozen"}}}`
+	iam := kms.NewIdentityPolicies()
+	grMust(t, iam.Put(role, "all", `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Action":"kms:*","Resource":"*"},`+strings.Replace(frozen, `"Principal":"*",`, "", 1)+`]}`))
+	e := fxNew(t, kms.WithIdentityPolicies(iam))
+	id, arn := idKey(t, e, idRootAnd(frozen, onlyFrozen))
+	e.createAlias("alias/frozen", id)
+	enc := &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")}
+	out, err := e.s.Encrypt(e.ctx, enc)
+	if err != nil {
+		t.Fatalf("the account root, under the key policy alone: %v", err)
+	}
+	_, err = e.s.Decrypt(e.ctx, &kms.DecryptInput{CiphertextBlob: out.CiphertextBlob})
+	pzDenied(t, err, pzRoot, "kms:Decrypt", arn, true)
+
+	deniedIn := func(who, by string, err error) {
+		t.Helper()
+		var ke *keystate.Error
+		if !errors.As(err, &ke) || ke.Code != keystate.ErrAccessDenied || !strings.Contains(ke.Message, "with an explicit deny in "+by) {
+			t.Fatalf("%s: %v, want AccessDeniedException with an explicit deny in %s", who, err, by)
+		}
+	}
+	_, err = e.s.Encrypt(kms.WithPrincipal(e.ctx, role), enc)
+	deniedIn("the role", "an identity-based policy", err)
+
+	ep, err := kms.NewVPCEndpoint("vpce-0123456789abcdef0", "vpc-0abc1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	grMust(t, ep.SetPolicy(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"},`+frozen+`]}`))
+	_, err = e.s.Encrypt(kms.WithVPCEndpoint(e.ctx, ep), enc)
+	deniedIn("through the endpoint", "a VPC endpoint policy", err)
+	other, _ := e.symmetric()
+	if _, err := e.s.UpdateAlias(e.ctx, &kms.UpdateAliasInput{AliasName: "alias/frozen", TargetKeyId: other}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.Encrypt(kms.WithVPCEndpoint(e.ctx, ep), enc); err != nil {
+		t.Fatalf("through the endpoint, once alias/frozen names another key: %v", err)
+	}
 }

@@ -146,9 +146,8 @@ func (s *Service) authorize(ctx context.Context, op keystate.Operation, caller s
 	action := actionNames[op]
 	if s.call.vpce != nil {
 		// D64: the VPC endpoint's policy bounds the call whoever decides it.
-		req := s.request(action, arn, k.account, s.keyConditions(k))
+		req := s.request(action, arn, k.account, s.withKeyAliases(s.keyConditions(k), k))
 		req.EncryptionContext = s.call.ec
-		s.readKeyAliases(k) // the endpoint's policy may test them
 		if d, denied := s.endpointDenies(&req); denied {
 			return s.deniedBy(op, d, action, arn, k)
 		}

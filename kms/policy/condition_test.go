@@ -191,23 +191,3 @@ func TestSourceIPImplied(t *testing.T) {
 		}
 	})
 }
-
-// UsesConditionKey finds a condition key in any statement, whatever its
-// case, and only one a condition tests.
-func TestUsesConditionKey(t *testing.T) {
-	d, err := policy.Parse(`{"Version":"2012-10-17","Statement":[
-		{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
-		{"Effect":"Deny","Principal":"*","Action":"kms:Decrypt","Resource":"*",
-		 "Condition":{"ForAnyValue:StringLike":{"KMS:ResourceAliases":"alias/blocked*"}}}]}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for key, want := range map[string]bool{"kms:ResourceAliases": true, "kms:resourcealiases": true, "kms:RequestAlias": false, "kms:Decrypt": false} {
-		if got := d.UsesConditionKey(key); got != want {
-			t.Errorf("UsesConditionKey(%q) = %v, want %v", key, got, want)
-		}
-	}
-	if policy.Default("aws", "111122223333").UsesConditionKey("kms:ResourceAliases") {
-		t.Error("the default key policy uses kms:ResourceAliases")
-	}
-}

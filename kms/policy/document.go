@@ -432,20 +432,6 @@ func (d *Document) IsDefaultFor(partition, account string) bool {
 	return d.isDefault && d.defaultOf.partition == partition && d.defaultOf.account == account
 }
 
-// UsesConditionKey reports whether a condition of d's statements tests
-// the condition key name, compared without regard to case (as AWS
-// compares condition keys).
-func (d *Document) UsesConditionKey(name string) bool {
-	for i := range d.statements {
-		for j := range d.statements[i].conditions {
-			if strings.EqualFold(d.statements[i].conditions[j].key, name) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // Len returns the number of statements.
 func (d *Document) Len() int { return len(d.statements) }
 
