@@ -144,7 +144,8 @@
 //     serialised too: custom key store writes are few.
 //
 // A node keeps GetKeyLastUsage's records (D31) for the calls it answered:
-// each node reports the last use it saw.
+// each node reports the last use it saw, and decides
+// kms:TrailingDaysWithoutKeyUsage (D74) by it.
 //
 // # Imported key material
 //
@@ -296,6 +297,17 @@
 // key, so that each one listed also resolves. Listing them adds no Region.
 // WithoutPredefinedAliases (kmssim serve --no-predefined-aliases) leaves
 // them out.
+//
+// D74: kms:TrailingDaysWithoutKeyUsage, which DisableKey and
+// ScheduleKeyDeletion carry (spec §5.1: whole days, rounded down), is the
+// days from the key's last use that GetKeyLastUsage reports, or, when it
+// reports none, from its TrackingStartDate (D31: the service's first
+// clock reading, or the key's creation if later) to the call, as the AWS
+// KMS Developer Guide computes it from its last use, its creation or the
+// start of AWS's tracking. So a new key counts from 0, and a key created
+// before the service started counts from the start: a reopened service,
+// like AWS for keys older than its tracking, does not know earlier uses.
+// In a cluster each node counts the uses it answered.
 //
 // D73: kms:ResourceAliases, the names of the aliases of the key a call
 // acts on, is valid in IAM policies only (spec §5.1, after the AWS KMS
@@ -665,8 +677,9 @@
 // aws:SecureTransport, aws:PrincipalType, aws:username, aws:CalledVia,
 // aws:CalledViaFirst and aws:CalledViaLast (D64). Absent: aws:ResourceTag
 // (but in identity-based policies, D59, and resource control policies,
-// D63), aws:userid, kms:TrailingDaysWithoutKeyUsage. aws:PrincipalTag/<key>
-// with WithPrincipalTags (D65).
+// D63), aws:userid. aws:PrincipalTag/<key> with WithPrincipalTags (D65).
+// kms:TrailingDaysWithoutKeyUsage on DisableKey and ScheduleKeyDeletion
+// (D74).
 //
 // # Eventual consistency
 //

@@ -544,6 +544,7 @@ func (s *Service) keyCallOnce(ctx context.Context, op keystate.Operation, keyID 
 	now, caller, err := s.begin(ctx, op)
 	defer s.end(op, &err)
 	s.call.num = num
+	s.call.trailing = op == keystate.DisableKey || op == keystate.ScheduleKeyDeletion // D74
 	if err == nil {
 		err = invalid
 	}

@@ -54,6 +54,18 @@ func (s *Service) markUsed(ctx context.Context, k *key, op keystate.Operation, n
 	s.usage[k.slot] = lastUse{op: op, at: now, seq: s.useSeq, requestID: RequestID(ctx)}
 }
 
+// trailingDays is k's kms:TrailingDaysWithoutKeyUsage at the call's
+// instant (D74): the whole days since its last use that this service saw,
+// or, without one, since its TrackingStartDate (GetKeyLastUsage's). The
+// caller holds s.mu.
+func (s *Service) trailingDays(k *key) int64 {
+	since := max(s.trackStart, k.created)
+	if u, ok := s.usage[k.slot]; ok {
+		since = u.at
+	}
+	return max(0, (s.last-since)/usPerDay)
+}
+
 // madeUpID is an ID in UUID form made of an instant and a counter, unique
 // within the service: kmsmodel's stand-in for a request or CloudTrail
 // event ID that nobody gave it. It draws nothing from the randomness

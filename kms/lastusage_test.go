@@ -259,3 +259,78 @@ func TestGetKeyLastUsageAcrossOpen(t *testing.T) {
 		t.Fatalf("a key created after the restart: %+v", out)
 	}
 }
+
+// D74 (spec aws-kms-policies-grants.md §5.1: kms:TrailingDaysWithoutKeyUsage,
+// whole days rounded down, on DisableKey and ScheduleKeyDeletion): the
+// days since the key's last use, or without one since its
+// TrackingStartDate (its creation, or a reopened service's start). A key
+// policy that protects keys used within 30 days, as AWS's example does,
+// refuses to disable or delete a new or lately used key, and allows it
+// 31 days on; other operations do not carry the key.
+func TestTrailingDaysWithoutKeyUsage(t *testing.T) {
+	st := store.NewMemory()
+	clk := kms.NewManualClock(fxT0)
+	open := func() *fxEnv {
+		s, err := kms.Open(context.Background(), st, kms.WithClock(clk))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &fxEnv{t: t, s: s, clk: clk, ctx: context.Background()}
+	}
+	e := open()
+	doc := idRootAnd(`{"Effect":"Deny","Principal":"*","Action":["kms:DisableKey","kms:ScheduleKeyDeletion","kms:EnableKey"],"Resource":"*",
+	  "Condition":{"NumericLessThanEquals":{"kms:TrailingDaysWithoutKeyUsage":"30"}}}`)
+	id, arn := idKey(t, e, doc)
+	disable := func() error {
+		_, err := e.s.DisableKey(e.ctx, &kms.DisableKeyInput{KeyId: id})
+		return err
+	}
+	schedule := func() error {
+		_, err := e.s.ScheduleKeyDeletion(e.ctx, &kms.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: kms.Int32(7)})
+		return err
+	}
+	pzDenied(t, disable(), pzRoot, "kms:DisableKey", arn, true) // created today: 0 days
+	e.advance(30*fxDay + 23*time.Hour)
+	pzDenied(t, schedule(), pzRoot, "kms:ScheduleKeyDeletion", arn, true) // 30 days 23 hours: 30
+	e.advance(time.Hour)
+	if err := disable(); err != nil {
+		t.Fatalf("DisableKey 31 days after the key's creation: %v", err)
+	}
+	e.enable(id) // EnableKey does not carry the key: the Deny never applies to it
+	if _, err := e.s.Encrypt(e.ctx, &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")}); err != nil {
+		t.Fatal(err)
+	}
+	e.advance(20 * fxDay)
+	pzDenied(t, disable(), pzRoot, "kms:DisableKey", arn, true) // used 20 days ago
+	// A failed use does not count: Decrypt of another key's ciphertext.
+	other, _ := e.symmetric()
+	ct, err := e.s.Encrypt(e.ctx, &kms.EncryptInput{KeyId: other, Plaintext: []byte("p")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.Decrypt(e.ctx, &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob, KeyId: id}); err == nil {
+		t.Fatal("Decrypt of another key's ciphertext under id succeeded")
+	}
+	e.advance(11 * fxDay)
+	if err := schedule(); err != nil {
+		t.Fatalf("ScheduleKeyDeletion 31 days after the key's last use: %v", err)
+	}
+	if _, err := e.s.CancelKeyDeletion(e.ctx, &kms.CancelKeyDeletionInput{KeyId: id}); err != nil {
+		t.Fatal(err)
+	}
+	e.enable(id)
+	if _, err := e.s.Encrypt(e.ctx, &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A reopened service saw no use: it counts from its start (its first
+	// clock reading, here this DisableKey's), not from the last use the
+	// previous one saw.
+	e.advance(40 * fxDay)
+	e = open()
+	pzDenied(t, disable(), pzRoot, "kms:DisableKey", arn, true)
+	e.advance(31 * fxDay)
+	if err := disable(); err != nil {
+		t.Fatalf("DisableKey 31 days after the service's start: %v", err)
+	}
+}

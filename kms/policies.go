@@ -156,6 +156,9 @@ type callConditions struct {
 	extra  []policy.ContextEntry
 	num    numCondition // after extra, if set
 	alias  string       // the alias the request named, if any (kms:RequestAlias)
+	// trailing says that the call carries kms:TrailingDaysWithoutKeyUsage
+	// (DisableKey, ScheduleKeyDeletion; D74).
+	trailing bool
 	// sourceArn is the AWS resource on whose behalf a service principal
 	// calls (WithServicePrincipal, D61), or "".
 	sourceArn string
@@ -310,6 +313,10 @@ func (s *Service) keyConditions(k *key) policy.Context {
 	c := s.kindConditions(k.kind)
 	if s.cfg.orgs != nil {
 		c = s.cfg.orgs.appendOrgKeys(c, true, k.account)
+		s.condBuf = c
+	}
+	if s.call.trailing {
+		c = append(c, policy.Single("kms:TrailingDaysWithoutKeyUsage", strconv.FormatInt(s.trailingDays(k), 10)))
 		s.condBuf = c
 	}
 	return c
