@@ -500,14 +500,17 @@ func (s *Service) retireByIAM(g *grant, arn string) (final denial, refused, allo
 	if !iam && s.call.vpce == nil {
 		return denial{}, false, true
 	}
-	req := s.request("kms:RetireGrant", arn, g.key.account, resourceTags(s.withKeyAliases(s.keyConditions(g.key), g.key), g.key))
-	s.condBuf = req.Context
+	// The endpoint sees the key's aliases (D73); identity-based policies
+	// see its tags too (spec §5.2), as in evaluatePolicy.
+	req := s.request("kms:RetireGrant", arn, g.key.account, s.withKeyAliases(s.keyConditions(g.key), g.key))
 	if d, denied := s.endpointDenies(&req); denied {
 		return d, true, false // D64: the endpoint's policy bounds RetireGrant too
 	}
 	if !iam {
 		return denial{}, false, true
 	}
+	req.Context = resourceTags(req.Context, g.key)
+	s.condBuf = req.Context
 	v := s.judge(&req)
 	d, denied := v.onlyIAM()
 	if denied && (d.explicit || d.by == policy.ServiceControl) {

@@ -266,7 +266,7 @@ func TestGetKeyLastUsageAcrossOpen(t *testing.T) {
 // TrackingStartDate (its creation, or a reopened service's start). A key
 // policy that protects keys used within 30 days, as AWS's example does,
 // refuses to disable or delete a new or lately used key, and allows it
-// 31 days on; other operations do not carry the key.
+// 31 days on.
 func TestTrailingDaysWithoutKeyUsage(t *testing.T) {
 	st := store.NewMemory()
 	clk := kms.NewManualClock(fxT0)
@@ -278,7 +278,7 @@ func TestTrailingDaysWithoutKeyUsage(t *testing.T) {
 		return &fxEnv{t: t, s: s, clk: clk, ctx: context.Background()}
 	}
 	e := open()
-	doc := idRootAnd(`{"Effect":"Deny","Principal":"*","Action":["kms:DisableKey","kms:ScheduleKeyDeletion","kms:EnableKey"],"Resource":"*",
+	doc := idRootAnd(`{"Effect":"Deny","Principal":"*","Action":["kms:DisableKey","kms:ScheduleKeyDeletion"],"Resource":"*",
 	  "Condition":{"NumericLessThanEquals":{"kms:TrailingDaysWithoutKeyUsage":"30"}}}`)
 	id, arn := idKey(t, e, doc)
 	disable := func() error {
@@ -296,7 +296,7 @@ func TestTrailingDaysWithoutKeyUsage(t *testing.T) {
 	if err := disable(); err != nil {
 		t.Fatalf("DisableKey 31 days after the key's creation: %v", err)
 	}
-	e.enable(id) // EnableKey does not carry the key: the Deny never applies to it
+	e.enable(id)
 	if _, err := e.s.Encrypt(e.ctx, &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")}); err != nil {
 		t.Fatal(err)
 	}
@@ -332,5 +332,33 @@ func TestTrailingDaysWithoutKeyUsage(t *testing.T) {
 	e.advance(31 * fxDay)
 	if err := disable(); err != nil {
 		t.Fatalf("DisableKey 31 days after the service's start: %v", err)
+	}
+}
+
+// D74: only DisableKey and ScheduleKeyDeletion carry
+// kms:TrailingDaysWithoutKeyUsage, and identity-based policies see it too.
+func TestTrailingDaysWithoutKeyUsageWhere(t *testing.T) {
+	e := fxNew(t)
+	id, arn := idKey(t, e, idRootAnd(`{"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*",
+	  "Condition":{"Null":{"kms:TrailingDaysWithoutKeyUsage":"false"}}}`))
+	if _, err := e.s.DescribeKey(e.ctx, &kms.DescribeKeyInput{KeyId: id}); err != nil {
+		t.Fatalf("DescribeKey carries kms:TrailingDaysWithoutKeyUsage: %v", err)
+	}
+	if _, err := e.s.EnableKey(e.ctx, &kms.EnableKeyInput{KeyId: id}); err != nil {
+		t.Fatalf("EnableKey carries kms:TrailingDaysWithoutKeyUsage: %v", err)
+	}
+	_, err := e.s.DisableKey(e.ctx, &kms.DisableKeyInput{KeyId: id})
+	pzDenied(t, err, pzRoot, "kms:DisableKey", arn, true)
+
+	ip := kms.NewIdentityPolicies()
+	grMust(t, ip.Put(pzApp, "p", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"},
+	 {"Effect":"Deny","Action":"kms:DisableKey","Resource":"*","Condition":{"NumericLessThan":{"kms:TrailingDaysWithoutKeyUsage":"30"}}}]}`))
+	e = fxNew(t, kms.WithIdentityPolicies(ip))
+	id, _ = e.symmetric()
+	_, err = e.s.DisableKey(e.as2(pzApp), &kms.DisableKeyInput{KeyId: id})
+	d73DeniedIn(t, "a role whose identity-based policy denies DisableKey of a new key", "an identity-based policy", err)
+	e.advance(30 * fxDay)
+	if _, err := e.s.DisableKey(e.as2(pzApp), &kms.DisableKeyInput{KeyId: id}); err != nil {
+		t.Fatalf("the role, 30 days on: %v", err)
 	}
 }

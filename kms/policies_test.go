@@ -385,8 +385,9 @@ func TestDecisionD73ResourceAliasesIAMOnly(t *testing.T) {
 	const role = "arn:aws:iam::111122223333:role/app"
 	frozen := `{"Effect":"Deny","Principal":"*","Action":"kms:Encrypt","Resource":"*",
 	  "Condition":{"ForAnyValue:StringEquals":{"kms:ResourceAliases":"alias/frozen"}}}`
-	// ForAllValues holds for an absent key: this Deny applies to every
-	// Encrypt if the key policy does not see the aliases.
+	// ForAllValues holds for an absent key, and not for the key's two
+	// aliases: this Deny applies to Decrypt only if the key policy does
+	// not see them.
 	onlyFrozen := `{"Effect":"Deny","Principal":"*","Action":"kms:Decrypt","Resource":"*",
 	  "Condition":{"ForAllValues:StringEquals":{"kms:ResourceAliases":"alias/frozen"}}}`
 	iam := kms.NewIdentityPolicies()
@@ -395,6 +396,7 @@ func TestDecisionD73ResourceAliasesIAMOnly(t *testing.T) {
 	e := fxNew(t, kms.WithIdentityPolicies(iam))
 	id, arn := idKey(t, e, idRootAnd(frozen, onlyFrozen))
 	e.createAlias("alias/frozen", id)
+	e.createAlias("alias/other", id)
 	enc := &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")}
 	out, err := e.s.Encrypt(e.ctx, enc)
 	if err != nil {
@@ -403,15 +405,8 @@ func TestDecisionD73ResourceAliasesIAMOnly(t *testing.T) {
 	_, err = e.s.Decrypt(e.ctx, &kms.DecryptInput{CiphertextBlob: out.CiphertextBlob})
 	pzDenied(t, err, pzRoot, "kms:Decrypt", arn, true)
 
-	deniedIn := func(who, by string, err error) {
-		t.Helper()
-		var ke *keystate.Error
-		if !errors.As(err, &ke) || ke.Code != keystate.ErrAccessDenied || !strings.Contains(ke.Message, "with an explicit deny in "+by) {
-			t.Fatalf("%s: %v, want AccessDeniedException with an explicit deny in %s", who, err, by)
-		}
-	}
 	_, err = e.s.Encrypt(kms.WithPrincipal(e.ctx, role), enc)
-	deniedIn("the role", "an identity-based policy", err)
+	d73DeniedIn(t, "the role", "an identity-based policy", err)
 
 	ep, err := kms.NewVPCEndpoint("vpce-0123456789abcdef0", "vpc-0abc1234")
 	if err != nil {
@@ -419,7 +414,7 @@ func TestDecisionD73ResourceAliasesIAMOnly(t *testing.T) {
 	}
 	grMust(t, ep.SetPolicy(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"},`+frozen+`]}`))
 	_, err = e.s.Encrypt(kms.WithVPCEndpoint(e.ctx, ep), enc)
-	deniedIn("through the endpoint", "a VPC endpoint policy", err)
+	d73DeniedIn(t, "through the endpoint", "a VPC endpoint policy", err)
 	other, _ := e.symmetric()
 	if _, err := e.s.UpdateAlias(e.ctx, &kms.UpdateAliasInput{AliasName: "alias/frozen", TargetKeyId: other}); err != nil {
 		t.Fatal(err)
@@ -427,4 +422,70 @@ func TestDecisionD73ResourceAliasesIAMOnly(t *testing.T) {
 	if _, err := e.s.Encrypt(kms.WithVPCEndpoint(e.ctx, ep), enc); err != nil {
 		t.Fatalf("through the endpoint, once alias/frozen names another key: %v", err)
 	}
+}
+
+// d73DeniedIn fails unless err is AccessDeniedException with an explicit
+// deny in the policy by names.
+func d73DeniedIn(t *testing.T, who, by string, err error) {
+	t.Helper()
+	var ke *keystate.Error
+	if !errors.As(err, &ke) || ke.Code != keystate.ErrAccessDenied || !strings.Contains(ke.Message, "with an explicit deny in "+by) {
+		t.Fatalf("%s: %v, want AccessDeniedException with an explicit deny in %s", who, err, by)
+	}
+}
+
+// d73Frozen is a condition that holds when one of the key's aliases is
+// alias/frozen.
+const d73Frozen = `"Condition":{"ForAnyValue:StringEquals":{"kms:ResourceAliases":"alias/frozen"}}`
+
+// D73: resource control policies see kms:ResourceAliases.
+func TestDecisionD73ResourceAliasesInRCP(t *testing.T) {
+	e, orgs := orgEnv(t)
+	grMust(t, orgs.PlaceAccount("111122223333", orgPath))
+	id, _ := e.symmetric()
+	e.createAlias("alias/frozen", id)
+	grMust(t, orgs.PutResourceControlPolicy(orgRoot, "frozen", `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Deny","Principal":"*","Action":"kms:Encrypt","Resource":"*",`+d73Frozen+`}]}`))
+	_, err := e.s.Encrypt(e.ctx, &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")})
+	d73DeniedIn(t, "the account root", "a resource control policy", err)
+}
+
+// D73 and D64: a VPC endpoint's policy sees kms:ResourceAliases when an
+// Authorizer decides instead of key policies, and on RetireGrant, where,
+// as on every other call, it does not see aws:ResourceTag (IAM policies
+// only, spec §5.2).
+func TestDecisionD73ResourceAliasesInEndpointPolicy(t *testing.T) {
+	ep, err := kms.NewVPCEndpoint("vpce-0123456789abcdef0", "vpc-0abc1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	grMust(t, ep.SetPolicy(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"},
+	 {"Effect":"Deny","Principal":"*","Action":["kms:Encrypt","kms:RetireGrant"],"Resource":"*",`+d73Frozen+`},
+	 {"Effect":"Deny","Principal":"*","Action":"kms:RetireGrant","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/env":"prod"}}}]}`))
+
+	allowAll := kms.AuthorizerFunc(func(context.Context, kms.AuthRequest) error { return nil })
+	ea := fxNew(t, kms.WithAuthorizer(allowAll))
+	ida, _ := ea.symmetric()
+	ea.createAlias("alias/frozen", ida)
+	_, err = ea.s.Encrypt(kms.WithVPCEndpoint(ea.ctx, ep), &kms.EncryptInput{KeyId: ida, Plaintext: []byte("p")})
+	d73DeniedIn(t, "an Authorizer's call through the endpoint", "a VPC endpoint policy", err)
+
+	e := fxNew(t)
+	id, _ := e.symmetric()
+	if _, err := e.s.TagResource(e.ctx, &kms.TagResourceInput{KeyId: id, Tags: []kms.Tag{{TagKey: "env", TagValue: "prod"}}}); err != nil {
+		t.Fatal(err)
+	}
+	grant := func() string {
+		g, err := e.s.CreateGrant(e.ctx, &kms.CreateGrantInput{KeyId: id, GranteePrincipal: pzApp, Operations: []string{"Encrypt"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g.GrantToken
+	}
+	if _, err := e.s.RetireGrant(kms.WithVPCEndpoint(e.ctx, ep), &kms.RetireGrantInput{GrantToken: grant()}); err != nil {
+		t.Fatalf("RetireGrant through the endpoint, the key tagged env=prod (a tag the endpoint does not see): %v", err)
+	}
+	e.createAlias("alias/frozen", id)
+	_, err = e.s.RetireGrant(kms.WithVPCEndpoint(e.ctx, ep), &kms.RetireGrantInput{GrantToken: grant()})
+	d73DeniedIn(t, "RetireGrant through the endpoint", "a VPC endpoint policy", err)
 }
