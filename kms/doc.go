@@ -309,6 +309,17 @@
 // like AWS for keys older than its tracking, does not know earlier uses.
 // In a cluster each node counts the uses it answered.
 //
+// D75: with the eventual-consistency model on, the tags and aliases that
+// authorization sees (aws:ResourceTag/<key>, kms:ResourceAliases) lag as
+// the alias window does: a change of a key's tags (TagResource,
+// UntagResource) is a change of its own, drawn like the others, and a
+// key's aliases are those that resolve to it for the caller, so that one
+// reader sees an alias change in resolution and in authorization at the
+// same moment. AWS says only that recent changes "might be visible in API
+// operations before they affect authorization"; ListResourceTags and
+// ListAliases stay consistent (D41), and DeleteAlias takes effect at
+// once.
+//
 // D73: kms:ResourceAliases, the names of the aliases of the key a call
 // acts on, is valid in IAM policies only (spec §5.1, after the AWS KMS
 // Developer Guide's condition key table). kmsmodel gives it to
@@ -713,6 +724,11 @@
 //     or revoke a grant, there might be a brief delay, usually less than
 //     five minutes"].
 //   - PutKeyPolicy: the previous key policy decides [EC].
+//   - TagResource, UntagResource, CreateAlias and UpdateAlias: policies
+//     that test aws:ResourceTag/<key> or kms:ResourceAliases see the key's
+//     tags and aliases before the change (D75) [ABAC, alias-authorization:
+//     "It might take up to five minutes for tag and alias changes to
+//     affect KMS key authorization"].
 //   - Rotations (automatic, on demand, EnableKey's catch-up): encryption
 //     uses the previous current material [RK, ROD: "until the new key
 //     material is available in all Regions"]; decryption always uses the
@@ -750,7 +766,7 @@
 //     the randomness source (WithRandom) by New.
 //   - D41: only what the list above names lags. Changes act on the latest
 //     state: a write (EnableKey after DisableKey, …) is checked against
-//     it, and only the creation, alias, grant and policy windows can
+//     it, and only the creation, alias, grant, policy and tag windows can
 //     refuse it. Lists and reads of settings (ListKeys, ListAliases,
 //     ListGrants, ListKeyRotations, GetKeyPolicy, GetKeyRotationStatus,
 //     ListResourceTags) are consistent; DeleteAlias takes effect at

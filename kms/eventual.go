@@ -37,6 +37,7 @@ const (
 	chGrant                          // a grant was created
 	chPolicy                         // a key policy was replaced (doc holds the old one)
 	chRevoke                         // a grant was retired or revoked
+	chTags                           // a key's tags changed (before holds the old key)
 )
 
 // change is one change still propagating.
@@ -46,7 +47,7 @@ type change struct {
 	op         string           // the operation that made it, as the observer names it
 	made, full int64            // when it was made, and when every reader sees it
 	k          *key             // the key it concerns
-	before     *key             // chKey: a copy of k before the change
+	before     *key             // chKey, chTags: a copy of k before the change
 	rot        int              // chRotation: the material version the rotation made current
 	al         *alias           // chAlias
 	prev       *key             // chAlias: the alias's target before, nil for a new alias
@@ -242,6 +243,10 @@ func (s *Service) ecKeyChanged(op keystate.Operation, k, before *key, added []ro
 		b := *before
 		s.ecAdd(&change{kind: chKey, op: op.String(), k: k, before: &b}, now)
 	}
+	if !slices.Equal(k.tags(), before.tags()) {
+		b := *before
+		s.ecAdd(&change{kind: chTags, op: op.String(), k: k, before: &b}, now)
+	}
 	for i := range added {
 		s.ecAdd(&change{kind: chRotation, op: "RotateKey", k: k, rot: len(k.rotations) - len(added) + i + 1}, now)
 	}
@@ -339,6 +344,18 @@ func (s *Service) ecPolicy(k *key, doc *policy.Document) *policy.Document {
 		}
 	}
 	return doc
+}
+
+// ecTags returns the tags of k that decide the call in progress
+// (aws:ResourceTag, D75): k's, or those before the oldest change of them
+// it does not see.
+func (s *Service) ecTags(k *key) []Tag {
+	for _, c := range s.ec.keys[k.slot] {
+		if c.kind == chTags && !s.sees(c) {
+			return c.before.tags()
+		}
+	}
+	return k.tags()
 }
 
 // ecGrantVisible reports whether grant g counts for the call in progress:

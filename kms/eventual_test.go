@@ -257,6 +257,73 @@ func TestECPolicyWindow(t *testing.T) {
 	}
 }
 
+// TestECTagAndAliasAuthorizationWindow (D75; AWS KMS Developer Guide,
+// ABAC and alias authorization: "It might take up to five minutes for
+// tag and alias changes to affect KMS key authorization"): a policy that
+// decides by aws:ResourceTag or kms:ResourceAliases sees the tags and
+// aliases before a change until it has propagated; ListResourceTags
+// shows the change at once (D41).
+func TestECTagAndAliasAuthorizationWindow(t *testing.T) {
+	const role = "arn:aws:iam::111122223333:role/app"
+	iam := kms.NewIdentityPolicies()
+	grMust(t, iam.Put(role, "abac", `{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Action":"kms:Encrypt","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"blue"}}},
+	 {"Effect":"Allow","Action":"kms:GenerateDataKey","Resource":"*","Condition":{"ForAnyValue:StringEquals":{"kms:ResourceAliases":"alias/app"}}}]}`))
+	e := ecNew(t, ecModel(ecWindow), kms.WithIdentityPolicies(iam))
+	as := kms.WithPrincipal(e.ctx, role)
+	a, _ := e.settled()
+	b, _ := e.settled()
+	encrypt := func(id string) error {
+		_, err := e.s.Encrypt(as, &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+		return err
+	}
+	gdk := func(id string) error {
+		_, err := e.s.GenerateDataKey(as, &kms.GenerateDataKeyInput{KeyId: id, NumberOfBytes: kms.Int32(16)})
+		return err
+	}
+	denied := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, keystate.ErrAccessDenied) {
+			t.Fatalf("%s: %v, want AccessDeniedException", what, err)
+		}
+	}
+	allowed := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+
+	if _, err := e.s.TagResource(e.ctx, &kms.TagResourceInput{KeyId: a, Tags: []kms.Tag{{TagKey: "team", TagValue: "blue"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if tags, err := e.s.ListResourceTags(e.ctx, &kms.ListResourceTagsInput{KeyId: a}); err != nil || len(tags.Tags) != 1 {
+		t.Fatalf("ListResourceTags just after TagResource: %+v, %v; want the new tag (D41)", tags, err)
+	}
+	denied("Encrypt just after the tag that allows it", encrypt(a))
+	e.advance(ecWindow)
+	allowed("Encrypt once the tag has propagated", encrypt(a))
+	if _, err := e.s.UntagResource(e.ctx, &kms.UntagResourceInput{KeyId: a, TagKeys: []string{"team"}}); err != nil {
+		t.Fatal(err)
+	}
+	allowed("Encrypt just after the tag's removal", encrypt(a))
+	e.advance(ecWindow)
+	denied("Encrypt once the removal has propagated", encrypt(a))
+
+	e.createAlias("alias/app", a)
+	denied("GenerateDataKey just after the alias that allows it", gdk(a))
+	e.advance(ecWindow)
+	allowed("GenerateDataKey once the alias has propagated", gdk(a))
+	if _, err := e.s.UpdateAlias(e.ctx, &kms.UpdateAliasInput{AliasName: "alias/app", TargetKeyId: b}); err != nil {
+		t.Fatal(err)
+	}
+	allowed("GenerateDataKey on the alias's old target just after UpdateAlias", gdk(a))
+	denied("GenerateDataKey on its new target just after UpdateAlias", gdk(b))
+	e.advance(ecWindow)
+	denied("GenerateDataKey on the old target once UpdateAlias has propagated", gdk(a))
+	allowed("GenerateDataKey on the new target once UpdateAlias has propagated", gdk(b))
+}
+
 // TestECRotationWindow (D44; spec (f), RK, ROD): encryption keeps using
 // the old current material until a rotation, on demand or automatic, has
 // propagated; ciphertexts under the new material decrypt at once.

@@ -456,12 +456,14 @@ func (s *Service) authorizeIAM(op keystate.Operation, action, resource string, c
 
 // resourceTags appends aws:ResourceTag/<key> for each of k's tags to c:
 // the condition keys identity-based policies see (spec §5.2: IAM
-// policies only).
-func resourceTags(c policy.Context, k *key) policy.Context {
-	if k.text == nil {
-		return c
+// policies only). With the eventual-consistency model on, they are the
+// tags the call in progress sees (D75).
+func (s *Service) resourceTags(c policy.Context, k *key) policy.Context {
+	tags := k.tags()
+	if s.ec != nil {
+		tags = s.ecTags(k)
 	}
-	for _, t := range k.text.tags {
+	for _, t := range tags {
 		c = append(c, policy.Single("aws:ResourceTag/"+t.TagKey, t.TagValue))
 	}
 	return c
@@ -509,7 +511,7 @@ func (s *Service) retireByIAM(g *grant, arn string) (final denial, refused, allo
 	if !iam {
 		return denial{}, false, true
 	}
-	req.Context = resourceTags(req.Context, g.key)
+	req.Context = s.resourceTags(req.Context, g.key)
 	s.condBuf = req.Context
 	v := s.judge(&req)
 	d, denied := v.onlyIAM()

@@ -215,7 +215,7 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 		}
 	}
 	if iam || rcp {
-		tagged = resourceTags(aliased, k)
+		tagged = s.resourceTags(aliased, k)
 		s.condBuf = tagged
 	}
 	if rcp {
@@ -365,13 +365,20 @@ func (s *Service) kindConditions(kind keystate.Kind) policy.Context {
 }
 
 // keyAliases are the names of k's aliases (kms:ResourceAliases), or nil.
+// With the eventual-consistency model on, they are the aliases that point
+// to k for the call in progress (D75).
 func (s *Service) keyAliases(k *key) []string {
-	if k.aliasCount == 0 {
+	lagging := s.ec != nil && len(s.ec.aliases) > 0
+	if k.aliasCount == 0 && !lagging {
 		return nil
 	}
 	var names []string
 	for id, a := range s.regions[k.region].aliases {
-		if a.target == k {
+		t := a.target
+		if lagging {
+			t = s.ecAliasTarget(a)
+		}
+		if t == k {
 			names = append(names, id.name)
 		}
 	}
