@@ -38,6 +38,20 @@ func (e *fxEnv) luWant(id, op string, at time.Time, rid string) string {
 	return u.CloudTrailEventId
 }
 
+// luReopener returns a function that opens a new service over one store
+// and one manual clock (starting at fxT0), as a restarted process would.
+func luReopener(t *testing.T) func() *fxEnv {
+	st := store.NewMemory()
+	clk := kms.NewManualClock(fxT0)
+	return func() *fxEnv {
+		s, err := kms.Open(context.Background(), st, kms.WithClock(clk))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &fxEnv{t: t, s: s, clk: clk, ctx: context.Background()}
+	}
+}
+
 // §10: the empty object before any use; each counted operation, when it
 // succeeds, is the last use, with the request ID of its context and an
 // event ID of its own; calls that are not cryptographic or that fail do
@@ -229,15 +243,7 @@ func TestGetKeyLastUsageRefusals(t *testing.T) {
 // before it (KeyCreationDate < TrackingStartDate: no record since tracking
 // began), the creation for keys created since.
 func TestGetKeyLastUsageAcrossOpen(t *testing.T) {
-	st := store.NewMemory()
-	clk := kms.NewManualClock(fxT0)
-	open := func() *fxEnv {
-		s, err := kms.Open(context.Background(), st, kms.WithClock(clk))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &fxEnv{t: t, s: s, clk: clk, ctx: context.Background()}
-	}
+	open := luReopener(t)
 	e := open()
 	old := e.create(&kms.CreateKeyInput{})
 	if out := e.luGet(old.KeyId); !out.TrackingStartDate.Equal(fxT0) || !out.KeyCreationDate.Equal(fxT0) {
@@ -268,15 +274,7 @@ func TestGetKeyLastUsageAcrossOpen(t *testing.T) {
 // refuses to disable or delete a new or lately used key, and allows it
 // 31 days on.
 func TestTrailingDaysWithoutKeyUsage(t *testing.T) {
-	st := store.NewMemory()
-	clk := kms.NewManualClock(fxT0)
-	open := func() *fxEnv {
-		s, err := kms.Open(context.Background(), st, kms.WithClock(clk))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &fxEnv{t: t, s: s, clk: clk, ctx: context.Background()}
-	}
+	open := luReopener(t)
 	e := open()
 	doc := idRootAnd(`{"Effect":"Deny","Principal":"*","Action":["kms:DisableKey","kms:ScheduleKeyDeletion"],"Resource":"*",
 	  "Condition":{"NumericLessThanEquals":{"kms:TrailingDaysWithoutKeyUsage":"30"}}}`)
