@@ -539,12 +539,33 @@ func (s *Service) decryptAny(ctx context.Context, op keystate.Operation, caller 
 // the caller's Region, as resolve would find it, without resolve's checks
 // or side effects (resolve then makes them).
 func (s *Service) namesAsymmetric(caller, id string) bool {
+	k := s.peekKey(caller, id)
+	return k != nil && k.kind.Spec.IsAsymmetric()
+}
+
+// reEncryptsOnSameKey is ReEncrypt's kms:ReEncryptOnSameKey (D76):
+// whether its destination names the key the ciphertext was encrypted
+// under (the key a symmetric blob names, else SourceKeyId's), as resolve
+// and decryptAny would find them.
+func (s *Service) reEncryptsOnSameKey(caller string, in *ReEncryptInput) bool {
+	var src *key
+	if b, ok := parseBlob(in.CiphertextBlob); ok {
+		src = s.rg.keys.get(b.keyID) // of any account, as decryptBlob finds it
+	} else {
+		src = s.peekKey(caller, in.SourceKeyId)
+	}
+	return src != nil && s.peekKey(caller, in.DestinationKeyId) == src
+}
+
+// peekKey returns the existing key id names in the caller's Region, as
+// resolve would find it, without resolve's checks or side effects, or nil.
+func (s *Service) peekKey(caller, id string) *key {
 	var k *key
 	switch {
 	case strings.HasPrefix(id, "arn:"):
 		a, ok := parseARN(id)
-		if !ok || a.region != s.rg.name {
-			return false
+		if !ok || a.region != s.rg.name || a.partition != s.rg.partition {
+			return nil
 		}
 		if a.alias != "" {
 			if al := s.rg.aliases[aliasID{account: a.account, name: a.alias}]; al != nil {
@@ -562,7 +583,7 @@ func (s *Service) namesAsymmetric(caller, id string) bool {
 			k = nil
 		}
 	}
-	return k != nil && k.kind.Spec.IsAsymmetric()
+	return k
 }
 
 // ReEncrypt decrypts a ciphertext blob and encrypts its plaintext under the
@@ -612,13 +633,17 @@ func (s *Service) reEncryptOnce(ctx context.Context, in *ReEncryptInput) (res *R
 		src, dst       *key
 		blob           []byte
 		srcAlg, dstAlg string
+		same           string
 	)
 	if err == nil {
 		// Two authorizations (spec §3.2 rule 7): kms:ReEncryptFrom on the
 		// source key with its context, kms:ReEncryptTo on the destination
 		// with its own.
+		// Both carry kms:ReEncryptOnSameKey (D76).
+		same = strconv.FormatBool(s.reEncryptsOnSameKey(caller, in))
 		s.call.action = "kms:ReEncryptFrom"
 		s.encryptionConditions(in.SourceEncryptionContext, in.SourceEncryptionAlgorithm)
+		s.condition("kms:ReEncryptOnSameKey", same)
 		pt, src, srcARN, srcAlg, err = s.decryptAny(ctx, op, caller, in.CiphertextBlob, in.SourceEncryptionContext,
 			in.SourceKeyId, "sourceKeyId", in.SourceEncryptionAlgorithm)
 	}
@@ -626,6 +651,7 @@ func (s *Service) reEncryptOnce(ctx context.Context, in *ReEncryptInput) (res *R
 		s.call.reset()
 		s.call.action = "kms:ReEncryptTo"
 		s.encryptionConditions(in.DestinationEncryptionContext, in.DestinationEncryptionAlgorithm)
+		s.condition("kms:ReEncryptOnSameKey", same)
 		dst, dARN, err = s.resolve(ctx, op, caller, in.DestinationKeyId, "destinationKeyId", allowAlias|crossAccount)
 	}
 	if err == nil {

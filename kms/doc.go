@@ -309,6 +309,16 @@
 // like AWS for keys older than its tracking, does not know earlier uses.
 // In a cluster each node counts the uses it answered.
 //
+// D76: both of ReEncrypt's authorizations (kms:ReEncryptFrom on the
+// source key, kms:ReEncryptTo on the destination) carry
+// kms:ReEncryptOnSameKey, "true" when DestinationKeyId names, by key ID,
+// key ARN, alias name or alias ARN, the key the ciphertext was encrypted
+// under (the one a symmetric ciphertext names, or SourceKeyId for an
+// asymmetric one), as the AWS KMS Developer Guide defines it ("a
+// destination … that is the same one used for the original encryption"),
+// and "false" otherwise, a destination that names no key included (the
+// call then fails on it).
+//
 // D75: with the eventual-consistency model on, the tags and aliases that
 // authorization sees (aws:ResourceTag/<key>, kms:ResourceAliases) lag as
 // the alias window does: a change of a key's tags (TagResource,
@@ -672,8 +682,9 @@
 // kms:EncryptionContextKeys), kms:EncryptionAlgorithm,
 // kms:SigningAlgorithm, kms:MessageType, kms:MacAlgorithm,
 // kms:KeyAgreementAlgorithm, kms:DataKeyPairSpec, kms:ReplicaRegion,
-// kms:PrimaryRegion, kms:RotationPeriodInDays,
-// kms:ScheduleKeyDeletionPendingWindowInDays, kms:WrappingAlgorithm,
+// kms:PrimaryRegion, kms:ReEncryptOnSameKey (D76),
+// kms:RotationPeriodInDays, kms:ScheduleKeyDeletionPendingWindowInDays,
+// kms:WrappingAlgorithm,
 // kms:WrappingKeySpec, kms:ExpirationModel, kms:ValidTo,
 // kms:ResourceAliases (but not in key policies, D73), aws:RequestTag/<key>
 // and aws:TagKeys, kms:BypassPolicyLockoutSafetyCheck and CreateGrant's

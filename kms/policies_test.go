@@ -489,3 +489,53 @@ func TestDecisionD73ResourceAliasesInEndpointPolicy(t *testing.T) {
 	_, err = e.s.RetireGrant(kms.WithVPCEndpoint(e.ctx, ep), &kms.RetireGrantInput{GrantToken: grant()})
 	d73DeniedIn(t, "RetireGrant through the endpoint", "a VPC endpoint policy", err)
 }
+
+// D76 (spec §5.1; AWS KMS Developer Guide, kms:ReEncryptOnSameKey: "whether
+// the request specifies a destination CMK that is the same one used for
+// the original encryption"): both of ReEncrypt's authorizations carry it,
+// "true" when the destination, however named (ID, ARN, alias), is the key
+// the ciphertext was encrypted under, as a symmetric blob names it or
+// SourceKeyId does for an asymmetric ciphertext.
+func TestDecisionD76ReEncryptOnSameKey(t *testing.T) {
+	e := fxNew(t)
+	onlySame := idRootAnd(`{"Effect":"Deny","Principal":"*","Action":"kms:ReEncrypt*","Resource":"*",
+	  "Condition":{"Bool":{"kms:ReEncryptOnSameKey":"false"}}}`)
+	a, arnA := idKey(t, e, onlySame)
+	b, _ := e.symmetric()
+	e.createAlias("alias/a", a)
+	ct := func(id string) []byte {
+		t.Helper()
+		out, err := e.s.Encrypt(e.ctx, &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.CiphertextBlob
+	}
+	for _, dst := range []string{a, arnA, "alias/a", fxAliasARN("alias/a")} {
+		if _, err := e.s.ReEncrypt(e.ctx, &kms.ReEncryptInput{CiphertextBlob: ct(a), DestinationKeyId: dst}); err != nil {
+			t.Fatalf("ReEncrypt from a to %s, the same key: %v", dst, err)
+		}
+	}
+	_, err := e.s.ReEncrypt(e.ctx, &kms.ReEncryptInput{CiphertextBlob: ct(a), DestinationKeyId: b})
+	pzDenied(t, err, pzRoot, "kms:ReEncryptFrom", arnA, true)
+	_, err = e.s.ReEncrypt(e.ctx, &kms.ReEncryptInput{CiphertextBlob: ct(b), DestinationKeyId: "alias/a"})
+	pzDenied(t, err, pzRoot, "kms:ReEncryptTo", arnA, true)
+
+	r, rARN := e.kindKey("RSA_2048", "ENCRYPT_DECRYPT")
+	if _, err := e.s.PutKeyPolicy(e.ctx, &kms.PutKeyPolicyInput{KeyId: r, Policy: onlySame}); err != nil {
+		t.Fatal(err)
+	}
+	const alg = "RSAES_OAEP_SHA_256"
+	out, err := e.s.Encrypt(e.ctx, &kms.EncryptInput{KeyId: r, Plaintext: []byte("p"), EncryptionAlgorithm: alg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &kms.ReEncryptInput{CiphertextBlob: out.CiphertextBlob, SourceKeyId: rARN, SourceEncryptionAlgorithm: alg,
+		DestinationKeyId: r, DestinationEncryptionAlgorithm: alg}
+	if _, err := e.s.ReEncrypt(e.ctx, in); err != nil {
+		t.Fatalf("ReEncrypt of an RSA ciphertext under its own key: %v", err)
+	}
+	in.DestinationKeyId, in.DestinationEncryptionAlgorithm = b, ""
+	_, err = e.s.ReEncrypt(e.ctx, in)
+	pzDenied(t, err, pzRoot, "kms:ReEncryptFrom", rARN, true)
+}
