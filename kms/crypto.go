@@ -568,22 +568,31 @@ func (s *Service) peekKey(caller, id string) *key {
 			return nil
 		}
 		if a.alias != "" {
-			if al := s.rg.aliases[aliasID{account: a.account, name: a.alias}]; al != nil {
-				k = al.target
-			}
+			k = s.peekAlias(s.rg.aliases[aliasID{account: a.account, name: a.alias}])
 		} else if k = s.rg.keys.get(a.keyID); k != nil && k.account != a.account {
 			k = nil
 		}
 	case strings.HasPrefix(id, "alias/"):
-		if al := s.rg.aliases[aliasID{account: caller, name: id}]; al != nil {
-			k = al.target
-		}
+		k = s.peekAlias(s.rg.aliases[aliasID{account: caller, name: id}])
 	default:
 		if k = s.rg.keys.get(id); k != nil && k.account != caller {
 			k = nil
 		}
 	}
 	return k
+}
+
+// peekAlias returns the key alias al (nil: none) points to for the call in
+// progress, as resolve finds it: with the eventual-consistency model on,
+// its target as the caller sees it (D41).
+func (s *Service) peekAlias(al *alias) *key {
+	switch {
+	case al == nil:
+		return nil
+	case s.ec != nil:
+		return s.ecAliasTarget(al)
+	}
+	return al.target
 }
 
 // ReEncrypt decrypts a ciphertext blob and encrypts its plaintext under the
@@ -634,13 +643,17 @@ func (s *Service) reEncryptOnce(ctx context.Context, in *ReEncryptInput) (res *R
 		blob           []byte
 		srcAlg, dstAlg string
 		same           string
+		began          callConditions
 	)
 	if err == nil {
 		// Two authorizations (spec §3.2 rule 7): kms:ReEncryptFrom on the
 		// source key with its context, kms:ReEncryptTo on the destination
 		// with its own.
-		// Both carry kms:ReEncryptOnSameKey (D76).
+		// Both carry kms:ReEncryptOnSameKey (D76), and the conditions
+		// the call began with (its network, a service principal's
+		// source, WithConditions').
 		same = strconv.FormatBool(s.reEncryptsOnSameKey(caller, in))
+		began = s.call
 		s.call.action = "kms:ReEncryptFrom"
 		s.encryptionConditions(in.SourceEncryptionContext, in.SourceEncryptionAlgorithm)
 		s.condition("kms:ReEncryptOnSameKey", same)
@@ -648,7 +661,9 @@ func (s *Service) reEncryptOnce(ctx context.Context, in *ReEncryptInput) (res *R
 			in.SourceKeyId, "sourceKeyId", in.SourceEncryptionAlgorithm)
 	}
 	if err == nil {
-		s.call.reset()
+		// began's extra is a prefix of the buffer that the source's
+		// conditions only appended to.
+		s.call = began
 		s.call.action = "kms:ReEncryptTo"
 		s.encryptionConditions(in.DestinationEncryptionContext, in.DestinationEncryptionAlgorithm)
 		s.condition("kms:ReEncryptOnSameKey", same)

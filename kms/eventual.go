@@ -62,7 +62,7 @@ type ecState struct {
 	m       consistency.Model
 	seq     uint64
 	pending []*change               // by full, then id
-	keys    map[uint32][]*change    // chCreate, chKey, chRotation, chPolicy, chRevoke by key slot, oldest first
+	keys    map[uint32][]*change    // chCreate, chKey, chRotation, chPolicy, chRevoke, chTags by key slot, oldest first
 	aliases map[*alias][]*change    // chAlias, oldest first
 	grants  map[*grant]*change      // chGrant
 	late    map[uint32]lateDeletion // keys past their DeletionDate, by slot
@@ -236,8 +236,9 @@ func (s *Service) ecCreated(k *key, now int64) {
 }
 
 // ecKeyChanged records what a write (keyCall) did to k, whose state before
-// was before: a change of state or description is a chKey change (D41),
-// and each rotation it added a chRotation change (D44).
+// was before: a change of state or description is a chKey change (D41), a
+// change of tags a chTags change (D75), and each rotation it added a
+// chRotation change (D44).
 func (s *Service) ecKeyChanged(op keystate.Operation, k, before *key, added []rotation, now int64) {
 	if k.state != before.state || k.description() != before.description() {
 		b := *before

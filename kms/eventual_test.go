@@ -324,6 +324,34 @@ func TestECTagAndAliasAuthorizationWindow(t *testing.T) {
 	allowed("GenerateDataKey on the new target once UpdateAlias has propagated", gdk(b))
 }
 
+// TestECReEncryptOnSameKeyAliasView (D76 with D41): kms:ReEncryptOnSameKey
+// compares the keys the call resolves, so an alias that a caller still
+// sees at its previous target, the ciphertext's key, re-encrypts on the
+// same key.
+func TestECReEncryptOnSameKeyAliasView(t *testing.T) {
+	onlySame := idRootAnd(`{"Effect":"Deny","Principal":"*","Action":"kms:ReEncrypt*","Resource":"*",
+	  "Condition":{"Bool":{"kms:ReEncryptOnSameKey":"false"}}}`)
+	e := ecNew(t, ecModel(ecWindow))
+	a, arnA := idKey(t, e, onlySame)
+	b, _ := e.settled()
+	e.createAlias("alias/x", a)
+	e.s.Propagate()
+	out, err := e.s.Encrypt(e.ctx, &kms.EncryptInput{KeyId: a, Plaintext: []byte("p")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.UpdateAlias(e.ctx, &kms.UpdateAliasInput{AliasName: "alias/x", TargetKeyId: b}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.s.ReEncrypt(e.ctx, &kms.ReEncryptInput{CiphertextBlob: out.CiphertextBlob, DestinationKeyId: "alias/x"})
+	if err != nil || res.KeyId != arnA {
+		t.Fatalf("ReEncrypt onto alias/x, still a for this caller: %+v, %v; want a, allowed", res, err)
+	}
+	e.advance(ecWindow)
+	_, err = e.s.ReEncrypt(e.ctx, &kms.ReEncryptInput{CiphertextBlob: out.CiphertextBlob, DestinationKeyId: "alias/x"})
+	pzDenied(t, err, pzRoot, "kms:ReEncryptFrom", arnA, true)
+}
+
 // TestECRotationWindow (D44; spec (f), RK, ROD): encryption keeps using
 // the old current material until a rotation, on demand or automatic, has
 // propagated; ciphertexts under the new material decrypt at once.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -210,5 +211,40 @@ func TestIAMContextOnNoKey(t *testing.T) {
 	}
 	if _, err := e.s.ListKeys(kms.WithSourceIP(e.as2(pzAlice), netip.MustParseAddr("198.51.100.1")), &kms.ListKeysInput{}); !errors.Is(err, keystate.ErrAccessDenied) {
 		t.Fatalf("ListKeys from elsewhere: %v", err)
+	}
+}
+
+// D64: ReEncrypt's second authorization (kms:ReEncryptTo, on the
+// destination) comes through the same VPC endpoint as its first: the
+// endpoint's policy bounds it, and the destination's key policy sees
+// aws:SourceVpce. (Both were lost with the rest of the call's network
+// before the destination was authorized.)
+func TestVPCEndpointReEncryptTo(t *testing.T) {
+	ep, err := kms.NewVPCEndpoint("vpce-0123456789abcdef0", "vpc-0abc1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := fxNew(t)
+	a, _ := e.symmetric()
+	b, arnB := idKey(t, e, idRootAnd(`{"Effect":"Deny","Principal":"*","Action":"kms:ReEncryptTo","Resource":"*",
+	  "Condition":{"StringNotEquals":{"aws:SourceVpce":"vpce-0123456789abcdef0"}}}`))
+	out, err := e.s.Encrypt(e.ctx, &kms.EncryptInput{KeyId: a, Plaintext: []byte("p")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &kms.ReEncryptInput{CiphertextBlob: out.CiphertextBlob, DestinationKeyId: b}
+	via := kms.WithVPCEndpoint(e.ctx, ep)
+	if _, err := e.s.ReEncrypt(via, in); err != nil {
+		t.Fatalf("ReEncrypt through the endpoint the destination's policy requires: %v", err)
+	}
+	_, err = e.s.ReEncrypt(e.ctx, in)
+	pzDenied(t, err, pzRoot, "kms:ReEncryptTo", arnB, true)
+
+	grMust(t, ep.SetPolicy(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"},
+	 {"Effect":"Deny","Principal":"*","Action":"kms:ReEncryptTo","Resource":"*"}]}`))
+	_, err = e.s.ReEncrypt(via, in)
+	var ke *keystate.Error
+	if !errors.As(err, &ke) || ke.Code != keystate.ErrAccessDenied || !strings.Contains(ke.Message, "explicit deny in a VPC endpoint policy") {
+		t.Fatalf("ReEncrypt through an endpoint whose policy denies kms:ReEncryptTo: %v", err)
 	}
 }
