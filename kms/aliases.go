@@ -154,6 +154,7 @@ func (s *Service) createAlias(ctx context.Context, in *CreateAliasInput, now int
 		return arn, internalError(op, arn, k.state, err)
 	}
 	s.rg.aliases[id] = a
+	s.rg.aliasesChanged()
 	k.aliasCount++
 	if s.ec != nil {
 		s.ecAliasChanged(op, a, nil, now)
@@ -252,6 +253,7 @@ func (s *Service) updateAlias(ctx context.Context, in *UpdateAliasInput, now int
 	prev := a.target
 	a.target.aliasCount--
 	*a = na
+	s.rg.aliasesChanged()
 	k.aliasCount++
 	if s.ec != nil {
 		s.ecAliasChanged(op, a, prev, now)
@@ -331,6 +333,7 @@ func (s *Service) deleteAlias(ctx context.Context, in *DeleteAliasInput, caller 
 		return arn, internalError(op, arn, k.state, err)
 	}
 	delete(s.rg.aliases, id)
+	s.rg.aliasesChanged()
 	k.aliasCount--
 	return arn, nil
 }

@@ -424,6 +424,7 @@ func (s *Service) applyRecords(b *store.Batch) error {
 		if a := r.aliases[aid]; a != nil {
 			a.target.aliasCount--
 			delete(r.aliases, aid)
+			r.aliasesChanged()
 		}
 	}
 	for i := range b.PutGrants {

@@ -256,6 +256,7 @@ func (s *Service) aliasFromRecord(a *store.Alias) error {
 	}
 	r.aliases[id] = &alias{name: a.Name, account: a.Account, target: k, created: micros(a.Created),
 		updated: micros(a.Updated), region: a.Region}
+	r.aliasesChanged()
 	k.aliasCount++
 	return nil
 }

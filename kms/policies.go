@@ -368,17 +368,17 @@ func (s *Service) kindConditions(kind keystate.Kind) policy.Context {
 // With the eventual-consistency model on, they are the aliases that point
 // to k for the call in progress (D75).
 func (s *Service) keyAliases(k *key) []string {
-	lagging := s.ec != nil && len(s.ec.aliases) > 0
-	if k.aliasCount == 0 && !lagging {
-		return nil
+	if s.ec == nil || len(s.ec.aliases) == 0 {
+		if k.aliasCount == 0 {
+			return nil
+		}
+		return s.regions[k.region].aliasNames(k)
 	}
+	// Alias changes still propagating: the aliases that resolve to k
+	// for the caller (D75).
 	var names []string
 	for id, a := range s.regions[k.region].aliases {
-		t := a.target
-		if lagging {
-			t = s.ecAliasTarget(a)
-		}
-		if t == k {
+		if s.ecAliasTarget(a) == k {
 			names = append(names, id.name)
 		}
 	}

@@ -22,6 +22,12 @@ type region struct {
 	order   []uint32
 	deleted int // deleted keys still in order
 	aliases map[aliasID]*alias
+	// aliasGen counts the changes of aliases (an alias added, removed or
+	// retargeted: every writer calls aliasesChanged); byKey, the names of
+	// each key's aliases, is built from aliases when a policy needs them
+	// (kms:ResourceAliases) and is current while byKeyGen == aliasGen.
+	aliasGen, byKeyGen uint64
+	byKey              map[*key][]string
 	// arnPrefix is the ARN of the service account's keys in this Region
 	// without the key ID ("arn:<partition>:kms:<Region>:<account>:key/"), once made.
 	arnPrefix string
@@ -282,4 +288,29 @@ func ValidRegion(name string) bool {
 		}
 	}
 	return true
+}
+
+// aliasesChanged records that an alias of r was added, removed or
+// retargeted, so that the next keyAliases rebuilds its index.
+func (r *region) aliasesChanged() { r.aliasGen++ }
+
+// aliasNames returns the names of k's aliases in r, sorted, from an index
+// of every key's aliases that it builds once per change of r's aliases:
+// a Region may hold many thousands of aliases, and a call judged by IAM
+// policies must not scan them all.
+func (r *region) aliasNames(k *key) []string {
+	if r.byKey == nil || r.byKeyGen != r.aliasGen {
+		clear(r.byKey)
+		if r.byKey == nil {
+			r.byKey = make(map[*key][]string)
+		}
+		for id, a := range r.aliases {
+			r.byKey[a.target] = append(r.byKey[a.target], id.name)
+		}
+		for _, names := range r.byKey {
+			slices.Sort(names)
+		}
+		r.byKeyGen = r.aliasGen
+	}
+	return r.byKey[k]
 }

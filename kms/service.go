@@ -840,6 +840,7 @@ func (s *Service) removeKey(k *key) {
 				delete(r.aliases, id)
 			}
 		}
+		r.aliasesChanged()
 	}
 	removeFromStore(k)
 	k.rotations, k.text, k.imp, k.ck = nil, nil, nil, nil
