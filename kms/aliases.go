@@ -2,7 +2,6 @@ package kms
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -375,6 +374,17 @@ func (s *Service) listAliasesOnce(ctx context.Context, in *ListAliasesInput) (re
 	return out, err
 }
 
+// aliasEntry is ListAliases' entry for the alias name of caller: a (nil
+// for a predefined name without a key, D72).
+func (s *Service) aliasEntry(caller, name string, a *alias) AliasListEntry {
+	if a == nil {
+		return AliasListEntry{AliasArn: s.aliasARN(caller, name), AliasName: name}
+	}
+	created, updated := fromMicros(a.created), fromMicros(a.updated)
+	return AliasListEntry{AliasArn: s.aliasARN(caller, name), AliasName: name,
+		CreationDate: &created, LastUpdatedDate: &updated, TargetKeyId: a.target.id}
+}
+
 func (s *Service) listAliases(ctx context.Context, in *ListAliasesInput, caller string) (*ListAliasesOutput, string, error) {
 	const op = keystate.ListAliases
 	limit, err := pageLimit(op, in.Limit, 50, 100)
@@ -409,40 +419,49 @@ func (s *Service) listAliases(ctx context.Context, in *ListAliasesInput, caller 
 			return nil, arn, err
 		}
 	}
-	// Each entry is an alias, or (a nil) a predefined alias/aws/ name
-	// AWS has not associated with a key yet (D72).
-	type entry struct {
-		name string
-		a    *alias
-	}
-	var list []entry
-	for id, a := range s.rg.aliases {
-		if id.account == caller && (k == nil || a.target == k) {
-			list = append(list, entry{a.name, a})
+	out := &ListAliasesOutput{Aliases: []AliasListEntry{}}
+	if k != nil {
+		// The key's aliases: its account's, as the key is the caller's.
+		names := s.rg.aliasNames(k)
+		for pos := start; pos < uint64(len(names)); pos++ {
+			if len(out.Aliases) == limit {
+				out.Truncated, out.NextMarker = true, encodeMarker(scope, pos)
+				break
+			}
+			out.Aliases = append(out.Aliases, s.aliasEntry(caller, names[pos], s.rg.aliases[aliasID{caller, names[pos]}]))
 		}
+		return out, arn, nil
 	}
-	if k == nil && !s.cfg.noPredefinedAliases {
+	// The caller's aliases merged, in name order, with the predefined
+	// alias/aws/ names AWS has not associated with a key yet (D72).
+	own := s.rg.accountAliases(caller)
+	var predefined []string
+	if !s.cfg.noPredefinedAliases {
 		for _, name := range predefinedAliases {
 			if _, ok := s.rg.aliases[aliasID{caller, name}]; !ok {
-				list = append(list, entry{name: name})
+				predefined = append(predefined, name)
 			}
 		}
 	}
-	slices.SortFunc(list, func(a, b entry) int { return strings.Compare(a.name, b.name) })
-	out := &ListAliasesOutput{Aliases: []AliasListEntry{}}
-	for pos := start; pos < uint64(len(list)); pos++ {
+	i, j := 0, 0
+	for pos := uint64(0); i < len(own) || j < len(predefined); pos++ {
+		var name string
+		var a *alias
+		if j == len(predefined) || i < len(own) && own[i].name < predefined[j] {
+			name, a = own[i].name, own[i]
+			i++
+		} else {
+			name = predefined[j]
+			j++
+		}
+		if pos < start {
+			continue
+		}
 		if len(out.Aliases) == limit {
 			out.Truncated, out.NextMarker = true, encodeMarker(scope, pos)
 			break
 		}
-		e := list[pos]
-		if e.a == nil {
-			out.Aliases = append(out.Aliases, AliasListEntry{AliasArn: s.aliasARN(caller, e.name), AliasName: e.name})
-			continue
-		}
-		created, updated := fromMicros(e.a.created), fromMicros(e.a.updated)
-		out.Aliases = append(out.Aliases, AliasListEntry{AliasArn: s.aliasARN(caller, e.name), AliasName: e.name,
-			CreationDate: &created, LastUpdatedDate: &updated, TargetKeyId: e.a.target.id})
+		out.Aliases = append(out.Aliases, s.aliasEntry(caller, name, a))
 	}
 	return out, arn, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
 )
@@ -28,6 +29,10 @@ type region struct {
 	// (kms:ResourceAliases) and is current while byKeyGen == aliasGen.
 	aliasGen, byKeyGen uint64
 	byKey              map[*key][]string
+	// sorted is aliases ordered by account, then name (ListAliases),
+	// current while sortedGen == aliasGen.
+	sortedGen uint64
+	sorted    []*alias
 	// arnPrefix is the ARN of the service account's keys in this Region
 	// without the key ID ("arn:<partition>:kms:<Region>:<account>:key/"), once made.
 	arnPrefix string
@@ -313,4 +318,31 @@ func (r *region) aliasNames(k *key) []string {
 		r.byKeyGen = r.aliasGen
 	}
 	return r.byKey[k]
+}
+
+// accountAliases returns account's aliases in r, sorted by name, from an
+// ordering of all r's aliases that it makes once per change of them: so
+// that each page of ListAliases does not sort them all again.
+func (r *region) accountAliases(account string) []*alias {
+	if r.sorted == nil && len(r.aliases) > 0 || r.sortedGen != r.aliasGen {
+		r.sorted = r.sorted[:0]
+		for _, a := range r.aliases {
+			r.sorted = append(r.sorted, a)
+		}
+		slices.SortFunc(r.sorted, func(a, b *alias) int {
+			if c := strings.Compare(a.account, b.account); c != 0 {
+				return c
+			}
+			return strings.Compare(a.name, b.name)
+		})
+		r.sortedGen = r.aliasGen
+	}
+	from, _ := slices.BinarySearchFunc(r.sorted, account, func(a *alias, acct string) int { return strings.Compare(a.account, acct) })
+	n, _ := slices.BinarySearchFunc(r.sorted[from:], account, func(a *alias, acct string) int {
+		if a.account == acct {
+			return -1 // past every alias of account, to the first of the next
+		}
+		return 1
+	})
+	return r.sorted[from : from+n]
 }
