@@ -859,20 +859,37 @@ func (s *Service) listRetirableGrantsOnce(ctx context.Context, in *ListRetirable
 	}
 	var out *ListGrantsOutput
 	if err == nil {
-		var gs []*grant
-		for _, slot := range s.rg.order {
-			for _, g := range s.grants[slot] {
-				if principalIs(g.retiring, retiring, service) {
-					gs = append(gs, g)
-				}
-			}
-		}
-		out, err = s.pageGrants(op, gs, in.Limit, in.Marker, "retirable:"+retiring)
+		out, err = s.pageGrants(op, s.retirableGrants(retiring, service), in.Limit, in.Marker, "retirable:"+retiring)
 	}
 	if s.observing() {
 		s.record(now, op, caller, "", map[string]string{field: retiring}, err)
 	}
 	return out, err
+}
+
+// retirableGrants are the grants of the caller's Region whose retiring
+// principal (service principal, when service) is retiring, their keys in
+// creation order (as ListKeys lists them), each key's in its order. It
+// reads only the keys that have grants, not every key of the Region.
+func (s *Service) retirableGrants(retiring string, service bool) []*grant {
+	var gs []*grant
+	for _, kgs := range s.grants {
+		if len(kgs) == 0 || kgs[0].key.region != s.rg.index {
+			continue
+		}
+		for _, g := range kgs {
+			if principalIs(g.retiring, retiring, service) {
+				gs = append(gs, g)
+			}
+		}
+	}
+	slices.SortStableFunc(gs, func(a, b *grant) int {
+		if a.key == b.key {
+			return 0 // stable: the key's own order
+		}
+		return compareOrder(a.key.seq, a.key.id, b.key.seq, b.key.id)
+	})
+	return gs
 }
 
 // RetireGrant deletes a grant, named by its token or by KeyId (key ARN)

@@ -1,8 +1,10 @@
 package kms_test
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -254,4 +256,66 @@ func TestDryRunAndGrantTokens(t *testing.T) {
 	}
 	_, err = e.s.Encrypt(kms.WithGrantTokens(e.ctx, []string{"garbage"}), &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")})
 	fxCheckErr(t, err, fxWant{Code: keystate.ErrInvalidGrantToken, Op: keystate.Encrypt, AnyMsg: true})
+}
+
+// ListRetirableGrants lists the caller's Region's grants to the retiring
+// principal with their keys in creation order (as ListKeys lists them) and
+// each key's grants in their order (as ListGrants lists them), however the
+// grants were made across keys, in pages; keys of another Region and
+// grants to another retiring principal are not listed.
+func TestListRetirableGrantsOrder(t *testing.T) {
+	e := fxNew(t)
+	const other = "arn:aws:iam::111122223333:role/other"
+	var ids []string
+	for range 5 {
+		id, _ := e.symmetric()
+		ids = append(ids, id)
+	}
+	west := kms.WithCallerRegion(e.ctx, "us-west-2")
+	westKey, err := e.s.CreateKey(west, &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grant := func(ctx context.Context, id, retiring string) {
+		t.Helper()
+		if _, err := e.s.CreateGrant(ctx, &kms.CreateGrantInput{KeyId: id, GranteePrincipal: pzAlice,
+			RetiringPrincipal: retiring, Operations: []string{"Encrypt"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, i := range []int{3, 0, 4, 3, 1, 0, 3, 2} {
+		grant(e.ctx, ids[i], pzApp)
+		grant(e.ctx, ids[(i+1)%5], other)
+	}
+	grant(west, westKey.KeyMetadata.KeyId, pzApp)
+	var want []string
+	for _, id := range ids {
+		gs, err := e.s.ListGrants(e.ctx, &kms.ListGrantsInput{KeyId: id, Limit: kms.Int32(1000)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range gs.Grants {
+			if g.RetiringPrincipal == pzApp {
+				want = append(want, g.GrantId)
+			}
+		}
+	}
+	var got []string
+	in := &kms.ListRetirableGrantsInput{RetiringPrincipal: pzApp, Limit: kms.Int32(3)}
+	for {
+		out, err := e.s.ListRetirableGrants(e.ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range out.Grants {
+			got = append(got, g.GrantId)
+		}
+		if !out.Truncated {
+			break
+		}
+		in.Marker = out.NextMarker
+	}
+	if !slices.Equal(got, want) || len(want) != 8 {
+		t.Fatalf("ListRetirableGrants: %q, want %q", got, want)
+	}
 }
