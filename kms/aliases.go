@@ -153,7 +153,7 @@ func (s *Service) createAlias(ctx context.Context, in *CreateAliasInput, now int
 		return arn, internalError(op, arn, k.state, err)
 	}
 	s.rg.aliases[id] = a
-	s.rg.aliasesChanged()
+	s.rg.linkAlias(id.name, k)
 	k.aliasCount++
 	if s.ec != nil {
 		s.ecAliasChanged(op, a, nil, now)
@@ -252,7 +252,8 @@ func (s *Service) updateAlias(ctx context.Context, in *UpdateAliasInput, now int
 	prev := a.target
 	a.target.aliasCount--
 	*a = na
-	s.rg.aliasesChanged()
+	s.rg.unlinkAlias(a.name, prev)
+	s.rg.linkAlias(a.name, k)
 	k.aliasCount++
 	if s.ec != nil {
 		s.ecAliasChanged(op, a, prev, now)
@@ -332,7 +333,7 @@ func (s *Service) deleteAlias(ctx context.Context, in *DeleteAliasInput, caller 
 		return arn, internalError(op, arn, k.state, err)
 	}
 	delete(s.rg.aliases, id)
-	s.rg.aliasesChanged()
+	s.rg.unlinkAlias(id.name, k)
 	k.aliasCount--
 	return arn, nil
 }

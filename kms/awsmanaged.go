@@ -99,7 +99,7 @@ func (s *Service) awsManagedAlias(op keystate.Operation, account, name string) (
 	s.schedule(p.nextRotation, p, evAutoRotation)
 	a.target = p
 	s.rg.aliases[aliasID{account: account, name: name}] = a
-	s.rg.aliasesChanged()
+	s.rg.linkAlias(name, p)
 	p.aliasCount++
 	return a, nil
 }

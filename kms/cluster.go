@@ -424,7 +424,7 @@ func (s *Service) applyRecords(b *store.Batch) error {
 		if a := r.aliases[aid]; a != nil {
 			a.target.aliasCount--
 			delete(r.aliases, aid)
-			r.aliasesChanged()
+			r.unlinkAlias(aid.name, a.target)
 		}
 	}
 	for i := range b.PutGrants {

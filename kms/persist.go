@@ -253,10 +253,11 @@ func (s *Service) aliasFromRecord(a *store.Alias) error {
 	id := aliasID{account: a.Account, name: a.Name}
 	if old := r.aliases[id]; old != nil {
 		old.target.aliasCount--
+		r.unlinkAlias(id.name, old.target)
 	}
 	r.aliases[id] = &alias{name: a.Name, account: a.Account, target: k, created: micros(a.Created),
 		updated: micros(a.Updated), region: a.Region}
-	r.aliasesChanged()
+	r.linkAlias(id.name, k)
 	k.aliasCount++
 	return nil
 }

@@ -24,11 +24,10 @@ type region struct {
 	deleted int // deleted keys still in order
 	aliases map[aliasID]*alias
 	// aliasGen counts the changes of aliases (an alias added, removed or
-	// retargeted: every writer calls aliasesChanged); byKey, the names of
-	// each key's aliases, is built from aliases when a policy needs them
-	// (kms:ResourceAliases) and is current while byKeyGen == aliasGen.
-	aliasGen, byKeyGen uint64
-	byKey              map[*key][]string
+	// retargeted: every writer calls linkAlias or unlinkAlias); byKey holds
+	// the names of each key's aliases, from when aliasNames first needs it.
+	aliasGen uint64
+	byKey    map[*key][]string
 	// sorted is aliases ordered by account, then name (ListAliases),
 	// current while sortedGen == aliasGen.
 	sortedGen uint64
@@ -295,27 +294,54 @@ func ValidRegion(name string) bool {
 	return true
 }
 
-// aliasesChanged records that an alias of r was added, removed or
-// retargeted, so that the next keyAliases rebuilds its index.
-func (r *region) aliasesChanged() { r.aliasGen++ }
+// linkAlias records that r's alias name now points to k (one of k's
+// account): it was added, or retargeted from another key (unlinkAlias).
+func (r *region) linkAlias(name string, k *key) {
+	r.aliasGen++
+	if r.byKey == nil {
+		return // not built yet: aliasNames builds it when first needed
+	}
+	names := r.byKey[k]
+	i, found := slices.BinarySearch(names, name)
+	if !found {
+		// A new slice: a call may still hold the old one in its context.
+		r.byKey[k] = slices.Insert(slices.Clip(names), i, name)
+	}
+}
 
-// aliasNames returns the names of k's aliases in r, sorted, from an index
-// of every key's aliases that it builds once per change of r's aliases:
-// a Region may hold many thousands of aliases, and a call judged by IAM
-// policies must not scan them all.
-func (r *region) aliasNames(k *key) []string {
-	if r.byKey == nil || r.byKeyGen != r.aliasGen {
-		clear(r.byKey)
-		if r.byKey == nil {
-			r.byKey = make(map[*key][]string)
+// unlinkAlias records that r's alias name no longer points to k: it was
+// removed, or retargeted to another key (linkAlias).
+func (r *region) unlinkAlias(name string, k *key) {
+	r.aliasGen++
+	if r.byKey == nil {
+		return
+	}
+	names := r.byKey[k]
+	if i, found := slices.BinarySearch(names, name); found {
+		if len(names) == 1 {
+			delete(r.byKey, k)
+		} else {
+			r.byKey[k] = slices.Delete(slices.Clone(names), i, i+1)
 		}
+	}
+}
+
+// aliasNames returns the names of k's aliases in r, sorted. The index of
+// every key's aliases behind it is built from r's aliases the first time
+// it is needed and kept current by linkAlias and unlinkAlias since: a
+// Region may hold millions of aliases, and neither a call that IAM
+// policies decide nor a key's deletion may scan them all. The caller must
+// not change the slice.
+func (r *region) aliasNames(k *key) []string {
+	if r.byKey == nil {
+		r.byKey = make(map[*key][]string)
 		for id, a := range r.aliases {
 			r.byKey[a.target] = append(r.byKey[a.target], id.name)
 		}
-		for _, names := range r.byKey {
+		for t, names := range r.byKey {
 			slices.Sort(names)
+			r.byKey[t] = slices.Clip(names)
 		}
-		r.byKeyGen = r.aliasGen
 	}
 	return r.byKey[k]
 }

@@ -835,12 +835,24 @@ func (s *Service) removeKey(k *key) {
 	r := s.regionOf(k)
 	r.keys.del(k)
 	if k.aliasCount > 0 {
-		for id, a := range r.aliases {
-			if a.target == k {
+		// The key's aliases are its account's; the index names them.
+		n := 0
+		for _, name := range r.aliasNames(k) {
+			id := aliasID{account: k.account, name: name}
+			if a := r.aliases[id]; a != nil && a.target == k {
 				delete(r.aliases, id)
+				n++
 			}
 		}
-		r.aliasesChanged()
+		if n < int(k.aliasCount) {
+			for id, a := range r.aliases { // an alias of another account: a store's doing
+				if a.target == k {
+					delete(r.aliases, id)
+				}
+			}
+		}
+		delete(r.byKey, k)
+		r.aliasGen++
 	}
 	removeFromStore(k)
 	k.rotations, k.text, k.imp, k.ck = nil, nil, nil, nil
