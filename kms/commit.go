@@ -256,7 +256,7 @@ func (s *Service) reload() error {
 	s.queue, s.qseq = f.queue, f.qseq
 	s.root = f.root
 	s.stores, s.storeSlots, s.storeSeq = f.stores, f.storeSlots, f.storeSeq
-	s.policies, s.grants, s.grantIndex = f.policies, f.grants, f.grantIndex
+	s.policies, s.grants, s.grantIndex, s.granteeIdx = f.policies, f.grants, f.grantIndex, f.granteeIdx
 	s.grantSeq = max(s.grantSeq, f.grantSeq) // never back: a number an undone grant took is not given again
 	s.usage = usage
 	s.saved = latest.UnixMicro()

@@ -74,18 +74,75 @@ func (g *grant) allows(caller policy.Principal, action string, ec map[string]str
 }
 
 // grantAllows returns the grant on k that allows the call in progress
-// (action), or nil.
+// (action), the oldest if several do, or nil.
 func (s *Service) grantAllows(k *key, action string) *grant {
-	for _, g := range s.grants[k.slot] {
-		if g.allows(s.principal, action, s.call.ec, s.call.sourceArn) && (s.ec == nil || s.ecGrantVisible(g)) {
-			s.readGrant(k, g)
-			return g
+	var allowing *grant
+	if gs := s.grants[k.slot]; len(gs) <= granteeIndexMin {
+		for _, g := range gs {
+			if s.grantCounts(g, action) {
+				allowing = g
+				break
+			}
 		}
+	} else {
+		// A key AWS services use may hold thousands of grants, one per
+		// volume or function: read only those whose grantee may be the
+		// caller.
+		idx := s.granteeIndex(k.slot, gs)
+		s.matchKeys = s.principal.CallerMatchKeys(s.matchKeys[:0])
+		for _, mk := range s.matchKeys {
+			for _, g := range idx[mk] {
+				if (allowing == nil || grantOrder(g, allowing) < 0) && s.grantCounts(g, action) {
+					allowing = g
+				}
+			}
+		}
+	}
+	if allowing != nil {
+		s.readGrant(k, allowing)
+		return allowing
 	}
 	if s.ec != nil {
 		return s.ecRevokedAllows(k, action) // D42: a removal propagates too
 	}
 	return nil
+}
+
+// grantCounts reports whether g lets the call in progress perform action
+// and counts for it (D42: it has propagated, or the call passes its token).
+func (s *Service) grantCounts(g *grant, action string) bool {
+	return g.allows(s.principal, action, s.call.ec, s.call.sourceArn) && (s.ec == nil || s.ecGrantVisible(g))
+}
+
+// granteeIndexMin is how many grants a key holds before grantAllows reads
+// them through an index by grantee rather than one by one.
+const granteeIndexMin = 32
+
+// granteeIndex returns the index of the grants gs of the key at slot by
+// their grantee's MatchKey, making it if the key has none yet.
+// appendGrant, installGrant, dropGrant and dropKeyGrants keep it current.
+func (s *Service) granteeIndex(slot uint32, gs []*grant) map[string][]*grant {
+	idx := s.granteeIdx[slot]
+	if idx == nil {
+		idx = make(map[string][]*grant)
+		for _, g := range gs {
+			mk := g.grantee.MatchKey()
+			idx[mk] = append(idx[mk], g)
+		}
+		if s.granteeIdx == nil {
+			s.granteeIdx = make(map[uint32]map[string][]*grant)
+		}
+		s.granteeIdx[slot] = idx
+	}
+	return idx
+}
+
+// indexGrant files g in its key's grantee index, if the key has one.
+func (s *Service) indexGrant(g *grant) {
+	if idx := s.granteeIdx[g.key.slot]; idx != nil {
+		mk := g.grantee.MatchKey()
+		idx[mk] = append(idx[mk], g)
+	}
 }
 
 // GrantConstraints are a grant's constraints: encryption-context pairs,
@@ -631,6 +688,7 @@ func (s *Service) installGrant(g *grant) {
 	}
 	s.grants[g.key.slot] = slices.Insert(gs, i, g)
 	s.grantIndex[g.id] = g
+	s.indexGrant(g)
 }
 
 // appendGrant adds g to the service's grants, last among its key's (the
@@ -643,6 +701,7 @@ func (s *Service) appendGrant(g *grant) {
 	}
 	s.grants[g.key.slot] = append(s.grants[g.key.slot], g)
 	s.grantIndex[g.id] = g
+	s.indexGrant(g)
 }
 
 // dropGrant removes g from the service's grants.
@@ -657,6 +716,17 @@ func (s *Service) dropGrant(g *grant) {
 		s.grants[g.key.slot] = gs
 	}
 	delete(s.grantIndex, g.id)
+	if idx := s.granteeIdx[g.key.slot]; idx != nil {
+		mk := g.grantee.MatchKey()
+		if b := slices.DeleteFunc(idx[mk], func(o *grant) bool { return o == g }); len(b) > 0 {
+			idx[mk] = b
+		} else {
+			delete(idx, mk)
+		}
+		if len(gs) == 0 {
+			delete(s.granteeIdx, g.key.slot)
+		}
+	}
 }
 
 // dropKeyGrants forgets a deleted key's grants (the store deletes them
@@ -666,6 +736,7 @@ func (s *Service) dropKeyGrants(k *key) {
 		delete(s.grantIndex, g.id)
 	}
 	delete(s.grants, k.slot)
+	delete(s.granteeIdx, k.slot)
 }
 
 func (s *Service) grantRecord(g *grant) store.Grant {

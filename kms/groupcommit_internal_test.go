@@ -360,11 +360,11 @@ func allAliasesOf(t *testing.T, s *Service) []AliasListEntry {
 // classified by whoever adds it.
 func TestReloadKeepsEveryField(t *testing.T) {
 	reloaded := []string{"regions", "rg", "slab", "seq", "queue", "qseq", "saved", "root", "stores", "storeSlots",
-		"storeSeq", "policies", "grants", "grantIndex", "grantSeq", "usage", "profileSaved", "ec", "scratch", "drafted", "others", "newPrimary", "pend", "added"}
+		"storeSeq", "policies", "grants", "grantIndex", "granteeIdx", "grantSeq", "usage", "profileSaved", "ec", "scratch", "drafted", "others", "newPrimary", "pend", "added"}
 	kept := []string{"mu", "cfg", "last", "st", "closed", "log", "spareLog", "logged", "resolved", "epoch",
 		"failures", "waiters", "committing", "undoing", "cl", "wmu", "ids", "totals", "durableTotals", "touched", "resolvedCond", "broken",
 		"imports", "principal", "principals", "roots", "defaults", "ownRoot",
-		"ownDefault", "call", "reads", "condBuf", "useSeq", "trackStart", "tracking"}
+		"ownDefault", "call", "reads", "condBuf", "matchKeys", "useSeq", "trackStart", "tracking"}
 	typ := reflect.TypeFor[Service]()
 	for i := range typ.NumField() {
 		name := typ.Field(i).Name

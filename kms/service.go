@@ -115,7 +115,12 @@ type Service struct {
 	condBuf    policy.Context      // the condition context buffer, reused by keyConditions
 	grants     map[uint32][]*grant // each key's grants, oldest first, by slot
 	grantIndex map[string]*grant   // every grant by grant ID
-	grantSeq   uint64              // the latest grant's creation number (grantOrder)
+	// granteeIdx files the grants of each key with more than
+	// granteeIndexMin of them by their grantee's MatchKey (grantAllows),
+	// from when a call first needs it; matchKeys is its callers' buffer.
+	granteeIdx map[uint32]map[string][]*grant
+	matchKeys  []string
+	grantSeq   uint64 // the latest grant's creation number (grantOrder)
 
 	usage      map[uint32]lastUse // each used key's last use, by slot (GetKeyLastUsage)
 	useSeq     uint64             // counts recorded uses, for made-up IDs

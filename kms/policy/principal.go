@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // PrincipalKind says what a Principal names (spec §8).
@@ -196,6 +197,68 @@ func (p *Principal) matches(caller *Principal) bool {
 		return caller.kind == Service && strings.EqualFold(caller.name, p.name)
 	}
 	return false
+}
+
+// MatchKey is a key under which an index files p as a grantee (a
+// grant's), so that a caller's candidate grants are those filed under its
+// CallerMatchKeys: whenever p.Matches(c), p.MatchKey() is among
+// c.CallerMatchKeys. Principals of several kinds may share a key; the
+// index's user checks Matches.
+func (p Principal) MatchKey() string {
+	switch p.kind {
+	case Everyone:
+		return "*"
+	case Account:
+		return "a:" + p.account
+	case User, FederatedUser:
+		return "u:" + p.account + ":" + p.name
+	case Role:
+		return "r:" + p.account + ":" + roleName(p.name)
+	case AssumedRole:
+		return "s:" + p.account + ":" + p.name + "/" + p.session
+	case Service:
+		return "v:" + foldKey(p.name)
+	}
+	return "" // Nobody, Federated: they match no caller
+}
+
+// CallerMatchKeys appends to keys the MatchKey of every principal that may
+// match the caller p (see MatchKey), and returns the extended slice.
+func (p Principal) CallerMatchKeys(keys []string) []string {
+	if p.kind == Nobody {
+		return keys
+	}
+	keys = append(keys, "*")
+	if p.account != "" {
+		keys = append(keys, "a:"+p.account)
+	}
+	switch p.kind {
+	case User, FederatedUser:
+		keys = append(keys, "u:"+p.account+":"+p.name)
+	case Role:
+		keys = append(keys, "r:"+p.account+":"+roleName(p.name))
+	case AssumedRole:
+		keys = append(keys, "r:"+p.account+":"+p.name, "s:"+p.account+":"+p.name+"/"+p.session)
+	case Service:
+		keys = append(keys, "v:"+foldKey(p.name))
+	}
+	return keys
+}
+
+// foldKey maps s to one string for every string strings.EqualFold finds
+// equal to it: each rune to the least rune of its simple case-folding
+// orbit.
+func foldKey(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		m := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			m = min(m, f)
+		}
+		b.WriteRune(m)
+	}
+	return b.String()
 }
 
 // roleName is the last element of a role's path/name.
