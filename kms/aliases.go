@@ -424,12 +424,20 @@ func (s *Service) listAliases(ctx context.Context, in *ListAliasesInput, caller 
 	if k != nil {
 		// The key's aliases: its account's, as the key is the caller's.
 		names := s.rg.aliasNames(k)
-		for pos := start; pos < uint64(len(names)); pos++ {
+		pos := uint64(0)
+		for _, name := range names {
+			a := s.rg.aliases[aliasID{caller, name}]
+			if a == nil || a.target != k {
+				continue // another account's alias of the key: only a store can hold one
+			}
+			if pos++; pos <= start {
+				continue
+			}
 			if len(out.Aliases) == limit {
-				out.Truncated, out.NextMarker = true, encodeMarker(scope, pos)
+				out.Truncated, out.NextMarker = true, encodeMarker(scope, pos-1)
 				break
 			}
-			out.Aliases = append(out.Aliases, s.aliasEntry(caller, names[pos], s.rg.aliases[aliasID{caller, names[pos]}]))
+			out.Aliases = append(out.Aliases, s.aliasEntry(caller, name, a))
 		}
 		return out, arn, nil
 	}

@@ -5,6 +5,7 @@ package kms_test
 // real-aws-recordings.md rows 10a and 10b).
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
+	"github.com/kmsmodel/kmsmodel/store"
 )
 
 // fxAliases lists every alias of the caller (all pages), optionally of one
@@ -500,5 +502,40 @@ func TestDecisionD72PredefinedAliases(t *testing.T) {
 	e.describe("alias/aws/s3")
 	if got := fxAliasNames(e.allAliases("", 0)); !slices.Equal(got, []string{"alias/aws/s3"}) {
 		t.Fatalf("WithoutPredefinedAliases, after alias/aws/s3's first use: %v", got)
+	}
+}
+
+// ListAliases with a KeyId lists the caller's aliases of the key only,
+// even when the store holds an alias of another account that names it
+// (which no call makes; a store's content can).
+func TestListAliasesKeyIdOwnAccountOnly(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewMemory()
+	s, err := kms.Open(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.CreateKey(ctx, &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.KeyMetadata.KeyId
+	if _, err := s.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: "alias/mine", TargetKeyId: id}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, name := range []string{"alias/theirs", "alias/mine"} {
+		if err := st.Apply(ctx, &store.Batch{PutAliases: []store.Alias{{AliasID: store.AliasID{Account: "444455556666", Name: name},
+			KeyID: id, Created: now, Updated: now}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s2, err := kms.Open(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := s2.ListAliases(ctx, &kms.ListAliasesInput{KeyId: id})
+	if err != nil || len(l.Aliases) != 1 || l.Aliases[0].AliasName != "alias/mine" || l.Aliases[0].TargetKeyId != id {
+		t.Fatalf("ListAliases(KeyId) = %+v, %v; want alias/mine alone", l, err)
 	}
 }

@@ -340,7 +340,9 @@ func (r *region) aliasNames(k *key) []string {
 		}
 		for t, names := range r.byKey {
 			slices.Sort(names)
-			r.byKey[t] = slices.Clip(names)
+			// One name twice: aliases of two accounts, which only a
+			// store can hold (linkAlias files a name once too).
+			r.byKey[t] = slices.Clip(slices.Compact(names))
 		}
 	}
 	return r.byKey[k]

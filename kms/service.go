@@ -186,7 +186,7 @@ type key struct {
 
 	onDemand   uint16 // on-demand rotations charged against the quota (D1)
 	window     uint8  // PendingWindowInDays
-	aliasCount uint16
+	aliasCount uint32 // aliases that point to the key (uint32: a key may have more than 65,535)
 	kind       keystate.Kind
 	region     uint8 // index in Service.regions
 	// replicated marks a key made by ReplicateKey, whose store record ID
