@@ -375,13 +375,29 @@ func (s *Service) keyAliases(k *key) []string {
 		return s.regions[k.region].aliasNames(k)
 	}
 	// Alias changes still propagating: the aliases that resolve to k
-	// for the caller (D75).
-	var names []string
-	for id, a := range s.regions[k.region].aliases {
-		if s.ecAliasTarget(a) == k {
-			names = append(names, id.name)
+	// for the caller (D75), the index's corrected by the changes the
+	// caller does not see yet.
+	r := s.regions[k.region]
+	var names, add, drop []string
+	if k.aliasCount > 0 {
+		names = r.aliasNames(k)
+	}
+	for a := range s.ec.aliases {
+		if r.aliases[aliasID{account: a.account, name: a.name}] != a {
+			continue // deleted since, at once (D41)
+		}
+		switch now, seen := a.target == k, s.ecAliasTarget(a) == k; {
+		case now && !seen:
+			drop = append(drop, a.name)
+		case seen && !now:
+			add = append(add, a.name)
 		}
 	}
+	if len(add) == 0 && len(drop) == 0 {
+		return names
+	}
+	names = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return slices.Contains(drop, n) })
+	names = append(names, add...)
 	slices.Sort(names)
 	return names
 }
