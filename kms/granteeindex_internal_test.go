@@ -36,7 +36,8 @@ func TestGranteeIndexMatchesScan(t *testing.T) {
 		n := rapid.IntRange(granteeIndexMin+1, 3*granteeIndexMin).Draw(rt, "grants")
 		var made []string
 		for i := range n {
-			in := &CreateGrantInput{KeyId: id, Operations: rapid.SliceOfNDistinct(rapid.SampledFrom(ops), 1, 3, func(o string) string { return o }).Draw(rt, "ops")}
+			in := &CreateGrantInput{KeyId: id, Operations: rapid.SliceOfNDistinct(rapid.SampledFrom(ops), 1, 3, func(o string) string { return o }).Draw(rt, "ops"),
+				Name: rapid.SampledFrom([]string{"", "a", "b"}).Draw(rt, "name")}
 			if rapid.IntRange(0, 5).Draw(rt, "service") == 0 {
 				in.GranteeServicePrincipal = rapid.SampledFrom(services[1:]).Draw(rt, "svc")
 				in.Constraints = &GrantConstraints{SourceArn: sourceArn}
@@ -48,7 +49,9 @@ func TestGranteeIndexMatchesScan(t *testing.T) {
 			if err != nil {
 				rt.Fatalf("grant %d: %v", i, err)
 			}
-			made = append(made, g.GrantId)
+			if !slices.Contains(made, g.GrantId) { // a named grant made again is the same grant (D28)
+				made = append(made, g.GrantId)
+			}
 		}
 		check := func() {
 			s.mu.Lock()
@@ -78,6 +81,36 @@ func TestGranteeIndexMatchesScan(t *testing.T) {
 			}
 		}
 		check()
+		// A named grant made again finds the oldest identical one (D28).
+		checkSame := func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			k := s.rg.keys.get(id)
+			for _, g := range s.grants[k.slot] {
+				if g.name == "" {
+					continue
+				}
+				in := &CreateGrantInput{Name: g.name, Operations: g.ops, RetiringPrincipal: g.retiring.ARN()}
+				if g.grantee.Kind() == policy.Service {
+					in.GranteeServicePrincipal = g.grantee.ARN()
+					in.Constraints = &GrantConstraints{SourceArn: g.sourceArn}
+				} else {
+					in.GranteePrincipal = g.grantee.ARN()
+				}
+				var want *grant
+				for _, o := range s.grants[k.slot] {
+					if o.name == g.name && o.grantee.ARN() == g.grantee.ARN() && o.retiring.ARN() == g.retiring.ARN() &&
+						slices.Equal(o.ops, g.ops) && o.sourceArn == g.sourceArn {
+						want = o
+						break
+					}
+				}
+				if got := s.sameGrant(k, in, g.grantee); got != want {
+					rt.Fatalf("sameGrant of %s: %v, a scan %v", grantID(g), grantID(got), grantID(want))
+				}
+			}
+		}
+		checkSame()
 		for range rapid.IntRange(0, 10).Draw(rt, "removals") {
 			i := rapid.IntRange(0, len(made)-1).Draw(rt, "which")
 			if _, err := s.RevokeGrant(ctx, &RevokeGrantInput{KeyId: id, GrantId: made[i]}); err != nil {

@@ -574,7 +574,7 @@ func (s *Service) createGrantOnce(ctx context.Context, in *CreateGrantInput) (re
 		err = dryRun(ctx, op, k, arn)
 	}
 	if err == nil {
-		g = s.sameGrant(k, in)
+		g = s.sameGrant(k, in, grantee)
 		if g == nil && k.kind.Manager != keystate.AWSManaged && len(s.grants[k.slot]) >= maxGrantsPerKey {
 			err = kmsError(keystate.ErrLimitExceeded, op, arn, k.state, "The request would exceed the grants quota of "+arn+".")
 		}
@@ -600,24 +600,31 @@ func (s *Service) createGrantOnce(ctx context.Context, in *CreateGrantInput) (re
 	return out, err
 }
 
-// sameGrant returns k's grant that in would create again (D28), or nil.
-func (s *Service) sameGrant(k *key, in *CreateGrantInput) *grant {
+// sameGrant returns k's grant that in, to grantee, would create again
+// (D28; the oldest, if several), or nil.
+func (s *Service) sameGrant(k *key, in *CreateGrantInput, grantee policy.Principal) *grant {
 	if in.Name == "" {
 		return nil
+	}
+	gs := s.grants[k.slot]
+	if len(gs) > granteeIndexMin {
+		gs = s.granteeIndex(k.slot, gs)[grantee.MatchKey()] // the same grantee has the same key
 	}
 	var eq, sub map[string]string
 	var source string
 	if c := in.Constraints; c != nil {
 		eq, sub, source = c.EncryptionContextEquals, c.EncryptionContextSubset, c.SourceArn
 	}
-	grantee, retiring := cmp.Or(in.GranteePrincipal, in.GranteeServicePrincipal), cmp.Or(in.RetiringPrincipal, in.RetiringServicePrincipal)
-	for _, g := range s.grants[k.slot] {
-		if g.name == in.Name && g.grantee.ARN() == grantee && g.retiring.ARN() == retiring && g.sourceArn == source &&
-			slices.Equal(g.ops, in.Operations) && maps.Equal(g.equals, eq) && maps.Equal(g.subset, sub) {
-			return g
+	granteeARN, retiring := cmp.Or(in.GranteePrincipal, in.GranteeServicePrincipal), cmp.Or(in.RetiringPrincipal, in.RetiringServicePrincipal)
+	var same *grant
+	for _, g := range gs {
+		if g.name == in.Name && g.grantee.ARN() == granteeARN && g.retiring.ARN() == retiring && g.sourceArn == source &&
+			slices.Equal(g.ops, in.Operations) && maps.Equal(g.equals, eq) && maps.Equal(g.subset, sub) &&
+			(same == nil || grantOrder(g, same) < 0) {
+			same = g
 		}
 	}
-	return nil
+	return same
 }
 
 // addGrant creates a grant on k, writing it to the store first.
