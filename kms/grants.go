@@ -33,9 +33,6 @@ var grantOperations = []string{"Decrypt", "Encrypt", "GenerateDataKey", "Generat
 	"GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "VerifyMac", "DeriveSharedSecret",
 	"Encapsulate", "Decapsulate"}
 
-// maxGrantsPerKey is AWS's grants-per-key quota (spec §4.9, D28).
-const maxGrantsPerKey = 50000
-
 // grant is one grant on a key.
 type grant struct {
 	id, name          string
@@ -575,7 +572,7 @@ func (s *Service) createGrantOnce(ctx context.Context, in *CreateGrantInput) (re
 	}
 	if err == nil {
 		g = s.sameGrant(k, in, grantee)
-		if g == nil && k.kind.Manager != keystate.AWSManaged && len(s.grants[k.slot]) >= maxGrantsPerKey {
+		if g == nil && k.kind.Manager != keystate.AWSManaged && len(s.grants[k.slot]) >= s.cfg.grantsPerKey {
 			err = kmsError(keystate.ErrLimitExceeded, op, arn, k.state, "The request would exceed the grants quota of "+arn+".")
 		}
 	}

@@ -319,3 +319,55 @@ func TestListRetirableGrantsOrder(t *testing.T) {
 		t.Fatalf("ListRetirableGrants: %q, want %q", got, want)
 	}
 }
+
+// D28 (spec §4.9): a customer managed key holds at most 50,000 grants
+// (WithGrantsPerKeyQuota sets another quota); the next CreateGrant is
+// LimitExceededException and changes nothing, a named grant made again
+// is not a new grant, a revoked grant frees its place, and an AWS managed
+// key has no quota.
+func TestGrantsPerKeyQuota(t *testing.T) {
+	grant := func(e *fxEnv, id, name string) (*kms.CreateGrantOutput, error) {
+		return e.s.CreateGrant(e.ctx, &kms.CreateGrantInput{KeyId: id, GranteePrincipal: pzAlice, Name: name, Operations: []string{"Encrypt"}})
+	}
+	e := fxNew(t)
+	id, arn := e.symmetric()
+	for i := range kms.DefaultGrantsPerKeyQuota {
+		if _, err := grant(e, id, ""); err != nil {
+			t.Fatalf("grant %d: %v", i+1, err)
+		}
+	}
+	_, err := grant(e, id, "")
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrLimitExceeded, Op: keystate.CreateGrant, KeyID: arn, State: keystate.Enabled,
+		Msg: "The request would exceed the grants quota of " + arn + "."})
+
+	e = fxNew(t, kms.WithGrantsPerKeyQuota(2))
+	id, arn = e.symmetric()
+	first, err := grant(e, id, "first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := grant(e, id, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err = grant(e, id, "")
+	fxCheckErr(t, err, fxWant{Code: keystate.ErrLimitExceeded, Op: keystate.CreateGrant, KeyID: arn, State: keystate.Enabled,
+		Msg: "The request would exceed the grants quota of " + arn + "."})
+	if again, err := grant(e, id, "first"); err != nil || again.GrantId != first.GrantId {
+		t.Fatalf("the named grant made again at the quota: %+v, %v; want grant %s", again, err, first.GrantId)
+	}
+	if l, err := e.s.ListGrants(e.ctx, &kms.ListGrantsInput{KeyId: id}); err != nil || len(l.Grants) != 2 {
+		t.Fatalf("grants after the refusals: %+v, %v; want 2", l, err)
+	}
+	if _, err := e.s.RevokeGrant(e.ctx, &kms.RevokeGrantInput{KeyId: id, GrantId: first.GrantId}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := grant(e, id, ""); err != nil {
+		t.Fatalf("a grant in the place a revoked one freed: %v", err)
+	}
+	managed := e.describe("alias/aws/ebs").KeyId // the first use of the alias makes the AWS managed key
+	for i := range 3 {
+		if _, err := grant(e, managed, ""); err != nil {
+			t.Fatalf("grant %d on an AWS managed key: %v", i+1, err)
+		}
+	}
+}

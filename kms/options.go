@@ -21,6 +21,7 @@ type config struct {
 	random           io.Reader
 	onDemandQuota    int
 	quotaSet         bool // WithOnDemandRotationQuota was given
+	grantsPerKey     int  // WithGrantsPerKeyQuota
 	rules            Rules
 	rulesUpgrade     bool
 	onDemandDuration time.Duration
@@ -39,11 +40,24 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		account: "111122223333",
-		region:  "us-east-1",
-		clock:   WallClock{},
-		random:  rand.Reader,
+		account:      "111122223333",
+		region:       "us-east-1",
+		clock:        WallClock{},
+		random:       rand.Reader,
+		grantsPerKey: DefaultGrantsPerKeyQuota,
 	}
+}
+
+// DefaultGrantsPerKeyQuota is AWS's quota of grants per customer managed
+// key (spec §4.9, D28): CreateGrant past it is LimitExceededException.
+const DefaultGrantsPerKeyQuota = 50000
+
+// WithGrantsPerKeyQuota sets the number of grants a customer managed key
+// may hold (default DefaultGrantsPerKeyQuota; n < 0 counts as 0), so that
+// a test reaches CreateGrant's LimitExceededException without making
+// 50,000 grants. AWS managed keys have no such quota.
+func WithGrantsPerKeyQuota(n int) Option {
+	return func(c *config) { c.grantsPerKey = max(0, n) }
 }
 
 // DefaultOnDemandRotationQuota is the number of on-demand rotations a key

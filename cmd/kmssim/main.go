@@ -217,6 +217,18 @@ func usageError(stderr io.Writer, cmd, msg string) int {
 	return exitUsage
 }
 
+// countFlag parses a flag's count, 0 or more, into dst.
+func countFlag(dst *int) func(string) error {
+	return func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("want a count, 0 or more")
+		}
+		*dst = n
+		return nil
+	}
+}
+
 // quotaFlag parses --on-demand-quota into dst: a count from 0 to 65535.
 func quotaFlag(dst *int) func(string) error {
 	return func(v string) error {

@@ -94,6 +94,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"simulate", "--rules", "2025"}, `--rules "2025": want 2024 or current`},
 		{[]string{"serve", "--rules", "today"}, `--rules "today": want 2024 or current`},
 		{[]string{"serve", "--on-demand-quota", "-1"}, "want a count from 0 to 65535"},
+		{[]string{"serve", "--grants-per-key", "-1"}, "want a count, 0 or more"},
 	} {
 		code, out, errOut := runCmd(t, tc.args...)
 		if code != exitUsage || !strings.Contains(errOut, tc.want) || out != "" {

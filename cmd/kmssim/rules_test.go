@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 )
@@ -66,6 +67,28 @@ func TestServeRules(t *testing.T) {
 	_, err = c.RotateKeyOnDemand(ctx, &awskms.RotateKeyOnDemandInput{KeyId: k.KeyMetadata.KeyId})
 	if !errors.As(err, &le) {
 		t.Fatalf("--on-demand-quota 1: the second rotation: %v\n%s", err, logs)
+	}
+}
+
+// TestServeGrantsPerKey: --grants-per-key sets the grants quota of a key
+// (D28; AWS's 50,000 by default).
+func TestServeGrantsPerKey(t *testing.T) {
+	ctx := context.Background()
+	addr, stop, logs := startServe(t, "--mem", "--grants-per-key", "1")
+	defer stop()
+	c := client(addr, "AKID")
+	k, err := c.CreateKey(ctx, &awskms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &awskms.CreateGrantInput{KeyId: k.KeyMetadata.KeyId, GranteePrincipal: aws.String("arn:aws:iam::111122223333:role/app"),
+		Operations: []types.GrantOperation{types.GrantOperationEncrypt}}
+	if _, err := c.CreateGrant(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	var le *types.LimitExceededException
+	if _, err := c.CreateGrant(ctx, in); !errors.As(err, &le) {
+		t.Fatalf("--grants-per-key 1: the second grant: %v\n%s", err, logs)
 	}
 }
 
