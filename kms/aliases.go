@@ -152,9 +152,7 @@ func (s *Service) createAlias(ctx context.Context, in *CreateAliasInput, now int
 	if err := s.persist(&store.Batch{PutAliases: []store.Alias{s.aliasRecord(a)}}); err != nil {
 		return arn, internalError(op, arn, k.state, err)
 	}
-	s.rg.aliases[id] = a
-	s.rg.linkAlias(id.name, k)
-	k.aliasCount++
+	s.rg.putAlias(id, a)
 	if s.ec != nil {
 		s.ecAliasChanged(op, a, nil, now)
 	}
@@ -250,11 +248,7 @@ func (s *Service) updateAlias(ctx context.Context, in *UpdateAliasInput, now int
 		return arn, internalError(op, arn, k.state, err)
 	}
 	prev := a.target
-	a.target.aliasCount--
-	*a = na
-	s.rg.unlinkAlias(a.name, prev)
-	s.rg.linkAlias(a.name, k)
-	k.aliasCount++
+	s.rg.retargetAlias(a, na)
 	if s.ec != nil {
 		s.ecAliasChanged(op, a, prev, now)
 	}
@@ -332,9 +326,7 @@ func (s *Service) deleteAlias(ctx context.Context, in *DeleteAliasInput, caller 
 	if err := s.persist(&store.Batch{DeleteAliases: []store.AliasID{a.storeID()}}); err != nil {
 		return arn, internalError(op, arn, k.state, err)
 	}
-	delete(s.rg.aliases, id)
-	s.rg.unlinkAlias(id.name, k)
-	k.aliasCount--
+	s.rg.removeAlias(id)
 	return arn, nil
 }
 

@@ -77,19 +77,7 @@ func TestAliasIndexMatchesScan(t *testing.T) {
 		}
 		// listAll pages through ListAliases (of key id, or all) with limit.
 		listAll := func(acct, id string, limit int32) []AliasListEntry {
-			var all []AliasListEntry
-			in := &ListAliasesInput{KeyId: id, Limit: Int32(limit)}
-			for {
-				out, err := s.ListAliases(WithCaller(context.Background(), acct), in)
-				if err != nil {
-					rt.Fatalf("ListAliases(%q): %v", id, err)
-				}
-				all = append(all, out.Aliases...)
-				if !out.Truncated {
-					return all
-				}
-				in.Marker = out.NextMarker
-			}
+			return aliasPages(rt, s, WithCaller(context.Background(), acct), &ListAliasesInput{KeyId: id, Limit: Int32(limit)})
 		}
 		// wantList is what ListAliases lists, by a scan of the Region's
 		// aliases and the predefined names (D72), sorted by name.

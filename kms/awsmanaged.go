@@ -98,8 +98,6 @@ func (s *Service) awsManagedAlias(op keystate.Operation, account, name string) (
 	p := s.addKey(k)
 	s.schedule(p.nextRotation, p, evAutoRotation)
 	a.target = p
-	s.rg.aliases[aliasID{account: account, name: name}] = a
-	s.rg.linkAlias(name, p)
-	p.aliasCount++
+	s.rg.putAlias(aliasID{account: account, name: name}, a)
 	return a, nil
 }

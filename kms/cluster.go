@@ -421,11 +421,7 @@ func (s *Service) applyRecords(b *store.Batch) error {
 			}
 		}
 		aid := aliasID{account: id.Account, name: id.Name}
-		if a := r.aliases[aid]; a != nil {
-			a.target.aliasCount--
-			delete(r.aliases, aid)
-			r.unlinkAlias(aid.name, a.target)
-		}
+		r.removeAlias(aid)
 	}
 	for i := range b.PutGrants {
 		r := &b.PutGrants[i]

@@ -257,9 +257,9 @@ func TestECPolicyWindow(t *testing.T) {
 	}
 }
 
-// TestECTagAndAliasAuthorizationWindow (D75; AWS KMS Developer Guide,
-// ABAC and alias authorization: "It might take up to five minutes for
-// tag and alias changes to affect KMS key authorization"): a policy that
+// TestECTagAndAliasAuthorizationWindow (D75; spec aws-kms-policies-grants.md
+// §2.4, "Tag and alias changes can take up to five minutes to affect
+// authorization" [DG22-abac; DG22-alias-authorization], and §9 P16): a policy that
 // decides by aws:ResourceTag or kms:ResourceAliases sees the tags and
 // aliases before a change until it has propagated; ListResourceTags
 // shows the change at once (D41).

@@ -339,12 +339,21 @@ func TestGroupCommitConcurrentOrder(t *testing.T) {
 // predefined ones of D72 included.
 func allAliasesOf(t *testing.T, s *Service) []AliasListEntry {
 	t.Helper()
+	return aliasPages(t, s, context.Background(), &ListAliasesInput{Limit: new(int32(100))})
+}
+
+// aliasPages lists the aliases ListAliases(ctx, in) lists, page after
+// page (in.Marker moves along).
+func aliasPages(t interface {
+	Helper()
+	Fatalf(string, ...any)
+}, s *Service, ctx context.Context, in *ListAliasesInput) []AliasListEntry {
+	t.Helper()
 	var all []AliasListEntry
-	in := &ListAliasesInput{Limit: new(int32(100))}
 	for {
-		out, err := s.ListAliases(context.Background(), in)
+		out, err := s.ListAliases(ctx, in)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("ListAliases(%q): %v", in.KeyId, err)
 		}
 		all = append(all, out.Aliases...)
 		if !out.Truncated {

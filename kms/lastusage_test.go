@@ -334,7 +334,9 @@ func TestTrailingDaysWithoutKeyUsage(t *testing.T) {
 }
 
 // D74: only DisableKey and ScheduleKeyDeletion carry
-// kms:TrailingDaysWithoutKeyUsage, and identity-based policies see it too.
+// kms:TrailingDaysWithoutKeyUsage (spec aws-kms-policies-grants.md §5.1:
+// "DisableKey, ScheduleKeyDeletion", "KP+IAM"), and identity-based
+// policies see it too.
 func TestTrailingDaysWithoutKeyUsageWhere(t *testing.T) {
 	e := fxNew(t)
 	id, arn := idKey(t, e, idRootAnd(`{"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*",

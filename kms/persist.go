@@ -250,15 +250,8 @@ func (s *Service) aliasFromRecord(a *store.Alias) error {
 	if a.Region != "" && a.Region != r.name || a.Region == "" && k.region != 0 {
 		return fmt.Errorf("alias %s in Region %q names key %s of Region %s: %w", a.Name, a.Region, a.KeyID, r.name, store.ErrCorrupt)
 	}
-	id := aliasID{account: a.Account, name: a.Name}
-	if old := r.aliases[id]; old != nil {
-		old.target.aliasCount--
-		r.unlinkAlias(id.name, old.target)
-	}
-	r.aliases[id] = &alias{name: a.Name, account: a.Account, target: k, created: micros(a.Created),
-		updated: micros(a.Updated), region: a.Region}
-	r.linkAlias(id.name, k)
-	k.aliasCount++
+	r.putAlias(aliasID{account: a.Account, name: a.Name}, &alias{name: a.Name, account: a.Account, target: k,
+		created: micros(a.Created), updated: micros(a.Updated), region: a.Region})
 	return nil
 }
 

@@ -24,8 +24,8 @@ type region struct {
 	deleted int // deleted keys still in order
 	aliases map[aliasID]*alias
 	// aliasGen counts the changes of aliases (an alias added, removed or
-	// retargeted: every writer calls linkAlias or unlinkAlias); byKey holds
-	// the names of each key's aliases, from when aliasNames first needs it.
+	// retargeted: putAlias, retargetAlias, removeAlias); byKey holds the
+	// names of each key's aliases, from when aliasNames first needs it.
 	aliasGen uint64
 	byKey    map[*key][]string
 	// sorted is aliases ordered by account, then name (ListAliases),
@@ -294,6 +294,39 @@ func ValidRegion(name string) bool {
 	return true
 }
 
+// putAlias makes a the alias id of r, in place of the one there, if any.
+// It, retargetAlias and removeAlias are the only writers of r's aliases
+// (but for a key's deletion, removeKey): each keeps the keys' alias counts
+// and the index of their names (aliasNames) current.
+func (r *region) putAlias(id aliasID, a *alias) {
+	if old := r.aliases[id]; old != nil {
+		old.target.aliasCount--
+		r.unlinkAlias(id.name, old.target)
+	}
+	r.aliases[id] = a
+	a.target.aliasCount++
+	r.linkAlias(id.name, a.target)
+}
+
+// retargetAlias makes r's alias a (which keeps its identity, as the
+// eventual-consistency model knows it by) what na says: another target.
+func (r *region) retargetAlias(a *alias, na alias) {
+	a.target.aliasCount--
+	r.unlinkAlias(a.name, a.target)
+	*a = na
+	a.target.aliasCount++
+	r.linkAlias(a.name, a.target)
+}
+
+// removeAlias removes r's alias id, if there is one.
+func (r *region) removeAlias(id aliasID) {
+	if a := r.aliases[id]; a != nil {
+		delete(r.aliases, id)
+		a.target.aliasCount--
+		r.unlinkAlias(id.name, a.target)
+	}
+}
+
 // linkAlias records that r's alias name now points to k (one of k's
 // account): it was added, or retargeted from another key (unlinkAlias).
 func (r *region) linkAlias(name string, k *key) {
@@ -352,7 +385,7 @@ func (r *region) aliasNames(k *key) []string {
 // ordering of all r's aliases that it makes once per change of them: so
 // that each page of ListAliases does not sort them all again.
 func (r *region) accountAliases(account string) []*alias {
-	if r.sorted == nil && len(r.aliases) > 0 || r.sortedGen != r.aliasGen {
+	if r.sortedGen != r.aliasGen {
 		r.sorted = r.sorted[:0]
 		for _, a := range r.aliases {
 			r.sorted = append(r.sorted, a)

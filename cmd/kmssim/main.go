@@ -217,12 +217,16 @@ func usageError(stderr io.Writer, cmd, msg string) int {
 	return exitUsage
 }
 
-// countFlag parses a flag's count, 0 or more, into dst.
-func countFlag(dst *int) func(string) error {
+// countFlag parses a flag's count into dst: from 0 to most, or without
+// bound when most < 0.
+func countFlag(dst *int, most int) func(string) error {
 	return func(v string) error {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
+		switch {
+		case most < 0 && (err != nil || n < 0):
 			return fmt.Errorf("want a count, 0 or more")
+		case most >= 0 && (err != nil || n < 0 || n > most):
+			return fmt.Errorf("want a count from 0 to %d", most)
 		}
 		*dst = n
 		return nil
@@ -230,13 +234,4 @@ func countFlag(dst *int) func(string) error {
 }
 
 // quotaFlag parses --on-demand-quota into dst: a count from 0 to 65535.
-func quotaFlag(dst *int) func(string) error {
-	return func(v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 65535 {
-			return fmt.Errorf("want a count from 0 to 65535")
-		}
-		*dst = n
-		return nil
-	}
-}
+func quotaFlag(dst *int) func(string) error { return countFlag(dst, 65535) }

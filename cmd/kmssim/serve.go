@@ -332,7 +332,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	})
 	c.quota = -1
 	c.grantsPerKey = kms.DefaultGrantsPerKeyQuota
-	fs.Func("grants-per-key", "grants a customer managed key may hold (`n`; default 50000, AWS's quota, decision D28), so that a test reaches CreateGrant's LimitExceededException sooner", countFlag(&c.grantsPerKey))
+	fs.Func("grants-per-key", "grants a customer managed key may hold (`n`; default 50000, AWS's quota, decision D28), so that a test reaches CreateGrant's LimitExceededException sooner", countFlag(&c.grantsPerKey, -1))
 	fs.Func("on-demand-quota", "on-demand rotations allowed per key (`n`; default: the --rules profile's, 10 under 2024 (decision D1) and 25 under current)", quotaFlag(&c.quota))
 	rules := fs.String("rules", "2024", "rule `profile`: 2024 (the 2024 rules, decisions D1, D2, D2a) or current (today's AWS: quota 25, imported material that rotates)")
 	fs.BoolVar(&c.rulesUpgrade, "rules-upgrade", false, "let --rules current open a --db file written under the 2024 rules (decision D36)")
@@ -588,9 +588,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if c.orgs != nil {
 		opts = append(opts, kms.WithOrganizations(c.orgs))
 	}
-	if c.grantsPerKey != kms.DefaultGrantsPerKeyQuota {
-		opts = append(opts, kms.WithGrantsPerKeyQuota(c.grantsPerKey))
-	}
+	opts = append(opts, kms.WithGrantsPerKeyQuota(c.grantsPerKey))
 	if c.quota >= 0 {
 		opts = append(opts, kms.WithOnDemandRotationQuota(c.quota))
 	}

@@ -213,7 +213,7 @@ func (p Principal) MatchKey() string {
 	case User, FederatedUser:
 		return "u:" + p.account + ":" + p.name
 	case Role:
-		return "r:" + p.account + ":" + roleName(p.name)
+		return roleKey(p.account, roleName(p.name))
 	case AssumedRole:
 		return "s:" + p.account + ":" + p.name + "/" + p.session
 	case Service:
@@ -230,20 +230,22 @@ func (p Principal) CallerMatchKeys(keys []string) []string {
 	}
 	keys = append(keys, "*")
 	if p.account != "" {
-		keys = append(keys, "a:"+p.account)
+		keys = append(keys, "a:"+p.account) // an Account caller's own key
 	}
 	switch p.kind {
-	case User, FederatedUser:
-		keys = append(keys, "u:"+p.account+":"+p.name)
-	case Role:
-		keys = append(keys, "r:"+p.account+":"+roleName(p.name))
+	case User, FederatedUser, Role, Service:
+		keys = append(keys, p.MatchKey())
 	case AssumedRole:
-		keys = append(keys, "r:"+p.account+":"+p.name, "s:"+p.account+":"+p.name+"/"+p.session)
-	case Service:
-		keys = append(keys, "v:"+foldKey(p.name))
+		// The session, and the role it is a session of (its name has no
+		// path: Matches compares it with the last element of the role's).
+		keys = append(keys, p.MatchKey(), roleKey(p.account, p.name))
 	}
 	return keys
 }
+
+// roleKey is the MatchKey of the role called name (the last element of
+// its path) in account.
+func roleKey(account, name string) string { return "r:" + account + ":" + name }
 
 // foldKey maps s to one string for every string strings.EqualFold finds
 // equal to it: each rune to the least rune of its simple case-folding

@@ -466,10 +466,7 @@ func (s *Store) readGroup(ctx context.Context, w wanted, at bool, read int64) (*
 			e.indexModRev = modRev
 		})
 	}
-	for _, id := range sortedKeys(w.aliasSets) {
-		if !at {
-			break
-		}
+	for _, id := range sortedKeys(w.aliasSets) { // ApplyAt only (want)
 		st.aliasSets = append(st.aliasSets, id)
 		if st.aliasesAtRead == nil {
 			st.aliasesAtRead = map[string][]store.AliasID{}
@@ -481,7 +478,7 @@ func (s *Store) readGroup(ctx context.Context, w wanted, at bool, read int64) (*
 	grants := s.l.grants()
 	for _, id := range sortedKeys(w.delKeys) {
 		st.delKeys = append(st.delKeys, id)
-		if !w.aliasSets[id] || !at {
+		if !w.aliasSets[id] {
 			index(id)
 		}
 		get(s.l.grantsOf(id), func(r *clientv3.GetResponse) error {
