@@ -319,6 +319,24 @@
 // and "false" otherwise, a destination that names no key included (the
 // call then fails on it).
 //
+// D77: aws:userid, the IAM request-context key (spec §5.2; IAM User
+// Guide): an account root's account ID; an IAM user's unique ID; an
+// assumed-role session's role unique ID, a colon and the session name; a
+// federated user's account ID, a colon and its name; for kmsmodel's
+// caller that is a role itself, the role's unique ID; none for an AWS
+// service principal. IAM picks unique IDs when it creates a user or role;
+// kmsmodel derives them (policy.UserID): "AIDA" (users) or "AROA" (roles)
+// and 17 characters of A–Z and 2–7, from the partition, account, name and
+// generation, so that a program knows them without asking
+// (IdentityPolicies.UserID, KmsModel.GetUserId, KmsModel.CreatePrincipal's
+// answer). Each DeletePrincipal starts a new generation, so a user or
+// role deleted and created again under the same name has a new ID, and a
+// key policy that admits the old ID through aws:userid (AWS's advice for
+// telling a role from a namesake) no longer lets its sessions in. What
+// kmsmodel does not model: a key policy that names a deleted user or role
+// by ARN keeps matching the namesake (AWS rewrites such a principal to the
+// deleted one's unique ID, spec §8).
+//
 // D75: with the eventual-consistency model on, the tags and aliases that
 // authorization sees (aws:ResourceTag/<key>, kms:ResourceAliases) lag as
 // the alias window does: a change of a key's tags (TagResource,
@@ -649,7 +667,7 @@
 //     credentials (WithCalledVia; WithViaService through Athena,
 //     CloudFormation, DynamoDB or KMS, the services AWS lists, names that
 //     service) is aws:CalledVia, with aws:CalledViaFirst and
-//     aws:CalledViaLast. aws:userid (IAM's unique IDs) is not modelled.
+//     aws:CalledViaLast, and aws:userid (D77).
 //   - D65: policy variables and principal tags. In a 2012-10-17 policy
 //     (key, identity-based, guard rail, endpoint), ${key} in a Resource or
 //     a condition value is the request's value of that condition key,
@@ -699,7 +717,8 @@
 // aws:SecureTransport, aws:PrincipalType, aws:username, aws:CalledVia,
 // aws:CalledViaFirst and aws:CalledViaLast (D64). Absent: aws:ResourceTag
 // (but in identity-based policies, D59, and resource control policies,
-// D63), aws:userid. aws:PrincipalTag/<key> with WithPrincipalTags (D65).
+// D63). aws:PrincipalTag/<key> with WithPrincipalTags (D65), and
+// aws:userid (D77).
 // kms:TrailingDaysWithoutKeyUsage on DisableKey and ScheduleKeyDeletion
 // (D74).
 //

@@ -52,6 +52,9 @@ type IdentityPolicies struct {
 	// any ever was: then policies and grants may name only existing ones.
 	created  map[identityOwner]bool
 	checking bool
+	// deletions counts each user's and role's DeletePrincipal calls: its
+	// generation, which picks its unique ID (aws:userid, D77).
+	deletions map[identityOwner]int
 }
 
 // identityOwner is the principal a policy is attached to.
@@ -73,7 +76,7 @@ type namedPolicy struct {
 func NewIdentityPolicies() *IdentityPolicies {
 	return &IdentityPolicies{m: make(map[identityOwner][]namedPolicy), groups: make(map[identityOwner][]identityOwner),
 		boundaries: make(map[identityOwner]*policy.Document), sessions: make(map[string]*policy.Document),
-		created: make(map[identityOwner]bool)}
+		created: make(map[identityOwner]bool), deletions: make(map[identityOwner]int)}
 }
 
 // WithIdentityPolicies makes the service enforce the identity-based
@@ -81,7 +84,12 @@ func NewIdentityPolicies() *IdentityPolicies {
 // IAM is taken to allow every kms action (D24). It has no effect on a
 // service with an Authorizer (WithAuthorizer).
 func WithIdentityPolicies(ip *IdentityPolicies) Option {
-	return func(c *config) { c.identities = ip }
+	return func(c *config) {
+		c.identities, c.generation = ip, nil
+		if ip != nil {
+			c.generation = ip.generation
+		}
+	}
 }
 
 // owner returns the principal that the policies of p are attached to: p

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/kms/consistency"
+	"github.com/kmsmodel/kmsmodel/kms/policy"
 )
 
 // Option configures a Service built by New.
@@ -26,8 +27,9 @@ type config struct {
 	rulesUpgrade     bool
 	onDemandDuration time.Duration
 	authorizer       Authorizer
-	identities       *IdentityPolicies // nil: IAM allows every kms action (D24)
-	orgs             *Organizations    // nil: no account is in an organization
+	identities       *IdentityPolicies          // nil: IAM allows every kms action (D24)
+	generation       func(policy.Principal) int // identities' generation of users and roles (aws:userid, D77), or nil
+	orgs             *Organizations             // nil: no account is in an organization
 	observer         Observer
 	connectDuration  time.Duration
 	connectFailure   func(customKeyStoreID string) string

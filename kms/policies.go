@@ -199,7 +199,7 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 	if s.call.action != "" {
 		action = s.call.action
 	}
-	req := policy.Request{Action: action, Caller: s.principal, Resource: arn, ResourceAccount: k.account}
+	req := policy.Request{Action: action, Caller: s.principal, Resource: arn, ResourceAccount: k.account, Generation: s.cfg.generation}
 	// The contexts below share one buffer, each extending the one before
 	// past its length: req.Context, which the key policy sees; aliased,
 	// with kms:ResourceAliases, which the key policy does not see (spec
@@ -268,7 +268,8 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 // instant and its Region.
 func (s *Service) request(action, resource, account string, c policy.Context) policy.Request {
 	return policy.Request{Action: action, Caller: s.principal, Resource: resource, ResourceAccount: account,
-		Time: fromMicros(s.last), Context: c, Region: s.rg.name, SourceIP: s.call.sourceIP, VPCSourceIP: s.call.vpcSourceIP}
+		Time: fromMicros(s.last), Context: c, Region: s.rg.name, SourceIP: s.call.sourceIP, VPCSourceIP: s.call.vpcSourceIP,
+		Generation: s.cfg.generation}
 }
 
 // rcpBounds reports whether resource control policies may refuse the

@@ -45,7 +45,43 @@ func (ip *IdentityPolicies) DeletePrincipal(principalARN string) error {
 		return identityError(keystate.ErrNotFound, "The principal "+principalARN+" was not created.")
 	}
 	delete(ip.created, o)
+	ip.deletions[o]++
 	return nil
+}
+
+// UserID returns the value of aws:userid for principalARN as caller
+// (policy.UserID; D77): an account root's account ID, an IAM user's
+// unique ID, a role's unique ID (for a session, followed by a colon and
+// the session name), or a federated user's account ID, a colon and its
+// name. Each DeletePrincipal of a user or role gives it a new unique ID
+// from then on, as IAM gives a new one to a user or role created again
+// under the same name. An ARN that names none of those is
+// ValidationException.
+func (ip *IdentityPolicies) UserID(principalARN string) (string, error) {
+	p, err := policy.ParsePrincipal(principalARN)
+	if err == nil {
+		if id, ok := policy.UserID(p, ip.generation(p)); ok {
+			return id, nil
+		}
+	}
+	// kmsmodel's wording.
+	return "", identityError(keystate.ErrValidation,
+		"'"+principalARN+"' is not the ARN of an account root, IAM user, role, role session or federated user: those have an aws:userid.")
+}
+
+// generation returns how many times the user or role of p (a session's
+// role) was deleted (DeletePrincipal), which picks its unique ID (D77).
+func (ip *IdentityPolicies) generation(p policy.Principal) int {
+	if k := p.Kind(); k != policy.User && k != policy.Role && k != policy.AssumedRole {
+		return 0
+	}
+	o, ok := owner(p)
+	if !ok {
+		return 0
+	}
+	ip.mu.RLock()
+	defer ip.mu.RUnlock()
+	return ip.deletions[o]
 }
 
 // unknown returns the first principal of ps that the check refuses: an

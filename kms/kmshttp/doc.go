@@ -277,6 +277,12 @@
 //   - "KmsModel.CreatePrincipal" and "KmsModel.DeletePrincipal" with
 //     {"PrincipalArn": a} record which IAM users and roles exist: from the
 //     first, key policies and grants may name only those (D66).
+//     CreatePrincipal answers {"UserId": id}, the unique ID that IAM
+//     would report (D77), and a principal deleted and created again gets
+//     a new one;
+//   - "KmsModel.GetUserId" with {"PrincipalArn": a} answers {"UserId":
+//     v}, the value of aws:userid when a calls (D77), served with or
+//     without identity-based policies.
 //
 // A service built with kms.WithOrganizations (kmssim serve --organizations,
 // --scp, --rcp or --place-account) sees AWS Organizations (D62, D63).

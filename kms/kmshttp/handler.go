@@ -645,7 +645,7 @@ var identityTargets = map[string]bool{
 	"AddUserToGroup": true, "RemoveUserFromGroup": true,
 	"PutPermissionsBoundary": true, "GetPermissionsBoundary": true, "DeletePermissionsBoundary": true,
 	"PutSessionPolicy": true, "GetSessionPolicy": true, "DeleteSessionPolicy": true,
-	"CreatePrincipal": true, "DeletePrincipal": true,
+	"CreatePrincipal": true, "DeletePrincipal": true, "GetUserId": true,
 }
 
 // orgTargets are the KmsModel targets of AWS Organizations (organizations).

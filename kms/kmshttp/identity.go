@@ -32,15 +32,24 @@ import (
 //     KmsModel.DeleteSessionPolicy with {"SessionArn": s}. The Get targets
 //     answer {"PolicyDocument": d}, the others {};
 //   - KmsModel.CreatePrincipal and KmsModel.DeletePrincipal with
-//     {"PrincipalArn": a} record which IAM users and roles exist (D66) and
-//     answer {}.
+//     {"PrincipalArn": a} record which IAM users and roles exist (D66);
+//     CreatePrincipal answers {"UserId": id}, the user's or role's unique
+//     ID (D77), DeletePrincipal {};
+//   - KmsModel.GetUserId with {"PrincipalArn": a} answers {"UserId": v},
+//     the value of aws:userid for a as caller (kms.IdentityPolicies.UserID,
+//     D77: for a session, its role's ID, a colon and the session name).
 //
 // Refusals are those of kms.IdentityPolicies (ValidationException,
 // MalformedPolicyDocumentException, NotFoundException). Without
-// identity-based policies, each target is UnknownOperationException
-// saying how to get them.
+// identity-based policies, each target but GetUserId (which then answers
+// each user's and role's first ID) is UnknownOperationException saying
+// how to get them.
 func (h *Handler) identityPolicy(name string, body, out []byte) ([]byte, error) {
-	if h.iam == nil {
+	iam := h.iam
+	if iam == nil && name == "GetUserId" {
+		iam = kms.NewIdentityPolicies() // no principal deleted: every first ID
+	}
+	if iam == nil {
 		return out, &wireError{code: "UnknownOperationException", status: http.StatusBadRequest,
 			msg: "KmsModel." + name + " needs identity-based policies, which this server does not keep: " +
 				"start it with --identity-policies or --identity-policy (kmssim serve), or give the handler kmshttp.WithIdentityPolicies"}
@@ -71,7 +80,17 @@ func (h *Handler) identityPolicy(name string, body, out []byte) ([]byte, error) 
 	case "DeleteSessionPolicy":
 		err = h.iam.DeleteSessionPolicy(session)
 	case "CreatePrincipal":
-		err = h.iam.CreatePrincipal(principal)
+		if err = h.iam.CreatePrincipal(principal); err == nil {
+			var id string
+			if id, err = h.iam.UserID(principal); err == nil {
+				w.str("UserId", id)
+			}
+		}
+	case "GetUserId":
+		var id string
+		if id, err = iam.UserID(principal); err == nil {
+			w.str("UserId", id)
+		}
 	case "DeletePrincipal":
 		err = h.iam.DeletePrincipal(principal)
 	case "GetPermissionsBoundary", "GetSessionPolicy":

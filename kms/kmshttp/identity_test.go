@@ -416,6 +416,55 @@ func TestPrincipalTargets(t *testing.T) {
 	refused(t, h, "KmsModel.DeletePrincipal", `{"PrincipalArn":"arn:aws:iam::111122223333:role/app"}`, "NotFoundException")
 }
 
+// KmsModel.GetUserId and CreatePrincipal's answer (D77): the aws:userid
+// of a caller, which a key policy can name; a role created again has a
+// new ID, and a policy naming the old one no longer lets its sessions in.
+// GetUserId is served without identity-based policies too.
+func TestUserIDTargets(t *testing.T) {
+	const role, session = "arn:aws:iam::111122223333:role/app", "arn:aws:sts::111122223333:assumed-role/app/ci"
+	bare, err := kmshttp.New(kms.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := postOK(t, bare, "KmsModel.GetUserId", `{"PrincipalArn":"`+session+`"}`)["UserId"].(string)
+	iam := kms.NewIdentityPolicies()
+	svc := kms.New(kms.WithIdentityPolicies(iam))
+	h, err := kmshttp.New(svc, kmshttp.WithIdentityPolicies(iam),
+		kmshttp.WithAccounts(map[string]string{accessKey: "111122223333", "AKIDCI": session}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roleID := postOK(t, h, "KmsModel.CreatePrincipal", `{"PrincipalArn":"`+role+`"}`)["UserId"].(string)
+	if first != roleID+":ci" || !strings.HasPrefix(roleID, "AROA") {
+		t.Fatalf("GetUserId without IAM %q, CreatePrincipal's UserId %q: want the role ID, then :ci", first, roleID)
+	}
+	if got := postOK(t, h, "KmsModel.GetUserId", `{"PrincipalArn":"111122223333"}`)["UserId"]; got != "111122223333" {
+		t.Fatalf("GetUserId of an account: %v", got)
+	}
+	refused(t, h, "KmsModel.GetUserId", `{"PrincipalArn":"arn:aws:iam::111122223333:group/dev"}`, "ValidationException")
+	postOK(t, h, "KmsModel.PutIdentityPolicy", `{"PrincipalArn":"`+role+`","PolicyName":"use","PolicyDocument":`+
+		string(mustJSON(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"}]}`))+`}`)
+	doc := string(mustJSON(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},`+
+		`{"Effect":"Deny","Principal":"*","Action":"kms:Encrypt","Resource":"*","Condition":{"StringNotLike":{"aws:userid":["`+roleID+`:*"]}}}]}`))
+	keyID := postOK(t, h, "TrentService.CreateKey", `{"Policy":`+doc+`}`)["KeyMetadata"].(map[string]any)["KeyId"].(string)
+	encrypt := `{"KeyId":"` + keyID + `","Plaintext":"eA=="}`
+	asSession := func() (int, []byte) {
+		status, _, b := post(t, h, "TrentService.Encrypt", encrypt, "Authorization", sigV4("AKIDCI", region, "kms"))
+		return status, b
+	}
+	if status, b := asSession(); status != http.StatusOK {
+		t.Fatalf("the session, named by its role ID: status %d: %s", status, b)
+	}
+	postOK(t, h, "KmsModel.DeletePrincipal", `{"PrincipalArn":"`+role+`"}`)
+	again := postOK(t, h, "KmsModel.CreatePrincipal", `{"PrincipalArn":"`+role+`"}`)["UserId"].(string)
+	if again == roleID {
+		t.Fatalf("the role created again kept its ID %q", roleID)
+	}
+	if status, b := asSession(); status != http.StatusBadRequest || !strings.Contains(string(b), "AccessDeniedException") {
+		t.Fatalf("a session of the role created again: status %d: %s; want AccessDeniedException", status, b)
+	}
+}
+
 // TestServerSourceIP: behind a Server, a request's aws:SourceIp is its
 // connection's address, given once per connection (D64), unless
 // X-Kmsmodel-Source-Ip says otherwise or a handler in front of the

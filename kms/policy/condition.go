@@ -96,6 +96,7 @@ const (
 	srcIsService                        // aws:PrincipalIsAWSService
 	srcPrincipalType                    // aws:PrincipalType
 	srcUsername                         // aws:username
+	srcUserID                           // aws:userid
 	srcRegion                           // aws:RequestedRegion
 	srcSecureTransport                  // aws:SecureTransport
 	srcSourceIP                         // aws:SourceIp
@@ -222,6 +223,8 @@ func sourceOf(lower, key string) (keySource, string) {
 		return srcPrincipalType, ""
 	case "aws:username":
 		return srcUsername, ""
+	case "aws:userid":
+		return srcUserID, ""
 	case "aws:requestedregion":
 		return srcRegion, ""
 	case "aws:securetransport":
@@ -436,6 +439,14 @@ func (c *condition) lookup(r *Request) reqValues {
 	case srcUsername:
 		if r.Caller.kind == User {
 			return reqValues{shape: valOne, one: roleName(r.Caller.name)}
+		}
+	case srcUserID:
+		gen := 0
+		if r.Generation != nil {
+			gen = r.Generation(r.Caller)
+		}
+		if id, ok := UserID(r.Caller, gen); ok {
+			return reqValues{shape: valOne, one: id}
 		}
 	case srcRegion:
 		if r.Region != "" {

@@ -172,6 +172,8 @@
 //     request);
 //   - aws:PrincipalType: Account, User, FederatedUser or AssumedRole;
 //   - aws:username: an IAM user's name, for an IAM user only;
+//   - aws:userid: UserID of the caller (Request.Generation picks a user's
+//     or role's unique ID), absent for a service principal;
 //   - aws:RequestedRegion: Request.Region when set;
 //   - aws:SecureTransport: "true" for every caller, since AWS KMS
 //     endpoints take HTTPS only (decision D64 of package kms);

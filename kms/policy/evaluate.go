@@ -43,6 +43,11 @@ type Request struct {
 	// NotPrincipal element names (IAM User Guide, "Permissions boundaries
 	// for IAM entities"; decision D62).
 	Bounded bool
+	// Generation, when set, says how many times the IAM user or role of
+	// the caller (a session's role) was deleted before, which picks its
+	// unique ID in aws:userid (UserID; decision D77 of package kms). Nil
+	// counts none.
+	Generation func(Principal) int
 }
 
 // Context is a request's condition keys and their values. A key not in

@@ -1,7 +1,10 @@
 package policy
 
 import (
+	"crypto/sha256"
+	"encoding/base32"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -324,4 +327,48 @@ func validPathName(s string) bool {
 		}
 	}
 	return true
+}
+
+// UserID returns the value of the aws:userid condition key for the caller
+// p (IAM User Guide, "aws:userid"): for an account root, the account ID;
+// for an IAM user, its unique ID; for an assumed-role session, its role's
+// unique ID, a colon and the session name; for a federated user, the
+// account ID, a colon and its name; for a role (kmsmodel's caller that
+// stands for the role itself), its unique ID. A service principal,
+// Everyone and Nobody have none (ok false).
+//
+// IAM chooses a user's or role's unique ID when it creates it. kmsmodel
+// derives it instead (decision D77 of package kms), so that a program can
+// know it without asking: "AIDA" for a user or "AROA" for a role, then 17
+// characters of A–Z and 2–7, from a SHA-256 digest of the partition, the
+// account, the name (without its path) and generation, the number of
+// times the user or role was deleted before (0 for the first). A user or
+// role deleted and created again under the same name therefore has a new
+// unique ID, as in IAM, and policies that name the old one no longer
+// match it.
+func UserID(p Principal, generation int) (string, bool) {
+	switch p.kind {
+	case Account:
+		return p.account, true
+	case FederatedUser:
+		return p.account + ":" + p.name, true
+	case User:
+		return uniqueID("AIDA", p.partition, p.account, roleName(p.name), generation), true
+	case Role:
+		return uniqueID("AROA", p.partition, p.account, roleName(p.name), generation), true
+	case AssumedRole:
+		return uniqueID("AROA", p.partition, p.account, p.name, generation) + ":" + p.session, true
+	}
+	return "", false
+}
+
+// uniqueID derives the unique ID of the user or role name (UserID).
+func uniqueID(prefix, partition, account, name string, generation int) string {
+	h := sha256.New()
+	for _, s := range [...]string{"kmsmodel IAM unique ID", prefix, partition, account, name, strconv.Itoa(generation)} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	var sum [sha256.Size]byte
+	return prefix + base32.StdEncoding.EncodeToString(h.Sum(sum[:0]))[:17]
 }

@@ -1,0 +1,129 @@
+package policy_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kmsmodel/kmsmodel/kms/policy"
+	"pgregory.net/rapid"
+)
+
+// aws:userid (decision D77 of package kms; spec aws-kms-policies-grants.md
+// §5.2; IAM User Guide, "aws:userid"): each kind of caller's value.
+func TestUserID(t *testing.T) {
+	const acct = "111122223333"
+	role := func(p string, gen int) string {
+		id, ok := policy.UserID(policy.MustParsePrincipal(p), gen)
+		if !ok {
+			t.Fatalf("UserID(%s): none", p)
+		}
+		return id
+	}
+	roleID := role("arn:aws:iam::"+acct+":role/app", 0)
+	isUnique := func(id, prefix string) bool {
+		return len(id) == 21 && strings.HasPrefix(id, prefix) && strings.Trim(id[4:], "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") == ""
+	}
+	if !isUnique(roleID, "AROA") {
+		t.Fatalf("role ID %q: want AROA and 17 of A-Z, 2-7", roleID)
+	}
+	for _, c := range []struct{ arn, want string }{
+		{"arn:aws:iam::" + acct + ":root", acct},
+		{acct, acct},
+		{"arn:aws:sts::" + acct + ":federated-user/bob", acct + ":bob"},
+		{"arn:aws:sts::" + acct + ":assumed-role/app/s1", roleID + ":s1"},
+		{"arn:aws:iam::" + acct + ":role/team/app", roleID}, // a path is not part of the name
+	} {
+		if got := role(c.arn, 0); got != c.want {
+			t.Errorf("UserID(%s) = %q, want %q", c.arn, got, c.want)
+		}
+	}
+	user := role("arn:aws:iam::"+acct+":user/alice", 0)
+	if !isUnique(user, "AIDA") {
+		t.Errorf("user ID %q: want AIDA and 17 of A-Z, 2-7", user)
+	}
+	// Each of partition, account, name, kind and generation gives another ID.
+	for _, other := range []string{
+		role("arn:aws-cn:iam::"+acct+":role/app", 0),
+		role("arn:aws:iam::444455556666:role/app", 0),
+		role("arn:aws:iam::"+acct+":role/App", 0),
+		role("arn:aws:iam::"+acct+":role/app", 1),
+		role("arn:aws:iam::"+acct+":user/app", 0)[4:],
+	} {
+		if strings.HasSuffix(roleID, other[len(other)-17:]) {
+			t.Errorf("%q shares its role ID's 17 characters with %q", other, roleID)
+		}
+	}
+	for _, p := range []policy.Principal{policy.ServicePrincipal("logs.amazonaws.com"), policy.MustParsePrincipal("*")} {
+		if id, ok := policy.UserID(p, 0); ok {
+			t.Errorf("UserID(%s) = %q, want none", p, id)
+		}
+	}
+}
+
+// aws:userid in conditions: implied by the caller, picked by
+// Request.Generation, absent for a service principal, and a policy
+// variable.
+func TestUserIDCondition(t *testing.T) {
+	session := policy.MustParsePrincipal("arn:aws:sts::111122223333:assumed-role/app/s1")
+	id0, _ := policy.UserID(session, 0)
+	id2, _ := policy.UserID(session, 2)
+	doc := func(cond string) *policy.Document {
+		d, err := policy.Parse(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:Encrypt","Resource":"*","Condition":` + cond + `}]}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	req := func(caller policy.Principal, gen int) *policy.Request {
+		r := &policy.Request{Action: "kms:Encrypt", Caller: caller, Resource: "arn:aws:kms:us-west-2:111122223333:key/k"}
+		if gen >= 0 {
+			r.Generation = func(p policy.Principal) int {
+				if p.ARN() != caller.ARN() {
+					t.Errorf("Generation asked of %s, the caller is %s", p, caller)
+				}
+				return gen
+			}
+		}
+		return r
+	}
+	for _, c := range []struct {
+		name, cond string
+		caller     policy.Principal
+		gen        int
+		allowed    bool
+	}{
+		{"no Generation: the first ID", `{"StringEquals":{"aws:userid":"` + id0 + `"}}`, session, -1, true},
+		{"the role ID and any session", `{"StringLike":{"aws:UserId":"` + strings.TrimSuffix(id0, ":s1") + `:*"}}`, session, -1, true},
+		{"Generation 2", `{"StringEquals":{"aws:userid":"` + id2 + `"}}`, session, 2, true},
+		{"Generation 2, the first ID", `{"StringEquals":{"aws:userid":"` + id0 + `"}}`, session, 2, false},
+		{"a variable", `{"StringEquals":{"kms:EncryptionContext:owner":"${aws:userid}"}}`, session, -1, false},
+		{"a service has none", `{"Null":{"aws:userid":"true"}}`, policy.ServicePrincipal("logs.amazonaws.com"), -1, true},
+		{"a session has one", `{"Null":{"aws:userid":"false"}}`, session, 0, true},
+	} {
+		r := req(c.caller, c.gen)
+		if c.name == "a variable" {
+			r.EncryptionContext = map[string]string{"owner": id0}
+			c.allowed = true
+		}
+		if got := doc(c.cond).Evaluate(r).Allowed(); got != c.allowed {
+			t.Errorf("%s: allowed %v, want %v", c.name, got, c.allowed)
+		}
+	}
+}
+
+// UserID is a function of the principal and generation: the same answer
+// each time, and a user's ID never a role's.
+func TestUserIDProperties(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		name := rapid.StringMatching(`[A-Za-z0-9+=,.@_-]{1,64}`).Draw(t, "name")
+		gen := rapid.IntRange(0, 1000).Draw(t, "gen")
+		u := policy.MustParsePrincipal("arn:aws:iam::111122223333:user/" + name)
+		r := policy.MustParsePrincipal("arn:aws:iam::111122223333:role/" + name)
+		a, _ := policy.UserID(u, gen)
+		b, _ := policy.UserID(u, gen)
+		c, _ := policy.UserID(r, gen)
+		if a != b || a[4:] == c[4:] || len(a) != 21 || len(c) != 21 {
+			t.Fatalf("user %q role %q (again %q)", a, c, b)
+		}
+	})
+}

@@ -1,0 +1,102 @@
+package kms_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kmsmodel/kmsmodel/kms"
+	"github.com/kmsmodel/kmsmodel/kms/policy"
+)
+
+// aws:userid (decision D77; spec aws-kms-policies-grants.md §5.2: a
+// standard IAM request-context key, usable as a policy variable): the
+// account ID for a root, a user's unique ID, a role's unique ID and the
+// session name for an assumed-role session. The common use: a key policy
+// that admits a role by its unique ID, so that a role deleted and created
+// again under the same name (which IAM gives a new ID) is no longer let
+// in.
+func TestDecisionD77UserID(t *testing.T) {
+	e, ip := idEnv(t)
+	grMust(t, ip.CreatePrincipal(pzApp))
+	grMust(t, ip.CreatePrincipal(pzAlice))
+	for _, p := range []string{pzApp, pzAlice} {
+		idPut(t, ip, p, "use", idAllow("*", "kms:Encrypt"))
+	}
+	session, err := ip.UserID(pzSession)
+	grMust(t, err)
+	roleID, ok := strings.CutSuffix(session, ":s1")
+	if !ok || len(roleID) != 21 || !strings.HasPrefix(roleID, "AROA") || strings.Trim(roleID, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != "" {
+		t.Fatalf("UserID(%s) = %q, want AROA and 17 of A-Z2-7, then :s1", pzSession, session)
+	}
+	if got, err := ip.UserID(pzApp); err != nil || got != roleID {
+		t.Fatalf("UserID(role) = %q, %v; want its sessions' role ID %q", got, err, roleID)
+	}
+	alice, _ := ip.UserID(pzAlice)
+	if !strings.HasPrefix(alice, "AIDA") || len(alice) != 21 {
+		t.Fatalf("UserID(user) = %q, want AIDA and 17 characters", alice)
+	}
+	for arn, want := range map[string]string{pzRoot: "111122223333", "arn:aws:sts::111122223333:federated-user/bob": "111122223333:bob"} {
+		if got, err := ip.UserID(arn); err != nil || got != want {
+			t.Errorf("UserID(%s) = %q, %v; want %q", arn, got, err, want)
+		}
+	}
+	if _, err := ip.UserID("arn:aws:iam::111122223333:group/dev"); err == nil {
+		t.Error("UserID of a group: no error")
+	}
+
+	// Deny every Encrypt but the role's sessions' and the root's.
+	id, arn := idKey(t, e, idRootAnd(`{"Effect":"Deny","Principal":"*","Action":"kms:Encrypt","Resource":"*",
+		"Condition":{"StringNotLike":{"aws:userid":["`+roleID+`:*","111122223333"]}}}`))
+	encrypt := func(principal string) error {
+		_, err := e.s.Encrypt(e.as2(principal), &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+		return err
+	}
+	for _, p := range []string{pzSession, "arn:aws:sts::111122223333:assumed-role/app/other", pzRoot} {
+		if err := encrypt(p); err != nil {
+			t.Fatalf("%s, admitted by aws:userid: %v", p, err)
+		}
+	}
+	pzDenied(t, encrypt(pzAlice), pzAlice, "kms:Encrypt", arn, true)
+
+	// The role deleted and created again: a new unique ID, which the key
+	// policy does not name.
+	grMust(t, ip.DeletePrincipal(pzApp))
+	grMust(t, ip.CreatePrincipal(pzApp))
+	idPut(t, ip, pzApp, "use", idAllow("*", "kms:Encrypt"))
+	again, _ := ip.UserID(pzSession)
+	if again == session || !strings.HasPrefix(again, "AROA") || !strings.HasSuffix(again, ":s1") {
+		t.Fatalf("UserID after the role was created again = %q (was %q), want a new role ID", again, session)
+	}
+	pzDenied(t, encrypt(pzSession), pzSession, "kms:Encrypt", arn, true)
+	if got, _ := ip.UserID(pzAlice); got != alice {
+		t.Errorf("another principal's ID changed: %q, was %q", got, alice)
+	}
+}
+
+// D77 without identity-based policies: aws:userid is policy.UserID of the
+// caller's first generation, and ${aws:userid} works as a policy variable
+// (D65): here each caller may encrypt only under an encryption context
+// whose "owner" is its own aws:userid.
+func TestDecisionD77UserIDVariable(t *testing.T) {
+	e := fxNew(t)
+	id, arn := idKey(t, e, `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Principal":{"AWS":"`+pzRoot+`"},"Action":"kms:*","Resource":"*"},
+		{"Effect":"Deny","Principal":"*","Action":"kms:Encrypt","Resource":"*",
+		 "Condition":{"StringNotEquals":{"kms:EncryptionContext:owner":"${aws:userid}"}}}]}`)
+	want, ok := policy.UserID(policy.MustParsePrincipal(pzSession), 0)
+	if !ok {
+		t.Fatal("policy.UserID of a session: none")
+	}
+	encrypt := func(principal, owner string) error {
+		_, err := e.s.Encrypt(e.as2(principal), &kms.EncryptInput{KeyId: id, Plaintext: []byte("x"),
+			EncryptionContext: map[string]string{"owner": owner}})
+		return err
+	}
+	if err := encrypt(pzSession, want); err != nil {
+		t.Fatalf("the session under its own aws:userid %q: %v", want, err)
+	}
+	pzDenied(t, encrypt(pzSession, "AROAOTHER:s1"), pzSession, "kms:Encrypt", arn, true)
+	if err := encrypt(pzRoot, "111122223333"); err != nil {
+		t.Fatalf("the root under its account ID: %v", err)
+	}
+}
