@@ -332,10 +332,24 @@
 // answer). Each DeletePrincipal starts a new generation, so a user or
 // role deleted and created again under the same name has a new ID, and a
 // key policy that admits the old ID through aws:userid (AWS's advice for
-// telling a role from a namesake) no longer lets its sessions in. What
-// kmsmodel does not model: a key policy that names a deleted user or role
-// by ARN keeps matching the namesake (AWS rewrites such a principal to the
-// deleted one's unique ID, spec §8).
+// telling a role from a namesake) no longer lets its sessions in.
+//
+// D78: a key policy and a grant are bound to the IAM users and roles they
+// name as those are when it is written, as IAM binds them to their unique
+// IDs (spec §8: "A deleted role's ARN in an existing policy or grant
+// shows up as its unique ID"). With WithIdentityPolicies, once such a
+// user or role is deleted (DeletePrincipal), a Principal element no longer
+// covers it, a NotPrincipal element no longer excludes it, a grant no
+// longer allows it as grantee or lets it retire as retiring principal,
+// and none of them covers a user or role created again under its name;
+// GetKeyPolicy and ListGrants show it by the unique ID it had (D77). A
+// policy written again (PutKeyPolicy) binds to the principals as they are
+// then; PutKeyPolicy of a text that shows a unique ID refuses it as an
+// invalid principal (kmsmodel's choice: no AWS answer is recorded).
+// Sessions, accounts and services are not bound. The bindings are the
+// running service's, in memory: a reopened service binds what it loads
+// to the principals as they are then, and in a cluster each node binds
+// what it applies (IAM is each node's own).
 //
 // D75: with the eventual-consistency model on, the tags and aliases that
 // authorization sees (aws:ResourceTag/<key>, kms:ResourceAliases) lag as

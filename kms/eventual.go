@@ -279,7 +279,7 @@ func (s *Service) ecGrantDropped(op keystate.Operation, g *grant) {
 // its creation but not its removal (D42), or nil.
 func (s *Service) ecRevokedAllows(k *key, action string) *grant {
 	for _, c := range s.ec.keys[k.slot] {
-		if c.kind != chRevoke || s.sees(c) || !c.g.allows(s.principal, action, s.call.ec, s.call.sourceArn) {
+		if c.kind != chRevoke || s.sees(c) || !c.g.allows(s.principal, action, s.call.ec, s.call.sourceArn) || s.granteeGone(c.g) {
 			continue
 		}
 		if cr := s.ec.grants[c.g]; cr == nil || s.sees(cr) {

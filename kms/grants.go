@@ -108,7 +108,14 @@ func (s *Service) grantAllows(k *key, action string) *grant {
 // grantCounts reports whether g lets the call in progress perform action
 // and counts for it (D42: it has propagated, or the call passes its token).
 func (s *Service) grantCounts(g *grant, action string) bool {
-	return g.allows(s.principal, action, s.call.ec, s.call.sourceArn) && (s.ec == nil || s.ecGrantVisible(g))
+	return g.allows(s.principal, action, s.call.ec, s.call.sourceArn) && (s.ec == nil || s.ecGrantVisible(g)) && !s.granteeGone(g)
+}
+
+// granteeGone reports whether g's grantee was deleted since g was made:
+// the grant no longer covers it or a namesake (D78).
+func (s *Service) granteeGone(g *grant) bool {
+	_, gone := s.grantGone(g, g.grantee)
+	return gone
 }
 
 // granteeIndexMin is how many grants a key holds before grantAllows reads
@@ -664,6 +671,7 @@ func (s *Service) addGrant(k *key, arn string, in *CreateGrantInput, grantee, re
 		}
 	}
 	s.installGrant(g)
+	s.bindGrant(g)
 	return g, nil
 }
 
@@ -720,6 +728,7 @@ func (s *Service) dropGrant(g *grant) {
 		s.grants[g.key.slot] = gs
 	}
 	delete(s.grantIndex, g.id)
+	delete(s.grantBound, g.id)
 	if idx := s.granteeIdx[g.key.slot]; idx != nil {
 		mk := g.grantee.MatchKey()
 		if b := slices.DeleteFunc(idx[mk], func(o *grant) bool { return o == g }); len(b) > 0 {
@@ -738,6 +747,7 @@ func (s *Service) dropGrant(g *grant) {
 func (s *Service) dropKeyGrants(k *key) {
 	for _, g := range s.grants[k.slot] {
 		delete(s.grantIndex, g.id)
+		delete(s.grantBound, g.id)
 	}
 	delete(s.grants, k.slot)
 	delete(s.granteeIdx, k.slot)
@@ -809,6 +819,14 @@ func (s *Service) entry(g *grant) GrantListEntry {
 		IssuingAccount: g.issuing, Operations: slices.Clone(g.ops)}
 	e.GranteePrincipal, e.GranteeServicePrincipal = principalMembers(g.grantee)
 	e.RetiringPrincipal, e.RetiringServicePrincipal = principalMembers(g.retiring)
+	// D78: a user or role deleted since the grant was made shows as the
+	// unique ID it had.
+	if id, gone := s.grantGone(g, g.grantee); gone {
+		e.GranteePrincipal = id
+	}
+	if id, gone := s.grantGone(g, g.retiring); gone {
+		e.RetiringPrincipal = id
+	}
 	if g.equals != nil || g.subset != nil || g.sourceArn != "" {
 		e.Constraints = &GrantConstraints{EncryptionContextEquals: maps.Clone(g.equals), EncryptionContextSubset: maps.Clone(g.subset),
 			SourceArn: g.sourceArn}
@@ -1024,8 +1042,8 @@ func (s *Service) retireGrantOnce(ctx context.Context, in *RetireGrantInput) (re
 		case refused:
 			err = s.deniedBy(op, final, "kms:RetireGrant", arn, g.key)
 		case s.principal.Account() == g.key.account && iam,
-			g.retiring.Kind() != policy.Nobody && g.retiring.Matches(s.principal) && (g.retiring.Kind() != policy.Account || iam),
-			slices.Contains(g.ops, "RetireGrant") && g.grantee.Matches(s.principal):
+			g.retiring.Kind() != policy.Nobody && g.retiring.Matches(s.principal) && (g.retiring.Kind() != policy.Account || iam) && !s.retiringGone(g),
+			slices.Contains(g.ops, "RetireGrant") && g.grantee.Matches(s.principal) && !s.granteeGone(g):
 		default:
 			err = &keystate.Error{Code: keystate.ErrAccessDenied, Op: op, KeyID: arn, State: g.key.state,
 				Message: "User: " + s.principal.ARN() + " is not authorized to perform: kms:RetireGrant on resource: " + arn +

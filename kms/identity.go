@@ -52,9 +52,13 @@ type IdentityPolicies struct {
 	// any ever was: then policies and grants may name only existing ones.
 	created  map[identityOwner]bool
 	checking bool
-	// deletions counts each user's and role's DeletePrincipal calls: its
-	// generation, which picks its unique ID (aws:userid, D77).
-	deletions map[identityOwner]int
+	// deleted holds, for each user and role, the epoch of each of its
+	// DeletePrincipal calls (epoch counts them all): their number is its
+	// generation, which picks its unique ID (aws:userid, D77), and
+	// policies and grants written at an epoch before the last no longer
+	// cover it (D78).
+	deleted map[identityOwner][]uint64
+	epoch   uint64
 }
 
 // identityOwner is the principal a policy is attached to.
@@ -76,7 +80,7 @@ type namedPolicy struct {
 func NewIdentityPolicies() *IdentityPolicies {
 	return &IdentityPolicies{m: make(map[identityOwner][]namedPolicy), groups: make(map[identityOwner][]identityOwner),
 		boundaries: make(map[identityOwner]*policy.Document), sessions: make(map[string]*policy.Document),
-		created: make(map[identityOwner]bool), deletions: make(map[identityOwner]int)}
+		created: make(map[identityOwner]bool), deleted: make(map[identityOwner][]uint64)}
 }
 
 // WithIdentityPolicies makes the service enforce the identity-based

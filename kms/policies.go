@@ -240,6 +240,9 @@ func (s *Service) evaluatePolicy(op keystate.Operation, k *key, arn string) erro
 	if iam {
 		req.Bounded = s.bounded()
 	}
+	if !def {
+		req.DeletedSince = s.policyBound(k, doc) // D78
+	}
 	dec := doc.Evaluate(&req)
 	if s.observing() {
 		s.call.dec = dec.String()
@@ -518,12 +521,16 @@ func (s *Service) isKeyDefault(k *key, doc *policy.Document) bool {
 func (s *Service) setPolicy(k *key, doc *policy.Document) {
 	if doc == nil || s.isKeyDefault(k, doc) {
 		delete(s.policies, k.slot)
+		if len(s.bound) > 0 {
+			delete(s.bound, s.storeID(k))
+		}
 		return
 	}
 	if s.policies == nil {
 		s.policies = make(map[uint32]*policy.Document)
 	}
 	s.policies[k.slot] = doc
+	s.bindPolicy(k, doc)
 }
 
 // policyText is what a key's store record holds: "" for the default. A
@@ -620,7 +627,7 @@ func (s *Service) GetKeyPolicy(ctx context.Context, in *GetKeyPolicyInput) (*Get
 			// D29; kmsmodel's wording.
 			return kmsError(keystate.ErrNotFound, op, arn, k.state, "Policy "+in.PolicyName+" of "+arn+" does not exist.")
 		}
-		out = &GetKeyPolicyOutput{Policy: s.keyPolicy(k).Text(), PolicyName: defaultPolicyName}
+		out = &GetKeyPolicyOutput{Policy: s.policyShown(k, s.keyPolicy(k)), PolicyName: defaultPolicyName}
 		return nil
 	})
 	return out, err
@@ -702,6 +709,9 @@ func (s *Service) putKeyPolicyOnce(ctx context.Context, in *PutKeyPolicyInput) (
 	if err == nil {
 		if s.ec != nil {
 			s.ecPolicyChanged(k, s.keyPolicy(k), now)
+		}
+		if len(s.bound) > 0 {
+			delete(s.bound, s.storeID(k)) // D78: written again, bound again, even to the same text
 		}
 		s.setPolicy(k, doc)
 	}

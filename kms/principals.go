@@ -1,6 +1,8 @@
 package kms
 
 import (
+	"slices"
+
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms/policy"
 )
@@ -45,7 +47,8 @@ func (ip *IdentityPolicies) DeletePrincipal(principalARN string) error {
 		return identityError(keystate.ErrNotFound, "The principal "+principalARN+" was not created.")
 	}
 	delete(ip.created, o)
-	ip.deletions[o]++
+	ip.epoch++
+	ip.deleted[o] = append(ip.deleted[o], ip.epoch)
 	return nil
 }
 
@@ -81,7 +84,36 @@ func (ip *IdentityPolicies) generation(p policy.Principal) int {
 	}
 	ip.mu.RLock()
 	defer ip.mu.RUnlock()
-	return ip.deletions[o]
+	return len(ip.deleted[o])
+}
+
+// currentEpoch is the count of DeletePrincipal calls so far: a policy or
+// grant written now is bound to the users and roles as they are (D78).
+func (ip *IdentityPolicies) currentEpoch() uint64 {
+	ip.mu.RLock()
+	defer ip.mu.RUnlock()
+	return ip.epoch
+}
+
+// deletedSince reports whether the user or role p was deleted after
+// epoch, and if so the unique ID it had then (D78).
+func (ip *IdentityPolicies) deletedSince(p policy.Principal, epoch uint64) (id string, deleted bool) {
+	if k := p.Kind(); k != policy.User && k != policy.Role {
+		return "", false // sessions, accounts and services are not bound
+	}
+	o, ok := owner(p)
+	if !ok {
+		return "", false
+	}
+	ip.mu.RLock()
+	ds := ip.deleted[o]
+	ip.mu.RUnlock()
+	if len(ds) == 0 || ds[len(ds)-1] <= epoch {
+		return "", false
+	}
+	gen, _ := slices.BinarySearch(ds, epoch+1) // deletions at or before epoch
+	id, _ = policy.UserID(p, gen)
+	return id, true
 }
 
 // unknown returns the first principal of ps that the check refuses: an

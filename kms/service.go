@@ -104,6 +104,13 @@ type Service struct {
 	principals map[string]policy.Principal
 	roots      map[partitionAccount]policy.Principal
 	policies   map[uint32]*policy.Document
+	// bound holds when keys' own policies were written (by store ID), and
+	// grantBound when grants were made (by grant ID), for the users and
+	// roles they name (D78); bind is the binding of the key policy being
+	// evaluated.
+	bound      map[string]binding
+	grantBound map[string]uint64
+	bind       policyBinding
 	defaults   map[partitionAccount]*policy.Document
 	ownRoot    policy.Principal // the service account's root principal in its default Region's partition, once made
 	ownDefault *policy.Document // the service account's default key policy there, once made
@@ -863,6 +870,9 @@ func (s *Service) removeKey(k *key) {
 	k.rotations, k.text, k.imp, k.ck = nil, nil, nil, nil
 	delete(s.usage, k.slot)
 	delete(s.policies, k.slot)
+	if len(s.bound) > 0 {
+		delete(s.bound, s.storeID(k))
+	}
 	s.dropKeyGrants(k)
 	r.deleted++
 	if r.deleted > 1024 && r.deleted > len(r.order)/2 {

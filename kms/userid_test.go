@@ -1,9 +1,11 @@
 package kms_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/kms/policy"
 )
@@ -98,5 +100,96 @@ func TestDecisionD77UserIDVariable(t *testing.T) {
 	pzDenied(t, encrypt(pzSession, "AROAOTHER:s1"), pzSession, "kms:Encrypt", arn, true)
 	if err := encrypt(pzRoot, "111122223333"); err != nil {
 		t.Fatalf("the root under its account ID: %v", err)
+	}
+}
+
+// D78 (spec §8: "A deleted role's ARN in an existing policy or grant shows
+// up as its unique ID (AROA…)"): a key policy and a grant are bound to the
+// users and roles they name as they are when written. Once one is
+// deleted, the statement or grant no longer covers it, nor a user or role
+// created again under its name, and GetKeyPolicy and ListGrants show it
+// by its old unique ID; a policy written again binds to the new one.
+func TestDecisionD78DeletedPrincipals(t *testing.T) {
+	e, ip := idEnv(t)
+	for _, p := range []string{pzApp, pzAlice} {
+		grMust(t, ip.CreatePrincipal(p))
+	}
+	oldRole, _ := ip.UserID(pzApp)
+	oldAlice, _ := ip.UserID(pzAlice)
+	text := idRootAnd(`{"Effect":"Allow","Principal":{"AWS":["` + pzApp + `","` + pzAlice + `"]},"Action":"kms:Encrypt","Resource":"*"}`)
+	id, arn := idKey(t, e, text)
+	grantKey, _ := e.symmetric()
+	g, err := e.s.CreateGrant(e.ctx, &kms.CreateGrantInput{KeyId: grantKey, GranteePrincipal: pzApp, RetiringPrincipal: pzAlice,
+		Operations: []string{"Encrypt"}})
+	grMust(t, err)
+	encrypt := func(key, principal string) error {
+		_, err := e.s.Encrypt(e.as2(principal), &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")})
+		return err
+	}
+	shown := func() string {
+		out, err := e.s.GetKeyPolicy(e.ctx, &kms.GetKeyPolicyInput{KeyId: id})
+		grMust(t, err)
+		return out.Policy
+	}
+	grantee := func() (string, string) {
+		out, err := e.s.ListGrants(e.ctx, &kms.ListGrantsInput{KeyId: grantKey})
+		grMust(t, err)
+		if len(out.Grants) != 1 {
+			t.Fatalf("ListGrants: %d grants", len(out.Grants))
+		}
+		return out.Grants[0].GranteePrincipal, out.Grants[0].RetiringPrincipal
+	}
+	before := shown()
+	for _, k := range []string{id, grantKey} {
+		if err := encrypt(k, pzSession); err != nil {
+			t.Fatalf("the role's session, before: %v", err)
+		}
+	}
+
+	grMust(t, ip.DeletePrincipal(pzApp))
+	grMust(t, ip.CreatePrincipal(pzApp)) // a namesake
+	// The key policy's Allow and the grant no longer cover the role: the
+	// root's statement delegates to IAM, which allows nothing here.
+	idDenied(t, encrypt(id, pzSession), pzSession, "kms:Encrypt", arn, false)
+	if err := encrypt(grantKey, pzSession); !errors.Is(err, keystate.ErrAccessDenied) {
+		t.Fatalf("the grant to the deleted role: %v, want AccessDeniedException", err)
+	}
+	if err := encrypt(id, pzAlice); err != nil {
+		t.Fatalf("alice, not deleted: %v", err)
+	}
+	want := strings.Replace(before, `"`+pzApp+`"`, `"`+oldRole+`"`, 1)
+	if got := shown(); got != want || got == before {
+		t.Fatalf("GetKeyPolicy after the role's deletion:\n%s\nwant the role by its old ID %s:\n%s", got, oldRole, want)
+	}
+	if ge, re := grantee(); ge != oldRole || re != pzAlice {
+		t.Fatalf("ListGrants: grantee %q, retiring %q; want %q and %q", ge, re, oldRole, pzAlice)
+	}
+
+	// Alice, the retiring principal, deleted too: she can no longer
+	// retire the grant, and is shown by her old ID.
+	grMust(t, ip.DeletePrincipal(pzAlice))
+	grMust(t, ip.CreatePrincipal(pzAlice))
+	_, err = e.s.RetireGrant(e.as2(pzAlice), &kms.RetireGrantInput{KeyId: grantKey, GrantId: g.GrantId})
+	if !errors.Is(err, keystate.ErrAccessDenied) {
+		t.Fatalf("RetireGrant by the deleted retiring principal's namesake: %v", err)
+	}
+	if ge, re := grantee(); ge != oldRole || re != oldAlice {
+		t.Fatalf("ListGrants: grantee %q, retiring %q; want %q and %q", ge, re, oldRole, oldAlice)
+	}
+
+	// The text GetKeyPolicy shows names a unique ID, which is no principal
+	// kmsmodel takes (D78).
+	_, err = e.s.PutKeyPolicy(e.ctx, &kms.PutKeyPolicyInput{KeyId: id, Policy: shown()})
+	if !errors.Is(err, keystate.ErrMalformedPolicyDocument) {
+		t.Fatalf("PutKeyPolicy of the text naming %s: %v", oldRole, err)
+	}
+	// The same policy written again binds to the principals as they are.
+	_, err = e.s.PutKeyPolicy(e.ctx, &kms.PutKeyPolicyInput{KeyId: id, Policy: text})
+	grMust(t, err)
+	if err := encrypt(id, pzSession); err != nil {
+		t.Fatalf("the role's session under the policy written again: %v", err)
+	}
+	if got := shown(); got != before {
+		t.Fatalf("GetKeyPolicy after the policy was written again:\n%s", got)
 	}
 }

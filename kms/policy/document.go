@@ -409,6 +409,68 @@ func compilePrincipals(n *node) ([]Principal, error) {
 	return out, nil
 }
 
+// TextReplacing returns Text with each IAM user or role ARN in the "AWS"
+// member of a statement's Principal or NotPrincipal element for which
+// replace gives a replacement written as that replacement instead, as
+// AWS shows a deleted user or role by the unique ID it had (decision D78
+// of package kms). Nothing else changes; replace is called once for each
+// such ARN in the text.
+func (d *Document) TextReplacing(replace func(Principal) (string, bool)) string {
+	root, err := parseJSON(d.text)
+	if err != nil || root.kind != kindObject {
+		return d.text // not reached: d.text is the layout of a parsed document
+	}
+	changed := false
+	sub := func(n *node) {
+		if n.kind != kindString {
+			return
+		}
+		p, err := ParsePrincipal(n.str)
+		if err != nil || (p.kind != User && p.kind != Role) {
+			return
+		}
+		if r, ok := replace(p); ok {
+			n.str, changed = r, true
+		}
+	}
+	stmts := root.member("Statement")
+	if stmts == nil {
+		return d.text
+	}
+	list := stmts.elems
+	if stmts.kind == kindObject {
+		list = []*node{stmts}
+	}
+	for _, st := range list {
+		if st.kind != kindObject {
+			continue
+		}
+		for _, name := range [...]string{"Principal", "NotPrincipal"} {
+			pr := st.member(name)
+			if pr == nil || pr.kind != kindObject {
+				continue
+			}
+			aws := pr.member("AWS")
+			if aws == nil {
+				continue
+			}
+			if aws.kind == kindArray {
+				for _, e := range aws.elems {
+					sub(e)
+				}
+			} else {
+				sub(aws)
+			}
+		}
+	}
+	if !changed {
+		return d.text
+	}
+	var b strings.Builder
+	writeText(&b, root, 0)
+	return b.String()
+}
+
 // Text returns the document in the layout of GetKeyPolicy's output
 // (spec §1.1, P3): two-space indentation, " : " between names and values,
 // "[ {" … "} ]" around lists of objects, lists of scalars on one line,

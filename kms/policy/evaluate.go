@@ -48,6 +48,21 @@ type Request struct {
 	// unique ID in aws:userid (UserID; decision D77 of package kms). Nil
 	// counts none.
 	Generation func(Principal) int
+	// DeletedSince, when set, says which IAM users and roles that the
+	// document's Principal and NotPrincipal elements name were deleted
+	// after the document was written. IAM binds such a principal to the
+	// unique ID it had when the policy was written, so once it is deleted
+	// it covers no caller, a user or role created again under its name
+	// included (decision D78 of package kms). Nil: none was.
+	DeletedSince DeletionCheck
+}
+
+// DeletionCheck says whether an IAM user or role was deleted after a
+// policy naming it was written (Request.DeletedSince).
+type DeletionCheck interface {
+	// DeletedSince reports whether p, a user or role (Kind User or
+	// Role), was deleted after the policy was written.
+	DeletedSince(p Principal) bool
 }
 
 // Context is a request's condition keys and their values. A key not in
@@ -281,7 +296,7 @@ func (st *statement) applies(r *Request) (ok, direct, exact bool) {
 	direct = true
 	if !st.anyPrincipal {
 		var matched bool
-		matched, direct, exact = st.matchPrincipal(&r.Caller)
+		matched, direct, exact = st.matchPrincipal(&r.Caller, r.DeletedSince)
 		if st.notPrincipal && st.deny && r.Bounded {
 			matched = false // D62: IAM's rule for bounded callers
 		}
@@ -307,11 +322,15 @@ func (st *statement) applies(r *Request) (ok, direct, exact bool) {
 
 // matchPrincipal reports whether a principal of the statement covers
 // caller, whether one that covers it is not an account principal, and
-// whether one is the caller itself (of its kind).
-func (st *statement) matchPrincipal(caller *Principal) (matched, direct, exact bool) {
+// whether one is the caller itself (of its kind). A user or role that del
+// says was deleted since covers no one.
+func (st *statement) matchPrincipal(caller *Principal, del DeletionCheck) (matched, direct, exact bool) {
 	for i := range st.principals {
 		p := &st.principals[i]
 		if p.matches(caller) {
+			if del != nil && (p.kind == User || p.kind == Role) && del.DeletedSince(*p) {
+				continue
+			}
 			matched = true
 			if p.kind != Account {
 				direct = true

@@ -127,3 +127,60 @@ func TestUserIDProperties(t *testing.T) {
 		}
 	})
 }
+
+// deletedRoles is a DeletionCheck naming deleted principals by ARN.
+type deletedRoles map[string]bool
+
+func (d deletedRoles) DeletedSince(p policy.Principal) bool { return d[p.ARN()] }
+
+// Request.DeletedSince and TextReplacing (decision D78 of package kms): a
+// deleted user or role covers no caller in Principal, nor is excluded by
+// NotPrincipal, and the text shows it replaced; sessions and accounts are
+// not bound.
+func TestDeletedPrincipals(t *testing.T) {
+	const role, session = "arn:aws:iam::111122223333:role/app", "arn:aws:sts::111122223333:assumed-role/app/s1"
+	doc, err := policy.Parse(`{"Version":"2012-10-17","Statement":[
+		{"Sid":"a","Effect":"Allow","Principal":{"AWS":["` + role + `","111122223333"]},"Action":"kms:Encrypt","Resource":"*"},
+		{"Sid":"d","Effect":"Deny","NotPrincipal":{"AWS":"` + role + `"},"Action":"kms:Decrypt","Resource":"*"},
+		{"Sid":"s","Effect":"Allow","Principal":{"AWS":"` + session + `"},"Action":"kms:Sign","Resource":"*","Condition":{"ArnEquals":{"aws:PrincipalArn":"` + role + `"}}}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller := policy.MustParsePrincipal(session)
+	decide := func(action string, del policy.DeletionCheck) policy.Decision {
+		return doc.Evaluate(&policy.Request{Action: action, Caller: caller, Resource: "arn:aws:kms:us-west-2:111122223333:key/k", DeletedSince: del})
+	}
+	gone := deletedRoles{role: true}
+	for _, c := range []struct {
+		action    string
+		del       policy.DeletionCheck
+		want      policy.Effect
+		direct    bool
+		statement string
+	}{
+		{"kms:Encrypt", nil, policy.Allow, true, "a"},
+		{"kms:Encrypt", gone, policy.Allow, false, "a"}, // still by the account
+		{"kms:Decrypt", nil, policy.ImplicitDeny, false, ""},
+		{"kms:Decrypt", gone, policy.ExplicitDeny, false, "d"}, // no longer excluded
+		{"kms:Sign", gone, policy.Allow, true, "s"},            // a session is not bound
+	} {
+		d := decide(c.action, c.del)
+		if d.Effect != c.want || c.want == policy.Allow && d.Direct() != c.direct {
+			t.Errorf("%s, deleted %v: %v (direct %v), want %v (direct %v)", c.action, c.del != nil, d.Effect, d.Direct(), c.want, c.direct)
+		}
+	}
+	calls := 0
+	text := doc.TextReplacing(func(p policy.Principal) (string, bool) {
+		calls++
+		if p.ARN() != role {
+			t.Errorf("TextReplacing asked of %s", p)
+		}
+		return "AROAEXAMPLEEXAMPLE12", true
+	})
+	if calls != 2 || strings.Count(text, "AROAEXAMPLEEXAMPLE12") != 2 || strings.Count(text, role) != 1 || !strings.Contains(text, session) {
+		t.Fatalf("TextReplacing (%d calls):\n%s\nwant the role's two principals replaced, its condition value kept", calls, text)
+	}
+	if same := doc.TextReplacing(func(policy.Principal) (string, bool) { return "", false }); same != doc.Text() {
+		t.Fatalf("TextReplacing without a replacement changed the text:\n%s", same)
+	}
+}

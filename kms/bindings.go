@@ -1,0 +1,130 @@
+package kms
+
+import "github.com/kmsmodel/kmsmodel/kms/policy"
+
+// Decision D78: IAM binds the users and roles that a key policy or a grant
+// names to the unique IDs they have when it is written (spec §8: "A
+// deleted role's ARN in an existing policy or grant shows up as its unique
+// ID"). Once such a user or role is deleted (IdentityPolicies.
+// DeletePrincipal), the policy statement or grant no longer covers it, nor
+// a user or role created again under its name, and GetKeyPolicy and
+// ListGrants show it by the unique ID it had (D77). The service records
+// when each key policy and grant was written, in IdentityPolicies' count
+// of deletions (its epoch): only with WithIdentityPolicies, only in
+// memory (a reopened service binds the policies and grants it loads to
+// the principals as they are then), and only for users and roles, not
+// sessions, accounts or services.
+
+// binding is when a key's own policy, whose text it holds, was written.
+type binding struct {
+	text  string
+	epoch uint64
+}
+
+// policyBinding is a key policy's binding as Request.DeletedSince needs
+// it (the service's scratch copy for the call in progress).
+type policyBinding struct {
+	ip    *IdentityPolicies
+	epoch uint64
+}
+
+// DeletedSince reports whether p was deleted after the policy was written.
+func (b *policyBinding) DeletedSince(p policy.Principal) bool {
+	_, gone := b.ip.deletedSince(p, b.epoch)
+	return gone
+}
+
+// namesIAM reports whether doc names a user or role in a Principal or
+// NotPrincipal element: only then is it bound.
+func namesIAM(ps []policy.Principal) bool {
+	for _, p := range ps {
+		if k := p.Kind(); k == policy.User || k == policy.Role {
+			return true
+		}
+	}
+	return false
+}
+
+// bindPolicy records that k's own policy doc was written now, unless its
+// text is the one already bound (the same policy loaded again, or written
+// by another node of a cluster and applied here).
+func (s *Service) bindPolicy(k *key, doc *policy.Document) {
+	ip := s.cfg.identities
+	if ip == nil {
+		return
+	}
+	id := s.storeID(k)
+	if b, ok := s.bound[id]; ok && b.text == doc.Text() {
+		return
+	}
+	if !namesIAM(doc.Principals()) {
+		delete(s.bound, id)
+		return
+	}
+	if s.bound == nil {
+		s.bound = make(map[string]binding)
+	}
+	s.bound[id] = binding{text: doc.Text(), epoch: ip.currentEpoch()}
+}
+
+// policyBound returns the binding of doc, k's policy, for its evaluation,
+// or nil when it has none.
+func (s *Service) policyBound(k *key, doc *policy.Document) policy.DeletionCheck {
+	if len(s.bound) == 0 {
+		return nil
+	}
+	b, ok := s.bound[s.storeID(k)]
+	if !ok || b.text != doc.Text() {
+		return nil
+	}
+	s.bind = policyBinding{ip: s.cfg.identities, epoch: b.epoch}
+	return &s.bind
+}
+
+// policyShown is doc, k's policy, as GetKeyPolicy shows it: each user
+// or role deleted since it was written by the unique ID it had.
+func (s *Service) policyShown(k *key, doc *policy.Document) string {
+	if len(s.bound) == 0 {
+		return doc.Text()
+	}
+	b, ok := s.bound[s.storeID(k)]
+	if !ok || b.text != doc.Text() {
+		return doc.Text()
+	}
+	ip := s.cfg.identities
+	return doc.TextReplacing(func(p policy.Principal) (string, bool) { return ip.deletedSince(p, b.epoch) })
+}
+
+// bindGrant records that g was made now, when its grantee or retiring
+// principal is a user or role.
+func (s *Service) bindGrant(g *grant) {
+	ip := s.cfg.identities
+	if ip == nil || !namesIAM([]policy.Principal{g.grantee, g.retiring}) {
+		return
+	}
+	if s.grantBound == nil {
+		s.grantBound = make(map[string]uint64)
+	}
+	s.grantBound[g.id] = ip.currentEpoch()
+}
+
+// grantGone returns, for g's principal p (its grantee or its retiring
+// principal), whether it was deleted since g was made, and then the
+// unique ID it had.
+func (s *Service) grantGone(g *grant, p policy.Principal) (string, bool) {
+	if len(s.grantBound) == 0 {
+		return "", false
+	}
+	epoch, ok := s.grantBound[g.id]
+	if !ok {
+		return "", false
+	}
+	return s.cfg.identities.deletedSince(p, epoch)
+}
+
+// retiringGone reports whether g's retiring principal was deleted since g
+// was made: it can no longer retire g (D78).
+func (s *Service) retiringGone(g *grant) bool {
+	_, gone := s.grantGone(g, g.retiring)
+	return gone
+}
