@@ -16,6 +16,7 @@ import "github.com/kmsmodel/kmsmodel/kms/policy"
 // sessions, accounts or services.
 
 // binding is when a key's own policy, whose text it holds, was written.
+// The service keeps them by key slot (Service.bound).
 type binding struct {
 	text  string
 	epoch uint64
@@ -53,28 +54,43 @@ func (s *Service) bindPolicy(k *key, doc *policy.Document) {
 	if ip == nil {
 		return
 	}
-	id := s.storeID(k)
-	if b, ok := s.bound[id]; ok && b.text == doc.Text() {
+	if b, ok := s.bound[k.slot]; ok && b.text == doc.Text() {
 		return
 	}
 	if !namesIAM(doc.Principals()) {
-		delete(s.bound, id)
+		delete(s.bound, k.slot)
 		return
 	}
 	if s.bound == nil {
-		s.bound = make(map[string]binding)
+		s.bound = make(map[uint32]binding)
 	}
-	s.bound[id] = binding{text: doc.Text(), epoch: ip.currentEpoch()}
+	s.bound[k.slot] = binding{text: doc.Text(), epoch: ip.currentEpoch()}
 }
 
-// policyBound returns the binding of doc, k's policy, for its evaluation,
-// or nil when it has none.
+// boundOf returns the binding of doc, k's policy or (under the eventual
+// consistency model) a policy k had before that a caller still sees.
+func (s *Service) boundOf(k *key, doc *policy.Document) (binding, bool) {
+	if b, ok := s.bound[k.slot]; ok && b.text == doc.Text() {
+		return b, true
+	}
+	if s.ec != nil {
+		for _, c := range s.ec.keys[k.slot] {
+			if c.kind == chPolicy && c.doc == doc && c.bound != nil {
+				return *c.bound, true
+			}
+		}
+	}
+	return binding{}, false
+}
+
+// policyBound returns the binding of doc, k's policy as the call in
+// progress sees it, for its evaluation, or nil when it has none.
 func (s *Service) policyBound(k *key, doc *policy.Document) policy.DeletionCheck {
-	if len(s.bound) == 0 {
+	if len(s.bound) == 0 && s.ec == nil {
 		return nil
 	}
-	b, ok := s.bound[s.storeID(k)]
-	if !ok || b.text != doc.Text() {
+	b, ok := s.boundOf(k, doc)
+	if !ok {
 		return nil
 	}
 	s.bind = policyBinding{ip: s.cfg.identities, epoch: b.epoch}
@@ -84,10 +100,7 @@ func (s *Service) policyBound(k *key, doc *policy.Document) policy.DeletionCheck
 // policyShown is doc, k's policy, as GetKeyPolicy shows it: each user
 // or role deleted since it was written by the unique ID it had.
 func (s *Service) policyShown(k *key, doc *policy.Document) string {
-	if len(s.bound) == 0 {
-		return doc.Text()
-	}
-	b, ok := s.bound[s.storeID(k)]
+	b, ok := s.bound[k.slot]
 	if !ok || b.text != doc.Text() {
 		return doc.Text()
 	}
@@ -101,6 +114,9 @@ func (s *Service) bindGrant(g *grant) {
 	ip := s.cfg.identities
 	if ip == nil || !namesIAM([]policy.Principal{g.grantee, g.retiring}) {
 		return
+	}
+	if _, ok := s.grantBound[g.id]; ok {
+		return // a grant is never changed: it keeps its binding
 	}
 	if s.grantBound == nil {
 		s.grantBound = make(map[string]uint64)

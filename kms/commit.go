@@ -244,6 +244,20 @@ func (s *Service) reload() error {
 			usage[nk.slot] = u
 		}
 	}
+	// D78: what the reload left as it was (a key policy of the same text,
+	// a grant) keeps its binding; the rest is bound as loaded.
+	for slot, b := range s.bound {
+		if nk := f.loadedKey(s.storeID(s.keyAt(slot))); nk != nil {
+			if nb, ok := f.bound[nk.slot]; ok && nb.text == b.text {
+				f.bound[nk.slot] = b
+			}
+		}
+	}
+	for id, epoch := range s.grantBound {
+		if _, ok := f.grantBound[id]; ok {
+			f.grantBound[id] = epoch
+		}
+	}
 	if string(f.root) != string(s.root) {
 		s.imports.sealer, s.imports.tokenSealer = nil, nil // they derive from the root secret
 	}
@@ -257,6 +271,7 @@ func (s *Service) reload() error {
 	s.root = f.root
 	s.stores, s.storeSlots, s.storeSeq = f.stores, f.storeSlots, f.storeSeq
 	s.policies, s.grants, s.grantIndex, s.granteeIdx = f.policies, f.grants, f.grantIndex, f.granteeIdx
+	s.bound, s.grantBound = f.bound, f.grantBound
 	s.grantSeq = max(s.grantSeq, f.grantSeq) // never back: a number an undone grant took is not given again
 	s.usage = usage
 	s.saved = latest.UnixMicro()

@@ -348,8 +348,11 @@
 // invalid principal (kmsmodel's choice: no AWS answer is recorded).
 // Sessions, accounts and services are not bound. The bindings are the
 // running service's, in memory: a reopened service binds what it loads
-// to the principals as they are then, and in a cluster each node binds
-// what it applies (IAM is each node's own).
+// to the principals as they are then, a reload after a failed write keeps
+// the bindings of what it leaves as it was, a caller who still sees a
+// key's previous policy under the eventual-consistency model is judged
+// by that policy's binding, and in a cluster each node binds what it
+// applies (IAM is each node's own).
 //
 // D75: with the eventual-consistency model on, the tags and aliases that
 // authorization sees (aws:ResourceTag/<key>, kms:ResourceAliases) lag as

@@ -53,6 +53,7 @@ type change struct {
 	prev       *key             // chAlias: the alias's target before, nil for a new alias
 	g          *grant           // chGrant, chRevoke
 	doc        *policy.Document // chPolicy: the key policy before the change
+	bound      *binding         // chPolicy: doc's binding to IAM's principals (D78), or nil
 }
 
 // ecState is the eventual-consistency model's state. It exists only while
@@ -291,7 +292,11 @@ func (s *Service) ecRevokedAllows(k *key, action string) *grant {
 
 // ecPolicyChanged records that k's key policy replaced before (D42).
 func (s *Service) ecPolicyChanged(k *key, before *policy.Document, now int64) {
-	s.ecAdd(&change{kind: chPolicy, op: "PutKeyPolicy", k: k, doc: before}, now)
+	c := &change{kind: chPolicy, op: "PutKeyPolicy", k: k, doc: before}
+	if b, ok := s.boundOf(k, before); ok {
+		c.bound = &b
+	}
+	s.ecAdd(c, now)
 }
 
 // ecView returns k as the call in progress sees it: nil when it does not

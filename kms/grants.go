@@ -728,7 +728,6 @@ func (s *Service) dropGrant(g *grant) {
 		s.grants[g.key.slot] = gs
 	}
 	delete(s.grantIndex, g.id)
-	delete(s.grantBound, g.id)
 	if idx := s.granteeIdx[g.key.slot]; idx != nil {
 		mk := g.grantee.MatchKey()
 		if b := slices.DeleteFunc(idx[mk], func(o *grant) bool { return o == g }); len(b) > 0 {
@@ -769,6 +768,7 @@ func (s *Service) loadGrants(ctx context.Context, keys func(id string) *key) err
 			return err
 		}
 		s.appendGrant(g)
+		s.bindGrant(g) // D78: bound to its principals as they are now
 		return nil
 	})
 	for _, gs := range s.grants {
@@ -971,7 +971,7 @@ func (s *Service) retirableGrants(retiring string, service bool) []*grant {
 			continue
 		}
 		for _, g := range kgs {
-			if principalIs(g.retiring, retiring, service) {
+			if principalIs(g.retiring, retiring, service) && !s.retiringGone(g) {
 				gs = append(gs, g)
 			}
 		}
@@ -1107,7 +1107,9 @@ func (s *Service) deleteGrant(op keystate.Operation, g *grant, arn string) error
 	}
 	s.dropGrant(g)
 	if s.ec != nil {
-		s.ecGrantDropped(op, g)
+		s.ecGrantDropped(op, g) // its binding stays: callers may still see it (D42)
+	} else {
+		delete(s.grantBound, g.id)
 	}
 	return nil
 }

@@ -521,9 +521,7 @@ func (s *Service) isKeyDefault(k *key, doc *policy.Document) bool {
 func (s *Service) setPolicy(k *key, doc *policy.Document) {
 	if doc == nil || s.isKeyDefault(k, doc) {
 		delete(s.policies, k.slot)
-		if len(s.bound) > 0 {
-			delete(s.bound, s.storeID(k))
-		}
+		delete(s.bound, k.slot)
 		return
 	}
 	if s.policies == nil {
@@ -710,9 +708,7 @@ func (s *Service) putKeyPolicyOnce(ctx context.Context, in *PutKeyPolicyInput) (
 		if s.ec != nil {
 			s.ecPolicyChanged(k, s.keyPolicy(k), now)
 		}
-		if len(s.bound) > 0 {
-			delete(s.bound, s.storeID(k)) // D78: written again, bound again, even to the same text
-		}
+		delete(s.bound, k.slot) // D78: written again, bound again, even to the same text
 		s.setPolicy(k, doc)
 	}
 	if s.observing() {

@@ -108,7 +108,7 @@ type Service struct {
 	// grantBound when grants were made (by grant ID), for the users and
 	// roles they name (D78); bind is the binding of the key policy being
 	// evaluated.
-	bound      map[string]binding
+	bound      map[uint32]binding
 	grantBound map[string]uint64
 	bind       policyBinding
 	defaults   map[partitionAccount]*policy.Document
@@ -870,9 +870,7 @@ func (s *Service) removeKey(k *key) {
 	k.rotations, k.text, k.imp, k.ck = nil, nil, nil, nil
 	delete(s.usage, k.slot)
 	delete(s.policies, k.slot)
-	if len(s.bound) > 0 {
-		delete(s.bound, s.storeID(k))
-	}
+	delete(s.bound, k.slot)
 	s.dropKeyGrants(k)
 	r.deleted++
 	if r.deleted > 1024 && r.deleted > len(r.order)/2 {

@@ -1,6 +1,7 @@
 package kms_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/kms/policy"
+	"github.com/kmsmodel/kmsmodel/store"
 )
 
 // aws:userid (decision D77; spec aws-kms-policies-grants.md §5.2: a
@@ -191,5 +193,86 @@ func TestDecisionD78DeletedPrincipals(t *testing.T) {
 	}
 	if got := shown(); got != before {
 		t.Fatalf("GetKeyPolicy after the policy was written again:\n%s", got)
+	}
+}
+
+// D78: a service reopened on a store binds the grants it loads to the
+// principals as they are then, so a grantee deleted afterwards is shut
+// out there as in the service that made the grant.
+func TestDecisionD78ReopenedGrant(t *testing.T) {
+	ctx := context.Background()
+	ip := kms.NewIdentityPolicies()
+	grMust(t, ip.CreatePrincipal(pzApp))
+	grMust(t, ip.CreatePrincipal(pzAlice))
+	st := store.NewMemory()
+	s, err := kms.Open(ctx, st, kms.WithIdentityPolicies(ip))
+	grMust(t, err)
+	k, err := s.CreateKey(ctx, &kms.CreateKeyInput{})
+	grMust(t, err)
+	id := k.KeyMetadata.KeyId
+	_, err = s.CreateGrant(ctx, &kms.CreateGrantInput{KeyId: id, GranteePrincipal: pzApp, Operations: []string{"Encrypt"}})
+	grMust(t, err)
+	s2, err := kms.Open(ctx, st, kms.WithIdentityPolicies(ip))
+	grMust(t, err)
+	encrypt := func(s *kms.Service) error {
+		_, err := s.Encrypt(kms.WithPrincipal(ctx, pzSession), &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+		return err
+	}
+	grMust(t, encrypt(s2))
+	grMust(t, ip.DeletePrincipal(pzApp))
+	grMust(t, ip.CreatePrincipal(pzApp))
+	if encrypt(s) == nil {
+		t.Errorf("original service: namesake allowed")
+	}
+	if encrypt(s2) == nil {
+		t.Errorf("reopened service: the grant to the deleted role still lets its namesake's session encrypt")
+	}
+	l, err := s2.ListGrants(ctx, &kms.ListGrantsInput{KeyId: id})
+	grMust(t, err)
+	if l.Grants[0].GranteePrincipal == pzApp {
+		t.Errorf("reopened service: ListGrants still shows %s", pzApp)
+	}
+	// ListRetirableGrants no longer lists a grant for a deleted retiring
+	// principal's namesake, who cannot retire it.
+	g, err := s2.CreateGrant(ctx, &kms.CreateGrantInput{KeyId: id, GranteePrincipal: pzAlice, RetiringPrincipal: pzApp, Operations: []string{"Encrypt"}})
+	grMust(t, err)
+	listed := func() int {
+		out, err := s2.ListRetirableGrants(ctx, &kms.ListRetirableGrantsInput{RetiringPrincipal: pzApp})
+		grMust(t, err)
+		return len(out.Grants)
+	}
+	if n := listed(); n != 1 {
+		t.Fatalf("ListRetirableGrants before: %d grants", n)
+	}
+	grMust(t, ip.DeletePrincipal(pzApp))
+	grMust(t, ip.CreatePrincipal(pzApp))
+	if n := listed(); n != 0 {
+		t.Errorf("ListRetirableGrants for the deleted retiring principal's namesake: %d grants (%s)", n, g.GrantId)
+	}
+}
+
+// D78 under eventual consistency: a caller that still sees the previous
+// key policy (D42) is judged by that policy's binding, not by none.
+func TestDecisionD78ECPreviousPolicy(t *testing.T) {
+	ip := kms.NewIdentityPolicies()
+	grMust(t, ip.CreatePrincipal(pzApp))
+	grMust(t, ip.CreatePrincipal(pzAlice))
+	e := ecNew(t, ecModel(ecWindow), kms.WithIdentityPolicies(ip))
+	id, _ := idKey(t, e, idRootAnd(`{"Effect":"Allow","Principal":{"AWS":"`+pzApp+`"},"Action":"kms:Encrypt","Resource":"*"}`))
+	e.s.Propagate()
+	encrypt := func() error {
+		_, err := e.s.Encrypt(e.as2(pzSession), &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+		return err
+	}
+	grMust(t, encrypt())
+	grMust(t, ip.DeletePrincipal(pzApp))
+	grMust(t, ip.CreatePrincipal(pzApp))
+	if encrypt() == nil {
+		t.Fatal("namesake allowed before PutKeyPolicy")
+	}
+	_, err := e.s.PutKeyPolicy(e.ctx, &kms.PutKeyPolicyInput{KeyId: id, Policy: idRootAnd(`{"Effect":"Allow","Principal":{"AWS":"` + pzAlice + `"},"Action":"kms:Encrypt","Resource":"*"}`)})
+	grMust(t, err)
+	if encrypt() == nil {
+		t.Errorf("during the window: the previous policy, unbound, lets the deleted role's namesake encrypt")
 	}
 }
