@@ -352,7 +352,10 @@
 // the bindings of what it leaves as it was, a caller who still sees a
 // key's previous policy under the eventual-consistency model is judged
 // by that policy's binding, and in a cluster each node binds what it
-// applies (IAM is each node's own).
+// applies (kmssim serve --etcd carries IAM changes to every node, and a
+// node catches up with the cluster's commits before it applies a
+// principal's deletion, so that it binds the policies and grants written
+// before it first).
 //
 // D75: with the eventual-consistency model on, the tags and aliases that
 // authorization sees (aws:ResourceTag/<key>, kms:ResourceAliases) lag as

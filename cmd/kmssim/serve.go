@@ -172,11 +172,15 @@ variable KMSSIM_ETCD_PASSWORD. --etcd-max-txn-ops must not exceed the
 etcd members' --max-txn-ops (128 by default): a write needing more
 operations is refused. With --clock manual the cluster has one clock:
 KmsModel.AdvanceClock on any node moves every node's. What stands for
-services other than KMS is each node's own, not the cluster's: IAM
-(identity-based policies, permissions boundaries, session policies,
-principals), AWS Organizations and VPC endpoints. Give every node the
-same flags for them; the KmsModel targets that change them while serve
-runs change only the node that answers.
+services other than KMS (IAM's policies and principals, AWS
+Organizations, VPC endpoints) each node builds from its flags: give
+every node the same. The KmsModel targets that change them while serve
+runs change every node: the change goes into a log in etcd (under the
+prefix, in kmssim/model/) that every node applies in one order, those
+started later included. The node that takes it answers once it has
+applied it; the others apply it within milliseconds, as IAM's own
+changes take time to propagate; a KmsModel target that reads them
+waits until its node has applied every change made before it.
 
 For load balancers, GET /healthz answers 200 while the process serves,
 and GET /readyz answers 200 when the node can answer calls (in cluster
@@ -613,6 +617,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		opts = append(opts, kms.WithoutPredefinedAliases())
 	}
 	var svc *kms.Service
+	var mlog *etcdModelLog // a cluster node's IAM, Organizations and VPC endpoint changes (modellog.go)
+	var mlogFrom int64
 	storeName := "memory"
 	if c.mem {
 		svc = kms.New(opts...)
@@ -622,6 +628,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		wrapped := c.wrappingKey != nil
 		if c.etcd != nil {
 			storeName = "etcd " + strings.Join(c.etcd.Endpoints, ",") + " prefix " + c.etcd.Prefix
+			if c.identities != nil || c.orgs != nil || len(c.vpces) > 0 {
+				if mlog, mlogFrom, err = openModelLog(c, log); err != nil {
+					return fail("cannot read the model log", err)
+				}
+				defer func() {
+					if err := mlog.close(); err != nil {
+						log.Error("closing the model log", "err", err)
+					}
+				}()
+			}
 			st, err = etcdstore.Open(*c.etcd)
 		} else {
 			storeName = c.db
@@ -685,9 +701,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if len(c.accessKeys) > 0 {
 		hopts = append(hopts, kmshttp.WithAccounts(c.accessKeys))
 	}
+	if mlog != nil {
+		hopts = append(hopts, kmshttp.WithModelLog(mlog))
+	}
 	h, err := kmshttp.New(svc, hopts...)
 	if err != nil {
 		return fail("cannot build the handler", err)
+	}
+	if mlog != nil {
+		mlog.start(h, mlogFrom, svc.Ready)
 	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -701,8 +723,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		attrs = append(attrs, "start", c.start.Format(time.RFC3339), "now", clock.Now().Format(time.RFC3339Nano))
 	}
 	log.Info("kmssim serving the AWS KMS API", attrs...)
-	if c.etcd != nil && (c.identities != nil || c.orgs != nil || len(c.vpces) > 0) {
-		log.Warn("IAM, Organizations and VPC endpoints are this node's own, not the cluster's: give every node the same flags for them; the KmsModel targets that change them change this node only")
+	if mlog != nil {
+		log.Info("IAM, Organizations and VPC endpoints are built from this node's flags (give every node the same), and the KmsModel targets that change them change every node")
 	}
 	if ready != nil {
 		ready(ln.Addr())

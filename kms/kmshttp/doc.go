@@ -304,6 +304,14 @@
 // targets, they are for the tests that drive the server, not part of what
 // the policies govern.
 //
+// Handlers that share one key space (the nodes of a cluster) can share
+// these changes too: given a ModelLog (WithModelLog), a handler sends each
+// target that changes IAM, Organizations or VPC endpoints (IsModelChange)
+// to the log, which applies it on every handler in one order
+// (Handler.ApplyModelChange) and answers with this handler's answer, and
+// it syncs with the log before a target that reads them. kmssim serve
+// --etcd keeps such a log in etcd.
+//
 // # Serving on a socket
 //
 // Server runs a Handler on a listener within Limits: a whole-request read

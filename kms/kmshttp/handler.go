@@ -55,6 +55,7 @@ type Handler struct {
 	bodyHeld   atomic.Int64 // bytes of large bodies buffered now
 
 	readyTimeout time.Duration // WithHealth; 0: no health endpoints
+	modelLog     ModelLog      // WithModelLog, or nil
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -74,6 +75,7 @@ type config struct {
 	random   io.Reader
 	health   bool          // WithHealth was given
 	ready    time.Duration // its timeout
+	modelLog ModelLog
 }
 
 // WithManualClock tells the handler that the service runs on clock, which
@@ -216,6 +218,7 @@ func New(svc *kms.Service, opts ...Option) (*Handler, error) {
 		bodyMemory:   c.bodyMem,
 		idHigh:       binary.BigEndian.Uint64(seed[:]),
 		readyTimeout: c.ready,
+		modelLog:     c.modelLog,
 	}, nil
 }
 
@@ -616,26 +619,44 @@ func (h *Handler) dispatch(ctx context.Context, target string, body, out []byte)
 			return op(ctx, h.svc, body, out)
 		}
 	} else if name, ok = strings.CutPrefix(target, "KmsModel."); ok {
-		switch {
-		case h.clock == nil && (name == "AdvanceClock" || name == "Now"):
-			return out, noManualClock(target)
-		case name == "AdvanceClock":
-			return h.advanceClock(body, out)
-		case name == "Now":
-			return h.now(body, out)
-		case identityTargets[name]:
-			return h.identityPolicy(name, body, out)
-		case orgTargets[name]:
-			return h.organizations(name, body, out)
-		case name == "SetVPCEndpointPolicy" || name == "GetVPCEndpointPolicy":
-			return h.endpointPolicy(name, body, out)
-		case name == "GetPropagationStatus":
-			return h.propagationStatus(body, out)
-		case name == "Propagate":
-			return h.propagate(body, out)
+		if h.modelLog != nil {
+			switch {
+			case modelChanges[name]:
+				resp, err := h.modelLog.Change(ctx, target, body)
+				return append(out, resp...), err
+			case modelReads[name]:
+				if err := h.modelLog.Sync(ctx); err != nil {
+					return out, err
+				}
+			}
 		}
+		return h.dispatchModel(name, body, out)
 	}
 	return out, unknownOperation(target)
+}
+
+// dispatchModel runs the KmsModel target name on body and appends its
+// response body to out.
+func (h *Handler) dispatchModel(name string, body, out []byte) ([]byte, error) {
+	switch {
+	case h.clock == nil && (name == "AdvanceClock" || name == "Now"):
+		return out, noManualClock("KmsModel." + name)
+	case name == "AdvanceClock":
+		return h.advanceClock(body, out)
+	case name == "Now":
+		return h.now(body, out)
+	case identityTargets[name]:
+		return h.identityPolicy(name, body, out)
+	case orgTargets[name]:
+		return h.organizations(name, body, out)
+	case name == "SetVPCEndpointPolicy" || name == "GetVPCEndpointPolicy":
+		return h.endpointPolicy(name, body, out)
+	case name == "GetPropagationStatus":
+		return h.propagationStatus(body, out)
+	case name == "Propagate":
+		return h.propagate(body, out)
+	}
+	return out, unknownOperation("KmsModel." + name)
 }
 
 // identityTargets are the KmsModel targets that change and read the

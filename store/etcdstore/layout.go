@@ -22,6 +22,10 @@ import (
 //	P m/profile                                     rule profile
 //	P m/revision                                    written by every commit (empty)
 //
+// The store ignores every other key under P: kmssim serve keeps the
+// cluster's log of IAM, Organizations and VPC endpoint changes under
+// P kmssim/model/.
+//
 // seg escapes a component so that concatenations sort as the tuples do and
 // no encoded component is a prefix of another: every 0x00 byte becomes
 // 0x00 0xff, and the component ends with 0x00 0x01.

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/smithy-go"
+
+	"github.com/kmsmodel/kmsmodel/internal/etcdtest"
+)
+
+// modelCall posts a KmsModel target to the node at addr, as the access key
+// AKIDROOT (signatures are not verified), and returns the status and the
+// decoded answer.
+func modelCall(t *testing.T, addr, target, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/", strings.NewReader(body))
+	req.Header.Set("X-Amz-Target", target)
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDROOT/20261207/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=0")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s: %d %s", target, res.StatusCode, b)
+	}
+	return res.StatusCode, m
+}
+
+// TestServeEtcdModelLog: in a cluster, the KmsModel targets that change
+// IAM change every node, those started later included, in one order:
+// an identity-based policy put on node a lets a role encrypt on node b;
+// a principal deleted and created again on different nodes has the same
+// new unique ID everywhere (D77), and a key policy naming it no longer
+// admits it on any node (D78); a refusal is the change's own.
+func TestServeEtcdModelLog(t *testing.T) {
+	cl := etcdtest.Start(t, etcdtest.Config{})
+	const role, session = "arn:aws:iam::111122223333:role/app", "arn:aws:sts::111122223333:assumed-role/app/ci"
+	args := []string{"--etcd", strings.Join(cl.Endpoints(), ","), "--etcd-prefix", "m/", "--wrapping-key-file", wrappingKeyFile(t),
+		"--identity-policies", "--account", "111122223333", "--access-key", "AKIDCI=" + session, "--access-key", "AKIDROOT=111122223333"}
+	addrA, stopA, logsA := startServe(t, args...)
+	addrB, stopB, _ := startServe(t, args...)
+	ctx := context.Background()
+	post := func(addr, target, body string, want int) map[string]any {
+		t.Helper()
+		status, m := modelCall(t, addr, target, body)
+		if status != want {
+			t.Fatalf("%s on %s: %d %v, want %d", target, addr, status, m, want)
+		}
+		return m
+	}
+	post(addrA, "KmsModel.CreatePrincipal", `{"PrincipalArn":"`+role+`"}`, 200)
+	// b answers GetIdentityPolicy only once it has applied a's change.
+	post(addrA, "KmsModel.PutIdentityPolicy", `{"PrincipalArn":"`+role+`","PolicyName":"use","PolicyDocument":`+
+		`"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"kms:*\",\"Resource\":\"*\"}]}"}`, 200)
+	if got := post(addrB, "KmsModel.GetIdentityPolicy", `{"PrincipalArn":"`+role+`"}`, 200); !strings.Contains(strings.Join(anyStrings(got["PolicyNames"]), ","), "use") {
+		t.Fatalf("node b's policies of the role: %v", got)
+	}
+	root := client(addrA, "AKIDROOT")
+	ck, err := root.CreateKey(ctx, &awskms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := *ck.KeyMetadata.KeyId
+	if _, err := client(addrB, "AKIDCI").Encrypt(ctx, &awskms.EncryptInput{KeyId: &id, Plaintext: []byte("x")}); err != nil {
+		t.Fatalf("the role on node b, allowed by the policy put on node a: %v", err)
+	}
+
+	// A key policy naming the role; the role deleted on b, created again
+	// on a: one new ID on both nodes, and the key policy admits the
+	// namesake on neither (the identity-based policy went with the role).
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},` +
+		`{"Effect":"Allow","Principal":{"AWS":"` + role + `"},"Action":"kms:Encrypt","Resource":"*"}]}`
+	if _, err := root.PutKeyPolicy(ctx, &awskms.PutKeyPolicyInput{KeyId: &id, Policy: &policy}); err != nil {
+		t.Fatal(err)
+	}
+	post(addrB, "KmsModel.DeleteIdentityPolicy", `{"PrincipalArn":"`+role+`","PolicyName":"use"}`, 200)
+	post(addrB, "KmsModel.DeletePrincipal", `{"PrincipalArn":"`+role+`"}`, 200)
+	idA := post(addrA, "KmsModel.CreatePrincipal", `{"PrincipalArn":"`+role+`"}`, 200)["UserId"]
+	if idB := post(addrB, "KmsModel.GetUserId", `{"PrincipalArn":"`+role+`"}`, 200)["UserId"]; idA != idB || idA == nil {
+		t.Fatalf("the role's new ID: %v on a, %v on b", idA, idB)
+	}
+	for _, addr := range []string{addrA, addrB} {
+		_, err := client(addr, "AKIDCI").Encrypt(ctx, &awskms.EncryptInput{KeyId: &id, Plaintext: []byte("x")})
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" {
+			gp, _ := root.GetKeyPolicy(ctx, &awskms.GetKeyPolicyInput{KeyId: &id})
+			t.Logf("a=%s b=%s; identity policies there: %v; key policy %s", addrA, addrB, post(addr, "KmsModel.GetIdentityPolicy", `{"PrincipalArn":"`+role+`"}`, 200), *gp.Policy)
+			t.Fatalf("the role created again, on %s: %v, want AccessDeniedException", addr, err)
+		}
+	}
+	// A refusal is the change's own, with its exception.
+	if got := post(addrB, "KmsModel.DeletePrincipal", `{"PrincipalArn":"arn:aws:iam::111122223333:role/ghost"}`, 400); got["__type"] != "NotFoundException" {
+		t.Fatalf("deleting a principal never created: %v", got)
+	}
+
+	// A node started later replays every change.
+	addrC, stopC, _ := startServe(t, args...)
+	if idC := post(addrC, "KmsModel.GetUserId", `{"PrincipalArn":"`+role+`"}`, 200)["UserId"]; idC != idA {
+		t.Fatalf("the role's ID on a node started later: %v, want %v", idC, idA)
+	}
+	if got := post(addrC, "KmsModel.GetIdentityPolicy", `{"PrincipalArn":"`+role+`"}`, 200); len(anyStrings(got["PolicyNames"])) != 0 {
+		t.Fatalf("a node started later: the role's policies %v, want none (deleted)", got)
+	}
+	for _, stop := range []func() int{stopA, stopB, stopC} {
+		if code := stop(); code != exitOK {
+			t.Errorf("exit %d: %s", code, logsA)
+		}
+	}
+}
+
+func anyStrings(v any) []string {
+	var out []string
+	l, _ := v.([]any)
+	for _, e := range l {
+		if s, ok := e.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
