@@ -12,8 +12,12 @@ import "github.com/kmsmodel/kmsmodel/kms/policy"
 // when each key policy and grant was written, in IdentityPolicies' count
 // of deletions (its epoch): only with WithIdentityPolicies, only in
 // memory (a reopened service binds the policies and grants it loads to
-// the principals as they are then), and only for users and roles, not
-// sessions, accounts or services.
+// the principals as they are then), only for users and roles, not
+// sessions, accounts or services, and not in cluster mode: each node
+// would bind at the moment it applies a policy, grant or deletion, which
+// differs from node to node (a node behind, or started later), so that
+// one node would let a namesake in and another not. A cluster node binds
+// nothing: every node lets a namesake in, as kmsmodel did before D78.
 
 // binding is when a key's own policy, whose text it holds, was written.
 // The service keeps them by key slot (Service.bound).
@@ -51,8 +55,8 @@ func namesIAM(ps []policy.Principal) bool {
 // by another node of a cluster and applied here).
 func (s *Service) bindPolicy(k *key, doc *policy.Document) {
 	ip := s.cfg.identities
-	if ip == nil {
-		return
+	if ip == nil || s.cl != nil {
+		return // without IAM, or in a cluster (see above)
 	}
 	if b, ok := s.bound[k.slot]; ok && b.text == doc.Text() {
 		return
@@ -112,7 +116,7 @@ func (s *Service) policyShown(k *key, doc *policy.Document) string {
 // principal is a user or role.
 func (s *Service) bindGrant(g *grant) {
 	ip := s.cfg.identities
-	if ip == nil || !namesIAM([]policy.Principal{g.grantee, g.retiring}) {
+	if ip == nil || s.cl != nil || !namesIAM([]policy.Principal{g.grantee, g.retiring}) {
 		return
 	}
 	if _, ok := s.grantBound[g.id]; ok {

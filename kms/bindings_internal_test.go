@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
@@ -23,10 +24,11 @@ func rvMust(t *testing.T, err error) {
 	}
 }
 
-// D78 in a cluster: a grant that node a makes, node b applies and binds
-// to the principals as they are then, so a grantee deleted afterwards is
-// shut out on both nodes.
-func TestDecisionD78ClusterGrant(t *testing.T) {
+// D78 in a cluster: nodes bind nothing, so that they judge alike (each
+// would bind at a moment of its own): a grant made on node a and a key
+// policy put there still cover a grantee deleted and created again, on
+// both nodes, and ListGrants and GetKeyPolicy show its ARN.
+func TestDecisionD78ClusterUnbound(t *testing.T) {
 	ctx := context.Background()
 	ip := NewIdentityPolicies()
 	rvMust(t, ip.CreatePrincipal(rvApp))
@@ -41,14 +43,27 @@ func TestDecisionD78ClusterGrant(t *testing.T) {
 		_, err := s.Encrypt(WithPrincipal(ctx, rvSession), &EncryptInput{KeyId: id, Plaintext: []byte("x")})
 		return err
 	}
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + rvRoot + `"},"Action":"kms:*","Resource":"*"},` +
+		`{"Effect":"Allow","Principal":{"AWS":"` + rvApp + `"},"Action":"kms:Decrypt","Resource":"*"}]}`
+	_, err = a.PutKeyPolicy(ctx, &PutKeyPolicyInput{KeyId: id, Policy: doc})
+	rvMust(t, err)
 	rvMust(t, enc(b))
 	rvMust(t, ip.DeletePrincipal(rvApp))
 	rvMust(t, ip.CreatePrincipal(rvApp))
-	if err := enc(a); !errors.Is(err, keystate.ErrAccessDenied) {
-		t.Errorf("node a: %v", err)
-	}
-	if err := enc(b); !errors.Is(err, keystate.ErrAccessDenied) {
-		t.Errorf("node b (applied the grant): namesake allowed: %v", err)
+	for i, s := range []*Service{a, b} {
+		if err := enc(s); err != nil {
+			t.Errorf("node %d: the namesake by the grant: %v, want allowed on every node", i, err)
+		}
+		l, err := s.ListGrants(ctx, &ListGrantsInput{KeyId: id})
+		rvMust(t, err)
+		p, err := s.GetKeyPolicy(ctx, &GetKeyPolicyInput{KeyId: id})
+		rvMust(t, err)
+		if l.Grants[0].GranteePrincipal != rvApp || !strings.Contains(p.Policy, rvApp) {
+			t.Errorf("node %d shows a unique ID: grantee %s, policy %s", i, l.Grants[0].GranteePrincipal, p.Policy)
+		}
+		if len(s.bound) != 0 || len(s.grantBound) != 0 {
+			t.Errorf("node %d bound %d policies and %d grants", i, len(s.bound), len(s.grantBound))
+		}
 	}
 }
 

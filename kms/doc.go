@@ -349,13 +349,16 @@
 // Sessions, accounts and services are not bound. The bindings are the
 // running service's, in memory: a reopened service binds what it loads
 // to the principals as they are then, a reload after a failed write keeps
-// the bindings of what it leaves as it was, a caller who still sees a
+// the bindings of what it leaves as it was, and a caller who still sees a
 // key's previous policy under the eventual-consistency model is judged
-// by that policy's binding, and in a cluster each node binds what it
-// applies (kmssim serve --etcd carries IAM changes to every node, and a
-// node catches up with the cluster's commits before it applies a
-// principal's deletion, so that it binds the policies and grants written
-// before it first).
+// by that policy's binding. A cluster node (Open over a store.Shared)
+// binds nothing: each node applies policies, grants and IAM's deletions
+// at moments of its own (one behind, one started later), so bindings made
+// there would differ from node to node and one node would let a namesake
+// in where another would not; every node lets it in instead, as before
+// D78, and shows the principal's ARN. (Binding by the etcd revisions of
+// the writes would need the revision at which each policy was written
+// kept in the store.)
 //
 // D75: with the eventual-consistency model on, the tags and aliases that
 // authorization sees (aws:ResourceTag/<key>, kms:ResourceAliases) lag as

@@ -38,9 +38,6 @@ import (
 // modelLogDir is where the model log lives under the store's prefix.
 const modelLogDir = "kmssim/model/"
 
-// modelCatchUp bounds the catch-up before a principal's deletion.
-const modelCatchUp = 5 * time.Second
-
 // modelEntry is one change in the log: a KmsModel target and its request
 // body.
 type modelEntry struct {
@@ -60,9 +57,6 @@ type etcdModelLog struct {
 	prefix string
 	h      *kmshttp.Handler // set before follow
 	log    *slog.Logger
-	// beforeDelete catches the node's key space up with the cluster
-	// before a principal's deletion is applied (see apply).
-	beforeDelete func(context.Context) error
 
 	mu      sync.Mutex
 	applied int64                       // the revision of the last entry applied
@@ -86,9 +80,7 @@ func newModelLog(o *etcdstore.Options, log *slog.Logger) (*etcdModelLog, error) 
 
 // replay applies the entries written so far (within timeout) through
 // h, and returns the revision to follow the log from. serve replays the
-// log before the service loads the key space, so that the service binds
-// the key policies and grants it loads to the principals as the log left
-// them (decision D78: as a reopened service does).
+// log before the service answers any call.
 func (l *etcdModelLog) replay(h *kmshttp.Handler, timeout time.Duration) (int64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	resp, err := l.cli.Get(ctx, l.prefix, clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByModRevision, clientv3.SortAscend))
@@ -103,10 +95,9 @@ func (l *etcdModelLog) replay(h *kmshttp.Handler, timeout time.Duration) (int64,
 	return resp.Header.Revision + 1, nil
 }
 
-// start follows the log from revision from through h until close,
-// calling beforeDelete (when not nil) before each principal's deletion.
-func (l *etcdModelLog) start(h *kmshttp.Handler, from int64, beforeDelete func(context.Context) error) {
-	l.h, l.beforeDelete = h, beforeDelete
+// start follows the log from revision from through h until close.
+func (l *etcdModelLog) start(h *kmshttp.Handler, from int64) {
+	l.h = h
 	ctx, cancel := context.WithCancel(context.Background())
 	l.cancel = cancel
 	go l.follow(ctx, from)
@@ -178,18 +169,6 @@ func (l *etcdModelLog) apply(key string, value []byte, rev int64) {
 		r.err = fmt.Errorf("the model log: entry %s (revision %d) is not an entry: %w", key, rev, err)
 		l.log.Warn("skipping a model log entry", "key", key, "revision", rev, "err", err)
 	} else {
-		if e.Target == "KmsModel.DeletePrincipal" && l.beforeDelete != nil {
-			// D78: the key policies and grants written before the
-			// deletion are bound to the principal before it goes, on this
-			// node as on the one that took the deletion, not when this
-			// node next answers a call (it applies other nodes' commits
-			// then).
-			ctx, cancel := context.WithTimeout(context.Background(), modelCatchUp)
-			if err := l.beforeDelete(ctx); err != nil {
-				l.log.Warn("the model log: could not catch up with the cluster before a principal's deletion", "err", err)
-			}
-			cancel()
-		}
 		r.resp, r.err = l.h.ApplyModelChange(e.Target, e.Body)
 	}
 	l.mu.Lock()

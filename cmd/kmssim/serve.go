@@ -709,7 +709,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		return fail("cannot build the handler", err)
 	}
 	if mlog != nil {
-		mlog.start(h, mlogFrom, svc.Ready)
+		mlog.start(h, mlogFrom)
 	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {

@@ -622,6 +622,9 @@ func (h *Handler) dispatch(ctx context.Context, target string, body, out []byte)
 		if h.modelLog != nil {
 			switch {
 			case modelChanges[name]:
+				if err := h.modelPrecheck(name, body); err != nil {
+					return out, err // refused here, and never logged
+				}
 				resp, err := h.modelLog.Change(ctx, target, body)
 				return append(out, resp...), err
 			case modelReads[name]:

@@ -64,3 +64,27 @@ func (h *Handler) ApplyModelChange(target string, body []byte) ([]byte, error) {
 	}
 	return h.dispatchModel(strings.TrimPrefix(target, "KmsModel."), body, nil)
 }
+
+// modelPrecheck refuses, before it reaches the log, a change that this
+// handler could not apply whatever the state: a body that is no JSON
+// object of strings, or a change to what the handler does not keep (IAM
+// without WithIdentityPolicies, Organizations without WithOrganizations,
+// a VPC endpoint not given with WithVPCEndpoints). Those would otherwise
+// stay in the log, refused on every replay.
+func (h *Handler) modelPrecheck(name string, body []byte) error {
+	var principal, policyName, document, group, user, session, target, account, path, endpoint string
+	if err := strMembers(body, map[string]*string{"PrincipalArn": &principal, "PolicyName": &policyName,
+		"PolicyDocument": &document, "GroupArn": &group, "UserArn": &user, "SessionArn": &session,
+		"Target": &target, "AccountId": &account, "OrgPath": &path, "VpcEndpointId": &endpoint}); err != nil {
+		return err
+	}
+	switch {
+	case identityTargets[name] && h.iam == nil, orgTargets[name] && h.orgs == nil:
+		_, err := h.dispatchModel(name, body, nil) // its UnknownOperationException, saying how to get them
+		return err
+	case name == "SetVPCEndpointPolicy" && h.vpces[endpoint] == nil:
+		_, err := h.endpointPolicy(name, body, nil) // its NotFoundException
+		return err
+	}
+	return nil
+}

@@ -73,6 +73,19 @@ func TestModelLog(t *testing.T) {
 	if want := []string{"KmsModel.PutIdentityPolicy", "KmsModel.CreatePrincipal", "KmsModel.DeleteIdentityPolicy"}; strings.Join(log.changes, " ") != strings.Join(want, " ") {
 		t.Fatalf("changes through the log: %v, want %v", log.changes, want)
 	}
+	// What this handler cannot apply, whatever the state, never reaches
+	// the log: a body that is no object of strings, IAM on a handler
+	// without it, an endpoint it does not have.
+	bare, err := kmshttp.New(kms.New(), kmshttp.WithModelLog(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused(t, bare, "KmsModel.PutIdentityPolicy", `{"PrincipalArn":"`+role+`","PolicyName":"use","PolicyDocument":`+doc+`}`, "UnknownOperationException")
+	refused(t, bare, "KmsModel.SetVPCEndpointPolicy", `{"VpcEndpointId":"vpce-0123456789abcdef0"}`, "NotFoundException")
+	refused(t, hs[0], "KmsModel.CreatePrincipal", `{"PrincipalArn":7}`, "SerializationException")
+	if len(log.changes) != 3 {
+		t.Fatalf("refused changes reached the log: %v", log.changes)
+	}
 	if kmshttp.IsModelChange("KmsModel.GetUserId") || !kmshttp.IsModelChange("KmsModel.SetVPCEndpointPolicy") || kmshttp.IsModelChange("TrentService.CreateKey") {
 		t.Error("IsModelChange")
 	}
