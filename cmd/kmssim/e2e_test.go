@@ -501,7 +501,7 @@ func serving(t *testing.T, n *node, l *ledger, d time.Duration) time.Duration {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("node %s acknowledged no write within %v with a majority of etcd up: %v", n.addr, d, err)
+	t.Fatalf("node %s acknowledged no write within %v with a majority of etcd up: %v\nits log:\n%s", n.addr, d, err, n.log)
 	return 0
 }
 
