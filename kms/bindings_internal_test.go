@@ -17,6 +17,13 @@ const (
 	rvRoot    = "arn:aws:iam::111122223333:root"
 )
 
+// rvKeyPolicy is a key policy giving the root every action and the role
+// rvApp action.
+func rvKeyPolicy(action string) string {
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + rvRoot + `"},"Action":"kms:*","Resource":"*"},` +
+		`{"Effect":"Allow","Principal":{"AWS":"` + rvApp + `"},"Action":"` + action + `","Resource":"*"}]}`
+}
+
 func rvMust(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -43,8 +50,7 @@ func TestDecisionD78ClusterUnbound(t *testing.T) {
 		_, err := s.Encrypt(WithPrincipal(ctx, rvSession), &EncryptInput{KeyId: id, Plaintext: []byte("x")})
 		return err
 	}
-	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + rvRoot + `"},"Action":"kms:*","Resource":"*"},` +
-		`{"Effect":"Allow","Principal":{"AWS":"` + rvApp + `"},"Action":"kms:Decrypt","Resource":"*"}]}`
+	doc := rvKeyPolicy("kms:Decrypt")
 	_, err = a.PutKeyPolicy(ctx, &PutKeyPolicyInput{KeyId: id, Policy: doc})
 	rvMust(t, err)
 	rvMust(t, enc(b))
@@ -78,8 +84,7 @@ func TestDecisionD78ReloadedPolicy(t *testing.T) {
 	rvMust(t, err)
 	other, err := Open(ctx, st, WithIdentityPolicies(ip))
 	rvMust(t, err)
-	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + rvRoot + `"},"Action":"kms:*","Resource":"*"},` +
-		`{"Effect":"Allow","Principal":{"AWS":"` + rvApp + `"},"Action":"kms:Encrypt","Resource":"*"}]}`
+	doc := rvKeyPolicy("kms:Encrypt")
 	k, err := other.CreateKey(ctx, &CreateKeyInput{Policy: doc})
 	rvMust(t, err)
 	id := k.KeyMetadata.KeyId
@@ -107,8 +112,7 @@ func TestDecisionD78ReloadKeepsBinding(t *testing.T) {
 	rvMust(t, ip.CreatePrincipal(rvApp))
 	s, err := Open(ctx, store.NewMemory(), WithIdentityPolicies(ip))
 	rvMust(t, err)
-	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + rvRoot + `"},"Action":"kms:*","Resource":"*"},` +
-		`{"Effect":"Allow","Principal":{"AWS":"` + rvApp + `"},"Action":"kms:Encrypt","Resource":"*"}]}`
+	doc := rvKeyPolicy("kms:Encrypt")
 	k, err := s.CreateKey(ctx, &CreateKeyInput{Policy: doc})
 	rvMust(t, err)
 	byPolicy := k.KeyMetadata.KeyId

@@ -273,7 +273,22 @@ func openModelLog(c *serveConfig, log *slog.Logger) (*etcdModelLog, int64, error
 	if err != nil {
 		return nil, 0, err
 	}
-	var opts []kmshttp.Option
+	// A handler over a service of its own: only its KmsModel targets,
+	// which change what the flags built, are used.
+	h, err := kmshttp.New(kms.New(), c.modelOptions(nil)...)
+	if err == nil {
+		var from int64
+		if from, err = l.replay(h, c.etcd.DialTimeout); err == nil {
+			return l, from, nil
+		}
+	}
+	_ = l.cli.Close()
+	return nil, 0, err
+}
+
+// modelOptions appends to opts the handler options of what c's flags
+// built: IAM, Organizations and VPC endpoints.
+func (c *serveConfig) modelOptions(opts []kmshttp.Option) []kmshttp.Option {
 	if c.identities != nil {
 		opts = append(opts, kmshttp.WithIdentityPolicies(c.identities))
 	}
@@ -283,15 +298,5 @@ func openModelLog(c *serveConfig, log *slog.Logger) (*etcdModelLog, int64, error
 	for _, ep := range c.vpces {
 		opts = append(opts, kmshttp.WithVPCEndpoints(ep))
 	}
-	// A handler over a service of its own: only its KmsModel targets,
-	// which change what the flags built, are used.
-	h, err := kmshttp.New(kms.New(), opts...)
-	if err == nil {
-		var from int64
-		if from, err = l.replay(h, c.etcd.DialTimeout); err == nil {
-			return l, from, nil
-		}
-	}
-	_ = l.cli.Close()
-	return nil, 0, err
+	return opts
 }

@@ -689,15 +689,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if clock != nil {
 		hopts = append(hopts, kmshttp.WithManualClock(clock))
 	}
-	if c.identities != nil {
-		hopts = append(hopts, kmshttp.WithIdentityPolicies(c.identities))
-	}
-	if c.orgs != nil {
-		hopts = append(hopts, kmshttp.WithOrganizations(c.orgs))
-	}
-	for _, ep := range c.vpces {
-		hopts = append(hopts, kmshttp.WithVPCEndpoints(ep))
-	}
+	hopts = c.modelOptions(hopts)
 	if len(c.accessKeys) > 0 {
 		hopts = append(hopts, kmshttp.WithAccounts(c.accessKeys))
 	}

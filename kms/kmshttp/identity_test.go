@@ -14,6 +14,20 @@ import (
 	"github.com/kmsmodel/kmsmodel/kms/kmshttp"
 )
 
+// iamHandler is a handler over a service with identity-based policies,
+// which it serves too; accessKey is the root of 111122223333, and key the
+// principal principal.
+func iamHandler(t *testing.T, key, principal string) *kmshttp.Handler {
+	t.Helper()
+	iam := kms.NewIdentityPolicies()
+	h, err := kmshttp.New(kms.New(kms.WithIdentityPolicies(iam)), kmshttp.WithIdentityPolicies(iam),
+		kmshttp.WithAccounts(map[string]string{accessKey: "111122223333", key: principal}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 // The identity-based policy targets (decision D59): a test changes IAM
 // while the server runs, and the next call is decided by the change.
 func TestIdentityPolicyTargets(t *testing.T) {
@@ -427,13 +441,7 @@ func TestUserIDTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := postOK(t, bare, "KmsModel.GetUserId", `{"PrincipalArn":"`+session+`"}`)["UserId"].(string)
-	iam := kms.NewIdentityPolicies()
-	svc := kms.New(kms.WithIdentityPolicies(iam))
-	h, err := kmshttp.New(svc, kmshttp.WithIdentityPolicies(iam),
-		kmshttp.WithAccounts(map[string]string{accessKey: "111122223333", "AKIDCI": session}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := iamHandler(t, "AKIDCI", session)
 	roleID := postOK(t, h, "KmsModel.CreatePrincipal", `{"PrincipalArn":"`+role+`"}`)["UserId"].(string)
 	if first != roleID+":ci" || !strings.HasPrefix(roleID, "AROA") {
 		t.Fatalf("GetUserId without IAM %q, CreatePrincipal's UserId %q: want the role ID, then :ci", first, roleID)
