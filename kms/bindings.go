@@ -68,7 +68,7 @@ func (s *Service) bindPolicy(k *key, doc *policy.Document) {
 	if s.bound == nil {
 		s.bound = make(map[uint32]binding)
 	}
-	s.bound[k.slot] = binding{text: doc.Text(), epoch: ip.currentEpoch()}
+	s.bound[k.slot] = binding{text: doc.Text(), epoch: s.bindEpoch(ip)}
 }
 
 // boundOf returns the binding of doc, k's policy or (under the eventual
@@ -125,7 +125,7 @@ func (s *Service) bindGrant(g *grant) {
 	if s.grantBound == nil {
 		s.grantBound = make(map[string]uint64)
 	}
-	s.grantBound[g.id] = ip.currentEpoch()
+	s.grantBound[g.id] = s.bindEpoch(ip)
 }
 
 // grantGone returns, for g's principal p (its grantee or its retiring
@@ -147,4 +147,13 @@ func (s *Service) grantGone(g *grant, p policy.Principal) (string, bool) {
 func (s *Service) retiringGone(g *grant) bool {
 	_, gone := s.grantGone(g, g.retiring)
 	return gone
+}
+
+// bindEpoch is the epoch at which to bind what the call in progress
+// writes: when it checked the principals (checkedAt), else now.
+func (s *Service) bindEpoch(ip *IdentityPolicies) uint64 {
+	if s.call.epochSet {
+		return s.call.bindEpoch
+	}
+	return ip.currentEpoch()
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kmsmodel/kmsmodel/keystate"
+	"github.com/kmsmodel/kmsmodel/kms/policy"
 	"github.com/kmsmodel/kmsmodel/store"
 )
 
@@ -135,5 +136,32 @@ func TestDecisionD78ReloadKeepsBinding(t *testing.T) {
 		if !errors.Is(err, keystate.ErrAccessDenied) {
 			t.Errorf("%s after a reload: the namesake's session: %v, want AccessDeniedException", id, err)
 		}
+	}
+}
+
+// D78 with D66: a principal deleted while a call that names it runs,
+// after the call's existence check found it, is deleted after the write:
+// the policy is bound at the check, so the namesake created next is not
+// let in (the steps of PutKeyPolicy, with the deletion between them).
+func TestDecisionD78DeletedDuringWrite(t *testing.T) {
+	ctx := context.Background()
+	ip := NewIdentityPolicies()
+	rvMust(t, ip.CreatePrincipal(rvApp))
+	s := New(WithIdentityPolicies(ip))
+	k, err := s.CreateKey(ctx, &CreateKeyInput{})
+	rvMust(t, err)
+	id := k.KeyMetadata.KeyId
+	doc, err := policy.Parse(rvKeyPolicy("kms:Encrypt"))
+	rvMust(t, err)
+	s.mu.Lock()
+	s.call.reset()
+	rvMust(t, s.checkPolicyPrincipals(keystate.PutKeyPolicy, doc, "", keystate.Enabled))
+	rvMust(t, ip.DeletePrincipal(rvApp)) // meanwhile, outside the service
+	rvMust(t, ip.CreatePrincipal(rvApp))
+	s.setPolicy(s.rg.keys.get(id), doc)
+	s.mu.Unlock()
+	_, err = s.Encrypt(WithPrincipal(ctx, rvSession), &EncryptInput{KeyId: id, Plaintext: []byte("x")})
+	if !errors.Is(err, keystate.ErrAccessDenied) {
+		t.Fatalf("the namesake of a role deleted during the write: %v, want AccessDeniedException", err)
 	}
 }

@@ -159,6 +159,11 @@ type callConditions struct {
 	// trailing says that the call carries kms:TrailingDaysWithoutKeyUsage
 	// (DisableKey, ScheduleKeyDeletion; D74).
 	trailing bool
+	// bindEpoch is IAM's deletion epoch when the call checked the
+	// principals its policy or grant names (D66), at which it binds them
+	// (D78), if checked (epochSet).
+	bindEpoch uint64
+	epochSet  bool
 	// sourceArn is the AWS resource on whose behalf a service principal
 	// calls (WithServicePrincipal, D61), or "".
 	sourceArn string

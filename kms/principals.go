@@ -146,6 +146,7 @@ func (s *Service) checkPolicyPrincipals(op keystate.Operation, doc *policy.Docum
 	if s.cfg.identities == nil || doc == nil {
 		return nil
 	}
+	s.checkedAt()
 	if _, bad := s.cfg.identities.unknown(doc.Principals()); bad {
 		return kmsError(keystate.ErrMalformedPolicyDocument, op, arn, st, "Policy contains a statement with one or more invalid principals.")
 	}
@@ -159,8 +160,17 @@ func (s *Service) checkGrantPrincipals(op keystate.Operation, arn string, st key
 	if s.cfg.identities == nil {
 		return nil
 	}
+	s.checkedAt()
 	if p, bad := s.cfg.identities.unknown(ps); bad {
 		return kmsError(keystate.ErrValidation, op, arn, st, "The principal "+p.ARN()+" does not exist.")
 	}
 	return nil
+}
+
+// checkedAt records IAM's deletion epoch as the call checks the principals
+// it names, before it looks: the policy or grant it writes is bound at
+// that epoch (D78), so that a principal deleted while the call runs,
+// after the check found it, is one deleted after the write.
+func (s *Service) checkedAt() {
+	s.call.bindEpoch, s.call.epochSet = s.cfg.identities.currentEpoch(), true
 }
