@@ -184,3 +184,38 @@ func TestDeletedPrincipals(t *testing.T) {
 		t.Fatalf("TextReplacing without a replacement changed the text:\n%s", same)
 	}
 }
+
+// allDeleted says every user and role was deleted since.
+type allDeleted struct{}
+
+func (allDeleted) DeletedSince(policy.Principal) bool { return true }
+
+// TestPropertyDeletedIsNobody (D78): a document whose users and roles were
+// all deleted since it was written decides every request as the same
+// document with each of them replaced (TextReplacing) by a principal that
+// matches no caller; and TextReplacing that gives every principal back
+// unchanged is Text itself.
+func TestPropertyDeletedIsNobody(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		doc := mustDoc(t, genStatements(t))
+		if same := doc.TextReplacing(func(p policy.Principal) (string, bool) { return p.ARN(), true }); same != doc.Text() {
+			t.Fatalf("TextReplacing with each principal itself:\n%s\nText:\n%s", same, doc.Text())
+		}
+		gone, err := policy.Parse(doc.TextReplacing(func(policy.Principal) (string, bool) {
+			return "arn:aws:iam::999999999999:role/gone", true
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := genRequest(t)
+		// Often a caller the statements name, so that deletion matters.
+		r.Caller = policy.MustParsePrincipal(rapid.SampledFrom([]string{r.Caller.ARN(),
+			"arn:aws:iam::111122223333:role/R", "arn:aws:sts::111122223333:assumed-role/R/s-R",
+			"arn:aws:iam::111122223333:user/U", "arn:aws:sts::111122223333:assumed-role/R/other"}).Draw(t, "named"))
+		want := gone.Evaluate(r).Effect
+		r.DeletedSince = allDeleted{}
+		if got := doc.Evaluate(r).Effect; got != want {
+			t.Fatalf("%s by %s: deleted %v, replaced %v\n%s", r.Action, r.Caller, got, want, doc.Text())
+		}
+	})
+}
