@@ -90,7 +90,7 @@ func (s *Service) boundOf(k *key, doc *policy.Document) (binding, bool) {
 // policyBound returns the binding of doc, k's policy as the call in
 // progress sees it, for its evaluation, or nil when it has none.
 func (s *Service) policyBound(k *key, doc *policy.Document) policy.DeletionCheck {
-	if len(s.bound) == 0 && s.ec == nil {
+	if s.cfg.identities == nil || len(s.bound) == 0 && s.ec == nil {
 		return nil
 	}
 	b, ok := s.boundOf(k, doc)
