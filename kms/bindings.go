@@ -1,6 +1,10 @@
 package kms
 
-import "github.com/kmsmodel/kmsmodel/kms/policy"
+import (
+	"slices"
+
+	"github.com/kmsmodel/kmsmodel/kms/policy"
+)
 
 // Decision D78: IAM binds the users and roles that a key policy or a grant
 // names to the unique IDs they have when it is written (spec §8: "A
@@ -39,16 +43,16 @@ func (b *policyBinding) DeletedSince(p policy.Principal) bool {
 	return gone
 }
 
-// namesIAM reports whether doc names a user or role in a Principal or
-// NotPrincipal element: only then is it bound.
-func namesIAM(ps []policy.Principal) bool {
-	for _, p := range ps {
-		if k := p.Kind(); k == policy.User || k == policy.Role {
-			return true
-		}
-	}
-	return false
+// boundKind reports whether principals of p's kind are bound: users and
+// roles (sessions, accounts and services are not).
+func boundKind(p policy.Principal) bool {
+	k := p.Kind()
+	return k == policy.User || k == policy.Role
 }
+
+// namesIAM reports whether ps (a policy's principals, a grant's) hold a
+// user or role: only then is what names them bound.
+func namesIAM(ps []policy.Principal) bool { return slices.ContainsFunc(ps, boundKind) }
 
 // bindPolicy records that k's own policy doc was written now, unless its
 // text is the one already bound (the same policy loaded again, or written

@@ -433,12 +433,10 @@ func (s *Service) applyRecords(b *store.Batch) error {
 			s.dropGrant(old)
 		}
 		s.installGrant(g)
-		s.bindGrant(g) // D78: kept if this node made or had it
 	}
 	for _, id := range b.DeleteGrants {
 		if g := s.grantIndex[id.GrantID]; g != nil {
 			s.dropGrant(g)
-			delete(s.grantBound, id.GrantID)
 		}
 	}
 	for _, id := range b.DeleteKeys {

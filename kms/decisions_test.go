@@ -1301,19 +1301,14 @@ func TestDecisionD46ListKeysAfterManyDeletions(t *testing.T) {
 	e.s.Sweep()
 	live = append(live, e.create(&kms.CreateKeyInput{}).KeyId)
 	var got []string
-	marker := ""
-	for {
+	for _, k := range fxPages(t, func(marker string) ([]kms.KeyListEntry, bool, string, error) {
 		out, err := e.s.ListKeys(e.ctx, &kms.ListKeysInput{Limit: kms.Int32(100), Marker: marker})
 		if err != nil {
-			t.Fatal(err)
+			return nil, false, "", err
 		}
-		for _, k := range out.Keys {
-			got = append(got, k.KeyId)
-		}
-		if !out.Truncated {
-			break
-		}
-		marker = out.NextMarker
+		return out.Keys, out.Truncated, out.NextMarker, nil
+	}) {
+		got = append(got, k.KeyId)
 	}
 	if fmt.Sprint(got) != fmt.Sprint(live) {
 		t.Fatalf("ListKeys after 1,575 of 2,100 keys were deleted: %d keys, want the %d live ones in creation order", len(got), len(live))

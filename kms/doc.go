@@ -340,7 +340,8 @@
 // shows up as its unique ID"). With WithIdentityPolicies, once such a
 // user or role is deleted (DeletePrincipal), a Principal element no longer
 // covers it, a NotPrincipal element no longer excludes it, a grant no
-// longer allows it as grantee or lets it retire as retiring principal,
+// longer allows it as grantee or lets it retire as retiring principal
+// (nor does ListRetirableGrants list the grant for its ARN),
 // and none of them covers a user or role created again under its name;
 // GetKeyPolicy and ListGrants show it by the unique ID it had (D77). A
 // policy written again (PutKeyPolicy) binds to the principals as they are

@@ -301,19 +301,14 @@ func TestListRetirableGrantsOrder(t *testing.T) {
 		}
 	}
 	var got []string
-	in := &kms.ListRetirableGrantsInput{RetiringPrincipal: pzApp, Limit: kms.Int32(3)}
-	for {
-		out, err := e.s.ListRetirableGrants(e.ctx, in)
+	for _, g := range fxPages(t, func(marker string) ([]kms.GrantListEntry, bool, string, error) {
+		out, err := e.s.ListRetirableGrants(e.ctx, &kms.ListRetirableGrantsInput{RetiringPrincipal: pzApp, Limit: kms.Int32(3), Marker: marker})
 		if err != nil {
-			t.Fatal(err)
+			return nil, false, "", err
 		}
-		for _, g := range out.Grants {
-			got = append(got, g.GrantId)
-		}
-		if !out.Truncated {
-			break
-		}
-		in.Marker = out.NextMarker
+		return out.Grants, out.Truncated, out.NextMarker, nil
+	}) {
+		got = append(got, g.GrantId)
 	}
 	if !slices.Equal(got, want) || len(want) != 8 {
 		t.Fatalf("ListRetirableGrants: %q, want %q", got, want)

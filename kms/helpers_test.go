@@ -220,6 +220,26 @@ func (e *fxEnv) rotations(id string) []kms.RotationsListEntry {
 	return all
 }
 
+// fxPages reads every page of a listing: page returns the entries of the
+// page at marker ("" for the first), whether it is truncated, and the
+// next marker.
+func fxPages[T any](t testing.TB, page func(marker string) ([]T, bool, string, error)) []T {
+	t.Helper()
+	var all []T
+	marker := ""
+	for {
+		entries, truncated, next, err := page(marker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, entries...)
+		if !truncated {
+			return all
+		}
+		marker = next
+	}
+}
+
 // fxAllRotations pages through ListKeyRotations with the given Limit.
 func fxAllRotations(ctx context.Context, s *kms.Service, id, include string, limit int32) ([]kms.RotationsListEntry, error) {
 	var all []kms.RotationsListEntry

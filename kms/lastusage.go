@@ -54,12 +54,16 @@ func (s *Service) markUsed(ctx context.Context, k *key, op keystate.Operation, n
 	s.usage[k.slot] = lastUse{op: op, at: now, seq: s.useSeq, requestID: RequestID(ctx)}
 }
 
+// trackingStart is k's TrackingStartDate (D31): the service's first clock
+// reading, or k's creation if later.
+func (s *Service) trackingStart(k *key) int64 { return max(s.trackStart, k.created) }
+
 // trailingDays is k's kms:TrailingDaysWithoutKeyUsage at the call's
 // instant (D74): the whole days since its last use that this service saw,
 // or, without one, since its TrackingStartDate (GetKeyLastUsage's). The
 // caller holds s.mu.
 func (s *Service) trailingDays(k *key) int64 {
-	since := max(s.trackStart, k.created)
+	since := s.trackingStart(k)
 	if u, ok := s.usage[k.slot]; ok {
 		since = u.at
 	}
@@ -134,7 +138,7 @@ func (s *Service) GetKeyLastUsage(ctx context.Context, in *GetKeyLastUsageInput)
 	}, func(k *key, _ int64) error {
 		arn := s.arnOf(k)
 		out = &GetKeyLastUsageOutput{KeyId: arn, KeyCreationDate: fromMicros(k.created),
-			TrackingStartDate: fromMicros(max(s.trackStart, k.created))}
+			TrackingStartDate: fromMicros(s.trackingStart(k))}
 		if u, ok := s.usage[k.slot]; ok {
 			t := fromMicros(u.at)
 			reqID := u.requestID

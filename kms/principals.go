@@ -98,8 +98,8 @@ func (ip *IdentityPolicies) currentEpoch() uint64 {
 // deletedSince reports whether the user or role p was deleted after
 // epoch, and if so the unique ID it had then (D78).
 func (ip *IdentityPolicies) deletedSince(p policy.Principal, epoch uint64) (id string, deleted bool) {
-	if k := p.Kind(); k != policy.User && k != policy.Role {
-		return "", false // sessions, accounts and services are not bound
+	if !boundKind(p) {
+		return "", false
 	}
 	o, ok := owner(p)
 	if !ok {

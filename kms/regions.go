@@ -295,9 +295,9 @@ func ValidRegion(name string) bool {
 }
 
 // putAlias makes a the alias id of r, in place of the one there, if any.
-// It, retargetAlias and removeAlias are the only writers of r's aliases
-// (but for a key's deletion, removeKey): each keeps the keys' alias counts
-// and the index of their names (aliasNames) current.
+// It, retargetAlias, removeAlias and dropKeyAliases are the only writers
+// of r's aliases: each keeps the keys' alias counts and the index of their
+// names (aliasNames) current.
 func (r *region) putAlias(id aliasID, a *alias) {
 	if old := r.aliases[id]; old != nil {
 		old.target.aliasCount--
@@ -325,6 +325,33 @@ func (r *region) removeAlias(id aliasID) {
 		a.target.aliasCount--
 		r.unlinkAlias(id.name, a.target)
 	}
+}
+
+// dropKeyAliases removes every alias of r that points to k, a key being
+// deleted: those the index names (its account's) one by one, without
+// unlinking each from the index, which forgets k at once.
+func (r *region) dropKeyAliases(k *key) {
+	if k.aliasCount == 0 {
+		return
+	}
+	n := 0
+	for _, name := range r.aliasNames(k) {
+		id := aliasID{account: k.account, name: name}
+		if a := r.aliases[id]; a != nil && a.target == k {
+			delete(r.aliases, id)
+			n++
+		}
+	}
+	if n < int(k.aliasCount) {
+		for id, a := range r.aliases { // an alias of another account: a store's doing
+			if a.target == k {
+				delete(r.aliases, id)
+			}
+		}
+	}
+	k.aliasCount = 0
+	delete(r.byKey, k)
+	r.aliasGen++
 }
 
 // linkAlias records that r's alias name now points to k (one of k's

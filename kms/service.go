@@ -104,7 +104,7 @@ type Service struct {
 	principals map[string]policy.Principal
 	roots      map[partitionAccount]policy.Principal
 	policies   map[uint32]*policy.Document
-	// bound holds when keys' own policies were written (by store ID), and
+	// bound holds when keys' own policies were written (by key slot), and
 	// grantBound when grants were made (by grant ID), for the users and
 	// roles they name (D78); bind is the binding of the key policy being
 	// evaluated.
@@ -846,26 +846,7 @@ func (s *Service) removeKey(k *key) {
 	leaveFamily(k)
 	r := s.regionOf(k)
 	r.keys.del(k)
-	if k.aliasCount > 0 {
-		// The key's aliases are its account's; the index names them.
-		n := 0
-		for _, name := range r.aliasNames(k) {
-			id := aliasID{account: k.account, name: name}
-			if a := r.aliases[id]; a != nil && a.target == k {
-				delete(r.aliases, id)
-				n++
-			}
-		}
-		if n < int(k.aliasCount) {
-			for id, a := range r.aliases { // an alias of another account: a store's doing
-				if a.target == k {
-					delete(r.aliases, id)
-				}
-			}
-		}
-		delete(r.byKey, k)
-		r.aliasGen++
-	}
+	r.dropKeyAliases(k)
 	removeFromStore(k)
 	k.rotations, k.text, k.imp, k.ck = nil, nil, nil, nil
 	delete(s.usage, k.slot)

@@ -13,7 +13,8 @@ import (
 )
 
 // aws:userid (decision D77; spec aws-kms-policies-grants.md §5.2: a
-// standard IAM request-context key, usable as a policy variable): the
+// standard IAM request-context key, usable as a policy variable; §8: a
+// role's unique ID has the form AROA…): the
 // account ID for a root, a user's unique ID, a role's unique ID and the
 // session name for an assumed-role session. The common use: a key policy
 // that admits a role by its unique ID, so that a role deleted and created

@@ -621,13 +621,13 @@ func (h *Handler) dispatch(ctx context.Context, target string, body, out []byte)
 	} else if name, ok = strings.CutPrefix(target, "KmsModel."); ok {
 		if h.modelLog != nil {
 			switch {
-			case modelChanges[name]:
+			case isModelChange(name):
 				if err := h.modelPrecheck(name, body); err != nil {
 					return out, err // refused here, and never logged
 				}
 				resp, err := h.modelLog.Change(ctx, target, body)
 				return append(out, resp...), err
-			case modelReads[name]:
+			case isModelTarget(name): // a read of them
 				if err := h.modelLog.Sync(ctx); err != nil {
 					return out, err
 				}

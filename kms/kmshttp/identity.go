@@ -47,19 +47,18 @@ import (
 func (h *Handler) identityPolicy(name string, body, out []byte) ([]byte, error) {
 	iam := h.iam
 	if iam == nil && name == "GetUserId" {
-		iam = kms.NewIdentityPolicies() // no principal deleted: every first ID
+		iam = firstIDs
 	}
 	if iam == nil {
 		return out, &wireError{code: "UnknownOperationException", status: http.StatusBadRequest,
 			msg: "KmsModel." + name + " needs identity-based policies, which this server does not keep: " +
 				"start it with --identity-policies or --identity-policy (kmssim serve), or give the handler kmshttp.WithIdentityPolicies"}
 	}
-	var principal, policyName, document, group, user, session string
-	err := strMembers(body, map[string]*string{"PrincipalArn": &principal, "PolicyName": &policyName,
-		"PolicyDocument": &document, "GroupArn": &group, "UserArn": &user, "SessionArn": &session})
+	a, err := decodeModelArgs(body)
 	if err != nil {
 		return out, err
 	}
+	principal, policyName, document, group, user, session := a.principal, a.policyName, a.document, a.group, a.user, a.session
 	w := writer{b: out}
 	w.open()
 	switch name {
@@ -147,12 +146,11 @@ func (h *Handler) organizations(name string, body, out []byte) ([]byte, error) {
 			msg: "KmsModel." + name + " needs AWS Organizations, which this server does not keep: " +
 				"start it with --organizations, --scp, --rcp or --place-account (kmssim serve), or give the handler kmshttp.WithOrganizations"}
 	}
-	var target, policyName, document, account, path string
-	err := strMembers(body, map[string]*string{"Target": &target, "PolicyName": &policyName,
-		"PolicyDocument": &document, "AccountId": &account, "OrgPath": &path})
+	a, err := decodeModelArgs(body)
 	if err != nil {
 		return out, err
 	}
+	target, policyName, document, account, path := a.target, a.policyName, a.document, a.account, a.path
 	w := writer{b: out}
 	w.open()
 	o := h.orgs
@@ -287,10 +285,11 @@ func (h *Handler) callContext(r *http.Request, caller identity) (context.Context
 // with {"VpcEndpointId": id}, which answers {"PolicyDocument": d} (D64). An
 // endpoint not given with WithVPCEndpoints is NotFoundException.
 func (h *Handler) endpointPolicy(name string, body, out []byte) ([]byte, error) {
-	var id, document string
-	if err := strMembers(body, map[string]*string{"VpcEndpointId": &id, "PolicyDocument": &document}); err != nil {
+	a, err := decodeModelArgs(body)
+	if err != nil {
 		return out, err
 	}
+	id, document := a.endpoint, a.document
 	ep := h.vpces[id]
 	if ep == nil {
 		return out, &wireError{code: "NotFoundException", status: http.StatusBadRequest,

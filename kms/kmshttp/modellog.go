@@ -3,6 +3,8 @@ package kmshttp
 import (
 	"context"
 	"strings"
+
+	"github.com/kmsmodel/kmsmodel/kms"
 )
 
 // ModelLog carries kmsmodel's own configuration changes, the KmsModel
@@ -27,30 +29,23 @@ type ModelLog interface {
 // endpoint changes through l (see ModelLog).
 func WithModelLog(l ModelLog) Option { return func(c *config) { c.modelLog = l } }
 
-// modelChanges are the KmsModel targets (without the prefix) that change
-// the handler's IAM, Organizations or VPC endpoints; modelReads those that
-// read them.
-var (
-	modelChanges = map[string]bool{
-		"PutIdentityPolicy": true, "DeleteIdentityPolicy": true, "AddUserToGroup": true, "RemoveUserFromGroup": true,
-		"PutPermissionsBoundary": true, "DeletePermissionsBoundary": true, "PutSessionPolicy": true, "DeleteSessionPolicy": true,
-		"CreatePrincipal": true, "DeletePrincipal": true,
-		"PutServiceControlPolicy": true, "DeleteServiceControlPolicy": true,
-		"PutResourceControlPolicy": true, "DeleteResourceControlPolicy": true,
-		"PlaceAccount": true, "SetManagementAccount": true,
-		"SetVPCEndpointPolicy": true,
-	}
-	modelReads = map[string]bool{
-		"GetIdentityPolicy": true, "GetPermissionsBoundary": true, "GetSessionPolicy": true, "GetUserId": true,
-		"GetServiceControlPolicy": true, "GetResourceControlPolicy": true, "GetVPCEndpointPolicy": true,
-	}
-)
+// isModelTarget reports whether the KmsModel target name changes or reads
+// the handler's IAM, Organizations or VPC endpoints: a change unless its
+// name begins with "Get".
+func isModelTarget(name string) bool {
+	return identityTargets[name] || orgTargets[name] || name == "SetVPCEndpointPolicy" || name == "GetVPCEndpointPolicy"
+}
+
+// isModelChange reports whether the KmsModel target name changes them.
+func isModelChange(name string) bool {
+	return isModelTarget(name) && !strings.HasPrefix(name, "Get")
+}
 
 // IsModelChange reports whether target ("KmsModel.<Name>") changes IAM,
 // AWS Organizations or VPC endpoints: a change that a ModelLog carries.
 func IsModelChange(target string) bool {
 	name, ok := strings.CutPrefix(target, "KmsModel.")
-	return ok && modelChanges[name]
+	return ok && isModelChange(name)
 }
 
 // ApplyModelChange applies the model change target (IsModelChange) with
@@ -66,25 +61,43 @@ func (h *Handler) ApplyModelChange(target string, body []byte) ([]byte, error) {
 }
 
 // modelPrecheck refuses, before it reaches the log, a change that this
-// handler could not apply whatever the state: a body that is no JSON
-// object of strings, or a change to what the handler does not keep (IAM
-// without WithIdentityPolicies, Organizations without WithOrganizations,
-// a VPC endpoint not given with WithVPCEndpoints). Those would otherwise
-// stay in the log, refused on every replay.
+// handler could not apply whatever the state: a body whose members are not
+// strings, or a change to what the handler does not keep (IAM without
+// WithIdentityPolicies, Organizations without WithOrganizations, a VPC
+// endpoint not given with WithVPCEndpoints). Those would otherwise stay in
+// the log, refused on every replay.
 func (h *Handler) modelPrecheck(name string, body []byte) error {
-	var principal, policyName, document, group, user, session, target, account, path, endpoint string
-	if err := strMembers(body, map[string]*string{"PrincipalArn": &principal, "PolicyName": &policyName,
-		"PolicyDocument": &document, "GroupArn": &group, "UserArn": &user, "SessionArn": &session,
-		"Target": &target, "AccountId": &account, "OrgPath": &path, "VpcEndpointId": &endpoint}); err != nil {
+	a, err := decodeModelArgs(body)
+	if err != nil {
 		return err
 	}
-	switch {
-	case identityTargets[name] && h.iam == nil, orgTargets[name] && h.orgs == nil:
-		_, err := h.dispatchModel(name, body, nil) // its UnknownOperationException, saying how to get them
-		return err
-	case name == "SetVPCEndpointPolicy" && h.vpces[endpoint] == nil:
-		_, err := h.endpointPolicy(name, body, nil) // its NotFoundException
+	if identityTargets[name] && h.iam == nil || orgTargets[name] && h.orgs == nil ||
+		name == "SetVPCEndpointPolicy" && h.vpces[a.endpoint] == nil {
+		_, err := h.dispatchModel(name, body, nil) // its own refusal, which says why
 		return err
 	}
 	return nil
 }
+
+// modelArgs are the request members of the KmsModel targets that change
+// or read IAM, Organizations and VPC endpoints (identityPolicy,
+// organizations, endpointPolicy), each target reading its own.
+type modelArgs struct {
+	principal, policyName, document, group, user, session string // IAM
+	target, account, path                                 string // Organizations
+	endpoint                                              string // VPC endpoints
+}
+
+// decodeModelArgs reads a model target's request body.
+func decodeModelArgs(body []byte) (modelArgs, error) {
+	var a modelArgs
+	err := strMembers(body, map[string]*string{"PrincipalArn": &a.principal, "PolicyName": &a.policyName,
+		"PolicyDocument": &a.document, "GroupArn": &a.group, "UserArn": &a.user, "SessionArn": &a.session,
+		"Target": &a.target, "AccountId": &a.account, "OrgPath": &a.path, "VpcEndpointId": &a.endpoint})
+	return a, err
+}
+
+// firstIDs answers GetUserId for a handler without identity-based
+// policies: no user or role was ever deleted there, so each has its first
+// unique ID. Nothing changes it.
+var firstIDs = kms.NewIdentityPolicies()

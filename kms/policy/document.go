@@ -149,6 +149,19 @@ func quote(s string) string {
 	return b.String()
 }
 
+// oneOrMany returns the elements of n, an array, or n itself, as policy
+// elements that take one value or a list (Statement, a principal list);
+// none for nil.
+func oneOrMany(n *node) []*node {
+	switch {
+	case n == nil:
+		return nil
+	case n.kind == kindArray:
+		return n.elems
+	}
+	return []*node{n}
+}
+
 // compile checks the grammar of a policy and compiles its statements.
 func compile(root *node, identity bool) (*Document, error) {
 	if root.kind != kindObject {
@@ -176,10 +189,7 @@ func compile(root *node, identity bool) (*Document, error) {
 	if stmts == nil {
 		return nil, malformed(msgNoStatement)
 	}
-	elems := []*node{stmts}
-	if stmts.kind == kindArray {
-		elems = stmts.elems
-	}
+	elems := oneOrMany(stmts)
 	if len(elems) == 0 {
 		return nil, malformed(msgEmptyStatement)
 	}
@@ -433,33 +443,12 @@ func (d *Document) TextReplacing(replace func(Principal) (string, bool)) string 
 			n.str, changed = r, true
 		}
 	}
-	stmts := root.member("Statement")
-	if stmts == nil {
-		return d.text
-	}
-	list := stmts.elems
-	if stmts.kind == kindObject {
-		list = []*node{stmts}
-	}
-	for _, st := range list {
-		if st.kind != kindObject {
-			continue
-		}
+	for _, st := range oneOrMany(root.member("Statement")) {
 		for _, name := range [...]string{"Principal", "NotPrincipal"} {
-			pr := st.member(name)
-			if pr == nil || pr.kind != kindObject {
-				continue
-			}
-			aws := pr.member("AWS")
-			if aws == nil {
-				continue
-			}
-			if aws.kind == kindArray {
-				for _, e := range aws.elems {
+			if pr := st.member(name); pr != nil && pr.kind == kindObject {
+				for _, e := range oneOrMany(pr.member("AWS")) {
 					sub(e)
 				}
-			} else {
-				sub(aws)
 			}
 		}
 	}
