@@ -176,10 +176,8 @@ func (l *etcdModelLog) apply(key string, value []byte, rev int64) {
 	if ch := l.waiting[key]; ch != nil {
 		ch <- r
 		delete(l.waiting, key)
-	} else if r.err != nil && kmshttp.IsModelChange(e.Target) {
-		// Every node refuses a change that the node that took it refused
-		// (it answered so); only a node that does not keep what the
-		// change is about says so.
+	} else if r.err != nil && e.Target != "" {
+		// Refused here as on the node that took it, which answered so.
 		l.log.Debug("a change from the model log was refused here", "target", e.Target, "err", r.err)
 	}
 	if rev > l.applied {
