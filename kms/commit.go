@@ -234,14 +234,28 @@ func (s *Service) reload() error {
 	}
 	// GetKeyLastUsage's records are by slot: move them to the reloaded
 	// keys' slots (a key the store does not hold loses its record).
+	// So are the keys used since TakeKeyUses; a key gone with the reload
+	// is noted as deleted (D79).
 	var usage map[uint32]lastUse
+	var dirty map[uint32]struct{}
 	for slot, u := range s.usage {
 		k := s.keyAt(slot)
-		if nk := f.loadedKey(s.storeID(k)); nk != nil {
-			if usage == nil {
-				usage = make(map[uint32]lastUse, len(s.usage))
+		nk := f.loadedKey(s.storeID(k))
+		if nk == nil {
+			if s.cfg.shareUsage {
+				s.usageGone = append(s.usageGone, s.arnOf(k))
 			}
-			usage[nk.slot] = u
+			continue
+		}
+		if usage == nil {
+			usage = make(map[uint32]lastUse, len(s.usage))
+		}
+		usage[nk.slot] = u
+		if _, ok := s.useDirty[slot]; ok {
+			if dirty == nil {
+				dirty = make(map[uint32]struct{}, len(s.useDirty))
+			}
+			dirty[nk.slot] = struct{}{}
 		}
 	}
 	// D78: what the reload left as it was (a key policy of the same text,
@@ -273,7 +287,7 @@ func (s *Service) reload() error {
 	s.policies, s.grants, s.grantIndex, s.granteeIdx = f.policies, f.grants, f.grantIndex, f.granteeIdx
 	s.bound, s.grantBound = f.bound, f.grantBound
 	s.grantSeq = max(s.grantSeq, f.grantSeq) // never back: a number an undone grant took is not given again
-	s.usage = usage
+	s.usage, s.useDirty = usage, dirty
 	s.saved = latest.UnixMicro()
 	s.profileSaved = profile == s.cfg.rules.String()
 	s.ec = f.ec

@@ -143,9 +143,10 @@
 //     of different stores (a connection, a key created in one) are
 //     serialised too: custom key store writes are few.
 //
-// A node keeps GetKeyLastUsage's records (D31) for the calls it answered:
-// each node reports the last use it saw, and decides
-// kms:TrailingDaysWithoutKeyUsage (D74) by it.
+// A node keeps GetKeyLastUsage's records (D31) for the calls it answered,
+// and decides kms:TrailingDaysWithoutKeyUsage (D74) by them, unless the
+// nodes share their uses (D79: WithKeyUsageSharing, TakeKeyUses,
+// MergeKeyUses, WithTrackingStart; kmssim serve --etcd does).
 //
 // # Imported key material
 //
@@ -307,7 +308,26 @@
 // start of AWS's tracking. So a new key counts from 0, and a key created
 // before the service started counts from the start: a reopened service,
 // like AWS for keys older than its tracking, does not know earlier uses.
-// In a cluster each node counts the uses it answered.
+// In a cluster each node counts the uses it answered, and those the other
+// nodes shared with it (D79).
+//
+// D79: the nodes of a cluster share GetKeyLastUsage's records. AWS does
+// not say how soon a use reaches GetKeyLastUsage (spec
+// aws-kms-asymmetric-hmac.md §10, open question 13); kmsmodel shares
+// them eventually, not with each call, so that a cryptographic call
+// stays a read. With WithKeyUsageSharing a node notes the keys its calls
+// used; TakeKeyUses hands their last uses out, and MergeKeyUses takes
+// another node's in, where a use later than the one held (by instant,
+// then request ID) replaces it with its operation, instant and IDs, so
+// that every node ends with the same record. A key's deletion is handed
+// out as Gone, so that what carries the uses can forget them. Every node
+// of a cluster also takes one TrackingStartDate (WithTrackingStart):
+// otherwise a node started later would report uses from before its own
+// start. kmssim serve --etcd carries the uses through etcd (at most every
+// 100 ms of wall time by default, --usage-share-every): a use reaches
+// the other nodes' GetKeyLastUsage and kms:TrailingDaysWithoutKeyUsage
+// within that and the watch's delay, and a node killed before it shared
+// loses its latest uses, as AWS's own records may have gaps.
 //
 // D76: both of ReEncrypt's authorizations (kms:ReEncryptFrom on the
 // source key, kms:ReEncryptTo on the destination) carry

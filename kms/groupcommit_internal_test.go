@@ -369,11 +369,11 @@ func aliasPages(t interface {
 // classified by whoever adds it.
 func TestReloadKeepsEveryField(t *testing.T) {
 	reloaded := []string{"regions", "rg", "slab", "seq", "queue", "qseq", "saved", "root", "stores", "storeSlots",
-		"storeSeq", "policies", "grants", "grantIndex", "granteeIdx", "grantSeq", "usage", "profileSaved", "ec", "bound", "grantBound", "scratch", "drafted", "others", "newPrimary", "pend", "added"}
+		"storeSeq", "policies", "grants", "grantIndex", "granteeIdx", "grantSeq", "usage", "useDirty", "profileSaved", "ec", "bound", "grantBound", "scratch", "drafted", "others", "newPrimary", "pend", "added"}
 	kept := []string{"mu", "cfg", "last", "st", "closed", "log", "spareLog", "logged", "resolved", "epoch",
 		"failures", "waiters", "committing", "undoing", "cl", "wmu", "ids", "totals", "durableTotals", "touched", "resolvedCond", "broken",
 		"imports", "principal", "principals", "roots", "defaults", "ownRoot",
-		"ownDefault", "call", "reads", "condBuf", "matchKeys", "useSeq", "trackStart", "tracking", "bind"}
+		"ownDefault", "call", "reads", "condBuf", "matchKeys", "useSeq", "trackStart", "tracking", "usageGone", "bind"}
 	typ := reflect.TypeFor[Service]()
 	for i := range typ.NumField() {
 		name := typ.Field(i).Name

@@ -43,6 +43,7 @@ type lastUse struct {
 	at        int64  // Unix µs
 	seq       uint64 // the use's number, for made-up IDs
 	requestID string // as given (WithRequestID), or "" for a made-up one
+	eventID   string // as another node gave it (MergeKeyUses), or "" for a made-up one
 }
 
 // markUsed records op, at now, as k's last use. The caller holds s.mu.
@@ -52,6 +53,12 @@ func (s *Service) markUsed(ctx context.Context, k *key, op keystate.Operation, n
 	}
 	s.useSeq++
 	s.usage[k.slot] = lastUse{op: op, at: now, seq: s.useSeq, requestID: RequestID(ctx)}
+	if s.cfg.shareUsage {
+		if s.useDirty == nil {
+			s.useDirty = make(map[uint32]struct{})
+		}
+		s.useDirty[k.slot] = struct{}{} // D79
+	}
 }
 
 // trackingStart is k's TrackingStartDate (D31): the service's first clock
@@ -141,12 +148,9 @@ func (s *Service) GetKeyLastUsage(ctx context.Context, in *GetKeyLastUsageInput)
 			TrackingStartDate: fromMicros(s.trackingStart(k))}
 		if u, ok := s.usage[k.slot]; ok {
 			t := fromMicros(u.at)
-			reqID := u.requestID
-			if reqID == "" {
-				reqID = s.madeUpID(u.at, u.seq, 0)
-			}
+			reqID, evID := s.useIDs(u)
 			out.KeyLastUsage = KeyLastUsage{Operation: u.op.String(), Timestamp: &t,
-				CloudTrailEventId: s.madeUpID(u.at, u.seq, 1), KmsRequestId: reqID}
+				CloudTrailEventId: evID, KmsRequestId: reqID}
 		}
 		return nil
 	})

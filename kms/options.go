@@ -38,6 +38,10 @@ type config struct {
 	consistency      *consistency.Model // nil: the model is off
 
 	noPredefinedAliases bool // WithoutPredefinedAliases
+
+	shareUsage    bool  // WithKeyUsageSharing (D79)
+	trackStart    int64 // WithTrackingStart, Unix µs
+	trackStartSet bool
 }
 
 func defaultConfig() config {

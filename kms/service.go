@@ -133,6 +133,11 @@ type Service struct {
 	useSeq     uint64             // counts recorded uses, for made-up IDs
 	trackStart int64              // the first instant the service read: when it began tracking usage
 	tracking   bool               // trackStart is set
+	// useDirty holds the slots of the keys used since TakeKeyUses, and
+	// usageGone the ARNs of keys with a use deleted since (D79), while
+	// WithKeyUsageSharing is on.
+	useDirty  map[uint32]struct{}
+	usageGone []string
 
 	ec *ecState // the eventual-consistency model; nil while it is off (eventual.go)
 }
@@ -308,6 +313,9 @@ func newService(cfg config) *Service {
 	// form: it is the caller's choice.
 	s.regions = []*region{{name: s.cfg.region, partition: PartitionOf(s.cfg.region), keys: newKeyIndex(&s.slab), aliases: make(map[aliasID]*alias)}}
 	s.rg = s.regions[0]
+	if cfg.trackStartSet {
+		s.trackStart, s.tracking = cfg.trackStart, true
+	}
 	if s.cfg.consistency != nil {
 		s.ec = newEC(*s.cfg.consistency, s.cfg.random)
 	}
@@ -849,7 +857,7 @@ func (s *Service) removeKey(k *key) {
 	r.dropKeyAliases(k)
 	removeFromStore(k)
 	k.rotations, k.text, k.imp, k.ck = nil, nil, nil, nil
-	delete(s.usage, k.slot)
+	s.forgetUse(k)
 	delete(s.policies, k.slot)
 	delete(s.bound, k.slot)
 	s.dropKeyGrants(k)

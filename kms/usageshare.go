@@ -1,0 +1,166 @@
+package kms
+
+import (
+	"context"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/keystate"
+)
+
+// Sharing GetKeyLastUsage's records between the nodes of a cluster (D79).
+//
+// Each service keeps its keys' last uses in memory (D31), for the calls
+// it answered. In a cluster, a use on one node would then be missing from
+// GetKeyLastUsage and kms:TrailingDaysWithoutKeyUsage (D74) on the others.
+// With WithKeyUsageSharing a service notes which keys its calls used;
+// TakeKeyUses hands their last uses (and the deletions of keys it held a
+// use of) to whatever carries them to the other nodes, and MergeKeyUses
+// takes theirs in: a use later than the one a node holds replaces it,
+// with its operation, instant and IDs as the node that answered gave
+// them. Every node then answers alike once the uses have reached it.
+// kmssim serve --etcd carries them through etcd; a program running
+// several services over store.SharedMemory can hand them over itself.
+
+// KeyUse is a key's last successful cryptographic operation as one
+// service hands it to another (TakeKeyUses, MergeKeyUses), or, with Gone
+// set, word that the key was deleted.
+type KeyUse struct {
+	KeyArn    string    // the key's ARN
+	Operation string    // as GetKeyLastUsage names it (Encrypt, Sign, …)
+	At        time.Time // when it happened, as the service's clock read
+	RequestID string    // GetKeyLastUsage's KmsRequestId
+	EventID   string    // GetKeyLastUsage's CloudTrailEventId
+	// Gone says that the key was deleted since a use of it was noted: its
+	// uses may be forgotten. TakeKeyUses sets it; MergeKeyUses skips such
+	// entries.
+	Gone bool
+}
+
+// WithKeyUsageSharing makes the service note the keys its calls use, for
+// TakeKeyUses (decision D79). Without it TakeKeyUses returns nothing.
+func WithKeyUsageSharing() Option { return func(c *config) { c.shareUsage = true } }
+
+// WithTrackingStart sets the instant the service began tracking key usage,
+// GetKeyLastUsage's TrackingStartDate for keys created before it (D31),
+// instead of its first clock reading: the nodes of a cluster that share
+// their uses (D79) share this instant too, whenever each started.
+func WithTrackingStart(t time.Time) Option {
+	return func(c *config) { c.trackStart, c.trackStartSet = t.UnixMicro(), true }
+}
+
+// TakeKeyUses appends to dst the last use of each key that a call to the
+// service used since the previous TakeKeyUses, then an entry with Gone
+// set for each key deleted since that had a use recorded, and returns the
+// extended slice. It needs WithKeyUsageSharing. Uses that MergeKeyUses
+// took in are not handed out again.
+func (s *Service) TakeKeyUses(dst []KeyUse) []KeyUse {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for slot := range s.useDirty {
+		if u, ok := s.usage[slot]; ok {
+			dst = append(dst, s.keyUse(s.keyAt(slot), u))
+		}
+	}
+	clear(s.useDirty)
+	for _, arn := range s.usageGone {
+		dst = append(dst, KeyUse{KeyArn: arn, Gone: true})
+	}
+	s.usageGone = s.usageGone[:0]
+	return dst
+}
+
+// keyUse is u, k's last use, as TakeKeyUses hands it out.
+func (s *Service) keyUse(k *key, u lastUse) KeyUse {
+	reqID, evID := s.useIDs(u)
+	return KeyUse{KeyArn: s.arnOf(k), Operation: u.op.String(), At: fromMicros(u.at), RequestID: reqID, EventID: evID}
+}
+
+// useIDs returns the request and event IDs of u, made up when it has
+// none of its own.
+func (s *Service) useIDs(u lastUse) (reqID, evID string) {
+	reqID, evID = u.requestID, u.eventID
+	if reqID == "" {
+		reqID = s.madeUpID(u.at, u.seq, 0)
+	}
+	if evID == "" {
+		evID = s.madeUpID(u.at, u.seq, 1)
+	}
+	return reqID, evID
+}
+
+// MergeKeyUses records each use in uses as its key's last use when it is
+// later than the one the service holds (by At, then by RequestID, so
+// that every service that merges the same uses ends with the same one).
+// In cluster mode it first catches up with the cluster, so that a key
+// created on another node before it was used is known here. Uses of keys
+// the service does not hold (deleted, or never created), entries with
+// Gone set, and entries whose ARN or operation is not valid are skipped;
+// it returns how many uses it recorded. Merged uses are not handed out
+// again by TakeKeyUses.
+func (s *Service) MergeKeyUses(ctx context.Context, uses []KeyUse) (int, error) {
+	if err := s.barrier(ctx); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	merged := 0
+	for i := range uses {
+		u := &uses[i]
+		if u.Gone {
+			continue
+		}
+		op, ok := keystate.ParseOperation(u.Operation)
+		if !ok || !countsAsUse(op) {
+			continue
+		}
+		a, ok := parseARN(u.KeyArn)
+		if !ok || a.keyID == "" {
+			continue
+		}
+		r := s.findRegion(a.region)
+		if r == nil || !r.served() || r.partition != a.partition {
+			continue
+		}
+		k := r.keys.get(a.keyID)
+		if k == nil || k.account != a.account {
+			continue
+		}
+		at := u.At.UnixMicro()
+		if held, ok := s.usage[k.slot]; ok {
+			heldReq, _ := s.useIDs(held)
+			if held.at > at || held.at == at && heldReq >= u.RequestID {
+				continue
+			}
+		}
+		if s.usage == nil {
+			s.usage = make(map[uint32]lastUse)
+		}
+		s.usage[k.slot] = lastUse{op: op, at: at, requestID: u.RequestID, eventID: u.EventID}
+		delete(s.useDirty, k.slot) // the other node's own: not handed back
+		merged++
+	}
+	return merged, nil
+}
+
+// countsAsUse says whether op is among the operations GetKeyLastUsage
+// reports (spec aws-kms-asymmetric-hmac.md §10).
+func countsAsUse(op keystate.Operation) bool {
+	switch op {
+	case keystate.Decrypt, keystate.DeriveSharedSecret, keystate.Encrypt, keystate.GenerateDataKey,
+		keystate.GenerateDataKeyPair, keystate.GenerateDataKeyPairWithoutPlaintext,
+		keystate.GenerateDataKeyWithoutPlaintext, keystate.GenerateMac, keystate.ReEncrypt,
+		keystate.Sign, keystate.Verify, keystate.VerifyMac, keystate.Encapsulate, keystate.Decapsulate:
+		return true
+	}
+	return false
+}
+
+// forgetUse drops k's last use, which its deletion ends, and notes the
+// deletion for TakeKeyUses when k had one. The caller holds s.mu.
+func (s *Service) forgetUse(k *key) {
+	if _, ok := s.usage[k.slot]; ok && s.cfg.shareUsage {
+		s.usageGone = append(s.usageGone, s.arnOf(k))
+	}
+	delete(s.usage, k.slot)
+	delete(s.useDirty, k.slot)
+}

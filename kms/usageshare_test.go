@@ -1,0 +1,155 @@
+package kms_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/kms"
+	"github.com/kmsmodel/kmsmodel/store"
+)
+
+// D79: the nodes of a cluster share GetKeyLastUsage's records. A use on
+// one node, taken from it (TakeKeyUses) and merged into another
+// (MergeKeyUses), makes the other answer GetKeyLastUsage with the same
+// operation, instant and IDs, and decide kms:TrailingDaysWithoutKeyUsage
+// (D74) by it; an older use replaces nothing; what was merged is not
+// handed back; a deleted key is handed out as Gone; TrackingStartDate
+// is the cluster's (WithTrackingStart), not each node's start.
+func TestDecisionD79KeyUsageSharing(t *testing.T) {
+	st := store.NewSharedMemory()
+	nodes, clocks := clNodes(t, st, 2, kms.WithKeyUsageSharing(), kms.WithTrackingStart(clStart))
+	a, b := nodes[0], nodes[1]
+	ctx := kms.WithPrincipal(context.Background(), pzRoot)
+	doc := idRootAnd(`{"Effect":"Deny","Principal":"*","Action":["kms:DisableKey","kms:ScheduleKeyDeletion"],"Resource":"*",
+	  "Condition":{"NumericLessThanEquals":{"kms:TrailingDaysWithoutKeyUsage":"30"}}}`)
+	out, err := a.CreateKey(ctx, &kms.CreateKeyInput{Policy: doc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, arn := out.KeyMetadata.KeyId, out.KeyMetadata.Arn
+	advance := func(d time.Duration) {
+		t.Helper()
+		for _, c := range clocks {
+			if _, err := c.Advance(d); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	lastUsage := func(svc *kms.Service) *kms.GetKeyLastUsageOutput {
+		t.Helper()
+		out, err := svc.GetKeyLastUsage(ctx, &kms.GetKeyLastUsageInput{KeyId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	advance(60 * 24 * time.Hour)
+	if _, err := a.Encrypt(kms.WithRequestID(ctx, "request-1"), &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := lastUsage(b); got.KeyLastUsage.Operation != "" {
+		t.Fatalf("b knows a's use before it was handed over: %+v", got.KeyLastUsage)
+	}
+	uses := a.TakeKeyUses(nil)
+	if len(uses) != 1 || uses[0].KeyArn != arn || uses[0].Operation != "Encrypt" || !uses[0].At.Equal(clocks[0].Now()) ||
+		uses[0].RequestID != "request-1" || uses[0].EventID == "" || uses[0].Gone {
+		t.Fatalf("TakeKeyUses = %+v, want a's Encrypt of %s", uses, arn)
+	}
+	if again := a.TakeKeyUses(nil); len(again) != 0 {
+		t.Fatalf("a second TakeKeyUses = %+v, want nothing new", again)
+	}
+	if n, err := b.MergeKeyUses(ctx, uses); n != 1 || err != nil {
+		t.Fatalf("MergeKeyUses = %d, %v; want 1", n, err)
+	}
+	if got, want := lastUsage(b), lastUsage(a); !reflect.DeepEqual(got, want) {
+		t.Fatalf("b answers %+v, a %+v", got, want)
+	}
+	if got := b.TakeKeyUses(nil); len(got) != 0 {
+		t.Fatalf("b hands back what it merged: %+v", got)
+	}
+	// D74 on b, by a's use: used today, 60 days after the key's creation.
+	_, err = b.DisableKey(ctx, &kms.DisableKeyInput{KeyId: id})
+	pzDenied(t, err, pzRoot, "kms:DisableKey", arn, true)
+
+	// An older use replaces nothing; neither do entries that name no key
+	// of the node or no operation, nor Gone entries.
+	older := uses[0]
+	older.At, older.Operation, older.RequestID = older.At.Add(-time.Hour), "Decrypt", "request-0"
+	foreign := uses[0]
+	foreign.KeyArn = "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000"
+	badOp := uses[0]
+	badOp.At, badOp.Operation = badOp.At.Add(time.Hour), "DescribeKey"
+	gone := kms.KeyUse{KeyArn: arn, Gone: true}
+	if n, err := b.MergeKeyUses(ctx, []kms.KeyUse{older, foreign, badOp, gone}); n != 0 || err != nil {
+		t.Fatalf("MergeKeyUses of nothing newer = %d, %v; want 0", n, err)
+	}
+	if got := lastUsage(b); got.KeyLastUsage.Operation != "Encrypt" || got.KeyLastUsage.KmsRequestId != "request-1" {
+		t.Fatalf("an older use replaced the newer: %+v", got.KeyLastUsage)
+	}
+
+	// A later use on b travels back to a, with b's made-up IDs.
+	advance(time.Hour)
+	if _, err := b.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{KeyId: id, NumberOfBytes: kms.Int32(32)}); err != nil {
+		t.Fatal(err)
+	}
+	back := b.TakeKeyUses(nil)
+	if len(back) != 1 || back[0].Operation != "GenerateDataKey" || back[0].RequestID == "" {
+		t.Fatalf("b's TakeKeyUses = %+v", back)
+	}
+	if n, err := a.MergeKeyUses(ctx, back); n != 1 || err != nil {
+		t.Fatalf("MergeKeyUses = %d, %v; want 1", n, err)
+	}
+	if got, want := lastUsage(a), lastUsage(b); !reflect.DeepEqual(got, want) || got.KeyLastUsage.Operation != "GenerateDataKey" {
+		t.Fatalf("a answers %+v, b %+v", got, want)
+	}
+
+	// Deleted: each node that held a use hands the key out as Gone.
+	advance(31 * 24 * time.Hour)
+	if _, err := a.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: kms.Int32(7)}); err != nil {
+		t.Fatal(err)
+	}
+	advance(8 * 24 * time.Hour)
+	for i, n := range nodes {
+		n.Sweep()
+		if _, err := n.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: id}); err == nil {
+			t.Fatalf("node %d still has the key", i)
+		}
+		if got := n.TakeKeyUses(nil); len(got) != 1 || got[0] != (kms.KeyUse{KeyArn: arn, Gone: true}) {
+			t.Fatalf("node %d's TakeKeyUses after the deletion = %+v, want %s Gone", i, got, arn)
+		}
+	}
+
+	// TrackingStartDate: a node started after a key's creation reports
+	// the cluster's, not its own start (which it would without the
+	// option: D31).
+	other := clCreate(t, a, &kms.CreateKeyInput{})
+	advance(time.Hour)
+	for _, shared := range []bool{true, false} {
+		opts := []kms.Option{kms.WithKeyUsageSharing()}
+		if shared {
+			opts = append(opts, kms.WithTrackingStart(clStart))
+		}
+		late, lateClocks := clNodes(t, st, 1, opts...)
+		if _, err := lateClocks[0].Advance(clocks[0].Now().Sub(clStart)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := late[0].GetKeyLastUsage(ctx, &kms.GetKeyLastUsageInput{KeyId: other})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.TrackingStartDate.Equal(got.KeyCreationDate) != shared {
+			t.Fatalf("WithTrackingStart %v: TrackingStartDate %v, created %v", shared, got.TrackingStartDate, got.KeyCreationDate)
+		}
+	}
+
+	// Without WithKeyUsageSharing nothing is noted.
+	plain, _ := clNodes(t, st, 1)
+	if _, err := plain[0].Encrypt(ctx, &kms.EncryptInput{KeyId: other, Plaintext: []byte("p")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := plain[0].TakeKeyUses(nil); len(got) != 0 {
+		t.Fatalf("TakeKeyUses without WithKeyUsageSharing = %+v", got)
+	}
+}
