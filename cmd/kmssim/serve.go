@@ -180,7 +180,12 @@ prefix, in kmssim/model/) that every node applies in one order, those
 started later included. The node that takes it answers once it has
 applied it; the others apply it within milliseconds, as IAM's own
 changes take time to propagate; a KmsModel target that reads them
-waits until its node has applied every change made before it.
+waits until its node has applied every change made before it. The nodes
+share the key uses GetKeyLastUsage reports (and that
+kms:TrailingDaysWithoutKeyUsage counts) through etcd too, in kmssim/usage/:
+each node writes its uses at most every --usage-share-every (100ms), so a
+use reaches the other nodes within that and the watch's delay (decision
+D79).
 
 For load balancers, GET /healthz answers 200 while the process serves,
 and GET /readyz answers 200 when the node can answer calls (in cluster
@@ -221,6 +226,7 @@ type serveConfig struct {
 	ec              []kms.Option       // --eventual-consistency
 	etcd            *etcdstore.Options // --etcd; nil otherwise
 	staleReads      bool
+	usageEvery      time.Duration // --usage-share-every
 	readyTimeout    time.Duration
 	noPredefined    bool // --no-predefined-aliases
 }
@@ -365,6 +371,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	etcdDial := fs.Duration("etcd-dial-timeout", 5*time.Second, "how long to wait for a connection to etcd at start")
 	etcdMaxOps := fs.Int("etcd-max-txn-ops", etcdstore.DefaultMaxTxnOps, "most operations in one etcd transaction: at most the members' --max-txn-ops")
 	fs.BoolVar(&c.staleReads, "stale-reads", false, "with --etcd, answer from this node's copy without catching up with the cluster first: faster, possibly stale reads")
+	fs.DurationVar(&c.usageEvery, "usage-share-every", 100*time.Millisecond, "with --etcd, how often this node shares the key uses GetKeyLastUsage reports with the others (decision D79)")
 	fs.BoolVar(&c.noPredefined, "no-predefined-aliases", false, "leave AWS's predefined alias/aws/ names without a target out of ListAliases (decision D72)")
 	fs.DurationVar(&c.readyTimeout, "ready-timeout", 2*time.Second, "how long GET /readyz may take to reach the store and catch up before answering 503")
 	if code := parseFlags(fs, serveHelp, args, stdout, stderr); code >= 0 {
@@ -380,7 +387,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 		return bad("--etcd, --db and --mem are exclusive: state lives in etcd, a file or memory")
 	}
 	if *etcdEndpoints == "" {
-		for _, f := range []string{"etcd-prefix", "etcd-ca", "etcd-cert", "etcd-key", "etcd-user", "etcd-password", "etcd-dial-timeout", "etcd-max-txn-ops", "stale-reads"} {
+		for _, f := range []string{"etcd-prefix", "etcd-ca", "etcd-cert", "etcd-key", "etcd-user", "etcd-password", "etcd-dial-timeout", "etcd-max-txn-ops", "stale-reads", "usage-share-every"} {
 			if set[f] {
 				return bad("--" + f + " needs --etcd")
 			}
@@ -388,6 +395,9 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	}
 	if c.readyTimeout <= 0 {
 		return bad("--ready-timeout must be positive")
+	}
+	if c.usageEvery < time.Millisecond {
+		return bad("--usage-share-every must be at least 1ms")
 	}
 	var err error
 	if c.ec, err = ecf.options(set); err != nil {
@@ -619,6 +629,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	var svc *kms.Service
 	var mlog *etcdModelLog // a cluster node's IAM, Organizations and VPC endpoint changes (modellog.go)
 	var mlogFrom int64
+	var usage *usageShare // a cluster node's key uses, shared (usageshare.go)
 	storeName := "memory"
 	if c.mem {
 		svc = kms.New(opts...)
@@ -664,8 +675,32 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 					"start", c.start.Format(time.RFC3339))
 			}
 		}
+		if c.etcd != nil {
+			// D79: the nodes share their key uses and one tracking start.
+			if usage, err = newUsageShare(c.etcd, log); err == nil {
+				now := time.Now()
+				if clock != nil {
+					now = clock.Now()
+				}
+				tctx, cancel := context.WithTimeout(ctx, c.etcd.DialTimeout)
+				var start time.Time
+				start, err = usage.trackingStart(tctx, now)
+				cancel()
+				opts = append(opts, kms.WithKeyUsageSharing(), kms.WithTrackingStart(start))
+			}
+			if err != nil {
+				if usage != nil {
+					_ = usage.close()
+				}
+				_ = st.Close()
+				return fail("cannot share key usage", err)
+			}
+		}
 		if svc, err = kms.Open(ctx, st, opts...); err != nil {
 			_ = st.Close()
+			if usage != nil {
+				_ = usage.close()
+			}
 			return fail("cannot load the store", err)
 		}
 		if !wrapped {
@@ -678,6 +713,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 			log.Error("closing the store", "err", err)
 		}
 	}()
+	if usage != nil {
+		if err := usage.start(svc, c.usageEvery); err != nil {
+			_ = usage.close()
+			return fail("cannot share key usage", err)
+		}
+		// Runs before svc.Close (defers run last first).
+		defer func() {
+			if err := usage.close(); err != nil {
+				log.Error("closing the key usage connection", "err", err)
+			}
+		}()
+	}
 	if c.etcd != nil {
 		// Runs before svc.Close (defers run last first).
 		t := time.NewTicker(followEvery)

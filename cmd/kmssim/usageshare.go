@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/kmsmodel/kmsmodel/kms"
+	"github.com/kmsmodel/kmsmodel/store/etcdstore"
+)
+
+// Sharing GetKeyLastUsage's records between the nodes of a cluster
+// (serve --etcd; decision D79 in package kms). Each node takes the last
+// uses its calls made (kms.Service.TakeKeyUses) at most every
+// --usage-share-every and writes them to etcd, one record a key, under
+// the store's prefix (usageDir, which the store ignores); every node
+// watches the records and merges them (MergeKeyUses). A record is
+// replaced only by a later use: its value begins with the use's instant
+// and request ID, so that etcd's own comparison of values decides, and
+// two nodes writing one key at once keep the later use whichever writes
+// last. A key's deletion removes its record. The cluster's tracking start
+// (GetKeyLastUsage's TrackingStartDate for older keys) is written once,
+// by the first node that starts, and taken by every node after.
+
+// usageDir is where the key uses live under the store's prefix:
+// usageDir+"start" holds the tracking start, usageDir+"k/<key ARN>" a
+// key's last use (usageValue).
+const usageDir = "kmssim/usage/"
+
+// usageEpoch shifts Unix microseconds (which may be negative: the model's
+// clock may read before 1970) so that every instant of years 1–9999 is
+// positive and, written in usageDigits digits, sorts as it compares.
+const (
+	usageEpoch  = 100_000_000_000_000_000
+	usageDigits = 18
+)
+
+// usageValue encodes u as a record's value: its instant, then its request
+// ID, operation and event ID, separated by zero bytes (below any byte of
+// an ID, so that values compare as (instant, request ID) do, as
+// kms.MergeKeyUses compares uses).
+func usageValue(u kms.KeyUse) string {
+	at := strconv.FormatInt(u.At.UnixMicro()+usageEpoch, 10)
+	return strings.Repeat("0", max(0, usageDigits-len(at))) + at + "\x00" + u.RequestID + "\x00" + u.Operation + "\x00" + u.EventID
+}
+
+// parseUsage decodes a record of key ARN arn.
+func parseUsage(arn string, value []byte) (kms.KeyUse, bool) {
+	f := strings.Split(string(value), "\x00")
+	if len(f) != 4 || len(f[0]) != usageDigits {
+		return kms.KeyUse{}, false
+	}
+	at, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil {
+		return kms.KeyUse{}, false
+	}
+	return kms.KeyUse{KeyArn: arn, At: time.UnixMicro(at - usageEpoch).UTC(), RequestID: f[1], Operation: f[2], EventID: f[3]}, true
+}
+
+// usageShare carries a node's key uses to the others through etcd.
+type usageShare struct {
+	cli    *clientv3.Client
+	prefix string // the store's prefix + usageDir
+	log    *slog.Logger
+	svc    *kms.Service
+
+	mu      sync.Mutex
+	pending map[string]kms.KeyUse // taken from svc, not yet written (a write failed), by key ARN
+	cancel  context.CancelFunc
+	done    sync.WaitGroup
+	timeout time.Duration
+}
+
+// newUsageShare connects to the etcd cluster of o.
+func newUsageShare(o *etcdstore.Options, log *slog.Logger) (*usageShare, error) {
+	cli, err := clientv3.New(clientv3.Config{Endpoints: o.Endpoints, DialTimeout: o.DialTimeout, TLS: o.TLS,
+		Username: o.Username, Password: o.Password, Logger: zap.NewNop()})
+	if err != nil {
+		return nil, fmt.Errorf("sharing key usage: connect: %w", err)
+	}
+	return &usageShare{cli: cli, prefix: o.Prefix + usageDir, log: log, pending: map[string]kms.KeyUse{},
+		timeout: o.DialTimeout}, nil
+}
+
+// trackingStart returns the cluster's tracking start: the one stored, or
+// now, which it stores, when there is none yet.
+func (u *usageShare) trackingStart(ctx context.Context, now time.Time) (time.Time, error) {
+	key := u.prefix + "start"
+	resp, err := u.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, now.UTC().Format(time.RFC3339Nano))).Else(clientv3.OpGet(key)).Commit()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sharing key usage: the tracking start: %w", err)
+	}
+	if resp.Succeeded {
+		return now, nil
+	}
+	kvs := resp.Responses[0].GetResponseRange().GetKvs()
+	if len(kvs) == 0 {
+		return now, nil // deleted since the comparison: now will do
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(kvs[0].Value))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sharing key usage: the tracking start %q: %w", kvs[0].Value, err)
+	}
+	return t, nil
+}
+
+// start merges the uses stored so far into svc, then, until stop, writes
+// svc's uses every every and merges the other nodes' as etcd's watch
+// brings them.
+func (u *usageShare) start(svc *kms.Service, every time.Duration) error {
+	u.svc = svc
+	ctx, cancel := context.WithCancel(context.Background())
+	u.cancel = cancel
+	from, err := u.load(ctx)
+	if err != nil {
+		cancel()
+		return err
+	}
+	u.done.Add(2)
+	go func() {
+		defer u.done.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				// The last uses, before the node stops.
+				wctx, wcancel := context.WithTimeout(context.Background(), min(u.timeout, time.Second))
+				u.write(wctx)
+				wcancel()
+				return
+			case <-t.C:
+				wctx, wcancel := context.WithTimeout(ctx, u.timeout)
+				u.write(wctx)
+				wcancel()
+			}
+		}
+	}()
+	go func() {
+		defer u.done.Done()
+		u.follow(ctx, from)
+	}()
+	return nil
+}
+
+// load merges every stored use into the service and returns the revision
+// to watch from.
+func (u *usageShare) load(ctx context.Context) (int64, error) {
+	lctx, cancel := context.WithTimeout(ctx, u.timeout)
+	defer cancel()
+	resp, err := u.cli.Get(lctx, u.prefix+"k/", clientv3.WithPrefix())
+	if err != nil {
+		return 0, fmt.Errorf("sharing key usage: read: %w", err)
+	}
+	uses := make([]kms.KeyUse, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		if use, ok := parseUsage(strings.TrimPrefix(string(kv.Key), u.prefix+"k/"), kv.Value); ok {
+			uses = append(uses, use)
+		}
+	}
+	if _, err := u.svc.MergeKeyUses(lctx, uses); err != nil {
+		return 0, fmt.Errorf("sharing key usage: merge: %w", err)
+	}
+	return resp.Header.Revision + 1, nil
+}
+
+// follow merges the records etcd's watch brings from revision from on,
+// until ctx ends; a watch that ends or falls behind a compaction starts
+// again after loading every record anew.
+func (u *usageShare) follow(ctx context.Context, from int64) {
+	for ctx.Err() == nil {
+		wch := u.cli.Watch(ctx, u.prefix+"k/", clientv3.WithPrefix(), clientv3.WithRev(from))
+		for wr := range wch {
+			if err := wr.Err(); err != nil || wr.CompactRevision != 0 {
+				break
+			}
+			var uses []kms.KeyUse
+			for _, ev := range wr.Events {
+				if ev.Type != clientv3.EventTypePut {
+					continue
+				}
+				if use, ok := parseUsage(strings.TrimPrefix(string(ev.Kv.Key), u.prefix+"k/"), ev.Kv.Value); ok {
+					uses = append(uses, use)
+				}
+			}
+			mctx, cancel := context.WithTimeout(ctx, u.timeout)
+			_, err := u.svc.MergeKeyUses(mctx, uses)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				u.log.Warn("sharing key usage: merging the other nodes' uses failed", "err", err)
+			}
+			from = wr.Header.Revision + 1
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+		if f, err := u.load(ctx); err == nil {
+			from = f
+		} else if ctx.Err() == nil {
+			u.log.Warn("sharing key usage: the watch ended, and reading the records again failed", "err", err)
+		}
+	}
+}
+
+// usageOpsPerTxn bounds one transaction's operations (etcd refuses more
+// than --max-txn-ops, 128 by default; each use is a nested transaction of
+// two operations).
+const usageOpsPerTxn = 32
+
+// write writes the uses taken from the service, and those a failed write
+// left, each as its key's record unless the record holds a later use; a
+// deleted key's record is removed. What fails to be written is kept for
+// the next write (a later use of the key replaces it).
+func (u *usageShare) write(ctx context.Context) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, use := range u.svc.TakeKeyUses(nil) {
+		if p, ok := u.pending[use.KeyArn]; ok && !use.Gone && !p.Gone && usageValue(p) > usageValue(use) {
+			continue
+		}
+		u.pending[use.KeyArn] = use
+	}
+	var ops []clientv3.Op
+	var arns []string
+	flush := func() {
+		if len(ops) == 0 {
+			return
+		}
+		if _, err := u.cli.Txn(ctx).Then(ops...).Commit(); err != nil {
+			u.log.Warn("sharing key usage: writing uses failed; trying again later", "uses", len(ops), "err", err)
+		} else {
+			for _, arn := range arns {
+				delete(u.pending, arn)
+			}
+		}
+		ops, arns = ops[:0], arns[:0]
+	}
+	for arn, use := range u.pending {
+		key := u.prefix + "k/" + arn
+		if use.Gone {
+			ops = append(ops, clientv3.OpDelete(key))
+		} else {
+			v := usageValue(use)
+			ops = append(ops, clientv3.OpTxn(
+				[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(key), "=", 0)},
+				[]clientv3.Op{clientv3.OpPut(key, v)},
+				[]clientv3.Op{clientv3.OpTxn([]clientv3.Cmp{clientv3.Compare(clientv3.Value(key), "<", v)},
+					[]clientv3.Op{clientv3.OpPut(key, v)}, nil)}))
+		}
+		arns = append(arns, arn)
+		if len(ops) == usageOpsPerTxn {
+			flush()
+		}
+	}
+	flush()
+}
+
+// close writes the last uses, stops following the records and closes the
+// connection.
+func (u *usageShare) close() error {
+	if u.cancel != nil {
+		u.cancel()
+		u.done.Wait()
+	}
+	return u.cli.Close()
+}
