@@ -875,7 +875,11 @@
 //
 // # Not modelled yet
 //
-// The Recipient parameter (Nitro Enclaves attestation), and calls made by
-// AWS services (service principals as callers, aws:SourceArn,
-// kms:ViaService) are not part of this version.
+// The Recipient parameter (Nitro Enclaves attestation) is not modelled
+// (kmshttp refuses a request that carries it); Verify of an ML-DSA signature from an
+// external μ (MessageType EXTERNAL_MU: sign with it, verify the message
+// with RAW), and SM2 wrapping of imported material in the China Regions
+// (WrappingAlgorithm SM2PKE, WrappingKeySpec SM2) are not part of this
+// version. (Calls through and by AWS services are: WithViaService,
+// WithServicePrincipal, D60 and D61.)
 package kms

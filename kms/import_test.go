@@ -404,7 +404,13 @@ func TestImportRefusals(t *testing.T) {
 		Msg: fxValidation("null", "wrappingAlgorithm", "Member must not be null")})
 	fxCheckErr(t, gp(id, "RSAES_OAEP_SHA_256", "RSA_1024"), fxWant{Code: keystate.ErrValidation, Op: gpo, AnyMsg: true})
 	fxCheckErr(t, gp(id, "RSAES_PKCS1_V1_5", "RSA_2048"), fxWant{Code: keystate.ErrUnsupportedOperation, Op: gpo,
-		KeyID: arn, State: en, AnyMsg: true})
+		KeyID: arn, State: en, Msg: "The wrapping algorithm RSAES_PKCS1_V1_5 is no longer supported."})
+	// SM2 wrapping is China's only (spec §9.2), refused elsewhere as SM2
+	// keys are (recorded, RPT-FL3026).
+	fxCheckErr(t, gp(id, "SM2PKE", "RSA_2048"), fxWant{Code: keystate.ErrUnsupportedOperation, Op: gpo,
+		KeyID: arn, State: en, Msg: "WrappingAlgorithm SM2PKE is not supported in this Region"})
+	fxCheckErr(t, gp(id, "RSAES_OAEP_SHA_256", "SM2"), fxWant{Code: keystate.ErrUnsupportedOperation, Op: gpo,
+		KeyID: arn, State: en, Msg: "WrappingKeySpec SM2 is not supported in this Region"})
 	// Asymmetric and HMAC keys take imported material (issue 13); ML-DSA
 	// keys cannot be EXTERNAL at all (D35: AWS does not import ML-DSA,
 	// spec §9.1; the exception is kmsmodel's choice).

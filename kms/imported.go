@@ -260,13 +260,24 @@ func (s *Service) GetParametersForImport(ctx context.Context, in *GetParametersF
 		if err := importKind(op, k, arn); err != nil {
 			return err
 		}
+		china := s.rg.partition == "aws-cn"
 		switch in.WrappingAlgorithm {
-		case "RSAES_PKCS1_V1_5", "SM2PKE":
-			// kmsmodel's wording: AWS deprecated the first; SM2 is China-only.
+		case "RSAES_PKCS1_V1_5":
+			// AWS stopped accepting it on 2023-10-10 (spec §9.2); the
+			// wording is kmsmodel's.
 			return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
-				"The wrapping algorithm "+in.WrappingAlgorithm+" is not modelled by this version of kmsmodel.")
+				"The wrapping algorithm RSAES_PKCS1_V1_5 is no longer supported.")
+		case "SM2PKE":
+			if !china {
+				// China only (spec §9.2); the wording of SM2 outside
+				// China (recorded, RPT-FL3026), as D71 does.
+				return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
+					"WrappingAlgorithm SM2PKE is not supported in this Region")
+			}
+			return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
+				"The wrapping algorithm SM2PKE is not modelled by this version of kmsmodel.")
 		case "RSA_AES_KEY_WRAP_SHA_1", "RSA_AES_KEY_WRAP_SHA_256":
-			if s.rg.partition == "aws-cn" {
+			if china {
 				// D71: not offered in the China Regions (spec §9.2); the
 				// exception and wording of SM2 outside them (recorded).
 				return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
@@ -274,6 +285,10 @@ func (s *Service) GetParametersForImport(ctx context.Context, in *GetParametersF
 			}
 		}
 		if in.WrappingKeySpec == "SM2" {
+			if !china {
+				return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
+					"WrappingKeySpec SM2 is not supported in this Region")
+			}
 			return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
 				"The wrapping key spec SM2 is not modelled by this version of kmsmodel.")
 		}
