@@ -146,7 +146,8 @@
 // A node keeps GetKeyLastUsage's records (D31) for the calls it answered,
 // and decides kms:TrailingDaysWithoutKeyUsage (D74) by them, unless the
 // nodes share their uses (D79: WithKeyUsageSharing, TakeKeyUses,
-// MergeKeyUses, WithTrackingStart; kmssim serve --etcd does).
+// MergeKeyUses, WithTrackingStart; kmssim serve --etcd --share-key-usage
+// does).
 //
 // # Imported key material
 //
@@ -323,11 +324,15 @@
 // out as Gone, so that what carries the uses can forget them. Every node
 // of a cluster also takes one TrackingStartDate (WithTrackingStart):
 // otherwise a node started later would report uses from before its own
-// start. kmssim serve --etcd carries the uses through etcd (at most every
-// 100 ms of wall time by default, --usage-share-every): a use reaches
-// the other nodes' GetKeyLastUsage and kms:TrailingDaysWithoutKeyUsage
-// within that and the watch's delay, and a node killed before it shared
-// loses its latest uses, as AWS's own records may have gaps.
+// start. kmssim serve --etcd --share-key-usage carries the uses through
+// etcd (at most every 100 ms of wall time by default,
+// --usage-share-every): a use reaches the other nodes' GetKeyLastUsage
+// and kms:TrailingDaysWithoutKeyUsage within that and the watch's delay,
+// and a node killed before it shared loses its latest uses, as AWS's own
+// records may have gaps. Sharing is opt-in because it is not free: an
+// etcd record for each key used in an interval, which every node
+// receives (a quarter more CPU for a node's Encrypt over 10,000 keys in
+// turn); without it each node reports the uses it answered.
 //
 // D76: both of ReEncrypt's authorizations (kms:ReEncryptFrom on the
 // source key, kms:ReEncryptTo on the destination) carry

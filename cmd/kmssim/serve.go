@@ -180,12 +180,15 @@ prefix, in kmssim/model/) that every node applies in one order, those
 started later included. The node that takes it answers once it has
 applied it; the others apply it within milliseconds, as IAM's own
 changes take time to propagate; a KmsModel target that reads them
-waits until its node has applied every change made before it. The nodes
-share the key uses GetKeyLastUsage reports (and that
-kms:TrailingDaysWithoutKeyUsage counts) through etcd too, in kmssim/usage/:
-each node writes its uses at most every --usage-share-every (100ms), so a
-use reaches the other nodes within that and the watch's delay (decision
-D79).
+waits until its node has applied every change made before it. Each node
+reports in GetKeyLastUsage (and counts in kms:TrailingDaysWithoutKeyUsage)
+the key uses it answered; with --share-key-usage the nodes share them
+through etcd (in kmssim/usage/): each node writes its latest uses at most
+every --usage-share-every (100ms), so a use reaches the other nodes
+within that and the watch's delay, and the cluster has one
+TrackingStartDate (decision D79). That costs an etcd record for each key
+used in an interval, which every node receives: a node's Encrypt over
+10,000 keys in turn cost about a quarter more CPU.
 
 For load balancers, GET /healthz answers 200 while the process serves,
 and GET /readyz answers 200 when the node can answer calls (in cluster
@@ -226,6 +229,7 @@ type serveConfig struct {
 	ec              []kms.Option       // --eventual-consistency
 	etcd            *etcdstore.Options // --etcd; nil otherwise
 	staleReads      bool
+	shareUsage      bool          // --share-key-usage
 	usageEvery      time.Duration // --usage-share-every
 	readyTimeout    time.Duration
 	noPredefined    bool // --no-predefined-aliases
@@ -371,7 +375,8 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	etcdDial := fs.Duration("etcd-dial-timeout", 5*time.Second, "how long to wait for a connection to etcd at start")
 	etcdMaxOps := fs.Int("etcd-max-txn-ops", etcdstore.DefaultMaxTxnOps, "most operations in one etcd transaction: at most the members' --max-txn-ops")
 	fs.BoolVar(&c.staleReads, "stale-reads", false, "with --etcd, answer from this node's copy without catching up with the cluster first: faster, possibly stale reads")
-	fs.DurationVar(&c.usageEvery, "usage-share-every", 100*time.Millisecond, "with --etcd, how often this node shares the key uses GetKeyLastUsage reports with the others (decision D79)")
+	fs.BoolVar(&c.shareUsage, "share-key-usage", false, "with --etcd, share the key uses GetKeyLastUsage reports with the other nodes through etcd (decision D79)")
+	fs.DurationVar(&c.usageEvery, "usage-share-every", 100*time.Millisecond, "with --share-key-usage, how often this node writes its latest key uses")
 	fs.BoolVar(&c.noPredefined, "no-predefined-aliases", false, "leave AWS's predefined alias/aws/ names without a target out of ListAliases (decision D72)")
 	fs.DurationVar(&c.readyTimeout, "ready-timeout", 2*time.Second, "how long GET /readyz may take to reach the store and catch up before answering 503")
 	if code := parseFlags(fs, serveHelp, args, stdout, stderr); code >= 0 {
@@ -387,7 +392,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 		return bad("--etcd, --db and --mem are exclusive: state lives in etcd, a file or memory")
 	}
 	if *etcdEndpoints == "" {
-		for _, f := range []string{"etcd-prefix", "etcd-ca", "etcd-cert", "etcd-key", "etcd-user", "etcd-password", "etcd-dial-timeout", "etcd-max-txn-ops", "stale-reads", "usage-share-every"} {
+		for _, f := range []string{"etcd-prefix", "etcd-ca", "etcd-cert", "etcd-key", "etcd-user", "etcd-password", "etcd-dial-timeout", "etcd-max-txn-ops", "stale-reads", "share-key-usage", "usage-share-every"} {
 			if set[f] {
 				return bad("--" + f + " needs --etcd")
 			}
@@ -395,6 +400,9 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	}
 	if c.readyTimeout <= 0 {
 		return bad("--ready-timeout must be positive")
+	}
+	if set["usage-share-every"] && !c.shareUsage {
+		return bad("--usage-share-every needs --share-key-usage")
 	}
 	if c.usageEvery < time.Millisecond {
 		return bad("--usage-share-every must be at least 1ms")
@@ -675,7 +683,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 					"start", c.start.Format(time.RFC3339))
 			}
 		}
-		if c.etcd != nil {
+		if c.etcd != nil && c.shareUsage {
 			// D79: the nodes share their key uses and one tracking start.
 			if usage, err = newUsageShare(c.etcd, log); err == nil {
 				now := time.Now()

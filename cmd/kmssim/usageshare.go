@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,26 +44,27 @@ const (
 	usageDigits = 18
 )
 
-// usageValue encodes u as a record's value: its instant, then its request
-// ID, operation and event ID, separated by zero bytes (below any byte of
-// an ID, so that values compare as (instant, request ID) do, as
-// kms.MergeKeyUses compares uses).
-func usageValue(u kms.KeyUse) string {
+// usageValue encodes u, which node wrote, as a record's value: its
+// instant, then its request ID, operation and event ID, and node,
+// separated by zero bytes (below any byte of an ID, so that values
+// compare as (instant, request ID) do, as kms.MergeKeyUses compares
+// uses).
+func usageValue(u kms.KeyUse, node string) string {
 	at := strconv.FormatInt(u.At.UnixMicro()+usageEpoch, 10)
-	return strings.Repeat("0", max(0, usageDigits-len(at))) + at + "\x00" + u.RequestID + "\x00" + u.Operation + "\x00" + u.EventID
+	return strings.Repeat("0", max(0, usageDigits-len(at))) + at + "\x00" + u.RequestID + "\x00" + u.Operation + "\x00" + u.EventID + "\x00" + node
 }
 
-// parseUsage decodes a record of key ARN arn.
-func parseUsage(arn string, value []byte) (kms.KeyUse, bool) {
+// parseUsage decodes a record of key ARN arn, and the node that wrote it.
+func parseUsage(arn string, value []byte) (use kms.KeyUse, node string, ok bool) {
 	f := strings.Split(string(value), "\x00")
-	if len(f) != 4 || len(f[0]) != usageDigits {
-		return kms.KeyUse{}, false
+	if len(f) != 5 || len(f[0]) != usageDigits {
+		return kms.KeyUse{}, "", false
 	}
 	at, err := strconv.ParseInt(f[0], 10, 64)
 	if err != nil {
-		return kms.KeyUse{}, false
+		return kms.KeyUse{}, "", false
 	}
-	return kms.KeyUse{KeyArn: arn, At: time.UnixMicro(at - usageEpoch).UTC(), RequestID: f[1], Operation: f[2], EventID: f[3]}, true
+	return kms.KeyUse{KeyArn: arn, At: time.UnixMicro(at - usageEpoch).UTC(), RequestID: f[1], Operation: f[2], EventID: f[3]}, f[4], true
 }
 
 // usageShare carries a node's key uses to the others through etcd.
@@ -76,6 +79,11 @@ type usageShare struct {
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
 	timeout time.Duration
+	maxOps  int // uses in one transaction: the members' --max-txn-ops
+
+	// node marks this node's records, which its watch brings back and
+	// need not be merged again.
+	node string
 }
 
 // newUsageShare connects to the etcd cluster of o.
@@ -85,8 +93,12 @@ func newUsageShare(o *etcdstore.Options, log *slog.Logger) (*usageShare, error) 
 	if err != nil {
 		return nil, fmt.Errorf("sharing key usage: connect: %w", err)
 	}
+	maxOps := o.MaxTxnOps
+	if maxOps <= 0 {
+		maxOps = etcdstore.DefaultMaxTxnOps
+	}
 	return &usageShare{cli: cli, prefix: o.Prefix + usageDir, log: log, pending: map[string]kms.KeyUse{},
-		timeout: o.DialTimeout}, nil
+		timeout: o.DialTimeout, maxOps: maxOps, node: strconv.FormatUint(rand.Uint64(), 36)}, nil
 }
 
 // trackingStart returns the cluster's tracking start: the one stored, or
@@ -162,7 +174,7 @@ func (u *usageShare) load(ctx context.Context) (int64, error) {
 	}
 	uses := make([]kms.KeyUse, 0, len(resp.Kvs))
 	for _, kv := range resp.Kvs {
-		if use, ok := parseUsage(strings.TrimPrefix(string(kv.Key), u.prefix+"k/"), kv.Value); ok {
+		if use, _, ok := parseUsage(strings.TrimPrefix(string(kv.Key), u.prefix+"k/"), kv.Value); ok {
 			uses = append(uses, use)
 		}
 	}
@@ -176,6 +188,7 @@ func (u *usageShare) load(ctx context.Context) (int64, error) {
 // until ctx ends; a watch that ends or falls behind a compaction starts
 // again after loading every record anew.
 func (u *usageShare) follow(ctx context.Context, from int64) {
+	own := []byte("\x00" + u.node)
 	for ctx.Err() == nil {
 		wch := u.cli.Watch(ctx, u.prefix+"k/", clientv3.WithPrefix(), clientv3.WithRev(from))
 		for wr := range wch {
@@ -184,18 +197,20 @@ func (u *usageShare) follow(ctx context.Context, from int64) {
 			}
 			var uses []kms.KeyUse
 			for _, ev := range wr.Events {
-				if ev.Type != clientv3.EventTypePut {
-					continue
+				if ev.Type != clientv3.EventTypePut || bytes.HasSuffix(ev.Kv.Value, own) {
+					continue // this node's own, or a deletion
 				}
-				if use, ok := parseUsage(strings.TrimPrefix(string(ev.Kv.Key), u.prefix+"k/"), ev.Kv.Value); ok {
+				if use, _, ok := parseUsage(strings.TrimPrefix(string(ev.Kv.Key), u.prefix+"k/"), ev.Kv.Value); ok {
 					uses = append(uses, use)
 				}
 			}
-			mctx, cancel := context.WithTimeout(ctx, u.timeout)
-			_, err := u.svc.MergeKeyUses(mctx, uses)
-			cancel()
-			if err != nil && ctx.Err() == nil {
-				u.log.Warn("sharing key usage: merging the other nodes' uses failed", "err", err)
+			if len(uses) > 0 {
+				mctx, cancel := context.WithTimeout(ctx, u.timeout)
+				_, err := u.svc.MergeKeyUses(mctx, uses)
+				cancel()
+				if err != nil && ctx.Err() == nil {
+					u.log.Warn("sharing key usage: merging the other nodes' uses failed", "err", err)
+				}
 			}
 			from = wr.Header.Revision + 1
 		}
@@ -212,11 +227,6 @@ func (u *usageShare) follow(ctx context.Context, from int64) {
 	}
 }
 
-// usageOpsPerTxn bounds one transaction's operations (etcd refuses more
-// than --max-txn-ops, 128 by default; each use is a nested transaction of
-// two operations).
-const usageOpsPerTxn = 32
-
 // write writes the uses taken from the service, and those a failed write
 // left, each as its key's record unless the record holds a later use; a
 // deleted key's record is removed. What fails to be written is kept for
@@ -225,7 +235,7 @@ func (u *usageShare) write(ctx context.Context) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for _, use := range u.svc.TakeKeyUses(nil) {
-		if p, ok := u.pending[use.KeyArn]; ok && !use.Gone && !p.Gone && usageValue(p) > usageValue(use) {
+		if p, ok := u.pending[use.KeyArn]; ok && !use.Gone && !p.Gone && usageValue(p, "") > usageValue(use, "") {
 			continue
 		}
 		u.pending[use.KeyArn] = use
@@ -250,7 +260,7 @@ func (u *usageShare) write(ctx context.Context) {
 		if use.Gone {
 			ops = append(ops, clientv3.OpDelete(key))
 		} else {
-			v := usageValue(use)
+			v := usageValue(use, u.node)
 			ops = append(ops, clientv3.OpTxn(
 				[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(key), "=", 0)},
 				[]clientv3.Op{clientv3.OpPut(key, v)},
@@ -258,7 +268,7 @@ func (u *usageShare) write(ctx context.Context) {
 					[]clientv3.Op{clientv3.OpPut(key, v)}, nil)}))
 		}
 		arns = append(arns, arn)
-		if len(ops) == usageOpsPerTxn {
+		if len(ops) == u.maxOps { // each a nested transaction: etcd counts its operations apart
 			flush()
 		}
 	}

@@ -27,7 +27,7 @@ import (
 func TestServeEtcdKeyUsage(t *testing.T) {
 	cl := etcdtest.Start(t, etcdtest.Config{})
 	args := []string{"--etcd", strings.Join(cl.Endpoints(), ","), "--etcd-prefix", "u/", "--wrapping-key-file", wrappingKeyFile(t),
-		"--clock", "manual", "--start", "2026-01-01T00:00:00Z", "--usage-share-every", "5ms"}
+		"--clock", "manual", "--start", "2026-01-01T00:00:00Z", "--share-key-usage", "--usage-share-every", "5ms"}
 	addrA, stopA, _ := startServe(t, args...)
 	defer stopA()
 	addrB, stopB, _ := startServe(t, args...)
@@ -137,11 +137,11 @@ func TestUsageValueOrder(t *testing.T) {
 	}
 	for i := range uses {
 		uses[i].KeyArn, uses[i].Operation, uses[i].EventID = "arn", "Sign", "ev"
-		got, ok := parseUsage("arn", []byte(usageValue(uses[i])))
-		if !ok || got != uses[i] {
-			t.Errorf("parseUsage(usageValue(%+v)) = %+v, %v", uses[i], got, ok)
+		got, node, ok := parseUsage("arn", []byte(usageValue(uses[i], "n1")))
+		if !ok || got != uses[i] || node != "n1" {
+			t.Errorf("parseUsage(usageValue(%+v)) = %+v, %q, %v", uses[i], got, node, ok)
 		}
-		if i > 0 && usageValue(uses[i-1]) >= usageValue(uses[i]) {
+		if i > 0 && usageValue(uses[i-1], "z") >= usageValue(uses[i], "a") {
 			t.Errorf("%+v does not sort before %+v", uses[i-1], uses[i])
 		}
 	}
