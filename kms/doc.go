@@ -318,10 +318,15 @@
 // them eventually, not with each call, so that a cryptographic call
 // stays a read. With WithKeyUsageSharing a node notes the keys its calls
 // used; TakeKeyUses hands their last uses out, and MergeKeyUses takes
-// another node's in, where a use later than the one held (by instant,
-// then request ID) replaces it with its operation, instant and IDs, so
-// that every node ends with the same record. A key's deletion is handed
-// out as Gone, so that what carries the uses can forget them. Every node
+// another node's in, where a use later than the one held replaces it
+// with its operation, instant and IDs. "Later" is one order on every
+// node: by the instant each node's clock recorded (nodes whose clocks
+// differ order uses by them, not by when the calls happened), then, at
+// one instant, by request ID, operation and event ID; a node's own call
+// replaces a merged use only when it comes later in that order. So every
+// node that has the same uses reports the same last one, whatever order
+// they reached it in. A key's deletion is handed out as Gone, so that
+// what carries the uses can forget them. Every node
 // of a cluster also takes one TrackingStartDate (WithTrackingStart):
 // otherwise a node started later would report uses from before its own
 // start. kmssim serve --etcd --share-key-usage carries the uses through
@@ -332,7 +337,8 @@
 // records may have gaps. Sharing is opt-in because it is not free: an
 // etcd record for each key used in an interval, which every node
 // receives (a quarter more CPU for a node's Encrypt over 10,000 keys in
-// turn); without it each node reports the uses it answered.
+// turn); without it each node reports the uses it answered. Its records
+// of keys deleted while no running node held a use of them stay in etcd.
 //
 // D76: both of ReEncrypt's authorizations (kms:ReEncryptFrom on the
 // source key, kms:ReEncryptTo on the destination) carry

@@ -52,13 +52,19 @@ func (s *Service) markUsed(ctx context.Context, k *key, op keystate.Operation, n
 		s.usage = make(map[uint32]lastUse)
 	}
 	s.useSeq++
-	s.usage[k.slot] = lastUse{op: op, at: now, seq: s.useSeq, requestID: RequestID(ctx)}
+	use := lastUse{op: op, at: now, seq: s.useSeq, requestID: RequestID(ctx)}
 	if s.cfg.shareUsage {
+		// D79: a use another node made, merged here, that comes after
+		// this one stays the last, as on that node.
+		if held, ok := s.usage[k.slot]; ok && held.at >= now && !s.laterUse(use, held) {
+			return
+		}
 		if s.useDirty == nil {
 			s.useDirty = make(map[uint32]struct{})
 		}
-		s.useDirty[k.slot] = struct{}{} // D79
+		s.useDirty[k.slot] = struct{}{}
 	}
+	s.usage[k.slot] = use
 }
 
 // trackingStart is k's TrackingStartDate (D31): the service's first clock

@@ -37,7 +37,10 @@ type KeyUse struct {
 }
 
 // WithKeyUsageSharing makes the service note the keys its calls use, for
-// TakeKeyUses (decision D79). Without it TakeKeyUses returns nothing.
+// TakeKeyUses (decision D79), and keep a key's last use when its own call
+// comes before one MergeKeyUses took in (as recorded: see MergeKeyUses).
+// The service keeps what it notes until TakeKeyUses hands it out: call it
+// regularly. Without the option TakeKeyUses returns nothing.
 func WithKeyUsageSharing() Option { return func(c *config) { c.shareUsage = true } }
 
 // WithTrackingStart sets the instant the service began tracking key usage,
@@ -89,21 +92,39 @@ func (s *Service) useIDs(u lastUse) (reqID, evID string) {
 }
 
 // MergeKeyUses records each use in uses as its key's last use when it is
-// later than the one the service holds (by At, then by RequestID, so
-// that every service that merges the same uses ends with the same one).
-// In cluster mode it first catches up with the cluster, so that a key
-// created on another node before it was used is known here. Uses of keys
-// the service does not hold (deleted, or never created), entries with
-// Gone set, and entries whose ARN or operation is not valid are skipped;
-// it returns how many uses it recorded. Merged uses are not handed out
-// again by TakeKeyUses.
+// later than the one the service holds: by At, then by RequestID,
+// Operation and EventID, so that services that take in each other's uses
+// end with the same one, whatever the order they see them in. (Later as
+// recorded: two services whose clocks differ order their uses by their
+// own clocks.) In cluster mode, when a use names a key the service does
+// not know, it first catches up with the cluster (with stale reads too),
+// so that a key created on another node before it was used is known here.
+// Uses of keys the service does not hold then (deleted, or never
+// created), entries with Gone set, and entries whose ARN or operation is
+// not valid are skipped; it returns how many uses it recorded. Merged
+// uses are not handed out again by TakeKeyUses.
 func (s *Service) MergeKeyUses(ctx context.Context, uses []KeyUse) (int, error) {
-	if err := s.barrier(ctx); err != nil {
-		return 0, err
+	merged, unknown := s.mergeKeyUses(uses)
+	if unknown == 0 || s.cl == nil {
+		return merged, nil
 	}
+	rev, err := s.cl.shared.Revision(ctx)
+	if err == nil {
+		err = s.catchUp(ctx, rev)
+	}
+	if err != nil {
+		return merged, err
+	}
+	more, _ := s.mergeKeyUses(uses) // those merged already are not later now
+	return merged + more, nil
+}
+
+// mergeKeyUses is one pass of MergeKeyUses: it merges the uses of the
+// keys the service knows, and returns how many it recorded and how many
+// name a key it does not know.
+func (s *Service) mergeKeyUses(uses []KeyUse) (merged, unknown int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	merged := 0
 	for i := range uses {
 		u := &uses[i]
 		if u.Gone {
@@ -118,28 +139,43 @@ func (s *Service) MergeKeyUses(ctx context.Context, uses []KeyUse) (int, error) 
 			continue
 		}
 		r := s.findRegion(a.region)
-		if r == nil || !r.served() || r.partition != a.partition {
-			continue
+		var k *key
+		if r != nil && r.served() && r.partition == a.partition {
+			k = r.keys.get(a.keyID)
 		}
-		k := r.keys.get(a.keyID)
 		if k == nil || k.account != a.account {
+			unknown++
 			continue
 		}
-		at := u.At.UnixMicro()
-		if held, ok := s.usage[k.slot]; ok {
-			heldReq, _ := s.useIDs(held)
-			if held.at > at || held.at == at && heldReq >= u.RequestID {
-				continue
-			}
+		use := lastUse{op: op, at: u.At.UnixMicro(), requestID: u.RequestID, eventID: u.EventID}
+		if held, ok := s.usage[k.slot]; ok && !s.laterUse(use, held) {
+			continue
 		}
 		if s.usage == nil {
 			s.usage = make(map[uint32]lastUse)
 		}
-		s.usage[k.slot] = lastUse{op: op, at: at, requestID: u.RequestID, eventID: u.EventID}
+		s.usage[k.slot] = use
 		delete(s.useDirty, k.slot) // the other node's own: not handed back
 		merged++
 	}
-	return merged, nil
+	return merged, unknown
+}
+
+// laterUse says whether use comes after held: by instant, then request
+// ID, operation and event ID (made-up IDs as GetKeyLastUsage shows them).
+func (s *Service) laterUse(use, held lastUse) bool {
+	if use.at != held.at {
+		return use.at > held.at
+	}
+	ur, ue := s.useIDs(use)
+	hr, he := s.useIDs(held)
+	if ur != hr {
+		return ur > hr
+	}
+	if uo, ho := use.op.String(), held.op.String(); uo != ho {
+		return uo > ho
+	}
+	return ue > he
 }
 
 // countsAsUse says whether op is among the operations GetKeyLastUsage

@@ -3,6 +3,7 @@ package kms_test
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,11 +83,49 @@ func TestDecisionD79KeyUsageSharing(t *testing.T) {
 	badOp := uses[0]
 	badOp.At, badOp.Operation = badOp.At.Add(time.Hour), "DescribeKey"
 	gone := kms.KeyUse{KeyArn: arn, Gone: true}
-	if n, err := b.MergeKeyUses(ctx, []kms.KeyUse{older, foreign, badOp, gone}); n != 0 || err != nil {
+	otherAccount := uses[0] // the key's ID in another account's ARN
+	otherAccount.KeyArn, otherAccount.At = strings.Replace(arn, ":111122223333:", ":444455556666:", 1), otherAccount.At.Add(time.Hour)
+	if n, err := b.MergeKeyUses(ctx, []kms.KeyUse{older, foreign, badOp, gone, otherAccount}); n != 0 || err != nil {
 		t.Fatalf("MergeKeyUses of nothing newer = %d, %v; want 0", n, err)
 	}
 	if got := lastUsage(b); got.KeyLastUsage.Operation != "Encrypt" || got.KeyLastUsage.KmsRequestId != "request-1" {
 		t.Fatalf("an older use replaced the newer: %+v", got.KeyLastUsage)
+	}
+
+	// Uses at one instant are ordered by request ID, then operation and
+	// event ID, not by the order calls or merges came in: b keeps a
+	// merged use over its own call at the same instant with a lower
+	// request ID, and does not hand its own out; and two nodes that merge
+	// the same two uses in either order keep the same one.
+	now := clocks[1].Now()
+	merged := kms.KeyUse{KeyArn: arn, Operation: "Decrypt", At: now, RequestID: "request-5", EventID: "event-5"}
+	if n, err := b.MergeKeyUses(ctx, []kms.KeyUse{merged}); n != 1 || err != nil {
+		t.Fatalf("MergeKeyUses = %d, %v; want 1", n, err)
+	}
+	if _, err := b.Encrypt(kms.WithRequestID(ctx, "request-4"), &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := lastUsage(b); got.KeyLastUsage.KmsRequestId != "request-5" {
+		t.Fatalf("b's own use with a lower request ID replaced the merged one: %+v", got.KeyLastUsage)
+	}
+	if got := b.TakeKeyUses(nil); len(got) != 0 {
+		t.Fatalf("b hands out its own use that lost: %+v", got)
+	}
+	if _, err := b.Encrypt(kms.WithRequestID(ctx, "request-6"), &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.TakeKeyUses(nil); len(got) != 1 || got[0].RequestID != "request-6" {
+		t.Fatalf("b's own later use: TakeKeyUses = %+v", got)
+	}
+	x := kms.KeyUse{KeyArn: arn, Operation: "Sign", At: now.Add(time.Minute), RequestID: "request-7", EventID: "event-x"}
+	y := x
+	y.Operation = "Verify"
+	a.MergeKeyUses(ctx, []kms.KeyUse{x})
+	a.MergeKeyUses(ctx, []kms.KeyUse{y})
+	b.MergeKeyUses(ctx, []kms.KeyUse{y})
+	b.MergeKeyUses(ctx, []kms.KeyUse{x})
+	if ga, gb := lastUsage(a), lastUsage(b); !reflect.DeepEqual(ga, gb) || ga.KeyLastUsage.Operation != "Verify" {
+		t.Fatalf("the same two uses merged in two orders: a %+v, b %+v", ga.KeyLastUsage, gb.KeyLastUsage)
 	}
 
 	// A later use on b travels back to a, with b's made-up IDs.

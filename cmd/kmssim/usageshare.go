@@ -185,12 +185,14 @@ func (u *usageShare) load(ctx context.Context) (int64, error) {
 }
 
 // follow merges the records etcd's watch brings from revision from on,
-// until ctx ends; a watch that ends or falls behind a compaction starts
-// again after loading every record anew.
+// until ctx ends; a watch that ends or falls behind a compaction, or
+// whose records could not be merged, starts again after loading every
+// record anew.
 func (u *usageShare) follow(ctx context.Context, from int64) {
 	own := []byte("\x00" + u.node)
 	for ctx.Err() == nil {
-		wch := u.cli.Watch(ctx, u.prefix+"k/", clientv3.WithPrefix(), clientv3.WithRev(from))
+		wctx, wcancel := context.WithCancel(ctx)
+		wch := u.cli.Watch(wctx, u.prefix+"k/", clientv3.WithPrefix(), clientv3.WithRev(from))
 		for wr := range wch {
 			if err := wr.Err(); err != nil || wr.CompactRevision != 0 {
 				break
@@ -208,12 +210,16 @@ func (u *usageShare) follow(ctx context.Context, from int64) {
 				mctx, cancel := context.WithTimeout(ctx, u.timeout)
 				_, err := u.svc.MergeKeyUses(mctx, uses)
 				cancel()
-				if err != nil && ctx.Err() == nil {
-					u.log.Warn("sharing key usage: merging the other nodes' uses failed", "err", err)
+				if err != nil {
+					if ctx.Err() == nil {
+						u.log.Warn("sharing key usage: merging the other nodes' uses failed; reading them again", "err", err)
+					}
+					break
 				}
 			}
 			from = wr.Header.Revision + 1
 		}
+		wcancel()
 		select {
 		case <-ctx.Done():
 			return
@@ -268,7 +274,7 @@ func (u *usageShare) write(ctx context.Context) {
 					[]clientv3.Op{clientv3.OpPut(key, v)}, nil)}))
 		}
 		arns = append(arns, arn)
-		if len(ops) == u.maxOps { // each a nested transaction: etcd counts its operations apart
+		if len(ops) == max(1, u.maxOps-2) { // etcd allows a nested transaction maxOps less the outer one's
 			flush()
 		}
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/kmsmodel/kmsmodel/internal/etcdtest"
 	"github.com/kmsmodel/kmsmodel/kms"
+	"github.com/kmsmodel/kmsmodel/store/etcdstore"
 )
 
 // TestServeEtcdKeyUsage: the nodes of a cluster share GetKeyLastUsage's
@@ -144,5 +147,75 @@ func TestUsageValueOrder(t *testing.T) {
 		if i > 0 && usageValue(uses[i-1], "z") >= usageValue(uses[i], "a") {
 			t.Errorf("%+v does not sort before %+v", uses[i-1], uses[i])
 		}
+	}
+}
+
+// TestUsageShareWrite: a node's write keeps a key's record when it holds
+// a later use (etcd compares the values), replaces it with a later one,
+// writes a record that is missing, removes a deleted key's record, and
+// splits many uses over transactions that members with a small
+// --max-txn-ops accept (a nested transaction counts against the outer
+// one's allowance).
+func TestUsageShareWrite(t *testing.T) {
+	const maxOps = 8
+	cl := etcdtest.Start(t, etcdtest.Config{MaxTxnOps: maxOps})
+	u, err := newUsageShare(&etcdstore.Options{Endpoints: cl.Endpoints(), Prefix: "w/", DialTimeout: 5 * time.Second, MaxTxnOps: maxOps}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.close()
+	u.svc = kms.New(kms.WithKeyUsageSharing())
+	ctx := context.Background()
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	arn := func(i int) string {
+		return fmt.Sprintf("arn:aws:kms:us-east-1:111122223333:key/%08d-0000-4000-8000-000000000000", i)
+	}
+	record := func(i int) (kms.KeyUse, bool) {
+		t.Helper()
+		resp, err := u.cli.Get(ctx, u.prefix+"k/"+arn(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Kvs) == 0 {
+			return kms.KeyUse{}, false
+		}
+		use, _, ok := parseUsage(arn(i), resp.Kvs[0].Value)
+		if !ok {
+			t.Fatalf("record %d: %q", i, resp.Kvs[0].Value)
+		}
+		return use, true
+	}
+	write := func(uses ...kms.KeyUse) {
+		t.Helper()
+		for _, use := range uses {
+			u.pending[use.KeyArn] = use
+		}
+		u.write(ctx)
+		if len(u.pending) != 0 {
+			t.Fatalf("%d uses left unwritten", len(u.pending))
+		}
+	}
+	use := func(i int, requestID string) kms.KeyUse {
+		return kms.KeyUse{KeyArn: arn(i), Operation: "Encrypt", At: at, RequestID: requestID, EventID: "e"}
+	}
+	var many []kms.KeyUse
+	for i := range 20 {
+		many = append(many, use(i, "r-2"))
+	}
+	write(many...)
+	for i := range 20 {
+		if got, ok := record(i); !ok || got != many[i] {
+			t.Fatalf("record %d = %+v, %v; want %+v", i, got, ok, many[i])
+		}
+	}
+	write(use(0, "r-1"), use(1, "r-3"), kms.KeyUse{KeyArn: arn(2), Gone: true})
+	if got, _ := record(0); got.RequestID != "r-2" {
+		t.Errorf("an earlier use replaced the record: %+v", got)
+	}
+	if got, _ := record(1); got.RequestID != "r-3" {
+		t.Errorf("a later use did not replace the record: %+v", got)
+	}
+	if got, ok := record(2); ok {
+		t.Errorf("a deleted key's record stayed: %+v", got)
 	}
 }

@@ -1,0 +1,52 @@
+package kms
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/kmsmodel/kmsmodel/store"
+)
+
+// D79 across a reload: the keys used since TakeKeyUses stay noted, on
+// their reloaded slots, and a key the reload finds gone (deleted by
+// another service on the store) is handed out as Gone.
+func TestDecisionD79Reload(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewMemory()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s, err := Open(ctx, st, WithClock(NewManualClock(start)), WithKeyUsageSharing())
+	rvMust(t, err)
+	var ids, arns []string
+	for range 3 {
+		k, err := s.CreateKey(ctx, &CreateKeyInput{})
+		rvMust(t, err)
+		ids, arns = append(ids, k.KeyMetadata.KeyId), append(arns, k.KeyMetadata.Arn)
+	}
+	for _, id := range ids[1:] {
+		_, err := s.Encrypt(ctx, &EncryptInput{KeyId: id, Plaintext: []byte("x")})
+		rvMust(t, err)
+	}
+	// Another service over the store deletes the last key there.
+	otherClock := NewManualClock(start)
+	other, err := Open(ctx, st, WithClock(otherClock))
+	rvMust(t, err)
+	_, err = other.ScheduleKeyDeletion(ctx, &ScheduleKeyDeletionInput{KeyId: ids[2], PendingWindowInDays: Int32(7)})
+	rvMust(t, err)
+	_, err = otherClock.Advance(8 * 24 * time.Hour)
+	rvMust(t, err)
+	other.Sweep()
+	s.mu.Lock()
+	rvMust(t, s.reload())
+	s.mu.Unlock()
+	got := s.TakeKeyUses(nil)
+	if len(got) != 2 || got[0].KeyArn != arns[1] || got[0].Operation != "Encrypt" || got[0].Gone ||
+		got[1] != (KeyUse{KeyArn: arns[2], Gone: true}) {
+		t.Fatalf("TakeKeyUses after the reload = %+v, want %s's Encrypt and %s Gone", got, arns[1], arns[2])
+	}
+	out, err := s.GetKeyLastUsage(ctx, &GetKeyLastUsageInput{KeyId: ids[1]})
+	rvMust(t, err)
+	if out.KeyLastUsage.Operation != "Encrypt" {
+		t.Fatalf("the reloaded key's last use: %+v", out.KeyLastUsage)
+	}
+}
