@@ -243,7 +243,7 @@ func (s *Service) reload() error {
 		nk := f.loadedKey(s.storeID(k))
 		if nk == nil {
 			if s.cfg.shareUsage {
-				s.usageGone = append(s.usageGone, s.arnOf(k))
+				s.noteGone(k, u)
 			}
 			continue
 		}

@@ -137,7 +137,7 @@ type Service struct {
 	// usageGone the ARNs of keys with a use deleted since (D79), while
 	// WithKeyUsageSharing is on.
 	useDirty  map[uint32]struct{}
-	usageGone []string
+	usageGone []KeyUse
 
 	ec *ecState // the eventual-consistency model; nil while it is off (eventual.go)
 }

@@ -30,9 +30,11 @@ type KeyUse struct {
 	At        time.Time // when it happened, as the service's clock read
 	RequestID string    // GetKeyLastUsage's KmsRequestId
 	EventID   string    // GetKeyLastUsage's CloudTrailEventId
-	// Gone says that the key was deleted since a use of it was noted: its
-	// uses may be forgotten. TakeKeyUses sets it; MergeKeyUses skips such
-	// entries.
+	// Gone says that the key was deleted: the other members hold the
+	// last use the service held of it, and what carries the uses may
+	// forget it (a key created again under the ARN, as a multi-Region
+	// replica may be, has later ones). TakeKeyUses sets it;
+	// MergeKeyUses skips such entries.
 	Gone bool
 }
 
@@ -52,8 +54,8 @@ func WithTrackingStart(t time.Time) Option {
 }
 
 // TakeKeyUses appends to dst the last use of each key that a call to the
-// service used since the previous TakeKeyUses, then an entry with Gone
-// set for each key deleted since that had a use recorded, and returns the
+// service used since the previous TakeKeyUses, then, with Gone set, the
+// last use of each key deleted since that had one, and returns the
 // extended slice. It needs WithKeyUsageSharing. Uses that MergeKeyUses
 // took in are not handed out again.
 func (s *Service) TakeKeyUses(dst []KeyUse) []KeyUse {
@@ -65,9 +67,8 @@ func (s *Service) TakeKeyUses(dst []KeyUse) []KeyUse {
 		}
 	}
 	clear(s.useDirty)
-	for _, arn := range s.usageGone {
-		dst = append(dst, KeyUse{KeyArn: arn, Gone: true})
-	}
+	dst = append(dst, s.usageGone...)
+	clear(s.usageGone)
 	s.usageGone = s.usageGone[:0]
 	return dst
 }
@@ -178,6 +179,14 @@ func (s *Service) laterUse(use, held lastUse) bool {
 	return ue > he
 }
 
+// noteGone notes for TakeKeyUses that k, whose last use was u, is
+// deleted. The caller holds s.mu.
+func (s *Service) noteGone(k *key, u lastUse) {
+	g := s.keyUse(k, u)
+	g.Gone = true
+	s.usageGone = append(s.usageGone, g)
+}
+
 // countsAsUse says whether op is among the operations GetKeyLastUsage
 // reports (spec aws-kms-asymmetric-hmac.md §10).
 func countsAsUse(op keystate.Operation) bool {
@@ -194,8 +203,8 @@ func countsAsUse(op keystate.Operation) bool {
 // forgetUse drops k's last use, which its deletion ends, and notes the
 // deletion for TakeKeyUses when k had one. The caller holds s.mu.
 func (s *Service) forgetUse(k *key) {
-	if _, ok := s.usage[k.slot]; ok && s.cfg.shareUsage {
-		s.usageGone = append(s.usageGone, s.arnOf(k))
+	if u, ok := s.usage[k.slot]; ok && s.cfg.shareUsage {
+		s.noteGone(k, u)
 	}
 	delete(s.usage, k.slot)
 	delete(s.useDirty, k.slot)

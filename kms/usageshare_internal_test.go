@@ -41,7 +41,7 @@ func TestDecisionD79Reload(t *testing.T) {
 	s.mu.Unlock()
 	got := s.TakeKeyUses(nil)
 	if len(got) != 2 || got[0].KeyArn != arns[1] || got[0].Operation != "Encrypt" || got[0].Gone ||
-		got[1] != (KeyUse{KeyArn: arns[2], Gone: true}) {
+		got[1].KeyArn != arns[2] || !got[1].Gone || got[1].Operation != "Encrypt" {
 		t.Fatalf("TakeKeyUses after the reload = %+v, want %s's Encrypt and %s Gone", got, arns[1], arns[2])
 	}
 	out, err := s.GetKeyLastUsage(ctx, &GetKeyLastUsageInput{KeyId: ids[1]})

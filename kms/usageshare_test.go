@@ -155,8 +155,9 @@ func TestDecisionD79KeyUsageSharing(t *testing.T) {
 		if _, err := n.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: id}); err == nil {
 			t.Fatalf("node %d still has the key", i)
 		}
-		if got := n.TakeKeyUses(nil); len(got) != 1 || got[0] != (kms.KeyUse{KeyArn: arn, Gone: true}) {
-			t.Fatalf("node %d's TakeKeyUses after the deletion = %+v, want %s Gone", i, got, arn)
+		if got := n.TakeKeyUses(nil); len(got) != 1 || got[0].KeyArn != arn || !got[0].Gone || got[0].Operation != "GenerateDataKey" ||
+			got[0].RequestID != back[0].RequestID {
+			t.Fatalf("node %d's TakeKeyUses after the deletion = %+v, want %s Gone with its last use, %+v", i, got, arn, back[0])
 		}
 	}
 

@@ -54,6 +54,13 @@ func usageValue(u kms.KeyUse, node string) string {
 	return strings.Repeat("0", max(0, usageDigits-len(at))) + at + "\x00" + u.RequestID + "\x00" + u.Operation + "\x00" + u.EventID + "\x00" + node
 }
 
+// usageBound is the least value above every record of u (whichever node
+// wrote it) and below every record of a later use.
+func usageBound(u kms.KeyUse) string {
+	v := usageValue(u, "")
+	return v[:len(v)-1] + "\x01"
+}
+
 // parseUsage decodes a record of key ARN arn, and the node that wrote it.
 func parseUsage(arn string, value []byte) (use kms.KeyUse, node string, ok bool) {
 	f := strings.Split(string(value), "\x00")
@@ -264,7 +271,11 @@ func (u *usageShare) write(ctx context.Context) {
 	for arn, use := range u.pending {
 		key := u.prefix + "k/" + arn
 		if use.Gone {
-			ops = append(ops, clientv3.OpDelete(key))
+			// Only a record of that last use, or of an earlier one: a key
+			// created again under the ARN (a multi-Region replica) may
+			// have a later one.
+			ops = append(ops, clientv3.OpTxn([]clientv3.Cmp{clientv3.Compare(clientv3.Value(key), "<", usageBound(use))},
+				[]clientv3.Op{clientv3.OpDelete(key)}, nil))
 		} else {
 			v := usageValue(use, u.node)
 			ops = append(ops, clientv3.OpTxn(

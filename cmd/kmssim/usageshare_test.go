@@ -147,6 +147,9 @@ func TestUsageValueOrder(t *testing.T) {
 		if i > 0 && usageValue(uses[i-1], "z") >= usageValue(uses[i], "a") {
 			t.Errorf("%+v does not sort before %+v", uses[i-1], uses[i])
 		}
+		if b := usageBound(uses[i]); usageValue(uses[i], "zz") >= b || i > 0 && usageBound(uses[i-1]) >= usageValue(uses[i], "") {
+			t.Errorf("usageBound(%+v) = %q does not lie between its records and later ones", uses[i], b)
+		}
 	}
 }
 
@@ -208,7 +211,8 @@ func TestUsageShareWrite(t *testing.T) {
 			t.Fatalf("record %d = %+v, %v; want %+v", i, got, ok, many[i])
 		}
 	}
-	write(use(0, "r-1"), use(1, "r-3"), kms.KeyUse{KeyArn: arn(2), Gone: true})
+	gone := func(u kms.KeyUse) kms.KeyUse { u.Gone = true; return u }
+	write(use(0, "r-1"), use(1, "r-3"), gone(use(2, "r-2")), gone(use(3, "r-1")))
 	if got, _ := record(0); got.RequestID != "r-2" {
 		t.Errorf("an earlier use replaced the record: %+v", got)
 	}
@@ -217,5 +221,8 @@ func TestUsageShareWrite(t *testing.T) {
 	}
 	if got, ok := record(2); ok {
 		t.Errorf("a deleted key's record stayed: %+v", got)
+	}
+	if got, ok := record(3); !ok || got.RequestID != "r-2" {
+		t.Errorf("a deletion of a key whose record holds a later use (a key created again) removed it: %+v, %v", got, ok)
 	}
 }
