@@ -83,6 +83,7 @@ type usageShare struct {
 
 	mu      sync.Mutex
 	pending map[string]kms.KeyUse // taken from svc, not yet written (a write failed), by key ARN
+	failing bool                  // the last write failed (warned once)
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
 	timeout time.Duration
@@ -260,8 +261,15 @@ func (u *usageShare) write(ctx context.Context) {
 			return
 		}
 		if _, err := u.cli.Txn(ctx).Then(ops...).Commit(); err != nil {
-			u.log.Warn("sharing key usage: writing uses failed; trying again later", "uses", len(ops), "err", err)
+			if !u.failing { // once a streak, not every interval while etcd is away
+				u.log.Warn("sharing key usage: writing uses failed; trying again at each interval", "uses", len(ops), "err", err)
+				u.failing = true
+			}
 		} else {
+			if u.failing {
+				u.log.Info("sharing key usage: writing uses again")
+				u.failing = false
+			}
 			for _, arn := range arns {
 				delete(u.pending, arn)
 			}
