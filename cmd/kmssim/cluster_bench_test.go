@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -95,13 +96,17 @@ func drive(b *testing.B, clients, n int, call func(i int) error, groups ...[]int
 // -bench:
 //
 //	go test -run '^$' -bench ClusterCost -benchtime 20000x ./cmd/kmssim
+//
+// KMSSIM_CLUSTER_ARGS adds serve arguments to the cluster nodes (split at
+// spaces), such as --share-key-usage to measure what sharing key usage
+// (D79) costs.
 func BenchmarkClusterCost(b *testing.B) {
 	if pat := flag.Lookup("test.bench"); pat == nil || !strings.Contains(pat.Value.String(), "ClusterCost") {
 		b.Skip("runs only when asked for: -bench ClusterCost")
 	}
 	bin := kmssimBinary(b)
 	e := startEtcdProcs(b)
-	cluster := startCluster(b, bin, e, "--etcd-prefix", "bench/")
+	cluster := startCluster(b, bin, e, append([]string{"--etcd-prefix", "bench/"}, strings.Fields(os.Getenv("KMSSIM_CLUSTER_ARGS"))...)...)
 	mem := startNode(b, bin, "127.0.0.1:0", []string{"--mem"})
 	db := startNode(b, bin, "127.0.0.1:0", []string{"--db", filepath.Join(b.TempDir(), "kms.db")})
 	var etcdPIDs, nodePIDs []int
