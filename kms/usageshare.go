@@ -53,23 +53,24 @@ func WithTrackingStart(t time.Time) Option {
 	return func(c *config) { c.trackStart, c.trackStartSet = t.UnixMicro(), true }
 }
 
-// TakeKeyUses appends to dst the last use of each key that a call to the
-// service used since the previous TakeKeyUses, then, with Gone set, the
-// last use of each key deleted since that had one, and returns the
-// extended slice. It needs WithKeyUsageSharing. Uses that MergeKeyUses
+// TakeKeyUses appends to dst, with Gone set, the last use of each key
+// deleted since the previous TakeKeyUses that had one, then the last use
+// of each key that a call to the service used since (a key created again
+// under a deleted key's ARN, as a multi-Region replica may be, comes
+// after its deletion), and returns the extended slice. It needs WithKeyUsageSharing. Uses that MergeKeyUses
 // took in are not handed out again.
 func (s *Service) TakeKeyUses(dst []KeyUse) []KeyUse {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	dst = append(dst, s.usageGone...)
+	clear(s.usageGone)
+	s.usageGone = s.usageGone[:0]
 	for slot := range s.useDirty {
 		if u, ok := s.usage[slot]; ok {
 			dst = append(dst, s.keyUse(s.keyAt(slot), u))
 		}
 	}
 	clear(s.useDirty)
-	dst = append(dst, s.usageGone...)
-	clear(s.usageGone)
-	s.usageGone = s.usageGone[:0]
 	return dst
 }
 

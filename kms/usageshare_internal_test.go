@@ -40,9 +40,9 @@ func TestDecisionD79Reload(t *testing.T) {
 	rvMust(t, s.reload())
 	s.mu.Unlock()
 	got := s.TakeKeyUses(nil)
-	if len(got) != 2 || got[0].KeyArn != arns[1] || got[0].Operation != "Encrypt" || got[0].Gone ||
-		got[1].KeyArn != arns[2] || !got[1].Gone || got[1].Operation != "Encrypt" {
-		t.Fatalf("TakeKeyUses after the reload = %+v, want %s's Encrypt and %s Gone", got, arns[1], arns[2])
+	if len(got) != 2 || got[0].KeyArn != arns[2] || !got[0].Gone || got[0].Operation != "Encrypt" ||
+		got[1].KeyArn != arns[1] || got[1].Operation != "Encrypt" || got[1].Gone {
+		t.Fatalf("TakeKeyUses after the reload = %+v, want %s Gone, then %s's Encrypt", got, arns[2], arns[1])
 	}
 	out, err := s.GetKeyLastUsage(ctx, &GetKeyLastUsageInput{KeyId: ids[1]})
 	rvMust(t, err)
