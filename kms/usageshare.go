@@ -18,8 +18,9 @@ import (
 // takes theirs in: a use later than the one a node holds replaces it,
 // with its operation, instant and IDs as the node that answered gave
 // them. Every node then answers alike once the uses have reached it.
-// kmssim serve --etcd carries them through etcd; a program running
-// several services over store.SharedMemory can hand them over itself.
+// kmssim serve --etcd --share-key-usage carries them through etcd; a
+// program running several services over store.SharedMemory can hand
+// them over itself (ExampleService_MergeKeyUses).
 
 // KeyUse is a key's last successful cryptographic operation as one
 // service hands it to another (TakeKeyUses, MergeKeyUses), or, with Gone
@@ -30,10 +31,10 @@ type KeyUse struct {
 	At        time.Time // when it happened, as the service's clock read
 	RequestID string    // GetKeyLastUsage's KmsRequestId
 	EventID   string    // GetKeyLastUsage's CloudTrailEventId
-	// Gone says that the key was deleted: the other members hold the
-	// last use the service held of it, and what carries the uses may
-	// forget it (a key created again under the ARN, as a multi-Region
-	// replica may be, has later ones). TakeKeyUses sets it;
+	// Gone says that the key was deleted, and the other fields hold the
+	// last use the service held of it: what carries the uses may forget
+	// that use and earlier ones (a key created again under the ARN, as a
+	// multi-Region replica may be, has later ones). TakeKeyUses sets it;
 	// MergeKeyUses skips such entries.
 	Gone bool
 }
@@ -57,8 +58,9 @@ func WithTrackingStart(t time.Time) Option {
 // deleted since the previous TakeKeyUses that had one, then the last use
 // of each key that a call to the service used since (a key created again
 // under a deleted key's ARN, as a multi-Region replica may be, comes
-// after its deletion), and returns the extended slice. It needs WithKeyUsageSharing. Uses that MergeKeyUses
-// took in are not handed out again.
+// after its deletion), and returns the extended slice. It needs
+// WithKeyUsageSharing. Uses that MergeKeyUses took in are not handed out
+// again.
 func (s *Service) TakeKeyUses(dst []KeyUse) []KeyUse {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -19,15 +19,17 @@ import (
 )
 
 // Sharing GetKeyLastUsage's records between the nodes of a cluster
-// (serve --etcd; decision D79 in package kms). Each node takes the last
+// (serve --etcd --share-key-usage; decision D79 in package kms). Each node takes the last
 // uses its calls made (kms.Service.TakeKeyUses) at most every
 // --usage-share-every and writes them to etcd, one record a key, under
 // the store's prefix (usageDir, which the store ignores); every node
 // watches the records and merges them (MergeKeyUses). A record is
-// replaced only by a later use: its value begins with the use's instant
-// and request ID, so that etcd's own comparison of values decides, and
-// two nodes writing one key at once keep the later use whichever writes
-// last. A key's deletion removes its record. The cluster's tracking start
+// replaced only by a later use: its value begins with the use's instant,
+// request ID, operation and event ID, so that etcd's own comparison of
+// values decides, and two nodes writing one key at once keep the later
+// use whichever writes last. A key's deletion removes its record, unless
+// it holds a later use (of a key created again under its ARN). The
+// cluster's tracking start
 // (GetKeyLastUsage's TrackingStartDate for older keys) is written once,
 // by the first node that starts, and taken by every node after.
 
@@ -47,8 +49,8 @@ const (
 // usageValue encodes u, which node wrote, as a record's value: its
 // instant, then its request ID, operation and event ID, and node,
 // separated by zero bytes (below any byte of an ID, so that values
-// compare as (instant, request ID) do, as kms.MergeKeyUses compares
-// uses).
+// compare as kms.MergeKeyUses compares uses: by instant, request ID,
+// operation and event ID).
 func usageValue(u kms.KeyUse, node string) string {
 	at := strconv.FormatInt(u.At.UnixMicro()+usageEpoch, 10)
 	return strings.Repeat("0", max(0, usageDigits-len(at))) + at + "\x00" + u.RequestID + "\x00" + u.Operation + "\x00" + u.EventID + "\x00" + node
