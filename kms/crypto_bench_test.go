@@ -9,16 +9,27 @@ import (
 )
 
 // Target (issue 6): Encrypt and Decrypt of 32 bytes ≤ 3 µs/op in memory.
-func BenchmarkEncrypt32(b *testing.B) {
-	svc, _ := benchService()
+func BenchmarkEncrypt32(b *testing.B) { benchEncrypt32(b) }
+
+// BenchmarkEncrypt32SharingUsage: Encrypt with the key's use noted for
+// TakeKeyUses (D79), taken every 1,000 calls, as a cluster node sharing
+// its uses does.
+func BenchmarkEncrypt32SharingUsage(b *testing.B) { benchEncrypt32(b, kms.WithKeyUsageSharing()) }
+
+func benchEncrypt32(b *testing.B, opts ...kms.Option) {
+	svc, _ := benchService(opts...)
 	id := benchKeys(b, svc, 1)[0]
 	ctx := context.Background()
 	in := &kms.EncryptInput{KeyId: id, Plaintext: make([]byte, 32), EncryptionContext: map[string]string{"purpose": "bench"}}
+	var uses []kms.KeyUse
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := svc.Encrypt(ctx, in); err != nil {
 			b.Fatal(err)
+		}
+		if i%1000 == 999 {
+			uses = svc.TakeKeyUses(uses[:0])
 		}
 	}
 }

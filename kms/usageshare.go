@@ -167,19 +167,35 @@ func (s *Service) mergeKeyUses(uses []KeyUse) (merged, unknown int) {
 
 // laterUse says whether use comes after held: by instant, then request
 // ID, operation and event ID (made-up IDs as GetKeyLastUsage shows them).
+//
+// It makes up no ID it need not: IDs this service made up at one instant
+// compare as their numbers do, and a call's own request ID is compared
+// as given.
 func (s *Service) laterUse(use, held lastUse) bool {
 	if use.at != held.at {
 		return use.at > held.at
 	}
-	ur, ue := s.useIDs(use)
-	hr, he := s.useIDs(held)
-	if ur != hr {
+	if use.requestID == "" && held.requestID == "" {
+		if use.seq != held.seq {
+			return use.seq > held.seq // madeUpID(at, seq, 0) orders as seq
+		}
+	} else if ur, hr := s.requestIDOf(use), s.requestIDOf(held); ur != hr {
 		return ur > hr
 	}
 	if uo, ho := use.op.String(), held.op.String(); uo != ho {
 		return uo > ho
 	}
+	_, ue := s.useIDs(use)
+	_, he := s.useIDs(held)
 	return ue > he
+}
+
+// requestIDOf is u's request ID, made up when it has none of its own.
+func (s *Service) requestIDOf(u lastUse) string {
+	if u.requestID != "" {
+		return u.requestID
+	}
+	return s.madeUpID(u.at, u.seq, 0)
 }
 
 // noteGone notes for TakeKeyUses that k, whose last use was u, is

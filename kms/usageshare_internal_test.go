@@ -50,3 +50,25 @@ func TestDecisionD79Reload(t *testing.T) {
 		t.Fatalf("the reloaded key's last use: %+v", out.KeyLastUsage)
 	}
 }
+
+// laterUse compares uses whose request IDs the service made up by their
+// numbers, without making the IDs up: that must be the order of the IDs
+// GetKeyLastUsage shows (and kmssim's records compare by).
+func TestMadeUpIDsOrderAsTheirNumbers(t *testing.T) {
+	s := New()
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	seqs := []uint64{1, 2, 9, 10, 15, 16, 255, 256, 1 << 20, 1<<20 + 1, 1 << 40, 1<<61 + 7}
+	for _, a := range seqs {
+		for _, b := range seqs {
+			byNumber := a > b
+			byID := s.madeUpID(at, a, 0) > s.madeUpID(at, b, 0)
+			if byNumber != byID {
+				t.Errorf("seq %d against %d: by number %v, by ID %v", a, b, byNumber, byID)
+			}
+			later := s.laterUse(lastUse{at: at, seq: a}, lastUse{at: at, seq: b})
+			if later != byID {
+				t.Errorf("laterUse(seq %d, seq %d) = %v, the IDs say %v", a, b, later, byID)
+			}
+		}
+	}
+}
