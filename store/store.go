@@ -109,6 +109,10 @@ type Key struct {
 	// default key policy, which the service knows and does not store
 	// per key.
 	Policy string
+	// PolicyBinding is when a cluster node bound Policy to the IAM users
+	// and roles it names (kms decision D78): the count of principal
+	// deletions it had applied then, plus one; 0 when none is recorded.
+	PolicyBinding uint64
 
 	// PublicKey is the public key (DER SubjectPublicKeyInfo) of an
 	// EXTERNAL asymmetric key's imported material. Like KeyMaterialID, it
@@ -250,6 +254,10 @@ type Grant struct {
 	// 0 in a record that has none: ListGrants lists a key's grants made at
 	// one instant in this order.
 	Seq uint64
+	// Binding is when a cluster node bound the grant to the IAM users and
+	// roles it names, as Key.PolicyBinding is for a key policy (D78); 0
+	// when none is recorded.
+	Binding uint64
 }
 
 // GrantID names a grant: its key's record ID and its grant ID.

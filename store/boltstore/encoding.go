@@ -97,6 +97,12 @@ import (
 // for the same reason: a grant without Seq encodes as it did before the
 // section existed, and one read from such a record has Seq 0.
 //
+// Format 5 also has the key's policy-binding section and the grant's
+// binding section (below), which hold store.Key.PolicyBinding and
+// store.Grant.Binding, in the same unreleased development cycle and for
+// the same reason: a record without them encodes as it did before, and
+// one read from such a record has 0.
+//
 // Buckets:
 //
 //	meta        "magic" → magic, "format" → uint32 big-endian formatVersion,
@@ -540,6 +546,10 @@ const sectionPolicy = 6
 // too: see formatVersion).
 const sectionMaterials = 7
 
+// sectionPolicyBinding tags the policy-binding section of a key record
+// (format 5 too: see formatVersion).
+const sectionPolicyBinding = 8
+
 // storeSectionRegion tags the Region of a custom key store record (format
 // 4).
 const storeSectionRegion = 1
@@ -627,6 +637,10 @@ func encodeKey(k *store.Key) []byte {
 			e.byte1(f)
 		}
 	}
+	if k.PolicyBinding != 0 {
+		e.byte1(sectionPolicyBinding)
+		e.uvarint(k.PolicyBinding)
+	}
 	return e.seal([]byte(k.ID))
 }
 
@@ -712,6 +726,11 @@ func decodeKey(id, rec []byte, like *store.Key) (store.Key, error) {
 					f := d.byteMax(3)
 					m.Pending, m.Rotating = f&1 != 0, f&2 != 0
 				}
+			}
+		case sec == sectionPolicyBinding && next <= sectionPolicyBinding: // format 5
+			// Written only when not 0.
+			if k.PolicyBinding = d.uvarint(); k.PolicyBinding == 0 {
+				d.fail()
 			}
 		default:
 			d.fail()
@@ -879,6 +898,10 @@ func encodeGrant(key []byte, g *store.Grant) []byte {
 		e.byte1(grantSectionSeq)
 		e.uvarint(g.Seq)
 	}
+	if g.Binding != 0 {
+		e.byte1(grantSectionBinding)
+		e.uvarint(g.Binding)
+	}
 	return e.seal(key)
 }
 
@@ -887,6 +910,7 @@ func encodeGrant(key []byte, g *store.Grant) []byte {
 const (
 	grantSectionSourceArn = 1
 	grantSectionSeq       = 2
+	grantSectionBinding   = 3 // store.Grant.Binding (format 5 too)
 )
 
 // decodeGrant decodes the grant record rec under bolt key key. If its
@@ -923,6 +947,10 @@ func decodeGrant(key, rec []byte, like *store.Grant) (store.Grant, error) {
 			}
 		case grantSectionSeq:
 			if g.Seq = d.uvarint(); g.Seq == 0 {
+				d.fail()
+			}
+		case grantSectionBinding:
+			if g.Binding = d.uvarint(); g.Binding == 0 {
 				d.fail()
 			}
 		default:

@@ -264,6 +264,11 @@ func encodeKey(r *keyRecord) []byte {
 	e.uint(uint64(k.DesiredState))
 	e.string(k.PrimaryRegion)
 	e.time(k.StateDone)
+	if k.PolicyBinding != 0 {
+		// Only when set, so that a record written before PolicyBinding
+		// existed reads back.
+		e.uint(k.PolicyBinding)
+	}
 	return e.b
 }
 
@@ -328,6 +333,11 @@ func decodeKey(p []byte) (keyRecord, error) {
 	k.DesiredState = keystate.State(d.small(255))
 	k.PrimaryRegion = d.string()
 	k.StateDone = d.time()
+	if d.err == nil && len(d.b) > 0 {
+		if k.PolicyBinding = d.uint(); k.PolicyBinding == 0 {
+			d.fail("a policy binding of 0")
+		}
+	}
 	return r, d.end()
 }
 
@@ -381,14 +391,18 @@ func encodeGrant(g *store.Grant) []byte {
 	e.stringMap(g.EncryptionContextEquals)
 	e.stringMap(g.EncryptionContextSubset)
 	e.time(g.Created)
-	if g.SourceArn != "" || g.Seq != 0 {
+	if g.SourceArn != "" || g.Seq != 0 || g.Binding != 0 {
 		// Only when set, so that a record written before SourceArn
-		// (or Seq) existed reads back: SourceArn, possibly empty when
-		// Seq follows, then Seq when not 0.
+		// (or Seq, or Binding) existed reads back: SourceArn, possibly
+		// empty when more follows, then Seq (0 only when Binding
+		// follows), then Binding when not 0.
 		e.string(g.SourceArn)
 	}
-	if g.Seq != 0 {
+	if g.Seq != 0 || g.Binding != 0 {
 		e.uint(g.Seq)
+	}
+	if g.Binding != 0 {
+		e.uint(g.Binding)
 	}
 	return e.b
 }
@@ -409,7 +423,12 @@ func decodeGrant(p []byte) (store.Grant, error) {
 	if d.err == nil && len(d.b) > 0 {
 		g.SourceArn = d.string()
 		if d.err == nil && len(d.b) > 0 {
-			if g.Seq = d.uint(); g.Seq == 0 {
+			g.Seq = d.uint()
+			if d.err == nil && len(d.b) > 0 {
+				if g.Binding = d.uint(); g.Binding == 0 {
+					d.fail("a grant binding of 0")
+				}
+			} else if g.Seq == 0 {
 				d.fail("a grant creation number of 0")
 			}
 		} else if g.SourceArn == "" {

@@ -51,6 +51,7 @@ func fullGrant(keyID, id string) store.Grant {
 		Created:                 time.Date(2024, 2, 29, 23, 59, 59, 123456789, kathmandu),
 		SourceArn:               "arn:aws:logs:us-east-1:111122223333:log-group:ünï \x00",
 		Seq:                     1<<63 + 12345,
+		Binding:                 1<<63 + 999,
 	}
 }
 
@@ -141,6 +142,7 @@ func testGrantsRoundTrip(t *testing.T, s store.Store) {
 	mixed.Seq = 7 // without a SourceArn
 	odd := newGrant("\x00key ✓\xff", "\x00grant\xff")
 	odd.Operations = nil
+	odd.Binding = 3 // without a SourceArn or a Seq
 	odd.EncryptionContextSubset = map[string]string{"only": "one"}
 	service := serviceGrant("k", grantID(5))
 	apply(t, s, store.Batch{PutKeys: []store.Key{newKey("k"), newKey("\x00key ✓\xff")},

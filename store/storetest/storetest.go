@@ -156,6 +156,7 @@ func fullKey(id string) store.Key {
 		Material:               []byte("\xffsealed generated material\x00" + strings.Repeat("g", 200)),
 		PublicKey:              []byte("0\x82\x02\x22 DER public key \x00\xff" + strings.Repeat("p", 150)),
 		Policy:                 `{"Version":"2012-10-17","Statement":[{"Sid":"Ünïcödé ✓ \u0000","Effect":"Allow"}]}` + strings.Repeat(" ", 200),
+		PolicyBinding:          math.MaxUint64 - 3,
 		CustomKeyStoreID:       "cks-1234567890abcdef0",
 		XksKeyID:               "xks \x00 key ✓",
 		DesiredState:           keystate.Disabled,
