@@ -14,14 +14,17 @@ import (
 // a user or role created again under its name, and GetKeyPolicy and
 // ListGrants show it by the unique ID it had (D77). The service records
 // when each key policy and grant was written, in IdentityPolicies' count
-// of deletions (its epoch): only with WithIdentityPolicies, only in
-// memory (a reopened service binds the policies and grants it loads to
-// the principals as they are then), only for users and roles, not
-// sessions, accounts or services, and not in cluster mode: each node
-// would bind at the moment it applies a policy, grant or deletion, which
-// differs from node to node (a node behind, or started later), so that
-// one node would let a namesake in and another not. A cluster node binds
-// nothing: every node lets a namesake in, as kmsmodel did before D78.
+// of deletions (its epoch): only with WithIdentityPolicies, and only for
+// users and roles, not sessions, accounts or services. A single service
+// keeps the bindings in memory (a reopened one binds the policies and
+// grants it loads to the principals as they are then: the IAM it is given
+// starts anew too). A cluster node writes them into the records
+// (store.Key.PolicyBinding, store.Grant.Binding), and every node binds
+// what it loads or applies as the record says: the nodes apply IAM's
+// changes in one order (kmssim's model log), so their epochs agree, and a
+// namesake is judged alike on every node once it has applied the
+// deletion. A record without a binding (written before bindings were
+// recorded) binds nothing there.
 
 // binding is when a key's own policy, whose text it holds, was written.
 // The service keeps them by key slot (Service.bound).
@@ -55,12 +58,24 @@ func boundKind(p policy.Principal) bool {
 func namesIAM(ps []policy.Principal) bool { return slices.ContainsFunc(ps, boundKind) }
 
 // bindPolicy records that k's own policy doc was written now, unless its
-// text is the one already bound (the same policy loaded again, or written
-// by another node of a cluster and applied here).
-func (s *Service) bindPolicy(k *key, doc *policy.Document) {
+// text is the one already bound (the same policy loaded again); in a
+// cluster, that it was written at the epoch recorded (its record's
+// PolicyBinding).
+func (s *Service) bindPolicy(k *key, doc *policy.Document, recorded uint64) {
 	ip := s.cfg.identities
-	if ip == nil || s.cl != nil {
-		return // without IAM, or in a cluster (see above)
+	if ip == nil {
+		return
+	}
+	if s.cl != nil {
+		if recorded == 0 {
+			delete(s.bound, k.slot)
+			return
+		}
+		if s.bound == nil {
+			s.bound = make(map[uint32]binding)
+		}
+		s.bound[k.slot] = binding{text: doc.Text(), epoch: recorded - 1}
+		return
 	}
 	if b, ok := s.bound[k.slot]; ok && b.text == doc.Text() {
 		return
@@ -117,10 +132,20 @@ func (s *Service) policyShown(k *key, doc *policy.Document) string {
 }
 
 // bindGrant records that g was made now, when its grantee or retiring
-// principal is a user or role.
-func (s *Service) bindGrant(g *grant) {
+// principal is a user or role; in a cluster, that it was made at the
+// epoch recorded (its record's Binding).
+func (s *Service) bindGrant(g *grant, recorded uint64) {
 	ip := s.cfg.identities
-	if ip == nil || s.cl != nil || !namesIAM([]policy.Principal{g.grantee, g.retiring}) {
+	if ip != nil && s.cl != nil {
+		if recorded != 0 {
+			if s.grantBound == nil {
+				s.grantBound = make(map[string]uint64)
+			}
+			s.grantBound[g.id] = recorded - 1
+		}
+		return
+	}
+	if ip == nil || !namesIAM([]policy.Principal{g.grantee, g.retiring}) {
 		return
 	}
 	if _, ok := s.grantBound[g.id]; ok {
@@ -151,6 +176,41 @@ func (s *Service) grantGone(g *grant, p policy.Principal) (string, bool) {
 func (s *Service) retiringGone(g *grant) bool {
 	_, gone := s.grantGone(g, g.retiring)
 	return gone
+}
+
+// newBinding is the binding a cluster node records (store.Key.
+// PolicyBinding, store.Grant.Binding) for a key policy or grant naming
+// ps that the call in progress writes: its epoch plus one, or 0 when it
+// binds nothing (outside a cluster, without IAM, no user or role named).
+func (s *Service) newBinding(ps []policy.Principal) uint64 {
+	ip := s.cfg.identities
+	if s.cl == nil || ip == nil || !namesIAM(ps) {
+		return 0
+	}
+	return s.bindEpoch(ip) + 1
+}
+
+// policyBindingOf is the binding a cluster node's record of k holds for
+// k's policy of text text: the one it was bound with.
+func (s *Service) policyBindingOf(k *key, text string) uint64 {
+	if s.cl == nil || text == "" {
+		return 0
+	}
+	if b, ok := s.bound[k.slot]; ok && b.text == text {
+		return b.epoch + 1
+	}
+	return 0
+}
+
+// grantBindingOf is the binding a cluster node's record of g holds.
+func (s *Service) grantBindingOf(g *grant) uint64 {
+	if s.cl == nil {
+		return 0
+	}
+	if epoch, ok := s.grantBound[g.id]; ok {
+		return epoch + 1
+	}
+	return 0
 }
 
 // bindEpoch is the epoch at which to bind what the call in progress

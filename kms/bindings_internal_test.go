@@ -32,15 +32,18 @@ func rvMust(t *testing.T, err error) {
 	}
 }
 
-// D78 in a cluster: nodes bind nothing, so that they judge alike (each
-// would bind at a moment of its own): a grant made on node a and a key
-// policy put there still cover a grantee deleted and created again, on
-// both nodes, and ListGrants and GetKeyPolicy show its ARN.
-func TestDecisionD78ClusterUnbound(t *testing.T) {
+// D78 in a cluster: a key policy and a grant are bound as the node that
+// wrote them bound them, which the records carry (store.Key.
+// PolicyBinding, store.Grant.Binding), so that every node judges alike: a
+// grant made on node a and a key policy put there no longer cover a
+// grantee deleted and created again, on either node or on a node opened
+// afterwards, and each shows the principal by its former unique ID. A
+// policy written again binds anew, on every node.
+func TestDecisionD78Cluster(t *testing.T) {
 	ctx := context.Background()
 	ip := NewIdentityPolicies()
 	rvMust(t, ip.CreatePrincipal(rvApp))
-	_, _, nodes, _ := cmOpen(t, WithIdentityPolicies(ip))
+	st, _, nodes, clock := cmOpen(t, WithIdentityPolicies(ip))
 	a, b := nodes[0], nodes[1]
 	k, err := a.CreateKey(ctx, &CreateKeyInput{})
 	rvMust(t, err)
@@ -51,25 +54,45 @@ func TestDecisionD78ClusterUnbound(t *testing.T) {
 		_, err := s.Encrypt(WithPrincipal(ctx, rvSession), &EncryptInput{KeyId: id, Plaintext: []byte("x")})
 		return err
 	}
-	doc := rvKeyPolicy("kms:Decrypt")
+	describe := func(s *Service) error {
+		_, err := s.DescribeKey(WithPrincipal(ctx, rvSession), &DescribeKeyInput{KeyId: id})
+		return err
+	}
+	doc := rvKeyPolicy("kms:DescribeKey")
 	_, err = a.PutKeyPolicy(ctx, &PutKeyPolicyInput{KeyId: id, Policy: doc})
 	rvMust(t, err)
-	rvMust(t, enc(b))
+	for _, s := range []*Service{a, b} {
+		rvMust(t, enc(s))
+		rvMust(t, describe(s))
+	}
+	userID, err := ip.UserID(rvApp)
+	rvMust(t, err)
 	rvMust(t, ip.DeletePrincipal(rvApp))
 	rvMust(t, ip.CreatePrincipal(rvApp))
-	for i, s := range []*Service{a, b} {
-		if err := enc(s); err != nil {
-			t.Errorf("node %d: the namesake by the grant: %v, want allowed on every node", i, err)
+	c, err := Open(ctx, st, WithClock(clock), WithIdentityPolicies(ip))
+	rvMust(t, err)
+	t.Cleanup(func() { c.Close() })
+	for i, s := range []*Service{a, b, c} {
+		if err := enc(s); !errors.Is(err, keystate.ErrAccessDenied) {
+			t.Errorf("node %d: the namesake by the grant: %v, want AccessDeniedException", i, err)
+		}
+		if err := describe(s); !errors.Is(err, keystate.ErrAccessDenied) {
+			t.Errorf("node %d: the namesake by the key policy: %v, want AccessDeniedException", i, err)
 		}
 		l, err := s.ListGrants(ctx, &ListGrantsInput{KeyId: id})
 		rvMust(t, err)
 		p, err := s.GetKeyPolicy(ctx, &GetKeyPolicyInput{KeyId: id})
 		rvMust(t, err)
-		if l.Grants[0].GranteePrincipal != rvApp || !strings.Contains(p.Policy, rvApp) {
-			t.Errorf("node %d shows a unique ID: grantee %s, policy %s", i, l.Grants[0].GranteePrincipal, p.Policy)
+		if l.Grants[0].GranteePrincipal != userID || !strings.Contains(p.Policy, userID) || strings.Contains(p.Policy, rvApp) {
+			t.Errorf("node %d shows grantee %s and policy %s, want the former unique ID %s", i, l.Grants[0].GranteePrincipal, p.Policy, userID)
 		}
-		if len(s.bound) != 0 || len(s.grantBound) != 0 {
-			t.Errorf("node %d bound %d policies and %d grants", i, len(s.bound), len(s.grantBound))
+	}
+	// Written again (on b), the policy binds to the namesake, everywhere.
+	_, err = b.PutKeyPolicy(ctx, &PutKeyPolicyInput{KeyId: id, Policy: doc})
+	rvMust(t, err)
+	for i, s := range []*Service{a, b, c} {
+		if err := describe(s); err != nil {
+			t.Errorf("node %d: the namesake by the policy written again: %v, want allowed", i, err)
 		}
 	}
 }
@@ -158,7 +181,7 @@ func TestDecisionD78DeletedDuringWrite(t *testing.T) {
 	rvMust(t, s.checkPolicyPrincipals(keystate.PutKeyPolicy, doc, "", keystate.Enabled))
 	rvMust(t, ip.DeletePrincipal(rvApp)) // meanwhile, outside the service
 	rvMust(t, ip.CreatePrincipal(rvApp))
-	s.setPolicy(s.rg.keys.get(id), doc)
+	s.setPolicy(s.rg.keys.get(id), doc, 0)
 	s.mu.Unlock()
 	_, err = s.Encrypt(WithPrincipal(ctx, rvSession), &EncryptInput{KeyId: id, Plaintext: []byte("x")})
 	if !errors.Is(err, keystate.ErrAccessDenied) {

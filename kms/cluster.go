@@ -382,7 +382,7 @@ func (s *Service) applyRecords(b *store.Batch) error {
 			nk.slot, nk.rotations, nk.aliasCount, nk.fam = k.slot, k.rotations, k.aliasCount, k.fam
 			moved := nk.seq != k.seq
 			s.install(k, &nk)
-			s.setPolicy(k, doc)
+			s.setPolicy(k, doc, r.PolicyBinding)
 			if moved {
 				// Another node's creation of the key ID, where this node
 				// holds its own (made by a write that lost its race, not
@@ -397,7 +397,7 @@ func (s *Service) applyRecords(b *store.Batch) error {
 		p := s.addKey(nk)
 		s.placeInOrder(p)
 		placeInStore(p)
-		s.setPolicy(p, doc)
+		s.setPolicy(p, doc, r.PolicyBinding)
 		s.requeue(p)
 		s.seq = max(s.seq, p.seq)
 	}
@@ -433,6 +433,7 @@ func (s *Service) applyRecords(b *store.Batch) error {
 			s.dropGrant(old)
 		}
 		s.installGrant(g)
+		s.bindGrant(g, r.Binding) // D78: as the node that made it bound it
 	}
 	for _, id := range b.DeleteGrants {
 		if g := s.grantIndex[id.GrantID]; g != nil {

@@ -378,19 +378,22 @@
 // policy written again (PutKeyPolicy) binds to the principals as they are
 // then; PutKeyPolicy of a text that shows a unique ID refuses it as an
 // invalid principal (kmsmodel's choice: no AWS answer is recorded).
-// Sessions, accounts and services are not bound. The bindings are the
-// running service's, in memory: a reopened service binds what it loads
-// to the principals as they are then, a reload after a failed write keeps
-// the bindings of what it leaves as it was, and a caller who still sees a
-// key's previous policy under the eventual-consistency model is judged
-// by that policy's binding. A cluster node (Open over a store.Shared)
-// binds nothing: each node applies policies, grants and IAM's deletions
-// at moments of its own (one behind, one started later), so bindings made
-// there would differ from node to node and one node would let a namesake
-// in where another would not; every node lets it in instead, as before
-// D78, and shows the principal's ARN. (Binding by the etcd revisions of
-// the writes would need the revision at which each policy was written
-// kept in the store.)
+// Sessions, accounts and services are not bound. A single service keeps
+// its bindings in memory: a reopened service binds what it loads to the
+// principals as they are then (the IAM it is given starts anew too), a
+// reload after a failed write keeps the bindings of what it leaves as it
+// was, and a caller who still sees a key's previous policy under the
+// eventual-consistency model is judged by that policy's binding. A
+// cluster node (Open over a store.Shared) writes the binding into the
+// records (store.Key.PolicyBinding, store.Grant.Binding: the count of
+// IAM deletions the writing node had applied when it checked the
+// principals, plus one), and every node binds what it loads or applies
+// as the record says. The nodes apply IAM's changes in one order
+// (kmssim's model log: the same deletions have the same numbers on every
+// node), so they judge a namesake alike once each has applied the
+// deletion, a node started later included; before, a node bound at
+// moments of its own and could let a namesake in where another would
+// not. A record written without a binding binds nothing.
 //
 // D75: with the eventual-consistency model on, the tags and aliases that
 // authorization sees (aws:ResourceTag/<key>, kms:ResourceAliases) lag as

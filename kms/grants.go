@@ -650,8 +650,12 @@ func (s *Service) addGrant(k *key, arn string, in *CreateGrantInput, grantee, re
 		}
 		g.sourceArn = c.SourceArn
 	}
+	var binding uint64 // D78, in a cluster: as the record holds it
 	if s.st != nil {
-		b := store.Batch{PutGrants: []store.Grant{s.grantRecord(g)}}
+		rec := s.grantRecord(g)
+		rec.Binding = s.newBinding([]policy.Principal{g.grantee, g.retiring})
+		binding = rec.Binding
+		b := store.Batch{PutGrants: []store.Grant{rec}}
 		if s.cl != nil {
 			// A cluster node writes the key's record too (its version
 			// alone changes): the grant was made on the key's grants as
@@ -671,7 +675,7 @@ func (s *Service) addGrant(k *key, arn string, in *CreateGrantInput, grantee, re
 		}
 	}
 	s.installGrant(g)
-	s.bindGrant(g)
+	s.bindGrant(g, binding)
 	return g, nil
 }
 
@@ -755,7 +759,8 @@ func (s *Service) dropKeyGrants(k *key) {
 func (s *Service) grantRecord(g *grant) store.Grant {
 	return store.Grant{KeyID: s.storeID(g.key), GrantID: g.id, Name: g.name, GranteePrincipal: g.grantee.ARN(),
 		RetiringPrincipal: g.retiring.ARN(), IssuingAccount: g.issuing, Operations: g.ops,
-		EncryptionContextEquals: g.equals, EncryptionContextSubset: g.subset, Created: fromMicros(g.created), SourceArn: g.sourceArn, Seq: g.seq}
+		EncryptionContextEquals: g.equals, EncryptionContextSubset: g.subset, Created: fromMicros(g.created), SourceArn: g.sourceArn, Seq: g.seq,
+		Binding: s.grantBindingOf(g)}
 }
 
 // loadGrants reads every grant from the store. keys finds a key by its
@@ -768,7 +773,7 @@ func (s *Service) loadGrants(ctx context.Context, keys func(id string) *key) err
 			return err
 		}
 		s.appendGrant(g)
-		s.bindGrant(g) // D78: bound to its principals as they are now
+		s.bindGrant(g, r.Binding) // D78: bound to its principals as they are now (as recorded, in a cluster)
 		return nil
 	})
 	for _, gs := range s.grants {

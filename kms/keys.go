@@ -190,10 +190,12 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 	}
 	k := key{id: id, account: s.internAccount(caller), text: newKeyText(in.Description, tags),
 		seq: s.seq + 1, version: 1, created: now, state: st, kind: kind, ck: ck, region: s.rg.index}
+	var binding uint64 // D78, in a cluster: as the record holds it
 	if s.st != nil {
 		r := s.toRecord(&k)
 		if doc != nil && !doc.IsDefaultFor(s.rg.partition, k.account) {
-			r.Policy = doc.Text()
+			r.Policy, r.PolicyBinding = doc.Text(), s.newBinding(doc.Principals())
+			binding = r.PolicyBinding
 		}
 		b := store.Batch{PutKeys: []store.Key{r}}
 		if ck != nil {
@@ -211,7 +213,7 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 	}
 	s.seq++
 	p := s.addKey(k)
-	s.setPolicy(p, doc)
+	s.setPolicy(p, doc, binding)
 	if ck != nil {
 		ck.store.keys = append(ck.store.keys, p)
 	}

@@ -202,10 +202,12 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 		fam = &family{primary: p, members: []*key{p}} // p's, once the write succeeds
 	}
 	r.fam = fam
+	var binding uint64 // D78, in a cluster: as the record holds it
 	if s.st != nil {
 		rec := s.toRecord(&r)
 		if doc != nil && !doc.IsDefaultFor(to.partition, r.account) {
-			rec.Policy = doc.Text()
+			rec.Policy, rec.PolicyBinding = doc.Text(), s.newBinding(doc.Principals())
+			binding = rec.PolicyBinding
 		}
 		// The primary's record is written too (its version alone
 		// changes): the replica copies the family's rotations and
@@ -224,7 +226,7 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 	}
 	s.seq++
 	rk := s.addKey(r)
-	s.setPolicy(rk, doc)
+	s.setPolicy(rk, doc, binding)
 	p.fam = fam
 	// Last, unless another node made a member with this creation number.
 	i, _ := slices.BinarySearchFunc(fam.members, rk, s.memberOrder)

@@ -151,7 +151,7 @@ func (s *Service) load(ctx context.Context) error {
 			}
 			p := s.addKey(k)
 			byRecord[page[i].ID] = p
-			s.setPolicy(p, doc)
+			s.setPolicy(p, doc, page[i].PolicyBinding)
 			if id := page[i].CustomKeyStoreID; id != "" {
 				cs := s.stores[id]
 				if cs == nil {
@@ -491,6 +491,7 @@ func (s *Service) toRecord(k *key) store.Key {
 		}
 	}
 	r.Policy = s.policyText(k)
+	r.PolicyBinding = s.policyBindingOf(k, r.Policy)
 	if k.imp != nil && k.kind.Origin == keystate.AWSKMS {
 		// An asymmetric or HMAC key's generated material.
 		r.Material = k.imp.sealed // sealed; never changed in place

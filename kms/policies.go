@@ -522,8 +522,9 @@ func (s *Service) isKeyDefault(k *key, doc *policy.Document) bool {
 }
 
 // setPolicy installs doc as k's policy (nil or k's default: the shared
-// default).
-func (s *Service) setPolicy(k *key, doc *policy.Document) {
+// default). recorded is the PolicyBinding of the record it comes from or
+// goes to, which binds it in a cluster (D78).
+func (s *Service) setPolicy(k *key, doc *policy.Document, recorded uint64) {
 	if doc == nil || s.isKeyDefault(k, doc) {
 		delete(s.policies, k.slot)
 		delete(s.bound, k.slot)
@@ -533,7 +534,7 @@ func (s *Service) setPolicy(k *key, doc *policy.Document) {
 		s.policies = make(map[uint32]*policy.Document)
 	}
 	s.policies[k.slot] = doc
-	s.bindPolicy(k, doc)
+	s.bindPolicy(k, doc, recorded)
 }
 
 // policyText is what a key's store record holds: "" for the default. A
@@ -697,12 +698,14 @@ func (s *Service) putKeyPolicyOnce(ctx context.Context, in *PutKeyPolicyInput) (
 	if err == nil && !in.BypassPolicyLockoutSafetyCheck {
 		err = s.lockoutCheck(op, doc, arn, k.account, arn, k.kind, k.state)
 	}
+	var binding uint64 // D78, in a cluster: as the record holds it
 	if err == nil && s.st != nil {
 		r := s.toRecord(k)
-		r.Version, r.Policy = k.version+1, doc.Text()
+		r.Version, r.Policy, r.PolicyBinding = k.version+1, doc.Text(), s.newBinding(doc.Principals())
 		if s.isKeyDefault(k, doc) {
-			r.Policy = ""
+			r.Policy, r.PolicyBinding = "", 0
 		}
+		binding = r.PolicyBinding
 		if err = s.persist(&store.Batch{PutKeys: []store.Key{r}}); err != nil {
 			err = internalError(op, arn, k.state, err)
 		} else {
@@ -714,7 +717,7 @@ func (s *Service) putKeyPolicyOnce(ctx context.Context, in *PutKeyPolicyInput) (
 			s.ecPolicyChanged(k, s.keyPolicy(k), now)
 		}
 		delete(s.bound, k.slot) // D78: written again, bound again, even to the same text
-		s.setPolicy(k, doc)
+		s.setPolicy(k, doc, binding)
 	}
 	if s.observing() {
 		s.record(now, op, caller, arn, map[string]string{"keyId": in.KeyId,

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
+	smithy "github.com/aws/smithy-go"
 
 	"github.com/kmsmodel/kmsmodel/internal/etcdtest"
 )
@@ -39,8 +41,10 @@ func modelCall(t *testing.T, addr, target, body string) (int, map[string]any) {
 // an identity-based policy put on node a lets a role encrypt on node b;
 // a principal deleted and created again on different nodes has the same
 // new unique ID everywhere (D77), and every node, the one started later
-// included, judges a key policy naming it alike (D78: cluster nodes bind
-// nothing); a refusal is the change's own.
+// included, judges a key policy naming it alike (D78: bound where it was
+// written, as its record says): it no longer admits the namesake, and
+// shows the former unique ID, until it is written again; a refusal is the
+// change's own.
 func TestServeEtcdModelLog(t *testing.T) {
 	cl := etcdtest.Start(t, etcdtest.Config{})
 	const role, session = "arn:aws:iam::111122223333:role/app", "arn:aws:sts::111122223333:assumed-role/app/ci"
@@ -75,14 +79,14 @@ func TestServeEtcdModelLog(t *testing.T) {
 	}
 
 	// A key policy naming the role; the role deleted on b, created again
-	// on a: one new ID on both nodes. Cluster nodes bind no principal
-	// (D78), so that all judge alike: the key policy still admits the
-	// role's namesake, on every node.
+	// on a: one new ID on both nodes. The key policy was bound to the
+	// role it named (D78): it admits the namesake on no node.
 	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},` +
 		`{"Effect":"Allow","Principal":{"AWS":"` + role + `"},"Action":"kms:Encrypt","Resource":"*"}]}`
 	if _, err := root.PutKeyPolicy(ctx, &awskms.PutKeyPolicyInput{KeyId: &id, Policy: &policy}); err != nil {
 		t.Fatal(err)
 	}
+	idOld := post(addrA, "KmsModel.GetUserId", `{"PrincipalArn":"`+role+`"}`, 200)["UserId"]
 	post(addrB, "KmsModel.DeleteIdentityPolicy", `{"PrincipalArn":"`+role+`","PolicyName":"use"}`, 200)
 	post(addrB, "KmsModel.DeletePrincipal", `{"PrincipalArn":"`+role+`"}`, 200)
 	idA := post(addrA, "KmsModel.CreatePrincipal", `{"PrincipalArn":"`+role+`"}`, 200)["UserId"]
@@ -95,8 +99,23 @@ func TestServeEtcdModelLog(t *testing.T) {
 			t.Fatalf("the role created again, on %s: %v, want allowed on every node", addr, err)
 		}
 	}
-	encryptOn(addrA)
-	encryptOn(addrB)
+	deniedOn := func(addr string) {
+		t.Helper()
+		_, err := client(addr, "AKIDCI").Encrypt(ctx, &awskms.EncryptInput{KeyId: &id, Plaintext: []byte("x")})
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" {
+			t.Fatalf("the role created again, on %s: %v, want AccessDeniedException on every node", addr, err)
+		}
+		p, err := client(addr, "AKIDROOT").GetKeyPolicy(ctx, &awskms.GetKeyPolicyInput{KeyId: &id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, _ := idOld.(string); s == "" || !strings.Contains(*p.Policy, s) || strings.Contains(*p.Policy, role) {
+			t.Fatalf("GetKeyPolicy on %s: %s, want the role's former ID %v", addr, *p.Policy, idOld)
+		}
+	}
+	deniedOn(addrA)
+	deniedOn(addrB)
 	// A refusal is the change's own, with its exception.
 	if got := post(addrB, "KmsModel.DeletePrincipal", `{"PrincipalArn":"arn:aws:iam::111122223333:role/ghost"}`, 400); got["__type"] != "NotFoundException" {
 		t.Fatalf("deleting a principal never created: %v", got)
@@ -110,6 +129,13 @@ func TestServeEtcdModelLog(t *testing.T) {
 	if got := post(addrC, "KmsModel.GetIdentityPolicy", `{"PrincipalArn":"`+role+`"}`, 200); len(anyStrings(got["PolicyNames"])) != 0 {
 		t.Fatalf("a node started later: the role's policies %v, want none (deleted)", got)
 	}
+	deniedOn(addrC)
+	// Written again (on c), the policy names the role as it is now.
+	if _, err := client(addrC, "AKIDROOT").PutKeyPolicy(ctx, &awskms.PutKeyPolicyInput{KeyId: &id, Policy: &policy}); err != nil {
+		t.Fatal(err)
+	}
+	encryptOn(addrA)
+	encryptOn(addrB)
 	encryptOn(addrC)
 	for _, stop := range []func() int{stopA, stopB, stopC} {
 		if code := stop(); code != exitOK {
