@@ -241,7 +241,7 @@ func (s *Service) reload() error {
 	for slot, u := range s.usage {
 		k := s.keyAt(slot)
 		nk := f.loadedKey(s.storeID(k))
-		if nk == nil {
+		if nk == nil || u.at < nk.created { // gone, or a new key under its ID (a replica made again)
 			if s.cfg.shareUsage {
 				s.noteGone(k, u)
 			}

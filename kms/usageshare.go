@@ -100,33 +100,32 @@ func (s *Service) useIDs(u lastUse) (reqID, evID string) {
 // Operation and EventID, so that services that take in each other's uses
 // end with the same one, whatever the order they see them in. (Later as
 // recorded: two services whose clocks differ order their uses by their
-// own clocks.) In cluster mode, when a use names a key the service does
-// not know, it first catches up with the cluster (with stale reads too),
-// so that a key created on another node before it was used is known here.
-// Uses of keys the service does not hold then (deleted, or never
-// created), entries with Gone set, and entries whose ARN or operation is
-// not valid are skipped; it returns how many uses it recorded. Merged
-// uses are not handed out again by TakeKeyUses.
+// own clocks.) In cluster mode it first catches up with the cluster (with
+// stale reads too), so that the keys the uses name are as the node that
+// used them saw them: a key created on another node before it was used
+// is known here, and a key deleted and created again under its ARN (a
+// multi-Region replica) is the new one. Uses of keys the service does not
+// hold then (deleted, or never created), uses from before their key's
+// creation (of a former key of the ARN), entries with Gone set, and
+// entries whose ARN or operation is not valid are skipped; it returns how
+// many uses it recorded. Merged uses are not handed out again by
+// TakeKeyUses.
 func (s *Service) MergeKeyUses(ctx context.Context, uses []KeyUse) (int, error) {
-	merged, unknown := s.mergeKeyUses(uses)
-	if unknown == 0 || s.cl == nil {
-		return merged, nil
+	if s.cl != nil {
+		rev, err := s.cl.shared.Revision(ctx)
+		if err == nil {
+			err = s.catchUp(ctx, rev)
+		}
+		if err != nil {
+			return 0, err
+		}
 	}
-	rev, err := s.cl.shared.Revision(ctx)
-	if err == nil {
-		err = s.catchUp(ctx, rev)
-	}
-	if err != nil {
-		return merged, err
-	}
-	more, _ := s.mergeKeyUses(uses) // those merged already are not later now
-	return merged + more, nil
+	return s.mergeKeyUses(uses), nil
 }
 
-// mergeKeyUses is one pass of MergeKeyUses: it merges the uses of the
-// keys the service knows, and returns how many it recorded and how many
-// name a key it does not know.
-func (s *Service) mergeKeyUses(uses []KeyUse) (merged, unknown int) {
+// mergeKeyUses merges the uses of the keys the service holds, and returns
+// how many it recorded.
+func (s *Service) mergeKeyUses(uses []KeyUse) (merged int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range uses {
@@ -148,10 +147,12 @@ func (s *Service) mergeKeyUses(uses []KeyUse) (merged, unknown int) {
 			k = r.keys.get(a.keyID)
 		}
 		if k == nil || k.account != a.account {
-			unknown++
 			continue
 		}
 		use := lastUse{op: op, at: u.At.UnixMicro(), requestID: u.RequestID, eventID: u.EventID}
+		if use.at < k.created {
+			continue // a former key's of the ARN
+		}
 		if held, ok := s.usage[k.slot]; ok && !s.laterUse(use, held) {
 			continue
 		}
@@ -162,7 +163,7 @@ func (s *Service) mergeKeyUses(uses []KeyUse) (merged, unknown int) {
 		delete(s.useDirty, k.slot) // the other node's own: not handed back
 		merged++
 	}
-	return merged, unknown
+	return merged
 }
 
 // laterUse says whether use comes after held: by instant, then request

@@ -72,3 +72,46 @@ func TestMadeUpIDsOrderAsTheirNumbers(t *testing.T) {
 		}
 	}
 }
+
+// D79 across a reload: a key deleted and made again under its ID (a
+// multi-Region replica) does not inherit the deleted one's use, which is
+// handed out as Gone.
+func TestDecisionD79ReloadReplicaMadeAgain(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewSharedMemory()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c1, c2 := NewManualClock(start), NewManualClock(start)
+	s, err := Open(ctx, st, WithClock(c1), WithKeyUsageSharing())
+	rvMust(t, err)
+	t.Cleanup(func() { s.Close() })
+	o, err := Open(ctx, st, WithClock(c2), WithKeyUsageSharing())
+	rvMust(t, err)
+	t.Cleanup(func() { o.Close() })
+	k, err := s.CreateKey(ctx, &CreateKeyInput{MultiRegion: true})
+	rvMust(t, err)
+	id := k.KeyMetadata.KeyId
+	west := WithCallerRegion(ctx, "us-west-2")
+	_, err = s.ReplicateKey(ctx, &ReplicateKeyInput{KeyId: id, ReplicaRegion: "us-west-2"})
+	rvMust(t, err)
+	_, err = s.Encrypt(west, &EncryptInput{KeyId: id, Plaintext: []byte("x")})
+	rvMust(t, err)
+	s.TakeKeyUses(nil)
+	_, err = o.ScheduleKeyDeletion(west, &ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: Int32(7)})
+	rvMust(t, err)
+	_, err = c2.Advance(8 * 24 * time.Hour)
+	rvMust(t, err)
+	o.Sweep()
+	_, err = o.ReplicateKey(ctx, &ReplicateKeyInput{KeyId: id, ReplicaRegion: "us-west-2"})
+	rvMust(t, err)
+	s.mu.Lock()
+	rvMust(t, s.reload())
+	s.mu.Unlock()
+	got, err := s.GetKeyLastUsage(west, &GetKeyLastUsageInput{KeyId: id})
+	rvMust(t, err)
+	if got.KeyLastUsage.Operation != "" {
+		t.Fatalf("the replica made again inherited the deleted one's use: %+v (created %v)", got.KeyLastUsage, got.KeyCreationDate)
+	}
+	if uses := s.TakeKeyUses(nil); len(uses) != 1 || !uses[0].Gone || uses[0].Operation != "Encrypt" {
+		t.Fatalf("TakeKeyUses after the reload = %+v, want the deleted replica's use, Gone", uses)
+	}
+}

@@ -193,3 +193,105 @@ func TestDecisionD79KeyUsageSharing(t *testing.T) {
 		t.Fatalf("TakeKeyUses without WithKeyUsageSharing = %+v", got)
 	}
 }
+
+// D79 when a multi-Region replica is deleted and made again under its
+// ARN: a node that has not yet applied the deletion when the new
+// replica's use reaches it takes the use for the new replica (it catches
+// up first), so that every node ends with that use, and none hands it
+// out as the deleted key's.
+func TestDecisionD79ReplicaMadeAgain(t *testing.T) {
+	const west = "us-west-2"
+	st := store.NewSharedMemory()
+	nodes, clocks := clNodes(t, st, 2, kms.WithKeyUsageSharing(), kms.WithTrackingStart(clStart))
+	a, b := nodes[0], nodes[1]
+	ctx := context.Background()
+	inWest := kms.WithCallerRegion(ctx, west)
+	out, err := a.CreateKey(ctx, &kms.CreateKeyInput{MultiRegion: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.KeyMetadata.KeyId
+	if _, err := a.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: west}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Encrypt(kms.WithRequestID(inWest, "old"), &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := b.MergeKeyUses(ctx, a.TakeKeyUses(nil)); n != 1 || err != nil {
+		t.Fatalf("MergeKeyUses of the first replica's use = %d, %v", n, err)
+	}
+	if _, err := a.ScheduleKeyDeletion(inWest, &kms.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: kms.Int32(7)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := clocks[0].Advance(8 * 24 * time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	a.Sweep()
+	if _, err := a.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: west}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Encrypt(kms.WithRequestID(inWest, "new"), &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")}); err != nil {
+		t.Fatal(err)
+	}
+	// b has made no call since: it still holds the first replica.
+	if n, err := b.MergeKeyUses(ctx, a.TakeKeyUses(nil)); n != 1 || err != nil {
+		t.Fatalf("MergeKeyUses of the new replica's use = %d, %v; want 1", n, err)
+	}
+	for _, u := range b.TakeKeyUses(nil) {
+		if u.RequestID == "new" {
+			t.Fatalf("b hands out the new replica's use as %+v", u)
+		}
+	}
+	ga, err := a.GetKeyLastUsage(inWest, &kms.GetKeyLastUsageInput{KeyId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gb, err := b.GetKeyLastUsage(inWest, &kms.GetKeyLastUsageInput{KeyId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ga.KeyLastUsage.KmsRequestId != "new" || !reflect.DeepEqual(ga, gb) {
+		t.Fatalf("a reports %+v, b %+v; want the new replica's use on both", ga.KeyLastUsage, gb.KeyLastUsage)
+	}
+	// A use from before a key's creation (a former key's of its ARN)
+	// is not the key's.
+	early := kms.KeyUse{KeyArn: ga.KeyId, Operation: "Decrypt", At: ga.KeyCreationDate.Add(-time.Second), RequestID: "zzz", EventID: "e"}
+	if n, err := b.MergeKeyUses(ctx, []kms.KeyUse{early}); n != 0 || err != nil {
+		t.Fatalf("MergeKeyUses of a use before the key's creation = %d, %v; want 0", n, err)
+	}
+}
+
+// D79: MergeKeyUses knows a key another node just made (it catches up
+// with the cluster first), and uses equal but for their event IDs end
+// the same on every node, whatever the order they arrive in.
+func TestDecisionD79MergeOrder(t *testing.T) {
+	st := store.NewSharedMemory()
+	nodes, _ := clNodes(t, st, 2, kms.WithKeyUsageSharing(), kms.WithTrackingStart(clStart))
+	a, b := nodes[0], nodes[1]
+	ctx := context.Background()
+	id := clCreate(t, a, &kms.CreateKeyInput{})
+	if _, err := a.Encrypt(ctx, &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")}); err != nil {
+		t.Fatal(err)
+	}
+	uses := a.TakeKeyUses(nil)
+	if n, err := b.MergeKeyUses(ctx, uses); n != 1 || err != nil { // b has not seen the key yet
+		t.Fatalf("MergeKeyUses of a key b has not seen yet = %d, %v; want 1", n, err)
+	}
+	x := uses[0]
+	x.At, x.RequestID, x.EventID = x.At.Add(time.Minute), "r", "event-1"
+	y := x
+	y.EventID = "event-2"
+	a.MergeKeyUses(ctx, []kms.KeyUse{x})
+	a.MergeKeyUses(ctx, []kms.KeyUse{y})
+	b.MergeKeyUses(ctx, []kms.KeyUse{y})
+	b.MergeKeyUses(ctx, []kms.KeyUse{x})
+	for i, n := range nodes {
+		out, err := n.GetKeyLastUsage(ctx, &kms.GetKeyLastUsageInput{KeyId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.KeyLastUsage.CloudTrailEventId != "event-2" {
+			t.Errorf("node %d keeps %+v, want event-2's", i, out.KeyLastUsage)
+		}
+	}
+}

@@ -169,6 +169,7 @@ func TestServeEtcdUsage(t *testing.T) {
 		{[]string{"--share-key-usage"}, "--share-key-usage needs --etcd"},
 		{[]string{"--etcd", ep, "--wrapping-key-file", key, "--usage-share-every", "1s"}, "--usage-share-every needs --share-key-usage"},
 		{[]string{"--etcd", ep, "--wrapping-key-file", key, "--share-key-usage", "--usage-share-every", "1us"}, "--usage-share-every must be at least 1ms"},
+		{[]string{"--etcd", ep, "--wrapping-key-file", key, "--share-key-usage", "--etcd-max-txn-ops", "2"}, "--share-key-usage needs --etcd-max-txn-ops of at least 3"},
 		{[]string{"--etcd-user", "u"}, "--etcd-user needs --etcd"},
 		{[]string{"--etcd", ep + ",", "--wrapping-key-file", key}, "want comma-separated client URLs"},
 		{[]string{"--etcd", ep, "--wrapping-key-file", key, "--etcd-password", "p"}, "needs --etcd-user"},

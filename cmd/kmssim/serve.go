@@ -404,6 +404,11 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 	if set["usage-share-every"] && !c.shareUsage {
 		return bad("--usage-share-every needs --share-key-usage")
 	}
+	if c.shareUsage && *etcdMaxOps < 3 {
+		// A use's write is a transaction nested in another, which etcd
+		// allows only what the outer one leaves of the limit.
+		return bad("--share-key-usage needs --etcd-max-txn-ops of at least 3")
+	}
 	if c.usageEvery < time.Millisecond {
 		return bad("--usage-share-every must be at least 1ms")
 	}

@@ -200,6 +200,7 @@ func (u *usageShare) load(ctx context.Context) (int64, error) {
 // record anew.
 func (u *usageShare) follow(ctx context.Context, from int64) {
 	own := []byte("\x00" + u.node)
+	warned := false // once a streak of failures, not at each retry
 	for ctx.Err() == nil {
 		wctx, wcancel := context.WithCancel(ctx)
 		wch := u.cli.Watch(wctx, u.prefix+"k/", clientv3.WithPrefix(), clientv3.WithRev(from))
@@ -221,8 +222,9 @@ func (u *usageShare) follow(ctx context.Context, from int64) {
 				_, err := u.svc.MergeKeyUses(mctx, uses)
 				cancel()
 				if err != nil {
-					if ctx.Err() == nil {
+					if ctx.Err() == nil && !warned {
 						u.log.Warn("sharing key usage: merging the other nodes' uses failed; reading them again", "err", err)
+						warned = true
 					}
 					break
 				}
@@ -237,8 +239,13 @@ func (u *usageShare) follow(ctx context.Context, from int64) {
 		}
 		if f, err := u.load(ctx); err == nil {
 			from = f
-		} else if ctx.Err() == nil {
-			u.log.Warn("sharing key usage: the watch ended, and reading the records again failed", "err", err)
+			if warned {
+				u.log.Info("sharing key usage: following the other nodes' uses again")
+				warned = false
+			}
+		} else if ctx.Err() == nil && !warned {
+			u.log.Warn("sharing key usage: the watch ended, and reading the records again failed; trying again", "err", err)
+			warned = true
 		}
 	}
 }

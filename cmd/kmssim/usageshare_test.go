@@ -135,11 +135,19 @@ func TestUsageValueOrder(t *testing.T) {
 		{At: base, RequestID: "a"},
 		{At: base, RequestID: "ab"},
 		{At: base, RequestID: "b"},
+		{At: base, RequestID: "c", Operation: "Decrypt", EventID: "ev"},
+		{At: base, RequestID: "c", Operation: "Encrypt", EventID: "a"},
+		{At: base, RequestID: "c", Operation: "Encrypt", EventID: "ev"},
+		{At: base, RequestID: "c", Operation: "Encrypt", EventID: "ev2"},
 		{At: base.Add(time.Microsecond), RequestID: "a"},
 		{At: time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC), RequestID: "a"},
 	}
+	// In kms.MergeKeyUses's order: instant, request ID, operation, event ID.
 	for i := range uses {
-		uses[i].KeyArn, uses[i].Operation, uses[i].EventID = "arn", "Sign", "ev"
+		uses[i].KeyArn = "arn"
+		if uses[i].Operation == "" {
+			uses[i].Operation, uses[i].EventID = "Sign", "ev"
+		}
 		got, node, ok := parseUsage("arn", []byte(usageValue(uses[i], "n1")))
 		if !ok || got != uses[i] || node != "n1" {
 			t.Errorf("parseUsage(usageValue(%+v)) = %+v, %q, %v", uses[i], got, node, ok)
