@@ -66,7 +66,7 @@ func (s *Service) bindPolicy(k *key, doc *policy.Document, recorded uint64) {
 	if ip == nil {
 		return
 	}
-	if s.cl != nil {
+	if s.cfg.recordBindings {
 		if recorded == 0 {
 			delete(s.bound, k.slot)
 			return
@@ -136,7 +136,7 @@ func (s *Service) policyShown(k *key, doc *policy.Document) string {
 // epoch recorded (its record's Binding).
 func (s *Service) bindGrant(g *grant, recorded uint64) {
 	ip := s.cfg.identities
-	if ip != nil && s.cl != nil {
+	if ip != nil && s.cfg.recordBindings {
 		if recorded != 0 {
 			if s.grantBound == nil {
 				s.grantBound = make(map[string]uint64)
@@ -184,7 +184,7 @@ func (s *Service) retiringGone(g *grant) bool {
 // binds nothing (outside a cluster, without IAM, no user or role named).
 func (s *Service) newBinding(ps []policy.Principal) uint64 {
 	ip := s.cfg.identities
-	if s.cl == nil || ip == nil || !namesIAM(ps) {
+	if !s.cfg.recordBindings || ip == nil || !namesIAM(ps) {
 		return 0
 	}
 	return s.bindEpoch(ip) + 1
@@ -193,7 +193,7 @@ func (s *Service) newBinding(ps []policy.Principal) uint64 {
 // policyBindingOf is the binding a cluster node's record of k holds for
 // k's policy of text text: the one it was bound with.
 func (s *Service) policyBindingOf(k *key, text string) uint64 {
-	if s.cl == nil || text == "" {
+	if !s.cfg.recordBindings || text == "" {
 		return 0
 	}
 	if b, ok := s.bound[k.slot]; ok && b.text == text {
@@ -204,7 +204,7 @@ func (s *Service) policyBindingOf(k *key, text string) uint64 {
 
 // grantBindingOf is the binding a cluster node's record of g holds.
 func (s *Service) grantBindingOf(g *grant) uint64 {
-	if s.cl == nil {
+	if !s.cfg.recordBindings {
 		return 0
 	}
 	if epoch, ok := s.grantBound[g.id]; ok {

@@ -97,6 +97,30 @@ func TestDecisionD78Cluster(t *testing.T) {
 	}
 }
 
+// D78 in a cluster, across a reload: a node that reloads its state (as
+// after a compaction it fell behind) binds what it loads as the records
+// say, not at its own moment: a policy another node wrote before the
+// role was deleted and made again still shuts the namesake out.
+func TestDecisionD78ClusterReload(t *testing.T) {
+	ctx := context.Background()
+	ip := NewIdentityPolicies()
+	rvMust(t, ip.CreatePrincipal(rvApp))
+	_, _, nodes, _ := cmOpen(t, WithIdentityPolicies(ip))
+	a, b := nodes[0], nodes[1]
+	k, err := b.CreateKey(ctx, &CreateKeyInput{Policy: rvKeyPolicy("kms:DescribeKey")})
+	rvMust(t, err)
+	id := k.KeyMetadata.KeyId
+	rvMust(t, ip.DeletePrincipal(rvApp))
+	rvMust(t, ip.CreatePrincipal(rvApp))
+	a.mu.Lock() // a has not applied b's write: it comes with the reload
+	rvMust(t, a.reload())
+	a.mu.Unlock()
+	_, err = a.DescribeKey(WithPrincipal(ctx, rvSession), &DescribeKeyInput{KeyId: id})
+	if !errors.Is(err, keystate.ErrAccessDenied) {
+		t.Fatalf("after a reload, the namesake by a policy written before the deletion: %v, want AccessDeniedException", err)
+	}
+}
+
 // D78 across a reload: a key policy that the reload brings in (written by
 // another service on the store) is bound as it is loaded.
 func TestDecisionD78ReloadedPolicy(t *testing.T) {

@@ -114,6 +114,7 @@ func WithStaleReads() Option {
 // its commits.
 func (s *Service) openShared(ctx context.Context, st store.Shared) error {
 	s.cl = &clusterState{shared: st, own: map[int64]bool{}, stale: s.cfg.staleReads}
+	s.cfg.recordBindings = true // D78
 	return s.loadSnapshot(ctx)
 }
 
