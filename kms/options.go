@@ -39,12 +39,12 @@ type config struct {
 
 	noPredefinedAliases bool // WithoutPredefinedAliases
 
-	shareUsage    bool  // WithKeyUsageSharing (D79)
+	shareUsage bool // WithKeyUsageSharing (D79)
 	// recordBindings: D78's bindings come from and go to the records (a
 	// cluster node, and the service its reload builds).
 	recordBindings bool
-	trackStart    int64 // WithTrackingStart, Unix µs
-	trackStartSet bool
+	trackStart     int64 // WithTrackingStart, Unix µs
+	trackStartSet  bool
 }
 
 func defaultConfig() config {
