@@ -137,12 +137,14 @@ func (s *Service) policyShown(k *key, doc *policy.Document) string {
 func (s *Service) bindGrant(g *grant, recorded uint64) {
 	ip := s.cfg.identities
 	if ip != nil && s.cfg.recordBindings {
-		if recorded != 0 {
-			if s.grantBound == nil {
-				s.grantBound = make(map[string]uint64)
-			}
-			s.grantBound[g.id] = recorded - 1
+		if recorded == 0 {
+			delete(s.grantBound, g.id)
+			return
 		}
+		if s.grantBound == nil {
+			s.grantBound = make(map[string]uint64)
+		}
+		s.grantBound[g.id] = recorded - 1
 		return
 	}
 	if ip == nil || !namesIAM([]policy.Principal{g.grantee, g.retiring}) {

@@ -121,6 +121,94 @@ func TestDecisionD78ClusterReload(t *testing.T) {
 	}
 }
 
+// D78 in a cluster, across a reload: a policy written again with the
+// same text on another node after the role was deleted and made again
+// binds anew on the node that reloads too (its former binding of that
+// text is not kept over the record's).
+func TestDecisionD78ClusterReloadRewritten(t *testing.T) {
+	ctx := context.Background()
+	ip := NewIdentityPolicies()
+	rvMust(t, ip.CreatePrincipal(rvApp))
+	_, _, nodes, _ := cmOpen(t, WithIdentityPolicies(ip))
+	a, b := nodes[0], nodes[1]
+	doc := rvKeyPolicy("kms:DescribeKey")
+	k, err := a.CreateKey(ctx, &CreateKeyInput{Policy: doc})
+	rvMust(t, err)
+	id := k.KeyMetadata.KeyId
+	_, err = b.DescribeKey(ctx, &DescribeKeyInput{KeyId: id}) // b binds it as written
+	rvMust(t, err)
+	rvMust(t, ip.DeletePrincipal(rvApp))
+	rvMust(t, ip.CreatePrincipal(rvApp))
+	_, err = a.PutKeyPolicy(ctx, &PutKeyPolicyInput{KeyId: id, Policy: doc})
+	rvMust(t, err)
+	b.mu.Lock()
+	err = b.reload()
+	b.mu.Unlock()
+	rvMust(t, err)
+	for i, s := range []*Service{a, b} {
+		if _, err := s.DescribeKey(WithPrincipal(ctx, rvSession), &DescribeKeyInput{KeyId: id}); err != nil {
+			t.Errorf("node %d: the namesake by the policy written again: %v, want allowed", i, err)
+		}
+	}
+}
+
+// D78 in a cluster: the binding travels with every later write of the
+// key's record (tags, description, state, rotation) and with a
+// replica's own policy, so that a node opened afterwards, which loads
+// the records, still shuts the namesake out of the key and the replica;
+// and a grant revoked on one node leaves no binding behind on the other.
+func TestDecisionD78ClusterWritesKeepBinding(t *testing.T) {
+	ctx := context.Background()
+	ip := NewIdentityPolicies()
+	rvMust(t, ip.CreatePrincipal(rvApp))
+	st, _, nodes, clock := cmOpen(t, WithIdentityPolicies(ip))
+	a, b := nodes[0], nodes[1]
+	doc := rvKeyPolicy("kms:DescribeKey")
+	k, err := a.CreateKey(ctx, &CreateKeyInput{Policy: doc, MultiRegion: true})
+	rvMust(t, err)
+	id := k.KeyMetadata.KeyId
+	west := WithCallerRegion(ctx, "us-west-2")
+	_, err = a.ReplicateKey(ctx, &ReplicateKeyInput{KeyId: id, ReplicaRegion: "us-west-2", Policy: doc})
+	rvMust(t, err)
+	_, err = b.TagResource(ctx, &TagResourceInput{KeyId: id, Tags: []Tag{{TagKey: "t", TagValue: "v"}}})
+	rvMust(t, err)
+	_, err = b.UpdateKeyDescription(ctx, &UpdateKeyDescriptionInput{KeyId: id, Description: "d"})
+	rvMust(t, err)
+	_, err = b.DisableKey(ctx, &DisableKeyInput{KeyId: id})
+	rvMust(t, err)
+	_, err = a.EnableKey(ctx, &EnableKeyInput{KeyId: id})
+	rvMust(t, err)
+	_, err = b.RotateKeyOnDemand(ctx, &RotateKeyOnDemandInput{KeyId: id})
+	rvMust(t, err)
+	_, err = b.UpdateKeyDescription(west, &UpdateKeyDescriptionInput{KeyId: id, Description: "r"})
+	rvMust(t, err)
+	g, err := a.CreateGrant(ctx, &CreateGrantInput{KeyId: id, GranteePrincipal: rvApp, Operations: []string{"Encrypt"}})
+	rvMust(t, err)
+	_, err = b.DescribeKey(ctx, &DescribeKeyInput{KeyId: id})
+	rvMust(t, err)
+	if _, ok := b.grantBound[g.GrantId]; !ok {
+		t.Fatal("b did not bind the grant a made")
+	}
+	_, err = a.RevokeGrant(ctx, &RevokeGrantInput{KeyId: id, GrantId: g.GrantId})
+	rvMust(t, err)
+	rvMust(t, ip.DeletePrincipal(rvApp))
+	rvMust(t, ip.CreatePrincipal(rvApp))
+	c, err := Open(ctx, st, WithClock(clock), WithIdentityPolicies(ip))
+	rvMust(t, err)
+	t.Cleanup(func() { c.Close() })
+	for i, s := range []*Service{a, b, c} {
+		for j, in := range []context.Context{ctx, west} {
+			_, err := s.DescribeKey(WithPrincipal(in, rvSession), &DescribeKeyInput{KeyId: id})
+			if !errors.Is(err, keystate.ErrAccessDenied) {
+				t.Errorf("node %d, %s: the namesake: %v, want AccessDeniedException", i, []string{"the key", "the replica"}[j], err)
+			}
+		}
+	}
+	if _, ok := b.grantBound[g.GrantId]; ok {
+		t.Error("b keeps the binding of a grant a revoked")
+	}
+}
+
 // D78 across a reload: a key policy that the reload brings in (written by
 // another service on the store) is bound as it is loaded.
 func TestDecisionD78ReloadedPolicy(t *testing.T) {

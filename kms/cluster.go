@@ -440,6 +440,7 @@ func (s *Service) applyRecords(b *store.Batch) error {
 		if g := s.grantIndex[id.GrantID]; g != nil {
 			s.dropGrant(g)
 		}
+		delete(s.grantBound, id.GrantID)
 	}
 	for _, id := range b.DeleteKeys {
 		if k := s.loadedKey(id); k != nil {
