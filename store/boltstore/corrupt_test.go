@@ -426,6 +426,7 @@ func TestDamagedMaterialSection(t *testing.T) {
 			return append(append(b[:len(b)-len(section)], 5, 1, 0x30), section...)
 		}, false},
 		{"unknown section after it", func(b []byte) []byte { return append(b, 7, 1, 0) }, false},
+		{"policy binding of 0 after it", func(b []byte) []byte { return append(b, 8, 0) }, false},
 		{"trailing byte", func(b []byte) []byte { return append(b, 0) }, false},
 		{"material byte changed", func(b []byte) []byte { b[len(b)-5] ^= 0x20; return b }, true},
 	} {

@@ -127,6 +127,8 @@ func TestDamagedGrantRecord(t *testing.T) {
 		{"string length past the end", replace("0167", "4067"), false},
 		{"uvarint unterminated", func(b string) string { return b[:len(b)-2] + "80" }, false},
 		{"time tag too large", func(b string) string { return b[:len(b)-2] + "ffffffff0f" + "00" }, false},
+		{"binding of 0", func(b string) string { return b + "0300" }, false},
+		{"binding before the creation number", func(b string) string { return b + "0301" + "0207" }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := tempPath(t)

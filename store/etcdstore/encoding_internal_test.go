@@ -73,3 +73,31 @@ func TestRecordEncodingGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeRejectsZeroBindings: a record's binding (D78) is written only
+// when set, so a binding of 0 in a record, or a grant creation number of
+// 0 that no binding follows, is damage.
+func TestDecodeRejectsZeroBindings(t *testing.T) {
+	k := keyRecord{key: store.Key{ID: "k", PolicyBinding: 1}}
+	rec := encodeKey(&k)
+	if back, err := decodeKey(rec); err != nil || back.key.PolicyBinding != 1 {
+		t.Fatalf("decodeKey = %+v, %v", back.key, err)
+	}
+	rec[len(rec)-1] = 0 // the binding, 1 → 0
+	if _, err := decodeKey(rec); err == nil {
+		t.Fatal("decodeKey took a policy binding of 0")
+	}
+	g := store.Grant{KeyID: "k", GrantID: "g", Binding: 1}
+	grec := encodeGrant(&g)
+	if back, err := decodeGrant(grec); err != nil || back.Binding != 1 || back.Seq != 0 {
+		t.Fatalf("decodeGrant = %+v, %v", back, err)
+	}
+	zero := bytes.Clone(grec)
+	zero[len(zero)-1] = 0
+	if _, err := decodeGrant(zero); err == nil {
+		t.Fatal("decodeGrant took a binding of 0")
+	}
+	if _, err := decodeGrant(grec[:len(grec)-1]); err == nil {
+		t.Fatal("decodeGrant took a creation number of 0 with no binding after it")
+	}
+}
