@@ -62,7 +62,7 @@ func TestServeEtcd(t *testing.T) {
 	args := []string{"--etcd", strings.Join(cl.Endpoints(), ","), "--etcd-prefix", "t/", "--wrapping-key-file", key,
 		"--ready-timeout", "300ms", "--etcd-dial-timeout", "2s"}
 	addrA, stopA, logsA := startServe(t, args...)
-	addrB, stopB, logsB := startServe(t, append(args, "--identity-policies")...)
+	addrB, stopB, _ := startServe(t, args...)
 	ctx := context.Background()
 	a, b := client(addrA, "AKID"), client(addrB, "AKID")
 	ck, err := a.CreateKey(ctx, &awskms.CreateKeyInput{})
@@ -123,10 +123,16 @@ func TestServeEtcd(t *testing.T) {
 		t.Errorf("the log does not name the etcd store: %s", logsA)
 	}
 	// A node that keeps IAM says at start that its changes reach every
-	// node (TestServeEtcdModelLog).
+	// node (TestServeEtcdModelLog); its cluster's nodes all keep IAM
+	// (TestServeEtcdModelFlags), so it has a prefix of its own here.
+	_, stopC, logsC := startServe(t, "--etcd", strings.Join(cl.Endpoints(), ","), "--etcd-prefix", "t-iam/", "--wrapping-key-file", key,
+		"--identity-policies")
+	if code := stopC(); code != exitOK {
+		t.Errorf("node c exit %d: %s", code, logsC)
+	}
 	const shared = "change every node"
-	if strings.Contains(logsA.String(), shared) || !strings.Contains(logsB.String(), shared) {
-		t.Errorf("the notice that IAM changes reach every node: node a (none) %q, node b (--identity-policies) %q", logsA, logsB)
+	if strings.Contains(logsA.String(), shared) || !strings.Contains(logsC.String(), shared) {
+		t.Errorf("the notice that IAM changes reach every node: node a (none) %q, node c (--identity-policies) %q", logsA, logsC)
 	}
 
 	// Another wrapping key, or etcd out of reach: serve exits at start,

@@ -154,3 +154,29 @@ func anyStrings(v any) []string {
 	}
 	return out
 }
+
+// TestServeEtcdModelFlags: a node whose IAM, Organizations or VPC
+// endpoint flags, or whose account, differ from the cluster's first
+// node's refuses to start, saying why; the same flags in another order
+// join.
+func TestServeEtcdModelFlags(t *testing.T) {
+	cl := etcdtest.Start(t, etcdtest.Config{})
+	base := []string{"--etcd", strings.Join(cl.Endpoints(), ","), "--etcd-prefix", "f/", "--wrapping-key-file", wrappingKeyFile(t)}
+	const role, user = "arn:aws:iam::111122223333:role/app", "arn:aws:iam::111122223333:user/alice"
+	_, stopA, _ := startServe(t, append(base, "--identity-policies", "--principal", role, "--principal", user)...)
+	defer stopA()
+	_, stopB, _ := startServe(t, append(base, "--principal", user, "--principal", role, "--identity-policies")...)
+	defer stopB()
+	for _, extra := range [][]string{
+		{"--identity-policies", "--principal", role},
+		{},
+		{"--identity-policies", "--principal", role, "--principal", user, "--account", "444455556666"},
+	} {
+		var out, errOut strings.Builder
+		args := append(append([]string{"--addr", "127.0.0.1:0"}, base...), extra...)
+		code := serve(context.Background(), args, &out, &errOut, nil)
+		if code == exitOK || !strings.Contains(errOut.String(), "differ from those of the cluster's first node") {
+			t.Errorf("serve %v: exit %d, %s; want a refusal naming the flags", extra, code, errOut.String())
+		}
+	}
+}

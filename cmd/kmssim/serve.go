@@ -174,7 +174,9 @@ operations is refused. With --clock manual the cluster has one clock:
 KmsModel.AdvanceClock on any node moves every node's. What stands for
 services other than KMS (IAM's policies and principals, AWS
 Organizations, VPC endpoints) each node builds from its flags: give
-every node the same. The KmsModel targets that change them while serve
+every node the same (and the same --account). The first node records a
+digest of them in etcd (kmssim/flags), and a node given others refuses
+to start. The KmsModel targets that change them while serve
 runs change every node: the change goes into a log in etcd (under the
 prefix, in kmssim/model/) that every node applies in one order, those
 started later included. The node that takes it answers once it has
@@ -202,15 +204,19 @@ second signal stops it at once.
 
 // serveConfig is the parsed command line of serve.
 type serveConfig struct {
-	addr            string
-	db              string
-	mem             bool
-	clock           string
-	start           time.Time
-	account         string
-	region          string
-	accessKeys      map[string]string
-	identities      *kms.IdentityPolicies       // --identity-policy; nil: IAM allows every kms action (D24)
+	addr       string
+	db         string
+	mem        bool
+	clock      string
+	start      time.Time
+	account    string
+	region     string
+	accessKeys map[string]string
+	identities *kms.IdentityPolicies // --identity-policy; nil: IAM allows every kms action (D24)
+	// modelFlags lists the flags that build IAM, Organizations and VPC
+	// endpoints, with their files' contents, which every node of a
+	// cluster must be given alike (modelFingerprint).
+	modelFlags      []string
 	orgs            *kms.Organizations          // --scp, --rcp, --place-account; nil: no organizations
 	vpces           map[string]*kms.VPCEndpoint // --vpc-endpoint, by ID
 	allowRegions    []string
@@ -283,12 +289,15 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 			if err != nil {
 				return err
 			}
-			return put(who, strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)), string(text))
+			base := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+			c.modelFlags = append(c.modelFlags, name+"\x00"+who+"\x00"+base+"\x00"+string(text))
+			return put(who, base, string(text))
 		})
 	}
 	policyFlag("identity-policy", "PRINCIPAL_ARN", "attach the IAM identity-based policy in `PRINCIPAL_ARN=FILE` (repeatable; named after the file, without its extension) to an IAM user, group or role; with any, every user and role is allowed only what these policies and the key policies allow together (decision D59)",
 		func(who, name, text string) error { return c.identityPolicies().Put(who, name, text) })
 	fs.Func("principal", "record that the IAM user or role `ARN` exists (repeatable): then key policies and grants may name only the users and roles so recorded or given policies, as AWS refuses unknown ones (decision D66)", func(v string) error {
+		c.modelFlags = append(c.modelFlags, "principal\x00"+v)
 		return c.identityPolicies().CreatePrincipal(v)
 	})
 	policyFlag("permissions-boundary", "PRINCIPAL_ARN", "set the permissions boundary of an IAM user or role to the policy in `PRINCIPAL_ARN=FILE` (repeatable; turns on identity-based policies, decision D62)",
@@ -304,6 +313,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 		if !ok || path == "" {
 			return errors.New("want ACCOUNT=ORG_PATH, such as 111122223333=o-a1b2c3d4e5/r-ab12/ou-ab12-cd34ef56/")
 		}
+		c.modelFlags = append(c.modelFlags, "place-account\x00"+v)
 		return c.organizations().PlaceAccount(account, path)
 	})
 	fs.Func("vpc-endpoint", "serve calls through the interface VPC endpoint `VPCE_ID=VPC_ID` (repeatable), with AWS's full-access endpoint policy: a request with the header X-Kmsmodel-Vpc-Endpoint naming it comes through it (decision D64)", func(v string) error {
@@ -316,6 +326,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 			return errors.New("endpoint " + id + " given twice")
 		}
 		c.vpces[id] = ep
+		c.modelFlags = append(c.modelFlags, "vpc-endpoint\x00"+v)
 		return nil
 	})
 	policyFlag("vpc-endpoint-policy", "VPCE_ID", "set the policy of a --vpc-endpoint to the policy in `VPCE_ID=FILE` (repeatable; after its --vpc-endpoint)",
@@ -327,13 +338,16 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 			return ep.SetPolicy(text)
 		})
 	fs.Func("management-account", "make `ACCOUNT` its organization's management account, which no SCP or RCP bounds", func(v string) error {
+		c.modelFlags = append(c.modelFlags, "management-account\x00"+v)
 		return c.organizations().SetManagementAccount(v)
 	})
 	fs.BoolFunc("organizations", "keep AWS Organizations, none at first; the KmsModel.PutServiceControlPolicy, KmsModel.PutResourceControlPolicy and KmsModel.PlaceAccount targets change them while serve runs", func(string) error {
+		c.modelFlags = append(c.modelFlags, "organizations")
 		c.organizations()
 		return nil
 	})
 	fs.BoolFunc("identity-policies", "keep IAM identity-based policies, none at first: every IAM user and role is allowed only what they and the key policies allow together (decision D59); the KmsModel.PutIdentityPolicy target changes them while serve runs", func(string) error {
+		c.modelFlags = append(c.modelFlags, "identity-policies")
 		c.identityPolicies()
 		return nil
 	})
@@ -670,6 +684,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		clear(c.wrappingKey) // Open does not keep it
 		if err != nil {
 			return fail("cannot open the store", err)
+		}
+		if c.etcd != nil {
+			if err := checkModelFlags(ctx, c); err != nil {
+				_ = st.Close()
+				return fail("cannot join the cluster", err)
+			}
 		}
 		if clock != nil {
 			// A manual clock resumes where the store's time left off,

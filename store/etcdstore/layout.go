@@ -24,8 +24,9 @@ import (
 //
 // The store ignores every other key under P: kmssim serve keeps the
 // cluster's log of IAM, Organizations and VPC endpoint changes under
-// P kmssim/model/, and the keys' last uses (GetKeyLastUsage) under
-// P kmssim/usage/.
+// P kmssim/model/, the keys' last uses (GetKeyLastUsage) under
+// P kmssim/usage/, and a digest of the flags every node must share at
+// P kmssim/flags.
 //
 // seg escapes a component so that concatenations sort as the tuples do and
 // no encoded component is a prefix of another: every 0x00 byte becomes
