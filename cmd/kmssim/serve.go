@@ -204,19 +204,15 @@ second signal stops it at once.
 
 // serveConfig is the parsed command line of serve.
 type serveConfig struct {
-	addr       string
-	db         string
-	mem        bool
-	clock      string
-	start      time.Time
-	account    string
-	region     string
-	accessKeys map[string]string
-	identities *kms.IdentityPolicies // --identity-policy; nil: IAM allows every kms action (D24)
-	// modelFlags lists the flags that build IAM, Organizations and VPC
-	// endpoints, with their files' contents, which every node of a
-	// cluster must be given alike (modelFingerprint).
-	modelFlags      []string
+	addr            string
+	db              string
+	mem             bool
+	clock           string
+	start           time.Time
+	account         string
+	region          string
+	accessKeys      map[string]string
+	identities      *kms.IdentityPolicies       // --identity-policy; nil: IAM allows every kms action (D24)
 	orgs            *kms.Organizations          // --scp, --rcp, --place-account; nil: no organizations
 	vpces           map[string]*kms.VPCEndpoint // --vpc-endpoint, by ID
 	allowRegions    []string
@@ -239,6 +235,11 @@ type serveConfig struct {
 	usageEvery      time.Duration // --usage-share-every
 	readyTimeout    time.Duration
 	noPredefined    bool // --no-predefined-aliases
+
+	// modelFlags lists the flags that build IAM, Organizations and VPC
+	// endpoints, with their files' contents, which every node of a
+	// cluster must be given alike (modelFingerprint).
+	modelFlags []string
 }
 
 // identityPolicies returns the identity-based policies, made at the first
