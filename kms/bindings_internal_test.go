@@ -32,6 +32,29 @@ func rvMust(t *testing.T, err error) {
 	}
 }
 
+// d78Cluster opens two cluster nodes over one shared store, sharing one
+// IdentityPolicies (as kmssim's model log keeps every node's alike) in
+// which the role rvApp exists.
+func d78Cluster(t *testing.T) (ip *IdentityPolicies, st *store.SharedMemory, a, b *Service, clock *ManualClock) {
+	t.Helper()
+	ip = NewIdentityPolicies()
+	rvMust(t, ip.CreatePrincipal(rvApp))
+	st, _, nodes, clock := cmOpen(t, WithIdentityPolicies(ip))
+	return ip, st, nodes[0], nodes[1], clock
+}
+
+// d78Namesake deletes the role rvApp and makes it again, then opens a
+// third node over st, which loads the records.
+func d78Namesake(t *testing.T, ip *IdentityPolicies, st *store.SharedMemory, clock *ManualClock) *Service {
+	t.Helper()
+	rvMust(t, ip.DeletePrincipal(rvApp))
+	rvMust(t, ip.CreatePrincipal(rvApp))
+	c, err := Open(context.Background(), st, WithClock(clock), WithIdentityPolicies(ip))
+	rvMust(t, err)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // D78 in a cluster: a key policy and a grant are bound as the node that
 // wrote them bound them, which the records carry (store.Key.
 // PolicyBinding, store.Grant.Binding), so that every node judges alike: a
@@ -41,10 +64,7 @@ func rvMust(t *testing.T, err error) {
 // policy written again binds anew, on every node.
 func TestDecisionD78Cluster(t *testing.T) {
 	ctx := context.Background()
-	ip := NewIdentityPolicies()
-	rvMust(t, ip.CreatePrincipal(rvApp))
-	st, _, nodes, clock := cmOpen(t, WithIdentityPolicies(ip))
-	a, b := nodes[0], nodes[1]
+	ip, st, a, b, clock := d78Cluster(t)
 	k, err := a.CreateKey(ctx, &CreateKeyInput{})
 	rvMust(t, err)
 	id := k.KeyMetadata.KeyId
@@ -67,11 +87,7 @@ func TestDecisionD78Cluster(t *testing.T) {
 	}
 	userID, err := ip.UserID(rvApp)
 	rvMust(t, err)
-	rvMust(t, ip.DeletePrincipal(rvApp))
-	rvMust(t, ip.CreatePrincipal(rvApp))
-	c, err := Open(ctx, st, WithClock(clock), WithIdentityPolicies(ip))
-	rvMust(t, err)
-	t.Cleanup(func() { c.Close() })
+	c := d78Namesake(t, ip, st, clock)
 	for i, s := range []*Service{a, b, c} {
 		if err := enc(s); !errors.Is(err, keystate.ErrAccessDenied) {
 			t.Errorf("node %d: the namesake by the grant: %v, want AccessDeniedException", i, err)
@@ -103,10 +119,7 @@ func TestDecisionD78Cluster(t *testing.T) {
 // role was deleted and made again still shuts the namesake out.
 func TestDecisionD78ClusterReload(t *testing.T) {
 	ctx := context.Background()
-	ip := NewIdentityPolicies()
-	rvMust(t, ip.CreatePrincipal(rvApp))
-	_, _, nodes, _ := cmOpen(t, WithIdentityPolicies(ip))
-	a, b := nodes[0], nodes[1]
+	ip, _, a, b, _ := d78Cluster(t)
 	k, err := b.CreateKey(ctx, &CreateKeyInput{Policy: rvKeyPolicy("kms:DescribeKey")})
 	rvMust(t, err)
 	id := k.KeyMetadata.KeyId
@@ -127,10 +140,7 @@ func TestDecisionD78ClusterReload(t *testing.T) {
 // text is not kept over the record's).
 func TestDecisionD78ClusterReloadRewritten(t *testing.T) {
 	ctx := context.Background()
-	ip := NewIdentityPolicies()
-	rvMust(t, ip.CreatePrincipal(rvApp))
-	_, _, nodes, _ := cmOpen(t, WithIdentityPolicies(ip))
-	a, b := nodes[0], nodes[1]
+	ip, _, a, b, _ := d78Cluster(t)
 	doc := rvKeyPolicy("kms:DescribeKey")
 	k, err := a.CreateKey(ctx, &CreateKeyInput{Policy: doc})
 	rvMust(t, err)
@@ -159,10 +169,7 @@ func TestDecisionD78ClusterReloadRewritten(t *testing.T) {
 // and a grant revoked on one node leaves no binding behind on the other.
 func TestDecisionD78ClusterWritesKeepBinding(t *testing.T) {
 	ctx := context.Background()
-	ip := NewIdentityPolicies()
-	rvMust(t, ip.CreatePrincipal(rvApp))
-	st, _, nodes, clock := cmOpen(t, WithIdentityPolicies(ip))
-	a, b := nodes[0], nodes[1]
+	ip, st, a, b, clock := d78Cluster(t)
 	doc := rvKeyPolicy("kms:DescribeKey")
 	k, err := a.CreateKey(ctx, &CreateKeyInput{Policy: doc, MultiRegion: true})
 	rvMust(t, err)
@@ -191,11 +198,7 @@ func TestDecisionD78ClusterWritesKeepBinding(t *testing.T) {
 	}
 	_, err = a.RevokeGrant(ctx, &RevokeGrantInput{KeyId: id, GrantId: g.GrantId})
 	rvMust(t, err)
-	rvMust(t, ip.DeletePrincipal(rvApp))
-	rvMust(t, ip.CreatePrincipal(rvApp))
-	c, err := Open(ctx, st, WithClock(clock), WithIdentityPolicies(ip))
-	rvMust(t, err)
-	t.Cleanup(func() { c.Close() })
+	c := d78Namesake(t, ip, st, clock)
 	for i, s := range []*Service{a, b, c} {
 		for j, in := range []context.Context{ctx, west} {
 			_, err := s.DescribeKey(WithPrincipal(in, rvSession), &DescribeKeyInput{KeyId: id})

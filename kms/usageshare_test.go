@@ -120,10 +120,7 @@ func TestDecisionD79KeyUsageSharing(t *testing.T) {
 	x := kms.KeyUse{KeyArn: arn, Operation: "Sign", At: now.Add(time.Minute), RequestID: "request-7", EventID: "event-x"}
 	y := x
 	y.Operation = "Verify"
-	a.MergeKeyUses(ctx, []kms.KeyUse{x})
-	a.MergeKeyUses(ctx, []kms.KeyUse{y})
-	b.MergeKeyUses(ctx, []kms.KeyUse{y})
-	b.MergeKeyUses(ctx, []kms.KeyUse{x})
+	mergeBothOrders(a, b, x, y)
 	if ga, gb := lastUsage(a), lastUsage(b); !reflect.DeepEqual(ga, gb) || ga.KeyLastUsage.Operation != "Verify" {
 		t.Fatalf("the same two uses merged in two orders: a %+v, b %+v", ga.KeyLastUsage, gb.KeyLastUsage)
 	}
@@ -211,12 +208,16 @@ func TestDecisionD79ReplicaMadeAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := out.KeyMetadata.KeyId
-	if _, err := a.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: west}); err != nil {
-		t.Fatal(err)
+	replicateAndUse := func(requestID string) { // on a
+		t.Helper()
+		if _, err := a.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: west}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Encrypt(kms.WithRequestID(inWest, requestID), &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := a.Encrypt(kms.WithRequestID(inWest, "old"), &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")}); err != nil {
-		t.Fatal(err)
-	}
+	replicateAndUse("old")
 	if n, err := b.MergeKeyUses(ctx, a.TakeKeyUses(nil)); n != 1 || err != nil {
 		t.Fatalf("MergeKeyUses of the first replica's use = %d, %v", n, err)
 	}
@@ -227,12 +228,7 @@ func TestDecisionD79ReplicaMadeAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Sweep()
-	if _, err := a.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: west}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Encrypt(kms.WithRequestID(inWest, "new"), &kms.EncryptInput{KeyId: id, Plaintext: []byte("p")}); err != nil {
-		t.Fatal(err)
-	}
+	replicateAndUse("new")
 	// b has made no call since: it still holds the first replica.
 	if n, err := b.MergeKeyUses(ctx, a.TakeKeyUses(nil)); n != 1 || err != nil {
 		t.Fatalf("MergeKeyUses of the new replica's use = %d, %v; want 1", n, err)
@@ -281,10 +277,7 @@ func TestDecisionD79MergeOrder(t *testing.T) {
 	x.At, x.RequestID, x.EventID = x.At.Add(time.Minute), "r", "event-1"
 	y := x
 	y.EventID = "event-2"
-	a.MergeKeyUses(ctx, []kms.KeyUse{x})
-	a.MergeKeyUses(ctx, []kms.KeyUse{y})
-	b.MergeKeyUses(ctx, []kms.KeyUse{y})
-	b.MergeKeyUses(ctx, []kms.KeyUse{x})
+	mergeBothOrders(a, b, x, y)
 	for i, n := range nodes {
 		out, err := n.GetKeyLastUsage(ctx, &kms.GetKeyLastUsageInput{KeyId: id})
 		if err != nil {
@@ -294,4 +287,13 @@ func TestDecisionD79MergeOrder(t *testing.T) {
 			t.Errorf("node %d keeps %+v, want event-2's", i, out.KeyLastUsage)
 		}
 	}
+}
+
+// mergeBothOrders merges x then y into a, and y then x into b.
+func mergeBothOrders(a, b *kms.Service, x, y kms.KeyUse) {
+	ctx := context.Background()
+	a.MergeKeyUses(ctx, []kms.KeyUse{x})
+	a.MergeKeyUses(ctx, []kms.KeyUse{y})
+	b.MergeKeyUses(ctx, []kms.KeyUse{y})
+	b.MergeKeyUses(ctx, []kms.KeyUse{x})
 }
