@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -156,8 +157,10 @@ func anyStrings(v any) []string {
 }
 
 // TestServeEtcdModelFlags: a node whose IAM, Organizations or VPC
-// endpoint flags, or whose account, differ from the cluster's first
-// node's refuses to start, saying why; the same flags in another order
+// endpoint flags, or whose account, quota or predefined aliases, differ
+// from the cluster's first node's refuses to start, saying why, and so
+// does one given them in another order (a later flag may replace an
+// earlier); the same flags, with the prefix spelled without its slash,
 // join.
 func TestServeEtcdModelFlags(t *testing.T) {
 	cl := etcdtest.Start(t, etcdtest.Config{})
@@ -165,12 +168,17 @@ func TestServeEtcdModelFlags(t *testing.T) {
 	const role, user = "arn:aws:iam::111122223333:role/app", "arn:aws:iam::111122223333:user/alice"
 	_, stopA, _ := startServe(t, append(base, "--identity-policies", "--principal", role, "--principal", user)...)
 	defer stopA()
-	_, stopB, _ := startServe(t, append(base, "--principal", user, "--principal", role, "--identity-policies")...)
+	noSlash := slices.Clone(base)
+	noSlash[3] = "f"
+	_, stopB, _ := startServe(t, append(noSlash, "--identity-policies", "--principal", role, "--principal", user)...)
 	defer stopB()
 	for _, extra := range [][]string{
+		{"--principal", user, "--principal", role, "--identity-policies"},
 		{"--identity-policies", "--principal", role},
 		{},
 		{"--identity-policies", "--principal", role, "--principal", user, "--account", "444455556666"},
+		{"--identity-policies", "--principal", role, "--principal", user, "--on-demand-quota", "3"},
+		{"--identity-policies", "--principal", role, "--principal", user, "--no-predefined-aliases"},
 	} {
 		var out, errOut strings.Builder
 		args := append(append([]string{"--addr", "127.0.0.1:0"}, base...), extra...)

@@ -174,9 +174,10 @@ operations is refused. With --clock manual the cluster has one clock:
 KmsModel.AdvanceClock on any node moves every node's. What stands for
 services other than KMS (IAM's policies and principals, AWS
 Organizations, VPC endpoints) each node builds from its flags: give
-every node the same (and the same --account). The first node records a
-digest of them in etcd (kmssim/flags), and a node given others refuses
-to start. The KmsModel targets that change them while serve
+every node the same, in the same order (and the same --account,
+--region, --rules, quotas, --no-predefined-aliases, --allow-region and
+--clock). The first node to serve records a digest of them in etcd
+(kmssim/flags), and a node given others refuses to start. The KmsModel targets that change them while serve
 runs change every node: the change goes into a log in etcd (under the
 prefix, in kmssim/model/) that every node applies in one order, those
 started later included. The node that takes it answers once it has
@@ -279,7 +280,9 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 		return nil
 	})
 	// policyFlag is a flag whose value is WHO=FILE: it calls put with WHO,
-	// the file's name without its extension, and its text.
+	// the file's name without its extension, and its text. named lists
+	// those that name a policy after its file.
+	named := map[string]bool{"identity-policy": true, "scp": true, "rcp": true}
 	policyFlag := func(name, want, usage string, put func(who, name, text string) error) {
 		fs.Func(name, usage, func(v string) error {
 			who, file, ok := strings.Cut(v, "=")
@@ -291,7 +294,11 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 				return err
 			}
 			base := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-			c.modelFlags = append(c.modelFlags, name+"\x00"+who+"\x00"+base+"\x00"+string(text))
+			entry := name + "\x00" + who + "\x00"
+			if named[name] { // the policy is named after its file
+				entry += base + "\x00"
+			}
+			c.modelFlags = append(c.modelFlags, entry+string(text))
 			return put(who, base, string(text))
 		})
 	}
@@ -541,6 +548,12 @@ func etcdOptions(endpoints, prefix, ca, cert, key, user, password string, dial t
 	if prefix == "" {
 		return nil, "--etcd-prefix must not be empty"
 	}
+	if !strings.HasSuffix(prefix, "/") {
+		// As etcdstore reads it, so that what kmssim keeps beside the
+		// store (kmssim/model/, kmssim/usage/, kmssim/flags) lies under
+		// the same prefix whichever way a node spells it.
+		o.Prefix = prefix + "/"
+	}
 	if password == "" {
 		password = os.Getenv(etcdPasswordEnv)
 	}
@@ -686,12 +699,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		if err != nil {
 			return fail("cannot open the store", err)
 		}
-		if c.etcd != nil {
-			if err := checkModelFlags(ctx, c); err != nil {
-				_ = st.Close()
-				return fail("cannot join the cluster", err)
-			}
-		}
 		if clock != nil {
 			// A manual clock resumes where the store's time left off,
 			// unless --start is later (kms.Open refuses a clock behind it).
@@ -787,6 +794,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fail("cannot listen", err)
+	}
+	if c.etcd != nil {
+		// Last before serving, so that a node that fails to start for
+		// another reason records nothing.
+		if err := checkModelFlags(ctx, c); err != nil {
+			_ = ln.Close()
+			return fail("cannot join the cluster", err)
+		}
 	}
 	srv := kmshttp.NewServer(h, c.limits, slog.NewLogLogger(handler, slog.LevelWarn))
 	attrs := []any{"addr", ln.Addr().String(), "store", storeName, "clock", c.clock,
