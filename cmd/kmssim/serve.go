@@ -812,7 +812,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	}
 	log.Info("kmssim serving the AWS KMS API", attrs...)
 	if mlog != nil {
-		log.Info("IAM, Organizations and VPC endpoints are built from this node's flags (give every node the same), and the KmsModel targets that change them change every node")
+		log.Info("IAM, Organizations and VPC endpoints are built from this node's flags (every node's must be the same: a node given others refuses to start), and the KmsModel targets that change them change every node")
 	}
 	if ready != nil {
 		ready(ln.Addr())
