@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/kmsmodel/kmsmodel/kms/policy"
+	"github.com/kmsmodel/kmsmodel/store"
 )
 
 // Decision D78: IAM binds the users and roles that a key policy or a grant
@@ -190,6 +191,14 @@ func (s *Service) newBinding(ps []policy.Principal) uint64 {
 		return 0
 	}
 	return s.bindEpoch(ip) + 1
+}
+
+// recordPolicy puts doc, a policy the call in progress writes, into its
+// key's record r with its binding (newBinding), which it returns for
+// setPolicy to install.
+func (s *Service) recordPolicy(r *store.Key, doc *policy.Document) uint64 {
+	r.Policy, r.PolicyBinding = doc.Text(), s.newBinding(doc.Principals())
+	return r.PolicyBinding
 }
 
 // policyBindingOf is the binding a cluster node's record of k holds for

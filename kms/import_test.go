@@ -403,6 +403,8 @@ func TestImportRefusals(t *testing.T) {
 	fxCheckErr(t, gp(id, "", "RSA_2048"), fxWant{Code: keystate.ErrValidation, Op: gpo,
 		Msg: fxValidation("null", "wrappingAlgorithm", "Member must not be null")})
 	fxCheckErr(t, gp(id, "RSAES_OAEP_SHA_256", "RSA_1024"), fxWant{Code: keystate.ErrValidation, Op: gpo, AnyMsg: true})
+	// RSAES_PKCS1_V1_5 is in the enum but unsupported since 2023-10-10
+	// (spec aws-kms-asymmetric-hmac.md §9.2); the wording is kmsmodel's.
 	fxCheckErr(t, gp(id, "RSAES_PKCS1_V1_5", "RSA_2048"), fxWant{Code: keystate.ErrUnsupportedOperation, Op: gpo,
 		KeyID: arn, State: en, Msg: "The wrapping algorithm RSAES_PKCS1_V1_5 is no longer supported."})
 	// SM2 wrapping is China's only (spec §9.2), refused elsewhere as SM2

@@ -194,8 +194,7 @@ func (s *Service) createKey(in *CreateKeyInput, now int64, caller string) (*key,
 	if s.st != nil {
 		r := s.toRecord(&k)
 		if doc != nil && !doc.IsDefaultFor(s.rg.partition, k.account) {
-			r.Policy, r.PolicyBinding = doc.Text(), s.newBinding(doc.Principals())
-			binding = r.PolicyBinding
+			binding = s.recordPolicy(&r, doc)
 		}
 		b := store.Batch{PutKeys: []store.Key{r}}
 		if ck != nil {

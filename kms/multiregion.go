@@ -206,8 +206,7 @@ func (s *Service) replicate(p *key, arn string, in *ReplicateKeyInput, tags []Ta
 	if s.st != nil {
 		rec := s.toRecord(&r)
 		if doc != nil && !doc.IsDefaultFor(to.partition, r.account) {
-			rec.Policy, rec.PolicyBinding = doc.Text(), s.newBinding(doc.Principals())
-			binding = rec.PolicyBinding
+			binding = s.recordPolicy(&rec, doc)
 		}
 		// The primary's record is written too (its version alone
 		// changes): the replica copies the family's rotations and

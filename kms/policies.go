@@ -701,11 +701,12 @@ func (s *Service) putKeyPolicyOnce(ctx context.Context, in *PutKeyPolicyInput) (
 	var binding uint64 // D78, in a cluster: as the record holds it
 	if err == nil && s.st != nil {
 		r := s.toRecord(k)
-		r.Version, r.Policy, r.PolicyBinding = k.version+1, doc.Text(), s.newBinding(doc.Principals())
-		if s.isKeyDefault(k, doc) {
+		r.Version = k.version + 1
+		if !s.isKeyDefault(k, doc) {
+			binding = s.recordPolicy(&r, doc)
+		} else {
 			r.Policy, r.PolicyBinding = "", 0
 		}
-		binding = r.PolicyBinding
 		if err = s.persist(&store.Batch{PutKeys: []store.Key{r}}); err != nil {
 			err = internalError(op, arn, k.state, err)
 		} else {

@@ -134,8 +134,8 @@ type Service struct {
 	trackStart int64              // the first instant the service read: when it began tracking usage
 	tracking   bool               // trackStart is set
 	// useDirty holds the slots of the keys used since TakeKeyUses, and
-	// usageGone the ARNs of keys with a use deleted since (D79), while
-	// WithKeyUsageSharing is on.
+	// usageGone the last uses of keys deleted since (as TakeKeyUses hands
+	// them out, Gone; D79), while WithKeyUsageSharing is on.
 	useDirty  map[uint32]struct{}
 	usageGone []KeyUse
 

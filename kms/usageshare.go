@@ -84,15 +84,22 @@ func (s *Service) keyUse(k *key, u lastUse) KeyUse {
 
 // useIDs returns the request and event IDs of u, made up when it has
 // none of its own.
-func (s *Service) useIDs(u lastUse) (reqID, evID string) {
-	reqID, evID = u.requestID, u.eventID
-	if reqID == "" {
-		reqID = s.madeUpID(u.at, u.seq, 0)
+func (s *Service) useIDs(u lastUse) (reqID, evID string) { return s.requestIDOf(u), s.eventIDOf(u) }
+
+// requestIDOf is u's request ID, made up when it has none of its own.
+func (s *Service) requestIDOf(u lastUse) string {
+	if u.requestID != "" {
+		return u.requestID
 	}
-	if evID == "" {
-		evID = s.madeUpID(u.at, u.seq, 1)
+	return s.madeUpID(u.at, u.seq, 0)
+}
+
+// eventIDOf is u's event ID, made up when it has none of its own.
+func (s *Service) eventIDOf(u lastUse) string {
+	if u.eventID != "" {
+		return u.eventID
 	}
-	return reqID, evID
+	return s.madeUpID(u.at, u.seq, 1)
 }
 
 // MergeKeyUses records each use in uses as its key's last use when it is
@@ -186,17 +193,7 @@ func (s *Service) laterUse(use, held lastUse) bool {
 	if uo, ho := use.op.String(), held.op.String(); uo != ho {
 		return uo > ho
 	}
-	_, ue := s.useIDs(use)
-	_, he := s.useIDs(held)
-	return ue > he
-}
-
-// requestIDOf is u's request ID, made up when it has none of its own.
-func (s *Service) requestIDOf(u lastUse) string {
-	if u.requestID != "" {
-		return u.requestID
-	}
-	return s.madeUpID(u.at, u.seq, 0)
+	return s.eventIDOf(use) > s.eventIDOf(held)
 }
 
 // noteGone notes for TakeKeyUses that k, whose last use was u, is

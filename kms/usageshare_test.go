@@ -11,7 +11,11 @@ import (
 	"github.com/kmsmodel/kmsmodel/store"
 )
 
-// D79: the nodes of a cluster share GetKeyLastUsage's records. A use on
+// D79: the nodes of a cluster share GetKeyLastUsage's records. AWS does
+// not say how soon a use reaches GetKeyLastUsage (spec
+// aws-kms-asymmetric-hmac.md §10: "Propagation delay … UNCONFIRMED", open
+// question 13), so sharing is eventual; here the test hands the uses
+// over itself. A use on
 // one node, taken from it (TakeKeyUses) and merged into another
 // (MergeKeyUses), makes the other answer GetKeyLastUsage with the same
 // operation, instant and IDs, and decide kms:TrailingDaysWithoutKeyUsage
@@ -192,7 +196,9 @@ func TestDecisionD79KeyUsageSharing(t *testing.T) {
 }
 
 // D79 when a multi-Region replica is deleted and made again under its
-// ARN: a node that has not yet applied the deletion when the new
+// ARN (each key of a multi-Region key tracks its own uses, spec
+// aws-kms-asymmetric-hmac.md §10 "Multi-Region"; a replica made again is
+// a new key): a node that has not yet applied the deletion when the new
 // replica's use reaches it takes the use for the new replica (it catches
 // up first), so that every node ends with that use, and none hands it
 // out as the deleted key's.

@@ -8,7 +8,8 @@ import (
 	"strconv"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
+
+	"github.com/kmsmodel/kmsmodel/store/etcdstore"
 )
 
 // The nodes of a cluster (serve --etcd) build IAM, AWS Organizations and
@@ -50,8 +51,7 @@ func (c *serveConfig) modelFingerprint() string {
 // yet, and otherwise refuses one that differs from the digest recorded.
 func checkModelFlags(ctx context.Context, c *serveConfig) error {
 	o := c.etcd
-	cli, err := clientv3.New(clientv3.Config{Endpoints: o.Endpoints, DialTimeout: o.DialTimeout, TLS: o.TLS,
-		Username: o.Username, Password: o.Password, Logger: zap.NewNop()})
+	cli, err := etcdstore.Dial(*o)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
@@ -59,18 +59,29 @@ func checkModelFlags(ctx context.Context, c *serveConfig) error {
 	ctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
 	defer cancel()
 	key, fp := o.Prefix+modelFlagsKey, c.modelFingerprint()
-	resp, err := cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, fp)).Else(clientv3.OpGet(key)).Commit()
+	recorded, err := recordOnce(ctx, cli, key, fp)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", key, err)
 	}
-	if resp.Succeeded {
-		return nil
-	}
-	if kvs := resp.Responses[0].GetResponseRange().GetKvs(); len(kvs) > 0 && string(kvs[0].Value) != fp {
+	if recorded != fp {
 		return fmt.Errorf("this node's flags that decide calls (its IAM, Organizations and VPC endpoint flags such as --identity-policy, --principal, --scp, --vpc-endpoint, with their files; "+
 			"--account, --region, --rules, --on-demand-quota, --grants-per-key, --no-predefined-aliases, --allow-region, --clock) differ from those of the cluster's first node: "+
 			"give every node the same (to change them for the whole cluster, stop every node and delete the etcd key %q)", key)
 	}
 	return nil
+}
+
+// recordOnce stores value at key unless the key holds a value already
+// (one node of a cluster records what every node then takes), and returns
+// the value the key holds: value when this call stored it.
+func recordOnce(ctx context.Context, cli *clientv3.Client, key, value string) (string, error) {
+	resp, err := cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, value)).Else(clientv3.OpGet(key)).Commit()
+	if err != nil {
+		return "", err
+	}
+	if kvs := resp.Responses[0].GetResponseRange().GetKvs(); !resp.Succeeded && len(kvs) > 0 {
+		return string(kvs[0].Value), nil
+	}
+	return value, nil // stored, or deleted since the comparison: value will do
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/kms/kmshttp"
@@ -69,8 +68,7 @@ type etcdModelLog struct {
 
 // newModelLog connects to the etcd cluster of o for the model log.
 func newModelLog(o *etcdstore.Options, log *slog.Logger) (*etcdModelLog, error) {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: o.Endpoints, DialTimeout: o.DialTimeout, TLS: o.TLS,
-		Username: o.Username, Password: o.Password, Logger: zap.NewNop()})
+	cli, err := etcdstore.Dial(*o)
 	if err != nil {
 		return nil, fmt.Errorf("the model log: connect: %w", err)
 	}

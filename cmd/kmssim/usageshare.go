@@ -12,7 +12,6 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/store/etcdstore"
@@ -78,10 +77,11 @@ func parseUsage(arn string, value []byte) (use kms.KeyUse, node string, ok bool)
 
 // usageShare carries a node's key uses to the others through etcd.
 type usageShare struct {
-	cli    *clientv3.Client
-	prefix string // the store's prefix + usageDir
-	log    *slog.Logger
-	svc    *kms.Service
+	cli     *clientv3.Client
+	prefix  string // the store's prefix + usageDir
+	records string // prefix + "k/": the keys' records, each followed by its key's ARN
+	log     *slog.Logger
+	svc     *kms.Service
 
 	mu      sync.Mutex
 	pending map[string]kms.KeyUse // taken from svc, not yet written (a write failed), by key ARN
@@ -98,8 +98,7 @@ type usageShare struct {
 
 // newUsageShare connects to the etcd cluster of o.
 func newUsageShare(o *etcdstore.Options, log *slog.Logger) (*usageShare, error) {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: o.Endpoints, DialTimeout: o.DialTimeout, TLS: o.TLS,
-		Username: o.Username, Password: o.Password, Logger: zap.NewNop()})
+	cli, err := etcdstore.Dial(*o)
 	if err != nil {
 		return nil, fmt.Errorf("sharing key usage: connect: %w", err)
 	}
@@ -107,29 +106,20 @@ func newUsageShare(o *etcdstore.Options, log *slog.Logger) (*usageShare, error) 
 	if maxOps <= 0 {
 		maxOps = etcdstore.DefaultMaxTxnOps
 	}
-	return &usageShare{cli: cli, prefix: o.Prefix + usageDir, log: log, pending: map[string]kms.KeyUse{},
+	return &usageShare{cli: cli, prefix: o.Prefix + usageDir, records: o.Prefix + usageDir + "k/", log: log, pending: map[string]kms.KeyUse{},
 		timeout: o.DialTimeout, maxOps: maxOps, node: strconv.FormatUint(rand.Uint64(), 36)}, nil
 }
 
 // trackingStart returns the cluster's tracking start: the one stored, or
 // now, which it stores, when there is none yet.
 func (u *usageShare) trackingStart(ctx context.Context, now time.Time) (time.Time, error) {
-	key := u.prefix + "start"
-	resp, err := u.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, now.UTC().Format(time.RFC3339Nano))).Else(clientv3.OpGet(key)).Commit()
+	v, err := recordOnce(ctx, u.cli, u.prefix+"start", now.UTC().Format(time.RFC3339Nano))
 	if err != nil {
 		return time.Time{}, fmt.Errorf("sharing key usage: the tracking start: %w", err)
 	}
-	if resp.Succeeded {
-		return now, nil
-	}
-	kvs := resp.Responses[0].GetResponseRange().GetKvs()
-	if len(kvs) == 0 {
-		return now, nil // deleted since the comparison: now will do
-	}
-	t, err := time.Parse(time.RFC3339Nano, string(kvs[0].Value))
+	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("sharing key usage: the tracking start %q: %w", kvs[0].Value, err)
+		return time.Time{}, fmt.Errorf("sharing key usage: the tracking start %q: %w", v, err)
 	}
 	return t, nil
 }
@@ -178,13 +168,13 @@ func (u *usageShare) start(svc *kms.Service, every time.Duration) error {
 func (u *usageShare) load(ctx context.Context) (int64, error) {
 	lctx, cancel := context.WithTimeout(ctx, u.timeout)
 	defer cancel()
-	resp, err := u.cli.Get(lctx, u.prefix+"k/", clientv3.WithPrefix())
+	resp, err := u.cli.Get(lctx, u.records, clientv3.WithPrefix())
 	if err != nil {
 		return 0, fmt.Errorf("sharing key usage: read: %w", err)
 	}
 	uses := make([]kms.KeyUse, 0, len(resp.Kvs))
 	for _, kv := range resp.Kvs {
-		if use, _, ok := parseUsage(strings.TrimPrefix(string(kv.Key), u.prefix+"k/"), kv.Value); ok {
+		if use, _, ok := parseUsage(strings.TrimPrefix(string(kv.Key), u.records), kv.Value); ok {
 			uses = append(uses, use)
 		}
 	}
@@ -203,7 +193,7 @@ func (u *usageShare) follow(ctx context.Context, from int64) {
 	warned := false // once a streak of failures, not at each retry
 	for ctx.Err() == nil {
 		wctx, wcancel := context.WithCancel(ctx)
-		wch := u.cli.Watch(wctx, u.prefix+"k/", clientv3.WithPrefix(), clientv3.WithRev(from))
+		wch := u.cli.Watch(wctx, u.records, clientv3.WithPrefix(), clientv3.WithRev(from))
 		for wr := range wch {
 			if err := wr.Err(); err != nil || wr.CompactRevision != 0 {
 				break
@@ -213,7 +203,7 @@ func (u *usageShare) follow(ctx context.Context, from int64) {
 				if ev.Type != clientv3.EventTypePut || bytes.HasSuffix(ev.Kv.Value, own) {
 					continue // this node's own, or a deletion
 				}
-				if use, _, ok := parseUsage(strings.TrimPrefix(string(ev.Kv.Key), u.prefix+"k/"), ev.Kv.Value); ok {
+				if use, _, ok := parseUsage(strings.TrimPrefix(string(ev.Kv.Key), u.records), ev.Kv.Value); ok {
 					uses = append(uses, use)
 				}
 			}
@@ -286,7 +276,7 @@ func (u *usageShare) write(ctx context.Context) {
 		ops, arns = ops[:0], arns[:0]
 	}
 	for arn, use := range u.pending {
-		key := u.prefix + "k/" + arn
+		key := u.records + arn
 		if use.Gone {
 			// Only a record of that last use, or of an earlier one: a key
 			// created again under the ARN (a multi-Region replica) may

@@ -183,7 +183,7 @@ func TestUsageShareWrite(t *testing.T) {
 	}
 	record := func(i int) (kms.KeyUse, bool) {
 		t.Helper()
-		resp, err := u.cli.Get(ctx, u.prefix+"k/"+arn(i))
+		resp, err := u.cli.Get(ctx, u.records+arn(i))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -100,14 +100,7 @@ func Open(opts Options) (*Store, error) {
 	if err := checkOptions(opts); err != nil {
 		return nil, err
 	}
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:   opts.Endpoints,
-		DialTimeout: opts.DialTimeout,
-		TLS:         opts.TLS,
-		Username:    opts.Username,
-		Password:    opts.Password,
-		Logger:      zap.NewNop(),
-	})
+	cli, err := Dial(opts)
 	if err != nil {
 		return nil, fmt.Errorf("etcdstore: connect: %w", err)
 	}
@@ -119,6 +112,21 @@ func Open(opts Options) (*Store, error) {
 	s.owned = true
 	s.rr = newRangeReader(opts)
 	return s, nil
+}
+
+// Dial connects to the etcd cluster of opts as Open does (its Endpoints,
+// DialTimeout, TLS, Username and Password; the client logs nothing), for
+// a program that keeps records of its own beside the store's, under the
+// same prefix, as kmssim serve does. The caller closes the client.
+func Dial(opts Options) (*clientv3.Client, error) {
+	return clientv3.New(clientv3.Config{
+		Endpoints:   opts.Endpoints,
+		DialTimeout: opts.DialTimeout,
+		TLS:         opts.TLS,
+		Username:    opts.Username,
+		Password:    opts.Password,
+		Logger:      zap.NewNop(),
+	})
 }
 
 func checkOptions(opts Options) error {
