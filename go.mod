@@ -12,6 +12,7 @@ require (
 	github.com/cloudflare/circl v1.6.5 // ML-KEM (kem/mlkem): crypto/mlkem has no ML-KEM-512, and its Encapsulate takes no caller randomness (a seeded service must reproduce); maintained by Cloudflare, widely depended upon
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // secp256k1: small, constant-time, fast; btcec/v2 is a thin wrapper over it and go-ethereum's needs cgo or drags a large module
 	github.com/emmansun/gmsm v0.44.1 // SM2/SM3: actively maintained, follows crypto/ecdsa design, asm-accelerated; tjfoc/gmsm has been unmaintained since 2022
+	github.com/fxamacker/cbor/v2 v2.10.0 // CBOR for Nitro attestation documents (kms/attestation): a decoder hardened for untrusted input (limits on nesting, lengths, duplicate map keys), widely used by Nitro attestation verifiers
 	github.com/looplab/fsm v1.0.3
 	go.etcd.io/bbolt v1.5.0 // v1.5.0 rather than v1.4.3: etcd server v3.7.3 requires it; boltstore's file format and API use are unchanged
 	go.etcd.io/etcd/api/v3 v3.7.3 // etcd's error codes (rpctypes) and event types, with the client
@@ -54,6 +55,7 @@ require (
 	github.com/soheilhy/cmux v0.1.5 // indirect
 	github.com/spf13/pflag v1.0.10 // indirect
 	github.com/tmc/grpc-websocket-proxy v0.0.0-20220101234140-673ab2c3ae75 // indirect
+	github.com/x448/float16 v0.8.4 // indirect
 	github.com/xiang90/probing v0.0.0-20221125231312-a49e3df8f510 // indirect
 	go.etcd.io/etcd/client/pkg/v3 v3.7.3 // indirect
 	go.etcd.io/etcd/pkg/v3 v3.7.3 // indirect
