@@ -139,6 +139,10 @@ type DeriveSharedSecretInput struct {
 	KeyId                 string
 	KeyAgreementAlgorithm string
 	PublicKey             []byte
+	// Recipient, when set, has the response's secret encrypted to the
+	// attested enclave's public key (CiphertextForRecipient) instead of
+	// returned in plaintext (D80).
+	Recipient *RecipientInfo
 }
 
 // DeriveSharedSecretOutput is the output of DeriveSharedSecret: the raw
@@ -149,6 +153,10 @@ type DeriveSharedSecretOutput struct {
 	SharedSecret          Sensitive
 	KeyAgreementAlgorithm string
 	KeyOrigin             string
+	// CiphertextForRecipient is the secret as a CMS EnvelopedData for the
+	// Recipient's public key (then the plaintext member is nil); nil
+	// without a Recipient. attestation.Open opens it.
+	CiphertextForRecipient []byte
 }
 
 // incompatible is the refusal of an algorithm the key's spec does not
@@ -299,17 +307,26 @@ func (s *Service) generateMaterial(op keystate.Operation, k *key, arn string, ro
 func (s *Service) asymCall(ctx context.Context, op keystate.Operation, keyID string, invalid error, used, needKey bool,
 	conds []string, params func() map[string]string, check func(k *key, arn string) error,
 	do func(k *key, arn string, ck *keycrypto.Key) error) error {
+	return s.asymCallFor(ctx, op, keyID, invalid, used, needKey, conds, nil, params, check, do)
+}
+
+// asymCallFor is asymCall with a Recipient (rcpt, nil for none; D80),
+// attested before the key is resolved, so that its condition keys take
+// part in authorization.
+func (s *Service) asymCallFor(ctx context.Context, op keystate.Operation, keyID string, invalid error, used, needKey bool,
+	conds []string, rcpt *RecipientInfo, params func() map[string]string, check func(k *key, arn string) error,
+	do func(k *key, arn string, ck *keycrypto.Key) error) error {
 	if s.cl != nil {
 		return retriedErr(s, func() error {
-			return s.asymCallOnce(ctx, op, keyID, invalid, used, needKey, conds, params, check, do)
+			return s.asymCallOnce(ctx, op, keyID, invalid, used, needKey, conds, rcpt, params, check, do)
 		})
 	}
-	return s.asymCallOnce(ctx, op, keyID, invalid, used, needKey, conds, params, check, do)
+	return s.asymCallOnce(ctx, op, keyID, invalid, used, needKey, conds, rcpt, params, check, do)
 }
 
 // asymCallOnce is one run of asymCall (cluster mode may run it again).
 func (s *Service) asymCallOnce(ctx context.Context, op keystate.Operation, keyID string, invalid error, used, needKey bool,
-	conds []string, params func() map[string]string, check func(k *key, arn string) error,
+	conds []string, rcpt *RecipientInfo, params func() map[string]string, check func(k *key, arn string) error,
 	do func(k *key, arn string, ck *keycrypto.Key) error) (err error) {
 	now, caller, err := s.begin(ctx, op)
 	defer s.end(op, &err)
@@ -318,6 +335,9 @@ func (s *Service) asymCallOnce(ctx context.Context, op keystate.Operation, keyID
 	}
 	for i := 0; err == nil && i+1 < len(conds); i += 2 {
 		s.condition(conds[i], conds[i+1])
+	}
+	if err == nil {
+		err = s.attest(op, rcpt, now)
 	}
 	var (
 		k   *key
@@ -579,6 +599,11 @@ func (s *Service) VerifyMac(ctx context.Context, in *VerifyMacInput) (*VerifyMac
 // cofactor Diffie-Hellman, the raw x-coordinate) of a KEY_AGREEMENT key's
 // private key and another party's public key on the same curve.
 //
+// With a Recipient, the shared secret is returned only as CiphertextForRecipient,
+// sealed to the public key of the Nitro enclave's attestation document
+// (D80); a Recipient that is invalid, or whose document does not verify,
+// is ValidationException.
+//
 // Errors: ValidationException (KeyAgreementAlgorithm missing or not ECDH;
 // PublicKey missing, over 8192 bytes, not a SubjectPublicKeyInfo or on
 // another curve, with AWS's empty message), InvalidArnException,
@@ -599,8 +624,11 @@ func (s *Service) DeriveSharedSecret(ctx context.Context, in *DeriveSharedSecret
 	default:
 		invalid = checkEnum(op, in.KeyAgreementAlgorithm, "keyAgreementAlgorithm", keyAgreementNames)
 	}
+	if invalid == nil {
+		invalid = validateRecipient(op, in.Recipient)
+	}
 	var out *DeriveSharedSecretOutput
-	err := s.asymCall(ctx, op, in.KeyId, invalid, true, true, []string{"kms:KeyAgreementAlgorithm", in.KeyAgreementAlgorithm},
+	err := s.asymCallFor(ctx, op, in.KeyId, invalid, true, true, []string{"kms:KeyAgreementAlgorithm", in.KeyAgreementAlgorithm}, in.Recipient,
 		func() map[string]string {
 			return map[string]string{"keyId": in.KeyId, "keyAgreementAlgorithm": in.KeyAgreementAlgorithm}
 		}, func(k *key, arn string) error {
@@ -610,8 +638,15 @@ func (s *Service) DeriveSharedSecret(ctx context.Context, in *DeriveSharedSecret
 			if err != nil {
 				return cryptoError(op, k, arn, err)
 			}
+			forRecipient, err := s.forRecipient(op, k, arn, secret)
+			if err != nil {
+				return err
+			}
+			if forRecipient != nil {
+				secret = nil
+			}
 			out = &DeriveSharedSecretOutput{KeyId: arn, SharedSecret: secret, KeyAgreementAlgorithm: in.KeyAgreementAlgorithm,
-				KeyOrigin: k.kind.Origin.String()}
+				KeyOrigin: k.kind.Origin.String(), CiphertextForRecipient: forRecipient}
 			return nil
 		})
 	return out, err

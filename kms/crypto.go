@@ -57,6 +57,10 @@ type DecryptInput struct {
 	// (IncorrectKeyException otherwise).
 	KeyId               string
 	EncryptionAlgorithm string
+	// Recipient, when set, has the response's secret encrypted to the
+	// attested enclave's public key (CiphertextForRecipient) instead of
+	// returned in plaintext (D80).
+	Recipient *RecipientInfo
 }
 
 // DecryptOutput is the output of Decrypt.
@@ -64,6 +68,10 @@ type DecryptOutput struct {
 	EncryptionAlgorithm string
 	KeyId               string // the key ARN
 	Plaintext           Sensitive
+	// CiphertextForRecipient is the secret as a CMS EnvelopedData for the
+	// Recipient's public key (then the plaintext member is nil); nil
+	// without a Recipient. attestation.Open opens it.
+	CiphertextForRecipient []byte
 }
 
 // ReEncryptInput is the input of ReEncrypt.
@@ -94,10 +102,14 @@ type GenerateDataKeyInput struct {
 	KeySpec           string
 	NumberOfBytes     *int32
 	EncryptionContext map[string]string
+	// Recipient, when set, has the response's secret encrypted to the
+	// attested enclave's public key (CiphertextForRecipient) instead of
+	// returned in plaintext (D80).
+	Recipient *RecipientInfo // GenerateDataKey only
 }
 
 // GenerateDataKeyWithoutPlaintextInput is the input of
-// GenerateDataKeyWithoutPlaintext.
+// GenerateDataKeyWithoutPlaintext, which refuses a Recipient.
 type GenerateDataKeyWithoutPlaintextInput = GenerateDataKeyInput
 
 // GenerateDataKeyOutput is the output of GenerateDataKey.
@@ -105,6 +117,10 @@ type GenerateDataKeyOutput struct {
 	CiphertextBlob []byte
 	KeyId          string // the key ARN
 	Plaintext      Sensitive
+	// CiphertextForRecipient is the secret as a CMS EnvelopedData for the
+	// Recipient's public key (then the plaintext member is nil); nil
+	// without a Recipient. attestation.Open opens it.
+	CiphertextForRecipient []byte
 }
 
 // GenerateDataKeyWithoutPlaintextOutput is the output of
@@ -122,11 +138,19 @@ type GenerateRandomInput struct {
 	// stores (in the call's Region) to generate the bytes in, which must
 	// be CONNECTED.
 	CustomKeyStoreId string
+	// Recipient, when set, has the response's secret encrypted to the
+	// attested enclave's public key (CiphertextForRecipient) instead of
+	// returned in plaintext (D80).
+	Recipient *RecipientInfo
 }
 
 // GenerateRandomOutput is the output of GenerateRandom.
 type GenerateRandomOutput struct {
 	Plaintext Sensitive
+	// CiphertextForRecipient is the secret as a CMS EnvelopedData for the
+	// Recipient's public key (then the plaintext member is nil); nil
+	// without a Recipient. attestation.Open opens it.
+	CiphertextForRecipient []byte
 }
 
 var encryptionAlgorithms = []string{"SYMMETRIC_DEFAULT", "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "SM2PKE"}
@@ -213,21 +237,22 @@ func asymmetricContext(op keystate.Operation, k *key, arn string, ec map[string]
 
 // cryptoCall runs the common part of a cryptographic operation on the key
 // keyID names (key ID, key ARN, alias name or alias ARN, any account):
-// validation (invalid), lookup and authorization (with the encryption
-// context ec, algorithm alg and conds, key/value pairs, as condition
-// keys), the key-state table and
+// validation (invalid), the Recipient's attestation (rcpt, nil for none;
+// D80), lookup and authorization (with the encryption context ec,
+// algorithm alg and conds, key/value pairs, and the attestation's, as
+// condition keys), the key-state table and
 // key usage, then do with the root secret.
 func (s *Service) cryptoCall(ctx context.Context, op keystate.Operation, keyID, alg string, ec map[string]string, conds []string,
-	invalid error, params func() map[string]string, do func(k *key, arn string, root []byte) error) error {
+	rcpt *RecipientInfo, invalid error, params func() map[string]string, do func(k *key, arn string, root []byte) error) error {
 	if s.cl != nil {
-		return retriedErr(s, func() error { return s.cryptoCallOnce(ctx, op, keyID, alg, ec, conds, invalid, params, do) })
+		return retriedErr(s, func() error { return s.cryptoCallOnce(ctx, op, keyID, alg, ec, conds, rcpt, invalid, params, do) })
 	}
-	return s.cryptoCallOnce(ctx, op, keyID, alg, ec, conds, invalid, params, do)
+	return s.cryptoCallOnce(ctx, op, keyID, alg, ec, conds, rcpt, invalid, params, do)
 }
 
 // cryptoCallOnce is one run of cryptoCall (cluster mode may run it again).
 func (s *Service) cryptoCallOnce(ctx context.Context, op keystate.Operation, keyID, alg string, ec map[string]string, conds []string,
-	invalid error, params func() map[string]string, do func(k *key, arn string, root []byte) error) (err error) {
+	rcpt *RecipientInfo, invalid error, params func() map[string]string, do func(k *key, arn string, root []byte) error) (err error) {
 	now, caller, err := s.begin(ctx, op)
 	defer s.end(op, &err)
 	if err == nil {
@@ -238,6 +263,7 @@ func (s *Service) cryptoCallOnce(ctx context.Context, op keystate.Operation, key
 		for i := 0; i+1 < len(conds); i += 2 {
 			s.condition(conds[i], conds[i+1])
 		}
+		err = s.attest(op, rcpt, now)
 	}
 	var (
 		k   *key
@@ -305,7 +331,7 @@ func (s *Service) Encrypt(ctx context.Context, in *EncryptInput) (*EncryptOutput
 		invalid = validateContext(op, in.EncryptionContext, "encryptionContext")
 	}
 	var out *EncryptOutput
-	err := s.cryptoCall(ctx, op, in.KeyId, in.EncryptionAlgorithm, in.EncryptionContext, nil, invalid, func() map[string]string {
+	err := s.cryptoCall(ctx, op, in.KeyId, in.EncryptionAlgorithm, in.EncryptionContext, nil, nil, invalid, func() map[string]string {
 		return cryptoParams(in.KeyId, in.EncryptionContext)
 	}, func(k *key, arn string, root []byte) error {
 		if err := asymmetricContext(op, k, arn, in.EncryptionContext, "EncryptionContext"); err != nil {
@@ -433,6 +459,11 @@ func validateBlob(op keystate.Operation, ct []byte, field string) error {
 // EncryptionAlgorithm the algorithm (without it: InvalidCiphertextException,
 // D33).
 //
+// With a Recipient, the plaintext is returned only as CiphertextForRecipient,
+// sealed to the public key of the Nitro enclave's attestation document
+// (D80); a Recipient that is invalid, or whose document does not verify,
+// is ValidationException.
+//
 // Errors: ValidationException, InvalidCiphertextException (not a blob,
 // tampered, or another encryption context), IncorrectKeyException (KeyId
 // names another key), NotFoundException (the key no longer exists),
@@ -456,6 +487,9 @@ func (s *Service) decryptOnce(ctx context.Context, in *DecryptInput) (res *Decry
 	if invalid == nil && in.KeyId != "" {
 		invalid = checkLength(op, in.KeyId, "keyId", 1, 2048)
 	}
+	if invalid == nil {
+		invalid = validateRecipient(op, in.Recipient)
+	}
 	now, caller, err := s.begin(ctx, op)
 	defer func() {
 		if s.end(op, &err) {
@@ -472,11 +506,20 @@ func (s *Service) decryptOnce(ctx context.Context, in *DecryptInput) (res *Decry
 	)
 	if err == nil {
 		s.encryptionConditions(in.EncryptionContext, in.EncryptionAlgorithm)
+		err = s.attest(op, in.Recipient, now)
+	}
+	if err == nil {
 		pt, k, arn, alg, err = s.decryptAny(ctx, op, caller, in.CiphertextBlob, in.EncryptionContext, in.KeyId, "keyId", in.EncryptionAlgorithm)
 	}
 	if err == nil {
 		if err = dryRun(ctx, op, k, arn); err != nil {
 			clear(pt)
+		}
+	}
+	var forRecipient []byte
+	if err == nil && in.Recipient != nil {
+		if forRecipient, err = s.forRecipient(op, k, arn, pt); err == nil {
+			pt = nil
 		}
 	}
 	if err == nil {
@@ -488,7 +531,7 @@ func (s *Service) decryptOnce(ctx context.Context, in *DecryptInput) (res *Decry
 	if err != nil {
 		return nil, err
 	}
-	return &DecryptOutput{EncryptionAlgorithm: alg, KeyId: arn, Plaintext: pt}, nil
+	return &DecryptOutput{EncryptionAlgorithm: alg, KeyId: arn, Plaintext: pt, CiphertextForRecipient: forRecipient}, nil
 }
 
 // decryptAny decrypts ct: as an asymmetric ciphertext when keyID names an
@@ -748,16 +791,23 @@ func dataKeySize(op keystate.Operation, in *GenerateDataKeyInput) (int, error) {
 }
 
 // generateDataKey is GenerateDataKey with or without the plaintext.
-func (s *Service) generateDataKey(ctx context.Context, op keystate.Operation, in *GenerateDataKeyInput) ([]byte, []byte, string, error) {
+func (s *Service) generateDataKey(ctx context.Context, op keystate.Operation, in *GenerateDataKeyInput) (*GenerateDataKeyOutput, error) {
 	n, invalid := dataKeySize(op, in)
 	if invalid == nil {
 		invalid = validateContext(op, in.EncryptionContext, "encryptionContext")
 	}
+	if invalid == nil {
+		if op == keystate.GenerateDataKey {
+			invalid = validateRecipient(op, in.Recipient)
+		} else {
+			invalid = notAMember(op, in.Recipient)
+		}
+	}
 	var (
-		pt, blob []byte
-		keyARN   string
+		pt, blob, forRecipient []byte
+		keyARN                 string
 	)
-	err := s.cryptoCall(ctx, op, in.KeyId, "", in.EncryptionContext, nil, invalid, func() map[string]string {
+	err := s.cryptoCall(ctx, op, in.KeyId, "", in.EncryptionContext, nil, in.Recipient, invalid, func() map[string]string {
 		p := cryptoParams(in.KeyId, in.EncryptionContext)
 		if in.KeySpec != "" {
 			p["keySpec"] = in.KeySpec
@@ -774,45 +824,59 @@ func (s *Service) generateDataKey(ctx context.Context, op keystate.Operation, in
 		if blob, err = s.sealFor(root, k, pt, in.EncryptionContext); err != nil {
 			return sealError(op, k, arn, err)
 		}
+		if forRecipient, err = s.forRecipient(op, k, arn, pt); err != nil {
+			return err
+		}
+		if forRecipient != nil {
+			pt = nil
+		}
 		keyARN = arn
 		return nil
 	})
-	return pt, blob, keyARN, err
+	if err != nil {
+		clear(pt)
+		return nil, err
+	}
+	return &GenerateDataKeyOutput{CiphertextBlob: blob, KeyId: keyARN, Plaintext: pt, CiphertextForRecipient: forRecipient}, nil
 }
 
 // GenerateDataKey returns a new data key (KeySpec AES_128/AES_256, or
 // NumberOfBytes 1–1024) in plaintext and encrypted under the key's current
 // material, as Encrypt would.
 //
+// With a Recipient, the data key is returned only as CiphertextForRecipient,
+// sealed to the public key of the Nitro enclave's attestation document
+// (D80); a Recipient that is invalid, or whose document does not verify,
+// is ValidationException.
+//
 // Errors: those of Encrypt, and ValidationException when both or neither
 // of KeySpec and NumberOfBytes are given.
 func (s *Service) GenerateDataKey(ctx context.Context, in *GenerateDataKeyInput) (*GenerateDataKeyOutput, error) {
-	in = orEmpty(in)
-	pt, blob, arn, err := s.generateDataKey(ctx, keystate.GenerateDataKey, in)
-	if err != nil {
-		return nil, err
-	}
-	return &GenerateDataKeyOutput{CiphertextBlob: blob, KeyId: arn, Plaintext: pt}, nil
+	return s.generateDataKey(ctx, keystate.GenerateDataKey, orEmpty(in))
 }
 
 // GenerateDataKeyWithoutPlaintext is GenerateDataKey returning only the
-// encrypted data key.
+// encrypted data key. It takes no Recipient (ValidationException, D80).
 //
 // Errors: those of GenerateDataKey.
 func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, in *GenerateDataKeyWithoutPlaintextInput) (*GenerateDataKeyWithoutPlaintextOutput, error) {
-	in = orEmpty(in)
-	pt, blob, arn, err := s.generateDataKey(ctx, keystate.GenerateDataKeyWithoutPlaintext, in)
-	clear(pt)
+	out, err := s.generateDataKey(ctx, keystate.GenerateDataKeyWithoutPlaintext, orEmpty(in))
 	if err != nil {
 		return nil, err
 	}
-	return &GenerateDataKeyWithoutPlaintextOutput{CiphertextBlob: blob, KeyId: arn}, nil
+	clear(out.Plaintext)
+	return &GenerateDataKeyWithoutPlaintextOutput{CiphertextBlob: out.CiphertextBlob, KeyId: out.KeyId}, nil
 }
 
 // GenerateRandom returns NumberOfBytes (1–1024) bytes from the service's
 // randomness source. With CustomKeyStoreId they come from that CloudHSM
 // key store's cluster, simulated: the same source, once the store is
 // found, of type AWS_CLOUDHSM and CONNECTED (D56).
+//
+// With a Recipient, the random bytes are returned only as CiphertextForRecipient,
+// sealed to the public key of the Nitro enclave's attestation document
+// (D80); a Recipient that is invalid, or whose document does not verify,
+// is ValidationException.
 //
 // Errors: ValidationException, CustomKeyStoreNotFoundException (no such
 // store of the caller's in the Region), UnsupportedOperationException (an
@@ -863,6 +927,12 @@ func (s *Service) generateRandomOnce(ctx context.Context, in *GenerateRandomInpu
 		err = checkIntRange(op, *in.NumberOfBytes, "numberOfBytes", 1, 1024)
 	}
 	if err == nil {
+		err = validateRecipient(op, in.Recipient)
+	}
+	if err == nil {
+		err = s.attest(op, in.Recipient, now)
+	}
+	if err == nil {
 		err = s.authorizeIAM(op, "", "*", s.iamContext(false))
 	}
 	if err == nil && in.CustomKeyStoreId != "" {
@@ -873,6 +943,12 @@ func (s *Service) generateRandomOnce(ctx context.Context, in *GenerateRandomInpu
 		out = make([]byte, *in.NumberOfBytes)
 		if _, rerr := io.ReadFull(s.cfg.random, out); rerr != nil {
 			err = &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, Err: rerr, Message: "The randomness source failed."}
+		}
+	}
+	var forRecipient []byte
+	if err == nil && in.Recipient != nil {
+		if forRecipient, err = s.forRecipient(op, nil, "", out); err == nil {
+			out = nil
 		}
 	}
 	if s.observing() {
@@ -888,5 +964,5 @@ func (s *Service) generateRandomOnce(ctx context.Context, in *GenerateRandomInpu
 	if err != nil {
 		return nil, err
 	}
-	return &GenerateRandomOutput{Plaintext: out}, nil
+	return &GenerateRandomOutput{Plaintext: out, CiphertextForRecipient: forRecipient}, nil
 }

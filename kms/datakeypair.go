@@ -20,10 +20,14 @@ type GenerateDataKeyPairInput struct {
 	KeyId             string
 	KeyPairSpec       string
 	EncryptionContext map[string]string
+	// Recipient, when set, has the response's secret encrypted to the
+	// attested enclave's public key (CiphertextForRecipient) instead of
+	// returned in plaintext (D80).
+	Recipient *RecipientInfo // GenerateDataKeyPair only
 }
 
 // GenerateDataKeyPairWithoutPlaintextInput is the input of
-// GenerateDataKeyPairWithoutPlaintext.
+// GenerateDataKeyPairWithoutPlaintext, which refuses a Recipient.
 type GenerateDataKeyPairWithoutPlaintextInput = GenerateDataKeyPairInput
 
 // GenerateDataKeyPairOutput is the output of GenerateDataKeyPair: a fresh
@@ -39,6 +43,10 @@ type GenerateDataKeyPairOutput struct {
 	// KeyMaterialId is the KMS key's current material, which encrypted
 	// the private key.
 	KeyMaterialId string
+	// CiphertextForRecipient is the secret as a CMS EnvelopedData for the
+	// Recipient's public key (then the plaintext member is nil); nil
+	// without a Recipient. attestation.Open opens it.
+	CiphertextForRecipient []byte
 }
 
 // GenerateDataKeyPairWithoutPlaintextOutput is the output of
@@ -56,6 +64,11 @@ type GenerateDataKeyPairWithoutPlaintextOutput struct {
 // no relation to the KMS key: its private key in the clear and encrypted
 // under the symmetric encryption key KeyId names, and its public key.
 //
+// With a Recipient, the private key is returned only as CiphertextForRecipient,
+// sealed to the public key of the Nitro enclave's attestation document
+// (D80); a Recipient that is invalid, or whose document does not verify,
+// is ValidationException.
+//
 // Errors: ValidationException (KeyPairSpec missing or unknown),
 // InvalidArnException, NotFoundException, AccessDeniedException,
 // DisabledException, KMSInvalidStateException (table a.2),
@@ -65,26 +78,31 @@ type GenerateDataKeyPairWithoutPlaintextOutput struct {
 // KMSInternalException.
 func (s *Service) GenerateDataKeyPair(ctx context.Context, in *GenerateDataKeyPairInput) (*GenerateDataKeyPairOutput, error) {
 	in = orEmpty(in)
-	priv, out, err := s.generateDataKeyPair(ctx, keystate.GenerateDataKeyPair, in)
+	priv, forRecipient, out, err := s.generateDataKeyPair(ctx, keystate.GenerateDataKeyPair, in)
 	if err != nil {
 		return nil, err
 	}
 	return &GenerateDataKeyPairOutput{KeyId: out.KeyId, KeyPairSpec: out.KeyPairSpec, PublicKey: out.PublicKey,
-		PrivateKeyPlaintext: priv, PrivateKeyCiphertextBlob: out.PrivateKeyCiphertextBlob, KeyMaterialId: out.KeyMaterialId}, nil
+		PrivateKeyPlaintext: priv, PrivateKeyCiphertextBlob: out.PrivateKeyCiphertextBlob, KeyMaterialId: out.KeyMaterialId,
+		CiphertextForRecipient: forRecipient}, nil
 }
 
 // GenerateDataKeyPairWithoutPlaintext is GenerateDataKeyPair without the
-// private key in the clear.
+// private key in the clear. It takes no Recipient (ValidationException,
+// D80).
 //
 // Errors: those of GenerateDataKeyPair.
 func (s *Service) GenerateDataKeyPairWithoutPlaintext(ctx context.Context, in *GenerateDataKeyPairWithoutPlaintextInput) (*GenerateDataKeyPairWithoutPlaintextOutput, error) {
 	in = orEmpty(in)
-	priv, out, err := s.generateDataKeyPair(ctx, keystate.GenerateDataKeyPairWithoutPlaintext, in)
+	priv, _, out, err := s.generateDataKeyPair(ctx, keystate.GenerateDataKeyPairWithoutPlaintext, in)
 	clear(priv)
 	return out, err
 }
 
-func (s *Service) generateDataKeyPair(ctx context.Context, op keystate.Operation, in *GenerateDataKeyPairInput) ([]byte, *GenerateDataKeyPairWithoutPlaintextOutput, error) {
+// generateDataKeyPair is GenerateDataKeyPair with or without the
+// plaintext: the private key (nil when sealed for a Recipient), the
+// private key for the Recipient, and the rest of the output.
+func (s *Service) generateDataKeyPair(ctx context.Context, op keystate.Operation, in *GenerateDataKeyPairInput) ([]byte, []byte, *GenerateDataKeyPairWithoutPlaintextOutput, error) {
 	var invalid error
 	if in.KeyPairSpec == "" {
 		invalid = required(op, "keyPairSpec")
@@ -94,11 +112,18 @@ func (s *Service) generateDataKeyPair(ctx context.Context, op keystate.Operation
 	if invalid == nil {
 		invalid = validateContext(op, in.EncryptionContext, "encryptionContext")
 	}
+	if invalid == nil {
+		if op == keystate.GenerateDataKeyPair {
+			invalid = validateRecipient(op, in.Recipient)
+		} else {
+			invalid = notAMember(op, in.Recipient)
+		}
+	}
 	var (
-		priv []byte
-		out  *GenerateDataKeyPairWithoutPlaintextOutput
+		priv, forRecipient []byte
+		out                *GenerateDataKeyPairWithoutPlaintextOutput
 	)
-	err := s.cryptoCall(ctx, op, in.KeyId, "", in.EncryptionContext, []string{"kms:DataKeyPairSpec", in.KeyPairSpec}, invalid,
+	err := s.cryptoCall(ctx, op, in.KeyId, "", in.EncryptionContext, []string{"kms:DataKeyPairSpec", in.KeyPairSpec}, in.Recipient, invalid,
 		func() map[string]string {
 			p := cryptoParams(in.KeyId, in.EncryptionContext)
 			p["keyPairSpec"] = in.KeyPairSpec
@@ -132,15 +157,21 @@ func (s *Service) generateDataKeyPair(ctx context.Context, op keystate.Operation
 			if err != nil {
 				return sealError(op, k, arn, err)
 			}
+			if forRecipient, err = s.forRecipient(op, k, arn, priv); err != nil {
+				return err
+			}
+			if forRecipient != nil {
+				priv = nil
+			}
 			out = &GenerateDataKeyPairWithoutPlaintextOutput{KeyId: arn, KeyPairSpec: in.KeyPairSpec, PublicKey: pub,
 				PrivateKeyCiphertextBlob: blob, KeyMaterialId: currentMaterialID(k)}
 			return nil
 		})
 	if err != nil {
 		clear(priv)
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return priv, out, nil
+	return priv, forRecipient, out, nil
 }
 
 // currentMaterialID is the KeyMaterialId of a symmetric key's current

@@ -543,6 +543,47 @@
 //     ML-KEM draft's forms; AWS's exact SPKI bytes are unrecorded). No
 //     condition key names the encapsulation algorithm.
 //
+// # Attested recipients (Nitro Enclaves)
+//
+// Decrypt, GenerateDataKey, GenerateDataKeyPair, GenerateRandom and
+// DeriveSharedSecret take a Recipient (RecipientInfo): an attestation
+// document signed by an AWS Nitro enclave's Nitro Secure Module, which
+// carries the enclave's RSA public key. The service verifies the document
+// (its COSE signature, and its certificates up to a trusted root at the
+// service clock's instant), then returns the secret (the plaintext, data
+// key, private key, random bytes or shared secret) as
+// CiphertextForRecipient, a CMS EnvelopedData (RSAES-OAEP-SHA-256 and
+// AES-256-CBC, the layout the Nitro Enclaves SDK reads) for that key,
+// instead of in plaintext. The document's PCRs are condition keys of the
+// call: kms:RecipientAttestation:ImageSha384 (PCR0) and
+// kms:RecipientAttestation:PCR<n>, lower-case hex. Package attestation
+// parses and verifies documents, seals and opens the envelope, and
+// simulates a Nitro Secure Module (attestation.Module) for tests, whose
+// root WithAttestationRoots makes the service trust. Where AWS is silent:
+//   - D80: the trusted roots are AWS's Nitro Enclaves root by default (so
+//     real enclaves' documents are accepted and nothing else is, as by
+//     AWS, which takes no certificate of the caller's), or those of
+//     WithAttestationRoots. A Recipient is checked with the call's other
+//     input (D3 step 1): KeyEncryptionAlgorithm must be RSAES_OAEP_SHA_256
+//     or empty (the default), and AttestationDocument is required (the
+//     API marks it optional) and at most 262,144 bytes; all are
+//     ValidationException with AWS's constraint wording. A document that
+//     does not verify (malformed, bad signature, a certificate that does
+//     not chain to a trusted root or has expired at the call's instant)
+//     or that carries no RSA public key is ValidationException too, with
+//     kmsmodel's wording, before the key is looked up: its PCRs are part
+//     of authorization. AWS's exception and wording for these are not
+//     recorded (spec aws-kms-asymmetric-hmac.md §5 and §8 name only the
+//     members). The document's timestamp is not compared with the clock
+//     beyond its certificate's validity (a Nitro signing certificate is
+//     valid for three hours), and nonce and user data are not read. The
+//     library's GenerateDataKeyWithoutPlaintext and
+//     GenerateDataKeyPairWithoutPlaintext, whose inputs are their twins'
+//     types, refuse a Recipient (ValidationException); over HTTP it is
+//     not a member of theirs, so it is skipped as any unknown member is.
+//     A dry run answers before anything is sealed. NitroTPM documents
+//     (kms:RecipientAttestation:NitroTPMPCR<n>) are not modelled.
+//
 // # Principals, key policies and grants
 //
 // A call is made by a principal (D24): WithPrincipal names an IAM user,
@@ -889,11 +930,11 @@
 //
 // # Not modelled yet
 //
-// The Recipient parameter (Nitro Enclaves attestation) is not modelled
-// (kmshttp refuses a request that carries it); Verify of an ML-DSA signature from an
-// external μ (MessageType EXTERNAL_MU: sign with it, verify the message
-// with RAW), and SM2 wrapping of imported material in the China Regions
-// (WrappingAlgorithm SM2PKE, WrappingKeySpec SM2) are not part of this
-// version. (Calls through and by AWS services are: WithViaService,
-// WithServicePrincipal, D60 and D61.)
+// Verify of an ML-DSA signature from an external μ (MessageType
+// EXTERNAL_MU: sign with it, verify the message with RAW), SM2 wrapping of
+// imported material in the China Regions (WrappingAlgorithm SM2PKE,
+// WrappingKeySpec SM2) and NitroTPM attestation documents in a Recipient
+// are not part of this version. (Calls through and by AWS services are:
+// WithViaService, WithServicePrincipal, D60 and D61; Nitro Enclaves
+// recipients are: D80.)
 package kms

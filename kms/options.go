@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"io"
 	"time"
 
@@ -38,6 +39,8 @@ type config struct {
 	consistency      *consistency.Model // nil: the model is off
 
 	noPredefinedAliases bool // WithoutPredefinedAliases
+
+	attestationRoots *x509.CertPool // WithAttestationRoots; nil: AWS's Nitro root (D80)
 
 	shareUsage bool // WithKeyUsageSharing (D79)
 	// recordBindings: D78's bindings come from and go to the records (a

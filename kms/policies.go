@@ -172,6 +172,8 @@ type callConditions struct {
 	// aws:VpcSourceIp (D64), or the zero Addr.
 	sourceIP, vpcSourceIP netip.Addr
 	dec                   string // the last decision, for the observer
+	// recipient is the call's verified Recipient parameter (D80), or nil.
+	recipient *attestedRecipient
 }
 
 // reset empties c for a new call, keeping its buffer.

@@ -11,8 +11,8 @@ import (
 // Signature, Mac, PublicKey, private keys, shared secrets) travel as base64
 // strings, timestamps as epoch seconds. As for the symmetric operations,
 // DryRun and GrantTokens go to the service in the call's context, and
-// Recipient (on DeriveSharedSecret and GenerateDataKeyPair) is refused
-// with UnsupportedOperationException. Messages, MACs, private keys and shared
+// Recipient (on DeriveSharedSecret and GenerateDataKeyPair) goes to the
+// service (D80). Messages, MACs, private keys and shared
 // secrets decoded or written here are wiped once the response is built.
 
 func sign(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
@@ -148,11 +148,8 @@ func deriveSharedSecret(ctx context.Context, svc *kms.Service, body, out []byte)
 	var in kms.DeriveSharedSecretInput
 	var o callOptions
 	f := []field{strF("KeyId", &in.KeyId), strF("KeyAgreementAlgorithm", &in.KeyAgreementAlgorithm),
-		blobF("PublicKey", &in.PublicKey), o.dryRunF(), ignored("Recipient", kMap), o.grantTokensF()}
+		blobF("PublicKey", &in.PublicKey), o.dryRunF(), recipientF(&in.Recipient), o.grantTokensF()}
 	if err := decodeRequired(body, f, "keyId", "keyAgreementAlgorithm", "publicKey"); err != nil {
-		return out, err
-	}
-	if err := refuseRecipient(f[4]); err != nil {
 		return out, err
 	}
 	res, err := svc.DeriveSharedSecret(o.context(ctx), &in)
@@ -162,6 +159,7 @@ func deriveSharedSecret(ctx context.Context, svc *kms.Service, body, out []byte)
 	defer clear(res.SharedSecret)
 	w := writer{b: out}
 	w.open()
+	w.optBlob("CiphertextForRecipient", res.CiphertextForRecipient)
 	w.optStr("KeyAgreementAlgorithm", res.KeyAgreementAlgorithm)
 	w.optStr("KeyId", res.KeyId)
 	w.optStr("KeyOrigin", res.KeyOrigin)
@@ -221,15 +219,11 @@ func dataKeyPairInput(body []byte, withPlaintext bool) (*kms.GenerateDataKeyPair
 	var o callOptions
 	f := []field{strF("KeyId", &in.KeyId), strF("KeyPairSpec", &in.KeyPairSpec),
 		mapF("EncryptionContext", "encryptionContext", &in.EncryptionContext),
-		o.dryRunF(), ignored("Recipient", kMap), o.grantTokensF()}
+		o.dryRunF(), o.grantTokensF()}
+	if withPlaintext {
+		f = append(f, recipientF(&in.Recipient)) // not a member of GenerateDataKeyPairWithoutPlaintext
+	}
 	if err := decodeRequired(body, f, "keyId", "keyPairSpec"); err != nil {
-		return nil, nil, err
-	}
-	recipient := f[4]
-	if !withPlaintext {
-		recipient.present = false // not a member of GenerateDataKeyPairWithoutPlaintext
-	}
-	if err := refuseRecipient(recipient); err != nil {
 		return nil, nil, err
 	}
 	return &in, &o, nil
@@ -247,6 +241,7 @@ func generateDataKeyPair(ctx context.Context, svc *kms.Service, body, out []byte
 	defer clear(res.PrivateKeyPlaintext)
 	w := writer{b: out}
 	w.open()
+	w.optBlob("CiphertextForRecipient", res.CiphertextForRecipient)
 	w.optStr("KeyId", res.KeyId)
 	w.optStr("KeyMaterialId", res.KeyMaterialId)
 	w.optStr("KeyPairSpec", res.KeyPairSpec)

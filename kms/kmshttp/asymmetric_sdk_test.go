@@ -396,9 +396,9 @@ func TestSDKDeriveSharedSecret(t *testing.T) {
 			"1 validation error detected: Value 'INVALID' at 'keyAgreementAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [ECDH]"},
 		{"DryRun (D27)", awskms.DeriveSharedSecretInput{KeyId: aws.String(id), DryRun: aws.Bool(true)},
 			as[*types.DryRunOperationException](), "The request would have succeeded, but the DryRun option is set."},
-		{"Recipient not modelled", awskms.DeriveSharedSecretInput{KeyId: aws.String(id),
+		{"Recipient with a malformed document (D80)", awskms.DeriveSharedSecretInput{KeyId: aws.String(id),
 			Recipient: &types.RecipientInfo{AttestationDocument: []byte("doc"), KeyEncryptionAlgorithm: types.KeyEncryptionMechanismRsaesOaepSha256}},
-			as[*types.UnsupportedOperationException](), "Recipient is not supported by kmsmodel"},
+			generic("ValidationException"), "The attestation document in the Recipient parameter is not valid: it is malformed."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := tc.in
@@ -485,7 +485,7 @@ func TestSDKGenerateDataKeyPair(t *testing.T) {
 		{"unknown spec", id, "RSA_1024", false, false, generic("ValidationException")},
 		{"SM2 outside China", id, types.DataKeyPairSpecSm2, false, false, as[*types.UnsupportedOperationException]()},
 		{"DryRun (D27)", id, "", true, false, as[*types.DryRunOperationException]()},
-		{"Recipient not modelled", id, "", false, true, as[*types.UnsupportedOperationException]()},
+		{"Recipient with a malformed document (D80)", id, "", false, true, generic("ValidationException")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := tc.spec

@@ -8,9 +8,10 @@ import (
 
 // The cryptographic operations. Blobs travel as base64 strings. DryRun
 // and GrantTokens go to the service in the call's context (callOptions).
-// Recipient (Nitro Enclaves attestation), which the model does not
-// implement, would change what the call means, so it is refused rather
-// than ignored, with UnsupportedOperationException.
+// Recipient (an AWS Nitro enclave's attestation document, D80) goes to
+// the service, and CiphertextForRecipient comes back; the operations
+// without plaintext output have no such member, so there it is skipped
+// as any unknown member is.
 
 // notModelled refuses a member that would change the call's meaning.
 // kmsmodel's wording.
@@ -19,12 +20,29 @@ func notModelled(member string) *wireError {
 		msg: member + " is not supported by kmsmodel"}
 }
 
-// refuseRecipient refuses a Recipient member.
-func refuseRecipient(recipient field) error {
-	if recipient.present {
-		return notModelled("Recipient")
+// recipientF decodes a Recipient object (RecipientInfo) into *dst: an
+// object, even empty, is a Recipient (whose missing document the service
+// refuses); null is none.
+func recipientF(dst **kms.RecipientInfo) field {
+	f := objF("Recipient", func(r *reader, name []byte) error {
+		ri := *dst
+		var err error
+		switch string(name) {
+		case "AttestationDocument":
+			ri.AttestationDocument, _, err = r.blob("AttestationDocument")
+		case "KeyEncryptionAlgorithm":
+			_, err = r.str("KeyEncryptionAlgorithm", &ri.KeyEncryptionAlgorithm)
+		default:
+			err = r.skip()
+		}
+		return err
+	})
+	members := f.obj
+	f.obj = func(r *reader) error {
+		*dst = &kms.RecipientInfo{}
+		return members(r)
 	}
-	return nil
+	return f
 }
 
 func encrypt(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
@@ -59,11 +77,8 @@ func decrypt(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, e
 	f := []field{blobF("CiphertextBlob", &in.CiphertextBlob),
 		mapF("EncryptionContext", "encryptionContext", &in.EncryptionContext),
 		strF("KeyId", &in.KeyId), strF("EncryptionAlgorithm", &in.EncryptionAlgorithm),
-		o.dryRunF(), ignored("Recipient", kMap), o.grantTokensF()}
+		o.dryRunF(), recipientF(&in.Recipient), o.grantTokensF()}
 	if err := decodeRequired(body, f, "ciphertextBlob"); err != nil {
-		return out, err
-	}
-	if err := refuseRecipient(f[5]); err != nil {
 		return out, err
 	}
 	res, err := svc.Decrypt(o.context(ctx), &in)
@@ -73,6 +88,7 @@ func decrypt(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, e
 	defer clear(res.Plaintext)
 	w := writer{b: out}
 	w.open()
+	w.optBlob("CiphertextForRecipient", res.CiphertextForRecipient)
 	w.optStr("EncryptionAlgorithm", res.EncryptionAlgorithm)
 	w.optStr("KeyId", res.KeyId)
 	w.optBlob("Plaintext", res.Plaintext)
@@ -113,18 +129,14 @@ func dataKeyInput(body []byte, withPlaintext bool) (*kms.GenerateDataKeyInput, *
 	var o callOptions
 	f := []field{strF("KeyId", &in.KeyId), strF("KeySpec", &in.KeySpec), i32F("NumberOfBytes", &in.NumberOfBytes),
 		mapF("EncryptionContext", "encryptionContext", &in.EncryptionContext),
-		o.dryRunF(), ignored("Recipient", kMap), o.grantTokensF()}
+		o.dryRunF(), o.grantTokensF()}
+	if withPlaintext {
+		f = append(f, recipientF(&in.Recipient)) // not a member of GenerateDataKeyWithoutPlaintext
+	}
 	if err := decodeFields(body, f); err != nil {
 		return nil, nil, err
 	}
 	if err := require(f, "keyId"); err != nil {
-		return nil, nil, err
-	}
-	recipient := f[5]
-	if !withPlaintext {
-		recipient.present = false // not a member of GenerateDataKeyWithoutPlaintext
-	}
-	if err := refuseRecipient(recipient); err != nil {
 		return nil, nil, err
 	}
 	return &in, &o, nil
@@ -142,6 +154,7 @@ func generateDataKey(ctx context.Context, svc *kms.Service, body, out []byte) ([
 	defer clear(res.Plaintext)
 	w := writer{b: out}
 	w.open()
+	w.optBlob("CiphertextForRecipient", res.CiphertextForRecipient)
 	w.optBlob("CiphertextBlob", res.CiphertextBlob)
 	w.optStr("KeyId", res.KeyId)
 	w.optBlob("Plaintext", res.Plaintext)
@@ -169,11 +182,8 @@ func generateDataKeyWithoutPlaintext(ctx context.Context, svc *kms.Service, body
 func generateRandom(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {
 	var in kms.GenerateRandomInput
 	f := []field{i32F("NumberOfBytes", &in.NumberOfBytes), strF("CustomKeyStoreId", &in.CustomKeyStoreId),
-		ignored("Recipient", kMap)}
+		recipientF(&in.Recipient)}
 	if err := decodeFields(body, f); err != nil {
-		return out, err
-	}
-	if err := refuseRecipient(f[2]); err != nil {
 		return out, err
 	}
 	res, err := svc.GenerateRandom(ctx, &in)
@@ -183,6 +193,7 @@ func generateRandom(ctx context.Context, svc *kms.Service, body, out []byte) ([]
 	defer clear(res.Plaintext)
 	w := writer{b: out}
 	w.open()
+	w.optBlob("CiphertextForRecipient", res.CiphertextForRecipient)
 	w.optBlob("Plaintext", res.Plaintext)
 	w.close()
 	return w.b, nil

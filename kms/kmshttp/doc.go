@@ -56,9 +56,9 @@
 // CustomerMasterKeySpec is read as KeySpec.
 // KeyStorePassword and XksProxyAuthenticationCredential's
 // RawSecretAccessKey are passed to the service as kms.Sensitive and never
-// echoed. A member that would change what a call does and that the model
-// does not implement, Recipient, is refused with
-// UnsupportedOperationException rather than ignored. The
+// echoed. Recipient's AttestationDocument is a base64 blob like the others,
+// and CiphertextForRecipient is answered when the service returns it
+// (kms.RecipientInfo, D80). The
 // buffers that carried a request and its response are wiped before reuse,
 // since they may hold plaintexts.
 //
