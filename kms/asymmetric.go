@@ -316,17 +316,18 @@ func (s *Service) asymCall(ctx context.Context, op keystate.Operation, keyID str
 func (s *Service) asymCallFor(ctx context.Context, op keystate.Operation, keyID string, invalid error, used, needKey bool,
 	conds []string, rcpt *RecipientInfo, params func() map[string]string, check func(k *key, arn string) error,
 	do func(k *key, arn string, ck *keycrypto.Key) error) error {
+	a := s.checkRecipient(rcpt, invalid) // before the lock: it is slow
 	if s.cl != nil {
 		return retriedErr(s, func() error {
-			return s.asymCallOnce(ctx, op, keyID, invalid, used, needKey, conds, rcpt, params, check, do)
+			return s.asymCallOnce(ctx, op, keyID, invalid, used, needKey, conds, a, params, check, do)
 		})
 	}
-	return s.asymCallOnce(ctx, op, keyID, invalid, used, needKey, conds, rcpt, params, check, do)
+	return s.asymCallOnce(ctx, op, keyID, invalid, used, needKey, conds, a, params, check, do)
 }
 
 // asymCallOnce is one run of asymCall (cluster mode may run it again).
 func (s *Service) asymCallOnce(ctx context.Context, op keystate.Operation, keyID string, invalid error, used, needKey bool,
-	conds []string, rcpt *RecipientInfo, params func() map[string]string, check func(k *key, arn string) error,
+	conds []string, rcpt *attestedRecipient, params func() map[string]string, check func(k *key, arn string) error,
 	do func(k *key, arn string, ck *keycrypto.Key) error) (err error) {
 	now, caller, err := s.begin(ctx, op)
 	defer s.end(op, &err)

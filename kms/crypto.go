@@ -244,15 +244,16 @@ func asymmetricContext(op keystate.Operation, k *key, arn string, ec map[string]
 // key usage, then do with the root secret.
 func (s *Service) cryptoCall(ctx context.Context, op keystate.Operation, keyID, alg string, ec map[string]string, conds []string,
 	rcpt *RecipientInfo, invalid error, params func() map[string]string, do func(k *key, arn string, root []byte) error) error {
+	a := s.checkRecipient(rcpt, invalid) // before the lock: it is slow
 	if s.cl != nil {
-		return retriedErr(s, func() error { return s.cryptoCallOnce(ctx, op, keyID, alg, ec, conds, rcpt, invalid, params, do) })
+		return retriedErr(s, func() error { return s.cryptoCallOnce(ctx, op, keyID, alg, ec, conds, a, invalid, params, do) })
 	}
-	return s.cryptoCallOnce(ctx, op, keyID, alg, ec, conds, rcpt, invalid, params, do)
+	return s.cryptoCallOnce(ctx, op, keyID, alg, ec, conds, a, invalid, params, do)
 }
 
 // cryptoCallOnce is one run of cryptoCall (cluster mode may run it again).
 func (s *Service) cryptoCallOnce(ctx context.Context, op keystate.Operation, keyID, alg string, ec map[string]string, conds []string,
-	rcpt *RecipientInfo, invalid error, params func() map[string]string, do func(k *key, arn string, root []byte) error) (err error) {
+	rcpt *attestedRecipient, invalid error, params func() map[string]string, do func(k *key, arn string, root []byte) error) (err error) {
 	now, caller, err := s.begin(ctx, op)
 	defer s.end(op, &err)
 	if err == nil {
@@ -490,6 +491,7 @@ func (s *Service) decryptOnce(ctx context.Context, in *DecryptInput) (res *Decry
 	if invalid == nil {
 		invalid = validateRecipient(op, in.Recipient)
 	}
+	rcpt := s.checkRecipient(in.Recipient, invalid) // before the lock: it is slow
 	now, caller, err := s.begin(ctx, op)
 	defer func() {
 		if s.end(op, &err) {
@@ -506,7 +508,7 @@ func (s *Service) decryptOnce(ctx context.Context, in *DecryptInput) (res *Decry
 	)
 	if err == nil {
 		s.encryptionConditions(in.EncryptionContext, in.EncryptionAlgorithm)
-		err = s.attest(op, in.Recipient, now)
+		err = s.attest(op, rcpt, now)
 	}
 	if err == nil {
 		pt, k, arn, alg, err = s.decryptAny(ctx, op, caller, in.CiphertextBlob, in.EncryptionContext, in.KeyId, "keyId", in.EncryptionAlgorithm)
@@ -914,6 +916,8 @@ func (s *Service) randomStore(op keystate.Operation, caller, id string) error {
 func (s *Service) generateRandomOnce(ctx context.Context, in *GenerateRandomInput) (res *GenerateRandomOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.GenerateRandom
+	invalidRecipient := validateRecipient(op, in.Recipient)
+	rcpt := s.checkRecipient(in.Recipient, invalidRecipient) // before the lock: it is slow
 	now, caller, err := s.begin(ctx, op)
 	defer func() {
 		if s.end(op, &err) {
@@ -927,10 +931,10 @@ func (s *Service) generateRandomOnce(ctx context.Context, in *GenerateRandomInpu
 		err = checkIntRange(op, *in.NumberOfBytes, "numberOfBytes", 1, 1024)
 	}
 	if err == nil {
-		err = validateRecipient(op, in.Recipient)
+		err = invalidRecipient
 	}
 	if err == nil {
-		err = s.attest(op, in.Recipient, now)
+		err = s.attest(op, rcpt, now)
 	}
 	if err == nil {
 		err = s.authorizeIAM(op, "", "*", s.iamContext(false))

@@ -373,7 +373,7 @@ func TestReloadKeepsEveryField(t *testing.T) {
 	kept := []string{"mu", "cfg", "last", "st", "closed", "log", "spareLog", "logged", "resolved", "epoch",
 		"failures", "waiters", "committing", "undoing", "cl", "wmu", "ids", "totals", "durableTotals", "touched", "resolvedCond", "broken",
 		"imports", "principal", "principals", "roots", "defaults", "ownRoot",
-		"ownDefault", "call", "reads", "condBuf", "matchKeys", "useSeq", "trackStart", "tracking", "usageGone", "bind"}
+		"ownDefault", "call", "reads", "condBuf", "matchKeys", "useSeq", "trackStart", "tracking", "usageGone", "bind", "attested"}
 	typ := reflect.TypeFor[Service]()
 	for i := range typ.NumField() {
 		name := typ.Field(i).Name

@@ -111,6 +111,10 @@ type Service struct {
 	bound      map[uint32]binding
 	grantBound map[string]uint64
 	bind       policyBinding
+	// attested remembers the attestation documents Recipients carried that
+	// verified (D80), so that verifying one again costs a hash; it has a
+	// lock of its own, being used outside mu.
+	attested recipientCache
 	defaults   map[partitionAccount]*policy.Document
 	ownRoot    policy.Principal // the service account's root principal in its default Region's partition, once made
 	ownDefault *policy.Document // the service account's default key policy there, once made

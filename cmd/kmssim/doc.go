@@ -5,6 +5,7 @@
 //
 //	kmssim serve [flags]
 //	kmssim simulate [flags]
+//	kmssim attest [flags]
 //	kmssim help [command]
 //	kmssim version
 //
@@ -92,4 +93,16 @@
 // unchanged. Progress bars, one for the creation of the fleet and one
 // for the months, are drawn on stderr when stderr is a terminal
 // (--progress).
+//
+// # attest
+//
+// Attest plays a simulated Nitro Secure Module (kms/attestation.Module),
+// made from --seed, so that the Recipient parameter can be tried outside
+// a Nitro enclave (decision D80 of package kms): --root writes the
+// module's root certificate, which serve --attestation-root trusts, and
+// otherwise it writes an attestation document for the enclave's RSA
+// public key (--public-key), with the PCRs (--pcr), user data and nonce
+// given, claiming --at (default now). Serve trusts only AWS's Nitro
+// Enclaves root unless --attestation-root says otherwise ("aws" names
+// AWS's root, to trust both).
 package main

@@ -33,6 +33,7 @@ Commands:
 
 	serve      serve the AWS KMS API (JSON 1.1) over HTTP, for AWS SDKs and the AWS CLI
 	simulate   run a fleet of keys through years of simulated time and summarise it
+	attest     make Nitro Enclaves attestation documents, for trying Recipient
 	version    print the version of kmssim (also --version)
 	help       show help for a command
 
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return serve(ctx, rest, stdout, stderr, nil)
 	case "simulate":
 		return simulate(ctx, rest, stdout, stderr)
+	case "attest":
+		return attest(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		return version(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
@@ -70,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitOK
 		}
 		switch rest[0] {
-		case "serve", "simulate", "version":
+		case "serve", "simulate", "attest", "version":
 			return run(ctx, []string{rest[0], "--help"}, stdout, stderr)
 		}
 		fmt.Fprintf(stderr, "kmssim help: unknown command %q\n\n%s", rest[0], usage)

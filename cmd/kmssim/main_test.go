@@ -42,7 +42,7 @@ func TestHelp(t *testing.T) {
 			t.Errorf("%v: exit %d, stdout %q", args, code, out)
 		}
 	}
-	for _, cmd := range []string{"serve", "simulate"} {
+	for _, cmd := range []string{"serve", "simulate", "attest"} {
 		for _, args := range [][]string{{cmd, "--help"}, {cmd, "-h"}, {"help", cmd}} {
 			code, out, errOut := runCmd(t, args...)
 			if code != exitOK || !strings.Contains(out, "Usage: kmssim "+cmd) || !strings.Contains(out, "Flags:") || errOut != "" {

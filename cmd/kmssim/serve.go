@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/kmsmodel/kmsmodel/kms"
+	"github.com/kmsmodel/kmsmodel/kms/attestation"
 	"github.com/kmsmodel/kmsmodel/kms/kmshttp"
 	"github.com/kmsmodel/kmsmodel/store"
 	"github.com/kmsmodel/kmsmodel/store/boltstore"
@@ -216,6 +218,7 @@ type serveConfig struct {
 	identities      *kms.IdentityPolicies       // --identity-policy; nil: IAM allows every kms action (D24)
 	orgs            *kms.Organizations          // --scp, --rcp, --place-account; nil: no organizations
 	vpces           map[string]*kms.VPCEndpoint // --vpc-endpoint, by ID
+	attestRoots     *x509.CertPool              // --attestation-root; nil: AWS's Nitro Enclaves root (D80)
 	allowRegions    []string
 	quota           int // -1: the --rules profile's
 	grantsPerKey    int // --grants-per-key
@@ -241,6 +244,35 @@ type serveConfig struct {
 	// endpoints, with their files' contents, which every node of a
 	// cluster must be given alike (modelFingerprint).
 	modelFlags []string
+}
+
+// addPEMCerts adds the certificates of a PEM text to pool: at least one,
+// and nothing but certificates.
+func addPEMCerts(pool *x509.CertPool, text []byte) error {
+	n := 0
+	for rest := text; ; {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			if len(bytes.TrimSpace(rest)) != 0 {
+				return errors.New("not a PEM file of certificates")
+			}
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			return errors.New("a PEM block of type " + b.Type + ", not CERTIFICATE")
+		}
+		cert, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return err
+		}
+		pool.AddCert(cert)
+		n++
+	}
+	if n == 0 {
+		return errors.New("no certificate in the file")
+	}
+	return nil
 }
 
 // identityPolicies returns the identity-based policies, made at the first
@@ -358,6 +390,21 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 		c.modelFlags = append(c.modelFlags, "identity-policies")
 		c.identityPolicies()
 		return nil
+	})
+	fs.Func("attestation-root", "trust the PEM certificates in `FILE` as roots of the Nitro attestation documents in Recipient parameters, instead of AWS's Nitro Enclaves root (repeatable; the word aws names AWS's root, to trust both; decision D80)", func(v string) error {
+		if c.attestRoots == nil {
+			c.attestRoots = x509.NewCertPool()
+		}
+		if v == "aws" {
+			c.modelFlags = append(c.modelFlags, "attestation-root\x00aws")
+			return addPEMCerts(c.attestRoots, attestation.AWSNitroRootPEM())
+		}
+		text, err := os.ReadFile(v)
+		if err != nil {
+			return err
+		}
+		c.modelFlags = append(c.modelFlags, "attestation-root\x00"+string(text))
+		return addPEMCerts(c.attestRoots, text)
 	})
 	fs.Func("allow-region", "also serve the Region `NAME`, one the AWS SDK does not list (repeatable)", func(v string) error {
 		if !kms.ValidRegion(v) {
@@ -644,6 +691,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		opts = append(opts, kms.WithOrganizations(c.orgs))
 	}
 	opts = append(opts, kms.WithGrantsPerKeyQuota(c.grantsPerKey))
+	if c.attestRoots != nil {
+		opts = append(opts, kms.WithAttestationRoots(c.attestRoots))
+	}
 	if c.quota >= 0 {
 		opts = append(opts, kms.WithOnDemandRotationQuota(c.quota))
 	}

@@ -99,6 +99,74 @@ func Parse(doc []byte) (*Document, error) {
 // the chain does not reach roots at now (roots nil or now zero trust
 // nothing; the host's roots and clock are never used).
 func Verify(doc []byte, roots *x509.CertPool, now time.Time) (*Document, error) {
+	d, err := verifySignature(doc)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRootsAndTime(roots, now); err != nil {
+		return nil, err
+	}
+	if _, err := verifyChainAt(d, roots, now); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Validity is a span of time, both ends included, as crypto/x509 counts
+// a certificate's validity.
+type Validity struct {
+	NotBefore, NotAfter time.Time
+}
+
+// Contains reports whether t is within v.
+func (v Validity) Contains(t time.Time) bool { return !t.Before(v.NotBefore) && !t.After(v.NotAfter) }
+
+// VerifyChain is Verify for every instant at once: it checks doc's
+// signature, and that its certificates chain to one of roots at an instant
+// when all of them are valid, and returns the document and the Validity
+// of that chain, the span in which all its certificates are valid. For a
+// document whose certificates form one chain (a Nitro Secure Module's
+// do), Verify(doc, roots, now) succeeds exactly when VerifyChain does and
+// its Validity contains now; so a program that checks one document at many
+// instants verifies it once and keeps the Validity.
+//
+// VerifyChain returns Verify's errors, ErrCertificate when no instant
+// suits every certificate.
+func VerifyChain(doc []byte, roots *x509.CertPool) (*Document, Validity, error) {
+	d, err := verifySignature(doc)
+	if err != nil {
+		return nil, Validity{}, err
+	}
+	if err := checkRootsAndTime(roots, time.Unix(1, 0)); err != nil {
+		return nil, Validity{}, err
+	}
+	// The latest start among the document's certificates: the chain, if
+	// it is valid at all, is valid then.
+	at := d.Certificate.NotBefore
+	for _, c := range d.CABundle {
+		if c.NotBefore.After(at) {
+			at = c.NotBefore
+		}
+	}
+	chain, err := verifyChainAt(d, roots, at)
+	if err != nil {
+		return nil, Validity{}, err
+	}
+	v := Validity{NotBefore: chain[0].NotBefore, NotAfter: chain[0].NotAfter}
+	for _, c := range chain[1:] {
+		if c.NotBefore.After(v.NotBefore) {
+			v.NotBefore = c.NotBefore
+		}
+		if c.NotAfter.Before(v.NotAfter) {
+			v.NotAfter = c.NotAfter
+		}
+	}
+	return d, v, nil
+}
+
+// verifySignature parses doc and checks its COSE_Sign1 signature with the
+// leaf certificate's key.
+func verifySignature(doc []byte) (*Document, error) {
 	d, msg, err := parse(doc)
 	if err != nil {
 		return nil, err
@@ -107,17 +175,30 @@ func Verify(doc []byte, roots *x509.CertPool, now time.Time) (*Document, error) 
 	if !verifyES384(pub, sigStructure(msg.protected, msg.payload), msg.signature) {
 		return nil, fmt.Errorf("%w: the COSE_Sign1 signature does not verify with the leaf certificate's key", ErrSignature)
 	}
+	return d, nil
+}
+
+// checkRootsAndTime refuses nil roots and a zero instant, which would
+// make crypto/x509 use the host's roots or clock.
+func checkRootsAndTime(roots *x509.CertPool, now time.Time) error {
 	if roots == nil {
-		return nil, fmt.Errorf("%w: no trusted roots were given", ErrCertificate)
+		return fmt.Errorf("%w: no trusted roots were given", ErrCertificate)
 	}
 	if now.IsZero() {
-		return nil, fmt.Errorf("%w: no verification time was given", ErrCertificate)
+		return fmt.Errorf("%w: no verification time was given", ErrCertificate)
 	}
+	return nil
+}
+
+// verifyChainAt checks that d's leaf chains through its CA bundle to one
+// of roots, every certificate valid at now, and returns the chain, leaf
+// first.
+func verifyChainAt(d *Document, roots *x509.CertPool, now time.Time) ([]*x509.Certificate, error) {
 	intermediates := x509.NewCertPool()
 	for _, c := range d.CABundle[1:] {
 		intermediates.AddCert(c)
 	}
-	_, err = d.Certificate.Verify(x509.VerifyOptions{
+	chains, err := d.Certificate.Verify(x509.VerifyOptions{
 		Roots:         roots,
 		Intermediates: intermediates,
 		CurrentTime:   now,
@@ -127,7 +208,7 @@ func Verify(doc []byte, roots *x509.CertPool, now time.Time) (*Document, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCertificate, err)
 	}
-	return d, nil
+	return chains[0], nil
 }
 
 // verifyES384 reports whether sig (r||s) is pub's ECDSA signature of the

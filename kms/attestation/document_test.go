@@ -393,3 +393,51 @@ func selfSignedRSA(t *testing.T) []byte {
 	}
 	return der
 }
+
+// TestVerifyChainValidity: VerifyChain's Validity is the span in which
+// Verify accepts the document: for a module's document, its signing
+// certificate's three hours; for the real AWS document, its leaf's
+// window. At every instant checked, Verify succeeds exactly when the
+// Validity contains it.
+func TestVerifyChainValidity(t *testing.T) {
+	m := newModule(t, 1)
+	doc := attest(t, m, attestation.Claims{Timestamp: docTime})
+	aws := awsDocument(t)
+	for _, tc := range []struct {
+		name  string
+		doc   []byte
+		roots *x509.CertPool
+	}{
+		{"module", doc, m.Roots()},
+		{"real AWS document", aws, attestation.AWSNitroRoots()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, v, err := attestation.VerifyChain(tc.doc, tc.roots)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !v.NotBefore.Equal(d.Certificate.NotBefore) || !v.NotAfter.Equal(d.Certificate.NotAfter) {
+				t.Fatalf("Validity %v–%v, want the signing certificate's %v–%v", v.NotBefore, v.NotAfter,
+					d.Certificate.NotBefore, d.Certificate.NotAfter)
+			}
+			for _, at := range []time.Time{v.NotBefore.Add(-time.Second), v.NotBefore, v.NotBefore.Add(time.Hour),
+				v.NotAfter, v.NotAfter.Add(time.Second), v.NotAfter.Add(24 * time.Hour)} {
+				_, err := attestation.Verify(tc.doc, tc.roots, at)
+				if (err == nil) != v.Contains(at) {
+					t.Errorf("at %v: Verify %v, Validity contains it: %v", at, err, v.Contains(at))
+				}
+			}
+		})
+	}
+	if _, _, err := attestation.VerifyChain(doc, attestation.AWSNitroRoots()); !errors.Is(err, attestation.ErrCertificate) {
+		t.Errorf("another root: %v, want ErrCertificate", err)
+	}
+	if _, _, err := attestation.VerifyChain(doc, nil); !errors.Is(err, attestation.ErrCertificate) {
+		t.Errorf("no roots: %v, want ErrCertificate", err)
+	}
+	bad := bytes.Clone(doc)
+	bad[len(bad)-1] ^= 1
+	if _, _, err := attestation.VerifyChain(bad, m.Roots()); !errors.Is(err, attestation.ErrSignature) {
+		t.Errorf("tampered: %v, want ErrSignature", err)
+	}
+}
