@@ -114,7 +114,7 @@ type Service struct {
 	// attested remembers the attestation documents Recipients carried that
 	// verified (D80), so that verifying one again costs a hash; it has a
 	// lock of its own, being used outside mu.
-	attested recipientCache
+	attested   recipientCache
 	defaults   map[partitionAccount]*policy.Document
 	ownRoot    policy.Principal // the service account's root principal in its default Region's partition, once made
 	ownDefault *policy.Document // the service account's default key policy there, once made
