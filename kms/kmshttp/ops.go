@@ -206,11 +206,6 @@ func objF(name string, member func(r *reader, name []byte) error) field {
 	return field{name: name, kind: kObject, obj: func(r *reader) error { return r.object(member) }}
 }
 
-// ignored is a member of the AWS request that kmsmodel accepts, checks for
-// its JSON type, and does not model (ImportType, …), or a member whose
-// presence alone the operation checks (Recipient).
-func ignored(name string, kind fieldKind) field { return field{name: name, path: name, kind: kind} }
-
 // decodeFields decodes body into fields; members not among them are
 // skipped.
 func decodeFields(body []byte, fields []field) error {
