@@ -36,6 +36,14 @@ type Event struct {
 	// in or refused. Empty when no key policy was consulted (no key, or an
 	// Authorizer decided).
 	Authorization string
+	// AdditionalEventData is what CloudTrail's additionalEventData holds,
+	// by dotted name: for a call with a Recipient whose attestation
+	// document verified (D80), recipient.attestationDocumentModuleId,
+	// recipient.attestationDocumentEnclaveImageDigest (PCR0) and
+	// recipient.attestationDocumentEnclavePCR<n> for PCR1, 2, 3, 4 and 8,
+	// the PCRs in lower-case hex. Nil otherwise. The map may be shared by
+	// several events: do not modify it.
+	AdditionalEventData map[string]string
 }
 
 // Observer receives the service's event records, one at a time and in the

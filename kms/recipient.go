@@ -55,6 +55,7 @@ type attestedRecipient struct {
 	pub      *rsa.PublicKey
 	validity attestation.Validity // when its certificates are all valid
 	conds    []string             // its condition keys and values, in pairs
+	trail    map[string]string    // Event.AdditionalEventData
 	refusal  string               // not "": the document is refused so (ValidationException)
 }
 
@@ -64,8 +65,9 @@ type recipientCache struct {
 	m  map[[sha256.Size]byte]*attestedRecipient
 }
 
-// maxAttestedDocuments bounds recipientCache: past it, it starts afresh.
-const maxAttestedDocuments = 1024
+// maxAttestedDocuments bounds recipientCache: past it, it starts afresh
+// (a variable for tests).
+var maxAttestedDocuments = 1024
 
 // validateRecipient checks a Recipient parameter's members (D3 step 1,
 // with the call's other input): nil for none.
@@ -128,6 +130,17 @@ func (s *Service) checkRecipient(r *RecipientInfo, invalid error) *attestedRecip
 	for i := range attestation.MaxPCRs {
 		if v, ok := doc.PCRs[i]; ok {
 			a.conds = append(a.conds, "kms:RecipientAttestation:PCR"+strconv.Itoa(i), hex.EncodeToString(v))
+		}
+	}
+	// CloudTrail's additionalEventData.recipient (the KMS Developer
+	// Guide's "Monitoring requests for Nitro enclaves").
+	a.trail = map[string]string{"recipient.attestationDocumentModuleId": doc.ModuleID}
+	if pcr0, ok := doc.PCRs[0]; ok {
+		a.trail["recipient.attestationDocumentEnclaveImageDigest"] = hex.EncodeToString(pcr0)
+	}
+	for _, i := range []int{1, 2, 3, 4, 8} {
+		if v, ok := doc.PCRs[i]; ok {
+			a.trail["recipient.attestationDocumentEnclavePCR"+strconv.Itoa(i)] = hex.EncodeToString(v)
 		}
 	}
 	c.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/hex"
+	"maps"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -248,11 +249,23 @@ func TestDecisionD80RecipientRefusals(t *testing.T) {
 			"The attestation document in the Recipient parameter has no RSA public key."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			want := func(op keystate.Operation, err error) {
+				t.Helper()
+				fxCheckErr(t, err, fxWant{Code: keystate.ErrValidation, Op: op, State: keystate.None, Msg: tc.msg})
+			}
 			_, err := e.s.Decrypt(e.ctx, &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob, Recipient: tc.r})
-			fxCheckErr(t, err, fxWant{Code: keystate.ErrValidation, Op: keystate.Decrypt, State: keystate.None, Msg: tc.msg})
+			want(keystate.Decrypt, err)
 			// Before the key is looked up: a missing key is not reported.
 			_, err = e.s.GenerateDataKey(e.ctx, &kms.GenerateDataKeyInput{KeyId: fxMissingID, KeySpec: "AES_128", Recipient: tc.r})
-			fxCheckErr(t, err, fxWant{Code: keystate.ErrValidation, Op: keystate.GenerateDataKey, State: keystate.None, Msg: tc.msg})
+			want(keystate.GenerateDataKey, err)
+			_, err = e.s.GenerateDataKeyPair(e.ctx, &kms.GenerateDataKeyPairInput{KeyId: fxMissingID, KeyPairSpec: "ECC_NIST_P256", Recipient: tc.r})
+			want(keystate.GenerateDataKeyPair, err)
+			n := int32(8)
+			_, err = e.s.GenerateRandom(e.ctx, &kms.GenerateRandomInput{NumberOfBytes: &n, Recipient: tc.r})
+			want(keystate.GenerateRandom, err)
+			_, err = e.s.DeriveSharedSecret(e.ctx, &kms.DeriveSharedSecretInput{KeyId: fxMissingID, KeyAgreementAlgorithm: "ECDH",
+				PublicKey: ecPub, Recipient: tc.r})
+			want(keystate.DeriveSharedSecret, err)
 		})
 	}
 	t.Run("tampered document", func(t *testing.T) {
@@ -327,11 +340,13 @@ func TestDecisionD80RecipientConditions(t *testing.T) {
 		t.Fatal(err)
 	}
 	pcr8 := bytes.Repeat([]byte{0x08}, 48)
+	pcr20 := bytes.Repeat([]byte{0x20}, 48) // past the 16 a Nitro Secure Module fills
 	policy := `{"Version":"2012-10-17","Statement":[
 {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + fxAccount + `:root"},"NotAction":"kms:Decrypt","Resource":"*"},
 {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + fxAccount + `:root"},"Action":"kms:Decrypt","Resource":"*",
  "Condition":{"StringEqualsIgnoreCase":{"kms:RecipientAttestation:ImageSha384":"` + strings.ToUpper(hex.EncodeToString(fxPCR0)) + `",
-   "kms:RecipientAttestation:PCR8":"` + hex.EncodeToString(pcr8) + `"}}}]}`
+   "kms:RecipientAttestation:PCR8":"` + hex.EncodeToString(pcr8) + `",
+   "kms:RecipientAttestation:PCR20":"` + hex.EncodeToString(pcr20) + `"}}}]}`
 	if _, err := e.s.PutKeyPolicy(e.ctx, &kms.PutKeyPolicyInput{KeyId: id, Policy: policy}); err != nil {
 		t.Fatal(err)
 	}
@@ -345,14 +360,19 @@ func TestDecisionD80RecipientConditions(t *testing.T) {
 	t.Run("without a Recipient", func(t *testing.T) { denied(t, nil) })
 	t.Run("another image", func(t *testing.T) {
 		denied(t, fxRecipient(enc.docWith(attestation.Claims{Timestamp: fxT0, PublicKey: enc.pub,
-			PCRs: map[int][]byte{0: bytes.Repeat([]byte{0xcd}, 48), 8: pcr8}})))
+			PCRs: map[int][]byte{0: bytes.Repeat([]byte{0xcd}, 48), 8: pcr8, 20: pcr20}})))
 	})
 	t.Run("another PCR8", func(t *testing.T) {
-		denied(t, fxRecipient(enc.doc(fxT0)))
+		denied(t, fxRecipient(enc.docWith(attestation.Claims{Timestamp: fxT0, PublicKey: enc.pub,
+			PCRs: map[int][]byte{0: fxPCR0, 20: pcr20}})))
+	})
+	t.Run("no PCR20", func(t *testing.T) {
+		denied(t, fxRecipient(enc.docWith(attestation.Claims{Timestamp: fxT0, PublicKey: enc.pub,
+			PCRs: map[int][]byte{0: fxPCR0, 8: pcr8}})))
 	})
 	t.Run("the image", func(t *testing.T) {
 		r := fxRecipient(enc.docWith(attestation.Claims{Timestamp: fxT0, PublicKey: enc.pub,
-			PCRs: map[int][]byte{0: fxPCR0, 8: pcr8}}))
+			PCRs: map[int][]byte{0: fxPCR0, 8: pcr8, 20: pcr20}}))
 		out, err := e.s.Decrypt(e.ctx, &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob, Recipient: r})
 		if err != nil {
 			t.Fatal(err)
@@ -361,4 +381,47 @@ func TestDecisionD80RecipientConditions(t *testing.T) {
 			t.Fatalf("opened %q", got)
 		}
 	})
+}
+
+// TestDecisionD80RecipientEvent: a call with a Recipient records the
+// document's module ID, image digest and PCRs 1–4 and 8, as CloudTrail's
+// additionalEventData.recipient does; a call without one records none.
+func TestDecisionD80RecipientEvent(t *testing.T) {
+	enc := fxNewEnclave(t)
+	var events []kms.Event
+	e := fxNew(t, kms.WithAttestationRoots(enc.m.Roots()), kms.WithObserver(kms.ObserverFunc(func(ev kms.Event) { events = append(events, ev) })))
+	id, _ := e.symmetric()
+	ct, err := e.s.Encrypt(e.ctx, &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcr1 := bytes.Repeat([]byte{0x01}, 48)
+	doc := enc.docWith(attestation.Claims{ModuleID: "i-0123456789abcdef0-enc0123456789abcdef", Timestamp: fxT0, PublicKey: enc.pub,
+		PCRs: map[int][]byte{0: fxPCR0, 1: pcr1}})
+	events = nil
+	if _, err := e.s.Decrypt(e.ctx, &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob, Recipient: fxRecipient(doc)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.Decrypt(e.ctx, &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob}); err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 2 {
+		t.Fatalf("%d events", len(events))
+	}
+	zero := hex.EncodeToString(make([]byte, 48))
+	want := map[string]string{
+		"recipient.attestationDocumentModuleId":           "i-0123456789abcdef0-enc0123456789abcdef",
+		"recipient.attestationDocumentEnclaveImageDigest": hex.EncodeToString(fxPCR0),
+		"recipient.attestationDocumentEnclavePCR1":        hex.EncodeToString(pcr1),
+		"recipient.attestationDocumentEnclavePCR2":        zero,
+		"recipient.attestationDocumentEnclavePCR3":        zero,
+		"recipient.attestationDocumentEnclavePCR4":        zero,
+		"recipient.attestationDocumentEnclavePCR8":        zero,
+	}
+	if got := events[0].AdditionalEventData; !maps.Equal(got, want) {
+		t.Errorf("with a Recipient: %v\n want %v", got, want)
+	}
+	if got := events[1].AdditionalEventData; got != nil {
+		t.Errorf("without a Recipient: %v", got)
+	}
 }

@@ -941,6 +941,9 @@ func (s *Service) record(now int64, op keystate.Operation, caller, keyARN string
 	}
 	e := Event{Time: fromMicros(now), Name: op.String(), Caller: caller, KeyARN: keyARN, Parameters: params,
 		Principal: s.principal.ARN(), Authorization: s.call.dec}
+	if r := s.call.recipient; r != nil {
+		e.AdditionalEventData = r.trail
+	}
 	if err != nil {
 		if ke, ok := err.(*keystate.Error); ok {
 			e.ErrorCode, e.ErrorMessage = string(ke.Code), ke.Message

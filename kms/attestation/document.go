@@ -1,6 +1,7 @@
 package attestation
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
@@ -140,15 +141,7 @@ func VerifyChain(doc []byte, roots *x509.CertPool) (*Document, Validity, error) 
 	if err := checkRootsAndTime(roots, time.Unix(1, 0)); err != nil {
 		return nil, Validity{}, err
 	}
-	// The latest start among the document's certificates: the chain, if
-	// it is valid at all, is valid then.
-	at := d.Certificate.NotBefore
-	for _, c := range d.CABundle {
-		if c.NotBefore.After(at) {
-			at = c.NotBefore
-		}
-	}
-	chain, err := verifyChainAt(d, roots, at)
+	chain, err := verifyChainAt(d, roots, chainStart(d))
 	if err != nil {
 		return nil, Validity{}, err
 	}
@@ -162,6 +155,35 @@ func VerifyChain(doc []byte, roots *x509.CertPool) (*Document, Validity, error) 
 		}
 	}
 	return d, v, nil
+}
+
+// chainStart is the latest NotBefore among the certificates on the path
+// from d's leaf up through its CA bundle, following issuer names (the
+// certificates its chain uses, whatever else the bundle holds): the chain,
+// if it is valid at all, is valid then.
+func chainStart(d *Document) time.Time {
+	at := d.Certificate.NotBefore
+	cur := d.Certificate
+	for range d.CABundle {
+		var next *x509.Certificate
+		for _, c := range d.CABundle {
+			if c != cur && bytes.Equal(c.RawSubject, cur.RawIssuer) {
+				next = c
+				break
+			}
+		}
+		if next == nil {
+			break
+		}
+		if next.NotBefore.After(at) {
+			at = next.NotBefore
+		}
+		if bytes.Equal(next.RawSubject, next.RawIssuer) {
+			break // a self-signed root
+		}
+		cur = next
+	}
+	return at
 }
 
 // verifySignature parses doc and checks its COSE_Sign1 signature with the
@@ -474,6 +496,16 @@ func parsePayload(b []byte) (*Document, error) {
 	}
 	if d.Nonce, err = p.optionalBytes("nonce"); err != nil {
 		return nil, err
+	}
+	// The Nitro Secure Module's limits (AWS's attestation document
+	// specification), so that no document carries more.
+	switch {
+	case len(d.PublicKey) > MaxPublicKey:
+		return nil, malformed("public_key has %d bytes, more than %d", len(d.PublicKey), MaxPublicKey)
+	case len(d.UserData) > MaxUserData:
+		return nil, malformed("user_data has %d bytes, more than %d", len(d.UserData), MaxUserData)
+	case len(d.Nonce) > MaxNonce:
+		return nil, malformed("nonce has %d bytes, more than %d", len(d.Nonce), MaxNonce)
 	}
 	return &d, nil
 }

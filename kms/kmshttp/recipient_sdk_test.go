@@ -3,6 +3,7 @@ package kmshttp_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdh"
 	"crypto/rsa"
 	"crypto/x509"
 	"math/rand/v2"
@@ -19,9 +20,9 @@ import (
 
 // TestSDKRecipient: through the AWS SDK for Go, a Recipient's attestation
 // document reaches the service and CiphertextForRecipient comes back
-// (D80), for Decrypt, GenerateDataKey, GenerateDataKeyPair and
-// GenerateRandom; the enclave's key opens each, and Plaintext and
-// PrivateKeyPlaintext are absent.
+// (D80), for Decrypt, GenerateDataKey, GenerateDataKeyPair,
+// DeriveSharedSecret and GenerateRandom; the enclave's key opens each, and
+// Plaintext, PrivateKeyPlaintext and SharedSecret are absent.
 func TestSDKRecipient(t *testing.T) {
 	m, err := attestation.NewModule(rand.NewChaCha8([32]byte{'m'}), epoch.Add(-time.Hour))
 	if err != nil {
@@ -84,6 +85,24 @@ func TestSDKRecipient(t *testing.T) {
 	}
 	if _, err := x509.ParsePKCS8PrivateKey(open(t, kp.CiphertextForRecipient)); err != nil || kp.PrivateKeyPlaintext != nil {
 		t.Fatalf("GenerateDataKeyPair: %v", err)
+	}
+
+	ka, err := c.CreateKey(ctx, &awskms.CreateKeyInput{KeySpec: types.KeySpecEccNistP256, KeyUsage: types.KeyUsageTypeKeyAgreement})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := ecdh.P256().GenerateKey(rand.NewChaCha8([32]byte{'p'}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	peerPub, _ := x509.MarshalPKIXPublicKey(peer.PublicKey())
+	ds, err := c.DeriveSharedSecret(ctx, &awskms.DeriveSharedSecretInput{KeyId: ka.KeyMetadata.KeyId,
+		KeyAgreementAlgorithm: types.KeyAgreementAlgorithmSpecEcdh, PublicKey: peerPub, Recipient: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.SharedSecret != nil || len(open(t, ds.CiphertextForRecipient)) != 32 {
+		t.Fatal("DeriveSharedSecret: no 32-byte secret for the recipient")
 	}
 
 	rnd, err := c.GenerateRandom(ctx, &awskms.GenerateRandomInput{NumberOfBytes: aws.Int32(64), Recipient: r})

@@ -305,6 +305,18 @@ func TestLenientRequests(t *testing.T) {
 	if m["Plaintext"] != "aGVsbG8=" {
 		t.Errorf("Decrypt = %v", m)
 	}
+	// Recipient is not a member of the operations without plaintext
+	// output: skipped as any unknown member is, whatever it holds (D80).
+	for _, body := range []string{`"Recipient":{"AttestationDocument":"eA=="}`, `"Recipient":5`} {
+		m = postOK(t, f.handler, target+"GenerateDataKeyWithoutPlaintext", `{"KeyId":"`+sym+`","KeySpec":"AES_256",`+body+`}`)
+		if m["CiphertextBlob"] == nil || m["Plaintext"] != nil || m["CiphertextForRecipient"] != nil {
+			t.Errorf("GenerateDataKeyWithoutPlaintext with %s = %v", body, m)
+		}
+		m = postOK(t, f.handler, target+"GenerateDataKeyPairWithoutPlaintext", `{"KeyId":"`+sym+`","KeyPairSpec":"ECC_NIST_P256",`+body+`}`)
+		if m["PrivateKeyCiphertextBlob"] == nil || m["CiphertextForRecipient"] != nil {
+			t.Errorf("GenerateDataKeyPairWithoutPlaintext with %s = %v", body, m)
+		}
+	}
 	// Optional int32 absent: the default applies (PendingWindowInDays 30).
 	m = postOK(t, f.handler, target+"ScheduleKeyDeletion", `{"KeyId":"`+id+`","PendingWindowInDays":null}`)
 	if m["PendingWindowInDays"] != 30.0 {
