@@ -24,7 +24,7 @@ func notModelled(member string) *wireError {
 // object, even empty, is a Recipient (whose missing document the service
 // refuses); null is none.
 func recipientF(dst **kms.RecipientInfo) field {
-	f := objF("Recipient", func(r *reader, name []byte) error {
+	return objF("Recipient", func() { *dst = nil }, func() { *dst = &kms.RecipientInfo{} }, func(r *reader, name []byte) error {
 		ri := *dst
 		var err error
 		switch string(name) {
@@ -37,12 +37,6 @@ func recipientF(dst **kms.RecipientInfo) field {
 		}
 		return err
 	})
-	members := f.obj
-	f.obj = func(r *reader) error {
-		*dst = &kms.RecipientInfo{}
-		return members(r)
-	}
-	return f
 }
 
 func encrypt(ctx context.Context, svc *kms.Service, body, out []byte) ([]byte, error) {

@@ -17,7 +17,8 @@ import (
 
 // grantConstraints decodes a Constraints object into *dst.
 func grantConstraints(dst **kms.GrantConstraints) field {
-	return objF("Constraints", func(r *reader, name []byte) error {
+	// Made at its first member, so that {} is no constraint, as before.
+	return objF("Constraints", func() { *dst = nil }, func() { *dst = nil }, func(r *reader, name []byte) error {
 		if *dst == nil {
 			*dst = &kms.GrantConstraints{}
 		}

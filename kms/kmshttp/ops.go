@@ -183,7 +183,8 @@ type field struct {
 	blob    *[]byte
 	m       *map[string]string
 	t       **time.Time
-	obj     func(r *reader) error // kObject: reads one member of the object
+	obj     func(r *reader) error // kObject: reads the object's members
+	reset   func()                // kObject: empties the destination (null, or before a later duplicate)
 	present bool
 }
 
@@ -200,10 +201,15 @@ func mapF(name, path string, dst *map[string]string) field {
 	return field{name: name, path: path, kind: kMap, m: dst}
 }
 
-// objF is a member whose value is an object; member reads each of its
+// objF is a member whose value is an object: reset empties its
+// destination, start makes it for an object (each time one is read, so a
+// later duplicate wins, and {} is present), and member reads each of its
 // members (and must skip those it does not know).
-func objF(name string, member func(r *reader, name []byte) error) field {
-	return field{name: name, kind: kObject, obj: func(r *reader) error { return r.object(member) }}
+func objF(name string, reset, start func(), member func(r *reader, name []byte) error) field {
+	return field{name: name, kind: kObject, reset: reset, obj: func(r *reader) error {
+		start()
+		return r.object(member)
+	}}
 }
 
 // decodeFields decodes body into fields; members not among them are
@@ -273,6 +279,8 @@ func decodeFields(body []byte, fields []field) error {
 			case kObject:
 				var null bool
 				if null, err = r.null(); err != nil || null {
+					f.present = false // a later duplicate wins; null reads as absent
+					f.reset()
 					break
 				}
 				if r.b[r.i] != '{' {

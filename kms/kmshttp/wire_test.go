@@ -601,3 +601,23 @@ func TestOperationsServed(t *testing.T) {
 		}
 	}
 }
+
+// TestDuplicateObjectMember: a later duplicate of an object member wins,
+// as for the other members, and null reads as absent: a Recipient
+// followed by "Recipient":null is no Recipient (the plaintext comes back),
+// and one followed by another Recipient is the later one.
+func TestDuplicateObjectMember(t *testing.T) {
+	f := newFixture(t)
+	sym, _ := createKey(t, f.handler, `{}`)
+	m := postOK(t, f.handler, target+"Encrypt", `{"KeyId":"`+sym+`","Plaintext":"aGVsbG8="}`)
+	blob, _ := m["CiphertextBlob"].(string)
+	m = postOK(t, f.handler, target+"Decrypt", `{"CiphertextBlob":"`+blob+`","Recipient":{"AttestationDocument":"eA=="},"Recipient":null}`)
+	if m["Plaintext"] != "aGVsbG8=" {
+		t.Errorf("Decrypt with a Recipient then null = %v", m)
+	}
+	status, _, body := post(t, f.handler, target+"Decrypt",
+		`{"CiphertextBlob":"`+blob+`","Recipient":{"AttestationDocument":"eA=="},"Recipient":{"KeyEncryptionAlgorithm":"RSAES_OAEP_SHA_256"}}`)
+	if status != 400 || !strings.Contains(string(body), "recipient.attestationDocument") {
+		t.Errorf("the later Recipient (with no document) was not the one taken: %d %s", status, body)
+	}
+}
