@@ -543,7 +543,7 @@
 //     ML-KEM draft's forms; AWS's exact SPKI bytes are unrecorded). No
 //     condition key names the encapsulation algorithm.
 //
-// # Attested recipients (Nitro Enclaves)
+// # Attested recipients (Nitro Enclaves and NitroTPM)
 //
 // Decrypt, GenerateDataKey, GenerateDataKeyPair, GenerateRandom and
 // DeriveSharedSecret take a Recipient (RecipientInfo): an attestation
@@ -591,8 +591,11 @@
 //     which their certificates are all valid, which each call's instant
 //     is checked against. Events (WithObserver) carry CloudTrail's
 //     additionalEventData.recipient: the module ID, the image digest and
-//     PCRs 1–4 and 8 (Event.AdditionalEventData). NitroTPM documents
-//     (kms:RecipientAttestation:NitroTPMPCR<n>) are not modelled.
+//     PCRs 1–4 and 8 (Event.AdditionalEventData). A NitroTPM document
+//     (an EC2 instance's, nitrotpm_pcrs instead of pcrs, signed under the
+//     same root) is a Recipient too: its PCRs are the condition keys
+//     kms:RecipientAttestation:NitroTPMPCR<n>, and its events record every
+//     one of them (AWS's example shows some).
 //
 // # Principals, key policies and grants
 //
@@ -941,10 +944,9 @@
 // # Not modelled yet
 //
 // Verify of an ML-DSA signature from an external μ (MessageType
-// EXTERNAL_MU: sign with it, verify the message with RAW), SM2 wrapping of
-// imported material in the China Regions (WrappingAlgorithm SM2PKE,
-// WrappingKeySpec SM2) and NitroTPM attestation documents in a Recipient
-// are not part of this version. (Calls through and by AWS services are:
-// WithViaService, WithServicePrincipal, D60 and D61; Nitro Enclaves
-// recipients are: D80.)
+// EXTERNAL_MU: sign with it, verify the message with RAW) and SM2 wrapping
+// of imported material in the China Regions (WrappingAlgorithm SM2PKE,
+// WrappingKeySpec SM2) are not part of this version. (Calls through and by
+// AWS services are: WithViaService, WithServicePrincipal, D60 and D61;
+// Nitro Enclaves and NitroTPM recipients are: D80.)
 package kms

@@ -124,25 +124,7 @@ func (s *Service) checkRecipient(r *RecipientInfo, invalid error) *attestedRecip
 		return &attestedRecipient{refusal: "The attestation document in the Recipient parameter has no RSA public key."}
 	}
 	a = &attestedRecipient{pub: pub, validity: validity}
-	if pcr0, ok := doc.PCRs[0]; ok {
-		a.conds = append(a.conds, "kms:RecipientAttestation:ImageSha384", hex.EncodeToString(pcr0))
-	}
-	for i := range attestation.MaxPCRs {
-		if v, ok := doc.PCRs[i]; ok {
-			a.conds = append(a.conds, "kms:RecipientAttestation:PCR"+strconv.Itoa(i), hex.EncodeToString(v))
-		}
-	}
-	// CloudTrail's additionalEventData.recipient (the KMS Developer
-	// Guide's "Monitoring requests for Nitro enclaves").
-	a.trail = map[string]string{"recipient.attestationDocumentModuleId": doc.ModuleID}
-	if pcr0, ok := doc.PCRs[0]; ok {
-		a.trail["recipient.attestationDocumentEnclaveImageDigest"] = hex.EncodeToString(pcr0)
-	}
-	for _, i := range []int{1, 2, 3, 4, 8} {
-		if v, ok := doc.PCRs[i]; ok {
-			a.trail["recipient.attestationDocumentEnclavePCR"+strconv.Itoa(i)] = hex.EncodeToString(v)
-		}
-	}
+	a.conds, a.trail = recipientKeys(doc)
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= maxAttestedDocuments {
 		c.m = make(map[[sha256.Size]byte]*attestedRecipient)
@@ -150,6 +132,43 @@ func (s *Service) checkRecipient(r *RecipientInfo, invalid error) *attestedRecip
 	c.m[sum] = a
 	c.mu.Unlock()
 	return a
+}
+
+// recipientKeys returns a verified document's condition keys (in pairs of
+// key and value) and its CloudTrail additionalEventData.recipient (the KMS
+// Developer Guide's "Monitoring requests for Nitro enclaves" and "… for
+// NitroTPM"), PCRs in lower-case hex. An enclave's document gives
+// kms:RecipientAttestation:ImageSha384 (PCR0) and :PCR<n>, and records its
+// image digest and PCRs 1–4 and 8; a NitroTPM document gives
+// kms:RecipientAttestation:NitroTPMPCR<n> and records every PCR.
+func recipientKeys(doc *attestation.Document) ([]string, map[string]string) {
+	var conds []string
+	trail := map[string]string{"recipient.attestationDocumentModuleId": doc.ModuleID}
+	if doc.NitroTPMPCRs != nil {
+		for i := range attestation.MaxPCRs {
+			if v, ok := doc.NitroTPMPCRs[i]; ok {
+				h := hex.EncodeToString(v)
+				conds = append(conds, "kms:RecipientAttestation:NitroTPMPCR"+strconv.Itoa(i), h)
+				trail["recipient.attestationDocumentNitroTPMPCR"+strconv.Itoa(i)] = h
+			}
+		}
+		return conds, trail
+	}
+	if pcr0, ok := doc.PCRs[0]; ok {
+		conds = append(conds, "kms:RecipientAttestation:ImageSha384", hex.EncodeToString(pcr0))
+		trail["recipient.attestationDocumentEnclaveImageDigest"] = hex.EncodeToString(pcr0)
+	}
+	for i := range attestation.MaxPCRs {
+		if v, ok := doc.PCRs[i]; ok {
+			conds = append(conds, "kms:RecipientAttestation:PCR"+strconv.Itoa(i), hex.EncodeToString(v))
+		}
+	}
+	for _, i := range []int{1, 2, 3, 4, 8} {
+		if v, ok := doc.PCRs[i]; ok {
+			trail["recipient.attestationDocumentEnclavePCR"+strconv.Itoa(i)] = hex.EncodeToString(v)
+		}
+	}
+	return conds, trail
 }
 
 // certificateRefusal is the message of a document whose certificates do

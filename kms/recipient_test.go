@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"maps"
 	"math/rand/v2"
 	"strings"
@@ -423,5 +424,56 @@ func TestDecisionD80RecipientEvent(t *testing.T) {
 	}
 	if got := events[1].AdditionalEventData; got != nil {
 		t.Errorf("without a Recipient: %v", got)
+	}
+}
+
+// TestDecisionD80NitroTPM: a NitroTPM document (an EC2 instance's, from
+// nitro-tpm-attest) is a Recipient as an enclave's is: its PCRs are the
+// condition keys kms:RecipientAttestation:NitroTPMPCR<n> (and it gives no
+// ImageSha384), as AWS's "Condition keys for NitroTPM" describes, and its
+// events record them as attestationDocumentNitroTPMPCR<n>.
+func TestDecisionD80NitroTPM(t *testing.T) {
+	enc := fxNewEnclave(t)
+	var events []kms.Event
+	e := fxNew(t, kms.WithAttestationRoots(enc.m.Roots()), kms.WithObserver(kms.ObserverFunc(func(ev kms.Event) { events = append(events, ev) })))
+	id, arn := e.symmetric()
+	ct, err := e.s.Encrypt(e.ctx, &kms.EncryptInput{KeyId: id, Plaintext: []byte("for the instance")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcr7 := bytes.Repeat([]byte{0x07}, 48)
+	policy := `{"Version":"2012-10-17","Statement":[
+{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + fxAccount + `:root"},"NotAction":"kms:Decrypt","Resource":"*"},
+{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + fxAccount + `:root"},"Action":"kms:Decrypt","Resource":"*",
+ "Condition":{"StringEquals":{"kms:RecipientAttestation:NitroTPMPCR7":"` + hex.EncodeToString(pcr7) + `"}}}]}`
+	if _, err := e.s.PutKeyPolicy(e.ctx, &kms.PutKeyPolicyInput{KeyId: id, Policy: policy}); err != nil {
+		t.Fatal(err)
+	}
+	tpm := func(pcrs map[int][]byte) *kms.RecipientInfo {
+		return fxRecipient(enc.docWith(attestation.Claims{Timestamp: fxT0, PublicKey: enc.pub, NitroTPM: true, PCRs: pcrs}))
+	}
+	// An enclave's document with the same PCR7 is not a NitroTPM's.
+	for name, r := range map[string]*kms.RecipientInfo{
+		"another PCR7":                     tpm(map[int][]byte{7: bytes.Repeat([]byte{0x17}, 48)}),
+		"an enclave's document, same PCR7": fxRecipient(enc.docWith(attestation.Claims{Timestamp: fxT0, PublicKey: enc.pub, PCRs: map[int][]byte{7: pcr7}})),
+	} {
+		_, err := e.s.Decrypt(e.ctx, &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob, Recipient: r})
+		if !errors.Is(err, keystate.ErrAccessDenied) {
+			t.Errorf("%s: %v, want AccessDeniedException", name, err)
+		}
+	}
+	events = nil
+	out, err := e.s.Decrypt(e.ctx, &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob, Recipient: tpm(map[int][]byte{7: pcr7})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Plaintext != nil || out.KeyId != arn || string(enc.open(out.CiphertextForRecipient)) != "for the instance" {
+		t.Fatalf("Decrypt = %+v", out)
+	}
+	trail := events[0].AdditionalEventData
+	if trail["recipient.attestationDocumentModuleId"] != attestation.DefaultTPMModuleID ||
+		trail["recipient.attestationDocumentNitroTPMPCR7"] != hex.EncodeToString(pcr7) ||
+		trail["recipient.attestationDocumentEnclaveImageDigest"] != "" || len(trail) != 1+24 {
+		t.Errorf("AdditionalEventData = %v", trail)
 	}
 }

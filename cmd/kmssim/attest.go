@@ -22,8 +22,9 @@ import (
 
 const attestHelp = `Usage: kmssim attest --seed N (--root | --public-key FILE [flags])
 
-Make Nitro Enclaves attestation documents for trying the Recipient
-parameter (decision D80) outside an enclave. Real AWS KMS, and kmssim serve
+Make Nitro Enclaves attestation documents (or, with --nitrotpm, an EC2
+instance's NitroTPM documents) for trying the Recipient parameter
+(decision D80) outside an enclave. Real AWS KMS, and kmssim serve
 by default, accept only documents signed by AWS's Nitro PKI, which only a
 real enclave's Nitro Secure Module can get; attest plays a simulated
 module instead, with a root certificate of its own that serve is told to
@@ -60,6 +61,7 @@ type attestConfig struct {
 	pcrs      map[int][]byte
 	userData  []byte
 	nonce     []byte
+	nitroTPM  bool
 	out       string
 }
 
@@ -89,6 +91,7 @@ func attest(args []string, stdout, stderr io.Writer) int {
 		c.pcrs[i] = b
 		return nil
 	})
+	fs.BoolVar(&c.nitroTPM, "nitrotpm", false, "make a NitroTPM document (an EC2 instance's: nitrotpm_pcrs, PCR0 to PCR23, kms:RecipientAttestation:NitroTPMPCR<n>) instead of an enclave's")
 	fs.Func("user-data", "the document's user_data, `HEX`", hexFlag(&c.userData))
 	fs.Func("nonce", "the document's nonce, `HEX`", hexFlag(&c.nonce))
 	fs.StringVar(&c.out, "out", "", "write to `file` instead of standard output")
@@ -98,7 +101,7 @@ func attest(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case c.seed == 0:
 		return usageError(stderr, "attest", "--seed is required (not 0)")
-	case c.root && (c.publicKey != "" || *at != "" || len(c.pcrs) > 0):
+	case c.root && (c.publicKey != "" || *at != "" || len(c.pcrs) > 0 || c.nitroTPM):
 		return usageError(stderr, "attest", "--root writes the root only: give no document flags with it")
 	case !c.root && c.publicKey == "":
 		return usageError(stderr, "attest", "give --public-key (or --root)")
@@ -145,7 +148,7 @@ func (c *attestConfig) make() ([]byte, error) {
 		return nil, err
 	}
 	return m.Attest(attestation.Claims{ModuleID: c.moduleID, Timestamp: c.at, PCRs: c.pcrs,
-		PublicKey: pub, UserData: c.userData, Nonce: c.nonce})
+		PublicKey: pub, UserData: c.userData, Nonce: c.nonce, NitroTPM: c.nitroTPM})
 }
 
 // readPublicKey reads an RSA public key file, PEM or DER, as DER

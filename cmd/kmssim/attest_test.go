@@ -72,6 +72,16 @@ func TestAttest(t *testing.T) {
 		t.Fatalf("document: public key %d bytes, PCR0 %x, at %v", len(d.PublicKey), d.PCRs[0], d.Timestamp)
 	}
 
+	tpmFile := filepath.Join(dir, "tpm.cbor")
+	if code, _, errOut := runCmd(t, "attest", "--seed", "7", "--public-key", pubFile, "--nitrotpm", "--pcr", "7="+pcr0,
+		"--at", start.Format(time.RFC3339), "--out", tpmFile); code != exitOK {
+		t.Fatalf("attest --nitrotpm: exit %d, %s", code, errOut)
+	}
+	tpmDoc, _ := os.ReadFile(tpmFile)
+	if d, err := attestation.Verify(tpmDoc, pool, start); err != nil || d.PCRs != nil || !bytes.Equal(d.NitroTPMPCRs[7], bytes.Repeat([]byte{0xab}, 48)) {
+		t.Fatalf("attest --nitrotpm: %v", err)
+	}
+
 	ctx := context.Background()
 	r := &types.RecipientInfo{AttestationDocument: doc, KeyEncryptionAlgorithm: types.KeyEncryptionMechanismRsaesOaepSha256}
 	for _, trust := range []bool{true, false} {

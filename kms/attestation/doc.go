@@ -35,6 +35,10 @@
 // since the Unix epoch), pcrs (a map of PCR index to byte string),
 // certificate (DER), cabundle (an array of DER certificates, root first),
 // and public_key, user_data and nonce (byte strings, or null or absent).
+// A NitroTPM document (an EC2 instance's Nitro TPM, nitro-tpm-attest) is
+// the same but for its PCRs, nitrotpm_pcrs instead of pcrs
+// (Document.NitroTPMPCRs; KMS's condition keys
+// kms:RecipientAttestation:NitroTPMPCR<n>).
 // Parse decodes a document; Verify also checks its signature and chain.
 // Documents are decoded with limits (MaxDocumentSize, nesting, array and
 // map lengths) and duplicate map keys are refused.

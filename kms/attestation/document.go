@@ -53,6 +53,12 @@ type Document struct {
 	// its value (32, 48 or 64 bytes). PCR0 is the enclave image's
 	// measurement (KMS's condition key kms:RecipientAttestation:ImageSha384).
 	PCRs map[int][]byte
+	// NitroTPMPCRs is a NitroTPM document's PCRs (its nitrotpm_pcrs), by
+	// index as PCRs; a document has one of the two, and NitroTPMPCRs
+	// non-nil marks a NitroTPM document (an EC2 instance's Nitro TPM, not
+	// an enclave's Nitro Secure Module). KMS's condition keys for them
+	// are kms:RecipientAttestation:NitroTPMPCR<n>.
+	NitroTPMPCRs map[int][]byte
 	// Certificate is the signing (leaf) certificate, whose P-384 key
 	// signed the document.
 	Certificate *x509.Certificate
@@ -467,11 +473,23 @@ func parsePayload(b []byte) (*Document, error) {
 	if d.Timestamp, err = decodeTimestamp(raw); err != nil {
 		return nil, err
 	}
-	if raw, err = p.required("pcrs"); err != nil {
-		return nil, err
-	}
-	if d.PCRs, err = decodePCRs(raw); err != nil {
-		return nil, err
+	// An enclave's document has pcrs, a NitroTPM document nitrotpm_pcrs
+	// (AWS's "Validate a NitroTPM attestation document").
+	rawPCRs, enclave := p["pcrs"]
+	rawTPM, tpm := p["nitrotpm_pcrs"]
+	switch {
+	case enclave && tpm:
+		return nil, malformed("the payload has both pcrs and nitrotpm_pcrs")
+	case enclave:
+		if d.PCRs, err = decodePCRs(rawPCRs, "pcrs"); err != nil {
+			return nil, err
+		}
+	case tpm:
+		if d.NitroTPMPCRs, err = decodePCRs(rawTPM, "nitrotpm_pcrs"); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, malformed("the payload has no pcrs (nor nitrotpm_pcrs)")
 	}
 	if raw, err = p.required("certificate"); err != nil {
 		return nil, err
@@ -524,21 +542,21 @@ func decodeTimestamp(raw cbor.RawMessage) (time.Time, error) {
 	return time.UnixMilli(int64(ms)).UTC(), nil
 }
 
-func decodePCRs(raw cbor.RawMessage) (map[int][]byte, error) {
+func decodePCRs(raw cbor.RawMessage, name string) (map[int][]byte, error) {
 	if majorType(raw) != majorMap {
-		return nil, malformed("pcrs is not a map")
+		return nil, malformed("%s is not a map", name)
 	}
 	var m map[uint64]cbor.RawMessage
 	if err := decMode.Unmarshal(raw, &m); err != nil {
-		return nil, malformed("pcrs does not decode (its keys must be unsigned integers): %v", err)
+		return nil, malformed("%s does not decode (its keys must be unsigned integers): %v", name, err)
 	}
 	if len(m) == 0 {
-		return nil, malformed("pcrs is empty")
+		return nil, malformed("%s is empty", name)
 	}
 	pcrs := make(map[int][]byte, len(m))
 	for i, v := range m {
 		if i >= MaxPCRs {
-			return nil, malformed("pcrs has index %d, not below %d", i, MaxPCRs)
+			return nil, malformed("%s has index %d, not below %d", name, i, MaxPCRs)
 		}
 		b, err := decodeBytes(v, fmt.Sprintf("PCR%d", i))
 		if err != nil {

@@ -441,3 +441,34 @@ func TestVerifyChainValidity(t *testing.T) {
 		t.Errorf("tampered: %v, want ErrSignature", err)
 	}
 }
+
+// TestNitroTPMDocument: a NitroTPM document (nitrotpm_pcrs instead of
+// pcrs, as AWS's "Validate a NitroTPM attestation document" specifies)
+// verifies like an enclave's, its PCRs in NitroTPMPCRs and none in PCRs;
+// a payload with both kinds, or neither, is malformed.
+func TestNitroTPMDocument(t *testing.T) {
+	m := newModule(t, 1)
+	pcr7 := bytes.Repeat([]byte{7}, 48)
+	doc := attest(t, m, attestation.Claims{Timestamp: docTime, NitroTPM: true, PCRs: map[int][]byte{7: pcr7}})
+	d, err := attestation.Verify(doc, m.Roots(), docTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.PCRs != nil || len(d.NitroTPMPCRs) != 24 || !bytes.Equal(d.NitroTPMPCRs[7], pcr7) || d.ModuleID != attestation.DefaultTPMModuleID {
+		t.Fatalf("PCRs %d, NitroTPMPCRs %d, PCR7 %x, module %q", len(d.PCRs), len(d.NitroTPMPCRs), d.NitroTPMPCRs[7], d.ModuleID)
+	}
+	enclave := attest(t, m, attestation.Claims{Timestamp: docTime})
+	if d, err := attestation.Verify(enclave, m.Roots(), docTime); err != nil || d.NitroTPMPCRs != nil || len(d.PCRs) != 16 {
+		t.Fatalf("an enclave's document: %v", err)
+	}
+	c := split(t, doc)
+	c.payload["pcrs"] = c.payload["nitrotpm_pcrs"]
+	if _, err := attestation.Parse(c.join(t)); !errors.Is(err, attestation.ErrMalformed) {
+		t.Errorf("both pcrs and nitrotpm_pcrs: %v, want ErrMalformed", err)
+	}
+	delete(c.payload, "pcrs")
+	delete(c.payload, "nitrotpm_pcrs")
+	if _, err := attestation.Parse(c.join(t)); !errors.Is(err, attestation.ErrMalformed) {
+		t.Errorf("no PCRs: %v, want ErrMalformed", err)
+	}
+}

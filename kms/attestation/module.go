@@ -20,8 +20,13 @@ import (
 	"time"
 )
 
-// DefaultModuleID is the ModuleID of a document whose Claims name none.
-const DefaultModuleID = "i-0123456789abcdef0-enc0123456789abcdef"
+// DefaultModuleID is the ModuleID of a document whose Claims name none,
+// and DefaultTPMModuleID that of a NitroTPM document (an instance ID and
+// "tpm" and zeros, as nitro-tpm-attest's are).
+const (
+	DefaultModuleID    = "i-0123456789abcdef0-enc0123456789abcdef"
+	DefaultTPMModuleID = "i-0123456789abcdef0-tpm0000000000000000"
+)
 
 // RootValidityYears is how long a Module's root and intermediate
 // certificates are valid, in years from the start given to NewModule.
@@ -43,8 +48,12 @@ const (
 )
 
 // defaultPCRs is the number of PCRs (0 to 15) a Module's document has when
-// its Claims give none, as a real enclave's document has.
-const defaultPCRs = 16
+// its Claims give none, as a real enclave's document has; defaultTPMPCRs
+// the number a NitroTPM document has (0 to 23, a TPM 2.0's bank).
+const (
+	defaultPCRs    = 16
+	defaultTPMPCRs = 24
+)
 
 // Module is a simulated Nitro Secure Module: it signs attestation
 // documents under a root certificate of its own, so that tests, which run
@@ -67,7 +76,8 @@ type Module struct {
 // Claims are what a Module's document attests: the enclave's measurements
 // and the data the enclave asks the module to sign.
 type Claims struct {
-	// ModuleID identifies the module; DefaultModuleID when empty.
+	// ModuleID identifies the module; DefaultModuleID (DefaultTPMModuleID
+	// for a NitroTPM document) when empty.
 	ModuleID string
 	// Timestamp is the instant the document claims (required, not before
 	// the Unix epoch); the document keeps its milliseconds. The signing
@@ -87,6 +97,11 @@ type Claims struct {
 	UserData []byte
 	// Nonce is at most MaxNonce bytes; nil for none.
 	Nonce []byte
+	// NitroTPM makes a NitroTPM document, as an EC2 instance's Nitro TPM
+	// signs (nitro-tpm-attest): its PCRs are nitrotpm_pcrs, PCR0 to PCR23
+	// of 48 zero bytes unless PCRs says otherwise, and its ModuleID
+	// defaults to DefaultTPMModuleID.
+	NitroTPM bool
 }
 
 // NewModule returns a module whose root certificate is valid from start
@@ -182,11 +197,19 @@ func (m *Module) Attest(c Claims) ([]byte, error) {
 	if ms < 0 {
 		return nil, malformed("the claims' Timestamp %v is before the Unix epoch", c.Timestamp)
 	}
-	if c.ModuleID == "" {
+	n, pcrsName := defaultPCRs, "pcrs"
+	if c.NitroTPM {
+		n, pcrsName = defaultTPMPCRs, "nitrotpm_pcrs"
+	}
+	switch {
+	case c.ModuleID != "":
+	case c.NitroTPM:
+		c.ModuleID = DefaultTPMModuleID
+	default:
 		c.ModuleID = DefaultModuleID
 	}
-	pcrs := make(map[int][]byte, defaultPCRs)
-	for i := range defaultPCRs {
+	pcrs := make(map[int][]byte, n)
+	for i := range n {
 		pcrs[i] = make([]byte, 48)
 	}
 	for i, v := range c.PCRs {
@@ -231,7 +254,7 @@ func (m *Module) Attest(c Claims) ([]byte, error) {
 	p = appendText(p, DigestSHA384)
 	p = appendText(p, "timestamp")
 	p = appendHead(p, majorUint, uint64(ms))
-	p = appendText(p, "pcrs")
+	p = appendText(p, pcrsName)
 	p = appendHead(p, majorMap, uint64(len(pcrs)))
 	for _, i := range slices.Sorted(maps.Keys(pcrs)) {
 		p = appendHead(p, majorUint, uint64(i))
