@@ -240,7 +240,7 @@ func newClusterModel(t *rapid.T, fx *cmFixtures) *clusterModel {
 	m.st, m.hooks, m.nodes, m.clock = cmOpen(t, opts...)
 	for i, n := range m.nodes {
 		n.mu.Lock()
-		n.imports.wrapping = map[string]*rsa.PrivateKey{"RSA_2048": fx.wrapping[i]}
+		n.imports.wrapping = map[string]*wrappingPair{"RSA_2048": {rsa: fx.wrapping[i]}}
 		n.mu.Unlock()
 	}
 	return m

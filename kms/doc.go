@@ -288,6 +288,20 @@
 // "WrappingAlgorithm <name> is not supported in this Region", as the
 // recorded refusal of KeySpec SM2 outside them reads.
 //
+// D81: in the China Regions GetParametersForImport with WrappingAlgorithm
+// SM2PKE and WrappingKeySpec SM2 (spec aws-kms-asymmetric-hmac.md §9.2)
+// gives an SM2 public key (the SubjectPublicKeyInfo GetPublicKey gives for
+// SM2 keys), and ImportKeyMaterial takes material encrypted to it with
+// SM2PKE in the DER C1C3C2 form (§9.3), whatever the key's kind, as
+// kmsmodel takes RSA-wrapped material (the spec's table of which
+// algorithms fit which material is not enforced beyond what decrypts).
+// SM2PKE with an RSA key spec, or an RSA algorithm with SM2, is
+// ValidationException (kmsmodel's wording; AWS's is not recorded): an SM2
+// key cannot do RSA, nor an RSA key SM2. Outside the China Regions both
+// stay UnsupportedOperationException (D71's wording). The SM2 wrapping
+// key, like the RSA ones, is one per service (or sealed in a cluster
+// node's token, D67), and comes from WithRandom's source.
+//
 // D72: ListAliases without a KeyId lists, besides the caller's aliases in
 // the Region, each predefined alias/aws/<service> name whose AWS managed
 // key does not exist yet, with its AliasName and AliasArn and no
@@ -944,9 +958,9 @@
 // # Not modelled yet
 //
 // Verify of an ML-DSA signature from an external μ (MessageType
-// EXTERNAL_MU: sign with it, verify the message with RAW) and SM2 wrapping
-// of imported material in the China Regions (WrappingAlgorithm SM2PKE,
-// WrappingKeySpec SM2) are not part of this version. (Calls through and by
-// AWS services are: WithViaService, WithServicePrincipal, D60 and D61;
-// Nitro Enclaves and NitroTPM recipients are: D80.)
+// EXTERNAL_MU: sign with it, verify the message with RAW) is not part of
+// this version: the ML-DSA implementation kmsmodel uses verifies messages
+// only. (Calls through and by AWS services are: WithViaService,
+// WithServicePrincipal, D60 and D61; Nitro Enclaves and NitroTPM
+// recipients are: D80; SM2 wrapping of imported material is: D81.)
 package kms

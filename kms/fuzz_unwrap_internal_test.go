@@ -36,7 +36,7 @@ func FuzzUnwrapMaterial(f *testing.F) {
 		keystate.ECCSECGP256K1, keystate.ECCNISTEdwards25519, keystate.SM2}
 	f.Fuzz(func(t *testing.T, which uint8, b []byte) {
 		alg := algs[int(which)%len(algs)]
-		m, err := unwrapMaterial(priv, alg, b)
+		m, err := unwrapMaterial(&wrappingPair{rsa: priv}, alg, b)
 		if err != nil {
 			if m != nil {
 				t.Fatalf("%s: an error with material", alg)

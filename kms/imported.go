@@ -129,15 +129,58 @@ func loseMaterial(k *key) {
 // InvalidImportTokenException. A cluster node's tokens carry what they
 // need, sealed (importtoken.go, D67).
 type importState struct {
-	tokens   map[string]importToken     // by token bytes
-	wrapping map[string]*rsa.PrivateKey // by wrapping key spec, for the service's life
-	pruneAt  int                        // prune expired tokens when this many are held
-	sealer   cipher.AEAD                // seals imported material (importSealer)
+	tokens   map[string]importToken   // by token bytes
+	wrapping map[string]*wrappingPair // by wrapping key spec, for the service's life
+	pruneAt  int                      // prune expired tokens when this many are held
+	sealer   cipher.AEAD              // seals imported material (importSealer)
 
 	// A cluster node's tokens are sealed instead (importtoken.go).
-	tokenSealer cipher.AEAD                  // seals them (tokenSealer)
-	wrappingDER map[string][]byte            // the node's wrapping private keys, PKCS#8, by spec
-	parsed      map[[32]byte]*rsa.PrivateKey // wrapping keys read from tokens, by SHA-256 of their PKCS#8 DER
+	tokenSealer cipher.AEAD                // seals them (tokenSealer)
+	wrappingDER map[string][]byte          // the node's wrapping private keys, PKCS#8, by spec
+	parsed      map[[32]byte]*wrappingPair // wrapping keys read from tokens, by SHA-256 of their PKCS#8 DER
+}
+
+// wrappingPair is a wrapping key pair: RSA, or SM2 in the China Regions
+// (D81). Exactly one is set.
+type wrappingPair struct {
+	rsa *rsa.PrivateKey
+	sm2 *keycrypto.Key
+}
+
+// publicKey is the pair's public key, a DER SubjectPublicKeyInfo.
+func (w *wrappingPair) publicKey() ([]byte, error) {
+	if w.sm2 != nil {
+		return w.sm2.PublicKey()
+	}
+	return x509.MarshalPKIXPublicKey(&w.rsa.PublicKey)
+}
+
+// marshal is the pair's private key, PKCS#8 DER.
+func (w *wrappingPair) marshal() ([]byte, error) {
+	if w.sm2 != nil {
+		return w.sm2.Marshal(), nil
+	}
+	return x509.MarshalPKCS8PrivateKey(w.rsa)
+}
+
+// parseWrapping reads a wrapping private key of spec from PKCS#8 DER.
+func parseWrapping(spec string, der []byte) (*wrappingPair, error) {
+	if spec == "SM2" {
+		k, err := keycrypto.Parse(keystate.SM2, der)
+		if err != nil {
+			return nil, err
+		}
+		return &wrappingPair{sm2: k}, nil
+	}
+	p, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, err
+	}
+	k, ok := p.(*rsa.PrivateKey)
+	if !ok {
+		return nil, errTokenFormat
+	}
+	return &wrappingPair{rsa: k}, nil
 }
 
 // importToken is one issued import token.
@@ -215,8 +258,9 @@ func importKind(op keystate.Operation, k *key, arn string) error {
 // SubjectPublicKeyInfo) of WrappingKeySpec (RSA_2048, RSA_3072 or
 // RSA_4096) to wrap the material with WrappingAlgorithm (RSAES_OAEP_SHA_1,
 // RSAES_OAEP_SHA_256, RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256),
-// and an import token; both can be used until ParametersValidTo, 24 hours
-// of simulated time later.
+// or in the China Regions an SM2 public key (WrappingKeySpec SM2) for
+// SM2PKE (D81), and an import token; both can be used until
+// ParametersValidTo, 24 hours of simulated time later.
 //
 // The service generates one key pair per WrappingKeySpec, when first asked
 // for, and uses it for its whole life (AWS draws one per call; generating
@@ -232,8 +276,9 @@ func importKind(op keystate.Operation, k *key, arn string) error {
 // or not an AWS value), InvalidArnException, NotFoundException,
 // AccessDeniedException, KMSInvalidStateException (table a.2; footnote [8]
 // while pending deletion), UnsupportedOperationException (not an EXTERNAL
-// key, footnote [9]; an ML-DSA or ML-KEM key;
-// RSAES_PKCS1_V1_5, SM2PKE and SM2, which kmsmodel does not model),
+// key, footnote [9]; an ML-DSA or ML-KEM key; RSAES_PKCS1_V1_5; SM2PKE
+// and SM2 outside the China Regions, RSA_AES_KEY_WRAP_* in them),
+// ValidationException (SM2PKE without SM2, or SM2 without SM2PKE, D81),
 // KMSInternalException.
 func (s *Service) GetParametersForImport(ctx context.Context, in *GetParametersForImportInput) (*GetParametersForImportOutput, error) {
 	in = orEmpty(in)
@@ -274,8 +319,6 @@ func (s *Service) GetParametersForImport(ctx context.Context, in *GetParametersF
 				return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
 					"WrappingAlgorithm SM2PKE is not supported in this Region")
 			}
-			return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
-				"The wrapping algorithm SM2PKE is not modelled by this version of kmsmodel.")
 		case "RSA_AES_KEY_WRAP_SHA_1", "RSA_AES_KEY_WRAP_SHA_256":
 			if china {
 				// D71: not offered in the China Regions (spec §9.2); the
@@ -284,20 +327,23 @@ func (s *Service) GetParametersForImport(ctx context.Context, in *GetParametersF
 					"WrappingAlgorithm "+in.WrappingAlgorithm+" is not supported in this Region")
 			}
 		}
-		if in.WrappingKeySpec == "SM2" {
-			if !china {
-				return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
-					"WrappingKeySpec SM2 is not supported in this Region")
-			}
+		if in.WrappingKeySpec == "SM2" && !china {
 			return kmsError(keystate.ErrUnsupportedOperation, op, arn, k.state,
-				"The wrapping key spec SM2 is not modelled by this version of kmsmodel.")
+				"WrappingKeySpec SM2 is not supported in this Region")
+		}
+		if (in.WrappingAlgorithm == "SM2PKE") != (in.WrappingKeySpec == "SM2") {
+			// D81: SM2PKE encrypts to an SM2 key only, and an SM2 key
+			// takes no RSA algorithm; kmsmodel's wording.
+			return kmsError(keystate.ErrValidation, op, arn, k.state,
+				"WrappingAlgorithm "+in.WrappingAlgorithm+" cannot be used with WrappingKeySpec "+in.WrappingKeySpec+
+					": SM2PKE takes an SM2 wrapping key, and the other algorithms an RSA one.")
 		}
 		priv, err := s.wrappingKey(in.WrappingKeySpec)
 		if err != nil {
 			return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err,
 				Message: "The wrapping key could not be generated."}
 		}
-		pub, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+		pub, err := priv.publicKey()
 		if err != nil {
 			return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err,
 				Message: "The wrapping key could not be encoded."}
@@ -331,22 +377,27 @@ func (s *Service) GetParametersForImport(ctx context.Context, in *GetParametersF
 	return out, err
 }
 
-// wrappingKey returns the service's RSA key pair of spec, generating it on
-// first use. The caller holds s.mu.
-func (s *Service) wrappingKey(spec string) (*rsa.PrivateKey, error) {
-	if k := s.imports.wrapping[spec]; k != nil {
-		return k, nil
+// wrappingKey returns the service's key pair of spec (RSA, or SM2),
+// generating it on first use. The caller holds s.mu.
+func (s *Service) wrappingKey(spec string) (*wrappingPair, error) {
+	if w := s.imports.wrapping[spec]; w != nil {
+		return w, nil
 	}
-	bits := map[string]int{"RSA_2048": 2048, "RSA_3072": 3072, "RSA_4096": 4096}[spec]
-	k, err := rsa.GenerateKey(s.cfg.random, bits)
+	w := &wrappingPair{}
+	var err error
+	if spec == "SM2" {
+		w.sm2, err = keycrypto.Generate(keystate.SM2, s.cfg.random)
+	} else {
+		w.rsa, err = rsa.GenerateKey(s.cfg.random, map[string]int{"RSA_2048": 2048, "RSA_3072": 3072, "RSA_4096": 4096}[spec])
+	}
 	if err != nil {
 		return nil, err
 	}
 	if s.imports.wrapping == nil {
-		s.imports.wrapping = make(map[string]*rsa.PrivateKey)
+		s.imports.wrapping = make(map[string]*wrappingPair)
 	}
-	s.imports.wrapping[spec] = k
-	return k, nil
+	s.imports.wrapping[spec] = w
+	return w, nil
 }
 
 // addToken records an issued token, first dropping expired ones when many
@@ -375,7 +426,8 @@ func (s *Service) addToken(token string, t importToken, now int64) {
 // issued ImportToken, with its WrappingAlgorithm. RSAES_OAEP_SHA_* is
 // RSA-OAEP of the material; RSA_AES_KEY_WRAP_SHA_* is RSA-OAEP of an
 // ephemeral AES key followed by the material wrapped under that key with
-// AES key wrap with padding (RFC 5649).
+// AES key wrap with padding (RFC 5649); SM2PKE (China Regions, D81) is
+// the SM2 encryption of the material, DER C1C3C2.
 //
 // ExpirationModel is KEY_MATERIAL_EXPIRES (the default), which needs
 // ValidTo, after now and at most 365 days ahead; the material then expires
@@ -690,9 +742,21 @@ func (s *Service) DeleteImportedKeyMaterial(ctx context.Context, in *DeleteImpor
 
 // unwrapMaterial unwraps EncryptedKeyMaterial with the wrapping private key
 // under algorithm.
-func unwrapMaterial(priv *rsa.PrivateKey, algorithm string, wrapped []byte) ([]byte, error) {
-	if priv == nil {
+func unwrapMaterial(w *wrappingPair, algorithm string, wrapped []byte) ([]byte, error) {
+	if w == nil {
 		return nil, errors.New("kms: no wrapping key")
+	}
+	if algorithm == "SM2PKE" {
+		if w.sm2 == nil {
+			return nil, errors.New("kms: SM2PKE needs an SM2 wrapping key")
+		}
+		// The DER C1C3C2 form of GB/T 32918.4 (spec §9.3), as SM2PKE's
+		// Encrypt makes.
+		return w.sm2.Decrypt(keycrypto.SM2PKE, wrapped)
+	}
+	priv := w.rsa
+	if priv == nil {
+		return nil, errors.New("kms: " + algorithm + " needs an RSA wrapping key")
 	}
 	var h hash.Hash
 	switch algorithm {

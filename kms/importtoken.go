@@ -3,9 +3,7 @@ package kms
 import (
 	"crypto/cipher"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -57,11 +55,11 @@ func (s *Service) tokenSealer(root []byte) cipher.AEAD {
 
 // sealToken returns a sealed import token for t, whose wrapping private
 // key is priv, under root secret root. The caller holds s.mu.
-func (s *Service) sealToken(root []byte, t importToken, priv *rsa.PrivateKey) ([]byte, error) {
+func (s *Service) sealToken(root []byte, t importToken, priv *wrappingPair) ([]byte, error) {
 	der, ok := s.imports.wrappingDER[t.spec]
 	if !ok {
 		var err error
-		if der, err = x509.MarshalPKCS8PrivateKey(priv); err != nil {
+		if der, err = priv.marshal(); err != nil {
 			return nil, err
 		}
 		if s.imports.wrappingDER == nil {
@@ -92,7 +90,7 @@ func (s *Service) sealToken(root []byte, t importToken, priv *rsa.PrivateKey) ([
 
 // openToken opens a sealed import token: what it was issued for, and its
 // wrapping private key. The caller holds s.mu.
-func (s *Service) openToken(token []byte) (importToken, *rsa.PrivateKey, error) {
+func (s *Service) openToken(token []byte) (importToken, *wrappingPair, error) {
 	if s.root == nil {
 		return importToken{}, nil, errTokenOpen // no node has drawn one: no token was sealed
 	}
@@ -118,30 +116,27 @@ func (s *Service) openToken(token []byte) (importToken, *rsa.PrivateKey, error) 
 		return importToken{}, nil, errTokenFormat
 	}
 	t.validTo, rest = int64(binary.BigEndian.Uint64(rest)), rest[8:]
-	priv, err := s.parsedWrapping(rest)
+	priv, err := s.parsedWrapping(t.spec, rest)
 	if err != nil {
 		return importToken{}, nil, err
 	}
 	return t, priv, nil
 }
 
-// parsedWrapping returns the RSA private key of PKCS#8 DER der, parsing it
-// once per node (a few milliseconds for RSA_4096). The caller holds s.mu.
-func (s *Service) parsedWrapping(der []byte) (*rsa.PrivateKey, error) {
+// parsedWrapping returns the wrapping private key of spec in PKCS#8 DER
+// der, parsing it once per node (a few milliseconds for RSA_4096). The
+// caller holds s.mu.
+func (s *Service) parsedWrapping(spec string, der []byte) (*wrappingPair, error) {
 	id := sha256.Sum256(der) // not the DER itself: no copy of a private key kept as a map key
 	if k := s.imports.parsed[id]; k != nil {
 		return k, nil
 	}
-	p, err := x509.ParsePKCS8PrivateKey(der)
+	k, err := parseWrapping(spec, der)
 	if err != nil {
 		return nil, errTokenFormat
 	}
-	k, ok := p.(*rsa.PrivateKey)
-	if !ok {
-		return nil, errTokenFormat
-	}
 	if s.imports.parsed == nil || len(s.imports.parsed) >= maxParsedWrapping {
-		s.imports.parsed = make(map[[32]byte]*rsa.PrivateKey)
+		s.imports.parsed = make(map[[32]byte]*wrappingPair)
 	}
 	s.imports.parsed[id] = k
 	return k, nil
