@@ -300,7 +300,12 @@
 // key cannot do RSA, nor an RSA key SM2. Outside the China Regions both
 // stay UnsupportedOperationException (D71's wording). The SM2 wrapping
 // key, like the RSA ones, is one per service (or sealed in a cluster
-// node's token, D67), and comes from WithRandom's source.
+// node's token, D67), and comes from WithRandom's source. The mismatch
+// is refused where the Region's refusals are (D71), after the key's own
+// checks and with its ARN and state, since which pairs exist depends on
+// the Region of the key. The ciphertext must be DER: gmsm also reads the
+// raw C1C3C2 forms, which AWS's SM2 helper converts from before calling
+// KMS (§9.3), so kmsmodel refuses them, as it does for SM2PKE Decrypt.
 //
 // D72: ListAliases without a KeyId lists, besides the caller's aliases in
 // the Region, each predefined alias/aws/<service> name whose AWS managed
@@ -608,8 +613,8 @@
 //     PCRs 1–4 and 8 (Event.AdditionalEventData). A NitroTPM document
 //     (an EC2 instance's, nitrotpm_pcrs instead of pcrs, signed under the
 //     same root) is a Recipient too: its PCRs are the condition keys
-//     kms:RecipientAttestation:NitroTPMPCR<n>, and its events record every
-//     one of them (AWS's example shows some).
+//     kms:RecipientAttestation:NitroTPMPCR<n>, and its events record
+//     PCRs 4, 7, 8, 9, 16 and 23, the ones AWS's example shows.
 //
 // # Principals, key policies and grants
 //

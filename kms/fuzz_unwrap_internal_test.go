@@ -3,6 +3,7 @@ package kms
 import (
 	"crypto/rsa"
 	"crypto/sha256"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/kmsmodel/kmsmodel/internal/keycrypto"
@@ -30,13 +31,30 @@ func FuzzUnwrapMaterial(f *testing.F) {
 	f.Add(uint8(2), append(wrapped, make([]byte, 40)...))
 	f.Add(uint8(3), append(wrapped, make([]byte, 7)...))
 	f.Add(uint8(4), []byte{})
-	algs := []string{"RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "RSA_AES_KEY_WRAP_SHA_1", "RSA_AES_KEY_WRAP_SHA_256"}
+	// SM2PKE (D81) with an SM2 wrapping key, seeded with a real
+	// ciphertext of 32 bytes and its shapes.
+	sm2Key, err := keycrypto.Generate(keystate.SM2, rand.NewChaCha8([32]byte{'s', 'm', '2'}))
+	if err != nil {
+		f.Fatal(err)
+	}
+	sm2CT, err := sm2Key.Encrypt(keycrypto.SM2PKE, make([]byte, 32))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(uint8(4), sm2CT)
+	f.Add(uint8(4), sm2CT[:40])
+	f.Add(uint8(4), append([]byte{4}, sm2CT[4:]...))
+	algs := []string{"RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "RSA_AES_KEY_WRAP_SHA_1", "RSA_AES_KEY_WRAP_SHA_256", "SM2PKE"}
 	specs := []keystate.KeySpec{keystate.HMAC224, keystate.HMAC256, keystate.HMAC384, keystate.HMAC512,
 		keystate.RSA2048, keystate.ECCNISTP256, keystate.ECCNISTP384, keystate.ECCNISTP521,
 		keystate.ECCSECGP256K1, keystate.ECCNISTEdwards25519, keystate.SM2}
 	f.Fuzz(func(t *testing.T, which uint8, b []byte) {
 		alg := algs[int(which)%len(algs)]
-		m, err := unwrapMaterial(&wrappingPair{rsa: priv}, alg, b)
+		w := &wrappingPair{rsa: priv}
+		if alg == "SM2PKE" {
+			w = &wrappingPair{sm2: sm2Key}
+		}
+		m, err := unwrapMaterial(w, alg, b)
 		if err != nil {
 			if m != nil {
 				t.Fatalf("%s: an error with material", alg)

@@ -269,8 +269,8 @@ func importKind(op keystate.Operation, k *key, arn string) error {
 // with InvalidImportTokenException. A cluster node's token instead carries
 // the wrapping private key sealed under the cluster's root secret, so that
 // any node takes it (D67). crypto/rsa may ignore the service's
-// randomness source (WithRandom) and use the system's: the key pairs are
-// not reproducible from a seed.
+// randomness source (WithRandom) and use the system's: the RSA key pairs
+// are not reproducible from a seed (the SM2 one is).
 //
 // Errors: ValidationException (WrappingAlgorithm or WrappingKeySpec missing
 // or not an AWS value), InvalidArnException, NotFoundException,

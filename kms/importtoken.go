@@ -116,6 +116,9 @@ func (s *Service) openToken(token []byte) (importToken, *wrappingPair, error) {
 		return importToken{}, nil, errTokenFormat
 	}
 	t.validTo, rest = int64(binary.BigEndian.Uint64(rest)), rest[8:]
+	if (t.algorithm == "SM2PKE") != (t.spec == "SM2") {
+		return importToken{}, nil, errTokenFormat // D81: no node issues such a token
+	}
 	priv, err := s.parsedWrapping(t.spec, rest)
 	if err != nil {
 		return importToken{}, nil, err
@@ -127,7 +130,15 @@ func (s *Service) openToken(token []byte) (importToken, *wrappingPair, error) {
 // der, parsing it once per node (a few milliseconds for RSA_4096). The
 // caller holds s.mu.
 func (s *Service) parsedWrapping(spec string, der []byte) (*wrappingPair, error) {
-	id := sha256.Sum256(der) // not the DER itself: no copy of a private key kept as a map key
+	// By spec and DER: the same bytes read as another spec's key are
+	// another entry (parseWrapping refuses a key of the wrong kind). Not
+	// the DER itself: no copy of a private key kept as a map key.
+	h := sha256.New()
+	h.Write([]byte(spec))
+	h.Write([]byte{0})
+	h.Write(der)
+	var id [32]byte
+	h.Sum(id[:0])
 	if k := s.imports.parsed[id]; k != nil {
 		return k, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -40,9 +41,23 @@ func sealedTokenNode(t testing.TB) (*Service, string, []byte) {
 // Run: go test ./kms -run '^$' -fuzz FuzzOpenToken -fuzztime 30s
 func FuzzOpenToken(f *testing.F) {
 	s, id, tok := sealedTokenNode(f)
+	// An SM2 token (D81), as a node issues for a key in a China Region.
+	cn := WithCallerRegion(context.Background(), "cn-north-1")
+	out, err := s.CreateKey(cn, &CreateKeyInput{Origin: "EXTERNAL"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	sm2, err := s.GetParametersForImport(cn, &GetParametersForImportInput{
+		KeyId: out.KeyMetadata.KeyId, WrappingAlgorithm: "SM2PKE", WrappingKeySpec: "SM2"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	ids := []string{id, out.KeyMetadata.KeyId}
 	f.Add(tok)
 	f.Add(tok[:len(tok)-1])
 	f.Add(tok[:29])
+	f.Add([]byte(sm2.ImportToken))
+	f.Add([]byte(sm2.ImportToken[:len(sm2.ImportToken)-1]))
 	f.Add([]byte{2})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -51,7 +66,7 @@ func FuzzOpenToken(f *testing.F) {
 		s.mu.Unlock()
 		// (A fuzz worker draws its own wrapping key, so the seed token of
 		// the coordinator differs from the worker's; both open: same root.)
-		if err == nil && it.keyID != id {
+		if err == nil && !slices.Contains(ids, it.keyID) {
 			t.Fatalf("a token for %q opened: %x", it.keyID, b)
 		}
 	})
@@ -138,5 +153,46 @@ func TestTokenNoncesDifferAcrossSeededNodes(t *testing.T) {
 			t.Fatalf("two nodes sealed the tokens of keys %s and %s with one nonce %x under the cluster's token key", other, ids[i], nonce)
 		}
 		seen[nonce] = ids[i]
+	}
+}
+
+// sealFields seals fields as a node seals a token's (what only a node of
+// the cluster could make).
+func sealFields(s *Service, fields []byte) []byte {
+	g := s.tokenSealer(s.root)
+	nonce := make([]byte, g.NonceSize())
+	return g.Seal(append([]byte{tokenSealed}, nonce...), nonce, fields, tokenLabel)
+}
+
+// tokenFields are a sealed token's fields for key id, algorithm alg, key
+// spec spec and wrapping private key der.
+func tokenFields(id, alg, spec string, der []byte) []byte {
+	var fields []byte
+	for _, f := range []string{id, alg, spec} {
+		fields = binary.AppendUvarint(fields, uint64(len(f)))
+		fields = append(fields, f...)
+	}
+	fields = binary.BigEndian.AppendUint64(fields, 1<<62)
+	return append(fields, der...)
+}
+
+// TestOpenTokenSpecMustFitKey: D81. A sealed token whose key spec does not
+// fit its algorithm, or whose private key is not of its spec, does not
+// open, whether or not the same key was read before under its own spec
+// (the parsed keys are remembered by spec and DER).
+func TestOpenTokenSpecMustFitKey(t *testing.T) {
+	s, id, tok := sealedTokenNode(t)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rsaDER := s.imports.wrappingDER["RSA_2048"]
+	for round := range 2 {
+		for _, c := range [][2]string{{"SM2PKE", "SM2"}, {"SM2PKE", "RSA_2048"}, {"RSAES_OAEP_SHA_256", "SM2"}} {
+			if _, _, err := s.openToken(sealFields(s, tokenFields(id, c[0], c[1], rsaDER))); !errors.Is(err, errTokenFormat) {
+				t.Errorf("round %d: %s with %s and an RSA key: %v, want errTokenFormat", round, c[0], c[1], err)
+			}
+		}
+		if _, _, err := s.openToken(tok); err != nil { // the RSA key is now parsed and remembered
+			t.Fatal(err)
+		}
 	}
 }

@@ -140,16 +140,20 @@ func (s *Service) checkRecipient(r *RecipientInfo, invalid error) *attestedRecip
 // NitroTPM"), PCRs in lower-case hex. An enclave's document gives
 // kms:RecipientAttestation:ImageSha384 (PCR0) and :PCR<n>, and records its
 // image digest and PCRs 1–4 and 8; a NitroTPM document gives
-// kms:RecipientAttestation:NitroTPMPCR<n> and records every PCR.
+// kms:RecipientAttestation:NitroTPMPCR<n> and records PCRs 4, 7, 8, 9, 16
+// and 23 (the PCRs each page's example shows).
 func recipientKeys(doc *attestation.Document) ([]string, map[string]string) {
 	var conds []string
 	trail := map[string]string{"recipient.attestationDocumentModuleId": doc.ModuleID}
 	if doc.NitroTPMPCRs != nil {
 		for i := range attestation.MaxPCRs {
 			if v, ok := doc.NitroTPMPCRs[i]; ok {
-				h := hex.EncodeToString(v)
-				conds = append(conds, "kms:RecipientAttestation:NitroTPMPCR"+strconv.Itoa(i), h)
-				trail["recipient.attestationDocumentNitroTPMPCR"+strconv.Itoa(i)] = h
+				conds = append(conds, "kms:RecipientAttestation:NitroTPMPCR"+strconv.Itoa(i), hex.EncodeToString(v))
+			}
+		}
+		for _, i := range []int{4, 7, 8, 9, 16, 23} {
+			if v, ok := doc.NitroTPMPCRs[i]; ok {
+				trail["recipient.attestationDocumentNitroTPMPCR"+strconv.Itoa(i)] = hex.EncodeToString(v)
 			}
 		}
 		return conds, trail

@@ -473,7 +473,8 @@ func TestDecisionD80NitroTPM(t *testing.T) {
 	trail := events[0].AdditionalEventData
 	if trail["recipient.attestationDocumentModuleId"] != attestation.DefaultTPMModuleID ||
 		trail["recipient.attestationDocumentNitroTPMPCR7"] != hex.EncodeToString(pcr7) ||
-		trail["recipient.attestationDocumentEnclaveImageDigest"] != "" || len(trail) != 1+24 {
+		trail["recipient.attestationDocumentEnclaveImageDigest"] != "" || len(trail) != 1+6 ||
+		trail["recipient.attestationDocumentNitroTPMPCR23"] == "" || trail["recipient.attestationDocumentNitroTPMPCR0"] != "" {
 		t.Errorf("AdditionalEventData = %v", trail)
 	}
 }

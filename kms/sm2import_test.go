@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
+	"errors"
 	"testing"
 
 	"github.com/emmansun/gmsm/sm2"
@@ -151,5 +152,91 @@ func TestDecisionD81SM2WrappingCluster(t *testing.T) {
 	}
 	if dec, err := a.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob}); err != nil || string(dec.Plaintext) != "sm2" {
 		t.Fatalf("a decrypts: %v", err)
+	}
+}
+
+// TestDecisionD81SM2WrappingKeepsItsKey: one node issues SM2 and RSA
+// tokens in turn; each token carries its own spec's key, the SM2 key is
+// the same for every token (an earlier token still imports after a later
+// GetParametersForImport), and it comes from WithRandom's source: two
+// services with one seed give the same SM2 wrapping key.
+func TestDecisionD81SM2WrappingKeepsItsKey(t *testing.T) {
+	ctx := kms.WithCallerRegion(context.Background(), asChina)
+	st := store.NewSharedMemory()
+	nodes, _ := clNodes(t, st, 2)
+	a, b := nodes[0], nodes[1]
+	type issued struct {
+		id string
+		p  *kms.GetParametersForImportOutput
+	}
+	var tokens []issued
+	for _, spec := range []string{"SM2", "RSA_2048", "SM2"} {
+		out, err := a.CreateKey(ctx, &kms.CreateKeyInput{Origin: "EXTERNAL"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		alg := "SM2PKE"
+		if spec != "SM2" {
+			alg = "RSAES_OAEP_SHA_256"
+		}
+		p, err := a.GetParametersForImport(ctx, &kms.GetParametersForImportInput{KeyId: out.KeyMetadata.KeyId,
+			WrappingAlgorithm: alg, WrappingKeySpec: spec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens = append(tokens, issued{out.KeyMetadata.KeyId, p})
+	}
+	if !bytes.Equal(tokens[0].p.PublicKey, tokens[2].p.PublicKey) {
+		t.Error("the node drew a second SM2 wrapping key")
+	}
+	for i, tk := range tokens {
+		var w []byte
+		if i == 1 {
+			w = imWrap(t, tk.p.PublicKey, "RSAES_OAEP_SHA_256", imMaterial)
+		} else {
+			w = sm2Wrap(t, tk.p.PublicKey, imMaterial)
+		}
+		if _, err := b.ImportKeyMaterial(ctx, &kms.ImportKeyMaterialInput{KeyId: tk.id, ImportToken: tk.p.ImportToken,
+			EncryptedKeyMaterial: w, ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE"}); err != nil {
+			t.Errorf("token %d imports on the other node: %v", i, err)
+		}
+	}
+
+	public := func() []byte {
+		e := fxNewAt(t, fxT0) // the same seed (the test's name) each time
+		cn := e.mrIn(asChina)
+		return cnParams(t, cn, cn.create(&kms.CreateKeyInput{Origin: "EXTERNAL"}).KeyId).PublicKey
+	}
+	if !bytes.Equal(public(), public()) {
+		t.Error("two services with one seed drew different SM2 wrapping keys")
+	}
+}
+
+// TestDecisionD81SM2CiphertextIsDER: SM2PKE material must be in the DER
+// form (spec §9.3); the raw C1C3C2 and C1C2C3 forms, which the SM2 library
+// would also read, are InvalidCiphertextException.
+func TestDecisionD81SM2CiphertextIsDER(t *testing.T) {
+	e := fxNew(t)
+	cn := e.mrIn(asChina)
+	for name, opts := range map[string]*sm2.EncrypterOpts{
+		"raw C1C3C2":            sm2.NewPlainEncrypterOpts(sm2.MarshalUncompressed, sm2.C1C3C2),
+		"raw C1C2C3":            sm2.NewPlainEncrypterOpts(sm2.MarshalUncompressed, sm2.C1C2C3),
+		"raw compressed C1C3C2": sm2.NewPlainEncrypterOpts(sm2.MarshalCompressed, sm2.C1C3C2),
+	} {
+		k := cn.create(&kms.CreateKeyInput{Origin: "EXTERNAL"})
+		p := cnParams(t, cn, k.KeyId)
+		pk, err := smx509.ParsePKIXPublicKey(p.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct, err := sm2.Encrypt(rand.Reader, pk.(*ecdsa.PublicKey), imMaterial, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = cn.s.ImportKeyMaterial(cn.ctx, &kms.ImportKeyMaterialInput{KeyId: k.KeyId, ImportToken: p.ImportToken,
+			EncryptedKeyMaterial: ct, ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE"})
+		if !errors.Is(err, keystate.ErrInvalidCiphertext) {
+			t.Errorf("%s: %v, want InvalidCiphertextException", name, err)
+		}
 	}
 }

@@ -91,7 +91,7 @@ func attest(args []string, stdout, stderr io.Writer) int {
 		c.pcrs[i] = b
 		return nil
 	})
-	fs.BoolVar(&c.nitroTPM, "nitrotpm", false, "make a NitroTPM document (an EC2 instance's: nitrotpm_pcrs, PCR0 to PCR23, kms:RecipientAttestation:NitroTPMPCR<n>) instead of an enclave's")
+	fs.BoolVar(&c.nitroTPM, "nitrotpm", false, "make a NitroTPM document (an EC2 instance's: nitrotpm_pcrs, PCR0 to PCR16 and PCR23, kms:RecipientAttestation:NitroTPMPCR<n>) instead of an enclave's")
 	fs.Func("user-data", "the document's user_data, `HEX`", hexFlag(&c.userData))
 	fs.Func("nonce", "the document's nonce, `HEX`", hexFlag(&c.nonce))
 	fs.StringVar(&c.out, "out", "", "write to `file` instead of standard output")

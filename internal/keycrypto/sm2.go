@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/rand"
+	"encoding/asn1"
 	"errors"
 	"io"
+	"math/big"
 
 	gmecdh "github.com/emmansun/gmsm/ecdh"
 	"github.com/emmansun/gmsm/sm2"
@@ -134,7 +136,20 @@ func (k *sm2Key) encrypt(_ string, plaintext []byte) ([]byte, error) {
 	return nil, errors.New("keycrypto: SM2 encryption made no decryptable ciphertext")
 }
 
+// sm2Ciphertext is SM2PKE's DER form, C1C3C2 (spec §4.2).
+type sm2Ciphertext struct {
+	X, Y   *big.Int
+	C3, C2 []byte
+}
+
 func (k *sm2Key) decrypt(_ string, ciphertext []byte) ([]byte, error) {
+	// Only the DER form, which KMS speaks: gmsm's decrypter also reads
+	// the raw 04‖x‖y‖C3‖C2 forms, which AWS's SM2 helper converts from
+	// before calling KMS.
+	var c sm2Ciphertext
+	if rest, err := asn1.Unmarshal(ciphertext, &c); err != nil || len(rest) != 0 {
+		return nil, errInvalidCiphertext("SM2 decryption failed")
+	}
 	pt, err := k.priv.Decrypt(nil, ciphertext, sm2.ASN1DecrypterOpts)
 	if err != nil {
 		return nil, errInvalidCiphertext("SM2 decryption failed")

@@ -4,18 +4,11 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/asn1"
-	"math/big"
 	"testing"
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 )
-
-// sm2Ciphertext is the ASN.1 form of an SM2PKE ciphertext (C1C3C2).
-type sm2Ciphertext struct {
-	X, Y   *big.Int
-	C3, C2 []byte
-}
 
 // TestSM2DecryptsAZeroC2: a valid ciphertext whose C2 is all zero
 // decrypts (GB/T 32918.4 rejects an all-zero t, not an all-zero C2; gmsm

@@ -454,7 +454,10 @@ func TestNitroTPMDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.PCRs != nil || len(d.NitroTPMPCRs) != 24 || !bytes.Equal(d.NitroTPMPCRs[7], pcr7) || d.ModuleID != attestation.DefaultTPMModuleID {
+	if _, ok := d.NitroTPMPCRs[20]; ok || d.NitroTPMPCRs[23] == nil {
+		t.Errorf("NitroTPMPCRs hold PCR20, or not PCR23: want 0–16 and 23, as EC2's page lists")
+	}
+	if d.PCRs != nil || len(d.NitroTPMPCRs) != 18 || !bytes.Equal(d.NitroTPMPCRs[7], pcr7) || d.ModuleID != attestation.DefaultTPMModuleID {
 		t.Fatalf("PCRs %d, NitroTPMPCRs %d, PCR7 %x, module %q", len(d.PCRs), len(d.NitroTPMPCRs), d.NitroTPMPCRs[7], d.ModuleID)
 	}
 	enclave := attest(t, m, attestation.Claims{Timestamp: docTime})

@@ -48,12 +48,21 @@ const (
 )
 
 // defaultPCRs is the number of PCRs (0 to 15) a Module's document has when
-// its Claims give none, as a real enclave's document has; defaultTPMPCRs
-// the number a NitroTPM document has (0 to 23, a TPM 2.0's bank).
-const (
-	defaultPCRs    = 16
-	defaultTPMPCRs = 24
-)
+// its Claims give none, as a real enclave's document has.
+const defaultPCRs = 16
+
+// defaultTPMPCRs are the PCRs a NitroTPM document has when its Claims give
+// none: 0 to 16 and 23, as EC2's "Validate a NitroTPM attestation
+// document" lists them.
+var defaultEnclavePCRs = func() []int {
+	s := make([]int, defaultPCRs)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}()
+
+var defaultTPMPCRs = []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 23}
 
 // Module is a simulated Nitro Secure Module: it signs attestation
 // documents under a root certificate of its own, so that tests, which run
@@ -98,9 +107,9 @@ type Claims struct {
 	// Nonce is at most MaxNonce bytes; nil for none.
 	Nonce []byte
 	// NitroTPM makes a NitroTPM document, as an EC2 instance's Nitro TPM
-	// signs (nitro-tpm-attest): its PCRs are nitrotpm_pcrs, PCR0 to PCR23
-	// of 48 zero bytes unless PCRs says otherwise, and its ModuleID
-	// defaults to DefaultTPMModuleID.
+	// signs (nitro-tpm-attest): its PCRs are nitrotpm_pcrs, PCR0 to PCR16
+	// and PCR23 of 48 zero bytes unless PCRs says otherwise, and its
+	// ModuleID defaults to DefaultTPMModuleID.
 	NitroTPM bool
 }
 
@@ -197,9 +206,9 @@ func (m *Module) Attest(c Claims) ([]byte, error) {
 	if ms < 0 {
 		return nil, malformed("the claims' Timestamp %v is before the Unix epoch", c.Timestamp)
 	}
-	n, pcrsName := defaultPCRs, "pcrs"
+	indexes, pcrsName := defaultEnclavePCRs, "pcrs"
 	if c.NitroTPM {
-		n, pcrsName = defaultTPMPCRs, "nitrotpm_pcrs"
+		indexes, pcrsName = defaultTPMPCRs, "nitrotpm_pcrs"
 	}
 	switch {
 	case c.ModuleID != "":
@@ -208,8 +217,8 @@ func (m *Module) Attest(c Claims) ([]byte, error) {
 	default:
 		c.ModuleID = DefaultModuleID
 	}
-	pcrs := make(map[int][]byte, n)
-	for i := range n {
+	pcrs := make(map[int][]byte, len(indexes))
+	for _, i := range indexes {
 		pcrs[i] = make([]byte, 48)
 	}
 	for i, v := range c.PCRs {

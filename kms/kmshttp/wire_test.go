@@ -3,6 +3,7 @@ package kmshttp_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -619,5 +620,31 @@ func TestDuplicateObjectMember(t *testing.T) {
 		`{"CiphertextBlob":"`+blob+`","Recipient":{"AttestationDocument":"eA=="},"Recipient":{"KeyEncryptionAlgorithm":"RSAES_OAEP_SHA_256"}}`)
 	if status != 400 || !strings.Contains(string(body), "recipient.attestationDocument") {
 		t.Errorf("the later Recipient (with no document) was not the one taken: %d %s", status, body)
+	}
+}
+
+// TestGrantConstraintsMember: Constraints follows the members' rule (a
+// later duplicate wins, null reads as absent), and an object with no
+// constraint in it is no constraint, as before.
+func TestGrantConstraintsMember(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct{ member, want string }{
+		{`"Constraints":{}`, `<nil>`},
+		{`"Constraints":null`, `<nil>`},
+		{`"Constraints":{"Foo":1}`, `<nil>`},
+		{`"Constraints":{"EncryptionContextEquals":null}`, `<nil>`},
+		{`"Constraints":{"EncryptionContextEquals":{"a":"b"}},"Constraints":null`, `<nil>`},
+		{`"Constraints":{"EncryptionContextEquals":{"a":"b"}},"Constraints":{}`, `<nil>`},
+		{`"Constraints":{"EncryptionContextSubset":{"x":"y"}},"Constraints":{"EncryptionContextEquals":{"a":"b"}}`,
+			`map[EncryptionContextEquals:map[a:b]]`},
+		{`"Constraints":null,"Constraints":{"EncryptionContextSubset":{"x":"y"}}`, `map[EncryptionContextSubset:map[x:y]]`},
+	} {
+		key, _ := createKey(t, f.handler, `{}`)
+		postOK(t, f.handler, target+"CreateGrant", `{"KeyId":"`+key+`","GranteePrincipal":"arn:aws:iam::`+account+
+			`:role/x","Operations":["Decrypt"],`+tc.member+`}`)
+		grants := postOK(t, f.handler, target+"ListGrants", `{"KeyId":"`+key+`"}`)["Grants"].([]any)
+		if got := fmt.Sprint(grants[0].(map[string]any)["Constraints"]); len(grants) != 1 || got != tc.want {
+			t.Errorf("%s: Constraints %s, want %s", tc.member, got, tc.want)
+		}
 	}
 }
