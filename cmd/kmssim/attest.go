@@ -78,7 +78,7 @@ func attest(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.publicKey, "public-key", "", "`file` of the enclave's RSA public key (PEM PUBLIC KEY or DER SubjectPublicKeyInfo) that KMS seals responses to")
 	at := fs.String("at", "", "RFC 3339 `instant` the document claims (default: now); its certificate is valid for three hours from it")
 	fs.StringVar(&c.moduleID, "module-id", "", "the document's module_id (default: "+attestation.DefaultModuleID+")")
-	fs.Func("pcr", "set PCR `N=HEX` (repeatable; PCR0 is kms:RecipientAttestation:ImageSha384; the others are 48 zero bytes, as in a debug-mode enclave)", func(v string) error {
+	fs.Func("pcr", "set PCR `N=HEX` (repeatable; in an enclave's document PCR0 is kms:RecipientAttestation:ImageSha384; PCRs not given are 48 zero bytes, as in a debug-mode enclave)", func(v string) error {
 		n, h, ok := strings.Cut(v, "=")
 		i, err := strconv.Atoi(n)
 		if !ok || err != nil || i < 0 || i >= attestation.MaxPCRs {
