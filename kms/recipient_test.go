@@ -478,3 +478,38 @@ func TestDecisionD80NitroTPM(t *testing.T) {
 		t.Errorf("AdditionalEventData = %v", trail)
 	}
 }
+
+// TestDecisionD80RecipientConcurrent: calls with Recipients verify their
+// documents outside the service's lock, at once, and share what they
+// verified (run with -race).
+func TestDecisionD80RecipientConcurrent(t *testing.T) {
+	enc := fxNewEnclave(t)
+	e := fxNew(t, kms.WithAttestationRoots(enc.m.Roots()))
+	id, _ := e.symmetric()
+	ct, err := e.s.Encrypt(e.ctx, &kms.EncryptInput{KeyId: id, Plaintext: []byte("shared")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := [][]byte{enc.doc(fxT0), enc.doc(fxT0.Add(-time.Second))}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Go(func() {
+			for j := range 4 {
+				out, err := e.s.Decrypt(e.ctx, &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob, Recipient: fxRecipient(docs[(i+j)%2])})
+				if err == nil && out.CiphertextForRecipient == nil {
+					err = errors.New("no CiphertextForRecipient")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
