@@ -639,12 +639,9 @@ func (s *Service) DeriveSharedSecret(ctx context.Context, in *DeriveSharedSecret
 			if err != nil {
 				return cryptoError(op, k, arn, err)
 			}
-			forRecipient, err := s.forRecipient(op, k, arn, secret)
+			forRecipient, err := s.forRecipient(op, k, arn, &secret)
 			if err != nil {
 				return err
-			}
-			if forRecipient != nil {
-				secret = nil
 			}
 			out = &DeriveSharedSecretOutput{KeyId: arn, SharedSecret: secret, KeyAgreementAlgorithm: in.KeyAgreementAlgorithm,
 				KeyOrigin: k.kind.Origin.String(), CiphertextForRecipient: forRecipient}

@@ -519,10 +519,8 @@ func (s *Service) decryptOnce(ctx context.Context, in *DecryptInput) (res *Decry
 		}
 	}
 	var forRecipient []byte
-	if err == nil && in.Recipient != nil {
-		if forRecipient, err = s.forRecipient(op, k, arn, pt); err == nil {
-			pt = nil
-		}
+	if err == nil {
+		forRecipient, err = s.forRecipient(op, k, arn, &pt)
 	}
 	if err == nil {
 		s.markUsed(ctx, k, op, now)
@@ -799,11 +797,7 @@ func (s *Service) generateDataKey(ctx context.Context, op keystate.Operation, in
 		invalid = validateContext(op, in.EncryptionContext, "encryptionContext")
 	}
 	if invalid == nil {
-		if op == keystate.GenerateDataKey {
-			invalid = validateRecipient(op, in.Recipient)
-		} else {
-			invalid = notAMember(op, in.Recipient)
-		}
+		invalid = validateRecipientOf(op, in.Recipient, op == keystate.GenerateDataKey)
 	}
 	var (
 		pt, blob, forRecipient []byte
@@ -826,11 +820,8 @@ func (s *Service) generateDataKey(ctx context.Context, op keystate.Operation, in
 		if blob, err = s.sealFor(root, k, pt, in.EncryptionContext); err != nil {
 			return sealError(op, k, arn, err)
 		}
-		if forRecipient, err = s.forRecipient(op, k, arn, pt); err != nil {
+		if forRecipient, err = s.forRecipient(op, k, arn, &pt); err != nil {
 			return err
-		}
-		if forRecipient != nil {
-			pt = nil
 		}
 		keyARN = arn
 		return nil
@@ -950,10 +941,8 @@ func (s *Service) generateRandomOnce(ctx context.Context, in *GenerateRandomInpu
 		}
 	}
 	var forRecipient []byte
-	if err == nil && in.Recipient != nil {
-		if forRecipient, err = s.forRecipient(op, nil, "", out); err == nil {
-			out = nil
-		}
+	if err == nil {
+		forRecipient, err = s.forRecipient(op, nil, "", &out)
 	}
 	if s.observing() {
 		p := map[string]string{}

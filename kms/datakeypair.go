@@ -113,11 +113,7 @@ func (s *Service) generateDataKeyPair(ctx context.Context, op keystate.Operation
 		invalid = validateContext(op, in.EncryptionContext, "encryptionContext")
 	}
 	if invalid == nil {
-		if op == keystate.GenerateDataKeyPair {
-			invalid = validateRecipient(op, in.Recipient)
-		} else {
-			invalid = notAMember(op, in.Recipient)
-		}
+		invalid = validateRecipientOf(op, in.Recipient, op == keystate.GenerateDataKeyPair)
 	}
 	var (
 		priv, forRecipient []byte
@@ -157,11 +153,8 @@ func (s *Service) generateDataKeyPair(ctx context.Context, op keystate.Operation
 			if err != nil {
 				return sealError(op, k, arn, err)
 			}
-			if forRecipient, err = s.forRecipient(op, k, arn, priv); err != nil {
+			if forRecipient, err = s.forRecipient(op, k, arn, &priv); err != nil {
 				return err
-			}
-			if forRecipient != nil {
-				priv = nil
 			}
 			out = &GenerateDataKeyPairWithoutPlaintextOutput{KeyId: arn, KeyPairSpec: in.KeyPairSpec, PublicKey: pub,
 				PrivateKeyCiphertextBlob: blob, KeyMaterialId: currentMaterialID(k)}

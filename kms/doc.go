@@ -592,8 +592,8 @@
 //     or that carries no RSA public key is ValidationException too, with
 //     kmsmodel's wording, before the key is looked up: its PCRs are part
 //     of authorization. AWS's exception and wording for these are not
-//     recorded (spec aws-kms-asymmetric-hmac.md §5 and §8 name only the
-//     members). The document's timestamp is not compared with the clock
+//     recorded (spec aws-kms-asymmetric-hmac.md §4.3, §5 and §6 name only
+//     the members). The document's timestamp is not compared with the clock
 //     beyond its certificate's validity (a Nitro signing certificate is
 //     valid for three hours), and nonce and user data are not read. The
 //     library's GenerateDataKeyWithoutPlaintext and

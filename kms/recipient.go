@@ -214,16 +214,18 @@ func attestationMessage(err error) string {
 	return "The attestation document in the Recipient parameter is not valid: it is malformed."
 }
 
-// forRecipient encrypts secret to the call's verified Recipient
-// (CiphertextForRecipient) and clears secret; with no Recipient it returns
-// nil and leaves secret alone. The caller holds s.mu.
-func (s *Service) forRecipient(op keystate.Operation, k *key, arn string, secret []byte) ([]byte, error) {
+// forRecipient encrypts *secret to the call's verified Recipient
+// (CiphertextForRecipient), then clears it and sets it to nil, so that the
+// response carries no plaintext; with no Recipient it returns nil and
+// leaves *secret alone. The caller holds s.mu.
+func (s *Service) forRecipient(op keystate.Operation, k *key, arn string, secret *[]byte) ([]byte, error) {
 	r := s.call.recipient
 	if r == nil {
 		return nil, nil
 	}
-	ct, err := attestation.Seal(r.pub, secret, s.cfg.random)
-	clear(secret)
+	ct, err := attestation.Seal(r.pub, *secret, s.cfg.random)
+	clear(*secret)
+	*secret = nil
 	if err != nil {
 		st := keystate.None
 		if k != nil {
@@ -235,12 +237,13 @@ func (s *Service) forRecipient(op keystate.Operation, k *key, arn string, secret
 	return ct, nil
 }
 
-// notAMember refuses a Recipient given to an operation that has none
-// (GenerateDataKeyWithoutPlaintext, GenerateDataKeyPairWithoutPlaintext,
-// whose inputs are their plaintext twins' types).
-func notAMember(op keystate.Operation, r *RecipientInfo) error {
-	if r == nil {
-		return nil
+// validateRecipientOf is validateRecipient for an operation that shares
+// its input type with its twin: one without plaintext output
+// (GenerateDataKeyWithoutPlaintext, GenerateDataKeyPairWithoutPlaintext;
+// member false) has no Recipient and refuses one.
+func validateRecipientOf(op keystate.Operation, r *RecipientInfo, member bool) error {
+	if r == nil || member {
+		return validateRecipient(op, r)
 	}
 	return kmsError(keystate.ErrValidation, op, "", keystate.None,
 		"Recipient is not a parameter of "+op.String()+": it returns no plaintext to encrypt for a recipient.")

@@ -93,7 +93,10 @@ func (e *fxEnclave) open(ct []byte) []byte {
 
 // TestDecisionD80RecipientOperations: each of the five operations with a
 // Recipient answers its secret only as CiphertextForRecipient, which the
-// enclave's key opens to what the operation would have returned.
+// enclave's key opens to what the operation would have returned, and its
+// plaintext member empty (spec aws-kms-asymmetric-hmac.md §4.3 for
+// Decrypt, §5 for GenerateDataKeyPair's PrivateKeyPlaintext, §6 for
+// DeriveSharedSecret's SharedSecret).
 func TestDecisionD80RecipientOperations(t *testing.T) {
 	enc := fxNewEnclave(t)
 	e := fxNew(t, kms.WithAttestationRoots(enc.m.Roots()))
@@ -210,9 +213,11 @@ func TestDecisionD80RecipientOperations(t *testing.T) {
 }
 
 // TestDecisionD80RecipientRefusals: a Recipient's members are checked
-// with the call's input, and a document that does not verify, or has no
-// RSA key, is ValidationException before the key is looked up; none of
-// them uses the key.
+// with the call's input (KeyEncryptionAlgorithm RSAES_OAEP_SHA_256 only,
+// spec aws-kms-asymmetric-hmac.md §5), and a document that does not
+// verify, or has no RSA key, is ValidationException before the key is
+// looked up (D80); none of them uses the key. Recipient is a member of
+// GenerateDataKeyPair only, not of its WithoutPlaintext twin (§5).
 func TestDecisionD80RecipientRefusals(t *testing.T) {
 	enc := fxNewEnclave(t)
 	other := fxNewEnclave(t)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/binary"
@@ -164,7 +163,6 @@ func readPublicKey(file string) ([]byte, error) {
 		}
 		b = blk.Bytes
 	}
-	b = bytes.Clone(b)
 	pub, err := x509.ParsePKIXPublicKey(b)
 	if err != nil {
 		return nil, fmt.Errorf("--public-key: not a SubjectPublicKeyInfo: %w", err)

@@ -126,7 +126,7 @@ func TestAttestErrors(t *testing.T) {
 		{[]string{"attest", "--seed", "1", "--public-key", "k", "--pcr", "32=00"}, "want N=HEX with N from 0 to 31"},
 		{[]string{"attest", "--seed", "1", "--public-key", "k", "--pcr", "0=zz"}, "the value is not hex"},
 		{[]string{"attest", "--seed", "1", "--public-key", "k", "--at", "soon"}, "--at: want an RFC 3339 instant"},
-		{[]string{"serve", "--attestation-root", notPEM}, "not a PEM file of certificates"},
+		{[]string{"serve", "--attestation-root", notPEM}, "no PEM certificate in it"},
 	} {
 		code, out, errOut := runCmd(t, tc.args...)
 		if code != exitUsage || !strings.Contains(errOut, tc.want) || out != "" {

@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -246,35 +245,6 @@ type serveConfig struct {
 	modelFlags []string
 }
 
-// addPEMCerts adds the certificates of a PEM text to pool: at least one,
-// and nothing but certificates.
-func addPEMCerts(pool *x509.CertPool, text []byte) error {
-	n := 0
-	for rest := text; ; {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			if len(bytes.TrimSpace(rest)) != 0 {
-				return errors.New("not a PEM file of certificates")
-			}
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			return errors.New("a PEM block of type " + b.Type + ", not CERTIFICATE")
-		}
-		cert, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return err
-		}
-		pool.AddCert(cert)
-		n++
-	}
-	if n == 0 {
-		return errors.New("no certificate in the file")
-	}
-	return nil
-}
-
 // identityPolicies returns the identity-based policies, made at the first
 // flag that needs them.
 func (c *serveConfig) identityPolicies() *kms.IdentityPolicies {
@@ -395,16 +365,18 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveConfig, int) {
 		if c.attestRoots == nil {
 			c.attestRoots = x509.NewCertPool()
 		}
-		if v == "aws" {
-			c.modelFlags = append(c.modelFlags, "attestation-root\x00aws")
-			return addPEMCerts(c.attestRoots, attestation.AWSNitroRootPEM())
-		}
-		text, err := os.ReadFile(v)
-		if err != nil {
-			return err
+		text := attestation.AWSNitroRootPEM()
+		if v != "aws" {
+			var err error
+			if text, err = os.ReadFile(v); err != nil {
+				return err
+			}
 		}
 		c.modelFlags = append(c.modelFlags, "attestation-root\x00"+string(text))
-		return addPEMCerts(c.attestRoots, text)
+		if !c.attestRoots.AppendCertsFromPEM(text) {
+			return errors.New("no PEM certificate in it") // as --etcd-ca says
+		}
+		return nil
 	})
 	fs.Func("allow-region", "also serve the Region `NAME`, one the AWS SDK does not list (repeatable)", func(v string) error {
 		if !kms.ValidRegion(v) {

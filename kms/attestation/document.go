@@ -515,17 +515,25 @@ func parsePayload(b []byte) (*Document, error) {
 	if d.Nonce, err = p.optionalBytes("nonce"); err != nil {
 		return nil, err
 	}
-	// The Nitro Secure Module's limits (AWS's attestation document
-	// specification), so that no document carries more.
-	switch {
-	case len(d.PublicKey) > MaxPublicKey:
-		return nil, malformed("public_key has %d bytes, more than %d", len(d.PublicKey), MaxPublicKey)
-	case len(d.UserData) > MaxUserData:
-		return nil, malformed("user_data has %d bytes, more than %d", len(d.UserData), MaxUserData)
-	case len(d.Nonce) > MaxNonce:
-		return nil, malformed("nonce has %d bytes, more than %d", len(d.Nonce), MaxNonce)
+	if err := checkSizes(d.PublicKey, d.UserData, d.Nonce); err != nil {
+		return nil, err
 	}
 	return &d, nil
+}
+
+// checkSizes refuses a public key, user data or nonce over the Nitro
+// Secure Module's limits (AWS's attestation document specification), so
+// that no document a Module makes or Parse reads carries more.
+func checkSizes(publicKey, userData, nonce []byte) error {
+	switch {
+	case len(publicKey) > MaxPublicKey:
+		return malformed("public_key has %d bytes, more than %d", len(publicKey), MaxPublicKey)
+	case len(userData) > MaxUserData:
+		return malformed("user_data has %d bytes, more than %d", len(userData), MaxUserData)
+	case len(nonce) > MaxNonce:
+		return malformed("nonce has %d bytes, more than %d", len(nonce), MaxNonce)
+	}
+	return nil
 }
 
 func decodeTimestamp(raw cbor.RawMessage) (time.Time, error) {

@@ -47,22 +47,14 @@ const (
 	MaxPublicKey = 1024
 )
 
-// defaultPCRs is the number of PCRs (0 to 15) a Module's document has when
-// its Claims give none, as a real enclave's document has.
-const defaultPCRs = 16
-
-// defaultTPMPCRs are the PCRs a NitroTPM document has when its Claims give
-// none: 0 to 16 and 23, as EC2's "Validate a NitroTPM attestation
-// document" lists them.
-var defaultEnclavePCRs = func() []int {
-	s := make([]int, defaultPCRs)
-	for i := range s {
-		s[i] = i
-	}
-	return s
-}()
-
-var defaultTPMPCRs = []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 23}
+// The PCRs a Module's document has when its Claims give none: an
+// enclave's PCR0 to PCR15, as a real enclave's document has, and a
+// NitroTPM document's PCR0 to PCR16 and PCR23, as EC2's "Validate a
+// NitroTPM attestation document" lists them.
+var (
+	defaultEnclavePCRs = []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+	defaultTPMPCRs     = []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 23}
+)
 
 // Module is a simulated Nitro Secure Module: it signs attestation
 // documents under a root certificate of its own, so that tests, which run
@@ -230,13 +222,8 @@ func (m *Module) Attest(c Claims) ([]byte, error) {
 		}
 		pcrs[i] = slices.Clone(v)
 	}
-	switch {
-	case len(c.PublicKey) > MaxPublicKey:
-		return nil, malformed("the claims' PublicKey has %d bytes, more than %d", len(c.PublicKey), MaxPublicKey)
-	case len(c.UserData) > MaxUserData:
-		return nil, malformed("the claims' UserData has %d bytes, more than %d", len(c.UserData), MaxUserData)
-	case len(c.Nonce) > MaxNonce:
-		return nil, malformed("the claims' Nonce has %d bytes, more than %d", len(c.Nonce), MaxNonce)
+	if err := checkSizes(c.PublicKey, c.UserData, c.Nonce); err != nil {
+		return nil, err
 	}
 
 	leafKey, leafSerial := m.leafKey(ms)
