@@ -15,3 +15,14 @@ func Self() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// SelfSystem returns the system CPU time this process has used: the
+// kernel's work for it, such as system calls and the page faults that
+// bring fresh memory in.
+func SelfSystem() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Stime.Nano())
+}
