@@ -149,8 +149,9 @@ func BenchmarkSimulate1MKeys10Years(b *testing.B) {
 // in one run, to check that the cost stays flat per key and per rotation.
 // Targets: ns per rotation at 10M ≤ 1.2× the 1M figure (reported as
 // rotation-cost-ratio), fleet setup ≤ 1.5 µs per key, ≤ 400 resident bytes
-// per key. It needs about 5 GB of memory and a minute or two; set
-// KMSMODEL_10M=1 to run it:
+// per key. keys=10M,memory-reused makes the 10M fleet once more, to show
+// setup without the cost of memory new to the process. It needs about 5
+// GB of memory and a minute or two; set KMSMODEL_10M=1 to run it:
 //
 //	KMSMODEL_10M=1 go test ./kms -run '^$' -bench Simulate10MKeys10Years -benchtime 1x
 func BenchmarkSimulate10MKeys10Years(b *testing.B) {
@@ -171,6 +172,15 @@ func BenchmarkSimulate10MKeys10Years(b *testing.B) {
 			b.ReportMetric(big.nsPerRotation/small.nsPerRotation, "rotation-cost-ratio")
 			b.ReportMetric(big.cpuPerRotation/small.cpuPerRotation, "rotation-cpu-ratio")
 		}
+	})
+	// The same fleet again in this process, into memory the last one
+	// freed, much of which the runtime still holds: what setup costs when
+	// most of the memory it grows into needs no bringing in. Not what the target is
+	// judged on (keys=10M is); it tells the code's part from the host's.
+	runtime.GC()
+	b.Run("keys=10M,memory-reused", func(b *testing.B) {
+		runScale(b, scaleScenario{keys: 10_000_000, periods: mixed}, nil)
+		reportFirstTouch(b)
 	})
 }
 
