@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/pem"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/kmsmodel/kmsmodel/internal/openssltest"
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
 )
@@ -20,34 +20,6 @@ import (
 // (internal/keycrypto checks the primitives the same way; these go through
 // the service.)
 
-// osslDir returns a temporary directory, or skips the test when openssl
-// is not on PATH.
-func osslDir(t *testing.T) string {
-	t.Helper()
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl is not on PATH: skipping the independent OpenSSL checks")
-	}
-	return t.TempDir()
-}
-
-func osslRun(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("openssl", args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("openssl %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-func osslWrite(t *testing.T, dir, name string, b []byte) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // osslPublicKey writes key id's public key, from GetPublicKey, as pub.pem.
 func osslPublicKey(t *testing.T, e *fxEnv, dir, id string) {
 	t.Helper()
@@ -55,13 +27,13 @@ func osslPublicKey(t *testing.T, e *fxEnv, dir, id string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	osslWrite(t, dir, "pub.pem", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pk.PublicKey}))
+	openssltest.Write(t, dir, "pub.pem", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pk.PublicKey}))
 }
 
 func TestOpenSSLVerifiesServiceSignatures(t *testing.T) {
-	dir := osslDir(t)
+	dir := openssltest.Dir(t)
 	msg := []byte("kmsmodel: signed by the service, verified by OpenSSL")
-	osslWrite(t, dir, "msg.bin", msg)
+	openssltest.Write(t, dir, "msg.bin", msg)
 	e := fxNew(t)
 	for _, spec := range []string{"RSA_2048", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1", "ECC_NIST_EDWARDS25519"} {
 		md := e.create(&kms.CreateKeyInput{KeySpec: spec, KeyUsage: "SIGN_VERIFY"})
@@ -74,7 +46,7 @@ func TestOpenSSLVerifiesServiceSignatures(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s %s: %v", spec, alg, err)
 			}
-			osslWrite(t, dir, "sig.bin", out.Signature)
+			openssltest.Write(t, dir, "sig.bin", out.Signature)
 			var args []string
 			switch {
 			case alg == "ED25519_SHA_512":
@@ -87,7 +59,7 @@ func TestOpenSSLVerifiesServiceSignatures(t *testing.T) {
 				}
 				args = append(args, "-verify", "pub.pem", "-signature", "sig.bin", "msg.bin")
 			}
-			if got := osslRun(t, dir, args...); !strings.Contains(got, "Verified OK") && !strings.Contains(got, "Signature Verified Successfully") {
+			if got := string(openssltest.Run(t, dir, args...)); !strings.Contains(got, "Verified OK") && !strings.Contains(got, "Signature Verified Successfully") {
 				t.Fatalf("%s %s: openssl says %q", spec, alg, got)
 			}
 		}
@@ -95,14 +67,14 @@ func TestOpenSSLVerifiesServiceSignatures(t *testing.T) {
 }
 
 func TestOpenSSLEncryptsServiceDecrypts(t *testing.T) {
-	dir := osslDir(t)
+	dir := openssltest.Dir(t)
 	pt := []byte("kmsmodel: encrypted by OpenSSL, decrypted by the service")
-	osslWrite(t, dir, "pt.bin", pt)
+	openssltest.Write(t, dir, "pt.bin", pt)
 	e := fxNew(t)
 	md := e.create(&kms.CreateKeyInput{KeySpec: "RSA_2048", KeyUsage: "ENCRYPT_DECRYPT"})
 	osslPublicKey(t, e, dir, md.KeyId)
 	for alg, hash := range map[string]string{"RSAES_OAEP_SHA_1": "sha1", "RSAES_OAEP_SHA_256": "sha256"} {
-		osslRun(t, dir, "pkeyutl", "-encrypt", "-pubin", "-inkey", "pub.pem", "-in", "pt.bin", "-out", "ct.bin",
+		openssltest.Run(t, dir, "pkeyutl", "-encrypt", "-pubin", "-inkey", "pub.pem", "-in", "pt.bin", "-out", "ct.bin",
 			"-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", "rsa_oaep_md:"+hash, "-pkeyopt", "rsa_mgf1_md:"+hash)
 		ct, err := os.ReadFile(filepath.Join(dir, "ct.bin"))
 		if err != nil {

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"encoding/pem"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/kmsmodel/kmsmodel/internal/keycrypto"
+	"github.com/kmsmodel/kmsmodel/internal/openssltest"
 	"github.com/kmsmodel/kmsmodel/keystate"
 )
 
@@ -17,53 +17,22 @@ import (
 // keycrypto signs, encrypts for, derives and encodes, OpenSSL verifies,
 // decrypts, derives and parses the same way.
 
-// opensslDir returns a temporary directory once openssl is on PATH, and
-// skips the test otherwise.
-func opensslDir(t *testing.T) string {
-	t.Helper()
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl is not on PATH: skipping the independent OpenSSL checks")
-	}
-	return t.TempDir()
-}
-
-// openssl runs openssl with args in dir and returns its stdout.
-func openssl(t *testing.T, dir string, args ...string) []byte {
-	t.Helper()
-	cmd := exec.Command("openssl", args...)
-	cmd.Dir = dir
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("openssl %s: %v\n%s%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
-	}
-	return stdout.Bytes()
-}
-
-func writeFile(t *testing.T, dir, name string, data []byte) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
+// writePublicPEM writes k's public key to pub.pem in dir.
 func writePublicPEM(t *testing.T, dir string, k *keycrypto.Key) {
 	t.Helper()
 	der, err := k.PublicKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, dir, "pub.pem", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	openssltest.Write(t, dir, "pub.pem", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 }
 
 // RSA PSS and PKCS#1 v1.5 (all three hashes), ECDSA on the NIST curves and
 // secp256k1: `openssl dgst -verify` accepts keycrypto's signatures, made
 // from RAW and from DIGEST messages.
 func TestOpenSSLVerifiesSignatures(t *testing.T) {
-	dir := opensslDir(t)
-	writeFile(t, dir, "msg.bin", message)
+	dir := openssltest.Dir(t)
+	openssltest.Write(t, dir, "msg.bin", message)
 	for _, spec := range []keystate.KeySpec{keystate.RSA2048, keystate.RSA3072, keystate.ECCNISTP256,
 		keystate.ECCNISTP384, keystate.ECCNISTP521, keystate.ECCSECGP256K1} {
 		k := testKey(t, spec)
@@ -74,14 +43,14 @@ func TestOpenSSLVerifiesSignatures(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				writeFile(t, dir, "sig.bin", sig)
+				openssltest.Write(t, dir, "sig.bin", sig)
 				n, _ := keycrypto.DigestLength(alg)
 				args := []string{"dgst", map[int]string{32: "-sha256", 48: "-sha384", 64: "-sha512"}[n]}
 				if strings.HasPrefix(alg, "RSASSA_PSS") {
 					args = append(args, "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:digest")
 				}
 				args = append(args, "-verify", "pub.pem", "-signature", "sig.bin", "msg.bin")
-				if out := openssl(t, dir, args...); !bytes.Contains(out, []byte("Verified OK")) {
+				if out := openssltest.Run(t, dir, args...); !bytes.Contains(out, []byte("Verified OK")) {
 					t.Fatalf("%s %s %s: openssl says %s", spec, alg, mt, out)
 				}
 			}
@@ -91,16 +60,16 @@ func TestOpenSSLVerifiesSignatures(t *testing.T) {
 
 // Pure Ed25519 (ED25519_SHA_512): `openssl pkeyutl -verify -rawin`.
 func TestOpenSSLVerifiesEd25519(t *testing.T) {
-	dir := opensslDir(t)
+	dir := openssltest.Dir(t)
 	k := testKey(t, keystate.ECCNISTEdwards25519)
 	writePublicPEM(t, dir, k)
-	writeFile(t, dir, "msg.bin", message)
+	openssltest.Write(t, dir, "msg.bin", message)
 	sig, err := k.Sign("ED25519_SHA_512", "RAW", message)
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, dir, "sig.bin", sig)
-	out := openssl(t, dir, "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg.bin", "-sigfile", "sig.bin")
+	openssltest.Write(t, dir, "sig.bin", sig)
+	out := openssltest.Run(t, dir, "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg.bin", "-sigfile", "sig.bin")
 	if !bytes.Contains(out, []byte("Signature Verified Successfully")) {
 		t.Fatalf("openssl says %s", out)
 	}
@@ -109,16 +78,16 @@ func TestOpenSSLVerifiesEd25519(t *testing.T) {
 // SM2DSA RAW uses the default distinguishing ID: OpenSSL verifies with
 // distid 1234567812345678 and SM3.
 func TestOpenSSLVerifiesSM2(t *testing.T) {
-	dir := opensslDir(t)
+	dir := openssltest.Dir(t)
 	k := testKey(t, keystate.SM2)
 	writePublicPEM(t, dir, k)
-	writeFile(t, dir, "msg.bin", message)
+	openssltest.Write(t, dir, "msg.bin", message)
 	sig, err := k.Sign("SM2DSA", "RAW", message)
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, dir, "sig.bin", sig)
-	out := openssl(t, dir, "dgst", "-sm3", "-sigopt", "distid:1234567812345678", "-verify", "pub.pem", "-signature", "sig.bin", "msg.bin")
+	openssltest.Write(t, dir, "sig.bin", sig)
+	out := openssltest.Run(t, dir, "dgst", "-sm3", "-sigopt", "distid:1234567812345678", "-verify", "pub.pem", "-signature", "sig.bin", "msg.bin")
 	if !bytes.Contains(out, []byte("Verified OK")) {
 		t.Fatalf("openssl says %s", out)
 	}
@@ -127,12 +96,12 @@ func TestOpenSSLVerifiesSM2(t *testing.T) {
 // RSAES_OAEP_SHA_1/256: OpenSSL encrypts with the public key (MGF1 with the
 // same hash, no label) and keycrypto decrypts.
 func TestOpenSSLEncryptsOAEP(t *testing.T) {
-	dir := opensslDir(t)
+	dir := openssltest.Dir(t)
 	k := testKey(t, keystate.RSA2048)
 	writePublicPEM(t, dir, k)
-	writeFile(t, dir, "pt.bin", message)
+	openssltest.Write(t, dir, "pt.bin", message)
 	for alg, md := range map[string]string{"RSAES_OAEP_SHA_256": "sha256", "RSAES_OAEP_SHA_1": "sha1"} {
-		openssl(t, dir, "pkeyutl", "-encrypt", "-pubin", "-inkey", "pub.pem", "-in", "pt.bin", "-out", "ct.bin",
+		openssltest.Run(t, dir, "pkeyutl", "-encrypt", "-pubin", "-inkey", "pub.pem", "-in", "pt.bin", "-out", "ct.bin",
 			"-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", "rsa_oaep_md:"+md, "-pkeyopt", "rsa_mgf1_md:"+md)
 		ct, err := os.ReadFile(filepath.Join(dir, "ct.bin"))
 		if err != nil {
@@ -148,18 +117,18 @@ func TestOpenSSLEncryptsOAEP(t *testing.T) {
 // ECDH: `openssl pkeyutl -derive` between an OpenSSL key and keycrypto's
 // public key gives keycrypto's DeriveSharedSecret with OpenSSL's public key.
 func TestOpenSSLDerivesSameSecret(t *testing.T) {
-	dir := opensslDir(t)
+	dir := openssltest.Dir(t)
 	for spec, curve := range map[keystate.KeySpec]string{keystate.ECCNISTP256: "P-256",
 		keystate.ECCNISTP384: "P-384", keystate.ECCNISTP521: "P-521"} {
 		k := testKey(t, spec)
 		writePublicPEM(t, dir, k)
-		openssl(t, dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:"+curve, "-out", "peer.pem")
-		openssl(t, dir, "pkey", "-in", "peer.pem", "-pubout", "-outform", "DER", "-out", "peer.der")
+		openssltest.Run(t, dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:"+curve, "-out", "peer.pem")
+		openssltest.Run(t, dir, "pkey", "-in", "peer.pem", "-pubout", "-outform", "DER", "-out", "peer.der")
 		peer, err := os.ReadFile(filepath.Join(dir, "peer.der"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := openssl(t, dir, "pkeyutl", "-derive", "-inkey", "peer.pem", "-peerkey", "pub.pem")
+		want := openssltest.Run(t, dir, "pkeyutl", "-derive", "-inkey", "peer.pem", "-peerkey", "pub.pem")
 		got, err := k.DeriveSharedSecret("ECDH", peer)
 		if err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("%s: DeriveSharedSecret = %x, %v; openssl %x", spec, got, err, want)
@@ -170,17 +139,17 @@ func TestOpenSSLDerivesSameSecret(t *testing.T) {
 // Spec §5: OpenSSL parses the PKCS#8 and SPKI of every data key pair spec,
 // and derives the same public key from the private key.
 func TestOpenSSLParsesDataKeyPairs(t *testing.T) {
-	dir := opensslDir(t)
+	dir := openssltest.Dir(t)
 	for _, spec := range []string{"RSA_2048", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521",
 		"ECC_SECG_P256K1", "ECC_NIST_EDWARDS25519", "SM2"} {
 		priv, pub, err := keycrypto.GenerateDataKeyPair(spec, seeded(5))
 		if err != nil {
 			t.Fatalf("%s: %v", spec, err)
 		}
-		writeFile(t, dir, "priv.der", priv)
-		writeFile(t, dir, "pub.der", pub)
-		openssl(t, dir, "pkey", "-pubin", "-inform", "DER", "-in", "pub.der", "-noout")
-		derived := openssl(t, dir, "pkey", "-inform", "DER", "-in", "priv.der", "-pubout", "-outform", "DER")
+		openssltest.Write(t, dir, "priv.der", priv)
+		openssltest.Write(t, dir, "pub.der", pub)
+		openssltest.Run(t, dir, "pkey", "-pubin", "-inform", "DER", "-in", "pub.der", "-noout")
+		derived := openssltest.Run(t, dir, "pkey", "-inform", "DER", "-in", "priv.der", "-pubout", "-outform", "DER")
 		if !bytes.Equal(derived, pub) {
 			t.Fatalf("%s: OpenSSL derives another public key from the PKCS#8", spec)
 		}
@@ -191,7 +160,7 @@ func TestOpenSSLParsesDataKeyPairs(t *testing.T) {
 // derives (spec §3: GetPublicKey after import); compressed points import;
 // explicit curve parameters are refused.
 func TestOpenSSLKeysImport(t *testing.T) {
-	dir := opensslDir(t)
+	dir := openssltest.Dir(t)
 	gen := map[keystate.KeySpec][]string{
 		keystate.RSA2048:             {"-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"},
 		keystate.ECCNISTP256:         {"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"},
@@ -203,7 +172,7 @@ func TestOpenSSLKeysImport(t *testing.T) {
 	}
 	for spec, args := range gen {
 		material := genPKCS8(t, dir, "k.der", args...)
-		want := openssl(t, dir, "pkey", "-inform", "DER", "-in", "k.der", "-pubout", "-outform", "DER")
+		want := openssltest.Run(t, dir, "pkey", "-inform", "DER", "-in", "k.der", "-pubout", "-outform", "DER")
 		k, err := keycrypto.ParseImported(spec, material)
 		if err != nil {
 			t.Fatalf("%s: ParseImported(OpenSSL key): %v", spec, err)
@@ -213,9 +182,9 @@ func TestOpenSSLKeysImport(t *testing.T) {
 		}
 	}
 	// Compressed public point inside the RFC 5915 key: accepted.
-	openssl(t, dir, "genpkey", "-out", "gen.pem", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256")
-	openssl(t, dir, "ec", "-in", "gen.pem", "-conv_form", "compressed", "-out", "comp.pem")
-	openssl(t, dir, "pkcs8", "-topk8", "-nocrypt", "-in", "comp.pem", "-outform", "DER", "-out", "c.der")
+	openssltest.Run(t, dir, "genpkey", "-out", "gen.pem", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256")
+	openssltest.Run(t, dir, "ec", "-in", "gen.pem", "-conv_form", "compressed", "-out", "comp.pem")
+	openssltest.Run(t, dir, "pkcs8", "-topk8", "-nocrypt", "-in", "comp.pem", "-outform", "DER", "-out", "c.der")
 	material, _ := os.ReadFile(filepath.Join(dir, "c.der"))
 	if !bytes.Contains(material, []byte{0x03, 0x22, 0x00}) { // BIT STRING of a 33-byte point
 		t.Fatal("OpenSSL wrote no compressed public point to test")
@@ -241,8 +210,8 @@ func TestOpenSSLKeysImport(t *testing.T) {
 // unencrypted PKCS#8 DER (genpkey's own DER is the traditional form).
 func genPKCS8(t *testing.T, dir, name string, args ...string) []byte {
 	t.Helper()
-	openssl(t, dir, append([]string{"genpkey", "-out", "gen.pem"}, args...)...)
-	openssl(t, dir, "pkcs8", "-topk8", "-nocrypt", "-in", "gen.pem", "-outform", "DER", "-out", name)
+	openssltest.Run(t, dir, append([]string{"genpkey", "-out", "gen.pem"}, args...)...)
+	openssltest.Run(t, dir, "pkcs8", "-topk8", "-nocrypt", "-in", "gen.pem", "-outform", "DER", "-out", name)
 	b, err := os.ReadFile(filepath.Join(dir, name))
 	if err != nil {
 		t.Fatal(err)

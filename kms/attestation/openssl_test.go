@@ -9,13 +9,13 @@ import (
 	"encoding/pem"
 	"math/big"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/fxamacker/cbor/v2"
 
+	"github.com/kmsmodel/kmsmodel/internal/openssltest"
 	"github.com/kmsmodel/kmsmodel/kms/attestation"
 )
 
@@ -25,10 +25,7 @@ import (
 // openssl.
 func opensslDir(t *testing.T) string {
 	t.Helper()
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl is not on PATH")
-	}
-	dir := t.TempDir()
+	dir := openssltest.Dir(t)
 	k := enclaveKey()
 	p8, err := x509.MarshalPKCS8PrivateKey(k)
 	if err != nil {
@@ -46,25 +43,9 @@ func opensslDir(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	write(t, filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8}))
-	write(t, filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert}))
+	openssltest.Write(t, dir, "key.pem", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8}))
+	openssltest.Write(t, dir, "cert.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert}))
 	return dir
-}
-
-func write(t *testing.T, name string, b []byte) {
-	t.Helper()
-	if err := os.WriteFile(name, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func openssl(t *testing.T, dir string, args ...string) {
-	t.Helper()
-	cmd := exec.Command("openssl", args...)
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("openssl %v: %v\n%s", args, err, out)
-	}
 }
 
 // OpenSSL, an independent CMS implementation, opens Seal's envelopes
@@ -77,8 +58,8 @@ func TestOpenSSLOpensSeal(t *testing.T) {
 		for i := range plaintext {
 			plaintext[i] = byte(i*7 + n)
 		}
-		write(t, filepath.Join(dir, "env.der"), seal(t, &enclaveKey().PublicKey, plaintext))
-		openssl(t, dir, "cms", "-decrypt", "-inform", "DER", "-in", "env.der", "-inkey", "key.pem", "-binary", "-out", "out.bin")
+		openssltest.Write(t, dir, "env.der", seal(t, &enclaveKey().PublicKey, plaintext))
+		openssltest.Run(t, dir, "cms", "-decrypt", "-inform", "DER", "-in", "env.der", "-inkey", "key.pem", "-binary", "-out", "out.bin")
 		got, err := os.ReadFile(filepath.Join(dir, "out.bin"))
 		if err != nil {
 			t.Fatal(err)
@@ -94,11 +75,11 @@ func TestOpenSSLOpensSeal(t *testing.T) {
 func TestOpenOpensOpenSSL(t *testing.T) {
 	dir := opensslDir(t)
 	plaintext := bytes.Repeat([]byte("enclave secret "), 200)
-	write(t, filepath.Join(dir, "plain.bin"), plaintext)
+	openssltest.Write(t, dir, "plain.bin", plaintext)
 	for _, extra := range [][]string{nil, {"-keyid"}, {"-stream"}, {"-keyid", "-stream"}} {
 		args := append([]string{"cms", "-encrypt", "-binary", "-aes-256-cbc", "-in", "plain.bin", "-outform", "DER", "-out", "env.der",
 			"-recip", "cert.pem", "-keyopt", "rsa_padding_mode:oaep", "-keyopt", "rsa_oaep_md:sha256", "-keyopt", "rsa_mgf1_md:sha256"}, extra...)
-		openssl(t, dir, args...)
+		openssltest.Run(t, dir, args...)
 		env, err := os.ReadFile(filepath.Join(dir, "env.der"))
 		if err != nil {
 			t.Fatal(err)
@@ -127,11 +108,11 @@ func TestOpenSSLVerifiesModuleDocument(t *testing.T) {
 	certPEM := func(c *x509.Certificate) []byte {
 		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 	}
-	write(t, filepath.Join(dir, "root.pem"), m.RootPEM())
-	write(t, filepath.Join(dir, "inter.pem"), certPEM(d.CABundle[1]))
-	write(t, filepath.Join(dir, "leaf.pem"), certPEM(d.Certificate))
+	openssltest.Write(t, dir, "root.pem", m.RootPEM())
+	openssltest.Write(t, dir, "inter.pem", certPEM(d.CABundle[1]))
+	openssltest.Write(t, dir, "leaf.pem", certPEM(d.Certificate))
 	at := strconv.FormatInt(docTime.Unix(), 10)
-	openssl(t, dir, "verify", "-x509_strict", "-attime", at, "-CAfile", "root.pem", "-untrusted", "inter.pem", "leaf.pem")
+	openssltest.Run(t, dir, "verify", "-x509_strict", "-attime", at, "-CAfile", "root.pem", "-untrusted", "inter.pem", "leaf.pem")
 
 	c := split(t, doc)
 	var payload []byte
@@ -142,14 +123,14 @@ func TestOpenSSLVerifiesModuleDocument(t *testing.T) {
 	if err := cbor.Unmarshal(items[2], &payload); err != nil {
 		t.Fatal(err)
 	}
-	write(t, filepath.Join(dir, "tbs.bin"), mustCBOR(t, []any{"Signature1", c.protected, []byte{}, payload}))
+	openssltest.Write(t, dir, "tbs.bin", mustCBOR(t, []any{"Signature1", c.protected, []byte{}, payload}))
 	sig, err := asn1.Marshal(struct{ R, S *big.Int }{
 		new(big.Int).SetBytes(c.signature[:48]), new(big.Int).SetBytes(c.signature[48:]),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	write(t, filepath.Join(dir, "sig.der"), sig)
-	openssl(t, dir, "x509", "-in", "leaf.pem", "-pubkey", "-noout", "-out", "leafpub.pem")
-	openssl(t, dir, "dgst", "-sha384", "-verify", "leafpub.pem", "-signature", "sig.der", "tbs.bin")
+	openssltest.Write(t, dir, "sig.der", sig)
+	openssltest.Run(t, dir, "x509", "-in", "leaf.pem", "-pubkey", "-noout", "-out", "leafpub.pem")
+	openssltest.Run(t, dir, "dgst", "-sha384", "-verify", "leafpub.pem", "-signature", "sig.der", "tbs.bin")
 }
