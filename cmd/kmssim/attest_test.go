@@ -123,6 +123,8 @@ func TestAttestErrors(t *testing.T) {
 		{[]string{"attest", "--root"}, "--seed is required"},
 		{[]string{"attest", "--seed", "1"}, "give --public-key (or --root)"},
 		{[]string{"attest", "--seed", "1", "--root", "--public-key", "k"}, "--root writes the root only"},
+		{[]string{"attest", "--seed", "1", "--root", "--module-id", "m"}, "--root writes the root only"},
+		{[]string{"attest", "--seed", "1", "--root", "--nonce", "00"}, "--root writes the root only"},
 		{[]string{"attest", "--seed", "1", "--public-key", "k", "--pcr", "32=00"}, "want N=HEX with N from 0 to 31"},
 		{[]string{"attest", "--seed", "1", "--public-key", "k", "--pcr", "0=zz"}, "the value is not hex"},
 		{[]string{"attest", "--seed", "1", "--public-key", "k", "--at", "soon"}, "--at: want an RFC 3339 instant"},

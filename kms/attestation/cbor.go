@@ -25,30 +25,54 @@ const coseSign1Tag = 18
 // bundle, so these limits are generous for real documents and small for a
 // hostile one. Duplicate map keys are an error (the COSE and Nitro formats
 // have none), as are tags inside the message.
-var decMode = mustDecMode(cbor.DecOptions{
-	DupMapKey:        cbor.DupMapKeyEnforcedAPF,
-	MaxNestedLevels:  8,
-	MaxArrayElements: 64,
-	MaxMapPairs:      64,
-	TagsMd:           cbor.TagsForbidden,
-	UTF8:             cbor.UTF8RejectInvalid,
-})
+var decMode = newDecMode(cbor.TagsForbidden)
 
-// tagMode decodes a document's optional outer tag.
-var tagMode = mustDecMode(cbor.DecOptions{
-	DupMapKey:        cbor.DupMapKeyEnforcedAPF,
-	MaxNestedLevels:  8,
-	MaxArrayElements: 64,
-	MaxMapPairs:      64,
-	UTF8:             cbor.UTF8RejectInvalid,
-})
+// tagMode decodes a document's optional outer tag, with decMode's limits.
+var tagMode = newDecMode(cbor.TagsAllowed)
 
-func mustDecMode(o cbor.DecOptions) cbor.DecMode {
-	m, err := o.DecMode()
+func newDecMode(tags cbor.TagsMode) cbor.DecMode {
+	m, err := cbor.DecOptions{
+		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
+		MaxNestedLevels:  8,
+		MaxArrayElements: 64,
+		MaxMapPairs:      64,
+		TagsMd:           tags,
+		UTF8:             cbor.UTF8RejectInvalid,
+	}.DecMode()
 	if err != nil {
 		panic("attestation: invalid CBOR decoding options: " + err.Error())
 	}
 	return m
+}
+
+// The encoding modes of what a Module writes; every item is in the
+// preferred (shortest) serialization of RFC 8949 §4.2.1, as a Nitro Secure
+// Module emits it. fieldMode writes a struct's fields in their declared
+// order and nil byte strings as null; pcrMode writes a map's keys in
+// §4.2.1's order, which for PCR indexes (0 to 31) is ascending, as the
+// module writes its PCRs.
+var (
+	fieldMode = newEncMode(cbor.SortNone)
+	pcrMode   = newEncMode(cbor.SortCoreDeterministic)
+)
+
+func newEncMode(sort cbor.SortMode) cbor.EncMode {
+	m, err := cbor.EncOptions{Sort: sort, NilContainers: cbor.NilContainerAsNull}.EncMode()
+	if err != nil {
+		panic("attestation: invalid CBOR encoding options: " + err.Error())
+	}
+	return m
+}
+
+// encode returns the CBOR encoding of v, one of this package's fixed
+// shapes (text, byte strings, integers, and maps, arrays and structs of
+// them), for which encoding does not fail.
+func encode(mode cbor.EncMode, v any) []byte {
+	b, err := mode.Marshal(v)
+	if err != nil {
+		panic("attestation: CBOR encoding failed: " + err.Error())
+	}
+	return b
 }
 
 // majorType returns the major type of the CBOR item in raw (which holds
@@ -60,53 +84,16 @@ func majorType(raw []byte) byte {
 	return raw[0] >> 5
 }
 
-// The encoder below writes the few definite-length items a document and a
-// Sig_structure need, in the preferred (shortest) serialization of RFC 8949
-// §4.2.1, which is what the Nitro Secure Module emits.
-
-// appendHead appends the head of an item of major type major and argument n.
-func appendHead(b []byte, major byte, n uint64) []byte {
-	m := major << 5
-	switch {
-	case n < 24:
-		return append(b, m|byte(n))
-	case n <= 0xff:
-		return append(b, m|24, byte(n))
-	case n <= 0xffff:
-		return append(b, m|25, byte(n>>8), byte(n))
-	case n <= 0xffffffff:
-		return append(b, m|26, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	default:
-		return append(b, m|27, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32),
-			byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-}
-
-func appendBytes(b, v []byte) []byte {
-	return append(appendHead(b, majorBytes, uint64(len(v))), v...)
-}
-
-func appendText(b []byte, s string) []byte {
-	return append(appendHead(b, majorText, uint64(len(s))), s...)
-}
-
-// appendOptionalBytes appends v as a byte string, or null when v is nil.
-func appendOptionalBytes(b, v []byte) []byte {
-	if v == nil {
-		return append(b, cborNull)
-	}
-	return appendBytes(b, v)
-}
-
 // sigStructure returns the CBOR encoding of the COSE Sig_structure that a
 // COSE_Sign1 signature covers (RFC 8152 §4.4): ["Signature1", protected,
 // external_aad (empty), payload], with protected and payload the exact
 // byte strings of the message.
 func sigStructure(protected, payload []byte) []byte {
-	b := make([]byte, 0, len(protected)+len(payload)+32)
-	b = appendHead(b, majorArray, 4)
-	b = appendText(b, "Signature1")
-	b = appendBytes(b, protected)
-	b = appendBytes(b, nil)
-	return appendBytes(b, payload)
+	return encode(fieldMode, []any{"Signature1", protected, []byte{}, payload})
+}
+
+// coseSign1 returns the untagged COSE_Sign1 message [protected, {},
+// payload, signature] (RFC 8152 §4.2), as a Nitro Secure Module writes it.
+func coseSign1(protected, payload, signature []byte) []byte {
+	return encode(fieldMode, []any{protected, map[int]any{}, payload, signature})
 }

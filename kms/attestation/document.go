@@ -110,8 +110,12 @@ func Verify(doc []byte, roots *x509.CertPool, now time.Time) (*Document, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := checkRootsAndTime(roots, now); err != nil {
+	if err := checkRoots(roots); err != nil {
 		return nil, err
+	}
+	if now.IsZero() {
+		// crypto/x509 would read the host's clock.
+		return nil, fmt.Errorf("%w: no verification time was given", ErrCertificate)
 	}
 	if _, err := verifyChainAt(d, roots, now); err != nil {
 		return nil, err
@@ -144,7 +148,7 @@ func VerifyChain(doc []byte, roots *x509.CertPool) (*Document, Validity, error) 
 	if err != nil {
 		return nil, Validity{}, err
 	}
-	if err := checkRootsAndTime(roots, time.Unix(1, 0)); err != nil {
+	if err := checkRoots(roots); err != nil {
 		return nil, Validity{}, err
 	}
 	chain, err := verifyChainAt(d, roots, chainStart(d))
@@ -206,14 +210,11 @@ func verifySignature(doc []byte) (*Document, error) {
 	return d, nil
 }
 
-// checkRootsAndTime refuses nil roots and a zero instant, which would
-// make crypto/x509 use the host's roots or clock.
-func checkRootsAndTime(roots *x509.CertPool, now time.Time) error {
+// checkRoots refuses nil roots, which would make crypto/x509 use the
+// host's roots.
+func checkRoots(roots *x509.CertPool) error {
 	if roots == nil {
 		return fmt.Errorf("%w: no trusted roots were given", ErrCertificate)
-	}
-	if now.IsZero() {
-		return fmt.Errorf("%w: no verification time was given", ErrCertificate)
 	}
 	return nil
 }
@@ -521,11 +522,16 @@ func parsePayload(b []byte) (*Document, error) {
 	return &d, nil
 }
 
-// checkSizes refuses a public key, user data or nonce over the Nitro
-// Secure Module's limits (AWS's attestation document specification), so
-// that no document a Module makes or Parse reads carries more.
+// checkSizes refuses a public key, user data or nonce outside the Nitro
+// Secure Module's limits, so that no document a Module makes or Parse
+// reads carries more: AWS's attestation document specification
+// (aws-nitro-enclaves-nsm-api, docs/attestation_process.md §3.2.2.2)
+// bounds public_key to 1 to 1,024 bytes, user_data and nonce to 0 to 512.
+// A nil publicKey is an absent one.
 func checkSizes(publicKey, userData, nonce []byte) error {
 	switch {
+	case publicKey != nil && len(publicKey) == 0:
+		return malformed("public_key is empty")
 	case len(publicKey) > MaxPublicKey:
 		return malformed("public_key has %d bytes, more than %d", len(publicKey), MaxPublicKey)
 	case len(userData) > MaxUserData:
@@ -544,7 +550,8 @@ func decodeTimestamp(raw cbor.RawMessage) (time.Time, error) {
 	if err := decMode.Unmarshal(raw, &ms); err != nil {
 		return time.Time{}, malformed("timestamp does not decode: %v", err)
 	}
-	if ms > math.MaxInt64 {
+	// AWS's specification (§3.2.2.2): "Timestamp must be greater than 0".
+	if ms == 0 || ms > math.MaxInt64 {
 		return time.Time{}, malformed("timestamp %d is out of range", ms)
 	}
 	return time.UnixMilli(int64(ms)).UTC(), nil

@@ -307,6 +307,11 @@ func malformedDocuments(t *testing.T) []malformedCase {
 		{"module_id empty", set("module_id", "")},
 		{"timestamp as text", set("timestamp", "1700000000000")},
 		{"timestamp negative", set("timestamp", -1)},
+		// AWS's attestation document specification (aws-nitro-enclaves-nsm-api,
+		// docs/attestation_process.md §3.2.2.2): "Timestamp must be greater
+		// than 0", and public_key has 1 to 1,024 bytes.
+		{"timestamp 0", set("timestamp", 0)},
+		{"public_key empty", set("public_key", []byte{})},
 		{"timestamp beyond int64 milliseconds", set("timestamp", uint64(1)<<63)},
 		{"pcrs not a map", set("pcrs", [][]byte{make([]byte, 48)})},
 		{"pcrs empty", set("pcrs", map[uint]([]byte){})},

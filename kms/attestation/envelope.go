@@ -100,11 +100,11 @@ func Seal(pub *rsa.PublicKey, plaintext []byte, random io.Reader) ([]byte, error
 	key := make([]byte, aesKeySize)
 	defer clear(key)
 	iv := make([]byte, aes.BlockSize)
-	if _, err := io.ReadFull(random, key); err != nil {
-		return nil, fmt.Errorf("attestation: reading randomness: %w", err)
+	if err := readRandom(random, key); err != nil {
+		return nil, err
 	}
-	if _, err := io.ReadFull(random, iv); err != nil {
-		return nil, fmt.Errorf("attestation: reading randomness: %w", err)
+	if err := readRandom(random, iv); err != nil {
+		return nil, err
 	}
 	encryptedKey, err := rsa.EncryptOAEP(sha256.New(), random, pub, key, nil)
 	if err != nil {

@@ -198,15 +198,19 @@ func TestSealLayoutNitroSDK(t *testing.T) {
 				t.Fatalf("%d bytes: %s = %x, want %s", n, what, got, want)
 			}
 		}
+		// expectDefinite reads a definite-length element of tag and
+		// content want (hex) from *b.
+		expectDefinite := func(what string, b *[]byte, tag byte, want string) {
+			t.Helper()
+			e := next(t, b)
+			expect(what, e, tag, false)
+			expectBytes(what, e.content, want)
+		}
 		expect("ContentInfo", next(t, &b), 0x30, true)
-		e := next(t, &b)
-		expect("contentType", e, 0x06, false)
-		expectBytes("contentType", e.content, "2a864886f70d010703")
+		expectDefinite("contentType", &b, 0x06, "2a864886f70d010703")
 		expect("[0] content", next(t, &b), 0xa0, true)
 		expect("EnvelopedData", next(t, &b), 0x30, true)
-		e = next(t, &b)
-		expect("version", e, 0x02, false)
-		expectBytes("version", e.content, "02")
+		expectDefinite("version", &b, 0x02, "02")
 
 		set := next(t, &b)
 		expect("recipientInfos", set, 0x31, false)
@@ -216,35 +220,26 @@ func TestSealLayoutNitroSDK(t *testing.T) {
 			t.Fatalf("more than one recipient")
 		}
 		r := ktri.content
-		e = next(t, &r)
-		expect("KTRI version", e, 0x02, false)
-		expectBytes("KTRI version", e.content, "02")
-		e = next(t, &r)
-		expect("rid", e, 0x80, false)
+		expectDefinite("KTRI version", &r, 0x02, "02")
 		ski := sha1.Sum(x509.MarshalPKCS1PublicKey(&priv.PublicKey))
-		expectBytes("subjectKeyIdentifier", e.content, hex.EncodeToString(ski[:]))
+		expectDefinite("rid subjectKeyIdentifier", &r, 0x80, hex.EncodeToString(ski[:]))
 		expectBytes("SubjectKeyID", attestation.SubjectKeyID(&priv.PublicKey), hex.EncodeToString(ski[:]))
-		e = next(t, &r)
-		expect("keyEncryptionAlgorithm", e, 0x30, false)
 		// id-RSAES-OAEP {hashFunc [0] sha256 NULL, maskGenFunc [1] mgf1(sha256 NULL)}
-		expectBytes("keyEncryptionAlgorithm", e.content,
+		expectDefinite("keyEncryptionAlgorithm", &r, 0x30,
 			"06092a864886f70d010107"+"302f"+
 				"a00f300d06096086480165030402010500"+
 				"a11c301a06092a864886f70d010108300d06096086480165030402010500")
-		e = next(t, &r)
+		e := next(t, &r)
 		expect("encryptedKey", e, 0x04, false)
 		if len(e.content) != 256 || len(r) != 0 {
 			t.Fatalf("encryptedKey of %d bytes, %d bytes after it", len(e.content), len(r))
 		}
 
 		expect("EncryptedContentInfo", next(t, &b), 0x30, true)
-		e = next(t, &b)
-		expect("contentType", e, 0x06, false)
-		expectBytes("contentType", e.content, "2a864886f70d010701")
+		expectDefinite("contentType", &b, 0x06, "2a864886f70d010701")
 		alg := next(t, &b)
 		expect("contentEncryptionAlgorithm", alg, 0x30, false)
-		e = next(t, &alg.content)
-		expectBytes("aes256-CBC", e.content, "60864801650304012a")
+		expectDefinite("aes256-CBC", &alg.content, 0x06, "60864801650304012a")
 		e = next(t, &alg.content)
 		expect("IV", e, 0x04, false)
 		if len(e.content) != 16 {

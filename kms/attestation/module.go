@@ -14,10 +14,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"math/big"
 	"slices"
 	"time"
+
+	"github.com/fxamacker/cbor/v2"
 )
 
 // DefaultModuleID is the ModuleID of a document whose Claims name none,
@@ -80,8 +81,9 @@ type Claims struct {
 	// ModuleID identifies the module; DefaultModuleID (DefaultTPMModuleID
 	// for a NitroTPM document) when empty.
 	ModuleID string
-	// Timestamp is the instant the document claims (required, not before
-	// the Unix epoch); the document keeps its milliseconds. The signing
+	// Timestamp is the instant the document claims (required, at least a
+	// millisecond after the Unix epoch); the document keeps its
+	// milliseconds. The signing
 	// certificate is valid from Timestamp (to the second) for
 	// LeafValidity.
 	Timestamp time.Time
@@ -91,7 +93,7 @@ type Claims struct {
 	// those.
 	PCRs map[int][]byte
 	// PublicKey is the enclave's public key, usually the DER
-	// SubjectPublicKeyInfo of its RSA key; at most MaxPublicKey bytes; nil
+	// SubjectPublicKeyInfo of its RSA key; 1 to MaxPublicKey bytes; nil
 	// for none (null in the document).
 	PublicKey []byte
 	// UserData is at most MaxUserData bytes; nil for none.
@@ -114,57 +116,54 @@ type Claims struct {
 //
 // NewModule returns the reader's error when it fails.
 func NewModule(random io.Reader, start time.Time) (*Module, error) {
-	rootKey, err := readP384Key(random)
+	end := start.AddDate(RootValidityYears, 0, 0)
+	root, rootKey, err := newCA(random, "simulated.nitro-enclaves", start, end, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	rootSerial, err := readSerial(random)
-	if err != nil {
-		return nil, err
-	}
-	interKey, err := readP384Key(random)
-	if err != nil {
-		return nil, err
-	}
-	interSerial, err := readSerial(random)
+	inter, interKey, err := newCA(random, "zonal.simulated.nitro-enclaves", start, end, root, rootKey)
 	if err != nil {
 		return nil, err
 	}
 	secret := make([]byte, 32)
-	if _, err := io.ReadFull(random, secret); err != nil {
-		return nil, fmt.Errorf("attestation: reading randomness: %w", err)
-	}
-	end := start.AddDate(RootValidityYears, 0, 0)
-	rootTmpl := &x509.Certificate{
-		SerialNumber:          rootSerial,
-		Subject:               moduleName("simulated.nitro-enclaves"),
-		NotBefore:             start,
-		NotAfter:              end,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		SignatureAlgorithm:    x509.ECDSAWithSHA384,
-	}
-	root, err := createCertificate(rootTmpl, rootTmpl, &rootKey.PublicKey, rootKey)
-	if err != nil {
-		return nil, err
-	}
-	interTmpl := &x509.Certificate{
-		SerialNumber:          interSerial,
-		Subject:               moduleName("zonal.simulated.nitro-enclaves"),
-		NotBefore:             start,
-		NotAfter:              end,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-		SignatureAlgorithm:    x509.ECDSAWithSHA384,
-	}
-	inter, err := createCertificate(interTmpl, root, &interKey.PublicKey, rootKey)
-	if err != nil {
+	if err := readRandom(random, secret); err != nil {
 		return nil, err
 	}
 	return &Module{root: root, intermediate: inter, intermediateKey: interKey, leafSecret: secret}, nil
+}
+
+// newCA reads a P-384 key and a serial number from random, in that order,
+// and issues a CA certificate for the key, named cn and valid from start
+// to end: self-signed when parent is nil, else signed with parentKey and
+// allowed no CA below it.
+func newCA(random io.Reader, cn string, start, end time.Time, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	key, err := readP384Key(random)
+	if err != nil {
+		return nil, nil, err
+	}
+	serial, err := readSerial(random)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               moduleName(cn),
+		NotBefore:             start,
+		NotAfter:              end,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        parent != nil,
+		SignatureAlgorithm:    x509.ECDSAWithSHA384,
+	}
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	cert, err := createCertificate(tmpl, parent, &key.PublicKey, parentKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cert, key, nil
 }
 
 // Roots returns a new pool holding the module's root certificate: what a
@@ -187,20 +186,20 @@ func (m *Module) RootPEM() []byte {
 // intermediate certificates.
 //
 // Attest returns an error wrapping ErrMalformed for claims a Nitro Secure
-// Module cannot sign: a zero Timestamp or one before the Unix epoch, a PCR
-// index outside 0 to 31 or a PCR value not of 32, 48 or 64 bytes, or a
-// PublicKey, UserData or Nonce over its limit.
+// Module cannot sign: a zero Timestamp or one not after the Unix epoch, a
+// PCR index outside 0 to 31 or a PCR value not of 32, 48 or 64 bytes, an
+// empty PublicKey, or a PublicKey, UserData or Nonce over its limit.
 func (m *Module) Attest(c Claims) ([]byte, error) {
 	if c.Timestamp.IsZero() {
 		return nil, malformed("the claims have no Timestamp")
 	}
 	ms := c.Timestamp.UnixMilli()
-	if ms < 0 {
-		return nil, malformed("the claims' Timestamp %v is before the Unix epoch", c.Timestamp)
+	if ms <= 0 {
+		return nil, malformed("the claims' Timestamp %v is not after the Unix epoch", c.Timestamp)
 	}
-	indexes, pcrsName := defaultEnclavePCRs, "pcrs"
+	indexes := defaultEnclavePCRs
 	if c.NitroTPM {
-		indexes, pcrsName = defaultTPMPCRs, "nitrotpm_pcrs"
+		indexes = defaultTPMPCRs
 	}
 	switch {
 	case c.ModuleID != "":
@@ -220,7 +219,7 @@ func (m *Module) Attest(c Claims) ([]byte, error) {
 		if err := checkPCRLength(i, v); err != nil {
 			return nil, err
 		}
-		pcrs[i] = slices.Clone(v)
+		pcrs[i] = v
 	}
 	if err := checkSizes(c.PublicKey, c.UserData, c.Nonce); err != nil {
 		return nil, err
@@ -242,47 +241,47 @@ func (m *Module) Attest(c Claims) ([]byte, error) {
 		return nil, err
 	}
 
-	p := make([]byte, 0, 2048+len(c.PublicKey)+len(c.UserData)+len(c.Nonce))
-	p = appendHead(p, majorMap, 9)
-	p = appendText(p, "module_id")
-	p = appendText(p, c.ModuleID)
-	p = appendText(p, "digest")
-	p = appendText(p, DigestSHA384)
-	p = appendText(p, "timestamp")
-	p = appendHead(p, majorUint, uint64(ms))
-	p = appendText(p, pcrsName)
-	p = appendHead(p, majorMap, uint64(len(pcrs)))
-	for _, i := range slices.Sorted(maps.Keys(pcrs)) {
-		p = appendHead(p, majorUint, uint64(i))
-		p = appendBytes(p, pcrs[i])
+	p := nsmPayload{
+		ModuleID:    c.ModuleID,
+		Digest:      DigestSHA384,
+		Timestamp:   uint64(ms),
+		Certificate: leaf.Raw,
+		CABundle:    [][]byte{m.root.Raw, m.intermediate.Raw},
+		PublicKey:   c.PublicKey,
+		UserData:    c.UserData,
+		Nonce:       c.Nonce,
 	}
-	p = appendText(p, "certificate")
-	p = appendBytes(p, leaf.Raw)
-	p = appendText(p, "cabundle")
-	p = appendHead(p, majorArray, 2)
-	p = appendBytes(p, m.root.Raw)
-	p = appendBytes(p, m.intermediate.Raw)
-	p = appendText(p, "public_key")
-	p = appendOptionalBytes(p, c.PublicKey)
-	p = appendText(p, "user_data")
-	p = appendOptionalBytes(p, c.UserData)
-	p = appendText(p, "nonce")
-	p = appendOptionalBytes(p, c.Nonce)
-
-	sig, err := signES384(leafKey, sigStructure(protectedES384, p))
+	if c.NitroTPM {
+		p.NitroTPMPCRs = encode(pcrMode, pcrs)
+	} else {
+		p.PCRs = encode(pcrMode, pcrs)
+	}
+	payload := encode(fieldMode, p)
+	sig, err := signES384(leafKey, sigStructure(protectedES384, payload))
 	if err != nil {
 		return nil, err
 	}
-	doc := make([]byte, 0, len(p)+len(sig)+16)
-	doc = appendHead(doc, majorArray, 4)
-	doc = appendBytes(doc, protectedES384)
-	doc = appendHead(doc, majorMap, 0)
-	doc = appendBytes(doc, p)
-	doc = appendBytes(doc, sig)
+	doc := coseSign1(protectedES384, payload, sig)
 	if len(doc) > MaxDocumentSize {
 		return nil, malformed("the document would have %d bytes, more than %d", len(doc), MaxDocumentSize)
 	}
 	return doc, nil
+}
+
+// nsmPayload is a document's payload, its fields in the order a Nitro
+// Secure Module writes them; a nil PublicKey, UserData or Nonce is null.
+// It has one of PCRs and NitroTPMPCRs, each a map of PCR index to value.
+type nsmPayload struct {
+	ModuleID     string          `cbor:"module_id"`
+	Digest       string          `cbor:"digest"`
+	Timestamp    uint64          `cbor:"timestamp"`
+	PCRs         cbor.RawMessage `cbor:"pcrs,omitempty"`
+	NitroTPMPCRs cbor.RawMessage `cbor:"nitrotpm_pcrs,omitempty"`
+	Certificate  []byte          `cbor:"certificate"`
+	CABundle     [][]byte        `cbor:"cabundle"`
+	PublicKey    []byte          `cbor:"public_key"`
+	UserData     []byte          `cbor:"user_data"`
+	Nonce        []byte          `cbor:"nonce"`
 }
 
 // protectedES384 is the protected header a Nitro Secure Module writes:
@@ -336,8 +335,8 @@ var errScalarSampling = errors.New("attestation: the random reader gave no valid
 func readP384Key(random io.Reader) (*ecdsa.PrivateKey, error) {
 	b := make([]byte, p384Size)
 	for range maxScalarTries {
-		if _, err := io.ReadFull(random, b); err != nil {
-			return nil, fmt.Errorf("attestation: reading randomness: %w", err)
+		if err := readRandom(random, b); err != nil {
+			return nil, err
 		}
 		if k, err := ecdsa.ParseRawPrivateKey(elliptic.P384(), b); err == nil {
 			return k, nil
@@ -346,11 +345,19 @@ func readP384Key(random io.Reader) (*ecdsa.PrivateKey, error) {
 	return nil, errScalarSampling
 }
 
+// readRandom fills b from random, returning the reader's error wrapped.
+func readRandom(random io.Reader, b []byte) error {
+	if _, err := io.ReadFull(random, b); err != nil {
+		return fmt.Errorf("attestation: reading randomness: %w", err)
+	}
+	return nil
+}
+
 // readSerial reads a 16-byte positive certificate serial number.
 func readSerial(random io.Reader) (*big.Int, error) {
 	b := make([]byte, 16)
-	if _, err := io.ReadFull(random, b); err != nil {
-		return nil, fmt.Errorf("attestation: reading randomness: %w", err)
+	if err := readRandom(random, b); err != nil {
+		return nil, err
 	}
 	return serialFrom(b), nil
 }

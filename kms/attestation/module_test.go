@@ -87,7 +87,9 @@ func TestModuleDocumentTampered(t *testing.T) {
 	}
 }
 
-// Attest refuses claims a Nitro Secure Module would not sign.
+// Attest refuses claims a Nitro Secure Module would not sign: those AWS's
+// attestation document specification (aws-nitro-enclaves-nsm-api,
+// docs/attestation_process.md §3.2.2.2) does not allow in a document.
 func TestAttestRefusesClaims(t *testing.T) {
 	m := newModule(t, 1)
 	tests := []struct {
@@ -96,6 +98,8 @@ func TestAttestRefusesClaims(t *testing.T) {
 	}{
 		{"Timestamp is required", attestation.Claims{}},
 		{"Timestamp before the Unix epoch", attestation.Claims{Timestamp: time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC)}},
+		{"Timestamp at the Unix epoch (a document's is greater than 0)", attestation.Claims{Timestamp: time.UnixMilli(0)}},
+		{"an empty PublicKey (a present one has 1 to 1,024 bytes)", attestation.Claims{Timestamp: docTime, PublicKey: []byte{}}},
 		{"PCR index 32", attestation.Claims{Timestamp: docTime, PCRs: map[int][]byte{32: make([]byte, 48)}}},
 		{"PCR index -1", attestation.Claims{Timestamp: docTime, PCRs: map[int][]byte{-1: make([]byte, 48)}}},
 		{"PCR of 20 bytes", attestation.Claims{Timestamp: docTime, PCRs: map[int][]byte{0: make([]byte, 20)}}},

@@ -39,11 +39,7 @@ func resigned(t *testing.T, m *Module, doc []byte, edit func(p map[string]cbor.R
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := appendHead(nil, majorArray, 4)
-	out = appendBytes(out, protectedES384)
-	out = appendHead(out, majorMap, 0)
-	out = appendBytes(out, payload)
-	return appendBytes(out, sig)
+	return coseSign1(protectedES384, payload, sig)
 }
 
 func cborBytes(t *testing.T, b []byte) cbor.RawMessage {
@@ -70,7 +66,9 @@ func rsModule(t *testing.T, seed byte) *Module {
 }
 
 // TestPayloadLimits: a signed document over the Nitro Secure Module's
-// limits (public_key 1,024 bytes, user_data and nonce 512) is malformed,
+// limits (public_key 1,024 bytes, user_data and nonce 512: AWS's
+// attestation document specification, aws-nitro-enclaves-nsm-api
+// docs/attestation_process.md §3.2.2.2) is malformed,
 // so that no document makes Seal work on a key of any size (a 400,000-bit
 // RSA key took 19 s to seal to).
 func TestPayloadLimits(t *testing.T) {
