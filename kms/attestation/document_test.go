@@ -272,7 +272,7 @@ func malformedDocuments(t *testing.T) []malformedCase {
 	arr := func(items ...any) []byte { return mustCBOR(t, items) }
 	bstr := func(b cbor.RawMessage) []byte { return b } // encoded as a byte string
 
-	rsaCert := selfSignedRSA(t)
+	rsaCert := enclaveCert(t)
 	cases := []malformedCase{
 		{"empty input", nil},
 		{"not CBOR", []byte{0xff, 0x00, 0x01}},
@@ -382,15 +382,18 @@ func dupPayload(t *testing.T, payload []byte) []byte {
 	return out
 }
 
-// selfSignedRSA returns a DER certificate with an RSA key.
-func selfSignedRSA(t *testing.T) []byte {
+// enclaveCert returns a self-signed DER certificate for enclaveKey, an
+// RSA key, with the subject key identifier Seal names.
+func enclaveCert(t *testing.T) []byte {
+	t.Helper()
 	k := enclaveKey()
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "rsa"},
+		SerialNumber: big.NewInt(42),
+		Subject:      pkix.Name{CommonName: "enclave"},
 		NotBefore:    moduleStart,
-		NotAfter:     moduleStart.AddDate(1, 0, 0),
+		NotAfter:     moduleStart.AddDate(100, 0, 0),
 		SubjectKeyId: attestation.SubjectKeyID(&k.PublicKey),
+		KeyUsage:     x509.KeyUsageKeyEncipherment,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
 	if err != nil {

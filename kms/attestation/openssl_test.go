@@ -2,9 +2,7 @@ package attestation_test
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
 	"math/big"
@@ -26,23 +24,11 @@ import (
 func opensslDir(t *testing.T) string {
 	t.Helper()
 	dir := openssltest.Dir(t)
-	k := enclaveKey()
-	p8, err := x509.MarshalPKCS8PrivateKey(k)
+	p8, err := x509.MarshalPKCS8PrivateKey(enclaveKey())
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(42),
-		Subject:      pkix.Name{CommonName: "enclave"},
-		NotBefore:    moduleStart,
-		NotAfter:     moduleStart.AddDate(100, 0, 0),
-		SubjectKeyId: attestation.SubjectKeyID(&k.PublicKey),
-		KeyUsage:     x509.KeyUsageKeyEncipherment,
-	}
-	cert, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert := enclaveCert(t)
 	openssltest.Write(t, dir, "key.pem", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8}))
 	openssltest.Write(t, dir, "cert.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert}))
 	return dir
@@ -95,8 +81,8 @@ func TestOpenOpensOpenSSL(t *testing.T) {
 }
 
 // OpenSSL verifies a module's certificate chain at the document's time and
-// its COSE signature over a Sig_structure encoded independently (by the
-// cbor package), as a verifier other than this package would.
+// its COSE signature over a Sig_structure the test encodes itself (with
+// the cbor package), as a verifier other than this package would.
 func TestOpenSSLVerifiesModuleDocument(t *testing.T) {
 	dir := opensslDir(t)
 	m := newModule(t, 1)
