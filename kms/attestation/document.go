@@ -624,7 +624,16 @@ func decodeCABundle(raw cbor.RawMessage) ([]*x509.Certificate, error) {
 		if err != nil {
 			return nil, err
 		}
+		// AWS's attestation document specification (§3.2.2.2): each
+		// cabundle entry has 1 to 1,024 bytes.
+		if len(c.Raw) > maxCABundleEntry {
+			return nil, malformed("cabundle[%d] has %d bytes, more than %d", i, len(c.Raw), maxCABundleEntry)
+		}
 		certs[i] = c
 	}
 	return certs, nil
 }
+
+// maxCABundleEntry is the largest certificate a document's cabundle
+// holds, in bytes.
+const maxCABundleEntry = 1024

@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -273,6 +274,7 @@ func malformedDocuments(t *testing.T) []malformedCase {
 	bstr := func(b cbor.RawMessage) []byte { return b } // encoded as a byte string
 
 	rsaCert := enclaveCert(t)
+	bigCert := longCert(t)
 	cases := []malformedCase{
 		{"empty input", nil},
 		{"not CBOR", []byte{0xff, 0x00, 0x01}},
@@ -327,6 +329,8 @@ func malformedDocuments(t *testing.T) []malformedCase {
 		{"cabundle empty", set("cabundle", [][]byte{})},
 		{"a cabundle entry not a byte string", set("cabundle", []string{"MIIB"})},
 		{"a cabundle entry not DER", set("cabundle", [][]byte{{1, 2, 3}})},
+		// §3.2.2.2: a cabundle entry has 1 to 1,024 bytes.
+		{"a cabundle entry of more than 1,024 bytes", set("cabundle", [][]byte{bigCert})},
 		{"public_key as text", set("public_key", "key")},
 		{"user_data as an integer", set("user_data", 7)},
 		{"nonce as a map", set("nonce", map[string]int{"n": 1})},
@@ -398,6 +402,27 @@ func enclaveCert(t *testing.T) []byte {
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return der
+}
+
+// longCert returns a well-formed self-signed DER certificate of more than
+// 1,024 bytes (its subject names long organisations).
+func longCert(t *testing.T) []byte {
+	t.Helper()
+	k := enclaveKey()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(43),
+		Subject:      pkix.Name{CommonName: "long", Organization: []string{strings.Repeat("o", 300), strings.Repeat("p", 300)}},
+		NotBefore:    moduleStart,
+		NotAfter:     moduleStart.AddDate(1, 0, 0),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x509.ParseCertificate(der); err != nil || len(der) <= 1024 {
+		t.Fatalf("longCert: %d bytes (%v), want a certificate of more than 1,024", len(der), err)
 	}
 	return der
 }
