@@ -311,12 +311,12 @@ func (s *Service) asymCall(ctx context.Context, op keystate.Operation, keyID str
 }
 
 // asymCallFor is asymCall with a Recipient (rcpt, nil for none; D80),
-// attested before the key is resolved, so that its condition keys take
-// part in authorization.
+// checked after the rest of the input (invalid) and attested before the
+// key is resolved, so that its condition keys take part in authorization.
 func (s *Service) asymCallFor(ctx context.Context, op keystate.Operation, keyID string, invalid error, used, needKey bool,
 	conds []string, rcpt *RecipientInfo, params func() map[string]string, check func(k *key, arn string) error,
 	do func(k *key, arn string, ck *keycrypto.Key) error) error {
-	a := s.checkRecipient(rcpt, invalid) // before the lock: it is slow
+	a, invalid := s.checkRecipient(op, rcpt, invalid) // before the lock: it is slow
 	if s.cl != nil {
 		return retriedErr(s, func() error {
 			return s.asymCallOnce(ctx, op, keyID, invalid, used, needKey, conds, a, params, check, do)
@@ -624,9 +624,6 @@ func (s *Service) DeriveSharedSecret(ctx context.Context, in *DeriveSharedSecret
 		invalid = validationError(op, "[blob]", "publicKey", "Member must have length less than or equal to 8192")
 	default:
 		invalid = checkEnum(op, in.KeyAgreementAlgorithm, "keyAgreementAlgorithm", keyAgreementNames)
-	}
-	if invalid == nil {
-		invalid = validateRecipient(op, in.Recipient)
 	}
 	var out *DeriveSharedSecretOutput
 	err := s.asymCallFor(ctx, op, in.KeyId, invalid, true, true, []string{"kms:KeyAgreementAlgorithm", in.KeyAgreementAlgorithm}, in.Recipient,

@@ -237,14 +237,14 @@ func asymmetricContext(op keystate.Operation, k *key, arn string, ec map[string]
 
 // cryptoCall runs the common part of a cryptographic operation on the key
 // keyID names (key ID, key ARN, alias name or alias ARN, any account):
-// validation (invalid), the Recipient's attestation (rcpt, nil for none;
-// D80), lookup and authorization (with the encryption context ec,
-// algorithm alg and conds, key/value pairs, and the attestation's, as
-// condition keys), the key-state table and
-// key usage, then do with the root secret.
+// validation (invalid, then the Recipient rcpt, nil for none; D80), the
+// Recipient's attestation, lookup and authorization (with the encryption
+// context ec, algorithm alg and conds, key/value pairs, and the
+// attestation's, as condition keys), the key-state table and key usage,
+// then do with the root secret.
 func (s *Service) cryptoCall(ctx context.Context, op keystate.Operation, keyID, alg string, ec map[string]string, conds []string,
 	rcpt *RecipientInfo, invalid error, params func() map[string]string, do func(k *key, arn string, root []byte) error) error {
-	a := s.checkRecipient(rcpt, invalid) // before the lock: it is slow
+	a, invalid := s.checkRecipient(op, rcpt, invalid) // before the lock: it is slow
 	if s.cl != nil {
 		return retriedErr(s, func() error { return s.cryptoCallOnce(ctx, op, keyID, alg, ec, conds, a, invalid, params, do) })
 	}
@@ -488,10 +488,7 @@ func (s *Service) decryptOnce(ctx context.Context, in *DecryptInput) (res *Decry
 	if invalid == nil && in.KeyId != "" {
 		invalid = checkLength(op, in.KeyId, "keyId", 1, 2048)
 	}
-	if invalid == nil {
-		invalid = validateRecipient(op, in.Recipient)
-	}
-	rcpt := s.checkRecipient(in.Recipient, invalid) // before the lock: it is slow
+	rcpt, invalid := s.checkRecipient(op, in.Recipient, invalid) // before the lock: it is slow
 	now, caller, err := s.begin(ctx, op)
 	defer func() {
 		if s.end(op, &err) {
@@ -790,18 +787,16 @@ func dataKeySize(op keystate.Operation, in *GenerateDataKeyInput) (int, error) {
 	return 32, nil
 }
 
-// generateDataKey is GenerateDataKey with or without the plaintext.
-func (s *Service) generateDataKey(ctx context.Context, op keystate.Operation, in *GenerateDataKeyInput) (*GenerateDataKeyOutput, error) {
+// generateDataKey is GenerateDataKey with or without the plaintext (the
+// output by value, so that the one without it makes only its own).
+func (s *Service) generateDataKey(ctx context.Context, op keystate.Operation, in *GenerateDataKeyInput) (GenerateDataKeyOutput, error) {
 	n, invalid := dataKeySize(op, in)
 	if invalid == nil {
 		invalid = validateContext(op, in.EncryptionContext, "encryptionContext")
 	}
-	if invalid == nil {
-		invalid = validateRecipientOf(op, in.Recipient, op == keystate.GenerateDataKey)
-	}
 	var (
-		pt, blob, forRecipient []byte
-		keyARN                 string
+		out GenerateDataKeyOutput
+		pt  []byte
 	)
 	err := s.cryptoCall(ctx, op, in.KeyId, "", in.EncryptionContext, nil, in.Recipient, invalid, func() map[string]string {
 		p := cryptoParams(in.KeyId, in.EncryptionContext)
@@ -817,20 +812,21 @@ func (s *Service) generateDataKey(ctx context.Context, op keystate.Operation, in
 			return &keystate.Error{Code: keystate.ErrKMSInternal, Op: op, KeyID: arn, State: k.state, Err: err, Message: "The randomness source failed."}
 		}
 		var err error
-		if blob, err = s.sealFor(root, k, pt, in.EncryptionContext); err != nil {
+		if out.CiphertextBlob, err = s.sealFor(root, k, pt, in.EncryptionContext); err != nil {
 			return sealError(op, k, arn, err)
 		}
-		if forRecipient, err = s.forRecipient(op, k, arn, &pt); err != nil {
+		if out.CiphertextForRecipient, err = s.forRecipient(op, k, arn, &pt); err != nil {
 			return err
 		}
-		keyARN = arn
+		out.KeyId = arn
 		return nil
 	})
 	if err != nil {
 		clear(pt)
-		return nil, err
+		return GenerateDataKeyOutput{}, err
 	}
-	return &GenerateDataKeyOutput{CiphertextBlob: blob, KeyId: keyARN, Plaintext: pt, CiphertextForRecipient: forRecipient}, nil
+	out.Plaintext = pt
+	return out, nil
 }
 
 // GenerateDataKey returns a new data key (KeySpec AES_128/AES_256, or
@@ -845,7 +841,11 @@ func (s *Service) generateDataKey(ctx context.Context, op keystate.Operation, in
 // Errors: those of Encrypt, and ValidationException when both or neither
 // of KeySpec and NumberOfBytes are given.
 func (s *Service) GenerateDataKey(ctx context.Context, in *GenerateDataKeyInput) (*GenerateDataKeyOutput, error) {
-	return s.generateDataKey(ctx, keystate.GenerateDataKey, orEmpty(in))
+	out, err := s.generateDataKey(ctx, keystate.GenerateDataKey, orEmpty(in))
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // GenerateDataKeyWithoutPlaintext is GenerateDataKey returning only the
@@ -907,22 +907,21 @@ func (s *Service) randomStore(op keystate.Operation, caller, id string) error {
 func (s *Service) generateRandomOnce(ctx context.Context, in *GenerateRandomInput) (res *GenerateRandomOutput, err error) {
 	in = orEmpty(in)
 	const op = keystate.GenerateRandom
-	invalidRecipient := validateRecipient(op, in.Recipient)
-	rcpt := s.checkRecipient(in.Recipient, invalidRecipient) // before the lock: it is slow
+	var invalid error
+	if in.NumberOfBytes == nil {
+		invalid = validationError(op, "null", "numberOfBytes", "Member must not be null")
+	} else {
+		invalid = checkIntRange(op, *in.NumberOfBytes, "numberOfBytes", 1, 1024)
+	}
+	rcpt, invalid := s.checkRecipient(op, in.Recipient, invalid) // before the lock: it is slow
 	now, caller, err := s.begin(ctx, op)
 	defer func() {
 		if s.end(op, &err) {
 			res = nil
 		}
 	}()
-	if err == nil && in.NumberOfBytes == nil {
-		err = validationError(op, "null", "numberOfBytes", "Member must not be null")
-	}
 	if err == nil {
-		err = checkIntRange(op, *in.NumberOfBytes, "numberOfBytes", 1, 1024)
-	}
-	if err == nil {
-		err = invalidRecipient
+		err = invalid
 	}
 	if err == nil {
 		err = s.attest(op, rcpt, now)

@@ -78,13 +78,11 @@ type GenerateDataKeyPairWithoutPlaintextOutput struct {
 // KMSInternalException.
 func (s *Service) GenerateDataKeyPair(ctx context.Context, in *GenerateDataKeyPairInput) (*GenerateDataKeyPairOutput, error) {
 	in = orEmpty(in)
-	priv, forRecipient, out, err := s.generateDataKeyPair(ctx, keystate.GenerateDataKeyPair, in)
+	out, err := s.generateDataKeyPair(ctx, keystate.GenerateDataKeyPair, in)
 	if err != nil {
 		return nil, err
 	}
-	return &GenerateDataKeyPairOutput{KeyId: out.KeyId, KeyPairSpec: out.KeyPairSpec, PublicKey: out.PublicKey,
-		PrivateKeyPlaintext: priv, PrivateKeyCiphertextBlob: out.PrivateKeyCiphertextBlob, KeyMaterialId: out.KeyMaterialId,
-		CiphertextForRecipient: forRecipient}, nil
+	return &out, nil
 }
 
 // GenerateDataKeyPairWithoutPlaintext is GenerateDataKeyPair without the
@@ -94,15 +92,19 @@ func (s *Service) GenerateDataKeyPair(ctx context.Context, in *GenerateDataKeyPa
 // Errors: those of GenerateDataKeyPair.
 func (s *Service) GenerateDataKeyPairWithoutPlaintext(ctx context.Context, in *GenerateDataKeyPairWithoutPlaintextInput) (*GenerateDataKeyPairWithoutPlaintextOutput, error) {
 	in = orEmpty(in)
-	priv, _, out, err := s.generateDataKeyPair(ctx, keystate.GenerateDataKeyPairWithoutPlaintext, in)
-	clear(priv)
-	return out, err
+	out, err := s.generateDataKeyPair(ctx, keystate.GenerateDataKeyPairWithoutPlaintext, in)
+	if err != nil {
+		return nil, err
+	}
+	clear(out.PrivateKeyPlaintext)
+	return &GenerateDataKeyPairWithoutPlaintextOutput{KeyId: out.KeyId, KeyPairSpec: out.KeyPairSpec, PublicKey: out.PublicKey,
+		PrivateKeyCiphertextBlob: out.PrivateKeyCiphertextBlob, KeyMaterialId: out.KeyMaterialId}, nil
 }
 
 // generateDataKeyPair is GenerateDataKeyPair with or without the
-// plaintext: the private key (nil when sealed for a Recipient), the
-// private key for the Recipient, and the rest of the output.
-func (s *Service) generateDataKeyPair(ctx context.Context, op keystate.Operation, in *GenerateDataKeyPairInput) ([]byte, []byte, *GenerateDataKeyPairWithoutPlaintextOutput, error) {
+// plaintext (the output by value, so that the one without it makes only
+// its own).
+func (s *Service) generateDataKeyPair(ctx context.Context, op keystate.Operation, in *GenerateDataKeyPairInput) (GenerateDataKeyPairOutput, error) {
 	var invalid error
 	if in.KeyPairSpec == "" {
 		invalid = required(op, "keyPairSpec")
@@ -112,12 +114,9 @@ func (s *Service) generateDataKeyPair(ctx context.Context, op keystate.Operation
 	if invalid == nil {
 		invalid = validateContext(op, in.EncryptionContext, "encryptionContext")
 	}
-	if invalid == nil {
-		invalid = validateRecipientOf(op, in.Recipient, op == keystate.GenerateDataKeyPair)
-	}
 	var (
-		priv, forRecipient []byte
-		out                *GenerateDataKeyPairWithoutPlaintextOutput
+		out  GenerateDataKeyPairOutput
+		priv []byte
 	)
 	err := s.cryptoCall(ctx, op, in.KeyId, "", in.EncryptionContext, []string{"kms:DataKeyPairSpec", in.KeyPairSpec}, in.Recipient, invalid,
 		func() map[string]string {
@@ -153,18 +152,20 @@ func (s *Service) generateDataKeyPair(ctx context.Context, op keystate.Operation
 			if err != nil {
 				return sealError(op, k, arn, err)
 			}
-			if forRecipient, err = s.forRecipient(op, k, arn, &priv); err != nil {
+			forRecipient, err := s.forRecipient(op, k, arn, &priv)
+			if err != nil {
 				return err
 			}
-			out = &GenerateDataKeyPairWithoutPlaintextOutput{KeyId: arn, KeyPairSpec: in.KeyPairSpec, PublicKey: pub,
-				PrivateKeyCiphertextBlob: blob, KeyMaterialId: currentMaterialID(k)}
+			out = GenerateDataKeyPairOutput{KeyId: arn, KeyPairSpec: in.KeyPairSpec, PublicKey: pub,
+				PrivateKeyCiphertextBlob: blob, KeyMaterialId: currentMaterialID(k), CiphertextForRecipient: forRecipient}
 			return nil
 		})
 	if err != nil {
 		clear(priv)
-		return nil, nil, nil, err
+		return GenerateDataKeyPairOutput{}, err
 	}
-	return priv, forRecipient, out, nil
+	out.PrivateKeyPlaintext = priv
+	return out, nil
 }
 
 // currentMaterialID is the KeyMaterialId of a symmetric key's current

@@ -40,9 +40,11 @@ type Event struct {
 	// by dotted name: for a call with a Recipient whose attestation
 	// document verified (D80), recipient.attestationDocumentModuleId,
 	// recipient.attestationDocumentEnclaveImageDigest (PCR0) and
-	// recipient.attestationDocumentEnclavePCR<n> for PCR1, 2, 3, 4 and 8,
-	// the PCRs in lower-case hex. Nil otherwise. The map may be shared by
-	// several events: do not modify it.
+	// recipient.attestationDocumentEnclavePCR<n> for PCR1, 2, 3, 4 and 8
+	// (for a NitroTPM document, no image digest and
+	// recipient.attestationDocumentNitroTPMPCR<n> for PCR4, 7, 8, 9, 16
+	// and 23), the PCRs in lower-case hex. Nil otherwise. The map may be
+	// shared by several events: do not modify it.
 	AdditionalEventData map[string]string
 }
 

@@ -1,11 +1,13 @@
 package kms
 
 import (
+	"cmp"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -31,10 +33,6 @@ type RecipientInfo struct {
 // keyEncryptionAlgorithms are RecipientInfo.KeyEncryptionAlgorithm's values.
 var keyEncryptionAlgorithms = []string{"RSAES_OAEP_SHA_256"}
 
-// maxAttestationDocument is the API's length limit of
-// RecipientInfo.AttestationDocument.
-const maxAttestationDocument = 262144
-
 // WithAttestationRoots sets the certificates an attestation document in a
 // Recipient parameter must chain to (D80). The default is the AWS Nitro
 // Enclaves root (attestation.AWSNitroRoots), so only documents from real
@@ -56,52 +54,53 @@ type attestedRecipient struct {
 	validity attestation.Validity // when its certificates are all valid
 	conds    []string             // its condition keys and values, in pairs
 	trail    map[string]string    // Event.AdditionalEventData
-	refusal  string               // not "": the document is refused so (ValidationException)
 }
+
+// maxAttestedDocuments bounds recipientCache: past it, it starts afresh.
+const maxAttestedDocuments = 1024
 
 // recipientCache holds the documents that verified, by their SHA-256.
 type recipientCache struct {
-	mu sync.Mutex
-	m  map[[sha256.Size]byte]*attestedRecipient
+	mu    sync.Mutex
+	m     map[[sha256.Size]byte]*attestedRecipient
+	limit int // its bound; 0 is maxAttestedDocuments (a test sets another)
 }
 
-// maxAttestedDocuments bounds recipientCache: past it, it starts afresh
-// (a variable for tests).
-var maxAttestedDocuments = 1024
+// checkRecipient checks the Recipient parameter r of op (nil for none)
+// once the call's other input is valid (invalid, the input's error, is
+// returned as it is, and then nothing is checked): its members (D3 step
+// 1), and its document against the service's roots, for every instant at
+// once. It returns the verified Recipient, or the ValidationException that
+// refuses it. Verifying costs three ECDSA P-384 verifications (about 2
+// ms), so the call does it before it takes the service's lock, and a
+// document verified before costs a hash.
+func (s *Service) checkRecipient(op keystate.Operation, r *RecipientInfo, invalid error) (*attestedRecipient, error) {
+	if r == nil || invalid != nil {
+		return nil, invalid
+	}
+	return s.verifyRecipient(op, r)
+}
 
-// validateRecipient checks a Recipient parameter's members (D3 step 1,
-// with the call's other input): nil for none.
-func validateRecipient(op keystate.Operation, r *RecipientInfo) error {
-	if r == nil {
-		return nil
+// verifyRecipient is checkRecipient for a Recipient.
+func (s *Service) verifyRecipient(op keystate.Operation, r *RecipientInfo) (*attestedRecipient, error) {
+	if op == keystate.GenerateDataKeyWithoutPlaintext || op == keystate.GenerateDataKeyPairWithoutPlaintext {
+		// Their inputs are their twins' types; they have no Recipient.
+		return nil, kmsError(keystate.ErrValidation, op, "", keystate.None,
+			"Recipient is not a parameter of "+op.String()+": it returns no plaintext to encrypt for a recipient.")
 	}
 	if r.KeyEncryptionAlgorithm != "" {
 		if err := checkEnum(op, r.KeyEncryptionAlgorithm, "recipient.keyEncryptionAlgorithm", keyEncryptionAlgorithms); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	switch n := len(r.AttestationDocument); {
 	case n == 0:
 		// D80: a Recipient needs its document (the API marks it
 		// optional). AWS's wording for a null member (unquoted null).
-		return kmsError(keystate.ErrValidation, op, "", keystate.None,
-			"1 validation error detected: Value null at 'recipient.attestationDocument' failed to satisfy constraint: Member must not be null")
-	case n > maxAttestationDocument:
-		return validationError(op, "[blob]", "recipient.attestationDocument",
-			"Member must have length less than or equal to "+strconv.Itoa(maxAttestationDocument))
-	}
-	return nil
-}
-
-// checkRecipient verifies the document of a valid Recipient (invalid is
-// the call's input error, after which nothing is verified) against the
-// service's roots, for every instant at once: it costs three ECDSA P-384
-// verifications (about 2 ms), so the call does it before it takes the
-// service's lock, and a document verified before costs a hash. nil for no
-// Recipient.
-func (s *Service) checkRecipient(r *RecipientInfo, invalid error) *attestedRecipient {
-	if r == nil || invalid != nil {
-		return nil
+		return nil, checkRequired(op, "", "recipient.attestationDocument", "")
+	case n > attestation.MaxDocumentSize:
+		return nil, validationError(op, "[blob]", "recipient.attestationDocument",
+			"Member must have length less than or equal to "+strconv.Itoa(attestation.MaxDocumentSize))
 	}
 	sum := sha256.Sum256(r.AttestationDocument)
 	c := &s.attested
@@ -109,7 +108,7 @@ func (s *Service) checkRecipient(r *RecipientInfo, invalid error) *attestedRecip
 	a := c.m[sum]
 	c.mu.Unlock()
 	if a != nil {
-		return a
+		return a, nil
 	}
 	roots := s.cfg.attestationRoots
 	if roots == nil {
@@ -117,21 +116,22 @@ func (s *Service) checkRecipient(r *RecipientInfo, invalid error) *attestedRecip
 	}
 	doc, validity, err := attestation.VerifyChain(r.AttestationDocument, roots)
 	if err != nil {
-		return &attestedRecipient{refusal: attestationMessage(err)}
+		return nil, kmsError(keystate.ErrValidation, op, "", keystate.None, attestationMessage(err))
 	}
 	pub, err := doc.RSAPublicKey()
 	if err != nil {
-		return &attestedRecipient{refusal: "The attestation document in the Recipient parameter has no RSA public key."}
+		return nil, kmsError(keystate.ErrValidation, op, "", keystate.None,
+			"The attestation document in the Recipient parameter has no RSA public key.")
 	}
 	a = &attestedRecipient{pub: pub, validity: validity}
 	a.conds, a.trail = recipientKeys(doc)
 	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxAttestedDocuments {
+	if c.m == nil || len(c.m) >= cmp.Or(c.limit, maxAttestedDocuments) {
 		c.m = make(map[[sha256.Size]byte]*attestedRecipient)
 	}
 	c.m[sum] = a
 	c.mu.Unlock()
-	return a
+	return a, nil
 }
 
 // recipientKeys returns a verified document's condition keys (in pairs of
@@ -145,31 +145,23 @@ func (s *Service) checkRecipient(r *RecipientInfo, invalid error) *attestedRecip
 func recipientKeys(doc *attestation.Document) ([]string, map[string]string) {
 	var conds []string
 	trail := map[string]string{"recipient.attestationDocumentModuleId": doc.ModuleID}
+	// An enclave's PCRs, or an instance's NitroTPM PCRs; CloudTrail
+	// records the PCRs AWS's examples show.
+	pcrs, recorded := doc.PCRs, []int{1, 2, 3, 4, 8}
+	cond, event := "kms:RecipientAttestation:PCR", "recipient.attestationDocumentEnclavePCR"
 	if doc.NitroTPMPCRs != nil {
-		for i := range attestation.MaxPCRs {
-			if v, ok := doc.NitroTPMPCRs[i]; ok {
-				conds = append(conds, "kms:RecipientAttestation:NitroTPMPCR"+strconv.Itoa(i), hex.EncodeToString(v))
-			}
-		}
-		for _, i := range []int{4, 7, 8, 9, 16, 23} {
-			if v, ok := doc.NitroTPMPCRs[i]; ok {
-				trail["recipient.attestationDocumentNitroTPMPCR"+strconv.Itoa(i)] = hex.EncodeToString(v)
-			}
-		}
-		return conds, trail
-	}
-	if pcr0, ok := doc.PCRs[0]; ok {
+		pcrs, recorded = doc.NitroTPMPCRs, []int{4, 7, 8, 9, 16, 23}
+		cond, event = "kms:RecipientAttestation:NitroTPMPCR", "recipient.attestationDocumentNitroTPMPCR"
+	} else if pcr0, ok := doc.PCRs[0]; ok {
 		conds = append(conds, "kms:RecipientAttestation:ImageSha384", hex.EncodeToString(pcr0))
-		trail["recipient.attestationDocumentEnclaveImageDigest"] = hex.EncodeToString(pcr0)
+		trail["recipient.attestationDocumentEnclaveImageDigest"] = conds[1]
 	}
 	for i := range attestation.MaxPCRs {
-		if v, ok := doc.PCRs[i]; ok {
-			conds = append(conds, "kms:RecipientAttestation:PCR"+strconv.Itoa(i), hex.EncodeToString(v))
-		}
-	}
-	for _, i := range []int{1, 2, 3, 4, 8} {
-		if v, ok := doc.PCRs[i]; ok {
-			trail["recipient.attestationDocumentEnclavePCR"+strconv.Itoa(i)] = hex.EncodeToString(v)
+		if v, ok := pcrs[i]; ok {
+			conds = append(conds, cond+strconv.Itoa(i), hex.EncodeToString(v))
+			if slices.Contains(recorded, i) {
+				trail[event+strconv.Itoa(i)] = conds[len(conds)-1]
+			}
 		}
 	}
 	return conds, trail
@@ -180,19 +172,17 @@ func recipientKeys(doc *attestation.Document) ([]string, map[string]string) {
 const certificateRefusal = "The attestation document in the Recipient parameter is not valid: " +
 	"its certificate does not chain to a trusted Nitro root at the time of the request."
 
-// attest takes the call's checked Recipient (nil for none) at now (Unix
-// µs): it refuses a document that did not verify or whose certificates
-// are not all valid at now, and adds the document's condition keys
+// attest takes the call's verified Recipient (nil for none) at now (Unix
+// µs): it refuses a document whose certificates are not all valid at now,
+// and adds the document's condition keys
 // (kms:RecipientAttestation:ImageSha384 and :PCR<n>) to the call, so that
 // the key policy's and IAM's decisions see them. The caller holds s.mu,
 // between begin and end.
 func (s *Service) attest(op keystate.Operation, a *attestedRecipient, now int64) error {
-	switch {
-	case a == nil:
+	if a == nil {
 		return nil
-	case a.refusal != "":
-		return kmsError(keystate.ErrValidation, op, "", keystate.None, a.refusal)
-	case !a.validity.Contains(fromMicros(now)):
+	}
+	if !a.validity.Contains(fromMicros(now)) {
 		return kmsError(keystate.ErrValidation, op, "", keystate.None, certificateRefusal)
 	}
 	for i := 0; i+1 < len(a.conds); i += 2 {
@@ -235,16 +225,4 @@ func (s *Service) forRecipient(op keystate.Operation, k *key, arn string, secret
 			Message: "The response could not be encrypted for the recipient."}
 	}
 	return ct, nil
-}
-
-// validateRecipientOf is validateRecipient for an operation that shares
-// its input type with its twin: one without plaintext output
-// (GenerateDataKeyWithoutPlaintext, GenerateDataKeyPairWithoutPlaintext;
-// member false) has no Recipient and refuses one.
-func validateRecipientOf(op keystate.Operation, r *RecipientInfo, member bool) error {
-	if r == nil || member {
-		return validateRecipient(op, r)
-	}
-	return kmsError(keystate.ErrValidation, op, "", keystate.None,
-		"Recipient is not a parameter of "+op.String()+": it returns no plaintext to encrypt for a recipient.")
 }

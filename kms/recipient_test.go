@@ -73,7 +73,7 @@ func (e *fxEnclave) docWith(c attestation.Claims) []byte {
 	return d
 }
 
-// recipient is a Recipient carrying doc.
+// fxRecipient is a Recipient carrying doc.
 func fxRecipient(doc []byte) *kms.RecipientInfo {
 	return &kms.RecipientInfo{AttestationDocument: doc, KeyEncryptionAlgorithm: "RSAES_OAEP_SHA_256"}
 }

@@ -22,7 +22,8 @@ import (
 // document reaches the service and CiphertextForRecipient comes back
 // (D80), for Decrypt, GenerateDataKey, GenerateDataKeyPair,
 // DeriveSharedSecret and GenerateRandom; the enclave's key opens each, and
-// Plaintext, PrivateKeyPlaintext and SharedSecret are absent.
+// Plaintext, PrivateKeyPlaintext and SharedSecret are absent (spec
+// aws-kms-asymmetric-hmac.md §4.3, §5, §6).
 func TestSDKRecipient(t *testing.T) {
 	m, err := attestation.NewModule(rand.NewChaCha8([32]byte{'m'}), epoch.Add(-time.Hour))
 	if err != nil {

@@ -307,7 +307,9 @@ func TestLenientRequests(t *testing.T) {
 		t.Errorf("Decrypt = %v", m)
 	}
 	// Recipient is not a member of the operations without plaintext
-	// output: skipped as any unknown member is, whatever it holds (D80).
+	// output (spec aws-kms-asymmetric-hmac.md §5 for
+	// GenerateDataKeyPairWithoutPlaintext): skipped as any unknown member
+	// is, whatever it holds (D80).
 	for _, body := range []string{`"Recipient":{"AttestationDocument":"eA=="}`, `"Recipient":5`} {
 		m = postOK(t, f.handler, target+"GenerateDataKeyWithoutPlaintext", `{"KeyId":"`+sym+`","KeySpec":"AES_256",`+body+`}`)
 		if m["CiphertextBlob"] == nil || m["Plaintext"] != nil || m["CiphertextForRecipient"] != nil {
