@@ -292,7 +292,7 @@
 // SM2PKE and WrappingKeySpec SM2 (spec aws-kms-asymmetric-hmac.md §9.2)
 // gives an SM2 public key (the SubjectPublicKeyInfo GetPublicKey gives for
 // SM2 keys), and ImportKeyMaterial takes material encrypted to it with
-// SM2PKE in the DER C1C3C2 form (§9.3), whatever the key's kind, as
+// SM2PKE in the DER C1C3C2 form (§4.2), whatever the key's kind, as
 // kmsmodel takes RSA-wrapped material (the spec's table of which
 // algorithms fit which material is not enforced beyond what decrypts).
 // SM2PKE with an RSA key spec, or an RSA algorithm with SM2, is
@@ -305,7 +305,7 @@
 // checks and with its ARN and state, since which pairs exist depends on
 // the Region of the key. The ciphertext must be DER: gmsm also reads the
 // raw C1C3C2 forms, which AWS's SM2 helper converts from before calling
-// KMS (§9.3), so kmsmodel refuses them, as it does for SM2PKE Decrypt.
+// KMS (§4.2), so kmsmodel refuses them, as it does for SM2PKE Decrypt.
 //
 // D72: ListAliases without a KeyId lists, besides the caller's aliases in
 // the Region, each predefined alias/aws/<service> name whose AWS managed
