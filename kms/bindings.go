@@ -137,7 +137,10 @@ func (s *Service) policyShown(k *key, doc *policy.Document) string {
 // epoch recorded (its record's Binding).
 func (s *Service) bindGrant(g *grant, recorded uint64) {
 	ip := s.cfg.identities
-	if ip != nil && s.cfg.recordBindings {
+	if ip == nil {
+		return
+	}
+	if s.cfg.recordBindings {
 		if recorded == 0 {
 			delete(s.grantBound, g.id)
 			return
@@ -148,7 +151,7 @@ func (s *Service) bindGrant(g *grant, recorded uint64) {
 		s.grantBound[g.id] = recorded - 1
 		return
 	}
-	if ip == nil || !namesIAM([]policy.Principal{g.grantee, g.retiring}) {
+	if !namesIAM([]policy.Principal{g.grantee, g.retiring}) {
 		return
 	}
 	if _, ok := s.grantBound[g.id]; ok {

@@ -60,8 +60,10 @@ func d78Namesake(t *testing.T, ip *IdentityPolicies, st *store.SharedMemory, clo
 // PolicyBinding, store.Grant.Binding), so that every node judges alike: a
 // grant made on node a and a key policy put there no longer cover a
 // grantee deleted and created again, on either node or on a node opened
-// afterwards, and each shows the principal by its former unique ID. A
-// policy written again binds anew, on every node.
+// afterwards, and each shows the principal by its former unique ID (spec
+// aws-kms-policies-grants.md §8: "A deleted role's ARN in an existing
+// policy or grant shows up as its unique ID"). A policy written again
+// binds anew, on every node.
 func TestDecisionD78Cluster(t *testing.T) {
 	ctx := context.Background()
 	ip, st, a, b, clock := d78Cluster(t)

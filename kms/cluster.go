@@ -159,11 +159,17 @@ func (s *Service) watchFrom(rev int64) error {
 // barrier brings the service up to the store's latest revision before a
 // call, unless it reads stale. The caller must not hold s.mu.
 func (s *Service) barrier(ctx context.Context) error {
+	if s.cl != nil && s.cl.stale {
+		return s.catchUp(ctx, -1)
+	}
+	return s.catchUpLatest(ctx)
+}
+
+// catchUpLatest brings a cluster node up to the store's latest revision,
+// stale reads or not. The caller must not hold s.mu.
+func (s *Service) catchUpLatest(ctx context.Context) error {
 	if s.cl == nil {
 		return nil
-	}
-	if s.cl.stale {
-		return s.catchUp(ctx, -1)
 	}
 	rev, err := s.cl.shared.Revision(ctx)
 	if err != nil {

@@ -260,23 +260,19 @@ func (s *Service) reload() error {
 	}
 	// D78: what the reload left as it was (a key policy of the same text,
 	// a grant) keeps its binding; the rest is bound as loaded. (A cluster
-	// node's are as its records say.)
-	for slot, b := range s.bound {
-		if s.cfg.recordBindings {
-			break
-		}
-		if nk := f.loadedKey(s.storeID(s.keyAt(slot))); nk != nil {
-			if nb, ok := f.bound[nk.slot]; ok && nb.text == b.text {
-				f.bound[nk.slot] = b
+	// node's are as its records say, as loaded.)
+	if !s.cfg.recordBindings {
+		for slot, b := range s.bound {
+			if nk := f.loadedKey(s.storeID(s.keyAt(slot))); nk != nil {
+				if nb, ok := f.bound[nk.slot]; ok && nb.text == b.text {
+					f.bound[nk.slot] = b
+				}
 			}
 		}
-	}
-	for id, epoch := range s.grantBound {
-		if s.cfg.recordBindings {
-			break
-		}
-		if _, ok := f.grantBound[id]; ok {
-			f.grantBound[id] = epoch
+		for id, epoch := range s.grantBound {
+			if _, ok := f.grantBound[id]; ok {
+				f.grantBound[id] = epoch
+			}
 		}
 	}
 	if string(f.root) != string(s.root) {

@@ -48,11 +48,12 @@ func FuzzUnwrapMaterial(f *testing.F) {
 	specs := []keystate.KeySpec{keystate.HMAC224, keystate.HMAC256, keystate.HMAC384, keystate.HMAC512,
 		keystate.RSA2048, keystate.ECCNISTP256, keystate.ECCNISTP384, keystate.ECCNISTP521,
 		keystate.ECCSECGP256K1, keystate.ECCNISTEdwards25519, keystate.SM2}
+	rsaPair, sm2Pair := &wrappingPair{rsa: priv}, &wrappingPair{sm2: sm2Key}
 	f.Fuzz(func(t *testing.T, which uint8, b []byte) {
 		alg := algs[int(which)%len(algs)]
-		w := &wrappingPair{rsa: priv}
+		w := rsaPair
 		if alg == "SM2PKE" {
-			w = &wrappingPair{sm2: sm2Key}
+			w = sm2Pair
 		}
 		m, err := unwrapMaterial(w, alg, b)
 		if err != nil {

@@ -750,8 +750,8 @@ func unwrapMaterial(w *wrappingPair, algorithm string, wrapped []byte) ([]byte, 
 		if w.sm2 == nil {
 			return nil, errors.New("kms: SM2PKE needs an SM2 wrapping key")
 		}
-		// The DER C1C3C2 form of GB/T 32918.4 (spec §9.3), as SM2PKE's
-		// Encrypt makes.
+		// The DER C1C3C2 form of GB/T 32918.4 (spec
+		// aws-kms-asymmetric-hmac.md §4.2), as SM2PKE's Encrypt makes.
 		return w.sm2.Decrypt(keycrypto.SM2PKE, wrapped)
 	}
 	priv := w.rsa

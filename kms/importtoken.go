@@ -67,13 +67,27 @@ func (s *Service) sealToken(root []byte, t importToken, priv *wrappingPair) ([]b
 		}
 		s.imports.wrappingDER[t.spec] = der
 	}
-	fields := make([]byte, 0, 3*(binary.MaxVarintLen64+16)+8+len(der))
+	fields := appendTokenFields(make([]byte, 0, 3*(binary.MaxVarintLen64+16)+8+len(der)), t, der)
+	out, err := s.sealFields(root, fields)
+	clear(fields) // the private key
+	return out, err
+}
+
+// appendTokenFields appends to dst what a sealed token holds: t's key
+// ID, algorithm, key spec and expiry, then the wrapping private key der
+// (openToken reads them back).
+func appendTokenFields(dst []byte, t importToken, der []byte) []byte {
 	for _, f := range []string{t.keyID, t.algorithm, t.spec} {
-		fields = binary.AppendUvarint(fields, uint64(len(f)))
-		fields = append(fields, f...)
+		dst = binary.AppendUvarint(dst, uint64(len(f)))
+		dst = append(dst, f...)
 	}
-	fields = binary.BigEndian.AppendUint64(fields, uint64(t.validTo))
-	fields = append(fields, der...)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(t.validTo))
+	return append(dst, der...)
+}
+
+// sealFields seals a token's fields (appendTokenFields) under root secret
+// root. The caller holds s.mu.
+func (s *Service) sealFields(root, fields []byte) ([]byte, error) {
 	g := s.tokenSealer(root)
 	out := make([]byte, 1+g.NonceSize(), 1+g.NonceSize()+len(fields)+g.Overhead())
 	out[0] = tokenSealed
@@ -83,9 +97,7 @@ func (s *Service) sealToken(root []byte, t importToken, priv *wrappingPair) ([]b
 	if _, err := io.ReadFull(rand.Reader, out[1:]); err != nil {
 		return nil, err
 	}
-	out = g.Seal(out, out[1:1+g.NonceSize()], fields, tokenLabel)
-	clear(fields) // the private key
-	return out, nil
+	return g.Seal(out, out[1:1+g.NonceSize()], fields, tokenLabel), nil
 }
 
 // openToken opens a sealed import token: what it was issued for, and its

@@ -56,7 +56,7 @@ func (s *Service) markUsed(ctx context.Context, k *key, op keystate.Operation, n
 	if s.cfg.shareUsage {
 		// D79: a use another node made, merged here, that comes after
 		// this one stays the last, as on that node.
-		if held, ok := s.usage[k.slot]; ok && held.at >= now && !s.laterUse(use, held) {
+		if held, ok := s.usage[k.slot]; ok && !s.laterUse(use, held) {
 			return
 		}
 		if s.useDirty == nil {

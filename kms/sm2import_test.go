@@ -18,7 +18,7 @@ import (
 
 // sm2Wrap encrypts material to the SM2 wrapping key der (a
 // SubjectPublicKeyInfo) with SM2PKE, in the DER C1C3C2 form (spec
-// aws-kms-asymmetric-hmac.md §9.3), as AWS's SM2 offline helper does.
+// aws-kms-asymmetric-hmac.md §4.2), as AWS's SM2 offline helper does.
 func sm2Wrap(t testing.TB, der, material []byte) []byte {
 	t.Helper()
 	pk, err := smx509.ParsePKIXPublicKey(der)
@@ -72,6 +72,11 @@ func TestDecisionD81SM2Wrapping(t *testing.T) {
 	// The same material again is accepted, other material refused: the
 	// material was unwrapped as sent.
 	p = cnParams(t, cn, sym.KeyId)
+	if _, err := cn.s.ImportKeyMaterial(cn.ctx, &kms.ImportKeyMaterialInput{KeyId: sym.KeyId, ImportToken: p.ImportToken,
+		EncryptedKeyMaterial: sm2Wrap(t, p.PublicKey, imMaterial), ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE"}); err != nil {
+		t.Fatalf("ImportKeyMaterial of the same material again: %v", err)
+	}
+	p = cnParams(t, cn, sym.KeyId)
 	_, err = cn.s.ImportKeyMaterial(cn.ctx, &kms.ImportKeyMaterialInput{KeyId: sym.KeyId, ImportToken: p.ImportToken,
 		EncryptedKeyMaterial: sm2Wrap(t, p.PublicKey, imOther), ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE"})
 	fxCheckErr(t, err, fxWant{Code: keystate.ErrIncorrectKeyMaterial, Op: keystate.ImportKeyMaterial, KeyID: sym.Arn,
@@ -102,11 +107,18 @@ func TestDecisionD81SM2Wrapping(t *testing.T) {
 	}
 
 	// A wrong ciphertext, and RSA-wrapped material under an SM2 token.
-	p = cnParams(t, cn, asym.KeyId)
-	_, err = cn.s.ImportKeyMaterial(cn.ctx, &kms.ImportKeyMaterialInput{KeyId: asym.KeyId, ImportToken: p.ImportToken,
-		EncryptedKeyMaterial: bytes.Repeat([]byte{1}, 200), ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE"})
-	fxCheckErr(t, err, fxWant{Code: keystate.ErrInvalidCiphertext, Op: keystate.ImportKeyMaterial, KeyID: asym.Arn,
-		State: keystate.Enabled, Msg: "The encrypted key material could not be decrypted with the import token's wrapping key and algorithm SM2PKE."})
+	rsaParams, err := cn.s.GetParametersForImport(cn.ctx, &kms.GetParametersForImportInput{KeyId: asym.KeyId,
+		WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, wrapped := range [][]byte{bytes.Repeat([]byte{1}, 200), imWrap(t, rsaParams.PublicKey, "RSAES_OAEP_SHA_256", pkcs8)} {
+		p = cnParams(t, cn, asym.KeyId)
+		_, err = cn.s.ImportKeyMaterial(cn.ctx, &kms.ImportKeyMaterialInput{KeyId: asym.KeyId, ImportToken: p.ImportToken,
+			EncryptedKeyMaterial: wrapped, ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE"})
+		fxCheckErr(t, err, fxWant{Code: keystate.ErrInvalidCiphertext, Op: keystate.ImportKeyMaterial, KeyID: asym.Arn,
+			State: keystate.Enabled, Msg: "The encrypted key material could not be decrypted with the import token's wrapping key and algorithm SM2PKE."})
+	}
 
 	// D81: the algorithm and the key spec go together.
 	msg := func(alg, spec string) string {
@@ -192,8 +204,10 @@ func TestDecisionD81SM2WrappingKeepsItsKey(t *testing.T) {
 }
 
 // TestDecisionD81SM2CiphertextIsDER: SM2PKE material must be in the DER
-// form (spec §9.3); the raw C1C3C2 and C1C2C3 forms, which the SM2 library
-// would also read, are InvalidCiphertextException.
+// form (spec aws-kms-asymmetric-hmac.md §4.2, "the form AWS's helper
+// builds before handing ciphertext to KMS"); the raw C1C3C2 and C1C2C3
+// forms, which the SM2 library would also read, are
+// InvalidCiphertextException.
 func TestDecisionD81SM2CiphertextIsDER(t *testing.T) {
 	e := fxNew(t)
 	cn := e.mrIn(asChina)

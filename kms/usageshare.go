@@ -118,14 +118,8 @@ func (s *Service) eventIDOf(u lastUse) string {
 // many uses it recorded. Merged uses are not handed out again by
 // TakeKeyUses.
 func (s *Service) MergeKeyUses(ctx context.Context, uses []KeyUse) (int, error) {
-	if s.cl != nil {
-		rev, err := s.cl.shared.Revision(ctx)
-		if err == nil {
-			err = s.catchUp(ctx, rev)
-		}
-		if err != nil {
-			return 0, err
-		}
+	if err := s.catchUpLatest(ctx); err != nil {
+		return 0, err
 	}
 	return s.mergeKeyUses(uses), nil
 }

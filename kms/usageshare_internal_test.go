@@ -78,15 +78,8 @@ func TestMadeUpIDsOrderAsTheirNumbers(t *testing.T) {
 // handed out as Gone.
 func TestDecisionD79ReloadReplicaMadeAgain(t *testing.T) {
 	ctx := context.Background()
-	st := store.NewSharedMemory()
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	c1, c2 := NewManualClock(start), NewManualClock(start)
-	s, err := Open(ctx, st, WithClock(c1), WithKeyUsageSharing())
-	rvMust(t, err)
-	t.Cleanup(func() { s.Close() })
-	o, err := Open(ctx, st, WithClock(c2), WithKeyUsageSharing())
-	rvMust(t, err)
-	t.Cleanup(func() { o.Close() })
+	_, _, nodes, clock := cmOpen(t, WithKeyUsageSharing())
+	s, o := nodes[0], nodes[1]
 	k, err := s.CreateKey(ctx, &CreateKeyInput{MultiRegion: true})
 	rvMust(t, err)
 	id := k.KeyMetadata.KeyId
@@ -98,7 +91,7 @@ func TestDecisionD79ReloadReplicaMadeAgain(t *testing.T) {
 	s.TakeKeyUses(nil)
 	_, err = o.ScheduleKeyDeletion(west, &ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: Int32(7)})
 	rvMust(t, err)
-	_, err = c2.Advance(8 * 24 * time.Hour)
+	_, err = clock.Advance(8 * 24 * time.Hour)
 	rvMust(t, err)
 	o.Sweep()
 	_, err = o.ReplicateKey(ctx, &ReplicateKeyInput{KeyId: id, ReplicaRegion: "us-west-2"})

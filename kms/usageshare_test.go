@@ -124,7 +124,7 @@ func TestDecisionD79KeyUsageSharing(t *testing.T) {
 	x := kms.KeyUse{KeyArn: arn, Operation: "Sign", At: now.Add(time.Minute), RequestID: "request-7", EventID: "event-x"}
 	y := x
 	y.Operation = "Verify"
-	mergeBothOrders(a, b, x, y)
+	mergeBothOrders(t, a, b, x, y)
 	if ga, gb := lastUsage(a), lastUsage(b); !reflect.DeepEqual(ga, gb) || ga.KeyLastUsage.Operation != "Verify" {
 		t.Fatalf("the same two uses merged in two orders: a %+v, b %+v", ga.KeyLastUsage, gb.KeyLastUsage)
 	}
@@ -209,11 +209,7 @@ func TestDecisionD79ReplicaMadeAgain(t *testing.T) {
 	a, b := nodes[0], nodes[1]
 	ctx := context.Background()
 	inWest := kms.WithCallerRegion(ctx, west)
-	out, err := a.CreateKey(ctx, &kms.CreateKeyInput{MultiRegion: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := out.KeyMetadata.KeyId
+	id := clCreate(t, a, &kms.CreateKeyInput{MultiRegion: true})
 	replicateAndUse := func(requestID string) { // on a
 		t.Helper()
 		if _, err := a.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: west}); err != nil {
@@ -244,14 +240,8 @@ func TestDecisionD79ReplicaMadeAgain(t *testing.T) {
 			t.Fatalf("b hands out the new replica's use as %+v", u)
 		}
 	}
-	ga, err := a.GetKeyLastUsage(inWest, &kms.GetKeyLastUsageInput{KeyId: id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gb, err := b.GetKeyLastUsage(inWest, &kms.GetKeyLastUsageInput{KeyId: id})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ga := ckMust(a.GetKeyLastUsage(inWest, &kms.GetKeyLastUsageInput{KeyId: id}))(t)
+	gb := ckMust(b.GetKeyLastUsage(inWest, &kms.GetKeyLastUsageInput{KeyId: id}))(t)
 	if ga.KeyLastUsage.KmsRequestId != "new" || !reflect.DeepEqual(ga, gb) {
 		t.Fatalf("a reports %+v, b %+v; want the new replica's use on both", ga.KeyLastUsage, gb.KeyLastUsage)
 	}
@@ -283,23 +273,23 @@ func TestDecisionD79MergeOrder(t *testing.T) {
 	x.At, x.RequestID, x.EventID = x.At.Add(time.Minute), "r", "event-1"
 	y := x
 	y.EventID = "event-2"
-	mergeBothOrders(a, b, x, y)
+	mergeBothOrders(t, a, b, x, y)
 	for i, n := range nodes {
-		out, err := n.GetKeyLastUsage(ctx, &kms.GetKeyLastUsageInput{KeyId: id})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out.KeyLastUsage.CloudTrailEventId != "event-2" {
+		if out := ckMust(n.GetKeyLastUsage(ctx, &kms.GetKeyLastUsageInput{KeyId: id}))(t); out.KeyLastUsage.CloudTrailEventId != "event-2" {
 			t.Errorf("node %d keeps %+v, want event-2's", i, out.KeyLastUsage)
 		}
 	}
 }
 
 // mergeBothOrders merges x then y into a, and y then x into b.
-func mergeBothOrders(a, b *kms.Service, x, y kms.KeyUse) {
-	ctx := context.Background()
-	a.MergeKeyUses(ctx, []kms.KeyUse{x})
-	a.MergeKeyUses(ctx, []kms.KeyUse{y})
-	b.MergeKeyUses(ctx, []kms.KeyUse{y})
-	b.MergeKeyUses(ctx, []kms.KeyUse{x})
+func mergeBothOrders(t *testing.T, a, b *kms.Service, x, y kms.KeyUse) {
+	t.Helper()
+	for _, m := range []struct {
+		into *kms.Service
+		use  kms.KeyUse
+	}{{a, x}, {a, y}, {b, y}, {b, x}} {
+		if _, err := m.into.MergeKeyUses(context.Background(), []kms.KeyUse{m.use}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

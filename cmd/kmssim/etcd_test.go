@@ -11,10 +11,9 @@ import (
 	"time"
 
 	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
 	"github.com/kmsmodel/kmsmodel/internal/etcdtest"
+	"github.com/kmsmodel/kmsmodel/store/etcdstore"
 )
 
 // TestMain lets a test binary run an etcd member in a child process
@@ -204,7 +203,7 @@ func TestServeEtcdUsage(t *testing.T) {
 // and a wrong password stops it at start; neither is logged.
 func TestServeEtcdAuth(t *testing.T) {
 	cl := etcdtest.Start(t, etcdtest.Config{})
-	cli, err := clientv3.New(clientv3.Config{Endpoints: cl.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	cli, err := etcdstore.Dial(etcdstore.Options{Endpoints: cl.Endpoints(), DialTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

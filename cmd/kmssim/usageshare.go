@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -189,7 +188,6 @@ func (u *usageShare) load(ctx context.Context) (int64, error) {
 // whose records could not be merged, starts again after loading every
 // record anew.
 func (u *usageShare) follow(ctx context.Context, from int64) {
-	own := []byte("\x00" + u.node)
 	warned := false // once a streak of failures, not at each retry
 	for ctx.Err() == nil {
 		wctx, wcancel := context.WithCancel(ctx)
@@ -200,11 +198,11 @@ func (u *usageShare) follow(ctx context.Context, from int64) {
 			}
 			var uses []kms.KeyUse
 			for _, ev := range wr.Events {
-				if ev.Type != clientv3.EventTypePut || bytes.HasSuffix(ev.Kv.Value, own) {
-					continue // this node's own, or a deletion
+				if ev.Type != clientv3.EventTypePut {
+					continue // a deletion
 				}
-				if use, _, ok := parseUsage(strings.TrimPrefix(string(ev.Kv.Key), u.records), ev.Kv.Value); ok {
-					uses = append(uses, use)
+				if use, node, ok := parseUsage(strings.TrimPrefix(string(ev.Kv.Key), u.records), ev.Kv.Value); ok && node != u.node {
+					uses = append(uses, use) // another node's (this node's own came from its service)
 				}
 			}
 			if len(uses) > 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -13,8 +12,6 @@ import (
 	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	smithy "github.com/aws/smithy-go"
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
 	"github.com/kmsmodel/kmsmodel/internal/etcdtest"
 	"github.com/kmsmodel/kmsmodel/kms"
@@ -90,7 +87,7 @@ func TestServeEtcdKeyUsage(t *testing.T) {
 	}
 
 	// Deleted: the key's record leaves etcd.
-	etcd, err := clientv3.New(clientv3.Config{Endpoints: cl.Endpoints(), Logger: zap.NewNop()})
+	etcd, err := etcdstore.Dial(etcdstore.Options{Endpoints: cl.Endpoints()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +122,9 @@ func TestServeEtcdKeyUsage(t *testing.T) {
 
 // TestUsageValueOrder: a record's value compares, as bytes (etcd's
 // comparison of values), as kms.MergeKeyUses compares uses: by instant,
-// then request ID; and decodes to the use it encodes.
+// then request ID, operation and event ID, whichever node wrote it; lies
+// below usageBound, which lies below every later use's; and decodes to
+// the use and node it encodes.
 func TestUsageValueOrder(t *testing.T) {
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	uses := []kms.KeyUse{
@@ -170,7 +169,7 @@ func TestUsageValueOrder(t *testing.T) {
 func TestUsageShareWrite(t *testing.T) {
 	const maxOps = 8
 	cl := etcdtest.Start(t, etcdtest.Config{MaxTxnOps: maxOps})
-	u, err := newUsageShare(&etcdstore.Options{Endpoints: cl.Endpoints(), Prefix: "w/", DialTimeout: 5 * time.Second, MaxTxnOps: maxOps}, slog.New(slog.DiscardHandler))
+	u, err := newUsageShare(&etcdstore.Options{Endpoints: cl.Endpoints(), Prefix: "w/", DialTimeout: 5 * time.Second, MaxTxnOps: maxOps}, discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -190,6 +190,11 @@ func newDecoder(p []byte) decoder {
 	d.b = p[1:]
 	return d
 }
+
+// more reports whether an optional field follows: a field written only
+// when set, or when a later one is.
+func (d *decoder) more() bool { return d.err == nil && len(d.b) > 0 }
+
 func (d *decoder) end() error {
 	if d.err == nil && len(d.b) != 0 {
 		d.fail("trailing bytes")
@@ -333,7 +338,7 @@ func decodeKey(p []byte) (keyRecord, error) {
 	k.DesiredState = keystate.State(d.small(255))
 	k.PrimaryRegion = d.string()
 	k.StateDone = d.time()
-	if d.err == nil && len(d.b) > 0 {
+	if d.more() {
 		if k.PolicyBinding = d.uint(); k.PolicyBinding == 0 {
 			d.fail("a policy binding of 0")
 		}
@@ -420,20 +425,27 @@ func decodeGrant(p []byte) (store.Grant, error) {
 	g.EncryptionContextEquals = d.stringMap()
 	g.EncryptionContextSubset = d.stringMap()
 	g.Created = d.time()
-	if d.err == nil && len(d.b) > 0 {
-		g.SourceArn = d.string()
-		if d.err == nil && len(d.b) > 0 {
-			g.Seq = d.uint()
-			if d.err == nil && len(d.b) > 0 {
-				if g.Binding = d.uint(); g.Binding == 0 {
-					d.fail("a grant binding of 0")
-				}
-			} else if g.Seq == 0 {
-				d.fail("a grant creation number of 0")
-			}
-		} else if g.SourceArn == "" {
+	// The optional fields, SourceArn, Seq and Binding, each written when
+	// set or when a later one is: the last one written is set.
+	if !d.more() {
+		return g, d.end()
+	}
+	g.SourceArn = d.string()
+	if !d.more() {
+		if g.SourceArn == "" {
 			d.fail("an empty SourceArn")
 		}
+		return g, d.end()
+	}
+	g.Seq = d.uint()
+	if !d.more() {
+		if g.Seq == 0 {
+			d.fail("a grant creation number of 0")
+		}
+		return g, d.end()
+	}
+	if g.Binding = d.uint(); g.Binding == 0 {
+		d.fail("a grant binding of 0")
 	}
 	return g, d.end()
 }
