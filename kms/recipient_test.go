@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kmsmodel/kmsmodel/internal/proctest"
 	"github.com/kmsmodel/kmsmodel/keystate"
 	"github.com/kmsmodel/kmsmodel/kms"
 	"github.com/kmsmodel/kmsmodel/kms/attestation"
@@ -496,25 +497,14 @@ func TestDecisionD80RecipientConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	docs := [][]byte{enc.doc(fxT0), enc.doc(fxT0.Add(-time.Second))}
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for i := range 8 {
-		wg.Go(func() {
-			for j := range 4 {
-				out, err := e.s.Decrypt(e.ctx, &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob, Recipient: fxRecipient(docs[(i+j)%2])})
-				if err == nil && out.CiphertextForRecipient == nil {
-					err = errors.New("no CiphertextForRecipient")
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
+	err = proctest.Drive(8, 32, func(i int) error {
+		out, err := e.s.Decrypt(e.ctx, &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob, Recipient: fxRecipient(docs[i%2])})
+		if err == nil && out.CiphertextForRecipient == nil {
+			err = errors.New("no CiphertextForRecipient")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

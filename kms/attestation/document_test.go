@@ -390,15 +390,21 @@ func dupPayload(t *testing.T, payload []byte) []byte {
 // RSA key, with the subject key identifier Seal names.
 func enclaveCert(t *testing.T) []byte {
 	t.Helper()
-	k := enclaveKey()
-	tmpl := &x509.Certificate{
+	return selfSigned(t, &x509.Certificate{
 		SerialNumber: big.NewInt(42),
 		Subject:      pkix.Name{CommonName: "enclave"},
 		NotBefore:    moduleStart,
 		NotAfter:     moduleStart.AddDate(100, 0, 0),
-		SubjectKeyId: attestation.SubjectKeyID(&k.PublicKey),
+		SubjectKeyId: attestation.SubjectKeyID(&enclaveKey().PublicKey),
 		KeyUsage:     x509.KeyUsageKeyEncipherment,
-	}
+	})
+}
+
+// selfSigned returns the DER certificate of tmpl for enclaveKey, signed
+// by itself.
+func selfSigned(t *testing.T, tmpl *x509.Certificate) []byte {
+	t.Helper()
+	k := enclaveKey()
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
 	if err != nil {
 		t.Fatal(err)
@@ -410,17 +416,12 @@ func enclaveCert(t *testing.T) []byte {
 // 1,024 bytes (its subject names long organisations).
 func longCert(t *testing.T) []byte {
 	t.Helper()
-	k := enclaveKey()
-	tmpl := &x509.Certificate{
+	der := selfSigned(t, &x509.Certificate{
 		SerialNumber: big.NewInt(43),
 		Subject:      pkix.Name{CommonName: "long", Organization: []string{strings.Repeat("o", 300), strings.Repeat("p", 300)}},
 		NotBefore:    moduleStart,
 		NotAfter:     moduleStart.AddDate(1, 0, 0),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	if _, err := x509.ParseCertificate(der); err != nil || len(der) <= 1024 {
 		t.Fatalf("longCert: %d bytes (%v), want a certificate of more than 1,024", len(der), err)
 	}
